@@ -1,0 +1,263 @@
+"""Layered, validated configuration.
+
+Precedence (lowest first): ``conf/base.yaml`` < ``conf/<env>.yaml`` < ``--conf FILE`` <
+``THEATER_*`` environment variables < command-line flags.
+
+``base.yaml`` defines every key; other layers may only override keys that exist there, with a
+value of the same type. A violation stops with a :class:`ConfigError` naming the key and the
+file (or variable) it came from.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+ENV_PREFIX = "THEATER_"
+# Environment variables with the prefix that are not configuration overrides.
+RESERVED_ENV = {"THEATER_PSEUDONYM_KEY", "THEATER_CONF_DIR", "THEATER_LOG_LEVEL"}
+
+CHOICES = {
+    "env": {"local", "cluster"},
+    "engine": {"sail", "spark", "remote"},
+    "table_format": {"delta", "parquet"},
+}
+# (min, max) inclusive bounds for numeric keys
+BOUNDS = {
+    "privacy.min_users": (5, None),            # methodology 6: 5 is the hard floor
+    "privacy.dominance_share": (0.0, 1.0),
+    "signals.fragmentation.short_quantile": (0.0, 1.0),
+    "signals.padding.quantile": (0.0, 1.0),
+    "signals.repeat_prompt.max_hamming": (0, 64),
+    "scoring.threshold": (0.0, 1.0),
+    "scoring.bootstrap.confidence": (0.5, 0.999),
+    "scoring.bootstrap.replicates": (20, 100000),
+    "spark.shuffle_partitions": (1, None),
+}
+
+
+class ConfigError(ValueError):
+    """A configuration key or value is invalid; the message names the key and its source."""
+
+
+def conf_dir() -> Path:
+    """Where conf/ lives: $THEATER_CONF_DIR, ./conf, or the project's own conf/."""
+    if os.environ.get("THEATER_CONF_DIR"):
+        return Path(os.environ["THEATER_CONF_DIR"])
+    here = Path.cwd() / "conf"
+    if (here / "base.yaml").exists():
+        return here
+    return Path(__file__).resolve().parents[2] / "conf"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved configuration: a read-only view over the merged dictionary."""
+
+    data: Mapping[str, Any]
+    sources: tuple[str, ...] = field(default=())
+
+    def get(self, dotted: str) -> Any:
+        node: Any = self.data
+        for part in dotted.split("."):
+            node = node[part]
+        return copy.deepcopy(node) if isinstance(node, (dict, list)) else node
+
+    def __getitem__(self, dotted: str) -> Any:
+        return self.get(dotted)
+
+    def flat(self) -> dict[str, Any]:
+        """The configuration flattened to dotted keys (for logging as parameters)."""
+        out: dict[str, Any] = {}
+
+        def walk(prefix: str, node: Any) -> None:
+            if isinstance(node, dict) and node and prefix not in _FREE_MAPS:
+                for k, v in node.items():
+                    walk(f"{prefix}.{k}" if prefix else k, v)
+            else:
+                out[prefix] = node
+
+        walk("", dict(self.data))
+        return out
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(_plain(self.data), sort_keys=False)
+
+
+# Maps whose keys are free-form (not validated against base.yaml).
+_FREE_MAPS = {"spark.conf"}
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, Mapping):
+        return {k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _check_value(key: str, base_value: Any, value: Any, source: str) -> Any:
+    """Validate one leaf against the base value's type, choices and bounds; return it."""
+    if key in CHOICES and value not in CHOICES[key]:
+        raise ConfigError(
+            f"{source}: key '{key}': must be one of {sorted(CHOICES[key])}, got {value!r}")
+    if base_value is None:
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{source}: key '{key}': expected a string or null, got {value!r}")
+        return value
+    if isinstance(base_value, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{source}: key '{key}': expected true or false, got {value!r}")
+    elif isinstance(base_value, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{source}: key '{key}': expected an integer, got {value!r}")
+    elif isinstance(base_value, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{source}: key '{key}': expected a number, got {value!r}")
+        value = float(value)
+    elif isinstance(base_value, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"{source}: key '{key}': expected a string, got {value!r}")
+    elif isinstance(base_value, list):
+        if not isinstance(value, list):
+            raise ConfigError(f"{source}: key '{key}': expected a list, got {value!r}")
+    if key in BOUNDS and isinstance(value, (int, float)):
+        lo, hi = BOUNDS[key]
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ConfigError(
+                f"{source}: key '{key}': {value!r} is outside [{lo}, {'inf' if hi is None else hi}]")
+    return value
+
+
+def _merge(base: dict, over: Mapping, source: str, prefix: str = "") -> dict:
+    """Merge ``over`` into a copy of ``base``, refusing keys that base does not define."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        dotted = f"{prefix}{key}"
+        if key not in base:
+            raise ConfigError(f"{source}: unknown key '{dotted}'")
+        if dotted in _FREE_MAPS:
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{source}: key '{dotted}': expected a mapping, got {value!r}")
+            out[key] = {**base[key], **{str(k): v for k, v in value.items()}}
+        elif isinstance(base[key], dict):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{source}: key '{dotted}': expected a mapping, got {value!r}")
+            out[key] = _merge(base[key], value, source, dotted + ".")
+        else:
+            out[key] = _check_value(dotted, base[key], value, source)
+    return out
+
+
+def _env_overrides(environ: Mapping[str, str], base: dict) -> list[tuple[str, dict]]:
+    layers = []
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
+        raw = environ[name]
+        try:
+            value = yaml.safe_load(raw) if raw != "" else None
+        except yaml.YAMLError:
+            value = raw
+        node: Any = base
+        for p in parts[:-1]:
+            node = node.get(p, {}) if isinstance(node, dict) else {}
+        leaf = node.get(parts[-1]) if isinstance(node, dict) else None
+        if isinstance(leaf, str) and not isinstance(value, str):
+            value = raw  # e.g. THEATER_PATHS__LAKE=2026 stays a string
+        nested: dict = {}
+        cur = nested
+        for p in parts[:-1]:
+            cur = cur.setdefault(p, {})
+        cur[parts[-1]] = value
+        layers.append((f"environment variable {name}", nested))
+    return layers
+
+
+def load_config(
+    *,
+    env: str | None = None,
+    conf_file: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    directory: Path | None = None,
+) -> Config:
+    """Load base.yaml, then the environment file, --conf, THEATER_* variables, then flags.
+
+    ``overrides`` uses dotted keys (``{"paths.lake": "/tmp/lake"}``) and comes from CLI flags.
+    """
+    environ = os.environ if environ is None else environ
+    directory = directory or conf_dir()
+    base_path = directory / "base.yaml"
+    base = _read_yaml(base_path)
+    for key in CHOICES:
+        if key in base:
+            _check_value(key, base[key], base[key], str(base_path))
+    sources = [str(base_path)]
+
+    env_layers = _env_overrides(environ, base)
+    flag_layer = _nest(overrides or {})
+    # The environment name itself may come from any layer; resolve it first.
+    env_name = env or flag_layer.get("env")
+    for _, layer in env_layers:
+        env_name = env_name or layer.get("env")
+    if conf_file is not None and env_name is None:
+        env_name = _read_yaml(Path(conf_file)).get("env")
+    env_name = env_name or base.get("env", "local")
+    if env_name not in CHOICES["env"]:
+        raise ConfigError(f"environment: must be one of {sorted(CHOICES['env'])}, got {env_name!r}")
+
+    merged = base
+    env_path = directory / f"{env_name}.yaml"
+    if env_path.exists():
+        merged = _merge(merged, _read_yaml(env_path), str(env_path))
+        sources.append(str(env_path))
+    if conf_file is not None:
+        merged = _merge(merged, _read_yaml(Path(conf_file)), str(conf_file))
+        sources.append(str(conf_file))
+    for source, layer in env_layers:
+        merged = _merge(merged, layer, source)
+        sources.append(source)
+    if flag_layer:
+        merged = _merge(merged, flag_layer, "command-line flag")
+        sources.append("flags")
+    merged["env"] = env_name
+    return Config(data=merged, sources=tuple(sources))
+
+
+def _nest(dotted: Mapping[str, Any]) -> dict:
+    out: dict = {}
+    for key, value in dotted.items():
+        if value is None:
+            continue
+        cur = out
+        parts = key.split(".")
+        for p in parts[:-1]:
+            cur = cur.setdefault(p, {})
+        cur[parts[-1]] = value
+    return out

@@ -1,0 +1,166 @@
+"""All table reads and writes go through here.
+
+Delta (default): one atomic commit per write (overwrite, append, replaceWhere, MERGE, DELETE),
+so a failed write leaves no partial table version. Table metadata comes from delta-rs
+(``deltalake``), which reads the same ``_delta_log`` whatever engine wrote it.
+
+Parquet (``table_format: parquet``) exists so the same jobs run on Apache Spark without the
+Delta jars (tests, or a cluster without Delta). It emulates replace/merge by rewriting the table
+into a staging folder and swapping it in (local filesystems only); it has no time travel.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+
+class LakeError(RuntimeError):
+    pass
+
+
+def _sql_path(path: str) -> str:
+    return path.replace("`", "``")
+
+
+@dataclass(frozen=True)
+class Lake:
+    """A lake root and its table format. Table names are ``layer/name`` (e.g. ``silver/interactions``)."""
+
+    root: str
+    fmt: str = "delta"
+
+    def path(self, table: str) -> str:
+        return os.path.join(self.root, table)
+
+    # ---------------------------------------------------------------- metadata
+    def exists(self, table: str) -> bool:
+        p = self.path(table)
+        if self.fmt == "delta":
+            from deltalake import DeltaTable
+
+            return DeltaTable.is_deltatable(p)
+        return Path(p).is_dir() and any(Path(p).glob("*.parquet"))
+
+    def version(self, table: str) -> int | None:
+        """Current Delta version (None when the table does not exist or format is parquet)."""
+        if self.fmt != "delta" or not self.exists(table):
+            return None
+        from deltalake import DeltaTable
+
+        return DeltaTable(self.path(table)).version()
+
+    # ---------------------------------------------------------------- reads
+    def read(self, spark: SparkSession, table: str, version: int | None = None) -> DataFrame:
+        if not self.exists(table):
+            raise LakeError(f"table {table} does not exist at {self.path(table)}; "
+                            "run the stage that writes it first")
+        reader = spark.read.format(self.fmt)
+        if version is not None:
+            if self.fmt != "delta":
+                raise LakeError("time travel (versionAsOf) needs table_format: delta")
+            reader = reader.option("versionAsOf", version)
+        return reader.load(self.path(table))
+
+    def read_or_empty(self, spark: SparkSession, table: str, schema: str) -> DataFrame:
+        if self.exists(table):
+            return self.read(spark, table)
+        return spark.createDataFrame([], schema)
+
+    # ---------------------------------------------------------------- writes
+    def overwrite(self, df: DataFrame, table: str) -> None:
+        if self.fmt == "delta":
+            (df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+             .save(self.path(table)))
+        else:
+            self._swap_in(df, table)
+
+    def append(self, df: DataFrame, table: str) -> None:
+        df.write.format(self.fmt).mode("append").save(self.path(table))
+
+    def replace_where(self, df: DataFrame, table: str, predicate: str) -> None:
+        """Replace the rows matching ``predicate`` (SQL) with ``df`` in one commit."""
+        if not self.exists(table):
+            self.overwrite(df, table)
+        elif self.fmt == "delta":
+            (df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
+             .save(self.path(table)))
+        else:
+            spark = df.sparkSession
+            kept = self.read(spark, table).where(f"NOT ({predicate})")
+            self._swap_in(kept.unionByName(df, allowMissingColumns=True), table)
+
+    def merge(self, source: DataFrame, table: str, on: list[str], *,
+              update_condition: str | None = None,
+              delete_unmatched_condition: str | None = None) -> None:
+        """Upsert ``source`` into ``table`` on the key columns ``on`` in one MERGE commit.
+
+        ``update_condition`` limits which matched rows are updated (e.g. only newer deliveries);
+        ``delete_unmatched_condition`` deletes target rows not in the source that match it
+        (used to make re-running a period replace exactly that period).
+        """
+        if not self.exists(table):
+            self.overwrite(source, table)
+            return
+        spark = source.sparkSession
+        if self.fmt != "delta":
+            self._merge_parquet(spark, source, table, on, update_condition,
+                                delete_unmatched_condition)
+            return
+        view = f"merge_src_{uuid.uuid4().hex[:12]}"
+        source.createOrReplaceTempView(view)
+        cond = " AND ".join(f"t.`{c}` = s.`{c}`" for c in on)
+        matched = "WHEN MATCHED" + (f" AND ({update_condition})" if update_condition else "")
+        sql = (f"MERGE INTO delta.`{_sql_path(self.path(table))}` AS t USING {view} AS s ON {cond} "
+               f"{matched} THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *")
+        if delete_unmatched_condition:
+            sql += f" WHEN NOT MATCHED BY SOURCE AND ({delete_unmatched_condition}) THEN DELETE"
+        try:
+            spark.sql(sql)
+        finally:
+            spark.catalog.dropTempView(view)
+
+    def delete(self, spark: SparkSession, table: str, predicate: str) -> None:
+        if not self.exists(table):
+            return
+        if self.fmt == "delta":
+            spark.sql(f"DELETE FROM delta.`{_sql_path(self.path(table))}` WHERE {predicate}")
+        else:
+            self._swap_in(self.read(spark, table).where(f"NOT ({predicate})"), table)
+
+    # ---------------------------------------------------------------- parquet emulation
+    def _merge_parquet(self, spark, source, table, on, update_condition, delete_condition):
+        target = self.read(spark, table)
+        keys = source.select(*on).distinct()
+        t, s = target.alias("t"), source.alias("s")
+        matched = t.join(s, on=[t[c] == s[c] for c in on], how="inner")
+        if update_condition:
+            losers = matched.where(update_condition).select(*[f"t.{c}" for c in on])
+            winners_from_source = source.join(losers, on=on, how="left_semi")
+            kept_target = target.join(losers, on=on, how="left_anti")
+            new = source.join(target.select(*on), on=on, how="left_anti")
+            result = kept_target.unionByName(winners_from_source).unionByName(new)
+        else:
+            kept_target = target.join(keys, on=on, how="left_anti")
+            result = kept_target.unionByName(source)
+        if delete_condition:
+            unmatched = target.join(keys, on=on, how="left_anti").where(delete_condition)
+            result = result.join(unmatched.select(*on), on=on, how="left_anti")
+        self._swap_in(result, table)
+
+    def _swap_in(self, df: DataFrame, table: str) -> None:
+        final = Path(self.path(table))
+        staging = final.with_name(f".{final.name}.staging-{uuid.uuid4().hex[:8]}")
+        df.write.format("parquet").mode("overwrite").save(str(staging))
+        old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+        if final.exists():
+            final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old, ignore_errors=True)

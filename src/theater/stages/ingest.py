@@ -1,0 +1,148 @@
+"""Ingest: landing zone -> bronze Delta tables, bad records -> bronze/quarantine.
+
+- Every landing format (jsonl, jsonl.gz, json array, csv, parquet) of every dataset.
+- Bronze keeps contract fields as received (strings), fields outside the contract as JSON in
+  ``_extra``, and lineage: ``_source_file``, ``_file_sha256``, ``_ingested_at``, ``_batch_id``.
+- A record breaking the contract goes to ``bronze/quarantine`` with its reason; the rest load.
+- ``ops/ingested_files`` records each loaded file by path and content hash: re-ingesting a file
+  already loaded adds nothing. It is written last; rows of a batch that never reached it (a
+  crashed run) are removed at the start of the next run, so a failure leaves nothing half-done.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import datetime, timezone
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ..contracts import DATASETS, contract
+from ..lake import Lake
+from ..sources.landing import LandingFile, list_files, read_records
+from ..transforms.contract import as_received, extra_fields, record_problems
+
+log = logging.getLogger(__name__)
+
+QUARANTINE = "bronze/quarantine"
+FILES_LOG = "ops/ingested_files"
+FILES_LOG_SCHEMA = ("dataset string, source_file string, file_sha256 string, size_bytes bigint, "
+                    "format string, batch_id string, ingested_at timestamp, "
+                    "rows_loaded bigint, rows_quarantined bigint")
+
+
+def new_batch_id() -> str:
+    return datetime.now(timezone.utc).strftime("b%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def _with_lineage(records: DataFrame, f: LandingFile, batch_id: str, at: datetime) -> DataFrame:
+    return records.select(
+        "*",
+        F.lit(f.relpath).alias("_source_file"),
+        F.lit(f.sha256).alias("_file_sha256"),
+        F.lit(at).cast("timestamp").alias("_ingested_at"),
+        F.lit(batch_id).alias("_batch_id"),
+    )
+
+
+def split_records(records: DataFrame, dataset: str) -> tuple[DataFrame, DataFrame]:
+    """(bronze rows, quarantine rows) for records of one dataset with lineage columns."""
+    c = contract(dataset)
+    checked = records.withColumn("_problems", record_problems(c))
+    lineage = ["_source_file", "_file_sha256", "_ingested_at", "_batch_id"]
+    good = checked.where(F.size("_problems") == 0).select(
+        *as_received(c), extra_fields(c).alias("_extra"), *lineage)
+    bad = checked.where(F.size("_problems") > 0).select(
+        F.lit(dataset).alias("dataset"),
+        F.coalesce(F.col("_raw"), F.to_json("_rec")).alias("raw_record"),
+        F.element_at("_problems", 1).alias("reason"),
+        F.split(F.element_at("_problems", 1), ":").getItem(0).alias("reason_kind"),
+        F.col("_problems").alias("problems"),
+        F.col("_rec").getItem("event_id").alias("event_id"),
+        *lineage,
+    )
+    return good, bad
+
+
+def _loaded_keys(spark: SparkSession, lake: Lake) -> set[tuple[str, str]]:
+    if not lake.exists(FILES_LOG):
+        return set()
+    rows = lake.read(spark, FILES_LOG).select("source_file", "file_sha256").collect()
+    return {(r.source_file, r.file_sha256) for r in rows}
+
+
+def _remove_orphans(spark: SparkSession, lake: Lake) -> None:
+    """Delete bronze/quarantine rows of batches that never reached the files log."""
+    committed = set()
+    if lake.exists(FILES_LOG):
+        committed = {r.batch_id for r in
+                     lake.read(spark, FILES_LOG).select("batch_id").distinct().collect()}
+    for table in [f"bronze/{d}" for d in DATASETS] + [QUARANTINE]:
+        if not lake.exists(table):
+            continue
+        batches = {r._batch_id for r in
+                   lake.read(spark, table).select("_batch_id").distinct().collect()}
+        orphans = sorted(batches - committed)
+        if orphans:
+            log.warning("%s: removing rows of %d unfinished batch(es) %s", table, len(orphans),
+                        ", ".join(orphans))
+            quoted = ", ".join(f"'{b}'" for b in orphans)
+            lake.delete(spark, table, f"_batch_id IN ({quoted})")
+
+
+def _counts_by_file(spark: SparkSession, lake: Lake, table: str, batch_id: str,
+                    dataset: str | None = None) -> dict[str, int]:
+    if not lake.exists(table):
+        return {}
+    rows = lake.read(spark, table).where(F.col("_batch_id") == batch_id)
+    if dataset is not None:
+        rows = rows.where(F.col("dataset") == dataset)
+    return {r._source_file: r.n for r in
+            rows.groupBy("_source_file").agg(F.count("*").alias("n")).collect()}
+
+
+def run(spark: SparkSession, lake: Lake, landing: str, *, batch_id: str | None = None,
+        progress=log.info) -> dict:
+    """Load every new landing file; return metrics."""
+    t0 = time.time()
+    batch_id = batch_id or new_batch_id()
+    at = datetime.now(timezone.utc).replace(tzinfo=None)
+    _remove_orphans(spark, lake)
+    loaded = _loaded_keys(spark, lake)
+    metrics: dict = {"batch_id": batch_id, "files_new": 0, "files_skipped_already_loaded": 0,
+                     "rows_loaded": {}, "rows_quarantined": {}, "unknown_files": []}
+    file_rows = []
+    for dataset in DATASETS:
+        files, unknown = list_files(landing, dataset)
+        metrics["unknown_files"] += unknown
+        for name in unknown:
+            log.warning("landing/%s: skipping %s (not jsonl, jsonl.gz, json, csv or parquet)",
+                        dataset, name)
+        new = [f for f in files if (f.relpath, f.sha256) not in loaded]
+        metrics["files_skipped_already_loaded"] += len(files) - len(new)
+        if not new:
+            metrics["rows_loaded"][dataset] = 0
+            metrics["rows_quarantined"][dataset] = 0
+            continue
+        progress(f"ingest {dataset}: {len(new)} new file(s)")
+        parts = [_with_lineage(read_records(spark, f), f, batch_id, at) for f in new]
+        records = parts[0]
+        for p in parts[1:]:
+            records = records.unionByName(p)
+        good, bad = split_records(records, dataset)
+        lake.append(good, f"bronze/{dataset}")
+        lake.append(bad, QUARANTINE)
+        # per-file counts for the files log, from what was just committed in this batch
+        loaded_counts = _counts_by_file(spark, lake, f"bronze/{dataset}", batch_id)
+        bad_counts = _counts_by_file(spark, lake, QUARANTINE, batch_id, dataset)
+        for f in new:
+            file_rows.append((dataset, f.relpath, f.sha256, f.size, f.fmt, batch_id, at,
+                              loaded_counts.get(f.relpath, 0), bad_counts.get(f.relpath, 0)))
+        metrics["files_new"] += len(new)
+        metrics["rows_loaded"][dataset] = sum(loaded_counts.values())
+        metrics["rows_quarantined"][dataset] = sum(bad_counts.values())
+    if file_rows:
+        lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
+    metrics["seconds"] = round(time.time() - t0, 2)
+    return metrics

@@ -1,0 +1,111 @@
+"""Contract checks and typing as pure Column expressions over a record map.
+
+Landing readers turn every record into ``_rec: map<string,string>`` (null when the record is
+not a JSON object). These functions say what is wrong with a record and, for good records,
+give its typed values. Problems are strings ``"<kind>: <field>"`` with kind one of
+``malformed_line, missing_required, bad_enum, negative_number, out_of_range, bad_type,
+bad_pattern, bad_timestamp``.
+"""
+from __future__ import annotations
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from ..contracts import Contract, FieldSpec
+
+REC = "_rec"
+# RFC 3339: date, 'T' or space, time, optional fraction, and a mandatory offset or Z.
+RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def raw(name: str) -> Column:
+    return F.col(REC).getItem(name)
+
+
+def parse_timestamp(value: Column) -> Column:
+    """RFC 3339 string -> UTC timestamp (null when it does not parse or has no offset)."""
+    return F.when(value.rlike(RFC3339), F.try_to_timestamp(value))
+
+
+def parse_date(value: Column) -> Column:
+    """YYYY-MM-DD -> date (null when invalid, e.g. 2026-02-30)."""
+    return F.when(value.rlike(ISO_DATE),
+                  F.try_to_timestamp(F.concat(value, F.lit("T00:00:00Z"))).cast("date"))
+
+
+def _number(value: Column) -> Column:
+    return value.try_cast("double")
+
+
+def typed_value(spec: FieldSpec) -> Column:
+    """The field's value in its contract type (null where absent or invalid)."""
+    value = raw(spec.name)
+    if spec.kind == "integer":
+        return _number(value).cast("bigint").alias(spec.name)
+    if spec.kind == "boolean":
+        low = F.lower(value)
+        return (F.when(low == "true", F.lit(True)).when(low == "false", F.lit(False))
+                .alias(spec.name))
+    if spec.kind == "date-time":
+        return parse_timestamp(value).alias(spec.name)
+    if spec.kind == "date":
+        return parse_date(value).alias(spec.name)
+    return value.alias(spec.name)
+
+
+def _field_problem(spec: FieldSpec) -> Column:
+    """A Column with the first problem of one field, or null."""
+    value = raw(spec.name)
+    present = value.isNotNull()
+    if spec.min_length:
+        present = present & (F.length(value) >= F.lit(spec.min_length))
+    checks: list[tuple[Column, str]] = []
+    if spec.required:
+        checks.append((~present, "missing_required"))
+    elif spec.kind == "string" and spec.min_length:
+        checks.append((value.isNotNull() & (F.length(value) < spec.min_length), "missing_required"))
+    if spec.kind == "enum":
+        checks.append((value.isNotNull() & ~value.isin(*spec.enum), "bad_enum"))
+    elif spec.kind == "integer":
+        num = _number(value)
+        checks.append((value.isNotNull() & (num.isNull() | (num != F.floor(num))), "bad_type"))
+        if spec.minimum is not None:
+            kind = "negative_number" if spec.minimum == 0 else "out_of_range"
+            checks.append((value.isNotNull() & (num < F.lit(spec.minimum)), kind))
+    elif spec.kind == "boolean":
+        checks.append((value.isNotNull() & ~F.lower(value).isin("true", "false"), "bad_type"))
+    elif spec.kind == "date-time":
+        checks.append((value.isNotNull() & parse_timestamp(value).isNull(), "bad_timestamp"))
+    elif spec.kind == "date":
+        checks.append((value.isNotNull() & parse_date(value).isNull(), "bad_timestamp"))
+    if spec.pattern:
+        checks.append((value.isNotNull() & ~value.rlike(spec.pattern), "bad_pattern"))
+    expr = None
+    for cond, kind in reversed(checks):
+        expr = F.when(cond, F.lit(f"{kind}: {spec.name}")).otherwise(expr if expr is not None
+                                                                     else F.lit(None))
+    return expr if expr is not None else F.lit(None).cast("string")
+
+
+def record_problems(contract: Contract) -> Column:
+    """Array of problems of a record (empty when it obeys the contract)."""
+    per_field = F.array_compact(F.array(*[_field_problem(f) for f in contract.fields]))
+    return F.when(F.col(REC).isNull(), F.array(F.lit("malformed_line: not a JSON object"))
+                  ).otherwise(per_field)
+
+
+def extra_fields(contract: Contract) -> Column:
+    """Fields not in the contract, kept as a JSON string (null when there are none)."""
+    names = list(contract.names)
+    extra = F.map_filter(F.col(REC), lambda k, v: ~k.isin(*names))
+    return F.when(F.size(extra) > 0, F.to_json(extra))
+
+
+def as_received(contract: Contract) -> list[Column]:
+    """Contract fields as received (strings), for bronze."""
+    return [raw(f.name).alias(f.name) for f in contract.fields]
+
+
+def typed(contract: Contract) -> list[Column]:
+    return [typed_value(f) for f in contract.fields]

@@ -1,0 +1,254 @@
+"""Command line: ``theater demo | generate | run``.
+
+Exit codes: 0 success, 1 failure, 2 usage or configuration error, 3 a data-quality gate failed.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+from .config import Config, ConfigError, load_config
+from .period import Period, PeriodError
+
+log = logging.getLogger("theater")
+
+STAGES = ("ingest", "refine", "score")
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_DQ = 0, 1, 2, 3
+
+
+class DataQualityError(RuntimeError):
+    """A critical data-quality gate failed (exit code 3)."""
+
+
+def _setup_logging(verbose: bool) -> None:
+    level = os.environ.get("THEATER_LOG_LEVEL", "DEBUG" if verbose else "INFO")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(message)s",
+                        datefmt="%H:%M:%S", stream=sys.stderr)
+    for noisy in ("py4j", "pyspark", "urllib3", "grpc"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--conf", help="extra YAML configuration file (overrides conf/<env>.yaml)")
+    p.add_argument("--env", choices=["local", "cluster"], help="environment file to layer")
+    p.add_argument("--engine", choices=["sail", "spark", "remote"], help="execution engine")
+    p.add_argument("--table-format", choices=["delta", "parquet"], dest="table_format")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+
+def _period_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quarter", help="period as YYYYQn, e.g. 2026Q3")
+    p.add_argument("--start", help="period start date, inclusive (YYYY-MM-DD)")
+    p.add_argument("--end", help="period end date, exclusive (YYYY-MM-DD)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="theater", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="generate a sample quarter, run every stage, show results")
+    _common(demo)
+    demo.add_argument("--out", default="data/demo", help="folder for landing zone, truth, lake")
+    demo.add_argument("--seed", type=int)
+    demo.add_argument("--orgs", type=int)
+    demo.add_argument("--users", type=int)
+
+    gen = sub.add_parser("generate", help="write a synthetic landing zone and truth/")
+    _common(gen)
+    gen.add_argument("--out", required=True, help="output folder (landing/ and truth/)")
+    gen.add_argument("--seed", type=int)
+    gen.add_argument("--orgs", type=int)
+    gen.add_argument("--users", type=int)
+    _period_args(gen)
+    gen.add_argument("--dirty", action="store_true",
+                     help="add duplicate deliveries and malformed records (listed in truth/)")
+    gen.add_argument("--formats", choices=["mixed", "parquet"], default="mixed")
+    gen.add_argument("--rate-scale", type=float, default=1.0, dest="rate_scale")
+
+    run = sub.add_parser("run", help="run pipeline stages for a period")
+    _common(run)
+    run.add_argument("--landing", help="landing zone folder (default: paths.landing)")
+    run.add_argument("--lake", help="lake root (default: paths.lake)")
+    _period_args(run)
+    run.add_argument("--stage", action="append", choices=STAGES,
+                     help="stage to run (repeatable; default: all, in order)")
+    return parser
+
+
+def _config(args: argparse.Namespace, extra: dict | None = None) -> Config:
+    overrides = {"engine": args.engine, "table_format": args.table_format, "env": args.env}
+    overrides.update(extra or {})
+    return load_config(env=args.env, conf_file=args.conf, overrides=overrides)
+
+
+def run_pipeline(cfg: Config, period: Period, stages=STAGES, *, landing: str | None = None,
+                 lake_root: str | None = None, progress=log.info) -> dict:
+    """Run the stages in order on one session; return each stage's metrics."""
+    from .engine import session
+    from .lake import Lake
+    from .stages import ingest, refine, score
+
+    lake = Lake(lake_root or cfg["paths.lake"], cfg["table_format"])
+    landing = landing or cfg["paths.landing"]
+    if "refine" in stages:
+        refine.pseudonym_key(cfg)  # refuse early, before any work, when the key is missing
+    if "ingest" in stages and not Path(landing).is_dir():
+        raise ConfigError(f"landing zone {landing!r} is not a folder (use --landing)")
+    run_id = uuid.uuid4().hex
+    results: dict = {"run_id": run_id, "period": str(period), "lake": lake.root}
+    t_all = time.time()
+    progress(f"engine {cfg['engine']} ({cfg['table_format']}); period {period}; lake {lake.root}")
+    with session(cfg) as spark:
+        for stage in STAGES:
+            if stage not in stages:
+                continue
+            t0 = time.time()
+            progress(f"stage {stage}: start")
+            if stage == "ingest":
+                results[stage] = ingest.run(spark, lake, landing, progress=progress)
+            elif stage == "refine":
+                results[stage] = refine.run(spark, cfg, lake, period, progress=progress)
+            elif stage == "score":
+                results[stage] = score.run(spark, cfg, lake, period, run_id=run_id,
+                                           progress=progress)
+            progress(f"stage {stage}: done in {time.time() - t0:.1f}s")
+        if "score" in stages:
+            results["orgs"] = _org_rows(spark, lake, period)
+    results["seconds"] = round(time.time() - t_all, 1)
+    return results
+
+
+def _org_rows(spark, lake, period: Period) -> list[dict]:
+    from pyspark.sql import functions as F
+
+    gold = lake.read(spark, "gold/org_theater_index").where(
+        (F.col("period_start") == F.lit(period.start)) & (F.col("period_end") == F.lit(period.end)))
+    rows = [r.asDict() for r in gold.collect()]
+    return sorted(rows, key=lambda r: (r["suppressed"], -(r["theater_index"] or 0), r["org_id"]))
+
+
+def format_org_table(rows: list[dict]) -> str:
+    head = f"{'org':<14}{'index':>7}  {'90% interval':<15}{'users':>6}{'interactions':>14}  top signals"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        if r["suppressed"]:
+            lines.append(f"{r['org_id']:<14}{'—':>7}  {'suppressed':<15}{'<k' if r['suppression_reason'] == 'min_users' else '':>6}"
+                         f"{'':>14}  ({r['suppression_reason']})")
+            continue
+        ci = f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
+        top = ", ".join(r["top_signals"] or []) or "-"
+        lines.append(f"{r['org_id']:<14}{r['theater_index']:>7.1f}  {ci:<15}{r['n_users']:>6}"
+                     f"{r['n_interactions']:>14,}  {top}")
+    return "\n".join(lines)
+
+
+def _cmd_generate(args, cfg: Config) -> int:
+    from . import synth
+
+    if args.quarter or args.start or args.end:
+        period = Period.parse(quarter=args.quarter, start=args.start, end=args.end)
+    else:
+        period = Period.quarter(cfg["generate.quarter"])
+    t0 = time.time()
+    summary = synth.generate(args.out, seed=args.seed if args.seed is not None else cfg["generate.seed"],
+                             n_orgs=args.orgs or cfg["generate.orgs"],
+                             n_users=args.users or cfg["generate.users"],
+                             start=period.start, end=period.end, dirty=args.dirty,
+                             formats=args.formats, rate_scale=args.rate_scale, progress=log.info)
+    print(f"generated {summary.get('interactions', '?'):,} interactions for {period} in "
+          f"{time.time() - t0:.1f}s")
+    print(f"  landing zone: {Path(args.out) / 'landing'}")
+    print(f"  ground truth: {Path(args.out) / 'truth'}")
+    return EXIT_OK
+
+
+def _print_outputs(results: dict) -> None:
+    lake = results["lake"]
+    print("\nOutputs (Delta tables unless table_format=parquet):")
+    for t in ("bronze/interactions", "bronze/quarantine", "silver/interactions",
+              "gold/interaction_labels", "gold/user_weeks", "gold/org_theater_index"):
+        print(f"  {t:<26} {os.path.join(lake, t)}")
+
+
+def _cmd_run(args, cfg: Config) -> int:
+    period = Period.parse(quarter=args.quarter, start=args.start, end=args.end)
+    stages = tuple(args.stage) if args.stage else STAGES
+    results = run_pipeline(cfg, period, stages, landing=args.landing, lake_root=args.lake)
+    _print_summary(results)
+    return EXIT_OK
+
+
+def _print_summary(results: dict) -> None:
+    if "ingest" in results:
+        i = results["ingest"]
+        print(f"ingest: {i['files_new']} new file(s), {i['files_skipped_already_loaded']} already "
+              f"loaded; rows loaded {sum(i['rows_loaded'].values()):,}, quarantined "
+              f"{sum(i['rows_quarantined'].values()):,}")
+    if "refine" in results:
+        r = results["refine"]
+        print(f"refine: {r['silver_interactions']:,} silver interactions in the period, "
+              f"{r['unresolved_org']:,} with unresolved org")
+    if "score" in results:
+        s = results["score"]
+        print(f"score: {s['labelled_interactions']:,} interactions labelled, "
+              f"{s['flagged_interactions']:,} flagged as theater; {s['orgs']} orgs "
+              f"({s['orgs_suppressed']} suppressed); run id {s['run_id']}")
+        print()
+        print(format_org_table(results["orgs"]))
+    _print_outputs(results)
+    print(f"\ntotal {results['seconds']}s")
+
+
+def _cmd_demo(args, cfg: Config) -> int:
+    from . import synth
+
+    out = Path(args.out)
+    period = Period.quarter(cfg["generate.quarter"])
+    t0 = time.time()
+    log.info("demo 1/2: generating %s orgs, %s users for %s into %s",
+             args.orgs or cfg["generate.orgs"], args.users or cfg["generate.users"], period, out)
+    synth.generate(out, seed=args.seed if args.seed is not None else cfg["generate.seed"],
+                   n_orgs=args.orgs or cfg["generate.orgs"],
+                   n_users=args.users or cfg["generate.users"],
+                   start=period.start, end=period.end, dirty=True, progress=log.info)
+    log.info("demo 2/2: running ingest, refine, score")
+    results = run_pipeline(cfg, period, STAGES, landing=str(out / "landing"),
+                           lake_root=str(out / "lake"))
+    _print_summary(results)
+    print(f"  {'landing zone':<26} {out / 'landing'}")
+    print(f"  {'planted truth':<26} {out / 'truth'}")
+    print(f"\ndemo finished in {time.time() - t0:.0f}s")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(getattr(args, "verbose", False))
+    try:
+        cfg = _config(args)
+        handler = {"demo": _cmd_demo, "generate": _cmd_generate, "run": _cmd_run}[args.command]
+        return handler(args, cfg)
+    except (ConfigError, PeriodError) as exc:
+        print(f"theater: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DataQualityError as exc:
+        print(f"theater: data-quality gate failed: {exc}", file=sys.stderr)
+        return EXIT_DQ
+    except KeyboardInterrupt:
+        print("theater: interrupted", file=sys.stderr)
+        return EXIT_FAIL
+    except Exception as exc:  # noqa: BLE001 - the CLI reports, logs the trace with -v
+        log.debug("failure", exc_info=True)
+        print(f"theater: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""Repeat prompt: the same user re-sends a prompt whose 64-bit SimHash fingerprint is equal or
+near (Hamming distance <= 3) to one of their prompts in the previous 7 days whose output went
+unused, on the same artifact (or both without one), and this output is not used either.
+
+Near duplicates are found without comparing all pairs: split the 16 hex digits into
+``max_hamming + 1`` (rounded up to 4, 8 or 16) blocks; two fingerprints within the distance share
+at least one block exactly (pigeonhole), so candidates join on (user, block position, block
+value), then the exact distance is checked. NA when the fingerprint is missing.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from .common import output_unused, output_used
+
+NAME = "repeat_prompt"
+
+
+def _blocks(max_hamming: int) -> int:
+    for n in (4, 8, 16):
+        if n > max_hamming:
+            return n
+    raise ValueError(f"repeat_prompt.max_hamming must be <= 15, got {max_hamming}")
+
+
+def _halves(fp: Column) -> tuple[Column, Column]:
+    hi = F.conv(F.substring(fp, 1, 8), 16, 10).cast("long")
+    lo = F.conv(F.substring(fp, 9, 8), 16, 10).cast("long")
+    return hi, lo
+
+
+def hamming(fp_a: Column, fp_b: Column) -> Column:
+    """Bits that differ between two 16-hex-digit fingerprints."""
+    a_hi, a_lo = _halves(fp_a)
+    b_hi, b_lo = _halves(fp_b)
+    return F.bit_count(a_hi.bitwiseXOR(b_hi)) + F.bit_count(a_lo.bitwiseXOR(b_lo))
+
+
+def flag(max_hamming: int = 3, window_days: int = 7, same_artifact: bool = True,
+         max_dwell_ms: int = 5000) -> Callable[[DataFrame], DataFrame]:
+    n_blocks = _blocks(max_hamming)
+    width = 16 // n_blocks
+
+    def apply(df: DataFrame) -> DataFrame:
+        fp = F.lower(F.col("prompt_fingerprint"))
+        blocks = F.array(*[F.struct(F.lit(i).alias("pos"),
+                                    F.substring(fp, i * width + 1, width).alias("val"))
+                           for i in range(n_blocks)])
+        base = df.where(F.col("prompt_fingerprint").isNotNull()).select(
+            "tool", "event_id", "user_key", "artifact_id", fp.alias("fp"),
+            F.col("event_ts").cast("long").alias("ts"),
+            output_unused(max_dwell_ms).alias("unused"),
+            F.posexplode(blocks).alias("_i", "blk"))
+        base = base.select("*", F.col("blk.pos").alias("pos"), F.col("blk.val").alias("val")
+                           ).drop("blk", "_i")
+        cur = base.alias("c")
+        prior = base.where(F.col("unused")).alias("p")
+        cond = [F.col("c.user_key") == F.col("p.user_key"),
+                F.col("c.pos") == F.col("p.pos"), F.col("c.val") == F.col("p.val"),
+                F.col("p.ts") < F.col("c.ts"),
+                F.col("p.ts") >= F.col("c.ts") - F.lit(window_days * 86400)]
+        if same_artifact:
+            cond.append(F.col("c.artifact_id").eqNullSafe(F.col("p.artifact_id")))
+        matches = (cur.join(prior, on=cond, how="inner")
+                   .where(hamming(F.col("c.fp"), F.col("p.fp")) <= max_hamming)
+                   .select(F.col("c.tool").alias("tool"), F.col("c.event_id").alias("event_id"))
+                   .distinct()
+                   .withColumn("_has_prior", F.lit(True)))
+        fired = F.coalesce(F.col("_has_prior"), F.lit(False)) & ~output_used()
+        return (df.join(matches, on=["tool", "event_id"], how="left")
+                .withColumn(f"sig_{NAME}",
+                            F.when(F.col("prompt_fingerprint").isNotNull(), fired))
+                .drop("_has_prior"))
+
+    return apply

@@ -1,0 +1,101 @@
+"""Pure transforms from bronze to silver: typing, deduplication, pseudonyms, org, sessions."""
+from __future__ import annotations
+
+import hashlib
+from typing import Callable
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+_BLOCK = 64  # SHA-256 block size in bytes
+
+
+def hmac_sha256_hex(value: Column, key: bytes) -> Column:
+    """HMAC-SHA256(key, value) as 64 lowercase hex digits, in plain Spark SQL.
+
+    HMAC(K, m) = H((K' xor opad) || H((K' xor ipad) || m)) with K' the key padded to the block
+    size (hashed first when longer). Null stays null. Works on Apache Spark and Sail alike.
+    """
+    k = hashlib.sha256(key).digest() if len(key) > _BLOCK else key
+    k = k.ljust(_BLOCK, b"\x00")
+    ipad = bytes(b ^ 0x36 for b in k)
+    opad = bytes(b ^ 0x5C for b in k)
+    inner = F.unhex(F.sha2(F.concat(F.lit(ipad), F.encode(value, "UTF-8")), 256))
+    return F.when(value.isNotNull(), F.sha2(F.concat(F.lit(opad), inner), 256))
+
+
+def normalize_identity(value: Column) -> Column:
+    """Identities compare trimmed; e-mail addresses compare case-insensitively."""
+    trimmed = F.trim(value)
+    return F.when(trimmed.contains("@"), F.lower(trimmed)).otherwise(trimmed)
+
+
+def pseudonym(value: Column, key: bytes) -> Column:
+    return hmac_sha256_hex(normalize_identity(value), key)
+
+
+def latest_delivery(keys: list[str]) -> Callable[[DataFrame], DataFrame]:
+    """Keep one row per key: the latest delivery (ingest time, then source file)."""
+
+    def apply(df: DataFrame) -> DataFrame:
+        w = Window.partitionBy(*keys).orderBy(F.col("_ingested_at").desc(),
+                                              F.col("_source_file").desc(),
+                                              F.col("_batch_id").desc())
+        return df.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
+
+    return apply
+
+
+def resolve_org(directory: DataFrame) -> Callable[[DataFrame], DataFrame]:
+    """Fill a missing ``org_id`` from the directory row covering the event's UTC date.
+
+    ``directory`` has ``user_key, org_id, valid_from, valid_to`` (valid_to exclusive, null =
+    current). A present org_id wins. With overlapping directory rows the latest valid_from
+    wins. No covering row: org_id stays null (unresolved, counted downstream).
+    Adds ``org_source``: event | directory | null.
+    """
+
+    def apply(interactions: DataFrame) -> DataFrame:
+        d = directory.select(F.col("user_key").alias("_d_user"), F.col("org_id").alias("_d_org"),
+                             F.col("valid_from").alias("_d_from"), F.col("valid_to").alias("_d_to"))
+        needs = interactions.where(F.col("org_id").isNull())
+        has = interactions.where(F.col("org_id").isNotNull())
+        cover = ((F.col("user_key") == F.col("_d_user"))
+                 & (F.col("event_date") >= F.col("_d_from"))
+                 & (F.col("_d_to").isNull() | (F.col("event_date") < F.col("_d_to"))))
+        joined = needs.join(d, on=cover, how="left")
+        w = Window.partitionBy("tool", "event_id").orderBy(F.col("_d_from").desc_nulls_last())
+        picked = (joined.withColumn("_rn", F.row_number().over(w)).where("_rn = 1")
+                  .withColumn("org_id", F.col("_d_org"))
+                  .withColumn("org_source", F.when(F.col("_d_org").isNotNull(), F.lit("directory")))
+                  .drop("_rn", "_d_user", "_d_org", "_d_from", "_d_to"))
+        return has.withColumn("org_source", F.lit("event")).unionByName(picked)
+
+    return apply
+
+
+def sessionize(gap_minutes: int) -> Callable[[DataFrame], DataFrame]:
+    """Per user, a new session starts after ``gap_minutes`` of inactivity.
+
+    Adds ``session_key``: the user key prefix and the session's first event time.
+    """
+
+    def apply(df: DataFrame) -> DataFrame:
+        w = Window.partitionBy("user_key").orderBy("event_ts", "tool", "event_id")
+        secs = F.col("event_ts").cast("long")
+        gap = secs - F.lag(secs).over(w)
+        starts = F.when(gap.isNull() | (gap > gap_minutes * 60), F.col("event_ts"))
+        running = w.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+        return (df.withColumn("_start", starts)
+                .withColumn("_session_start", F.last("_start", ignorenulls=True).over(running))
+                .withColumn("session_key", F.concat(F.substring("user_key", 1, 16), F.lit("-"),
+                                                    F.col("_session_start").cast("long")
+                                                    .cast("string")))
+                .drop("_start", "_session_start"))
+
+    return apply
+
+
+def row_hash(columns: list[str]) -> Column:
+    """A content hash of the given columns, to skip rewriting unchanged rows in MERGE."""
+    return F.xxhash64(*[F.col(c) for c in columns])

@@ -1,0 +1,95 @@
+"""Scoring transforms on hand-made rows; expected values computed by hand in comments."""
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import pytest
+from pyspark.sql import functions as F
+
+from theater.transforms.score import (agg_org_signals, bootstrap_interval, org_index,
+                                      poisson_weight, theater_probability, with_labels)
+
+NAMES = ["a", "b"]
+
+
+def test_theater_probability_is_noisy_or_and_ignores_na(spark):
+    df = spark.createDataFrame(
+        [(1, True, True), (2, True, None), (3, False, None), (4, None, None), (5, False, True)],
+        "id int, sig_a boolean, sig_b boolean")
+    out = df.transform(with_labels({"a": 0.5, "b": 0.2}, 0.5))
+    got = {r.id: (round(r.theater_probability, 6), r.flags, r.is_theater) for r in out.collect()}
+    # 1 - (1-.5)(1-.2) = 0.6; 1-(1-.5) = .5; 0; 0; 1-(1-.2) = .2
+    assert got == {1: (0.6, ["a", "b"], True), 2: (0.5, ["a"], True), 3: (0.0, [], False),
+                   4: (0.0, [], False), 5: (0.2, ["b"], False)}
+
+
+def test_org_signal_shares_use_measurable_rows_only(spark):
+    rows = [("o1", True, None)] * 3 + [("o1", False, None)] + [("o2", True, True)]
+    df = spark.createDataFrame(rows, "org_id string, sig_a boolean, sig_b boolean")
+    got = {r.org_id: (r.signal_a, r.signal_b) for r in agg_org_signals(df, NAMES, 1).collect()}
+    assert got == {"o1": (0.75, None), "o2": (1.0, 1.0)}     # o1: 3 of 4; b never measured
+    got2 = {r.org_id: r.signal_a for r in agg_org_signals(df, NAMES, 2).collect()}
+    assert got2 == {"o1": 0.75, "o2": None}                   # o2 has 1 < 2 measurable rows
+
+
+def test_poisson_weights_have_mean_and_variance_one(spark):
+    draws = spark.range(20000).select(poisson_weight(7, F.lit("u"), F.col("id")).alias("w"))
+    r = draws.agg(F.avg("w").alias("m"), F.var_samp("w").alias("v")).collect()[0]
+    # 20,000 draws: standard error of the mean is 1/sqrt(20000) = 0.007
+    assert abs(r.m - 1) < 0.03 and abs(r.v - 1) < 0.05
+
+
+def _org_users(spark, org, shares, n=10):
+    return [(org, f"{org}-u{i}", n, s * n) for i, s in enumerate(shares)]
+
+
+def test_bootstrap_interval_brackets_share_and_shrinks_with_users(spark):
+    # 10 users: half at share 0.2, half at 0.6 -> org share 0.4
+    small = _org_users(spark, "small", [0.2, 0.6] * 5)
+    # 200 users with the same mix -> the same share, a ~sqrt(20) narrower interval
+    big = _org_users(spark, "big", [0.2, 0.6] * 100)
+    df = spark.createDataFrame(small + big, "org_id string, user_key string, n long, sum_p double")
+    got = {r.org_id: r for r in bootstrap_interval(spark, df, 400, 0.9, 1).collect()}
+    for org in ("small", "big"):
+        assert got[org].ci_low < 0.4 < got[org].ci_high
+    w_small = got["small"].ci_high - got["small"].ci_low
+    w_big = got["big"].ci_high - got["big"].ci_low
+    # analytic: sd of a user mean = 0.2/sqrt(n_users); 90% width ~ 3.29 sd
+    assert w_small == pytest.approx(3.29 * 0.2 / math.sqrt(10), rel=0.35)
+    assert w_big == pytest.approx(3.29 * 0.2 / math.sqrt(200), rel=0.35)
+
+
+def test_org_index_suppresses_small_and_dominated_orgs(spark):
+    rows = ([("ok", f"u{i}", 10, 3.0) for i in range(12)]              # 120 rows, share 0.3
+            + [("tiny", f"t{i}", 10, 1.0) for i in range(9)]          # 9 users < k=10
+            + [("dom", "boss", 200, 20.0)] + [("dom", f"d{i}", 10, 1.0) for i in range(11)])
+    users = spark.createDataFrame(rows, "org_id string, user_key string, n long, sum_p double")
+    signals = spark.createDataFrame([("ok", 0.25, None), ("tiny", 0.5, 0.5), ("dom", 0.1, 0.2)],
+                                    "org_id string, signal_a double, signal_b double")
+    interval = spark.createDataFrame([("ok", 0.28, 0.33), ("tiny", 0.0, 1.0), ("dom", 0.0, 1.0)],
+                                     "org_id string, ci_low double, ci_high double")
+    out = org_index(users, signals, interval, names=NAMES, min_users=10, dominance_share=0.5,
+                    top_n=3, period_start=date(2026, 7, 1), period_end=date(2026, 10, 1),
+                    run_id="r1")
+    got = {r.org_id: r for r in out.collect()}
+    ok = got["ok"]
+    assert (ok.theater_index, ok.ci_low, ok.ci_high) == (30.0, 28.0, 33.0)
+    assert (ok.n_users, ok.n_interactions, ok.suppressed) == (12, 120, False)
+    assert ok.signal_coverage == 0.5 and ok.top_signals == ["a"] and ok.run_id == "r1"
+    assert got["tiny"].suppression_reason == "min_users" and got["tiny"].theater_index is None
+    # boss: 200 of 310 interactions = 65% > 50%
+    assert got["dom"].suppression_reason == "dominance" and got["dom"].signal_a is None
+    assert got["dom"].top_signals is None
+
+
+def test_org_index_widens_interval_to_contain_estimate(spark):
+    users = spark.createDataFrame([("o", f"u{i}", 10, 5.0) for i in range(10)],
+                                  "org_id string, user_key string, n long, sum_p double")
+    signals = spark.createDataFrame([("o", 0.1, 0.2)], "org_id string, signal_a double, signal_b double")
+    interval = spark.createDataFrame([("o", 0.51, 0.6)], "org_id string, ci_low double, ci_high double")
+    r = org_index(users, signals, interval, names=NAMES, min_users=10, dominance_share=0.5,
+                  top_n=1, period_start=date(2026, 7, 1), period_end=date(2026, 10, 1),
+                  run_id="r").collect()[0]
+    assert (r.ci_low, r.theater_index, r.ci_high) == (50.0, 50.0, 60.0)
+    assert r.top_signals == ["b"]

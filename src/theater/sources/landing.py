@@ -1,7 +1,8 @@
 """Readers for the native landing zone: every format -> one record map per row.
 
-Each reader returns a DataFrame with ``_rec`` (map<string,string>, null when the record is not
-a JSON object) and ``_raw`` (the raw text of the record where the format has one, else null).
+Each reader returns a DataFrame with one string column per contract field (as received, null
+when absent), ``_extra`` (fields outside the contract as JSON, null when none), ``_malformed``
+(the record is not a JSON object) and ``_raw`` (the record's text where the format has one).
 The caller adds lineage. Values keep their text as received: numbers as their JSON text,
 nested objects as JSON, timestamps from typed Parquet columns as RFC 3339 UTC.
 """
@@ -15,6 +16,9 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+
+from ..contracts import Contract, contract
+from ..transforms.contract import MALFORMED, extra_fields
 
 FORMATS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsonl.gz": "jsonl", ".ndjson.gz": "jsonl",
@@ -69,24 +73,32 @@ def list_files(landing: str, dataset: str) -> tuple[list[LandingFile], list[str]
     return found, skipped
 
 
-def _text_records(spark: SparkSession, path: str) -> DataFrame:
+def _from_text(texts: DataFrame, contract: Contract) -> DataFrame:
+    """``_raw`` JSON texts -> contract columns via a string map."""
+    rec = texts.select(F.from_json("_raw", MAP).alias("_rec"), "_raw")
+    return rec.select(*[F.col("_rec").getItem(n).alias(n) for n in contract.names],
+                      extra_fields(F.col("_rec"), contract).alias("_extra"),
+                      F.col("_rec").isNull().alias(MALFORMED), "_raw")
+
+
+def _text_records(spark: SparkSession, path: str, contract: Contract) -> DataFrame:
     lines = spark.read.text(path).where(F.trim("value") != "")
-    return lines.select(F.from_json("value", MAP).alias("_rec"), F.col("value").alias("_raw"))
+    return _from_text(lines.select(F.col("value").alias("_raw")), contract)
 
 
-def _json_array_records(spark: SparkSession, path: str) -> DataFrame:
+def _json_array_records(spark: SparkSession, path: str, contract: Contract) -> DataFrame:
     whole = spark.read.text(path, wholetext=True)
     items = whole.select(F.from_json("value", "array<string>").alias("items"), "value")
     # A file that is not a JSON array yields one malformed record carrying the file's text.
-    bad = items.where(F.col("items").isNull()).select(
-        F.lit(None).cast(MAP).alias("_rec"), F.substring("value", 1, 2000).alias("_raw"))
+    bad = items.where(F.col("items").isNull()).select(F.substring("value", 1, 2000).alias("_raw"))
     good = items.where(F.col("items").isNotNull()).select(F.explode("items").alias("_raw"))
-    good = good.select(F.from_json("_raw", MAP).alias("_rec"), "_raw")
-    return good.unionByName(bad)
+    return _from_text(good, contract).unionByName(
+        bad.select(*[F.lit(None).cast("string").alias(n) for n in contract.names],
+                   F.lit(None).cast("string").alias("_extra"), F.lit(True).alias(MALFORMED),
+                   "_raw"))
 
 
-def _as_text(field: T.StructField) -> F.Column:
-    col = F.col(f"`{field.name}`")
+def _as_text(field: T.StructField, col: F.Column) -> F.Column:
     dt = field.dataType
     if isinstance(dt, (T.TimestampType, T.TimestampNTZType)):
         return F.date_format(col, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
@@ -98,22 +110,58 @@ def _as_text(field: T.StructField) -> F.Column:
     return col.cast("string")
 
 
-def _columnar_records(df: DataFrame) -> DataFrame:
-    pairs = []
-    for field in df.schema.fields:
-        pairs += [F.lit(field.name), _as_text(field)]
-    rec = F.map_filter(F.create_map(*pairs), lambda k, v: v.isNotNull())
-    return df.select(rec.alias("_rec"), F.lit(None).cast("string").alias("_raw"))
+def _columnar_records(df: DataFrame, contract: Contract) -> DataFrame:
+    """CSV/Parquet columns -> contract columns as text; other columns -> ``_extra`` JSON.
+
+    Plain columns, not a record map: Sail (0.7) fails to plan a filter on a map built from scan
+    columns ("No field named ?table?.x"), and columns are cheaper at 10M rows anyway.
+    """
+    by_name = {f.name: f for f in df.schema.fields}
+    cols = [_as_text(by_name[n], F.col(f"`{n}`")).alias(n) if n in by_name
+            else F.lit(None).cast("string").alias(n) for n in contract.names]
+    extras = [f for f in df.schema.fields if f.name not in contract.names]
+    extra = (F.to_json(F.struct(*[F.col(f"`{f.name}`") for f in extras])) if extras
+             else F.lit(None).cast("string"))
+    return df.select(*cols, extra.alias("_extra"), F.lit(False).alias(MALFORMED),
+                     F.lit(None).cast("string").alias("_raw"))
 
 
-def read_records(spark: SparkSession, f: LandingFile) -> DataFrame:
+def _spark_readable_parquet(path: str, staging: str) -> str:
+    """Path of a Parquet file Spark and Sail can read.
+
+    Files with nanosecond (or second/millisecond) timestamps, which pandas writes by default, are
+    rewritten batch by batch with microsecond timestamps into ``staging``; others are used as is.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    schema = pf.schema_arrow
+    target = pa.schema([
+        f.with_type(pa.timestamp("us", tz=f.type.tz or "UTC"))
+        if pa.types.is_timestamp(f.type) and (f.type.unit != "us" or f.type.tz is None) else f
+        for f in schema])
+    if target.equals(schema):
+        return path
+    os.makedirs(staging, exist_ok=True)
+    out = os.path.join(staging, hashlib.sha256(path.encode()).hexdigest()[:16] + ".parquet")
+    with pq.ParquetWriter(out, target) as writer:
+        for batch in pf.iter_batches(batch_size=262144):
+            table = pa.Table.from_batches([batch]).cast(target, safe=False)
+            writer.write_table(table)
+    return out
+
+
+def read_records(spark: SparkSession, f: LandingFile, staging: str | None = None) -> DataFrame:
+    c = contract(f.dataset)
     if f.fmt == "jsonl":
-        return _text_records(spark, f.path)
+        return _text_records(spark, f.path, c)
     if f.fmt == "json_array":
-        return _json_array_records(spark, f.path)
+        return _json_array_records(spark, f.path, c)
     if f.fmt == "csv":
         df = spark.read.option("header", True).option("inferSchema", False).csv(f.path)
-        return _columnar_records(df)
+        return _columnar_records(df, c)
     if f.fmt == "parquet":
-        return _columnar_records(spark.read.parquet(f.path))
+        staging = staging or os.path.join(os.path.dirname(f.path), ".theater-staging")
+        return _columnar_records(spark.read.parquet(_spark_readable_parquet(f.path, staging)), c)
     raise ValueError(f"{f.relpath}: unsupported format {f.fmt}")

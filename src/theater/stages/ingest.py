@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 import uuid
 from datetime import datetime, timezone
@@ -21,7 +22,7 @@ from pyspark.sql import functions as F
 from ..contracts import DATASETS, contract
 from ..lake import Lake
 from ..sources.landing import LandingFile, list_files, read_records
-from ..transforms.contract import as_received, extra_fields, record_problems
+from ..transforms.contract import as_received, record_problems
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +52,15 @@ def split_records(records: DataFrame, dataset: str) -> tuple[DataFrame, DataFram
     c = contract(dataset)
     checked = records.withColumn("_problems", record_problems(c))
     lineage = ["_source_file", "_file_sha256", "_ingested_at", "_batch_id"]
-    good = checked.where(F.size("_problems") == 0).select(
-        *as_received(c), extra_fields(c).alias("_extra"), *lineage)
+    good = checked.where(F.size("_problems") == 0).select(*as_received(c), "_extra", *lineage)
     bad = checked.where(F.size("_problems") > 0).select(
         F.lit(dataset).alias("dataset"),
-        F.coalesce(F.col("_raw"), F.to_json("_rec")).alias("raw_record"),
+        F.coalesce(F.col("_raw"), F.to_json(F.struct(*c.names))).alias("raw_record"),
         F.element_at("_problems", 1).alias("reason"),
         F.split(F.element_at("_problems", 1), ":").getItem(0).alias("reason_kind"),
         F.col("_problems").alias("problems"),
-        F.col("_rec").getItem("event_id").alias("event_id"),
+        (F.col("event_id") if "event_id" in c.names else F.lit(None).cast("string")
+         ).alias("event_id"),
         *lineage,
     )
     return good, bad
@@ -126,7 +127,8 @@ def run(spark: SparkSession, lake: Lake, landing: str, *, batch_id: str | None =
             metrics["rows_quarantined"][dataset] = 0
             continue
         progress(f"ingest {dataset}: {len(new)} new file(s)")
-        parts = [_with_lineage(read_records(spark, f), f, batch_id, at) for f in new]
+        staging = lake.path(f"ops/_staging/{batch_id}")
+        parts = [_with_lineage(read_records(spark, f, staging), f, batch_id, at) for f in new]
         records = parts[0]
         for p in parts[1:]:
             records = records.unionByName(p)
@@ -144,5 +146,6 @@ def run(spark: SparkSession, lake: Lake, landing: str, *, batch_id: str | None =
         metrics["rows_quarantined"][dataset] = sum(bad_counts.values())
     if file_rows:
         lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
+    shutil.rmtree(lake.path(f"ops/_staging/{batch_id}"), ignore_errors=True)
     metrics["seconds"] = round(time.time() - t0, 2)
     return metrics

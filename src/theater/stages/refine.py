@@ -22,7 +22,7 @@ from ..config import Config, ConfigError
 from ..contracts import contract
 from ..lake import Lake
 from ..period import Period
-from ..transforms.contract import REC, typed
+from ..transforms.contract import typed
 from ..transforms.refine import latest_delivery, pseudonym, resolve_org, row_hash, sessionize
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,8 @@ def pseudonym_key(cfg: Config, environ=os.environ) -> bytes:
 def _typed(bronze: DataFrame, dataset: str) -> DataFrame:
     """Re-type bronze's as-received strings with the contract (same rules as ingest)."""
     c = contract(dataset)
-    rec = F.create_map(*[x for n in c.names for x in (F.lit(n), F.col(n))])
     lineage = [x for x in ("_source_file", "_ingested_at", "_batch_id") if x in bronze.columns]
-    return bronze.select(rec.alias(REC), *lineage).select(*typed(c), *lineage)
+    return bronze.select(*typed(c), *lineage)
 
 
 def clean_directory(bronze: DataFrame, key: bytes) -> DataFrame:

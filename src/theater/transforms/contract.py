@@ -1,8 +1,9 @@
 """Contract checks and typing as pure Column expressions over a record map.
 
-Landing readers turn every record into ``_rec: map<string,string>`` (null when the record is
-not a JSON object). These functions say what is wrong with a record and, for good records,
-give its typed values. Problems are strings ``"<kind>: <field>"`` with kind one of
+Landing readers turn every record into one string column per contract field (as received),
+``_extra`` (fields outside the contract, JSON), ``_malformed`` (the record is not a JSON object)
+and ``_raw`` (its text where the format has one). These functions say what is wrong with a
+record and, for good records, give its typed values. Problems are strings ``"<kind>: <field>"`` with kind one of
 ``malformed_line, missing_required, bad_enum, negative_number, out_of_range, bad_type,
 bad_pattern, bad_timestamp``.
 """
@@ -13,14 +14,14 @@ from pyspark.sql import functions as F
 
 from ..contracts import Contract, FieldSpec
 
-REC = "_rec"
+MALFORMED = "_malformed"
 # RFC 3339: date, 'T' or space, time, optional fraction, and a mandatory offset or Z.
 RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 def raw(name: str) -> Column:
-    return F.col(REC).getItem(name)
+    return F.col(name)
 
 
 def parse_timestamp(value: Column) -> Column:
@@ -91,14 +92,14 @@ def _field_problem(spec: FieldSpec) -> Column:
 def record_problems(contract: Contract) -> Column:
     """Array of problems of a record (empty when it obeys the contract)."""
     per_field = F.array_compact(F.array(*[_field_problem(f) for f in contract.fields]))
-    return F.when(F.col(REC).isNull(), F.array(F.lit("malformed_line: not a JSON object"))
+    return F.when(F.col(MALFORMED), F.array(F.lit("malformed_line: not a JSON object"))
                   ).otherwise(per_field)
 
 
-def extra_fields(contract: Contract) -> Column:
-    """Fields not in the contract, kept as a JSON string (null when there are none)."""
+def extra_fields(record_map: Column, contract: Contract) -> Column:
+    """Fields of a record map not in the contract, as a JSON string (null when none)."""
     names = list(contract.names)
-    extra = F.map_filter(F.col(REC), lambda k, v: ~k.isin(*names))
+    extra = F.map_filter(record_map, lambda k, v: ~k.isin(*names))
     return F.when(F.size(extra) > 0, F.to_json(extra))
 
 

@@ -1,0 +1,92 @@
+"""Throughput benchmark: generate N interactions, time each stage, report rate and peak memory.
+
+Usage: python benchmarks/run.py [--users 3000 30000] [--out benchmarks/out] [--engine sail]
+
+Each size runs in a fresh subprocess so that peak memory (ru_maxrss of the process, which
+hosts the embedded Sail engine, plus its children) is measured per size. Prints a Markdown
+table to paste into benchmarks/RESULTS.md and writes benchmarks/out/results.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def one(users: int, out: Path, engine: str) -> dict:
+    from theater import synth
+    from theater.cli import run_pipeline
+    from theater.config import load_config
+    from theater.period import Period
+
+    period = Period.quarter("2026Q3")
+    if out.exists():
+        shutil.rmtree(out)
+    t0 = time.time()
+    summary = synth.generate(out, seed=11, n_orgs=max(24, users // 400), n_users=users,
+                             start=period.start, end=period.end, formats="parquet",
+                             progress=lambda m: print("  gen:", m, flush=True))
+    gen_s = time.time() - t0
+    cfg = load_config(env="local", overrides={"engine": engine})
+    stage_s = {}
+    res = {}
+    for stage in ("ingest", "refine", "score"):
+        t = time.time()
+        res[stage] = run_pipeline(cfg, period, (stage,), landing=str(out / "landing"),
+                                  lake_root=str(out / "lake"), progress=lambda m: None)
+        stage_s[stage] = time.time() - t
+    n = summary["interactions"]
+    peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+               + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    return {"interactions": n, "users": users, "generate_s": round(gen_s, 1),
+            "stages_s": {k: round(v, 1) for k, v in stage_s.items()},
+            "pipeline_s": round(sum(stage_s.values()), 1),
+            "interactions_per_s": round(n / sum(stage_s.values())),
+            "peak_rss_mb": round(peak_mb), "engine": engine}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--users", type=int, nargs="+", default=[3000, 30000])
+    p.add_argument("--out", default=str(HERE / "out"))
+    p.add_argument("--engine", default="sail")
+    p.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.one:
+        r = one(args.one, Path(args.out) / f"u{args.one}", args.engine)
+        print("RESULT " + json.dumps(r), flush=True)
+        return 0
+    results = []
+    for users in args.users:
+        print(f"== {users} users", flush=True)
+        proc = subprocess.run([sys.executable, __file__, "--one", str(users), "--out", args.out,
+                               "--engine", args.engine], capture_output=True, text=True)
+        lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+        if proc.returncode != 0 or not lines:
+            print(proc.stdout[-3000:], proc.stderr[-3000:])
+            return 1
+        results.append(json.loads(lines[0][7:]))
+        shutil.rmtree(Path(args.out) / f"u{users}", ignore_errors=True)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "results.json").write_text(json.dumps(results, indent=2))
+    print(f"\nmachine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}")
+    print("| interactions | generate s | ingest s | refine s | score s | pipeline s | interactions/s | peak RSS MB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        s = r["stages_s"]
+        print(f"| {r['interactions']:,} | {r['generate_s']} | {s['ingest']} | {s['refine']} | "
+              f"{s['score']} | {r['pipeline_s']} | {r['interactions_per_s']:,} | {r['peak_rss_mb']:,} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

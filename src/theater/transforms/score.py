@@ -65,7 +65,8 @@ def agg_user_weeks(period_start: date, period_end: date, max_dwell_ms: int
 
     def apply(labels: DataFrame) -> DataFrame:
         week = F.date_trunc("week", F.col("event_ts")).cast("date")
-        full = (week >= F.lit(period_start)) & (F.date_add(week, 7) <= F.lit(period_end))
+        ws = F.col("week_start")
+        full = (ws >= F.lit(period_start)) & (F.date_add(ws, 7) <= F.lit(period_end))
         return (labels.where(F.col("org_id").isNotNull())
                 .withColumn("week_start", week)
                 .groupBy("org_id", "user_key", "week_start")

@@ -9,6 +9,7 @@ nested objects as JSON, timestamps from typed Parquet columns as RFC 3339 UTC.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,16 +87,59 @@ def _text_records(spark: SparkSession, path: str, contract: Contract) -> DataFra
     return _from_text(lines.select(F.col("value").alias("_raw")), contract)
 
 
-def _json_array_records(spark: SparkSession, path: str, contract: Contract) -> DataFrame:
-    whole = spark.read.text(path, wholetext=True)
-    items = whole.select(F.from_json("value", "array<string>").alias("items"), "value")
-    # A file that is not a JSON array yields one malformed record carrying the file's text.
-    bad = items.where(F.col("items").isNull()).select(F.substring("value", 1, 2000).alias("_raw"))
-    good = items.where(F.col("items").isNotNull()).select(F.explode("items").alias("_raw"))
-    return _from_text(good, contract).unionByName(
-        bad.select(*[F.lit(None).cast("string").alias(n) for n in contract.names],
-                   F.lit(None).cast("string").alias("_extra"), F.lit(True).alias(MALFORMED),
-                   "_raw"))
+def json_array_to_lines(path: str, out: str, chunk: int = 1 << 20) -> int:
+    """Stream a JSON array file into JSON Lines (one element per line); return the count.
+
+    A JSON array cannot be split between tasks, and Sail's ``wholetext`` splits large files, so
+    the array is re-framed here with bounded memory: elements are decoded one at a time with
+    ``raw_decode`` over a sliding buffer. Each element's own text is kept for quarantine. Text
+    that is not a JSON array (or breaks off) becomes one line holding the rest of the file,
+    which the parser then quarantines as malformed.
+    """
+    decoder = json.JSONDecoder()
+    count = 0
+    with open(path, "r", encoding="utf-8", errors="replace") as src, \
+            open(out, "w", encoding="utf-8") as dst:
+        buf = src.read(chunk)
+        pos = len(buf) - len(buf.lstrip())
+        if not buf[pos:pos + 1] == "[":
+            dst.write(" ".join((buf + src.read()).split())[:100000] + "\n")
+            return 1
+        pos += 1
+        eof = False
+        while True:
+            while True:  # skip separators
+                while pos < len(buf) and buf[pos] in " \t\r\n,":
+                    pos += 1
+                if pos < len(buf) or eof:
+                    break
+                more = src.read(chunk)
+                eof = not more
+                buf, pos = buf[pos:] + more, 0
+            if pos >= len(buf) or buf[pos] == "]":
+                return count
+            try:
+                obj, end = decoder.raw_decode(buf, pos)
+            except json.JSONDecodeError:
+                more = "" if eof else src.read(chunk)
+                if not more:
+                    dst.write(" ".join(buf[pos:].split())[:100000] + "\n")
+                    return count + 1
+                buf, pos = buf[pos:] + more, 0
+                continue
+            dst.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+            count += 1
+            pos = end
+            if pos > chunk:
+                buf, pos = buf[pos:], 0
+
+
+def _json_array_records(spark: SparkSession, path: str, contract: Contract,
+                        staging: str) -> DataFrame:
+    os.makedirs(staging, exist_ok=True)
+    lines = os.path.join(staging, hashlib.sha256(path.encode()).hexdigest()[:16] + ".jsonl")
+    json_array_to_lines(path, lines)
+    return _text_records(spark, lines, contract)
 
 
 def _as_text(field: T.StructField, col: F.Column) -> F.Column:
@@ -154,14 +198,14 @@ def _spark_readable_parquet(path: str, staging: str) -> str:
 
 def read_records(spark: SparkSession, f: LandingFile, staging: str | None = None) -> DataFrame:
     c = contract(f.dataset)
+    staging = staging or os.path.join(os.path.dirname(f.path), ".theater-staging")
     if f.fmt == "jsonl":
         return _text_records(spark, f.path, c)
     if f.fmt == "json_array":
-        return _json_array_records(spark, f.path, c)
+        return _json_array_records(spark, f.path, c, staging)
     if f.fmt == "csv":
         df = spark.read.option("header", True).option("inferSchema", False).csv(f.path)
         return _columnar_records(df, c)
     if f.fmt == "parquet":
-        staging = staging or os.path.join(os.path.dirname(f.path), ".theater-staging")
         return _columnar_records(spark.read.parquet(_spark_readable_parquet(f.path, staging)), c)
     raise ValueError(f"{f.relpath}: unsupported format {f.fmt}")

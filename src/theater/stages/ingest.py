@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 import uuid
@@ -47,10 +48,14 @@ def _with_lineage(records: DataFrame, f: LandingFile, batch_id: str, at: datetim
     )
 
 
-def split_records(records: DataFrame, dataset: str) -> tuple[DataFrame, DataFrame]:
-    """(bronze rows, quarantine rows) for records of one dataset with lineage columns."""
+def check_records(records: DataFrame, dataset: str) -> DataFrame:
+    """Add ``_problems`` (array of contract violations; empty for a good record)."""
+    return records.withColumn("_problems", record_problems(contract(dataset)))
+
+
+def split_records(checked: DataFrame, dataset: str) -> tuple[DataFrame, DataFrame]:
+    """(bronze rows, quarantine rows) from checked records with lineage columns."""
     c = contract(dataset)
-    checked = records.withColumn("_problems", record_problems(c))
     lineage = ["_source_file", "_file_sha256", "_ingested_at", "_batch_id"]
     good = checked.where(F.size("_problems") == 0).select(*as_received(c), "_extra", *lineage)
     bad = checked.where(F.size("_problems") > 0).select(
@@ -132,7 +137,11 @@ def run(spark: SparkSession, lake: Lake, landing: str, *, batch_id: str | None =
         records = parts[0]
         for p in parts[1:]:
             records = records.unionByName(p)
-        good, bad = split_records(records, dataset)
+        # Parse and check once into a staging Parquet folder, then split it: filtering the
+        # parsed records directly makes the engine re-evaluate the parse in each branch.
+        staged = os.path.join(staging, f"checked-{dataset}")
+        check_records(records, dataset).write.mode("overwrite").parquet(staged)
+        good, bad = split_records(spark.read.parquet(staged), dataset)
         lake.append(good, f"bronze/{dataset}")
         lake.append(bad, QUARANTINE)
         # per-file counts for the files log, from what was just committed in this batch

@@ -138,7 +138,7 @@ def format_org_table(rows: list[dict]) -> str:
     lines = [head, "-" * len(head)]
     for r in rows:
         if r["suppressed"]:
-            lines.append(f"{r['org_id']:<14}{'—':>7}  {'suppressed':<15}{'<k' if r['suppression_reason'] == 'min_users' else '':>6}"
+            lines.append(f"{r['org_id']:<14}{'—':>7}  {'suppressed':<15}{'':>6}"
                          f"{'':>14}  ({r['suppression_reason']})")
             continue
         ci = f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]"

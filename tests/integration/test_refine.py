@@ -1,0 +1,99 @@
+"""Refine on temporary Delta lakes: MERGE dedup across batches, period replacement, key policy."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from pyspark.sql import functions as F
+
+from theater.config import ConfigError, load_config
+from theater.lake import Lake
+from theater.period import Period
+from theater.stages import ingest, refine
+
+Q3 = Period.quarter("2026Q3")
+
+
+def _write(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _ev(i, **kw):
+    return {"event_id": f"e{i}", "event_ts": f"2026-07-{1 + i % 28:02d}T10:00:00Z",
+            "user_id": "alice@example.com", "tool": "ide", "action": "chat", **kw}
+
+
+@pytest.fixture()
+def zone(tmp_path):
+    land = tmp_path / "landing"
+    _write(land / "directory" / "d.jsonl",
+           [{"user_id": "alice@example.com", "org_id": "o1", "valid_from": "2026-01-01"}])
+    _write(land / "interactions" / "day1.jsonl", [_ev(i) for i in range(5)])
+    return land, Lake(str(tmp_path / "lake"))
+
+
+def test_redelivered_and_late_events_merge_into_one_row(spark, cfg, zone):
+    land, lake = zone
+    ingest.run(spark, lake, str(land))
+    refine.run(spark, cfg, lake, Q3)
+    assert lake.read(spark, "silver/interactions").count() == 5
+    # a later batch re-delivers e1 with a correction, repeats e2 unchanged, adds late e9
+    _write(land / "interactions" / "day2.jsonl",
+           [_ev(1, output_disposition="accepted"), _ev(2), _ev(9, event_ts="2026-07-01T23:59:59-05:00")])
+    ingest.run(spark, lake, str(land))
+    refine.run(spark, cfg, lake, Q3)
+    silver = {r.event_id: r for r in lake.read(spark, "silver/interactions").collect()}
+    assert sorted(silver) == ["e0", "e1", "e2", "e3", "e4", "e9"]
+    assert silver["e1"].output_disposition == "accepted"          # latest delivery wins
+    assert silver["e1"]._source_file == "interactions/day2.jsonl"
+    assert str(silver["e9"].event_ts) == "2026-07-02 04:59:59"    # converted to UTC
+    assert silver["e9"].org_id == "o1" and silver["e9"].org_source == "directory"
+
+
+def test_rerunning_a_period_replaces_only_that_period(spark, cfg, zone):
+    land, lake = zone
+    _write(land / "interactions" / "q4.jsonl", [_ev(100, event_ts="2026-10-05T10:00:00Z")])
+    ingest.run(spark, lake, str(land))
+    refine.run(spark, cfg, lake, Q3)
+    refine.run(spark, cfg, lake, Period.quarter("2026Q4"))
+    assert lake.read(spark, "silver/interactions").count() == 6
+    # an event moved out of Q3 by a corrected re-delivery disappears from Q3 on re-run
+    _write(land / "interactions" / "fix.jsonl", [_ev(0, event_ts="2026-10-06T10:00:00Z")])
+    ingest.run(spark, lake, str(land))
+    refine.run(spark, cfg, lake, Q3)
+    q3 = lake.read(spark, "silver/interactions").where(Q3.where("event_ts"))
+    assert sorted(r.event_id for r in q3.collect()) == ["e1", "e2", "e3", "e4"]
+    q4 = {r.event_id for r in lake.read(spark, "silver/interactions")
+          .where(~Q3.where("event_ts")).collect()}
+    assert q4 == {"e100"}   # e0 reaches Q4 only when Q4 is refined again
+    refine.run(spark, cfg, lake, Period.quarter("2026Q4"))
+    q4 = {r.event_id for r in lake.read(spark, "silver/interactions")
+          .where(~Q3.where("event_ts")).collect()}
+    assert q4 == {"e100", "e0"}
+    assert lake.read(spark, "silver/interactions").select("tool", "event_id").distinct().count() == 6
+
+
+def test_cluster_config_refuses_to_run_without_key():
+    cfg = load_config(env="cluster", environ={})
+    with pytest.raises(ConfigError, match="THEATER_PSEUDONYM_KEY"):
+        refine.pseudonym_key(cfg, environ={})
+    assert refine.pseudonym_key(cfg, environ={"THEATER_PSEUDONYM_KEY": "k"}) == b"k"
+
+
+def test_local_config_falls_back_to_demo_key_with_warning(caplog):
+    cfg = load_config(env="local", environ={})
+    assert refine.pseudonym_key(cfg, environ={}) == refine.DEMO_KEY
+    assert "DEMO pseudonymization key" in caplog.text
+
+
+def test_pseudonyms_depend_on_the_key(spark, cfg, zone, monkeypatch):
+    land, lake = zone
+    ingest.run(spark, lake, str(land))
+    monkeypatch.setenv("THEATER_PSEUDONYM_KEY", "key-one")
+    refine.run(spark, cfg, lake, Q3)
+    one = lake.read(spark, "silver/interactions").select("user_key").distinct().collect()
+    monkeypatch.setenv("THEATER_PSEUDONYM_KEY", "key-two")
+    refine.run(spark, cfg, lake, Q3)
+    two = lake.read(spark, "silver/interactions").select("user_key").distinct().collect()
+    assert len(one) == len(two) == 1 and one[0].user_key != two[0].user_key

@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import datetime
 import gzip
-import hashlib
 import json
-import math
 import shutil
 from datetime import date
 from pathlib import Path
@@ -460,7 +458,7 @@ class _World:
         self.mandate_day = np.full(n, -(np.iinfo(np.int64).max // 4), np.int64)
         self.has_mandate = np.zeros(n, bool)
         n_m = max(1, round(.35 * n))
-        for o in np.sort(rng.choice(n, n_m, replace=False)):
+        for o in np.sort(rng.choice(active, min(n_m, len(active)), replace=False)):
             self.has_mandate[o] = True
             self.mandate_day[o] = (self.sd - int(rng.integers(10, 60)) if rng.random() < .4
                                    else self.sd + int(rng.integers(7, max(8, span // 2))))
@@ -563,7 +561,8 @@ def _expand(world: _World, rng, ep: dict) -> dict:
     author = np.where(own, user, other)
     key = np.where(doc_ns, author.astype(np.int64) * 1024 + rng.integers(0, 24, E),
                    org.astype(np.int64) * 65536 + rng.integers(0, 400, E))
-    fresh = gk == G_TEMPLATE
+    # templates and fragment bursts work on an artifact nothing else touches
+    fresh = (gk == G_TEMPLATE) | (mech == FRAGMENT)
     key[fresh] = (1 << 40) + np.flatnonzero(fresh)
     key[~has_art] = -1
     author = np.where(doc_ns & has_art, author, -1)
@@ -641,10 +640,11 @@ def _expand(world: _World, rng, ep: dict) -> dict:
     return {k2: v[keep] for k2, v in rows.items()}
 
 
-def _extra_rows(world: _World, rng, user, day, mech, weights=None) -> dict:
+def _extra_rows(world: _World, rng, user, day, mech) -> dict:
     """Single theater interactions (bursts, fillers) for given users and days."""
     n = len(user)
     tool = _pick(rng, world.tool_cum[user])
+    tool[tool == C_] = A_        # junk usage goes where it is counted and seen: not the cli
     action = _pick(rng, np.cumsum(_TOOL_ACTIONS, 1)[tool])
     ts = day * 86400 + _start_seconds(world, rng, user, np.zeros(n, np.int64))
     org = world.org_at(user, day)
@@ -806,9 +806,11 @@ def _columns(world: _World, rng, rows: dict) -> tuple[pa.Table, dict]:
     doc_ns = (tool == A_) | (tool == D_)
     has_art = key >= 0
     kk = np.maximum(key, 0)
-    art_doc = _cat("doc-", _hex(_mix(kk.astype(np.uint64) ^ _U64(0xD0C)), 10))
-    art_code = _cat("gh:acme/svc-", _num(kk // 65536 % 1000, 3), "/src/mod_",
-                    _num(kk % 65536, 4), ".py")
+    hx = _hex(_mix(kk.astype(np.uint64) ^ _U64(0xD0C)), 12)
+    art_doc = _cat("doc-", hx)
+    art_code = pc.if_else(pa.array(kk >= (1 << 40)), _cat("gh:acme/scratch/", hx, ".py"),
+                          _cat("gh:acme/svc-", _num(kk // 65536 % 1000, 3), "/src/mod_",
+                               _num(kk % 65536, 4), ".py"))
     art = pc.if_else(pa.array(doc_ns), art_doc, art_code)
     art = _with_nulls(art, ~has_art)
     auth = world.ident_arr.take(pa.array(np.maximum(author, 0)))
@@ -946,7 +948,7 @@ def _work_items(world: _World, rng) -> tuple[pa.Table, np.ndarray, np.ndarray, n
     return table, user, opened, closed
 
 
-def _link_work_items(world, rng, table: pa.Table, rows: dict, wi_user, wi_open, wi_id) -> pa.Table:
+def _link_work_items(rng, table: pa.Table, rows: dict, wi_user, wi_open, wi_id) -> pa.Table:
     R = table.num_rows
     share = np.array([.35, .5, .2, .4])[rows["tool"]]
     want = rng.random(R) < share
@@ -1071,7 +1073,7 @@ def generate(out: str | Path, *, seed: int = 7, n_orgs: int = 24, n_users: int =
     say(f"synth: {R:,} interactions in total; building columns")
     table, info = _columns(world, rng, rows)
     wi_table, wi_user, wi_open, _ = _work_items(world, rng)
-    table = _link_work_items(world, rng, table, rows, wi_user, wi_open, wi_table.column("work_item_id"))
+    table = _link_work_items(rng, table, rows, wi_user, wi_open, wi_table.column("work_item_id"))
 
     # ---- truth
     is_th = (rows["mech"] != NONE).astype(np.int64)
@@ -1086,7 +1088,6 @@ def generate(out: str | Path, *, seed: int = 7, n_orgs: int = 24, n_users: int =
     n_th = np.bincount(org, weights=is_th, minlength=n_orgs)
     pair = np.unique(org.astype(np.int64) * n_users + rows["user"])
     n_usr = np.bincount(pair // n_users, minlength=n_orgs)
-    top = np.zeros(n_orgs)
     per_user = np.bincount(org.astype(np.int64) * n_users + rows["user"], minlength=n_orgs * n_users)
     top = per_user.reshape(n_orgs, n_users).max(1) / np.maximum(n_int, 1)
     mech_counts = np.zeros((n_orgs, len(MECHANISMS)), np.int64)
@@ -1222,17 +1223,13 @@ def generate(out: str | Path, *, seed: int = 7, n_orgs: int = 24, n_users: int =
             continue
         fmt = wi_fmt[kind] if mixed else "parquet"
         rel = f"work_items/{kind}s.{fmt}"
-        if dirty and kind in ("ticket", "case"):
+        if dirty and kind == "ticket":
             rec = part.slice(0, 1).to_pylist()[0]
-            rec["work_item_id"] = "WI-BAD-" + kind.upper()
-            if kind == "ticket":
-                rec["kind"] = "meeting"
-                k = "bad_enum"
-            else:
-                rec["reopened_count"] = -1
-                k = "negative_number"
+            rec["work_item_id"] = "WI-BAD-0000001"
+            rec["kind"] = "meeting"
             part = pa.concat_tables([part, pa.Table.from_pylist([rec], schema=part.schema)])
-            dirty_rows.append({"dataset": "work_items", "file": rel, "kind": k, "event_id": ""})
+            dirty_rows.append({"dataset": "work_items", "file": rel, "kind": "bad_enum",
+                               "event_id": ""})
         _write(part, landing / rel, fmt)
         wi_files += 1
     pol, ck = _policies_tables(world)

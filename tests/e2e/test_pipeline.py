@@ -103,7 +103,8 @@ def test_rerunning_every_stage_changes_nothing(spark, cfg, world):
 def test_rescoring_another_period_leaves_the_quarter_alone(spark, cfg, world):
     lake = world["lake"]
     quarter = (lake.read(spark, "gold/org_theater_index")
-               .where(F.col("period_start") == F.lit(PERIOD.start)).drop("run_id").toPandas())
+               .where((F.col("period_start") == F.lit(PERIOD.start))
+                      & (F.col("period_end") == F.lit(PERIOD.end))).drop("run_id").toPandas())
     july = Period.parse(start="2026-07-01", end="2026-08-01")
     score.run(spark, cfg, lake, july, run_id="july")
     gold = lake.read(spark, "gold/org_theater_index")
@@ -133,7 +134,8 @@ def test_accuracy_against_planted_truth(spark, world):
     per_mech = m[m.is_theater_x == 1].groupby("mechanism").is_theater_y.mean().round(3).to_dict()
 
     gold = lake.read(spark, "gold/org_theater_index").where(
-        F.col("period_start") == F.lit(PERIOD.start)).toPandas()
+        (F.col("period_start") == F.lit(PERIOD.start))
+        & (F.col("period_end") == F.lit(PERIOD.end))).toPandas()
     g = gold.merge(truth_o, on="org_id", how="inner")
     pub = g[~g.suppressed]
     rho = spearmanr(pub.theater_index, pub.theater_share).statistic

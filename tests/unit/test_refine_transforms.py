@@ -66,3 +66,16 @@ def test_sessionize_splits_on_gap(spark):
     got = {r.event_id: r.session_key for r in df.transform(sessionize(30)).collect()}
     assert got["e1"] == got["e2"] != got["e3"]
     assert got["e4"] not in (got["e1"], got["e3"])
+
+
+def test_with_pseudonyms_hashes_each_identity_column_consistently(spark):
+    from theater.transforms.refine import with_pseudonyms
+    df = spark.createDataFrame([("e1", "alice", "bob"), ("e2", "bob", None), ("e3", "alice", "alice")],
+                               "event_id string, user_id string, artifact_author_id string")
+    out = {r.event_id: r for r in df.transform(with_pseudonyms(
+        b"k", {"user_id": "user_key", "artifact_author_id": "author_key"})).collect()}
+    h = lambda v: hmac.new(b"k", v.encode(), hashlib.sha256).hexdigest()  # noqa: E731
+    assert (out["e1"].user_key, out["e1"].author_key) == (h("alice"), h("bob"))
+    assert (out["e2"].user_key, out["e2"].author_key) == (h("bob"), None)
+    assert out["e3"].user_key == out["e3"].author_key
+    assert "user_id" not in out["e1"].asDict() and "artifact_author_id" not in out["e1"].asDict()

@@ -52,11 +52,12 @@ def flag(max_hamming: int = 3, window_days: int = 7, same_artifact: bool = True,
         base = df.where(F.col("prompt_fingerprint").isNotNull()).select(
             "tool", "event_id", "user_key", "artifact_id", fp.alias("fp"),
             F.col("event_ts").cast("long").alias("ts"),
-            output_unused(max_dwell_ms).alias("unused"),
+            output_unused(max_dwell_ms).alias("unused"), output_used().alias("used"),
             F.posexplode(blocks).alias("_i", "blk"))
         base = base.select("*", F.col("blk.pos").alias("pos"), F.col("blk.val").alias("val")
                            ).drop("blk", "_i")
-        cur = base.alias("c")
+        # Only prompts whose own output was not used can fire; only unused ones can be priors.
+        cur = base.where(~F.col("used")).alias("c")
         prior = base.where(F.col("unused")).alias("p")
         cond = [F.col("c.user_key") == F.col("p.user_key"),
                 F.col("c.pos") == F.col("p.pos"), F.col("c.val") == F.col("p.val"),

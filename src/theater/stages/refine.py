@@ -23,7 +23,8 @@ from ..contracts import contract
 from ..lake import Lake
 from ..period import Period
 from ..transforms.contract import typed
-from ..transforms.refine import latest_delivery, pseudonym, resolve_org, row_hash, sessionize
+from ..transforms.refine import (latest_delivery, pseudonym, resolve_org, row_hash, sessionize,
+                                 with_pseudonyms)
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +82,15 @@ def clean_work_items(bronze: DataFrame, key: bytes) -> DataFrame:
 
 def clean_interactions(bronze: DataFrame, key: bytes) -> DataFrame:
     """Typed, latest delivery per (tool, event_id), pseudonymized; no org or sessions yet."""
-    i = _typed(bronze, "interactions").transform(latest_delivery(["tool", "event_id"]))
+    i = (_typed(bronze, "interactions")
+         .transform(latest_delivery(["tool", "event_id"]))
+         .transform(with_pseudonyms(key, {"user_id": "user_key",
+                                          "artifact_author_id": "artifact_author_key"})))
     return i.select(
-        "event_id", "tool", "event_ts", F.to_date("event_ts").alias("event_date"),
-        pseudonym(F.col("user_id"), key).alias("user_key"),
+        "event_id", "tool", "event_ts", F.to_date("event_ts").alias("event_date"), "user_key",
         F.when(F.trim("org_id") != "", F.trim("org_id")).alias("org_id"),
         "action", "session_id", "prompt_fingerprint", "prompt_tokens", "completion_tokens",
-        "model", "output_disposition", "dwell_ms", "artifact_id",
-        pseudonym(F.col("artifact_author_id"), key).alias("artifact_author_key"),
+        "model", "output_disposition", "dwell_ms", "artifact_id", "artifact_author_key",
         "artifact_modified_ts", "work_item_id", "_source_file", "_ingested_at", "_batch_id")
 
 

@@ -32,7 +32,7 @@ def one(users: int, out: Path, engine: str) -> dict:
     if out.exists():
         shutil.rmtree(out)
     t0 = time.time()
-    summary = synth.generate(out, seed=11, n_orgs=max(24, users // 400), n_users=users,
+    summary = synth.generate(out, seed=11, n_orgs=max(24, users // 600), n_users=users,
                              start=period.start, end=period.end, formats="parquet",
                              progress=lambda m: print("  gen:", m, flush=True))
     gen_s = time.time() - t0
@@ -56,7 +56,7 @@ def one(users: int, out: Path, engine: str) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("--users", type=int, nargs="+", default=[3000, 30000])
+    p.add_argument("--users", type=int, nargs="+", default=[4000, 40000])
     p.add_argument("--out", default=str(HERE / "out"))
     p.add_argument("--engine", default="sail")
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)

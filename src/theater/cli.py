@@ -14,16 +14,13 @@ from datetime import date
 from pathlib import Path
 
 from .config import Config, ConfigError, load_config
+from .errors import DataQualityError
 from .period import Period, PeriodError
 
 log = logging.getLogger("theater")
 
 STAGES = ("ingest", "refine", "score")
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_DQ = 0, 1, 2, 3
-
-
-class DataQualityError(RuntimeError):
-    """A critical data-quality gate failed (exit code 3)."""
 
 
 def _setup_logging(verbose: bool) -> None:

@@ -156,5 +156,7 @@ def run(spark: SparkSession, lake: Lake, landing: str, *, batch_id: str | None =
     if file_rows:
         lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
     shutil.rmtree(lake.path(f"ops/_staging/{batch_id}"), ignore_errors=True)
+    metrics["outputs"] = {t: lake.version(t) for t in
+                          [f"bronze/{d}" for d in DATASETS] + [QUARANTINE, FILES_LOG]}
     metrics["seconds"] = round(time.time() - t0, 2)
     return metrics

@@ -130,6 +130,10 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, progress=l
                         F.sum((F.col("org_source") == "directory").cast("int")).alias("from_dir"),
                         ).collect()[0]
     metrics.update({
+        "inputs": {t: lake.version(t) for t in ("bronze/interactions", "bronze/directory",
+                                                "bronze/work_items", "bronze/policies")},
+        "outputs": {t: lake.version(t) for t in ("silver/interactions", "silver/directory",
+                                                 "silver/work_items", "silver/policies")},
         "silver_interactions": counts.n,
         "unresolved_org": int(counts.unresolved or 0),
         "org_from_directory": int(counts.from_dir or 0),

@@ -53,46 +53,87 @@ def label_interactions(interactions, period_rows, cfg: Config):
             .transform(with_labels(cfg["weights"], cfg["scoring.threshold"])))
 
 
-def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
-        run_id: str | None = None, progress=log.info) -> dict:
-    t0 = time.time()
-    run_id = run_id or uuid.uuid4().hex
+def read_inputs(spark: SparkSession, lake: Lake, period: Period, lookback_days: int,
+                versions: dict | None = None):
+    """Silver inputs for the period (interactions with the look-back, policies), read at the
+    given Delta versions (time travel) or pinned at the current ones.
+
+    Returns (interactions, policies, {table: version read}).
+    """
+    versions = versions or {}
     if not lake.exists("silver/interactions"):
         raise LakeError("silver/interactions does not exist: run the refine stage first")
-    lookback = cfg["signals.repeat_prompt.window_days"]
-    silver = lake.read(spark, "silver/interactions")
-    extended = silver.where(period.extend_back(lookback).where("event_ts"))
-    period_rows = silver.where(period.where("event_ts"))
 
-    progress(f"score: signals and labels {period}")
-    labels = (label_interactions(extended, period_rows, cfg)
-              .where(period.where("event_ts"))
-              .select(*LABEL_COLUMNS))
-    date_pred = (f"event_date >= DATE '{period.start}' AND event_date < DATE '{period.end}'")
-    lake.replace_where(labels, "gold/interaction_labels", date_pred)
-    labels = lake.read(spark, "gold/interaction_labels").where(
-        (F.col("event_date") >= F.lit(period.start)) & (F.col("event_date") < F.lit(period.end)))
+    def pinned(table):
+        v = versions[table] if table in versions else lake.version(table)
+        return lake.read(spark, table, version=v), v
 
-    progress("score: user-weeks")
-    policies = lake.read_or_empty(spark, "silver/policies", POLICY_SCHEMA)
+    silver, v_i = pinned("silver/interactions")
+    read = {"silver/interactions": v_i}
+    if lake.exists("silver/policies"):
+        policies, read["silver/policies"] = pinned("silver/policies")
+    else:
+        policies = spark.createDataFrame([], POLICY_SCHEMA)
+    return silver.where(period.extend_back(lookback_days).where("event_ts")), policies, read
+
+
+def labels_frame(interactions, period: Period, cfg: Config):
+    period_rows = interactions.where(period.where("event_ts"))
+    return (label_interactions(interactions, period_rows, cfg)
+            .where(period.where("event_ts"))
+            .select(*LABEL_COLUMNS))
+
+
+def user_weeks_frame(labels, policies, period: Period, cfg: Config):
     dwell = cfg["signals.unused_output.max_dwell_ms"]
-    user_weeks = (labels.transform(agg_user_weeks(period.start, period.end, dwell))
-                  .transform(quota_in_force(policies))
-                  .withColumn("quota_position", F.col("n_interactions") - F.col("weekly_quota")))
-    period_pred = f"period_start = DATE '{period.start}' AND period_end = DATE '{period.end}'"
-    lake.replace_where(user_weeks, "gold/user_weeks", period_pred)
+    return (labels.transform(agg_user_weeks(period.start, period.end, dwell))
+            .transform(quota_in_force(policies))
+            .withColumn("quota_position", F.col("n_interactions") - F.col("weekly_quota")))
 
-    progress(f"score: org index with {cfg['scoring.bootstrap.replicates']} bootstrap replicates")
+
+def index_frame(spark: SparkSession, labels, period: Period, cfg: Config, run_id: str):
     org_users = agg_org_users(labels)
     signals = agg_org_signals(labels, NAMES, cfg["scoring.min_signal_rows"])
     b = cfg["scoring.bootstrap"]
     interval = bootstrap_interval(spark, org_users, b["replicates"], b["confidence"], b["seed"])
-    index = org_index(org_users, signals, interval, names=NAMES,
-                      min_users=cfg["privacy.min_users"],
-                      dominance_share=cfg["privacy.dominance_share"],
-                      top_n=cfg["scoring.top_signals"], period_start=period.start,
-                      period_end=period.end, run_id=run_id)
-    lake.replace_where(index, "gold/org_theater_index", period_pred)
+    return org_index(org_users, signals, interval, names=NAMES,
+                     min_users=cfg["privacy.min_users"],
+                     dominance_share=cfg["privacy.dominance_share"],
+                     top_n=cfg["scoring.top_signals"], period_start=period.start,
+                     period_end=period.end, run_id=run_id)
+
+
+def recompute_index(spark: SparkSession, cfg: Config, lake: Lake, period: Period,
+                    versions: dict, run_id: str):
+    """The org index recomputed from silver at the given versions, without writing anything."""
+    interactions, _, _ = read_inputs(spark, lake, period,
+                                     cfg["signals.repeat_prompt.window_days"], versions)
+    return index_frame(spark, labels_frame(interactions, period, cfg), period, cfg, run_id)
+
+
+def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
+        run_id: str | None = None, versions: dict | None = None, progress=log.info) -> dict:
+    t0 = time.time()
+    run_id = run_id or uuid.uuid4().hex
+    interactions, policies, read = read_inputs(
+        spark, lake, period, cfg["signals.repeat_prompt.window_days"], versions)
+
+    progress(f"score: signals and labels {period}")
+    date_pred = (f"event_date >= DATE '{period.start}' AND event_date < DATE '{period.end}'")
+    lake.replace_where(labels_frame(interactions, period, cfg), "gold/interaction_labels",
+                       date_pred)
+    # Later steps read the written labels back instead of recomputing the signals.
+    labels = lake.read(spark, "gold/interaction_labels").where(
+        (F.col("event_date") >= F.lit(period.start)) & (F.col("event_date") < F.lit(period.end)))
+
+    progress("score: user-weeks")
+    period_pred = f"period_start = DATE '{period.start}' AND period_end = DATE '{period.end}'"
+    lake.replace_where(user_weeks_frame(labels, policies, period, cfg), "gold/user_weeks",
+                       period_pred)
+
+    progress(f"score: org index with {cfg['scoring.bootstrap.replicates']} bootstrap replicates")
+    lake.replace_where(index_frame(spark, labels, period, cfg, run_id),
+                       "gold/org_theater_index", period_pred)
 
     gold = lake.read(spark, "gold/org_theater_index").where(
         (F.col("period_start") == F.lit(period.start)) & (F.col("period_end") == F.lit(period.end)))
@@ -104,6 +145,9 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
                         ).collect()[0]
     return {
         "run_id": run_id,
+        "inputs": read,
+        "outputs": {t: lake.version(t) for t in ("gold/interaction_labels", "gold/user_weeks",
+                                                 "gold/org_theater_index")},
         "labelled_interactions": counts.n,
         "flagged_interactions": int(counts.flagged or 0),
         "unresolved_org_interactions": int(counts.unresolved or 0),

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 import uuid
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from .config import Config, ConfigError, load_config
@@ -75,6 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
     _period_args(run)
     run.add_argument("--stage", action="append", choices=STAGES,
                      help="stage to run (repeatable; default: all, in order)")
+
+    res = sub.add_parser("rescore", help="recompute a tracked run's index from its logged "
+                                         "data versions and configuration, and compare")
+    _common(res)
+    res.add_argument("--run-id", required=True, dest="run_id")
+
+    runs = sub.add_parser("runs", help="list recent tracked runs, or diff two")
+    _common(runs)
+    runs.add_argument("action", nargs="?", choices=["list", "diff"], default="list")
+    runs.add_argument("run_ids", nargs="*", help="two run ids for diff")
+    runs.add_argument("--limit", type=int, default=20)
     return parser
 
 
@@ -85,11 +96,12 @@ def _config(args: argparse.Namespace, extra: dict | None = None) -> Config:
 
 
 def run_pipeline(cfg: Config, period: Period, stages=STAGES, *, landing: str | None = None,
-                 lake_root: str | None = None, progress=log.info) -> dict:
-    """Run the stages in order on one session; return each stage's metrics."""
+                 lake_root: str | None = None, progress=log.info, command: str = "run") -> dict:
+    """Run the stages in order on one session, as one MLflow run; return each stage's metrics."""
     from .engine import session
     from .lake import Lake
     from .stages import ingest, refine, score
+    from .tracking import PipelineRun
 
     lake = Lake(lake_root or cfg["paths.lake"], cfg["table_format"])
     landing = landing or cfg["paths.landing"]
@@ -97,26 +109,38 @@ def run_pipeline(cfg: Config, period: Period, stages=STAGES, *, landing: str | N
         refine.pseudonym_key(cfg)  # refuse early, before any work, when the key is missing
     if "ingest" in stages and not Path(landing).is_dir():
         raise ConfigError(f"landing zone {landing!r} is not a folder (use --landing)")
-    run_id = uuid.uuid4().hex
-    results: dict = {"run_id": run_id, "period": str(period), "lake": lake.root}
+    results: dict = {"period": str(period), "lake": lake.root}
     t_all = time.time()
     progress(f"engine {cfg['engine']} ({cfg['table_format']}); period {period}; lake {lake.root}")
-    with session(cfg) as spark:
+    with PipelineRun(cfg, period, lake.root, command) as tracked, session(cfg) as spark:
+        run_id = tracked.run_id or uuid.uuid4().hex
+        results["run_id"] = run_id
+        results["mlflow"] = tracked.enabled
+        if tracked.enabled:
+            from .tracking import tracking_uri
+
+            results["tracking_uri"] = tracking_uri(cfg)
         for stage in STAGES:
             if stage not in stages:
                 continue
             t0 = time.time()
             progress(f"stage {stage}: start")
-            if stage == "ingest":
-                results[stage] = ingest.run(spark, lake, landing, progress=progress)
-            elif stage == "refine":
-                results[stage] = refine.run(spark, cfg, lake, period, progress=progress)
-            elif stage == "score":
-                results[stage] = score.run(spark, cfg, lake, period, run_id=run_id,
-                                           progress=progress)
+            with tracked.stage(stage):
+                if stage == "ingest":
+                    m = ingest.run(spark, lake, landing, progress=progress)
+                    rows = sum(m["rows_loaded"].values()) + sum(m["rows_quarantined"].values())
+                elif stage == "refine":
+                    m = refine.run(spark, cfg, lake, period, progress=progress)
+                    rows = m["silver_interactions"]
+                else:
+                    m = score.run(spark, cfg, lake, period, run_id=run_id, progress=progress)
+                    rows = m["labelled_interactions"]
+                results[stage] = m
+            tracked.record_stage(stage, m, time.time() - t0, rows)
             progress(f"stage {stage}: done in {time.time() - t0:.1f}s")
         if "score" in stages:
             results["orgs"] = _org_rows(spark, lake, period)
+            tracked.record_index(results["orgs"])
     results["seconds"] = round(time.time() - t_all, 1)
     return results
 
@@ -195,10 +219,15 @@ def _print_summary(results: dict) -> None:
         s = results["score"]
         print(f"score: {s['labelled_interactions']:,} interactions labelled, "
               f"{s['flagged_interactions']:,} flagged as theater; {s['orgs']} orgs "
-              f"({s['orgs_suppressed']} suppressed); run id {s['run_id']}")
+              f"({s['orgs_suppressed']} suppressed)")
         print()
         print(format_org_table(results["orgs"]))
     _print_outputs(results)
+    if results.get("mlflow"):
+        print(f"\nMLflow run {results['run_id']} (experiment theater-index)")
+        print(f"  open it:  mlflow ui --backend-store-uri {results['tracking_uri']}  "
+              "(then http://127.0.0.1:5000)")
+        print(f"  reproduce: theater rescore --run-id {results['run_id']}")
     print(f"\ntotal {results['seconds']}s")
 
 
@@ -224,13 +253,121 @@ def _cmd_demo(args, cfg: Config) -> int:
     return EXIT_OK
 
 
+COMPARE = ("theater_index", "ci_low", "ci_high", "n_users", "n_interactions", "suppressed",
+           "suppression_reason", "signal_coverage")
+
+
+def rescore(cfg: Config, run_id: str, *, engine: str | None = None) -> tuple[bool, list[str]]:
+    """Recompute run ``run_id``'s org index from the Delta versions and configuration it
+    logged; return (identical, differences org by org)."""
+    import yaml
+    from pyspark.sql import functions as F
+
+    from .engine import session
+    from .lake import Lake
+    from .stages import score
+    from .tracking import get_run, load_artifact_text
+
+    run = get_run(cfg, run_id)
+    params = run.data.params
+    if "lineage.score.inputs.silver/interactions" not in params:
+        raise ConfigError(f"MLflow run {run_id} has no score lineage (was the score stage run?)")
+    data = yaml.safe_load(load_artifact_text(cfg, run_id, "config.yaml"))
+    if engine:
+        data["engine"] = engine
+    data.setdefault("tracking", {})["enabled"] = False
+    logged = Config(data=data)
+    period = Period(date.fromisoformat(params["period_start"]), date.fromisoformat(params["period_end"]))
+    lake = Lake(params["lake"], logged["table_format"])
+    prefix = "lineage.score.inputs."
+    versions = {k[len(prefix):]: int(v) for k, v in params.items() if k.startswith(prefix)}
+    out_version = int(params["lineage.score.outputs.gold/org_theater_index"])
+    log.info("rescoring %s %s from %s", run_id, period, versions)
+    with session(logged) as spark:
+        new = {r.org_id: r.asDict() for r in
+               score.recompute_index(spark, logged, lake, period, versions, run_id).collect()}
+        gold = lake.read(spark, "gold/org_theater_index", version=out_version).where(
+            (F.col("run_id") == run_id) & (F.col("period_start") == F.lit(period.start))
+            & (F.col("period_end") == F.lit(period.end)))
+        old = {r.org_id: r.asDict() for r in gold.collect()}
+    diffs = []
+    for org in sorted(set(new) | set(old)):
+        a, b = old.get(org), new.get(org)
+        if a is None or b is None:
+            diffs.append(f"{org}: {'only in the recomputation' if a is None else 'missing from the recomputation'}")
+            continue
+        cols = list(COMPARE) + [c for c in a if c.startswith("signal_") and c != "signal_coverage"]
+        for c in cols:
+            x, y = a.get(c), b.get(c)
+            same = (x == y) or (isinstance(x, float) and isinstance(y, float) and abs(x - y) < 1e-9)
+            if not same:
+                diffs.append(f"{org}: {c} published {x} recomputed {y}")
+    return not diffs and bool(old), diffs
+
+
+def _cmd_rescore(args, cfg: Config) -> int:
+    same, diffs = rescore(cfg, args.run_id, engine=args.engine)
+    if same:
+        print(f"rescore {args.run_id}: identical: every org's index, interval, counts and "
+              "signals match the published run")
+        return EXIT_OK
+    print(f"rescore {args.run_id}: {len(diffs)} difference(s)")
+    for d in diffs:
+        print("  " + d)
+    return EXIT_FAIL
+
+
+def _cmd_runs(args, cfg: Config) -> int:
+    from .tracking import load_artifact_text, recent_runs
+
+    if args.action == "list":
+        runs = recent_runs(cfg, args.limit)
+        print(f"{'run id':<34}{'started (UTC)':<21}{'period':<24}{'status':<10}{'mean index':>11}{'orgs':>6}")
+        for r in runs:
+            started = datetime.fromtimestamp(r.info.start_time / 1000, timezone.utc)
+            m = r.data.metrics
+            mean = f"{m['index_mean']:.1f}" if "index_mean" in m else "-"
+            orgs = f"{int(m['orgs_scored'] + m.get('orgs_suppressed', 0))}" if "orgs_scored" in m else "-"
+            period = f"{r.data.params.get('period_start', '?')}..{r.data.params.get('period_end', '?')}"
+            print(f"{r.info.run_id:<34}{started:%Y-%m-%d %H:%M:%S}  {period:<24}"
+                  f"{r.info.status:<10}{mean:>11}{orgs:>6}")
+        if not runs:
+            print("(no tracked runs yet)")
+        return EXIT_OK
+    if len(args.run_ids) != 2:
+        raise ConfigError("runs diff needs exactly two run ids")
+    import io
+
+    import pandas as pd
+
+    from .tracking import get_run
+
+    a_id, b_id = args.run_ids
+    a, b = (pd.read_csv(io.StringIO(load_artifact_text(cfg, r, "org_theater_index.csv")))
+            for r in (a_id, b_id))
+    m = a.merge(b, on="org_id", how="outer", suffixes=("_a", "_b"))
+    m["change"] = m["theater_index_b"] - m["theater_index_a"]
+    moved = m[m["change"].abs() > 0].sort_values("change", key=lambda s: -s.abs())
+    print(f"orgs: {len(a)} in A, {len(b)} in B; {len(moved)} moved")
+    for _, r in moved.iterrows():
+        print(f"  {r.org_id:<14} {r.theater_index_a:>6.1f} -> {r.theater_index_b:>6.1f}  ({r.change:+.1f})")
+    pa = get_run(cfg, a_id).data.params
+    pb = get_run(cfg, b_id).data.params
+    keys = sorted(k for k in set(pa) | set(pb) if k.startswith(("cfg.", "period")) and pa.get(k) != pb.get(k))
+    print(f"configuration keys that differ: {len(keys)}")
+    for k in keys:
+        print(f"  {k}: {pa.get(k)} -> {pb.get(k)}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(getattr(args, "verbose", False))
     try:
         cfg = _config(args)
-        handler = {"demo": _cmd_demo, "generate": _cmd_generate, "run": _cmd_run}[args.command]
+        handler = {"demo": _cmd_demo, "generate": _cmd_generate, "run": _cmd_run,
+                   "rescore": _cmd_rescore, "runs": _cmd_runs}[args.command]
         return handler(args, cfg)
     except (ConfigError, PeriodError) as exc:
         print(f"theater: error: {exc}", file=sys.stderr)

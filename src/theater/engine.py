@@ -113,7 +113,10 @@ def session(cfg: Config) -> Iterator:
     """
     from pyspark.sql import SparkSession
 
-    reused = cfg["engine"] == "spark" and SparkSession.getActiveSession() is not None
+    # Reuse, and leave running, a session someone else owns: the active session under
+    # spark-submit, or an embedded Sail server already started in this process (nested use).
+    reused = (cfg["engine"] == "spark" and SparkSession.getActiveSession() is not None) or (
+        cfg["engine"] == "sail" and _SailServer._server is not None)
     spark = build_session(cfg)
     try:
         yield spark

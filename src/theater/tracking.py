@@ -1,0 +1,245 @@
+"""MLflow tracking: one run per pipeline run (a child run per stage), enough to reproduce it.
+
+Default store, with no setup: SQLite at ``<paths.state>/mlflow.db`` with artifacts in
+``<paths.state>/mlartifacts``. ``MLFLOW_TRACKING_URI`` (or ``tracking.uri`` in the config)
+points at an MLflow server instead. Experiment: ``tracking.experiment`` (``theater-index``).
+
+What a run holds:
+- params: the resolved configuration (flattened, ``cfg.*``), period, engine, environment, lake
+  root, git commit; ``lineage.<table>``: the Delta version each stage read (``in``) and wrote
+  (``out``), also as ``lineage.json``;
+- metrics: rows written per table, quarantined rows, orgs scored and suppressed, the index
+  distribution (mean, median, p90), each signal's mean across orgs, wall time and interactions
+  per second per stage;
+- artifacts: the org index (MLflow table and CSV), the resolved config (YAML), DQ results;
+- tags: quarter, engine, environment, status (a failed run is marked FAILED with its error).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+
+log = logging.getLogger(__name__)
+
+PARENT_TAG = "theater.kind"
+
+
+_SET_BY_US: set[str] = set()  # mlflow.set_tracking_uri exports the env var; ignore our own
+
+
+def tracking_uri(cfg: Config) -> str:
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    uri = (env if env and env not in _SET_BY_US else None) or cfg["tracking.uri"]
+    if uri:
+        return uri
+    state = Path(cfg["paths.state"]).resolve()
+    state.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{state / 'mlflow.db'}"
+
+
+def _client(cfg: Config):
+    import mlflow
+
+    uri = tracking_uri(cfg)
+    _SET_BY_US.add(uri)
+    mlflow.set_tracking_uri(uri)
+    return mlflow.MlflowClient(tracking_uri=uri)
+
+
+def experiment_id(cfg: Config) -> str:
+    client = _client(cfg)
+    name = cfg["tracking.experiment"]
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    location = None
+    if tracking_uri(cfg).startswith("sqlite:"):
+        location = (Path(cfg["paths.state"]).resolve() / "mlartifacts").as_uri()
+    return client.create_experiment(name, artifact_location=location)
+
+
+def git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _params(cfg: Config, period, lake_root: str, command: str) -> dict[str, str]:
+    from . import __version__
+
+    params = {f"cfg.{k}": json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+              for k, v in cfg.flat().items()}
+    params.update({"period_start": str(period.start), "period_end": str(period.end),
+                   "period": period.label, "engine": cfg["engine"], "environment": cfg["env"],
+                   "table_format": cfg["table_format"], "lake": str(Path(lake_root).resolve())
+                   if "://" not in lake_root else lake_root,
+                   "command": command, "code_version": __version__,
+                   "git_commit": git_commit() or "unknown"})
+    return {k: v[:6000] for k, v in params.items()}
+
+
+class PipelineRun:
+    """Context manager around one pipeline run; no-op when tracking is disabled."""
+
+    def __init__(self, cfg: Config, period, lake_root: str, command: str = "run"):
+        self.cfg, self.period, self.lake_root, self.command = cfg, period, lake_root, command
+        self.enabled = bool(cfg["tracking.enabled"])
+        self.run_id: str | None = None
+        self.lineage: dict[str, dict[str, Any]] = {}
+        self._mlflow = None
+
+    # --------------------------------------------------------------- lifecycle
+    def __enter__(self) -> "PipelineRun":
+        if not self.enabled:
+            return self
+        import mlflow
+
+        self._mlflow = mlflow
+        exp = self.experiment_id = experiment_id(self.cfg)
+        tags = {PARENT_TAG: "pipeline", "quarter": self.period.label, "engine": self.cfg["engine"],
+                "environment": self.cfg["env"], "status": "RUNNING"}
+        run = mlflow.start_run(experiment_id=exp, run_name=f"{self.command} {self.period.label}",
+                               tags=tags)
+        self.run_id = run.info.run_id
+        mlflow.log_params(_params(self.cfg, self.period, self.lake_root, self.command))
+        mlflow.log_text(self.cfg.to_yaml(), "config.yaml")
+        log.info("MLflow run %s (%s)", self.run_id, tracking_uri(self.cfg))
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if not self.enabled or self._mlflow is None:
+            return False
+        mlflow = self._mlflow
+        try:
+            if self.lineage:
+                mlflow.log_dict(self.lineage, "lineage.json")
+            if exc is not None:
+                mlflow.set_tag("status", "FAILED")
+                mlflow.set_tag("error", f"{type(exc).__name__}: {exc}"[:5000])
+                mlflow.log_text(f"{type(exc).__name__}: {exc}\n", "error.txt")
+            else:
+                mlflow.set_tag("status", "FINISHED")
+        finally:
+            while mlflow.active_run() is not None:
+                mlflow.end_run(status="FAILED" if exc is not None else "FINISHED")
+        return False
+
+    # --------------------------------------------------------------- stages
+    def stage(self, name: str) -> "_StageRun":
+        return _StageRun(self, name)
+
+    def record_stage(self, name: str, metrics: dict, seconds: float, rows: int | None) -> None:
+        if not self.enabled:
+            return
+        mlflow = self._mlflow
+        flat: dict[str, float] = {f"{name}.seconds": round(seconds, 3)}
+        if rows:
+            flat[f"{name}.interactions_per_second"] = rows / max(seconds, 1e-9)
+        for key, value in _numbers(metrics):
+            flat[f"{name}.{key}"] = value
+        for direction in ("inputs", "outputs"):
+            for table, version in (metrics.get(direction) or {}).items():
+                if version is None:
+                    continue
+                self.lineage.setdefault(table, {})["in" if direction == "inputs" else "out"] = version
+                mlflow.log_param(f"lineage.{name}.{direction}.{table}", str(version))
+        mlflow.log_metrics(flat)
+        if metrics.get("dq"):
+            mlflow.log_dict({"stage": name, "results": metrics["dq"]}, f"dq/{name}.json")
+
+    def record_index(self, rows: list[dict]) -> None:
+        """Org index distribution, signal means and the table itself as artifacts."""
+        if not self.enabled or not rows:
+            return
+        import numpy as np
+        import pandas as pd
+
+        mlflow = self._mlflow
+        df = pd.DataFrame(rows)
+        published = df[~df["suppressed"]]
+        metrics = {"orgs_scored": float(len(published)), "orgs_suppressed": float(df["suppressed"].sum())}
+        if len(published):
+            idx = published["theater_index"].astype(float)
+            metrics.update({"index_mean": float(idx.mean()), "index_median": float(idx.median()),
+                            "index_p90": float(np.percentile(idx, 90))})
+        for col in [c for c in df.columns if c.startswith("signal_")]:
+            vals = published[col].dropna().astype(float)
+            if len(vals):
+                metrics[f"{col}_mean"] = float(vals.mean())
+        mlflow.log_metrics(metrics)
+        table = df.copy()
+        for c in table.columns:
+            if table[c].dtype == object:
+                table[c] = table[c].map(lambda v: json.dumps(list(v)) if isinstance(v, (list, tuple, np.ndarray))
+                                        else (None if v is None else str(v)))
+        mlflow.log_table(table, "org_theater_index.json")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "org_theater_index.csv"
+            table.to_csv(path, index=False)
+            mlflow.log_artifact(str(path))
+
+
+class _StageRun:
+    def __init__(self, parent: PipelineRun, name: str):
+        self.parent, self.name = parent, name
+
+    def __enter__(self):
+        if self.parent.enabled:
+            self.parent._mlflow.start_run(run_name=self.name, nested=True,
+                                          experiment_id=self.parent.experiment_id,
+                                          tags={PARENT_TAG: "stage", "stage": self.name})
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if self.parent.enabled:
+            if exc is not None:
+                self.parent._mlflow.set_tag("error", f"{type(exc).__name__}: {exc}"[:5000])
+            self.parent._mlflow.end_run(status="FAILED" if exc is not None else "FINISHED")
+        return False
+
+
+def _numbers(metrics: dict, prefix: str = ""):
+    for key, value in metrics.items():
+        if key in ("inputs", "outputs", "dq"):
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            yield name, float(value)
+        elif isinstance(value, dict):
+            yield from _numbers(value, name + ".")
+
+
+# ------------------------------------------------------------------- reading runs back
+def get_run(cfg: Config, run_id: str):
+    return _client(cfg).get_run(run_id)
+
+
+def load_artifact_text(cfg: Config, run_id: str, path: str) -> str:
+    import mlflow
+
+    _client(cfg)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path, dst_path=tmp)
+        return Path(local).read_text()
+
+
+def recent_runs(cfg: Config, limit: int = 20):
+    client = _client(cfg)
+    exp = client.get_experiment_by_name(cfg["tracking.experiment"])
+    if exp is None:
+        return []
+    return client.search_runs([exp.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = 'pipeline'",
+                              order_by=["attributes.start_time DESC"], max_results=limit)

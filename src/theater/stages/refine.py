@@ -18,6 +18,7 @@ import time
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from .. import quality
 from ..config import Config, ConfigError
 from ..contracts import contract
 from ..lake import Lake
@@ -82,10 +83,13 @@ def clean_work_items(bronze: DataFrame, key: bytes) -> DataFrame:
 
 def clean_interactions(bronze: DataFrame, key: bytes) -> DataFrame:
     """Typed, latest delivery per (tool, event_id), pseudonymized; no org or sessions yet."""
+    identities = bronze.select(F.col("user_id").alias("_id")).unionByName(
+        bronze.select(F.col("artifact_author_id").alias("_id")))
     i = (_typed(bronze, "interactions")
          .transform(latest_delivery(["tool", "event_id"]))
          .transform(with_pseudonyms(key, {"user_id": "user_key",
-                                          "artifact_author_id": "artifact_author_key"})))
+                                          "artifact_author_id": "artifact_author_key"},
+                                    identities)))
     return i.select(
         "event_id", "tool", "event_ts", F.to_date("event_ts").alias("event_date"), "user_key",
         F.when(F.trim("org_id") != "", F.trim("org_id")).alias("org_id"),
@@ -103,14 +107,18 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, progress=l
             raise ConfigError(f"{needed} does not exist under {lake.root}: run the ingest stage "
                               "first (theater run --stage ingest)")
 
+    dq = quality.Gate(spark, lake, cfg, "refine", period=period)
     progress("refine: directory, policies, work items")
     directory = clean_directory(lake.read(spark, "bronze/directory"), key)
+    directory = dq.check("silver/directory", directory)
     lake.overwrite(directory, "silver/directory")
     if lake.exists("bronze/policies"):
-        lake.overwrite(clean_policies(lake.read(spark, "bronze/policies")), "silver/policies")
+        policies = dq.check("silver/policies", clean_policies(lake.read(spark, "bronze/policies")))
+        lake.overwrite(policies, "silver/policies")
     if lake.exists("bronze/work_items"):
-        lake.overwrite(clean_work_items(lake.read(spark, "bronze/work_items"), key),
-                       "silver/work_items")
+        work_items = dq.check("silver/work_items",
+                              clean_work_items(lake.read(spark, "bronze/work_items"), key))
+        lake.overwrite(work_items, "silver/work_items")
 
     progress(f"refine: interactions {period}")
     directory = lake.read(spark, "silver/directory")
@@ -121,6 +129,7 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, progress=l
                     .select(*SILVER_INTERACTION_COLUMNS))
     content = [c for c in SILVER_INTERACTION_COLUMNS if not c.startswith("_")]
     interactions = interactions.withColumn("_row_hash", row_hash(content))
+    interactions = dq.check("silver/interactions", interactions)
     lake.merge(interactions, "silver/interactions", on=["tool", "event_id"],
                update_condition="t._row_hash <> s._row_hash",
                delete_unmatched_condition=period.where_sql("t.event_ts"))
@@ -137,6 +146,7 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, progress=l
         "silver_interactions": counts.n,
         "unresolved_org": int(counts.unresolved or 0),
         "org_from_directory": int(counts.from_dir or 0),
+        **dq.finish(),
         "seconds": round(time.time() - t0, 2),
     })
     return metrics

@@ -27,6 +27,7 @@ from typing import Any
 from .config import Config
 
 log = logging.getLogger(__name__)
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 PARENT_TAG = "theater.kind"
 

@@ -222,6 +222,13 @@ def _print_summary(results: dict) -> None:
               f"({s['orgs_suppressed']} suppressed)")
         print()
         print(format_org_table(results["orgs"]))
+    dq = [r for st in STAGES for r in (results.get(st) or {}).get("dq", [])]
+    if dq:
+        from .quality import summary_lines
+
+        print("\nData quality (Great Expectations), per table:")
+        for line in summary_lines(dq):
+            print("  " + line)
     _print_outputs(results)
     if results.get("mlflow"):
         print(f"\nMLflow run {results['run_id']} (experiment theater-index)")

@@ -155,6 +155,11 @@ class PipelineRun:
                     continue
                 self.lineage.setdefault(table, {})["in" if direction == "inputs" else "out"] = version
                 mlflow.log_param(f"lineage.{name}.{direction}.{table}", str(version))
+        dq = [r for r in (metrics.get("dq") or []) if isinstance(r, dict) and "success" in r]
+        if dq:
+            flat[f"{name}.dq_pass_rate"] = sum(bool(r["success"]) for r in dq) / len(dq)
+            flat[f"{name}.dq_failed_critical"] = float(sum(
+                1 for r in dq if not r["success"] and r.get("severity") == "critical"))
         mlflow.log_metrics(flat)
         if metrics.get("dq"):
             mlflow.log_dict({"stage": name, "results": metrics["dq"]}, f"dq/{name}.json")

@@ -244,6 +244,13 @@ def _cmd_demo(args, cfg: Config) -> int:
     out = Path(args.out)
     period = Period.quarter(cfg["generate.quarter"])
     t0 = time.time()
+    if (out / "lake").exists():
+        # The demo owns its folder: start from an empty lake so that every run shows the whole
+        # pipeline (and a lake from an older version never gets in the way).
+        import shutil
+
+        log.info("demo: removing the previous demo lake %s", out / "lake")
+        shutil.rmtree(out / "lake")
     log.info("demo 1/2: generating %s orgs, %s users for %s into %s",
              args.orgs or cfg["generate.orgs"], args.users or cfg["generate.users"], period, out)
     synth.generate(out, seed=args.seed if args.seed is not None else cfg["generate.seed"],

@@ -82,6 +82,19 @@ class Lake:
         else:
             self._swap_in(df, table)
 
+    def _check_same_columns(self, df: DataFrame, table: str) -> None:
+        """A partial overwrite needs the table's columns (the engine has no schema evolution)."""
+        from deltalake import DeltaTable
+
+        have = {f.name for f in DeltaTable(self.path(table)).schema().fields}
+        want = set(df.columns)
+        if have != want:
+            raise LakeError(
+                f"{table} at {self.path(table)} was written with other columns "
+                f"(missing {sorted(want - have) or 'none'}, extra {sorted(have - want) or 'none'}), "
+                "probably by an older version of theater-index: score into a new lake, or move "
+                "this table aside to rebuild it")
+
     def append(self, df: DataFrame, table: str) -> None:
         df.write.format(self.fmt).mode("append").save(self.path(table))
 
@@ -90,6 +103,7 @@ class Lake:
         if not self.exists(table):
             self.overwrite(df, table)
         elif self.fmt == "delta":
+            self._check_same_columns(df, table)
             (df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
              .save(self.path(table)))
         else:

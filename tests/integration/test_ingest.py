@@ -92,3 +92,14 @@ def test_rows_of_an_unfinished_batch_are_removed(spark, landing, tmp_path):
     assert lake.read(spark, "bronze/interactions").count() == 10
     ingest.run(spark, lake, str(landing))
     assert lake.read(spark, "bronze/interactions").count() == 8
+
+
+def test_partial_overwrite_with_other_columns_is_refused_clearly(spark, tmp_path):
+    from theater.lake import LakeError
+
+    lake = Lake(str(tmp_path / "lake"))
+    lake.overwrite(spark.createDataFrame([(1, "a")], "p int, x string"), "gold/t")
+    with pytest.raises(LakeError, match="written with other columns"):
+        lake.replace_where(spark.createDataFrame([(1, "a", 2)], "p int, x string, y int"),
+                           "gold/t", "p = 1")
+    assert lake.version("gold/t") == 0

@@ -127,7 +127,7 @@ def run_pipeline(cfg: Config, period: Period, stages=STAGES, *, landing: str | N
             progress(f"stage {stage}: start")
             with tracked.stage(stage):
                 if stage == "ingest":
-                    m = ingest.run(spark, lake, landing, progress=progress)
+                    m = ingest.run(spark, lake, landing, progress=progress, cfg=cfg)
                     rows = sum(m["rows_loaded"].values()) + sum(m["rows_quarantined"].values())
                 elif stage == "refine":
                     m = refine.run(spark, cfg, lake, period, progress=progress)

@@ -152,3 +152,45 @@ def test_accuracy_against_planted_truth(spark, world):
     assert precision >= 0.85
     assert recall >= 0.75
     assert mae <= 0.05
+    assert per_mech["quota_filler"] >= 0.6 and per_mech["checkpoint_burst"] >= 0.6
+
+
+def test_incentive_signals_against_planted_truth(spark, world):
+    """Quota bunching, checkpoint bursts, decoupling and rank bands on the generated quarter."""
+    lake, out = world["lake"], world["out"]
+    truth_o = pd.read_csv(out / "truth" / "orgs.csv")
+    gold = lake.read(spark, "gold/org_theater_index").where(
+        (F.col("period_start") == F.lit(PERIOD.start))
+        & (F.col("period_end") == F.lit(PERIOD.end))).toPandas()
+    for c in ("signal_quota_bunching", "signal_checkpoint_burst", "outcome_decoupling",
+              "outcome_decoupling_low", "outcome_decoupling_high", "high_confidence_theater",
+              "rank_low", "rank_high"):
+        assert c in gold.columns, c
+    g = gold.merge(truth_o, on="org_id", how="inner")
+    # orgs without a quota: no quota weight on any interaction, and the org signal is NA
+    no_quota = truth_o.org_id[truth_o.has_quota == 0].tolist()
+    labels = lake.read(spark, "gold/interaction_labels")
+    weighted = labels.where(F.col("org_id").isin(no_quota)
+                            & F.col("sig_quota_bunching").isNotNull()).count()
+    assert weighted == 0
+    assert g[g.has_quota == 0].signal_quota_bunching.isna().all()
+    # checkpoint bursts: the org's mean weight (the burst share the flags do not already explain)
+    # ranks the orgs like the planted share of burst interactions; no planted bursts, ~no weight
+    pub = g[~g.suppressed]
+    planted = pub.n_checkpoint_burst / pub.n_interactions_y
+    measured = pub.signal_checkpoint_burst.notna()
+    rho = spearmanr(pub.signal_checkpoint_burst[measured], planted[measured]).statistic
+    print(f"\ncheckpoint signal vs planted burst share: Spearman {rho:.3f} over "
+          f"{int(measured.sum())} orgs; bunching measured for "
+          f"{int(pub.signal_quota_bunching.notna().sum())} orgs; "
+          f"decoupling for {int(pub.outcome_decoupling.notna().sum())}; "
+          f"high-confidence {pub.high_confidence_theater.sum()}")
+    assert measured.sum() >= 10 and rho >= 0.8
+    assert (pub.signal_checkpoint_burst[measured & (planted == 0)] <= 0.01).all()
+    assert (pub.signal_checkpoint_burst[measured & (planted >= 0.03)] > 0).all()
+    # decoupling only where there is a mandate; rank bands contain a rank for every published org
+    assert g[g.has_mandate == 0].outcome_decoupling.isna().all()
+    assert (pub.rank_low <= pub.rank_high).all() and pub.rank_low.min() >= 1
+    assert pub.rank_high.max() <= len(pub)
+    sup = g[g.suppressed]
+    assert sup.rank_low.isna().all() and sup.high_confidence_theater.isna().all()

@@ -8,8 +8,14 @@ import pandas as pd
 import pytest
 from deltalake import DeltaTable
 
+from theater.config import load_config
 from theater.lake import Lake
 from theater.stages import ingest
+
+# The hand-made zone is half bad records on purpose: the quarantine-share gate (tested in
+# test_quality.py) is loosened here so these tests see ingest itself.
+LOOSE = load_config(env="local", environ={}, overrides={"quality.quarantine_warn_share": 1.0,
+                                                        "quality.quarantine_fail_share": 1.0})
 
 GOOD = {"event_id": "g1", "event_ts": "2026-07-01T10:00:00+02:00", "user_id": "u1", "tool": "ide",
         "action": "chat", "prompt_tokens": 12, "output_disposition": "accepted"}
@@ -47,7 +53,7 @@ def landing(tmp_path):
 
 def test_ingest_loads_good_rows_and_quarantines_each_bad_one(spark, landing, tmp_path):
     lake = Lake(str(tmp_path / "lake"))
-    m = ingest.run(spark, lake, str(landing))
+    m = ingest.run(spark, lake, str(landing), cfg=LOOSE)
     # 16 interaction records; bad: a.jsonl 6 (malformed, enum, missing user, negative, bad ts,
     # bad pattern), b.jsonl.gz 1 (dwell 1.5), c.json 1 (ts 'yesterday') -> 8 bad, 8 good
     q = {r.reason for r in lake.read(spark, "bronze/quarantine").collect()}
@@ -74,9 +80,9 @@ def test_ingest_loads_good_rows_and_quarantines_each_bad_one(spark, landing, tmp
 
 def test_reingesting_loaded_files_adds_nothing(spark, landing, tmp_path):
     lake = Lake(str(tmp_path / "lake"))
-    ingest.run(spark, lake, str(landing))
+    ingest.run(spark, lake, str(landing), cfg=LOOSE)
     versions = {t: lake.version(t) for t in ("bronze/interactions", "bronze/quarantine")}
-    m = ingest.run(spark, lake, str(landing))
+    m = ingest.run(spark, lake, str(landing), cfg=LOOSE)
     assert m["files_new"] == 0 and m["files_skipped_already_loaded"] == 6
     assert {t: lake.version(t) for t in versions} == versions
     assert lake.read(spark, "bronze/interactions").count() == 8
@@ -84,13 +90,13 @@ def test_reingesting_loaded_files_adds_nothing(spark, landing, tmp_path):
 
 def test_rows_of_an_unfinished_batch_are_removed(spark, landing, tmp_path):
     lake = Lake(str(tmp_path / "lake"))
-    ingest.run(spark, lake, str(landing))
+    ingest.run(spark, lake, str(landing), cfg=LOOSE)
     # a crashed run appended rows but never reached the files log
     orphan = lake.read(spark, "bronze/interactions").limit(2).withColumn(
         "_batch_id", __import__("pyspark.sql.functions", fromlist=["lit"]).lit("crashed"))
     lake.append(orphan, "bronze/interactions")
     assert lake.read(spark, "bronze/interactions").count() == 10
-    ingest.run(spark, lake, str(landing))
+    ingest.run(spark, lake, str(landing), cfg=LOOSE)
     assert lake.read(spark, "bronze/interactions").count() == 8
 
 

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from .. import quality
 from ..contracts import DATASETS, contract
 from ..lake import Lake
 from ..sources.landing import LandingFile, list_files, read_records
@@ -109,13 +110,14 @@ def _counts_by_file(spark: SparkSession, lake: Lake, table: str, batch_id: str,
 
 
 def run(spark: SparkSession, lake: Lake, landing: str, *, batch_id: str | None = None,
-        progress=log.info) -> dict:
+        progress=log.info, cfg=None) -> dict:
     """Load every new landing file; return metrics."""
     t0 = time.time()
     batch_id = batch_id or new_batch_id()
     at = datetime.now(timezone.utc).replace(tzinfo=None)
     _remove_orphans(spark, lake)
     loaded = _loaded_keys(spark, lake)
+    dq = quality.Gate(spark, lake, cfg, "ingest", fallback_id=batch_id)
     metrics: dict = {"batch_id": batch_id, "files_new": 0, "files_skipped_already_loaded": 0,
                      "rows_loaded": {}, "rows_quarantined": {}, "unknown_files": []}
     file_rows = []
@@ -142,6 +144,9 @@ def run(spark: SparkSession, lake: Lake, landing: str, *, batch_id: str | None =
         staged = os.path.join(staging, f"checked-{dataset}")
         check_records(records, dataset).write.mode("overwrite").parquet(staged)
         good, bad = split_records(spark.read.parquet(staged), dataset)
+        good = dq.check(f"bronze/{dataset}", good, related={"quarantined": bad},
+                        materialize=False)
+        bad = dq.check(QUARANTINE, bad)
         lake.append(good, f"bronze/{dataset}")
         lake.append(bad, QUARANTINE)
         # per-file counts for the files log, from what was just committed in this batch
@@ -158,5 +163,6 @@ def run(spark: SparkSession, lake: Lake, landing: str, *, batch_id: str | None =
     shutil.rmtree(lake.path(f"ops/_staging/{batch_id}"), ignore_errors=True)
     metrics["outputs"] = {t: lake.version(t) for t in
                           [f"bronze/{d}" for d in DATASETS] + [QUARANTINE, FILES_LOG]}
+    metrics.update(dq.finish())
     metrics["seconds"] = round(time.time() - t0, 2)
     return metrics

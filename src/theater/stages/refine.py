@@ -18,6 +18,7 @@ import time
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from .. import quality
 from ..config import Config, ConfigError
 from ..contracts import contract
 from ..lake import Lake
@@ -106,14 +107,18 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, progress=l
             raise ConfigError(f"{needed} does not exist under {lake.root}: run the ingest stage "
                               "first (theater run --stage ingest)")
 
+    dq = quality.Gate(spark, lake, cfg, "refine", period=period)
     progress("refine: directory, policies, work items")
     directory = clean_directory(lake.read(spark, "bronze/directory"), key)
+    directory = dq.check("silver/directory", directory)
     lake.overwrite(directory, "silver/directory")
     if lake.exists("bronze/policies"):
-        lake.overwrite(clean_policies(lake.read(spark, "bronze/policies")), "silver/policies")
+        policies = dq.check("silver/policies", clean_policies(lake.read(spark, "bronze/policies")))
+        lake.overwrite(policies, "silver/policies")
     if lake.exists("bronze/work_items"):
-        lake.overwrite(clean_work_items(lake.read(spark, "bronze/work_items"), key),
-                       "silver/work_items")
+        work_items = dq.check("silver/work_items",
+                              clean_work_items(lake.read(spark, "bronze/work_items"), key))
+        lake.overwrite(work_items, "silver/work_items")
 
     progress(f"refine: interactions {period}")
     directory = lake.read(spark, "silver/directory")
@@ -124,6 +129,7 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, progress=l
                     .select(*SILVER_INTERACTION_COLUMNS))
     content = [c for c in SILVER_INTERACTION_COLUMNS if not c.startswith("_")]
     interactions = interactions.withColumn("_row_hash", row_hash(content))
+    interactions = dq.check("silver/interactions", interactions)
     lake.merge(interactions, "silver/interactions", on=["tool", "event_id"],
                update_condition="t._row_hash <> s._row_hash",
                delete_unmatched_condition=period.where_sql("t.event_ts"))
@@ -140,6 +146,7 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, progress=l
         "silver_interactions": counts.n,
         "unresolved_org": int(counts.unresolved or 0),
         "org_from_directory": int(counts.from_dir or 0),
+        **dq.finish(),
         "seconds": round(time.time() - t0, 2),
     })
     return metrics

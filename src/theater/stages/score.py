@@ -17,10 +17,12 @@ import uuid
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from .. import quality
 from ..config import Config
 from ..lake import Lake, LakeError
 from ..period import Period
-from ..signals import NAMES, fragmentation, padding, repeat_prompt, self_summary, unused_output
+from ..signals import (INCENTIVE_NAMES, NAMES, fragmentation, incentives, padding,
+                       repeat_prompt, self_summary, unused_output)
 from ..signals.common import action_quantile
 from ..transforms.score import (agg_org_signals, agg_org_users, agg_user_weeks,
                                 bootstrap_interval, org_index, quota_in_force, with_labels)
@@ -34,8 +36,12 @@ POLICY_SCHEMA = ("org_id string, kind string, start_date date, end_date date, "
                  "weekly_quota bigint, note string")
 
 
-def label_interactions(interactions, period_rows, cfg: Config):
-    """Add every signal and the theater probability (pure: DataFrames and settings in)."""
+def label_interactions(interactions, period_rows, cfg: Config, inc=None):
+    """Add every signal and the theater probability (pure: DataFrames and settings in).
+
+    ``inc`` (:class:`theater.signals.incentives.Incentives`) carries the incentive weights w_q
+    and w_cp; p = 1 - (1 - F)(1 - w_q)(1 - w_cp) (recipe step 4). Without it they are NA.
+    """
     s = cfg["signals"]
     dwell = s["unused_output"]["max_dwell_ms"]
     short = action_quantile(period_rows, s["fragmentation"]["short_quantile"],
@@ -50,7 +56,9 @@ def label_interactions(interactions, period_rows, cfg: Config):
                                           rp["same_artifact"], dwell))
             .transform(fragmentation.flag(short, fr["min_count"], fr["window_minutes"]))
             .transform(padding.flag(long_, dwell))
-            .transform(with_labels(cfg["weights"], cfg["scoring.threshold"])))
+            .transform(lambda df: incentives.apply(df, inc))
+            .transform(with_labels({**cfg["weights"], **{n: 1.0 for n in INCENTIVE_NAMES}},
+                                   cfg["scoring.threshold"])))
 
 
 def read_inputs(spark: SparkSession, lake: Lake, period: Period, lookback_days: int,
@@ -77,9 +85,24 @@ def read_inputs(spark: SparkSession, lake: Lake, period: Period, lookback_days: 
     return silver.where(period.extend_back(lookback_days).where("event_ts")), policies, read
 
 
-def labels_frame(interactions, period: Period, cfg: Config):
+def incentives_for(spark: SparkSession, interactions, policies, period: Period, cfg: Config):
+    """Incentive estimates (bunching, checkpoint bursts) on the period's interactions."""
+    return incentives.compute(spark, interactions.where(period.where("event_ts")), policies,
+                              period.start, period.end, cfg)
+
+
+def read_work_items(spark: SparkSession, lake: Lake, versions: dict | None = None):
+    """silver/work_items at the given (or current) version, or (None, None) when absent."""
+    versions = versions or {}
+    if not lake.exists("silver/work_items"):
+        return None, None
+    v = versions.get("silver/work_items", lake.version("silver/work_items"))
+    return lake.read(spark, "silver/work_items", version=v), v
+
+
+def labels_frame(interactions, period: Period, cfg: Config, inc=None):
     period_rows = interactions.where(period.where("event_ts"))
-    return (label_interactions(interactions, period_rows, cfg)
+    return (label_interactions(interactions, period_rows, cfg, inc)
             .where(period.where("event_ts"))
             .select(*LABEL_COLUMNS))
 
@@ -91,24 +114,33 @@ def user_weeks_frame(labels, policies, period: Period, cfg: Config):
             .withColumn("quota_position", F.col("n_interactions") - F.col("weekly_quota")))
 
 
-def index_frame(spark: SparkSession, labels, period: Period, cfg: Config, run_id: str):
+def index_frame(spark: SparkSession, labels, period: Period, cfg: Config, run_id: str, *,
+                policies=None, work_items=None, inc=None):
     org_users = agg_org_users(labels)
     signals = agg_org_signals(labels, NAMES, cfg["scoring.min_signal_rows"])
     b = cfg["scoring.bootstrap"]
     interval = bootstrap_interval(spark, org_users, b["replicates"], b["confidence"], b["seed"])
-    return org_index(org_users, signals, interval, names=NAMES,
+    base = org_index(org_users, signals, interval, names=NAMES,
                      min_users=cfg["privacy.min_users"],
                      dominance_share=cfg["privacy.dominance_share"],
                      top_n=cfg["scoring.top_signals"], period_start=period.start,
                      period_end=period.end, run_id=run_id)
+    # One row per org: materialize it, then add decoupling, high-confidence and rank bands.
+    rows = base.collect()
+    extra = incentives.org_columns(spark, rows, labels, cfg, NAMES, inc, policies, work_items,
+                                   period.start, period.end)
+    return incentives.with_org_columns(spark, base.schema, rows, extra)
 
 
 def recompute_index(spark: SparkSession, cfg: Config, lake: Lake, period: Period,
                     versions: dict, run_id: str):
     """The org index recomputed from silver at the given versions, without writing anything."""
-    interactions, _, _ = read_inputs(spark, lake, period,
-                                     cfg["signals.repeat_prompt.window_days"], versions)
-    return index_frame(spark, labels_frame(interactions, period, cfg), period, cfg, run_id)
+    interactions, policies, _ = read_inputs(spark, lake, period,
+                                            cfg["signals.repeat_prompt.window_days"], versions)
+    work_items, _ = read_work_items(spark, lake, versions)
+    inc = incentives_for(spark, interactions, policies, period, cfg)
+    return index_frame(spark, labels_frame(interactions, period, cfg, inc), period, cfg, run_id,
+                       policies=policies, work_items=work_items, inc=inc)
 
 
 def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
@@ -118,9 +150,20 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
     interactions, policies, read = read_inputs(
         spark, lake, period, cfg["signals.repeat_prompt.window_days"], versions)
 
+    work_items, v_wi = read_work_items(spark, lake, versions)
+    if v_wi is not None:
+        read["silver/work_items"] = v_wi
+
+    progress(f"score: incentive signals (quota bunching, checkpoint bursts) {period}")
+    t_inc = time.time()
+    inc = incentives_for(spark, interactions, policies, period, cfg)
+    seconds_incentives = time.time() - t_inc
+
     progress(f"score: signals and labels {period}")
+    dq = quality.Gate(spark, lake, cfg, "score", run_id=run_id, period=period)
     date_pred = (f"event_date >= DATE '{period.start}' AND event_date < DATE '{period.end}'")
-    lake.replace_where(labels_frame(interactions, period, cfg), "gold/interaction_labels",
+    labels_new = dq.check("gold/interaction_labels", labels_frame(interactions, period, cfg, inc))
+    lake.replace_where(labels_new, "gold/interaction_labels",
                        date_pred)
     # Later steps read the written labels back instead of recomputing the signals.
     labels = lake.read(spark, "gold/interaction_labels").where(
@@ -128,12 +171,19 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
 
     progress("score: user-weeks")
     period_pred = f"period_start = DATE '{period.start}' AND period_end = DATE '{period.end}'"
-    lake.replace_where(user_weeks_frame(labels, policies, period, cfg), "gold/user_weeks",
+    user_weeks = dq.check("gold/user_weeks", user_weeks_frame(labels, policies, period, cfg))
+    lake.replace_where(user_weeks, "gold/user_weeks",
                        period_pred)
 
     progress(f"score: org index with {cfg['scoring.bootstrap.replicates']} bootstrap replicates")
-    lake.replace_where(index_frame(spark, labels, period, cfg, run_id),
+    t_idx = time.time()
+    index = dq.check("gold/org_theater_index",
+                     index_frame(spark, labels, period, cfg, run_id, policies=policies,
+                                 work_items=work_items, inc=inc),
+                     related={"expected_orgs": interactions.where(period.where("event_ts"))})
+    lake.replace_where(index,
                        "gold/org_theater_index", period_pred)
+    seconds_index = time.time() - t_idx
 
     gold = lake.read(spark, "gold/org_theater_index").where(
         (F.col("period_start") == F.lit(period.start)) & (F.col("period_end") == F.lit(period.end)))
@@ -144,6 +194,7 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
                         F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved")
                         ).collect()[0]
     return {
+        **dq.finish(),
         "run_id": run_id,
         "inputs": read,
         "outputs": {t: lake.version(t) for t in ("gold/interaction_labels", "gold/user_weeks",
@@ -154,4 +205,7 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
         "orgs": summary.orgs,
         "orgs_suppressed": int(summary.suppressed or 0),
         "seconds": round(time.time() - t0, 2),
+        "seconds_incentives": round(seconds_incentives, 2),
+        "seconds_index": round(seconds_index, 2),
+        "incentives": inc.summary(),
     }

@@ -12,7 +12,10 @@ from ..signals.common import output_unused, output_used
 
 
 def theater_probability(weights: Mapping[str, float]) -> Column:
-    """p = 1 - prod(1 - w_s * flag_s); an NA flag contributes nothing."""
+    """p = 1 - prod(1 - w_s * flag_s); an NA flag contributes nothing.
+
+    A component is a boolean flag (true = 1) or an incentive weight (double in [0, 1]).
+    """
     keep = F.lit(1.0)
     for name, w in weights.items():
         fired = F.coalesce(F.col(f"sig_{name}").cast("double"), F.lit(0.0))
@@ -21,8 +24,10 @@ def theater_probability(weights: Mapping[str, float]) -> Column:
 
 
 def fired_flags(names: Sequence[str]) -> Column:
-    """Array of the names of the signals that fired (true), in a fixed order."""
-    return F.array_compact(F.array(*[F.when(F.col(f"sig_{n}"), F.lit(n)) for n in names]))
+    """Array of the names of the signals that fired (true, or a weight above 0), in a fixed
+    order."""
+    return F.array_compact(F.array(*[F.when(F.col(f"sig_{n}").cast("double") > 0, F.lit(n))
+                                     for n in names]))
 
 
 def with_labels(weights: Mapping[str, float], threshold: float) -> Callable[[DataFrame], DataFrame]:
@@ -74,7 +79,8 @@ def agg_user_weeks(period_start: date, period_end: date, max_dwell_ms: int
                      F.sum(output_used().cast("int")).alias("n_used_outputs"),
                      F.sum(F.coalesce(output_unused(max_dwell_ms), F.lit(False)).cast("int"))
                      .alias("n_unused_outputs"),
-                     F.sum("theater_probability").alias("theater_interactions"),
+                     # rounded: fractional incentive weights make the float sum order-dependent
+                     F.round(F.sum("theater_probability"), 6).alias("theater_interactions"),
                      F.sum(F.col("is_theater").cast("int")).alias("n_flagged"))
                 .withColumn("full_week", full)
                 .withColumn("period_start", F.lit(period_start))
@@ -87,15 +93,19 @@ def agg_org_users(labels: DataFrame) -> DataFrame:
     """Per (org, user): interactions and summed theater probability (bootstrap units)."""
     return (labels.where(F.col("org_id").isNotNull())
             .groupBy("org_id", "user_key")
-            .agg(F.count("*").alias("n"), F.sum("theater_probability").alias("sum_p")))
+            .agg(F.count("*").alias("n"),
+                 F.round(F.sum("theater_probability"), 9).alias("sum_p")))
 
 
 def agg_org_signals(labels: DataFrame, names: Sequence[str], min_rows: int) -> DataFrame:
-    """Per org: each signal's share of measurable interactions (null below ``min_rows``)."""
+    """Per org: each signal's share of measurable interactions (null below ``min_rows``).
+
+    For an incentive weight (double) the share is the mean weight over measured interactions.
+    """
     aggs = []
     for n in names:
         col = F.col(f"sig_{n}")
-        aggs += [F.sum(col.cast("int")).alias(f"_fired_{n}"),
+        aggs += [F.sum(col.cast("double")).alias(f"_fired_{n}"),
                  F.count(col).alias(f"_measured_{n}")]
     per_org = labels.where(F.col("org_id").isNotNull()).groupBy("org_id").agg(*aggs)
     shares = [F.when(F.col(f"_measured_{n}") >= min_rows,

@@ -1,0 +1,181 @@
+"""Incentive components of the theater probability (recipe step 2) and the org-level columns
+they add (recipe steps 5, 6): quota bunching, checkpoint bursts, outcome decoupling, rank bands.
+
+``compute`` runs the Spark aggregations and the small driver-side fits once per scoring run;
+``apply`` adds the per-interaction weights ``sig_quota_bunching`` and ``sig_checkpoint_burst``
+(doubles in [0, 1], null = NA) by broadcast joins on small tables; ``org_columns`` builds the
+org-level columns of gold/org_theater_index.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Mapping, Sequence
+
+import numpy as np
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from . import checkpoint_burst, outcome_decoupling, quota_bunching, sensitivity
+from .common import output_unused
+
+NAMES = (quota_bunching.NAME, checkpoint_burst.NAME)
+WEEK = "_week"
+
+
+@dataclass
+class Incentives:
+    user_weeks: DataFrame | None = None      # org_id, user_key, _week, sig_quota_bunching
+    checkpoint: DataFrame | None = None      # org_id, user_key, event_date, sig_checkpoint_burst
+    checkpoint_orgs: list = field(default_factory=list)
+    bunching: list = field(default_factory=list)
+    checkpoints: list = field(default_factory=list)
+    order_factors: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """Small, loggable per-org diagnostics."""
+        return {
+            "quota_bunching": [{k: v for k, v in vars(e).items() if k != "weights_by_order"}
+                               for e in self.bunching],
+            "checkpoint_burst": [vars(e) for e in self.checkpoints],
+        }
+
+
+def user_week_counts(period_rows: DataFrame, start: date, end: date) -> DataFrame:
+    """(org_id, user_key, week_start, n_interactions, full_week) over the period's rows."""
+    week = F.date_trunc("week", F.col("event_ts")).cast("date")
+    ws = F.col("week_start")
+    return (period_rows.where(F.col("org_id").isNotNull())
+            .groupBy("org_id", "user_key", week.alias("week_start"))
+            .agg(F.count("*").alias("n_interactions"))
+            .withColumn("full_week", (ws >= F.lit(start)) & (F.date_add(ws, 7) <= F.lit(end))))
+
+
+def compute(spark: SparkSession, period_rows: DataFrame, policies: DataFrame, start: date,
+            end: date, cfg) -> Incentives:
+    from ..transforms.score import quota_in_force
+
+    inc = Incentives()
+    s = cfg["incentives"]
+    seed = cfg["scoring.bootstrap.seed"]
+    qb = s["quota_bunching"]
+    if qb["enabled"]:
+        uw = (user_week_counts(period_rows, start, end)
+              .transform(quota_in_force(policies)))
+        orders = sorted(set(s["sensitivity"]["poly_orders"]) | {qb["poly_order"]})
+        inc.bunching = quota_bunching.estimate_all(spark, uw, qb, seed, orders)
+        inc.user_weeks = (quota_bunching.weights_frame(spark, uw, inc.bunching, qb)
+                          .select("org_id", "user_key", F.col("week_start").alias(WEEK),
+                                  f"sig_{quota_bunching.NAME}"))
+        inc.order_factors = _order_factors(inc.bunching, qb["poly_order"])
+    cb = s["checkpoint_burst"]
+    if cb["enabled"]:
+        explained = output_unused(cfg["signals.unused_output.max_dwell_ms"])
+        inc.checkpoints, inc.checkpoint = checkpoint_burst.estimate(
+            spark, period_rows, policies, start, end, cb, explained)
+        inc.checkpoint_orgs = sorted(e.org_id for e in inc.checkpoints if e.status == "ok")
+    return inc
+
+
+def _order_factors(ests, main_order: int) -> dict[str, dict[int, float]]:
+    """Per org, weight under each polynomial order relative to the headline order (weighted by
+    the regimes' bunched user-weeks x quota, a proxy for their interactions)."""
+    out: dict[str, dict[int, float]] = {}
+    for o in sorted({e.org_id for e in ests}):
+        mine = [e for e in ests if e.org_id == o and e.status == "ok"]
+        base = sum(e.weight * e.weekly_quota for e in mine)
+        if base <= 0:
+            continue
+        orders = {k for e in mine for k in e.weights_by_order}
+        out[o] = {k: sum(e.weights_by_order.get(k, 0.0) * e.weekly_quota for e in mine) / base
+                  for k in orders}
+    return out
+
+
+def apply(interactions: DataFrame, inc: Incentives | None) -> DataFrame:
+    """Add ``sig_quota_bunching`` and ``sig_checkpoint_burst`` (null where not measured)."""
+    qcol, ccol = f"sig_{quota_bunching.NAME}", f"sig_{checkpoint_burst.NAME}"
+    df = interactions
+    if inc is not None and inc.user_weeks is not None:
+        week = F.date_trunc("week", F.col("event_ts")).cast("date")
+        df = (df.withColumn(WEEK, week)
+              .join(F.broadcast(inc.user_weeks), on=["org_id", "user_key", WEEK], how="left")
+              .drop(WEEK))
+    else:
+        df = df.withColumn(qcol, F.lit(None).cast("double"))
+    if inc is not None and inc.checkpoint is not None:
+        df = checkpoint_burst.apply(df, inc.checkpoint, inc.checkpoint_orgs)
+    else:
+        df = df.withColumn(ccol, F.lit(None).cast("double"))
+    return df
+
+
+def org_columns(spark: SparkSession, index_rows: Sequence, labels: DataFrame, cfg,
+                names: Sequence[str], inc: Incentives | None, policies: DataFrame | None,
+                work_items: DataFrame | None, start: date, end: date) -> dict[str, dict]:
+    """{org: {column: value}} for outcome decoupling, high-confidence theater and rank bands.
+
+    ``index_rows``: the collected org index rows (org_id, suppressed, theater_index).
+    """
+    s = cfg["incentives"]
+    out: dict[str, dict] = {r.org_id: {} for r in index_rows}
+    dec: dict[str, outcome_decoupling.Estimate] = {}
+    if s["outcome_decoupling"]["enabled"] and policies is not None and work_items is not None:
+        interactions = labels.select("org_id", "user_key", "event_date")
+        for e in outcome_decoupling.estimate(spark, interactions, work_items, policies, start,
+                                             end, s["outcome_decoupling"],
+                                             cfg["scoring.bootstrap.seed"]):
+            if e.status == "ok":
+                dec[e.org_id] = e
+    published = {r.org_id: r.theater_index for r in index_rows
+                 if not r.suppressed and r.theater_index is not None}
+    top = (float(np.quantile(list(published.values()), s["high_confidence"]["top_quantile"]))
+           if published else None)
+    bands: dict = {}
+    if s["sensitivity"]["enabled"] and published:
+        configs = sensitivity.grid(s["sensitivity"], names,
+                                   cfg["signals.unused_output.max_dwell_ms"],
+                                   s["quota_bunching"]["poly_order"])
+        per_cfg = sensitivity.org_shares(labels, cfg["weights"], names, configs,
+                                         inc.order_factors if inc else {})
+        bands = sensitivity.rank_bands(per_cfg, published, list(published),
+                                       s["sensitivity"]["band"])
+    for o, cols in out.items():
+        e = dec.get(o)
+        cols["usage_change"] = e.usage_change if e else None
+        cols["outcome_change"] = e.outcome_change if e else None
+        cols["outcome_decoupling"] = e.ratio if e else None
+        cols["outcome_decoupling_low"] = e.ratio_low if e else None
+        cols["outcome_decoupling_high"] = e.ratio_high if e else None
+        cols["decoupled"] = e.decoupled if e else None
+        if o in published:
+            cols["high_confidence_theater"] = bool(published[o] >= top and e is not None
+                                                   and e.decoupled is True)
+        else:
+            cols["high_confidence_theater"] = None
+        lo_hi = bands.get(o)
+        cols["rank_low"], cols["rank_high"] = lo_hi if lo_hi else (None, None)
+    return out
+
+
+ORG_SCHEMA = ("usage_change double, outcome_change double, outcome_decoupling double, "
+              "outcome_decoupling_low double, outcome_decoupling_high double, decoupled boolean, "
+              "high_confidence_theater boolean, rank_low int, rank_high int")
+
+
+def with_org_columns(spark: SparkSession, schema, rows: Sequence, extra: Mapping[str, dict]
+                     ) -> DataFrame:
+    """The collected org index rows with ``outcome_decoupling`` filled in and the new columns
+    (interval, changes, high-confidence flag, rank band) inserted before ``run_id``."""
+    from pyspark.sql.types import StructType
+
+    new = StructType.fromDDL(ORG_SCHEMA)
+    fields = [f for f in schema.fields if f.name != "run_id"]
+    added = [f for f in new.fields if f.name not in {x.name for x in fields}]
+    out_schema = StructType(fields + added + [schema["run_id"]])
+    data = []
+    for r in rows:
+        d = r.asDict()
+        d.update(extra.get(r.org_id, {}))
+        data.append(tuple(d.get(f.name) for f in out_schema.fields))
+    return spark.createDataFrame(data, out_schema)

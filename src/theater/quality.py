@@ -18,9 +18,11 @@ How it works
     execution engine (Spark datasource, dataframe asset, whole-dataframe batch). This works with
     Spark Connect DataFrames on Sail (checked with GX 1.24.1, pysail 0.7.2, pyspark 4.2): GX only
     uses DataFrame API there (its ``persist`` is a no-op on Sail, nothing uses ``.rdd`` or
-    ``sparkContext``). Results use GX's ``SUMMARY`` format with a small
-    ``partial_unexpected_count`` and ``unexpected_index_column_names`` (the suite's
-    ``meta.row_keys``), so nothing but a handful of offending keys reaches the driver.
+    ``sparkContext``). Two passes: every expectation in GX's ``BASIC`` format without samples
+    (counts only, GX bundles the aggregates), then only the ones that did not pass again in
+    ``SUMMARY`` with a small ``partial_unexpected_count`` and ``unexpected_index_column_names``
+    (the suite's ``meta.row_keys``): samples cost a filtered scan per expectation, so only
+    failures pay for them, and nothing but a handful of offending keys reaches the driver.
   * ``summary``: one-row table-level metrics that need more than the rows themselves
     (``row_count``, ``quarantine_share`` of the batch, ``orgs_missing`` = silver orgs absent from
     the gold index). They are computed in Spark with one aggregation each and validated by GX on a
@@ -44,8 +46,11 @@ How it works
   same records in its metrics under ``"dq"``; :func:`summary_lines` turns them into per-table
   pass/warn/fail counts.
 - **Data Docs**: GX's own site builder, configured in the ephemeral context with a filesystem
-  store at ``<lake>/ops/data_docs/`` (``index.html``; each run adds its validation pages; the
-  index lists the validations of the latest process).
+  store at ``<lake>/ops/data_docs/``, built once per stage (``index.html``; each run adds its
+  validation pages; the index lists the validations of the latest process, because an
+  ephemeral context keeps results in memory).
+- Cost: importing GX takes ~3-4 s once per process; the staged copy costs one Parquet write
+  and read of each validated table; the GX passes themselves are a few scans of that copy.
 - Raw identifiers never leave bronze: offending-row samples show only the suite's ``row_keys``
   (event ids, tools, orgs, pseudonymous user keys) and values of columns not in
   :data:`RAW_IDENTIFIER_COLUMNS`.
@@ -186,12 +191,22 @@ class _GX:
     _sites: set = set()
 
     @classmethod
-    def data_docs(cls, directory: str, suite_name: str, batch_id: str, run_name: str,
-                  result) -> None:
+    def store_result(cls, suite_name: str, batch_id: str, run_name: str, result):
+        """Keep a validation result in the context's (in-memory) store; return its key."""
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier, ValidationResultIdentifier)
 
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
+            run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(timezone.utc)),
+            batch_identifier=batch_id)
+        cls.context().validation_results_store.set(key, result)
+        return key
+
+    @classmethod
+    def build_docs(cls, directory: str, keys: list) -> None:
+        """Render the given results and the index into the site at ``directory``."""
         ctx = cls.context()
         site = "lake_" + uuid.uuid5(uuid.NAMESPACE_URL, directory).hex[:8]
         if site not in cls._sites:
@@ -202,12 +217,7 @@ class _GX:
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             })
             cls._sites.add(site)
-        key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
-            run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(timezone.utc)),
-            batch_identifier=batch_id)
-        ctx.validation_results_store.set(key, result)
-        ctx.build_data_docs(site_names=[site], resource_identifiers=[key])
+        ctx.build_data_docs(site_names=[site], resource_identifiers=keys)
 
 
 # --------------------------------------------------------------------------- the gate
@@ -247,6 +257,7 @@ class Gate:
     staging_seconds: float = 0.0        # writing the staged copy (the write then reads it)
     timings: dict = field(default_factory=dict)
     _staged: list[str] = field(default_factory=list)
+    _doc_keys: list = field(default_factory=list)
 
     def __post_init__(self):
         if self.cfg is None:
@@ -326,13 +337,9 @@ class Gate:
                     rec["sample"] = "[]"
                 records.append(rec)
             if self.q["data_docs"]:
-                try:
-                    _GX.data_docs(self.lake.path("ops/data_docs"), data["name"],
-                                  f"{table.replace('/', '_')}-{frame}",
-                                  f"{self.run_id}-{self.stage}", result)
-                except Exception as exc:  # docs are for people; never fail the run on them
-                    log.warning("data docs for %s not written: %s", table, exc)
-                self._tick("data_docs", t_part)
+                self._doc_keys.append(_GX.store_result(
+                    data["name"], f"{table.replace('/', '_')}-{frame}",
+                    f"{self.run_id}-{self.stage}", result))
         t_part = time.time()
         self._record_results(records)
         self._tick("dq_results", t_part)
@@ -345,6 +352,7 @@ class Gate:
                             r["observed_value"])
         if failed:
             self.cleanup()
+            self._build_docs()
             err = DataQualityError(self._message(table, data["name"], version, failed))
             err.results = list(self.results)  # type: ignore[attr-defined]
             raise err
@@ -363,15 +371,30 @@ class Gate:
         tagged = [{**e, "meta": {**(e.get("meta") or {}), "_idx": i}} for i, e in enumerate(exps)]
         suite = ExpectationSuite(name=data["name"], meta=data.get("meta") or {},
                                  expectations=tagged)
-        result_format: dict[str, Any] = {"result_format": "SUMMARY",
-                                         "partial_unexpected_count": self.q["sample_rows"]}
-        if keys:
-            result_format["unexpected_index_column_names"] = keys
         batch = _GX.batch(kind, batch_frame)
+        # Pass 1, everything: BASIC without samples (counts only; GX bundles the aggregates).
+        # Pass 2, only what did not pass: SUMMARY with a few values and offending row keys.
+        # Samples cost one filtered scan each per expectation, so they are only paid for failures.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return batch.validate(suite, expectation_parameters=params,
-                                  result_format=result_format)
+            result = batch.validate(suite, expectation_parameters=params,
+                                    result_format={"result_format": "BASIC",
+                                                   "partial_unexpected_count": 0})
+            failed = {r.expectation_config.meta["_idx"] for r in result.results if not r.success}
+            if failed:
+                detail_format: dict[str, Any] = {"result_format": "SUMMARY",
+                                                 "partial_unexpected_count": self.q["sample_rows"]}
+                if keys:
+                    detail_format["unexpected_index_column_names"] = keys
+                detail = batch.validate(
+                    ExpectationSuite(name=data["name"], meta=data.get("meta") or {},
+                                     expectations=[e for e in tagged
+                                                   if e["meta"]["_idx"] in failed]),
+                    expectation_parameters=params, result_format=detail_format)
+                by_idx = {r.expectation_config.meta["_idx"]: r for r in detail.results}
+                result.results = [by_idx.get(r.expectation_config.meta["_idx"], r)
+                                  for r in result.results]
+        return result
 
     def _record(self, table, version, suite, frame, e: dict, r) -> dict:
         res = r.result or {}
@@ -429,12 +452,26 @@ class Gate:
         """End of the stage: remove staging copies; return the metrics the stage reports
         (``dq``: one record per expectation, ``dq_seconds``, ``dq_staging_seconds``)."""
         self.cleanup()
+        self._build_docs()
         if self.results:
             log.info("data quality %s: %d expectations in %.1fs (+%.1fs staging); %s",
                      self.stage, len(self.results), self.seconds, self.staging_seconds,
                      ", ".join(f"{k} {v:.1f}s" for k, v in sorted(self.timings.items())))
         return {"dq": list(self.results), "dq_seconds": round(self.seconds, 2),
                 "dq_staging_seconds": round(self.staging_seconds, 2)}
+
+    def _build_docs(self) -> None:
+        """GX Data Docs for this stage's validations (once per stage: the index is rebuilt)."""
+        if not self._doc_keys:
+            return
+        t = time.time()
+        try:
+            _GX.build_docs(self.lake.path("ops/data_docs"), self._doc_keys)
+        except Exception as exc:  # docs are for people; never fail the run on them
+            log.warning("data docs not written: %s", exc)
+        self._doc_keys = []
+        self.seconds += time.time() - t
+        self._tick("data_docs", t)
 
     def cleanup(self) -> None:
         """Remove this gate's staging copies (call after the stage's writes)."""

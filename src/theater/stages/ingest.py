@@ -144,6 +144,8 @@ def run(spark: SparkSession, lake: Lake, landing: str, *, batch_id: str | None =
         staged = os.path.join(staging, f"checked-{dataset}")
         check_records(records, dataset).write.mode("overwrite").parquet(staged)
         good, bad = split_records(spark.read.parquet(staged), dataset)
+        # good rows are already read from the staged Parquet; the quarantine frame is staged
+        # (Sail evaluates its element_at before the filter inside GX's aggregations)
         good = dq.check(f"bronze/{dataset}", good, related={"quarantined": bad},
                         materialize=False)
         bad = dq.check(QUARANTINE, bad)

@@ -52,6 +52,7 @@ BOUNDS = {
     "incentives.checkpoint_burst.min_users": (1, None),
     "incentives.checkpoint_burst.min_z": (0.0, None),
     "incentives.outcome_decoupling.min_pre_weeks": (0.5, None),
+    "incentives.outcome_decoupling.max_pre_weeks": (1, 104),
     "incentives.outcome_decoupling.min_post_weeks": (0.5, None),
     "incentives.outcome_decoupling.min_users": (2, None),
     "incentives.outcome_decoupling.bootstrap_replicates": (20, 100000),

@@ -63,6 +63,7 @@ import math
 import os
 import shutil
 import sys
+import threading
 import time
 import uuid
 import warnings
@@ -137,6 +138,7 @@ def load_suite_json(table: str, directory: Path) -> dict:
 
 def load_suite(table: str, directory: Path):
     """The GX ExpectationSuite for ``table`` (raises :class:`SuiteError` when GX refuses it)."""
+    _GX.context()  # imports GX once (waits for a prewarm in progress)
     from great_expectations.core.expectation_suite import ExpectationSuite
 
     data = load_suite_json(table, directory)
@@ -164,9 +166,29 @@ class _GX:
 
     _ctx = None
     _batch_defs: dict = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def prewarm(cls) -> None:
+        """Import GX and build the context in a background thread (about 5 s, mostly the
+        import), so that it overlaps with the stage's Spark work instead of adding to it."""
+        if cls._ctx is None:
+            threading.Thread(target=cls._prewarm, name="gx-prewarm", daemon=True).start()
+
+    @classmethod
+    def _prewarm(cls) -> None:
+        try:
+            cls.context()
+        except Exception as exc:  # the first real use raises it again, in the stage
+            log.debug("GX prewarm failed: %s", exc)
 
     @classmethod
     def context(cls):
+        with cls._lock:
+            return cls._context()
+
+    @classmethod
+    def _context(cls):
         if cls._ctx is None:
             os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
             import great_expectations as gx
@@ -265,6 +287,8 @@ class Gate:
         self.run_id = (self.run_id or _current_run_id() or self.fallback_id
                        or f"{self.stage}-{uuid.uuid4().hex[:12]}")
         self.q = self.cfg["quality"]
+        if self.enabled:
+            _GX.prewarm()
 
     @property
     def enabled(self) -> bool:
@@ -366,6 +390,7 @@ class Gate:
 
     def _validate(self, data: dict, exps: list[dict], frame: str, batch_frame, kind: str,
                   keys: list[str], params: dict):
+        _GX.context()  # imports GX once (waits for a prewarm in progress)
         from great_expectations.core.expectation_suite import ExpectationSuite
 
         tagged = [{**e, "meta": {**(e.get("meta") or {}), "_idx": i}} for i, e in enumerate(exps)]

@@ -268,6 +268,35 @@ def test_decoupling_needs_enough_weeks_on_each_side(spark):
     assert e.status == "insufficient_weeks" and e.ratio is None
 
 
+def test_decoupling_takes_pre_weeks_from_history_before_the_period(spark):
+    # The quarter starts on the mandate day: no pre weeks inside the period, but the two weeks
+    # before it are in the data (silver history) and, within max_pre_weeks, are the pre window.
+    df, wi, pol = _decoupling_data(spark, effect_days=1.0)
+    (e,) = outcome_decoupling.estimate(spark, df, wi, pol, MANDATE, D_END,
+                                       dict(OD, max_pre_weeks=2), seed=3)
+    (same,) = outcome_decoupling.estimate(spark, df, wi, pol, D_START, D_END, OD, seed=3)
+    assert e.status == "ok" and e.usage_change == pytest.approx(5.0)
+    assert (e.outcome_change, e.ratio) == (same.outcome_change, same.ratio)
+
+
+def test_decoupling_pre_window_stops_at_max_pre_weeks(spark):
+    # One pre week, Jul 13-19: usage 3 a user (days 13-15), and no work item opened in it (all
+    # pre items open Jul 7), so no user has outcomes on both sides: not enough sample.
+    df, wi, pol = _decoupling_data(spark, effect_days=1.0)
+    (e,) = outcome_decoupling.estimate(spark, df, wi, pol, MANDATE, D_END,
+                                       dict(OD, max_pre_weeks=1), seed=3)
+    assert e.status == "insufficient_sample" and e.ratio is None
+
+
+def test_decoupling_never_counts_weeks_before_the_first_data_as_zero_usage(spark):
+    # A 12-week cap reaching back before the first day with data: the pre window starts at the
+    # first day (Jul 6), so dU is the same 5 interactions per user-week.
+    df, wi, pol = _decoupling_data(spark, effect_days=1.0)
+    (e,) = outcome_decoupling.estimate(spark, df, wi, pol, MANDATE, D_END,
+                                       dict(OD, max_pre_weeks=12), seed=3)
+    assert e.status == "ok" and e.usage_change == pytest.approx(5.0)
+
+
 # ----------------------------------------------------------------------------- scoring, bands
 
 def test_incentive_weights_enter_the_noisy_or_as_doubles(spark):

@@ -112,16 +112,20 @@ def apply(interactions: DataFrame, inc: Incentives | None) -> DataFrame:
 
 def org_columns(spark: SparkSession, index_rows: Sequence, labels: DataFrame, cfg,
                 names: Sequence[str], inc: Incentives | None, policies: DataFrame | None,
-                work_items: DataFrame | None, start: date, end: date) -> dict[str, dict]:
+                work_items: DataFrame | None, start: date, end: date,
+                history: DataFrame | None = None) -> dict[str, dict]:
     """{org: {column: value}} for outcome decoupling, high-confidence theater and rank bands.
 
     ``index_rows``: the collected org index rows (org_id, suppressed, theater_index).
+    ``history``: (org_id, user_key, event_date) reaching back before the period, for
+    decoupling's pre-mandate weeks; without it the period's labels are used.
     """
     s = cfg["incentives"]
     out: dict[str, dict] = {r.org_id: {} for r in index_rows}
     dec: dict[str, outcome_decoupling.Estimate] = {}
     if s["outcome_decoupling"]["enabled"] and policies is not None and work_items is not None:
-        interactions = labels.select("org_id", "user_key", "event_date")
+        interactions = (history if history is not None
+                        else labels.select("org_id", "user_key", "event_date"))
         for e in outcome_decoupling.estimate(spark, interactions, work_items, policies, start,
                                              end, s["outcome_decoupling"],
                                              cfg["scoring.bootstrap.seed"]):

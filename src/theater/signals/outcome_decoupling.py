@@ -1,8 +1,12 @@
 """Outcome decoupling (methodology 5, recipe step 5): did usage bought by a mandate move outcomes?
 
 Per org with a mandate (policies ``kind = mandate``; an org's own row wins over ``*``; the
-earliest start applies) whose date leaves at least ``min_pre_weeks`` weeks of the period before
-it (pre: [period start, mandate)) and ``min_post_weeks`` from it on (post: [mandate, period end)):
+earliest start applies): pre is [mandate - ``max_pre_weeks``, mandate), cut at the first day
+with data (so weeks before the logs began never count as zero usage), and post is
+[mandate, period end). The interactions passed may reach back before the period (the score
+stage passes up to ``max_pre_weeks`` of silver history), so an org whose mandate fell late in a
+quarter, or in an earlier quarter, still gets the methodology's 8+ pre weeks when history
+exists. An org needs at least ``min_pre_weeks`` pre and ``min_post_weeks`` post weeks:
 
 - within users: for every user active in the org on both sides, the change in weekly usage
   ``du = post interactions / post weeks - pre interactions / pre weeks`` (weeks = days / 7) and
@@ -11,7 +15,7 @@ it (pre: [period start, mandate)) and ``min_post_weeks`` from it on (post: [mand
   (``opened_ts``): cycle time (days, closed items), reopen rate (reopened_count > 0) and
   escalation rate. ``y = -(cycle/sd_cycle + reopen/sd_reopen + escalation/sd_escalation) / k``
   over the k components measured on both sides, with item-level standard deviations pooled over
-  the period: higher is better.
+  the history floor to the period end: higher is better.
 - against controls: the same changes, at the same calendar split, for users of orgs with no
   mandate in force before the end of the period (never or not yet treated); the difference in
   differences ``dU = mean_T du - mean_C du``, ``dY = mean_T dy - mean_C dy`` (within-user changes
@@ -26,7 +30,7 @@ outcomes on both sides, or no usable mandate: NA.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Mapping
 
 import numpy as np
@@ -93,17 +97,23 @@ def estimate(spark: SparkSession, interactions: DataFrame, work_items: DataFrame
     m = mandates(policies, orgs)
     if not m:
         return []
+    # history floor: the first day with data, never later than the period start
+    first = interactions.agg(F.min("event_date").alias("d")).collect()[0].d
+    floor = min(first, start) if first is not None else start
     ests, events = [], []
     controls = [o for o in orgs if o not in m or m[o] >= end]
     for o, d in sorted(m.items()):
-        pre_w, post_w = (d - start).days / 7.0, (end - d).days / 7.0
+        pre_from = floor
+        if s.get("max_pre_weeks"):
+            pre_from = max(floor, d - timedelta(days=round(7 * s["max_pre_weeks"])))
+        pre_w, post_w = (d - pre_from).days / 7.0, (end - d).days / 7.0
         e = Estimate(o, d, "insufficient_weeks")
         ests.append(e)
         if pre_w < s["min_pre_weeks"] or post_w < s["min_post_weeks"]:
             continue
         e.status = "insufficient_sample"
         for c, grp in [(o, "T")] + [(c, "C") for c in controls if c != o]:
-            events.append((o, c, grp, start, d, d, end, pre_w, post_w))
+            events.append((o, c, grp, pre_from, d, d, end, pre_w, post_w))
     if not events:
         return ests
     ev = spark.createDataFrame(events, "event string, org_id string, grp string, pre_from date, "
@@ -127,7 +137,7 @@ def estimate(spark: SparkSession, interactions: DataFrame, work_items: DataFrame
                      .alias("cycle"),
                      (F.col("reopened_count") > 0).cast("double").alias("reopen"),
                      F.col("escalated").cast("double").alias("escal"))
-             .where((F.col("_d") >= F.lit(start)) & (F.col("_d") < F.lit(end))))
+             .where((F.col("_d") >= F.lit(floor)) & (F.col("_d") < F.lit(end))))
     sd = items.agg(*[F.stddev(c).alias(c) for c in ("cycle", "reopen", "escal")]).collect()[0]
     comps = [c for c in ("cycle", "reopen", "escal") if sd[c] and sd[c] > 0]
     if not comps:

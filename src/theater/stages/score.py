@@ -62,11 +62,13 @@ def label_interactions(interactions, period_rows, cfg: Config, inc=None):
 
 
 def read_inputs(spark: SparkSession, lake: Lake, period: Period, lookback_days: int,
-                versions: dict | None = None):
+                versions: dict | None = None, history_days: int = 0):
     """Silver inputs for the period (interactions with the look-back, policies), read at the
     given Delta versions (time travel) or pinned at the current ones.
 
-    Returns (interactions, policies, {table: version read}).
+    Returns (interactions, policies, {table: version read}, history): ``history`` is
+    (org_id, user_key, event_date) of the same silver version from ``history_days`` before the
+    period to its end (outcome decoupling's pre-mandate weeks).
     """
     versions = versions or {}
     if not lake.exists("silver/interactions"):
@@ -82,7 +84,15 @@ def read_inputs(spark: SparkSession, lake: Lake, period: Period, lookback_days: 
         policies, read["silver/policies"] = pinned("silver/policies")
     else:
         policies = spark.createDataFrame([], POLICY_SCHEMA)
-    return silver.where(period.extend_back(lookback_days).where("event_ts")), policies, read
+    history = (silver.where(period.extend_back(history_days).where("event_ts"))
+               .select("org_id", "user_key", "event_date"))
+    return (silver.where(period.extend_back(lookback_days).where("event_ts")), policies, read,
+            history)
+
+
+def history_days(cfg: Config) -> int:
+    """Days of silver before the period that outcome decoupling may use as pre-mandate weeks."""
+    return round(7 * cfg["incentives.outcome_decoupling.max_pre_weeks"])
 
 
 def incentives_for(spark: SparkSession, interactions, policies, period: Period, cfg: Config):
@@ -115,7 +125,7 @@ def user_weeks_frame(labels, policies, period: Period, cfg: Config):
 
 
 def index_frame(spark: SparkSession, labels, period: Period, cfg: Config, run_id: str, *,
-                policies=None, work_items=None, inc=None):
+                policies=None, work_items=None, inc=None, history=None):
     org_users = agg_org_users(labels)
     signals = agg_org_signals(labels, NAMES, cfg["scoring.min_signal_rows"])
     b = cfg["scoring.bootstrap"]
@@ -128,27 +138,29 @@ def index_frame(spark: SparkSession, labels, period: Period, cfg: Config, run_id
     # One row per org: materialize it, then add decoupling, high-confidence and rank bands.
     rows = base.collect()
     extra = incentives.org_columns(spark, rows, labels, cfg, NAMES, inc, policies, work_items,
-                                   period.start, period.end)
+                                   period.start, period.end, history=history)
     return incentives.with_org_columns(spark, base.schema, rows, extra)
 
 
 def recompute_index(spark: SparkSession, cfg: Config, lake: Lake, period: Period,
                     versions: dict, run_id: str):
     """The org index recomputed from silver at the given versions, without writing anything."""
-    interactions, policies, _ = read_inputs(spark, lake, period,
-                                            cfg["signals.repeat_prompt.window_days"], versions)
+    interactions, policies, _, history = read_inputs(
+        spark, lake, period, cfg["signals.repeat_prompt.window_days"], versions,
+        history_days(cfg))
     work_items, _ = read_work_items(spark, lake, versions)
     inc = incentives_for(spark, interactions, policies, period, cfg)
     return index_frame(spark, labels_frame(interactions, period, cfg, inc), period, cfg, run_id,
-                       policies=policies, work_items=work_items, inc=inc)
+                       policies=policies, work_items=work_items, inc=inc, history=history)
 
 
 def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
         run_id: str | None = None, versions: dict | None = None, progress=log.info) -> dict:
     t0 = time.time()
     run_id = run_id or uuid.uuid4().hex
-    interactions, policies, read = read_inputs(
-        spark, lake, period, cfg["signals.repeat_prompt.window_days"], versions)
+    interactions, policies, read, history = read_inputs(
+        spark, lake, period, cfg["signals.repeat_prompt.window_days"], versions,
+        history_days(cfg))
 
     work_items, v_wi = read_work_items(spark, lake, versions)
     if v_wi is not None:
@@ -179,7 +191,7 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
     t_idx = time.time()
     index = dq.check("gold/org_theater_index",
                      index_frame(spark, labels, period, cfg, run_id, policies=policies,
-                                 work_items=work_items, inc=inc),
+                                 work_items=work_items, inc=inc, history=history),
                      related={"expected_orgs": interactions.where(period.where("event_ts"))})
     lake.replace_where(index,
                        "gold/org_theater_index", period_pred)

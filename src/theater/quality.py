@@ -75,6 +75,7 @@ from typing import Any, Callable, Iterable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from . import dq_docs
 from .config import Config, ConfigError
 from .errors import DataQualityError
 from .lake import Lake
@@ -361,9 +362,9 @@ class Gate:
                     rec["sample"] = "[]"
                 records.append(rec)
             if self.q["data_docs"]:
-                self._doc_keys.append(_GX.store_result(
-                    data["name"], f"{table.replace('/', '_')}-{frame}",
-                    f"{self.run_id}-{self.stage}", result))
+                key = _GX.store_result(data["name"], f"{table.replace('/', '_')}-{frame}",
+                                       f"{self.run_id}-{self.stage}", result)
+                self._doc_keys.append((key, _doc_entry(records[-len(exps):], frame)))
         t_part = time.time()
         self._record_results(records)
         self._tick("dq_results", t_part)
@@ -490,8 +491,13 @@ class Gate:
         if not self._doc_keys:
             return
         t = time.time()
+        directory = self.lake.path("ops/data_docs")
         try:
-            _GX.build_docs(self.lake.path("ops/data_docs"), self._doc_keys)
+            _GX.build_docs(directory, [k for k, _ in self._doc_keys])
+            # GX's page for each result: validations/<suite>/<run name>/<run time>/<batch>.html
+            entries = [{**e, "page": "validations/" + "/".join(k.to_tuple()) + ".html"}
+                       for k, e in self._doc_keys]
+            dq_docs.record_entries(directory, entries)
         except Exception as exc:  # docs are for people; never fail the run on them
             log.warning("data docs not written: %s", exc)
         self._doc_keys = []
@@ -584,6 +590,24 @@ def summary_lines(results: Iterable[dict]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- helpers
+def _doc_entry(records: list[dict], frame: str) -> dict:
+    """One line of the offline Data Docs index (:mod:`theater.dq_docs`) for a validated frame."""
+    first = records[0] if records else {}
+
+    def brief(r):
+        return {"expectation": r["expectation"], "observed_value": r["observed_value"]}
+
+    return {
+        "run_id": first.get("run_id"), "stage": first.get("stage"),
+        "table": first.get("table_name"), "table_version": first.get("table_version"),
+        "suite": first.get("suite"), "frame": frame,
+        "validated_at": max((r["validated_at"] for r in records), default=None),
+        "passed": sum(1 for r in records if r["success"]),
+        "warnings": [brief(r) for r in records if not r["success"] and r["severity"] != "critical"],
+        "failed": [brief(r) for r in records if not r["success"] and r["severity"] == "critical"],
+    }
+
+
 def _exception(info) -> tuple[bool, str]:
     """(raised, message) from a GX exception_info: flat, or keyed by metric id."""
     if not isinstance(info, dict):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from theater import quality, synth
+from theater import dq_docs, quality, synth
 from theater.config import load_config
 from theater.errors import DataQualityError
 from theater.lake import Lake
@@ -122,6 +122,38 @@ def test_clean_generated_data_passes_every_critical_expectation(spark, base):
     assert (Path(lake.path("ops/data_docs")) / "index.html").exists()
     assert list(Path(lake.path("ops/data_docs")).rglob("validations/**/*.html"))
     assert not any(Path(lake.path("ops/_staging")).glob("dq-*"))
+    # the offline index: one manifest line per validated frame, each linking to a GX page
+    docs = Path(lake.path("ops/data_docs"))
+    entries = dq_docs.read_manifest(docs)
+    assert {e["table"] for e in entries} == tables
+    assert sum(e["passed"] + len(e["warnings"]) + len(e["failed"]) for e in entries) == len(results)
+    assert all((docs / e["page"]).is_file() for e in entries)
+    page = (docs / dq_docs.INDEX).read_text()
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert all(f">{t}</a>" in page for t in tables)
+
+
+def test_offline_data_docs_index_opens_in_chromium(base, tmp_path):
+    """The summary page renders in a real browser from the lake folder, with no request at all
+    (GX's own index needs CDNs), and its links lead to GX's validation pages."""
+    import subprocess
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian chromium is not installed (make browser installs it)")
+    _, lake, _ = base
+    page = Path(lake.path("ops/data_docs")) / dq_docs.INDEX
+    shot = tmp_path / "dq.png"
+    proc = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1300,900",
+         f"--screenshot={shot}", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Data quality: Great Expectations results" in proc.stdout
+    assert "silver/interactions" in proc.stdout
+    assert shot.exists() and shot.stat().st_size > 5000
 
 
 # ------------------------------------------------------------------ every critical expectation

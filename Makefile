@@ -18,7 +18,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/theater demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -26,3 +26,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .theater data
+
+# Headless Chromium (Debian package) for the report's browser tests and `theater report --pdf`.
+.PHONY: browser
+browser:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium present: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" != 0 ]; then echo "warning: chromium missing and not root: browser tests will be skipped (run 'sudo make browser')"; \
+	else DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi

@@ -23,3 +23,13 @@ def spark(cfg):
 
     with session(cfg) as s:
         yield s
+
+
+def pytest_sessionstart(session):
+    """CI sets THEATER_REQUIRE_BROWSER=1: the browser tests must run there, not skip."""
+    if os.environ.get("THEATER_REQUIRE_BROWSER") == "1":
+        from theater.report.render import find_chromium
+
+        if find_chromium() is None:
+            raise pytest.UsageError("THEATER_REQUIRE_BROWSER=1 but no Chromium is installed "
+                                    "(make browser installs Debian's chromium)")

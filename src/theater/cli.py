@@ -81,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common(res)
     res.add_argument("--run-id", required=True, dest="run_id")
 
+    rep = sub.add_parser("report", help="write the quarterly executive report (HTML, "
+                                        "optionally PDF) for a period from the gold tables")
+    _common(rep)
+    rep.add_argument("--lake", help="lake root (default: paths.lake)")
+    _period_args(rep)
+    rep.add_argument("--out", help="HTML file to write (default: theater-report-<period>.html)")
+    rep.add_argument("--pdf", help="also print the report to this PDF (needs Chromium)")
+
     runs = sub.add_parser("runs", help="list recent tracked runs, or diff two")
     _common(runs)
     runs.add_argument("action", nargs="?", choices=["list", "diff"], default="list")
@@ -195,6 +203,9 @@ def _print_outputs(results: dict) -> None:
     for t in ("bronze/interactions", "bronze/quarantine", "silver/interactions",
               "gold/interaction_labels", "gold/user_weeks", "gold/org_theater_index"):
         print(f"  {t:<26} {os.path.join(lake, t)}")
+    docs = os.path.join(lake, "ops", "data_docs", "summary.html")
+    if os.path.exists(docs):
+        print(f"  {'data-quality docs':<26} {docs}  (GX pages: ops/data_docs/index.html)")
 
 
 def _cmd_run(args, cfg: Config) -> int:
@@ -263,7 +274,48 @@ def _cmd_demo(args, cfg: Config) -> int:
     _print_summary(results)
     print(f"  {'landing zone':<26} {out / 'landing'}")
     print(f"  {'planted truth':<26} {out / 'truth'}")
+    if "score" in results:
+        report = _write_report(cfg, str(out / "lake"), period, out / "report.html")
+        print(f"\nQuarterly report: {report.path.resolve()}")
     print(f"\ndemo finished in {time.time() - t0:.0f}s")
+    return EXIT_OK
+
+
+def _write_report(cfg: Config, lake: str, period: Period, out, pdf=None):
+    from . import report
+
+    result = report.write(lake, period, out, cfg=cfg, pdf=pdf)
+    if result.logged_run:
+        log.info("report logged to MLflow run %s (artifacts report/)", result.logged_run)
+    return result
+
+
+def _cmd_report(args, cfg: Config) -> int:
+    from .report import ReportDataError
+    from .report.render import ChromiumError
+
+    period = Period.parse(quarter=args.quarter, start=args.start, end=args.end)
+    lake = args.lake or cfg["paths.lake"]
+    out = args.out or f"theater-report-{period.label}.html"
+    try:
+        result = _write_report(cfg, lake, period, out, args.pdf)
+    except (ReportDataError, ChromiumError) as exc:
+        print(f"theater: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    f = result.figures
+    share = (f"{f.share.value:.1f}% [{f.share.low:.1f}, {f.share.high:.1f}]"
+             if f.share.value is not None and f.share.low is not None else
+             "n/a" if f.share.value is None else f"{f.share.value:.1f}%")
+    print(f"report {period.label}: {f.coverage.n_published} orgs published, "
+          f"{f.coverage.n_suppressed} suppressed; company theater share {share}; "
+          f"previous period: {f.previous_label or 'none in the lake'}")
+    print(f"  html: {result.path.resolve()}")
+    if result.pdf:
+        print(f"  pdf:  {result.pdf}")
+    if result.logged_run:
+        print(f"  logged to MLflow run {result.logged_run} (artifacts report/)")
+    for note in result.notes:
+        print(f"  note: {note}")
     return EXIT_OK
 
 
@@ -381,7 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = _config(args)
         handler = {"demo": _cmd_demo, "generate": _cmd_generate, "run": _cmd_run,
-                   "rescore": _cmd_rescore, "runs": _cmd_runs}[args.command]
+                   "rescore": _cmd_rescore, "runs": _cmd_runs,
+                   "report": _cmd_report}[args.command]
         return handler(args, cfg)
     except (ConfigError, PeriodError) as exc:
         print(f"theater: error: {exc}", file=sys.stderr)

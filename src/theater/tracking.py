@@ -249,3 +249,26 @@ def recent_runs(cfg: Config, limit: int = 20):
         return []
     return client.search_runs([exp.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = 'pipeline'",
                               order_by=["attributes.start_time DESC"], max_results=limit)
+
+
+def find_run(cfg: Config, run_id: str):
+    """The MLflow run ``run_id``, or None when tracking is off, the local store does not exist
+    (nothing is created) or does not hold the run."""
+    if not cfg["tracking.enabled"]:
+        return None
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    uri = (env if env and env not in _SET_BY_US else None) or cfg["tracking.uri"]
+    if not uri and not (Path(cfg["paths.state"]) / "mlflow.db").exists():
+        return None
+    try:
+        return _client(cfg).get_run(run_id)
+    except Exception as exc:  # noqa: BLE001 - absent run, unreachable server: the caller says so
+        log.info("MLflow run %s not found in %s: %s", run_id, tracking_uri(cfg), exc)
+        return None
+
+
+def log_report(cfg: Config, run_id: str, paths) -> None:
+    """Attach report files (HTML, PDF) to run ``run_id`` under ``report/``."""
+    client = _client(cfg)
+    for p in paths:
+        client.log_artifact(run_id, str(p), artifact_path="report")

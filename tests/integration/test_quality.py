@@ -138,7 +138,9 @@ def test_offline_data_docs_index_opens_in_chromium(base, tmp_path):
     (GX's own index needs CDNs), and its links lead to GX's validation pages."""
     import subprocess
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    from theater.report.render import find_chromium
+
+    chromium = find_chromium()
     if chromium is None:
         pytest.skip("Debian chromium is not installed (make browser installs it)")
     _, lake, _ = base

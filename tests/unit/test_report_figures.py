@@ -1,0 +1,231 @@
+"""Report figures and page from hand-made DataFrames (no Spark, no lake)."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from theater.period import Period
+from theater.report import charts, figures as fg, page
+from theater.report.build import compute
+from theater.report.data import ReportInputs, previous_period, week_days_in
+
+Q3 = Period.quarter("2026Q3")
+SIGNALS = ["unused_output", "self_summary", "repeat_prompt", "fragmentation", "padding",
+           "quota_bunching", "checkpoint_burst"]
+
+
+def org(org_id, index=None, n_users=50, n=1000, *, suppressed=False, lo=None, hi=None,
+        decoupled=None, top=("unused_output",), signals=None, hct=False, **extra):
+    row = {"org_id": org_id, "period_start": Q3.start, "period_end": Q3.end,
+           "theater_index": None if suppressed else index,
+           "ci_low": None if suppressed else (lo if lo is not None else index - 2),
+           "ci_high": None if suppressed else (hi if hi is not None else index + 2),
+           "n_users": n_users, "n_interactions": n, "suppressed": suppressed,
+           "suppression_reason": "min_users" if suppressed else None,
+           "signal_coverage": None if suppressed else 6 / 7,
+           "top_signals": None if suppressed else list(top),
+           "usage_change": None, "outcome_change": None, "outcome_decoupling": None,
+           "outcome_decoupling_low": None, "outcome_decoupling_high": None,
+           "decoupled": decoupled, "high_confidence_theater": None if suppressed else hct,
+           "rank_low": None if suppressed else 1, "rank_high": None if suppressed else 2,
+           "run_id": "run-1"}
+    for s in SIGNALS:
+        row[f"signal_{s}"] = None if suppressed else (signals or {}).get(s, 0.01)
+    row.update(extra)
+    return row
+
+
+def frame(*rows):
+    return pd.DataFrame(list(rows))
+
+
+def user_weeks(spec):
+    """spec: list of (org, user, week_start, n, theater_sum)."""
+    return pd.DataFrame(spec, columns=["org_id", "user", "week_start", "n_interactions",
+                                       "theater_interactions"]).assign(full_week=True)
+
+
+# ----------------------------------------------------------------------------- headline
+def test_company_share_is_interaction_weighted_over_published_orgs_only():
+    idx = frame(org("a", 10.0, n=1000), org("b", 40.0, n=3000),
+                org("s", suppressed=True, n=50_000))
+    share = fg.company_share(idx)
+    assert share.value == pytest.approx((10 * 1000 + 40 * 3000) / 4000)
+    assert share.n_orgs == 2 and share.n_interactions == 4000
+    assert share.low is None      # no user-weeks: no interval, nothing invented
+
+
+def test_company_interval_is_a_user_clustered_bootstrap():
+    rng = np.random.default_rng(1)
+    users = 400
+    n = rng.integers(5, 40, users)
+    p = rng.beta(2, 8, users)                      # per-user theater propensity
+    s = rng.binomial(n, p).astype(float)
+    spec = [("a" if u % 2 else "b", u, date(2026, 7, 6), int(n[u]), s[u]) for u in range(users)]
+    uw = user_weeks(spec)
+    point = s.sum() / n.sum() * 100
+    idx = frame(org("a", point, n=int(n[1::2].sum())), org("b", point, n=int(n[0::2].sum())))
+    share = fg.company_share(idx, uw, confidence=0.90, replicates=3000, seed=3)
+    # analytical cluster (ratio-estimator) standard error
+    r = s.sum() / n.sum()
+    se = np.sqrt(((s - r * n) ** 2).sum()) / n.sum() * 100
+    width = share.high - share.low
+    assert width == pytest.approx(2 * 1.645 * se, rel=0.15)
+    assert share.low <= share.value <= share.high
+    assert share.n_users == users
+    # reproducible for a seed
+    again = fg.company_share(idx, uw, confidence=0.90, replicates=3000, seed=3)
+    assert (again.low, again.high) == (share.low, share.high)
+
+
+def test_company_interval_ignores_suppressed_orgs_users():
+    uw = user_weeks([("a", 1, date(2026, 7, 6), 10, 1.0), ("a", 2, date(2026, 7, 6), 10, 1.0),
+                     ("s", 3, date(2026, 7, 6), 10, 10.0)])
+    idx = frame(org("a", 10.0, n=20), org("s", suppressed=True, n=10))
+    share = fg.company_share(idx, uw, replicates=200)
+    assert share.n_users == 2
+    assert share.low == pytest.approx(10.0) and share.high == pytest.approx(10.0)
+
+
+def test_usage_change_is_like_for_like_per_day():
+    now = frame(org("a", 10, n=920), org("b", 10, n=9200), org("new", 10, n=5000))
+    prev = frame(org("a", 10, n=910), org("b", 10, n=4550), org("gone", 10, n=999))
+    u = fg.usage_change(now, prev, 92, 91, "2026Q2")
+    assert u.interactions == 920 + 9200 + 5000
+    assert u.n_same_orgs == 2
+    assert u.change == pytest.approx(((920 + 9200) / 92) / ((910 + 4550) / 91) - 1)
+    none = fg.usage_change(now, now.iloc[0:0], 92, 91, None)
+    assert none.change is None and none.previous_label is None
+
+
+def test_decoupling_counts_only_published_measured_orgs():
+    idx = frame(org("a", 10, decoupled=True), org("b", 10, decoupled=False),
+                org("c", 10, decoupled=None), org("s", suppressed=True, decoupled=True))
+    d = fg.decoupling_summary(idx)
+    assert (d.n_published, d.n_measured, d.n_decoupled, d.orgs) == (3, 2, 1, ("a",))
+    assert d.share == 0.5
+
+
+def test_dq_summary_counts_warnings_and_failures():
+    dq = pd.DataFrame({"table_name": ["t1", "t1", "t2", "t2"],
+                       "severity": ["critical", "warning", "warning", "critical"],
+                       "success": [True, False, True, False]})
+    q = fg.dq_summary(dq)
+    assert (q.total, q.passed, q.warnings, q.failed) == (4, 2, 1, 1)
+    assert q.by_table.set_index("table").loc["t1"].tolist() == [2, 1, 1, 0]
+
+
+# ----------------------------------------------------------------------------- org table
+def test_org_table_sorts_and_blanks_suppressed_orgs():
+    idx = frame(org("low", 5.0), org("s", suppressed=True, n_users=7, n=321),
+                org("high", 30.0, lo=25, hi=35), org("mid", 12.0))
+    prev = frame(org("high", 20.0, lo=18, hi=22), org("mid", 11.0, lo=9, hi=13))
+    t = fg.org_table(idx, prev, 92)
+    assert list(t["org_id"]) == ["high", "mid", "low", "s"]
+    s = t.set_index("org_id").loc["s"]
+    assert s["suppressed"] and all(s[c] is None or pd.isna(s[c]) for c in fg.FIGURES)
+    h = t.set_index("org_id").loc["high"]
+    assert h["change"] == pytest.approx(10.0) and h["change_clear"]
+    m = t.set_index("org_id").loc["mid"]
+    assert m["change"] == pytest.approx(1.0) and not m["change_clear"]
+    assert pd.isna(t.set_index("org_id").loc["low", "change"])         # not published before
+    assert h["per_user_week"] == pytest.approx(1000 / 50 / (92 / 7))
+
+
+def test_quadrants_split_at_median_usage_and_company_share():
+    t = fg.org_table(frame(org("heavy_theater", 40, n_users=10, n=5000),
+                           org("heavy_real", 5, n_users=10, n=4000),
+                           org("light_theater", 30, n_users=10, n=500),
+                           org("light_real", 2, n_users=10, n=400)), None, 91)
+    q = fg.quadrant(t, company=20.0)
+    got = dict(zip(q.points["org_id"], q.points["quadrant"]))
+    assert got == {"heavy_theater": "Adoption theater", "heavy_real": "Real adoption",
+                   "light_theater": "Token compliance", "light_real": "Light, genuine use"}
+
+
+def test_weekly_trend_scales_partial_weeks_and_uses_published_orgs():
+    uw = user_weeks([("a", 1, date(2026, 6, 29), 50, 5.0),     # 5 days inside Q3
+                     ("a", 1, date(2026, 7, 6), 70, 14.0),
+                     ("s", 2, date(2026, 7, 6), 1000, 1000.0)])
+    w = fg.weekly_trend(uw, ["a"], Q3.start, Q3.end)
+    assert list(w["days"]) == [5, 7] and list(w["partial"]) == [True, False]
+    assert list(w["per_day"]) == [10.0, 10.0]
+    assert list(w["theater_share"]) == [10.0, 20.0]
+    assert week_days_in(Q3, date(2026, 9, 28)) == 3
+
+
+def test_policy_markers_inside_period_for_published_orgs_and_company():
+    pol = pd.DataFrame([
+        {"org_id": "*", "kind": "checkpoint", "start_date": date(2026, 8, 11), "weekly_quota": None},
+        {"org_id": "a", "kind": "quota", "start_date": date(2026, 9, 7), "weekly_quota": 20},
+        {"org_id": "a", "kind": "quota", "start_date": date(2026, 5, 1), "weekly_quota": 10},
+        {"org_id": "s", "kind": "checkpoint", "start_date": date(2026, 8, 1), "weekly_quota": None},
+        {"org_id": "a", "kind": "mandate", "start_date": date(2026, 7, 20), "weekly_quota": None},
+    ])
+    m = fg.policy_markers(pol, ["a"], Q3.start, Q3.end)
+    assert list(m["kind"]) == ["mandate", "checkpoint", "quota"]
+    assert list(m["company_wide"]) == [False, True, False]
+    assert "quota 20 interactions a week (a)" in m["label"].iloc[2]
+
+
+def test_drivers_count_unmeasured_orgs_as_contributing_nothing():
+    idx = frame(org("a", 10, n=1000, signals={"quota_bunching": 0.2, "unused_output": 0.1},
+                    top=("quota_bunching", "unused_output")),
+                org("b", 10, n=3000, signals={"quota_bunching": None, "unused_output": 0.3}),
+                org("s", suppressed=True, n=10_000))
+    d = fg.drivers(idx).set_index("signal")
+    assert d.loc["quota_bunching", "share"] == pytest.approx(0.2 * 1000 / 4000 * 100)
+    assert d.loc["quota_bunching", "n_measured"] == 1
+    assert d.loc["unused_output", "share"] == pytest.approx((100 + 900) / 4000 * 100)
+    assert d.loc["unused_output", "n_top"] == 2 and d.loc["quota_bunching", "n_top"] == 1
+    assert fg.drivers(idx)["signal"].iloc[0] == "unused_output"
+
+
+# ----------------------------------------------------------------------------- periods, charts
+def test_previous_period():
+    assert previous_period(Q3) == Period.quarter("2026Q2")
+    assert previous_period(Period.quarter("2026Q1")) == Period.quarter("2025Q4")
+    assert previous_period(Period(date(2026, 7, 1), date(2026, 7, 15))) == \
+        Period(date(2026, 6, 17), date(2026, 7, 1))
+
+
+@pytest.mark.parametrize("value,top,step", [(58.5, 60, 10), (4800, 5000, 1000), (0.9, 1, 0.2),
+                                            (18.5, 20, 5), (6.0, 6, 1)])
+def test_nice_scale(value, top, step):
+    assert charts.nice_scale(value) == (pytest.approx(top), pytest.approx(step))
+
+
+# ----------------------------------------------------------------------------- the page
+def inputs(index, previous=None, uw=None, policies=None):
+    return ReportInputs(
+        lake="/lake", period=Q3, previous_period=Period.quarter("2026Q2"), index=index,
+        previous=previous if previous is not None else index.iloc[0:0],
+        user_weeks=uw if uw is not None else user_weeks([]),
+        previous_user_weeks=user_weeks([]), dq=pd.DataFrame(),
+        policies=policies if policies is not None else pd.DataFrame(
+            columns=["org_id", "kind", "start_date", "end_date", "weekly_quota", "note"]),
+        versions={"gold/org_theater_index": 3}, formats={"gold/org_theater_index": "delta"},
+        runs=[], run_ids=["run-1"],
+        settings={"source": "configuration", "confidence": 0.9, "replicates": 200, "seed": 1,
+                  "min_users": 10, "dominance_share": 0.5, "max_dwell_ms": 5000,
+                  "self_summary_days": 7, "repeat_window_days": 7, "fragment_count": 5,
+                  "fragment_minutes": 30, "padding_quantile": 0.9, "checkpoint_days": 3,
+                  "threshold": 0.5})
+
+
+def test_page_escapes_text_and_shows_no_figures_for_suppressed_orgs():
+    idx = frame(org("<script>x</script>", 20.0, n=4321), org("b", 10.0, n=1234),
+                org("tiny", suppressed=True, n_users=7, n=98765))
+    uw = user_weeks([("b", u, date(2026, 7, 6), 10, 1.0) for u in range(20)])
+    html = page.render(compute(inputs(idx, uw=uw), generated_at="2026-10-02 08:00 UTC"))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "98765" not in html and "98,765" not in html
+    row = re.search(r'<tr class="suppressed" data-org="tiny">.*?</tr>', html, re.S).group(0)
+    assert not re.search(r"\d", re.sub(r"<[^>]+>", " ", row)), row   # visible text: no figures
+    assert "no previous quarter in the lake" in html
+    for chart in ("chart-index", "chart-quadrant", "chart-trend", "chart-drivers"):
+        assert f'<svg id="{chart}"' in html and f'<desc id="{chart}-desc">' in html

@@ -174,6 +174,11 @@ class _GX:
         """Import GX and build the context in a background thread (about 5 s, mostly the
         import), so that it overlaps with the stage's Spark work instead of adding to it."""
         if cls._ctx is None:
+            # GX's Spark datasource imports pyspark.ml, and so does MLflow in the main thread:
+            # import it here first (~40 ms) so the two imports never race on a half-built module
+            # ("cannot access submodule 'ml' of module 'pyspark'").
+            import pyspark.ml.param  # noqa: F401
+
             threading.Thread(target=cls._prewarm, name="gx-prewarm", daemon=True).start()
 
     @classmethod

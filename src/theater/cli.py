@@ -320,7 +320,9 @@ def _cmd_report(args, cfg: Config) -> int:
 
 
 COMPARE = ("theater_index", "ci_low", "ci_high", "n_users", "n_interactions", "suppressed",
-           "suppression_reason", "signal_coverage")
+           "suppression_reason", "signal_coverage", "usage_change", "outcome_change",
+           "outcome_decoupling", "outcome_decoupling_low", "outcome_decoupling_high", "decoupled",
+           "high_confidence_theater", "rank_low", "rank_high")
 
 
 def rescore(cfg: Config, run_id: str, *, engine: str | None = None) -> tuple[bool, list[str]]:
@@ -362,7 +364,8 @@ def rescore(cfg: Config, run_id: str, *, engine: str | None = None) -> tuple[boo
         if a is None or b is None:
             diffs.append(f"{org}: {'only in the recomputation' if a is None else 'missing from the recomputation'}")
             continue
-        cols = list(COMPARE) + [c for c in a if c.startswith("signal_") and c != "signal_coverage"]
+        cols = [c for c in COMPARE if c in a] + [c for c in a if c.startswith("signal_")
+                                                 and c != "signal_coverage"]
         for c in cols:
             x, y = a.get(c), b.get(c)
             same = (x == y) or (isinstance(x, float) and isinstance(y, float) and abs(x - y) < 1e-9)
@@ -374,8 +377,8 @@ def rescore(cfg: Config, run_id: str, *, engine: str | None = None) -> tuple[boo
 def _cmd_rescore(args, cfg: Config) -> int:
     same, diffs = rescore(cfg, args.run_id, engine=args.engine)
     if same:
-        print(f"rescore {args.run_id}: identical: every org's index, interval, counts and "
-              "signals match the published run")
+        print(f"rescore {args.run_id}: identical: every org's index, interval, counts, "
+              "signals, outcome decoupling and rank band match the published run")
         return EXIT_OK
     print(f"rescore {args.run_id}: {len(diffs)} difference(s)")
     for d in diffs:

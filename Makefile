@@ -1,4 +1,5 @@
-# Two entry points: `make demo` and `make test`. Both create .venv/ and install what they need.
+# Two entry points: `make demo` and `make test`. Both create .venv/ and install what they need
+# (make test also Debian chromium as root, and Airflow in orchestration/airflow/.venv).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,6 +21,8 @@ demo: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory test-spark
+	$(MAKE) --no-print-directory test-airflow
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
@@ -34,3 +37,49 @@ browser:
 	elif [ "$$(id -u)" != 0 ]; then echo "warning: chromium missing and not root: browser tests will be skipped (run 'sudo make browser')"; \
 	else DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
+
+# ---------------------------------------------------------------- clusters and schedules (issue 5)
+# make dist          the wheel + a bundle of jobs/, conf/, expectations/ for spark-submit
+# make airflow-venv  Airflow 3 in its own virtualenv (orchestration/airflow/.venv)
+# make test-spark    the Apache Spark suite (classic Spark, local mode, Parquet; vs Sail)
+# make test-airflow  the DAG tests (DagBag, dag.test() in local and cluster mode)
+AF_VENV := orchestration/airflow/.venv
+AF_BIN := $(AF_VENV)/bin
+AF_STAMP := $(AF_VENV)/.installed
+AF_REQ := orchestration/airflow/requirements.txt
+AF_DEV := orchestration/airflow/requirements-dev.txt
+AF_CONSTRAINTS := orchestration/airflow/constraints.txt
+
+.PHONY: dist airflow-venv airflow-constraints test-spark test-airflow
+
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
+	$(BIN)/python -c "import pathlib, zipfile; z = zipfile.ZipFile('dist/theater-index-bundle.zip', 'w', zipfile.ZIP_DEFLATED); \
+	  [z.write(p) for d in ('jobs', 'conf', 'expectations') for p in sorted(pathlib.Path(d).rglob('*')) if p.is_file() and '__pycache__' not in p.parts]; z.close()"
+	@ls -l dist
+
+$(AF_STAMP): $(AF_REQ) $(AF_DEV) $(AF_CONSTRAINTS)
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 2; }
+	test -x $(AF_BIN)/python || $(PYTHON) -m venv $(AF_VENV)
+	$(AF_BIN)/python -m pip install --quiet --upgrade pip
+	$(AF_BIN)/python -m pip install --quiet -r $(AF_DEV) -c $(AF_CONSTRAINTS)
+	touch $(AF_STAMP)
+
+airflow-venv: $(AF_STAMP)
+
+# Re-resolve requirements-dev.txt without the old pins and freeze the result.
+airflow-constraints:
+	rm -rf /tmp/theater-airflow-freeze
+	$(PYTHON) -m venv /tmp/theater-airflow-freeze
+	/tmp/theater-airflow-freeze/bin/python -m pip install --quiet --upgrade pip
+	/tmp/theater-airflow-freeze/bin/python -m pip install --quiet -r $(AF_DEV)
+	{ echo "# Frozen from a working 'pip install -r requirements-dev.txt' on $$($(PYTHON) --version) ($$(date +%F))."; \
+	  echo "# Regenerate: make airflow-constraints"; \
+	  /tmp/theater-airflow-freeze/bin/python -m pip freeze; } > $(AF_CONSTRAINTS)
+
+test-spark: $(STAMP)
+	$(BIN)/python -m pytest -q tests/spark
+
+test-airflow: $(STAMP) $(AF_STAMP)
+	$(AF_BIN)/python -m pytest -q -p no:cacheprovider tests/airflow

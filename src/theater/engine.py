@@ -65,6 +65,11 @@ def _conf_items(cfg: Config) -> dict[str, str]:
     return conf
 
 
+def under_spark_submit() -> bool:
+    """True when this Python driver was started by spark-submit (it hands over a JVM gateway)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
 def build_session(cfg: Config):
     """Create (or reuse) the SparkSession for the configured engine."""
     from pyspark.sql import SparkSession
@@ -85,18 +90,24 @@ def build_session(cfg: Config):
                 if not k.startswith("spark.sql.extensions") and "catalog" not in k:
                     active.conf.set(k, v)
             return active
-        builder = SparkSession.builder.appName(cfg["spark.app_name"]).master(
-            os.environ.get("SPARK_MASTER", "local[2]"))
-        conf.setdefault("spark.ui.enabled", "false")
+        builder = SparkSession.builder
+        # Under spark-submit, spark-submit owns master, app name and jars (--master, --name,
+        # --packages): the builder must not override them (.master() would run a YARN job locally).
+        if not under_spark_submit():
+            builder = builder.appName(cfg["spark.app_name"]).master(
+                os.environ.get("SPARK_MASTER", "local[2]"))
+            conf.setdefault("spark.ui.enabled", "false")
+            conf.setdefault("spark.ui.showConsoleProgress", "false")
         if cfg["table_format"] == "delta":
             conf.setdefault("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
             conf.setdefault("spark.sql.catalog.spark_catalog",
                             "org.apache.spark.sql.delta.catalog.DeltaCatalog")
-            for k, v in conf.items():
-                builder = builder.config(k, v)
-            from delta import configure_spark_with_delta_pip
+            if not under_spark_submit():
+                for k, v in conf.items():
+                    builder = builder.config(k, v)
+                from delta import configure_spark_with_delta_pip
 
-            return configure_spark_with_delta_pip(builder).getOrCreate()
+                return configure_spark_with_delta_pip(builder).getOrCreate()
     else:  # validated by config; defensive
         raise ConfigError(f"key 'engine': unknown engine {engine!r}")
     for k, v in conf.items():

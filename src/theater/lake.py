@@ -165,9 +165,11 @@ class Lake:
             kept_target = target.join(keys, on=on, how="left_anti")
             result = kept_target.unionByName(source)
         if delete_condition:
-            unmatched = target.join(keys, on=on, how="left_anti").where(delete_condition)
+            # the condition is written for the MERGE (target alias ``t``): filter before the join
+            unmatched = target.alias("t").where(delete_condition).join(keys, on=on, how="left_anti")
             result = result.join(unmatched.select(*on), on=on, how="left_anti")
-        self._swap_in(result, table)
+        # joins on ``on`` move the key columns first: keep the table's column order, as MERGE does
+        self._swap_in(result.select(*target.columns), table)
 
     def _swap_in(self, df: DataFrame, table: str) -> None:
         final = Path(self.path(table))

@@ -105,6 +105,11 @@ class PipelineRun:
         if not self.enabled:
             return self
         import mlflow
+        # MLflow's Param() imports pyspark.ml once it is in sys.modules, and the GX prewarm
+        # thread (quality._GX.prewarm) imports pyspark.ml too: import it here, before any stage
+        # starts that thread, so the two imports never race (a quick stage, e.g. ingest with no
+        # new files, failed with "cannot access submodule 'ml' of module 'pyspark'"). ~40 ms.
+        import pyspark.ml.param  # noqa: F401
 
         self._mlflow = mlflow
         exp = self.experiment_id = experiment_id(self.cfg)

@@ -27,11 +27,23 @@ def output_unused(max_dwell_ms: int) -> Column:
             .otherwise(F.lit(None).cast("boolean")))
 
 
+def discrete_percentile(column: str, quantile: float) -> Column:
+    """Exact nearest-rank percentile: the smallest value whose cumulative share is >= quantile.
+
+    ``percentile_disc``, not ``percentile_approx``: the approximate one is engine-specific
+    (Sail interpolates between neighbours, Apache Spark returns a data value), which moved
+    thresholds, signals and bootstrap intervals between engines. This one is exact and returns
+    a value of the data on both, so Sail and Apache Spark give identical results.
+    """
+    return F.expr(f"percentile_disc({float(quantile)!r}) WITHIN GROUP (ORDER BY `{column}`)")
+
+
 def action_quantile(df: DataFrame, quantile: float, name: str) -> DataFrame:
-    """Per action, the ``quantile`` of prompt_tokens (approximate, accuracy 10000)."""
+    """Per action, the ``quantile`` of prompt_tokens (exact nearest rank, same on every engine)."""
+    dtype = df.schema["prompt_tokens"].dataType
     return (df.where(F.col("prompt_tokens").isNotNull())
             .groupBy("action")
-            .agg(F.percentile_approx("prompt_tokens", quantile, 10000).alias(name)))
+            .agg(discrete_percentile("prompt_tokens", quantile).cast(dtype).alias(name)))
 
 
 def with_action_quantile(quantiles: DataFrame, name: str) -> Callable[[DataFrame], DataFrame]:

@@ -8,7 +8,7 @@ from typing import Callable, Mapping, Sequence
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from ..signals.common import output_unused, output_used
+from ..signals.common import discrete_percentile, output_unused, output_used
 
 
 def theater_probability(weights: Mapping[str, float]) -> Column:
@@ -153,8 +153,9 @@ def bootstrap_interval(spark: SparkSession, org_users: DataFrame, replicates: in
                .where(F.col("den") > 0)
                .withColumn("share", F.col("num") / F.col("den")))
     return per_rep.groupBy("org_id").agg(
-        F.percentile_approx("share", alpha, 100000).alias("ci_low"),
-        F.percentile_approx("share", 1.0 - alpha, 100000).alias("ci_high"),
+        # exact nearest rank (percentile_approx differs between Sail and Apache Spark)
+        discrete_percentile("share", alpha).alias("ci_low"),
+        discrete_percentile("share", 1.0 - alpha).alias("ci_high"),
         F.count("*").alias("n_replicates"))
 
 

@@ -26,10 +26,10 @@ def spark(cfg):
 
 
 def pytest_sessionstart(session):
-    """CI sets THEATER_REQUIRE_BROWSER=1: the browser tests must run there, not skip."""
-    if os.environ.get("THEATER_REQUIRE_BROWSER") == "1":
+    """CI sets REQUIRE_BROWSER_TESTS=1: the browser tests must run there, not skip."""
+    if os.environ.get("REQUIRE_BROWSER_TESTS") == "1":
         from theater.report.render import find_chromium
 
         if find_chromium() is None:
-            raise pytest.UsageError("THEATER_REQUIRE_BROWSER=1 but no Chromium is installed "
+            raise pytest.UsageError("REQUIRE_BROWSER_TESTS=1 but no Chromium is installed "
                                     "(make browser installs Debian's chromium)")

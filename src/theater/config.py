@@ -19,7 +19,7 @@ import yaml
 
 ENV_PREFIX = "THEATER_"
 # Environment variables with the prefix that are not configuration overrides.
-RESERVED_ENV = {"THEATER_PSEUDONYM_KEY", "THEATER_CONF_DIR", "THEATER_LOG_LEVEL"}
+RESERVED_ENV = {"THEATER_PSEUDONYM_KEY", "THEATER_CONF_DIR", "THEATER_LOG_LEVEL", "THEATER_CHROMIUM"}
 
 CHOICES = {
     "env": {"local", "cluster"},

@@ -497,6 +497,8 @@ class Gate:
             return
         t = time.time()
         directory = self.lake.path("ops/data_docs")
+        if "://" not in directory:  # GX's filesystem store wants an absolute base directory
+            directory = os.path.abspath(directory)
         try:
             _GX.build_docs(directory, [k for k, _ in self._doc_keys])
             # GX's page for each result: validations/<suite>/<run name>/<run time>/<batch>.html

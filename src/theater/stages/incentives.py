@@ -1,4 +1,4 @@
-"""Incentive components of the theater probability (recipe step 2) and the org-level columns
+"""Score-stage orchestration of the incentive components of the theater probability (recipe step 2) and the org-level columns
 they add (recipe steps 5, 6): quota bunching, checkpoint bursts, outcome decoupling, rank bands.
 
 ``compute`` runs the Spark aggregations and the small driver-side fits once per scoring run;
@@ -16,8 +16,8 @@ import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from . import checkpoint_burst, outcome_decoupling, quota_bunching, sensitivity
-from .common import output_unused
+from ..columns import output_unused, quota_in_force
+from ..signals import checkpoint_burst, outcome_decoupling, quota_bunching, sensitivity
 
 NAMES = (quota_bunching.NAME, checkpoint_burst.NAME)
 WEEK = "_week"
@@ -53,8 +53,6 @@ def user_week_counts(period_rows: DataFrame, start: date, end: date) -> DataFram
 
 def compute(spark: SparkSession, period_rows: DataFrame, policies: DataFrame, start: date,
             end: date, cfg) -> Incentives:
-    from ..transforms.score import quota_in_force
-
     inc = Incentives()
     s = cfg["incentives"]
     seed = cfg["scoring.bootstrap.seed"]

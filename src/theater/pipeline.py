@@ -49,10 +49,10 @@ def run_pipeline(cfg: Config, period: Period, stages=STAGES, *, landing: str | N
             progress(f"stage {stage}: start")
             with tracked.stage(stage):
                 if stage == "ingest":
-                    m = ingest.run(spark, lake, landing, progress=progress, cfg=cfg)
+                    m = ingest.run(spark, lake, landing, cfg=cfg, run_id=run_id, progress=progress)
                     rows = sum(m["rows_loaded"].values()) + sum(m["rows_quarantined"].values())
                 elif stage == "refine":
-                    m = refine.run(spark, cfg, lake, period, progress=progress)
+                    m = refine.run(spark, cfg, lake, period, run_id=run_id, progress=progress)
                     rows = m["silver_interactions"]
                 else:
                     m = score.run(spark, cfg, lake, period, run_id=run_id, progress=progress)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ..columns import DISCARDED, USED, discrete_percentile, output_unused, output_used  # noqa: F401

@@ -109,15 +109,15 @@ def _counts_by_file(spark: SparkSession, lake: Lake, table: str, batch_id: str,
             rows.groupBy("_source_file").agg(F.count("*").alias("n")).collect()}
 
 
-def run(spark: SparkSession, lake: Lake, landing: str, *, batch_id: str | None = None,
-        progress=log.info, cfg=None) -> dict:
+def run(spark: SparkSession, lake: Lake, landing: str, *, cfg, batch_id: str | None = None,
+        run_id: str | None = None, progress=log.info) -> dict:
     """Load every new landing file; return metrics."""
     t0 = time.time()
     batch_id = batch_id or new_batch_id()
     at = datetime.now(timezone.utc).replace(tzinfo=None)
     _remove_orphans(spark, lake)
     loaded = _loaded_keys(spark, lake)
-    dq = quality.Gate(spark, lake, cfg, "ingest", fallback_id=batch_id)
+    dq = quality.Gate(spark, lake, cfg, "ingest", run_id=run_id, fallback_id=batch_id)
     metrics: dict = {"batch_id": batch_id, "files_new": 0, "files_skipped_already_loaded": 0,
                      "rows_loaded": {}, "rows_quarantined": {}, "unknown_files": []}
     file_rows = []

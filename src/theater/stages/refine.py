@@ -98,7 +98,8 @@ def clean_interactions(bronze: DataFrame, key: bytes) -> DataFrame:
         "artifact_modified_ts", "work_item_id", "_source_file", "_ingested_at", "_batch_id")
 
 
-def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, progress=log.info) -> dict:
+def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *, run_id: str | None = None,
+        progress=log.info) -> dict:
     t0 = time.time()
     key = pseudonym_key(cfg)
     metrics: dict = {}
@@ -107,7 +108,7 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, progress=l
             raise ConfigError(f"{needed} does not exist under {lake.root}: run the ingest stage "
                               "first (theater run --stage ingest)")
 
-    dq = quality.Gate(spark, lake, cfg, "refine", period=period)
+    dq = quality.Gate(spark, lake, cfg, "refine", run_id=run_id, period=period)
     progress("refine: directory, policies, work items")
     directory = clean_directory(lake.read(spark, "bronze/directory"), key)
     directory = dq.check("silver/directory", directory)

@@ -1,11 +1,10 @@
 """Pure scoring transforms: theater probability, user-weeks, org index, bootstrap, suppression."""
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Callable, Mapping, Sequence
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ..columns import (discrete_percentile, output_unused, output_used, poisson_weight,  # noqa: F401

@@ -188,6 +188,57 @@ def org_day_row(source_format: str, vendor_org: str | None, day: str, feature: s
     return row
 
 
+#: Key columns of each canonical table: rows with equal keys are parts of one figure.
+ROW_KEYS = {
+    "user_days": ("source_format", "user_id", "user_alias_kind", "vendor_org", "org_id", "day",
+                  "feature", "period_days"),
+    "org_days": ("source_format", "vendor_org", "day", "feature", "period_days"),
+}
+
+
+def merge_rows(rows: list[dict]) -> list[dict]:
+    """Sum ``user_days`` / ``org_days`` rows that share a key (:data:`ROW_KEYS`), in first-seen
+    order; other rows pass through unchanged. Pure.
+
+    Aggregate rows are additive: a source may report one figure in several records (Claude Code
+    analytics has one record per user, day *and terminal*; the M365 user-detail report gives one
+    0/1 active-user row per user and app). Counts add with unknown kept unknown: None + None is
+    None, None + 3 is 3 (a part that is not reported adds nothing; the whole is unknown only when
+    no part reports it).
+    """
+    out: list[dict] = []
+    index: dict[tuple, dict] = {}
+    for row in rows:
+        table = row.get("_table")
+        if table not in ROW_KEYS:
+            out.append(row)
+            continue
+        key = (table,) + tuple(row.get(k) for k in ROW_KEYS[table])
+        if key not in index:
+            index[key] = dict(row)
+            out.append(index[key])
+            continue
+        acc = index[key]
+        counts = USER_DAY_COUNTS if table == "user_days" else ORG_DAY_COUNTS
+        for c in counts:
+            acc[c] = sum_known(acc.get(c), row.get(c))
+    return out
+
+
+def norm_key(name: str) -> str:
+    """Header/field name -> lower snake case (``"Copilot actions taken in Teams"`` and
+    ``"Copilot_actions_taken_in_Teams"`` -> ``copilot_actions_taken_in_teams``)."""
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+def norm_keys(record: dict) -> dict:
+    """A record with :func:`norm_key` keys (first occurrence wins)."""
+    out: dict = {}
+    for k, v in record.items():
+        out.setdefault(norm_key(k), v)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # value helpers
 

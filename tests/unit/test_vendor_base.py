@@ -378,3 +378,11 @@ def test_a_top_level_object_with_a_bad_key_keeps_its_text(tmp_path, chunk):
     p.write_text(text + '\n{"c": 3}\n')
     assert [(r.record, r.error, r.raw) for r in _read(p)] == [
         (None, "malformed_line", text), ({"c": 3}, None, '{"c": 3}')]
+
+
+def test_generic_wrapper_rule_only_for_a_files_single_object(tmp_path, chunk):
+    p = tmp_path / "two.json"
+    p.write_text('{"data": [{"i": 1}]}\n{"id": 7, "parts": [{"p": 1}]}\n')
+    assert _good(_read(p)) == [{"i": 1}, {"id": 7, "parts": [{"p": 1}]}]
+    p.write_text('{"id": 7, "parts": [{"p": 1}]}')
+    assert _good(_read(p)) == [{"p": 1}]

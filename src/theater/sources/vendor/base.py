@@ -929,7 +929,7 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
         if not pending:
             return
         obj, raw = pending.pop()
-        inner = _records_of_object(obj, generic=last and first_value[0])
+        inner = _records_of_object(obj, generic=last and seen[0] == 1)
         if inner is None:
             yield from emit(obj, raw, True)
         else:
@@ -994,18 +994,19 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
         else:
             pending.append((envelope, raw))
 
-    first_value = [True]
+    seen = [0]             # top-level values so far (comments aside)
     while True:
         b.compact()
         c = b.skip_ws(",")
         if c == "":
             yield from flush(last=True)
             return
-        if pending:
-            first_value[0] = False
-            yield from flush(last=False)
+        if c == "/" and (got := list(comment_record())):
+            yield from got
+            continue
+        yield from flush(last=False)
+        seen[0] += 1
         if c == "[":
-            first_value[0] = False
             yield from array()
         elif c == "{":
             # small objects: decode whole, keep their raw text; big ones go key by key
@@ -1020,13 +1021,8 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
                 b.pos = end
                 pending.append((obj, b.buf[start:end]))
             else:
-                if complete:
-                    first_value[0] = False
                 yield from obj_top()
-        elif c == "/" and (got := list(comment_record())):
-            yield from got
         else:
-            first_value[0] = False
             obj, raw, ok = b.value()
             yield from emit(obj, raw, ok)
 

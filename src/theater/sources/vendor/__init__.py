@@ -21,7 +21,15 @@ from .base import (FORMATS, RawRecord, VendorFileError, VendorFormat, VendorReco
 log = logging.getLogger(__name__)
 
 #: Aggregate and org-level formats (user_days, org_days).
-_AGGREGATE_MODULES: tuple[str, ...] = ()
+_AGGREGATE_MODULES: tuple[str, ...] = (
+    "github_copilot_users",
+    "amazon_q_user_activity",
+    "cursor_daily_usage",
+    "claude_code_analytics",
+    "viva_person_query",
+    "github_copilot_org_metrics",
+    "m365_copilot_reports",
+)
 #: Per-event formats (interactions).
 _EVENT_MODULES: tuple[str, ...] = ("claude_code_otel", "m365_copilot_audit", "bedrock_invocation_logs",
                                     "litellm_spend_logs", "cursor_usage_events", "otel_genai")

@@ -188,6 +188,57 @@ def org_day_row(source_format: str, vendor_org: str | None, day: str, feature: s
     return row
 
 
+#: Key columns of each canonical table: rows with equal keys are parts of one figure.
+ROW_KEYS = {
+    "user_days": ("source_format", "user_id", "user_alias_kind", "vendor_org", "org_id", "day",
+                  "feature", "period_days"),
+    "org_days": ("source_format", "vendor_org", "day", "feature", "period_days"),
+}
+
+
+def merge_rows(rows: list[dict]) -> list[dict]:
+    """Sum ``user_days`` / ``org_days`` rows that share a key (:data:`ROW_KEYS`), in first-seen
+    order; other rows pass through unchanged. Pure.
+
+    Aggregate rows are additive: a source may report one figure in several records (Claude Code
+    analytics has one record per user, day *and terminal*; the M365 user-detail report gives one
+    0/1 active-user row per user and app). Counts add with unknown kept unknown: None + None is
+    None, None + 3 is 3 (a part that is not reported adds nothing; the whole is unknown only when
+    no part reports it).
+    """
+    out: list[dict] = []
+    index: dict[tuple, dict] = {}
+    for row in rows:
+        table = row.get("_table")
+        if table not in ROW_KEYS:
+            out.append(row)
+            continue
+        key = (table,) + tuple(row.get(k) for k in ROW_KEYS[table])
+        if key not in index:
+            index[key] = dict(row)
+            out.append(index[key])
+            continue
+        acc = index[key]
+        counts = USER_DAY_COUNTS if table == "user_days" else ORG_DAY_COUNTS
+        for c in counts:
+            acc[c] = sum_known(acc.get(c), row.get(c))
+    return out
+
+
+def norm_key(name: str) -> str:
+    """Header/field name -> lower snake case (``"Copilot actions taken in Teams"`` and
+    ``"Copilot_actions_taken_in_Teams"`` -> ``copilot_actions_taken_in_teams``)."""
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+def norm_keys(record: dict) -> dict:
+    """A record with :func:`norm_key` keys (first occurrence wins)."""
+    out: dict = {}
+    for k, v in record.items():
+        out.setdefault(norm_key(k), v)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # value helpers
 
@@ -593,15 +644,19 @@ def _otlp_kind(obj: dict) -> str | None:
     return None
 
 
-def _records_of_object(obj: dict) -> list | None:
+def _records_of_object(obj: dict, generic: bool = True) -> list | None:
     """Records of a decoded top-level object that is an OTLP request or a wrapper; None when the
-    object is itself one record."""
+    object is itself one record. ``generic``: also treat an object with exactly one
+    array-of-objects value and no object value as a wrapper (only for a file's single top-level
+    object: among concatenated objects each object is a record)."""
     otlp = _otlp_kind(obj)
     if otlp:
         return [r for block in obj[otlp] for r in _flatten_otlp(otlp, block)]
     for k in WRAPPER_KEYS:
         if isinstance(obj.get(k), list):
             return list(obj[k])
+    if not generic:
+        return None
     arrays = [k for k, v in obj.items() if isinstance(v, list)]
     nested = [k for k, v in obj.items() if isinstance(v, dict)]
     if len(arrays) == 1 and not nested and obj[arrays[0]] \
@@ -687,6 +742,24 @@ class _Buf:
             if not self.more():
                 return ""
 
+    def string_end(self, j: int) -> int:
+        """Index just after the string whose opening quote is at ``j`` (``"`` or ``'``);
+        ``len(buf)`` when the file ends first. Reads more text as needed."""
+        end = _DQ_END if self.buf[j] == '"' else _SQ_END
+        k = j + 1
+        while True:
+            m2 = end.search(self.buf, k)
+            if m2 is None:
+                if not self.more():
+                    return len(self.buf)
+                continue
+            if m2.group() == "\\":
+                if m2.start() + 1 >= len(self.buf) and not self.more():
+                    return len(self.buf)
+                k = m2.start() + 2
+                continue
+            return m2.start() + 1
+
     def span_end(self, start: int) -> int:
         """End (exclusive) of the value starting at ``start``, found by a tolerant scan (strings
         in either quote, comments, bracket depth) without decoding it: at depth 0, the first
@@ -703,21 +776,7 @@ class _Buf:
                 continue
             c, j = m.group(), m.start()
             if c in "\"'":
-                end = _DQ_END if c == '"' else _SQ_END
-                k = j + 1
-                while True:
-                    m2 = end.search(self.buf, k)
-                    if m2 is None:
-                        if not self.more():
-                            return len(self.buf)
-                        continue
-                    if m2.group() == "\\":
-                        if m2.start() + 1 >= len(self.buf) and not self.more():
-                            return len(self.buf)
-                        k = m2.start() + 2
-                        continue
-                    i = m2.start() + 1
-                    break
+                i = self.string_end(j)
                 continue
             if c == "/":
                 if j + 1 >= len(self.buf) and self.more():
@@ -758,12 +817,22 @@ class _Buf:
         start = self.pos
         try:
             obj, end = _DECODER.raw_decode(self.buf, start)
-            # a number or literal at the end of the buffer may be cut short: re-read its span
-            if end < len(self.buf) or self.eof or self.buf[start] in "{[\"":
+            # a number or literal may be cut short by the buffer end ("-2" of "-2.5"): accept it
+            # only when a delimiter follows; else re-read its span
+            if self.buf[start] in "{[\"" or self.eof or (
+                    end < len(self.buf) and self.buf[end] in " \t\r\n,]}"):
                 self.pos = end
                 return obj, self.buf[start:end], True
         except ValueError:
             pass
+        if self.buf[start] == '"':
+            end = self.string_end(start)
+            raw = self.buf[start:end]
+            self.pos = end
+            try:
+                return _loads(raw), raw, True
+            except ValueError:
+                return None, raw, False
         end = self.span_end(start)
         raw = self.buf[start:end]
         if not raw.strip() and end < len(self.buf):
@@ -846,12 +915,28 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
             else:
                 yield from emit(obj, raw, ok)
 
+    pending: list = []     # a top-level object not yet known to be a wrapper: (obj, raw)
+
+    def flush(last: bool) -> Iterator[RawRecord]:
+        """Emit the pending top-level object: a record, or (when it is the file's only value)
+        possibly a generic wrapper."""
+        if not pending:
+            return
+        obj, raw = pending.pop()
+        inner = _records_of_object(obj, generic=last and first_value[0])
+        if inner is None:
+            yield from emit(obj, raw, True)
+        else:
+            for rec in inner:
+                yield from emit(rec, _dumps(rec), True)
+
     def obj_top() -> Iterator[RawRecord]:
         """A top-level object whose ``{`` is at ``pos``: stream a known wrapper's array, else
-        decode the object whole."""
+        decode the object key by key (left in ``pending``)."""
         b.pos += 1
         envelope: dict = {}
-        streamed = False
+        parts: list[str] = []
+        streamed = broken = False
         while True:
             c = b.skip_ws(",")
             if c == "" or c == "}":
@@ -859,15 +944,17 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
                     b.pos += 1
                 break
             if c == "/" and b.comment() is not None:
+                broken = True
                 continue
             key, raw_key, ok = b.value()
             if not ok or not isinstance(key, str) or b.skip_ws() != ":":
                 # not a well-formed object: report the rest of this value as malformed
                 end = b.span_end(b.pos)
-                raw = "{... " + raw_key + b.buf[b.pos:end]
+                raw = "{" + ",".join(parts + [raw_key + b.buf[b.pos:end]])
                 b.pos = max(end, b.pos)
                 if b.buf[b.pos:b.pos + 1] == "}":
                     b.pos += 1
+                    raw += "}"
                 yield from emit(None, raw, False)
                 return
             b.pos += 1
@@ -877,48 +964,51 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
                 yield from array(otlp=key if key in OTLP_KEYS else None)
                 continue
             val, raw_val, ok = b.value()
-            if not ok:
-                yield from emit(None, raw_val, False)
-                streamed = True
-                continue
+            broken = broken or not ok
+            parts.append(f"{raw_key}:{raw_val}")
             envelope[key] = val
         if streamed:
+            if broken:
+                yield from emit(None, "{" + ",".join(parts) + "}", False)
             return
-        inner = _records_of_object(envelope)
-        if inner is None:
-            yield from emit(envelope, _dumps(envelope), True)
+        if broken:
+            yield from emit(None, "{" + ",".join(parts) + "}", False)
         else:
-            for rec in inner:
-                yield from emit(rec, _dumps(rec), True)
+            pending.append((envelope, _dumps(envelope)))
 
+    first_value = [True]
     while True:
         b.compact()
         c = b.skip_ws(",")
         if c == "":
+            yield from flush(last=True)
             return
+        if pending:
+            first_value[0] = False
+            yield from flush(last=False)
         if c == "[":
+            first_value[0] = False
             yield from array()
         elif c == "{":
-            # small objects: decode whole, keep their raw text; big ones stream
+            # small objects: decode whole, keep their raw text; big ones go key by key
             start = b.pos
             try:
                 obj, end = _DECODER.raw_decode(b.buf, start)
                 complete = True
             except ValueError:
                 complete = False
-            if complete and not _otlp_kind(obj):
+            if complete and not _otlp_kind(obj) and not any(
+                    isinstance(obj.get(k), list) for k in WRAPPER_KEYS):
                 b.pos = end
-                inner = _records_of_object(obj)
-                if inner is None:
-                    yield from emit(obj, b.buf[start:end], True)
-                else:
-                    for rec in inner:
-                        yield from emit(rec, _dumps(rec), True)
+                pending.append((obj, b.buf[start:end]))
             else:
+                if complete:
+                    first_value[0] = False
                 yield from obj_top()
-        elif c == "/" and b.buf[b.pos + 1:b.pos + 2] in ("/", "*"):
-            yield from comment_record()
+        elif c == "/" and (got := list(comment_record())):
+            yield from got
         else:
+            first_value[0] = False
             obj, raw, ok = b.value()
             yield from emit(obj, raw, ok)
 

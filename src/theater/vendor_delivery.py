@@ -18,7 +18,7 @@ files enterprises actually receive from their AI vendors:
   quarantined) and ``out/truth/vendor_stacks.csv`` (which format carries each org's tool).
 
 Each org gets, deterministically from ``seed``, one format per native tool (its *stack*), so that
-every one of the 13 formats appears (needs >= 5 orgs). What a vendor does not carry is not
+every one of the 13 formats appears (needs >= 6 orgs). What a vendor does not carry is not
 written: no dwell anywhere; a disposition only as Claude Code ``tool_decision`` events (from
 used / discarded native dispositions) and as acceptance counts in the aggregates; prompt text
 only where the vendor logs it (a synthetic text built from the native fingerprint: 64 words
@@ -48,12 +48,12 @@ log = logging.getLogger(__name__)
 
 STACK_OPTIONS = {
     "ide": ("github_copilot_users", "cursor_daily_usage", "amazon_q_user_activity",
-            "cursor_usage_events", "github_copilot_org_metrics"),
+            "cursor_usage_events", "github_copilot_org_metrics", "claude_code_otel"),
     "cli": ("claude_code_otel", "claude_code_analytics"),
     "assistant": ("litellm_spend_logs", "bedrock_invocation_logs", "otel_genai"),
     "docs": ("m365_copilot_audit", "viva_person_query", "m365_copilot_reports"),
 }
-ALL_FORMATS = tuple(sorted(f for opts in STACK_OPTIONS.values() for f in opts))
+ALL_FORMATS = tuple(sorted({f for opts in STACK_OPTIONS.values() for f in opts}))
 USED = ("accepted", "inserted", "copied", "edited")
 DAY_MS = 86_400_000
 ACCOUNT = "480213579246"
@@ -163,7 +163,7 @@ def _identities(users: list[str]) -> pd.DataFrame:
             (str(10_000_000 + int(h[:7], 16) % 89_999_999), "github_id", u),
             (_uuid("idc|" + u), "identity_center_id", u),
             (_uuid("anthropic|" + u), "account_uuid", u),
-            (f"ll-{h[6:16]}", "user_id", u),
+            (f"usr-{h[6:16]}", "user_id", u),      # internal app user id (LiteLLM, GenAI apps)
             (f"P{h[16:28].upper()}", "person_id", u),
         ]
     return pd.DataFrame(rows, columns=["alias", "alias_kind", "user_id"])
@@ -205,9 +205,9 @@ def _load(native_out: Path) -> pd.DataFrame:
 
 
 def assign_stacks(orgs: list[str], seed: int) -> dict[str, dict[str, str]]:
-    """Org -> {tool: format}. Deterministic in seed; every format appears when len(orgs) >= 5."""
+    """Org -> {tool: format}. Deterministic in seed; every format appears when len(orgs) >= 6."""
     if len(orgs) < max(len(v) for v in STACK_OPTIONS.values()):
-        raise ValueError(f"vendor delivery needs at least 5 orgs to show every format, got "
+        raise ValueError(f"vendor delivery needs at least 6 orgs to show every format, got "
                          f"{len(orgs)}")
     rng = np.random.default_rng(seed)
     orgs = sorted(orgs)
@@ -254,7 +254,7 @@ def _lists(d: pd.DataFrame, cols) -> list[list]:
     return out
 
 
-ROW_COLS = ("event_id", "ms", "user_id", "org", "action", "session_id", "prompt_fingerprint",
+ROW_COLS = ("event_id", "ms", "user_id", "org", "tool", "action", "session_id", "prompt_fingerprint",
             "prompt_tokens", "completion_tokens", "model", "output_disposition", "artifact_id")
 
 
@@ -289,7 +289,7 @@ def _claude_code_otel(ctx: _Ctx, d: pd.DataFrame, week: str) -> None:
         common = [("prompt.id", pid), ("session.id", r["session_id"]),
                   ("user.account_uuid", ctx.a("account_uuid", user)),
                   ("user.email", ctx.a("email", user) if oauth else None),
-                  ("terminal.type", "vscode" if int(_h(user, 2), 16) % 2 else "iTerm.app")]
+                  ("terminal.type", _terminal(r["tool"], user))]
         text = prompt_text(r["prompt_fingerprint"]) if ctx.flag(org, "log_prompts") else None
         ms = r["ms"]
 
@@ -323,6 +323,12 @@ def _claude_code_otel(ctx: _Ctx, d: pd.DataFrame, week: str) -> None:
     _write_text(ctx.root / "claude_code_otel" / f"claude_code_logs_{week}.json", _dump(doc))
     ctx.add("claude_code_otel", files=1, records=len(recs), interactions=n_prompt,
             interaction_updates=n_upd)
+
+
+def _terminal(tool: str, user: str) -> str:
+    """IDE-originated prompts come from an IDE terminal, CLI ones from a terminal emulator."""
+    pick = int(_h("term|" + user, 2), 16)
+    return ("vscode", "cursor")[pick % 2] if tool == "ide" else ("iTerm.app", "tmux")[pick % 2]
 
 
 def _kv(key: str, value) -> dict:
@@ -456,7 +462,7 @@ def _otel_genai(ctx: _Ctx, d: pd.DataFrame, week: str) -> None:
         if int(x[:4], 16) % 50 == 0:         # the app forgot the user attribute
             quarantined += 1
         else:
-            attrs.append(("user.id", ctx.a("email", r["user_id"])))
+            attrs.append(("user.id", ctx.a("user_id", r["user_id"])))
         if ctx.flag(r["org"], "capture_content"):
             text = prompt_text(r["prompt_fingerprint"])
             if text:

@@ -14,9 +14,9 @@ NONE_FIELDS = dict(org_id=None, prompt_tokens=None, completion_tokens=None, mode
                    artifact_author_id=None, artifact_modified_ts=None, work_item_id=None)
 
 
-def prompt_row(event_id, ts, user, kind, session, fp):
+def prompt_row(event_id, ts, user, kind, session, fp, tool="cli"):
     return {"_table": "interactions", "event_id": event_id, "event_ts": ts, "user_id": user,
-            "tool": "cli", "action": "agent", "session_id": session, "prompt_fingerprint": fp,
+            "tool": tool, "action": "agent", "session_id": session, "prompt_fingerprint": fp,
             "source_format": "claude_code_otel", "user_alias_kind": kind, **NONE_FIELDS}
 
 
@@ -40,7 +40,7 @@ def test_prompts_updates_and_quarantine():
     updates = [r for r in rows if r["_table"] == "interaction_updates"]
     assert prompts == [
         prompt_row(A, "2026-07-06T09:00:00Z", "ana.ruiz@example.org", "email", "sess-ana-1",
-                   simhash64("split the invoice parser into steps")),
+                   simhash64("split the invoice parser into steps"), tool="ide"),  # vscode
         prompt_row(B, "2026-07-06T06:15:30.25Z", "acc-0002", "account_uuid", "sess-ben-7", None),
     ]
     assert [(u["event_id"], u["update_id"], u["update_kind"], u["prompt_tokens"],

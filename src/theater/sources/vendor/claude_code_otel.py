@@ -20,7 +20,9 @@ from theater.sources.vendor._event_common import (as_int, as_str, interaction, o
 from theater.sources.vendor.base import VendorFormat, VendorRecordError, parse_ts, register
 
 NAME = "claude_code_otel"
-TOOL = "cli"
+#: ``terminal.type`` values of IDE-integrated terminals: those prompts are tool ``ide``, others ``cli``.
+IDE_TERMINALS = frozenset({"vscode", "cursor", "windsurf", "jetbrains", "pycharm", "intellij",
+                           "webstorm", "goland", "rider", "zed"})
 EVENTS = ("user_prompt", "api_request", "tool_decision", "tool_result", "api_error",
           "api_request_body", "api_response_body")
 DECISION = {"accept": "accepted", "reject": "discarded"}
@@ -66,6 +68,8 @@ def map_record(record: dict) -> list[dict]:
         return []
     prompt_id = require(attrs.get("prompt.id"), "prompt.id")
     ts = _ts(record, attrs)
+    terminal = as_str(attrs.get("terminal.type"))
+    tool = "ide" if terminal and terminal.lower() in IDE_TERMINALS else "cli"
     if event == "user_prompt":
         email = as_str(attrs.get("user.email"))
         uuid = as_str(attrs.get("user.account_uuid"))
@@ -76,13 +80,13 @@ def map_record(record: dict) -> list[dict]:
             prompt = None
         return [interaction(
             NAME, "email" if email else "account_uuid",
-            event_id=prompt_id, event_ts=ts, user_id=email or uuid, tool=TOOL, action="agent",
+            event_id=prompt_id, event_ts=ts, user_id=email or uuid, tool=tool, action="agent",
             session_id=as_str(attrs.get("session.id")),
             prompt_fingerprint=simhash64(prompt) if prompt else None,
         )]
     seq = as_str(attrs.get("event.sequence"))
     update = {
-        "_table": "interaction_updates", "source_format": NAME, "tool": TOOL,
+        "_table": "interaction_updates", "source_format": NAME, "tool": tool,
         "event_id": prompt_id, "update_id": f"{prompt_id}#{seq if seq is not None else event + '@' + ts}",
         "update_kind": event, "update_ts": ts,
         "prompt_tokens": None, "completion_tokens": None, "model": None,
@@ -153,7 +157,7 @@ request per line); the event name is the `event.name` attribute (or the body
 | `prompt.id` (user_prompt) | `event_id` | UUID v4 per prompt; updates carry it too |
 | `event.timestamp` (fallback: `timeUnixNano`) | `event_ts` | ISO 8601 -> UTC `Z`; missing -> `missing_required: event.timestamp` |
 | `user.email`, else `user.account_uuid` | `user_id`, `user_alias_kind` = `email` / `account_uuid` | email only with OAuth login |
-| constant | `tool` = `cli` | `terminal.type` (vscode, iTerm.app...) not carried |
+| `terminal.type` | `tool` = `ide` for IDE terminals (vscode, cursor, windsurf, JetBrains IDEs, zed), else `cli` | the same on every event of a prompt |
 | constant | `action` = `agent` | Claude Code gives no verb per prompt |
 | `session.id` | `session_id` | |
 | `prompt` (only with `OTEL_LOG_USER_PROMPTS=1`) | `prompt_fingerprint` = simhash64(prompt) | text never stored; `<REDACTED>` -> None |

@@ -5,17 +5,20 @@ format of ``prompt_fingerprint`` in the interaction contract. The prompt text it
 stored; only this fingerprint is.
 
 Normalization: Unicode NFKC, lower case, every run of characters that are not letters or digits
-(punctuation, whitespace) becomes one space. Features: every word 3-shingle (three consecutive
-words) and every single word, each hashed to 64 bits with BLAKE2b (8-byte digest, fixed, so the
-fingerprint is the same on every machine and Python version). Bit ``i`` of the result is set when
+(punctuation, whitespace, underscores) becomes one space. Features: the *distinct* words of the
+normalized text (a bag of words: order and repetition are ignored, so a reordered or
+re-pasted prompt is the same prompt), each hashed to 64 bits with BLAKE2b (8-byte digest:
+the same fingerprint on every machine and Python version). Bit ``i`` of the result is set when
 more features have bit ``i`` set than unset (ties: unset). Text with no words hashes to
 ``0000000000000000``.
 
-Near-duplicate prompts share most features, so their fingerprints differ in few bits: the
-``repeat_prompt`` signal treats a Hamming distance <= 3 as the same prompt. A one-word edit in
-a prompt of ~100 words changes 1 word and 3 shingles out of ~200 features and typically flips
-0-3 bits; unrelated prompts differ in about 32 bits. Very short prompts (a few words) are
-near-duplicates only when they are equal after normalization, which is intended.
+Why words and not word 3-shingles: the ``repeat_prompt`` signal treats a Hamming distance
+<= 3 as the same prompt (the synthetic generator plants repeats 0-3 bits apart). Measured on
+random 5,000-word-vocabulary prompts, a one-word edit stays within 3 bits in 34% / 69% / 87%
+of 30- / 80- / 150-word prompts with word features, against 11% / 41% / 62% with words plus
+3-shingles and 3% / 26% / 45% with 3-shingles alone; unrelated prompts differ in about 32
+bits (minimum 20 of 200 pairs) with any of the three. Short prompts are near-duplicates
+mostly when equal after normalization, which is intended.
 """
 from __future__ import annotations
 
@@ -38,10 +41,8 @@ def _h64(feature: str) -> int:
 
 
 def features(text: str) -> list[str]:
-    """Words and word 3-shingles of the normalized text."""
-    words = normalize(text).split()
-    shingles = [" ".join(words[i:i + 3]) for i in range(len(words) - 2)]
-    return words + shingles
+    """The distinct words of the normalized text, in first-seen order."""
+    return list(dict.fromkeys(normalize(text).split()))
 
 
 def simhash64(text: str) -> str:

@@ -345,3 +345,12 @@ def test_vendor_format_validates_its_declaration():
                 {"signals": {s: "maybe" for s in base.SIGNALS}}, {"file_kinds": ("xlsx",)}):
         with pytest.raises(ValueError):
             VendorFormat(**{**ok, **bad})
+
+
+def test_csv_field_larger_than_the_csv_module_default_limit(tmp_path):
+    audit = json.dumps({"Operation": "CopilotInteraction", "blob": "x" * 300_000})
+    p = tmp_path / "purview.csv"
+    p.write_text('CreationDate,AuditData\n2026-03-02T10:00:00,"' + audit.replace('"', '""')
+                 + '"\n')
+    (rec,) = _read(p)
+    assert rec.error is None and json.loads(rec.record["AuditData"])["blob"] == "x" * 300_000

@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import re
+import sys
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, NamedTuple
@@ -459,6 +460,10 @@ OTLP_KEYS = {"resourceLogs": ("scopeLogs", "logRecords"),
 
 _CHUNK = 1 << 20
 
+# no cap on a CSV field (Purview exports carry whole JSON records in one column); the csv
+# module's default limit is 128 KiB
+csv.field_size_limit(min(sys.maxsize, 2 ** 31 - 1))
+
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
@@ -532,8 +537,9 @@ def iter_records(path: str) -> Iterator[RawRecord]:
     - ``.json`` (optionally ``.gz``): an array of objects; a single object; concatenated objects
       (NDJSON saved as ``.json``); or a wrapper object. A wrapper is an object holding the records
       under one of :data:`WRAPPER_KEYS` (``data``, ``value``, ``usage_events``...: streamed element
-      by element, other keys ignored), or an object with exactly one array-of-objects value and no
-      other object/array value (decoded whole, then its elements yielded).
+      by element, other keys ignored), or, when it is the file's only top-level value, an object
+      with exactly one array-of-objects value and no object value (its elements are the records;
+      among concatenated objects each object is a record).
     - OTLP JSON (``resourceLogs[].scopeLogs[].logRecords[]``, ``resourceSpans[].scopeSpans[].
       spans[]``, in a ``.json`` file or one request per JSONL line): each log record / span is
       one record with OTLP key/value lists made plain: its ``attributes`` become a dict
@@ -542,7 +548,7 @@ def iter_records(path: str) -> Iterator[RawRecord]:
       unwrapped the same way, and two keys are added: ``_resource`` (dict of the resource
       attributes) and ``_scope`` (``{"name", "version", "attributes": dict}``).
     - ``.csv`` (optionally ``.gz``): header row (UTF-8 BOM stripped, quoted names allowed, any
-      order); every column is kept under its header name, values as text. A row whose field
+      order); every column is kept under its header name, values as text, no field size cap. A row whose field
       count differs from the header's is ``malformed_line: ragged row ...``.
     - Another extension: sniffed (``[`` or ``{`` -> JSON, otherwise CSV).
 

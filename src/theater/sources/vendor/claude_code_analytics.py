@@ -87,9 +87,9 @@ def map_record(record: dict) -> list[dict]:
 
 def looks_like(record: dict) -> bool:
     actor = record.get("actor")
-    return ("date" in record and isinstance(actor, dict)
-            and (actor.get("type") in ("user_actor", "api_actor")
-                 or "core_metrics" in record or "tool_actions" in record))
+    return "date" in record and (
+        (isinstance(actor, dict) and actor.get("type") in ("user_actor", "api_actor"))
+        or "core_metrics" in record or "tool_actions" in record)
 
 
 FORMAT = register(VendorFormat(

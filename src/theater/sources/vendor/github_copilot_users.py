@@ -43,7 +43,9 @@ Lost: the IDE, language and model breakdowns (`totals_by_ide`, `totals_by_langua
 `totals_by_language_model`, `totals_by_model_feature`), lines deleted
 (`loc_suggested_to_delete_sum`, `loc_deleted_sum`), `used_agent`/`used_chat` flags, CLI
 `request_count` and `avg_tokens_per_request`, plugin/IDE versions. Sessions and tokens exist
-only for the CLI. Not measurable: per-request disposition, prompt text, dwell.
+only for the CLI. Whether CLI prompts are also inside the top-level totals is undocumented:
+the `cli` row is kept apart, so do not add it to the IDE features when comparing with
+`user_initiated_interaction_count`. Not measurable: per-request disposition, prompt text, dwell.
 """
 
 _COUNTS = (("requests", "user_initiated_interaction_count"),

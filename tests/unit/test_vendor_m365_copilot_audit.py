@@ -60,7 +60,9 @@ def test_purview_csv_with_broken_audit_data_and_other_operation():
 def test_looks_like():
     assert m.looks_like({"Operation": "CopilotInteraction", "CreationTime": "x"})
     assert m.looks_like({"RecordId": "1", "Operation": "CopilotInteraction", "AuditData": "{}"})
-    assert not m.looks_like({"RecordId": "1", "Operation": "FileAccessed", "AuditData": "{}"})
+    assert m.looks_like({"RecordId": "1", "Operation": "FileAccessed", "AuditData": "{}"})
+    assert m.map_record({"RecordId": "1", "Operation": "FileAccessed", "AuditData":
+                         '{"Operation": "FileAccessed", "RecordType": 6}'}) == []
     assert not m.looks_like({"requestId": "r", "timestamp": "t"})
 
 

@@ -54,8 +54,8 @@ def test_jsonl_comment_line_and_legacy_prompt():
     assert errors == [(1, "malformed_line")]
 
 
-def test_looks_like_needs_gen_ai_attributes():
-    assert m.looks_like({"spanId": "1", "startTimeUnixNano": "1",
-                         "attributes": {"gen_ai.operation.name": "chat"}})
-    assert not m.looks_like({"spanId": "1", "startTimeUnixNano": "1",
-                             "attributes": {"http.request.method": "GET"}})
+def test_any_span_looks_like_but_only_gen_ai_spans_map():
+    http = {"traceId": "t", "spanId": "1", "startTimeUnixNano": "1",
+            "attributes": {"http.request.method": "GET"}}
+    assert m.looks_like(http) and m.map_record(http) == []
+    assert not m.looks_like({"timeUnixNano": "1", "attributes": {"event.name": "user_prompt"}})

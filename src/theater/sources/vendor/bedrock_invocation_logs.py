@@ -57,7 +57,7 @@ def map_record(record: dict) -> list[dict]:
 
 
 DOCS = """\
-### bedrock_invocation_logs — AWS Bedrock model invocation logging
+## bedrock_invocation_logs - AWS Bedrock model invocation logging
 
 Grain: one row per model invocation. Files: JSON lines, usually gzipped
 (`.../AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/MM/DD/HH/*.json.gz`).

@@ -144,7 +144,7 @@ def fold_updates(rows: list[dict], updates: list[dict]) -> tuple[list[dict], lis
 
 
 DOCS = """\
-### claude_code_otel — Claude Code OpenTelemetry events (OTLP JSON logs)
+## claude_code_otel - Claude Code OpenTelemetry events (OTLP JSON logs)
 
 Grain: one row per **user prompt** (`prompt.id`); `api_request` and `tool_decision` events of
 the same prompt become `interaction_updates` rows that `claude_code_otel.fold_updates` applies.

@@ -16,9 +16,9 @@ TOOL = "ide"
 
 
 def looks_like(record: dict) -> bool:
-    return (isinstance(record, dict) and "userEmail" in record and "timestamp" in record
-            and ("tokenUsage" in record or "kind" in record or "requestsCosts" in record)
-            and "date" not in record)
+    return (isinstance(record, dict) and "userEmail" in record and "date" not in record
+            and any(k in record for k in ("tokenUsage", "kind", "requestsCosts",
+                                          "isTokenBasedCall", "timestamp")))
 
 
 def event_id_of(user: str, ts_raw: str, model: str | None, tokens: dict) -> str:
@@ -51,7 +51,7 @@ def map_record(record: dict) -> list[dict]:
 
 
 DOCS = """\
-### cursor_usage_events — Cursor Admin API filtered usage events
+## cursor_usage_events - Cursor Admin API filtered usage events
 
 Grain: one row per billed request. Files: the API's JSON answer (one page per file:
 `{"totalUsageEventsCount", "pagination", "usageEvents": [...], "period"}`), streamed by

@@ -44,7 +44,7 @@ def map_record(record: dict) -> list[dict]:
 
 
 DOCS = """\
-### litellm_spend_logs — LiteLLM proxy SpendLogs rows
+## litellm_spend_logs - LiteLLM proxy SpendLogs rows
 
 Grain: one row per proxied request. Files: CSV export of `LiteLLM_SpendLogs` or JSON lines /
 JSON array (`/spend/logs`). Timestamps without an offset are UTC (the proxy writes UTC).

@@ -25,11 +25,11 @@ def _is_csv_row(record: dict) -> bool:
 def looks_like(record: dict) -> bool:
     if not isinstance(record, dict):
         return False
-    if _is_csv_row(record):
-        op = str(record.get("Operation") or record.get("Operations") or "")
-        return OPERATION in op or OPERATION in str(record.get("AuditData") or "")[:2000]
-    return "CopilotEventData" in record or (
-        record.get("Operation") == OPERATION and "CreationTime" in record)
+    if _is_csv_row(record):     # a Purview audit export row (any operation; others map to no row)
+        return True
+    return "CopilotEventData" in record or record.get("Operation") == OPERATION or (
+        "CreationTime" in record and "RecordType" in record
+        and ("Operation" in record or "Workload" in record))
 
 
 def _audit(record: dict) -> dict:
@@ -82,7 +82,7 @@ def map_record(record: dict) -> list[dict]:
 
 
 DOCS = """\
-### m365_copilot_audit — Microsoft 365 `CopilotInteraction` audit records (RecordType 261)
+## m365_copilot_audit - Microsoft 365 `CopilotInteraction` audit records (RecordType 261)
 
 Grain: one row per audit record (one Copilot interaction). Files: JSON array or NDJSON of audit
 records, or the Purview audit search CSV export (UTF-8 with BOM; columns such as `RecordId`,

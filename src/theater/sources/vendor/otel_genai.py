@@ -24,10 +24,10 @@ USER_KEYS = ("user.id", "enduser.id")
 
 
 def looks_like(record: dict) -> bool:
-    if not isinstance(record, dict) or "spanId" not in record or "startTimeUnixNano" not in record:
-        return False
-    attrs = otlp_attrs(record.get("attributes"))
-    return any(str(k).startswith("gen_ai.") for k in attrs)
+    """Any OTLP span (the only span format): the first span of a GenAI trace file is often an
+    HTTP or app span, and non-GenAI spans map to no row."""
+    return (isinstance(record, dict) and "spanId" in record and "traceId" in record
+            and "startTimeUnixNano" in record)
 
 
 def _prompt_text(attrs: dict) -> str | None:
@@ -68,7 +68,7 @@ def map_record(record: dict) -> list[dict]:
 
 
 DOCS = """\
-### otel_genai — OpenTelemetry GenAI spans (OTLP JSON traces)
+## otel_genai - OpenTelemetry GenAI spans (OTLP JSON traces)
 
 Grain: one row per GenAI span (one model call). Files: OTLP JSON trace export
 (`resourceSpans[].scopeSpans[].spans[]`), `.json` or `.jsonl` (one export request per line).

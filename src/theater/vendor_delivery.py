@@ -42,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
 log = logging.getLogger(__name__)
@@ -99,13 +101,17 @@ def _day(ms) -> str:
     return str(np.datetime64(int(ms) // DAY_MS, "D"))
 
 
-@functools.lru_cache(maxsize=1 << 16)
+# words for each byte of the fingerprint: _BYTE_WORDS[k][b] spells bits 8k..8k+7 of byte value b
+_BYTE_WORDS = [[" ".join(f"b{8 * k + i}{'x' if (b >> i) & 1 else 'y'}" for i in range(8))
+                for b in range(256)] for k in range(8)]
+
+
 def prompt_text(fingerprint: str | None) -> str | None:
     """Synthetic prompt text standing for a native fingerprint (see the module docstring)."""
     if not fingerprint:
         return None
     v = int(fingerprint, 16)
-    return " ".join(f"b{i}{'x' if (v >> i) & 1 else 'y'}" for i in range(64))
+    return " ".join(_BYTE_WORDS[k][(v >> (8 * k)) & 0xFF] for k in range(8))
 
 
 def _dump(obj) -> str:
@@ -117,7 +123,8 @@ def _write_text(path: Path, text: str, *, gz: bool = False, bom: bool = False) -
     data = (("\ufeff" if bom else "") + text).encode("utf-8")
     if gz:
         with open(path, "wb") as fh:     # mtime 0: same seed -> same bytes
-            with gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, filename="") as gzf:
+            with gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, filename="",
+                               compresslevel=1) as gzf:
                 gzf.write(data)
     else:
         path.write_bytes(data)
@@ -181,13 +188,17 @@ def _load(native_out: Path) -> pd.DataFrame:
             "prompt_fingerprint", "prompt_tokens", "completion_tokens", "model",
             "output_disposition", "artifact_id"]
     table = pads.dataset(files, format="parquet").to_table(columns=cols)
-    df = table.to_pandas()
+    try:        # Arrow parses RFC 3339 with Z or offsets, vectorised
+        ms = pc.cast(pc.cast(table.column("event_ts"), pa.timestamp("ms", tz="UTC")), pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        ts = pd.to_datetime(table.column("event_ts").to_pandas(), utc=True, format="ISO8601",
+                            errors="coerce")
+        ms = pa.array((ts.astype("int64") // 1_000_000).where(ts.notna(), None), pa.int64())
+    df = table.append_column("ms", ms).to_pandas()
     n0 = len(df)
-    df = df.dropna(subset=["event_id", "event_ts", "user_id", "tool", "action"])
-    df = df.drop_duplicates(subset=["tool", "event_id"], keep="first")
-    ts = pd.to_datetime(df["event_ts"], utc=True, format="ISO8601", errors="coerce")
-    df = df[ts.notna()].copy()
-    df["ms"] = (ts[ts.notna()].astype("int64") // 1_000_000).astype("int64")
+    df = df.dropna(subset=["event_id", "event_ts", "user_id", "tool", "action", "ms"])
+    df = df.drop_duplicates(subset=["tool", "event_id"], keep="first").copy()
+    df["ms"] = df["ms"].astype("int64")
     if len(df) != n0:
         log.warning("vendor delivery: %d native records dropped (duplicates or unreadable)",
                     n0 - len(df))
@@ -226,6 +237,7 @@ class _Ctx:
         self.root = out / "landing" / "vendor"
         self.alias = alias          # kind -> {user_id: alias}
         self.seed = seed
+        self._flags: dict[tuple, bool] = {}
         self.counts: dict[str, dict[str, int]] = {
             f: {"files": 0, "records": 0, "interactions": 0, "interaction_updates": 0,
                 "user_days": 0, "org_days": 0, "quarantined": 0} for f in ALL_FORMATS}
@@ -235,7 +247,10 @@ class _Ctx:
 
     def flag(self, org: str, what: str, share: float = 0.5) -> bool:
         """A deterministic per-org yes/no (e.g. 'logs prompts')."""
-        return int(_h(f"{self.seed}|{org}|{what}", 8), 16) / 0xFFFFFFFF < share
+        key = (org, what, share)
+        if key not in self._flags:
+            self._flags[key] = int(_h(f"{self.seed}|{org}|{what}", 8), 16) / 0xFFFFFFFF < share
+        return self._flags[key]
 
     def add(self, fmt: str, **kw: int) -> None:
         for k, v in kw.items():
@@ -332,6 +347,8 @@ def _terminal(tool: str, user: str) -> str:
 
 
 def _kv(key: str, value) -> dict:
+    if type(value) is str:
+        return {"key": key, "value": {"stringValue": value}}
     if isinstance(value, bool):
         return {"key": key, "value": {"boolValue": value}}
     if isinstance(value, int):

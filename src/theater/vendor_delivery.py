@@ -57,6 +57,9 @@ STACK_OPTIONS = {
 }
 ALL_FORMATS = tuple(sorted({f for opts in STACK_OPTIONS.values() for f in opts}))
 USED = ("accepted", "inserted", "copied", "edited")
+DISPOSITIONS = USED + ("discarded", "ignored", "unknown")
+ACTIONS = ("chat", "summarize", "rewrite", "generate", "complete", "code_edit", "agent", "review",
+           "search", "other")
 DAY_MS = 86_400_000
 ACCOUNT = "480213579246"
 REGION = "eu-west-1"
@@ -197,10 +200,17 @@ def _load(native_out: Path) -> pd.DataFrame:
     df = table.append_column("ms", ms).to_pandas()
     n0 = len(df)
     df = df.dropna(subset=["event_id", "event_ts", "user_id", "tool", "action", "ms"])
-    df = df.drop_duplicates(subset=["tool", "event_id"], keep="first").copy()
+    df = df.drop_duplicates(subset=["tool", "event_id"], keep="first")
+    # records the native contract would quarantine (a --dirty world) are not delivered
+    ok = df["action"].isin(ACTIONS) & (df["output_disposition"].isna()
+                                       | df["output_disposition"].isin(DISPOSITIONS))
+    for c in ("prompt_tokens", "completion_tokens"):
+        ok &= df[c].isna() | (df[c] >= 0)
+    df = df[ok].copy()
     df["ms"] = df["ms"].astype("int64")
     if len(df) != n0:
-        log.warning("vendor delivery: %d native records dropped (duplicates or unreadable)",
+        log.warning("vendor delivery: %d native records not delivered (duplicates or records "
+                    "the contract rejects)",
                     n0 - len(df))
     truth = native_out / "truth" / "interactions.csv"
     if truth.exists():

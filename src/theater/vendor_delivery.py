@@ -31,7 +31,6 @@ Vectorised with pandas/numpy over rows; Python loops only build the JSON/CSV tex
 from __future__ import annotations
 
 import csv
-import functools
 import gzip
 import hashlib
 import io
@@ -63,6 +62,7 @@ ACTIONS = ("chat", "summarize", "rewrite", "generate", "complete", "code_edit", 
 DAY_MS = 86_400_000
 ACCOUNT = "480213579246"
 REGION = "eu-west-1"
+SHAREPOINT = "https://acme.sharepoint.example/docs"
 CHATTY = ("chat", "summarize", "rewrite", "generate", "search", "review", "other")
 APP_OF_ACTION = {"summarize": "Word", "rewrite": "Word", "generate": "Word", "chat": "Teams",
                  "search": "BizChat", "review": "Outlook", "other": "Excel", "complete": "Word",
@@ -279,8 +279,9 @@ def _lists(d: pd.DataFrame, cols) -> list[list]:
     return out
 
 
-ROW_COLS = ("event_id", "ms", "user_id", "org", "tool", "action", "session_id", "prompt_fingerprint",
-            "prompt_tokens", "completion_tokens", "model", "output_disposition", "artifact_id")
+ROW_COLS = ("event_id", "ms", "user_id", "org", "tool", "action", "session_id",
+            "prompt_fingerprint", "prompt_tokens", "completion_tokens", "model",
+            "output_disposition", "artifact_id")
 
 
 def _rows(d: pd.DataFrame) -> list[dict]:
@@ -368,14 +369,18 @@ def _kv(key: str, value) -> dict:
     return {"key": key, "value": {"stringValue": str(value)}}
 
 
+PURVIEW_COLS = ["RecordId", "CreationDate", "RecordType", "Operation", "UserId", "AuditData",
+                "AssociatedAdminUnits", "AssociatedAdminUnitsNames"]
+
+
 def _m365_audit(ctx: _Ctx, d: pd.DataFrame, week: str) -> None:
     by_kind: dict[bool, list] = {True: [], False: []}
     for r in _rows(d):
         eid = _uuid("m365|" + r["event_id"])
         app = APP_OF_ACTION.get(r["action"], "Teams")
         data = {"AppHost": app,
-                "Contexts": ([{"Id": f"https://acme.sharepoint.example/docs/{r['artifact_id']}.docx",
-                               "Type": "docx"}] if r["artifact_id"] else []),
+                "Contexts": ([{"Id": f"{SHAREPOINT}/{r['artifact_id']}.docx", "Type": "docx"}]
+                             if r["artifact_id"] else []),
                 "Messages": [{"Id": str(r["ms"]), "isPrompt": True},
                              {"Id": str(r["ms"] + 2000), "isPrompt": False}]}
         if r["session_id"]:
@@ -392,9 +397,9 @@ def _m365_audit(ctx: _Ctx, d: pd.DataFrame, week: str) -> None:
         if is_csv:
             rows = [[a["Id"], a["CreationTime"] + ".0000000Z", "CopilotInteraction",
                      "CopilotInteraction", a["UserId"], _dump(a), "", ""] for a in audits]
-            text = _csv_text(["RecordId", "CreationDate", "RecordType", "Operation", "UserId",
-                              "AuditData", "AssociatedAdminUnits", "AssociatedAdminUnitsNames"], rows)
-            _write_text(ctx.root / "m365_copilot_audit" / f"purview_audit_{week}.csv", text, bom=True)
+            text = _csv_text(PURVIEW_COLS, rows)
+            _write_text(ctx.root / "m365_copilot_audit" / f"purview_audit_{week}.csv", text,
+                        bom=True)
         else:
             _write_text(ctx.root / "m365_copilot_audit" / f"copilot_interactions_{week}.jsonl",
                         "".join(_dump(a) + "\n" for a in audits))
@@ -493,11 +498,12 @@ def _otel_genai(ctx: _Ctx, d: pd.DataFrame, week: str) -> None:
         if ctx.flag(r["org"], "capture_content"):
             text = prompt_text(r["prompt_fingerprint"])
             if text:
-                attrs.append(("gen_ai.input.messages",
-                              _dump([{"role": "user", "parts": [{"type": "text", "content": text}]}])))
+                parts = [{"type": "text", "content": text}]
+                attrs.append(("gen_ai.input.messages", _dump([{"role": "user", "parts": parts}])))
         spans.append({"traceId": x[:32], "spanId": x[32:48], "parentSpanId": "",
                       "name": f"chat {r['model'] or ''}".strip(), "kind": 3,
-                      "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 1_500_000_000),
+                      "startTimeUnixNano": str(start),
+                      "endTimeUnixNano": str(start + 1_500_000_000),
                       "attributes": [_kv(k, v) for k, v in attrs if v is not None],
                       "status": {}})
     doc = {"resourceSpans": [{
@@ -621,12 +627,13 @@ def _amazon_q(ctx: _Ctx, d: pd.DataFrame, week: str) -> None:
         row["Date"] = f"{day[5:7]}-{day[8:10]}-{day[:4]}"
         if "chat" in f:
             c = f["chat"]
-            row.update(Chat_AICodeLines=int(c["lines_used"]), Chat_MessagesInteracted=int(c["used"]),
+            row.update(Chat_AICodeLines=int(c["lines_used"]),
+                       Chat_MessagesInteracted=int(c["used"]),
                        Chat_MessagesSent=2 * int(c["n"]))     # prompts and responses
         if "inline" in f:
             c = f["inline"]
-            row.update(Inline_AICodeLines=int(c["lines_used"]), Inline_AcceptanceCount=int(c["used"]),
-                       Inline_SuggestionsCount=int(c["n"]))
+            row.update(Inline_AICodeLines=int(c["lines_used"]),
+                       Inline_AcceptanceCount=int(c["used"]), Inline_SuggestionsCount=int(c["n"]))
         if "inlinechat" in f:
             c = f["inlinechat"]
             row.update(InlineChat_AcceptanceEventCount=int(c["used"]),
@@ -635,7 +642,8 @@ def _amazon_q(ctx: _Ctx, d: pd.DataFrame, week: str) -> None:
                        InlineChat_TotalEventCount=int(c["n"]))
         if "dev" in f:
             c = f["dev"]
-            row.update(Dev_AcceptanceEventCount=int(c["used"]), Dev_GenerationEventCount=int(c["n"]))
+            row.update(Dev_AcceptanceEventCount=int(c["used"]),
+                       Dev_GenerationEventCount=int(c["n"]))
         rows.append([row[c] for c in AMAZON_Q_COLS])
         n_rows += len(f)
     _write_text(ctx.root / "amazon_q_user_activity" / f"{ACCOUNT}_user_activity_{week}.csv",
@@ -674,7 +682,8 @@ def _claude_analytics(ctx: _Ctx, d: pd.DataFrame, week: str) -> None:
                                                     "rejected": int(r["rej"])}},
                      "model_breakdown": models[(user, day)]})
     doc = {"data": data, "has_more": False, "next_page": None}
-    _write_text(ctx.root / "claude_code_analytics" / f"claude_code_analytics_{week}.json", _dump(doc))
+    _write_text(ctx.root / "claude_code_analytics" / f"claude_code_analytics_{week}.json",
+                _dump(doc))
     ctx.add("claude_code_analytics", files=1, records=len(data), user_days=len(data))
 
 
@@ -718,19 +727,19 @@ def _github_org_metrics(ctx: _Ctx, d: pd.DataFrame, org: str) -> None:
                "total_engaged_users": int(part["user_id"].nunique())}
         cc = part[part["action"] == "complete"]
         if len(cc):
+            engaged = int(cc["user_id"].nunique())
+            language = {"name": "python", "total_engaged_users": engaged,
+                        "total_code_suggestions": int(len(cc)),
+                        "total_code_acceptances": int(cc["used"].sum()),
+                        "total_code_lines_suggested": int(cc["lines"].sum()),
+                        "total_code_lines_accepted": int(cc["lines_used"].sum())}
+            model = {"name": "default", "is_custom_model": False,
+                     "custom_model_training_date": None, "total_engaged_users": engaged,
+                     "languages": [language]}
             rec["copilot_ide_code_completions"] = {
-                "total_engaged_users": int(cc["user_id"].nunique()),
-                "editors": [{"name": "vscode", "total_engaged_users": int(cc["user_id"].nunique()),
-                             "models": [{"name": "default", "is_custom_model": False,
-                                         "custom_model_training_date": None,
-                                         "total_engaged_users": int(cc["user_id"].nunique()),
-                                         "languages": [{
-                                             "name": "python",
-                                             "total_engaged_users": int(cc["user_id"].nunique()),
-                                             "total_code_suggestions": int(len(cc)),
-                                             "total_code_acceptances": int(cc["used"].sum()),
-                                             "total_code_lines_suggested": int(cc["lines"].sum()),
-                                             "total_code_lines_accepted": int(cc["lines_used"].sum())}]}]}]}
+                "total_engaged_users": engaged,
+                "editors": [{"name": "vscode", "total_engaged_users": engaged,
+                             "models": [model]}]}
         ch = part[part["action"] != "complete"]
         if len(ch):
             rec["copilot_ide_chat"] = {
@@ -766,7 +775,8 @@ def _m365_reports(ctx: _Ctx, d: pd.DataFrame, org: str) -> None:
     refresh = _day(int(d["ms"].max()) + DAY_MS)
     doc = {"value": [{"reportRefreshDate": refresh, "tenantDisplayName": org,
                       "reportPeriod": "D180", "adoptionByDate": trend}]}
-    _write_text(ctx.root / "m365_copilot_reports" / org / "copilot_user_count_trend.json", _dump(doc))
+    _write_text(ctx.root / "m365_copilot_reports" / org / "copilot_user_count_trend.json",
+                _dump(doc))
     ctx.add("m365_copilot_reports", files=1, records=1,
             org_days=len(trend) * (1 + len(M365_APPS)))
 

@@ -13,7 +13,8 @@ from theater.sources.vendor.base import VendorFormat, VendorRecordError, parse_t
 
 NAME = "bedrock_invocation_logs"
 TOOL = "assistant"
-META_KEYS = {"session_id": ("session_id", "sessionId"), "artifact_id": ("artifact_id", "artifactId"),
+META_KEYS = {"session_id": ("session_id", "sessionId"),
+             "artifact_id": ("artifact_id", "artifactId"),
              "work_item_id": ("work_item_id", "workItemId")}
 
 
@@ -22,7 +23,8 @@ def looks_like(record: dict) -> bool:
         return False
     if record.get("schemaType") == "ModelInvocationLog":
         return True
-    return "requestId" in record and "modelId" in record and isinstance(record.get("identity"), dict)
+    return ("requestId" in record and "modelId" in record
+            and isinstance(record.get("identity"), dict))
 
 
 def _obj(record: dict, key: str) -> dict:

@@ -20,7 +20,7 @@ from theater.sources.vendor._event_common import (as_int, as_str, interaction, o
 from theater.sources.vendor.base import VendorFormat, VendorRecordError, parse_ts, register
 
 NAME = "claude_code_otel"
-#: ``terminal.type`` values of IDE-integrated terminals: those prompts are tool ``ide``, others ``cli``.
+#: ``terminal.type`` of IDE-integrated terminals: prompts typed there are tool ``ide``, else ``cli``.
 IDE_TERMINALS = frozenset({"vscode", "cursor", "windsurf", "jetbrains", "pycharm", "intellij",
                            "webstorm", "goland", "rider", "zed"})
 EVENTS = ("user_prompt", "api_request", "tool_decision", "tool_result", "api_error",
@@ -39,7 +39,9 @@ def _event_name(record: dict, attrs: dict) -> str | None:
 
 
 def looks_like(record: dict) -> bool:
-    if not isinstance(record, dict) or "attributes" not in record or "spanId" in record and "name" in record:
+    if not isinstance(record, dict) or "attributes" not in record:
+        return False
+    if "spanId" in record and "startTimeUnixNano" in record:      # a span, not a log record
         return False
     attrs = otlp_attrs(record.get("attributes"))
     body = record.get("body")
@@ -87,7 +89,8 @@ def map_record(record: dict) -> list[dict]:
     seq = as_str(attrs.get("event.sequence"))
     update = {
         "_table": "interaction_updates", "source_format": NAME, "tool": tool,
-        "event_id": prompt_id, "update_id": f"{prompt_id}#{seq if seq is not None else event + '@' + ts}",
+        "event_id": prompt_id,
+        "update_id": f"{prompt_id}#{seq}" if seq is not None else f"{prompt_id}#{event}@{ts}",
         "update_kind": event, "update_ts": ts,
         "prompt_tokens": None, "completion_tokens": None, "model": None,
         "output_disposition": None, "tool_name": None,
@@ -124,7 +127,8 @@ def fold_updates(rows: list[dict], updates: list[dict]) -> tuple[list[dict], lis
         by_prompt.setdefault(u["event_id"], []).append(u)
     out = []
     for r in rows:
-        ups = sorted(by_prompt.pop(r["event_id"], []), key=lambda u: (u["update_ts"], u["update_id"]))
+        ups = sorted(by_prompt.pop(r["event_id"], []),
+                     key=lambda u: (u["update_ts"], u["update_id"]))
         r = dict(r)
         reqs = [u for u in ups if u["update_kind"] == "api_request"]
         if reqs:
@@ -177,7 +181,8 @@ tool permission.
 
 FORMAT = register(VendorFormat(
     name=NAME, grain="event",
-    summary="Claude Code OpenTelemetry events (user_prompt, api_request, tool_decision) as OTLP JSON logs",
+    summary="Claude Code OpenTelemetry events (user_prompt, api_request, tool_decision), "
+            "OTLP JSON logs",
     required=("prompt.id", "event.timestamp", "user.email|user.account_uuid"),
     signals={"unused_output": "Y", "self_summary": "N", "repeat_prompt": "Y", "fragmentation": "N",
              "padding": "Y", "quota_bunching": "Y", "checkpoint_burst": "Y",

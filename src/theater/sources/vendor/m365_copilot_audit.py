@@ -43,7 +43,8 @@ def _audit(record: dict) -> dict:
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        raise VendorRecordError(f"malformed_line: AuditData is not JSON ({exc.msg} at char {exc.pos})") from None
+        raise VendorRecordError(
+            f"malformed_line: AuditData is not JSON ({exc.msg} at char {exc.pos})") from None
     if not isinstance(data, dict):
         raise VendorRecordError("bad_type: AuditData is not a JSON object")
     return data
@@ -68,7 +69,8 @@ def map_record(record: dict) -> list[dict]:
     resources = data.get("AccessedResources") or []
     if not isinstance(contexts, list) or not isinstance(resources, list):
         raise VendorRecordError("bad_type: Contexts / AccessedResources is not a list")
-    artifact = next((as_str(c.get("Id")) for c in contexts if isinstance(c, dict) and as_str(c.get("Id"))), None)
+    artifact = next((as_str(c.get("Id")) for c in contexts
+                     if isinstance(c, dict) and as_str(c.get("Id"))), None)
     if artifact is None:
         artifact = next((as_str(r.get("Id")) for r in resources
                          if isinstance(r, dict) and as_str(r.get("Id"))), None)
@@ -101,7 +103,7 @@ the record as JSON. Records of other operations in the same export map to no row
 | `ModelTransparencyDetails[0].ModelName` | `model` | often absent |
 
 Lost / absent: `OrganizationId` (the tenant, not a department: org comes from the directory),
-`AppHost`, `Messages[]` (ids and `isPrompt` only), tokens and prompt size (only message ids), prompt text (never in the audit log),
+`AppHost`, `Messages[]` (ids and `isPrompt` only: no tokens, no prompt size), prompt text (never in the audit log),
 disposition, dwell, artifact author and modification time (need a Graph lookup; not done).
 A CSV row whose `AuditData` is not JSON is quarantined as `malformed_line: AuditData ...`.
 """

@@ -59,9 +59,12 @@ def map_record(record: dict) -> list[dict]:
         NAME, "user_id",
         event_id=f"{trace}:{span}", event_ts=ts, user_id=user, tool=TOOL,
         action=ACTION.get(op, "other"),
-        model=as_str(attrs.get("gen_ai.request.model")) or as_str(attrs.get("gen_ai.response.model")),
-        prompt_tokens=as_int(attrs.get("gen_ai.usage.input_tokens"), "gen_ai.usage.input_tokens"),
-        completion_tokens=as_int(attrs.get("gen_ai.usage.output_tokens"), "gen_ai.usage.output_tokens"),
+        model=(as_str(attrs.get("gen_ai.request.model"))
+               or as_str(attrs.get("gen_ai.response.model"))),
+        prompt_tokens=as_int(attrs.get("gen_ai.usage.input_tokens"),
+                             "gen_ai.usage.input_tokens"),
+        completion_tokens=as_int(attrs.get("gen_ai.usage.output_tokens"),
+                                 "gen_ai.usage.output_tokens"),
         session_id=as_str(attrs.get("gen_ai.conversation.id")) or as_str(attrs.get("session.id")),
         prompt_fingerprint=simhash64(text) if text else None,
     )]

@@ -354,3 +354,35 @@ def test_csv_field_larger_than_the_csv_module_default_limit(tmp_path):
                  + '"\n')
     (rec,) = _read(p)
     assert rec.error is None and json.loads(rec.record["AuditData"])["blob"] == "x" * 300_000
+
+
+@pytest.mark.parametrize("text", ['{"a": 1, "b": 2,}', '{"a": 1 "b": 2}', '{"a": 1,, "b": 2}',
+                                  '{"a": 1, "b": 2', '{"a": 1, /* note */ "b": 2}'])
+def test_a_broken_top_level_object_is_malformed_not_repaired(tmp_path, chunk, text):
+    p = tmp_path / "one.json"
+    p.write_text(text)
+    recs = _read(p)
+    assert [(r.record, r.error, r.raw) for r in recs] == [(None, "malformed_line", text)]
+
+
+def test_separators_between_array_elements_are_tolerated(tmp_path):
+    # the elements themselves are intact, so they are kept
+    p = tmp_path / "a.json"
+    p.write_text('[{"a": 1},, {"a": 2} {"a": 3},]')
+    assert _good(_read(p)) == [{"a": 1}, {"a": 2}, {"a": 3}]
+
+
+def test_a_top_level_object_with_a_bad_key_keeps_its_text(tmp_path, chunk):
+    p = tmp_path / "k.json"
+    text = "{'a': 1, \"b\": 2}"
+    p.write_text(text + '\n{"c": 3}\n')
+    assert [(r.record, r.error, r.raw) for r in _read(p)] == [
+        (None, "malformed_line", text), ({"c": 3}, None, '{"c": 3}')]
+
+
+def test_generic_wrapper_rule_only_for_a_files_single_object(tmp_path, chunk):
+    p = tmp_path / "two.json"
+    p.write_text('{"data": [{"i": 1}]}\n{"id": 7, "parts": [{"p": 1}]}\n')
+    assert _good(_read(p)) == [{"i": 1}, {"id": 7, "parts": [{"p": 1}]}]
+    p.write_text('{"id": 7, "parts": [{"p": 1}]}')
+    assert _good(_read(p)) == [{"p": 1}]

@@ -766,12 +766,12 @@ class _Buf:
                 continue
             return m2.start() + 1
 
-    def span_end(self, start: int) -> int:
+    def span_end(self, start: int, depth: int = 0) -> int:
         """End (exclusive) of the value starting at ``start``, found by a tolerant scan (strings
         in either quote, comments, bracket depth) without decoding it: at depth 0, the first
         ``,``, ``]`` or ``}`` outside brackets, or the matching close of the opening bracket.
+        ``depth`` > 0 starts inside that many open brackets (find the end of the enclosing value).
         Reads more text as needed; returns ``len(buf)`` at end of file."""
-        depth = 0
         i = start
         while True:
             buf = self.buf
@@ -929,7 +929,7 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
         if not pending:
             return
         obj, raw = pending.pop()
-        inner = _records_of_object(obj, generic=last and first_value[0])
+        inner = _records_of_object(obj, generic=last and seen[0] == 1)
         if inner is None:
             yield from emit(obj, raw, True)
         else:
@@ -939,28 +939,39 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
     def obj_top() -> Iterator[RawRecord]:
         """A top-level object whose ``{`` is at ``pos``: stream a known wrapper's array, else
         decode the object key by key (left in ``pending``)."""
+        start = b.pos          # no compaction happens until the object ends, unless streamed
         b.pos += 1
         envelope: dict = {}
         parts: list[str] = []
         streamed = broken = False
+        first, after_comma = True, False
         while True:
-            c = b.skip_ws(",")
-            if c == "" or c == "}":
-                if c == "}":
-                    b.pos += 1
+            c = b.skip_ws()
+            if c == "":                       # the file ends inside the object
+                broken = True
                 break
+            if c == "}":
+                b.pos += 1
+                broken = broken or after_comma      # trailing comma
+                break
+            if c == ",":
+                broken = broken or first or after_comma     # "{," or ",,"
+                b.pos += 1
+                after_comma = True
+                continue
             if c == "/" and b.comment() is not None:
                 broken = True
                 continue
+            broken = broken or not (first or after_comma)   # missing comma
+            first, after_comma = False, False
             key, raw_key, ok = b.value()
             if not ok or not isinstance(key, str) or b.skip_ws() != ":":
                 # not a well-formed object: report the rest of this value as malformed
-                end = b.span_end(b.pos)
-                raw = "{" + ",".join(parts + [raw_key + b.buf[b.pos:end]])
+                end = b.span_end(b.pos, depth=1)      # to the object's closing brace
+                rest = b.buf[b.pos:end]
                 b.pos = max(end, b.pos)
-                if b.buf[b.pos:b.pos + 1] == "}":
-                    b.pos += 1
-                    raw += "}"
+                raw = (b.buf[start:b.pos] if not streamed
+                       else "{" + ",".join(parts + [raw_key + rest]))
                 yield from emit(None, raw, False)
                 return
             b.pos += 1
@@ -977,23 +988,25 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
             if broken:
                 yield from emit(None, "{" + ",".join(parts) + "}", False)
             return
+        raw = b.buf[start:b.pos]
         if broken:
-            yield from emit(None, "{" + ",".join(parts) + "}", False)
+            yield from emit(None, raw, False)
         else:
-            pending.append((envelope, _dumps(envelope)))
+            pending.append((envelope, raw))
 
-    first_value = [True]
+    seen = [0]             # top-level values so far (comments aside)
     while True:
         b.compact()
         c = b.skip_ws(",")
         if c == "":
             yield from flush(last=True)
             return
-        if pending:
-            first_value[0] = False
-            yield from flush(last=False)
+        if c == "/" and (got := list(comment_record())):
+            yield from got
+            continue
+        yield from flush(last=False)
+        seen[0] += 1
         if c == "[":
-            first_value[0] = False
             yield from array()
         elif c == "{":
             # small objects: decode whole, keep their raw text; big ones go key by key
@@ -1008,13 +1021,8 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
                 b.pos = end
                 pending.append((obj, b.buf[start:end]))
             else:
-                if complete:
-                    first_value[0] = False
                 yield from obj_top()
-        elif c == "/" and (got := list(comment_record())):
-            yield from got
         else:
-            first_value[0] = False
             obj, raw, ok = b.value()
             yield from emit(obj, raw, ok)
 

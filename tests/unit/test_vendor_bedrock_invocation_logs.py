@@ -45,8 +45,8 @@ def test_invocation_log_rows():
         row("9a0c0005-aaaa-4bbb-8ccc-000000000005", "2026-07-06T11:00:00Z", ANA,
             "amazon.titan-text-express-v1", 7, None, simhash64("summarize the meeting notes")),
     ]
-    # line 3 has a trailing comma (the reader tolerates it) and no identity; line 4 no timestamp
-    assert errors == [(3, "missing_required: identity.arn"), (4, "missing_required: timestamp")]
+    # record 3 has a trailing comma (malformed); record 4 no timestamp
+    assert errors == [(3, "malformed_line"), (4, "missing_required: timestamp")]
     assert not any("contract" in str(v) and "risks" in str(v) for r in rows for v in r.values())
 
 

@@ -155,3 +155,16 @@ def test_vendor_mapping_doc_has_a_section_per_format():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "vendor_mapping.md").read_text()
     for name in MINE:
         assert FORMATS[name].docs.strip() in doc, name
+
+
+def test_map_file_gives_one_result_per_record_and_loses_nothing():
+    from theater.sources.vendor import map_file
+    path = FIXTURES / "claude_code_analytics" / "usage_report_claude_code_2026-03-02.json"
+    got = list(map_file(str(path), "claude_code_analytics"))
+    assert [(m.line, len(m.rows), m.error) for m in got] == [
+        (1, 1, None), (2, 1, None), (3, 0, "malformed_line"), (4, 1, None),
+        (5, 0, "missing_required: actor")]
+    assert got[2].raw.startswith("{'date': '2026-03-02T00:00:00Z'")
+    assert '"core_metrics"' in got[4].raw
+    with pytest.raises(KeyError):
+        list(map_file(str(path), "no_such_format"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections import Counter
-from typing import Any
+from typing import Any, Iterator, NamedTuple
 
 from .base import (FORMATS, RawRecord, VendorFileError, VendorFormat, VendorRecordError,
                    iter_records, parse_day, parse_ts, register)
@@ -37,9 +37,19 @@ _EVENT_MODULES: tuple[str, ...] = ("claude_code_otel", "m365_copilot_audit", "be
 for _name in _AGGREGATE_MODULES + _EVENT_MODULES:
     importlib.import_module(f"{__name__}.{_name}")
 
-__all__ = ["FORMATS", "RawRecord", "VendorFileError", "VendorFormat", "VendorRecordError",
-           "describe", "inspect", "iter_records", "matches", "parse_day", "parse_ts",
-           "recognise", "register"]
+__all__ = ["FORMATS", "MappedRecord", "RawRecord", "VendorFileError", "VendorFormat",
+           "VendorRecordError", "describe", "inspect", "iter_records", "map_file", "matches",
+           "parse_day", "parse_ts", "recognise", "register"]
+
+
+class MappedRecord(NamedTuple):
+    """One record of a file after mapping: canonical ``rows`` (empty when the record failed),
+    or ``error`` (the full reason text, starting with its reason code) and the record's
+    ``raw`` text for quarantine."""
+    line: int
+    raw: str
+    rows: list
+    error: str | None
 
 
 def matches(record: dict) -> list[str]:
@@ -68,6 +78,25 @@ def recognise(path: str) -> str | None:
             log.warning("%s: ambiguous vendor format %s", path, found)
         return found[0] if len(found) == 1 else None
     return None
+
+
+def map_file(path: str, fmt: str) -> Iterator[MappedRecord]:
+    """Stream ``path`` through format ``fmt``: every record, mapped or with the reason it was
+    not (``malformed_line...`` from reading, ``missing_required: ...`` etc. from the mapper).
+    Nothing is dropped: each record of the file gives exactly one :class:`MappedRecord`.
+    Raises :class:`VendorFileError` when the file cannot be decoded, ``KeyError`` for an
+    unknown format."""
+    spec = FORMATS[fmt]
+    for rec in iter_records(path):
+        if rec.record is None:
+            yield MappedRecord(rec.line, rec.raw, [], rec.error or "malformed_line")
+            continue
+        try:
+            rows = spec.map_record(rec.record)
+        except VendorRecordError as exc:
+            yield MappedRecord(rec.line, rec.raw, [], str(exc))
+            continue
+        yield MappedRecord(rec.line, rec.raw, rows, None)
 
 
 def _day_of(row: dict) -> str | None:
@@ -104,28 +133,26 @@ def inspect(path: str, fmt: str | None = None) -> dict[str, Any]:
     kinds: set[str] = set()
     users: set[str] = set()
     try:
-        for rec in iter_records(path):
-            out["records"] += 1
-            if rec.record is None:
-                reasons[(rec.error or "malformed_line").split(":", 1)[0]] += 1
-                continue
-            if spec is None:
-                continue
-            try:
-                rows = spec.map_record(rec.record)
-            except VendorRecordError as exc:
-                reasons[exc.reason] += 1
-                continue
-            for row in rows:
-                tables[row["_table"]] += 1
-                if row.get("user_alias_kind"):
-                    kinds.add(row["user_alias_kind"])
-                if row.get("user_id"):
-                    users.add(row["user_id"])
-                d = _day_of(row)
-                if d:
-                    out["date_min"] = min(out["date_min"] or d, d)
-                    out["date_max"] = max(out["date_max"] or d, d)
+        if spec is None:
+            for rec in iter_records(path):
+                out["records"] += 1
+                if rec.record is None:
+                    reasons[(rec.error or "malformed_line").split(":", 1)[0]] += 1
+        else:
+            for m in map_file(path, spec.name):
+                out["records"] += 1
+                if m.error is not None:
+                    reasons[m.error.split(":", 1)[0]] += 1
+                for row in m.rows:
+                    tables[row["_table"]] += 1
+                    if row.get("user_alias_kind"):
+                        kinds.add(row["user_alias_kind"])
+                    if row.get("user_id"):
+                        users.add(row["user_id"])
+                    d = _day_of(row)
+                    if d:
+                        out["date_min"] = min(out["date_min"] or d, d)
+                        out["date_max"] = max(out["date_max"] or d, d)
     except VendorFileError as exc:
         out["error"] = exc.reason
     out["bad_records"] = sum(reasons.values())

@@ -31,7 +31,8 @@ _AGGREGATE_MODULES: tuple[str, ...] = (
     "m365_copilot_reports",
 )
 #: Per-event formats (interactions).
-_EVENT_MODULES: tuple[str, ...] = ()
+_EVENT_MODULES: tuple[str, ...] = ("claude_code_otel", "m365_copilot_audit", "bedrock_invocation_logs",
+                                    "litellm_spend_logs", "cursor_usage_events", "otel_genai")
 
 for _name in _AGGREGATE_MODULES + _EVENT_MODULES:
     importlib.import_module(f"{__name__}.{_name}")

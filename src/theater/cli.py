@@ -13,6 +13,7 @@ import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from . import logs
 from .config import Config, ConfigError, load_config
 from .errors import DataQualityError
 from .period import Period, PeriodError
@@ -23,20 +24,15 @@ STAGES = ("ingest", "refine", "score")
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_DQ = 0, 1, 2, 3
 
 
-def _setup_logging(verbose: bool) -> None:
-    level = os.environ.get("THEATER_LOG_LEVEL", "DEBUG" if verbose else "INFO")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(message)s",
-                        datefmt="%H:%M:%S", stream=sys.stderr)
-    for noisy in ("py4j", "pyspark", "urllib3", "grpc"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--conf", help="extra YAML configuration file (overrides conf/<env>.yaml)")
     p.add_argument("--env", choices=["local", "cluster"], help="environment file to layer")
     p.add_argument("--engine", choices=["sail", "spark", "remote"], help="execution engine")
     p.add_argument("--table-format", choices=["delta", "parquet"], dest="table_format")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="show debug lines, and other libraries' warnings")
+    p.add_argument("--log-format", choices=["text", "json"], default="text", dest="log_format",
+                   help="json: one JSON object per log line (for schedulers)")
 
 
 def _period_args(p: argparse.ArgumentParser) -> None:
@@ -114,7 +110,8 @@ def run_pipeline(cfg: Config, period: Period, stages=STAGES, *, landing: str | N
     lake = Lake(lake_root or cfg["paths.lake"], cfg["table_format"])
     landing = landing or cfg["paths.landing"]
     if "refine" in stages:
-        refine.pseudonym_key(cfg)  # refuse early, before any work, when the key is missing
+        # refuse early, before any work, when the key is missing (refine warns about a demo key)
+        refine.pseudonym_key(cfg, announce=False)
     if "ingest" in stages and not Path(landing).is_dir():
         raise ConfigError(f"landing zone {landing!r} is not a folder (use --landing)")
     results: dict = {"period": str(period), "lake": lake.root}
@@ -432,7 +429,7 @@ def _cmd_runs(args, cfg: Config) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _setup_logging(getattr(args, "verbose", False))
+    logs.setup_logging(getattr(args, "verbose", False), getattr(args, "log_format", "text"))
     try:
         cfg = _config(args)
         handler = {"demo": _cmd_demo, "generate": _cmd_generate, "run": _cmd_run,

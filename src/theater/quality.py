@@ -75,12 +75,15 @@ from typing import Any, Callable, Iterable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from . import dq_docs
+from . import dq_docs, logs
 from .config import Config, ConfigError
 from .errors import DataQualityError
 from .lake import Lake
 
 log = logging.getLogger(__name__)
+
+# GX logs ~200 INFO lines while it imports ("Skipping registering function ..."): quiet it.
+logs.quiet("great_expectations")
 
 DQ_TABLE = "ops/dq_results"
 DQ_SCHEMA = ("run_id string, stage string, table_name string, table_version bigint, "
@@ -200,6 +203,7 @@ class _GX:
             import great_expectations as gx
             from great_expectations.data_context.types.base import ProgressBarsConfig
 
+            logs.quiet("great_expectations")   # some GX modules set INFO on their own logger
             ctx = gx.get_context(mode="ephemeral")
             ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
             cls._ctx = ctx

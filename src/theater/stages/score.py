@@ -17,7 +17,7 @@ import uuid
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from .. import quality
+from .. import logs, quality
 from ..config import Config
 from ..lake import Lake, LakeError
 from ..period import Period
@@ -157,6 +157,7 @@ def recompute_index(spark: SparkSession, cfg: Config, lake: Lake, period: Period
 def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
         run_id: str | None = None, versions: dict | None = None, progress=log.info) -> dict:
     t0 = time.time()
+    progress = logs.Steps("score", 4, progress)  # a bar on a terminal: incentives .. index
     run_id = run_id or uuid.uuid4().hex
     interactions, policies, read, history = read_inputs(
         spark, lake, period, cfg["signals.repeat_prompt.window_days"], versions,
@@ -196,6 +197,7 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
     lake.replace_where(index,
                        "gold/org_theater_index", period_pred)
     seconds_index = time.time() - t_idx
+    progress.close()
 
     gold = lake.read(spark, "gold/org_theater_index").where(
         (F.col("period_start") == F.lit(period.start)) & (F.col("period_end") == F.lit(period.end)))

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from pathlib import Path
 
-from . import console
+from . import console, logs
 from .config import Config, ConfigError, load_config
 from .errors import DataQualityError
 from .period import Period, PeriodError
@@ -24,20 +23,15 @@ log = logging.getLogger("theater")
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_DQ = 0, 1, 2, 3
 
 
-def _setup_logging(verbose: bool) -> None:
-    level = os.environ.get("THEATER_LOG_LEVEL", "DEBUG" if verbose else "INFO")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(message)s",
-                        datefmt="%H:%M:%S", stream=sys.stderr)
-    for noisy in ("py4j", "pyspark", "urllib3", "grpc"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--conf", help="extra YAML configuration file (overrides conf/<env>.yaml)")
     p.add_argument("--env", choices=["local", "cluster"], help="environment file to layer")
     p.add_argument("--engine", choices=["sail", "spark", "remote"], help="execution engine")
     p.add_argument("--table-format", choices=["delta", "parquet"], dest="table_format")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="show debug lines, and other libraries' warnings")
+    p.add_argument("--log-format", choices=["text", "json"], default="text", dest="log_format",
+                   help="json: one JSON object per log line (for schedulers)")
 
 
 def _period_args(p: argparse.ArgumentParser) -> None:
@@ -219,7 +213,7 @@ def _cmd_runs(args, cfg: Config) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _setup_logging(getattr(args, "verbose", False))
+    logs.setup_logging(getattr(args, "verbose", False), getattr(args, "log_format", "text"))
     try:
         cfg = _config(args)
         handler = {"demo": _cmd_demo, "generate": _cmd_generate, "run": _cmd_run,

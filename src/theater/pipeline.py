@@ -28,7 +28,8 @@ def run_pipeline(cfg: Config, period: Period, stages=STAGES, *, landing: str | N
     lake = Lake(lake_root or cfg.paths.lake, cfg.table_format)
     landing = landing or cfg.paths.landing
     if "refine" in stages:
-        refine.pseudonym_key(cfg)  # refuse early, before any work, when the key is missing
+        # refuse early, before any work, when the key is missing (refine warns about a demo key)
+        refine.pseudonym_key(cfg, announce=False)
     if "ingest" in stages and not Path(landing).is_dir():
         raise ConfigError(f"landing zone {landing!r} is not a folder (use --landing)")
     results: dict = {"period": str(period), "lake": lake.root}

@@ -3,7 +3,6 @@ figures against the planted truth. Run with -s to see the printed figures."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest

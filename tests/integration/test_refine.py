@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from pyspark.sql import functions as F
 
 from theater.config import ConfigError, load_config
 from theater.lake import Lake

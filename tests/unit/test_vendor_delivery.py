@@ -9,7 +9,6 @@ import hashlib
 import json
 from collections import Counter
 from datetime import date
-from pathlib import Path
 
 import pyarrow.dataset as pads
 import pytest

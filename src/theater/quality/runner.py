@@ -13,7 +13,12 @@ import threading
 import uuid
 from datetime import datetime, timezone
 
+from .. import logs
+
 log = logging.getLogger(__name__)
+
+# GX logs ~200 INFO lines while it imports ("Skipping registering function ..."): quiet it.
+logs.quiet("great_expectations")
 
 
 class GX:
@@ -55,6 +60,7 @@ class GX:
             import great_expectations as gx
             from great_expectations.data_context.types.base import ProgressBarsConfig
 
+            logs.quiet("great_expectations")   # some GX modules set INFO on their own logger
             ctx = gx.get_context(mode="ephemeral")
             ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
             cls._ctx = ctx

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from .. import quality
+from .. import logs, quality
 from ..contracts import DATASETS, contract
 from ..lake import Lake
 from ..sources.landing import LandingFile, list_files, read_records
@@ -113,6 +113,7 @@ def run(spark: SparkSession, lake: Lake, landing: str, *, cfg, batch_id: str | N
         run_id: str | None = None, progress=log.info) -> dict:
     """Load every new landing file; return metrics."""
     t0 = time.time()
+    progress = logs.Steps("ingest", len(DATASETS), progress, unit="dataset")  # bar on a terminal
     batch_id = batch_id or new_batch_id()
     at = datetime.now(timezone.utc).replace(tzinfo=None)
     _remove_orphans(spark, lake)
@@ -160,6 +161,7 @@ def run(spark: SparkSession, lake: Lake, landing: str, *, cfg, batch_id: str | N
         metrics["files_new"] += len(new)
         metrics["rows_loaded"][dataset] = sum(loaded_counts.values())
         metrics["rows_quarantined"][dataset] = sum(bad_counts.values())
+    progress.close()
     if file_rows:
         lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
     shutil.rmtree(lake.path(f"ops/_staging/{batch_id}"), ignore_errors=True)

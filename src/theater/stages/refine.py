@@ -40,12 +40,16 @@ SILVER_INTERACTION_COLUMNS = [
 ]
 
 
-def pseudonym_key(cfg: Config, environ=os.environ) -> bytes:
-    """The HMAC key: THEATER_PSEUDONYM_KEY, or the demo key where the config allows it."""
+def pseudonym_key(cfg: Config, environ=os.environ, *, announce: bool = True) -> bytes:
+    """The HMAC key: THEATER_PSEUDONYM_KEY, or the demo key where the config allows it (with a
+    warning banner when ``announce``: a caller that only checks early passes False, so the
+    banner is shown once, by the stage that uses the key)."""
     value = environ.get(KEY_ENV)
     if value:
         return value.encode("utf-8")
     if cfg["privacy.allow_demo_key"]:
+        if not announce:
+            return DEMO_KEY
         log.warning("!" * 72)
         log.warning("%s is not set: using the built-in DEMO pseudonymization key. "
                     "Pseudonyms are NOT secret. Set %s for real data.", KEY_ENV, KEY_ENV)

@@ -23,7 +23,7 @@ from typing import Callable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from .. import quality
+from .. import logs, quality
 from ..config import Config
 from ..lake import Lake, LakeError
 from ..period import Period
@@ -199,6 +199,7 @@ def slice_of(table: str, period: Period) -> tuple[str, object]:
 def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
         run_id: str | None = None, versions: dict | None = None, progress=log.info) -> dict:
     t0 = time.time()
+    steps = logs.Steps("score", 4, progress)  # a bar on a terminal: incentives .. index
     run_id = run_id or uuid.uuid4().hex
     inputs = read_inputs(spark, lake, period, cfg, versions)
     dq = quality.Gate(spark, lake, cfg, "score", run_id=run_id, period=period)
@@ -208,7 +209,8 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
         lake.replace_where(dq.check(table, frame, related=related), table, sql_pred)
         return lake.read(spark, table).where(col_pred)
 
-    gold = compute_gold(spark, inputs, period, cfg, run_id, publish=publish, progress=progress)
+    gold = compute_gold(spark, inputs, period, cfg, run_id, publish=publish, progress=steps)
+    steps.close()
     summary = gold.index.agg(F.count("*").alias("orgs"),
                              F.sum(F.col("suppressed").cast("int")).alias("suppressed")
                              ).collect()[0]

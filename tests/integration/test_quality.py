@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from theater import dq_docs, quality, synth
+from theater import quality, synth
+from theater.quality import docs as dq_docs
 from theater.config import load_config
 from theater.errors import DataQualityError
 from theater.lake import Lake

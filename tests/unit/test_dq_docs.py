@@ -1,5 +1,5 @@
 """The offline Data Docs index: rendering and the manifest (no Spark, no GX)."""
-from theater import dq_docs
+from theater.quality import docs as dq_docs
 
 
 def _entry(run, table, at, *, passed=3, warnings=(), failed=()):

@@ -15,7 +15,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from .. import dq_docs
+from . import docs as dq_docs
 from ..config import Config
 from ..errors import DataQualityError
 from ..lake import Lake

@@ -30,7 +30,7 @@ def summary_lines(results: Iterable[dict]) -> list[str]:
 
 
 def doc_entry(records: list[dict], frame: str) -> dict:
-    """One line of the offline Data Docs index (:mod:`theater.dq_docs`) for a validated frame."""
+    """One line of the offline Data Docs index (:mod:`theater.quality.docs`) for a validated frame."""
     first = records[0] if records else {}
 
     def brief(r):

@@ -68,7 +68,7 @@ def _status(e: dict) -> tuple[str, str]:
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("theater", "templates"),
+    return jinja2.Environment(loader=jinja2.PackageLoader("theater.quality", "templates"),
                               autoescape=True, undefined=jinja2.StrictUndefined,
                               trim_blocks=True, lstrip_blocks=True)
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from .config import Config, ConfigError, load_config
-from .errors import DataQualityError
+from .errors import DataQualityError, LakeBusyError, UsageError
 from .period import Period, PeriodError
 
 log = logging.getLogger("theater")
@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     _period_args(run)
     run.add_argument("--stage", action="append", choices=STAGES,
                      help="stage to run (repeatable; default: all, in order)")
+    run.add_argument("--wait", type=float, metavar="SECONDS",
+                     help="wait up to this long for another run holding the lake "
+                          "(default: lake.lock_wait_seconds, 0)")
 
     res = sub.add_parser("rescore", help="recompute a tracked run's index from its logged "
                                          "data versions and configuration, and compare")
@@ -104,10 +107,12 @@ def _config(args: argparse.Namespace, extra: dict | None = None) -> Config:
 
 
 def run_pipeline(cfg: Config, period: Period, stages=STAGES, *, landing: str | None = None,
-                 lake_root: str | None = None, progress=log.info, command: str = "run") -> dict:
+                 lake_root: str | None = None, progress=log.info, command: str = "run",
+                 wait: float | None = None) -> dict:
     """Run the stages in order on one session, as one MLflow run; return each stage's metrics."""
     from .engine import session
     from .lake import Lake
+    from .lock import check_lake_root, lake_lock
     from .stages import ingest, refine, score
     from .tracking import PipelineRun
 
@@ -117,11 +122,15 @@ def run_pipeline(cfg: Config, period: Period, stages=STAGES, *, landing: str | N
         refine.pseudonym_key(cfg)  # refuse early, before any work, when the key is missing
     if "ingest" in stages and not Path(landing).is_dir():
         raise ConfigError(f"landing zone {landing!r} is not a folder (use --landing)")
+    if "://" not in lake.root:
+        check_lake_root(lake.root)  # a file or an unwritable folder: exit 2 before any work
     results: dict = {"period": str(period), "lake": lake.root}
     t_all = time.time()
     progress(f"engine {cfg['engine']} ({cfg['table_format']}); period {period}; lake {lake.root}")
-    with PipelineRun(cfg, period, lake.root, command) as tracked, session(cfg) as spark:
-        run_id = tracked.run_id or uuid.uuid4().hex
+    with PipelineRun(cfg, period, lake.root, command) as tracked, \
+            lake_lock(lake.root, tracked.run_id or uuid.uuid4().hex, cfg, wait) as held, \
+            session(cfg) as spark:
+        run_id = tracked.run_id or (held.run_id if held else uuid.uuid4().hex)
         results["run_id"] = run_id
         results["mlflow"] = tracked.enabled
         if tracked.enabled:
@@ -211,7 +220,8 @@ def _print_outputs(results: dict) -> None:
 def _cmd_run(args, cfg: Config) -> int:
     period = Period.parse(quarter=args.quarter, start=args.start, end=args.end)
     stages = tuple(args.stage) if args.stage else STAGES
-    results = run_pipeline(cfg, period, stages, landing=args.landing, lake_root=args.lake)
+    results = run_pipeline(cfg, period, stages, landing=args.landing, lake_root=args.lake,
+                           wait=args.wait)
     _print_summary(results)
     return EXIT_OK
 
@@ -222,6 +232,10 @@ def _print_summary(results: dict) -> None:
         print(f"ingest: {i['files_new']} new file(s), {i['files_skipped_already_loaded']} already "
               f"loaded; rows loaded {sum(i['rows_loaded'].values()):,}, quarantined "
               f"{sum(i['rows_quarantined'].values()):,}")
+        for f in i.get("files_rejected", []):
+            print(f"  warning: rejected {f['file']}: {f['reason']}")
+        for f in i.get("files_skipped", []):
+            print(f"  skipped {f['file']}: {f['reason']}")
     if "refine" in results:
         r = results["refine"]
         print(f"refine: {r['silver_interactions']:,} silver interactions in the period, "
@@ -439,9 +453,12 @@ def main(argv: list[str] | None = None) -> int:
                    "rescore": _cmd_rescore, "runs": _cmd_runs,
                    "report": _cmd_report}[args.command]
         return handler(args, cfg)
-    except (ConfigError, PeriodError) as exc:
+    except (ConfigError, PeriodError, UsageError) as exc:
         print(f"theater: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except LakeBusyError as exc:
+        print(f"theater: {exc}", file=sys.stderr)
+        return EXIT_FAIL
     except DataQualityError as exc:
         print(f"theater: data-quality gate failed: {exc}", file=sys.stderr)
         return EXIT_DQ

@@ -205,3 +205,24 @@ class LakeLock:
     def __exit__(self, *exc) -> bool:
         self.release()
         return False
+
+
+def lake_lock(root: str, run_id: str, cfg=None, wait: float | None = None):
+    """The writer lock for a lake root from the configuration (``lake.lock_*``); ``wait``
+    (``--wait``) overrides ``lake.lock_wait_seconds``. Lakes behind a URL are not locked."""
+    from contextlib import nullcontext
+
+    def get(key, default):
+        try:
+            return cfg[key] if cfg is not None else default
+        except KeyError:
+            return default
+
+    if "://" in root:
+        log.warning("lake %s is a URL: no writer lock (one writer per lake is up to you)", root)
+        return nullcontext()
+    w = wait if wait is not None else float(get("lake.lock_wait_seconds", 0))
+    if w < 0:
+        raise UsageError(f"--wait must be 0 or more seconds, got {w}")
+    return LakeLock(root, run_id, wait=w, stale_seconds=float(get("lake.lock_stale_seconds",
+                                                                   86400)))

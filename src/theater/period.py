@@ -30,8 +30,12 @@ class Period:
         if not m:
             raise PeriodError(f"--quarter: expected YYYYQn such as 2026Q3, got {text!r}")
         year, q = int(m.group(1)), int(m.group(2))
-        start = date(year, 3 * q - 2, 1)
-        end = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
+        try:
+            start = date(year, 3 * q - 2, 1)
+            end = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
+        except ValueError as exc:
+            raise PeriodError(f"--quarter {text!r}: {exc} (years 1 to 9999, last quarter "
+                              "9999Q3)") from None
         return cls(start, end)
 
     @classmethod

@@ -31,6 +31,20 @@ from .errors import LakeBusyError, UsageError
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "_theater.lock"
+STAGING = os.path.join("ops", "_staging")
+
+
+def clear_staging(root: Path) -> list[str]:
+    """Remove ``<lake>/ops/_staging`` (ingest's re-framed landing copies and the DQ gates'
+    staged tables: they may hold raw identifiers). Only the lock holder calls this."""
+    import shutil
+
+    staging = Path(root) / STAGING
+    if not staging.is_dir():
+        return []
+    names = sorted(os.listdir(staging))
+    shutil.rmtree(staging, ignore_errors=True)
+    return names
 
 
 def _proc_start(pid: int) -> str | None:
@@ -176,6 +190,10 @@ class LakeLock:
         deadline = time.monotonic() + max(0.0, self.wait)
         while True:
             if self._try_create():
+                stale = clear_staging(self.root)
+                if stale:
+                    log.warning("lake %s: removed stale staging left by an earlier run: %s",
+                                self.root, ", ".join(stale))
                 return self
             live = self._take_over_if_dead()
             if live is None:
@@ -190,6 +208,7 @@ class LakeLock:
     def release(self) -> None:
         if self.owner is None:
             return
+        clear_staging(self.root)  # every exit path: no raw identifier stays in staging
         current = read_owner(self.path)
         if current and current.get("pid") == self.owner["pid"] and \
                 current.get("run_id") == self.owner["run_id"]:

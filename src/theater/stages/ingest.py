@@ -275,6 +275,8 @@ def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0)
         bad_staged = os.path.join(staging, f"quarantine-{dataset}")
         bad.write.mode("overwrite").parquet(bad_staged)
         bad = spark.read.parquet(bad_staged)
+        if not bad.columns:  # no bad record: the engine wrote no file (and no schema)
+            bad = spark.createDataFrame([], QUARANTINE_SCHEMA)
         # good rows are already read from the staged Parquet; the quarantine frame is staged
         # (Sail evaluates its element_at before the filter inside GX's aggregations)
         good = dq.check(f"bronze/{dataset}", good, related={"quarantined": bad},

@@ -219,7 +219,22 @@ def run(spark: SparkSession, lake: Lake, landing: str, *, batch_id: str | None =
             os.rmdir(parent)
 
 
+def _upgrade(spark: SparkSession, lake: Lake, table: str, columns: dict[str, str]) -> None:
+    """Add columns a lake written by an older version lacks (one overwrite, once)."""
+    if not lake.exists(table):
+        return
+    df = lake.read(spark, table)
+    missing = {c: sql for c, sql in columns.items() if c not in df.columns}
+    if missing:
+        log.warning("%s: adding column(s) %s (lake written by an older version)", table,
+                    ", ".join(missing))
+        lake.overwrite(df.select("*", *[F.expr(sql).alias(c) for c, sql in missing.items()]),
+                       table)
+
+
 def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0) -> dict:
+    _upgrade(spark, lake, FILES_LOG, {"status": "'loaded'", "reason": "CAST(NULL AS STRING)"})
+    _upgrade(spark, lake, QUARANTINE, {"line_number": "CAST(NULL AS BIGINT)"})
     _remove_orphans(spark, lake, current=batch_id)
     loaded = _loaded_keys(spark, lake)
     dq = quality.Gate(spark, lake, cfg, "ingest", fallback_id=batch_id)

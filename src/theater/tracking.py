@@ -51,10 +51,35 @@ def tracking_uri(cfg: Config) -> str:
     return f"sqlite:///{state / 'mlflow.db'}"
 
 
+_READY: set[str] = set()
+
+
+def _init_store_once(uri: str) -> None:
+    """Create a local SQLite store under an exclusive file lock: two runs starting together on
+    a fresh store otherwise race in MLflow's schema migration (one of them failed with
+    "expected to match one row when updating ... alembic_version")."""
+    if uri in _READY or not uri.startswith("sqlite:///"):
+        return
+    import fcntl
+
+    import mlflow
+
+    db = Path(uri[len("sqlite:///"):])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(db) + ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    _READY.add(uri)
+
+
 def _client(cfg: Config):
     import mlflow
 
     uri = tracking_uri(cfg)
+    _init_store_once(uri)
     if os.environ.get("MLFLOW_TRACKING_URI") != uri:
         # only a URI the user did not give is "ours": a user's MLFLOW_TRACKING_URI stays
         # honoured on every later call (it was dropped after the first one)

@@ -67,7 +67,7 @@ def _plant(landing):
     header, row = _first_csv(landing)
 
     def ev(i, **kw):
-        return json.dumps({**rec, "event_id": f"hostile:{i}", **kw})
+        return json.dumps({**rec, "event_id": f"hostile:{i}", **kw}, ensure_ascii=False)
 
     (h / "empty.jsonl").write_bytes(b"")
     (h / "header_only.csv").write_text(header + "\n")
@@ -145,8 +145,9 @@ def test_unreadable_files_are_rejected_with_a_reason_and_the_run_succeeds(runs):
 
 def test_bad_records_are_quarantined_with_reason_line_and_all_fields(runs):
     q = _quarantine(runs["lake_b"])
-    got = Counter((r._source_file.rsplit("/", 1)[1], r.reason, r.line_number)
-                  for r in q.itertuples())
+    got = Counter((r["_source_file"].rsplit("/", 1)[1], r["reason"],
+                   None if r["line_number"] != r["line_number"] else int(r["line_number"]))
+                  for r in q.to_dict("records"))
     width = runs["planted"]["width"]
     assert got[("ragged.csv", f"ragged_row: expected {width} fields, got {width + 1}", 3)] == 1
     assert got[("odd_ts.jsonl", "implausible_timestamp: event_ts", 2)] == 1   # 1970

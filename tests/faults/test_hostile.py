@@ -164,7 +164,7 @@ def test_bad_records_are_quarantined_with_reason_line_and_all_fields(runs):
     assert json.loads(ragged.raw_record)["_unnamed_1"] == "surplus"
     huge = q[q["reason_kind"] == "oversized_field"].iloc[0]
     assert len(json.loads(huge.raw_record)["session_id"]) == 2_000_000   # every field kept
-    record_figures("hostile", quarantined=dict(Counter(q["reason_kind"])),
+    record_figures("hostile", csv_width=width, quarantined=dict(Counter(q["reason_kind"])),
                    files={f["file"]: f["reason"] for f in runs["hostile"]["ingest"]["files_rejected"]})
 
 

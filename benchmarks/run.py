@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 
 def one(users: int, out: Path, engine: str, settings: list[str] = ()) -> dict:
     from theater import synth
-    from theater.cli import run_pipeline
+    from theater.pipeline import run_pipeline
     from theater.config import load_config
     from theater.period import Period
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from types import MappingProxyType
+from typing import Any, Mapping, get_type_hints
 
 import yaml
 
@@ -76,21 +77,259 @@ def conf_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "conf"
 
 
+# ----------------------------------------------------------------------------- typed settings
+# One frozen dataclass per section of conf/base.yaml, built once at load (see Config.from_dict):
+# a key of base.yaml that the models do not declare, or a declared key missing from the merged
+# configuration, stops with a ConfigError. Stages pass sections down; signals get their own.
+
+
+@dataclass(frozen=True)
+class Paths:
+    landing: str
+    lake: str
+    state: str
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    app_name: str
+    shuffle_partitions: int
+    conf: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Privacy:
+    allow_demo_key: bool
+    min_users: int
+    dominance_share: float
+
+
+@dataclass(frozen=True)
+class Ingest:
+    max_quarantine_sample: int
+
+
+@dataclass(frozen=True)
+class ContractLimits:
+    max_field_chars: int
+    min_timestamp: str
+    max_future_days: int
+
+
+@dataclass(frozen=True)
+class LakeSettings:
+    lock_wait_seconds: int
+    lock_stale_seconds: int
+
+
+@dataclass(frozen=True)
+class Sessions:
+    gap_minutes: int
+
+
+@dataclass(frozen=True)
+class UnusedOutput:
+    max_dwell_ms: int
+
+
+@dataclass(frozen=True)
+class SelfSummary:
+    min_age_days: int
+
+
+@dataclass(frozen=True)
+class RepeatPrompt:
+    max_hamming: int
+    window_days: int
+    same_artifact: bool
+
+
+@dataclass(frozen=True)
+class Fragmentation:
+    min_count: int
+    window_minutes: int
+    short_quantile: float
+
+
+@dataclass(frozen=True)
+class Padding:
+    quantile: float
+
+
+@dataclass(frozen=True)
+class Signals:
+    unused_output: UnusedOutput
+    self_summary: SelfSummary
+    repeat_prompt: RepeatPrompt
+    fragmentation: Fragmentation
+    padding: Padding
+
+
+@dataclass(frozen=True)
+class Weights:
+    unused_output: float
+    self_summary: float
+    repeat_prompt: float
+    fragmentation: float
+    padding: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    replicates: int
+    confidence: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class Scoring:
+    threshold: float
+    min_signal_rows: int
+    top_signals: int
+    bootstrap: Bootstrap
+
+
+@dataclass(frozen=True)
+class QuotaBunching:
+    enabled: bool
+    bin_width: int
+    window: int
+    poly_order: int
+    exclude_below: int
+    exclude_above: int
+    choose_exclusion: bool
+    max_exclude_below: int
+    bootstrap_replicates: int
+    min_user_weeks: int
+    min_users: int
+    min_z: float
+    min_pre_user_weeks: int
+
+
+@dataclass(frozen=True)
+class CheckpointBurst:
+    enabled: bool
+    working_days_before: int
+    min_users: int
+    min_z: float
+
+
+@dataclass(frozen=True)
+class OutcomeDecoupling:
+    enabled: bool
+    max_pre_weeks: int
+    min_pre_weeks: float
+    min_post_weeks: float
+    min_users: int
+    bootstrap_replicates: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class HighConfidence:
+    top_quantile: float
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    enabled: bool
+    dwell_ms: tuple
+    poly_orders: tuple
+    drop_each_signal: bool
+    band: float
+
+
+@dataclass(frozen=True)
+class IncentiveSettings:
+    quota_bunching: QuotaBunching
+    checkpoint_burst: CheckpointBurst
+    outcome_decoupling: OutcomeDecoupling
+    high_confidence: HighConfidence
+    sensitivity: Sensitivity
+
+
+@dataclass(frozen=True)
+class Quality:
+    enabled: bool
+    suites_dir: str
+    late_tolerance_days: int
+    quarantine_warn_share: float
+    quarantine_fail_share: float
+    volume_history_weeks: int
+    volume_min_ratio: float
+    volume_max_ratio: float
+    sample_rows: int
+    materialize: bool
+    data_docs: bool
+
+
+@dataclass(frozen=True)
+class Tracking:
+    enabled: bool
+    uri: str | None
+    experiment: str
+
+
+@dataclass(frozen=True)
+class Generate:
+    seed: int
+    orgs: int
+    users: int
+    quarter: str
+
+
 @dataclass(frozen=True)
 class Config:
-    """Resolved configuration: a read-only view over the merged dictionary."""
+    """Resolved configuration: typed, frozen sections (``cfg.signals.repeat_prompt.window_days``)
+    built once from the merged layers, plus the merged dictionary for logging (``flat``,
+    ``to_yaml``). Pass a section, not the whole Config, to code that needs only it."""
 
-    data: Mapping[str, Any]
+    env: str
+    engine: str
+    remote_url: str | None
+    table_format: str
+    paths: Paths
+    spark: SparkSettings
+    privacy: Privacy
+    ingest: Ingest
+    contract: ContractLimits
+    lake: LakeSettings
+    sessions: Sessions
+    signals: Signals
+    weights: Weights
+    scoring: Scoring
+    incentives: IncentiveSettings
+    quality: Quality
+    tracking: Tracking
+    generate: Generate
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     sources: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], sources: tuple[str, ...] = ()) -> "Config":
+        """Build the typed configuration from a merged mapping (every key of base.yaml)."""
+        sections = _build(cls, data, "", skip={"data", "sources"})
+        return cls(**sections, data=copy.deepcopy(_plain(data)), sources=tuple(sources))
 
     def get(self, dotted: str) -> Any:
         node: Any = self.data
         for part in dotted.split("."):
-            node = node[part]
+            try:
+                node = node[part]
+            except (KeyError, TypeError):
+                raise KeyError(f"unknown configuration key {dotted!r}") from None
         return copy.deepcopy(node) if isinstance(node, (dict, list)) else node
 
     def __getitem__(self, dotted: str) -> Any:
         return self.get(dotted)
+
+    def with_overrides(self, dotted: Mapping[str, Any]) -> "Config":
+        """A copy with dotted keys replaced, validated like a command-line layer."""
+        merged = _merge(dict(self.data), _nest(dotted), "override")
+        return Config.from_dict(merged, self.sources + ("override",))
 
     def flat(self) -> dict[str, Any]:
         """The configuration flattened to dotted keys (for logging as parameters)."""
@@ -108,6 +347,34 @@ class Config:
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(_plain(self.data), sort_keys=False)
+
+
+def _build(cls, node: Mapping[str, Any], prefix: str, skip=frozenset()) -> dict:
+    """Keyword arguments of dataclass ``cls`` from ``node``; nested dataclasses recursively."""
+    if not isinstance(node, Mapping):
+        raise ConfigError(f"key '{prefix.rstrip('.')}': expected a mapping, got {node!r}")
+    hints = get_type_hints(cls)
+    names = [f.name for f in fields(cls) if f.name not in skip]
+    unknown = sorted(set(node) - set(names))
+    if unknown:
+        raise ConfigError(f"unknown key '{prefix}{unknown[0]}' (not a setting of theater-index)")
+    out = {}
+    for name in names:
+        key = f"{prefix}{name}"
+        if name not in node:
+            raise ConfigError(f"missing key '{key}' (conf/base.yaml must define every setting)")
+        hint, value = hints[name], node[name]
+        if is_dataclass(hint):
+            out[name] = hint(**_build(hint, value, key + "."))
+        elif hint is tuple:
+            out[name] = tuple(value)
+        elif hint is float and isinstance(value, int) and not isinstance(value, bool):
+            out[name] = float(value)
+        elif hint is Mapping[str, Any]:
+            out[name] = MappingProxyType(dict(value))
+        else:
+            out[name] = value
+    return out
 
 
 # Maps whose keys are free-form (not validated against base.yaml).
@@ -269,7 +536,7 @@ def load_config(
         merged = _merge(merged, flag_layer, "command-line flag")
         sources.append("flags")
     merged["env"] = env_name
-    return Config(data=merged, sources=tuple(sources))
+    return Config.from_dict(merged, tuple(sources))
 
 
 def _nest(dotted: Mapping[str, Any]) -> dict:

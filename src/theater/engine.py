@@ -18,6 +18,7 @@ import warnings
 from contextlib import contextmanager
 from typing import Iterator
 
+from . import logs
 from .config import Config, ConfigError
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,9 @@ class _SailServer:
     @classmethod
     def url(cls) -> str:
         if cls._server is None:
-            os.environ.setdefault("RUST_LOG", "warn")
+            # Sail logs from Rust (env_logger) straight to stderr, filtered by RUST_LOG only:
+            # quiet its expected no-op notices unless the user set RUST_LOG.
+            os.environ.setdefault("RUST_LOG", logs.sail_rust_log())
             from pysail.spark import SparkConnectServer
 
             server = SparkConnectServer(ip="127.0.0.1", port=0)

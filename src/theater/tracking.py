@@ -140,7 +140,7 @@ class PipelineRun:
             return self
         import mlflow
         # MLflow's Param() imports pyspark.ml once it is in sys.modules, and the GX prewarm
-        # thread (quality._GX.prewarm) imports pyspark.ml too: import it here, before any stage
+        # thread (quality.GX.prewarm) imports pyspark.ml too: import it here, before any stage
         # starts that thread, so the two imports never race (a quick stage, e.g. ingest with no
         # new files, failed with "cannot access submodule 'ml' of module 'pyspark'"). ~40 ms.
         import pyspark.ml.param  # noqa: F401

@@ -3,7 +3,6 @@ figures against the planted truth. Run with -s to see the printed figures."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -30,7 +29,7 @@ def world(tmp_path_factory, spark, cfg):
     summary = synth.generate(out, seed=7, n_orgs=24, n_users=1500, start=PERIOD.start,
                              end=PERIOD.end, dirty=True)
     lake = Lake(str(out / "lake"))
-    metrics = {"ingest": ingest.run(spark, lake, str(out / "landing")),
+    metrics = {"ingest": ingest.run(spark, lake, str(out / "landing"), cfg=cfg),
                "refine": refine.run(spark, cfg, lake, PERIOD),
                "score": score.run(spark, cfg, lake, PERIOD, run_id="e2e")}
     return {"out": out, "lake": lake, "summary": summary, "metrics": metrics}
@@ -90,7 +89,7 @@ def test_rerunning_every_stage_changes_nothing(spark, cfg, world):
     lake = world["lake"]
     before = {t: _snapshot(spark, lake, t) for t in TABLES}
     versions = {t: lake.version(t) for t in ("bronze/interactions", "bronze/quarantine")}
-    ingest.run(spark, lake, str(world["out"] / "landing"))
+    ingest.run(spark, lake, str(world["out"] / "landing"), cfg=cfg)
     refine.run(spark, cfg, lake, PERIOD)
     score.run(spark, cfg, lake, PERIOD, run_id="e2e-again")
     assert {t: lake.version(t) for t in versions} == versions

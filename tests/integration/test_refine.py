@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from pyspark.sql import functions as F
 
 from theater.config import ConfigError, load_config
 from theater.lake import Lake
@@ -35,13 +34,13 @@ def zone(tmp_path):
 
 def test_redelivered_and_late_events_merge_into_one_row(spark, cfg, zone):
     land, lake = zone
-    ingest.run(spark, lake, str(land))
+    ingest.run(spark, lake, str(land), cfg=cfg)
     refine.run(spark, cfg, lake, Q3)
     assert lake.read(spark, "silver/interactions").count() == 5
     # a later batch re-delivers e1 with a correction, repeats e2 unchanged, adds late e9
     _write(land / "interactions" / "day2.jsonl",
            [_ev(1, output_disposition="accepted"), _ev(2), _ev(9, event_ts="2026-07-01T23:59:59-05:00")])
-    ingest.run(spark, lake, str(land))
+    ingest.run(spark, lake, str(land), cfg=cfg)
     refine.run(spark, cfg, lake, Q3)
     silver = {r.event_id: r for r in lake.read(spark, "silver/interactions").collect()}
     assert sorted(silver) == ["e0", "e1", "e2", "e3", "e4", "e9"]
@@ -54,13 +53,13 @@ def test_redelivered_and_late_events_merge_into_one_row(spark, cfg, zone):
 def test_rerunning_a_period_replaces_only_that_period(spark, cfg, zone):
     land, lake = zone
     _write(land / "interactions" / "q4.jsonl", [_ev(100, event_ts="2026-10-05T10:00:00Z")])
-    ingest.run(spark, lake, str(land))
+    ingest.run(spark, lake, str(land), cfg=cfg)
     refine.run(spark, cfg, lake, Q3)
     refine.run(spark, cfg, lake, Period.quarter("2026Q4"))
     assert lake.read(spark, "silver/interactions").count() == 6
     # an event moved out of Q3 by a corrected re-delivery disappears from Q3 on re-run
     _write(land / "interactions" / "fix.jsonl", [_ev(0, event_ts="2026-10-06T10:00:00Z")])
-    ingest.run(spark, lake, str(land))
+    ingest.run(spark, lake, str(land), cfg=cfg)
     refine.run(spark, cfg, lake, Q3)
     q3 = lake.read(spark, "silver/interactions").where(Q3.where("event_ts"))
     assert sorted(r.event_id for r in q3.collect()) == ["e1", "e2", "e3", "e4"]
@@ -89,7 +88,7 @@ def test_local_config_falls_back_to_demo_key_with_warning(caplog):
 
 def test_pseudonyms_depend_on_the_key(spark, cfg, zone, monkeypatch):
     land, lake = zone
-    ingest.run(spark, lake, str(land))
+    ingest.run(spark, lake, str(land), cfg=cfg)
     monkeypatch.setenv("THEATER_PSEUDONYM_KEY", "key-one")
     refine.run(spark, cfg, lake, Q3)
     one = lake.read(spark, "silver/interactions").select("user_key").distinct().collect()

@@ -12,7 +12,8 @@ from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
 from theater import synth
-from theater.cli import rescore, run_pipeline
+from theater.pipeline import run_pipeline
+from theater.reproduce import rescore
 from theater.config import load_config
 from theater.lake import Lake
 from theater.period import Period
@@ -90,7 +91,8 @@ def test_rescore_reads_logged_versions_not_latest(spark, tracked):
     same, diffs = rescore(cfg, results["run_id"])
     assert same, diffs
     # ... while recomputing from the latest silver would differ (the test can fail)
-    latest = (score.recompute_index(spark, cfg, lake, Q3, {}, "x")
+    inputs = score.read_inputs(spark, lake, Q3, cfg)
+    latest = (score.compute_gold(spark, inputs, Q3, cfg, "x").index
               .where(F.col("org_id").isin(published)).agg(F.sum("n_interactions")).collect()[0][0])
     assert latest == sum(r["n_interactions"] for r in results["orgs"] if not r["suppressed"]) + 500
 

@@ -1,11 +1,12 @@
 """Configuration layering and validation."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from theater.config import ConfigError, load_config
+from theater.config import Config, ConfigError, load_config
 from theater.period import Period, PeriodError
 
 ROOT = Path(__file__).resolve().parents[2] / "conf"
@@ -75,3 +76,19 @@ def test_periods():
         Period.parse(start="2026-07-02", end="2026-07-01")
     with pytest.raises(PeriodError):
         Period.parse(quarter="2026Q3", start="2026-07-01")
+
+
+def test_typed_sections_mirror_base_yaml():
+    cfg = load_config(env="local", directory=ROOT, environ={})
+    assert cfg.signals.repeat_prompt.window_days == cfg["signals.repeat_prompt.window_days"] == 7
+    assert cfg.weights.as_dict()["padding"] == 1.0
+    assert isinstance(cfg.incentives.quota_bunching.min_z, float)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.scoring.threshold = 0.1
+    # a key the typed models do not declare stops at load, named
+    data = {**cfg.data, "scoring": {**cfg.data["scoring"], "treshold": 0.5}}
+    with pytest.raises(ConfigError, match="scoring.treshold"):
+        Config.from_dict(data)
+    assert cfg.with_overrides({"engine": "spark"}).engine == "spark"
+    with pytest.raises(ConfigError, match="engine"):
+        cfg.with_overrides({"engine": "duckdb"})

@@ -32,3 +32,17 @@ def test_manifest_appends_and_skips_a_torn_line(tmp_path):
     assert runs == ["r1", "r2"]
     assert "No validations" not in (tmp_path / dq_docs.INDEX).read_text()
     assert dq_docs.render_index([]).count("No validations recorded yet") == 1
+
+
+def test_hostile_values_are_escaped_in_every_cell():
+    e = _entry("<script>alert(1)</script>", '"><img src=x onerror=alert(2)>', "2026-11-02",
+               failed=["a&b"])
+    e["stage"], e["frame"] = "<b>stage</b>", "f&g"
+    e["page"] = "validations/x'><script>.html"
+    page = dq_docs.render_index([e])
+    assert "<script>" not in page and "<img" not in page and "<b>stage" not in page
+    assert "Run <code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in page
+    assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;</a>" in page
+    assert "href='validations/x&#39;&gt;&lt;script&gt;.html'" in page
+    assert "<td>&lt;b&gt;stage&lt;/b&gt;</td><td>f&amp;g</td>" in page
+    assert "<li class='fail'>a&amp;b: &lt;b&gt;7&lt;/b&gt; of 10 rows</li>" in page

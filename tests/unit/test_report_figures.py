@@ -229,3 +229,66 @@ def test_page_escapes_text_and_shows_no_figures_for_suppressed_orgs():
     assert "no previous quarter in the lake" in html
     for chart in ("chart-index", "chart-quadrant", "chart-trend", "chart-drivers"):
         assert f'<svg id="{chart}"' in html and f'<desc id="{chart}-desc">' in html
+
+
+BAD_ORG = "<script>alert(1)</script>"
+BAD_ORG2 = '"><img src=x onerror=alert(2)>'
+AMP_SIGNAL = "copy&paste"          # label "Copy&paste"
+
+
+def test_hostile_org_ids_and_signal_names_render_escaped_everywhere():
+    """Org ids and signal names reach the table, the charts' <title>/<desc>, the method list and
+    the appendix: everywhere as text, never as markup."""
+    from html.parser import HTMLParser
+
+    extra = {f"signal_{AMP_SIGNAL}": 0.2}
+    idx = frame(org(BAD_ORG, 30.0, n=2000, decoupled=True, hct=True, top=(AMP_SIGNAL,), **extra),
+                org(BAD_ORG2, 20.0, n=1500, top=("unused_output", AMP_SIGNAL), **extra),
+                org("plain", 10.0, n=1000, **extra))
+    uw = user_weeks([(o, u, date(2026, 7, 6), 10, 2.0)
+                     for o in (BAD_ORG, BAD_ORG2, "plain") for u in range(12)])
+    html = page.render(compute(inputs(idx, uw=uw), generated_at="2026-10-02 08:00 UTC"))
+    html = html.replace("&quot;", "&#34;").replace("&#x27;", "&#39;")   # either entity is fine
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.attrs = [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            self.attrs += [a for a, _ in attrs]
+
+    p = Tags()
+    p.feed(html)
+    assert "script" not in p.tags and "img" not in p.tags
+    assert "onerror" not in p.attrs and "src" not in p.attrs
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "Copy&paste" not in html          # a bare & never goes out
+
+    esc1 = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    esc2 = "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;"
+    amp = "Copy&amp;paste"
+    table = re.search(r'<table id="org-table">.*?</table>', html, re.S).group(0)
+    assert esc1 in table and esc2 in table and amp in table
+    assert f'data-org="{esc1}"' in table and f'data-org="{esc2}"' in table
+    for chart in ("chart-index", "chart-quadrant"):
+        svg = re.search(rf'<svg id="{chart}".*?</svg>', html, re.S).group(0)
+        desc = re.search(rf'<desc id="{chart}-desc">(.*?)</desc>', svg, re.S).group(1)
+        titles = " ".join(re.findall(r"<title>(.*?)</title>", svg, re.S))
+        assert esc1 in desc and esc2 in desc, chart
+        assert esc1 in titles and esc2 in titles, chart
+    drivers = re.search(r'<svg id="chart-drivers".*?</svg>', html, re.S).group(0)
+    assert amp in re.search(r"<desc[^>]*>(.*?)</desc>", drivers, re.S).group(1)
+    assert amp in " ".join(re.findall(r"<title>(.*?)</title>", drivers, re.S))
+    appendix = re.search(r'<section id="appendix".*?</section>', html, re.S).group(0)
+    quadrant = re.search(r'<table id="quadrant-table">.*?</table>', appendix, re.S).group(0)
+    matrix = re.search(r'<table id="signal-matrix".*?</table>', appendix, re.S).group(0)
+    drivers_table = re.search(r'<table id="drivers-table">.*?</table>', appendix, re.S).group(0)
+    assert esc1 in quadrant and esc2 in quadrant
+    assert esc1 in matrix and esc2 in matrix and amp in matrix
+    assert amp in drivers_table
+    method = re.search(r'<section id="method".*?</section>', html, re.S).group(0)
+    assert f"<dt>{amp}</dt>" in method
+    look = re.search(r'<div class="card look".*?</ul>', html, re.S).group(0)
+    assert esc1 in look          # the high-confidence org is named in the headline

@@ -8,7 +8,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from theater.transforms.score import (agg_org_signals, bootstrap_interval, org_index,
-                                      poisson_weight, theater_probability, with_labels)
+                                      poisson_weight, with_labels)
 
 NAMES = ["a", "b"]
 

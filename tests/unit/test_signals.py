@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 
 from builders import T0, by_id, interaction, make_interactions
 from theater.signals import fragmentation, padding, repeat_prompt, self_summary, unused_output

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +73,8 @@ def _look(table: pd.DataFrame) -> dict:
 
 def _takeaways(f_share: fg.Share, prev_share: fg.Share | None, prev_label: str | None,
                q: fg.Quadrant, table: pd.DataFrame, drv: pd.DataFrame) -> list[str]:
-    """A few sentences (HTML-escaped) a reader can take away, all derived from the figures."""
+    """A few sentences (plain text; the page template escapes them) a reader can take away,
+    all derived from the figures."""
     out = []
     pub = table[~table["suppressed"]]
     if len(pub) and f_share.value is not None:
@@ -82,28 +82,28 @@ def _takeaways(f_share: fg.Share, prev_share: fg.Share | None, prev_label: str |
         in_q = pub["org_id"].isin(set(q.points[q.points["quadrant"] == "Adoption theater"]["org_id"]))
         n_q = int(in_q.sum())
         if n_q and theater.sum() > 0:
-            out.append(escape(f"{n_q} of {len(pub)} orgs sit in the “Adoption theater” quadrant "
-                              f"(heavy and performative use); they account for "
-                              f"{theater[in_q].sum() / theater.sum() * 100:.0f}% of all "
-                              f"performative interactions."))
+            out.append(f"{n_q} of {len(pub)} orgs sit in the “Adoption theater” quadrant "
+                       f"(heavy and performative use); they account for "
+                       f"{theater[in_q].sum() / theater.sum() * 100:.0f}% of all "
+                       f"performative interactions.")
     measured = drv[drv["share"].notna()]
     if len(measured):
         top = measured.iloc[0]
         rest = ", ".join(f"{r['label'].lower()} ({r['share']:.1f}%)"
                          for r in measured.iloc[1:3].to_dict("records"))
-        out.append(escape(f"The main driver is {top['label'].lower()} ({top['share']:.1f}% of "
-                          f"interactions)" + (f", then {rest}." if rest else ".")))
+        out.append(f"The main driver is {top['label'].lower()} ({top['share']:.1f}% of "
+                   f"interactions)" + (f", then {rest}." if rest else "."))
     if prev_share is not None and prev_share.value is not None and f_share.value is not None:
         moved = f_share.value - prev_share.value
         overlap = not (f_share.low is not None and prev_share.high is not None and
                        (f_share.low > prev_share.high or f_share.high < prev_share.low))
-        out.append(escape(f"Company theater share {f_share.value:.1f}% against "
-                          f"{prev_share.value:.1f}% in {prev_label} ({moved:+.1f} points; "
-                          + ("within the uncertainty)." if overlap else
-                             "a change beyond the uncertainty).")))
+        out.append(f"Company theater share {f_share.value:.1f}% against "
+                   f"{prev_share.value:.1f}% in {prev_label} ({moved:+.1f} points; "
+                   + ("within the uncertainty)." if overlap else
+                      "a change beyond the uncertainty)."))
     elif prev_label is None:
-        out.append(escape("No previous quarter in the lake: changes will show from next "
-                          "quarter."))
+        out.append("No previous quarter in the lake: changes will show from next "
+                   "quarter.")
     return out
 
 

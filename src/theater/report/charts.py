@@ -3,14 +3,20 @@
 Okabe-Ito colour-blind-safe palette; every chart is ``role="img"`` with a ``<title>`` and a
 ``<desc>`` that states what it shows in words, and every mark has a ``<title>`` tooltip. The
 report's appendix also holds each chart's numbers as a table.
+
+Every text that goes into the markup (org ids, signal labels, policy notes, titles) passes
+through :func:`markupsafe.escape`; the charts are returned as :class:`markupsafe.Markup`, so the
+page template inserts them as they are and escapes everything else. All axes (gridlines and
+tick labels) are drawn by one helper, :func:`axis`.
 """
 from __future__ import annotations
 
 import math
 from datetime import date, timedelta
-from html import escape
+from typing import Callable, Iterable
 
 import pandas as pd
+from markupsafe import Markup, escape
 
 from .figures import QUADRANT_HINTS, Quadrant
 
@@ -22,7 +28,8 @@ FONT = 'font-family="system-ui, -apple-system, \'Segoe UI\', Roboto, \'Helvetica
 
 
 def _e(text) -> str:
-    return escape(str(text), quote=True)
+    """``text`` escaped for element content and attribute values (quotes included)."""
+    return str(escape(str(text)))
 
 
 def nice_scale(value: float, minimum: float = 0.0, max_ticks: int = 6) -> tuple[float, float]:
@@ -47,13 +54,51 @@ def _fmt_tick(v: float) -> str:
     return f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.1f}"
 
 
-def _svg(chart_id: str, width: int, height: int, title: str, desc: str, body: list[str]) -> str:
-    return (f'<svg id="{chart_id}" class="chart" viewBox="0 0 {width} {height}" '
+def _svg(chart_id: str, width: int, height: int, title: str, desc: str,
+         body: list[str]) -> Markup:
+    return Markup(f'<svg id="{chart_id}" class="chart" viewBox="0 0 {width} {height}" '
             f'width="{width}" height="{height}" role="img" '
             f'aria-labelledby="{chart_id}-title {chart_id}-desc" '
             f'xmlns="http://www.w3.org/2000/svg" {FONT}>'
             f'<title id="{chart_id}-title">{_e(title)}</title>'
             f'<desc id="{chart_id}-desc">{_e(desc)}</desc>' + "".join(body) + "</svg>")
+
+
+def _c(v) -> str:
+    """A coordinate: integers as they are, other values to one decimal."""
+    return str(v) if isinstance(v, int) else f"{float(v):.1f}"
+
+
+def axis(values: Iterable[float], pos: Callable[[float], float], *, along: str, span: tuple,
+         label_at: float, grid: str | None = GRID, label_offset: float = 0.0,
+         fmt: Callable[[float], str] | None = None) -> list[str]:
+    """Gridlines and tick labels of one axis, the same way in every chart.
+
+    ``along="x"``: ticks along the horizontal axis; each value ``t`` gets a vertical gridline
+    at ``pos(t)`` from ``span[0]`` to ``span[1]`` (y) and a centred label at height
+    ``label_at``. ``along="y"``: a horizontal gridline at ``pos(t)`` from ``span[0]`` to
+    ``span[1]`` (x) and a right-aligned label ending at ``label_at``, 4 px below the line so it
+    sits on it. ``grid=None`` draws labels only.
+    """
+    fmt = fmt or _fmt_tick
+    out = []
+    for t in values:
+        p = pos(t)
+        if along == "x":
+            if grid:
+                out.append(f'<line x1="{p:.1f}" x2="{p:.1f}" y1="{_c(span[0])}" '
+                           f'y2="{_c(span[1])}" stroke="{grid}" stroke-width="1"/>')
+            out.append(_text(p, label_at + label_offset, fmt(t), size=11, anchor="middle",
+                             fill=MUTED))
+        elif along == "y":
+            if grid:
+                out.append(f'<line x1="{_c(span[0])}" x2="{_c(span[1])}" y1="{p:.1f}" '
+                           f'y2="{p:.1f}" stroke="{grid}" stroke-width="1"/>')
+            out.append(_text(label_at, p + 4 + label_offset, fmt(t), size=11, anchor="end",
+                             fill=MUTED))
+        else:
+            raise ValueError(f"axis along must be 'x' or 'y', got {along!r}")
+    return out
 
 
 def _text(x, y, s, *, size=12, anchor="start", fill=INK, weight=None, extra="") -> str:
@@ -64,7 +109,7 @@ def _text(x, y, s, *, size=12, anchor="start", fill=INK, weight=None, extra="") 
 
 # ----------------------------------------------------------------------------- 1. index per org
 def index_chart(table: pd.DataFrame, company: float | None, *, chart_id: str = "chart-index",
-                width: int = 960) -> str:
+                width: int = 960) -> Markup:
     """Dot-and-interval chart: each published org's index with its interval bar, highest first,
     and a line at the company-level share."""
     pub = table[~table["suppressed"]]
@@ -77,12 +122,8 @@ def index_chart(table: pd.DataFrame, company: float | None, *, chart_id: str = "
     def x(v):
         return left + plot_w * float(v) / xmax
 
-    body = []
-    for t in ticks(xmax, xstep):
-        body.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top - 6}" '
-                    f'y2="{height - bottom}" stroke="{GRID}" stroke-width="1"/>')
-        body.append(_text(x(t), height - bottom + 16, _fmt_tick(t), size=11, anchor="middle",
-                          fill=MUTED))
+    body = axis(ticks(xmax, xstep), x, along="x", span=(top - 6, height - bottom),
+                label_at=height - bottom + 16)
     body.append(_text(left + plot_w / 2, height - 6, "Theater index (share of AI use that was "
                       "performative, %) with 90% interval", size=12, anchor="middle", fill=MUTED))
     for i, r in enumerate(pub.to_dict("records")):
@@ -157,7 +198,7 @@ def _place_labels(points, boxes_w, h, bounds):
 
 
 def quadrant_chart(q: Quadrant, *, chart_id: str = "chart-quadrant", width: int = 960,
-                   height: int = 470) -> str:
+                   height: int = 470) -> Markup:
     """Usage intensity (x) against theater index (y), split into four named quadrants."""
     left, right, top, bottom = 62, 24, 18, 50
     pts = q.points
@@ -187,13 +228,10 @@ def quadrant_chart(q: Quadrant, *, chart_id: str = "chart-quadrant", width: int 
     for name, (a, b, c, d) in regions.items():
         body.append(f'<rect x="{a:.1f}" y="{b:.1f}" width="{max(c - a, 0):.1f}" '
                     f'height="{max(d - b, 0):.1f}" fill="{tints[name]}"/>')
-    for t in ticks(xmax, xstep, xmin):
-        body.append(_text(x(t), top + ph + 16, _fmt_tick(t), size=11, anchor="middle",
-                          fill=MUTED))
-    for t in ticks(ymax, ystep):
-        body.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
-                    f'stroke="white" stroke-width="1"/>')
-        body.append(_text(left - 6, y(t) + 4, _fmt_tick(t), size=11, anchor="end", fill=MUTED))
+    body += axis(ticks(xmax, xstep, xmin), x, along="x", span=(top, top + ph), grid=None,
+                 label_at=top + ph + 16)
+    body += axis(ticks(ymax, ystep), y, along="y", span=(left, left + pw), grid="white",
+                 label_at=left - 6)
     body.append(f'<line x1="{xs:.1f}" x2="{xs:.1f}" y1="{top}" y2="{top + ph}" stroke="{MUTED}" '
                 f'stroke-dasharray="4 3"/>')
     body.append(f'<line x1="{left}" x2="{left + pw}" y1="{ys:.1f}" y2="{ys:.1f}" stroke="{MUTED}" '
@@ -261,7 +299,7 @@ def _symbol(kind: str, cx: float, cy: float) -> str:
 
 
 def trend_chart(weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "chart-trend",
-                width: int = 960) -> str:
+                width: int = 960) -> Markup:
     """Two panels on one week axis: usage (interactions per day, by week) and theater share
     (%), with company-wide checkpoints as dashed lines and the org-level quota, checkpoint and
     mandate dates as symbols in a strip between the panels."""
@@ -295,14 +333,8 @@ def trend_chart(weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "
             f'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
             f'<rect width="6" height="6" fill="#cfe3f1"/>'
             f'<line x1="0" y1="0" x2="0" y2="6" stroke="{BLUE}" stroke-width="2"/></pattern></defs>']
-    for t in ticks(umax, ustep):
-        body.append(f'<line x1="{left}" x2="{left + pw}" y1="{yu(t):.1f}" y2="{yu(t):.1f}" '
-                    f'stroke="{GRID}"/>')
-        body.append(_text(left - 6, yu(t) + 4, _fmt_tick(t), size=11, anchor="end", fill=MUTED))
-    for t in ticks(smax, sstep):
-        body.append(f'<line x1="{left}" x2="{left + pw}" y1="{ys(t):.1f}" y2="{ys(t):.1f}" '
-                    f'stroke="{GRID}"/>')
-        body.append(_text(left - 6, ys(t) + 4, _fmt_tick(t), size=11, anchor="end", fill=MUTED))
+    body += axis(ticks(umax, ustep), yu, along="y", span=(left, left + pw), label_at=left - 6)
+    body += axis(ticks(smax, sstep), ys, along="y", span=(left, left + pw), label_at=left - 6)
     body.append(_text(left, top - 8, "Usage: interactions per day (weekly average; hatched: "
                       "partial week at the period edge)", size=12, fill=MUTED))
     body.append(_text(left, y2_top - 6, "Theater share of the week's interactions, %", size=12,
@@ -366,7 +398,8 @@ def trend_chart(weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "
 
 
 # ----------------------------------------------------------------------------- 4. drivers
-def drivers_chart(drv: pd.DataFrame, *, chart_id: str = "chart-drivers", width: int = 960) -> str:
+def drivers_chart(drv: pd.DataFrame, *, chart_id: str = "chart-drivers",
+                  width: int = 960) -> Markup:
     """Horizontal bars: each signal's interaction-weighted share over the published orgs."""
     left, right, top, bottom, row = 150, 270, 14, 36, 28
     height = top + bottom + row * max(len(drv), 1)
@@ -377,12 +410,8 @@ def drivers_chart(drv: pd.DataFrame, *, chart_id: str = "chart-drivers", width: 
     def x(v):
         return left + pw * float(v) / xmax
 
-    body = []
-    for t in ticks(xmax, xstep):
-        body.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{height - bottom}" '
-                    f'stroke="{GRID}"/>')
-        body.append(_text(x(t), height - bottom + 15, _fmt_tick(t), size=11, anchor="middle",
-                          fill=MUTED))
+    body = axis(ticks(xmax, xstep), x, along="x", span=(top, height - bottom),
+                label_at=height - bottom + 15)
     body.append(_text(left + pw / 2, height - 6, "Share of interactions flagged, % "
                       "(incentive signals: mean weight)", size=12, anchor="middle", fill=MUTED))
     for i, r in enumerate(drv.to_dict("records")):

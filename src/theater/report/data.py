@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.dataset as ds
 
 from ..period import Period
@@ -83,12 +82,7 @@ class ReportInputs:
 # ------------------------------------------------------------------------- periods
 def previous_period(period: Period) -> Period:
     """The previous quarter for a calendar quarter; otherwise the same length just before."""
-    label = period.label
-    if "Q" in label:
-        year, q = int(label[:4]), int(label[-1])
-        return Period.quarter(f"{year - 1}Q4" if q == 1 else f"{year}Q{q - 1}")
-    length = period.end - period.start
-    return Period(period.start - length, period.start)
+    return period.previous()
 
 
 # ------------------------------------------------------------------------- table access
@@ -128,8 +122,7 @@ def read_table(lake: str, name: str, *, filter: ds.Expression | None = None,
 
 
 def _in_period(period: Period) -> ds.Expression:
-    return ((ds.field("period_start") == pa.scalar(period.start, pa.date32()))
-            & (ds.field("period_end") == pa.scalar(period.end, pa.date32())))
+    return period.arrow_matches()
 
 
 def _anonymize(user_weeks: pd.DataFrame) -> pd.DataFrame:

@@ -7,7 +7,7 @@ null`` is null.
 
 Incentive components (``quota_bunching``, ``checkpoint_burst``) are org-level estimates turned
 into per-interaction weights: ``sig_<NAME>`` is a double in [0, 1], null where not measured
-(see ``theater.signals.incentives``).
+(estimated and applied by ``theater.stages.incentives``).
 """
 from . import (checkpoint_burst, fragmentation, padding, quota_bunching, repeat_prompt,
                self_summary, unused_output)

@@ -39,6 +39,8 @@ import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from ..columns import poisson_weight
+
 NAME = "quota_bunching"
 POINT = -1  # replicate id of the point estimate (weight 1 for every user)
 
@@ -218,7 +220,6 @@ def estimate_regime(org_id: str, z_star: int, table: Mapping, sizes: Mapping,
 # ----------------------------------------------------------------------------- Spark side
 
 def poisson_rep_weight(seed: int, unit, rep):
-    from ..transforms.score import poisson_weight
     return F.when(rep == F.lit(POINT), F.lit(1)).otherwise(poisson_weight(seed, unit, rep))
 
 

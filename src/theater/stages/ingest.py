@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from .. import quality
+from .. import logs, quality
 from ..contracts import DATASETS, contract
 from ..lake import Lake
 from ..sources.landing import (LandingFile, Prepared, list_files, locate_lines, prepare,
@@ -198,20 +198,22 @@ def _staged_bad(spark: SparkSession, dataset: str, f: LandingFile, prep: Prepare
     return spark.createDataFrame(rows, QUARANTINE_SCHEMA)
 
 
-def run(spark: SparkSession, lake: Lake, landing: str, *, batch_id: str | None = None,
-        progress=log.info, cfg=None) -> dict:
+def run(spark: SparkSession, lake: Lake, landing: str, *, cfg, batch_id: str | None = None,
+        run_id: str | None = None, progress=log.info) -> dict:
     """Load every new landing file; return metrics.
 
     The caller holds the lake's writer lock (``theater.lock.LakeLock``; ``theater run`` does).
     """
     t0 = time.time()
+    progress = logs.Steps("ingest", len(DATASETS), progress, unit="dataset")  # bar on a terminal
     batch_id = batch_id or new_batch_id()
     at = datetime.now(timezone.utc).replace(tzinfo=None)
     limits = Limits.from_config(cfg)
     remove_stale_staging(lake, keep=batch_id)
     staging = lake.path(f"{STAGING}/{batch_id}")
     try:
-        return _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0)
+        return _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0,
+                    run_id)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         parent = lake.path(STAGING)
@@ -232,12 +234,13 @@ def _upgrade(spark: SparkSession, lake: Lake, table: str, columns: dict[str, str
                        table)
 
 
-def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0) -> dict:
+def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0,
+         run_id=None) -> dict:
     _upgrade(spark, lake, FILES_LOG, {"status": "'loaded'", "reason": "CAST(NULL AS STRING)"})
     _upgrade(spark, lake, QUARANTINE, {"line_number": "CAST(NULL AS BIGINT)"})
     _remove_orphans(spark, lake, current=batch_id)
     loaded = _loaded_keys(spark, lake)
-    dq = quality.Gate(spark, lake, cfg, "ingest", fallback_id=batch_id)
+    dq = quality.Gate(spark, lake, cfg, "ingest", run_id=run_id, fallback_id=batch_id)
     metrics: dict = {"batch_id": batch_id, "files_new": 0, "files_skipped_already_loaded": 0,
                      "rows_loaded": {}, "rows_quarantined": {}, "unknown_files": [],
                      "files_skipped": [], "files_rejected": [], "files_empty": []}
@@ -308,6 +311,7 @@ def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0)
                               "loaded", None))
         metrics["rows_loaded"][dataset] = sum(loaded_counts.values())
         metrics["rows_quarantined"][dataset] = sum(bad_counts.values())
+    progress.close()
     if file_rows:
         lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
     metrics["outputs"] = {t: lake.version(t) for t in

@@ -41,12 +41,16 @@ SILVER_INTERACTION_COLUMNS = [
 ]
 
 
-def pseudonym_key(cfg: Config, environ=os.environ) -> bytes:
-    """The HMAC key: THEATER_PSEUDONYM_KEY, or the demo key where the config allows it."""
+def pseudonym_key(cfg: Config, environ=os.environ, *, announce: bool = True) -> bytes:
+    """The HMAC key: THEATER_PSEUDONYM_KEY, or the demo key where the config allows it (with a
+    warning banner when ``announce``: a caller that only checks early passes False, so the
+    banner is shown once, by the stage that uses the key)."""
     value = environ.get(KEY_ENV)
     if value:
         return value.encode("utf-8")
     if cfg["privacy.allow_demo_key"]:
+        if not announce:
+            return DEMO_KEY
         log.warning("!" * 72)
         log.warning("%s is not set: using the built-in DEMO pseudonymization key. "
                     "Pseudonyms are NOT secret. Set %s for real data.", KEY_ENV, KEY_ENV)
@@ -99,7 +103,8 @@ def clean_interactions(bronze: DataFrame, key: bytes) -> DataFrame:
         "artifact_modified_ts", "work_item_id", "_source_file", "_ingested_at", "_batch_id")
 
 
-def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, progress=log.info) -> dict:
+def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *, run_id: str | None = None,
+        progress=log.info) -> dict:
     t0 = time.time()
     key = pseudonym_key(cfg)
     metrics: dict = {}
@@ -108,7 +113,7 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, progress=l
             raise ConfigError(f"{needed} does not exist under {lake.root}: run the ingest stage "
                               "first (theater run --stage ingest)")
 
-    dq = quality.Gate(spark, lake, cfg, "refine", period=period)
+    dq = quality.Gate(spark, lake, cfg, "refine", run_id=run_id, period=period)
     progress("refine: directory, policies, work items")
     # committed batches only: never rows of an ingest that crashed (or is still running)
     directory = clean_directory(read_committed(spark, lake, "bronze/directory"), key)

@@ -7,22 +7,29 @@
    signal shares and coverage, suppression -> gold/org_theater_index.
 
 Each table's period slice is replaced in one commit (replaceWhere); other periods are untouched.
+
+``compute_gold`` is the one compute path: ``run`` calls it with a ``publish`` step (validate,
+write, read back) and ``theater rescore`` (``theater.reproduce``) without one, so a rescore is
+the published computation by construction.
 """
 from __future__ import annotations
 
 import logging
 import time
 import uuid
+from dataclasses import dataclass, field
+from typing import Callable
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from .. import quality
+from .. import logs, quality
 from ..config import Config
 from ..lake import Lake, LakeError
 from ..period import Period
-from ..signals import (INCENTIVE_NAMES, NAMES, fragmentation, incentives, padding,
-                       repeat_prompt, self_summary, unused_output)
+from ..signals import (INCENTIVE_NAMES, NAMES, fragmentation, padding, repeat_prompt,
+                       self_summary, unused_output)
+from . import incentives
 from ..signals.common import action_quantile
 from ..transforms.score import (agg_org_signals, agg_org_users, agg_user_weeks,
                                 blank_suppressed, bootstrap_interval, org_index, quota_in_force,
@@ -40,37 +47,45 @@ POLICY_SCHEMA = ("org_id string, kind string, start_date date, end_date date, "
 def label_interactions(interactions, period_rows, cfg: Config, inc=None):
     """Add every signal and the theater probability (pure: DataFrames and settings in).
 
-    ``inc`` (:class:`theater.signals.incentives.Incentives`) carries the incentive weights w_q
+    ``inc`` (:class:`theater.stages.incentives.Incentives`) carries the incentive weights w_q
     and w_cp; p = 1 - (1 - F)(1 - w_q)(1 - w_cp) (recipe step 4). Without it they are NA.
     """
-    s = cfg["signals"]
-    dwell = s["unused_output"]["max_dwell_ms"]
-    short = action_quantile(period_rows, s["fragmentation"]["short_quantile"],
-                            fragmentation.THRESHOLD)
-    long_ = action_quantile(period_rows, s["padding"]["quantile"], padding.THRESHOLD)
-    rp = s["repeat_prompt"]
-    fr = s["fragmentation"]
+    s = cfg.signals
+    dwell = s.unused_output.max_dwell_ms
+    short = action_quantile(period_rows, s.fragmentation.short_quantile, fragmentation.THRESHOLD)
+    long_ = action_quantile(period_rows, s.padding.quantile, padding.THRESHOLD)
+    rp, fr = s.repeat_prompt, s.fragmentation
+    weights = {**cfg.weights.as_dict(), **{n: 1.0 for n in INCENTIVE_NAMES}}
     return (interactions
             .transform(unused_output.flag(dwell))
-            .transform(self_summary.flag(s["self_summary"]["min_age_days"], dwell))
-            .transform(repeat_prompt.flag(rp["max_hamming"], rp["window_days"],
-                                          rp["same_artifact"], dwell))
-            .transform(fragmentation.flag(short, fr["min_count"], fr["window_minutes"]))
+            .transform(self_summary.flag(s.self_summary.min_age_days, dwell))
+            .transform(repeat_prompt.flag(rp.max_hamming, rp.window_days, rp.same_artifact, dwell))
+            .transform(fragmentation.flag(short, fr.min_count, fr.window_minutes))
             .transform(padding.flag(long_, dwell))
             .transform(lambda df: incentives.apply(df, inc))
-            .transform(with_labels({**cfg["weights"], **{n: 1.0 for n in INCENTIVE_NAMES}},
-                                   cfg["scoring.threshold"])))
+            .transform(with_labels(weights, cfg.scoring.threshold)))
 
 
-def read_inputs(spark: SparkSession, lake: Lake, period: Period, lookback_days: int,
-                versions: dict | None = None, history_days: int = 0):
-    """Silver inputs for the period (interactions with the look-back, policies), read at the
-    given Delta versions (time travel) or pinned at the current ones.
+@dataclass
+class ScoreInputs:
+    """Silver inputs of one scoring run, pinned at the Delta versions in ``read``."""
 
-    Returns (interactions, policies, {table: version read}, history): ``history`` is
-    (org_id, user_key, event_date) of the same silver version from ``history_days`` before the
-    period to its end (outcome decoupling's pre-mandate weeks).
-    """
+    interactions: DataFrame      # the period plus the repeat signal's look-back
+    policies: DataFrame
+    history: DataFrame           # (org_id, user_key, event_date) reaching back for decoupling
+    work_items: DataFrame | None
+    read: dict = field(default_factory=dict)   # {table: version read}
+
+
+def history_days(cfg: Config) -> int:
+    """Days of silver before the period that outcome decoupling may use as pre-mandate weeks."""
+    return round(7 * cfg.incentives.outcome_decoupling.max_pre_weeks)
+
+
+def read_inputs(spark: SparkSession, lake: Lake, period: Period, cfg: Config,
+                versions: dict | None = None) -> ScoreInputs:
+    """Silver inputs for the period, read at the given Delta versions (time travel) or pinned
+    at the current ones."""
     versions = versions or {}
     if not lake.exists("silver/interactions"):
         raise LakeError("silver/interactions does not exist: run the refine stage first")
@@ -85,41 +100,25 @@ def read_inputs(spark: SparkSession, lake: Lake, period: Period, lookback_days: 
         policies, read["silver/policies"] = pinned("silver/policies")
     else:
         policies = spark.createDataFrame([], POLICY_SCHEMA)
-    history = (silver.where(period.extend_back(history_days).where("event_ts"))
+    work_items = None
+    if lake.exists("silver/work_items"):
+        work_items, read["silver/work_items"] = pinned("silver/work_items")
+    lookback = cfg.signals.repeat_prompt.window_days
+    history = (silver.where(period.extend_back(history_days(cfg)).ts_col("event_ts"))
                .select("org_id", "user_key", "event_date"))
-    return (silver.where(period.extend_back(lookback_days).where("event_ts")), policies, read,
-            history)
-
-
-def history_days(cfg: Config) -> int:
-    """Days of silver before the period that outcome decoupling may use as pre-mandate weeks."""
-    return round(7 * cfg["incentives.outcome_decoupling.max_pre_weeks"])
-
-
-def incentives_for(spark: SparkSession, interactions, policies, period: Period, cfg: Config):
-    """Incentive estimates (bunching, checkpoint bursts) on the period's interactions."""
-    return incentives.compute(spark, interactions.where(period.where("event_ts")), policies,
-                              period.start, period.end, cfg)
-
-
-def read_work_items(spark: SparkSession, lake: Lake, versions: dict | None = None):
-    """silver/work_items at the given (or current) version, or (None, None) when absent."""
-    versions = versions or {}
-    if not lake.exists("silver/work_items"):
-        return None, None
-    v = versions.get("silver/work_items", lake.version("silver/work_items"))
-    return lake.read(spark, "silver/work_items", version=v), v
+    return ScoreInputs(silver.where(period.extend_back(lookback).ts_col("event_ts")), policies,
+                       history, work_items, read)
 
 
 def labels_frame(interactions, period: Period, cfg: Config, inc=None):
-    period_rows = interactions.where(period.where("event_ts"))
+    period_rows = interactions.where(period.ts_col("event_ts"))
     return (label_interactions(interactions, period_rows, cfg, inc)
-            .where(period.where("event_ts"))
+            .where(period.ts_col("event_ts"))
             .select(*LABEL_COLUMNS))
 
 
 def user_weeks_frame(labels, policies, period: Period, cfg: Config):
-    dwell = cfg["signals.unused_output.max_dwell_ms"]
+    dwell = cfg.signals.unused_output.max_dwell_ms
     return (labels.transform(agg_user_weeks(period.start, period.end, dwell))
             .transform(quota_in_force(policies))
             .withColumn("quota_position", F.col("n_interactions") - F.col("weekly_quota")))
@@ -128,13 +127,13 @@ def user_weeks_frame(labels, policies, period: Period, cfg: Config):
 def index_frame(spark: SparkSession, labels, period: Period, cfg: Config, run_id: str, *,
                 policies=None, work_items=None, inc=None, history=None):
     org_users = agg_org_users(labels)
-    signals = agg_org_signals(labels, NAMES, cfg["scoring.min_signal_rows"])
-    b = cfg["scoring.bootstrap"]
-    interval = bootstrap_interval(spark, org_users, b["replicates"], b["confidence"], b["seed"])
+    signals = agg_org_signals(labels, NAMES, cfg.scoring.min_signal_rows)
+    b = cfg.scoring.bootstrap
+    interval = bootstrap_interval(spark, org_users, b.replicates, b.confidence, b.seed)
     base = org_index(org_users, signals, interval, names=NAMES,
-                     min_users=cfg["privacy.min_users"],
-                     dominance_share=cfg["privacy.dominance_share"],
-                     top_n=cfg["scoring.top_signals"], period_start=period.start,
+                     min_users=cfg.privacy.min_users,
+                     dominance_share=cfg.privacy.dominance_share,
+                     top_n=cfg.scoring.top_signals, period_start=period.start,
                      period_end=period.end, run_id=run_id)
     # One row per org: materialize it, then add decoupling, high-confidence and rank bands.
     rows = base.collect()
@@ -143,73 +142,87 @@ def index_frame(spark: SparkSession, labels, period: Period, cfg: Config, run_id
     return blank_suppressed(incentives.with_org_columns(spark, base.schema, rows, extra))
 
 
-def recompute_index(spark: SparkSession, cfg: Config, lake: Lake, period: Period,
-                    versions: dict, run_id: str):
-    """The org index recomputed from silver at the given versions, without writing anything."""
-    interactions, policies, _, history = read_inputs(
-        spark, lake, period, cfg["signals.repeat_prompt.window_days"], versions,
-        history_days(cfg))
-    work_items, _ = read_work_items(spark, lake, versions)
-    inc = incentives_for(spark, interactions, policies, period, cfg)
-    return index_frame(spark, labels_frame(interactions, period, cfg, inc), period, cfg, run_id,
-                       policies=policies, work_items=work_items, inc=inc, history=history)
+# publish(table, frame, related) -> the frame as written (read back), or the frame itself
+Publish = Callable[..., DataFrame]
+
+
+@dataclass
+class Gold:
+    labels: DataFrame
+    user_weeks: DataFrame
+    index: DataFrame
+    incentives: object
+    seconds_incentives: float = 0.0
+    seconds_index: float = 0.0
+
+
+def compute_gold(spark: SparkSession, inputs: ScoreInputs, period: Period, cfg: Config,
+                 run_id: str, *, publish: Publish | None = None, progress=log.info) -> Gold:
+    """Labels, user-weeks and the org index of the period from pinned silver inputs.
+
+    With ``publish`` each table is handed over as soon as it is computed and the next step
+    reads what was published (so signals are not recomputed); without it (rescore) the frames
+    stay in memory. Either way the same functions compute the same values.
+    """
+    def handover(table, frame, **kw):
+        return publish(table, frame, **kw) if publish else frame
+
+    progress(f"score: incentive signals (quota bunching, checkpoint bursts) {period}")
+    t_inc = time.time()
+    inc = incentives.compute(spark, inputs.interactions.where(period.ts_col("event_ts")),
+                             inputs.policies, period.start, period.end, cfg)
+    seconds_incentives = time.time() - t_inc
+
+    progress(f"score: signals and labels {period}")
+    labels = handover("gold/interaction_labels", labels_frame(inputs.interactions, period, cfg,
+                                                                inc))
+    progress("score: user-weeks")
+    user_weeks = handover("gold/user_weeks",
+                          user_weeks_frame(labels, inputs.policies, period, cfg))
+    progress(f"score: org index with {cfg.scoring.bootstrap.replicates} bootstrap replicates")
+    t_idx = time.time()
+    index = handover("gold/org_theater_index",
+                     index_frame(spark, labels, period, cfg, run_id, policies=inputs.policies,
+                                 work_items=inputs.work_items, inc=inc, history=inputs.history),
+                     related={"expected_orgs": inputs.interactions.where(
+                         period.ts_col("event_ts"))})
+    return Gold(labels, user_weeks, index, inc, seconds_incentives, time.time() - t_idx)
+
+
+# How each gold table's period slice is found: labels by event date, the others by period.
+def slice_of(table: str, period: Period) -> tuple[str, object]:
+    """(SQL predicate for replaceWhere, Spark column predicate) of the period's slice."""
+    if table == "gold/interaction_labels":
+        return period.date_sql("event_date"), period.date_col("event_date")
+    return period.matches_sql(), period.matches_col()
 
 
 def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
         run_id: str | None = None, versions: dict | None = None, progress=log.info) -> dict:
     t0 = time.time()
+    steps = logs.Steps("score", 4, progress)  # a bar on a terminal: incentives .. index
     run_id = run_id or uuid.uuid4().hex
-    interactions, policies, read, history = read_inputs(
-        spark, lake, period, cfg["signals.repeat_prompt.window_days"], versions,
-        history_days(cfg))
-
-    work_items, v_wi = read_work_items(spark, lake, versions)
-    if v_wi is not None:
-        read["silver/work_items"] = v_wi
-
-    progress(f"score: incentive signals (quota bunching, checkpoint bursts) {period}")
-    t_inc = time.time()
-    inc = incentives_for(spark, interactions, policies, period, cfg)
-    seconds_incentives = time.time() - t_inc
-
-    progress(f"score: signals and labels {period}")
+    inputs = read_inputs(spark, lake, period, cfg, versions)
     dq = quality.Gate(spark, lake, cfg, "score", run_id=run_id, period=period)
-    date_pred = (f"event_date >= DATE '{period.start}' AND event_date < DATE '{period.end}'")
-    labels_new = dq.check("gold/interaction_labels", labels_frame(interactions, period, cfg, inc))
-    lake.replace_where(labels_new, "gold/interaction_labels",
-                       date_pred)
-    # Later steps read the written labels back instead of recomputing the signals.
-    labels = lake.read(spark, "gold/interaction_labels").where(
-        (F.col("event_date") >= F.lit(period.start)) & (F.col("event_date") < F.lit(period.end)))
 
-    progress("score: user-weeks")
-    period_pred = f"period_start = DATE '{period.start}' AND period_end = DATE '{period.end}'"
-    user_weeks = dq.check("gold/user_weeks", user_weeks_frame(labels, policies, period, cfg))
-    lake.replace_where(user_weeks, "gold/user_weeks",
-                       period_pred)
+    def publish(table, frame, related=None):
+        sql_pred, col_pred = slice_of(table, period)
+        lake.replace_where(dq.check(table, frame, related=related), table, sql_pred)
+        return lake.read(spark, table).where(col_pred)
 
-    progress(f"score: org index with {cfg['scoring.bootstrap.replicates']} bootstrap replicates")
-    t_idx = time.time()
-    index = dq.check("gold/org_theater_index",
-                     index_frame(spark, labels, period, cfg, run_id, policies=policies,
-                                 work_items=work_items, inc=inc, history=history),
-                     related={"expected_orgs": interactions.where(period.where("event_ts"))})
-    lake.replace_where(index,
-                       "gold/org_theater_index", period_pred)
-    seconds_index = time.time() - t_idx
-
-    gold = lake.read(spark, "gold/org_theater_index").where(
-        (F.col("period_start") == F.lit(period.start)) & (F.col("period_end") == F.lit(period.end)))
-    summary = gold.agg(F.count("*").alias("orgs"),
-                       F.sum(F.col("suppressed").cast("int")).alias("suppressed")).collect()[0]
-    counts = labels.agg(F.count("*").alias("n"),
-                        F.sum(F.col("is_theater").cast("int")).alias("flagged"),
-                        F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved")
-                        ).collect()[0]
+    gold = compute_gold(spark, inputs, period, cfg, run_id, publish=publish, progress=steps)
+    steps.close()
+    summary = gold.index.agg(F.count("*").alias("orgs"),
+                             F.sum(F.col("suppressed").cast("int")).alias("suppressed")
+                             ).collect()[0]
+    counts = gold.labels.agg(F.count("*").alias("n"),
+                             F.sum(F.col("is_theater").cast("int")).alias("flagged"),
+                             F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved")
+                             ).collect()[0]
     return {
         **dq.finish(),
         "run_id": run_id,
-        "inputs": read,
+        "inputs": inputs.read,
         "outputs": {t: lake.version(t) for t in ("gold/interaction_labels", "gold/user_weeks",
                                                  "gold/org_theater_index")},
         "labelled_interactions": counts.n,
@@ -218,7 +231,7 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
         "orgs": summary.orgs,
         "orgs_suppressed": int(summary.suppressed or 0),
         "seconds": round(time.time() - t0, 2),
-        "seconds_incentives": round(seconds_incentives, 2),
-        "seconds_index": round(seconds_index, 2),
-        "incentives": inc.summary(),
+        "seconds_incentives": round(gold.seconds_incentives, 2),
+        "seconds_index": round(gold.seconds_index, 2),
+        "incentives": gold.incentives.summary(),
     }

@@ -1,14 +1,14 @@
 """Pure scoring transforms: theater probability, user-weeks, org index, bootstrap, suppression."""
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Callable, Mapping, Sequence
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ..signals.common import discrete_percentile, output_unused, output_used
+from ..columns import (discrete_percentile, output_unused, output_used, poisson_weight,  # noqa: F401
+                       quota_in_force)
 
 
 def theater_probability(weights: Mapping[str, float]) -> Column:
@@ -36,30 +36,6 @@ def with_labels(weights: Mapping[str, float], threshold: float) -> Callable[[Dat
         return (df.withColumn("theater_probability", p)
                 .withColumn("flags", fired_flags(list(weights)))
                 .withColumn("is_theater", F.col("theater_probability") >= F.lit(threshold)))
-
-    return apply
-
-
-def quota_in_force(policies: DataFrame) -> Callable[[DataFrame], DataFrame]:
-    """Add ``weekly_quota``: the quota in force on the week's Monday for the org.
-
-    An org's own quota row overrides a ``*`` row for the days they overlap.
-    Needs ``org_id`` and ``week_start`` (date).
-    """
-
-    def apply(user_weeks: DataFrame) -> DataFrame:
-        q = policies.where(F.col("kind") == "quota").select(
-            F.col("org_id").alias("_q_org"), F.col("start_date").alias("_q_from"),
-            F.col("end_date").alias("_q_to"), F.col("weekly_quota").alias("_q"))
-        cover = ((F.col("_q_org") == F.col("org_id")) | (F.col("_q_org") == "*")) & (
-            F.col("week_start") >= F.col("_q_from")) & (
-            F.col("_q_to").isNull() | (F.col("week_start") < F.col("_q_to")))
-        joined = user_weeks.join(F.broadcast(q), on=cover, how="left")
-        keys = [c for c in user_weeks.columns]
-        w = Window.partitionBy("org_id", "user_key", "week_start").orderBy(
-            (F.col("_q_org") == "*").asc_nulls_last(), F.col("_q_from").desc_nulls_last())
-        return (joined.withColumn("_rn", F.row_number().over(w)).where("_rn = 1")
-                .select(*keys, F.col("_q").alias("weekly_quota")))
 
     return apply
 
@@ -112,26 +88,6 @@ def agg_org_signals(labels: DataFrame, names: Sequence[str], min_rows: int) -> D
                      F.col(f"_fired_{n}") / F.col(f"_measured_{n}")).alias(f"signal_{n}")
               for n in names]
     return per_org.select("org_id", *shares)
-
-
-_POISSON_MAX = 12
-
-
-def _poisson1_cdf() -> list[float]:
-    out, acc = [], 0.0
-    for k in range(_POISSON_MAX):
-        acc += math.exp(-1.0) / math.factorial(k)
-        out.append(acc)
-    return out
-
-
-def poisson_weight(seed: int, unit: Column, rep: Column) -> Column:
-    """A Poisson(1) draw per (unit, replicate), from a hash: reproducible and distributed."""
-    u = F.pmod(F.xxhash64(F.lit(seed), unit, rep), F.lit(1 << 52)).cast("double") / float(1 << 52)
-    expr = F.lit(_POISSON_MAX)
-    for k, c in reversed(list(enumerate(_poisson1_cdf()))):
-        expr = F.when(u < F.lit(c), F.lit(k)).otherwise(expr)
-    return expr
 
 
 def bootstrap_interval(spark: SparkSession, org_users: DataFrame, replicates: int,

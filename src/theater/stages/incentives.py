@@ -1,4 +1,4 @@
-"""Incentive components of the theater probability (recipe step 2) and the org-level columns
+"""Score-stage orchestration of the incentive components of the theater probability (recipe step 2) and the org-level columns
 they add (recipe steps 5, 6): quota bunching, checkpoint bursts, outcome decoupling, rank bands.
 
 ``compute`` runs the Spark aggregations and the small driver-side fits once per scoring run;
@@ -8,7 +8,7 @@ org-level columns of gold/org_theater_index.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Mapping, Sequence
 
@@ -16,8 +16,8 @@ import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from . import checkpoint_burst, outcome_decoupling, quota_bunching, sensitivity
-from .common import output_unused
+from ..columns import output_unused, quota_in_force
+from ..signals import checkpoint_burst, outcome_decoupling, quota_bunching, sensitivity
 
 NAMES = (quota_bunching.NAME, checkpoint_burst.NAME)
 WEEK = "_week"
@@ -53,24 +53,22 @@ def user_week_counts(period_rows: DataFrame, start: date, end: date) -> DataFram
 
 def compute(spark: SparkSession, period_rows: DataFrame, policies: DataFrame, start: date,
             end: date, cfg) -> Incentives:
-    from ..transforms.score import quota_in_force
-
     inc = Incentives()
-    s = cfg["incentives"]
-    seed = cfg["scoring.bootstrap.seed"]
-    qb = s["quota_bunching"]
+    s = cfg.incentives
+    seed = cfg.scoring.bootstrap.seed
+    qb = asdict(s.quota_bunching)   # each signal gets only its own settings
     if qb["enabled"]:
         uw = (user_week_counts(period_rows, start, end)
               .transform(quota_in_force(policies)))
-        orders = sorted(set(s["sensitivity"]["poly_orders"]) | {qb["poly_order"]})
+        orders = sorted(set(s.sensitivity.poly_orders) | {qb["poly_order"]})
         inc.bunching = quota_bunching.estimate_all(spark, uw, qb, seed, orders)
         inc.user_weeks = (quota_bunching.weights_frame(spark, uw, inc.bunching, qb)
                           .select("org_id", "user_key", F.col("week_start").alias(WEEK),
                                   f"sig_{quota_bunching.NAME}"))
         inc.order_factors = _order_factors(inc.bunching, qb["poly_order"])
-    cb = s["checkpoint_burst"]
+    cb = asdict(s.checkpoint_burst)
     if cb["enabled"]:
-        explained = output_unused(cfg["signals.unused_output.max_dwell_ms"])
+        explained = output_unused(cfg.signals.unused_output.max_dwell_ms)
         inc.checkpoints, inc.checkpoint = checkpoint_burst.estimate(
             spark, period_rows, policies, start, end, cb, explained)
         inc.checkpoint_orgs = sorted(e.org_id for e in inc.checkpoints if e.status == "ok")
@@ -120,30 +118,30 @@ def org_columns(spark: SparkSession, index_rows: Sequence, labels: DataFrame, cf
     ``history``: (org_id, user_key, event_date) reaching back before the period, for
     decoupling's pre-mandate weeks; without it the period's labels are used.
     """
-    s = cfg["incentives"]
+    s = cfg.incentives
     out: dict[str, dict] = {r.org_id: {} for r in index_rows}
     dec: dict[str, outcome_decoupling.Estimate] = {}
-    if s["outcome_decoupling"]["enabled"] and policies is not None and work_items is not None:
+    if s.outcome_decoupling.enabled and policies is not None and work_items is not None:
         interactions = (history if history is not None
                         else labels.select("org_id", "user_key", "event_date"))
         for e in outcome_decoupling.estimate(spark, interactions, work_items, policies, start,
-                                             end, s["outcome_decoupling"],
-                                             cfg["scoring.bootstrap.seed"]):
+                                             end, asdict(s.outcome_decoupling),
+                                             cfg.scoring.bootstrap.seed):
             if e.status == "ok":
                 dec[e.org_id] = e
     published = {r.org_id: r.theater_index for r in index_rows
                  if not r.suppressed and r.theater_index is not None}
-    top = (float(np.quantile(list(published.values()), s["high_confidence"]["top_quantile"]))
+    top = (float(np.quantile(list(published.values()), s.high_confidence.top_quantile))
            if published else None)
     bands: dict = {}
-    if s["sensitivity"]["enabled"] and published:
-        configs = sensitivity.grid(s["sensitivity"], names,
-                                   cfg["signals.unused_output.max_dwell_ms"],
-                                   s["quota_bunching"]["poly_order"])
-        per_cfg = sensitivity.org_shares(labels, cfg["weights"], names, configs,
+    if s.sensitivity.enabled and published:
+        configs = sensitivity.grid(asdict(s.sensitivity), names,
+                                   cfg.signals.unused_output.max_dwell_ms,
+                                   s.quota_bunching.poly_order)
+        per_cfg = sensitivity.org_shares(labels, cfg.weights.as_dict(), names, configs,
                                          inc.order_factors if inc else {})
         bands = sensitivity.rank_bands(per_cfg, published, list(published),
-                                       s["sensitivity"]["band"])
+                                       s.sensitivity.band)
     for o, cols in out.items():
         e = dec.get(o)
         cols["usage_change"] = e.usage_change if e else None

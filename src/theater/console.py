@@ -1,0 +1,129 @@
+"""What the CLI prints: the org table, run summaries, outputs, run lists and diffs.
+
+Pure formatting of results the pipeline and the tracking store return; no Spark here.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+from .pipeline import STAGES
+
+
+def format_org_table(rows: list[dict]) -> str:
+    head = f"{'org':<14}{'index':>7}  {'90% interval':<15}{'users':>6}{'interactions':>14}  top signals"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        if r["suppressed"]:
+            lines.append(f"{r['org_id']:<14}{'—':>7}  {'suppressed':<15}{'':>6}"
+                         f"{'':>14}  ({r['suppression_reason']})")
+            continue
+        ci = f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
+        top = ", ".join(r["top_signals"] or []) or "-"
+        lines.append(f"{r['org_id']:<14}{r['theater_index']:>7.1f}  {ci:<15}{r['n_users']:>6}"
+                     f"{r['n_interactions']:>14,}  {top}")
+    return "\n".join(lines)
+
+
+def print_outputs(results: dict) -> None:
+    lake = results["lake"]
+    print("\nOutputs (Delta tables unless table_format=parquet):")
+    for t in ("bronze/interactions", "bronze/quarantine", "silver/interactions",
+              "gold/interaction_labels", "gold/user_weeks", "gold/org_theater_index"):
+        print(f"  {t:<26} {os.path.join(lake, t)}")
+    docs = os.path.join(lake, "ops", "data_docs", "summary.html")
+    if os.path.exists(docs):
+        print(f"  {'data-quality docs':<26} {docs}  (GX pages: ops/data_docs/index.html)")
+
+
+def print_summary(results: dict) -> None:
+    if "ingest" in results:
+        i = results["ingest"]
+        print(f"ingest: {i['files_new']} new file(s), {i['files_skipped_already_loaded']} already "
+              f"loaded; rows loaded {sum(i['rows_loaded'].values()):,}, quarantined "
+              f"{sum(i['rows_quarantined'].values()):,}")
+        for f in i.get("files_rejected", []):
+            print(f"  warning: rejected {f['file']}: {f['reason']}")
+        for f in i.get("files_skipped", []):
+            print(f"  skipped {f['file']}: {f['reason']}")
+    if "refine" in results:
+        r = results["refine"]
+        print(f"refine: {r['silver_interactions']:,} silver interactions in the period, "
+              f"{r['unresolved_org']:,} with unresolved org")
+    if "score" in results:
+        s = results["score"]
+        print(f"score: {s['labelled_interactions']:,} interactions labelled, "
+              f"{s['flagged_interactions']:,} flagged as theater; {s['orgs']} orgs "
+              f"({s['orgs_suppressed']} suppressed)")
+        print()
+        print(format_org_table(results["orgs"]))
+    dq = [r for st in STAGES for r in (results.get(st) or {}).get("dq", [])]
+    if dq:
+        from .quality import summary_lines
+
+        print("\nData quality (Great Expectations), per table:")
+        for line in summary_lines(dq):
+            print("  " + line)
+    print_outputs(results)
+    if results.get("mlflow"):
+        print(f"\nMLflow run {results['run_id']} (experiment theater-index)")
+        print(f"  open it:  mlflow ui --backend-store-uri {results['tracking_uri']}  "
+              "(then http://127.0.0.1:5000)")
+        print(f"  reproduce: theater rescore --run-id {results['run_id']}")
+    print(f"\ntotal {results['seconds']}s")
+
+
+def print_report_result(period, result) -> None:
+    f = result.figures
+    share = (f"{f.share.value:.1f}% [{f.share.low:.1f}, {f.share.high:.1f}]"
+             if f.share.value is not None and f.share.low is not None else
+             "n/a" if f.share.value is None else f"{f.share.value:.1f}%")
+    print(f"report {period.label}: {f.coverage.n_published} orgs published, "
+          f"{f.coverage.n_suppressed} suppressed; company theater share {share}; "
+          f"previous period: {f.previous_label or 'none in the lake'}")
+    print(f"  html: {result.path.resolve()}")
+    if result.pdf:
+        print(f"  pdf:  {result.pdf}")
+    if result.logged_run:
+        print(f"  logged to MLflow run {result.logged_run} (artifacts report/)")
+    for note in result.notes:
+        print(f"  note: {note}")
+
+
+def print_rescore(run_id: str, same: bool, diffs: list[str]) -> None:
+    if same:
+        print(f"rescore {run_id}: identical: every org's index, interval, counts, "
+              "signals, outcome decoupling and rank band match the published run")
+        return
+    print(f"rescore {run_id}: {len(diffs)} difference(s)")
+    for d in diffs:
+        print("  " + d)
+
+
+def print_runs(runs) -> None:
+    print(f"{'run id':<34}{'started (UTC)':<21}{'period':<24}{'status':<10}{'mean index':>11}{'orgs':>6}")
+    for r in runs:
+        started = datetime.fromtimestamp(r.info.start_time / 1000, timezone.utc)
+        m = r.data.metrics
+        mean = f"{m['index_mean']:.1f}" if "index_mean" in m else "-"
+        orgs = f"{int(m['orgs_scored'] + m.get('orgs_suppressed', 0))}" if "orgs_scored" in m else "-"
+        period = f"{r.data.params.get('period_start', '?')}..{r.data.params.get('period_end', '?')}"
+        print(f"{r.info.run_id:<34}{started:%Y-%m-%d %H:%M:%S}  {period:<24}"
+              f"{r.info.status:<10}{mean:>11}{orgs:>6}")
+    if not runs:
+        print("(no tracked runs yet)")
+
+
+def print_runs_diff(a, b, pa: dict, pb: dict) -> None:
+    """``a``/``b``: org index tables (pandas) of two runs; ``pa``/``pb``: their params."""
+    m = a.merge(b, on="org_id", how="outer", suffixes=("_a", "_b"))
+    m["change"] = m["theater_index_b"] - m["theater_index_a"]
+    moved = m[m["change"].abs() > 0].sort_values("change", key=lambda s: -s.abs())
+    print(f"orgs: {len(a)} in A, {len(b)} in B; {len(moved)} moved")
+    for _, r in moved.iterrows():
+        print(f"  {r.org_id:<14} {r.theater_index_a:>6.1f} -> {r.theater_index_b:>6.1f}  ({r.change:+.1f})")
+    keys = sorted(k for k in set(pa) | set(pb)
+                  if k.startswith(("cfg.", "period")) and pa.get(k) != pb.get(k))
+    print(f"configuration keys that differ: {len(keys)}")
+    for k in keys:
+        print(f"  {k}: {pa.get(k)} -> {pb.get(k)}")

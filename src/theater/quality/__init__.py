@@ -1,0 +1,69 @@
+"""Data-quality gates (package: ``suites`` the suite files, ``runner`` the GX context,
+``gate`` the validation before publish, ``results`` records and summaries). Great Expectations: Great Expectations (GX Core 1.x) suites run on every table before it is
+published.
+
+How it works
+------------
+- **Suites are files**: ``expectations/<layer>_<table>.json`` (e.g. ``silver_interactions.json``)
+  in GX's own suite JSON (``name``, ``meta``, ``expectations: [{type, kwargs, meta}]``), loaded
+  with ``ExpectationSuite(**json)`` into an *ephemeral* GX context: no ``gx/`` project folder.
+  The folder is ``quality.suites_dir`` (config), so a test or an analyst can point a run at an
+  edited copy. Every expectation carries ``meta.severity``: ``critical`` (stops the stage, exit
+  code 3) or ``warning`` (recorded, the stage goes on), and ``meta.name`` (the name printed and
+  recorded). Thresholds that are operational settings (period bounds with the late-data
+  tolerance, k, quarantine shares, volume ratios) are GX suite parameters
+  (``{"$PARAMETER": "ts_min"}``) filled from ``conf/base.yaml``'s ``quality:`` section.
+- **Where expectations run** (``meta.frame``):
+
+  * ``rows`` (default): the Spark DataFrame about to be written, through GX's own Spark
+    execution engine (Spark datasource, dataframe asset, whole-dataframe batch). This works with
+    Spark Connect DataFrames on Sail (checked with GX 1.24.1, pysail 0.7.2, pyspark 4.2): GX only
+    uses DataFrame API there (its ``persist`` is a no-op on Sail, nothing uses ``.rdd`` or
+    ``sparkContext``). Two passes: every expectation in GX's ``BASIC`` format without samples
+    (counts only, GX bundles the aggregates), then only the ones that did not pass again in
+    ``SUMMARY`` with a small ``partial_unexpected_count`` and ``unexpected_index_column_names``
+    (the suite's ``meta.row_keys``): samples cost a filtered scan per expectation, so only
+    failures pay for them, and nothing but a handful of offending keys reaches the driver.
+  * ``summary``: one-row table-level metrics that need more than the rows themselves
+    (``row_count``, ``quarantine_share`` of the batch, ``orgs_missing`` = silver orgs absent from
+    the gold index). They are computed in Spark with one aggregation each and validated by GX on a
+    tiny pandas frame.
+  * ``daily_volume``: one row per day of the period: the day's row count, its baseline (median
+    of the same weekday in the previous ``quality.volume_history_weeks`` weeks, taken from the
+    new rows and the table's own history) and ``volume_ratio``; validated by GX on pandas.
+
+- **Validate before publish**: a stage calls ``gate.check(table, df, ...)`` right before the
+  ``lake`` write. With ``quality.materialize`` (default) the DataFrame is first written once to
+  a staging Parquet folder under ``<lake>/ops/_staging/`` and both validation and the table
+  write read that copy: Sail does not cache (``persist`` is a no-op), so validating the lazy plan
+  would recompute the whole stage (signals, bootstrap) once for GX and once for the write.
+  ``check`` returns the DataFrame to write. If a critical expectation fails, the results are
+  appended to ``ops/dq_results``, Data Docs are written, and :class:`DataQualityError` is raised
+  *before* the write, so the target table's Delta version does not change.
+- **Results are data**: every check appends one row per expectation to ``ops/dq_results``
+  (Delta, through :class:`theater.lake.Lake`): run id, stage, table, the table's version at
+  validation time (the version the write will replace; null for a new table), suite,
+  expectation, severity, success, observed value, unexpected/element counts. The stage puts the
+  same records in its metrics under ``"dq"``; :func:`summary_lines` turns them into per-table
+  pass/warn/fail counts.
+- **Data Docs**: GX's own site builder, configured in the ephemeral context with a filesystem
+  store at ``<lake>/ops/data_docs/``, built once per stage (``index.html``; each run adds its
+  validation pages; the index lists the validations of the latest process, because an
+  ephemeral context keeps results in memory).
+- Cost: importing GX takes ~3-4 s once per process; the staged copy costs one Parquet write
+  and read of each validated table; the GX passes themselves are a few scans of that copy.
+- Raw identifiers never leave bronze: offending-row samples show only the suite's ``row_keys``
+  (event ids, tools, orgs, pseudonymous user keys) and values of columns not in
+  :data:`RAW_IDENTIFIER_COLUMNS`.
+"""
+from __future__ import annotations
+
+from .gate import DQ_SCHEMA, Gate
+from .results import RAW_IDENTIFIER_COLUMNS, summary_lines
+from .runner import GX
+from .suites import (DQ_TABLE, FRAMES, SEVERITIES, SuiteError, expectation_name, load_suite,
+                     load_suite_json, suite_file_name, suites_dir)
+
+__all__ = ["DQ_SCHEMA", "DQ_TABLE", "FRAMES", "GX", "Gate", "RAW_IDENTIFIER_COLUMNS", "SEVERITIES",
+           "SuiteError", "expectation_name", "load_suite", "load_suite_json", "suite_file_name",
+           "suites_dir", "summary_lines"]

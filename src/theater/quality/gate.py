@@ -1,0 +1,336 @@
+"""The gate: validate each table a stage is about to publish, record the results."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from .. import dq_docs
+from ..config import Config
+from ..errors import DataQualityError
+from ..lake import Lake
+from .results import RAW_IDENTIFIER_COLUMNS, as_int, doc_entry, gx_exception, redact, short  # noqa: F401
+from .runner import GX
+from .suites import DQ_TABLE, expectation_name, load_suite_json, suites_dir
+
+log = logging.getLogger(__name__)
+
+DQ_SCHEMA = ("run_id string, stage string, table_name string, table_version bigint, "
+             "suite string, expectation string, expectation_type string, frame string, "
+             "severity string, success boolean, observed_value string, unexpected_count bigint, "
+             "element_count bigint, sample string, validated_at timestamp")
+
+@dataclass
+class Gate:
+    """Validates the tables one stage publishes; collects the result records in ``results``."""
+
+    spark: SparkSession
+    lake: Lake
+    cfg: Config
+    stage: str
+    run_id: str | None = None           # the pipeline's run id (MLflow), passed in by the stage
+    period: Any = None                  # theater.period.Period, when the stage has one
+    fallback_id: str | None = None      # run id when the stage runs outside a pipeline run
+    results: list[dict] = field(default_factory=list)
+    seconds: float = 0.0                # validation time (GX, metric frames, results, docs)
+    staging_seconds: float = 0.0        # writing the staged copy (the write then reads it)
+    timings: dict = field(default_factory=dict)
+    _staged: list[str] = field(default_factory=list)
+    _doc_keys: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.run_id = (self.run_id or self.fallback_id
+                       or f"{self.stage}-{uuid.uuid4().hex[:12]}")
+        self.q = self.cfg.quality
+        if self.enabled:
+            GX.prewarm()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.q.enabled)
+
+    # ------------------------------------------------------------------ parameters
+    def parameters(self) -> dict:
+        q = self.q
+        p: dict[str, Any] = {
+            "min_users": self.cfg.privacy.min_users,
+            "quarantine_warn_share": q.quarantine_warn_share,
+            "quarantine_fail_share": q.quarantine_fail_share,
+            "volume_min_ratio": q.volume_min_ratio,
+            "volume_max_ratio": q.volume_max_ratio,
+        }
+        if self.period is not None:
+            tol = timedelta(days=q.late_tolerance_days)
+            start = datetime.combine(self.period.start, datetime.min.time())
+            end = datetime.combine(self.period.end, datetime.min.time())
+            p.update({"period_start": self.period.start.isoformat(),
+                      "period_end": self.period.end.isoformat(),
+                      "ts_min": start - tol, "ts_max": end + tol - timedelta(microseconds=1),
+                      "date_min": (self.period.start - tol).isoformat(),
+                      "date_max": (self.period.end + tol - timedelta(days=1)).isoformat()})
+        return p
+
+    # ------------------------------------------------------------------ check
+    def check(self, table: str, df: DataFrame, *, related: dict | None = None,
+              materialize: bool | None = None) -> DataFrame:
+        """Validate ``df`` (about to be written to ``table``) with the table's suite.
+
+        Returns the DataFrame to write (the staged copy when materializing). Raises
+        :class:`DataQualityError` when a critical expectation fails; the results are recorded
+        in ``ops/dq_results`` either way.
+        """
+        if not self.enabled:
+            return df
+        t0 = time.time()
+        data = load_suite_json(table, suites_dir(self.cfg))
+        materialize = self.q.materialize if materialize is None else materialize
+        if materialize:
+            t_stage = time.time()
+            df = self._stage(df, table)
+            self.staging_seconds += time.time() - t_stage
+            t0 = time.time()
+        version = self.lake.version(table)
+        frames: dict[str, list[dict]] = {}
+        for e in data["expectations"]:
+            frames.setdefault((e.get("meta") or {}).get("frame", "rows"), []).append(e)
+        params = self.parameters()
+        records: list[dict] = []
+        for frame, exps in frames.items():
+            t_part = time.time()
+            if frame == "rows":
+                batch_frame, kind = df, "spark"
+                keys = [k for k in data.get("meta", {}).get("row_keys", []) if k in df.columns
+                        and k not in RAW_IDENTIFIER_COLUMNS]
+            elif frame == "summary":
+                batch_frame, kind, keys = self._summary(df, exps, related or {}), "pandas", []
+            else:
+                batch_frame, kind, keys = self._daily_volume(table, df, data), "pandas", ["day"]
+            result = self._validate(data, exps, frame, batch_frame, kind, keys, params)
+            t_part = self._tick(f"gx.{table}.{frame}", t_part)
+            for r in sorted(result.results, key=lambda r: r.expectation_config.meta["_idx"]):
+                e = exps[r.expectation_config.meta["_idx"]]
+                rec = self._record(table, version, data["name"], frame, e, r)
+                col = (e.get("kwargs") or {}).get("column")
+                if frame == "summary" and col in getattr(batch_frame, "columns", []):
+                    rec["observed_value"] = short(redact(batch_frame[col].iloc[0]))
+                    rec["sample"] = "[]"
+                records.append(rec)
+            if self.q.data_docs:
+                key = GX.store_result(data["name"], f"{table.replace('/', '_')}-{frame}",
+                                       f"{self.run_id}-{self.stage}", result)
+                self._doc_keys.append((key, doc_entry(records[-len(exps):], frame)))
+        t_part = time.time()
+        self._record_results(records)
+        self._tick("dq_results", t_part)
+        self.results.extend(records)
+        self.seconds += time.time() - t0
+        failed = [r for r in records if not r["success"] and r["severity"] == "critical"]
+        for r in records:
+            if not r["success"] and r["severity"] == "warning":
+                log.warning("data quality warning on %s: %s: %s", table, r["expectation"],
+                            r["observed_value"])
+        if failed:
+            self.cleanup()
+            self._build_docs()
+            err = DataQualityError(self._message(table, data["name"], version, failed))
+            err.results = list(self.results)  # type: ignore[attr-defined]
+            raise err
+        return df
+
+    # ------------------------------------------------------------------ pieces
+    def _tick(self, key: str, since: float) -> float:
+        now = time.time()
+        self.timings[key] = round(self.timings.get(key, 0.0) + now - since, 3)
+        return now
+
+    def _validate(self, data: dict, exps: list[dict], frame: str, batch_frame, kind: str,
+                  keys: list[str], params: dict):
+        GX.context()  # imports GX once (waits for a prewarm in progress)
+        from great_expectations.core.expectation_suite import ExpectationSuite
+
+        tagged = [{**e, "meta": {**(e.get("meta") or {}), "_idx": i}} for i, e in enumerate(exps)]
+        suite = ExpectationSuite(name=data["name"], meta=data.get("meta") or {},
+                                 expectations=tagged)
+        batch = GX.batch(kind, batch_frame)
+        # Pass 1, everything: BASIC without samples (counts only; GX bundles the aggregates).
+        # Pass 2, only what did not pass: SUMMARY with a few values and offending row keys.
+        # Samples cost one filtered scan each per expectation, so they are only paid for failures.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = batch.validate(suite, expectation_parameters=params,
+                                    result_format={"result_format": "BASIC",
+                                                   "partial_unexpected_count": 0})
+            failed = {r.expectation_config.meta["_idx"] for r in result.results if not r.success}
+            if failed:
+                detail_format: dict[str, Any] = {"result_format": "SUMMARY",
+                                                 "partial_unexpected_count": self.q.sample_rows}
+                if keys:
+                    detail_format["unexpected_index_column_names"] = keys
+                detail = batch.validate(
+                    ExpectationSuite(name=data["name"], meta=data.get("meta") or {},
+                                     expectations=[e for e in tagged
+                                                   if e["meta"]["_idx"] in failed]),
+                    expectation_parameters=params, result_format=detail_format)
+                by_idx = {r.expectation_config.meta["_idx"]: r for r in detail.results}
+                result.results = [by_idx.get(r.expectation_config.meta["_idx"], r)
+                                  for r in result.results]
+        return result
+
+    def _record(self, table, version, suite, frame, e: dict, r) -> dict:
+        res = r.result or {}
+        raised, message = gx_exception(r.exception_info)
+        if raised:
+            observed = f"error: {message[:300]}"
+        elif "observed_value" in res:
+            observed = short(res["observed_value"])
+        elif "unexpected_count" in res:
+            n, u = res.get("element_count") or 0, res.get("unexpected_count") or 0
+            pct = res.get("unexpected_percent")
+            observed = f"{u} of {n} rows unexpected" + (f" ({pct:.2f}%)" if pct is not None else "")
+        else:
+            observed = ""
+        sample = res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list") or []
+        return {
+            "run_id": self.run_id, "stage": self.stage, "table_name": table,
+            "table_version": version, "suite": suite, "expectation": expectation_name(e),
+            "expectation_type": e["type"], "frame": frame, "severity": e["meta"]["severity"],
+            "success": bool(r.success) and not raised, "observed_value": observed,
+            "unexpected_count": as_int(res.get("unexpected_count")),
+            "element_count": as_int(res.get("element_count")),
+            "sample": json.dumps(redact(sample[: self.q.sample_rows]), default=str),
+            "validated_at": datetime.now(timezone.utc).replace(tzinfo=None),
+        }
+
+    def _record_results(self, records: list[dict]) -> None:
+        if not records:
+            return
+        rows = [tuple(r[c.split()[0]] for c in DQ_SCHEMA.split(", ")) for r in records]
+        self.lake.append(self.spark.createDataFrame(rows, DQ_SCHEMA), DQ_TABLE)
+
+    def _message(self, table, suite, version, failed) -> str:
+        lines = [f"data-quality gate failed: {table} (suite {suite}, stage {self.stage}): "
+                 f"{len(failed)} critical expectation(s) failed; {table} was not written "
+                 f"(stays at version {version})"]
+        for r in failed:
+            lines.append(f"  - {r['expectation']} [{r['expectation_type']}]: observed "
+                         f"{r['observed_value']}")
+            sample = json.loads(r["sample"])
+            if sample:
+                lines.append(f"      offending rows (pseudonymized): {short(sample, 400)}")
+        lines.append(f"  results: {self.lake.path(DQ_TABLE)} (run_id {self.run_id})")
+        return "\n".join(lines)
+
+    def _stage(self, df: DataFrame, table: str) -> DataFrame:
+        path = self.lake.path(f"ops/_staging/dq-{self.run_id}-{uuid.uuid4().hex[:8]}/"
+                              f"{table.replace('/', '_')}")
+        df.write.mode("overwrite").parquet(path)
+        self._staged.append(os.path.dirname(path))
+        # the schema is given: an empty frame leaves no Parquet file to infer it from
+        return self.spark.read.schema(df.schema).parquet(path)
+
+    def finish(self) -> dict:
+        """End of the stage: remove staging copies; return the metrics the stage reports
+        (``dq``: one record per expectation, ``dq_seconds``, ``dq_staging_seconds``)."""
+        self.cleanup()
+        self._build_docs()
+        if self.results:
+            log.info("data quality %s: %d expectations in %.1fs (+%.1fs staging); %s",
+                     self.stage, len(self.results), self.seconds, self.staging_seconds,
+                     ", ".join(f"{k} {v:.1f}s" for k, v in sorted(self.timings.items())))
+        return {"dq": list(self.results), "dq_seconds": round(self.seconds, 2),
+                "dq_staging_seconds": round(self.staging_seconds, 2)}
+
+    def _build_docs(self) -> None:
+        """GX Data Docs for this stage's validations (once per stage: the index is rebuilt)."""
+        if not self._doc_keys:
+            return
+        t = time.time()
+        directory = self.lake.path("ops/data_docs")
+        if "://" not in directory:  # GX's filesystem store wants an absolute base directory
+            directory = os.path.abspath(directory)
+        try:
+            GX.build_docs(directory, [k for k, _ in self._doc_keys])
+            # GX's page for each result: validations/<suite>/<run name>/<run time>/<batch>.html
+            entries = [{**e, "page": "validations/" + "/".join(k.to_tuple()) + ".html"}
+                       for k, e in self._doc_keys]
+            dq_docs.record_entries(directory, entries)
+        except Exception as exc:  # docs are for people; never fail the run on them
+            log.warning("data docs not written: %s", exc)
+        self._doc_keys = []
+        self.seconds += time.time() - t
+        self._tick("data_docs", t)
+
+    def cleanup(self) -> None:
+        """Remove this gate's staging copies (call after the stage's writes)."""
+        for p in self._staged:
+            shutil.rmtree(p, ignore_errors=True)
+        self._staged.clear()
+
+    # ------------------------------------------------------------------ metric frames
+    def _summary(self, df: DataFrame, exps: list[dict], related: dict):
+        import pandas as pd
+
+        wanted = {(e.get("kwargs") or {}).get("column") for e in exps}
+        row: dict[str, Any] = {}
+        if wanted & {"row_count", "quarantine_share", "quarantined_count"}:
+            row["row_count"] = df.count()
+        if wanted & {"quarantine_share", "quarantined_count"}:
+            q = related.get("quarantined")
+            n_bad = q.count() if q is not None else 0
+            total = row["row_count"] + n_bad
+            row["quarantined_count"] = n_bad
+            row["quarantine_share"] = (n_bad / total) if total else 0.0
+        if "orgs_missing" in wanted:
+            expected = related.get("expected_orgs")
+            if expected is None:
+                row["orgs_missing"] = None
+            else:
+                missing = (expected.where(F.col("org_id").isNotNull()).select("org_id").distinct()
+                           .join(df.select("org_id").distinct(), "org_id", "left_anti"))
+                row["orgs_missing"] = missing.count()
+        return pd.DataFrame([row]) if row else pd.DataFrame([{"row_count": df.count()}])
+
+    def _daily_volume(self, table: str, df: DataFrame, data: dict):
+        import pandas as pd
+
+        col = (data.get("meta") or {}).get("date_column", "event_date")
+        if self.period is None:
+            return pd.DataFrame({"day": [], "n": [], "baseline": [], "volume_ratio": []})
+        weeks = self.q.volume_history_weeks
+        start, end = self.period.start, self.period.end
+        counts = {r[0]: r[1] for r in df.groupBy(col).count().collect() if r[0] is not None}
+        hist_start = start - timedelta(days=7 * weeks)
+        known_before: dict[date, int] = {}
+        if self.lake.exists(table):
+            hist = (self.lake.read(self.spark, table)
+                    .where((F.col(col) >= F.lit(hist_start)) & (F.col(col) < F.lit(start)))
+                    .groupBy(col).count().collect())
+            known_before = {r[0]: r[1] for r in hist if r[0] is not None}
+        rows = []
+        d = start
+        while d < end:
+            past = []
+            for w in range(1, weeks + 1):
+                p = d - timedelta(days=7 * w)
+                if p >= start:
+                    past.append(counts.get(p, 0))
+                elif p in known_before:
+                    past.append(known_before[p])
+            n = counts.get(d, 0)
+            base = float(pd.Series(past).median()) if len(past) >= 2 else None
+            ratio = (n / base) if base else None
+            rows.append({"day": d.isoformat(), "n": n, "baseline": base, "volume_ratio": ratio})
+            d += timedelta(days=1)
+        return pd.DataFrame(rows)
+
+

@@ -1,0 +1,111 @@
+"""The GX runner: one ephemeral Great Expectations context per process, with a Spark and a
+pandas datasource, result storage and the Data Docs site builder.
+
+GX is imported in a background thread (:meth:`GX.prewarm`) while the stage's Spark work runs:
+the import and context cost about 5 s per process (measured: see ``prewarm``), which the
+thread hides behind the first Spark job.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from datetime import datetime, timezone
+
+from .. import logs
+
+log = logging.getLogger(__name__)
+
+# GX logs ~200 INFO lines while it imports ("Skipping registering function ..."): quiet it.
+logs.quiet("great_expectations")
+
+
+class GX:
+    """One ephemeral GX context per process: a Spark and a pandas datasource, each with one
+    dataframe asset and a whole-dataframe batch definition."""
+
+    _ctx = None
+    _batch_defs: dict = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def prewarm(cls) -> None:
+        """Import GX and build the context in a background thread (about 5 s, mostly the
+        import), so that it overlaps with the stage's Spark work instead of adding to it."""
+        if cls._ctx is None:
+            # GX's Spark datasource imports pyspark.ml, and so does MLflow in the main thread:
+            # import it here first (~40 ms) so the two imports never race on a half-built module
+            # ("cannot access submodule 'ml' of module 'pyspark'").
+            import pyspark.ml.param  # noqa: F401
+
+            threading.Thread(target=cls._prewarm, name="gx-prewarm", daemon=True).start()
+
+    @classmethod
+    def _prewarm(cls) -> None:
+        try:
+            cls.context()
+        except Exception as exc:  # the first real use raises it again, in the stage
+            log.debug("GX prewarm failed: %s", exc)
+
+    @classmethod
+    def context(cls):
+        with cls._lock:
+            return cls._context()
+
+    @classmethod
+    def _context(cls):
+        if cls._ctx is None:
+            os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            logs.quiet("great_expectations")   # some GX modules set INFO on their own logger
+            ctx = gx.get_context(mode="ephemeral")
+            ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+            cls._ctx = ctx
+            cls._batch_defs = {
+                "spark": ctx.data_sources.add_spark("theater_spark")
+                .add_dataframe_asset("frame").add_batch_definition_whole_dataframe("whole"),
+                "pandas": ctx.data_sources.add_pandas("theater_pandas")
+                .add_dataframe_asset("frame").add_batch_definition_whole_dataframe("whole"),
+            }
+        return cls._ctx
+
+    @classmethod
+    def batch(cls, kind: str, frame):
+        cls.context()
+        return cls._batch_defs[kind].get_batch(batch_parameters={"dataframe": frame})
+
+    _sites: set = set()
+
+    @classmethod
+    def store_result(cls, suite_name: str, batch_id: str, run_name: str, result):
+        """Keep a validation result in the context's (in-memory) store; return its key."""
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier, ValidationResultIdentifier)
+
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
+            run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(timezone.utc)),
+            batch_identifier=batch_id)
+        cls.context().validation_results_store.set(key, result)
+        return key
+
+    @classmethod
+    def build_docs(cls, directory: str, keys: list) -> None:
+        """Render the given results and the index into the site at ``directory``."""
+        ctx = cls.context()
+        site = "lake_" + uuid.uuid5(uuid.NAMESPACE_URL, directory).hex[:8]
+        if site not in cls._sites:
+            ctx.add_data_docs_site(site, {
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                                  "base_directory": directory},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            })
+            cls._sites.add(site)
+        ctx.build_data_docs(site_names=[site], resource_identifiers=keys)
+
+

@@ -1,0 +1,86 @@
+"""Cursor Admin API ``filtered-usage-events`` -> canonical interactions.
+
+The API answers ``{"totalUsageEventsCount", "pagination", "usageEvents": [...], "period"}``;
+``iter_records`` streams ``usageEvents[]`` (a wrapper key), so ``map_record`` sees one usage
+event. Events have no id: ``event_id`` is a deterministic hash (see ``event_id_of``).
+"""
+from __future__ import annotations
+
+import hashlib
+
+from theater.sources.vendor._event_common import as_int, as_str, interaction, require
+from theater.sources.vendor.base import VendorFormat, VendorRecordError, parse_ts, register
+
+NAME = "cursor_usage_events"
+TOOL = "ide"
+
+
+def looks_like(record: dict) -> bool:
+    return (isinstance(record, dict) and "userEmail" in record and "date" not in record
+            and any(k in record for k in ("tokenUsage", "kind", "requestsCosts",
+                                          "isTokenBasedCall", "timestamp")))
+
+
+def event_id_of(user: str, ts_raw: str, model: str | None, tokens: dict) -> str:
+    """``cur-`` + first 24 hex of SHA-256 over user, the raw epoch-ms timestamp, model and the
+    four token counts (input, output, cache write, cache read), ``|``-separated, blanks empty."""
+    parts = [user.lower(), str(ts_raw).strip(), model or ""]
+    parts += ["" if tokens.get(k) is None else str(tokens[k])
+              for k in ("inputTokens", "outputTokens", "cacheWriteTokens", "cacheReadTokens")]
+    return "cur-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+
+def map_record(record: dict) -> list[dict]:
+    user = require(record.get("userEmail"), "userEmail")
+    raw_ts = record.get("timestamp")
+    if raw_ts in (None, ""):
+        raise VendorRecordError("missing_required: timestamp")
+    ts = parse_ts(raw_ts)
+    usage = record.get("tokenUsage") or {}
+    if not isinstance(usage, dict):
+        raise VendorRecordError("bad_type: tokenUsage is not an object")
+    tokens = {k: as_int(usage.get(k), f"tokenUsage.{k}")
+              for k in ("inputTokens", "outputTokens", "cacheWriteTokens", "cacheReadTokens")}
+    model = as_str(record.get("model"))
+    return [interaction(
+        NAME, "email",
+        event_id=event_id_of(user, raw_ts, model, tokens), event_ts=ts, user_id=user, tool=TOOL,
+        action="other", model=model,
+        prompt_tokens=tokens["inputTokens"], completion_tokens=tokens["outputTokens"],
+    )]
+
+
+DOCS = """\
+## cursor_usage_events - Cursor Admin API filtered usage events
+
+Grain: one row per billed request. Files: the API's JSON answer (one page per file:
+`{"totalUsageEventsCount", "pagination", "usageEvents": [...], "period"}`), streamed by
+`iter_records` through the `usageEvents` wrapper key; or the events as JSON lines.
+
+| vendor field | canonical field | note |
+|---|---|---|
+| (none) | `event_id` | **Cursor gives no event id**: `cur-` + 24 hex of SHA-256(`lower(userEmail)`, raw `timestamp`, `model`, `inputTokens`, `outputTokens`, `cacheWriteTokens`, `cacheReadTokens`). Deterministic, so a re-delivered page deduplicates; two requests of one user in the same millisecond with the same model and tokens collapse into one (documented limit) |
+| `timestamp` (epoch milliseconds as a string) | `event_ts` | |
+| `userEmail` | `user_id`, `user_alias_kind` = `email` | |
+| constant | `tool` = `ide` | |
+| constant | `action` = `other` | `kind` ("Included in Business", "Usage-based", ...) is a billing class, not a verb |
+| `model` | `model` | |
+| `tokenUsage.inputTokens` | `prompt_tokens` | cache read/write tokens not added (they are context, not prompt) |
+| `tokenUsage.outputTokens` | `completion_tokens` | |
+
+Lost / absent: session, prompt text, artifact, disposition, dwell; `kind`, `maxMode`,
+`requestsCosts`, `totalCents` and cache tokens are not carried (they stay in bronze). Events
+without `tokenUsage` (request-priced calls) have null token counts, not 0.
+"""
+
+FORMAT = register(VendorFormat(
+    name=NAME, grain="event",
+    summary="Cursor Admin API filtered-usage-events (per billed request, no event id)",
+    required=("timestamp", "userEmail"),
+    signals={"unused_output": "N", "self_summary": "N", "repeat_prompt": "N", "fragmentation": "N",
+             "padding": "N", "quota_bunching": "Y", "checkpoint_burst": "Y",
+             "outcome_decoupling": "Y"},
+    identity_kinds=("email",),
+    file_kinds=("json", "jsonl"),
+    map_record=map_record, looks_like=looks_like, docs=DOCS,
+))

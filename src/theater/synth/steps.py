@@ -1,0 +1,175 @@
+"""``generate()``: the steps in order, each a named function. One ``numpy`` generator is threaded
+through the steps in a fixed order, so the same seed and parameters give byte-identical files."""
+from __future__ import annotations
+
+import datetime
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from . import truth as truth_files
+from .columns import interaction_table
+from .dirty import plan_interaction_dirt
+from .episodes import bursts, concat, episodes, expand, fillers, fix_token_extremes
+from .side import directory_tables, link_work_items, policies_tables, work_items
+from .vocab import MECHANISMS, TOOLS, WORK_ITEM_KINDS
+from .world import World
+from .writers import FilePlan, file_rel, plan_files, write, write_interaction_files
+
+
+# work-item kind -> landing format (formats="mixed")
+WORK_ITEM_FORMATS = {"ticket": "jsonl", "pull_request": "parquet", "case": "csv",
+                     "document": "json", "other": "jsonl.gz"}
+
+
+def fresh_dirs(out: Path) -> tuple[Path, Path]:
+    """Empty ``out/landing`` and ``out/truth`` (whatever was there is removed)."""
+    landing, truth = out / "landing", out / "truth"
+    for p in (landing, truth):
+        if p.exists():
+            shutil.rmtree(p)
+        p.mkdir(parents=True)
+    return landing, truth
+
+
+def simulate_rows(world: World, rng, say) -> dict:
+    """All interactions as code arrays, sorted by (tool, ts, user): episodes expanded to rows,
+    then checkpoint bursts and quota fillers, padding pushed above each action's p90."""
+    rows = expand(world, rng, episodes(world, rng))
+    say(f"synth: {len(rows['ts']):,} base interactions")
+    rows = concat([rows, bursts(world, rng)])
+    rows = concat([rows, fillers(world, rng, rows)])
+    order = np.lexsort((rows["user"], rows["ts"], rows["tool"]))
+    rows = {k: v[order] for k, v in rows.items()}
+    fix_token_extremes(rows)
+    return rows
+
+
+def redeliver(landing: Path, world: World, plan: FilePlan) -> str:
+    """Copy one interaction file whole under a ``-redelivered`` name; return its landing path."""
+    src = landing / file_rel(TOOLS[plan.tool], plan.week, world, plan.fmt)
+    dst = src.with_name(src.name.split(".")[0] + "-redelivered." + plan.fmt)
+    shutil.copyfile(src, dst)
+    return str(dst.relative_to(landing))
+
+
+def write_directory(landing: Path, world: World, mixed: bool, dirty: bool,
+                    dirty_rows: list[dict]) -> None:
+    base_dir, movers_dir = directory_tables(world)
+    people = "directory/people.csv" if mixed else "directory/people.parquet"
+    if dirty:
+        bad_dir = {"user_id": "c900001", "org_id": world.org_ids[0],
+                   "org_name": world.org_names[0], "parent_org_id": world.org_parent[0],
+                   "role": "contractor", "valid_from": "2026-02-30", "valid_to": None}
+        base_dir = pa.concat_tables([base_dir, pa.Table.from_pylist([bad_dir],
+                                                                    schema=base_dir.schema)])
+        dirty_rows.append({"dataset": "directory", "file": people, "kind": "bad_timestamp",
+                           "event_id": ""})
+    write(base_dir, landing / people, "csv" if mixed else "parquet")
+    write(movers_dir, landing / ("directory/transfers.jsonl" if mixed
+                                 else "directory/transfers.parquet"),
+          "jsonl" if mixed else "parquet")
+
+
+def write_work_items(landing: Path, wi_table: pa.Table, mixed: bool, dirty: bool,
+                     dirty_rows: list[dict]) -> int:
+    """One file per work-item kind; returns the number of files written."""
+    kinds = wi_table.column("kind").to_numpy(zero_copy_only=False)
+    n_files = 0
+    for kind in WORK_ITEM_KINDS:
+        part = wi_table.filter(pa.array(kinds == kind))
+        if part.num_rows == 0:
+            continue
+        fmt = WORK_ITEM_FORMATS[kind] if mixed else "parquet"
+        rel = f"work_items/{kind}s.{fmt}"
+        if dirty and kind == "ticket":
+            rec = part.slice(0, 1).to_pylist()[0]
+            rec["work_item_id"] = "WI-BAD-0000001"
+            rec["kind"] = "meeting"
+            part = pa.concat_tables([part, pa.Table.from_pylist([rec], schema=part.schema)])
+            dirty_rows.append({"dataset": "work_items", "file": rel, "kind": "bad_enum",
+                               "event_id": ""})
+        write(part, landing / rel, fmt)
+        n_files += 1
+    return n_files
+
+
+def write_policies(landing: Path, world: World, mixed: bool) -> None:
+    pol, ck = policies_tables(world)
+    write(pol, landing / ("policies/org_policies.csv" if mixed else "policies/org_policies.parquet"),
+          "csv" if mixed else "parquet")
+    write(ck, landing / ("policies/review_calendar.json" if mixed
+                         else "policies/review_calendar.parquet"),
+          "json" if mixed else "parquet")
+
+
+def generate(out: str | Path, *, seed: int = 7, n_orgs: int = 24, n_users: int = 1500,
+             start: datetime.date = date(2026, 7, 1), end: datetime.date = date(2026, 10, 1),
+             dirty: bool = False, formats: str = "mixed", rate_scale: float = 1.0,
+             progress: Callable[[str], None] | None = None) -> dict:
+    """Write ``out/landing`` and ``out/truth``; return a summary of what was written."""
+    if formats not in ("mixed", "parquet"):
+        raise ValueError(f"formats must be 'mixed' or 'parquet', got {formats!r}")
+    say = progress or (lambda msg: None)
+    landing, truth = fresh_dirs(Path(out))
+    rng = np.random.default_rng(seed)
+    world = World(rng, n_orgs, n_users, start, end, rate_scale)
+    say(f"synth: {n_orgs} orgs, {n_users} users, {world.n_weeks} weeks")
+
+    rows = simulate_rows(world, rng, say)
+    R = len(rows["ts"])
+    say(f"synth: {R:,} interactions in total; building columns")
+    table, info = interaction_table(world, rng, rows)
+    wi_table, wi_user, wi_open, _ = work_items(world, rng)
+    table = link_work_items(rng, table, rows, wi_user, wi_open, wi_table.column("work_item_id"))
+
+    is_th = truth_files.write_interactions(truth, world, table, rows, info["org"])
+    truth_files.write_orgs(truth, world, rows, info["org"], is_th)
+
+    say("synth: writing interaction files")
+    files = plan_files(rows, (info["day"] - world.week_start[0]) // 7, formats)
+    dup_fi = len(files) // 2     # re-delivered whole (kept free of other dirt)
+    dirty_rows, resent = (plan_interaction_dirt(rng, world, table, rows, files, dup_fi)
+                          if dirty else ([], 0))
+    counts_fmt, written = write_interaction_files(rng, landing, world, table, files, say)
+    dup_files, dup_records = [], 0
+    if dirty:
+        dup_files.append(redeliver(landing, world, files[dup_fi]))
+        dup_records = len(files[dup_fi].idx)
+        counts_fmt[files[dup_fi].fmt] += 1
+
+    say("synth: writing directory, work items, policies")
+    mixed = formats == "mixed"
+    write_directory(landing, world, mixed, dirty, dirty_rows)
+    wi_files = write_work_items(landing, wi_table, mixed, dirty, dirty_rows)
+    write_policies(landing, world, mixed)
+
+    bad_counts = truth_files.write_dirty(truth, dirty_rows)
+    summary = {
+        "seed": seed,
+        "params": {"n_orgs": n_orgs, "n_users": n_users, "start": start.isoformat(),
+                   "end": end.isoformat(), "dirty": dirty, "formats": formats,
+                   "rate_scale": rate_scale},
+        "interactions": R,
+        "interaction_records_written": written + dup_records,
+        "theater_interactions": int(is_th.sum()),
+        "theater_share": round(float(is_th.mean()), 6) if R else 0.0,
+        "mechanisms": {m: int((rows["mech"] == i).sum()) for i, m in enumerate(MECHANISMS)},
+        "users": int(len(np.unique(rows["user"]))),
+        "directory_users": n_users,
+        "orgs": n_orgs,
+        "files": counts_fmt,
+        "work_item_files": wi_files,
+        "work_items": wi_table.num_rows,
+        "bad_records": bad_counts,
+        "bad_total": len(dirty_rows),
+        "duplicates": {"files": dup_files, "records_in_duplicate_files": dup_records,
+                       "resent_events": resent, "total": dup_records + resent},
+    }
+    truth_files.write_summary(truth, summary)
+    say(f"synth: done, {R:,} interactions ({summary['theater_share']:.1%} theater)")
+    return {**summary, "landing": str(landing), "truth": str(truth)}

@@ -1,0 +1,58 @@
+"""bedrock_invocation_logs: gzipped JSON lines -> exact canonical rows."""
+from pathlib import Path
+
+import pytest
+
+from theater.fingerprint import simhash64
+from theater.sources.vendor import bedrock_invocation_logs as m
+from theater.sources.vendor.base import VendorRecordError, iter_records
+
+FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "bedrock_invocation_logs"
+ANA = "arn:aws:sts::123456789012:assumed-role/analyst/ana.ruiz@example.org"
+
+
+def row(event_id, ts, user, model, pt, ct, fp, session=None, artifact=None):
+    return {"_table": "interactions", "event_id": event_id, "event_ts": ts, "user_id": user,
+            "org_id": None, "tool": "assistant", "action": "other", "session_id": session,
+            "prompt_fingerprint": fp, "prompt_tokens": pt, "completion_tokens": ct,
+            "model": model, "output_disposition": None, "dwell_ms": None, "artifact_id": artifact,
+            "artifact_author_id": None, "artifact_modified_ts": None, "work_item_id": None,
+            "source_format": "bedrock_invocation_logs", "user_alias_kind": "iam_arn"}
+
+
+def test_invocation_log_rows():
+    rows, errors = [], []
+    path = next(FIX.glob("*.json.gz"))
+    for rec in iter_records(str(path)):
+        if rec.error:
+            errors.append((rec.line, rec.error))
+            continue
+        assert m.looks_like(rec.record)
+        try:
+            rows.extend(m.map_record(rec.record))
+        except VendorRecordError as exc:
+            errors.append((rec.line, str(exc)))
+    assert rows == [
+        # Converse: the last user turn is fingerprinted; requestMetadata session/artifact
+        row("9a0c0001-aaaa-4bbb-8ccc-000000000001", "2026-07-06T11:20:05Z", ANA,
+            "anthropic.claude-3-5-haiku-20241022-v1:0", 410, 96, simhash64("shorter please"),
+            "conv-ana-77", "doc-contract-12"),
+        # InvokeModel (Anthropic messages, string content)
+        row("9a0c0002-aaaa-4bbb-8ccc-000000000002", "2026-07-06T11:21:00.5Z",
+            "arn:aws:iam::123456789012:user/ben.osei", "anthropic.claude-sonnet-4-20250514-v1:0",
+            25, 300, simhash64("draft a status update")),
+        # Titan inputText, +02:00 offset, null outputTokenCount stays None
+        row("9a0c0005-aaaa-4bbb-8ccc-000000000005", "2026-07-06T11:00:00Z", ANA,
+            "amazon.titan-text-express-v1", 7, None, simhash64("summarize the meeting notes")),
+    ]
+    # record 3 has a trailing comma (malformed); record 4 no timestamp
+    assert errors == [(3, "malformed_line"), (4, "missing_required: timestamp")]
+    assert not any("contract" in str(v) and "risks" in str(v) for r in rows for v in r.values())
+
+
+def test_bad_token_count_and_looks_like():
+    rec = {"schemaType": "ModelInvocationLog", "requestId": "r", "timestamp": "2026-07-06T00:00:00Z",
+           "identity": {"arn": "arn:x"}, "modelId": "m", "input": {"inputTokenCount": "ten"}}
+    with pytest.raises(VendorRecordError, match=r"^bad_type: input.inputTokenCount"):
+        m.map_record(rec)
+    assert not m.looks_like({"request_id": "r", "startTime": "t", "call_type": "completion"})

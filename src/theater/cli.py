@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import console, logs
 from .config import Config, ConfigError, load_config
-from .errors import DataQualityError
+from .errors import DataQualityError, LakeBusyError, UsageError
 from .period import Period, PeriodError
 from .pipeline import STAGES, run_pipeline
 
@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     _period_args(run)
     run.add_argument("--stage", action="append", choices=STAGES,
                      help="stage to run (repeatable; default: all, in order)")
+    run.add_argument("--wait", type=float, metavar="SECONDS",
+                     help="wait up to this long for another run holding the lake "
+                          "(default: lake.lock_wait_seconds, 0)")
 
     res = sub.add_parser("rescore", help="recompute a tracked run's index from its logged "
                                          "data versions and configuration, and compare")
@@ -121,7 +124,8 @@ def _cmd_generate(args, cfg: Config) -> int:
 def _cmd_run(args, cfg: Config) -> int:
     period = Period.parse(quarter=args.quarter, start=args.start, end=args.end)
     stages = tuple(args.stage) if args.stage else STAGES
-    results = run_pipeline(cfg, period, stages, landing=args.landing, lake_root=args.lake)
+    results = run_pipeline(cfg, period, stages, landing=args.landing, lake_root=args.lake,
+                           wait=args.wait)
     console.print_summary(results)
     return EXIT_OK
 
@@ -220,9 +224,12 @@ def main(argv: list[str] | None = None) -> int:
                    "rescore": _cmd_rescore, "runs": _cmd_runs,
                    "report": _cmd_report}[args.command]
         return handler(args, cfg)
-    except (ConfigError, PeriodError) as exc:
+    except (ConfigError, PeriodError, UsageError) as exc:
         print(f"theater: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except LakeBusyError as exc:
+        print(f"theater: {exc}", file=sys.stderr)
+        return EXIT_FAIL
     except DataQualityError as exc:
         print(f"theater: data-quality gate failed: {exc}", file=sys.stderr)
         return EXIT_DQ

@@ -110,6 +110,19 @@ class Ingest:
 
 
 @dataclass(frozen=True)
+class ContractLimits:
+    max_field_chars: int
+    min_timestamp: str
+    max_future_days: int
+
+
+@dataclass(frozen=True)
+class LakeSettings:
+    lock_wait_seconds: int
+    lock_stale_seconds: int
+
+
+@dataclass(frozen=True)
 class Sessions:
     gap_minutes: int
 
@@ -282,6 +295,8 @@ class Config:
     spark: SparkSettings
     privacy: Privacy
     ingest: Ingest
+    contract: ContractLimits
+    lake: LakeSettings
     sessions: Sessions
     signals: Signals
     weights: Weights

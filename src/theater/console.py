@@ -42,6 +42,10 @@ def print_summary(results: dict) -> None:
         print(f"ingest: {i['files_new']} new file(s), {i['files_skipped_already_loaded']} already "
               f"loaded; rows loaded {sum(i['rows_loaded'].values()):,}, quarantined "
               f"{sum(i['rows_quarantined'].values()):,}")
+        for f in i.get("files_rejected", []):
+            print(f"  warning: rejected {f['file']}: {f['reason']}")
+        for f in i.get("files_skipped", []):
+            print(f"  skipped {f['file']}: {f['reason']}")
     if "refine" in results:
         r = results["refine"]
         print(f"refine: {r['silver_interactions']:,} silver interactions in the period, "

@@ -18,10 +18,13 @@ STAGES = ("ingest", "refine", "score")
 
 
 def run_pipeline(cfg: Config, period: Period, stages=STAGES, *, landing: str | None = None,
-                 lake_root: str | None = None, progress=log.info, command: str = "run") -> dict:
-    """Run the stages in order on one session, as one MLflow run; return each stage's metrics."""
+                 lake_root: str | None = None, progress=log.info, command: str = "run",
+                 wait: float | None = None) -> dict:
+    """Run the stages in order on one session, as one MLflow run, holding the lake's writer
+    lock (``theater.lock``; ``wait``: seconds to wait for it); return each stage's metrics."""
     from .engine import session
     from .lake import Lake
+    from .lock import check_lake_root, lake_lock
     from .stages import ingest, refine, score
     from .tracking import PipelineRun
 
@@ -32,11 +35,15 @@ def run_pipeline(cfg: Config, period: Period, stages=STAGES, *, landing: str | N
         refine.pseudonym_key(cfg, announce=False)
     if "ingest" in stages and not Path(landing).is_dir():
         raise ConfigError(f"landing zone {landing!r} is not a folder (use --landing)")
+    if "://" not in lake.root:
+        check_lake_root(lake.root)  # a file or an unwritable folder: exit 2 before any work
     results: dict = {"period": str(period), "lake": lake.root}
     t_all = time.time()
     progress(f"engine {cfg.engine} ({cfg.table_format}); period {period}; lake {lake.root}")
-    with PipelineRun(cfg, period, lake.root, command) as tracked, session(cfg) as spark:
-        run_id = tracked.run_id or uuid.uuid4().hex
+    with PipelineRun(cfg, period, lake.root, command) as tracked, \
+            lake_lock(lake.root, tracked.run_id or uuid.uuid4().hex, cfg, wait) as held, \
+            session(cfg) as spark:
+        run_id = tracked.run_id or (held.run_id if held else uuid.uuid4().hex)
         results["run_id"] = run_id
         results["mlflow"] = tracked.enabled
         if tracked.enabled:

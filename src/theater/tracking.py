@@ -33,11 +33,17 @@ PARENT_TAG = "theater.kind"
 
 
 _SET_BY_US: set[str] = set()  # mlflow.set_tracking_uri exports the env var; ignore our own
+HOST_TAG, PID_TAG, PROC_TAG = "theater.host", "theater.pid", "theater.proc_start"
+
+
+def _user_env_uri() -> str | None:
+    """MLFLOW_TRACKING_URI as the user set it (not the value our own set_tracking_uri left)."""
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    return env if env and env not in _SET_BY_US else None
 
 
 def tracking_uri(cfg: Config) -> str:
-    env = os.environ.get("MLFLOW_TRACKING_URI")
-    uri = (env if env and env not in _SET_BY_US else None) or cfg["tracking.uri"]
+    uri = _user_env_uri() or cfg["tracking.uri"]
     if uri:
         return uri
     state = Path(cfg["paths.state"]).resolve()
@@ -45,11 +51,39 @@ def tracking_uri(cfg: Config) -> str:
     return f"sqlite:///{state / 'mlflow.db'}"
 
 
+_READY: set[str] = set()
+
+
+def _init_store_once(uri: str) -> None:
+    """Create a local SQLite store under an exclusive file lock: two runs starting together on
+    a fresh store otherwise race in MLflow's schema migration (one of them failed with
+    "expected to match one row when updating ... alembic_version")."""
+    if uri in _READY or not uri.startswith("sqlite:///"):
+        return
+    import fcntl
+
+    import mlflow
+
+    db = Path(uri[len("sqlite:///"):])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(db) + ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    _READY.add(uri)
+
+
 def _client(cfg: Config):
     import mlflow
 
     uri = tracking_uri(cfg)
-    _SET_BY_US.add(uri)
+    _init_store_once(uri)
+    if os.environ.get("MLFLOW_TRACKING_URI") != uri:
+        # only a URI the user did not give is "ours": a user's MLFLOW_TRACKING_URI stays
+        # honoured on every later call (it was dropped after the first one)
+        _SET_BY_US.add(uri)
     mlflow.set_tracking_uri(uri)
     return mlflow.MlflowClient(tracking_uri=uri)
 
@@ -113,8 +147,9 @@ class PipelineRun:
 
         self._mlflow = mlflow
         exp = self.experiment_id = experiment_id(self.cfg)
+        fail_dead_runs(self.cfg, exp)
         tags = {PARENT_TAG: "pipeline", "quarter": self.period.label, "engine": self.cfg["engine"],
-                "environment": self.cfg["env"], "status": "RUNNING"}
+                "environment": self.cfg["env"], "status": "RUNNING", **_owner_tags()}
         run = mlflow.start_run(experiment_id=exp, run_name=f"{self.command} {self.period.label}",
                                tags=tags)
         self.run_id = run.info.run_id
@@ -192,13 +227,67 @@ class PipelineRun:
         table = df.copy()
         for c in table.columns:
             if table[c].dtype == object:
-                table[c] = table[c].map(lambda v: json.dumps(list(v)) if isinstance(v, (list, tuple, np.ndarray))
-                                        else (None if v is None else str(v)))
+                table[c] = table[c].map(lambda v: neutralize_formula(
+                    json.dumps(list(v)) if isinstance(v, (list, tuple, np.ndarray))
+                    else (None if v is None else str(v))))
         mlflow.log_table(table, "org_theater_index.json")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "org_theater_index.csv"
             table.to_csv(path, index=False)
             mlflow.log_artifact(str(path))
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_formula(value):
+    """A text cell a spreadsheet would run as a formula gets a leading ``'`` (OWASP CSV
+    injection): ``=HYPERLINK(...)`` -> ``'=HYPERLINK(...)``. Numbers are not text cells."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _owner_tags() -> dict[str, str]:
+    import socket
+
+    from .lock import _proc_start
+
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid()),
+            PROC_TAG: _proc_start(os.getpid()) or ""}
+
+
+def fail_dead_runs(cfg: Config, exp_id: str) -> list[str]:
+    """Mark FAILED the runs left RUNNING by a process of this host that no longer exists
+    (killed with -9, power loss); runs of other hosts are left alone. Returns their ids."""
+    import socket
+
+    from .lock import pid_alive
+
+    client = _client(cfg)
+    host = socket.gethostname()
+    failed = []
+    try:
+        runs = client.search_runs([exp_id], filter_string="attributes.status = 'RUNNING'",
+                                  max_results=500)
+    except Exception as exc:  # noqa: BLE001 - a store without search: nothing to clean
+        log.debug("cannot search RUNNING runs: %s", exc)
+        return failed
+    for r in runs:
+        tags = r.data.tags
+        if tags.get(HOST_TAG) != host or not tags.get(PID_TAG, "").isdigit():
+            continue
+        if pid_alive(int(tags[PID_TAG]), tags.get(PROC_TAG) or None):
+            continue
+        client.set_tag(r.info.run_id, "status", "FAILED")
+        client.set_tag(r.info.run_id, "error", "the process running it died (killed or lost); "
+                                                "marked FAILED by a later run")
+        client.set_terminated(r.info.run_id, status="FAILED")
+        failed.append(r.info.run_id)
+    if failed:
+        log.warning("MLflow: marked %d run(s) left RUNNING by a dead process as FAILED: %s",
+                    len(failed), ", ".join(failed))
+    return failed
 
 
 class _StageRun:
@@ -209,7 +298,8 @@ class _StageRun:
         if self.parent.enabled:
             self.parent._mlflow.start_run(run_name=self.name, nested=True,
                                           experiment_id=self.parent.experiment_id,
-                                          tags={PARENT_TAG: "stage", "stage": self.name})
+                                          tags={PARENT_TAG: "stage", "stage": self.name,
+                                                **_owner_tags()})
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -235,7 +325,19 @@ def _numbers(metrics: dict, prefix: str = ""):
 
 # ------------------------------------------------------------------- reading runs back
 def get_run(cfg: Config, run_id: str):
-    return _client(cfg).get_run(run_id)
+    """The MLflow run ``run_id``; an unknown id is a usage error (exit 2) naming the store."""
+    from .errors import UsageError
+
+    client = _client(cfg)
+    try:
+        return client.get_run(run_id)
+    except Exception as exc:  # noqa: BLE001 - MlflowException for an unknown/malformed id
+        if "RESOURCE_DOES_NOT_EXIST" in str(getattr(exc, "error_code", "")) or \
+                "not found" in str(exc).lower() or "INVALID_PARAMETER" in str(
+                    getattr(exc, "error_code", "")):
+            raise UsageError(f"MLflow run {run_id!r} not found in {tracking_uri(cfg)}: check "
+                             "the id (theater runs list) and MLFLOW_TRACKING_URI") from None
+        raise
 
 
 def load_artifact_text(cfg: Config, run_id: str, path: str) -> str:
@@ -261,8 +363,7 @@ def find_run(cfg: Config, run_id: str):
     (nothing is created) or does not hold the run."""
     if not cfg["tracking.enabled"]:
         return None
-    env = os.environ.get("MLFLOW_TRACKING_URI")
-    uri = (env if env and env not in _SET_BY_US else None) or cfg["tracking.uri"]
+    uri = _user_env_uri() or cfg["tracking.uri"]
     if not uri and not (Path(cfg["paths.state"]) / "mlflow.db").exists():
         return None
     try:

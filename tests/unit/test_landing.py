@@ -21,8 +21,9 @@ def test_array_elements_become_lines_even_across_small_chunks(tmp_path):
 
 def test_empty_array_and_non_objects(tmp_path):
     assert _lines(tmp_path, "[]") == (0, [])
-    n, lines = _lines(tmp_path, '[1, "two", {"a": 1}]')
-    assert n == 3 and lines == ["1", '"two"', '{"a":1}']
+    n, lines = _lines(tmp_path, '[1, "two", {"a": 1,\n "b": [2]}]')
+    # each element's own text as delivered (JSON types are checked on it), on one line
+    assert n == 3 and lines == ["1", '"two"', '{"a": 1,  "b": [2]}']
 
 
 def test_not_an_array_or_broken_array_becomes_one_malformed_line(tmp_path):

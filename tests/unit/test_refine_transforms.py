@@ -39,6 +39,26 @@ def test_latest_delivery_keeps_newest_ingest(spark):
     assert got == {("ide", "e1"): "new", ("cli", "e1"): "other-tool"}
 
 
+def test_conflicting_duplicates_of_one_delivery_are_resolved_by_content_hash(spark):
+    from theater.transforms.refine import CONTENT_HASH, content_hash
+
+    at = datetime(2026, 7, 1)
+    rows = [("ide", "e1", "12", at, "a.jsonl", "b1"), ("ide", "e1", "99", at, "a.jsonl", "b1")]
+    schema = ("tool string, event_id string, v string, _ingested_at timestamp, "
+              "_source_file string, _batch_id string")
+    # the rule by hand: SHA-256 of the values joined by U+001F; the larger hash wins
+    want = max(rows, key=lambda r: hashlib.sha256("\u001f".join(r[:3]).encode()).hexdigest())[2]
+    for order in (rows, rows[::-1]):
+        for parts in (1, 2):
+            df = (spark.createDataFrame(order, schema).repartition(parts)
+                  .withColumn(CONTENT_HASH, content_hash(["tool", "event_id", "v"])))
+            got = [r.v for r in df.transform(latest_delivery(["tool", "event_id"])).collect()]
+            assert got == [want]
+    h = spark.createDataFrame([("ide", None)], "a string, b string").select(
+        content_hash(["a", "b"]).alias("h")).collect()[0].h
+    assert h == hashlib.sha256("ide\u001f\u0000".encode()).hexdigest()   # null has a marker
+
+
 def test_resolve_org_uses_directory_row_valid_on_event_date(spark):
     directory = spark.createDataFrame(
         [("u1", "sales", date(2026, 1, 1), date(2026, 8, 1)),

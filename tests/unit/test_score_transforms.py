@@ -81,6 +81,23 @@ def test_org_index_suppresses_small_and_dominated_orgs(spark):
     # boss: 200 of 310 interactions = 65% > 50%
     assert got["dom"].suppression_reason == "dominance" and got["dom"].signal_a is None
     assert got["dom"].top_signals is None
+    # suppressed: no figures at all, not even counts (the dominated org had 12 users)
+    for org in ("tiny", "dom"):
+        assert (got[org].n_users, got[org].n_interactions, got[org].ci_low) == (None, None, None)
+
+
+def test_blank_suppressed_nulls_every_figure_but_keeps_the_reason(spark):
+    from theater.transforms.score import blank_suppressed
+
+    df = spark.createDataFrame(
+        [("a", True, "min_users", 8, 40.0, "r1", "x"), ("b", False, None, 12, 30.0, "r1", "y")],
+        "org_id string, suppressed boolean, suppression_reason string, n_users int, "
+        "incentive_index double, run_id string, interval_kind string")
+    got = {r.org_id: r.asDict() for r in blank_suppressed(df).collect()}
+    assert got["a"] == {"org_id": "a", "suppressed": True, "suppression_reason": "min_users",
+                        "n_users": None, "incentive_index": None, "run_id": "r1",
+                        "interval_kind": None}
+    assert got["b"]["n_users"] == 12 and got["b"]["incentive_index"] == 30.0
 
 
 def test_org_index_widens_interval_to_contain_estimate(spark):

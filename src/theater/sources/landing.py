@@ -8,10 +8,18 @@ nested objects as JSON, timestamps from typed Parquet columns as RFC 3339 UTC.
 """
 from __future__ import annotations
 
+import codecs
+import csv
+import gzip
 import hashlib
+import io
 import json
+import logging
 import os
-from dataclasses import dataclass
+import shutil
+import zlib
+from array import array
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -19,13 +27,20 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ..contracts import Contract, contract
-from ..transforms.contract import MALFORMED, extra_fields
+from ..transforms.contract import JSON_TYPED, MALFORMED, extra_fields
 
 FORMATS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsonl.gz": "jsonl", ".ndjson.gz": "jsonl",
     ".json": "json_array", ".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet",
 }
 MAP = "map<string,string>"
+# The same strict JSON on every engine (Apache Spark's defaults accept single quotes and NaN;
+# Sail accepts neither): a line using any of these is malformed_line on both.
+JSON_OPTIONS = {"allowSingleQuotes": "false", "allowComments": "false",
+                "allowNonNumericNumbers": "false", "allowNumericLeadingZeros": "false",
+                "allowUnquotedFieldNames": "false", "allowBackslashEscapingAnyCharacter": "false",
+                "allowUnquotedControlChars": "false"}
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,11 @@ class LandingFile:
     fmt: str
     size: int
     sha256: str
+    problem: str | None = None   # why the file cannot be read at all (-> status rejected)
+    empty: bool = False          # no records (empty, blank or header-only)
+
+
+GLOB_CHARS = set("*?[]{}\\")
 
 
 def _fmt_of(name: str) -> str | None:
@@ -54,37 +74,197 @@ def _sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def list_files(landing: str, dataset: str) -> tuple[list[LandingFile], list[str]]:
-    """Files of a dataset folder (recursive, sorted) and the names skipped as unknown formats."""
+def inspect_file(path: str, fmt: str, gz: bool) -> tuple[str, int, str | None, bool]:
+    """(sha256, size, problem, empty) of a landing file, in one streaming pass.
+
+    Text formats are decompressed (gzip) and decoded (strict UTF-8) chunk by chunk while the raw
+    bytes are hashed, so an unreadable file is found here, cheaply, before the engine sees it:
+    a truncated or corrupt gzip stream, a byte that is not UTF-8 (with its offset and line), a
+    UTF-16 file (byte-order mark or NUL bytes). ``empty``: no non-blank text (JSON) or nothing
+    after the header line (CSV). Parquet: magic bytes and footer metadata; 0 rows is empty.
+    """
+    h = hashlib.sha256()
+    size = 0
+    problem: str | None = None
+    if fmt == "parquet":
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+                size += len(chunk)
+        try:
+            import pyarrow.parquet as pq
+
+            rows = pq.ParquetFile(path).metadata.num_rows
+        except Exception as exc:  # noqa: BLE001 - any failure means: not a readable Parquet file
+            return h.hexdigest(), size, f"not a readable Parquet file ({type(exc).__name__}: " \
+                                        f"{str(exc)[:200]})", False
+        return h.hexdigest(), size, None, rows == 0
+    dec = codecs.getincrementaldecoder("utf-8")("strict")
+    inflate = zlib.decompressobj(wbits=31) if gz else None
+    text_bytes = 0          # decoded byte offset (of the decompressed stream)
+    lines = 1
+    seen_content = False    # JSON: any non-blank; CSV: any non-blank after the first line
+    header_done = fmt != "csv"
+    first = True
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            if chunk:
+                h.update(chunk)
+                size += len(chunk)
+            if problem is not None:
+                if not chunk:
+                    break
+                continue
+            if inflate is not None:
+                try:
+                    if not chunk:
+                        data = inflate.flush()
+                    else:
+                        data = inflate.decompress(chunk)
+                        while inflate.eof and inflate.unused_data:   # multi-member gzip
+                            rest = inflate.unused_data
+                            inflate = zlib.decompressobj(wbits=31)
+                            data += inflate.decompress(rest)
+                except zlib.error as exc:
+                    problem = f"corrupt gzip stream ({exc})"
+                    continue
+            else:
+                data = chunk
+            if first and data:
+                first = False
+                if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                    problem = "UTF-16 encoded (byte-order mark): convert the file to UTF-8"
+                    continue
+            if b"\x00" in data:
+                at = text_bytes + data.index(b"\x00")
+                problem = (f"NUL byte at byte {at} (UTF-16 or binary data?): landing text files "
+                           "must be UTF-8")
+                continue
+            try:
+                text = dec.decode(data, final=not chunk)
+            except UnicodeDecodeError as exc:
+                at = text_bytes + exc.start
+                line = lines + data[:exc.start].count(b"\n")
+                problem = (f"not UTF-8: byte 0x{data[exc.start]:02x} at byte {at} (line {line}): "
+                           "landing text files must be UTF-8")
+                continue
+            if not seen_content:
+                if not header_done:
+                    nl = text.find("\n")
+                    if nl >= 0:
+                        header_done = True
+                        seen_content = bool(text[nl + 1:].strip())
+                else:
+                    seen_content = bool(text.strip())
+            lines += data.count(b"\n")
+            text_bytes += len(data)
+            if not chunk:
+                break
+    if problem is None and inflate is not None and not inflate.eof:
+        problem = "truncated gzip stream (the file ends before the end of its compressed data)"
+    return h.hexdigest(), size, problem, problem is None and not seen_content
+
+
+def _within(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def list_files(landing: str, dataset: str, skipped_detail: list | None = None
+               ) -> tuple[list[LandingFile], list[str]]:
+    """Files of a dataset folder (recursive, sorted) and the names skipped.
+
+    Names are taken literally (never as patterns). Skipped, each with a warning and listed in
+    ``skipped_detail`` as ``(relpath, reason)``: unknown formats, hidden (``.x``) and
+    underscore (``_x``) names (editor and writer temporaries by convention), anything that is
+    not a regular file, and symbolic links that resolve outside the landing root.
+    """
     root = Path(landing) / dataset
+    real_root = Path(landing).resolve()
     found: list[LandingFile] = []
     skipped: list[str] = []
+    detail = skipped_detail if skipped_detail is not None else []
     if not root.is_dir():
         return found, skipped
-    for p in sorted(root.rglob("*")):
-        if not p.is_file() or p.name.startswith((".", "_")):
-            continue
-        fmt = _fmt_of(p.name)
+
+    def skip(p: Path, reason: str) -> None:
         rel = os.path.relpath(p, landing)
-        if fmt is None:
-            skipped.append(rel)
-            continue
-        found.append(LandingFile(dataset, str(p.resolve()), rel, fmt, p.stat().st_size,
-                                 _sha256(str(p))))
+        skipped.append(rel)
+        detail.append((rel, reason))
+        log.warning("landing/%s: skipping %s: %s", dataset, rel, reason)
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        d = Path(dirpath)
+        for name in sorted(dirnames):
+            sub = d / name
+            if sub.is_symlink():
+                skip(sub, "symbolic link to a folder (not followed)")
+            elif name.startswith((".", "_")):
+                skip(sub, "hidden or underscore folder (not read)")
+        dirnames[:] = sorted(n for n in dirnames
+                             if not (d / n).is_symlink() and not n.startswith((".", "_")))
+        for name in sorted(filenames):
+            p = d / name
+            if name.startswith((".", "_")):
+                skip(p, "hidden or underscore name (temporary files by convention)")
+                continue
+            if p.is_symlink():
+                target = p.resolve()
+                if not _within(target, real_root):
+                    skip(p, f"symbolic link resolving outside the landing root ({target})")
+                    continue
+            if not p.is_file():
+                skip(p, "not a regular file")
+                continue
+            fmt = _fmt_of(name)
+            if fmt is None:
+                skip(p, "not jsonl, jsonl.gz, json, csv or parquet")
+                continue
+            rel = os.path.relpath(p, landing)
+            real = str(p.resolve())
+            sha, size, problem, empty = inspect_file(real, fmt, name.lower().endswith(".gz"))
+            found.append(LandingFile(dataset, real, rel, fmt, size, sha, problem, empty))
+    found.sort(key=lambda f: f.relpath)
     return found, skipped
 
 
-def _from_text(texts: DataFrame, contract: Contract) -> DataFrame:
-    """``_raw`` JSON texts -> contract columns via a string map."""
-    rec = texts.select(F.from_json("_raw", MAP).alias("_rec"), "_raw")
+def safe_path(path: str, staging: str) -> str:
+    """A path the engine reads literally: engines expand glob characters (``* ? [ ] { }``)
+    in load paths, so a name holding one is hard-linked (or copied) into staging first."""
+    if not (set(path) & GLOB_CHARS):
+        return path
+    os.makedirs(staging, exist_ok=True)
+    name = hashlib.sha256(path.encode()).hexdigest()[:16] + "".join(Path(path).suffixes[-2:])
+    out = os.path.join(staging, "".join(ch for ch in name if ch not in GLOB_CHARS))
+    if not os.path.exists(out):
+        try:
+            os.link(path, out)
+        except OSError:
+            shutil.copyfile(path, out)
+    return out
+
+
+def _from_text(texts: DataFrame, contract: Contract, json_typed: bool = True) -> DataFrame:
+    """``_raw`` JSON texts -> contract columns via a string map.
+
+    ``_json_typed``: the text is the record as delivered (JSON types are enforced by the
+    contract checks); false for JSON re-framed from CSV, where every value is text.
+    """
+    rec = texts.select(F.from_json("_raw", MAP, JSON_OPTIONS).alias("_rec"), "_raw")
     return rec.select(*[F.col("_rec").getItem(n).alias(n) for n in contract.names],
                       extra_fields(F.col("_rec"), contract).alias("_extra"),
-                      F.col("_rec").isNull().alias(MALFORMED), "_raw")
+                      F.col("_rec").isNull().alias(MALFORMED), "_raw",
+                      F.lit(json_typed).alias(JSON_TYPED))
 
 
-def _text_records(spark: SparkSession, path: str, contract: Contract) -> DataFrame:
+def _text_records(spark: SparkSession, path: str, contract: Contract,
+                  json_typed: bool = True) -> DataFrame:
     lines = spark.read.text(path).where(F.trim("value") != "")
-    return _from_text(lines.select(F.col("value").alias("_raw")), contract)
+    return _from_text(lines.select(F.col("value").alias("_raw")), contract, json_typed)
 
 
 def json_array_to_lines(path: str, out: str, chunk: int = 1 << 20) -> int:
@@ -127,19 +307,107 @@ def json_array_to_lines(path: str, out: str, chunk: int = 1 << 20) -> int:
                     return count + 1
                 buf, pos = buf[pos:] + more, 0
                 continue
-            dst.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+            # the element's own text, as delivered (JSON types are checked on it)
+            dst.write(" ".join(buf[pos:end].splitlines()) + "\n")
             count += 1
             pos = end
             if pos > chunk:
                 buf, pos = buf[pos:], 0
 
 
-def _json_array_records(spark: SparkSession, path: str, contract: Contract,
-                        staging: str) -> DataFrame:
+@dataclass
+class Prepared:
+    """A landing file made ready for the engine (see :func:`prepare`)."""
+
+    path: str                       # what the engine reads (literal, never a pattern)
+    kind: str                       # text (JSON lines) | parquet
+    json_typed: bool = True
+    # staged text line k (0-based) -> line number in the landing file; None: k + 1
+    line_map: array | None = None
+    # records found bad while staging (ragged CSV rows): (line, raw JSON, reason)
+    bad: list = field(default_factory=list)
+
+
+def csv_to_lines(path: str, out: str) -> tuple[array, list]:
+    """Re-frame a CSV file (header line first) as JSON lines of text values.
+
+    Rows whose field count differs from the header's (ragged rows) are not written: they are
+    returned as ``(line, raw JSON with every field, reason)`` for quarantine, so that the rest
+    of the file loads. Empty values are absent (null), as Spark's CSV reader reads them. Returns
+    the staged line -> landing line map too (quoted values may span lines).
+    """
+    csv.field_size_limit((1 << 31) - 1)
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    line_map = array("q")
+    bad: list = []
+    with opener(path, "rt", encoding="utf-8", newline="") as src, \
+            open(out, "w", encoding="utf-8") as dst:
+        reader = csv.reader(src)
+        header = next(reader, None) or []
+        header = [h.lstrip("\ufeff") if i == 0 else h for i, h in enumerate(header)]
+        width = len(header)
+        prev = reader.line_num
+        for row in reader:
+            line = prev + 1
+            prev = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != width:
+                rec = {h: v for h, v in zip(header, row)}
+                for i, v in enumerate(row[width:], start=1):
+                    rec[f"_unnamed_{i}"] = v
+                bad.append((line, json.dumps(rec, ensure_ascii=False),
+                            f"ragged_row: expected {width} fields, got {len(row)}"))
+                continue
+            dst.write(json.dumps({h: v for h, v in zip(header, row) if v != ""},
+                                 ensure_ascii=False) + "\n")
+            line_map.append(line)
+    return line_map, bad
+
+
+def prepare(f: LandingFile, staging: str) -> Prepared:
+    """Make a landing file readable by the engine: JSON arrays and CSV re-framed as JSON lines
+    in ``staging`` (CSV ragged rows set aside), odd Parquet timestamps rewritten, and names
+    holding glob characters linked under a plain name."""
     os.makedirs(staging, exist_ok=True)
-    lines = os.path.join(staging, hashlib.sha256(path.encode()).hexdigest()[:16] + ".jsonl")
-    json_array_to_lines(path, lines)
-    return _text_records(spark, lines, contract)
+    stem = hashlib.sha256(f.path.encode()).hexdigest()[:16]
+    if f.fmt == "jsonl":
+        return Prepared(safe_path(f.path, staging), "text")
+    if f.fmt == "json_array":
+        out = os.path.join(staging, stem + ".jsonl")
+        json_array_to_lines(f.path, out)
+        return Prepared(out, "text")
+    if f.fmt == "csv":
+        out = os.path.join(staging, stem + ".csv.jsonl")
+        line_map, bad = csv_to_lines(f.path, out)
+        return Prepared(out, "text", json_typed=False, line_map=line_map, bad=bad)
+    if f.fmt == "parquet":
+        return Prepared(_spark_readable_parquet(safe_path(f.path, staging), staging), "parquet",
+                        json_typed=False)
+    raise ValueError(f"{f.relpath}: unsupported format {f.fmt}")
+
+
+def locate_lines(prep: Prepared, hashes: set[str]) -> dict[tuple[str, int], int]:
+    """Line numbers of raw texts, given by their SHA-256 (hex), in a staged text file:
+    ``{(hash, occurrence): line}`` (the n-th identical line gets occurrence n).
+
+    Only called for files with quarantined records, so this per-line loop runs over dirty files
+    only; the engine's line splitting (``\n``, ``\r\n``) is mirrored.
+    """
+    seen: dict[str, int] = {}
+    out: dict[tuple[str, int], int] = {}
+    if not hashes:
+        return out
+    opener = gzip.open if prep.path.lower().endswith(".gz") else open
+    with opener(prep.path, "rb") as fh:
+        for k, line in enumerate(fh):
+            text = line.rstrip(b"\n").rstrip(b"\r")
+            h = hashlib.sha256(text).hexdigest()
+            if h in hashes:
+                occ = seen.get(h, 0) + 1
+                seen[h] = occ
+                out[(h, occ)] = prep.line_map[k] if prep.line_map is not None else k + 1
+    return out
 
 
 def _as_text(field: T.StructField, col: F.Column) -> F.Column:
@@ -167,7 +435,7 @@ def _columnar_records(df: DataFrame, contract: Contract) -> DataFrame:
     extra = (F.to_json(F.struct(*[F.col(f"`{f.name}`") for f in extras])) if extras
              else F.lit(None).cast("string"))
     return df.select(*cols, extra.alias("_extra"), F.lit(False).alias(MALFORMED),
-                     F.lit(None).cast("string").alias("_raw"))
+                     F.lit(None).cast("string").alias("_raw"), F.lit(False).alias(JSON_TYPED))
 
 
 def _spark_readable_parquet(path: str, staging: str) -> str:
@@ -196,16 +464,14 @@ def _spark_readable_parquet(path: str, staging: str) -> str:
     return out
 
 
-def read_records(spark: SparkSession, f: LandingFile, staging: str | None = None) -> DataFrame:
+def read_prepared(spark: SparkSession, f: LandingFile, prep: Prepared) -> DataFrame:
     c = contract(f.dataset)
+    if prep.kind == "text":
+        return _text_records(spark, prep.path, c, prep.json_typed)
+    return _columnar_records(spark.read.parquet(prep.path), c)
+
+
+def read_records(spark: SparkSession, f: LandingFile, staging: str | None = None) -> DataFrame:
+    """The records of one landing file (records set aside while staging are not included)."""
     staging = staging or os.path.join(os.path.dirname(f.path), ".theater-staging")
-    if f.fmt == "jsonl":
-        return _text_records(spark, f.path, c)
-    if f.fmt == "json_array":
-        return _json_array_records(spark, f.path, c, staging)
-    if f.fmt == "csv":
-        df = spark.read.option("header", True).option("inferSchema", False).csv(f.path)
-        return _columnar_records(df, c)
-    if f.fmt == "parquet":
-        return _columnar_records(spark.read.parquet(_spark_readable_parquet(f.path, staging)), c)
-    raise ValueError(f"{f.relpath}: unsupported format {f.fmt}")
+    return read_prepared(spark, f, prepare(f, staging))

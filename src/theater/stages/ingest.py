@@ -4,9 +4,19 @@
 - Bronze keeps contract fields as received (strings), fields outside the contract as JSON in
   ``_extra``, and lineage: ``_source_file``, ``_file_sha256``, ``_ingested_at``, ``_batch_id``.
 - A record breaking the contract goes to ``bronze/quarantine`` with its reason; the rest load.
-- ``ops/ingested_files`` records each loaded file by path and content hash: re-ingesting a file
-  already loaded adds nothing. It is written last; rows of a batch that never reached it (a
-  crashed run) are removed at the start of the next run, so a failure leaves nothing half-done.
+- ``ops/ingested_files`` records each file by path and content hash, with ``status`` ``loaded``
+  or ``rejected`` (and a ``reason``): re-ingesting a file already recorded adds nothing; a
+  rejected file is retried only when its content changes. It is written last: a batch is
+  *committed* when its files-log rows are. Readers (refine) use committed batches only, and
+  rows of a batch that never committed (a crashed run) are removed at the start of the next
+  run. That cleanup runs under the lake's writer lock (``theater.lock``), held by the caller,
+  so every uncommitted batch it sees belongs to a dead run.
+- A file that cannot be read at all (not UTF-8, UTF-16, truncated gzip, not Parquet) is
+  ``rejected`` with the reason; the run goes on and warns. Its bad records go to quarantine
+  with the reason and the line number (``line_number``: line in the landing file for JSON
+  lines and CSV, element number for a JSON array, null for Parquet).
+- Staging (``<lake>/ops/_staging/<batch>/``, re-framed copies of landing files that still hold
+  raw identifiers) is removed on every exit, and any stale staging at the start of a run.
 """
 from __future__ import annotations
 
@@ -23,8 +33,9 @@ from pyspark.sql import functions as F
 from .. import logs, quality
 from ..contracts import DATASETS, contract
 from ..lake import Lake
-from ..sources.landing import LandingFile, list_files, read_records
-from ..transforms.contract import as_received, record_problems
+from ..sources.landing import (LandingFile, Prepared, list_files, locate_lines, prepare,
+                               read_prepared, read_records)
+from ..transforms.contract import Limits, as_received, record_problems
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +43,12 @@ QUARANTINE = "bronze/quarantine"
 FILES_LOG = "ops/ingested_files"
 FILES_LOG_SCHEMA = ("dataset string, source_file string, file_sha256 string, size_bytes bigint, "
                     "format string, batch_id string, ingested_at timestamp, "
-                    "rows_loaded bigint, rows_quarantined bigint")
+                    "rows_loaded bigint, rows_quarantined bigint, status string, reason string")
+STAGING = "ops/_staging"
+QUARANTINE_SCHEMA = ("dataset string, raw_record string, reason string, reason_kind string, "
+                     "problems array<string>, event_id string, line_number bigint, "
+                     "_source_file string, _file_sha256 string, _ingested_at timestamp, "
+                     "_batch_id string")
 
 
 def new_batch_id() -> str:
@@ -49,9 +65,11 @@ def _with_lineage(records: DataFrame, f: LandingFile, batch_id: str, at: datetim
     )
 
 
-def check_records(records: DataFrame, dataset: str) -> DataFrame:
+def check_records(records: DataFrame, dataset: str, limits: Limits | None = None) -> DataFrame:
     """Add ``_problems`` (array of contract violations; empty for a good record)."""
-    return records.withColumn("_problems", record_problems(contract(dataset)))
+    if "_json_typed" not in records.columns:
+        records = records.withColumn("_json_typed", F.lit(False))
+    return records.withColumn("_problems", record_problems(contract(dataset), limits))
 
 
 def split_records(checked: DataFrame, dataset: str) -> tuple[DataFrame, DataFrame]:
@@ -67,9 +85,40 @@ def split_records(checked: DataFrame, dataset: str) -> tuple[DataFrame, DataFram
         F.col("_problems").alias("problems"),
         (F.col("event_id") if "event_id" in c.names else F.lit(None).cast("string")
          ).alias("event_id"),
+        (F.col("_line") if "_line" in checked.columns else F.lit(None).cast("bigint")
+         ).cast("bigint").alias("line_number"),
         *lineage,
     )
     return good, bad
+
+
+def committed_batches(spark: SparkSession, lake: Lake) -> list[str]:
+    """Batch ids whose files-log rows were written (the batch committed)."""
+    if not lake.exists(FILES_LOG):
+        return []
+    return sorted(r.batch_id for r in
+                  lake.read(spark, FILES_LOG).select("batch_id").distinct().collect())
+
+
+def read_committed(spark: SparkSession, lake: Lake, table: str) -> DataFrame:
+    """A bronze table without the rows of uncommitted (crashed or still running) batches."""
+    df = lake.read(spark, table)
+    return df.where(F.col("_batch_id").isin(committed_batches(spark, lake)))
+
+
+def remove_stale_staging(lake: Lake, keep: str | None = None) -> list[str]:
+    """Remove staging folders of earlier runs (they may hold raw identifiers)."""
+    root = lake.path(STAGING)
+    removed = []
+    if os.path.isdir(root):
+        for name in sorted(os.listdir(root)):
+            if name != keep:
+                shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+                removed.append(name)
+    if removed:
+        log.warning("removed stale staging of %d earlier run(s) under %s: %s", len(removed), root,
+                    ", ".join(removed))
+    return removed
 
 
 def _loaded_keys(spark: SparkSession, lake: Lake) -> set[tuple[str, str]]:
@@ -79,12 +128,15 @@ def _loaded_keys(spark: SparkSession, lake: Lake) -> set[tuple[str, str]]:
     return {(r.source_file, r.file_sha256) for r in rows}
 
 
-def _remove_orphans(spark: SparkSession, lake: Lake) -> None:
-    """Delete bronze/quarantine rows of batches that never reached the files log."""
-    committed = set()
-    if lake.exists(FILES_LOG):
-        committed = {r.batch_id for r in
-                     lake.read(spark, FILES_LOG).select("batch_id").distinct().collect()}
+def _remove_orphans(spark: SparkSession, lake: Lake, current: str | None = None) -> None:
+    """Delete bronze/quarantine rows of batches that never reached the files log.
+
+    Call it holding the lake's writer lock: then no other run is live and each such batch
+    belongs to a dead run. The current batch is never removed.
+    """
+    committed = set(committed_batches(spark, lake))
+    if current:
+        committed.add(current)
     for table in [f"bronze/{d}" for d in DATASETS] + [QUARANTINE]:
         if not lake.exists(table):
             continue
@@ -109,42 +161,140 @@ def _counts_by_file(spark: SparkSession, lake: Lake, table: str, batch_id: str,
             rows.groupBy("_source_file").agg(F.count("*").alias("n")).collect()}
 
 
+def _line_numbers(spark: SparkSession, bad: DataFrame, preps: dict[str, Prepared]) -> DataFrame:
+    """Add ``_line`` to quarantined rows of text files: located on the driver, by a hash of the
+    raw line, in the files that have quarantined rows only (see ``locate_lines``)."""
+    from pyspark.sql import Window
+
+    keyed = bad.withColumn("_h", F.sha2(F.col("_raw"), 256))
+    wanted = (keyed.where(F.col("_raw").isNotNull()).groupBy("_source_file", "_h")
+              .agg(F.count("*").alias("n")).collect())
+    by_file: dict[str, set[str]] = {}
+    for r in wanted:
+        by_file.setdefault(r._source_file, set()).add(r._h)
+    rows = []
+    for rel, hashes in by_file.items():
+        prep = preps.get(rel)
+        if prep is None or prep.kind != "text":
+            continue
+        for (h, occ), line in locate_lines(prep, hashes).items():
+            rows.append((rel, h, occ, line))
+    w = Window.partitionBy("_source_file", "_h").orderBy("_h")
+    keyed = keyed.withColumn("_occ", F.row_number().over(w))
+    if not rows:
+        return keyed.withColumn("_line", F.lit(None).cast("bigint")).drop("_h", "_occ")
+    lines = spark.createDataFrame(rows, "_source_file string, _h string, _occ int, _line bigint")
+    return (keyed.join(F.broadcast(lines), on=["_source_file", "_h", "_occ"], how="left")
+            .drop("_h", "_occ"))
+
+
+def _staged_bad(spark: SparkSession, dataset: str, f: LandingFile, prep: Prepared,
+                batch_id: str, at: datetime) -> DataFrame | None:
+    """Quarantine rows for records set aside while staging (ragged CSV rows)."""
+    if not prep.bad:
+        return None
+    rows = [(dataset, raw, reason, reason.split(":")[0], [reason], None, line, f.relpath,
+             f.sha256, at, batch_id) for line, raw, reason in prep.bad]
+    return spark.createDataFrame(rows, QUARANTINE_SCHEMA)
+
+
 def run(spark: SparkSession, lake: Lake, landing: str, *, cfg, batch_id: str | None = None,
         run_id: str | None = None, progress=log.info) -> dict:
-    """Load every new landing file; return metrics."""
+    """Load every new landing file; return metrics.
+
+    The caller holds the lake's writer lock (``theater.lock.LakeLock``; ``theater run`` does).
+    """
     t0 = time.time()
     progress = logs.Steps("ingest", len(DATASETS), progress, unit="dataset")  # bar on a terminal
     batch_id = batch_id or new_batch_id()
     at = datetime.now(timezone.utc).replace(tzinfo=None)
-    _remove_orphans(spark, lake)
+    limits = Limits.from_config(cfg)
+    remove_stale_staging(lake, keep=batch_id)
+    staging = lake.path(f"{STAGING}/{batch_id}")
+    try:
+        return _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0,
+                    run_id)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        parent = lake.path(STAGING)
+        if os.path.isdir(parent) and not os.listdir(parent):
+            os.rmdir(parent)
+
+
+def _upgrade(spark: SparkSession, lake: Lake, table: str, columns: dict[str, str]) -> None:
+    """Add columns a lake written by an older version lacks (one overwrite, once)."""
+    if not lake.exists(table):
+        return
+    df = lake.read(spark, table)
+    missing = {c: sql for c, sql in columns.items() if c not in df.columns}
+    if missing:
+        log.warning("%s: adding column(s) %s (lake written by an older version)", table,
+                    ", ".join(missing))
+        lake.overwrite(df.select("*", *[F.expr(sql).alias(c) for c, sql in missing.items()]),
+                       table)
+
+
+def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0,
+         run_id=None) -> dict:
+    _upgrade(spark, lake, FILES_LOG, {"status": "'loaded'", "reason": "CAST(NULL AS STRING)"})
+    _upgrade(spark, lake, QUARANTINE, {"line_number": "CAST(NULL AS BIGINT)"})
+    _remove_orphans(spark, lake, current=batch_id)
     loaded = _loaded_keys(spark, lake)
     dq = quality.Gate(spark, lake, cfg, "ingest", run_id=run_id, fallback_id=batch_id)
     metrics: dict = {"batch_id": batch_id, "files_new": 0, "files_skipped_already_loaded": 0,
-                     "rows_loaded": {}, "rows_quarantined": {}, "unknown_files": []}
+                     "rows_loaded": {}, "rows_quarantined": {}, "unknown_files": [],
+                     "files_skipped": [], "files_rejected": [], "files_empty": []}
     file_rows = []
     for dataset in DATASETS:
-        files, unknown = list_files(landing, dataset)
+        detail: list = []
+        files, unknown = list_files(landing, dataset, detail)
         metrics["unknown_files"] += unknown
-        for name in unknown:
-            log.warning("landing/%s: skipping %s (not jsonl, jsonl.gz, json, csv or parquet)",
-                        dataset, name)
+        metrics["files_skipped"] += [{"file": rel, "reason": why} for rel, why in detail]
         new = [f for f in files if (f.relpath, f.sha256) not in loaded]
         metrics["files_skipped_already_loaded"] += len(files) - len(new)
-        if not new:
-            metrics["rows_loaded"][dataset] = 0
-            metrics["rows_quarantined"][dataset] = 0
+        metrics["rows_loaded"][dataset] = 0
+        metrics["rows_quarantined"][dataset] = 0
+        for f in new:
+            if f.problem:
+                log.warning("landing/%s: rejecting %s: %s (recorded as rejected; retried when "
+                            "its content changes)", dataset, f.relpath, f.problem)
+                metrics["files_rejected"].append({"file": f.relpath, "reason": f.problem})
+                file_rows.append((dataset, f.relpath, f.sha256, f.size, f.fmt, batch_id, at, 0, 0,
+                                  "rejected", f.problem))
+            elif f.empty:
+                log.warning("landing/%s: %s holds no records (empty, blank or header only)",
+                            dataset, f.relpath)
+                metrics["files_empty"].append(f.relpath)
+                file_rows.append((dataset, f.relpath, f.sha256, f.size, f.fmt, batch_id, at, 0, 0,
+                                  "loaded", "no records"))
+        readable = [f for f in new if not f.problem and not f.empty]
+        metrics["files_new"] += len(new)
+        if not readable:
             continue
-        progress(f"ingest {dataset}: {len(new)} new file(s)")
-        staging = lake.path(f"ops/_staging/{batch_id}")
-        parts = [_with_lineage(read_records(spark, f, staging), f, batch_id, at) for f in new]
+        progress(f"ingest {dataset}: {len(readable)} new file(s)")
+        preps = {f.relpath: prepare(f, staging) for f in readable}
+        parts = [_with_lineage(read_prepared(spark, f, preps[f.relpath]), f, batch_id, at)
+                 for f in readable]
         records = parts[0]
         for p in parts[1:]:
             records = records.unionByName(p)
         # Parse and check once into a staging Parquet folder, then split it: filtering the
         # parsed records directly makes the engine re-evaluate the parse in each branch.
         staged = os.path.join(staging, f"checked-{dataset}")
-        check_records(records, dataset).write.mode("overwrite").parquet(staged)
-        good, bad = split_records(spark.read.parquet(staged), dataset)
+        check_records(records, dataset, limits).write.mode("overwrite").parquet(staged)
+        checked = spark.read.parquet(staged)
+        good, _ = split_records(checked, dataset)
+        bad_in = checked.where(F.size("_problems") > 0)
+        _, bad = split_records(_line_numbers(spark, bad_in, preps), dataset)
+        for f in readable:
+            extra = _staged_bad(spark, dataset, f, preps[f.relpath], batch_id, at)
+            if extra is not None:
+                bad = bad.unionByName(extra)
+        bad_staged = os.path.join(staging, f"quarantine-{dataset}")
+        bad.write.mode("overwrite").parquet(bad_staged)
+        bad = spark.read.parquet(bad_staged)
+        if not bad.columns:  # no bad record: the engine wrote no file (and no schema)
+            bad = spark.createDataFrame([], QUARANTINE_SCHEMA)
         # good rows are already read from the staged Parquet; the quarantine frame is staged
         # (Sail evaluates its element_at before the filter inside GX's aggregations)
         good = dq.check(f"bronze/{dataset}", good, related={"quarantined": bad},
@@ -155,16 +305,15 @@ def run(spark: SparkSession, lake: Lake, landing: str, *, cfg, batch_id: str | N
         # per-file counts for the files log, from what was just committed in this batch
         loaded_counts = _counts_by_file(spark, lake, f"bronze/{dataset}", batch_id)
         bad_counts = _counts_by_file(spark, lake, QUARANTINE, batch_id, dataset)
-        for f in new:
+        for f in readable:
             file_rows.append((dataset, f.relpath, f.sha256, f.size, f.fmt, batch_id, at,
-                              loaded_counts.get(f.relpath, 0), bad_counts.get(f.relpath, 0)))
-        metrics["files_new"] += len(new)
+                              loaded_counts.get(f.relpath, 0), bad_counts.get(f.relpath, 0),
+                              "loaded", None))
         metrics["rows_loaded"][dataset] = sum(loaded_counts.values())
         metrics["rows_quarantined"][dataset] = sum(bad_counts.values())
     progress.close()
     if file_rows:
         lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
-    shutil.rmtree(lake.path(f"ops/_staging/{batch_id}"), ignore_errors=True)
     metrics["outputs"] = {t: lake.version(t) for t in
                           [f"bronze/{d}" for d in DATASETS] + [QUARANTINE, FILES_LOG]}
     metrics.update(dq.finish())

@@ -24,8 +24,9 @@ from ..contracts import contract
 from ..lake import Lake
 from ..period import Period
 from ..transforms.contract import typed
-from ..transforms.refine import (latest_delivery, pseudonym, resolve_org, row_hash, sessionize,
-                                 with_pseudonyms)
+from ..transforms.refine import (CONTENT_HASH, content_hash, latest_delivery, pseudonym,
+                                 resolve_org, row_hash, sessionize, with_pseudonyms)
+from .ingest import read_committed
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def _typed(bronze: DataFrame, dataset: str) -> DataFrame:
     """Re-type bronze's as-received strings with the contract (same rules as ingest)."""
     c = contract(dataset)
     lineage = [x for x in ("_source_file", "_ingested_at", "_batch_id") if x in bronze.columns]
-    return bronze.select(*typed(c), *lineage)
+    return bronze.select(*typed(c), *lineage, content_hash(list(c.names)).alias(CONTENT_HASH))
 
 
 def clean_directory(bronze: DataFrame, key: bytes) -> DataFrame:
@@ -114,20 +115,21 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *, run_id:
 
     dq = quality.Gate(spark, lake, cfg, "refine", run_id=run_id, period=period)
     progress("refine: directory, policies, work items")
-    directory = clean_directory(lake.read(spark, "bronze/directory"), key)
+    # committed batches only: never rows of an ingest that crashed (or is still running)
+    directory = clean_directory(read_committed(spark, lake, "bronze/directory"), key)
     directory = dq.check("silver/directory", directory)
     lake.overwrite(directory, "silver/directory")
     if lake.exists("bronze/policies"):
-        policies = dq.check("silver/policies", clean_policies(lake.read(spark, "bronze/policies")))
+        policies = dq.check("silver/policies", clean_policies(read_committed(spark, lake, "bronze/policies")))
         lake.overwrite(policies, "silver/policies")
     if lake.exists("bronze/work_items"):
         work_items = dq.check("silver/work_items",
-                              clean_work_items(lake.read(spark, "bronze/work_items"), key))
+                              clean_work_items(read_committed(spark, lake, "bronze/work_items"), key))
         lake.overwrite(work_items, "silver/work_items")
 
     progress(f"refine: interactions {period}")
     directory = lake.read(spark, "silver/directory")
-    interactions = (clean_interactions(lake.read(spark, "bronze/interactions"), key)
+    interactions = (clean_interactions(read_committed(spark, lake, "bronze/interactions"), key)
                     .where(period.where("event_ts"))
                     .transform(resolve_org(directory))
                     .transform(sessionize(cfg["sessions.gap_minutes"]))

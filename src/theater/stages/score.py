@@ -32,7 +32,8 @@ from ..signals import (INCENTIVE_NAMES, NAMES, fragmentation, padding, repeat_pr
 from . import incentives
 from ..signals.common import action_quantile
 from ..transforms.score import (agg_org_signals, agg_org_users, agg_user_weeks,
-                                bootstrap_interval, org_index, quota_in_force, with_labels)
+                                blank_suppressed, bootstrap_interval, org_index, quota_in_force,
+                                with_labels)
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def index_frame(spark: SparkSession, labels, period: Period, cfg: Config, run_id
     rows = base.collect()
     extra = incentives.org_columns(spark, rows, labels, cfg, NAMES, inc, policies, work_items,
                                    period.start, period.end, history=history)
-    return incentives.with_org_columns(spark, base.schema, rows, extra)
+    return blank_suppressed(incentives.with_org_columns(spark, base.schema, rows, extra))
 
 
 # publish(table, frame, related) -> the frame as written (read back), or the frame itself

@@ -61,15 +61,29 @@ def with_pseudonyms(key: bytes, columns: dict[str, str],
     return apply
 
 
+CONTENT_HASH = "_content_hash"
+
+
+def content_hash(columns: list[str]) -> Column:
+    """SHA-256 of a record's values as received (text), with an explicit null marker: the same
+    on every engine, so that it can break ties between deliveries deterministically."""
+    return F.sha2(F.concat_ws("\u001f", *[F.coalesce(F.col(c).cast("string"), F.lit("\u0000"))
+                                          for c in columns]), 256)
+
+
 def latest_delivery(keys: list[str]) -> Callable[[DataFrame], DataFrame]:
-    """Keep one row per key: the latest delivery (ingest time, then source file)."""
+    """Keep one row per key: the latest delivery (ingest time, then source file, batch), ties
+    between conflicting records of one delivery broken by their content hash (``_content_hash``
+    when the frame has it): a total order, so the same input always keeps the same row."""
 
     def apply(df: DataFrame) -> DataFrame:
         # A window, not max_by(struct): on Sail 0.7 max_by over a wide struct used ~15 GB
         # for 1M rows.
-        w = Window.partitionBy(*keys).orderBy(F.col("_ingested_at").desc(),
-                                              F.col("_source_file").desc(),
-                                              F.col("_batch_id").desc())
+        order = [F.col("_ingested_at").desc(), F.col("_source_file").desc(),
+                 F.col("_batch_id").desc()]
+        if CONTENT_HASH in df.columns:
+            order.append(F.col(CONTENT_HASH).desc())
+        w = Window.partitionBy(*keys).orderBy(*order)
         return df.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
 
     return apply

@@ -151,10 +151,26 @@ def org_index(org_users: DataFrame, signals: DataFrame, interval: DataFrame, *,
         F.when(keep, index).alias("theater_index"),
         F.when(keep, low).alias("ci_low"),
         F.when(keep, high).alias("ci_high"),
-        "n_users", "n_interactions", "suppressed", "suppression_reason",
+        # suppressed: no figures at all, not even counts (only the reason)
+        F.when(keep, F.col("n_users")).alias("n_users"),
+        F.when(keep, F.col("n_interactions")).alias("n_interactions"),
+        "suppressed", "suppression_reason",
         *[F.when(keep, F.round(F.col(c), 4)).alias(c) for c in sig_cols],
         F.when(keep, coverage).alias("signal_coverage"),
         F.lit(None).cast("double").alias("outcome_decoupling"),
         F.when(keep, top).alias("top_signals"),
         F.lit(run_id).alias("run_id"),
     )
+
+
+# Columns a suppressed org keeps: who, when, that it is suppressed and why, and the run.
+SUPPRESSED_KEEPS = ("org_id", "period_start", "period_end", "suppressed", "suppression_reason",
+                    "run_id")
+
+
+def blank_suppressed(index: DataFrame) -> DataFrame:
+    """Null every figure of suppressed orgs (counts, index, interval, signals, incentive and
+    decoupling columns, ranks): suppressed means no figures anywhere, only the reason."""
+    keep = ~F.coalesce(F.col("suppressed"), F.lit(False))
+    return index.select(*[F.col(c) if c in SUPPRESSED_KEEPS else F.when(keep, F.col(c)).alias(c)
+                          for c in index.columns])

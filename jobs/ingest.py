@@ -1,6 +1,7 @@
 """spark-submit entry point: the ingest stage.
 
-Same arguments as `theater run` (--env, --conf, --landing, --lake, --quarter | --start/--end).
+Same arguments as `theater run --stage ingest` (--env, --conf, --landing, --lake); ingest takes no
+period: it loads every landing file not loaded before.
 Under spark-submit the active session is reused (engine: spark).
 """
 import sys

@@ -122,8 +122,15 @@ def _cmd_generate(args, cfg: Config) -> int:
 
 
 def _cmd_run(args, cfg: Config) -> int:
-    period = Period.parse(quarter=args.quarter, start=args.start, end=args.end)
     stages = tuple(args.stage) if args.stage else STAGES
+    period = None
+    if stages == ("ingest",):
+        # Ingest takes no period: it loads every landing file not loaded before (files are its
+        # unit of work and of idempotency); refine and score select the period's rows.
+        if args.quarter or args.start or args.end:
+            log.info("ingest loads every new landing file; the period is used by refine and score")
+    else:
+        period = Period.parse(quarter=args.quarter, start=args.start, end=args.end)
     results = run_pipeline(cfg, period, stages, landing=args.landing, lake_root=args.lake,
                            wait=args.wait)
     console.print_summary(results)

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 STAGES = ("ingest", "refine", "score")
 
 
-def run_pipeline(cfg: Config, period: Period, stages=STAGES, *, landing: str | None = None,
+def run_pipeline(cfg: Config, period: Period | None, stages=STAGES, *, landing: str | None = None,
                  lake_root: str | None = None, progress=log.info, command: str = "run",
                  wait: float | None = None) -> dict:
     """Run the stages in order on one session, as one MLflow run, holding the lake's writer
@@ -37,9 +37,12 @@ def run_pipeline(cfg: Config, period: Period, stages=STAGES, *, landing: str | N
         raise ConfigError(f"landing zone {landing!r} is not a folder (use --landing)")
     if "://" not in lake.root:
         check_lake_root(lake.root)  # a file or an unwritable folder: exit 2 before any work
-    results: dict = {"period": str(period), "lake": lake.root}
+    if period is None and set(stages) - {"ingest"}:
+        raise ConfigError("refine and score need a period (--quarter, or --start and --end)")
+    results: dict = {"period": str(period) if period else None, "lake": lake.root}
     t_all = time.time()
-    progress(f"engine {cfg.engine} ({cfg.table_format}); period {period}; lake {lake.root}")
+    progress(f"engine {cfg.engine} ({cfg.table_format}); "
+             f"{f'period {period}' if period else 'new landing files'}; lake {lake.root}")
     with PipelineRun(cfg, period, lake.root, command) as tracked, \
             lake_lock(lake.root, tracked.run_id or uuid.uuid4().hex, cfg, wait) as held, \
             session(cfg) as spark:

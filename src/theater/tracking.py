@@ -115,8 +115,10 @@ def _params(cfg: Config, period, lake_root: str, command: str) -> dict[str, str]
 
     params = {f"cfg.{k}": json.dumps(v) if isinstance(v, (dict, list)) else str(v)
               for k, v in cfg.flat().items()}
-    params.update({"period_start": str(period.start), "period_end": str(period.end),
-                   "period": period.label, "engine": cfg["engine"], "environment": cfg["env"],
+    if period is not None:  # ingest alone has no period: it loads every new file
+        params.update({"period_start": str(period.start), "period_end": str(period.end),
+                       "period": period.label})
+    params.update({"engine": cfg["engine"], "environment": cfg["env"],
                    "table_format": cfg["table_format"], "lake": str(Path(lake_root).resolve())
                    if "://" not in lake_root else lake_root,
                    "command": command, "code_version": __version__,
@@ -148,9 +150,10 @@ class PipelineRun:
         self._mlflow = mlflow
         exp = self.experiment_id = experiment_id(self.cfg)
         fail_dead_runs(self.cfg, exp)
-        tags = {PARENT_TAG: "pipeline", "quarter": self.period.label, "engine": self.cfg["engine"],
+        label = self.period.label if self.period is not None else "new files"
+        tags = {PARENT_TAG: "pipeline", "quarter": label, "engine": self.cfg["engine"],
                 "environment": self.cfg["env"], "status": "RUNNING", **_owner_tags()}
-        run = mlflow.start_run(experiment_id=exp, run_name=f"{self.command} {self.period.label}",
+        run = mlflow.start_run(experiment_id=exp, run_name=f"{self.command} {label}",
                                tags=tags)
         self.run_id = run.info.run_id
         mlflow.log_params(_params(self.cfg, self.period, self.lake_root, self.command))

@@ -142,8 +142,7 @@ def test_local_mode_commands_are_the_cli_with_the_data_interval(dagbag):
     assert ingest.mode == "local"
     assert ingest.local_command() == [
         "/opt/theater/.venv/bin/theater", "run", "--stage", "ingest", "--landing", "/data/landing",
-        "--lake", "/data/lake", "--start", "2026-09-30", "--end", "2026-10-01",
-        "--env", "local", "--table-format", "parquet"]
+        "--lake", "/data/lake", "--env", "local", "--table-format", "parquet"]
     refine = _render(daily.task_dict["refine"], {}, day, day.add(days=1))
     # nothing set: the command's own configuration decides paths (paths.lake, THEATER_PATHS__LAKE)
     assert refine.local_command() == ["theater", "run", "--stage", "refine",
@@ -229,7 +228,7 @@ def test_cluster_mode_maps_spark_submit_exit_codes(dagbag, monkeypatch, code, ex
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
     from airflow.sdk.exceptions import AirflowException
 
-    task = _render(dagbag.get_dag("theater_daily").task_dict["ingest"],
+    task = _render(dagbag.get_dag("theater_daily").task_dict["refine"],
                    {"theater_mode": "cluster"})
 
     def fake_submit(self, context):

@@ -1,7 +1,7 @@
 """theater-index, daily: ingest new landing files, refine the day into silver.
 
-One run per UTC day; the run's data interval is the period (``--start`` inclusive, ``--end``
-exclusive). Catch-up safe and idempotent: ingest skips files already loaded (same path and
+One run per UTC day; the run's data interval is refine's period (``--start`` inclusive,
+``--end`` exclusive). Ingest takes no period: it loads every landing file not loaded before. Catch-up safe and idempotent: ingest skips files already loaded (same path and
 SHA-256) and re-running refine for a day replaces exactly that day's silver rows, so a backfill,
 a cleared task or a catch-up after an outage leaves the tables as one run would.
 ``max_active_runs=1``: the runs write the same tables, one at a time.
@@ -38,7 +38,8 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     ingest = TheaterStageOperator(
-        task_id="ingest", stage="ingest", stage_args=[LANDING_ARG, LAKE_ARG, *PERIOD_ARGS],
+        # no period: ingest loads every landing file not loaded before (idempotent per file)
+        task_id="ingest", stage="ingest", stage_args=[LANDING_ARG, LAKE_ARG],
         execution_timeout=timedelta(hours=2))
     refine = TheaterStageOperator(
         task_id="refine", stage="refine", stage_args=[LAKE_ARG, *PERIOD_ARGS],

@@ -140,10 +140,18 @@ def compare_shares(lake: Path, duck_csv: Path) -> dict:
     from deltalake import DeltaTable
     from scipy.stats import spearmanr
 
-    idx = DeltaTable(str(lake / "gold/org_theater_index")).to_pandas()
-    labels = DeltaTable(str(lake / "gold/interaction_labels")).to_pandas(
-        columns=["org_id", "sig_unused_output", "sig_self_summary", "sig_repeat_prompt",
-                 "sig_fragmentation", "sig_padding"])
+    def read(table: str, columns=None):
+        if (lake / table / "_delta_log").is_dir():
+            return DeltaTable(str(lake / table)).to_pandas(columns=columns)
+        import pyarrow.dataset as ds   # table_format=parquet
+
+        return ds.dataset(str(lake / table), format="parquet", exclude_invalid_files=True
+                          ).to_table(columns=columns).to_pandas()
+
+    idx = read("gold/org_theater_index")
+    labels = read("gold/interaction_labels",
+                  ["org_id", "sig_unused_output", "sig_self_summary", "sig_repeat_prompt",
+                   "sig_fragmentation", "sig_padding"])
     keep = 1.0
     for c in [c for c in labels.columns if c.startswith("sig_")]:
         keep = keep * (1.0 - labels[c].astype("float64").fillna(0.0))

@@ -23,9 +23,18 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory test-spark
 	$(MAKE) --no-print-directory test-airflow
+	$(MAKE) --no-print-directory test-cluster
 
-bench: $(STAMP)
+# bench: the Sail stage benchmark on Parquet (run.py), then theater vs the hand-written DuckDB
+# job on mixed text formats (compare.py; BENCH_ARGS, e.g. BENCH_ARGS="--users 4000 16000")
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/compare.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .theater data
@@ -43,6 +52,7 @@ browser:
 # make airflow-venv  Airflow 3 in its own virtualenv (orchestration/airflow/.venv)
 # make test-spark    the Apache Spark suite (classic Spark, local mode, Parquet; vs Sail)
 # make test-airflow  the DAG tests (DagBag, dag.test() in local and cluster mode)
+# make test-cluster  spark-submit and Spark Connect on a standalone cluster (127.0.0.1) vs Sail
 AF_VENV := orchestration/airflow/.venv
 AF_BIN := $(AF_VENV)/bin
 AF_STAMP := $(AF_VENV)/.installed
@@ -50,7 +60,7 @@ AF_REQ := orchestration/airflow/requirements.txt
 AF_DEV := orchestration/airflow/requirements-dev.txt
 AF_CONSTRAINTS := orchestration/airflow/constraints.txt
 
-.PHONY: dist airflow-venv airflow-constraints test-spark test-airflow
+.PHONY: dist airflow-venv airflow-constraints test-spark test-airflow test-cluster
 
 dist: $(STAMP)
 	rm -rf dist
@@ -80,6 +90,10 @@ airflow-constraints:
 
 test-spark: $(STAMP)
 	$(BIN)/python -m pytest -q tests/spark
+
+# A standalone Apache Spark cluster on 127.0.0.1 (Master, 2 Workers, Spark Connect server; Java 17)
+test-cluster: $(STAMP)
+	$(BIN)/python -m pytest -q tests/cluster
 
 test-airflow: $(STAMP) $(AF_STAMP)
 	$(AF_BIN)/python -m pytest -q -p no:cacheprovider tests/airflow

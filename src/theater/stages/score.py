@@ -17,7 +17,7 @@ import uuid
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from .. import quality
+from .. import audit, quality
 from ..config import Config
 from ..lake import Lake, LakeError
 from ..period import Period
@@ -150,8 +150,14 @@ def recompute_index(spark: SparkSession, cfg: Config, lake: Lake, period: Period
         history_days(cfg))
     work_items, _ = read_work_items(spark, lake, versions)
     inc = incentives_for(spark, interactions, policies, period, cfg)
-    return index_frame(spark, labels_frame(interactions, period, cfg, inc), period, cfg, run_id,
-                       policies=policies, work_items=work_items, inc=inc, history=history)
+    # audit labels at the logged version (absent from older runs: none)
+    labels = labels_frame(interactions, period, cfg, inc)
+    audited = (audit.read_labels(spark, lake, period, labels, versions["ops/audit_labels"])
+               if "ops/audit_labels" in versions else None)
+    labels = audit.calibrate_labels(labels, audited, cfg)
+    return audit.apply(spark, index_frame(spark, labels, period, cfg, run_id, policies=policies,
+                                          work_items=work_items, inc=inc, history=history),
+                       labels, audited, cfg)
 
 
 def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
@@ -174,7 +180,13 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
     progress(f"score: signals and labels {period}")
     dq = quality.Gate(spark, lake, cfg, "score", run_id=run_id, period=period)
     date_pred = (f"event_date >= DATE '{period.start}' AND event_date < DATE '{period.end}'")
-    labels_new = dq.check("gold/interaction_labels", labels_frame(interactions, period, cfg, inc))
+    # Audit labels for the period (theater audit load): calibrate, then debias the org index.
+    labels_raw = labels_frame(interactions, period, cfg, inc)
+    audited = audit.read_labels(spark, lake, period, labels_raw)
+    if audited is not None:
+        read["ops/audit_labels"] = lake.version("ops/audit_labels")
+    labels_new = dq.check("gold/interaction_labels",
+                          audit.calibrate_labels(labels_raw, audited, cfg))
     lake.replace_where(labels_new, "gold/interaction_labels",
                        date_pred)
     # Later steps read the written labels back instead of recomputing the signals.
@@ -190,8 +202,10 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
     progress(f"score: org index with {cfg['scoring.bootstrap.replicates']} bootstrap replicates")
     t_idx = time.time()
     index = dq.check("gold/org_theater_index",
-                     index_frame(spark, labels, period, cfg, run_id, policies=policies,
-                                 work_items=work_items, inc=inc, history=history),
+                     audit.apply(spark, index_frame(spark, labels, period, cfg, run_id,
+                                                    policies=policies, work_items=work_items,
+                                                    inc=inc, history=history),
+                                 labels, audited, cfg),
                      related={"expected_orgs": interactions.where(period.where("event_ts"))})
     lake.replace_where(index,
                        "gold/org_theater_index", period_pred)
@@ -220,4 +234,5 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
         "seconds_incentives": round(seconds_incentives, 2),
         "seconds_index": round(seconds_index, 2),
         "incentives": inc.summary(),
+        "audit": audit.metrics(audited, NAMES),
     }

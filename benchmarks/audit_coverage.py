@@ -28,26 +28,6 @@ sys.path.insert(0, str(HERE))
 from audit_worlds import seeds_arg  # noqa: E402
 
 
-def world_cells(df: pd.DataFrame) -> pd.DataFrame:
-    return (df.groupby(["org_id", "user_key", "stratum"], as_index=False)
-            .agg(n=("event_id", "size"), sum_p=("theater_probability", "sum")))
-
-
-def run_world(df, orgs, labels_per_org, seed, settings):
-    from theater.audit import calibrate, estimate, sample
-
-    keep = orgs[orgs["n_users"] >= 10]["org_id"]
-    df = df[df["org_id"].isin(keep)]
-    n_orgs = df["org_id"].nunique()
-    drawn = sample.draw(df, labels_per_org * n_orgs, seed)
-    labels = drawn.assign(label=drawn["is_theater"].astype(int))
-    est = estimate.estimate(world_cells(df), labels, settings)
-    est = est.merge(orgs[["org_id", "theater_share"]], on="org_id")
-    est["covered"] = (est["ci_low"] <= est["theater_share"]) & (est["theater_share"] <= est["ci_high"])
-    rel = calibrate.held_out(labels, seed=seed)
-    return est, rel, len(labels)
-
-
 def spearman(a, b):
     return float(pd.Series(a).rank().corr(pd.Series(b).rank()))
 
@@ -82,6 +62,7 @@ def summarize(all_est: pd.DataFrame, rels: list) -> dict:
 def main() -> int:
     from theater.audit import sample
     from theater.audit.estimate import Settings
+    from theater.audit.simulate import audit_world
 
     p = argparse.ArgumentParser()
     p.add_argument("--worlds", default=str(HERE / "out" / "audit_worlds"))
@@ -109,7 +90,7 @@ def main() -> int:
         df["stratum"] = sample.strata(df["flags"])
         orgs = pd.read_csv(folder / f"world_{seed}_orgs.csv")
         for r in range(a.redraws):
-            est, rel, n_lab = run_world(df, orgs, a.labels_per_org, seed * 1000 + r, settings)
+            est, rel, n_lab = audit_world(df, orgs, a.labels_per_org, seed * 1000 + r, settings)
             rows.append(est.assign(seed=seed, redraw=r, labels=n_lab))
             rels.append(rel)
     all_est = pd.concat(rows, ignore_index=True)

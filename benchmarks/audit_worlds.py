@@ -33,10 +33,8 @@ def seeds_arg(text: str) -> list[int]:
 
 
 def one_world(seed: int, out: Path, n_orgs: int, n_users: int, dirty: bool) -> dict:
-    import pandas as pd
-    from pyspark.sql import functions as F
-
     from theater import synth
+    from theater.audit.simulate import scored_world
     from theater.cli import run_pipeline
     from theater.config import load_config
     from theater.engine import session
@@ -56,21 +54,11 @@ def one_world(seed: int, out: Path, n_orgs: int, n_users: int, dirty: bool) -> d
     run_pipeline(cfg, period, landing=str(work / "landing"), lake_root=str(work / "lake"),
                  progress=lambda m: None)
     with session(cfg) as spark:
-        labels = (Lake(str(work / "lake")).read(spark, "gold/interaction_labels")
-                  .where(F.col("org_id").isNotNull())
-                  .select("event_id", "tool", "org_id", "user_key", "theater_probability",
-                          F.array_join("flags", ",").alias("flags"))
-                  .toPandas())
-    truth = pd.read_csv(work / "truth" / "interactions.csv",
-                        usecols=["event_id", "tool", "is_theater"], dtype={"event_id": str})
-    df = labels.merge(truth, on=["tool", "event_id"], how="left")
-    missing = int(df["is_theater"].isna().sum())
-    df = df.dropna(subset=["is_theater"])
-    df["is_theater"] = df["is_theater"].astype("int8")
+        df = scored_world(spark, Lake(str(work / "lake")), work / "truth")
     df.to_parquet(out / f"world_{seed}.parquet", index=False)
     shutil.copy(work / "truth" / "orgs.csv", out / f"world_{seed}_orgs.csv")
     shutil.rmtree(work)
-    return {"seed": seed, "interactions": len(df), "no_truth": missing,
+    return {"seed": seed, "interactions": len(df),
             "seconds": round(time.time() - t0, 1)}
 
 

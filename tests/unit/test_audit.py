@@ -130,7 +130,8 @@ def test_estimate_point_value_by_hand_and_interval_kind():
                           "n": [50, 50, 50, 50] * 2, "sum_p": [0, 0, 50, 50] * 2})
     lab = _labels([("A", "none", 10, 1, 0.1), ("A", "padding", 10, 8, 0.1),
                    ("B", "none", 10, 1, 0.1), ("B", "padding", 10, 8, 0.1)])
-    out = estimate(cells, lab, Settings(replicates=200, seed=1)).set_index("org_id")
+    out = estimate(cells, lab, Settings(replicates=200, seed=1, min_strength=2,
+                                        max_strength=100)).set_index("org_id")
     # none: r = (0.1*20 + .5)/21, a = 100 (no spread); unlabelled 90 at (1 + 100 r)/110
     r0 = 2.5 / 21
     R0 = (1 + 90 * (1 + 100 * r0) / 110) / 100

@@ -48,8 +48,8 @@ class Settings:
     replicates: int = 500
     confidence: float = 0.90
     seed: int = 20261130
-    min_strength: float = 2.0      # prior strength a_h (pseudo-labels) bounds
-    max_strength: float = 100.0
+    min_strength: float = 1.0      # prior strength a_h (pseudo-labels) bounds
+    max_strength: float = 10.0
     user_bootstrap: bool = True
 
     @classmethod

@@ -213,3 +213,20 @@ def test_plan_needs_more_labels_for_a_narrower_interval():
     assert w["width"].mean() > 10
     # user sampling alone (all users identical here: none) never blocks; an impossible target
     assert not plan.plan(cells, rates, 0.01, max_labels=500)["reachable"]
+
+
+# ----------------------------------------------------------------------------- plain words
+def test_interval_sentence_says_what_the_interval_covers():
+    from theater.audit.explain import interval_sentence
+
+    plain = interval_sentence([{"org_id": "a", "interval_kind": "sampling", "audit_n": 0}], None)
+    assert "excludes the detector's own errors" in plain and "no audit" in plain
+    older = interval_sentence(pd.DataFrame({"org_id": ["a"]}),        # rows before the audit
+                              {"precision": 0.8, "recall": 0.82, "n": 1000})
+    assert "excludes" in older and "audited precision 80%, recall 82%" in older
+    audited = interval_sentence(
+        [{"org_id": "a", "interval_kind": "sampling+detector", "audit_n": 600},
+         {"org_id": "b", "interval_kind": "sampling+detector", "audit_n": 400}],
+        {"precision": 0.8, "recall": 0.82, "n": 1000})
+    assert "detector's own mistakes" in audited and "1,000 sampled interactions" in audited
+    assert audited.count(".") == 1 and audited.endswith(".")         # one sentence

@@ -48,7 +48,8 @@ def summarize(all_est: pd.DataFrame, rels: list) -> dict:
         "coverage_ci95": [round(cov - 1.96 * se, 4), round(cov + 1.96 * se, 4)],
         "mean_width_points": round(float(100 * (all_est["ci_high"] - all_est["ci_low"]).mean()), 2),
         "mae": round(float((all_est["share"] - all_est["theater_share"]).abs().mean()), 4),
-        "detector_mae": round(float((all_est["detector_share"] - all_est["theater_share"]).abs().mean()), 4),
+        "detector_mae": round(float((all_est["detector_share"]
+                                     - all_est["theater_share"]).abs().mean()), 4),
         "spearman_mean_per_world": round(float(np.nanmean(sp)), 4),
         "org_calibration_slope": round(float(slope), 3),
         "detector_org_calibration_slope": round(float(det_slope), 3),

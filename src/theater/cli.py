@@ -330,7 +330,8 @@ def _cmd_report(args, cfg: Config) -> int:
 COMPARE = ("theater_index", "ci_low", "ci_high", "n_users", "n_interactions", "suppressed",
            "suppression_reason", "signal_coverage", "usage_change", "outcome_change",
            "outcome_decoupling", "outcome_decoupling_low", "outcome_decoupling_high", "decoupled",
-           "high_confidence_theater", "rank_low", "rank_high")
+           "high_confidence_theater", "rank_low", "rank_high", "detector_index",
+           "interval_kind", "audit_n")
 
 
 def rescore(cfg: Config, run_id: str, *, engine: str | None = None) -> tuple[bool, list[str]]:

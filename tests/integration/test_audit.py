@@ -149,6 +149,11 @@ def test_audit_round_trip(world, spark, tmp_path, capsys, monkeypatch):
 
     note = interval_sentence(rows, lake_rates(lake.root))
     assert "detector's own mistakes" in note and "audited precision" in note
+    # rescore reproduces the debiased index from the logged audit-labels version
+    from theater.cli import rescore
+
+    same, diffs = rescore(cfg, res["run_id"])
+    assert same, diffs
     # the report says it in one sentence
     from theater import report
 

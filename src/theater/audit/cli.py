@@ -129,7 +129,8 @@ def _plan(args, cfg) -> int:
 
     with session(cfg) as spark:
         gl = lake.read(spark, "gold/interaction_labels").where(
-            (F.col("event_date") >= F.lit(period.start)) & (F.col("event_date") < F.lit(period.end)))
+            (F.col("event_date") >= F.lit(period.start))
+            & (F.col("event_date") < F.lit(period.end)))
         cells = cells_frame(gl).toPandas()
         labels = read_labels(spark, lake, period, gl)
     strata = sorted(cells["stratum"].unique())

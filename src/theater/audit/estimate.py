@@ -154,7 +154,9 @@ def estimate(cells: pd.DataFrame, labels: pd.DataFrame, settings: Settings = Set
         return pd.DataFrame(columns=["org_id", "share", "ci_low", "ci_high", "detector_share",
                                      "audit_n", "interval_kind"])
     labels = labels[labels["org_id"].isin(orgs) & labels["stratum"].isin(strata)]
-    labels = labels.reset_index(drop=True)
+    # a fixed order (bootstrap weights are drawn by position), whatever order the reader gave
+    order = [c for c in ("org_id", "stratum", "tool", "event_id") if c in labels]
+    labels = labels.sort_values(order, kind="stable").reset_index(drop=True)
     oi = {o: i for i, o in enumerate(orgs)}
     hi = {h: j for j, h in enumerate(strata)}
 

@@ -33,19 +33,25 @@ def cells_frame(labels):
 
 def read_labels(spark, lake, period, interactions=None, version: int | None = None):
     """The period's audit labels as pandas (``event_id, tool, org_id, stratum, label,
-    inclusion_probability`` and, given the period's ``interactions``, the ``signals`` that
-    fired), or None when the lake holds none for the period."""
+    inclusion_probability`` and ``signals``, the signals that fired, from ``interactions`` or
+    else the lake's current gold/interaction_labels), or None when the lake holds none for the
+    period."""
     from pyspark.sql import functions as F
 
     if not lake.exists(TABLE):
         return None
     df = lake.read(spark, TABLE, version=version).where(
         (F.col("event_date") >= F.lit(period.start)) & (F.col("event_date") < F.lit(period.end)))
+    if interactions is None and lake.exists("gold/interaction_labels"):
+        interactions = lake.read(spark, "gold/interaction_labels").where(
+            (F.col("event_date") >= F.lit(period.start))
+            & (F.col("event_date") < F.lit(period.end)))
     if interactions is not None:
         df = df.join(interactions.select("tool", "event_id",
                                          F.array_join("flags", ",").alias("signals")),
                      on=["tool", "event_id"], how="left")
-    out = df.toPandas()
+    # a fixed order: the bootstrap weights and held-out folds are drawn by position
+    out = df.toPandas().sort_values(["tool", "event_id"], kind="stable").reset_index(drop=True)
     return out if len(out) else None
 
 

@@ -152,7 +152,7 @@ def recompute_index(spark: SparkSession, cfg: Config, lake: Lake, period: Period
     inc = incentives_for(spark, interactions, policies, period, cfg)
     # audit labels at the logged version (absent from older runs: none)
     labels = labels_frame(interactions, period, cfg, inc)
-    audited = (audit.read_labels(spark, lake, period, labels, versions["ops/audit_labels"])
+    audited = (audit.read_labels(spark, lake, period, version=versions["ops/audit_labels"])
                if "ops/audit_labels" in versions else None)
     labels = audit.calibrate_labels(labels, audited, cfg)
     return audit.apply(spark, index_frame(spark, labels, period, cfg, run_id, policies=policies,
@@ -182,7 +182,7 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
     date_pred = (f"event_date >= DATE '{period.start}' AND event_date < DATE '{period.end}'")
     # Audit labels for the period (theater audit load): calibrate, then debias the org index.
     labels_raw = labels_frame(interactions, period, cfg, inc)
-    audited = audit.read_labels(spark, lake, period, labels_raw)
+    audited = audit.read_labels(spark, lake, period)
     if audited is not None:
         read["ops/audit_labels"] = lake.version("ops/audit_labels")
     labels_new = dq.check("gold/interaction_labels",

@@ -230,3 +230,17 @@ def test_interval_sentence_says_what_the_interval_covers():
         {"precision": 0.8, "recall": 0.82, "n": 1000})
     assert "detector's own mistakes" in audited and "1,000 sampled interactions" in audited
     assert audited.count(".") == 1 and audited.endswith(".")         # one sentence
+
+
+def test_a_stratum_no_org_has_labels_for_gets_a_weak_prior_from_the_detector():
+    # "padding" fired with probability 1 everywhere but the audit drew no padding row
+    cells = pd.DataFrame({"org_id": ["A", "A", "B", "B"], "user_key": ["u1", "u1", "u2", "u2"],
+                          "stratum": ["none", "padding"] * 2, "n": [90, 10, 90, 10],
+                          "sum_p": [0.0, 10.0, 0.0, 10.0]})
+    lab = _labels([("A", "none", 10, 0, 10 / 90), ("B", "none", 10, 1, 10 / 90)])
+    p = pooled_rates(lab, ["none", "padding"], {"padding": 1.0}, min_strength=1)
+    assert p.rate[1] == 0.95 and p.strength[1] == 1 and p.n_labels[1] == 0
+    out = estimate(cells, lab, Settings(replicates=100)).set_index("org_id")
+    assert (out["audit_n"] == 10).all()
+    # the unlabelled 10% could be anything: the interval spans most of it
+    assert (out["ci_high"] - out["ci_low"] > 0.05).all()

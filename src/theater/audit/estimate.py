@@ -83,7 +83,7 @@ def pooled_rates(labels: pd.DataFrame, strata: list, fallback: dict | None = Non
     Strength: a = r (1 - r) / tau^2 - 1, tau^2 the between-org variance of the rates by
     moments, sum_o n_o [(p_o - r)^2 - r (1 - r) / n_o] / sum_o n_o (1 - 1/n_o), clipped.
     A stratum without labels takes ``fallback[h]`` (the detector's mean probability there, or
-    1/2) with the weakest prior.
+    1/2), clipped to [0.05, 0.95], with the weakest prior.
     """
     fallback = fallback or {}
     w = np.ones(len(labels)) if weights is None else np.asarray(weights, float)
@@ -96,7 +96,8 @@ def pooled_rates(labels: pd.DataFrame, strata: list, fallback: dict | None = Non
         m = (st == h) & (w > 0)
         n = float(w[m].sum())
         if n <= 0:
-            rate.append(float(fallback.get(h, 0.5)))
+            # no label anywhere: the detector's own mean probability, kept off 0 and 1
+            rate.append(min(max(float(fallback.get(h, 0.5)), 0.05), 0.95))
             strength.append(min_strength)
             n_lab.append(0.0)
             continue

@@ -133,6 +133,12 @@ def _plan(args, cfg) -> int:
             & (F.col("event_date") < F.lit(period.end)))
         cells = cells_frame(gl).toPandas()
         labels = read_labels(spark, lake, period, gl)
+    # orgs the index suppresses (too few users, one dominant user) publish no interval
+    per_user = cells.groupby(["org_id", "user_key"])["n"].sum()
+    by_org = per_user.groupby("org_id").agg(["size", "sum", "max"])
+    keep = by_org[(by_org["size"] >= cfg["privacy.min_users"])
+                  & (by_org["max"] / by_org["sum"] <= cfg["privacy.dominance_share"])].index
+    cells = cells[cells["org_id"].isin(keep)]
     strata = sorted(cells["stratum"].unique())
     if labels is not None and len(labels):
         pooled = pooled_rates(labels, strata, plan.rates_guess(strata, cfg["audit.plan_precision"],
@@ -145,7 +151,7 @@ def _plan(args, cfg) -> int:
                   f"fired, miss rate {cfg['audit.plan_miss_rate']} where none did")
     res = plan.plan(cells, rates, args.target_width, cfg["audit.confidence"])
     print(f"audit plan {period}: target mean 90% interval width {args.target_width:g} points "
-          f"({cells['org_id'].nunique()} orgs; {source})")
+          f"({cells['org_id'].nunique()} published orgs; {source})")
     if res["reachable"]:
         print(f"  about {res['labels']:,} labels (mean width {res['mean_width']:.1f}, widest org "
               f"{res['max_width']:.1f}); normal approximation without pooling across orgs, so "

@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("action", nargs="?", choices=["list", "diff"], default="list")
     runs.add_argument("run_ids", nargs="*", help="two run ids for diff")
     runs.add_argument("--limit", type=int, default=20)
+
+    from .audit.cli import add_parsers as audit_parsers
+    audit_parsers(sub, _common)
     return parser
 
 
@@ -202,6 +205,12 @@ def _cmd_rescore(args, cfg: Config) -> int:
     return EXIT_OK if same else EXIT_FAIL
 
 
+def _cmd_audit(args, cfg: Config) -> int:
+    from .audit.cli import dispatch
+
+    return dispatch(args, cfg)
+
+
 def _cmd_runs(args, cfg: Config) -> int:
     from .tracking import get_run, load_artifact_text, recent_runs
 
@@ -229,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = _config(args)
         handler = {"demo": _cmd_demo, "generate": _cmd_generate, "run": _cmd_run,
                    "rescore": _cmd_rescore, "runs": _cmd_runs,
-                   "report": _cmd_report}[args.command]
+                   "report": _cmd_report, "audit": _cmd_audit}[args.command]
         return handler(args, cfg)
     except (ConfigError, PeriodError, UsageError) as exc:
         print(f"theater: error: {exc}", file=sys.stderr)

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from .pipeline import STAGES
 
 
-def format_org_table(rows: list[dict]) -> str:
+def format_org_table(rows: list[dict], note: str | None = None) -> str:
     head = f"{'org':<14}{'index':>7}  {'90% interval':<15}{'users':>6}{'interactions':>14}  top signals"
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -22,6 +22,8 @@ def format_org_table(rows: list[dict]) -> str:
         top = ", ".join(r["top_signals"] or []) or "-"
         lines.append(f"{r['org_id']:<14}{r['theater_index']:>7.1f}  {ci:<15}{r['n_users']:>6}"
                      f"{r['n_interactions']:>14,}  {top}")
+    if note:  # what the interval covers (theater.audit.explain)
+        lines += ["", note]
     return "\n".join(lines)
 
 
@@ -56,7 +58,10 @@ def print_summary(results: dict) -> None:
               f"{s['flagged_interactions']:,} flagged as theater; {s['orgs']} orgs "
               f"({s['orgs_suppressed']} suppressed)")
         print()
-        print(format_org_table(results["orgs"]))
+        from .audit.explain import interval_sentence, lake_rates
+
+        print(format_org_table(results["orgs"], interval_sentence(results["orgs"],
+                                                                  lake_rates(results["lake"]))))
     dq = [r for st in STAGES for r in (results.get(st) or {}).get("dq", [])]
     if dq:
         from .quality import summary_lines

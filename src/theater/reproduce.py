@@ -13,7 +13,8 @@ log = logging.getLogger(__name__)
 COMPARE = ("theater_index", "ci_low", "ci_high", "n_users", "n_interactions", "suppressed",
            "suppression_reason", "signal_coverage", "usage_change", "outcome_change",
            "outcome_decoupling", "outcome_decoupling_low", "outcome_decoupling_high", "decoupled",
-           "high_confidence_theater", "rank_low", "rank_high")
+           "high_confidence_theater", "rank_low", "rank_high", "detector_index",
+           "interval_kind", "audit_n")
 
 
 def compare_rows(old: dict[str, dict], new: dict[str, dict]) -> list[str]:

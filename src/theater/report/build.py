@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..audit.explain import interval_sentence
 from ..period import Period
 from . import figures as fg
 from . import page
@@ -47,6 +48,7 @@ class Figures:
     formats: dict[str, Any]
     lake: str
     generated_at: str
+    interval_note: str = ""             # what the intervals cover (theater.audit.explain)
 
 
 @dataclass
@@ -135,6 +137,7 @@ def compute(inputs: ReportInputs, generated_at: str | None = None) -> Figures:
         takeaways=_takeaways(share, prev_share, prev_label, q, table, drv),
         settings=s, runs=inputs.runs, run_ids=inputs.run_ids, versions=inputs.versions,
         formats=inputs.formats, lake=inputs.lake,
+        interval_note=interval_sentence(inputs.index, inputs.audit_rates, s["confidence"]),
         generated_at=generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
 

@@ -77,6 +77,7 @@ class ReportInputs:
     runs: list[RunRecord]
     run_ids: list[str]
     settings: dict[str, Any]            # method settings (from the run's logged config or cfg)
+    audit_rates: dict | None = None     # audited precision/recall over the lake (theater.audit)
 
 
 # ------------------------------------------------------------------------- periods
@@ -221,7 +222,13 @@ def load(lake: str, period: Period, cfg=None) -> ReportInputs:
         policies=pol_t.rows if pol_t else pd.DataFrame(
             columns=["org_id", "kind", "start_date", "end_date", "weekly_quota", "note"]),
         versions=versions, formats=formats, runs=runs, run_ids=run_ids,
-        settings=method_settings(cfg, runs))
+        settings=method_settings(cfg, runs), audit_rates=_audit_rates(lake))
+
+
+def _audit_rates(lake: str) -> dict | None:
+    from ..audit.explain import lake_rates
+
+    return lake_rates(lake)
 
 
 def days(period: Period) -> int:

@@ -23,7 +23,7 @@ from typing import Callable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from .. import logs, quality
+from .. import audit, logs, quality
 from ..config import Config
 from ..lake import Lake, LakeError
 from ..period import Period
@@ -75,6 +75,7 @@ class ScoreInputs:
     history: DataFrame           # (org_id, user_key, event_date) reaching back for decoupling
     work_items: DataFrame | None
     read: dict = field(default_factory=dict)   # {table: version read}
+    audit_labels: DataFrame | None = None      # ops/audit_labels of the period (theater audit)
 
 
 def history_days(cfg: Config) -> int:
@@ -103,11 +104,18 @@ def read_inputs(spark: SparkSession, lake: Lake, period: Period, cfg: Config,
     work_items = None
     if lake.exists("silver/work_items"):
         work_items, read["silver/work_items"] = pinned("silver/work_items")
+    # audit labels at the pinned version; a rescore of a run that read none reads none
+    audit_labels = None
+    if "ops/audit_labels" in versions or not versions:
+        audit_v = versions.get("ops/audit_labels", lake.version(audit.TABLE))
+        audit_labels = audit.period_labels(lake, spark, period, audit_v)
+        if audit_labels is not None:
+            read["ops/audit_labels"] = audit_v
     lookback = cfg.signals.repeat_prompt.window_days
     history = (silver.where(period.extend_back(history_days(cfg)).ts_col("event_ts"))
                .select("org_id", "user_key", "event_date"))
     return ScoreInputs(silver.where(period.extend_back(lookback).ts_col("event_ts")), policies,
-                       history, work_items, read)
+                       history, work_items, read, audit_labels)
 
 
 def labels_frame(interactions, period: Period, cfg: Config, inc=None):
@@ -152,6 +160,7 @@ class Gold:
     user_weeks: DataFrame
     index: DataFrame
     incentives: object
+    audited: object = None          # the period's audit labels (pandas) or None
     seconds_incentives: float = 0.0
     seconds_index: float = 0.0
 
@@ -174,19 +183,23 @@ def compute_gold(spark: SparkSession, inputs: ScoreInputs, period: Period, cfg: 
     seconds_incentives = time.time() - t_inc
 
     progress(f"score: signals and labels {period}")
-    labels = handover("gold/interaction_labels", labels_frame(inputs.interactions, period, cfg,
-                                                                inc))
+    detector = labels_frame(inputs.interactions, period, cfg, inc)
+    # with audit labels (theater audit load): calibrate the probabilities, debias the index
+    audited = (audit.labels_pandas(inputs.audit_labels, detector)
+               if inputs.audit_labels is not None else None)
+    labels = handover("gold/interaction_labels", audit.calibrate_labels(detector, audited, cfg))
     progress("score: user-weeks")
     user_weeks = handover("gold/user_weeks",
                           user_weeks_frame(labels, inputs.policies, period, cfg))
     progress(f"score: org index with {cfg.scoring.bootstrap.replicates} bootstrap replicates")
     t_idx = time.time()
-    index = handover("gold/org_theater_index",
-                     index_frame(spark, labels, period, cfg, run_id, policies=inputs.policies,
-                                 work_items=inputs.work_items, inc=inc, history=inputs.history),
+    index = index_frame(spark, labels, period, cfg, run_id, policies=inputs.policies,
+                        work_items=inputs.work_items, inc=inc, history=inputs.history)
+    index = handover("gold/org_theater_index", audit.apply(spark, index, labels, audited, cfg),
                      related={"expected_orgs": inputs.interactions.where(
                          period.ts_col("event_ts"))})
-    return Gold(labels, user_weeks, index, inc, seconds_incentives, time.time() - t_idx)
+    return Gold(labels, user_weeks, index, inc, audited, seconds_incentives,
+                time.time() - t_idx)
 
 
 # How each gold table's period slice is found: labels by event date, the others by period.
@@ -234,4 +247,5 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
         "seconds_incentives": round(gold.seconds_incentives, 2),
         "seconds_index": round(gold.seconds_index, 2),
         "incentives": gold.incentives.summary(),
+        "audit": audit.metrics(gold.audited, NAMES),
     }

@@ -369,12 +369,11 @@ def method_html(f) -> str:
   <h3>The signals</h3>
   <dl class="signals">{dl}</dl>
   <h3>What the interval means</h3>
-  <p id="interval-note"><b>{e(f.interval_note)}</b></p>
   <p>The interval is a {conf}% uncertainty range from a user-clustered bootstrap: the org's
     people are resampled many times ({s['replicates']} replicates in the scoring run) and the
-    index recomputed; the interval holds the middle {conf}% of the results. After an audit, each
-    replicate also redraws the detector's audited error rates (methodology, "Audit"). The
-    company-level share pools every interaction of the published orgs
+    index recomputed; the interval holds the middle {conf}% of the results.
+    <span id="interval-note">{e(f.interval_note)}</span> The company-level share pools every
+    interaction of the published orgs
     (so large orgs weigh more) and its interval is the same bootstrap over all their people
     ({f.share.replicates} replicates, computed for this report from the user-week table).
     Suppressed orgs are left out of every company figure.</p>

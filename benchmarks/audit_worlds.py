@@ -35,7 +35,7 @@ def seeds_arg(text: str) -> list[int]:
 def one_world(seed: int, out: Path, n_orgs: int, n_users: int, dirty: bool) -> dict:
     from theater import synth
     from theater.audit.simulate import scored_world
-    from theater.cli import run_pipeline
+    from theater.pipeline import run_pipeline
     from theater.config import load_config
     from theater.engine import session
     from theater.lake import Lake

@@ -113,7 +113,7 @@ def child_generate(out: str, users: int, formats: str, rate_scale: float) -> dic
 def child_theater(landing: str, lake: str, stages: list[str], settings: list[str]) -> dict:
     import yaml
 
-    from theater.cli import run_pipeline
+    from theater.pipeline import run_pipeline
     from theater.config import load_config
     from theater.period import Period
 

@@ -267,6 +267,19 @@ class Quality:
 
 
 @dataclass(frozen=True)
+class Audit:
+    seed: int
+    min_per_cell: int
+    replicates: int
+    confidence: float
+    min_prior_strength: float
+    max_prior_strength: float
+    user_bootstrap: bool
+    plan_precision: float
+    plan_miss_rate: float
+
+
+@dataclass(frozen=True)
 class Tracking:
     enabled: bool
     uri: str | None
@@ -303,6 +316,7 @@ class Config:
     scoring: Scoring
     incentives: IncentiveSettings
     quality: Quality
+    audit: Audit
     tracking: Tracking
     generate: Generate
     data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)

@@ -23,7 +23,7 @@ import pytest
 from theater import synth
 from theater.audit.estimate import Settings
 from theater.audit.simulate import audit_world, scored_world
-from theater.cli import run_pipeline
+from theater.pipeline import run_pipeline
 from theater.config import load_config
 from theater.lake import Lake
 from theater.period import Period

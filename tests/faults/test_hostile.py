@@ -14,7 +14,7 @@ from deltalake import DeltaTable
 
 from faultkit import END, START, diff, leaks, raw_identifiers, record_figures, snapshot
 from theater import synth
-from theater.cli import run_pipeline
+from theater.pipeline import run_pipeline
 from theater.config import load_config
 from theater.period import Period
 

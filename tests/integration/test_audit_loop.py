@@ -10,7 +10,9 @@ from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
 from theater import synth
-from theater.cli import format_org_table, main, run_pipeline
+from theater.cli import main
+from theater.console import format_org_table
+from theater.pipeline import run_pipeline
 from theater.config import load_config
 from theater.lake import Lake
 from theater.period import Period
@@ -150,7 +152,7 @@ def test_audit_round_trip(world, spark, tmp_path, capsys, monkeypatch):
     note = interval_sentence(rows, lake_rates(lake.root))
     assert "detector's own mistakes" in note and "audited precision" in note
     # rescore reproduces the debiased index from the logged audit-labels version
-    from theater.cli import rescore
+    from theater.reproduce import rescore
 
     same, diffs = rescore(cfg, res["run_id"])
     assert same, diffs

@@ -27,7 +27,8 @@ from deltalake import DeltaTable
 from mlflow import MlflowClient
 
 from theater import synth
-from theater.cli import main, run_pipeline
+from theater.cli import main
+from theater.pipeline import run_pipeline
 from theater.config import load_config
 from theater.period import Period
 from theater.report.render import FLAGS, find_chromium

@@ -125,12 +125,10 @@ def _plan(args, cfg) -> int:
     if not lake.exists("gold/interaction_labels"):
         print(f"theater: error: no gold/interaction_labels in {lake.root}", file=sys.stderr)
         return EXIT_USAGE
-    from pyspark.sql import functions as F
 
     with session(cfg) as spark:
         gl = lake.read(spark, "gold/interaction_labels").where(
-            (F.col("event_date") >= F.lit(period.start))
-            & (F.col("event_date") < F.lit(period.end)))
+            period.date_col("event_date"))
         cells = cells_frame(gl).toPandas()
         labels = read_labels(spark, lake, period, gl)
     # orgs the index suppresses (too few users, one dominant user) publish no interval

@@ -181,10 +181,9 @@ def load(spark, lake, path: str | Path) -> dict:
 
 def read_for_period(spark, lake, period, version: int | None = None):
     """ops/audit_labels rows of the period (Spark DataFrame), or None when there are none."""
-    from pyspark.sql import functions as F
 
     if not lake.exists(TABLE):
         return None
     df = lake.read(spark, TABLE, version=version).where(
-        (F.col("event_date") >= F.lit(period.start)) & (F.col("event_date") < F.lit(period.end)))
+        period.date_col("event_date"))
     return df

@@ -152,8 +152,7 @@ def read_population(spark, lake, period) -> pd.DataFrame:
     from pyspark.sql import functions as F
 
     labels = (lake.read(spark, "gold/interaction_labels")
-              .where((F.col("event_date") >= F.lit(period.start))
-                     & (F.col("event_date") < F.lit(period.end))
+              .where(period.date_col("event_date")
                      & F.col("org_id").isNotNull())
               .select("event_id", "tool", "org_id", "user_key",
                       F.date_format("event_ts", "yyyy-MM-dd'T'HH:mm:ss'Z'").alias("event_ts"),
@@ -161,6 +160,6 @@ def read_population(spark, lake, period) -> pd.DataFrame:
                       F.array_join("flags", ",").alias("flags")))
     if lake.exists("silver/interactions"):
         art = (lake.read(spark, "silver/interactions")
-               .where(period.where("event_ts")).select("event_id", "tool", "artifact_id"))
+               .where(period.ts_col("event_ts")).select("event_id", "tool", "artifact_id"))
         labels = labels.join(art, on=["tool", "event_id"], how="left")
     return labels.toPandas()

@@ -304,11 +304,13 @@ def test_incentive_weights_enter_the_noisy_or_as_doubles(spark):
         [(1, True, 0.25, None), (2, False, 0.25, 0.5), (3, None, None, None), (4, False, 0.0, 0.0)],
         "id int, sig_a boolean, sig_quota_bunching double, sig_checkpoint_burst double")
     out = df.transform(with_labels({"a": 1.0, "quota_bunching": 1.0, "checkpoint_burst": 1.0}, 0.5))
-    got = {r.id: (round(r.theater_probability, 6), r.flags, r.is_theater) for r in out.collect()}
-    # 1: flag fired -> 1; 2: 1 - 0.75 x 0.5 = 0.625; 3: nothing measured -> 0; 4: zero weights
+    got = {r.id: (None if r.theater_probability is None else round(r.theater_probability, 6),
+                  r.flags, r.is_theater) for r in out.collect()}
+    # 1: flag fired -> 1; 2: 1 - 0.75 x 0.5 = 0.625; 3: nothing measured -> NA (null, not 0);
+    # 4: zero weights (measured) -> 0
     assert got == {1: (1.0, ["a", "quota_bunching"], True),
                    2: (0.625, ["quota_bunching", "checkpoint_burst"], True),
-                   3: (0.0, [], False), 4: (0.0, [], False)}
+                   3: (None, [], None), 4: (0.0, [], False)}
 
 
 def test_org_share_of_a_weight_is_its_mean_over_measured_rows(spark):

@@ -29,7 +29,7 @@ def flag(thresholds: DataFrame, max_dwell_ms: int = 5000) -> Callable[[DataFrame
         measurable = (F.col("prompt_tokens").isNotNull() & F.col(THRESHOLD).isNotNull()
                       & unused.isNotNull())
         return (df.transform(with_action_quantile(thresholds, THRESHOLD))
-                .withColumn(f"sig_{NAME}", F.when(measurable, long_prompt & unused))
+                .withColumn(f"sig_{NAME}", F.when(measurable, long_prompt & unused).otherwise(F.lit(None).cast("boolean")))
                 .drop(THRESHOLD))
 
     return apply

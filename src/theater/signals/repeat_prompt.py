@@ -77,7 +77,7 @@ def flag(max_hamming: int = 3, window_days: int = 7, same_artifact: bool = True,
         return (df.join(matches, on=["tool", "event_id"], how="left")
                 .withColumn(f"sig_{NAME}",
                             F.when(F.col("prompt_fingerprint").isNotNull()
-                                   & output_unused(max_dwell_ms).isNotNull(), fired))
+                                   & output_unused(max_dwell_ms).isNotNull(), fired).otherwise(F.lit(None).cast("boolean")))
                 .drop("_has_prior"))
 
     return apply

@@ -29,6 +29,6 @@ def flag(min_age_days: int = 7, max_dwell_ms: int = 5000) -> Callable[[DataFrame
         measurable = (F.col("action").isNotNull() & F.col("artifact_author_key").isNotNull()
                       & F.col("artifact_modified_ts").isNotNull() & unused.isNotNull())
         return df.withColumn(f"sig_{NAME}",
-                             F.when(measurable, is_summary & own_doc & stale & unused))
+                             F.when(measurable, is_summary & own_doc & stale & unused).otherwise(F.lit(None).cast("boolean")))
 
     return apply

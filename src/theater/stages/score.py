@@ -3,8 +3,11 @@
 1. Five per-interaction signals over the period's silver interactions (plus the look-back the
    repeat signal needs), the theater probability and ``is_theater`` -> gold/interaction_labels.
 2. Pseudonymous user x ISO week usage with the quota in force -> gold/user_weeks.
-3. Per org: theater index (100 x mean probability), user-clustered Poisson bootstrap interval,
-   signal shares and coverage, suppression -> gold/org_theater_index.
+3. Per org: theater index (100 x mean probability over the interactions with a measured
+   component; null with ``not_measurable_reason`` when no per-interaction signal is measurable),
+   user-clustered Poisson bootstrap interval, signal shares and coverage, the incentive index
+   (a lower bound that silver/user_days aggregates feed too), suppression ->
+   gold/org_theater_index.
 
 Each table's period slice is replaced in one commit (replaceWhere); other periods are untouched.
 
@@ -27,11 +30,10 @@ from .. import quality
 from ..config import Config
 from ..lake import Lake, LakeError
 from ..period import Period
-from ..signals import (INCENTIVE_NAMES, NAMES, fragmentation, padding, repeat_prompt,
-                       self_summary, unused_output)
+from ..signals import (FLAG_NAMES, INCENTIVE_NAMES, NAMES, fragmentation, padding,
+                       repeat_prompt, self_summary, unused_output)
 from . import incentives
 from ..signals.common import action_quantile
-from ..signals import FLAG_NAMES
 from ..transforms import aggregates as agg
 from ..transforms.score import (agg_org_signals, agg_org_users, agg_user_weeks,
                                 bootstrap_interval, org_index, quota_in_force, with_labels)

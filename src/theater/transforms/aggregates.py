@@ -89,7 +89,7 @@ def usage_units(user_days: DataFrame, start: date, end: date) -> DataFrame:
     n = F.when(F.col("requests").isNotNull(), F.col("requests")).when(
         req, F.coalesce(F.col("suggestions_shown"), decided))
     acceptance = F.when(req & reports_refusals & (decided > 0),
-                        unused.cast("double") / decided.cast("double"))
+                        unused.cast("double") / decided.cast("double")).otherwise(F.lit(None).cast("double"))
     return (user_days
             .where(F.col("org_id").isNotNull() & F.col("user_key").isNotNull()
                    & (F.col("day") >= F.lit(start)) & (F.col("day") < F.lit(end))
@@ -132,7 +132,7 @@ def explained(components: tuple[str, ...] = ("w_q", "w_cp", "acceptance")) -> Co
     for c in components:
         keep = keep * (F.lit(1.0) - F.coalesce(F.col(c), F.lit(0.0)))
         measured = measured | F.col(c).isNotNull()
-    return F.when(measured, F.lit(1.0) - keep)
+    return F.when(measured, F.lit(1.0) - keep).otherwise(F.lit(None).cast("double"))
 
 
 def incentive_users(units: DataFrame) -> DataFrame:
@@ -175,7 +175,7 @@ def with_weights(user_weeks: DataFrame | None, checkpoint: DataFrame | None,
                   .join(F.broadcast(m), on=F.col("org_id") == F.col("_m_org"), how="left")
                   .withColumn("w_cp", F.when(F.col("_m_org").isNotNull()
                                              & (F.col("period_days") == 1),
-                                             F.coalesce(F.col("_cp"), F.lit(0.0))))
+                                             F.coalesce(F.col("_cp"), F.lit(0.0))).otherwise(F.lit(None).cast("double")))
                   .drop("_m_org", "_cp"))
         else:
             df = df.withColumn("w_cp", F.lit(None).cast("double"))

@@ -25,7 +25,8 @@ def theater_probability(weights: Mapping[str, float]) -> Column:
         fired = F.coalesce(col.cast("double"), F.lit(0.0))
         keep = keep * (F.lit(1.0) - F.lit(float(w)) * fired)
         measured = measured | col.isNotNull()
-    return F.when(measured, F.lit(1.0) - keep)
+    # explicit ELSE NULL: Sail's physical plan may take a CASE without ELSE as non-nullable
+    return F.when(measured, F.lit(1.0) - keep).otherwise(F.lit(None).cast("double"))
 
 
 def fired_flags(names: Sequence[str]) -> Column:
@@ -39,7 +40,12 @@ def with_labels(weights: Mapping[str, float], threshold: float) -> Callable[[Dat
     def apply(df: DataFrame) -> DataFrame:
         p = theater_probability(weights)
         return (df.withColumn("theater_probability", p)
-                .withColumn("flags", fired_flags(list(weights)))
+                # never null; typed non-nullable on purpose: Sail's Delta replaceWhere then casts
+                # the column to the table's type. Once theater_probability became nullable it
+                # stopped doing so and the next run of a period failed on flags ("UnionExec ...
+                # List(Utf8, field: 'element') ... expects List(Utf8)")
+                .withColumn("flags", F.coalesce(fired_flags(list(weights)),
+                                                F.array().cast("array<string>")))
                 .withColumn("is_theater", F.col("theater_probability") >= F.lit(threshold)))
 
     return apply
@@ -233,22 +239,23 @@ def org_index(org_users: DataFrame, signals: DataFrame, interval: DataFrame, *,
         "org_id",
         F.lit(period_start).alias("period_start"),
         F.lit(period_end).alias("period_end"),
-        F.when(pub, index).alias("theater_index"),
-        F.when(pub, low).alias("ci_low"),
-        F.when(pub, high).alias("ci_high"),
+        F.when(pub, index).otherwise(F.lit(None).cast("double")).alias("theater_index"),
+        F.when(pub, low).otherwise(F.lit(None).cast("double")).alias("ci_low"),
+        F.when(pub, high).otherwise(F.lit(None).cast("double")).alias("ci_high"),
         "n_users", n_events.alias("n_interactions"), "suppressed", "suppression_reason",
-        *[F.when(keep, F.round(F.col(c), 4)).alias(c) for c in sig_cols],
-        F.when(keep, coverage).alias("signal_coverage"),
-        *[F.when(keep, F.round(F.col(c), 4)).alias(c) for c in cov_cols],
+        *[F.when(keep, F.round(F.col(c), 4)).otherwise(F.lit(None).cast("double")).alias(c) for c in sig_cols],
+        F.when(keep, coverage).otherwise(F.lit(None).cast("double")).alias("signal_coverage"),
+        *[F.when(keep, F.round(F.col(c), 4)).otherwise(F.lit(None).cast("double")).alias(c) for c in cov_cols],
         not_measurable.alias("not_measurable_reason"),
-        F.when(inc_pub, inc_index).alias("incentive_index"),
-        F.when(inc_pub, inc_low).alias("incentive_ci_low"),
-        F.when(inc_pub, inc_high).alias("incentive_ci_high"),
-        F.when(inc_pub, F.col("incentive_basis")).alias("incentive_basis"),
-        F.when(keep & ~inc_pub, F.lit(INCENTIVE_NOT_MEASURABLE))
+        F.when(inc_pub, inc_index).otherwise(F.lit(None).cast("double")).alias("incentive_index"),
+        F.when(inc_pub, inc_low).otherwise(F.lit(None).cast("double")).alias("incentive_ci_low"),
+        F.when(inc_pub, inc_high).otherwise(F.lit(None).cast("double")).alias("incentive_ci_high"),
+        F.when(inc_pub, F.col("incentive_basis")).otherwise(F.lit(None).cast("string")).alias("incentive_basis"),
+        F.when(keep & ~inc_pub, F.lit(INCENTIVE_NOT_MEASURABLE)).otherwise(F.lit(None).cast("string"))
         .alias("incentive_not_measurable_reason"),
         basis.alias("index_basis"),
-        F.when(keep, F.col("sources")).alias("sources"),
+        F.when(keep, F.col("sources")).otherwise(F.lit(None).cast("array<string>"))
+        .alias("sources"),
         F.lit(None).cast("double").alias("outcome_decoupling"),
         F.when(pub, top).alias("top_signals"),
         F.lit(run_id).alias("run_id"),

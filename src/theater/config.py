@@ -188,6 +188,7 @@ class Bootstrap:
 class Scoring:
     threshold: float
     min_signal_rows: int
+    min_signal_coverage: float
     top_signals: int
     bootstrap: Bootstrap
 

@@ -10,7 +10,22 @@ from datetime import datetime, timezone
 from .pipeline import STAGES
 
 
+INCENTIVE_LABEL = "incentive (lower bound, aggregates)"
+
+
+def _incentive_label(basis: str | None) -> str:
+    return INCENTIVE_LABEL if "aggregates" in (basis or "") else "incentive (lower bound, events)"
+
+
+def _interval(low, high) -> str:
+    return f"[{low:.1f}, {high:.1f}]" if low is not None and high is not None else "-"
+
+
 def format_org_table(rows: list[dict], note: str | None = None) -> str:
+    """One line per org. A null theater index is "n/a (not measurable)" with its reason, never
+    0; an org without a measurable theater index but with an incentive index shows that figure
+    labelled for what it is, a lower bound from aggregates. Published orgs with both get a
+    second line for the incentive index."""
     head = f"{'org':<14}{'index':>7}  {'90% interval':<15}{'users':>6}{'interactions':>14}  top signals"
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -18,10 +33,26 @@ def format_org_table(rows: list[dict], note: str | None = None) -> str:
             lines.append(f"{r['org_id']:<14}{'—':>7}  {'suppressed':<15}{'':>6}"
                          f"{'':>14}  ({r['suppression_reason']})")
             continue
-        ci = f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
+        users = r.get("n_users")
+        n = r.get("n_interactions") or 0
+        inc = r.get("incentive_index")
+        inc_ci = _interval(r.get("incentive_ci_low"), r.get("incentive_ci_high"))
+        if r.get("theater_index") is None:
+            reason = r.get("not_measurable_reason") or "no measured interactions"
+            lines.append(f"{r['org_id']:<14}{'n/a':>7}  {'(not measurable)':<15}{users:>6}"
+                         f"{n:>14,}  {reason}")
+            if inc is not None:
+                lines.append(f"{'':<14}{inc:>7.1f}  {inc_ci:<15}{'':>6}{'':>14}  "
+                             f"{_incentive_label(r.get('incentive_basis'))}; "
+                             f"sources {', '.join(r.get('sources') or []) or '-'}")
+            continue
+        ci = _interval(r["ci_low"], r["ci_high"])
         top = ", ".join(r["top_signals"] or []) or "-"
-        lines.append(f"{r['org_id']:<14}{r['theater_index']:>7.1f}  {ci:<15}{r['n_users']:>6}"
-                     f"{r['n_interactions']:>14,}  {top}")
+        lines.append(f"{r['org_id']:<14}{r['theater_index']:>7.1f}  {ci:<15}{users:>6}"
+                     f"{n:>14,}  {top}")
+        if inc is not None and "aggregates" in (r.get("incentive_basis") or ""):
+            lines.append(f"{'':<14}{inc:>7.1f}  {inc_ci:<15}{'':>6}{'':>14}  "
+                         f"{INCENTIVE_LABEL}; basis {r.get('incentive_basis')}")
     if note:  # what the interval covers (theater.audit.explain)
         lines += ["", note]
     return "\n".join(lines)

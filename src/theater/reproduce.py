@@ -14,7 +14,9 @@ COMPARE = ("theater_index", "ci_low", "ci_high", "n_users", "n_interactions", "s
            "suppression_reason", "signal_coverage", "usage_change", "outcome_change",
            "outcome_decoupling", "outcome_decoupling_low", "outcome_decoupling_high", "decoupled",
            "high_confidence_theater", "rank_low", "rank_high", "detector_index",
-           "interval_kind", "audit_n")
+           "interval_kind", "audit_n", "not_measurable_reason",
+           "incentive_index", "incentive_ci_low", "incentive_ci_high", "incentive_basis",
+           "incentive_not_measurable_reason", "index_basis", "sources")
 
 
 def compare_rows(old: dict[str, dict], new: dict[str, dict]) -> list[str]:
@@ -25,8 +27,8 @@ def compare_rows(old: dict[str, dict], new: dict[str, dict]) -> list[str]:
         if a is None or b is None:
             diffs.append(f"{org}: {'only in the recomputation' if a is None else 'missing from the recomputation'}")
             continue
-        cols = [c for c in COMPARE if c in a] + [c for c in a if c.startswith("signal_")
-                                                 and c != "signal_coverage"]
+        cols = [c for c in COMPARE if c in a] + [c for c in a if c.startswith(
+            ("signal_", "coverage_")) and c != "signal_coverage"]
         for c in cols:
             x, y = a.get(c), b.get(c)
             same = (x == y) or (isinstance(x, float) and isinstance(y, float) and abs(x - y) < 1e-9)

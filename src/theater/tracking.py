@@ -218,8 +218,8 @@ class PipelineRun:
         df = pd.DataFrame(rows)
         published = df[~df["suppressed"]]
         metrics = {"orgs_scored": float(len(published)), "orgs_suppressed": float(df["suppressed"].sum())}
-        if len(published):
-            idx = published["theater_index"].astype(float)
+        idx = published["theater_index"].dropna().astype(float)   # null: not measurable
+        if len(idx):
             metrics.update({"index_mean": float(idx.mean()), "index_median": float(idx.median()),
                             "index_p90": float(np.percentile(idx, 90))})
         for col in [c for c in df.columns if c.startswith("signal_")]:

@@ -126,6 +126,8 @@ def test_accuracy_against_planted_truth(spark, world):
         "tool", "event_id", "is_theater", "flags").toPandas()
     m = truth_i.merge(labels, on=["tool", "event_id"], how="inner")
     assert len(m) == len(truth_i)
+    # is_theater is null (NA) where nothing was measured on the interaction: not flagged
+    m["is_theater_y"] = m.is_theater_y.astype("boolean").fillna(False).astype(bool)
     tp = int(((m.is_theater_x == 1) & m.is_theater_y).sum())
     fp = int(((m.is_theater_x == 0) & m.is_theater_y).sum())
     fn = int(((m.is_theater_x == 1) & ~m.is_theater_y).sum())

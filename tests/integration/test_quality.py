@@ -171,6 +171,24 @@ def _critical_cases():
     return cases
 
 
+def _satisfy(cond: dict):
+    """A function making every row meet a GX row condition (comparison, nullity, and)."""
+    def apply(df):
+        kind, name = cond["type"], (cond.get("column") or {}).get("name")
+        if kind == "and":
+            for c in cond["conditions"]:
+                df = _satisfy(c)(df)
+            return df
+        if kind == "comparison" and cond["operator"] == "==":
+            return df.withColumn(name, F.lit(cond["parameter"]).cast(df.schema[name].dataType))
+        if kind == "nullity":
+            value = F.lit(None) if cond["is_null"] else F.lit(1)
+            return df.withColumn(name, value.cast(df.schema[name].dataType))
+        raise AssertionError(f"no way to satisfy {cond}")
+
+    return apply
+
+
 def breaker_for(e: dict):
     """A function breaking a DataFrame in exactly the way expectation ``e`` forbids."""
     kind, kw = e["type"], e["kwargs"]
@@ -189,9 +207,14 @@ def breaker_for(e: dict):
         return lambda df: df.unionByName(df)
     if kind == "expect_column_values_to_match_regex":
         return set_col(F.lit("alice@example.com"))
+    cond = kw.get("row_condition")
     if kind == "expect_column_values_to_be_in_set":
+        if cond is not None:
+            return lambda df: set_col(F.lit("bogus"))(_satisfy(cond)(df))
         return set_col(F.lit("bogus"))
     if kind == "expect_column_values_to_be_null":
+        if cond is not None and cond.get("type") != "comparison":
+            return lambda df: set_col(F.lit(50.0))(_satisfy(cond)(df))
         return lambda df: df.withColumn("suppressed", F.lit(True)).withColumn(col, F.lit(50.0))
     if kind == "expect_column_pair_values_a_to_be_greater_than_b":
         a, b = kw["column_A"], kw["column_B"]

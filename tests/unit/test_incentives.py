@@ -304,11 +304,13 @@ def test_incentive_weights_enter_the_noisy_or_as_doubles(spark):
         [(1, True, 0.25, None), (2, False, 0.25, 0.5), (3, None, None, None), (4, False, 0.0, 0.0)],
         "id int, sig_a boolean, sig_quota_bunching double, sig_checkpoint_burst double")
     out = df.transform(with_labels({"a": 1.0, "quota_bunching": 1.0, "checkpoint_burst": 1.0}, 0.5))
-    got = {r.id: (round(r.theater_probability, 6), r.flags, r.is_theater) for r in out.collect()}
-    # 1: flag fired -> 1; 2: 1 - 0.75 x 0.5 = 0.625; 3: nothing measured -> 0; 4: zero weights
+    got = {r.id: (None if r.theater_probability is None else round(r.theater_probability, 6),
+                  r.flags, r.is_theater) for r in out.collect()}
+    # 1: flag fired -> 1; 2: 1 - 0.75 x 0.5 = 0.625; 3: nothing measured -> NA (null, not 0);
+    # 4: zero weights (measured) -> 0
     assert got == {1: (1.0, ["a", "quota_bunching"], True),
                    2: (0.625, ["quota_bunching", "checkpoint_burst"], True),
-                   3: (0.0, [], False), 4: (0.0, [], False)}
+                   3: (None, [], None), 4: (0.0, [], False)}
 
 
 def test_org_share_of_a_weight_is_its_mean_over_measured_rows(spark):
@@ -363,3 +365,41 @@ def test_checkpoint_weight_skips_the_excess_the_flags_already_explain(spark):
     assert e.excess == pytest.approx(30) and e.z >= CB["min_z"]   # the burst is still seen
     # ... but the unexplained interactions show no excess (2 a day as usual): no weight
     assert {r.sig_checkpoint_burst for r in frame.collect()} == {0.0}
+
+
+def test_checkpoint_burst_reads_user_day_counts(spark):
+    """The same burst given as one row per user-day with ``_n`` (silver/user_days requests)
+    gives the estimate of one row per interaction: E = 30 (5 users x 6 extra), w = 0.5."""
+    per = {}
+    for u in range(10):
+        for d in _working_days():
+            extra = 2 if u < 5 and d in (date(2026, 7, 13), date(2026, 7, 14),
+                                         date(2026, 7, 15)) else 0
+            per[("o1", f"u{u}", d)] = 2 + extra
+    rows = spark.createDataFrame([(o, u, d, float(n)) for (o, u, d), n in per.items()],
+                                 "org_id string, user_key string, event_date date, _n double")
+    pol = _policies(spark, [("o1", "checkpoint", CK)])
+    (e,), frame = checkpoint_burst.estimate(spark, rows, pol, START, END, CB)
+    assert e.status == "ok" and e.excess == pytest.approx(30)
+    assert e.se == pytest.approx(math.sqrt(5 * 36)) and e.burst_ratio == pytest.approx(30 / 90)
+    got = {(r.user_key, r.event_date): r.sig_checkpoint_burst for r in frame.collect()}
+    assert got[("u0", date(2026, 7, 13))] == pytest.approx(0.5)
+    assert got[("u7", date(2026, 7, 13))] == 0.0
+
+
+def test_user_week_counts_add_aggregate_requests(spark):
+    from theater.stages.incentives import user_week_counts
+
+    # u1: 2 interactions in the week of Mon 2026-07-06 + 5 + 3 requests on user-days of that
+    # week -> 10; u2: a Viva person-week from Sun 2026-07-12 (7 requests) -> ISO week of Mon
+    # 2026-07-13; aggregates only
+    events = spark.createDataFrame(
+        [("o1", "u1", datetime(2026, 7, 6, 9)), ("o1", "u1", datetime(2026, 7, 8, 9))],
+        "org_id string, user_key string, event_ts timestamp")
+    units = spark.createDataFrame(
+        [("o1", "u1", date(2026, 7, 6), 5.0), ("o1", "u1", date(2026, 7, 6), 3.0),
+         ("o1", "u2", date(2026, 7, 13), 7.0)],
+        "org_id string, user_key string, week_start date, n double")
+    got = {(r.user_key, r.week_start): (r.n_interactions, r.full_week) for r in
+           user_week_counts(events, date(2026, 7, 1), date(2026, 10, 1), units).collect()}
+    assert got == {("u1", date(2026, 7, 6)): (10, True), ("u2", date(2026, 7, 13)): (7, True)}

@@ -42,11 +42,18 @@ def test_self_summary_needs_own_stale_doc_and_unused_output(spark):
         interaction(6, action="summarize", artifact_author_key=None, artifact_modified_ts=None,
                     output_disposition="discarded"),                       # author unknown -> NA
         interaction(7, action="summarize", artifact_author_key=None, artifact_modified_ts=None,
-                    output_disposition="accepted"),                        # used -> False anyway
+                    output_disposition="accepted"),                        # author unknown -> NA
+        interaction(8, action="summarize", artifact_author_key="u1", artifact_modified_ts=None,
+                    output_disposition="discarded"),                       # mtime unknown -> NA
+        interaction(9, action="summarize", artifact_author_key="u1", artifact_modified_ts=old,
+                    output_disposition=None, dwell_ms=None),               # use unknown -> NA
+        interaction(10, action="chat", artifact_author_key=None, artifact_modified_ts=None,
+                    output_disposition="discarded"),                       # no artifact -> NA
     ]
     out = make_interactions(spark, rows).transform(self_summary.flag(7, 5000))
     assert by_id(out, "sig_self_summary") == {
-        "e1": True, "e2": False, "e3": False, "e4": False, "e5": False, "e6": None, "e7": False}
+        "e1": True, "e2": False, "e3": False, "e4": False, "e5": False, "e6": None, "e7": None,
+        "e8": None, "e9": None, "e10": None}
 
 
 def test_hamming_distance_between_fingerprints(spark):
@@ -80,11 +87,17 @@ def test_repeat_prompt_near_duplicate_of_unused_prompt_within_window(spark):
                     user_key="u2", ts=T0 + timedelta(hours=5)),  # another user -> False
         interaction(8, prompt_fingerprint=None, output_disposition="discarded", artifact_id="d1",
                     ts=T0 + timedelta(hours=6)),    # no fingerprint -> NA
+        interaction(9, prompt_fingerprint=fp, output_disposition=None, dwell_ms=None,
+                    artifact_id="d1", ts=T0 + timedelta(hours=7)),  # use unknown -> NA
+        interaction(10, prompt_fingerprint=fp, output_disposition="unknown", dwell_ms=None,
+                    artifact_id="d1", ts=T0 + timedelta(hours=8)),  # 'unknown' = NA
+        interaction(11, prompt_fingerprint=fp, output_disposition=None, dwell_ms=1000,
+                    artifact_id="d1", ts=T0 + timedelta(hours=9)),  # 1 s glance: unused, fires
     ]
     out = make_interactions(spark, rows).transform(repeat_prompt.flag(3, 7, True, 5000))
     assert by_id(out, "sig_repeat_prompt") == {
         "e1": False, "e2": True, "e3": False, "e4": False, "e5": False, "e6": False, "e7": False,
-        "e8": None}
+        "e8": None, "e9": None, "e10": None, "e11": True}
 
 
 def test_repeat_prompt_ignores_templates_with_used_outputs(spark):
@@ -129,8 +142,41 @@ def test_padding_long_prompt_with_unused_output(spark):
         interaction(4, prompt_tokens=None, output_disposition="discarded"),  # tokens unknown
         interaction(5, prompt_tokens=5000, output_disposition=None, dwell_ms=None),  # use unknown
         interaction(6, action="generate", prompt_tokens=5000, output_disposition="discarded"),
+        interaction(7, prompt_tokens=50, output_disposition=None, dwell_ms=None),  # short, use
+        # unknown: cannot fire on this row's data -> NA, not "measured, did not fire"
+        interaction(8, prompt_tokens=50, output_disposition="unknown", dwell_ms=None),  # idem
+        interaction(9, prompt_tokens=5000, output_disposition=None, dwell_ms=9000),  # read 9 s
     ]
     thresholds = _thresholds(spark, padding.THRESHOLD, 1000)   # no threshold for 'generate'
     out = make_interactions(spark, rows).transform(padding.flag(thresholds, 5000))
     assert by_id(out, "sig_padding") == {
-        "e1": True, "e2": False, "e3": False, "e4": None, "e5": None, "e6": None}
+        "e1": True, "e2": False, "e3": False, "e4": None, "e5": None, "e6": None, "e7": None,
+        "e8": None, "e9": False}
+
+
+def test_fragmentation_na_without_prompt_tokens(spark):
+    # five interactions on one artifact in 20 min, tokens not reported: cannot tell short -> NA
+    rows = [interaction(i, prompt_tokens=None, artifact_id="d1", ts=T0 + timedelta(minutes=5 * i))
+            for i in range(5)]
+    thresholds = _thresholds(spark, fragmentation.THRESHOLD, 10)
+    out = make_interactions(spark, rows).transform(fragmentation.flag(thresholds, 5, 30))
+    assert set(by_id(out, "sig_fragmentation").values()) == {None}
+
+
+def test_gateway_log_measures_no_per_interaction_signal(spark):
+    """The observed bug: a gateway log (tokens + prompt fingerprints, no disposition, dwell or
+    artifact) used to give repeat_prompt, padding and self_summary False on every row, i.e.
+    three measured zeros. Every flag must be NA on such rows."""
+    from theater.signals.common import action_quantile
+
+    rows = [interaction(i, prompt_fingerprint="0123456789abcdef" if i % 2 else "fedcba9876543210",
+                        prompt_tokens=10 * (i + 1), output_disposition=None, dwell_ms=None,
+                        ts=T0 + timedelta(minutes=3 * i)) for i in range(12)]
+    df = make_interactions(spark, rows)
+    short = action_quantile(df, 0.10, fragmentation.THRESHOLD)
+    long_ = action_quantile(df, 0.90, padding.THRESHOLD)
+    out = (df.transform(unused_output.flag(5000)).transform(self_summary.flag(7, 5000))
+           .transform(repeat_prompt.flag(3, 7, True, 5000))
+           .transform(fragmentation.flag(short, 5, 30)).transform(padding.flag(long_, 5000)))
+    for name in ("unused_output", "self_summary", "repeat_prompt", "fragmentation", "padding"):
+        assert set(by_id(out, f"sig_{name}").values()) == {None}, name

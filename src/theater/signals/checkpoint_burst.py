@@ -111,7 +111,9 @@ def estimate(spark: SparkSession, interactions: DataFrame, policies: DataFrame, 
              ) -> tuple[list[Estimate], DataFrame]:
     """Org estimates and the per-(org, user, day) weight table.
 
-    ``interactions``: the period's rows with org_id, user_key, event_date. Returns
+    ``interactions``: the period's rows with org_id, user_key, event_date and optionally
+    ``_n`` (the interactions a row stands for: user-day aggregates carry their request
+    count; default 1). Returns
     (estimates, frame with org_id, user_key, event_date, sig_checkpoint_burst for window days)
     plus the measured orgs as estimates with status 'ok'.
     """
@@ -134,14 +136,17 @@ def estimate(spark: SparkSession, interactions: DataFrame, policies: DataFrame, 
                                 for o, v in n_days.items()],
                                "org_id string, n_window double, n_after double, n_ordinary double")
     rest = (~F.coalesce(explained, F.lit(False)) if explained is not None else F.lit(True))
+    # a row counts ``_n`` interactions when given (user-day aggregates: requests), else 1
+    cnt = F.col("_n") if "_n" in interactions.columns else F.lit(1.0)
     per_user = (interactions.where(F.col("org_id").isNotNull())
                 .withColumn("_rest", rest)
+                .withColumn("_cnt", cnt.cast("double"))
                 .join(F.broadcast(days), on=["org_id", "event_date"], how="inner")
                 .groupBy("org_id", "user_key")
-                .agg(*[F.sum((F.col("day_type") == t).cast("double")).alias(t)
-                       for t in ("window", "after", "ordinary")],
-                     *[F.sum(((F.col("day_type") == t) & F.col("_rest")).cast("double"))
-                       .alias(f"{t}_rest") for t in ("window", "ordinary")])
+                .agg(*[F.sum(F.when(F.col("day_type") == t, F.col("_cnt")).otherwise(0.0))
+                       .alias(t) for t in ("window", "after", "ordinary")],
+                     *[F.sum(F.when((F.col("day_type") == t) & F.col("_rest"), F.col("_cnt"))
+                             .otherwise(0.0)).alias(f"{t}_rest") for t in ("window", "ordinary")])
                 .join(F.broadcast(nd), on="org_id", how="inner")
                 .where(F.col("n_ordinary") > 0)
                 # e_u scaled by n_ordinary: integer-valued, so the org sums are exact and do not

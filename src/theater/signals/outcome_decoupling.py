@@ -3,7 +3,8 @@
 Per org with a mandate (policies ``kind = mandate``; an org's own row wins over ``*``; the
 earliest start applies): pre is [mandate - ``max_pre_weeks``, mandate), cut at the first day
 with data (so weeks before the logs began never count as zero usage), and post is
-[mandate, period end). The interactions passed may reach back before the period (the score
+[mandate, period end). Usage may also come from user-day aggregates: a row with ``_n`` stands for
+that many interactions (silver/user_days requests). The interactions passed may reach back before the period (the score
 stage passes up to ``max_pre_weeks`` of silver history), so an org whose mandate fell late in a
 quarter, or in an earlier quarter, still gets the methodology's 8+ pre weeks when history
 exists. An org needs at least ``min_pre_weeks`` pre and ``min_post_weeks`` post weeks:
@@ -121,8 +122,10 @@ def estimate(spark: SparkSession, interactions: DataFrame, work_items: DataFrame
                                        "n_pre double, n_post double")
     side = (F.when((F.col("_d") >= F.col("pre_from")) & (F.col("_d") < F.col("pre_to")), "pre")
             .when((F.col("_d") >= F.col("post_from")) & (F.col("_d") < F.col("post_to")), "post"))
+    # a row counts ``_n`` interactions when given (user-day aggregates: requests), else 1
+    count = F.sum("_n") if "_n" in interactions.columns else F.count("*")
     usage = (interactions.where(F.col("org_id").isNotNull())
-             .groupBy("org_id", "user_key", F.col("event_date").alias("_d")).agg(F.count("*").alias("n"))
+             .groupBy("org_id", "user_key", F.col("event_date").alias("_d")).agg(count.alias("n"))
              .join(F.broadcast(ev), on="org_id", how="inner")
              .withColumn("side", side).where(F.col("side").isNotNull())
              .groupBy("event", "grp", "org_id", "user_key", "n_pre", "n_post")

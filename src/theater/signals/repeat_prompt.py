@@ -5,7 +5,10 @@ unused, on the same artifact (or both without one), and this output is not used 
 Near duplicates are found without comparing all pairs: split the 16 hex digits into
 ``max_hamming + 1`` (rounded up to 4, 8 or 16) blocks; two fingerprints within the distance share
 at least one block exactly (pigeonhole), so candidates join on (user, block position, block
-value), then the exact distance is checked. NA when the fingerprint is missing.
+value), then the exact distance is checked. NA when the fingerprint is missing, or when the use of
+this prompt's output is not reported (no disposition other than unknown and no dwell time): a
+gateway log with fingerprints but no disposition can never see an unused prior, so it measures
+nothing.
 """
 from __future__ import annotations
 
@@ -73,7 +76,8 @@ def flag(max_hamming: int = 3, window_days: int = 7, same_artifact: bool = True,
         fired = F.coalesce(F.col("_has_prior"), F.lit(False)) & ~output_used()
         return (df.join(matches, on=["tool", "event_id"], how="left")
                 .withColumn(f"sig_{NAME}",
-                            F.when(F.col("prompt_fingerprint").isNotNull(), fired))
+                            F.when(F.col("prompt_fingerprint").isNotNull()
+                                   & output_unused(max_dwell_ms).isNotNull(), fired).otherwise(F.lit(None).cast("boolean")))
                 .drop("_has_prior"))
 
     return apply

@@ -8,7 +8,7 @@ The grid is the product of
   ratio of its weights under that order to the headline order),
 - dropping each signal in turn, or none (``drop_each_signal``).
 For each setting the org's theater share is the mean of ``p = 1 - prod(1 - component)`` over its
-interactions, computed in one Spark aggregation (one sum per setting). Published orgs are ranked
+interactions with at least one measured component (as the headline index), computed in one Spark aggregation (one sum per setting). Published orgs are ranked
 by share, 1 = most theater; ``rank_low``/``rank_high`` are the lower and upper ``band`` quantiles
 of an org's ranks over the grid, widened to contain its headline rank.
 
@@ -25,7 +25,7 @@ import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from .common import output_unused
+from .common import DISCARDED, USED, output_unused
 
 
 def grid(settings: Mapping, names: Sequence[str], main_dwell: int, main_order: int) -> list[dict]:
@@ -59,15 +59,23 @@ def org_shares(labels: DataFrame, weights: Mapping[str, float], names: Sequence[
             v = F.least(F.lit(1.0), v * F.coalesce(F.col(f"_f{c['order']}"), F.lit(1.0)))
         return v * F.lit(float(weights.get(name, 1.0)))
 
+    def measured(name):
+        return F.col(f"sig_{name}").isNotNull() if name != "unused_output" else \
+            F.col("output_disposition").isin(*DISCARDED, *USED) | F.col("dwell_ms").isNotNull()
+
     sums = []
     for i, c in enumerate(configs):
-        keep = F.lit(1.0)
+        keep, any_measured = F.lit(1.0), F.lit(False)
         for n in names:
             if n != c["drop"]:
                 keep = keep * (F.lit(1.0) - comp(n, c))
-        sums.append(F.sum(F.lit(1.0) - keep).alias(f"_s{i}"))
-    rows = df.groupBy("org_id").agg(F.count("*").alias("_n"), *sums).collect()
-    return {r.org_id: [r[f"_s{i}"] / r._n for i in range(len(configs))] for r in rows}
+                any_measured = any_measured | F.coalesce(measured(n), F.lit(False))
+        # as the headline index: the mean of p over the rows with a measured component
+        sums += [F.sum(F.when(any_measured, F.lit(1.0) - keep)).alias(f"_s{i}"),
+                 F.sum(any_measured.cast("double")).alias(f"_m{i}")]
+    rows = df.groupBy("org_id").agg(*sums).collect()
+    return {r.org_id: [(r[f"_s{i}"] or 0.0) / r[f"_m{i}"] if r[f"_m{i}"] else 0.0
+                       for i in range(len(configs))] for r in rows}
 
 
 def ranks(shares: Mapping[str, float]) -> dict[str, int]:

@@ -41,24 +41,56 @@ class Incentives:
         }
 
 
-def user_week_counts(period_rows: DataFrame, start: date, end: date) -> DataFrame:
-    """(org_id, user_key, week_start, n_interactions, full_week) over the period's rows."""
+def user_week_counts(period_rows: DataFrame, start: date, end: date,
+                     aggregates: DataFrame | None = None) -> DataFrame:
+    """(org_id, user_key, week_start, n_interactions, full_week) over the period's rows.
+
+    ``aggregates``: de-duplicated usage units from silver/user_days
+    (:func:`theater.transforms.aggregates.usage_units`): their ``n`` (requests) add to the
+    user-week's count, day rows and person-week rows alike (a person-week row's ISO week is the
+    one starting the Monday after its Sunday).
+    """
     week = F.date_trunc("week", F.col("event_ts")).cast("date")
     ws = F.col("week_start")
-    return (period_rows.where(F.col("org_id").isNotNull())
-            .groupBy("org_id", "user_key", week.alias("week_start"))
-            .agg(F.count("*").alias("n_interactions"))
+    events = (period_rows.where(F.col("org_id").isNotNull())
+              .select("org_id", "user_key", week.alias("week_start"), F.lit(1).cast("long").alias("_n")))
+    if aggregates is not None:
+        events = events.unionByName(
+            aggregates.where(F.col("n").isNotNull())
+            .select("org_id", "user_key", "week_start",
+                    F.round(F.col("n")).cast("long").alias("_n")))
+    return (events.groupBy("org_id", "user_key", "week_start")
+            .agg(F.sum("_n").cast("long").alias("n_interactions"))
             .withColumn("full_week", (ws >= F.lit(start)) & (F.date_add(ws, 7) <= F.lit(end))))
 
 
+def checkpoint_rows(period_rows: DataFrame, explained, aggregates: DataFrame | None):
+    """(org_id, user_key, event_date, _n, _explained): one row per interaction (n = 1) plus the
+    user-day aggregate units (n = requests; day rows only: the checkpoint window is 3 working
+    days, a person-week row cannot be placed in it)."""
+    # ``_explained`` stays nullable on both sides (null = not explained): a coalesce here made
+    # Sail's union plan disagree with itself on nullability
+    rows = period_rows.select("org_id", "user_key", "event_date", F.lit(1.0).alias("_n"),
+                              explained.alias("_explained"))
+    if aggregates is not None:
+        rows = rows.unionByName(
+            aggregates.where(F.col("n").isNotNull() & (F.col("period_days") == 1))
+            .select("org_id", "user_key", F.col("day").alias("event_date"),
+                    F.col("n").alias("_n"), F.lit(None).cast("boolean").alias("_explained")))
+    return rows
+
+
 def compute(spark: SparkSession, period_rows: DataFrame, policies: DataFrame, start: date,
-            end: date, cfg) -> Incentives:
+            end: date, cfg, aggregates: DataFrame | None = None) -> Incentives:
+    """Quota bunching and checkpoint bursts of the period. ``aggregates``: de-duplicated usage
+    units from silver/user_days (or None): their request counts enter the user-week counts of
+    the bunching estimate and the user-day counts of the checkpoint estimate."""
     inc = Incentives()
     s = cfg.incentives
     seed = cfg.scoring.bootstrap.seed
     qb = asdict(s.quota_bunching)   # each signal gets only its own settings
     if qb["enabled"]:
-        uw = (user_week_counts(period_rows, start, end)
+        uw = (user_week_counts(period_rows, start, end, aggregates)
               .transform(quota_in_force(policies)))
         orders = sorted(set(s.sensitivity.poly_orders) | {qb["poly_order"]})
         inc.bunching = quota_bunching.estimate_all(spark, uw, qb, seed, orders)
@@ -69,8 +101,9 @@ def compute(spark: SparkSession, period_rows: DataFrame, policies: DataFrame, st
     cb = asdict(s.checkpoint_burst)
     if cb["enabled"]:
         explained = output_unused(cfg.signals.unused_output.max_dwell_ms)
+        rows = checkpoint_rows(period_rows, explained, aggregates)
         inc.checkpoints, inc.checkpoint = checkpoint_burst.estimate(
-            spark, period_rows, policies, start, end, cb, explained)
+            spark, rows, policies, start, end, cb, F.col("_explained"))
         inc.checkpoint_orgs = sorted(e.org_id for e in inc.checkpoints if e.status == "ok")
     return inc
 

@@ -3,8 +3,11 @@
 1. Five per-interaction signals over the period's silver interactions (plus the look-back the
    repeat signal needs), the theater probability and ``is_theater`` -> gold/interaction_labels.
 2. Pseudonymous user x ISO week usage with the quota in force -> gold/user_weeks.
-3. Per org: theater index (100 x mean probability), user-clustered Poisson bootstrap interval,
-   signal shares and coverage, suppression -> gold/org_theater_index.
+3. Per org: theater index (100 x mean probability over the interactions with a measured
+   component; null with ``not_measurable_reason`` when no per-interaction signal is measurable),
+   user-clustered Poisson bootstrap interval, signal shares and coverage, the incentive index
+   (a lower bound that silver/user_days aggregates feed too), suppression ->
+   gold/org_theater_index.
 
 Each table's period slice is replaced in one commit (replaceWhere); other periods are untouched.
 
@@ -27,10 +30,11 @@ from .. import audit, logs, quality
 from ..config import Config
 from ..lake import Lake, LakeError
 from ..period import Period
-from ..signals import (INCENTIVE_NAMES, NAMES, fragmentation, padding, repeat_prompt,
-                       self_summary, unused_output)
+from ..signals import (FLAG_NAMES, INCENTIVE_NAMES, NAMES, fragmentation, padding,
+                       repeat_prompt, self_summary, unused_output)
 from . import incentives
 from ..signals.common import action_quantile
+from ..transforms import aggregates as agg
 from ..transforms.score import (agg_org_signals, agg_org_users, agg_user_weeks,
                                 blank_suppressed, bootstrap_interval, org_index, quota_in_force,
                                 with_labels)
@@ -76,6 +80,7 @@ class ScoreInputs:
     work_items: DataFrame | None
     read: dict = field(default_factory=dict)   # {table: version read}
     audit_labels: DataFrame | None = None      # ops/audit_labels of the period (theater audit)
+    user_days: DataFrame | None = None         # silver/user_days, history floor to period end
 
 
 def history_days(cfg: Config) -> int:
@@ -111,11 +116,41 @@ def read_inputs(spark: SparkSession, lake: Lake, period: Period, cfg: Config,
         audit_labels = audit.period_labels(lake, spark, period, audit_v)
         if audit_labels is not None:
             read["ops/audit_labels"] = audit_v
+    user_days = None
+    # a rescore reads only what the tracked run read: no user_days if that run had none
+    if lake.exists("silver/user_days") and (not versions or "silver/user_days" in versions):
+        ud, read["silver/user_days"] = pinned("silver/user_days")
+        back = period.extend_back(history_days(cfg))
+        user_days = ud.where(back.date_col("day"))
     lookback = cfg.signals.repeat_prompt.window_days
     history = (silver.where(period.extend_back(history_days(cfg)).ts_col("event_ts"))
                .select("org_id", "user_key", "event_date"))
     return ScoreInputs(silver.where(period.extend_back(lookback).ts_col("event_ts")), policies,
-                       history, work_items, read, audit_labels)
+                       history, work_items, read, audit_labels, user_days)
+
+
+@dataclass
+class Aggregates:
+    """silver/user_days turned into usage units (theater.transforms.aggregates), de-duplicated
+    against the event data of the same tool (events win, per org, user and tool family)."""
+
+    period: DataFrame       # units of the period
+    history: DataFrame      # (org_id, user_key, event_date, _n) back to the history floor
+
+
+def aggregate_units(inputs: ScoreInputs, period: Period, cfg: Config) -> Aggregates | None:
+    if inputs.user_days is None:
+        return None
+    rows = inputs.interactions.where(period.ts_col("event_ts"))
+    units = agg.without_event_grain(agg.usage_units(inputs.user_days, period.start, period.end),
+                                    rows)
+    back = period.extend_back(history_days(cfg))
+    hist = agg.without_event_grain(agg.usage_units(inputs.user_days, back.start, period.end),
+                                   rows)
+    history = (hist.where(F.col("n").isNotNull())
+               .select("org_id", "user_key", F.col("day").alias("event_date"),
+                       F.col("n").alias("_n")))
+    return Aggregates(units, history)
 
 
 def labels_frame(interactions, period: Period, cfg: Config, inc=None):
@@ -132,22 +167,75 @@ def user_weeks_frame(labels, policies, period: Period, cfg: Config):
             .withColumn("quota_position", F.col("n_interactions") - F.col("weekly_quota")))
 
 
-def index_frame(spark: SparkSession, labels, period: Period, cfg: Config, run_id: str, *,
-                policies=None, work_items=None, inc=None, history=None):
-    org_users = agg_org_users(labels)
-    signals = agg_org_signals(labels, NAMES, cfg.scoring.min_signal_rows)
+def incentive_frames(spark: SparkSession, labels, aggs: Aggregates | None, inc, cfg: Config):
+    """(per-org incentive share + interval, per (org, user) usage) over event and aggregate
+    units: the incentive index (docs/methodology.md, "Indices from aggregates")."""
+    units = agg.event_units(labels)
+    if aggs is not None:
+        units = units.unionByName(aggs.period.transform(agg.with_weights(
+            inc.user_weeks if inc else None, inc.checkpoint if inc else None,
+            inc.checkpoint_orgs if inc else [])))
+    users = agg.incentive_users(units)
     b = cfg.scoring.bootstrap
+    interval = bootstrap_interval(spark, users.where(F.col("inc_den") > 0), b.replicates,
+                                  b.confidence, b.seed, num="inc_num", den="inc_den")
+    bases = F.array_sort(F.array_distinct(F.flatten(F.collect_list("_bases"))))
+    per_org = (users.groupBy("org_id")
+               .agg(F.sum("inc_num").alias("_num"), F.sum("inc_den").alias("_den"),
+                    F.sum("inc_rows").alias("_rows"), bases.alias("_b"))
+               .join(interval, on="org_id", how="left")
+               .select("org_id",
+                       F.when((F.col("_den") > 0) & (F.col("_rows") >= cfg.scoring.min_signal_rows),
+                              F.col("_num") / F.col("_den")).alias("_inc_share"),
+                       F.col("ci_low").alias("_inc_ci_low"), F.col("ci_high").alias("_inc_ci_high"),
+                       F.array_join(F.col("_b"), "+").alias("incentive_basis")))
+    return per_org, users.select("org_id", "user_key", "usage")
+
+
+def org_sources(period_rows, aggs: Aggregates | None):
+    """Per org: the source_format values feeding it (native landing rows: ``native``)."""
+    src = (F.col("source_format") if "source_format" in period_rows.columns
+           else F.lit(None).cast("string"))
+    rows = period_rows.where(F.col("org_id").isNotNull()).select(
+        "org_id", agg.source_name(src).alias("src"))
+    if aggs is not None:
+        rows = rows.unionByName(aggs.period.select(
+            "org_id", agg.source_name(F.col("source_format")).alias("src")))
+    return rows.groupBy("org_id").agg(F.array_sort(F.collect_set("src")).alias("sources"))
+
+
+def index_frame(spark: SparkSession, labels, period: Period, cfg: Config, run_id: str, *,
+                policies=None, work_items=None, inc=None, history=None, aggs=None,
+                period_rows=None):
+    org_users = agg_org_users(labels)
+    sc = cfg.scoring
+    signals = agg_org_signals(labels, NAMES, sc.min_signal_rows, FLAG_NAMES,
+                              sc.min_signal_coverage)
+    b = sc.bootstrap
     interval = bootstrap_interval(spark, org_users, b.replicates, b.confidence, b.seed)
+    incentive, usage = incentive_frames(spark, labels, aggs, inc, cfg)
+    sources = org_sources(period_rows if period_rows is not None else labels, aggs)
     base = org_index(org_users, signals, interval, names=NAMES,
                      min_users=cfg.privacy.min_users,
                      dominance_share=cfg.privacy.dominance_share,
-                     top_n=cfg.scoring.top_signals, period_start=period.start,
-                     period_end=period.end, run_id=run_id)
+                     top_n=sc.top_signals, period_start=period.start,
+                     period_end=period.end, run_id=run_id, flag_names=FLAG_NAMES,
+                     min_coverage=sc.min_signal_coverage, incentive=incentive, usage=usage,
+                     sources=sources)
     # One row per org: materialize it, then add decoupling, high-confidence and rank bands.
     rows = base.collect()
     extra = incentives.org_columns(spark, rows, labels, cfg, NAMES, inc, policies, work_items,
                                    period.start, period.end, history=history)
     return blank_suppressed(incentives.with_org_columns(spark, base.schema, rows, extra))
+
+
+def decoupling_history(history, aggs: Aggregates | None):
+    """Usage history for outcome decoupling: one row per interaction (n = 1) plus the user-day
+    aggregates (n = requests), de-duplicated against events of the same tool."""
+    if aggs is None:
+        return history
+    return (history.select("org_id", "user_key", "event_date", F.lit(1.0).alias("_n"))
+            .unionByName(aggs.history))
 
 
 # publish(table, frame, related) -> the frame as written (read back), or the frame itself
@@ -178,8 +266,10 @@ def compute_gold(spark: SparkSession, inputs: ScoreInputs, period: Period, cfg: 
 
     progress(f"score: incentive signals (quota bunching, checkpoint bursts) {period}")
     t_inc = time.time()
+    aggs = aggregate_units(inputs, period, cfg)
     inc = incentives.compute(spark, inputs.interactions.where(period.ts_col("event_ts")),
-                             inputs.policies, period.start, period.end, cfg)
+                             inputs.policies, period.start, period.end, cfg,
+                             aggs.period if aggs is not None else None)
     seconds_incentives = time.time() - t_inc
 
     progress(f"score: signals and labels {period}")
@@ -194,7 +284,9 @@ def compute_gold(spark: SparkSession, inputs: ScoreInputs, period: Period, cfg: 
     progress(f"score: org index with {cfg.scoring.bootstrap.replicates} bootstrap replicates")
     t_idx = time.time()
     index = index_frame(spark, labels, period, cfg, run_id, policies=inputs.policies,
-                        work_items=inputs.work_items, inc=inc, history=inputs.history)
+                        work_items=inputs.work_items, inc=inc,
+                        history=decoupling_history(inputs.history, aggs), aggs=aggs,
+                        period_rows=inputs.interactions.where(period.ts_col("event_ts")))
     index = handover("gold/org_theater_index", audit.apply(spark, index, labels, audited, cfg),
                      related={"expected_orgs": inputs.interactions.where(
                          period.ts_col("event_ts"))})

@@ -12,15 +12,21 @@ from ..columns import (discrete_percentile, output_unused, output_used, poisson_
 
 
 def theater_probability(weights: Mapping[str, float]) -> Column:
-    """p = 1 - prod(1 - w_s * flag_s); an NA flag contributes nothing.
+    """p = 1 - prod(1 - w_s * flag_s) over the MEASURED components; null when none is measured.
 
-    A component is a boolean flag (true = 1) or an incentive weight (double in [0, 1]).
+    A component is a boolean flag (true = 1) or an incentive weight (double in [0, 1]); an NA
+    component (null) is left out of the product, and a row on which no component is measured
+    has no probability at all (not 0: nothing was measured on it).
     """
     keep = F.lit(1.0)
+    measured = F.lit(False)
     for name, w in weights.items():
-        fired = F.coalesce(F.col(f"sig_{name}").cast("double"), F.lit(0.0))
+        col = F.col(f"sig_{name}")
+        fired = F.coalesce(col.cast("double"), F.lit(0.0))
         keep = keep * (F.lit(1.0) - F.lit(float(w)) * fired)
-    return F.lit(1.0) - keep
+        measured = measured | col.isNotNull()
+    # explicit ELSE NULL: Sail's physical plan may take a CASE without ELSE as non-nullable
+    return F.when(measured, F.lit(1.0) - keep).otherwise(F.lit(None).cast("double"))
 
 
 def fired_flags(names: Sequence[str]) -> Column:
@@ -34,7 +40,12 @@ def with_labels(weights: Mapping[str, float], threshold: float) -> Callable[[Dat
     def apply(df: DataFrame) -> DataFrame:
         p = theater_probability(weights)
         return (df.withColumn("theater_probability", p)
-                .withColumn("flags", fired_flags(list(weights)))
+                # never null; typed non-nullable on purpose: Sail's Delta replaceWhere then casts
+                # the column to the table's type. Once theater_probability became nullable it
+                # stopped doing so and the next run of a period failed on flags ("UnionExec ...
+                # List(Utf8, field: 'element') ... expects List(Utf8)")
+                .withColumn("flags", F.coalesce(fired_flags(list(weights)),
+                                                F.array().cast("array<string>")))
                 .withColumn("is_theater", F.col("theater_probability") >= F.lit(threshold)))
 
     return apply
@@ -66,19 +77,26 @@ def agg_user_weeks(period_start: date, period_end: date, max_dwell_ms: int
 
 
 def agg_org_users(labels: DataFrame) -> DataFrame:
-    """Per (org, user): interactions and summed theater probability (bootstrap units)."""
+    """Per (org, user): interactions ``n``, interactions with a theater probability
+    ``n_measured`` and their summed probability ``sum_p`` (bootstrap units)."""
     return (labels.where(F.col("org_id").isNotNull())
             .groupBy("org_id", "user_key")
             .agg(F.count("*").alias("n"),
-                 F.round(F.sum("theater_probability"), 9).alias("sum_p")))
+                 F.count("theater_probability").alias("n_measured"),
+                 F.coalesce(F.round(F.sum("theater_probability"), 9), F.lit(0.0))
+                 .alias("sum_p")))
 
 
-def agg_org_signals(labels: DataFrame, names: Sequence[str], min_rows: int) -> DataFrame:
-    """Per org: each signal's share of measurable interactions (null below ``min_rows``).
+def agg_org_signals(labels: DataFrame, names: Sequence[str], min_rows: int,
+                    flag_names: Sequence[str] = (), min_coverage: float = 0.0) -> DataFrame:
+    """Per org: each signal's share of measurable interactions (null below ``min_rows``),
+    ``coverage_<name>`` (share of the org's interactions on which it is measured) and
+    ``_n_measurable_flags``: how many of ``flag_names`` (the per-interaction signals) are
+    measured on >= ``min_coverage`` of the org's interactions and >= ``min_rows`` of them.
 
     For an incentive weight (double) the share is the mean weight over measured interactions.
     """
-    aggs = []
+    aggs = [F.count("*").alias("_rows")]
     for n in names:
         col = F.col(f"sig_{n}")
         aggs += [F.sum(col.cast("double")).alias(f"_fired_{n}"),
@@ -87,16 +105,22 @@ def agg_org_signals(labels: DataFrame, names: Sequence[str], min_rows: int) -> D
     shares = [F.when(F.col(f"_measured_{n}") >= min_rows,
                      F.col(f"_fired_{n}") / F.col(f"_measured_{n}")).alias(f"signal_{n}")
               for n in names]
-    return per_org.select("org_id", *shares)
+    coverage = [(F.col(f"_measured_{n}") / F.col("_rows")).alias(f"coverage_{n}") for n in names]
+    ok = [((F.col(f"_measured_{n}") / F.col("_rows") >= F.lit(float(min_coverage)))
+           & (F.col(f"_measured_{n}") >= F.lit(min_rows))).cast("int") for n in flag_names]
+    n_ok = sum(ok, F.lit(0)).alias("_n_measurable_flags")
+    return per_org.select("org_id", *shares, *coverage, n_ok)
 
 
 def bootstrap_interval(spark: SparkSession, org_users: DataFrame, replicates: int,
-                       confidence: float, seed: int) -> DataFrame:
-    """User-clustered Poisson bootstrap of each org's theater share, computed in Spark.
+                       confidence: float, seed: int, num: str = "sum_p",
+                       den: str = "n_measured") -> DataFrame:
+    """User-clustered Poisson bootstrap of each org's share, computed in Spark.
 
     Each replicate gives every (org, user) a Poisson(1) weight; the replicate's share is
-    sum(w * sum_p) / sum(w * n). The percentile interval is returned as ``ci_low``/``ci_high``
-    (shares, 0-1) with ``n_replicates`` that had any weight.
+    sum(w * num) / sum(w * den) (by default: summed probability over the interactions that have
+    one, the same rows as the point estimate). The percentile interval is returned as
+    ``ci_low``/``ci_high`` (shares, 0-1) with ``n_replicates`` that had any weight.
     """
     alpha = (1.0 - confidence) / 2.0
     reps = spark.range(replicates).withColumnRenamed("id", "rep")
@@ -104,8 +128,8 @@ def bootstrap_interval(spark: SparkSession, org_users: DataFrame, replicates: in
                 .withColumn("w", poisson_weight(seed, F.concat_ws("|", "org_id", "user_key"),
                                                 F.col("rep"))))
     per_rep = (weighted.groupBy("org_id", "rep")
-               .agg(F.sum(F.col("w") * F.col("sum_p")).alias("num"),
-                    F.sum(F.col("w") * F.col("n")).alias("den"))
+               .agg(F.sum(F.col("w") * F.col(num)).alias("num"),
+                    F.sum(F.col("w") * F.col(den)).alias("den"))
                .where(F.col("den") > 0)
                .withColumn("share", F.col("num") / F.col("den")))
     return per_rep.groupBy("org_id").agg(
@@ -115,50 +139,128 @@ def bootstrap_interval(spark: SparkSession, org_users: DataFrame, replicates: in
         F.count("*").alias("n_replicates"))
 
 
+NOT_MEASURABLE_EVENTS = ("no per-interaction signal measurable on >= {cov:.0%} of the org's "
+                         "interactions: its sources carry no output disposition, dwell time, "
+                         "artifact (author, modification time) or prompt tokens")
+NOT_MEASURABLE_AGGREGATES = ("no interaction-level data: the org's sources are user-day or "
+                             "person-week aggregates only")
+INCENTIVE_NOT_MEASURABLE = ("no incentive component measurable: no quota-bunching or "
+                            "checkpoint estimate for the org (no policy, or below the sample "
+                            "rule) and no accept/reject counts for requested outputs")
+
+
 def org_index(org_users: DataFrame, signals: DataFrame, interval: DataFrame, *,
               names: Sequence[str], min_users: int, dominance_share: float, top_n: int,
-              period_start: date, period_end: date, run_id: str) -> DataFrame:
-    """Assemble gold/org_theater_index: index, interval, signals, coverage, suppression."""
-    totals = org_users.groupBy("org_id").agg(
+              period_start: date, period_end: date, run_id: str,
+              flag_names: Sequence[str] | None = None, min_coverage: float = 0.0,
+              incentive: DataFrame | None = None, usage: DataFrame | None = None,
+              sources: DataFrame | None = None) -> DataFrame:
+    """Assemble gold/org_theater_index: index, interval, signals, coverage, suppression.
+
+    ``org_users``: per (org, user) ``n`` interactions, ``n_measured`` with a probability and
+    their ``sum_p``; ``signals``: :func:`agg_org_signals`. The theater index is 100 x the mean
+    probability over measured interactions, published only for orgs where at least one
+    per-interaction signal (``flag_names``) is measurable (``_n_measurable_flags`` > 0); other
+    orgs get null index and interval and a ``not_measurable_reason``.
+
+    ``incentive``: per org ``_inc_share``, ``_inc_ci_low``, ``_inc_ci_high`` (shares 0-1),
+    ``incentive_basis`` (the incentive index, a lower bound from aggregates and incentive
+    components). ``usage``: per (org, user) ``usage`` over events and aggregates (k users and
+    dominance are checked on it; default: the interactions). ``sources``: per org an array.
+    Suppressed orgs carry no index, interval, signal, coverage or incentive figure.
+    """
+    flag_names = list(names if flag_names is None else flag_names)
+    spark = org_users.sparkSession
+    if usage is None:
+        usage = org_users.select("org_id", "user_key", F.col("n").cast("double").alias("usage"))
+    totals = usage.groupBy("org_id").agg(
         F.countDistinct("user_key").alias("n_users"),
+        F.sum("usage").alias("_usage"),
+        F.max("usage").alias("_max_user_n"))
+    events = org_users.groupBy("org_id").agg(
         F.sum("n").alias("n_interactions"),
-        F.sum("sum_p").alias("_sum_p"),
-        F.max("n").alias("_max_user_n"))
+        F.sum(F.col("n_measured") if "n_measured" in org_users.columns else F.col("n"))
+        .alias("_n_measured"),
+        F.sum("sum_p").alias("_sum_p"))
+    if incentive is None:
+        incentive = spark.createDataFrame(
+            [], "org_id string, _inc_share double, _inc_ci_low double, _inc_ci_high double, "
+                "incentive_basis string")
+    if sources is None:
+        sources = spark.createDataFrame([], "org_id string, sources array<string>")
     reason = (F.when(F.col("n_users") < min_users, F.lit("min_users"))
-              .when(F.col("_max_user_n") / F.col("n_interactions") > dominance_share,
+              .when(F.col("_max_user_n") / F.col("_usage") > dominance_share,
                     F.lit("dominance")))
-    share = F.col("_sum_p") / F.col("n_interactions")
+    share = F.col("_sum_p") / F.col("_n_measured")
     sig_cols = [f"signal_{n}" for n in names]
-    coverage = sum((F.col(c).isNotNull().cast("double") for c in sig_cols), F.lit(0.0)) / len(names)
+    cov_cols = [f"coverage_{n}" for n in names]
+    joined = (totals.join(events, on="org_id", how="left")
+              .join(signals, on="org_id", how="left")
+              .join(interval, on="org_id", how="left")
+              .join(incentive, on="org_id", how="left")
+              .join(sources, on="org_id", how="left"))
+    for c in cov_cols:
+        if c not in joined.columns:
+            joined = joined.withColumn(c, F.lit(None).cast("double"))
+    if "_n_measurable_flags" in joined.columns:
+        n_ok = F.coalesce(F.col("_n_measurable_flags"), F.lit(0))
+        coverage = (n_ok.cast("double") / len(flag_names)) if flag_names else F.lit(None)
+    else:   # signals without coverage columns: a signal counts when its share is published
+        n_ok = F.coalesce(F.col("_n_measured"), F.lit(0))
+        coverage = sum((F.col(c).isNotNull().cast("double") for c in sig_cols),
+                       F.lit(0.0)) / len(names)
+    n_events = F.coalesce(F.col("n_interactions"), F.lit(0))
+    joined = (joined.withColumn("suppression_reason", reason)
+              .withColumn("suppressed", F.col("suppression_reason").isNotNull())
+              .withColumn("_measurable", F.coalesce((n_ok > 0) & (F.col("_n_measured") > 0),
+                                                   F.lit(False))))
+    keep = ~F.col("suppressed")
+    pub = keep & F.col("_measurable")
+    not_measurable = (F.when(~keep | F.col("_measurable"), F.lit(None).cast("string"))
+                      .when(n_events == 0, F.lit(NOT_MEASURABLE_AGGREGATES))
+                      .otherwise(F.lit(NOT_MEASURABLE_EVENTS.format(cov=min_coverage))))
     ranked = F.array_sort(F.array_compact(F.array(*[
         F.when(F.col(f"signal_{n}") > 0, F.struct((-F.col(f"signal_{n}")).alias("k"),
                                                   F.lit(n).alias("name")))
         for n in names])))
     top = F.transform(F.slice(ranked, 1, top_n), lambda s: s.getField("name"))
-    joined = (totals.join(signals, on="org_id", how="left")
-              .join(interval, on="org_id", how="left")
-              .withColumn("suppression_reason", reason)
-              .withColumn("suppressed", F.col("suppression_reason").isNotNull()))
-    keep = ~F.col("suppressed")
     index = F.round(share * 100, 2)
     # The percentile interval is widened, if needed, to contain the point estimate.
     low = F.round(F.least(F.col("ci_low") * 100, share * 100), 2)
     high = F.round(F.greatest(F.col("ci_high") * 100, share * 100), 2)
+    inc = F.col("_inc_share")
+    inc_pub = keep & inc.isNotNull()
+    inc_index = F.round(inc * 100, 2)
+    inc_low = F.round(F.least(F.col("_inc_ci_low") * 100, inc * 100), 2)
+    inc_high = F.round(F.greatest(F.col("_inc_ci_high") * 100, inc * 100), 2)
+    basis = (F.when(pub, F.lit("interactions")).when(inc_pub, F.lit("aggregates"))
+             .otherwise(F.lit("none")))
     return joined.select(
         "org_id",
         F.lit(period_start).alias("period_start"),
         F.lit(period_end).alias("period_end"),
-        F.when(keep, index).alias("theater_index"),
-        F.when(keep, low).alias("ci_low"),
-        F.when(keep, high).alias("ci_high"),
+        F.when(pub, index).otherwise(F.lit(None).cast("double")).alias("theater_index"),
+        F.when(pub, low).otherwise(F.lit(None).cast("double")).alias("ci_low"),
+        F.when(pub, high).otherwise(F.lit(None).cast("double")).alias("ci_high"),
         # suppressed: no figures at all, not even counts (only the reason)
         F.when(keep, F.col("n_users")).alias("n_users"),
-        F.when(keep, F.col("n_interactions")).alias("n_interactions"),
+        F.when(keep, n_events).alias("n_interactions"),
         "suppressed", "suppression_reason",
-        *[F.when(keep, F.round(F.col(c), 4)).alias(c) for c in sig_cols],
-        F.when(keep, coverage).alias("signal_coverage"),
+        *[F.when(keep, F.round(F.col(c), 4)).otherwise(F.lit(None).cast("double")).alias(c) for c in sig_cols],
+        F.when(keep, coverage).otherwise(F.lit(None).cast("double")).alias("signal_coverage"),
+        *[F.when(keep, F.round(F.col(c), 4)).otherwise(F.lit(None).cast("double")).alias(c) for c in cov_cols],
+        not_measurable.alias("not_measurable_reason"),
+        F.when(inc_pub, inc_index).otherwise(F.lit(None).cast("double")).alias("incentive_index"),
+        F.when(inc_pub, inc_low).otherwise(F.lit(None).cast("double")).alias("incentive_ci_low"),
+        F.when(inc_pub, inc_high).otherwise(F.lit(None).cast("double")).alias("incentive_ci_high"),
+        F.when(inc_pub, F.col("incentive_basis")).otherwise(F.lit(None).cast("string")).alias("incentive_basis"),
+        F.when(keep & ~inc_pub, F.lit(INCENTIVE_NOT_MEASURABLE)).otherwise(F.lit(None).cast("string"))
+        .alias("incentive_not_measurable_reason"),
+        basis.alias("index_basis"),
+        F.when(keep, F.col("sources")).otherwise(F.lit(None).cast("array<string>"))
+        .alias("sources"),
         F.lit(None).cast("double").alias("outcome_decoupling"),
-        F.when(keep, top).alias("top_signals"),
+        F.when(pub, top).alias("top_signals"),
         F.lit(run_id).alias("run_id"),
     )
 

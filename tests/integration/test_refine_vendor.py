@@ -225,3 +225,13 @@ def test_vendor_refine_end_to_end(spark, cfg, lake, monkeypatch, capsys, tmp_pat
     assert m2["identity_coverage"] == m["identity_coverage"]
     runs = lake.read(spark, "ops/identity_coverage").groupBy("run_id").count().collect()
     assert sorted((r.run_id, r["count"]) for r in runs) == [("run-1", 7), ("run-2", 7)]
+
+
+def test_silver_written_before_vendor_columns_is_upgraded(spark, cfg, lake):
+    refine.run(spark, cfg, lake, Q3)
+    old = lake.read(spark, "silver/interactions").drop("source_format")
+    lake.overwrite(old, "silver/interactions")           # a lake of the previous version
+    refine.run(spark, cfg, lake, Q3)
+    rows = {r.event_id: r.source_format for r in lake.read(spark, "silver/interactions").collect()}
+    assert rows == {"n1": None, "p1": "claude_code_otel", "p2": "claude_code_otel",
+                    "r1": "bedrock_invocation_logs"}

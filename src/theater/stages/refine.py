@@ -7,6 +7,11 @@
   period replaces exactly that period.
 - silver/directory, silver/work_items, silver/policies: typed, pseudonymized, deduplicated
   (small reference tables, rewritten whole in one commit).
+- Vendor exports (``transforms/vendor.py``): vendor identities resolve to the directory user_id
+  through ``bronze/identities`` before pseudonymization (unmapped and shared identities never
+  reach silver; counted in ``ops/identity_coverage`` and the metrics); vendor events join the
+  native path above (``source_format`` kept), ``bronze/interaction_updates`` folded into their
+  prompts; ``silver/user_days`` and ``silver/org_days`` replace exactly the period's days.
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from ..transforms import vendor
 from ..transforms.contract import parse_timestamp, typed
 from ..transforms.refine import (CONTENT_HASH, content_hash, latest_delivery, pseudonym,
                                  resolve_org, row_hash, sessionize, with_pseudonyms)
-from .ingest import _upgrade, read_committed
+from .ingest import read_committed
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +137,21 @@ def resolve_vendor_identities(resolved: DataFrame) -> DataFrame:
             .drop("_resolved_id", "_identity_status", "_alias_norm", "user_alias_kind"))
 
 
+def _upgrade_silver_interactions(spark: SparkSession, lake: Lake) -> None:
+    """silver/interactions written before vendor exports: add ``source_format`` (null) and clear
+    ``_row_hash`` so that the next MERGE rewrites every row it sees (one overwrite, once)."""
+    if not lake.exists("silver/interactions"):
+        return
+    df = lake.read(spark, "silver/interactions")
+    if "source_format" in df.columns:
+        return
+    log.warning("silver/interactions: adding column source_format (lake written by an older "
+                "version); rows are rewritten by this run's MERGE")
+    lake.overwrite(df.withColumn("source_format", F.lit(None).cast("string"))
+                   .withColumn("_row_hash", F.lit(None).cast("bigint"))
+                   .select(*SILVER_INTERACTION_COLUMNS, "_row_hash"), "silver/interactions")
+
+
 def _coverage_metrics(rows: list) -> dict:
     """{source_format: {aliases, mapped, unmapped, shared, rows_unmapped, rows_shared,
     by_kind: {alias_kind: {...}}}} from identity-coverage rows."""
@@ -201,9 +221,9 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *, run_id:
     content = [c for c in SILVER_INTERACTION_COLUMNS if not c.startswith("_")]
     interactions = interactions.withColumn("_row_hash", row_hash(content))
     interactions = dq.check("silver/interactions", interactions)
-    _upgrade(spark, lake, "silver/interactions", {"source_format": "CAST(NULL AS STRING)"})
+    _upgrade_silver_interactions(spark, lake)
     lake.merge(interactions, "silver/interactions", on=["tool", "event_id"],
-               update_condition="t._row_hash <> s._row_hash",
+               update_condition="t._row_hash IS NULL OR t._row_hash <> s._row_hash",
                delete_unmatched_condition=period.where_sql("t.event_ts"))
     silver = lake.read(spark, "silver/interactions").where(period.where("event_ts"))
     counts = silver.agg(F.count("*").alias("n"),

@@ -189,6 +189,10 @@ def test_vendor_refine_end_to_end(spark, cfg, lake, monkeypatch, capsys, tmp_pat
     od = lake.read(spark, "silver/org_days").collect()
     assert [(r.org_id, r.active_users, r.accepted) for r in od] == [("o1", 21, 95)]
 
+    for t in ("silver/user_days", "silver/org_days"):    # their GX suites ran, and passed
+        ran = [r for r in m["dq"] if r["table_name"] == t]
+        assert ran and all(r["success"] for r in ran if r["severity"] == "critical"), t
+
     cov = {(r.source_format, r.alias_kind): (r.aliases, r.mapped, r.unmapped, r.shared,
                                              r.rows_unmapped, r.rows_shared)
            for r in lake.read(spark, "ops/identity_coverage").collect()}

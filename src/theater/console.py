@@ -83,6 +83,10 @@ def print_summary(results: dict) -> None:
         r = results["refine"]
         print(f"refine: {r['silver_interactions']:,} silver interactions in the period, "
               f"{r['unresolved_org']:,} with unresolved org")
+        for fmt, c in sorted((r.get("identity_coverage") or {}).items()):
+            if c["unmapped"] > 0:
+                print(f"  identities {fmt}: {c['unmapped']:,} of {c['aliases']:,} unmapped "
+                      f"({c['rows_unmapped']:,} rows left out)")
     if "score" in results:
         s = results["score"]
         print(f"score: {s['labelled_interactions']:,} interactions labelled, "

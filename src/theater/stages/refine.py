@@ -7,6 +7,11 @@
   period replaces exactly that period.
 - silver/directory, silver/work_items, silver/policies: typed, pseudonymized, deduplicated
   (small reference tables, rewritten whole in one commit).
+- Vendor exports (``transforms/vendor.py``): vendor identities resolve to the directory user_id
+  through ``bronze/identities`` before pseudonymization (unmapped and shared identities never
+  reach silver; counted in ``ops/identity_coverage`` and the metrics); vendor events join the
+  native path above (``source_format`` kept), ``bronze/interaction_updates`` folded into their
+  prompts; ``silver/user_days`` and ``silver/org_days`` replace exactly the period's days.
 """
 from __future__ import annotations
 
@@ -23,7 +28,8 @@ from ..config import Config, ConfigError
 from ..contracts import contract
 from ..lake import Lake
 from ..period import Period
-from ..transforms.contract import typed
+from ..transforms import vendor
+from ..transforms.contract import parse_timestamp, typed
 from ..transforms.refine import (CONTENT_HASH, content_hash, latest_delivery, pseudonym,
                                  resolve_org, row_hash, sessionize, with_pseudonyms)
 from .ingest import read_committed
@@ -37,8 +43,12 @@ SILVER_INTERACTION_COLUMNS = [
     "event_id", "tool", "event_ts", "event_date", "user_key", "org_id", "org_source", "action",
     "session_id", "session_key", "prompt_fingerprint", "prompt_tokens", "completion_tokens",
     "model", "output_disposition", "dwell_ms", "artifact_id", "artifact_author_key",
-    "artifact_modified_ts", "work_item_id", "_source_file", "_ingested_at", "_batch_id",
+    "artifact_modified_ts", "work_item_id", "source_format", "_source_file", "_ingested_at",
+    "_batch_id",
 ]
+VENDOR_COLUMNS = ("source_format", "user_alias_kind")
+IDENTITIES_SCHEMA = ("alias string, alias_kind string, user_id string, shared string, "
+                     "_ingested_at timestamp")
 
 
 def pseudonym_key(cfg: Config, environ=os.environ, *, announce: bool = True) -> bytes:
@@ -60,11 +70,13 @@ def pseudonym_key(cfg: Config, environ=os.environ, *, announce: bool = True) -> 
                       f"(env '{cfg['env']}'): refusing to pseudonymize with a default key")
 
 
-def _typed(bronze: DataFrame, dataset: str) -> DataFrame:
-    """Re-type bronze's as-received strings with the contract (same rules as ingest)."""
+def _typed(bronze: DataFrame, dataset: str, extra: tuple[str, ...] = ()) -> DataFrame:
+    """Re-type bronze's as-received strings with the contract (same rules as ingest);
+    ``extra`` columns pass through unchanged."""
     c = contract(dataset)
     lineage = [x for x in ("_source_file", "_ingested_at", "_batch_id") if x in bronze.columns]
-    return bronze.select(*typed(c), *lineage, content_hash(list(c.names)).alias(CONTENT_HASH))
+    return bronze.select(*typed(c), *extra, *lineage,
+                         content_hash(list(c.names)).alias(CONTENT_HASH))
 
 
 def clean_directory(bronze: DataFrame, key: bytes) -> DataFrame:
@@ -87,10 +99,15 @@ def clean_work_items(bronze: DataFrame, key: bytes) -> DataFrame:
 
 
 def clean_interactions(bronze: DataFrame, key: bytes) -> DataFrame:
-    """Typed, latest delivery per (tool, event_id), pseudonymized; no org or sessions yet."""
+    """Typed, latest delivery per (tool, event_id), pseudonymized; no org or sessions yet.
+
+    Vendor rows must come with ``user_id`` already resolved to the directory user_id
+    (``resolve_vendor_identities``); ``source_format`` (null for native rows) is kept."""
+    if "source_format" not in bronze.columns:
+        bronze = bronze.withColumn("source_format", F.lit(None).cast("string"))
     identities = bronze.select(F.col("user_id").alias("_id")).unionByName(
         bronze.select(F.col("artifact_author_id").alias("_id")))
-    i = (_typed(bronze, "interactions")
+    i = (_typed(bronze, "interactions", ("source_format",))
          .transform(latest_delivery(["tool", "event_id"]))
          .transform(with_pseudonyms(key, {"user_id": "user_key",
                                           "artifact_author_id": "artifact_author_key"},
@@ -100,7 +117,52 @@ def clean_interactions(bronze: DataFrame, key: bytes) -> DataFrame:
         F.when(F.trim("org_id") != "", F.trim("org_id")).alias("org_id"),
         "action", "session_id", "prompt_fingerprint", "prompt_tokens", "completion_tokens",
         "model", "output_disposition", "dwell_ms", "artifact_id", "artifact_author_key",
-        "artifact_modified_ts", "work_item_id", "_source_file", "_ingested_at", "_batch_id")
+        "artifact_modified_ts", "work_item_id", "source_format", "_source_file", "_ingested_at",
+        "_batch_id")
+
+
+def with_vendor_columns(bronze: DataFrame) -> DataFrame:
+    """``bronze/interactions`` of a lake written before vendor exports: null vendor columns."""
+    for c in VENDOR_COLUMNS:
+        if c not in bronze.columns:
+            bronze = bronze.withColumn(c, F.lit(None).cast("string"))
+    return bronze
+
+
+def resolve_vendor_identities(resolved: DataFrame) -> DataFrame:
+    """Rows of ``resolve_identities`` that may reach silver (native, or vendor rows resolved to
+    a directory user_id), with ``user_id`` = that user_id and the helper columns dropped."""
+    return (resolved.where(F.col("_identity_status").isin("native", *vendor.RESOLVED))
+            .withColumn("user_id", F.col("_resolved_id"))
+            .drop("_resolved_id", "_identity_status", "_alias_norm", "user_alias_kind"))
+
+
+def _upgrade_silver_interactions(spark: SparkSession, lake: Lake) -> None:
+    """silver/interactions written before vendor exports: add ``source_format`` (null) and clear
+    ``_row_hash`` so that the next MERGE rewrites every row it sees (one overwrite, once)."""
+    if not lake.exists("silver/interactions"):
+        return
+    df = lake.read(spark, "silver/interactions")
+    if "source_format" in df.columns:
+        return
+    log.warning("silver/interactions: adding column source_format (lake written by an older "
+                "version); rows are rewritten by this run's MERGE")
+    lake.overwrite(df.withColumn("source_format", F.lit(None).cast("string"))
+                   .withColumn("_row_hash", F.lit(None).cast("bigint"))
+                   .select(*SILVER_INTERACTION_COLUMNS, "_row_hash"), "silver/interactions")
+
+
+def _coverage_metrics(rows: list) -> dict:
+    """{source_format: {aliases, mapped, unmapped, shared, rows_unmapped, rows_shared,
+    by_kind: {alias_kind: {...}}}} from identity-coverage rows."""
+    out: dict = {}
+    names = ("aliases", "mapped", "unmapped", "shared", "rows_unmapped", "rows_shared")
+    for r in rows:
+        f = out.setdefault(r.source_format, {**{n: 0 for n in names}, "by_kind": {}})
+        f["by_kind"][r.alias_kind or "unknown"] = {n: int(r[n]) for n in names}
+        for n in names:
+            f[n] += int(r[n])
+    return out
 
 
 def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *, run_id: str | None = None,
@@ -129,30 +191,99 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *, run_id:
 
     progress(f"refine: interactions {period}")
     directory = lake.read(spark, "silver/directory")
-    interactions = (clean_interactions(read_committed(spark, lake, "bronze/interactions"), key)
-                    .where(period.where("event_ts"))
+    # vendor identities -> directory user_id (raw only inside this plan: hashed before writing)
+    idmap = vendor.identity_map(
+        read_committed(spark, lake, "bronze/identities") if lake.exists("bronze/identities")
+        else spark.createDataFrame([], IDENTITIES_SCHEMA))
+    dir_ids = vendor.directory_ids(read_committed(spark, lake, "bronze/directory"))
+    bronze = with_vendor_columns(read_committed(spark, lake, "bronze/interactions"))
+    resolved = bronze.transform(vendor.resolve_identities(idmap, dir_ids))
+    vendor_rows = (resolved.where(F.col("source_format").isNotNull())
+                   .where(period.where(parse_timestamp(F.col("event_ts"))))
+                   .transform(latest_delivery(["tool", "event_id"])))
+    cov_aliases = [vendor_rows.select("source_format", "user_alias_kind", "_alias_norm",
+                                      "_identity_status")]
+    cov_rows = [vendor_rows.select("source_format", "user_alias_kind", "_identity_status")]
+    interactions = clean_interactions(resolve_vendor_identities(resolved), key)
+    orphans = 0
+    if lake.exists("bronze/interaction_updates"):
+        updates = read_committed(spark, lake, "bronze/interaction_updates")
+        interactions = interactions.transform(vendor.fold_updates(updates))
+        orphans = vendor.orphan_updates(
+            updates.where(period.where(parse_timestamp(F.col("event_ts")))), bronze).count()
+        if orphans:
+            log.warning("%d interaction update(s) in %s belong to no prompt row: counted, "
+                        "not turned into events", orphans, period)
+    interactions = (interactions.where(period.where("event_ts"))
                     .transform(resolve_org(directory))
                     .transform(sessionize(cfg["sessions.gap_minutes"]))
                     .select(*SILVER_INTERACTION_COLUMNS))
     content = [c for c in SILVER_INTERACTION_COLUMNS if not c.startswith("_")]
     interactions = interactions.withColumn("_row_hash", row_hash(content))
     interactions = dq.check("silver/interactions", interactions)
+    _upgrade_silver_interactions(spark, lake)
     lake.merge(interactions, "silver/interactions", on=["tool", "event_id"],
-               update_condition="t._row_hash <> s._row_hash",
+               update_condition="t._row_hash IS NULL OR t._row_hash <> s._row_hash",
                delete_unmatched_condition=period.where_sql("t.event_ts"))
     silver = lake.read(spark, "silver/interactions").where(period.where("event_ts"))
     counts = silver.agg(F.count("*").alias("n"),
                         F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved"),
                         F.sum((F.col("org_source") == "directory").cast("int")).alias("from_dir"),
                         ).collect()[0]
+
+    user_days = org_days = None
+    if lake.exists("bronze/user_days"):
+        progress(f"refine: vendor user-days {period}")
+        ud = (vendor.resolved_user_days(read_committed(spark, lake, "bronze/user_days"), idmap,
+                                        dir_ids)
+              .where(period.date_col("_day")))
+        cov_aliases.append(ud.select("source_format", "user_alias_kind", "_alias_norm",
+                                     "_identity_status"))
+        cov_rows.append(vendor.user_days_left_out(ud).select(
+            "source_format", "user_alias_kind", "_identity_status"))
+        silver_ud = dq.check("silver/user_days", vendor.clean_user_days(ud, key, directory))
+        lake.replace_where(silver_ud, "silver/user_days", period.date_sql("day"))
+        user_days = lake.read(spark, "silver/user_days").where(period.date_col("day")).count()
+    if lake.exists("bronze/org_days"):
+        progress(f"refine: vendor org-days {period}")
+        od = read_committed(spark, lake, "bronze/org_days")
+        od = od.where(period.date_col(F.to_date(F.col("day"))))
+        silver_od = dq.check("silver/org_days", vendor.clean_org_days(od))
+        lake.replace_where(silver_od, "silver/org_days", period.date_sql("day"))
+        org_days = lake.read(spark, "silver/org_days").where(period.date_col("day")).count()
+
+    aliases, rows = cov_aliases[0], cov_rows[0]
+    for a, r in zip(cov_aliases[1:], cov_rows[1:]):
+        aliases, rows = aliases.unionByName(a), rows.unionByName(r)
+    coverage = (vendor.identity_coverage(vendor.coverage_aliases(aliases),
+                                         vendor.coverage_rows(rows))
+                .orderBy("source_format", "alias_kind").collect())
+    if coverage:
+        table = spark.createDataFrame(
+            [(dq.run_id, period.start, period.end, r.source_format, r.alias_kind, r.aliases,
+              r.mapped, r.unmapped, r.shared, r.rows_unmapped, r.rows_shared) for r in coverage],
+            vendor.COVERAGE_SCHEMA)
+        lake.append(table, "ops/identity_coverage")
+    for r in coverage:
+        if r.unmapped:
+            log.warning("%s: %d %s identit(ies) not in the directory or identities: %d row(s) "
+                        "left out of silver", r.source_format, r.unmapped, r.alias_kind,
+                        r.rows_unmapped)
+    tables = ("silver/interactions", "silver/directory", "silver/work_items", "silver/policies",
+              "silver/user_days", "silver/org_days", "ops/identity_coverage")
     metrics.update({
         "inputs": {t: lake.version(t) for t in ("bronze/interactions", "bronze/directory",
-                                                "bronze/work_items", "bronze/policies")},
-        "outputs": {t: lake.version(t) for t in ("silver/interactions", "silver/directory",
-                                                 "silver/work_items", "silver/policies")},
+                                                "bronze/work_items", "bronze/policies",
+                                                "bronze/identities", "bronze/interaction_updates",
+                                                "bronze/user_days", "bronze/org_days")},
+        "outputs": {t: lake.version(t) for t in tables},
         "silver_interactions": counts.n,
         "unresolved_org": int(counts.unresolved or 0),
         "org_from_directory": int(counts.from_dir or 0),
+        "orphan_updates": int(orphans),
+        "identity_coverage": _coverage_metrics(coverage),
+        **({"silver_user_days": user_days} if user_days is not None else {}),
+        **({"silver_org_days": org_days} if org_days is not None else {}),
         **dq.finish(),
         "seconds": round(time.time() - t0, 2),
     })

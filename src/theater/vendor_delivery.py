@@ -870,5 +870,7 @@ def generate_vendor(out, *, seed: int, progress=log.info, **world) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".native-", dir=out) as tmp:
-        synth.generate(tmp, seed=seed, dirty=False, progress=progress, **world)
+        # the delivery reads the native world as Parquet
+        synth.generate(tmp, seed=seed, dirty=False, formats="parquet", progress=progress,
+                       **world)
         return write_vendor_delivery(Path(tmp), out, seed)

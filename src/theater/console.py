@@ -44,8 +44,12 @@ def print_summary(results: dict) -> None:
               f"{sum(i['rows_quarantined'].values()):,}")
         for f in i.get("files_rejected", []):
             print(f"  warning: rejected {f['file']}: {f['reason']}")
+        per_file: dict = {}
         for key, n in sorted((i.get("rows_vendor") or {}).items()):
-            print(f"  {key}: {n:,} rows")
+            dataset, table = key.rsplit(":", 1)
+            per_file.setdefault(dataset, []).append(f"{table} {n:,}")
+        for dataset, parts in per_file.items():
+            print(f"  {dataset}: " + ", ".join(parts))
         for f in i.get("files_skipped", []):
             print(f"  warning: skipped {f['file']}: {f['reason']}")
     if "refine" in results:

@@ -153,4 +153,5 @@ def test_no_raw_vendor_identity_past_bronze(world):
 
 def test_summary_prints_vendor_rows(world):
     out = world["proc"].stdout
-    assert "vendor/github_copilot_users:user_days" in out
+    line = next(ln for ln in out.splitlines() if "vendor/claude_code_otel:" in ln)
+    assert "interactions" in line and "interaction_updates" in line and "quarantined" in line

@@ -158,7 +158,8 @@ def _cmd_inspect(args, cfg: Config) -> int:
         raise UsageError(f"unknown format {args.fmt!r}; known: {', '.join(sorted(FORMATS))}")
     missing = [f for f in args.files if not Path(f).is_file()]
     for f in missing:
-        print(f"theater: error: {f}: no such file", file=sys.stderr)
+        why = "not a file" if Path(f).exists() else "no such file"
+        print(f"theater: error: {f}: {why}", file=sys.stderr)
     console.print_inspections([inspect(f, args.fmt) for f in args.files if f not in missing])
     return EXIT_USAGE if missing else EXIT_OK
 

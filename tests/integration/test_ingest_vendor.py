@@ -164,3 +164,31 @@ def test_vendor_file_in_native_folder_fails_the_gate_with_an_actionable_message(
     files = lake.read(spark, "ops/ingested_files").toPandas()
     assert set(files["status"]) == {"rejected"}
     assert ingest.read_committed(spark, lake, "bronze/quarantine").count() == len(q)
+
+
+def test_bad_vendor_event_file_fails_the_gate_and_other_vendor_files_load_next_run(
+        tmp_path, spark, cfg):
+    landing = tmp_path / "landing"
+    events = landing / "vendor" / "cursor_usage_events"
+    events.mkdir(parents=True)
+    shutil.copy(CURSOR, events / "page1.json")        # 5 events, 3 of them bad: 60% > 5%
+    users = landing / "vendor" / "github_copilot_users"
+    users.mkdir(parents=True)
+    (users / "day.jsonl").write_text(COPILOT.read_text().splitlines()[0] + "\n")
+    lake = Lake(str(tmp_path / "lake"))
+    with pytest.raises(DataQualityError) as info:
+        ingest.run(spark, lake, str(landing), cfg=cfg)
+    msg = str(info.value)
+    assert "vendor/cursor_usage_events/page1.json: 3 record(s) quarantined (read as " \
+           "cursor_usage_events" in msg
+    assert "put it under" not in msg
+    log = {r["source_file"]: r for r in _rows(spark, lake, "ops/ingested_files")}
+    assert list(log) == ["vendor/cursor_usage_events/page1.json"]
+    assert log["vendor/cursor_usage_events/page1.json"]["status"] == "rejected"
+    q = _rows(spark, lake, "bronze/quarantine")
+    assert sorted(r["line_number"] for r in q) == [3, 4, 5]
+    assert not lake.exists("bronze/user_days")
+    # the next run loads the user_days file; the rejected file waits for new content
+    m = ingest.run(spark, lake, str(landing), cfg=cfg)
+    assert m["files_new"] == 1 and m["files_skipped_already_loaded"] == 1
+    assert len(_rows(spark, lake, "bronze/user_days")) == 3

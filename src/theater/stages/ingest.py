@@ -407,8 +407,10 @@ def _run_vendor(spark, lake, landing, batch_id, at, limits, staging, dq, loaded,
         try:
             events = dq.check("bronze/interactions", events, related={"quarantined": related})
         except DataQualityError as exc:
-            raise _commit_failure(spark, lake, exc, dq, bad.unionByName(events_bad),
-                                  "vendor", ok, file_rows, batch_id, at, landing) from None
+            # only the per-event files are rejected (with their quarantine); the batch's
+            # other vendor files are not recorded, so the next run loads them
+            raise _commit_failure(spark, lake, exc, dq, related, "vendor", event_files,
+                                  file_rows, batch_id, at, landing) from None
         bad = bad.unionByName(events_bad)
         lake.append(events, "bronze/interactions")
     for table in vin.VENDOR_TABLES:

@@ -403,7 +403,9 @@ def gate_failure(exc: DataQualityError, dataset: str, bad: DataFrame, landing: s
             fmt = vendor.recognise(path) if os.path.exists(path) else None
         except vendor.VendorFileError:
             fmt = None
-        if fmt:
+        if fmt and r._source_file.startswith(f"{VENDOR_DIR}/"):
+            hint = f" (read as {fmt}; `theater inspect {path}` lists its bad records)"
+        elif fmt:
             hint = (f": looks like {fmt}: put it under landing/vendor/{fmt}/ "
                     "(see `theater formats`, `theater inspect FILE`)")
         lines.append(f"  {r._source_file}: {r.n:,} record(s) quarantined{hint}")

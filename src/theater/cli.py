@@ -124,6 +124,10 @@ def _cmd_generate(args, cfg: Config) -> int:
     if args.delivery == "vendor":
         from .vendor_delivery import generate_vendor
 
+        if args.dirty or args.formats != "mixed":
+            raise UsageError("--delivery vendor writes vendor exports (their own bad records "
+                             "included): --dirty and --formats do not apply")
+
         summary = generate_vendor(args.out, seed=args.seed if args.seed is not None
                                   else cfg.generate.seed,
                                   n_orgs=args.orgs or cfg.generate.orgs,

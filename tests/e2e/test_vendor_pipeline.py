@@ -153,3 +153,29 @@ def test_summary_prints_vendor_rows(world):
     out = world["proc"].stdout
     line = next(ln for ln in out.splitlines() if "vendor/claude_code_otel:" in ln)
     assert "interactions" in line and "interaction_updates" in line and "quarantined" in line
+
+
+def test_silver_and_gold_say_what_they_could_measure(world):
+    """Vendor events reach silver with their format; aggregates reach silver/user_days; every
+    published org either has a measured index (some signal coverage) or a null index with a
+    reason: an org whose sources measure nothing is never published as 0."""
+    lake = world["lake"]
+    silver = _table(lake / "silver" / "interactions")
+    formats = {f for f in silver.column("source_format").to_pylist() if f}
+    assert {"claude_code_otel", "bedrock_invocation_logs"} <= formats
+    assert _table(lake / "silver" / "user_days").num_rows > 0
+    gold = [r for r in _table(lake / "gold" / "org_theater_index").to_pylist()
+            if not r["suppressed"]]
+    assert gold
+    cov = [c for c in gold[0] if c.startswith("coverage_")]
+    for r in gold:
+        if r["theater_index"] is None:
+            assert r["not_measurable_reason"], r["org_id"]
+            assert r["ci_low"] is None and r["ci_high"] is None
+            assert r["index_basis"] in ("aggregates", "none")
+        else:
+            assert r["not_measurable_reason"] is None
+            assert r["signal_coverage"] and r["signal_coverage"] > 0, r["org_id"]
+            assert any((r[c] or 0) > 0 for c in cov), r["org_id"]
+    # the generated stacks leave most orgs without any per-event disposition: those are null
+    assert any(r["theater_index"] is None for r in gold)

@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 import pandas as pd
 from markupsafe import Markup, escape
 
-from .figures import QUADRANT_HINTS, Quadrant
+from .figures import QUADRANT_HINTS, Quadrant, published_rows
 
 # Okabe & Ito (2008), "Color Universal Design"
 BLUE, SKY, GREEN, ORANGE = "#0072B2", "#56B4E9", "#009E73", "#E69F00"
@@ -112,7 +112,11 @@ def index_chart(table: pd.DataFrame, company: float | None, *, chart_id: str = "
                 width: int = 960) -> Markup:
     """Dot-and-interval chart: each published org's index with its interval bar, highest first,
     and a line at the company-level share."""
-    pub = table[~table["suppressed"]]
+    pub = published_rows(table).copy()
+    # an interval missing from the lake shows as the point itself (never as a bar from 0)
+    for c in ("ci_low", "ci_high"):
+        pub[c] = pub[c].where(pub[c].notna(), pub["theater_index"])
+    not_measurable = list(table[table["status"] == "not_measurable"]["org_id"])
     left, right, top, bottom, row = 96, 56, 34, 40, 20
     height = top + bottom + row * max(len(pub), 1)
     hi = max([float(v) for v in pub["ci_high"]] + [company or 0.0, 10.0])
@@ -160,7 +164,9 @@ def index_chart(table: pd.DataFrame, company: float | None, *, chart_id: str = "
                         f"({r['ci_low']:.1f} to {r['ci_high']:.1f})"
                         for r in pub.to_dict("records"))
             + (f". Company-level share {company:.1f}%." if company is not None else ".")
-            + (f" High-confidence theater (diamond): {', '.join(flagged)}." if flagged else ""))
+            + (f" High-confidence theater (diamond): {', '.join(flagged)}." if flagged else "")
+            + (f" Not measurable, not shown: {', '.join(not_measurable)}." if not_measurable
+               else ""))
     return _svg(chart_id, width, height, "Theater index per org with 90% intervals", desc, body)
 
 
@@ -417,11 +423,11 @@ def drivers_chart(drv: pd.DataFrame, *, chart_id: str = "chart-drivers",
     for i, r in enumerate(drv.to_dict("records")):
         cy = top + row * i + row / 2
         colour = ORANGE if r["incentive"] else BLUE
-        share = r["share"]
+        share = None if pd.isna(r["share"]) else float(r["share"])
         note = (f"top 3 in {r['n_top']} of {r['n_orgs']} orgs"
                 + (f" · measurable in {r['n_measured']}" if r["n_measured"] < r["n_orgs"] else ""))
         tip = (f"{r['label']}: " + (f"{share:.1f}% of interactions" if share is not None
-                                     else "not measurable") + f"; {note}")
+                                     else "not measured") + f"; {note}")
         body.append(f'<g class="driver"><title>{_e(tip)}</title>')
         body.append(_text(left - 8, cy + 4, r["label"], size=12, anchor="end"))
         if share is not None:
@@ -429,11 +435,11 @@ def drivers_chart(drv: pd.DataFrame, *, chart_id: str = "chart-drivers",
                         f'height="16" fill="{colour}"/>')
             body.append(_text(x(share) + 6, cy + 4, f"{share:.1f}%", size=11, weight="600"))
         else:
-            body.append(_text(left + 4, cy + 4, "not measurable", size=11, fill=MUTED))
+            body.append(_text(left + 4, cy + 4, "not measured", size=11, fill=MUTED))
         body.append(_text(left + pw + 60, cy + 4, note, size=11, fill=MUTED))
         body.append("</g>")
-    desc = "; ".join(f"{r['label']}: " + (f"{r['share']:.1f}%" if r["share"] is not None
-                                          else "not measurable")
+    desc = "; ".join(f"{r['label']}: " + (f"{r['share']:.1f}%" if not pd.isna(r["share"])
+                                          else "not measured")
                      + f", top signal in {r['n_top']} orgs" for r in drv.to_dict("records"))
     return _svg(chart_id, width, height, "Which signals drive the index",
                 "Interaction-weighted share of interactions each signal flagged, published orgs. "

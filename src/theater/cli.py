@@ -62,6 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="add duplicate deliveries and malformed records (listed in truth/)")
     gen.add_argument("--formats", choices=["mixed", "parquet"], default="mixed")
     gen.add_argument("--rate-scale", type=float, default=1.0, dest="rate_scale")
+    gen.add_argument("--delivery", choices=["native", "vendor"], default="native",
+                     help="vendor: the same world delivered as vendor exports "
+                          "(landing/vendor/<format>/, landing/identities/)")
+
+    fmts = sub.add_parser("formats", help="list the vendor export formats theater reads")
+    _common(fmts)
+
+    insp = sub.add_parser("inspect", help="say what vendor export files are (format, grain, "
+                                          "records, bad records); writes nothing")
+    _common(insp)
+    insp.add_argument("files", nargs="+", metavar="FILE")
+    insp.add_argument("--format", dest="fmt", help="read as this format (default: recognise)")
 
     run = sub.add_parser("run", help="run pipeline stages for a period")
     _common(run)
@@ -112,6 +124,21 @@ def _cmd_generate(args, cfg: Config) -> int:
     else:
         period = Period.quarter(cfg.generate.quarter)
     t0 = time.time()
+    if args.delivery == "vendor":
+        from .vendor_delivery import generate_vendor
+
+        if args.dirty or args.formats != "mixed":
+            raise UsageError("--delivery vendor writes vendor exports (their own bad records "
+                             "included): --dirty and --formats do not apply")
+
+        summary = generate_vendor(args.out, seed=args.seed if args.seed is not None
+                                  else cfg.generate.seed,
+                                  n_orgs=args.orgs or cfg.generate.orgs,
+                                  n_users=args.users or cfg.generate.users,
+                                  start=period.start, end=period.end,
+                                  rate_scale=args.rate_scale, progress=log.info)
+        console.print_vendor_generated(summary, period, args.out, time.time() - t0)
+        return EXIT_OK
     summary = synth.generate(args.out, seed=args.seed if args.seed is not None else cfg.generate.seed,
                              n_orgs=args.orgs or cfg.generate.orgs,
                              n_users=args.users or cfg.generate.users,
@@ -122,6 +149,26 @@ def _cmd_generate(args, cfg: Config) -> int:
     print(f"  landing zone: {Path(args.out) / 'landing'}")
     print(f"  ground truth: {Path(args.out) / 'truth'}")
     return EXIT_OK
+
+
+def _cmd_formats(args, cfg: Config) -> int:
+    from .sources.vendor import describe
+
+    console.print_formats(describe())
+    return EXIT_OK
+
+
+def _cmd_inspect(args, cfg: Config) -> int:
+    from .sources.vendor import FORMATS, inspect
+
+    if args.fmt and args.fmt not in FORMATS:
+        raise UsageError(f"unknown format {args.fmt!r}; known: {', '.join(sorted(FORMATS))}")
+    missing = [f for f in args.files if not Path(f).is_file()]
+    for f in missing:
+        why = "not a file" if Path(f).exists() else "no such file"
+        print(f"theater: error: {f}: {why}", file=sys.stderr)
+    console.print_inspections([inspect(f, args.fmt) for f in args.files if f not in missing])
+    return EXIT_USAGE if missing else EXIT_OK
 
 
 def _cmd_run(args, cfg: Config) -> int:
@@ -237,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = _config(args)
         handler = {"demo": _cmd_demo, "generate": _cmd_generate, "run": _cmd_run,
+                   "formats": _cmd_formats, "inspect": _cmd_inspect,
                    "rescore": _cmd_rescore, "runs": _cmd_runs,
                    "report": _cmd_report, "audit": _cmd_audit}[args.command]
         return handler(args, cfg)

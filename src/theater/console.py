@@ -77,8 +77,14 @@ def print_summary(results: dict) -> None:
               f"{sum(i['rows_quarantined'].values()):,}")
         for f in i.get("files_rejected", []):
             print(f"  warning: rejected {f['file']}: {f['reason']}")
+        per_file: dict = {}
+        for key, n in sorted((i.get("rows_vendor") or {}).items()):
+            dataset, table = key.rsplit(":", 1)
+            per_file.setdefault(dataset, []).append(f"{table} {n:,}")
+        for dataset, parts in per_file.items():
+            print(f"  {dataset}: " + ", ".join(parts))
         for f in i.get("files_skipped", []):
-            print(f"  skipped {f['file']}: {f['reason']}")
+            print(f"  warning: skipped {f['file']}: {f['reason']}")
     if "refine" in results:
         r = results["refine"]
         print(f"refine: {r['silver_interactions']:,} silver interactions in the period, "
@@ -167,3 +173,52 @@ def print_runs_diff(a, b, pa: dict, pb: dict) -> None:
     print(f"configuration keys that differ: {len(keys)}")
     for k in keys:
         print(f"  {k}: {pa.get(k)} -> {pb.get(k)}")
+
+
+def print_vendor_generated(summary: dict, period, out, seconds: float) -> None:
+    from pathlib import Path
+
+    counts = summary["formats"]
+    print(f"generated {summary['native_interactions']:,} interactions for {period} in "
+          f"{seconds:.1f}s, delivered as vendor exports in {len(counts)} formats "
+          f"({sum(c['files'] for c in counts.values())} files)")
+    print(f"  landing zone: {Path(out) / 'landing'}  (vendor/, identities/, directory/, "
+          "work_items/, policies/)")
+    print(f"  ground truth: {Path(out) / 'truth'}  (vendor_counts.json: expected bronze rows)")
+
+
+def print_formats(formats: list[dict]) -> None:
+    """The ``theater formats`` table (from ``theater.sources.vendor.describe``)."""
+    head = f"{'format':<28}{'grain':<13}{'required fields':<58}signals it can feed"
+    print(head)
+    print("-" * 130)
+    for f in formats:
+        req = ", ".join(f["required"]) or "-"
+        sig = ", ".join(f"{k}({v})" if v != "Y" else k for k, v in f["signals"].items()) or "-"
+        print(f"{f['name']:<28}{f['grain']:<13}{req:<57} {sig}")
+    print("\nsignals: (A) = approximate from this grain. Put files under "
+          "landing/vendor/<format>/ (org-level formats: landing/vendor/<format>/<org_id>/).")
+
+
+def print_inspections(results: list[dict]) -> None:
+    """``theater inspect``: what each file is (from ``theater.sources.vendor.inspect``)."""
+    for r in results:
+        print(r["path"])
+        if r["error"]:
+            print(f"  cannot be read: {r['error']}")
+            if not r["format"]:
+                continue
+        if not r["format"]:
+            print(f"  format: not recognised ({r['records']:,} record(s)); see `theater formats`")
+        else:
+            print(f"  format: {r['format']} (grain {r['grain']}); put it under "
+                  f"landing/vendor/{r['format']}/")
+        print(f"  records: {r['records']:,}, bad: {r['bad_records']:,}"
+              + (" (" + ", ".join(f"{k} {v:,}" for k, v in r["bad_reasons"].items()) + ")"
+                 if r["bad_reasons"] else ""))
+        if r["rows"]:
+            print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in r["rows"].items()))
+        if r["date_min"]:
+            print(f"  dates: {r['date_min']} .. {r['date_max']}")
+        if r["identity_kinds"]:
+            print(f"  identities: {', '.join(r['identity_kinds'])} ({r['users']:,} distinct)")

@@ -857,3 +857,20 @@ def write_vendor_delivery(native_out: Path, out: Path, seed: int) -> dict:
     log.info("vendor delivery: %d native interactions -> %d files in %d formats", len(df),
              sum(c["files"] for c in ctx.counts.values()), len(ALL_FORMATS))
     return {**result, "landing": str(landing), "truth": str(truth)}
+
+
+def generate_vendor(out, *, seed: int, progress=log.info, **world) -> dict:
+    """Generate a native world (``theater.synth.generate``, ``world``: n_orgs, n_users, start,
+    end, rate_scale) in a temporary folder and write it to ``out`` as vendor exports
+    (:func:`write_vendor_delivery`); return its counts."""
+    import tempfile
+
+    from . import synth
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".native-", dir=out) as tmp:
+        # the delivery reads the native world as Parquet
+        synth.generate(tmp, seed=seed, dirty=False, formats="parquet", progress=progress,
+                       **world)
+        return write_vendor_delivery(Path(tmp), out, seed)

@@ -65,12 +65,40 @@ def _bad_batch(land: Path, tag: str, n_good: int = 40, n_bad: int = 1):
              "opened_ts": "2026-08-01T00:00:00Z"}])
 
 
+VENDOR_FIX = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
+
+
+def _vendor_batch(land: Path):
+    """Vendor exports for the vendor bronze tables (user_days, org_days, interaction_updates,
+    identities), without vendor events (refine reads those once issue 11's refine is in)."""
+    users = (VENDOR_FIX / "github_copilot_users" / "org_users_1_day.jsonl").read_text()
+    good = [ln for i, ln in enumerate(users.splitlines(), 1) if i in (1, 2, 4)]
+    _write(land / "vendor" / "github_copilot_users" / "day.jsonl", good)
+    org = land / "vendor" / "github_copilot_org_metrics" / "acme"
+    org.mkdir(parents=True)
+    shutil.copy(VENDOR_FIX / "github_copilot_org_metrics" / "orgs_acme_copilot_metrics.json",
+                org / "metrics.json")
+    _write(land / "vendor" / "claude_code_otel" / "updates.jsonl", [
+        {"attributes": {"event.name": "api_request", "prompt.id": "p-1", "event.sequence": 1,
+                        "event.timestamp": "2026-08-03T10:00:00Z", "input_tokens": 120,
+                        "output_tokens": 40, "model": "claude-sonnet-4"},
+         "body": "claude_code.api_request"},
+        {"attributes": {"event.name": "tool_decision", "prompt.id": "p-1", "event.sequence": 2,
+                        "event.timestamp": "2026-08-03T10:00:05Z", "decision": "accept",
+                        "tool_name": "Edit"}, "body": "claude_code.tool_decision"}])
+    (land / "identities").mkdir()
+    (land / "identities" / "ids.csv").write_text("alias,alias_kind,user_id,shared\n"
+                                                  "alice-gh,github_login,u-alice,false\n"
+                                                  "bob-gh,github_login,u-bob,\n")
+
+
 @pytest.fixture(scope="module")
 def base(spark, tmp_path_factory):
     """A small generated quarter, plus a few quarantined records, run through every stage."""
     out = tmp_path_factory.mktemp("dq")
     synth.generate(out, seed=5, n_orgs=8, n_users=200, start=Q3.start, end=Q3.end)
     _bad_batch(out / "landing", "extra", n_good=200, n_bad=1)
+    _vendor_batch(out / "landing")
     lake = Lake(str(out / "lake"))
     cfg = _cfg(**{"quality.data_docs": True})
     metrics = {"ingest": ingest.run(spark, lake, str(out / "landing"), cfg=cfg),
@@ -103,18 +131,19 @@ def test_clean_generated_data_passes_every_critical_expectation(spark, base):
     results = [r for m in metrics.values() for r in m["dq"]]
     tables = {r["table_name"] for r in results}
     assert tables == {"bronze/interactions", "bronze/directory", "bronze/work_items",
-                      "bronze/policies", "bronze/quarantine", "silver/interactions",
+                      "bronze/policies", "bronze/quarantine", "bronze/user_days",
+                      "bronze/org_days", "bronze/interaction_updates", "bronze/identities",
+                      "silver/interactions",
                       "silver/directory", "silver/policies", "silver/work_items",
                       "gold/interaction_labels", "gold/user_weeks", "gold/org_theater_index"}
     failed = [(r["table_name"], r["expectation"], r["observed_value"]) for r in results
               if not r["success"] and r["severity"] == "critical"]
     assert failed == []
-    # every expectation of every suite ran (bronze/quarantine once per dataset)
-    # (the native quarter has no vendor tables: their suites run in test_refine_vendor.py)
-    n_suite = sum(len(json.loads(p.read_text())["expectations"]) for p in SUITES.glob("*.json")
-                  if p.stem not in ("silver_user_days", "silver_org_days"))
+    # every expectation of every suite ran (bronze/quarantine once per native dataset with
+    # files, and once for the vendor exports)
+    n_suite = sum(len(json.loads(p.read_text())["expectations"]) for p in SUITES.glob("*.json"))
     n_quarantine = len(json.loads((SUITES / "bronze_quarantine.json").read_text())["expectations"])
-    assert len(results) == n_suite + 3 * n_quarantine
+    assert len(results) == n_suite + 4 * n_quarantine
     recorded = _dq_rows(spark, lake)
     assert len(recorded) == len(results)
     assert {r["run_id"] for r in recorded if r["stage"] == "score"} == {"base-run"}

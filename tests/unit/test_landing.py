@@ -30,4 +30,4 @@ def test_not_an_array_or_broken_array_becomes_one_malformed_line(tmp_path):
     n, lines = _lines(tmp_path, '{"a": 1}')
     assert n == 1 and lines == ['{"a": 1}']
     n, lines = _lines(tmp_path, '[{"a": 1}, {"b": ')
-    assert n == 2 and json.loads(lines[0]) == {"a": 1} and lines[1] == '{"b":'
+    assert n == 2 and json.loads(lines[0]) == {"a": 1} and lines[1].strip() == '{"b":'

@@ -283,8 +283,9 @@ def json_array_to_lines(path: str, out: str, chunk: int = 1 << 20) -> int:
         buf = src.read(chunk)
         pos = len(buf) - len(buf.lstrip())
         if not buf[pos:pos + 1] == "[":
-            dst.write(" ".join((buf + src.read()).split())[:100000] + "\n")
-            return 1
+            # a wrapper object ({"data": [...]}), one object or concatenated objects: one
+            # record per element, streamed (the vendor reader handles these shapes)
+            return _objects_to_lines(path, dst)
         pos += 1
         eof = False
         while True:
@@ -302,8 +303,11 @@ def json_array_to_lines(path: str, out: str, chunk: int = 1 << 20) -> int:
                 obj, end = decoder.raw_decode(buf, pos)
             except json.JSONDecodeError:
                 more = "" if eof else src.read(chunk)
-                if not more:
-                    dst.write(" ".join(buf[pos:].split())[:100000] + "\n")
+                if not more:  # broken off: the rest is one (malformed) line, streamed
+                    dst.write(_one_line(buf[pos:]))
+                    for rest in iter(lambda: src.read(chunk), ""):
+                        dst.write(_one_line(rest))
+                    dst.write("\n")
                     return count + 1
                 buf, pos = buf[pos:] + more, 0
                 continue
@@ -313,6 +317,26 @@ def json_array_to_lines(path: str, out: str, chunk: int = 1 << 20) -> int:
             pos = end
             if pos > chunk:
                 buf, pos = buf[pos:], 0
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def _objects_to_lines(path: str, dst) -> int:
+    """A JSON file that is not an array, one record per line (streamed, no size cap): the
+    records of a wrapper object, concatenated objects or one object, as the vendor reader
+    finds them; text that breaks off is one malformed line."""
+    from .vendor import VendorFileError, iter_records
+
+    count = 0
+    try:
+        for rec in iter_records(path):
+            dst.write(_one_line(rec.raw) + "\n")
+            count += 1
+    except VendorFileError as exc:  # decoding was checked before; keep what was read
+        log.warning("%s: %s", path, exc.reason)
+    return count
 
 
 @dataclass

@@ -32,6 +32,8 @@ from pyspark.sql import functions as F
 
 from .. import logs, quality
 from ..contracts import DATASETS, contract
+from ..errors import DataQualityError
+from . import ingest_vendor as vin
 from ..lake import Lake
 from ..sources.landing import (LandingFile, Prepared, list_files, locate_lines, prepare,
                                read_prepared, read_records)
@@ -45,6 +47,11 @@ FILES_LOG_SCHEMA = ("dataset string, source_file string, file_sha256 string, siz
                     "format string, batch_id string, ingested_at timestamp, "
                     "rows_loaded bigint, rows_quarantined bigint, status string, reason string")
 STAGING = "ops/_staging"
+BRONZE_TABLES = [f"bronze/{d}" for d in DATASETS] + [f"bronze/{t}" for t in vin.VENDOR_TABLES]
+#: Columns bronze/interactions gained with vendor exports (null for native landing rows).
+VENDOR_EVENT_COLUMNS = {"source_format": "CAST(NULL AS STRING)",
+                        "user_alias_kind": "CAST(NULL AS STRING)", "_line": "CAST(NULL AS BIGINT)"}
+KNOWN_LANDING = set(DATASETS) | {vin.VENDOR_DIR, vin.IDENTITIES_DIR}
 QUARANTINE_SCHEMA = ("dataset string, raw_record string, reason string, reason_kind string, "
                      "problems array<string>, event_id string, line_number bigint, "
                      "_source_file string, _file_sha256 string, _ingested_at timestamp, "
@@ -137,7 +144,7 @@ def _remove_orphans(spark: SparkSession, lake: Lake, current: str | None = None)
     committed = set(committed_batches(spark, lake))
     if current:
         committed.add(current)
-    for table in [f"bronze/{d}" for d in DATASETS] + [QUARANTINE]:
+    for table in BRONZE_TABLES + [QUARANTINE]:
         if not lake.exists(table):
             continue
         batches = {r._batch_id for r in
@@ -238,6 +245,7 @@ def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0,
          run_id=None) -> dict:
     _upgrade(spark, lake, FILES_LOG, {"status": "'loaded'", "reason": "CAST(NULL AS STRING)"})
     _upgrade(spark, lake, QUARANTINE, {"line_number": "CAST(NULL AS BIGINT)"})
+    _upgrade(spark, lake, "bronze/interactions", VENDOR_EVENT_COLUMNS)
     _remove_orphans(spark, lake, current=batch_id)
     loaded = _loaded_keys(spark, lake)
     dq = quality.Gate(spark, lake, cfg, "ingest", run_id=run_id, fallback_id=batch_id)
@@ -245,6 +253,13 @@ def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0,
                      "rows_loaded": {}, "rows_quarantined": {}, "unknown_files": [],
                      "files_skipped": [], "files_rejected": [], "files_empty": []}
     file_rows = []
+    for name in sorted(os.listdir(landing)) if os.path.isdir(landing) else []:
+        if name not in KNOWN_LANDING and not name.startswith((".", "_")):
+            why = ("unknown landing folder (known: " + ", ".join(sorted(KNOWN_LANDING)) + ")"
+                   if os.path.isdir(os.path.join(landing, name)) else
+                   "file at the top of the landing zone (put it in a dataset folder)")
+            log.warning("landing: skipping %s: %s", name, why)
+            metrics["files_skipped"].append({"file": name, "reason": why})
     for dataset in DATASETS:
         detail: list = []
         files, unknown = list_files(landing, dataset, detail)
@@ -297,8 +312,15 @@ def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0,
             bad = spark.createDataFrame([], QUARANTINE_SCHEMA)
         # good rows are already read from the staged Parquet; the quarantine frame is staged
         # (Sail evaluates its element_at before the filter inside GX's aggregations)
-        good = dq.check(f"bronze/{dataset}", good, related={"quarantined": bad},
-                        materialize=False)
+        if dataset == "interactions":
+            good = good.select("*", *[F.expr(sql).alias(c)
+                                      for c, sql in VENDOR_EVENT_COLUMNS.items()])
+        try:
+            good = dq.check(f"bronze/{dataset}", good, related={"quarantined": bad},
+                            materialize=False)
+        except DataQualityError as exc:
+            raise _commit_failure(spark, lake, exc, dq, bad, dataset, readable, file_rows,
+                                  batch_id, at, landing) from None
         bad = dq.check(QUARANTINE, bad)
         lake.append(good, f"bronze/{dataset}")
         lake.append(bad, QUARANTINE)
@@ -312,10 +334,113 @@ def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0,
         metrics["rows_loaded"][dataset] = sum(loaded_counts.values())
         metrics["rows_quarantined"][dataset] = sum(bad_counts.values())
     progress.close()
+    _run_vendor(spark, lake, landing, batch_id, at, limits, staging, dq, loaded, metrics,
+                file_rows, progress)
     if file_rows:
         lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
-    metrics["outputs"] = {t: lake.version(t) for t in
-                          [f"bronze/{d}" for d in DATASETS] + [QUARANTINE, FILES_LOG]}
+    metrics["outputs"] = {t: lake.version(t) for t in BRONZE_TABLES + [QUARANTINE, FILES_LOG]}
     metrics.update(dq.finish())
     metrics["seconds"] = round(time.time() - t0, 2)
     return metrics
+
+
+def _commit_failure(spark, lake, exc, dq, bad, dataset, files, file_rows, batch_id, at,
+                    landing) -> DataQualityError:
+    """A critical gate failed on a dataset's rows: keep what the user needs to see. The
+    quarantine (records and reasons) is written and the dataset's files are recorded as
+    ``rejected`` with the gate's verdict (retried when their content or place changes), in a
+    committed batch; then the error names the files, the vendor format they look like and the
+    top reasons."""
+    try:
+        bad = dq.check(QUARANTINE, bad)
+    except DataQualityError:
+        log.warning("bronze/quarantine gate failed too; writing the quarantine anyway")
+    lake.append(bad, QUARANTINE)
+    bad_counts = _counts_by_file(spark, lake, QUARANTINE, batch_id,
+                                 None if dataset.startswith("vendor") else dataset)
+    for f in files:
+        file_rows.append((f.dataset, f.relpath, f.sha256, f.size,
+                          getattr(f, "fmt", None) or dataset, batch_id, at, 0,
+                          bad_counts.get(f.relpath, 0), "rejected",
+                          "data-quality gate failed (records quarantined)"))
+    lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
+    committed = lake.read(spark, QUARANTINE).where(F.col("_batch_id") == batch_id)
+    committed = committed.where(F.col("_source_file").isin([f.relpath for f in files]))
+    return vin.gate_failure(exc, dataset, committed, landing)
+
+
+def _run_vendor(spark, lake, landing, batch_id, at, limits, staging, dq, loaded, metrics,
+                file_rows, progress) -> None:
+    """Vendor exports and identity maps (see :mod:`theater.stages.ingest_vendor`), in the same
+    batch: their files-log rows are appended with the native ones by the caller."""
+    files, skipped = vin.list_vendor_files(landing)
+    metrics["files_skipped"] += [{"file": rel, "reason": why} for rel, why in skipped]
+    metrics["unknown_files"] += [rel for rel, _ in skipped]
+    metrics.setdefault("rows_vendor", {})
+    new = [f for f in files if (f.relpath, f.sha256) not in loaded]
+    metrics["files_skipped_already_loaded"] += len(files) - len(new)
+    metrics["files_new"] += len(new)
+    if not new:
+        return
+    progress(f"ingest vendor exports: {len(new)} new file(s)")
+    folders, ok, rejected = vin.stage(new, os.path.join(staging, "vendor"))
+    for f, why in rejected:
+        metrics["files_rejected"].append({"file": f.relpath, "reason": why})
+        file_rows.append((f.dataset, f.relpath, f.sha256, f.size, f.fmt or "csv", batch_id, at,
+                          0, 0, "rejected", why))
+    if not ok:
+        return
+    empty_q = spark.createDataFrame([], QUARANTINE_SCHEMA)
+    bad = (vin.quarantine_frame(spark, folders["quarantine"], batch_id, at)
+           if "quarantine" in folders else empty_q)
+    if "interactions" in folders:
+        events, events_bad = vin.event_frames(spark, folders["interactions"], batch_id, at,
+                                              limits, check_records)
+        events_bad_path = os.path.join(staging, "vendor-checked-quarantine")
+        events_bad.write.mode("overwrite").parquet(events_bad_path)
+        events_bad = spark.read.parquet(events_bad_path)
+        if not events_bad.columns:
+            events_bad = empty_q
+        event_files = [f for f in ok if f.fmt and vendor_grain(f.fmt) == "event"]
+        related = bad.where(F.col("dataset").isin([f.dataset for f in event_files])
+                            ).unionByName(events_bad)
+        try:
+            events = dq.check("bronze/interactions", events, related={"quarantined": related})
+        except DataQualityError as exc:
+            # only the per-event files are rejected (with their quarantine); the batch's
+            # other vendor files are not recorded, so the next run loads them
+            raise _commit_failure(spark, lake, exc, dq, related, "vendor", event_files,
+                                  file_rows, batch_id, at, landing) from None
+        bad = bad.unionByName(events_bad)
+        lake.append(events, "bronze/interactions")
+    for table in vin.VENDOR_TABLES:
+        if table in folders:
+            df = dq.check(f"bronze/{table}",
+                          vin.bronze_frame(spark, folders[table], table, batch_id, at))
+            lake.append(df, f"bronze/{table}")
+    bad = dq.check(QUARANTINE, bad)
+    lake.append(bad, QUARANTINE)
+    counts: dict[str, dict[str, int]] = {}
+    for table in ["interactions", *vin.VENDOR_TABLES]:
+        by_file = _counts_by_file(spark, lake, f"bronze/{table}", batch_id)
+        for rel, n in by_file.items():
+            counts.setdefault(rel, {})[table] = n
+    q_counts = _counts_by_file(spark, lake, QUARANTINE, batch_id)
+    for f in ok:
+        c = counts.get(f.relpath, {})
+        file_rows.append((f.dataset, f.relpath, f.sha256, f.size, f.fmt or "csv", batch_id, at,
+                          sum(c.values()), q_counts.get(f.relpath, 0), "loaded", None))
+        for table, n in c.items():
+            key = f"{f.dataset}:{table}"
+            metrics["rows_vendor"][key] = metrics["rows_vendor"].get(key, 0) + n
+        qkey = f"{f.dataset}:quarantined"
+        metrics["rows_vendor"][qkey] = (metrics["rows_vendor"].get(qkey, 0)
+                                        + q_counts.get(f.relpath, 0))
+    metrics["rows_loaded"]["vendor"] = sum(sum(c.values()) for c in counts.values())
+    metrics["rows_quarantined"]["vendor"] = sum(q_counts.get(f.relpath, 0) for f in ok)
+
+
+def vendor_grain(fmt: str) -> str:
+    from ..sources.vendor import FORMATS
+
+    return FORMATS[fmt].grain

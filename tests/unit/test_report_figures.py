@@ -408,3 +408,14 @@ def test_null_signal_reads_not_measured():
     html = page.render(compute(inputs(idx), generated_at="2026-10-02 08:00 UTC"))
     matrix = re.search(r'<table id="signal-matrix".*?</table>', html, re.S).group(0)
     assert matrix.count("not measured") == 2 and "0.0%" not in matrix
+
+
+def test_weekly_share_over_measured_interactions_and_unmeasured_weeks():
+    uw = user_weeks([("a", 0, date(2026, 7, 6), 10, 1.0), ("a", 1, date(2026, 7, 6), 10, None),
+                     ("a", 0, date(2026, 7, 13), 5, None)])
+    wk = fg.weekly_trend(uw, ["a"], Q3.start, Q3.end)
+    assert list(wk["n_interactions"]) == [20, 5]          # usage counts every interaction
+    assert wk["theater_share"].iloc[0] == pytest.approx(10.0)     # 1 of 10 measured, not 1/20
+    assert pd.isna(wk["theater_share"].iloc[1])
+    svg = str(charts.trend_chart(wk, fg.policy_markers(None, ["a"], Q3.start, Q3.end)))
+    assert "theater share not measured" in svg and "nan" not in svg.lower()

@@ -327,7 +327,9 @@ def trend_chart(weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "
         return left + band * ((d - first).days / 7.0)
 
     umax, ustep = nice_scale(float(weeks["per_day"].max()) * 1.05, minimum=1, max_ticks=4)
-    smax, sstep = nice_scale(float(weeks["theater_share"].max()) * 1.1, minimum=5, max_ticks=4)
+    shares = weeks["theater_share"].astype(float)
+    smax, sstep = nice_scale(float(shares.max()) * 1.1 if shares.notna().any() else 0.0,
+                             minimum=5, max_ticks=4)
 
     def yu(v):
         return top + h1 * (1 - float(v) / umax)
@@ -349,17 +351,20 @@ def trend_chart(weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "
     for i, r in enumerate(weeks.to_dict("records")):
         bx = left + band * i
         fill = f"url(#{chart_id}-hatch)" if r["partial"] else BLUE
+        measured = not pd.isna(r["theater_share"])
         tip = (f"week of {r['week_start']:%d %b}: {r['per_day']:,.0f} interactions a day "
                f"({r['n_interactions']:,} in {r['days']} day(s)), theater share "
-               f"{r['theater_share']:.1f}%" + (" (partial week)" if r["partial"] else ""))
+               + (f"{r['theater_share']:.1f}%" if measured else "not measured")
+               + (" (partial week)" if r["partial"] else ""))
         body.append(f'<g class="week"><title>{_e(tip)}</title><rect x="{bx + band * 0.12:.1f}" '
                     f'y="{yu(r["per_day"]):.1f}" width="{band * 0.76:.1f}" '
                     f'height="{top + h1 - yu(r["per_day"]):.1f}" fill="{fill}"/></g>')
-        pts.append((bx + band / 2, ys(r["theater_share"]), tip))
-    path = " ".join(f"{'M' if i == 0 else 'L'}{px:.1f},{py:.1f}" for i, (px, py, _) in
-                    enumerate(pts))
+        if measured:      # an unmeasured week has no point (the line breaks there)
+            pts.append((bx + band / 2, ys(r["theater_share"]), tip, i))
+    path = " ".join(f"{'M' if k == 0 or pts[k - 1][3] != i - 1 else 'L'}{px:.1f},{py:.1f}"
+                    for k, (px, py, _, i) in enumerate(pts))
     body.append(f'<path d="{path}" fill="none" stroke="{VERMILLION}" stroke-width="2.2"/>')
-    for px, py, tip in pts:
+    for px, py, tip, _ in pts:
         body.append(f'<g class="week-share"><title>{_e(tip)}</title><circle cx="{px:.1f}" '
                     f'cy="{py:.1f}" r="3.2" fill="{VERMILLION}"/></g>')
     # x axis: month starts and week starts
@@ -395,7 +400,9 @@ def trend_chart(weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "
         body.append(f'<g class="marker"><title>{_e(r["label"])}</title>'
                     f'{_symbol(r["kind"], cx, lane_y[r["kind"]])}</g>')
     desc_weeks = "; ".join(f"{r['week_start']:%d %b}: {r['per_day']:,.0f} a day, "
-                           f"{r['theater_share']:.1f}% theater" for r in weeks.to_dict("records"))
+                           + (f"{r['theater_share']:.1f}% theater" if not pd.isna(r["theater_share"])
+                            else "theater share not measured")
+                           for r in weeks.to_dict("records"))
     desc_marks = "; ".join(mk["label"]) if len(mk) else "none"
     desc = (f"Weekly usage and theater share over {n} weeks. {desc_weeks}. Marked dates: "
             f"{desc_marks}.")

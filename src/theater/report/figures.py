@@ -391,21 +391,26 @@ def quadrant(table: pd.DataFrame, company: float) -> Quadrant:
 
 def weekly_trend(user_weeks: pd.DataFrame, orgs, start: date, end: date) -> pd.DataFrame:
     """Per ISO week (published orgs): interactions, interactions per day inside the period
-    (partial weeks at the edges are scaled by their days), and the theater share (percent)."""
+    (partial weeks at the edges are scaled by their days), and the theater share (percent) over
+    the week's measured interactions (None when none was measured)."""
     cols = ["week_start", "days", "partial", "n_interactions", "per_day", "theater_share"]
     uw = user_weeks[user_weeks["org_id"].isin(set(orgs))]
     if uw.empty:
         return pd.DataFrame(columns=cols)
-    wk = (uw.groupby("week_start")
-          .agg(n_interactions=("n_interactions", "sum"), s=("theater_interactions", "sum"))
+    wk = (uw.groupby("week_start").agg(n_interactions=("n_interactions", "sum"))
           .reset_index().sort_values("week_start"))
+    # the share is over measured interactions only (as the company share)
+    mw = measured_user_weeks(uw).groupby("week_start").agg(
+        _n=("_n", "sum"), s=("theater_interactions", "sum"))
+    wk = wk.join(mw, on="week_start")
     wk["week_start"] = [d if isinstance(d, date) else pd.Timestamp(d).date()
                         for d in wk["week_start"]]
     wk["days"] = [max(0, (min(w + timedelta(days=7), end) - max(w, start)).days)
                   for w in wk["week_start"]]
     wk["partial"] = wk["days"] < 7
     wk["per_day"] = wk["n_interactions"] / wk["days"].clip(lower=1)
-    wk["theater_share"] = 100.0 * wk["s"] / wk["n_interactions"]
+    wk["theater_share"] = [100.0 * sv / nv if nv and nv > 0 else None
+                           for sv, nv in zip(wk["s"], wk["_n"])]
     wk["n_interactions"] = wk["n_interactions"].astype(int)
     return wk[cols].reset_index(drop=True)
 

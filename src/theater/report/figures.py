@@ -55,7 +55,7 @@ class Share:
     low: float | None
     high: float | None
     n_orgs: int
-    n_interactions: int
+    n_interactions: int      # measured interactions (with a theater probability)
     n_users: int             # distinct (anonymous) users behind the interval, 0 if unknown
     replicates: int
     confidence: float

@@ -68,7 +68,7 @@ def headline_values(f) -> dict:
         share_big = pct(share.value)
         interval = (f"{int(share.confidence * 100)}% interval {share.low:.1f}–{share.high:.1f}%"
                     if share.low is not None else "no interval (no user-week data)")
-        share_small = (f"{interval} · of {share.n_interactions:,} interactions in "
+        share_small = (f"{interval} · of {share.n_interactions:,} measured interactions in "
                        f"{share.n_orgs} published orgs")
         if f.previous_share is not None and f.previous_share.value is not None:
             share_small += f" · {pct(f.previous_share.value)} in {prev}"

@@ -289,7 +289,7 @@ def test_no_previous_quarter_is_said_not_invented(world, tmp_path):
     assert "no previous quarter in the lake" in text
     assert 'data-change=""' in text
     rows = _org_rows(text)
-    assert all(c[-1] == "—" for row, c in rows.values() if 'class="suppressed"' not in row)
+    assert all(c[-2] == "—" for row, c in rows.values() if 'class="suppressed"' not in row)
 
 
 def test_reads_a_parquet_lake_the_same(world, tmp_path):
@@ -314,6 +314,82 @@ def test_reads_a_parquet_lake_the_same(world, tmp_path):
     share = re.compile(r'id="headline-share"[^>]*>')
     assert share.search(text).group(0) == share.search(world["text"]).group(0)
     assert "<td>gold/org_theater_index</td><td>parquet</td><td class='n'>—</td>" in text
+
+
+def _parquet_copy(world, lake: Path, index: pd.DataFrame) -> None:
+    """``lake``: the world's gold/user_weeks, ops/dq_results and silver/policies as Parquet, and
+    ``index`` as gold/org_theater_index."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for table in ("gold/user_weeks", "ops/dq_results", "silver/policies"):
+        folder = lake / table
+        folder.mkdir(parents=True)
+        pq.write_table(DeltaTable(str(world["lake"] / table)).to_pyarrow_table(),
+                       folder / "part-00000-x.snappy.parquet")
+    folder = lake / "gold/org_theater_index"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pandas(index, preserve_index=False),
+                   folder / "part-00000-x.snappy.parquet")
+
+
+def test_not_measurable_org_and_older_lake(world, tmp_path):
+    """An org turned into an aggregates-only org (null index, incentive lower bound) shows as
+    not measurable, with no figure in the charts or the company share; a lake without the
+    basis / sources / incentive columns still renders."""
+    gold = DeltaTable(str(world["lake"] / "gold/org_theater_index")).to_pandas()
+    q3 = (gold["period_start"] == Q3.start) & (gold["period_end"] == Q3.end)
+    pub = gold[q3 & ~gold["suppressed"]].sort_values("theater_index")
+    victim = pub["org_id"].iloc[0]
+    g = gold.copy()
+    hit = q3 & (g["org_id"] == victim)
+    for c in ("theater_index", "ci_low", "ci_high", "rank_low", "rank_high"):
+        g.loc[hit, c] = None
+    g["not_measurable_reason"] = g.get("not_measurable_reason", pd.Series(None, index=g.index))
+    g["not_measurable_reason"] = g["not_measurable_reason"].astype(object)
+    g.loc[hit, "not_measurable_reason"] = "vendor aggregates only"
+    for c, v in (("index_basis", "aggregates"), ("incentive_basis", "aggregates")):
+        g[c] = g[c].astype(object) if c in g else None
+        g.loc[hit, c] = v
+    for c, v in (("incentive_index", 7.25), ("incentive_ci_low", 3.5),
+                 ("incentive_ci_high", 11.0)):
+        g[c] = g[c].astype(float) if c in g else float("nan")
+        g.loc[hit, c] = v
+    lake = tmp_path / "lake"
+    _parquet_copy(world, lake, g)
+    out = tmp_path / "nm.html"
+    assert main(["report", "--conf", str(world["conf"]), "--lake", str(lake), "--table-format",
+                 "parquet", "--quarter", "2026Q3", "--out", str(out)]) == 0
+    text = out.read_text()
+    row, cells = _org_rows(text)[victim]
+    assert 'class="not-measurable"' in row
+    assert cells[1] == "n/a — not measurable"
+    assert "vendor aggregates only" in cells[2]
+    assert "Incentive index (lower bound, from aggregates): 7.2 [3.5, 11.0]" in cells[2] \
+        or "Incentive index (lower bound, from aggregates): 7.3 [3.5, 11.0]" in cells[2]
+    assert "not comparable with the theater index" in cells[2]
+    assert cells[-1].startswith("vendor aggregates only")
+    index_svg = re.search(r'<svg id="chart-index".*?</svg>', text, re.S).group(0)
+    assert f'data-org="{victim}"' not in index_svg
+    quadrant = re.search(r'<table id="quadrant-table".*?</table>', text, re.S)
+    assert quadrant is None or f"<td>{victim}</td>" not in quadrant.group(0)
+    rest = gold[q3 & ~gold["suppressed"] & (gold["org_id"] != victim)]
+    expected = (rest["theater_index"] * rest["n_interactions"]).sum() / rest["n_interactions"].sum()
+    value = float(re.search(r'id="headline-share"[^>]*data-value="([^"]+)"', text).group(1))
+    assert value == pytest.approx(expected, abs=0.05)
+    # older lake: none of the new columns
+    old = gold.drop(columns=[c for c in gold.columns if c in (
+        "index_basis", "sources", "incentive_index", "incentive_ci_low", "incentive_ci_high",
+        "incentive_basis", "incentive_not_measurable_reason", "not_measurable_reason")
+        or c.startswith("coverage_")])
+    lake2 = tmp_path / "old"
+    _parquet_copy(world, lake2, old)
+    out2 = tmp_path / "old.html"
+    assert main(["report", "--conf", str(world["conf"]), "--lake", str(lake2), "--table-format",
+                 "parquet", "--quarter", "2026Q3", "--out", str(out2)]) == 0
+    rows = _org_rows(out2.read_text())
+    assert set(rows) == set(gold[q3]["org_id"])
+    assert all(c[-1] == "—" for row, c in rows.values() if 'class="suppressed"' not in row)
 
 
 def test_no_gold_rows_is_a_usage_error(world, tmp_path, capsys):

@@ -292,3 +292,130 @@ def test_hostile_org_ids_and_signal_names_render_escaped_everywhere():
     assert f"<dt>{amp}</dt>" in method
     look = re.search(r'<div class="card look".*?</ul>', html, re.S).group(0)
     assert esc1 in look          # the high-confidence org is named in the headline
+
+
+# ----------------------------------------------------------------------------- NA is not zero
+PER_INTERACTION = ["unused_output", "self_summary", "repeat_prompt", "fragmentation", "padding"]
+
+
+def not_measurable_org(org_id="agg", n=5000, **extra):
+    """An org whose data measures no per-interaction signal: null index, incentive index from
+    vendor aggregates (12.0, interval 8.0 to 20.0)."""
+    row = dict(theater_index=None, ci_low=None, ci_high=None, rank_low=None, rank_high=None,
+               top_signals=[], high_confidence_theater=None, signal_coverage=None,
+               not_measurable_reason="no per-interaction signal in vendor aggregates",
+               index_basis="aggregates", sources=["copilot_metrics"],
+               incentive_index=12.0, incentive_ci_low=8.0, incentive_ci_high=20.0,
+               incentive_basis="aggregates",
+               incentive_not_measurable_reason=None)
+    row.update(extra)
+    return org(org_id, 0.0, n=n, signals={s: None for s in PER_INTERACTION}, **row)
+
+
+def test_company_share_uses_measured_interactions_only():
+    # a: 1 theater out of 10 measured (10%); b: 4 of 10 (40%). a's second user-week and the
+    # not-measurable org's week have no probability (theater_interactions null).
+    idx = frame(org("a", 10.0, n=1000, index_basis="interactions", sources=["native"]),
+                org("b", 40.0, n=3000), not_measurable_org(n=5000))
+    uw = user_weeks([("a", 0, date(2026, 7, 6), 10, 1.0),
+                     ("a", 1, date(2026, 7, 6), 10, None),
+                     ("b", 2, date(2026, 7, 6), 10, 4.0),
+                     ("agg", 3, date(2026, 7, 6), 100, None)])
+    share = fg.company_share(idx, uw, replicates=500, seed=3)
+    # measured: 10 in a, 10 in b -> (10 x 10 + 40 x 10) / 20 = 25.0 (all rows: 32.5)
+    assert share.value == pytest.approx(25.0)
+    assert share.n_orgs == 2 and share.n_interactions == 20
+    assert share.n_users == 2          # user 1 (nothing measured) is no bootstrap cluster
+    # every replicate is a weighted mean of 10% and 40%: never diluted below 10 by user 1
+    assert 10.0 - 1e-9 <= share.low <= 25.0 <= share.high <= 40.0 + 1e-9
+    # without user-weeks: weighted by the published orgs' interactions, 'agg' left out
+    assert fg.company_share(idx).value == pytest.approx((10 * 1000 + 40 * 3000) / 4000)
+
+
+def test_company_share_prefers_published_measured_counts():
+    # a user-week with 20 interactions of which 10 measured (sum 1.0) and one fully measured
+    uw = user_weeks([("a", 0, date(2026, 7, 6), 20, 1.0), ("b", 1, date(2026, 7, 6), 10, 4.0)])
+    uw["n_measured"] = [10, 10]
+    idx = frame(org("a", 10.0, n=20), org("b", 40.0, n=10))
+    share = fg.company_share(idx, uw, replicates=200, seed=3)
+    assert share.value == pytest.approx(25.0)     # (10 x 10 + 40 x 10) / 20, not by 20 and 10
+    assert share.n_interactions == 20
+
+
+def test_org_table_keeps_not_measurable_orgs_apart():
+    idx = frame(org("s", suppressed=True, n=77), not_measurable_org(),
+                org("a", 10.0, index_basis="interactions", sources=["native", "cursor"]),
+                org("b", 30.0, hct=True))
+    t = fg.org_table(idx, None, 91)
+    assert list(t["org_id"]) == ["b", "a", "agg", "s"]
+    assert list(t["status"]) == ["published", "published", "not_measurable", "suppressed"]
+    nm = t.set_index("org_id").loc["agg"]
+    assert not nm["suppressed"] and pd.isna(nm["theater_index"]) and pd.isna(nm["ci_low"])
+    assert pd.isna(nm["rank_low"]) and not nm["high_confidence_theater"]
+    assert nm["not_measurable_reason"] == "no per-interaction signal in vendor aggregates"
+    assert (nm["incentive_index"], nm["incentive_ci_low"], nm["incentive_ci_high"]) == \
+        (12.0, 8.0, 20.0)
+    assert nm["index_basis"] == "aggregates" and nm["sources"] == ["copilot_metrics"]
+    a = t.set_index("org_id").loc["a"]
+    assert a["sources"] == ["native", "cursor"] and a["index_basis"] == "interactions"
+    assert pd.isna(t.set_index("org_id").loc["b"]["index_basis"])     # older lake: absent
+    s = t.set_index("org_id").loc["s"]
+    assert pd.isna(s["incentive_index"]) and s["sources"] is None and pd.isna(s["n_interactions"])
+    # out of the quadrants (split at median usage of a and b), the published set, coverage
+    q = fg.quadrant(t, 20.0)
+    assert sorted(q.points["org_id"]) == ["a", "b"]
+    assert list(fg.published_rows(t)["org_id"]) == ["b", "a"]
+    cov = fg.coverage_summary(idx)
+    assert (cov.n_orgs, cov.n_published, cov.n_suppressed, cov.n_not_measurable) == (4, 2, 1, 1)
+
+
+def test_page_shows_not_measurable_org_and_incentive_lower_bound():
+    idx = frame(org("a", 10.0, n=1000, index_basis="interactions", sources=["native"]),
+                org("b", 40.0, n=1000, index_basis="interactions", sources=["native"]),
+                not_measurable_org(n=5000))
+    uw = user_weeks([("a", u, date(2026, 7, 6), 10, 1.0) for u in range(10)]
+                    + [("b", u, date(2026, 7, 6), 10, 4.0) for u in range(10, 20)]
+                    + [("agg", 30, date(2026, 7, 6), 100, None)])
+    f = compute(inputs(idx, uw=uw), generated_at="2026-10-02 08:00 UTC")
+    assert f.share.value == pytest.approx(25.0)
+    html = page.render(f)
+    row = re.search(r'<tr class="not-measurable" data-org="agg">.*?</tr>', html, re.S).group(0)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
+    assert "n/a — not measurable" in text
+    assert "no per-interaction signal in vendor aggregates" in text
+    assert "Incentive index (lower bound, from aggregates): 12.0 [8.0, 20.0]" in text
+    assert "not comparable with the theater index" in text
+    assert "vendor aggregates only; sources: copilot_metrics" in text
+    assert "5,000" in text                      # its counts are shown
+    row_a = re.search(r'<tr class="" data-org="a".*?</tr>', html, re.S).group(0)
+    assert "per-interaction signals; sources: native" in row_a
+    # no bar or dot for it in the index chart, not in the quadrant chart or its table
+    index_svg = re.search(r'<svg[^>]*id="chart-index".*?</svg>', html, re.S).group(0)
+    assert 'data-org="agg"' not in index_svg and "Not measurable, not shown: agg" in index_svg
+    assert "agg" not in str(f.quadrant.points["org_id"].tolist())
+    # null signals of the measured orgs' table read "not measured"; never 0.0 for agg
+    assert "agg" not in list(f.matrix.index)
+
+
+def test_null_signal_reads_not_measured():
+    idx = frame(org("a", 10.0, signals={"padding": None}), org("b", 20.0,
+                                                             signals={"padding": None}))
+    drv = fg.drivers(idx)
+    pad = drv.set_index("signal").loc["padding"]
+    assert pd.isna(pad["share"]) and pad["n_measured"] == 0
+    svg = str(charts.drivers_chart(drv))
+    assert "Padding: not measured" in svg and "nan" not in svg.lower()
+    html = page.render(compute(inputs(idx), generated_at="2026-10-02 08:00 UTC"))
+    matrix = re.search(r'<table id="signal-matrix".*?</table>', html, re.S).group(0)
+    assert matrix.count("not measured") == 2 and "0.0%" not in matrix
+
+
+def test_weekly_share_over_measured_interactions_and_unmeasured_weeks():
+    uw = user_weeks([("a", 0, date(2026, 7, 6), 10, 1.0), ("a", 1, date(2026, 7, 6), 10, None),
+                     ("a", 0, date(2026, 7, 13), 5, None)])
+    wk = fg.weekly_trend(uw, ["a"], Q3.start, Q3.end)
+    assert list(wk["n_interactions"]) == [20, 5]          # usage counts every interaction
+    assert wk["theater_share"].iloc[0] == pytest.approx(10.0)     # 1 of 10 measured, not 1/20
+    assert pd.isna(wk["theater_share"].iloc[1])
+    svg = str(charts.trend_chart(wk, fg.policy_markers(None, ["a"], Q3.start, Q3.end)))
+    assert "theater share not measured" in svg and "nan" not in svg.lower()

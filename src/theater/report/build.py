@@ -62,7 +62,7 @@ class ReportResult:
 
 
 def _look(table: pd.DataFrame) -> dict:
-    pub = table[~table["suppressed"]]
+    pub = fg.published_rows(table)
     hct = pub[pub["high_confidence_theater"].astype(bool)]
     if len(hct):
         return {"title": "High-confidence theater",
@@ -78,7 +78,7 @@ def _takeaways(f_share: fg.Share, prev_share: fg.Share | None, prev_label: str |
     """A few sentences (plain text; the page template escapes them) a reader can take away,
     all derived from the figures."""
     out = []
-    pub = table[~table["suppressed"]]
+    pub = fg.published_rows(table)
     if len(pub) and f_share.value is not None:
         theater = (pub["theater_index"].astype(float) * pub["n_interactions"].astype(float))
         in_q = pub["org_id"].isin(set(q.points[q.points["quadrant"] == "Adoption theater"]["org_id"]))
@@ -123,7 +123,7 @@ def compute(inputs: ReportInputs, generated_at: str | None = None) -> Figures:
     usage = fg.usage_change(inputs.index, inputs.previous, days(period),
                             days(inputs.previous_period), prev_label)
     table = fg.org_table(inputs.index, inputs.previous, days(period))
-    pub_orgs = list(table[~table["suppressed"]]["org_id"])
+    pub_orgs = list(fg.published_rows(table)["org_id"])
     q = fg.quadrant(table, share.value if share.value is not None else 0.0)
     drv = fg.drivers(inputs.index)
     return Figures(

@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 import pandas as pd
 from markupsafe import Markup, escape
 
-from .figures import QUADRANT_HINTS, Quadrant
+from .figures import QUADRANT_HINTS, Quadrant, published_rows
 
 # Okabe & Ito (2008), "Color Universal Design"
 BLUE, SKY, GREEN, ORANGE = "#0072B2", "#56B4E9", "#009E73", "#E69F00"
@@ -112,7 +112,11 @@ def index_chart(table: pd.DataFrame, company: float | None, *, chart_id: str = "
                 width: int = 960) -> Markup:
     """Dot-and-interval chart: each published org's index with its interval bar, highest first,
     and a line at the company-level share."""
-    pub = table[~table["suppressed"]]
+    pub = published_rows(table).copy()
+    # an interval missing from the lake shows as the point itself (never as a bar from 0)
+    for c in ("ci_low", "ci_high"):
+        pub[c] = pub[c].where(pub[c].notna(), pub["theater_index"])
+    not_measurable = list(table[table["status"] == "not_measurable"]["org_id"])
     left, right, top, bottom, row = 96, 56, 34, 40, 20
     height = top + bottom + row * max(len(pub), 1)
     hi = max([float(v) for v in pub["ci_high"]] + [company or 0.0, 10.0])
@@ -160,7 +164,9 @@ def index_chart(table: pd.DataFrame, company: float | None, *, chart_id: str = "
                         f"({r['ci_low']:.1f} to {r['ci_high']:.1f})"
                         for r in pub.to_dict("records"))
             + (f". Company-level share {company:.1f}%." if company is not None else ".")
-            + (f" High-confidence theater (diamond): {', '.join(flagged)}." if flagged else ""))
+            + (f" High-confidence theater (diamond): {', '.join(flagged)}." if flagged else "")
+            + (f" Not measurable, not shown: {', '.join(not_measurable)}." if not_measurable
+               else ""))
     return _svg(chart_id, width, height, "Theater index per org with 90% intervals", desc, body)
 
 
@@ -321,7 +327,9 @@ def trend_chart(weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "
         return left + band * ((d - first).days / 7.0)
 
     umax, ustep = nice_scale(float(weeks["per_day"].max()) * 1.05, minimum=1, max_ticks=4)
-    smax, sstep = nice_scale(float(weeks["theater_share"].max()) * 1.1, minimum=5, max_ticks=4)
+    shares = weeks["theater_share"].astype(float)
+    smax, sstep = nice_scale(float(shares.max()) * 1.1 if shares.notna().any() else 0.0,
+                             minimum=5, max_ticks=4)
 
     def yu(v):
         return top + h1 * (1 - float(v) / umax)
@@ -343,17 +351,20 @@ def trend_chart(weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "
     for i, r in enumerate(weeks.to_dict("records")):
         bx = left + band * i
         fill = f"url(#{chart_id}-hatch)" if r["partial"] else BLUE
+        measured = not pd.isna(r["theater_share"])
         tip = (f"week of {r['week_start']:%d %b}: {r['per_day']:,.0f} interactions a day "
                f"({r['n_interactions']:,} in {r['days']} day(s)), theater share "
-               f"{r['theater_share']:.1f}%" + (" (partial week)" if r["partial"] else ""))
+               + (f"{r['theater_share']:.1f}%" if measured else "not measured")
+               + (" (partial week)" if r["partial"] else ""))
         body.append(f'<g class="week"><title>{_e(tip)}</title><rect x="{bx + band * 0.12:.1f}" '
                     f'y="{yu(r["per_day"]):.1f}" width="{band * 0.76:.1f}" '
                     f'height="{top + h1 - yu(r["per_day"]):.1f}" fill="{fill}"/></g>')
-        pts.append((bx + band / 2, ys(r["theater_share"]), tip))
-    path = " ".join(f"{'M' if i == 0 else 'L'}{px:.1f},{py:.1f}" for i, (px, py, _) in
-                    enumerate(pts))
+        if measured:      # an unmeasured week has no point (the line breaks there)
+            pts.append((bx + band / 2, ys(r["theater_share"]), tip, i))
+    path = " ".join(f"{'M' if k == 0 or pts[k - 1][3] != i - 1 else 'L'}{px:.1f},{py:.1f}"
+                    for k, (px, py, _, i) in enumerate(pts))
     body.append(f'<path d="{path}" fill="none" stroke="{VERMILLION}" stroke-width="2.2"/>')
-    for px, py, tip in pts:
+    for px, py, tip, _ in pts:
         body.append(f'<g class="week-share"><title>{_e(tip)}</title><circle cx="{px:.1f}" '
                     f'cy="{py:.1f}" r="3.2" fill="{VERMILLION}"/></g>')
     # x axis: month starts and week starts
@@ -389,7 +400,9 @@ def trend_chart(weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "
         body.append(f'<g class="marker"><title>{_e(r["label"])}</title>'
                     f'{_symbol(r["kind"], cx, lane_y[r["kind"]])}</g>')
     desc_weeks = "; ".join(f"{r['week_start']:%d %b}: {r['per_day']:,.0f} a day, "
-                           f"{r['theater_share']:.1f}% theater" for r in weeks.to_dict("records"))
+                           + (f"{r['theater_share']:.1f}% theater" if not pd.isna(r["theater_share"])
+                            else "theater share not measured")
+                           for r in weeks.to_dict("records"))
     desc_marks = "; ".join(mk["label"]) if len(mk) else "none"
     desc = (f"Weekly usage and theater share over {n} weeks. {desc_weeks}. Marked dates: "
             f"{desc_marks}.")
@@ -417,11 +430,11 @@ def drivers_chart(drv: pd.DataFrame, *, chart_id: str = "chart-drivers",
     for i, r in enumerate(drv.to_dict("records")):
         cy = top + row * i + row / 2
         colour = ORANGE if r["incentive"] else BLUE
-        share = r["share"]
+        share = None if pd.isna(r["share"]) else float(r["share"])
         note = (f"top 3 in {r['n_top']} of {r['n_orgs']} orgs"
                 + (f" · measurable in {r['n_measured']}" if r["n_measured"] < r["n_orgs"] else ""))
         tip = (f"{r['label']}: " + (f"{share:.1f}% of interactions" if share is not None
-                                     else "not measurable") + f"; {note}")
+                                     else "not measured") + f"; {note}")
         body.append(f'<g class="driver"><title>{_e(tip)}</title>')
         body.append(_text(left - 8, cy + 4, r["label"], size=12, anchor="end"))
         if share is not None:
@@ -429,11 +442,11 @@ def drivers_chart(drv: pd.DataFrame, *, chart_id: str = "chart-drivers",
                         f'height="16" fill="{colour}"/>')
             body.append(_text(x(share) + 6, cy + 4, f"{share:.1f}%", size=11, weight="600"))
         else:
-            body.append(_text(left + 4, cy + 4, "not measurable", size=11, fill=MUTED))
+            body.append(_text(left + 4, cy + 4, "not measured", size=11, fill=MUTED))
         body.append(_text(left + pw + 60, cy + 4, note, size=11, fill=MUTED))
         body.append("</g>")
-    desc = "; ".join(f"{r['label']}: " + (f"{r['share']:.1f}%" if r["share"] is not None
-                                          else "not measurable")
+    desc = "; ".join(f"{r['label']}: " + (f"{r['share']:.1f}%" if not pd.isna(r["share"])
+                                          else "not measured")
                      + f", top signal in {r['n_top']} orgs" for r in drv.to_dict("records"))
     return _svg(chart_id, width, height, "Which signals drive the index",
                 "Interaction-weighted share of interactions each signal flagged, published orgs. "

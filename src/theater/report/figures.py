@@ -55,7 +55,7 @@ class Share:
     low: float | None
     high: float | None
     n_orgs: int
-    n_interactions: int
+    n_interactions: int      # measured interactions (with a theater probability)
     n_users: int             # distinct (anonymous) users behind the interval, 0 if unknown
     replicates: int
     confidence: float
@@ -90,35 +90,64 @@ def bootstrap_interval(n: np.ndarray, s: np.ndarray, *, replicates: int, confide
     return float(lo * 100), float(hi * 100)
 
 
+def measured_user_weeks(user_weeks: pd.DataFrame) -> pd.DataFrame:
+    """User-weeks restricted to measured interactions: rows whose ``theater_interactions`` is
+    null (no interaction with a theater probability) are dropped, and ``_n`` is the number of
+    measured interactions (``n_measured`` when the lake publishes it, else ``n_interactions``:
+    in older lakes every interaction had a probability)."""
+    uw = user_weeks[user_weeks["theater_interactions"].notna()].copy()
+    n = uw["n_measured"] if "n_measured" in uw else uw["n_interactions"]
+    uw["_n"] = n.astype(float)
+    uw["theater_interactions"] = uw["theater_interactions"].astype(float)
+    return uw[uw["_n"] > 0]
+
+
+def _measured_weights(pub: pd.DataFrame, uw: pd.DataFrame | None) -> pd.Series:
+    """Per published org, the number of its measured interactions (the denominator of its
+    index): ``n_measured`` from the index when published, else the measured interactions of its
+    user-weeks, else ``n_interactions`` (older lakes, where every interaction was measured)."""
+    if "n_measured" in pub:
+        return pub["n_measured"].astype(float).fillna(0.0)
+    if uw is not None and len(uw):
+        by_org = uw.groupby("org_id")["_n"].sum()
+        w = pub["org_id"].map(by_org).astype(float)
+        return w.fillna(pub["n_interactions"].astype(float)).fillna(0.0)
+    return pub["n_interactions"].astype(float).fillna(0.0)
+
+
 def company_share(index: pd.DataFrame, user_weeks: pd.DataFrame | None = None, *,
                   confidence: float = 0.90, replicates: int = 2000, seed: int = 20260701
                   ) -> Share:
     """Interaction-weighted theater share over the published orgs, with a user-clustered
     bootstrap interval.
 
-    Point estimate: sum over published orgs of (index x interactions) / their interactions, i.e.
-    the mean theater probability of every interaction in a published org (the same definition
-    as an org's index, pooled). Interval: the user-clustered Poisson bootstrap of that pooled
+    Point estimate: sum over published orgs of (index x measured interactions) / their measured
+    interactions, i.e. the mean theater probability of every *measured* interaction (one with a
+    probability) in a published org (the same definition as an org's index, pooled); orgs with
+    no index are not published and count nowhere. Interval: the user-clustered Poisson bootstrap of that pooled
     mean, from ``gold/user_weeks`` (users are the clusters; a user active in two orgs is one
     cluster). The interval is widened, if needed, to contain the point (as the org intervals
     are). Without user-weeks there is no interval.
     """
     pub = published(index)
-    n_total = int(pub["n_interactions"].sum()) if len(pub) else 0
-    if n_total == 0:
+    uw = None
+    if user_weeks is not None and len(user_weeks):
+        uw = measured_user_weeks(user_weeks[user_weeks["org_id"].isin(set(pub["org_id"]))])
+    weights = _measured_weights(pub, uw)
+    n_total = float(weights.sum()) if len(pub) else 0.0
+    if n_total <= 0:
         return Share(None, None, None, len(pub), 0, 0, replicates, confidence)
-    value = float((pub["theater_index"] * pub["n_interactions"]).sum() / n_total)
+    value = float((pub["theater_index"].astype(float) * weights).sum() / n_total)
     low = high = None
     n_users = 0
-    if user_weeks is not None and len(user_weeks):
-        uw = user_weeks[user_weeks["org_id"].isin(set(pub["org_id"]))]
-        per_user = uw.groupby("user").agg(n=("n_interactions", "sum"),
-                                          s=("theater_interactions", "sum"))
+    if uw is not None and len(uw):
+        per_user = uw.groupby("user").agg(n=("_n", "sum"), s=("theater_interactions", "sum"))
         n_users = len(per_user)
         ci = bootstrap_interval(per_user["n"].to_numpy(), per_user["s"].to_numpy(),
                                 replicates=replicates, confidence=confidence, seed=seed)
         if ci is not None:
             low, high = min(ci[0], value), max(ci[1], value)
+    n_total = int(round(n_total))
     return Share(value, low, high, len(pub), n_total, n_users, replicates, confidence)
 
 
@@ -181,15 +210,19 @@ def decoupling_summary(index: pd.DataFrame) -> Decoupling:
 class Coverage:
     n_orgs: int
     n_published: int
-    n_suppressed: int
+    n_suppressed: int                # suppressed for privacy
     signal_coverage: float | None    # mean share of signals measurable, published orgs (0-1)
+    n_not_measurable: int = 0        # not suppressed, but no per-interaction signal measured
 
 
 def coverage_summary(index: pd.DataFrame) -> Coverage:
     pub = published(index)
     cov = pub["signal_coverage"].dropna() if "signal_coverage" in pub else pd.Series(dtype=float)
-    return Coverage(len(index), len(pub), len(index) - len(pub),
-                    float(cov.mean()) if len(cov) else None)
+    sup = index["suppressed"].map(_bool).eq(True)
+    n_sup = int(sup.sum())
+    return Coverage(len(index), len(pub), n_sup,
+                    float(cov.mean()) if len(cov) else None,
+                    len(index) - len(pub) - n_sup)
 
 
 @dataclass(frozen=True)
@@ -220,22 +253,54 @@ def dq_summary(dq: pd.DataFrame) -> Quality:
 
 
 # ----------------------------------------------------------------------------- org table
-ORG_COLUMNS = ["org_id", "suppressed", "theater_index", "ci_low", "ci_high", "n_users",
+ORG_COLUMNS = ["org_id", "suppressed", "status", "theater_index", "ci_low", "ci_high", "n_users",
                "n_interactions", "per_user_week", "top_signals", "decoupled",
                "usage_change", "outcome_change", "outcome_decoupling",
                "outcome_decoupling_low", "outcome_decoupling_high",
                "high_confidence_theater", "rank_low", "rank_high", "previous_index",
-               "change", "change_clear"]
-FIGURES = ORG_COLUMNS[2:]     # blanked for suppressed orgs
+               "change", "change_clear", "not_measurable_reason", "index_basis", "sources",
+               "incentive_index", "incentive_ci_low", "incentive_ci_high", "incentive_basis"]
+FIGURES = ORG_COLUMNS[3:]     # blanked for suppressed orgs
+PUBLISHED, NOT_MEASURABLE, SUPPRESSED = "published", "not_measurable", "suppressed"
+
+
+def _na(v) -> bool:
+    if v is None or v is pd.NA:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):     # arrays / lists
+        return False
+
+
+def _val(v):
+    return None if _na(v) else v
+
+
+def _sources(v) -> list[str]:
+    if _na(v):
+        return []
+    if isinstance(v, str):
+        return [v]
+    return [str(x) for x in v if not _na(x)]
+
+
+def published_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The org-table rows that carry a theater index (neither suppressed nor not measurable)."""
+    return table[table["status"] == PUBLISHED]
 
 
 def org_table(index: pd.DataFrame, previous: pd.DataFrame | None, days_now: int) -> pd.DataFrame:
-    """One row per org, published orgs by index (highest first), then suppressed orgs by id.
+    """One row per org: published orgs by index (highest first), then orgs whose data measures
+    no per-interaction signal (``not_measurable``) by id, then suppressed orgs by id.
 
-    Suppressed orgs keep only ``org_id`` and ``suppressed``: every figure is blanked (None),
-    whatever the gold row holds. ``change`` is the index change in points against the previous
-    period (published there too); ``change_clear`` is True when the two intervals do not
-    overlap (a change larger than the noise).
+    Suppressed orgs keep only ``org_id``, ``suppressed`` and ``status``: every figure is blanked
+    (None), whatever the gold row holds. A not-measurable org (not suppressed, null index) has
+    no index, interval, rank, tier or change, but keeps its reason, basis, sources, counts and
+    its incentive index (lower bound from aggregates) when there is one. ``change`` is the
+    index change in points against the previous period (published there too);
+    ``change_clear`` is True when the two intervals do not overlap. Older lakes without
+    ``index_basis`` / ``sources`` / incentive columns give None / [] there.
     """
     weeks = max(days_now, 1) / 7.0
     prev = published(previous).set_index("org_id") if previous is not None and len(previous) \
@@ -244,32 +309,47 @@ def org_table(index: pd.DataFrame, previous: pd.DataFrame | None, days_now: int)
     for r in index.to_dict("records"):
         out = {c: None for c in ORG_COLUMNS}
         out["org_id"] = r["org_id"]
-        sup = bool(r["suppressed"]) or r.get("theater_index") is None or \
-            pd.isna(r.get("theater_index"))
+        sup = bool(_bool(r.get("suppressed")))
+        has_index = not _na(r.get("theater_index"))
         out["suppressed"] = sup
-        if not sup:
-            for c in ("theater_index", "ci_low", "ci_high", "n_users", "n_interactions",
-                      "usage_change", "outcome_change", "outcome_decoupling", "outcome_decoupling_low", "outcome_decoupling_high",
-                      "rank_low", "rank_high"):
-                v = r.get(c)
-                out[c] = None if v is None or pd.isna(v) else v
-            out["per_user_week"] = r["n_interactions"] / r["n_users"] / weeks \
-                if r.get("n_users") else None
-            top = r.get("top_signals")
-            out["top_signals"] = [str(x) for x in top] if top is not None else []
-            out["decoupled"] = _bool(r.get("decoupled"))
-            out["high_confidence_theater"] = bool(_bool(r.get("high_confidence_theater")))
-            if r["org_id"] in prev.index:
-                p = prev.loc[r["org_id"]]
-                out["previous_index"] = float(p["theater_index"])
-                out["change"] = float(r["theater_index"]) - float(p["theater_index"])
+        out["status"] = SUPPRESSED if sup else PUBLISHED if has_index else NOT_MEASURABLE
+        rows.append(out)
+        if sup:
+            continue
+        for c in ("n_users", "n_interactions", "usage_change", "outcome_change",
+                  "outcome_decoupling", "outcome_decoupling_low", "outcome_decoupling_high",
+                  "index_basis", "incentive_index", "incentive_ci_low", "incentive_ci_high",
+                  "incentive_basis"):
+            out[c] = _val(r.get(c))
+        out["sources"] = _sources(r.get("sources"))
+        out["per_user_week"] = r["n_interactions"] / r["n_users"] / weeks \
+            if _val(r.get("n_users")) and _val(r.get("n_interactions")) is not None else None
+        top = r.get("top_signals")
+        out["top_signals"] = [str(x) for x in top] if top is not None and not (
+            isinstance(top, float) and math.isnan(top)) else []
+        out["decoupled"] = _bool(r.get("decoupled"))
+        if not has_index:
+            out["not_measurable_reason"] = _val(r.get("not_measurable_reason"))
+            out["high_confidence_theater"] = False
+            continue
+        for c in ("theater_index", "ci_low", "ci_high", "rank_low", "rank_high"):
+            out[c] = _val(r.get(c))
+        out["high_confidence_theater"] = bool(_bool(r.get("high_confidence_theater")))
+        if r["org_id"] in prev.index:
+            p = prev.loc[r["org_id"]]
+            out["previous_index"] = float(p["theater_index"])
+            out["change"] = float(r["theater_index"]) - float(p["theater_index"])
+            if out["ci_low"] is not None and out["ci_high"] is not None \
+                    and not _na(p.get("ci_low")) and not _na(p.get("ci_high")):
                 out["change_clear"] = bool(r["ci_low"] > p["ci_high"] or
                                            r["ci_high"] < p["ci_low"])
-        rows.append(out)
+            else:
+                out["change_clear"] = False
     df = pd.DataFrame(rows, columns=ORG_COLUMNS)
+    df["_s"] = df["status"].map({PUBLISHED: 0, NOT_MEASURABLE: 1, SUPPRESSED: 2})
     df["_key"] = df["theater_index"].astype(float).fillna(-1.0)
-    df = df.sort_values(["suppressed", "_key", "org_id"], ascending=[True, False, True])
-    return df.drop(columns="_key").reset_index(drop=True)
+    df = df.sort_values(["_s", "_key", "org_id"], ascending=[True, False, True])
+    return df.drop(columns=["_s", "_key"]).reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- charts' data
@@ -298,7 +378,7 @@ class Quadrant:
 def quadrant(table: pd.DataFrame, company: float) -> Quadrant:
     """Usage intensity against theater share, split at the median intensity and the company
     share; each published org gets its quadrant's name."""
-    pub = table[~table["suppressed"]].copy()
+    pub = published_rows(table).copy()
     pts = pub[["org_id", "per_user_week", "theater_index", "decoupled"]].rename(
         columns={"per_user_week": "usage"})
     pts["usage"] = pts["usage"].astype(float)
@@ -311,21 +391,26 @@ def quadrant(table: pd.DataFrame, company: float) -> Quadrant:
 
 def weekly_trend(user_weeks: pd.DataFrame, orgs, start: date, end: date) -> pd.DataFrame:
     """Per ISO week (published orgs): interactions, interactions per day inside the period
-    (partial weeks at the edges are scaled by their days), and the theater share (percent)."""
+    (partial weeks at the edges are scaled by their days), and the theater share (percent) over
+    the week's measured interactions (None when none was measured)."""
     cols = ["week_start", "days", "partial", "n_interactions", "per_day", "theater_share"]
     uw = user_weeks[user_weeks["org_id"].isin(set(orgs))]
     if uw.empty:
         return pd.DataFrame(columns=cols)
-    wk = (uw.groupby("week_start")
-          .agg(n_interactions=("n_interactions", "sum"), s=("theater_interactions", "sum"))
+    wk = (uw.groupby("week_start").agg(n_interactions=("n_interactions", "sum"))
           .reset_index().sort_values("week_start"))
+    # the share is over measured interactions only (as the company share)
+    mw = measured_user_weeks(uw).groupby("week_start").agg(
+        _n=("_n", "sum"), s=("theater_interactions", "sum"))
+    wk = wk.join(mw, on="week_start")
     wk["week_start"] = [d if isinstance(d, date) else pd.Timestamp(d).date()
                         for d in wk["week_start"]]
     wk["days"] = [max(0, (min(w + timedelta(days=7), end) - max(w, start)).days)
                   for w in wk["week_start"]]
     wk["partial"] = wk["days"] < 7
     wk["per_day"] = wk["n_interactions"] / wk["days"].clip(lower=1)
-    wk["theater_share"] = 100.0 * wk["s"] / wk["n_interactions"]
+    wk["theater_share"] = [100.0 * sv / nv if nv and nv > 0 else None
+                           for sv, nv in zip(wk["s"], wk["_n"])]
     wk["n_interactions"] = wk["n_interactions"].astype(int)
     return wk[cols].reset_index(drop=True)
 

@@ -17,7 +17,7 @@ import jinja2
 import pandas as pd
 
 from . import charts
-from .figures import QUADRANT_HINTS, signal_label
+from .figures import NOT_MEASURABLE, QUADRANT_HINTS, published_rows, signal_label
 
 
 def pct(v, digits: int = 1) -> str:
@@ -68,7 +68,7 @@ def headline_values(f) -> dict:
         share_big = pct(share.value)
         interval = (f"{int(share.confidence * 100)}% interval {share.low:.1f}–{share.high:.1f}%"
                     if share.low is not None else "no interval (no user-week data)")
-        share_small = (f"{interval} · of {share.n_interactions:,} interactions in "
+        share_small = (f"{interval} · of {share.n_interactions:,} measured interactions in "
                        f"{share.n_orgs} published orgs")
         if f.previous_share is not None and f.previous_share.value is not None:
             share_small += f" · {pct(f.previous_share.value)} in {prev}"
@@ -97,7 +97,9 @@ def headline_values(f) -> dict:
     dq_text = (f"{dq.total} data-quality checks: {dq.passed} passed, {dq.warnings} warning(s), "
                f"{dq.failed} failed" if dq.total else "no data-quality results recorded")
     cov_text = (f"{cov.n_published} of {cov.n_orgs} orgs published "
-                f"({cov.n_suppressed} suppressed for privacy)"
+                f"({cov.n_suppressed} suppressed for privacy"
+                + (f", {cov.n_not_measurable} not measurable" if cov.n_not_measurable else "")
+                + ")"
                 + (f" · signals measurable {cov.signal_coverage * 100:.0f}% on average"
                    if cov.signal_coverage is not None else ""))
     return dict(share_big=share_big, share_small=share_small, usage_big=usage_big,
@@ -105,28 +107,68 @@ def headline_values(f) -> dict:
                 cov_text=cov_text)
 
 
+BASIS_TEXT = {"interactions": "per-interaction signals",
+              "aggregates": "vendor aggregates only",
+              "none": "nothing measurable"}
+
+
+def basis_text(index_basis, sources) -> str:
+    """What an org's figure rests on: its ``index_basis`` and the source formats of its data
+    ("—" for an older lake that does not say)."""
+    parts = []
+    if index_basis is not None and not pd.isna(index_basis):
+        parts.append(BASIS_TEXT.get(str(index_basis), str(index_basis)))
+    srcs = [str(x) for x in (sources or [])]
+    if srcs:
+        parts.append("sources: " + ", ".join(srcs))
+    return "; ".join(parts) or "—"
+
+
+def interval_text(lo, hi) -> str:
+    return "—" if lo is None or hi is None or pd.isna(lo) or pd.isna(hi) \
+        else f"{num(lo)}–{num(hi)}"
+
+
 def org_rows(f) -> list[dict]:
-    """One dict per org-table row, every figure formatted."""
+    """One dict per org-table row, every figure formatted. ``kind``: ``published``,
+    ``not_measurable`` (no index: "n/a — not measurable" with the reason, and the incentive
+    index from aggregates when the org has one) or ``suppressed``."""
     rows = []
     for r in f.table.to_dict("records"):
         if r["suppressed"]:
-            rows.append({"org": r["org_id"], "suppressed": True})
+            rows.append({"org": r["org_id"], "suppressed": True, "kind": "suppressed"})
             continue
-        rank = ("—" if r["rank_low"] is None else
-                f"{int(r['rank_low'])}" if r["rank_low"] == r["rank_high"] else
+        common = {"org": r["org_id"], "suppressed": False,
+                  "users": count(r["n_users"]), "interactions": count(r["n_interactions"]),
+                  "per_week": num(r["per_user_week"]),
+                  "basis": basis_text(r.get("index_basis"), r.get("sources")),
+                  "index_basis": r.get("index_basis")}
+        if r["status"] == NOT_MEASURABLE:
+            inc = r.get("incentive_index")
+            has_inc = inc is not None and not pd.isna(inc)
+            rows.append({**common, "kind": "not_measurable", "hct": False,
+                         "reason": r.get("not_measurable_reason") or "",
+                         "incentive": (f"{num(inc)} [{num(r.get('incentive_ci_low'))}, "
+                                       f"{num(r.get('incentive_ci_high'))}]")
+                         if has_inc else None,
+                         "incentive_aggregates": has_inc and (
+                             r.get("index_basis") == "aggregates"
+                             or r.get("incentive_basis") == "aggregates")})
+            continue
+        rank = ("—" if r["rank_low"] is None or pd.isna(r["rank_low"]) else
+                f"{int(r['rank_low'])}" if r["rank_low"] == r["rank_high"] or
+                r["rank_high"] is None or pd.isna(r["rank_high"]) else
                 f"{int(r['rank_low'])}–{int(r['rank_high'])}")
         if f.previous_label is None:
             change_kind = "none"
-        elif r["change"] is None:
+        elif r["change"] is None or pd.isna(r["change"]):
             change_kind = "new"
         else:
             change_kind = "value"
         rows.append({
-            "org": r["org_id"], "suppressed": False, "hct": bool(r["high_confidence_theater"]),
+            **common, "kind": "published", "hct": bool(r["high_confidence_theater"]),
             "index_value": r["theater_index"], "index": num(r["theater_index"]),
-            "interval": f"{num(r['ci_low'])}–{num(r['ci_high'])}", "rank": rank,
-            "users": count(r["n_users"]), "interactions": count(r["n_interactions"]),
-            "per_week": num(r["per_user_week"]),
+            "interval": interval_text(r["ci_low"], r["ci_high"]), "rank": rank,
             "tops": ", ".join(signal_label(s) for s in r["top_signals"]) or "—",
             "decoupled": r["decoupled"],
             "ratio": (f'ratio {num(r["outcome_decoupling"], 2)} (interval '
@@ -208,7 +250,8 @@ def matrix_rows(m: pd.DataFrame) -> list[tuple[str, list[dict | None]]]:
 def render(f) -> str:
     """The whole page for the figures ``f`` (a :class:`theater.report.build.Figures`)."""
     p = f.period
-    dec = f.table[~f.table["suppressed"] & f.table["decoupled"].notna()]
+    pub = published_rows(f.table)
+    dec = pub[pub["decoupled"].notna()]
     context = dict(
         f=f, title=f"AI adoption or adoption theater? {p.label}",
         period_text=f"{day(p.start)} – {day(date.fromordinal(p.end.toordinal() - 1))}",

@@ -5,7 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench clean lint
+
+# ruff (settings in pyproject.toml): lint, and the formatting every file must already have
+lint: $(STAMP)
+	$(BIN)/ruff check src tests jobs benchmarks orchestration/airflow/dags
+	$(BIN)/ruff format --check src tests jobs benchmarks orchestration/airflow/dags
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 2; }
@@ -19,7 +24,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/theater demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory test-spark
 	$(MAKE) --no-print-directory test-airflow

@@ -12,6 +12,7 @@ Usage: python benchmarks/audit_acceptance.py [--seed 9001] [--labels 1000] [--di
    Spearman, org-level calibration slope (truth on index); and the held-out reliability slope
    and per-signal precision logged to MLflow. Writes ``acceptance.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,13 +30,19 @@ HERE = Path(__file__).resolve().parent
 def figures(rows: pd.DataFrame, truth: pd.Series, col: str) -> dict:
     pub = rows[~rows["suppressed"]].copy()
     pub["truth"] = pub["org_id"].map(truth) * 100
-    cov = ((pub["ci_low"] <= pub["truth"]) & (pub["truth"] <= pub["ci_high"]))
-    out = {"orgs": len(pub), "mae": round(float((pub[col] - pub["truth"]).abs().mean() / 100), 4),
-           "spearman": round(float(pub[col].rank().corr(pub["truth"].rank())), 4),
-           "org_calibration_slope": round(float(np.polyfit(pub[col], pub["truth"], 1)[0]), 3)}
+    cov = (pub["ci_low"] <= pub["truth"]) & (pub["truth"] <= pub["ci_high"])
+    out = {
+        "orgs": len(pub),
+        "mae": round(float((pub[col] - pub["truth"]).abs().mean() / 100), 4),
+        "spearman": round(float(pub[col].rank().corr(pub["truth"].rank())), 4),
+        "org_calibration_slope": round(float(np.polyfit(pub[col], pub["truth"], 1)[0]), 3),
+    }
     if col == "theater_index":
-        out.update(coverage=round(float(cov.mean()), 4), covered=int(cov.sum()),
-                   mean_width_points=round(float((pub["ci_high"] - pub["ci_low"]).mean()), 2))
+        out.update(
+            coverage=round(float(cov.mean()), 4),
+            covered=int(cov.sum()),
+            mean_width_points=round(float((pub["ci_high"] - pub["ci_low"]).mean()), 2),
+        )
     return out
 
 
@@ -60,11 +67,31 @@ def main() -> int:
     assert cli(gen + (["--dirty"] if a.dirty else [])) == 0
     assert cli(["run", "--landing", landing, "--lake", lake, "--quarter", "2026Q3"]) == 0
     sample_csv = out / "audit_sample.csv"
-    assert cli(["audit", "sample", "--lake", lake, "--quarter", "2026Q3", "--size",
-                str(a.labels), "--out", str(sample_csv), "--seed", str(a.seed)]) == 0
+    assert (
+        cli(
+            [
+                "audit",
+                "sample",
+                "--lake",
+                lake,
+                "--quarter",
+                "2026Q3",
+                "--size",
+                str(a.labels),
+                "--out",
+                str(sample_csv),
+                "--seed",
+                str(a.seed),
+            ]
+        )
+        == 0
+    )
     s = pd.read_csv(sample_csv, dtype={"event_id": str})
-    t = pd.read_csv(out / "truth" / "interactions.csv", dtype={"event_id": str},
-                    usecols=["tool", "event_id", "is_theater"])
+    t = pd.read_csv(
+        out / "truth" / "interactions.csv",
+        dtype={"event_id": str},
+        usecols=["tool", "event_id", "is_theater"],
+    )
     s = s.drop(columns=["label"]).merge(t, on=["tool", "event_id"], how="left")
     if s["is_theater"].isna().any():
         print(f"{int(s['is_theater'].isna().sum())} sampled rows have no truth", file=sys.stderr)
@@ -79,10 +106,14 @@ def main() -> int:
 
     rows = read_table(lake, "gold/org_theater_index").rows
     truth = pd.read_csv(out / "truth" / "orgs.csv").set_index("org_id")["theater_share"]
-    res = {"seed": a.seed, "labels": a.labels, "dirty": a.dirty,
-           "debiased": figures(rows, truth, "theater_index"),
-           "detector_only": figures(rows, truth, "detector_index"),
-           "interval_kinds": rows["interval_kind"].value_counts().to_dict()}
+    res = {
+        "seed": a.seed,
+        "labels": a.labels,
+        "dirty": a.dirty,
+        "debiased": figures(rows, truth, "theater_index"),
+        "detector_only": figures(rows, truth, "detector_index"),
+        "interval_kinds": rows["interval_kind"].value_counts().to_dict(),
+    }
     import mlflow
 
     from theater.config import load_config

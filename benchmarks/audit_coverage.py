@@ -12,6 +12,7 @@ suppresses them. Prints coverage (with its binomial 95% interval), mean width in
 MAE, Spearman, the org-level calibration slope and the held-out reliability slope of the
 calibrated probabilities, and writes ``coverage.json`` beside the worlds.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,12 +45,15 @@ def summarize(all_est: pd.DataFrame, rels: list) -> dict:
     rs = [r["slope"] for r in rels if r["slope"] is not None and np.isfinite(r["slope"])]
     raw = [r["raw_slope"] for r in rels if r.get("raw_slope") is not None]
     return {
-        "org_quarters": n, "covered": k, "coverage": round(cov, 4),
+        "org_quarters": n,
+        "covered": k,
+        "coverage": round(cov, 4),
         "coverage_ci95": [round(cov - 1.96 * se, 4), round(cov + 1.96 * se, 4)],
         "mean_width_points": round(float(100 * (all_est["ci_high"] - all_est["ci_low"]).mean()), 2),
         "mae": round(float((all_est["share"] - all_est["theater_share"]).abs().mean()), 4),
-        "detector_mae": round(float((all_est["detector_share"]
-                                     - all_est["theater_share"]).abs().mean()), 4),
+        "detector_mae": round(
+            float((all_est["detector_share"] - all_est["theater_share"]).abs().mean()), 4
+        ),
         "spearman_mean_per_world": round(float(np.nanmean(sp)), 4),
         "org_calibration_slope": round(float(slope), 3),
         "detector_org_calibration_slope": round(float(det_slope), 3),
@@ -81,8 +85,11 @@ def main() -> int:
     kw = {"replicates": a.replicates}
     for item in a.set:
         k, _, v = item.partition("=")
-        kw[k] = type(getattr(Settings, k))(v) if not isinstance(getattr(Settings, k), bool) \
+        kw[k] = (
+            type(getattr(Settings, k))(v)
+            if not isinstance(getattr(Settings, k), bool)
             else v.lower() in ("1", "true", "yes")
+        )
     settings = Settings(**kw)
     rows, rels = [], []
     for f in files:
@@ -95,8 +102,12 @@ def main() -> int:
             rows.append(est.assign(seed=seed, redraw=r, labels=n_lab))
             rels.append(rel)
     all_est = pd.concat(rows, ignore_index=True)
-    res = {"settings": kw, "labels_per_org": a.labels_per_org, "redraws": a.redraws,
-           **summarize(all_est, rels)}
+    res = {
+        "settings": kw,
+        "labels_per_org": a.labels_per_org,
+        "redraws": a.redraws,
+        **summarize(all_est, rels),
+    }
     print(json.dumps(res, indent=2))
     out = Path(a.out) if a.out else folder / "coverage.json"
     out.write_text(json.dumps(res, indent=2) + "\n")

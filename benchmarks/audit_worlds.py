@@ -13,6 +13,7 @@ removed afterwards. The cheap part (drawing audits, labelling them from truth, e
 
 A world already written is skipped, so the script can be resumed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,31 +36,49 @@ def seeds_arg(text: str) -> list[int]:
 def one_world(seed: int, out: Path, n_orgs: int, n_users: int, dirty: bool) -> dict:
     from theater import synth
     from theater.audit.simulate import scored_world
-    from theater.pipeline import run_pipeline
     from theater.config import load_config
     from theater.engine import session
     from theater.lake import Lake
     from theater.period import Period
+    from theater.pipeline import run_pipeline
 
     period = Period.quarter("2026Q3")
     work = out / f"tmp_{seed}"
     if work.exists():
         shutil.rmtree(work)
     t0 = time.time()
-    synth.generate(work, seed=seed, n_orgs=n_orgs, n_users=n_users, start=period.start,
-                   end=period.end, dirty=dirty, formats="parquet")
-    cfg = load_config(env="local", overrides={
-        "paths.state": str(work / "state"), "tracking.enabled": False,
-        "quality.enabled": False, "scoring.bootstrap.replicates": 50})
-    run_pipeline(cfg, period, landing=str(work / "landing"), lake_root=str(work / "lake"),
-                 progress=lambda m: None)
+    synth.generate(
+        work,
+        seed=seed,
+        n_orgs=n_orgs,
+        n_users=n_users,
+        start=period.start,
+        end=period.end,
+        dirty=dirty,
+        formats="parquet",
+    )
+    cfg = load_config(
+        env="local",
+        overrides={
+            "paths.state": str(work / "state"),
+            "tracking.enabled": False,
+            "quality.enabled": False,
+            "scoring.bootstrap.replicates": 50,
+        },
+    )
+    run_pipeline(
+        cfg,
+        period,
+        landing=str(work / "landing"),
+        lake_root=str(work / "lake"),
+        progress=lambda m: None,
+    )
     with session(cfg) as spark:
         df = scored_world(spark, Lake(str(work / "lake")), work / "truth")
     df.to_parquet(out / f"world_{seed}.parquet", index=False)
     shutil.copy(work / "truth" / "orgs.csv", out / f"world_{seed}_orgs.csv")
     shutil.rmtree(work)
-    return {"seed": seed, "interactions": len(df),
-            "seconds": round(time.time() - t0, 1)}
+    return {"seed": seed, "interactions": len(df), "seconds": round(time.time() - t0, 1)}
 
 
 def main() -> int:

@@ -19,6 +19,7 @@ interaction files rewritten as all .jsonl, all .jsonl.gz, all .csv (and the Parq
 then the ingest stage alone on each (theater) and reading + contract checks alone (DuckDB).
 Prints Markdown tables and writes results.json into --out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,6 +40,7 @@ SEED = 11
 
 
 # ----------------------------------------------------------------------------- measurement
+
 
 def measured(cmd: list[str], cwd: Path, env: dict | None = None, timeout: int = 7200) -> dict:
     """Run ``cmd``; return wall seconds, CPU seconds (user + system of the process and the
@@ -87,43 +89,62 @@ def measured(cmd: list[str], cwd: Path, env: dict | None = None, timeout: int = 
         if line.startswith("RESULT "):
             result = json.loads(line[7:])
     if rc != 0 or result is None:
-        raise RuntimeError(f"{' '.join(cmd[:4])}... failed ({rc}):\n{stdout[-2000:]}\n"
-                           + (cwd / "stderr.log").read_text(errors="replace")[-4000:])
-    return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "peak_rss_mb": round(peak / 2**20),
-            "result": result}
+        raise RuntimeError(
+            f"{' '.join(cmd[:4])}... failed ({rc}):\n{stdout[-2000:]}\n"
+            + (cwd / "stderr.log").read_text(errors="replace")[-4000:]
+        )
+    return {
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "peak_rss_mb": round(peak / 2**20),
+        "result": result,
+    }
 
 
 def clean_env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("THEATER_") or k == "THEATER_PSEUDONYM_KEY"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("THEATER_") or k == "THEATER_PSEUDONYM_KEY"
+    }
     env.update(extra)
     return env
 
 
 # ----------------------------------------------------------------------------- children
 
+
 def child_generate(out: str, users: int, formats: str, rate_scale: float) -> dict:
     from theater import synth
 
-    s = synth.generate(Path(out), seed=SEED, n_orgs=max(24, users // 600), n_users=users,
-                       start=START, end=END, formats=formats, rate_scale=rate_scale)
+    s = synth.generate(
+        Path(out),
+        seed=SEED,
+        n_orgs=max(24, users // 600),
+        n_users=users,
+        start=START,
+        end=END,
+        formats=formats,
+        rate_scale=rate_scale,
+    )
     return {"interactions": s["interactions"]}
 
 
 def child_theater(landing: str, lake: str, stages: list[str], settings: list[str]) -> dict:
     import yaml
 
-    from theater.pipeline import run_pipeline
     from theater.config import load_config
     from theater.period import Period
+    from theater.pipeline import run_pipeline
 
     overrides = {"paths.state": str(Path(lake).parent / "state")}
     for item in settings:
         k, _, v = item.partition("=")
         overrides[k] = yaml.safe_load(v)
     cfg = load_config(env="local", overrides=overrides)
-    res = run_pipeline(cfg, Period.parse(start=str(START), end=str(END)), stages,
-                       landing=landing, lake_root=lake)
+    res = run_pipeline(
+        cfg, Period.parse(start=str(START), end=str(END)), stages, landing=landing, lake_root=lake
+    )
     return {"stages_s": {s: res[s]["seconds"] for s in stages}, "seconds": res["seconds"]}
 
 
@@ -134,6 +155,7 @@ def run_child(kind: str, args: list[str], cwd: Path, env: dict | None = None) ->
 
 # ----------------------------------------------------------------------------- comparison
 
+
 def compare_shares(lake: Path, duck_csv: Path) -> dict:
     """DuckDB's org shares against theater's index and its five-signal share."""
     import pandas as pd
@@ -143,39 +165,60 @@ def compare_shares(lake: Path, duck_csv: Path) -> dict:
     def read(table: str, columns=None):
         if (lake / table / "_delta_log").is_dir():
             return DeltaTable(str(lake / table)).to_pandas(columns=columns)
-        import pyarrow.dataset as ds   # table_format=parquet
+        import pyarrow.dataset as ds  # table_format=parquet
 
-        return ds.dataset(str(lake / table), format="parquet", exclude_invalid_files=True
-                          ).to_table(columns=columns).to_pandas()
+        return (
+            ds.dataset(str(lake / table), format="parquet", exclude_invalid_files=True)
+            .to_table(columns=columns)
+            .to_pandas()
+        )
 
     idx = read("gold/org_theater_index")
-    labels = read("gold/interaction_labels",
-                  ["org_id", "sig_unused_output", "sig_self_summary", "sig_repeat_prompt",
-                   "sig_fragmentation", "sig_padding"])
+    labels = read(
+        "gold/interaction_labels",
+        [
+            "org_id",
+            "sig_unused_output",
+            "sig_self_summary",
+            "sig_repeat_prompt",
+            "sig_fragmentation",
+            "sig_padding",
+        ],
+    )
     keep = 1.0
     for c in [c for c in labels.columns if c.startswith("sig_")]:
         keep = keep * (1.0 - labels[c].astype("float64").fillna(0.0))
     labels["p5"] = 1.0 - keep
     five = labels.dropna(subset=["org_id"]).groupby("org_id")["p5"].agg(["mean", "size"])
     duck = pd.read_csv(duck_csv).set_index("org_id")
-    m = idx.set_index("org_id")[["theater_index", "n_interactions", "n_users"]].join(
-        duck.add_prefix("duck_"), how="outer").join(five, how="outer")
+    m = (
+        idx.set_index("org_id")[["theater_index", "n_interactions", "n_users"]]
+        .join(duck.add_prefix("duck_"), how="outer")
+        .join(five, how="outer")
+    )
     both = m.dropna(subset=["theater_index", "duck_theater_share"])
     return {
-        "orgs": {"theater": int(idx["org_id"].nunique()), "duckdb": int(len(duck)),
-                 "both": int(len(both))},
-        "spearman_vs_index": round(float(spearmanr(both["theater_index"],
-                                                   both["duck_theater_share"])[0]), 4),
-        "max_abs_diff_vs_index_points": round(float(
-            (both["theater_index"] - 100 * both["duck_theater_share"]).abs().max()), 3),
+        "orgs": {
+            "theater": int(idx["org_id"].nunique()),
+            "duckdb": int(len(duck)),
+            "both": int(len(both)),
+        },
+        "spearman_vs_index": round(
+            float(spearmanr(both["theater_index"], both["duck_theater_share"])[0]), 4
+        ),
+        "max_abs_diff_vs_index_points": round(
+            float((both["theater_index"] - 100 * both["duck_theater_share"]).abs().max()), 3
+        ),
         "max_abs_diff_vs_five_signal_share": float(
-            (m["mean"] - m["duck_theater_share"]).abs().max()),
+            (m["mean"] - m["duck_theater_share"]).abs().max()
+        ),
         "same_interaction_counts": bool((m["size"] == m["duck_n_interactions"]).all()),
         "same_user_counts": bool((m["n_users"] == m["duck_n_users"]).all()),
     }
 
 
 # ----------------------------------------------------------------------------- formats
+
 
 def rewrite_landing(src: Path, dst: Path, fmt: str) -> None:
     """Copy a Parquet landing zone, rewriting the interaction files as ``fmt``."""
@@ -195,13 +238,20 @@ def rewrite_landing(src: Path, dst: Path, fmt: str) -> None:
         table = pq.read_table(p)
         base = str(out)[: -len(".parquet")]
         if fmt == "csv":
-            keep = [n for n in table.column_names
-                    if not str(table.schema.field(n).type).startswith("struct")]
+            keep = [
+                n
+                for n in table.column_names
+                if not str(table.schema.field(n).type).startswith("struct")
+            ]
             pacsv.write_csv(table.select(keep), base + ".csv")
             continue
-        lines = "".join(json.dumps({k: v for k, v in r.items() if v is not None},
-                                   separators=(",", ":"), default=str) + "\n"
-                        for r in table.to_pylist()).encode()
+        lines = "".join(
+            json.dumps(
+                {k: v for k, v in r.items() if v is not None}, separators=(",", ":"), default=str
+            )
+            + "\n"
+            for r in table.to_pylist()
+        ).encode()
         if fmt == "jsonl":
             Path(base + ".jsonl").write_bytes(lines)
         else:
@@ -215,6 +265,7 @@ def size_mb(path: Path) -> float:
 
 # ----------------------------------------------------------------------------- main
 
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--users", type=int, nargs="*", default=[4000, 16000])
@@ -225,8 +276,13 @@ def main() -> int:
     p.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
     p.add_argument("--keep", action="store_true", help="keep generated data and lakes")
     p.add_argument("--set", action="append", default=[], dest="settings", metavar="KEY=VALUE")
-    p.add_argument("--sail-env", action="append", default=[], metavar="KEY=VALUE",
-                   help="environment for the theater runs, e.g. SAIL_MODE=local-cluster")
+    p.add_argument(
+        "--sail-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment for the theater runs, e.g. SAIL_MODE=local-cluster",
+    )
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -241,12 +297,15 @@ def main() -> int:
 
     out = Path(a.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    results: dict = {"machine": f"{os.cpu_count()} cores, "
-                                f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, "
-                                f"{platform.platform()}, Python {platform.python_version()}",
-                     "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                     "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-                     "sizes": [], "formats": []}
+    results: dict = {
+        "machine": f"{os.cpu_count()} cores, "
+        f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, "
+        f"{platform.platform()}, Python {platform.python_version()}",
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "sizes": [],
+        "formats": [],
+    }
     duck_args = ["--threads", str(a.threads)] if a.threads else []
     theater_env = clean_env(**dict(x.split("=", 1) for x in a.sail_env))
     results["theater_env"] = a.sail_env
@@ -257,31 +316,68 @@ def main() -> int:
     for users in a.users:
         d = out / f"u{users}"
         print(f"== {users} users: generating (mixed formats)", flush=True)
-        gen = run_child("generate", [str(d / "data"), str(users), "mixed", str(a.rate_scale)],
-                        d / "gen")
+        gen = run_child(
+            "generate", [str(d / "data"), str(users), "mixed", str(a.rate_scale)], d / "gen"
+        )
         landing = d / "data" / "landing"
-        print(f"   {gen['result']['interactions']:,} interactions, {size_mb(landing):.0f} MB; "
-              "theater ...", flush=True)
-        th = run_child("theater", [str(landing), str(d / "lake"), "ingest,refine,score",
-                                   *[f"--set={s}" for s in a.settings]], d / "theater",
-                       theater_env)
-        print(f"   theater {th['wall_s']} s ({th['cpu_s']} CPU s), {th['peak_rss_mb']} MB; DuckDB ...",
-              flush=True)
+        print(
+            f"   {gen['result']['interactions']:,} interactions, {size_mb(landing):.0f} MB; "
+            "theater ...",
+            flush=True,
+        )
+        th = run_child(
+            "theater",
+            [
+                str(landing),
+                str(d / "lake"),
+                "ingest,refine,score",
+                *[f"--set={s}" for s in a.settings],
+            ],
+            d / "theater",
+            theater_env,
+        )
+        print(
+            f"   theater {th['wall_s']} s ({th['cpu_s']} CPU s), {th['peak_rss_mb']} MB; DuckDB ...",
+            flush=True,
+        )
         (d / "duck").mkdir(parents=True, exist_ok=True)
-        duck = measured([sys.executable, str(HERE / "duckdb_reference.py"), "--landing",
-                         str(landing), "--start", str(START), "--end", str(END), "--out",
-                         str(d / "duck"), *duck_args], d / "duck", clean_env())
+        duck = measured(
+            [
+                sys.executable,
+                str(HERE / "duckdb_reference.py"),
+                "--landing",
+                str(landing),
+                "--start",
+                str(START),
+                "--end",
+                str(END),
+                "--out",
+                str(d / "duck"),
+                *duck_args,
+            ],
+            d / "duck",
+            clean_env(),
+        )
         check = compare_shares(d / "lake", d / "duck" / "org_shares.csv")
-        row = {"users": users, "interactions": gen["result"]["interactions"],
-               "landing_mb": round(size_mb(landing), 1),
-               "interaction_files_mb": round(size_mb(landing / "interactions"), 1),
-               "theater": {k: th[k] for k in ("wall_s", "cpu_s", "peak_rss_mb")} | th["result"],
-               "duckdb": {k: duck[k] for k in ("wall_s", "cpu_s", "peak_rss_mb")}
-               | {"seconds": duck["result"]["seconds"], "silver_rows": duck["result"]["silver_rows"],
-                  "quarantined": duck["result"]["quarantined"]},
-               "check": check}
-        print(f"   DuckDB {duck['wall_s']} s ({duck['cpu_s']} CPU s), {duck['peak_rss_mb']} MB; "
-              f"check {check}", flush=True)
+        row = {
+            "users": users,
+            "interactions": gen["result"]["interactions"],
+            "landing_mb": round(size_mb(landing), 1),
+            "interaction_files_mb": round(size_mb(landing / "interactions"), 1),
+            "theater": {k: th[k] for k in ("wall_s", "cpu_s", "peak_rss_mb")} | th["result"],
+            "duckdb": {k: duck[k] for k in ("wall_s", "cpu_s", "peak_rss_mb")}
+            | {
+                "seconds": duck["result"]["seconds"],
+                "silver_rows": duck["result"]["silver_rows"],
+                "quarantined": duck["result"]["quarantined"],
+            },
+            "check": check,
+        }
+        print(
+            f"   DuckDB {duck['wall_s']} s ({duck['cpu_s']} CPU s), {duck['peak_rss_mb']} MB; "
+            f"check {check}",
+            flush=True,
+        )
         results["sizes"].append(row)
         save()
         if not a.keep:
@@ -290,29 +386,62 @@ def main() -> int:
     if not a.no_formats:
         d = out / f"formats-u{a.format_users}"
         print(f"== ingest per format, {a.format_users} users", flush=True)
-        gen = run_child("generate", [str(d / "parquet-src"), str(a.format_users), "parquet",
-                                     str(a.rate_scale)], d / "gen")
+        gen = run_child(
+            "generate",
+            [str(d / "parquet-src"), str(a.format_users), "parquet", str(a.rate_scale)],
+            d / "gen",
+        )
         for fmt in ("jsonl", "jsonl.gz", "csv", "parquet"):
             landing = d / f"landing-{fmt}"
             rewrite_landing(d / "parquet-src" / "landing", landing, fmt)
             mb = size_mb(landing / "interactions")
-            th = run_child("theater", [str(landing), str(d / f"lake-{fmt}"), "ingest",
-                                       *[f"--set={s}" for s in a.settings]], d / f"theater-{fmt}",
-                           theater_env)
+            th = run_child(
+                "theater",
+                [
+                    str(landing),
+                    str(d / f"lake-{fmt}"),
+                    "ingest",
+                    *[f"--set={s}" for s in a.settings],
+                ],
+                d / f"theater-{fmt}",
+                theater_env,
+            )
             (d / f"duck-{fmt}").mkdir(parents=True, exist_ok=True)
-            duck = measured([sys.executable, str(HERE / "duckdb_reference.py"), "--landing",
-                             str(landing), "--start", str(START), "--end", str(END), "--out",
-                             str(d / f"duck-{fmt}"), "--stage", "ingest", *duck_args],
-                            d / f"duck-{fmt}", clean_env())
+            duck = measured(
+                [
+                    sys.executable,
+                    str(HERE / "duckdb_reference.py"),
+                    "--landing",
+                    str(landing),
+                    "--start",
+                    str(START),
+                    "--end",
+                    str(END),
+                    "--out",
+                    str(d / f"duck-{fmt}"),
+                    "--stage",
+                    "ingest",
+                    *duck_args,
+                ],
+                d / f"duck-{fmt}",
+                clean_env(),
+            )
             ing = th["result"]["stages_s"]["ingest"]
             dsec = duck["result"]["seconds"]["ingest"]
-            row = {"format": fmt, "interactions": gen["result"]["interactions"],
-                   "interaction_files_mb": round(mb, 1),
-                   "theater_ingest_s": ing, "theater_mb_s": round(mb / ing, 1),
-                   "theater_peak_rss_mb": th["peak_rss_mb"], "theater_process_cpu_s": th["cpu_s"],
-                   "theater_process_wall_s": th["wall_s"],
-                   "duckdb_ingest_s": dsec, "duckdb_mb_s": round(mb / dsec, 1),
-                   "duckdb_peak_rss_mb": duck["peak_rss_mb"], "duckdb_process_cpu_s": duck["cpu_s"]}
+            row = {
+                "format": fmt,
+                "interactions": gen["result"]["interactions"],
+                "interaction_files_mb": round(mb, 1),
+                "theater_ingest_s": ing,
+                "theater_mb_s": round(mb / ing, 1),
+                "theater_peak_rss_mb": th["peak_rss_mb"],
+                "theater_process_cpu_s": th["cpu_s"],
+                "theater_process_wall_s": th["wall_s"],
+                "duckdb_ingest_s": dsec,
+                "duckdb_mb_s": round(mb / dsec, 1),
+                "duckdb_peak_rss_mb": duck["peak_rss_mb"],
+                "duckdb_process_cpu_s": duck["cpu_s"],
+            }
             print(f"   {row}", flush=True)
             results["formats"].append(row)
             save()
@@ -324,26 +453,34 @@ def main() -> int:
 
     print(f"\nmachine: {results['machine']}; started {results['started']}")
     print(f"command: {results['command']}\n")
-    print("| interactions | landing MB | theater s (CPU s) | DuckDB s (CPU s) | wall ratio "
-          "| CPU ratio | theater peak RSS MB | DuckDB peak RSS MB | RSS ratio | Spearman vs index "
-          "| max diff vs index (points) | max diff vs 5-signal share |")
+    print(
+        "| interactions | landing MB | theater s (CPU s) | DuckDB s (CPU s) | wall ratio "
+        "| CPU ratio | theater peak RSS MB | DuckDB peak RSS MB | RSS ratio | Spearman vs index "
+        "| max diff vs index (points) | max diff vs 5-signal share |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results["sizes"]:
         t, k, c = r["theater"], r["duckdb"], r["check"]
-        print(f"| {r['interactions']:,} | {r['landing_mb']:,.0f} | {t['wall_s']} ({t['cpu_s']}) | "
-              f"{k['wall_s']} ({k['cpu_s']}) | {t['wall_s'] / k['wall_s']:.1f}x | "
-              f"{t['cpu_s'] / k['cpu_s']:.1f}x | {t['peak_rss_mb']:,} | {k['peak_rss_mb']:,} | "
-              f"{t['peak_rss_mb'] / k['peak_rss_mb']:.1f}x | {c['spearman_vs_index']} | "
-              f"{c['max_abs_diff_vs_index_points']} | {c['max_abs_diff_vs_five_signal_share']:.1e} |")
+        print(
+            f"| {r['interactions']:,} | {r['landing_mb']:,.0f} | {t['wall_s']} ({t['cpu_s']}) | "
+            f"{k['wall_s']} ({k['cpu_s']}) | {t['wall_s'] / k['wall_s']:.1f}x | "
+            f"{t['cpu_s'] / k['cpu_s']:.1f}x | {t['peak_rss_mb']:,} | {k['peak_rss_mb']:,} | "
+            f"{t['peak_rss_mb'] / k['peak_rss_mb']:.1f}x | {c['spearman_vs_index']} | "
+            f"{c['max_abs_diff_vs_index_points']} | {c['max_abs_diff_vs_five_signal_share']:.1e} |"
+        )
     if results["formats"]:
-        print("\n| format (interaction files only) | MB | theater ingest stage s | theater MB/s "
-              "| theater ingest-only process CPU s | DuckDB read+check s | DuckDB MB/s "
-              "| DuckDB process CPU s |")
+        print(
+            "\n| format (interaction files only) | MB | theater ingest stage s | theater MB/s "
+            "| theater ingest-only process CPU s | DuckDB read+check s | DuckDB MB/s "
+            "| DuckDB process CPU s |"
+        )
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for r in results["formats"]:
-            print(f"| {r['format']} | {r['interaction_files_mb']:,.0f} | {r['theater_ingest_s']} | "
-                  f"{r['theater_mb_s']} | {r['theater_process_cpu_s']} | {r['duckdb_ingest_s']} | "
-                  f"{r['duckdb_mb_s']} | {r['duckdb_process_cpu_s']} |")
+            print(
+                f"| {r['format']} | {r['interaction_files_mb']:,.0f} | {r['theater_ingest_s']} | "
+                f"{r['theater_mb_s']} | {r['theater_process_cpu_s']} | {r['duckdb_ingest_s']} | "
+                f"{r['duckdb_mb_s']} | {r['duckdb_process_cpu_s']} |"
+            )
     save()
     return 0
 

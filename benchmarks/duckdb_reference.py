@@ -11,6 +11,7 @@ key|id), the five interaction signals, the theater probability and the org share
 ``org_shares.csv`` and ``summary.json`` into --out; nothing else (no Delta, no DQ, no MLflow).
 ``--stage ingest`` stops after reading and checking (for the ingest throughput per format).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,17 +24,46 @@ import duckdb
 
 HERE = Path(__file__).resolve().parent
 FIELDS = {
-    "interactions": ["event_id", "event_ts", "user_id", "org_id", "tool", "action", "session_id",
-                     "prompt_fingerprint", "prompt_tokens", "completion_tokens", "model",
-                     "output_disposition", "dwell_ms", "artifact_id", "artifact_author_id",
-                     "artifact_modified_ts", "work_item_id"],
-    "directory": ["user_id", "org_id", "org_name", "parent_org_id", "role", "valid_from",
-                  "valid_to"],
+    "interactions": [
+        "event_id",
+        "event_ts",
+        "user_id",
+        "org_id",
+        "tool",
+        "action",
+        "session_id",
+        "prompt_fingerprint",
+        "prompt_tokens",
+        "completion_tokens",
+        "model",
+        "output_disposition",
+        "dwell_ms",
+        "artifact_id",
+        "artifact_author_id",
+        "artifact_modified_ts",
+        "work_item_id",
+    ],
+    "directory": [
+        "user_id",
+        "org_id",
+        "org_name",
+        "parent_org_id",
+        "role",
+        "valid_from",
+        "valid_to",
+    ],
     "policies": ["org_id", "kind", "start_date", "end_date", "weekly_quota", "note"],
 }
-FORMATS = {".jsonl.gz": "jsonl_gz", ".ndjson.gz": "jsonl_gz", ".jsonl": "jsonl",
-           ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
-SEP = "\x01"   # a byte that never occurs in the text files: read each line as one column
+FORMATS = {
+    ".jsonl.gz": "jsonl_gz",
+    ".ndjson.gz": "jsonl_gz",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
+SEP = "\x01"  # a byte that never occurs in the text files: read each line as one column
 
 
 def landing_files(landing: Path, dataset: str) -> dict[str, list[str]]:
@@ -69,26 +99,34 @@ def _from_json_text(source: str, fields: list[str]) -> str:
 def reader_sql(con, fmt: str, files: list[str], fields: list[str]) -> str:
     """One SELECT giving (source_file, malformed, <fields as VARCHAR>) for files of one format."""
     if fmt in ("jsonl", "jsonl_gz"):
-        src = (f"(SELECT filename AS source_file, line FROM read_csv({_lit(files)}, "
-               f"columns = {{'line': 'VARCHAR'}}, header = false, delim = '{SEP}', quote = '', "
-               f"escape = '', auto_detect = false, filename = true, "
-               f"compression = '{'gzip' if fmt == 'jsonl_gz' else 'none'}') "
-               f"WHERE trim(line) <> '')")
+        src = (
+            f"(SELECT filename AS source_file, line FROM read_csv({_lit(files)}, "
+            f"columns = {{'line': 'VARCHAR'}}, header = false, delim = '{SEP}', quote = '', "
+            f"escape = '', auto_detect = false, filename = true, "
+            f"compression = '{'gzip' if fmt == 'jsonl_gz' else 'none'}') "
+            f"WHERE trim(line) <> '')"
+        )
         return _from_json_text(src, fields)
     if fmt == "json":
-        src = (f"(SELECT filename AS source_file, json::VARCHAR AS line "
-               f"FROM read_json_objects({_lit(files)}, format = 'array', filename = true))")
+        src = (
+            f"(SELECT filename AS source_file, json::VARCHAR AS line "
+            f"FROM read_json_objects({_lit(files)}, format = 'array', filename = true))"
+        )
         return _from_json_text(src, fields)
     if fmt == "csv":
-        scan = (f"read_csv({_lit(files)}, header = true, all_varchar = true, "
-                f"union_by_name = true, filename = true)")
+        scan = (
+            f"read_csv({_lit(files)}, header = true, all_varchar = true, "
+            f"union_by_name = true, filename = true)"
+        )
     elif fmt == "parquet":
         scan = f"read_parquet({_lit(files)}, union_by_name = true, filename = true)"
     else:
         raise ValueError(fmt)
     have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
-    cols = ", ".join((f'CAST("{f}" AS VARCHAR)' if f in have else "CAST(NULL AS VARCHAR)")
-                     + f" AS {f}" for f in fields)
+    cols = ", ".join(
+        (f'CAST("{f}" AS VARCHAR)' if f in have else "CAST(NULL AS VARCHAR)") + f" AS {f}"
+        for f in fields
+    )
     return f"SELECT filename AS source_file, false AS malformed, {cols} FROM {scan}"
 
 
@@ -99,10 +137,12 @@ def landing_view(con, landing: Path, dataset: str) -> dict[str, int]:
     parts = [reader_sql(con, fmt, fl, fields) for fmt, fl in sorted(files.items())]
     if not parts:
         cols = ", ".join(f"CAST(NULL AS VARCHAR) AS {f}" for f in fields)
-        parts = [f"SELECT CAST(NULL AS VARCHAR) AS source_file, false AS malformed, {cols} "
-                 "WHERE false"]
-    con.execute(f"CREATE OR REPLACE TEMP VIEW landing_{dataset} AS "
-                + "\nUNION ALL BY NAME\n".join(parts))
+        parts = [
+            f"SELECT CAST(NULL AS VARCHAR) AS source_file, false AS malformed, {cols} WHERE false"
+        ]
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW landing_{dataset} AS " + "\nUNION ALL BY NAME\n".join(parts)
+    )
     return {fmt: len(fl) for fmt, fl in files.items()}
 
 
@@ -119,8 +159,16 @@ def statements(sql: str) -> list[str]:
     return out
 
 
-def run(landing: str, start: str, end: str, out: str, *, stage: str = "all",
-        threads: int | None = None, key: str | None = None) -> dict:
+def run(
+    landing: str,
+    start: str,
+    end: str,
+    out: str,
+    *,
+    stage: str = "all",
+    threads: int | None = None,
+    key: str | None = None,
+) -> dict:
     t0 = time.time()
     landing_p, out_p = Path(landing), Path(out)
     out_p.mkdir(parents=True, exist_ok=True)
@@ -129,7 +177,11 @@ def run(landing: str, start: str, end: str, out: str, *, stage: str = "all",
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     con.execute("SET preserve_insertion_order = false")
-    key = key or os.environ.get("THEATER_PSEUDONYM_KEY") or "theater-index-demo-key-not-for-production"
+    key = (
+        key
+        or os.environ.get("THEATER_PSEUDONYM_KEY")
+        or "theater-index-demo-key-not-for-production"
+    )
     con.execute("SET VARIABLE pseudonym_key = $1", [key])
     con.execute(f"SET VARIABLE period_start = DATE '{start}'")
     con.execute(f"SET VARIABLE period_end = DATE '{end}'")
@@ -145,18 +197,28 @@ def run(landing: str, start: str, end: str, out: str, *, stage: str = "all",
         if "CREATE TEMP TABLE quarantine" in s:
             seconds["ingest"] = round(time.time() - t, 2)
     seconds["total_sql"] = round(time.time() - t, 2)
-    q = dict(con.execute("SELECT dataset || '/' || reason_kind, count(*) FROM quarantine "
-                         "GROUP BY ALL ORDER BY 1").fetchall())
-    summary = {"files": files, "landing_bytes": landing_bytes, "quarantined": q,
-               "records_read": con.execute("SELECT count(*) FROM checked_interactions").fetchone()[0],
-               "policies_rows": con.execute("SELECT count(*) FROM landing_policies").fetchone()[0],
-               "stage": stage, "seconds": seconds}
+    q = dict(
+        con.execute(
+            "SELECT dataset || '/' || reason_kind, count(*) FROM quarantine GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+    )
+    summary = {
+        "files": files,
+        "landing_bytes": landing_bytes,
+        "quarantined": q,
+        "records_read": con.execute("SELECT count(*) FROM checked_interactions").fetchone()[0],
+        "policies_rows": con.execute("SELECT count(*) FROM landing_policies").fetchone()[0],
+        "stage": stage,
+        "seconds": seconds,
+    }
     if stage != "ingest":
         summary["silver_rows"] = con.execute("SELECT count(*) FROM silver").fetchone()[0]
         summary["unresolved_org"] = con.execute(
-            "SELECT count(*) FROM silver WHERE org_id IS NULL").fetchone()[0]
+            "SELECT count(*) FROM silver WHERE org_id IS NULL"
+        ).fetchone()[0]
         summary["flagged"] = con.execute(
-            "SELECT count(*) FROM labels WHERE theater_probability >= 0.5").fetchone()[0]
+            "SELECT count(*) FROM labels WHERE theater_probability >= 0.5"
+        ).fetchone()[0]
         con.execute(f"COPY org_shares TO '{out_p / 'org_shares.csv'}' (HEADER)")
     summary["wall_s"] = round(time.time() - t0, 2)
     (out_p / "summary.json").write_text(json.dumps(summary, indent=2))

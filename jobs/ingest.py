@@ -4,6 +4,7 @@ Same arguments as `theater run --stage ingest` (--env, --conf, --landing, --lake
 period: it loads every landing file not loaded before.
 Under spark-submit the active session is reused (engine: spark).
 """
+
 import sys
 
 from theater.cli import main

@@ -4,6 +4,7 @@ Same arguments as `theater report` (--env, --conf, --lake, --quarter | --start/-
 --pdf). The report reads the gold tables with delta-rs/pyarrow on the driver (no Spark job), so
 the lake must be reachable from where the driver runs.
 """
+
 import sys
 
 from theater.cli import main

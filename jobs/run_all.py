@@ -2,6 +2,7 @@
 
 Same arguments as `theater run` (--env, --conf, --landing, --lake, --quarter | --start/--end).
 """
+
 import sys
 
 from theater.cli import main

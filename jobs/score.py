@@ -3,6 +3,7 @@
 Same arguments as `theater run` (--env, --conf, --landing, --lake, --quarter | --start/--end).
 Under spark-submit the active session is reused (engine: spark).
 """
+
 import sys
 
 from theater.cli import main

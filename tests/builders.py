@@ -1,4 +1,5 @@
 """Tiny hand-made DataFrames for unit tests (explicit schemas, defaults for unlisted fields)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -15,10 +16,22 @@ T0 = datetime(2026, 7, 6, 9, 0, 0)  # a Monday
 
 def interaction(i: int, **kw) -> dict:
     ts = kw.pop("ts", T0 + timedelta(minutes=i))
-    row = {"event_id": f"e{i}", "tool": "ide", "event_ts": ts, "event_date": ts.date(),
-           "user_key": "u1", "org_id": "o1", "action": "chat", "prompt_fingerprint": None,
-           "prompt_tokens": 100, "output_disposition": "accepted", "dwell_ms": 20000,
-           "artifact_id": None, "artifact_author_key": None, "artifact_modified_ts": None}
+    row = {
+        "event_id": f"e{i}",
+        "tool": "ide",
+        "event_ts": ts,
+        "event_date": ts.date(),
+        "user_key": "u1",
+        "org_id": "o1",
+        "action": "chat",
+        "prompt_fingerprint": None,
+        "prompt_tokens": 100,
+        "output_disposition": "accepted",
+        "dwell_ms": 20000,
+        "artifact_id": None,
+        "artifact_author_key": None,
+        "artifact_modified_ts": None,
+    }
     row.update(kw)
     return row
 

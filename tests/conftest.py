@@ -1,4 +1,5 @@
 """Shared fixtures: one Sail-backed Spark session for the whole test run."""
+
 from __future__ import annotations
 
 import os
@@ -34,5 +35,7 @@ def pytest_sessionstart(session):
             return
 
         if find_chromium() is None:
-            raise pytest.UsageError("REQUIRE_BROWSER_TESTS=1 but no Chromium is installed "
-                                    "(make browser installs Debian's chromium)")
+            raise pytest.UsageError(
+                "REQUIRE_BROWSER_TESTS=1 but no Chromium is installed "
+                "(make browser installs Debian's chromium)"
+            )

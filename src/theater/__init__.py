@@ -1,2 +1,3 @@
 """theater-index: tell real AI adoption from adoption theater."""
+
 __version__ = "0.1.0"

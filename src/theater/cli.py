@@ -4,6 +4,7 @@ The pipeline is ``theater.pipeline``, reproduction ``theater.reproduce``, what i
 ``theater.console``. Exit codes: 0 success, 1 failure, 2 usage or configuration error, 3 a
 data-quality gate failed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,10 +29,19 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", choices=["local", "cluster"], help="environment file to layer")
     p.add_argument("--engine", choices=["sail", "spark", "remote"], help="execution engine")
     p.add_argument("--table-format", choices=["delta", "parquet"], dest="table_format")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="show debug lines, and other libraries' warnings")
-    p.add_argument("--log-format", choices=["text", "json"], default="text", dest="log_format",
-                   help="json: one JSON object per log line (for schedulers)")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show debug lines, and other libraries' warnings",
+    )
+    p.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        dest="log_format",
+        help="json: one JSON object per log line (for schedulers)",
+    )
 
 
 def _period_args(p: argparse.ArgumentParser) -> None:
@@ -58,19 +68,29 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--orgs", type=int)
     gen.add_argument("--users", type=int)
     _period_args(gen)
-    gen.add_argument("--dirty", action="store_true",
-                     help="add duplicate deliveries and malformed records (listed in truth/)")
+    gen.add_argument(
+        "--dirty",
+        action="store_true",
+        help="add duplicate deliveries and malformed records (listed in truth/)",
+    )
     gen.add_argument("--formats", choices=["mixed", "parquet"], default="mixed")
     gen.add_argument("--rate-scale", type=float, default=1.0, dest="rate_scale")
-    gen.add_argument("--delivery", choices=["native", "vendor"], default="native",
-                     help="vendor: the same world delivered as vendor exports "
-                          "(landing/vendor/<format>/, landing/identities/)")
+    gen.add_argument(
+        "--delivery",
+        choices=["native", "vendor"],
+        default="native",
+        help="vendor: the same world delivered as vendor exports "
+        "(landing/vendor/<format>/, landing/identities/)",
+    )
 
     fmts = sub.add_parser("formats", help="list the vendor export formats theater reads")
     _common(fmts)
 
-    insp = sub.add_parser("inspect", help="say what vendor export files are (format, grain, "
-                                          "records, bad records); writes nothing")
+    insp = sub.add_parser(
+        "inspect",
+        help="say what vendor export files are (format, grain, "
+        "records, bad records); writes nothing",
+    )
     _common(insp)
     insp.add_argument("files", nargs="+", metavar="FILE")
     insp.add_argument("--format", dest="fmt", help="read as this format (default: recognise)")
@@ -80,19 +100,33 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", help="landing zone folder (default: paths.landing)")
     run.add_argument("--lake", help="lake root (default: paths.lake)")
     _period_args(run)
-    run.add_argument("--stage", action="append", choices=STAGES,
-                     help="stage to run (repeatable; default: all, in order)")
-    run.add_argument("--wait", type=float, metavar="SECONDS",
-                     help="wait up to this long for another run holding the lake "
-                          "(default: lake.lock_wait_seconds, 0)")
+    run.add_argument(
+        "--stage",
+        action="append",
+        choices=STAGES,
+        help="stage to run (repeatable; default: all, in order)",
+    )
+    run.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="wait up to this long for another run holding the lake "
+        "(default: lake.lock_wait_seconds, 0)",
+    )
 
-    res = sub.add_parser("rescore", help="recompute a tracked run's index from its logged "
-                                         "data versions and configuration, and compare")
+    res = sub.add_parser(
+        "rescore",
+        help="recompute a tracked run's index from its logged "
+        "data versions and configuration, and compare",
+    )
     _common(res)
     res.add_argument("--run-id", required=True, dest="run_id")
 
-    rep = sub.add_parser("report", help="write the quarterly executive report (HTML, "
-                                        "optionally PDF) for a period from the gold tables")
+    rep = sub.add_parser(
+        "report",
+        help="write the quarterly executive report (HTML, "
+        "optionally PDF) for a period from the gold tables",
+    )
     _common(rep)
     rep.add_argument("--lake", help="lake root (default: paths.lake)")
     _period_args(rep)
@@ -106,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--limit", type=int, default=20)
 
     from .audit.cli import add_parsers as audit_parsers
+
     audit_parsers(sub, _common)
     return parser
 
@@ -128,24 +163,39 @@ def _cmd_generate(args, cfg: Config) -> int:
         from .vendor_delivery import generate_vendor
 
         if args.dirty or args.formats != "mixed":
-            raise UsageError("--delivery vendor writes vendor exports (their own bad records "
-                             "included): --dirty and --formats do not apply")
+            raise UsageError(
+                "--delivery vendor writes vendor exports (their own bad records "
+                "included): --dirty and --formats do not apply"
+            )
 
-        summary = generate_vendor(args.out, seed=args.seed if args.seed is not None
-                                  else cfg.generate.seed,
-                                  n_orgs=args.orgs or cfg.generate.orgs,
-                                  n_users=args.users or cfg.generate.users,
-                                  start=period.start, end=period.end,
-                                  rate_scale=args.rate_scale, progress=log.info)
+        summary = generate_vendor(
+            args.out,
+            seed=args.seed if args.seed is not None else cfg.generate.seed,
+            n_orgs=args.orgs or cfg.generate.orgs,
+            n_users=args.users or cfg.generate.users,
+            start=period.start,
+            end=period.end,
+            rate_scale=args.rate_scale,
+            progress=log.info,
+        )
         console.print_vendor_generated(summary, period, args.out, time.time() - t0)
         return EXIT_OK
-    summary = synth.generate(args.out, seed=args.seed if args.seed is not None else cfg.generate.seed,
-                             n_orgs=args.orgs or cfg.generate.orgs,
-                             n_users=args.users or cfg.generate.users,
-                             start=period.start, end=period.end, dirty=args.dirty,
-                             formats=args.formats, rate_scale=args.rate_scale, progress=log.info)
-    print(f"generated {summary.get('interactions', '?'):,} interactions for {period} in "
-          f"{time.time() - t0:.1f}s")
+    summary = synth.generate(
+        args.out,
+        seed=args.seed if args.seed is not None else cfg.generate.seed,
+        n_orgs=args.orgs or cfg.generate.orgs,
+        n_users=args.users or cfg.generate.users,
+        start=period.start,
+        end=period.end,
+        dirty=args.dirty,
+        formats=args.formats,
+        rate_scale=args.rate_scale,
+        progress=log.info,
+    )
+    print(
+        f"generated {summary.get('interactions', '?'):,} interactions for {period} in "
+        f"{time.time() - t0:.1f}s"
+    )
     print(f"  landing zone: {Path(args.out) / 'landing'}")
     print(f"  ground truth: {Path(args.out) / 'truth'}")
     return EXIT_OK
@@ -181,8 +231,9 @@ def _cmd_run(args, cfg: Config) -> int:
             log.info("ingest loads every new landing file; the period is used by refine and score")
     else:
         period = Period.parse(quarter=args.quarter, start=args.start, end=args.end)
-    results = run_pipeline(cfg, period, stages, landing=args.landing, lake_root=args.lake,
-                           wait=args.wait)
+    results = run_pipeline(
+        cfg, period, stages, landing=args.landing, lake_root=args.lake, wait=args.wait
+    )
     console.print_summary(results)
     return EXIT_OK
 
@@ -200,15 +251,27 @@ def _cmd_demo(args, cfg: Config) -> int:
 
         log.info("demo: removing the previous demo lake %s", out / "lake")
         shutil.rmtree(out / "lake")
-    log.info("demo 1/2: generating %s orgs, %s users for %s into %s",
-             args.orgs or cfg.generate.orgs, args.users or cfg.generate.users, period, out)
-    synth.generate(out, seed=args.seed if args.seed is not None else cfg.generate.seed,
-                   n_orgs=args.orgs or cfg.generate.orgs,
-                   n_users=args.users or cfg.generate.users,
-                   start=period.start, end=period.end, dirty=True, progress=log.info)
+    log.info(
+        "demo 1/2: generating %s orgs, %s users for %s into %s",
+        args.orgs or cfg.generate.orgs,
+        args.users or cfg.generate.users,
+        period,
+        out,
+    )
+    synth.generate(
+        out,
+        seed=args.seed if args.seed is not None else cfg.generate.seed,
+        n_orgs=args.orgs or cfg.generate.orgs,
+        n_users=args.users or cfg.generate.users,
+        start=period.start,
+        end=period.end,
+        dirty=True,
+        progress=log.info,
+    )
     log.info("demo 2/2: running ingest, refine, score")
-    results = run_pipeline(cfg, period, STAGES, landing=str(out / "landing"),
-                           lake_root=str(out / "lake"))
+    results = run_pipeline(
+        cfg, period, STAGES, landing=str(out / "landing"), lake_root=str(out / "lake")
+    )
     console.print_summary(results)
     print(f"  {'landing zone':<26} {out / 'landing'}")
     print(f"  {'planted truth':<26} {out / 'truth'}")
@@ -271,8 +334,10 @@ def _cmd_runs(args, cfg: Config) -> int:
     import pandas as pd
 
     a_id, b_id = args.run_ids
-    a, b = (pd.read_csv(io.StringIO(load_artifact_text(cfg, r, "org_theater_index.csv")))
-            for r in (a_id, b_id))
+    a, b = (
+        pd.read_csv(io.StringIO(load_artifact_text(cfg, r, "org_theater_index.csv")))
+        for r in (a_id, b_id)
+    )
     console.print_runs_diff(a, b, get_run(cfg, a_id).data.params, get_run(cfg, b_id).data.params)
     return EXIT_OK
 
@@ -283,10 +348,17 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup_logging(getattr(args, "verbose", False), getattr(args, "log_format", "text"))
     try:
         cfg = _config(args)
-        handler = {"demo": _cmd_demo, "generate": _cmd_generate, "run": _cmd_run,
-                   "formats": _cmd_formats, "inspect": _cmd_inspect,
-                   "rescore": _cmd_rescore, "runs": _cmd_runs,
-                   "report": _cmd_report, "audit": _cmd_audit}[args.command]
+        handler = {
+            "demo": _cmd_demo,
+            "generate": _cmd_generate,
+            "run": _cmd_run,
+            "formats": _cmd_formats,
+            "inspect": _cmd_inspect,
+            "rescore": _cmd_rescore,
+            "runs": _cmd_runs,
+            "report": _cmd_report,
+            "audit": _cmd_audit,
+        }[args.command]
         return handler(args, cfg)
     except (ConfigError, PeriodError, UsageError) as exc:
         print(f"theater: error: {exc}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 Signals and transforms never import each other; what both need lives here.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,10 +26,12 @@ def output_unused(max_dwell_ms: int) -> Column:
     Null (NA) when neither a disposition (other than unknown) nor a dwell time is reported.
     """
     disp = F.col("output_disposition")
-    return (F.when(disp.isin(*DISCARDED), F.lit(True))
-            .when(disp.isin(*USED), F.lit(False))
-            .when(F.col("dwell_ms").isNotNull(), F.col("dwell_ms") < F.lit(max_dwell_ms))
-            .otherwise(F.lit(None).cast("boolean")))
+    return (
+        F.when(disp.isin(*DISCARDED), F.lit(True))
+        .when(disp.isin(*USED), F.lit(False))
+        .when(F.col("dwell_ms").isNotNull(), F.col("dwell_ms") < F.lit(max_dwell_ms))
+        .otherwise(F.lit(None).cast("boolean"))
+    )
 
 
 def discrete_percentile(column: str, quantile: float) -> Column:
@@ -51,17 +54,26 @@ def quota_in_force(policies: DataFrame) -> Callable[[DataFrame], DataFrame]:
 
     def apply(user_weeks: DataFrame) -> DataFrame:
         q = policies.where(F.col("kind") == "quota").select(
-            F.col("org_id").alias("_q_org"), F.col("start_date").alias("_q_from"),
-            F.col("end_date").alias("_q_to"), F.col("weekly_quota").alias("_q"))
-        cover = ((F.col("_q_org") == F.col("org_id")) | (F.col("_q_org") == "*")) & (
-            F.col("week_start") >= F.col("_q_from")) & (
-            F.col("_q_to").isNull() | (F.col("week_start") < F.col("_q_to")))
+            F.col("org_id").alias("_q_org"),
+            F.col("start_date").alias("_q_from"),
+            F.col("end_date").alias("_q_to"),
+            F.col("weekly_quota").alias("_q"),
+        )
+        cover = (
+            ((F.col("_q_org") == F.col("org_id")) | (F.col("_q_org") == "*"))
+            & (F.col("week_start") >= F.col("_q_from"))
+            & (F.col("_q_to").isNull() | (F.col("week_start") < F.col("_q_to")))
+        )
         joined = user_weeks.join(F.broadcast(q), on=cover, how="left")
         keys = [c for c in user_weeks.columns]
         w = Window.partitionBy("org_id", "user_key", "week_start").orderBy(
-            (F.col("_q_org") == "*").asc_nulls_last(), F.col("_q_from").desc_nulls_last())
-        return (joined.withColumn("_rn", F.row_number().over(w)).where("_rn = 1")
-                .select(*keys, F.col("_q").alias("weekly_quota")))
+            (F.col("_q_org") == "*").asc_nulls_last(), F.col("_q_from").desc_nulls_last()
+        )
+        return (
+            joined.withColumn("_rn", F.row_number().over(w))
+            .where("_rn = 1")
+            .select(*keys, F.col("_q").alias("weekly_quota"))
+        )
 
     return apply
 

@@ -7,6 +7,7 @@ Precedence (lowest first): ``conf/base.yaml`` < ``conf/<env>.yaml`` < ``--conf F
 value of the same type. A violation stops with a :class:`ConfigError` naming the key and the
 file (or variable) it came from.
 """
+
 from __future__ import annotations
 
 import copy
@@ -20,7 +21,12 @@ import yaml
 
 ENV_PREFIX = "THEATER_"
 # Environment variables with the prefix that are not configuration overrides.
-RESERVED_ENV = {"THEATER_PSEUDONYM_KEY", "THEATER_CONF_DIR", "THEATER_LOG_LEVEL", "THEATER_CHROMIUM"}
+RESERVED_ENV = {
+    "THEATER_PSEUDONYM_KEY",
+    "THEATER_CONF_DIR",
+    "THEATER_LOG_LEVEL",
+    "THEATER_CHROMIUM",
+}
 
 CHOICES = {
     "env": {"local", "cluster"},
@@ -29,7 +35,7 @@ CHOICES = {
 }
 # (min, max) inclusive bounds for numeric keys
 BOUNDS = {
-    "privacy.min_users": (5, None),            # methodology 6: 5 is the hard floor
+    "privacy.min_users": (5, None),  # methodology 6: 5 is the hard floor
     "privacy.dominance_share": (0.0, 1.0),
     "signals.fragmentation.short_quantile": (0.0, 1.0),
     "signals.padding.quantile": (0.0, 1.0),
@@ -428,7 +434,8 @@ def _check_value(key: str, base_value: Any, value: Any, source: str) -> Any:
     """Validate one leaf against the base value's type, choices and bounds; return it."""
     if key in CHOICES and value not in CHOICES[key]:
         raise ConfigError(
-            f"{source}: key '{key}': must be one of {sorted(CHOICES[key])}, got {value!r}")
+            f"{source}: key '{key}': must be one of {sorted(CHOICES[key])}, got {value!r}"
+        )
     if base_value is None:
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{source}: key '{key}': expected a string or null, got {value!r}")
@@ -453,7 +460,8 @@ def _check_value(key: str, base_value: Any, value: Any, source: str) -> Any:
         lo, hi = BOUNDS[key]
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise ConfigError(
-                f"{source}: key '{key}': {value!r} is outside [{lo}, {'inf' if hi is None else hi}]")
+                f"{source}: key '{key}': {value!r} is outside [{lo}, {'inf' if hi is None else hi}]"
+            )
     return value
 
 
@@ -482,7 +490,7 @@ def _env_overrides(environ: Mapping[str, str], base: dict) -> list[tuple[str, di
     for name in sorted(environ):
         if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
             continue
-        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         raw = environ[name]
         try:
             value = yaml.safe_load(raw) if raw != "" else None

@@ -2,13 +2,13 @@
 
 Pure formatting of results the pipeline and the tracking store return; no Spark here.
 """
+
 from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
 
 from .pipeline import STAGES
-
 
 INCENTIVE_LABEL = "incentive (lower bound, aggregates)"
 
@@ -30,8 +30,10 @@ def format_org_table(rows: list[dict], note: str | None = None) -> str:
     lines = [head, "-" * len(head)]
     for r in rows:
         if r["suppressed"]:
-            lines.append(f"{r['org_id']:<14}{'—':>7}  {'suppressed':<15}{'':>6}"
-                         f"{'':>14}  ({r['suppression_reason']})")
+            lines.append(
+                f"{r['org_id']:<14}{'—':>7}  {'suppressed':<15}{'':>6}"
+                f"{'':>14}  ({r['suppression_reason']})"
+            )
             continue
         users = r.get("n_users")
         n = r.get("n_interactions") or 0
@@ -39,20 +41,26 @@ def format_org_table(rows: list[dict], note: str | None = None) -> str:
         inc_ci = _interval(r.get("incentive_ci_low"), r.get("incentive_ci_high"))
         if r.get("theater_index") is None:
             reason = r.get("not_measurable_reason") or "no measured interactions"
-            lines.append(f"{r['org_id']:<14}{'n/a':>7}  {'(not measurable)':<15}{users:>6}"
-                         f"{n:>14,}  {reason}")
+            lines.append(
+                f"{r['org_id']:<14}{'n/a':>7}  {'(not measurable)':<15}{users:>6}{n:>14,}  {reason}"
+            )
             if inc is not None:
-                lines.append(f"{'':<14}{inc:>7.1f}  {inc_ci:<15}{'':>6}{'':>14}  "
-                             f"{_incentive_label(r.get('incentive_basis'))}; "
-                             f"sources {', '.join(r.get('sources') or []) or '-'}")
+                lines.append(
+                    f"{'':<14}{inc:>7.1f}  {inc_ci:<15}{'':>6}{'':>14}  "
+                    f"{_incentive_label(r.get('incentive_basis'))}; "
+                    f"sources {', '.join(r.get('sources') or []) or '-'}"
+                )
             continue
         ci = _interval(r["ci_low"], r["ci_high"])
         top = ", ".join(r["top_signals"] or []) or "-"
-        lines.append(f"{r['org_id']:<14}{r['theater_index']:>7.1f}  {ci:<15}{users:>6}"
-                     f"{n:>14,}  {top}")
+        lines.append(
+            f"{r['org_id']:<14}{r['theater_index']:>7.1f}  {ci:<15}{users:>6}{n:>14,}  {top}"
+        )
         if inc is not None and "aggregates" in (r.get("incentive_basis") or ""):
-            lines.append(f"{'':<14}{inc:>7.1f}  {inc_ci:<15}{'':>6}{'':>14}  "
-                         f"{INCENTIVE_LABEL}; basis {r.get('incentive_basis')}")
+            lines.append(
+                f"{'':<14}{inc:>7.1f}  {inc_ci:<15}{'':>6}{'':>14}  "
+                f"{INCENTIVE_LABEL}; basis {r.get('incentive_basis')}"
+            )
     if note:  # what the interval covers (theater.audit.explain)
         lines += ["", note]
     return "\n".join(lines)
@@ -61,8 +69,14 @@ def format_org_table(rows: list[dict], note: str | None = None) -> str:
 def print_outputs(results: dict) -> None:
     lake = results["lake"]
     print("\nOutputs (Delta tables unless table_format=parquet):")
-    for t in ("bronze/interactions", "bronze/quarantine", "silver/interactions",
-              "gold/interaction_labels", "gold/user_weeks", "gold/org_theater_index"):
+    for t in (
+        "bronze/interactions",
+        "bronze/quarantine",
+        "silver/interactions",
+        "gold/interaction_labels",
+        "gold/user_weeks",
+        "gold/org_theater_index",
+    ):
         print(f"  {t:<26} {os.path.join(lake, t)}")
     docs = os.path.join(lake, "ops", "data_docs", "summary.html")
     if os.path.exists(docs):
@@ -72,9 +86,11 @@ def print_outputs(results: dict) -> None:
 def print_summary(results: dict) -> None:
     if "ingest" in results:
         i = results["ingest"]
-        print(f"ingest: {i['files_new']} new file(s), {i['files_skipped_already_loaded']} already "
-              f"loaded; rows loaded {sum(i['rows_loaded'].values()):,}, quarantined "
-              f"{sum(i['rows_quarantined'].values()):,}")
+        print(
+            f"ingest: {i['files_new']} new file(s), {i['files_skipped_already_loaded']} already "
+            f"loaded; rows loaded {sum(i['rows_loaded'].values()):,}, quarantined "
+            f"{sum(i['rows_quarantined'].values()):,}"
+        )
         for f in i.get("files_rejected", []):
             print(f"  warning: rejected {f['file']}: {f['reason']}")
         per_file: dict = {}
@@ -87,22 +103,31 @@ def print_summary(results: dict) -> None:
             print(f"  warning: skipped {f['file']}: {f['reason']}")
     if "refine" in results:
         r = results["refine"]
-        print(f"refine: {r['silver_interactions']:,} silver interactions in the period, "
-              f"{r['unresolved_org']:,} with unresolved org")
+        print(
+            f"refine: {r['silver_interactions']:,} silver interactions in the period, "
+            f"{r['unresolved_org']:,} with unresolved org"
+        )
         for fmt, c in sorted((r.get("identity_coverage") or {}).items()):
             if c["unmapped"] > 0:
-                print(f"  identities {fmt}: {c['unmapped']:,} of {c['aliases']:,} unmapped "
-                      f"({c['rows_unmapped']:,} rows left out)")
+                print(
+                    f"  identities {fmt}: {c['unmapped']:,} of {c['aliases']:,} unmapped "
+                    f"({c['rows_unmapped']:,} rows left out)"
+                )
     if "score" in results:
         s = results["score"]
-        print(f"score: {s['labelled_interactions']:,} interactions labelled, "
-              f"{s['flagged_interactions']:,} flagged as theater; {s['orgs']} orgs "
-              f"({s['orgs_suppressed']} suppressed)")
+        print(
+            f"score: {s['labelled_interactions']:,} interactions labelled, "
+            f"{s['flagged_interactions']:,} flagged as theater; {s['orgs']} orgs "
+            f"({s['orgs_suppressed']} suppressed)"
+        )
         print()
         from .audit.explain import interval_sentence, lake_rates
 
-        print(format_org_table(results["orgs"], interval_sentence(results["orgs"],
-                                                                  lake_rates(results["lake"]))))
+        print(
+            format_org_table(
+                results["orgs"], interval_sentence(results["orgs"], lake_rates(results["lake"]))
+            )
+        )
     dq = [r for st in STAGES for r in (results.get(st) or {}).get("dq", [])]
     if dq:
         from .quality import summary_lines
@@ -113,20 +138,28 @@ def print_summary(results: dict) -> None:
     print_outputs(results)
     if results.get("mlflow"):
         print(f"\nMLflow run {results['run_id']} (experiment theater-index)")
-        print(f"  open it:  mlflow ui --backend-store-uri {results['tracking_uri']}  "
-              "(then http://127.0.0.1:5000)")
+        print(
+            f"  open it:  mlflow ui --backend-store-uri {results['tracking_uri']}  "
+            "(then http://127.0.0.1:5000)"
+        )
         print(f"  reproduce: theater rescore --run-id {results['run_id']}")
     print(f"\ntotal {results['seconds']}s")
 
 
 def print_report_result(period, result) -> None:
     f = result.figures
-    share = (f"{f.share.value:.1f}% [{f.share.low:.1f}, {f.share.high:.1f}]"
-             if f.share.value is not None and f.share.low is not None else
-             "n/a" if f.share.value is None else f"{f.share.value:.1f}%")
-    print(f"report {period.label}: {f.coverage.n_published} orgs published, "
-          f"{f.coverage.n_suppressed} suppressed; company theater share {share}; "
-          f"previous period: {f.previous_label or 'none in the lake'}")
+    share = (
+        f"{f.share.value:.1f}% [{f.share.low:.1f}, {f.share.high:.1f}]"
+        if f.share.value is not None and f.share.low is not None
+        else "n/a"
+        if f.share.value is None
+        else f"{f.share.value:.1f}%"
+    )
+    print(
+        f"report {period.label}: {f.coverage.n_published} orgs published, "
+        f"{f.coverage.n_suppressed} suppressed; company theater share {share}; "
+        f"previous period: {f.previous_label or 'none in the lake'}"
+    )
     print(f"  html: {result.path.resolve()}")
     if result.pdf:
         print(f"  pdf:  {result.pdf}")
@@ -138,8 +171,10 @@ def print_report_result(period, result) -> None:
 
 def print_rescore(run_id: str, same: bool, diffs: list[str]) -> None:
     if same:
-        print(f"rescore {run_id}: identical: every org's index, interval, counts, "
-              "signals, outcome decoupling and rank band match the published run")
+        print(
+            f"rescore {run_id}: identical: every org's index, interval, counts, "
+            "signals, outcome decoupling and rank band match the published run"
+        )
         return
     print(f"rescore {run_id}: {len(diffs)} difference(s)")
     for d in diffs:
@@ -147,15 +182,21 @@ def print_rescore(run_id: str, same: bool, diffs: list[str]) -> None:
 
 
 def print_runs(runs) -> None:
-    print(f"{'run id':<34}{'started (UTC)':<21}{'period':<24}{'status':<10}{'mean index':>11}{'orgs':>6}")
+    print(
+        f"{'run id':<34}{'started (UTC)':<21}{'period':<24}{'status':<10}{'mean index':>11}{'orgs':>6}"
+    )
     for r in runs:
         started = datetime.fromtimestamp(r.info.start_time / 1000, timezone.utc)
         m = r.data.metrics
         mean = f"{m['index_mean']:.1f}" if "index_mean" in m else "-"
-        orgs = f"{int(m['orgs_scored'] + m.get('orgs_suppressed', 0))}" if "orgs_scored" in m else "-"
+        orgs = (
+            f"{int(m['orgs_scored'] + m.get('orgs_suppressed', 0))}" if "orgs_scored" in m else "-"
+        )
         period = f"{r.data.params.get('period_start', '?')}..{r.data.params.get('period_end', '?')}"
-        print(f"{r.info.run_id:<34}{started:%Y-%m-%d %H:%M:%S}  {period:<24}"
-              f"{r.info.status:<10}{mean:>11}{orgs:>6}")
+        print(
+            f"{r.info.run_id:<34}{started:%Y-%m-%d %H:%M:%S}  {period:<24}"
+            f"{r.info.status:<10}{mean:>11}{orgs:>6}"
+        )
     if not runs:
         print("(no tracked runs yet)")
 
@@ -167,9 +208,12 @@ def print_runs_diff(a, b, pa: dict, pb: dict) -> None:
     moved = m[m["change"].abs() > 0].sort_values("change", key=lambda s: -s.abs())
     print(f"orgs: {len(a)} in A, {len(b)} in B; {len(moved)} moved")
     for _, r in moved.iterrows():
-        print(f"  {r.org_id:<14} {r.theater_index_a:>6.1f} -> {r.theater_index_b:>6.1f}  ({r.change:+.1f})")
-    keys = sorted(k for k in set(pa) | set(pb)
-                  if k.startswith(("cfg.", "period")) and pa.get(k) != pb.get(k))
+        print(
+            f"  {r.org_id:<14} {r.theater_index_a:>6.1f} -> {r.theater_index_b:>6.1f}  ({r.change:+.1f})"
+        )
+    keys = sorted(
+        k for k in set(pa) | set(pb) if k.startswith(("cfg.", "period")) and pa.get(k) != pb.get(k)
+    )
     print(f"configuration keys that differ: {len(keys)}")
     for k in keys:
         print(f"  {k}: {pa.get(k)} -> {pb.get(k)}")
@@ -179,11 +223,15 @@ def print_vendor_generated(summary: dict, period, out, seconds: float) -> None:
     from pathlib import Path
 
     counts = summary["formats"]
-    print(f"generated {summary['native_interactions']:,} interactions for {period} in "
-          f"{seconds:.1f}s, delivered as vendor exports in {len(counts)} formats "
-          f"({sum(c['files'] for c in counts.values())} files)")
-    print(f"  landing zone: {Path(out) / 'landing'}  (vendor/, identities/, directory/, "
-          "work_items/, policies/)")
+    print(
+        f"generated {summary['native_interactions']:,} interactions for {period} in "
+        f"{seconds:.1f}s, delivered as vendor exports in {len(counts)} formats "
+        f"({sum(c['files'] for c in counts.values())} files)"
+    )
+    print(
+        f"  landing zone: {Path(out) / 'landing'}  (vendor/, identities/, directory/, "
+        "work_items/, policies/)"
+    )
     print(f"  ground truth: {Path(out) / 'truth'}  (vendor_counts.json: expected bronze rows)")
 
 
@@ -196,8 +244,10 @@ def print_formats(formats: list[dict]) -> None:
         req = ", ".join(f["required"]) or "-"
         sig = ", ".join(f"{k}({v})" if v != "Y" else k for k, v in f["signals"].items()) or "-"
         print(f"{f['name']:<28}{f['grain']:<13}{req:<57} {sig}")
-    print("\nsignals: (A) = approximate from this grain. Put files under "
-          "landing/vendor/<format>/ (org-level formats: landing/vendor/<format>/<org_id>/).")
+    print(
+        "\nsignals: (A) = approximate from this grain. Put files under "
+        "landing/vendor/<format>/ (org-level formats: landing/vendor/<format>/<org_id>/)."
+    )
 
 
 def print_inspections(results: list[dict]) -> None:
@@ -211,11 +261,18 @@ def print_inspections(results: list[dict]) -> None:
         if not r["format"]:
             print(f"  format: not recognised ({r['records']:,} record(s)); see `theater formats`")
         else:
-            print(f"  format: {r['format']} (grain {r['grain']}); put it under "
-                  f"landing/vendor/{r['format']}/")
-        print(f"  records: {r['records']:,}, bad: {r['bad_records']:,}"
-              + (" (" + ", ".join(f"{k} {v:,}" for k, v in r["bad_reasons"].items()) + ")"
-                 if r["bad_reasons"] else ""))
+            print(
+                f"  format: {r['format']} (grain {r['grain']}); put it under "
+                f"landing/vendor/{r['format']}/"
+            )
+        print(
+            f"  records: {r['records']:,}, bad: {r['bad_records']:,}"
+            + (
+                " (" + ", ".join(f"{k} {v:,}" for k, v in r["bad_reasons"].items()) + ")"
+                if r["bad_reasons"]
+                else ""
+            )
+        )
         if r["rows"]:
             print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in r["rows"].items()))
         if r["date_min"]:

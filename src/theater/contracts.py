@@ -3,6 +3,7 @@
 Everything that validates or types landing records is derived from these schemas, so the
 schemas stay the one reference (they are copies of ``shared/contract/*.schema.json``).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,7 @@ _SCHEMA_FILES = {
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    kind: str                    # string | integer | boolean | date | date-time | enum
+    kind: str  # string | integer | boolean | date | date-time | enum
     required: bool
     nullable: bool
     min_length: int | None = None
@@ -58,8 +59,15 @@ def _field(name: str, spec: dict, required: bool) -> FieldSpec:
     kind = base
     if base == "string" and spec.get("format") in ("date", "date-time"):
         kind = spec["format"]
-    return FieldSpec(name, kind, required, nullable, min_length=spec.get("minLength"),
-                     minimum=spec.get("minimum"), pattern=spec.get("pattern"))
+    return FieldSpec(
+        name,
+        kind,
+        required,
+        nullable,
+        min_length=spec.get("minLength"),
+        minimum=spec.get("minimum"),
+        pattern=spec.get("pattern"),
+    )
 
 
 @lru_cache(maxsize=None)

@@ -9,6 +9,7 @@ Engines:
   when table_format is delta; that needs a reachable Maven repository).
 - ``remote``: an existing Spark Connect endpoint (``sc://host:port``).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -98,13 +99,15 @@ def build_session(cfg: Config):
         # --packages): the builder must not override them (.master() would run a YARN job locally).
         if not under_spark_submit():
             builder = builder.appName(cfg["spark.app_name"]).master(
-                os.environ.get("SPARK_MASTER", "local[2]"))
+                os.environ.get("SPARK_MASTER", "local[2]")
+            )
             conf.setdefault("spark.ui.enabled", "false")
             conf.setdefault("spark.ui.showConsoleProgress", "false")
         if cfg["table_format"] == "delta":
             conf.setdefault("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
-            conf.setdefault("spark.sql.catalog.spark_catalog",
-                            "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+            conf.setdefault(
+                "spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+            )
             if not under_spark_submit():
                 for k, v in conf.items():
                     builder = builder.config(k, v)
@@ -130,7 +133,8 @@ def session(cfg: Config) -> Iterator:
     # Reuse, and leave running, a session someone else owns: the active session under
     # spark-submit, or an embedded Sail server already started in this process (nested use).
     reused = (cfg["engine"] == "spark" and SparkSession.getActiveSession() is not None) or (
-        cfg["engine"] == "sail" and _SailServer._server is not None)
+        cfg["engine"] == "sail" and _SailServer._server is not None
+    )
     spark = build_session(cfg)
     try:
         yield spark

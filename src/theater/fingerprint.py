@@ -20,6 +20,7 @@ of 30- / 80- / 150-word prompts with word features, against 11% / 41% / 62% with
 bits (minimum 20 of 200 pairs) with any of the three. Short prompts are near-duplicates
 mostly when equal after normalization, which is intended.
 """
+
 from __future__ import annotations
 
 import hashlib

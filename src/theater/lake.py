@@ -8,6 +8,7 @@ Parquet (``table_format: parquet``) exists so the same jobs run on Apache Spark 
 Delta jars (tests, or a cluster without Delta). It emulates replace/merge by rewriting the table
 into a staging folder and swapping it in (local filesystems only); it has no time travel.
 """
+
 from __future__ import annotations
 
 import logging
@@ -60,8 +61,10 @@ class Lake:
     # ---------------------------------------------------------------- reads
     def read(self, spark: SparkSession, table: str, version: int | None = None) -> DataFrame:
         if not self.exists(table):
-            raise LakeError(f"table {table} does not exist at {self.path(table)}; "
-                            "run the stage that writes it first")
+            raise LakeError(
+                f"table {table} does not exist at {self.path(table)}; "
+                "run the stage that writes it first"
+            )
         reader = spark.read.format(self.fmt)
         if version is not None:
             if self.fmt != "delta":
@@ -77,8 +80,12 @@ class Lake:
     # ---------------------------------------------------------------- writes
     def overwrite(self, df: DataFrame, table: str) -> None:
         if self.fmt == "delta":
-            (df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-             .save(self.path(table)))
+            (
+                df.write.format("delta")
+                .mode("overwrite")
+                .option("overwriteSchema", "true")
+                .save(self.path(table))
+            )
         else:
             self._swap_in(df, table)
 
@@ -93,7 +100,8 @@ class Lake:
                 f"{table} at {self.path(table)} was written with other columns "
                 f"(missing {sorted(want - have) or 'none'}, extra {sorted(have - want) or 'none'}), "
                 "probably by an older version of theater-index: score into a new lake, or move "
-                "this table aside to rebuild it")
+                "this table aside to rebuild it"
+            )
 
     def append(self, df: DataFrame, table: str) -> None:
         df.write.format(self.fmt).mode("append").save(self.path(table))
@@ -104,16 +112,26 @@ class Lake:
             self.overwrite(df, table)
         elif self.fmt == "delta":
             self._check_same_columns(df, table)
-            (df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
-             .save(self.path(table)))
+            (
+                df.write.format("delta")
+                .mode("overwrite")
+                .option("replaceWhere", predicate)
+                .save(self.path(table))
+            )
         else:
             spark = df.sparkSession
             kept = self.read(spark, table).where(f"NOT ({predicate})")
             self._swap_in(kept.unionByName(df, allowMissingColumns=True), table)
 
-    def merge(self, source: DataFrame, table: str, on: list[str], *,
-              update_condition: str | None = None,
-              delete_unmatched_condition: str | None = None) -> None:
+    def merge(
+        self,
+        source: DataFrame,
+        table: str,
+        on: list[str],
+        *,
+        update_condition: str | None = None,
+        delete_unmatched_condition: str | None = None,
+    ) -> None:
         """Upsert ``source`` into ``table`` on the key columns ``on`` in one MERGE commit.
 
         ``update_condition`` limits which matched rows are updated (e.g. only newer deliveries);
@@ -125,15 +143,18 @@ class Lake:
             return
         spark = source.sparkSession
         if self.fmt != "delta":
-            self._merge_parquet(spark, source, table, on, update_condition,
-                                delete_unmatched_condition)
+            self._merge_parquet(
+                spark, source, table, on, update_condition, delete_unmatched_condition
+            )
             return
         view = f"merge_src_{uuid.uuid4().hex[:12]}"
         source.createOrReplaceTempView(view)
         cond = " AND ".join(f"t.`{c}` = s.`{c}`" for c in on)
         matched = "WHEN MATCHED" + (f" AND ({update_condition})" if update_condition else "")
-        sql = (f"MERGE INTO delta.`{_sql_path(self.path(table))}` AS t USING {view} AS s ON {cond} "
-               f"{matched} THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *")
+        sql = (
+            f"MERGE INTO delta.`{_sql_path(self.path(table))}` AS t USING {view} AS s ON {cond} "
+            f"{matched} THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+        )
         if delete_unmatched_condition:
             sql += f" WHEN NOT MATCHED BY SOURCE AND ({delete_unmatched_condition}) THEN DELETE"
         try:

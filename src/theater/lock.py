@@ -15,6 +15,7 @@ contender's rename succeeds), then the new lock is created with ``O_EXCL``.
 While the lock is held, every batch in the lake that is not committed belongs to a dead run, so
 crash cleanup (``stages.ingest``) runs only under this lock.
 """
+
 from __future__ import annotations
 
 import json
@@ -113,19 +114,30 @@ def check_lake_root(root: str) -> Path:
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"lake path {root!r} cannot be created ({exc.strerror}): give a "
-                         "writable folder with --lake") from None
+        raise UsageError(
+            f"lake path {root!r} cannot be created ({exc.strerror}): give a "
+            "writable folder with --lake"
+        ) from None
     if not os.access(p, os.W_OK | os.X_OK):
-        raise UsageError(f"lake path {root!r} is not writable by this user: fix its "
-                         "permissions or give another folder with --lake")
+        raise UsageError(
+            f"lake path {root!r} is not writable by this user: fix its "
+            "permissions or give another folder with --lake"
+        )
     return p
 
 
 class LakeLock:
     """Context manager holding the lake's writer lock."""
 
-    def __init__(self, root: str, run_id: str, *, wait: float = 0.0,
-                 stale_seconds: float = 86400.0, poll: float = 0.5):
+    def __init__(
+        self,
+        root: str,
+        run_id: str,
+        *,
+        wait: float = 0.0,
+        stale_seconds: float = 86400.0,
+        poll: float = 0.5,
+    ):
         self.root = check_lake_root(root)
         self.path = self.root / LOCK_NAME
         self.run_id, self.wait, self.stale, self.poll = run_id, wait, stale_seconds, poll
@@ -133,9 +145,14 @@ class LakeLock:
 
     def _owner_info(self) -> dict:
         now = datetime.now(timezone.utc)
-        return {"host": socket.gethostname(), "pid": os.getpid(),
-                "proc_start": _proc_start(os.getpid()), "run_id": self.run_id,
-                "taken_at": now.isoformat(timespec="seconds"), "taken_at_epoch": now.timestamp()}
+        return {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "proc_start": _proc_start(os.getpid()),
+            "run_id": self.run_id,
+            "taken_at": now.isoformat(timespec="seconds"),
+            "taken_at_epoch": now.timestamp(),
+        }
 
     def _try_create(self) -> bool:
         try:
@@ -181,9 +198,15 @@ class LakeLock:
             os.unlink(aside)
             return moved
         os.unlink(aside)
-        log.warning("lake %s: taking over the lock of run %s (pid %s on %s, since %s): its "
-                    "owner is no longer running", self.root, owner.get("run_id", "?"),
-                    owner.get("pid", "?"), owner.get("host", "?"), owner.get("taken_at", "?"))
+        log.warning(
+            "lake %s: taking over the lock of run %s (pid %s on %s, since %s): its "
+            "owner is no longer running",
+            self.root,
+            owner.get("run_id", "?"),
+            owner.get("pid", "?"),
+            owner.get("host", "?"),
+            owner.get("taken_at", "?"),
+        )
         return None
 
     def acquire(self) -> "LakeLock":
@@ -192,8 +215,11 @@ class LakeLock:
             if self._try_create():
                 stale = clear_staging(self.root)
                 if stale:
-                    log.warning("lake %s: removed stale staging left by an earlier run: %s",
-                                self.root, ", ".join(stale))
+                    log.warning(
+                        "lake %s: removed stale staging left by an earlier run: %s",
+                        self.root,
+                        ", ".join(stale),
+                    )
                 return self
             live = self._take_over_if_dead()
             if live is None:
@@ -202,7 +228,8 @@ class LakeLock:
                 raise LakeBusyError(
                     f"lake busy: run {live.get('run_id', '?')} since {live.get('taken_at', '?')} "
                     f"(pid {live.get('pid', '?')} on {live.get('host', '?')}) holds "
-                    f"{self.path}; wait for it, or pass --wait SECONDS")
+                    f"{self.path}; wait for it, or pass --wait SECONDS"
+                )
             time.sleep(self.poll)
 
     def release(self) -> None:
@@ -210,8 +237,11 @@ class LakeLock:
             return
         clear_staging(self.root)  # every exit path: no raw identifier stays in staging
         current = read_owner(self.path)
-        if current and current.get("pid") == self.owner["pid"] and \
-                current.get("run_id") == self.owner["run_id"]:
+        if (
+            current
+            and current.get("pid") == self.owner["pid"]
+            and current.get("run_id") == self.owner["run_id"]
+        ):
             try:
                 self.path.unlink()
             except FileNotFoundError:
@@ -243,5 +273,6 @@ def lake_lock(root: str, run_id: str, cfg=None, wait: float | None = None):
     w = wait if wait is not None else float(get("lake.lock_wait_seconds", 0))
     if w < 0:
         raise UsageError(f"--wait must be 0 or more seconds, got {w}")
-    return LakeLock(root, run_id, wait=w, stale_seconds=float(get("lake.lock_stale_seconds",
-                                                                   86400)))
+    return LakeLock(
+        root, run_id, wait=w, stale_seconds=float(get("lake.lock_stale_seconds", 86400))
+    )

@@ -19,6 +19,7 @@ gets a default too); the embedded Sail server is a Rust process-in-process that 
 Progress: :func:`progress` gives long stages a progress bar on a terminal (stderr is a TTY) and
 plain milestone log lines otherwise; :func:`milestone` logs one such line.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,15 +35,29 @@ from typing import Iterator
 PROJECT = "theater"
 FORMATS = ("text", "json")
 # libraries that log chatty INFO lines through Python logging (GX: ~200 lines per run)
-NOISY = ("great_expectations", "mlflow", "alembic", "huey", "py4j", "pyspark", "urllib3", "grpc",
-         "filelock", "fsspec", "asyncio", "git")
+NOISY = (
+    "great_expectations",
+    "mlflow",
+    "alembic",
+    "huey",
+    "py4j",
+    "pyspark",
+    "urllib3",
+    "grpc",
+    "filelock",
+    "fsspec",
+    "asyncio",
+    "git",
+)
 # Sail (Rust, env_logger) notices that are expected and not actionable here:
 # "Hint operation is not yet supported and is a no-op" (once per broadcast hint),
 # "Persist operation is not yet supported", and the task count when the session closes.
-SAIL_QUIET_TARGETS = ("sail_plan::resolver::query::misc",
-                      "sail_spark_connect::service::plan_analyzer", "sail_common::actor")
-_STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message",
-                                                                              "asctime"}
+SAIL_QUIET_TARGETS = (
+    "sail_plan::resolver::query::misc",
+    "sail_spark_connect::service::plan_analyzer",
+    "sail_common::actor",
+)
+_STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 _state = {"verbose": False, "handler": None, "third_party": logging.WARNING}
 
@@ -51,10 +66,14 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per record: time (UTC, ISO 8601), level, logger, message, extras."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out = {"time": datetime.fromtimestamp(record.created, timezone.utc)
-               .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-               "level": record.levelname, "logger": record.name,
-               "message": record.getMessage()}
+        out = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 out[key] = value
@@ -84,8 +103,12 @@ def quiet(name: str) -> None:
     logging.getLogger(name).setLevel(level)
     prefix = name + "."
     for other, logger in list(logging.Logger.manager.loggerDict.items()):
-        if other.startswith(prefix) and isinstance(logger, logging.Logger) and \
-                logger.level != logging.NOTSET and logger.level < level:
+        if (
+            other.startswith(prefix)
+            and isinstance(logger, logging.Logger)
+            and logger.level != logging.NOTSET
+            and logger.level < level
+        ):
             logger.setLevel(level)
 
 
@@ -112,8 +135,11 @@ def setup_logging(verbose: bool = False, fmt: str = "text", stream=None) -> logg
         raise ValueError(f"log format must be one of {FORMATS}, got {fmt!r}")
     _state["verbose"] = verbose
     handler = _Handler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(
-        "%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S"))
+    handler.setFormatter(
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
+    )
     root = logging.getLogger()
     if _state["handler"] is not None:
         root.removeHandler(_state["handler"])
@@ -123,7 +149,7 @@ def setup_logging(verbose: bool = False, fmt: str = "text", stream=None) -> logg
     level = os.environ.get("THEATER_LOG_LEVEL", "DEBUG" if verbose else "INFO").upper()
     logging.getLogger(PROJECT).setLevel(level)
     quiet_third_party(verbose)
-    logging.captureWarnings(True)            # Python warnings go through the same handler
+    logging.captureWarnings(True)  # Python warnings go through the same handler
     logging.getLogger("py.warnings").setLevel(logging.WARNING if verbose else logging.ERROR)
     return handler
 
@@ -138,8 +164,9 @@ class _Progress:
 
     active: "_Progress | None" = None
 
-    def __init__(self, stage: str, total: int | None, unit: str, log: logging.Logger,
-                 on_terminal: bool):
+    def __init__(
+        self, stage: str, total: int | None, unit: str, log: logging.Logger, on_terminal: bool
+    ):
         self.stage, self.total, self.unit, self.log = stage, total, unit, log
         self.done = 0
         self.t0 = time.monotonic()
@@ -149,8 +176,15 @@ class _Progress:
 
             # a pty without a size reports 0 x 0: tqdm would then draw nothing
             size = shutil.get_terminal_size(fallback=(100, 24))
-            self.bar = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr, leave=False,
-                            ncols=min(size.columns or 100, 120), nrows=size.lines or 24)
+            self.bar = tqdm(
+                total=total,
+                desc=stage,
+                unit=unit,
+                file=sys.stderr,
+                leave=False,
+                ncols=min(size.columns or 100, 120),
+                nrows=size.lines or 24,
+            )
 
     def advance(self, n: int = 1, note: str | None = None) -> None:
         """``n`` more units done; ``note`` says which (shown on the bar or in the line)."""
@@ -161,8 +195,15 @@ class _Progress:
             self.bar.update(n)
             return
         of = f"/{self.total}" if self.total is not None else ""
-        self.log.info("%s: %d%s %s%s (%.1fs)", self.stage, self.done, of, self.unit,
-                      f" - {note}" if note else "", time.monotonic() - self.t0)
+        self.log.info(
+            "%s: %d%s %s%s (%.1fs)",
+            self.stage,
+            self.done,
+            of,
+            self.unit,
+            f" - {note}" if note else "",
+            time.monotonic() - self.t0,
+        )
 
     def close(self) -> None:
         if self.bar is not None:
@@ -178,8 +219,9 @@ def _on_terminal() -> bool:
 
 
 @contextmanager
-def progress(stage: str, total: int | None = None, unit: str = "step",
-             logger: str = PROJECT) -> Iterator[_Progress]:
+def progress(
+    stage: str, total: int | None = None, unit: str = "step", logger: str = PROJECT
+) -> Iterator[_Progress]:
     """``with progress("ingest", total=4, unit="dataset") as p: ... p.advance(note=name)``.
 
     On a terminal a progress bar (log lines are written above it); elsewhere one INFO line per
@@ -216,8 +258,11 @@ class Steps:
 
     def __call__(self, message: str) -> None:
         if self._p.bar is not None:
-            note = message[len(self.stage):].lstrip(" :") if message.startswith(self.stage) \
+            note = (
+                message[len(self.stage) :].lstrip(" :")
+                if message.startswith(self.stage)
                 else message
+            )
             self._p.bar.set_postfix_str(note[:60], refresh=False)
             self._p.bar.update(1)
         self.log(message)

@@ -13,6 +13,7 @@ anywhere else:
 PySpark and pyarrow are imported inside the methods that need them, so the report and the
 Airflow DAGs can use periods without a Spark installation.
 """
+
 from __future__ import annotations
 
 import re
@@ -52,8 +53,7 @@ class Period:
         if self.end <= self.start:
             raise PeriodError(f"period end {self.end} must be after start {self.start}")
         if not (MIN_YEAR <= self.start.year and self.end.year <= MAX_YEAR):
-            raise PeriodError(f"period {self} is outside the plausible years "
-                              f"{MIN_YEAR}-{MAX_YEAR}")
+            raise PeriodError(f"period {self} is outside the plausible years {MIN_YEAR}-{MAX_YEAR}")
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -69,8 +69,9 @@ class Period:
         return cls(start, end)
 
     @classmethod
-    def parse(cls, *, quarter: str | None = None, start: str | None = None,
-              end: str | None = None) -> Period:
+    def parse(
+        cls, *, quarter: str | None = None, start: str | None = None, end: str | None = None
+    ) -> Period:
         if quarter and (start or end):
             raise PeriodError("give either --quarter or --start/--end, not both")
         if quarter:
@@ -106,8 +107,11 @@ class Period:
             q_start = self.start
             prev_end = q_start
             prev_start_month = q_start.month - 3
-            prev_start = (date(q_start.year - 1, prev_start_month + 12, 1) if prev_start_month < 1
-                          else date(q_start.year, prev_start_month, 1))
+            prev_start = (
+                date(q_start.year - 1, prev_start_month + 12, 1)
+                if prev_start_month < 1
+                else date(q_start.year, prev_start_month, 1)
+            )
             return Period(prev_start, prev_end)
         return Period(self.start - (self.end - self.start), self.start)
 
@@ -144,8 +148,9 @@ class Period:
         from pyspark.sql import functions as F
 
         c = F.col(col) if isinstance(col, str) else col
-        return ((c >= F.lit(f"{self.start} 00:00:00").cast("timestamp"))
-                & (c < F.lit(f"{self.end} 00:00:00").cast("timestamp")))
+        return (c >= F.lit(f"{self.start} 00:00:00").cast("timestamp")) & (
+            c < F.lit(f"{self.end} 00:00:00").cast("timestamp")
+        )
 
     def date_col(self, col: str | Column) -> Column:
         """A date column inside the period."""
@@ -167,36 +172,43 @@ class Period:
     # ------------------------------------------------------------ SQL predicates
     def ts_sql(self, col: str) -> str:
         col = _sql_ident(col)
-        return (f"{col} >= TIMESTAMP '{self.start} 00:00:00' AND "
-                f"{col} < TIMESTAMP '{self.end} 00:00:00'")
+        return (
+            f"{col} >= TIMESTAMP '{self.start} 00:00:00' AND "
+            f"{col} < TIMESTAMP '{self.end} 00:00:00'"
+        )
 
     def date_sql(self, col: str) -> str:
         col = _sql_ident(col)
         return f"{col} >= DATE '{self.start}' AND {col} < DATE '{self.end}'"
 
     def matches_sql(self, start_col: str = "period_start", end_col: str = "period_end") -> str:
-        return (f"{_sql_ident(start_col)} = DATE '{self.start}' AND "
-                f"{_sql_ident(end_col)} = DATE '{self.end}'")
+        return (
+            f"{_sql_ident(start_col)} = DATE '{self.start}' AND "
+            f"{_sql_ident(end_col)} = DATE '{self.end}'"
+        )
 
     # Backward-compatible name for ts_sql.
     def where_sql(self, ts_col: str) -> str:
         return self.ts_sql(ts_col)
 
     # ------------------------------------------------------------ pyarrow / pandas
-    def arrow_matches(self, start_col: str = "period_start",
-                      end_col: str = "period_end") -> ds.Expression:
+    def arrow_matches(
+        self, start_col: str = "period_start", end_col: str = "period_end"
+    ) -> ds.Expression:
         import pyarrow as pa
         import pyarrow.dataset as ds
 
-        return ((ds.field(start_col) == pa.scalar(self.start, pa.date32()))
-                & (ds.field(end_col) == pa.scalar(self.end, pa.date32())))
+        return (ds.field(start_col) == pa.scalar(self.start, pa.date32())) & (
+            ds.field(end_col) == pa.scalar(self.end, pa.date32())
+        )
 
     def arrow_date(self, col: str) -> ds.Expression:
         import pyarrow as pa
         import pyarrow.dataset as ds
 
-        return ((ds.field(col) >= pa.scalar(self.start, pa.date32()))
-                & (ds.field(col) < pa.scalar(self.end, pa.date32())))
+        return (ds.field(col) >= pa.scalar(self.start, pa.date32())) & (
+            ds.field(col) < pa.scalar(self.end, pa.date32())
+        )
 
     def pandas_mask(self, values: pd.Series) -> pd.Series:
         """Boolean mask of a pandas Series of dates or (naive UTC / aware) timestamps."""
@@ -207,8 +219,9 @@ class Period:
             if getattr(s.dt, "tz", None) is not None:
                 s = s.dt.tz_convert("UTC").dt.tz_localize(None)
             return (s >= pd.Timestamp(self.start)) & (s < pd.Timestamp(self.end))
-        return s.map(lambda d: d is not None and d == d and self.start <= _as_date(d) < self.end
-                     ).astype(bool)
+        return s.map(
+            lambda d: d is not None and d == d and self.start <= _as_date(d) < self.end
+        ).astype(bool)
 
 
 def _as_date(value) -> date:

@@ -2,6 +2,7 @@
 
 ``theater run``, ``theater demo``, the jobs under ``jobs/`` and the Airflow DAGs all come here.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,9 +18,17 @@ log = logging.getLogger(__name__)
 STAGES = ("ingest", "refine", "score")
 
 
-def run_pipeline(cfg: Config, period: Period | None, stages=STAGES, *, landing: str | None = None,
-                 lake_root: str | None = None, progress=log.info, command: str = "run",
-                 wait: float | None = None) -> dict:
+def run_pipeline(
+    cfg: Config,
+    period: Period | None,
+    stages=STAGES,
+    *,
+    landing: str | None = None,
+    lake_root: str | None = None,
+    progress=log.info,
+    command: str = "run",
+    wait: float | None = None,
+) -> dict:
     """Run the stages in order on one session, as one MLflow run, holding the lake's writer
     lock (``theater.lock``; ``wait``: seconds to wait for it); return each stage's metrics."""
     from .engine import session
@@ -41,11 +50,15 @@ def run_pipeline(cfg: Config, period: Period | None, stages=STAGES, *, landing: 
         raise ConfigError("refine and score need a period (--quarter, or --start and --end)")
     results: dict = {"period": str(period) if period else None, "lake": lake.root}
     t_all = time.time()
-    progress(f"engine {cfg.engine} ({cfg.table_format}); "
-             f"{f'period {period}' if period else 'new landing files'}; lake {lake.root}")
-    with PipelineRun(cfg, period, lake.root, command) as tracked, \
-            lake_lock(lake.root, tracked.run_id or uuid.uuid4().hex, cfg, wait) as held, \
-            session(cfg) as spark:
+    progress(
+        f"engine {cfg.engine} ({cfg.table_format}); "
+        f"{f'period {period}' if period else 'new landing files'}; lake {lake.root}"
+    )
+    with (
+        PipelineRun(cfg, period, lake.root, command) as tracked,
+        lake_lock(lake.root, tracked.run_id or uuid.uuid4().hex, cfg, wait) as held,
+        session(cfg) as spark,
+    ):
         run_id = tracked.run_id or (held.run_id if held else uuid.uuid4().hex)
         results["run_id"] = run_id
         results["mlflow"] = tracked.enabled

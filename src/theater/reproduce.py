@@ -1,5 +1,6 @@
 """``theater rescore``: recompute a tracked run from the Delta versions and the configuration
 it logged, with the same ``compute_gold`` the run used, and compare org by org."""
+
 from __future__ import annotations
 
 import logging
@@ -10,13 +11,36 @@ from .period import Period
 
 log = logging.getLogger(__name__)
 
-COMPARE = ("theater_index", "ci_low", "ci_high", "n_users", "n_interactions", "suppressed",
-           "suppression_reason", "signal_coverage", "usage_change", "outcome_change",
-           "outcome_decoupling", "outcome_decoupling_low", "outcome_decoupling_high", "decoupled",
-           "high_confidence_theater", "rank_low", "rank_high", "detector_index",
-           "interval_kind", "audit_n", "not_measurable_reason",
-           "incentive_index", "incentive_ci_low", "incentive_ci_high", "incentive_basis",
-           "incentive_not_measurable_reason", "index_basis", "sources")
+COMPARE = (
+    "theater_index",
+    "ci_low",
+    "ci_high",
+    "n_users",
+    "n_interactions",
+    "suppressed",
+    "suppression_reason",
+    "signal_coverage",
+    "usage_change",
+    "outcome_change",
+    "outcome_decoupling",
+    "outcome_decoupling_low",
+    "outcome_decoupling_high",
+    "decoupled",
+    "high_confidence_theater",
+    "rank_low",
+    "rank_high",
+    "detector_index",
+    "interval_kind",
+    "audit_n",
+    "not_measurable_reason",
+    "incentive_index",
+    "incentive_ci_low",
+    "incentive_ci_high",
+    "incentive_basis",
+    "incentive_not_measurable_reason",
+    "index_basis",
+    "sources",
+)
 
 
 def compare_rows(old: dict[str, dict], new: dict[str, dict]) -> list[str]:
@@ -25,10 +49,13 @@ def compare_rows(old: dict[str, dict], new: dict[str, dict]) -> list[str]:
     for org in sorted(set(new) | set(old)):
         a, b = old.get(org), new.get(org)
         if a is None or b is None:
-            diffs.append(f"{org}: {'only in the recomputation' if a is None else 'missing from the recomputation'}")
+            diffs.append(
+                f"{org}: {'only in the recomputation' if a is None else 'missing from the recomputation'}"
+            )
             continue
-        cols = [c for c in COMPARE if c in a] + [c for c in a if c.startswith(
-            ("signal_", "coverage_")) and c != "signal_coverage"]
+        cols = [c for c in COMPARE if c in a] + [
+            c for c in a if c.startswith(("signal_", "coverage_")) and c != "signal_coverage"
+        ]
         for c in cols:
             x, y = a.get(c), b.get(c)
             same = (x == y) or (isinstance(x, float) and isinstance(y, float) and abs(x - y) < 1e-9)
@@ -57,11 +84,12 @@ def rescore(cfg: Config, run_id: str, *, engine: str | None = None) -> tuple[boo
         data["engine"] = engine
     data.setdefault("tracking", {})["enabled"] = False
     logged = Config.from_dict(data, (f"MLflow run {run_id}",))
-    period = Period(date.fromisoformat(params["period_start"]),
-                    date.fromisoformat(params["period_end"]))
+    period = Period(
+        date.fromisoformat(params["period_start"]), date.fromisoformat(params["period_end"])
+    )
     lake = Lake(params["lake"], logged.table_format)
     prefix = "lineage.score.inputs."
-    versions = {k[len(prefix):]: int(v) for k, v in params.items() if k.startswith(prefix)}
+    versions = {k[len(prefix) :]: int(v) for k, v in params.items() if k.startswith(prefix)}
     out_version = int(params["lineage.score.outputs.gold/org_theater_index"])
     log.info("rescoring %s %s from %s", run_id, period, versions)
     with session(logged) as spark:
@@ -69,8 +97,8 @@ def rescore(cfg: Config, run_id: str, *, engine: str | None = None) -> tuple[boo
         gold = score.compute_gold(spark, inputs, period, logged, run_id, progress=log.debug)
         new = {r.org_id: r.asDict() for r in gold.index.collect()}
         published = lake.read(spark, "gold/org_theater_index", version=out_version).where(
-            period.matches_col() & (F.col("run_id") == run_id))
+            period.matches_col() & (F.col("run_id") == run_id)
+        )
         old = {r.org_id: r.asDict() for r in published.collect()}
     diffs = compare_rows(old, new)
     return not diffs and bool(old), diffs
-

@@ -14,6 +14,7 @@ What a run holds:
 - artifacts: the org index (MLflow table and CSV), the resolved config (YAML), DQ results;
 - tags: quarter, engine, environment, status (a failed run is marked FAILED with its error).
 """
+
 from __future__ import annotations
 
 import json
@@ -64,7 +65,7 @@ def _init_store_once(uri: str) -> None:
 
     import mlflow
 
-    db = Path(uri[len("sqlite:///"):])
+    db = Path(uri[len("sqlite:///") :])
     db.parent.mkdir(parents=True, exist_ok=True)
     with open(str(db) + ".lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -103,8 +104,9 @@ def experiment_id(cfg: Config) -> str:
 def git_commit() -> str | None:
     here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -113,16 +115,29 @@ def git_commit() -> str | None:
 def _params(cfg: Config, period, lake_root: str, command: str) -> dict[str, str]:
     from . import __version__
 
-    params = {f"cfg.{k}": json.dumps(v) if isinstance(v, (dict, list)) else str(v)
-              for k, v in cfg.flat().items()}
+    params = {
+        f"cfg.{k}": json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+        for k, v in cfg.flat().items()
+    }
     if period is not None:  # ingest alone has no period: it loads every new file
-        params.update({"period_start": str(period.start), "period_end": str(period.end),
-                       "period": period.label})
-    params.update({"engine": cfg["engine"], "environment": cfg["env"],
-                   "table_format": cfg["table_format"], "lake": str(Path(lake_root).resolve())
-                   if "://" not in lake_root else lake_root,
-                   "command": command, "code_version": __version__,
-                   "git_commit": git_commit() or "unknown"})
+        params.update(
+            {
+                "period_start": str(period.start),
+                "period_end": str(period.end),
+                "period": period.label,
+            }
+        )
+    params.update(
+        {
+            "engine": cfg["engine"],
+            "environment": cfg["env"],
+            "table_format": cfg["table_format"],
+            "lake": str(Path(lake_root).resolve()) if "://" not in lake_root else lake_root,
+            "command": command,
+            "code_version": __version__,
+            "git_commit": git_commit() or "unknown",
+        }
+    )
     return {k: v[:6000] for k, v in params.items()}
 
 
@@ -141,6 +156,7 @@ class PipelineRun:
         if not self.enabled:
             return self
         import mlflow
+
         # MLflow's Param() imports pyspark.ml once it is in sys.modules, and the GX prewarm
         # thread (quality.GX.prewarm) imports pyspark.ml too: import it here, before any stage
         # starts that thread, so the two imports never race (a quick stage, e.g. ingest with no
@@ -151,10 +167,15 @@ class PipelineRun:
         exp = self.experiment_id = experiment_id(self.cfg)
         fail_dead_runs(self.cfg, exp)
         label = self.period.label if self.period is not None else "new files"
-        tags = {PARENT_TAG: "pipeline", "quarter": label, "engine": self.cfg["engine"],
-                "environment": self.cfg["env"], "status": "RUNNING", **_owner_tags()}
-        run = mlflow.start_run(experiment_id=exp, run_name=f"{self.command} {label}",
-                               tags=tags)
+        tags = {
+            PARENT_TAG: "pipeline",
+            "quarter": label,
+            "engine": self.cfg["engine"],
+            "environment": self.cfg["env"],
+            "status": "RUNNING",
+            **_owner_tags(),
+        }
+        run = mlflow.start_run(experiment_id=exp, run_name=f"{self.command} {label}", tags=tags)
         self.run_id = run.info.run_id
         mlflow.log_params(_params(self.cfg, self.period, self.lake_root, self.command))
         mlflow.log_text(self.cfg.to_yaml(), "config.yaml")
@@ -196,13 +217,16 @@ class PipelineRun:
             for table, version in (metrics.get(direction) or {}).items():
                 if version is None:
                     continue
-                self.lineage.setdefault(table, {})["in" if direction == "inputs" else "out"] = version
+                self.lineage.setdefault(table, {})["in" if direction == "inputs" else "out"] = (
+                    version
+                )
                 mlflow.log_param(f"lineage.{name}.{direction}.{table}", str(version))
         dq = [r for r in (metrics.get("dq") or []) if isinstance(r, dict) and "success" in r]
         if dq:
             flat[f"{name}.dq_pass_rate"] = sum(bool(r["success"]) for r in dq) / len(dq)
-            flat[f"{name}.dq_failed_critical"] = float(sum(
-                1 for r in dq if not r["success"] and r.get("severity") == "critical"))
+            flat[f"{name}.dq_failed_critical"] = float(
+                sum(1 for r in dq if not r["success"] and r.get("severity") == "critical")
+            )
         mlflow.log_metrics(flat)
         if metrics.get("dq"):
             mlflow.log_dict({"stage": name, "results": metrics["dq"]}, f"dq/{name}.json")
@@ -217,11 +241,19 @@ class PipelineRun:
         mlflow = self._mlflow
         df = pd.DataFrame(rows)
         published = df[~df["suppressed"]]
-        metrics = {"orgs_scored": float(len(published)), "orgs_suppressed": float(df["suppressed"].sum())}
-        idx = published["theater_index"].dropna().astype(float)   # null: not measurable
+        metrics = {
+            "orgs_scored": float(len(published)),
+            "orgs_suppressed": float(df["suppressed"].sum()),
+        }
+        idx = published["theater_index"].dropna().astype(float)  # null: not measurable
         if len(idx):
-            metrics.update({"index_mean": float(idx.mean()), "index_median": float(idx.median()),
-                            "index_p90": float(np.percentile(idx, 90))})
+            metrics.update(
+                {
+                    "index_mean": float(idx.mean()),
+                    "index_median": float(idx.median()),
+                    "index_p90": float(np.percentile(idx, 90)),
+                }
+            )
         for col in [c for c in df.columns if c.startswith("signal_")]:
             vals = published[col].dropna().astype(float)
             if len(vals):
@@ -230,9 +262,13 @@ class PipelineRun:
         table = df.copy()
         for c in table.columns:
             if table[c].dtype == object:
-                table[c] = table[c].map(lambda v: neutralize_formula(
-                    json.dumps(list(v)) if isinstance(v, (list, tuple, np.ndarray))
-                    else (None if v is None else str(v))))
+                table[c] = table[c].map(
+                    lambda v: neutralize_formula(
+                        json.dumps(list(v))
+                        if isinstance(v, (list, tuple, np.ndarray))
+                        else (None if v is None else str(v))
+                    )
+                )
         mlflow.log_table(table, "org_theater_index.json")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "org_theater_index.csv"
@@ -256,8 +292,11 @@ def _owner_tags() -> dict[str, str]:
 
     from .lock import _proc_start
 
-    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid()),
-            PROC_TAG: _proc_start(os.getpid()) or ""}
+    return {
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: str(os.getpid()),
+        PROC_TAG: _proc_start(os.getpid()) or "",
+    }
 
 
 def fail_dead_runs(cfg: Config, exp_id: str) -> list[str]:
@@ -271,8 +310,9 @@ def fail_dead_runs(cfg: Config, exp_id: str) -> list[str]:
     host = socket.gethostname()
     failed = []
     try:
-        runs = client.search_runs([exp_id], filter_string="attributes.status = 'RUNNING'",
-                                  max_results=500)
+        runs = client.search_runs(
+            [exp_id], filter_string="attributes.status = 'RUNNING'", max_results=500
+        )
     except Exception as exc:  # noqa: BLE001 - a store without search: nothing to clean
         log.debug("cannot search RUNNING runs: %s", exc)
         return failed
@@ -283,13 +323,19 @@ def fail_dead_runs(cfg: Config, exp_id: str) -> list[str]:
         if pid_alive(int(tags[PID_TAG]), tags.get(PROC_TAG) or None):
             continue
         client.set_tag(r.info.run_id, "status", "FAILED")
-        client.set_tag(r.info.run_id, "error", "the process running it died (killed or lost); "
-                                                "marked FAILED by a later run")
+        client.set_tag(
+            r.info.run_id,
+            "error",
+            "the process running it died (killed or lost); marked FAILED by a later run",
+        )
         client.set_terminated(r.info.run_id, status="FAILED")
         failed.append(r.info.run_id)
     if failed:
-        log.warning("MLflow: marked %d run(s) left RUNNING by a dead process as FAILED: %s",
-                    len(failed), ", ".join(failed))
+        log.warning(
+            "MLflow: marked %d run(s) left RUNNING by a dead process as FAILED: %s",
+            len(failed),
+            ", ".join(failed),
+        )
     return failed
 
 
@@ -299,10 +345,12 @@ class _StageRun:
 
     def __enter__(self):
         if self.parent.enabled:
-            self.parent._mlflow.start_run(run_name=self.name, nested=True,
-                                          experiment_id=self.parent.experiment_id,
-                                          tags={PARENT_TAG: "stage", "stage": self.name,
-                                                **_owner_tags()})
+            self.parent._mlflow.start_run(
+                run_name=self.name,
+                nested=True,
+                experiment_id=self.parent.experiment_id,
+                tags={PARENT_TAG: "stage", "stage": self.name, **_owner_tags()},
+            )
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -335,11 +383,15 @@ def get_run(cfg: Config, run_id: str):
     try:
         return client.get_run(run_id)
     except Exception as exc:  # noqa: BLE001 - MlflowException for an unknown/malformed id
-        if "RESOURCE_DOES_NOT_EXIST" in str(getattr(exc, "error_code", "")) or \
-                "not found" in str(exc).lower() or "INVALID_PARAMETER" in str(
-                    getattr(exc, "error_code", "")):
-            raise UsageError(f"MLflow run {run_id!r} not found in {tracking_uri(cfg)}: check "
-                             "the id (theater runs list) and MLFLOW_TRACKING_URI") from None
+        if (
+            "RESOURCE_DOES_NOT_EXIST" in str(getattr(exc, "error_code", ""))
+            or "not found" in str(exc).lower()
+            or "INVALID_PARAMETER" in str(getattr(exc, "error_code", ""))
+        ):
+            raise UsageError(
+                f"MLflow run {run_id!r} not found in {tracking_uri(cfg)}: check "
+                "the id (theater runs list) and MLFLOW_TRACKING_URI"
+            ) from None
         raise
 
 
@@ -357,8 +409,12 @@ def recent_runs(cfg: Config, limit: int = 20):
     exp = client.get_experiment_by_name(cfg["tracking.experiment"])
     if exp is None:
         return []
-    return client.search_runs([exp.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = 'pipeline'",
-                              order_by=["attributes.start_time DESC"], max_results=limit)
+    return client.search_runs(
+        [exp.experiment_id],
+        filter_string=f"tags.`{PARENT_TAG}` = 'pipeline'",
+        order_by=["attributes.start_time DESC"],
+        max_results=limit,
+    )
 
 
 def find_run(cfg: Config, run_id: str):

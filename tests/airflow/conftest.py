@@ -8,6 +8,7 @@ The stages themselves run with the project's virtualenv (``.venv``, or ``$PROJEC
 DAG tasks call its ``theater`` command (local mode) or its ``spark-submit`` (cluster mode).
 In the project's own environment (no Airflow) this folder is skipped.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -45,14 +46,16 @@ def pytest_ignore_collect(collection_path, config):
 if HAVE_AIRFLOW:
     # Before anything imports airflow: a private home, SQLite, our DAG folder, no examples.
     _HOME = Path(tempfile.mkdtemp(prefix="theater-airflow-home-"))
-    os.environ.update({
-        "AIRFLOW_HOME": str(_HOME),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME / 'airflow.db'}",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-    })
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(_HOME),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME / 'airflow.db'}",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        }
+    )
     for k in [k for k in os.environ if k.startswith("THEATER_") and k != "THEATER_PSEUDONYM_KEY"]:
         del os.environ[k]  # the stages read THEATER_* as configuration
     sys.path.insert(0, str(DAGS))
@@ -65,8 +68,10 @@ def project_venv() -> Path:
 def project_bin(name: str) -> str:
     path = project_venv() / "bin" / name
     if not path.exists():
-        pytest.fail(f"{path} is missing: the Airflow tasks run the project's own virtualenv "
-                    "(make install, or set PROJECT_VENV)")
+        pytest.fail(
+            f"{path} is missing: the Airflow tasks run the project's own virtualenv "
+            "(make install, or set PROJECT_VENV)"
+        )
     return str(path)
 
 
@@ -74,8 +79,9 @@ def project_bin(name: str) -> str:
 def airflow_db():
     """``airflow db migrate`` into the temporary home, once."""
     airflow = Path(sys.executable).parent / "airflow"
-    proc = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [str(airflow), "db", "migrate"], capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     yield Path(os.environ["AIRFLOW_HOME"])
 
@@ -89,8 +95,9 @@ def dagbag(airflow_db):
 
 def theater(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     """The project's ``theater`` command (in its own virtualenv)."""
-    proc = subprocess.run([project_bin("theater"), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=900)
+    proc = subprocess.run(
+        [project_bin("theater"), *args], cwd=cwd, capture_output=True, text=True, timeout=900
+    )
     if check:
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     return proc
@@ -100,15 +107,20 @@ def read_gold(lake: Path, fmt: str = "delta") -> list[dict]:
     """gold/org_theater_index rows, read with the project's virtualenv (deltalake/pyarrow)."""
     import json
 
-    code = ("import json,sys\n"
-            "p=sys.argv[1]\n"
-            "if sys.argv[2]=='delta':\n"
-            "    from deltalake import DeltaTable; df=DeltaTable(p).to_pandas()\n"
-            "else:\n"
-            "    import pandas as pd; df=pd.read_parquet(p)\n"
-            "print(df.astype(str).to_json(orient='records'))\n")
-    proc = subprocess.run([project_bin("python"), "-c", code,
-                           str(lake / "gold" / "org_theater_index"), fmt],
-                          capture_output=True, text=True, timeout=300)
+    code = (
+        "import json,sys\n"
+        "p=sys.argv[1]\n"
+        "if sys.argv[2]=='delta':\n"
+        "    from deltalake import DeltaTable; df=DeltaTable(p).to_pandas()\n"
+        "else:\n"
+        "    import pandas as pd; df=pd.read_parquet(p)\n"
+        "print(df.astype(str).to_json(orient='records'))\n"
+    )
+    proc = subprocess.run(
+        [project_bin("python"), "-c", code, str(lake / "gold" / "org_theater_index"), fmt],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)

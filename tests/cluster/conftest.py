@@ -3,6 +3,7 @@ server) on 127.0.0.1, started once per session and stopped by PID at the end.
 
 Runs only when asked for by path (``make test-cluster``); the main run skips this folder.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

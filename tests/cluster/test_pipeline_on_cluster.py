@@ -17,6 +17,7 @@ The weeks are generated without ``dirty``: Apache Spark's JSON reader accepts re
 rejects (single-quoted keys), which moves rows between bronze and quarantine until landing
 parsing is made the same on both engines (tests/spark covers dirty input in local mode).
 """
+
 from __future__ import annotations
 
 import math
@@ -28,11 +29,10 @@ import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
 import pytest
+from cluster_suite import ROOT, spark_env, stop_all
 
 from theater import synth
 from theater.period import Period
-
-from cluster_suite import ROOT, spark_env, stop_all
 
 # two ISO weeks: Apache Spark's cost grows with the number of landing files (one per tool-week)
 PERIOD = Period.parse(start="2026-09-07", end="2026-09-21")
@@ -51,8 +51,16 @@ def _check(proc: subprocess.CompletedProcess, what: str) -> str:
 @pytest.fixture(scope="module")
 def month(tmp_path_factory):
     out = tmp_path_factory.mktemp("cluster_month")
-    summary = synth.generate(out, seed=SEED, n_orgs=ORGS, n_users=USERS, start=PERIOD.start,
-                             end=PERIOD.end, formats="mixed", dirty=False)
+    summary = synth.generate(
+        out,
+        seed=SEED,
+        n_orgs=ORGS,
+        n_users=USERS,
+        start=PERIOD.start,
+        end=PERIOD.end,
+        formats="mixed",
+        dirty=False,
+    )
     fmts = {p.name.split(".", 1)[1] for p in (out / "landing" / "interactions").rglob("*.*")}
     assert {"jsonl", "jsonl.gz", "json", "csv", "parquet"} <= fmts, fmts
     return {"out": out, "landing": str(out / "landing"), "summary": summary}
@@ -61,8 +69,12 @@ def month(tmp_path_factory):
 def _env(out: Path, name: str, **extra) -> dict:
     """Each run its own MLflow store (concurrent runs must not migrate one SQLite file), and
     Data Docs off (HTML pages are no part of the comparison and cost minutes on Apache Spark)."""
-    return {**spark_env(out), "THEATER_QUALITY__DATA_DOCS": "false",
-            "THEATER_PATHS__STATE": str(out / f"state-{name}"), **extra}
+    return {
+        **spark_env(out),
+        "THEATER_QUALITY__DATA_DOCS": "false",
+        "THEATER_PATHS__STATE": str(out / f"state-{name}"),
+        **extra,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -72,28 +84,77 @@ def runs(cluster, month):
     out = month["out"]
     lakes = {k: out / f"{k}_lake" for k in ("submit", "remote", "sail")}
     submit = cluster.spark_submit_popen(
-        "--name", "theater-submit", str(ROOT / "jobs" / "run_all.py"), "--env", "local",
-        "--engine", "spark", "--table-format", "parquet", "--landing", month["landing"],
-        "--lake", str(lakes["submit"]), *RUN, cwd=out, log=out / "submit.log",
-        extra_env={k: v for k, v in _env(out, "submit").items() if k.startswith("THEATER_")})
+        "--name",
+        "theater-submit",
+        str(ROOT / "jobs" / "run_all.py"),
+        "--env",
+        "local",
+        "--engine",
+        "spark",
+        "--table-format",
+        "parquet",
+        "--landing",
+        month["landing"],
+        "--lake",
+        str(lakes["submit"]),
+        *RUN,
+        cwd=out,
+        log=out / "submit.log",
+        extra_env={k: v for k, v in _env(out, "submit").items() if k.startswith("THEATER_")},
+    )
     with open(out / "remote.log", "w") as log:
         remote = subprocess.Popen(
-            [sys.executable, "-m", "theater.cli", "run", "--engine", "remote", "--table-format",
-             "parquet", "--landing", month["landing"], "--lake", str(lakes["remote"]), *RUN],
-            cwd=out, env=_env(out, "remote", THEATER_REMOTE_URL=cluster.connect_url),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "theater.cli",
+                "run",
+                "--engine",
+                "remote",
+                "--table-format",
+                "parquet",
+                "--landing",
+                month["landing"],
+                "--lake",
+                str(lakes["remote"]),
+                *RUN,
+            ],
+            cwd=out,
+            env=_env(out, "remote", THEATER_REMOTE_URL=cluster.connect_url),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        sail = subprocess.run([sys.executable, "-m", "theater.cli", "run", "--landing",
-                               month["landing"], "--lake", str(lakes["sail"]), *RUN],
-                              cwd=out, env=_env(out, "sail"), capture_output=True, text=True,
-                              timeout=900)
+        sail = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "theater.cli",
+                "run",
+                "--landing",
+                month["landing"],
+                "--lake",
+                str(lakes["sail"]),
+                *RUN,
+            ],
+            cwd=out,
+            env=_env(out, "sail"),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         _check(sail, "Sail reference run")
-        codes = {"spark-submit jobs/run_all.py": submit.wait(timeout=1200),
-                 "theater run --engine remote": remote.wait(timeout=1200)}
+        codes = {
+            "spark-submit jobs/run_all.py": submit.wait(timeout=1200),
+            "theater run --engine remote": remote.wait(timeout=1200),
+        }
     finally:
-        stop_all([submit, remote])   # by PID (process group), only if still running
-    logs = {"submit": (out / "submit.log").read_text(errors="replace"),
-            "remote": (out / "remote.log").read_text(errors="replace")}
+        stop_all([submit, remote])  # by PID (process group), only if still running
+    logs = {
+        "submit": (out / "submit.log").read_text(errors="replace"),
+        "remote": (out / "remote.log").read_text(errors="replace"),
+    }
     for (what, code), text in zip(codes.items(), logs.values()):
         assert code == 0, f"{what} failed ({code}):\n{text[-6000:]}"
     return {"lakes": lakes, "logs": logs}
@@ -106,8 +167,11 @@ def _delta(lake: Path, table: str) -> pd.DataFrame:
 
 
 def _parquet(lake: Path, table: str) -> pd.DataFrame:
-    return ds.dataset(str(lake / table), format="parquet",
-                      exclude_invalid_files=True).to_table().to_pandas()
+    return (
+        ds.dataset(str(lake / table), format="parquet", exclude_invalid_files=True)
+        .to_table()
+        .to_pandas()
+    )
 
 
 def _py(v):
@@ -122,16 +186,24 @@ def _same(a, b) -> bool:
     if a is None or (isinstance(a, float) and math.isnan(a)):
         return b is None or (isinstance(b, float) and math.isnan(b))
     if isinstance(a, float) or isinstance(b, float):
-        return (b is not None and a is not None and not (isinstance(b, float) and math.isnan(b))
-                and abs(a - b) <= 1e-9)
+        return (
+            b is not None
+            and a is not None
+            and not (isinstance(b, float) and math.isnan(b))
+            and abs(a - b) <= 1e-9
+        )
     if isinstance(a, pd.Timestamp) or isinstance(b, pd.Timestamp):
-        return pd.Timestamp(a).tz_localize(None) == pd.Timestamp(b).tz_localize(None) \
-            if a is not None and b is not None else a is b
+        return (
+            pd.Timestamp(a).tz_localize(None) == pd.Timestamp(b).tz_localize(None)
+            if a is not None and b is not None
+            else a is b
+        )
     return a == b
 
 
-def _differences(ours: pd.DataFrame, sail: pd.DataFrame, key: list[str], name: str,
-                 ignore=()) -> list[str]:
+def _differences(
+    ours: pd.DataFrame, sail: pd.DataFrame, key: list[str], name: str, ignore=()
+) -> list[str]:
     cols = [c for c in sail.columns if c not in ignore]
     missing = sorted(set(cols) ^ {c for c in ours.columns if c not in ignore})
     if missing:
@@ -152,8 +224,9 @@ def _compare_gold(lake: Path, sail: Path, name: str) -> None:
     idx = _parquet(lake, "gold/org_theater_index")
     assert len(idx_sail) == ORGS
     published = idx_sail[~idx_sail["suppressed"]]
-    assert len(published) >= 2 and published["theater_index"].notna().all(), \
+    assert len(published) >= 2 and published["theater_index"].notna().all(), (
         "the comparison needs published orgs"
+    )
     diffs = _differences(idx, idx_sail, INDEX_KEY, name, ignore=("run_id",))
     assert not diffs, "org index:\n" + "\n".join(diffs[:40])
 
@@ -171,10 +244,16 @@ def _compare_gold(lake: Path, sail: Path, name: str) -> None:
         a, b = m[f"sig_{s}"], m[f"sig_{s}_sail"]
         assert (a.isna() == b.isna()).all() and (a[a.notna()] == b[b.notna()]).all(), s
 
-    q_sail = (_delta(sail, "bronze/quarantine").groupby(["dataset", "reason"]).size().to_dict()
-              if (sail / "bronze" / "quarantine").exists() else {})
-    q = (_parquet(lake, "bronze/quarantine").groupby(["dataset", "reason"]).size().to_dict()
-         if (lake / "bronze" / "quarantine").exists() else {})
+    q_sail = (
+        _delta(sail, "bronze/quarantine").groupby(["dataset", "reason"]).size().to_dict()
+        if (sail / "bronze" / "quarantine").exists()
+        else {}
+    )
+    q = (
+        _parquet(lake, "bronze/quarantine").groupby(["dataset", "reason"]).size().to_dict()
+        if (lake / "bronze" / "quarantine").exists()
+        else {}
+    )
     assert q == q_sail
 
 

@@ -15,6 +15,7 @@ sqrt(0.15^2/18 + 0.09/360) = 0.038. The assertion 0.80 <= coverage <= 0.98 is ab
 -2.6 / +2.1 SE around 0.90. The full run (>= 50 worlds, one audit each) is
 benchmarks/audit_coverage.py, with its figure in benchmarks/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -23,14 +24,14 @@ import pytest
 from theater import synth
 from theater.audit.estimate import Settings
 from theater.audit.simulate import audit_world, scored_world
-from theater.pipeline import run_pipeline
 from theater.config import load_config
 from theater.lake import Lake
 from theater.period import Period
+from theater.pipeline import run_pipeline
 
 pytestmark = pytest.mark.e2e
 Q3 = Period.quarter("2026Q3")
-SEEDS = (301, 302, 303)          # never used to tune the estimator (that was 1001-1005)
+SEEDS = (301, 302, 303)  # never used to tune the estimator (that was 1001-1005)
 REDRAWS = 20
 
 
@@ -39,14 +40,23 @@ def worlds(tmp_path_factory, spark):
     out = []
     for seed in SEEDS:
         d = tmp_path_factory.mktemp(f"cov{seed}")
-        synth.generate(d, seed=seed, n_orgs=6, n_users=300, start=Q3.start, end=Q3.end,
-                       formats="parquet")
-        cfg = load_config(env="local", environ={}, overrides={
-            "paths.state": str(d / "state"), "spark.shuffle_partitions": 2,
-            "tracking.enabled": False, "quality.enabled": False,
-            "scoring.bootstrap.replicates": 20})
-        run_pipeline(cfg, Q3, landing=str(d / "landing"), lake_root=str(d / "lake"),
-                     progress=lambda m: None)
+        synth.generate(
+            d, seed=seed, n_orgs=6, n_users=300, start=Q3.start, end=Q3.end, formats="parquet"
+        )
+        cfg = load_config(
+            env="local",
+            environ={},
+            overrides={
+                "paths.state": str(d / "state"),
+                "spark.shuffle_partitions": 2,
+                "tracking.enabled": False,
+                "quality.enabled": False,
+                "scoring.bootstrap.replicates": 20,
+            },
+        )
+        run_pipeline(
+            cfg, Q3, landing=str(d / "landing"), lake_root=str(d / "lake"), progress=lambda m: None
+        )
         df = scored_world(spark, Lake(str(d / "lake")), d / "truth")
         out.append((seed, df, pd.read_csv(d / "truth" / "orgs.csv")))
     return out

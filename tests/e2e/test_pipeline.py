@@ -1,5 +1,6 @@
 """End to end on generated data (test scale): every stage on real Delta tables, then the
 figures against the planted truth. Run with -s to see the printed figures."""
+
 from __future__ import annotations
 
 import json
@@ -17,28 +18,45 @@ from theater.stages import ingest, refine, score
 
 pytestmark = pytest.mark.e2e
 PERIOD = Period.quarter("2026Q3")
-TABLES = ["bronze/interactions", "bronze/directory", "bronze/work_items", "bronze/policies",
-          "bronze/quarantine", "ops/ingested_files", "silver/interactions", "silver/directory",
-          "silver/work_items", "silver/policies", "gold/interaction_labels", "gold/user_weeks",
-          "gold/org_theater_index"]
+TABLES = [
+    "bronze/interactions",
+    "bronze/directory",
+    "bronze/work_items",
+    "bronze/policies",
+    "bronze/quarantine",
+    "ops/ingested_files",
+    "silver/interactions",
+    "silver/directory",
+    "silver/work_items",
+    "silver/policies",
+    "gold/interaction_labels",
+    "gold/user_weeks",
+    "gold/org_theater_index",
+]
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, spark, cfg):
     out = tmp_path_factory.mktemp("e2e")
-    summary = synth.generate(out, seed=7, n_orgs=24, n_users=1500, start=PERIOD.start,
-                             end=PERIOD.end, dirty=True)
+    summary = synth.generate(
+        out, seed=7, n_orgs=24, n_users=1500, start=PERIOD.start, end=PERIOD.end, dirty=True
+    )
     lake = Lake(str(out / "lake"))
-    metrics = {"ingest": ingest.run(spark, lake, str(out / "landing"), cfg=cfg),
-               "refine": refine.run(spark, cfg, lake, PERIOD),
-               "score": score.run(spark, cfg, lake, PERIOD, run_id="e2e")}
+    metrics = {
+        "ingest": ingest.run(spark, lake, str(out / "landing"), cfg=cfg),
+        "refine": refine.run(spark, cfg, lake, PERIOD),
+        "score": score.run(spark, cfg, lake, PERIOD, run_id="e2e"),
+    }
     return {"out": out, "lake": lake, "summary": summary, "metrics": metrics}
 
 
 def _snapshot(spark, lake, table):
     df = lake.read(spark, table)
-    drop = [c for c in df.columns if c in ("_ingested_at", "_batch_id", "batch_id", "ingested_at",
-                                           "run_id")]
+    drop = [
+        c
+        for c in df.columns
+        if c in ("_ingested_at", "_batch_id", "batch_id", "ingested_at", "run_id")
+    ]
     rows = df.drop(*drop).toPandas()
     rows = rows.astype(str).sort_values(list(rows.columns)).reset_index(drop=True)
     return rows
@@ -61,7 +79,7 @@ def test_silver_has_each_event_once_and_matches_truth(spark, world):
     assert silver.select("tool", "event_id").distinct().count() == n
     truth = pd.read_csv(world["out"] / "truth" / "interactions.csv")
     assert n == len(truth)
-    assert silver.where(F.col("org_id").isNull()).count() == 0   # every org resolvable here
+    assert silver.where(F.col("org_id").isNull()).count() == 0  # every org resolvable here
 
 
 def test_every_table_is_readable_by_delta_rs(world):
@@ -71,11 +89,15 @@ def test_every_table_is_readable_by_delta_rs(world):
 
 def test_no_raw_user_identifier_leaves_bronze(spark, world):
     lake = world["lake"]
-    raw_ids = (lake.read(spark, "bronze/interactions").select(F.col("user_id").alias("v"))
-               .union(lake.read(spark, "bronze/interactions").select("artifact_author_id"))
-               .union(lake.read(spark, "bronze/directory").select("user_id"))
-               .union(lake.read(spark, "bronze/work_items").select("user_id"))
-               .where(F.col("v").isNotNull()).distinct())
+    raw_ids = (
+        lake.read(spark, "bronze/interactions")
+        .select(F.col("user_id").alias("v"))
+        .union(lake.read(spark, "bronze/interactions").select("artifact_author_id"))
+        .union(lake.read(spark, "bronze/directory").select("user_id"))
+        .union(lake.read(spark, "bronze/work_items").select("user_id"))
+        .where(F.col("v").isNotNull())
+        .distinct()
+    )
     assert raw_ids.count() > 100
     for t in [t for t in TABLES if t.startswith(("silver/", "gold/"))]:
         df = lake.read(spark, t)
@@ -101,19 +123,36 @@ def test_rerunning_every_stage_changes_nothing(spark, cfg, world):
 
 def test_rescoring_another_period_leaves_the_quarter_alone(spark, cfg, world):
     lake = world["lake"]
-    quarter = (lake.read(spark, "gold/org_theater_index")
-               .where((F.col("period_start") == F.lit(PERIOD.start))
-                      & (F.col("period_end") == F.lit(PERIOD.end))).drop("run_id").toPandas())
+    quarter = (
+        lake.read(spark, "gold/org_theater_index")
+        .where(
+            (F.col("period_start") == F.lit(PERIOD.start))
+            & (F.col("period_end") == F.lit(PERIOD.end))
+        )
+        .drop("run_id")
+        .toPandas()
+    )
     july = Period.parse(start="2026-07-01", end="2026-08-01")
     score.run(spark, cfg, lake, july, run_id="july")
     gold = lake.read(spark, "gold/org_theater_index")
-    periods = {(r.period_start, r.period_end) for r in gold.select("period_start", "period_end").distinct().collect()}
+    periods = {
+        (r.period_start, r.period_end)
+        for r in gold.select("period_start", "period_end").distinct().collect()
+    }
     assert periods == {(PERIOD.start, PERIOD.end), (july.start, july.end)}
-    again = (gold.where((F.col("period_start") == F.lit(PERIOD.start))
-                        & (F.col("period_end") == F.lit(PERIOD.end))).drop("run_id").toPandas())
+    again = (
+        gold.where(
+            (F.col("period_start") == F.lit(PERIOD.start))
+            & (F.col("period_end") == F.lit(PERIOD.end))
+        )
+        .drop("run_id")
+        .toPandas()
+    )
     key = ["org_id"]
-    pd.testing.assert_frame_equal(again.sort_values(key).reset_index(drop=True),
-                                  quarter.sort_values(key).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        again.sort_values(key).reset_index(drop=True),
+        quarter.sort_values(key).reset_index(drop=True),
+    )
     # put the quarter's labels back for the accuracy test
     score.run(spark, cfg, lake, PERIOD, run_id="e2e")
 
@@ -122,8 +161,11 @@ def test_accuracy_against_planted_truth(spark, world):
     lake, out = world["lake"], world["out"]
     truth_i = pd.read_csv(out / "truth" / "interactions.csv")
     truth_o = pd.read_csv(out / "truth" / "orgs.csv")
-    labels = lake.read(spark, "gold/interaction_labels").select(
-        "tool", "event_id", "is_theater", "flags").toPandas()
+    labels = (
+        lake.read(spark, "gold/interaction_labels")
+        .select("tool", "event_id", "is_theater", "flags")
+        .toPandas()
+    )
     m = truth_i.merge(labels, on=["tool", "event_id"], how="inner")
     assert len(m) == len(truth_i)
     # is_theater is null (NA) where nothing was measured on the interaction: not flagged
@@ -134,17 +176,25 @@ def test_accuracy_against_planted_truth(spark, world):
     precision, recall = tp / (tp + fp), tp / (tp + fn)
     per_mech = m[m.is_theater_x == 1].groupby("mechanism").is_theater_y.mean().round(3).to_dict()
 
-    gold = lake.read(spark, "gold/org_theater_index").where(
-        (F.col("period_start") == F.lit(PERIOD.start))
-        & (F.col("period_end") == F.lit(PERIOD.end))).toPandas()
+    gold = (
+        lake.read(spark, "gold/org_theater_index")
+        .where(
+            (F.col("period_start") == F.lit(PERIOD.start))
+            & (F.col("period_end") == F.lit(PERIOD.end))
+        )
+        .toPandas()
+    )
     g = gold.merge(truth_o, on="org_id", how="inner")
     pub = g[~g.suppressed]
     rho = spearmanr(pub.theater_index, pub.theater_share).statistic
     mae = float((pub.theater_index / 100 - pub.theater_share).abs().mean())
-    covered = float(((pub.ci_low / 100 <= pub.theater_share)
-                     & (pub.theater_share <= pub.ci_high / 100)).mean())
-    print(f"\nE2E accuracy ({len(m):,} interactions, {len(pub)} published orgs, "
-          f"{int(g.suppressed.sum())} suppressed):")
+    covered = float(
+        ((pub.ci_low / 100 <= pub.theater_share) & (pub.theater_share <= pub.ci_high / 100)).mean()
+    )
+    print(
+        f"\nE2E accuracy ({len(m):,} interactions, {len(pub)} published orgs, "
+        f"{int(g.suppressed.sum())} suppressed):"
+    )
     print(f"  interaction precision {precision:.3f}  recall {recall:.3f}")
     print(f"  recall by mechanism {per_mech}")
     print(f"  org Spearman {rho:.3f}  MAE {mae:.4f}  90% interval coverage {covered:.2f}")
@@ -160,19 +210,32 @@ def test_incentive_signals_against_planted_truth(spark, world):
     """Quota bunching, checkpoint bursts, decoupling and rank bands on the generated quarter."""
     lake, out = world["lake"], world["out"]
     truth_o = pd.read_csv(out / "truth" / "orgs.csv")
-    gold = lake.read(spark, "gold/org_theater_index").where(
-        (F.col("period_start") == F.lit(PERIOD.start))
-        & (F.col("period_end") == F.lit(PERIOD.end))).toPandas()
-    for c in ("signal_quota_bunching", "signal_checkpoint_burst", "outcome_decoupling",
-              "outcome_decoupling_low", "outcome_decoupling_high", "high_confidence_theater",
-              "rank_low", "rank_high"):
+    gold = (
+        lake.read(spark, "gold/org_theater_index")
+        .where(
+            (F.col("period_start") == F.lit(PERIOD.start))
+            & (F.col("period_end") == F.lit(PERIOD.end))
+        )
+        .toPandas()
+    )
+    for c in (
+        "signal_quota_bunching",
+        "signal_checkpoint_burst",
+        "outcome_decoupling",
+        "outcome_decoupling_low",
+        "outcome_decoupling_high",
+        "high_confidence_theater",
+        "rank_low",
+        "rank_high",
+    ):
         assert c in gold.columns, c
     g = gold.merge(truth_o, on="org_id", how="inner")
     # orgs without a quota: no quota weight on any interaction, and the org signal is NA
     no_quota = truth_o.org_id[truth_o.has_quota == 0].tolist()
     labels = lake.read(spark, "gold/interaction_labels")
-    weighted = labels.where(F.col("org_id").isin(no_quota)
-                            & F.col("sig_quota_bunching").isNotNull()).count()
+    weighted = labels.where(
+        F.col("org_id").isin(no_quota) & F.col("sig_quota_bunching").isNotNull()
+    ).count()
     assert weighted == 0
     assert g[g.has_quota == 0].signal_quota_bunching.isna().all()
     # checkpoint bursts: the org's mean weight (the burst share the flags do not already explain)
@@ -181,11 +244,13 @@ def test_incentive_signals_against_planted_truth(spark, world):
     planted = pub.n_checkpoint_burst / pub.n_interactions_y
     measured = pub.signal_checkpoint_burst.notna()
     rho = spearmanr(pub.signal_checkpoint_burst[measured], planted[measured]).statistic
-    print(f"\ncheckpoint signal vs planted burst share: Spearman {rho:.3f} over "
-          f"{int(measured.sum())} orgs; bunching measured for "
-          f"{int(pub.signal_quota_bunching.notna().sum())} orgs; "
-          f"decoupling for {int(pub.outcome_decoupling.notna().sum())}; "
-          f"high-confidence {pub.high_confidence_theater.sum()}")
+    print(
+        f"\ncheckpoint signal vs planted burst share: Spearman {rho:.3f} over "
+        f"{int(measured.sum())} orgs; bunching measured for "
+        f"{int(pub.signal_quota_bunching.notna().sum())} orgs; "
+        f"decoupling for {int(pub.outcome_decoupling.notna().sum())}; "
+        f"high-confidence {pub.high_confidence_theater.sum()}"
+    )
     assert measured.sum() >= 10 and rho >= 0.8
     assert (pub.signal_checkpoint_burst[measured & (planted == 0)] <= 0.01).all()
     assert (pub.signal_checkpoint_burst[measured & (planted >= 0.03)] > 0).all()

@@ -11,6 +11,7 @@
 
 The run is ingest, refine and score.
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,19 +38,34 @@ def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("vendor_e2e")
     out = root / "delivery"
     generate_vendor(out, seed=13, n_orgs=6, n_users=240, start=START, end=END)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("THEATER_") and k not in ("MLFLOW_TRACKING_URI",)}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("THEATER_") and k not in ("MLFLOW_TRACKING_URI",)
+    }
     env["THEATER_PATHS__STATE"] = str(root / "state")
     env["THEATER_SPARK__SHUFFLE_PARTITIONS"] = "2"
-    cmd = [sys.executable, "-m", "theater.cli", "run", "--landing", str(out / "landing"),
-           "--lake", str(root / "lake"), "--start", str(START), "--end", str(END)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "theater.cli",
+        "run",
+        "--landing",
+        str(out / "landing"),
+        "--lake",
+        str(root / "lake"),
+        "--start",
+        str(START),
+        "--end",
+        str(END),
+    ]
     for s in STAGES:
         cmd += ["--stage", s]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env=env, timeout=900, stdin=subprocess.DEVNULL
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
-    return {"root": root, "out": out, "lake": root / "lake", "state": root / "state",
-            "proc": proc}
+    return {"root": root, "out": out, "lake": root / "lake", "state": root / "state", "proc": proc}
 
 
 def _table(path: Path):
@@ -73,8 +89,10 @@ def test_bronze_rows_per_format_equal_the_delivery_truth(world):
             got[ds.split("/", 1)[1]]["quarantined"] += 1
     mismatches = {}
     for fmt in ALL_FORMATS:
-        want = {k: truth[fmt][k] for k in ("interactions", "interaction_updates", "user_days",
-                                            "org_days", "quarantined")}
+        want = {
+            k: truth[fmt][k]
+            for k in ("interactions", "interaction_updates", "user_days", "org_days", "quarantined")
+        }
         have = {k: got[fmt][k] for k in want}
         if have != want:
             mismatches[fmt] = (have, want)
@@ -131,7 +149,7 @@ def test_no_raw_vendor_identity_past_bronze(world):
                 m = pat.search(p.read_bytes().decode("utf-8", "replace"))
                 if m:
                     found.append(f"{p}: {m.group(0)}")
-    for p in world["state"].rglob("*"):     # MLflow store: database and artifacts
+    for p in world["state"].rglob("*"):  # MLflow store: database and artifacts
         if p.is_file():
             m = pat.search(p.read_bytes().decode("utf-8", "replace"))
             if m:
@@ -164,8 +182,9 @@ def test_silver_and_gold_say_what_they_could_measure(world):
     formats = {f for f in silver.column("source_format").to_pylist() if f}
     assert {"claude_code_otel", "bedrock_invocation_logs"} <= formats
     assert _table(lake / "silver" / "user_days").num_rows > 0
-    gold = [r for r in _table(lake / "gold" / "org_theater_index").to_pylist()
-            if not r["suppressed"]]
+    gold = [
+        r for r in _table(lake / "gold" / "org_theater_index").to_pylist() if not r["suppressed"]
+    ]
     assert gold
     cov = [c for c in gold[0] if c.startswith("coverage_")]
     for r in gold:

@@ -1,10 +1,10 @@
 """Fixtures of the fault-injection suite (helpers in faultkit.py)."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
-
 from faultkit import END, START, env_for, run, run_args, snapshot
 
 
@@ -28,8 +28,12 @@ def month(tmp_path_factory):
         for line in text.splitlines():
             if f"stage {stage}: done in " in line:
                 durations[stage] = float(line.rsplit("done in ", 1)[1].rstrip("s"))
-    return {"root": root, "landing": landing, "clean": snapshot(lake), "lake": lake,
-            "durations": durations, "seconds": time.time() - t0,
-            "files": sum(1 for p in landing.rglob("*") if p.is_file())}
-
-
+    return {
+        "root": root,
+        "landing": landing,
+        "clean": snapshot(lake),
+        "lake": lake,
+        "durations": durations,
+        "seconds": time.time() - t0,
+        "files": sum(1 for p in landing.rglob("*") if p.is_file()),
+    }

@@ -5,6 +5,7 @@ runs). ``THEATER_FAULTS_FULL=1`` runs 10 kill points per stage. ``THEATER_FAULTS
 the kill offsets; ``THEATER_FAULTS_FIGURES=FILE`` appends one JSON line of figures per test
 (what RELIABILITY.md reports).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,6 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 FULL = os.environ.get("THEATER_FAULTS_FULL") == "1"
 SEED = int(os.environ.get("THEATER_FAULTS_SEED", "20261130"))
 START, END = date(2026, 7, 1), date(2026, 8, 1)
@@ -28,18 +27,31 @@ ROOT = Path(__file__).resolve().parents[2]
 # Columns that legitimately differ between two runs on the same input: batch ids, ingest times,
 # MLflow run ids. Everything else must be equal, row for row.
 VOLATILE = {"_ingested_at", "_batch_id", "batch_id", "ingested_at", "run_id"}
-TABLES = ("bronze/interactions", "bronze/directory", "bronze/work_items", "bronze/policies",
-          "bronze/quarantine", "ops/ingested_files", "silver/interactions", "silver/directory",
-          "silver/work_items", "silver/policies", "gold/interaction_labels", "gold/user_weeks",
-          "gold/org_theater_index")
+TABLES = (
+    "bronze/interactions",
+    "bronze/directory",
+    "bronze/work_items",
+    "bronze/policies",
+    "bronze/quarantine",
+    "ops/ingested_files",
+    "silver/interactions",
+    "silver/directory",
+    "silver/work_items",
+    "silver/policies",
+    "gold/interaction_labels",
+    "gold/user_weeks",
+    "gold/org_theater_index",
+)
 
 
 def record_figures(name: str, **figures) -> None:
     path = os.environ.get("THEATER_FAULTS_FIGURES")
     if path:
         with open(path, "a") as fh:
-            fh.write(json.dumps({"test": name, "full": FULL, "seed": SEED, **figures},
-                                default=str) + "\n")
+            fh.write(
+                json.dumps({"test": name, "full": FULL, "seed": SEED, **figures}, default=str)
+                + "\n"
+            )
 
 
 def _canon(v):
@@ -86,8 +98,14 @@ def diff(clean: dict[str, Counter], got: dict[str, Counter]) -> dict[str, dict[s
 def env_for(state: Path) -> dict:
     # THEATER_* variables are configuration for the CLI: keep the suite's own out of it
     env = {k: v for k, v in os.environ.items() if not k.startswith("THEATER_FAULTS_")}
-    env.update({"THEATER_PATHS__STATE": str(state), "THEATER_SPARK__SHUFFLE_PARTITIONS": "2",
-                "RUST_LOG": "warn", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "THEATER_PATHS__STATE": str(state),
+            "THEATER_SPARK__SHUFFLE_PARTITIONS": "2",
+            "RUST_LOG": "warn",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.pop("MLFLOW_TRACKING_URI", None)
     return env
 
@@ -97,14 +115,25 @@ def theater(*args) -> list[str]:
 
 
 def run_args(landing: Path, lake: Path, *extra) -> list[str]:
-    return theater("run", "--landing", str(landing), "--lake", str(lake),
-                   "--start", str(START), "--end", str(END), *extra)
+    return theater(
+        "run",
+        "--landing",
+        str(landing),
+        "--lake",
+        str(lake),
+        "--start",
+        str(START),
+        "--end",
+        str(END),
+        *extra,
+    )
 
 
 def start(cmd, env, log: Path) -> subprocess.Popen:
     fh = open(log, "wb")
-    return subprocess.Popen(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+    )
 
 
 def run(cmd, env, log: Path, timeout=600) -> int:
@@ -188,7 +217,7 @@ def leaks(paths: list[Path], ids: set[str], skip=lambda p: False) -> list[str]:
     found = []
     needles = [i.encode() for i in ids] + [i.lower().encode() for i in ids if "@" in i]
     for root in paths:
-        for p in (root.rglob("*") if root.is_dir() else [root]):
+        for p in root.rglob("*") if root.is_dir() else [root]:
             if not p.is_file() or skip(p):
                 continue
             if p.suffix == ".parquet":

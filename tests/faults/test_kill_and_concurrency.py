@@ -1,6 +1,7 @@
 """kill -9 in every stage, and concurrent runs on one lake: afterwards the tables equal a clean
 run's (0 rows lost, 0 doubled), no staging and no lock are left, no raw identifier is outside
 bronze, and killed runs are FAILED in MLflow."""
+
 from __future__ import annotations
 
 import random
@@ -9,14 +10,33 @@ import subprocess
 import time
 
 import pytest
-
-from faultkit import (FULL, SEED, diff, env_for, kill9, leaks, raw_identifiers, record_figures,
-                       run, run_args, snapshot, start, theater, wait_for_line)
+from faultkit import (
+    FULL,
+    SEED,
+    diff,
+    env_for,
+    kill9,
+    leaks,
+    raw_identifiers,
+    record_figures,
+    run,
+    run_args,
+    snapshot,
+    start,
+    theater,
+    wait_for_line,
+)
 
 STAGES = ("ingest", "refine", "score")
-BRONZE = ("bronze/interactions", "bronze/directory", "bronze/work_items", "bronze/policies",
-          "bronze/quarantine", "ops/ingested_files")
-CHAINS = 10 if FULL else 1   # each chain kills once in every stage, then completes
+BRONZE = (
+    "bronze/interactions",
+    "bronze/directory",
+    "bronze/work_items",
+    "bronze/policies",
+    "bronze/quarantine",
+    "ops/ingested_files",
+)
+CHAINS = 10 if FULL else 1  # each chain kills once in every stage, then completes
 
 
 def _no_loss(month, lake):
@@ -53,8 +73,9 @@ def test_kill_9_in_every_stage_then_rerun_equals_a_clean_run(month, tmp_path):
             injected += 1
             per_stage[stage] += 1
             # a failed run leaves no raw identifier outside bronze (staging is the risk)
-            assert not leaks([lake], ids, skip=lambda x: "/bronze/" in str(x)
-                             or "/_staging/" in str(x)), "raw identifier outside bronze"
+            assert not leaks(
+                [lake], ids, skip=lambda x: "/bronze/" in str(x) or "/_staging/" in str(x)
+            ), "raw identifier outside bronze"
         log = tmp_path / f"final{chain}.log"
         rc = run(run_args(month["landing"], lake), env, log)
         assert rc == 0, log.read_text()[-3000:]
@@ -70,8 +91,15 @@ def test_kill_9_in_every_stage_then_rerun_equals_a_clean_run(month, tmp_path):
         assert "RUNNING" not in statuses.values(), statuses
         assert not leaks([lake], ids, skip=lambda x: "/bronze/" in str(x))
         assert not leaks([state], ids)
-    record_figures("kill9", chains=CHAINS, injected=injected, per_stage=per_stage,
-                   completed_before_kill=completed_before_kill, survived=injected, **totals)
+    record_figures(
+        "kill9",
+        chains=CHAINS,
+        injected=injected,
+        per_stage=per_stage,
+        completed_before_kill=completed_before_kill,
+        survived=injected,
+        **totals,
+    )
     assert injected >= CHAINS * 2  # most kill points land inside their stage
 
 
@@ -99,8 +127,10 @@ def test_three_runs_at_once_with_wait_all_succeed_and_load_each_file_once(month,
     lake, state = tmp_path / "lake", tmp_path / "state"
     env = env_for(state)
     logs = [tmp_path / f"r{i}.log" for i in range(3)]
-    procs = [start(run_args(month["landing"], lake, "--wait", "900", "--stage", "ingest"), env,
-                   log) for log in logs]
+    procs = [
+        start(run_args(month["landing"], lake, "--wait", "900", "--stage", "ingest"), env, log)
+        for log in logs
+    ]
     rcs = [p.wait(timeout=1800) for p in procs]
     assert rcs == [0, 0, 0], [log.read_text()[-2000:] for log in logs]
     files = DeltaTable(str(lake / "ops" / "ingested_files")).to_pandas()
@@ -109,7 +139,7 @@ def test_three_runs_at_once_with_wait_all_succeed_and_load_each_file_once(month,
     d = diff({t: month["clean"][t] for t in BRONZE}, snapshot(lake, BRONZE))
     assert all(v == {"lost": 0, "doubled": 0} for v in d.values()), d
     waited = sum("lake busy" in log.read_text() for log in logs)
-    assert waited == 0   # with --wait nobody gives up
+    assert waited == 0  # with --wait nobody gives up
     record_figures("three_concurrent", exit_codes=rcs, files=len(files), lost=0, doubled=0)
 
 
@@ -121,9 +151,17 @@ def test_a_dead_owners_lock_is_taken_over_and_a_live_one_is_not(month, tmp_path)
     lake.mkdir()
     dead = subprocess.Popen(["true"])
     dead.wait()
-    (lake / "_theater.lock").write_text(json.dumps({
-        "host": socket.gethostname(), "pid": dead.pid, "run_id": "old", "taken_at": "then",
-        "taken_at_epoch": time.time()}))
+    (lake / "_theater.lock").write_text(
+        json.dumps(
+            {
+                "host": socket.gethostname(),
+                "pid": dead.pid,
+                "run_id": "old",
+                "taken_at": "then",
+                "taken_at_epoch": time.time(),
+            }
+        )
+    )
     sleeper = subprocess.Popen(["sleep", "600"])
     try:
         log = tmp_path / "busy.log"
@@ -131,10 +169,18 @@ def test_a_dead_owners_lock_is_taken_over_and_a_live_one_is_not(month, tmp_path)
         other.mkdir()
         from theater.lock import _proc_start
 
-        (other / "_theater.lock").write_text(json.dumps({
-            "host": socket.gethostname(), "pid": sleeper.pid,
-            "proc_start": _proc_start(sleeper.pid), "run_id": "live-run",
-            "taken_at": "2026-11-30T10:00:00+00:00", "taken_at_epoch": time.time()}))
+        (other / "_theater.lock").write_text(
+            json.dumps(
+                {
+                    "host": socket.gethostname(),
+                    "pid": sleeper.pid,
+                    "proc_start": _proc_start(sleeper.pid),
+                    "run_id": "live-run",
+                    "taken_at": "2026-11-30T10:00:00+00:00",
+                    "taken_at_epoch": time.time(),
+                }
+            )
+        )
         rc = run(run_args(month["landing"], other, "--stage", "ingest"), env_for(state), log)
         assert rc == 1
         assert "lake busy: run live-run since 2026-11-30T10:00:00+00:00" in log.read_text()
@@ -154,8 +200,15 @@ def test_usage_errors_exit_2_and_name_what_to_fix(month, tmp_path, case):
 
     env = env_for(tmp_path / "state")
     if case == "quarter":
-        cmd = theater("run", "--landing", str(month["landing"]), "--lake", str(tmp_path / "l"),
-                      "--quarter", "9999Q4")
+        cmd = theater(
+            "run",
+            "--landing",
+            str(month["landing"]),
+            "--lake",
+            str(tmp_path / "l"),
+            "--quarter",
+            "9999Q4",
+        )
         want = "--quarter 9999Q4"
     elif case == "lake_is_file":
         f = tmp_path / "afile"

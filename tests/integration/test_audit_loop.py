@@ -2,6 +2,7 @@
 
 Real Sail + Delta tables and a real MLflow store; labels come from the generator's truth.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -11,11 +12,11 @@ from pyspark.sql import functions as F
 
 from theater import synth
 from theater.cli import main
-from theater.console import format_org_table
-from theater.pipeline import run_pipeline
 from theater.config import load_config
+from theater.console import format_org_table
 from theater.lake import Lake
 from theater.period import Period
+from theater.pipeline import run_pipeline
 
 Q3 = Period.quarter("2026Q3")
 
@@ -24,9 +25,15 @@ Q3 = Period.quarter("2026Q3")
 def world(tmp_path_factory):
     out = tmp_path_factory.mktemp("audit")
     synth.generate(out, seed=5, n_orgs=6, n_users=300, start=Q3.start, end=Q3.end)
-    cfg = load_config(env="local", environ={}, overrides={
-        "paths.state": str(out / "state"), "spark.shuffle_partitions": 2,
-        "audit.replicates": 200})
+    cfg = load_config(
+        env="local",
+        environ={},
+        overrides={
+            "paths.state": str(out / "state"),
+            "spark.shuffle_partitions": 2,
+            "audit.replicates": 200,
+        },
+    )
     res = run_pipeline(cfg, Q3, landing=str(out / "landing"), lake_root=str(out / "lake"))
     return out, cfg, res
 
@@ -48,20 +55,56 @@ def test_audit_round_trip(world, spark, tmp_path, capsys, monkeypatch):
     lake = Lake(str(out / "lake"))
     monkeypatch.setenv("THEATER_PATHS__STATE", str(out / "state"))
     sample_csv = tmp_path / "sample.csv"
-    assert main(["audit", "sample", "--lake", lake.root, "--quarter", "2026Q3", "--size", "300",
-                 "--out", str(sample_csv), "--seed", "11"]) == 0
+    assert (
+        main(
+            [
+                "audit",
+                "sample",
+                "--lake",
+                lake.root,
+                "--quarter",
+                "2026Q3",
+                "--size",
+                "300",
+                "--out",
+                str(sample_csv),
+                "--seed",
+                "11",
+            ]
+        )
+        == 0
+    )
     s = pd.read_csv(sample_csv, dtype={"event_id": str, "label": str}, keep_default_na=False)
     assert len(s) == 300
-    for c in ("event_id", "tool", "org_id", "event_ts", "action", "output_disposition",
-              "artifact_id", "signals_fired", "theater_probability", "stratum",
-              "inclusion_probability", "label", "user_key"):
+    for c in (
+        "event_id",
+        "tool",
+        "org_id",
+        "event_ts",
+        "action",
+        "output_disposition",
+        "artifact_id",
+        "signals_fired",
+        "theater_probability",
+        "stratum",
+        "inclusion_probability",
+        "label",
+        "user_key",
+    ):
         assert c in s.columns
     assert (s["label"] == "").all()
     # users only as pseudonyms: no raw directory user id appears anywhere in the file
-    directory = pd.concat([pd.read_json(f, lines=True) if f.suffix == ".jsonl" else
-                           pd.read_csv(f) if f.suffix == ".csv" else pd.read_parquet(f)
-                           for f in (out / "landing" / "directory").iterdir()
-                           if f.suffix in (".jsonl", ".csv", ".parquet")])
+    directory = pd.concat(
+        [
+            pd.read_json(f, lines=True)
+            if f.suffix == ".jsonl"
+            else pd.read_csv(f)
+            if f.suffix == ".csv"
+            else pd.read_parquet(f)
+            for f in (out / "landing" / "directory").iterdir()
+            if f.suffix in (".jsonl", ".csv", ".parquet")
+        ]
+    )
     text = sample_csv.read_text()
     assert len(directory) and not any(str(u) in text for u in directory["user_id"].unique())
     # every org x detector-output cell of every org is represented
@@ -78,10 +121,10 @@ def test_audit_round_trip(world, spark, tmp_path, capsys, monkeypatch):
     bad = tmp_path / "bad.csv"
     b = lab.drop(columns=["is_theater"]).head(5).copy()
     b["label"] = b["label"].astype(str)
-    b.loc[1, "label"] = "yes"                       # line 3
-    b.loc[3, "event_id"] = "no-such-event"          # line 5
+    b.loc[1, "label"] = "yes"  # line 3
+    b.loc[3, "event_id"] = "no-such-event"  # line 5
     b = pd.concat([b, b.iloc[[0]].assign(label="0" if b.loc[0, "label"] == "1" else "1")])
-    b.to_csv(bad, index=False)                      # line 7 conflicts with line 2
+    b.to_csv(bad, index=False)  # line 7 conflicts with line 2
     capsys.readouterr()
     assert main(["audit", "load", "--lake", lake.root, "--labels", str(bad)]) == 2
     err = capsys.readouterr().err
@@ -110,16 +153,19 @@ def test_audit_round_trip(world, spark, tmp_path, capsys, monkeypatch):
     assert main(["audit", "load", "--lake", lake.root, "--labels", str(relabel)]) == 0
     t = lake.read(spark, "ops/audit_labels")
     assert t.count() == 300
-    got = t.where((F.col("tool") == one["tool"].iloc[0])
-                  & (F.col("event_id") == one["event_id"].iloc[0])).collect()
+    got = t.where(
+        (F.col("tool") == one["tool"].iloc[0]) & (F.col("event_id") == one["event_id"].iloc[0])
+    ).collect()
     assert [r.label for r in got] == [int(one["label"].iloc[0])]
     # and back to the truth
     assert main(["audit", "load", "--lake", lake.root, "--labels", str(good)]) == 0
 
     # plan: a narrower target needs more labels
     capsys.readouterr()
-    assert main(["audit", "plan", "--lake", lake.root, "--quarter", "2026Q3",
-                 "--target-width", "12"]) == 0
+    assert (
+        main(["audit", "plan", "--lake", lake.root, "--quarter", "2026Q3", "--target-width", "12"])
+        == 0
+    )
     assert "audited rates from 300 labels" in capsys.readouterr().out
 
     # the score stage now publishes the debiased index
@@ -138,8 +184,13 @@ def test_audit_round_trip(world, spark, tmp_path, capsys, monkeypatch):
     # calibrated probabilities in gold/interaction_labels: one value per detector output
     from theater.audit.calibrate import stratum_column
 
-    per = (lake.read(spark, "gold/interaction_labels").withColumn("h", stratum_column())
-           .groupBy("h").agg(F.countDistinct("theater_probability").alias("k")).collect())
+    per = (
+        lake.read(spark, "gold/interaction_labels")
+        .withColumn("h", stratum_column())
+        .groupBy("h")
+        .agg(F.countDistinct("theater_probability").alias("k"))
+        .collect()
+    )
     assert all(r.k == 1 for r in per)
     # MLflow: audited precision per signal and the reliability slope
     m = MlflowClient(tracking_uri=res["tracking_uri"]).get_run(res["run_id"]).data.metrics

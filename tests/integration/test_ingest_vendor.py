@@ -2,6 +2,7 @@
 name no format, unknown files warned, bad records quarantined with line and full text, an
 undecodable .json.gz rejected and recorded, re-ingest adding nothing, identities, and a gate
 failure that tells the user what to do."""
+
 from __future__ import annotations
 
 import gzip
@@ -32,30 +33,36 @@ def first(tmp_path_factory, spark, cfg):
     landing = root / "landing"
     named = landing / "vendor" / "github_copilot_users" / "2026" / "03"
     named.mkdir(parents=True)
-    lines = COPILOT.read_text().splitlines()     # lines 1, 2: good (3 + 2 user_days rows)
-    bad_line = '{"day": "2026-03-02", "user_login": "carol-gh", "user_initiated_interaction_count": '
+    lines = COPILOT.read_text().splitlines()  # lines 1, 2: good (3 + 2 user_days rows)
+    bad_line = (
+        '{"day": "2026-03-02", "user_login": "carol-gh", "user_initiated_interaction_count": '
+    )
     no_login = json.loads(lines[0])
     del no_login["user_login"], no_login["user_id"]
     # line 2 is broken (cut off), line 3 has no user at all
-    (named / "users.jsonl").write_text("\n".join([lines[0], bad_line, json.dumps(no_login),
-                                                  lines[1]]) + "\n")
+    (named / "users.jsonl").write_text(
+        "\n".join([lines[0], bad_line, json.dumps(no_login), lines[1]]) + "\n"
+    )
     unnamed = landing / "vendor" / "from-procurement"
     unnamed.mkdir(parents=True)
     # recognised by content: Cursor's wrapper with the fixture's two good events
     good = [r.record for r in iter_records(str(CURSOR))][:2]
-    (unnamed / "export (1).json").write_text(json.dumps({"totalUsageEventsCount": 2,
-                                                         "usageEvents": good}, indent=1))
-    (unnamed / "notes.txt").write_text("not data\n")           # unknown extension
+    (unnamed / "export (1).json").write_text(
+        json.dumps({"totalUsageEventsCount": 2, "usageEvents": good}, indent=1)
+    )
+    (unnamed / "notes.txt").write_text("not data\n")  # unknown extension
     (unnamed / "other.json").write_text('{"foo": 1, "bar": 2}\n')  # matches no format
     gz = landing / "vendor" / "cursor_usage_events" / "broken.json.gz"
     gz.parent.mkdir(parents=True)
-    gz.write_bytes(gzip.compress(CURSOR.read_bytes())[:-20])   # truncated gzip
+    gz.write_bytes(gzip.compress(CURSOR.read_bytes())[:-20])  # truncated gzip
     ids = landing / "identities"
     ids.mkdir()
-    (ids / "map.csv").write_text("alias,alias_kind,user_id,shared\n"
-                                 "alice-gh,github_login,u-alice,\n"
-                                 "bob-gh,github_login,u-bob,false\n"
-                                 ",github_login,u-nobody,\n")
+    (ids / "map.csv").write_text(
+        "alias,alias_kind,user_id,shared\n"
+        "alice-gh,github_login,u-alice,\n"
+        "bob-gh,github_login,u-bob,false\n"
+        ",github_login,u-nobody,\n"
+    )
     (landing / "stray.csv").write_text("a,b\n1,2\n")
     lake = Lake(str(root / "lake"))
     metrics = ingest.run(spark, lake, str(landing), cfg=cfg)
@@ -71,8 +78,11 @@ def test_named_and_recognised_files_load(spark, first):
     assert "carol-gh" not in {r["user_id"] for r in ud}
     assert len(ud) == 5 and sorted({r["_line"] for r in ud}) == [1, 4]
     assert {r["source_format"] for r in ud} == {"github_copilot_users"}
-    events = [r for r in _rows(spark, lake, "bronze/interactions")
-              if r["_source_file"] == "vendor/from-procurement/export (1).json"]
+    events = [
+        r
+        for r in _rows(spark, lake, "bronze/interactions")
+        if r["_source_file"] == "vendor/from-procurement/export (1).json"
+    ]
     assert sorted(r["_line"] for r in events) == [1, 2]
     assert {r["source_format"] for r in events} == {"cursor_usage_events"}
     assert {r["user_alias_kind"] for r in events} == {"email"}
@@ -90,34 +100,46 @@ def test_unknown_files_and_folders_are_warned(first):
 
 
 def test_malformed_vendor_records_quarantined_with_line_and_full_text(spark, first):
-    q = [r for r in _rows(spark, first["lake"], "bronze/quarantine")
-         if r["dataset"] == "vendor/github_copilot_users"]
+    q = [
+        r
+        for r in _rows(spark, first["lake"], "bronze/quarantine")
+        if r["dataset"] == "vendor/github_copilot_users"
+    ]
     by_line = {r["line_number"]: r for r in q}
     assert sorted(by_line) == [2, 3]
     assert by_line[2]["reason_kind"] == "malformed_line"
     assert by_line[2]["raw_record"].startswith('{"day": "2026-03-02", "user_login": "carol-gh"')
     assert by_line[3]["reason_kind"] == "missing_required"
     raw3 = json.loads(by_line[3]["raw_record"])
-    assert raw3["totals_by_feature"] and raw3["organization_id"] == "4410"   # all fields kept
+    assert raw3["totals_by_feature"] and raw3["organization_id"] == "4410"  # all fields kept
 
 
 def test_bad_gzip_rejected_and_recorded(spark, first):
     log = {r["source_file"]: r for r in _rows(spark, first["lake"], "ops/ingested_files")}
     rec = log["vendor/cursor_usage_events/broken.json.gz"]
     assert rec["status"] == "rejected" and "gzip" in rec["reason"]
-    assert any(f["file"] == "vendor/cursor_usage_events/broken.json.gz"
-               for f in first["metrics"]["files_rejected"])
-    n = first["lake"].read(spark, "bronze/interactions").where(
-        F.col("_source_file") == "vendor/cursor_usage_events/broken.json.gz").count()
+    assert any(
+        f["file"] == "vendor/cursor_usage_events/broken.json.gz"
+        for f in first["metrics"]["files_rejected"]
+    )
+    n = (
+        first["lake"]
+        .read(spark, "bronze/interactions")
+        .where(F.col("_source_file") == "vendor/cursor_usage_events/broken.json.gz")
+        .count()
+    )
     assert n == 0
 
 
 def test_identities_loaded_and_bad_row_quarantined(spark, first):
     ids = _rows(spark, first["lake"], "bronze/identities")
     assert sorted((r["alias"], r["user_id"], r["shared"]) for r in ids) == [
-        ("alice-gh", "u-alice", None), ("bob-gh", "u-bob", "false")]
-    q = [r for r in _rows(spark, first["lake"], "bronze/quarantine")
-         if r["dataset"] == "identities"]
+        ("alice-gh", "u-alice", None),
+        ("bob-gh", "u-bob", "false"),
+    ]
+    q = [
+        r for r in _rows(spark, first["lake"], "bronze/quarantine") if r["dataset"] == "identities"
+    ]
     assert [(r["line_number"], r["reason"]) for r in q] == [(4, "missing_required: alias")]
 
 
@@ -127,8 +149,13 @@ def test_staging_removed(first):
 
 def test_reingest_adds_nothing(spark, cfg, first):
     lake = first["lake"]
-    tables = ["bronze/interactions", "bronze/user_days", "bronze/identities",
-              "bronze/quarantine", "ops/ingested_files"]
+    tables = [
+        "bronze/interactions",
+        "bronze/user_days",
+        "bronze/identities",
+        "bronze/quarantine",
+        "ops/ingested_files",
+    ]
     before = {t: lake.read(spark, t).count() for t in tables}
     m = ingest.run(spark, lake, str(first["landing"]), cfg=cfg)
     assert m["files_new"] == 0 and m["files_skipped_already_loaded"] >= 3
@@ -136,7 +163,8 @@ def test_reingest_adds_nothing(spark, cfg, first):
 
 
 def test_vendor_file_in_native_folder_fails_the_gate_with_an_actionable_message(
-        tmp_path, spark, cfg):
+    tmp_path, spark, cfg
+):
     landing = tmp_path / "landing"
     (landing / "interactions").mkdir(parents=True)
     shutil.copy(COPILOT, landing / "interactions" / "copilot.jsonl")
@@ -146,19 +174,23 @@ def test_vendor_file_in_native_folder_fails_the_gate_with_an_actionable_message(
         ingest.run(spark, lake, str(landing), cfg=cfg)
     msg = str(info.value)
     assert "interactions/copilot.jsonl" in msg and "interactions/cursor.json" in msg
-    assert "looks like github_copilot_users: put it under landing/vendor/github_copilot_users/" \
-        in msg
-    assert "looks like cursor_usage_events: put it under landing/vendor/cursor_usage_events/" \
-        in msg
+    assert (
+        "looks like github_copilot_users: put it under landing/vendor/github_copilot_users/" in msg
+    )
+    assert "looks like cursor_usage_events: put it under landing/vendor/cursor_usage_events/" in msg
     # each file: 5 records, one of them malformed JSON
     assert "missing_required: event_id (8)" in msg
     assert "malformed_line: not a JSON object (2)" in msg
     # the quarantine and its reasons are written, one record per wrapped element
     q = lake.read(spark, "bronze/quarantine").toPandas()
     assert sorted(q.groupby("_source_file").size().items()) == [
-        ("interactions/copilot.jsonl", 5), ("interactions/cursor.json", 5)]
-    cursor = q[(q["_source_file"] == "interactions/cursor.json")
-               & (q["reason"] == "missing_required: event_id")]
+        ("interactions/copilot.jsonl", 5),
+        ("interactions/cursor.json", 5),
+    ]
+    cursor = q[
+        (q["_source_file"] == "interactions/cursor.json")
+        & (q["reason"] == "missing_required: event_id")
+    ]
     assert sorted(cursor["line_number"]) == [1, 2, 3, 5]
     assert all("userEmail" in json.loads(r) for r in cursor["raw_record"])
     files = lake.read(spark, "ops/ingested_files").toPandas()
@@ -167,11 +199,12 @@ def test_vendor_file_in_native_folder_fails_the_gate_with_an_actionable_message(
 
 
 def test_bad_vendor_event_file_fails_the_gate_and_other_vendor_files_load_next_run(
-        tmp_path, spark, cfg):
+    tmp_path, spark, cfg
+):
     landing = tmp_path / "landing"
     events = landing / "vendor" / "cursor_usage_events"
     events.mkdir(parents=True)
-    shutil.copy(CURSOR, events / "page1.json")        # 5 events, 3 of them bad: 60% > 5%
+    shutil.copy(CURSOR, events / "page1.json")  # 5 events, 3 of them bad: 60% > 5%
     users = landing / "vendor" / "github_copilot_users"
     users.mkdir(parents=True)
     (users / "day.jsonl").write_text(COPILOT.read_text().splitlines()[0] + "\n")
@@ -179,8 +212,10 @@ def test_bad_vendor_event_file_fails_the_gate_and_other_vendor_files_load_next_r
     with pytest.raises(DataQualityError) as info:
         ingest.run(spark, lake, str(landing), cfg=cfg)
     msg = str(info.value)
-    assert "vendor/cursor_usage_events/page1.json: 3 record(s) quarantined (read as " \
-           "cursor_usage_events" in msg
+    assert (
+        "vendor/cursor_usage_events/page1.json: 3 record(s) quarantined (read as "
+        "cursor_usage_events" in msg
+    )
     assert "put it under" not in msg
     log = {r["source_file"]: r for r in _rows(spark, lake, "ops/ingested_files")}
     assert list(log) == ["vendor/cursor_usage_events/page1.json"]

@@ -9,6 +9,7 @@ changed the way vendor data changes it, and scored again:
     aggregates, equal to the value worked out from the bunching weight;
 (c) every other (native) org: the same index, interval and signals as the baseline.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -29,21 +30,39 @@ Q3 = Period.quarter("2026Q3")
 AGG, QUOTA = "AGG", 10
 # the synthetic policies' company-wide checkpoints (2026-08-11, 2026-09-21) have these 3-working-
 # day windows; AGG's users are away on them, so no checkpoint weight enters the hand computation
-WINDOW_DAYS = {date(2026, 8, 6), date(2026, 8, 7), date(2026, 8, 10), date(2026, 9, 16),
-               date(2026, 9, 17), date(2026, 9, 18)}
-STRIPPED = ("output_disposition", "dwell_ms", "artifact_id", "artifact_author_key",
-            "artifact_modified_ts")
+WINDOW_DAYS = {
+    date(2026, 8, 6),
+    date(2026, 8, 7),
+    date(2026, 8, 10),
+    date(2026, 9, 16),
+    date(2026, 9, 17),
+    date(2026, 9, 18),
+}
+STRIPPED = (
+    "output_disposition",
+    "dwell_ms",
+    "artifact_id",
+    "artifact_author_key",
+    "artifact_modified_ts",
+)
 
 
 def _cfg(tmp):
-    return load_config(env="local", environ={}, overrides={
-        "paths.state": str(tmp / "state"), "spark.shuffle_partitions": 2,
-        "tracking.enabled": False, "scoring.bootstrap.replicates": 100,
-        # the guards stay on, sized for a test org: 80 users x 12 full weeks
-        "incentives.quota_bunching.min_user_weeks": 600,
-        "incentives.quota_bunching.min_users": 60,
-        "incentives.quota_bunching.bootstrap_replicates": 60,
-        "incentives.sensitivity.enabled": False})
+    return load_config(
+        env="local",
+        environ={},
+        overrides={
+            "paths.state": str(tmp / "state"),
+            "spark.shuffle_partitions": 2,
+            "tracking.enabled": False,
+            "scoring.bootstrap.replicates": 100,
+            # the guards stay on, sized for a test org: 80 users x 12 full weeks
+            "incentives.quota_bunching.min_user_weeks": 600,
+            "incentives.quota_bunching.min_users": 60,
+            "incentives.quota_bunching.bootstrap_replicates": 60,
+            "incentives.sensitivity.enabled": False,
+        },
+    )
 
 
 def _user_days(rng) -> tuple[list[tuple], dict]:
@@ -55,7 +74,7 @@ def _user_days(rng) -> tuple[list[tuple], dict]:
     monday = date(2026, 7, 6)
     for u in range(80):
         for w in range(12):
-            c = int(rng.negative_binomial(7, 7 / 21))        # mean 14
+            c = int(rng.negative_binomial(7, 7 / 21))  # mean 14
             c = max(c, 1)
             if 5 <= c < QUOTA:
                 c = QUOTA + int(rng.integers(0, 2))
@@ -64,8 +83,27 @@ def _user_days(rng) -> tuple[list[tuple], dict]:
             days = [d for d in days if d not in WINDOW_DAYS]
             per_day = [c // len(days) + (1 if i < c % len(days) else 0) for i in range(len(days))]
             for day, r in zip(days, per_day):
-                rows.append(("amazon_q_user_activity", f"agg-u{u}", AGG, "acct-1", day, "chat",
-                             r, None, 9, 1, None, None, None, None, None, None, 1))
+                rows.append(
+                    (
+                        "amazon_q_user_activity",
+                        f"agg-u{u}",
+                        AGG,
+                        "acct-1",
+                        day,
+                        "chat",
+                        r,
+                        None,
+                        9,
+                        1,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        1,
+                    )
+                )
     return rows, weekly
 
 
@@ -78,31 +116,38 @@ def world(tmp_path_factory, spark):
     lake_root = str(tmp / "lake")
     run_pipeline(cfg, Q3, landing=str(zone / "landing"), lake_root=lake_root)
     lake = Lake(lake_root, cfg.table_format)
-    base = {r.org_id: r.asDict() for r in
-            lake.read(spark, "gold/org_theater_index").where(Q3.matches_col()).collect()}
+    base = {
+        r.org_id: r.asDict()
+        for r in lake.read(spark, "gold/org_theater_index").where(Q3.matches_col()).collect()
+    }
     # (a) one org's interactions become a gateway log
     silver = lake.read(spark, "silver/interactions")
     gw = sorted(o for o, r in base.items() if not r["suppressed"])[0]
     stripped = silver
     for c in STRIPPED:
         stripped = stripped.withColumn(
-            c, F.when(F.col("org_id") == gw, F.lit(None).cast(silver.schema[c].dataType))
-            .otherwise(F.col(c)))
-    lake.overwrite(stripped, "tmp/interactions")     # a copy first: never overwrite what is read
+            c,
+            F.when(F.col("org_id") == gw, F.lit(None).cast(silver.schema[c].dataType)).otherwise(
+                F.col(c)
+            ),
+        )
+    lake.overwrite(stripped, "tmp/interactions")  # a copy first: never overwrite what is read
     lake.overwrite(lake.read(spark, "tmp/interactions"), "silver/interactions")
     # (b) an aggregate-only org with a weekly quota
     ud_rows, weekly = _user_days(np.random.default_rng(5))
     lake.overwrite(spark.createDataFrame(ud_rows, USER_DAYS_SCHEMA), "silver/user_days")
     pol = lake.read(spark, "silver/policies")
-    quota = spark.createDataFrame([(AGG, "quota", date(2026, 6, 1), None, QUOTA, "test")],
-                                  score.POLICY_SCHEMA)
+    quota = spark.createDataFrame(
+        [(AGG, "quota", date(2026, 6, 1), None, QUOTA, "test")], score.POLICY_SCHEMA
+    )
     merged = pol.unionByName(quota, allowMissingColumns=True).collect()
     lake.overwrite(spark.createDataFrame(merged, pol.schema), "silver/policies")
     inputs = score.read_inputs(spark, lake, Q3, cfg)
     gold = score.compute_gold(spark, inputs, Q3, cfg, "na-test")
     after = {r.org_id: r.asDict() for r in gold.index.collect()}
-    return dict(cfg=cfg, lake=lake, base=base, after=after, gw=gw, gold=gold, inputs=inputs,
-                weekly=weekly)
+    return dict(
+        cfg=cfg, lake=lake, base=base, after=after, gw=gw, gold=gold, inputs=inputs, weekly=weekly
+    )
 
 
 def test_user_days_read_pinned(world):
@@ -111,7 +156,7 @@ def test_user_days_read_pinned(world):
 
 def test_gateway_org_is_not_measurable_never_zero(world):
     r = world["after"][world["gw"]]
-    assert world["base"][world["gw"]]["theater_index"] is not None   # measurable before
+    assert world["base"][world["gw"]]["theater_index"] is not None  # measurable before
     assert r["suppressed"] is False and r["n_interactions"] > 0
     assert (r["theater_index"], r["ci_low"], r["ci_high"]) == (None, None, None)
     assert r["not_measurable_reason"].startswith("no per-interaction signal measurable")
@@ -146,13 +191,23 @@ def test_aggregate_only_org_gets_incentive_index_with_interval(world):
     expected = 100 * (0.1 + 0.9 * w * bunched / total)
     assert r["incentive_index"] == pytest.approx(round(expected, 2), abs=0.011)
     assert r["incentive_ci_low"] < r["incentive_index"] < r["incentive_ci_high"]
-    assert r["incentive_ci_low"] > 10.0        # above the acceptance-only 10%
+    assert r["incentive_ci_low"] > 10.0  # above the acceptance-only 10%
 
 
 def test_native_orgs_unchanged(world):
-    keys = ("theater_index", "ci_low", "ci_high", "n_users", "n_interactions", "suppressed",
-            "signal_unused_output", "signal_self_summary", "signal_repeat_prompt",
-            "signal_quota_bunching", "signal_checkpoint_burst")
+    keys = (
+        "theater_index",
+        "ci_low",
+        "ci_high",
+        "n_users",
+        "n_interactions",
+        "suppressed",
+        "signal_unused_output",
+        "signal_self_summary",
+        "signal_repeat_prompt",
+        "signal_quota_bunching",
+        "signal_checkpoint_burst",
+    )
     native = [o for o in world["base"] if o != world["gw"]]
     assert len(native) >= 3
     for o in native:
@@ -167,8 +222,11 @@ def test_quality_gate_accepts_the_new_rows(world, spark):
     from theater import quality
 
     dq = quality.Gate(spark, world["lake"], world["cfg"], "score", run_id="na-test", period=Q3)
-    dq.check("gold/org_theater_index", world["gold"].index, related={
-        "expected_orgs": world["inputs"].interactions.where(Q3.ts_col("event_ts"))})
+    dq.check(
+        "gold/org_theater_index",
+        world["gold"].index,
+        related={"expected_orgs": world["inputs"].interactions.where(Q3.ts_col("event_ts"))},
+    )
     res = dq.finish()
     assert len(res["dq"]) > 20
     failed = [(r["expectation"], r["observed_value"]) for r in res["dq"] if not r["success"]]

@@ -9,6 +9,7 @@
 - a warning-only problem lets the run finish and is recorded;
 - the suites folder is the one used: an edited copy changes the behaviour.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,11 +21,11 @@ import pytest
 from pyspark.sql import functions as F
 
 from theater import quality, synth
-from theater.quality import docs as dq_docs
 from theater.config import load_config
 from theater.errors import DataQualityError
 from theater.lake import Lake
 from theater.period import Period
+from theater.quality import docs as dq_docs
 from theater.stages import ingest, refine, score
 
 Q3 = Period.quarter("2026Q3")
@@ -53,16 +54,34 @@ def _dq_rows(spark, lake: Lake, **where):
 def _bad_batch(land: Path, tag: str, n_good: int = 40, n_bad: int = 1):
     """A new landing batch: ``n_good`` good and ``n_bad`` broken interactions, one directory
     row and one work item."""
-    good = [{"event_id": f"{tag}-{i}", "event_ts": f"2026-08-{1 + i % 28:02d}T10:00:00Z",
-             "user_id": "new.user@example.com", "org_id": "o-new", "tool": "ide",
-             "action": "chat"} for i in range(n_good)]
+    good = [
+        {
+            "event_id": f"{tag}-{i}",
+            "event_ts": f"2026-08-{1 + i % 28:02d}T10:00:00Z",
+            "user_id": "new.user@example.com",
+            "org_id": "o-new",
+            "tool": "ide",
+            "action": "chat",
+        }
+        for i in range(n_good)
+    ]
     bad = [{"event_id": f"{tag}-bad{i}", "tool": "ide", "action": "chat"} for i in range(n_bad)]
     _write(land / "interactions" / f"{tag}.jsonl", good + bad)
-    _write(land / "directory" / f"{tag}.jsonl",
-           [{"user_id": "new.user@example.com", "org_id": "o-new", "valid_from": "2026-01-01"}])
-    _write(land / "work_items" / f"{tag}.jsonl",
-           [{"work_item_id": f"{tag}-w1", "user_id": "new.user@example.com", "kind": "ticket",
-             "opened_ts": "2026-08-01T00:00:00Z"}])
+    _write(
+        land / "directory" / f"{tag}.jsonl",
+        [{"user_id": "new.user@example.com", "org_id": "o-new", "valid_from": "2026-01-01"}],
+    )
+    _write(
+        land / "work_items" / f"{tag}.jsonl",
+        [
+            {
+                "work_item_id": f"{tag}-w1",
+                "user_id": "new.user@example.com",
+                "kind": "ticket",
+                "opened_ts": "2026-08-01T00:00:00Z",
+            }
+        ],
+    )
 
 
 VENDOR_FIX = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
@@ -76,20 +95,44 @@ def _vendor_batch(land: Path):
     _write(land / "vendor" / "github_copilot_users" / "day.jsonl", good)
     org = land / "vendor" / "github_copilot_org_metrics" / "acme"
     org.mkdir(parents=True)
-    shutil.copy(VENDOR_FIX / "github_copilot_org_metrics" / "orgs_acme_copilot_metrics.json",
-                org / "metrics.json")
-    _write(land / "vendor" / "claude_code_otel" / "updates.jsonl", [
-        {"attributes": {"event.name": "api_request", "prompt.id": "p-1", "event.sequence": 1,
-                        "event.timestamp": "2026-08-03T10:00:00Z", "input_tokens": 120,
-                        "output_tokens": 40, "model": "claude-sonnet-4"},
-         "body": "claude_code.api_request"},
-        {"attributes": {"event.name": "tool_decision", "prompt.id": "p-1", "event.sequence": 2,
-                        "event.timestamp": "2026-08-03T10:00:05Z", "decision": "accept",
-                        "tool_name": "Edit"}, "body": "claude_code.tool_decision"}])
+    shutil.copy(
+        VENDOR_FIX / "github_copilot_org_metrics" / "orgs_acme_copilot_metrics.json",
+        org / "metrics.json",
+    )
+    _write(
+        land / "vendor" / "claude_code_otel" / "updates.jsonl",
+        [
+            {
+                "attributes": {
+                    "event.name": "api_request",
+                    "prompt.id": "p-1",
+                    "event.sequence": 1,
+                    "event.timestamp": "2026-08-03T10:00:00Z",
+                    "input_tokens": 120,
+                    "output_tokens": 40,
+                    "model": "claude-sonnet-4",
+                },
+                "body": "claude_code.api_request",
+            },
+            {
+                "attributes": {
+                    "event.name": "tool_decision",
+                    "prompt.id": "p-1",
+                    "event.sequence": 2,
+                    "event.timestamp": "2026-08-03T10:00:05Z",
+                    "decision": "accept",
+                    "tool_name": "Edit",
+                },
+                "body": "claude_code.tool_decision",
+            },
+        ],
+    )
     (land / "identities").mkdir()
-    (land / "identities" / "ids.csv").write_text("alias,alias_kind,user_id,shared\n"
-                                                  "alice-gh,github_login,u-alice,false\n"
-                                                  "bob-gh,github_login,u-bob,\n")
+    (land / "identities" / "ids.csv").write_text(
+        "alias,alias_kind,user_id,shared\n"
+        "alice-gh,github_login,u-alice,false\n"
+        "bob-gh,github_login,u-bob,\n"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +144,11 @@ def base(spark, tmp_path_factory):
     _vendor_batch(out / "landing")
     lake = Lake(str(out / "lake"))
     cfg = _cfg(**{"quality.data_docs": True})
-    metrics = {"ingest": ingest.run(spark, lake, str(out / "landing"), cfg=cfg),
-               "refine": refine.run(spark, cfg, lake, Q3),
-               "score": score.run(spark, cfg, lake, Q3, run_id="base-run")}
+    metrics = {
+        "ingest": ingest.run(spark, lake, str(out / "landing"), cfg=cfg),
+        "refine": refine.run(spark, cfg, lake, Q3),
+        "score": score.run(spark, cfg, lake, Q3, run_id="base-run"),
+    }
     return out, lake, metrics
 
 
@@ -130,14 +175,29 @@ def test_clean_generated_data_passes_every_critical_expectation(spark, base):
     out, lake, metrics = base
     results = [r for m in metrics.values() for r in m["dq"]]
     tables = {r["table_name"] for r in results}
-    assert tables == {"bronze/interactions", "bronze/directory", "bronze/work_items",
-                      "bronze/policies", "bronze/quarantine", "bronze/user_days",
-                      "bronze/org_days", "bronze/interaction_updates", "bronze/identities",
-                      "silver/interactions",
-                      "silver/directory", "silver/policies", "silver/work_items",
-                      "gold/interaction_labels", "gold/user_weeks", "gold/org_theater_index"}
-    failed = [(r["table_name"], r["expectation"], r["observed_value"]) for r in results
-              if not r["success"] and r["severity"] == "critical"]
+    assert tables == {
+        "bronze/interactions",
+        "bronze/directory",
+        "bronze/work_items",
+        "bronze/policies",
+        "bronze/quarantine",
+        "bronze/user_days",
+        "bronze/org_days",
+        "bronze/interaction_updates",
+        "bronze/identities",
+        "silver/interactions",
+        "silver/directory",
+        "silver/policies",
+        "silver/work_items",
+        "gold/interaction_labels",
+        "gold/user_weeks",
+        "gold/org_theater_index",
+    }
+    failed = [
+        (r["table_name"], r["expectation"], r["observed_value"])
+        for r in results
+        if not r["success"] and r["severity"] == "critical"
+    ]
     assert failed == []
     # every expectation of every suite ran (bronze/quarantine once per native dataset with
     # files, and once for the vendor exports)
@@ -179,11 +239,26 @@ def test_offline_data_docs_index_opens_in_chromium(base, tmp_path):
     page = Path(lake.path("ops/data_docs")) / dq_docs.INDEX
     shot = tmp_path / "dq.png"
     proc = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1300,900",
-         f"--screenshot={shot}", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120)
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1300,900",
+            f"--screenshot={shot}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Data quality: Great Expectations results" in proc.stdout
     assert "silver/interactions" in proc.stdout
@@ -197,13 +272,17 @@ def _critical_cases():
         suite = json.loads(path.read_text())
         for e in suite["expectations"]:
             if e["meta"]["severity"] == "critical" and e["meta"].get("frame", "rows") == "rows":
-                cases.append(pytest.param(suite["meta"]["table"], e,
-                                          id=f"{suite['name']}.{e['meta']['name']}"))
+                cases.append(
+                    pytest.param(
+                        suite["meta"]["table"], e, id=f"{suite['name']}.{e['meta']['name']}"
+                    )
+                )
     return cases
 
 
 def _satisfy(cond: dict):
     """A function making every row meet a GX row condition (comparison, nullity, and)."""
+
     def apply(df):
         kind, name = cond["type"], (cond.get("column") or {}).get("name")
         if kind == "and":
@@ -257,26 +336,35 @@ def breaker_for(e: dict):
         if isinstance(lo, dict) and lo["$PARAMETER"] == "min_users":
             return set_col(F.lit(1))
         # period bounds: move the rows 400 days later
-        return lambda df: df.withColumn(col, (F.col(col) + F.expr("INTERVAL 400 DAYS"))
-                                        .cast(df.schema[col].dataType))
+        return lambda df: df.withColumn(
+            col, (F.col(col) + F.expr("INTERVAL 400 DAYS")).cast(df.schema[col].dataType)
+        )
     raise AssertionError(f"no breaker for {kind}")
 
 
 #: vendor tables the generated (native) quarter has no rows for: a small valid frame each
-_UD_COUNTS = ("requests suggestions_shown accepted rejected dismissed lines_suggested "
-              "lines_accepted sessions prompt_tokens output_tokens").split()
-_OD_COUNTS = ("active_users engaged_users requests suggestions_shown accepted lines_suggested "
-              "lines_accepted").split()
+_UD_COUNTS = (
+    "requests suggestions_shown accepted rejected dismissed lines_suggested "
+    "lines_accepted sessions prompt_tokens output_tokens"
+).split()
+_OD_COUNTS = (
+    "active_users engaged_users requests suggestions_shown accepted lines_suggested lines_accepted"
+).split()
 VENDOR_SILVER = {
     "silver/user_days": (
         "source_format string, user_key string, org_id string, vendor_org string, day date, "
         "feature string, " + ", ".join(f"{c} bigint" for c in _UD_COUNTS) + ", period_days int",
-        [("github_copilot_users", "a" * 64, "o1", "acme", Q3.start, "chat", *range(1, 11), 1),
-         ("viva_person_query", "b" * 64, "o2", None, Q3.start, "teams", 5, *[None] * 9, 7)]),
+        [
+            ("github_copilot_users", "a" * 64, "o1", "acme", Q3.start, "chat", *range(1, 11), 1),
+            ("viva_person_query", "b" * 64, "o2", None, Q3.start, "teams", 5, *[None] * 9, 7),
+        ],
+    ),
     "silver/org_days": (
         "source_format string, org_id string, day date, feature string, "
-        + ", ".join(f"{c} bigint" for c in _OD_COUNTS) + ", period_days int",
-        [("github_copilot_org_metrics", "o1", Q3.start, "all", 9, 5, None, 40, 10, 80, 20, 1)]),
+        + ", ".join(f"{c} bigint" for c in _OD_COUNTS)
+        + ", period_days int",
+        [("github_copilot_org_metrics", "o1", Q3.start, "all", 9, 5, None, 40, 10, 80, 20, 1)],
+    ),
 }
 
 
@@ -286,15 +374,17 @@ def test_each_critical_expectation_stops_publication(spark, base, tmp_path, tabl
     out, lake, _ = base
     name = expectation["meta"]["name"]
     if table in VENDOR_SILVER and not lake.exists(table):
-        lake.overwrite(spark.createDataFrame(VENDOR_SILVER[table][1], VENDOR_SILVER[table][0]),
-                       table)
+        lake.overwrite(
+            spark.createDataFrame(VENDOR_SILVER[table][1], VENDOR_SILVER[table][0]), table
+        )
     frame = lake.read(spark, table)
     if table == "bronze/quarantine":
         assert frame.count() > 0
     results_before = len(_dq_rows(spark, lake, table_name=table, expectation=name))
     version = lake.version(table)
-    gate = quality.Gate(spark, lake, _cfg(), STAGE_OF[table.split("/")[0]], period=Q3,
-                        run_id=f"break-{name}")
+    gate = quality.Gate(
+        spark, lake, _cfg(), STAGE_OF[table.split("/")[0]], period=Q3, run_id=f"break-{name}"
+    )
     with pytest.raises(DataQualityError) as err:
         gate.check(table, breaker_for(expectation)(frame), materialize=False)
     assert table in str(err.value) and name in str(err.value)
@@ -309,12 +399,15 @@ def test_each_critical_expectation_stops_publication(spark, base, tmp_path, tabl
 
 
 # ------------------------------------------------------------------ through the stages
-@pytest.mark.parametrize("table,expectation_name", [
-    ("silver/interactions", "tool_event_id_unique"),
-    ("silver/interactions", "output_disposition_in_set"),
-    ("gold/interaction_labels", "theater_probability_in_0_1"),
-    ("gold/org_theater_index", "ci_low_le_index"),
-])
+@pytest.mark.parametrize(
+    "table,expectation_name",
+    [
+        ("silver/interactions", "tool_event_id_unique"),
+        ("silver/interactions", "output_disposition_in_set"),
+        ("gold/interaction_labels", "theater_probability_in_0_1"),
+        ("gold/org_theater_index", "ci_low_le_index"),
+    ],
+)
 def test_stage_stops_before_writing(spark, lake_copy, monkeypatch, table, expectation_name):
     land, lake = lake_copy
     suite = json.loads((SUITES / quality.suite_file_name(table)).read_text())
@@ -330,16 +423,19 @@ def test_stage_stops_before_writing(spark, lake_copy, monkeypatch, table, expect
     msg = str(err.value)
     assert expectation_name in msg and table in msg and "offending rows" in msg
     assert lake.version(table) == version
-    assert any(not r["success"] for r in _dq_rows(spark, lake, table_name=table,
-                                                  expectation=expectation_name))
+    assert any(
+        not r["success"]
+        for r in _dq_rows(spark, lake, table_name=table, expectation=expectation_name)
+    )
     assert not any(Path(lake.path("ops/_staging")).glob("dq-*"))
 
 
 def test_every_silver_org_must_appear_in_gold(spark, lake_copy, monkeypatch):
     land, lake = lake_copy
     first = lake.read(spark, "gold/org_theater_index").agg(F.min("org_id")).first()[0]
-    _break_at_publish(monkeypatch, "gold/org_theater_index",
-                      lambda df: df.where(F.col("org_id") != first))
+    _break_at_publish(
+        monkeypatch, "gold/org_theater_index", lambda df: df.where(F.col("org_id") != first)
+    )
     version = lake.version("gold/org_theater_index")
     with pytest.raises(DataQualityError, match="every_silver_org_in_gold"):
         score.run(spark, _cfg(), lake, Q3, run_id="missing-org")
@@ -350,7 +446,7 @@ def test_every_silver_org_must_appear_in_gold(spark, lake_copy, monkeypatch):
 
 def test_quarantine_share_over_5_percent_stops_ingest(spark, lake_copy):
     land, lake = lake_copy
-    _bad_batch(land, "dirty", n_good=20, n_bad=5)          # 5 of 25 quarantined: 20%
+    _bad_batch(land, "dirty", n_good=20, n_bad=5)  # 5 of 25 quarantined: 20%
     version = lake.version("bronze/interactions")
     with pytest.raises(DataQualityError, match="quarantine_share_critical") as err:
         ingest.run(spark, lake, str(land), cfg=_cfg())
@@ -362,12 +458,13 @@ def test_quarantine_share_over_5_percent_stops_ingest(spark, lake_copy):
 
 def test_quarantine_share_between_1_and_5_percent_is_a_recorded_warning(spark, lake_copy):
     land, lake = lake_copy
-    _bad_batch(land, "slightly", n_good=48, n_bad=1)       # 1 of 49: 2%
+    _bad_batch(land, "slightly", n_good=48, n_bad=1)  # 1 of 49: 2%
     m = ingest.run(spark, lake, str(land), cfg=_cfg())
     assert m["rows_loaded"]["interactions"] == 48 and m["rows_quarantined"]["interactions"] == 1
     warned = [r for r in m["dq"] if not r["success"]]
     assert {(r["table_name"], r["expectation"], r["severity"]) for r in warned} >= {
-        ("bronze/interactions", "quarantine_share_warning", "warning")}
+        ("bronze/interactions", "quarantine_share_warning", "warning")
+    }
     assert all(r["severity"] == "warning" for r in warned)
     recorded = _dq_rows(spark, lake, expectation="quarantine_share_warning", success=False)
     assert recorded and recorded[0]["severity"] == "warning"
@@ -377,15 +474,22 @@ def test_quarantine_share_between_1_and_5_percent_is_a_recorded_warning(spark, l
 def test_unresolved_orgs_over_1_percent_stop_refine(spark, lake_copy):
     land, lake = lake_copy
     n = lake.read(spark, "silver/interactions").count()
-    rows = [{"event_id": f"orphan-{i}", "event_ts": "2026-08-03T10:00:00Z",
-             "user_id": f"stranger{i}@example.com", "tool": "ide", "action": "chat"}
-            for i in range(n // 50)]                         # ~2% without any org
+    rows = [
+        {
+            "event_id": f"orphan-{i}",
+            "event_ts": "2026-08-03T10:00:00Z",
+            "user_id": f"stranger{i}@example.com",
+            "tool": "ide",
+            "action": "chat",
+        }
+        for i in range(n // 50)
+    ]  # ~2% without any org
     _write(land / "interactions" / "orphans.jsonl", rows)
     ingest.run(spark, lake, str(land), cfg=_cfg())
     version = lake.version("silver/interactions")
     with pytest.raises(DataQualityError, match="org_resolved_share") as err:
         refine.run(spark, _cfg(), lake, Q3)
-    assert "stranger" not in str(err.value)                 # only pseudonymized keys shown
+    assert "stranger" not in str(err.value)  # only pseudonymized keys shown
     assert lake.version("silver/interactions") == version
 
 
@@ -400,8 +504,19 @@ def test_cli_exits_3_on_a_critical_failure(spark, lake_copy, monkeypatch, tmp_pa
     monkeypatch.setenv("THEATER_PATHS__STATE", str(tmp_path / "state"))
     monkeypatch.setenv("THEATER_QUALITY__DATA_DOCS", "false")
     version = lake.version("silver/interactions")
-    code = main(["run", "--landing", str(land), "--lake", lake.root, "--quarter", "2026Q3",
-                 "--stage", "refine"])
+    code = main(
+        [
+            "run",
+            "--landing",
+            str(land),
+            "--lake",
+            lake.root,
+            "--quarter",
+            "2026Q3",
+            "--stage",
+            "refine",
+        ]
+    )
     assert code == 3
     assert lake.version("silver/interactions") == version
     assert _dq_rows(spark, lake, expectation="dwell_ms_non_negative", success=False)

@@ -6,6 +6,7 @@ small generated period, with none of the logging variables set (no RUST_LOG, no
 MLFLOW_LOGGING_LEVEL, no THEATER_LOG_LEVEL), so that every third-party default is in play:
 the embedded Sail server's Rust log, Great Expectations, MLflow (tracking on, SQLite store).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,11 +21,19 @@ import pytest
 from theater import synth
 
 START, END = date(2026, 7, 6), date(2026, 7, 27)
-NOISE = ("Hint operation", "Persist operation", "Skipping registering", "Loading 'datasources'",
-         "Created temporary directory", "Multiple declarations of metric", "mlflow.store",
-         "alembic", "aborting")
+NOISE = (
+    "Hint operation",
+    "Persist operation",
+    "Skipping registering",
+    "Loading 'datasources'",
+    "Created temporary directory",
+    "Multiple declarations of metric",
+    "mlflow.store",
+    "alembic",
+    "aborting",
+)
 BANNER = "using the built-in DEMO pseudonymization key"
-RUST_LINE = re.compile(r"^\[\S+ +(TRACE|DEBUG|INFO|WARN|ERROR) ")          # env_logger
+RUST_LINE = re.compile(r"^\[\S+ +(TRACE|DEBUG|INFO|WARN|ERROR) ")  # env_logger
 MLFLOW_LINE = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING) ")
 TEXT_LINE = re.compile(r"^\d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) +")
 
@@ -37,24 +46,44 @@ def landing(tmp_path_factory):
 
 
 def _run(root, name: str, *extra: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("RUST_LOG", "MLFLOW_LOGGING_LEVEL", "THEATER_LOG_LEVEL",
-                        "THEATER_PSEUDONYM_KEY") and not k.startswith("THEATER_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("RUST_LOG", "MLFLOW_LOGGING_LEVEL", "THEATER_LOG_LEVEL", "THEATER_PSEUDONYM_KEY")
+        and not k.startswith("THEATER_")
+    }
     env["THEATER_PATHS__STATE"] = str(root / f"state-{name}")
     env["THEATER_SPARK__SHUFFLE_PARTITIONS"] = "2"
-    cmd = [sys.executable, "-m", "theater.cli", "run", "--landing", str(root / "landing"),
-           "--lake", str(root / f"lake-{name}"), "--start", str(START), "--end", str(END),
-           *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900,
-                          stdin=subprocess.DEVNULL)
+    cmd = [
+        sys.executable,
+        "-m",
+        "theater.cli",
+        "run",
+        "--landing",
+        str(root / "landing"),
+        "--lake",
+        str(root / f"lake-{name}"),
+        "--start",
+        str(START),
+        "--end",
+        str(END),
+        *extra,
+    ]
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env=env, timeout=900, stdin=subprocess.DEVNULL
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
 
 def _no_noise(proc) -> list[str]:
     lines = (proc.stdout + proc.stderr).splitlines()
-    noisy = [ln for ln in lines if any(n in ln for n in NOISE)
-             or RUST_LINE.match(ln) or MLFLOW_LINE.match(ln)]
+    noisy = [
+        ln
+        for ln in lines
+        if any(n in ln for n in NOISE) or RUST_LINE.match(ln) or MLFLOW_LINE.match(ln)
+    ]
     assert not noisy, f"third-party noise in the output: {noisy[:10]}"
     assert sum(BANNER in ln for ln in lines) == 1, "the demo-key banner is shown exactly once"
     return lines
@@ -71,7 +100,7 @@ def test_default_run_shows_project_lines_only(landing):
     text = proc.stderr
     for stage in ("ingest", "refine", "score"):
         assert f"stage {stage}: done" in text
-    assert "score: org index with" in text          # the milestones are there
+    assert "score: org index with" in text  # the milestones are there
 
 
 def test_json_log_lines_parse_and_name_their_logger(landing):
@@ -80,7 +109,7 @@ def test_json_log_lines_parse_and_name_their_logger(landing):
     records = []
     for ln in proc.stderr.splitlines():
         if ln.strip():
-            records.append(json.loads(ln))          # every line is one JSON object
+            records.append(json.loads(ln))  # every line is one JSON object
     assert records
     for r in records:
         assert {"time", "level", "logger", "message"} <= set(r), r

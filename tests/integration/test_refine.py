@@ -1,4 +1,5 @@
 """Refine on temporary Delta lakes: MERGE dedup across batches, period replacement, key policy."""
+
 from __future__ import annotations
 
 import json
@@ -19,15 +20,23 @@ def _write(path, rows):
 
 
 def _ev(i, **kw):
-    return {"event_id": f"e{i}", "event_ts": f"2026-07-{1 + i % 28:02d}T10:00:00Z",
-            "user_id": "alice@example.com", "tool": "ide", "action": "chat", **kw}
+    return {
+        "event_id": f"e{i}",
+        "event_ts": f"2026-07-{1 + i % 28:02d}T10:00:00Z",
+        "user_id": "alice@example.com",
+        "tool": "ide",
+        "action": "chat",
+        **kw,
+    }
 
 
 @pytest.fixture()
 def zone(tmp_path):
     land = tmp_path / "landing"
-    _write(land / "directory" / "d.jsonl",
-           [{"user_id": "alice@example.com", "org_id": "o1", "valid_from": "2026-01-01"}])
+    _write(
+        land / "directory" / "d.jsonl",
+        [{"user_id": "alice@example.com", "org_id": "o1", "valid_from": "2026-01-01"}],
+    )
     _write(land / "interactions" / "day1.jsonl", [_ev(i) for i in range(5)])
     return land, Lake(str(tmp_path / "lake"))
 
@@ -38,15 +47,21 @@ def test_redelivered_and_late_events_merge_into_one_row(spark, cfg, zone):
     refine.run(spark, cfg, lake, Q3)
     assert lake.read(spark, "silver/interactions").count() == 5
     # a later batch re-delivers e1 with a correction, repeats e2 unchanged, adds late e9
-    _write(land / "interactions" / "day2.jsonl",
-           [_ev(1, output_disposition="accepted"), _ev(2), _ev(9, event_ts="2026-07-01T23:59:59-05:00")])
+    _write(
+        land / "interactions" / "day2.jsonl",
+        [
+            _ev(1, output_disposition="accepted"),
+            _ev(2),
+            _ev(9, event_ts="2026-07-01T23:59:59-05:00"),
+        ],
+    )
     ingest.run(spark, lake, str(land), cfg=cfg)
     refine.run(spark, cfg, lake, Q3)
     silver = {r.event_id: r for r in lake.read(spark, "silver/interactions").collect()}
     assert sorted(silver) == ["e0", "e1", "e2", "e3", "e4", "e9"]
-    assert silver["e1"].output_disposition == "accepted"          # latest delivery wins
+    assert silver["e1"].output_disposition == "accepted"  # latest delivery wins
     assert silver["e1"]._source_file == "interactions/day2.jsonl"
-    assert str(silver["e9"].event_ts) == "2026-07-02 04:59:59"    # converted to UTC
+    assert str(silver["e9"].event_ts) == "2026-07-02 04:59:59"  # converted to UTC
     assert silver["e9"].org_id == "o1" and silver["e9"].org_source == "directory"
 
 
@@ -63,14 +78,20 @@ def test_rerunning_a_period_replaces_only_that_period(spark, cfg, zone):
     refine.run(spark, cfg, lake, Q3)
     q3 = lake.read(spark, "silver/interactions").where(Q3.where("event_ts"))
     assert sorted(r.event_id for r in q3.collect()) == ["e1", "e2", "e3", "e4"]
-    q4 = {r.event_id for r in lake.read(spark, "silver/interactions")
-          .where(~Q3.where("event_ts")).collect()}
-    assert q4 == {"e100"}   # e0 reaches Q4 only when Q4 is refined again
+    q4 = {
+        r.event_id
+        for r in lake.read(spark, "silver/interactions").where(~Q3.where("event_ts")).collect()
+    }
+    assert q4 == {"e100"}  # e0 reaches Q4 only when Q4 is refined again
     refine.run(spark, cfg, lake, Period.quarter("2026Q4"))
-    q4 = {r.event_id for r in lake.read(spark, "silver/interactions")
-          .where(~Q3.where("event_ts")).collect()}
+    q4 = {
+        r.event_id
+        for r in lake.read(spark, "silver/interactions").where(~Q3.where("event_ts")).collect()
+    }
     assert q4 == {"e100", "e0"}
-    assert lake.read(spark, "silver/interactions").select("tool", "event_id").distinct().count() == 6
+    assert (
+        lake.read(spark, "silver/interactions").select("tool", "event_id").distinct().count() == 6
+    )
 
 
 def test_cluster_config_refuses_to_run_without_key():

@@ -9,6 +9,7 @@ external requests, visible elements, a screenshot), and look for any user identi
 Chromium: Debian's ``chromium`` package (/usr/bin/chromium) or ``THEATER_CHROMIUM``. The browser
 tests are skipped only when no Chromium is installed.
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,17 +29,19 @@ from mlflow import MlflowClient
 
 from theater import synth
 from theater.cli import main
-from theater.pipeline import run_pipeline
 from theater.config import load_config
 from theater.period import Period
+from theater.pipeline import run_pipeline
 from theater.report.render import FLAGS, find_chromium
 
 Q2, Q3 = Period.quarter("2026Q2"), Period.quarter("2026Q3")
 SCREENSHOT_COPY = Path("/tmp/report_screenshot.png")
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium not installed (Debian: apt-get install -y chromium, or "
-                             "`make browser`; or set THEATER_CHROMIUM)")
+    CHROMIUM is None,
+    reason="Chromium not installed (Debian: apt-get install -y chromium, or "
+    "`make browser`; or set THEATER_CHROMIUM)",
+)
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -48,8 +51,11 @@ def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
     synth.generate(root, seed=11, n_orgs=8, n_users=480, start=Q2.start, end=Q3.end)
     state = root / "state"
-    cfg = load_config(env="local", environ={},
-                      overrides={"paths.state": str(state), "spark.shuffle_partitions": 2})
+    cfg = load_config(
+        env="local",
+        environ={},
+        overrides={"paths.state": str(state), "spark.shuffle_partitions": 2},
+    )
     lake = root / "lake"
     landing = str(root / "landing")
     r2 = run_pipeline(cfg, Q2, landing=landing, lake_root=str(lake))
@@ -57,17 +63,35 @@ def world(tmp_path_factory):
     conf = root / "report.yaml"
     conf.write_text(f"paths:\n  state: {state}\n")
     out, pdf = root / "out" / "report.html", root / "out" / "report.pdf"
-    args = ["report", "--conf", str(conf), "--lake", str(lake), "--quarter", "2026Q3",
-            "--out", str(out)]
+    args = [
+        "report",
+        "--conf",
+        str(conf),
+        "--lake",
+        str(lake),
+        "--quarter",
+        "2026Q3",
+        "--out",
+        str(out),
+    ]
     if CHROMIUM:
         args += ["--pdf", str(pdf)]
     t0 = time.time()
     code = main(args)
     seconds = time.time() - t0
     assert code == 0
-    return {"root": root, "lake": lake, "conf": conf, "state": state, "html": out,
-            "pdf": pdf, "text": out.read_text(encoding="utf-8"), "run_q2": r2["run_id"],
-            "run_q3": r3["run_id"], "seconds": seconds}
+    return {
+        "root": root,
+        "lake": lake,
+        "conf": conf,
+        "state": state,
+        "html": out,
+        "pdf": pdf,
+        "text": out.read_text(encoding="utf-8"),
+        "run_q2": r2["run_id"],
+        "run_q3": r3["run_id"],
+        "seconds": seconds,
+    }
 
 
 def _gold(world, period: Period) -> pd.DataFrame:
@@ -113,8 +137,15 @@ def test_every_section_and_chart_is_there(world):
         assert htmllib.escape(name) in quadrant
     method = " ".join(_section(text, "method").split())
     assert "Never use this report to rank, assess or single out individuals" in method
-    for label in ("Unused output", "Self-summary", "Repeat prompt", "Fragmentation", "Padding",
-                  "Quota bunching", "Checkpoint burst"):
+    for label in (
+        "Unused output",
+        "Self-summary",
+        "Repeat prompt",
+        "Fragmentation",
+        "Padding",
+        "Quota bunching",
+        "Checkpoint burst",
+    ):
         assert f"<dt>{label}</dt>" in method
     assert "What the interval means" in method and 'id="dq-table"' in method
     for t in ("weekly-table", "quadrant-table", "drivers-table", "signal-matrix"):
@@ -139,13 +170,13 @@ def test_org_table_matches_gold(world):
     assert set(rows) == set(gold["org_id"])
     pub = gold[~gold["suppressed"]].sort_values("theater_index", ascending=False)
     order = list(rows)
-    assert order[:len(pub)] == list(pub["org_id"]), "published orgs sorted by index, highest first"
+    assert order[: len(pub)] == list(pub["org_id"]), "published orgs sorted by index, highest first"
     for r in pub.to_dict("records"):
         row, cells = rows[r["org_id"]]
         assert f'data-index="{r["theater_index"]:.2f}"' in row
         assert _n(cells[1]) == f"{r['theater_index']:.1f}"
         assert _n(cells[2]) == f"{r['ci_low']:.1f}–{r['ci_high']:.1f}"
-        assert _n(cells[4]) == str(int(r["n_users"]))   # float column: suppressed counts are null
+        assert _n(cells[4]) == str(int(r["n_users"]))  # float column: suppressed counts are null
         assert _n(cells[5]) == str(int(r["n_interactions"]))
         per_week = r["n_interactions"] / r["n_users"] / ((Q3.end - Q3.start).days / 7)
         assert _n(cells[6]) == f"{per_week:.1f}"
@@ -158,8 +189,9 @@ def test_org_table_matches_gold(world):
         row, cells = rows[r["org_id"]]
         assert 'class="suppressed"' in row
         body = " ".join(cells[1:])
-        assert "suppressed" in body and not re.search(r"\d", body), \
+        assert "suppressed" in body and not re.search(r"\d", body), (
             f"a suppressed org shows figures: {body}"
+        )
         assert len(cells) == 2
 
 
@@ -168,8 +200,9 @@ def test_headline_matches_gold(world):
     gold, prev = _gold(world, Q3), _gold(world, Q2)
     pub = gold[~gold["suppressed"]]
     expected = (pub["theater_index"] * pub["n_interactions"]).sum() / pub["n_interactions"].sum()
-    card = re.search(r'<div class="card theater" id="headline-share"([^>]*)>(.*?)</div>\s*</div>',
-                     text, re.S)
+    card = re.search(
+        r'<div class="card theater" id="headline-share"([^>]*)>(.*?)</div>\s*</div>', text, re.S
+    )
     attrs = dict(re.findall(r'data-(\w+)="([^"]+)"', card.group(1)))
     value, low, high = float(attrs["value"]), float(attrs["low"]), float(attrs["high"])
     assert value == pytest.approx(expected, abs=1e-3)
@@ -183,8 +216,9 @@ def test_headline_matches_gold(world):
     same = set(pub["org_id"]) & set(ppub["org_id"])
     now = pub[pub["org_id"].isin(same)]["n_interactions"].sum() / (Q3.end - Q3.start).days
     before = ppub[ppub["org_id"].isin(same)]["n_interactions"].sum() / (Q2.end - Q2.start).days
-    usage = re.search(r'id="headline-usage" data-interactions="(\d+)"\s+data-change="([^"]*)"',
-                      text)
+    usage = re.search(
+        r'id="headline-usage" data-interactions="(\d+)"\s+data-change="([^"]*)"', text
+    )
     assert int(usage.group(1)) == pub["n_interactions"].sum()
     assert float(usage.group(2)) == pytest.approx(now / before - 1, abs=1e-6)
     assert f"vs 2026Q2, same {len(same)} orgs" in text
@@ -210,8 +244,11 @@ def test_weekly_trend_and_drivers_match_gold(world):
     pub = set(gold[~gold["suppressed"]]["org_id"])
     uw = DeltaTable(str(world["lake"] / "gold/user_weeks")).to_pandas()
     uw = uw[(uw["period_start"] == Q3.start) & uw["org_id"].isin(pub)]
-    wk = uw.groupby("week_start").agg(n=("n_interactions", "sum"),
-                                      s=("theater_interactions", "sum")).sort_index()
+    wk = (
+        uw.groupby("week_start")
+        .agg(n=("n_interactions", "sum"), s=("theater_interactions", "sum"))
+        .sort_index()
+    )
     table = re.search(r'<table id="weekly-table">.*?</table>', text, re.S).group(0)
     rows = re.findall(r"<tr><td>(\d{4}-\d\d-\d\d)</td>(.*?)</tr>", table, re.S)
     assert [r[0] for r in rows] == [str(d) for d in wk.index]
@@ -228,8 +265,11 @@ def test_weekly_trend_and_drivers_match_gold(world):
     assert got["Unused output"] == f"{up.sum() / total * 100:.1f}%"
     # policy dates inside the quarter are marked (company-wide and published orgs only)
     pol = DeltaTable(str(world["lake"] / "silver/policies")).to_pandas()
-    inside = pol[(pol["start_date"] >= Q3.start) & (pol["start_date"] < Q3.end)
-                 & pol["org_id"].isin(pub | {"*"})]
+    inside = pol[
+        (pol["start_date"] >= Q3.start)
+        & (pol["start_date"] < Q3.end)
+        & pol["org_id"].isin(pub | {"*"})
+    ]
     markers = re.search(r'<ul id="marker-list">(.*?)</ul>', text, re.S).group(1)
     assert markers.count("<li>") == max(len(inside), 1)
     for d in inside["start_date"]:
@@ -242,8 +282,9 @@ def test_provenance_states_run_and_versions(world):
     header = re.search(r"<header>.*?</header>", text, re.S).group(0)
     assert world["run_q3"] in prov and world["run_q3"] in header, "run id in the header too"
     version = DeltaTable(str(world["lake"] / "gold/org_theater_index")).version()
-    assert re.search(rf"<td>gold/org_theater_index</td><td>delta</td><td class='n'>{version}</td>",
-                     prov)
+    assert re.search(
+        rf"<td>gold/org_theater_index</td><td>delta</td><td class='n'>{version}</td>", prov
+    )
     client = MlflowClient(tracking_uri=f"sqlite:///{world['state'] / 'mlflow.db'}")
     params = client.get_run(world["run_q3"]).data.params
     v_in = params["lineage.score.inputs.silver/interactions"]
@@ -263,15 +304,19 @@ def test_no_user_identifier_in_the_html(world):
     text = world["text"]
     lake = world["lake"]
     raw = set()
-    for table, cols in (("bronze/interactions", ["user_id", "artifact_author_id"]),
-                        ("bronze/directory", ["user_id"]), ("bronze/work_items", ["user_id"])):
+    for table, cols in (
+        ("bronze/interactions", ["user_id", "artifact_author_id"]),
+        ("bronze/directory", ["user_id"]),
+        ("bronze/work_items", ["user_id"]),
+    ):
         df = DeltaTable(str(lake / table)).to_pandas(columns=cols)
         for c in cols:
             raw |= set(df[c].dropna().astype(str))
     keys = set()
     for table in ("silver/interactions", "gold/user_weeks", "gold/interaction_labels"):
-        keys |= set(DeltaTable(str(lake / table)).to_pandas(columns=["user_key"])["user_key"]
-                    .dropna())
+        keys |= set(
+            DeltaTable(str(lake / table)).to_pandas(columns=["user_key"])["user_key"].dropna()
+        )
     assert len(raw) > 400 and len(keys) > 400
     lowered = text.lower()
     leaked = [v for v in raw if len(v) >= 4 and v.lower() in lowered]
@@ -283,8 +328,22 @@ def test_no_user_identifier_in_the_html(world):
 
 def test_no_previous_quarter_is_said_not_invented(world, tmp_path):
     out = tmp_path / "q2.html"
-    assert main(["report", "--conf", str(world["conf"]), "--lake", str(world["lake"]),
-                 "--quarter", "2026Q2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--conf",
+                str(world["conf"]),
+                "--lake",
+                str(world["lake"]),
+                "--quarter",
+                "2026Q2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = out.read_text()
     assert "no previous quarter in the lake" in text
     assert 'data-change=""' in text
@@ -297,20 +356,38 @@ def test_reads_a_parquet_lake_the_same(world, tmp_path):
     import pyarrow.parquet as pq
 
     lake = tmp_path / "lake"
-    for table in ("gold/org_theater_index", "gold/user_weeks", "ops/dq_results",
-                  "silver/policies"):
+    for table in ("gold/org_theater_index", "gold/user_weeks", "ops/dq_results", "silver/policies"):
         folder = lake / table
         folder.mkdir(parents=True)
-        pq.write_table(DeltaTable(str(world["lake"] / table)).to_pyarrow_table(),
-                       folder / "part-00000-x.snappy.parquet")
+        pq.write_table(
+            DeltaTable(str(world["lake"] / table)).to_pyarrow_table(),
+            folder / "part-00000-x.snappy.parquet",
+        )
         (folder / "_SUCCESS").write_text("")
         (folder / ".part-00000-x.snappy.parquet.crc").write_bytes(b"\0")
     out = tmp_path / "parquet.html"
-    assert main(["report", "--conf", str(world["conf"]), "--lake", str(lake), "--table-format",
-                 "parquet", "--quarter", "2026Q3", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--conf",
+                str(world["conf"]),
+                "--lake",
+                str(lake),
+                "--table-format",
+                "parquet",
+                "--quarter",
+                "2026Q3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = out.read_text()
-    assert {o: c for o, (_, c) in _org_rows(text).items()} == \
-        {o: c for o, (_, c) in _org_rows(world["text"]).items()}
+    assert {o: c for o, (_, c) in _org_rows(text).items()} == {
+        o: c for o, (_, c) in _org_rows(world["text"]).items()
+    }
     share = re.compile(r'id="headline-share"[^>]*>')
     assert share.search(text).group(0) == share.search(world["text"]).group(0)
     assert "<td>gold/org_theater_index</td><td>parquet</td><td class='n'>—</td>" in text
@@ -325,12 +402,15 @@ def _parquet_copy(world, lake: Path, index: pd.DataFrame) -> None:
     for table in ("gold/user_weeks", "ops/dq_results", "silver/policies"):
         folder = lake / table
         folder.mkdir(parents=True)
-        pq.write_table(DeltaTable(str(world["lake"] / table)).to_pyarrow_table(),
-                       folder / "part-00000-x.snappy.parquet")
+        pq.write_table(
+            DeltaTable(str(world["lake"] / table)).to_pyarrow_table(),
+            folder / "part-00000-x.snappy.parquet",
+        )
     folder = lake / "gold/org_theater_index"
     folder.mkdir(parents=True)
-    pq.write_table(pa.Table.from_pandas(index, preserve_index=False),
-                   folder / "part-00000-x.snappy.parquet")
+    pq.write_table(
+        pa.Table.from_pandas(index, preserve_index=False), folder / "part-00000-x.snappy.parquet"
+    )
 
 
 def test_not_measurable_org_and_older_lake(world, tmp_path):
@@ -351,22 +431,39 @@ def test_not_measurable_org_and_older_lake(world, tmp_path):
     for c, v in (("index_basis", "aggregates"), ("incentive_basis", "aggregates")):
         g[c] = g[c].astype(object) if c in g else None
         g.loc[hit, c] = v
-    for c, v in (("incentive_index", 7.25), ("incentive_ci_low", 3.5),
-                 ("incentive_ci_high", 11.0)):
+    for c, v in (("incentive_index", 7.25), ("incentive_ci_low", 3.5), ("incentive_ci_high", 11.0)):
         g[c] = g[c].astype(float) if c in g else float("nan")
         g.loc[hit, c] = v
     lake = tmp_path / "lake"
     _parquet_copy(world, lake, g)
     out = tmp_path / "nm.html"
-    assert main(["report", "--conf", str(world["conf"]), "--lake", str(lake), "--table-format",
-                 "parquet", "--quarter", "2026Q3", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--conf",
+                str(world["conf"]),
+                "--lake",
+                str(lake),
+                "--table-format",
+                "parquet",
+                "--quarter",
+                "2026Q3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = out.read_text()
     row, cells = _org_rows(text)[victim]
     assert 'class="not-measurable"' in row
     assert cells[1] == "n/a — not measurable"
     assert "vendor aggregates only" in cells[2]
-    assert "Incentive index (lower bound, from aggregates): 7.2 [3.5, 11.0]" in cells[2] \
+    assert (
+        "Incentive index (lower bound, from aggregates): 7.2 [3.5, 11.0]" in cells[2]
         or "Incentive index (lower bound, from aggregates): 7.3 [3.5, 11.0]" in cells[2]
+    )
     assert "not comparable with the theater index" in cells[2]
     assert cells[-1].startswith("vendor aggregates only")
     index_svg = re.search(r'<svg id="chart-index".*?</svg>', text, re.S).group(0)
@@ -378,28 +475,78 @@ def test_not_measurable_org_and_older_lake(world, tmp_path):
     value = float(re.search(r'id="headline-share"[^>]*data-value="([^"]+)"', text).group(1))
     assert value == pytest.approx(expected, abs=0.05)
     # older lake: none of the new columns
-    old = gold.drop(columns=[c for c in gold.columns if c in (
-        "index_basis", "sources", "incentive_index", "incentive_ci_low", "incentive_ci_high",
-        "incentive_basis", "incentive_not_measurable_reason", "not_measurable_reason")
-        or c.startswith("coverage_")])
+    old = gold.drop(
+        columns=[
+            c
+            for c in gold.columns
+            if c
+            in (
+                "index_basis",
+                "sources",
+                "incentive_index",
+                "incentive_ci_low",
+                "incentive_ci_high",
+                "incentive_basis",
+                "incentive_not_measurable_reason",
+                "not_measurable_reason",
+            )
+            or c.startswith("coverage_")
+        ]
+    )
     lake2 = tmp_path / "old"
     _parquet_copy(world, lake2, old)
     out2 = tmp_path / "old.html"
-    assert main(["report", "--conf", str(world["conf"]), "--lake", str(lake2), "--table-format",
-                 "parquet", "--quarter", "2026Q3", "--out", str(out2)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--conf",
+                str(world["conf"]),
+                "--lake",
+                str(lake2),
+                "--table-format",
+                "parquet",
+                "--quarter",
+                "2026Q3",
+                "--out",
+                str(out2),
+            ]
+        )
+        == 0
+    )
     rows = _org_rows(out2.read_text())
     assert set(rows) == set(gold[q3]["org_id"])
     assert all(c[-1] == "—" for row, c in rows.values() if 'class="suppressed"' not in row)
 
 
 def test_no_gold_rows_is_a_usage_error(world, tmp_path, capsys):
-    code = main(["report", "--conf", str(world["conf"]), "--lake", str(world["lake"]),
-                 "--quarter", "2025Q4", "--out", str(tmp_path / "x.html")])
+    code = main(
+        [
+            "report",
+            "--conf",
+            str(world["conf"]),
+            "--lake",
+            str(world["lake"]),
+            "--quarter",
+            "2025Q4",
+            "--out",
+            str(tmp_path / "x.html"),
+        ]
+    )
     assert code == 2
     assert "no rows for the period" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
-    code = main(["report", "--lake", str(tmp_path / "nowhere"), "--quarter", "2026Q3",
-                 "--out", str(tmp_path / "x.html")])
+    code = main(
+        [
+            "report",
+            "--lake",
+            str(tmp_path / "nowhere"),
+            "--quarter",
+            "2026Q3",
+            "--out",
+            str(tmp_path / "x.html"),
+        ]
+    )
     assert code == 2
 
 
@@ -411,9 +558,19 @@ class DevTools:
         import websocket  # websocket-client (test extra)
 
         self.proc = subprocess.Popen(
-            [exe, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
-             "--remote-allow-origins=*", f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [
+                exe,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                "--remote-debugging-port=0",
+                "--remote-allow-origins=*",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         port = None
         deadline = time.time() + 60
         while time.time() < deadline and port is None:
@@ -427,11 +584,13 @@ class DevTools:
             self.close()
             raise RuntimeError("Chromium did not start its DevTools endpoint")
         threading_drain(self.proc.stderr)
-        targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list",
-                                                    timeout=10).read())
+        targets = json.loads(
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read()
+        )
         page = next(t for t in targets if t["type"] == "page")
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60,
-                                              suppress_origin=True)
+        self.ws = websocket.create_connection(
+            page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True
+        )
         self.next_id = 0
         self.events: list[dict] = []
 
@@ -517,10 +676,21 @@ VISIBLE = """
   return out;
 })()
 """
-KEY_ELEMENTS = ["h1", "#headline-share .big", "#headline-usage .big", "#headline-decoupling .big",
-                "#headline-quality", "#org-table", "#chart-index", "#chart-quadrant",
-                "#chart-trend", "#chart-drivers", "#not-for-individuals", "#provenance",
-                "#appendix"]
+KEY_ELEMENTS = [
+    "h1",
+    "#headline-share .big",
+    "#headline-usage .big",
+    "#headline-decoupling .big",
+    "#headline-quality",
+    "#org-table",
+    "#chart-index",
+    "#chart-quadrant",
+    "#chart-trend",
+    "#chart-drivers",
+    "#not-for-individuals",
+    "#provenance",
+    "#appendix",
+]
 
 
 @needs_chromium
@@ -533,16 +703,27 @@ def test_renders_in_chromium_without_errors(world, tmp_path):
         browser.wait_for("Page.loadEventFired")
         browser.drain(1.0)
         ev = browser.events
-        console_errors = [e["params"] for e in ev if e["method"] == "Runtime.consoleAPICalled"
-                          and e["params"]["type"] in ("error", "assert")]
+        console_errors = [
+            e["params"]
+            for e in ev
+            if e["method"] == "Runtime.consoleAPICalled"
+            and e["params"]["type"] in ("error", "assert")
+        ]
         exceptions = [e["params"] for e in ev if e["method"] == "Runtime.exceptionThrown"]
-        log_errors = [e["params"]["entry"] for e in ev if e["method"] == "Log.entryAdded"
-                      and e["params"]["entry"]["level"] == "error"]
+        log_errors = [
+            e["params"]["entry"]
+            for e in ev
+            if e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error"
+        ]
         failed = [e["params"] for e in ev if e["method"] == "Network.loadingFailed"]
-        requests = [e["params"]["request"]["url"] for e in ev
-                    if e["method"] == "Network.requestWillBeSent"]
-        assert not console_errors and not exceptions and not log_errors, \
-            (console_errors, exceptions, log_errors)
+        requests = [
+            e["params"]["request"]["url"] for e in ev if e["method"] == "Network.requestWillBeSent"
+        ]
+        assert not console_errors and not exceptions and not log_errors, (
+            console_errors,
+            exceptions,
+            log_errors,
+        )
         assert not failed, failed
         external = [u for u in requests if not u.startswith(("file:", "data:", "about:"))]
         assert not external, f"the page requested {external}"
@@ -556,8 +737,13 @@ def test_renders_in_chromium_without_errors(world, tmp_path):
         assert state["scrollWidth"] <= state["innerWidth"], "horizontal scrolling"
         assert state["title"].startswith("AI adoption or adoption theater? 2026Q3")
         # full-page screenshot
-        browser.send("Emulation.setDeviceMetricsOverride", width=1200,
-                     height=int(state["height"]), deviceScaleFactor=1, mobile=False)
+        browser.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=1200,
+            height=int(state["height"]),
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         shot = browser.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         png = base64.b64decode(shot["data"])
     finally:
@@ -566,8 +752,10 @@ def test_renders_in_chromium_without_errors(world, tmp_path):
     path = tmp_path / "report.png"
     path.write_bytes(png)
     shutil.copyfile(path, SCREENSHOT_COPY)
-    print(f"\nscreenshot: {path} (copy: {SCREENSHOT_COPY}); report {world['html']} written by "
-          f"`theater report` in {world['seconds']:.1f}s")
+    print(
+        f"\nscreenshot: {path} (copy: {SCREENSHOT_COPY}); report {world['html']} written by "
+        f"`theater report` in {world['seconds']:.1f}s"
+    )
 
 
 @needs_chromium

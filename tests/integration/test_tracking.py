@@ -1,4 +1,5 @@
 """MLflow tracking with a real store: the run record, reproduction, failures, a real server."""
+
 from __future__ import annotations
 
 import socket
@@ -12,11 +13,11 @@ from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
 from theater import synth
-from theater.pipeline import run_pipeline
-from theater.reproduce import rescore
 from theater.config import load_config
 from theater.lake import Lake
 from theater.period import Period
+from theater.pipeline import run_pipeline
+from theater.reproduce import rescore
 from theater.stages import score
 from theater.tracking import PARENT_TAG
 
@@ -63,16 +64,33 @@ def test_one_run_with_params_lineage_metrics_artifacts(tracked):
     assert p["cfg.privacy.min_users"] == "10" and p["period_start"] == "2026-07-01"
     assert p["engine"] == "sail" and p["git_commit"]
     # lineage: score read silver at the versions refine wrote
-    assert p["lineage.score.inputs.silver/interactions"] == p["lineage.refine.outputs.silver/interactions"]
-    for key in ("ingest.rows_loaded.interactions", "refine.silver_interactions",
-                "score.labelled_interactions", "score.seconds", "score.interactions_per_second",
-                "orgs_scored", "orgs_suppressed", "index_mean", "index_median", "index_p90",
-                "signal_unused_output_mean"):
+    assert (
+        p["lineage.score.inputs.silver/interactions"]
+        == p["lineage.refine.outputs.silver/interactions"]
+    )
+    for key in (
+        "ingest.rows_loaded.interactions",
+        "refine.silver_interactions",
+        "score.labelled_interactions",
+        "score.seconds",
+        "score.interactions_per_second",
+        "orgs_scored",
+        "orgs_suppressed",
+        "index_mean",
+        "index_median",
+        "index_p90",
+        "signal_unused_output_mean",
+    ):
         assert key in m, key
     assert m["score.labelled_interactions"] == results["score"]["labelled_interactions"]
     assert m["orgs_scored"] + m["orgs_suppressed"] == len(results["orgs"])
     arts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"config.yaml", "org_theater_index.json", "org_theater_index.csv", "lineage.json"} <= arts
+    assert {
+        "config.yaml",
+        "org_theater_index.json",
+        "org_theater_index.csv",
+        "lineage.json",
+    } <= arts
     # the gold table points back at the run
     gold_ids = {r["run_id"] for r in results["orgs"]}
     assert gold_ids == {results["run_id"]}
@@ -85,23 +103,35 @@ def test_rescore_reads_logged_versions_not_latest(spark, tracked):
     # (to published orgs: suppressed orgs carry no counts to compare)
     published = [r["org_id"] for r in results["orgs"] if not r["suppressed"]]
     silver = lake.read(spark, "silver/interactions")
-    extra = (silver.where(F.col("org_id").isin(published)).limit(500)
-             .withColumn("event_id", F.concat(F.col("event_id"), F.lit("-late"))))
+    extra = (
+        silver.where(F.col("org_id").isin(published))
+        .limit(500)
+        .withColumn("event_id", F.concat(F.col("event_id"), F.lit("-late")))
+    )
     lake.append(extra, "silver/interactions")
     same, diffs = rescore(cfg, results["run_id"])
     assert same, diffs
     # ... while recomputing from the latest silver would differ (the test can fail)
     inputs = score.read_inputs(spark, lake, Q3, cfg)
-    latest = (score.compute_gold(spark, inputs, Q3, cfg, "x").index
-              .where(F.col("org_id").isin(published)).agg(F.sum("n_interactions")).collect()[0][0])
+    latest = (
+        score.compute_gold(spark, inputs, Q3, cfg, "x")
+        .index.where(F.col("org_id").isin(published))
+        .agg(F.sum("n_interactions"))
+        .collect()[0][0]
+    )
     assert latest == sum(r["n_interactions"] for r in results["orgs"] if not r["suppressed"]) + 500
 
 
 def test_failed_stage_marks_run_failed(zone, tmp_path):
     cfg = _cfg(tmp_path)
     with pytest.raises(Exception) as err:
-        run_pipeline(cfg, Q3, stages=("refine",), landing=str(zone / "landing"),
-                     lake_root=str(tmp_path / "empty-lake"))
+        run_pipeline(
+            cfg,
+            Q3,
+            stages=("refine",),
+            landing=str(zone / "landing"),
+            lake_root=str(tmp_path / "empty-lake"),
+        )
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'state' / 'mlflow.db'}")
     exp = client.get_experiment_by_name("theater-index")
     assert exp is not None, err.value
@@ -122,10 +152,25 @@ def _free_port() -> int:
 def test_tracking_to_a_real_mlflow_server(zone, tmp_path):
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
-         "--artifacts-destination", str(tmp_path / "server-artifacts"), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'server.db'}",
+            "--artifacts-destination",
+            str(tmp_path / "server-artifacts"),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 120
@@ -138,8 +183,13 @@ def test_tracking_to_a_real_mlflow_server(zone, tmp_path):
                     pytest.fail("mlflow server did not start")
                 time.sleep(1)
         cfg = _cfg(tmp_path, uri=url)
-        results = run_pipeline(cfg, Q3, stages=("ingest", "refine", "score"),
-                               landing=str(zone / "landing"), lake_root=str(tmp_path / "lake"))
+        results = run_pipeline(
+            cfg,
+            Q3,
+            stages=("ingest", "refine", "score"),
+            landing=str(zone / "landing"),
+            lake_root=str(tmp_path / "lake"),
+        )
         run = MlflowClient(tracking_uri=url).get_run(results["run_id"])
         assert run.info.status == "FINISHED"
         assert run.data.metrics["score.labelled_interactions"] > 0

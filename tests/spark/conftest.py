@@ -9,6 +9,7 @@ PySpark refuses a Spark Connect session (the embedded Sail engine) and a classic
 Python process, so the main test run (Sail) skips this folder, and this suite runs Sail for its
 comparisons in subprocesses (``python -m theater.cli run``).
 """
+
 from __future__ import annotations
 
 import os
@@ -38,9 +39,16 @@ def pytest_ignore_collect(collection_path, config):
 def cfg():
     from theater.config import load_config
 
-    return load_config(env="local", environ={}, overrides={
-        "engine": "spark", "table_format": "parquet", "spark.shuffle_partitions": 2,
-        "quality.data_docs": False})
+    return load_config(
+        env="local",
+        environ={},
+        overrides={
+            "engine": "spark",
+            "table_format": "parquet",
+            "spark.shuffle_partitions": 2,
+            "quality.data_docs": False,
+        },
+    )
 
 
 @pytest.fixture(scope="session")

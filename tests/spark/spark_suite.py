@@ -5,6 +5,7 @@ tests: the same functions, whose fixtures (``spark``, ``cfg``) now resolve to
 tests/spark/conftest.py, a classic local-mode Apache Spark session.
 ``theater_cli``: the command line in a fresh process (for the Sail runs compared against).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -26,13 +27,22 @@ def unit_module(name: str) -> dict:
 
 def clean_env(**extra) -> dict:
     """The environment for a subprocess: no THEATER_* overrides from the caller's shell."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("THEATER_") or k == "THEATER_PSEUDONYM_KEY"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("THEATER_") or k == "THEATER_PSEUDONYM_KEY"
+    }
     env.update(extra)
     return env
 
 
 def theater_cli(*args: str, cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
     """``theater ...`` in a fresh process (the Sail engine cannot live in this one)."""
-    return subprocess.run([sys.executable, "-m", "theater.cli", *args], cwd=cwd, env=clean_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "theater.cli", *args],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -1,4 +1,5 @@
 """tests/unit/test_score_transforms.py, on Apache Spark (classic, local mode)."""
+
 from spark_suite import unit_module
 
 globals().update(unit_module("test_score_transforms"))

@@ -7,6 +7,7 @@ be identical: same orgs, index, interval, counts, signals (floats within 1e-9); 
 the quarantine too. Then the Parquet emulation of the lake's replace/merge on Spark: re-running
 every stage changes nothing, and scoring another period leaves the quarter alone.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,10 +37,21 @@ INDEX_KEY = ["org_id", "period_start", "period_end"]
 def world(tmp_path_factory):
     """The generated landing zone and the Sail run (subprocess, Delta lake)."""
     out = tmp_path_factory.mktemp("spark_vs_sail")
-    summary = synth.generate(out, seed=SEED, n_orgs=ORGS, n_users=USERS, start=PERIOD.start,
-                             end=PERIOD.end, dirty=True)
-    sail = theater_cli("run", "--landing", str(out / "landing"), "--lake", str(out / "sail_lake"),
-                       "--start", str(PERIOD.start), "--end", str(PERIOD.end), cwd=out)
+    summary = synth.generate(
+        out, seed=SEED, n_orgs=ORGS, n_users=USERS, start=PERIOD.start, end=PERIOD.end, dirty=True
+    )
+    sail = theater_cli(
+        "run",
+        "--landing",
+        str(out / "landing"),
+        "--lake",
+        str(out / "sail_lake"),
+        "--start",
+        str(PERIOD.start),
+        "--end",
+        str(PERIOD.end),
+        cwd=out,
+    )
     assert sail.returncode == 0, sail.stderr[-3000:]
     return {"out": out, "summary": summary, "sail_stdout": sail.stdout}
 
@@ -48,9 +60,11 @@ def world(tmp_path_factory):
 def spark_run(world, spark, cfg):
     """ingest, refine, score on Apache Spark in this process, into a Parquet lake."""
     lake = Lake(str(world["out"] / "spark_lake"), "parquet")
-    metrics = {"ingest": ingest.run(spark, lake, str(world["out"] / "landing"), cfg=cfg),
-               "refine": refine.run(spark, cfg, lake, PERIOD),
-               "score": score.run(spark, cfg, lake, PERIOD, run_id="spark")}
+    metrics = {
+        "ingest": ingest.run(spark, lake, str(world["out"] / "landing"), cfg=cfg),
+        "refine": refine.run(spark, cfg, lake, PERIOD),
+        "score": score.run(spark, cfg, lake, PERIOD, run_id="spark"),
+    }
     return {"lake": lake, "metrics": metrics}
 
 
@@ -104,9 +118,21 @@ def test_gold_org_index_is_identical_to_sail(world, spark_run, spark):
     diffs = _differences(ours, sail, INDEX_KEY, ignore=("run_id",))
     assert not diffs, "\n".join(diffs)
     print("\norg index identical on Apache Spark (Parquet) and Sail (Delta):")
-    print(ours.drop(columns=["run_id"]).sort_values("org_id")[
-        ["org_id", "theater_index", "ci_low", "ci_high", "n_users", "n_interactions",
-         "suppressed"]].to_string(index=False))
+    print(
+        ours.drop(columns=["run_id"])
+        .sort_values("org_id")[
+            [
+                "org_id",
+                "theater_index",
+                "ci_low",
+                "ci_high",
+                "n_users",
+                "n_interactions",
+                "suppressed",
+            ]
+        ]
+        .to_string(index=False)
+    )
 
 
 def test_labels_silver_and_quarantine_are_identical_to_sail(world, spark_run, spark):
@@ -115,16 +141,17 @@ def test_labels_silver_and_quarantine_are_identical_to_sail(world, spark_run, sp
     labels_sail = _sail(world, "gold/interaction_labels")
     assert len(labels_ours) == len(labels_sail) > 10000
     key = ["tool", "event_id"]
-    m = labels_ours.merge(labels_sail, on=key, suffixes=("", "_sail"), how="outer",
-                          indicator=True)
+    m = labels_ours.merge(labels_sail, on=key, suffixes=("", "_sail"), how="outer", indicator=True)
     assert (m["_merge"] == "both").all()
     assert (m["theater_probability"] - m["theater_probability_sail"]).abs().max() <= 1e-9
     assert (m["is_theater"] == m["is_theater_sail"]).all()
     assert (m["org_id"].fillna("") == m["org_id_sail"].fillna("")).all()
     assert [list(x) for x in m["flags"]] == [list(x) for x in m["flags_sail"]]
 
-    silver = {"spark": lake.read(spark, "silver/interactions").count(),
-              "sail": len(_sail(world, "silver/interactions"))}
+    silver = {
+        "spark": lake.read(spark, "silver/interactions").count(),
+        "sail": len(_sail(world, "silver/interactions")),
+    }
     assert silver["spark"] == silver["sail"] == world["summary"]["interactions"]
 
     q_ours = _spark(spark, lake, "bronze/quarantine").groupby("reason_kind").size().to_dict()
@@ -134,8 +161,11 @@ def test_labels_silver_and_quarantine_are_identical_to_sail(world, spark_run, sp
 
 def _snapshot(spark, lake: Lake, table: str) -> pd.DataFrame:
     df = lake.read(spark, table)
-    drop = [c for c in df.columns if c in ("_ingested_at", "_batch_id", "batch_id", "ingested_at",
-                                           "run_id")]
+    drop = [
+        c
+        for c in df.columns
+        if c in ("_ingested_at", "_batch_id", "batch_id", "ingested_at", "run_id")
+    ]
     rows = df.drop(*drop).toPandas().astype(str)
     return rows.sort_values(list(rows.columns)).reset_index(drop=True)
 
@@ -143,12 +173,16 @@ def _snapshot(spark, lake: Lake, table: str) -> pd.DataFrame:
 def test_parquet_lake_reruns_are_idempotent_and_periods_independent(world, spark_run, spark, cfg):
     """The Parquet emulation of MERGE (refine) and replaceWhere (score) on Apache Spark."""
     lake = spark_run["lake"]
-    tables = ["bronze/interactions", "bronze/quarantine", "silver/interactions",
-              "gold/org_theater_index"]
+    tables = [
+        "bronze/interactions",
+        "bronze/quarantine",
+        "silver/interactions",
+        "gold/org_theater_index",
+    ]
     before = {t: _snapshot(spark, lake, t) for t in tables}
     again = ingest.run(spark, lake, str(world["out"] / "landing"), cfg=cfg)
     assert again["files_new"] == 0
-    refine.run(spark, cfg, lake, PERIOD)          # MERGE emulation: nothing changes
+    refine.run(spark, cfg, lake, PERIOD)  # MERGE emulation: nothing changes
     for t in tables:
         pd.testing.assert_frame_equal(_snapshot(spark, lake, t), before[t], obj=t)
 
@@ -156,15 +190,24 @@ def test_parquet_lake_reruns_are_idempotent_and_periods_independent(world, spark
     half = Period.parse(start="2026-09-01", end="2026-09-16")
     score.run(spark, cfg, lake, half, run_id="half")
     gold = lake.read(spark, "gold/org_theater_index")
-    periods = {(r.period_start, r.period_end)
-               for r in gold.select("period_start", "period_end").distinct().collect()}
+    periods = {
+        (r.period_start, r.period_end)
+        for r in gold.select("period_start", "period_end").distinct().collect()
+    }
     assert periods == {(PERIOD.start, PERIOD.end), (half.start, half.end)}
-    month = (gold.where((F.col("period_start") == F.lit(PERIOD.start))
-                        & (F.col("period_end") == F.lit(PERIOD.end))).drop("run_id").toPandas()
-             .astype(str))
+    month = (
+        gold.where(
+            (F.col("period_start") == F.lit(PERIOD.start))
+            & (F.col("period_end") == F.lit(PERIOD.end))
+        )
+        .drop("run_id")
+        .toPandas()
+        .astype(str)
+    )
     want = before["gold/org_theater_index"]
-    pd.testing.assert_frame_equal(month[want.columns].sort_values(list(want.columns))
-                                  .reset_index(drop=True), want)
+    pd.testing.assert_frame_equal(
+        month[want.columns].sort_values(list(want.columns)).reset_index(drop=True), want
+    )
 
 
 def test_spark_submit_job_refines_a_day_like_the_library(world, spark_run, spark, tmp_path):
@@ -177,22 +220,48 @@ def test_spark_submit_job_refines_a_day_like_the_library(world, spark_run, spark
     lake = tmp_path / "lake"
     shutil.copytree(spark_run["lake"].root, lake)
     day = ("2026-09-30", "2026-10-01")
-    env = clean_env(PATH=f"{Path(sys.executable).parent}:{clean_env()['PATH']}",
-                    PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
+    env = clean_env(
+        PATH=f"{Path(sys.executable).parent}:{clean_env()['PATH']}",
+        PYSPARK_PYTHON=sys.executable,
+        PYSPARK_DRIVER_PYTHON=sys.executable,
+    )
     env.pop("SPARK_MASTER", None)
     proc = subprocess.run(
-        [str(spark_submit), "--master", "local[2]", "--conf", "spark.log.level=WARN",
-         str(ROOT / "jobs" / "refine.py"), "--env", "local", "--engine", "spark",
-         "--table-format", "parquet", "--lake", str(lake), "--start", day[0], "--end", day[1]],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+        [
+            str(spark_submit),
+            "--master",
+            "local[2]",
+            "--conf",
+            "spark.log.level=WARN",
+            str(ROOT / "jobs" / "refine.py"),
+            "--env",
+            "local",
+            "--engine",
+            "spark",
+            "--table-format",
+            "parquet",
+            "--lake",
+            str(lake),
+            "--start",
+            day[0],
+            "--end",
+            day[1],
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
-    out = proc.stdout + proc.stderr   # spark-submit passes the driver's stderr to its stdout
+    out = proc.stdout + proc.stderr  # spark-submit passes the driver's stderr to its stdout
     assert "refine:" in out and "engine spark (parquet)" in out
 
     def day_rows(path):
         df = spark.read.parquet(str(path)).where(
             (F.col("event_ts") >= F.lit(day[0]).cast("timestamp"))
-            & (F.col("event_ts") < F.lit(day[1]).cast("timestamp")))
+            & (F.col("event_ts") < F.lit(day[1]).cast("timestamp"))
+        )
         rows = df.drop("_ingested_at", "_batch_id").toPandas().astype(str)
         return rows.sort_values(list(rows.columns)).reset_index(drop=True)
 

@@ -1,4 +1,5 @@
 """Audit sample design, labels validation, estimator, calibration and plan on hand-made data."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,9 +22,13 @@ def test_stratum_is_the_set_of_signals_that_fired():
 
 
 def test_allocation_equal_per_org_then_proportional_with_a_floor():
-    cells = pd.DataFrame({"org_id": ["A", "A", "B", "B"],
-                          "stratum": ["none", "unused_output", "multi", "none"],
-                          "N": [80, 20, 1, 10]})
+    cells = pd.DataFrame(
+        {
+            "org_id": ["A", "A", "B", "B"],
+            "stratum": ["none", "unused_output", "multi", "none"],
+            "N": [80, 20, 1, 10],
+        }
+    )
     a = sample.allocate(cells, 20, min_per_cell=2).set_index(["org_id", "stratum"])["n"]
     # A: 10 labels = 2 + 2 floor, 6 split 78:18 -> 4.875, 1.125 -> 5, 1 (largest remainder)
     assert a[("A", "none")] == 7 and a[("A", "unused_output")] == 3
@@ -43,10 +48,17 @@ def _population(n_per_org=200):
     for org in ("o1", "o2"):
         for i in range(n_per_org):
             flags = "" if i % 4 else ("padding" if i % 8 else "padding,repeat_prompt")
-            rows.append({"event_id": f"{org}-{i}", "tool": "t", "org_id": org,
-                         "user_key": f"u{i % 20}", "flags": flags,
-                         "theater_probability": 0.0 if not flags else 1.0,
-                         "is_theater": int(rng.random() < (0.8 if flags else 0.05))})
+            rows.append(
+                {
+                    "event_id": f"{org}-{i}",
+                    "tool": "t",
+                    "org_id": org,
+                    "user_key": f"u{i % 20}",
+                    "flags": flags,
+                    "theater_probability": 0.0 if not flags else 1.0,
+                    "is_theater": int(rng.random() < (0.8 if flags else 0.05)),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -56,10 +68,10 @@ def test_draw_is_stratified_reproducible_and_records_inclusion_probability():
     b = sample.draw(pop, 40, seed=5)
     assert a["event_id"].tolist() == b["event_id"].tolist()
     assert len(a) == 40 and a["event_id"].is_unique
-    counts = pop.assign(stratum=sample.strata(pop["flags"])).groupby(
-        ["org_id", "stratum"]).size()
-    got = a.groupby(["org_id", "stratum"]).agg(n=("event_id", "size"),
-                                               pi=("inclusion_probability", "first"))
+    counts = pop.assign(stratum=sample.strata(pop["flags"])).groupby(["org_id", "stratum"]).size()
+    got = a.groupby(["org_id", "stratum"]).agg(
+        n=("event_id", "size"), pi=("inclusion_probability", "first")
+    )
     for (org, h), row in got.iterrows():
         assert row.pi == pytest.approx(row.n / counts[(org, h)])
     # o1: 150 none, 25 padding, 25 multi; 20 labels = 2+2+2 then 14 split 148:23:23
@@ -73,14 +85,16 @@ def test_draw_is_stratified_reproducible_and_records_inclusion_probability():
 # ----------------------------------------------------------------------------- labels file
 def test_bad_labels_file_lists_every_problem_with_its_line(tmp_path):
     f = tmp_path / "labels.csv"
-    f.write_text("event_id,tool,org_id,stratum,inclusion_probability,label\n"
-                 "e1,t,o1,none,0.1,1\n"          # line 2: good
-                 "e2,t,o1,none,0.1,2\n"          # line 3: label 2
-                 "e3,t,o1,none,0.1,\n"           # line 4: blank
-                 "e1,t,o1,none,0.1,0\n"          # line 5: conflicting duplicate of line 2
-                 "e4,t,o1,none,1.5,1\n"          # line 6: probability out of range
-                 "e5,t,o1,none,0.1,0\n"          # line 7: good
-                 "e5,t,o1,none,0.1,0\n")         # line 8: identical duplicate (a note)
+    f.write_text(
+        "event_id,tool,org_id,stratum,inclusion_probability,label\n"
+        "e1,t,o1,none,0.1,1\n"  # line 2: good
+        "e2,t,o1,none,0.1,2\n"  # line 3: label 2
+        "e3,t,o1,none,0.1,\n"  # line 4: blank
+        "e1,t,o1,none,0.1,0\n"  # line 5: conflicting duplicate of line 2
+        "e4,t,o1,none,1.5,1\n"  # line 6: probability out of range
+        "e5,t,o1,none,0.1,0\n"  # line 7: good
+        "e5,t,o1,none,0.1,0\n"
+    )  # line 8: identical duplicate (a note)
     p = parse(f)
     joined = "\n".join(p.problems)
     assert "line 3: label '2'" in joined
@@ -104,8 +118,10 @@ def _labels(spec):
     """spec: (org, stratum, n labels, k theater, inclusion probability)."""
     rows = []
     for org, h, n, k, pi in spec:
-        rows += [{"org_id": org, "stratum": h, "label": int(i < k), "inclusion_probability": pi}
-                 for i in range(n)]
+        rows += [
+            {"org_id": org, "stratum": h, "label": int(i < k), "inclusion_probability": pi}
+            for i in range(n)
+        ]
     return pd.DataFrame(rows)
 
 
@@ -117,21 +133,34 @@ def test_pooled_rate_and_prior_strength_by_hand():
     assert p.rate[0] == pytest.approx(r)
     # tau^2 = sum n_o[(p_o - r)^2 - r(1-r)/n_o] / sum n_o (1 - 1/n_o)
     tau2 = (10 * ((0 - r) ** 2 - r * (1 - r) / 10) + 10 * ((0.5 - r) ** 2 - r * (1 - r) / 10)) / 18
-    assert p.strength[0] == pytest.approx(r * (1 - r) / tau2 - 1)       # about 3.02
-    same = pooled_rates(_labels([("A", "x", 10, 1, 0.1), ("B", "x", 10, 1, 0.1)]), ["x"],
-                        max_strength=100)
-    assert same.strength[0] == 100                    # no spread between orgs: the cap
+    assert p.strength[0] == pytest.approx(r * (1 - r) / tau2 - 1)  # about 3.02
+    same = pooled_rates(
+        _labels([("A", "x", 10, 1, 0.1), ("B", "x", 10, 1, 0.1)]), ["x"], max_strength=100
+    )
+    assert same.strength[0] == 100  # no spread between orgs: the cap
 
 
 def test_estimate_point_value_by_hand_and_interval_kind():
-    cells = pd.DataFrame({"org_id": ["A"] * 4 + ["B"] * 4,
-                          "user_key": ["u1", "u2", "u1", "u2"] * 2,
-                          "stratum": ["none", "none", "padding", "padding"] * 2,
-                          "n": [50, 50, 50, 50] * 2, "sum_p": [0, 0, 50, 50] * 2})
-    lab = _labels([("A", "none", 10, 1, 0.1), ("A", "padding", 10, 8, 0.1),
-                   ("B", "none", 10, 1, 0.1), ("B", "padding", 10, 8, 0.1)])
-    out = estimate(cells, lab, Settings(replicates=200, seed=1, min_strength=2,
-                                        max_strength=100)).set_index("org_id")
+    cells = pd.DataFrame(
+        {
+            "org_id": ["A"] * 4 + ["B"] * 4,
+            "user_key": ["u1", "u2", "u1", "u2"] * 2,
+            "stratum": ["none", "none", "padding", "padding"] * 2,
+            "n": [50, 50, 50, 50] * 2,
+            "sum_p": [0, 0, 50, 50] * 2,
+        }
+    )
+    lab = _labels(
+        [
+            ("A", "none", 10, 1, 0.1),
+            ("A", "padding", 10, 8, 0.1),
+            ("B", "none", 10, 1, 0.1),
+            ("B", "padding", 10, 8, 0.1),
+        ]
+    )
+    out = estimate(
+        cells, lab, Settings(replicates=200, seed=1, min_strength=2, max_strength=100)
+    ).set_index("org_id")
     # none: r = (0.1*20 + .5)/21, a = 100 (no spread); unlabelled 90 at (1 + 100 r)/110
     r0 = 2.5 / 21
     R0 = (1 + 90 * (1 + 100 * r0) / 110) / 100
@@ -150,29 +179,54 @@ def test_org_without_labels_borrows_the_pooled_rates_with_a_wider_interval():
     cells, lab = [], []
     for org in ("A", "B", "C", "D"):
         for u in range(30):
-            cells += [{"org_id": org, "user_key": f"{org}{u}", "stratum": "none", "n": 20},
-                      {"org_id": org, "user_key": f"{org}{u}", "stratum": "padding", "n": 5}]
+            cells += [
+                {"org_id": org, "user_key": f"{org}{u}", "stratum": "none", "n": 20},
+                {"org_id": org, "user_key": f"{org}{u}", "stratum": "padding", "n": 5},
+            ]
     for org in ("A", "B", "C"):
-        lab += [{"org_id": org, "stratum": "none", "label": int(rng.random() < 0.05),
-                 "inclusion_probability": 40 / 600} for _ in range(40)]
-        lab += [{"org_id": org, "stratum": "padding", "label": int(rng.random() < 0.8),
-                 "inclusion_probability": 20 / 150} for _ in range(20)]
+        lab += [
+            {
+                "org_id": org,
+                "stratum": "none",
+                "label": int(rng.random() < 0.05),
+                "inclusion_probability": 40 / 600,
+            }
+            for _ in range(40)
+        ]
+        lab += [
+            {
+                "org_id": org,
+                "stratum": "padding",
+                "label": int(rng.random() < 0.8),
+                "inclusion_probability": 20 / 150,
+            }
+            for _ in range(20)
+        ]
     out = estimate(pd.DataFrame(cells), pd.DataFrame(lab), Settings(replicates=300)).set_index(
-        "org_id")
+        "org_id"
+    )
     assert out.loc["D", "audit_n"] == 0
     width = out["ci_high"] - out["ci_low"]
     assert width["D"] > width[["A", "B", "C"]].max()
     # D's estimate is the pooled one: between the labelled orgs' estimates
-    assert out.loc[["A", "B", "C"], "share"].min() - 0.02 <= out.loc["D", "share"] \
+    assert (
+        out.loc[["A", "B", "C"], "share"].min() - 0.02
+        <= out.loc["D", "share"]
         <= out.loc[["A", "B", "C"], "share"].max() + 0.02
+    )
 
 
 def test_audited_precision_and_recall_weight_by_inclusion():
-    lab = pd.DataFrame({"label": [1, 1, 0, 1, 0], "flagged": [True, True, True, False, False],
-                        "inclusion_probability": [0.5, 0.5, 0.5, 0.1, 0.1]})
+    lab = pd.DataFrame(
+        {
+            "label": [1, 1, 0, 1, 0],
+            "flagged": [True, True, True, False, False],
+            "inclusion_probability": [0.5, 0.5, 0.5, 0.1, 0.1],
+        }
+    )
     r = audited_rates(lab)
-    assert r["precision"] == pytest.approx(4 / 6)   # (2+2)/(2+2+2)
-    assert r["recall"] == pytest.approx(4 / 14)     # 4 / (4 + 10)
+    assert r["precision"] == pytest.approx(4 / 6)  # (2+2)/(2+2+2)
+    assert r["recall"] == pytest.approx(4 / 14)  # 4 / (4 + 10)
 
 
 # ----------------------------------------------------------------------------- calibration
@@ -181,9 +235,15 @@ def test_calibration_maps_strata_to_audited_rates_and_holds_out():
     n = 600
     st = rng.choice(["none", "padding", "multi"], n, p=[0.6, 0.25, 0.15])
     truth = pd.Series(st).map({"none": 0.05, "padding": 0.7, "multi": 0.95}).to_numpy()
-    lab = pd.DataFrame({"org_id": "A", "stratum": st, "label": (rng.random(n) < truth).astype(int),
-                        "inclusion_probability": 0.2,
-                        "theater_probability": np.where(st == "none", 0.0, 1.0)})
+    lab = pd.DataFrame(
+        {
+            "org_id": "A",
+            "stratum": st,
+            "label": (rng.random(n) < truth).astype(int),
+            "inclusion_probability": 0.2,
+            "theater_probability": np.where(st == "none", 0.0, 1.0),
+        }
+    )
     m = calibrate.fit(lab)
     assert m["none"] < 0.1 and 0.6 < m["padding"] < 0.8 and m["multi"] > 0.85
     rel = calibrate.held_out(lab, folds=5, seed=1)
@@ -200,9 +260,14 @@ def test_slope_by_hand():
 
 # ----------------------------------------------------------------------------- plan
 def test_plan_needs_more_labels_for_a_narrower_interval():
-    cells = pd.DataFrame([{"org_id": o, "user_key": f"{o}{u}", "stratum": h, "n": n}
-                          for o in ("A", "B") for u in range(40)
-                          for h, n in (("none", 30), ("padding", 10))])
+    cells = pd.DataFrame(
+        [
+            {"org_id": o, "user_key": f"{o}{u}", "stratum": h, "n": n}
+            for o in ("A", "B")
+            for u in range(40)
+            for h, n in (("none", 30), ("padding", 10))
+        ]
+    )
     rates = plan.rates_guess(["none", "padding"], 0.8, 0.05)
     wide, narrow = plan.plan(cells, rates, 20), plan.plan(cells, rates, 10)
     assert wide["reachable"] and narrow["reachable"]
@@ -221,22 +286,33 @@ def test_interval_sentence_says_what_the_interval_covers():
 
     plain = interval_sentence([{"org_id": "a", "interval_kind": "sampling", "audit_n": 0}], None)
     assert "excludes the detector's own errors" in plain and "no audit" in plain
-    older = interval_sentence(pd.DataFrame({"org_id": ["a"]}),        # rows before the audit
-                              {"precision": 0.8, "recall": 0.82, "n": 1000})
+    older = interval_sentence(
+        pd.DataFrame({"org_id": ["a"]}),  # rows before the audit
+        {"precision": 0.8, "recall": 0.82, "n": 1000},
+    )
     assert "excludes" in older and "audited precision 80%, recall 82%" in older
     audited = interval_sentence(
-        [{"org_id": "a", "interval_kind": "sampling+detector", "audit_n": 600},
-         {"org_id": "b", "interval_kind": "sampling+detector", "audit_n": 400}],
-        {"precision": 0.8, "recall": 0.82, "n": 1000})
+        [
+            {"org_id": "a", "interval_kind": "sampling+detector", "audit_n": 600},
+            {"org_id": "b", "interval_kind": "sampling+detector", "audit_n": 400},
+        ],
+        {"precision": 0.8, "recall": 0.82, "n": 1000},
+    )
     assert "detector's own mistakes" in audited and "1,000 sampled interactions" in audited
-    assert audited.count(".") == 1 and audited.endswith(".")         # one sentence
+    assert audited.count(".") == 1 and audited.endswith(".")  # one sentence
 
 
 def test_a_stratum_no_org_has_labels_for_gets_a_weak_prior_from_the_detector():
     # "padding" fired with probability 1 everywhere but the audit drew no padding row
-    cells = pd.DataFrame({"org_id": ["A", "A", "B", "B"], "user_key": ["u1", "u1", "u2", "u2"],
-                          "stratum": ["none", "padding"] * 2, "n": [90, 10, 90, 10],
-                          "sum_p": [0.0, 10.0, 0.0, 10.0]})
+    cells = pd.DataFrame(
+        {
+            "org_id": ["A", "A", "B", "B"],
+            "user_key": ["u1", "u1", "u2", "u2"],
+            "stratum": ["none", "padding"] * 2,
+            "n": [90, 10, 90, 10],
+            "sum_p": [0.0, 10.0, 0.0, 10.0],
+        }
+    )
     lab = _labels([("A", "none", 10, 0, 10 / 90), ("B", "none", 10, 1, 10 / 90)])
     p = pooled_rates(lab, ["none", "padding"], {"padding": 1.0}, min_strength=1)
     assert p.rate[1] == 0.95 and p.strength[1] == 1 and p.n_labels[1] == 0

@@ -1,4 +1,5 @@
 """Configuration layering and validation."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,13 +21,17 @@ def _conf(tmp_path, text):
 
 def test_precedence_base_env_file_envvar_flag(tmp_path):
     extra = _conf(tmp_path, "paths:\n  lake: /from/file\nscoring:\n  threshold: 0.6\n")
-    cfg = load_config(env="local", conf_file=extra, directory=ROOT,
-                      environ={"THEATER_SCORING__THRESHOLD": "0.7"},
-                      overrides={"paths.lake": "/from/flag"})
-    assert cfg["paths.lake"] == "/from/flag"            # flag beats the file
-    assert cfg["scoring.threshold"] == 0.7               # env var beats the file
-    assert cfg["privacy.allow_demo_key"] is True         # from local.yaml
-    assert cfg["privacy.min_users"] == 10                # from base.yaml
+    cfg = load_config(
+        env="local",
+        conf_file=extra,
+        directory=ROOT,
+        environ={"THEATER_SCORING__THRESHOLD": "0.7"},
+        overrides={"paths.lake": "/from/flag"},
+    )
+    assert cfg["paths.lake"] == "/from/flag"  # flag beats the file
+    assert cfg["scoring.threshold"] == 0.7  # env var beats the file
+    assert cfg["privacy.allow_demo_key"] is True  # from local.yaml
+    assert cfg["privacy.min_users"] == 10  # from base.yaml
 
 
 def test_cluster_env_file_layers_spark_and_refuses_demo_key():
@@ -36,14 +41,17 @@ def test_cluster_env_file_layers_spark_and_refuses_demo_key():
     assert "spark.sql.extensions" in cfg["spark.conf"]
 
 
-@pytest.mark.parametrize("text, needle", [
-    ("scoring:\n  treshold: 0.5\n", "unknown key 'scoring.treshold'"),
-    ("engine: flink\n", "key 'engine'"),
-    ("privacy:\n  min_users: 3\n", "key 'privacy.min_users'"),
-    ("scoring:\n  bootstrap:\n    replicates: many\n", "key 'scoring.bootstrap.replicates'"),
-    ("weights: 1\n", "key 'weights'"),
-    ("- a\n- b\n", "top level must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("scoring:\n  treshold: 0.5\n", "unknown key 'scoring.treshold'"),
+        ("engine: flink\n", "key 'engine'"),
+        ("privacy:\n  min_users: 3\n", "key 'privacy.min_users'"),
+        ("scoring:\n  bootstrap:\n    replicates: many\n", "key 'scoring.bootstrap.replicates'"),
+        ("weights: 1\n", "key 'weights'"),
+        ("- a\n- b\n", "top level must be a mapping"),
+    ],
+)
 def test_bad_keys_and_values_name_key_and_file(tmp_path, text, needle):
     extra = _conf(tmp_path, text)
     with pytest.raises(ConfigError) as err:

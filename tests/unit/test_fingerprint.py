@@ -1,4 +1,5 @@
 """The shipped prompt SimHash (theater.fingerprint): format, normalization, near-duplicates."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,9 @@ import statistics
 
 from theater.fingerprint import EMPTY, hamming, normalize, simhash64
 
-PATTERN = json.load(open("src/theater/contract/interaction.schema.json"))[
-    "properties"]["prompt_fingerprint"]["pattern"]
+PATTERN = json.load(open("src/theater/contract/interaction.schema.json"))["properties"][
+    "prompt_fingerprint"
+]["pattern"]
 
 PROMPT = (
     "Please review the attached quarterly sales report for the northern region and write a "
@@ -21,7 +23,8 @@ PROMPT = (
     "it before the meeting. The audience is the regional director, two sales managers and the "
     "finance partner, so explain acronyms once. Use bullet points for the deals and a short "
     "paragraph for the overall trend, and mention the marketing campaign that started in "
-    "February only if it clearly changed the pipeline.")
+    "February only if it clearly changed the pipeline."
+)
 
 
 def test_format_is_sixteen_lowercase_hex_digits():
@@ -33,8 +36,12 @@ def test_format_is_sixteen_lowercase_hex_digits():
 def test_equal_text_equal_hash_and_normalization():
     assert simhash64(PROMPT) == simhash64(PROMPT)
     assert normalize("  Hello,\tWORLD!!  foo_bar ") == "hello world foo bar"
-    same = ["Summarize the Q3 board deck", "summarize   the q3 BOARD deck.",
-            "Summarize, the Q3 board-deck!", "deck board Q3 the summarize"]
+    same = [
+        "Summarize the Q3 board deck",
+        "summarize   the q3 BOARD deck.",
+        "Summarize, the Q3 board-deck!",
+        "deck board Q3 the summarize",
+    ]
     assert len({simhash64(t) for t in same}) == 1
 
 
@@ -53,11 +60,21 @@ def test_one_word_edit_in_a_long_prompt_is_a_near_duplicate():
     assert len(words) == 140
     base = simhash64(PROMPT)
     rnd = random.Random(20261130)
-    replacements = ["banana", "kubernetes", "poetry", "invoice", "glacier", "tuesday",
-                    "syntax", "marathon", "copper", "lantern"]
+    replacements = [
+        "banana",
+        "kubernetes",
+        "poetry",
+        "invoice",
+        "glacier",
+        "tuesday",
+        "syntax",
+        "marathon",
+        "copper",
+        "lantern",
+    ]
     distances = []
     for i in rnd.sample(range(len(words)), 40):
-        edited = words[:i] + [rnd.choice(replacements)] + words[i + 1:]
+        edited = words[:i] + [rnd.choice(replacements)] + words[i + 1 :]
         distances.append(hamming(base, simhash64(" ".join(edited))))
     assert statistics.median(distances) <= 3
     assert max(distances) <= 8
@@ -72,7 +89,7 @@ def test_unrelated_prompts_are_far_apart():
         "Generate unit tests for the shopping cart discount logic, including expired coupons.",
     ]
     fps = [simhash64(t) for t in [PROMPT] + others]
-    pairs = [hamming(a, b) for i, a in enumerate(fps) for b in fps[i + 1:]]
+    pairs = [hamming(a, b) for i, a in enumerate(fps) for b in fps[i + 1 :]]
     assert min(pairs) >= 12
     assert statistics.mean(pairs) >= 24
 

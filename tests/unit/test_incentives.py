@@ -1,5 +1,6 @@
 """Incentive signals on hand-made data; expected values worked out by hand (comments) or
 analytically (scipy distributions), never by the code under test."""
+
 from __future__ import annotations
 
 import math
@@ -13,12 +14,24 @@ from scipy.stats import nbinom
 from theater.signals import checkpoint_burst, outcome_decoupling, quota_bunching, sensitivity
 from theater.transforms.score import agg_org_signals, with_labels
 
-QB = {"bin_width": 1, "window": 12, "poly_order": 6, "exclude_below": 4, "exclude_above": 1,
-      "choose_exclusion": True, "max_exclude_below": 8, "bootstrap_replicates": 200,
-      "min_user_weeks": 1000, "min_users": 100, "min_z": 1.645, "min_pre_user_weeks": 300}
+QB = {
+    "bin_width": 1,
+    "window": 12,
+    "poly_order": 6,
+    "exclude_below": 4,
+    "exclude_above": 1,
+    "choose_exclusion": True,
+    "max_exclude_below": 8,
+    "bootstrap_replicates": 200,
+    "min_user_weeks": 1000,
+    "min_users": 100,
+    "min_z": 1.645,
+    "min_pre_user_weeks": 300,
+}
 
 
 # ----------------------------------------------------------------------------- bunching, numpy
+
 
 def test_flat_counterfactual_with_a_notch_is_recovered_exactly():
     # z* = 10, window 12 -> bins 1..22 (counts start at 1), 100 user-weeks each.
@@ -27,13 +40,21 @@ def test_flat_counterfactual_with_a_notch_is_recovered_exactly():
     # compliers: 30 user-weeks from each of 7, 8, 9 move up to 10
     c[z == 10] += 90
     c[np.isin(z, (7, 8, 9))] -= 30
-    f = quota_bunching.fit_bunching(z, c, 10, order=2, exclude_below=4, exclude_above=1,
-                                    choose_exclusion=True, max_exclude_below=8)
+    f = quota_bunching.fit_bunching(
+        z,
+        c,
+        10,
+        order=2,
+        exclude_below=4,
+        exclude_above=1,
+        choose_exclusion=True,
+        max_exclude_below=8,
+    )
     # a constant fits exactly off the notch: B = 90 at 10..11, M = 90 at 7..9, b = 90/100
     assert f.B == pytest.approx(90) and f.M == pytest.approx(90) and f.b == pytest.approx(0.9)
-    assert f.z_low == 7                          # narrowest window with B = M
-    assert f.n_bunch == 290                      # 190 at 10 + 100 at 11
-    assert f.shortfall == pytest.approx(2.0)     # (3 + 2 + 1) / 3
+    assert f.z_low == 7  # narrowest window with B = M
+    assert f.n_bunch == 290  # 190 at 10 + 100 at 11
+    assert f.shortfall == pytest.approx(2.0)  # (3 + 2 + 1) / 3
     # w_q = (B / n_bunch) * (shortfall / z*) = (90 / 290) * (2 / 10)
     w = quota_bunching.quota_weight(f.B, f.n_bunch, f.shortfall, 10)
     assert w == pytest.approx(90 / 290 * 0.2)
@@ -48,18 +69,31 @@ def test_fixed_exclusion_window_uses_the_configured_start():
 
 # ----------------------------------------------------------------------------- bunching, Spark
 
-def _user_weeks(spark, counts_by_n: dict[int, int], users: int, quota: int | None,
-                org="o1", full=True):
+
+def _user_weeks(
+    spark, counts_by_n: dict[int, int], users: int, quota: int | None, org="o1", full=True
+):
     """User-week rows: ``counts_by_n[n]`` user-weeks with n interactions, dealt round-robin
     to ``users`` users."""
     rows, i = [], 0
     for n, k in sorted(counts_by_n.items()):
         for _ in range(k):
-            rows.append((org, f"{org}-u{i % users}", date(2026, 7, 6) + timedelta(weeks=i // users),
-                         int(n), quota, full))
+            rows.append(
+                (
+                    org,
+                    f"{org}-u{i % users}",
+                    date(2026, 7, 6) + timedelta(weeks=i // users),
+                    int(n),
+                    quota,
+                    full,
+                )
+            )
             i += 1
-    return spark.createDataFrame(rows, "org_id string, user_key string, week_start date, "
-                                       "n_interactions long, weekly_quota long, full_week boolean")
+    return spark.createDataFrame(
+        rows,
+        "org_id string, user_key string, week_start date, "
+        "n_interactions long, weekly_quota long, full_week boolean",
+    )
 
 
 def _nb_counts(total: int, mean: float, size: float, ns) -> dict[int, int]:
@@ -89,57 +123,74 @@ def test_bunching_recovers_planted_compliers_within_its_interval(spark):
 
 
 def test_smooth_counts_with_a_round_quota_show_no_significant_bunching(spark):
-    counts = _nb_counts(4000, 14.0, 4.0, range(1, 40))      # no compliers; quota 10 (round)
+    counts = _nb_counts(4000, 14.0, 4.0, range(1, 40))  # no compliers; quota 10 (round)
     uw = _user_weeks(spark, counts, users=400, quota=10)
     (est,) = quota_bunching.estimate_all(spark, uw, QB, seed=11)
     assert est.status == "ok"
     assert est.z < QB["min_z"] and est.weight == 0.0
-    assert est.b_low <= 0.0 + 0.1                            # interval reaches (about) zero
+    assert est.b_low <= 0.0 + 0.1  # interval reaches (about) zero
 
 
 def test_bunching_is_na_below_the_sample_rule_and_weights_follow(spark):
-    counts = _nb_counts(900, 14.0, 4.0, range(1, 40))       # < 1,000 user-weeks in the window
+    counts = _nb_counts(900, 14.0, 4.0, range(1, 40))  # < 1,000 user-weeks in the window
     uw = _user_weeks(spark, counts, users=90, quota=10)
     (est,) = quota_bunching.estimate_all(spark, uw, QB, seed=11)
     assert est.status == "insufficient_sample" and est.weight is None
     w = quota_bunching.weights_frame(spark, uw, [est], QB)
-    assert w.where(F.col("sig_quota_bunching").isNotNull()).count() == 0   # NA, not 0
+    assert w.where(F.col("sig_quota_bunching").isNotNull()).count() == 0  # NA, not 0
 
 
 def test_weights_only_on_bunched_full_weeks_of_measured_regimes(spark):
     est = quota_bunching.Estimate("o1", 10, "ok", weight=0.25, z_high=11)
-    rows = [("o1", "a", 9, 10, True), ("o1", "b", 10, 10, True), ("o1", "c", 11, 10, True),
-            ("o1", "d", 12, 10, True), ("o1", "e", 10, 10, False),   # cut week: NA
-            ("o2", "f", 10, None, True)]                              # no quota: NA
-    uw = spark.createDataFrame(rows, "org_id string, user_key string, n_interactions long, "
-                                     "weekly_quota long, full_week boolean")
-    got = {r.user_key: r.sig_quota_bunching
-           for r in quota_bunching.weights_frame(spark, uw, [est], QB).collect()}
+    rows = [
+        ("o1", "a", 9, 10, True),
+        ("o1", "b", 10, 10, True),
+        ("o1", "c", 11, 10, True),
+        ("o1", "d", 12, 10, True),
+        ("o1", "e", 10, 10, False),  # cut week: NA
+        ("o2", "f", 10, None, True),
+    ]  # no quota: NA
+    uw = spark.createDataFrame(
+        rows,
+        "org_id string, user_key string, n_interactions long, weekly_quota long, full_week boolean",
+    )
+    got = {
+        r.user_key: r.sig_quota_bunching
+        for r in quota_bunching.weights_frame(spark, uw, [est], QB).collect()
+    }
     assert got == {"a": 0.0, "b": 0.25, "c": 0.25, "d": 0.0, "e": None, "f": None}
 
 
 # ----------------------------------------------------------------------------- checkpoints
 
 CB = {"working_days_before": 3, "min_users": 5, "min_z": 1.645}
-START, END = date(2026, 7, 6), date(2026, 7, 20)     # two weeks, Monday to Monday
-CK = date(2026, 7, 16)                               # Thursday -> window Mon 13, Tue 14, Wed 15
+START, END = date(2026, 7, 6), date(2026, 7, 20)  # two weeks, Monday to Monday
+CK = date(2026, 7, 16)  # Thursday -> window Mon 13, Tue 14, Wed 15
 
 
 def _policies(spark, rows):
     return spark.createDataFrame(
         [(o, k, d, None, None, None) for o, k, d in rows],
         "org_id string, kind string, start_date date, end_date date, weekly_quota bigint, "
-        "note string")
+        "note string",
+    )
 
 
 def _daily(spark, per_user_day):
     rows = []
     for (org, user, day), n in per_user_day.items():
         for i in range(n):
-            rows.append((org, user, day, datetime.combine(day, datetime.min.time())
-                         + timedelta(hours=9, minutes=i)))
-    return spark.createDataFrame(rows, "org_id string, user_key string, event_date date, "
-                                       "event_ts timestamp")
+            rows.append(
+                (
+                    org,
+                    user,
+                    day,
+                    datetime.combine(day, datetime.min.time()) + timedelta(hours=9, minutes=i),
+                )
+            )
+    return spark.createDataFrame(
+        rows, "org_id string, user_key string, event_date date, event_ts timestamp"
+    )
 
 
 def _working_days():
@@ -153,18 +204,29 @@ def _working_days():
 
 def test_window_is_three_working_days_before_not_the_day_itself():
     assert checkpoint_burst.working_days_before(date(2026, 7, 16), 3) == [
-        date(2026, 7, 13), date(2026, 7, 14), date(2026, 7, 15)]
+        date(2026, 7, 13),
+        date(2026, 7, 14),
+        date(2026, 7, 15),
+    ]
     # a Tuesday checkpoint reaches back over the weekend: Thu, Fri, Mon
     assert checkpoint_burst.working_days_before(date(2026, 7, 14), 3) == [
-        date(2026, 7, 9), date(2026, 7, 10), date(2026, 7, 13)]
+        date(2026, 7, 9),
+        date(2026, 7, 10),
+        date(2026, 7, 13),
+    ]
 
 
 def _burst_data(spark, planted: bool):
     per = {}
     for u in range(10):
         for d in _working_days():
-            extra = 2 if planted and u < 5 and d in (date(2026, 7, 13), date(2026, 7, 14),
-                                                     date(2026, 7, 15)) else 0
+            extra = (
+                2
+                if planted
+                and u < 5
+                and d in (date(2026, 7, 13), date(2026, 7, 14), date(2026, 7, 15))
+                else 0
+            )
             per[("o1", f"u{u}", d)] = 2 + extra
             per[("o2", f"v{u}", d)] = 2
     return _daily(spark, per)
@@ -172,29 +234,31 @@ def _burst_data(spark, planted: bool):
 
 def test_checkpoint_burst_planted_excess_goes_to_the_bursting_users(spark):
     df = _burst_data(spark, planted=True)
-    pol = _policies(spark, [("o1", "checkpoint", CK)])       # o2 has no checkpoint: NA
+    pol = _policies(spark, [("o1", "checkpoint", CK)])  # o2 has no checkpoint: NA
     ests, frame = checkpoint_burst.estimate(spark, df, pol, START, END, CB)
     (e,) = ests
     # ordinary days: Jul 6-10 (Jul 16-17 are the checkpoint day and the one after) -> 2 a day
     # cf = 2 x 3 = 6 per user; bursting users obs 12 (e = 6), others 6 (e = 0)
     assert e.org_id == "o1" and e.status == "ok"
-    assert e.excess == pytest.approx(30)                    # 5 users x 6
-    assert e.se == pytest.approx(math.sqrt(5 * 36))          # sqrt(180) = 13.42, z = 2.24
-    assert e.burst_ratio == pytest.approx(30 / 90)           # obs = 5 x 12 + 5 x 6
-    assert e.reversion == pytest.approx(0.0)                 # after: 2 a day, as ordinary
+    assert e.excess == pytest.approx(30)  # 5 users x 6
+    assert e.se == pytest.approx(math.sqrt(5 * 36))  # sqrt(180) = 13.42, z = 2.24
+    assert e.burst_ratio == pytest.approx(30 / 90)  # obs = 5 x 12 + 5 x 6
+    assert e.reversion == pytest.approx(0.0)  # after: 2 a day, as ordinary
     out = checkpoint_burst.apply(df, frame, ["o1"])
-    got = {(r.user_key, r.event_date): r.sig_checkpoint_burst for r in
-           out.select("user_key", "event_date", "sig_checkpoint_burst").distinct().collect()}
+    got = {
+        (r.user_key, r.event_date): r.sig_checkpoint_burst
+        for r in out.select("user_key", "event_date", "sig_checkpoint_burst").distinct().collect()
+    }
     # scale E / sum(max(e, 0)) = 1; w = 6 / 12 = 0.5 for bursting users on window days
     assert got[("u0", date(2026, 7, 13))] == pytest.approx(0.5)
-    assert got[("u7", date(2026, 7, 13))] == 0.0             # did not burst
-    assert got[("u0", date(2026, 7, 8))] == 0.0              # ordinary day
-    assert got[("v0", date(2026, 7, 13))] is None            # org without a checkpoint: NA
+    assert got[("u7", date(2026, 7, 13))] == 0.0  # did not burst
+    assert got[("u0", date(2026, 7, 8))] == 0.0  # ordinary day
+    assert got[("v0", date(2026, 7, 13))] is None  # org without a checkpoint: NA
 
 
 def test_checkpoint_without_a_burst_gives_no_weight(spark):
     df = _burst_data(spark, planted=False)
-    pol = _policies(spark, [("*", "checkpoint", CK)])        # '*' applies to both orgs
+    pol = _policies(spark, [("*", "checkpoint", CK)])  # '*' applies to both orgs
     ests, frame = checkpoint_burst.estimate(spark, df, pol, START, END, CB)
     assert {e.org_id: e.excess for e in ests} == {"o1": 0.0, "o2": 0.0}
     out = checkpoint_burst.apply(df, frame, [e.org_id for e in ests if e.status == "ok"])
@@ -204,8 +268,13 @@ def test_checkpoint_without_a_burst_gives_no_weight(spark):
 
 # ----------------------------------------------------------------------------- decoupling
 
-OD = {"min_pre_weeks": 1, "min_post_weeks": 1, "min_users": 3, "bootstrap_replicates": 50,
-      "confidence": 0.90}
+OD = {
+    "min_pre_weeks": 1,
+    "min_post_weeks": 1,
+    "min_users": 3,
+    "bootstrap_replicates": 50,
+    "confidence": 0.90,
+}
 D_START, D_END, MANDATE = date(2026, 7, 6), date(2026, 8, 3), date(2026, 7, 20)
 
 
@@ -229,13 +298,27 @@ def _decoupling_data(spark, effect_days: float):
             pre_open = datetime(2026, 7, 7, 9)
             post_open = datetime(2026, 7, 21, 9)
             cyc_post = 2 + i - (effect_days if org == "T" else 0)
-            items.append((f"w{u}a", u, org, "ticket", pre_open, pre_open + timedelta(days=2 + i),
-                          0, False))
-            items.append((f"w{u}b", u, org, "ticket", post_open,
-                          post_open + timedelta(days=cyc_post), 0, False))
-    wi = spark.createDataFrame(items, "work_item_id string, user_key string, org_id string, "
-                                      "kind string, opened_ts timestamp, closed_ts timestamp, "
-                                      "reopened_count bigint, escalated boolean")
+            items.append(
+                (f"w{u}a", u, org, "ticket", pre_open, pre_open + timedelta(days=2 + i), 0, False)
+            )
+            items.append(
+                (
+                    f"w{u}b",
+                    u,
+                    org,
+                    "ticket",
+                    post_open,
+                    post_open + timedelta(days=cyc_post),
+                    0,
+                    False,
+                )
+            )
+    wi = spark.createDataFrame(
+        items,
+        "work_item_id string, user_key string, org_id string, "
+        "kind string, opened_ts timestamp, closed_ts timestamp, "
+        "reopened_count bigint, escalated boolean",
+    )
     pol = _policies(spark, [("T", "mandate", MANDATE)])
     return _daily(spark, per), wi, pol
 
@@ -250,20 +333,22 @@ def test_decoupling_recovers_a_planted_outcome_effect(spark):
     # T users' cycle fell 1 day: dy = -(-1 / sd) each; C: 0. ratio = dY / dU
     assert e.outcome_change == pytest.approx(1 / sd, rel=1e-4)
     assert e.ratio == pytest.approx(1 / sd / 5, rel=1e-4)
-    assert e.ratio_low > 0 and e.decoupled is False          # usage moved outcomes
+    assert e.ratio_low > 0 and e.decoupled is False  # usage moved outcomes
 
 
 def test_decoupling_null_effect_is_flagged_as_decoupled(spark):
     df, wi, pol = _decoupling_data(spark, effect_days=0.0)
     (e,) = outcome_decoupling.estimate(spark, df, wi, pol, D_START, D_END, OD, seed=3)
     assert e.usage_change == pytest.approx(5.0)
-    assert e.outcome_change == pytest.approx(0.0, abs=1e-9) and e.ratio == pytest.approx(0.0, abs=1e-9)
+    assert e.outcome_change == pytest.approx(0.0, abs=1e-9) and e.ratio == pytest.approx(
+        0.0, abs=1e-9
+    )
     assert e.usage_low > 0 and e.ratio_low <= 0 and e.decoupled is True
 
 
 def test_decoupling_needs_enough_weeks_on_each_side(spark):
     df, wi, pol = _decoupling_data(spark, effect_days=1.0)
-    late = dict(OD, min_post_weeks=3)                          # only 2 weeks after
+    late = dict(OD, min_post_weeks=3)  # only 2 weeks after
     (e,) = outcome_decoupling.estimate(spark, df, wi, pol, D_START, D_END, late, seed=3)
     assert e.status == "insufficient_weeks" and e.ratio is None
 
@@ -272,8 +357,9 @@ def test_decoupling_takes_pre_weeks_from_history_before_the_period(spark):
     # The quarter starts on the mandate day: no pre weeks inside the period, but the two weeks
     # before it are in the data (silver history) and, within max_pre_weeks, are the pre window.
     df, wi, pol = _decoupling_data(spark, effect_days=1.0)
-    (e,) = outcome_decoupling.estimate(spark, df, wi, pol, MANDATE, D_END,
-                                       dict(OD, max_pre_weeks=2), seed=3)
+    (e,) = outcome_decoupling.estimate(
+        spark, df, wi, pol, MANDATE, D_END, dict(OD, max_pre_weeks=2), seed=3
+    )
     (same,) = outcome_decoupling.estimate(spark, df, wi, pol, D_START, D_END, OD, seed=3)
     assert e.status == "ok" and e.usage_change == pytest.approx(5.0)
     assert (e.outcome_change, e.ratio) == (same.outcome_change, same.ratio)
@@ -283,8 +369,9 @@ def test_decoupling_pre_window_stops_at_max_pre_weeks(spark):
     # One pre week, Jul 13-19: usage 3 a user (days 13-15), and no work item opened in it (all
     # pre items open Jul 7), so no user has outcomes on both sides: not enough sample.
     df, wi, pol = _decoupling_data(spark, effect_days=1.0)
-    (e,) = outcome_decoupling.estimate(spark, df, wi, pol, MANDATE, D_END,
-                                       dict(OD, max_pre_weeks=1), seed=3)
+    (e,) = outcome_decoupling.estimate(
+        spark, df, wi, pol, MANDATE, D_END, dict(OD, max_pre_weeks=1), seed=3
+    )
     assert e.status == "insufficient_sample" and e.ratio is None
 
 
@@ -292,45 +379,63 @@ def test_decoupling_never_counts_weeks_before_the_first_data_as_zero_usage(spark
     # A 12-week cap reaching back before the first day with data: the pre window starts at the
     # first day (Jul 6), so dU is the same 5 interactions per user-week.
     df, wi, pol = _decoupling_data(spark, effect_days=1.0)
-    (e,) = outcome_decoupling.estimate(spark, df, wi, pol, MANDATE, D_END,
-                                       dict(OD, max_pre_weeks=12), seed=3)
+    (e,) = outcome_decoupling.estimate(
+        spark, df, wi, pol, MANDATE, D_END, dict(OD, max_pre_weeks=12), seed=3
+    )
     assert e.status == "ok" and e.usage_change == pytest.approx(5.0)
 
 
 # ----------------------------------------------------------------------------- scoring, bands
 
+
 def test_incentive_weights_enter_the_noisy_or_as_doubles(spark):
     df = spark.createDataFrame(
         [(1, True, 0.25, None), (2, False, 0.25, 0.5), (3, None, None, None), (4, False, 0.0, 0.0)],
-        "id int, sig_a boolean, sig_quota_bunching double, sig_checkpoint_burst double")
+        "id int, sig_a boolean, sig_quota_bunching double, sig_checkpoint_burst double",
+    )
     out = df.transform(with_labels({"a": 1.0, "quota_bunching": 1.0, "checkpoint_burst": 1.0}, 0.5))
-    got = {r.id: (None if r.theater_probability is None else round(r.theater_probability, 6),
-                  r.flags, r.is_theater) for r in out.collect()}
+    got = {
+        r.id: (
+            None if r.theater_probability is None else round(r.theater_probability, 6),
+            r.flags,
+            r.is_theater,
+        )
+        for r in out.collect()
+    }
     # 1: flag fired -> 1; 2: 1 - 0.75 x 0.5 = 0.625; 3: nothing measured -> NA (null, not 0);
     # 4: zero weights (measured) -> 0
-    assert got == {1: (1.0, ["a", "quota_bunching"], True),
-                   2: (0.625, ["quota_bunching", "checkpoint_burst"], True),
-                   3: (None, [], None), 4: (0.0, [], False)}
+    assert got == {
+        1: (1.0, ["a", "quota_bunching"], True),
+        2: (0.625, ["quota_bunching", "checkpoint_burst"], True),
+        3: (None, [], None),
+        4: (0.0, [], False),
+    }
 
 
 def test_org_share_of_a_weight_is_its_mean_over_measured_rows(spark):
     rows = [("o1", 0.5), ("o1", 0.0), ("o1", 0.25), ("o1", None), ("o2", None)]
     df = spark.createDataFrame(rows, "org_id string, sig_quota_bunching double")
-    got = {r.org_id: r.signal_quota_bunching
-           for r in agg_org_signals(df, ["quota_bunching"], 1).collect()}
-    assert got == {"o1": pytest.approx(0.25), "o2": None}    # (0.5 + 0 + 0.25) / 3; o2 NA
+    got = {
+        r.org_id: r.signal_quota_bunching
+        for r in agg_org_signals(df, ["quota_bunching"], 1).collect()
+    }
+    assert got == {"o1": pytest.approx(0.25), "o2": None}  # (0.5 + 0 + 0.25) / 3; o2 NA
 
 
 def test_rank_bands_cover_the_ranks_over_the_grid():
-    per_cfg = {"A": [.5, .2, .5], "B": [.3, .3, .3], "C": [.1, .1, .4]}
+    per_cfg = {"A": [0.5, 0.2, 0.5], "B": [0.3, 0.3, 0.3], "C": [0.1, 0.1, 0.4]}
     # ranks per config: (A1 B2 C3), (B1 A2 C3), (A1 C2 B3)
-    bands = sensitivity.rank_bands(per_cfg, {"A": .5, "B": .3, "C": .1}, ["A", "B", "C"], 1.0)
+    bands = sensitivity.rank_bands(per_cfg, {"A": 0.5, "B": 0.3, "C": 0.1}, ["A", "B", "C"], 1.0)
     assert bands == {"A": (1, 2), "B": (1, 3), "C": (2, 3)}
 
 
 def test_sensitivity_grid_drops_each_signal_once():
-    g = sensitivity.grid({"dwell_ms": [3000, 5000], "poly_orders": [5, 7],
-                          "drop_each_signal": True}, ["a", "b"], 5000, 6)
+    g = sensitivity.grid(
+        {"dwell_ms": [3000, 5000], "poly_orders": [5, 7], "drop_each_signal": True},
+        ["a", "b"],
+        5000,
+        6,
+    )
     assert len(g) == 2 * 2 * 3
     assert {c["drop"] for c in g} == {None, "a", "b"}
 
@@ -342,8 +447,9 @@ def test_round_number_heaping_is_removed_by_the_pre_quota_weeks(spark):
     heaped = dict(base)
     heaped[10] += 150
     q = _user_weeks(spark, heaped, users=400, quota=10)
-    pre = (_user_weeks(spark, heaped, users=400, quota=None)          # other users, before
-           .withColumn("user_key", F.concat(F.lit("pre-"), "user_key")))
+    pre = _user_weeks(spark, heaped, users=400, quota=None).withColumn(  # other users, before
+        "user_key", F.concat(F.lit("pre-"), "user_key")
+    )
     # without a reference the heap looks like bunching: b ~ 150 / base[10]
     (alone,) = quota_bunching.estimate_all(spark, q, QB, seed=11)
     assert alone.reference == "none" and alone.z >= QB["min_z"]
@@ -358,11 +464,15 @@ def test_checkpoint_weight_skips_the_excess_the_flags_already_explain(spark):
     df = _burst_data(spark, planted=True)
     # the 2 extra interactions a day of the bursting users are flagged (e.g. output unused)
     window = [date(2026, 7, 13), date(2026, 7, 14), date(2026, 7, 15)]
-    df = df.withColumn("expl", F.col("user_key").isin("u0", "u1", "u2", "u3", "u4")
-                       & F.col("event_date").isin(*window) & (F.minute("event_ts") >= 2))
+    df = df.withColumn(
+        "expl",
+        F.col("user_key").isin("u0", "u1", "u2", "u3", "u4")
+        & F.col("event_date").isin(*window)
+        & (F.minute("event_ts") >= 2),
+    )
     pol = _policies(spark, [("o1", "checkpoint", CK)])
     (e,), frame = checkpoint_burst.estimate(spark, df, pol, START, END, CB, F.col("expl"))
-    assert e.excess == pytest.approx(30) and e.z >= CB["min_z"]   # the burst is still seen
+    assert e.excess == pytest.approx(30) and e.z >= CB["min_z"]  # the burst is still seen
     # ... but the unexplained interactions show no excess (2 a day as usual): no weight
     assert {r.sig_checkpoint_burst for r in frame.collect()} == {0.0}
 
@@ -373,11 +483,14 @@ def test_checkpoint_burst_reads_user_day_counts(spark):
     per = {}
     for u in range(10):
         for d in _working_days():
-            extra = 2 if u < 5 and d in (date(2026, 7, 13), date(2026, 7, 14),
-                                         date(2026, 7, 15)) else 0
+            extra = (
+                2 if u < 5 and d in (date(2026, 7, 13), date(2026, 7, 14), date(2026, 7, 15)) else 0
+            )
             per[("o1", f"u{u}", d)] = 2 + extra
-    rows = spark.createDataFrame([(o, u, d, float(n)) for (o, u, d), n in per.items()],
-                                 "org_id string, user_key string, event_date date, _n double")
+    rows = spark.createDataFrame(
+        [(o, u, d, float(n)) for (o, u, d), n in per.items()],
+        "org_id string, user_key string, event_date date, _n double",
+    )
     pol = _policies(spark, [("o1", "checkpoint", CK)])
     (e,), frame = checkpoint_burst.estimate(spark, rows, pol, START, END, CB)
     assert e.status == "ok" and e.excess == pytest.approx(30)
@@ -395,11 +508,18 @@ def test_user_week_counts_add_aggregate_requests(spark):
     # 2026-07-13; aggregates only
     events = spark.createDataFrame(
         [("o1", "u1", datetime(2026, 7, 6, 9)), ("o1", "u1", datetime(2026, 7, 8, 9))],
-        "org_id string, user_key string, event_ts timestamp")
+        "org_id string, user_key string, event_ts timestamp",
+    )
     units = spark.createDataFrame(
-        [("o1", "u1", date(2026, 7, 6), 5.0), ("o1", "u1", date(2026, 7, 6), 3.0),
-         ("o1", "u2", date(2026, 7, 13), 7.0)],
-        "org_id string, user_key string, week_start date, n double")
-    got = {(r.user_key, r.week_start): (r.n_interactions, r.full_week) for r in
-           user_week_counts(events, date(2026, 7, 1), date(2026, 10, 1), units).collect()}
+        [
+            ("o1", "u1", date(2026, 7, 6), 5.0),
+            ("o1", "u1", date(2026, 7, 6), 3.0),
+            ("o1", "u2", date(2026, 7, 13), 7.0),
+        ],
+        "org_id string, user_key string, week_start date, n double",
+    )
+    got = {
+        (r.user_key, r.week_start): (r.n_interactions, r.full_week)
+        for r in user_week_counts(events, date(2026, 7, 1), date(2026, 10, 1), units).collect()
+    }
     assert got == {("u1", date(2026, 7, 6)): (10, True), ("u2", date(2026, 7, 13)): (7, True)}

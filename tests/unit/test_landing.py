@@ -1,4 +1,5 @@
 """JSON-array re-framing (pure Python, no Spark)."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ def _lines(tmp_path, text, chunk=8):
 
 
 def test_array_elements_become_lines_even_across_small_chunks(tmp_path):
-    items = [{"a": i, "s": "x, ] [ \" y", "meta": {"k": [1, 2]}} for i in range(50)]
+    items = [{"a": i, "s": 'x, ] [ " y', "meta": {"k": [1, 2]}} for i in range(50)]
     n, lines = _lines(tmp_path, " \n[\n" + ",\n".join(json.dumps(i) for i in items) + "\n]\n")
     assert n == 50 and [json.loads(l) for l in lines] == items
 

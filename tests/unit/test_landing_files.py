@@ -1,13 +1,20 @@
 """Landing files before the engine sees them (pure Python): integrity and encoding checks,
 literal names, symlinks, skipped names, CSV re-framing with ragged rows and line numbers."""
+
 from __future__ import annotations
 
 import gzip
 import json
 import os
 
-from theater.sources.landing import (Prepared, csv_to_lines, inspect_file, list_files,
-                                     locate_lines, safe_path)
+from theater.sources.landing import (
+    Prepared,
+    csv_to_lines,
+    inspect_file,
+    list_files,
+    locate_lines,
+    safe_path,
+)
 
 
 def _inspect(p, fmt="jsonl"):
@@ -37,14 +44,14 @@ def test_utf16_and_nul_bytes_are_refused(tmp_path):
     p.write_bytes("user_id,org_id\nu1,o1\n".encode("utf-16"))
     assert "UTF-16" in _inspect(p, "csv")[0]
     q = tmp_path / "b.csv"
-    q.write_bytes("user_id,org_id\nu1,o1\n".encode("utf-16-le"))   # no byte-order mark
+    q.write_bytes("user_id,org_id\nu1,o1\n".encode("utf-16-le"))  # no byte-order mark
     assert "NUL byte at byte 1" in _inspect(q, "csv")[0]
 
 
 def test_truncated_and_fake_gzip_are_refused(tmp_path):
     full = gzip.compress(b"".join(b'{"a": %d}\n' % i for i in range(2000)))
     p = tmp_path / "t.jsonl.gz"
-    p.write_bytes(full[:len(full) // 2])
+    p.write_bytes(full[: len(full) // 2])
     assert _inspect(p)[0].startswith("truncated gzip stream")
     q = tmp_path / "f.jsonl.gz"
     q.write_text('{"a": 1}\n')
@@ -52,8 +59,12 @@ def test_truncated_and_fake_gzip_are_refused(tmp_path):
 
 
 def test_empty_blank_and_header_only_files_are_empty_not_errors(tmp_path):
-    for name, text, fmt in [("e.jsonl", "", "jsonl"), ("b.jsonl", "\n  \n", "jsonl"),
-                            ("h.csv", "user_id,org_id\n", "csv"), ("h2.csv", "user_id,org_id", "csv")]:
+    for name, text, fmt in [
+        ("e.jsonl", "", "jsonl"),
+        ("b.jsonl", "\n  \n", "jsonl"),
+        ("h.csv", "user_id,org_id\n", "csv"),
+        ("h2.csv", "user_id,org_id", "csv"),
+    ]:
         p = tmp_path / name
         p.write_text(text)
         assert _inspect(p, fmt) == (None, True), name
@@ -95,28 +106,40 @@ def test_symlinks_out_of_the_landing_zone_and_hidden_names_are_skipped(tmp_path)
     files, skipped = list_files(str(landing), "interactions", detail)
     assert [f.relpath for f in files] == ["interactions/good.jsonl", "interactions/link_in.jsonl"]
     reasons = dict(detail)
-    assert set(reasons) == {"interactions/_tmp.jsonl", "interactions/.x.jsonl",
-                            "interactions/notes.txt", "interactions/link_out.jsonl"}
+    assert set(reasons) == {
+        "interactions/_tmp.jsonl",
+        "interactions/.x.jsonl",
+        "interactions/notes.txt",
+        "interactions/link_out.jsonl",
+    }
     assert "outside the landing root" in reasons["interactions/link_out.jsonl"]
 
 
 def test_csv_reframing_sets_ragged_rows_aside_with_their_line(tmp_path):
     p = tmp_path / "a.csv"
-    p.write_text('event_id,tool,note\n'
-                 'e1,ide,"two\nlines"\n'        # lines 2-3
-                 'e2,ide\n'                     # line 4: short
-                 '\n'                           # line 5: blank
-                 'e3,ide,,extra\n'              # line 6: long
-                 'e4,cli,\n')                   # line 7
+    p.write_text(
+        "event_id,tool,note\n"
+        'e1,ide,"two\nlines"\n'  # lines 2-3
+        "e2,ide\n"  # line 4: short
+        "\n"  # line 5: blank
+        "e3,ide,,extra\n"  # line 6: long
+        "e4,cli,\n"
+    )  # line 7
     out = tmp_path / "a.jsonl"
     line_map, bad = csv_to_lines(str(p), str(out))
     assert [json.loads(x) for x in out.read_text().splitlines()] == [
-        {"event_id": "e1", "tool": "ide", "note": "two\nlines"}, {"event_id": "e4", "tool": "cli"}]
+        {"event_id": "e1", "tool": "ide", "note": "two\nlines"},
+        {"event_id": "e4", "tool": "cli"},
+    ]
     assert list(line_map) == [2, 7]
     assert [(line, json.loads(raw), reason) for line, raw, reason in bad] == [
         (4, {"event_id": "e2", "tool": "ide"}, "ragged_row: expected 3 fields, got 2"),
-        (6, {"event_id": "e3", "tool": "ide", "note": "", "_unnamed_1": "extra"},
-         "ragged_row: expected 3 fields, got 4")]
+        (
+            6,
+            {"event_id": "e3", "tool": "ide", "note": "", "_unnamed_1": "extra"},
+            "ragged_row: expected 3 fields, got 4",
+        ),
+    ]
 
 
 def test_line_numbers_of_quarantined_lines(tmp_path):

@@ -1,4 +1,5 @@
 """The lake's writer lock (pure Python: files and processes, no engine)."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,10 @@ def test_the_lock_records_its_owner_and_a_second_writer_is_refused(tmp_path):
         owner = json.loads((tmp_path / LOCK_NAME).read_text())
         assert owner["run_id"] == "run-a" and owner["host"] == socket.gethostname()
         assert owner["pid"] > 0 and owner["taken_at"] == held.owner["taken_at"]
-        with pytest.raises(LakeBusyError, match=r"^lake busy: run run-a since " +
-                           owner["taken_at"].replace("+", r"\+")):
+        with pytest.raises(
+            LakeBusyError,
+            match=r"^lake busy: run run-a since " + owner["taken_at"].replace("+", r"\+"),
+        ):
             LakeLock(str(tmp_path), "run-b").acquire()
     assert not (tmp_path / LOCK_NAME).exists()
 
@@ -38,8 +41,9 @@ def test_a_waiting_writer_gets_the_lock_when_it_is_released(tmp_path):
 def test_a_dead_owners_lock_is_taken_over(tmp_path):
     p = subprocess.Popen(["true"])
     p.wait()
-    (tmp_path / LOCK_NAME).write_text(json.dumps({"host": socket.gethostname(), "pid": p.pid,
-                                                  "run_id": "dead", "taken_at": "x"}))
+    (tmp_path / LOCK_NAME).write_text(
+        json.dumps({"host": socket.gethostname(), "pid": p.pid, "run_id": "dead", "taken_at": "x"})
+    )
     with LakeLock(str(tmp_path), "run-b"):
         assert json.loads((tmp_path / LOCK_NAME).read_text())["run_id"] == "run-b"
 
@@ -47,17 +51,33 @@ def test_a_dead_owners_lock_is_taken_over(tmp_path):
 def test_a_reused_pid_is_not_the_owner(tmp_path):
     import os
 
-    (tmp_path / LOCK_NAME).write_text(json.dumps({
-        "host": socket.gethostname(), "pid": os.getpid(), "proc_start": "1",  # not our start
-        "run_id": "old", "taken_at": "x"}))
+    (tmp_path / LOCK_NAME).write_text(
+        json.dumps(
+            {
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "proc_start": "1",  # not our start
+                "run_id": "old",
+                "taken_at": "x",
+            }
+        )
+    )
     with LakeLock(str(tmp_path), "run-b"):
         pass
 
 
 def test_another_hosts_lock_is_alive_until_stale(tmp_path):
-    (tmp_path / LOCK_NAME).write_text(json.dumps({
-        "host": "elsewhere", "pid": 1, "run_id": "remote", "taken_at": "t",
-        "taken_at_epoch": time.time() - 100}))
+    (tmp_path / LOCK_NAME).write_text(
+        json.dumps(
+            {
+                "host": "elsewhere",
+                "pid": 1,
+                "run_id": "remote",
+                "taken_at": "t",
+                "taken_at_epoch": time.time() - 100,
+            }
+        )
+    )
     with pytest.raises(LakeBusyError, match="run remote since t"):
         LakeLock(str(tmp_path), "run-b", stale_seconds=1000).acquire()
     with LakeLock(str(tmp_path), "run-b", stale_seconds=50):

@@ -1,4 +1,5 @@
 """theater.logs: formats, levels, Sail's RUST_LOG directives and progress (no Spark)."""
+
 from __future__ import annotations
 
 import io
@@ -13,8 +14,12 @@ from theater import logs
 @pytest.fixture(autouse=True)
 def restore_logging():
     root = logging.getLogger()
-    saved = (root.level, list(root.handlers), logging.getLogger("theater").level,
-             logs._state.copy())
+    saved = (
+        root.level,
+        list(root.handlers),
+        logging.getLogger("theater").level,
+        logs._state.copy(),
+    )
     yield
     if logs._state["handler"] is not None:
         root.removeHandler(logs._state["handler"])
@@ -57,9 +62,10 @@ def test_third_party_quiet_by_default_and_warnings_with_verbose(monkeypatch):
     logging.getLogger("theater").info("ours")
     text = out.getvalue()
     assert "Skipping registering" not in text and "a GX warning" not in text
-    assert "ours" in text and "another library's warning" in text   # root stays at WARNING
+    assert "ours" in text and "another library's warning" in text  # root stays at WARNING
     assert own.level == logging.ERROR
     import os
+
     assert os.environ["MLFLOW_LOGGING_LEVEL"] == "ERROR"
     out2 = io.StringIO()
     logs.setup_logging(True, "text", stream=out2)
@@ -109,7 +115,7 @@ def test_steps_draw_a_bar_on_a_terminal_and_log_above_it(monkeypatch):
     assert logs._Progress.active is None
     text = tty.getvalue()
     assert "ingest interactions: 16 new file(s)" in text
-    assert "2/4" in text and "dataset" in text          # tqdm's bar: done/total and unit
+    assert "2/4" in text and "dataset" in text  # tqdm's bar: done/total and unit
 
 
 def test_progress_context_lines_when_not_a_terminal(monkeypatch):

@@ -3,6 +3,7 @@
 Boundaries: start inclusive, end exclusive, in UTC; a timestamp one microsecond before the end
 is inside, the end itself is not; an offset timestamp is compared by its UTC instant.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -25,8 +26,12 @@ TS_CASES = [
     (datetime(2026, 10, 1, 0, 0, 0), False),
     (datetime(2027, 1, 1), False),
 ]
-DATE_CASES = [(date(2026, 6, 30), False), (date(2026, 7, 1), True), (date(2026, 9, 30), True),
-              (date(2026, 10, 1), False)]
+DATE_CASES = [
+    (date(2026, 6, 30), False),
+    (date(2026, 7, 1), True),
+    (date(2026, 9, 30), True),
+    (date(2026, 10, 1), False),
+]
 
 
 def test_quarter_label_previous_and_days():
@@ -65,22 +70,29 @@ def test_pandas_timestamps_and_dates():
 
 
 def test_arrow_date_and_matches():
-    t = pa.table({"d": pa.array([d for d, _ in DATE_CASES], pa.date32()),
-                  "period_start": pa.array([P.start, P.start, P.previous().start, P.start],
-                                           pa.date32()),
-                  "period_end": pa.array([P.end, date(2026, 9, 30), P.previous().end, P.end],
-                                         pa.date32())})
+    t = pa.table(
+        {
+            "d": pa.array([d for d, _ in DATE_CASES], pa.date32()),
+            "period_start": pa.array([P.start, P.start, P.previous().start, P.start], pa.date32()),
+            "period_end": pa.array(
+                [P.end, date(2026, 9, 30), P.previous().end, P.end], pa.date32()
+            ),
+        }
+    )
     d = ds.dataset(t)
-    assert d.to_table(filter=P.arrow_date("d"))["d"].to_pylist() == [date(2026, 7, 1),
-                                                                     date(2026, 9, 30)]
+    assert d.to_table(filter=P.arrow_date("d"))["d"].to_pylist() == [
+        date(2026, 7, 1),
+        date(2026, 9, 30),
+    ]
     assert d.to_table(filter=P.arrow_matches()).num_rows == 2
 
 
 def test_sql_rejects_non_identifiers():
     with pytest.raises(PeriodError):
         P.ts_sql("event_ts; DROP TABLE x")
-    assert P.date_sql("event_date") == ("event_date >= DATE '2026-07-01' AND "
-                                        "event_date < DATE '2026-10-01'")
+    assert P.date_sql("event_date") == (
+        "event_date >= DATE '2026-07-01' AND event_date < DATE '2026-10-01'"
+    )
 
 
 def test_spark_column_sql_and_pandas_agree(spark):
@@ -89,12 +101,22 @@ def test_spark_column_sql_and_pandas_agree(spark):
     want = [i for i, (_, inside) in enumerate(TS_CASES) if inside]
     by_col = sorted(r.i for r in df.where(P.ts_col("ts")).collect())
     df.createOrReplaceTempView("period_cases")
-    by_sql = sorted(r.i for r in spark.sql(
-        f"SELECT i FROM period_cases WHERE {P.ts_sql('ts')}").collect())
-    by_pandas = [i for i, m in enumerate(P.pandas_mask(
-        pd.Series([t for t, _ in TS_CASES], dtype="datetime64[us]"))) if m]
+    by_sql = sorted(
+        r.i for r in spark.sql(f"SELECT i FROM period_cases WHERE {P.ts_sql('ts')}").collect()
+    )
+    by_pandas = [
+        i
+        for i, m in enumerate(
+            P.pandas_mask(pd.Series([t for t, _ in TS_CASES], dtype="datetime64[us]"))
+        )
+        if m
+    ]
     assert by_col == by_sql == by_pandas == want
     want_d = sorted(i for i, (t, _) in enumerate(TS_CASES) if P.contains_date(t.date()))
     assert sorted(r.i for r in df.where(P.date_col("d")).collect()) == want_d
-    assert sorted(r.i for r in spark.sql(
-        f"SELECT i FROM period_cases WHERE {P.date_sql('d')}").collect()) == want_d
+    assert (
+        sorted(
+            r.i for r in spark.sql(f"SELECT i FROM period_cases WHERE {P.date_sql('d')}").collect()
+        )
+        == want_d
+    )

@@ -1,4 +1,5 @@
 """Scoring transforms on hand-made rows; expected values computed by hand in comments."""
+
 from __future__ import annotations
 
 import math
@@ -7,8 +8,13 @@ from datetime import date
 import pytest
 from pyspark.sql import functions as F
 
-from theater.transforms.score import (agg_org_signals, bootstrap_interval, org_index,
-                                      poisson_weight, with_labels)
+from theater.transforms.score import (
+    agg_org_signals,
+    bootstrap_interval,
+    org_index,
+    poisson_weight,
+    with_labels,
+)
 
 NAMES = ["a", "b"]
 
@@ -16,20 +22,33 @@ NAMES = ["a", "b"]
 def test_theater_probability_is_noisy_or_and_ignores_na(spark):
     df = spark.createDataFrame(
         [(1, True, True), (2, True, None), (3, False, None), (4, None, None), (5, False, True)],
-        "id int, sig_a boolean, sig_b boolean")
+        "id int, sig_a boolean, sig_b boolean",
+    )
     out = df.transform(with_labels({"a": 0.5, "b": 0.2}, 0.5))
-    got = {r.id: (None if r.theater_probability is None else round(r.theater_probability, 6),
-                  r.flags, r.is_theater) for r in out.collect()}
+    got = {
+        r.id: (
+            None if r.theater_probability is None else round(r.theater_probability, 6),
+            r.flags,
+            r.is_theater,
+        )
+        for r in out.collect()
+    }
     # 1 - (1-.5)(1-.2) = 0.6; 1-(1-.5) = .5; a measured false: 0; nothing measured: NA (null p,
     # null is_theater, never 0); 1-(1-.2) = .2
-    assert got == {1: (0.6, ["a", "b"], True), 2: (0.5, ["a"], True), 3: (0.0, [], False),
-                   4: (None, [], None), 5: (0.2, ["b"], False)}
+    assert got == {
+        1: (0.6, ["a", "b"], True),
+        2: (0.5, ["a"], True),
+        3: (0.0, [], False),
+        4: (None, [], None),
+        5: (0.2, ["b"], False),
+    }
 
 
 def test_theater_probability_with_incentive_weight_only(spark):
     # flags NA, incentive weight measured: p = the weight (0.3); weight 0 measured: p = 0
-    df = spark.createDataFrame([(1, None, 0.3), (2, None, 0.0), (3, True, 0.5)],
-                               "id int, sig_a boolean, sig_w double")
+    df = spark.createDataFrame(
+        [(1, None, 0.3), (2, None, 0.0), (3, True, 0.5)], "id int, sig_a boolean, sig_w double"
+    )
     out = df.transform(with_labels({"a": 1.0, "w": 1.0}, 0.5))
     got = {r.id: round(r.theater_probability, 6) for r in out.collect()}
     assert got == {1: 0.3, 2: 0.0, 3: 1.0}
@@ -39,24 +58,29 @@ def test_org_signal_shares_use_measurable_rows_only(spark):
     rows = [("o1", True, None)] * 3 + [("o1", False, None)] + [("o2", True, True)]
     df = spark.createDataFrame(rows, "org_id string, sig_a boolean, sig_b boolean")
     got = {r.org_id: (r.signal_a, r.signal_b) for r in agg_org_signals(df, NAMES, 1).collect()}
-    assert got == {"o1": (0.75, None), "o2": (1.0, 1.0)}     # o1: 3 of 4; b never measured
+    assert got == {"o1": (0.75, None), "o2": (1.0, 1.0)}  # o1: 3 of 4; b never measured
     got2 = {r.org_id: r.signal_a for r in agg_org_signals(df, NAMES, 2).collect()}
-    assert got2 == {"o1": 0.75, "o2": None}                   # o2 has 1 < 2 measurable rows
+    assert got2 == {"o1": 0.75, "o2": None}  # o2 has 1 < 2 measurable rows
 
 
 def test_org_signal_coverage_and_measurable_flags(spark):
     # o1: a measured on 4 of 8 rows (0.5), b on 1 of 8 (0.125); o2: nothing measured
-    rows = ([("o1", True, None)] * 3 + [("o1", False, True)] + [("o1", None, None)] * 4
-            + [("o2", None, None)] * 5)
+    rows = (
+        [("o1", True, None)] * 3
+        + [("o1", False, True)]
+        + [("o1", None, None)] * 4
+        + [("o2", None, None)] * 5
+    )
     df = spark.createDataFrame(rows, "org_id string, sig_a boolean, sig_b boolean")
     got = {r.org_id: r for r in agg_org_signals(df, NAMES, 1, NAMES, 0.2).collect()}
     assert (got["o1"].coverage_a, got["o1"].coverage_b) == (0.5, 0.125)
-    assert got["o1"]._n_measurable_flags == 1          # b is under the 0.2 minimum coverage
+    assert got["o1"]._n_measurable_flags == 1  # b is under the 0.2 minimum coverage
     assert (got["o2"].coverage_a, got["o2"].coverage_b) == (0.0, 0.0)
     assert got["o2"]._n_measurable_flags == 0
     # with min_rows 5, a (4 measured rows) is not measurable either
-    got5 = {r.org_id: r._n_measurable_flags
-            for r in agg_org_signals(df, NAMES, 5, NAMES, 0.2).collect()}
+    got5 = {
+        r.org_id: r._n_measurable_flags for r in agg_org_signals(df, NAMES, 5, NAMES, 0.2).collect()
+    }
     assert got5 == {"o1": 0, "o2": 0}
 
 
@@ -76,8 +100,9 @@ def test_bootstrap_interval_brackets_share_and_shrinks_with_users(spark):
     small = _org_users(spark, "small", [0.2, 0.6] * 5)
     # 200 users with the same mix -> the same share, a ~sqrt(20) narrower interval
     big = _org_users(spark, "big", [0.2, 0.6] * 100)
-    df = spark.createDataFrame(small + big, "org_id string, user_key string, n long, "
-                                            "n_measured long, sum_p double")
+    df = spark.createDataFrame(
+        small + big, "org_id string, user_key string, n long, n_measured long, sum_p double"
+    )
     got = {r.org_id: r for r in bootstrap_interval(spark, df, 400, 0.9, 1).collect()}
     for org in ("small", "big"):
         assert got[org].ci_low < 0.4 < got[org].ci_high
@@ -89,19 +114,35 @@ def test_bootstrap_interval_brackets_share_and_shrinks_with_users(spark):
 
 
 def test_org_index_suppresses_small_and_dominated_orgs(spark):
-    rows = ([("ok", f"u{i}", 10, 10, 3.0) for i in range(12)]          # 120 rows, share 0.3
-            + [("tiny", f"t{i}", 10, 10, 1.0) for i in range(9)]      # 9 users < k=10
-            + [("dom", "boss", 200, 200, 20.0)]
-            + [("dom", f"d{i}", 10, 10, 1.0) for i in range(11)])
-    users = spark.createDataFrame(rows, "org_id string, user_key string, n long, "
-                                        "n_measured long, sum_p double")
-    signals = spark.createDataFrame([("ok", 0.25, None), ("tiny", 0.5, 0.5), ("dom", 0.1, 0.2)],
-                                    "org_id string, signal_a double, signal_b double")
-    interval = spark.createDataFrame([("ok", 0.28, 0.33), ("tiny", 0.0, 1.0), ("dom", 0.0, 1.0)],
-                                     "org_id string, ci_low double, ci_high double")
-    out = org_index(users, signals, interval, names=NAMES, min_users=10, dominance_share=0.5,
-                    top_n=3, period_start=date(2026, 7, 1), period_end=date(2026, 10, 1),
-                    run_id="r1")
+    rows = (
+        [("ok", f"u{i}", 10, 10, 3.0) for i in range(12)]  # 120 rows, share 0.3
+        + [("tiny", f"t{i}", 10, 10, 1.0) for i in range(9)]  # 9 users < k=10
+        + [("dom", "boss", 200, 200, 20.0)]
+        + [("dom", f"d{i}", 10, 10, 1.0) for i in range(11)]
+    )
+    users = spark.createDataFrame(
+        rows, "org_id string, user_key string, n long, n_measured long, sum_p double"
+    )
+    signals = spark.createDataFrame(
+        [("ok", 0.25, None), ("tiny", 0.5, 0.5), ("dom", 0.1, 0.2)],
+        "org_id string, signal_a double, signal_b double",
+    )
+    interval = spark.createDataFrame(
+        [("ok", 0.28, 0.33), ("tiny", 0.0, 1.0), ("dom", 0.0, 1.0)],
+        "org_id string, ci_low double, ci_high double",
+    )
+    out = org_index(
+        users,
+        signals,
+        interval,
+        names=NAMES,
+        min_users=10,
+        dominance_share=0.5,
+        top_n=3,
+        period_start=date(2026, 7, 1),
+        period_end=date(2026, 10, 1),
+        run_id="r1",
+    )
     got = {r.org_id: r for r in out.collect()}
     ok = got["ok"]
     assert (ok.theater_index, ok.ci_low, ok.ci_high) == (30.0, 28.0, 33.0)
@@ -122,23 +163,44 @@ def test_blank_suppressed_nulls_every_figure_but_keeps_the_reason(spark):
     df = spark.createDataFrame(
         [("a", True, "min_users", 8, 40.0, "r1", "x"), ("b", False, None, 12, 30.0, "r1", "y")],
         "org_id string, suppressed boolean, suppression_reason string, n_users int, "
-        "incentive_index double, run_id string, interval_kind string")
+        "incentive_index double, run_id string, interval_kind string",
+    )
     got = {r.org_id: r.asDict() for r in blank_suppressed(df).collect()}
-    assert got["a"] == {"org_id": "a", "suppressed": True, "suppression_reason": "min_users",
-                        "n_users": None, "incentive_index": None, "run_id": "r1",
-                        "interval_kind": None}
+    assert got["a"] == {
+        "org_id": "a",
+        "suppressed": True,
+        "suppression_reason": "min_users",
+        "n_users": None,
+        "incentive_index": None,
+        "run_id": "r1",
+        "interval_kind": None,
+    }
     assert got["b"]["n_users"] == 12 and got["b"]["incentive_index"] == 30.0
 
 
 def test_org_index_widens_interval_to_contain_estimate(spark):
-    users = spark.createDataFrame([("o", f"u{i}", 10, 10, 5.0) for i in range(10)],
-                                  "org_id string, user_key string, n long, n_measured long, "
-                                  "sum_p double")
-    signals = spark.createDataFrame([("o", 0.1, 0.2)], "org_id string, signal_a double, signal_b double")
-    interval = spark.createDataFrame([("o", 0.51, 0.6)], "org_id string, ci_low double, ci_high double")
-    r = org_index(users, signals, interval, names=NAMES, min_users=10, dominance_share=0.5,
-                  top_n=1, period_start=date(2026, 7, 1), period_end=date(2026, 10, 1),
-                  run_id="r").collect()[0]
+    users = spark.createDataFrame(
+        [("o", f"u{i}", 10, 10, 5.0) for i in range(10)],
+        "org_id string, user_key string, n long, n_measured long, sum_p double",
+    )
+    signals = spark.createDataFrame(
+        [("o", 0.1, 0.2)], "org_id string, signal_a double, signal_b double"
+    )
+    interval = spark.createDataFrame(
+        [("o", 0.51, 0.6)], "org_id string, ci_low double, ci_high double"
+    )
+    r = org_index(
+        users,
+        signals,
+        interval,
+        names=NAMES,
+        min_users=10,
+        dominance_share=0.5,
+        top_n=1,
+        period_start=date(2026, 7, 1),
+        period_end=date(2026, 10, 1),
+        run_id="r",
+    ).collect()[0]
     assert (r.ci_low, r.theater_index, r.ci_high) == (50.0, 50.0, 60.0)
     assert r.top_signals == ["b"]
 
@@ -147,32 +209,51 @@ def test_bootstrap_interval_uses_measured_rows_only(spark):
     # every user: 10 interactions, 4 with a probability summing to 2.0 -> share 0.5 over the
     # measured rows (over all rows it would be 0.2); every replicate gives exactly 0.5
     rows = [("o", f"u{i}", 10, 4, 2.0) for i in range(20)]
-    df = spark.createDataFrame(rows, "org_id string, user_key string, n long, n_measured long, "
-                                     "sum_p double")
+    df = spark.createDataFrame(
+        rows, "org_id string, user_key string, n long, n_measured long, sum_p double"
+    )
     r = bootstrap_interval(spark, df, 50, 0.9, 3).collect()[0]
     assert (r.ci_low, r.ci_high) == (0.5, 0.5)
 
 
 def _index(spark, users, signals, interval, **kw):
-    return {r.org_id: r for r in org_index(
-        users, signals, interval, names=NAMES, min_users=10, dominance_share=0.5, top_n=3,
-        period_start=date(2026, 7, 1), period_end=date(2026, 10, 1), run_id="r",
-        flag_names=NAMES, min_coverage=0.1, **kw).collect()}
+    return {
+        r.org_id: r
+        for r in org_index(
+            users,
+            signals,
+            interval,
+            names=NAMES,
+            min_users=10,
+            dominance_share=0.5,
+            top_n=3,
+            period_start=date(2026, 7, 1),
+            period_end=date(2026, 10, 1),
+            run_id="r",
+            flag_names=NAMES,
+            min_coverage=0.1,
+            **kw,
+        ).collect()
+    }
 
 
 def test_org_index_unmeasured_org_is_null_with_reason_never_zero(spark):
     # 'gw': 12 users whose 10 interactions each have no measured component (n_measured 0,
     # sum_p 0): the old code published 0.0 [0.0, 0.0]. 'mix': measured on half, share 0.4.
-    rows = ([("gw", f"g{i}", 10, 0, 0.0) for i in range(12)]
-            + [("mix", f"m{i}", 10, 5, 2.0) for i in range(12)])
-    users = spark.createDataFrame(rows, "org_id string, user_key string, n long, "
-                                        "n_measured long, sum_p double")
+    rows = [("gw", f"g{i}", 10, 0, 0.0) for i in range(12)] + [
+        ("mix", f"m{i}", 10, 5, 2.0) for i in range(12)
+    ]
+    users = spark.createDataFrame(
+        rows, "org_id string, user_key string, n long, n_measured long, sum_p double"
+    )
     signals = spark.createDataFrame(
         [("gw", None, None, 0.0, 0.0, 0), ("mix", 0.4, None, 0.5, 0.0, 1)],
         "org_id string, signal_a double, signal_b double, coverage_a double, "
-        "coverage_b double, _n_measurable_flags int")
-    interval = spark.createDataFrame([("gw", 0.0, 0.0), ("mix", 0.35, 0.45)],
-                                     "org_id string, ci_low double, ci_high double")
+        "coverage_b double, _n_measurable_flags int",
+    )
+    interval = spark.createDataFrame(
+        [("gw", 0.0, 0.0), ("mix", 0.35, 0.45)], "org_id string, ci_low double, ci_high double"
+    )
     got = _index(spark, users, signals, interval)
     gw, mix = got["gw"], got["mix"]
     assert (gw.theater_index, gw.ci_low, gw.ci_high) == (None, None, None)
@@ -189,30 +270,46 @@ def test_org_index_unmeasured_org_is_null_with_reason_never_zero(spark):
 def test_org_index_aggregate_only_org_gets_incentive_index(spark):
     # 'agg' has no interactions: usage (requests) only from user-day aggregates, 12 users;
     # 'small' has 5 aggregate users < k: suppressed, no figures at all
-    users = spark.createDataFrame([], "org_id string, user_key string, n long, "
-                                      "n_measured long, sum_p double")
-    usage = spark.createDataFrame([("agg", f"a{i}", 30.0) for i in range(12)]
-                                  + [("small", f"s{i}", 30.0) for i in range(5)],
-                                  "org_id string, user_key string, usage double")
-    inc = spark.createDataFrame([("agg", 0.125, 0.1, 0.15, "aggregates"),
-                                 ("small", 0.5, 0.4, 0.6, "aggregates")],
-                                "org_id string, _inc_share double, _inc_ci_low double, "
-                                "_inc_ci_high double, incentive_basis string")
-    sources = spark.createDataFrame([("agg", ["amazon_q_user_activity"])],
-                                    "org_id string, sources array<string>")
-    signals = spark.createDataFrame([], "org_id string, signal_a double, signal_b double, "
-                                        "coverage_a double, coverage_b double, "
-                                        "_n_measurable_flags int")
+    users = spark.createDataFrame(
+        [], "org_id string, user_key string, n long, n_measured long, sum_p double"
+    )
+    usage = spark.createDataFrame(
+        [("agg", f"a{i}", 30.0) for i in range(12)] + [("small", f"s{i}", 30.0) for i in range(5)],
+        "org_id string, user_key string, usage double",
+    )
+    inc = spark.createDataFrame(
+        [("agg", 0.125, 0.1, 0.15, "aggregates"), ("small", 0.5, 0.4, 0.6, "aggregates")],
+        "org_id string, _inc_share double, _inc_ci_low double, "
+        "_inc_ci_high double, incentive_basis string",
+    )
+    sources = spark.createDataFrame(
+        [("agg", ["amazon_q_user_activity"])], "org_id string, sources array<string>"
+    )
+    signals = spark.createDataFrame(
+        [],
+        "org_id string, signal_a double, signal_b double, "
+        "coverage_a double, coverage_b double, "
+        "_n_measurable_flags int",
+    )
     interval = spark.createDataFrame([], "org_id string, ci_low double, ci_high double")
     got = _index(spark, users, signals, interval, incentive=inc, usage=usage, sources=sources)
     a = got["agg"]
     assert (a.theater_index, a.ci_low, a.ci_high) == (None, None, None)
     assert a.not_measurable_reason.startswith("no interaction-level data")
     assert (a.incentive_index, a.incentive_ci_low, a.incentive_ci_high) == (12.5, 10.0, 15.0)
-    assert (a.incentive_basis, a.index_basis, a.sources) == ("aggregates", "aggregates",
-                                                             ["amazon_q_user_activity"])
+    assert (a.incentive_basis, a.index_basis, a.sources) == (
+        "aggregates",
+        "aggregates",
+        ["amazon_q_user_activity"],
+    )
     assert (a.n_users, a.n_interactions, a.suppressed) == (12, 0, False)
     s = got["small"]
     assert s.suppressed and s.suppression_reason == "min_users"
-    assert (s.incentive_index, s.incentive_ci_low, s.incentive_ci_high, s.incentive_basis,
-            s.not_measurable_reason, s.sources) == (None,) * 6
+    assert (
+        s.incentive_index,
+        s.incentive_ci_low,
+        s.incentive_ci_high,
+        s.incentive_basis,
+        s.not_measurable_reason,
+        s.sources,
+    ) == (None,) * 6

@@ -3,6 +3,7 @@
 Plain pandas/pyarrow/json: no Spark. One small zone (8 orgs, 200 users, 4 weeks) is generated
 per module and read back record by record.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,11 +28,16 @@ PARAMS = dict(seed=3, n_orgs=8, n_users=200, start=START, end=END)
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 USED = {"accepted", "inserted", "copied", "edited"}
-SCHEMA_FILES = {"interactions": "interaction", "directory": "directory",
-                "work_items": "work_item", "policies": "policy"}
+SCHEMA_FILES = {
+    "interactions": "interaction",
+    "directory": "directory",
+    "work_items": "work_item",
+    "policies": "policy",
+}
 
 
 # ----------------------------------------------------------------------------- helpers
+
 
 def _schema(dataset: str) -> dict:
     path = Path(theater.__file__).parent / "contract" / f"{SCHEMA_FILES[dataset]}.schema.json"
@@ -83,7 +89,9 @@ def _problems(rec: dict, schema: dict) -> list[str]:
         v = rec.get(name)
         types = spec.get("type", [])
         types = [types] if isinstance(types, str) else types
-        if name in required and (v is None or (isinstance(v, str) and len(v) < spec.get("minLength", 0))):
+        if name in required and (
+            v is None or (isinstance(v, str) and len(v) < spec.get("minLength", 0))
+        ):
             out.append("missing_required")
             continue
         if v is None:
@@ -132,8 +140,11 @@ def _utc(series: pd.Series) -> pd.Series:
 
 
 def _hash_tree(root: Path) -> dict:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _unused(df: pd.DataFrame) -> pd.Series:
@@ -143,6 +154,7 @@ def _unused(df: pd.DataFrame) -> pd.Series:
 
 
 # ----------------------------------------------------------------------------- fixtures
+
 
 @pytest.fixture(scope="module")
 def zone(tmp_path_factory):
@@ -168,8 +180,9 @@ def scanned(zone):
                     m = re.search(r'"event_id":"([^"]*)"', rec)
                     recs.append((dataset, rel, None, ["malformed_line"], m.group(1) if m else ""))
                 else:
-                    recs.append((dataset, rel, rec, _problems(rec, schema),
-                                 rec.get("event_id") or ""))
+                    recs.append(
+                        (dataset, rel, rec, _problems(rec, schema), rec.get("event_id") or "")
+                    )
     return recs
 
 
@@ -199,6 +212,7 @@ def policies(zone):
 
 # ----------------------------------------------------------------------------- contract
 
+
 def test_generate_every_record_obeys_contract_except_listed_bad_ones(zone, scanned):
     out, _ = zone
     dirty = pd.read_csv(out / "truth" / "dirty.csv", dtype=str, keep_default_na=False)
@@ -206,7 +220,7 @@ def test_generate_every_record_obeys_contract_except_listed_bad_ones(zone, scann
     found = Counter()
     for dataset, rel, _rec, problems, eid in scanned:
         if problems:
-            assert len(problems) == 1, (rel, eid, problems)   # bad for exactly one reason
+            assert len(problems) == 1, (rel, eid, problems)  # bad for exactly one reason
             found[(rel, problems[0], eid if dataset == "interactions" else "")] += 1
     assert found == expected
 
@@ -228,7 +242,9 @@ def test_generate_interactions_cover_formats_offsets_and_extras(zone, scanned, e
     extra -= set(_schema("directory")["properties"]) | set(_schema("work_items")["properties"])
     extra -= set(_schema("policies")["properties"])
     assert {"client_version", "region", "meta"} <= extra
-    assert events["user_id"].str.contains("@").any() and events["user_id"].str.match(r"^u\d{6}$").any()
+    assert (
+        events["user_id"].str.contains("@").any() and events["user_id"].str.match(r"^u\d{6}$").any()
+    )
     # instants fall inside the period
     assert events["ts"].min() >= pd.Timestamp(START, tz="UTC")
     assert events["ts"].max() < pd.Timestamp(END, tz="UTC")
@@ -242,18 +258,24 @@ def test_generate_interactions_cover_formats_offsets_and_extras(zone, scanned, e
 
 def test_generate_org_ids_match_directory_as_of_event_date(zone, events):
     out, _ = zone
-    d = pd.concat([pd.DataFrame([r for _, r in _records(p)])
-                   for p in sorted((out / "landing" / "directory").iterdir())])
-    d = d[d["valid_from"].str.match(r"^\d{4}-\d{2}-\d{2}$") & pd.to_datetime(
-        d["valid_from"], errors="coerce").notna()]
-    assert (d.groupby("user_id").size() == 2).sum() >= 3          # movers
+    d = pd.concat(
+        [
+            pd.DataFrame([r for _, r in _records(p)])
+            for p in sorted((out / "landing" / "directory").iterdir())
+        ]
+    )
+    d = d[
+        d["valid_from"].str.match(r"^\d{4}-\d{2}-\d{2}$")
+        & pd.to_datetime(d["valid_from"], errors="coerce").notna()
+    ]
+    assert (d.groupby("user_id").size() == 2).sum() >= 3  # movers
     day = events["ts"].dt.tz_localize(None).dt.normalize()
     m = events[["user_id"]].assign(day=day, org_row=events["org_id"], i=range(len(events)))
     m = m.merge(d, on="user_id", how="left")
     vf = pd.to_datetime(m["valid_from"])
     vt = pd.to_datetime(m["valid_to"]).fillna(pd.Timestamp("2100-01-01"))
     cover = m[(vf <= m["day"]) & (m["day"] < vt)]
-    assert cover["i"].is_unique and len(cover) == len(events)   # every event resolves, once
+    assert cover["i"].is_unique and len(cover) == len(events)  # every event resolves, once
     given = cover[cover["org_row"].notna()]
     assert (given["org_row"] == given["org_id"]).all()
     assert 0.08 < events["org_id"].isna().mean() < 0.3
@@ -262,6 +284,7 @@ def test_generate_org_ids_match_directory_as_of_event_date(zone, events):
 
 
 # ----------------------------------------------------------------------------- determinism, truth
+
 
 def test_generate_is_deterministic_per_seed(zone, tmp_path):
     out, _ = zone
@@ -277,7 +300,9 @@ def test_generate_truth_matches_unique_valid_events(zone, scanned, events):
     out, summary = zone
     truth = pd.read_csv(out / "truth" / "interactions.csv", dtype={"event_id": str})
     assert not truth.duplicated(["tool", "event_id"]).any()
-    valid = [(r[2]["tool"], r[2]["event_id"]) for r in scanned if r[0] == "interactions" and not r[3]]
+    valid = [
+        (r[2]["tool"], r[2]["event_id"]) for r in scanned if r[0] == "interactions" and not r[3]
+    ]
     assert set(valid) == set(zip(truth["tool"], truth["event_id"]))
     assert len(truth) == summary["interactions"] == len(events)
     assert len(valid) - len(set(valid)) == summary["duplicates"]["total"] > 0
@@ -311,11 +336,14 @@ def test_generate_clean_and_parquet_only(tmp_path):
     files = [p for p in (tmp_path / "z" / "landing").rglob("*") if p.is_file()]
     assert files and all(p.suffix == ".parquet" for p in files)
     assert s["bad_total"] == 0 and s["duplicates"]["total"] == 0
-    assert (tmp_path / "z" / "truth" / "dirty.csv").read_text().strip() == "dataset,file,kind,event_id"
+    assert (
+        tmp_path / "z" / "truth" / "dirty.csv"
+    ).read_text().strip() == "dataset,file,kind,event_id"
     assert s["files"]["parquet"] == sum(s["files"].values())
 
 
 # ----------------------------------------------------------------------------- planted signatures
+
 
 def _action_quantiles(events):
     g = events.groupby("action")["prompt_tokens"]
@@ -326,10 +354,10 @@ def test_generate_genuine_prompts_are_normal(events):
     gen = events[events["mechanism"] == "none"]
     assert (gen["prompt_tokens"] >= 20).all()
     assert (gen.groupby("action")["prompt_tokens"].quantile(0.1) > 30).all()
-    reported = gen[gen["tool"] != "cli"]          # cli never reports what happened to outputs
+    reported = gen[gen["tool"] != "cli"]  # cli never reports what happened to outputs
     used = reported["output_disposition"].isin(list(USED)).mean()
     assert 0.75 < used < 0.95
-    assert 0.005 < gen["unused"].mean() < 0.05       # honest failures only
+    assert 0.005 < gen["unused"].mean() < 0.05  # honest failures only
 
 
 def test_generate_discard_and_padding_signatures(events):
@@ -350,8 +378,11 @@ def test_generate_self_summary_signature(events):
     assert (age >= pd.Timedelta(days=7)).all()
     assert s["unused"].all()
     # genuine summaries never look like it: other author, fresh own doc, or used
-    g = events[(events["mechanism"] != "self_summary") & (events["action"] == "summarize")
-               & (events["artifact_author_id"] == events["user_id"])]
+    g = events[
+        (events["mechanism"] != "self_summary")
+        & (events["action"] == "summarize")
+        & (events["artifact_author_id"] == events["user_id"])
+    ]
     g_age = g["ts"] - _utc(g["artifact_modified_ts"])
     assert not ((g_age >= pd.Timedelta(days=7)) & g["unused"]).any()
 
@@ -377,8 +408,11 @@ def _repeat_fires(events) -> pd.Series:
             for j in range(i - 1, -1, -1):
                 if ts[i] - ts[j] > np.timedelta64(7, "D"):
                     break
-                same_art = (art[i] == art[j]) or (art[i] is None and art[j] is None) or (
-                    pd.isna(art[i]) and pd.isna(art[j]))
+                same_art = (
+                    (art[i] == art[j])
+                    or (art[i] is None and art[j] is None)
+                    or (pd.isna(art[i]) and pd.isna(art[j]))
+                )
                 if ts[j] < ts[i] and unused[j] and same_art and _hamming(fps[i], fps[j]) <= 3:
                     fired[grp.index[i]] = True
                     break
@@ -423,14 +457,21 @@ def test_generate_fragment_signature_and_no_false_fragments(events):
 def test_generate_quota_fillers_land_at_quota(events, policies):
     q = policies[policies["kind"] == "quota"].copy()
     assert len(q) and (pd.to_numeric(q["weekly_quota"]) % 5 == 0).all()
-    ev = events.assign(week=(events["ts"].dt.tz_localize(None).dt.normalize()
-                             - pd.to_timedelta(events["ts"].dt.weekday, unit="D")))
+    ev = events.assign(
+        week=(
+            events["ts"].dt.tz_localize(None).dt.normalize()
+            - pd.to_timedelta(events["ts"].dt.weekday, unit="D")
+        )
+    )
     counts = ev.groupby(["user_id", "week"]).size()
     fill = ev[ev["mechanism"] == "quota_filler"]
     assert len(fill)
     for (user, week, org), _ in fill.groupby(["user_id", "week", "org_id_truth"]):
-        rows = q[(q["org_id"] == org) & (pd.to_datetime(q["start_date"]) <= week)
-                 & (pd.to_datetime(q["end_date"]).fillna(pd.Timestamp("2100-01-01")) > week)]
+        rows = q[
+            (q["org_id"] == org)
+            & (pd.to_datetime(q["start_date"]) <= week)
+            & (pd.to_datetime(q["end_date"]).fillna(pd.Timestamp("2100-01-01")) > week)
+        ]
         assert len(rows) == 1, (org, week)
         quota = int(rows["weekly_quota"].iloc[0])
         assert counts[(user, week)] in (quota, quota + 1)
@@ -464,8 +505,9 @@ def test_generate_checkpoint_bursts_in_three_working_days_before(events, policie
 def test_generate_hard_negatives_present(events, zone):
     gen = events[events["mechanism"] == "none"]
     # shared templates: one fingerprint, many users, used outputs, different artifacts per user
-    fp = gen.groupby("prompt_fingerprint").agg(users=("user_id", "nunique"), n=("user_id", "size"),
-                                               arts=("artifact_id", "nunique"))
+    fp = gen.groupby("prompt_fingerprint").agg(
+        users=("user_id", "nunique"), n=("user_id", "size"), arts=("artifact_id", "nunique")
+    )
     templates = fp[fp["users"] >= 5]
     assert len(templates) >= 3
     trows = gen[gen["prompt_fingerprint"].isin(templates.index) & (gen["tool"] != "cli")]
@@ -481,8 +523,12 @@ def test_generate_hard_negatives_present(events, zone):
     assert len(heavy) and (heavy["th"] < 0.05).any()
     # round-number heaping in orgs without a quota
     out, _ = zone
-    pol = pd.concat([pd.DataFrame([r for _, r in _records(p)])
-                     for p in (out / "landing" / "policies").iterdir()])
+    pol = pd.concat(
+        [
+            pd.DataFrame([r for _, r in _records(p)])
+            for p in (out / "landing" / "policies").iterdir()
+        ]
+    )
     no_quota = set(events["org_id_truth"]) - set(pol[pol["kind"] == "quota"]["org_id"])
     ev = events[events["org_id_truth"].isin(no_quota)]
     counts = ev.groupby(["user_id", ev["ts"].dt.isocalendar().week]).size()

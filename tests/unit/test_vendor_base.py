@@ -1,4 +1,5 @@
 """Vendor base: streaming record reader, timestamps, number helpers, row builders (pure Python)."""
+
 from __future__ import annotations
 
 import gzip
@@ -7,9 +8,19 @@ import json
 import pytest
 
 from theater.sources.vendor import base
-from theater.sources.vendor.base import (RawRecord, VendorFileError, VendorFormat,
-                                         VendorRecordError, as_int, iter_records, merge_rows,
-                                         org_day_row, parse_day, parse_ts, user_day_row)
+from theater.sources.vendor.base import (
+    RawRecord,
+    VendorFileError,
+    VendorFormat,
+    VendorRecordError,
+    as_int,
+    iter_records,
+    merge_rows,
+    org_day_row,
+    parse_day,
+    parse_ts,
+    user_day_row,
+)
 
 
 def _read(path):
@@ -30,9 +41,12 @@ def chunk(request, monkeypatch):
 
 # --- JSON shapes ------------------------------------------------------------------------------
 
+
 def test_json_array_elements_numbered_from_one(tmp_path, chunk):
-    items = [{"a": i, "s": "x, ] } [ { \" 'y' // not a comment", "n": [1, {"k": None}]}
-             for i in range(30)]
+    items = [
+        {"a": i, "s": "x, ] } [ { \" 'y' // not a comment", "n": [1, {"k": None}]}
+        for i in range(30)
+    ]
     p = tmp_path / "a.json"
     p.write_text(" \n[\n" + ",\n".join(json.dumps(i) for i in items) + "\n]\n")
     recs = _read(p)
@@ -44,8 +58,9 @@ def test_json_array_elements_numbered_from_one(tmp_path, chunk):
 def test_wrapped_json_streams_the_array_and_ignores_the_envelope(tmp_path, chunk):
     for key in ("data", "value", "usage_events"):
         p = tmp_path / f"{key}.json"
-        p.write_text(json.dumps({"has_more": False, key: [{"i": 1}, {"i": 2}],
-                                 "period": {"startDate": 1}}))
+        p.write_text(
+            json.dumps({"has_more": False, key: [{"i": 1}, {"i": 2}], "period": {"startDate": 1}})
+        )
         assert _good(_read(p)) == [{"i": 1}, {"i": 2}], key
 
 
@@ -69,16 +84,31 @@ def test_single_object_and_concatenated_objects(tmp_path, chunk):
 
 def test_malformed_elements_are_reported_and_reading_continues(tmp_path, chunk):
     p = tmp_path / "bad.json"
-    p.write_text('{"data": [\n {"a": 1},\n {"b": 2,},\n {\'c\': 3},\n {"d": NaN},\n 5,\n'
-                 ' /* block */\n // line comment\n {"e": "x, ] }"},\n {"f": Infinity}\n]}')
+    p.write_text(
+        '{"data": [\n {"a": 1},\n {"b": 2,},\n {\'c\': 3},\n {"d": NaN},\n 5,\n'
+        ' /* block */\n // line comment\n {"e": "x, ] }"},\n {"f": Infinity}\n]}'
+    )
     recs = _read(p)
     assert [(r.line, r.error) for r in recs] == [
-        (1, None), (2, "malformed_line"), (3, "malformed_line"), (4, "malformed_line"),
-        (5, "malformed_line: not a JSON object"), (6, "malformed_line"), (7, "malformed_line"),
-        (8, None), (9, "malformed_line")]
-    assert [r.raw for r in recs if r.error] == ['{"b": 2,}', "{'c': 3}", '{"d": NaN}', "5",
-                                                "/* block */", "// line comment",
-                                                '{"f": Infinity}']
+        (1, None),
+        (2, "malformed_line"),
+        (3, "malformed_line"),
+        (4, "malformed_line"),
+        (5, "malformed_line: not a JSON object"),
+        (6, "malformed_line"),
+        (7, "malformed_line"),
+        (8, None),
+        (9, "malformed_line"),
+    ]
+    assert [r.raw for r in recs if r.error] == [
+        '{"b": 2,}',
+        "{'c': 3}",
+        '{"d": NaN}',
+        "5",
+        "/* block */",
+        "// line comment",
+        '{"f": Infinity}',
+    ]
     assert _good(recs) == [{"a": 1}, {"e": "x, ] }"}]
 
 
@@ -92,8 +122,10 @@ def test_truncated_file_reports_the_tail(tmp_path, chunk):
 
 
 def test_two_megabyte_single_line_wrapper_is_read_whole(tmp_path):
-    rows = [{"email": f"u{i}@example.com", "date": 1772409600000, "chatRequests": i,
-             "note": "z" * 150} for i in range(10000)]
+    rows = [
+        {"email": f"u{i}@example.com", "date": 1772409600000, "chatRequests": i, "note": "z" * 150}
+        for i in range(10000)
+    ]
     p = tmp_path / "big.json"
     p.write_text(json.dumps({"data": rows, "period": {"startDate": 0}}))
     assert p.stat().st_size > 2_000_000
@@ -104,33 +136,79 @@ def test_two_megabyte_single_line_wrapper_is_read_whole(tmp_path):
 
 # --- OTLP -------------------------------------------------------------------------------------
 
-OTLP_LOGS = {"resourceLogs": [{
-    "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "claude-code"}},
-                                {"key": "department", "value": {"stringValue": "eng"}}]},
-    "scopeLogs": [{
-        "scope": {"name": "com.anthropic.claude_code.events", "version": "1.0.0",
-                  "attributes": [{"key": "x", "value": {"boolValue": True}}]},
-        "logRecords": [
-            {"timeUnixNano": "1772409600000000000", "body": {"stringValue": "claude_code.user_prompt"},
-             "attributes": [{"key": "prompt_length", "value": {"intValue": "42"}},
-                            {"key": "cost", "value": {"doubleValue": 0.5}},
-                            {"key": "tags", "value": {"arrayValue": {"values": [{"stringValue": "a"}]}}},
-                            {"key": "kv", "value": {"kvlistValue": {"values": [
-                                {"key": "k", "value": {"intValue": "7"}}]}}}]},
-            {"timeUnixNano": "1772409601000000000", "body": {"stringValue": "claude_code.api_request"},
-             "attributes": []}]}]}]}
+OTLP_LOGS = {
+    "resourceLogs": [
+        {
+            "resource": {
+                "attributes": [
+                    {"key": "service.name", "value": {"stringValue": "claude-code"}},
+                    {"key": "department", "value": {"stringValue": "eng"}},
+                ]
+            },
+            "scopeLogs": [
+                {
+                    "scope": {
+                        "name": "com.anthropic.claude_code.events",
+                        "version": "1.0.0",
+                        "attributes": [{"key": "x", "value": {"boolValue": True}}],
+                    },
+                    "logRecords": [
+                        {
+                            "timeUnixNano": "1772409600000000000",
+                            "body": {"stringValue": "claude_code.user_prompt"},
+                            "attributes": [
+                                {"key": "prompt_length", "value": {"intValue": "42"}},
+                                {"key": "cost", "value": {"doubleValue": 0.5}},
+                                {
+                                    "key": "tags",
+                                    "value": {"arrayValue": {"values": [{"stringValue": "a"}]}},
+                                },
+                                {
+                                    "key": "kv",
+                                    "value": {
+                                        "kvlistValue": {
+                                            "values": [{"key": "k", "value": {"intValue": "7"}}]
+                                        }
+                                    },
+                                },
+                            ],
+                        },
+                        {
+                            "timeUnixNano": "1772409601000000000",
+                            "body": {"stringValue": "claude_code.api_request"},
+                            "attributes": [],
+                        },
+                    ],
+                }
+            ],
+        }
+    ]
+}
 
 
 def _flat_expected():
     resource = {"service.name": "claude-code", "department": "eng"}
-    scope = {"name": "com.anthropic.claude_code.events", "version": "1.0.0",
-             "attributes": {"x": True}}
+    scope = {
+        "name": "com.anthropic.claude_code.events",
+        "version": "1.0.0",
+        "attributes": {"x": True},
+    }
     return [
-        {"timeUnixNano": "1772409600000000000", "body": "claude_code.user_prompt",
-         "attributes": {"prompt_length": 42, "cost": 0.5, "tags": ["a"], "kv": {"k": 7}},
-         "_resource": resource, "_scope": scope},
-        {"timeUnixNano": "1772409601000000000", "body": "claude_code.api_request",
-         "attributes": {}, "_resource": resource, "_scope": scope}]
+        {
+            "timeUnixNano": "1772409600000000000",
+            "body": "claude_code.user_prompt",
+            "attributes": {"prompt_length": 42, "cost": 0.5, "tags": ["a"], "kv": {"k": 7}},
+            "_resource": resource,
+            "_scope": scope,
+        },
+        {
+            "timeUnixNano": "1772409601000000000",
+            "body": "claude_code.api_request",
+            "attributes": {},
+            "_resource": resource,
+            "_scope": scope,
+        },
+    ]
 
 
 def test_otlp_logs_json_flattened_with_resource_and_scope(tmp_path, chunk):
@@ -150,24 +228,51 @@ def test_otlp_requests_one_per_jsonl_line(tmp_path):
 
 
 def test_otlp_spans_flattened(tmp_path):
-    spans = {"resourceSpans": [{"resource": {"attributes": [
-        {"key": "service.name", "value": {"stringValue": "chatbot"}}]},
-        "scopeSpans": [{"scope": {"name": "openai.instrumentation"},
-                        "spans": [{"traceId": "t1", "spanId": "s1", "name": "chat gpt-4o",
-                                   "startTimeUnixNano": "1772409600000000000",
-                                   "attributes": [{"key": "gen_ai.usage.input_tokens",
-                                                   "value": {"intValue": "12"}}]}]}]}]}
+    spans = {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [{"key": "service.name", "value": {"stringValue": "chatbot"}}]
+                },
+                "scopeSpans": [
+                    {
+                        "scope": {"name": "openai.instrumentation"},
+                        "spans": [
+                            {
+                                "traceId": "t1",
+                                "spanId": "s1",
+                                "name": "chat gpt-4o",
+                                "startTimeUnixNano": "1772409600000000000",
+                                "attributes": [
+                                    {
+                                        "key": "gen_ai.usage.input_tokens",
+                                        "value": {"intValue": "12"},
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
     p = tmp_path / "spans.json"
     p.write_text(json.dumps(spans))
-    assert _good(_read(p)) == [{
-        "traceId": "t1", "spanId": "s1", "name": "chat gpt-4o",
-        "startTimeUnixNano": "1772409600000000000",
-        "attributes": {"gen_ai.usage.input_tokens": 12},
-        "_resource": {"service.name": "chatbot"},
-        "_scope": {"name": "openai.instrumentation", "version": None, "attributes": {}}}]
+    assert _good(_read(p)) == [
+        {
+            "traceId": "t1",
+            "spanId": "s1",
+            "name": "chat gpt-4o",
+            "startTimeUnixNano": "1772409600000000000",
+            "attributes": {"gen_ai.usage.input_tokens": 12},
+            "_resource": {"service.name": "chatbot"},
+            "_scope": {"name": "openai.instrumentation", "version": None, "attributes": {}},
+        }
+    ]
 
 
 # --- JSON lines, gzip, CSV --------------------------------------------------------------------
+
 
 def test_jsonl_and_gzip(tmp_path):
     text = '{"a": 1}\n\n{"b": 2,}\n[1]\n{"c": 3}\n'
@@ -175,8 +280,11 @@ def test_jsonl_and_gzip(tmp_path):
     with gzip.open(p, "wt", encoding="utf-8") as f:
         f.write(text)
     assert [(r.line, r.record, r.error) for r in _read(p)] == [
-        (1, {"a": 1}, None), (3, None, "malformed_line"),
-        (4, None, "malformed_line: not a JSON object"), (5, {"c": 3}, None)]
+        (1, {"a": 1}, None),
+        (3, None, "malformed_line"),
+        (4, None, "malformed_line: not a JSON object"),
+        (5, {"c": 3}, None),
+    ]
     q = tmp_path / "arr.json.gz"
     with gzip.open(q, "wt", encoding="utf-8") as f:
         f.write('[{"a": 1}, {"a": 2}]')
@@ -185,16 +293,22 @@ def test_jsonl_and_gzip(tmp_path):
 
 def test_csv_bom_quoted_headers_any_order_extra_columns_ragged_rows(tmp_path):
     p = tmp_path / "r.csv"
-    p.write_bytes("\ufeff\"Date\",\"User Id\",Extra,\"Multi\"\r\n"
-                  "03-02-2026,u1,x,\"line one\nline two\"\r\n"
-                  "03-02-2026,u2\r\n\r\n"
-                  "\"03-03-2026\",\"u3\",,\"q\"\"uote\"\r\n".encode("utf-8"))
+    p.write_bytes(
+        '\ufeff"Date","User Id",Extra,"Multi"\r\n'
+        '03-02-2026,u1,x,"line one\nline two"\r\n'
+        "03-02-2026,u2\r\n\r\n"
+        '"03-03-2026","u3",,"q""uote"\r\n'.encode("utf-8")
+    )
     recs = _read(p)
     assert [(r.line, r.record, r.error) for r in recs] == [
-        (2, {"Date": "03-02-2026", "User Id": "u1", "Extra": "x", "Multi": "line one\nline two"},
-         None),
+        (
+            2,
+            {"Date": "03-02-2026", "User Id": "u1", "Extra": "x", "Multi": "line one\nline two"},
+            None,
+        ),
         (4, None, "malformed_line: ragged row (2 fields, header has 4)"),
-        (6, {"Date": "03-03-2026", "User Id": "u3", "Extra": "", "Multi": 'q"uote'}, None)]
+        (6, {"Date": "03-03-2026", "User Id": "u3", "Extra": "", "Multi": 'q"uote'}, None),
+    ]
     assert recs[1].raw == "03-02-2026,u2"
     assert recs[0].raw == '03-02-2026,u1,x,"line one\nline two"'
 
@@ -237,26 +351,30 @@ def test_raw_record_shape():
 
 # --- timestamps -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value,expected", [
-    ("2026-03-01T10:00:00Z", "2026-03-01T10:00:00Z"),
-    ("2026-03-01T10:00:00+02:00", "2026-03-01T08:00:00Z"),
-    ("2026-03-01T10:00:00-0530", "2026-03-01T15:30:00Z"),
-    ("2026-03-01T10:00:00", "2026-03-01T10:00:00Z"),            # no offset: UTC assumed
-    ("2026-03-01 10:00:00.250", "2026-03-01T10:00:00.25Z"),
-    ("2026-03-01T10:00:00.123456789Z", "2026-03-01T10:00:00.123456Z"),
-    ("2026-03-01", "2026-03-01T00:00:00Z"),
-    ("03-07-2026", "2026-03-07T00:00:00Z"),                     # Amazon Q MM-DD-YYYY
-    ("7/6/2025", "2025-07-06T00:00:00Z"),
-    ("3/7/2026 1:05 PM", "2026-03-07T13:05:00Z"),
-    (1772409600, "2026-03-02T00:00:00Z"),                       # epoch seconds
-    ("1772409600", "2026-03-02T00:00:00Z"),
-    (1772409600123, "2026-03-02T00:00:00.123Z"),                # epoch ms (Cursor)
-    ("1772409600123", "2026-03-02T00:00:00.123Z"),
-    (1772409600123456, "2026-03-02T00:00:00.123456Z"),          # epoch us
-    (1772409600123456789, "2026-03-02T00:00:00.123456Z"),       # epoch ns (OTLP)
-    ("1772409600000000000", "2026-03-02T00:00:00Z"),
-    (1772409600.5, "2026-03-02T00:00:00.5Z"),
-])
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("2026-03-01T10:00:00Z", "2026-03-01T10:00:00Z"),
+        ("2026-03-01T10:00:00+02:00", "2026-03-01T08:00:00Z"),
+        ("2026-03-01T10:00:00-0530", "2026-03-01T15:30:00Z"),
+        ("2026-03-01T10:00:00", "2026-03-01T10:00:00Z"),  # no offset: UTC assumed
+        ("2026-03-01 10:00:00.250", "2026-03-01T10:00:00.25Z"),
+        ("2026-03-01T10:00:00.123456789Z", "2026-03-01T10:00:00.123456Z"),
+        ("2026-03-01", "2026-03-01T00:00:00Z"),
+        ("03-07-2026", "2026-03-07T00:00:00Z"),  # Amazon Q MM-DD-YYYY
+        ("7/6/2025", "2025-07-06T00:00:00Z"),
+        ("3/7/2026 1:05 PM", "2026-03-07T13:05:00Z"),
+        (1772409600, "2026-03-02T00:00:00Z"),  # epoch seconds
+        ("1772409600", "2026-03-02T00:00:00Z"),
+        (1772409600123, "2026-03-02T00:00:00.123Z"),  # epoch ms (Cursor)
+        ("1772409600123", "2026-03-02T00:00:00.123Z"),
+        (1772409600123456, "2026-03-02T00:00:00.123456Z"),  # epoch us
+        (1772409600123456789, "2026-03-02T00:00:00.123456Z"),  # epoch ns (OTLP)
+        ("1772409600000000000", "2026-03-02T00:00:00Z"),
+        (1772409600.5, "2026-03-02T00:00:00.5Z"),
+    ],
+)
 def test_parse_ts(value, expected):
     assert parse_ts(value) == expected
 
@@ -267,8 +385,21 @@ def test_parse_ts_assume_tz_for_naive_times():
     assert parse_ts("2026-03-01T10:00:00Z", assume_tz="Europe/Paris") == "2026-03-01T10:00:00Z"
 
 
-@pytest.mark.parametrize("value", ["", "yesterday", "2026-13-01", "02-30-2026", "2026-03-01T25:00",
-                                   None, True, float("nan"), {"d": 1}, "13-45-2026"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "yesterday",
+        "2026-13-01",
+        "02-30-2026",
+        "2026-03-01T25:00",
+        None,
+        True,
+        float("nan"),
+        {"d": 1},
+        "13-45-2026",
+    ],
+)
 def test_parse_ts_rejects(value):
     with pytest.raises(VendorRecordError) as exc:
         parse_ts(value)
@@ -283,6 +414,7 @@ def test_parse_day():
 
 # --- numbers and rows -------------------------------------------------------------------------
 
+
 def test_as_int():
     assert as_int(5, "n") == 5 and as_int("7", "n") == 7 and as_int(3.0, "n") == 3
     assert as_int(" 12 ", "n") == 12 and as_int("1,234", "n") == 1234 and as_int("4.0", "n") == 4
@@ -295,13 +427,27 @@ def test_as_int():
 
 def test_user_day_row_defaults_unknown_counts_to_none():
     row = user_day_row("f", "u", "email", "2026-03-02", "chat", requests=3)
-    assert row == {"_table": "user_days", "source_format": "f", "user_id": "u",
-                   "user_alias_kind": "email", "vendor_org": None, "org_id": None,
-                   "day": "2026-03-02", "feature": "chat", "requests": 3,
-                   "suggestions_shown": None, "accepted": None, "rejected": None,
-                   "dismissed": None, "lines_suggested": None, "lines_accepted": None,
-                   "sessions": None, "prompt_tokens": None, "output_tokens": None,
-                   "period_days": 1}
+    assert row == {
+        "_table": "user_days",
+        "source_format": "f",
+        "user_id": "u",
+        "user_alias_kind": "email",
+        "vendor_org": None,
+        "org_id": None,
+        "day": "2026-03-02",
+        "feature": "chat",
+        "requests": 3,
+        "suggestions_shown": None,
+        "accepted": None,
+        "rejected": None,
+        "dismissed": None,
+        "lines_suggested": None,
+        "lines_accepted": None,
+        "sessions": None,
+        "prompt_tokens": None,
+        "output_tokens": None,
+        "period_days": 1,
+    }
     assert tuple(k for k in row if k != "_table") == base.USER_DAY_FIELDS
     with pytest.raises(TypeError):
         user_day_row("f", "u", "email", "2026-03-02", "chat", clicks=3)
@@ -311,8 +457,9 @@ def test_user_day_row_defaults_unknown_counts_to_none():
 
 def test_interaction_row_has_every_contract_field():
     contract = json.load(open("src/theater/contract/interaction.schema.json"))
-    row = base.interaction_row("fmt", "email", event_id="e1", event_ts="2026-03-02T00:00:00Z",
-                               user_id="a@b.c", tool="cli")
+    row = base.interaction_row(
+        "fmt", "email", event_id="e1", event_ts="2026-03-02T00:00:00Z", user_id="a@b.c", tool="cli"
+    )
     assert set(contract["properties"]) <= set(row)
     assert row["action"] == "other" and row["output_disposition"] is None
     assert row["source_format"] == "fmt" and row["user_alias_kind"] == "email"
@@ -321,10 +468,12 @@ def test_interaction_row_has_every_contract_field():
 
 
 def test_merge_rows_adds_parts_and_keeps_unknown_unknown():
-    a = user_day_row("f", "u", "email", "2026-03-02", "agent", sessions=3, accepted=None,
-                     rejected=2)
-    b = user_day_row("f", "u", "email", "2026-03-02", "agent", sessions=1, accepted=None,
-                     rejected=None)
+    a = user_day_row(
+        "f", "u", "email", "2026-03-02", "agent", sessions=3, accepted=None, rejected=2
+    )
+    b = user_day_row(
+        "f", "u", "email", "2026-03-02", "agent", sessions=1, accepted=None, rejected=None
+    )
     c = user_day_row("f", "u", "email", "2026-03-03", "agent", sessions=4)
     o1 = org_day_row("g", None, "2026-03-02", "word", active_users=1)
     o2 = org_day_row("g", None, "2026-03-02", "word", active_users=0)
@@ -333,16 +482,28 @@ def test_merge_rows_adds_parts_and_keeps_unknown_unknown():
     assert merged[0]["sessions"] == 4 and merged[0]["rejected"] == 2
     assert merged[0]["accepted"] is None
     assert merged[1]["active_users"] == 1 and merged[2]["sessions"] == 4
-    assert a["sessions"] == 3   # inputs untouched
+    assert a["sessions"] == 3  # inputs untouched
 
 
 def test_vendor_format_validates_its_declaration():
-    ok = dict(name="x", grain="user_day", summary="s", required=(),
-              signals={s: "N" for s in base.SIGNALS}, identity_kinds=(), file_kinds=("csv",),
-              map_record=lambda r: [], looks_like=lambda r: False)
+    ok = dict(
+        name="x",
+        grain="user_day",
+        summary="s",
+        required=(),
+        signals={s: "N" for s in base.SIGNALS},
+        identity_kinds=(),
+        file_kinds=("csv",),
+        map_record=lambda r: [],
+        looks_like=lambda r: False,
+    )
     VendorFormat(**ok)
-    for bad in ({"grain": "hourly"}, {"signals": {"padding": "Y"}},
-                {"signals": {s: "maybe" for s in base.SIGNALS}}, {"file_kinds": ("xlsx",)}):
+    for bad in (
+        {"grain": "hourly"},
+        {"signals": {"padding": "Y"}},
+        {"signals": {s: "maybe" for s in base.SIGNALS}},
+        {"file_kinds": ("xlsx",)},
+    ):
         with pytest.raises(ValueError):
             VendorFormat(**{**ok, **bad})
 
@@ -350,14 +511,21 @@ def test_vendor_format_validates_its_declaration():
 def test_csv_field_larger_than_the_csv_module_default_limit(tmp_path):
     audit = json.dumps({"Operation": "CopilotInteraction", "blob": "x" * 300_000})
     p = tmp_path / "purview.csv"
-    p.write_text('CreationDate,AuditData\n2026-03-02T10:00:00,"' + audit.replace('"', '""')
-                 + '"\n')
+    p.write_text('CreationDate,AuditData\n2026-03-02T10:00:00,"' + audit.replace('"', '""') + '"\n')
     (rec,) = _read(p)
     assert rec.error is None and json.loads(rec.record["AuditData"])["blob"] == "x" * 300_000
 
 
-@pytest.mark.parametrize("text", ['{"a": 1, "b": 2,}', '{"a": 1 "b": 2}', '{"a": 1,, "b": 2}',
-                                  '{"a": 1, "b": 2', '{"a": 1, /* note */ "b": 2}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "b": 2,}',
+        '{"a": 1 "b": 2}',
+        '{"a": 1,, "b": 2}',
+        '{"a": 1, "b": 2',
+        '{"a": 1, /* note */ "b": 2}',
+    ],
+)
 def test_a_broken_top_level_object_is_malformed_not_repaired(tmp_path, chunk, text):
     p = tmp_path / "one.json"
     p.write_text(text)
@@ -377,7 +545,9 @@ def test_a_top_level_object_with_a_bad_key_keeps_its_text(tmp_path, chunk):
     text = "{'a': 1, \"b\": 2}"
     p.write_text(text + '\n{"c": 3}\n')
     assert [(r.record, r.error, r.raw) for r in _read(p)] == [
-        (None, "malformed_line", text), ({"c": 3}, None, '{"c": 3}')]
+        (None, "malformed_line", text),
+        ({"c": 3}, None, '{"c": 3}'),
+    ]
 
 
 def test_generic_wrapper_rule_only_for_a_files_single_object(tmp_path, chunk):

@@ -1,4 +1,5 @@
 """claude_code_analytics: Claude Code Analytics API (JSON) -> user_days (additive per terminal)."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,17 +18,64 @@ def test_fixture_rows_worked_out_by_hand():
     assert read_all(FMT, FILE) == [
         # vscode: edit 14/3 + multi_edit 2/1 + write 4/0; tokens (1200+150000+8000) +
         # (300+0+500) in, 9000+700 out
-        (1, [U(NAME, "alice@example.com", "email", "2026-03-02", "agent", vendor_org=ORG,
-               sessions=3, accepted=20, rejected=4, suggestions_shown=24, lines_accepted=240,
-               prompt_tokens=160000, output_tokens=9700)]),
+        (
+            1,
+            [
+                U(
+                    NAME,
+                    "alice@example.com",
+                    "email",
+                    "2026-03-02",
+                    "agent",
+                    vendor_org=ORG,
+                    sessions=3,
+                    accepted=20,
+                    rejected=4,
+                    suggestions_shown=24,
+                    lines_accepted=240,
+                    prompt_tokens=160000,
+                    output_tokens=9700,
+                )
+            ],
+        ),
         # the same user and day on another terminal: a second record
-        (2, [U(NAME, "alice@example.com", "email", "2026-03-02", "agent", vendor_org=ORG,
-               sessions=1, accepted=1, rejected=2, suggestions_shown=3, lines_accepted=10,
-               prompt_tokens=21100, output_tokens=800)]),
-        (3, "malformed_line"),      # single quotes
+        (
+            2,
+            [
+                U(
+                    NAME,
+                    "alice@example.com",
+                    "email",
+                    "2026-03-02",
+                    "agent",
+                    vendor_org=ORG,
+                    sessions=1,
+                    accepted=1,
+                    rejected=2,
+                    suggestions_shown=3,
+                    lines_accepted=10,
+                    prompt_tokens=21100,
+                    output_tokens=800,
+                )
+            ],
+        ),
+        (3, "malformed_line"),  # single quotes
         # an API key; no tool actions and no models reported: unknown, not 0
-        (4, [U(NAME, "ci-review-bot", "api_key", "2026-03-03", "agent", vendor_org=ORG,
-               sessions=5, lines_accepted=0)]),
+        (
+            4,
+            [
+                U(
+                    NAME,
+                    "ci-review-bot",
+                    "api_key",
+                    "2026-03-03",
+                    "agent",
+                    vendor_org=ORG,
+                    sessions=5,
+                    lines_accepted=0,
+                )
+            ],
+        ),
         (5, "missing_required: actor"),
     ]
 
@@ -36,23 +84,48 @@ def test_terminals_of_one_user_day_add_up():
     rows = [r for _, rs in read_all(FMT, FILE) if isinstance(rs, list) for r in rs]
     merged = merge_rows(rows)
     assert merged == [
-        U(NAME, "alice@example.com", "email", "2026-03-02", "agent", vendor_org=ORG, sessions=4,
-          accepted=21, rejected=6, suggestions_shown=27, lines_accepted=250,
-          prompt_tokens=181100, output_tokens=10500),
-        U(NAME, "ci-review-bot", "api_key", "2026-03-03", "agent", vendor_org=ORG, sessions=5,
-          lines_accepted=0)]
+        U(
+            NAME,
+            "alice@example.com",
+            "email",
+            "2026-03-02",
+            "agent",
+            vendor_org=ORG,
+            sessions=4,
+            accepted=21,
+            rejected=6,
+            suggestions_shown=27,
+            lines_accepted=250,
+            prompt_tokens=181100,
+            output_tokens=10500,
+        ),
+        U(
+            NAME,
+            "ci-review-bot",
+            "api_key",
+            "2026-03-03",
+            "agent",
+            vendor_org=ORG,
+            sessions=5,
+            lines_accepted=0,
+        ),
+    ]
 
 
 def test_bad_records():
-    base = {"date": "2026-03-02T00:00:00Z", "actor": {"type": "user_actor",
-                                                     "email_address": "a@b.c"}}
-    for rec, reason in [({"actor": base["actor"]}, "missing_required: date"),
-                        ({**base, "actor": {"type": "user_actor"}},
-                         "missing_required: actor.email_address"),
-                        ({**base, "tool_actions": {"edit_tool": {"accepted": "x"}}},
-                         "bad_type: tool_actions.edit_tool.accepted"),
-                        ({**base, "model_breakdown": [{"model": "m"}]},
-                         "bad_type: model_breakdown[0].tokens")]:
+    base = {
+        "date": "2026-03-02T00:00:00Z",
+        "actor": {"type": "user_actor", "email_address": "a@b.c"},
+    }
+    for rec, reason in [
+        ({"actor": base["actor"]}, "missing_required: date"),
+        ({**base, "actor": {"type": "user_actor"}}, "missing_required: actor.email_address"),
+        (
+            {**base, "tool_actions": {"edit_tool": {"accepted": "x"}}},
+            "bad_type: tool_actions.edit_tool.accepted",
+        ),
+        ({**base, "model_breakdown": [{"model": "m"}]}, "bad_type: model_breakdown[0].tokens"),
+    ]:
         with pytest.raises(VendorRecordError) as exc:
             FMT.map_record(rec)
         assert str(exc.value).startswith(reason)

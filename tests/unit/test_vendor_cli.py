@@ -1,4 +1,5 @@
 """`theater formats`, `theater inspect` and the re-framing of wrapped JSON in native folders."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,11 @@ def test_formats_lists_every_format_with_grain_and_required(capsys):
     out = capsys.readouterr().out
     row = next(ln for ln in out.splitlines() if ln.startswith("github_copilot_users "))
     assert "user_day" in row and "day, user_login" in row and "padding(A)" in row
-    assert next(ln for ln in out.splitlines()
-                if ln.startswith("m365_copilot_reports ")).rstrip().endswith("-")
+    assert (
+        next(ln for ln in out.splitlines() if ln.startswith("m365_copilot_reports "))
+        .rstrip()
+        .endswith("-")
+    )
     assert sum(1 for ln in out.splitlines() if " event " in ln) == 6
 
 
@@ -55,12 +59,12 @@ def test_wrapped_json_is_streamed_record_by_record_without_a_cap(tmp_path):
 
 def test_broken_off_array_keeps_the_whole_rest(tmp_path):
     src = tmp_path / "cut.json"
-    src.write_text('[{"a": 1},\n{"a": "' + "y" * 120_000 + '\n')
+    src.write_text('[{"a": 1},\n{"a": "' + "y" * 120_000 + "\n")
     out = tmp_path / "out.jsonl"
     assert json_array_to_lines(str(src), str(out), chunk=4096) == 2
     lines = out.read_text().splitlines()
     assert json.loads(lines[0]) == {"a": 1}
-    assert len(lines[1]) == len('{"a": "') + 120_000 + 1   # the newline became a space
+    assert len(lines[1]) == len('{"a": "') + 120_000 + 1  # the newline became a space
 
 
 def test_org_level_folder_names_the_org_and_unknown_folders_are_reported(tmp_path):

@@ -1,4 +1,5 @@
 """cursor_usage_events: a filtered-usage-events API page -> exact canonical rows."""
+
 from pathlib import Path
 
 from theater.sources.vendor import cursor_usage_events as m
@@ -8,12 +9,28 @@ FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "cursor_usage_events"
 
 
 def row(event_id, ts, user, model, pt, ct):
-    return {"_table": "interactions", "event_id": event_id, "event_ts": ts, "user_id": user,
-            "org_id": None, "tool": "ide", "action": "other", "session_id": None,
-            "prompt_fingerprint": None, "prompt_tokens": pt, "completion_tokens": ct,
-            "model": model, "output_disposition": None, "dwell_ms": None, "artifact_id": None,
-            "artifact_author_id": None, "artifact_modified_ts": None, "work_item_id": None,
-            "source_format": "cursor_usage_events", "user_alias_kind": "email"}
+    return {
+        "_table": "interactions",
+        "event_id": event_id,
+        "event_ts": ts,
+        "user_id": user,
+        "org_id": None,
+        "tool": "ide",
+        "action": "other",
+        "session_id": None,
+        "prompt_fingerprint": None,
+        "prompt_tokens": pt,
+        "completion_tokens": ct,
+        "model": model,
+        "output_disposition": None,
+        "dwell_ms": None,
+        "artifact_id": None,
+        "artifact_author_id": None,
+        "artifact_modified_ts": None,
+        "work_item_id": None,
+        "source_format": "cursor_usage_events",
+        "user_alias_kind": "email",
+    }
 
 
 def test_page_rows_hash_ids_and_quarantine():
@@ -28,14 +45,29 @@ def test_page_rows_hash_ids_and_quarantine():
             errors.append((rec.line, str(exc)))
     assert rows == [
         # sha256("ana.ruiz@example.org|1783329000000|claude-4-sonnet|1520|410|0|9800")[:24]
-        row("cur-7cf612fff3bfa1086e14239a", "2026-07-06T09:10:00Z", "ana.ruiz@example.org",
-            "claude-4-sonnet", 1520, 410),
+        row(
+            "cur-7cf612fff3bfa1086e14239a",
+            "2026-07-06T09:10:00Z",
+            "ana.ruiz@example.org",
+            "claude-4-sonnet",
+            1520,
+            410,
+        ),
         # no tokenUsage (request-priced): tokens unknown, not 0; email lower-cased in the hash only
-        row("cur-c7b7ab6230d776e419fa0e42", "2026-07-06T09:11:01.5Z", "Ben.Osei@example.org",
-            "gpt-5", None, None),
+        row(
+            "cur-c7b7ab6230d776e419fa0e42",
+            "2026-07-06T09:11:01.5Z",
+            "Ben.Osei@example.org",
+            "gpt-5",
+            None,
+            None,
+        ),
     ]
-    assert errors == [(3, "missing_required: timestamp"), (4, "malformed_line"),
-                      (5, "bad_type: tokenUsage.inputTokens ('n/a')")]
+    assert errors == [
+        (3, "missing_required: timestamp"),
+        (4, "malformed_line"),
+        (5, "bad_type: tokenUsage.inputTokens ('n/a')"),
+    ]
 
 
 def test_event_id_is_deterministic_and_token_sensitive():

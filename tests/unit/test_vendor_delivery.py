@@ -4,6 +4,7 @@ A small native world (6 orgs, 2 weeks) is delivered as vendor exports; every del
 read back with iter_records + map_record and the canonical rows are compared with
 truth/vendor_counts.json, and, independently of that file, with the native events themselves.
 """
+
 import csv
 import hashlib
 import json
@@ -16,8 +17,13 @@ import pytest
 from theater.sources.vendor import FORMATS, VendorRecordError, iter_records, recognise
 from theater.sources.vendor.claude_code_otel import fold_updates
 from theater.synth import generate
-from theater.vendor_delivery import (ALL_FORMATS, STACK_OPTIONS, assign_stacks, prompt_text,
-                                     write_vendor_delivery)
+from theater.vendor_delivery import (
+    ALL_FORMATS,
+    STACK_OPTIONS,
+    assign_stacks,
+    prompt_text,
+    write_vendor_delivery,
+)
 
 EVENT_FORMATS = {n for n, f in FORMATS.items() if f.grain == "event"}
 USED = {"accepted", "inserted", "copied", "edited"}
@@ -27,8 +33,15 @@ USED = {"accepted", "inserted", "copied", "edited"}
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("vendor_world")
     native, out = root / "native", root / "vendor"
-    generate(native, seed=11, n_orgs=6, n_users=48, start=date(2026, 7, 1),
-             end=date(2026, 7, 15), formats="parquet")
+    generate(
+        native,
+        seed=11,
+        n_orgs=6,
+        n_users=48,
+        start=date(2026, 7, 1),
+        end=date(2026, 7, 15),
+        formats="parquet",
+    )
     counts = write_vendor_delivery(native, out, seed=11)
     rows, quarantined, recognised = {}, Counter(), {}
     for fmt in ALL_FORMATS:
@@ -45,13 +58,25 @@ def world(tmp_path_factory):
                     rows[fmt].extend(FORMATS[fmt].map_record(rec.record))
                 except VendorRecordError:
                     quarantined[fmt] += 1
-    native_t = pads.dataset(str(native / "landing" / "interactions"), format="parquet").to_table(
-        columns=["event_id", "tool", "output_disposition"]).to_pandas()
-    truth_org = {(r["tool"], r["event_id"]): r["org_id"]
-                 for r in csv.DictReader(open(native / "truth" / "interactions.csv"))}
+    native_t = (
+        pads.dataset(str(native / "landing" / "interactions"), format="parquet")
+        .to_table(columns=["event_id", "tool", "output_disposition"])
+        .to_pandas()
+    )
+    truth_org = {
+        (r["tool"], r["event_id"]): r["org_id"]
+        for r in csv.DictReader(open(native / "truth" / "interactions.csv"))
+    }
     native_t["org"] = [truth_org[(t, e)] for t, e in zip(native_t["tool"], native_t["event_id"])]
-    return {"native": native, "out": out, "counts": counts, "rows": rows,
-            "quarantined": quarantined, "recognised": recognised, "native_events": native_t}
+    return {
+        "native": native,
+        "out": out,
+        "counts": counts,
+        "rows": rows,
+        "quarantined": quarantined,
+        "recognised": recognised,
+        "native_events": native_t,
+    }
 
 
 def test_every_format_delivered_and_counts_match(world):
@@ -75,8 +100,10 @@ def test_each_file_is_recognised_as_its_format(world):
 
 def test_per_event_formats_carry_every_native_event_once(world):
     """Independent of vendor_counts.json: native events of org-tools on a per-event format."""
-    stacks = {(r["org_id"], r["tool"]): r["format"]
-              for r in csv.DictReader(open(world["out"] / "truth" / "vendor_stacks.csv"))}
+    stacks = {
+        (r["org_id"], r["tool"]): r["format"]
+        for r in csv.DictReader(open(world["out"] / "truth" / "vendor_stacks.csv"))
+    }
     ev = world["native_events"]
     fmt_of = [stacks[(o, t)] for o, t in zip(ev["org"], ev["tool"])]
     native_n = Counter(f for f in fmt_of if f in EVENT_FORMATS)
@@ -111,19 +138,29 @@ def test_aggregates_sum_native_events(world):
     fmt = [stacks[o][t] for o, t in zip(ev["org"], ev["tool"])]
     used = ev["output_disposition"].isin(USED)
     gh = world["rows"]["github_copilot_users"]
-    assert sum(r["accepted"] for r in gh) == int(used[[f == "github_copilot_users" for f in fmt]].sum())
+    assert sum(r["accepted"] for r in gh) == int(
+        used[[f == "github_copilot_users" for f in fmt]].sum()
+    )
     assert sum(r["suggestions_shown"] for r in gh) == fmt.count("github_copilot_users")
     cca = world["rows"]["claude_code_analytics"]
     mask = [f == "claude_code_analytics" for f in fmt]
     assert sum(r["accepted"] for r in cca) == int(used[mask].sum())
-    assert sum(r["rejected"] for r in cca) == int((ev["output_disposition"][mask] == "discarded").sum())
+    assert sum(r["rejected"] for r in cca) == int(
+        (ev["output_disposition"][mask] == "discarded").sum()
+    )
 
 
 def test_identities_resolve_every_vendor_user(world):
-    ident = {(r["alias"], r["alias_kind"]): r["user_id"]
-             for r in csv.DictReader(open(world["out"] / "landing" / "identities" / "identities.csv"))}
-    directory = set(pads.dataset(str(world["out"] / "landing" / "directory"), format="parquet")
-                    .to_table(columns=["user_id"]).column("user_id").to_pylist())
+    ident = {
+        (r["alias"], r["alias_kind"]): r["user_id"]
+        for r in csv.DictReader(open(world["out"] / "landing" / "identities" / "identities.csv"))
+    }
+    directory = set(
+        pads.dataset(str(world["out"] / "landing" / "directory"), format="parquet")
+        .to_table(columns=["user_id"])
+        .column("user_id")
+        .to_pylist()
+    )
     seen = 0
     for fmt, rows in world["rows"].items():
         for r in rows:
@@ -136,16 +173,22 @@ def test_identities_resolve_every_vendor_user(world):
 def test_copies_and_determinism(world, tmp_path):
     out = world["out"]
     for name in ("directory", "work_items", "policies"):
-        assert sorted(p.name for p in (out / "landing" / name).iterdir()) == \
-            sorted(p.name for p in (world["native"] / "landing" / name).iterdir())
-    assert (out / "truth" / "orgs.csv").read_bytes() == \
-        (world["native"] / "truth" / "orgs.csv").read_bytes()
+        assert sorted(p.name for p in (out / "landing" / name).iterdir()) == sorted(
+            p.name for p in (world["native"] / "landing" / name).iterdir()
+        )
+    assert (out / "truth" / "orgs.csv").read_bytes() == (
+        world["native"] / "truth" / "orgs.csv"
+    ).read_bytes()
     again = tmp_path / "again"
     write_vendor_delivery(world["native"], again, seed=11)
 
     def digest(root):
-        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in sorted((root / "landing" / "vendor").rglob("*")) if p.is_file()}
+        return {
+            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((root / "landing" / "vendor").rglob("*"))
+            if p.is_file()
+        }
+
     assert digest(out) == digest(again)
 
 

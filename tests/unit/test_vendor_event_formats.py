@@ -1,12 +1,19 @@
 """Per-event vendor formats together: registered, documented, and recognisable without ambiguity."""
+
 from pathlib import Path
 
 import pytest
 
 from theater.sources.vendor import FORMATS, iter_records, matches, recognise
 
-EVENT = ("claude_code_otel", "m365_copilot_audit", "bedrock_invocation_logs",
-         "litellm_spend_logs", "cursor_usage_events", "otel_genai")
+EVENT = (
+    "claude_code_otel",
+    "m365_copilot_audit",
+    "bedrock_invocation_logs",
+    "litellm_spend_logs",
+    "cursor_usage_events",
+    "otel_genai",
+)
 ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures" / "vendor"
 

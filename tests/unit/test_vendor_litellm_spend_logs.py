@@ -1,4 +1,5 @@
 """litellm_spend_logs: SpendLogs CSV export and /spend/logs JSON -> exact canonical rows."""
+
 from pathlib import Path
 
 from theater.fingerprint import simhash64
@@ -10,12 +11,28 @@ KEY = "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b"
 
 
 def row(event_id, ts, user, kind, model, pt, ct, fp=None, session=None):
-    return {"_table": "interactions", "event_id": event_id, "event_ts": ts, "user_id": user,
-            "org_id": None, "tool": "assistant", "action": "other", "session_id": session,
-            "prompt_fingerprint": fp, "prompt_tokens": pt, "completion_tokens": ct,
-            "model": model, "output_disposition": None, "dwell_ms": None, "artifact_id": None,
-            "artifact_author_id": None, "artifact_modified_ts": None, "work_item_id": None,
-            "source_format": "litellm_spend_logs", "user_alias_kind": kind}
+    return {
+        "_table": "interactions",
+        "event_id": event_id,
+        "event_ts": ts,
+        "user_id": user,
+        "org_id": None,
+        "tool": "assistant",
+        "action": "other",
+        "session_id": session,
+        "prompt_fingerprint": fp,
+        "prompt_tokens": pt,
+        "completion_tokens": ct,
+        "model": model,
+        "output_disposition": None,
+        "dwell_ms": None,
+        "artifact_id": None,
+        "artifact_author_id": None,
+        "artifact_modified_ts": None,
+        "work_item_id": None,
+        "source_format": "litellm_spend_logs",
+        "user_alias_kind": kind,
+    }
 
 
 def read(name):
@@ -36,21 +53,48 @@ def test_csv_export():
     rows, errors = read("LiteLLM_SpendLogs_2026-07-06.csv")
     assert rows == [
         # stored messages: last user turn fingerprinted; no offset = UTC; model_group wins
-        row("chatcmpl-7f3a0001", "2026-07-06T10:00:00.123Z", "u-ana", "user_id", "gpt-4o-mini",
-            120, 30, simhash64("translate to french: good morning"), "sess-ana-4"),
+        row(
+            "chatcmpl-7f3a0001",
+            "2026-07-06T10:00:00.123Z",
+            "u-ana",
+            "user_id",
+            "gpt-4o-mini",
+            120,
+            30,
+            simhash64("translate to french: good morning"),
+            "sess-ana-4",
+        ),
         # no key owner: end_user; messages "{}" = not stored
-        row("chatcmpl-7f3a0002", "2026-07-06T10:05:00Z", "ben@example.org", "user_id", "gpt-4o",
-            700, 200),
+        row(
+            "chatcmpl-7f3a0002",
+            "2026-07-06T10:05:00Z",
+            "ben@example.org",
+            "user_id",
+            "gpt-4o",
+            700,
+            200,
+        ),
         # neither user nor end_user: the (hashed) api key, model from `model`
-        row("chatcmpl-7f3a0003", "2026-07-06T11:00:00Z", KEY, "api_key",
-            "text-embedding-3-small", 12, 0),
+        row(
+            "chatcmpl-7f3a0003",
+            "2026-07-06T11:00:00Z",
+            KEY,
+            "api_key",
+            "text-embedding-3-small",
+            12,
+            0,
+        ),
     ]
-    assert errors == [(5, "missing_required: startTime"), (6, "bad_type: prompt_tokens ('many')"),
-                      (7, "malformed_line")]
+    assert errors == [
+        (5, "missing_required: startTime"),
+        (6, "bad_type: prompt_tokens ('many')"),
+        (7, "malformed_line"),
+    ]
 
 
 def test_api_json_with_trailing_comma():
     rows, errors = read("spend_logs_api_2026-07-07.json")
-    assert rows == [row("chatcmpl-7f3a0101", "2026-07-07T08:00:00Z", "u-dee", "user_id", "haiku",
-                        40, 24)]
+    assert rows == [
+        row("chatcmpl-7f3a0101", "2026-07-07T08:00:00Z", "u-dee", "user_id", "haiku", 40, 24)
+    ]
     assert errors == [(2, "malformed_line")]

@@ -1,4 +1,5 @@
 """m365_copilot_reports: Microsoft 365 Copilot usage reports -> org_days (never user_days)."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,11 +15,16 @@ DIR = FIXTURES / NAME
 
 def test_trend_json_gives_daily_active_users_per_app():
     rows = []
-    for d, any_, teams, word, chat in (("2026-03-03", 140, 110, 35, 60),
-                                       ("2026-03-04", 151, 118, 41, 66)):
-        rows += [O(NAME, d, "all", active_users=any_), O(NAME, d, "teams", active_users=teams),
-                 O(NAME, d, "word", active_users=word),
-                 O(NAME, d, "copilot_chat", active_users=chat)]
+    for d, any_, teams, word, chat in (
+        ("2026-03-03", 140, 110, 35, 60),
+        ("2026-03-04", 151, 118, 41, 66),
+    ):
+        rows += [
+            O(NAME, d, "all", active_users=any_),
+            O(NAME, d, "teams", active_users=teams),
+            O(NAME, d, "word", active_users=word),
+            O(NAME, d, "copilot_chat", active_users=chat),
+        ]
     assert read_all(FMT, DIR / "copilot_user_count_trend_D7.json") == [(1, rows)]
 
 
@@ -26,14 +32,24 @@ def test_summary_csv_gives_one_window_per_period():
     # refreshed 2026-03-04: D7 covers 02-26..03-04, D30 covers 02-03..03-04
     w7, w30 = "2026-02-26", "2026-02-03"
     assert read_all(FMT, DIR / "copilot_user_count_summary.csv") == [
-        (2, [O(NAME, w7, "teams", period_days=7, active_users=230),
-             O(NAME, w7, "word", period_days=7, active_users=90),
-             O(NAME, w7, "all", period_days=7, active_users=260),
-             O(NAME, w7, "copilot_chat", period_days=7, active_users=150)]),
-        (3, [O(NAME, w30, "teams", period_days=30, active_users=310),
-             O(NAME, w30, "word", period_days=30, active_users=140),
-             O(NAME, w30, "all", period_days=30, active_users=355),
-             O(NAME, w30, "copilot_chat", period_days=30)]),     # empty cell: unknown
+        (
+            2,
+            [
+                O(NAME, w7, "teams", period_days=7, active_users=230),
+                O(NAME, w7, "word", period_days=7, active_users=90),
+                O(NAME, w7, "all", period_days=7, active_users=260),
+                O(NAME, w7, "copilot_chat", period_days=7, active_users=150),
+            ],
+        ),
+        (
+            3,
+            [
+                O(NAME, w30, "teams", period_days=30, active_users=310),
+                O(NAME, w30, "word", period_days=30, active_users=140),
+                O(NAME, w30, "all", period_days=30, active_users=355),
+                O(NAME, w30, "copilot_chat", period_days=30),
+            ],
+        ),  # empty cell: unknown
     ]
 
 
@@ -51,36 +67,60 @@ def test_user_detail_becomes_org_counts_and_no_identity_leaves():
         O(NAME, w, "all_last_activity", period_days=7, active_users=1),
         O(NAME, w, "teams_last_activity", period_days=7, active_users=1),
         O(NAME, w, "word_last_activity", period_days=7, active_users=0),
-        O(NAME, w, "copilot_chat_last_activity", period_days=7, active_users=1)]
+        O(NAME, w, "copilot_chat_last_activity", period_days=7, active_users=1),
+    ]
 
 
 def test_user_detail_json_shape():
-    rec = {"reportRefreshDate": "2026-03-04", "userPrincipalName": "x@contoso.com",
-           "displayName": "X", "lastActivityDate": "2026-03-01",
-           "microsoftTeamsCopilotLastActivityDate": "", "excelCopilotLastActivityDate": "2026-03-01",
-           "copilotActivityUserDetailsByPeriod": [{"reportPeriod": 7}]}
+    rec = {
+        "reportRefreshDate": "2026-03-04",
+        "userPrincipalName": "x@contoso.com",
+        "displayName": "X",
+        "lastActivityDate": "2026-03-01",
+        "microsoftTeamsCopilotLastActivityDate": "",
+        "excelCopilotLastActivityDate": "2026-03-01",
+        "copilotActivityUserDetailsByPeriod": [{"reportPeriod": 7}],
+    }
     assert FMT.map_record(rec) == [
         O(NAME, "2026-02-26", "all_last_activity", period_days=7, active_users=1),
         O(NAME, "2026-02-26", "teams_last_activity", period_days=7, active_users=0),
-        O(NAME, "2026-02-26", "excel_last_activity", period_days=7, active_users=1)]
+        O(NAME, "2026-02-26", "excel_last_activity", period_days=7, active_users=1),
+    ]
 
 
 def test_summary_json_shape():
-    rec = {"reportRefreshDate": "2026-03-04",
-           "adoptionByProduct": [{"reportPeriod": 7, "anyAppEnabledUsers": 9,
-                                  "anyAppActiveUsers": 4, "loopActiveUsers": 1}]}
+    rec = {
+        "reportRefreshDate": "2026-03-04",
+        "adoptionByProduct": [
+            {
+                "reportPeriod": 7,
+                "anyAppEnabledUsers": 9,
+                "anyAppActiveUsers": 4,
+                "loopActiveUsers": 1,
+            }
+        ],
+    }
     assert FMT.map_record(rec) == [
         O(NAME, "2026-02-26", "all", period_days=7, active_users=4),
-        O(NAME, "2026-02-26", "loop", period_days=7, active_users=1)]
+        O(NAME, "2026-02-26", "loop", period_days=7, active_users=1),
+    ]
 
 
 def test_bad_records():
-    for rec, reason in [({"Report Date": "2026-03-04", "Word Active Users": "1"},
-                         "missing_required: reportRefreshDate"),
-                        ({"Report Refresh Date": "2026-03-04", "Word Active Users": "1"},
-                         "missing_required: Report Period"),
-                        ({"adoptionByDate": [{"wordActiveUsers": 3}]},
-                         "missing_required: adoptionByDate[0].reportDate")]:
+    for rec, reason in [
+        (
+            {"Report Date": "2026-03-04", "Word Active Users": "1"},
+            "missing_required: reportRefreshDate",
+        ),
+        (
+            {"Report Refresh Date": "2026-03-04", "Word Active Users": "1"},
+            "missing_required: Report Period",
+        ),
+        (
+            {"adoptionByDate": [{"wordActiveUsers": 3}]},
+            "missing_required: adoptionByDate[0].reportDate",
+        ),
+    ]:
         with pytest.raises(VendorRecordError) as exc:
             FMT.map_record(rec)
         assert str(exc.value).startswith(reason)
@@ -89,5 +129,11 @@ def test_bad_records():
 def test_looks_like():
     assert FMT.looks_like({"Report Refresh Date": "d", "Any App Active Users": "1"})
     assert FMT.looks_like({"reportRefreshDate": "d", "adoptionByDate": []})
-    assert not FMT.looks_like({"CreationTime": "2026-03-04T10:00:00", "RecordType": 261,
-                               "Operation": "CopilotInteraction", "UserId": "a@b.c"})
+    assert not FMT.looks_like(
+        {
+            "CreationTime": "2026-03-04T10:00:00",
+            "RecordType": 261,
+            "Operation": "CopilotInteraction",
+            "UserId": "a@b.c",
+        }
+    )

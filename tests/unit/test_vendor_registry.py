@@ -1,4 +1,5 @@
 """Vendor registry: recognise, inspect, describe over every fixture."""
+
 from __future__ import annotations
 
 import gzip
@@ -8,13 +9,27 @@ import shutil
 import pytest
 from vendor_rows import FIXTURES
 
-from theater.sources.vendor import (FORMATS, VendorFileError, VendorFormat, describe, inspect,
-                                    iter_records, matches, recognise)
+from theater.sources.vendor import (
+    FORMATS,
+    VendorFileError,
+    VendorFormat,
+    describe,
+    inspect,
+    iter_records,
+    matches,
+    recognise,
+)
 from theater.sources.vendor.base import SIGNALS
 
-MINE = {"github_copilot_users", "amazon_q_user_activity", "cursor_daily_usage",
-        "claude_code_analytics", "viva_person_query", "github_copilot_org_metrics",
-        "m365_copilot_reports"}
+MINE = {
+    "github_copilot_users",
+    "amazon_q_user_activity",
+    "cursor_daily_usage",
+    "claude_code_analytics",
+    "viva_person_query",
+    "github_copilot_org_metrics",
+    "m365_copilot_reports",
+}
 FILES = sorted(p for p in FIXTURES.glob("*/*") if p.is_file())
 
 
@@ -44,10 +59,19 @@ def test_gzipped_copy_is_recognised(tmp_path):
 
 
 def test_other_shapes_are_not_recognised(tmp_path):
-    landing = tmp_path / "interactions.jsonl"     # the native landing contract
-    landing.write_text(json.dumps({"event_id": "e1", "event_ts": "2026-03-02T10:00:00Z",
-                                   "user_id": "u@x.com", "tool": "assistant",
-                                   "action": "chat"}) + "\n")
+    landing = tmp_path / "interactions.jsonl"  # the native landing contract
+    landing.write_text(
+        json.dumps(
+            {
+                "event_id": "e1",
+                "event_ts": "2026-03-02T10:00:00Z",
+                "user_id": "u@x.com",
+                "tool": "assistant",
+                "action": "chat",
+            }
+        )
+        + "\n"
+    )
     assert recognise(str(landing)) is None
     hr = tmp_path / "directory.csv"
     hr.write_text("user_id,org_id,valid_from\nu@x.com,org-1,2026-01-01\n")
@@ -62,20 +86,43 @@ def test_other_shapes_are_not_recognised(tmp_path):
 
 def test_an_ambiguous_record_is_not_recognised(tmp_path, monkeypatch):
     clone = FORMATS["viva_person_query"]
-    monkeypatch.setitem(FORMATS, "viva_clone", VendorFormat(
-        name="viva_clone", grain=clone.grain, summary="test double", required=(),
-        signals=clone.signals, identity_kinds=(), file_kinds=("csv",),
-        map_record=lambda r: [], looks_like=clone.looks_like))
+    monkeypatch.setitem(
+        FORMATS,
+        "viva_clone",
+        VendorFormat(
+            name="viva_clone",
+            grain=clone.grain,
+            summary="test double",
+            required=(),
+            signals=clone.signals,
+            identity_kinds=(),
+            file_kinds=("csv",),
+            map_record=lambda r: [],
+            looks_like=clone.looks_like,
+        ),
+    )
     assert recognise(str(FIXTURES / "viva_person_query" / "pq_copilot_2026-03.csv")) is None
 
 
 def test_a_raising_looks_like_counts_as_no(monkeypatch):
     def boom(record):
         raise KeyError("x")
-    monkeypatch.setitem(FORMATS, "boom", VendorFormat(
-        name="boom", grain="event", summary="test double", required=(),
-        signals={s: "N" for s in SIGNALS}, identity_kinds=(), file_kinds=("json",),
-        map_record=lambda r: [], looks_like=boom))
+
+    monkeypatch.setitem(
+        FORMATS,
+        "boom",
+        VendorFormat(
+            name="boom",
+            grain="event",
+            summary="test double",
+            required=(),
+            signals={s: "N" for s in SIGNALS},
+            identity_kinds=(),
+            file_kinds=("json",),
+            map_record=lambda r: [],
+            looks_like=boom,
+        ),
+    )
     assert matches({"PersonId": "p", "MetricDate": "2026-03-01"}) == ["viva_person_query"]
 
 
@@ -91,15 +138,28 @@ def test_undecodable_file(tmp_path):
 def test_inspect_counts_records_rows_bad_reasons_and_dates():
     path = FIXTURES / "github_copilot_users" / "org_users_1_day.jsonl"
     assert inspect(str(path)) == {
-        "path": str(path), "format": "github_copilot_users", "grain": "user_day",
-        "records": 5, "bad_records": 2,
+        "path": str(path),
+        "format": "github_copilot_users",
+        "grain": "user_day",
+        "records": 5,
+        "bad_records": 2,
         "bad_reasons": {"bad_timestamp": 1, "malformed_line": 1},
-        "rows": {"user_days": 6}, "date_min": "2026-03-02", "date_max": "2026-03-03",
-        "identity_kinds": ["github_id", "github_login"], "users": 3, "error": None}
+        "rows": {"user_days": 6},
+        "date_min": "2026-03-02",
+        "date_max": "2026-03-03",
+        "identity_kinds": ["github_id", "github_login"],
+        "users": 3,
+        "error": None,
+    }
     path = FIXTURES / "m365_copilot_reports" / "copilot_user_count_summary.csv"
     out = inspect(str(path))
-    assert (out["format"], out["grain"], out["rows"], out["users"], out["identity_kinds"]) == \
-        ("m365_copilot_reports", "org_day", {"org_days": 8}, 0, [])
+    assert (out["format"], out["grain"], out["rows"], out["users"], out["identity_kinds"]) == (
+        "m365_copilot_reports",
+        "org_day",
+        {"org_days": 8},
+        0,
+        [],
+    )
     assert (out["date_min"], out["date_max"]) == ("2026-02-03", "2026-02-26")
 
 
@@ -109,8 +169,9 @@ def test_inspect_unknown_shape_and_forced_format(tmp_path):
     out = inspect(str(p))
     assert out["format"] is None and out["records"] == 2 and out["bad_records"] == 1
     assert out["rows"] == {}
-    forced = inspect(str(FIXTURES / "viva_person_query" / "pq_copilot_2026-03.csv"),
-                     fmt="viva_person_query")
+    forced = inspect(
+        str(FIXTURES / "viva_person_query" / "pq_copilot_2026-03.csv"), fmt="viva_person_query"
+    )
     assert forced["rows"] == {"user_days": 11} and forced["bad_reasons"] == {"bad_timestamp": 1}
     with pytest.raises(KeyError):
         inspect(str(p), fmt="no_such_format")
@@ -129,12 +190,19 @@ def test_describe_lists_formats_for_a_table():
     rows = {d["name"]: d for d in describe()}
     assert MINE <= set(rows)
     assert rows["amazon_q_user_activity"] == {
-        "name": "amazon_q_user_activity", "grain": "user_day",
+        "name": "amazon_q_user_activity",
+        "grain": "user_day",
         "summary": FORMATS["amazon_q_user_activity"].summary,
         "required": ["UserId", "Date"],
-        "signals": {"unused_output": "A", "quota_bunching": "Y", "checkpoint_burst": "Y",
-                    "outcome_decoupling": "Y"},
-        "identity_kinds": ["identity_center_id"], "file_kinds": ["csv"]}
+        "signals": {
+            "unused_output": "A",
+            "quota_bunching": "Y",
+            "checkpoint_burst": "Y",
+            "outcome_decoupling": "Y",
+        },
+        "identity_kinds": ["identity_center_id"],
+        "file_kinds": ["csv"],
+    }
     assert rows["m365_copilot_reports"]["signals"] == {}
     assert rows["viva_person_query"]["grain"] == "person_week"
     grains = [d["grain"] for d in describe()]
@@ -152,6 +220,7 @@ def test_every_format_documents_its_mapping():
 
 def test_vendor_mapping_doc_has_a_section_per_format():
     from pathlib import Path
+
     doc = (Path(__file__).resolve().parents[2] / "docs" / "vendor_mapping.md").read_text()
     for name in MINE:
         assert FORMATS[name].docs.strip() in doc, name
@@ -159,11 +228,16 @@ def test_vendor_mapping_doc_has_a_section_per_format():
 
 def test_map_file_gives_one_result_per_record_and_loses_nothing():
     from theater.sources.vendor import map_file
+
     path = FIXTURES / "claude_code_analytics" / "usage_report_claude_code_2026-03-02.json"
     got = list(map_file(str(path), "claude_code_analytics"))
     assert [(m.line, len(m.rows), m.error) for m in got] == [
-        (1, 1, None), (2, 1, None), (3, 0, "malformed_line"), (4, 1, None),
-        (5, 0, "missing_required: actor")]
+        (1, 1, None),
+        (2, 1, None),
+        (3, 0, "malformed_line"),
+        (4, 1, None),
+        (5, 0, "missing_required: actor"),
+    ]
     assert got[2].raw.startswith("{'date': '2026-03-02T00:00:00Z'")
     assert '"core_metrics"' in got[4].raw
     with pytest.raises(KeyError):

@@ -9,6 +9,7 @@ a cleared task or a catch-up after an outage leaves the tables as one run would.
 Stages run through the project's CLI (Variable ``theater_mode=local``, default) or spark-submit
 (``theater_mode=cluster``); see ``theater_airflow/operators.py`` for the Variables.
 """
+
 from __future__ import annotations
 
 import sys
@@ -22,8 +23,14 @@ if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from theater_airflow.operators import (  # noqa: E402
-    DAILY_DAG_ID, DEFAULT_ARGS, LAKE_ARG, LANDING_ARG,
-    PERIOD_ARGS, TheaterStageOperator, start_date)
+    DAILY_DAG_ID,
+    DEFAULT_ARGS,
+    LAKE_ARG,
+    LANDING_ARG,
+    PERIOD_ARGS,
+    TheaterStageOperator,
+    start_date,
+)
 
 with DAG(
     dag_id=DAILY_DAG_ID,
@@ -39,9 +46,15 @@ with DAG(
 ) as dag:
     ingest = TheaterStageOperator(
         # no period: ingest loads every landing file not loaded before (idempotent per file)
-        task_id="ingest", stage="ingest", stage_args=[LANDING_ARG, LAKE_ARG],
-        execution_timeout=timedelta(hours=2))
+        task_id="ingest",
+        stage="ingest",
+        stage_args=[LANDING_ARG, LAKE_ARG],
+        execution_timeout=timedelta(hours=2),
+    )
     refine = TheaterStageOperator(
-        task_id="refine", stage="refine", stage_args=[LAKE_ARG, *PERIOD_ARGS],
-        execution_timeout=timedelta(hours=3))
+        task_id="refine",
+        stage="refine",
+        stage_args=[LAKE_ARG, *PERIOD_ARGS],
+        execution_timeout=timedelta(hours=3),
+    )
     ingest >> refine

@@ -9,6 +9,7 @@ quarter's rows and file, so re-running is safe.
 Trigger with ``{"wait_for_daily": false}`` to skip the wait (development, or a quarter whose
 silver tables were built another way, e.g. ``theater run --stage ingest --stage refine``).
 """
+
 from __future__ import annotations
 
 import sys
@@ -22,8 +23,16 @@ if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from theater_airflow.operators import (  # noqa: E402
-    DEFAULT_ARGS, LAKE_ARG, PERIOD_ARGS, QUARTERLY_DAG_ID,
-    REPORT_OUT, REPORT_PDF, DailyRunsDoneSensor, TheaterStageOperator, start_date)
+    DEFAULT_ARGS,
+    LAKE_ARG,
+    PERIOD_ARGS,
+    QUARTERLY_DAG_ID,
+    REPORT_OUT,
+    REPORT_PDF,
+    DailyRunsDoneSensor,
+    TheaterStageOperator,
+    start_date,
+)
 
 with DAG(
     dag_id=QUARTERLY_DAG_ID,
@@ -33,17 +42,25 @@ with DAG(
     catchup=True,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    params={"wait_for_daily": Param(True, type="boolean",
-                                    description="wait for the daily run of the quarter's last day")},
+    params={
+        "wait_for_daily": Param(
+            True, type="boolean", description="wait for the daily run of the quarter's last day"
+        )
+    },
     tags=["theater-index"],
     doc_md=__doc__,
 ) as dag:
     wait = DailyRunsDoneSensor(task_id="wait_for_daily", retries=0)
     score = TheaterStageOperator(
-        task_id="score", stage="score", stage_args=[LAKE_ARG, *PERIOD_ARGS],
-        execution_timeout=timedelta(hours=4))
+        task_id="score",
+        stage="score",
+        stage_args=[LAKE_ARG, *PERIOD_ARGS],
+        execution_timeout=timedelta(hours=4),
+    )
     report = TheaterStageOperator(
-        task_id="report", stage="report",
+        task_id="report",
+        stage="report",
         stage_args=[LAKE_ARG, *PERIOD_ARGS, ["--out", REPORT_OUT], ["--pdf", REPORT_PDF]],
-        execution_timeout=timedelta(hours=1))
+        execution_timeout=timedelta(hours=1),
+    )
     wait >> score >> report

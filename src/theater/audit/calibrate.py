@@ -12,6 +12,7 @@ Check: the reliability slope, the inclusion-weighted least-squares slope of the 
 calibrated probability, on held-out labels (K-fold cross-fitting: each fold is predicted by the
 mapping fitted on the other folds). 1 is perfect; below 1 the probabilities are too extreme.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -73,8 +74,11 @@ def stratum_column():
     from pyspark.sql import functions as F
 
     n = F.size(F.coalesce(F.col("flags"), F.array().cast("array<string>")))
-    return (F.when(n == 0, F.lit("none")).when(n == 1, F.col("flags").getItem(0))
-            .otherwise(F.lit("multi")))
+    return (
+        F.when(n == 0, F.lit("none"))
+        .when(n == 1, F.col("flags").getItem(0))
+        .otherwise(F.lit("multi"))
+    )
 
 
 def apply(labels, mapping: dict, threshold: float):
@@ -84,8 +88,10 @@ def apply(labels, mapping: dict, threshold: float):
 
     if not mapping:
         return labels
-    lit_map = F.create_map(*[x for h, r in sorted(mapping.items())
-                             for x in (F.lit(h), F.lit(float(r)))])
+    lit_map = F.create_map(
+        *[x for h, r in sorted(mapping.items()) for x in (F.lit(h), F.lit(float(r)))]
+    )
     p = F.coalesce(F.element_at(lit_map, stratum_column()), F.col("theater_probability"))
-    return (labels.withColumn("theater_probability", p)
-            .withColumn("is_theater", F.col("theater_probability") >= F.lit(threshold)))
+    return labels.withColumn("theater_probability", p).withColumn(
+        "is_theater", F.col("theater_probability") >= F.lit(threshold)
+    )

@@ -1,4 +1,5 @@
 """``theater audit sample | load | plan``: the human audit loop (docs/audit_guide.md)."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,9 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 def add_parsers(subparsers, common=None) -> None:
     """Register ``audit`` with its three subcommands; ``common`` adds the shared options
     (--conf, --env, --engine, ...) to each."""
-    audit = subparsers.add_parser("audit", help="human audit of the detector: draw a sample, "
-                                                "load labels, plan the audit size")
+    audit = subparsers.add_parser(
+        "audit", help="human audit of the detector: draw a sample, load labels, plan the audit size"
+    )
     sub = audit.add_subparsers(dest="audit_command", required=True)
 
     def period(p):
@@ -23,8 +25,11 @@ def add_parsers(subparsers, common=None) -> None:
         p.add_argument("--start", help="period start date, inclusive (YYYY-MM-DD)")
         p.add_argument("--end", help="period end date, exclusive (YYYY-MM-DD)")
 
-    s = sub.add_parser("sample", help="draw a stratified sample (org x detector output) of the "
-                                      "period's interactions to label")
+    s = sub.add_parser(
+        "sample",
+        help="draw a stratified sample (org x detector output) of the "
+        "period's interactions to label",
+    )
     s.add_argument("--lake", help="lake root (default: paths.lake)")
     period(s)
     s.add_argument("--size", type=int, required=True, help="number of interactions to label")
@@ -38,8 +43,13 @@ def add_parsers(subparsers, common=None) -> None:
     pl = sub.add_parser("plan", help="labels needed for a target interval width")
     pl.add_argument("--lake", help="lake root (default: paths.lake)")
     period(pl)
-    pl.add_argument("--target-width", type=float, required=True, dest="target_width",
-                    help="mean full width of the orgs' 90%% intervals, in index points")
+    pl.add_argument(
+        "--target-width",
+        type=float,
+        required=True,
+        dest="target_width",
+        help="mean full width of the orgs' 90%% intervals, in index points",
+    )
     for p in (s, ld, pl):
         if common:
             common(p)
@@ -70,8 +80,10 @@ def _sample(args, cfg) -> int:
         return EXIT_USAGE
     period, lake = _period(args), _lake(args, cfg)
     if not lake.exists("gold/interaction_labels"):
-        print(f"theater: error: no gold/interaction_labels in {lake.root}: run the score stage "
-              "first", file=sys.stderr)
+        print(
+            f"theater: error: no gold/interaction_labels in {lake.root}: run the score stage first",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     seed = args.seed if args.seed is not None else cfg["audit.seed"]
     with session(cfg) as spark:
@@ -84,11 +96,15 @@ def _sample(args, cfg) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(args.out, index=False)
     by = out.groupby("stratum").size().sort_values(ascending=False)
-    print(f"audit sample {period}: {len(out):,} of {len(pop):,} interactions, "
-          f"{out['org_id'].nunique()} orgs, seed {seed} -> {args.out}")
+    print(
+        f"audit sample {period}: {len(out):,} of {len(pop):,} interactions, "
+        f"{out['org_id'].nunique()} orgs, seed {seed} -> {args.out}"
+    )
     print("  by detector output: " + ", ".join(f"{h} {n}" for h, n in by.items()))
-    print("  fill in `label` (1 = theater, 0 = genuine; guide: docs/audit_guide.md), then "
-          f"`theater audit load --labels {args.out}`")
+    print(
+        "  fill in `label` (1 = theater, 0 = genuine; guide: docs/audit_guide.md), then "
+        f"`theater audit load --labels {args.out}`"
+    )
     return EXIT_OK
 
 
@@ -105,9 +121,11 @@ def _load(args, cfg) -> int:
         return EXIT_USAGE
     for note in res["notes"]:
         print(f"  note: {note}")
-    print(f"audit load {args.labels}: {res['rows']:,} labels; {res['inserted']:,} new, "
-          f"{res['relabelled']:,} relabelled, {res['unchanged']:,} unchanged -> "
-          f"{lake.path('ops/audit_labels')}")
+    print(
+        f"audit load {args.labels}: {res['rows']:,} labels; {res['inserted']:,} new, "
+        f"{res['relabelled']:,} relabelled, {res['unchanged']:,} unchanged -> "
+        f"{lake.path('ops/audit_labels')}"
+    )
     print("  re-run the score stage for the period to publish the debiased index")
     return EXIT_OK
 
@@ -127,33 +145,43 @@ def _plan(args, cfg) -> int:
         return EXIT_USAGE
 
     with session(cfg) as spark:
-        gl = lake.read(spark, "gold/interaction_labels").where(
-            period.date_col("event_date"))
+        gl = lake.read(spark, "gold/interaction_labels").where(period.date_col("event_date"))
         cells = cells_frame(gl).toPandas()
         labels = read_labels(spark, lake, period, gl)
     # orgs the index suppresses (too few users, one dominant user) publish no interval
     per_user = cells.groupby(["org_id", "user_key"])["n"].sum()
     by_org = per_user.groupby("org_id").agg(["size", "sum", "max"])
-    keep = by_org[(by_org["size"] >= cfg["privacy.min_users"])
-                  & (by_org["max"] / by_org["sum"] <= cfg["privacy.dominance_share"])].index
+    keep = by_org[
+        (by_org["size"] >= cfg["privacy.min_users"])
+        & (by_org["max"] / by_org["sum"] <= cfg["privacy.dominance_share"])
+    ].index
     cells = cells[cells["org_id"].isin(keep)]
     strata = sorted(cells["stratum"].unique())
     if labels is not None and len(labels):
-        pooled = pooled_rates(labels, strata, plan.rates_guess(strata, cfg["audit.plan_precision"],
-                                                               cfg["audit.plan_miss_rate"]))
+        pooled = pooled_rates(
+            labels,
+            strata,
+            plan.rates_guess(strata, cfg["audit.plan_precision"], cfg["audit.plan_miss_rate"]),
+        )
         rates = dict(zip(pooled.strata, pooled.rate))
         source = f"audited rates from {len(labels):,} labels"
     else:
         rates = plan.rates_guess(strata, cfg["audit.plan_precision"], cfg["audit.plan_miss_rate"])
-        source = (f"no audit yet: assumed precision {cfg['audit.plan_precision']} where a signal "
-                  f"fired, miss rate {cfg['audit.plan_miss_rate']} where none did")
+        source = (
+            f"no audit yet: assumed precision {cfg['audit.plan_precision']} where a signal "
+            f"fired, miss rate {cfg['audit.plan_miss_rate']} where none did"
+        )
     res = plan.plan(cells, rates, args.target_width, cfg["audit.confidence"])
-    print(f"audit plan {period}: target mean 90% interval width {args.target_width:g} points "
-          f"({cells['org_id'].nunique()} published orgs; {source})")
+    print(
+        f"audit plan {period}: target mean 90% interval width {args.target_width:g} points "
+        f"({cells['org_id'].nunique()} published orgs; {source})"
+    )
     if res["reachable"]:
-        print(f"  about {res['labels']:,} labels (mean width {res['mean_width']:.1f}, widest org "
-              f"{res['max_width']:.1f}); normal approximation without pooling across orgs, so "
-              "on the generous side")
+        print(
+            f"  about {res['labels']:,} labels (mean width {res['mean_width']:.1f}, widest org "
+            f"{res['max_width']:.1f}); normal approximation without pooling across orgs, so "
+            "on the generous side"
+        )
     else:
         print(f"  not reachable: {res['note']}")
     return EXIT_OK

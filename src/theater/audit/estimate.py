@@ -30,6 +30,7 @@ Interval: a joint bootstrap of B replicates. Each replicate
 and theta*_o = sum_h W*_oh R*_oh. The percentile interval at ``confidence`` is reported, widened
 if needed to contain the point estimate.
 """
+
 from __future__ import annotations
 
 import logging
@@ -48,33 +49,41 @@ class Settings:
     replicates: int = 500
     confidence: float = 0.90
     seed: int = 20261130
-    min_strength: float = 1.0      # prior strength a_h (pseudo-labels) bounds
+    min_strength: float = 1.0  # prior strength a_h (pseudo-labels) bounds
     max_strength: float = 10.0
     user_bootstrap: bool = True
 
     @classmethod
     def from_config(cls, cfg) -> "Settings":
         a = cfg.data.get("audit") or {}
-        return cls(replicates=int(a.get("replicates", cls.replicates)),
-                   confidence=float(a.get("confidence", cls.confidence)),
-                   seed=int(a.get("seed", cls.seed)),
-                   min_strength=float(a.get("min_prior_strength", cls.min_strength)),
-                   max_strength=float(a.get("max_prior_strength", cls.max_strength)),
-                   user_bootstrap=bool(a.get("user_bootstrap", cls.user_bootstrap)))
+        return cls(
+            replicates=int(a.get("replicates", cls.replicates)),
+            confidence=float(a.get("confidence", cls.confidence)),
+            seed=int(a.get("seed", cls.seed)),
+            min_strength=float(a.get("min_prior_strength", cls.min_strength)),
+            max_strength=float(a.get("max_prior_strength", cls.max_strength)),
+            user_bootstrap=bool(a.get("user_bootstrap", cls.user_bootstrap)),
+        )
 
 
 @dataclass(frozen=True)
 class Pooled:
     """Per stratum: pooled rate r_h, prior strength a_h, labels n_h (inclusion-weighted rate)."""
+
     strata: list
     rate: np.ndarray
     strength: np.ndarray
     n_labels: np.ndarray
 
 
-def pooled_rates(labels: pd.DataFrame, strata: list, fallback: dict | None = None,
-                 min_strength: float = 2.0, max_strength: float = 100.0,
-                 weights: np.ndarray | None = None) -> Pooled:
+def pooled_rates(
+    labels: pd.DataFrame,
+    strata: list,
+    fallback: dict | None = None,
+    min_strength: float = 2.0,
+    max_strength: float = 100.0,
+    weights: np.ndarray | None = None,
+) -> Pooled:
     """Pooled rate and prior strength per stratum from the labels (``org_id, stratum, label,
     inclusion_probability``). ``weights`` (one per label) re-weights labels (bootstrap).
 
@@ -135,8 +144,9 @@ def _cell_counts(labels: pd.DataFrame, orgs: list, strata: list) -> tuple[np.nda
     return n, k
 
 
-def estimate(cells: pd.DataFrame, labels: pd.DataFrame, settings: Settings = Settings()
-             ) -> pd.DataFrame:
+def estimate(
+    cells: pd.DataFrame, labels: pd.DataFrame, settings: Settings = Settings()
+) -> pd.DataFrame:
     """Debiased share per org with an interval covering user sampling and detector error.
 
     ``cells``: ``org_id, user_key, stratum, n`` (interactions) and optionally ``sum_p`` (summed
@@ -152,8 +162,17 @@ def estimate(cells: pd.DataFrame, labels: pd.DataFrame, settings: Settings = Set
     strata = sorted(cells["stratum"].unique())
     O, H = len(orgs), len(strata)
     if O == 0:
-        return pd.DataFrame(columns=["org_id", "share", "ci_low", "ci_high", "detector_share",
-                                     "audit_n", "interval_kind"])
+        return pd.DataFrame(
+            columns=[
+                "org_id",
+                "share",
+                "ci_low",
+                "ci_high",
+                "detector_share",
+                "audit_n",
+                "interval_kind",
+            ]
+        )
     labels = labels[labels["org_id"].isin(orgs) & labels["stratum"].isin(strata)]
     # a fixed order (bootstrap weights are drawn by position), whatever order the reader gave
     order = [c for c in ("org_id", "stratum", "tool", "event_id") if c in labels]
@@ -162,8 +181,11 @@ def estimate(cells: pd.DataFrame, labels: pd.DataFrame, settings: Settings = Set
     hi = {h: j for j, h in enumerate(strata)}
 
     N = np.zeros((O, H))
-    np.add.at(N, (cells["org_id"].map(oi).to_numpy(), cells["stratum"].map(hi).to_numpy()),
-              cells["n"].to_numpy(float))
+    np.add.at(
+        N,
+        (cells["org_id"].map(oi).to_numpy(), cells["stratum"].map(hi).to_numpy()),
+        cells["n"].to_numpy(float),
+    )
     has_p = "sum_p" in cells
     fallback = {}
     if has_p:
@@ -214,11 +236,17 @@ def estimate(cells: pd.DataFrame, labels: pd.DataFrame, settings: Settings = Set
     if has_p:
         sp = cells.groupby("org_id")[["sum_p", "n"]].sum()
         det = (sp["sum_p"] / sp["n"]).reindex(orgs).to_numpy()
-    return pd.DataFrame({
-        "org_id": orgs, "share": share,
-        "ci_low": np.minimum(low, share), "ci_high": np.maximum(high, share),
-        "detector_share": det, "audit_n": n_lab.sum(1).astype(int),
-        "interval_kind": SAMPLING_DETECTOR})
+    return pd.DataFrame(
+        {
+            "org_id": orgs,
+            "share": share,
+            "ci_low": np.minimum(low, share),
+            "ci_high": np.maximum(high, share),
+            "detector_share": det,
+            "audit_n": n_lab.sum(1).astype(int),
+            "interval_kind": SAMPLING_DETECTOR,
+        }
+    )
 
 
 def audited_rates(labels: pd.DataFrame, flagged: str = "flagged") -> dict:
@@ -232,8 +260,11 @@ def audited_rates(labels: pd.DataFrame, flagged: str = "flagged") -> dict:
     tp = float((ipw * y * f).sum())
     flagged_w = float((ipw * f).sum())
     pos = float((ipw * y).sum())
-    return {"precision": tp / flagged_w if flagged_w > 0 else None,
-            "recall": tp / pos if pos > 0 else None, "n": int(len(labels))}
+    return {
+        "precision": tp / flagged_w if flagged_w > 0 else None,
+        "recall": tp / pos if pos > 0 else None,
+        "n": int(len(labels)),
+    }
 
 
 def signal_precision(labels: pd.DataFrame, names) -> dict:

@@ -1,5 +1,6 @@
 """What the interval means, in one plain sentence (CLI table and report), and the audited
 precision and recall over every audit in the lake (read with delta-rs/pyarrow, no Spark)."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -20,24 +21,31 @@ def lake_rates(lake_root: str) -> dict | None:
     return audited_rates(a.assign(flagged=a["stratum"] != "none"))
 
 
-def interval_sentence(index: pd.DataFrame | list, rates: dict | None,
-                      confidence: float = 0.90) -> str:
+def interval_sentence(
+    index: pd.DataFrame | list, rates: dict | None, confidence: float = 0.90
+) -> str:
     """One plain sentence on what the published intervals cover (``index``: the period's org
     rows with ``interval_kind`` and ``audit_n``; older rows without them count as sampling)."""
     df = pd.DataFrame(index) if not isinstance(index, pd.DataFrame) else index
     conf = f"{confidence * 100:.0f}%"
-    audited = ("interval_kind" in df and (df["interval_kind"] == SAMPLING_DETECTOR).any())
+    audited = "interval_kind" in df and (df["interval_kind"] == SAMPLING_DETECTOR).any()
     pr = ""
     if rates and rates.get("precision") is not None and rates.get("recall") is not None:
-        pr = (f" (audited precision {rates['precision'] * 100:.0f}%, recall "
-              f"{rates['recall'] * 100:.0f}%, from {rates['n']:,} labels in the lake)")
+        pr = (
+            f" (audited precision {rates['precision'] * 100:.0f}%, recall "
+            f"{rates['recall'] * 100:.0f}%, from {rates['n']:,} labels in the lake)"
+        )
     if audited:
         n = int(df["audit_n"].fillna(0).sum())
-        return (f"Each {conf} interval covers both which people happened to be in the org and "
-                f"the detector's own mistakes, as measured by people who checked {n:,} sampled "
-                f"interactions of this period{pr}.")
-    text = (f"Each {conf} interval reflects only which people happened to be in the org: it "
-            "excludes the detector's own errors, so the true share can lie outside it")
+        return (
+            f"Each {conf} interval covers both which people happened to be in the org and "
+            f"the detector's own mistakes, as measured by people who checked {n:,} sampled "
+            f"interactions of this period{pr}."
+        )
+    text = (
+        f"Each {conf} interval reflects only which people happened to be in the org: it "
+        "excludes the detector's own errors, so the true share can lie outside it"
+    )
     if pr:
         return text + f"; no audit covers this period{pr}."
     return text + "; no audit has measured those errors yet (theater audit sample)."

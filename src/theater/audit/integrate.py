@@ -6,6 +6,7 @@
 - :func:`metrics`: audited precision/recall, per-signal precision, reliability slope (MLflow);
 - :func:`summary`: audited precision and recall over every audit in the lake (CLI, report).
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,10 +26,12 @@ def cells_frame(labels):
     """Interactions and summed probability per (org, user, detector-output stratum)."""
     from pyspark.sql import functions as F
 
-    return (labels.where(F.col("org_id").isNotNull())
-            .withColumn("stratum", _cal.stratum_column())
-            .groupBy("org_id", "user_key", "stratum")
-            .agg(F.count("*").alias("n"), F.sum("theater_probability").alias("sum_p")))
+    return (
+        labels.where(F.col("org_id").isNotNull())
+        .withColumn("stratum", _cal.stratum_column())
+        .groupBy("org_id", "user_key", "stratum")
+        .agg(F.count("*").alias("n"), F.sum("theater_probability").alias("sum_p"))
+    )
 
 
 def read_labels(spark, lake, period, interactions=None, version: int | None = None):
@@ -41,7 +44,8 @@ def read_labels(spark, lake, period, interactions=None, version: int | None = No
         return None
     if interactions is None and lake.exists("gold/interaction_labels"):
         interactions = lake.read(spark, "gold/interaction_labels").where(
-            period.date_col("event_date"))
+            period.date_col("event_date")
+        )
     return labels_pandas(frame, interactions)
 
 
@@ -59,9 +63,11 @@ def labels_pandas(frame, interactions=None):
 
     df = frame
     if interactions is not None:
-        df = df.join(interactions.select("tool", "event_id",
-                                         F.array_join("flags", ",").alias("signals")),
-                     on=["tool", "event_id"], how="left")
+        df = df.join(
+            interactions.select("tool", "event_id", F.array_join("flags", ",").alias("signals")),
+            on=["tool", "event_id"],
+            how="left",
+        )
     # a fixed order: the bootstrap weights and held-out folds are drawn by position
     out = df.toPandas().sort_values(["tool", "event_id"], kind="stable").reset_index(drop=True)
     return out if len(out) else None
@@ -97,10 +103,14 @@ def apply(spark, index, labels, audit: pd.DataFrame | None, cfg):
         r["ci_low"] = round(100 * float(e.ci_low), 2)
         r["ci_high"] = round(100 * float(e.ci_high), 2)
         r["interval_kind"], r["audit_n"] = e.interval_kind, int(e.audit_n)
-    schema = T.StructType(list(index.schema.fields) + [
-        T.StructField("detector_index", T.DoubleType()),
-        T.StructField("interval_kind", T.StringType()),
-        T.StructField("audit_n", T.LongType())])
+    schema = T.StructType(
+        list(index.schema.fields)
+        + [
+            T.StructField("detector_index", T.DoubleType()),
+            T.StructField("interval_kind", T.StringType()),
+            T.StructField("audit_n", T.LongType()),
+        ]
+    )
     return spark.createDataFrame([tuple(r[f.name] for f in schema.fields) for r in rows], schema)
 
 
@@ -112,11 +122,15 @@ def metrics(audit: pd.DataFrame | None, names) -> dict:
     a = audit.assign(flagged=audit["stratum"] != "none")
     out = {"labels": len(a)}
     pr = audited_rates(a)
-    out.update({k: v for k, v in (("precision", pr["precision"]), ("recall", pr["recall"]))
-                if v is not None})
+    out.update(
+        {
+            k: v
+            for k, v in (("precision", pr["precision"]), ("recall", pr["recall"]))
+            if v is not None
+        }
+    )
     if "signals" in a:
-        out["signal_precision"] = signal_precision(a.assign(signals=a["signals"].fillna("")),
-                                                   names)
+        out["signal_precision"] = signal_precision(a.assign(signals=a["signals"].fillna("")), names)
     rel = _cal.held_out(a)
     if rel["slope"] is not None:
         out["reliability_slope"] = rel["slope"]

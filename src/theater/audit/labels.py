@@ -9,6 +9,7 @@ Problems are collected, not stopped at: every bad line is reported (line numbers
 header as line 1). A file with any error loads nothing. Loading MERGEs on (tool, event_id):
 loading the same file twice changes nothing, and a new label for an interaction replaces the old.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,9 +25,11 @@ log = logging.getLogger(__name__)
 TABLE = "ops/audit_labels"
 REQUIRED = ("event_id", "tool", "label", "inclusion_probability")
 KEY = ["tool", "event_id"]
-SCHEMA = ("event_id string, tool string, org_id string, user_key string, event_date date, "
-          "stratum string, inclusion_probability double, label int, labels_file string, "
-          "loaded_at timestamp")
+SCHEMA = (
+    "event_id string, tool string, org_id string, user_key string, event_date date, "
+    "stratum string, inclusion_probability double, label int, labels_file string, "
+    "loaded_at timestamp"
+)
 
 
 class LabelsError(ValueError):
@@ -35,13 +38,17 @@ class LabelsError(ValueError):
     def __init__(self, path, problems: list[str]):
         self.problems = problems
         head = f"{path}: {len(problems)} problem(s) in the labels file"
-        super().__init__(head + "\n" + "\n".join(f"  {p}" for p in problems[:50])
-                         + ("\n  ..." if len(problems) > 50 else ""))
+        super().__init__(
+            head
+            + "\n"
+            + "\n".join(f"  {p}" for p in problems[:50])
+            + ("\n  ..." if len(problems) > 50 else "")
+        )
 
 
 @dataclass
 class Parsed:
-    rows: pd.DataFrame                       # one per (tool, event_id), with ``line``
+    rows: pd.DataFrame  # one per (tool, event_id), with ``line``
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -61,8 +68,13 @@ def parse(path: str | Path) -> Parsed:
         header = reader.fieldnames or []
         missing = [c for c in REQUIRED if c not in header]
         if missing:
-            raise LabelsError(path, [f"line 1: missing column(s) {', '.join(missing)} "
-                                     f"(header has {', '.join(header) or 'nothing'})"])
+            raise LabelsError(
+                path,
+                [
+                    f"line 1: missing column(s) {', '.join(missing)} "
+                    f"(header has {', '.join(header) or 'nothing'})"
+                ],
+            )
         rows, seen = [], {}
         for rec in reader:
             line = reader.line_num
@@ -74,16 +86,20 @@ def parse(path: str | Path) -> Parsed:
                 problems.append(f"line {line}: event_id and tool are required")
                 bad = True
             if lab not in ("0", "1"):
-                problems.append(f"line {line}: label {lab!r} is not 0 or 1 "
-                                "(1 = theater, 0 = genuine; remove rows you did not review)")
+                problems.append(
+                    f"line {line}: label {lab!r} is not 0 or 1 "
+                    "(1 = theater, 0 = genuine; remove rows you did not review)"
+                )
                 bad = True
             try:
                 pi = float(rec.get("inclusion_probability") or "nan")
                 if not 0 < pi <= 1:
                     raise ValueError
             except ValueError:
-                problems.append(f"line {line}: inclusion_probability "
-                                f"{rec.get('inclusion_probability')!r} is not in (0, 1]")
+                problems.append(
+                    f"line {line}: inclusion_probability "
+                    f"{rec.get('inclusion_probability')!r} is not in (0, 1]"
+                )
                 bad = True
                 pi = float("nan")
             if bad:
@@ -92,22 +108,46 @@ def parse(path: str | Path) -> Parsed:
             if key in seen:
                 first, first_label = seen[key]
                 if first_label != lab:
-                    problems.append(f"line {line}: duplicate of line {first} ({tool} {eid}) "
-                                    f"with a different label ({lab} vs {first_label})")
+                    problems.append(
+                        f"line {line}: duplicate of line {first} ({tool} {eid}) "
+                        f"with a different label ({lab} vs {first_label})"
+                    )
                 else:
-                    notes.append(f"line {line}: duplicate of line {first} ({tool} {eid}), "
-                                 "same label: loaded once")
+                    notes.append(
+                        f"line {line}: duplicate of line {first} ({tool} {eid}), "
+                        "same label: loaded once"
+                    )
                 continue
             seen[key] = (line, lab)
-            rows.append({"line": line, "event_id": eid, "tool": tool, "label": int(lab),
-                         "inclusion_probability": pi,
-                         "stratum": (rec.get("stratum") or "").strip() or None,
-                         "org_id_file": (rec.get("org_id") or "").strip() or None})
+            rows.append(
+                {
+                    "line": line,
+                    "event_id": eid,
+                    "tool": tool,
+                    "label": int(lab),
+                    "inclusion_probability": pi,
+                    "stratum": (rec.get("stratum") or "").strip() or None,
+                    "org_id_file": (rec.get("org_id") or "").strip() or None,
+                }
+            )
     if not rows and not problems:
         problems.append("no labelled rows")
-    return Parsed(pd.DataFrame(rows, columns=["line", "event_id", "tool", "label",
-                                              "inclusion_probability", "stratum",
-                                              "org_id_file"]), problems, notes)
+    return Parsed(
+        pd.DataFrame(
+            rows,
+            columns=[
+                "line",
+                "event_id",
+                "tool",
+                "label",
+                "inclusion_probability",
+                "stratum",
+                "org_id_file",
+            ],
+        ),
+        problems,
+        notes,
+    )
 
 
 def match_lake(parsed: Parsed, interactions: pd.DataFrame) -> Parsed:
@@ -115,26 +155,41 @@ def match_lake(parsed: Parsed, interactions: pd.DataFrame) -> Parsed:
     user_key, event_date, stratum``): unknown interactions and org mismatches are errors.
     Returns the rows with the lake's org, user pseudonym, date and (when the file has none)
     stratum."""
-    rows = parsed.rows.merge(interactions, on=KEY, how="left", suffixes=("", "_lake"),
-                             indicator=True)
+    rows = parsed.rows.merge(
+        interactions, on=KEY, how="left", suffixes=("", "_lake"), indicator=True
+    )
     problems = list(parsed.problems)
     for r in rows[rows["_merge"] == "left_only"].itertuples(index=False):
-        problems.append(f"line {r.line}: no interaction {r.tool} {r.event_id} in "
-                        "gold/interaction_labels")
+        problems.append(
+            f"line {r.line}: no interaction {r.tool} {r.event_id} in gold/interaction_labels"
+        )
     both = rows[rows["_merge"] == "both"]
     for r in both.itertuples(index=False):
         if r.org_id_file and r.org_id_file != r.org_id:
-            problems.append(f"line {r.line}: org_id {r.org_id_file} does not match the lake "
-                            f"({r.org_id}) for {r.tool} {r.event_id}")
+            problems.append(
+                f"line {r.line}: org_id {r.org_id_file} does not match the lake "
+                f"({r.org_id}) for {r.tool} {r.event_id}"
+            )
     out = both.copy()
     out["stratum"] = out["stratum"].fillna(out["stratum_lake"])
-    return Parsed(out.drop(columns=["_merge", "stratum_lake", "org_id_file"]), problems,
-                  parsed.notes)
+    return Parsed(
+        out.drop(columns=["_merge", "stratum_lake", "org_id_file"]), problems, parsed.notes
+    )
 
 
 def to_table_rows(rows: pd.DataFrame, labels_file: str) -> pd.DataFrame:
-    out = rows[["event_id", "tool", "org_id", "user_key", "event_date", "stratum",
-                "inclusion_probability", "label"]].copy()
+    out = rows[
+        [
+            "event_id",
+            "tool",
+            "org_id",
+            "user_key",
+            "event_date",
+            "stratum",
+            "inclusion_probability",
+            "label",
+        ]
+    ].copy()
     out["labels_file"] = labels_file
     out["loaded_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
     return out
@@ -153,30 +208,54 @@ def load(spark, lake, path: str | Path) -> dict:
     parsed = parse(path)
     if not lake.exists("gold/interaction_labels"):
         raise LabelsError(path, ["the lake has no gold/interaction_labels: run the score stage"])
-    keys = spark.createDataFrame(parsed.rows[KEY] if len(parsed.rows) else
-                                 pd.DataFrame({"tool": ["-"], "event_id": ["-"]}))
-    lake_rows = (lake.read(spark, "gold/interaction_labels")
-                 .join(F.broadcast(keys), on=KEY, how="left_semi")
-                 .select("event_id", "tool", "org_id", "user_key", "event_date",
-                         F.array_join("flags", ",").alias("flags")).toPandas())
+    keys = spark.createDataFrame(
+        parsed.rows[KEY] if len(parsed.rows) else pd.DataFrame({"tool": ["-"], "event_id": ["-"]})
+    )
+    lake_rows = (
+        lake.read(spark, "gold/interaction_labels")
+        .join(F.broadcast(keys), on=KEY, how="left_semi")
+        .select(
+            "event_id",
+            "tool",
+            "org_id",
+            "user_key",
+            "event_date",
+            F.array_join("flags", ",").alias("flags"),
+        )
+        .toPandas()
+    )
     lake_rows["stratum"] = strata(lake_rows["flags"])
     checked = match_lake(parsed, lake_rows.drop(columns=["flags"]))
     if checked.problems:
         raise LabelsError(path, checked.problems)
     new = to_table_rows(checked.rows, Path(path).name)
-    before = (lake.read(spark, TABLE).select(*KEY, "label").toPandas()
-              if lake.exists(TABLE) else pd.DataFrame(columns=[*KEY, "label"]))
+    before = (
+        lake.read(spark, TABLE).select(*KEY, "label").toPandas()
+        if lake.exists(TABLE)
+        else pd.DataFrame(columns=[*KEY, "label"])
+    )
     cmp = new[[*KEY, "label"]].merge(before, on=KEY, how="left", suffixes=("", "_old"))
     inserted = int(cmp["label_old"].isna().sum())
     relabelled = int((cmp["label_old"].notna() & (cmp["label_old"] != cmp["label"])).sum())
     sdf = spark.createDataFrame(new, SCHEMA)
     if inserted or relabelled or not lake.exists(TABLE):
         # only rows whose label (or design) changed are updated: a re-load changes nothing
-        lake.merge(sdf, TABLE, KEY, update_condition=(
-            "t.label <> s.label OR t.inclusion_probability <> s.inclusion_probability "
-            "OR NOT (t.stratum <=> s.stratum)"))
-    return {"rows": len(new), "inserted": inserted, "relabelled": relabelled,
-            "unchanged": len(new) - inserted - relabelled, "notes": checked.notes}
+        lake.merge(
+            sdf,
+            TABLE,
+            KEY,
+            update_condition=(
+                "t.label <> s.label OR t.inclusion_probability <> s.inclusion_probability "
+                "OR NOT (t.stratum <=> s.stratum)"
+            ),
+        )
+    return {
+        "rows": len(new),
+        "inserted": inserted,
+        "relabelled": relabelled,
+        "unchanged": len(new) - inserted - relabelled,
+        "notes": checked.notes,
+    }
 
 
 def read_for_period(spark, lake, period, version: int | None = None):
@@ -184,6 +263,5 @@ def read_for_period(spark, lake, period, version: int | None = None):
 
     if not lake.exists(TABLE):
         return None
-    df = lake.read(spark, TABLE, version=version).where(
-        period.date_col("event_date"))
+    df = lake.read(spark, TABLE, version=version).where(period.date_col("event_date"))
     return df

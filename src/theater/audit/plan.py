@@ -13,6 +13,7 @@ user's interactions, z_u = sum_h m_uh r_h). It ignores the borrowing of strength
 so it errs on the side of more labels. The smallest n whose *mean* org width (in index points,
 full width) is at or under the target is returned, with the widest org at that n.
 """
+
 from __future__ import annotations
 
 from statistics import NormalDist
@@ -27,12 +28,14 @@ def rates_guess(strata, precision: float, miss_rate: float) -> dict:
     return {h: (miss_rate if h == NONE else precision) for h in strata}
 
 
-def widths(cells: pd.DataFrame, rates: dict, n: int, confidence: float = 0.90,
-           min_per_cell: int = 2) -> pd.DataFrame:
+def widths(
+    cells: pd.DataFrame, rates: dict, n: int, confidence: float = 0.90, min_per_cell: int = 2
+) -> pd.DataFrame:
     """Planned full width (index points) per org for a total of ``n`` labels."""
     z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-    cell = cells.groupby(["org_id", "stratum"], as_index=False)["n"].sum().rename(
-        columns={"n": "N"})
+    cell = (
+        cells.groupby(["org_id", "stratum"], as_index=False)["n"].sum().rename(columns={"n": "N"})
+    )
     alloc = allocate(cell, n, min_per_cell)
     out = []
     for org, a in alloc.groupby("org_id"):
@@ -41,21 +44,31 @@ def widths(cells: pd.DataFrame, rates: dict, n: int, confidence: float = 0.90,
         r = a["stratum"].map(rates).fillna(0.5).to_numpy(float)
         nl = a["n"].to_numpy(float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            det = np.where(nl > 0, W ** 2 * r * (1 - r) / nl * (1 - nl / N),
-                           W ** 2 * 0.25)          # an unlabelled cell: the worst case
+            det = np.where(
+                nl > 0, W**2 * r * (1 - r) / nl * (1 - nl / N), W**2 * 0.25
+            )  # an unlabelled cell: the worst case
         u = cells[cells["org_id"] == org]
         m = u.groupby("user_key")["n"].sum()
-        zu = (u.assign(z=u["n"] * u["stratum"].map(rates).fillna(0.5))
-              .groupby("user_key")["z"].sum())
+        zu = u.assign(z=u["n"] * u["stratum"].map(rates).fillna(0.5)).groupby("user_key")["z"].sum()
         theta = zu.sum() / m.sum()
         usr = float(((zu - theta * m) ** 2).sum() / m.sum() ** 2)
-        out.append({"org_id": org, "labels": int(nl.sum()),
-                    "width": float(200 * z * np.sqrt(det.sum() + usr))})
+        out.append(
+            {
+                "org_id": org,
+                "labels": int(nl.sum()),
+                "width": float(200 * z * np.sqrt(det.sum() + usr)),
+            }
+        )
     return pd.DataFrame(out)
 
 
-def plan(cells: pd.DataFrame, rates: dict, target_width: float, confidence: float = 0.90,
-         max_labels: int = 200_000) -> dict:
+def plan(
+    cells: pd.DataFrame,
+    rates: dict,
+    target_width: float,
+    confidence: float = 0.90,
+    max_labels: int = 200_000,
+) -> dict:
     """Smallest total n (doubling, then bisection) whose mean org width <= ``target_width``."""
     total = int(cells["n"].sum())
     hi_cap = min(max_labels, total)
@@ -69,9 +82,14 @@ def plan(cells: pd.DataFrame, rates: dict, target_width: float, confidence: floa
     while mean_w(hi)[0] > target_width:
         if hi >= hi_cap:
             mw, xw = mean_w(hi_cap)
-            return {"labels": None, "reachable": False, "mean_width": mw, "max_width": xw,
-                    "note": f"even {hi_cap:,} labels give a mean width of {mw:.1f} points "
-                            "(user sampling alone sets a floor)"}
+            return {
+                "labels": None,
+                "reachable": False,
+                "mean_width": mw,
+                "max_width": xw,
+                "note": f"even {hi_cap:,} labels give a mean width of {mw:.1f} points "
+                "(user sampling alone sets a floor)",
+            }
         lo, hi = hi, min(2 * hi, hi_cap)
     while hi - lo > max(1, hi // 100):
         mid = (lo + hi) // 2

@@ -18,6 +18,7 @@ seen. Within a cell the draw is simple random sampling without replacement; each
 
 Pure functions on pandas frames, plus :func:`read_population`, the thin reader.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,9 +30,21 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 NONE, MULTI = "none", "multi"
-SAMPLE_COLUMNS = ["event_id", "tool", "org_id", "user_key", "event_ts", "action",
-                  "output_disposition", "artifact_id", "signals_fired", "theater_probability",
-                  "stratum", "inclusion_probability", "label"]
+SAMPLE_COLUMNS = [
+    "event_id",
+    "tool",
+    "org_id",
+    "user_key",
+    "event_ts",
+    "action",
+    "output_disposition",
+    "artifact_id",
+    "signals_fired",
+    "theater_probability",
+    "stratum",
+    "inclusion_probability",
+    "label",
+]
 
 
 def stratum_of(flags: Iterable[str] | None) -> str:
@@ -44,12 +57,14 @@ def stratum_of(flags: Iterable[str] | None) -> str:
 
 def strata(flags: pd.Series) -> pd.Series:
     """:func:`stratum_of` over a column of flag lists (arrays, lists or comma-joined strings)."""
+
     def one(v):
         if isinstance(v, str):
             v = [x for x in v.split(",") if x]
         elif v is None or (isinstance(v, float) and np.isnan(v)):
             v = []
         return stratum_of(list(v))
+
     return flags.map(one)
 
 
@@ -88,17 +103,18 @@ def allocate(cells: pd.DataFrame, size: int, min_per_cell: int = 2) -> pd.DataFr
         N = cells.loc[idx, "N"].to_numpy()
         budget = int(per_org[org])
         floor = np.minimum(N, min_per_cell)
-        if floor.sum() > budget:          # too small a budget: spread it over the largest cells
+        if floor.sum() > budget:  # too small a budget: spread it over the largest cells
             n = np.zeros_like(N)
             order = np.argsort(-N, kind="stable")
             n[order[:budget]] = 1
         else:
-            n = floor + _largest_remainder(np.maximum(N - floor, 0).astype(float),
-                                           budget - int(floor.sum()))
+            n = floor + _largest_remainder(
+                np.maximum(N - floor, 0).astype(float), budget - int(floor.sum())
+            )
             n = np.minimum(n, N)
         spare += budget - int(n.sum())
         cells.loc[idx, "n"] = n
-    if spare > 0:                         # small orgs left labels over: give them to the others
+    if spare > 0:  # small orgs left labels over: give them to the others
         room = (cells["N"] - cells["n"]).to_numpy().astype(float)
         add = _largest_remainder(room, min(spare, int(room.sum())))
         cells["n"] = np.minimum(cells["n"] + add, cells["N"])
@@ -112,8 +128,11 @@ def draw(population: pd.DataFrame, size: int, seed: int, min_per_cell: int = 2) 
     pop = population.copy()
     if "stratum" not in pop:
         pop["stratum"] = strata(pop["flags"])
-    pop = pop[pop["org_id"].notna()].sort_values(["org_id", "stratum", "tool", "event_id"],
-                                                 kind="stable").reset_index(drop=True)
+    pop = (
+        pop[pop["org_id"].notna()]
+        .sort_values(["org_id", "stratum", "tool", "event_id"], kind="stable")
+        .reset_index(drop=True)
+    )
     cells = pop.groupby(["org_id", "stratum"], sort=True).size().rename("N").reset_index()
     alloc = allocate(cells, size, min_per_cell)
     rng = np.random.default_rng(seed)
@@ -137,7 +156,8 @@ def sample_frame(sampled: pd.DataFrame) -> pd.DataFrame:
     out = sampled.copy()
     if "signals_fired" not in out:
         out["signals_fired"] = out["flags"].map(
-            lambda v: ";".join(v.split(",") if isinstance(v, str) else list(v or [])))
+            lambda v: ";".join(v.split(",") if isinstance(v, str) else list(v or []))
+        )
     out["label"] = ""
     for c in SAMPLE_COLUMNS:
         if c not in out:
@@ -151,15 +171,26 @@ def read_population(spark, lake, period) -> pd.DataFrame:
     silver/interactions) as pandas: the frame :func:`draw` samples from."""
     from pyspark.sql import functions as F
 
-    labels = (lake.read(spark, "gold/interaction_labels")
-              .where(period.date_col("event_date")
-                     & F.col("org_id").isNotNull())
-              .select("event_id", "tool", "org_id", "user_key",
-                      F.date_format("event_ts", "yyyy-MM-dd'T'HH:mm:ss'Z'").alias("event_ts"),
-                      "action", "output_disposition", "theater_probability",
-                      F.array_join("flags", ",").alias("flags")))
+    labels = (
+        lake.read(spark, "gold/interaction_labels")
+        .where(period.date_col("event_date") & F.col("org_id").isNotNull())
+        .select(
+            "event_id",
+            "tool",
+            "org_id",
+            "user_key",
+            F.date_format("event_ts", "yyyy-MM-dd'T'HH:mm:ss'Z'").alias("event_ts"),
+            "action",
+            "output_disposition",
+            "theater_probability",
+            F.array_join("flags", ",").alias("flags"),
+        )
+    )
     if lake.exists("silver/interactions"):
-        art = (lake.read(spark, "silver/interactions")
-               .where(period.ts_col("event_ts")).select("event_id", "tool", "artifact_id"))
+        art = (
+            lake.read(spark, "silver/interactions")
+            .where(period.ts_col("event_ts"))
+            .select("event_id", "tool", "artifact_id")
+        )
         labels = labels.join(art, on=["tool", "event_id"], how="left")
     return labels.toPandas()

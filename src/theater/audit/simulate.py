@@ -6,6 +6,7 @@ planted org shares (truth/orgs.csv). :func:`audit_world` draws the stratified sa
 ``theater audit sample`` draws, labels it from the truth (a perfect reviewer), runs the score
 stage's estimator and says which orgs' intervals cover the planted share.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -15,12 +16,19 @@ from . import calibrate, estimate, sample
 
 def world_cells(df: pd.DataFrame) -> pd.DataFrame:
     """Interactions and summed probability per (org, user, stratum)."""
-    return (df.groupby(["org_id", "user_key", "stratum"], as_index=False)
-            .agg(n=("event_id", "size"), sum_p=("theater_probability", "sum")))
+    return df.groupby(["org_id", "user_key", "stratum"], as_index=False).agg(
+        n=("event_id", "size"), sum_p=("theater_probability", "sum")
+    )
 
 
-def audit_world(df: pd.DataFrame, orgs: pd.DataFrame, labels_per_org: int, seed: int,
-                settings: estimate.Settings, min_users: int = 10):
+def audit_world(
+    df: pd.DataFrame,
+    orgs: pd.DataFrame,
+    labels_per_org: int,
+    seed: int,
+    settings: estimate.Settings,
+    min_users: int = 10,
+):
     """(per-org estimates with ``theater_share`` and ``covered``, held-out reliability, labels).
 
     Orgs below ``min_users`` users (truth/orgs.csv ``n_users``) are left out, as the published
@@ -34,8 +42,9 @@ def audit_world(df: pd.DataFrame, orgs: pd.DataFrame, labels_per_org: int, seed:
     labels = drawn.assign(label=drawn["is_theater"].astype(int))
     est = estimate.estimate(world_cells(df), labels, settings)
     est = est.merge(orgs[["org_id", "theater_share"]], on="org_id")
-    est["covered"] = ((est["ci_low"] <= est["theater_share"])
-                      & (est["theater_share"] <= est["ci_high"]))
+    est["covered"] = (est["ci_low"] <= est["theater_share"]) & (
+        est["theater_share"] <= est["ci_high"]
+    )
     return est, calibrate.held_out(labels, seed=seed), len(labels)
 
 
@@ -45,12 +54,24 @@ def scored_world(spark, lake, truth_dir) -> pd.DataFrame:
 
     from pyspark.sql import functions as F
 
-    labels = (lake.read(spark, "gold/interaction_labels").where(F.col("org_id").isNotNull())
-              .select("event_id", "tool", "org_id", "user_key", "theater_probability",
-                      F.array_join("flags", ",").alias("flags"))
-              .toPandas())
-    truth = pd.read_csv(Path(truth_dir) / "interactions.csv",
-                        usecols=["event_id", "tool", "is_theater"], dtype={"event_id": str})
+    labels = (
+        lake.read(spark, "gold/interaction_labels")
+        .where(F.col("org_id").isNotNull())
+        .select(
+            "event_id",
+            "tool",
+            "org_id",
+            "user_key",
+            "theater_probability",
+            F.array_join("flags", ",").alias("flags"),
+        )
+        .toPandas()
+    )
+    truth = pd.read_csv(
+        Path(truth_dir) / "interactions.csv",
+        usecols=["event_id", "tool", "is_theater"],
+        dtype={"event_id": str},
+    )
     df = labels.merge(truth, on=["tool", "event_id"], how="inner")
     df["is_theater"] = df["is_theater"].astype("int8")
     return df

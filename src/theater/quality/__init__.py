@@ -56,14 +56,37 @@ How it works
   (event ids, tools, orgs, pseudonymous user keys) and values of columns not in
   :data:`RAW_IDENTIFIER_COLUMNS`.
 """
+
 from __future__ import annotations
 
 from .gate import DQ_SCHEMA, Gate
 from .results import RAW_IDENTIFIER_COLUMNS, summary_lines
 from .runner import GX
-from .suites import (DQ_TABLE, FRAMES, SEVERITIES, SuiteError, expectation_name, load_suite,
-                     load_suite_json, suite_file_name, suites_dir)
+from .suites import (
+    DQ_TABLE,
+    FRAMES,
+    SEVERITIES,
+    SuiteError,
+    expectation_name,
+    load_suite,
+    load_suite_json,
+    suite_file_name,
+    suites_dir,
+)
 
-__all__ = ["DQ_SCHEMA", "DQ_TABLE", "FRAMES", "GX", "Gate", "RAW_IDENTIFIER_COLUMNS", "SEVERITIES",
-           "SuiteError", "expectation_name", "load_suite", "load_suite_json", "suite_file_name",
-           "suites_dir", "summary_lines"]
+__all__ = [
+    "DQ_SCHEMA",
+    "DQ_TABLE",
+    "FRAMES",
+    "GX",
+    "Gate",
+    "RAW_IDENTIFIER_COLUMNS",
+    "SEVERITIES",
+    "SuiteError",
+    "expectation_name",
+    "load_suite",
+    "load_suite_json",
+    "suite_file_name",
+    "suites_dir",
+    "summary_lines",
+]

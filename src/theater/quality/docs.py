@@ -8,6 +8,7 @@ passed / warning / failed counts, what did not pass with its observed value, and
 GX's own page for the details. It is rebuilt from ``manifest.jsonl`` (one line per validated
 frame, appended by :class:`theater.quality.Gate`) each time a stage builds its docs.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,7 @@ def write_index(directory: str | os.PathLike) -> Path:
     path = d / INDEX
     tmp = d / (INDEX + ".tmp")
     tmp.write_text(render_index(read_manifest(d)), encoding="utf-8")
-    os.replace(tmp, path)   # readers never see a half-written page
+    os.replace(tmp, path)  # readers never see a half-written page
     return path
 
 
@@ -68,9 +69,13 @@ def _status(e: dict) -> tuple[str, str]:
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("theater.quality", "templates"),
-                              autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("theater.quality", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def render_index(entries: list[dict]) -> str:
@@ -79,26 +84,47 @@ def render_index(entries: list[dict]) -> str:
     runs: dict[str, list[dict]] = {}
     for e in entries:
         runs.setdefault(e.get("run_id", "?"), []).append(e)
-    order = sorted(runs, key=lambda r: max(x.get("validated_at", "") for x in runs[r]),
-                   reverse=True)
+    order = sorted(
+        runs, key=lambda r: max(x.get("validated_at", "") for x in runs[r]), reverse=True
+    )
     view = []
     for run in order:
         items = sorted(runs[run], key=lambda x: (x.get("validated_at", ""), x.get("table", "")))
         rows = []
         for x in items:
             cls, word = _status(x)
-            issues = [("fail", i) for i in x.get("failed", [])] + \
-                     [("warn", i) for i in x.get("warnings", [])]
-            rows.append({
-                "table": x.get("table", ""), "page": x.get("page"), "stage": x.get("stage", ""),
-                "frame": x.get("frame", ""), "status_class": cls, "status": word,
-                "passed": x.get("passed", 0), "n_warnings": len(x.get("warnings", [])),
-                "n_failed": len(x.get("failed", [])),
-                "issues": [(c, {"expectation": i["expectation"],
-                                "observed": str(i.get("observed_value", ""))})
-                           for c, i in issues]})
-        view.append({"run_id": run,
-                     "stages": ", ".join(dict.fromkeys(x.get("stage", "") for x in items)),
-                     "when": items[-1].get("validated_at", "")[:19].replace("T", " "),
-                     "rows": rows})
+            issues = [("fail", i) for i in x.get("failed", [])] + [
+                ("warn", i) for i in x.get("warnings", [])
+            ]
+            rows.append(
+                {
+                    "table": x.get("table", ""),
+                    "page": x.get("page"),
+                    "stage": x.get("stage", ""),
+                    "frame": x.get("frame", ""),
+                    "status_class": cls,
+                    "status": word,
+                    "passed": x.get("passed", 0),
+                    "n_warnings": len(x.get("warnings", [])),
+                    "n_failed": len(x.get("failed", [])),
+                    "issues": [
+                        (
+                            c,
+                            {
+                                "expectation": i["expectation"],
+                                "observed": str(i.get("observed_value", "")),
+                            },
+                        )
+                        for c, i in issues
+                    ],
+                }
+            )
+        view.append(
+            {
+                "run_id": run,
+                "stages": ", ".join(dict.fromkeys(x.get("stage", "") for x in items)),
+                "when": items[-1].get("validated_at", "")[:19].replace("T", " "),
+                "rows": rows,
+            }
+        )
     return _environment().get_template("dq_index.html").render(runs=view)

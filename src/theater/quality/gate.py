@@ -1,4 +1,5 @@
 """The gate: validate each table a stage is about to publish, record the results."""
+
 from __future__ import annotations
 
 import json
@@ -15,20 +16,23 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from . import docs as dq_docs
 from ..config import Config
 from ..errors import DataQualityError
 from ..lake import Lake
+from . import docs as dq_docs
 from .results import RAW_IDENTIFIER_COLUMNS, as_int, doc_entry, gx_exception, redact, short  # noqa: F401
 from .runner import GX
 from .suites import DQ_TABLE, expectation_name, load_suite_json, suites_dir
 
 log = logging.getLogger(__name__)
 
-DQ_SCHEMA = ("run_id string, stage string, table_name string, table_version bigint, "
-             "suite string, expectation string, expectation_type string, frame string, "
-             "severity string, success boolean, observed_value string, unexpected_count bigint, "
-             "element_count bigint, sample string, validated_at timestamp")
+DQ_SCHEMA = (
+    "run_id string, stage string, table_name string, table_version bigint, "
+    "suite string, expectation string, expectation_type string, frame string, "
+    "severity string, success boolean, observed_value string, unexpected_count bigint, "
+    "element_count bigint, sample string, validated_at timestamp"
+)
+
 
 @dataclass
 class Gate:
@@ -38,19 +42,18 @@ class Gate:
     lake: Lake
     cfg: Config
     stage: str
-    run_id: str | None = None           # the pipeline's run id (MLflow), passed in by the stage
-    period: Any = None                  # theater.period.Period, when the stage has one
-    fallback_id: str | None = None      # run id when the stage runs outside a pipeline run
+    run_id: str | None = None  # the pipeline's run id (MLflow), passed in by the stage
+    period: Any = None  # theater.period.Period, when the stage has one
+    fallback_id: str | None = None  # run id when the stage runs outside a pipeline run
     results: list[dict] = field(default_factory=list)
-    seconds: float = 0.0                # validation time (GX, metric frames, results, docs)
-    staging_seconds: float = 0.0        # writing the staged copy (the write then reads it)
+    seconds: float = 0.0  # validation time (GX, metric frames, results, docs)
+    staging_seconds: float = 0.0  # writing the staged copy (the write then reads it)
     timings: dict = field(default_factory=dict)
     _staged: list[str] = field(default_factory=list)
     _doc_keys: list = field(default_factory=list)
 
     def __post_init__(self):
-        self.run_id = (self.run_id or self.fallback_id
-                       or f"{self.stage}-{uuid.uuid4().hex[:12]}")
+        self.run_id = self.run_id or self.fallback_id or f"{self.stage}-{uuid.uuid4().hex[:12]}"
         self.q = self.cfg.quality
         if self.enabled:
             GX.prewarm()
@@ -73,16 +76,27 @@ class Gate:
             tol = timedelta(days=q.late_tolerance_days)
             start = datetime.combine(self.period.start, datetime.min.time())
             end = datetime.combine(self.period.end, datetime.min.time())
-            p.update({"period_start": self.period.start.isoformat(),
-                      "period_end": self.period.end.isoformat(),
-                      "ts_min": start - tol, "ts_max": end + tol - timedelta(microseconds=1),
-                      "date_min": (self.period.start - tol).isoformat(),
-                      "date_max": (self.period.end + tol - timedelta(days=1)).isoformat()})
+            p.update(
+                {
+                    "period_start": self.period.start.isoformat(),
+                    "period_end": self.period.end.isoformat(),
+                    "ts_min": start - tol,
+                    "ts_max": end + tol - timedelta(microseconds=1),
+                    "date_min": (self.period.start - tol).isoformat(),
+                    "date_max": (self.period.end + tol - timedelta(days=1)).isoformat(),
+                }
+            )
         return p
 
     # ------------------------------------------------------------------ check
-    def check(self, table: str, df: DataFrame, *, related: dict | None = None,
-              materialize: bool | None = None) -> DataFrame:
+    def check(
+        self,
+        table: str,
+        df: DataFrame,
+        *,
+        related: dict | None = None,
+        materialize: bool | None = None,
+    ) -> DataFrame:
         """Validate ``df`` (about to be written to ``table``) with the table's suite.
 
         Returns the DataFrame to write (the staged copy when materializing). Raises
@@ -109,8 +123,11 @@ class Gate:
             t_part = time.time()
             if frame == "rows":
                 batch_frame, kind = df, "spark"
-                keys = [k for k in data.get("meta", {}).get("row_keys", []) if k in df.columns
-                        and k not in RAW_IDENTIFIER_COLUMNS]
+                keys = [
+                    k
+                    for k in data.get("meta", {}).get("row_keys", [])
+                    if k in df.columns and k not in RAW_IDENTIFIER_COLUMNS
+                ]
             elif frame == "summary":
                 batch_frame, kind, keys = self._summary(df, exps, related or {}), "pandas", []
             else:
@@ -126,9 +143,13 @@ class Gate:
                     rec["sample"] = "[]"
                 records.append(rec)
             if self.q.data_docs:
-                key = GX.store_result(data["name"], f"{table.replace('/', '_')}-{frame}",
-                                       f"{self.run_id}-{self.stage}", result)
-                self._doc_keys.append((key, doc_entry(records[-len(exps):], frame)))
+                key = GX.store_result(
+                    data["name"],
+                    f"{table.replace('/', '_')}-{frame}",
+                    f"{self.run_id}-{self.stage}",
+                    result,
+                )
+                self._doc_keys.append((key, doc_entry(records[-len(exps) :], frame)))
         t_part = time.time()
         self._record_results(records)
         self._tick("dq_results", t_part)
@@ -137,8 +158,12 @@ class Gate:
         failed = [r for r in records if not r["success"] and r["severity"] == "critical"]
         for r in records:
             if not r["success"] and r["severity"] == "warning":
-                log.warning("data quality warning on %s: %s: %s", table, r["expectation"],
-                            r["observed_value"])
+                log.warning(
+                    "data quality warning on %s: %s: %s",
+                    table,
+                    r["expectation"],
+                    r["observed_value"],
+                )
         if failed:
             self.cleanup()
             self._build_docs()
@@ -153,37 +178,55 @@ class Gate:
         self.timings[key] = round(self.timings.get(key, 0.0) + now - since, 3)
         return now
 
-    def _validate(self, data: dict, exps: list[dict], frame: str, batch_frame, kind: str,
-                  keys: list[str], params: dict):
+    def _validate(
+        self,
+        data: dict,
+        exps: list[dict],
+        frame: str,
+        batch_frame,
+        kind: str,
+        keys: list[str],
+        params: dict,
+    ):
         GX.context()  # imports GX once (waits for a prewarm in progress)
         from great_expectations.core.expectation_suite import ExpectationSuite
 
         tagged = [{**e, "meta": {**(e.get("meta") or {}), "_idx": i}} for i, e in enumerate(exps)]
-        suite = ExpectationSuite(name=data["name"], meta=data.get("meta") or {},
-                                 expectations=tagged)
+        suite = ExpectationSuite(
+            name=data["name"], meta=data.get("meta") or {}, expectations=tagged
+        )
         batch = GX.batch(kind, batch_frame)
         # Pass 1, everything: BASIC without samples (counts only; GX bundles the aggregates).
         # Pass 2, only what did not pass: SUMMARY with a few values and offending row keys.
         # Samples cost one filtered scan each per expectation, so they are only paid for failures.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = batch.validate(suite, expectation_parameters=params,
-                                    result_format={"result_format": "BASIC",
-                                                   "partial_unexpected_count": 0})
+            result = batch.validate(
+                suite,
+                expectation_parameters=params,
+                result_format={"result_format": "BASIC", "partial_unexpected_count": 0},
+            )
             failed = {r.expectation_config.meta["_idx"] for r in result.results if not r.success}
             if failed:
-                detail_format: dict[str, Any] = {"result_format": "SUMMARY",
-                                                 "partial_unexpected_count": self.q.sample_rows}
+                detail_format: dict[str, Any] = {
+                    "result_format": "SUMMARY",
+                    "partial_unexpected_count": self.q.sample_rows,
+                }
                 if keys:
                     detail_format["unexpected_index_column_names"] = keys
                 detail = batch.validate(
-                    ExpectationSuite(name=data["name"], meta=data.get("meta") or {},
-                                     expectations=[e for e in tagged
-                                                   if e["meta"]["_idx"] in failed]),
-                    expectation_parameters=params, result_format=detail_format)
+                    ExpectationSuite(
+                        name=data["name"],
+                        meta=data.get("meta") or {},
+                        expectations=[e for e in tagged if e["meta"]["_idx"] in failed],
+                    ),
+                    expectation_parameters=params,
+                    result_format=detail_format,
+                )
                 by_idx = {r.expectation_config.meta["_idx"]: r for r in detail.results}
-                result.results = [by_idx.get(r.expectation_config.meta["_idx"], r)
-                                  for r in result.results]
+                result.results = [
+                    by_idx.get(r.expectation_config.meta["_idx"], r) for r in result.results
+                ]
         return result
 
     def _record(self, table, version, suite, frame, e: dict, r) -> dict:
@@ -199,12 +242,21 @@ class Gate:
             observed = f"{u} of {n} rows unexpected" + (f" ({pct:.2f}%)" if pct is not None else "")
         else:
             observed = ""
-        sample = res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list") or []
+        sample = (
+            res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list") or []
+        )
         return {
-            "run_id": self.run_id, "stage": self.stage, "table_name": table,
-            "table_version": version, "suite": suite, "expectation": expectation_name(e),
-            "expectation_type": e["type"], "frame": frame, "severity": e["meta"]["severity"],
-            "success": bool(r.success) and not raised, "observed_value": observed,
+            "run_id": self.run_id,
+            "stage": self.stage,
+            "table_name": table,
+            "table_version": version,
+            "suite": suite,
+            "expectation": expectation_name(e),
+            "expectation_type": e["type"],
+            "frame": frame,
+            "severity": e["meta"]["severity"],
+            "success": bool(r.success) and not raised,
+            "observed_value": observed,
             "unexpected_count": as_int(res.get("unexpected_count")),
             "element_count": as_int(res.get("element_count")),
             "sample": json.dumps(redact(sample[: self.q.sample_rows]), default=str),
@@ -218,12 +270,15 @@ class Gate:
         self.lake.append(self.spark.createDataFrame(rows, DQ_SCHEMA), DQ_TABLE)
 
     def _message(self, table, suite, version, failed) -> str:
-        lines = [f"data-quality gate failed: {table} (suite {suite}, stage {self.stage}): "
-                 f"{len(failed)} critical expectation(s) failed; {table} was not written "
-                 f"(stays at version {version})"]
+        lines = [
+            f"data-quality gate failed: {table} (suite {suite}, stage {self.stage}): "
+            f"{len(failed)} critical expectation(s) failed; {table} was not written "
+            f"(stays at version {version})"
+        ]
         for r in failed:
-            lines.append(f"  - {r['expectation']} [{r['expectation_type']}]: observed "
-                         f"{r['observed_value']}")
+            lines.append(
+                f"  - {r['expectation']} [{r['expectation_type']}]: observed {r['observed_value']}"
+            )
             sample = json.loads(r["sample"])
             if sample:
                 lines.append(f"      offending rows (pseudonymized): {short(sample, 400)}")
@@ -231,8 +286,9 @@ class Gate:
         return "\n".join(lines)
 
     def _stage(self, df: DataFrame, table: str) -> DataFrame:
-        path = self.lake.path(f"ops/_staging/dq-{self.run_id}-{uuid.uuid4().hex[:8]}/"
-                              f"{table.replace('/', '_')}")
+        path = self.lake.path(
+            f"ops/_staging/dq-{self.run_id}-{uuid.uuid4().hex[:8]}/{table.replace('/', '_')}"
+        )
         df.write.mode("overwrite").parquet(path)
         self._staged.append(os.path.dirname(path))
         # the schema is given: an empty frame leaves no Parquet file to infer it from
@@ -244,11 +300,19 @@ class Gate:
         self.cleanup()
         self._build_docs()
         if self.results:
-            log.info("data quality %s: %d expectations in %.1fs (+%.1fs staging); %s",
-                     self.stage, len(self.results), self.seconds, self.staging_seconds,
-                     ", ".join(f"{k} {v:.1f}s" for k, v in sorted(self.timings.items())))
-        return {"dq": list(self.results), "dq_seconds": round(self.seconds, 2),
-                "dq_staging_seconds": round(self.staging_seconds, 2)}
+            log.info(
+                "data quality %s: %d expectations in %.1fs (+%.1fs staging); %s",
+                self.stage,
+                len(self.results),
+                self.seconds,
+                self.staging_seconds,
+                ", ".join(f"{k} {v:.1f}s" for k, v in sorted(self.timings.items())),
+            )
+        return {
+            "dq": list(self.results),
+            "dq_seconds": round(self.seconds, 2),
+            "dq_staging_seconds": round(self.staging_seconds, 2),
+        }
 
     def _build_docs(self) -> None:
         """GX Data Docs for this stage's validations (once per stage: the index is rebuilt)."""
@@ -261,8 +325,10 @@ class Gate:
         try:
             GX.build_docs(directory, [k for k, _ in self._doc_keys])
             # GX's page for each result: validations/<suite>/<run name>/<run time>/<batch>.html
-            entries = [{**e, "page": "validations/" + "/".join(k.to_tuple()) + ".html"}
-                       for k, e in self._doc_keys]
+            entries = [
+                {**e, "page": "validations/" + "/".join(k.to_tuple()) + ".html"}
+                for k, e in self._doc_keys
+            ]
             dq_docs.record_entries(directory, entries)
         except Exception as exc:  # docs are for people; never fail the run on them
             log.warning("data docs not written: %s", exc)
@@ -295,8 +361,12 @@ class Gate:
             if expected is None:
                 row["orgs_missing"] = None
             else:
-                missing = (expected.where(F.col("org_id").isNotNull()).select("org_id").distinct()
-                           .join(df.select("org_id").distinct(), "org_id", "left_anti"))
+                missing = (
+                    expected.where(F.col("org_id").isNotNull())
+                    .select("org_id")
+                    .distinct()
+                    .join(df.select("org_id").distinct(), "org_id", "left_anti")
+                )
                 row["orgs_missing"] = missing.count()
         return pd.DataFrame([row]) if row else pd.DataFrame([{"row_count": df.count()}])
 
@@ -312,9 +382,13 @@ class Gate:
         hist_start = start - timedelta(days=7 * weeks)
         known_before: dict[date, int] = {}
         if self.lake.exists(table):
-            hist = (self.lake.read(self.spark, table)
-                    .where((F.col(col) >= F.lit(hist_start)) & (F.col(col) < F.lit(start)))
-                    .groupBy(col).count().collect())
+            hist = (
+                self.lake.read(self.spark, table)
+                .where((F.col(col) >= F.lit(hist_start)) & (F.col(col) < F.lit(start)))
+                .groupBy(col)
+                .count()
+                .collect()
+            )
             known_before = {r[0]: r[1] for r in hist if r[0] is not None}
         rows = []
         d = start
@@ -332,5 +406,3 @@ class Gate:
             rows.append({"day": d.isoformat(), "n": n, "baseline": base, "volume_ratio": ratio})
             d += timedelta(days=1)
         return pd.DataFrame(rows)
-
-

@@ -1,4 +1,5 @@
 """Validation results as records: per-table summaries, Data Docs index entries, redaction."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,10 @@ def summary_lines(results: Iterable[dict]) -> list[str]:
     lines = []
     for table in sorted(by_table):
         t = by_table[table]
-        line = (f"{table}: {len(t['pass'])} passed, {len(t['warn'])} warning(s), "
-                f"{len(t['fail'])} failed")
+        line = (
+            f"{table}: {len(t['pass'])} passed, {len(t['warn'])} warning(s), "
+            f"{len(t['fail'])} failed"
+        )
         if t["warn"]:
             line += f"; warnings: {', '.join(sorted(set(t['warn'])))}"
         if t["fail"]:
@@ -37,9 +40,12 @@ def doc_entry(records: list[dict], frame: str) -> dict:
         return {"expectation": r["expectation"], "observed_value": r["observed_value"]}
 
     return {
-        "run_id": first.get("run_id"), "stage": first.get("stage"),
-        "table": first.get("table_name"), "table_version": first.get("table_version"),
-        "suite": first.get("suite"), "frame": frame,
+        "run_id": first.get("run_id"),
+        "stage": first.get("stage"),
+        "table": first.get("table_name"),
+        "table_version": first.get("table_version"),
+        "suite": first.get("suite"),
+        "frame": frame,
         "validated_at": max((r["validated_at"] for r in records), default=None),
         "passed": sum(1 for r in records if r["success"]),
         "warnings": [brief(r) for r in records if not r["success"] and r["severity"] != "critical"],
@@ -70,8 +76,10 @@ def redact(sample):
     if isinstance(sample, list):
         return [redact(s) for s in sample]
     if isinstance(sample, dict):
-        return {k: ("<redacted>" if k in RAW_IDENTIFIER_COLUMNS else redact(v))
-                for k, v in sample.items()}
+        return {
+            k: ("<redacted>" if k in RAW_IDENTIFIER_COLUMNS else redact(v))
+            for k, v in sample.items()
+        }
     if hasattr(sample, "item") and not isinstance(sample, (list, dict, str)):
         sample = sample.item()  # numpy scalars
     if isinstance(sample, float) and math.isnan(sample):

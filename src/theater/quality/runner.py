@@ -5,6 +5,7 @@ GX is imported in a background thread (:meth:`GX.prewarm`) while the stage's Spa
 the import and context cost about 5 s per process (measured: see ``prewarm``), which the
 thread hides behind the first Spark job.
 """
+
 from __future__ import annotations
 
 import logging
@@ -60,15 +61,17 @@ class GX:
             import great_expectations as gx
             from great_expectations.data_context.types.base import ProgressBarsConfig
 
-            logs.quiet("great_expectations")   # some GX modules set INFO on their own logger
+            logs.quiet("great_expectations")  # some GX modules set INFO on their own logger
             ctx = gx.get_context(mode="ephemeral")
             ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
             cls._ctx = ctx
             cls._batch_defs = {
                 "spark": ctx.data_sources.add_spark("theater_spark")
-                .add_dataframe_asset("frame").add_batch_definition_whole_dataframe("whole"),
+                .add_dataframe_asset("frame")
+                .add_batch_definition_whole_dataframe("whole"),
                 "pandas": ctx.data_sources.add_pandas("theater_pandas")
-                .add_dataframe_asset("frame").add_batch_definition_whole_dataframe("whole"),
+                .add_dataframe_asset("frame")
+                .add_batch_definition_whole_dataframe("whole"),
             }
         return cls._ctx
 
@@ -84,12 +87,15 @@ class GX:
         """Keep a validation result in the context's (in-memory) store; return its key."""
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import (
-            ExpectationSuiteIdentifier, ValidationResultIdentifier)
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
 
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
             run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(timezone.utc)),
-            batch_identifier=batch_id)
+            batch_identifier=batch_id,
+        )
         cls.context().validation_results_store.set(key, result)
         return key
 
@@ -99,13 +105,16 @@ class GX:
         ctx = cls.context()
         site = "lake_" + uuid.uuid5(uuid.NAMESPACE_URL, directory).hex[:8]
         if site not in cls._sites:
-            ctx.add_data_docs_site(site, {
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                  "base_directory": directory},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            })
+            ctx.add_data_docs_site(
+                site,
+                {
+                    "class_name": "SiteBuilder",
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": directory,
+                    },
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
             cls._sites.add(site)
         ctx.build_data_docs(site_names=[site], resource_identifiers=keys)
-
-

@@ -1,5 +1,6 @@
 """Suites are files: ``expectations/<layer>_<table>.json`` in GX's own suite JSON, checked
 on load (every expectation has a known ``meta.severity`` and ``meta.frame``)."""
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,10 @@ def load_suite_json(table: str, directory: Path) -> dict:
         meta = e.get("meta") or {}
         where = f"{path}: expectation {i} ({meta.get('name') or e.get('type')})"
         if meta.get("severity") not in SEVERITIES:
-            raise SuiteError(f"{where}: meta.severity must be one of {list(SEVERITIES)}, "
-                             f"got {meta.get('severity')!r}")
+            raise SuiteError(
+                f"{where}: meta.severity must be one of {list(SEVERITIES)}, "
+                f"got {meta.get('severity')!r}"
+            )
         if meta.get("frame", "rows") not in FRAMES:
             raise SuiteError(f"{where}: meta.frame must be one of {list(FRAMES)}")
     data["_path"] = str(path)
@@ -77,5 +80,3 @@ def expectation_name(e: dict) -> str:
     if isinstance(cols, list):
         cols = ",".join(str(c) for c in cols if c)
     return f"{e['type']}({cols or ''})"
-
-

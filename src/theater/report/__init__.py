@@ -7,9 +7,10 @@ on DataFrames (``figures``), draws inline SVG charts (``charts``) and assembles 
 page: user keys are reduced to anonymous integer codes as soon as they are read, and suppressed
 orgs carry no figures.
 """
+
 from __future__ import annotations
 
-from .data import ReportDataError
 from .build import ReportResult, build, write
+from .data import ReportDataError
 
 __all__ = ["ReportDataError", "ReportResult", "build", "write"]

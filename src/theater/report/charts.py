@@ -9,6 +9,7 @@ through :func:`markupsafe.escape`; the charts are returned as :class:`markupsafe
 page template inserts them as they are and escapes everything else. All axes (gridlines and
 tick labels) are drawn by one helper, :func:`axis`.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,7 @@ from .figures import QUADRANT_HINTS, Quadrant, published_rows
 BLUE, SKY, GREEN, ORANGE = "#0072B2", "#56B4E9", "#009E73", "#E69F00"
 VERMILLION, PURPLE, YELLOW, BLACK = "#D55E00", "#CC79A7", "#F0E442", "#000000"
 GRID, INK, MUTED = "#d9d9d9", "#1a1a1a", "#5f5f5f"
-FONT = 'font-family="system-ui, -apple-system, \'Segoe UI\', Roboto, \'Helvetica Neue\', Arial, sans-serif"'
+FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif\""
 
 
 def _e(text) -> str:
@@ -54,14 +55,15 @@ def _fmt_tick(v: float) -> str:
     return f"{v:,.0f}" if abs(v - round(v)) < 1e-9 else f"{v:,.1f}"
 
 
-def _svg(chart_id: str, width: int, height: int, title: str, desc: str,
-         body: list[str]) -> Markup:
-    return Markup(f'<svg id="{chart_id}" class="chart" viewBox="0 0 {width} {height}" '
-            f'width="{width}" height="{height}" role="img" '
-            f'aria-labelledby="{chart_id}-title {chart_id}-desc" '
-            f'xmlns="http://www.w3.org/2000/svg" {FONT}>'
-            f'<title id="{chart_id}-title">{_e(title)}</title>'
-            f'<desc id="{chart_id}-desc">{_e(desc)}</desc>' + "".join(body) + "</svg>")
+def _svg(chart_id: str, width: int, height: int, title: str, desc: str, body: list[str]) -> Markup:
+    return Markup(
+        f'<svg id="{chart_id}" class="chart" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" '
+        f'aria-labelledby="{chart_id}-title {chart_id}-desc" '
+        f'xmlns="http://www.w3.org/2000/svg" {FONT}>'
+        f'<title id="{chart_id}-title">{_e(title)}</title>'
+        f'<desc id="{chart_id}-desc">{_e(desc)}</desc>' + "".join(body) + "</svg>"
+    )
 
 
 def _c(v) -> str:
@@ -69,9 +71,17 @@ def _c(v) -> str:
     return str(v) if isinstance(v, int) else f"{float(v):.1f}"
 
 
-def axis(values: Iterable[float], pos: Callable[[float], float], *, along: str, span: tuple,
-         label_at: float, grid: str | None = GRID, label_offset: float = 0.0,
-         fmt: Callable[[float], str] | None = None) -> list[str]:
+def axis(
+    values: Iterable[float],
+    pos: Callable[[float], float],
+    *,
+    along: str,
+    span: tuple,
+    label_at: float,
+    grid: str | None = GRID,
+    label_offset: float = 0.0,
+    fmt: Callable[[float], str] | None = None,
+) -> list[str]:
     """Gridlines and tick labels of one axis, the same way in every chart.
 
     ``along="x"``: ticks along the horizontal axis; each value ``t`` gets a vertical gridline
@@ -86,16 +96,22 @@ def axis(values: Iterable[float], pos: Callable[[float], float], *, along: str, 
         p = pos(t)
         if along == "x":
             if grid:
-                out.append(f'<line x1="{p:.1f}" x2="{p:.1f}" y1="{_c(span[0])}" '
-                           f'y2="{_c(span[1])}" stroke="{grid}" stroke-width="1"/>')
-            out.append(_text(p, label_at + label_offset, fmt(t), size=11, anchor="middle",
-                             fill=MUTED))
+                out.append(
+                    f'<line x1="{p:.1f}" x2="{p:.1f}" y1="{_c(span[0])}" '
+                    f'y2="{_c(span[1])}" stroke="{grid}" stroke-width="1"/>'
+                )
+            out.append(
+                _text(p, label_at + label_offset, fmt(t), size=11, anchor="middle", fill=MUTED)
+            )
         elif along == "y":
             if grid:
-                out.append(f'<line x1="{_c(span[0])}" x2="{_c(span[1])}" y1="{p:.1f}" '
-                           f'y2="{p:.1f}" stroke="{grid}" stroke-width="1"/>')
-            out.append(_text(label_at, p + 4 + label_offset, fmt(t), size=11, anchor="end",
-                             fill=MUTED))
+                out.append(
+                    f'<line x1="{_c(span[0])}" x2="{_c(span[1])}" y1="{p:.1f}" '
+                    f'y2="{p:.1f}" stroke="{grid}" stroke-width="1"/>'
+                )
+            out.append(
+                _text(label_at, p + 4 + label_offset, fmt(t), size=11, anchor="end", fill=MUTED)
+            )
         else:
             raise ValueError(f"axis along must be 'x' or 'y', got {along!r}")
     return out
@@ -103,13 +119,16 @@ def axis(values: Iterable[float], pos: Callable[[float], float], *, along: str, 
 
 def _text(x, y, s, *, size=12, anchor="start", fill=INK, weight=None, extra="") -> str:
     w = f' font-weight="{weight}"' if weight else ""
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
-            f'fill="{fill}"{w}{extra}>{_e(s)}</text>')
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+        f'fill="{fill}"{w}{extra}>{_e(s)}</text>'
+    )
 
 
 # ----------------------------------------------------------------------------- 1. index per org
-def index_chart(table: pd.DataFrame, company: float | None, *, chart_id: str = "chart-index",
-                width: int = 960) -> Markup:
+def index_chart(
+    table: pd.DataFrame, company: float | None, *, chart_id: str = "chart-index", width: int = 960
+) -> Markup:
     """Dot-and-interval chart: each published org's index with its interval bar, highest first,
     and a line at the company-level share."""
     pub = published_rows(table).copy()
@@ -126,47 +145,85 @@ def index_chart(table: pd.DataFrame, company: float | None, *, chart_id: str = "
     def x(v):
         return left + plot_w * float(v) / xmax
 
-    body = axis(ticks(xmax, xstep), x, along="x", span=(top - 6, height - bottom),
-                label_at=height - bottom + 16)
-    body.append(_text(left + plot_w / 2, height - 6, "Theater index (share of AI use that was "
-                      "performative, %) with 90% interval", size=12, anchor="middle", fill=MUTED))
+    body = axis(
+        ticks(xmax, xstep),
+        x,
+        along="x",
+        span=(top - 6, height - bottom),
+        label_at=height - bottom + 16,
+    )
+    body.append(
+        _text(
+            left + plot_w / 2,
+            height - 6,
+            "Theater index (share of AI use that was performative, %) with 90% interval",
+            size=12,
+            anchor="middle",
+            fill=MUTED,
+        )
+    )
     for i, r in enumerate(pub.to_dict("records")):
         cy = top + row * i + row / 2
         flag = bool(r.get("high_confidence_theater"))
         dot = VERMILLION if flag else BLUE
-        tip = (f"{r['org_id']}: index {r['theater_index']:.1f} "
-               f"(90% interval {r['ci_low']:.1f} to {r['ci_high']:.1f})"
-               + ("; high-confidence theater" if flag else ""))
+        tip = (
+            f"{r['org_id']}: index {r['theater_index']:.1f} "
+            f"(90% interval {r['ci_low']:.1f} to {r['ci_high']:.1f})"
+            + ("; high-confidence theater" if flag else "")
+        )
         body.append(f'<g class="org-mark" data-org="{_e(r["org_id"])}"><title>{_e(tip)}</title>')
-        body.append(_text(left - 8, cy + 4, r["org_id"], size=12, anchor="end",
-                          weight="700" if flag else None))
-        body.append(f'<line x1="{x(r["ci_low"]):.1f}" x2="{x(r["ci_high"]):.1f}" y1="{cy:.1f}" '
-                    f'y2="{cy:.1f}" stroke="{SKY}" stroke-width="7" stroke-linecap="round"/>')
+        body.append(
+            _text(
+                left - 8, cy + 4, r["org_id"], size=12, anchor="end", weight="700" if flag else None
+            )
+        )
+        body.append(
+            f'<line x1="{x(r["ci_low"]):.1f}" x2="{x(r["ci_high"]):.1f}" y1="{cy:.1f}" '
+            f'y2="{cy:.1f}" stroke="{SKY}" stroke-width="7" stroke-linecap="round"/>'
+        )
         if flag:
             s = 6
-            body.append(f'<path d="M{x(r["theater_index"]):.1f},{cy - s:.1f} l{s},{s} l{-s},{s} '
-                        f'l{-s},{-s} z" fill="{dot}" stroke="white" stroke-width="1"/>')
+            body.append(
+                f'<path d="M{x(r["theater_index"]):.1f},{cy - s:.1f} l{s},{s} l{-s},{s} '
+                f'l{-s},{-s} z" fill="{dot}" stroke="white" stroke-width="1"/>'
+            )
         else:
-            body.append(f'<circle cx="{x(r["theater_index"]):.1f}" cy="{cy:.1f}" r="4.5" '
-                        f'fill="{dot}" stroke="white" stroke-width="1"/>')
-        body.append(_text(x(r["ci_high"]) + 7, cy + 4, f"{r['theater_index']:.1f}", size=11,
-                          fill=MUTED))
+            body.append(
+                f'<circle cx="{x(r["theater_index"]):.1f}" cy="{cy:.1f}" r="4.5" '
+                f'fill="{dot}" stroke="white" stroke-width="1"/>'
+            )
+        body.append(
+            _text(x(r["ci_high"]) + 7, cy + 4, f"{r['theater_index']:.1f}", size=11, fill=MUTED)
+        )
         body.append("</g>")
     if company is not None:
-        body.append(f'<line x1="{x(company):.1f}" x2="{x(company):.1f}" y1="{top - 10}" '
-                    f'y2="{height - bottom}" stroke="{VERMILLION}" stroke-width="1.5" '
-                    f'stroke-dasharray="5 4"/>')
-        body.append(_text(x(company), top - 14, f"company {company:.1f}%", size=11,
-                          anchor="middle", fill=VERMILLION, weight="600"))
+        body.append(
+            f'<line x1="{x(company):.1f}" x2="{x(company):.1f}" y1="{top - 10}" '
+            f'y2="{height - bottom}" stroke="{VERMILLION}" stroke-width="1.5" '
+            f'stroke-dasharray="5 4"/>'
+        )
+        body.append(
+            _text(
+                x(company),
+                top - 14,
+                f"company {company:.1f}%",
+                size=11,
+                anchor="middle",
+                fill=VERMILLION,
+                weight="600",
+            )
+        )
     flagged = [r["org_id"] for r in pub.to_dict("records") if r.get("high_confidence_theater")]
-    desc = (f"{len(pub)} published orgs, highest index first: "
-            + "; ".join(f"{r['org_id']} {r['theater_index']:.1f} "
-                        f"({r['ci_low']:.1f} to {r['ci_high']:.1f})"
-                        for r in pub.to_dict("records"))
-            + (f". Company-level share {company:.1f}%." if company is not None else ".")
-            + (f" High-confidence theater (diamond): {', '.join(flagged)}." if flagged else "")
-            + (f" Not measurable, not shown: {', '.join(not_measurable)}." if not_measurable
-               else ""))
+    desc = (
+        f"{len(pub)} published orgs, highest index first: "
+        + "; ".join(
+            f"{r['org_id']} {r['theater_index']:.1f} ({r['ci_low']:.1f} to {r['ci_high']:.1f})"
+            for r in pub.to_dict("records")
+        )
+        + (f". Company-level share {company:.1f}%." if company is not None else ".")
+        + (f" High-confidence theater (diamond): {', '.join(flagged)}." if flagged else "")
+        + (f" Not measurable, not shown: {', '.join(not_measurable)}." if not_measurable else "")
+    )
     return _svg(chart_id, width, height, "Theater index per org with 90% intervals", desc, body)
 
 
@@ -179,16 +236,24 @@ def _place_labels(points, boxes_w, h, bounds):
     dots = [(px - 5, py - 5, px + 5, py + 5) for px, py in points]
 
     def clash(b):
-        return any(not (b[2] <= o[0] or b[0] >= o[2] or b[3] <= o[1] or b[1] >= o[3])
-                   for o in placed + dots)
+        return any(
+            not (b[2] <= o[0] or b[0] >= o[2] or b[3] <= o[1] or b[1] >= o[3])
+            for o in placed + dots
+        )
 
     for (px, py), w in zip(points, boxes_w):
         options = []
         for d in (6, 14, 24):
-            options += [(px + d, py - h / 2, "start"), (px - d - w, py - h / 2, "end"),
-                        (px - w / 2, py - d - h + 2, "middle"), (px - w / 2, py + d - 2, "middle"),
-                        (px + d, py - h - d / 2, "start"), (px + d, py + d / 2, "start"),
-                        (px - d - w, py - h - d / 2, "end"), (px - d - w, py + d / 2, "end")]
+            options += [
+                (px + d, py - h / 2, "start"),
+                (px - d - w, py - h / 2, "end"),
+                (px - w / 2, py - d - h + 2, "middle"),
+                (px - w / 2, py + d - 2, "middle"),
+                (px + d, py - h - d / 2, "start"),
+                (px + d, py + d / 2, "start"),
+                (px - d - w, py - h - d / 2, "end"),
+                (px - d - w, py + d / 2, "end"),
+            ]
         choice = None
         for bx, by, anchor in options:
             b = (bx, by, bx + w, by + h)
@@ -203,8 +268,9 @@ def _place_labels(points, boxes_w, h, bounds):
     return out
 
 
-def quadrant_chart(q: Quadrant, *, chart_id: str = "chart-quadrant", width: int = 960,
-                   height: int = 470) -> Markup:
+def quadrant_chart(
+    q: Quadrant, *, chart_id: str = "chart-quadrant", width: int = 960, height: int = 470
+) -> Markup:
     """Usage intensity (x) against theater index (y), split into four named quadrants."""
     left, right, top, bottom = 62, 24, 18, 50
     pts = q.points
@@ -214,8 +280,9 @@ def quadrant_chart(q: Quadrant, *, chart_id: str = "chart-quadrant", width: int 
     xstep = nice_scale(hi - lo + 2 * pad)[1]
     xmin = max(0.0, math.floor((lo - pad) / xstep) * xstep)
     xmax = math.ceil((hi + pad) / xstep) * xstep
-    ymax, ystep = nice_scale(max(float(pts["theater_index"].max()) * 1.06 if len(pts) else 10,
-                                 q.index_split * 1.2, 10))
+    ymax, ystep = nice_scale(
+        max(float(pts["theater_index"].max()) * 1.06 if len(pts) else 10, q.index_split * 1.2, 10)
+    )
     pw, ph = width - left - right, height - top - bottom
 
     def x(v):
@@ -226,86 +293,156 @@ def quadrant_chart(q: Quadrant, *, chart_id: str = "chart-quadrant", width: int 
 
     body = []
     xs, ys = x(q.usage_split), y(q.index_split)
-    tints = {"Adoption theater": "#fbe9df", "Token compliance": "#fdf3e1",
-             "Real adoption": "#e3f1fa", "Light, genuine use": "#f2f2f2"}
-    regions = {"Token compliance": (left, top, xs, ys), "Adoption theater": (xs, top, left + pw, ys),
-               "Light, genuine use": (left, ys, xs, top + ph),
-               "Real adoption": (xs, ys, left + pw, top + ph)}
+    tints = {
+        "Adoption theater": "#fbe9df",
+        "Token compliance": "#fdf3e1",
+        "Real adoption": "#e3f1fa",
+        "Light, genuine use": "#f2f2f2",
+    }
+    regions = {
+        "Token compliance": (left, top, xs, ys),
+        "Adoption theater": (xs, top, left + pw, ys),
+        "Light, genuine use": (left, ys, xs, top + ph),
+        "Real adoption": (xs, ys, left + pw, top + ph),
+    }
     for name, (a, b, c, d) in regions.items():
-        body.append(f'<rect x="{a:.1f}" y="{b:.1f}" width="{max(c - a, 0):.1f}" '
-                    f'height="{max(d - b, 0):.1f}" fill="{tints[name]}"/>')
-    body += axis(ticks(xmax, xstep, xmin), x, along="x", span=(top, top + ph), grid=None,
-                 label_at=top + ph + 16)
-    body += axis(ticks(ymax, ystep), y, along="y", span=(left, left + pw), grid="white",
-                 label_at=left - 6)
-    body.append(f'<line x1="{xs:.1f}" x2="{xs:.1f}" y1="{top}" y2="{top + ph}" stroke="{MUTED}" '
-                f'stroke-dasharray="4 3"/>')
-    body.append(f'<line x1="{left}" x2="{left + pw}" y1="{ys:.1f}" y2="{ys:.1f}" stroke="{MUTED}" '
-                f'stroke-dasharray="4 3"/>')
-    corners = {"Token compliance": (left + 8, top + 16, "start"),
-               "Adoption theater": (left + pw - 8, top + 16, "end"),
-               "Light, genuine use": (left + 8, top + ph - 22, "start"),
-               "Real adoption": (left + pw - 8, top + ph - 22, "end")}
+        body.append(
+            f'<rect x="{a:.1f}" y="{b:.1f}" width="{max(c - a, 0):.1f}" '
+            f'height="{max(d - b, 0):.1f}" fill="{tints[name]}"/>'
+        )
+    body += axis(
+        ticks(xmax, xstep, xmin),
+        x,
+        along="x",
+        span=(top, top + ph),
+        grid=None,
+        label_at=top + ph + 16,
+    )
+    body += axis(
+        ticks(ymax, ystep), y, along="y", span=(left, left + pw), grid="white", label_at=left - 6
+    )
+    body.append(
+        f'<line x1="{xs:.1f}" x2="{xs:.1f}" y1="{top}" y2="{top + ph}" stroke="{MUTED}" '
+        f'stroke-dasharray="4 3"/>'
+    )
+    body.append(
+        f'<line x1="{left}" x2="{left + pw}" y1="{ys:.1f}" y2="{ys:.1f}" stroke="{MUTED}" '
+        f'stroke-dasharray="4 3"/>'
+    )
+    corners = {
+        "Token compliance": (left + 8, top + 16, "start"),
+        "Adoption theater": (left + pw - 8, top + 16, "end"),
+        "Light, genuine use": (left + 8, top + ph - 22, "start"),
+        "Real adoption": (left + pw - 8, top + ph - 22, "end"),
+    }
     for name, (cx, cy, anchor) in corners.items():
-        body.append(_text(cx, cy, name, size=13, anchor=anchor, weight="700", fill=INK,
-                          extra=' class="quadrant-name"'))
-        body.append(_text(cx, cy + 14, QUADRANT_HINTS[name], size=11, anchor=anchor,
-                          fill=MUTED))
-    body.append(_text(left + pw / 2, height - 8, "Usage intensity: interactions per user a week "
-                      "(dashed: median org)", size=12, anchor="middle", fill=MUTED))
-    body.append(f'<text transform="translate(16 {top + ph / 2:.1f}) rotate(-90)" font-size="12" '
-                f'text-anchor="middle" fill="{MUTED}">Theater index, % (dashed: company share)'
-                f'</text>')
+        body.append(
+            _text(
+                cx,
+                cy,
+                name,
+                size=13,
+                anchor=anchor,
+                weight="700",
+                fill=INK,
+                extra=' class="quadrant-name"',
+            )
+        )
+        body.append(_text(cx, cy + 14, QUADRANT_HINTS[name], size=11, anchor=anchor, fill=MUTED))
+    body.append(
+        _text(
+            left + pw / 2,
+            height - 8,
+            "Usage intensity: interactions per user a week (dashed: median org)",
+            size=12,
+            anchor="middle",
+            fill=MUTED,
+        )
+    )
+    body.append(
+        f'<text transform="translate(16 {top + ph / 2:.1f}) rotate(-90)" font-size="12" '
+        f'text-anchor="middle" fill="{MUTED}">Theater index, % (dashed: company share)'
+        f"</text>"
+    )
     coords = [(x(r["usage"]), y(r["theater_index"])) for r in pts.to_dict("records")]
     widths = [7.0 * len(str(o)) for o in pts["org_id"]]
     labels = _place_labels(coords, widths, 12, (left, top, left + pw, top + ph))
     for r, (px, py), (box, _anchor) in zip(pts.to_dict("records"), coords, labels):
         dec = r.get("decoupled") is True
-        tip = (f"{r['org_id']}: {r['usage']:.1f} interactions per user a week, index "
-               f"{r['theater_index']:.1f}; {r['quadrant']}"
-               + ("; usage rose without outcomes (decoupled)" if dec else ""))
+        tip = (
+            f"{r['org_id']}: {r['usage']:.1f} interactions per user a week, index "
+            f"{r['theater_index']:.1f}; {r['quadrant']}"
+            + ("; usage rose without outcomes (decoupled)" if dec else "")
+        )
         body.append(f'<g class="org-point" data-org="{_e(r["org_id"])}"><title>{_e(tip)}</title>')
         if dec:
             s = 6
-            body.append(f'<path d="M{px:.1f},{py - s:.1f} l{s},{s} l{-s},{s} l{-s},{-s} z" '
-                        f'fill="{VERMILLION}" stroke="white" stroke-width="1"/>')
+            body.append(
+                f'<path d="M{px:.1f},{py - s:.1f} l{s},{s} l{-s},{s} l{-s},{-s} z" '
+                f'fill="{VERMILLION}" stroke="white" stroke-width="1"/>'
+            )
         else:
-            body.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="5" fill="{BLUE}" '
-                        f'stroke="white" stroke-width="1"/>')
+            body.append(
+                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="5" fill="{BLUE}" '
+                f'stroke="white" stroke-width="1"/>'
+            )
         body.append(_text(box[0], box[3] - 2, r["org_id"], size=11, fill=INK))
         body.append("</g>")
     counts = pts["quadrant"].value_counts().to_dict()
-    desc = ("Each published org placed by usage intensity and theater index. Quadrants split at "
-            f"the median intensity ({q.usage_split:.1f} interactions per user a week) and the "
-            f"company share ({q.index_split:.1f}%). "
-            + "; ".join(f"{name}: {counts.get(name, 0)} org(s)"
-                        + (f" ({', '.join(pts[pts['quadrant'] == name]['org_id'])})"
-                           if counts.get(name) else "")
-                        for name in QUADRANT_HINTS)
-            + ". Diamonds: orgs where usage rose without outcomes following.")
-    return _svg(chart_id, width, height, "Usage versus value: where AI use is real and where it "
-                "is theater", desc, body)
+    desc = (
+        "Each published org placed by usage intensity and theater index. Quadrants split at "
+        f"the median intensity ({q.usage_split:.1f} interactions per user a week) and the "
+        f"company share ({q.index_split:.1f}%). "
+        + "; ".join(
+            f"{name}: {counts.get(name, 0)} org(s)"
+            + (
+                f" ({', '.join(pts[pts['quadrant'] == name]['org_id'])})"
+                if counts.get(name)
+                else ""
+            )
+            for name in QUADRANT_HINTS
+        )
+        + ". Diamonds: orgs where usage rose without outcomes following."
+    )
+    return _svg(
+        chart_id,
+        width,
+        height,
+        "Usage versus value: where AI use is real and where it is theater",
+        desc,
+        body,
+    )
 
 
 # ----------------------------------------------------------------------------- 3. weekly trend
-MARKER_STYLE = {"checkpoint": (PURPLE, "triangle"), "quota": (GREEN, "square"),
-                "mandate": (ORANGE, "circle")}
+MARKER_STYLE = {
+    "checkpoint": (PURPLE, "triangle"),
+    "quota": (GREEN, "square"),
+    "mandate": (ORANGE, "circle"),
+}
 
 
 def _symbol(kind: str, cx: float, cy: float) -> str:
     colour, shape = MARKER_STYLE[kind]
     if shape == "triangle":
-        return (f'<path d="M{cx:.1f},{cy - 5:.1f} l5,9 l-10,0 z" fill="{colour}" '
-                f'stroke="{INK}" stroke-width="0.5"/>')
+        return (
+            f'<path d="M{cx:.1f},{cy - 5:.1f} l5,9 l-10,0 z" fill="{colour}" '
+            f'stroke="{INK}" stroke-width="0.5"/>'
+        )
     if shape == "square":
-        return (f'<rect x="{cx - 4.5:.1f}" y="{cy - 4.5:.1f}" width="9" height="9" '
-                f'fill="{colour}" stroke="{INK}" stroke-width="0.5"/>')
-    return (f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4.5" fill="{colour}" stroke="{INK}" '
-            f'stroke-width="0.5"/>')
+        return (
+            f'<rect x="{cx - 4.5:.1f}" y="{cy - 4.5:.1f}" width="9" height="9" '
+            f'fill="{colour}" stroke="{INK}" stroke-width="0.5"/>'
+        )
+    return (
+        f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4.5" fill="{colour}" stroke="{INK}" '
+        f'stroke-width="0.5"/>'
+    )
 
 
-def trend_chart(weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "chart-trend",
-                width: int = 960) -> Markup:
+def trend_chart(
+    weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "chart-trend", width: int = 960
+) -> Markup:
     """Two panels on one week axis: usage (interactions per day, by week) and theater share
     (%), with company-wide checkpoints as dashed lines and the org-level quota, checkpoint and
     mandate dates as symbols in a strip between the panels."""
@@ -317,9 +454,14 @@ def trend_chart(weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "
     pw = width - left - right
     n = len(weeks)
     if n == 0:
-        return _svg(chart_id, width, 60, "Weekly usage and theater share",
-                    "No weekly data for the published orgs.",
-                    [_text(left, 30, "No weekly data for the published orgs.")])
+        return _svg(
+            chart_id,
+            width,
+            60,
+            "Weekly usage and theater share",
+            "No weekly data for the published orgs.",
+            [_text(left, 30, "No weekly data for the published orgs.")],
+        )
     band = pw / n
     first = weeks["week_start"].iloc[0]
 
@@ -328,8 +470,9 @@ def trend_chart(weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "
 
     umax, ustep = nice_scale(float(weeks["per_day"].max()) * 1.05, minimum=1, max_ticks=4)
     shares = weeks["theater_share"].astype(float)
-    smax, sstep = nice_scale(float(shares.max()) * 1.1 if shares.notna().any() else 0.0,
-                             minimum=5, max_ticks=4)
+    smax, sstep = nice_scale(
+        float(shares.max()) * 1.1 if shares.notna().any() else 0.0, minimum=5, max_ticks=4
+    )
 
     def yu(v):
         return top + h1 * (1 - float(v) / umax)
@@ -337,82 +480,150 @@ def trend_chart(weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "
     def ys(v):
         return y2_top + h2 * (1 - float(v) / smax)
 
-    body = [f'<defs><pattern id="{chart_id}-hatch" width="6" height="6" '
-            f'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
-            f'<rect width="6" height="6" fill="#cfe3f1"/>'
-            f'<line x1="0" y1="0" x2="0" y2="6" stroke="{BLUE}" stroke-width="2"/></pattern></defs>']
+    body = [
+        f'<defs><pattern id="{chart_id}-hatch" width="6" height="6" '
+        f'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        f'<rect width="6" height="6" fill="#cfe3f1"/>'
+        f'<line x1="0" y1="0" x2="0" y2="6" stroke="{BLUE}" stroke-width="2"/></pattern></defs>'
+    ]
     body += axis(ticks(umax, ustep), yu, along="y", span=(left, left + pw), label_at=left - 6)
     body += axis(ticks(smax, sstep), ys, along="y", span=(left, left + pw), label_at=left - 6)
-    body.append(_text(left, top - 8, "Usage: interactions per day (weekly average; hatched: "
-                      "partial week at the period edge)", size=12, fill=MUTED))
-    body.append(_text(left, y2_top - 6, "Theater share of the week's interactions, %", size=12,
-                      fill=MUTED))
+    body.append(
+        _text(
+            left,
+            top - 8,
+            "Usage: interactions per day (weekly average; hatched: "
+            "partial week at the period edge)",
+            size=12,
+            fill=MUTED,
+        )
+    )
+    body.append(
+        _text(left, y2_top - 6, "Theater share of the week's interactions, %", size=12, fill=MUTED)
+    )
     pts = []
     for i, r in enumerate(weeks.to_dict("records")):
         bx = left + band * i
         fill = f"url(#{chart_id}-hatch)" if r["partial"] else BLUE
         measured = not pd.isna(r["theater_share"])
-        tip = (f"week of {r['week_start']:%d %b}: {r['per_day']:,.0f} interactions a day "
-               f"({r['n_interactions']:,} in {r['days']} day(s)), theater share "
-               + (f"{r['theater_share']:.1f}%" if measured else "not measured")
-               + (" (partial week)" if r["partial"] else ""))
-        body.append(f'<g class="week"><title>{_e(tip)}</title><rect x="{bx + band * 0.12:.1f}" '
-                    f'y="{yu(r["per_day"]):.1f}" width="{band * 0.76:.1f}" '
-                    f'height="{top + h1 - yu(r["per_day"]):.1f}" fill="{fill}"/></g>')
-        if measured:      # an unmeasured week has no point (the line breaks there)
+        tip = (
+            f"week of {r['week_start']:%d %b}: {r['per_day']:,.0f} interactions a day "
+            f"({r['n_interactions']:,} in {r['days']} day(s)), theater share "
+            + (f"{r['theater_share']:.1f}%" if measured else "not measured")
+            + (" (partial week)" if r["partial"] else "")
+        )
+        body.append(
+            f'<g class="week"><title>{_e(tip)}</title><rect x="{bx + band * 0.12:.1f}" '
+            f'y="{yu(r["per_day"]):.1f}" width="{band * 0.76:.1f}" '
+            f'height="{top + h1 - yu(r["per_day"]):.1f}" fill="{fill}"/></g>'
+        )
+        if measured:  # an unmeasured week has no point (the line breaks there)
             pts.append((bx + band / 2, ys(r["theater_share"]), tip, i))
-    path = " ".join(f"{'M' if k == 0 or pts[k - 1][3] != i - 1 else 'L'}{px:.1f},{py:.1f}"
-                    for k, (px, py, _, i) in enumerate(pts))
+    path = " ".join(
+        f"{'M' if k == 0 or pts[k - 1][3] != i - 1 else 'L'}{px:.1f},{py:.1f}"
+        for k, (px, py, _, i) in enumerate(pts)
+    )
     body.append(f'<path d="{path}" fill="none" stroke="{VERMILLION}" stroke-width="2.2"/>')
     for px, py, tip, _ in pts:
-        body.append(f'<g class="week-share"><title>{_e(tip)}</title><circle cx="{px:.1f}" '
-                    f'cy="{py:.1f}" r="3.2" fill="{VERMILLION}"/></g>')
+        body.append(
+            f'<g class="week-share"><title>{_e(tip)}</title><circle cx="{px:.1f}" '
+            f'cy="{py:.1f}" r="3.2" fill="{VERMILLION}"/></g>'
+        )
     # x axis: month starts and week starts
     axis_y = y2_top + h2
     for i, r in enumerate(weeks.to_dict("records")):
         if i % 2 == 0:
-            body.append(_text(left + band * i + band / 2, axis_y + 15,
-                              f"{r['week_start']:%d %b}", size=10, anchor="middle", fill=MUTED))
-    body.append(_text(left + pw / 2, height - 8, "Week starting (ISO weeks, UTC)", size=12,
-                      anchor="middle", fill=MUTED))
+            body.append(
+                _text(
+                    left + band * i + band / 2,
+                    axis_y + 15,
+                    f"{r['week_start']:%d %b}",
+                    size=10,
+                    anchor="middle",
+                    fill=MUTED,
+                )
+            )
+    body.append(
+        _text(
+            left + pw / 2,
+            height - 8,
+            "Week starting (ISO weeks, UTC)",
+            size=12,
+            anchor="middle",
+            fill=MUTED,
+        )
+    )
     # markers
     last = weeks["week_start"].iloc[-1] + timedelta(days=7)
     mk = markers[(markers["date"] >= first) & (markers["date"] < last)] if len(markers) else markers
     lanes = {"checkpoint": 0, "quota": 1, "mandate": 2}
     lane_y = {k: y_strip + 10 + 18 * v for k, v in lanes.items()}
     for kind, ly in lane_y.items():
-        body.append(_text(left - 6, ly + 4, {"checkpoint": "reviews", "quota": "quotas",
-                                             "mandate": "mandates"}[kind], size=10,
-                          anchor="end", fill=MUTED))
-        body.append(f'<line x1="{left}" x2="{left + pw}" y1="{ly:.1f}" y2="{ly:.1f}" '
-                    f'stroke="{GRID}" stroke-dasharray="2 3"/>')
+        body.append(
+            _text(
+                left - 6,
+                ly + 4,
+                {"checkpoint": "reviews", "quota": "quotas", "mandate": "mandates"}[kind],
+                size=10,
+                anchor="end",
+                fill=MUTED,
+            )
+        )
+        body.append(
+            f'<line x1="{left}" x2="{left + pw}" y1="{ly:.1f}" y2="{ly:.1f}" '
+            f'stroke="{GRID}" stroke-dasharray="2 3"/>'
+        )
     for r in mk.to_dict("records") if len(mk) else []:
         cx = xd(r["date"])
         if r["company_wide"]:
-            body.append(f'<g class="marker"><title>{_e(r["label"])}</title>'
-                        f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{top}" y2="{axis_y}" '
-                        f'stroke="{BLACK}" stroke-width="1.3" stroke-dasharray="6 4"/></g>')
+            body.append(
+                f'<g class="marker"><title>{_e(r["label"])}</title>'
+                f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{top}" y2="{axis_y}" '
+                f'stroke="{BLACK}" stroke-width="1.3" stroke-dasharray="6 4"/></g>'
+            )
             near_right = cx > left + pw - 170
-            body.append(_text(cx - 3 if near_right else cx + 3, top + 10,
-                              f"{r['date']:%d %b} company-wide "
-                              f"{'review' if r['kind'] == 'checkpoint' else r['kind']}",
-                              size=10, fill=INK, anchor="end" if near_right else "start"))
-        body.append(f'<g class="marker"><title>{_e(r["label"])}</title>'
-                    f'{_symbol(r["kind"], cx, lane_y[r["kind"]])}</g>')
-    desc_weeks = "; ".join(f"{r['week_start']:%d %b}: {r['per_day']:,.0f} a day, "
-                           + (f"{r['theater_share']:.1f}% theater" if not pd.isna(r["theater_share"])
-                            else "theater share not measured")
-                           for r in weeks.to_dict("records"))
+            body.append(
+                _text(
+                    cx - 3 if near_right else cx + 3,
+                    top + 10,
+                    f"{r['date']:%d %b} company-wide "
+                    f"{'review' if r['kind'] == 'checkpoint' else r['kind']}",
+                    size=10,
+                    fill=INK,
+                    anchor="end" if near_right else "start",
+                )
+            )
+        body.append(
+            f'<g class="marker"><title>{_e(r["label"])}</title>'
+            f"{_symbol(r['kind'], cx, lane_y[r['kind']])}</g>"
+        )
+    desc_weeks = "; ".join(
+        f"{r['week_start']:%d %b}: {r['per_day']:,.0f} a day, "
+        + (
+            f"{r['theater_share']:.1f}% theater"
+            if not pd.isna(r["theater_share"])
+            else "theater share not measured"
+        )
+        for r in weeks.to_dict("records")
+    )
     desc_marks = "; ".join(mk["label"]) if len(mk) else "none"
-    desc = (f"Weekly usage and theater share over {n} weeks. {desc_weeks}. Marked dates: "
-            f"{desc_marks}.")
-    return _svg(chart_id, width, height, "Weekly usage and theater share, with quota, review "
-                "and mandate dates", desc, body)
+    desc = (
+        f"Weekly usage and theater share over {n} weeks. {desc_weeks}. Marked dates: {desc_marks}."
+    )
+    return _svg(
+        chart_id,
+        width,
+        height,
+        "Weekly usage and theater share, with quota, review and mandate dates",
+        desc,
+        body,
+    )
 
 
 # ----------------------------------------------------------------------------- 4. drivers
-def drivers_chart(drv: pd.DataFrame, *, chart_id: str = "chart-drivers",
-                  width: int = 960) -> Markup:
+def drivers_chart(
+    drv: pd.DataFrame, *, chart_id: str = "chart-drivers", width: int = 960
+) -> Markup:
     """Horizontal bars: each signal's interaction-weighted share over the published orgs."""
     left, right, top, bottom, row = 150, 270, 14, 36, 28
     height = top + bottom + row * max(len(drv), 1)
@@ -423,31 +634,56 @@ def drivers_chart(drv: pd.DataFrame, *, chart_id: str = "chart-drivers",
     def x(v):
         return left + pw * float(v) / xmax
 
-    body = axis(ticks(xmax, xstep), x, along="x", span=(top, height - bottom),
-                label_at=height - bottom + 15)
-    body.append(_text(left + pw / 2, height - 6, "Share of interactions flagged, % "
-                      "(incentive signals: mean weight)", size=12, anchor="middle", fill=MUTED))
+    body = axis(
+        ticks(xmax, xstep), x, along="x", span=(top, height - bottom), label_at=height - bottom + 15
+    )
+    body.append(
+        _text(
+            left + pw / 2,
+            height - 6,
+            "Share of interactions flagged, % (incentive signals: mean weight)",
+            size=12,
+            anchor="middle",
+            fill=MUTED,
+        )
+    )
     for i, r in enumerate(drv.to_dict("records")):
         cy = top + row * i + row / 2
         colour = ORANGE if r["incentive"] else BLUE
         share = None if pd.isna(r["share"]) else float(r["share"])
-        note = (f"top 3 in {r['n_top']} of {r['n_orgs']} orgs"
-                + (f" · measurable in {r['n_measured']}" if r["n_measured"] < r["n_orgs"] else ""))
-        tip = (f"{r['label']}: " + (f"{share:.1f}% of interactions" if share is not None
-                                     else "not measured") + f"; {note}")
+        note = f"top 3 in {r['n_top']} of {r['n_orgs']} orgs" + (
+            f" · measurable in {r['n_measured']}" if r["n_measured"] < r["n_orgs"] else ""
+        )
+        tip = (
+            f"{r['label']}: "
+            + (f"{share:.1f}% of interactions" if share is not None else "not measured")
+            + f"; {note}"
+        )
         body.append(f'<g class="driver"><title>{_e(tip)}</title>')
         body.append(_text(left - 8, cy + 4, r["label"], size=12, anchor="end"))
         if share is not None:
-            body.append(f'<rect x="{left}" y="{cy - 8:.1f}" width="{max(x(share) - left, 1):.1f}" '
-                        f'height="16" fill="{colour}"/>')
+            body.append(
+                f'<rect x="{left}" y="{cy - 8:.1f}" width="{max(x(share) - left, 1):.1f}" '
+                f'height="16" fill="{colour}"/>'
+            )
             body.append(_text(x(share) + 6, cy + 4, f"{share:.1f}%", size=11, weight="600"))
         else:
             body.append(_text(left + 4, cy + 4, "not measured", size=11, fill=MUTED))
         body.append(_text(left + pw + 60, cy + 4, note, size=11, fill=MUTED))
         body.append("</g>")
-    desc = "; ".join(f"{r['label']}: " + (f"{r['share']:.1f}%" if not pd.isna(r["share"])
-                                          else "not measured")
-                     + f", top signal in {r['n_top']} orgs" for r in drv.to_dict("records"))
-    return _svg(chart_id, width, height, "Which signals drive the index",
-                "Interaction-weighted share of interactions each signal flagged, published orgs. "
-                + desc + ".", body)
+    desc = "; ".join(
+        f"{r['label']}: "
+        + (f"{r['share']:.1f}%" if not pd.isna(r["share"]) else "not measured")
+        + f", top signal in {r['n_top']} orgs"
+        for r in drv.to_dict("records")
+    )
+    return _svg(
+        chart_id,
+        width,
+        height,
+        "Which signals drive the index",
+        "Interaction-weighted share of interactions each signal flagged, published orgs. "
+        + desc
+        + ".",
+        body,
+    )

@@ -6,6 +6,7 @@ previous one), ``gold/user_weeks`` (weekly trend, the company-level bootstrap), 
 run's MLflow record. Pseudonymous user keys are replaced by integer codes on read: nothing
 downstream of this module ever holds a user identifier.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,14 @@ INDEX = "gold/org_theater_index"
 USER_WEEKS = "gold/user_weeks"
 DQ = "ops/dq_results"
 POLICIES = "silver/policies"
-USER_WEEK_COLUMNS = ["org_id", "user_key", "week_start", "n_interactions",
-                     "theater_interactions", "full_week"]
+USER_WEEK_COLUMNS = [
+    "org_id",
+    "user_key",
+    "week_start",
+    "n_interactions",
+    "theater_interactions",
+    "full_week",
+]
 
 
 class ReportDataError(RuntimeError):
@@ -57,8 +64,11 @@ class RunRecord:
     tracking_uri: str | None = None
 
     def lineage(self) -> dict[str, str]:
-        return {k[len("lineage."):]: v for k, v in sorted(self.params.items())
-                if k.startswith("lineage.")}
+        return {
+            k[len("lineage.") :]: v
+            for k, v in sorted(self.params.items())
+            if k.startswith("lineage.")
+        }
 
 
 @dataclass
@@ -66,18 +76,18 @@ class ReportInputs:
     lake: str
     period: Period
     previous_period: Period
-    index: pd.DataFrame                 # this period's gold/org_theater_index rows
-    previous: pd.DataFrame              # the previous period's rows (maybe empty)
-    user_weeks: pd.DataFrame            # this period: org_id, user (int code), week_start, ...
+    index: pd.DataFrame  # this period's gold/org_theater_index rows
+    previous: pd.DataFrame  # the previous period's rows (maybe empty)
+    user_weeks: pd.DataFrame  # this period: org_id, user (int code), week_start, ...
     previous_user_weeks: pd.DataFrame
-    dq: pd.DataFrame                    # ops/dq_results of this period's run(s)
-    policies: pd.DataFrame              # silver/policies (may be empty)
-    versions: dict[str, Any]            # table -> Delta version read (None: Parquet / absent)
+    dq: pd.DataFrame  # ops/dq_results of this period's run(s)
+    policies: pd.DataFrame  # silver/policies (may be empty)
+    versions: dict[str, Any]  # table -> Delta version read (None: Parquet / absent)
     formats: dict[str, str | None]
     runs: list[RunRecord]
     run_ids: list[str]
-    settings: dict[str, Any]            # method settings (from the run's logged config or cfg)
-    audit_rates: dict | None = None     # audited precision/recall over the lake (theater.audit)
+    settings: dict[str, Any]  # method settings (from the run's logged config or cfg)
+    audit_rates: dict | None = None  # audited precision/recall over the lake (theater.audit)
 
 
 # ------------------------------------------------------------------------- periods
@@ -92,9 +102,11 @@ def table_format(path: str) -> str | None:
     p = Path(path)
     if (p / "_delta_log").is_dir():
         return "delta"
-    if p.is_dir() and any(f.suffix == ".parquet" for f in p.rglob("*.parquet")
-                          if not any(part.startswith((".", "_")) for part in
-                                     f.relative_to(p).parts)):
+    if p.is_dir() and any(
+        f.suffix == ".parquet"
+        for f in p.rglob("*.parquet")
+        if not any(part.startswith((".", "_")) for part in f.relative_to(p).parts)
+    ):
         return "parquet"
     return None
 
@@ -108,8 +120,9 @@ def _dataset(path: str, fmt: str) -> tuple[ds.Dataset, int | None]:
     return ds.dataset(path, format="parquet", ignore_prefixes=[".", "_"]), None
 
 
-def read_table(lake: str, name: str, *, filter: ds.Expression | None = None,
-               columns: list[str] | None = None) -> Table | None:
+def read_table(
+    lake: str, name: str, *, filter: ds.Expression | None = None, columns: list[str] | None = None
+) -> Table | None:
     """Read ``name`` under ``lake`` (Delta or plain Parquet, detected); None when absent."""
     path = os.path.join(lake, name)
     fmt = table_format(path)
@@ -143,9 +156,14 @@ def run_record(cfg, run_id: str) -> RunRecord | None:
     run = find_run(cfg, run_id)
     if run is None:
         return None
-    return RunRecord(run_id=run_id, status=run.info.status, start_time=run.info.start_time,
-                     params=dict(run.data.params), metrics=dict(run.data.metrics),
-                     tracking_uri=tracking_uri(cfg))
+    return RunRecord(
+        run_id=run_id,
+        status=run.info.status,
+        start_time=run.info.start_time,
+        params=dict(run.data.params),
+        metrics=dict(run.data.metrics),
+        tracking_uri=tracking_uri(cfg),
+    )
 
 
 SETTINGS = {
@@ -191,11 +209,15 @@ def load(lake: str, period: Period, cfg=None) -> ReportInputs:
     lake = str(lake)
     index_t = read_table(lake, INDEX, filter=_in_period(period))
     if index_t is None:
-        raise ReportDataError(f"{INDEX} does not exist under {lake}: run the score stage first "
-                              "(theater run --stage score ...)")
+        raise ReportDataError(
+            f"{INDEX} does not exist under {lake}: run the score stage first "
+            "(theater run --stage score ...)"
+        )
     if index_t.rows.empty:
-        raise ReportDataError(f"{INDEX} has no rows for the period {period} ({period.label}) "
-                              f"under {lake}: score that period first, or pick another period")
+        raise ReportDataError(
+            f"{INDEX} has no rows for the period {period} ({period.label}) "
+            f"under {lake}: score that period first, or pick another period"
+        )
     prev_period = previous_period(period)
     prev_t = read_table(lake, INDEX, filter=_in_period(prev_period))
     uw_t = read_table(lake, USER_WEEKS, filter=_in_period(period), columns=USER_WEEK_COLUMNS)
@@ -203,26 +225,50 @@ def load(lake: str, period: Period, cfg=None) -> ReportInputs:
     run_ids = sorted(index_t.rows["run_id"].dropna().unique().tolist())
     dq_t = read_table(lake, DQ, filter=ds.field("run_id").isin(run_ids) if run_ids else None)
     pol_t = read_table(lake, POLICIES)
-    versions = {INDEX: index_t.version,
-                USER_WEEKS: uw_t.version if uw_t else None,
-                DQ: dq_t.version if dq_t else None,
-                POLICIES: pol_t.version if pol_t else None}
-    formats = {INDEX: index_t.fmt, USER_WEEKS: uw_t.fmt if uw_t else None,
-               DQ: dq_t.fmt if dq_t else None, POLICIES: pol_t.fmt if pol_t else None}
+    versions = {
+        INDEX: index_t.version,
+        USER_WEEKS: uw_t.version if uw_t else None,
+        DQ: dq_t.version if dq_t else None,
+        POLICIES: pol_t.version if pol_t else None,
+    }
+    formats = {
+        INDEX: index_t.fmt,
+        USER_WEEKS: uw_t.fmt if uw_t else None,
+        DQ: dq_t.fmt if dq_t else None,
+        POLICIES: pol_t.fmt if pol_t else None,
+    }
     runs = [r for r in (run_record(cfg, rid) for rid in run_ids) if r is not None]
-    empty_uw = pd.DataFrame(columns=["org_id", "user", "week_start", "n_interactions",
-                                     "theater_interactions", "full_week"])
+    empty_uw = pd.DataFrame(
+        columns=[
+            "org_id",
+            "user",
+            "week_start",
+            "n_interactions",
+            "theater_interactions",
+            "full_week",
+        ]
+    )
     return ReportInputs(
-        lake=lake, period=period, previous_period=prev_period,
+        lake=lake,
+        period=period,
+        previous_period=prev_period,
         index=index_t.rows.reset_index(drop=True),
         previous=prev_t.rows.reset_index(drop=True) if prev_t else index_t.rows.iloc[0:0],
         user_weeks=_anonymize(uw_t.rows) if uw_t else empty_uw,
         previous_user_weeks=_anonymize(puw_t.rows) if puw_t else empty_uw,
         dq=dq_t.rows if dq_t else pd.DataFrame(),
-        policies=pol_t.rows if pol_t else pd.DataFrame(
-            columns=["org_id", "kind", "start_date", "end_date", "weekly_quota", "note"]),
-        versions=versions, formats=formats, runs=runs, run_ids=run_ids,
-        settings=method_settings(cfg, runs), audit_rates=_audit_rates(lake))
+        policies=pol_t.rows
+        if pol_t
+        else pd.DataFrame(
+            columns=["org_id", "kind", "start_date", "end_date", "weekly_quota", "note"]
+        ),
+        versions=versions,
+        formats=formats,
+        runs=runs,
+        run_ids=run_ids,
+        settings=method_settings(cfg, runs),
+        audit_rates=_audit_rates(lake),
+    )
 
 
 def _audit_rates(lake: str) -> dict | None:

@@ -4,6 +4,7 @@ Conventions: the theater index and shares are percentages (0-100); an org is *pu
 it is not suppressed and has an index. Every company-level figure covers the published orgs
 only, so that no suppressed org's figures can be recovered by subtraction.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,11 @@ def signal_label(name: str) -> str:
 
 def signal_names(index: pd.DataFrame) -> list[str]:
     """Signal names from the ``signal_<name>`` columns (``signal_coverage`` is not a signal)."""
-    return [c[len("signal_"):] for c in index.columns
-            if c.startswith("signal_") and c != "signal_coverage"]
+    return [
+        c[len("signal_") :]
+        for c in index.columns
+        if c.startswith("signal_") and c != "signal_coverage"
+    ]
 
 
 def published(index: pd.DataFrame) -> pd.DataFrame:
@@ -55,14 +59,15 @@ class Share:
     low: float | None
     high: float | None
     n_orgs: int
-    n_interactions: int      # measured interactions (with a theater probability)
-    n_users: int             # distinct (anonymous) users behind the interval, 0 if unknown
+    n_interactions: int  # measured interactions (with a theater probability)
+    n_users: int  # distinct (anonymous) users behind the interval, 0 if unknown
     replicates: int
     confidence: float
 
 
-def bootstrap_interval(n: np.ndarray, s: np.ndarray, *, replicates: int, confidence: float,
-                       seed: int) -> tuple[float, float] | None:
+def bootstrap_interval(
+    n: np.ndarray, s: np.ndarray, *, replicates: int, confidence: float, seed: int
+) -> tuple[float, float] | None:
     """User-clustered Poisson bootstrap of ``sum(s) / sum(n)`` (percent).
 
     ``n``: interactions per user; ``s``: summed theater probability per user. Each replicate
@@ -115,9 +120,14 @@ def _measured_weights(pub: pd.DataFrame, uw: pd.DataFrame | None) -> pd.Series:
     return pub["n_interactions"].astype(float).fillna(0.0)
 
 
-def company_share(index: pd.DataFrame, user_weeks: pd.DataFrame | None = None, *,
-                  confidence: float = 0.90, replicates: int = 2000, seed: int = 20260701
-                  ) -> Share:
+def company_share(
+    index: pd.DataFrame,
+    user_weeks: pd.DataFrame | None = None,
+    *,
+    confidence: float = 0.90,
+    replicates: int = 2000,
+    seed: int = 20260701,
+) -> Share:
     """Interaction-weighted theater share over the published orgs, with a user-clustered
     bootstrap interval.
 
@@ -143,8 +153,13 @@ def company_share(index: pd.DataFrame, user_weeks: pd.DataFrame | None = None, *
     if uw is not None and len(uw):
         per_user = uw.groupby("user").agg(n=("_n", "sum"), s=("theater_interactions", "sum"))
         n_users = len(per_user)
-        ci = bootstrap_interval(per_user["n"].to_numpy(), per_user["s"].to_numpy(),
-                                replicates=replicates, confidence=confidence, seed=seed)
+        ci = bootstrap_interval(
+            per_user["n"].to_numpy(),
+            per_user["s"].to_numpy(),
+            replicates=replicates,
+            confidence=confidence,
+            seed=seed,
+        )
         if ci is not None:
             low, high = min(ci[0], value), max(ci[1], value)
     n_total = int(round(n_total))
@@ -153,17 +168,22 @@ def company_share(index: pd.DataFrame, user_weeks: pd.DataFrame | None = None, *
 
 @dataclass(frozen=True)
 class UsageChange:
-    interactions: int            # this period, published orgs
+    interactions: int  # this period, published orgs
     per_day: float
     previous_label: str | None
-    change: float | None         # relative change of interactions per day, same orgs (0.08 = +8%)
+    change: float | None  # relative change of interactions per day, same orgs (0.08 = +8%)
     n_same_orgs: int
     same_now_per_day: float | None
     same_prev_per_day: float | None
 
 
-def usage_change(index: pd.DataFrame, previous: pd.DataFrame, days_now: int, days_prev: int,
-                 previous_label: str | None) -> UsageChange:
+def usage_change(
+    index: pd.DataFrame,
+    previous: pd.DataFrame,
+    days_now: int,
+    days_prev: int,
+    previous_label: str | None,
+) -> UsageChange:
     """Usage this period (published orgs) and its change in interactions per day against the
     previous period, like for like: only orgs published in both periods."""
     pub = published(index)
@@ -178,8 +198,7 @@ def usage_change(index: pd.DataFrame, previous: pd.DataFrame, days_now: int, day
     now = pub[pub["org_id"].isin(same)]["n_interactions"].sum() / max(days_now, 1)
     before = prev_pub[prev_pub["org_id"].isin(same)]["n_interactions"].sum() / max(days_prev, 1)
     change = (now - before) / before if before > 0 else None
-    return UsageChange(total, per_day, previous_label, change, len(same), float(now),
-                       float(before))
+    return UsageChange(total, per_day, previous_label, change, len(same), float(now), float(before))
 
 
 @dataclass(frozen=True)
@@ -210,9 +229,9 @@ def decoupling_summary(index: pd.DataFrame) -> Decoupling:
 class Coverage:
     n_orgs: int
     n_published: int
-    n_suppressed: int                # suppressed for privacy
-    signal_coverage: float | None    # mean share of signals measurable, published orgs (0-1)
-    n_not_measurable: int = 0        # not suppressed, but no per-interaction signal measured
+    n_suppressed: int  # suppressed for privacy
+    signal_coverage: float | None  # mean share of signals measurable, published orgs (0-1)
+    n_not_measurable: int = 0  # not suppressed, but no per-interaction signal measured
 
 
 def coverage_summary(index: pd.DataFrame) -> Coverage:
@@ -220,17 +239,21 @@ def coverage_summary(index: pd.DataFrame) -> Coverage:
     cov = pub["signal_coverage"].dropna() if "signal_coverage" in pub else pd.Series(dtype=float)
     sup = index["suppressed"].map(_bool).eq(True)
     n_sup = int(sup.sum())
-    return Coverage(len(index), len(pub), n_sup,
-                    float(cov.mean()) if len(cov) else None,
-                    len(index) - len(pub) - n_sup)
+    return Coverage(
+        len(index),
+        len(pub),
+        n_sup,
+        float(cov.mean()) if len(cov) else None,
+        len(index) - len(pub) - n_sup,
+    )
 
 
 @dataclass(frozen=True)
 class Quality:
     total: int
     passed: int
-    warnings: int           # warning-severity expectations that did not pass
-    failed: int             # critical expectations that did not pass
+    warnings: int  # warning-severity expectations that did not pass
+    failed: int  # critical expectations that did not pass
     by_table: pd.DataFrame  # table, checks, passed, warnings, failed
 
 
@@ -242,25 +265,62 @@ def dq_summary(dq: pd.DataFrame) -> Quality:
     d["ok"] = d["success"].astype(bool)
     d["warn"] = ~d["ok"] & (d["severity"] != "critical")
     d["fail"] = ~d["ok"] & (d["severity"] == "critical")
-    by = (d.groupby("table_name")
-          .agg(checks=("ok", "size"), passed=("ok", "sum"), warnings=("warn", "sum"),
-               failed=("fail", "sum"))
-          .reset_index().rename(columns={"table_name": "table"}))
+    by = (
+        d.groupby("table_name")
+        .agg(
+            checks=("ok", "size"),
+            passed=("ok", "sum"),
+            warnings=("warn", "sum"),
+            failed=("fail", "sum"),
+        )
+        .reset_index()
+        .rename(columns={"table_name": "table"})
+    )
     by[["checks", "passed", "warnings", "failed"]] = by[
-        ["checks", "passed", "warnings", "failed"]].astype(int)
-    return Quality(len(d), int(d["ok"].sum()), int(d["warn"].sum()), int(d["fail"].sum()),
-                   by[cols].sort_values("table").reset_index(drop=True))
+        ["checks", "passed", "warnings", "failed"]
+    ].astype(int)
+    return Quality(
+        len(d),
+        int(d["ok"].sum()),
+        int(d["warn"].sum()),
+        int(d["fail"].sum()),
+        by[cols].sort_values("table").reset_index(drop=True),
+    )
 
 
 # ----------------------------------------------------------------------------- org table
-ORG_COLUMNS = ["org_id", "suppressed", "status", "theater_index", "ci_low", "ci_high", "n_users",
-               "n_interactions", "per_user_week", "top_signals", "decoupled",
-               "usage_change", "outcome_change", "outcome_decoupling",
-               "outcome_decoupling_low", "outcome_decoupling_high",
-               "high_confidence_theater", "rank_low", "rank_high", "previous_index",
-               "change", "change_clear", "not_measurable_reason", "index_basis", "sources",
-               "incentive_index", "incentive_ci_low", "incentive_ci_high", "incentive_basis"]
-FIGURES = ORG_COLUMNS[3:]     # blanked for suppressed orgs
+ORG_COLUMNS = [
+    "org_id",
+    "suppressed",
+    "status",
+    "theater_index",
+    "ci_low",
+    "ci_high",
+    "n_users",
+    "n_interactions",
+    "per_user_week",
+    "top_signals",
+    "decoupled",
+    "usage_change",
+    "outcome_change",
+    "outcome_decoupling",
+    "outcome_decoupling_low",
+    "outcome_decoupling_high",
+    "high_confidence_theater",
+    "rank_low",
+    "rank_high",
+    "previous_index",
+    "change",
+    "change_clear",
+    "not_measurable_reason",
+    "index_basis",
+    "sources",
+    "incentive_index",
+    "incentive_ci_low",
+    "incentive_ci_high",
+    "incentive_basis",
+]
+FIGURES = ORG_COLUMNS[3:]  # blanked for suppressed orgs
 PUBLISHED, NOT_MEASURABLE, SUPPRESSED = "published", "not_measurable", "suppressed"
 
 
@@ -269,7 +329,7 @@ def _na(v) -> bool:
         return True
     try:
         return bool(pd.isna(v))
-    except (TypeError, ValueError):     # arrays / lists
+    except (TypeError, ValueError):  # arrays / lists
         return False
 
 
@@ -303,8 +363,11 @@ def org_table(index: pd.DataFrame, previous: pd.DataFrame | None, days_now: int)
     ``index_basis`` / ``sources`` / incentive columns give None / [] there.
     """
     weeks = max(days_now, 1) / 7.0
-    prev = published(previous).set_index("org_id") if previous is not None and len(previous) \
+    prev = (
+        published(previous).set_index("org_id")
+        if previous is not None and len(previous)
         else pd.DataFrame()
+    )
     rows = []
     for r in index.to_dict("records"):
         out = {c: None for c in ORG_COLUMNS}
@@ -316,17 +379,33 @@ def org_table(index: pd.DataFrame, previous: pd.DataFrame | None, days_now: int)
         rows.append(out)
         if sup:
             continue
-        for c in ("n_users", "n_interactions", "usage_change", "outcome_change",
-                  "outcome_decoupling", "outcome_decoupling_low", "outcome_decoupling_high",
-                  "index_basis", "incentive_index", "incentive_ci_low", "incentive_ci_high",
-                  "incentive_basis"):
+        for c in (
+            "n_users",
+            "n_interactions",
+            "usage_change",
+            "outcome_change",
+            "outcome_decoupling",
+            "outcome_decoupling_low",
+            "outcome_decoupling_high",
+            "index_basis",
+            "incentive_index",
+            "incentive_ci_low",
+            "incentive_ci_high",
+            "incentive_basis",
+        ):
             out[c] = _val(r.get(c))
         out["sources"] = _sources(r.get("sources"))
-        out["per_user_week"] = r["n_interactions"] / r["n_users"] / weeks \
-            if _val(r.get("n_users")) and _val(r.get("n_interactions")) is not None else None
+        out["per_user_week"] = (
+            r["n_interactions"] / r["n_users"] / weeks
+            if _val(r.get("n_users")) and _val(r.get("n_interactions")) is not None
+            else None
+        )
         top = r.get("top_signals")
-        out["top_signals"] = [str(x) for x in top] if top is not None and not (
-            isinstance(top, float) and math.isnan(top)) else []
+        out["top_signals"] = (
+            [str(x) for x in top]
+            if top is not None and not (isinstance(top, float) and math.isnan(top))
+            else []
+        )
         out["decoupled"] = _bool(r.get("decoupled"))
         if not has_index:
             out["not_measurable_reason"] = _val(r.get("not_measurable_reason"))
@@ -339,10 +418,13 @@ def org_table(index: pd.DataFrame, previous: pd.DataFrame | None, days_now: int)
             p = prev.loc[r["org_id"]]
             out["previous_index"] = float(p["theater_index"])
             out["change"] = float(r["theater_index"]) - float(p["theater_index"])
-            if out["ci_low"] is not None and out["ci_high"] is not None \
-                    and not _na(p.get("ci_low")) and not _na(p.get("ci_high")):
-                out["change_clear"] = bool(r["ci_low"] > p["ci_high"] or
-                                           r["ci_high"] < p["ci_low"])
+            if (
+                out["ci_low"] is not None
+                and out["ci_high"] is not None
+                and not _na(p.get("ci_low"))
+                and not _na(p.get("ci_high"))
+            ):
+                out["change_clear"] = bool(r["ci_low"] > p["ci_high"] or r["ci_high"] < p["ci_low"])
             else:
                 out["change_clear"] = False
     df = pd.DataFrame(rows, columns=ORG_COLUMNS)
@@ -369,10 +451,10 @@ QUADRANT_HINTS = {
 
 @dataclass(frozen=True)
 class Quadrant:
-    points: pd.DataFrame     # org_id, usage (interactions per user a week), theater_index,
+    points: pd.DataFrame  # org_id, usage (interactions per user a week), theater_index,
     #                          decoupled, quadrant
-    usage_split: float       # median usage intensity of the published orgs
-    index_split: float       # the company-level theater share
+    usage_split: float  # median usage intensity of the published orgs
+    index_split: float  # the company-level theater share
 
 
 def quadrant(table: pd.DataFrame, company: float) -> Quadrant:
@@ -380,12 +462,14 @@ def quadrant(table: pd.DataFrame, company: float) -> Quadrant:
     share; each published org gets its quadrant's name."""
     pub = published_rows(table).copy()
     pts = pub[["org_id", "per_user_week", "theater_index", "decoupled"]].rename(
-        columns={"per_user_week": "usage"})
+        columns={"per_user_week": "usage"}
+    )
     pts["usage"] = pts["usage"].astype(float)
     pts["theater_index"] = pts["theater_index"].astype(float)
     split = float(pts["usage"].median()) if len(pts) else 0.0
-    pts["quadrant"] = [QUADRANTS[(u >= split, i >= company)]
-                       for u, i in zip(pts["usage"], pts["theater_index"])]
+    pts["quadrant"] = [
+        QUADRANTS[(u >= split, i >= company)] for u, i in zip(pts["usage"], pts["theater_index"])
+    ]
     return Quadrant(pts.reset_index(drop=True), split, float(company))
 
 
@@ -397,26 +481,39 @@ def weekly_trend(user_weeks: pd.DataFrame, orgs, start: date, end: date) -> pd.D
     uw = user_weeks[user_weeks["org_id"].isin(set(orgs))]
     if uw.empty:
         return pd.DataFrame(columns=cols)
-    wk = (uw.groupby("week_start").agg(n_interactions=("n_interactions", "sum"))
-          .reset_index().sort_values("week_start"))
+    wk = (
+        uw.groupby("week_start")
+        .agg(n_interactions=("n_interactions", "sum"))
+        .reset_index()
+        .sort_values("week_start")
+    )
     # the share is over measured interactions only (as the company share)
-    mw = measured_user_weeks(uw).groupby("week_start").agg(
-        _n=("_n", "sum"), s=("theater_interactions", "sum"))
+    mw = (
+        measured_user_weeks(uw)
+        .groupby("week_start")
+        .agg(_n=("_n", "sum"), s=("theater_interactions", "sum"))
+    )
     wk = wk.join(mw, on="week_start")
-    wk["week_start"] = [d if isinstance(d, date) else pd.Timestamp(d).date()
-                        for d in wk["week_start"]]
-    wk["days"] = [max(0, (min(w + timedelta(days=7), end) - max(w, start)).days)
-                  for w in wk["week_start"]]
+    wk["week_start"] = [
+        d if isinstance(d, date) else pd.Timestamp(d).date() for d in wk["week_start"]
+    ]
+    wk["days"] = [
+        max(0, (min(w + timedelta(days=7), end) - max(w, start)).days) for w in wk["week_start"]
+    ]
     wk["partial"] = wk["days"] < 7
     wk["per_day"] = wk["n_interactions"] / wk["days"].clip(lower=1)
-    wk["theater_share"] = [100.0 * sv / nv if nv and nv > 0 else None
-                           for sv, nv in zip(wk["s"], wk["_n"])]
+    wk["theater_share"] = [
+        100.0 * sv / nv if nv and nv > 0 else None for sv, nv in zip(wk["s"], wk["_n"])
+    ]
     wk["n_interactions"] = wk["n_interactions"].astype(int)
     return wk[cols].reset_index(drop=True)
 
 
-MARKER_KINDS = {"checkpoint": "Review checkpoint", "quota": "Usage quota starts or changes",
-                "mandate": "AI mandate announced"}
+MARKER_KINDS = {
+    "checkpoint": "Review checkpoint",
+    "quota": "Usage quota starts or changes",
+    "mandate": "AI mandate announced",
+}
 
 
 def policy_markers(policies: pd.DataFrame, orgs, start: date, end: date) -> pd.DataFrame:
@@ -437,15 +534,25 @@ def policy_markers(policies: pd.DataFrame, orgs, start: date, end: date) -> pd.D
             continue
         who = "company-wide" if org == "*" else org
         what = MARKER_KINDS[kind]
-        if kind == "quota" and r.get("weekly_quota") is not None and not pd.isna(
-                r.get("weekly_quota")):
+        if (
+            kind == "quota"
+            and r.get("weekly_quota") is not None
+            and not pd.isna(r.get("weekly_quota"))
+        ):
             what = f"quota {int(r['weekly_quota'])} interactions a week"
         elif kind == "checkpoint":
             what = "review checkpoint"
         elif kind == "mandate":
             what = "AI mandate"
-        rows.append({"date": d, "kind": kind, "org_id": org, "company_wide": org == "*",
-                     "label": f"{d:%d %b}: {what} ({who})"})
+        rows.append(
+            {
+                "date": d,
+                "kind": kind,
+                "org_id": org,
+                "company_wide": org == "*",
+                "label": f"{d:%d %b}: {what} ({who})",
+            }
+        )
     df = pd.DataFrame(rows, columns=cols)
     return df.sort_values(["date", "kind", "org_id"]).reset_index(drop=True)
 
@@ -462,17 +569,30 @@ def drivers(index: pd.DataFrame) -> pd.DataFrame:
         col = pub[f"signal_{name}"].astype(float)
         measured = col.notna()
         w = pub.loc[measured, "n_interactions"].astype(float)
-        share = (float((col[measured] * w).sum() / total * 100)
-                 if total > 0 and measured.any() else None)
+        share = (
+            float((col[measured] * w).sum() / total * 100) if total > 0 and measured.any() else None
+        )
         top = sum(1 for t in pub.get("top_signals", []) if t is not None and name in list(t))
-        rows.append({"signal": name, "label": signal_label(name), "share": share,
-                     "n_measured": int(measured.sum()), "n_orgs": len(pub), "n_top": top,
-                     "incentive": name in INCENTIVE_SIGNALS})
-    df = pd.DataFrame(rows, columns=["signal", "label", "share", "n_measured", "n_orgs",
-                                     "n_top", "incentive"])
+        rows.append(
+            {
+                "signal": name,
+                "label": signal_label(name),
+                "share": share,
+                "n_measured": int(measured.sum()),
+                "n_orgs": len(pub),
+                "n_top": top,
+                "incentive": name in INCENTIVE_SIGNALS,
+            }
+        )
+    df = pd.DataFrame(
+        rows, columns=["signal", "label", "share", "n_measured", "n_orgs", "n_top", "incentive"]
+    )
     df["_k"] = df["share"].astype(float).fillna(-1)
-    return df.sort_values(["_k", "signal"], ascending=[False, True]).drop(columns="_k") \
+    return (
+        df.sort_values(["_k", "signal"], ascending=[False, True])
+        .drop(columns="_k")
         .reset_index(drop=True)
+    )
 
 
 def signal_matrix(index: pd.DataFrame, order) -> pd.DataFrame:

@@ -8,6 +8,7 @@ figures into plain values (numbers formatted, texts worded) and the templates es
 of them. Charts come from :mod:`.charts` as :class:`markupsafe.Markup` whose interpolated texts
 are escaped there.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -49,11 +50,13 @@ def day(d) -> str:
 def environment() -> jinja2.Environment:
     """The report's template environment: package templates, autoescape on for every template,
     undefined names are errors (a typo must not silently print nothing)."""
-    env = jinja2.Environment(loader=jinja2.PackageLoader("theater.report", "templates"),
-                             autoescape=True, undefined=jinja2.StrictUndefined,
-                             keep_trailing_newline=True)
-    env.filters.update(pct=pct, num=num, grouped=count, signed=signed,
-                       g=lambda v: f"{v:g}")
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("theater.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(pct=pct, num=num, grouped=count, signed=signed, g=lambda v: f"{v:g}")
     return env
 
 
@@ -66,50 +69,80 @@ def headline_values(f) -> dict:
         share_big, share_small = "—", "no published org in this period"
     else:
         share_big = pct(share.value)
-        interval = (f"{int(share.confidence * 100)}% interval {share.low:.1f}–{share.high:.1f}%"
-                    if share.low is not None else "no interval (no user-week data)")
-        share_small = (f"{interval} · of {share.n_interactions:,} measured interactions in "
-                       f"{share.n_orgs} published orgs")
+        interval = (
+            f"{int(share.confidence * 100)}% interval {share.low:.1f}–{share.high:.1f}%"
+            if share.low is not None
+            else "no interval (no user-week data)"
+        )
+        share_small = (
+            f"{interval} · of {share.n_interactions:,} measured interactions in "
+            f"{share.n_orgs} published orgs"
+        )
         if f.previous_share is not None and f.previous_share.value is not None:
             share_small += f" · {pct(f.previous_share.value)} in {prev}"
         elif prev is None:
             share_small += " · no previous quarter to compare"
     if usage.change is not None:
         usage_big = signed(usage.change * 100, 1, "%")
-        usage_small = (f"interactions a day vs {usage.previous_label}, same "
-                       f"{usage.n_same_orgs} orgs · {usage.interactions:,} interactions this "
-                       f"period ({usage.per_day:,.0f} a day)")
+        usage_small = (
+            f"interactions a day vs {usage.previous_label}, same "
+            f"{usage.n_same_orgs} orgs · {usage.interactions:,} interactions this "
+            f"period ({usage.per_day:,.0f} a day)"
+        )
     else:
         usage_big = f"{usage.per_day:,.0f}/day"
-        usage_small = (f"{usage.interactions:,} interactions this period · "
-                       + ("no previous quarter in the lake to compare with"
-                          if usage.previous_label is None else
-                          f"no org published in both {usage.previous_label} and this period"))
+        usage_small = f"{usage.interactions:,} interactions this period · " + (
+            "no previous quarter in the lake to compare with"
+            if usage.previous_label is None
+            else f"no org published in both {usage.previous_label} and this period"
+        )
     if dec.n_measured:
         dec_big = f"{dec.n_decoupled} of {dec.n_measured}"
-        dec_small = (f"orgs where usage rose after an AI mandate but outcomes did not follow "
-                     f"({dec.share * 100:.0f}% of the orgs where this could be measured; "
-                     f"not measurable in {dec.n_published - dec.n_measured})")
+        dec_small = (
+            f"orgs where usage rose after an AI mandate but outcomes did not follow "
+            f"({dec.share * 100:.0f}% of the orgs where this could be measured; "
+            f"not measurable in {dec.n_published - dec.n_measured})"
+        )
     else:
         dec_big = "n/a"
-        dec_small = ("outcome decoupling could not be measured this period (no mandate with "
-                     "enough weeks before and after, or too few people with outcomes)")
-    dq_text = (f"{dq.total} data-quality checks: {dq.passed} passed, {dq.warnings} warning(s), "
-               f"{dq.failed} failed" if dq.total else "no data-quality results recorded")
-    cov_text = (f"{cov.n_published} of {cov.n_orgs} orgs published "
-                f"({cov.n_suppressed} suppressed for privacy"
-                + (f", {cov.n_not_measurable} not measurable" if cov.n_not_measurable else "")
-                + ")"
-                + (f" · signals measurable {cov.signal_coverage * 100:.0f}% on average"
-                   if cov.signal_coverage is not None else ""))
-    return dict(share_big=share_big, share_small=share_small, usage_big=usage_big,
-                usage_small=usage_small, dec_big=dec_big, dec_small=dec_small, dq_text=dq_text,
-                cov_text=cov_text)
+        dec_small = (
+            "outcome decoupling could not be measured this period (no mandate with "
+            "enough weeks before and after, or too few people with outcomes)"
+        )
+    dq_text = (
+        f"{dq.total} data-quality checks: {dq.passed} passed, {dq.warnings} warning(s), "
+        f"{dq.failed} failed"
+        if dq.total
+        else "no data-quality results recorded"
+    )
+    cov_text = (
+        f"{cov.n_published} of {cov.n_orgs} orgs published "
+        f"({cov.n_suppressed} suppressed for privacy"
+        + (f", {cov.n_not_measurable} not measurable" if cov.n_not_measurable else "")
+        + ")"
+        + (
+            f" · signals measurable {cov.signal_coverage * 100:.0f}% on average"
+            if cov.signal_coverage is not None
+            else ""
+        )
+    )
+    return dict(
+        share_big=share_big,
+        share_small=share_small,
+        usage_big=usage_big,
+        usage_small=usage_small,
+        dec_big=dec_big,
+        dec_small=dec_small,
+        dq_text=dq_text,
+        cov_text=cov_text,
+    )
 
 
-BASIS_TEXT = {"interactions": "per-interaction signals",
-              "aggregates": "vendor aggregates only",
-              "none": "nothing measurable"}
+BASIS_TEXT = {
+    "interactions": "per-interaction signals",
+    "aggregates": "vendor aggregates only",
+    "none": "nothing measurable",
+}
 
 
 def basis_text(index_basis, sources) -> str:
@@ -125,8 +158,7 @@ def basis_text(index_basis, sources) -> str:
 
 
 def interval_text(lo, hi) -> str:
-    return "—" if lo is None or hi is None or pd.isna(lo) or pd.isna(hi) \
-        else f"{num(lo)}–{num(hi)}"
+    return "—" if lo is None or hi is None or pd.isna(lo) or pd.isna(hi) else f"{num(lo)}–{num(hi)}"
 
 
 def org_rows(f) -> list[dict]:
@@ -138,48 +170,77 @@ def org_rows(f) -> list[dict]:
         if r["suppressed"]:
             rows.append({"org": r["org_id"], "suppressed": True, "kind": "suppressed"})
             continue
-        common = {"org": r["org_id"], "suppressed": False,
-                  "users": count(r["n_users"]), "interactions": count(r["n_interactions"]),
-                  "per_week": num(r["per_user_week"]),
-                  "basis": basis_text(r.get("index_basis"), r.get("sources")),
-                  "index_basis": r.get("index_basis")}
+        common = {
+            "org": r["org_id"],
+            "suppressed": False,
+            "users": count(r["n_users"]),
+            "interactions": count(r["n_interactions"]),
+            "per_week": num(r["per_user_week"]),
+            "basis": basis_text(r.get("index_basis"), r.get("sources")),
+            "index_basis": r.get("index_basis"),
+        }
         if r["status"] == NOT_MEASURABLE:
             inc = r.get("incentive_index")
             has_inc = inc is not None and not pd.isna(inc)
-            rows.append({**common, "kind": "not_measurable", "hct": False,
-                         "reason": r.get("not_measurable_reason") or "",
-                         "incentive": (f"{num(inc)} [{num(r.get('incentive_ci_low'))}, "
-                                       f"{num(r.get('incentive_ci_high'))}]")
-                         if has_inc else None,
-                         "incentive_aggregates": has_inc and (
-                             r.get("index_basis") == "aggregates"
-                             or r.get("incentive_basis") == "aggregates")})
+            rows.append(
+                {
+                    **common,
+                    "kind": "not_measurable",
+                    "hct": False,
+                    "reason": r.get("not_measurable_reason") or "",
+                    "incentive": (
+                        f"{num(inc)} [{num(r.get('incentive_ci_low'))}, "
+                        f"{num(r.get('incentive_ci_high'))}]"
+                    )
+                    if has_inc
+                    else None,
+                    "incentive_aggregates": has_inc
+                    and (
+                        r.get("index_basis") == "aggregates"
+                        or r.get("incentive_basis") == "aggregates"
+                    ),
+                }
+            )
             continue
-        rank = ("—" if r["rank_low"] is None or pd.isna(r["rank_low"]) else
-                f"{int(r['rank_low'])}" if r["rank_low"] == r["rank_high"] or
-                r["rank_high"] is None or pd.isna(r["rank_high"]) else
-                f"{int(r['rank_low'])}–{int(r['rank_high'])}")
+        rank = (
+            "—"
+            if r["rank_low"] is None or pd.isna(r["rank_low"])
+            else f"{int(r['rank_low'])}"
+            if r["rank_low"] == r["rank_high"] or r["rank_high"] is None or pd.isna(r["rank_high"])
+            else f"{int(r['rank_low'])}–{int(r['rank_high'])}"
+        )
         if f.previous_label is None:
             change_kind = "none"
         elif r["change"] is None or pd.isna(r["change"]):
             change_kind = "new"
         else:
             change_kind = "value"
-        rows.append({
-            **common, "kind": "published", "hct": bool(r["high_confidence_theater"]),
-            "index_value": r["theater_index"], "index": num(r["theater_index"]),
-            "interval": interval_text(r["ci_low"], r["ci_high"]), "rank": rank,
-            "tops": ", ".join(signal_label(s) for s in r["top_signals"]) or "—",
-            "decoupled": r["decoupled"],
-            "ratio": (f'ratio {num(r["outcome_decoupling"], 2)} (interval '
-                      f'{num(r["outcome_decoupling_low"], 2)} to '
-                      f'{num(r["outcome_decoupling_high"], 2)})'),
-            "change_kind": change_kind,
-            "change": signed(r["change"]) if change_kind == "value" else None,
-            "change_clear": bool(r["change_clear"]) if change_kind == "value" else True,
-            "change_class": (("up" if r["change"] > 0 else "down") if change_kind == "value"
-                             and r["change_clear"] else ""),
-        })
+        rows.append(
+            {
+                **common,
+                "kind": "published",
+                "hct": bool(r["high_confidence_theater"]),
+                "index_value": r["theater_index"],
+                "index": num(r["theater_index"]),
+                "interval": interval_text(r["ci_low"], r["ci_high"]),
+                "rank": rank,
+                "tops": ", ".join(signal_label(s) for s in r["top_signals"]) or "—",
+                "decoupled": r["decoupled"],
+                "ratio": (
+                    f"ratio {num(r['outcome_decoupling'], 2)} (interval "
+                    f"{num(r['outcome_decoupling_low'], 2)} to "
+                    f"{num(r['outcome_decoupling_high'], 2)})"
+                ),
+                "change_kind": change_kind,
+                "change": signed(r["change"]) if change_kind == "value" else None,
+                "change_clear": bool(r["change_clear"]) if change_kind == "value" else True,
+                "change_class": (
+                    ("up" if r["change"] > 0 else "down")
+                    if change_kind == "value" and r["change_clear"]
+                    else ""
+                ),
+            }
+        )
     return rows
 
 
@@ -189,26 +250,25 @@ def signal_definitions(f) -> list[tuple[str, str]]:
     dwell = s["max_dwell_ms"] / 1000
     signals = {
         "unused_output": f"The answer was thrown away: discarded, ignored, or looked at for "
-                         f"under {dwell:g} seconds and never accepted, inserted, copied or edited.",
+        f"under {dwell:g} seconds and never accepted, inserted, copied or edited.",
         "self_summary": f"Someone asked for a summary of their own document that had not changed "
-                        f"for {s['self_summary_days']}+ days, and did not use the summary.",
+        f"for {s['self_summary_days']}+ days, and did not use the summary.",
         "repeat_prompt": f"The same (or nearly the same) prompt was sent again within "
-                         f"{s['repeat_window_days']} days after its earlier answer went unused, "
-                         f"and this answer went unused too.",
+        f"{s['repeat_window_days']} days after its earlier answer went unused, "
+        f"and this answer went unused too.",
         "fragmentation": f"One task split into many tiny requests: {s['fragment_count']} or more "
-                         f"very short prompts on one document within {s['fragment_minutes']} "
-                         f"minutes.",
+        f"very short prompts on one document within {s['fragment_minutes']} "
+        f"minutes.",
         "padding": f"An unusually long prompt (top {100 - s['padding_quantile'] * 100:.0f}% for "
-                   f"that kind of request) whose answer went unused.",
+        f"that kind of request) whose answer went unused.",
         "quota_bunching": "More people-weeks land exactly at or just above the weekly usage "
-                          "target than the smooth pattern of usage predicts; the excess "
-                          "interactions are counted as theater in proportion.",
+        "target than the smooth pattern of usage predicts; the excess "
+        "interactions are counted as theater in proportion.",
         "checkpoint_burst": f"Usage in the {s['checkpoint_days']} working days before a review "
-                            f"checkpoint above the same people's usual level; the excess is "
-                            f"counted in proportion.",
+        f"checkpoint above the same people's usual level; the excess is "
+        f"counted in proportion.",
     }
-    return [(signal_label(n), signals.get(n, "See the methodology."))
-            for n in f.drivers["signal"]]
+    return [(signal_label(n), signals.get(n, "See the methodology.")) for n in f.drivers["signal"]]
 
 
 def run_items(f) -> list[dict]:
@@ -216,11 +276,21 @@ def run_items(f) -> list[dict]:
     out = []
     for rid in f.run_ids:
         rec = by_id.get(rid)
-        started = ("?" if rec is None or not rec.start_time else
-                   datetime.fromtimestamp(rec.start_time / 1000, timezone.utc)
-                   .strftime("%Y-%m-%d %H:%M UTC"))
-        out.append({"run_id": rid, "record": rec, "started": started,
-                    "params": rec.params if rec is not None else {}})
+        started = (
+            "?"
+            if rec is None or not rec.start_time
+            else datetime.fromtimestamp(rec.start_time / 1000, timezone.utc).strftime(
+                "%Y-%m-%d %H:%M UTC"
+            )
+        )
+        out.append(
+            {
+                "run_id": rid,
+                "record": rec,
+                "started": started,
+                "params": rec.params if rec is not None else {},
+            }
+        )
     return out
 
 
@@ -239,6 +309,7 @@ def lineage_rows(f) -> list[tuple[str, dict]]:
 
 def matrix_rows(m: pd.DataFrame) -> list[tuple[str, list[dict | None]]]:
     """Heat-map cells: None for n/a, else the value and its colour strength (40%+: full)."""
+
     def cell(v):
         if pd.isna(v):
             return None
@@ -253,19 +324,30 @@ def render(f) -> str:
     pub = published_rows(f.table)
     dec = pub[pub["decoupled"].notna()]
     context = dict(
-        f=f, title=f"AI adoption or adoption theater? {p.label}",
+        f=f,
+        title=f"AI adoption or adoption theater? {p.label}",
         period_text=f"{day(p.start)} – {day(date.fromordinal(p.end.toordinal() - 1))}",
-        conf=int(f.share.confidence * 100), headline=headline_values(f), org_rows=org_rows(f),
-        c=charts, quadrant_hints=", ".join(f"{k}: {v}" for k, v in QUADRANT_HINTS.items()),
-        svg={"index": charts.index_chart(f.table, f.share.value),
-             "quadrant": charts.quadrant_chart(f.quadrant),
-             "trend": charts.trend_chart(f.weeks, f.markers),
-             "drivers": charts.drivers_chart(f.drivers)},
-        signal_defs=signal_definitions(f), dq_rows=f.quality.by_table.to_dict("records"),
-        run_items=run_items(f), lineage=lineage_rows(f),
+        conf=int(f.share.confidence * 100),
+        headline=headline_values(f),
+        org_rows=org_rows(f),
+        c=charts,
+        quadrant_hints=", ".join(f"{k}: {v}" for k, v in QUADRANT_HINTS.items()),
+        svg={
+            "index": charts.index_chart(f.table, f.share.value),
+            "quadrant": charts.quadrant_chart(f.quadrant),
+            "trend": charts.trend_chart(f.weeks, f.markers),
+            "drivers": charts.drivers_chart(f.drivers),
+        },
+        signal_defs=signal_definitions(f),
+        dq_rows=f.quality.by_table.to_dict("records"),
+        run_items=run_items(f),
+        lineage=lineage_rows(f),
         quadrant_rows=f.quadrant.points.to_dict("records"),
-        week_rows=f.weeks.to_dict("records"), marker_labels=list(f.markers["label"]),
-        driver_rows=f.drivers.to_dict("records"), decoupling_rows=dec.to_dict("records"),
+        week_rows=f.weeks.to_dict("records"),
+        marker_labels=list(f.markers["label"]),
+        driver_rows=f.drivers.to_dict("records"),
+        decoupling_rows=dec.to_dict("records"),
         matrix_columns=[signal_label(c) for c in f.matrix.columns],
-        matrix_rows=matrix_rows(f.matrix))
+        matrix_rows=matrix_rows(f.matrix),
+    )
     return environment().get_template("page.html").render(context)

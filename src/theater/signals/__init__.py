@@ -9,8 +9,16 @@ Incentive components (``quota_bunching``, ``checkpoint_burst``) are org-level es
 into per-interaction weights: ``sig_<NAME>`` is a double in [0, 1], null where not measured
 (estimated and applied by ``theater.stages.incentives``).
 """
-from . import (checkpoint_burst, fragmentation, padding, quota_bunching, repeat_prompt,
-               self_summary, unused_output)
+
+from . import (
+    checkpoint_burst,
+    fragmentation,
+    padding,
+    quota_bunching,
+    repeat_prompt,
+    self_summary,
+    unused_output,
+)
 
 ALL = (unused_output, self_summary, repeat_prompt, fragmentation, padding)
 FLAG_NAMES = tuple(m.NAME for m in ALL)

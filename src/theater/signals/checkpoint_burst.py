@@ -28,6 +28,7 @@ Orgs without any checkpoint in the period, or with fewer than ``min_users`` user
 windows, are NA. The fall afterwards is reported as ``reversion`` = (after - cf_after) / cf_after
 over the checkpoint day and the working days after it.
 """
+
 from __future__ import annotations
 
 import math
@@ -59,8 +60,9 @@ def working_days_from(day: date, k: int) -> list[date]:
     return out
 
 
-def calendar(orgs: Iterable[str], checkpoints: Sequence[tuple[str, date]], start: date,
-             end: date, k: int) -> dict[str, dict[date, str]]:
+def calendar(
+    orgs: Iterable[str], checkpoints: Sequence[tuple[str, date]], start: date, end: date, k: int
+) -> dict[str, dict[date, str]]:
     """Per org: each working day of [start, end) -> 'window' | 'after' | 'ordinary'.
 
     Orgs with no checkpoint window inside the period are left out (NA).
@@ -95,20 +97,26 @@ class _Sums:
 @dataclass
 class Estimate:
     org_id: str
-    status: str                   # ok | insufficient_sample
+    status: str  # ok | insufficient_sample
     n_users: int = 0
     obs: float = 0.0
-    excess: float | None = None   # E
+    excess: float | None = None  # E
     se: float | None = None
     z: float | None = None
-    burst_ratio: float | None = None   # E / obs
+    burst_ratio: float | None = None  # E / obs
     reversion: float | None = None
-    scale: float | None = None    # E / sum of positive user excess (0 when not significant)
+    scale: float | None = None  # E / sum of positive user excess (0 when not significant)
 
 
-def estimate(spark: SparkSession, interactions: DataFrame, policies: DataFrame, start: date,
-             end: date, settings: Mapping, explained: Column | None = None
-             ) -> tuple[list[Estimate], DataFrame]:
+def estimate(
+    spark: SparkSession,
+    interactions: DataFrame,
+    policies: DataFrame,
+    start: date,
+    end: date,
+    settings: Mapping,
+    explained: Column | None = None,
+) -> tuple[list[Estimate], DataFrame]:
     """Org estimates and the per-(org, user, day) weight table.
 
     ``interactions``: the period's rows with org_id, user_key, event_date and optionally
@@ -118,71 +126,122 @@ def estimate(spark: SparkSession, interactions: DataFrame, policies: DataFrame, 
     plus the measured orgs as estimates with status 'ok'.
     """
     k = settings["working_days_before"]
-    cps = [(r.org_id, r.start_date) for r in
-           policies.where((F.col("kind") == "checkpoint") & F.col("start_date").isNotNull())
-           .select("org_id", "start_date").distinct().collect()]
-    orgs = [r.org_id for r in interactions.where(F.col("org_id").isNotNull())
-            .select("org_id").distinct().collect()] if cps else []
+    cps = [
+        (r.org_id, r.start_date)
+        for r in policies.where((F.col("kind") == "checkpoint") & F.col("start_date").isNotNull())
+        .select("org_id", "start_date")
+        .distinct()
+        .collect()
+    ]
+    orgs = (
+        [
+            r.org_id
+            for r in interactions.where(F.col("org_id").isNotNull())
+            .select("org_id")
+            .distinct()
+            .collect()
+        ]
+        if cps
+        else []
+    )
     cal = calendar(orgs, cps, start, end, k)
-    empty = spark.createDataFrame([], "org_id string, user_key string, event_date date, "
-                                      "sig_checkpoint_burst double")
+    empty = spark.createDataFrame(
+        [], "org_id string, user_key string, event_date date, sig_checkpoint_burst double"
+    )
     if not cal:
         return [], empty
-    days = spark.createDataFrame([(o, d, t) for o, m in cal.items() for d, t in m.items()],
-                                 "org_id string, event_date date, day_type string")
-    n_days = {o: {t: sum(1 for v in m.values() if v == t) for t in ("window", "after", "ordinary")}
-              for o, m in cal.items()}
-    nd = spark.createDataFrame([(o, float(v["window"]), float(v["after"]), float(v["ordinary"]))
-                                for o, v in n_days.items()],
-                               "org_id string, n_window double, n_after double, n_ordinary double")
-    rest = (~F.coalesce(explained, F.lit(False)) if explained is not None else F.lit(True))
+    days = spark.createDataFrame(
+        [(o, d, t) for o, m in cal.items() for d, t in m.items()],
+        "org_id string, event_date date, day_type string",
+    )
+    n_days = {
+        o: {t: sum(1 for v in m.values() if v == t) for t in ("window", "after", "ordinary")}
+        for o, m in cal.items()
+    }
+    nd = spark.createDataFrame(
+        [
+            (o, float(v["window"]), float(v["after"]), float(v["ordinary"]))
+            for o, v in n_days.items()
+        ],
+        "org_id string, n_window double, n_after double, n_ordinary double",
+    )
+    rest = ~F.coalesce(explained, F.lit(False)) if explained is not None else F.lit(True)
     # a row counts ``_n`` interactions when given (user-day aggregates: requests), else 1
     cnt = F.col("_n") if "_n" in interactions.columns else F.lit(1.0)
-    per_user = (interactions.where(F.col("org_id").isNotNull())
-                .withColumn("_rest", rest)
-                .withColumn("_cnt", cnt.cast("double"))
-                .join(F.broadcast(days), on=["org_id", "event_date"], how="inner")
-                .groupBy("org_id", "user_key")
-                .agg(*[F.sum(F.when(F.col("day_type") == t, F.col("_cnt")).otherwise(0.0))
-                       .alias(t) for t in ("window", "after", "ordinary")],
-                     *[F.sum(F.when((F.col("day_type") == t) & F.col("_rest"), F.col("_cnt"))
-                             .otherwise(0.0)).alias(f"{t}_rest") for t in ("window", "ordinary")])
-                .join(F.broadcast(nd), on="org_id", how="inner")
-                .where(F.col("n_ordinary") > 0)
-                # e_u scaled by n_ordinary: integer-valued, so the org sums are exact and do not
-                # depend on the summation order (re-runs give identical figures)
-                .withColumn("e_n", F.col("window") * F.col("n_ordinary")
-                            - F.col("ordinary") * F.col("n_window"))
-                .withColumn("cf_after_n", F.col("ordinary") * F.col("n_after"))
-                .withColumn("r_n", F.col("window_rest") * F.col("n_ordinary")
-                            - F.col("ordinary_rest") * F.col("n_window")))
-    org_rows = (per_user.groupBy("org_id", "n_ordinary")
-                .agg(F.sum((F.col("window") > 0).cast("int")).alias("users"),
-                     F.sum("window").alias("obs"), F.sum("e_n").alias("E_n"),
-                     F.sum(F.col("e_n") * F.col("e_n")).alias("S2_n"),
-                     F.sum(F.greatest(F.col("e_n"), F.lit(0.0))).alias("Epos_n"),
-                     F.sum("after").alias("after"), F.sum("cf_after_n").alias("cf_after_n"),
-                     F.sum("r_n").alias("R_n"),
-                     F.sum(F.greatest(F.col("r_n"), F.lit(0.0))).alias("Rpos_n"))
-                .collect())
+    per_user = (
+        interactions.where(F.col("org_id").isNotNull())
+        .withColumn("_rest", rest)
+        .withColumn("_cnt", cnt.cast("double"))
+        .join(F.broadcast(days), on=["org_id", "event_date"], how="inner")
+        .groupBy("org_id", "user_key")
+        .agg(
+            *[
+                F.sum(F.when(F.col("day_type") == t, F.col("_cnt")).otherwise(0.0)).alias(t)
+                for t in ("window", "after", "ordinary")
+            ],
+            *[
+                F.sum(
+                    F.when((F.col("day_type") == t) & F.col("_rest"), F.col("_cnt")).otherwise(0.0)
+                ).alias(f"{t}_rest")
+                for t in ("window", "ordinary")
+            ],
+        )
+        .join(F.broadcast(nd), on="org_id", how="inner")
+        .where(F.col("n_ordinary") > 0)
+        # e_u scaled by n_ordinary: integer-valued, so the org sums are exact and do not
+        # depend on the summation order (re-runs give identical figures)
+        .withColumn(
+            "e_n", F.col("window") * F.col("n_ordinary") - F.col("ordinary") * F.col("n_window")
+        )
+        .withColumn("cf_after_n", F.col("ordinary") * F.col("n_after"))
+        .withColumn(
+            "r_n",
+            F.col("window_rest") * F.col("n_ordinary") - F.col("ordinary_rest") * F.col("n_window"),
+        )
+    )
+    org_rows = (
+        per_user.groupBy("org_id", "n_ordinary")
+        .agg(
+            F.sum((F.col("window") > 0).cast("int")).alias("users"),
+            F.sum("window").alias("obs"),
+            F.sum("e_n").alias("E_n"),
+            F.sum(F.col("e_n") * F.col("e_n")).alias("S2_n"),
+            F.sum(F.greatest(F.col("e_n"), F.lit(0.0))).alias("Epos_n"),
+            F.sum("after").alias("after"),
+            F.sum("cf_after_n").alias("cf_after_n"),
+            F.sum("r_n").alias("R_n"),
+            F.sum(F.greatest(F.col("r_n"), F.lit(0.0))).alias("Rpos_n"),
+        )
+        .collect()
+    )
     ests, scales = [], []
     for r in sorted(org_rows, key=lambda r: r.org_id):
         e = Estimate(r.org_id, "insufficient_sample", n_users=int(r.users), obs=float(r.obs))
         n = float(r.n_ordinary)
         rest_excess, rest_pos = float(r.R_n), float(r.Rpos_n)
-        r = _Sums(r.org_id, r.users, float(r.obs), r.E_n / n, r.S2_n / (n * n), r.Epos_n / n,
-                  float(r.after), r.cf_after_n / n)
+        r = _Sums(
+            r.org_id,
+            r.users,
+            float(r.obs),
+            r.E_n / n,
+            r.S2_n / (n * n),
+            r.Epos_n / n,
+            float(r.after),
+            r.cf_after_n / n,
+        )
         if r.users >= settings["min_users"] and r.obs > 0:
             e.status = "ok"
             e.excess = round(float(r.E), 6)
             e.se = round(math.sqrt(float(r.S2)), 6)
             e.z = round(e.excess / e.se, 6) if e.se > 0 else None
             e.burst_ratio = round(float(r.E) / float(r.obs), 6)
-            e.reversion = (round((float(r.after) - float(r.cf_after)) / float(r.cf_after), 6)
-                           if r.cf_after else None)
+            e.reversion = (
+                round((float(r.after) - float(r.cf_after)) / float(r.cf_after), 6)
+                if r.cf_after
+                else None
+            )
             significant = e.z is not None and e.z >= settings["min_z"] and r.E > 0
-            e.scale = (max(rest_excess, 0.0) / rest_pos if significant and rest_pos > 0
-                       else 0.0)
+            e.scale = max(rest_excess, 0.0) / rest_pos if significant and rest_pos > 0 else 0.0
             scales.append((e.org_id, e.scale))
         ests.append(e)
     if not scales:
@@ -190,14 +249,16 @@ def estimate(spark: SparkSession, interactions: DataFrame, policies: DataFrame, 
     sc = spark.createDataFrame(scales, "org_id string, _scale double")
     r_u = F.greatest(F.col("r_n"), F.lit(0.0)) / F.col("n_ordinary")
     w = F.least(F.lit(1.0), F.col("_scale") * r_u / F.col("window_rest"))
-    user_w = (per_user.join(F.broadcast(sc), on="org_id", how="inner")
-              .select("org_id", "user_key",
-                      F.when(F.col("window_rest") > 0, F.round(w, 6)).otherwise(F.lit(0.0))
-                      .alias("_w")))
+    user_w = per_user.join(F.broadcast(sc), on="org_id", how="inner").select(
+        "org_id",
+        "user_key",
+        F.when(F.col("window_rest") > 0, F.round(w, 6)).otherwise(F.lit(0.0)).alias("_w"),
+    )
     # the weight table covers every measured org's window days; other days of measured orgs: 0
     window_days = days.where(F.col("day_type") == "window").join(F.broadcast(sc), "org_id")
-    frame = (user_w.join(window_days.select("org_id", "event_date"), on="org_id", how="inner")
-             .select("org_id", "user_key", "event_date", F.col("_w").alias(f"sig_{NAME}")))
+    frame = user_w.join(
+        window_days.select("org_id", "event_date"), on="org_id", how="inner"
+    ).select("org_id", "user_key", "event_date", F.col("_w").alias(f"sig_{NAME}"))
     return ests, frame
 
 
@@ -208,9 +269,9 @@ def apply(interactions: DataFrame, frame: DataFrame, measured: Sequence[str]) ->
     if not measured:
         return interactions.withColumn(col, F.lit(None).cast("double"))
     m = interactions.sparkSession.createDataFrame([(o,) for o in measured], "_m_org string")
-    return (interactions.join(F.broadcast(frame), on=["org_id", "user_key", "event_date"],
-                              how="left")
-            .join(F.broadcast(m), on=F.col("org_id") == F.col("_m_org"), how="left")
-            .withColumn(col, F.when(F.col("_m_org").isNotNull(),
-                                    F.coalesce(F.col(col), F.lit(0.0))))
-            .drop("_m_org"))
+    return (
+        interactions.join(F.broadcast(frame), on=["org_id", "user_key", "event_date"], how="left")
+        .join(F.broadcast(m), on=F.col("org_id") == F.col("_m_org"), how="left")
+        .withColumn(col, F.when(F.col("_m_org").isNotNull(), F.coalesce(F.col(col), F.lit(0.0))))
+        .drop("_m_org")
+    )

@@ -5,6 +5,7 @@ An interaction fires when it is short and lies inside some 30-minute span, start
 interaction, that holds at least ``min_count`` short interactions on the same artifact.
 NA when the artifact or the prompt tokens are not reported.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -18,8 +19,9 @@ NAME = "fragmentation"
 THRESHOLD = "_short_threshold"
 
 
-def flag(thresholds: DataFrame, min_count: int = 5,
-         window_minutes: int = 30) -> Callable[[DataFrame], DataFrame]:
+def flag(
+    thresholds: DataFrame, min_count: int = 5, window_minutes: int = 30
+) -> Callable[[DataFrame], DataFrame]:
     """``thresholds``: columns ``action`` and ``_short_threshold``."""
     span = window_minutes * 60
 
@@ -32,11 +34,12 @@ def flag(thresholds: DataFrame, min_count: int = 5,
         is_start = F.when((F.col("_short") == 1) & (forward >= min_count), 1).otherwise(0)
         covered = F.max("_start").over(order.rangeBetween(-span, 0)) > 0
         measurable = F.col("artifact_id").isNotNull() & F.col("prompt_tokens").isNotNull()
-        return (df.transform(with_action_quantile(thresholds, THRESHOLD))
-                .withColumn("_short", short_int)
-                .withColumn("_start", is_start)
-                .withColumn(f"sig_{NAME}",
-                            F.when(measurable, (F.col("_short") == 1) & covered))
-                .drop("_short", "_start", THRESHOLD))
+        return (
+            df.transform(with_action_quantile(thresholds, THRESHOLD))
+            .withColumn("_short", short_int)
+            .withColumn("_start", is_start)
+            .withColumn(f"sig_{NAME}", F.when(measurable, (F.col("_short") == 1) & covered))
+            .drop("_short", "_start", THRESHOLD)
+        )
 
     return apply

@@ -28,6 +28,7 @@ exists. An org needs at least ``min_pre_weeks`` pre and ``min_post_weeks`` post 
 reaches 0 or below: usage moved without outcomes. Fewer than ``min_users`` treated users with
 outcomes on both sides, or no usable mandate: NA.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,10 +42,18 @@ from pyspark.sql import functions as F
 from .quota_bunching import POINT, poisson_rep_weight
 
 NAME = "outcome_decoupling"
-COLUMNS = ("usage_change", "outcome_change", "outcome_decoupling", "outcome_decoupling_low",
-           "outcome_decoupling_high", "decoupled")
-SCHEMA = ("org_id string, usage_change double, outcome_change double, outcome_decoupling double, "
-          "outcome_decoupling_low double, outcome_decoupling_high double, decoupled boolean")
+COLUMNS = (
+    "usage_change",
+    "outcome_change",
+    "outcome_decoupling",
+    "outcome_decoupling_low",
+    "outcome_decoupling_high",
+    "decoupled",
+)
+SCHEMA = (
+    "org_id string, usage_change double, outcome_change double, outcome_decoupling double, "
+    "outcome_decoupling_low double, outcome_decoupling_high double, decoupled boolean"
+)
 
 
 @dataclass
@@ -60,7 +69,7 @@ class _Cell:
 class Estimate:
     org_id: str
     mandate: date
-    status: str                        # ok | insufficient_weeks | insufficient_sample
+    status: str  # ok | insufficient_weeks | insufficient_sample
     n_treated: int = 0
     n_control: int = 0
     usage_change: float | None = None
@@ -74,8 +83,12 @@ class Estimate:
 
 
 def mandates(policies: DataFrame, orgs: list[str]) -> dict[str, date]:
-    rows = (policies.where((F.col("kind") == "mandate") & F.col("start_date").isNotNull())
-            .groupBy("org_id").agg(F.min("start_date").alias("d")).collect())
+    rows = (
+        policies.where((F.col("kind") == "mandate") & F.col("start_date").isNotNull())
+        .groupBy("org_id")
+        .agg(F.min("start_date").alias("d"))
+        .collect()
+    )
     own = {r.org_id: r.d for r in rows if r.org_id != "*"}
     star = next((r.d for r in rows if r.org_id == "*"), None)
     out = {}
@@ -87,14 +100,26 @@ def mandates(policies: DataFrame, orgs: list[str]) -> dict[str, date]:
     return out
 
 
-def estimate(spark: SparkSession, interactions: DataFrame, work_items: DataFrame | None,
-             policies: DataFrame, start: date, end: date, settings: Mapping,
-             seed: int) -> list[Estimate]:
+def estimate(
+    spark: SparkSession,
+    interactions: DataFrame,
+    work_items: DataFrame | None,
+    policies: DataFrame,
+    start: date,
+    end: date,
+    settings: Mapping,
+    seed: int,
+) -> list[Estimate]:
     if work_items is None:
         return []
     s = settings
-    orgs = [r.org_id for r in interactions.where(F.col("org_id").isNotNull())
-            .select("org_id").distinct().collect()]
+    orgs = [
+        r.org_id
+        for r in interactions.where(F.col("org_id").isNotNull())
+        .select("org_id")
+        .distinct()
+        .collect()
+    ]
     m = mandates(policies, orgs)
     if not m:
         return []
@@ -117,66 +142,104 @@ def estimate(spark: SparkSession, interactions: DataFrame, work_items: DataFrame
             events.append((o, c, grp, pre_from, d, d, end, pre_w, post_w))
     if not events:
         return ests
-    ev = spark.createDataFrame(events, "event string, org_id string, grp string, pre_from date, "
-                                       "pre_to date, post_from date, post_to date, "
-                                       "n_pre double, n_post double")
-    side = (F.when((F.col("_d") >= F.col("pre_from")) & (F.col("_d") < F.col("pre_to")), "pre")
-            .when((F.col("_d") >= F.col("post_from")) & (F.col("_d") < F.col("post_to")), "post"))
+    ev = spark.createDataFrame(
+        events,
+        "event string, org_id string, grp string, pre_from date, "
+        "pre_to date, post_from date, post_to date, "
+        "n_pre double, n_post double",
+    )
+    side = F.when((F.col("_d") >= F.col("pre_from")) & (F.col("_d") < F.col("pre_to")), "pre").when(
+        (F.col("_d") >= F.col("post_from")) & (F.col("_d") < F.col("post_to")), "post"
+    )
     # a row counts ``_n`` interactions when given (user-day aggregates: requests), else 1
     count = F.sum("_n") if "_n" in interactions.columns else F.count("*")
-    usage = (interactions.where(F.col("org_id").isNotNull())
-             .groupBy("org_id", "user_key", F.col("event_date").alias("_d")).agg(count.alias("n"))
-             .join(F.broadcast(ev), on="org_id", how="inner")
-             .withColumn("side", side).where(F.col("side").isNotNull())
-             .groupBy("event", "grp", "org_id", "user_key", "n_pre", "n_post")
-             .agg(F.sum(F.when(F.col("side") == "pre", F.col("n"))).alias("u_pre"),
-                  F.sum(F.when(F.col("side") == "post", F.col("n"))).alias("u_post"))
-             .where(F.col("u_pre").isNotNull() & F.col("u_post").isNotNull())
-             .withColumn("du", F.round(F.col("u_post") / F.col("n_post")
-                                       - F.col("u_pre") / F.col("n_pre"), 6)))
-    items = (work_items.where(F.col("user_key").isNotNull() & F.col("opened_ts").isNotNull())
-             .select("user_key", F.to_date("opened_ts").alias("_d"),
-                     ((F.col("closed_ts").cast("long") - F.col("opened_ts").cast("long")) / 86400.0)
-                     .alias("cycle"),
-                     (F.col("reopened_count") > 0).cast("double").alias("reopen"),
-                     F.col("escalated").cast("double").alias("escal"))
-             .where((F.col("_d") >= F.lit(floor)) & (F.col("_d") < F.lit(end))))
+    usage = (
+        interactions.where(F.col("org_id").isNotNull())
+        .groupBy("org_id", "user_key", F.col("event_date").alias("_d"))
+        .agg(count.alias("n"))
+        .join(F.broadcast(ev), on="org_id", how="inner")
+        .withColumn("side", side)
+        .where(F.col("side").isNotNull())
+        .groupBy("event", "grp", "org_id", "user_key", "n_pre", "n_post")
+        .agg(
+            F.sum(F.when(F.col("side") == "pre", F.col("n"))).alias("u_pre"),
+            F.sum(F.when(F.col("side") == "post", F.col("n"))).alias("u_post"),
+        )
+        .where(F.col("u_pre").isNotNull() & F.col("u_post").isNotNull())
+        .withColumn(
+            "du", F.round(F.col("u_post") / F.col("n_post") - F.col("u_pre") / F.col("n_pre"), 6)
+        )
+    )
+    items = (
+        work_items.where(F.col("user_key").isNotNull() & F.col("opened_ts").isNotNull())
+        .select(
+            "user_key",
+            F.to_date("opened_ts").alias("_d"),
+            ((F.col("closed_ts").cast("long") - F.col("opened_ts").cast("long")) / 86400.0).alias(
+                "cycle"
+            ),
+            (F.col("reopened_count") > 0).cast("double").alias("reopen"),
+            F.col("escalated").cast("double").alias("escal"),
+        )
+        .where((F.col("_d") >= F.lit(floor)) & (F.col("_d") < F.lit(end)))
+    )
     sd = items.agg(*[F.stddev(c).alias(c) for c in ("cycle", "reopen", "escal")]).collect()[0]
     comps = [c for c in ("cycle", "reopen", "escal") if sd[c] and sd[c] > 0]
     if not comps:
         return ests
     bounds = ev.select("event", "grp", "org_id", "pre_from", "pre_to", "post_from", "post_to")
-    it = (usage.select("event", "grp", "org_id", "user_key")
-          .join(F.broadcast(bounds), on=["event", "grp", "org_id"])
-          .join(items, on="user_key", how="inner")
-          .withColumn("side", side).where(F.col("side").isNotNull())
-          .groupBy("event", "grp", "org_id", "user_key")
-          .agg(*[F.avg(F.when(F.col("side") == sd_, F.col(c))).alias(f"{c}_{sd_}")
-                 for c in comps for sd_ in ("pre", "post")]))
+    it = (
+        usage.select("event", "grp", "org_id", "user_key")
+        .join(F.broadcast(bounds), on=["event", "grp", "org_id"])
+        .join(items, on="user_key", how="inner")
+        .withColumn("side", side)
+        .where(F.col("side").isNotNull())
+        .groupBy("event", "grp", "org_id", "user_key")
+        .agg(
+            *[
+                F.avg(F.when(F.col("side") == sd_, F.col(c))).alias(f"{c}_{sd_}")
+                for c in comps
+                for sd_ in ("pre", "post")
+            ]
+        )
+    )
     parts = [(F.col(f"{c}_post") - F.col(f"{c}_pre")) / F.lit(float(sd[c])) for c in comps]
     n_ok = sum((p.isNotNull().cast("double") for p in parts), F.lit(0.0))
     tot = sum((F.coalesce(p, F.lit(0.0)) for p in parts), F.lit(0.0))
     dy = F.when(n_ok > 0, F.round(-tot / n_ok, 6))
-    per_user = (usage.join(it.withColumn("dy", dy).select("event", "grp", "org_id", "user_key", "dy"),
-                           on=["event", "grp", "org_id", "user_key"], how="left"))
+    per_user = usage.join(
+        it.withColumn("dy", dy).select("event", "grp", "org_id", "user_key", "dy"),
+        on=["event", "grp", "org_id", "user_key"],
+        how="left",
+    )
     reps = spark.range(POINT, s["bootstrap_replicates"]).withColumnRenamed("id", "rep")
     w = poisson_rep_weight(seed, F.col("user_key"), F.col("rep")).cast("long")
     has_y = F.col("dy").isNotNull().cast("long")
     # changes in millionths as integers: exact sums, independent of the summation order
     du_m = F.round(F.col("du") * 1_000_000).cast("long")
     dy_m = F.coalesce(F.round(F.col("dy") * 1_000_000).cast("long"), F.lit(0).cast("long"))
-    agg = (per_user.crossJoin(F.broadcast(reps)).withColumn("w", w)
-           .groupBy("event", "grp", "rep")
-           .agg(F.sum("w").alias("sw"), F.sum(F.col("w") * du_m).alias("swu"),
-                F.sum(F.col("w") * has_y).alias("swy_n"),
-                F.sum(F.col("w") * dy_m).alias("swy"),
-                F.sum(F.when(F.col("rep") == POINT, has_y)).alias("n_y"))
-           .collect())
+    agg = (
+        per_user.crossJoin(F.broadcast(reps))
+        .withColumn("w", w)
+        .groupBy("event", "grp", "rep")
+        .agg(
+            F.sum("w").alias("sw"),
+            F.sum(F.col("w") * du_m).alias("swu"),
+            F.sum(F.col("w") * has_y).alias("swy_n"),
+            F.sum(F.col("w") * dy_m).alias("swy"),
+            F.sum(F.when(F.col("rep") == POINT, has_y)).alias("n_y"),
+        )
+        .collect()
+    )
     cells: dict = {}
     for r in agg:
         cells[(r.event, r.grp, int(r.rep))] = _Cell(
-            float(r.sw or 0), float(r.swu or 0) / 1e6, float(r.swy_n or 0),
-            float(r.swy or 0) / 1e6, int(r.n_y or 0))
+            float(r.sw or 0),
+            float(r.swu or 0) / 1e6,
+            float(r.swy_n or 0),
+            float(r.swy or 0) / 1e6,
+            int(r.n_y or 0),
+        )
     by_org = {e.org_id: e for e in ests}
     alpha = (1.0 - s["confidence"]) / 2.0
     for o in sorted({r.event for r in agg}):
@@ -218,6 +281,17 @@ def estimate(spark: SparkSession, interactions: DataFrame, work_items: DataFrame
 
 
 def frame(spark: SparkSession, ests: list[Estimate]) -> DataFrame:
-    rows = [(e.org_id, e.usage_change, e.outcome_change, e.ratio, e.ratio_low, e.ratio_high,
-             e.decoupled) for e in ests if e.status == "ok"]
+    rows = [
+        (
+            e.org_id,
+            e.usage_change,
+            e.outcome_change,
+            e.ratio,
+            e.ratio_low,
+            e.ratio_high,
+            e.decoupled,
+        )
+        for e in ests
+        if e.status == "ok"
+    ]
     return spark.createDataFrame(rows, SCHEMA)

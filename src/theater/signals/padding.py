@@ -7,6 +7,7 @@ NA (null) unless the prompt tokens, the action's threshold and the use of the ou
 disposition other than unknown, or a dwell time) are all known: a gateway log with tokens but
 no disposition cannot fire it, so its short prompts are not "measured, did not fire".
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -26,10 +27,16 @@ def flag(thresholds: DataFrame, max_dwell_ms: int = 5000) -> Callable[[DataFrame
     def apply(df: DataFrame) -> DataFrame:
         long_prompt = F.col("prompt_tokens") > F.col(THRESHOLD)
         unused = output_unused(max_dwell_ms)
-        measurable = (F.col("prompt_tokens").isNotNull() & F.col(THRESHOLD).isNotNull()
-                      & unused.isNotNull())
-        return (df.transform(with_action_quantile(thresholds, THRESHOLD))
-                .withColumn(f"sig_{NAME}", F.when(measurable, long_prompt & unused).otherwise(F.lit(None).cast("boolean")))
-                .drop(THRESHOLD))
+        measurable = (
+            F.col("prompt_tokens").isNotNull() & F.col(THRESHOLD).isNotNull() & unused.isNotNull()
+        )
+        return (
+            df.transform(with_action_quantile(thresholds, THRESHOLD))
+            .withColumn(
+                f"sig_{NAME}",
+                F.when(measurable, long_prompt & unused).otherwise(F.lit(None).cast("boolean")),
+            )
+            .drop(THRESHOLD)
+        )
 
     return apply

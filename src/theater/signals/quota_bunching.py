@@ -29,6 +29,7 @@ compliers, estimated as the missing-mass-weighted mean of (z* - j) over [zL, z*-
 The heavy part (binning user-weeks and the bootstrap replicates) runs in Spark; only the binned
 counts (regimes x replicates x bins) go to the driver for the numpy fits.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,32 +48,43 @@ POINT = -1  # replicate id of the point estimate (weight 1 for every user)
 
 # ----------------------------------------------------------------------------- numpy estimator
 
+
 @dataclass
 class Fit:
     """One bunching fit on binned counts."""
 
-    B: float                 # excess mass at z*..zU (user-weeks)
-    M: float                 # missing mass at zL..z*-1
-    b: float                 # B / ĉ(z*)
-    c_hat_z: float           # counterfactual count at z*
-    n_bunch: float           # observed user-weeks at z*..zU
-    z_low: int               # zL (interactions)
-    shortfall: float         # mean shortfall of compliers (interactions)
+    B: float  # excess mass at z*..zU (user-weeks)
+    M: float  # missing mass at zL..z*-1
+    b: float  # B / ĉ(z*)
+    c_hat_z: float  # counterfactual count at z*
+    n_bunch: float  # observed user-weeks at z*..zU
+    z_low: int  # zL (interactions)
+    shortfall: float  # mean shortfall of compliers (interactions)
     counterfactual: np.ndarray = field(repr=False, default=None)
 
 
-def fit_bunching(z: Sequence[float], counts: Sequence[float], z_star: float, *, order: int,
-                 exclude_below: int, exclude_above: int, choose_exclusion: bool = False,
-                 max_exclude_below: int = 8, bin_width: int = 1) -> Fit | None:
+def fit_bunching(
+    z: Sequence[float],
+    counts: Sequence[float],
+    z_star: float,
+    *,
+    order: int,
+    exclude_below: int,
+    exclude_above: int,
+    choose_exclusion: bool = False,
+    max_exclude_below: int = 8,
+    bin_width: int = 1,
+) -> Fit | None:
     """Fit the bunching estimator on bins ``z`` (bin starts, interactions) with ``counts``.
 
     Returns None when too few bins lie outside the excluded window for the polynomial.
     """
     z = np.asarray(z, dtype=float)
     c = np.asarray(counts, dtype=float)
-    rel = np.round((z - z_star) / bin_width).astype(int)     # bin offset from z*
-    candidates = ([exclude_below] if not choose_exclusion
-                  else list(range(1, max(max_exclude_below, 1) + 1)))
+    rel = np.round((z - z_star) / bin_width).astype(int)  # bin offset from z*
+    candidates = (
+        [exclude_below] if not choose_exclusion else list(range(1, max(max_exclude_below, 1) + 1))
+    )
     best = None
     for lo in candidates:
         f = _fit_once(z, c, rel, z_star, order, lo, exclude_above, bin_width)
@@ -80,7 +92,7 @@ def fit_bunching(z: Sequence[float], counts: Sequence[float], z_star: float, *, 
             continue
         if not choose_exclusion:
             return f
-        key = (round(abs(f.B - f.M), 6), lo)    # ties (to 1e-6): the narrowest window
+        key = (round(abs(f.B - f.M), 6), lo)  # ties (to 1e-6): the narrowest window
         if best is None or key < best[0]:
             best = (key, f)
     return best[1] if best else None
@@ -92,7 +104,7 @@ def _fit_once(z, c, rel, z_star, order, lo, hi, bin_width) -> Fit | None:
     if keep.sum() < order + 3 or not (rel == 0).any():
         return None
     scale = max(float(np.abs(z - z_star).max()), 1.0)
-    x = (z - z_star) / scale                                  # conditioning
+    x = (z - z_star) / scale  # conditioning
     V = np.vander(x, order + 1, increasing=True)
     beta, *_ = np.linalg.lstsq(V[keep], c[keep], rcond=None)
     c_hat = V @ beta
@@ -103,11 +115,17 @@ def _fit_once(z, c, rel, z_star, order, lo, hi, bin_width) -> Fit | None:
     c_hat_z = float(c_hat[rel == 0][0])
     miss = np.clip(c_hat[below] - c[below], 0.0, None)
     gap = (z_star - z[below]).astype(float)
-    shortfall = (float((miss * gap).sum() / miss.sum()) if miss.sum() > 0
-                 else (lo * bin_width) / 2.0)
-    return Fit(B=B, M=M, b=B / c_hat_z if c_hat_z > 0 else math.nan, c_hat_z=c_hat_z,
-               n_bunch=float(c[bunch].sum()), z_low=int(z_star - lo * bin_width),
-               shortfall=shortfall, counterfactual=c_hat)
+    shortfall = float((miss * gap).sum() / miss.sum()) if miss.sum() > 0 else (lo * bin_width) / 2.0
+    return Fit(
+        B=B,
+        M=M,
+        b=B / c_hat_z if c_hat_z > 0 else math.nan,
+        c_hat_z=c_hat_z,
+        n_bunch=float(c[bunch].sum()),
+        z_low=int(z_star - lo * bin_width),
+        shortfall=shortfall,
+        counterfactual=c_hat,
+    )
 
 
 def quota_weight(B: float, n_bunch: float, shortfall: float, z_star: float) -> float:
@@ -125,11 +143,12 @@ def bin_edges(z_star: int, window: int, bin_width: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- estimates
 
+
 @dataclass
 class Estimate:
     org_id: str
     weekly_quota: int
-    status: str              # ok | insufficient_sample | fit_failed
+    status: str  # ok | insufficient_sample | fit_failed
     n_user_weeks: int = 0
     n_users: int = 0
     B: float | None = None
@@ -143,12 +162,13 @@ class Estimate:
     b_pre: float | None = None
     z_low: int | None = None
     z_high: int | None = None
-    weight: float | None = None   # None: NA
+    weight: float | None = None  # None: NA
     weights_by_order: dict = field(default_factory=dict)
 
 
-def estimate_regime(org_id: str, z_star: int, table: Mapping, sizes: Mapping,
-                    s: Mapping, orders: Sequence[int] = ()) -> Estimate:
+def estimate_regime(
+    org_id: str, z_star: int, table: Mapping, sizes: Mapping, s: Mapping, orders: Sequence[int] = ()
+) -> Estimate:
     """Estimate one (org, z*) regime from binned replicate counts.
 
     ``table[(sample, rep)]`` = counts over ``bin_edges`` (sample 'q' quota weeks, 'pre' weeks
@@ -162,9 +182,13 @@ def estimate_regime(org_id: str, z_star: int, table: Mapping, sizes: Mapping,
         return est
     pre_uw = sizes.get("pre", (0, 0))[0]
     use_pre = pre_uw >= s["min_pre_user_weeks"]
-    kw = dict(exclude_below=s["exclude_below"], exclude_above=s["exclude_above"],
-              choose_exclusion=s["choose_exclusion"],
-              max_exclude_below=s["max_exclude_below"], bin_width=bw)
+    kw = dict(
+        exclude_below=s["exclude_below"],
+        exclude_above=s["exclude_above"],
+        choose_exclusion=s["choose_exclusion"],
+        max_exclude_below=s["max_exclude_below"],
+        bin_width=bw,
+    )
 
     def one(rep, order):
         f = fit_bunching(edges, table[("q", rep)], z_star, order=order, **kw)
@@ -205,26 +229,34 @@ def estimate_regime(org_id: str, z_star: int, table: Mapping, sizes: Mapping,
         est.b_high = round(float(np.quantile(bs, 0.95)), 6)
         est.z = round(B_adj / est.se, 6) if est.se > 0 else None
     significant = est.z is not None and est.z >= s["min_z"] and B_adj > 0
-    est.weight = (round(quota_weight(B_adj, point.n_bunch, point.shortfall, z_star), 6)
-                  if significant else 0.0)
+    est.weight = (
+        round(quota_weight(B_adj, point.n_bunch, point.shortfall, z_star), 6)
+        if significant
+        else 0.0
+    )
     for o in orders:
         if o == order:
             est.weights_by_order[o] = est.weight
             continue
         f, a = one(POINT, o)
-        est.weights_by_order[o] = (round(quota_weight(a[0], f.n_bunch, f.shortfall, z_star), 6)
-                                   if (f is not None and significant) else 0.0)
+        est.weights_by_order[o] = (
+            round(quota_weight(a[0], f.n_bunch, f.shortfall, z_star), 6)
+            if (f is not None and significant)
+            else 0.0
+        )
     return est
 
 
 # ----------------------------------------------------------------------------- Spark side
 
+
 def poisson_rep_weight(seed: int, unit, rep):
     return F.when(rep == F.lit(POINT), F.lit(1)).otherwise(poisson_weight(seed, unit, rep))
 
 
-def binned_replicates(spark: SparkSession, user_weeks: DataFrame, settings: Mapping,
-                      seed: int) -> tuple[dict, dict, list]:
+def binned_replicates(
+    spark: SparkSession, user_weeks: DataFrame, settings: Mapping, seed: int
+) -> tuple[dict, dict, list]:
     """Bin full user-weeks around each org's quota, with user-clustered bootstrap replicates.
 
     ``user_weeks``: org_id, user_key, n_interactions, weekly_quota (null: no quota), full_week.
@@ -234,45 +266,65 @@ def binned_replicates(spark: SparkSession, user_weeks: DataFrame, settings: Mapp
     s = settings
     bw, window = s["bin_width"], s["window"]
     full = user_weeks.where(F.col("full_week") & F.col("org_id").isNotNull())
-    regimes = (full.where(F.col("weekly_quota").isNotNull())
-               .select("org_id", F.col("weekly_quota").alias("z_star")).distinct())
-    q_rows = (full.where(F.col("weekly_quota").isNotNull())
-              .select("org_id", "user_key", "n_interactions",
-                      F.col("weekly_quota").alias("z_star"), F.lit("q").alias("sample")))
-    pre_rows = (full.where(F.col("weekly_quota").isNull())
-                .select("org_id", "user_key", "n_interactions")
-                .join(F.broadcast(regimes), on="org_id", how="inner")
-                .withColumn("sample", F.lit("pre")))
+    regimes = (
+        full.where(F.col("weekly_quota").isNotNull())
+        .select("org_id", F.col("weekly_quota").alias("z_star"))
+        .distinct()
+    )
+    q_rows = full.where(F.col("weekly_quota").isNotNull()).select(
+        "org_id",
+        "user_key",
+        "n_interactions",
+        F.col("weekly_quota").alias("z_star"),
+        F.lit("q").alias("sample"),
+    )
+    pre_rows = (
+        full.where(F.col("weekly_quota").isNull())
+        .select("org_id", "user_key", "n_interactions")
+        .join(F.broadcast(regimes), on="org_id", how="inner")
+        .withColumn("sample", F.lit("pre"))
+    )
     rows = q_rows.unionByName(pre_rows.select(*q_rows.columns))
     rel = F.floor((F.col("n_interactions") - F.col("z_star")) / F.lit(bw))
     in_window = (rel >= -window) & (rel <= window) & (F.col("n_interactions") >= 1)
-    binned = (rows.withColumn("bin", rel.cast("int")).where(in_window)
-              .groupBy("org_id", "z_star", "sample", "user_key", "bin")
-              .agg(F.count("*").alias("c")))
-    sizes_rows = (binned.groupBy("org_id", "z_star", "sample")
-                  .agg(F.sum("c").alias("uw"), F.countDistinct("user_key").alias("users"))
-                  .collect())
+    binned = (
+        rows.withColumn("bin", rel.cast("int"))
+        .where(in_window)
+        .groupBy("org_id", "z_star", "sample", "user_key", "bin")
+        .agg(F.count("*").alias("c"))
+    )
+    sizes_rows = (
+        binned.groupBy("org_id", "z_star", "sample")
+        .agg(F.sum("c").alias("uw"), F.countDistinct("user_key").alias("users"))
+        .collect()
+    )
     sizes: dict = {}
     for r in sizes_rows:
         sizes.setdefault((r.org_id, int(r.z_star)), {})[r.sample] = (int(r.uw), int(r.users))
     # only regimes that pass the sample rule need replicates
-    ok = [(o, z) for (o, z), d in sizes.items()
-          if d.get("q", (0, 0))[0] >= s["min_user_weeks"] and d.get("q", (0, 0))[1] >= s["min_users"]]
+    ok = [
+        (o, z)
+        for (o, z), d in sizes.items()
+        if d.get("q", (0, 0))[0] >= s["min_user_weeks"] and d.get("q", (0, 0))[1] >= s["min_users"]
+    ]
     table: dict = {}
     if ok:
         keep = spark.createDataFrame([(o, int(z)) for o, z in ok], "org_id string, z_star long")
         reps = spark.range(-1, s["bootstrap_replicates"]).withColumnRenamed("id", "rep")
         w = poisson_rep_weight(seed, F.concat_ws("|", "org_id", "user_key"), F.col("rep"))
-        agg = (binned.join(F.broadcast(keep), on=["org_id", "z_star"], how="inner")
-               .crossJoin(F.broadcast(reps))
-               .withColumn("w", w)
-               .groupBy("org_id", "z_star", "sample", "rep", "bin")
-               .agg(F.sum(F.col("w") * F.col("c")).alias("wc")))
+        agg = (
+            binned.join(F.broadcast(keep), on=["org_id", "z_star"], how="inner")
+            .crossJoin(F.broadcast(reps))
+            .withColumn("w", w)
+            .groupBy("org_id", "z_star", "sample", "rep", "bin")
+            .agg(F.sum(F.col("w") * F.col("c")).alias("wc"))
+        )
         for r in agg.collect():
             key = (r.org_id, int(r.z_star))
             edges = bin_edges(int(r.z_star), window, bw)
             cell = table.setdefault(key, {}).setdefault(
-                (r.sample, int(r.rep)), np.zeros(len(edges)))
+                (r.sample, int(r.rep)), np.zeros(len(edges))
+            )
             idx = int(np.searchsorted(edges, int(r.z_star) + bw * int(r.bin)))
             if idx < len(edges) and edges[idx] == int(r.z_star) + bw * int(r.bin):
                 cell[idx] += float(r.wc)
@@ -285,26 +337,46 @@ def binned_replicates(spark: SparkSession, user_weeks: DataFrame, settings: Mapp
     return table, sizes, sorted(sizes)
 
 
-def estimate_all(spark: SparkSession, user_weeks: DataFrame, settings: Mapping, seed: int,
-                 orders: Sequence[int] = ()) -> list[Estimate]:
+def estimate_all(
+    spark: SparkSession,
+    user_weeks: DataFrame,
+    settings: Mapping,
+    seed: int,
+    orders: Sequence[int] = (),
+) -> list[Estimate]:
     table, sizes, regimes = binned_replicates(spark, user_weeks, settings, seed)
-    return [estimate_regime(o, z, table.get((o, z), {}), sizes.get((o, z), {}), settings,
-                            orders) for o, z in regimes]
+    return [
+        estimate_regime(o, z, table.get((o, z), {}), sizes.get((o, z), {}), settings, orders)
+        for o, z in regimes
+    ]
 
 
-def weights_frame(spark: SparkSession, user_weeks: DataFrame, estimates: Sequence[Estimate],
-                  settings: Mapping) -> DataFrame:
+def weights_frame(
+    spark: SparkSession, user_weeks: DataFrame, estimates: Sequence[Estimate], settings: Mapping
+) -> DataFrame:
     """Per user-week: ``sig_quota_bunching`` = w_q in bunched weeks (z*..zU) of a measured
     regime, 0 in its other full weeks, null (NA) otherwise (no quota, cut week, NA regime)."""
-    rows = [(e.org_id, int(e.weekly_quota), float(e.weight), int(e.weekly_quota),
-             int(e.z_high + settings["bin_width"] - 1))
-            for e in estimates if e.status == "ok" and e.weight is not None]
+    rows = [
+        (
+            e.org_id,
+            int(e.weekly_quota),
+            float(e.weight),
+            int(e.weekly_quota),
+            int(e.z_high + settings["bin_width"] - 1),
+        )
+        for e in estimates
+        if e.status == "ok" and e.weight is not None
+    ]
     est = spark.createDataFrame(rows, "org_id string, _z long, _w double, _lo long, _hi long")
     joined = user_weeks.join(
-        F.broadcast(est), on=(user_weeks.org_id == est.org_id)
-        & (user_weeks.weekly_quota == est._z), how="left").drop(est.org_id)
+        F.broadcast(est),
+        on=(user_weeks.org_id == est.org_id) & (user_weeks.weekly_quota == est._z),
+        how="left",
+    ).drop(est.org_id)
     n = F.col("n_interactions")
-    sig = (F.when(~F.col("full_week") | F.col("_w").isNull(), F.lit(None).cast("double"))
-           .when((n >= F.col("_lo")) & (n <= F.col("_hi")), F.col("_w"))
-           .otherwise(F.lit(0.0)))
+    sig = (
+        F.when(~F.col("full_week") | F.col("_w").isNull(), F.lit(None).cast("double"))
+        .when((n >= F.col("_lo")) & (n <= F.col("_hi")), F.col("_w"))
+        .otherwise(F.lit(0.0))
+    )
     return joined.withColumn(f"sig_{NAME}", sig).drop("_z", "_w", "_lo", "_hi")

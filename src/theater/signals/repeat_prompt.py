@@ -10,6 +10,7 @@ this prompt's output is not reported (no disposition other than unknown and no d
 gateway log with fingerprints but no disposition can never see an unused prior, so it measures
 nothing.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -42,42 +43,65 @@ def hamming(fp_a: Column, fp_b: Column) -> Column:
     return F.bit_count(a_hi.bitwiseXOR(b_hi)) + F.bit_count(a_lo.bitwiseXOR(b_lo))
 
 
-def flag(max_hamming: int = 3, window_days: int = 7, same_artifact: bool = True,
-         max_dwell_ms: int = 5000) -> Callable[[DataFrame], DataFrame]:
+def flag(
+    max_hamming: int = 3, window_days: int = 7, same_artifact: bool = True, max_dwell_ms: int = 5000
+) -> Callable[[DataFrame], DataFrame]:
     n_blocks = _blocks(max_hamming)
     width = 16 // n_blocks
 
     def apply(df: DataFrame) -> DataFrame:
         fp = F.lower(F.col("prompt_fingerprint"))
-        blocks = F.array(*[F.struct(F.lit(i).alias("pos"),
-                                    F.substring(fp, i * width + 1, width).alias("val"))
-                           for i in range(n_blocks)])
+        blocks = F.array(
+            *[
+                F.struct(F.lit(i).alias("pos"), F.substring(fp, i * width + 1, width).alias("val"))
+                for i in range(n_blocks)
+            ]
+        )
         base = df.where(F.col("prompt_fingerprint").isNotNull()).select(
-            "tool", "event_id", "user_key", "artifact_id", fp.alias("fp"),
+            "tool",
+            "event_id",
+            "user_key",
+            "artifact_id",
+            fp.alias("fp"),
             F.col("event_ts").cast("long").alias("ts"),
-            output_unused(max_dwell_ms).alias("unused"), output_used().alias("used"),
-            F.posexplode(blocks).alias("_i", "blk"))
-        base = base.select("*", F.col("blk.pos").alias("pos"), F.col("blk.val").alias("val")
-                           ).drop("blk", "_i")
+            output_unused(max_dwell_ms).alias("unused"),
+            output_used().alias("used"),
+            F.posexplode(blocks).alias("_i", "blk"),
+        )
+        base = base.select("*", F.col("blk.pos").alias("pos"), F.col("blk.val").alias("val")).drop(
+            "blk", "_i"
+        )
         # Only prompts whose own output was not used can fire; only unused ones can be priors.
         cur = base.where(~F.col("used")).alias("c")
         prior = base.where(F.col("unused")).alias("p")
-        cond = [F.col("c.user_key") == F.col("p.user_key"),
-                F.col("c.pos") == F.col("p.pos"), F.col("c.val") == F.col("p.val"),
-                F.col("p.ts") < F.col("c.ts"),
-                F.col("p.ts") >= F.col("c.ts") - F.lit(window_days * 86400)]
+        cond = [
+            F.col("c.user_key") == F.col("p.user_key"),
+            F.col("c.pos") == F.col("p.pos"),
+            F.col("c.val") == F.col("p.val"),
+            F.col("p.ts") < F.col("c.ts"),
+            F.col("p.ts") >= F.col("c.ts") - F.lit(window_days * 86400),
+        ]
         if same_artifact:
             cond.append(F.col("c.artifact_id").eqNullSafe(F.col("p.artifact_id")))
-        matches = (cur.join(prior, on=cond, how="inner")
-                   .where(hamming(F.col("c.fp"), F.col("p.fp")) <= max_hamming)
-                   .select(F.col("c.tool").alias("tool"), F.col("c.event_id").alias("event_id"))
-                   .distinct()
-                   .withColumn("_has_prior", F.lit(True)))
+        matches = (
+            cur.join(prior, on=cond, how="inner")
+            .where(hamming(F.col("c.fp"), F.col("p.fp")) <= max_hamming)
+            .select(F.col("c.tool").alias("tool"), F.col("c.event_id").alias("event_id"))
+            .distinct()
+            .withColumn("_has_prior", F.lit(True))
+        )
         fired = F.coalesce(F.col("_has_prior"), F.lit(False)) & ~output_used()
-        return (df.join(matches, on=["tool", "event_id"], how="left")
-                .withColumn(f"sig_{NAME}",
-                            F.when(F.col("prompt_fingerprint").isNotNull()
-                                   & output_unused(max_dwell_ms).isNotNull(), fired).otherwise(F.lit(None).cast("boolean")))
-                .drop("_has_prior"))
+        return (
+            df.join(matches, on=["tool", "event_id"], how="left")
+            .withColumn(
+                f"sig_{NAME}",
+                F.when(
+                    F.col("prompt_fingerprint").isNotNull()
+                    & output_unused(max_dwell_ms).isNotNull(),
+                    fired,
+                ).otherwise(F.lit(None).cast("boolean")),
+            )
+            .drop("_has_prior")
+        )
 
     return apply

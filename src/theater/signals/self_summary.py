@@ -7,6 +7,7 @@ time). A source that never reports authorship can never fire this flag, so count
 as "did not fire" would report an unmeasured signal as 0 (docs/vendor_formats.md, reporting
 rule).
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -26,9 +27,17 @@ def flag(min_age_days: int = 7, max_dwell_ms: int = 5000) -> Callable[[DataFrame
         age_seconds = F.col("event_ts").cast("long") - F.col("artifact_modified_ts").cast("long")
         stale = age_seconds >= F.lit(min_age_days * 86400)
         unused = output_unused(max_dwell_ms)
-        measurable = (F.col("action").isNotNull() & F.col("artifact_author_key").isNotNull()
-                      & F.col("artifact_modified_ts").isNotNull() & unused.isNotNull())
-        return df.withColumn(f"sig_{NAME}",
-                             F.when(measurable, is_summary & own_doc & stale & unused).otherwise(F.lit(None).cast("boolean")))
+        measurable = (
+            F.col("action").isNotNull()
+            & F.col("artifact_author_key").isNotNull()
+            & F.col("artifact_modified_ts").isNotNull()
+            & unused.isNotNull()
+        )
+        return df.withColumn(
+            f"sig_{NAME}",
+            F.when(measurable, is_summary & own_doc & stale & unused).otherwise(
+                F.lit(None).cast("boolean")
+            ),
+        )
 
     return apply

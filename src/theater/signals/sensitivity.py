@@ -16,6 +16,7 @@ Limitations: the other flags that use the view time (self-summary, repeat, paddi
 headline threshold; a bunching regime that was not significant under the headline order keeps
 weight 0 under the others.
 """
+
 from __future__ import annotations
 
 from itertools import product
@@ -35,16 +36,21 @@ def grid(settings: Mapping, names: Sequence[str], main_dwell: int, main_order: i
     return [{"dwell": d, "order": o, "drop": x} for d, o, x in product(dwells, orders, drops)]
 
 
-def org_shares(labels: DataFrame, weights: Mapping[str, float], names: Sequence[str],
-               configs: Sequence[dict], order_factors: Mapping[str, Mapping[int, float]]
-               ) -> dict[str, list[float]]:
+def org_shares(
+    labels: DataFrame,
+    weights: Mapping[str, float],
+    names: Sequence[str],
+    configs: Sequence[dict],
+    order_factors: Mapping[str, Mapping[int, float]],
+) -> dict[str, list[float]]:
     """{org: [share under each config]} (one aggregation over the labels)."""
     df = labels.where(F.col("org_id").isNotNull())
     orders = sorted({c["order"] for c in configs})
     if order_factors:
         fac = labels.sparkSession.createDataFrame(
             [(o, *[float(f.get(k, 1.0)) for k in orders]) for o, f in order_factors.items()],
-            "org_id string, " + ", ".join(f"_f{k} double" for k in orders))
+            "org_id string, " + ", ".join(f"_f{k} double" for k in orders),
+        )
         df = df.join(F.broadcast(fac), on="org_id", how="left")
     else:
         for k in orders:
@@ -60,8 +66,11 @@ def org_shares(labels: DataFrame, weights: Mapping[str, float], names: Sequence[
         return v * F.lit(float(weights.get(name, 1.0)))
 
     def measured(name):
-        return F.col(f"sig_{name}").isNotNull() if name != "unused_output" else \
-            F.col("output_disposition").isin(*DISCARDED, *USED) | F.col("dwell_ms").isNotNull()
+        return (
+            F.col(f"sig_{name}").isNotNull()
+            if name != "unused_output"
+            else F.col("output_disposition").isin(*DISCARDED, *USED) | F.col("dwell_ms").isNotNull()
+        )
 
     sums = []
     for i, c in enumerate(configs):
@@ -71,11 +80,17 @@ def org_shares(labels: DataFrame, weights: Mapping[str, float], names: Sequence[
                 keep = keep * (F.lit(1.0) - comp(n, c))
                 any_measured = any_measured | F.coalesce(measured(n), F.lit(False))
         # as the headline index: the mean of p over the rows with a measured component
-        sums += [F.sum(F.when(any_measured, F.lit(1.0) - keep)).alias(f"_s{i}"),
-                 F.sum(any_measured.cast("double")).alias(f"_m{i}")]
+        sums += [
+            F.sum(F.when(any_measured, F.lit(1.0) - keep)).alias(f"_s{i}"),
+            F.sum(any_measured.cast("double")).alias(f"_m{i}"),
+        ]
     rows = df.groupBy("org_id").agg(*sums).collect()
-    return {r.org_id: [(r[f"_s{i}"] or 0.0) / r[f"_m{i}"] if r[f"_m{i}"] else 0.0
-                       for i in range(len(configs))] for r in rows}
+    return {
+        r.org_id: [
+            (r[f"_s{i}"] or 0.0) / r[f"_m{i}"] if r[f"_m{i}"] else 0.0 for i in range(len(configs))
+        ]
+        for r in rows
+    }
 
 
 def ranks(shares: Mapping[str, float]) -> dict[str, int]:
@@ -84,8 +99,12 @@ def ranks(shares: Mapping[str, float]) -> dict[str, int]:
     return {o: 1 + vals.index(v) for o, v in shares.items()}
 
 
-def rank_bands(per_config: Mapping[str, Sequence[float]], headline: Mapping[str, float],
-               published: Sequence[str], band: float) -> dict[str, tuple[int, int]]:
+def rank_bands(
+    per_config: Mapping[str, Sequence[float]],
+    headline: Mapping[str, float],
+    published: Sequence[str],
+    band: float,
+) -> dict[str, tuple[int, int]]:
     """{org: (rank_low, rank_high)} over the grid for the published orgs."""
     pub = [o for o in published if o in per_config and o in headline]
     if not pub:

@@ -1,4 +1,5 @@
 """Unused output: discarded/ignored, or viewed under 5 s and not accepted/inserted/copied/edited."""
+
 from __future__ import annotations
 
 from typing import Callable

@@ -6,13 +6,13 @@ when absent), ``_extra`` (fields outside the contract as JSON, null when none), 
 The caller adds lineage. Values keep their text as received: numbers as their JSON text,
 nested objects as JSON, timestamps from typed Parquet columns as RFC 3339 UTC.
 """
+
 from __future__ import annotations
 
 import codecs
 import csv
 import gzip
 import hashlib
-import io
 import json
 import logging
 import os
@@ -30,29 +30,40 @@ from ..contracts import Contract, contract
 from ..transforms.contract import JSON_TYPED, MALFORMED, extra_fields
 
 FORMATS = {
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsonl.gz": "jsonl", ".ndjson.gz": "jsonl",
-    ".json": "json_array", ".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".jsonl.gz": "jsonl",
+    ".ndjson.gz": "jsonl",
+    ".json": "json_array",
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".parquet": "parquet",
 }
 MAP = "map<string,string>"
 # The same strict JSON on every engine (Apache Spark's defaults accept single quotes and NaN;
 # Sail accepts neither): a line using any of these is malformed_line on both.
-JSON_OPTIONS = {"allowSingleQuotes": "false", "allowComments": "false",
-                "allowNonNumericNumbers": "false", "allowNumericLeadingZeros": "false",
-                "allowUnquotedFieldNames": "false", "allowBackslashEscapingAnyCharacter": "false",
-                "allowUnquotedControlChars": "false"}
+JSON_OPTIONS = {
+    "allowSingleQuotes": "false",
+    "allowComments": "false",
+    "allowNonNumericNumbers": "false",
+    "allowNumericLeadingZeros": "false",
+    "allowUnquotedFieldNames": "false",
+    "allowBackslashEscapingAnyCharacter": "false",
+    "allowUnquotedControlChars": "false",
+}
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class LandingFile:
     dataset: str
-    path: str          # absolute
-    relpath: str       # relative to the landing root (lineage)
+    path: str  # absolute
+    relpath: str  # relative to the landing root (lineage)
     fmt: str
     size: int
     sha256: str
-    problem: str | None = None   # why the file cannot be read at all (-> status rejected)
-    empty: bool = False          # no records (empty, blank or header-only)
+    problem: str | None = None  # why the file cannot be read at all (-> status rejected)
+    empty: bool = False  # no records (empty, blank or header-only)
 
 
 GLOB_CHARS = set("*?[]{}\\")
@@ -96,14 +107,18 @@ def inspect_file(path: str, fmt: str, gz: bool) -> tuple[str, int, str | None, b
 
             rows = pq.ParquetFile(path).metadata.num_rows
         except Exception as exc:  # noqa: BLE001 - any failure means: not a readable Parquet file
-            return h.hexdigest(), size, f"not a readable Parquet file ({type(exc).__name__}: " \
-                                        f"{str(exc)[:200]})", False
+            return (
+                h.hexdigest(),
+                size,
+                f"not a readable Parquet file ({type(exc).__name__}: {str(exc)[:200]})",
+                False,
+            )
         return h.hexdigest(), size, None, rows == 0
     dec = codecs.getincrementaldecoder("utf-8")("strict")
     inflate = zlib.decompressobj(wbits=31) if gz else None
-    text_bytes = 0          # decoded byte offset (of the decompressed stream)
+    text_bytes = 0  # decoded byte offset (of the decompressed stream)
     lines = 1
-    seen_content = False    # JSON: any non-blank; CSV: any non-blank after the first line
+    seen_content = False  # JSON: any non-blank; CSV: any non-blank after the first line
     header_done = fmt != "csv"
     first = True
     with open(path, "rb") as fh:
@@ -122,7 +137,7 @@ def inspect_file(path: str, fmt: str, gz: bool) -> tuple[str, int, str | None, b
                         data = inflate.flush()
                     else:
                         data = inflate.decompress(chunk)
-                        while inflate.eof and inflate.unused_data:   # multi-member gzip
+                        while inflate.eof and inflate.unused_data:  # multi-member gzip
                             rest = inflate.unused_data
                             inflate = zlib.decompressobj(wbits=31)
                             data += inflate.decompress(rest)
@@ -138,23 +153,27 @@ def inspect_file(path: str, fmt: str, gz: bool) -> tuple[str, int, str | None, b
                     continue
             if b"\x00" in data:
                 at = text_bytes + data.index(b"\x00")
-                problem = (f"NUL byte at byte {at} (UTF-16 or binary data?): landing text files "
-                           "must be UTF-8")
+                problem = (
+                    f"NUL byte at byte {at} (UTF-16 or binary data?): landing text files "
+                    "must be UTF-8"
+                )
                 continue
             try:
                 text = dec.decode(data, final=not chunk)
             except UnicodeDecodeError as exc:
                 at = text_bytes + exc.start
-                line = lines + data[:exc.start].count(b"\n")
-                problem = (f"not UTF-8: byte 0x{data[exc.start]:02x} at byte {at} (line {line}): "
-                           "landing text files must be UTF-8")
+                line = lines + data[: exc.start].count(b"\n")
+                problem = (
+                    f"not UTF-8: byte 0x{data[exc.start]:02x} at byte {at} (line {line}): "
+                    "landing text files must be UTF-8"
+                )
                 continue
             if not seen_content:
                 if not header_done:
                     nl = text.find("\n")
                     if nl >= 0:
                         header_done = True
-                        seen_content = bool(text[nl + 1:].strip())
+                        seen_content = bool(text[nl + 1 :].strip())
                 else:
                     seen_content = bool(text.strip())
             lines += data.count(b"\n")
@@ -174,8 +193,9 @@ def _within(path: Path, root: Path) -> bool:
         return False
 
 
-def list_files(landing: str, dataset: str, skipped_detail: list | None = None
-               ) -> tuple[list[LandingFile], list[str]]:
+def list_files(
+    landing: str, dataset: str, skipped_detail: list | None = None
+) -> tuple[list[LandingFile], list[str]]:
     """Files of a dataset folder (recursive, sorted) and the names skipped.
 
     Names are taken literally (never as patterns). Skipped, each with a warning and listed in
@@ -205,8 +225,9 @@ def list_files(landing: str, dataset: str, skipped_detail: list | None = None
                 skip(sub, "symbolic link to a folder (not followed)")
             elif name.startswith((".", "_")):
                 skip(sub, "hidden or underscore folder (not read)")
-        dirnames[:] = sorted(n for n in dirnames
-                             if not (d / n).is_symlink() and not n.startswith((".", "_")))
+        dirnames[:] = sorted(
+            n for n in dirnames if not (d / n).is_symlink() and not n.startswith((".", "_"))
+        )
         for name in sorted(filenames):
             p = d / name
             if name.startswith((".", "_")):
@@ -255,14 +276,18 @@ def _from_text(texts: DataFrame, contract: Contract, json_typed: bool = True) ->
     contract checks); false for JSON re-framed from CSV, where every value is text.
     """
     rec = texts.select(F.from_json("_raw", MAP, JSON_OPTIONS).alias("_rec"), "_raw")
-    return rec.select(*[F.col("_rec").getItem(n).alias(n) for n in contract.names],
-                      extra_fields(F.col("_rec"), contract).alias("_extra"),
-                      F.col("_rec").isNull().alias(MALFORMED), "_raw",
-                      F.lit(json_typed).alias(JSON_TYPED))
+    return rec.select(
+        *[F.col("_rec").getItem(n).alias(n) for n in contract.names],
+        extra_fields(F.col("_rec"), contract).alias("_extra"),
+        F.col("_rec").isNull().alias(MALFORMED),
+        "_raw",
+        F.lit(json_typed).alias(JSON_TYPED),
+    )
 
 
-def _text_records(spark: SparkSession, path: str, contract: Contract,
-                  json_typed: bool = True) -> DataFrame:
+def _text_records(
+    spark: SparkSession, path: str, contract: Contract, json_typed: bool = True
+) -> DataFrame:
     lines = spark.read.text(path).where(F.trim("value") != "")
     return _from_text(lines.select(F.col("value").alias("_raw")), contract, json_typed)
 
@@ -278,11 +303,13 @@ def json_array_to_lines(path: str, out: str, chunk: int = 1 << 20) -> int:
     """
     decoder = json.JSONDecoder()
     count = 0
-    with open(path, "r", encoding="utf-8", errors="replace") as src, \
-            open(out, "w", encoding="utf-8") as dst:
+    with (
+        open(path, "r", encoding="utf-8", errors="replace") as src,
+        open(out, "w", encoding="utf-8") as dst,
+    ):
         buf = src.read(chunk)
         pos = len(buf) - len(buf.lstrip())
-        if not buf[pos:pos + 1] == "[":
+        if not buf[pos : pos + 1] == "[":
             # a wrapper object ({"data": [...]}), one object or concatenated objects: one
             # record per element, streamed (the vendor reader handles these shapes)
             return _objects_to_lines(path, dst)
@@ -343,8 +370,8 @@ def _objects_to_lines(path: str, dst) -> int:
 class Prepared:
     """A landing file made ready for the engine (see :func:`prepare`)."""
 
-    path: str                       # what the engine reads (literal, never a pattern)
-    kind: str                       # text (JSON lines) | parquet
+    path: str  # what the engine reads (literal, never a pattern)
+    kind: str  # text (JSON lines) | parquet
     json_typed: bool = True
     # staged text line k (0-based) -> line number in the landing file; None: k + 1
     line_map: array | None = None
@@ -364,8 +391,10 @@ def csv_to_lines(path: str, out: str) -> tuple[array, list]:
     opener = gzip.open if path.lower().endswith(".gz") else open
     line_map = array("q")
     bad: list = []
-    with opener(path, "rt", encoding="utf-8", newline="") as src, \
-            open(out, "w", encoding="utf-8") as dst:
+    with (
+        opener(path, "rt", encoding="utf-8", newline="") as src,
+        open(out, "w", encoding="utf-8") as dst,
+    ):
         reader = csv.reader(src)
         header = next(reader, None) or []
         header = [h.lstrip("\ufeff") if i == 0 else h for i, h in enumerate(header)]
@@ -380,11 +409,18 @@ def csv_to_lines(path: str, out: str) -> tuple[array, list]:
                 rec = {h: v for h, v in zip(header, row)}
                 for i, v in enumerate(row[width:], start=1):
                     rec[f"_unnamed_{i}"] = v
-                bad.append((line, json.dumps(rec, ensure_ascii=False),
-                            f"ragged_row: expected {width} fields, got {len(row)}"))
+                bad.append(
+                    (
+                        line,
+                        json.dumps(rec, ensure_ascii=False),
+                        f"ragged_row: expected {width} fields, got {len(row)}",
+                    )
+                )
                 continue
-            dst.write(json.dumps({h: v for h, v in zip(header, row) if v != ""},
-                                 ensure_ascii=False) + "\n")
+            dst.write(
+                json.dumps({h: v for h, v in zip(header, row) if v != ""}, ensure_ascii=False)
+                + "\n"
+            )
             line_map.append(line)
     return line_map, bad
 
@@ -406,8 +442,11 @@ def prepare(f: LandingFile, staging: str) -> Prepared:
         line_map, bad = csv_to_lines(f.path, out)
         return Prepared(out, "text", json_typed=False, line_map=line_map, bad=bad)
     if f.fmt == "parquet":
-        return Prepared(_spark_readable_parquet(safe_path(f.path, staging), staging), "parquet",
-                        json_typed=False)
+        return Prepared(
+            _spark_readable_parquet(safe_path(f.path, staging), staging),
+            "parquet",
+            json_typed=False,
+        )
     raise ValueError(f"{f.relpath}: unsupported format {f.fmt}")
 
 
@@ -442,7 +481,9 @@ def _as_text(field: T.StructField, col: F.Column) -> F.Column:
         return F.to_json(col)
     if isinstance(dt, (T.FloatType, T.DoubleType, T.DecimalType)):
         # 12.0 -> "12": JSON Schema integers may be written with a zero fraction
-        return F.when(col == F.floor(col), F.floor(col).cast("string")).otherwise(col.cast("string"))
+        return F.when(col == F.floor(col), F.floor(col).cast("string")).otherwise(
+            col.cast("string")
+        )
     return col.cast("string")
 
 
@@ -453,13 +494,25 @@ def _columnar_records(df: DataFrame, contract: Contract) -> DataFrame:
     columns ("No field named ?table?.x"), and columns are cheaper at 10M rows anyway.
     """
     by_name = {f.name: f for f in df.schema.fields}
-    cols = [_as_text(by_name[n], F.col(f"`{n}`")).alias(n) if n in by_name
-            else F.lit(None).cast("string").alias(n) for n in contract.names]
+    cols = [
+        _as_text(by_name[n], F.col(f"`{n}`")).alias(n)
+        if n in by_name
+        else F.lit(None).cast("string").alias(n)
+        for n in contract.names
+    ]
     extras = [f for f in df.schema.fields if f.name not in contract.names]
-    extra = (F.to_json(F.struct(*[F.col(f"`{f.name}`") for f in extras])) if extras
-             else F.lit(None).cast("string"))
-    return df.select(*cols, extra.alias("_extra"), F.lit(False).alias(MALFORMED),
-                     F.lit(None).cast("string").alias("_raw"), F.lit(False).alias(JSON_TYPED))
+    extra = (
+        F.to_json(F.struct(*[F.col(f"`{f.name}`") for f in extras]))
+        if extras
+        else F.lit(None).cast("string")
+    )
+    return df.select(
+        *cols,
+        extra.alias("_extra"),
+        F.lit(False).alias(MALFORMED),
+        F.lit(None).cast("string").alias("_raw"),
+        F.lit(False).alias(JSON_TYPED),
+    )
 
 
 def _spark_readable_parquet(path: str, staging: str) -> str:
@@ -473,10 +526,14 @@ def _spark_readable_parquet(path: str, staging: str) -> str:
 
     pf = pq.ParquetFile(path)
     schema = pf.schema_arrow
-    target = pa.schema([
-        f.with_type(pa.timestamp("us", tz=f.type.tz or "UTC"))
-        if pa.types.is_timestamp(f.type) and (f.type.unit != "us" or f.type.tz is None) else f
-        for f in schema])
+    target = pa.schema(
+        [
+            f.with_type(pa.timestamp("us", tz=f.type.tz or "UTC"))
+            if pa.types.is_timestamp(f.type) and (f.type.unit != "us" or f.type.tz is None)
+            else f
+            for f in schema
+        ]
+    )
     if target.equals(schema):
         return path
     os.makedirs(staging, exist_ok=True)

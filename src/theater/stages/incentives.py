@@ -6,6 +6,7 @@ they add (recipe steps 5, 6): quota bunching, checkpoint bursts, outcome decoupl
 (doubles in [0, 1], null = NA) by broadcast joins on small tables; ``org_columns`` builds the
 org-level columns of gold/org_theater_index.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -25,8 +26,8 @@ WEEK = "_week"
 
 @dataclass
 class Incentives:
-    user_weeks: DataFrame | None = None      # org_id, user_key, _week, sig_quota_bunching
-    checkpoint: DataFrame | None = None      # org_id, user_key, event_date, sig_checkpoint_burst
+    user_weeks: DataFrame | None = None  # org_id, user_key, _week, sig_quota_bunching
+    checkpoint: DataFrame | None = None  # org_id, user_key, event_date, sig_checkpoint_burst
     checkpoint_orgs: list = field(default_factory=list)
     bunching: list = field(default_factory=list)
     checkpoints: list = field(default_factory=list)
@@ -35,14 +36,16 @@ class Incentives:
     def summary(self) -> dict:
         """Small, loggable per-org diagnostics."""
         return {
-            "quota_bunching": [{k: v for k, v in vars(e).items() if k != "weights_by_order"}
-                               for e in self.bunching],
+            "quota_bunching": [
+                {k: v for k, v in vars(e).items() if k != "weights_by_order"} for e in self.bunching
+            ],
             "checkpoint_burst": [vars(e) for e in self.checkpoints],
         }
 
 
-def user_week_counts(period_rows: DataFrame, start: date, end: date,
-                     aggregates: DataFrame | None = None) -> DataFrame:
+def user_week_counts(
+    period_rows: DataFrame, start: date, end: date, aggregates: DataFrame | None = None
+) -> DataFrame:
     """(org_id, user_key, week_start, n_interactions, full_week) over the period's rows.
 
     ``aggregates``: de-duplicated usage units from silver/user_days
@@ -52,16 +55,20 @@ def user_week_counts(period_rows: DataFrame, start: date, end: date,
     """
     week = F.date_trunc("week", F.col("event_ts")).cast("date")
     ws = F.col("week_start")
-    events = (period_rows.where(F.col("org_id").isNotNull())
-              .select("org_id", "user_key", week.alias("week_start"), F.lit(1).cast("long").alias("_n")))
+    events = period_rows.where(F.col("org_id").isNotNull()).select(
+        "org_id", "user_key", week.alias("week_start"), F.lit(1).cast("long").alias("_n")
+    )
     if aggregates is not None:
         events = events.unionByName(
-            aggregates.where(F.col("n").isNotNull())
-            .select("org_id", "user_key", "week_start",
-                    F.round(F.col("n")).cast("long").alias("_n")))
-    return (events.groupBy("org_id", "user_key", "week_start")
-            .agg(F.sum("_n").cast("long").alias("n_interactions"))
-            .withColumn("full_week", (ws >= F.lit(start)) & (F.date_add(ws, 7) <= F.lit(end))))
+            aggregates.where(F.col("n").isNotNull()).select(
+                "org_id", "user_key", "week_start", F.round(F.col("n")).cast("long").alias("_n")
+            )
+        )
+    return (
+        events.groupBy("org_id", "user_key", "week_start")
+        .agg(F.sum("_n").cast("long").alias("n_interactions"))
+        .withColumn("full_week", (ws >= F.lit(start)) & (F.date_add(ws, 7) <= F.lit(end)))
+    )
 
 
 def checkpoint_rows(period_rows: DataFrame, explained, aggregates: DataFrame | None):
@@ -70,40 +77,55 @@ def checkpoint_rows(period_rows: DataFrame, explained, aggregates: DataFrame | N
     days, a person-week row cannot be placed in it)."""
     # ``_explained`` stays nullable on both sides (null = not explained): a coalesce here made
     # Sail's union plan disagree with itself on nullability
-    rows = period_rows.select("org_id", "user_key", "event_date", F.lit(1.0).alias("_n"),
-                              explained.alias("_explained"))
+    rows = period_rows.select(
+        "org_id", "user_key", "event_date", F.lit(1.0).alias("_n"), explained.alias("_explained")
+    )
     if aggregates is not None:
         rows = rows.unionByName(
-            aggregates.where(F.col("n").isNotNull() & (F.col("period_days") == 1))
-            .select("org_id", "user_key", F.col("day").alias("event_date"),
-                    F.col("n").alias("_n"), F.lit(None).cast("boolean").alias("_explained")))
+            aggregates.where(F.col("n").isNotNull() & (F.col("period_days") == 1)).select(
+                "org_id",
+                "user_key",
+                F.col("day").alias("event_date"),
+                F.col("n").alias("_n"),
+                F.lit(None).cast("boolean").alias("_explained"),
+            )
+        )
     return rows
 
 
-def compute(spark: SparkSession, period_rows: DataFrame, policies: DataFrame, start: date,
-            end: date, cfg, aggregates: DataFrame | None = None) -> Incentives:
+def compute(
+    spark: SparkSession,
+    period_rows: DataFrame,
+    policies: DataFrame,
+    start: date,
+    end: date,
+    cfg,
+    aggregates: DataFrame | None = None,
+) -> Incentives:
     """Quota bunching and checkpoint bursts of the period. ``aggregates``: de-duplicated usage
     units from silver/user_days (or None): their request counts enter the user-week counts of
     the bunching estimate and the user-day counts of the checkpoint estimate."""
     inc = Incentives()
     s = cfg.incentives
     seed = cfg.scoring.bootstrap.seed
-    qb = asdict(s.quota_bunching)   # each signal gets only its own settings
+    qb = asdict(s.quota_bunching)  # each signal gets only its own settings
     if qb["enabled"]:
-        uw = (user_week_counts(period_rows, start, end, aggregates)
-              .transform(quota_in_force(policies)))
+        uw = user_week_counts(period_rows, start, end, aggregates).transform(
+            quota_in_force(policies)
+        )
         orders = sorted(set(s.sensitivity.poly_orders) | {qb["poly_order"]})
         inc.bunching = quota_bunching.estimate_all(spark, uw, qb, seed, orders)
-        inc.user_weeks = (quota_bunching.weights_frame(spark, uw, inc.bunching, qb)
-                          .select("org_id", "user_key", F.col("week_start").alias(WEEK),
-                                  f"sig_{quota_bunching.NAME}"))
+        inc.user_weeks = quota_bunching.weights_frame(spark, uw, inc.bunching, qb).select(
+            "org_id", "user_key", F.col("week_start").alias(WEEK), f"sig_{quota_bunching.NAME}"
+        )
         inc.order_factors = _order_factors(inc.bunching, qb["poly_order"])
     cb = asdict(s.checkpoint_burst)
     if cb["enabled"]:
         explained = output_unused(cfg.signals.unused_output.max_dwell_ms)
         rows = checkpoint_rows(period_rows, explained, aggregates)
         inc.checkpoints, inc.checkpoint = checkpoint_burst.estimate(
-            spark, rows, policies, start, end, cb, F.col("_explained"))
+            spark, rows, policies, start, end, cb, F.col("_explained")
+        )
         inc.checkpoint_orgs = sorted(e.org_id for e in inc.checkpoints if e.status == "ok")
     return inc
 
@@ -118,8 +140,10 @@ def _order_factors(ests, main_order: int) -> dict[str, dict[int, float]]:
         if base <= 0:
             continue
         orders = {k for e in mine for k in e.weights_by_order}
-        out[o] = {k: sum(e.weights_by_order.get(k, 0.0) * e.weekly_quota for e in mine) / base
-                  for k in orders}
+        out[o] = {
+            k: sum(e.weights_by_order.get(k, 0.0) * e.weekly_quota for e in mine) / base
+            for k in orders
+        }
     return out
 
 
@@ -129,9 +153,11 @@ def apply(interactions: DataFrame, inc: Incentives | None) -> DataFrame:
     df = interactions
     if inc is not None and inc.user_weeks is not None:
         week = F.date_trunc("week", F.col("event_ts")).cast("date")
-        df = (df.withColumn(WEEK, week)
-              .join(F.broadcast(inc.user_weeks), on=["org_id", "user_key", WEEK], how="left")
-              .drop(WEEK))
+        df = (
+            df.withColumn(WEEK, week)
+            .join(F.broadcast(inc.user_weeks), on=["org_id", "user_key", WEEK], how="left")
+            .drop(WEEK)
+        )
     else:
         df = df.withColumn(qcol, F.lit(None).cast("double"))
     if inc is not None and inc.checkpoint is not None:
@@ -141,10 +167,19 @@ def apply(interactions: DataFrame, inc: Incentives | None) -> DataFrame:
     return df
 
 
-def org_columns(spark: SparkSession, index_rows: Sequence, labels: DataFrame, cfg,
-                names: Sequence[str], inc: Incentives | None, policies: DataFrame | None,
-                work_items: DataFrame | None, start: date, end: date,
-                history: DataFrame | None = None) -> dict[str, dict]:
+def org_columns(
+    spark: SparkSession,
+    index_rows: Sequence,
+    labels: DataFrame,
+    cfg,
+    names: Sequence[str],
+    inc: Incentives | None,
+    policies: DataFrame | None,
+    work_items: DataFrame | None,
+    start: date,
+    end: date,
+    history: DataFrame | None = None,
+) -> dict[str, dict]:
     """{org: {column: value}} for outcome decoupling, high-confidence theater and rank bands.
 
     ``index_rows``: the collected org index rows (org_id, suppressed, theater_index).
@@ -155,26 +190,43 @@ def org_columns(spark: SparkSession, index_rows: Sequence, labels: DataFrame, cf
     out: dict[str, dict] = {r.org_id: {} for r in index_rows}
     dec: dict[str, outcome_decoupling.Estimate] = {}
     if s.outcome_decoupling.enabled and policies is not None and work_items is not None:
-        interactions = (history if history is not None
-                        else labels.select("org_id", "user_key", "event_date"))
-        for e in outcome_decoupling.estimate(spark, interactions, work_items, policies, start,
-                                             end, asdict(s.outcome_decoupling),
-                                             cfg.scoring.bootstrap.seed):
+        interactions = (
+            history if history is not None else labels.select("org_id", "user_key", "event_date")
+        )
+        for e in outcome_decoupling.estimate(
+            spark,
+            interactions,
+            work_items,
+            policies,
+            start,
+            end,
+            asdict(s.outcome_decoupling),
+            cfg.scoring.bootstrap.seed,
+        ):
             if e.status == "ok":
                 dec[e.org_id] = e
-    published = {r.org_id: r.theater_index for r in index_rows
-                 if not r.suppressed and r.theater_index is not None}
-    top = (float(np.quantile(list(published.values()), s.high_confidence.top_quantile))
-           if published else None)
+    published = {
+        r.org_id: r.theater_index
+        for r in index_rows
+        if not r.suppressed and r.theater_index is not None
+    }
+    top = (
+        float(np.quantile(list(published.values()), s.high_confidence.top_quantile))
+        if published
+        else None
+    )
     bands: dict = {}
     if s.sensitivity.enabled and published:
-        configs = sensitivity.grid(asdict(s.sensitivity), names,
-                                   cfg.signals.unused_output.max_dwell_ms,
-                                   s.quota_bunching.poly_order)
-        per_cfg = sensitivity.org_shares(labels, cfg.weights.as_dict(), names, configs,
-                                         inc.order_factors if inc else {})
-        bands = sensitivity.rank_bands(per_cfg, published, list(published),
-                                       s.sensitivity.band)
+        configs = sensitivity.grid(
+            asdict(s.sensitivity),
+            names,
+            cfg.signals.unused_output.max_dwell_ms,
+            s.quota_bunching.poly_order,
+        )
+        per_cfg = sensitivity.org_shares(
+            labels, cfg.weights.as_dict(), names, configs, inc.order_factors if inc else {}
+        )
+        bands = sensitivity.rank_bands(per_cfg, published, list(published), s.sensitivity.band)
     for o, cols in out.items():
         e = dec.get(o)
         cols["usage_change"] = e.usage_change if e else None
@@ -184,8 +236,9 @@ def org_columns(spark: SparkSession, index_rows: Sequence, labels: DataFrame, cf
         cols["outcome_decoupling_high"] = e.ratio_high if e else None
         cols["decoupled"] = e.decoupled if e else None
         if o in published:
-            cols["high_confidence_theater"] = bool(published[o] >= top and e is not None
-                                                   and e.decoupled is True)
+            cols["high_confidence_theater"] = bool(
+                published[o] >= top and e is not None and e.decoupled is True
+            )
         else:
             cols["high_confidence_theater"] = None
         lo_hi = bands.get(o)
@@ -193,13 +246,16 @@ def org_columns(spark: SparkSession, index_rows: Sequence, labels: DataFrame, cf
     return out
 
 
-ORG_SCHEMA = ("usage_change double, outcome_change double, outcome_decoupling double, "
-              "outcome_decoupling_low double, outcome_decoupling_high double, decoupled boolean, "
-              "high_confidence_theater boolean, rank_low int, rank_high int")
+ORG_SCHEMA = (
+    "usage_change double, outcome_change double, outcome_decoupling double, "
+    "outcome_decoupling_low double, outcome_decoupling_high double, decoupled boolean, "
+    "high_confidence_theater boolean, rank_low int, rank_high int"
+)
 
 
-def with_org_columns(spark: SparkSession, schema, rows: Sequence, extra: Mapping[str, dict]
-                     ) -> DataFrame:
+def with_org_columns(
+    spark: SparkSession, schema, rows: Sequence, extra: Mapping[str, dict]
+) -> DataFrame:
     """The collected org index rows with ``outcome_decoupling`` filled in and the new columns
     (interval, changes, high-confidence flag, rank band) inserted before ``run_id``."""
     from pyspark.sql.types import StructType

@@ -18,6 +18,7 @@
 - Staging (``<lake>/ops/_staging/<batch>/``, re-framed copies of landing files that still hold
   raw identifiers) is removed on every exit, and any stale staging at the start of a run.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,29 +34,42 @@ from pyspark.sql import functions as F
 from .. import logs, quality
 from ..contracts import DATASETS, contract
 from ..errors import DataQualityError
-from . import ingest_vendor as vin
 from ..lake import Lake
-from ..sources.landing import (LandingFile, Prepared, list_files, locate_lines, prepare,
-                               read_prepared, read_records)
+from ..sources.landing import (
+    LandingFile,
+    Prepared,
+    list_files,
+    locate_lines,
+    prepare,
+    read_prepared,
+)
 from ..transforms.contract import Limits, as_received, record_problems
+from . import ingest_vendor as vin
 
 log = logging.getLogger(__name__)
 
 QUARANTINE = "bronze/quarantine"
 FILES_LOG = "ops/ingested_files"
-FILES_LOG_SCHEMA = ("dataset string, source_file string, file_sha256 string, size_bytes bigint, "
-                    "format string, batch_id string, ingested_at timestamp, "
-                    "rows_loaded bigint, rows_quarantined bigint, status string, reason string")
+FILES_LOG_SCHEMA = (
+    "dataset string, source_file string, file_sha256 string, size_bytes bigint, "
+    "format string, batch_id string, ingested_at timestamp, "
+    "rows_loaded bigint, rows_quarantined bigint, status string, reason string"
+)
 STAGING = "ops/_staging"
 BRONZE_TABLES = [f"bronze/{d}" for d in DATASETS] + [f"bronze/{t}" for t in vin.VENDOR_TABLES]
 #: Columns bronze/interactions gained with vendor exports (null for native landing rows).
-VENDOR_EVENT_COLUMNS = {"source_format": "CAST(NULL AS STRING)",
-                        "user_alias_kind": "CAST(NULL AS STRING)", "_line": "CAST(NULL AS BIGINT)"}
+VENDOR_EVENT_COLUMNS = {
+    "source_format": "CAST(NULL AS STRING)",
+    "user_alias_kind": "CAST(NULL AS STRING)",
+    "_line": "CAST(NULL AS BIGINT)",
+}
 KNOWN_LANDING = set(DATASETS) | {vin.VENDOR_DIR, vin.IDENTITIES_DIR}
-QUARANTINE_SCHEMA = ("dataset string, raw_record string, reason string, reason_kind string, "
-                     "problems array<string>, event_id string, line_number bigint, "
-                     "_source_file string, _file_sha256 string, _ingested_at timestamp, "
-                     "_batch_id string")
+QUARANTINE_SCHEMA = (
+    "dataset string, raw_record string, reason string, reason_kind string, "
+    "problems array<string>, event_id string, line_number bigint, "
+    "_source_file string, _file_sha256 string, _ingested_at timestamp, "
+    "_batch_id string"
+)
 
 
 def new_batch_id() -> str:
@@ -90,10 +104,12 @@ def split_records(checked: DataFrame, dataset: str) -> tuple[DataFrame, DataFram
         F.element_at("_problems", 1).alias("reason"),
         F.split(F.element_at("_problems", 1), ":").getItem(0).alias("reason_kind"),
         F.col("_problems").alias("problems"),
-        (F.col("event_id") if "event_id" in c.names else F.lit(None).cast("string")
-         ).alias("event_id"),
-        (F.col("_line") if "_line" in checked.columns else F.lit(None).cast("bigint")
-         ).cast("bigint").alias("line_number"),
+        (F.col("event_id") if "event_id" in c.names else F.lit(None).cast("string")).alias(
+            "event_id"
+        ),
+        (F.col("_line") if "_line" in checked.columns else F.lit(None).cast("bigint"))
+        .cast("bigint")
+        .alias("line_number"),
         *lineage,
     )
     return good, bad
@@ -103,8 +119,9 @@ def committed_batches(spark: SparkSession, lake: Lake) -> list[str]:
     """Batch ids whose files-log rows were written (the batch committed)."""
     if not lake.exists(FILES_LOG):
         return []
-    return sorted(r.batch_id for r in
-                  lake.read(spark, FILES_LOG).select("batch_id").distinct().collect())
+    return sorted(
+        r.batch_id for r in lake.read(spark, FILES_LOG).select("batch_id").distinct().collect()
+    )
 
 
 def read_committed(spark: SparkSession, lake: Lake, table: str) -> DataFrame:
@@ -123,8 +140,12 @@ def remove_stale_staging(lake: Lake, keep: str | None = None) -> list[str]:
                 shutil.rmtree(os.path.join(root, name), ignore_errors=True)
                 removed.append(name)
     if removed:
-        log.warning("removed stale staging of %d earlier run(s) under %s: %s", len(removed), root,
-                    ", ".join(removed))
+        log.warning(
+            "removed stale staging of %d earlier run(s) under %s: %s",
+            len(removed),
+            root,
+            ", ".join(removed),
+        )
     return removed
 
 
@@ -147,25 +168,33 @@ def _remove_orphans(spark: SparkSession, lake: Lake, current: str | None = None)
     for table in BRONZE_TABLES + [QUARANTINE]:
         if not lake.exists(table):
             continue
-        batches = {r._batch_id for r in
-                   lake.read(spark, table).select("_batch_id").distinct().collect()}
+        batches = {
+            r._batch_id for r in lake.read(spark, table).select("_batch_id").distinct().collect()
+        }
         orphans = sorted(batches - committed)
         if orphans:
-            log.warning("%s: removing rows of %d unfinished batch(es) %s", table, len(orphans),
-                        ", ".join(orphans))
+            log.warning(
+                "%s: removing rows of %d unfinished batch(es) %s",
+                table,
+                len(orphans),
+                ", ".join(orphans),
+            )
             quoted = ", ".join(f"'{b}'" for b in orphans)
             lake.delete(spark, table, f"_batch_id IN ({quoted})")
 
 
-def _counts_by_file(spark: SparkSession, lake: Lake, table: str, batch_id: str,
-                    dataset: str | None = None) -> dict[str, int]:
+def _counts_by_file(
+    spark: SparkSession, lake: Lake, table: str, batch_id: str, dataset: str | None = None
+) -> dict[str, int]:
     if not lake.exists(table):
         return {}
     rows = lake.read(spark, table).where(F.col("_batch_id") == batch_id)
     if dataset is not None:
         rows = rows.where(F.col("dataset") == dataset)
-    return {r._source_file: r.n for r in
-            rows.groupBy("_source_file").agg(F.count("*").alias("n")).collect()}
+    return {
+        r._source_file: r.n
+        for r in rows.groupBy("_source_file").agg(F.count("*").alias("n")).collect()
+    }
 
 
 def _line_numbers(spark: SparkSession, bad: DataFrame, preps: dict[str, Prepared]) -> DataFrame:
@@ -174,8 +203,12 @@ def _line_numbers(spark: SparkSession, bad: DataFrame, preps: dict[str, Prepared
     from pyspark.sql import Window
 
     keyed = bad.withColumn("_h", F.sha2(F.col("_raw"), 256))
-    wanted = (keyed.where(F.col("_raw").isNotNull()).groupBy("_source_file", "_h")
-              .agg(F.count("*").alias("n")).collect())
+    wanted = (
+        keyed.where(F.col("_raw").isNotNull())
+        .groupBy("_source_file", "_h")
+        .agg(F.count("*").alias("n"))
+        .collect()
+    )
     by_file: dict[str, set[str]] = {}
     for r in wanted:
         by_file.setdefault(r._source_file, set()).add(r._h)
@@ -191,22 +224,46 @@ def _line_numbers(spark: SparkSession, bad: DataFrame, preps: dict[str, Prepared
     if not rows:
         return keyed.withColumn("_line", F.lit(None).cast("bigint")).drop("_h", "_occ")
     lines = spark.createDataFrame(rows, "_source_file string, _h string, _occ int, _line bigint")
-    return (keyed.join(F.broadcast(lines), on=["_source_file", "_h", "_occ"], how="left")
-            .drop("_h", "_occ"))
+    return keyed.join(F.broadcast(lines), on=["_source_file", "_h", "_occ"], how="left").drop(
+        "_h", "_occ"
+    )
 
 
-def _staged_bad(spark: SparkSession, dataset: str, f: LandingFile, prep: Prepared,
-                batch_id: str, at: datetime) -> DataFrame | None:
+def _staged_bad(
+    spark: SparkSession, dataset: str, f: LandingFile, prep: Prepared, batch_id: str, at: datetime
+) -> DataFrame | None:
     """Quarantine rows for records set aside while staging (ragged CSV rows)."""
     if not prep.bad:
         return None
-    rows = [(dataset, raw, reason, reason.split(":")[0], [reason], None, line, f.relpath,
-             f.sha256, at, batch_id) for line, raw, reason in prep.bad]
+    rows = [
+        (
+            dataset,
+            raw,
+            reason,
+            reason.split(":")[0],
+            [reason],
+            None,
+            line,
+            f.relpath,
+            f.sha256,
+            at,
+            batch_id,
+        )
+        for line, raw, reason in prep.bad
+    ]
     return spark.createDataFrame(rows, QUARANTINE_SCHEMA)
 
 
-def run(spark: SparkSession, lake: Lake, landing: str, *, cfg, batch_id: str | None = None,
-        run_id: str | None = None, progress=log.info) -> dict:
+def run(
+    spark: SparkSession,
+    lake: Lake,
+    landing: str,
+    *,
+    cfg,
+    batch_id: str | None = None,
+    run_id: str | None = None,
+    progress=log.info,
+) -> dict:
     """Load every new landing file; return metrics.
 
     The caller holds the lake's writer lock (``theater.lock.LakeLock``; ``theater run`` does).
@@ -219,8 +276,7 @@ def run(spark: SparkSession, lake: Lake, landing: str, *, cfg, batch_id: str | N
     remove_stale_staging(lake, keep=batch_id)
     staging = lake.path(f"{STAGING}/{batch_id}")
     try:
-        return _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0,
-                    run_id)
+        return _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0, run_id)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         parent = lake.path(STAGING)
@@ -235,29 +291,40 @@ def _upgrade(spark: SparkSession, lake: Lake, table: str, columns: dict[str, str
     df = lake.read(spark, table)
     missing = {c: sql for c, sql in columns.items() if c not in df.columns}
     if missing:
-        log.warning("%s: adding column(s) %s (lake written by an older version)", table,
-                    ", ".join(missing))
-        lake.overwrite(df.select("*", *[F.expr(sql).alias(c) for c, sql in missing.items()]),
-                       table)
+        log.warning(
+            "%s: adding column(s) %s (lake written by an older version)", table, ", ".join(missing)
+        )
+        lake.overwrite(df.select("*", *[F.expr(sql).alias(c) for c, sql in missing.items()]), table)
 
 
-def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0,
-         run_id=None) -> dict:
+def _run(
+    spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0, run_id=None
+) -> dict:
     _upgrade(spark, lake, FILES_LOG, {"status": "'loaded'", "reason": "CAST(NULL AS STRING)"})
     _upgrade(spark, lake, QUARANTINE, {"line_number": "CAST(NULL AS BIGINT)"})
     _upgrade(spark, lake, "bronze/interactions", VENDOR_EVENT_COLUMNS)
     _remove_orphans(spark, lake, current=batch_id)
     loaded = _loaded_keys(spark, lake)
     dq = quality.Gate(spark, lake, cfg, "ingest", run_id=run_id, fallback_id=batch_id)
-    metrics: dict = {"batch_id": batch_id, "files_new": 0, "files_skipped_already_loaded": 0,
-                     "rows_loaded": {}, "rows_quarantined": {}, "unknown_files": [],
-                     "files_skipped": [], "files_rejected": [], "files_empty": []}
+    metrics: dict = {
+        "batch_id": batch_id,
+        "files_new": 0,
+        "files_skipped_already_loaded": 0,
+        "rows_loaded": {},
+        "rows_quarantined": {},
+        "unknown_files": [],
+        "files_skipped": [],
+        "files_rejected": [],
+        "files_empty": [],
+    }
     file_rows = []
     for name in sorted(os.listdir(landing)) if os.path.isdir(landing) else []:
         if name not in KNOWN_LANDING and not name.startswith((".", "_")):
-            why = ("unknown landing folder (known: " + ", ".join(sorted(KNOWN_LANDING)) + ")"
-                   if os.path.isdir(os.path.join(landing, name)) else
-                   "file at the top of the landing zone (put it in a dataset folder)")
+            why = (
+                "unknown landing folder (known: " + ", ".join(sorted(KNOWN_LANDING)) + ")"
+                if os.path.isdir(os.path.join(landing, name))
+                else "file at the top of the landing zone (put it in a dataset folder)"
+            )
             log.warning("landing: skipping %s: %s", name, why)
             metrics["files_skipped"].append({"file": name, "reason": why})
     for dataset in DATASETS:
@@ -271,25 +338,61 @@ def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0,
         metrics["rows_quarantined"][dataset] = 0
         for f in new:
             if f.problem:
-                log.warning("landing/%s: rejecting %s: %s (recorded as rejected; retried when "
-                            "its content changes)", dataset, f.relpath, f.problem)
+                log.warning(
+                    "landing/%s: rejecting %s: %s (recorded as rejected; retried when "
+                    "its content changes)",
+                    dataset,
+                    f.relpath,
+                    f.problem,
+                )
                 metrics["files_rejected"].append({"file": f.relpath, "reason": f.problem})
-                file_rows.append((dataset, f.relpath, f.sha256, f.size, f.fmt, batch_id, at, 0, 0,
-                                  "rejected", f.problem))
+                file_rows.append(
+                    (
+                        dataset,
+                        f.relpath,
+                        f.sha256,
+                        f.size,
+                        f.fmt,
+                        batch_id,
+                        at,
+                        0,
+                        0,
+                        "rejected",
+                        f.problem,
+                    )
+                )
             elif f.empty:
-                log.warning("landing/%s: %s holds no records (empty, blank or header only)",
-                            dataset, f.relpath)
+                log.warning(
+                    "landing/%s: %s holds no records (empty, blank or header only)",
+                    dataset,
+                    f.relpath,
+                )
                 metrics["files_empty"].append(f.relpath)
-                file_rows.append((dataset, f.relpath, f.sha256, f.size, f.fmt, batch_id, at, 0, 0,
-                                  "loaded", "no records"))
+                file_rows.append(
+                    (
+                        dataset,
+                        f.relpath,
+                        f.sha256,
+                        f.size,
+                        f.fmt,
+                        batch_id,
+                        at,
+                        0,
+                        0,
+                        "loaded",
+                        "no records",
+                    )
+                )
         readable = [f for f in new if not f.problem and not f.empty]
         metrics["files_new"] += len(new)
         if not readable:
             continue
         progress(f"ingest {dataset}: {len(readable)} new file(s)")
         preps = {f.relpath: prepare(f, staging) for f in readable}
-        parts = [_with_lineage(read_prepared(spark, f, preps[f.relpath]), f, batch_id, at)
-                 for f in readable]
+        parts = [
+            _with_lineage(read_prepared(spark, f, preps[f.relpath]), f, batch_id, at)
+            for f in readable
+        ]
         records = parts[0]
         for p in parts[1:]:
             records = records.unionByName(p)
@@ -313,14 +416,17 @@ def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0,
         # good rows are already read from the staged Parquet; the quarantine frame is staged
         # (Sail evaluates its element_at before the filter inside GX's aggregations)
         if dataset == "interactions":
-            good = good.select("*", *[F.expr(sql).alias(c)
-                                      for c, sql in VENDOR_EVENT_COLUMNS.items()])
+            good = good.select(
+                "*", *[F.expr(sql).alias(c) for c, sql in VENDOR_EVENT_COLUMNS.items()]
+            )
         try:
-            good = dq.check(f"bronze/{dataset}", good, related={"quarantined": bad},
-                            materialize=False)
+            good = dq.check(
+                f"bronze/{dataset}", good, related={"quarantined": bad}, materialize=False
+            )
         except DataQualityError as exc:
-            raise _commit_failure(spark, lake, exc, dq, bad, dataset, readable, file_rows,
-                                  batch_id, at, landing) from None
+            raise _commit_failure(
+                spark, lake, exc, dq, bad, dataset, readable, file_rows, batch_id, at, landing
+            ) from None
         bad = dq.check(QUARANTINE, bad)
         lake.append(good, f"bronze/{dataset}")
         lake.append(bad, QUARANTINE)
@@ -328,14 +434,38 @@ def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0,
         loaded_counts = _counts_by_file(spark, lake, f"bronze/{dataset}", batch_id)
         bad_counts = _counts_by_file(spark, lake, QUARANTINE, batch_id, dataset)
         for f in readable:
-            file_rows.append((dataset, f.relpath, f.sha256, f.size, f.fmt, batch_id, at,
-                              loaded_counts.get(f.relpath, 0), bad_counts.get(f.relpath, 0),
-                              "loaded", None))
+            file_rows.append(
+                (
+                    dataset,
+                    f.relpath,
+                    f.sha256,
+                    f.size,
+                    f.fmt,
+                    batch_id,
+                    at,
+                    loaded_counts.get(f.relpath, 0),
+                    bad_counts.get(f.relpath, 0),
+                    "loaded",
+                    None,
+                )
+            )
         metrics["rows_loaded"][dataset] = sum(loaded_counts.values())
         metrics["rows_quarantined"][dataset] = sum(bad_counts.values())
     progress.close()
-    _run_vendor(spark, lake, landing, batch_id, at, limits, staging, dq, loaded, metrics,
-                file_rows, progress)
+    _run_vendor(
+        spark,
+        lake,
+        landing,
+        batch_id,
+        at,
+        limits,
+        staging,
+        dq,
+        loaded,
+        metrics,
+        file_rows,
+        progress,
+    )
     if file_rows:
         lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
     metrics["outputs"] = {t: lake.version(t) for t in BRONZE_TABLES + [QUARANTINE, FILES_LOG]}
@@ -344,8 +474,9 @@ def _run(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0,
     return metrics
 
 
-def _commit_failure(spark, lake, exc, dq, bad, dataset, files, file_rows, batch_id, at,
-                    landing) -> DataQualityError:
+def _commit_failure(
+    spark, lake, exc, dq, bad, dataset, files, file_rows, batch_id, at, landing
+) -> DataQualityError:
     """A critical gate failed on a dataset's rows: keep what the user needs to see. The
     quarantine (records and reasons) is written and the dataset's files are recorded as
     ``rejected`` with the gate's verdict (retried when their content or place changes), in a
@@ -356,21 +487,34 @@ def _commit_failure(spark, lake, exc, dq, bad, dataset, files, file_rows, batch_
     except DataQualityError:
         log.warning("bronze/quarantine gate failed too; writing the quarantine anyway")
     lake.append(bad, QUARANTINE)
-    bad_counts = _counts_by_file(spark, lake, QUARANTINE, batch_id,
-                                 None if dataset.startswith("vendor") else dataset)
+    bad_counts = _counts_by_file(
+        spark, lake, QUARANTINE, batch_id, None if dataset.startswith("vendor") else dataset
+    )
     for f in files:
-        file_rows.append((f.dataset, f.relpath, f.sha256, f.size,
-                          getattr(f, "fmt", None) or dataset, batch_id, at, 0,
-                          bad_counts.get(f.relpath, 0), "rejected",
-                          "data-quality gate failed (records quarantined)"))
+        file_rows.append(
+            (
+                f.dataset,
+                f.relpath,
+                f.sha256,
+                f.size,
+                getattr(f, "fmt", None) or dataset,
+                batch_id,
+                at,
+                0,
+                bad_counts.get(f.relpath, 0),
+                "rejected",
+                "data-quality gate failed (records quarantined)",
+            )
+        )
     lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
     committed = lake.read(spark, QUARANTINE).where(F.col("_batch_id") == batch_id)
     committed = committed.where(F.col("_source_file").isin([f.relpath for f in files]))
     return vin.gate_failure(exc, dataset, committed, landing)
 
 
-def _run_vendor(spark, lake, landing, batch_id, at, limits, staging, dq, loaded, metrics,
-                file_rows, progress) -> None:
+def _run_vendor(
+    spark, lake, landing, batch_id, at, limits, staging, dq, loaded, metrics, file_rows, progress
+) -> None:
     """Vendor exports and identity maps (see :mod:`theater.stages.ingest_vendor`), in the same
     batch: their files-log rows are appended with the native ones by the caller."""
     files, skipped = vin.list_vendor_files(landing)
@@ -386,37 +530,67 @@ def _run_vendor(spark, lake, landing, batch_id, at, limits, staging, dq, loaded,
     folders, ok, rejected = vin.stage(new, os.path.join(staging, "vendor"))
     for f, why in rejected:
         metrics["files_rejected"].append({"file": f.relpath, "reason": why})
-        file_rows.append((f.dataset, f.relpath, f.sha256, f.size, f.fmt or "csv", batch_id, at,
-                          0, 0, "rejected", why))
+        file_rows.append(
+            (
+                f.dataset,
+                f.relpath,
+                f.sha256,
+                f.size,
+                f.fmt or "csv",
+                batch_id,
+                at,
+                0,
+                0,
+                "rejected",
+                why,
+            )
+        )
     if not ok:
         return
     empty_q = spark.createDataFrame([], QUARANTINE_SCHEMA)
-    bad = (vin.quarantine_frame(spark, folders["quarantine"], batch_id, at)
-           if "quarantine" in folders else empty_q)
+    bad = (
+        vin.quarantine_frame(spark, folders["quarantine"], batch_id, at)
+        if "quarantine" in folders
+        else empty_q
+    )
     if "interactions" in folders:
-        events, events_bad = vin.event_frames(spark, folders["interactions"], batch_id, at,
-                                              limits, check_records)
+        events, events_bad = vin.event_frames(
+            spark, folders["interactions"], batch_id, at, limits, check_records
+        )
         events_bad_path = os.path.join(staging, "vendor-checked-quarantine")
         events_bad.write.mode("overwrite").parquet(events_bad_path)
         events_bad = spark.read.parquet(events_bad_path)
         if not events_bad.columns:
             events_bad = empty_q
         event_files = [f for f in ok if f.fmt and vendor_grain(f.fmt) == "event"]
-        related = bad.where(F.col("dataset").isin([f.dataset for f in event_files])
-                            ).unionByName(events_bad)
+        related = bad.where(F.col("dataset").isin([f.dataset for f in event_files])).unionByName(
+            events_bad
+        )
         try:
             events = dq.check("bronze/interactions", events, related={"quarantined": related})
         except DataQualityError as exc:
             # only the per-event files are rejected (with their quarantine); the batch's
             # other vendor files are not recorded, so the next run loads them
-            raise _commit_failure(spark, lake, exc, dq, related, "vendor", event_files,
-                                  file_rows, batch_id, at, landing) from None
+            raise _commit_failure(
+                spark,
+                lake,
+                exc,
+                dq,
+                related,
+                "vendor",
+                event_files,
+                file_rows,
+                batch_id,
+                at,
+                landing,
+            ) from None
         bad = bad.unionByName(events_bad)
         lake.append(events, "bronze/interactions")
     for table in vin.VENDOR_TABLES:
         if table in folders:
-            df = dq.check(f"bronze/{table}",
-                          vin.bronze_frame(spark, folders[table], table, batch_id, at))
+            df = dq.check(
+                f"bronze/{table}", vin.bronze_frame(spark, folders[table], table, batch_id, at)
+            )
             lake.append(df, f"bronze/{table}")
     bad = dq.check(QUARANTINE, bad)
     lake.append(bad, QUARANTINE)
@@ -428,14 +602,28 @@ def _run_vendor(spark, lake, landing, batch_id, at, limits, staging, dq, loaded,
     q_counts = _counts_by_file(spark, lake, QUARANTINE, batch_id)
     for f in ok:
         c = counts.get(f.relpath, {})
-        file_rows.append((f.dataset, f.relpath, f.sha256, f.size, f.fmt or "csv", batch_id, at,
-                          sum(c.values()), q_counts.get(f.relpath, 0), "loaded", None))
+        file_rows.append(
+            (
+                f.dataset,
+                f.relpath,
+                f.sha256,
+                f.size,
+                f.fmt or "csv",
+                batch_id,
+                at,
+                sum(c.values()),
+                q_counts.get(f.relpath, 0),
+                "loaded",
+                None,
+            )
+        )
         for table, n in c.items():
             key = f"{f.dataset}:{table}"
             metrics["rows_vendor"][key] = metrics["rows_vendor"].get(key, 0) + n
         qkey = f"{f.dataset}:quarantined"
-        metrics["rows_vendor"][qkey] = (metrics["rows_vendor"].get(qkey, 0)
-                                        + q_counts.get(f.relpath, 0))
+        metrics["rows_vendor"][qkey] = metrics["rows_vendor"].get(qkey, 0) + q_counts.get(
+            f.relpath, 0
+        )
     metrics["rows_loaded"]["vendor"] = sum(sum(c.values()) for c in counts.values())
     metrics["rows_quarantined"]["vendor"] = sum(q_counts.get(f.relpath, 0) for f in ok)
 

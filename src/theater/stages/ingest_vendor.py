@@ -23,6 +23,7 @@ only when its content changes).
 Staging holds raw identities: it lives under the ingest batch's staging folder, which ingest
 removes on every exit.
 """
+
 from __future__ import annotations
 
 import csv
@@ -48,58 +49,119 @@ log = logging.getLogger(__name__)
 
 VENDOR_DIR = "vendor"
 IDENTITIES_DIR = "identities"
-EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv", ".jsonl.gz", ".ndjson.gz", ".json.gz",
-              ".csv.gz")
+EXTENSIONS = (
+    ".jsonl",
+    ".ndjson",
+    ".json",
+    ".csv",
+    ".jsonl.gz",
+    ".ndjson.gz",
+    ".json.gz",
+    ".csv.gz",
+)
 BATCH_ROWS = 20000
 LINEAGE = ("_source_file", "_file_sha256", "_ingested_at", "_batch_id", "_line")
 
 #: Bronze tables written here (besides interactions and quarantine), column -> Arrow type name.
-UPDATE_FIELDS = (("source_format", "string"), ("event_id", "string"), ("update_id", "string"),
-                 ("update_kind", "string"), ("tool", "string"), ("tool_name", "string"),
-                 ("event_ts", "string"), ("prompt_tokens", "int64"),
-                 ("completion_tokens", "int64"), ("model", "string"),
-                 ("output_disposition", "string"))
+UPDATE_FIELDS = (
+    ("source_format", "string"),
+    ("event_id", "string"),
+    ("update_id", "string"),
+    ("update_kind", "string"),
+    ("tool", "string"),
+    ("tool_name", "string"),
+    ("event_ts", "string"),
+    ("prompt_tokens", "int64"),
+    ("completion_tokens", "int64"),
+    ("model", "string"),
+    ("output_disposition", "string"),
+)
 TABLE_FIELDS = {
     "interaction_updates": UPDATE_FIELDS,
-    "user_days": tuple((n, "int32" if n == "period_days" else
-                        "string" if n in ("source_format", "user_id", "user_alias_kind",
-                                          "vendor_org", "org_id", "day", "feature") else "int64")
-                       for n in USER_DAY_FIELDS),
-    "org_days": tuple((n, "int32" if n == "period_days" else
-                       "string" if n in ("source_format", "vendor_org", "day", "feature")
-                       else "int64") for n in ORG_DAY_FIELDS),
-    "identities": (("alias", "string"), ("alias_kind", "string"), ("user_id", "string"),
-                   ("shared", "string")),
+    "user_days": tuple(
+        (
+            n,
+            "int32"
+            if n == "period_days"
+            else "string"
+            if n
+            in (
+                "source_format",
+                "user_id",
+                "user_alias_kind",
+                "vendor_org",
+                "org_id",
+                "day",
+                "feature",
+            )
+            else "int64",
+        )
+        for n in USER_DAY_FIELDS
+    ),
+    "org_days": tuple(
+        (
+            n,
+            "int32"
+            if n == "period_days"
+            else "string"
+            if n in ("source_format", "vendor_org", "day", "feature")
+            else "int64",
+        )
+        for n in ORG_DAY_FIELDS
+    ),
+    "identities": (
+        ("alias", "string"),
+        ("alias_kind", "string"),
+        ("user_id", "string"),
+        ("shared", "string"),
+    ),
 }
 VENDOR_TABLES = tuple(TABLE_FIELDS)
 #: Staged per-event rows: contract fields as text, the vendor columns, what the checks need.
 EVENT_FIELDS = tuple((n, "string") for n in INTERACTION_FIELDS) + (
-    ("source_format", "string"), ("user_alias_kind", "string"), ("_extra", "string"),
-    ("_malformed", "bool"), ("_raw", "string"), ("_json_typed", "bool"))
-QUARANTINE_FIELDS = (("dataset", "string"), ("raw_record", "string"), ("reason", "string"),
-                     ("reason_kind", "string"), ("problems", "list<string>"),
-                     ("event_id", "string"), ("line_number", "int64"))
+    ("source_format", "string"),
+    ("user_alias_kind", "string"),
+    ("_extra", "string"),
+    ("_malformed", "bool"),
+    ("_raw", "string"),
+    ("_json_typed", "bool"),
+)
+QUARANTINE_FIELDS = (
+    ("dataset", "string"),
+    ("raw_record", "string"),
+    ("reason", "string"),
+    ("reason_kind", "string"),
+    ("problems", "list<string>"),
+    ("event_id", "string"),
+    ("line_number", "int64"),
+)
 
 
 @dataclass(frozen=True)
 class VendorFile:
-    dataset: str        # vendor/<format> or identities (files log ``dataset``)
-    fmt: str | None     # vendor format, None for identities
+    dataset: str  # vendor/<format> or identities (files log ``dataset``)
+    fmt: str | None  # vendor format, None for identities
     path: str
-    relpath: str        # relative to the landing root
+    relpath: str  # relative to the landing root
     size: int
     sha256: str
-    vendor_org: str | None = None   # org-level formats: the folder under the format
+    vendor_org: str | None = None  # org-level formats: the folder under the format
 
 
-def _arrow_schema(fields) -> "pa.Schema":
+def _arrow_schema(fields):
     import pyarrow as pa
 
-    types = {"string": pa.string(), "int64": pa.int64(), "int32": pa.int32(),
-             "bool": pa.bool_(), "list<string>": pa.list_(pa.string())}
-    return pa.schema([(n, types[t]) for n, t in fields] +
-                     [("_source_file", pa.string()), ("_file_sha256", pa.string()),
-                      ("_line", pa.int64())])
+    types = {
+        "string": pa.string(),
+        "int64": pa.int64(),
+        "int32": pa.int32(),
+        "bool": pa.bool_(),
+        "list<string>": pa.list_(pa.string()),
+    }
+    return pa.schema(
+        [(n, types[t]) for n, t in fields]
+        + [("_source_file", pa.string()), ("_file_sha256", pa.string()), ("_line", pa.int64())]
+    )
 
 
 def _sha256(path: str) -> str:
@@ -119,10 +181,15 @@ def _walk(root: Path, landing: str, skipped: list):
         d = Path(dirpath)
         for name in sorted(dirnames):
             if name.startswith((".", "_")) or (d / name).is_symlink():
-                skipped.append((os.path.relpath(d / name, landing),
-                                "hidden, underscore or linked folder (not read)"))
-        dirnames[:] = sorted(n for n in dirnames
-                             if not n.startswith((".", "_")) and not (d / n).is_symlink())
+                skipped.append(
+                    (
+                        os.path.relpath(d / name, landing),
+                        "hidden, underscore or linked folder (not read)",
+                    )
+                )
+        dirnames[:] = sorted(
+            n for n in dirnames if not n.startswith((".", "_")) and not (d / n).is_symlink()
+        )
         for name in sorted(filenames):
             p = d / name
             rel = os.path.relpath(p, landing)
@@ -144,7 +211,7 @@ def list_vendor_files(landing: str) -> tuple[list[VendorFile], list[tuple[str, s
     vroot = Path(landing) / VENDOR_DIR
     if vroot.is_dir():
         for p, rel in _walk(vroot, landing, skipped):
-            parts = Path(rel).parts          # vendor, <folder>, ...
+            parts = Path(rel).parts  # vendor, <folder>, ...
             folder = parts[1] if len(parts) > 2 else None
             fmt, org = None, None
             if folder in vendor.FORMATS:
@@ -159,22 +226,40 @@ def list_vendor_files(landing: str) -> tuple[list[VendorFile], list[tuple[str, s
                     continue
                 if fmt is None:
                     where = f"folder {folder!r} names no format" if folder else "no format folder"
-                    skipped.append((rel, f"{where} and the content matches no single vendor "
-                                         "format: put it under landing/vendor/<format>/ "
-                                         "(see `theater formats`)"))
+                    skipped.append(
+                        (
+                            rel,
+                            f"{where} and the content matches no single vendor "
+                            "format: put it under landing/vendor/<format>/ "
+                            "(see `theater formats`)",
+                        )
+                    )
                     continue
                 log.info("landing/%s: recognised as %s by its content", rel, fmt)
-            found.append(VendorFile(f"vendor/{fmt}", fmt, str(p.resolve()), rel,
-                                    p.stat().st_size, _sha256(str(p)), org))
+            found.append(
+                VendorFile(
+                    f"vendor/{fmt}",
+                    fmt,
+                    str(p.resolve()),
+                    rel,
+                    p.stat().st_size,
+                    _sha256(str(p)),
+                    org,
+                )
+            )
     iroot = Path(landing) / IDENTITIES_DIR
     if iroot.is_dir():
         for p, rel in _walk(iroot, landing, skipped):
             if not p.name.lower().endswith((".csv", ".csv.gz")):
-                skipped.append((rel, "identities are CSV files (alias, alias_kind, user_id"
-                                     "[, shared])"))
+                skipped.append(
+                    (rel, "identities are CSV files (alias, alias_kind, user_id[, shared])")
+                )
                 continue
-            found.append(VendorFile("identities", None, str(p.resolve()), rel,
-                                    p.stat().st_size, _sha256(str(p))))
+            found.append(
+                VendorFile(
+                    "identities", None, str(p.resolve()), rel, p.stat().st_size, _sha256(str(p))
+                )
+            )
     for rel, why in skipped:
         log.warning("landing: skipping %s: %s", rel, why)
     found.sort(key=lambda f: f.relpath)
@@ -204,8 +289,9 @@ class _Writer:
 
         if not self.rows:
             return
-        table = pa.Table.from_pylist([{n: r.get(n) for n in self.names} for r in self.rows],
-                                     schema=self.schema)
+        table = pa.Table.from_pylist(
+            [{n: r.get(n) for n in self.names} for r in self.rows], schema=self.schema
+        )
         if self.writer is None:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             self.writer = pq.ParquetWriter(self.path, self.schema)
@@ -228,11 +314,25 @@ def _text(v) -> str | None:
     return str(v)
 
 
-def _quarantine_row(dataset: str, raw: str, reason: str, line: int | None, lineage: dict,
-                    event_id: str | None = None) -> dict:
-    return {"dataset": dataset, "raw_record": raw, "reason": reason,
-            "reason_kind": reason.split(":", 1)[0].strip(), "problems": [reason],
-            "event_id": event_id, "line_number": line, **lineage, "_line": line}
+def _quarantine_row(
+    dataset: str,
+    raw: str,
+    reason: str,
+    line: int | None,
+    lineage: dict,
+    event_id: str | None = None,
+) -> dict:
+    return {
+        "dataset": dataset,
+        "raw_record": raw,
+        "reason": reason,
+        "reason_kind": reason.split(":", 1)[0].strip(),
+        "problems": [reason],
+        "event_id": event_id,
+        "line_number": line,
+        **lineage,
+        "_line": line,
+    }
 
 
 def _stage_vendor_file(f: VendorFile, w: dict[str, _Writer]) -> str | None:
@@ -249,9 +349,14 @@ def _stage_vendor_file(f: VendorFile, w: dict[str, _Writer]) -> str | None:
                 table = row["_table"]
                 if table == "interactions":
                     out = {n: _text(row.get(n)) for n in INTERACTION_FIELDS}
-                    out.update(source_format=row.get("source_format"),
-                               user_alias_kind=row.get("user_alias_kind"), _extra=None,
-                               _malformed=False, _raw=m.raw, _json_typed=False)
+                    out.update(
+                        source_format=row.get("source_format"),
+                        user_alias_kind=row.get("user_alias_kind"),
+                        _extra=None,
+                        _malformed=False,
+                        _raw=m.raw,
+                        _json_typed=False,
+                    )
                 elif table == "interaction_updates":
                     out = dict(row)
                     out["event_ts"] = row.get("update_ts") or row.get("event_ts")
@@ -278,8 +383,10 @@ def _stage_identities(f: VendorFile, w: dict[str, _Writer]) -> str | None:
             header = [h.strip().lower() for h in next(reader, [])]
             missing = [c for c in ("alias", "alias_kind", "user_id") if c not in header]
             if missing:
-                return f"missing_column: {', '.join(missing)} (identities need alias, " \
-                       "alias_kind, user_id[, shared])"
+                return (
+                    f"missing_column: {', '.join(missing)} (identities need alias, "
+                    "alias_kind, user_id[, shared])"
+                )
             prev = reader.line_num
             for row in reader:
                 line = prev + 1
@@ -289,28 +396,37 @@ def _stage_identities(f: VendorFile, w: dict[str, _Writer]) -> str | None:
                 rec = dict(zip(header, row))
                 raw_text = json.dumps(rec, ensure_ascii=False)
                 if len(row) != len(header):
-                    reason = f"malformed_line: ragged row, expected {len(header)} fields, " \
-                             f"got {len(row)}"
+                    reason = (
+                        f"malformed_line: ragged row, expected {len(header)} fields, got {len(row)}"
+                    )
                 else:
-                    gaps = [c for c in ("alias", "alias_kind", "user_id")
-                            if not (rec.get(c) or "").strip()]
+                    gaps = [
+                        c
+                        for c in ("alias", "alias_kind", "user_id")
+                        if not (rec.get(c) or "").strip()
+                    ]
                     reason = f"missing_required: {gaps[0]}" if gaps else None
                 if reason:
-                    w["quarantine"].add(_quarantine_row(f.dataset, raw_text, reason, line,
-                                                        lineage))
+                    w["quarantine"].add(_quarantine_row(f.dataset, raw_text, reason, line, lineage))
                     continue
-                w["identities"].add({"alias": rec["alias"].strip(),
-                                     "alias_kind": rec["alias_kind"].strip(),
-                                     "user_id": rec["user_id"].strip(),
-                                     "shared": (rec.get("shared") or "").strip().lower() or None,
-                                     **lineage, "_line": line})
+                w["identities"].add(
+                    {
+                        "alias": rec["alias"].strip(),
+                        "alias_kind": rec["alias_kind"].strip(),
+                        "user_id": rec["user_id"].strip(),
+                        "shared": (rec.get("shared") or "").strip().lower() or None,
+                        **lineage,
+                        "_line": line,
+                    }
+                )
     except (UnicodeDecodeError, OSError, EOFError, gzip.BadGzipFile) as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
 
 
-def stage(files: list[VendorFile], staging: str) -> tuple[dict[str, str], list[VendorFile],
-                                                          list[tuple[VendorFile, str]]]:
+def stage(
+    files: list[VendorFile], staging: str
+) -> tuple[dict[str, str], list[VendorFile], list[tuple[VendorFile, str]]]:
     """Stream ``files`` into staging Parquet, one folder per table; return ``({table: folder
     holding rows}, files staged, [(file, reason) rejected])``. A rejected file's partial rows
     are written to a separate part and left out."""
@@ -319,17 +435,24 @@ def stage(files: list[VendorFile], staging: str) -> tuple[dict[str, str], list[V
     rejected: list[tuple[VendorFile, str]] = []
     fields = dict(TABLE_FIELDS, interactions=EVENT_FIELDS, quarantine=QUARANTINE_FIELDS)
     for i, f in enumerate(files):
-        writers = {t: _Writer(os.path.join(staging, f"vendor-{t}", f"part-{i:05d}.parquet"), fl)
-                   for t, fl in fields.items()}
+        writers = {
+            t: _Writer(os.path.join(staging, f"vendor-{t}", f"part-{i:05d}.parquet"), fl)
+            for t, fl in fields.items()
+        }
         try:
-            problem = (_stage_identities(f, writers) if f.fmt is None
-                       else _stage_vendor_file(f, writers))
+            problem = (
+                _stage_identities(f, writers) if f.fmt is None else _stage_vendor_file(f, writers)
+            )
         finally:
             for wr in writers.values():
                 wr.close()
         if problem:
-            log.warning("landing: rejecting %s: %s (recorded as rejected; retried when its "
-                        "content changes)", f.relpath, problem)
+            log.warning(
+                "landing: rejecting %s: %s (recorded as rejected; retried when its "
+                "content changes)",
+                f.relpath,
+                problem,
+            )
             rejected.append((f, problem))
             for wr in writers.values():
                 if os.path.exists(wr.path):
@@ -344,7 +467,8 @@ def stage(files: list[VendorFile], staging: str) -> tuple[dict[str, str], list[V
 
 def _with_batch(df: DataFrame, batch_id: str, at) -> DataFrame:
     return df.withColumn("_ingested_at", F.lit(at).cast("timestamp")).withColumn(
-        "_batch_id", F.lit(batch_id))
+        "_batch_id", F.lit(batch_id)
+    )
 
 
 def bronze_frame(spark: SparkSession, folder: str, table: str, batch_id: str, at) -> DataFrame:
@@ -354,48 +478,87 @@ def bronze_frame(spark: SparkSession, folder: str, table: str, batch_id: str, at
     return df.select(*names, *LINEAGE)
 
 
-def event_frames(spark: SparkSession, folder: str, batch_id: str, at, limits,
-                 check_records) -> tuple[DataFrame, DataFrame]:
+def event_frames(
+    spark: SparkSession, folder: str, batch_id: str, at, limits, check_records
+) -> tuple[DataFrame, DataFrame]:
     """Staged per-event rows -> (bronze interactions rows, quarantine rows), checked against
     the interaction contract like native rows."""
     c = contract("interactions")
-    checked = check_records(_with_batch(spark.read.parquet(folder), batch_id, at),
-                            "interactions", limits)
+    checked = check_records(
+        _with_batch(spark.read.parquet(folder), batch_id, at), "interactions", limits
+    )
     good = checked.where(F.size("_problems") == 0).select(
-        *c.names, "_extra", "_source_file", "_file_sha256", "_ingested_at", "_batch_id",
-        "source_format", "user_alias_kind", "_line")
+        *c.names,
+        "_extra",
+        "_source_file",
+        "_file_sha256",
+        "_ingested_at",
+        "_batch_id",
+        "source_format",
+        "user_alias_kind",
+        "_line",
+    )
     bad = checked.where(F.size("_problems") > 0).select(
         F.concat(F.lit("vendor/"), F.col("source_format")).alias("dataset"),
         F.col("_raw").alias("raw_record"),
         F.element_at("_problems", 1).alias("reason"),
         F.split(F.element_at("_problems", 1), ":").getItem(0).alias("reason_kind"),
-        F.col("_problems").alias("problems"), F.col("event_id"),
+        F.col("_problems").alias("problems"),
+        F.col("event_id"),
         F.col("_line").alias("line_number"),
-        "_source_file", "_file_sha256", "_ingested_at", "_batch_id")
+        "_source_file",
+        "_file_sha256",
+        "_ingested_at",
+        "_batch_id",
+    )
     return good, bad
 
 
 def quarantine_frame(spark: SparkSession, folder: str, batch_id: str, at) -> DataFrame:
     df = _with_batch(spark.read.parquet(folder), batch_id, at)
-    return df.select("dataset", "raw_record", "reason", "reason_kind", "problems", "event_id",
-                     "line_number", "_source_file", "_file_sha256", "_ingested_at", "_batch_id")
+    return df.select(
+        "dataset",
+        "raw_record",
+        "reason",
+        "reason_kind",
+        "problems",
+        "event_id",
+        "line_number",
+        "_source_file",
+        "_file_sha256",
+        "_ingested_at",
+        "_batch_id",
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # errors a person can act on
 
 
-def gate_failure(exc: DataQualityError, dataset: str, bad: DataFrame, landing: str,
-                 top: int = 5) -> DataQualityError:
+def gate_failure(
+    exc: DataQualityError, dataset: str, bad: DataFrame, landing: str, top: int = 5
+) -> DataQualityError:
     """A gate failure at ingest, re-worded with what the user can do: the files that sent
     most records to quarantine, the vendor format each looks like, the top reasons."""
-    per_file = (bad.groupBy("_source_file").agg(F.count("*").alias("n"))
-                .orderBy(F.desc("n"), "_source_file").limit(top).collect())
-    reasons = (bad.groupBy("reason").agg(F.count("*").alias("n"))
-               .orderBy(F.desc("n"), "reason").limit(top).collect())
-    lines = [f"landing/{dataset}: records quarantined, so nothing of these files was loaded "
-             "(quarantine and reasons are in bronze/quarantine; the files are recorded as "
-             "rejected and retried when their content or place changes)"]
+    per_file = (
+        bad.groupBy("_source_file")
+        .agg(F.count("*").alias("n"))
+        .orderBy(F.desc("n"), "_source_file")
+        .limit(top)
+        .collect()
+    )
+    reasons = (
+        bad.groupBy("reason")
+        .agg(F.count("*").alias("n"))
+        .orderBy(F.desc("n"), "reason")
+        .limit(top)
+        .collect()
+    )
+    lines = [
+        f"landing/{dataset}: records quarantined, so nothing of these files was loaded "
+        "(quarantine and reasons are in bronze/quarantine; the files are recorded as "
+        "rejected and retried when their content or place changes)"
+    ]
     for r in per_file:
         path = os.path.join(landing, r._source_file)
         hint = ""
@@ -406,8 +569,10 @@ def gate_failure(exc: DataQualityError, dataset: str, bad: DataFrame, landing: s
         if fmt and r._source_file.startswith(f"{VENDOR_DIR}/"):
             hint = f" (read as {fmt}; `theater inspect {path}` lists its bad records)"
         elif fmt:
-            hint = (f": looks like {fmt}: put it under landing/vendor/{fmt}/ "
-                    "(see `theater formats`, `theater inspect FILE`)")
+            hint = (
+                f": looks like {fmt}: put it under landing/vendor/{fmt}/ "
+                "(see `theater formats`, `theater inspect FILE`)"
+            )
         lines.append(f"  {r._source_file}: {r.n:,} record(s) quarantined{hint}")
     lines.append("  top reasons: " + "; ".join(f"{r.reason} ({r.n:,})" for r in reasons))
     out = DataQualityError("\n".join(lines) + "\n" + str(exc))

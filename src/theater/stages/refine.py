@@ -13,12 +13,12 @@
   native path above (``source_format`` kept), ``bronze/interaction_updates`` folded into their
   prompts; ``silver/user_days`` and ``silver/org_days`` replace exactly the period's days.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import time
-
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -30,8 +30,16 @@ from ..lake import Lake
 from ..period import Period
 from ..transforms import vendor
 from ..transforms.contract import parse_timestamp, typed
-from ..transforms.refine import (CONTENT_HASH, content_hash, latest_delivery, pseudonym,
-                                 resolve_org, row_hash, sessionize, with_pseudonyms)
+from ..transforms.refine import (
+    CONTENT_HASH,
+    content_hash,
+    latest_delivery,
+    pseudonym,
+    resolve_org,
+    row_hash,
+    sessionize,
+    with_pseudonyms,
+)
 from .ingest import read_committed
 
 log = logging.getLogger(__name__)
@@ -40,15 +48,35 @@ DEMO_KEY = b"theater-index-demo-key-not-for-production"
 KEY_ENV = "THEATER_PSEUDONYM_KEY"
 
 SILVER_INTERACTION_COLUMNS = [
-    "event_id", "tool", "event_ts", "event_date", "user_key", "org_id", "org_source", "action",
-    "session_id", "session_key", "prompt_fingerprint", "prompt_tokens", "completion_tokens",
-    "model", "output_disposition", "dwell_ms", "artifact_id", "artifact_author_key",
-    "artifact_modified_ts", "work_item_id", "source_format", "_source_file", "_ingested_at",
+    "event_id",
+    "tool",
+    "event_ts",
+    "event_date",
+    "user_key",
+    "org_id",
+    "org_source",
+    "action",
+    "session_id",
+    "session_key",
+    "prompt_fingerprint",
+    "prompt_tokens",
+    "completion_tokens",
+    "model",
+    "output_disposition",
+    "dwell_ms",
+    "artifact_id",
+    "artifact_author_key",
+    "artifact_modified_ts",
+    "work_item_id",
+    "source_format",
+    "_source_file",
+    "_ingested_at",
     "_batch_id",
 ]
 VENDOR_COLUMNS = ("source_format", "user_alias_kind")
-IDENTITIES_SCHEMA = ("alias string, alias_kind string, user_id string, shared string, "
-                     "_ingested_at timestamp")
+IDENTITIES_SCHEMA = (
+    "alias string, alias_kind string, user_id string, shared string, _ingested_at timestamp"
+)
 
 
 def pseudonym_key(cfg: Config, environ=os.environ, *, announce: bool = True) -> bytes:
@@ -62,12 +90,18 @@ def pseudonym_key(cfg: Config, environ=os.environ, *, announce: bool = True) -> 
         if not announce:
             return DEMO_KEY
         log.warning("!" * 72)
-        log.warning("%s is not set: using the built-in DEMO pseudonymization key. "
-                    "Pseudonyms are NOT secret. Set %s for real data.", KEY_ENV, KEY_ENV)
+        log.warning(
+            "%s is not set: using the built-in DEMO pseudonymization key. "
+            "Pseudonyms are NOT secret. Set %s for real data.",
+            KEY_ENV,
+            KEY_ENV,
+        )
         log.warning("!" * 72)
         return DEMO_KEY
-    raise ConfigError(f"{KEY_ENV} is not set and privacy.allow_demo_key is false "
-                      f"(env '{cfg['env']}'): refusing to pseudonymize with a default key")
+    raise ConfigError(
+        f"{KEY_ENV} is not set and privacy.allow_demo_key is false "
+        f"(env '{cfg['env']}'): refusing to pseudonymize with a default key"
+    )
 
 
 def _typed(bronze: DataFrame, dataset: str, extra: tuple[str, ...] = ()) -> DataFrame:
@@ -75,27 +109,43 @@ def _typed(bronze: DataFrame, dataset: str, extra: tuple[str, ...] = ()) -> Data
     ``extra`` columns pass through unchanged."""
     c = contract(dataset)
     lineage = [x for x in ("_source_file", "_ingested_at", "_batch_id") if x in bronze.columns]
-    return bronze.select(*typed(c), *extra, *lineage,
-                         content_hash(list(c.names)).alias(CONTENT_HASH))
+    return bronze.select(
+        *typed(c), *extra, *lineage, content_hash(list(c.names)).alias(CONTENT_HASH)
+    )
 
 
 def clean_directory(bronze: DataFrame, key: bytes) -> DataFrame:
     d = _typed(bronze, "directory")
-    return (d.select(pseudonym(F.col("user_id"), key).alias("user_key"), "org_id", "org_name",
-                     "parent_org_id", "role", "valid_from", "valid_to")
-            .dropDuplicates(["user_key", "org_id", "valid_from", "valid_to"]))
+    return d.select(
+        pseudonym(F.col("user_id"), key).alias("user_key"),
+        "org_id",
+        "org_name",
+        "parent_org_id",
+        "role",
+        "valid_from",
+        "valid_to",
+    ).dropDuplicates(["user_key", "org_id", "valid_from", "valid_to"])
 
 
 def clean_policies(bronze: DataFrame) -> DataFrame:
     p = _typed(bronze, "policies")
-    return (p.select("org_id", "kind", "start_date", "end_date", "weekly_quota", "note")
-            .dropDuplicates(["org_id", "kind", "start_date", "end_date", "weekly_quota"]))
+    return p.select(
+        "org_id", "kind", "start_date", "end_date", "weekly_quota", "note"
+    ).dropDuplicates(["org_id", "kind", "start_date", "end_date", "weekly_quota"])
 
 
 def clean_work_items(bronze: DataFrame, key: bytes) -> DataFrame:
     w = _typed(bronze, "work_items").transform(latest_delivery(["work_item_id"]))
-    return w.select("work_item_id", pseudonym(F.col("user_id"), key).alias("user_key"), "org_id",
-                    "kind", "opened_ts", "closed_ts", "reopened_count", "escalated")
+    return w.select(
+        "work_item_id",
+        pseudonym(F.col("user_id"), key).alias("user_key"),
+        "org_id",
+        "kind",
+        "opened_ts",
+        "closed_ts",
+        "reopened_count",
+        "escalated",
+    )
 
 
 def clean_interactions(bronze: DataFrame, key: bytes) -> DataFrame:
@@ -106,19 +156,43 @@ def clean_interactions(bronze: DataFrame, key: bytes) -> DataFrame:
     if "source_format" not in bronze.columns:
         bronze = bronze.withColumn("source_format", F.lit(None).cast("string"))
     identities = bronze.select(F.col("user_id").alias("_id")).unionByName(
-        bronze.select(F.col("artifact_author_id").alias("_id")))
-    i = (_typed(bronze, "interactions", ("source_format",))
-         .transform(latest_delivery(["tool", "event_id"]))
-         .transform(with_pseudonyms(key, {"user_id": "user_key",
-                                          "artifact_author_id": "artifact_author_key"},
-                                    identities)))
+        bronze.select(F.col("artifact_author_id").alias("_id"))
+    )
+    i = (
+        _typed(bronze, "interactions", ("source_format",))
+        .transform(latest_delivery(["tool", "event_id"]))
+        .transform(
+            with_pseudonyms(
+                key,
+                {"user_id": "user_key", "artifact_author_id": "artifact_author_key"},
+                identities,
+            )
+        )
+    )
     return i.select(
-        "event_id", "tool", "event_ts", F.to_date("event_ts").alias("event_date"), "user_key",
+        "event_id",
+        "tool",
+        "event_ts",
+        F.to_date("event_ts").alias("event_date"),
+        "user_key",
         F.when(F.trim("org_id") != "", F.trim("org_id")).alias("org_id"),
-        "action", "session_id", "prompt_fingerprint", "prompt_tokens", "completion_tokens",
-        "model", "output_disposition", "dwell_ms", "artifact_id", "artifact_author_key",
-        "artifact_modified_ts", "work_item_id", "source_format", "_source_file", "_ingested_at",
-        "_batch_id")
+        "action",
+        "session_id",
+        "prompt_fingerprint",
+        "prompt_tokens",
+        "completion_tokens",
+        "model",
+        "output_disposition",
+        "dwell_ms",
+        "artifact_id",
+        "artifact_author_key",
+        "artifact_modified_ts",
+        "work_item_id",
+        "source_format",
+        "_source_file",
+        "_ingested_at",
+        "_batch_id",
+    )
 
 
 def with_vendor_columns(bronze: DataFrame) -> DataFrame:
@@ -132,9 +206,11 @@ def with_vendor_columns(bronze: DataFrame) -> DataFrame:
 def resolve_vendor_identities(resolved: DataFrame) -> DataFrame:
     """Rows of ``resolve_identities`` that may reach silver (native, or vendor rows resolved to
     a directory user_id), with ``user_id`` = that user_id and the helper columns dropped."""
-    return (resolved.where(F.col("_identity_status").isin("native", *vendor.RESOLVED))
-            .withColumn("user_id", F.col("_resolved_id"))
-            .drop("_resolved_id", "_identity_status", "_alias_norm", "user_alias_kind"))
+    return (
+        resolved.where(F.col("_identity_status").isin("native", *vendor.RESOLVED))
+        .withColumn("user_id", F.col("_resolved_id"))
+        .drop("_resolved_id", "_identity_status", "_alias_norm", "user_alias_kind")
+    )
 
 
 def _upgrade_silver_interactions(spark: SparkSession, lake: Lake) -> None:
@@ -145,11 +221,16 @@ def _upgrade_silver_interactions(spark: SparkSession, lake: Lake) -> None:
     df = lake.read(spark, "silver/interactions")
     if "source_format" in df.columns:
         return
-    log.warning("silver/interactions: adding column source_format (lake written by an older "
-                "version); rows are rewritten by this run's MERGE")
-    lake.overwrite(df.withColumn("source_format", F.lit(None).cast("string"))
-                   .withColumn("_row_hash", F.lit(None).cast("bigint"))
-                   .select(*SILVER_INTERACTION_COLUMNS, "_row_hash"), "silver/interactions")
+    log.warning(
+        "silver/interactions: adding column source_format (lake written by an older "
+        "version); rows are rewritten by this run's MERGE"
+    )
+    lake.overwrite(
+        df.withColumn("source_format", F.lit(None).cast("string"))
+        .withColumn("_row_hash", F.lit(None).cast("bigint"))
+        .select(*SILVER_INTERACTION_COLUMNS, "_row_hash"),
+        "silver/interactions",
+    )
 
 
 def _coverage_metrics(rows: list) -> dict:
@@ -165,15 +246,24 @@ def _coverage_metrics(rows: list) -> dict:
     return out
 
 
-def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *, run_id: str | None = None,
-        progress=log.info) -> dict:
+def run(
+    spark: SparkSession,
+    cfg: Config,
+    lake: Lake,
+    period: Period,
+    *,
+    run_id: str | None = None,
+    progress=log.info,
+) -> dict:
     t0 = time.time()
     key = pseudonym_key(cfg)
     metrics: dict = {}
     for needed in ("bronze/interactions", "bronze/directory"):
         if not lake.exists(needed):
-            raise ConfigError(f"{needed} does not exist under {lake.root}: run the ingest stage "
-                              "first (theater run --stage ingest)")
+            raise ConfigError(
+                f"{needed} does not exist under {lake.root}: run the ingest stage "
+                "first (theater run --stage ingest)"
+            )
 
     dq = quality.Gate(spark, lake, cfg, "refine", run_id=run_id, period=period)
     progress("refine: directory, policies, work items")
@@ -182,27 +272,36 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *, run_id:
     directory = dq.check("silver/directory", directory)
     lake.overwrite(directory, "silver/directory")
     if lake.exists("bronze/policies"):
-        policies = dq.check("silver/policies", clean_policies(read_committed(spark, lake, "bronze/policies")))
+        policies = dq.check(
+            "silver/policies", clean_policies(read_committed(spark, lake, "bronze/policies"))
+        )
         lake.overwrite(policies, "silver/policies")
     if lake.exists("bronze/work_items"):
-        work_items = dq.check("silver/work_items",
-                              clean_work_items(read_committed(spark, lake, "bronze/work_items"), key))
+        work_items = dq.check(
+            "silver/work_items",
+            clean_work_items(read_committed(spark, lake, "bronze/work_items"), key),
+        )
         lake.overwrite(work_items, "silver/work_items")
 
     progress(f"refine: interactions {period}")
     directory = lake.read(spark, "silver/directory")
     # vendor identities -> directory user_id (raw only inside this plan: hashed before writing)
     idmap = vendor.identity_map(
-        read_committed(spark, lake, "bronze/identities") if lake.exists("bronze/identities")
-        else spark.createDataFrame([], IDENTITIES_SCHEMA))
+        read_committed(spark, lake, "bronze/identities")
+        if lake.exists("bronze/identities")
+        else spark.createDataFrame([], IDENTITIES_SCHEMA)
+    )
     dir_ids = vendor.directory_ids(read_committed(spark, lake, "bronze/directory"))
     bronze = with_vendor_columns(read_committed(spark, lake, "bronze/interactions"))
     resolved = bronze.transform(vendor.resolve_identities(idmap, dir_ids))
-    vendor_rows = (resolved.where(F.col("source_format").isNotNull())
-                   .where(period.where(parse_timestamp(F.col("event_ts"))))
-                   .transform(latest_delivery(["tool", "event_id"])))
-    cov_aliases = [vendor_rows.select("source_format", "user_alias_kind", "_alias_norm",
-                                      "_identity_status")]
+    vendor_rows = (
+        resolved.where(F.col("source_format").isNotNull())
+        .where(period.where(parse_timestamp(F.col("event_ts"))))
+        .transform(latest_delivery(["tool", "event_id"]))
+    )
+    cov_aliases = [
+        vendor_rows.select("source_format", "user_alias_kind", "_alias_norm", "_identity_status")
+    ]
     cov_rows = [vendor_rows.select("source_format", "user_alias_kind", "_identity_status")]
     interactions = clean_interactions(resolve_vendor_identities(resolved), key)
     orphans = 0
@@ -210,37 +309,53 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *, run_id:
         updates = read_committed(spark, lake, "bronze/interaction_updates")
         interactions = interactions.transform(vendor.fold_updates(updates))
         orphans = vendor.orphan_updates(
-            updates.where(period.where(parse_timestamp(F.col("event_ts")))), bronze).count()
+            updates.where(period.where(parse_timestamp(F.col("event_ts")))), bronze
+        ).count()
         if orphans:
-            log.warning("%d interaction update(s) in %s belong to no prompt row: counted, "
-                        "not turned into events", orphans, period)
-    interactions = (interactions.where(period.where("event_ts"))
-                    .transform(resolve_org(directory))
-                    .transform(sessionize(cfg["sessions.gap_minutes"]))
-                    .select(*SILVER_INTERACTION_COLUMNS))
+            log.warning(
+                "%d interaction update(s) in %s belong to no prompt row: counted, "
+                "not turned into events",
+                orphans,
+                period,
+            )
+    interactions = (
+        interactions.where(period.where("event_ts"))
+        .transform(resolve_org(directory))
+        .transform(sessionize(cfg["sessions.gap_minutes"]))
+        .select(*SILVER_INTERACTION_COLUMNS)
+    )
     content = [c for c in SILVER_INTERACTION_COLUMNS if not c.startswith("_")]
     interactions = interactions.withColumn("_row_hash", row_hash(content))
     interactions = dq.check("silver/interactions", interactions)
     _upgrade_silver_interactions(spark, lake)
-    lake.merge(interactions, "silver/interactions", on=["tool", "event_id"],
-               update_condition="t._row_hash IS NULL OR t._row_hash <> s._row_hash",
-               delete_unmatched_condition=period.where_sql("t.event_ts"))
+    lake.merge(
+        interactions,
+        "silver/interactions",
+        on=["tool", "event_id"],
+        update_condition="t._row_hash IS NULL OR t._row_hash <> s._row_hash",
+        delete_unmatched_condition=period.where_sql("t.event_ts"),
+    )
     silver = lake.read(spark, "silver/interactions").where(period.where("event_ts"))
-    counts = silver.agg(F.count("*").alias("n"),
-                        F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved"),
-                        F.sum((F.col("org_source") == "directory").cast("int")).alias("from_dir"),
-                        ).collect()[0]
+    counts = silver.agg(
+        F.count("*").alias("n"),
+        F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved"),
+        F.sum((F.col("org_source") == "directory").cast("int")).alias("from_dir"),
+    ).collect()[0]
 
     user_days = org_days = None
     if lake.exists("bronze/user_days"):
         progress(f"refine: vendor user-days {period}")
-        ud = (vendor.resolved_user_days(read_committed(spark, lake, "bronze/user_days"), idmap,
-                                        dir_ids)
-              .where(period.date_col("_day")))
-        cov_aliases.append(ud.select("source_format", "user_alias_kind", "_alias_norm",
-                                     "_identity_status"))
-        cov_rows.append(vendor.user_days_left_out(ud).select(
-            "source_format", "user_alias_kind", "_identity_status"))
+        ud = vendor.resolved_user_days(
+            read_committed(spark, lake, "bronze/user_days"), idmap, dir_ids
+        ).where(period.date_col("_day"))
+        cov_aliases.append(
+            ud.select("source_format", "user_alias_kind", "_alias_norm", "_identity_status")
+        )
+        cov_rows.append(
+            vendor.user_days_left_out(ud).select(
+                "source_format", "user_alias_kind", "_identity_status"
+            )
+        )
         silver_ud = dq.check("silver/user_days", vendor.clean_user_days(ud, key, directory))
         lake.replace_where(silver_ud, "silver/user_days", period.date_sql("day"))
         user_days = lake.read(spark, "silver/user_days").where(period.date_col("day")).count()
@@ -255,39 +370,76 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *, run_id:
     aliases, rows = cov_aliases[0], cov_rows[0]
     for a, r in zip(cov_aliases[1:], cov_rows[1:]):
         aliases, rows = aliases.unionByName(a), rows.unionByName(r)
-    coverage = (vendor.identity_coverage(vendor.coverage_aliases(aliases),
-                                         vendor.coverage_rows(rows))
-                .orderBy("source_format", "alias_kind").collect())
+    coverage = (
+        vendor.identity_coverage(vendor.coverage_aliases(aliases), vendor.coverage_rows(rows))
+        .orderBy("source_format", "alias_kind")
+        .collect()
+    )
     if coverage:
         table = spark.createDataFrame(
-            [(dq.run_id, period.start, period.end, r.source_format, r.alias_kind, r.aliases,
-              r.mapped, r.unmapped, r.shared, r.rows_unmapped, r.rows_shared) for r in coverage],
-            vendor.COVERAGE_SCHEMA)
+            [
+                (
+                    dq.run_id,
+                    period.start,
+                    period.end,
+                    r.source_format,
+                    r.alias_kind,
+                    r.aliases,
+                    r.mapped,
+                    r.unmapped,
+                    r.shared,
+                    r.rows_unmapped,
+                    r.rows_shared,
+                )
+                for r in coverage
+            ],
+            vendor.COVERAGE_SCHEMA,
+        )
         lake.append(table, "ops/identity_coverage")
     for r in coverage:
         if r.unmapped:
-            log.warning("%s: %d %s identit(ies) not in the directory or identities: %d row(s) "
-                        "left out of silver", r.source_format, r.unmapped, r.alias_kind,
-                        r.rows_unmapped)
-    tables = ("silver/interactions", "silver/directory", "silver/work_items", "silver/policies",
-              "silver/user_days", "silver/org_days", "ops/identity_coverage")
-    metrics.update({
-        "inputs": {t: lake.version(t) for t in ("bronze/interactions", "bronze/directory",
-                                                "bronze/work_items", "bronze/policies",
-                                                "bronze/identities", "bronze/interaction_updates",
-                                                "bronze/user_days", "bronze/org_days")},
-        "outputs": {t: lake.version(t) for t in tables},
-        "silver_interactions": counts.n,
-        "unresolved_org": int(counts.unresolved or 0),
-        "org_from_directory": int(counts.from_dir or 0),
-        "orphan_updates": int(orphans),
-        "identity_coverage": _coverage_metrics(coverage),
-        **({"silver_user_days": user_days} if user_days is not None else {}),
-        **({"silver_org_days": org_days} if org_days is not None else {}),
-        **dq.finish(),
-        "seconds": round(time.time() - t0, 2),
-    })
+            log.warning(
+                "%s: %d %s identit(ies) not in the directory or identities: %d row(s) "
+                "left out of silver",
+                r.source_format,
+                r.unmapped,
+                r.alias_kind,
+                r.rows_unmapped,
+            )
+    tables = (
+        "silver/interactions",
+        "silver/directory",
+        "silver/work_items",
+        "silver/policies",
+        "silver/user_days",
+        "silver/org_days",
+        "ops/identity_coverage",
+    )
+    metrics.update(
+        {
+            "inputs": {
+                t: lake.version(t)
+                for t in (
+                    "bronze/interactions",
+                    "bronze/directory",
+                    "bronze/work_items",
+                    "bronze/policies",
+                    "bronze/identities",
+                    "bronze/interaction_updates",
+                    "bronze/user_days",
+                    "bronze/org_days",
+                )
+            },
+            "outputs": {t: lake.version(t) for t in tables},
+            "silver_interactions": counts.n,
+            "unresolved_org": int(counts.unresolved or 0),
+            "org_from_directory": int(counts.from_dir or 0),
+            "orphan_updates": int(orphans),
+            "identity_coverage": _coverage_metrics(coverage),
+            **({"silver_user_days": user_days} if user_days is not None else {}),
+            **({"silver_org_days": org_days} if org_days is not None else {}),
+            **dq.finish(),
+            "seconds": round(time.time() - t0, 2),
+        }
+    )
     return metrics
-
-
-

@@ -15,6 +15,7 @@ Each table's period slice is replaced in one commit (replaceWhere); other period
 write, read back) and ``theater rescore`` (``theater.reproduce``) without one, so a rescore is
 the published computation by construction.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,22 +31,50 @@ from .. import audit, logs, quality
 from ..config import Config
 from ..lake import Lake, LakeError
 from ..period import Period
-from ..signals import (FLAG_NAMES, INCENTIVE_NAMES, NAMES, fragmentation, padding,
-                       repeat_prompt, self_summary, unused_output)
-from . import incentives
+from ..signals import (
+    FLAG_NAMES,
+    INCENTIVE_NAMES,
+    NAMES,
+    fragmentation,
+    padding,
+    repeat_prompt,
+    self_summary,
+    unused_output,
+)
 from ..signals.common import action_quantile
 from ..transforms import aggregates as agg
-from ..transforms.score import (agg_org_signals, agg_org_users, agg_user_weeks,
-                                blank_suppressed, bootstrap_interval, org_index, quota_in_force,
-                                with_labels)
+from ..transforms.score import (
+    agg_org_signals,
+    agg_org_users,
+    agg_user_weeks,
+    blank_suppressed,
+    bootstrap_interval,
+    org_index,
+    quota_in_force,
+    with_labels,
+)
+from . import incentives
 
 log = logging.getLogger(__name__)
 
-LABEL_COLUMNS = ["event_id", "tool", "org_id", "user_key", "event_date", "event_ts", "action",
-                 "output_disposition", "dwell_ms", "theater_probability", "flags", "is_theater",
-                 *[f"sig_{n}" for n in NAMES]]
-POLICY_SCHEMA = ("org_id string, kind string, start_date date, end_date date, "
-                 "weekly_quota bigint, note string")
+LABEL_COLUMNS = [
+    "event_id",
+    "tool",
+    "org_id",
+    "user_key",
+    "event_date",
+    "event_ts",
+    "action",
+    "output_disposition",
+    "dwell_ms",
+    "theater_probability",
+    "flags",
+    "is_theater",
+    *[f"sig_{n}" for n in NAMES],
+]
+POLICY_SCHEMA = (
+    "org_id string, kind string, start_date date, end_date date, weekly_quota bigint, note string"
+)
 
 
 def label_interactions(interactions, period_rows, cfg: Config, inc=None):
@@ -60,27 +89,28 @@ def label_interactions(interactions, period_rows, cfg: Config, inc=None):
     long_ = action_quantile(period_rows, s.padding.quantile, padding.THRESHOLD)
     rp, fr = s.repeat_prompt, s.fragmentation
     weights = {**cfg.weights.as_dict(), **{n: 1.0 for n in INCENTIVE_NAMES}}
-    return (interactions
-            .transform(unused_output.flag(dwell))
-            .transform(self_summary.flag(s.self_summary.min_age_days, dwell))
-            .transform(repeat_prompt.flag(rp.max_hamming, rp.window_days, rp.same_artifact, dwell))
-            .transform(fragmentation.flag(short, fr.min_count, fr.window_minutes))
-            .transform(padding.flag(long_, dwell))
-            .transform(lambda df: incentives.apply(df, inc))
-            .transform(with_labels(weights, cfg.scoring.threshold)))
+    return (
+        interactions.transform(unused_output.flag(dwell))
+        .transform(self_summary.flag(s.self_summary.min_age_days, dwell))
+        .transform(repeat_prompt.flag(rp.max_hamming, rp.window_days, rp.same_artifact, dwell))
+        .transform(fragmentation.flag(short, fr.min_count, fr.window_minutes))
+        .transform(padding.flag(long_, dwell))
+        .transform(lambda df: incentives.apply(df, inc))
+        .transform(with_labels(weights, cfg.scoring.threshold))
+    )
 
 
 @dataclass
 class ScoreInputs:
     """Silver inputs of one scoring run, pinned at the Delta versions in ``read``."""
 
-    interactions: DataFrame      # the period plus the repeat signal's look-back
+    interactions: DataFrame  # the period plus the repeat signal's look-back
     policies: DataFrame
-    history: DataFrame           # (org_id, user_key, event_date) reaching back for decoupling
+    history: DataFrame  # (org_id, user_key, event_date) reaching back for decoupling
     work_items: DataFrame | None
-    read: dict = field(default_factory=dict)   # {table: version read}
-    audit_labels: DataFrame | None = None      # ops/audit_labels of the period (theater audit)
-    user_days: DataFrame | None = None         # silver/user_days, history floor to period end
+    read: dict = field(default_factory=dict)  # {table: version read}
+    audit_labels: DataFrame | None = None  # ops/audit_labels of the period (theater audit)
+    user_days: DataFrame | None = None  # silver/user_days, history floor to period end
 
 
 def history_days(cfg: Config) -> int:
@@ -88,8 +118,9 @@ def history_days(cfg: Config) -> int:
     return round(7 * cfg.incentives.outcome_decoupling.max_pre_weeks)
 
 
-def read_inputs(spark: SparkSession, lake: Lake, period: Period, cfg: Config,
-                versions: dict | None = None) -> ScoreInputs:
+def read_inputs(
+    spark: SparkSession, lake: Lake, period: Period, cfg: Config, versions: dict | None = None
+) -> ScoreInputs:
     """Silver inputs for the period, read at the given Delta versions (time travel) or pinned
     at the current ones."""
     versions = versions or {}
@@ -123,10 +154,18 @@ def read_inputs(spark: SparkSession, lake: Lake, period: Period, cfg: Config,
         back = period.extend_back(history_days(cfg))
         user_days = ud.where(back.date_col("day"))
     lookback = cfg.signals.repeat_prompt.window_days
-    history = (silver.where(period.extend_back(history_days(cfg)).ts_col("event_ts"))
-               .select("org_id", "user_key", "event_date"))
-    return ScoreInputs(silver.where(period.extend_back(lookback).ts_col("event_ts")), policies,
-                       history, work_items, read, audit_labels, user_days)
+    history = silver.where(period.extend_back(history_days(cfg)).ts_col("event_ts")).select(
+        "org_id", "user_key", "event_date"
+    )
+    return ScoreInputs(
+        silver.where(period.extend_back(lookback).ts_col("event_ts")),
+        policies,
+        history,
+        work_items,
+        read,
+        audit_labels,
+        user_days,
+    )
 
 
 @dataclass
@@ -134,37 +173,41 @@ class Aggregates:
     """silver/user_days turned into usage units (theater.transforms.aggregates), de-duplicated
     against the event data of the same tool (events win, per org, user and tool family)."""
 
-    period: DataFrame       # units of the period
-    history: DataFrame      # (org_id, user_key, event_date, _n) back to the history floor
+    period: DataFrame  # units of the period
+    history: DataFrame  # (org_id, user_key, event_date, _n) back to the history floor
 
 
 def aggregate_units(inputs: ScoreInputs, period: Period, cfg: Config) -> Aggregates | None:
     if inputs.user_days is None:
         return None
     rows = inputs.interactions.where(period.ts_col("event_ts"))
-    units = agg.without_event_grain(agg.usage_units(inputs.user_days, period.start, period.end),
-                                    rows)
+    units = agg.without_event_grain(
+        agg.usage_units(inputs.user_days, period.start, period.end), rows
+    )
     back = period.extend_back(history_days(cfg))
-    hist = agg.without_event_grain(agg.usage_units(inputs.user_days, back.start, period.end),
-                                   rows)
-    history = (hist.where(F.col("n").isNotNull())
-               .select("org_id", "user_key", F.col("day").alias("event_date"),
-                       F.col("n").alias("_n")))
+    hist = agg.without_event_grain(agg.usage_units(inputs.user_days, back.start, period.end), rows)
+    history = hist.where(F.col("n").isNotNull()).select(
+        "org_id", "user_key", F.col("day").alias("event_date"), F.col("n").alias("_n")
+    )
     return Aggregates(units, history)
 
 
 def labels_frame(interactions, period: Period, cfg: Config, inc=None):
     period_rows = interactions.where(period.ts_col("event_ts"))
-    return (label_interactions(interactions, period_rows, cfg, inc)
-            .where(period.ts_col("event_ts"))
-            .select(*LABEL_COLUMNS))
+    return (
+        label_interactions(interactions, period_rows, cfg, inc)
+        .where(period.ts_col("event_ts"))
+        .select(*LABEL_COLUMNS)
+    )
 
 
 def user_weeks_frame(labels, policies, period: Period, cfg: Config):
     dwell = cfg.signals.unused_output.max_dwell_ms
-    return (labels.transform(agg_user_weeks(period.start, period.end, dwell))
-            .transform(quota_in_force(policies))
-            .withColumn("quota_position", F.col("n_interactions") - F.col("weekly_quota")))
+    return (
+        labels.transform(agg_user_weeks(period.start, period.end, dwell))
+        .transform(quota_in_force(policies))
+        .withColumn("quota_position", F.col("n_interactions") - F.col("weekly_quota"))
+    )
 
 
 def incentive_frames(spark: SparkSession, labels, aggs: Aggregates | None, inc, cfg: Config):
@@ -172,60 +215,120 @@ def incentive_frames(spark: SparkSession, labels, aggs: Aggregates | None, inc, 
     units: the incentive index (docs/methodology.md, "Indices from aggregates")."""
     units = agg.event_units(labels)
     if aggs is not None:
-        units = units.unionByName(aggs.period.transform(agg.with_weights(
-            inc.user_weeks if inc else None, inc.checkpoint if inc else None,
-            inc.checkpoint_orgs if inc else [])))
+        units = units.unionByName(
+            aggs.period.transform(
+                agg.with_weights(
+                    inc.user_weeks if inc else None,
+                    inc.checkpoint if inc else None,
+                    inc.checkpoint_orgs if inc else [],
+                )
+            )
+        )
     users = agg.incentive_users(units)
     b = cfg.scoring.bootstrap
-    interval = bootstrap_interval(spark, users.where(F.col("inc_den") > 0), b.replicates,
-                                  b.confidence, b.seed, num="inc_num", den="inc_den")
+    interval = bootstrap_interval(
+        spark,
+        users.where(F.col("inc_den") > 0),
+        b.replicates,
+        b.confidence,
+        b.seed,
+        num="inc_num",
+        den="inc_den",
+    )
     bases = F.array_sort(F.array_distinct(F.flatten(F.collect_list("_bases"))))
-    per_org = (users.groupBy("org_id")
-               .agg(F.sum("inc_num").alias("_num"), F.sum("inc_den").alias("_den"),
-                    F.sum("inc_rows").alias("_rows"), bases.alias("_b"))
-               .join(interval, on="org_id", how="left")
-               .select("org_id",
-                       F.when((F.col("_den") > 0) & (F.col("_rows") >= cfg.scoring.min_signal_rows),
-                              F.col("_num") / F.col("_den")).alias("_inc_share"),
-                       F.col("ci_low").alias("_inc_ci_low"), F.col("ci_high").alias("_inc_ci_high"),
-                       F.array_join(F.col("_b"), "+").alias("incentive_basis")))
+    per_org = (
+        users.groupBy("org_id")
+        .agg(
+            F.sum("inc_num").alias("_num"),
+            F.sum("inc_den").alias("_den"),
+            F.sum("inc_rows").alias("_rows"),
+            bases.alias("_b"),
+        )
+        .join(interval, on="org_id", how="left")
+        .select(
+            "org_id",
+            F.when(
+                (F.col("_den") > 0) & (F.col("_rows") >= cfg.scoring.min_signal_rows),
+                F.col("_num") / F.col("_den"),
+            ).alias("_inc_share"),
+            F.col("ci_low").alias("_inc_ci_low"),
+            F.col("ci_high").alias("_inc_ci_high"),
+            F.array_join(F.col("_b"), "+").alias("incentive_basis"),
+        )
+    )
     return per_org, users.select("org_id", "user_key", "usage")
 
 
 def org_sources(period_rows, aggs: Aggregates | None):
     """Per org: the source_format values feeding it (native landing rows: ``native``)."""
-    src = (F.col("source_format") if "source_format" in period_rows.columns
-           else F.lit(None).cast("string"))
+    src = (
+        F.col("source_format")
+        if "source_format" in period_rows.columns
+        else F.lit(None).cast("string")
+    )
     rows = period_rows.where(F.col("org_id").isNotNull()).select(
-        "org_id", agg.source_name(src).alias("src"))
+        "org_id", agg.source_name(src).alias("src")
+    )
     if aggs is not None:
-        rows = rows.unionByName(aggs.period.select(
-            "org_id", agg.source_name(F.col("source_format")).alias("src")))
+        rows = rows.unionByName(
+            aggs.period.select("org_id", agg.source_name(F.col("source_format")).alias("src"))
+        )
     return rows.groupBy("org_id").agg(F.array_sort(F.collect_set("src")).alias("sources"))
 
 
-def index_frame(spark: SparkSession, labels, period: Period, cfg: Config, run_id: str, *,
-                policies=None, work_items=None, inc=None, history=None, aggs=None,
-                period_rows=None):
+def index_frame(
+    spark: SparkSession,
+    labels,
+    period: Period,
+    cfg: Config,
+    run_id: str,
+    *,
+    policies=None,
+    work_items=None,
+    inc=None,
+    history=None,
+    aggs=None,
+    period_rows=None,
+):
     org_users = agg_org_users(labels)
     sc = cfg.scoring
-    signals = agg_org_signals(labels, NAMES, sc.min_signal_rows, FLAG_NAMES,
-                              sc.min_signal_coverage)
+    signals = agg_org_signals(labels, NAMES, sc.min_signal_rows, FLAG_NAMES, sc.min_signal_coverage)
     b = sc.bootstrap
     interval = bootstrap_interval(spark, org_users, b.replicates, b.confidence, b.seed)
     incentive, usage = incentive_frames(spark, labels, aggs, inc, cfg)
     sources = org_sources(period_rows if period_rows is not None else labels, aggs)
-    base = org_index(org_users, signals, interval, names=NAMES,
-                     min_users=cfg.privacy.min_users,
-                     dominance_share=cfg.privacy.dominance_share,
-                     top_n=sc.top_signals, period_start=period.start,
-                     period_end=period.end, run_id=run_id, flag_names=FLAG_NAMES,
-                     min_coverage=sc.min_signal_coverage, incentive=incentive, usage=usage,
-                     sources=sources)
+    base = org_index(
+        org_users,
+        signals,
+        interval,
+        names=NAMES,
+        min_users=cfg.privacy.min_users,
+        dominance_share=cfg.privacy.dominance_share,
+        top_n=sc.top_signals,
+        period_start=period.start,
+        period_end=period.end,
+        run_id=run_id,
+        flag_names=FLAG_NAMES,
+        min_coverage=sc.min_signal_coverage,
+        incentive=incentive,
+        usage=usage,
+        sources=sources,
+    )
     # One row per org: materialize it, then add decoupling, high-confidence and rank bands.
     rows = base.collect()
-    extra = incentives.org_columns(spark, rows, labels, cfg, NAMES, inc, policies, work_items,
-                                   period.start, period.end, history=history)
+    extra = incentives.org_columns(
+        spark,
+        rows,
+        labels,
+        cfg,
+        NAMES,
+        inc,
+        policies,
+        work_items,
+        period.start,
+        period.end,
+        history=history,
+    )
     return blank_suppressed(incentives.with_org_columns(spark, base.schema, rows, extra))
 
 
@@ -234,8 +337,9 @@ def decoupling_history(history, aggs: Aggregates | None):
     aggregates (n = requests), de-duplicated against events of the same tool."""
     if aggs is None:
         return history
-    return (history.select("org_id", "user_key", "event_date", F.lit(1.0).alias("_n"))
-            .unionByName(aggs.history))
+    return history.select("org_id", "user_key", "event_date", F.lit(1.0).alias("_n")).unionByName(
+        aggs.history
+    )
 
 
 # publish(table, frame, related) -> the frame as written (read back), or the frame itself
@@ -248,50 +352,77 @@ class Gold:
     user_weeks: DataFrame
     index: DataFrame
     incentives: object
-    audited: object = None          # the period's audit labels (pandas) or None
+    audited: object = None  # the period's audit labels (pandas) or None
     seconds_incentives: float = 0.0
     seconds_index: float = 0.0
 
 
-def compute_gold(spark: SparkSession, inputs: ScoreInputs, period: Period, cfg: Config,
-                 run_id: str, *, publish: Publish | None = None, progress=log.info) -> Gold:
+def compute_gold(
+    spark: SparkSession,
+    inputs: ScoreInputs,
+    period: Period,
+    cfg: Config,
+    run_id: str,
+    *,
+    publish: Publish | None = None,
+    progress=log.info,
+) -> Gold:
     """Labels, user-weeks and the org index of the period from pinned silver inputs.
 
     With ``publish`` each table is handed over as soon as it is computed and the next step
     reads what was published (so signals are not recomputed); without it (rescore) the frames
     stay in memory. Either way the same functions compute the same values.
     """
+
     def handover(table, frame, **kw):
         return publish(table, frame, **kw) if publish else frame
 
     progress(f"score: incentive signals (quota bunching, checkpoint bursts) {period}")
     t_inc = time.time()
     aggs = aggregate_units(inputs, period, cfg)
-    inc = incentives.compute(spark, inputs.interactions.where(period.ts_col("event_ts")),
-                             inputs.policies, period.start, period.end, cfg,
-                             aggs.period if aggs is not None else None)
+    inc = incentives.compute(
+        spark,
+        inputs.interactions.where(period.ts_col("event_ts")),
+        inputs.policies,
+        period.start,
+        period.end,
+        cfg,
+        aggs.period if aggs is not None else None,
+    )
     seconds_incentives = time.time() - t_inc
 
     progress(f"score: signals and labels {period}")
     detector = labels_frame(inputs.interactions, period, cfg, inc)
     # with audit labels (theater audit load): calibrate the probabilities, debias the index
-    audited = (audit.labels_pandas(inputs.audit_labels, detector)
-               if inputs.audit_labels is not None else None)
+    audited = (
+        audit.labels_pandas(inputs.audit_labels, detector)
+        if inputs.audit_labels is not None
+        else None
+    )
     labels = handover("gold/interaction_labels", audit.calibrate_labels(detector, audited, cfg))
     progress("score: user-weeks")
-    user_weeks = handover("gold/user_weeks",
-                          user_weeks_frame(labels, inputs.policies, period, cfg))
+    user_weeks = handover("gold/user_weeks", user_weeks_frame(labels, inputs.policies, period, cfg))
     progress(f"score: org index with {cfg.scoring.bootstrap.replicates} bootstrap replicates")
     t_idx = time.time()
-    index = index_frame(spark, labels, period, cfg, run_id, policies=inputs.policies,
-                        work_items=inputs.work_items, inc=inc,
-                        history=decoupling_history(inputs.history, aggs), aggs=aggs,
-                        period_rows=inputs.interactions.where(period.ts_col("event_ts")))
-    index = handover("gold/org_theater_index", audit.apply(spark, index, labels, audited, cfg),
-                     related={"expected_orgs": inputs.interactions.where(
-                         period.ts_col("event_ts"))})
-    return Gold(labels, user_weeks, index, inc, audited, seconds_incentives,
-                time.time() - t_idx)
+    index = index_frame(
+        spark,
+        labels,
+        period,
+        cfg,
+        run_id,
+        policies=inputs.policies,
+        work_items=inputs.work_items,
+        inc=inc,
+        history=decoupling_history(inputs.history, aggs),
+        aggs=aggs,
+        period_rows=inputs.interactions.where(period.ts_col("event_ts")),
+    )
+    index = handover(
+        "gold/org_theater_index",
+        audit.apply(spark, index, labels, audited, cfg),
+        related={"expected_orgs": inputs.interactions.where(period.ts_col("event_ts"))},
+    )
+    return Gold(labels, user_weeks, index, inc, audited, seconds_incentives, time.time() - t_idx)
 
 
 # How each gold table's period slice is found: labels by event date, the others by period.
@@ -302,8 +433,16 @@ def slice_of(table: str, period: Period) -> tuple[str, object]:
     return period.matches_sql(), period.matches_col()
 
 
-def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
-        run_id: str | None = None, versions: dict | None = None, progress=log.info) -> dict:
+def run(
+    spark: SparkSession,
+    cfg: Config,
+    lake: Lake,
+    period: Period,
+    *,
+    run_id: str | None = None,
+    versions: dict | None = None,
+    progress=log.info,
+) -> dict:
     t0 = time.time()
     steps = logs.Steps("score", 4, progress)  # a bar on a terminal: incentives .. index
     run_id = run_id or uuid.uuid4().hex
@@ -317,19 +456,22 @@ def run(spark: SparkSession, cfg: Config, lake: Lake, period: Period, *,
 
     gold = compute_gold(spark, inputs, period, cfg, run_id, publish=publish, progress=steps)
     steps.close()
-    summary = gold.index.agg(F.count("*").alias("orgs"),
-                             F.sum(F.col("suppressed").cast("int")).alias("suppressed")
-                             ).collect()[0]
-    counts = gold.labels.agg(F.count("*").alias("n"),
-                             F.sum(F.col("is_theater").cast("int")).alias("flagged"),
-                             F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved")
-                             ).collect()[0]
+    summary = gold.index.agg(
+        F.count("*").alias("orgs"), F.sum(F.col("suppressed").cast("int")).alias("suppressed")
+    ).collect()[0]
+    counts = gold.labels.agg(
+        F.count("*").alias("n"),
+        F.sum(F.col("is_theater").cast("int")).alias("flagged"),
+        F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved"),
+    ).collect()[0]
     return {
         **dq.finish(),
         "run_id": run_id,
         "inputs": inputs.read,
-        "outputs": {t: lake.version(t) for t in ("gold/interaction_labels", "gold/user_weeks",
-                                                 "gold/org_theater_index")},
+        "outputs": {
+            t: lake.version(t)
+            for t in ("gold/interaction_labels", "gold/user_weeks", "gold/org_theater_index")
+        },
         "labelled_interactions": counts.n,
         "flagged_interactions": int(counts.flagged or 0),
         "unresolved_org_interactions": int(counts.unresolved or 0),

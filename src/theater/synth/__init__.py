@@ -40,11 +40,19 @@ code arrays), ``columns`` (codes -> the interaction table), ``side`` (directory,
 policies), ``dirty`` (bad records), ``writers`` (landing formats and files), ``truth``
 (``out/truth``), ``steps`` (``generate``: the steps in order).
 """
+
 from __future__ import annotations
 
 from .steps import generate
 from .vocab import ACTIONS, BAD_KINDS, DISPOSITIONS, FORMATS, MECHANISMS, TOOLS, USED
 
-
-__all__ = ["generate", "TOOLS", "ACTIONS", "MECHANISMS", "DISPOSITIONS", "USED", "FORMATS",
-           "BAD_KINDS"]
+__all__ = [
+    "generate",
+    "TOOLS",
+    "ACTIONS",
+    "MECHANISMS",
+    "DISPOSITIONS",
+    "USED",
+    "FORMATS",
+    "BAD_KINDS",
+]

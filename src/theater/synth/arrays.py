@@ -1,4 +1,5 @@
 """Vectorised helpers: uint64 mixing, Arrow string building, RFC 3339 text, draws."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,12 +8,12 @@ import pyarrow.compute as pc
 
 from .vocab import GENUINE_MIN_TOKENS, TOK_MEDIAN, TOK_SIGMA, TZ, TZ_OFF
 
-
 U64 = np.uint64
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
 # ----------------------------------------------------------------------------- small helpers
+
 
 def mix(x) -> np.ndarray:
     """splitmix64 finalizer: a bijection on uint64 (unique in, unique out)."""
@@ -32,7 +33,7 @@ def hex_digits(x: np.ndarray, digits: int = 16) -> pa.Array:
     out = np.empty((len(x), 16), np.uint8)
     out[:, 0::2] = _HEX[b >> 4]
     out[:, 1::2] = _HEX[b & 15]
-    out = np.ascontiguousarray(out[:, 16 - digits:])
+    out = np.ascontiguousarray(out[:, 16 - digits :])
     return pa.array(out.view(f"S{digits}").ravel()).cast(pa.string())
 
 
@@ -67,8 +68,9 @@ def rfc3339(secs: np.ndarray, tz: np.ndarray, ms: np.ndarray | None = None) -> p
         return cat(base, suffix)
     frac = cat(".", num_text(ms, 3))
     frac = with_nulls(frac, np.asarray(ms) < 0)
-    return pc.binary_join_element_wise(base, frac, suffix, "", null_handling="replace",
-                                       null_replacement="")
+    return pc.binary_join_element_wise(
+        base, frac, suffix, "", null_handling="replace", null_replacement=""
+    )
 
 
 def pick(rng: np.random.Generator, cum: np.ndarray) -> np.ndarray:
@@ -79,5 +81,7 @@ def pick(rng: np.random.Generator, cum: np.ndarray) -> np.ndarray:
 
 def lognormal_tokens(rng, action: np.ndarray) -> np.ndarray:
     med, sig = TOK_MEDIAN[action], TOK_SIGMA[action]
-    return (GENUINE_MIN_TOKENS + np.exp(np.log(med - GENUINE_MIN_TOKENS)
-                                         + sig * rng.standard_normal(len(action)))).astype(np.int64)
+    return (
+        GENUINE_MIN_TOKENS
+        + np.exp(np.log(med - GENUINE_MIN_TOKENS) + sig * rng.standard_normal(len(action)))
+    ).astype(np.int64)

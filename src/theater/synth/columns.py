@@ -1,4 +1,5 @@
 """Interaction rows (integer codes) -> the Arrow table of contract and extra fields."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,20 +7,48 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrays import U64, cat, hex_digits, int_col, mix, num_text, rfc3339, take_str, with_nulls
-from .vocab import (A_, ACCEPTED, ACTIONS, C_, COMP_MEDIAN, COPIED, D_, DISCARDED, DISPOSITIONS,
-                    EDITED, G_ITER, G_SINGLE, I_, IGNORED, INSERTED, NOT_REPORTED, O_GEN_UNUSED,
-                    O_ITER_MID, O_READ, O_TH_UNUSED, O_USED, REGION_OF_TZ, TOOLS, UNKNOWN)
+from .vocab import (
+    A_,
+    ACCEPTED,
+    ACTIONS,
+    C_,
+    COMP_MEDIAN,
+    COPIED,
+    D_,
+    DISCARDED,
+    DISPOSITIONS,
+    EDITED,
+    G_ITER,
+    G_SINGLE,
+    I_,
+    IGNORED,
+    INSERTED,
+    NOT_REPORTED,
+    O_GEN_UNUSED,
+    O_ITER_MID,
+    O_READ,
+    O_TH_UNUSED,
+    O_USED,
+    REGION_OF_TZ,
+    TOOLS,
+    UNKNOWN,
+)
 from .world import World
 
-
-_MODELS = (("gpt-4.1", "claude-sonnet-4", "gemini-2.5-pro"),
-           ("codex-1", "claude-sonnet-4", "gpt-4.1-mini"),
-           ("gpt-4.1-mini", "claude-haiku-4"),
-           ("claude-sonnet-4", "gpt-4.1", "o4-mini"))
-_VERSIONS = (("5.2.0", "5.3.1", "5.4.0"), ("1.98.2", "1.99.0", "1.100.3"), ("2026.6", "2026.7"),
-             ("0.9.4", "0.10.0", "0.10.2"))
+_MODELS = (
+    ("gpt-4.1", "claude-sonnet-4", "gemini-2.5-pro"),
+    ("codex-1", "claude-sonnet-4", "gpt-4.1-mini"),
+    ("gpt-4.1-mini", "claude-haiku-4"),
+    ("claude-sonnet-4", "gpt-4.1", "o4-mini"),
+)
+_VERSIONS = (
+    ("5.2.0", "5.3.1", "5.4.0"),
+    ("1.98.2", "1.99.0", "1.100.3"),
+    ("2026.6", "2026.7"),
+    ("0.9.4", "0.10.0", "0.10.2"),
+)
 _SDKS = ("web", "desktop", "vscode", "jetbrains", "python", "node")
-_ORG_ID_NULL = np.array([.12, .08, .15, .35])  # share of rows without org_id, per tool
+_ORG_ID_NULL = np.array([0.12, 0.08, 0.15, 0.35])  # share of rows without org_id, per tool
 
 
 def interaction_table(world: World, rng, rows: dict) -> tuple[pa.Table, dict]:
@@ -37,7 +66,7 @@ def interaction_table(world: World, rng, rows: dict) -> tuple[pa.Table, dict]:
     # timestamps
     tzc = world.tz[user].copy()
     tzc[tool == A_] = 0
-    cz = (tool == C_) & (rng.random(R) < .3)
+    cz = (tool == C_) & (rng.random(R) < 0.3)
     tzc[cz] = 0
     tzc[(tool == D_) & (tzc == 0)] = 1
     ms = np.where(np.isin(tool, (A_, I_)), rng.integers(0, 1000, R), -1)
@@ -46,29 +75,34 @@ def interaction_table(world: World, rng, rows: dict) -> tuple[pa.Table, dict]:
     disp = np.full(R, NOT_REPORTED, np.int64)
     dwell = np.full(R, -1, np.int64)
     r = rng.random(R)
-    used_by_tool = np.array([[COPIED, ACCEPTED, EDITED, INSERTED],        # assistant
-                             [ACCEPTED, INSERTED, INSERTED, ACCEPTED],    # ide
-                             [INSERTED, EDITED, ACCEPTED, EDITED],        # docs
-                             [NOT_REPORTED] * 4])                         # cli
+    used_by_tool = np.array(
+        [
+            [COPIED, ACCEPTED, EDITED, INSERTED],  # assistant
+            [ACCEPTED, INSERTED, INSERTED, ACCEPTED],  # ide
+            [INSERTED, EDITED, ACCEPTED, EDITED],  # docs
+            [NOT_REPORTED] * 4,
+        ]
+    )  # cli
     sel = out == O_USED
     disp[sel] = used_by_tool[tool[sel], (r[sel] * 4).astype(np.int64)]
-    dwell[sel] = np.where(tool[sel] == I_, rng.integers(600, 20000, sel.sum()),
-                          rng.integers(3000, 120000, sel.sum()))
-    a_null = sel & (tool == A_) & (r < .1)
+    dwell[sel] = np.where(
+        tool[sel] == I_, rng.integers(600, 20000, sel.sum()), rng.integers(3000, 120000, sel.sum())
+    )
+    a_null = sel & (tool == A_) & (r < 0.1)
     dwell[a_null] = -1
     sel = out == O_READ
-    disp[sel] = np.where(r[sel] < .6, NOT_REPORTED, UNKNOWN)
+    disp[sel] = np.where(r[sel] < 0.6, NOT_REPORTED, UNKNOWN)
     dwell[sel] = rng.integers(5000, 180000, sel.sum())
     sel = out == O_GEN_UNUSED
-    disp[sel] = np.where(r[sel] < .6, DISCARDED, IGNORED)
+    disp[sel] = np.where(r[sel] < 0.6, DISCARDED, IGNORED)
     dwell[sel] = rng.integers(1000, 60000, sel.sum())
     sel = out == O_TH_UNUSED
-    hard = r < .7
+    hard = r < 0.7
     s1 = sel & hard
-    disp[s1] = np.where(rng.random(s1.sum()) < .6, DISCARDED, IGNORED)
-    dwell[s1] = np.where(rng.random(s1.sum()) < .3, -1, rng.integers(300, 4900, s1.sum()))
+    disp[s1] = np.where(rng.random(s1.sum()) < 0.6, DISCARDED, IGNORED)
+    dwell[s1] = np.where(rng.random(s1.sum()) < 0.3, -1, rng.integers(300, 4900, s1.sum()))
     s2 = sel & ~hard
-    disp[s2] = np.where(rng.random(s2.sum()) < .5, NOT_REPORTED, UNKNOWN)
+    disp[s2] = np.where(rng.random(s2.sum()) < 0.5, NOT_REPORTED, UNKNOWN)
     dwell[s2] = rng.integers(200, 4900, s2.sum())
     sel = out == O_ITER_MID
     disp[sel] = NOT_REPORTED
@@ -78,7 +112,7 @@ def interaction_table(world: World, rng, rows: dict) -> tuple[pa.Table, dict]:
     disp[tool == C_] = NOT_REPORTED
     dwell[tool == C_] = -1
     # prompt fingerprint: a few old assistant clients do not send it (genuine singles only)
-    fp_null = (tool == A_) & (rows["gk"] == G_SINGLE) & (rng.random(R) < .03)
+    fp_null = (tool == A_) & (rows["gk"] == G_SINGLE) & (rng.random(R) < 0.03)
     # artifacts
     key, author, age = rows["art_key"], rows["art_author"], rows["art_age"]
     doc_ns = (tool == A_) | (tool == D_)
@@ -86,9 +120,17 @@ def interaction_table(world: World, rng, rows: dict) -> tuple[pa.Table, dict]:
     kk = np.maximum(key, 0)
     hx = hex_digits(mix(kk.astype(np.uint64) ^ U64(0xD0C)), 12)
     art_doc = cat("doc-", hx)
-    art_code = pc.if_else(pa.array(kk >= (1 << 40)), cat("gh:acme/scratch/", hx, ".py"),
-                          cat("gh:acme/svc-", num_text(kk // 65536 % 1000, 3), "/src/mod_",
-                               num_text(kk % 65536, 4), ".py"))
+    art_code = pc.if_else(
+        pa.array(kk >= (1 << 40)),
+        cat("gh:acme/scratch/", hx, ".py"),
+        cat(
+            "gh:acme/svc-",
+            num_text(kk // 65536 % 1000, 3),
+            "/src/mod_",
+            num_text(kk % 65536, 4),
+            ".py",
+        ),
+    )
     art = pc.if_else(pa.array(doc_ns), art_doc, art_code)
     art = with_nulls(art, ~has_art)
     auth = world.ident_arr.take(pa.array(np.maximum(author, 0)))
@@ -96,53 +138,65 @@ def interaction_table(world: World, rng, rows: dict) -> tuple[pa.Table, dict]:
     mod = rfc3339(ts - np.maximum(age, 0), np.zeros(R, np.int64))
     mod = with_nulls(mod, age < 0)
     # session
-    sess_key = np.where(rows["sess"] != 0, rows["sess"],
-                        mix(user.astype(np.uint64) * U64(1 << 20) + day.astype(np.uint64) * U64(8)
-                             + tool.astype(np.uint64)))
+    sess_key = np.where(
+        rows["sess"] != 0,
+        rows["sess"],
+        mix(
+            user.astype(np.uint64) * U64(1 << 20)
+            + day.astype(np.uint64) * U64(8)
+            + tool.astype(np.uint64)
+        ),
+    )
     sess = cat("s-", hex_digits(sess_key, 12))
-    sess = with_nulls(sess, (tool == D_) | (rng.random(R) < .04))
+    sess = with_nulls(sess, (tool == D_) | (rng.random(R) < 0.04))
     # org_id on the row (null for some; else the directory org at the UTC date)
     org_null = rng.random(R) < _ORG_ID_NULL[tool]
     org_col = take_str(tuple(world.org_ids), org, org_null)
-    comp = np.maximum(1, np.exp(np.log(COMP_MEDIAN[action]) + .6 * rng.standard_normal(R))).astype(np.int64)
-    comp_null = (tool == C_) & (rng.random(R) < .2)
+    comp = np.maximum(1, np.exp(np.log(COMP_MEDIAN[action]) + 0.6 * rng.standard_normal(R))).astype(
+        np.int64
+    )
+    comp_null = (tool == C_) & (rng.random(R) < 0.2)
     model_code = (r * 97).astype(np.int64)
     model_names = [m for ms_ in _MODELS for m in ms_]
     model_off = np.cumsum([0] + [len(m) for m in _MODELS])[:-1]
     model_idx = model_off[tool] + model_code % np.array([len(m) for m in _MODELS])[tool]
-    model = take_str(tuple(model_names), model_idx, (tool == C_) & (rng.random(R) < .05))
+    model = take_str(tuple(model_names), model_idx, (tool == C_) & (rng.random(R) < 0.05))
     # extras
     hv = mix(user.astype(np.uint64) * U64(7) + tool.astype(np.uint64))
     ver_names = [v for vs in _VERSIONS for v in vs]
     ver_off = np.cumsum([0] + [len(v) for v in _VERSIONS])[:-1]
-    ver_idx = ver_off[tool] + (hv % U64(3)).astype(np.int64) % np.array([len(v) for v in _VERSIONS])[tool]
+    ver_idx = (
+        ver_off[tool] + (hv % U64(3)).astype(np.int64) % np.array([len(v) for v in _VERSIONS])[tool]
+    )
     client_version = take_str(tuple(ver_names), ver_idx)
     region = take_str(REGION_OF_TZ, world.tz[user])
     sdk = take_str(_SDKS, (hv >> U64(8)).astype(np.int64) % len(_SDKS))
     retries = pa.array(rng.choice([0, 0, 0, 0, 0, 0, 1, 2], R), type=pa.int64())
     meta = pa.StructArray.from_arrays([sdk, retries], names=["sdk", "retries"])
-    table = pa.table({
-        "event_id": eid,
-        "event_ts": event_ts,
-        "user_id": world.ident_arr.take(pa.array(user)),
-        "org_id": org_col,
-        "tool": take_str(TOOLS, tool),
-        "action": take_str(ACTIONS, action),
-        "session_id": sess,
-        "prompt_fingerprint": with_nulls(hex_digits(rows["fp"]), fp_null),
-        "prompt_tokens": int_col(rows["tokens"]),
-        "completion_tokens": int_col(comp, comp_null),
-        "model": model,
-        "output_disposition": take_str(DISPOSITIONS, disp, disp == NOT_REPORTED),
-        "dwell_ms": int_col(dwell, dwell < 0),
-        "artifact_id": art,
-        "artifact_author_id": auth,
-        "artifact_modified_ts": mod,
-        "work_item_id": pa.nulls(R, pa.string()),
-        "client_version": client_version,
-        "region": region,
-        "meta": meta,
-    })
+    table = pa.table(
+        {
+            "event_id": eid,
+            "event_ts": event_ts,
+            "user_id": world.ident_arr.take(pa.array(user)),
+            "org_id": org_col,
+            "tool": take_str(TOOLS, tool),
+            "action": take_str(ACTIONS, action),
+            "session_id": sess,
+            "prompt_fingerprint": with_nulls(hex_digits(rows["fp"]), fp_null),
+            "prompt_tokens": int_col(rows["tokens"]),
+            "completion_tokens": int_col(comp, comp_null),
+            "model": model,
+            "output_disposition": take_str(DISPOSITIONS, disp, disp == NOT_REPORTED),
+            "dwell_ms": int_col(dwell, dwell < 0),
+            "artifact_id": art,
+            "artifact_author_id": auth,
+            "artifact_modified_ts": mod,
+            "work_item_id": pa.nulls(R, pa.string()),
+            "client_version": client_version,
+            "region": region,
+            "meta": meta,
+        }
+    )
     return table, dict(org=org, seq=seq, day=day)
 
 
@@ -151,6 +205,9 @@ def event_ids(tool: np.ndarray, seq: np.ndarray) -> pa.Array:
     i = hex_digits(mix(seq.astype(np.uint64) ^ U64(0x1DE0000000000000)))
     d = cat("DOCEVT-", num_text(seq, 9))
     c = cat("cli:", num_text(seq + 1))
-    out = pc.if_else(pa.array(tool == A_), a, pc.if_else(pa.array(tool == I_), i,
-                                                          pc.if_else(pa.array(tool == D_), d, c)))
+    out = pc.if_else(
+        pa.array(tool == A_),
+        a,
+        pc.if_else(pa.array(tool == I_), i, pc.if_else(pa.array(tool == D_), d, c)),
+    )
     return out

@@ -1,5 +1,6 @@
 """Dirty records: bad copies of real rows (malformed lines, missing fields, bad enums,
 negative numbers, bad timestamps)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,13 +11,18 @@ from .vocab import BAD_KINDS, FORMATS, TOOLS
 from .world import World
 from .writers import FilePlan, file_rel, json_lines, tool_table
 
+_BAD_TS = (
+    "2026-13-45T10:00:00Z",
+    "yesterday",
+    "2026-07-03 10:00:00",
+    "07/03/2026 10:00",
+    "2026-02-30T08:00:00+02:00",
+)
 
-_BAD_TS = ("2026-13-45T10:00:00Z", "yesterday", "2026-07-03 10:00:00", "07/03/2026 10:00",
-           "2026-02-30T08:00:00+02:00")
 
-
-def bad_rows(rng, template: list[dict], kinds: list[str], tool: str, next_seq: int,
-              schema: pa.Schema) -> tuple[list[dict], list[tuple[str, str]], list[str], int]:
+def bad_rows(
+    rng, template: list[dict], kinds: list[str], tool: str, next_seq: int, schema: pa.Schema
+) -> tuple[list[dict], list[tuple[str, str]], list[str], int]:
     """Bad copies of template rows: (rows for the table, [(kind, event_id)], malformed lines)."""
     rows, listed, malformed = [], [], []
     for rec, kind in zip(template, kinds):
@@ -27,7 +33,7 @@ def bad_rows(rng, template: list[dict], kinds: list[str], tool: str, next_seq: i
         variant = int(rng.integers(0, 4))
         if kind == "malformed_line":
             line = json_lines(pa.Table.from_pylist([rec], schema=schema), False)[0]
-            malformed.append(line[: max(20, int(len(line) * (.3 + .4 * rng.random())))])
+            malformed.append(line[: max(20, int(len(line) * (0.3 + 0.4 * rng.random())))])
             listed.append((kind, eid))
             continue
         if kind == "missing_required":
@@ -58,8 +64,9 @@ def bad_rows(rng, template: list[dict], kinds: list[str], tool: str, next_seq: i
     return rows, listed, malformed, next_seq
 
 
-def plan_interaction_dirt(rng, world: World, table: pa.Table, rows: dict,
-                          files: list[FilePlan], dup_fi: int) -> tuple[list[dict], int]:
+def plan_interaction_dirt(
+    rng, world: World, table: pa.Table, rows: dict, files: list[FilePlan], dup_fi: int
+) -> tuple[list[dict], int]:
     """Plant dirt in the planned interaction files (in place): re-sent events (identical
     content, inside the next file of the same tool) and bad records of every kind, spread over
     files and formats. File ``dup_fi`` is re-delivered whole later and stays clean. Returns
@@ -93,9 +100,16 @@ def plan_interaction_dirt(rng, world: World, table: pa.Table, rows: dict,
         tmpl_idx = np.sort(rng.choice(idx, min(k, len(idx)), replace=False))
         tt = tool_table(table, TOOLS[t], fmt, w)
         tmpl = tt.take(pa.array(tmpl_idx, type=pa.int64())).to_pylist()
-        plan.bad, listed, plan.malformed, next_seq[t] = bad_rows(rng, tmpl, kinds[:len(tmpl)],
-                                                                 TOOLS[t], next_seq[t], tt.schema)
+        plan.bad, listed, plan.malformed, next_seq[t] = bad_rows(
+            rng, tmpl, kinds[: len(tmpl)], TOOLS[t], next_seq[t], tt.schema
+        )
         for kind, eid in listed:
-            dirty_rows.append({"dataset": "interactions", "file": file_rel(TOOLS[t], w, world, fmt),
-                               "kind": kind, "event_id": eid})
+            dirty_rows.append(
+                {
+                    "dataset": "interactions",
+                    "file": file_rel(TOOLS[t], w, world, fmt),
+                    "kind": kind,
+                    "event_id": eid,
+                }
+            )
     return dirty_rows, resent

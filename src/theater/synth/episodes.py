@@ -1,22 +1,53 @@
 """Interactions as rows of integer codes: episodes, their expansion into rows, checkpoint
 bursts and quota fillers."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from .arrays import U64, lognormal_tokens, mix, pick
-from .vocab import (A_, ACTIONS, C_, CHAT, CHECKPOINT_BURST, D_, DISCARD, FRAGMENT, G_HEAP,
-                    G_ITER, G_LONGSUM, G_SINGLE, G_TEMPLATE, G_THEATER, GENERATE, I_,
-                    O_GEN_UNUSED, O_ITER_MID, O_READ, O_TH_NULL, O_TH_UNUSED, O_USED, OTHER,
-                    PADDING, QUOTA_FILLER, REPEAT, REWRITE, SEARCH, SELF_SUMMARY, SUMMARIZE,
-                    TOK_MEDIAN, TOOL_ACTIONS, TZ_OFF)
+from .vocab import (
+    A_,
+    ACTIONS,
+    C_,
+    CHAT,
+    CHECKPOINT_BURST,
+    D_,
+    DISCARD,
+    FRAGMENT,
+    G_HEAP,
+    G_ITER,
+    G_LONGSUM,
+    G_SINGLE,
+    G_TEMPLATE,
+    G_THEATER,
+    GENERATE,
+    I_,
+    O_GEN_UNUSED,
+    O_ITER_MID,
+    O_READ,
+    O_TH_NULL,
+    O_TH_UNUSED,
+    O_USED,
+    OTHER,
+    PADDING,
+    QUOTA_FILLER,
+    REPEAT,
+    REWRITE,
+    SEARCH,
+    SELF_SUMMARY,
+    SUMMARIZE,
+    TOK_MEDIAN,
+    TOOL_ACTIONS,
+    TZ_OFF,
+)
 from .world import World
 
 
 def episodes(world: World, rng) -> dict:
     """Base activity as episodes (one interaction or a chain)."""
     W, U = world.n_weeks, world.n_users
-    dow_w = np.array([.19, .19, .19, .19, .19, .025, .025])
+    dow_w = np.array([0.19, 0.19, 0.19, 0.19, 0.19, 0.025, 0.025])
     avail = (world.week_mask * dow_w).sum(1) / dow_w.sum()
     lam = world.rate[:, None] * avail[None, :]
     counts = rng.poisson(lam)
@@ -35,7 +66,7 @@ def episodes(world: World, rng) -> dict:
     day = world.week_start[week] + dow
     org = world.org_at(user, day)
     # theater or not
-    p = world.p[user] * np.where(day < world.mandate_day[org], .35, 1.0)
+    p = world.p[user] * np.where(day < world.mandate_day[org], 0.35, 1.0)
     th = rng.random(E) < p
     mech = np.zeros(E, np.int64)
     mcum = np.cumsum(world.org_mix, 1)
@@ -43,20 +74,21 @@ def episodes(world: World, rng) -> dict:
     gk = np.full(E, G_THEATER)
     gen = ~th
     gk[gen] = np.array([G_SINGLE, G_ITER, G_TEMPLATE, G_LONGSUM])[
-        pick(rng, np.tile(np.cumsum([.895, .03, .06, .015]), (gen.sum(), 1)))]
+        pick(rng, np.tile(np.cumsum([0.895, 0.03, 0.06, 0.015]), (gen.sum(), 1)))
+    ]
     gk[is_heap] = G_HEAP
     tool = pick(rng, world.tool_cum[user])
     r = rng.random(E)
     needs_unused = np.isin(mech, (DISCARD, SELF_SUMMARY, REPEAT, PADDING))
     tool[needs_unused & (tool == C_)] = A_
-    tool[mech == SELF_SUMMARY] = np.where(r[mech == SELF_SUMMARY] < .7, D_, A_)
-    tool[gk == G_LONGSUM] = np.where(r[gk == G_LONGSUM] < .7, D_, A_)
+    tool[mech == SELF_SUMMARY] = np.where(r[mech == SELF_SUMMARY] < 0.7, D_, A_)
+    tool[gk == G_LONGSUM] = np.where(r[gk == G_LONGSUM] < 0.7, D_, A_)
     tool[(gk == G_ITER) & (tool == C_)] = A_
     tool[(gk == G_ITER) & (tool == D_)] = A_
     action = pick(rng, np.cumsum(TOOL_ACTIONS, 1)[tool])
     action[(mech == SELF_SUMMARY) | (gk == G_LONGSUM)] = SUMMARIZE
     action[gk == G_ITER] = CHAT
-    fm = (mech == FRAGMENT) & (action == SUMMARIZE)   # fragments keep the tool's action mix
+    fm = (mech == FRAGMENT) & (action == SUMMARIZE)  # fragments keep the tool's action mix
     action[fm] = np.array([REWRITE, GENERATE, CHAT])[rng.integers(0, 3, fm.sum())]
     pad_bad = (mech == PADDING) & np.isin(action, (SEARCH, OTHER))
     action[pad_bad] = CHAT
@@ -82,22 +114,29 @@ def expand(world: World, rng, ep: dict) -> dict:
     sec = start_seconds(world, rng, ep["user"], np.where(multi, 1800, 0))
     ep_ts = ep["day"] * 86400 + sec
     # -- episode-level artifact
-    tool, user, day, mech, gk, action = (ep[k] for k in ("tool", "user", "day", "mech", "gk",
-                                                          "action"))
+    tool, user, day, mech, gk, action = (
+        ep[k] for k in ("tool", "user", "day", "mech", "gk", "action")
+    )
     org = world.org_at(user, day)
-    has_art = np.select([tool == D_, tool == I_, tool == A_], [True, True, rng.random(E) < .35],
-                        rng.random(E) < .5)
+    has_art = np.select(
+        [tool == D_, tool == I_, tool == A_],
+        [True, True, rng.random(E) < 0.35],
+        rng.random(E) < 0.5,
+    )
     has_art |= np.isin(mech, (SELF_SUMMARY, FRAGMENT)) | np.isin(gk, (G_TEMPLATE, G_LONGSUM))
     doc_ns = (tool == A_) | (tool == D_)
     # authors: self (40%) or another member of the org (at that day, approx. by home org)
     members = np.argsort(world.org1, kind="stable")
     offs = np.concatenate([[0], np.cumsum(world.org_size)])
     other = members[offs[org] + (rng.random(E) * world.org_size[org]).astype(np.int64)]
-    own = rng.random(E) < .4
+    own = rng.random(E) < 0.4
     own |= mech == SELF_SUMMARY
     author = np.where(own, user, other)
-    key = np.where(doc_ns, author.astype(np.int64) * 1024 + rng.integers(0, 24, E),
-                   org.astype(np.int64) * 65536 + rng.integers(0, 400, E))
+    key = np.where(
+        doc_ns,
+        author.astype(np.int64) * 1024 + rng.integers(0, 24, E),
+        org.astype(np.int64) * 65536 + rng.integers(0, 400, E),
+    )
     # templates and fragment bursts work on an artifact nothing else touches
     fresh = (gk == G_TEMPLATE) | (mech == FRAGMENT)
     key[fresh] = (1 << 40) + np.flatnonzero(fresh)
@@ -105,9 +144,9 @@ def expand(world: World, rng, ep: dict) -> dict:
     author = np.where(doc_ns & has_art, author, -1)
     own = author == user
     day_s = 86400.0
-    age = np.where(tool == I_, rng.uniform(.01, 30, E), rng.uniform(.02, 90, E)) * day_s
+    age = np.where(tool == I_, rng.uniform(0.01, 30, E), rng.uniform(0.02, 90, E)) * day_s
     gen_sum_own = own & (action == SUMMARIZE) & (mech != SELF_SUMMARY)
-    age[gen_sum_own] = rng.uniform(.1, 6.5, gen_sum_own.sum()) * day_s
+    age[gen_sum_own] = rng.uniform(0.1, 6.5, gen_sum_own.sum()) * day_s
     ss = mech == SELF_SUMMARY
     age[ss] = rng.uniform(8, 60, ss.sum()) * day_s
     age = age.astype(np.int64)
@@ -138,7 +177,7 @@ def expand(world: World, rng, ep: dict) -> dict:
     tpl = g == G_TEMPLATE
     n_tpl = 40
     tpl_pool = mix(np.arange(n_tpl, dtype=np.uint64) + U64(0x7E3A1D))
-    zipf = 1.0 / np.arange(1, n_tpl + 1) ** .8
+    zipf = 1.0 / np.arange(1, n_tpl + 1) ** 0.8
     fp[tpl] = tpl_pool[pick(rng, np.tile(np.cumsum(zipf / zipf.sum()), (tpl.sum(), 1)))]
     rep = (m == REPEAT) & (k > 0)
     orig = fp[first[row_ep[rep]]]
@@ -163,16 +202,28 @@ def expand(world: World, rng, ep: dict) -> dict:
     out = np.full(R, O_USED)
     genuine_plain = np.isin(g, (G_SINGLE, G_HEAP))
     r = rng.random(R)
-    out[genuine_plain & (r >= .875)] = O_READ
-    out[genuine_plain & (r >= .975)] = O_GEN_UNUSED
+    out[genuine_plain & (r >= 0.875)] = O_READ
+    out[genuine_plain & (r >= 0.975)] = O_GEN_UNUSED
     out[(g == G_ITER) & (k < n_ep - 1)] = O_ITER_MID
     out[np.isin(rmech, (DISCARD, SELF_SUMMARY, REPEAT, PADDING))] = O_TH_UNUSED
-    out[fr_all] = np.where(rng.random(fr_all.sum()) < .5, O_USED, O_TH_UNUSED)
+    out[fr_all] = np.where(rng.random(fr_all.sum()) < 0.5, O_USED, O_TH_UNUSED)
     # sessions
     sess = np.where(multi[row_ep], mix(row_ep.astype(np.uint64) + U64(1 << 50)), U64(0))
-    rows = dict(user=user[row_ep], ts=ts, tool=tool[row_ep], action=ract, mech=rmech, gk=g,
-                out=out, tokens=tokens, fp=fp, art_key=key[row_ep], art_author=author[row_ep],
-                art_age=age[row_ep], sess=sess)
+    rows = dict(
+        user=user[row_ep],
+        ts=ts,
+        tool=tool[row_ep],
+        action=ract,
+        mech=rmech,
+        gk=g,
+        out=out,
+        tokens=tokens,
+        fp=fp,
+        art_key=key[row_ep],
+        art_author=author[row_ep],
+        art_age=age[row_ep],
+        sess=sess,
+    )
     keep = rows["ts"] < world.t1
     return {k2: v[keep] for k2, v in rows.items()}
 
@@ -181,24 +232,41 @@ def extra_rows(world: World, rng, user, day, mech) -> dict:
     """Single theater interactions (bursts, fillers) for given users and days."""
     n = len(user)
     tool = pick(rng, world.tool_cum[user])
-    tool[tool == C_] = A_        # junk usage goes where it is counted and seen: not the cli
+    tool[tool == C_] = A_  # junk usage goes where it is counted and seen: not the cli
     action = pick(rng, np.cumsum(TOOL_ACTIONS, 1)[tool])
     ts = day * 86400 + start_seconds(world, rng, user, np.zeros(n, np.int64))
     org = world.org_at(user, day)
-    has_art = np.select([tool == D_, tool == I_, tool == A_], [True, True, rng.random(n) < .35],
-                        rng.random(n) < .5)
+    has_art = np.select(
+        [tool == D_, tool == I_, tool == A_],
+        [True, True, rng.random(n) < 0.35],
+        rng.random(n) < 0.5,
+    )
     doc_ns = (tool == A_) | (tool == D_)
-    key = np.where(doc_ns, user.astype(np.int64) * 1024 + rng.integers(0, 24, n),
-                   org.astype(np.int64) * 65536 + rng.integers(0, 400, n))
+    key = np.where(
+        doc_ns,
+        user.astype(np.int64) * 1024 + rng.integers(0, 24, n),
+        org.astype(np.int64) * 65536 + rng.integers(0, 400, n),
+    )
     key[~has_art] = -1
     author = np.where(doc_ns & has_art, user, -1)
-    age = (rng.uniform(.02, 6.5, n) * 86400).astype(np.int64)
+    age = (rng.uniform(0.02, 6.5, n) * 86400).astype(np.int64)
     age[~has_art | (tool == C_)] = -1
-    out = np.where(rng.random(n) < .75, O_TH_UNUSED, O_TH_NULL)
-    return dict(user=user, ts=ts, tool=tool, action=action, mech=np.full(n, mech),
-                gk=np.full(n, G_THEATER), out=out, tokens=lognormal_tokens(rng, action),
-                fp=rng.bit_generator.random_raw(n).astype(np.uint64), art_key=key,
-                art_author=author, art_age=age, sess=np.zeros(n, np.uint64))
+    out = np.where(rng.random(n) < 0.75, O_TH_UNUSED, O_TH_NULL)
+    return dict(
+        user=user,
+        ts=ts,
+        tool=tool,
+        action=action,
+        mech=np.full(n, mech),
+        gk=np.full(n, G_THEATER),
+        out=out,
+        tokens=lognormal_tokens(rng, action),
+        fp=rng.bit_generator.random_raw(n).astype(np.uint64),
+        art_key=key,
+        art_author=author,
+        art_age=age,
+        sess=np.zeros(n, np.uint64),
+    )
 
 
 def bursts(world: World, rng) -> dict | None:
@@ -216,8 +284,10 @@ def bursts(world: World, rng) -> dict | None:
             wdays = [d for d in wdays if world.sd <= d < world.ed]
             if not wdays:
                 continue
-            members = np.flatnonzero(eligible & (world.org_at(np.arange(world.n_users),
-                                                              np.full(world.n_users, wdays[0])) == o))
+            members = np.flatnonzero(
+                eligible
+                & (world.org_at(np.arange(world.n_users), np.full(world.n_users, wdays[0])) == o)
+            )
             burst = members[rng.random(len(members)) < world.burst_share[o]]
             if not len(burst):
                 continue
@@ -249,9 +319,11 @@ def fillers(world: World, rng, rows: dict) -> dict | None:
         u = np.flatnonzero(short)
         if not len(u):
             continue
-        n = q[u] - c[u] + (rng.random(len(u)) < .35)
+        n = q[u] - c[u] + (rng.random(len(u)) < 0.35)
         uu = np.repeat(u, n)
-        dow = pick(rng, np.tile(np.cumsum([.05, .08, .15, .27, .35, .05, .05]), (len(uu), 1)))
+        dow = pick(
+            rng, np.tile(np.cumsum([0.05, 0.08, 0.15, 0.27, 0.35, 0.05, 0.05]), (len(uu), 1))
+        )
         fills_u.append(uu)
         fills_d.append(monday + dow)
     if not fills_u:
@@ -272,11 +344,12 @@ def fix_token_extremes(rows: dict) -> None:
             sel = rows["action"] == a
             if not sel.any():
                 continue
-            p90 = np.quantile(rows["tokens"][sel], .9, method="inverted_cdf")
+            p90 = np.quantile(rows["tokens"][sel], 0.9, method="inverted_cdf")
             low = sel & (rows["mech"] == PADDING) & (rows["tokens"] <= 1.3 * p90)
             if low.any():
-                rows["tokens"][low] = (p90 * (1.5 + (rows["fp"][low] % U64(150)).astype(float)
-                                              / 100)).astype(np.int64)
+                rows["tokens"][low] = (
+                    p90 * (1.5 + (rows["fp"][low] % U64(150)).astype(float) / 100)
+                ).astype(np.int64)
                 changed = True
         if not changed:
             break

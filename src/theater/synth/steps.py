@@ -1,5 +1,6 @@
 """``generate()``: the steps in order, each a named function. One ``numpy`` generator is threaded
 through the steps in a fixed order, so the same seed and parameters give byte-identical files."""
+
 from __future__ import annotations
 
 import datetime
@@ -20,10 +21,14 @@ from .vocab import MECHANISMS, TOOLS, WORK_ITEM_KINDS
 from .world import World
 from .writers import FilePlan, file_rel, plan_files, write, write_interaction_files
 
-
 # work-item kind -> landing format (formats="mixed")
-WORK_ITEM_FORMATS = {"ticket": "jsonl", "pull_request": "parquet", "case": "csv",
-                     "document": "json", "other": "jsonl.gz"}
+WORK_ITEM_FORMATS = {
+    "ticket": "jsonl",
+    "pull_request": "parquet",
+    "case": "csv",
+    "document": "json",
+    "other": "jsonl.gz",
+}
 
 
 def fresh_dirs(out: Path) -> tuple[Path, Path]:
@@ -57,26 +62,38 @@ def redeliver(landing: Path, world: World, plan: FilePlan) -> str:
     return str(dst.relative_to(landing))
 
 
-def write_directory(landing: Path, world: World, mixed: bool, dirty: bool,
-                    dirty_rows: list[dict]) -> None:
+def write_directory(
+    landing: Path, world: World, mixed: bool, dirty: bool, dirty_rows: list[dict]
+) -> None:
     base_dir, movers_dir = directory_tables(world)
     people = "directory/people.csv" if mixed else "directory/people.parquet"
     if dirty:
-        bad_dir = {"user_id": "c900001", "org_id": world.org_ids[0],
-                   "org_name": world.org_names[0], "parent_org_id": world.org_parent[0],
-                   "role": "contractor", "valid_from": "2026-02-30", "valid_to": None}
-        base_dir = pa.concat_tables([base_dir, pa.Table.from_pylist([bad_dir],
-                                                                    schema=base_dir.schema)])
-        dirty_rows.append({"dataset": "directory", "file": people, "kind": "bad_timestamp",
-                           "event_id": ""})
+        bad_dir = {
+            "user_id": "c900001",
+            "org_id": world.org_ids[0],
+            "org_name": world.org_names[0],
+            "parent_org_id": world.org_parent[0],
+            "role": "contractor",
+            "valid_from": "2026-02-30",
+            "valid_to": None,
+        }
+        base_dir = pa.concat_tables(
+            [base_dir, pa.Table.from_pylist([bad_dir], schema=base_dir.schema)]
+        )
+        dirty_rows.append(
+            {"dataset": "directory", "file": people, "kind": "bad_timestamp", "event_id": ""}
+        )
     write(base_dir, landing / people, "csv" if mixed else "parquet")
-    write(movers_dir, landing / ("directory/transfers.jsonl" if mixed
-                                 else "directory/transfers.parquet"),
-          "jsonl" if mixed else "parquet")
+    write(
+        movers_dir,
+        landing / ("directory/transfers.jsonl" if mixed else "directory/transfers.parquet"),
+        "jsonl" if mixed else "parquet",
+    )
 
 
-def write_work_items(landing: Path, wi_table: pa.Table, mixed: bool, dirty: bool,
-                     dirty_rows: list[dict]) -> int:
+def write_work_items(
+    landing: Path, wi_table: pa.Table, mixed: bool, dirty: bool, dirty_rows: list[dict]
+) -> int:
     """One file per work-item kind; returns the number of files written."""
     kinds = wi_table.column("kind").to_numpy(zero_copy_only=False)
     n_files = 0
@@ -91,8 +108,9 @@ def write_work_items(landing: Path, wi_table: pa.Table, mixed: bool, dirty: bool
             rec["work_item_id"] = "WI-BAD-0000001"
             rec["kind"] = "meeting"
             part = pa.concat_tables([part, pa.Table.from_pylist([rec], schema=part.schema)])
-            dirty_rows.append({"dataset": "work_items", "file": rel, "kind": "bad_enum",
-                               "event_id": ""})
+            dirty_rows.append(
+                {"dataset": "work_items", "file": rel, "kind": "bad_enum", "event_id": ""}
+            )
         write(part, landing / rel, fmt)
         n_files += 1
     return n_files
@@ -100,17 +118,32 @@ def write_work_items(landing: Path, wi_table: pa.Table, mixed: bool, dirty: bool
 
 def write_policies(landing: Path, world: World, mixed: bool) -> None:
     pol, ck = policies_tables(world)
-    write(pol, landing / ("policies/org_policies.csv" if mixed else "policies/org_policies.parquet"),
-          "csv" if mixed else "parquet")
-    write(ck, landing / ("policies/review_calendar.json" if mixed
-                         else "policies/review_calendar.parquet"),
-          "json" if mixed else "parquet")
+    write(
+        pol,
+        landing / ("policies/org_policies.csv" if mixed else "policies/org_policies.parquet"),
+        "csv" if mixed else "parquet",
+    )
+    write(
+        ck,
+        landing
+        / ("policies/review_calendar.json" if mixed else "policies/review_calendar.parquet"),
+        "json" if mixed else "parquet",
+    )
 
 
-def generate(out: str | Path, *, seed: int = 7, n_orgs: int = 24, n_users: int = 1500,
-             start: datetime.date = date(2026, 7, 1), end: datetime.date = date(2026, 10, 1),
-             dirty: bool = False, formats: str = "mixed", rate_scale: float = 1.0,
-             progress: Callable[[str], None] | None = None) -> dict:
+def generate(
+    out: str | Path,
+    *,
+    seed: int = 7,
+    n_orgs: int = 24,
+    n_users: int = 1500,
+    start: datetime.date = date(2026, 7, 1),
+    end: datetime.date = date(2026, 10, 1),
+    dirty: bool = False,
+    formats: str = "mixed",
+    rate_scale: float = 1.0,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Write ``out/landing`` and ``out/truth``; return a summary of what was written."""
     if formats not in ("mixed", "parquet"):
         raise ValueError(f"formats must be 'mixed' or 'parquet', got {formats!r}")
@@ -132,9 +165,10 @@ def generate(out: str | Path, *, seed: int = 7, n_orgs: int = 24, n_users: int =
 
     say("synth: writing interaction files")
     files = plan_files(rows, (info["day"] - world.week_start[0]) // 7, formats)
-    dup_fi = len(files) // 2     # re-delivered whole (kept free of other dirt)
-    dirty_rows, resent = (plan_interaction_dirt(rng, world, table, rows, files, dup_fi)
-                          if dirty else ([], 0))
+    dup_fi = len(files) // 2  # re-delivered whole (kept free of other dirt)
+    dirty_rows, resent = (
+        plan_interaction_dirt(rng, world, table, rows, files, dup_fi) if dirty else ([], 0)
+    )
     counts_fmt, written = write_interaction_files(rng, landing, world, table, files, say)
     dup_files, dup_records = [], 0
     if dirty:
@@ -151,9 +185,15 @@ def generate(out: str | Path, *, seed: int = 7, n_orgs: int = 24, n_users: int =
     bad_counts = truth_files.write_dirty(truth, dirty_rows)
     summary = {
         "seed": seed,
-        "params": {"n_orgs": n_orgs, "n_users": n_users, "start": start.isoformat(),
-                   "end": end.isoformat(), "dirty": dirty, "formats": formats,
-                   "rate_scale": rate_scale},
+        "params": {
+            "n_orgs": n_orgs,
+            "n_users": n_users,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "dirty": dirty,
+            "formats": formats,
+            "rate_scale": rate_scale,
+        },
         "interactions": R,
         "interaction_records_written": written + dup_records,
         "theater_interactions": int(is_th.sum()),
@@ -167,8 +207,12 @@ def generate(out: str | Path, *, seed: int = 7, n_orgs: int = 24, n_users: int =
         "work_items": wi_table.num_rows,
         "bad_records": bad_counts,
         "bad_total": len(dirty_rows),
-        "duplicates": {"files": dup_files, "records_in_duplicate_files": dup_records,
-                       "resent_events": resent, "total": dup_records + resent},
+        "duplicates": {
+            "files": dup_files,
+            "records_in_duplicate_files": dup_records,
+            "resent_events": resent,
+            "total": dup_records + resent,
+        },
     }
     truth_files.write_summary(truth, summary)
     say(f"synth: done, {R:,} interactions ({summary['theater_share']:.1%} theater)")

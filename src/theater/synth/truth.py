@@ -1,5 +1,6 @@
 """Ground truth: which interaction is theater and by what mechanism, per-org facts, the list of
 dirty records, and the run summary (``out/truth/``)."""
+
 from __future__ import annotations
 
 import json
@@ -14,15 +15,20 @@ from .world import World
 from .writers import truth_csv
 
 
-def write_interactions(truth: Path, world: World, table: pa.Table, rows: dict,
-                       org: np.ndarray) -> np.ndarray:
+def write_interactions(
+    truth: Path, world: World, table: pa.Table, rows: dict, org: np.ndarray
+) -> np.ndarray:
     """``interactions.csv`` (event id, tool, is_theater, mechanism, org); returns is_theater."""
     is_th = (rows["mech"] != NONE).astype(np.int64)
-    truth_tab = pa.table({
-        "event_id": table.column("event_id"), "tool": table.column("tool"),
-        "is_theater": pa.array(is_th), "mechanism": take_str(MECHANISMS, rows["mech"]),
-        "org_id": take_str(tuple(world.org_ids), org),
-    }).sort_by([("tool", "ascending"), ("event_id", "ascending")])
+    truth_tab = pa.table(
+        {
+            "event_id": table.column("event_id"),
+            "tool": table.column("tool"),
+            "is_theater": pa.array(is_th),
+            "mechanism": take_str(MECHANISMS, rows["mech"]),
+            "org_id": take_str(tuple(world.org_ids), org),
+        }
+    ).sort_by([("tool", "ascending"), ("event_id", "ascending")])
     truth_csv(truth_tab, truth / "interactions.csv")
     return is_th
 
@@ -34,23 +40,28 @@ def write_orgs(truth: Path, world: World, rows: dict, org: np.ndarray, is_th: np
     n_th = np.bincount(org, weights=is_th, minlength=n_orgs)
     pair = np.unique(org.astype(np.int64) * n_users + rows["user"])
     n_usr = np.bincount(pair // n_users, minlength=n_orgs)
-    per_user = np.bincount(org.astype(np.int64) * n_users + rows["user"], minlength=n_orgs * n_users)
+    per_user = np.bincount(
+        org.astype(np.int64) * n_users + rows["user"], minlength=n_orgs * n_users
+    )
     top = per_user.reshape(n_orgs, n_users).max(1) / np.maximum(n_int, 1)
     mech_counts = np.zeros((n_orgs, len(MECHANISMS)), np.int64)
     np.add.at(mech_counts, (org, rows["mech"]), 1)
     org_rows = []
     for o in range(n_orgs):
-        org_rows.append({
-            "org_id": world.org_ids[o],
-            "theater_share": round(float(n_th[o] / n_int[o]) if n_int[o] else 0.0, 6),
-            "n_users": int(n_usr[o]), "n_interactions": int(n_int[o]),
-            "has_quota": int(world.has_quota[o]),
-            "has_checkpoint": int(bool(world.checkpoints_of(o))),
-            "has_org_checkpoint": int(world.has_org_ck[o]),
-            "has_mandate": int(world.has_mandate[o]),
-            "top_user_share": round(float(top[o]), 6),
-            **{f"n_{m}": int(mech_counts[o, i]) for i, m in enumerate(MECHANISMS)},
-        })
+        org_rows.append(
+            {
+                "org_id": world.org_ids[o],
+                "theater_share": round(float(n_th[o] / n_int[o]) if n_int[o] else 0.0, 6),
+                "n_users": int(n_usr[o]),
+                "n_interactions": int(n_int[o]),
+                "has_quota": int(world.has_quota[o]),
+                "has_checkpoint": int(bool(world.checkpoints_of(o))),
+                "has_org_checkpoint": int(world.has_org_ck[o]),
+                "has_mandate": int(world.has_mandate[o]),
+                "top_user_share": round(float(top[o]), 6),
+                **{f"n_{m}": int(mech_counts[o, i]) for i, m in enumerate(MECHANISMS)},
+            }
+        )
     truth_csv(pa.Table.from_pylist(org_rows), truth / "orgs.csv")
 
 

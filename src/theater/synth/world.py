@@ -1,4 +1,5 @@
 """The world: orgs, users, calendar and policies (everything but the interactions)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -8,21 +9,100 @@ import pyarrow as pa
 
 from .vocab import HOME_TZ, TZ
 
-
-_FIRST = ("ana", "ben", "chen", "dana", "eli", "fatima", "george", "hana", "ivan", "julia", "kofi",
-          "lena", "marco", "nina", "omar", "priya", "quinn", "rosa", "sam", "tara", "umar",
-          "vera", "wei", "xena", "yusuf", "zoe")
-_LAST = ("silva", "berg", "wang", "kowalski", "haddad", "okafor", "novak", "tanaka", "garcia",
-         "müller", "rossi", "smith", "singh", "ivanova", "dubois", "kim", "larsen", "mensah")
-_DEPTS = ("Platform Engineering", "Payments", "Mobile Apps", "Data Science", "Customer Support",
-          "Sales EMEA", "Sales Americas", "Marketing", "Finance", "Legal", "People Operations",
-          "Security", "Infrastructure", "Search", "Growth", "Design", "Procurement",
-          "Risk & Compliance", "Developer Experience", "Claims Processing", "Underwriting",
-          "Research", "Partnerships", "Internal Tools")
-_ENG_DEPTS = {"Platform Engineering", "Payments", "Mobile Apps", "Data Science", "Security",
-              "Infrastructure", "Search", "Developer Experience", "Internal Tools", "Research"}
+_FIRST = (
+    "ana",
+    "ben",
+    "chen",
+    "dana",
+    "eli",
+    "fatima",
+    "george",
+    "hana",
+    "ivan",
+    "julia",
+    "kofi",
+    "lena",
+    "marco",
+    "nina",
+    "omar",
+    "priya",
+    "quinn",
+    "rosa",
+    "sam",
+    "tara",
+    "umar",
+    "vera",
+    "wei",
+    "xena",
+    "yusuf",
+    "zoe",
+)
+_LAST = (
+    "silva",
+    "berg",
+    "wang",
+    "kowalski",
+    "haddad",
+    "okafor",
+    "novak",
+    "tanaka",
+    "garcia",
+    "müller",
+    "rossi",
+    "smith",
+    "singh",
+    "ivanova",
+    "dubois",
+    "kim",
+    "larsen",
+    "mensah",
+)
+_DEPTS = (
+    "Platform Engineering",
+    "Payments",
+    "Mobile Apps",
+    "Data Science",
+    "Customer Support",
+    "Sales EMEA",
+    "Sales Americas",
+    "Marketing",
+    "Finance",
+    "Legal",
+    "People Operations",
+    "Security",
+    "Infrastructure",
+    "Search",
+    "Growth",
+    "Design",
+    "Procurement",
+    "Risk & Compliance",
+    "Developer Experience",
+    "Claims Processing",
+    "Underwriting",
+    "Research",
+    "Partnerships",
+    "Internal Tools",
+)
+_ENG_DEPTS = {
+    "Platform Engineering",
+    "Payments",
+    "Mobile Apps",
+    "Data Science",
+    "Security",
+    "Infrastructure",
+    "Search",
+    "Developer Experience",
+    "Internal Tools",
+    "Research",
+}
 _DIVISIONS = ("div-engineering", "div-go-to-market", "div-corporate")
-ROLES_ENG = ("engineer", "senior engineer", "staff engineer", "engineering manager", "data scientist")
+ROLES_ENG = (
+    "engineer",
+    "senior engineer",
+    "staff engineer",
+    "engineering manager",
+    "data scientist",
+)
 ROLES_BIZ = ("analyst", "specialist", "manager", "associate", "account executive")
 
 
@@ -56,14 +136,14 @@ class World:
         rng = self.rng
         n_small = max(1, round(n_orgs / 8))
         small = rng.integers(6, 13, n_small)
-        small[0] = rng.integers(6, 10)          # below k = 10 for sure
+        small[0] = rng.integers(6, 10)  # below k = 10 for sure
         dom = int(rng.integers(10, 13))
         n_rest = n_orgs - n_small - 1
         if n_rest < 1:
             raise ValueError("n_orgs too small for the org mix")
         left = n_users - small.sum() - dom
         floor = min(14, left // n_rest)
-        w = np.exp(rng.normal(0, .6, n_rest))
+        w = np.exp(rng.normal(0, 0.6, n_rest))
         rest = floor + np.floor(w / w.sum() * (left - floor * n_rest)).astype(int)
         rest[np.argmax(w)] += left - rest.sum()
         sizes = np.concatenate([small, [dom], rest])
@@ -80,18 +160,18 @@ class World:
         self.org_names, self.org_eng = names, np.array(eng)
         self.org_parent = [_DIVISIONS[0] if e else _DIVISIONS[1 + i % 2] for i, e in enumerate(eng)]
         self.org_home = rng.integers(0, len(HOME_TZ), n_orgs)
-        tw = np.where(self.org_eng[:, None], [[.30, .40, .10, .20]], [[.55, .02, .40, .03]])
+        tw = np.where(self.org_eng[:, None], [[0.30, 0.40, 0.10, 0.20]], [[0.55, 0.02, 0.40, 0.03]])
         self.org_tools = tw
         # theater intensity: a few near zero, the rest spread geometrically 0.02 .. 0.45
         n_zero = 2 if n_orgs >= 8 else 1
-        spread = np.geomspace(.02, .55, n_orgs - n_zero)
-        target = np.concatenate([rng.uniform(.002, .008, n_zero), spread])
+        spread = np.geomspace(0.02, 0.55, n_orgs - n_zero)
+        target = np.concatenate([rng.uniform(0.002, 0.008, n_zero), spread])
         order = rng.permutation(n_orgs)
         self.org_target = target[order]
         self.org_quiet = np.zeros(n_orgs, bool)
         self.org_quiet[order < n_zero] = True
         # mechanism mix over discard, self_summary, repeat, fragment, padding
-        mix = rng.dirichlet(np.full(5, .8), n_orgs) * np.array([1, 1, .6, .15, .8])
+        mix = rng.dirichlet(np.full(5, 0.8), n_orgs) * np.array([1, 1, 0.6, 0.15, 0.8])
         self.org_mix = mix / mix.sum(1, keepdims=True)
         rows_per_ep = np.array([1, 1, 3, 6.5, 1])
         l_th = self.org_mix @ rows_per_ep
@@ -109,24 +189,26 @@ class World:
         self.org1 = org.copy()
         home = self.org_home[org]
         tzc = np.array(HOME_TZ)[home, rng.integers(0, 4, U)]
-        other = rng.random(U) < .15
+        other = rng.random(U) < 0.15
         tzc[other] = rng.integers(1, len(TZ), other.sum())
         self.tz = tzc
-        is_mail = rng.random(U) < .35
+        is_mail = rng.random(U) < 0.35
         first = rng.integers(0, len(_FIRST), U)
         last = rng.integers(0, len(_LAST), U)
         ident = []
         for u in range(U):
             if is_mail[u]:
-                ident.append(f"{_FIRST[first[u]]}.{_LAST[last[u]].replace('ü', 'ue')}"
-                             f".{u + 1:05d}@acme-corp.example")
+                ident.append(
+                    f"{_FIRST[first[u]]}.{_LAST[last[u]].replace('ü', 'ue')}"
+                    f".{u + 1:05d}@acme-corp.example"
+                )
             else:
                 ident.append(f"u{u + 1:06d}")
         self.ident = np.array(ident, dtype=object)
         self.ident_arr = pa.array(ident, type=pa.string())
         # activity
-        rate = np.exp(rng.normal(np.log(12), .45, U)) * rate_scale
-        heavy = rng.random(U) < .05
+        rate = np.exp(rng.normal(np.log(12), 0.45, U)) * rate_scale
+        heavy = rng.random(U) < 0.05
         rate[heavy] *= rng.uniform(3, 5, heavy.sum())
         self.heavy = heavy
         role = self.org_role[org]
@@ -144,8 +226,10 @@ class World:
         mondays = self.week_start[(self.week_start > self.sd) & (self.week_start < self.ed - 6)]
         regular = np.flatnonzero(self.org_role == "regular")
         cand = np.flatnonzero((role == "regular") & ~heavy)
-        n_move = int(round(.03 * U)) if len(mondays) and len(regular) > 1 else 0
-        movers = rng.choice(cand, min(n_move, len(cand)), replace=False) if n_move else np.array([], int)
+        n_move = int(round(0.03 * U)) if len(mondays) and len(regular) > 1 else 0
+        movers = (
+            rng.choice(cand, min(n_move, len(cand)), replace=False) if n_move else np.array([], int)
+        )
         self.mover = np.zeros(U, bool)
         self.mover[movers] = True
         self.move_day = np.full(U, np.iinfo(np.int64).max // 4, np.int64)
@@ -158,20 +242,21 @@ class World:
             self.org2[movers] = dest
         self.rate = rate
         # tools per user
-        alpha = self.org_tools[org] * 12 + .05
+        alpha = self.org_tools[org] * 12 + 0.05
         g = rng.gamma(alpha)
         self.tool_cum = np.cumsum(g / g.sum(1, keepdims=True), 1)
         # theater propensity
         gfac = rng.gamma(2.0, 1 / 2.0, U)
-        p = np.minimum(.9, self.org_p[org] * gfac)
+        p = np.minimum(0.9, self.org_p[org] * gfac)
         p[heavy] = 0.0
         self.p = p
         self.heap = np.zeros(U, np.int64)  # filled once policies are known
         self.hire_day = self.sd - rng.integers(30, 2500, U)
 
     def org_at(self, user: np.ndarray, day: np.ndarray) -> np.ndarray:
-        return np.where(self.mover[user] & (day >= self.move_day[user]), self.org2[user],
-                        self.org1[user])
+        return np.where(
+            self.mover[user] & (day >= self.move_day[user]), self.org2[user], self.org1[user]
+        )
 
     # -- policies
     def _policies(self):
@@ -180,16 +265,16 @@ class World:
         active = np.flatnonzero(~self.org_quiet)
         self.quota_rows: list[tuple[int, int, int | None, int]] = []  # org, start, end, Q
         self.quota_wk = np.zeros((n, self.n_weeks), np.int64)
-        n_quota = max(1, round(.3 * n))
+        n_quota = max(1, round(0.3 * n))
         q_orgs = np.sort(rng.choice(active, min(n_quota, len(active)), replace=False))
         for j, o in enumerate(q_orgs):
-            q = int(rng.choice([10, 15, 20, 25], p=[.3, .35, .25, .1]))
-            if j % 2 == 1 and len(full_idx) >= 3:        # starts mid-period: pre-quota weeks
+            q = int(rng.choice([10, 15, 20, 25], p=[0.3, 0.35, 0.25, 0.1]))
+            if j % 2 == 1 and len(full_idx) >= 3:  # starts mid-period: pre-quota weeks
                 w = int(full_idx[rng.integers(1, max(2, len(full_idx) - 1))])
                 s = int(self.week_start[w])
             else:
                 s = int(self.week_start[0] - 7 * rng.integers(2, 10))
-            if j == 2 and len(full_idx) >= 4:             # a raised quota: two rows
+            if j == 2 and len(full_idx) >= 4:  # a raised quota: two rows
                 w = int(full_idx[len(full_idx) // 2])
                 mid = int(self.week_start[w])
                 s = min(s, mid - 7)
@@ -209,34 +294,43 @@ class World:
             return day + np.where((day + 3) % 7 >= 5, 7 - (day + 3) % 7, 0)
 
         n_star = 2 if span >= 60 else 1
-        star = [int(weekday_on_or_after(self.sd + int(span * f)))
-                for f in ((.45, .9) if n_star == 2 else (.6,))]
+        star = [
+            int(weekday_on_or_after(self.sd + int(span * f)))
+            for f in ((0.45, 0.9) if n_star == 2 else (0.6,))
+        ]
         self.star_ck = [d for d in star if self.sd + 5 <= d < self.ed]
         self.org_ck: list[list[int]] = [[] for _ in range(n)]
-        n_ck = max(1, round(.25 * n))
+        n_ck = max(1, round(0.25 * n))
         for o in np.sort(rng.choice(active, min(n_ck, len(active)), replace=False)):
             k = int(rng.integers(1, 3))
-            days = sorted({int(weekday_on_or_after(self.sd + int(rng.integers(6, max(7, span - 1)))))
-                           for _ in range(k)})
+            days = sorted(
+                {
+                    int(weekday_on_or_after(self.sd + int(rng.integers(6, max(7, span - 1)))))
+                    for _ in range(k)
+                }
+            )
             self.org_ck[o] = [d for d in days if d < self.ed]
         self.has_org_ck = np.array([bool(c) for c in self.org_ck])
-        self.burst_org = self.has_org_ck | (rng.random(n) < .4)
+        self.burst_org = self.has_org_ck | (rng.random(n) < 0.4)
         self.burst_org &= ~self.org_quiet
-        self.burst_share = rng.uniform(.3, .8, n)
+        self.burst_share = rng.uniform(0.3, 0.8, n)
         # mandates
         self.mandate_day = np.full(n, -(np.iinfo(np.int64).max // 4), np.int64)
         self.has_mandate = np.zeros(n, bool)
-        n_m = max(1, round(.35 * n))
+        n_m = max(1, round(0.35 * n))
         for o in np.sort(rng.choice(active, min(n_m, len(active)), replace=False)):
             self.has_mandate[o] = True
-            self.mandate_day[o] = (self.sd - int(rng.integers(10, 60)) if rng.random() < .4
-                                   else self.sd + int(rng.integers(7, max(8, span // 2))))
-        self.filler_rate = rng.uniform(.5, .95, n)
+            self.mandate_day[o] = (
+                self.sd - int(rng.integers(10, 60))
+                if rng.random() < 0.4
+                else self.sd + int(rng.integers(7, max(8, span // 2)))
+            )
+        self.filler_rate = rng.uniform(0.5, 0.95, n)
         # heaping: exact 10 or 20 a week, genuine, in orgs without any quota
         org = self.org1
-        cand = (~self.has_quota[org] & ~self.heavy & ~self.mover & (self.org_role[org] == "regular"))
-        pick = cand & (self.rng.random(self.n_users) < .06)
-        self.heap[pick] = np.where(self.rng.random(pick.sum()) < .6, 10, 20)
+        cand = ~self.has_quota[org] & ~self.heavy & ~self.mover & (self.org_role[org] == "regular")
+        pick = cand & (self.rng.random(self.n_users) < 0.06)
+        self.heap[pick] = np.where(self.rng.random(pick.sum()) < 0.6, 10, 20)
         self.p[pick] = 0.0
 
     def checkpoints_of(self, o: int) -> list[int]:

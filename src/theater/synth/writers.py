@@ -1,4 +1,5 @@
 """Landing-file writers: the five formats, truth CSVs, file names and per-tool columns."""
+
 from __future__ import annotations
 
 import gzip
@@ -38,8 +39,10 @@ def _json_value(col: pa.Array, key: str, explicit_null: bool) -> pa.Array:
     elif pa.types.is_boolean(t):
         v = cat(key, pc.if_else(col, "true", "false"))
     elif pa.types.is_struct(t):
-        inner = [_json_value(pc.struct_field(col, i), f'"{t.field(i).name}":', False)
-                 for i in range(t.num_fields)]
+        inner = [
+            _json_value(pc.struct_field(col, i), f'"{t.field(i).name}":', False)
+            for i in range(t.num_fields)
+        ]
         v = cat(key + "{", pc.binary_join_element_wise(*inner, ",", null_handling="skip"), "}")
         v = with_nulls(v, col.is_null().to_numpy(zero_copy_only=False))
     else:
@@ -49,13 +52,25 @@ def _json_value(col: pa.Array, key: str, explicit_null: bool) -> pa.Array:
     return v
 
 
-def write(table: pa.Table, path: Path, fmt: str, *, explicit_null: bool = False,
-           malformed: list[tuple[int, str]] | None = None) -> None:
+def write(
+    table: pa.Table,
+    path: Path,
+    fmt: str,
+    *,
+    explicit_null: bool = False,
+    malformed: list[tuple[int, str]] | None = None,
+) -> None:
     """Write ``table`` as ``fmt``; ``malformed`` inserts raw broken lines (jsonl only)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
-        pq.write_table(table, path, compression="zstd", row_group_size=1 << 20,
-                       write_statistics=True, store_schema=True)
+        pq.write_table(
+            table,
+            path,
+            compression="zstd",
+            row_group_size=1 << 20,
+            write_statistics=True,
+            store_schema=True,
+        )
         return
     if fmt == "csv":
         keep = [n for n in table.column_names if not pa.types.is_struct(table.schema.field(n).type)]
@@ -71,8 +86,10 @@ def write(table: pa.Table, path: Path, fmt: str, *, explicit_null: bool = False,
     elif fmt == "jsonl":
         path.write_bytes(("\n".join(lines) + "\n").encode())
     elif fmt == "jsonl.gz":
-        with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
-                                                    compresslevel=6, mtime=0) as gz:
+        with (
+            open(path, "wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as gz,
+        ):
             gz.write(("\n".join(lines) + "\n").encode())
     else:
         raise ValueError(fmt)
@@ -135,7 +152,7 @@ def plan_files(rows: dict, week_of: np.ndarray, formats: str) -> list[FilePlan]:
         t, w = int(rows["tool"][s]), int(week_of[s])
         fmt = "parquet" if formats == "parquet" else ROTATION[(w + 3 * t) % len(ROTATION)]
         files.append(FilePlan(t, w, fmt, np.arange(s, e)))
-    if formats == "mixed":   # every format at least once
+    if formats == "mixed":  # every format at least once
         have = {f.fmt for f in files}
         for fmt in FORMATS:
             if fmt not in have:
@@ -145,8 +162,9 @@ def plan_files(rows: dict, week_of: np.ndarray, formats: str) -> list[FilePlan]:
     return files
 
 
-def write_interaction_files(rng, landing: Path, world: World, table: pa.Table,
-                            files: list[FilePlan], say) -> tuple[dict[str, int], int]:
+def write_interaction_files(
+    rng, landing: Path, world: World, table: pa.Table, files: list[FilePlan], say
+) -> tuple[dict[str, int], int]:
     """Write every planned file (bad records placed inside it deterministically, malformed lines
     at random positions); return (files per format, records written)."""
     counts_fmt = {f: 0 for f in FORMATS}
@@ -166,8 +184,10 @@ def write_interaction_files(rng, landing: Path, world: World, table: pa.Table,
             pos = np.sort(perm[: len(bad)] % max(1, part.num_rows - len(bad)))
             order = np.insert(keep_order, pos, np.arange(part.num_rows - len(bad), part.num_rows))
             part = part.take(pa.array(order))
-        mal = [(int(p), m) for p, m in zip(rng.integers(0, part.num_rows + 1, len(malformed)),
-                                           malformed)]
+        mal = [
+            (int(p), m)
+            for p, m in zip(rng.integers(0, part.num_rows + 1, len(malformed)), malformed)
+        ]
         path = landing / file_rel(tool, w, world, fmt)
         write(part, path, fmt, explicit_null=(t + w) % 3 == 0, malformed=mal)
         counts_fmt[fmt] += 1

@@ -24,6 +24,7 @@ appears in the period both as events (silver/interactions) and as aggregates of 
 (e.g. Claude Code OTel events and the Claude Code analytics API) keeps only the events; their
 aggregate rows of that family are dropped for the whole period.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -36,7 +37,8 @@ USER_DAYS_SCHEMA = (
     "source_format string, user_key string, org_id string, vendor_org string, day date, "
     "feature string, requests bigint, suggestions_shown bigint, accepted bigint, "
     "rejected bigint, dismissed bigint, lines_suggested bigint, lines_accepted bigint, "
-    "sessions bigint, prompt_tokens bigint, output_tokens bigint, period_days int")
+    "sessions bigint, prompt_tokens bigint, output_tokens bigint, period_days int"
+)
 
 #: Features that push outputs unasked (inline completions): never requested-output usage.
 PUSHED_FEATURES = ("code_completion", "completion", "complete")
@@ -44,11 +46,15 @@ PUSHED_FEATURES = ("code_completion", "completion", "complete")
 PUSHED_ACTIONS = ("complete",)
 #: Sources that are the same tool seen at two grains (events and aggregates).
 FAMILY = {
-    "claude_code_otel": "claude_code", "claude_code_analytics": "claude_code",
-    "cursor_usage_events": "cursor", "cursor_daily_usage": "cursor",
-    "m365_copilot_audit": "m365_copilot", "viva_person_query": "m365_copilot",
+    "claude_code_otel": "claude_code",
+    "claude_code_analytics": "claude_code",
+    "cursor_usage_events": "cursor",
+    "cursor_daily_usage": "cursor",
+    "m365_copilot_audit": "m365_copilot",
+    "viva_person_query": "m365_copilot",
     "m365_copilot_reports": "m365_copilot",
-    "github_copilot_users": "github_copilot", "github_copilot_org_metrics": "github_copilot",
+    "github_copilot_users": "github_copilot",
+    "github_copilot_org_metrics": "github_copilot",
 }
 NATIVE = "native"
 
@@ -81,35 +87,52 @@ def usage_units(user_days: DataFrame, start: date, end: date) -> DataFrame:
     """silver/user_days rows of [start, end) with a resolved org -> usage units (see module)."""
     req = _requested(F.col("feature"))
     decided_parts = [F.col(c) for c in ("accepted", "rejected", "dismissed")]
-    any_decided = F.col("accepted").isNotNull() | F.col("rejected").isNotNull() | \
-        F.col("dismissed").isNotNull()
+    any_decided = (
+        F.col("accepted").isNotNull()
+        | F.col("rejected").isNotNull()
+        | F.col("dismissed").isNotNull()
+    )
     decided = F.when(any_decided, sum((F.coalesce(c, F.lit(0)) for c in decided_parts), F.lit(0)))
-    unused = (F.coalesce(F.col("rejected"), F.lit(0)) + F.coalesce(F.col("dismissed"), F.lit(0)))
+    unused = F.coalesce(F.col("rejected"), F.lit(0)) + F.coalesce(F.col("dismissed"), F.lit(0))
     reports_refusals = F.col("rejected").isNotNull() | F.col("dismissed").isNotNull()
     n = F.when(F.col("requests").isNotNull(), F.col("requests")).when(
-        req, F.coalesce(F.col("suggestions_shown"), decided))
-    acceptance = F.when(req & reports_refusals & (decided > 0),
-                        unused.cast("double") / decided.cast("double")).otherwise(F.lit(None).cast("double"))
-    return (user_days
-            .where(F.col("org_id").isNotNull() & F.col("user_key").isNotNull()
-                   & (F.col("day") >= F.lit(start)) & (F.col("day") < F.lit(end))
-                   & ~F.lower(F.col("feature")).endswith("_subset"))
-            .select("org_id", "user_key", "source_format",
-                    family(F.col("source_format")).alias("family"),
-                    F.col("day"), F.coalesce(F.col("period_days"), F.lit(1)).alias("period_days"),
-                    week_of(F.col("day"), F.coalesce(F.col("period_days"), F.lit(1)))
-                    .alias("week_start"),
-                    n.cast("double").alias("n"), acceptance.alias("acceptance"))
-            .where(F.col("n").isNotNull() | F.col("acceptance").isNotNull()))
+        req, F.coalesce(F.col("suggestions_shown"), decided)
+    )
+    acceptance = F.when(
+        req & reports_refusals & (decided > 0), unused.cast("double") / decided.cast("double")
+    ).otherwise(F.lit(None).cast("double"))
+    return (
+        user_days.where(
+            F.col("org_id").isNotNull()
+            & F.col("user_key").isNotNull()
+            & (F.col("day") >= F.lit(start))
+            & (F.col("day") < F.lit(end))
+            & ~F.lower(F.col("feature")).endswith("_subset")
+        )
+        .select(
+            "org_id",
+            "user_key",
+            "source_format",
+            family(F.col("source_format")).alias("family"),
+            F.col("day"),
+            F.coalesce(F.col("period_days"), F.lit(1)).alias("period_days"),
+            week_of(F.col("day"), F.coalesce(F.col("period_days"), F.lit(1))).alias("week_start"),
+            n.cast("double").alias("n"),
+            acceptance.alias("acceptance"),
+        )
+        .where(F.col("n").isNotNull() | F.col("acceptance").isNotNull())
+    )
 
 
 def without_event_grain(units: DataFrame, events: DataFrame) -> DataFrame:
     """Drop aggregate units of (org, user, family) that also have event rows in ``events``
     (org_id, user_key and, if present, source_format): events win, no double counting."""
     src = F.col("source_format") if "source_format" in events.columns else F.lit(None)
-    seen = (events.where(F.col("org_id").isNotNull())
-            .select("org_id", "user_key", family(src.cast("string")).alias("family"))
-            .distinct())
+    seen = (
+        events.where(F.col("org_id").isNotNull())
+        .select("org_id", "user_key", family(src.cast("string")).alias("family"))
+        .distinct()
+    )
     return units.join(seen, on=["org_id", "user_key", "family"], how="left_anti")
 
 
@@ -117,13 +140,15 @@ def event_units(labels: DataFrame) -> DataFrame:
     """Labelled interactions -> incentive units: n = 1, the interaction's incentive weights and,
     for requested outputs only, the unused-output flag as the acceptance component."""
     requested = ~F.coalesce(F.col("action").isin(*PUSHED_ACTIONS), F.lit(False))
-    return (labels.where(F.col("org_id").isNotNull())
-            .select("org_id", "user_key", F.lit(1.0).alias("n"),
-                    F.col("sig_quota_bunching").alias("w_q"),
-                    F.col("sig_checkpoint_burst").alias("w_cp"),
-                    F.when(requested, F.col("sig_unused_output").cast("double"))
-                    .alias("acceptance"),
-                    F.lit("events").alias("basis")))
+    return labels.where(F.col("org_id").isNotNull()).select(
+        "org_id",
+        "user_key",
+        F.lit(1.0).alias("n"),
+        F.col("sig_quota_bunching").alias("w_q"),
+        F.col("sig_checkpoint_burst").alias("w_cp"),
+        F.when(requested, F.col("sig_unused_output").cast("double")).alias("acceptance"),
+        F.lit("events").alias("basis"),
+    )
 
 
 def explained(components: tuple[str, ...] = ("w_q", "w_cp", "acceptance")) -> Column:
@@ -140,20 +165,25 @@ def incentive_users(units: DataFrame) -> DataFrame:
     ``inc_num`` (usage explained), ``inc_den`` (usage with a measured component), ``usage``
     (all usage), ``inc_rows`` (rows with a measured component) and the bases measured."""
     p = explained()
-    return (units.where(F.col("n").isNotNull() & (F.col("n") > 0))
-            .withColumn("_p", p)
-            .groupBy("org_id", "user_key")
-            .agg(F.round(F.sum(F.col("n") * F.col("_p")), 9).alias("inc_num"),
-                 F.sum(F.when(F.col("_p").isNotNull(), F.col("n"))).alias("inc_den"),
-                 F.sum("n").alias("usage"),
-                 F.count("_p").alias("inc_rows"),
-                 F.collect_set(F.when(F.col("_p").isNotNull(), F.col("basis"))).alias("_bases"))
-            .withColumn("inc_num", F.coalesce(F.col("inc_num"), F.lit(0.0)))
-            .withColumn("inc_den", F.coalesce(F.col("inc_den"), F.lit(0.0))))
+    return (
+        units.where(F.col("n").isNotNull() & (F.col("n") > 0))
+        .withColumn("_p", p)
+        .groupBy("org_id", "user_key")
+        .agg(
+            F.round(F.sum(F.col("n") * F.col("_p")), 9).alias("inc_num"),
+            F.sum(F.when(F.col("_p").isNotNull(), F.col("n"))).alias("inc_den"),
+            F.sum("n").alias("usage"),
+            F.count("_p").alias("inc_rows"),
+            F.collect_set(F.when(F.col("_p").isNotNull(), F.col("basis"))).alias("_bases"),
+        )
+        .withColumn("inc_num", F.coalesce(F.col("inc_num"), F.lit(0.0)))
+        .withColumn("inc_den", F.coalesce(F.col("inc_den"), F.lit(0.0)))
+    )
 
 
-def with_weights(user_weeks: DataFrame | None, checkpoint: DataFrame | None,
-                 checkpoint_orgs: list[str]) -> Callable[[DataFrame], DataFrame]:
+def with_weights(
+    user_weeks: DataFrame | None, checkpoint: DataFrame | None, checkpoint_orgs: list[str]
+) -> Callable[[DataFrame], DataFrame]:
     """Aggregate usage units -> incentive units: ``w_q`` from the bunching weights of the
     user-week, ``w_cp`` from the checkpoint weights of the user-day (day rows only; 0 on other
     days of a measured org, null elsewhere and on person-week rows)."""
@@ -161,25 +191,50 @@ def with_weights(user_weeks: DataFrame | None, checkpoint: DataFrame | None,
     def apply(units: DataFrame) -> DataFrame:
         df = units
         if user_weeks is not None:
-            df = (df.join(F.broadcast(user_weeks.select(
-                "org_id", "user_key", F.col("_week").alias("week_start"),
-                F.col("sig_quota_bunching").alias("w_q"))),
-                on=["org_id", "user_key", "week_start"], how="left"))
+            df = df.join(
+                F.broadcast(
+                    user_weeks.select(
+                        "org_id",
+                        "user_key",
+                        F.col("_week").alias("week_start"),
+                        F.col("sig_quota_bunching").alias("w_q"),
+                    )
+                ),
+                on=["org_id", "user_key", "week_start"],
+                how="left",
+            )
         else:
             df = df.withColumn("w_q", F.lit(None).cast("double"))
         if checkpoint is not None and checkpoint_orgs:
             m = df.sparkSession.createDataFrame([(o,) for o in checkpoint_orgs], "_m_org string")
-            cp = checkpoint.select("org_id", "user_key", F.col("event_date").alias("day"),
-                                   F.col("sig_checkpoint_burst").alias("_cp"))
-            df = (df.join(F.broadcast(cp), on=["org_id", "user_key", "day"], how="left")
-                  .join(F.broadcast(m), on=F.col("org_id") == F.col("_m_org"), how="left")
-                  .withColumn("w_cp", F.when(F.col("_m_org").isNotNull()
-                                             & (F.col("period_days") == 1),
-                                             F.coalesce(F.col("_cp"), F.lit(0.0))).otherwise(F.lit(None).cast("double")))
-                  .drop("_m_org", "_cp"))
+            cp = checkpoint.select(
+                "org_id",
+                "user_key",
+                F.col("event_date").alias("day"),
+                F.col("sig_checkpoint_burst").alias("_cp"),
+            )
+            df = (
+                df.join(F.broadcast(cp), on=["org_id", "user_key", "day"], how="left")
+                .join(F.broadcast(m), on=F.col("org_id") == F.col("_m_org"), how="left")
+                .withColumn(
+                    "w_cp",
+                    F.when(
+                        F.col("_m_org").isNotNull() & (F.col("period_days") == 1),
+                        F.coalesce(F.col("_cp"), F.lit(0.0)),
+                    ).otherwise(F.lit(None).cast("double")),
+                )
+                .drop("_m_org", "_cp")
+            )
         else:
             df = df.withColumn("w_cp", F.lit(None).cast("double"))
-        return df.select("org_id", "user_key", "n", "w_q", "w_cp", "acceptance",
-                         F.lit("aggregates").alias("basis"))
+        return df.select(
+            "org_id",
+            "user_key",
+            "n",
+            "w_q",
+            "w_cp",
+            "acceptance",
+            F.lit("aggregates").alias("basis"),
+        )
 
     return apply

@@ -13,6 +13,7 @@ value's text, so the type is read from the record's own text: a string field mus
 string (``"tool": 5`` and ``"user_id": {...}`` are ``bad_type``), a number or boolean field must
 not be one (``"dwell_ms": "100"`` is ``bad_type``). CSV and Parquet values carry no JSON type.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,8 +33,8 @@ class Limits:
     """Contract limits from the configuration (``contract:`` in conf/base.yaml)."""
 
     max_field_chars: int | None = 1_000_000
-    ts_min: str | None = "2000-01-01T00:00:00Z"    # date-time values before this: implausible
-    ts_max: str | None = None                       # ... after this (None: no upper bound)
+    ts_min: str | None = "2000-01-01T00:00:00Z"  # date-time values before this: implausible
+    ts_max: str | None = None  # ... after this (None: no upper bound)
 
     @classmethod
     def from_config(cls, cfg, now: datetime | None = None) -> "Limits":
@@ -48,11 +49,17 @@ class Limits:
 
         now = now or datetime.now(timezone.utc)
         ahead = get("contract.max_future_days", None)
-        ts_max = None if ahead is None else (now + timedelta(days=int(ahead))).strftime(
-            "%Y-%m-%dT%H:%M:%SZ")
+        ts_max = (
+            None
+            if ahead is None
+            else (now + timedelta(days=int(ahead))).strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
         lo = get("contract.min_timestamp", cls.ts_min)
-        return cls(max_field_chars=get("contract.max_field_chars", cls.max_field_chars) or None,
-                   ts_min=str(lo) if lo else None, ts_max=ts_max)
+        return cls(
+            max_field_chars=get("contract.max_field_chars", cls.max_field_chars) or None,
+            ts_min=str(lo) if lo else None,
+            ts_max=ts_max,
+        )
 
 
 # RFC 3339: date, 'T' or space, time, optional fraction, and a mandatory offset or Z.
@@ -71,8 +78,9 @@ def parse_timestamp(value: Column) -> Column:
 
 def parse_date(value: Column) -> Column:
     """YYYY-MM-DD -> date (null when invalid, e.g. 2026-02-30)."""
-    return F.when(value.rlike(ISO_DATE),
-                  F.try_to_timestamp(F.concat(value, F.lit("T00:00:00Z"))).cast("date"))
+    return F.when(
+        value.rlike(ISO_DATE), F.try_to_timestamp(F.concat(value, F.lit("T00:00:00Z"))).cast("date")
+    )
 
 
 def _number(value: Column) -> Column:
@@ -86,8 +94,9 @@ def typed_value(spec: FieldSpec) -> Column:
         return _number(value).cast("bigint").alias(spec.name)
     if spec.kind == "boolean":
         low = F.lower(value)
-        return (F.when(low == "true", F.lit(True)).when(low == "false", F.lit(False))
-                .alias(spec.name))
+        return (
+            F.when(low == "true", F.lit(True)).when(low == "false", F.lit(False)).alias(spec.name)
+        )
     if spec.kind == "date-time":
         return parse_timestamp(value).alias(spec.name)
     if spec.kind == "date":
@@ -109,8 +118,12 @@ def _field_problem(spec: FieldSpec, limits: Limits | None = None) -> Column:
         present = present & (F.length(value) >= F.lit(spec.min_length))
     checks: list[tuple[Column, str]] = []
     if limits.max_field_chars:
-        checks.append((value.isNotNull() & (F.length(value) > F.lit(limits.max_field_chars)),
-                       "oversized_field"))
+        checks.append(
+            (
+                value.isNotNull() & (F.length(value) > F.lit(limits.max_field_chars)),
+                "oversized_field",
+            )
+        )
     json_typed = F.coalesce(F.col(JSON_TYPED), F.lit(False))
     if spec.kind in ("integer", "boolean"):
         checks.append((json_typed & value.isNotNull() & _json_is_string(spec.name), "bad_type"))
@@ -143,8 +156,9 @@ def _field_problem(spec: FieldSpec, limits: Limits | None = None) -> Column:
         checks.append((value.isNotNull() & ~value.rlike(spec.pattern), "bad_pattern"))
     expr = None
     for cond, kind in reversed(checks):
-        expr = F.when(cond, F.lit(f"{kind}: {spec.name}")).otherwise(expr if expr is not None
-                                                                     else F.lit(None))
+        expr = F.when(cond, F.lit(f"{kind}: {spec.name}")).otherwise(
+            expr if expr is not None else F.lit(None)
+        )
     return expr if expr is not None else F.lit(None).cast("string")
 
 
@@ -153,11 +167,15 @@ def record_problems(contract: Contract, limits: Limits | None = None) -> Column:
     limits = limits or Limits()
     problems = [_field_problem(f, limits) for f in contract.fields]
     if limits.max_field_chars:
-        problems.append(F.when(F.length("_extra") > F.lit(limits.max_field_chars),
-                               F.lit("oversized_field: _extra")))
+        problems.append(
+            F.when(
+                F.length("_extra") > F.lit(limits.max_field_chars), F.lit("oversized_field: _extra")
+            )
+        )
     per_field = F.array_compact(F.array(*problems))
-    return F.when(F.col(MALFORMED), F.array(F.lit("malformed_line: not a JSON object"))
-                  ).otherwise(per_field)
+    return F.when(F.col(MALFORMED), F.array(F.lit("malformed_line: not a JSON object"))).otherwise(
+        per_field
+    )
 
 
 def extra_fields(record_map: Column, contract: Contract) -> Column:

@@ -1,4 +1,5 @@
 """Pure transforms from bronze to silver: typing, deduplication, pseudonyms, org, sessions."""
+
 from __future__ import annotations
 
 import hashlib
@@ -34,8 +35,9 @@ def pseudonym(value: Column, key: bytes) -> Column:
     return hmac_sha256_hex(normalize_identity(value), key)
 
 
-def with_pseudonyms(key: bytes, columns: dict[str, str],
-                    identities: DataFrame | None = None) -> Callable[[DataFrame], DataFrame]:
+def with_pseudonyms(
+    key: bytes, columns: dict[str, str], identities: DataFrame | None = None
+) -> Callable[[DataFrame], DataFrame]:
     """Replace identity columns by their keyed hash: ``{source column: new column}``.
 
     The hash is computed once per distinct identity (thousands) instead of once per row
@@ -50,8 +52,11 @@ def with_pseudonyms(key: bytes, columns: dict[str, str],
             for src in columns:
                 part = df.select(F.col(src).alias("_id"))
                 ids = part if ids is None else ids.unionByName(part)
-        mapping = (ids.where(F.col("_id").isNotNull()).distinct()
-                   .withColumn("_key", pseudonym(F.col("_id"), key)))
+        mapping = (
+            ids.where(F.col("_id").isNotNull())
+            .distinct()
+            .withColumn("_key", pseudonym(F.col("_id"), key))
+        )
         out = df
         for src, dst in columns.items():
             m = F.broadcast(mapping.select(F.col("_id").alias(src), F.col("_key").alias(dst)))
@@ -67,8 +72,12 @@ CONTENT_HASH = "_content_hash"
 def content_hash(columns: list[str]) -> Column:
     """SHA-256 of a record's values as received (text), with an explicit null marker: the same
     on every engine, so that it can break ties between deliveries deterministically."""
-    return F.sha2(F.concat_ws("\u001f", *[F.coalesce(F.col(c).cast("string"), F.lit("\u0000"))
-                                          for c in columns]), 256)
+    return F.sha2(
+        F.concat_ws(
+            "\u001f", *[F.coalesce(F.col(c).cast("string"), F.lit("\u0000")) for c in columns]
+        ),
+        256,
+    )
 
 
 def latest_delivery(keys: list[str]) -> Callable[[DataFrame], DataFrame]:
@@ -79,8 +88,11 @@ def latest_delivery(keys: list[str]) -> Callable[[DataFrame], DataFrame]:
     def apply(df: DataFrame) -> DataFrame:
         # A window, not max_by(struct): on Sail 0.7 max_by over a wide struct used ~15 GB
         # for 1M rows.
-        order = [F.col("_ingested_at").desc(), F.col("_source_file").desc(),
-                 F.col("_batch_id").desc()]
+        order = [
+            F.col("_ingested_at").desc(),
+            F.col("_source_file").desc(),
+            F.col("_batch_id").desc(),
+        ]
         if CONTENT_HASH in df.columns:
             order.append(F.col(CONTENT_HASH).desc())
         w = Window.partitionBy(*keys).orderBy(*order)
@@ -99,19 +111,28 @@ def resolve_org(directory: DataFrame) -> Callable[[DataFrame], DataFrame]:
     """
 
     def apply(interactions: DataFrame) -> DataFrame:
-        d = directory.select(F.col("user_key").alias("_d_user"), F.col("org_id").alias("_d_org"),
-                             F.col("valid_from").alias("_d_from"), F.col("valid_to").alias("_d_to"))
+        d = directory.select(
+            F.col("user_key").alias("_d_user"),
+            F.col("org_id").alias("_d_org"),
+            F.col("valid_from").alias("_d_from"),
+            F.col("valid_to").alias("_d_to"),
+        )
         needs = interactions.where(F.col("org_id").isNull())
         has = interactions.where(F.col("org_id").isNotNull())
-        cover = ((F.col("user_key") == F.col("_d_user"))
-                 & (F.col("event_date") >= F.col("_d_from"))
-                 & (F.col("_d_to").isNull() | (F.col("event_date") < F.col("_d_to"))))
+        cover = (
+            (F.col("user_key") == F.col("_d_user"))
+            & (F.col("event_date") >= F.col("_d_from"))
+            & (F.col("_d_to").isNull() | (F.col("event_date") < F.col("_d_to")))
+        )
         joined = needs.join(d, on=cover, how="left")
         w = Window.partitionBy("tool", "event_id").orderBy(F.col("_d_from").desc_nulls_last())
-        picked = (joined.withColumn("_rn", F.row_number().over(w)).where("_rn = 1")
-                  .withColumn("org_id", F.col("_d_org"))
-                  .withColumn("org_source", F.when(F.col("_d_org").isNotNull(), F.lit("directory")))
-                  .drop("_rn", "_d_user", "_d_org", "_d_from", "_d_to"))
+        picked = (
+            joined.withColumn("_rn", F.row_number().over(w))
+            .where("_rn = 1")
+            .withColumn("org_id", F.col("_d_org"))
+            .withColumn("org_source", F.when(F.col("_d_org").isNotNull(), F.lit("directory")))
+            .drop("_rn", "_d_user", "_d_org", "_d_from", "_d_to")
+        )
         return has.withColumn("org_source", F.lit("event")).unionByName(picked)
 
     return apply
@@ -129,12 +150,19 @@ def sessionize(gap_minutes: int) -> Callable[[DataFrame], DataFrame]:
         gap = secs - F.lag(secs).over(w)
         starts = F.when(gap.isNull() | (gap > gap_minutes * 60), F.col("event_ts"))
         running = w.rowsBetween(Window.unboundedPreceding, Window.currentRow)
-        return (df.withColumn("_start", starts)
-                .withColumn("_session_start", F.last("_start", ignorenulls=True).over(running))
-                .withColumn("session_key", F.concat(F.substring("user_key", 1, 16), F.lit("-"),
-                                                    F.col("_session_start").cast("long")
-                                                    .cast("string")))
-                .drop("_start", "_session_start"))
+        return (
+            df.withColumn("_start", starts)
+            .withColumn("_session_start", F.last("_start", ignorenulls=True).over(running))
+            .withColumn(
+                "session_key",
+                F.concat(
+                    F.substring("user_key", 1, 16),
+                    F.lit("-"),
+                    F.col("_session_start").cast("long").cast("string"),
+                ),
+            )
+            .drop("_start", "_session_start")
+        )
 
     return apply
 

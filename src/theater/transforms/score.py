@@ -1,4 +1,5 @@
 """Pure scoring transforms: theater probability, user-weeks, org index, bootstrap, suppression."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -7,8 +8,13 @@ from typing import Callable, Mapping, Sequence
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ..columns import (discrete_percentile, output_unused, output_used, poisson_weight,  # noqa: F401
-                       quota_in_force)
+from ..columns import (  # noqa: F401
+    discrete_percentile,
+    output_unused,
+    output_used,
+    poisson_weight,
+    quota_in_force,
+)
 
 
 def theater_probability(weights: Mapping[str, float]) -> Column:
@@ -32,46 +38,56 @@ def theater_probability(weights: Mapping[str, float]) -> Column:
 def fired_flags(names: Sequence[str]) -> Column:
     """Array of the names of the signals that fired (true, or a weight above 0), in a fixed
     order."""
-    return F.array_compact(F.array(*[F.when(F.col(f"sig_{n}").cast("double") > 0, F.lit(n))
-                                     for n in names]))
+    return F.array_compact(
+        F.array(*[F.when(F.col(f"sig_{n}").cast("double") > 0, F.lit(n)) for n in names])
+    )
 
 
 def with_labels(weights: Mapping[str, float], threshold: float) -> Callable[[DataFrame], DataFrame]:
     def apply(df: DataFrame) -> DataFrame:
         p = theater_probability(weights)
-        return (df.withColumn("theater_probability", p)
-                # never null; typed non-nullable on purpose: Sail's Delta replaceWhere then casts
-                # the column to the table's type. Once theater_probability became nullable it
-                # stopped doing so and the next run of a period failed on flags ("UnionExec ...
-                # List(Utf8, field: 'element') ... expects List(Utf8)")
-                .withColumn("flags", F.coalesce(fired_flags(list(weights)),
-                                                F.array().cast("array<string>")))
-                .withColumn("is_theater", F.col("theater_probability") >= F.lit(threshold)))
+        return (
+            df.withColumn("theater_probability", p)
+            # never null; typed non-nullable on purpose: Sail's Delta replaceWhere then casts
+            # the column to the table's type. Once theater_probability became nullable it
+            # stopped doing so and the next run of a period failed on flags ("UnionExec ...
+            # List(Utf8, field: 'element') ... expects List(Utf8)")
+            .withColumn(
+                "flags", F.coalesce(fired_flags(list(weights)), F.array().cast("array<string>"))
+            )
+            .withColumn("is_theater", F.col("theater_probability") >= F.lit(threshold))
+        )
 
     return apply
 
 
-def agg_user_weeks(period_start: date, period_end: date, max_dwell_ms: int
-                   ) -> Callable[[DataFrame], DataFrame]:
+def agg_user_weeks(
+    period_start: date, period_end: date, max_dwell_ms: int
+) -> Callable[[DataFrame], DataFrame]:
     """Labelled interactions -> one row per (org, pseudonymous user, ISO week)."""
 
     def apply(labels: DataFrame) -> DataFrame:
         week = F.date_trunc("week", F.col("event_ts")).cast("date")
         ws = F.col("week_start")
         full = (ws >= F.lit(period_start)) & (F.date_add(ws, 7) <= F.lit(period_end))
-        return (labels.where(F.col("org_id").isNotNull())
-                .withColumn("week_start", week)
-                .groupBy("org_id", "user_key", "week_start")
-                .agg(F.count("*").alias("n_interactions"),
-                     F.sum(output_used().cast("int")).alias("n_used_outputs"),
-                     F.sum(F.coalesce(output_unused(max_dwell_ms), F.lit(False)).cast("int"))
-                     .alias("n_unused_outputs"),
-                     # rounded: fractional incentive weights make the float sum order-dependent
-                     F.round(F.sum("theater_probability"), 6).alias("theater_interactions"),
-                     F.sum(F.col("is_theater").cast("int")).alias("n_flagged"))
-                .withColumn("full_week", full)
-                .withColumn("period_start", F.lit(period_start))
-                .withColumn("period_end", F.lit(period_end)))
+        return (
+            labels.where(F.col("org_id").isNotNull())
+            .withColumn("week_start", week)
+            .groupBy("org_id", "user_key", "week_start")
+            .agg(
+                F.count("*").alias("n_interactions"),
+                F.sum(output_used().cast("int")).alias("n_used_outputs"),
+                F.sum(F.coalesce(output_unused(max_dwell_ms), F.lit(False)).cast("int")).alias(
+                    "n_unused_outputs"
+                ),
+                # rounded: fractional incentive weights make the float sum order-dependent
+                F.round(F.sum("theater_probability"), 6).alias("theater_interactions"),
+                F.sum(F.col("is_theater").cast("int")).alias("n_flagged"),
+            )
+            .withColumn("full_week", full)
+            .withColumn("period_start", F.lit(period_start))
+            .withColumn("period_end", F.lit(period_end))
+        )
 
     return apply
 
@@ -79,16 +95,24 @@ def agg_user_weeks(period_start: date, period_end: date, max_dwell_ms: int
 def agg_org_users(labels: DataFrame) -> DataFrame:
     """Per (org, user): interactions ``n``, interactions with a theater probability
     ``n_measured`` and their summed probability ``sum_p`` (bootstrap units)."""
-    return (labels.where(F.col("org_id").isNotNull())
-            .groupBy("org_id", "user_key")
-            .agg(F.count("*").alias("n"),
-                 F.count("theater_probability").alias("n_measured"),
-                 F.coalesce(F.round(F.sum("theater_probability"), 9), F.lit(0.0))
-                 .alias("sum_p")))
+    return (
+        labels.where(F.col("org_id").isNotNull())
+        .groupBy("org_id", "user_key")
+        .agg(
+            F.count("*").alias("n"),
+            F.count("theater_probability").alias("n_measured"),
+            F.coalesce(F.round(F.sum("theater_probability"), 9), F.lit(0.0)).alias("sum_p"),
+        )
+    )
 
 
-def agg_org_signals(labels: DataFrame, names: Sequence[str], min_rows: int,
-                    flag_names: Sequence[str] = (), min_coverage: float = 0.0) -> DataFrame:
+def agg_org_signals(
+    labels: DataFrame,
+    names: Sequence[str],
+    min_rows: int,
+    flag_names: Sequence[str] = (),
+    min_coverage: float = 0.0,
+) -> DataFrame:
     """Per org: each signal's share of measurable interactions (null below ``min_rows``),
     ``coverage_<name>`` (share of the org's interactions on which it is measured) and
     ``_n_measurable_flags``: how many of ``flag_names`` (the per-interaction signals) are
@@ -99,22 +123,38 @@ def agg_org_signals(labels: DataFrame, names: Sequence[str], min_rows: int,
     aggs = [F.count("*").alias("_rows")]
     for n in names:
         col = F.col(f"sig_{n}")
-        aggs += [F.sum(col.cast("double")).alias(f"_fired_{n}"),
-                 F.count(col).alias(f"_measured_{n}")]
+        aggs += [
+            F.sum(col.cast("double")).alias(f"_fired_{n}"),
+            F.count(col).alias(f"_measured_{n}"),
+        ]
     per_org = labels.where(F.col("org_id").isNotNull()).groupBy("org_id").agg(*aggs)
-    shares = [F.when(F.col(f"_measured_{n}") >= min_rows,
-                     F.col(f"_fired_{n}") / F.col(f"_measured_{n}")).alias(f"signal_{n}")
-              for n in names]
+    shares = [
+        F.when(
+            F.col(f"_measured_{n}") >= min_rows, F.col(f"_fired_{n}") / F.col(f"_measured_{n}")
+        ).alias(f"signal_{n}")
+        for n in names
+    ]
     coverage = [(F.col(f"_measured_{n}") / F.col("_rows")).alias(f"coverage_{n}") for n in names]
-    ok = [((F.col(f"_measured_{n}") / F.col("_rows") >= F.lit(float(min_coverage)))
-           & (F.col(f"_measured_{n}") >= F.lit(min_rows))).cast("int") for n in flag_names]
+    ok = [
+        (
+            (F.col(f"_measured_{n}") / F.col("_rows") >= F.lit(float(min_coverage)))
+            & (F.col(f"_measured_{n}") >= F.lit(min_rows))
+        ).cast("int")
+        for n in flag_names
+    ]
     n_ok = sum(ok, F.lit(0)).alias("_n_measurable_flags")
     return per_org.select("org_id", *shares, *coverage, n_ok)
 
 
-def bootstrap_interval(spark: SparkSession, org_users: DataFrame, replicates: int,
-                       confidence: float, seed: int, num: str = "sum_p",
-                       den: str = "n_measured") -> DataFrame:
+def bootstrap_interval(
+    spark: SparkSession,
+    org_users: DataFrame,
+    replicates: int,
+    confidence: float,
+    seed: int,
+    num: str = "sum_p",
+    den: str = "n_measured",
+) -> DataFrame:
     """User-clustered Poisson bootstrap of each org's share, computed in Spark.
 
     Each replicate gives every (org, user) a Poisson(1) weight; the replicate's share is
@@ -124,37 +164,58 @@ def bootstrap_interval(spark: SparkSession, org_users: DataFrame, replicates: in
     """
     alpha = (1.0 - confidence) / 2.0
     reps = spark.range(replicates).withColumnRenamed("id", "rep")
-    weighted = (org_users.crossJoin(F.broadcast(reps))
-                .withColumn("w", poisson_weight(seed, F.concat_ws("|", "org_id", "user_key"),
-                                                F.col("rep"))))
-    per_rep = (weighted.groupBy("org_id", "rep")
-               .agg(F.sum(F.col("w") * F.col(num)).alias("num"),
-                    F.sum(F.col("w") * F.col(den)).alias("den"))
-               .where(F.col("den") > 0)
-               .withColumn("share", F.col("num") / F.col("den")))
+    weighted = org_users.crossJoin(F.broadcast(reps)).withColumn(
+        "w", poisson_weight(seed, F.concat_ws("|", "org_id", "user_key"), F.col("rep"))
+    )
+    per_rep = (
+        weighted.groupBy("org_id", "rep")
+        .agg(
+            F.sum(F.col("w") * F.col(num)).alias("num"), F.sum(F.col("w") * F.col(den)).alias("den")
+        )
+        .where(F.col("den") > 0)
+        .withColumn("share", F.col("num") / F.col("den"))
+    )
     return per_rep.groupBy("org_id").agg(
         # exact nearest rank (percentile_approx differs between Sail and Apache Spark)
         discrete_percentile("share", alpha).alias("ci_low"),
         discrete_percentile("share", 1.0 - alpha).alias("ci_high"),
-        F.count("*").alias("n_replicates"))
+        F.count("*").alias("n_replicates"),
+    )
 
 
-NOT_MEASURABLE_EVENTS = ("no per-interaction signal measurable on >= {cov:.0%} of the org's "
-                         "interactions: its sources carry no output disposition, dwell time, "
-                         "artifact (author, modification time) or prompt tokens")
-NOT_MEASURABLE_AGGREGATES = ("no interaction-level data: the org's sources are user-day or "
-                             "person-week aggregates only")
-INCENTIVE_NOT_MEASURABLE = ("no incentive component measurable: no quota-bunching or "
-                            "checkpoint estimate for the org (no policy, or below the sample "
-                            "rule) and no accept/reject counts for requested outputs")
+NOT_MEASURABLE_EVENTS = (
+    "no per-interaction signal measurable on >= {cov:.0%} of the org's "
+    "interactions: its sources carry no output disposition, dwell time, "
+    "artifact (author, modification time) or prompt tokens"
+)
+NOT_MEASURABLE_AGGREGATES = (
+    "no interaction-level data: the org's sources are user-day or person-week aggregates only"
+)
+INCENTIVE_NOT_MEASURABLE = (
+    "no incentive component measurable: no quota-bunching or "
+    "checkpoint estimate for the org (no policy, or below the sample "
+    "rule) and no accept/reject counts for requested outputs"
+)
 
 
-def org_index(org_users: DataFrame, signals: DataFrame, interval: DataFrame, *,
-              names: Sequence[str], min_users: int, dominance_share: float, top_n: int,
-              period_start: date, period_end: date, run_id: str,
-              flag_names: Sequence[str] | None = None, min_coverage: float = 0.0,
-              incentive: DataFrame | None = None, usage: DataFrame | None = None,
-              sources: DataFrame | None = None) -> DataFrame:
+def org_index(
+    org_users: DataFrame,
+    signals: DataFrame,
+    interval: DataFrame,
+    *,
+    names: Sequence[str],
+    min_users: int,
+    dominance_share: float,
+    top_n: int,
+    period_start: date,
+    period_end: date,
+    run_id: str,
+    flag_names: Sequence[str] | None = None,
+    min_coverage: float = 0.0,
+    incentive: DataFrame | None = None,
+    usage: DataFrame | None = None,
+    sources: DataFrame | None = None,
+) -> DataFrame:
     """Assemble gold/org_theater_index: index, interval, signals, coverage, suppression.
 
     ``org_users``: per (org, user) ``n`` interactions, ``n_measured`` with a probability and
@@ -176,53 +237,75 @@ def org_index(org_users: DataFrame, signals: DataFrame, interval: DataFrame, *,
     totals = usage.groupBy("org_id").agg(
         F.countDistinct("user_key").alias("n_users"),
         F.sum("usage").alias("_usage"),
-        F.max("usage").alias("_max_user_n"))
+        F.max("usage").alias("_max_user_n"),
+    )
     events = org_users.groupBy("org_id").agg(
         F.sum("n").alias("n_interactions"),
-        F.sum(F.col("n_measured") if "n_measured" in org_users.columns else F.col("n"))
-        .alias("_n_measured"),
-        F.sum("sum_p").alias("_sum_p"))
+        F.sum(F.col("n_measured") if "n_measured" in org_users.columns else F.col("n")).alias(
+            "_n_measured"
+        ),
+        F.sum("sum_p").alias("_sum_p"),
+    )
     if incentive is None:
         incentive = spark.createDataFrame(
-            [], "org_id string, _inc_share double, _inc_ci_low double, _inc_ci_high double, "
-                "incentive_basis string")
+            [],
+            "org_id string, _inc_share double, _inc_ci_low double, _inc_ci_high double, "
+            "incentive_basis string",
+        )
     if sources is None:
         sources = spark.createDataFrame([], "org_id string, sources array<string>")
-    reason = (F.when(F.col("n_users") < min_users, F.lit("min_users"))
-              .when(F.col("_max_user_n") / F.col("_usage") > dominance_share,
-                    F.lit("dominance")))
+    reason = F.when(F.col("n_users") < min_users, F.lit("min_users")).when(
+        F.col("_max_user_n") / F.col("_usage") > dominance_share, F.lit("dominance")
+    )
     share = F.col("_sum_p") / F.col("_n_measured")
     sig_cols = [f"signal_{n}" for n in names]
     cov_cols = [f"coverage_{n}" for n in names]
-    joined = (totals.join(events, on="org_id", how="left")
-              .join(signals, on="org_id", how="left")
-              .join(interval, on="org_id", how="left")
-              .join(incentive, on="org_id", how="left")
-              .join(sources, on="org_id", how="left"))
+    joined = (
+        totals.join(events, on="org_id", how="left")
+        .join(signals, on="org_id", how="left")
+        .join(interval, on="org_id", how="left")
+        .join(incentive, on="org_id", how="left")
+        .join(sources, on="org_id", how="left")
+    )
     for c in cov_cols:
         if c not in joined.columns:
             joined = joined.withColumn(c, F.lit(None).cast("double"))
     if "_n_measurable_flags" in joined.columns:
         n_ok = F.coalesce(F.col("_n_measurable_flags"), F.lit(0))
         coverage = (n_ok.cast("double") / len(flag_names)) if flag_names else F.lit(None)
-    else:   # signals without coverage columns: a signal counts when its share is published
+    else:  # signals without coverage columns: a signal counts when its share is published
         n_ok = F.coalesce(F.col("_n_measured"), F.lit(0))
-        coverage = sum((F.col(c).isNotNull().cast("double") for c in sig_cols),
-                       F.lit(0.0)) / len(names)
+        coverage = sum((F.col(c).isNotNull().cast("double") for c in sig_cols), F.lit(0.0)) / len(
+            names
+        )
     n_events = F.coalesce(F.col("n_interactions"), F.lit(0))
-    joined = (joined.withColumn("suppression_reason", reason)
-              .withColumn("suppressed", F.col("suppression_reason").isNotNull())
-              .withColumn("_measurable", F.coalesce((n_ok > 0) & (F.col("_n_measured") > 0),
-                                                   F.lit(False))))
+    joined = (
+        joined.withColumn("suppression_reason", reason)
+        .withColumn("suppressed", F.col("suppression_reason").isNotNull())
+        .withColumn(
+            "_measurable", F.coalesce((n_ok > 0) & (F.col("_n_measured") > 0), F.lit(False))
+        )
+    )
     keep = ~F.col("suppressed")
     pub = keep & F.col("_measurable")
-    not_measurable = (F.when(~keep | F.col("_measurable"), F.lit(None).cast("string"))
-                      .when(n_events == 0, F.lit(NOT_MEASURABLE_AGGREGATES))
-                      .otherwise(F.lit(NOT_MEASURABLE_EVENTS.format(cov=min_coverage))))
-    ranked = F.array_sort(F.array_compact(F.array(*[
-        F.when(F.col(f"signal_{n}") > 0, F.struct((-F.col(f"signal_{n}")).alias("k"),
-                                                  F.lit(n).alias("name")))
-        for n in names])))
+    not_measurable = (
+        F.when(~keep | F.col("_measurable"), F.lit(None).cast("string"))
+        .when(n_events == 0, F.lit(NOT_MEASURABLE_AGGREGATES))
+        .otherwise(F.lit(NOT_MEASURABLE_EVENTS.format(cov=min_coverage)))
+    )
+    ranked = F.array_sort(
+        F.array_compact(
+            F.array(
+                *[
+                    F.when(
+                        F.col(f"signal_{n}") > 0,
+                        F.struct((-F.col(f"signal_{n}")).alias("k"), F.lit(n).alias("name")),
+                    )
+                    for n in names
+                ]
+            )
+        )
+    )
     top = F.transform(F.slice(ranked, 1, top_n), lambda s: s.getField("name"))
     index = F.round(share * 100, 2)
     # The percentile interval is widened, if needed, to contain the point estimate.
@@ -233,8 +316,11 @@ def org_index(org_users: DataFrame, signals: DataFrame, interval: DataFrame, *,
     inc_index = F.round(inc * 100, 2)
     inc_low = F.round(F.least(F.col("_inc_ci_low") * 100, inc * 100), 2)
     inc_high = F.round(F.greatest(F.col("_inc_ci_high") * 100, inc * 100), 2)
-    basis = (F.when(pub, F.lit("interactions")).when(inc_pub, F.lit("aggregates"))
-             .otherwise(F.lit("none")))
+    basis = (
+        F.when(pub, F.lit("interactions"))
+        .when(inc_pub, F.lit("aggregates"))
+        .otherwise(F.lit("none"))
+    )
     return joined.select(
         "org_id",
         F.lit(period_start).alias("period_start"),
@@ -245,19 +331,30 @@ def org_index(org_users: DataFrame, signals: DataFrame, interval: DataFrame, *,
         # suppressed: no figures at all, not even counts (only the reason)
         F.when(keep, F.col("n_users")).alias("n_users"),
         F.when(keep, n_events).alias("n_interactions"),
-        "suppressed", "suppression_reason",
-        *[F.when(keep, F.round(F.col(c), 4)).otherwise(F.lit(None).cast("double")).alias(c) for c in sig_cols],
+        "suppressed",
+        "suppression_reason",
+        *[
+            F.when(keep, F.round(F.col(c), 4)).otherwise(F.lit(None).cast("double")).alias(c)
+            for c in sig_cols
+        ],
         F.when(keep, coverage).otherwise(F.lit(None).cast("double")).alias("signal_coverage"),
-        *[F.when(keep, F.round(F.col(c), 4)).otherwise(F.lit(None).cast("double")).alias(c) for c in cov_cols],
+        *[
+            F.when(keep, F.round(F.col(c), 4)).otherwise(F.lit(None).cast("double")).alias(c)
+            for c in cov_cols
+        ],
         not_measurable.alias("not_measurable_reason"),
         F.when(inc_pub, inc_index).otherwise(F.lit(None).cast("double")).alias("incentive_index"),
         F.when(inc_pub, inc_low).otherwise(F.lit(None).cast("double")).alias("incentive_ci_low"),
         F.when(inc_pub, inc_high).otherwise(F.lit(None).cast("double")).alias("incentive_ci_high"),
-        F.when(inc_pub, F.col("incentive_basis")).otherwise(F.lit(None).cast("string")).alias("incentive_basis"),
-        F.when(keep & ~inc_pub, F.lit(INCENTIVE_NOT_MEASURABLE)).otherwise(F.lit(None).cast("string"))
+        F.when(inc_pub, F.col("incentive_basis"))
+        .otherwise(F.lit(None).cast("string"))
+        .alias("incentive_basis"),
+        F.when(keep & ~inc_pub, F.lit(INCENTIVE_NOT_MEASURABLE))
+        .otherwise(F.lit(None).cast("string"))
         .alias("incentive_not_measurable_reason"),
         basis.alias("index_basis"),
-        F.when(keep, F.col("sources")).otherwise(F.lit(None).cast("array<string>"))
+        F.when(keep, F.col("sources"))
+        .otherwise(F.lit(None).cast("array<string>"))
         .alias("sources"),
         F.lit(None).cast("double").alias("outcome_decoupling"),
         F.when(pub, top).alias("top_signals"),
@@ -266,13 +363,23 @@ def org_index(org_users: DataFrame, signals: DataFrame, interval: DataFrame, *,
 
 
 # Columns a suppressed org keeps: who, when, that it is suppressed and why, and the run.
-SUPPRESSED_KEEPS = ("org_id", "period_start", "period_end", "suppressed", "suppression_reason",
-                    "run_id")
+SUPPRESSED_KEEPS = (
+    "org_id",
+    "period_start",
+    "period_end",
+    "suppressed",
+    "suppression_reason",
+    "run_id",
+)
 
 
 def blank_suppressed(index: DataFrame) -> DataFrame:
     """Null every figure of suppressed orgs (counts, index, interval, signals, incentive and
     decoupling columns, ranks): suppressed means no figures anywhere, only the reason."""
     keep = ~F.coalesce(F.col("suppressed"), F.lit(False))
-    return index.select(*[F.col(c) if c in SUPPRESSED_KEEPS else F.when(keep, F.col(c)).alias(c)
-                          for c in index.columns])
+    return index.select(
+        *[
+            F.col(c) if c in SUPPRESSED_KEEPS else F.when(keep, F.col(c)).alias(c)
+            for c in index.columns
+        ]
+    )

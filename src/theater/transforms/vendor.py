@@ -28,6 +28,7 @@ Aggregates
     one figure and are summed (unknown + unknown = unknown); between deliveries the latest
     (``_ingested_at``, then content hash) wins whole: duplicates are never summed.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -43,81 +44,138 @@ ROLE_ARN = r"^arn:aws[a-z-]*:(sts::[0-9]*:assumed-role/|iam::[0-9]*:role/)"
 RESOLVED = ("directory", "mapped")
 UNMAPPED = ("unmapped", "ambiguous")
 
-USER_DAY_COUNTS = ("requests", "suggestions_shown", "accepted", "rejected", "dismissed",
-                   "lines_suggested", "lines_accepted", "sessions", "prompt_tokens",
-                   "output_tokens")
-ORG_DAY_COUNTS = ("active_users", "engaged_users", "requests", "suggestions_shown", "accepted",
-                  "lines_suggested", "lines_accepted")
-SILVER_USER_DAY_COLUMNS = ["source_format", "user_key", "org_id", "vendor_org", "day", "feature",
-                           *USER_DAY_COUNTS, "period_days"]
-SILVER_ORG_DAY_COLUMNS = ["source_format", "org_id", "day", "feature", *ORG_DAY_COUNTS,
-                          "period_days"]
-COVERAGE_SCHEMA = ("run_id string, period_start date, period_end date, source_format string, "
-                   "alias_kind string, aliases bigint, mapped bigint, unmapped bigint, "
-                   "shared bigint, rows_unmapped bigint, rows_shared bigint")
+USER_DAY_COUNTS = (
+    "requests",
+    "suggestions_shown",
+    "accepted",
+    "rejected",
+    "dismissed",
+    "lines_suggested",
+    "lines_accepted",
+    "sessions",
+    "prompt_tokens",
+    "output_tokens",
+)
+ORG_DAY_COUNTS = (
+    "active_users",
+    "engaged_users",
+    "requests",
+    "suggestions_shown",
+    "accepted",
+    "lines_suggested",
+    "lines_accepted",
+)
+SILVER_USER_DAY_COLUMNS = [
+    "source_format",
+    "user_key",
+    "org_id",
+    "vendor_org",
+    "day",
+    "feature",
+    *USER_DAY_COUNTS,
+    "period_days",
+]
+SILVER_ORG_DAY_COLUMNS = [
+    "source_format",
+    "org_id",
+    "day",
+    "feature",
+    *ORG_DAY_COUNTS,
+    "period_days",
+]
+COVERAGE_SCHEMA = (
+    "run_id string, period_start date, period_end date, source_format string, "
+    "alias_kind string, aliases bigint, mapped bigint, unmapped bigint, "
+    "shared bigint, rows_unmapped bigint, rows_shared bigint"
+)
 
 
 # ----------------------------------------------------------------------------- identities
+
 
 def identity_map(identities: DataFrame) -> DataFrame:
     """``bronze/identities`` -> ``_alias_norm, _map_id, _map_shared, _map_ambiguous``, one row per
     normalized alias. Only the alias's latest delivery (``_ingested_at``) counts; within it, a
     ``shared`` flag on any row wins, and more than one distinct user_id makes it ambiguous."""
-    shared = (F.lower(F.trim(F.col("shared"))) == "true" if "shared" in identities.columns
-              else F.lit(False))
+    shared = (
+        F.lower(F.trim(F.col("shared"))) == "true"
+        if "shared" in identities.columns
+        else F.lit(False)
+    )
     uid = F.trim(F.col("user_id"))
-    ids = identities.select(normalize_identity(F.col("alias")).alias("_alias_norm"),
-                            F.when(uid != "", uid).alias("_uid"),
-                            F.coalesce(shared, F.lit(False)).alias("_shared"),
-                            "_ingested_at").where(F.col("_alias_norm").isNotNull()
-                                                  & (F.col("_alias_norm") != ""))
+    ids = identities.select(
+        normalize_identity(F.col("alias")).alias("_alias_norm"),
+        F.when(uid != "", uid).alias("_uid"),
+        F.coalesce(shared, F.lit(False)).alias("_shared"),
+        "_ingested_at",
+    ).where(F.col("_alias_norm").isNotNull() & (F.col("_alias_norm") != ""))
     w = Window.partitionBy("_alias_norm")
-    latest = (ids.withColumn("_latest", F.max("_ingested_at").over(w))
-              .where(F.col("_ingested_at") == F.col("_latest")).drop("_latest"))
+    latest = (
+        ids.withColumn("_latest", F.max("_ingested_at").over(w))
+        .where(F.col("_ingested_at") == F.col("_latest"))
+        .drop("_latest")
+    )
     users = F.array_distinct(F.collect_list(normalize_identity(F.col("_uid"))))
-    return (latest.groupBy("_alias_norm")
-            .agg(F.max(F.col("_shared").cast("int")).alias("_s"), F.min("_uid").alias("_map_id"),
-                 F.size(users).alias("_n"))
-            .select("_alias_norm",
-                    F.when(F.col("_n") == 1, F.col("_map_id")).alias("_map_id"),
-                    (F.col("_s") == 1).alias("_map_shared"),
-                    (F.col("_n") > 1).alias("_map_ambiguous")))
+    return (
+        latest.groupBy("_alias_norm")
+        .agg(
+            F.max(F.col("_shared").cast("int")).alias("_s"),
+            F.min("_uid").alias("_map_id"),
+            F.size(users).alias("_n"),
+        )
+        .select(
+            "_alias_norm",
+            F.when(F.col("_n") == 1, F.col("_map_id")).alias("_map_id"),
+            (F.col("_s") == 1).alias("_map_shared"),
+            (F.col("_n") > 1).alias("_map_ambiguous"),
+        )
+    )
 
 
 def directory_ids(directory: DataFrame) -> DataFrame:
     """Raw directory user_ids (``bronze/directory``) -> ``_alias_norm, _dir_id``."""
-    d = directory.select(F.trim("user_id").alias("_id")).where(F.col("_id").isNotNull()
-                                                               & (F.col("_id") != ""))
-    return (d.groupBy(normalize_identity(F.col("_id")).alias("_alias_norm"))
-            .agg(F.min("_id").alias("_dir_id")))
+    d = directory.select(F.trim("user_id").alias("_id")).where(
+        F.col("_id").isNotNull() & (F.col("_id") != "")
+    )
+    return d.groupBy(normalize_identity(F.col("_id")).alias("_alias_norm")).agg(
+        F.min("_id").alias("_dir_id")
+    )
 
 
-def resolve_identities(idmap: DataFrame, dir_ids: DataFrame, alias_col: str = "user_id"
-                       ) -> Callable[[DataFrame], DataFrame]:
+def resolve_identities(
+    idmap: DataFrame, dir_ids: DataFrame, alias_col: str = "user_id"
+) -> Callable[[DataFrame], DataFrame]:
     """Add ``_alias_norm``, ``_resolved_id`` and ``_identity_status`` (see the module docstring)
     to rows with ``source_format`` and ``alias_col``; native rows get status ``native`` and
     their own id."""
 
     def apply(df: DataFrame) -> DataFrame:
         vendor = F.col("source_format").isNotNull()
-        out = (df.withColumn("_alias_norm", normalize_identity(F.col(alias_col)))
-               .join(F.broadcast(idmap), "_alias_norm", "left")
-               .join(F.broadcast(dir_ids), "_alias_norm", "left"))
-        status = (F.when(~vendor, F.lit("native"))
-                  .when(F.col("_alias_norm").isNull() | (F.col("_alias_norm") == ""),
-                        F.lit("unmapped"))
-                  .when(F.coalesce(F.col("_map_shared"), F.lit(False)), F.lit("shared"))
-                  .when(F.col("_dir_id").isNotNull(), F.lit("directory"))
-                  .when(F.col("_map_id").isNotNull(), F.lit("mapped"))
-                  .when(F.col("_alias_norm").rlike(ROLE_ARN), F.lit("shared"))
-                  .when(F.coalesce(F.col("_map_ambiguous"), F.lit(False)), F.lit("ambiguous"))
-                  .otherwise(F.lit("unmapped")))
-        resolved = (F.when(~vendor, F.col(alias_col))
-                    .when(status == "directory", F.col("_dir_id"))
-                    .when(status == "mapped", F.col("_map_id")))
-        return (out.withColumn("_identity_status", status)
-                .withColumn("_resolved_id", resolved)
-                .drop("_map_id", "_map_shared", "_map_ambiguous", "_dir_id"))
+        out = (
+            df.withColumn("_alias_norm", normalize_identity(F.col(alias_col)))
+            .join(F.broadcast(idmap), "_alias_norm", "left")
+            .join(F.broadcast(dir_ids), "_alias_norm", "left")
+        )
+        status = (
+            F.when(~vendor, F.lit("native"))
+            .when(F.col("_alias_norm").isNull() | (F.col("_alias_norm") == ""), F.lit("unmapped"))
+            .when(F.coalesce(F.col("_map_shared"), F.lit(False)), F.lit("shared"))
+            .when(F.col("_dir_id").isNotNull(), F.lit("directory"))
+            .when(F.col("_map_id").isNotNull(), F.lit("mapped"))
+            .when(F.col("_alias_norm").rlike(ROLE_ARN), F.lit("shared"))
+            .when(F.coalesce(F.col("_map_ambiguous"), F.lit(False)), F.lit("ambiguous"))
+            .otherwise(F.lit("unmapped"))
+        )
+        resolved = (
+            F.when(~vendor, F.col(alias_col))
+            .when(status == "directory", F.col("_dir_id"))
+            .when(status == "mapped", F.col("_map_id"))
+        )
+        return (
+            out.withColumn("_identity_status", status)
+            .withColumn("_resolved_id", resolved)
+            .drop("_map_id", "_map_shared", "_map_ambiguous", "_dir_id")
+        )
 
     return apply
 
@@ -131,41 +189,57 @@ def coverage_aliases(rows: DataFrame) -> DataFrame:
         return F.count_distinct(F.when(cond, F.col("_alias_norm")))
 
     st = F.col("_identity_status")
-    return (v.groupBy("source_format", F.col("user_alias_kind").alias("alias_kind"))
-            .agg(F.count_distinct("_alias_norm").alias("aliases"),
-                 distinct_where(st.isin(*RESOLVED)).alias("mapped"),
-                 distinct_where(st.isin(*UNMAPPED)).alias("unmapped"),
-                 distinct_where(st == "shared").alias("shared")))
+    return v.groupBy("source_format", F.col("user_alias_kind").alias("alias_kind")).agg(
+        F.count_distinct("_alias_norm").alias("aliases"),
+        distinct_where(st.isin(*RESOLVED)).alias("mapped"),
+        distinct_where(st.isin(*UNMAPPED)).alias("unmapped"),
+        distinct_where(st == "shared").alias("shared"),
+    )
 
 
 def coverage_rows(rows: DataFrame) -> DataFrame:
     """Row counts left out per (source_format, alias_kind): unmapped and shared."""
     v = rows.where(F.col("source_format").isNotNull())
     st = F.col("_identity_status")
-    return (v.groupBy("source_format", F.col("user_alias_kind").alias("alias_kind"))
-            .agg(F.sum(st.isin(*UNMAPPED).cast("long")).alias("rows_unmapped"),
-                 F.sum((st == "shared").cast("long")).alias("rows_shared")))
+    return v.groupBy("source_format", F.col("user_alias_kind").alias("alias_kind")).agg(
+        F.sum(st.isin(*UNMAPPED).cast("long")).alias("rows_unmapped"),
+        F.sum((st == "shared").cast("long")).alias("rows_shared"),
+    )
 
 
 def identity_coverage(aliases: DataFrame, rows: DataFrame) -> DataFrame:
     """``coverage_aliases`` joined with ``coverage_rows`` (missing counts are 0: counted)."""
     out = aliases.join(rows, ["source_format", "alias_kind"], "full")
-    return out.select("source_format", "alias_kind",
-                      *[F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c)
-                        for c in ("aliases", "mapped", "unmapped", "shared", "rows_unmapped",
-                                  "rows_shared")])
+    return out.select(
+        "source_format",
+        "alias_kind",
+        *[
+            F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c)
+            for c in ("aliases", "mapped", "unmapped", "shared", "rows_unmapped", "rows_shared")
+        ],
+    )
 
 
 # ----------------------------------------------------------------------------- updates
 
+
 def _dedup_updates(updates: DataFrame) -> DataFrame:
     """One row per (source_format, update_id): a re-delivered file adds nothing; between
     conflicting deliveries the latest wins (then the content hash)."""
-    cols = ["source_format", "event_id", "update_id", "event_ts", "prompt_tokens",
-            "completion_tokens", "model", "output_disposition"]
+    cols = [
+        "source_format",
+        "event_id",
+        "update_id",
+        "event_ts",
+        "prompt_tokens",
+        "completion_tokens",
+        "model",
+        "output_disposition",
+    ]
     u = updates.withColumn("_h", content_hash(cols))
-    w = Window.partitionBy("source_format", "update_id").orderBy(F.col("_ingested_at").desc(),
-                                                                 F.col("_h").desc())
+    w = Window.partitionBy("source_format", "update_id").orderBy(
+        F.col("_ingested_at").desc(), F.col("_h").desc()
+    )
     return u.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn", "_h")
 
 
@@ -179,23 +253,38 @@ def fold_aggregates(updates: DataFrame) -> DataFrame:
     u = _dedup_updates(updates)
     is_req = F.col("output_disposition").isNull()
     ts = parse_timestamp(F.col("event_ts"))
-    model_first = F.sort_array(F.collect_list(
-        F.when(is_req & F.col("model").isNotNull(),
-               F.struct(ts.alias("t"), F.col("update_id").alias("u"), F.col("model").alias("m")))))
+    model_first = F.sort_array(
+        F.collect_list(
+            F.when(
+                is_req & F.col("model").isNotNull(),
+                F.struct(ts.alias("t"), F.col("update_id").alias("u"), F.col("model").alias("m")),
+            )
+        )
+    )
     disp = F.collect_set("output_disposition")
-    return (u.groupBy("source_format", "event_id")
-            .agg(F.sum(is_req.cast("long")).alias("_f_requests"),
-                 F.sum(F.when(is_req, F.col("prompt_tokens"))).cast("long")
-                 .alias("_f_prompt_tokens"),
-                 F.sum(F.when(is_req, F.col("completion_tokens"))).cast("long")
-                 .alias("_f_completion_tokens"),
-                 model_first.alias("_models"), disp.alias("_disp"))
-            .select("source_format", "event_id", "_f_requests", "_f_prompt_tokens",
-                    "_f_completion_tokens",
-                    F.when(F.size("_models") > 0, F.col("_models")[0]["m"]).alias("_f_model"),
-                    F.when(F.array_contains("_disp", "accepted"), F.lit("accepted"))
-                    .when(F.array_contains("_disp", "discarded"), F.lit("discarded"))
-                    .alias("_f_disposition")))
+    return (
+        u.groupBy("source_format", "event_id")
+        .agg(
+            F.sum(is_req.cast("long")).alias("_f_requests"),
+            F.sum(F.when(is_req, F.col("prompt_tokens"))).cast("long").alias("_f_prompt_tokens"),
+            F.sum(F.when(is_req, F.col("completion_tokens")))
+            .cast("long")
+            .alias("_f_completion_tokens"),
+            model_first.alias("_models"),
+            disp.alias("_disp"),
+        )
+        .select(
+            "source_format",
+            "event_id",
+            "_f_requests",
+            "_f_prompt_tokens",
+            "_f_completion_tokens",
+            F.when(F.size("_models") > 0, F.col("_models")[0]["m"]).alias("_f_model"),
+            F.when(F.array_contains("_disp", "accepted"), F.lit("accepted"))
+            .when(F.array_contains("_disp", "discarded"), F.lit("discarded"))
+            .alias("_f_disposition"),
+        )
+    )
 
 
 def fold_updates(updates: DataFrame) -> Callable[[DataFrame], DataFrame]:
@@ -225,14 +314,15 @@ def orphan_updates(updates: DataFrame, prompts: DataFrame) -> DataFrame:
     """Updates (deduplicated) whose (source_format, event_id) has no prompt row: counted, never
     turned into events."""
     keys = prompts.select("source_format", "event_id").where(F.col("source_format").isNotNull())
-    return _dedup_updates(updates).join(keys.distinct(), ["source_format", "event_id"],
-                                        "left_anti")
+    return _dedup_updates(updates).join(keys.distinct(), ["source_format", "event_id"], "left_anti")
 
 
 # ----------------------------------------------------------------------------- aggregates
 
-def latest_aggregate_delivery(keys: list[str], counts: tuple[str, ...],
-                              carried: dict[str, Column]) -> Callable[[DataFrame], DataFrame]:
+
+def latest_aggregate_delivery(
+    keys: list[str], counts: tuple[str, ...], carried: dict[str, Column]
+) -> Callable[[DataFrame], DataFrame]:
     """One row per ``keys``. Rows of one delivery (``_source_file, _batch_id, _ingested_at``)
     sharing the key are parts of one figure: counts summed (null only when no part reports
     it), ``carried`` columns aggregated as given (e.g. ``F.min``). Between deliveries the one
@@ -241,44 +331,56 @@ def latest_aggregate_delivery(keys: list[str], counts: tuple[str, ...],
 
     def apply(df: DataFrame) -> DataFrame:
         delivery = ["_source_file", "_batch_id", "_ingested_at"]
-        parts = (df.groupBy(*keys, *delivery)
-                 .agg(*[F.sum(c).cast("long").alias(c) for c in counts],
-                      *[agg.alias(name) for name, agg in carried.items()]))
+        parts = df.groupBy(*keys, *delivery).agg(
+            *[F.sum(c).cast("long").alias(c) for c in counts],
+            *[agg.alias(name) for name, agg in carried.items()],
+        )
         content = [*keys, *counts, *carried]
         parts = parts.withColumn("_h", content_hash(content))
         w = Window.partitionBy(*keys).orderBy(F.col("_ingested_at").desc(), F.col("_h").desc())
-        return (parts.withColumn("_rn", F.row_number().over(w)).where("_rn = 1")
-                .drop("_rn", "_h"))
+        return parts.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn", "_h")
 
     return apply
 
 
-def org_as_of(directory: DataFrame, date_col: str, keys: list[str]
-              ) -> Callable[[DataFrame], DataFrame]:
+def org_as_of(
+    directory: DataFrame, date_col: str, keys: list[str]
+) -> Callable[[DataFrame], DataFrame]:
     """Set ``org_id`` from the directory row (``user_key, org_id, valid_from, valid_to``;
     valid_to exclusive, null = current) covering ``date_col``; overlapping rows: the latest
     valid_from wins; none: null. ``keys`` identify a row of the input."""
 
     def apply(df: DataFrame) -> DataFrame:
-        d = directory.select(F.col("user_key").alias("_d_user"), F.col("org_id").alias("_d_org"),
-                             F.col("valid_from").alias("_d_from"),
-                             F.col("valid_to").alias("_d_to"))
-        cover = ((F.col("user_key") == F.col("_d_user")) & (F.col(date_col) >= F.col("_d_from"))
-                 & (F.col("_d_to").isNull() | (F.col(date_col) < F.col("_d_to"))))
+        d = directory.select(
+            F.col("user_key").alias("_d_user"),
+            F.col("org_id").alias("_d_org"),
+            F.col("valid_from").alias("_d_from"),
+            F.col("valid_to").alias("_d_to"),
+        )
+        cover = (
+            (F.col("user_key") == F.col("_d_user"))
+            & (F.col(date_col) >= F.col("_d_from"))
+            & (F.col("_d_to").isNull() | (F.col(date_col) < F.col("_d_to")))
+        )
         j = df.drop("org_id").join(d, on=cover, how="left")
-        w = Window.partitionBy(*keys).orderBy(F.col("_d_from").desc_nulls_last(),
-                                              F.col("_d_org").asc_nulls_last())
-        return (j.withColumn("_rn", F.row_number().over(w)).where("_rn = 1")
-                .withColumn("org_id", F.col("_d_org"))
-                .drop("_rn", "_d_user", "_d_org", "_d_from", "_d_to"))
+        w = Window.partitionBy(*keys).orderBy(
+            F.col("_d_from").desc_nulls_last(), F.col("_d_org").asc_nulls_last()
+        )
+        return (
+            j.withColumn("_rn", F.row_number().over(w))
+            .where("_rn = 1")
+            .withColumn("org_id", F.col("_d_org"))
+            .drop("_rn", "_d_user", "_d_org", "_d_from", "_d_to")
+        )
 
     return apply
 
 
 def resolved_user_days(bronze: DataFrame, idmap: DataFrame, dir_ids: DataFrame) -> DataFrame:
     """``bronze/user_days`` with identities resolved and ``day`` typed (``_day`` date)."""
-    return (bronze.transform(resolve_identities(idmap, dir_ids))
-            .withColumn("_day", parse_date(F.col("day"))))
+    return bronze.transform(resolve_identities(idmap, dir_ids)).withColumn(
+        "_day", parse_date(F.col("day"))
+    )
 
 
 def clean_user_days(resolved: DataFrame, key: bytes, directory: DataFrame) -> DataFrame:
@@ -287,34 +389,47 @@ def clean_user_days(resolved: DataFrame, key: bytes, directory: DataFrame) -> Da
     user, day, feature), ``user_key`` = HMAC of the directory user_id, ``org_id`` from the
     directory as of ``day`` (bronze's org_id, e.g. Viva's HR ``Organization``, is not a
     directory org id and is not used). Never expanded into events."""
-    r = (resolved.where(F.col("_identity_status").isin(*RESOLVED))
-         .withColumn("user_key", pseudonym(F.col("_resolved_id"), key))
-         .withColumn("day", F.col("_day")))
+    r = (
+        resolved.where(F.col("_identity_status").isin(*RESOLVED))
+        .withColumn("user_key", pseudonym(F.col("_resolved_id"), key))
+        .withColumn("day", F.col("_day"))
+    )
     keys = ["source_format", "user_key", "day", "feature"]
-    dedup = r.transform(latest_aggregate_delivery(
-        keys, USER_DAY_COUNTS, {"vendor_org": F.min("vendor_org"),
-                                "period_days": F.max("period_days").cast("int")}))
-    return (dedup.withColumn("org_id", F.lit(None).cast("string"))
-            .transform(org_as_of(directory, "day", keys))
-            .select(*SILVER_USER_DAY_COLUMNS))
+    dedup = r.transform(
+        latest_aggregate_delivery(
+            keys,
+            USER_DAY_COUNTS,
+            {"vendor_org": F.min("vendor_org"), "period_days": F.max("period_days").cast("int")},
+        )
+    )
+    return (
+        dedup.withColumn("org_id", F.lit(None).cast("string"))
+        .transform(org_as_of(directory, "day", keys))
+        .select(*SILVER_USER_DAY_COLUMNS)
+    )
 
 
 def user_days_left_out(resolved: DataFrame) -> DataFrame:
     """Unresolved user-day rows, deduplicated like kept ones (per alias): for the counts."""
-    r = (resolved.where(~F.col("_identity_status").isin(*RESOLVED))
-         .withColumn("day", F.col("_day")))
+    r = resolved.where(~F.col("_identity_status").isin(*RESOLVED)).withColumn("day", F.col("_day"))
     keys = ["source_format", "user_alias_kind", "_alias_norm", "day", "feature"]
-    return r.transform(latest_aggregate_delivery(
-        keys, (), {"_identity_status": F.min("_identity_status")}))
+    return r.transform(
+        latest_aggregate_delivery(keys, (), {"_identity_status": F.min("_identity_status")})
+    )
 
 
 def clean_org_days(bronze: DataFrame) -> DataFrame:
     """``bronze/org_days`` (already limited to the period) -> ``silver/org_days``: org_id = the
     vendor org (folder org), latest delivery per (source_format, org_id, day, feature)."""
-    o = (bronze.withColumn("org_id", F.trim("vendor_org"))
-         .withColumn("org_id", F.when(F.col("org_id") != "", F.col("org_id")))
-         .withColumn("day", parse_date(F.col("day"))))
+    o = (
+        bronze.withColumn("org_id", F.trim("vendor_org"))
+        .withColumn("org_id", F.when(F.col("org_id") != "", F.col("org_id")))
+        .withColumn("day", parse_date(F.col("day")))
+    )
     keys = ["source_format", "org_id", "day", "feature"]
-    dedup = o.transform(latest_aggregate_delivery(
-        keys, ORG_DAY_COUNTS, {"period_days": F.max("period_days").cast("int")}))
+    dedup = o.transform(
+        latest_aggregate_delivery(
+            keys, ORG_DAY_COUNTS, {"period_days": F.max("period_days").cast("int")}
+        )
+    )
     return dedup.select(*SILVER_ORG_DAY_COLUMNS)

@@ -44,6 +44,7 @@ theater_failure_log         file: one line per failed stage      (none)
 Parse-time setting (environment only, read when the DAG files are parsed):
 ``AIRFLOW_VAR_THEATER_START_DATE`` (``YYYY-MM-DD``, default 2026-07-01), the first data day.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,18 +76,26 @@ def var(name: str, default: str = "") -> str:
 
 
 # Argument pairs; a pair whose value renders empty is left out (e.g. --lake when unset).
-PERIOD_ARGS = [["--start", "{{ data_interval_start | ds }}"],
-               ["--end", "{{ data_interval_end | ds }}"]]
+PERIOD_ARGS = [
+    ["--start", "{{ data_interval_start | ds }}"],
+    ["--end", "{{ data_interval_end | ds }}"],
+]
 LANDING_ARG = ["--landing", var("theater_landing")]
 LAKE_ARG = ["--lake", var("theater_lake")]
-QUARTER_LABEL = ("{{ data_interval_start.year }}Q{{ (data_interval_start.month - 1) // 3 + 1 }}"
-                 "{% if data_interval_end != data_interval_start.add(months=3) %}"
-                 "-{{ data_interval_start | ds_nodash }}-{{ data_interval_end | ds_nodash }}"
-                 "{% endif %}")
+QUARTER_LABEL = (
+    "{{ data_interval_start.year }}Q{{ (data_interval_start.month - 1) // 3 + 1 }}"
+    "{% if data_interval_end != data_interval_start.add(months=3) %}"
+    "-{{ data_interval_start | ds_nodash }}-{{ data_interval_end | ds_nodash }}"
+    "{% endif %}"
+)
 REPORT_OUT = var("theater_reports_dir", "reports") + "/theater-report-" + QUARTER_LABEL + ".html"
-REPORT_PDF = ("{% if var.value.get('theater_report_pdf', 'false') | lower == 'true' %}"
-              + var("theater_reports_dir", "reports") + "/theater-report-" + QUARTER_LABEL
-              + ".pdf{% endif %}")
+REPORT_PDF = (
+    "{% if var.value.get('theater_report_pdf', 'false') | lower == 'true' %}"
+    + var("theater_reports_dir", "reports")
+    + "/theater-report-"
+    + QUARTER_LABEL
+    + ".pdf{% endif %}"
+)
 
 
 def start_date() -> pendulum.DateTime:
@@ -120,15 +129,19 @@ def report_failure(context) -> str:
     exc = context.get("exception")
     stage = getattr(ti, "task_id", "?")
     if isinstance(exc, DataQualityGateFailed):
-        why = "a data-quality gate failed (exit code 3): not retried; fix the data or the " \
-              "expectation, then clear the task"
+        why = (
+            "a data-quality gate failed (exit code 3): not retried; fix the data or the "
+            "expectation, then clear the task"
+        )
     elif isinstance(exc, StageConfigurationError):
         why = "usage or configuration error (exit code 2): not retried"
     else:
         why = f"{type(exc).__name__}: {exc}" if exc is not None else "unknown error"
-    msg = (f"theater-index: stage {stage!r} failed for period {_period(context)} "
-           f"(dag {getattr(ti, 'dag_id', '?')}, run {getattr(ti, 'run_id', '?')}, "
-           f"try {getattr(ti, 'try_number', '?')}): {why.splitlines()[0][:500]}")
+    msg = (
+        f"theater-index: stage {stage!r} failed for period {_period(context)} "
+        f"(dag {getattr(ti, 'dag_id', '?')}, run {getattr(ti, 'run_id', '?')}, "
+        f"try {getattr(ti, 'try_number', '?')}): {why.splitlines()[0][:500]}"
+    )
     log.error(msg)
     try:
         from airflow.sdk import Variable
@@ -147,7 +160,7 @@ DEFAULT_ARGS: dict[str, Any] = {
     "depends_on_past": False,
     "retries": 3,
     "retry_delay": timedelta(minutes=5),
-    "retry_exponential_backoff": 2.0,     # 5, 10, 20 min ...
+    "retry_exponential_backoff": 2.0,  # 5, 10, 20 min ...
     "max_retry_delay": timedelta(hours=1),
     "on_failure_callback": report_failure,
 }
@@ -165,19 +178,32 @@ def _flatten(pairs) -> list[str]:
 class TheaterStageOperator(SparkSubmitOperator):
     """One stage of the pipeline for the run's data interval (see the module docstring)."""
 
-    template_fields = (*SparkSubmitOperator.template_fields, "mode", "theater_bin", "workdir",
-                       "stage_args", "extra_args", "spark_conn_id", "spark_conf_json")
+    template_fields = (
+        *SparkSubmitOperator.template_fields,
+        "mode",
+        "theater_bin",
+        "workdir",
+        "stage_args",
+        "extra_args",
+        "spark_conn_id",
+        "spark_conf_json",
+    )
     template_fields_renderers = {"stage_args": "json", "spark_conf_json": "json"}
     ui_color = "#efe3fb"
 
-    def __init__(self, *, stage: str, stage_args: list[list[str]],
-                 mode: str = var("theater_mode", "local"),
-                 theater_bin: str = var("theater_bin", "theater"),
-                 workdir: str = var("theater_workdir"),
-                 extra_args: str = var("theater_extra_args"),
-                 spark_conn_id: str = var("theater_spark_conn_id", "spark_default"),
-                 spark_conf_json: str = var("theater_spark_conf", "{}"),
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        *,
+        stage: str,
+        stage_args: list[list[str]],
+        mode: str = var("theater_mode", "local"),
+        theater_bin: str = var("theater_bin", "theater"),
+        workdir: str = var("theater_workdir"),
+        extra_args: str = var("theater_extra_args"),
+        spark_conn_id: str = var("theater_spark_conn_id", "spark_default"),
+        spark_conf_json: str = var("theater_spark_conf", "{}"),
+        **kwargs,
+    ) -> None:
         kwargs.setdefault("application", var("theater_jobs_dir", "jobs") + f"/{stage}.py")
         kwargs.setdefault("name", f"theater-{stage}")
         kwargs.setdefault("py_files", var("theater_py_files"))
@@ -199,8 +225,11 @@ class TheaterStageOperator(SparkSubmitOperator):
         return _flatten(self.stage_args) + shlex.split(self.extra_args or "")
 
     def local_command(self) -> list[str]:
-        head = [self.theater_bin, "report"] if self.stage == "report" else \
-            [self.theater_bin, "run", "--stage", self.stage]
+        head = (
+            [self.theater_bin, "report"]
+            if self.stage == "report"
+            else [self.theater_bin, "run", "--stage", self.stage]
+        )
         return head + self.cli_args()
 
     # ------------------------------------------------------------------ run
@@ -211,16 +240,19 @@ class TheaterStageOperator(SparkSubmitOperator):
             return self._execute_local()
         if mode == "cluster":
             return self._execute_cluster(context)
-        raise StageConfigurationError(f"Variable theater_mode must be local or cluster, "
-                                      f"got {self.mode!r}")
+        raise StageConfigurationError(
+            f"Variable theater_mode must be local or cluster, got {self.mode!r}"
+        )
 
     def _fail(self, code: int, tail: str, what: str):
         if code == EXIT_DQ:
-            raise DataQualityGateFailed(f"{what}: a data-quality gate failed (exit code 3); "
-                                        f"not retrying.\n{tail}")
+            raise DataQualityGateFailed(
+                f"{what}: a data-quality gate failed (exit code 3); not retrying.\n{tail}"
+            )
         if code == EXIT_USAGE:
-            raise StageConfigurationError(f"{what}: usage or configuration error (exit code "
-                                          f"2); not retrying.\n{tail}")
+            raise StageConfigurationError(
+                f"{what}: usage or configuration error (exit code 2); not retrying.\n{tail}"
+            )
         raise AirflowException(f"{what}: failed with exit code {code}.\n{tail}")
 
     def _execute_local(self) -> None:
@@ -229,8 +261,15 @@ class TheaterStageOperator(SparkSubmitOperator):
         tail: deque[str] = deque(maxlen=25)
         try:
             self._proc = subprocess.Popen(
-                cmd, cwd=self.workdir or None, env=os.environ.copy(), stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True)
+                cmd,
+                cwd=self.workdir or None,
+                env=os.environ.copy(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
+                start_new_session=True,
+            )
         except FileNotFoundError as exc:
             raise StageConfigurationError(
                 f"theater command not found: {self.theater_bin!r} (set the Variable "
@@ -251,8 +290,9 @@ class TheaterStageOperator(SparkSubmitOperator):
         try:
             self.conf = json.loads(self.spark_conf_json or "{}")
         except json.JSONDecodeError as exc:
-            raise StageConfigurationError(f"Variable theater_spark_conf is not a JSON object: "
-                                          f"{exc}") from exc
+            raise StageConfigurationError(
+                f"Variable theater_spark_conf is not a JSON object: {exc}"
+            ) from exc
         self.application_args = self.cli_args()
         self.py_files = self.py_files or None
         self.packages = self.packages or None
@@ -313,7 +353,8 @@ class DailyRunsDoneSensor(ExternalTaskSensor):
 
     def poke(self, context) -> bool:
         if not context["params"].get("wait_for_daily", True):
-            self.log.info("params.wait_for_daily is false: not waiting for %s",
-                          self.external_dag_id)
+            self.log.info(
+                "params.wait_for_daily is false: not waiting for %s", self.external_dag_id
+            )
             return True
         return super().poke(context)

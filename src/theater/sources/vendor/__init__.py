@@ -8,6 +8,7 @@ Each format module registers one :class:`~theater.sources.vendor.base.VendorForm
 - :func:`inspect` reads a file and summarizes it (records, bad records, date range...).
 - :func:`describe` lists every format for a ``theater formats`` table.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -15,8 +16,17 @@ import logging
 from collections import Counter
 from typing import Any, Iterator, NamedTuple
 
-from .base import (FORMATS, RawRecord, VendorFileError, VendorFormat, VendorRecordError,
-                   iter_records, parse_day, parse_ts, register)
+from .base import (
+    FORMATS,
+    RawRecord,
+    VendorFileError,
+    VendorFormat,
+    VendorRecordError,
+    iter_records,
+    parse_day,
+    parse_ts,
+    register,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,21 +41,42 @@ _AGGREGATE_MODULES: tuple[str, ...] = (
     "m365_copilot_reports",
 )
 #: Per-event formats (interactions).
-_EVENT_MODULES: tuple[str, ...] = ("claude_code_otel", "m365_copilot_audit", "bedrock_invocation_logs",
-                                    "litellm_spend_logs", "cursor_usage_events", "otel_genai")
+_EVENT_MODULES: tuple[str, ...] = (
+    "claude_code_otel",
+    "m365_copilot_audit",
+    "bedrock_invocation_logs",
+    "litellm_spend_logs",
+    "cursor_usage_events",
+    "otel_genai",
+)
 
 for _name in _AGGREGATE_MODULES + _EVENT_MODULES:
     importlib.import_module(f"{__name__}.{_name}")
 
-__all__ = ["FORMATS", "MappedRecord", "RawRecord", "VendorFileError", "VendorFormat",
-           "VendorRecordError", "describe", "inspect", "iter_records", "map_file", "matches",
-           "parse_day", "parse_ts", "recognise", "register"]
+__all__ = [
+    "FORMATS",
+    "MappedRecord",
+    "RawRecord",
+    "VendorFileError",
+    "VendorFormat",
+    "VendorRecordError",
+    "describe",
+    "inspect",
+    "iter_records",
+    "map_file",
+    "matches",
+    "parse_day",
+    "parse_ts",
+    "recognise",
+    "register",
+]
 
 
 class MappedRecord(NamedTuple):
     """One record of a file after mapping: canonical ``rows`` (empty when the record failed),
     or ``error`` (the full reason text, starting with its reason code) and the record's
     ``raw`` text for quarantine."""
+
     line: int
     raw: str
     rows: list
@@ -114,9 +145,20 @@ def inspect(path: str, fmt: str | None = None) -> dict[str, Any]:
     seen), ``users`` (distinct user ids seen), ``error`` (why the file could not be read, else
     None).
     """
-    out: dict[str, Any] = {"path": str(path), "format": fmt, "grain": None, "records": 0,
-                           "bad_records": 0, "bad_reasons": {}, "rows": {}, "date_min": None,
-                           "date_max": None, "identity_kinds": [], "users": 0, "error": None}
+    out: dict[str, Any] = {
+        "path": str(path),
+        "format": fmt,
+        "grain": None,
+        "records": 0,
+        "bad_records": 0,
+        "bad_reasons": {},
+        "rows": {},
+        "date_min": None,
+        "date_max": None,
+        "identity_kinds": [],
+        "users": 0,
+        "error": None,
+    }
     try:
         name = fmt or recognise(path)
     except VendorFileError as exc:
@@ -168,7 +210,15 @@ def describe() -> list[dict[str, Any]]:
     required, signals`` (the signals it can feed, ``{signal: "Y"|"A"}``), ``identity_kinds``,
     ``file_kinds``."""
     order = {"event": 0, "user_day": 1, "person_week": 2, "org_day": 3}
-    return [{"name": f.name, "grain": f.grain, "summary": f.summary,
-             "required": list(f.required), "signals": f.feeds(),
-             "identity_kinds": list(f.identity_kinds), "file_kinds": list(f.file_kinds)}
-            for f in sorted(FORMATS.values(), key=lambda f: (order[f.grain], f.name))]
+    return [
+        {
+            "name": f.name,
+            "grain": f.grain,
+            "summary": f.summary,
+            "required": list(f.required),
+            "signals": f.feeds(),
+            "identity_kinds": list(f.identity_kinds),
+            "file_kinds": list(f.file_kinds),
+        }
+        for f in sorted(FORMATS.values(), key=lambda f: (order[f.grain], f.name))
+    ]

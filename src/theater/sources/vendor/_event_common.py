@@ -5,6 +5,7 @@
 - ``as_str``, ``require``: text fields, ``missing_required: <field>``.
 - ``last_user_text``: the last user turn of a chat message list (for fingerprints only).
 """
+
 from __future__ import annotations
 
 import json
@@ -71,7 +72,7 @@ def last_user_text(messages: Any) -> str | None:
         try:
             messages = json.loads(s)
         except ValueError:
-            return s                  # a bare prompt string
+            return s  # a bare prompt string
     if isinstance(messages, dict):
         for key in ("messages", "input"):
             if key in messages:

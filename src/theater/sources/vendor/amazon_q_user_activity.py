@@ -5,10 +5,21 @@ per file, ``part_N`` suffixes). AWS documents the metric names ("User activity r
 metrics") but not the column order and publishes no sample, so columns are found by name,
 case- and punctuation-insensitively (``Inline_AcceptanceCount`` = ``inline_acceptancecount``).
 """
+
 from __future__ import annotations
 
-from .base import (VendorFormat, VendorRecordError, as_int, as_str, is_blank, norm_keys,
-                   parse_day, register, sum_known, user_day_row)
+from .base import (
+    VendorFormat,
+    VendorRecordError,
+    as_int,
+    as_str,
+    is_blank,
+    norm_keys,
+    parse_day,
+    register,
+    sum_known,
+    user_day_row,
+)
 
 NAME = "amazon_q_user_activity"
 
@@ -29,8 +40,11 @@ FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
         "accepted": ("inlinechat_acceptanceeventcount",),
         "rejected": ("inlinechat_rejectioneventcount",),
         "dismissed": ("inlinechat_dismissaleventcount",),
-        "lines_suggested": ("inlinechat_acceptedlineadditions", "inlinechat_rejectedlineadditions",
-                            "inlinechat_dismissedlineadditions"),
+        "lines_suggested": (
+            "inlinechat_acceptedlineadditions",
+            "inlinechat_rejectedlineadditions",
+            "inlinechat_dismissedlineadditions",
+        ),
         "lines_accepted": ("inlinechat_acceptedlineadditions",),
     },
     "dev_agent": {
@@ -43,12 +57,16 @@ FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
         "requests": ("docgeneration_eventcount",),
         "accepted": ("docgeneration_acceptedfilescreations", "docgeneration_acceptedfileupdates"),
         "rejected": ("docgeneration_rejectedfilecreations", "docgeneration_rejectedfileupdates"),
-        "lines_suggested": ("docgeneration_acceptedlineadditions",
-                            "docgeneration_acceptedlineupdates",
-                            "docgeneration_rejectedlineadditions",
-                            "docgeneration_rejectedlineupdates"),
-        "lines_accepted": ("docgeneration_acceptedlineadditions",
-                           "docgeneration_acceptedlineupdates"),
+        "lines_suggested": (
+            "docgeneration_acceptedlineadditions",
+            "docgeneration_acceptedlineupdates",
+            "docgeneration_rejectedlineadditions",
+            "docgeneration_rejectedlineupdates",
+        ),
+        "lines_accepted": (
+            "docgeneration_acceptedlineadditions",
+            "docgeneration_acceptedlineupdates",
+        ),
     },
     "test_generation": {
         "requests": ("testgeneration_eventcount",),
@@ -119,7 +137,9 @@ def map_record(record: dict) -> list[dict]:
     rec = norm_keys(record)
     for field in ("userid", "date"):
         if is_blank(rec.get(field)):
-            raise VendorRecordError(f"missing_required: {'UserId' if field == 'userid' else 'Date'}")
+            raise VendorRecordError(
+                f"missing_required: {'UserId' if field == 'userid' else 'Date'}"
+            )
     user = as_str(rec["userid"], "UserId")
     day = parse_day(rec["date"])
     rows = []
@@ -134,17 +154,45 @@ def map_record(record: dict) -> list[dict]:
 
 def looks_like(record: dict) -> bool:
     rec = norm_keys(record)
-    return ("userid" in rec and "date" in rec
-            and any(k.startswith(("inline_", "inlinechat_", "chat_messagessent", "dev_",
-                                  "codefix_", "testgeneration_")) for k in rec))
+    return (
+        "userid" in rec
+        and "date" in rec
+        and any(
+            k.startswith(
+                (
+                    "inline_",
+                    "inlinechat_",
+                    "chat_messagessent",
+                    "dev_",
+                    "codefix_",
+                    "testgeneration_",
+                )
+            )
+            for k in rec
+        )
+    )
 
 
-FORMAT = register(VendorFormat(
-    name=NAME, grain="user_day",
-    summary="Amazon Q Developer user activity report (CSV): per user-day and feature family",
-    required=("UserId", "Date"),
-    signals={"unused_output": "A", "self_summary": "N", "repeat_prompt": "N",
-             "fragmentation": "N", "padding": "N", "quota_bunching": "Y",
-             "checkpoint_burst": "Y", "outcome_decoupling": "Y"},
-    identity_kinds=("identity_center_id",), file_kinds=("csv",),
-    map_record=map_record, looks_like=looks_like, docs=DOCS))
+FORMAT = register(
+    VendorFormat(
+        name=NAME,
+        grain="user_day",
+        summary="Amazon Q Developer user activity report (CSV): per user-day and feature family",
+        required=("UserId", "Date"),
+        signals={
+            "unused_output": "A",
+            "self_summary": "N",
+            "repeat_prompt": "N",
+            "fragmentation": "N",
+            "padding": "N",
+            "quota_bunching": "Y",
+            "checkpoint_burst": "Y",
+            "outcome_decoupling": "Y",
+        },
+        identity_kinds=("identity_center_id",),
+        file_kinds=("csv",),
+        map_record=map_record,
+        looks_like=looks_like,
+        docs=DOCS,
+    )
+)

@@ -20,6 +20,7 @@ wrappers are decoded one element at a time over a sliding buffer (``json.JSONDec
 with a bracket scanner to find where a broken element ends), so memory is bounded by the largest
 single record. See :func:`iter_records` for every shape handled.
 """
+
 from __future__ import annotations
 
 import csv
@@ -38,32 +39,95 @@ from typing import Any, Callable, Iterator, NamedTuple
 log = logging.getLogger(__name__)
 
 GRAINS = ("event", "user_day", "person_week", "org_day")
-SIGNALS = ("unused_output", "self_summary", "repeat_prompt", "fragmentation", "padding",
-           "quota_bunching", "checkpoint_burst", "outcome_decoupling")
+SIGNALS = (
+    "unused_output",
+    "self_summary",
+    "repeat_prompt",
+    "fragmentation",
+    "padding",
+    "quota_bunching",
+    "checkpoint_burst",
+    "outcome_decoupling",
+)
 SIGNAL_LEVELS = ("Y", "A", "N")
-IDENTITY_KINDS = ("github_login", "github_id", "email", "upn", "identity_center_id", "iam_arn",
-                  "person_id", "api_key", "account_uuid", "user_id")
+IDENTITY_KINDS = (
+    "github_login",
+    "github_id",
+    "email",
+    "upn",
+    "identity_center_id",
+    "iam_arn",
+    "person_id",
+    "api_key",
+    "account_uuid",
+    "user_id",
+)
 FILE_KINDS = ("json", "jsonl", "csv")
 TABLES = ("interactions", "user_days", "org_days")
 
-ACTIONS = ("chat", "summarize", "rewrite", "generate", "complete", "code_edit", "agent", "review",
-           "search", "other")
+ACTIONS = (
+    "chat",
+    "summarize",
+    "rewrite",
+    "generate",
+    "complete",
+    "code_edit",
+    "agent",
+    "review",
+    "search",
+    "other",
+)
 DISPOSITIONS = ("accepted", "inserted", "copied", "edited", "discarded", "ignored", "unknown")
 
 #: Fields of the landing interaction contract, in contract order.
-INTERACTION_FIELDS = ("event_id", "event_ts", "user_id", "org_id", "tool", "action", "session_id",
-                      "prompt_fingerprint", "prompt_tokens", "completion_tokens", "model",
-                      "output_disposition", "dwell_ms", "artifact_id", "artifact_author_id",
-                      "artifact_modified_ts", "work_item_id")
-USER_DAY_COUNTS = ("requests", "suggestions_shown", "accepted", "rejected", "dismissed",
-                   "lines_suggested", "lines_accepted", "sessions", "prompt_tokens",
-                   "output_tokens")
-USER_DAY_FIELDS = ("source_format", "user_id", "user_alias_kind", "vendor_org", "org_id", "day",
-                   "feature") + USER_DAY_COUNTS + ("period_days",)
-ORG_DAY_COUNTS = ("active_users", "engaged_users", "requests", "suggestions_shown", "accepted",
-                  "lines_suggested", "lines_accepted")
-ORG_DAY_FIELDS = ("source_format", "vendor_org", "day", "feature") + ORG_DAY_COUNTS + \
-    ("period_days",)
+INTERACTION_FIELDS = (
+    "event_id",
+    "event_ts",
+    "user_id",
+    "org_id",
+    "tool",
+    "action",
+    "session_id",
+    "prompt_fingerprint",
+    "prompt_tokens",
+    "completion_tokens",
+    "model",
+    "output_disposition",
+    "dwell_ms",
+    "artifact_id",
+    "artifact_author_id",
+    "artifact_modified_ts",
+    "work_item_id",
+)
+USER_DAY_COUNTS = (
+    "requests",
+    "suggestions_shown",
+    "accepted",
+    "rejected",
+    "dismissed",
+    "lines_suggested",
+    "lines_accepted",
+    "sessions",
+    "prompt_tokens",
+    "output_tokens",
+)
+USER_DAY_FIELDS = (
+    ("source_format", "user_id", "user_alias_kind", "vendor_org", "org_id", "day", "feature")
+    + USER_DAY_COUNTS
+    + ("period_days",)
+)
+ORG_DAY_COUNTS = (
+    "active_users",
+    "engaged_users",
+    "requests",
+    "suggestions_shown",
+    "accepted",
+    "lines_suggested",
+    "lines_accepted",
+)
+ORG_DAY_FIELDS = (
+    ("source_format", "vendor_org", "day", "feature") + ORG_DAY_COUNTS + ("period_days",)
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,8 +175,9 @@ class VendorFormat:
         if self.grain not in GRAINS:
             raise ValueError(f"{self.name}: grain {self.grain!r} not in {GRAINS}")
         if set(self.signals) != set(SIGNALS):
-            raise ValueError(f"{self.name}: signals must name exactly {SIGNALS}, "
-                             f"got {sorted(self.signals)}")
+            raise ValueError(
+                f"{self.name}: signals must name exactly {SIGNALS}, got {sorted(self.signals)}"
+            )
         bad = {k: v for k, v in self.signals.items() if v not in SIGNAL_LEVELS}
         if bad:
             raise ValueError(f"{self.name}: signal levels must be Y, A or N: {bad}")
@@ -158,32 +223,59 @@ def interaction_row(source_format: str, user_alias_kind: str | None, **fields: A
     return row
 
 
-def user_day_row(source_format: str, user_id: str, user_alias_kind: str, day: str, feature: str,
-                 *, vendor_org: str | None = None, org_id: str | None = None,
-                 period_days: int = 1, **counts: int | None) -> dict:
+def user_day_row(
+    source_format: str,
+    user_id: str,
+    user_alias_kind: str,
+    day: str,
+    feature: str,
+    *,
+    vendor_org: str | None = None,
+    org_id: str | None = None,
+    period_days: int = 1,
+    **counts: int | None,
+) -> dict:
     """A canonical ``user_days`` row; counts not given are None (not reported)."""
     unknown = set(counts) - set(USER_DAY_COUNTS)
     if unknown:
         raise TypeError(f"not user_day counts: {sorted(unknown)}")
     if period_days not in (1, 7):
         raise ValueError(f"period_days must be 1 or 7, got {period_days}")
-    row: dict[str, Any] = {"_table": "user_days", "source_format": source_format,
-                           "user_id": user_id, "user_alias_kind": user_alias_kind,
-                           "vendor_org": vendor_org, "org_id": org_id, "day": day,
-                           "feature": feature}
+    row: dict[str, Any] = {
+        "_table": "user_days",
+        "source_format": source_format,
+        "user_id": user_id,
+        "user_alias_kind": user_alias_kind,
+        "vendor_org": vendor_org,
+        "org_id": org_id,
+        "day": day,
+        "feature": feature,
+    }
     row.update({k: counts.get(k) for k in USER_DAY_COUNTS})
     row["period_days"] = period_days
     return row
 
 
-def org_day_row(source_format: str, vendor_org: str | None, day: str, feature: str, *,
-                period_days: int = 1, **counts: int | None) -> dict:
+def org_day_row(
+    source_format: str,
+    vendor_org: str | None,
+    day: str,
+    feature: str,
+    *,
+    period_days: int = 1,
+    **counts: int | None,
+) -> dict:
     """A canonical ``org_days`` row; counts not given are None (not reported)."""
     unknown = set(counts) - set(ORG_DAY_COUNTS)
     if unknown:
         raise TypeError(f"not org_day counts: {sorted(unknown)}")
-    row: dict[str, Any] = {"_table": "org_days", "source_format": source_format,
-                           "vendor_org": vendor_org, "day": day, "feature": feature}
+    row: dict[str, Any] = {
+        "_table": "org_days",
+        "source_format": source_format,
+        "vendor_org": vendor_org,
+        "day": day,
+        "feature": feature,
+    }
     row.update({k: counts.get(k) for k in ORG_DAY_COUNTS})
     row["period_days"] = period_days
     return row
@@ -191,8 +283,16 @@ def org_day_row(source_format: str, vendor_org: str | None, day: str, feature: s
 
 #: Key columns of each canonical table: rows with equal keys are parts of one figure.
 ROW_KEYS = {
-    "user_days": ("source_format", "user_id", "user_alias_kind", "vendor_org", "org_id", "day",
-                  "feature", "period_days"),
+    "user_days": (
+        "source_format",
+        "user_id",
+        "user_alias_kind",
+        "vendor_org",
+        "org_id",
+        "day",
+        "feature",
+        "period_days",
+    ),
     "org_days": ("source_format", "vendor_org", "day", "feature", "period_days"),
 }
 
@@ -282,8 +382,11 @@ def as_int(value: Any, name: str) -> int | None:
             raise VendorRecordError(f"bad_type: {name} ({value!r})")
         out = int(value)
     elif isinstance(value, str):
-        text = value.strip().replace(",", "") if re.fullmatch(r"\s*\d{1,3}(,\d{3})+\s*", value) \
+        text = (
+            value.strip().replace(",", "")
+            if re.fullmatch(r"\s*\d{1,3}(,\d{3})+\s*", value)
             else value.strip()
+        )
         try:
             out = int(text)
         except ValueError:
@@ -322,9 +425,12 @@ def sum_known(*values: int | None) -> int | None:
 
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
-    r"\s*(Z|z|[+-]\d{2}:?\d{2}|[+-]\d{2}|UTC)?")
-_MDY = re.compile(r"(\d{1,2})([-/])(\d{1,2})\2(\d{4})"
-                  r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?")
+    r"\s*(Z|z|[+-]\d{2}:?\d{2}|[+-]\d{2}|UTC)?"
+)
+_MDY = re.compile(
+    r"(\d{1,2})([-/])(\d{1,2})\2(\d{4})"
+    r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?"
+)
 _NUM = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
@@ -340,33 +446,36 @@ def _tz(assume_tz: str) -> dt.tzinfo:
     if assume_tz.upper() in ("UTC", "Z"):
         return dt.timezone.utc
     from zoneinfo import ZoneInfo
+
     return ZoneInfo(assume_tz)
 
 
 def _from_epoch(number: float, raw: Any) -> str:
     mag = abs(number)
-    if isinstance(number, int) and mag >= 1e11:   # exact integer arithmetic for ms/us/ns
+    if isinstance(number, int) and mag >= 1e11:  # exact integer arithmetic for ms/us/ns
         per_sec = 1000 if mag < 1e14 else 1_000_000 if mag < 1e17 else 1_000_000_000
         whole, rest = divmod(number, per_sec)
         try:
             t = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(
-                seconds=whole, microseconds=rest * 1_000_000 // per_sec)
+                seconds=whole, microseconds=rest * 1_000_000 // per_sec
+            )
         except (OverflowError, ValueError):
             raise VendorRecordError(f"bad_timestamp: {raw!r}") from None
         return _fmt_utc(t)
-    if mag < 1e11:        # seconds (up to year 5138)
+    if mag < 1e11:  # seconds (up to year 5138)
         secs = number
-    elif mag < 1e14:      # milliseconds
+    elif mag < 1e14:  # milliseconds
         secs = number / 1e3
-    elif mag < 1e17:      # microseconds
+    elif mag < 1e17:  # microseconds
         secs = number / 1e6
-    else:                 # nanoseconds
+    else:  # nanoseconds
         secs = number / 1e9
     try:
         whole = math.floor(secs)
         micro = round((secs - whole) * 1e6)
-        t = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=whole,
-                                                                          microseconds=micro)
+        t = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(
+            seconds=whole, microseconds=micro
+        )
     except (OverflowError, ValueError):
         raise VendorRecordError(f"bad_timestamp: {raw!r}") from None
     return _fmt_utc(t)
@@ -399,8 +508,9 @@ def parse_ts(value: Any, *, assume_tz: str = "UTC") -> str:
         if m:
             y, mo, d, hh, mi, ss, frac, off = m.groups()
             micro = int((frac or "0")[:6].ljust(6, "0"))
-            t = dt.datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0),
-                            micro)
+            t = dt.datetime(
+                int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0), micro
+            )
             if off is None:
                 t = t.replace(tzinfo=_tz(assume_tz))
             elif off in ("Z", "z", "UTC"):
@@ -419,8 +529,9 @@ def parse_ts(value: Any, *, assume_tz: str = "UTC") -> str:
                 if not 1 <= hour <= 12:
                     raise ValueError(text)
                 hour = hour % 12 + (12 if ampm.lower() == "pm" else 0)
-            t = dt.datetime(int(y), int(mo), int(d), hour, int(mi or 0), int(ss or 0),
-                            tzinfo=_tz(assume_tz))
+            t = dt.datetime(
+                int(y), int(mo), int(d), hour, int(mi or 0), int(ss or 0), tzinfo=_tz(assume_tz)
+            )
             return _fmt_utc(t)
     except (ValueError, OverflowError, KeyError):
         pass
@@ -443,6 +554,7 @@ class RawRecord(NamedTuple):
     """One record of a delivered file. ``line``: 1-based line (JSONL, CSV) or element index
     (JSON); ``record``: the decoded dict, or None when ``error`` says why not; ``raw``: the
     record's own text (kept for quarantine)."""
+
     line: int
     record: dict | None
     raw: str
@@ -453,16 +565,27 @@ MALFORMED = "malformed_line"
 NOT_OBJECT = "malformed_line: not a JSON object"
 
 #: Keys of a JSON wrapper object whose array is streamed as the records.
-WRAPPER_KEYS = ("data", "value", "usage_events", "usageEvents", "items", "records", "Records",
-                "results", "events", "rows", "logs", "entries")
-OTLP_KEYS = {"resourceLogs": ("scopeLogs", "logRecords"),
-             "resourceSpans": ("scopeSpans", "spans")}
+WRAPPER_KEYS = (
+    "data",
+    "value",
+    "usage_events",
+    "usageEvents",
+    "items",
+    "records",
+    "Records",
+    "results",
+    "events",
+    "rows",
+    "logs",
+    "entries",
+)
+OTLP_KEYS = {"resourceLogs": ("scopeLogs", "logRecords"), "resourceSpans": ("scopeSpans", "spans")}
 
 _CHUNK = 1 << 20
 
 # no cap on a CSV field (Purview exports carry whole JSON records in one column); the csv
 # module's default limit is 128 KiB
-csv.field_size_limit(min(sys.maxsize, 2 ** 31 - 1))
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 def _reject_constant(name: str) -> Any:
@@ -485,8 +608,12 @@ def _base_kind(path: str) -> tuple[str | None, bool]:
     gz = low.endswith(".gz")
     if gz:
         low = low[:-3]
-    for ext, kind in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "json"),
-                      (".csv", "csv")):
+    for ext, kind in (
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".json", "json"),
+        (".csv", "csv"),
+    ):
         if low.endswith(ext):
             return kind, gz
     return None, gz
@@ -503,15 +630,17 @@ class _Text:
         except OSError as exc:
             raise VendorFileError(self.path, f"unreadable: {exc}") from exc
         self._binary = binary
-        self.stream = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict",
-                                       newline=newline)
+        self.stream = io.TextIOWrapper(
+            binary, encoding="utf-8-sig", errors="strict", newline=newline
+        )
 
     def wrap(self, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
         except UnicodeDecodeError as exc:
-            raise VendorFileError(self.path, f"not_utf8: byte {exc.start} of a chunk "
-                                             f"({exc.reason})") from exc
+            raise VendorFileError(
+                self.path, f"not_utf8: byte {exc.start} of a chunk ({exc.reason})"
+            ) from exc
         except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
             raise VendorFileError(self.path, f"bad_gzip: {exc}") from exc
         except OSError as exc:
@@ -629,8 +758,11 @@ def _flatten_otlp(kind: str, block: Any) -> Iterator[dict]:
         if not isinstance(scope_block, dict):
             continue
         scope = scope_block.get("scope") or {}
-        scope_info = {"name": scope.get("name"), "version": scope.get("version"),
-                      "attributes": otlp_attributes(scope.get("attributes"))}
+        scope_info = {
+            "name": scope.get("name"),
+            "version": scope.get("version"),
+            "attributes": otlp_attributes(scope.get("attributes")),
+        }
         for item in scope_block.get(items_key) or []:
             if not isinstance(item, dict):
                 continue
@@ -665,8 +797,12 @@ def _records_of_object(obj: dict, generic: bool = True) -> list | None:
         return None
     arrays = [k for k, v in obj.items() if isinstance(v, list)]
     nested = [k for k, v in obj.items() if isinstance(v, dict)]
-    if len(arrays) == 1 and not nested and obj[arrays[0]] \
-            and all(isinstance(x, dict) for x in obj[arrays[0]]):
+    if (
+        len(arrays) == 1
+        and not nested
+        and obj[arrays[0]]
+        and all(isinstance(x, dict) for x in obj[arrays[0]])
+    ):
         return list(obj[arrays[0]])
     return None
 
@@ -733,7 +869,7 @@ class _Buf:
     def compact(self) -> None:
         """Drop consumed text (only between values: no index into ``buf`` is held then)."""
         if self.pos > _CHUNK:
-            self.buf, self.pos = self.buf[self.pos:], 0
+            self.buf, self.pos = self.buf[self.pos :], 0
 
     def skip_ws(self, extra: str = "") -> str:
         """Skip whitespace (and ``extra`` characters); return the next character or ''."""
@@ -787,7 +923,7 @@ class _Buf:
             if c == "/":
                 if j + 1 >= len(self.buf) and self.more():
                     continue
-                nxt = self.buf[j + 1:j + 2]
+                nxt = self.buf[j + 1 : j + 2]
                 if nxt == "/":
                     while (e := self.buf.find("\n", j)) < 0:
                         if not self.more():
@@ -825,8 +961,11 @@ class _Buf:
             obj, end = _DECODER.raw_decode(self.buf, start)
             # a number or literal may be cut short by the buffer end ("-2" of "-2.5"): accept it
             # only when a delimiter follows; else re-read its span
-            if self.buf[start] in "{[\"" or self.eof or (
-                    end < len(self.buf) and self.buf[end] in " \t\r\n,]}"):
+            if (
+                self.buf[start] in '{["'
+                or self.eof
+                or (end < len(self.buf) and self.buf[end] in " \t\r\n,]}")
+            ):
                 self.pos = end
                 return obj, self.buf[start:end], True
         except ValueError:
@@ -853,11 +992,11 @@ class _Buf:
 
     def comment(self) -> str | None:
         """If a comment starts at ``pos``, consume it and return its text."""
-        if self.buf[self.pos:self.pos + 1] != "/":
+        if self.buf[self.pos : self.pos + 1] != "/":
             return None
         if self.pos + 1 >= len(self.buf):
             self.more()
-        nxt = self.buf[self.pos + 1:self.pos + 2]
+        nxt = self.buf[self.pos + 1 : self.pos + 2]
         if nxt not in ("/", "*"):
             return None
         start = self.pos
@@ -867,7 +1006,7 @@ class _Buf:
                 e = len(self.buf) - len(close)
                 break
         self.pos = e + len(close)
-        return self.buf[start:self.pos].rstrip("\n")
+        return self.buf[start : self.pos].rstrip("\n")
 
 
 def _iter_json(text: _Text) -> Iterator[RawRecord]:
@@ -921,7 +1060,7 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
             else:
                 yield from emit(obj, raw, ok)
 
-    pending: list = []     # a top-level object not yet known to be a wrapper: (obj, raw)
+    pending: list = []  # a top-level object not yet known to be a wrapper: (obj, raw)
 
     def flush(last: bool) -> Iterator[RawRecord]:
         """Emit the pending top-level object: a record, or (when it is the file's only value)
@@ -939,7 +1078,7 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
     def obj_top() -> Iterator[RawRecord]:
         """A top-level object whose ``{`` is at ``pos``: stream a known wrapper's array, else
         decode the object key by key (left in ``pending``)."""
-        start = b.pos          # no compaction happens until the object ends, unless streamed
+        start = b.pos  # no compaction happens until the object ends, unless streamed
         b.pos += 1
         envelope: dict = {}
         parts: list[str] = []
@@ -947,31 +1086,34 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
         first, after_comma = True, False
         while True:
             c = b.skip_ws()
-            if c == "":                       # the file ends inside the object
+            if c == "":  # the file ends inside the object
                 broken = True
                 break
             if c == "}":
                 b.pos += 1
-                broken = broken or after_comma      # trailing comma
+                broken = broken or after_comma  # trailing comma
                 break
             if c == ",":
-                broken = broken or first or after_comma     # "{," or ",,"
+                broken = broken or first or after_comma  # "{," or ",,"
                 b.pos += 1
                 after_comma = True
                 continue
             if c == "/" and b.comment() is not None:
                 broken = True
                 continue
-            broken = broken or not (first or after_comma)   # missing comma
+            broken = broken or not (first or after_comma)  # missing comma
             first, after_comma = False, False
             key, raw_key, ok = b.value()
             if not ok or not isinstance(key, str) or b.skip_ws() != ":":
                 # not a well-formed object: report the rest of this value as malformed
-                end = b.span_end(b.pos, depth=1)      # to the object's closing brace
-                rest = b.buf[b.pos:end]
+                end = b.span_end(b.pos, depth=1)  # to the object's closing brace
+                rest = b.buf[b.pos : end]
                 b.pos = max(end, b.pos)
-                raw = (b.buf[start:b.pos] if not streamed
-                       else "{" + ",".join(parts + [raw_key + rest]))
+                raw = (
+                    b.buf[start : b.pos]
+                    if not streamed
+                    else "{" + ",".join(parts + [raw_key + rest])
+                )
                 yield from emit(None, raw, False)
                 return
             b.pos += 1
@@ -988,13 +1130,13 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
             if broken:
                 yield from emit(None, "{" + ",".join(parts) + "}", False)
             return
-        raw = b.buf[start:b.pos]
+        raw = b.buf[start : b.pos]
         if broken:
             yield from emit(None, raw, False)
         else:
             pending.append((envelope, raw))
 
-    seen = [0]             # top-level values so far (comments aside)
+    seen = [0]  # top-level values so far (comments aside)
     while True:
         b.compact()
         c = b.skip_ws(",")
@@ -1016,8 +1158,11 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
                 complete = True
             except ValueError:
                 complete = False
-            if complete and not _otlp_kind(obj) and not any(
-                    isinstance(obj.get(k), list) for k in WRAPPER_KEYS):
+            if (
+                complete
+                and not _otlp_kind(obj)
+                and not any(isinstance(obj.get(k), list) for k in WRAPPER_KEYS)
+            ):
                 b.pos = end
                 pending.append((obj, b.buf[start:end]))
             else:
@@ -1052,9 +1197,12 @@ def _iter_csv(text: _Text) -> Iterator[RawRecord]:
             continue
         raw = lines.since(start)
         if len(row) != len(header):
-            yield RawRecord(start, None, raw,
-                            f"{MALFORMED}: ragged row ({len(row)} fields, header has "
-                            f"{len(header)})")
+            yield RawRecord(
+                start,
+                None,
+                raw,
+                f"{MALFORMED}: ragged row ({len(row)} fields, header has {len(header)})",
+            )
             continue
         yield RawRecord(start, dict(zip(header, row)), raw, None)
 

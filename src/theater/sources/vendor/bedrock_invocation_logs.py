@@ -4,18 +4,26 @@ Delivered by Bedrock to S3 as JSON lines, usually gzipped (``.json.gz``), one in
 (or to CloudWatch Logs, same record). ``inputBodyJson`` holds the request body when text data
 delivery is on; its last user turn is fingerprinted, never stored.
 """
+
 from __future__ import annotations
 
 from theater.fingerprint import simhash64
-from theater.sources.vendor._event_common import (as_int, as_str, interaction, last_user_text,
-                                                  require)
+from theater.sources.vendor._event_common import (
+    as_int,
+    as_str,
+    interaction,
+    last_user_text,
+    require,
+)
 from theater.sources.vendor.base import VendorFormat, VendorRecordError, parse_ts, register
 
 NAME = "bedrock_invocation_logs"
 TOOL = "assistant"
-META_KEYS = {"session_id": ("session_id", "sessionId"),
-             "artifact_id": ("artifact_id", "artifactId"),
-             "work_item_id": ("work_item_id", "workItemId")}
+META_KEYS = {
+    "session_id": ("session_id", "sessionId"),
+    "artifact_id": ("artifact_id", "artifactId"),
+    "work_item_id": ("work_item_id", "workItemId"),
+}
 
 
 def looks_like(record: dict) -> bool:
@@ -23,8 +31,9 @@ def looks_like(record: dict) -> bool:
         return False
     if record.get("schemaType") == "ModelInvocationLog":
         return True
-    return ("requestId" in record and "modelId" in record
-            and isinstance(record.get("identity"), dict))
+    return (
+        "requestId" in record and "modelId" in record and isinstance(record.get("identity"), dict)
+    )
 
 
 def _obj(record: dict, key: str) -> dict:
@@ -45,17 +54,26 @@ def map_record(record: dict) -> list[dict]:
     arn = require(identity.get("arn"), "identity.arn")
     inp, out, meta = _obj(record, "input"), _obj(record, "output"), _obj(record, "requestMetadata")
     text = last_user_text(inp.get("inputBodyJson"))
-    extras = {k: next((as_str(meta.get(a)) for a in aliases if as_str(meta.get(a))), None)
-              for k, aliases in META_KEYS.items()}
-    return [interaction(
-        NAME, "iam_arn",
-        event_id=event_id, event_ts=ts, user_id=arn, tool=TOOL, action="other",
-        model=as_str(record.get("modelId")),
-        prompt_tokens=as_int(inp.get("inputTokenCount"), "input.inputTokenCount"),
-        completion_tokens=as_int(out.get("outputTokenCount"), "output.outputTokenCount"),
-        prompt_fingerprint=simhash64(text) if text else None,
-        **extras,
-    )]
+    extras = {
+        k: next((as_str(meta.get(a)) for a in aliases if as_str(meta.get(a))), None)
+        for k, aliases in META_KEYS.items()
+    }
+    return [
+        interaction(
+            NAME,
+            "iam_arn",
+            event_id=event_id,
+            event_ts=ts,
+            user_id=arn,
+            tool=TOOL,
+            action="other",
+            model=as_str(record.get("modelId")),
+            prompt_tokens=as_int(inp.get("inputTokenCount"), "input.inputTokenCount"),
+            completion_tokens=as_int(out.get("outputTokenCount"), "output.outputTokenCount"),
+            prompt_fingerprint=simhash64(text) if text else None,
+            **extras,
+        )
+    ]
 
 
 DOCS = """\
@@ -82,14 +100,26 @@ interaction), disposition and dwell (no feedback at all), org (the account is no
 artifact author/mtime, the output text (not read).
 """
 
-FORMAT = register(VendorFormat(
-    name=NAME, grain="event",
-    summary="AWS Bedrock model invocation logs (JSON lines, .json.gz)",
-    required=("requestId", "timestamp", "identity.arn"),
-    signals={"unused_output": "N", "self_summary": "N", "repeat_prompt": "N", "fragmentation": "N",
-             "padding": "N", "quota_bunching": "Y", "checkpoint_burst": "Y",
-             "outcome_decoupling": "Y"},
-    identity_kinds=("iam_arn",),
-    file_kinds=("jsonl", "json"),
-    map_record=map_record, looks_like=looks_like, docs=DOCS,
-))
+FORMAT = register(
+    VendorFormat(
+        name=NAME,
+        grain="event",
+        summary="AWS Bedrock model invocation logs (JSON lines, .json.gz)",
+        required=("requestId", "timestamp", "identity.arn"),
+        signals={
+            "unused_output": "N",
+            "self_summary": "N",
+            "repeat_prompt": "N",
+            "fragmentation": "N",
+            "padding": "N",
+            "quota_bunching": "Y",
+            "checkpoint_burst": "Y",
+            "outcome_decoupling": "Y",
+        },
+        identity_kinds=("iam_arn",),
+        file_kinds=("jsonl", "json"),
+        map_record=map_record,
+        looks_like=looks_like,
+        docs=DOCS,
+    )
+)

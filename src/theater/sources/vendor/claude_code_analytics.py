@@ -4,10 +4,21 @@ record per actor, day and terminal.
 Response shape: ``{"data": [...], "has_more": bool, "next_page": str|null}``. Field names:
 Anthropic "Claude Code Analytics API" docs.
 """
+
 from __future__ import annotations
 
-from .base import (VendorFormat, VendorRecordError, as_int, as_str, get_path, is_blank,
-                   parse_day, register, sum_known, user_day_row)
+from .base import (
+    VendorFormat,
+    VendorRecordError,
+    as_int,
+    as_str,
+    get_path,
+    is_blank,
+    parse_day,
+    register,
+    sum_known,
+    user_day_row,
+)
 
 NAME = "claude_code_analytics"
 TOOLS = ("edit_tool", "multi_edit_tool", "write_tool", "notebook_edit_tool")
@@ -60,10 +71,12 @@ def map_record(record: dict) -> list[dict]:
     tools = record.get("tool_actions") or {}
     if not isinstance(tools, dict):
         raise VendorRecordError("bad_type: tool_actions")
-    accepted = sum_known(*(as_int(get_path(tools, f"{t}.accepted"), f"tool_actions.{t}.accepted")
-                           for t in TOOLS))
-    rejected = sum_known(*(as_int(get_path(tools, f"{t}.rejected"), f"tool_actions.{t}.rejected")
-                           for t in TOOLS))
+    accepted = sum_known(
+        *(as_int(get_path(tools, f"{t}.accepted"), f"tool_actions.{t}.accepted") for t in TOOLS)
+    )
+    rejected = sum_known(
+        *(as_int(get_path(tools, f"{t}.rejected"), f"tool_actions.{t}.rejected") for t in TOOLS)
+    )
     models = record.get("model_breakdown")
     if models is not None and not isinstance(models, list):
         raise VendorRecordError("bad_type: model_breakdown")
@@ -72,32 +85,64 @@ def map_record(record: dict) -> list[dict]:
         tokens = m.get("tokens") if isinstance(m, dict) else None
         if not isinstance(tokens, dict):
             raise VendorRecordError(f"bad_type: model_breakdown[{i}].tokens")
-        prompt += [as_int(tokens.get(k), f"model_breakdown[{i}].tokens.{k}")
-                   for k in ("input", "cache_read", "cache_creation")]
+        prompt += [
+            as_int(tokens.get(k), f"model_breakdown[{i}].tokens.{k}")
+            for k in ("input", "cache_read", "cache_creation")
+        ]
         output.append(as_int(tokens.get("output"), f"model_breakdown[{i}].tokens.output"))
-    return [user_day_row(
-        NAME, user, kind, day, "agent",
-        vendor_org=as_str(record.get("organization_id"), "organization_id"),
-        sessions=as_int(get_path(record, "core_metrics.num_sessions"), "core_metrics.num_sessions"),
-        accepted=accepted, rejected=rejected, suggestions_shown=sum_known(accepted, rejected),
-        lines_accepted=as_int(get_path(record, "core_metrics.lines_of_code.added"),
-                              "core_metrics.lines_of_code.added"),
-        prompt_tokens=sum_known(*prompt), output_tokens=sum_known(*output))]
+    return [
+        user_day_row(
+            NAME,
+            user,
+            kind,
+            day,
+            "agent",
+            vendor_org=as_str(record.get("organization_id"), "organization_id"),
+            sessions=as_int(
+                get_path(record, "core_metrics.num_sessions"), "core_metrics.num_sessions"
+            ),
+            accepted=accepted,
+            rejected=rejected,
+            suggestions_shown=sum_known(accepted, rejected),
+            lines_accepted=as_int(
+                get_path(record, "core_metrics.lines_of_code.added"),
+                "core_metrics.lines_of_code.added",
+            ),
+            prompt_tokens=sum_known(*prompt),
+            output_tokens=sum_known(*output),
+        )
+    ]
 
 
 def looks_like(record: dict) -> bool:
     actor = record.get("actor")
     return "date" in record and (
         (isinstance(actor, dict) and actor.get("type") in ("user_actor", "api_actor"))
-        or "core_metrics" in record or "tool_actions" in record)
+        or "core_metrics" in record
+        or "tool_actions" in record
+    )
 
 
-FORMAT = register(VendorFormat(
-    name=NAME, grain="user_day",
-    summary="Claude Code Analytics API (JSON): per actor-day sessions, edit accepts/rejects, tokens",
-    required=("date", "actor.email_address"),
-    signals={"unused_output": "A", "self_summary": "N", "repeat_prompt": "N",
-             "fragmentation": "N", "padding": "N", "quota_bunching": "Y",
-             "checkpoint_burst": "Y", "outcome_decoupling": "Y"},
-    identity_kinds=("email", "api_key"), file_kinds=("json", "jsonl"),
-    map_record=map_record, looks_like=looks_like, docs=DOCS))
+FORMAT = register(
+    VendorFormat(
+        name=NAME,
+        grain="user_day",
+        summary="Claude Code Analytics API (JSON): per actor-day sessions, edit accepts/rejects, tokens",
+        required=("date", "actor.email_address"),
+        signals={
+            "unused_output": "A",
+            "self_summary": "N",
+            "repeat_prompt": "N",
+            "fragmentation": "N",
+            "padding": "N",
+            "quota_bunching": "Y",
+            "checkpoint_burst": "Y",
+            "outcome_decoupling": "Y",
+        },
+        identity_kinds=("email", "api_key"),
+        file_kinds=("json", "jsonl"),
+        map_record=map_record,
+        looks_like=looks_like,
+        docs=DOCS,
+    )
+)

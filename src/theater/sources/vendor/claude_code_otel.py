@@ -12,19 +12,38 @@ attaches the resource attributes under ``_resource``. Three events matter here, 
 Other events (``tool_result``, ``api_error``, ...) carry nothing the contract needs and map to no
 row. ``fold_updates`` (pure) applies the updates to the prompt rows; see ``DOCS``.
 """
+
 from __future__ import annotations
 
 from theater.fingerprint import simhash64
-from theater.sources.vendor._event_common import (as_int, as_str, interaction, otlp_attrs,
-                                                  require)
+from theater.sources.vendor._event_common import as_int, as_str, interaction, otlp_attrs, require
 from theater.sources.vendor.base import VendorFormat, VendorRecordError, parse_ts, register
 
 NAME = "claude_code_otel"
 #: ``terminal.type`` of IDE-integrated terminals: prompts typed there are tool ``ide``, else ``cli``.
-IDE_TERMINALS = frozenset({"vscode", "cursor", "windsurf", "jetbrains", "pycharm", "intellij",
-                           "webstorm", "goland", "rider", "zed"})
-EVENTS = ("user_prompt", "api_request", "tool_decision", "tool_result", "api_error",
-          "api_request_body", "api_response_body")
+IDE_TERMINALS = frozenset(
+    {
+        "vscode",
+        "cursor",
+        "windsurf",
+        "jetbrains",
+        "pycharm",
+        "intellij",
+        "webstorm",
+        "goland",
+        "rider",
+        "zed",
+    }
+)
+EVENTS = (
+    "user_prompt",
+    "api_request",
+    "tool_decision",
+    "tool_result",
+    "api_error",
+    "api_request_body",
+    "api_response_body",
+)
 DECISION = {"accept": "accepted", "reject": "discarded"}
 
 
@@ -35,13 +54,13 @@ def _event_name(record: dict, attrs: dict) -> str | None:
         name = body.get("stringValue") if isinstance(body, dict) else body
     if not isinstance(name, str):
         return None
-    return name[len("claude_code."):] if name.startswith("claude_code.") else name
+    return name[len("claude_code.") :] if name.startswith("claude_code.") else name
 
 
 def looks_like(record: dict) -> bool:
     if not isinstance(record, dict) or "attributes" not in record:
         return False
-    if "spanId" in record and "startTimeUnixNano" in record:      # a span, not a log record
+    if "spanId" in record and "startTimeUnixNano" in record:  # a span, not a log record
         return False
     attrs = otlp_attrs(record.get("attributes"))
     body = record.get("body")
@@ -80,20 +99,33 @@ def map_record(record: dict) -> list[dict]:
         prompt = as_str(attrs.get("prompt"))
         if prompt == "<REDACTED>":
             prompt = None
-        return [interaction(
-            NAME, "email" if email else "account_uuid",
-            event_id=prompt_id, event_ts=ts, user_id=email or uuid, tool=tool, action="agent",
-            session_id=as_str(attrs.get("session.id")),
-            prompt_fingerprint=simhash64(prompt) if prompt else None,
-        )]
+        return [
+            interaction(
+                NAME,
+                "email" if email else "account_uuid",
+                event_id=prompt_id,
+                event_ts=ts,
+                user_id=email or uuid,
+                tool=tool,
+                action="agent",
+                session_id=as_str(attrs.get("session.id")),
+                prompt_fingerprint=simhash64(prompt) if prompt else None,
+            )
+        ]
     seq = as_str(attrs.get("event.sequence"))
     update = {
-        "_table": "interaction_updates", "source_format": NAME, "tool": tool,
+        "_table": "interaction_updates",
+        "source_format": NAME,
+        "tool": tool,
         "event_id": prompt_id,
         "update_id": f"{prompt_id}#{seq}" if seq is not None else f"{prompt_id}#{event}@{ts}",
-        "update_kind": event, "update_ts": ts,
-        "prompt_tokens": None, "completion_tokens": None, "model": None,
-        "output_disposition": None, "tool_name": None,
+        "update_kind": event,
+        "update_ts": ts,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "model": None,
+        "output_disposition": None,
+        "tool_name": None,
     }
     if event == "api_request":
         update["prompt_tokens"] = as_int(attrs.get("input_tokens"), "input_tokens")
@@ -127,8 +159,9 @@ def fold_updates(rows: list[dict], updates: list[dict]) -> tuple[list[dict], lis
         by_prompt.setdefault(u["event_id"], []).append(u)
     out = []
     for r in rows:
-        ups = sorted(by_prompt.pop(r["event_id"], []),
-                     key=lambda u: (u["update_ts"], u["update_id"]))
+        ups = sorted(
+            by_prompt.pop(r["event_id"], []), key=lambda u: (u["update_ts"], u["update_id"])
+        )
         r = dict(r)
         reqs = [u for u in ups if u["update_kind"] == "api_request"]
         if reqs:
@@ -179,15 +212,27 @@ prompt tokens, which include context), `cost_usd`, durations, cache tokens,
 tool permission.
 """
 
-FORMAT = register(VendorFormat(
-    name=NAME, grain="event",
-    summary="Claude Code OpenTelemetry events (user_prompt, api_request, tool_decision), "
-            "OTLP JSON logs",
-    required=("prompt.id", "event.timestamp", "user.email|user.account_uuid"),
-    signals={"unused_output": "Y", "self_summary": "N", "repeat_prompt": "Y", "fragmentation": "N",
-             "padding": "Y", "quota_bunching": "Y", "checkpoint_burst": "Y",
-             "outcome_decoupling": "Y"},
-    identity_kinds=("email", "account_uuid"),
-    file_kinds=("json", "jsonl"),
-    map_record=map_record, looks_like=looks_like, docs=DOCS,
-))
+FORMAT = register(
+    VendorFormat(
+        name=NAME,
+        grain="event",
+        summary="Claude Code OpenTelemetry events (user_prompt, api_request, tool_decision), "
+        "OTLP JSON logs",
+        required=("prompt.id", "event.timestamp", "user.email|user.account_uuid"),
+        signals={
+            "unused_output": "Y",
+            "self_summary": "N",
+            "repeat_prompt": "Y",
+            "fragmentation": "N",
+            "padding": "Y",
+            "quota_bunching": "Y",
+            "checkpoint_burst": "Y",
+            "outcome_decoupling": "Y",
+        },
+        identity_kinds=("email", "account_uuid"),
+        file_kinds=("json", "jsonl"),
+        map_record=map_record,
+        looks_like=looks_like,
+        docs=DOCS,
+    )
+)

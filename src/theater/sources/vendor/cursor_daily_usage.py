@@ -3,18 +3,30 @@
 Response shape: ``{"data": [...], "period": {"startDate": ms, "endDate": ms}}``; records carry
 ``date`` (epoch milliseconds, midnight UTC) and ``email``. Field names: Cursor Admin API docs.
 """
+
 from __future__ import annotations
 
-from .base import (VendorFormat, VendorRecordError, as_int, as_str, is_blank, parse_day,
-                   register, user_day_row)
+from .base import (
+    VendorFormat,
+    VendorRecordError,
+    as_int,
+    as_str,
+    is_blank,
+    parse_day,
+    register,
+    user_day_row,
+)
 
 NAME = "cursor_daily_usage"
 
 # feature -> {canonical count: vendor field}
 FEATURES: dict[str, dict[str, str]] = {
     "code_completion": {"suggestions_shown": "totalTabsShown", "accepted": "totalTabsAccepted"},
-    "apply": {"suggestions_shown": "totalApplies", "accepted": "totalAccepts",
-              "rejected": "totalRejects"},
+    "apply": {
+        "suggestions_shown": "totalApplies",
+        "accepted": "totalAccepts",
+        "rejected": "totalRejects",
+    },
     "chat": {"requests": "chatRequests"},
     "composer": {"requests": "composerRequests"},
     "agent": {"requests": "agentRequests"},
@@ -71,17 +83,43 @@ def map_record(record: dict) -> list[dict]:
 
 
 def looks_like(record: dict) -> bool:
-    return ("date" in record and "email" in record
-            and any(k in record for k in ("totalTabsShown", "totalApplies", "composerRequests",
-                                          "agentRequests", "cmdkUsages", "acceptedLinesAdded")))
+    return (
+        "date" in record
+        and "email" in record
+        and any(
+            k in record
+            for k in (
+                "totalTabsShown",
+                "totalApplies",
+                "composerRequests",
+                "agentRequests",
+                "cmdkUsages",
+                "acceptedLinesAdded",
+            )
+        )
+    )
 
 
-FORMAT = register(VendorFormat(
-    name=NAME, grain="user_day",
-    summary="Cursor admin API daily-usage-data (JSON): per user-day tabs, applies, requests",
-    required=("date", "email"),
-    signals={"unused_output": "A", "self_summary": "N", "repeat_prompt": "N",
-             "fragmentation": "N", "padding": "N", "quota_bunching": "Y",
-             "checkpoint_burst": "Y", "outcome_decoupling": "Y"},
-    identity_kinds=("email",), file_kinds=("json", "jsonl"),
-    map_record=map_record, looks_like=looks_like, docs=DOCS))
+FORMAT = register(
+    VendorFormat(
+        name=NAME,
+        grain="user_day",
+        summary="Cursor admin API daily-usage-data (JSON): per user-day tabs, applies, requests",
+        required=("date", "email"),
+        signals={
+            "unused_output": "A",
+            "self_summary": "N",
+            "repeat_prompt": "N",
+            "fragmentation": "N",
+            "padding": "N",
+            "quota_bunching": "Y",
+            "checkpoint_burst": "Y",
+            "outcome_decoupling": "Y",
+        },
+        identity_kinds=("email",),
+        file_kinds=("json", "jsonl"),
+        map_record=map_record,
+        looks_like=looks_like,
+        docs=DOCS,
+    )
+)

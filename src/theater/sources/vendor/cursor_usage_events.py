@@ -4,6 +4,7 @@ The API answers ``{"totalUsageEventsCount", "pagination", "usageEvents": [...], 
 ``iter_records`` streams ``usageEvents[]`` (a wrapper key), so ``map_record`` sees one usage
 event. Events have no id: ``event_id`` is a deterministic hash (see ``event_id_of``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,17 +17,25 @@ TOOL = "ide"
 
 
 def looks_like(record: dict) -> bool:
-    return (isinstance(record, dict) and "userEmail" in record and "date" not in record
-            and any(k in record for k in ("tokenUsage", "kind", "requestsCosts",
-                                          "isTokenBasedCall", "timestamp")))
+    return (
+        isinstance(record, dict)
+        and "userEmail" in record
+        and "date" not in record
+        and any(
+            k in record
+            for k in ("tokenUsage", "kind", "requestsCosts", "isTokenBasedCall", "timestamp")
+        )
+    )
 
 
 def event_id_of(user: str, ts_raw: str, model: str | None, tokens: dict) -> str:
     """``cur-`` + first 24 hex of SHA-256 over user, the raw epoch-ms timestamp, model and the
     four token counts (input, output, cache write, cache read), ``|``-separated, blanks empty."""
     parts = [user.lower(), str(ts_raw).strip(), model or ""]
-    parts += ["" if tokens.get(k) is None else str(tokens[k])
-              for k in ("inputTokens", "outputTokens", "cacheWriteTokens", "cacheReadTokens")]
+    parts += [
+        "" if tokens.get(k) is None else str(tokens[k])
+        for k in ("inputTokens", "outputTokens", "cacheWriteTokens", "cacheReadTokens")
+    ]
     return "cur-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
@@ -39,15 +48,25 @@ def map_record(record: dict) -> list[dict]:
     usage = record.get("tokenUsage") or {}
     if not isinstance(usage, dict):
         raise VendorRecordError("bad_type: tokenUsage is not an object")
-    tokens = {k: as_int(usage.get(k), f"tokenUsage.{k}")
-              for k in ("inputTokens", "outputTokens", "cacheWriteTokens", "cacheReadTokens")}
+    tokens = {
+        k: as_int(usage.get(k), f"tokenUsage.{k}")
+        for k in ("inputTokens", "outputTokens", "cacheWriteTokens", "cacheReadTokens")
+    }
     model = as_str(record.get("model"))
-    return [interaction(
-        NAME, "email",
-        event_id=event_id_of(user, raw_ts, model, tokens), event_ts=ts, user_id=user, tool=TOOL,
-        action="other", model=model,
-        prompt_tokens=tokens["inputTokens"], completion_tokens=tokens["outputTokens"],
-    )]
+    return [
+        interaction(
+            NAME,
+            "email",
+            event_id=event_id_of(user, raw_ts, model, tokens),
+            event_ts=ts,
+            user_id=user,
+            tool=TOOL,
+            action="other",
+            model=model,
+            prompt_tokens=tokens["inputTokens"],
+            completion_tokens=tokens["outputTokens"],
+        )
+    ]
 
 
 DOCS = """\
@@ -73,14 +92,26 @@ Lost / absent: session, prompt text, artifact, disposition, dwell; `kind`, `maxM
 without `tokenUsage` (request-priced calls) have null token counts, not 0.
 """
 
-FORMAT = register(VendorFormat(
-    name=NAME, grain="event",
-    summary="Cursor Admin API filtered-usage-events (per billed request, no event id)",
-    required=("timestamp", "userEmail"),
-    signals={"unused_output": "N", "self_summary": "N", "repeat_prompt": "N", "fragmentation": "N",
-             "padding": "N", "quota_bunching": "Y", "checkpoint_burst": "Y",
-             "outcome_decoupling": "Y"},
-    identity_kinds=("email",),
-    file_kinds=("json", "jsonl"),
-    map_record=map_record, looks_like=looks_like, docs=DOCS,
-))
+FORMAT = register(
+    VendorFormat(
+        name=NAME,
+        grain="event",
+        summary="Cursor Admin API filtered-usage-events (per billed request, no event id)",
+        required=("timestamp", "userEmail"),
+        signals={
+            "unused_output": "N",
+            "self_summary": "N",
+            "repeat_prompt": "N",
+            "fragmentation": "N",
+            "padding": "N",
+            "quota_bunching": "Y",
+            "checkpoint_burst": "Y",
+            "outcome_decoupling": "Y",
+        },
+        identity_kinds=("email",),
+        file_kinds=("json", "jsonl"),
+        map_record=map_record,
+        looks_like=looks_like,
+        docs=DOCS,
+    )
+)

@@ -2,10 +2,19 @@
 and day, nested editor x model x language. The endpoint closed on 2026-04-02; saved responses
 (a JSON array of day records) remain. Field names: GitHub REST docs "Copilot metrics".
 """
+
 from __future__ import annotations
 
-from .base import (VendorFormat, VendorRecordError, as_int, is_blank, org_day_row, parse_day,
-                   register, sum_known)
+from .base import (
+    VendorFormat,
+    VendorRecordError,
+    as_int,
+    is_blank,
+    org_day_row,
+    parse_day,
+    register,
+    sum_known,
+)
 
 NAME = "github_copilot_org_metrics"
 
@@ -60,67 +69,136 @@ def map_record(record: dict) -> list[dict]:
     if is_blank(record.get("date")):
         raise VendorRecordError("missing_required: date")
     day = parse_day(record["date"])
-    rows = [org_day_row(NAME, None, day, "all",
-                        active_users=as_int(record.get("total_active_users"), "total_active_users"),
-                        engaged_users=as_int(record.get("total_engaged_users"),
-                                             "total_engaged_users"))]
+    rows = [
+        org_day_row(
+            NAME,
+            None,
+            day,
+            "all",
+            active_users=as_int(record.get("total_active_users"), "total_active_users"),
+            engaged_users=as_int(record.get("total_engaged_users"), "total_engaged_users"),
+        )
+    ]
     cc = _block(record, "copilot_ide_code_completions")
     if cc is not None:
-        langs = [lang for ed in _list(cc, "editors", "copilot_ide_code_completions")
-                 for m in _list(ed, "models", "editors[]")
-                 for lang in _list(m, "languages", "models[]")]
+        langs = [
+            lang
+            for ed in _list(cc, "editors", "copilot_ide_code_completions")
+            for m in _list(ed, "models", "editors[]")
+            for lang in _list(m, "languages", "models[]")
+        ]
 
         def total(field: str) -> int | None:
             return sum_known(*(as_int(lang.get(field), field) for lang in langs))
-        rows.append(org_day_row(
-            NAME, None, day, "code_completion",
-            engaged_users=as_int(cc.get("total_engaged_users"), "total_engaged_users"),
-            suggestions_shown=total("total_code_suggestions"),
-            accepted=total("total_code_acceptances"),
-            lines_suggested=total("total_code_lines_suggested"),
-            lines_accepted=total("total_code_lines_accepted")))
+
+        rows.append(
+            org_day_row(
+                NAME,
+                None,
+                day,
+                "code_completion",
+                engaged_users=as_int(cc.get("total_engaged_users"), "total_engaged_users"),
+                suggestions_shown=total("total_code_suggestions"),
+                accepted=total("total_code_acceptances"),
+                lines_suggested=total("total_code_lines_suggested"),
+                lines_accepted=total("total_code_lines_accepted"),
+            )
+        )
     chat = _block(record, "copilot_ide_chat")
     if chat is not None:
-        models = [m for ed in _list(chat, "editors", "copilot_ide_chat")
-                  for m in _list(ed, "models", "editors[]")]
-        rows.append(org_day_row(
-            NAME, None, day, "ide_chat",
-            engaged_users=as_int(chat.get("total_engaged_users"), "total_engaged_users"),
-            requests=sum_known(*(as_int(m.get("total_chats"), "total_chats") for m in models)),
-            accepted=sum_known(*(as_int(m.get(f), f) for m in models
-                                 for f in ("total_chat_insertion_events",
-                                           "total_chat_copy_events")))))
+        models = [
+            m
+            for ed in _list(chat, "editors", "copilot_ide_chat")
+            for m in _list(ed, "models", "editors[]")
+        ]
+        rows.append(
+            org_day_row(
+                NAME,
+                None,
+                day,
+                "ide_chat",
+                engaged_users=as_int(chat.get("total_engaged_users"), "total_engaged_users"),
+                requests=sum_known(*(as_int(m.get("total_chats"), "total_chats") for m in models)),
+                accepted=sum_known(
+                    *(
+                        as_int(m.get(f), f)
+                        for m in models
+                        for f in ("total_chat_insertion_events", "total_chat_copy_events")
+                    )
+                ),
+            )
+        )
     dot = _block(record, "copilot_dotcom_chat")
     if dot is not None:
-        rows.append(org_day_row(
-            NAME, None, day, "dotcom_chat",
-            engaged_users=as_int(dot.get("total_engaged_users"), "total_engaged_users"),
-            requests=sum_known(*(as_int(m.get("total_chats"), "total_chats")
-                                 for m in _list(dot, "models", "copilot_dotcom_chat")))))
+        rows.append(
+            org_day_row(
+                NAME,
+                None,
+                day,
+                "dotcom_chat",
+                engaged_users=as_int(dot.get("total_engaged_users"), "total_engaged_users"),
+                requests=sum_known(
+                    *(
+                        as_int(m.get("total_chats"), "total_chats")
+                        for m in _list(dot, "models", "copilot_dotcom_chat")
+                    )
+                ),
+            )
+        )
     prs = _block(record, "copilot_dotcom_pull_requests")
     if prs is not None:
-        rows.append(org_day_row(
-            NAME, None, day, "pull_requests",
-            engaged_users=as_int(prs.get("total_engaged_users"), "total_engaged_users"),
-            requests=sum_known(*(as_int(m.get("total_pr_summaries_created"),
-                                        "total_pr_summaries_created")
-                                 for r in _list(prs, "repositories", "copilot_dotcom_pull_requests")
-                                 for m in _list(r, "models", "repositories[]")))))
+        rows.append(
+            org_day_row(
+                NAME,
+                None,
+                day,
+                "pull_requests",
+                engaged_users=as_int(prs.get("total_engaged_users"), "total_engaged_users"),
+                requests=sum_known(
+                    *(
+                        as_int(m.get("total_pr_summaries_created"), "total_pr_summaries_created")
+                        for r in _list(prs, "repositories", "copilot_dotcom_pull_requests")
+                        for m in _list(r, "models", "repositories[]")
+                    )
+                ),
+            )
+        )
     return rows
 
 
 def looks_like(record: dict) -> bool:
-    return "date" in record and any(k in record for k in (
-        "copilot_ide_code_completions", "copilot_ide_chat", "copilot_dotcom_chat",
-        "copilot_dotcom_pull_requests", "total_engaged_users"))
+    return "date" in record and any(
+        k in record
+        for k in (
+            "copilot_ide_code_completions",
+            "copilot_ide_chat",
+            "copilot_dotcom_chat",
+            "copilot_dotcom_pull_requests",
+            "total_engaged_users",
+        )
+    )
 
 
-FORMAT = register(VendorFormat(
-    name=NAME, grain="org_day",
-    summary="GitHub Copilot metrics API, old (JSON): org-day completions, chats, PR summaries",
-    required=("date",),
-    signals={"unused_output": "A", "self_summary": "N", "repeat_prompt": "N",
-             "fragmentation": "N", "padding": "N", "quota_bunching": "N",
-             "checkpoint_burst": "N", "outcome_decoupling": "N"},
-    identity_kinds=(), file_kinds=("json", "jsonl"),
-    map_record=map_record, looks_like=looks_like, docs=DOCS))
+FORMAT = register(
+    VendorFormat(
+        name=NAME,
+        grain="org_day",
+        summary="GitHub Copilot metrics API, old (JSON): org-day completions, chats, PR summaries",
+        required=("date",),
+        signals={
+            "unused_output": "A",
+            "self_summary": "N",
+            "repeat_prompt": "N",
+            "fragmentation": "N",
+            "padding": "N",
+            "quota_bunching": "N",
+            "checkpoint_burst": "N",
+            "outcome_decoupling": "N",
+        },
+        identity_kinds=(),
+        file_kinds=("json", "jsonl"),
+        map_record=map_record,
+        looks_like=looks_like,
+        docs=DOCS,
+    )
+)

@@ -4,10 +4,20 @@ Delivered as NDJSON (``..._users.json`` / ``.jsonl``; one JSON object per line) 
 download links of ``GET /enterprises/{e}/copilot/metrics/reports/users-1-day`` (or the org
 report). Field names: GitHub docs "Copilot usage metrics" reference and example schema.
 """
+
 from __future__ import annotations
 
-from .base import (VendorFormat, VendorRecordError, as_int, as_str, get_path, is_blank, parse_day,
-                   register, user_day_row)
+from .base import (
+    VendorFormat,
+    VendorRecordError,
+    as_int,
+    as_str,
+    get_path,
+    is_blank,
+    parse_day,
+    register,
+    user_day_row,
+)
 
 NAME = "github_copilot_users"
 
@@ -48,11 +58,13 @@ the `cli` row is kept apart, so do not add it to the IDE features when comparing
 `user_initiated_interaction_count`. Not measurable: per-request disposition, prompt text, dwell.
 """
 
-_COUNTS = (("requests", "user_initiated_interaction_count"),
-           ("suggestions_shown", "code_generation_activity_count"),
-           ("accepted", "code_acceptance_activity_count"),
-           ("lines_suggested", "loc_suggested_to_add_sum"),
-           ("lines_accepted", "loc_added_sum"))
+_COUNTS = (
+    ("requests", "user_initiated_interaction_count"),
+    ("suggestions_shown", "code_generation_activity_count"),
+    ("accepted", "code_acceptance_activity_count"),
+    ("lines_suggested", "loc_suggested_to_add_sum"),
+    ("lines_accepted", "loc_added_sum"),
+)
 
 
 def _counts(block: dict, where: str) -> dict:
@@ -69,8 +81,9 @@ def map_record(record: dict) -> list[dict]:
     else:
         raise VendorRecordError("missing_required: user_login")
     day = parse_day(record["day"])
-    org = as_str(record.get("organization_id"), "organization_id") \
-        or as_str(record.get("enterprise_id"), "enterprise_id")
+    org = as_str(record.get("organization_id"), "organization_id") or as_str(
+        record.get("enterprise_id"), "enterprise_id"
+    )
     common = dict(vendor_org=org, period_days=1)
     by_feature: dict[str, dict] = {}
     features = record.get("totals_by_feature")
@@ -83,41 +96,86 @@ def map_record(record: dict) -> list[dict]:
         counts = _counts(block, f"totals_by_feature[{i}]")
         if name in by_feature:  # the same feature twice: add up
             prev = by_feature[name]
-            counts = {k: (None if prev[k] is None and counts[k] is None
-                          else (prev[k] or 0) + (counts[k] or 0)) for k in counts}
+            counts = {
+                k: (
+                    None
+                    if prev[k] is None and counts[k] is None
+                    else (prev[k] or 0) + (counts[k] or 0)
+                )
+                for k in counts
+            }
         by_feature[name] = counts
-    rows = [user_day_row(NAME, user, kind, day, name, **common, **counts)
-            for name, counts in by_feature.items()]
+    rows = [
+        user_day_row(NAME, user, kind, day, name, **common, **counts)
+        for name, counts in by_feature.items()
+    ]
     if not features:
-        rows.append(user_day_row(NAME, user, kind, day, "all", **common,
-                                 **_counts(record, "totals")))
+        rows.append(
+            user_day_row(NAME, user, kind, day, "all", **common, **_counts(record, "totals"))
+        )
     cli = record.get("totals_by_cli")
     if isinstance(cli, dict) and cli:
-        rows.append(user_day_row(
-            NAME, user, kind, day, "cli", **common,
-            requests=as_int(cli.get("prompt_count"), "totals_by_cli.prompt_count"),
-            sessions=as_int(cli.get("session_count"), "totals_by_cli.session_count"),
-            prompt_tokens=as_int(get_path(cli, "token_usage.prompt_tokens_sum"),
-                                 "totals_by_cli.token_usage.prompt_tokens_sum"),
-            output_tokens=as_int(get_path(cli, "token_usage.output_tokens_sum"),
-                                 "totals_by_cli.token_usage.output_tokens_sum")))
+        rows.append(
+            user_day_row(
+                NAME,
+                user,
+                kind,
+                day,
+                "cli",
+                **common,
+                requests=as_int(cli.get("prompt_count"), "totals_by_cli.prompt_count"),
+                sessions=as_int(cli.get("session_count"), "totals_by_cli.session_count"),
+                prompt_tokens=as_int(
+                    get_path(cli, "token_usage.prompt_tokens_sum"),
+                    "totals_by_cli.token_usage.prompt_tokens_sum",
+                ),
+                output_tokens=as_int(
+                    get_path(cli, "token_usage.output_tokens_sum"),
+                    "totals_by_cli.token_usage.output_tokens_sum",
+                ),
+            )
+        )
     elif cli is not None and not isinstance(cli, dict):
         raise VendorRecordError("bad_type: totals_by_cli")
     return rows
 
 
 def looks_like(record: dict) -> bool:
-    return ("day" in record and ("user_login" in record or "user_id" in record)
-            and any(k in record for k in ("totals_by_feature", "code_generation_activity_count",
-                                          "user_initiated_interaction_count", "totals_by_ide")))
+    return (
+        "day" in record
+        and ("user_login" in record or "user_id" in record)
+        and any(
+            k in record
+            for k in (
+                "totals_by_feature",
+                "code_generation_activity_count",
+                "user_initiated_interaction_count",
+                "totals_by_ide",
+            )
+        )
+    )
 
 
-FORMAT = register(VendorFormat(
-    name=NAME, grain="user_day",
-    summary="GitHub Copilot usage metrics users report (NDJSON): per user-day and feature",
-    required=("day", "user_login"),
-    signals={"unused_output": "A", "self_summary": "N", "repeat_prompt": "N",
-             "fragmentation": "N", "padding": "A", "quota_bunching": "Y",
-             "checkpoint_burst": "Y", "outcome_decoupling": "Y"},
-    identity_kinds=("github_login", "github_id"), file_kinds=("jsonl", "json"),
-    map_record=map_record, looks_like=looks_like, docs=DOCS))
+FORMAT = register(
+    VendorFormat(
+        name=NAME,
+        grain="user_day",
+        summary="GitHub Copilot usage metrics users report (NDJSON): per user-day and feature",
+        required=("day", "user_login"),
+        signals={
+            "unused_output": "A",
+            "self_summary": "N",
+            "repeat_prompt": "N",
+            "fragmentation": "N",
+            "padding": "A",
+            "quota_bunching": "Y",
+            "checkpoint_burst": "Y",
+            "outcome_decoupling": "Y",
+        },
+        identity_kinds=("github_login", "github_id"),
+        file_kinds=("jsonl", "json"),
+        map_record=map_record,
+        looks_like=looks_like,
+        docs=DOCS,
+    )
+)

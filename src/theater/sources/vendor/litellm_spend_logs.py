@@ -4,11 +4,17 @@ Delivered as a table export (CSV or JSON lines of the Postgres table, or the ``/
 API's JSON array). ``messages`` is only filled when the proxy runs with
 ``store_prompts_in_spend_logs``; it is fingerprinted, never stored.
 """
+
 from __future__ import annotations
 
 from theater.fingerprint import simhash64
-from theater.sources.vendor._event_common import (as_int, as_str, interaction, last_user_text,
-                                                  require)
+from theater.sources.vendor._event_common import (
+    as_int,
+    as_str,
+    interaction,
+    last_user_text,
+    require,
+)
 from theater.sources.vendor.base import VendorFormat, VendorRecordError, parse_ts, register
 
 NAME = "litellm_spend_logs"
@@ -16,8 +22,12 @@ TOOL = "assistant"
 
 
 def looks_like(record: dict) -> bool:
-    return (isinstance(record, dict) and "request_id" in record and "startTime" in record
-            and ("call_type" in record or "spend" in record))
+    return (
+        isinstance(record, dict)
+        and "request_id" in record
+        and "startTime" in record
+        and ("call_type" in record or "spend" in record)
+    )
 
 
 def map_record(record: dict) -> list[dict]:
@@ -32,15 +42,22 @@ def map_record(record: dict) -> list[dict]:
     else:
         raise VendorRecordError("missing_required: user (user, end_user and api_key are empty)")
     text = last_user_text(record.get("messages"))
-    return [interaction(
-        NAME, kind,
-        event_id=event_id, event_ts=ts, user_id=user, tool=TOOL, action="other",
-        model=as_str(record.get("model_group")) or as_str(record.get("model")),
-        prompt_tokens=as_int(record.get("prompt_tokens"), "prompt_tokens"),
-        completion_tokens=as_int(record.get("completion_tokens"), "completion_tokens"),
-        session_id=as_str(record.get("session_id")),
-        prompt_fingerprint=simhash64(text) if text else None,
-    )]
+    return [
+        interaction(
+            NAME,
+            kind,
+            event_id=event_id,
+            event_ts=ts,
+            user_id=user,
+            tool=TOOL,
+            action="other",
+            model=as_str(record.get("model_group")) or as_str(record.get("model")),
+            prompt_tokens=as_int(record.get("prompt_tokens"), "prompt_tokens"),
+            completion_tokens=as_int(record.get("completion_tokens"), "completion_tokens"),
+            session_id=as_str(record.get("session_id")),
+            prompt_fingerprint=simhash64(text) if text else None,
+        )
+    ]
 
 
 DOCS = """\
@@ -66,14 +83,26 @@ disposition, dwell, artifact (only via tags/metadata conventions), `spend`,
 cache fields, the response.
 """
 
-FORMAT = register(VendorFormat(
-    name=NAME, grain="event",
-    summary="LiteLLM proxy SpendLogs rows (CSV or JSON lines)",
-    required=("request_id", "startTime", "user|end_user|api_key"),
-    signals={"unused_output": "N", "self_summary": "N", "repeat_prompt": "N", "fragmentation": "N",
-             "padding": "N", "quota_bunching": "Y", "checkpoint_burst": "Y",
-             "outcome_decoupling": "Y"},
-    identity_kinds=("user_id", "api_key"),
-    file_kinds=("csv", "jsonl", "json"),
-    map_record=map_record, looks_like=looks_like, docs=DOCS,
-))
+FORMAT = register(
+    VendorFormat(
+        name=NAME,
+        grain="event",
+        summary="LiteLLM proxy SpendLogs rows (CSV or JSON lines)",
+        required=("request_id", "startTime", "user|end_user|api_key"),
+        signals={
+            "unused_output": "N",
+            "self_summary": "N",
+            "repeat_prompt": "N",
+            "fragmentation": "N",
+            "padding": "N",
+            "quota_bunching": "Y",
+            "checkpoint_burst": "Y",
+            "outcome_decoupling": "Y",
+        },
+        identity_kinds=("user_id", "api_key"),
+        file_kinds=("csv", "jsonl", "json"),
+        map_record=map_record,
+        looks_like=looks_like,
+        docs=DOCS,
+    )
+)

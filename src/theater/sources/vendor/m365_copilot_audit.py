@@ -4,6 +4,7 @@ Delivered as JSON / NDJSON (Office 365 Management Activity API, ``Search-Unified
 ``AuditData``) or as the Purview audit search CSV export, whose ``AuditData`` column holds the
 record's JSON. Both shapes reach ``map_record`` (a CSV row is a dict of columns).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,18 +19,28 @@ RECORD_TYPE = 261
 
 
 def _is_csv_row(record: dict) -> bool:
-    return "AuditData" in record and ("CreationDate" in record or "RecordId" in record
-                                      or "Operations" in record or "Operation" in record)
+    return "AuditData" in record and (
+        "CreationDate" in record
+        or "RecordId" in record
+        or "Operations" in record
+        or "Operation" in record
+    )
 
 
 def looks_like(record: dict) -> bool:
     if not isinstance(record, dict):
         return False
-    if _is_csv_row(record):     # a Purview audit export row (any operation; others map to no row)
+    if _is_csv_row(record):  # a Purview audit export row (any operation; others map to no row)
         return True
-    return "CopilotEventData" in record or record.get("Operation") == OPERATION or (
-        "CreationTime" in record and "RecordType" in record
-        and ("Operation" in record or "Workload" in record))
+    return (
+        "CopilotEventData" in record
+        or record.get("Operation") == OPERATION
+        or (
+            "CreationTime" in record
+            and "RecordType" in record
+            and ("Operation" in record or "Workload" in record)
+        )
+    )
 
 
 def _audit(record: dict) -> dict:
@@ -44,7 +55,8 @@ def _audit(record: dict) -> dict:
         data = json.loads(raw)
     except ValueError as exc:
         raise VendorRecordError(
-            f"malformed_line: AuditData is not JSON ({exc.msg} at char {exc.pos})") from None
+            f"malformed_line: AuditData is not JSON ({exc.msg} at char {exc.pos})"
+        ) from None
     if not isinstance(data, dict):
         raise VendorRecordError("bad_type: AuditData is not a JSON object")
     return data
@@ -55,12 +67,12 @@ def map_record(record: dict) -> list[dict]:
     op = audit.get("Operation")
     rt = audit.get("RecordType")
     if op is not None and op != OPERATION or op is None and str(rt) != str(RECORD_TYPE):
-        return []     # another audit operation in the same export: not an AI interaction
+        return []  # another audit operation in the same export: not an AI interaction
     event_id = require(audit.get("Id"), "Id")
     created = audit.get("CreationTime")
     if created in (None, ""):
         raise VendorRecordError("missing_required: CreationTime")
-    ts = parse_ts(created, assume_tz="UTC")    # documented as UTC without an offset
+    ts = parse_ts(created, assume_tz="UTC")  # documented as UTC without an offset
     user = require(audit.get("UserId"), "UserId")
     data = audit.get("CopilotEventData") or {}
     if not isinstance(data, dict):
@@ -69,18 +81,30 @@ def map_record(record: dict) -> list[dict]:
     resources = data.get("AccessedResources") or []
     if not isinstance(contexts, list) or not isinstance(resources, list):
         raise VendorRecordError("bad_type: Contexts / AccessedResources is not a list")
-    artifact = next((as_str(c.get("Id")) for c in contexts
-                     if isinstance(c, dict) and as_str(c.get("Id"))), None)
+    artifact = next(
+        (as_str(c.get("Id")) for c in contexts if isinstance(c, dict) and as_str(c.get("Id"))), None
+    )
     if artifact is None:
-        artifact = next((as_str(r.get("Id")) for r in resources
-                         if isinstance(r, dict) and as_str(r.get("Id"))), None)
+        artifact = next(
+            (as_str(r.get("Id")) for r in resources if isinstance(r, dict) and as_str(r.get("Id"))),
+            None,
+        )
     models = data.get("ModelTransparencyDetails") or []
     model = next((as_str(m.get("ModelName")) for m in models if isinstance(m, dict)), None)
-    return [interaction(
-        NAME, "upn",
-        event_id=event_id, event_ts=ts, user_id=user, tool=TOOL, action="other",
-        session_id=as_str(data.get("ThreadId")), artifact_id=artifact, model=model,
-    )]
+    return [
+        interaction(
+            NAME,
+            "upn",
+            event_id=event_id,
+            event_ts=ts,
+            user_id=user,
+            tool=TOOL,
+            action="other",
+            session_id=as_str(data.get("ThreadId")),
+            artifact_id=artifact,
+            model=model,
+        )
+    ]
 
 
 DOCS = """\
@@ -108,14 +132,26 @@ disposition, dwell, artifact author and modification time (need a Graph lookup; 
 A CSV row whose `AuditData` is not JSON is quarantined as `malformed_line: AuditData ...`.
 """
 
-FORMAT = register(VendorFormat(
-    name=NAME, grain="event",
-    summary="Microsoft 365 unified audit CopilotInteraction records (JSON/NDJSON or Purview CSV)",
-    required=("Id", "CreationTime", "UserId"),
-    signals={"unused_output": "N", "self_summary": "N", "repeat_prompt": "N", "fragmentation": "N",
-             "padding": "N", "quota_bunching": "Y", "checkpoint_burst": "Y",
-             "outcome_decoupling": "Y"},
-    identity_kinds=("upn",),
-    file_kinds=("json", "jsonl", "csv"),
-    map_record=map_record, looks_like=looks_like, docs=DOCS,
-))
+FORMAT = register(
+    VendorFormat(
+        name=NAME,
+        grain="event",
+        summary="Microsoft 365 unified audit CopilotInteraction records (JSON/NDJSON or Purview CSV)",
+        required=("Id", "CreationTime", "UserId"),
+        signals={
+            "unused_output": "N",
+            "self_summary": "N",
+            "repeat_prompt": "N",
+            "fragmentation": "N",
+            "padding": "N",
+            "quota_bunching": "Y",
+            "checkpoint_burst": "Y",
+            "outcome_decoupling": "Y",
+        },
+        identity_kinds=("upn",),
+        file_kinds=("json", "jsonl", "csv"),
+        map_record=map_record,
+        looks_like=looks_like,
+        docs=DOCS,
+    )
+)

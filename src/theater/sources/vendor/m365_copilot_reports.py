@@ -6,19 +6,37 @@ Three reports, CSV (default) or JSON (``$format=application/json``, ``{"value": 
 and ``getMicrosoft365CopilotUsageUserDetail`` (per user: last-activity date per app, no
 counts). Field names: Microsoft Graph docs for these three functions.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
 
-from .base import (VendorFormat, VendorRecordError, as_int, get_path, is_blank, org_day_row,
-                   parse_day, register)
+from .base import (
+    VendorFormat,
+    VendorRecordError,
+    as_int,
+    get_path,
+    is_blank,
+    org_day_row,
+    parse_day,
+    register,
+)
 
 NAME = "m365_copilot_reports"
 
-APPS = {"anyapp": "all", "microsoftteams": "teams", "teams": "teams", "word": "word",
-        "powerpoint": "powerpoint", "outlook": "outlook", "excel": "excel",
-        "onenote": "onenote", "loop": "loop", "copilotchat": "copilot_chat"}
+APPS = {
+    "anyapp": "all",
+    "microsoftteams": "teams",
+    "teams": "teams",
+    "word": "word",
+    "powerpoint": "powerpoint",
+    "outlook": "outlook",
+    "excel": "excel",
+    "onenote": "onenote",
+    "loop": "loop",
+    "copilotchat": "copilot_chat",
+}
 
 DOCS = """\
 ## m365_copilot_reports - Microsoft 365 Copilot usage reports (Graph)
@@ -68,9 +86,16 @@ def _active_rows(block: dict, day: str, period: int, where: str) -> list[dict]:
     for key, value in block.items():
         sq = _squash(key)
         if sq.endswith("activeusers") and sq != "activeusers":
-            rows.append(org_day_row(NAME, None, day, _app(sq[:-len("activeusers")]),
-                                    period_days=period,
-                                    active_users=as_int(value, f"{where}.{key}")))
+            rows.append(
+                org_day_row(
+                    NAME,
+                    None,
+                    day,
+                    _app(sq[: -len("activeusers")]),
+                    period_days=period,
+                    active_users=as_int(value, f"{where}.{key}"),
+                )
+            )
     return rows
 
 
@@ -88,7 +113,7 @@ def _period(value, where: str) -> int:
 
 def map_record(record: dict) -> list[dict]:
     sq = {_squash(k): v for k, v in record.items()}
-    if isinstance(record.get("adoptionByDate"), list):                      # trend, JSON
+    if isinstance(record.get("adoptionByDate"), list):  # trend, JSON
         rows = []
         for i, block in enumerate(record["adoptionByDate"]):
             if not isinstance(block, dict) or is_blank(block.get("reportDate")):
@@ -98,17 +123,17 @@ def map_record(record: dict) -> list[dict]:
     if is_blank(sq.get("reportrefreshdate")):
         raise VendorRecordError("missing_required: reportRefreshDate")
     refresh = parse_day(sq["reportrefreshdate"])
-    if isinstance(record.get("adoptionByProduct"), list):                   # summary, JSON
+    if isinstance(record.get("adoptionByProduct"), list):  # summary, JSON
         rows = []
         for i, block in enumerate(record["adoptionByProduct"]):
             if not isinstance(block, dict):
                 raise VendorRecordError(f"bad_type: adoptionByProduct[{i}]")
-            period = _period(block.get("reportPeriod", record.get("reportPeriod")),
-                             "reportPeriod")
-            rows += _active_rows(block, _window_start(refresh, period), period,
-                                 f"adoptionByProduct[{i}]")
+            period = _period(block.get("reportPeriod", record.get("reportPeriod")), "reportPeriod")
+            rows += _active_rows(
+                block, _window_start(refresh, period), period, f"adoptionByProduct[{i}]"
+            )
         return rows
-    if any(k.endswith("lastactivitydate") for k in sq):                      # user detail
+    if any(k.endswith("lastactivitydate") for k in sq):  # user detail
         period_value = get_path(record, "copilotActivityUserDetailsByPeriod")
         if isinstance(period_value, list) and period_value and isinstance(period_value[0], dict):
             period_value = period_value[0].get("reportPeriod")
@@ -120,20 +145,31 @@ def map_record(record: dict) -> list[dict]:
         for key, value in sq.items():
             if not key.endswith("lastactivitydate"):
                 continue
-            prefix = key[:-len("lastactivitydate")]
-            prefix = prefix[:-len("copilot")] if prefix.endswith("copilot") and \
-                prefix != "copilot" else prefix
+            prefix = key[: -len("lastactivitydate")]
+            prefix = (
+                prefix[: -len("copilot")]
+                if prefix.endswith("copilot") and prefix != "copilot"
+                else prefix
+            )
             app = _app(prefix) if prefix else "all"
             active = 0
             if not is_blank(value):
                 last = parse_day(value)
                 active = 1 if start <= last <= refresh else 0
-            rows.append(org_day_row(NAME, None, start, f"{app}_last_activity",
-                                    period_days=period, active_users=active))
+            rows.append(
+                org_day_row(
+                    NAME,
+                    None,
+                    start,
+                    f"{app}_last_activity",
+                    period_days=period,
+                    active_users=active,
+                )
+            )
         return rows
-    if not is_blank(sq.get("reportdate")):                                 # trend, CSV
+    if not is_blank(sq.get("reportdate")):  # trend, CSV
         return _active_rows(record, parse_day(sq["reportdate"]), 1, "row")
-    period = _period(sq.get("reportperiod"), "Report Period")               # summary, CSV
+    period = _period(sq.get("reportperiod"), "Report Period")  # summary, CSV
     return _active_rows(record, _window_start(refresh, period), period, "row")
 
 
@@ -142,15 +178,33 @@ def looks_like(record: dict) -> bool:
         return True
     sq = {_squash(k) for k in record}
     return "reportrefreshdate" in sq and any(
-        k.endswith(("activeusers", "lastactivitydate")) for k in sq)
+        k.endswith(("activeusers", "lastactivitydate")) for k in sq
+    )
 
 
-FORMAT = register(VendorFormat(
-    name=NAME, grain="org_day",
-    summary="Microsoft 365 Copilot usage reports (Graph, CSV/JSON): tenant active users per app",
-    required=("reportRefreshDate",),
-    signals={s: "N" for s in ("unused_output", "self_summary", "repeat_prompt", "fragmentation",
-                              "padding", "quota_bunching", "checkpoint_burst",
-                              "outcome_decoupling")},
-    identity_kinds=("upn",), file_kinds=("json", "csv"),
-    map_record=map_record, looks_like=looks_like, docs=DOCS))
+FORMAT = register(
+    VendorFormat(
+        name=NAME,
+        grain="org_day",
+        summary="Microsoft 365 Copilot usage reports (Graph, CSV/JSON): tenant active users per app",
+        required=("reportRefreshDate",),
+        signals={
+            s: "N"
+            for s in (
+                "unused_output",
+                "self_summary",
+                "repeat_prompt",
+                "fragmentation",
+                "padding",
+                "quota_bunching",
+                "checkpoint_burst",
+                "outcome_decoupling",
+            )
+        },
+        identity_kinds=("upn",),
+        file_kinds=("json", "csv"),
+        map_record=map_record,
+        looks_like=looks_like,
+        docs=DOCS,
+    )
+)

@@ -6,35 +6,53 @@ semantic conventions carry no user: only spans whose application adds ``user.id`
 ``enduser.id`` (span or resource attribute) can be attributed; others are quarantined with
 ``missing_required: user``.
 """
+
 from __future__ import annotations
 
 import json
 
 from theater.fingerprint import simhash64
-from theater.sources.vendor._event_common import (as_int, as_str, interaction, last_user_text,
-                                                  otlp_attrs, require)
+from theater.sources.vendor._event_common import (
+    as_int,
+    as_str,
+    interaction,
+    last_user_text,
+    otlp_attrs,
+    require,
+)
 from theater.sources.vendor.base import VendorFormat, VendorRecordError, parse_ts, register
 
 NAME = "otel_genai"
 TOOL = "assistant"
-ACTION = {"chat": "chat", "text_completion": "complete", "generate_content": "generate",
-          "invoke_agent": "agent", "create_agent": "agent", "execute_tool": "agent",
-          "embeddings": "other"}
+ACTION = {
+    "chat": "chat",
+    "text_completion": "complete",
+    "generate_content": "generate",
+    "invoke_agent": "agent",
+    "create_agent": "agent",
+    "execute_tool": "agent",
+    "embeddings": "other",
+}
 USER_KEYS = ("user.id", "enduser.id")
 
 
 def looks_like(record: dict) -> bool:
     """Any OTLP span (the only span format): the first span of a GenAI trace file is often an
     HTTP or app span, and non-GenAI spans map to no row."""
-    return (isinstance(record, dict) and "spanId" in record and "traceId" in record
-            and "startTimeUnixNano" in record)
+    return (
+        isinstance(record, dict)
+        and "spanId" in record
+        and "traceId" in record
+        and "startTimeUnixNano" in record
+    )
 
 
 def _prompt_text(attrs: dict) -> str | None:
     for key in ("gen_ai.input.messages", "gen_ai.prompt"):
         if key in attrs and attrs[key] not in (None, ""):
-            return last_user_text(attrs[key] if not isinstance(attrs[key], (list, dict))
-                                  else json.dumps(attrs[key]))
+            return last_user_text(
+                attrs[key] if not isinstance(attrs[key], (list, dict)) else json.dumps(attrs[key])
+            )
     return None
 
 
@@ -50,24 +68,37 @@ def map_record(record: dict) -> list[dict]:
         raise VendorRecordError("missing_required: startTimeUnixNano")
     ts = parse_ts(start)
     resource = otlp_attrs(record.get("_resource"))
-    user = next((as_str(src.get(k)) for src in (attrs, resource) for k in USER_KEYS
-                 if as_str(src.get(k))), None)
+    user = next(
+        (as_str(src.get(k)) for src in (attrs, resource) for k in USER_KEYS if as_str(src.get(k))),
+        None,
+    )
     if user is None:
         raise VendorRecordError("missing_required: user (no user.id / enduser.id attribute)")
     text = _prompt_text(attrs)
-    return [interaction(
-        NAME, "user_id",
-        event_id=f"{trace}:{span}", event_ts=ts, user_id=user, tool=TOOL,
-        action=ACTION.get(op, "other"),
-        model=(as_str(attrs.get("gen_ai.request.model"))
-               or as_str(attrs.get("gen_ai.response.model"))),
-        prompt_tokens=as_int(attrs.get("gen_ai.usage.input_tokens"),
-                             "gen_ai.usage.input_tokens"),
-        completion_tokens=as_int(attrs.get("gen_ai.usage.output_tokens"),
-                                 "gen_ai.usage.output_tokens"),
-        session_id=as_str(attrs.get("gen_ai.conversation.id")) or as_str(attrs.get("session.id")),
-        prompt_fingerprint=simhash64(text) if text else None,
-    )]
+    return [
+        interaction(
+            NAME,
+            "user_id",
+            event_id=f"{trace}:{span}",
+            event_ts=ts,
+            user_id=user,
+            tool=TOOL,
+            action=ACTION.get(op, "other"),
+            model=(
+                as_str(attrs.get("gen_ai.request.model"))
+                or as_str(attrs.get("gen_ai.response.model"))
+            ),
+            prompt_tokens=as_int(
+                attrs.get("gen_ai.usage.input_tokens"), "gen_ai.usage.input_tokens"
+            ),
+            completion_tokens=as_int(
+                attrs.get("gen_ai.usage.output_tokens"), "gen_ai.usage.output_tokens"
+            ),
+            session_id=as_str(attrs.get("gen_ai.conversation.id"))
+            or as_str(attrs.get("session.id")),
+            prompt_fingerprint=simhash64(text) if text else None,
+        )
+    ]
 
 
 DOCS = """\
@@ -92,14 +123,26 @@ Spans without `gen_ai.operation.name` map to no row.
 Lost / absent: disposition, dwell, artifact, org; latency, finish reasons and the output.
 """
 
-FORMAT = register(VendorFormat(
-    name=NAME, grain="event",
-    summary="OpenTelemetry GenAI semantic-convention spans (OTLP JSON traces)",
-    required=("traceId", "spanId", "startTimeUnixNano", "user.id|enduser.id"),
-    signals={"unused_output": "N", "self_summary": "N", "repeat_prompt": "N", "fragmentation": "N",
-             "padding": "N", "quota_bunching": "Y", "checkpoint_burst": "Y",
-             "outcome_decoupling": "Y"},
-    identity_kinds=("user_id",),
-    file_kinds=("json", "jsonl"),
-    map_record=map_record, looks_like=looks_like, docs=DOCS,
-))
+FORMAT = register(
+    VendorFormat(
+        name=NAME,
+        grain="event",
+        summary="OpenTelemetry GenAI semantic-convention spans (OTLP JSON traces)",
+        required=("traceId", "spanId", "startTimeUnixNano", "user.id|enduser.id"),
+        signals={
+            "unused_output": "N",
+            "self_summary": "N",
+            "repeat_prompt": "N",
+            "fragmentation": "N",
+            "padding": "N",
+            "quota_bunching": "Y",
+            "checkpoint_burst": "Y",
+            "outcome_decoupling": "Y",
+        },
+        identity_kinds=("user_id",),
+        file_kinds=("json", "jsonl"),
+        map_record=map_record,
+        looks_like=looks_like,
+        docs=DOCS,
+    )
+)

@@ -5,12 +5,23 @@ Weeks start on Sunday (``MetricDate`` is the Sunday). Column names follow the ex
 they are matched after normalization (lower case, punctuation to ``_``). Field names: Viva
 Insights docs and the ``vivainsights`` sample ``pq_data``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 
-from .base import (VendorFormat, VendorRecordError, as_int, as_str, is_blank, norm_keys,
-                   parse_day, register, sum_known, user_day_row)
+from .base import (
+    VendorFormat,
+    VendorRecordError,
+    as_int,
+    as_str,
+    is_blank,
+    norm_keys,
+    parse_day,
+    register,
+    sum_known,
+    user_day_row,
+)
 
 NAME = "viva_person_query"
 APP_PREFIX = "copilot_actions_taken_in_"
@@ -52,25 +63,48 @@ def map_record(record: dict) -> list[dict]:
     user = as_str(rec["personid"], "PersonId")
     day = parse_day(rec["metricdate"])
     if dt.date.fromisoformat(day).weekday() != 6:
-        raise VendorRecordError(f"bad_timestamp: MetricDate {rec['metricdate']!r} is not a Sunday "
-                                "(Viva weeks start on Sunday)")
+        raise VendorRecordError(
+            f"bad_timestamp: MetricDate {rec['metricdate']!r} is not a Sunday "
+            "(Viva weeks start on Sunday)"
+        )
     org = as_str(rec.get("organization"), "Organization")
     common = dict(org_id=org, period_days=7)
     rows = []
     for key, value in rec.items():
         if key.startswith(APP_PREFIX) and not is_blank(value):
-            feature = key[len(APP_PREFIX):]
-            rows.append(user_day_row(NAME, user, "person_id", day, feature, **common,
-                                     requests=as_int(value, key)))
+            feature = key[len(APP_PREFIX) :]
+            rows.append(
+                user_day_row(
+                    NAME, user, "person_id", day, feature, **common, requests=as_int(value, key)
+                )
+            )
     if not rows and not is_blank(rec.get("total_copilot_actions_taken")):
-        rows.append(user_day_row(NAME, user, "person_id", day, "all", **common,
-                                 requests=as_int(rec["total_copilot_actions_taken"],
-                                                 "Total_Copilot_actions_taken")))
-    summaries = [as_int(v, k) for k, v in rec.items()
-                 if k.startswith(SUMMARY_PREFIXES) and not is_blank(v)]
+        rows.append(
+            user_day_row(
+                NAME,
+                user,
+                "person_id",
+                day,
+                "all",
+                **common,
+                requests=as_int(rec["total_copilot_actions_taken"], "Total_Copilot_actions_taken"),
+            )
+        )
+    summaries = [
+        as_int(v, k) for k, v in rec.items() if k.startswith(SUMMARY_PREFIXES) and not is_blank(v)
+    ]
     if summaries:
-        rows.append(user_day_row(NAME, user, "person_id", day, "summarize_subset", **common,
-                                 requests=sum_known(*summaries)))
+        rows.append(
+            user_day_row(
+                NAME,
+                user,
+                "person_id",
+                day,
+                "summarize_subset",
+                **common,
+                requests=sum_known(*summaries),
+            )
+        )
     return rows
 
 
@@ -79,12 +113,26 @@ def looks_like(record: dict) -> bool:
     return "personid" in rec and "metricdate" in rec
 
 
-FORMAT = register(VendorFormat(
-    name=NAME, grain="person_week",
-    summary="Viva Insights person query (CSV): Copilot actions per person-week and app",
-    required=("PersonId", "MetricDate"),
-    signals={"unused_output": "N", "self_summary": "A", "repeat_prompt": "N",
-             "fragmentation": "N", "padding": "N", "quota_bunching": "Y",
-             "checkpoint_burst": "N", "outcome_decoupling": "Y"},
-    identity_kinds=("person_id",), file_kinds=("csv",),
-    map_record=map_record, looks_like=looks_like, docs=DOCS))
+FORMAT = register(
+    VendorFormat(
+        name=NAME,
+        grain="person_week",
+        summary="Viva Insights person query (CSV): Copilot actions per person-week and app",
+        required=("PersonId", "MetricDate"),
+        signals={
+            "unused_output": "N",
+            "self_summary": "A",
+            "repeat_prompt": "N",
+            "fragmentation": "N",
+            "padding": "N",
+            "quota_bunching": "Y",
+            "checkpoint_burst": "N",
+            "outcome_decoupling": "Y",
+        },
+        identity_kinds=("person_id",),
+        file_kinds=("csv",),
+        map_record=map_record,
+        looks_like=looks_like,
+        docs=DOCS,
+    )
+)

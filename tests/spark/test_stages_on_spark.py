@@ -144,7 +144,12 @@ def test_labels_silver_and_quarantine_are_identical_to_sail(world, spark_run, sp
     m = labels_ours.merge(labels_sail, on=key, suffixes=("", "_sail"), how="outer", indicator=True)
     assert (m["_merge"] == "both").all()
     assert (m["theater_probability"] - m["theater_probability_sail"]).abs().max() <= 1e-9
-    assert (m["is_theater"] == m["is_theater_sail"]).all()
+    # NA (nothing measured) must be NA on both engines
+    assert (m["theater_probability"].isna() == m["theater_probability_sail"].isna()).all()
+    assert (
+        m["is_theater"].astype(object).where(m["is_theater"].notna(), "NA").astype(str)
+        == m["is_theater_sail"].astype(object).where(m["is_theater_sail"].notna(), "NA").astype(str)
+    ).all()
     assert (m["org_id"].fillna("") == m["org_id_sail"].fillna("")).all()
     assert [list(x) for x in m["flags"]] == [list(x) for x in m["flags_sail"]]
 

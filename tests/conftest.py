@@ -39,3 +39,25 @@ def pytest_sessionstart(session):
                 "REQUIRE_BROWSER_TESTS=1 but no Chromium is installed "
                 "(make browser installs Debian's chromium)"
             )
+
+
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """delta-rs can abort the interpreter at shutdown (delta-io/delta-rs#2184), after every
+    test has run and the summary is printed; exit with pytest's own status instead."""
+    import sys
+
+    if "deltalake" in sys.modules and _EXIT_STATUS:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(_EXIT_STATUS[-1])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -378,5 +379,26 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAIL
 
 
+def entry() -> None:
+    """The ``theater`` console script: :func:`main`, then a clean exit.
+
+    ``deltalake`` (delta-rs) can abort the interpreter at shutdown ("terminate called without
+    an active exception", delta-io/delta-rs#2184) after the work has finished and been
+    committed, which would turn a successful run into exit -6 for a scheduler. Once
+    ``deltalake`` has been loaded, the exit code is passed straight to the OS after the output
+    is flushed; every resource of ours (lock, staging, MLflow run) is closed by then.
+    """
+    code = main()
+    if "deltalake" in sys.modules:
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    entry()

@@ -114,7 +114,9 @@ def read_gold(lake: Path, fmt: str = "delta") -> list[dict]:
         "    from deltalake import DeltaTable; df=DeltaTable(p).to_pandas()\n"
         "else:\n"
         "    import pandas as pd; df=pd.read_parquet(p)\n"
-        "print(df.astype(str).to_json(orient='records'))\n"
+        "print(df.astype(str).to_json(orient='records'), flush=True)\n"
+        # delta-rs can abort at interpreter shutdown (delta-io/delta-rs#2184)
+        "import os; os._exit(0)\n"
     )
     proc = subprocess.run(
         [project_bin("python"), "-c", code, str(lake / "gold" / "org_theater_index"), fmt],

@@ -189,6 +189,8 @@ def test_clean_generated_data_passes_every_critical_expectation(spark, base):
         "silver/directory",
         "silver/policies",
         "silver/work_items",
+        "silver/user_days",
+        "silver/org_days",
         "gold/interaction_labels",
         "gold/user_weeks",
         "gold/org_theater_index",
@@ -373,7 +375,7 @@ def test_each_critical_expectation_stops_publication(spark, base, tmp_path, tabl
     """The gate on the frame about to be published, broken in the expectation's own way."""
     out, lake, _ = base
     name = expectation["meta"]["name"]
-    if table in VENDOR_SILVER and not lake.exists(table):
+    if table in VENDOR_SILVER and (not lake.exists(table) or lake.read(spark, table).count() == 0):
         lake.overwrite(
             spark.createDataFrame(VENDOR_SILVER[table][1], VENDOR_SILVER[table][0]), table
         )

@@ -2,7 +2,8 @@
 exports and natively, each run through ``theater run`` (ingest, refine, score; embedded Sail,
 Delta tables) on a temporary lake, then compared with the generator's planted truth.
 
-Usage: python benchmarks/vendor_accuracy.py [--quick] [--seeds 41 42] [--out DIR] [--keep]
+Usage: python benchmarks/vendor_accuracy.py [--quick] [--seeds 41 42] [--orgs N] [--users N]
+       [--out DIR] [--keep]
        [--reuse]  (measure the worlds and lakes an earlier --keep run left in --out)
 
 Settings (a seed is one world; the seeds are not the ones the tests use: 1, 3, 5, 7, 11, 13):
@@ -376,6 +377,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="one small world (seed 43)")
     p.add_argument("--seeds", type=int, nargs="+", help="override the setting's seeds")
+    p.add_argument("--orgs", type=int, help="override the setting's number of orgs")
+    p.add_argument("--users", type=int, help="override the setting's number of users")
     p.add_argument("--out", help="working folder (default: a temporary folder)")
     p.add_argument("--keep", action="store_true", help="keep the generated worlds and lakes")
     p.add_argument(
@@ -385,6 +388,10 @@ def main() -> int:
     s = dict(QUICK if args.quick else FULL)
     if args.seeds:
         s["seeds"] = args.seeds
+    if args.orgs:
+        s["n_orgs"] = args.orgs
+    if args.users:
+        s["n_users"] = args.users
     root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="vendor-acc-"))
     root.mkdir(parents=True, exist_ok=True)
     results = []

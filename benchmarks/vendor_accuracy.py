@@ -152,6 +152,7 @@ def org_figures(
     idx = pub[pub.theater_index.notna()]
     agg_only = pub[pub.theater_index.isna() & pub.incentive_index.notna()]
     inc = pub[pub.incentive_index.notna()]
+    from_agg = agg_only[agg_only.incentive_basis.fillna("").str.contains("aggregates")]
     cov_cols = [c for c in g.columns if c.startswith("coverage_")]
     unsupported = idx[
         ~((idx.signal_coverage.fillna(0) > 0) & (idx[cov_cols].fillna(0).gt(0).any(axis=1)))
@@ -177,6 +178,9 @@ def org_figures(
         "flag_measured_index_vs_measured_share": _rho(
             idx.index_over_flag_measured, idx.measured_theater_share
         ),
+        "incentive_basis": {
+            str(k): int(v) for k, v in pub.incentive_basis.fillna("(none)").value_counts().items()
+        },
         "index_mae": round(float((idx.theater_index / 100 - idx.theater_share).abs().mean()), 4)
         if len(idx)
         else None,
@@ -187,6 +191,9 @@ def org_figures(
             agg_only.incentive_index, agg_only.theater_share
         ),
         "all_incentive_vs_incentive_share": _rho(inc.incentive_index, inc.incentive_share),
+        "aggbasis_incentive_vs_incentive_share": _rho(
+            from_agg.incentive_index, from_agg.incentive_share
+        ),
     }
     cols = [
         "org_id",
@@ -198,6 +205,7 @@ def org_figures(
         "measured_theater_share",
         "index_over_flag_measured",
         "incentive_index",
+        "incentive_basis",
         "incentive_share",
         "signal_coverage",
         "not_measurable_reason",
@@ -266,6 +274,7 @@ def pooled(results: list[dict], delivery: str) -> dict:
     idx = pub[pub.theater_index.notna()]
     agg_only = pub[pub.theater_index.isna() & pub.incentive_index.notna()]
     inc = pub[pub.incentive_index.notna()]
+    from_agg = agg_only[agg_only.incentive_basis.fillna("").str.contains("aggregates")]
     return {
         "published": int(len(pub)),
         "index_vs_theater_share": _rho(idx.theater_index, idx.theater_share),
@@ -277,6 +286,9 @@ def pooled(results: list[dict], delivery: str) -> dict:
             agg_only.incentive_index, agg_only.theater_share
         ),
         "all_incentive_vs_incentive_share": _rho(inc.incentive_index, inc.incentive_share),
+        "aggbasis_incentive_vs_incentive_share": _rho(
+            from_agg.incentive_index, from_agg.incentive_share
+        ),
         "flag_measured_index_vs_measured_share": _rho(
             idx.index_over_flag_measured, idx.measured_theater_share
         ),
@@ -305,12 +317,14 @@ RHO_KEYS = (
     "aggonly_incentive_vs_theater_share",
     "all_incentive_vs_incentive_share",
     "flag_measured_index_vs_measured_share",
+    "aggbasis_incentive_vs_incentive_share",
 )
 RHO_HEAD = (
     "index vs planted theater share | index vs planted share of its measured interactions | "
     "aggregate-only orgs: incentive vs planted incentive share | same vs planted theater share | "
     "all orgs with an incentive index: incentive vs planted incentive share | "
-    "mean p over flag-measured interactions vs planted share among them"
+    "mean p over flag-measured interactions vs planted share among them | "
+    "null-index orgs whose incentive_basis includes aggregates: incentive vs planted incentive share"
 )
 
 
@@ -333,7 +347,7 @@ def report(results: list[dict]) -> None:
             ok = "yes" if f not in r["count_mismatches"] else "**NO**"
             print(f"| {f} | {cells} | {ok} |")
         print(
-            "\n| delivery | published (suppressed) | with index | index_basis | null index "
+            "\n| delivery | published (suppressed) | with index | index_basis; incentive_basis | null index "
             "(reason) | MAE vs planted | MAE vs measured | index with nothing measured |"
         )
         print("|---|---|---:|---|---|---:|---:|---|")
@@ -342,11 +356,11 @@ def report(results: list[dict]) -> None:
             reasons = {_short(k): v for k, v in x["null_index_reasons"].items()}
             print(
                 f"| {d} | {x['published']} ({x['suppressed']}) | {x['with_index']} | "
-                f"{x['basis']} | {reasons or 'none'} | {_fmt(x['index_mae'])} | "
+                f"{x['basis']}; {x['incentive_basis']} | {reasons or 'none'} | {_fmt(x['index_mae'])} | "
                 f"{_fmt(x['index_mae_vs_measured'])} | "
                 f"{x['index_without_measurement'] or 'none'} |"
             )
-        print(f"\nSpearman (n):\n\n| delivery | {RHO_HEAD} |\n|---|---|---|---|---|---|---|")
+        print(f"\nSpearman (n):\n\n| delivery | {RHO_HEAD} |\n|---|---|---|---|---|---|---|---|")
         for d in ("vendor", "native"):
             print(f"| {d} | {_rhos(r[d], RHO_KEYS)} |")
         print(
@@ -360,7 +374,8 @@ def report(results: list[dict]) -> None:
                 continue
             ms = o["measured_theater_share"]
             print(
-                f"| {o['org_id']} | {o['index_basis']} | {_fmt(o['theater_index'])} | "
+                f"| {o['org_id']} | {o['index_basis']} ({o['incentive_basis']}) | "
+                f"{_fmt(o['theater_index'])} | "
                 f"{_fmt(100 * o['theater_share'])} | {_fmt(o['n_measured'])} | "
                 f"{_fmt(None if ms is None else 100 * ms)} | "
                 f"{_fmt(o['index_over_flag_measured'])} | {_fmt(o['incentive_index'])} | "
@@ -368,7 +383,7 @@ def report(results: list[dict]) -> None:
             )
     if len(results) > 1:
         print(f"\nPooled over seeds {[r['seed'] for r in results]}, Spearman (n):\n")
-        print(f"| delivery | {RHO_HEAD} |\n|---|---|---|---|---|---|---|")
+        print(f"| delivery | {RHO_HEAD} |\n|---|---|---|---|---|---|---|---|")
         for d in ("vendor", "native"):
             print(f"| {d} | {_rhos(pooled(results, d), RHO_KEYS)} |")
 

@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 
 from theater.transforms.score import (
     agg_org_signals,
+    agg_org_users,
     bootstrap_interval,
     org_index,
     poisson_weight,
@@ -313,3 +314,28 @@ def test_org_index_aggregate_only_org_gets_incentive_index(spark):
         s.not_measurable_reason,
         s.sources,
     ) == (None,) * 6
+
+
+def test_org_users_count_only_flag_measured_interactions(spark):
+    """An interaction measured only by an incentive weight (quota bunching) has a probability
+    but is not in the index's numerator or denominator; nothing measured is left out too."""
+    labels = spark.createDataFrame(
+        [
+            ("o1", "u1", 0.5, True, None, None),  # flag a measured (fired)
+            ("o1", "u1", 0.2, None, None, 0.2),  # only the incentive weight
+            ("o1", "u2", 0.0, None, False, None),  # flag b measured (not fired)
+            ("o1", "u2", None, None, None, None),  # nothing measured
+            (None, "u3", 0.9, True, None, None),  # no org: not aggregated
+        ],
+        "org_id string, user_key string, theater_probability double, sig_a boolean, "
+        "sig_b boolean, sig_q double",
+    )
+    got = {
+        r.user_key: (r.n, r.n_measured, round(r.sum_p, 9))
+        for r in agg_org_users(labels, ["a", "b"]).collect()
+    }
+    # u1: 2 rows, 1 flag-measured, p 0.5; u2: 2 rows, 1 flag-measured, p 0.0
+    assert got == {"u1": (2, 1, 0.5), "u2": (2, 1, 0.0)}
+    # without flag names every row with a probability counts (u1: 0.5 + 0.2)
+    old = {r.user_key: (r.n_measured, round(r.sum_p, 9)) for r in agg_org_users(labels).collect()}
+    assert old == {"u1": (2, 0.7), "u2": (1, 0.0)}

@@ -32,6 +32,7 @@ USER_WEEK_COLUMNS = [
     "user_key",
     "week_start",
     "n_interactions",
+    "n_measured",
     "theater_interactions",
     "full_week",
 ]
@@ -244,6 +245,7 @@ def load(lake: str, period: Period, cfg=None) -> ReportInputs:
             "user",
             "week_start",
             "n_interactions",
+            "n_measured",
             "theater_interactions",
             "full_week",
         ]

@@ -204,7 +204,7 @@ def labels_frame(interactions, period: Period, cfg: Config, inc=None):
 def user_weeks_frame(labels, policies, period: Period, cfg: Config):
     dwell = cfg.signals.unused_output.max_dwell_ms
     return (
-        labels.transform(agg_user_weeks(period.start, period.end, dwell))
+        labels.transform(agg_user_weeks(period.start, period.end, dwell, FLAG_NAMES))
         .transform(quota_in_force(policies))
         .withColumn("quota_position", F.col("n_interactions") - F.col("weekly_quota"))
     )
@@ -290,7 +290,7 @@ def index_frame(
     aggs=None,
     period_rows=None,
 ):
-    org_users = agg_org_users(labels)
+    org_users = agg_org_users(labels, FLAG_NAMES)
     sc = cfg.scoring
     signals = agg_org_signals(labels, NAMES, sc.min_signal_rows, FLAG_NAMES, sc.min_signal_coverage)
     b = sc.bootstrap

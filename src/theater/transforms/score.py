@@ -62,9 +62,14 @@ def with_labels(weights: Mapping[str, float], threshold: float) -> Callable[[Dat
 
 
 def agg_user_weeks(
-    period_start: date, period_end: date, max_dwell_ms: int
+    period_start: date, period_end: date, max_dwell_ms: int, flag_names: Sequence[str] = ()
 ) -> Callable[[DataFrame], DataFrame]:
-    """Labelled interactions -> one row per (org, pseudonymous user, ISO week)."""
+    """Labelled interactions -> one row per (org, pseudonymous user, ISO week).
+
+    ``n_measured`` counts the interactions on which a per-interaction signal is measured
+    (:func:`flag_measured`) and ``theater_interactions`` sums their probability (null when
+    there are none): the same numerator and denominator as the org index."""
+    measured = flag_measured(flag_names)
 
     def apply(labels: DataFrame) -> DataFrame:
         week = F.date_trunc("week", F.col("event_ts")).cast("date")
@@ -81,7 +86,10 @@ def agg_user_weeks(
                     "n_unused_outputs"
                 ),
                 # rounded: fractional incentive weights make the float sum order-dependent
-                F.round(F.sum("theater_probability"), 6).alias("theater_interactions"),
+                F.sum(measured.cast("int")).alias("n_measured"),
+                F.round(F.sum(F.when(measured, F.col("theater_probability"))), 6).alias(
+                    "theater_interactions"
+                ),
                 F.sum(F.col("is_theater").cast("int")).alias("n_flagged"),
             )
             .withColumn("full_week", full)
@@ -92,16 +100,33 @@ def agg_user_weeks(
     return apply
 
 
-def agg_org_users(labels: DataFrame) -> DataFrame:
-    """Per (org, user): interactions ``n``, interactions with a theater probability
-    ``n_measured`` and their summed probability ``sum_p`` (bootstrap units)."""
+def flag_measured(flag_names: Sequence[str]) -> Column:
+    """True where at least one per-interaction signal (``sig_<flag>``) is measured. An
+    interaction measured only by an incentive weight (quota bunching, checkpoint burst) has a
+    probability, but says nothing about its own use: it is not in the theater index's
+    denominator. With no ``flag_names``, every row with a probability counts."""
+    if not flag_names:
+        return F.col("theater_probability").isNotNull()
+    measured = F.lit(False)
+    for n in flag_names:
+        measured = measured | F.col(f"sig_{n}").isNotNull()
+    return measured & F.col("theater_probability").isNotNull()
+
+
+def agg_org_users(labels: DataFrame, flag_names: Sequence[str] = ()) -> DataFrame:
+    """Per (org, user): interactions ``n``, interactions on which at least one per-interaction
+    signal is measured ``n_measured`` (:func:`flag_measured`) and their summed probability
+    ``sum_p`` (bootstrap units)."""
+    measured = flag_measured(flag_names)
     return (
         labels.where(F.col("org_id").isNotNull())
         .groupBy("org_id", "user_key")
         .agg(
             F.count("*").alias("n"),
-            F.count("theater_probability").alias("n_measured"),
-            F.coalesce(F.round(F.sum("theater_probability"), 9), F.lit(0.0)).alias("sum_p"),
+            F.sum(measured.cast("int")).alias("n_measured"),
+            F.coalesce(
+                F.round(F.sum(F.when(measured, F.col("theater_probability"))), 9), F.lit(0.0)
+            ).alias("sum_p"),
         )
     )
 
@@ -185,7 +210,7 @@ def bootstrap_interval(
 
 NOT_MEASURABLE_EVENTS = (
     "no per-interaction signal measurable on >= {cov:.0%} of the org's "
-    "interactions: its sources carry no output disposition, dwell time, "
+    "interactions: too few of them carry an output disposition, dwell time, "
     "artifact (author, modification time) or prompt tokens"
 )
 NOT_MEASURABLE_AGGREGATES = (
@@ -331,6 +356,8 @@ def org_index(
         # suppressed: no figures at all, not even counts (only the reason)
         F.when(keep, F.col("n_users")).alias("n_users"),
         F.when(keep, n_events).alias("n_interactions"),
+        # the index's denominator: interactions with a per-interaction signal measured
+        F.when(keep, F.col("_n_measured").cast("long")).alias("n_measured"),
         "suppressed",
         "suppression_reason",
         *[

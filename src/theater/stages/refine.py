@@ -86,7 +86,7 @@ def pseudonym_key(cfg: Config, environ=os.environ, *, announce: bool = True) -> 
     value = environ.get(KEY_ENV)
     if value:
         return value.encode("utf-8")
-    if cfg["privacy.allow_demo_key"]:
+    if cfg.privacy.allow_demo_key:
         if not announce:
             return DEMO_KEY
         log.warning("!" * 72)
@@ -296,7 +296,7 @@ def run(
     resolved = bronze.transform(vendor.resolve_identities(idmap, dir_ids))
     vendor_rows = (
         resolved.where(F.col("source_format").isNotNull())
-        .where(period.where(parse_timestamp(F.col("event_ts"))))
+        .where(period.ts_col(parse_timestamp(F.col("event_ts"))))
         .transform(latest_delivery(["tool", "event_id"]))
     )
     cov_aliases = [
@@ -309,7 +309,7 @@ def run(
         updates = read_committed(spark, lake, "bronze/interaction_updates")
         interactions = interactions.transform(vendor.fold_updates(updates))
         orphans = vendor.orphan_updates(
-            updates.where(period.where(parse_timestamp(F.col("event_ts")))), bronze
+            updates.where(period.ts_col(parse_timestamp(F.col("event_ts")))), bronze
         ).count()
         if orphans:
             log.warning(
@@ -319,9 +319,9 @@ def run(
                 period,
             )
     interactions = (
-        interactions.where(period.where("event_ts"))
+        interactions.where(period.ts_col("event_ts"))
         .transform(resolve_org(directory))
-        .transform(sessionize(cfg["sessions.gap_minutes"]))
+        .transform(sessionize(cfg.sessions.gap_minutes))
         .select(*SILVER_INTERACTION_COLUMNS)
     )
     content = [c for c in SILVER_INTERACTION_COLUMNS if not c.startswith("_")]
@@ -333,9 +333,9 @@ def run(
         "silver/interactions",
         on=["tool", "event_id"],
         update_condition="t._row_hash IS NULL OR t._row_hash <> s._row_hash",
-        delete_unmatched_condition=period.where_sql("t.event_ts"),
+        delete_unmatched_condition=period.ts_sql("t.event_ts"),
     )
-    silver = lake.read(spark, "silver/interactions").where(period.where("event_ts"))
+    silver = lake.read(spark, "silver/interactions").where(period.ts_col("event_ts"))
     counts = silver.agg(
         F.count("*").alias("n"),
         F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved"),

@@ -64,8 +64,8 @@ class _SailServer:
 
 def _conf_items(cfg: Config) -> dict[str, str]:
     conf = dict(_BASE_CONF)
-    conf["spark.sql.shuffle.partitions"] = str(cfg["spark.shuffle_partitions"])
-    conf.update({k: str(v) for k, v in cfg["spark.conf"].items()})
+    conf["spark.sql.shuffle.partitions"] = str(cfg.spark.shuffle_partitions)
+    conf.update({k: str(v) for k, v in cfg.spark.conf.items()})
     return conf
 
 
@@ -78,12 +78,12 @@ def build_session(cfg: Config):
     """Create (or reuse) the SparkSession for the configured engine."""
     from pyspark.sql import SparkSession
 
-    engine = cfg["engine"]
+    engine = cfg.engine
     conf = _conf_items(cfg)
     if engine == "sail":
         builder = SparkSession.builder.remote(_SailServer.url())
     elif engine == "remote":
-        url = cfg["remote_url"]
+        url = cfg.remote_url
         if not url or not url.startswith("sc://"):
             raise ConfigError(f"key 'remote_url': engine=remote needs an sc:// URL, got {url!r}")
         builder = SparkSession.builder.remote(url)
@@ -98,12 +98,12 @@ def build_session(cfg: Config):
         # Under spark-submit, spark-submit owns master, app name and jars (--master, --name,
         # --packages): the builder must not override them (.master() would run a YARN job locally).
         if not under_spark_submit():
-            builder = builder.appName(cfg["spark.app_name"]).master(
+            builder = builder.appName(cfg.spark.app_name).master(
                 os.environ.get("SPARK_MASTER", "local[2]")
             )
             conf.setdefault("spark.ui.enabled", "false")
             conf.setdefault("spark.ui.showConsoleProgress", "false")
-        if cfg["table_format"] == "delta":
+        if cfg.table_format == "delta":
             conf.setdefault("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
             conf.setdefault(
                 "spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog"
@@ -132,8 +132,8 @@ def session(cfg: Config) -> Iterator:
 
     # Reuse, and leave running, a session someone else owns: the active session under
     # spark-submit, or an embedded Sail server already started in this process (nested use).
-    reused = (cfg["engine"] == "spark" and SparkSession.getActiveSession() is not None) or (
-        cfg["engine"] == "sail" and _SailServer._server is not None
+    reused = (cfg.engine == "spark" and SparkSession.getActiveSession() is not None) or (
+        cfg.engine == "sail" and _SailServer._server is not None
     )
     spark = build_session(cfg)
     try:
@@ -144,5 +144,5 @@ def session(cfg: Config) -> Iterator:
                 spark.stop()
             except Exception:  # pragma: no cover - best effort at shutdown
                 log.debug("session stop failed", exc_info=True)
-            if cfg["engine"] == "sail":
+            if cfg.engine == "sail":
                 _SailServer.stop()

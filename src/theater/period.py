@@ -165,10 +165,6 @@ class Period:
 
         return (F.col(start_col) == F.lit(self.start)) & (F.col(end_col) == F.lit(self.end))
 
-    # Backward-compatible name for ts_col.
-    def where(self, ts_col: str) -> Column:
-        return self.ts_col(ts_col)
-
     # ------------------------------------------------------------ SQL predicates
     def ts_sql(self, col: str) -> str:
         col = _sql_ident(col)
@@ -186,10 +182,6 @@ class Period:
             f"{_sql_ident(start_col)} = DATE '{self.start}' AND "
             f"{_sql_ident(end_col)} = DATE '{self.end}'"
         )
-
-    # Backward-compatible name for ts_sql.
-    def where_sql(self, ts_col: str) -> str:
-        return self.ts_sql(ts_col)
 
     # ------------------------------------------------------------ pyarrow / pandas
     def arrow_matches(

@@ -44,10 +44,10 @@ def _user_env_uri() -> str | None:
 
 
 def tracking_uri(cfg: Config) -> str:
-    uri = _user_env_uri() or cfg["tracking.uri"]
+    uri = _user_env_uri() or cfg.tracking.uri
     if uri:
         return uri
-    state = Path(cfg["paths.state"]).resolve()
+    state = Path(cfg.paths.state).resolve()
     state.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{state / 'mlflow.db'}"
 
@@ -91,13 +91,13 @@ def _client(cfg: Config):
 
 def experiment_id(cfg: Config) -> str:
     client = _client(cfg)
-    name = cfg["tracking.experiment"]
+    name = cfg.tracking.experiment
     exp = client.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
     location = None
     if tracking_uri(cfg).startswith("sqlite:"):
-        location = (Path(cfg["paths.state"]).resolve() / "mlartifacts").as_uri()
+        location = (Path(cfg.paths.state).resolve() / "mlartifacts").as_uri()
     return client.create_experiment(name, artifact_location=location)
 
 
@@ -129,9 +129,9 @@ def _params(cfg: Config, period, lake_root: str, command: str) -> dict[str, str]
         )
     params.update(
         {
-            "engine": cfg["engine"],
-            "environment": cfg["env"],
-            "table_format": cfg["table_format"],
+            "engine": cfg.engine,
+            "environment": cfg.env,
+            "table_format": cfg.table_format,
             "lake": str(Path(lake_root).resolve()) if "://" not in lake_root else lake_root,
             "command": command,
             "code_version": __version__,
@@ -146,7 +146,7 @@ class PipelineRun:
 
     def __init__(self, cfg: Config, period, lake_root: str, command: str = "run"):
         self.cfg, self.period, self.lake_root, self.command = cfg, period, lake_root, command
-        self.enabled = bool(cfg["tracking.enabled"])
+        self.enabled = bool(cfg.tracking.enabled)
         self.run_id: str | None = None
         self.lineage: dict[str, dict[str, Any]] = {}
         self._mlflow = None
@@ -170,8 +170,8 @@ class PipelineRun:
         tags = {
             PARENT_TAG: "pipeline",
             "quarter": label,
-            "engine": self.cfg["engine"],
-            "environment": self.cfg["env"],
+            "engine": self.cfg.engine,
+            "environment": self.cfg.env,
             "status": "RUNNING",
             **_owner_tags(),
         }
@@ -406,7 +406,7 @@ def load_artifact_text(cfg: Config, run_id: str, path: str) -> str:
 
 def recent_runs(cfg: Config, limit: int = 20):
     client = _client(cfg)
-    exp = client.get_experiment_by_name(cfg["tracking.experiment"])
+    exp = client.get_experiment_by_name(cfg.tracking.experiment)
     if exp is None:
         return []
     return client.search_runs(
@@ -420,10 +420,10 @@ def recent_runs(cfg: Config, limit: int = 20):
 def find_run(cfg: Config, run_id: str):
     """The MLflow run ``run_id``, or None when tracking is off, the local store does not exist
     (nothing is created) or does not hold the run."""
-    if not cfg["tracking.enabled"]:
+    if not cfg.tracking.enabled:
         return None
-    uri = _user_env_uri() or cfg["tracking.uri"]
-    if not uri and not (Path(cfg["paths.state"]) / "mlflow.db").exists():
+    uri = _user_env_uri() or cfg.tracking.uri
+    if not uri and not (Path(cfg.paths.state) / "mlflow.db").exists():
         return None
     try:
         return _client(cfg).get_run(run_id)

@@ -213,7 +213,8 @@ def test_native_orgs_unchanged(world):
     for o in native:
         a, b = world["base"][o], world["after"][o]
         assert {k: a[k] for k in keys} == {k: b[k] for k in keys}, o
-        assert b["index_basis"] == ("none" if b["suppressed"] else "interactions")
+        # suppressed orgs publish no figures, not even their basis (blank_suppressed)
+        assert b["index_basis"] == (None if b["suppressed"] else "interactions")
         assert b["suppressed"] or b["sources"] == ["native"]
 
 

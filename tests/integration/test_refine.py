@@ -76,17 +76,17 @@ def test_rerunning_a_period_replaces_only_that_period(spark, cfg, zone):
     _write(land / "interactions" / "fix.jsonl", [_ev(0, event_ts="2026-10-06T10:00:00Z")])
     ingest.run(spark, lake, str(land), cfg=cfg)
     refine.run(spark, cfg, lake, Q3)
-    q3 = lake.read(spark, "silver/interactions").where(Q3.where("event_ts"))
+    q3 = lake.read(spark, "silver/interactions").where(Q3.ts_col("event_ts"))
     assert sorted(r.event_id for r in q3.collect()) == ["e1", "e2", "e3", "e4"]
     q4 = {
         r.event_id
-        for r in lake.read(spark, "silver/interactions").where(~Q3.where("event_ts")).collect()
+        for r in lake.read(spark, "silver/interactions").where(~Q3.ts_col("event_ts")).collect()
     }
     assert q4 == {"e100"}  # e0 reaches Q4 only when Q4 is refined again
     refine.run(spark, cfg, lake, Period.quarter("2026Q4"))
     q4 = {
         r.event_id
-        for r in lake.read(spark, "silver/interactions").where(~Q3.where("event_ts")).collect()
+        for r in lake.read(spark, "silver/interactions").where(~Q3.ts_col("event_ts")).collect()
     }
     assert q4 == {"e100", "e0"}
     assert (

@@ -58,7 +58,7 @@ def add_parsers(subparsers, common=None) -> None:
 def _lake(args, cfg):
     from ..lake import Lake
 
-    return Lake(args.lake or cfg["paths.lake"], cfg["table_format"])
+    return Lake(args.lake or cfg.paths.lake, cfg.table_format)
 
 
 def _period(args):
@@ -85,13 +85,13 @@ def _sample(args, cfg) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    seed = args.seed if args.seed is not None else cfg["audit.seed"]
+    seed = args.seed if args.seed is not None else cfg.audit.seed
     with session(cfg) as spark:
         pop = sample.read_population(spark, lake, period)
     if pop.empty:
         print(f"theater: error: no scored interactions with an org in {period}", file=sys.stderr)
         return EXIT_USAGE
-    drawn = sample.draw(pop, args.size, seed, cfg["audit.min_per_cell"])
+    drawn = sample.draw(pop, args.size, seed, cfg.audit.min_per_cell)
     out = sample.sample_frame(drawn)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(args.out, index=False)
@@ -152,8 +152,8 @@ def _plan(args, cfg) -> int:
     per_user = cells.groupby(["org_id", "user_key"])["n"].sum()
     by_org = per_user.groupby("org_id").agg(["size", "sum", "max"])
     keep = by_org[
-        (by_org["size"] >= cfg["privacy.min_users"])
-        & (by_org["max"] / by_org["sum"] <= cfg["privacy.dominance_share"])
+        (by_org["size"] >= cfg.privacy.min_users)
+        & (by_org["max"] / by_org["sum"] <= cfg.privacy.dominance_share)
     ].index
     cells = cells[cells["org_id"].isin(keep)]
     strata = sorted(cells["stratum"].unique())
@@ -161,17 +161,17 @@ def _plan(args, cfg) -> int:
         pooled = pooled_rates(
             labels,
             strata,
-            plan.rates_guess(strata, cfg["audit.plan_precision"], cfg["audit.plan_miss_rate"]),
+            plan.rates_guess(strata, cfg.audit.plan_precision, cfg.audit.plan_miss_rate),
         )
         rates = dict(zip(pooled.strata, pooled.rate))
         source = f"audited rates from {len(labels):,} labels"
     else:
-        rates = plan.rates_guess(strata, cfg["audit.plan_precision"], cfg["audit.plan_miss_rate"])
+        rates = plan.rates_guess(strata, cfg.audit.plan_precision, cfg.audit.plan_miss_rate)
         source = (
             f"no audit yet: assumed precision {cfg['audit.plan_precision']} where a signal "
             f"fired, miss rate {cfg['audit.plan_miss_rate']} where none did"
         )
-    res = plan.plan(cells, rates, args.target_width, cfg["audit.confidence"])
+    res = plan.plan(cells, rates, args.target_width, cfg.audit.confidence)
     print(
         f"audit plan {period}: target mean 90% interval width {args.target_width:g} points "
         f"({cells['org_id'].nunique()} published orgs; {source})"

@@ -78,7 +78,7 @@ def calibrate_labels(labels, audit: pd.DataFrame | None, cfg):
     change without one)."""
     if audit is None or audit.empty:
         return labels
-    return _cal.apply(labels, _cal.fit(audit), cfg["scoring.threshold"])
+    return _cal.apply(labels, _cal.fit(audit), cfg.scoring.threshold)
 
 
 def apply(spark, index, labels, audit: pd.DataFrame | None, cfg):

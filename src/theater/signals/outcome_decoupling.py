@@ -50,10 +50,6 @@ COLUMNS = (
     "outcome_decoupling_high",
     "decoupled",
 )
-SCHEMA = (
-    "org_id string, usage_change double, outcome_change double, outcome_decoupling double, "
-    "outcome_decoupling_low double, outcome_decoupling_high double, decoupled boolean"
-)
 
 
 @dataclass
@@ -278,20 +274,3 @@ def estimate(
         if e.usage_low is not None and e.ratio_low is not None:
             e.decoupled = bool(e.usage_low > 0 and e.ratio_low <= 0)
     return ests
-
-
-def frame(spark: SparkSession, ests: list[Estimate]) -> DataFrame:
-    rows = [
-        (
-            e.org_id,
-            e.usage_change,
-            e.outcome_change,
-            e.ratio,
-            e.ratio_low,
-            e.ratio_high,
-            e.decoupled,
-        )
-        for e in ests
-        if e.status == "ok"
-    ]
-    return spark.createDataFrame(rows, SCHEMA)

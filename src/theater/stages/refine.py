@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -86,7 +87,7 @@ def pseudonym_key(cfg: Config, environ=os.environ, *, announce: bool = True) -> 
     value = environ.get(KEY_ENV)
     if value:
         return value.encode("utf-8")
-    if cfg["privacy.allow_demo_key"]:
+    if cfg.privacy.allow_demo_key:
         if not announce:
             return DEMO_KEY
         log.warning("!" * 72)
@@ -257,7 +258,6 @@ def run(
 ) -> dict:
     t0 = time.time()
     key = pseudonym_key(cfg)
-    metrics: dict = {}
     for needed in ("bronze/interactions", "bronze/directory"):
         if not lake.exists(needed):
             raise ConfigError(
@@ -267,6 +267,74 @@ def run(
 
     dq = quality.Gate(spark, lake, cfg, "refine", run_id=run_id, period=period)
     progress("refine: directory, policies, work items")
+    _refine_reference(spark, lake, dq, key)
+
+    progress(f"refine: interactions {period}")
+    directory = lake.read(spark, "silver/directory")
+    # vendor identities -> directory user_id (raw only inside this plan: hashed before writing)
+    idmap = vendor.identity_map(
+        read_committed(spark, lake, "bronze/identities")
+        if lake.exists("bronze/identities")
+        else spark.createDataFrame([], IDENTITIES_SCHEMA)
+    )
+    dir_ids = vendor.directory_ids(read_committed(spark, lake, "bronze/directory"))
+    cov = _Coverage()
+    counts, orphans = _refine_interactions(
+        spark, cfg, lake, period, dq, key, directory, idmap, dir_ids, cov
+    )
+    aggregates = _refine_aggregates(
+        spark, lake, period, dq, key, directory, idmap, dir_ids, cov, progress
+    )
+    coverage = _write_identity_coverage(spark, lake, period, dq.run_id, cov)
+    return {
+        "inputs": {t: lake.version(t) for t in BRONZE_INPUTS},
+        "outputs": {t: lake.version(t) for t in SILVER_OUTPUTS},
+        "silver_interactions": counts.n,
+        "unresolved_org": int(counts.unresolved or 0),
+        "org_from_directory": int(counts.from_dir or 0),
+        "orphan_updates": int(orphans),
+        "identity_coverage": _coverage_metrics(coverage),
+        **aggregates,
+        **dq.finish(),
+        "seconds": round(time.time() - t0, 2),
+    }
+
+
+BRONZE_INPUTS = (
+    "bronze/interactions",
+    "bronze/directory",
+    "bronze/work_items",
+    "bronze/policies",
+    "bronze/identities",
+    "bronze/interaction_updates",
+    "bronze/user_days",
+    "bronze/org_days",
+)
+SILVER_OUTPUTS = (
+    "silver/interactions",
+    "silver/directory",
+    "silver/work_items",
+    "silver/policies",
+    "silver/user_days",
+    "silver/org_days",
+    "ops/identity_coverage",
+)
+
+
+@dataclass
+class _Coverage:
+    """Vendor identity rows seen by this refine, for ops/identity_coverage."""
+
+    aliases: list = field(default_factory=list)
+    rows: list = field(default_factory=list)
+
+    def add(self, aliases: DataFrame, rows: DataFrame) -> None:
+        self.aliases.append(aliases)
+        self.rows.append(rows)
+
+
+def _refine_reference(spark: SparkSession, lake: Lake, dq, key: bytes) -> None:
+    """silver/directory, silver/policies and silver/work_items, rewritten whole."""
     # committed batches only: never rows of an ingest that crashed (or is still running)
     directory = clean_directory(read_committed(spark, lake, "bronze/directory"), key)
     directory = dq.check("silver/directory", directory)
@@ -283,33 +351,29 @@ def run(
         )
         lake.overwrite(work_items, "silver/work_items")
 
-    progress(f"refine: interactions {period}")
-    directory = lake.read(spark, "silver/directory")
-    # vendor identities -> directory user_id (raw only inside this plan: hashed before writing)
-    idmap = vendor.identity_map(
-        read_committed(spark, lake, "bronze/identities")
-        if lake.exists("bronze/identities")
-        else spark.createDataFrame([], IDENTITIES_SCHEMA)
-    )
-    dir_ids = vendor.directory_ids(read_committed(spark, lake, "bronze/directory"))
+
+def _refine_interactions(
+    spark, cfg, lake, period, dq, key, directory, idmap, dir_ids, cov: _Coverage
+):
+    """silver/interactions for the period (merge by tool/event_id); returns counts, orphans."""
     bronze = with_vendor_columns(read_committed(spark, lake, "bronze/interactions"))
     resolved = bronze.transform(vendor.resolve_identities(idmap, dir_ids))
     vendor_rows = (
         resolved.where(F.col("source_format").isNotNull())
-        .where(period.where(parse_timestamp(F.col("event_ts"))))
+        .where(period.ts_col(parse_timestamp(F.col("event_ts"))))
         .transform(latest_delivery(["tool", "event_id"]))
     )
-    cov_aliases = [
-        vendor_rows.select("source_format", "user_alias_kind", "_alias_norm", "_identity_status")
-    ]
-    cov_rows = [vendor_rows.select("source_format", "user_alias_kind", "_identity_status")]
+    cov.add(
+        vendor_rows.select("source_format", "user_alias_kind", "_alias_norm", "_identity_status"),
+        vendor_rows.select("source_format", "user_alias_kind", "_identity_status"),
+    )
     interactions = clean_interactions(resolve_vendor_identities(resolved), key)
     orphans = 0
     if lake.exists("bronze/interaction_updates"):
         updates = read_committed(spark, lake, "bronze/interaction_updates")
         interactions = interactions.transform(vendor.fold_updates(updates))
         orphans = vendor.orphan_updates(
-            updates.where(period.where(parse_timestamp(F.col("event_ts")))), bronze
+            updates.where(period.ts_col(parse_timestamp(F.col("event_ts")))), bronze
         ).count()
         if orphans:
             log.warning(
@@ -319,9 +383,9 @@ def run(
                 period,
             )
     interactions = (
-        interactions.where(period.where("event_ts"))
+        interactions.where(period.ts_col("event_ts"))
         .transform(resolve_org(directory))
-        .transform(sessionize(cfg["sessions.gap_minutes"]))
+        .transform(sessionize(cfg.sessions.gap_minutes))
         .select(*SILVER_INTERACTION_COLUMNS)
     )
     content = [c for c in SILVER_INTERACTION_COLUMNS if not c.startswith("_")]
@@ -333,42 +397,54 @@ def run(
         "silver/interactions",
         on=["tool", "event_id"],
         update_condition="t._row_hash IS NULL OR t._row_hash <> s._row_hash",
-        delete_unmatched_condition=period.where_sql("t.event_ts"),
+        delete_unmatched_condition=period.ts_sql("t.event_ts"),
     )
-    silver = lake.read(spark, "silver/interactions").where(period.where("event_ts"))
+    silver = lake.read(spark, "silver/interactions").where(period.ts_col("event_ts"))
     counts = silver.agg(
         F.count("*").alias("n"),
         F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved"),
         F.sum((F.col("org_source") == "directory").cast("int")).alias("from_dir"),
     ).collect()[0]
+    return counts, orphans
 
-    user_days = org_days = None
+
+def _refine_aggregates(
+    spark, lake, period, dq, key, directory, idmap, dir_ids, cov: _Coverage, progress
+) -> dict:
+    """silver/user_days and silver/org_days for the period (replaced by day range)."""
+    out: dict = {}
     if lake.exists("bronze/user_days"):
         progress(f"refine: vendor user-days {period}")
         ud = vendor.resolved_user_days(
             read_committed(spark, lake, "bronze/user_days"), idmap, dir_ids
         ).where(period.date_col("_day"))
-        cov_aliases.append(
-            ud.select("source_format", "user_alias_kind", "_alias_norm", "_identity_status")
-        )
-        cov_rows.append(
+        cov.add(
+            ud.select("source_format", "user_alias_kind", "_alias_norm", "_identity_status"),
             vendor.user_days_left_out(ud).select(
                 "source_format", "user_alias_kind", "_identity_status"
-            )
+            ),
         )
         silver_ud = dq.check("silver/user_days", vendor.clean_user_days(ud, key, directory))
         lake.replace_where(silver_ud, "silver/user_days", period.date_sql("day"))
-        user_days = lake.read(spark, "silver/user_days").where(period.date_col("day")).count()
+        out["silver_user_days"] = (
+            lake.read(spark, "silver/user_days").where(period.date_col("day")).count()
+        )
     if lake.exists("bronze/org_days"):
         progress(f"refine: vendor org-days {period}")
         od = read_committed(spark, lake, "bronze/org_days")
         od = od.where(period.date_col(F.to_date(F.col("day"))))
         silver_od = dq.check("silver/org_days", vendor.clean_org_days(od))
         lake.replace_where(silver_od, "silver/org_days", period.date_sql("day"))
-        org_days = lake.read(spark, "silver/org_days").where(period.date_col("day")).count()
+        out["silver_org_days"] = (
+            lake.read(spark, "silver/org_days").where(period.date_col("day")).count()
+        )
+    return out
 
-    aliases, rows = cov_aliases[0], cov_rows[0]
-    for a, r in zip(cov_aliases[1:], cov_rows[1:]):
+
+def _write_identity_coverage(spark, lake, period, run_id, cov: _Coverage) -> list:
+    """ops/identity_coverage rows for this run (mapped, unmapped, shared per format and kind)."""
+    aliases, rows = cov.aliases[0], cov.rows[0]
+    for a, r in zip(cov.aliases[1:], cov.rows[1:]):
         aliases, rows = aliases.unionByName(a), rows.unionByName(r)
     coverage = (
         vendor.identity_coverage(vendor.coverage_aliases(aliases), vendor.coverage_rows(rows))
@@ -379,7 +455,7 @@ def run(
         table = spark.createDataFrame(
             [
                 (
-                    dq.run_id,
+                    run_id,
                     period.start,
                     period.end,
                     r.source_format,
@@ -406,40 +482,4 @@ def run(
                 r.alias_kind,
                 r.rows_unmapped,
             )
-    tables = (
-        "silver/interactions",
-        "silver/directory",
-        "silver/work_items",
-        "silver/policies",
-        "silver/user_days",
-        "silver/org_days",
-        "ops/identity_coverage",
-    )
-    metrics.update(
-        {
-            "inputs": {
-                t: lake.version(t)
-                for t in (
-                    "bronze/interactions",
-                    "bronze/directory",
-                    "bronze/work_items",
-                    "bronze/policies",
-                    "bronze/identities",
-                    "bronze/interaction_updates",
-                    "bronze/user_days",
-                    "bronze/org_days",
-                )
-            },
-            "outputs": {t: lake.version(t) for t in tables},
-            "silver_interactions": counts.n,
-            "unresolved_org": int(counts.unresolved or 0),
-            "org_from_directory": int(counts.from_dir or 0),
-            "orphan_updates": int(orphans),
-            "identity_coverage": _coverage_metrics(coverage),
-            **({"silver_user_days": user_days} if user_days is not None else {}),
-            **({"silver_org_days": org_days} if org_days is not None else {}),
-            **dq.finish(),
-            "seconds": round(time.time() - t0, 2),
-        }
-    )
-    return metrics
+    return coverage

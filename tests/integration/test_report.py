@@ -199,7 +199,8 @@ def test_headline_matches_gold(world):
     text = world["text"]
     gold, prev = _gold(world, Q3), _gold(world, Q2)
     pub = gold[~gold["suppressed"]]
-    expected = (pub["theater_index"] * pub["n_interactions"]).sum() / pub["n_interactions"].sum()
+    # pooled over the interactions each index is measured on (its n_measured)
+    expected = (pub["theater_index"] * pub["n_measured"]).sum() / pub["n_measured"].sum()
     card = re.search(
         r'<div class="card theater" id="headline-share"([^>]*)>(.*?)</div>\s*</div>', text, re.S
     )
@@ -246,7 +247,11 @@ def test_weekly_trend_and_drivers_match_gold(world):
     uw = uw[(uw["period_start"] == Q3.start) & uw["org_id"].isin(pub)]
     wk = (
         uw.groupby("week_start")
-        .agg(n=("n_interactions", "sum"), s=("theater_interactions", "sum"))
+        .agg(
+            n=("n_interactions", "sum"),
+            m=("n_measured", "sum"),
+            s=("theater_interactions", "sum"),
+        )
         .sort_index()
     )
     table = re.search(r'<table id="weekly-table">.*?</table>', text, re.S).group(0)
@@ -255,7 +260,8 @@ def test_weekly_trend_and_drivers_match_gold(world):
     for (week, rest), (_, w) in zip(rows, wk.iterrows()):
         cells = [_n(c) for c in _cells(rest)]
         assert cells[1] == str(int(w["n"]))
-        assert cells[3] == f"{100 * w['s'] / w['n']:.1f}%"
+        # the share is over the interactions a per-interaction signal measured
+        assert cells[3] == f"{100 * w['s'] / w['m']:.1f}%"
     # drivers: share of all published interactions each signal flagged
     g = gold[~gold["suppressed"]]
     total = g["n_interactions"].sum()
@@ -471,7 +477,7 @@ def test_not_measurable_org_and_older_lake(world, tmp_path):
     quadrant = re.search(r'<table id="quadrant-table".*?</table>', text, re.S)
     assert quadrant is None or f"<td>{victim}</td>" not in quadrant.group(0)
     rest = gold[q3 & ~gold["suppressed"] & (gold["org_id"] != victim)]
-    expected = (rest["theater_index"] * rest["n_interactions"]).sum() / rest["n_interactions"].sum()
+    expected = (rest["theater_index"] * rest["n_measured"]).sum() / rest["n_measured"].sum()
     value = float(re.search(r'id="headline-share"[^>]*data-value="([^"]+)"', text).group(1))
     assert value == pytest.approx(expected, abs=0.05)
     # older lake: none of the new columns

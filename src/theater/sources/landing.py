@@ -270,16 +270,31 @@ def safe_path(path: str, staging: str) -> str:
 
 
 def _from_text(texts: DataFrame, contract: Contract, json_typed: bool = True) -> DataFrame:
-    """``_raw`` JSON texts -> contract columns via a string map.
+    """``_raw`` JSON texts -> contract columns.
+
+    The text is parsed twice, which is cheaper than once: as a string map, which says whether
+    the record is a JSON object at all (``_malformed``) and gives the fields outside the
+    contract (``_extra``), and as a struct of the contract's fields, all strings, which gives
+    their values. Reading the values out of the map instead (one lookup per field) cost Sail
+    0.7 about 5x the whole parse (benchmarks/RESULTS.md, "Ingest throughput (session 4)").
+    A string field of the struct takes any JSON value as its text, as the map does (numbers,
+    booleans, nested JSON); a malformed record has no values. On duplicate keys the struct
+    keeps the last value on both engines (Apache Spark's map kept the first; Sail's the last).
 
     ``_json_typed``: the text is the record as delivered (JSON types are enforced by the
     contract checks); false for JSON re-framed from CSV, where every value is text.
     """
-    rec = texts.select(F.from_json("_raw", MAP, JSON_OPTIONS).alias("_rec"), "_raw")
+    values = T.StructType([T.StructField(n, T.StringType()) for n in contract.names])
+    rec = texts.select(
+        F.from_json("_raw", MAP, JSON_OPTIONS).alias("_rec"),
+        F.from_json("_raw", values, JSON_OPTIONS).alias("_val"),
+        "_raw",
+    )
+    malformed = F.col("_rec").isNull()
     return rec.select(
-        *[F.col("_rec").getItem(n).alias(n) for n in contract.names],
+        *[F.when(~malformed, F.col("_val").getField(n)).alias(n) for n in contract.names],
         extra_fields(F.col("_rec"), contract).alias("_extra"),
-        F.col("_rec").isNull().alias(MALFORMED),
+        malformed.alias(MALFORMED),
         "_raw",
         F.lit(json_typed).alias(JSON_TYPED),
     )

@@ -10,7 +10,17 @@ import numpy as np
 import pyarrow as pa
 
 from .arrays import take_str
-from .vocab import BAD_KINDS, G_HEAP, G_ITER, G_LONGSUM, G_SINGLE, G_TEMPLATE, MECHANISMS, NONE
+from .vocab import (
+    BAD_KINDS,
+    G_HEAP,
+    G_ITER,
+    G_LONGSUM,
+    G_SINGLE,
+    G_TEMPLATE,
+    MECHANISMS,
+    NONE,
+    O_GEN_UNUSED,
+)
 from .world import World
 from .writers import truth_csv
 
@@ -58,7 +68,9 @@ def hard_negative_kind(world: World, rows: dict) -> np.ndarray:
 
 
 def write_hard_negatives(truth: Path, world: World, table: pa.Table, rows: dict) -> None:
-    """``hard_negatives.csv`` (event id, tool, kind): the genuine rows built as hard negatives."""
+    """``hard_negatives.csv`` (event id, tool, kind, honest_failure): the genuine rows built as
+    hard negatives; ``honest_failure`` 1 where the output was genuinely not used (a failed
+    request, which the unused-output signal cannot tell from a discard)."""
     k = hard_negative_kind(world, rows)
     sel = pa.array(k >= 0)
     tab = pa.table(
@@ -66,6 +78,7 @@ def write_hard_negatives(truth: Path, world: World, table: pa.Table, rows: dict)
             "event_id": table.column("event_id").filter(sel),
             "tool": table.column("tool").filter(sel),
             "kind": take_str(HARD_NEGATIVE_KINDS, k[k >= 0]),
+            "honest_failure": pa.array((rows["out"][k >= 0] == O_GEN_UNUSED).astype(np.int64)),
         }
     ).sort_by([("tool", "ascending"), ("event_id", "ascending")])
     truth_csv(tab, truth / "hard_negatives.csv")

@@ -656,3 +656,55 @@ def test_evidence_rates_count_rows_without_use_in_bunched_and_other_weeks(spark)
     got = quota_bunching.evidence_rates(df, ww, incentives.no_use_evidence(5000))
     # bunched (a, week of 6 July): 3 rows, 2 without use; other (b): 4 rows, 1 without use
     assert got == {("o1", 10): {True: (3, 2), False: (4, 1)}}
+
+
+# ----------------------------------------------------------------------------- quota changes
+
+
+def test_stacked_user_weeks_measure_each_week_from_its_own_quota(spark):
+    uw = spark.createDataFrame(
+        [
+            ("o1", "a", 12, 15, True),  # 12 - 15 + 10 = 7
+            ("o1", "b", 3, 15, True),  # 3 - 15 + 10 = -2: outside the common support
+            ("o1", "c", 10, 10, True),  # at its own quota: 10
+            ("o1", "d", 8, None, True),  # no quota: as it is
+            ("o2", "e", 12, 15, True),  # an org not stacked
+        ],
+        "org_id string, user_key string, n_interactions long, weekly_quota long, full_week boolean",
+    )
+    got = {
+        r.user_key: (r.n_interactions, r.weekly_quota)
+        for r in quota_bunching.stacked_user_weeks(uw, {"o1": [10, 15]}).collect()
+    }
+    assert got == {"a": (7, 10), "c": (10, 10), "d": (8, None)}
+
+
+def test_a_changed_quota_is_measured_on_the_stacked_weeks(spark):
+    # two regimes of one org (quota 10, then 15), each 700 user-weeks: under the sample rule
+    # (1,000) alone. Quota 15's counts are quota 10's shifted by 5, so stacked on 10 they are
+    # exactly quota 10's counts twice: the pooled estimate is the fit of the doubled counts.
+    base = _nb_counts(700, 14.0, 4.0, range(1, 40))
+    counts = dict(base)
+    for n in (6, 7, 8, 9):
+        k = int(round(0.3 * base[n]))
+        counts[n] -= k
+        counts[10] += k
+    uw10 = _user_weeks(spark, counts, users=100, quota=10)
+    uw15 = _user_weeks(spark, {n + 5: k for n, k in counts.items()}, users=100, quota=15)
+    uw15 = uw15.withColumn("user_key", F.concat(F.lit("x-"), "user_key"))
+    ests = quota_bunching.estimate_all(spark, uw10.unionByName(uw15), QB, seed=11)
+    e10, e15 = sorted(ests, key=lambda e: e.weekly_quota)
+    assert e10.status == e15.status == "ok"
+    assert e10.reference.startswith("stacked") and e15.reference.startswith("stacked")
+    edges = quota_bunching.bin_edges(10, QB["window"], 1)
+    doubled = [2 * counts.get(int(z), 0) for z in edges]
+    kw = {k: QB[k] for k in ("exclude_below", "exclude_above", "max_exclude_below")}
+    f = quota_bunching.fit_bunching(
+        edges, doubled, 10, order=QB["poly_order"], choose_exclusion=True, **kw
+    )
+    assert e10.B == pytest.approx(f.B, abs=1e-4) and e15.B == pytest.approx(f.B, abs=1e-4)
+    assert e10.n_user_weeks == sum(doubled)
+    assert e10.weight > 0
+    # the same excess in a week at 15 is a smaller share of it: weight x 10/15
+    assert e15.weight == pytest.approx(e10.weight * 10 / 15, abs=1e-6)
+    assert (e15.z_low, e15.z_high) == (e10.z_low + 5, e10.z_high + 5)

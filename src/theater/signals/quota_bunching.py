@@ -158,7 +158,7 @@ class Estimate:
     b_low: float | None = None
     b_high: float | None = None
     z: float | None = None
-    reference: str = "none"  # pre_quota | none
+    reference: str = "none"  # pre_quota | none | stacked:pre_quota | stacked:none
     b_pre: float | None = None
     z_low: int | None = None
     z_high: int | None = None
@@ -421,10 +421,86 @@ def estimate_all(
     orders: Sequence[int] = (),
 ) -> list[Estimate]:
     table, sizes, regimes = binned_replicates(spark, user_weeks, settings, seed)
-    return [
+    ests = [
         estimate_regime(o, z, table.get((o, z), {}), sizes.get((o, z), {}), settings, orders)
         for o, z in regimes
     ]
+    return stack_changed_quotas(spark, user_weeks, ests, settings, seed, orders)
+
+
+def stacked_user_weeks(user_weeks: DataFrame, quotas: Mapping[str, Sequence[int]]) -> DataFrame:
+    """The user-weeks of orgs whose quota changed, stacked on their lowest quota z0: a week
+    under quota z counts ``n - z + z0`` (its distance to its own quota), weeks with
+    ``n - z + z0 < 1`` dropped so that every regime covers the same support; weeks without a
+    quota stay as they are (the pre-quota reference at z0)."""
+    z0 = user_weeks.sparkSession.createDataFrame(
+        [(o, int(min(zs))) for o, zs in quotas.items()], "org_id string, _z0 long"
+    )
+    df = user_weeks.join(F.broadcast(z0), on="org_id", how="inner")
+    q = F.col("weekly_quota")
+    n = F.when(q.isNull(), F.col("n_interactions")).otherwise(
+        F.col("n_interactions") - q + F.col("_z0")
+    )
+    return (
+        df.withColumn("n_interactions", n)
+        .withColumn("weekly_quota", F.when(q.isNull(), q).otherwise(F.col("_z0")))
+        .where(F.col("n_interactions") >= 1)
+        .drop("_z0")
+    )
+
+
+def stack_changed_quotas(
+    spark: SparkSession,
+    user_weeks: DataFrame,
+    ests: list[Estimate],
+    settings: Mapping,
+    seed: int,
+    orders: Sequence[int] = (),
+) -> list[Estimate]:
+    """Quota changes split an org's weeks into regimes that may each fall under the sample rule.
+    For an org with several regimes of which one is NA for its sample, estimate once on the
+    weeks stacked by distance to their own quota (:func:`stacked_user_weeks`; pooled bunching
+    over thresholds) and give each NA regime that estimate: its bunching window is z..z +
+    (zU - z0) and its weight the pooled one times z0 / z (w_q's shortfall is in interactions,
+    its share of a week at quota z is shortfall / z). Regimes measured on their own keep their
+    own estimate."""
+    by_org: dict[str, list[Estimate]] = {}
+    for e in ests:
+        by_org.setdefault(e.org_id, []).append(e)
+    quotas = {
+        o: sorted(int(e.weekly_quota) for e in es)
+        for o, es in by_org.items()
+        if len(es) > 1 and any(e.status == "insufficient_sample" for e in es)
+    }
+    if not quotas:
+        return ests
+    stacked = stacked_user_weeks(user_weeks, quotas)
+    table, sizes, _ = binned_replicates(spark, stacked, settings, seed)
+    out = []
+    for e in ests:
+        if e.org_id not in quotas or e.status != "insufficient_sample":
+            out.append(e)
+            continue
+        z0 = quotas[e.org_id][0]
+        p = estimate_regime(
+            e.org_id,
+            z0,
+            table.get((e.org_id, z0), {}),
+            sizes.get((e.org_id, z0), {}),
+            settings,
+            orders,
+        )
+        if p.status != "ok":
+            out.append(e)
+            continue
+        z = int(e.weekly_quota)
+        p.weekly_quota = z
+        p.reference = f"stacked:{p.reference}"
+        p.z_low, p.z_high = z - (z0 - p.z_low), z + (p.z_high - z0)
+        p.weight = round(p.weight * z0 / z, 6) if p.weight is not None else None
+        p.weights_by_order = {k: round(v * z0 / z, 6) for k, v in p.weights_by_order.items()}
+        out.append(p)
+    return out
 
 
 def evidence_rates(interactions: DataFrame, weighted_weeks: DataFrame, no_use) -> dict:

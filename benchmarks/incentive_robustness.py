@@ -6,9 +6,10 @@ Usage: python benchmarks/incentive_robustness.py [--set tuning|held-out|both] [-
 
 Seed sets (fixed here, never changed after the figures in RESULTS.md were taken):
 
-- TUNING seeds 2001-2016: the only worlds looked at while changing the detector.
+- TUNING seeds 2001-2016: the only worlds looked at while changing the detector (2001-2004
+  were run for the 2026-11-30 change).
 - HELD-OUT seeds 3001-3016: run once the detector was settled; their figures are the ones
-  reported. ``--quick`` runs the first 4 seeds of a set (one world per variation family for
+  reported (3001-3008 on 2026-11-30, one world per family). ``--quick`` runs the first 4 seeds of a set (one world per variation family for
   four families).
 
 Each seed picks a variation family (``seed % len(FAMILIES)``) and draws that family's knobs from

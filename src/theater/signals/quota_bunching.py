@@ -26,6 +26,12 @@ where n_bunch is the observed number of user-weeks at z*..zU and Δ the mean sho
 compliers, estimated as the missing-mass-weighted mean of (z* - j) over [zL, z*-1]
 (≈ (z* - zL)/2 for a flat notch, the methodology's approximation).
 
+Per interaction (``evidence_split``, ``with_evidence``): the weight of a bunched week moves onto
+its interactions without evidence of use, by their excess over the regime's other weeks, with
+the share bounded below by that excess; after a quota change, regimes under the sample rule are
+measured on the org's weeks stacked by distance to their own quota (``stack_changed_quotas``).
+docs/methodology.md, "Robust incentive detection", gives the statistics.
+
 The heavy part (binning user-weeks and the bootstrap replicates) runs in Spark; only the binned
 counts (regimes x replicates x bins) go to the driver for the numpy fits.
 """

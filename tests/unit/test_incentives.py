@@ -523,3 +523,188 @@ def test_user_week_counts_add_aggregate_requests(spark):
         for r in user_week_counts(events, date(2026, 7, 1), date(2026, 10, 1), units).collect()
     }
     assert got == {("u1", date(2026, 7, 6)): (10, True), ("u2", date(2026, 7, 13)): (7, True)}
+
+
+# ----------------------------------------------------------------------------- evidence split
+
+
+def test_evidence_split_puts_the_excess_on_interactions_without_evidence_of_use():
+    # w 0.2, s 0.3, g 0.25: f = (0.3 - 0.8 * 0.25) / 0.2 = 0.5
+    # p_no_use = 0.2 * 0.5 / 0.3 = 1/3; p_use = 0.2 * 0.5 / 0.7 = 1/7
+    p_n, p_u = quota_bunching.evidence_split(0.2, 0.3, 0.25)
+    assert p_n == pytest.approx(1 / 3) and p_u == pytest.approx(1 / 7)
+    assert 0.3 * p_n + 0.7 * p_u == pytest.approx(0.2)  # the regime's share is kept
+    # s 0.4: f = (0.4 - 0.2) / 0.2 = 1 -> every filler unused: p_no_use = 0.2 / 0.4, p_use 0
+    assert quota_bunching.evidence_split(0.2, 0.4, 0.25) == pytest.approx((0.5, 0.0))
+    # s 0.1 below g: f = (0.1 - 0.2) / 0.2 < 0 -> 0: p_no_use 0, p_use = 0.2 / 0.9
+    assert quota_bunching.evidence_split(0.2, 0.1, 0.25) == pytest.approx((0.0, 0.2 / 0.9))
+
+
+def test_evidence_split_keeps_w_without_both_rates_or_without_bunching():
+    assert quota_bunching.evidence_split(0.2, None, 0.25) == (0.2, 0.2)
+    assert quota_bunching.evidence_split(0.2, 0.3, None) == (0.2, 0.2)
+    assert quota_bunching.evidence_split(0.2, 1.0, 0.25) == (0.2, 0.2)  # nothing used at all
+    assert quota_bunching.evidence_split(0.0, 0.9, 0.1) == (0.0, 0.0)  # no significant bunching
+
+
+def test_excess_lower_bound_only_when_the_excess_is_significant():
+    # s 0.5 over 400 rows, g 0.25 over 1600: se = sqrt(.25/400 + .1875/1600) = 0.02724,
+    # z = 0.25 / 0.02724 = 9.2 -> bound (0.5 - 0.25) / (1 - 0.25) = 1/3
+    assert quota_bunching.excess_lower_bound(0.5, 0.25, 400, 1600, 1.645) == pytest.approx(1 / 3)
+    # s 0.27 over 400, g 0.25 over 400: se = sqrt(.1971/400 + .1875/400) = 0.0310, z = 0.645
+    assert quota_bunching.excess_lower_bound(0.27, 0.25, 400, 400, 1.645) == 0.0
+    assert quota_bunching.excess_lower_bound(0.2, 0.25, 400, 400, 1.645) == 0.0  # a deficit
+    assert quota_bunching.excess_lower_bound(0.9, 1.0, 400, 400, 1.645) == 0.0
+
+
+def test_with_evidence_raises_w_to_the_bound_and_splits_it():
+    est = quota_bunching.Estimate("o1", 10, "ok", weight=0.2, z_high=11)
+    flat = quota_bunching.Estimate("o2", 10, "ok", weight=0.0, z_high=11)
+    small = quota_bunching.Estimate("o3", 15, "ok", weight=0.2, z_high=16)
+    na = quota_bunching.Estimate("o4", 10, "insufficient_sample")
+    rates = {
+        ("o1", 10): {True: (400, 200), False: (1600, 400)},  # s 0.5, g 0.25
+        ("o2", 10): {True: (400, 200), False: (1600, 400)},
+        ("o3", 15): {True: (150, 75), False: (1600, 400)},  # under MIN_EVIDENCE_ROWS
+    }
+    quota_bunching.with_evidence([est, flat, small, na], rates, 1.645)
+    # bound 1/3 > w_q 0.2 -> w = 1/3; f = (0.5 - (2/3)(0.25)) / (1/3) = 1
+    # p_no_use = (1/3) / 0.5 = 2/3, p_use = 0
+    assert est.no_use_bunched == 0.5 and est.no_use_reference == 0.25
+    assert est.weight_evidence == pytest.approx(1 / 3, abs=1e-6)
+    assert est.weight_no_use == pytest.approx(2 / 3, abs=1e-6) and est.weight_use == 0.0
+    assert est.weight == 0.2  # the bunching estimate itself is reported unchanged
+    # not significant bunching: the excess of unused interactions alone gives no weight
+    assert (flat.weight_no_use, flat.weight_use, flat.weight_evidence) == (0.0, 0.0, None)
+    assert (small.weight_no_use, small.weight_use, small.no_use_bunched) == (0.2, 0.2, None)
+    assert na.weight_no_use is None
+
+
+def _ts(d: str, h: int = 12) -> datetime:
+    return datetime.fromisoformat(d).replace(hour=h)
+
+
+def test_interaction_weights_follow_evidence_of_use(spark):
+    from theater.stages import incentives
+
+    est = quota_bunching.Estimate("o1", 10, "ok", weight=0.25, z_high=11)
+    est.weight_no_use, est.weight_use = 0.6, 0.05
+    uw = spark.createDataFrame(
+        [
+            ("o1", "a", date(2026, 7, 6), 10, 10, True),  # bunched
+            ("o1", "b", date(2026, 7, 6), 14, 10, True),  # other full week
+            ("o1", "c", date(2026, 7, 6), 10, 10, False),  # cut week: NA
+        ],
+        "org_id string, user_key string, week_start date, n_interactions long, "
+        "weekly_quota long, full_week boolean",
+    )
+    inc = incentives.Incentives(max_dwell_ms=5000)
+    inc.user_weeks = quota_bunching.weights_frame(spark, uw, [est], QB).select(
+        "org_id",
+        "user_key",
+        F.col("week_start").alias(incentives.WEEK),
+        "sig_quota_bunching",
+        "_wq_no_use",
+        "_wq_use",
+    )
+    rows = [
+        (1, "o1", "a", _ts("2026-07-07"), "accepted", None),  # used
+        (2, "o1", "a", _ts("2026-07-08"), None, None),  # nothing reported: no evidence
+        (3, "o1", "a", _ts("2026-07-09"), None, 8000),  # read 8 s: evidence of use
+        (4, "o1", "a", _ts("2026-07-09"), "discarded", 8000),  # discarded: no use
+        (5, "o1", "a", _ts("2026-07-10"), None, 1200),  # glanced at: no use
+        (6, "o1", "b", _ts("2026-07-10"), None, None),  # not bunched: 0
+        (7, "o1", "c", _ts("2026-07-10"), None, None),  # cut week: NA
+    ]
+    df = spark.createDataFrame(
+        rows,
+        "id int, org_id string, user_key string, event_ts timestamp, "
+        "output_disposition string, dwell_ms long",
+    )
+    got = {r.id: r.sig_quota_bunching for r in incentives.apply(df, inc).collect()}
+    assert got == {1: 0.05, 2: 0.6, 3: 0.05, 4: 0.6, 5: 0.6, 6: 0.0, 7: None}
+
+
+def test_evidence_rates_count_rows_without_use_in_bunched_and_other_weeks(spark):
+    from theater.stages import incentives
+
+    ww = spark.createDataFrame(
+        [
+            ("o1", "a", date(2026, 7, 6), 10, 0.25),
+            ("o1", "b", date(2026, 7, 6), 10, 0.0),
+            ("o1", "c", date(2026, 7, 6), 10, None),  # NA week: left out
+        ],
+        "org_id string, user_key string, week_start date, weekly_quota long, "
+        "sig_quota_bunching double",
+    )
+    rows = [
+        ("o1", "a", _ts("2026-07-07"), "accepted", None),
+        ("o1", "a", _ts("2026-07-08"), None, None),
+        ("o1", "a", _ts("2026-07-09"), "ignored", None),
+        ("o1", "b", _ts("2026-07-07"), "accepted", None),
+        ("o1", "b", _ts("2026-07-08"), None, 9000),
+        ("o1", "b", _ts("2026-07-08"), None, None),
+        ("o1", "b", _ts("2026-07-10"), "copied", None),
+        ("o1", "c", _ts("2026-07-10"), None, None),
+        ("o1", "a", _ts("2026-07-14"), None, None),  # a week with no weight row
+    ]
+    df = spark.createDataFrame(
+        rows,
+        "org_id string, user_key string, event_ts timestamp, output_disposition string, "
+        "dwell_ms long",
+    )
+    got = quota_bunching.evidence_rates(df, ww, incentives.no_use_evidence(5000))
+    # bunched (a, week of 6 July): 3 rows, 2 without use; other (b): 4 rows, 1 without use
+    assert got == {("o1", 10): {True: (3, 2), False: (4, 1)}}
+
+
+# ----------------------------------------------------------------------------- quota changes
+
+
+def test_stacked_user_weeks_measure_each_week_from_its_own_quota(spark):
+    uw = spark.createDataFrame(
+        [
+            ("o1", "a", 12, 15, True),  # 12 - 15 + 10 = 7
+            ("o1", "b", 3, 15, True),  # 3 - 15 + 10 = -2: outside the common support
+            ("o1", "c", 10, 10, True),  # at its own quota: 10
+            ("o1", "d", 8, None, True),  # no quota: as it is
+            ("o2", "e", 12, 15, True),  # an org not stacked
+        ],
+        "org_id string, user_key string, n_interactions long, weekly_quota long, full_week boolean",
+    )
+    got = {
+        r.user_key: (r.n_interactions, r.weekly_quota)
+        for r in quota_bunching.stacked_user_weeks(uw, {"o1": [10, 15]}).collect()
+    }
+    assert got == {"a": (7, 10), "c": (10, 10), "d": (8, None)}
+
+
+def test_a_changed_quota_is_measured_on_the_stacked_weeks(spark):
+    # two regimes of one org (quota 10, then 15), each 700 user-weeks: under the sample rule
+    # (1,000) alone. Quota 15's counts are quota 10's shifted by 5, so stacked on 10 they are
+    # exactly quota 10's counts twice: the pooled estimate is the fit of the doubled counts.
+    base = _nb_counts(700, 14.0, 4.0, range(1, 40))
+    counts = dict(base)
+    for n in (6, 7, 8, 9):
+        k = int(round(0.3 * base[n]))
+        counts[n] -= k
+        counts[10] += k
+    uw10 = _user_weeks(spark, counts, users=100, quota=10)
+    uw15 = _user_weeks(spark, {n + 5: k for n, k in counts.items()}, users=100, quota=15)
+    uw15 = uw15.withColumn("user_key", F.concat(F.lit("x-"), "user_key"))
+    ests = quota_bunching.estimate_all(spark, uw10.unionByName(uw15), QB, seed=11)
+    e10, e15 = sorted(ests, key=lambda e: e.weekly_quota)
+    assert e10.status == e15.status == "ok"
+    assert e10.reference.startswith("stacked") and e15.reference.startswith("stacked")
+    edges = quota_bunching.bin_edges(10, QB["window"], 1)
+    doubled = [2 * counts.get(int(z), 0) for z in edges]
+    kw = {k: QB[k] for k in ("exclude_below", "exclude_above", "max_exclude_below")}
+    f = quota_bunching.fit_bunching(
+        edges, doubled, 10, order=QB["poly_order"], choose_exclusion=True, **kw
+    )
+    assert e10.B == pytest.approx(f.B, abs=1e-4) and e15.B == pytest.approx(f.B, abs=1e-4)
+    assert e10.n_user_weeks == sum(doubled)
+    assert e10.weight > 0
+    # the same excess in a week at 15 is a smaller share of it: weight x 10/15
+    assert e15.weight == pytest.approx(e10.weight * 10 / 15, abs=1e-6)
+    assert (e15.z_low, e15.z_high) == (e10.z_low + 5, e10.z_high + 5)

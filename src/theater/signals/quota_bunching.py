@@ -26,6 +26,12 @@ where n_bunch is the observed number of user-weeks at z*..zU and Δ the mean sho
 compliers, estimated as the missing-mass-weighted mean of (z* - j) over [zL, z*-1]
 (≈ (z* - zL)/2 for a flat notch, the methodology's approximation).
 
+Per interaction (``evidence_split``, ``with_evidence``): the weight of a bunched week moves onto
+its interactions without evidence of use, by their excess over the regime's other weeks, with
+the share bounded below by that excess; after a quota change, regimes under the sample rule are
+measured on the org's weeks stacked by distance to their own quota (``stack_changed_quotas``).
+docs/methodology.md, "Robust incentive detection", gives the statistics.
+
 The heavy part (binning user-weeks and the bootstrap replicates) runs in Spark; only the binned
 counts (regimes x replicates x bins) go to the driver for the numpy fits.
 """
@@ -158,12 +164,19 @@ class Estimate:
     b_low: float | None = None
     b_high: float | None = None
     z: float | None = None
-    reference: str = "none"  # pre_quota | none
+    reference: str = "none"  # pre_quota | none | stacked:pre_quota | stacked:none
     b_pre: float | None = None
     z_low: int | None = None
     z_high: int | None = None
     weight: float | None = None  # None: NA
     weights_by_order: dict = field(default_factory=dict)
+    # evidence split (see ``evidence_split``): share of interactions without evidence of use in
+    # the bunched weeks and in the regime's other full weeks, and the resulting weights
+    no_use_bunched: float | None = None
+    no_use_reference: float | None = None
+    weight_evidence: float | None = None  # excess_lower_bound
+    weight_no_use: float | None = None
+    weight_use: float | None = None
 
 
 def estimate_regime(
@@ -245,6 +258,75 @@ def estimate_regime(
             else 0.0
         )
     return est
+
+
+# ----------------------------------------------------------------------------- evidence split
+
+MIN_EVIDENCE_ROWS = 200  # interactions in each sample (bunched weeks, other weeks) for the split
+
+
+def evidence_split(w: float, s: float | None, g: float | None) -> tuple[float, float]:
+    """Split the regime's weight w_q between interactions without and with evidence of use.
+
+    ``w``: share of the interactions of bunched user-weeks that are the compliers' extra ones
+    (w_q); ``s``: share of those interactions without evidence of use; ``g``: the same share
+    among the regime's other full user-weeks (genuine usage). Assuming genuine interactions in
+    bunched weeks lack evidence of use as often as elsewhere in the regime, ``s = (1-w) g +
+    w f`` where f is the fillers' no-use share, so (method of moments, f clipped to [0, 1])::
+
+        f = (s - (1-w) g) / w,   p_no_use = w f / s,   p_use = w (1-f) / (1-s)
+
+    Bayes' rule with the prior w: P(filler | no evidence of use, bunched week) and P(filler |
+    used, bunched week). ``s p_no_use + (1-s) p_use = w``: the regime's excess mass is kept,
+    only moved onto the interactions that look like it. Without both rates (NA or degenerate),
+    both weights are w.
+    """
+    if not (w > 0) or s is None or g is None or not (0.0 < s < 1.0) or not (0.0 <= g <= 1.0):
+        return w, w
+    f = min(1.0, max(0.0, (s - (1.0 - w) * g) / w))
+    p_n = min(1.0, max(0.0, w * f / s))
+    p_u = min(1.0, max(0.0, w * (1.0 - f) / (1.0 - s)))
+    return p_n, p_u
+
+
+def excess_lower_bound(s: float, g: float, nb: int, nr: int, min_z: float) -> float:
+    """Lower bound on the compliers' share w of the bunched weeks' interactions from their
+    excess of interactions without evidence of use: ``s = (1-w) g + w f`` with f <= 1 gives
+    ``w >= (s - g) / (1 - g)``. 0 unless s - g is significant (one-sided, z >= ``min_z``, a
+    binomial SE over ``nb`` and ``nr`` rows: rows are clustered in users, so this is a screen,
+    not an exact test) or g == 1."""
+    if g >= 1.0:
+        return 0.0
+    se = math.sqrt(s * (1 - s) / max(nb, 1) + g * (1 - g) / max(nr, 1))
+    if s - g <= 0 or se <= 0 or (s - g) / se < min_z:
+        return 0.0
+    return (s - g) / (1.0 - g)
+
+
+def with_evidence(estimates: Sequence[Estimate], rates: Mapping, min_z: float) -> None:
+    """Fill each measured regime's split from ``rates[(org, z*)] = {True: (rows, no_use rows),
+    False: (...)}`` (True: bunched weeks). Fewer than ``MIN_EVIDENCE_ROWS`` rows in either
+    sample: no split (both weights w).
+
+    Only where the bunching itself is significant (w_q > 0), the share split is
+    ``w = max(w_q, excess_lower_bound)``: w_q's mean shortfall counts only the missing mass in
+    [zL, z*), so it understates the extra interactions of compliers who start far below z*;
+    the excess of unused interactions bounds that share from below without that window."""
+    for e in estimates:
+        if e.status != "ok" or e.weight is None:
+            continue
+        r = rates.get((e.org_id, int(e.weekly_quota)), {})
+        (nb, kb), (nr, kr) = r.get(True, (0, 0)), r.get(False, (0, 0))
+        s = kb / nb if nb >= MIN_EVIDENCE_ROWS else None
+        g = kr / nr if nr >= MIN_EVIDENCE_ROWS else None
+        e.no_use_bunched = None if s is None else round(s, 6)
+        e.no_use_reference = None if g is None else round(g, 6)
+        w = e.weight
+        if w > 0 and s is not None and g is not None:
+            e.weight_evidence = round(excess_lower_bound(s, g, nb, nr, min_z), 6)
+            w = max(w, e.weight_evidence)
+        p_n, p_u = evidence_split(w, s, g)
+        e.weight_no_use, e.weight_use = round(p_n, 6), round(p_u, 6)
 
 
 # ----------------------------------------------------------------------------- Spark side
@@ -345,17 +427,127 @@ def estimate_all(
     orders: Sequence[int] = (),
 ) -> list[Estimate]:
     table, sizes, regimes = binned_replicates(spark, user_weeks, settings, seed)
-    return [
+    ests = [
         estimate_regime(o, z, table.get((o, z), {}), sizes.get((o, z), {}), settings, orders)
         for o, z in regimes
     ]
+    return stack_changed_quotas(spark, user_weeks, ests, settings, seed, orders)
+
+
+def stacked_user_weeks(user_weeks: DataFrame, quotas: Mapping[str, Sequence[int]]) -> DataFrame:
+    """The user-weeks of orgs whose quota changed, stacked on their lowest quota z0: a week
+    under quota z counts ``n - z + z0`` (its distance to its own quota), weeks with
+    ``n - z + z0 < 1`` dropped so that every regime covers the same support; weeks without a
+    quota stay as they are (the pre-quota reference at z0)."""
+    z0 = user_weeks.sparkSession.createDataFrame(
+        [(o, int(min(zs))) for o, zs in quotas.items()], "org_id string, _z0 long"
+    )
+    df = user_weeks.join(F.broadcast(z0), on="org_id", how="inner")
+    q = F.col("weekly_quota")
+    n = F.when(q.isNull(), F.col("n_interactions")).otherwise(
+        F.col("n_interactions") - q + F.col("_z0")
+    )
+    return (
+        df.withColumn("n_interactions", n)
+        .withColumn("weekly_quota", F.when(q.isNull(), q).otherwise(F.col("_z0")))
+        .where(F.col("n_interactions") >= 1)
+        .drop("_z0")
+    )
+
+
+def stack_changed_quotas(
+    spark: SparkSession,
+    user_weeks: DataFrame,
+    ests: list[Estimate],
+    settings: Mapping,
+    seed: int,
+    orders: Sequence[int] = (),
+) -> list[Estimate]:
+    """Quota changes split an org's weeks into regimes that may each fall under the sample rule.
+    For an org with several regimes of which one is NA for its sample, estimate once on the
+    weeks stacked by distance to their own quota (:func:`stacked_user_weeks`; pooled bunching
+    over thresholds) and give each NA regime that estimate: its bunching window is z..z +
+    (zU - z0) and its weight the pooled one times z0 / z (w_q's shortfall is in interactions,
+    its share of a week at quota z is shortfall / z). Regimes measured on their own keep their
+    own estimate."""
+    by_org: dict[str, list[Estimate]] = {}
+    for e in ests:
+        by_org.setdefault(e.org_id, []).append(e)
+    quotas = {
+        o: sorted(int(e.weekly_quota) for e in es)
+        for o, es in by_org.items()
+        if len(es) > 1 and any(e.status == "insufficient_sample" for e in es)
+    }
+    if not quotas:
+        return ests
+    stacked = stacked_user_weeks(user_weeks, quotas)
+    table, sizes, _ = binned_replicates(spark, stacked, settings, seed)
+    out = []
+    for e in ests:
+        if e.org_id not in quotas or e.status != "insufficient_sample":
+            out.append(e)
+            continue
+        z0 = quotas[e.org_id][0]
+        p = estimate_regime(
+            e.org_id,
+            z0,
+            table.get((e.org_id, z0), {}),
+            sizes.get((e.org_id, z0), {}),
+            settings,
+            orders,
+        )
+        if p.status != "ok":
+            out.append(e)
+            continue
+        z = int(e.weekly_quota)
+        p.weekly_quota = z
+        p.reference = f"stacked:{p.reference}"
+        p.z_low, p.z_high = z - (z0 - p.z_low), z + (p.z_high - z0)
+        p.weight = round(p.weight * z0 / z, 6) if p.weight is not None else None
+        p.weights_by_order = {k: round(v * z0 / z, 6) for k, v in p.weights_by_order.items()}
+        out.append(p)
+    return out
+
+
+def evidence_rates(interactions: DataFrame, weighted_weeks: DataFrame, no_use) -> dict:
+    """{(org, z*): {bunched: (rows, rows without evidence of use)}} over the interactions of
+    the measured regimes' full user-weeks (bunched: ``sig_quota_bunching`` > 0)."""
+    week = F.date_trunc("week", F.col("event_ts")).cast("date")
+    sig = f"sig_{NAME}"
+    ev = (
+        interactions.where(F.col("org_id").isNotNull())
+        .select("org_id", "user_key", week.alias("week_start"), no_use.alias("_nouse"))
+        .join(
+            weighted_weeks.where(F.col(sig).isNotNull()).select(
+                "org_id", "user_key", "week_start", "weekly_quota", sig
+            ),
+            on=["org_id", "user_key", "week_start"],
+            how="inner",
+        )
+        .groupBy("org_id", "weekly_quota", (F.col(sig) > 0).alias("_bunched"))
+        .agg(F.count("*").alias("n"), F.sum(F.col("_nouse").cast("long")).alias("k"))
+    )
+    out: dict = {}
+    for r in ev.collect():
+        out.setdefault((r.org_id, int(r.weekly_quota)), {})[bool(r._bunched)] = (
+            int(r.n),
+            int(r.k or 0),
+        )
+    return out
 
 
 def weights_frame(
     spark: SparkSession, user_weeks: DataFrame, estimates: Sequence[Estimate], settings: Mapping
 ) -> DataFrame:
     """Per user-week: ``sig_quota_bunching`` = w_q in bunched weeks (z*..zU) of a measured
-    regime, 0 in its other full weeks, null (NA) otherwise (no quota, cut week, NA regime)."""
+    regime, 0 in its other full weeks, null (NA) otherwise (no quota, cut week, NA regime);
+    ``_wq_no_use`` / ``_wq_use``: the weight of an interaction of that week without / with
+    evidence of use (``evidence_split``; both w_q where no split was made)."""
+
+    def split(e, k):
+        v = getattr(e, k)
+        return float(e.weight) if v is None else float(v)
+
     rows = [
         (
             e.org_id,
@@ -363,11 +555,16 @@ def weights_frame(
             float(e.weight),
             int(e.weekly_quota),
             int(e.z_high + settings["bin_width"] - 1),
+            split(e, "weight_no_use"),
+            split(e, "weight_use"),
         )
         for e in estimates
         if e.status == "ok" and e.weight is not None
     ]
-    est = spark.createDataFrame(rows, "org_id string, _z long, _w double, _lo long, _hi long")
+    est = spark.createDataFrame(
+        rows,
+        "org_id string, _z long, _w double, _lo long, _hi long, _wn double, _wu double",
+    )
     joined = user_weeks.join(
         F.broadcast(est),
         on=(user_weeks.org_id == est.org_id) & (user_weeks.weekly_quota == est._z),
@@ -379,4 +576,10 @@ def weights_frame(
         .when((n >= F.col("_lo")) & (n <= F.col("_hi")), F.col("_w"))
         .otherwise(F.lit(0.0))
     )
-    return joined.withColumn(f"sig_{NAME}", sig).drop("_z", "_w", "_lo", "_hi")
+    w = F.col(f"sig_{NAME}")
+    return (
+        joined.withColumn(f"sig_{NAME}", sig)
+        .withColumn("_wq_no_use", F.when(w > 0, F.col("_wn")).otherwise(w))
+        .withColumn("_wq_use", F.when(w > 0, F.col("_wu")).otherwise(w))
+        .drop("_z", "_w", "_lo", "_hi", "_wn", "_wu")
+    )

@@ -14,10 +14,10 @@ from datetime import date
 from typing import Mapping, Sequence
 
 import numpy as np
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ..columns import output_unused, quota_in_force
+from ..columns import DISCARDED, output_unused, output_used, quota_in_force
 from ..signals import checkpoint_burst, outcome_decoupling, quota_bunching, sensitivity
 
 NAMES = (quota_bunching.NAME, checkpoint_burst.NAME)
@@ -26,12 +26,14 @@ WEEK = "_week"
 
 @dataclass
 class Incentives:
-    user_weeks: DataFrame | None = None  # org_id, user_key, _week, sig_quota_bunching
+    # org_id, user_key, _week, sig_quota_bunching, _wq_no_use, _wq_use (evidence split)
+    user_weeks: DataFrame | None = None
     checkpoint: DataFrame | None = None  # org_id, user_key, event_date, sig_checkpoint_burst
     checkpoint_orgs: list = field(default_factory=list)
     bunching: list = field(default_factory=list)
     checkpoints: list = field(default_factory=list)
     order_factors: dict = field(default_factory=dict)
+    max_dwell_ms: int = 5000  # evidence of use: read at least this long (signals.unused_output)
 
     def summary(self) -> dict:
         """Small, loggable per-org diagnostics."""
@@ -41,6 +43,16 @@ class Incentives:
             ],
             "checkpoint_burst": [vars(e) for e in self.checkpoints],
         }
+
+
+def no_use_evidence(max_dwell_ms: int) -> Column:
+    """True when nothing shows the output was used: no used disposition, and not read for at
+    least ``max_dwell_ms`` (a discarded output counts as not used whatever its dwell)."""
+    disp = F.col("output_disposition")
+    read = F.coalesce(~disp.isin(*DISCARDED), F.lit(True)) & F.coalesce(
+        F.col("dwell_ms") >= F.lit(max_dwell_ms), F.lit(False)
+    )
+    return ~(output_used() | read)
 
 
 def user_week_counts(
@@ -115,8 +127,22 @@ def compute(
         )
         orders = sorted(set(s.sensitivity.poly_orders) | {qb["poly_order"]})
         inc.bunching = quota_bunching.estimate_all(spark, uw, qb, seed, orders)
+        # evidence split: the weight moves onto the bunched weeks' interactions without
+        # evidence of use, in proportion to their excess over the regime's other weeks
+        inc.max_dwell_ms = cfg.signals.unused_output.max_dwell_ms
+        rates = quota_bunching.evidence_rates(
+            period_rows,
+            quota_bunching.weights_frame(spark, uw, inc.bunching, qb),
+            no_use_evidence(inc.max_dwell_ms),
+        )
+        quota_bunching.with_evidence(inc.bunching, rates, qb["min_z"])
         inc.user_weeks = quota_bunching.weights_frame(spark, uw, inc.bunching, qb).select(
-            "org_id", "user_key", F.col("week_start").alias(WEEK), f"sig_{quota_bunching.NAME}"
+            "org_id",
+            "user_key",
+            F.col("week_start").alias(WEEK),
+            f"sig_{quota_bunching.NAME}",
+            "_wq_no_use",
+            "_wq_use",
         )
         inc.order_factors = _order_factors(inc.bunching, qb["poly_order"])
     cb = asdict(s.checkpoint_burst)
@@ -156,7 +182,13 @@ def apply(interactions: DataFrame, inc: Incentives | None) -> DataFrame:
         df = (
             df.withColumn(WEEK, week)
             .join(F.broadcast(inc.user_weeks), on=["org_id", "user_key", WEEK], how="left")
-            .drop(WEEK)
+            .withColumn(
+                qcol,
+                F.when(F.col(qcol).isNull(), F.lit(None).cast("double"))
+                .when(no_use_evidence(inc.max_dwell_ms), F.col("_wq_no_use"))
+                .otherwise(F.col("_wq_use")),
+            )
+            .drop(WEEK, "_wq_no_use", "_wq_use")
         )
     else:
         df = df.withColumn(qcol, F.lit(None).cast("double"))

@@ -31,6 +31,10 @@ fingerprints far apart, middle turns read, last accepted), long documents summar
 own documents only when changed within 7 days), and users with exactly 10 or 20 interactions
 a week in orgs without a quota.
 
+``generate(..., variation=Variation(...))`` varies quota levels, quota changes mid-period, the
+share of orgs with a quota, user activity heterogeneity, holiday weeks and how detectable the
+fillers' outputs are (``variation`` module); the truth then also lists the hard negatives.
+
 
 Modules
 -------
@@ -44,10 +48,12 @@ policies), ``dirty`` (bad records), ``writers`` (landing formats and files), ``t
 from __future__ import annotations
 
 from .steps import generate
+from .variation import Variation
 from .vocab import ACTIONS, BAD_KINDS, DISPOSITIONS, FORMATS, MECHANISMS, TOOLS, USED
 
 __all__ = [
     "generate",
+    "Variation",
     "TOOLS",
     "ACTIONS",
     "MECHANISMS",

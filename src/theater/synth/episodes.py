@@ -50,10 +50,14 @@ def episodes(world: World, rng) -> dict:
     dow_w = np.array([0.19, 0.19, 0.19, 0.19, 0.19, 0.025, 0.025])
     avail = (world.week_mask * dow_w).sum(1) / dow_w.sum()
     lam = world.rate[:, None] * avail[None, :]
+    if world.holiday.any():
+        lam = np.where(world.away, 0.1 * lam, lam)
     counts = rng.poisson(lam)
     heap_users = np.flatnonzero(world.heap > 0)
     if len(heap_users):
-        counts[np.ix_(heap_users, np.flatnonzero(world.full_week))] = world.heap[heap_users, None]
+        cell = np.ix_(heap_users, np.flatnonzero(world.full_week))
+        # exactly 10 or 20 a week, except in a week the user is away
+        counts[cell] = np.where(world.away[cell], counts[cell], world.heap[heap_users, None])
     uw = np.repeat(np.arange(U * W), counts.ravel())
     user, week = uw // W, uw % W
     E = len(user)
@@ -62,6 +66,8 @@ def episodes(world: World, rng) -> dict:
     dow = pick(rng, cw[week])
     is_heap = world.heap[user] > 0
     hf = is_heap & world.full_week[week]
+    if world.holiday.any():
+        hf &= ~world.away[user, week]
     dow[hf] = rng.integers(0, 5, hf.sum())
     day = world.week_start[week] + dow
     org = world.org_at(user, day)
@@ -228,7 +234,7 @@ def expand(world: World, rng, ep: dict) -> dict:
     return {k2: v[keep] for k2, v in rows.items()}
 
 
-def extra_rows(world: World, rng, user, day, mech) -> dict:
+def extra_rows(world: World, rng, user, day, mech, unused: float = 0.75) -> dict:
     """Single theater interactions (bursts, fillers) for given users and days."""
     n = len(user)
     tool = pick(rng, world.tool_cum[user])
@@ -251,7 +257,7 @@ def extra_rows(world: World, rng, user, day, mech) -> dict:
     author = np.where(doc_ns & has_art, user, -1)
     age = (rng.uniform(0.02, 6.5, n) * 86400).astype(np.int64)
     age[~has_art | (tool == C_)] = -1
-    out = np.where(rng.random(n) < 0.75, O_TH_UNUSED, O_TH_NULL)
+    out = np.where(rng.random(n) < unused, O_TH_UNUSED, O_TH_NULL)
     return dict(
         user=user,
         ts=ts,
@@ -315,7 +321,7 @@ def fillers(world: World, rng, rows: dict) -> dict | None:
         org = world.org_at(np.arange(world.n_users), np.full(world.n_users, monday))
         q = world.quota_wk[org, w]
         c = counts[:, w]
-        short = (q > 0) & (c < q) & (c >= 2) & filler_user
+        short = (q > 0) & (c < q) & (c >= 2) & filler_user & ~world.away[:, w]
         u = np.flatnonzero(short)
         if not len(u):
             continue
@@ -328,7 +334,14 @@ def fillers(world: World, rng, rows: dict) -> dict | None:
         fills_d.append(monday + dow)
     if not fills_u:
         return None
-    return extra_rows(world, rng, np.concatenate(fills_u), np.concatenate(fills_d), QUOTA_FILLER)
+    return extra_rows(
+        world,
+        rng,
+        np.concatenate(fills_u),
+        np.concatenate(fills_d),
+        QUOTA_FILLER,
+        world.var.filler_unused,
+    )
 
 
 def concat(parts: list[dict]) -> dict:

@@ -17,6 +17,7 @@ from .columns import interaction_table
 from .dirty import plan_interaction_dirt
 from .episodes import bursts, concat, episodes, expand, fillers, fix_token_extremes
 from .side import directory_tables, link_work_items, policies_tables, work_items
+from .variation import Variation
 from .vocab import MECHANISMS, TOOLS, WORK_ITEM_KINDS
 from .world import World
 from .writers import FilePlan, file_rel, plan_files, write, write_interaction_files
@@ -143,14 +144,20 @@ def generate(
     formats: str = "mixed",
     rate_scale: float = 1.0,
     progress: Callable[[str], None] | None = None,
+    variation: Variation | None = None,
 ) -> dict:
-    """Write ``out/landing`` and ``out/truth``; return a summary of what was written."""
+    """Write ``out/landing`` and ``out/truth``; return a summary of what was written.
+
+    ``variation`` (:class:`theater.synth.variation.Variation`): world-level knobs for robustness
+    benchmarks. None (the default) is the standard world, byte for byte; given, the truth also
+    has ``hard_negatives.csv`` and the summary's params the knobs."""
     if formats not in ("mixed", "parquet"):
         raise ValueError(f"formats must be 'mixed' or 'parquet', got {formats!r}")
     say = progress or (lambda msg: None)
     landing, truth = fresh_dirs(Path(out))
     rng = np.random.default_rng(seed)
-    world = World(rng, n_orgs, n_users, start, end, rate_scale)
+    vrng = np.random.default_rng([seed, 13])  # the knobs' own stream
+    world = World(rng, n_orgs, n_users, start, end, rate_scale, variation, vrng)
     say(f"synth: {n_orgs} orgs, {n_users} users, {world.n_weeks} weeks")
 
     rows = simulate_rows(world, rng, say)
@@ -162,6 +169,8 @@ def generate(
 
     is_th = truth_files.write_interactions(truth, world, table, rows, info["org"])
     truth_files.write_orgs(truth, world, rows, info["org"], is_th)
+    if variation is not None:
+        truth_files.write_hard_negatives(truth, world, table, rows)
 
     say("synth: writing interaction files")
     files = plan_files(rows, (info["day"] - world.week_start[0]) // 7, formats)
@@ -193,6 +202,7 @@ def generate(
             "dirty": dirty,
             "formats": formats,
             "rate_scale": rate_scale,
+            **({"variation": variation.as_dict()} if variation is not None else {}),
         },
         "interactions": R,
         "interaction_records_written": written + dup_records,

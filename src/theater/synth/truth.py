@@ -10,7 +10,17 @@ import numpy as np
 import pyarrow as pa
 
 from .arrays import take_str
-from .vocab import BAD_KINDS, MECHANISMS, NONE
+from .vocab import (
+    BAD_KINDS,
+    G_HEAP,
+    G_ITER,
+    G_LONGSUM,
+    G_SINGLE,
+    G_TEMPLATE,
+    MECHANISMS,
+    NONE,
+    O_GEN_UNUSED,
+)
 from .world import World
 from .writers import truth_csv
 
@@ -31,6 +41,47 @@ def write_interactions(
     ).sort_by([("tool", "ascending"), ("event_id", "ascending")])
     truth_csv(truth_tab, truth / "interactions.csv")
     return is_th
+
+
+HARD_NEGATIVE_KINDS = ("heavy_user", "iterative_chat", "shared_template", "long_summary", "heaping")
+
+
+def hard_negative_kind(world: World, rows: dict) -> np.ndarray:
+    """Per row: index into ``HARD_NEGATIVE_KINDS``, or -1 (theater, or a plain genuine request).
+
+    Hard negatives are genuine interactions built to look like theater to one detector: heavy
+    users (volume), iterative chats and shared templates (repeats), long documents summarized
+    (self-summary) and users with exactly 10 or 20 a week in orgs without a quota (bunching)."""
+    gk = rows["gk"]
+    genuine = rows["mech"] == NONE
+    return np.select(
+        [
+            genuine & (gk == G_HEAP),
+            genuine & (gk == G_ITER),
+            genuine & (gk == G_TEMPLATE),
+            genuine & (gk == G_LONGSUM),
+            genuine & (gk == G_SINGLE) & world.heavy[rows["user"]],
+        ],
+        [4, 1, 2, 3, 0],
+        -1,
+    )
+
+
+def write_hard_negatives(truth: Path, world: World, table: pa.Table, rows: dict) -> None:
+    """``hard_negatives.csv`` (event id, tool, kind, honest_failure): the genuine rows built as
+    hard negatives; ``honest_failure`` 1 where the output was genuinely not used (a failed
+    request, which the unused-output signal cannot tell from a discard)."""
+    k = hard_negative_kind(world, rows)
+    sel = pa.array(k >= 0)
+    tab = pa.table(
+        {
+            "event_id": table.column("event_id").filter(sel),
+            "tool": table.column("tool").filter(sel),
+            "kind": take_str(HARD_NEGATIVE_KINDS, k[k >= 0]),
+            "honest_failure": pa.array((rows["out"][k >= 0] == O_GEN_UNUSED).astype(np.int64)),
+        }
+    ).sort_by([("tool", "ascending"), ("event_id", "ascending")])
+    truth_csv(tab, truth / "hard_negatives.csv")
 
 
 def write_orgs(truth: Path, world: World, rows: dict, org: np.ndarray, is_th: np.ndarray) -> None:

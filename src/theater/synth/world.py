@@ -7,6 +7,7 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
+from .variation import STANDARD_LEVEL_P, STANDARD_LEVELS, Variation
 from .vocab import HOME_TZ, TZ
 
 _FIRST = (
@@ -109,7 +110,7 @@ ROLES_BIZ = ("analyst", "specialist", "manager", "associate", "account executive
 class World:
     """Orgs, users, calendar and policies: everything but the interactions."""
 
-    def __init__(self, rng, n_orgs, n_users, start, end, rate_scale):
+    def __init__(self, rng, n_orgs, n_users, start, end, rate_scale, variation=None, vrng=None):
         if n_orgs < 2:
             raise ValueError("n_orgs must be >= 2")
         if n_users < 8 * n_orgs:
@@ -117,6 +118,8 @@ class World:
         if (end - start).days < 7:
             raise ValueError("period must be at least 7 days")
         self.rng = rng
+        self.var = variation if variation is not None else Variation()
+        self.vrng = vrng if vrng is not None else np.random.default_rng(0)
         self.start, self.end = start, end
         epoch = date(1970, 1, 1)
         self.sd, self.ed = (start - epoch).days, (end - epoch).days
@@ -130,6 +133,7 @@ class World:
         self._orgs(n_orgs, n_users)
         self._users(n_users, rate_scale)
         self._policies()
+        self._holidays()
 
     # -- orgs
     def _orgs(self, n_orgs, n_users):
@@ -207,7 +211,7 @@ class World:
         self.ident = np.array(ident, dtype=object)
         self.ident_arr = pa.array(ident, type=pa.string())
         # activity
-        rate = np.exp(rng.normal(np.log(12), 0.45, U)) * rate_scale
+        rate = np.exp(rng.normal(np.log(12), self.var.rate_sigma, U)) * rate_scale
         heavy = rng.random(U) < 0.05
         rate[heavy] *= rng.uniform(3, 5, heavy.sum())
         self.heavy = heavy
@@ -265,10 +269,13 @@ class World:
         active = np.flatnonzero(~self.org_quiet)
         self.quota_rows: list[tuple[int, int, int | None, int]] = []  # org, start, end, Q
         self.quota_wk = np.zeros((n, self.n_weeks), np.int64)
-        n_quota = max(1, round(0.3 * n))
+        v, vrng = self.var, self.vrng
+        n_quota = max(1, round(v.quota_share * n)) if v.quota_share > 0 else 0
         q_orgs = np.sort(rng.choice(active, min(n_quota, len(active)), replace=False))
         for j, o in enumerate(q_orgs):
-            q = int(rng.choice([10, 15, 20, 25], p=[0.3, 0.35, 0.25, 0.1]))
+            q = int(rng.choice(STANDARD_LEVELS, p=STANDARD_LEVEL_P))
+            if v.quota_levels is not None:
+                q = int(vrng.choice(v.quota_levels))
             if j % 2 == 1 and len(full_idx) >= 3:  # starts mid-period: pre-quota weeks
                 w = int(full_idx[rng.integers(1, max(2, len(full_idx) - 1))])
                 s = int(self.week_start[w])
@@ -280,6 +287,14 @@ class World:
                 s = min(s, mid - 7)
                 self.quota_rows.append((int(o), s, mid, 10))
                 self.quota_rows.append((int(o), mid, None, 15))
+            elif v.quota_change > 0 and len(full_idx) >= 4 and vrng.random() < v.quota_change:
+                # a changed quota (up or down) in the middle half of the period
+                levels = [x for x in (v.quota_levels or STANDARD_LEVELS) if x != q] or [q + 5]
+                w = int(full_idx[vrng.integers(len(full_idx) // 4, 3 * len(full_idx) // 4 + 1)])
+                mid = int(self.week_start[w])
+                s = min(s, mid - 7)
+                self.quota_rows.append((int(o), s, mid, q))
+                self.quota_rows.append((int(o), mid, None, int(vrng.choice(levels))))
             else:
                 self.quota_rows.append((int(o), s, None, q))
         for o, s, e, q in self.quota_rows:
@@ -332,6 +347,18 @@ class World:
         pick = cand & (self.rng.random(self.n_users) < 0.06)
         self.heap[pick] = np.where(self.rng.random(pick.sum()) < 0.6, 10, 20)
         self.p[pick] = 0.0
+
+    # -- holiday weeks
+    def _holidays(self):
+        """``away[u, w]``: user u is away in week w (holiday weeks only)."""
+        self.holiday = np.zeros(self.n_weeks, bool)
+        self.away = np.zeros((self.n_users, self.n_weeks), bool)
+        v = self.var
+        cand = np.flatnonzero(self.full_week)[1:]
+        if v.holiday_weeks and len(cand):
+            wk = self.vrng.choice(cand, min(v.holiday_weeks, len(cand)), replace=False)
+            self.holiday[wk] = True
+            self.away[:, wk] = self.vrng.random((self.n_users, len(wk))) < v.holiday_away
 
     def checkpoints_of(self, o: int) -> list[int]:
         return sorted(set(self.star_ck) | set(self.org_ck[o]))

@@ -127,11 +127,11 @@ def measured_truth(lake: Path, truth: Path, vendor: bool) -> pd.DataFrame:
         t = pd.DataFrame(rows, columns=["event_id", "is_theater"])
     m = meas.merge(t, on="event_id", how="left")
     return m.groupby("org_id").agg(
-        n_measured=("event_id", "size"),
+        n_flag_measured=("event_id", "size"),
         n_matched=("is_theater", "count"),
         measured_theater_share=("is_theater", "mean"),
-        # diagnostic: 100 x the mean probability over these interactions only (the published
-        # index averages over every interaction with a probability, incentive-only ones too)
+        # diagnostic: 100 x the mean probability over these interactions only; since session 4
+        # the published index is over the same interactions (before, incentive-only ones too)
         index_over_flag_measured=("theater_probability", lambda p: round(100 * p.mean(), 2)),
     )
 
@@ -169,7 +169,7 @@ def org_figures(
         "basis": {str(k): int(v) for k, v in pub.index_basis.value_counts().items()},
         "index_vs_theater_share": _rho(idx.theater_index, idx.theater_share),
         "index_vs_measured_theater_share": _rho(idx.theater_index, idx.measured_theater_share),
-        "measured_unmatched": int((idx.n_measured - idx.n_matched).sum()),
+        "measured_unmatched": int((idx.n_flag_measured - idx.n_matched).sum()),
         "index_mae_vs_measured": round(
             float((idx.theater_index / 100 - idx.measured_theater_share).abs().mean()), 4
         )
@@ -201,7 +201,7 @@ def org_figures(
         "index_basis",
         "theater_index",
         "theater_share",
-        "n_measured",
+        "n_flag_measured",
         "measured_theater_share",
         "index_over_flag_measured",
         "incentive_index",
@@ -376,7 +376,7 @@ def report(results: list[dict]) -> None:
             print(
                 f"| {o['org_id']} | {o['index_basis']} ({o['incentive_basis']}) | "
                 f"{_fmt(o['theater_index'])} | "
-                f"{_fmt(100 * o['theater_share'])} | {_fmt(o['n_measured'])} | "
+                f"{_fmt(100 * o['theater_share'])} | {_fmt(o['n_flag_measured'])} | "
                 f"{_fmt(None if ms is None else 100 * ms)} | "
                 f"{_fmt(o['index_over_flag_measured'])} | {_fmt(o['incentive_index'])} | "
                 f"{_fmt(100 * o['incentive_share'])} | {_short(o['not_measurable_reason'])} |"

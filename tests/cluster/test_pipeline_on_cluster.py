@@ -235,8 +235,14 @@ def _compare_gold(lake: Path, sail: Path, name: str) -> None:
     assert len(lab) == len(lab_sail) > 5000
     m = lab.merge(lab_sail, on=LABEL_KEY, suffixes=("", "_sail"), how="outer", indicator=True)
     assert (m["_merge"] == "both").all(), m["_merge"].value_counts()
+    # NA (nothing measured) must be NA on both engines, and equal where measured
+    assert (m["theater_probability"].isna() == m["theater_probability_sail"].isna()).all()
     assert (m["theater_probability"] - m["theater_probability_sail"]).abs().max() <= 1e-9
-    assert (m["is_theater"] == m["is_theater_sail"]).all()
+
+    def na_as_value(col):
+        return m[col].astype(object).where(m[col].notna(), "NA").astype(str)
+
+    assert (na_as_value("is_theater") == na_as_value("is_theater_sail")).all()
     assert (m["org_id"].fillna("") == m["org_id_sail"].fillna("")).all()
     assert (m["user_key"] == m["user_key_sail"]).all()
     assert [list(x) for x in m["flags"]] == [list(x) for x in m["flags_sail"]]

@@ -269,7 +269,12 @@ def safe_path(path: str, staging: str) -> str:
     return out
 
 
-def _from_text(texts: DataFrame, contract: Contract, json_typed: bool = True) -> DataFrame:
+def _from_text(
+    texts: DataFrame,
+    contract: Contract,
+    json_typed: bool | F.Column = True,
+    keep: tuple[str, ...] = (),
+) -> DataFrame:
     """``_raw`` JSON texts -> contract columns.
 
     The text is parsed twice, which is cheaper than once: as a string map, which says whether
@@ -282,13 +287,17 @@ def _from_text(texts: DataFrame, contract: Contract, json_typed: bool = True) ->
     keeps the last value on both engines (Apache Spark's map kept the first; Sail's the last).
 
     ``_json_typed``: the text is the record as delivered (JSON types are enforced by the
-    contract checks); false for JSON re-framed from CSV, where every value is text.
+    contract checks); false for JSON re-framed from CSV, where every value is text. A column
+    gives it per row (evaluated on ``texts``). ``keep``: columns of ``texts`` passed through.
     """
     values = T.StructType([T.StructField(n, T.StringType()) for n in contract.names])
+    typed = json_typed if isinstance(json_typed, F.Column) else F.lit(json_typed)
     rec = texts.select(
         F.from_json("_raw", MAP, JSON_OPTIONS).alias("_rec"),
         F.from_json("_raw", values, JSON_OPTIONS).alias("_val"),
         "_raw",
+        typed.alias(JSON_TYPED),
+        *keep,
     )
     malformed = F.col("_rec").isNull()
     return rec.select(
@@ -296,7 +305,8 @@ def _from_text(texts: DataFrame, contract: Contract, json_typed: bool = True) ->
         extra_fields(F.col("_rec"), contract).alias("_extra"),
         malformed.alias(MALFORMED),
         "_raw",
-        F.lit(json_typed).alias(JSON_TYPED),
+        JSON_TYPED,
+        *keep,
     )
 
 
@@ -502,7 +512,7 @@ def _as_text(field: T.StructField, col: F.Column) -> F.Column:
     return col.cast("string")
 
 
-def _columnar_records(df: DataFrame, contract: Contract) -> DataFrame:
+def _columnar_records(df: DataFrame, contract: Contract, keep: tuple[str, ...] = ()) -> DataFrame:
     """CSV/Parquet columns -> contract columns as text; other columns -> ``_extra`` JSON.
 
     Plain columns, not a record map: Sail (0.7) fails to plan a filter on a map built from scan
@@ -515,7 +525,7 @@ def _columnar_records(df: DataFrame, contract: Contract) -> DataFrame:
         else F.lit(None).cast("string").alias(n)
         for n in contract.names
     ]
-    extras = [f for f in df.schema.fields if f.name not in contract.names]
+    extras = [f for f in df.schema.fields if f.name not in contract.names and f.name not in keep]
     extra = (
         F.to_json(F.struct(*[F.col(f"`{f.name}`") for f in extras]))
         if extras
@@ -527,6 +537,7 @@ def _columnar_records(df: DataFrame, contract: Contract) -> DataFrame:
         F.lit(False).alias(MALFORMED),
         F.lit(None).cast("string").alias("_raw"),
         F.lit(False).alias(JSON_TYPED),
+        *keep,
     )
 
 
@@ -571,3 +582,102 @@ def read_records(spark: SparkSession, f: LandingFile, staging: str | None = None
     """The records of one landing file (records set aside while staging are not included)."""
     staging = staging or os.path.join(os.path.dirname(f.path), ".theater-staging")
     return read_prepared(spark, f, prepare(f, staging))
+
+
+#: Partition column naming the file of each row in a batch scan (``f00000``, ``f00001``, ...:
+#: not a number, so no engine infers a numeric type for it).
+FILE_KEY = "_file"
+
+
+def file_key(i: int) -> str:
+    return f"f{i:05d}"
+
+
+def _place(src: str, dst: str) -> str:
+    """Put ``src`` at ``dst``: a hard link (same filesystem), else a symbolic link, else a copy.
+    Returns which."""
+    try:
+        os.link(src, dst)
+        return "hard link"
+    except OSError:
+        pass
+    try:
+        os.symlink(os.path.abspath(src), dst)
+        return "symlink"
+    except OSError:
+        pass
+    shutil.copyfile(src, dst)
+    return "copy"
+
+
+def _farm(root: str, files: list[tuple[str, str]]) -> str:
+    """A folder ``root/_file=<key>/part<ext>`` per ``(key, path)``: Hive-style partitions the
+    engines discover (Sail and Spark alike), so one scan gives each row its file's key. The
+    extension is kept (the engines pick gzip by it); link names are plain (never globs)."""
+    for key, path in files:
+        d = os.path.join(root, f"{FILE_KEY}={key}")
+        os.makedirs(d, exist_ok=True)
+        low = path.lower()
+        ext = (
+            ".jsonl.gz"
+            if low.endswith(".gz")
+            else (".parquet" if low.endswith(".parquet") else ".jsonl")
+        )
+        _place(path, os.path.join(d, "part" + ext))
+    return root
+
+
+def _parquet_shape(path: str) -> tuple:
+    """Column names and types in order: files of one shape are read by one scan with the
+    results of reading each alone (a scan of several files takes one file's schema)."""
+    import pyarrow.parquet as pq
+
+    return tuple((f.name, str(f.type)) for f in pq.read_schema(path))
+
+
+def read_batch(spark: SparkSession, dataset: str, preps: list[Prepared], farm: str) -> DataFrame:
+    """The records of many prepared files of one dataset, in a few scans instead of one plan
+    per file, with ``_file`` (``file_key(i)`` of ``preps[i]``) on every row; the caller joins
+    its lineage on that key.
+
+    The files are linked into ``farm`` as Hive-style partitions (see :func:`_farm`), one scan
+    per kind: plain JSON lines (delivered, re-framed JSON arrays and CSV together; CSV's
+    untyped values are told by the key), gzip JSON lines (Sail refuses mixed compression in one
+    scan), and Parquet per schema (names and types in order). A Parquet file holding a column
+    named ``_file`` is read alone. Rows equal those of :func:`read_prepared` file by file.
+    """
+    c = contract(dataset)
+    keyed = [(file_key(i), p) for i, p in enumerate(preps)]
+    parts: list[DataFrame] = []
+    plain = [(k, p) for k, p in keyed if p.kind == "text" and not p.path.lower().endswith(".gz")]
+    gz = [(k, p) for k, p in keyed if p.kind == "text" and p.path.lower().endswith(".gz")]
+    for name, group in (("text", plain), ("text-gz", gz)):
+        if not group:
+            continue
+        root = _farm(os.path.join(farm, name), [(k, p.path) for k, p in group])
+        untyped = [k for k, p in group if not p.json_typed]
+        typed = ~F.col(FILE_KEY).isin(untyped) if untyped else F.lit(True)
+        lines = spark.read.text(root).where(F.trim("value") != "")
+        texts = lines.select(F.col("value").alias("_raw"), F.col(FILE_KEY).cast("string"))
+        parts.append(_from_text(texts, c, typed, keep=(FILE_KEY,)))
+    shapes: dict[tuple, list[tuple[str, Prepared]]] = {}
+    for k, p in keyed:
+        if p.kind != "parquet":
+            continue
+        shape = _parquet_shape(p.path)
+        if any(n.lower() == FILE_KEY for n, _ in shape):
+            df = _columnar_records(spark.read.parquet(p.path), c)
+            parts.append(df.withColumn(FILE_KEY, F.lit(k)))
+        else:
+            shapes.setdefault(shape, []).append((k, p))
+    for g, group in enumerate(shapes.values()):
+        root = _farm(os.path.join(farm, f"parquet-{g}"), [(k, p.path) for k, p in group])
+        df = spark.read.parquet(root)
+        df = df.withColumn(FILE_KEY, F.col(FILE_KEY).cast("string"))
+        parts.append(_columnar_records(df, c, keep=(FILE_KEY,)))
+    if not parts:
+        raise ValueError(f"{dataset}: no files to read")
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.unionByName(p)
+    return out

@@ -36,12 +36,14 @@ from ..contracts import DATASETS, contract
 from ..errors import DataQualityError
 from ..lake import Lake
 from ..sources.landing import (
+    FILE_KEY,
     LandingFile,
     Prepared,
+    file_key,
     list_files,
     locate_lines,
     prepare,
-    read_prepared,
+    read_batch,
 )
 from ..transforms.contract import Limits, as_received, record_problems
 from . import ingest_vendor as vin
@@ -76,11 +78,20 @@ def new_batch_id() -> str:
     return datetime.now(timezone.utc).strftime("b%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
-def _with_lineage(records: DataFrame, f: LandingFile, batch_id: str, at: datetime) -> DataFrame:
-    return records.select(
-        "*",
-        F.lit(f.relpath).alias("_source_file"),
-        F.lit(f.sha256).alias("_file_sha256"),
+def _with_lineage(
+    spark: SparkSession, records: DataFrame, files: list[LandingFile], batch_id: str, at: datetime
+) -> DataFrame:
+    """Lineage columns from each row's ``_file`` key (``file_key(i)`` of ``files[i]``): a join
+    with the small list of the batch's files."""
+    keys = spark.createDataFrame(
+        [(file_key(i), f.relpath, f.sha256) for i, f in enumerate(files)],
+        f"{FILE_KEY} string, _source_file string, _file_sha256 string",
+    )
+    cols = [c for c in records.columns if c != FILE_KEY]
+    return records.join(F.broadcast(keys), on=FILE_KEY, how="inner").select(
+        *cols,
+        "_source_file",
+        "_file_sha256",
         F.lit(at).cast("timestamp").alias("_ingested_at"),
         F.lit(batch_id).alias("_batch_id"),
     )
@@ -389,13 +400,10 @@ def _run(
             continue
         progress(f"ingest {dataset}: {len(readable)} new file(s)")
         preps = {f.relpath: prepare(f, staging) for f in readable}
-        parts = [
-            _with_lineage(read_prepared(spark, f, preps[f.relpath]), f, batch_id, at)
-            for f in readable
-        ]
-        records = parts[0]
-        for p in parts[1:]:
-            records = records.unionByName(p)
+        # one scan per kind of prepared file (not one plan per file), each row keyed to its file
+        farm = os.path.join(staging, f"files-{dataset}")
+        scanned = read_batch(spark, dataset, [preps[f.relpath] for f in readable], farm)
+        records = _with_lineage(spark, scanned, readable, batch_id, at)
         # Parse and check once into a staging Parquet folder, then split it: filtering the
         # parsed records directly makes the engine re-evaluate the parse in each branch.
         staged = os.path.join(staging, f"checked-{dataset}")

@@ -1,0 +1,52 @@
+"""Apache Spark: one ingest of a batch of files of every kind (one scan per kind, rows keyed to
+their file by the ``_file`` partition of the staging farm) gives the hand-worked rows, line
+numbers and files-log rows of tests/landing_batch.py, the ones Sail gives
+(tests/integration/test_ingest_one_scan.py), with hard links and with symbolic links."""
+
+from __future__ import annotations
+
+import pytest
+from landing_batch import check_expected, tables, write_files
+
+from theater.config import load_config
+from theater.lake import Lake
+from theater.sources import landing as landing_mod
+from theater.stages import ingest
+
+
+@pytest.fixture(scope="module")
+def loose():
+    return load_config(
+        env="local",
+        environ={},
+        overrides={
+            "engine": "spark",
+            "table_format": "parquet",
+            "spark.shuffle_partitions": 2,
+            "quality.data_docs": False,
+            "quality.quarantine_warn_share": 1.0,
+            "quality.quarantine_fail_share": 1.0,
+        },
+    )
+
+
+def test_a_mixed_batch_gives_the_hand_worked_rows_with_links_or_symlinks(
+    spark, loose, tmp_path, monkeypatch
+):
+    got = {}
+    for how in ("hard link", "symlink"):
+        if how == "symlink":
+
+            def refuse(*a, **k):
+                raise OSError("refused by the test")
+
+            monkeypatch.setattr(landing_mod.os, "link", refuse)
+        root = tmp_path / how.replace(" ", "_") / "landing"
+        write_files(root / "interactions")
+        lake = Lake(str(root.parent / "lake"), "parquet")
+        m = ingest.run(spark, lake, str(root), cfg=loose)
+        assert m["rows_loaded"]["interactions"] == 11
+        assert m["rows_quarantined"]["interactions"] == 8
+        check_expected(spark, lake)
+        got[how] = tables(spark, lake)
+    assert got["hard link"] == got["symlink"]

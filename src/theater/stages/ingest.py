@@ -15,8 +15,12 @@
   ``rejected`` with the reason; the run goes on and warns. Its bad records go to quarantine
   with the reason and the line number (``line_number``: line in the landing file for JSON
   lines and CSV, element number for a JSON array, null for Parquet).
-- Staging (``<lake>/ops/_staging/<batch>/``, re-framed copies of landing files that still hold
-  raw identifiers) is removed on every exit, and any stale staging at the start of a run.
+- A dataset's files are read by one scan per kind (plain and gzip JSON lines, Parquet per
+  schema) of a farm of links in staging (``files-<dataset>/<kind>/_file=<key>/``), each row
+  keyed to its file (``sources.landing.read_batch``), not by one plan per file.
+- Staging (``<lake>/ops/_staging/<batch>/``, re-framed copies and links of landing files that
+  still hold raw identifiers) is removed on every exit, and any stale staging at the start of a
+  run.
 """
 
 from __future__ import annotations

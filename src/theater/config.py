@@ -43,6 +43,7 @@ BOUNDS = {
     "scoring.threshold": (0.0, 1.0),
     "scoring.bootstrap.confidence": (0.5, 0.999),
     "scoring.bootstrap.replicates": (20, 100000),
+    "scoring.bucket_rows": (0, None),
     "spark.shuffle_partitions": (1, None),
     "incentives.quota_bunching.bin_width": (1, None),
     "incentives.quota_bunching.window": (3, 100),
@@ -196,6 +197,7 @@ class Scoring:
     min_signal_rows: int
     min_signal_coverage: float
     top_signals: int
+    bucket_rows: int
     bootstrap: Bootstrap
 
 

@@ -4,6 +4,8 @@ it logged, with the same ``compute_gold`` the run used, and compare org by org."
 from __future__ import annotations
 
 import logging
+import shutil
+import uuid
 from datetime import date
 
 from .config import Config, ConfigError
@@ -83,6 +85,8 @@ def rescore(cfg: Config, run_id: str, *, engine: str | None = None) -> tuple[boo
     if engine:
         data["engine"] = engine
     data.setdefault("tracking", {})["enabled"] = False
+    # runs logged before user buckets existed: the setting does not change any figure
+    data.setdefault("scoring", {}).setdefault("bucket_rows", 0)
     logged = Config.from_dict(data, (f"MLflow run {run_id}",))
     period = Period(
         date.fromisoformat(params["period_start"]), date.fromisoformat(params["period_end"])
@@ -94,8 +98,14 @@ def rescore(cfg: Config, run_id: str, *, engine: str | None = None) -> tuple[boo
     log.info("rescoring %s %s from %s", run_id, period, versions)
     with session(logged) as spark:
         inputs = score.read_inputs(spark, lake, period, logged, versions)
-        gold = score.compute_gold(spark, inputs, period, logged, run_id, progress=log.debug)
-        new = {r.org_id: r.asDict() for r in gold.index.collect()}
+        staging = lake.path(f"ops/_staging/rescore-{uuid.uuid4().hex[:12]}")
+        try:
+            gold = score.compute_gold(
+                spark, inputs, period, logged, run_id, progress=log.debug, staging=staging
+            )
+            new = {r.org_id: r.asDict() for r in gold.index.collect()}
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         published = lake.read(spark, "gold/org_theater_index", version=out_version).where(
             period.matches_col() & (F.col("run_id") == run_id)
         )

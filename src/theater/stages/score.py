@@ -19,6 +19,8 @@ the published computation by construction.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -77,16 +79,17 @@ POLICY_SCHEMA = (
 )
 
 
-def label_interactions(interactions, period_rows, cfg: Config, inc=None):
+def label_interactions(interactions, thresholds, cfg: Config, inc=None):
     """Add every signal and the theater probability (pure: DataFrames and settings in).
 
+    ``thresholds``: (short, long) per-action token quantiles of the whole period
+    (:func:`action_thresholds`), so that every user bucket uses the same ones.
     ``inc`` (:class:`theater.stages.incentives.Incentives`) carries the incentive weights w_q
     and w_cp; p = 1 - (1 - F)(1 - w_q)(1 - w_cp) (recipe step 4). Without it they are NA.
     """
     s = cfg.signals
     dwell = s.unused_output.max_dwell_ms
-    short = action_quantile(period_rows, s.fragmentation.short_quantile, fragmentation.THRESHOLD)
-    long_ = action_quantile(period_rows, s.padding.quantile, padding.THRESHOLD)
+    short, long_ = thresholds
     rp, fr = s.repeat_prompt, s.fragmentation
     weights = {**cfg.weights.as_dict(), **{n: 1.0 for n in INCENTIVE_NAMES}}
     return (
@@ -97,6 +100,16 @@ def label_interactions(interactions, period_rows, cfg: Config, inc=None):
         .transform(padding.flag(long_, dwell))
         .transform(lambda df: incentives.apply(df, inc))
         .transform(with_labels(weights, cfg.scoring.threshold))
+    )
+
+
+def action_thresholds(period_rows, cfg: Config) -> tuple[DataFrame, DataFrame]:
+    """(short, long): per action, the period's prompt-token quantiles that fragmentation
+    ("very short") and padding use. Period-wide, so computed before any bucketing."""
+    s = cfg.signals
+    return (
+        action_quantile(period_rows, s.fragmentation.short_quantile, fragmentation.THRESHOLD),
+        action_quantile(period_rows, s.padding.quantile, padding.THRESHOLD),
     )
 
 
@@ -192,13 +205,88 @@ def aggregate_units(inputs: ScoreInputs, period: Period, cfg: Config) -> Aggrega
     return Aggregates(units, history)
 
 
-def labels_frame(interactions, period: Period, cfg: Config, inc=None):
-    period_rows = interactions.where(period.ts_col("event_ts"))
+def labels_frame(interactions, period: Period, cfg: Config, inc=None, thresholds=None):
+    """Labels of the period's interactions (``interactions``: the period plus the look-back)."""
+    if thresholds is None:
+        thresholds = action_thresholds(interactions.where(period.ts_col("event_ts")), cfg)
     return (
-        label_interactions(interactions, period_rows, cfg, inc)
+        label_interactions(interactions, thresholds, cfg, inc)
         .where(period.ts_col("event_ts"))
         .select(*LABEL_COLUMNS)
     )
+
+
+BUCKET = "_bucket"
+
+
+def bucket_count(rows: int, bucket_rows: int) -> int:
+    """User buckets for ``rows`` interactions: about ``bucket_rows`` each (0: one plan)."""
+    if bucket_rows <= 0 or rows <= bucket_rows:
+        return 1
+    return -(-rows // bucket_rows)
+
+
+def user_bucket(n: int):
+    """Bucket of an interaction: a hash of its pseudonymous user, so that every per-user
+    window and join of the signals (sessions of repeats, fragmentation spans, user-weeks)
+    stays inside one bucket. Rows without a user share one bucket."""
+    return F.coalesce(F.pmod(F.xxhash64("user_key"), F.lit(n)), F.lit(0)).cast("int")
+
+
+def _materialize(spark: SparkSession, df: DataFrame, path: str) -> DataFrame:
+    df.write.mode("overwrite").parquet(path)
+    return spark.read.schema(df.schema).parquet(path)
+
+
+def bucketed_labels(
+    spark: SparkSession,
+    interactions: DataFrame,
+    period: Period,
+    cfg: Config,
+    inc,
+    staging: str,
+    progress=log.info,
+) -> DataFrame:
+    """The labels of the period computed in user-hash buckets of about
+    ``scoring.bucket_rows`` interactions each, one after the other, so that the memory of the
+    signals' windows and self-joins follows the bucket, not the period.
+
+    Every signal is per user (repeat prompts and fragmentation partition by user), or uses a
+    period-wide threshold computed once here (the per-action token quantiles) or the incentive
+    weights (small per user-week and user-day tables, materialized once): the labels equal
+    those of one plan over the period. Each bucket's labels are appended to a staged Parquet
+    copy under ``staging``; the caller validates and publishes that copy in one commit.
+    """
+    period_rows = interactions.where(period.ts_col("event_ts"))
+    thresholds = tuple(
+        _materialize(spark, t, os.path.join(staging, f"thresholds_{k}"))
+        for k, t in enumerate(action_thresholds(period_rows, cfg))
+    )
+    if inc is not None and inc.user_weeks is not None:
+        inc.user_weeks = _materialize(spark, inc.user_weeks, os.path.join(staging, "inc_weeks"))
+    if inc is not None and inc.checkpoint is not None:
+        inc.checkpoint = _materialize(spark, inc.checkpoint, os.path.join(staging, "inc_days"))
+    n = bucket_count(period_rows.count(), cfg.scoring.bucket_rows)
+    out = os.path.join(staging, "labels")
+    if n == 1:
+        return _materialize(spark, labels_frame(interactions, period, cfg, inc, thresholds), out)
+    src = os.path.join(staging, "interactions")
+    interactions.withColumn(BUCKET, user_bucket(n)).write.mode("overwrite").partitionBy(
+        BUCKET
+    ).parquet(src)
+    schema = None
+    for b in range(n):
+        part_dir = os.path.join(src, f"{BUCKET}={b}")
+        if not os.path.isdir(part_dir):  # no user hashed here
+            continue
+        part = spark.read.schema(interactions.schema).parquet(part_dir)
+        frame = labels_frame(part, period, cfg, inc, thresholds)
+        frame.write.mode("append" if schema is not None else "overwrite").parquet(out)
+        schema = frame.schema
+        progress(f"score: labels, user bucket {b + 1} of {n}")
+    if schema is None:  # no interactions at all
+        return _materialize(spark, labels_frame(interactions, period, cfg, inc, thresholds), out)
+    return spark.read.schema(schema).parquet(out)
 
 
 def user_weeks_frame(labels, policies, period: Period, cfg: Config):
@@ -366,12 +454,16 @@ def compute_gold(
     *,
     publish: Publish | None = None,
     progress=log.info,
+    staging: str | None = None,
 ) -> Gold:
     """Labels, user-weeks and the org index of the period from pinned silver inputs.
 
     With ``publish`` each table is handed over as soon as it is computed and the next step
     reads what was published (so signals are not recomputed); without it (rescore) the frames
     stay in memory. Either way the same functions compute the same values.
+
+    With ``staging`` (a scratch directory the caller removes afterwards) the labels are
+    computed in user buckets (:func:`bucketed_labels`) and handed over as a staged copy.
     """
 
     def handover(table, frame, **kw):
@@ -392,14 +484,21 @@ def compute_gold(
     seconds_incentives = time.time() - t_inc
 
     progress(f"score: signals and labels {period}")
-    detector = labels_frame(inputs.interactions, period, cfg, inc)
+    if staging is not None:
+        detector = bucketed_labels(spark, inputs.interactions, period, cfg, inc, staging, progress)
+    else:
+        detector = labels_frame(inputs.interactions, period, cfg, inc)
     # with audit labels (theater audit load): calibrate the probabilities, debias the index
     audited = (
         audit.labels_pandas(inputs.audit_labels, detector)
         if inputs.audit_labels is not None
         else None
     )
-    labels = handover("gold/interaction_labels", audit.calibrate_labels(detector, audited, cfg))
+    labels = handover(
+        "gold/interaction_labels",
+        audit.calibrate_labels(detector, audited, cfg),
+        staged=staging is not None and audited is None,
+    )
     progress("score: user-weeks")
     user_weeks = handover("gold/user_weeks", user_weeks_frame(labels, inputs.policies, period, cfg))
     progress(f"score: org index with {cfg.scoring.bootstrap.replicates} bootstrap replicates")
@@ -449,12 +548,19 @@ def run(
     inputs = read_inputs(spark, lake, period, cfg, versions)
     dq = quality.Gate(spark, lake, cfg, "score", run_id=run_id, period=period)
 
-    def publish(table, frame, related=None):
+    def publish(table, frame, related=None, staged=False):
         sql_pred, col_pred = slice_of(table, period)
-        lake.replace_where(dq.check(table, frame, related=related), table, sql_pred)
+        checked = dq.check(table, frame, related=related, materialize=False if staged else None)
+        lake.replace_where(checked, table, sql_pred)
         return lake.read(spark, table).where(col_pred)
 
-    gold = compute_gold(spark, inputs, period, cfg, run_id, publish=publish, progress=steps)
+    staging = lake.path(f"ops/_staging/score-{run_id}-{uuid.uuid4().hex[:8]}")
+    try:
+        gold = compute_gold(
+            spark, inputs, period, cfg, run_id, publish=publish, progress=steps, staging=staging
+        )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     steps.close()
     summary = gold.index.agg(
         F.count("*").alias("orgs"), F.sum(F.col("suppressed").cast("int")).alias("suppressed")

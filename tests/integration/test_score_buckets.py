@@ -1,12 +1,14 @@
-"""Score in user-hash buckets (issue 14, item 2): the same gold as one plan over the period.
+"""Refine and score in hash buckets (issue 14, item 2): the same silver and gold as one plan.
 
-One small generated month is ingested, refined and scored with ``scoring.bucket_rows: 0`` (one
-plan). The period is then scored again with a bucket size that splits it into several buckets,
-and every gold table must be the same, row for row; the scratch copies must be gone.
+One small generated month (with re-delivered events) goes through the whole pipeline twice,
+into two lakes: with ``scoring.bucket_rows: 0`` (one plan) and with a bucket size that splits
+the month into five or six buckets. silver/interactions and every gold table must be the
+same, row for row (lineage columns aside); the scratch copies must be gone.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 
@@ -21,7 +23,7 @@ from theater.pipeline import run_pipeline
 from theater.stages import score
 
 JULY = Period.parse(start="2026-07-01", end="2026-08-01")
-VOLATILE = {"run_id", "computed_at", "scored_at"}
+VOLATILE = {"run_id", "computed_at", "scored_at", "_ingested_at", "_batch_id"}
 
 
 def _cfg(tmp, bucket_rows):
@@ -37,6 +39,15 @@ def _cfg(tmp, bucket_rows):
             "incentives.sensitivity.enabled": False,
         },
     )
+
+
+class _Collect(logging.Handler):
+    def __init__(self, out: list):
+        super().__init__(logging.INFO)
+        self.out = out
+
+    def emit(self, record):
+        self.out.append(record.getMessage())
 
 
 def _rows(lake, spark, table, pred, keys):
@@ -57,48 +68,65 @@ def _same(a, b):
     return a == b
 
 
+TABLES = {  # table: (period slice, sort keys)
+    "silver/interactions": (lambda: JULY.ts_col("event_ts"), ["tool", "event_id"]),
+    "gold/interaction_labels": (lambda: JULY.date_col("event_date"), ["tool", "event_id"]),
+    "gold/user_weeks": (JULY.matches_col, ["org_id", "user_key", "week_start"]),
+    "gold/org_theater_index": (JULY.matches_col, ["org_id"]),
+}
+
+
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory, spark):
     tmp = tmp_path_factory.mktemp("buckets")
     zone = tmp / "zone"
-    synth.generate(zone, seed=23, n_orgs=4, n_users=90, start=JULY.start, end=JULY.end)
-    lake_root = str(tmp / "lake")
-    run_pipeline(_cfg(tmp, 0), JULY, landing=str(zone / "landing"), lake_root=lake_root)
-    lake = Lake(lake_root, "delta")
-    tables = {
-        "gold/interaction_labels": (JULY.date_col("event_date"), ["tool", "event_id"]),
-        "gold/user_weeks": (JULY.matches_col(), ["org_id", "user_key", "week_start"]),
-        "gold/org_theater_index": (JULY.matches_col(), ["org_id"]),
-    }
-    one_plan = {t: _rows(lake, spark, t, p, k) for t, (p, k) in tables.items()}
-    n = len(one_plan["gold/interaction_labels"])
-    bucket_rows = n // 5  # five or six buckets
-    cfg = _cfg(tmp, bucket_rows)
-    progress: list[str] = []
-    summary = score.run(spark, cfg, lake, JULY, progress=progress.append)
-    bucketed = {t: _rows(lake, spark, t, p, k) for t, (p, k) in tables.items()}
+    synth.generate(zone, seed=23, n_orgs=4, n_users=90, start=JULY.start, end=JULY.end, dirty=True)
+    lakes, rows, progress = {}, {}, []
+    bronze_rows = n = 0
+    handler = _Collect(progress)
+    logger = logging.getLogger("theater")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        for name in ("one_plan", "bucketed"):
+            bucket_rows = 0 if name == "one_plan" else n // 5  # five or six buckets
+            root = str(tmp / name)
+            progress.clear()
+            run_pipeline(
+                _cfg(tmp / name, bucket_rows), JULY, landing=str(zone / "landing"), lake_root=root
+            )
+            lakes[name] = lake = Lake(root, "delta")
+            rows[name] = {t: _rows(lake, spark, t, p(), k) for t, (p, k) in TABLES.items()}
+            n = len(rows[name]["gold/interaction_labels"])
+            bronze_rows = lake.read(spark, "bronze/interactions").count()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
     return dict(
-        one_plan=one_plan,
-        bucketed=bucketed,
+        one_plan=rows["one_plan"],
+        bucketed=rows["bucketed"],
         n=n,
-        buckets=score.bucket_count(n, bucket_rows),
+        bronze_rows=bronze_rows,
+        buckets=score.bucket_count(n, n // 5),
         progress=progress,
-        summary=summary,
-        lake=lake,
+        lake=lakes["bucketed"],
     )
 
 
 def test_the_month_is_split_into_several_buckets(scored):
     assert scored["n"] > 1000
     assert scored["buckets"] >= 5
-    done = [m for m in scored["progress"] if "user bucket" in str(m)]
-    # a bucket no user hashes to is skipped; with ~90 users all five or six get some
-    assert len(done) == scored["buckets"]
+    k = scored["buckets"]
+    # a bucket no key hashes to is skipped; with ~90 users all five or six get some
+    assert sum("score: labels, user bucket" in m for m in scored["progress"]) == k
+    # refine sizes its buckets by the period's bronze rows (re-deliveries included)
+    events = sum("refine: interactions, event bucket" in m for m in scored["progress"])
+    assert events >= k
+    assert sum("refine: interactions, user bucket" in m for m in scored["progress"]) == events
 
 
-@pytest.mark.parametrize(
-    "table", ["gold/interaction_labels", "gold/user_weeks", "gold/org_theater_index"]
-)
+@pytest.mark.parametrize("table", list(TABLES))
 def test_bucketed_gold_equals_one_plan(scored, table):
     a, b = scored["one_plan"][table], scored["bucketed"][table]
     assert len(a) == len(b) > 0
@@ -109,7 +137,8 @@ def test_bucketed_gold_equals_one_plan(scored, table):
 def test_labels_carry_flags_and_theater(scored):
     labels = scored["bucketed"]["gold/interaction_labels"]
     assert any(r["is_theater"] for r in labels) and not all(r["is_theater"] for r in labels)
-    assert scored["summary"]["labelled_interactions"] == scored["n"]
+    # re-delivered events were there to de-duplicate across the event buckets
+    assert scored["bronze_rows"] > len(scored["bucketed"]["silver/interactions"])
 
 
 def test_no_scratch_copies_are_left(scored):

@@ -18,13 +18,23 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from .. import quality
+from ..buckets import (
+    bucket_count,
+    bucket_of,
+    materialize,
+    read_bucket,
+    user_bucket,
+    write_partitioned,
+)
 from ..config import Config, ConfigError
 from ..contracts import contract
 from ..lake import Lake
@@ -367,11 +377,10 @@ def _refine_interactions(
         vendor_rows.select("source_format", "user_alias_kind", "_alias_norm", "_identity_status"),
         vendor_rows.select("source_format", "user_alias_kind", "_identity_status"),
     )
-    interactions = clean_interactions(resolve_vendor_identities(resolved), key)
     orphans = 0
+    updates = None
     if lake.exists("bronze/interaction_updates"):
         updates = read_committed(spark, lake, "bronze/interaction_updates")
-        interactions = interactions.transform(vendor.fold_updates(updates))
         orphans = vendor.orphan_updates(
             updates.where(period.ts_col(parse_timestamp(F.col("event_ts")))), bronze
         ).count()
@@ -382,23 +391,36 @@ def _refine_interactions(
                 orphans,
                 period,
             )
-    interactions = (
-        interactions.where(period.ts_col("event_ts"))
-        .transform(resolve_org(directory))
-        .transform(sessionize(cfg.sessions.gap_minutes))
-        .select(*SILVER_INTERACTION_COLUMNS)
-    )
-    content = [c for c in SILVER_INTERACTION_COLUMNS if not c.startswith("_")]
-    interactions = interactions.withColumn("_row_hash", row_hash(content))
-    interactions = dq.check("silver/interactions", interactions)
-    _upgrade_silver_interactions(spark, lake)
-    lake.merge(
-        interactions,
-        "silver/interactions",
-        on=["tool", "event_id"],
-        update_condition="t._row_hash IS NULL OR t._row_hash <> s._row_hash",
-        delete_unmatched_condition=period.ts_sql("t.event_ts"),
-    )
+    gap = cfg.sessions.gap_minutes
+    staging = lake.path(f"ops/_staging/refine-{dq.run_id}-{uuid.uuid4().hex[:8]}")
+    try:
+        n = bucket_count(
+            resolved.where(period.ts_col(parse_timestamp(F.col("event_ts")))).count(),
+            cfg.scoring.bucket_rows,
+        )
+        if n == 1:
+            interactions = dq.check(
+                "silver/interactions",
+                _sessions(_events(resolved, updates, key, period, directory), gap),
+            )
+        else:
+            interactions = dq.check(
+                "silver/interactions",
+                _bucketed_interactions(
+                    spark, resolved, updates, key, period, directory, gap, n, staging
+                ),
+                materialize=False,
+            )
+        _upgrade_silver_interactions(spark, lake)
+        lake.merge(
+            interactions,
+            "silver/interactions",
+            on=["tool", "event_id"],
+            update_condition="t._row_hash IS NULL OR t._row_hash <> s._row_hash",
+            delete_unmatched_condition=period.ts_sql("t.event_ts"),
+        )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     silver = lake.read(spark, "silver/interactions").where(period.ts_col("event_ts"))
     counts = silver.agg(
         F.count("*").alias("n"),
@@ -406,6 +428,54 @@ def _refine_interactions(
         F.sum((F.col("org_source") == "directory").cast("int")).alias("from_dir"),
     ).collect()[0]
     return counts, orphans
+
+
+def _events(resolved, updates, key, period, directory):
+    """The period's interactions, latest delivery per (tool, event_id), updates folded in,
+    pseudonymized, org resolved: everything partitioned by the event, before sessions."""
+    interactions = clean_interactions(resolve_vendor_identities(resolved), key)
+    if updates is not None:
+        interactions = interactions.transform(vendor.fold_updates(updates))
+    return interactions.where(period.ts_col("event_ts")).transform(resolve_org(directory))
+
+
+def _sessions(events, gap_minutes: int):
+    """Sessions (per user) and the row hash: the silver rows."""
+    out = events.transform(sessionize(gap_minutes)).select(*SILVER_INTERACTION_COLUMNS)
+    content = [c for c in SILVER_INTERACTION_COLUMNS if not c.startswith("_")]
+    return out.withColumn("_row_hash", row_hash(content))
+
+
+def _bucketed_interactions(spark, resolved, updates, key, period, directory, gap, n, staging):
+    """The silver rows in two passes of ``n`` hash buckets each, so that memory follows a
+    bucket, not the period: first by ``event_id`` (every delivery of an event and its updates
+    share a bucket, so latest delivery, update folding and org resolution see all of them),
+    written out by user bucket; then by user (sessions see all of a user's events). The same
+    rows as one plan; the result is a staged Parquet copy under ``staging``."""
+    events_dir = os.path.join(staging, "events")
+    schema = None
+    for b in range(n):
+        part = resolved.where(bucket_of(n, "event_id") == b)
+        upd = updates.where(bucket_of(n, "event_id") == b) if updates is not None else None
+        events = _events(part, upd, key, period, directory)
+        write_partitioned(events, user_bucket(n), events_dir, append=schema is not None)
+        schema = events.schema
+        log.info("refine: interactions, event bucket %d of %d", b + 1, n)
+    out = os.path.join(staging, "silver")
+    written = None
+    for b in range(n):
+        part = read_bucket(spark, events_dir, b, schema)
+        if part is None:
+            continue
+        rows = _sessions(part, gap)
+        rows.write.mode("append" if written is not None else "overwrite").parquet(out)
+        written = rows.schema
+        log.info("refine: interactions, user bucket %d of %d", b + 1, n)
+    if written is None:  # no interaction in the period
+        return materialize(
+            spark, _sessions(_events(resolved, updates, key, period, directory), gap), out
+        )
+    return spark.read.schema(written).parquet(out)
 
 
 def _refine_aggregates(

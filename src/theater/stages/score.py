@@ -30,6 +30,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from .. import audit, logs, quality
+from ..buckets import (  # noqa: F401 (bucket_count, user_bucket: part of this stage's API)
+    bucket_count,
+    materialize,
+    read_bucket,
+    user_bucket,
+    write_partitioned,
+)
 from ..config import Config
 from ..lake import Lake, LakeError
 from ..period import Period
@@ -216,28 +223,6 @@ def labels_frame(interactions, period: Period, cfg: Config, inc=None, thresholds
     )
 
 
-BUCKET = "_bucket"
-
-
-def bucket_count(rows: int, bucket_rows: int) -> int:
-    """User buckets for ``rows`` interactions: about ``bucket_rows`` each (0: one plan)."""
-    if bucket_rows <= 0 or rows <= bucket_rows:
-        return 1
-    return -(-rows // bucket_rows)
-
-
-def user_bucket(n: int):
-    """Bucket of an interaction: a hash of its pseudonymous user, so that every per-user
-    window and join of the signals (sessions of repeats, fragmentation spans, user-weeks)
-    stays inside one bucket. Rows without a user share one bucket."""
-    return F.coalesce(F.pmod(F.xxhash64("user_key"), F.lit(n)), F.lit(0)).cast("int")
-
-
-def _materialize(spark: SparkSession, df: DataFrame, path: str) -> DataFrame:
-    df.write.mode("overwrite").parquet(path)
-    return spark.read.schema(df.schema).parquet(path)
-
-
 def bucketed_labels(
     spark: SparkSession,
     interactions: DataFrame,
@@ -245,7 +230,6 @@ def bucketed_labels(
     cfg: Config,
     inc,
     staging: str,
-    progress=log.info,
 ) -> DataFrame:
     """The labels of the period computed in user-hash buckets of about
     ``scoring.bucket_rows`` interactions each, one after the other, so that the memory of the
@@ -259,33 +243,30 @@ def bucketed_labels(
     """
     period_rows = interactions.where(period.ts_col("event_ts"))
     thresholds = tuple(
-        _materialize(spark, t, os.path.join(staging, f"thresholds_{k}"))
+        materialize(spark, t, os.path.join(staging, f"thresholds_{k}"))
         for k, t in enumerate(action_thresholds(period_rows, cfg))
     )
     if inc is not None and inc.user_weeks is not None:
-        inc.user_weeks = _materialize(spark, inc.user_weeks, os.path.join(staging, "inc_weeks"))
+        inc.user_weeks = materialize(spark, inc.user_weeks, os.path.join(staging, "inc_weeks"))
     if inc is not None and inc.checkpoint is not None:
-        inc.checkpoint = _materialize(spark, inc.checkpoint, os.path.join(staging, "inc_days"))
+        inc.checkpoint = materialize(spark, inc.checkpoint, os.path.join(staging, "inc_days"))
     n = bucket_count(period_rows.count(), cfg.scoring.bucket_rows)
     out = os.path.join(staging, "labels")
     if n == 1:
-        return _materialize(spark, labels_frame(interactions, period, cfg, inc, thresholds), out)
+        return materialize(spark, labels_frame(interactions, period, cfg, inc, thresholds), out)
     src = os.path.join(staging, "interactions")
-    interactions.withColumn(BUCKET, user_bucket(n)).write.mode("overwrite").partitionBy(
-        BUCKET
-    ).parquet(src)
+    write_partitioned(interactions, user_bucket(n), src, append=False)
     schema = None
     for b in range(n):
-        part_dir = os.path.join(src, f"{BUCKET}={b}")
-        if not os.path.isdir(part_dir):  # no user hashed here
+        part = read_bucket(spark, src, b, interactions.schema)
+        if part is None:  # no user hashed here
             continue
-        part = spark.read.schema(interactions.schema).parquet(part_dir)
         frame = labels_frame(part, period, cfg, inc, thresholds)
         frame.write.mode("append" if schema is not None else "overwrite").parquet(out)
         schema = frame.schema
-        progress(f"score: labels, user bucket {b + 1} of {n}")
+        log.info("score: labels, user bucket %d of %d", b + 1, n)
     if schema is None:  # no interactions at all
-        return _materialize(spark, labels_frame(interactions, period, cfg, inc, thresholds), out)
+        return materialize(spark, labels_frame(interactions, period, cfg, inc, thresholds), out)
     return spark.read.schema(schema).parquet(out)
 
 
@@ -485,7 +466,7 @@ def compute_gold(
 
     progress(f"score: signals and labels {period}")
     if staging is not None:
-        detector = bucketed_labels(spark, inputs.interactions, period, cfg, inc, staging, progress)
+        detector = bucketed_labels(spark, inputs.interactions, period, cfg, inc, staging)
     else:
         detector = labels_frame(inputs.interactions, period, cfg, inc)
     # with audit labels (theater audit load): calibrate the probabilities, debias the index

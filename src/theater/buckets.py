@@ -1,0 +1,55 @@
+"""Hash buckets: process a period in parts whose size is chosen, one after the other, so that
+memory follows the part, not the period (issue 14; docs/scaling.md, "Partitioning").
+
+A bucket is ``pmod(xxhash64(key), n)``: every row of one key lands in the same bucket, so a
+window or join partitioned by that key gives the same rows bucket by bucket as over the whole
+period. The number of buckets comes from a row count and ``scoring.bucket_rows``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+BUCKET = "_bucket"
+
+
+def bucket_count(rows: int, bucket_rows: int) -> int:
+    """Buckets for ``rows`` rows: about ``bucket_rows`` each (0: one plan)."""
+    if bucket_rows <= 0 or rows <= bucket_rows:
+        return 1
+    return -(-rows // bucket_rows)
+
+
+def bucket_of(n: int, *keys: str) -> Column:
+    """Bucket 0..n-1 of a row by its ``keys``; rows whose keys are all null share bucket 0."""
+    return F.coalesce(F.pmod(F.xxhash64(*keys), F.lit(n)), F.lit(0)).cast("int")
+
+
+def user_bucket(n: int) -> Column:
+    """Bucket of an interaction by its pseudonymous user: every per-user window and join
+    (sessions, repeat prompts, fragmentation spans, user-weeks) stays inside one bucket."""
+    return bucket_of(n, "user_key")
+
+
+def materialize(spark: SparkSession, df: DataFrame, path: str) -> DataFrame:
+    """Write ``df`` as Parquet at ``path`` and return the copy (schema kept)."""
+    df.write.mode("overwrite").parquet(path)
+    return spark.read.schema(df.schema).parquet(path)
+
+
+def write_partitioned(df: DataFrame, bucket: Column, path: str, append: bool) -> None:
+    """Write ``df`` under ``path/_bucket=<b>/`` (Hive layout) by ``bucket``."""
+    df.withColumn(BUCKET, bucket).write.mode("append" if append else "overwrite").partitionBy(
+        BUCKET
+    ).parquet(path)
+
+
+def read_bucket(spark: SparkSession, path: str, b: int, schema) -> DataFrame | None:
+    """Bucket ``b`` of a dataset written by :func:`write_partitioned` (None: no rows there)."""
+    part = os.path.join(path, f"{BUCKET}={b}")
+    if not os.path.isdir(part):
+        return None
+    return spark.read.schema(schema).parquet(part)

@@ -600,9 +600,12 @@ class DevTools:
         self.next_id = 0
         self.events: list[dict] = []
 
-    def send(self, method: str, **params) -> dict:
+    def send(self, method: str, timeout: float = 120, **params) -> dict:
         self.next_id += 1
         mid = self.next_id
+        # wait_for/drain leave a short socket timeout behind: each command sets its own (a
+        # full-page screenshot on a loaded machine takes seconds)
+        self.ws.settimeout(timeout)
         self.ws.send(json.dumps({"id": mid, "method": method, "params": params}))
         while True:
             msg = json.loads(self.ws.recv())

@@ -429,6 +429,44 @@ def test_rank_bands_cover_the_ranks_over_the_grid():
     assert bands == {"A": (1, 2), "B": (1, 3), "C": (2, 3)}
 
 
+def test_sensitivity_org_shares_recompute_each_setting_over_measured_rows(spark):
+    # Shares worked out by hand. Weights: repeat_prompt 0.5, others 1. p = 1 - prod(1 - c).
+    rows = [
+        # org, repeat, bunching weight, disposition, view ms
+        ("A", True, 0.0, None, None),  # unused NA; p = 0.5 (0 when repeat is dropped)
+        ("A", False, 0.5, None, 4000),  # unused iff threshold 5000; bunching 0.5 (x2: 1)
+        ("A", None, None, None, None),  # nothing measured: not counted
+        ("A", False, 0.5, None, 4000),  # the same row again: counted twice
+        ("B", True, None, "discarded", None),  # p = 1 under every setting
+        ("B", False, None, None, 6000),  # viewed long enough: p = 0
+        ("B", None, None, None, 3000),  # 3000 < 3000 no, 3000 < 5000 yes
+        ("B", None, None, "accepted", 10),  # used: p = 0 whatever the view time
+        (None, True, 1.0, "discarded", None),  # no org: left out
+    ]
+    labels = spark.createDataFrame(
+        rows,
+        "org_id string, sig_repeat_prompt boolean, sig_quota_bunching double, "
+        "output_disposition string, dwell_ms bigint",
+    )
+    names = ["unused_output", "repeat_prompt", "quota_bunching"]
+    configs = [
+        {"dwell": 3000, "order": 5, "drop": None},
+        {"dwell": 5000, "order": 5, "drop": None},
+        {"dwell": 3000, "order": 6, "drop": None},
+        {"dwell": 3000, "order": 5, "drop": "repeat_prompt"},
+    ]
+    got = sensitivity.org_shares(
+        labels, {"repeat_prompt": 0.5}, names, configs, {"A": {5: 1.0, 6: 2.0}}
+    )
+    want = {
+        "A": [1.5 / 3, 2.5 / 3, 2.5 / 3, 1.0 / 3],
+        "B": [1 / 4, 2 / 4, 1 / 4, 1 / 4],
+    }
+    assert set(got) == set(want)
+    for org, shares in want.items():
+        assert got[org] == pytest.approx(shares), org
+
+
 def test_sensitivity_grid_drops_each_signal_once():
     g = sensitivity.grid(
         {"dwell_ms": [3000, 5000], "poly_orders": [5, 7], "drop_each_signal": True},

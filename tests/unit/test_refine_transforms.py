@@ -88,6 +88,9 @@ def test_resolve_org_uses_directory_row_valid_on_event_date(spark):
         [
             ("u1", "sales", date(2026, 1, 1), date(2026, 8, 1)),
             ("u1", "eng", date(2026, 8, 1), None),
+            # overlapping rows: the latest valid_from covering the date wins
+            ("u2", "hq", date(2026, 1, 1), None),
+            ("u2", "lab", date(2026, 6, 1), date(2026, 9, 1)),
         ],
         "user_key string, org_id string, valid_from date, valid_to date",
     )
@@ -97,8 +100,12 @@ def test_resolve_org_uses_directory_row_valid_on_event_date(spark):
             ("ide", "e2", "u1", None, date(2026, 8, 1)),  # valid_to exclusive -> eng
             ("ide", "e3", "u1", "ops", date(2026, 7, 2)),  # present org wins
             ("ide", "e4", "u9", None, date(2026, 7, 2)),  # unknown user -> unresolved
-            ("ide", "e5", "u1", None, date(2025, 12, 31)),
-        ],  # before any row -> unresolved
+            ("ide", "e5", "u1", None, date(2025, 12, 31)),  # before any row -> unresolved
+            ("ide", "e6", "u2", None, date(2026, 7, 1)),  # both cover -> the later one
+            ("ide", "e7", "u2", None, date(2026, 9, 1)),  # only the open-ended one
+            ("ide", "e8", "u2", None, date(2026, 5, 31)),
+            ("ide", "e9", None, None, date(2026, 7, 1)),  # no user -> unresolved
+        ],
         "tool string, event_id string, user_key string, org_id string, event_date date",
     )
     out = events.transform(resolve_org(directory))
@@ -109,7 +116,13 @@ def test_resolve_org_uses_directory_row_valid_on_event_date(spark):
         "e3": ("ops", "event"),
         "e4": (None, None),
         "e5": (None, None),
+        "e6": ("lab", "directory"),
+        "e7": ("hq", "directory"),
+        "e8": ("hq", "directory"),
+        "e9": (None, None),
     }
+    assert out.columns == [*events.columns, "org_source"]
+    assert out.count() == events.count()  # overlapping rows never duplicate an event
 
 
 def test_sessionize_splits_on_gap(spark):

@@ -22,24 +22,35 @@ THRESHOLD = "_short_threshold"
 def flag(
     thresholds: DataFrame, min_count: int = 5, window_minutes: int = 30
 ) -> Callable[[DataFrame], DataFrame]:
-    """``thresholds``: columns ``action`` and ``_short_threshold``."""
+    """``thresholds``: columns ``action`` and ``_short_threshold``. ``df`` has one row per
+    (tool, event_id), as silver.
+
+    Only short interactions on a reported artifact can fire or count, so the two range windows
+    run over those rows alone (about a tenth of the period) and the verdict is joined back by
+    (tool, event_id): the same flags as windows over every row, at a fraction of the sort."""
     span = window_minutes * 60
 
     def apply(df: DataFrame) -> DataFrame:
         secs = F.col("event_ts").cast("long")
         order = Window.partitionBy("user_key", "artifact_id").orderBy(secs)
         short = F.col("prompt_tokens") < F.col(THRESHOLD)
-        short_int = F.coalesce(short.cast("int"), F.lit(0))
-        forward = F.sum("_short").over(order.rangeBetween(0, span))
-        is_start = F.when((F.col("_short") == 1) & (forward >= min_count), 1).otherwise(0)
+        forward = F.count("*").over(order.rangeBetween(0, span))
+        is_start = F.when(forward >= min_count, 1).otherwise(0)
         covered = F.max("_start").over(order.rangeBetween(-span, 0)) > 0
-        measurable = F.col("artifact_id").isNotNull() & F.col("prompt_tokens").isNotNull()
-        return (
-            df.transform(with_action_quantile(thresholds, THRESHOLD))
-            .withColumn("_short", short_int)
+        fired = (
+            df.select(
+                "tool", "event_id", "user_key", "artifact_id", "event_ts", "action", "prompt_tokens"
+            )
+            .where(F.col("artifact_id").isNotNull())
+            .transform(with_action_quantile(thresholds, THRESHOLD))
+            .where(short)
             .withColumn("_start", is_start)
-            .withColumn(f"sig_{NAME}", F.when(measurable, (F.col("_short") == 1) & covered))
-            .drop("_short", "_start", THRESHOLD)
+            .select("tool", "event_id", covered.alias("_covered"))
+        )
+        measurable = F.col("artifact_id").isNotNull() & F.col("prompt_tokens").isNotNull()
+        sig = F.when(measurable, F.coalesce(F.col("_covered"), F.lit(False)))
+        return df.join(fired, on=["tool", "event_id"], how="left").select(
+            *df.columns, sig.alias(f"sig_{NAME}")
         )
 
     return apply

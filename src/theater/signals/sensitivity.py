@@ -8,8 +8,9 @@ The grid is the product of
   ratio of its weights under that order to the headline order),
 - dropping each signal in turn, or none (``drop_each_signal``).
 For each setting the org's theater share is the mean of ``p = 1 - prod(1 - component)`` over its
-interactions with at least one measured component (as the headline index), computed in one Spark aggregation (one sum per setting). Published orgs are ranked
-by share, 1 = most theater; ``rank_low``/``rank_high`` are the lower and upper ``band`` quantiles
+interactions with at least one measured component (as the headline index): one weighted sum per
+setting over the labels counted per distinct combination of the values the grid reads.
+Published orgs are ranked by share, 1 = most theater; ``rank_low``/``rank_high`` are the lower and upper ``band`` quantiles
 of an org's ranks over the grid, widened to contain its headline rank.
 
 Limitations: the other flags that use the view time (self-summary, repeat, padding) keep the
@@ -23,7 +24,7 @@ from itertools import product
 from typing import Mapping, Sequence
 
 import numpy as np
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from .common import DISCARDED, USED, output_unused
@@ -43,9 +44,21 @@ def org_shares(
     configs: Sequence[dict],
     order_factors: Mapping[str, Mapping[int, float]],
 ) -> dict[str, list[float]]:
-    """{org: [share under each config]} (one aggregation over the labels)."""
+    """{org: [share under each config]}.
+
+    Two aggregations: the labels are first counted per distinct combination of what the grid
+    reads (org, the signal values, the disposition, the view time as its class against the
+    grid's thresholds), then each setting is a weighted sum over those combinations (tens of
+    thousands of rows instead of one per interaction; the same values)."""
     df = labels.where(F.col("org_id").isNotNull())
     orders = sorted({c["order"] for c in configs})
+    keys = [f"sig_{n}" for n in names if n != "unused_output"]
+    df = df.groupBy(
+        "org_id",
+        *keys,
+        "output_disposition",
+        _dwell_class(sorted({int(c["dwell"]) for c in configs})).alias("dwell_ms"),
+    ).agg(F.count("*").cast("double").alias("_n"))
     if order_factors:
         fac = labels.sparkSession.createDataFrame(
             [(o, *[float(f.get(k, 1.0)) for k in orders]) for o, f in order_factors.items()],
@@ -81,8 +94,8 @@ def org_shares(
                 any_measured = any_measured | F.coalesce(measured(n), F.lit(False))
         # as the headline index: the mean of p over the rows with a measured component
         sums += [
-            F.sum(F.when(any_measured, F.lit(1.0) - keep)).alias(f"_s{i}"),
-            F.sum(any_measured.cast("double")).alias(f"_m{i}"),
+            F.sum(F.when(any_measured, (F.lit(1.0) - keep) * F.col("_n"))).alias(f"_s{i}"),
+            F.sum(any_measured.cast("double") * F.col("_n")).alias(f"_m{i}"),
         ]
     rows = df.groupBy("org_id").agg(*sums).collect()
     return {
@@ -91,6 +104,16 @@ def org_shares(
         ]
         for r in rows
     }
+
+
+def _dwell_class(thresholds: Sequence[int]) -> Column:
+    """The view time replaced by a representative of its class against the thresholds: the
+    same answer to ``dwell_ms < t`` for every threshold ``t`` (null stays null)."""
+    d = F.col("dwell_ms")
+    out = F.lit(max(thresholds)) if thresholds else d
+    for t in sorted(thresholds, reverse=True):
+        out = F.when(d < F.lit(t), F.lit(t - 1)).otherwise(out)
+    return F.when(d.isNotNull(), out.cast("bigint"))
 
 
 def ranks(shares: Mapping[str, float]) -> dict[str, int]:

@@ -106,34 +106,46 @@ def resolve_org(directory: DataFrame) -> Callable[[DataFrame], DataFrame]:
 
     ``directory`` has ``user_key, org_id, valid_from, valid_to`` (valid_to exclusive, null =
     current). A present org_id wins. With overlapping directory rows the latest valid_from
-    wins. No covering row: org_id stays null (unresolved, counted downstream).
-    Adds ``org_source``: event | directory | null.
+    wins (ties: the greater org_id, then the later valid_to). No covering row: org_id stays
+    null (unresolved, counted downstream). Adds ``org_source``: event | directory | null.
+
+    One pass over the interactions: the directory (one row per user and span, small) is
+    gathered into one array of spans per user, latest first, broadcast and joined by user;
+    the covering span is the first one whose dates hold the event. The interactions are
+    neither split nor re-sorted (a split into rows with and without an org evaluated the
+    whole upstream plan twice).
     """
 
     def apply(interactions: DataFrame) -> DataFrame:
-        d = directory.select(
-            F.col("user_key").alias("_d_user"),
-            F.col("org_id").alias("_d_org"),
-            F.col("valid_from").alias("_d_from"),
-            F.col("valid_to").alias("_d_to"),
+        spans = directory.groupBy(F.col("user_key").alias("_d_user")).agg(
+            F.sort_array(
+                F.collect_list(
+                    F.struct(
+                        F.col("valid_from").alias("f"),
+                        F.col("org_id").alias("o"),
+                        F.col("valid_to").alias("t"),
+                    )
+                ),
+                asc=False,
+            ).alias("_d_spans")
         )
-        needs = interactions.where(F.col("org_id").isNull())
-        has = interactions.where(F.col("org_id").isNotNull())
-        cover = (
-            (F.col("user_key") == F.col("_d_user"))
-            & (F.col("event_date") >= F.col("_d_from"))
-            & (F.col("_d_to").isNull() | (F.col("event_date") < F.col("_d_to")))
+        day = F.col("event_date")
+        covering = F.filter(
+            "_d_spans", lambda s: (s["f"] <= day) & (s["t"].isNull() | (day < s["t"]))
         )
-        joined = needs.join(d, on=cover, how="left")
-        w = Window.partitionBy("tool", "event_id").orderBy(F.col("_d_from").desc_nulls_last())
-        picked = (
-            joined.withColumn("_rn", F.row_number().over(w))
-            .where("_rn = 1")
-            .withColumn("org_id", F.col("_d_org"))
-            .withColumn("org_source", F.when(F.col("_d_org").isNotNull(), F.lit("directory")))
-            .drop("_rn", "_d_user", "_d_org", "_d_from", "_d_to")
+        found = F.get(covering, 0)["o"]
+        joined = interactions.join(
+            F.broadcast(spans), interactions["user_key"] == spans["_d_user"], "left"
         )
-        return has.withColumn("org_source", F.lit("event")).unionByName(picked)
+        present = F.col("org_id").isNotNull()
+        return (
+            joined.withColumn(
+                "org_source",
+                F.when(present, F.lit("event")).when(found.isNotNull(), F.lit("directory")),
+            )
+            .withColumn("org_id", F.when(present, F.col("org_id")).otherwise(found))
+            .drop("_d_user", "_d_spans")
+        )
 
     return apply
 

@@ -400,6 +400,43 @@ def test_each_critical_expectation_stops_publication(spark, base, tmp_path, tabl
     assert "@example.com" not in str(err.value).replace("alice@example.com", "")
 
 
+@pytest.mark.parametrize("table", ["silver/interactions", "gold/interaction_labels"])
+def test_uniqueness_checked_by_key_bucket_gives_the_whole_frame_verdict(spark, base, table):
+    """check(key_buckets=n): GX searches duplicates one key bucket at a time (memory of one
+    bucket); the records equal those of the whole frame, clean and with duplicates."""
+    out, lake, _ = base
+    frame = lake.read(spark, table)
+    twice = frame.limit(7)  # 7 keys delivered twice, spread over the buckets
+    broken = frame.unionByName(twice)
+    fields = ("expectation", "success", "observed_value", "unexpected_count", "element_count")
+
+    def records(df, n, run):
+        gate = quality.Gate(
+            spark, lake, _cfg(), STAGE_OF[table.split("/")[0]], period=Q3, run_id=run
+        )
+        try:
+            gate.check(table, df, materialize=False, key_buckets=n)
+            failed = None
+        except DataQualityError as exc:
+            failed = str(exc)
+        got = {r["expectation"]: {k: r[k] for k in fields} for r in gate.results}
+        samples = {r["expectation"]: json.loads(r["sample"]) for r in gate.results}
+        return got, samples, failed
+
+    whole, _, ok = records(frame, 1, "keys-1")
+    bucketed, _, ok3 = records(frame, 3, "keys-3")
+    assert ok is None and ok3 is None
+    assert bucketed == whole
+    whole, samples, err = records(broken, 1, "dup-1")
+    bucketed, samples3, err3 = records(broken, 3, "dup-3")
+    assert err is not None and err3 is not None and "tool_event_id_unique" in err3
+    assert bucketed == whole
+    assert whole["tool_event_id_unique"]["unexpected_count"] == 14  # both copies of each key
+    assert whole["tool_event_id_unique"]["success"] is False
+    assert len(samples3["tool_event_id_unique"]) == len(samples["tool_event_id_unique"]) > 0
+    assert "offending rows" in err3
+
+
 # ------------------------------------------------------------------ through the stages
 @pytest.mark.parametrize(
     "table,expectation_name",

@@ -34,6 +34,44 @@ DQ_SCHEMA = (
 )
 
 
+UNIQUE_TYPES = ("expect_compound_columns_to_be_unique", "expect_column_values_to_be_unique")
+
+
+def _merge_bucket_results(parts: list, sample_rows: int):
+    """One GX expectation result from its results on each key bucket: success when every
+    bucket passed; element and unexpected counts summed (percentages recomputed); the
+    offending-row samples of the failing buckets, up to ``sample_rows``; an exception if any
+    bucket raised one."""
+    raised = [r for r in parts if gx_exception(r.exception_info)[0]]
+    failed = [r for r in parts if not r.success]
+    merged = raised[0] if raised else failed[0] if failed else parts[0]
+    res = dict(merged.result or {})
+    counts = {
+        k: sum(int((r.result or {}).get(k) or 0) for r in parts)
+        for k in ("element_count", "unexpected_count", "missing_count")
+        if k in res
+    }
+    res.update(counts)
+    n, u = counts.get("element_count"), counts.get("unexpected_count")
+    if n is not None and u is not None:
+        missing = counts.get("missing_count", 0)
+        for k, base in (
+            ("unexpected_percent", n - missing),
+            ("unexpected_percent_total", n),
+            ("unexpected_percent_nonmissing", n - missing),
+        ):
+            if k in res:
+                res[k] = 100.0 * u / base if base else None
+        if "missing_percent" in res:
+            res["missing_percent"] = 100.0 * missing / n if n else None
+    for k in ("partial_unexpected_index_list", "partial_unexpected_list"):
+        if k in res:
+            res[k] = [x for r in failed for x in ((r.result or {}).get(k) or [])][:sample_rows]
+    merged.result = res
+    merged.success = not raised and not failed
+    return merged
+
+
 @dataclass
 class Gate:
     """Validates the tables one stage publishes; collects the result records in ``results``."""
@@ -96,8 +134,15 @@ class Gate:
         *,
         related: dict | None = None,
         materialize: bool | None = None,
+        key_buckets: int = 1,
     ) -> DataFrame:
         """Validate ``df`` (about to be written to ``table``) with the table's suite.
+
+        ``key_buckets`` > 1 (a large table, see :mod:`theater.buckets`): the uniqueness
+        expectations of the rows frame are validated by GX on each hash bucket of their key
+        columns in turn and their results summed, so that the duplicate search holds one
+        bucket's keys at a time (every duplicate pair shares a bucket; the same verdict, counts
+        and samples as over the whole frame). The other expectations see the whole frame.
 
         Returns the DataFrame to write (the staged copy when materializing). Raises
         :class:`DataQualityError` when a critical expectation fails; the results are recorded
@@ -132,7 +177,10 @@ class Gate:
                 batch_frame, kind, keys = self._summary(df, exps, related or {}), "pandas", []
             else:
                 batch_frame, kind, keys = self._daily_volume(table, df, data), "pandas", ["day"]
-            result = self._validate(data, exps, frame, batch_frame, kind, keys, params)
+            if frame == "rows" and key_buckets > 1:
+                result = self._validate_keyed(data, exps, batch_frame, keys, params, key_buckets)
+            else:
+                result = self._validate(data, exps, frame, batch_frame, kind, keys, params)
             t_part = self._tick(f"gx.{table}.{frame}", t_part)
             for r in sorted(result.results, key=lambda r: r.expectation_config.meta["_idx"]):
                 e = exps[r.expectation_config.meta["_idx"]]
@@ -227,6 +275,49 @@ class Gate:
                 result.results = [
                     by_idx.get(r.expectation_config.meta["_idx"], r) for r in result.results
                 ]
+        return result
+
+    def _validate_keyed(self, data, exps, df, keys, params, n: int):
+        """:meth:`_validate` of a rows frame with the uniqueness expectations run per key
+        bucket (``check``'s ``key_buckets``); results carry ``_idx`` into ``exps`` as usual."""
+        from ..buckets import bucket_of
+
+        unique = [i for i, e in enumerate(exps) if e["type"] in UNIQUE_TYPES]
+        rest = [i for i in range(len(exps)) if i not in unique]
+        if not unique:
+            return self._validate(data, exps, "rows", df, "spark", keys, params)
+        results = []
+        result = None
+        if rest:
+            result = self._validate(
+                data, [exps[i] for i in rest], "rows", df, "spark", keys, params
+            )
+            for r in result.results:
+                r.expectation_config.meta["_idx"] = rest[r.expectation_config.meta["_idx"]]
+            results += result.results
+        for i in unique:
+            kw = exps[i].get("kwargs") or {}
+            cols = kw.get("column_list") or [kw["column"]]
+            parts = []
+            for b in range(n):
+                part = df.where(bucket_of(n, *cols) == b)
+                one = self._validate(data, [exps[i]], "rows", part, "spark", keys, params)
+                parts.append(one.results[0])
+                result = result or one
+            merged = _merge_bucket_results(parts, self.q.sample_rows)
+            merged.expectation_config.meta["_idx"] = i
+            results.append(merged)
+        result.results = results
+        result.success = all(r.success for r in results)
+        stats = getattr(result, "statistics", None)
+        if isinstance(stats, dict):
+            good = sum(1 for r in results if r.success)
+            stats.update(
+                evaluated_expectations=len(results),
+                successful_expectations=good,
+                unsuccessful_expectations=len(results) - good,
+                success_percent=100.0 * good / len(results) if results else None,
+            )
         return result
 
     def _record(self, table, version, suite, frame, e: dict, r) -> dict:

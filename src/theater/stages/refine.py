@@ -425,6 +425,7 @@ def _refine_interactions(
                     spark, resolved, updates, key, period, directory, gap, n, staging
                 ),
                 materialize=False,
+                key_buckets=n,
             )
         _upgrade_silver_interactions(spark, lake)
         lake.merge(

@@ -230,6 +230,7 @@ def bucketed_labels(
     cfg: Config,
     inc,
     staging: str,
+    n: int,
 ) -> DataFrame:
     """The labels of the period computed in user-hash buckets of about
     ``scoring.bucket_rows`` interactions each, one after the other, so that the memory of the
@@ -240,6 +241,7 @@ def bucketed_labels(
     weights (small per user-week and user-day tables, materialized once): the labels equal
     those of one plan over the period. Each bucket's labels are appended to a staged Parquet
     copy under ``staging``; the caller validates and publishes that copy in one commit.
+    ``n``: the number of buckets (:func:`label_buckets`).
     """
     period_rows = interactions.where(period.ts_col("event_ts"))
     thresholds = tuple(
@@ -250,7 +252,6 @@ def bucketed_labels(
         inc.user_weeks = materialize(spark, inc.user_weeks, os.path.join(staging, "inc_weeks"))
     if inc is not None and inc.checkpoint is not None:
         inc.checkpoint = materialize(spark, inc.checkpoint, os.path.join(staging, "inc_days"))
-    n = bucket_count(period_rows.count(), cfg.scoring.bucket_rows)
     out = os.path.join(staging, "labels")
     if n == 1:
         return materialize(spark, labels_frame(interactions, period, cfg, inc, thresholds), out)
@@ -268,6 +269,13 @@ def bucketed_labels(
     if schema is None:  # no interactions at all
         return materialize(spark, labels_frame(interactions, period, cfg, inc, thresholds), out)
     return spark.read.schema(schema).parquet(out)
+
+
+def label_buckets(interactions: DataFrame, period: Period, cfg: Config) -> int:
+    """User buckets for the period's labels: about ``scoring.bucket_rows`` interactions each."""
+    return bucket_count(
+        interactions.where(period.ts_col("event_ts")).count(), cfg.scoring.bucket_rows
+    )
 
 
 def user_weeks_frame(labels, policies, period: Period, cfg: Config):
@@ -465,8 +473,10 @@ def compute_gold(
     seconds_incentives = time.time() - t_inc
 
     progress(f"score: signals and labels {period}")
+    n = 1
     if staging is not None:
-        detector = bucketed_labels(spark, inputs.interactions, period, cfg, inc, staging)
+        n = label_buckets(inputs.interactions, period, cfg)
+        detector = bucketed_labels(spark, inputs.interactions, period, cfg, inc, staging, n)
     else:
         detector = labels_frame(inputs.interactions, period, cfg, inc)
     # with audit labels (theater audit load): calibrate the probabilities, debias the index
@@ -479,6 +489,7 @@ def compute_gold(
         "gold/interaction_labels",
         audit.calibrate_labels(detector, audited, cfg),
         staged=staging is not None and audited is None,
+        key_buckets=n,
     )
     progress("score: user-weeks")
     user_weeks = handover("gold/user_weeks", user_weeks_frame(labels, inputs.policies, period, cfg))
@@ -529,9 +540,15 @@ def run(
     inputs = read_inputs(spark, lake, period, cfg, versions)
     dq = quality.Gate(spark, lake, cfg, "score", run_id=run_id, period=period)
 
-    def publish(table, frame, related=None, staged=False):
+    def publish(table, frame, related=None, staged=False, key_buckets=1):
         sql_pred, col_pred = slice_of(table, period)
-        checked = dq.check(table, frame, related=related, materialize=False if staged else None)
+        checked = dq.check(
+            table,
+            frame,
+            related=related,
+            materialize=False if staged else None,
+            key_buckets=key_buckets,
+        )
         lake.replace_where(checked, table, sql_pred)
         return lake.read(spark, table).where(col_pred)
 

@@ -164,61 +164,46 @@ def clean_interactions(bronze: DataFrame, key: bytes) -> DataFrame:
 
     Vendor rows must come with ``user_id`` already resolved to the directory user_id
     (``resolve_vendor_identities``); ``source_format`` (null for native rows) is kept."""
-    return latest_deliveries(typed_interactions(bronze, key))
-
-
-# The silver columns that clean_interactions keeps (before org and sessions)
-_CLEAN_COLUMNS = (
-    "event_id",
-    "tool",
-    "event_ts",
-    "event_date",
-    "user_key",
-    "org_id",
-    "action",
-    "session_id",
-    "prompt_fingerprint",
-    "prompt_tokens",
-    "completion_tokens",
-    "model",
-    "output_disposition",
-    "dwell_ms",
-    "artifact_id",
-    "artifact_author_key",
-    "artifact_modified_ts",
-    "work_item_id",
-    "source_format",
-    "_source_file",
-    "_ingested_at",
-    "_batch_id",
-)
-
-
-def typed_interactions(bronze: DataFrame, key: bytes) -> DataFrame:
-    """Row by row: typed, content hash of the record as received, identities pseudonymized
-    (no raw identifier left), every delivery kept. What :func:`latest_deliveries` picks from."""
     if "source_format" not in bronze.columns:
         bronze = bronze.withColumn("source_format", F.lit(None).cast("string"))
     identities = bronze.select(F.col("user_id").alias("_id")).unionByName(
         bronze.select(F.col("artifact_author_id").alias("_id"))
     )
-    i = _typed(bronze, "interactions", ("source_format",)).transform(
-        with_pseudonyms(
-            key,
-            {"user_id": "user_key", "artifact_author_id": "artifact_author_key"},
-            identities,
+    i = (
+        _typed(bronze, "interactions", ("source_format",))
+        .transform(latest_delivery(["tool", "event_id"]))
+        .transform(
+            with_pseudonyms(
+                key,
+                {"user_id": "user_key", "artifact_author_id": "artifact_author_key"},
+                identities,
+            )
         )
     )
-    columns = {
-        "event_date": F.to_date("event_ts"),
-        "org_id": F.when(F.trim("org_id") != "", F.trim("org_id")),
-    }
-    return i.select(*[columns.get(c, F.col(c)).alias(c) for c in _CLEAN_COLUMNS], CONTENT_HASH)
-
-
-def latest_deliveries(typed: DataFrame) -> DataFrame:
-    """One row per (tool, event_id): the latest delivery (:func:`latest_delivery`)."""
-    return typed.transform(latest_delivery(["tool", "event_id"])).select(*_CLEAN_COLUMNS)
+    return i.select(
+        "event_id",
+        "tool",
+        "event_ts",
+        F.to_date("event_ts").alias("event_date"),
+        "user_key",
+        F.when(F.trim("org_id") != "", F.trim("org_id")).alias("org_id"),
+        "action",
+        "session_id",
+        "prompt_fingerprint",
+        "prompt_tokens",
+        "completion_tokens",
+        "model",
+        "output_disposition",
+        "dwell_ms",
+        "artifact_id",
+        "artifact_author_key",
+        "artifact_modified_ts",
+        "work_item_id",
+        "source_format",
+        "_source_file",
+        "_ingested_at",
+        "_batch_id",
+    )
 
 
 def with_vendor_columns(bronze: DataFrame) -> DataFrame:
@@ -449,14 +434,7 @@ def _refine_interactions(
 def _events(resolved, updates, key, period, directory):
     """The period's interactions, latest delivery per (tool, event_id), updates folded in,
     pseudonymized, org resolved: everything partitioned by the event, before sessions."""
-    return _events_of(
-        typed_interactions(resolve_vendor_identities(resolved), key), updates, period, directory
-    )
-
-
-def _events_of(typed, updates, period, directory):
-    """:func:`_events` from the typed, pseudonymized deliveries (``typed_interactions``)."""
-    interactions = latest_deliveries(typed)
+    interactions = clean_interactions(resolve_vendor_identities(resolved), key)
     if updates is not None:
         interactions = interactions.transform(vendor.fold_updates(updates))
     return interactions.where(period.ts_col("event_ts")).transform(resolve_org(directory))
@@ -470,26 +448,17 @@ def _sessions(events, gap_minutes: int):
 
 
 def _bucketed_interactions(spark, resolved, updates, key, period, directory, gap, n, staging):
-    """The silver rows in two passes of ``n`` hash buckets each (after one write of the
-    deliveries by event bucket), so that memory follows a bucket, not the period: first by
-    ``event_id`` (every delivery of an event and its updates
+    """The silver rows in two passes of ``n`` hash buckets each, so that memory follows a
+    bucket, not the period: first by ``event_id`` (every delivery of an event and its updates
     share a bucket, so latest delivery, update folding and org resolution see all of them),
     written out by user bucket; then by user (sessions see all of a user's events). The same
     rows as one plan; the result is a staged Parquet copy under ``staging``."""
-    # Pass 0: the typed, pseudonymized deliveries written once by event bucket, so that each
-    # bucket below reads its own part instead of filtering the whole of bronze again (n reads).
-    # No raw identifier is written: identities are hashed before this copy.
-    typed_dir = os.path.join(staging, "deliveries")
-    typed = typed_interactions(resolve_vendor_identities(resolved), key)
-    write_partitioned(typed, bucket_of(n, "event_id"), typed_dir, append=False)
     events_dir = os.path.join(staging, "events")
     schema = None
     for b in range(n):
-        part = read_bucket(spark, typed_dir, b, typed.schema)
-        if part is None:  # no event hashed here
-            continue
+        part = resolved.where(bucket_of(n, "event_id") == b)
         upd = updates.where(bucket_of(n, "event_id") == b) if updates is not None else None
-        events = _events_of(part, upd, period, directory)
+        events = _events(part, upd, key, period, directory)
         write_partitioned(events, user_bucket(n), events_dir, append=schema is not None)
         schema = events.schema
         log.info("refine: interactions, event bucket %d of %d", b + 1, n)

@@ -298,9 +298,11 @@ class Gate:
         for i in unique:
             kw = exps[i].get("kwargs") or {}
             cols = kw.get("column_list") or [kw["column"]]
+            # only the key columns (and the row keys of the samples): a narrow scan per bucket
+            narrow = df.select(*dict.fromkeys([*cols, *keys]))
             parts = []
             for b in range(n):
-                part = df.where(bucket_of(n, *cols) == b)
+                part = narrow.where(bucket_of(n, *cols) == b)
                 one = self._validate(data, [exps[i]], "rows", part, "spark", keys, params)
                 parts.append(one.results[0])
                 result = result or one

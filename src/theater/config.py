@@ -101,6 +101,7 @@ class Paths:
 class SparkSettings:
     app_name: str
     shuffle_partitions: int
+    stage_processes: bool
     conf: Mapping[str, Any]
 
 
@@ -336,6 +337,11 @@ class Config:
         """Build the typed configuration from a merged mapping (every key of base.yaml)."""
         sections = _build(cls, data, "", skip={"data", "sources"})
         return cls(**sections, data=copy.deepcopy(_plain(data)), sources=tuple(sources))
+
+    def __reduce__(self):
+        """Pickled as its merged mapping (the typed sections hold read-only mappings), e.g. for
+        the pipeline's stage processes."""
+        return (Config.from_dict, (_plain(self.data), self.sources))
 
     def get(self, dotted: str) -> Any:
         node: Any = self.data

@@ -154,6 +154,49 @@ def setup_logging(verbose: bool = False, fmt: str = "text", stream=None) -> logg
     return handler
 
 
+def settings() -> dict:
+    """This process's logging levels, for :func:`forward_to` in a child process."""
+    return {
+        "root": logging.getLogger().level,
+        "project": logging.getLogger(PROJECT).level,
+        "verbose": _state["verbose"],
+        "third_party": _state["third_party"],
+        "warnings": logging.getLogger("py.warnings").level,
+    }
+
+
+def forward_to(queue, levels: dict) -> None:
+    """In a child process (``theater.pipeline``'s stage processes): send every log record to
+    ``queue`` with the parent's levels (:func:`settings`), for the parent to write with its own
+    handler (:func:`relay`), so that a stage's lines look the same in or out of process."""
+    from logging.handlers import QueueHandler
+
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    root.addHandler(QueueHandler(queue))
+    root.setLevel(levels["root"])
+    logging.getLogger(PROJECT).setLevel(levels["project"])
+    _state["verbose"] = levels["verbose"]
+    _state["third_party"] = levels["third_party"]
+    for name in NOISY:
+        quiet(name)
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(levels["warnings"])
+
+
+def relay(queue) -> None:
+    """Write the records a child sends with :func:`forward_to` through this process's loggers,
+    until a ``None``."""
+    while True:
+        record = queue.get()
+        if record is None:
+            return
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)
+
+
 def milestone(message: str, *args, logger: str = PROJECT) -> None:
     """One progress line (INFO) on the project's log."""
     logging.getLogger(logger).info(message, *args)

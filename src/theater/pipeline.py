@@ -1,13 +1,28 @@
-"""The pipeline: stages in order on one engine session, tracked as one MLflow run.
+"""The pipeline: stages in order, tracked as one MLflow run, under the lake's writer lock.
 
 ``theater run``, ``theater demo``, the jobs under ``jobs/`` and the Airflow DAGs all come here.
+
+On the embedded Sail engine a run of several stages gives each stage its own process
+(``spark.stage_processes``, default true): the engine runs inside the Python process and its
+allocator keeps what a stage freed, so one process would carry ingest's memory into refine and
+refine's into score (``docs/scaling.md``, "Where memory goes"). This process keeps the MLflow
+run and the lock; each stage process starts its own engine, runs the stage and sends back its
+metrics, its log records and, on failure, its exception. A stage process dies with this one.
+On Apache Spark and remote Spark Connect the engine's memory is not in this process, and a
+process that already hosts a Sail server (nested use, tests) reuses it: stages run in process.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import pickle
+import signal
+import threading
 import time
+import traceback
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 
 from .config import Config, ConfigError
@@ -29,12 +44,13 @@ def run_pipeline(
     command: str = "run",
     wait: float | None = None,
 ) -> dict:
-    """Run the stages in order on one session, as one MLflow run, holding the lake's writer
-    lock (``theater.lock``; ``wait``: seconds to wait for it); return each stage's metrics."""
+    """Run the stages in order (each in its own process where ``stage_processes`` says so),
+    as one MLflow run, holding the lake's writer lock (``theater.lock``; ``wait``: seconds to
+    wait for it); return each stage's metrics."""
     from .engine import session
     from .lake import Lake
     from .lock import check_lake_root, lake_lock
-    from .stages import ingest, refine, score
+    from .stages import refine
     from .tracking import PipelineRun
 
     lake = Lake(lake_root or cfg.paths.lake, cfg.table_format)
@@ -54,10 +70,11 @@ def run_pipeline(
         f"engine {cfg.engine} ({cfg.table_format}); "
         f"{f'period {period}' if period else 'new landing files'}; lake {lake.root}"
     )
+    isolated = stage_processes(cfg, stages, progress)
     with (
         PipelineRun(cfg, period, lake.root, command) as tracked,
         lake_lock(lake.root, tracked.run_id or uuid.uuid4().hex, cfg, wait) as held,
-        session(cfg) as spark,
+        nullcontext() if isolated else session(cfg) as spark,
     ):
         run_id = tracked.run_id or (held.run_id if held else uuid.uuid4().hex)
         results["run_id"] = run_id
@@ -72,23 +89,148 @@ def run_pipeline(
             t0 = time.time()
             progress(f"stage {stage}: start")
             with tracked.stage(stage):
-                if stage == "ingest":
-                    m = ingest.run(spark, lake, landing, cfg=cfg, run_id=run_id, progress=progress)
-                    rows = sum(m["rows_loaded"].values()) + sum(m["rows_quarantined"].values())
-                elif stage == "refine":
-                    m = refine.run(spark, cfg, lake, period, run_id=run_id, progress=progress)
-                    rows = m["silver_interactions"]
+                args = (stage, cfg, lake.root, landing, period, run_id)
+                if isolated:
+                    m, orgs = _in_own_process(*args)
                 else:
-                    m = score.run(spark, cfg, lake, period, run_id=run_id, progress=progress)
-                    rows = m["labelled_interactions"]
+                    m, orgs = run_stage(spark, *args, progress=progress)
                 results[stage] = m
-            tracked.record_stage(stage, m, time.time() - t0, rows)
+            tracked.record_stage(stage, m, time.time() - t0, _rows(stage, m))
             progress(f"stage {stage}: done in {time.time() - t0:.1f}s")
-        if "score" in stages:
-            results["orgs"] = org_rows(spark, lake, period)
-            tracked.record_index(results["orgs"])
+            if orgs is not None:
+                results["orgs"] = orgs
+                tracked.record_index(orgs)
     results["seconds"] = round(time.time() - t_all, 1)
     return results
+
+
+def run_stage(spark, stage, cfg, lake_root, landing, period, run_id, progress=log.info):
+    """One stage on ``spark``: (its metrics, the period's org rows after score, else None)."""
+    from .lake import Lake
+    from .stages import ingest, refine, score
+
+    lake = Lake(lake_root, cfg.table_format)
+    if stage == "ingest":
+        return ingest.run(spark, lake, landing, cfg=cfg, run_id=run_id, progress=progress), None
+    if stage == "refine":
+        return refine.run(spark, cfg, lake, period, run_id=run_id, progress=progress), None
+    m = score.run(spark, cfg, lake, period, run_id=run_id, progress=progress)
+    return m, org_rows(spark, lake, period)
+
+
+def _rows(stage: str, m: dict) -> int:
+    if stage == "ingest":
+        return sum(m["rows_loaded"].values()) + sum(m["rows_quarantined"].values())
+    return m["silver_interactions"] if stage == "refine" else m["labelled_interactions"]
+
+
+# ----------------------------------------------------------------------------- stage processes
+
+
+class StageProcessError(RuntimeError):
+    """A stage process ended without a result (killed, out of memory) or with an exception
+    that cannot be sent back as it is."""
+
+
+def stage_processes(cfg: Config, stages, progress=log.info) -> bool:
+    """Whether this run gives each stage its own process (see the module docstring)."""
+    from .engine import _SailServer
+
+    return (
+        cfg.spark.stage_processes
+        and cfg.engine == "sail"
+        and len([s for s in STAGES if s in stages]) > 1
+        and _SailServer._server is None
+        and progress == log.info  # a caller's own progress callback cannot cross processes
+    )
+
+
+def _in_own_process(stage, cfg, lake_root, landing, period, run_id):
+    """``run_stage`` in a fresh process on its own engine; its log records are written here."""
+    import multiprocessing
+
+    from . import logs
+
+    ctx = multiprocessing.get_context("spawn")
+    records = ctx.Queue()
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(
+        target=_stage_main,
+        args=(send, records, logs.settings(), os.getpid(), stage, cfg, lake_root, landing)
+        + (period, run_id),
+        name=f"theater-{stage}",
+    )
+    relay = threading.Thread(target=logs.relay, args=(records,), daemon=True)
+    relay.start()
+    child.start()
+    send.close()
+    log.debug("stage %s: process %d", stage, child.pid)
+    try:
+        try:
+            outcome = receive.recv()
+        except EOFError:
+            outcome = None
+        child.join()
+    finally:
+        if child.is_alive():  # this process is being stopped (Ctrl-C): the stage stops too
+            child.kill()
+            child.join()
+        records.put(None)
+        relay.join(timeout=10)
+        receive.close()
+    if outcome is None:
+        code = child.exitcode
+        how = (
+            f"was killed by signal {-code} ({signal.Signals(-code).name}; SIGKILL is often the "
+            "out-of-memory killer)"
+            if code is not None and code < 0
+            else f"exited with code {code}"
+        )
+        raise StageProcessError(f"stage {stage}: its process {how} before it finished")
+    if outcome[0] == "ok":
+        return outcome[1], outcome[2]
+    _, exc, summary, tb = outcome
+    log.debug("stage %s failed in its process:\n%s", stage, tb)
+    if exc is not None:
+        raise pickle.loads(exc)
+    raise StageProcessError(f"stage {stage} failed: {summary}")
+
+
+def _die_with(parent: int) -> None:
+    """Ask Linux to kill this process when its parent dies (no orphan keeps writing a lake
+    whose lock died with the parent); exit now if the parent is already gone."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the parent kills us when it can
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _stage_main(send, records, levels, parent, stage, cfg, lake_root, landing, period, run_id):
+    """Entry point of a stage process."""
+    _die_with(parent)
+    from . import logs
+    from .engine import session
+
+    logs.forward_to(records, levels)
+    try:
+        with session(cfg) as spark:
+            m, orgs = run_stage(spark, stage, cfg, lake_root, landing, period, run_id)
+        send.send(("ok", m, orgs))
+    except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+        try:
+            payload = pickle.dumps(exc)
+            pickle.loads(payload)
+        except Exception:  # noqa: BLE001 - an exception that does not survive pickling
+            payload = None
+        send.send(("error", payload, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+    finally:
+        send.close()
+        records.close()
+        records.join_thread()
 
 
 def org_rows(spark, lake, period: Period) -> list[dict]:

@@ -100,3 +100,23 @@ def test_typed_sections_mirror_base_yaml():
     assert cfg.with_overrides({"engine": "spark"}).engine == "spark"
     with pytest.raises(ConfigError, match="engine"):
         cfg.with_overrides({"engine": "duckdb"})
+
+
+def test_config_pickles_as_its_merged_settings():
+    """The pipeline's stage processes get the configuration by pickle (the typed sections
+    hold read-only mappings, which do not pickle by themselves)."""
+    import pickle
+
+    cfg = load_config(
+        env="local",
+        directory=ROOT,
+        environ={"THEATER_SCORING__THRESHOLD": "0.7"},
+        overrides={"spark.conf": {"spark.sql.ansi.enabled": "true"}},
+    )
+    back = pickle.loads(pickle.dumps(cfg))
+    assert back == cfg
+    assert back.flat() == cfg.flat()
+    assert back.sources == cfg.sources
+    assert back.scoring.threshold == 0.7
+    assert dict(back.spark.conf) == {"spark.sql.ansi.enabled": "true"}
+    assert back.spark.stage_processes is True

@@ -132,3 +132,30 @@ def test_progress_context_lines_when_not_a_terminal(monkeypatch):
     assert "refine: 2/2 table - silver/interactions" in lines[1]
     with pytest.raises(ValueError, match="log format"):
         logs.setup_logging(False, "xml")
+
+
+def test_records_of_a_stage_process_are_written_by_the_parent(monkeypatch):
+    """forward_to (in the stage process) keeps the parent's levels and sends the records;
+    relay (in the parent) writes them with the parent's handler, extras included."""
+    import queue
+
+    monkeypatch.delenv("THEATER_LOG_LEVEL", raising=False)
+    out = io.StringIO()
+    logs.setup_logging(False, "json", stream=out)
+    levels = logs.settings()
+    q = queue.Queue()
+    logs.forward_to(q, levels)  # as the stage process does
+    logging.getLogger("theater.stages.refine").info("bucket %d of %d", 2, 5, extra={"b": 2})
+    logging.getLogger("theater.stages.refine").debug("not without -v")
+    logging.getLogger("great_expectations.core").info("chatty library line")
+    logging.getLogger("great_expectations.core").error("a library error")
+    assert out.getvalue() == ""  # nothing written in the "stage process"
+    logs.setup_logging(False, "json", stream=out)  # back to the parent's handler
+    q.put(None)
+    logs.relay(q)
+    recs = [json.loads(ln) for ln in out.getvalue().splitlines()]
+    assert [(r["logger"], r["level"], r["message"]) for r in recs] == [
+        ("theater.stages.refine", "INFO", "bucket 2 of 5"),
+        ("great_expectations.core", "ERROR", "a library error"),
+    ]
+    assert recs[0]["b"] == 2

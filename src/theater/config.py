@@ -32,6 +32,7 @@ CHOICES = {
     "env": {"local", "cluster"},
     "engine": {"sail", "spark", "remote"},
     "table_format": {"delta", "parquet"},
+    "spark.stage_processes": {"auto", "always", "never"},
 }
 # (min, max) inclusive bounds for numeric keys
 BOUNDS = {
@@ -101,7 +102,7 @@ class Paths:
 class SparkSettings:
     app_name: str
     shuffle_partitions: int
-    stage_processes: bool
+    stage_processes: str
     conf: Mapping[str, Any]
 
 

@@ -2,14 +2,16 @@
 
 ``theater run``, ``theater demo``, the jobs under ``jobs/`` and the Airflow DAGs all come here.
 
-On the embedded Sail engine a run of several stages gives each stage its own process
-(``spark.stage_processes``, default true): the engine runs inside the Python process and its
+On the embedded Sail engine a run of several stages can give each stage its own process
+(``spark.stage_processes``: ``auto``, the default, does so for runs that read 128 MB or more;
+``always``; ``never``): the engine runs inside the Python process and its
 allocator keeps what a stage freed, so one process would carry ingest's memory into refine and
 refine's into score (``docs/scaling.md``, "Where memory goes"). This process keeps the MLflow
 run and the lock; each stage process starts its own engine, runs the stage and sends back its
 metrics, its log records and, on failure, its exception. A stage process dies with this one.
-On Apache Spark and remote Spark Connect the engine's memory is not in this process, and a
-process that already hosts a Sail server (nested use, tests) reuses it: stages run in process.
+On Apache Spark and remote Spark Connect the engine's memory is not in this process, and under
+``auto`` a process that already hosts a Sail server (nested use, tests) reuses it: stages run
+in process.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def run_pipeline(
         f"engine {cfg.engine} ({cfg.table_format}); "
         f"{f'period {period}' if period else 'new landing files'}; lake {lake.root}"
     )
-    isolated = stage_processes(cfg, stages, progress)
+    isolated = stage_processes(cfg, stages, landing=landing, lake_root=lake.root, progress=progress)
     with (
         PipelineRun(cfg, period, lake.root, command) as tracked,
         lake_lock(lake.root, tracked.run_id or uuid.uuid4().hex, cfg, wait) as held,
@@ -132,17 +134,47 @@ class StageProcessError(RuntimeError):
     that cannot be sent back as it is."""
 
 
-def stage_processes(cfg: Config, stages, progress=log.info) -> bool:
-    """Whether this run gives each stage its own process (see the module docstring)."""
+# spark.stage_processes=auto: a stage process costs a few seconds (interpreter, imports, engine
+# and GX start); below this much input the memory one stage leaves to the next is small.
+AUTO_MIN_BYTES = 128 * 2**20
+
+
+def stage_processes(
+    cfg: Config, stages, *, landing=None, lake_root=None, progress=log.info
+) -> bool:
+    """Whether this run gives each stage its own process (module docstring;
+    ``spark.stage_processes``)."""
     from .engine import _SailServer
 
-    return (
-        cfg.spark.stage_processes
-        and cfg.engine == "sail"
-        and len([s for s in STAGES if s in stages]) > 1
-        and _SailServer._server is None
-        and progress == log.info  # a caller's own progress callback cannot cross processes
-    )
+    setting = cfg.spark.stage_processes
+    if (
+        setting == "never"
+        or cfg.engine != "sail"
+        or len([s for s in STAGES if s in stages]) < 2
+        or progress != log.info  # a caller's own progress callback cannot cross processes
+    ):
+        return False
+    if setting == "always":
+        return True
+    if _SailServer._server is not None:  # nested use (tests, notebooks): reuse that server
+        return False
+    size = _bytes_under(os.path.join(lake_root, "bronze", "interactions")) if lake_root else 0
+    if "ingest" in stages and landing:
+        size += _bytes_under(landing)
+    return size >= AUTO_MIN_BYTES
+
+
+def _bytes_under(path: str) -> int:
+    """Bytes of the files under ``path`` (0 when it does not exist; ``_delta_log`` left out)."""
+    total = 0
+    for root, dirs, files in os.walk(path):
+        dirs[:] = [d for d in dirs if d != "_delta_log"]
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
 
 
 def _in_own_process(stage, cfg, lake_root, landing, period, run_id):

@@ -45,7 +45,7 @@ def landing(tmp_path_factory):
     return root
 
 
-def _run(root, name: str, *extra: str) -> subprocess.CompletedProcess:
+def _run(root, name: str, *extra: str, processes: str | None = None) -> subprocess.CompletedProcess:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -55,6 +55,8 @@ def _run(root, name: str, *extra: str) -> subprocess.CompletedProcess:
     }
     env["THEATER_PATHS__STATE"] = str(root / f"state-{name}")
     env["THEATER_SPARK__SHUFFLE_PARTITIONS"] = "2"
+    if processes:
+        env["THEATER_SPARK__STAGE_PROCESSES"] = processes
     cmd = [
         sys.executable,
         "-m",
@@ -89,8 +91,11 @@ def _no_noise(proc) -> list[str]:
     return lines
 
 
-def test_default_run_shows_project_lines_only(landing):
-    proc = _run(landing, "text")
+@pytest.mark.parametrize("processes", [None, "always"], ids=["default", "stage-processes"])
+def test_default_run_shows_project_lines_only(landing, processes):
+    # a small period runs in one process by default; "always" gives each stage its own
+    # process, whose records the parent writes (and whose engine must be as quiet)
+    proc = _run(landing, f"text-{processes}", processes=processes)
     _no_noise(proc)
     err = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     # stderr is the log: every line is one of ours (time, level, message); nothing else

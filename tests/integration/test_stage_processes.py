@@ -2,7 +2,8 @@
 (``spark.stage_processes``, theater.pipeline): the same tables as one process, the stage's log
 lines and errors in the parent, and no stage process outliving the run.
 
-Each run is the CLI in a subprocess, as a user starts it, on a small generated period.
+Each run is the CLI in a subprocess, as a user starts it, on a small generated period; the
+period is below ``auto``'s size, so the runs set ``always`` (or ``never``) explicitly.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ def _env(root, name: str, **extra: str) -> dict:
     env.update(
         THEATER_PATHS__STATE=str(root / f"state-{name}"),
         THEATER_SPARK__SHUFFLE_PARTITIONS="2",
+        THEATER_SPARK__STAGE_PROCESSES="always",
         PYTHONUNBUFFERED="1",
-        **extra,
     )
+    env.update(extra)
     return env
 
 
@@ -71,7 +73,7 @@ def _table(lake, table: str, drop: tuple[str, ...] = ()):
 def test_each_stage_runs_in_its_own_process_with_the_same_tables(landing):
     own = _run(landing, "own")
     assert own.returncode == 0, own.stderr[-3000:]
-    one = _run(landing, "one", THEATER_SPARK__STAGE_PROCESSES="false")
+    one = _run(landing, "one", THEATER_SPARK__STAGE_PROCESSES="never")
     assert one.returncode == 0, one.stderr[-3000:]
 
     pids = {stage: int(pid) for stage, pid in PROCESS_LINE.findall(own.stderr)}
@@ -103,7 +105,7 @@ def test_each_stage_runs_in_its_own_process_with_the_same_tables(landing):
 def test_an_error_in_a_stage_process_is_the_runs_error(landing):
     # refine and score on a lake nobody ingested: refine fails inside its process
     own = _run(landing, "empty-own", "refine", "score")
-    one = _run(landing, "empty-one", "refine", "score", THEATER_SPARK__STAGE_PROCESSES="false")
+    one = _run(landing, "empty-one", "refine", "score", THEATER_SPARK__STAGE_PROCESSES="never")
     assert PROCESS_LINE.search(own.stderr), own.stderr[-3000:]
     assert own.returncode == one.returncode != 0
     last = [ln for ln in own.stderr.splitlines() if ln.startswith("theater:")]
@@ -186,3 +188,38 @@ def test_a_killed_stage_process_fails_the_run_and_frees_the_lake(landing):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+def test_auto_isolates_runs_that_read_enough_data(tmp_path, monkeypatch):
+    """``auto``: stage processes for runs of several stages on Sail that read at least
+    AUTO_MIN_BYTES of landing files (when ingesting) and bronze interactions."""
+    from theater import engine, pipeline
+    from theater.config import load_config
+
+    monkeypatch.setattr(engine._SailServer, "_server", None)  # no server in this process
+    cfg = load_config(env="local", environ={})
+    land, lake = tmp_path / "landing", tmp_path / "lake"
+    (land / "interactions").mkdir(parents=True)
+    (lake / "bronze" / "interactions" / "_delta_log").mkdir(parents=True)
+    half = pipeline.AUTO_MIN_BYTES // 2
+
+    def sized(path, n):
+        with open(path, "wb") as fh:
+            fh.truncate(n)  # sparse: the size counts, no disk used
+
+    def isolated(stages=("ingest", "refine", "score"), c=cfg, **kw):
+        return pipeline.stage_processes(c, stages, landing=str(land), lake_root=str(lake), **kw)
+
+    sized(land / "interactions" / "a.jsonl", half)
+    sized(lake / "bronze" / "interactions" / "_delta_log" / "00.json", half)  # not data
+    assert not isolated()
+    sized(lake / "bronze" / "interactions" / "part-0.parquet", half)
+    assert isolated()  # landing + bronze reach the threshold
+    assert not isolated(("refine", "score"))  # bronze alone does not
+    assert not isolated(("ingest",))  # one stage: nothing to isolate
+    assert not isolated(c=cfg.with_overrides({"spark.stage_processes": "never"}))
+    assert isolated(("refine", "score"), c=cfg.with_overrides({"spark.stage_processes": "always"}))
+    assert not isolated(c=cfg.with_overrides({"engine": "remote"}))
+    assert not isolated(progress=print)  # a caller's own callback stays in this process
+    monkeypatch.setattr(engine._SailServer, "_server", object())  # nested use: reuse it
+    assert not isolated()

@@ -119,4 +119,4 @@ def test_config_pickles_as_its_merged_settings():
     assert back.sources == cfg.sources
     assert back.scoring.threshold == 0.7
     assert dict(back.spark.conf) == {"spark.sql.ansi.enabled": "true"}
-    assert back.spark.stage_processes is True
+    assert back.spark.stage_processes == "auto"

@@ -185,12 +185,20 @@ def forward_to(queue, levels: dict) -> None:
     logging.getLogger("py.warnings").setLevel(levels["warnings"])
 
 
-def relay(queue) -> None:
+def relay(records, stop) -> None:
     """Write the records a child sends with :func:`forward_to` through this process's loggers,
-    until a ``None``."""
+    until ``stop`` (a threading.Event) is set and nothing is left to read. This process never
+    writes to ``records``: a child killed while writing may leave the queue's write lock held."""
+    import queue
+
     while True:
-        record = queue.get()
-        if record is None:
+        try:
+            record = records.get(timeout=0.1)
+        except queue.Empty:
+            if stop.is_set():
+                return
+            continue
+        except (EOFError, OSError, ValueError):  # torn by a killed child: nothing more to read
             return
         logger = logging.getLogger(record.name)
         if logger.isEnabledFor(record.levelno):

@@ -192,7 +192,8 @@ def _in_own_process(stage, cfg, lake_root, landing, period, run_id):
         + (period, run_id),
         name=f"theater-{stage}",
     )
-    relay = threading.Thread(target=logs.relay, args=(records,), daemon=True)
+    stop = threading.Event()
+    relay = threading.Thread(target=logs.relay, args=(records, stop), daemon=True)
     relay.start()
     child.start()
     send.close()
@@ -207,8 +208,10 @@ def _in_own_process(stage, cfg, lake_root, landing, period, run_id):
         if child.is_alive():  # this process is being stopped (Ctrl-C): the stage stops too
             child.kill()
             child.join()
-        records.put(None)
+        stop.set()
         relay.join(timeout=10)
+        records.cancel_join_thread()
+        records.close()
         receive.close()
     if outcome is None:
         code = child.exitcode

@@ -336,6 +336,19 @@ def test_decoupling_recovers_a_planted_outcome_effect(spark):
     assert e.ratio_low > 0 and e.decoupled is False  # usage moved outcomes
 
 
+def test_decoupling_with_staged_usage_gives_the_same_estimate(spark, tmp_path):
+    """score passes a staging folder: the per-user usage is written once and read back (the
+    history is aggregated once); the estimate, intervals included, must not change."""
+    df, wi, pol = _decoupling_data(spark, effect_days=1.0)
+    (plain,) = outcome_decoupling.estimate(spark, df, wi, pol, D_START, D_END, OD, seed=3)
+    (staged,) = outcome_decoupling.estimate(
+        spark, df, wi, pol, D_START, D_END, OD, seed=3, staging=str(tmp_path)
+    )
+    assert (tmp_path / "decoupling-usage").is_dir()
+    assert staged.status == "ok" and staged.usage_change == pytest.approx(5.0)
+    assert staged == plain
+
+
 def test_decoupling_null_effect_is_flagged_as_decoupled(spark):
     df, wi, pol = _decoupling_data(spark, effect_days=0.0)
     (e,) = outcome_decoupling.estimate(spark, df, wi, pol, D_START, D_END, OD, seed=3)

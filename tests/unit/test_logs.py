@@ -138,24 +138,41 @@ def test_records_of_a_stage_process_are_written_by_the_parent(monkeypatch):
     """forward_to (in the stage process) keeps the parent's levels and sends the records;
     relay (in the parent) writes them with the parent's handler, extras included."""
     import queue
+    import threading
 
     monkeypatch.delenv("THEATER_LOG_LEVEL", raising=False)
     out = io.StringIO()
     logs.setup_logging(False, "json", stream=out)
     levels = logs.settings()
     q = queue.Queue()
-    logs.forward_to(q, levels)  # as the stage process does
-    logging.getLogger("theater.stages.refine").info("bucket %d of %d", 2, 5, extra={"b": 2})
-    logging.getLogger("theater.stages.refine").debug("not without -v")
-    logging.getLogger("great_expectations.core").info("chatty library line")
-    logging.getLogger("great_expectations.core").error("a library error")
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level, dict(logs._state)
+    try:
+        logs.forward_to(q, levels)  # as the stage process does
+        _log_in_stage_process()
+    finally:  # this test process is not a stage process: put its handlers back
+        for h in root.handlers[:]:
+            root.removeHandler(h)
+        for h in saved[0]:
+            root.addHandler(h)
+        root.setLevel(saved[1])
+        logs._state.update(saved[2])
+    assert q.qsize() == 2  # the two records the levels let through
     assert out.getvalue() == ""  # nothing written in the "stage process"
     logs.setup_logging(False, "json", stream=out)  # back to the parent's handler
-    q.put(None)
-    logs.relay(q)
+    stop = threading.Event()
+    stop.set()  # the stage process has ended: relay what it sent, then return
+    logs.relay(q, stop)
     recs = [json.loads(ln) for ln in out.getvalue().splitlines()]
     assert [(r["logger"], r["level"], r["message"]) for r in recs] == [
         ("theater.stages.refine", "INFO", "bucket 2 of 5"),
         ("great_expectations.core", "ERROR", "a library error"),
     ]
     assert recs[0]["b"] == 2
+
+
+def _log_in_stage_process():
+    logging.getLogger("theater.stages.refine").info("bucket %d of %d", 2, 5, extra={"b": 2})
+    logging.getLogger("theater.stages.refine").debug("not without -v")
+    logging.getLogger("great_expectations.core").info("chatty library line")
+    logging.getLogger("great_expectations.core").error("a library error")

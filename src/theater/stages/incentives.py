@@ -211,12 +211,14 @@ def org_columns(
     start: date,
     end: date,
     history: DataFrame | None = None,
+    staging: str | None = None,
 ) -> dict[str, dict]:
     """{org: {column: value}} for outcome decoupling, high-confidence theater and rank bands.
 
     ``index_rows``: the collected org index rows (org_id, suppressed, theater_index).
     ``history``: (org_id, user_key, event_date) reaching back before the period, for
     decoupling's pre-mandate weeks; without it the period's labels are used.
+    ``staging``: scratch folder for decoupling's per-user usage (``outcome_decoupling``).
     """
     s = cfg.incentives
     out: dict[str, dict] = {r.org_id: {} for r in index_rows}
@@ -234,6 +236,7 @@ def org_columns(
             end,
             asdict(s.outcome_decoupling),
             cfg.scoring.bootstrap.seed,
+            staging=staging,
         ):
             if e.status == "ok":
                 dec[e.org_id] = e

@@ -366,6 +366,7 @@ def index_frame(
     history=None,
     aggs=None,
     period_rows=None,
+    staging=None,
 ):
     org_users = agg_org_users(labels, FLAG_NAMES)
     sc = cfg.scoring
@@ -405,6 +406,7 @@ def index_frame(
         period.start,
         period.end,
         history=history,
+        staging=staging,
     )
     return blank_suppressed(incentives.with_org_columns(spark, base.schema, rows, extra))
 
@@ -507,6 +509,7 @@ def compute_gold(
         history=decoupling_history(inputs.history, aggs),
         aggs=aggs,
         period_rows=inputs.interactions.where(period.ts_col("event_ts")),
+        staging=staging,
     )
     index = handover(
         "gold/org_theater_index",

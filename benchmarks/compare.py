@@ -133,20 +133,49 @@ def clean_env(**extra) -> dict:
 # ----------------------------------------------------------------------------- children
 
 
-def child_generate(out: str, users: int, formats: str, rate_scale: float) -> dict:
+def child_generate(out: str, users: int, formats: str, rate_scale: float, shards: int = 1) -> dict:
+    """One quarter of ``users`` users. With ``shards`` > 1, a company too large to generate in
+    one piece: ``shards`` worlds of ``users // shards`` users, seeds SEED, SEED + 1, ..., their
+    identifiers prefixed ``s1-``, ``s2-``, ... (``synth.generate(namespace=)``), each generated,
+    moved under ``landing/<dataset>/shard-<k>/`` and freed before the next."""
     from theater import synth
 
-    s = synth.generate(
-        Path(out),
-        seed=SEED,
-        n_orgs=max(24, users // 600),
-        n_users=users,
-        start=START,
-        end=END,
-        formats=formats,
-        rate_scale=rate_scale,
-    )
-    return {"interactions": s["interactions"]}
+    if shards <= 1:
+        s = synth.generate(
+            Path(out),
+            seed=SEED,
+            n_orgs=max(24, users // 600),
+            n_users=users,
+            start=START,
+            end=END,
+            formats=formats,
+            rate_scale=rate_scale,
+        )
+        return {"interactions": s["interactions"]}
+    landing = Path(out) / "landing"
+    shutil.rmtree(landing, ignore_errors=True)
+    per, total = users // shards, 0
+    for k in range(1, shards + 1):
+        part = Path(out) / f"_shard-{k}"
+        s = synth.generate(
+            part,
+            seed=SEED + k - 1,
+            n_orgs=max(24, per // 600),
+            n_users=per,
+            start=START,
+            end=END,
+            formats=formats,
+            rate_scale=rate_scale,
+            namespace=f"s{k}-",
+        )
+        for dataset in sorted(p.name for p in (part / "landing").iterdir()):
+            dst = landing / dataset / f"shard-{k}"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(part / "landing" / dataset), str(dst))
+        shutil.rmtree(part)
+        total += s["interactions"]
+        print(f"shard {k} of {shards}: {s['interactions']:,} interactions", flush=True)
+    return {"interactions": total, "shards": shards}
 
 
 def child_theater(landing: str, lake: str, stages: list[str], settings: list[str]) -> dict:
@@ -299,6 +328,16 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--users", type=int, nargs="*", default=[4000, 16000])
     p.add_argument("--rate-scale", type=float, default=1.0)
+    p.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        help="generate each size as this many namespaced worlds (for sizes that do not fit "
+        "in memory in one piece, e.g. --users 200000 --shards 5 for about 50M interactions)",
+    )
+    p.add_argument(
+        "--no-duckdb", action="store_true", help="theater only (no DuckDB reference, no check)"
+    )
     p.add_argument("--format-users", type=int, default=4000)
     p.add_argument("--no-formats", action="store_true")
     p.add_argument("--out", default=str(HERE / "out" / "compare"))
@@ -321,7 +360,9 @@ def main() -> int:
     p.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.child == "generate":
-        r = child_generate(a.args[0], int(a.args[1]), a.args[2], float(a.args[3]))
+        r = child_generate(
+            a.args[0], int(a.args[1]), a.args[2], float(a.args[3]), int((a.args + ["1"])[4])
+        )
     elif a.child == "theater":
         stages = a.args[2].split(",")
         r = child_theater(a.args[0], a.args[1], stages, a.settings)
@@ -357,7 +398,9 @@ def main() -> int:
         else:
             print(f"== {users} users: generating (mixed formats)", flush=True)
             gen = run_child(
-                "generate", [str(d / "data"), str(users), "mixed", str(a.rate_scale)], d / "gen"
+                "generate",
+                [str(d / "data"), str(users), "mixed", str(a.rate_scale), str(a.shards)],
+                d / "gen",
             )
             gen_file.write_text(json.dumps(gen))
         for old in ("lake", "state", "duck"):
@@ -383,45 +426,46 @@ def main() -> int:
             f"(stages {th['result']['stages_s']}, peaks MB {th['stage_peak_rss_mb']}); DuckDB ...",
             flush=True,
         )
-        (d / "duck").mkdir(parents=True, exist_ok=True)
-        duck = measured(
-            [
-                sys.executable,
-                str(HERE / "duckdb_reference.py"),
-                "--landing",
-                str(landing),
-                "--start",
-                str(START),
-                "--end",
-                str(END),
-                "--out",
-                str(d / "duck"),
-                *duck_args,
-            ],
-            d / "duck",
-            clean_env(),
-        )
-        check = compare_shares(d / "lake", d / "duck" / "org_shares.csv")
         row = {
             "users": users,
             "interactions": gen["result"]["interactions"],
+            "shards": gen["result"].get("shards", 1),
             "landing_mb": round(size_mb(landing), 1),
             "interaction_files_mb": round(size_mb(landing / "interactions"), 1),
             "theater": {k: th[k] for k in ("wall_s", "cpu_s", "peak_rss_mb", "stage_peak_rss_mb")}
             | th["result"],
-            "duckdb": {k: duck[k] for k in ("wall_s", "cpu_s", "peak_rss_mb")}
-            | {
+        }
+        if not a.no_duckdb:
+            (d / "duck").mkdir(parents=True, exist_ok=True)
+            duck = measured(
+                [
+                    sys.executable,
+                    str(HERE / "duckdb_reference.py"),
+                    "--landing",
+                    str(landing),
+                    "--start",
+                    str(START),
+                    "--end",
+                    str(END),
+                    "--out",
+                    str(d / "duck"),
+                    *duck_args,
+                ],
+                d / "duck",
+                clean_env(),
+            )
+            check = compare_shares(d / "lake", d / "duck" / "org_shares.csv")
+            row["duckdb"] = {k: duck[k] for k in ("wall_s", "cpu_s", "peak_rss_mb")} | {
                 "seconds": duck["result"]["seconds"],
                 "silver_rows": duck["result"]["silver_rows"],
                 "quarantined": duck["result"]["quarantined"],
-            },
-            "check": check,
-        }
-        print(
-            f"   DuckDB {duck['wall_s']} s ({duck['cpu_s']} CPU s), {duck['peak_rss_mb']} MB; "
-            f"check {check}",
-            flush=True,
-        )
+            }
+            row["check"] = check
+            print(
+                f"   DuckDB {duck['wall_s']} s ({duck['cpu_s']} CPU s), {duck['peak_rss_mb']} MB; "
+                f"check {check}",
+                flush=True,
+            )
         results["sizes"].append(row)
         save()
         if not a.keep:
@@ -432,7 +476,7 @@ def main() -> int:
         print(f"== ingest per format, {a.format_users} users", flush=True)
         gen = run_child(
             "generate",
-            [str(d / "parquet-src"), str(a.format_users), "parquet", str(a.rate_scale)],
+            [str(d / "parquet-src"), str(a.format_users), "parquet", str(a.rate_scale), "1"],
             d / "gen",
         )
         for fmt in ("jsonl", "jsonl.gz", "csv", "parquet"):
@@ -504,7 +548,14 @@ def main() -> int:
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results["sizes"]:
-        t, k, c = r["theater"], r["duckdb"], r["check"]
+        t = r["theater"]
+        if "duckdb" not in r:
+            print(
+                f"| {r['interactions']:,} | {r['landing_mb']:,.0f} | {t['wall_s']} ({t['cpu_s']}) "
+                f"| not run | | | {t['peak_rss_mb']:,} | | | | | |"
+            )
+            continue
+        k, c = r["duckdb"], r["check"]
         print(
             f"| {r['interactions']:,} | {r['landing_mb']:,.0f} | {t['wall_s']} ({t['cpu_s']}) | "
             f"{k['wall_s']} ({k['cpu_s']}) | {t['wall_s'] / k['wall_s']:.1f}x | "

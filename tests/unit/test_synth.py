@@ -342,6 +342,46 @@ def test_generate_clean_and_parquet_only(tmp_path):
     assert s["files"]["parquet"] == sum(s["files"].values())
 
 
+def test_generate_namespace_prefixes_every_identifier_and_nothing_else(tmp_path):
+    """Shards of one large company (``namespace``): the same world with every id prefixed."""
+    params = {**PARAMS, "formats": "parquet"}
+    plain = synth.generate(tmp_path / "plain", **params)
+    shard = synth.generate(tmp_path / "shard", namespace="s2-", **params)
+    assert shard["interactions"] == plain["interactions"]
+    assert shard["params"]["namespace"] == "s2-"
+
+    def table(root, rel):
+        return pq.read_table(root / "landing" / rel)
+
+    for rel in [
+        p.relative_to(tmp_path / "plain" / "landing")
+        for p in sorted((tmp_path / "plain" / "landing").rglob("*.parquet"))
+    ]:
+        a, b = table(tmp_path / "plain", rel), table(tmp_path / "shard", rel)
+        assert a.num_rows == b.num_rows and a.schema == b.schema, rel
+        for name in a.column_names:
+            x, y = a.column(name), b.column(name)
+            if name in (
+                "event_id",
+                "session_id",
+                "artifact_id",
+                "work_item_id",
+                "user_id",
+                "org_id",
+                "artifact_author_id",
+            ):
+                assert x.null_count == y.null_count, (rel, name)
+                # "*" (every org, in the review calendar) stays the wildcard
+                expected = [v if v in (None, "*") else "s2-" + v for v in x.to_pylist()]
+                assert y.to_pylist() == expected, (rel, name)
+            elif name != "note":
+                assert x.equals(y), (rel, name)
+    truth = pd.read_csv(tmp_path / "shard" / "truth" / "orgs.csv")
+    assert truth["org_id"].str.startswith("s2-org-").all()
+    with pytest.raises(ValueError, match="namespace"):
+        synth.generate(tmp_path / "bad", namespace="s3-", dirty=True, **PARAMS)
+
+
 # ----------------------------------------------------------------------------- planted signatures
 
 

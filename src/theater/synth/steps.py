@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import truth as truth_files
 from .columns import interaction_table
@@ -40,6 +41,15 @@ def fresh_dirs(out: Path) -> tuple[Path, Path]:
             shutil.rmtree(p)
         p.mkdir(parents=True)
     return landing, truth
+
+
+def prefixed(table: pa.Table, prefix: str, names: tuple[str, ...]) -> pa.Table:
+    """``table`` with ``prefix`` put before every non-null value of the columns ``names``."""
+    for name in names:
+        i = table.schema.get_field_index(name)
+        col = pc.binary_join_element_wise(prefix, table.column(i), "")
+        table = table.set_column(i, name, col)
+    return table
 
 
 def simulate_rows(world: World, rng, say) -> dict:
@@ -145,19 +155,29 @@ def generate(
     rate_scale: float = 1.0,
     progress: Callable[[str], None] | None = None,
     variation: Variation | None = None,
+    namespace: str = "",
 ) -> dict:
     """Write ``out/landing`` and ``out/truth``; return a summary of what was written.
 
     ``variation`` (:class:`theater.synth.variation.Variation`): world-level knobs for robustness
     benchmarks. None (the default) is the standard world, byte for byte; given, the truth also
-    has ``hard_negatives.csv`` and the summary's params the knobs."""
+    has ``hard_negatives.csv`` and the summary's params the knobs.
+
+    ``namespace``: a prefix for every identifier the world makes (orgs, users, events,
+    sessions, artifacts, work items), so that worlds generated with different seeds can land
+    side by side as one larger company (a quarter too large to generate in one piece: each
+    shard is generated, written and freed in turn). Not combined with ``dirty``."""
     if formats not in ("mixed", "parquet"):
         raise ValueError(f"formats must be 'mixed' or 'parquet', got {formats!r}")
+    if namespace and dirty:
+        raise ValueError("namespace cannot be combined with dirty (bad records keep plain ids)")
     say = progress or (lambda msg: None)
     landing, truth = fresh_dirs(Path(out))
     rng = np.random.default_rng(seed)
     vrng = np.random.default_rng([seed, 13])  # the knobs' own stream
     world = World(rng, n_orgs, n_users, start, end, rate_scale, variation, vrng)
+    if namespace:
+        world.prefix_ids(namespace)
     say(f"synth: {n_orgs} orgs, {n_users} users, {world.n_weeks} weeks")
 
     rows = simulate_rows(world, rng, say)
@@ -166,6 +186,11 @@ def generate(
     table, info = interaction_table(world, rng, rows)
     wi_table, wi_user, wi_open, _ = work_items(world, rng)
     table = link_work_items(rng, table, rows, wi_user, wi_open, wi_table.column("work_item_id"))
+    if namespace:
+        table = prefixed(
+            table, namespace, ("event_id", "session_id", "artifact_id", "work_item_id")
+        )
+        wi_table = prefixed(wi_table, namespace, ("work_item_id",))
 
     is_th = truth_files.write_interactions(truth, world, table, rows, info["org"])
     truth_files.write_orgs(truth, world, rows, info["org"], is_th)
@@ -202,6 +227,7 @@ def generate(
             "dirty": dirty,
             "formats": formats,
             "rate_scale": rate_scale,
+            **({"namespace": namespace} if namespace else {}),
             **({"variation": variation.as_dict()} if variation is not None else {}),
         },
         "interactions": R,

@@ -257,6 +257,12 @@ class World:
         self.heap = np.zeros(U, np.int64)  # filled once policies are known
         self.hire_day = self.sd - rng.integers(30, 2500, U)
 
+    def prefix_ids(self, prefix: str) -> None:
+        """Put ``prefix`` before every org and user identifier (see ``generate(namespace=)``)."""
+        self.org_ids = [prefix + o for o in self.org_ids]
+        self.ident = np.array([prefix + u for u in self.ident], dtype=object)
+        self.ident_arr = pa.array(list(self.ident), type=pa.string())
+
     def org_at(self, user: np.ndarray, day: np.ndarray) -> np.ndarray:
         return np.where(
             self.mover[user] & (day >= self.move_day[user]), self.org2[user], self.org1[user]

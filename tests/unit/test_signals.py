@@ -349,3 +349,32 @@ def test_gateway_log_measures_no_per_interaction_signal(spark):
     )
     for name in ("unused_output", "self_summary", "repeat_prompt", "fragmentation", "padding"):
         assert set(by_id(out, f"sig_{name}").values()) == {None}, name
+
+
+def test_action_quantile_is_the_nearest_rank_of_each_action(spark):
+    """Per action, the smallest prompt_tokens whose cumulative share is >= q (worked by hand),
+    ties and nulls included, and the same as percentile_disc over the rows."""
+    from pyspark.sql import functions as F
+
+    from theater.columns import discrete_percentile
+    from theater.signals.common import action_quantile
+
+    # chat: 10 rows 1..10 -> q=0.1: 1 (1/10 >= 0.1); q=0.9: 9 (9/10); q=0.95: 10
+    # summarize: 3, 3, 3, 8, null -> shares 3: 3/4, 8: 4/4 -> q=0.1: 3; q=0.9: 8; q=0.75: 3
+    tokens = {"chat": list(range(1, 11)), "summarize": [3, 3, 3, 8, None]}
+    df = spark.createDataFrame(
+        [(a, t) for a, ts in tokens.items() for t in ts], "action string, prompt_tokens long"
+    )
+    expected = {
+        0.1: {"chat": 1, "summarize": 3},
+        0.75: {"chat": 8, "summarize": 3},
+        0.9: {"chat": 9, "summarize": 8},
+        0.95: {"chat": 10, "summarize": 8},
+    }
+    for q, want in expected.items():
+        got = {r.action: r.v for r in action_quantile(df, q, "v").collect()}
+        assert got == want, q
+        disc = df.where(F.col("prompt_tokens").isNotNull()).groupBy("action")
+        disc = disc.agg(discrete_percentile("prompt_tokens", q).alias("v"))
+        assert {r.action: r.v for r in disc.collect()} == want, q
+    assert action_quantile(df, 0.1, "v").schema["v"].dataType == df.schema["prompt_tokens"].dataType

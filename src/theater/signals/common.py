@@ -4,19 +4,37 @@ from __future__ import annotations
 
 from typing import Callable
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from ..columns import DISCARDED, USED, discrete_percentile, output_unused, output_used  # noqa: F401
 
 
 def action_quantile(df: DataFrame, quantile: float, name: str) -> DataFrame:
-    """Per action, the ``quantile`` of prompt_tokens (exact nearest rank, same on every engine)."""
+    """Per action, the ``quantile`` of prompt_tokens: exact nearest rank (the smallest value
+    whose cumulative share is >= ``quantile``, as ``percentile_disc``), same on every engine.
+
+    Computed from the histogram of (action, prompt_tokens), not by sorting the rows: the state
+    is one row per distinct token count of an action (a few thousand), whatever the period's
+    size (issue 14: memory that does not grow with the data)."""
     dtype = df.schema["prompt_tokens"].dataType
-    return (
+    hist = (
         df.where(F.col("prompt_tokens").isNotNull())
+        .groupBy("action", "prompt_tokens")
+        .agg(F.count("*").alias("_n"))
+    )
+    upto = (
+        Window.partitionBy("action")
+        .orderBy("prompt_tokens")
+        .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    )
+    return (
+        hist.withColumn("_upto", F.sum("_n").over(upto))
+        .withColumn("_all", F.sum("_n").over(Window.partitionBy("action")))
+        # the cumulative share (cume_dist) of each distinct value
+        .where(F.col("_upto").cast("double") / F.col("_all") >= F.lit(float(quantile)))
         .groupBy("action")
-        .agg(discrete_percentile("prompt_tokens", quantile).cast(dtype).alias(name))
+        .agg(F.min("prompt_tokens").cast(dtype).alias(name))
     )
 
 

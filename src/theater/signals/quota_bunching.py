@@ -514,10 +514,16 @@ def evidence_rates(interactions: DataFrame, weighted_weeks: DataFrame, no_use) -
     the measured regimes' full user-weeks (bunched: ``sig_quota_bunching`` > 0)."""
     week = F.date_trunc("week", F.col("event_ts")).cast("date")
     sig = f"sig_{NAME}"
-    ev = (
+    # per user-week first (rows, rows without evidence of use), then the join: the join's
+    # sides are both one row per user-week, not one per interaction (memory, issue 14)
+    per_week = (
         interactions.where(F.col("org_id").isNotNull())
         .select("org_id", "user_key", week.alias("week_start"), no_use.alias("_nouse"))
-        .join(
+        .groupBy("org_id", "user_key", "week_start")
+        .agg(F.count("*").alias("_n"), F.sum(F.col("_nouse").cast("long")).alias("_k"))
+    )
+    ev = (
+        per_week.join(
             weighted_weeks.where(F.col(sig).isNotNull()).select(
                 "org_id", "user_key", "week_start", "weekly_quota", sig
             ),
@@ -525,7 +531,7 @@ def evidence_rates(interactions: DataFrame, weighted_weeks: DataFrame, no_use) -
             how="inner",
         )
         .groupBy("org_id", "weekly_quota", (F.col(sig) > 0).alias("_bunched"))
-        .agg(F.count("*").alias("n"), F.sum(F.col("_nouse").cast("long")).alias("k"))
+        .agg(F.sum("_n").alias("n"), F.sum("_k").alias("k"))
     )
     out: dict = {}
     for r in ev.collect():

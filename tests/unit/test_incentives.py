@@ -4,6 +4,7 @@ analytically (scipy distributions), never by the code under test."""
 from __future__ import annotations
 
 import math
+import statistics
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -347,6 +348,43 @@ def test_decoupling_with_staged_usage_gives_the_same_estimate(spark, tmp_path):
     assert (tmp_path / "decoupling-usage").is_dir()
     assert staged.status == "ok" and staged.usage_change == pytest.approx(5.0)
     assert staged == plain
+
+
+def test_decoupling_in_user_buckets_gives_the_same_estimate(spark, tmp_path):
+    """score passes its label bucket count: the bootstrap sums are added bucket by bucket
+    (integers), so the estimate, intervals included, is the one of a single plan."""
+    df, wi, pol = _decoupling_data(spark, effect_days=1.0)
+    (plain,) = outcome_decoupling.estimate(spark, df, wi, pol, D_START, D_END, OD, seed=3)
+    (bucketed,) = outcome_decoupling.estimate(
+        spark, df, wi, pol, D_START, D_END, OD, seed=3, staging=str(tmp_path), buckets=3
+    )
+    assert (tmp_path / "decoupling-days").is_dir()
+    assert bucketed.status == "ok" and bucketed.usage_change == pytest.approx(5.0)
+    assert bucketed == plain
+
+
+def test_decoupling_orgs_with_the_same_mandate_share_one_control_group(spark):
+    """T and T2 (T's users and items copied, mandate the same day) against C: each gets the
+    single-org figures, with the item SD pooled over all 24 items (worked out below)."""
+    df, wi, pol = _decoupling_data(spark, effect_days=1.0)
+    from pyspark.sql import functions as F
+
+    t2 = df.where(F.col("org_id") == "T").withColumn("org_id", F.lit("T2"))
+    t2 = t2.withColumn("user_key", F.concat(F.lit("x"), "user_key"))
+    wi2 = wi.where(F.col("org_id") == "T").withColumn("org_id", F.lit("T2"))
+    wi2 = wi2.withColumn("user_key", F.concat(F.lit("x"), "user_key"))
+    pol2 = _policies(spark, [("T", "mandate", MANDATE), ("T2", "mandate", MANDATE)])
+    ests = outcome_decoupling.estimate(
+        spark, df.unionByName(t2), wi.unionByName(wi2), pol2, D_START, D_END, OD, seed=3
+    )
+    # cycle times: 2,3,4,5 four times (pre of T, T2, C; post of C) and 1,2,3,4 twice
+    sd = statistics.stdev([2, 3, 4, 5] * 4 + [1, 2, 3, 4] * 2)
+    assert [e.org_id for e in ests] == ["T", "T2"]
+    for e in ests:
+        assert e.status == "ok" and e.usage_change == pytest.approx(5.0)
+        assert e.n_treated == 4 and e.n_control == 4
+        assert e.outcome_change == pytest.approx(1 / sd, rel=1e-4)
+    assert ests[0].ratio == ests[1].ratio
 
 
 def test_decoupling_null_effect_is_flagged_as_decoupled(spark):

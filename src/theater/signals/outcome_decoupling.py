@@ -31,6 +31,7 @@ outcomes on both sides, or no usable mandate: NA.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -40,8 +41,10 @@ import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ..buckets import materialize
+from ..buckets import bucket_of, materialize
 from .quota_bunching import POINT, poisson_rep_weight
+
+log = logging.getLogger(__name__)
 
 NAME = "outcome_decoupling"
 COLUMNS = (
@@ -108,10 +111,13 @@ def estimate(
     settings: Mapping,
     seed: int,
     staging: str | None = None,
+    buckets: int = 1,
 ) -> list[Estimate]:
-    """``staging``: a scratch folder; given, the per-user usage changes are written there once
-    and read back, so the history is aggregated once instead of once per branch of the join
-    below (at 10M interactions this plan held 3.65 GB; docs/scaling.md)."""
+    """``staging``: a scratch folder; given, the user-day usage is written there once and the
+    bootstrap runs in ``buckets`` user-hash buckets, one after the other, each bucket's per-user
+    changes written once and read back (memory follows the bucket, not the history; issue 14).
+    The bootstrap sums are integers, added bucket by bucket: the estimate does not depend on
+    ``buckets``."""
     if work_items is None:
         return []
     s = settings
@@ -130,6 +136,12 @@ def estimate(
     floor = min(first, start) if first is not None else start
     ests, events = [], []
     controls = [o for o in orgs if o not in m or m[o] >= end]
+    # A control user's change depends on the calendar split, not on the treated org: one
+    # control group per distinct split (pre_from, mandate), shared by the orgs that have it
+    # (an org that is itself a control, mandated at the period end, gets its own group
+    # without itself). Rows: orgs x splits, not orgs x treated orgs.
+    group_of: dict[str, str] = {}
+    splits: dict[tuple, str] = {}
     for o, d in sorted(m.items()):
         pre_from = floor
         if s.get("max_pre_weeks"):
@@ -140,8 +152,16 @@ def estimate(
         if pre_w < s["min_pre_weeks"] or post_w < s["min_post_weeks"]:
             continue
         e.status = "insufficient_sample"
-        for c, grp in [(o, "T")] + [(c, "C") for c in controls if c != o]:
-            events.append((o, c, grp, pre_from, d, d, end, pre_w, post_w))
+        events.append((o, o, "T", pre_from, d, d, end, pre_w, post_w))
+        key = (pre_from, d, o if o in controls else None)
+        if key not in splits:
+            splits[key] = f"split-{len(splits)}"
+            events += [
+                (splits[key], c, "C", pre_from, d, d, end, pre_w, post_w)
+                for c in controls
+                if c != o or key[2] is None
+            ]
+        group_of[o] = splits[key]
     if not events:
         return ests
     ev = spark.createDataFrame(
@@ -150,30 +170,17 @@ def estimate(
         "pre_to date, post_from date, post_to date, "
         "n_pre double, n_post double",
     )
-    side = F.when((F.col("_d") >= F.col("pre_from")) & (F.col("_d") < F.col("pre_to")), "pre").when(
-        (F.col("_d") >= F.col("post_from")) & (F.col("_d") < F.col("post_to")), "post"
-    )
     # a row counts ``_n`` interactions when given (user-day aggregates: requests), else 1
     count = F.sum("_n") if "_n" in interactions.columns else F.count("*")
-    usage = (
+    days = (
         interactions.where(F.col("org_id").isNotNull())
         .groupBy("org_id", "user_key", F.col("event_date").alias("_d"))
         .agg(count.alias("n"))
-        .join(F.broadcast(ev), on="org_id", how="inner")
-        .withColumn("side", side)
-        .where(F.col("side").isNotNull())
-        .groupBy("event", "grp", "org_id", "user_key", "n_pre", "n_post")
-        .agg(
-            F.sum(F.when(F.col("side") == "pre", F.col("n"))).alias("u_pre"),
-            F.sum(F.when(F.col("side") == "post", F.col("n"))).alias("u_post"),
-        )
-        .where(F.col("u_pre").isNotNull() & F.col("u_post").isNotNull())
-        .withColumn(
-            "du", F.round(F.col("u_post") / F.col("n_post") - F.col("u_pre") / F.col("n_pre"), 6)
-        )
     )
     if staging is not None:
-        usage = materialize(spark, usage, os.path.join(staging, "decoupling-usage"))
+        days = materialize(spark, days, os.path.join(staging, "decoupling-days"))
+    else:
+        buckets = 1
     items = (
         work_items.where(F.col("user_key").isNotNull() & F.col("opened_ts").isNotNull())
         .select(
@@ -191,72 +198,49 @@ def estimate(
     comps = [c for c in ("cycle", "reopen", "escal") if sd[c] and sd[c] > 0]
     if not comps:
         return ests
-    bounds = ev.select("event", "grp", "org_id", "pre_from", "pre_to", "post_from", "post_to")
-    it = (
-        usage.select("event", "grp", "org_id", "user_key")
-        .join(F.broadcast(bounds), on=["event", "grp", "org_id"])
-        .join(items, on="user_key", how="inner")
-        .withColumn("side", side)
-        .where(F.col("side").isNotNull())
-        .groupBy("event", "grp", "org_id", "user_key")
-        .agg(
-            *[
-                F.avg(F.when(F.col("side") == sd_, F.col(c))).alias(f"{c}_{sd_}")
-                for c in comps
-                for sd_ in ("pre", "post")
-            ]
+    sums: dict = {}  # (event, grp, rep) -> [sw, swu, swy_n, swy, n_y], integers
+    for b in range(buckets):
+        mine = bucket_of(buckets, "user_key") == b if buckets > 1 else None
+        part = _bootstrap_sums(
+            spark,
+            days if mine is None else days.where(mine),
+            items if mine is None else items.where(mine),
+            ev,
+            comps,
+            sd,
+            s["bootstrap_replicates"],
+            seed,
+            staging,
         )
-    )
-    parts = [(F.col(f"{c}_post") - F.col(f"{c}_pre")) / F.lit(float(sd[c])) for c in comps]
-    n_ok = sum((p.isNotNull().cast("double") for p in parts), F.lit(0.0))
-    tot = sum((F.coalesce(p, F.lit(0.0)) for p in parts), F.lit(0.0))
-    dy = F.when(n_ok > 0, F.round(-tot / n_ok, 6))
-    per_user = usage.join(
-        it.withColumn("dy", dy).select("event", "grp", "org_id", "user_key", "dy"),
-        on=["event", "grp", "org_id", "user_key"],
-        how="left",
-    )
-    reps = spark.range(POINT, s["bootstrap_replicates"]).withColumnRenamed("id", "rep")
-    w = poisson_rep_weight(seed, F.col("user_key"), F.col("rep")).cast("long")
-    has_y = F.col("dy").isNotNull().cast("long")
-    # changes in millionths as integers: exact sums, independent of the summation order
-    du_m = F.round(F.col("du") * 1_000_000).cast("long")
-    dy_m = F.coalesce(F.round(F.col("dy") * 1_000_000).cast("long"), F.lit(0).cast("long"))
-    agg = (
-        per_user.crossJoin(F.broadcast(reps))
-        .withColumn("w", w)
-        .groupBy("event", "grp", "rep")
-        .agg(
-            F.sum("w").alias("sw"),
-            F.sum(F.col("w") * du_m).alias("swu"),
-            F.sum(F.col("w") * has_y).alias("swy_n"),
-            F.sum(F.col("w") * dy_m).alias("swy"),
-            F.sum(F.when(F.col("rep") == POINT, has_y)).alias("n_y"),
-        )
-        .collect()
-    )
-    cells: dict = {}
-    for r in agg:
-        cells[(r.event, r.grp, int(r.rep))] = _Cell(
-            float(r.sw or 0),
-            float(r.swu or 0) / 1e6,
-            float(r.swy_n or 0),
-            float(r.swy or 0) / 1e6,
-            int(r.n_y or 0),
-        )
+        for r in part:
+            acc = sums.setdefault((r.event, r.grp, int(r.rep)), [0, 0, 0, 0, 0])
+            for i, v in enumerate((r.sw, r.swu, r.swy_n, r.swy, r.n_y)):
+                acc[i] += int(v or 0)
+        if buckets > 1:
+            log.info("score: outcome decoupling, user bucket %d of %d", b + 1, buckets)
+    cells = {
+        k: _Cell(float(sw), swu / 1e6, float(swy_n), swy / 1e6, n_y)
+        for k, (sw, swu, swy_n, swy, n_y) in sums.items()
+    }
+    # orgs with a treated or a control cell (the others keep their status and counts)
+    present = [
+        o
+        for o in sorted(group_of)
+        if (o, "T", POINT) in cells or (group_of[o], "C", POINT) in cells
+    ]
     by_org = {e.org_id: e for e in ests}
     alpha = (1.0 - s["confidence"]) / 2.0
-    for o in sorted({r.event for r in agg}):
+    for o in present:
         e = by_org[o]
         t0 = cells.get((o, "T", POINT))
         e.n_treated = int(t0.n_y or 0) if t0 else 0
-        c0 = cells.get((o, "C", POINT))
+        c0 = cells.get((group_of[o], "C", POINT))
         e.n_control = int(c0.n_y or 0) if c0 else 0
         if e.n_treated < s["min_users"]:
             continue
 
         def changes(rep):
-            t, c = cells.get((o, "T", rep)), cells.get((o, "C", rep))
+            t, c = cells.get((o, "T", rep)), cells.get((group_of[o], "C", rep))
             if t is None or not t.sw or not t.swy_n:
                 return None
             du, dy_ = t.swu / t.sw, t.swy / t.swy_n
@@ -282,3 +266,71 @@ def estimate(
         if e.usage_low is not None and e.ratio_low is not None:
             e.decoupled = bool(e.usage_low > 0 and e.ratio_low <= 0)
     return ests
+
+
+def _bootstrap_sums(spark, days, items, ev, comps, sd, replicates, seed, staging) -> list:
+    """Per (event, grp, rep): the bootstrap sums over the users of ``days`` (one user bucket or
+    all): sw, swu and swy (changes in millionths, as integers), swy_n and n_y."""
+    side = F.when((F.col("_d") >= F.col("pre_from")) & (F.col("_d") < F.col("pre_to")), "pre").when(
+        (F.col("_d") >= F.col("post_from")) & (F.col("_d") < F.col("post_to")), "post"
+    )
+    usage = (
+        days.join(F.broadcast(ev), on="org_id", how="inner")
+        .withColumn("side", side)
+        .where(F.col("side").isNotNull())
+        .groupBy("event", "grp", "org_id", "user_key", "n_pre", "n_post")
+        .agg(
+            F.sum(F.when(F.col("side") == "pre", F.col("n"))).alias("u_pre"),
+            F.sum(F.when(F.col("side") == "post", F.col("n"))).alias("u_post"),
+        )
+        .where(F.col("u_pre").isNotNull() & F.col("u_post").isNotNull())
+        .withColumn(
+            "du", F.round(F.col("u_post") / F.col("n_post") - F.col("u_pre") / F.col("n_pre"), 6)
+        )
+    )
+    if staging is not None:  # used twice below: computed once
+        usage = materialize(spark, usage, os.path.join(staging, "decoupling-usage"))
+    bounds = ev.select("event", "grp", "org_id", "pre_from", "pre_to", "post_from", "post_to")
+    it = (
+        usage.select("event", "grp", "org_id", "user_key")
+        .join(F.broadcast(bounds), on=["event", "grp", "org_id"])
+        .join(items, on="user_key", how="inner")
+        .withColumn("side", side)
+        .where(F.col("side").isNotNull())
+        .groupBy("event", "grp", "org_id", "user_key")
+        .agg(
+            *[
+                F.avg(F.when(F.col("side") == sd_, F.col(c))).alias(f"{c}_{sd_}")
+                for c in comps
+                for sd_ in ("pre", "post")
+            ]
+        )
+    )
+    parts = [(F.col(f"{c}_post") - F.col(f"{c}_pre")) / F.lit(float(sd[c])) for c in comps]
+    n_ok = sum((p.isNotNull().cast("double") for p in parts), F.lit(0.0))
+    tot = sum((F.coalesce(p, F.lit(0.0)) for p in parts), F.lit(0.0))
+    dy = F.when(n_ok > 0, F.round(-tot / n_ok, 6))
+    per_user = usage.join(
+        it.withColumn("dy", dy).select("event", "grp", "org_id", "user_key", "dy"),
+        on=["event", "grp", "org_id", "user_key"],
+        how="left",
+    )
+    reps = spark.range(POINT, replicates).withColumnRenamed("id", "rep")
+    w = poisson_rep_weight(seed, F.col("user_key"), F.col("rep")).cast("long")
+    has_y = F.col("dy").isNotNull().cast("long")
+    # changes in millionths as integers: exact sums, independent of the summation order
+    du_m = F.round(F.col("du") * 1_000_000).cast("long")
+    dy_m = F.coalesce(F.round(F.col("dy") * 1_000_000).cast("long"), F.lit(0).cast("long"))
+    return (
+        per_user.crossJoin(F.broadcast(reps))
+        .withColumn("w", w)
+        .groupBy("event", "grp", "rep")
+        .agg(
+            F.sum("w").alias("sw"),
+            F.sum(F.col("w") * du_m).alias("swu"),
+            F.sum(F.col("w") * has_y).alias("swy_n"),
+            F.sum(F.col("w") * dy_m).alias("swy"),
+            F.sum(F.when(F.col("rep") == POINT, has_y)).alias("n_y"),
+        )
+        .collect()
+    )

@@ -212,13 +212,15 @@ def org_columns(
     end: date,
     history: DataFrame | None = None,
     staging: str | None = None,
+    buckets: int = 1,
 ) -> dict[str, dict]:
     """{org: {column: value}} for outcome decoupling, high-confidence theater and rank bands.
 
     ``index_rows``: the collected org index rows (org_id, suppressed, theater_index).
     ``history``: (org_id, user_key, event_date) reaching back before the period, for
     decoupling's pre-mandate weeks; without it the period's labels are used.
-    ``staging``: scratch folder for decoupling's per-user usage (``outcome_decoupling``).
+    ``staging``: scratch folder for decoupling's user-day usage; with it, decoupling's
+    bootstrap runs in ``buckets`` user-hash buckets (``outcome_decoupling.estimate``).
     """
     s = cfg.incentives
     out: dict[str, dict] = {r.org_id: {} for r in index_rows}
@@ -237,6 +239,7 @@ def org_columns(
             asdict(s.outcome_decoupling),
             cfg.scoring.bootstrap.seed,
             staging=staging,
+            buckets=buckets,
         ):
             if e.status == "ok":
                 dec[e.org_id] = e

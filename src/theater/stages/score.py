@@ -367,6 +367,7 @@ def index_frame(
     aggs=None,
     period_rows=None,
     staging=None,
+    buckets: int = 1,
 ):
     org_users = agg_org_users(labels, FLAG_NAMES)
     sc = cfg.scoring
@@ -407,6 +408,7 @@ def index_frame(
         period.end,
         history=history,
         staging=staging,
+        buckets=buckets,
     )
     return blank_suppressed(incentives.with_org_columns(spark, base.schema, rows, extra))
 
@@ -510,6 +512,7 @@ def compute_gold(
         aggs=aggs,
         period_rows=inputs.interactions.where(period.ts_col("event_ts")),
         staging=staging,
+        buckets=n,
     )
     index = handover(
         "gold/org_theater_index",

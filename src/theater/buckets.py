@@ -23,6 +23,21 @@ def bucket_count(rows: int, bucket_rows: int) -> int:
     return -(-rows // bucket_rows)
 
 
+def file_groups(files: list[tuple[str, int]], n: int) -> list[list[str]]:
+    """``files`` ((path, bytes), in order) cut into at most ``n`` consecutive groups of about
+    equal bytes (a file is never split; no group is empty)."""
+    total = sum(size for _, size in files)
+    groups: list[list[str]] = []
+    done = 0
+    for path, size in files:
+        # a new group starts where the bytes so far pass the next n-th of the total
+        if not groups or (len(groups) < n and done >= total * len(groups) / n):
+            groups.append([])
+        groups[-1].append(path)
+        done += size
+    return groups
+
+
 def bucket_of(n: int, *keys: str) -> Column:
     """Bucket 0..n-1 of a row by its ``keys``; rows whose keys are all null share bucket 0."""
     return F.coalesce(F.pmod(F.xxhash64(*keys), F.lit(n)), F.lit(0)).cast("int")

@@ -59,6 +59,31 @@ class Lake:
         return DeltaTable(self.path(table)).version()
 
     # ---------------------------------------------------------------- reads
+    def data_files(self, table: str, version: int | None = None) -> list[tuple[str, int]] | None:
+        """(local path, bytes) of the table's data files (at ``version`` for Delta), whose rows,
+        read as plain Parquet, are exactly the table's: None when they are not (a Delta table
+        with partition columns, column mapping, deletion vectors or a newer reader protocol) or
+        not local files."""
+        p = self.path(table)
+        if self.fmt != "delta":
+            names = sorted(n for n in os.listdir(p) if n.endswith(".parquet") and n[0] not in "._")
+            return [(os.path.join(p, n), os.path.getsize(os.path.join(p, n))) for n in names]
+        from deltalake import DeltaTable
+
+        dt = DeltaTable(p, version=version)
+        proto, meta = dt.protocol(), dt.metadata()
+        if (
+            proto.min_reader_version > 1
+            or proto.reader_features
+            or meta.partition_columns
+            or meta.configuration.get("delta.columnMapping.mode", "none") != "none"
+        ):
+            return None
+        uris = dt.file_uris()
+        if not all(os.path.isfile(u) for u in uris):
+            return None
+        return [(u, os.path.getsize(u)) for u in uris]
+
     def read(self, spark: SparkSession, table: str, version: int | None = None) -> DataFrame:
         if not self.exists(table):
             raise LakeError(

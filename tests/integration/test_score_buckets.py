@@ -168,3 +168,69 @@ def test_each_user_falls_in_exactly_one_bucket(spark):
         per_user.setdefault(r.user_key, set()).add(r.b)
     assert all(len(v) == 1 for v in per_user.values())
     assert df.where(F.col("b").isNull()).count() == 0
+
+
+def test_silver_data_files_read_as_parquet_are_the_table(scored, spark):
+    """score writes its user-bucketed copy of the interactions file group by file group
+    (``ScoreInputs.chunks``): the data files of silver, read as plain Parquet, must hold
+    exactly the Delta table's rows."""
+    lake = scored["lake"]
+    files = lake.data_files("silver/interactions", lake.version("silver/interactions"))
+    assert files
+    table = lake.read(spark, "silver/interactions")
+    plain = spark.read.schema(table.schema).parquet(*[p for p, _ in files])
+    assert plain.count() == table.count()
+    assert plain.exceptAll(table).count() == 0 and table.exceptAll(plain).count() == 0
+
+
+def test_data_files_follow_the_delta_version(spark, tmp_path):
+    lake = Lake(str(tmp_path), "delta")
+    first = spark.createDataFrame([(1, "a"), (2, "b")], "id long, v string")
+    lake.overwrite(first, "t/x")
+    lake.append(spark.createDataFrame([(3, "c")], "id long, v string"), "t/x")
+    v1 = lake.version("t/x")
+    lake.overwrite(spark.createDataFrame([(9, "z")], "id long, v string"), "t/x")
+
+    def ids(version):
+        files = lake.data_files("t/x", version)
+        return len(files), sorted(
+            r.id for r in spark.read.parquet(*[p for p, _ in files]).collect()
+        )
+
+    assert ids(v1) == (2, [1, 2, 3])
+    assert ids(lake.version("t/x")) == (1, [9])
+
+
+def test_labels_written_in_chunks_equal_one_write(scored, spark, tmp_path):
+    """The user-bucketed copy written chunk by chunk (appends) gives the same labels."""
+    lake = scored["lake"]
+    cfg = _cfg(tmp_path, 0)
+    inputs = score.read_inputs(spark, lake, JULY, cfg)
+    rows = inputs.interactions
+    half = F.pmod(F.xxhash64("event_id"), F.lit(2)) == 0
+    chunks = [rows.where(half), rows.where(~half)]
+    keys = ["tool", "event_id"]
+
+    def labels(name, parts):
+        frame = score.bucketed_labels(spark, rows, JULY, cfg, None, str(tmp_path / name), 3, parts)
+        return [r.asDict(recursive=True) for r in frame.orderBy(*keys).collect()]
+
+    one, two = labels("one", None), labels("two", chunks)
+    assert len(one) == len(two) > 1000
+    assert all(_same(a, b) for a, b in zip(one, two))
+
+
+@pytest.mark.parametrize(
+    "sizes, n, expected",
+    [
+        ([10, 10, 10, 10], 2, [["f0", "f1"], ["f2", "f3"]]),
+        ([10, 10, 10, 10], 9, [["f0"], ["f1"], ["f2"], ["f3"]]),
+        ([100, 1, 1, 1], 3, [["f0"], ["f1"], ["f2", "f3"]]),
+        ([10, 10, 10], 1, [["f0", "f1", "f2"]]),
+        ([], 3, []),
+    ],
+)
+def test_file_groups_are_consecutive_and_about_equal(sizes, n, expected):
+    from theater.buckets import file_groups
+
+    assert file_groups([(f"f{i}", s) for i, s in enumerate(sizes)], n) == expected

@@ -32,6 +32,7 @@ from pyspark.sql import functions as F
 from .. import audit, logs, quality
 from ..buckets import (  # noqa: F401 (bucket_count, user_bucket: part of this stage's API)
     bucket_count,
+    file_groups,
     materialize,
     read_bucket,
     user_bucket,
@@ -131,6 +132,8 @@ class ScoreInputs:
     read: dict = field(default_factory=dict)  # {table: version read}
     audit_labels: DataFrame | None = None  # ops/audit_labels of the period (theater audit)
     user_days: DataFrame | None = None  # silver/user_days, history floor to period end
+    # n -> ``interactions`` in at most n parts, by silver's data files (None: not readable so)
+    chunks: Callable[[int], list[DataFrame]] | None = None
 
 
 def history_days(cfg: Config) -> int:
@@ -177,14 +180,25 @@ def read_inputs(
     history = silver.where(period.extend_back(history_days(cfg)).ts_col("event_ts")).select(
         "org_id", "user_key", "event_date"
     )
+
+    def rows_of(frame):  # the period plus the repeat signal's look-back
+        return frame.where(period.extend_back(lookback).ts_col("event_ts"))
+
+    files = lake.data_files("silver/interactions", v_i)
+    schema = silver.schema
+
+    def chunks(n: int) -> list[DataFrame]:
+        return [rows_of(spark.read.schema(schema).parquet(*g)) for g in file_groups(files, n)]
+
     return ScoreInputs(
-        silver.where(period.extend_back(lookback).ts_col("event_ts")),
+        rows_of(silver),
         policies,
         history,
         work_items,
         read,
         audit_labels,
         user_days,
+        chunks if files else None,
     )
 
 
@@ -231,6 +245,7 @@ def bucketed_labels(
     inc,
     staging: str,
     n: int,
+    chunks: list[DataFrame] | None = None,
 ) -> DataFrame:
     """The labels of the period computed in user-hash buckets of about
     ``scoring.bucket_rows`` interactions each, one after the other, so that the memory of the
@@ -241,7 +256,9 @@ def bucketed_labels(
     weights (small per user-week and user-day tables, materialized once): the labels equal
     those of one plan over the period. Each bucket's labels are appended to a staged Parquet
     copy under ``staging``; the caller validates and publishes that copy in one commit.
-    ``n``: the number of buckets (:func:`label_buckets`).
+    ``n``: the number of buckets (:func:`label_buckets`). ``chunks``: ``interactions`` in
+    parts (silver's data files); the copy partitioned by user bucket is then written part by
+    part, so that the writer holds a part, not the period.
     """
     period_rows = interactions.where(period.ts_col("event_ts"))
     thresholds = tuple(
@@ -256,7 +273,8 @@ def bucketed_labels(
     if n == 1:
         return materialize(spark, labels_frame(interactions, period, cfg, inc, thresholds), out)
     src = os.path.join(staging, "interactions")
-    write_partitioned(interactions, user_bucket(n), src, append=False)
+    for i, part in enumerate(chunks or [interactions]):
+        write_partitioned(part, user_bucket(n), src, append=i > 0)
     schema = None
     for b in range(n):
         part = read_bucket(spark, src, b, interactions.schema)
@@ -480,7 +498,8 @@ def compute_gold(
     n = 1
     if staging is not None:
         n = label_buckets(inputs.interactions, period, cfg)
-        detector = bucketed_labels(spark, inputs.interactions, period, cfg, inc, staging, n)
+        chunks = inputs.chunks(n) if inputs.chunks is not None and n > 1 else None
+        detector = bucketed_labels(spark, inputs.interactions, period, cfg, inc, staging, n, chunks)
     else:
         detector = labels_frame(inputs.interactions, period, cfg, inc)
     # with audit labels (theater audit load): calibrate the probabilities, debias the index

@@ -2,6 +2,11 @@
 
     python benchmarks/compare.py [--users 4000 16000] [--out benchmarks/out/compare]
                                  [--format-users 4000] [--no-formats] [--set KEY=VALUE ...]
+                                 [--shards K] [--no-duckdb] [--keep] [--reuse-data]
+
+A quarter too large to generate in one piece (about 0.86 GB of generator memory per million
+interactions): ``--users 200000 --shards 5`` generates five namespaced worlds one after the
+other into one landing zone (about 50M interactions; RESULTS.md, session 8).
 
 For each size: generate a quarter in mixed landing formats (``synth.generate(...,
 formats="mixed")``: jsonl, jsonl.gz, json, csv, parquet, and the directory and policies), then
@@ -140,34 +145,21 @@ def child_generate(out: str, users: int, formats: str, rate_scale: float, shards
     moved under ``landing/<dataset>/shard-<k>/`` and freed before the next."""
     from theater import synth
 
-    if shards <= 1:
-        s = synth.generate(
-            Path(out),
-            seed=SEED,
-            n_orgs=max(24, users // 600),
-            n_users=users,
-            start=START,
-            end=END,
-            formats=formats,
-            rate_scale=rate_scale,
+    def world(path: Path, n_users: int, seed: int, namespace: str = "") -> dict:
+        kw = dict(start=START, end=END, formats=formats, rate_scale=rate_scale)
+        n_orgs = max(24, n_users // 600)
+        return synth.generate(
+            path, seed=seed, n_orgs=n_orgs, n_users=n_users, namespace=namespace, **kw
         )
-        return {"interactions": s["interactions"]}
+
+    if shards <= 1:
+        return {"interactions": world(Path(out), users, SEED)["interactions"]}
     landing = Path(out) / "landing"
     shutil.rmtree(landing, ignore_errors=True)
     per, total = users // shards, 0
     for k in range(1, shards + 1):
         part = Path(out) / f"_shard-{k}"
-        s = synth.generate(
-            part,
-            seed=SEED + k - 1,
-            n_orgs=max(24, per // 600),
-            n_users=per,
-            start=START,
-            end=END,
-            formats=formats,
-            rate_scale=rate_scale,
-            namespace=f"s{k}-",
-        )
+        s = world(part, per, SEED + k - 1, f"s{k}-")
         for dataset in sorted(p.name for p in (part / "landing").iterdir()):
             dst = landing / dataset / f"shard-{k}"
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -199,6 +191,14 @@ def child_theater(landing: str, lake: str, stages: list[str], settings: list[str
         "seconds": res["seconds"],
         "t_start": t_start,
     }
+
+
+def run_duckdb(landing: Path, out: Path, args: list[str]) -> dict:
+    """benchmarks/duckdb_reference.py on ``landing`` for the quarter, measured, into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(HERE / "duckdb_reference.py"), "--landing", str(landing)]
+    cmd += ["--start", str(START), "--end", str(END), "--out", str(out), *args]
+    return measured(cmd, out, clean_env())
 
 
 def run_child(kind: str, args: list[str], cwd: Path, env: dict | None = None) -> dict:
@@ -436,24 +436,7 @@ def main() -> int:
             | th["result"],
         }
         if not a.no_duckdb:
-            (d / "duck").mkdir(parents=True, exist_ok=True)
-            duck = measured(
-                [
-                    sys.executable,
-                    str(HERE / "duckdb_reference.py"),
-                    "--landing",
-                    str(landing),
-                    "--start",
-                    str(START),
-                    "--end",
-                    str(END),
-                    "--out",
-                    str(d / "duck"),
-                    *duck_args,
-                ],
-                d / "duck",
-                clean_env(),
-            )
+            duck = run_duckdb(landing, d / "duck", duck_args)
             check = compare_shares(d / "lake", d / "duck" / "org_shares.csv")
             row["duckdb"] = {k: duck[k] for k in ("wall_s", "cpu_s", "peak_rss_mb")} | {
                 "seconds": duck["result"]["seconds"],
@@ -494,26 +477,7 @@ def main() -> int:
                 d / f"theater-{fmt}",
                 theater_env,
             )
-            (d / f"duck-{fmt}").mkdir(parents=True, exist_ok=True)
-            duck = measured(
-                [
-                    sys.executable,
-                    str(HERE / "duckdb_reference.py"),
-                    "--landing",
-                    str(landing),
-                    "--start",
-                    str(START),
-                    "--end",
-                    str(END),
-                    "--out",
-                    str(d / f"duck-{fmt}"),
-                    "--stage",
-                    "ingest",
-                    *duck_args,
-                ],
-                d / f"duck-{fmt}",
-                clean_env(),
-            )
+            duck = run_duckdb(landing, d / f"duck-{fmt}", ["--stage", "ingest", *duck_args])
             ing = th["result"]["stages_s"]["ingest"]
             dsec = duck["result"]["seconds"]["ingest"]
             row = {

@@ -36,8 +36,9 @@ STAGING = os.path.join("ops", "_staging")
 
 
 def clear_staging(root: Path) -> list[str]:
-    """Remove ``<lake>/ops/_staging`` (ingest's re-framed landing copies and the DQ gates'
-    staged tables: they may hold raw identifiers). Only the lock holder calls this."""
+    """Remove ``<lake>/ops/_staging`` (ingest's re-framed landing copies, refine's copy of
+    bronze by event bucket and the DQ gates' staged tables: they may hold raw identifiers).
+    Only the lock holder calls this."""
     import shutil
 
     staging = Path(root) / STAGING

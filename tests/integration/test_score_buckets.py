@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 
 import pytest
 from pyspark.sql import functions as F
@@ -20,7 +21,8 @@ from theater.config import load_config
 from theater.lake import Lake
 from theater.period import Period
 from theater.pipeline import run_pipeline
-from theater.stages import score
+from theater.stages import refine, score
+from theater.stages.ingest import read_committed
 
 JULY = Period.parse(start="2026-07-01", end="2026-08-01")
 VOLATILE = {"run_id", "computed_at", "scored_at", "_ingested_at", "_batch_id"}
@@ -93,9 +95,15 @@ def scored(tmp_path_factory, spark):
             bucket_rows = 0 if name == "one_plan" else n // 5  # five or six buckets
             root = str(tmp / name)
             progress.clear()
-            run_pipeline(
-                _cfg(tmp / name, bucket_rows), JULY, landing=str(zone / "landing"), lake_root=root
-            )
+            with pytest.MonkeyPatch.context() as mp:
+                # the bucketed run reads bronze once, by event bucket, as from 8M rows on
+                mp.setattr(refine, "STAGE_BRONZE_FROM", 2)
+                run_pipeline(
+                    _cfg(tmp / name, bucket_rows),
+                    JULY,
+                    landing=str(zone / "landing"),
+                    lake_root=root,
+                )
             lakes[name] = lake = Lake(root, "delta")
             rows[name] = {t: _rows(lake, spark, t, p(), k) for t, (p, k) in TABLES.items()}
             n = len(rows[name]["gold/interaction_labels"])
@@ -124,6 +132,10 @@ def test_the_month_is_split_into_several_buckets(scored):
     events = sum("refine: interactions, event bucket" in m for m in scored["progress"])
     assert events >= k
     assert sum("refine: interactions, user bucket" in m for m in scored["progress"]) == events
+    # ... and reads bronze once: its committed rows written by event bucket, file group by group
+    assert any(
+        "refine: bronze by event bucket, data file group 1 of" in m for m in scored["progress"]
+    )
 
 
 @pytest.mark.parametrize("table", list(TABLES))
@@ -234,3 +246,40 @@ def test_file_groups_are_consecutive_and_about_equal(sizes, n, expected):
     from theater.buckets import file_groups
 
     assert file_groups([(f"f{i}", s) for i, s in enumerate(sizes)], n) == expected
+
+
+def _bag(df):
+    """A frame's rows, in an order that does not depend on the plan (nulls included)."""
+    return sorted(repr(tuple(r)) for r in df.collect())
+
+
+@pytest.mark.parametrize("n", [3, 8])
+def test_bronze_by_event_bucket_equals_filtered_reads(scored, spark, tmp_path, monkeypatch, n):
+    """Refine's two ways to one event bucket of bronze: a filtered read of all of bronze, and
+    bronze's committed rows written once by bucket (data file group by group), then read back
+    one partition per bucket. Bucket by bucket, the same rows; an uncommitted batch in neither.
+    """
+    shutil.copytree(scored["lake"].root, tmp_path / "lake")
+    lake = Lake(str(tmp_path / "lake"), "delta")
+    raw = lake.read(spark, "bronze/interactions")
+    before = raw.count()
+    # a second data file of re-deliveries (a committed batch), a third of a crashed batch
+    lake.append(raw.orderBy("event_id").limit(400), "bronze/interactions")
+    crashed = raw.orderBy("event_id").limit(50).withColumn("_batch_id", F.lit("crashed"))
+    lake.append(crashed, "bronze/interactions")
+    files = lake.data_files("bronze/interactions")
+    assert len(files) >= 3
+    bronze = refine.with_vendor_columns(read_committed(spark, lake, "bronze/interactions"))
+    assert bronze.count() == before + 400
+    rows = {}
+    for mode, start in (("filtered", 10**9), ("staged", 1)):
+        monkeypatch.setattr(refine, "STAGE_BRONZE_FROM", start)
+        staging = str(tmp_path / mode)
+        part = refine._event_rows(spark, lake, bronze, lambda df: df, n, staging)
+        assert os.path.isdir(os.path.join(staging, "bronze")) == (mode == "staged")
+        rows[mode] = [_bag(p) if (p := part(b)) is not None else [] for b in range(n)]
+        assert _bag(part(None)) == _bag(bronze)
+    assert rows["staged"] == rows["filtered"]
+    assert sum(len(b) for b in rows["staged"]) == bronze.count()
+    assert sum(1 for b in rows["staged"] if b) >= 2  # the rows are spread over the buckets
+    assert not any("'crashed'" in r for b in rows["staged"] for r in b)

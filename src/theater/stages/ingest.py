@@ -139,9 +139,12 @@ def committed_batches(spark: SparkSession, lake: Lake) -> list[str]:
     )
 
 
-def read_committed(spark: SparkSession, lake: Lake, table: str) -> DataFrame:
-    """A bronze table without the rows of uncommitted (crashed or still running) batches."""
-    df = lake.read(spark, table)
+def read_committed(
+    spark: SparkSession, lake: Lake, table: str, files: list[str] | None = None
+) -> DataFrame:
+    """A bronze table without the rows of uncommitted (crashed or still running) batches;
+    with ``files``, only the rows of those data files (:meth:`Lake.data_files`)."""
+    df = lake.read(spark, table) if files is None else lake.read_files(spark, table, files)
     return df.where(F.col("_batch_id").isin(committed_batches(spark, lake)))
 
 

@@ -21,6 +21,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
@@ -30,6 +31,7 @@ from .. import quality
 from ..buckets import (
     bucket_count,
     bucket_of,
+    file_groups,
     materialize,
     read_bucket,
     user_bucket,
@@ -367,7 +369,8 @@ def _refine_interactions(
 ):
     """silver/interactions for the period (merge by tool/event_id); returns counts, orphans."""
     bronze = with_vendor_columns(read_committed(spark, lake, "bronze/interactions"))
-    resolved = bronze.transform(vendor.resolve_identities(idmap, dir_ids))
+    resolve = vendor.resolve_identities(idmap, dir_ids)
+    resolved = bronze.transform(resolve)
     vendor_rows = (
         resolved.where(F.col("source_format").isNotNull())
         .where(period.ts_col(parse_timestamp(F.col("event_ts"))))
@@ -407,7 +410,15 @@ def _refine_interactions(
             interactions = dq.check(
                 "silver/interactions",
                 _bucketed_interactions(
-                    spark, resolved, updates, key, period, directory, gap, n, staging
+                    spark,
+                    _event_rows(spark, lake, bronze, resolve, n, staging),
+                    updates,
+                    key,
+                    period,
+                    directory,
+                    gap,
+                    n,
+                    staging,
                 ),
                 materialize=False,
                 key_buckets=n,
@@ -447,24 +458,74 @@ def _sessions(events, gap_minutes: int):
     return out.withColumn("_row_hash", row_hash(content))
 
 
-def _bucketed_interactions(spark, resolved, updates, key, period, directory, gap, n, staging):
+# From this many event buckets on, refine reads bronze once and writes its rows by event bucket
+# (``_event_rows``) instead of reading all of bronze once per bucket. Measured at 10M
+# interactions (docs/scaling.md): the copy costs about 4 CPU s per million bronze rows, a
+# filtered read of all of bronze about 0.8 CPU s per million rows and bucket, so the copy pays
+# from about 8 buckets (8M rows at the default ``scoring.bucket_rows``) and grows linearly where
+# the re-reads grow with the square of the period.
+STAGE_BRONZE_FROM = 8
+
+
+def _event_rows(
+    spark, lake: Lake, bronze: DataFrame, resolve, n: int, staging: str
+) -> Callable[[int | None], DataFrame | None]:
+    """Event bucket ``b`` (0..n-1) of ``bronze`` (committed bronze/interactions rows), with
+    ``resolve`` (vendor identity resolution) applied; None when no row hashes there. ``b`` None:
+    all of bronze.
+
+    Below ``STAGE_BRONZE_FROM`` buckets, or when bronze's data files read as plain Parquet are
+    not its rows (``Lake.data_files``), a bucket is a filtered read of all of bronze. From there
+    on, bronze is read once: its committed rows are written under ``staging`` partitioned by
+    event bucket, one group of data files at a time (Sail's partitioned writer holds its whole
+    input: a group, not the period), and each bucket reads its own partition. The copy holds
+    bronze's rows as they are (raw identifiers included), like ingest's staging: it is removed
+    with the run's staging, and by the next run if this one dies.
+    """
+
+    def filtered(b: int | None) -> DataFrame:
+        rows = bronze if b is None else bronze.where(bucket_of(n, "event_id") == b)
+        return rows.transform(resolve)
+
+    files = lake.data_files("bronze/interactions") if n >= STAGE_BRONZE_FROM else None
+    if not files:
+        return filtered
+    path = os.path.join(staging, "bronze")
+    groups = file_groups(files, n)
+    for i, group in enumerate(groups):
+        rows = with_vendor_columns(read_committed(spark, lake, "bronze/interactions", group))
+        write_partitioned(rows.select(*bronze.columns), bucket_of(n, "event_id"), path, i > 0)
+        log.info("refine: bronze by event bucket, data file group %d of %d", i + 1, len(groups))
+
+    def part(b: int | None) -> DataFrame | None:
+        if b is None:
+            return filtered(None)
+        rows = read_bucket(spark, path, b, bronze.schema)
+        return None if rows is None else rows.transform(resolve)
+
+    return part
+
+
+def _bucketed_interactions(spark, event_rows, updates, key, period, directory, gap, n, staging):
     """The silver rows in two passes of ``n`` hash buckets each, so that memory follows a
     bucket, not the period: first by ``event_id`` (every delivery of an event and its updates
-    share a bucket, so latest delivery, update folding and org resolution see all of them),
-    written out by user bucket; then by user (sessions see all of a user's events). The same
-    rows as one plan; the result is a staged Parquet copy under ``staging``."""
+    share a bucket, so latest delivery, update folding and org resolution see all of them;
+    ``event_rows(b)``: bucket ``b``'s resolved bronze rows, ``_event_rows``), written out by
+    user bucket; then by user (sessions see all of a user's events). The same rows as one
+    plan; the result is a staged Parquet copy under ``staging``."""
     events_dir = os.path.join(staging, "events")
     schema = None
     for b in range(n):
-        part = resolved.where(bucket_of(n, "event_id") == b)
-        upd = updates.where(bucket_of(n, "event_id") == b) if updates is not None else None
-        events = _events(part, upd, key, period, directory)
-        write_partitioned(events, user_bucket(n), events_dir, append=schema is not None)
-        schema = events.schema
+        part = event_rows(b)
+        if part is not None:
+            upd = updates.where(bucket_of(n, "event_id") == b) if updates is not None else None
+            events = _events(part, upd, key, period, directory)
+            write_partitioned(events, user_bucket(n), events_dir, append=schema is not None)
+            schema = events.schema
         log.info("refine: interactions, event bucket %d of %d", b + 1, n)
     out = os.path.join(staging, "silver")
     written = None
-    for b in range(n):
+    for b in range(n) if schema is not None else ():
         part = read_bucket(spark, events_dir, b, schema)
         if part is None:
             continue
@@ -472,10 +533,9 @@ def _bucketed_interactions(spark, resolved, updates, key, period, directory, gap
         rows.write.mode("append" if written is not None else "overwrite").parquet(out)
         written = rows.schema
         log.info("refine: interactions, user bucket %d of %d", b + 1, n)
-    if written is None:  # no interaction in the period
-        return materialize(
-            spark, _sessions(_events(resolved, updates, key, period, directory), gap), out
-        )
+    if written is None:  # no interaction in the period: an empty copy with the right columns
+        rows = _sessions(_events(event_rows(None), updates, key, period, directory), gap)
+        return materialize(spark, rows, out)
     return spark.read.schema(written).parquet(out)
 
 

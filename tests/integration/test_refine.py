@@ -94,6 +94,41 @@ def test_rerunning_a_period_replaces_only_that_period(spark, cfg, zone):
     )
 
 
+@pytest.mark.parametrize("limit", [10_000, 1], ids=["replace_where", "merge"])
+def test_events_moved_into_the_period_keep_one_row(spark, cfg, zone, monkeypatch, caplog, limit):
+    """A correction moves two Q4 events into Q3 (one key with a quote and a backslash): on
+    re-running Q3 each keeps one row, in Q3: by replaceWhere with their keys, or (more than
+    MOVED_IN_LIMIT of them) by one MERGE."""
+    land, lake = zone
+    odd = "e'101\\x"
+    q4 = [
+        _ev(100, event_ts="2026-10-05T10:00:00Z"),
+        _ev(101, event_id=odd, event_ts="2026-10-07T10:00:00Z"),
+    ]
+    _write(land / "interactions" / "q4.jsonl", q4)
+    ingest.run(spark, lake, str(land), cfg=cfg)
+    refine.run(spark, cfg, lake, Q3)
+    refine.run(spark, cfg, lake, Period.quarter("2026Q4"))
+    moved = [
+        _ev(100, event_ts="2026-07-20T10:00:00Z"),
+        _ev(101, event_id=odd, event_ts="2026-07-21T10:00:00Z"),
+    ]
+    _write(land / "interactions" / "fix.jsonl", moved)
+    ingest.run(spark, lake, str(land), cfg=cfg)
+    monkeypatch.setattr(refine, "MOVED_IN_LIMIT", limit)
+    caplog.set_level("INFO", logger="theater")
+    refine.run(spark, cfg, lake, Q3)
+    silver = lake.read(spark, "silver/interactions")
+    rows = {r.event_id: str(r.event_ts) for r in silver.collect()}
+    assert silver.count() == len(rows) == 7
+    assert rows["e100"] == "2026-07-20 10:00:00" and rows[odd] == "2026-07-21 10:00:00"
+    assert silver.where(~Q3.ts_col("event_ts")).count() == 0
+    if limit == 1:
+        assert "more than 1 events moved into" in caplog.text
+    else:
+        assert "2 event(s) moved into" in caplog.text
+
+
 def test_cluster_config_refuses_to_run_without_key():
     cfg = load_config(env="cluster", environ={})
     with pytest.raises(ConfigError, match="THEATER_PSEUDONYM_KEY"):

@@ -424,17 +424,20 @@ def test_uniqueness_checked_by_key_bucket_gives_the_whole_frame_verdict(spark, b
         return got, samples, failed
 
     whole, _, ok = records(frame, 1, "keys-1")
-    bucketed, _, ok3 = records(frame, 3, "keys-3")
-    assert ok is None and ok3 is None
-    assert bucketed == whole
-    whole, samples, err = records(broken, 1, "dup-1")
-    bucketed, samples3, err3 = records(broken, 3, "dup-3")
-    assert err is not None and err3 is not None and "tool_event_id_unique" in err3
-    assert bucketed == whole
-    assert whole["tool_event_id_unique"]["unexpected_count"] == 14  # both copies of each key
-    assert whole["tool_event_id_unique"]["success"] is False
-    assert len(samples3["tool_event_id_unique"]) == len(samples["tool_event_id_unique"]) > 0
-    assert "offending rows" in err3
+    whole_dup, samples, err = records(broken, 1, "dup-1")
+    assert ok is None and err is not None
+    assert whole_dup["tool_event_id_unique"]["unexpected_count"] == 14  # both copies of each key
+    assert whole_dup["tool_event_id_unique"]["success"] is False
+    # 3 buckets: the keys written in one partitioned write; 9: in three (KEY_CHUNK_BUCKETS 4)
+    for n in (3, 9):
+        bucketed, _, ok_n = records(frame, n, f"keys-{n}")
+        assert ok_n is None
+        assert bucketed == whole
+        bucketed, samples_n, err_n = records(broken, n, f"dup-{n}")
+        assert err_n is not None and "tool_event_id_unique" in err_n
+        assert bucketed == whole_dup
+        assert len(samples_n["tool_event_id_unique"]) == len(samples["tool_event_id_unique"]) > 0
+        assert "offending rows" in err_n
 
 
 # ------------------------------------------------------------------ through the stages

@@ -3,9 +3,15 @@
 Copies ``LAKE/silver/interactions`` to a scratch folder and publishes rows of it back into the
 copy, one way per fresh process, on the embedded Sail engine; prints the process's peak RSS
 (sampled every 50 ms) before and during the publish, and its wall and CPU seconds. Figures:
-``benchmarks/RESULTS.md``, session 9.
+``benchmarks/RESULTS.md``, sessions 9 and 10.
 
-    python benchmarks/publish_cost.py LAKE SCRATCH [merge|merge-nodelete|merge-day|merge-day-nodelete|replace ...]
+``moved-in`` measures what the replaceWhere publish adds on a lake with history: refine's
+search for events whose silver row lies outside the period (``refine._moved_in``: a semi-join
+on 64-bit key hashes). It reads ``LAKE`` without copying it and takes September as the period,
+so the quarter's July and August stand for the history (two thirds of the rows) and September's
+rows for the period's.
+
+    python benchmarks/publish_cost.py LAKE SCRATCH [merge|merge-nodelete|merge-day|merge-day-nodelete|replace|moved-in ...]
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ def one(lake_root: str, scratch: str, way: str) -> str:
 
     root = Path(scratch) / way
     shutil.rmtree(root, ignore_errors=True)
+    if way == "moved-in":
+        return moved_in(lake_root, root)
     shutil.copytree(Path(lake_root) / "silver" / "interactions", root / "silver" / "interactions")
     peak = [0]
 
@@ -70,6 +78,48 @@ def one(lake_root: str, scratch: str, way: str) -> str:
     return (
         f"{way}: {rows:,} source rows, peak RSS {peak[0]:,} MB (before {before:,}), "
         f"{time.time() - t0:.1f} s wall, {cpu:.1f} CPU s; table {after:,} rows"
+    )
+
+
+def moved_in(lake_root: str, root: Path) -> str:
+    from datetime import date
+
+    import psutil
+
+    from theater.config import load_config
+    from theater.engine import session
+    from theater.lake import Lake
+    from theater.period import Period
+    from theater.stages.refine import _moved_in
+
+    peak = [0]
+
+    def sample():
+        proc = psutil.Process()
+        while True:
+            peak[0] = max(peak[0], proc.memory_info().rss >> 20)
+            time.sleep(0.05)
+
+    threading.Thread(target=sample, daemon=True).start()
+    period = Period(date(2026, 9, 1), date(2026, 10, 1))
+    cfg = load_config(env="local", overrides={"paths.state": str(root / "state")})
+    with session(cfg) as spark:
+        lake = Lake(lake_root, "delta")
+        silver = lake.read(spark, "silver/interactions")
+        src = silver.where(period.ts_col("event_ts")).select("tool", "event_id")
+        src.write.mode("overwrite").parquet(str(root / "src"))  # the staged copy refine has
+        src = spark.read.schema(src.schema).parquet(str(root / "src"))
+        rows, history = src.count(), silver.count() - src.count()
+        before, t0 = peak[0], time.time()
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
+        found = _moved_in(spark, lake, src, period)
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
+    shutil.rmtree(root, ignore_errors=True)
+    return (
+        f"moved-in: {rows:,} period rows against {history:,} rows outside it, "
+        f"{'more than the limit' if found is None else len(found)} moved in; peak RSS "
+        f"{peak[0]:,} MB (before {before:,}), {time.time() - t0:.1f} s wall, {cpu:.1f} CPU s"
     )
 
 

@@ -97,11 +97,13 @@ class Lake:
             reader = reader.option("versionAsOf", version)
         return reader.load(self.path(table))
 
-    def read_files(self, spark: SparkSession, table: str, files: list[str]) -> DataFrame:
-        """Some of the table's data files (from :meth:`data_files`), read as plain Parquet with
-        the table's schema (a column added after a file was written reads as null there, as
-        in the table)."""
-        return spark.read.schema(self.read(spark, table).schema).parquet(*files)
+    def read_files(
+        self, spark: SparkSession, table: str, files: list[str], version: int | None = None
+    ) -> DataFrame:
+        """Some of the table's data files (from :meth:`data_files`, at ``version``), read as
+        plain Parquet with the table's schema at that version (a column added after a file was
+        written reads as null there, as in the table)."""
+        return spark.read.schema(self.read(spark, table, version).schema).parquet(*files)
 
     def read_or_empty(self, spark: SparkSession, table: str, schema: str) -> DataFrame:
         if self.exists(table):

@@ -185,10 +185,10 @@ def read_inputs(
         return frame.where(period.extend_back(lookback).ts_col("event_ts"))
 
     files = lake.data_files("silver/interactions", v_i)
-    schema = silver.schema
 
     def chunks(n: int) -> list[DataFrame]:
-        return [rows_of(spark.read.schema(schema).parquet(*g)) for g in file_groups(files, n)]
+        groups = file_groups(files, n)
+        return [rows_of(lake.read_files(spark, "silver/interactions", g, v_i)) for g in groups]
 
     return ScoreInputs(
         rows_of(silver),

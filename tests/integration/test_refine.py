@@ -94,11 +94,18 @@ def test_rerunning_a_period_replaces_only_that_period(spark, cfg, zone):
     )
 
 
-@pytest.mark.parametrize("limit", [10_000, 1], ids=["replace_where", "merge"])
-def test_events_moved_into_the_period_keep_one_row(spark, cfg, zone, monkeypatch, caplog, limit):
+@pytest.mark.parametrize(
+    "limit,pass_rows",
+    [(10_000, 10_000_000), (1, 10_000_000), (10_000, 2), (1, 2)],
+    ids=["replace_where", "merge", "replace_where-in-passes", "merge-in-passes"],
+)
+def test_events_moved_into_the_period_keep_one_row(
+    spark, cfg, zone, monkeypatch, caplog, limit, pass_rows
+):
     """A correction moves two Q4 events into Q3 (one key with a quote and a backslash): on
     re-running Q3 each keeps one row, in Q3: by replaceWhere with their keys, or (more than
-    MOVED_IN_LIMIT of them) by one MERGE."""
+    MOVED_IN_LIMIT of them) by one MERGE; the keys found in one search or in passes over
+    slices of the hash range (MOVED_IN_PASS_ROWS)."""
     land, lake = zone
     odd = "e'101\\x"
     q4 = [
@@ -116,6 +123,7 @@ def test_events_moved_into_the_period_keep_one_row(spark, cfg, zone, monkeypatch
     _write(land / "interactions" / "fix.jsonl", moved)
     ingest.run(spark, lake, str(land), cfg=cfg)
     monkeypatch.setattr(refine, "MOVED_IN_LIMIT", limit)
+    monkeypatch.setattr(refine, "MOVED_IN_PASS_ROWS", pass_rows)
     caplog.set_level("INFO", logger="theater")
     refine.run(spark, cfg, lake, Q3)
     silver = lake.read(spark, "silver/interactions")

@@ -466,6 +466,9 @@ def main() -> int:
             landing = d / f"landing-{fmt}"
             rewrite_landing(d / "parquet-src" / "landing", landing, fmt)
             mb = size_mb(landing / "interactions")
+            # a lake kept by an earlier --keep run has these files already: ingest would skip them
+            for old in (f"lake-{fmt}", f"duck-{fmt}"):
+                shutil.rmtree(d / old, ignore_errors=True)
             th = run_child(
                 "theater",
                 [

@@ -31,8 +31,23 @@ QUARTER = "t.event_ts >= TIMESTAMP '2026-07-01' AND t.event_ts < TIMESTAMP '2026
 DAY = "2026-08-05"
 
 
-def one(lake_root: str, scratch: str, way: str) -> str:
+def peak_rss() -> list[int]:
+    """A one-item list that a thread keeps at this process's peak RSS in MB (every 50 ms)."""
     import psutil
+
+    peak = [0]
+
+    def sample():
+        proc = psutil.Process()
+        while True:
+            peak[0] = max(peak[0], proc.memory_info().rss >> 20)
+            time.sleep(0.05)
+
+    threading.Thread(target=sample, daemon=True).start()
+    return peak
+
+
+def one(lake_root: str, scratch: str, way: str) -> str:
 
     from theater.config import load_config
     from theater.engine import session
@@ -43,15 +58,7 @@ def one(lake_root: str, scratch: str, way: str) -> str:
     if way == "moved-in":
         return moved_in(lake_root, root)
     shutil.copytree(Path(lake_root) / "silver" / "interactions", root / "silver" / "interactions")
-    peak = [0]
-
-    def sample():
-        proc = psutil.Process()
-        while True:
-            peak[0] = max(peak[0], proc.memory_info().rss >> 20)
-            time.sleep(0.05)
-
-    threading.Thread(target=sample, daemon=True).start()
+    peak = peak_rss()
     cfg = load_config(env="local", overrides={"paths.state": str(root / "state")})
     with session(cfg) as spark:
         lake = Lake(str(root), "delta")
@@ -84,23 +91,13 @@ def one(lake_root: str, scratch: str, way: str) -> str:
 def moved_in(lake_root: str, root: Path) -> str:
     from datetime import date
 
-    import psutil
-
     from theater.config import load_config
     from theater.engine import session
     from theater.lake import Lake
     from theater.period import Period
     from theater.stages.refine import _moved_in
 
-    peak = [0]
-
-    def sample():
-        proc = psutil.Process()
-        while True:
-            peak[0] = max(peak[0], proc.memory_info().rss >> 20)
-            time.sleep(0.05)
-
-    threading.Thread(target=sample, daemon=True).start()
+    peak = peak_rss()
     period = Period(date(2026, 9, 1), date(2026, 10, 1))
     cfg = load_config(env="local", overrides={"paths.state": str(root / "state")})
     with session(cfg) as spark:

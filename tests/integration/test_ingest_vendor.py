@@ -198,9 +198,7 @@ def test_vendor_file_in_native_folder_fails_the_gate_with_an_actionable_message(
     assert ingest.read_committed(spark, lake, "bronze/quarantine").count() == len(q)
 
 
-def test_bad_vendor_event_file_fails_the_gate_and_other_vendor_files_load_next_run(
-    tmp_path, spark, cfg
-):
+def test_bad_vendor_event_file_is_rejected_alone_and_the_other_files_load(tmp_path, spark, cfg):
     landing = tmp_path / "landing"
     events = landing / "vendor" / "cursor_usage_events"
     events.mkdir(parents=True)
@@ -212,18 +210,33 @@ def test_bad_vendor_event_file_fails_the_gate_and_other_vendor_files_load_next_r
     with pytest.raises(DataQualityError) as info:
         ingest.run(spark, lake, str(landing), cfg=cfg)
     msg = str(info.value)
+    assert not msg.startswith("data-quality gate failed")  # the CLI adds that prefix once
     assert (
-        "vendor/cursor_usage_events/page1.json: 3 record(s) quarantined (read as "
-        "cursor_usage_events" in msg
+        "vendor/cursor_usage_events/page1.json: 3 record(s) quarantined; data-quality gate on "
+        "bronze/interactions: quarantine_share_critical: 3 of 5 records quarantined" in msg
     )
+    assert "(read as cursor_usage_events" in msg
     assert "put it under" not in msg
+    assert "other 1 new file(s) were loaded (3 rows)" in msg
     log = {r["source_file"]: r for r in _rows(spark, lake, "ops/ingested_files")}
-    assert list(log) == ["vendor/cursor_usage_events/page1.json"]
-    assert log["vendor/cursor_usage_events/page1.json"]["status"] == "rejected"
+    assert sorted(log) == [
+        "vendor/cursor_usage_events/page1.json",
+        "vendor/github_copilot_users/day.jsonl",
+    ]
+    page = log["vendor/cursor_usage_events/page1.json"]
+    assert page["status"] == "rejected" and "quarantine_share_critical" in page["reason"]
+    assert (page["rows_loaded"], page["rows_quarantined"]) == (0, 3)
+    assert log["vendor/github_copilot_users/day.jsonl"]["status"] == "loaded"
     q = _rows(spark, lake, "bronze/quarantine")
     assert sorted(r["line_number"] for r in q) == [3, 4, 5]
-    assert not lake.exists("bronze/user_days")
-    # the next run loads the user_days file; the rejected file waits for new content
+    # the good file loaded in the same (committed) run; nothing of the rejected one did
+    assert ingest.read_committed(spark, lake, "bronze/user_days").count() == 3
+    assert (
+        not lake.exists("bronze/interactions")
+        or lake.read(spark, "bronze/interactions").count() == 0
+    )
+    # the next run: nothing new; the rejected file waits for new content
     m = ingest.run(spark, lake, str(landing), cfg=cfg)
-    assert m["files_new"] == 1 and m["files_skipped_already_loaded"] == 1
+    assert m["files_new"] == 0 and m["files_skipped_already_loaded"] == 1
+    assert m["files_skipped_rejected_unchanged"] == 1
     assert len(_rows(spark, lake, "bronze/user_days")) == 3

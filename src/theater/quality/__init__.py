@@ -25,9 +25,13 @@ How it works
     (the suite's ``meta.row_keys``): samples cost a filtered scan per expectation, so only
     failures pay for them, and nothing but a handful of offending keys reaches the driver.
   * ``summary``: one-row table-level metrics that need more than the rows themselves
-    (``row_count``, ``quarantine_share`` of the batch, ``orgs_missing`` = silver orgs absent from
+    (``row_count``, ``quarantine_share`` of a batch, ``orgs_missing`` = silver orgs absent from
     the gold index). They are computed in Spark with one aggregation each and validated by GX on a
     tiny pandas frame.
+  * ``files`` (ingest): one row per landing file of the batch (``row_count``,
+    ``quarantined_count``, ``quarantine_share`` of that file), validated by GX on pandas through
+    ``gate.check_files`` before ``check``: a file failing a critical expectation is rejected
+    alone (named, with the reason) and the batch's other files load; nothing is raised there.
   * ``daily_volume``: one row per day of the period: the day's row count, its baseline (median
     of the same weekday in the previous ``quality.volume_history_weeks`` weeks, taken from the
     new rows and the table's own history) and ``volume_ratio``; validated by GX on pandas.

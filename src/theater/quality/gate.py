@@ -165,6 +165,7 @@ class Gate:
         frames: dict[str, list[dict]] = {}
         for e in data["expectations"]:
             frames.setdefault((e.get("meta") or {}).get("frame", "rows"), []).append(e)
+        frames.pop("files", None)  # per landing file: :meth:`check_files`, before this
         params = self.parameters()
         records: list[dict] = []
         for frame, exps in frames.items():
@@ -223,6 +224,106 @@ class Gate:
             raise err
         return df
 
+    def check_files(
+        self, table: str, df: DataFrame, quarantined: DataFrame, file_col: str = "_source_file"
+    ) -> dict[str, str]:
+        """The suite's per-file expectations (``meta.frame: files``) on one row per landing file
+        (``row_count`` rows of ``df``, ``quarantined_count`` rows of ``quarantined``,
+        ``quarantine_share``), so that one file's bad records judge that file only.
+
+        Returns ``{file: reason}`` of the files failing a critical expectation (the caller
+        rejects those files alone). Never raises: the results are recorded in
+        ``ops/dq_results`` with the worst file's value as ``observed_value`` and the failing
+        files (with their values) as ``sample``."""
+        if not self.enabled:
+            return {}
+        data = load_suite_json(table, suites_dir(self.cfg))
+        exps = [e for e in data["expectations"] if (e.get("meta") or {}).get("frame") == "files"]
+        if not exps:
+            return {}
+        t0 = time.time()
+        frame = self._files_frame(df, quarantined, file_col)
+        detail = {"result_format": "COMPLETE", "unexpected_index_column_names": [file_col]}
+        params = self.parameters()
+        result = self._validate(
+            data, exps, "files", frame, "pandas", [file_col], params, detail_format=detail
+        )
+        self._tick(f"gx.{table}.files", t0)
+        version = self.lake.version(table)
+        records, rejected = [], {}
+        by_file = frame.set_index(file_col).to_dict("index") if len(frame) else {}
+        for r in sorted(result.results, key=lambda r: r.expectation_config.meta["_idx"]):
+            e = exps[r.expectation_config.meta["_idx"]]
+            rec = self._record(table, version, data["name"], "files", e, r)
+            col = (e.get("kwargs") or {}).get("column")
+            bad = [
+                row[file_col]
+                for row in ((r.result or {}).get("unexpected_index_list") or [])
+                if isinstance(row, dict) and file_col in row
+            ]
+            if col in frame.columns and len(frame):
+                rec["observed_value"] = short(redact(frame[col].max()))
+            rec["sample"] = json.dumps(
+                [{"file": f, col: by_file.get(f, {}).get(col)} for f in bad[: self.q.sample_rows]],
+                default=str,
+            )
+            records.append(rec)
+            if not rec["success"] and rec["severity"] == "critical":
+                if not bad and len(frame):  # GX raised: no file can be told apart
+                    bad = list(frame[file_col])
+                for f in bad:
+                    v = by_file.get(f, {})
+                    val = v.get(col)
+                    why = f"{expectation_name(e)}: "
+                    if "quarantined_count" in v:
+                        n_bad, n = v["quarantined_count"], v["quarantined_count"] + v["row_count"]
+                        why += f"{n_bad:,} of {n:,} records quarantined, "
+                    why += f"{col} " + (f"{val:.3g}" if isinstance(val, float) else str(val))
+                    hi = (e.get("kwargs") or {}).get("max_value")
+                    if isinstance(hi, dict) and hi.get("$PARAMETER") in params:
+                        why += f" > {params[hi['$PARAMETER']]} (quality.{hi['$PARAMETER']})"
+                    rejected.setdefault(f, f"data-quality gate on {table}: {why}")
+            elif not rec["success"]:
+                log.warning(
+                    "data quality warning on %s: %s: %s",
+                    table,
+                    rec["expectation"],
+                    ", ".join(bad) or rec["observed_value"],
+                )
+        if self.q.data_docs:
+            key = GX.store_result(
+                data["name"],
+                f"{table.replace('/', '_')}-files",
+                f"{self.run_id}-{self.stage}",
+                result,
+            )
+            self._doc_keys.append((key, doc_entry(records, "files")))
+        self._record_results(records)
+        self.results.extend(records)
+        self.seconds += time.time() - t0
+        return rejected
+
+    def _files_frame(self, df: DataFrame, quarantined: DataFrame, file_col: str):
+        import pandas as pd
+
+        good = {r[0]: r[1] for r in df.groupBy(file_col).count().collect()}
+        bad = {r[0]: r[1] for r in quarantined.groupBy(file_col).count().collect()}
+        rows = []
+        for f in sorted(set(good) | set(bad), key=str):
+            n, q = good.get(f, 0), bad.get(f, 0)
+            rows.append(
+                {
+                    file_col: f,
+                    "row_count": n,
+                    "quarantined_count": q,
+                    "quarantine_share": q / (n + q) if n + q else 0.0,
+                }
+            )
+        cols = [file_col, "row_count", "quarantined_count", "quarantine_share"]
+        return pd.DataFrame(rows, columns=cols).astype(
+            {"row_count": "int64", "quarantined_count": "int64", "quarantine_share": "float64"}
+        )
+
     # ------------------------------------------------------------------ pieces
     def _tick(self, key: str, since: float) -> float:
         now = time.time()
@@ -238,6 +339,7 @@ class Gate:
         kind: str,
         keys: list[str],
         params: dict,
+        detail_format: dict | None = None,
     ):
         GX.context()  # imports GX once (waits for a prewarm in progress)
         from great_expectations.core.expectation_suite import ExpectationSuite
@@ -259,7 +361,7 @@ class Gate:
             )
             failed = {r.expectation_config.meta["_idx"] for r in result.results if not r.success}
             if failed:
-                detail_format: dict[str, Any] = {
+                detail_format = detail_format or {
                     "result_format": "SUMMARY",
                     "partial_unexpected_count": self.q.sample_rows,
                 }
@@ -367,8 +469,9 @@ class Gate:
         self.lake.append(self.spark.createDataFrame(rows, DQ_SCHEMA), DQ_TABLE)
 
     def _message(self, table, suite, version, failed) -> str:
+        # the command line puts "data-quality gate failed: " before the message
         lines = [
-            f"data-quality gate failed: {table} (suite {suite}, stage {self.stage}): "
+            f"{table} (suite {suite}, stage {self.stage}): "
             f"{len(failed)} critical expectation(s) failed; {table} was not written "
             f"(stays at version {version})"
         ]

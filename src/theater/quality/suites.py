@@ -11,7 +11,7 @@ from .runner import GX
 
 DQ_TABLE = "ops/dq_results"
 SEVERITIES = ("critical", "warning")
-FRAMES = ("rows", "summary", "daily_volume")
+FRAMES = ("rows", "summary", "daily_volume", "files")
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 

@@ -167,11 +167,41 @@ def remove_stale_staging(lake: Lake, keep: str | None = None) -> list[str]:
     return removed
 
 
-def _loaded_keys(spark: SparkSession, lake: Lake) -> set[tuple[str, str]]:
+def _loaded_keys(spark: SparkSession, lake: Lake) -> dict[tuple[str, str], str]:
+    """``(path, sha256) -> status`` of every file in a committed batch: ``loaded`` (committed to
+    bronze) or ``rejected`` (retried only when its content changes). A file never committed
+    (a crashed run, or held back by a gate failure no file could be blamed for) is absent, so
+    the next run picks it up."""
     if not lake.exists(FILES_LOG):
-        return set()
-    rows = lake.read(spark, FILES_LOG).select("source_file", "file_sha256").collect()
-    return {(r.source_file, r.file_sha256) for r in rows}
+        return {}
+    rows = lake.read(spark, FILES_LOG).select("source_file", "file_sha256", "status").collect()
+    out: dict[tuple[str, str], str] = {}
+    for r in rows:
+        key = (r.source_file, r.file_sha256)
+        # loaded wins: a path and content loaded once is never loaded again
+        if out.get(key) != "loaded":
+            out[key] = r.status or "loaded"
+    return out
+
+
+def _count_skipped(metrics: dict, files, loaded: dict) -> list:
+    """The files not recorded before (new), counting the others by their recorded status."""
+    new = []
+    for f in files:
+        status = loaded.get((f.relpath, f.sha256))
+        if status is None:
+            new.append(f)
+        elif status == "rejected":
+            metrics["files_skipped_rejected_unchanged"] += 1
+        else:
+            metrics["files_skipped_already_loaded"] += 1
+    return new
+
+
+def _without(df: DataFrame, files) -> DataFrame:
+    """``df`` without the rows of ``files`` (landing paths)."""
+    files = sorted(files)
+    return df.where(~F.col("_source_file").isin(files)) if files else df
 
 
 def _remove_orphans(spark: SparkSession, lake: Lake, current: str | None = None) -> None:
@@ -328,13 +358,17 @@ def _run(
         "batch_id": batch_id,
         "files_new": 0,
         "files_skipped_already_loaded": 0,
+        "files_skipped_rejected_unchanged": 0,
         "rows_loaded": {},
         "rows_quarantined": {},
         "unknown_files": [],
         "files_skipped": [],
         "files_rejected": [],
+        "files_rejected_by_gate": [],
+        "files_held_back": [],
         "files_empty": [],
     }
+    failures: list[DataQualityError] = []  # gate failures no single file could be blamed for
     file_rows = []
     for name in sorted(os.listdir(landing)) if os.path.isdir(landing) else []:
         if name not in KNOWN_LANDING and not name.startswith((".", "_")):
@@ -350,8 +384,7 @@ def _run(
         files, unknown = list_files(landing, dataset, detail)
         metrics["unknown_files"] += unknown
         metrics["files_skipped"] += [{"file": rel, "reason": why} for rel, why in detail]
-        new = [f for f in files if (f.relpath, f.sha256) not in loaded]
-        metrics["files_skipped_already_loaded"] += len(files) - len(new)
+        new = _count_skipped(metrics, files, loaded)
         metrics["rows_loaded"][dataset] = 0
         metrics["rows_quarantined"][dataset] = 0
         for f in new:
@@ -434,21 +467,29 @@ def _run(
             good = good.select(
                 "*", *[F.expr(sql).alias(c) for c, sql in VENDOR_EVENT_COLUMNS.items()]
             )
+        # each file is judged by its own records: a file over the quarantine share is rejected
+        # alone (its bad records still go to quarantine); the others go on to the table's gate
+        rejected = dq.check_files(f"bronze/{dataset}", good, bad)
+        good = _without(good, rejected)
         try:
-            good = dq.check(
-                f"bronze/{dataset}", good, related={"quarantined": bad}, materialize=False
-            )
+            good = dq.check(f"bronze/{dataset}", good, materialize=False)
         except DataQualityError as exc:
-            raise _commit_failure(
-                spark, lake, exc, dq, bad, dataset, readable, file_rows, batch_id, at, landing
-            ) from None
+            # no file can be blamed: nothing of these files is written or recorded, so the next
+            # run reads them again; the batch's other datasets still commit
+            failures.append(exc)
+            metrics["files_held_back"] += [f.relpath for f in readable]
+            continue
         bad = dq.check(QUARANTINE, bad)
-        lake.append(good, f"bronze/{dataset}")
+        if len(rejected) < len(readable):
+            lake.append(good, f"bronze/{dataset}")
         lake.append(bad, QUARANTINE)
         # per-file counts for the files log, from what was just committed in this batch
         loaded_counts = _counts_by_file(spark, lake, f"bronze/{dataset}", batch_id)
         bad_counts = _counts_by_file(spark, lake, QUARANTINE, batch_id, dataset)
         for f in readable:
+            why = rejected.get(f.relpath)
+            if why:
+                _reject_by_gate(metrics, f, dataset, why, bad_counts.get(f.relpath, 0))
             file_rows.append(
                 (
                     dataset,
@@ -458,10 +499,10 @@ def _run(
                     f.fmt,
                     batch_id,
                     at,
-                    loaded_counts.get(f.relpath, 0),
+                    0 if why else loaded_counts.get(f.relpath, 0),
                     bad_counts.get(f.relpath, 0),
-                    "loaded",
-                    None,
+                    "rejected" if why else "loaded",
+                    why,
                 )
             )
         metrics["rows_loaded"][dataset] = sum(loaded_counts.values())
@@ -480,71 +521,111 @@ def _run(
         metrics,
         file_rows,
         progress,
+        failures,
     )
     if file_rows:
         lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
     metrics["outputs"] = {t: lake.version(t) for t in BRONZE_TABLES + [QUARANTINE, FILES_LOG]}
     metrics.update(dq.finish())
     metrics["seconds"] = round(time.time() - t0, 2)
+    if metrics["files_rejected_by_gate"] or failures:
+        # exit 3 (a gate failed), but only after the batch's good files are committed
+        err = _gate_error(spark, lake, batch_id, landing, metrics, failures)
+        err.metrics = metrics  # type: ignore[attr-defined]
+        raise err
     return metrics
 
 
-def _commit_failure(
-    spark, lake, exc, dq, bad, dataset, files, file_rows, batch_id, at, landing
-) -> DataQualityError:
-    """A critical gate failed on a dataset's rows: keep what the user needs to see. The
-    quarantine (records and reasons) is written and the dataset's files are recorded as
-    ``rejected`` with the gate's verdict (retried when their content or place changes), in a
-    committed batch; then the error names the files, the vendor format they look like and the
-    top reasons."""
-    try:
-        bad = dq.check(QUARANTINE, bad)
-    except DataQualityError:
-        log.warning("bronze/quarantine gate failed too; writing the quarantine anyway")
-    lake.append(bad, QUARANTINE)
-    bad_counts = _counts_by_file(
-        spark, lake, QUARANTINE, batch_id, None if dataset.startswith("vendor") else dataset
+def _reject_by_gate(metrics: dict, f, dataset: str, why: str, n_quarantined: int) -> None:
+    log.warning(
+        "landing: rejecting %s: %s (recorded as rejected; its records are in bronze/quarantine; "
+        "retried when its content changes)",
+        f.relpath,
+        why,
     )
-    for f in files:
-        file_rows.append(
-            (
-                f.dataset,
-                f.relpath,
-                f.sha256,
-                f.size,
-                getattr(f, "fmt", None) or dataset,
-                batch_id,
-                at,
-                0,
-                bad_counts.get(f.relpath, 0),
-                "rejected",
-                "data-quality gate failed (records quarantined)",
-            )
-        )
-    lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
-    committed = lake.read(spark, QUARANTINE).where(F.col("_batch_id") == batch_id)
-    committed = committed.where(F.col("_source_file").isin([f.relpath for f in files]))
-    return vin.gate_failure(exc, dataset, committed, landing)
+    entry = {"file": f.relpath, "reason": why, "dataset": dataset, "quarantined": n_quarantined}
+    metrics["files_rejected"].append({"file": f.relpath, "reason": why})
+    metrics["files_rejected_by_gate"].append(entry)
+
+
+def _gate_error(spark, lake, batch_id, landing, metrics, failures) -> DataQualityError:
+    """The data-quality error of a committed batch: each file the gate rejected (alone), with
+    its reason, where it belongs when it looks like a vendor export, and the top reasons of its
+    quarantine; what the batch loaded; then any gate failure no file could be blamed for."""
+    rejected = metrics["files_rejected_by_gate"]
+    reasons = []
+    if rejected and lake.exists(QUARANTINE):
+        q = lake.read(spark, QUARANTINE).where(F.col("_batch_id") == batch_id)
+        q = q.where(F.col("_source_file").isin([r["file"] for r in rejected]))
+        reasons = [
+            (r.reason, r.n)
+            for r in q.groupBy("reason")
+            .agg(F.count("*").alias("n"))
+            .orderBy(F.desc("n"), "reason")
+            .limit(5)
+            .collect()
+        ]
+    loaded = sum(metrics["rows_loaded"].values())
+    return vin.rejected_files_error(
+        rejected,
+        reasons,
+        landing,
+        loaded_rows=loaded,
+        loaded_files=metrics["files_new"]
+        - len(metrics["files_rejected"])
+        - len(metrics["files_held_back"])
+        - len(metrics["files_empty"]),
+        held=metrics["files_held_back"],
+        failures=failures,
+    )
+
+
+def _directory_orgs(spark: SparkSession, lake: Lake) -> set[str] | None:
+    """Org ids of the directory (bronze, this batch's rows included, and silver), or None when
+    the lake holds no directory yet (then org folder names cannot be checked against it)."""
+    found = None
+    for table in ("bronze/directory", "silver/directory"):
+        if lake.exists(table):
+            rows = lake.read(spark, table).select(F.trim("org_id").alias("o")).distinct().collect()
+            found = (found or set()) | {r.o for r in rows if r.o}
+    return found
 
 
 def _run_vendor(
-    spark, lake, landing, batch_id, at, limits, staging, dq, loaded, metrics, file_rows, progress
+    spark,
+    lake,
+    landing,
+    batch_id,
+    at,
+    limits,
+    staging,
+    dq,
+    loaded,
+    metrics,
+    file_rows,
+    progress,
+    failures,
 ) -> None:
     """Vendor exports and identity maps (see :mod:`theater.stages.ingest_vendor`), in the same
-    batch: their files-log rows are appended with the native ones by the caller."""
+    batch: their files-log rows are appended with the native ones by the caller. Each file is
+    judged alone: one that cannot be decoded, or is not placed in a known org's folder, or
+    whose own quarantine share fails the gate, is rejected by itself and the others load."""
     files, skipped = vin.list_vendor_files(landing)
     metrics["files_skipped"] += [{"file": rel, "reason": why} for rel, why in skipped]
     metrics["unknown_files"] += [rel for rel, _ in skipped]
     metrics.setdefault("rows_vendor", {})
-    new = [f for f in files if (f.relpath, f.sha256) not in loaded]
-    metrics["files_skipped_already_loaded"] += len(files) - len(new)
+    metrics.setdefault("org_folders_rejected", [])
+    new = _count_skipped(metrics, files, loaded)
     metrics["files_new"] += len(new)
     if not new:
         return
     progress(f"ingest vendor exports: {len(new)} new file(s)")
-    folders, ok, rejected = vin.stage(new, os.path.join(staging, "vendor"))
+    known_orgs = _directory_orgs(spark, lake)
+    folders, ok, rejected = vin.stage(new, os.path.join(staging, "vendor"), known_orgs=known_orgs)
     for f, why in rejected:
         metrics["files_rejected"].append({"file": f.relpath, "reason": why})
+        if f.vendor_org is not None and vin.org_name_problem(f.vendor_org, known_orgs):
+            metrics["org_folders_rejected"].append({"file": f.relpath, "org": f.vendor_org})
         file_rows.append(
             (
                 f.dataset,
@@ -568,6 +649,9 @@ def _run_vendor(
         if "quarantine" in folders
         else empty_q
     )
+    frames: dict[str, DataFrame] = {}
+    by_gate: dict[str, str] = {}  # file -> reason: rejected alone by a per-file expectation
+    held: set[str] = set()  # files of a table whose gate failed as a whole: not recorded
     if "interactions" in folders:
         events, events_bad = vin.event_frames(
             spark, folders["interactions"], batch_id, at, limits, check_records
@@ -577,37 +661,27 @@ def _run_vendor(
         events_bad = spark.read.parquet(events_bad_path)
         if not events_bad.columns:
             events_bad = empty_q
-        event_files = [f for f in ok if f.fmt and vendor_grain(f.fmt) == "event"]
-        related = bad.where(F.col("dataset").isin([f.dataset for f in event_files])).unionByName(
-            events_bad
-        )
+        event_files = sorted(f.relpath for f in ok if f.fmt and vendor_grain(f.fmt) == "event")
+        related = bad.where(F.col("_source_file").isin(event_files)).unionByName(events_bad)
+        by_gate = dq.check_files("bronze/interactions", events, related)
         try:
-            events = dq.check("bronze/interactions", events, related={"quarantined": related})
+            frames["interactions"] = dq.check("bronze/interactions", _without(events, by_gate))
         except DataQualityError as exc:
-            # only the per-event files are rejected (with their quarantine); the batch's
-            # other vendor files are not recorded, so the next run loads them
-            raise _commit_failure(
-                spark,
-                lake,
-                exc,
-                dq,
-                related,
-                "vendor",
-                event_files,
-                file_rows,
-                batch_id,
-                at,
-                landing,
-            ) from None
+            failures.append(exc)
+            held |= set(event_files) - set(by_gate)
         bad = bad.unionByName(events_bad)
-        lake.append(events, "bronze/interactions")
     for table in vin.VENDOR_TABLES:
         if table in folders:
-            df = dq.check(
-                f"bronze/{table}", vin.bronze_frame(spark, folders[table], table, batch_id, at)
-            )
-            lake.append(df, f"bronze/{table}")
-    bad = dq.check(QUARANTINE, bad)
+            df = _without(vin.bronze_frame(spark, folders[table], table, batch_id, at), by_gate)
+            try:
+                frames[table] = dq.check(f"bronze/{table}", df)
+            except DataQualityError as exc:
+                failures.append(exc)
+                held |= {r._source_file for r in df.select("_source_file").distinct().collect()}
+    metrics["files_held_back"] += sorted(held)
+    for table, df in frames.items():
+        lake.append(_without(df, held), f"bronze/{table}")
+    bad = dq.check(QUARANTINE, _without(bad, held))
     lake.append(bad, QUARANTINE)
     counts: dict[str, dict[str, int]] = {}
     for table in ["interactions", *vin.VENDOR_TABLES]:
@@ -615,7 +689,11 @@ def _run_vendor(
         for rel, n in by_file.items():
             counts.setdefault(rel, {})[table] = n
     q_counts = _counts_by_file(spark, lake, QUARANTINE, batch_id)
-    for f in ok:
+    recorded = [f for f in ok if f.relpath not in held]
+    for f in recorded:
+        why = by_gate.get(f.relpath)
+        if why:
+            _reject_by_gate(metrics, f, f.dataset, why, q_counts.get(f.relpath, 0))
         c = counts.get(f.relpath, {})
         file_rows.append(
             (
@@ -628,8 +706,8 @@ def _run_vendor(
                 at,
                 sum(c.values()),
                 q_counts.get(f.relpath, 0),
-                "loaded",
-                None,
+                "rejected" if why else "loaded",
+                why,
             )
         )
         for table, n in c.items():
@@ -639,8 +717,10 @@ def _run_vendor(
         metrics["rows_vendor"][qkey] = metrics["rows_vendor"].get(qkey, 0) + q_counts.get(
             f.relpath, 0
         )
-    metrics["rows_loaded"]["vendor"] = sum(sum(c.values()) for c in counts.values())
-    metrics["rows_quarantined"]["vendor"] = sum(q_counts.get(f.relpath, 0) for f in ok)
+    metrics["rows_loaded"]["vendor"] = sum(
+        sum(counts.get(f.relpath, {}).values()) for f in recorded
+    )
+    metrics["rows_quarantined"]["vendor"] = sum(q_counts.get(f.relpath, 0) for f in recorded)
 
 
 def vendor_grain(fmt: str) -> str:

@@ -335,9 +335,11 @@ def _quarantine_row(
     }
 
 
-def _stage_vendor_file(f: VendorFile, w: dict[str, _Writer]) -> str | None:
-    """Stream one vendor file into the staged writers; the reason it cannot be decoded, or
-    None. Rows of a file that fails part-way are kept in the writers' counts by file, so the
+def _stage_vendor_file(
+    f: VendorFile, w: dict[str, _Writer], known_orgs: set[str] | None = None
+) -> str | None:
+    """Stream one vendor file into the staged writers; the reason it cannot be decoded (or,
+    for an org-level export, names no org of the directory: :func:`org_problem`), or None. Rows of a file that fails part-way are kept in the writers' counts by file, so the
     caller discards the whole file (see :func:`stage`)."""
     lineage = {"_source_file": f.relpath, "_file_sha256": f.sha256}
     try:
@@ -364,6 +366,9 @@ def _stage_vendor_file(f: VendorFile, w: dict[str, _Writer]) -> str | None:
                     out = dict(row)
                     if not out.get("vendor_org"):
                         out["vendor_org"] = f.vendor_org
+                    problem = org_problem(f, out["vendor_org"], known_orgs)
+                    if problem:
+                        return problem
                 else:
                     out = dict(row)
                 out.update(lineage, _line=m.line)
@@ -425,11 +430,12 @@ def _stage_identities(f: VendorFile, w: dict[str, _Writer]) -> str | None:
 
 
 def stage(
-    files: list[VendorFile], staging: str
+    files: list[VendorFile], staging: str, known_orgs: set[str] | None = None
 ) -> tuple[dict[str, str], list[VendorFile], list[tuple[VendorFile, str]]]:
     """Stream ``files`` into staging Parquet, one folder per table; return ``({table: folder
     holding rows}, files staged, [(file, reason) rejected])``. A rejected file's partial rows
-    are written to a separate part and left out."""
+    are written to a separate part and left out. ``known_orgs``: the directory's org ids
+    (None: no directory yet), against which org-level exports' orgs are checked."""
     folders: dict[str, str] = {}
     ok: list[VendorFile] = []
     rejected: list[tuple[VendorFile, str]] = []
@@ -441,7 +447,9 @@ def stage(
         }
         try:
             problem = (
-                _stage_identities(f, writers) if f.fmt is None else _stage_vendor_file(f, writers)
+                _stage_identities(f, writers)
+                if f.fmt is None
+                else _stage_vendor_file(f, writers, known_orgs)
             )
         finally:
             for wr in writers.values():
@@ -535,48 +543,104 @@ def quarantine_frame(spark: SparkSession, folder: str, batch_id: str, at) -> Dat
 # errors a person can act on
 
 
-def gate_failure(
-    exc: DataQualityError, dataset: str, bad: DataFrame, landing: str, top: int = 5
+#: Characters no org id needs and that turn a value into markup or a spreadsheet formula.
+_ORG_MARKUP = set("<>\"'`&;")
+_FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
+
+
+def org_name_problem(name: str, known: set[str] | None) -> str | None:
+    """Why ``name`` (an org folder, or an org named in an org-level export) is not an org id
+    to store, or None. Checked against the directory's org ids when there is a directory;
+    markup, formula leads and control characters are refused even without one."""
+    org = name.strip()
+    if (
+        not org
+        or org.startswith(_FORMULA_LEAD)
+        or any(c in _ORG_MARKUP or ord(c) < 32 or ord(c) == 127 for c in org)
+    ):
+        return f"org {_shown(name)} is not an org id (markup, formula or control characters)"
+    if known is not None and org not in known:
+        return f"org {_shown(name)} is not an org of the directory"
+    return None
+
+
+def _shown(name: str, limit: int = 60) -> str:
+    """A name for a message: quoted, control characters escaped, cut to ``limit``."""
+    text = repr(name[:limit])
+    return text + ("…" if len(name) > limit else "")
+
+
+def org_problem(f: VendorFile, org: str | None, known: set[str] | None) -> str | None:
+    """Why an org-level row of ``f`` cannot be stored: no org (the export carries none and the
+    file is not in an org folder), or an org that is not the directory's; names the folder the
+    file belongs in."""
+    where = f"landing/{VENDOR_DIR}/{f.fmt}/<org_id>/"
+    if not org:
+        return (
+            f"org-level export without an org: {f.fmt} names no org, so the folder does; "
+            f"put it in {where} (org_id as in the directory)"
+        )
+    problem = org_name_problem(org, known)
+    if problem:
+        known_list = ""
+        if known:
+            first = sorted(known)[:5]
+            known_list = (
+                " (directory orgs: " + ", ".join(first) + (", …" if len(known) > 5 else "") + ")"
+            )
+        return f"{problem}: put it in {where}{known_list}"
+    return None
+
+
+def rejected_files_error(
+    rejected: list[dict],
+    reasons: list[tuple[str, int]],
+    landing: str,
+    *,
+    loaded_rows: int,
+    loaded_files: int,
+    held: list[str],
+    failures: list[DataQualityError],
 ) -> DataQualityError:
-    """A gate failure at ingest, re-worded with what the user can do: the files that sent
-    most records to quarantine, the vendor format each looks like, the top reasons."""
-    per_file = (
-        bad.groupBy("_source_file")
-        .agg(F.count("*").alias("n"))
-        .orderBy(F.desc("n"), "_source_file")
-        .limit(top)
-        .collect()
-    )
-    reasons = (
-        bad.groupBy("reason")
-        .agg(F.count("*").alias("n"))
-        .orderBy(F.desc("n"), "reason")
-        .limit(top)
-        .collect()
-    )
-    lines = [
-        f"landing/{dataset}: records quarantined, so nothing of these files was loaded "
-        "(quarantine and reasons are in bronze/quarantine; the files are recorded as "
-        "rejected and retried when their content or place changes)"
-    ]
-    for r in per_file:
-        path = os.path.join(landing, r._source_file)
+    """The error of a committed batch in which the gate rejected files (each alone) or failed
+    on a whole table: what was rejected and why, what the user can do, what loaded anyway."""
+    lines = []
+    if rejected:
+        lines.append(
+            f"{len(rejected)} file(s) rejected, each judged by its own records; the batch's "
+            f"other {max(loaded_files, 0):,} new file(s) were loaded ({loaded_rows:,} rows). "
+            "A rejected file's records are in bronze/quarantine with their reasons and lines; "
+            "it is retried when its content or place changes"
+        )
+    for r in rejected:
+        rel = r["file"]
+        path = os.path.join(landing, rel)
         hint = ""
         try:
             fmt = vendor.recognise(path) if os.path.exists(path) else None
         except vendor.VendorFileError:
             fmt = None
-        if fmt and r._source_file.startswith(f"{VENDOR_DIR}/"):
+        if fmt and rel.startswith(f"{VENDOR_DIR}/"):
             hint = f" (read as {fmt}; `theater inspect {path}` lists its bad records)"
         elif fmt:
             hint = (
                 f": looks like {fmt}: put it under landing/vendor/{fmt}/ "
                 "(see `theater formats`, `theater inspect FILE`)"
             )
-        lines.append(f"  {r._source_file}: {r.n:,} record(s) quarantined{hint}")
-    lines.append("  top reasons: " + "; ".join(f"{r.reason} ({r.n:,})" for r in reasons))
-    out = DataQualityError("\n".join(lines) + "\n" + str(exc))
-    out.results = getattr(exc, "results", [])  # type: ignore[attr-defined]
+        lines.append(
+            f"  {rel}: {r.get('quarantined', 0):,} record(s) quarantined; {r['reason']}{hint}"
+        )
+    if reasons:
+        lines.append("  top reasons: " + "; ".join(f"{why} ({n:,})" for why, n in reasons))
+    if held:
+        lines.append(
+            f"{len(held)} file(s) held back, not recorded (the next run reads them again): "
+            "a gate failed on a whole table, below: " + ", ".join(held[:10])
+        )
+    for exc in failures:
+        lines.append(str(exc))
+    out = DataQualityError("\n".join(lines))
+    out.results = [r for exc in failures for r in getattr(exc, "results", [])]  # type: ignore[attr-defined]
     return out
 
 

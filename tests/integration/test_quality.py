@@ -93,7 +93,7 @@ def _vendor_batch(land: Path):
     users = (VENDOR_FIX / "github_copilot_users" / "org_users_1_day.jsonl").read_text()
     good = [ln for i, ln in enumerate(users.splitlines(), 1) if i in (1, 2, 4)]
     _write(land / "vendor" / "github_copilot_users" / "day.jsonl", good)
-    org = land / "vendor" / "github_copilot_org_metrics" / "acme"
+    org = land / "vendor" / "github_copilot_org_metrics" / "org-001"  # a directory org
     org.mkdir(parents=True)
     shutil.copy(
         VENDOR_FIX / "github_copilot_org_metrics" / "orgs_acme_copilot_metrics.json",

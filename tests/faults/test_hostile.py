@@ -1,6 +1,8 @@
 """Hostile landing files beside a clean generated month, in process on Sail with real Delta and a
 real MLflow store: each hostile class gets its verdict (loaded, quarantined with reason and line,
-rejected, skipped), the run succeeds, and silver and gold equal the clean run's."""
+rejected, skipped). Files made mostly of bad records are rejected alone by the per-file
+quarantine share (exit 3, after the month's files are committed); the rerun loads nothing new,
+refines and scores, and silver and gold equal the clean run's."""
 
 from __future__ import annotations
 
@@ -16,10 +18,13 @@ from faultkit import END, START, diff, leaks, raw_identifiers, record_figures
 
 from theater import synth
 from theater.config import load_config
+from theater.errors import DataQualityError
 from theater.period import Period
 from theater.pipeline import run_pipeline
 
 PERIOD = Period(START, END)
+#: hostile files whose own quarantine share is over quality.quarantine_fail_share (5%)
+GATE_REJECTED = {"ragged.csv", "odd_ts.jsonl", "types.jsonl", "huge.jsonl", "malformed.jsonl"}
 LINEAGE = {"_source_file", "_ingested_at", "_batch_id", "run_id"}
 DERIVED = (
     "silver/interactions",
@@ -140,10 +145,21 @@ def runs(tmp_path_factory, spark):
     clean = run_pipeline(
         _cfg(root / "state-a"), PERIOD, landing=str(clean_landing), lake_root=str(root / "lake-a")
     )
+    with pytest.raises(DataQualityError) as gate:  # exit 3: files over their quarantine share
+        run_pipeline(
+            _cfg(root / "state-b"),
+            PERIOD,
+            landing=str(hostile_landing),
+            lake_root=str(root / "lake-b"),
+        )
+    # the rerun finds nothing new (the rejected files wait for new content), refines and scores
     hostile = run_pipeline(
         _cfg(root / "state-b"), PERIOD, landing=str(hostile_landing), lake_root=str(root / "lake-b")
     )
+    assert hostile["ingest"]["files_new"] == 0
     return {
+        "first_ingest": gate.value.metrics,
+        "gate_message": str(gate.value),
         "root": root,
         "clean": clean,
         "hostile": hostile,
@@ -183,8 +199,16 @@ def test_unreadable_files_are_rejected_with_a_reason_and_the_run_succeeds(runs):
             "no records",
             0,
         )
-    rejected = {f["file"].rsplit("/", 1)[1] for f in runs["hostile"]["ingest"]["files_rejected"]}
-    assert rejected == {"latin1.jsonl", "utf16.csv", "truncated.jsonl.gz", "notgzip.jsonl.gz"}
+    rejected = {f["file"].rsplit("/", 1)[1] for f in runs["first_ingest"]["files_rejected"]}
+    unreadable = {"latin1.jsonl", "utf16.csv", "truncated.jsonl.gz", "notgzip.jsonl.gz"}
+    assert rejected == unreadable | GATE_REJECTED
+    # unreadable files are not a gate failure; the files over their share are, each named
+    by_gate = {f["file"].rsplit("/", 1)[1] for f in runs["first_ingest"]["files_rejected_by_gate"]}
+    assert by_gate == GATE_REJECTED
+    for name in GATE_REJECTED:
+        assert f"interactions/hostile/{name}: " in runs["gate_message"]
+        assert by[name].status == "rejected" and "quarantine_share_critical" in by[name].reason
+    assert by["x[1].jsonl"].status == by["w3*.jsonl"].status == "loaded"
 
 
 def test_bad_records_are_quarantined_with_reason_line_and_all_fields(runs):
@@ -218,7 +242,7 @@ def test_bad_records_are_quarantined_with_reason_line_and_all_fields(runs):
         "hostile",
         csv_width=width,
         quarantined=dict(Counter(q["reason_kind"])),
-        files={f["file"]: f["reason"] for f in runs["hostile"]["ingest"]["files_rejected"]},
+        files={f["file"]: f["reason"] for f in runs["first_ingest"]["files_rejected"]},
     )
 
 
@@ -227,7 +251,8 @@ def test_names_are_literal_and_symlinks_out_of_the_landing_zone_are_refused(runs
     counts = Counter(b["_source_file"])
     assert counts["interactions/hostile/x[1].jsonl"] == 1
     assert counts["interactions/hostile/w3*.jsonl"] == 1
-    assert counts["interactions/hostile/ragged.csv"] == 1
+    # ragged.csv: 1 good row, 1 ragged (50% quarantined): rejected alone, nothing of it loaded
+    assert counts["interactions/hostile/ragged.csv"] == 0
     skipped = {
         f["file"].rsplit("/", 1)[1]: f["reason"] for f in runs["hostile"]["ingest"]["files_skipped"]
     }

@@ -12,9 +12,17 @@
   run. That cleanup runs under the lake's writer lock (``theater.lock``), held by the caller,
   so every uncommitted batch it sees belongs to a dead run.
 - A file that cannot be read at all (not UTF-8, UTF-16, truncated gzip, not Parquet) is
-  ``rejected`` with the reason; the run goes on and warns. Its bad records go to quarantine
+  ``rejected`` with the reason; the run goes on and warns. Bad records go to quarantine
   with the reason and the line number (``line_number``: line in the landing file for JSON
   lines and CSV, element number for a JSON array, null for Parquet).
+- Each file is loaded or rejected by itself. The gate's per-file expectations (``files``
+  frame: the file's own quarantine share) run before the table's: a file failing a critical
+  one is recorded ``rejected`` with the reason (its records quarantined, none loaded) and no
+  other file is touched. The batch's other files are written and committed, then
+  :class:`DataQualityError` names each rejected file (exit 3). A critical failure on a table's
+  rows that no file can be blamed for writes nothing of that table's files and records none
+  of them, so the next run reads them again. ``already loaded`` means recorded ``loaded`` in a
+  committed batch; a file recorded ``rejected`` is skipped until its content changes.
 - A dataset's files are read by one scan per kind (plain and gzip JSON lines, Parquet per
   schema) of a farm of links in staging (``files-<dataset>/<kind>/_file=<key>/``), each row
   keyed to its file (``sources.landing.read_batch``), not by one plan per file.

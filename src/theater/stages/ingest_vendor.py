@@ -8,7 +8,10 @@ only when its content changes).
 
 - ``landing/vendor/<format>/...`` holds files as delivered (any names, nested folders, ``.json``,
   ``.jsonl``/``.ndjson``, ``.csv``, optionally ``.gz``). Org-level formats name the org in the
-  first folder below the format (``<format>/<org_id>/...``). A file whose first folder does not
+  first folder below the format (``<format>/<org_id>/...``); an org-level file whose org cannot
+  be read (no org folder, or recognised by content) or whose org is not one of the directory's
+  org ids (when the lake has a directory), or is markup or a formula, is rejected alone with the
+  folder it belongs in (:func:`org_problem`). A file whose first folder does not
   name a format is recognised by its content (:func:`theater.sources.vendor.recognise`) when
   that is unambiguous, else skipped with a warning.
 - Each file is streamed on the driver through :func:`theater.sources.vendor.map_file` into

@@ -292,3 +292,39 @@ def test_the_gate_message_names_the_table_once_and_the_cli_adds_the_prefix_once(
     msg = str(info.value)
     assert msg.startswith("bronze/directory (suite bronze_directory, stage ingest): 1 critical")
     assert "org_id_not_null" in msg and "data-quality gate failed" not in msg
+
+
+def test_a_table_wide_gate_failure_holds_its_files_back_for_the_next_run(tmp_path, spark):
+    """A critical expectation on a table's rows that no file can be blamed for (here a suite
+    edited to allow no work-item kind): nothing of that table's files is written or recorded,
+    the batch's other datasets commit, and the next run (suite restored) loads the held files."""
+    from theater.config import load_config
+
+    root = Path(__file__).resolve().parents[2]
+    suites = tmp_path / "suites"
+    shutil.copytree(root / "expectations", suites)
+    path = suites / "bronze_work_items.json"
+    suite = json.loads(path.read_text())
+    for e in suite["expectations"]:
+        if e["meta"]["name"] == "kind_in_set":
+            e["kwargs"]["value_set"] = ["none-allowed"]
+    path.write_text(json.dumps(suite))
+    strict = load_config(env="local", environ={}, overrides={"quality.suites_dir": str(suites)})
+    land = tmp_path / "landing"
+    _jsonl(land / "interactions" / "a.jsonl", [{**EVENT, "event_id": f"a{i}"} for i in range(3)])
+    work = {"work_item_id": "w1", "user_id": "u1", "kind": "ticket"}
+    _jsonl(land / "work_items" / "w.jsonl", [{**work, "opened_ts": "2026-07-06T09:00:00Z"}])
+    lake = Lake(str(tmp_path / "lake"))
+    with pytest.raises(DataQualityError) as info:
+        ingest.run(spark, lake, str(land), cfg=strict)
+    msg = str(info.value)
+    assert msg.startswith("1 file(s) held back, not recorded") and "work_items/w.jsonl" in msg
+    assert "bronze/work_items (suite bronze_work_items, stage ingest)" in msg
+    assert "kind_in_set" in msg
+    assert _per_file(spark, lake, "bronze/interactions") == {"interactions/a.jsonl": 3}
+    assert not lake.exists("bronze/work_items")
+    assert set(_log(spark, lake)) == {"interactions/a.jsonl"}
+    m = ingest.run(spark, lake, str(land), cfg=_cfg())
+    assert m["files_new"] == 1 and m["files_skipped_already_loaded"] == 1
+    assert _per_file(spark, lake, "bronze/work_items") == {"work_items/w.jsonl": 1}
+    assert _per_file(spark, lake, "bronze/interactions") == {"interactions/a.jsonl": 3}

@@ -232,9 +232,10 @@ class Gate:
         ``quarantine_share``), so that one file's bad records judge that file only.
 
         Returns ``{file: reason}`` of the files failing a critical expectation (the caller
-        rejects those files alone). Never raises: the results are recorded in
-        ``ops/dq_results`` with the worst file's value as ``observed_value`` and the failing
-        files (with their values) as ``sample``."""
+        rejects those files alone). The results are recorded in ``ops/dq_results`` with the
+        worst file's value as ``observed_value`` and the failing files (with their values) as
+        ``sample``. Raises :class:`DataQualityError` only when a critical expectation could not
+        be evaluated at all (no file can be blamed)."""
         if not self.enabled:
             return {}
         data = load_suite_json(table, suites_dir(self.cfg))
@@ -250,7 +251,7 @@ class Gate:
         )
         self._tick(f"gx.{table}.files", t0)
         version = self.lake.version(table)
-        records, rejected = [], {}
+        records, rejected, unjudged = [], {}, []
         by_file = frame.set_index(file_col).to_dict("index") if len(frame) else {}
         for r in sorted(result.results, key=lambda r: r.expectation_config.meta["_idx"]):
             e = exps[r.expectation_config.meta["_idx"]]
@@ -270,7 +271,7 @@ class Gate:
             records.append(rec)
             if not rec["success"] and rec["severity"] == "critical":
                 if not bad and len(frame):  # GX raised: no file can be told apart
-                    bad = list(frame[file_col])
+                    unjudged.append(rec)
                 for f in bad:
                     v = by_file.get(f, {})
                     val = v.get(col)
@@ -301,6 +302,11 @@ class Gate:
         self._record_results(records)
         self.results.extend(records)
         self.seconds += time.time() - t0
+        if unjudged:  # no file can be blamed: the caller writes and records none of them
+            self._build_docs()
+            err = DataQualityError(self._message(table, data["name"], version, unjudged))
+            err.results = list(self.results)  # type: ignore[attr-defined]
+            raise err
         return rejected
 
     def _files_frame(self, df: DataFrame, quarantined: DataFrame, file_col: str):

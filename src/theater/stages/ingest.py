@@ -477,10 +477,9 @@ def _run(
             )
         # each file is judged by its own records: a file over the quarantine share is rejected
         # alone (its bad records still go to quarantine); the others go on to the table's gate
-        rejected = dq.check_files(f"bronze/{dataset}", good, bad)
-        good = _without(good, rejected)
         try:
-            good = dq.check(f"bronze/{dataset}", good, materialize=False)
+            rejected = dq.check_files(f"bronze/{dataset}", good, bad)
+            good = dq.check(f"bronze/{dataset}", _without(good, rejected), materialize=False)
         except DataQualityError as exc:
             # no file can be blamed: nothing of these files is written or recorded, so the next
             # run reads them again; the batch's other datasets still commit
@@ -671,8 +670,8 @@ def _run_vendor(
             events_bad = empty_q
         event_files = sorted(f.relpath for f in ok if f.fmt and vendor_grain(f.fmt) == "event")
         related = bad.where(F.col("_source_file").isin(event_files)).unionByName(events_bad)
-        by_gate = dq.check_files("bronze/interactions", events, related)
         try:
+            by_gate = dq.check_files("bronze/interactions", events, related)
             frames["interactions"] = dq.check("bronze/interactions", _without(events, by_gate))
         except DataQualityError as exc:
             failures.append(exc)

@@ -91,8 +91,16 @@ def print_summary(results: dict) -> None:
             f"loaded; rows loaded {sum(i['rows_loaded'].values()):,}, quarantined "
             f"{sum(i['rows_quarantined'].values()):,}"
         )
+        if i.get("files_skipped_rejected_unchanged"):
+            print(
+                f"  {i['files_skipped_rejected_unchanged']} file(s) rejected before and unchanged "
+                "(retried when their content changes)"
+            )
         for f in i.get("files_rejected", []):
             print(f"  warning: rejected {f['file']}: {f['reason']}")
+        orgs = sorted({o["org"] for o in i.get("org_folders_rejected", [])})
+        if orgs:
+            print("  warning: org folders not in the directory: " + ", ".join(map(repr, orgs)))
         per_file: dict = {}
         for key, n in sorted((i.get("rows_vendor") or {}).items()):
             dataset, table = key.rsplit(":", 1)

@@ -23,11 +23,13 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
+from theater import console
 from theater.cli import main
 from theater.errors import DataQualityError
 from theater.lake import Lake
 from theater.stages import ingest
 
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
 EVENT = {
     "event_ts": "2026-07-06T10:00:00Z",
     "user_id": "u1",
@@ -234,7 +236,7 @@ ORG_METRICS = [
 HOSTILE = ["org-999", "<img src=x onerror=alert(1)>", '=HYPERLINK("http:x","y")']
 
 
-def test_org_level_files_without_a_known_org_are_rejected_alone(tmp_path, spark, cfg):
+def test_org_level_files_without_a_known_org_are_rejected_alone(tmp_path, spark, cfg, capsys):
     land = tmp_path / "landing"
     _directory(land)
     fmt = land / "vendor" / "github_copilot_org_metrics"
@@ -242,6 +244,9 @@ def test_org_level_files_without_a_known_org_are_rejected_alone(tmp_path, spark,
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "metrics.json").write_text(json.dumps(ORG_METRICS))
     _litellm(land / "vendor" / "litellm_spend_logs" / "ok.csv", ["req-1", "req-2"])
+    m365 = land / "vendor" / "m365_copilot_reports" / "summary.csv"  # no org folder either
+    m365.parent.mkdir(parents=True)
+    shutil.copy(FIX / "m365_copilot_reports" / "copilot_user_count_summary.csv", m365)
     lake = Lake(str(tmp_path / "lake"))
     m = ingest.run(spark, lake, str(land), cfg=cfg)  # placement is not a gate: exit 0
     rejected = {f["file"]: f["reason"] for f in m["files_rejected"]}
@@ -255,8 +260,21 @@ def test_org_level_files_without_a_known_org_are_rejected_alone(tmp_path, spark,
         "not an org of the directory"
         in rejected["vendor/github_copilot_org_metrics/org-999/metrics.json"]
     )
-    assert len(rejected) == 5
+    assert rejected["vendor/m365_copilot_reports/summary.csv"].startswith(
+        "org-level export without an org"
+    )
+    assert (
+        "landing/vendor/m365_copilot_reports/<org_id>/"
+        in rejected["vendor/m365_copilot_reports/summary.csv"]
+    )
+    assert len(rejected) == 6
     assert sorted(o["org"] for o in m["org_folders_rejected"]) == sorted(HOSTILE)
+    console.print_summary({"ingest": m, "seconds": 1, "lake": lake.root})
+    out = capsys.readouterr().out
+    assert (
+        "warning: org folders not in the directory: " + ", ".join(map(repr, sorted(HOSTILE))) in out
+    )
+    assert "warning: rejected vendor/from-github/metrics.json: org-level export without" in out
     # the known org's file and the event file load
     assert _per_file(spark, lake, "bronze/org_days") == {
         "vendor/github_copilot_org_metrics/o1/metrics.json": 2
@@ -265,12 +283,14 @@ def test_org_level_files_without_a_known_org_are_rejected_alone(tmp_path, spark,
     orgs = {r.vendor_org for r in lake.read(spark, "bronze/org_days").collect()}
     assert orgs == {"o1"}
     log = _log(spark, lake)
-    assert sum(r["status"] == "rejected" for r in log.values()) == 5
+    assert sum(r["status"] == "rejected" for r in log.values()) == 6
     # moved into its org's folder, the file loads; the rejected copies stay rejected
     shutil.move(str(fmt / "metrics.json"), str(fmt / "o1" / "day2.json"))
     m = ingest.run(spark, lake, str(land), cfg=cfg)
     assert m["files_new"] == 1 and m["files_rejected"] == []
-    assert m["files_skipped_rejected_unchanged"] == 4
+    assert m["files_skipped_rejected_unchanged"] == 5
+    console.print_summary({"ingest": m, "seconds": 1, "lake": lake.root})
+    assert "5 file(s) rejected before and unchanged" in capsys.readouterr().out
     assert lake.read(spark, "bronze/org_days").where(F.col("vendor_org") != "o1").count() == 0
 
 

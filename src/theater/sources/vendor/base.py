@@ -30,11 +30,14 @@ import io
 import json
 import logging
 import math
+import os
 import re
-import sys
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, NamedTuple
+
+from ..limits import ReaderLimits, deeper_than
+from ..limits import current as current_limits
 
 log = logging.getLogger(__name__)
 
@@ -583,9 +586,9 @@ OTLP_KEYS = {"resourceLogs": ("scopeLogs", "logRecords"), "resourceSpans": ("sco
 
 _CHUNK = 1 << 20
 
-# no cap on a CSV field (Purview exports carry whole JSON records in one column); the csv
-# module's default limit is 128 KiB
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+# no cap on a CSV field below the record limit (Purview exports carry whole JSON records in
+# one column; the csv module's default limit is 128 KiB): lines are bounded before csv sees them
+csv.field_size_limit(2**31 - 1)
 
 
 def _reject_constant(name: str) -> Any:
@@ -619,38 +622,77 @@ def _base_kind(path: str) -> tuple[str | None, bool]:
     return None, gz
 
 
-class _Text:
-    """A text stream over a (possibly gzipped) file that turns decoding failures into
-    :class:`VendorFileError`."""
+class _Counted(io.RawIOBase):
+    """The decompressed bytes of a file, counted as they are read: past a reader limit
+    (:class:`~theater.sources.limits.ReaderLimits` bytes or ratio) reading stops with
+    :class:`VendorFileError`, so a decompression bomb costs about the limit, not its size."""
 
-    def __init__(self, path: str, gz: bool, newline: str | None = None):
-        self.path = str(path)
+    def __init__(self, path: str, inner: Any, limits: ReaderLimits, compressed: int | None):
+        self.path = path
+        self.inner = inner
+        self.limits = limits
+        self.compressed = compressed
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self.inner.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.count += n
+        problem = self.limits.check_bytes(self.count, self.compressed)
+        if problem:
+            raise VendorFileError(self.path, problem)
+        return n
+
+    def close(self) -> None:
         try:
-            binary = gzip.open(self.path, "rb") if gz else open(self.path, "rb")
-        except OSError as exc:
-            raise VendorFileError(self.path, f"unreadable: {exc}") from exc
-        self._binary = binary
+            self.inner.close()
+        finally:
+            super().close()
+
+
+def _open_counted(path: str, gz: bool, limits: ReaderLimits) -> io.BufferedReader:
+    try:
+        inner = gzip.open(path, "rb") if gz else open(path, "rb")
+        compressed = os.path.getsize(path) if gz else None
+    except OSError as exc:
+        raise VendorFileError(path, f"unreadable: {exc}") from exc
+    return io.BufferedReader(_Counted(path, inner, limits, compressed), buffer_size=_CHUNK)
+
+
+def _decode_errors(path: str, fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except UnicodeDecodeError as exc:
+        raise VendorFileError(
+            path, f"not_utf8: byte {exc.start} of a chunk ({exc.reason})"
+        ) from exc
+    except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
+        raise VendorFileError(path, f"bad_gzip: {exc}") from exc
+    except OSError as exc:
+        raise VendorFileError(path, f"unreadable: {exc}") from exc
+
+
+class _Text:
+    """A text stream over a (possibly gzipped) file that turns decoding failures and reader
+    limits into :class:`VendorFileError`."""
+
+    def __init__(self, path: str, gz: bool, limits: ReaderLimits, newline: str | None = None):
+        self.path = str(path)
+        self.limits = limits
+        self._binary = _open_counted(self.path, gz, limits)
         self.stream = io.TextIOWrapper(
-            binary, encoding="utf-8-sig", errors="strict", newline=newline
+            self._binary, encoding="utf-8-sig", errors="strict", newline=newline
         )
 
     def wrap(self, fn: Callable[[], Any]) -> Any:
-        try:
-            return fn()
-        except UnicodeDecodeError as exc:
-            raise VendorFileError(
-                self.path, f"not_utf8: byte {exc.start} of a chunk ({exc.reason})"
-            ) from exc
-        except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
-            raise VendorFileError(self.path, f"bad_gzip: {exc}") from exc
-        except OSError as exc:
-            raise VendorFileError(self.path, f"unreadable: {exc}") from exc
+        return _decode_errors(self.path, fn)
 
     def read(self, n: int) -> str:
         return self.wrap(lambda: self.stream.read(n))
-
-    def readline(self) -> str:
-        return self.wrap(self.stream.readline)
 
     def close(self) -> None:
         try:
@@ -659,7 +701,95 @@ class _Text:
             pass
 
 
-def iter_records(path: str) -> Iterator[RawRecord]:
+class _Line(NamedTuple):
+    """One physical line: ``text`` (decoded, line ending kept) or None with ``error`` (the line
+    is undecodable or oversized) and ``raw`` (a bounded prefix for quarantine)."""
+
+    n: int
+    text: str | None
+    raw: str
+    error: str | None
+
+
+class _Lines:
+    """Physical lines of a (possibly gzipped) file, each decoded on its own, in bounded memory.
+
+    A line that is not UTF-8 is reported alone (``undecodable_line``: the byte and its column),
+    so the file's other lines still load; a line over ``max_record_bytes`` is consumed without
+    being held and reported with its size and a prefix of ``quarantine_prefix_bytes``.
+    """
+
+    def __init__(self, path: str, gz: bool, limits: ReaderLimits):
+        self.path = str(path)
+        self.limits = limits
+        self.binary = _open_counted(self.path, gz, limits)
+        self.n = 0
+
+    def _readline(self, size: int) -> bytes:
+        return _decode_errors(self.path, lambda: self.binary.readline(size))
+
+    def _skip_blank_run(self) -> None:
+        """After a blank line: consume whole buffered blocks of whitespace at C speed (a file of
+        blank lines must not cost one Python call per line)."""
+        while True:
+            ahead = _decode_errors(self.path, lambda: self.binary.peek(_CHUNK))
+            if len(ahead) < 4096 or not ahead.isspace():
+                return
+            k = ahead.rfind(b"\n")
+            if k < 0:
+                return
+            self.n += ahead.count(b"\n", 0, k + 1)
+            _decode_errors(self.path, lambda: self.binary.read(k + 1))
+
+    def __iter__(self) -> Iterator[_Line]:
+        cap = self.limits.max_record_bytes
+        keep = self.limits.quarantine_prefix_bytes
+        while True:
+            line = self._readline(cap + 1)
+            if not line:
+                return
+            self.n += 1
+            if len(line) > cap and not line.endswith(b"\n"):
+                size, prefix = len(line), line[:keep]
+                del line
+                while True:  # the rest of the line, read and dropped
+                    part = self._readline(_CHUNK)
+                    size += len(part)
+                    if not part or part.endswith(b"\n"):
+                        size -= 2 if part.endswith(b"\r\n") else 1 if part else 0
+                        break
+                yield _Line(
+                    self.n,
+                    None,
+                    prefix.decode("utf-8", "replace"),
+                    self.limits.too_big(size) + f" (first {len(prefix)} bytes kept)",
+                )
+                continue
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield _Line(
+                    self.n,
+                    None,
+                    line[:keep].decode("utf-8", "replace").rstrip("\r\n"),
+                    f"undecodable_line: byte 0x{line[exc.start]:02x} at column {exc.start + 1}"
+                    " is not UTF-8",
+                )
+                continue
+            if self.n == 1 and text.startswith("\ufeff"):
+                text = text[1:]
+            if not text.strip():
+                self._skip_blank_run()
+            yield _Line(self.n, text, "", None)
+
+    def close(self) -> None:
+        try:
+            self.binary.close()
+        except Exception:  # noqa: BLE001 - closing after a decode failure
+            pass
+
+
+def iter_records(path: str, limits: ReaderLimits | None = None) -> Iterator[RawRecord]:
     """Stream the records of a delivered vendor file, whatever its shape, with bounded memory.
 
     - ``.jsonl`` / ``.ndjson`` (optionally ``.gz``): one JSON object per line; blank lines skipped.
@@ -677,33 +807,56 @@ def iter_records(path: str) -> Iterator[RawRecord]:
       unwrapped the same way, and two keys are added: ``_resource`` (dict of the resource
       attributes) and ``_scope`` (``{"name", "version", "attributes": dict}``).
     - ``.csv`` (optionally ``.gz``): header row (UTF-8 BOM stripped, quoted names allowed, any
-      order); every column is kept under its header name, values as text, no field size cap. A row whose field
+      order); every column is kept under its header name, values as text. A row whose field
       count differs from the header's is ``malformed_line: ragged row ...``.
     - Another extension: sniffed (``[`` or ``{`` -> JSON, otherwise CSV).
 
     A malformed element (trailing comma, comment, single quotes, NaN, truncated) yields
     ``RawRecord(line, None, raw_text, "malformed_line")`` and reading continues after it; a
     non-object element (a number, a string) yields ``"malformed_line: not a JSON object"``.
+    In JSON lines and CSV, a line that is not UTF-8 yields ``undecodable_line: ...`` with its
+    line number, and a line over ``limits.max_record_bytes`` yields ``oversized_record: <size>
+    bytes ...`` with a bounded prefix as its raw text; the other lines are read.
+
+    Limits (``limits``, default :func:`theater.sources.limits.current`): a file nested deeper
+    than ``max_depth``, reading to more than ``max_decompressed_bytes`` or past ``max_ratio``
+    times its compressed size, or (``.json``) holding an element over ``max_record_bytes``,
+    raises :class:`VendorFileError` naming the limit, after reading about the limit at most.
     A file that cannot be decoded at all raises :class:`VendorFileError` (``bad_gzip``,
     ``not_utf8``, ``unreadable``), possibly after some records were yielded.
     """
+    limits = limits or current_limits()
+    path = str(path)
     kind, gz = _base_kind(path)
     if kind is None:
-        kind = _sniff(path, gz)
-    text = _Text(path, gz, newline="" if kind == "csv" else None)
+        kind = _sniff(path, gz, limits)
     try:
-        if kind == "jsonl":
-            yield from _iter_jsonl(text)
-        elif kind == "json":
-            yield from _iter_json(text)
-        else:
-            yield from _iter_csv(text)
-    finally:
-        text.close()
+        if kind == "json":
+            text = _Text(path, gz, limits)
+            try:
+                for rec in _iter_json(text):
+                    if rec.record is not None and deeper_than(rec.raw, limits.max_depth):
+                        raise VendorFileError(path, limits.too_deep())
+                    yield rec
+            finally:
+                text.close()
+            return
+        lines = _Lines(path, gz, limits)
+        try:
+            if kind == "jsonl":
+                yield from _iter_jsonl(lines, limits, path)
+            else:
+                yield from _iter_csv(lines)
+        finally:
+            lines.close()
+    except RecursionError:
+        # the JSON decoder's own guard (C recursion bounded by the interpreter's limit): a value
+        # too deep to decode at all is over max_depth too
+        raise VendorFileError(path, limits.too_deep()) from None
 
 
-def _sniff(path: str, gz: bool) -> str:
-    text = _Text(path, gz)
+def _sniff(path: str, gz: bool, limits: ReaderLimits) -> str:
+    text = _Text(path, gz, limits)
     try:
         head = text.read(4096).lstrip()
     finally:
@@ -814,16 +967,17 @@ def _dumps(obj: Any) -> str:
 # --- JSON lines ------------------------------------------------------------------------------
 
 
-def _iter_jsonl(text: _Text) -> Iterator[RawRecord]:
-    n = 0
-    while True:
-        line = text.readline()
-        if not line:
-            return
-        n += 1
-        raw = line.rstrip("\r\n")
+def _iter_jsonl(lines: _Lines, limits: ReaderLimits, path: str) -> Iterator[RawRecord]:
+    for ln in lines:
+        n = ln.n
+        if ln.text is None:
+            yield RawRecord(n, None, ln.raw, ln.error)
+            continue
+        raw = ln.text.rstrip("\r\n")
         if not raw.strip():
             continue
+        if deeper_than(raw, limits.max_depth):  # before decoding: no recursion on its depth
+            raise VendorFileError(path, limits.too_deep() + f" at line {n}")
         try:
             obj = _loads(raw)
         except ValueError:
@@ -843,6 +997,8 @@ def _iter_jsonl(text: _Text) -> Iterator[RawRecord]:
 # --- streaming JSON --------------------------------------------------------------------------
 
 _STRUCT = re.compile(r"[\"'{}\[\]/,]")
+_NOT_WS = re.compile(r"[^ \t\r\n]")
+_NOT_WS_COMMA = re.compile(r"[^ \t\r\n,]")
 _DQ_END = re.compile(r'["\\]')
 _SQ_END = re.compile(r"['\\]")
 
@@ -859,6 +1015,16 @@ class _Buf:
     def more(self) -> bool:
         if self.eof:
             return False
+        limits = self.text.limits
+        if len(self.buf) > limits.max_record_bytes + 2 * _CHUNK:
+            # one value (or a run of whitespace) larger than a record may be: stop here rather
+            # than hold it
+            raise VendorFileError(
+                self.text.path,
+                limits.too_big(len(self.buf) - min(self.pos, len(self.buf))).replace(
+                    "oversized_record:", "over_limit: a JSON element of more than"
+                ),
+            )
         chunk = self.text.read(_CHUNK)
         if not chunk:
             self.eof = True
@@ -871,16 +1037,19 @@ class _Buf:
         if self.pos > _CHUNK:
             self.buf, self.pos = self.buf[self.pos :], 0
 
-    def skip_ws(self, extra: str = "") -> str:
-        """Skip whitespace (and ``extra`` characters); return the next character or ''."""
-        skip = " \t\r\n" + extra
+    def skip_ws(self, extra: str = "", drop: bool = False) -> str:
+        """Skip whitespace (and ``extra`` characters, ``,`` only); return the next character or
+        ''. ``drop``: no index into ``buf`` is held, so consumed text may be let go (a long run
+        of whitespace is never held)."""
+        pattern = _NOT_WS_COMMA if extra else _NOT_WS
         while True:
-            buf, pos = self.buf, self.pos
-            while pos < len(buf) and buf[pos] in skip:
-                pos += 1
-            self.pos = pos
-            if pos < len(buf):
-                return buf[pos]
+            m = pattern.search(self.buf, self.pos)
+            if m is not None:
+                self.pos = m.start()
+                return m.group()
+            self.pos = len(self.buf)
+            if drop:
+                self.buf, self.pos = "", 0
             if not self.more():
                 return ""
 
@@ -1041,7 +1210,7 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
         b.pos += 1
         while True:
             b.compact()
-            c = b.skip_ws(",")
+            c = b.skip_ws(",", drop=True)
             if c == "":
                 return
             if c == "]":
@@ -1139,7 +1308,7 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
     seen = [0]  # top-level values so far (comments aside)
     while True:
         b.compact()
-        c = b.skip_ws(",")
+        c = b.skip_ws(",", drop=True)
         if c == "":
             yield from flush(last=True)
             return
@@ -1175,19 +1344,24 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def _iter_csv(text: _Text) -> Iterator[RawRecord]:
-    lines = _LineCounter(text)
+def _iter_csv(lines_in: _Lines) -> Iterator[RawRecord]:
+    lines = _LineCounter(lines_in)
+    # a field may be as large as a record (lines are bounded before csv sees them)
+    csv.field_size_limit(max(lines_in.limits.max_record_bytes, 1 << 17))
     reader = csv.reader(lines)
     header: list[str] | None = None
     while True:
         start = lines.n + 1
         try:
-            row = text.wrap(lambda: next(reader))
+            row = _decode_errors(lines_in.path, lambda: next(reader))
         except StopIteration:
+            yield from lines.take_bad()
             return
         except csv.Error as exc:
-            yield RawRecord(start, None, lines.last, f"{MALFORMED}: {exc}")
+            yield from lines.take_bad()
+            yield RawRecord(start, None, lines.since(start), f"{MALFORMED}: {exc}")
             continue
+        yield from lines.take_bad()
         if not row or all(not c.strip() for c in row):
             lines.since(lines.n + 1)
             continue
@@ -1195,39 +1369,49 @@ def _iter_csv(text: _Text) -> Iterator[RawRecord]:
             header = [h.strip().lstrip("\ufeff") for h in row]
             lines.since(lines.n + 1)
             continue
+        first = lines.first_since(start)
         raw = lines.since(start)
         if len(row) != len(header):
             yield RawRecord(
-                start,
+                first,
                 None,
                 raw,
                 f"{MALFORMED}: ragged row ({len(row)} fields, header has {len(header)})",
             )
             continue
-        yield RawRecord(start, dict(zip(header, row)), raw, None)
+        yield RawRecord(first, dict(zip(header, row)), raw, None)
 
 
 class _LineCounter:
     """Iterator of lines for ``csv.reader`` that counts physical lines and keeps the text of
-    the current record (a quoted field may span lines)."""
+    the current record (a quoted field may span lines). Undecodable and oversized lines are
+    held back from csv and kept in ``bad`` for the caller to report, with their line numbers."""
 
-    def __init__(self, text: _Text):
-        self.text = text
+    def __init__(self, lines: _Lines):
+        self.lines = iter(lines)
         self.n = 0
         self._recent: list[tuple[int, str]] = []
-        self.last = ""
+        self.bad: list[RawRecord] = []
 
     def __iter__(self) -> "_LineCounter":
         return self
 
     def __next__(self) -> str:
-        line = self.text.readline()
-        if not line:
-            raise StopIteration
-        self.n += 1
-        self.last = line
-        self._recent.append((self.n, line))
-        return line
+        while True:
+            ln = next(self.lines)  # StopIteration ends the csv reader
+            self.n = ln.n
+            if ln.text is None:
+                self.bad.append(RawRecord(ln.n, None, ln.raw, ln.error))
+                continue
+            self._recent.append((ln.n, ln.text))
+            return ln.text
+
+    def take_bad(self) -> list[RawRecord]:
+        out, self.bad = self.bad, []
+        return out
+
+    def first_since(self, start: int) -> int:
+        return next((n for n, _ in self._recent if n >= start), start)
 
     def since(self, start: int) -> str:
         parts = [t for n, t in self._recent if n >= start]

@@ -541,6 +541,18 @@ def parse_ts(value: Any, *, assume_tz: str = "UTC") -> str:
     raise VendorRecordError(f"bad_timestamp: {value!r}")
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def instant_us(value: Any, *, assume_tz: str = "UTC") -> int:
+    """The instant of any :func:`parse_ts` input as integer microseconds since the epoch: the
+    same instant gives the same number whatever its unit (s, ms, us, ns) or notation (epoch
+    number or text, RFC 3339 with any offset). Build derived ids from this, never from the
+    timestamp's text."""
+    t = dt.datetime.fromisoformat(parse_ts(value, assume_tz=assume_tz).replace("Z", "+00:00"))
+    return (t - _EPOCH) // dt.timedelta(microseconds=1)
+
+
 def parse_day(value: Any, *, assume_tz: str = "UTC") -> str:
     """A vendor date (any :func:`parse_ts` input) -> ``YYYY-MM-DD`` of the UTC instant.
 

@@ -594,6 +594,9 @@ WRAPPER_KEYS = (
     "logs",
     "entries",
 )
+#: Arrays that are part of one record, never a wrapper of records: a GitHub 28-day usage
+#: report is one record whose daily figures are in ``day_totals`` (its ids are outside it).
+NOT_WRAPPER_KEYS = ("day_totals",)
 OTLP_KEYS = {"resourceLogs": ("scopeLogs", "logRecords"), "resourceSpans": ("scopeSpans", "spans")}
 
 _CHUNK = 1 << 20
@@ -964,6 +967,7 @@ def _records_of_object(obj: dict, generic: bool = True) -> list | None:
     nested = [k for k, v in obj.items() if isinstance(v, dict)]
     if (
         len(arrays) == 1
+        and arrays[0] not in NOT_WRAPPER_KEYS
         and not nested
         and obj[arrays[0]]
         and all(isinstance(x, dict) for x in obj[arrays[0]])

@@ -1013,8 +1013,7 @@ def _iter_jsonl(lines: _Lines, limits: ReaderLimits, path: str) -> Iterator[RawR
 # --- streaming JSON --------------------------------------------------------------------------
 
 _STRUCT = re.compile(r"[\"'{}\[\]/,]")
-_NOT_WS = re.compile(r"[^ \t\r\n]")
-_NOT_WS_COMMA = re.compile(r"[^ \t\r\n,]")
+_ODD_WS = "\x0b\x0c\x1c\x1d\x1e\x1f"
 _DQ_END = re.compile(r'["\\]')
 _SQ_END = re.compile(r"['\\]")
 
@@ -1054,16 +1053,35 @@ class _Buf:
             self.buf, self.pos = self.buf[self.pos :], 0
 
     def skip_ws(self, extra: str = "", drop: bool = False) -> str:
-        """Skip whitespace (and ``extra`` characters, ``,`` only); return the next character or
-        ''. ``drop``: no index into ``buf`` is held, so consumed text may be let go (a long run
-        of whitespace is never held)."""
-        pattern = _NOT_WS_COMMA if extra else _NOT_WS
+        """Skip whitespace (and ``extra`` characters); return the next character or ''.
+        ``drop``: no index into ``buf`` is held, so consumed text may be let go (a long run of
+        whitespace is never held). Runs are skipped with ``str.lstrip`` over windows that grow
+        4x (C speed, cost proportional to the run)."""
+        skip = " \t\r\n" + extra
         while True:
-            m = pattern.search(self.buf, self.pos)
-            if m is not None:
-                self.pos = m.start()
-                return m.group()
-            self.pos = len(self.buf)
+            buf, pos = self.buf, self.pos
+            n = len(buf)
+            w = 64
+            while pos < n and buf[pos] in skip:
+                window = buf[pos : pos + w]
+                if buf[pos] == ",":  # separators (arrays): the general strip
+                    rest = window.lstrip(skip)
+                    pos += len(window) - len(rest)
+                else:
+                    # str.lstrip() without arguments runs at C speed but also strips what
+                    # JSON does not call whitespace (\v, \f, \x1c-\x1f, non-ASCII spaces):
+                    # stop at the first of those, which is then read as a (malformed) value
+                    rest = window.lstrip()
+                    head = window[: len(window) - len(rest)]
+                    if not head.isascii() or any(o in head for o in _ODD_WS):
+                        pos += next(i for i, ch in enumerate(head) if ch not in skip)
+                        break
+                    pos += len(head)
+                if not rest:
+                    w = min(w * 4, _CHUNK)
+            self.pos = pos
+            if pos < n:
+                return buf[pos]
             if drop:
                 self.buf, self.pos = "", 0
             if not self.more():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import time
 import zlib
 from datetime import date, datetime, timezone
@@ -181,6 +182,8 @@ def test_the_good_files_of_the_batch_load_and_the_next_run_is_not_wedged(hostile
     second = hostile["second"]
     assert second["files_new"] == 0 and second["files_rejected"] == []
     assert second["files_skipped_already_loaded"] == len(_log(hostile))
+    # nothing left behind: no staged copy of a landing file outside bronze
+    assert not os.path.exists(hostile["lake"].path(ingest.STAGING))
 
 
 def test_an_undecodable_line_is_quarantined_with_its_line_and_the_rest_loads(hostile, spark):
@@ -218,8 +221,11 @@ def test_an_oversized_line_keeps_a_bounded_prefix_and_its_size(hostile):
     assert row["raw_record"] == big[:256].decode()
 
 
-def test_theater_inspect_names_the_limit_instead_of_crashing(hostile, capsys):
+def test_theater_inspect_names_the_limit_instead_of_crashing(hostile, capsys, monkeypatch):
     from theater.cli import main
+
+    for k in [k for k in os.environ if k.startswith("THEATER_")]:  # the suite's own settings
+        monkeypatch.delenv(k)
 
     deep = hostile["landing"] / "vendor" / "cursor_usage_events" / "deep.json"
     assert main(["inspect", str(deep)]) == 0

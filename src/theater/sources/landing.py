@@ -486,8 +486,13 @@ def _objects_to_lines(path: str, dst) -> int:
         for rec in iter_records(path):
             dst.write(_one_line(rec.raw) + "\n")
             count += 1
-    except VendorFileError as exc:  # decoding was checked before; keep what was read
+    except VendorFileError as exc:
+        # decoding and depth were checked when the file was listed; a limit met here (a record
+        # over the size limit) ends the file with one line that is not JSON, so that it is
+        # quarantined (malformed) and seen, never silently cut short
         log.warning("%s: %s", path, exc.reason)
+        dst.write(_one_line(f"reading stopped: {exc.reason}") + "\n")
+        count += 1
     return count
 
 

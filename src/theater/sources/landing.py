@@ -517,12 +517,12 @@ def _checked_lines(path: str, bad: list, nums: array):
 
     lines = _Lines(path, path.lower().endswith(".gz"), current_limits())
     try:
-        for ln in lines:
-            if ln.text is None:
-                bad.append((ln.n, ln.raw, ln.error))
+        for n, text, raw, error in lines:
+            if text is None:
+                bad.append((n, raw, error))
                 continue
-            nums.append(ln.n)
-            yield ln.text
+            nums.append(n)
+            yield text
     finally:
         lines.close()
 

@@ -740,41 +740,52 @@ class _Lines:
         self.binary = _open_counted(self.path, gz, limits)
         self.n = 0
 
-    def _readline(self, size: int) -> bytes:
-        return _decode_errors(self.path, lambda: self.binary.readline(size))
-
     def _skip_blank_run(self) -> None:
         """After a blank line: consume whole buffered blocks of whitespace at C speed (a file of
         blank lines must not cost one Python call per line)."""
         while True:
-            ahead = _decode_errors(self.path, lambda: self.binary.peek(_CHUNK))
+            ahead = self.binary.peek(_CHUNK)
             if len(ahead) < 4096 or not ahead.isspace():
                 return
             k = ahead.rfind(b"\n")
             if k < 0:
                 return
             self.n += ahead.count(b"\n", 0, k + 1)
-            _decode_errors(self.path, lambda: self.binary.read(k + 1))
+            self.binary.read(k + 1)
 
-    def __iter__(self) -> Iterator[_Line]:
+    def __iter__(self) -> Iterator[tuple]:
+        """``(line number, text or None, raw prefix, error)`` per physical line (see
+        :class:`_Line`; plain tuples: this runs once per line)."""
+        try:
+            yield from self._lines()
+        except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
+            raise VendorFileError(self.path, f"bad_gzip: {exc}") from exc
+        except OSError as exc:
+            raise VendorFileError(self.path, f"unreadable: {exc}") from exc
+
+    def _lines(self) -> Iterator[tuple]:
         cap = self.limits.max_record_bytes
         keep = self.limits.quarantine_prefix_bytes
+        readline = self.binary.readline
+        n = self.n
         while True:
-            line = self._readline(cap + 1)
+            line = readline(cap + 1)
             if not line:
+                self.n = n
                 return
-            self.n += 1
-            if len(line) > cap and not line.endswith(b"\n"):
+            n += 1
+            if len(line) > cap and line[-1:] != b"\n":
                 size, prefix = len(line), line[:keep]
                 del line
                 while True:  # the rest of the line, read and dropped
-                    part = self._readline(_CHUNK)
+                    part = readline(_CHUNK)
                     size += len(part)
                     if not part or part.endswith(b"\n"):
                         size -= 2 if part.endswith(b"\r\n") else 1 if part else 0
                         break
-                yield _Line(
-                    self.n,
+                self.n = n
+                yield (
+                    n,
                     None,
                     prefix.decode("utf-8", "replace"),
                     self.limits.too_big(size) + f" (first {len(prefix)} bytes kept)",
@@ -783,19 +794,22 @@ class _Lines:
             try:
                 text = line.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield _Line(
-                    self.n,
+                self.n = n
+                yield (
+                    n,
                     None,
                     line[:keep].decode("utf-8", "replace").rstrip("\r\n"),
                     f"undecodable_line: byte 0x{line[exc.start]:02x} at column {exc.start + 1}"
                     " is not UTF-8",
                 )
                 continue
-            if self.n == 1 and text.startswith("\ufeff"):
+            if n == 1 and text[:1] == "\ufeff":
                 text = text[1:]
-            if not text.strip():
+            if text.isspace():
+                self.n = n
                 self._skip_blank_run()
-            yield _Line(self.n, text, "", None)
+                n = self.n
+            yield (n, text, "", None)
 
     def close(self) -> None:
         try:
@@ -849,8 +863,14 @@ def iter_records(path: str, limits: ReaderLimits | None = None) -> Iterator[RawR
         if kind == "json":
             text = _Text(path, gz, limits)
             try:
+                md = limits.max_depth
                 for rec in _iter_json(text):
-                    if rec.record is not None and deeper_than(rec.raw, limits.max_depth):
+                    raw = rec.raw
+                    if (
+                        rec.record is not None
+                        and raw.count("{") + raw.count("[") > md
+                        and deeper_than(raw, md)
+                    ):
                         raise VendorFileError(path, limits.too_deep())
                     yield rec
             finally:
@@ -944,6 +964,8 @@ def _flatten_otlp(kind: str, block: Any) -> Iterator[dict]:
 
 
 def _otlp_kind(obj: dict) -> str | None:
+    if "resourceLogs" not in obj and "resourceSpans" not in obj:  # the common case, per record
+        return None
     for k in OTLP_KEYS:
         if isinstance(obj.get(k), list):
             return k
@@ -984,15 +1006,17 @@ def _dumps(obj: Any) -> str:
 
 
 def _iter_jsonl(lines: _Lines, limits: ReaderLimits, path: str) -> Iterator[RawRecord]:
-    for ln in lines:
-        n = ln.n
-        if ln.text is None:
-            yield RawRecord(n, None, ln.raw, ln.error)
+    max_depth = limits.max_depth
+    for n, text, bad_raw, error in lines:
+        if text is None:
+            yield RawRecord(n, None, bad_raw, error)
             continue
-        raw = ln.text.rstrip("\r\n")
-        if not raw.strip():
+        raw = text.rstrip("\r\n")
+        if not raw or raw.isspace():
             continue
-        if deeper_than(raw, limits.max_depth):  # before decoding: no recursion on its depth
+        # before decoding: nothing recurses on a line's depth (counting brackets is cheap; the
+        # exact scan runs only when there are more brackets than the limit)
+        if raw.count("{") + raw.count("[") > max_depth and deeper_than(raw, max_depth):
             raise VendorFileError(path, limits.too_deep() + f" at line {n}")
         try:
             obj = _loads(raw)
@@ -1062,6 +1086,9 @@ class _Buf:
             buf, pos = self.buf, self.pos
             n = len(buf)
             w = 64
+            k = pos + 8  # short runs (indentation) one character at a time
+            while pos < n and pos < k and buf[pos] in skip:
+                pos += 1
             while pos < n and buf[pos] in skip:
                 window = buf[pos : pos + w]
                 if buf[pos] == ",":  # separators (arrays): the general strip
@@ -1432,13 +1459,13 @@ class _LineCounter:
 
     def __next__(self) -> str:
         while True:
-            ln = next(self.lines)  # StopIteration ends the csv reader
-            self.n = ln.n
-            if ln.text is None:
-                self.bad.append(RawRecord(ln.n, None, ln.raw, ln.error))
+            n, text, raw, error = next(self.lines)  # StopIteration ends the csv reader
+            self.n = n
+            if text is None:
+                self.bad.append(RawRecord(n, None, raw, error))
                 continue
-            self._recent.append((ln.n, ln.text))
-            return ln.text
+            self._recent.append((n, text))
+            return text
 
     def take_bad(self) -> list[RawRecord]:
         out, self.bad = self.bad, []

@@ -15,7 +15,8 @@ Each file's records, and what ingest must make of them (worked out by hand, line
 - ``g.parquet`` g16 good: a column named ``_file`` (the scan's key name; read alone, the column
   goes to ``_extra``).
 - ``k[1].jsonl`` g15 good (glob characters in the name).
-- ``r.jsonl``: a byte that is not UTF-8 -> rejected, never read; the others load.
+- ``r.jsonl``: UTF-16 (a byte-order mark) -> rejected, never read; the others load. (One line
+  that is not UTF-8 is set aside alone: tests/unit/test_landing_limits.py.)
 - ``z.jsonl``: empty -> loaded, "no records".
 """
 
@@ -85,7 +86,7 @@ def write_files(inter: Path, names: list[str] | None = None) -> list[str]:
         ),
         "g.parquet": lambda p: _parquet([ev(16, _file="x")], p),
         "k[1].jsonl": lambda p: p.write_text(json.dumps(ev(15)) + "\n"),
-        "r.jsonl": lambda p: p.write_bytes(json.dumps(ev(17)).encode() + b"\n\xff\xfe\n"),
+        "r.jsonl": lambda p: p.write_bytes(b"\xff\xfe" + json.dumps(ev(17)).encode("utf-16-le")),
         "z.jsonl": lambda p: p.write_text(""),
     }
     out = []

@@ -210,7 +210,10 @@ def _cmd_formats(args, cfg: Config) -> int:
 
 
 def _cmd_inspect(args, cfg: Config) -> int:
+    from .sources import limits
     from .sources.vendor import FORMATS, inspect
+
+    limits.set_current(cfg)  # the configured reader limits bound inspection too
 
     if args.fmt and args.fmt not in FORMATS:
         raise UsageError(f"unknown format {args.fmt!r}; known: {', '.join(sorted(FORMATS))}")

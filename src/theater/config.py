@@ -126,6 +126,18 @@ class ContractLimits:
 
 
 @dataclass(frozen=True)
+class ReaderLimits:
+    """Bounds on reading one delivered file (``readers:``; theater.sources.limits)."""
+
+    max_depth: int
+    max_record_bytes: int
+    max_decompressed_bytes: int
+    max_ratio: float
+    ratio_min_bytes: int
+    quarantine_prefix_bytes: int
+
+
+@dataclass(frozen=True)
 class LakeSettings:
     lock_wait_seconds: int
     lock_stale_seconds: int
@@ -320,6 +332,7 @@ class Config:
     privacy: Privacy
     ingest: Ingest
     contract: ContractLimits
+    readers: ReaderLimits
     lake: LakeSettings
     sessions: Sessions
     signals: Signals

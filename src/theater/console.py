@@ -245,13 +245,14 @@ def print_vendor_generated(summary: dict, period, out, seconds: float) -> None:
 
 def print_formats(formats: list[dict]) -> None:
     """The ``theater formats`` table (from ``theater.sources.vendor.describe``)."""
-    head = f"{'format':<28}{'grain':<13}{'required fields':<58}signals it can feed"
+    w = max([28] + [len(f["name"]) + 2 for f in formats])  # names never run into the grain
+    head = f"{'format':<{w}}{'grain':<13}{'required fields':<58}signals it can feed"
     print(head)
-    print("-" * 130)
+    print("-" * (102 + w))
     for f in formats:
         req = ", ".join(f["required"]) or "-"
         sig = ", ".join(f"{k}({v})" if v != "Y" else k for k, v in f["signals"].items()) or "-"
-        print(f"{f['name']:<28}{f['grain']:<13}{req:<57} {sig}")
+        print(f"{f['name']:<{w}}{f['grain']:<13}{req:<57} {sig}")
     print(
         "\nsignals: (A) = approximate from this grain. Put files under "
         "landing/vendor/<format>/ (org-level formats: landing/vendor/<format>/<org_id>/)."

@@ -32,11 +32,11 @@ def test_good_text_files_pass(tmp_path):
 
 
 def test_a_byte_that_is_not_utf8_is_named_with_offset_and_line(tmp_path):
-    p = tmp_path / "a.jsonl"
-    p.write_bytes(b'{"a": 1}\n{"b": "caf\xe9"}\n')
-    problem, _ = _inspect(p)
-    # 9 bytes of line 1, then {"b": "caf (10 bytes): the bad byte is at offset 19 (0-based)
-    assert problem.startswith("not UTF-8: byte 0xe9 at byte 19 (line 2)")
+    p = tmp_path / "a.json"
+    p.write_bytes(b'[{"a": 1},\n{"b": "caf\xe9"}]\n')
+    problem, _ = _inspect(p, "json_array")
+    # 11 bytes of line 1, then {"b": "caf (10 bytes): the bad byte is at offset 21 (0-based)
+    assert problem.startswith("not UTF-8: byte 0xe9 at byte 21 (line 2)")
 
 
 def test_utf16_and_nul_bytes_are_refused(tmp_path):

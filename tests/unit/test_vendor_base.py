@@ -326,14 +326,49 @@ def test_undecodable_files_raise_vendor_file_error(tmp_path):
     with pytest.raises(VendorFileError) as exc:
         _read(bad_gz)
     assert exc.value.reason.startswith("bad_gzip") and exc.value.path == str(bad_gz)
-    latin = tmp_path / "x.csv"
-    latin.write_bytes("name,city\nJos\xe9,M\xfcnchen\n".encode("latin-1"))
+    latin = tmp_path / "x.json"
+    latin.write_bytes('[{"name": "Jos\xe9"}]'.encode("latin-1"))
     with pytest.raises(VendorFileError) as exc:
         _read(latin)
     assert exc.value.reason.startswith("not_utf8")
     with pytest.raises(VendorFileError) as exc:
         _read(tmp_path / "missing.json")
     assert exc.value.reason.startswith("unreadable")
+
+
+@pytest.mark.parametrize("ext", ["csv", "csv.gz", "jsonl", "jsonl.gz"])
+def test_an_undecodable_line_is_reported_alone_and_the_rest_read(tmp_path, ext):
+    """One Latin-1 byte in line 3: that line is a bad record with its number, lines 2 and 4
+    are read."""
+    if ext.startswith("csv"):
+        lines = ["name,city", "Ann,Oslo", "Jos\xe9,Bergen", "Kim,Bod\u00f8"]
+    else:
+        lines = ['{"name":"Ann"}', '{"name":"Bo"}', '{"name":"Jos\xe9"}', '{"name":"Kim"}']
+    data = b"".join(
+        (ln.encode("latin-1") if i == 2 else ln.encode("utf-8")) + b"\n"
+        for i, ln in enumerate(lines)
+    )
+    p = tmp_path / f"x.{ext}"
+    p.write_bytes(gzip.compress(data) if ext.endswith(".gz") else data)
+    recs = _read(p)
+    bad = [r for r in recs if r.error]
+    assert [(r.line, r.error) for r in bad] == [
+        (
+            3,
+            "undecodable_line: byte 0xe9 at column "
+            + str(lines[2].index("\xe9") + 1)
+            + " is not UTF-8",
+        )
+    ]
+    assert "Jos" in bad[0].raw
+    good = [(r.line, r.record) for r in recs if not r.error]
+    if ext.startswith("csv"):
+        assert good == [
+            (2, {"name": "Ann", "city": "Oslo"}),
+            (4, {"name": "Kim", "city": "Bod\u00f8"}),
+        ]
+    else:
+        assert good == [(1, {"name": "Ann"}), (2, {"name": "Bo"}), (4, {"name": "Kim"})]
 
 
 def test_unknown_extension_is_sniffed(tmp_path):

@@ -10,6 +10,7 @@ nested objects as JSON, timestamps from typed Parquet columns as RFC 3339 UTC.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -28,6 +29,8 @@ from pyspark.sql import types as T
 
 from ..contracts import Contract, contract
 from ..transforms.contract import JSON_TYPED, MALFORMED, extra_fields
+from .limits import DepthScanner, ReaderLimits
+from .limits import current as current_limits
 
 FORMATS = {
     ".jsonl": "jsonl",
@@ -64,6 +67,9 @@ class LandingFile:
     sha256: str
     problem: str | None = None  # why the file cannot be read at all (-> status rejected)
     empty: bool = False  # no records (empty, blank or header-only)
+    # lines to set aside before the engine reads the file (not UTF-8, or over the record size
+    # limit): staged without them, each quarantined with its line number (see prepare)
+    set_aside: bool = False
 
 
 GLOB_CHARS = set("*?[]{}\\")
@@ -85,19 +91,35 @@ def _sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def inspect_file(path: str, fmt: str, gz: bool) -> tuple[str, int, str | None, bool]:
-    """(sha256, size, problem, empty) of a landing file, in one streaming pass.
+def inspect_file(
+    path: str, fmt: str, gz: bool, limits: ReaderLimits | None = None
+) -> tuple[str, int, str | None, bool]:
+    """(sha256, size, problem, empty) of a landing file, in one streaming pass (see
+    :func:`inspect_landing`)."""
+    return inspect_landing(path, fmt, gz, limits)[:4]
+
+
+def inspect_landing(
+    path: str, fmt: str, gz: bool, limits: ReaderLimits | None = None
+) -> tuple[str, int, str | None, bool, bool]:
+    """(sha256, size, problem, empty, set_aside) of a landing file, in one streaming pass.
 
     Text formats are decompressed (gzip) and decoded (strict UTF-8) chunk by chunk while the raw
     bytes are hashed, so an unreadable file is found here, cheaply, before the engine sees it:
-    a truncated or corrupt gzip stream, a byte that is not UTF-8 (with its offset and line), a
-    UTF-16 file (byte-order mark or NUL bytes). ``empty``: no non-blank text (JSON) or nothing
+    a truncated or corrupt gzip stream, a UTF-16 file (byte-order mark or NUL bytes), and a file
+    over a reader limit (``limits``, default the configured ones: decompressed bytes, ratio;
+    for a JSON array, nesting depth and element size), whose reading stops at the limit.
+    In JSON lines and CSV, a line that is not UTF-8 or is over ``max_record_bytes`` does not
+    make the file unreadable: ``set_aside`` is true and :func:`prepare` stages the file without
+    those lines, each quarantined with its number. In a JSON array a byte that is not UTF-8 is
+    a problem (named with its offset and line). ``empty``: no non-blank text (JSON) or nothing
     after the header line (CSV). Parquet: magic bytes and footer metadata; 0 rows is empty.
     """
+    limits = limits or current_limits()
     h = hashlib.sha256()
     size = 0
     problem: str | None = None
-    if fmt == "parquet":
+    if fmt == "parquet":  # read by the engine from its footer: no text limits apply
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
@@ -112,77 +134,150 @@ def inspect_file(path: str, fmt: str, gz: bool) -> tuple[str, int, str | None, b
                 size,
                 f"not a readable Parquet file ({type(exc).__name__}: {str(exc)[:200]})",
                 False,
+                False,
             )
-        return h.hexdigest(), size, None, rows == 0
+        return h.hexdigest(), size, None, rows == 0, False
+    by_line = fmt in ("jsonl", "csv")
+    compressed = os.path.getsize(path) if gz else None
+    cap = limits.max_record_bytes
+    depth = DepthScanner(limits.max_depth) if fmt == "json_array" else None
+    set_aside = False
+    run = 0  # bytes of the current (unfinished) line
     dec = codecs.getincrementaldecoder("utf-8")("strict")
-    inflate = zlib.decompressobj(wbits=31) if gz else None
+    gz_state: dict = {"eof": not gz}
     text_bytes = 0  # decoded byte offset (of the decompressed stream)
     lines = 1
     seen_content = False  # JSON: any non-blank; CSV: any non-blank after the first line
     header_done = fmt != "csv"
     first = True
-    with open(path, "rb") as fh:
-        while True:
-            chunk = fh.read(1 << 20)
-            if chunk:
-                h.update(chunk)
-                size += len(chunk)
-            if problem is not None:
-                if not chunk:
-                    break
-                continue
-            if inflate is not None:
-                try:
-                    if not chunk:
-                        data = inflate.flush()
-                    else:
-                        data = inflate.decompress(chunk)
-                        while inflate.eof and inflate.unused_data:  # multi-member gzip
-                            rest = inflate.unused_data
-                            inflate = zlib.decompressobj(wbits=31)
-                            data += inflate.decompress(rest)
-                except zlib.error as exc:
-                    problem = f"corrupt gzip stream ({exc})"
-                    continue
-            else:
-                data = chunk
-            if first and data:
-                first = False
-                if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-                    problem = "UTF-16 encoded (byte-order mark): convert the file to UTF-8"
-                    continue
-            if b"\x00" in data:
-                at = text_bytes + data.index(b"\x00")
-                problem = (
-                    f"NUL byte at byte {at} (UTF-16 or binary data?): landing text files "
-                    "must be UTF-8"
-                )
-                continue
-            try:
-                text = dec.decode(data, final=not chunk)
-            except UnicodeDecodeError as exc:
-                at = text_bytes + exc.start
-                line = lines + data[: exc.start].count(b"\n")
-                problem = (
-                    f"not UTF-8: byte 0x{data[exc.start]:02x} at byte {at} (line {line}): "
-                    "landing text files must be UTF-8"
-                )
-                continue
-            if not seen_content:
-                if not header_done:
-                    nl = text.find("\n")
-                    if nl >= 0:
-                        header_done = True
-                        seen_content = bool(text[nl + 1 :].strip())
+    sizes = [0]
+
+    def raw_chunks(fh):
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+            sizes[0] += len(chunk)
+            yield chunk
+
+    def pieces(chunks):
+        """Text bytes in pieces of at most 4 MiB: a bomb never expands at once."""
+        if not gz:
+            yield from chunks
+            return
+        inflate = zlib.decompressobj(wbits=31)
+        for chunk in chunks:
+            pending = chunk
+            while pending:
+                data = inflate.decompress(pending, 1 << 22)
+                if data:
+                    yield data
+                if inflate.unconsumed_tail:
+                    pending = inflate.unconsumed_tail
+                elif inflate.eof and inflate.unused_data:  # multi-member gzip
+                    pending = inflate.unused_data
+                    inflate = zlib.decompressobj(wbits=31)
                 else:
-                    seen_content = bool(text.strip())
-            lines += data.count(b"\n")
-            text_bytes += len(data)
-            if not chunk:
-                break
-    if problem is None and inflate is not None and not inflate.eof:
+                    pending = b""
+        gz_state["eof"] = inflate.eof
+        tail = inflate.flush()
+        if tail:
+            yield tail
+
+    with open(path, "rb") as fh:
+        chunks = raw_chunks(fh)
+        try:
+            for data in pieces(chunks):
+                problem = limits.check_bytes(text_bytes + len(data), compressed)
+                if problem:
+                    break
+                if first and data:
+                    first = False
+                    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                        problem = "UTF-16 encoded (byte-order mark): convert the file to UTF-8"
+                        break
+                if b"\x00" in data:
+                    at = text_bytes + data.index(b"\x00")
+                    problem = (
+                        f"NUL byte at byte {at} (UTF-16 or binary data?): landing text files "
+                        "must be UTF-8"
+                    )
+                    break
+                if by_line and not set_aside:
+                    # line sizes: only a line crossing pieces can be over a cap of a piece or more
+                    nl = data.find(b"\n")
+                    if nl < 0:
+                        run += len(data)
+                        longest = run
+                    else:
+                        longest = run + nl
+                        if cap < len(data):
+                            longest = max(longest, max(map(len, data.split(b"\n"))))
+                        run = len(data) - data.rfind(b"\n") - 1
+                    if longest > cap:
+                        set_aside = True
+                if by_line and set_aside:
+                    text = data.decode("utf-8", "replace")
+                else:
+                    try:
+                        text = dec.decode(data)
+                    except UnicodeDecodeError as exc:
+                        if by_line:  # the line is set aside by prepare; the others load
+                            set_aside = True
+                            text = data.decode("utf-8", "replace")
+                        else:
+                            at = text_bytes + exc.start
+                            line = lines + data[: exc.start].count(b"\n")
+                            problem = (
+                                f"not UTF-8: byte 0x{data[exc.start]:02x} at byte {at} "
+                                f"(line {line}): landing text files must be UTF-8"
+                            )
+                            break
+                if depth is not None:
+                    if not depth.feed(text):
+                        problem = limits.too_deep()
+                        break
+                    if depth.max_element > cap:
+                        problem = _element_too_big(limits, depth.max_element)
+                        break
+                if not seen_content:
+                    if not header_done:
+                        nl = text.find("\n")
+                        if nl >= 0:
+                            header_done = True
+                            seen_content = bool(text[nl + 1 :].strip())
+                    else:
+                        seen_content = bool(text.strip())
+                lines += data.count(b"\n")
+                text_bytes += len(data)
+        except zlib.error as exc:
+            problem = f"corrupt gzip stream ({exc})"
+        for _ in chunks:  # the rest of the file is hashed, not read
+            pass
+    if problem is None and not (by_line and set_aside):
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            if by_line:
+                set_aside = True
+            else:
+                problem = "not UTF-8: the file ends inside a multi-byte character"
+    if problem is None and not gz_state["eof"]:
         problem = "truncated gzip stream (the file ends before the end of its compressed data)"
-    return h.hexdigest(), size, problem, problem is None and not seen_content
+    if problem is None and depth is not None and depth.open_size() > cap:
+        problem = _element_too_big(limits, depth.open_size())
+    return (
+        h.hexdigest(),
+        sizes[0],
+        problem,
+        problem is None and not seen_content,
+        problem is None and set_aside,
+    )
+
+
+def _element_too_big(limits: ReaderLimits, size: int) -> str:
+    return (
+        f"over_limit: a JSON array element of more than {size} characters "
+        f"(readers.max_record_bytes = {limits.max_record_bytes})"
+    )
 
 
 def _within(path: Path, root: Path) -> bool:
@@ -194,7 +289,10 @@ def _within(path: Path, root: Path) -> bool:
 
 
 def list_files(
-    landing: str, dataset: str, skipped_detail: list | None = None
+    landing: str,
+    dataset: str,
+    skipped_detail: list | None = None,
+    limits: ReaderLimits | None = None,
 ) -> tuple[list[LandingFile], list[str]]:
     """Files of a dataset folder (recursive, sorted) and the names skipped.
 
@@ -247,8 +345,10 @@ def list_files(
                 continue
             rel = os.path.relpath(p, landing)
             real = str(p.resolve())
-            sha, size, problem, empty = inspect_file(real, fmt, name.lower().endswith(".gz"))
-            found.append(LandingFile(dataset, real, rel, fmt, size, sha, problem, empty))
+            sha, size, problem, empty, aside = inspect_landing(
+                real, fmt, name.lower().endswith(".gz"), limits
+            )
+            found.append(LandingFile(dataset, real, rel, fmt, size, sha, problem, empty, aside))
     found.sort(key=lambda f: f.relpath)
     return found, skipped
 
@@ -386,8 +486,13 @@ def _objects_to_lines(path: str, dst) -> int:
         for rec in iter_records(path):
             dst.write(_one_line(rec.raw) + "\n")
             count += 1
-    except VendorFileError as exc:  # decoding was checked before; keep what was read
+    except VendorFileError as exc:
+        # decoding and depth were checked when the file was listed; a limit met here (a record
+        # over the size limit) ends the file with one line that is not JSON, so that it is
+        # quarantined (malformed) and seen, never silently cut short
         log.warning("%s: %s", path, exc.reason)
+        dst.write(_one_line(f"reading stopped: {exc.reason}") + "\n")
+        count += 1
     return count
 
 
@@ -404,20 +509,61 @@ class Prepared:
     bad: list = field(default_factory=list)
 
 
-def csv_to_lines(path: str, out: str) -> tuple[array, list]:
+def _checked_lines(path: str, bad: list, nums: array):
+    """Decoded lines of a landing text file, without those that are not UTF-8 or are over the
+    record size limit: each of those is added to ``bad`` as ``(line, raw prefix, reason)``.
+    ``nums`` gets the landing line number of each line given."""
+    from .vendor.base import _Lines
+
+    lines = _Lines(path, path.lower().endswith(".gz"), current_limits())
+    try:
+        for n, text, raw, error in lines:
+            if text is None:
+                bad.append((n, raw, error))
+                continue
+            nums.append(n)
+            yield text
+    finally:
+        lines.close()
+
+
+def jsonl_without_set_aside(path: str, out: str) -> tuple[array, list]:
+    """A JSON lines file staged without its undecodable and oversized lines; returns the staged
+    line -> landing line map and the lines set aside, ``(line, raw prefix, reason)``."""
+    bad: list = []
+    nums = array("q")
+    line_map = array("q")
+    with open(out, "w", encoding="utf-8") as dst:
+        for k, text in enumerate(_checked_lines(path, bad, nums)):
+            body = text.rstrip("\r\n")
+            if not body.strip():
+                continue
+            dst.write(body + "\n")
+            line_map.append(nums[k])
+    return line_map, bad
+
+
+def csv_to_lines(path: str, out: str, set_aside: bool = False) -> tuple[array, list]:
     """Re-frame a CSV file (header line first) as JSON lines of text values.
 
     Rows whose field count differs from the header's (ragged rows) are not written: they are
     returned as ``(line, raw JSON with every field, reason)`` for quarantine, so that the rest
-    of the file loads. Empty values are absent (null), as Spark's CSV reader reads them. Returns
-    the staged line -> landing line map too (quoted values may span lines).
+    of the file loads. ``set_aside``: lines that are not UTF-8 or are over the record size limit
+    are returned the same way (``(line, raw prefix, reason)``) and never reach the CSV parser.
+    Empty values are absent (null), as Spark's CSV reader reads them. Returns the staged line ->
+    landing line map too (quoted values may span lines).
     """
     csv.field_size_limit((1 << 31) - 1)
     opener = gzip.open if path.lower().endswith(".gz") else open
     line_map = array("q")
     bad: list = []
+    nums = array("q")
     with (
-        opener(path, "rt", encoding="utf-8", newline="") as src,
+        (
+            opener(path, "rt", encoding="utf-8", newline="")
+            if not set_aside
+            else contextlib.nullcontext(_checked_lines(path, bad, nums))
+        ) as src,
         open(out, "w", encoding="utf-8") as dst,
     ):
         reader = csv.reader(src)
@@ -426,7 +572,7 @@ def csv_to_lines(path: str, out: str) -> tuple[array, list]:
         width = len(header)
         prev = reader.line_num
         for row in reader:
-            line = prev + 1
+            line = nums[prev] if set_aside else prev + 1
             prev = reader.line_num
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
@@ -447,15 +593,21 @@ def csv_to_lines(path: str, out: str) -> tuple[array, list]:
                 + "\n"
             )
             line_map.append(line)
+    bad.sort(key=lambda b: b[0])
     return line_map, bad
 
 
 def prepare(f: LandingFile, staging: str) -> Prepared:
     """Make a landing file readable by the engine: JSON arrays and CSV re-framed as JSON lines
-    in ``staging`` (CSV ragged rows set aside), odd Parquet timestamps rewritten, and names
+    in ``staging`` (CSV ragged rows set aside), JSON lines with lines to set aside (not UTF-8,
+    over the record size limit) staged without them, odd Parquet timestamps rewritten, and names
     holding glob characters linked under a plain name."""
     os.makedirs(staging, exist_ok=True)
     stem = hashlib.sha256(f.path.encode()).hexdigest()[:16]
+    if f.fmt == "jsonl" and f.set_aside:
+        out = os.path.join(staging, stem + ".checked.jsonl")
+        line_map, bad = jsonl_without_set_aside(f.path, out)
+        return Prepared(out, "text", line_map=line_map, bad=bad)
     if f.fmt == "jsonl":
         return Prepared(safe_path(f.path, staging), "text")
     if f.fmt == "json_array":
@@ -464,7 +616,7 @@ def prepare(f: LandingFile, staging: str) -> Prepared:
         return Prepared(out, "text")
     if f.fmt == "csv":
         out = os.path.join(staging, stem + ".csv.jsonl")
-        line_map, bad = csv_to_lines(f.path, out)
+        line_map, bad = csv_to_lines(f.path, out, set_aside=f.set_aside)
         return Prepared(out, "text", json_typed=False, line_map=line_map, bad=bad)
     if f.fmt == "parquet":
         return Prepared(

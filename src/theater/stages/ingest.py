@@ -47,6 +47,7 @@ from .. import logs, quality
 from ..contracts import DATASETS, contract
 from ..errors import DataQualityError
 from ..lake import Lake
+from ..sources import limits as reader_limits
 from ..sources.landing import (
     FILE_KEY,
     LandingFile,
@@ -329,6 +330,7 @@ def run(
     batch_id = batch_id or new_batch_id()
     at = datetime.now(timezone.utc).replace(tzinfo=None)
     limits = Limits.from_config(cfg)
+    reader_limits.set_current(cfg)  # bounds every file reader of this run (readers: in config)
     remove_stale_staging(lake, keep=batch_id)
     staging = lake.path(f"{STAGING}/{batch_id}")
     try:

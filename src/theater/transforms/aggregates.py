@@ -55,6 +55,8 @@ FAMILY = {
     "m365_copilot_reports": "m365_copilot",
     "github_copilot_users": "github_copilot",
     "github_copilot_org_metrics": "github_copilot",
+    "github_copilot_org_usage": "github_copilot",
+    "github_copilot_enterprise_usage": "github_copilot",
 }
 NATIVE = "native"
 

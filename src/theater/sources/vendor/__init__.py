@@ -38,6 +38,8 @@ _AGGREGATE_MODULES: tuple[str, ...] = (
     "claude_code_analytics",
     "viva_person_query",
     "github_copilot_org_metrics",
+    "github_copilot_org_usage",
+    "github_copilot_enterprise_usage",
     "m365_copilot_reports",
 )
 #: Per-event formats (interactions).

@@ -30,11 +30,14 @@ import io
 import json
 import logging
 import math
+import os
 import re
-import sys
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, NamedTuple
+
+from ..limits import ReaderLimits, deeper_than
+from ..limits import current as current_limits
 
 log = logging.getLogger(__name__)
 
@@ -538,6 +541,18 @@ def parse_ts(value: Any, *, assume_tz: str = "UTC") -> str:
     raise VendorRecordError(f"bad_timestamp: {value!r}")
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def instant_us(value: Any, *, assume_tz: str = "UTC") -> int:
+    """The instant of any :func:`parse_ts` input as integer microseconds since the epoch: the
+    same instant gives the same number whatever its unit (s, ms, us, ns) or notation (epoch
+    number or text, RFC 3339 with any offset). Build derived ids from this, never from the
+    timestamp's text."""
+    t = dt.datetime.fromisoformat(parse_ts(value, assume_tz=assume_tz).replace("Z", "+00:00"))
+    return (t - _EPOCH) // dt.timedelta(microseconds=1)
+
+
 def parse_day(value: Any, *, assume_tz: str = "UTC") -> str:
     """A vendor date (any :func:`parse_ts` input) -> ``YYYY-MM-DD`` of the UTC instant.
 
@@ -579,13 +594,16 @@ WRAPPER_KEYS = (
     "logs",
     "entries",
 )
+#: Arrays that are part of one record, never a wrapper of records: a GitHub 28-day usage
+#: report is one record whose daily figures are in ``day_totals`` (its ids are outside it).
+NOT_WRAPPER_KEYS = ("day_totals",)
 OTLP_KEYS = {"resourceLogs": ("scopeLogs", "logRecords"), "resourceSpans": ("scopeSpans", "spans")}
 
 _CHUNK = 1 << 20
 
-# no cap on a CSV field (Purview exports carry whole JSON records in one column); the csv
-# module's default limit is 128 KiB
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+# no cap on a CSV field below the record limit (Purview exports carry whole JSON records in
+# one column; the csv module's default limit is 128 KiB): lines are bounded before csv sees them
+csv.field_size_limit(2**31 - 1)
 
 
 def _reject_constant(name: str) -> Any:
@@ -619,38 +637,77 @@ def _base_kind(path: str) -> tuple[str | None, bool]:
     return None, gz
 
 
-class _Text:
-    """A text stream over a (possibly gzipped) file that turns decoding failures into
-    :class:`VendorFileError`."""
+class _Counted(io.RawIOBase):
+    """The decompressed bytes of a file, counted as they are read: past a reader limit
+    (:class:`~theater.sources.limits.ReaderLimits` bytes or ratio) reading stops with
+    :class:`VendorFileError`, so a decompression bomb costs about the limit, not its size."""
 
-    def __init__(self, path: str, gz: bool, newline: str | None = None):
-        self.path = str(path)
+    def __init__(self, path: str, inner: Any, limits: ReaderLimits, compressed: int | None):
+        self.path = path
+        self.inner = inner
+        self.limits = limits
+        self.compressed = compressed
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self.inner.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.count += n
+        problem = self.limits.check_bytes(self.count, self.compressed)
+        if problem:
+            raise VendorFileError(self.path, problem)
+        return n
+
+    def close(self) -> None:
         try:
-            binary = gzip.open(self.path, "rb") if gz else open(self.path, "rb")
-        except OSError as exc:
-            raise VendorFileError(self.path, f"unreadable: {exc}") from exc
-        self._binary = binary
+            self.inner.close()
+        finally:
+            super().close()
+
+
+def _open_counted(path: str, gz: bool, limits: ReaderLimits) -> io.BufferedReader:
+    try:
+        inner = gzip.open(path, "rb") if gz else open(path, "rb")
+        compressed = os.path.getsize(path) if gz else None
+    except OSError as exc:
+        raise VendorFileError(path, f"unreadable: {exc}") from exc
+    return io.BufferedReader(_Counted(path, inner, limits, compressed), buffer_size=_CHUNK)
+
+
+def _decode_errors(path: str, fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except UnicodeDecodeError as exc:
+        raise VendorFileError(
+            path, f"not_utf8: byte {exc.start} of a chunk ({exc.reason})"
+        ) from exc
+    except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
+        raise VendorFileError(path, f"bad_gzip: {exc}") from exc
+    except OSError as exc:
+        raise VendorFileError(path, f"unreadable: {exc}") from exc
+
+
+class _Text:
+    """A text stream over a (possibly gzipped) file that turns decoding failures and reader
+    limits into :class:`VendorFileError`."""
+
+    def __init__(self, path: str, gz: bool, limits: ReaderLimits, newline: str | None = None):
+        self.path = str(path)
+        self.limits = limits
+        self._binary = _open_counted(self.path, gz, limits)
         self.stream = io.TextIOWrapper(
-            binary, encoding="utf-8-sig", errors="strict", newline=newline
+            self._binary, encoding="utf-8-sig", errors="strict", newline=newline
         )
 
     def wrap(self, fn: Callable[[], Any]) -> Any:
-        try:
-            return fn()
-        except UnicodeDecodeError as exc:
-            raise VendorFileError(
-                self.path, f"not_utf8: byte {exc.start} of a chunk ({exc.reason})"
-            ) from exc
-        except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
-            raise VendorFileError(self.path, f"bad_gzip: {exc}") from exc
-        except OSError as exc:
-            raise VendorFileError(self.path, f"unreadable: {exc}") from exc
+        return _decode_errors(self.path, fn)
 
     def read(self, n: int) -> str:
         return self.wrap(lambda: self.stream.read(n))
-
-    def readline(self) -> str:
-        return self.wrap(self.stream.readline)
 
     def close(self) -> None:
         try:
@@ -659,7 +716,109 @@ class _Text:
             pass
 
 
-def iter_records(path: str) -> Iterator[RawRecord]:
+class _Line(NamedTuple):
+    """One physical line: ``text`` (decoded, line ending kept) or None with ``error`` (the line
+    is undecodable or oversized) and ``raw`` (a bounded prefix for quarantine)."""
+
+    n: int
+    text: str | None
+    raw: str
+    error: str | None
+
+
+class _Lines:
+    """Physical lines of a (possibly gzipped) file, each decoded on its own, in bounded memory.
+
+    A line that is not UTF-8 is reported alone (``undecodable_line``: the byte and its column),
+    so the file's other lines still load; a line over ``max_record_bytes`` is consumed without
+    being held and reported with its size and a prefix of ``quarantine_prefix_bytes``.
+    """
+
+    def __init__(self, path: str, gz: bool, limits: ReaderLimits):
+        self.path = str(path)
+        self.limits = limits
+        self.binary = _open_counted(self.path, gz, limits)
+        self.n = 0
+
+    def _skip_blank_run(self) -> None:
+        """After a blank line: consume whole buffered blocks of whitespace at C speed (a file of
+        blank lines must not cost one Python call per line)."""
+        while True:
+            ahead = self.binary.peek(_CHUNK)
+            if len(ahead) < 4096 or not ahead.isspace():
+                return
+            k = ahead.rfind(b"\n")
+            if k < 0:
+                return
+            self.n += ahead.count(b"\n", 0, k + 1)
+            self.binary.read(k + 1)
+
+    def __iter__(self) -> Iterator[tuple]:
+        """``(line number, text or None, raw prefix, error)`` per physical line (see
+        :class:`_Line`; plain tuples: this runs once per line)."""
+        try:
+            yield from self._lines()
+        except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
+            raise VendorFileError(self.path, f"bad_gzip: {exc}") from exc
+        except OSError as exc:
+            raise VendorFileError(self.path, f"unreadable: {exc}") from exc
+
+    def _lines(self) -> Iterator[tuple]:
+        cap = self.limits.max_record_bytes
+        keep = self.limits.quarantine_prefix_bytes
+        readline = self.binary.readline
+        n = self.n
+        while True:
+            line = readline(cap + 1)
+            if not line:
+                self.n = n
+                return
+            n += 1
+            if len(line) > cap and line[-1:] != b"\n":
+                size, prefix = len(line), line[:keep]
+                del line
+                while True:  # the rest of the line, read and dropped
+                    part = readline(_CHUNK)
+                    size += len(part)
+                    if not part or part.endswith(b"\n"):
+                        size -= 2 if part.endswith(b"\r\n") else 1 if part else 0
+                        break
+                self.n = n
+                yield (
+                    n,
+                    None,
+                    prefix.decode("utf-8", "replace"),
+                    self.limits.too_big(size) + f" (first {len(prefix)} bytes kept)",
+                )
+                continue
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self.n = n
+                yield (
+                    n,
+                    None,
+                    line[:keep].decode("utf-8", "replace").rstrip("\r\n"),
+                    f"undecodable_line: byte 0x{line[exc.start]:02x} at column {exc.start + 1}"
+                    " is not UTF-8",
+                )
+                continue
+            if n == 1 and text[:1] == "\ufeff":
+                text = text[1:]
+            if text.isspace():
+                self.n = n
+                self._skip_blank_run()
+                n = self.n
+            yield (n, text, "", None)
+
+    def close(self) -> None:
+        try:
+            self.binary.close()
+        except Exception:  # noqa: BLE001 - closing after a decode failure
+            pass
+
+
+def iter_records(path: str, limits: ReaderLimits | None = None) -> Iterator[RawRecord]:
     """Stream the records of a delivered vendor file, whatever its shape, with bounded memory.
 
     - ``.jsonl`` / ``.ndjson`` (optionally ``.gz``): one JSON object per line; blank lines skipped.
@@ -677,33 +836,62 @@ def iter_records(path: str) -> Iterator[RawRecord]:
       unwrapped the same way, and two keys are added: ``_resource`` (dict of the resource
       attributes) and ``_scope`` (``{"name", "version", "attributes": dict}``).
     - ``.csv`` (optionally ``.gz``): header row (UTF-8 BOM stripped, quoted names allowed, any
-      order); every column is kept under its header name, values as text, no field size cap. A row whose field
+      order); every column is kept under its header name, values as text. A row whose field
       count differs from the header's is ``malformed_line: ragged row ...``.
     - Another extension: sniffed (``[`` or ``{`` -> JSON, otherwise CSV).
 
     A malformed element (trailing comma, comment, single quotes, NaN, truncated) yields
     ``RawRecord(line, None, raw_text, "malformed_line")`` and reading continues after it; a
     non-object element (a number, a string) yields ``"malformed_line: not a JSON object"``.
+    In JSON lines and CSV, a line that is not UTF-8 yields ``undecodable_line: ...`` with its
+    line number, and a line over ``limits.max_record_bytes`` yields ``oversized_record: <size>
+    bytes ...`` with a bounded prefix as its raw text; the other lines are read.
+
+    Limits (``limits``, default :func:`theater.sources.limits.current`): a file nested deeper
+    than ``max_depth``, reading to more than ``max_decompressed_bytes`` or past ``max_ratio``
+    times its compressed size, or (``.json``) holding an element over ``max_record_bytes``,
+    raises :class:`VendorFileError` naming the limit, after reading about the limit at most.
     A file that cannot be decoded at all raises :class:`VendorFileError` (``bad_gzip``,
     ``not_utf8``, ``unreadable``), possibly after some records were yielded.
     """
+    limits = limits or current_limits()
+    path = str(path)
     kind, gz = _base_kind(path)
     if kind is None:
-        kind = _sniff(path, gz)
-    text = _Text(path, gz, newline="" if kind == "csv" else None)
+        kind = _sniff(path, gz, limits)
     try:
-        if kind == "jsonl":
-            yield from _iter_jsonl(text)
-        elif kind == "json":
-            yield from _iter_json(text)
-        else:
-            yield from _iter_csv(text)
-    finally:
-        text.close()
+        if kind == "json":
+            text = _Text(path, gz, limits)
+            try:
+                md = limits.max_depth
+                for rec in _iter_json(text):
+                    raw = rec.raw
+                    if (
+                        rec.record is not None
+                        and raw.count("{") + raw.count("[") > md
+                        and deeper_than(raw, md)
+                    ):
+                        raise VendorFileError(path, limits.too_deep())
+                    yield rec
+            finally:
+                text.close()
+            return
+        lines = _Lines(path, gz, limits)
+        try:
+            if kind == "jsonl":
+                yield from _iter_jsonl(lines, limits, path)
+            else:
+                yield from _iter_csv(lines)
+        finally:
+            lines.close()
+    except RecursionError:
+        # the JSON decoder's own guard (C recursion bounded by the interpreter's limit): a value
+        # too deep to decode at all is over max_depth too
+        raise VendorFileError(path, limits.too_deep()) from None
 
 
-def _sniff(path: str, gz: bool) -> str:
-    text = _Text(path, gz)
+def _sniff(path: str, gz: bool, limits: ReaderLimits) -> str:
+    text = _Text(path, gz, limits)
     try:
         head = text.read(4096).lstrip()
     finally:
@@ -776,6 +964,8 @@ def _flatten_otlp(kind: str, block: Any) -> Iterator[dict]:
 
 
 def _otlp_kind(obj: dict) -> str | None:
+    if "resourceLogs" not in obj and "resourceSpans" not in obj:  # the common case, per record
+        return None
     for k in OTLP_KEYS:
         if isinstance(obj.get(k), list):
             return k
@@ -799,6 +989,7 @@ def _records_of_object(obj: dict, generic: bool = True) -> list | None:
     nested = [k for k, v in obj.items() if isinstance(v, dict)]
     if (
         len(arrays) == 1
+        and arrays[0] not in NOT_WRAPPER_KEYS
         and not nested
         and obj[arrays[0]]
         and all(isinstance(x, dict) for x in obj[arrays[0]])
@@ -814,16 +1005,19 @@ def _dumps(obj: Any) -> str:
 # --- JSON lines ------------------------------------------------------------------------------
 
 
-def _iter_jsonl(text: _Text) -> Iterator[RawRecord]:
-    n = 0
-    while True:
-        line = text.readline()
-        if not line:
-            return
-        n += 1
-        raw = line.rstrip("\r\n")
-        if not raw.strip():
+def _iter_jsonl(lines: _Lines, limits: ReaderLimits, path: str) -> Iterator[RawRecord]:
+    max_depth = limits.max_depth
+    for n, text, bad_raw, error in lines:
+        if text is None:
+            yield RawRecord(n, None, bad_raw, error)
             continue
+        raw = text.rstrip("\r\n")
+        if not raw or raw.isspace():
+            continue
+        # before decoding: nothing recurses on a line's depth (counting brackets is cheap; the
+        # exact scan runs only when there are more brackets than the limit)
+        if raw.count("{") + raw.count("[") > max_depth and deeper_than(raw, max_depth):
+            raise VendorFileError(path, limits.too_deep() + f" at line {n}")
         try:
             obj = _loads(raw)
         except ValueError:
@@ -843,6 +1037,7 @@ def _iter_jsonl(text: _Text) -> Iterator[RawRecord]:
 # --- streaming JSON --------------------------------------------------------------------------
 
 _STRUCT = re.compile(r"[\"'{}\[\]/,]")
+_ODD_WS = "\x0b\x0c\x1c\x1d\x1e\x1f"
 _DQ_END = re.compile(r'["\\]')
 _SQ_END = re.compile(r"['\\]")
 
@@ -859,6 +1054,16 @@ class _Buf:
     def more(self) -> bool:
         if self.eof:
             return False
+        limits = self.text.limits
+        if len(self.buf) > limits.max_record_bytes + 2 * _CHUNK:
+            # one value (or a run of whitespace) larger than a record may be: stop here rather
+            # than hold it
+            raise VendorFileError(
+                self.text.path,
+                limits.too_big(len(self.buf) - min(self.pos, len(self.buf))).replace(
+                    "oversized_record:", "over_limit: a JSON element of more than"
+                ),
+            )
         chunk = self.text.read(_CHUNK)
         if not chunk:
             self.eof = True
@@ -871,16 +1076,41 @@ class _Buf:
         if self.pos > _CHUNK:
             self.buf, self.pos = self.buf[self.pos :], 0
 
-    def skip_ws(self, extra: str = "") -> str:
-        """Skip whitespace (and ``extra`` characters); return the next character or ''."""
+    def skip_ws(self, extra: str = "", drop: bool = False) -> str:
+        """Skip whitespace (and ``extra`` characters); return the next character or ''.
+        ``drop``: no index into ``buf`` is held, so consumed text may be let go (a long run of
+        whitespace is never held). Runs are skipped with ``str.lstrip`` over windows that grow
+        4x (C speed, cost proportional to the run)."""
         skip = " \t\r\n" + extra
         while True:
             buf, pos = self.buf, self.pos
-            while pos < len(buf) and buf[pos] in skip:
+            n = len(buf)
+            w = 64
+            k = pos + 8  # short runs (indentation) one character at a time
+            while pos < n and pos < k and buf[pos] in skip:
                 pos += 1
+            while pos < n and buf[pos] in skip:
+                window = buf[pos : pos + w]
+                if buf[pos] == ",":  # separators (arrays): the general strip
+                    rest = window.lstrip(skip)
+                    pos += len(window) - len(rest)
+                else:
+                    # str.lstrip() without arguments runs at C speed but also strips what
+                    # JSON does not call whitespace (\v, \f, \x1c-\x1f, non-ASCII spaces):
+                    # stop at the first of those, which is then read as a (malformed) value
+                    rest = window.lstrip()
+                    head = window[: len(window) - len(rest)]
+                    if not head.isascii() or any(o in head for o in _ODD_WS):
+                        pos += next(i for i, ch in enumerate(head) if ch not in skip)
+                        break
+                    pos += len(head)
+                if not rest:
+                    w = min(w * 4, _CHUNK)
             self.pos = pos
-            if pos < len(buf):
+            if pos < n:
                 return buf[pos]
+            if drop:
+                self.buf, self.pos = "", 0
             if not self.more():
                 return ""
 
@@ -1041,7 +1271,7 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
         b.pos += 1
         while True:
             b.compact()
-            c = b.skip_ws(",")
+            c = b.skip_ws(",", drop=True)
             if c == "":
                 return
             if c == "]":
@@ -1139,7 +1369,7 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
     seen = [0]  # top-level values so far (comments aside)
     while True:
         b.compact()
-        c = b.skip_ws(",")
+        c = b.skip_ws(",", drop=True)
         if c == "":
             yield from flush(last=True)
             return
@@ -1175,19 +1405,24 @@ def _iter_json(text: _Text) -> Iterator[RawRecord]:
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def _iter_csv(text: _Text) -> Iterator[RawRecord]:
-    lines = _LineCounter(text)
+def _iter_csv(lines_in: _Lines) -> Iterator[RawRecord]:
+    lines = _LineCounter(lines_in)
+    # a field may be as large as a record (lines are bounded before csv sees them)
+    csv.field_size_limit(max(lines_in.limits.max_record_bytes, 1 << 17))
     reader = csv.reader(lines)
     header: list[str] | None = None
     while True:
         start = lines.n + 1
         try:
-            row = text.wrap(lambda: next(reader))
+            row = _decode_errors(lines_in.path, lambda: next(reader))
         except StopIteration:
+            yield from lines.take_bad()
             return
         except csv.Error as exc:
-            yield RawRecord(start, None, lines.last, f"{MALFORMED}: {exc}")
+            yield from lines.take_bad()
+            yield RawRecord(start, None, lines.since(start), f"{MALFORMED}: {exc}")
             continue
+        yield from lines.take_bad()
         if not row or all(not c.strip() for c in row):
             lines.since(lines.n + 1)
             continue
@@ -1195,39 +1430,49 @@ def _iter_csv(text: _Text) -> Iterator[RawRecord]:
             header = [h.strip().lstrip("\ufeff") for h in row]
             lines.since(lines.n + 1)
             continue
+        first = lines.first_since(start)
         raw = lines.since(start)
         if len(row) != len(header):
             yield RawRecord(
-                start,
+                first,
                 None,
                 raw,
                 f"{MALFORMED}: ragged row ({len(row)} fields, header has {len(header)})",
             )
             continue
-        yield RawRecord(start, dict(zip(header, row)), raw, None)
+        yield RawRecord(first, dict(zip(header, row)), raw, None)
 
 
 class _LineCounter:
     """Iterator of lines for ``csv.reader`` that counts physical lines and keeps the text of
-    the current record (a quoted field may span lines)."""
+    the current record (a quoted field may span lines). Undecodable and oversized lines are
+    held back from csv and kept in ``bad`` for the caller to report, with their line numbers."""
 
-    def __init__(self, text: _Text):
-        self.text = text
+    def __init__(self, lines: _Lines):
+        self.lines = iter(lines)
         self.n = 0
         self._recent: list[tuple[int, str]] = []
-        self.last = ""
+        self.bad: list[RawRecord] = []
 
     def __iter__(self) -> "_LineCounter":
         return self
 
     def __next__(self) -> str:
-        line = self.text.readline()
-        if not line:
-            raise StopIteration
-        self.n += 1
-        self.last = line
-        self._recent.append((self.n, line))
-        return line
+        while True:
+            n, text, raw, error = next(self.lines)  # StopIteration ends the csv reader
+            self.n = n
+            if text is None:
+                self.bad.append(RawRecord(n, None, raw, error))
+                continue
+            self._recent.append((n, text))
+            return text
+
+    def take_bad(self) -> list[RawRecord]:
+        out, self.bad = self.bad, []
+        return out
+
+    def first_since(self, start: int) -> int:
+        return next((n for n, _ in self._recent if n >= start), start)
 
     def since(self, start: int) -> str:
         parts = [t for n, t in self._recent if n >= start]

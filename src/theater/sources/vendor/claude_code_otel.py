@@ -17,7 +17,13 @@ from __future__ import annotations
 
 from theater.fingerprint import simhash64
 from theater.sources.vendor._event_common import as_int, as_str, interaction, otlp_attrs, require
-from theater.sources.vendor.base import VendorFormat, VendorRecordError, parse_ts, register
+from theater.sources.vendor.base import (
+    VendorFormat,
+    VendorRecordError,
+    instant_us,
+    parse_ts,
+    register,
+)
 
 NAME = "claude_code_otel"
 #: ``terminal.type`` of IDE-integrated terminals: prompts typed there are tool ``ide``, else ``cli``.
@@ -82,6 +88,18 @@ def _ts(record: dict, attrs: dict) -> str:
         raise VendorRecordError(f"bad_timestamp: {value!r}") from None
 
 
+def _sequence(value) -> str | None:
+    """``event.sequence`` as a value: an integer in any notation (3, "3", 3.0) is its decimal
+    text; other text is kept as is."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        n = as_int(value, "event.sequence")
+    except VendorRecordError:
+        return as_str(value)
+    return str(n)
+
+
 def map_record(record: dict) -> list[dict]:
     attrs = otlp_attrs(record.get("attributes"))
     event = _event_name(record, attrs)
@@ -112,13 +130,17 @@ def map_record(record: dict) -> list[dict]:
                 prompt_fingerprint=simhash64(prompt) if prompt else None,
             )
         ]
-    seq = as_str(attrs.get("event.sequence"))
+    seq = _sequence(attrs.get("event.sequence"))
     update = {
         "_table": "interaction_updates",
         "source_format": NAME,
         "tool": tool,
         "event_id": prompt_id,
-        "update_id": f"{prompt_id}#{seq}" if seq is not None else f"{prompt_id}#{event}@{ts}",
+        # from values, not text: sequence 3, "3" and 3.0 are one update; so is one instant in
+        # any unit or notation
+        "update_id": (
+            f"{prompt_id}#{seq}" if seq is not None else f"{prompt_id}#{event}@{instant_us(ts)}"
+        ),
         "update_kind": event,
         "update_ts": ts,
         "prompt_tokens": None,

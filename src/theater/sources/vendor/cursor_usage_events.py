@@ -10,7 +10,13 @@ from __future__ import annotations
 import hashlib
 
 from theater.sources.vendor._event_common import as_int, as_str, interaction, require
-from theater.sources.vendor.base import VendorFormat, VendorRecordError, parse_ts, register
+from theater.sources.vendor.base import (
+    VendorFormat,
+    VendorRecordError,
+    instant_us,
+    parse_ts,
+    register,
+)
 
 NAME = "cursor_usage_events"
 TOOL = "ide"
@@ -28,14 +34,17 @@ def looks_like(record: dict) -> bool:
     )
 
 
-def event_id_of(user: str, ts_raw: str, model: str | None, tokens: dict) -> str:
-    """``cur-`` + first 24 hex of SHA-256 over user, the raw epoch-ms timestamp, model and the
-    four token counts (input, output, cache write, cache read), ``|``-separated, blanks empty."""
-    parts = [user.lower(), str(ts_raw).strip(), model or ""]
-    parts += [
-        "" if tokens.get(k) is None else str(tokens[k])
-        for k in ("inputTokens", "outputTokens", "cacheWriteTokens", "cacheReadTokens")
-    ]
+def event_id_of(user: str, ts: object, model: str | None, tokens: dict) -> str:
+    """``cur-`` + first 24 hex of SHA-256 over the lower-cased user, the instant as integer epoch
+    milliseconds (Cursor's precision; any unit or notation of the same instant gives the same
+    number), model and the four token counts as integers (input, output, cache write, cache
+    read), ``|``-separated, blanks empty. Built from values, not text: a page re-delivered with
+    microsecond or seconds timestamps, or ``"1520"`` for ``1520``, gives the same ids."""
+    ms = (instant_us(ts) + 500) // 1000
+    parts = [user.strip().lower(), str(ms), model or ""]
+    for k in ("inputTokens", "outputTokens", "cacheWriteTokens", "cacheReadTokens"):
+        n = as_int(tokens.get(k), f"tokenUsage.{k}")
+        parts.append("" if n is None else str(n))
     return "cur-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
@@ -78,7 +87,7 @@ Grain: one row per billed request. Files: the API's JSON answer (one page per fi
 
 | vendor field | canonical field | note |
 |---|---|---|
-| (none) | `event_id` | **Cursor gives no event id**: `cur-` + 24 hex of SHA-256(`lower(userEmail)`, raw `timestamp`, `model`, `inputTokens`, `outputTokens`, `cacheWriteTokens`, `cacheReadTokens`). Deterministic, so a re-delivered page deduplicates; two requests of one user in the same millisecond with the same model and tokens collapse into one (documented limit) |
+| (none) | `event_id` | **Cursor gives no event id**: `cur-` + 24 hex of SHA-256(`lower(userEmail)`, the instant of `timestamp` as integer epoch milliseconds, `model`, `inputTokens`, `outputTokens`, `cacheWriteTokens`, `cacheReadTokens` as integers). Built from values, not text, so a re-delivered page deduplicates even in another unit or notation (microseconds, seconds with a fraction, RFC 3339); two requests of one user in the same millisecond with the same model and tokens collapse into one (documented limit) |
 | `timestamp` (epoch milliseconds as a string) | `event_ts` | |
 | `userEmail` | `user_id`, `user_alias_kind` = `email` | |
 | constant | `tool` = `ide` | |

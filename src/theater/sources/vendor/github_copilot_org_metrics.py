@@ -67,6 +67,13 @@ def _block(record: dict, key: str) -> dict | None:
 
 def map_record(record: dict) -> list[dict]:
     if is_blank(record.get("date")):
+        if "day" in record or "day_totals" in record:
+            # a record of the usage-metrics reports that replaced this endpoint
+            raise VendorRecordError(
+                "wrong_format: a Copilot usage-metrics report record (day, not date): put "
+                "organization reports under landing/vendor/github_copilot_org_usage/<org>/, "
+                "enterprise reports under landing/vendor/github_copilot_enterprise_usage/<org>/"
+            )
         raise VendorRecordError("missing_required: date")
     day = parse_day(record["date"])
     rows = [

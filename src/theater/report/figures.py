@@ -14,6 +14,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from ..transforms.adoption import aggregate_formats
+
 SIGNAL_LABELS = {
     "unused_output": "Unused output",
     "self_summary": "Self-summary",
@@ -179,13 +181,7 @@ class UsageChange:
     # turned into interactions) and active people across tools; None: no adoption table
     export_requests: int | None = None
     active_users: int | None = None
-
-
-def aggregate_sources() -> set[str]:
-    """Source formats whose rows are aggregates (user-days, person-weeks, org-days)."""
-    from ..sources.vendor import FORMATS
-
-    return {name for name, f in FORMATS.items() if f.grain != "event"}
+    n_usage_orgs: int | None = None  # orgs with an unsuppressed 'all' adoption row
 
 
 def export_requests_by_org(adoption: pd.DataFrame | None) -> dict[str, int]:
@@ -193,17 +189,23 @@ def export_requests_by_org(adoption: pd.DataFrame | None) -> dict[str, int]:
     if adoption is None or adoption.empty:
         return {}
     a = adoption[~adoption["suppressed"].astype(bool)]
-    a = a[a["source_format"].isin(aggregate_sources()) & a["requests"].notna()]
+    a = a[a["source_format"].isin(aggregate_formats()) & a["requests"].notna()]
     return {str(k): int(v) for k, v in a.groupby("org_id")["requests"].sum().items()}
 
 
-def adoption_totals(adoption: pd.DataFrame | None) -> tuple[int | None, int | None]:
-    """(requests from aggregate exports, active people across tools) over unsuppressed rows."""
+def adoption_totals(adoption: pd.DataFrame | None) -> tuple:
+    """(requests from aggregate exports, active people across tools, orgs) over unsuppressed
+    rows; Nones without an adoption table."""
     if adoption is None:
-        return None, None
+        return None, None, None
     a = adoption[~adoption["suppressed"].astype(bool)]
-    alls = a[a["source_format"] == "all"]["active_users"].dropna()
-    return sum(export_requests_by_org(adoption).values()), int(alls.sum()) if len(alls) else 0
+    alls = a[a["source_format"] == "all"]
+    active = alls["active_users"].dropna()
+    return (
+        sum(export_requests_by_org(adoption).values()),
+        int(active.sum()) if len(active) else 0,
+        int(alls["org_id"].nunique()),
+    )
 
 
 def usage_change(
@@ -217,21 +219,30 @@ def usage_change(
     """Usage this period (published orgs) and its change in interactions per day against the
     previous period, like for like: only orgs published in both periods. ``adoption``: the
     period's gold/org_adoption, for what aggregate exports measured."""
-    req, active = adoption_totals(adoption)
+    req, active, n_orgs = adoption_totals(adoption)
     pub = published(index)
     total = int(pub["n_interactions"].sum())
     per_day = total / max(days_now, 1)
     prev_pub = published(previous) if previous is not None and len(previous) else None
     if prev_pub is None or prev_pub.empty:
-        return UsageChange(total, per_day, None, None, 0, None, None, req, active)
+        return UsageChange(total, per_day, None, None, 0, None, None, req, active, n_orgs)
     same = sorted(set(pub["org_id"]) & set(prev_pub["org_id"]))
     if not same:
-        return UsageChange(total, per_day, previous_label, None, 0, None, None, req, active)
+        return UsageChange(total, per_day, previous_label, None, 0, None, None, req, active, n_orgs)
     now = pub[pub["org_id"].isin(same)]["n_interactions"].sum() / max(days_now, 1)
     before = prev_pub[prev_pub["org_id"].isin(same)]["n_interactions"].sum() / max(days_prev, 1)
     change = (now - before) / before if before > 0 else None
     return UsageChange(
-        total, per_day, previous_label, change, len(same), float(now), float(before), req, active
+        total,
+        per_day,
+        previous_label,
+        change,
+        len(same),
+        float(now),
+        float(before),
+        req,
+        active,
+        n_orgs,
     )
 
 

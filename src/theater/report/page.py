@@ -89,6 +89,10 @@ def headline_values(f) -> dict:
             f"{usage.n_same_orgs} orgs · {usage.interactions:,} interactions this "
             f"period ({usage.per_day:,.0f} a day)"
         )
+    elif usage.interactions == 0 and usage.n_usage_orgs == 0:
+        # usage exists only in suppressed orgs (or nowhere): unknown here, never "0/day"
+        usage_big = "—"
+        usage_small = "no org's usage can be published: too few people in each"
     elif usage.interactions == 0 and usage.export_requests:
         # only vendor aggregates measured usage: show what they counted, never "0/day"
         usage_big = f"{usage.export_requests / max(f.period.days, 1):,.0f} requests/day"

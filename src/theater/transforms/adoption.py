@@ -63,6 +63,14 @@ COLUMNS = (
 )
 
 
+def aggregate_formats() -> set[str]:
+    """Source formats whose rows are aggregates (user-days, person-weeks, org-days): usage
+    that never becomes interactions."""
+    from ..sources.vendor import FORMATS
+
+    return {name for name, f in FORMATS.items() if f.grain != "event"}
+
+
 def _known_sum(*cols: Column) -> Column:
     """Sum of the known values; null when none is known."""
     known = F.lit(False)

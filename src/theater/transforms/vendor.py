@@ -424,13 +424,14 @@ def with_export_orgs(resolved: DataFrame) -> DataFrame:
     export = F.coalesce(F.when(own != "", own), F.col("_m_same"), F.col("_m_latest"))
     st = F.col("_identity_status")
     is_export = (st == "unmapped") & export.isNotNull()
+    # the id first: the status test reads the status before it changes
     return (
         out.withColumn("_export_org", export)
-        .withColumn("_identity_status", F.when(is_export, F.lit(EXPORT)).otherwise(st))
         .withColumn(
             "_resolved_id",
             F.when(is_export, F.col("_alias_norm")).otherwise(F.col("_resolved_id")),
         )
+        .withColumn("_identity_status", F.when(is_export, F.lit(EXPORT)).otherwise(st))
         .drop("_m_same", "_m_latest")
     )
 

@@ -282,8 +282,10 @@ def print_formats(formats: list[dict]) -> None:
         sig = ", ".join(f"{k}({v})" if v != "Y" else k for k, v in f["signals"].items()) or "-"
         print(f"{f['name']:<28}{f['grain']:<13}{req:<57} {sig}")
     print(
-        "\nsignals: (A) = approximate from this grain. Put files under "
-        "landing/vendor/<format>/ (org-level formats: landing/vendor/<format>/<org_id>/)."
+        "\nsignals: derived from the fields each format's mapper fills and the fields each "
+        "signal reads (theater.sources.vendor.claims); (A) = approximate from this grain.\n"
+        "Put files under landing/vendor/<format>/ (org-level formats: "
+        "landing/vendor/<format>/<org_id>/)."
     )
 
 

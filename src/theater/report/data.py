@@ -219,7 +219,8 @@ def load(lake: str, period: Period, cfg=None) -> ReportInputs:
     if index_t.rows.empty:
         raise ReportDataError(
             f"{INDEX} has no rows for the period {period} ({period.label}) "
-            f"under {lake}: score that period first, or pick another period"
+            f"under {lake}: score that period first, or pick another period (a period scored "
+            "without any row had no user with an org: see refine's warnings, which name the fix)"
         )
     prev_period = previous_period(period)
     prev_t = read_table(lake, INDEX, filter=_in_period(prev_period))

@@ -21,32 +21,42 @@ def _interval(low, high) -> str:
     return f"[{low:.1f}, {high:.1f}]" if low is not None and high is not None else "-"
 
 
-def format_org_table(rows: list[dict], note: str | None = None) -> str:
+def format_org_table(
+    rows: list[dict], note: str | None = None, export_requests: dict | None = None
+) -> str:
     """One line per org. A null theater index is "n/a (not measurable)" with its reason, never
     0; an org without a measurable theater index but with an incentive index shows that figure
     labelled for what it is, a lower bound from aggregates. Published orgs with both get a
-    second line for the incentive index."""
-    head = f"{'org':<14}{'index':>7}  {'90% interval':<15}{'users':>6}{'interactions':>14}  top signals"
+    second line for the incentive index. ``export_requests``: per org, the requests vendor
+    aggregates reported (gold/org_adoption), shown beside the interactions."""
+    export_requests = export_requests or {}
+    head = (
+        f"{'org':<14}{'index':>7}  {'90% interval':<15}{'users':>6}{'interactions':>14}"
+        f"{'export req':>12}  top signals"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         if r["suppressed"]:
             lines.append(
                 f"{r['org_id']:<14}{'—':>7}  {'suppressed':<15}{'':>6}"
-                f"{'':>14}  ({r['suppression_reason']})"
+                f"{'':>14}{'':>12}  ({r['suppression_reason']})"
             )
             continue
         users = r.get("n_users")
         n = r.get("n_interactions") or 0
+        req = export_requests.get(r["org_id"])
+        req_s = f"{req:>12,}" if req is not None else f"{'—':>12}"
         inc = r.get("incentive_index")
         inc_ci = _interval(r.get("incentive_ci_low"), r.get("incentive_ci_high"))
         if r.get("theater_index") is None:
             reason = r.get("not_measurable_reason") or "no measured interactions"
             lines.append(
-                f"{r['org_id']:<14}{'n/a':>7}  {'(not measurable)':<15}{users:>6}{n:>14,}  {reason}"
+                f"{r['org_id']:<14}{'n/a':>7}  {'(not measurable)':<15}{users:>6}{n:>14,}"
+                f"{req_s}  {reason}"
             )
             if inc is not None:
                 lines.append(
-                    f"{'':<14}{inc:>7.1f}  {inc_ci:<15}{'':>6}{'':>14}  "
+                    f"{'':<14}{inc:>7.1f}  {inc_ci:<15}{'':>6}{'':>14}{'':>12}  "
                     f"{_incentive_label(r.get('incentive_basis'))}; "
                     f"sources {', '.join(r.get('sources') or []) or '-'}"
                 )
@@ -54,11 +64,11 @@ def format_org_table(rows: list[dict], note: str | None = None) -> str:
         ci = _interval(r["ci_low"], r["ci_high"])
         top = ", ".join(r["top_signals"] or []) or "-"
         lines.append(
-            f"{r['org_id']:<14}{r['theater_index']:>7.1f}  {ci:<15}{users:>6}{n:>14,}  {top}"
+            f"{r['org_id']:<14}{r['theater_index']:>7.1f}  {ci:<15}{users:>6}{n:>14,}{req_s}  {top}"
         )
         if inc is not None and "aggregates" in (r.get("incentive_basis") or ""):
             lines.append(
-                f"{'':<14}{inc:>7.1f}  {inc_ci:<15}{'':>6}{'':>14}  "
+                f"{'':<14}{inc:>7.1f}  {inc_ci:<15}{'':>6}{'':>14}{'':>12}  "
                 f"{INCENTIVE_LABEL}; basis {r.get('incentive_basis')}"
             )
     if note:  # what the interval covers (theater.audit.explain)
@@ -76,6 +86,7 @@ def print_outputs(results: dict) -> None:
         "gold/interaction_labels",
         "gold/user_weeks",
         "gold/org_theater_index",
+        "gold/org_adoption",
     ):
         print(f"  {t:<26} {os.path.join(lake, t)}")
     docs = os.path.join(lake, "ops", "data_docs", "summary.html")
@@ -115,6 +126,21 @@ def print_summary(results: dict) -> None:
             f"refine: {r['silver_interactions']:,} silver interactions in the period, "
             f"{r['unresolved_org']:,} with unresolved org"
         )
+        if r.get("silver_user_days") is not None:
+            print(
+                f"  vendor aggregates: {r['silver_user_days']:,} user-day/person-week rows in "
+                "silver/user_days for the period"
+            )
+        for fmt, orgs in sorted((r.get("orgs_from_export") or {}).items()):
+            print(
+                f"  orgs from the export {fmt} (no directory row for those users): "
+                + ", ".join(orgs)
+            )
+        for fmt, n in sorted((r.get("user_days_without_org") or {}).items()):
+            print(
+                f"  warning: {fmt}: {n:,} user-day rows have no org; add the users to "
+                "landing/directory/ or map their aliases in landing/identities/"
+            )
         for fmt, c in sorted((r.get("identity_coverage") or {}).items()):
             if c["unmapped"] > 0:
                 print(
@@ -128,12 +154,23 @@ def print_summary(results: dict) -> None:
             f"{s['flagged_interactions']:,} flagged as theater; {s['orgs']} orgs "
             f"({s['orgs_suppressed']} suppressed)"
         )
+        a = s.get("adoption") or {}
+        if a.get("orgs_published"):
+            by_source = ", ".join(f"{k} {v:,}" for k, v in sorted(a["by_source"].items()))
+            print(
+                f"usage (gold/org_adoption, {a['orgs_published']} published orgs): "
+                f"{a.get('active_users', 0):,} active people, {a.get('engaged_users', 0):,} "
+                f"engaged, {a.get('requests', 0):,} requests"
+                + (f" (by source: {by_source})" if by_source else "")
+            )
         print()
         from .audit.explain import interval_sentence, lake_rates
 
         print(
             format_org_table(
-                results["orgs"], interval_sentence(results["orgs"], lake_rates(results["lake"]))
+                results["orgs"],
+                interval_sentence(results["orgs"], lake_rates(results["lake"])),
+                a.get("export_requests_by_org"),
             )
         )
     dq = [r for st in STAGES for r in (results.get(st) or {}).get("dq", [])]
@@ -254,8 +291,10 @@ def print_formats(formats: list[dict]) -> None:
         sig = ", ".join(f"{k}({v})" if v != "Y" else k for k, v in f["signals"].items()) or "-"
         print(f"{f['name']:<{w}}{f['grain']:<13}{req:<57} {sig}")
     print(
-        "\nsignals: (A) = approximate from this grain. Put files under "
-        "landing/vendor/<format>/ (org-level formats: landing/vendor/<format>/<org_id>/)."
+        "\nsignals: derived from the fields each format's mapper fills and the fields each "
+        "signal reads (theater.sources.vendor.claims); (A) = approximate from this grain.\n"
+        "Put files under landing/vendor/<format>/ (org-level formats: "
+        "landing/vendor/<format>/<org_id>/)."
     )
 
 

@@ -111,7 +111,7 @@ def test_an_error_in_a_stage_process_is_the_runs_error(landing):
     last = [ln for ln in own.stderr.splitlines() if ln.startswith("theater:")]
     same = [ln for ln in one.stderr.splitlines() if ln.startswith("theater:")]
     assert last and last == [ln.replace("lake-empty-one", "lake-empty-own") for ln in same]
-    assert "bronze/interactions does not exist" in last[-1]
+    assert "run the ingest stage first" in last[-1]
 
 
 def _start(root, name: str) -> tuple[subprocess.Popen, object]:

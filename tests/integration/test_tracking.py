@@ -139,7 +139,7 @@ def test_failed_stage_marks_run_failed(zone, tmp_path):
     parent = [r for r in runs if r.data.tags.get(PARENT_TAG) == "pipeline"][0]
     stage = [r for r in runs if r.data.tags.get(PARENT_TAG) == "stage"][0]
     assert parent.info.status == "FAILED" and parent.data.tags["status"] == "FAILED"
-    assert "bronze/interactions does not exist" in parent.data.tags["error"]
+    assert "run the ingest stage first" in parent.data.tags["error"]
     assert stage.info.status == "FAILED"
 
 

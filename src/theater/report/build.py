@@ -160,9 +160,14 @@ def compute(inputs: ReportInputs, generated_at: str | None = None) -> Figures:
         else None
     )
     usage = fg.usage_change(
-        inputs.index, inputs.previous, days(period), days(inputs.previous_period), prev_label
+        inputs.index,
+        inputs.previous,
+        days(period),
+        days(inputs.previous_period),
+        prev_label,
+        inputs.adoption,
     )
-    table = fg.org_table(inputs.index, inputs.previous, days(period))
+    table = fg.org_table(inputs.index, inputs.previous, days(period), inputs.adoption)
     pub_orgs = list(fg.published_rows(table)["org_id"])
     q = fg.quadrant(table, share.value if share.value is not None else 0.0)
     drv = fg.drivers(inputs.index)

@@ -27,6 +27,7 @@ INDEX = "gold/org_theater_index"
 USER_WEEKS = "gold/user_weeks"
 DQ = "ops/dq_results"
 POLICIES = "silver/policies"
+ADOPTION = "gold/org_adoption"
 USER_WEEK_COLUMNS = [
     "org_id",
     "user_key",
@@ -89,6 +90,7 @@ class ReportInputs:
     run_ids: list[str]
     settings: dict[str, Any]  # method settings (from the run's logged config or cfg)
     audit_rates: dict | None = None  # audited precision/recall over the lake (theater.audit)
+    adoption: pd.DataFrame | None = None  # this period's gold/org_adoption (None: absent)
 
 
 # ------------------------------------------------------------------------- periods
@@ -217,7 +219,8 @@ def load(lake: str, period: Period, cfg=None) -> ReportInputs:
     if index_t.rows.empty:
         raise ReportDataError(
             f"{INDEX} has no rows for the period {period} ({period.label}) "
-            f"under {lake}: score that period first, or pick another period"
+            f"under {lake}: score that period first, or pick another period (a period scored "
+            "without any row had no user with an org: see refine's warnings, which name the fix)"
         )
     prev_period = previous_period(period)
     prev_t = read_table(lake, INDEX, filter=_in_period(prev_period))
@@ -226,6 +229,7 @@ def load(lake: str, period: Period, cfg=None) -> ReportInputs:
     run_ids = sorted(index_t.rows["run_id"].dropna().unique().tolist())
     dq_t = read_table(lake, DQ, filter=ds.field("run_id").isin(run_ids) if run_ids else None)
     pol_t = read_table(lake, POLICIES)
+    ad_t = read_table(lake, ADOPTION, filter=_in_period(period))
     versions = {
         INDEX: index_t.version,
         USER_WEEKS: uw_t.version if uw_t else None,
@@ -270,6 +274,7 @@ def load(lake: str, period: Period, cfg=None) -> ReportInputs:
         run_ids=run_ids,
         settings=method_settings(cfg, runs),
         audit_rates=_audit_rates(lake),
+        adoption=ad_t.rows.reset_index(drop=True) if ad_t else None,
     )
 
 

@@ -14,6 +14,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from ..transforms.adoption import aggregate_formats
+
 SIGNAL_LABELS = {
     "unused_output": "Unused output",
     "self_summary": "Self-summary",
@@ -175,6 +177,35 @@ class UsageChange:
     n_same_orgs: int
     same_now_per_day: float | None
     same_prev_per_day: float | None
+    # gold/org_adoption, unsuppressed rows: requests that vendor aggregates reported (never
+    # turned into interactions) and active people across tools; None: no adoption table
+    export_requests: int | None = None
+    active_users: int | None = None
+    n_usage_orgs: int | None = None  # orgs with an unsuppressed 'all' adoption row
+
+
+def export_requests_by_org(adoption: pd.DataFrame | None) -> dict[str, int]:
+    """Per org, the requests aggregate exports reported (unsuppressed adoption rows)."""
+    if adoption is None or adoption.empty:
+        return {}
+    a = adoption[~adoption["suppressed"].astype(bool)]
+    a = a[a["source_format"].isin(aggregate_formats()) & a["requests"].notna()]
+    return {str(k): int(v) for k, v in a.groupby("org_id")["requests"].sum().items()}
+
+
+def adoption_totals(adoption: pd.DataFrame | None) -> tuple:
+    """(requests from aggregate exports, active people across tools, orgs) over unsuppressed
+    rows; Nones without an adoption table."""
+    if adoption is None:
+        return None, None, None
+    a = adoption[~adoption["suppressed"].astype(bool)]
+    alls = a[a["source_format"] == "all"]
+    active = alls["active_users"].dropna()
+    return (
+        sum(export_requests_by_org(adoption).values()),
+        int(active.sum()) if len(active) else 0,
+        int(alls["org_id"].nunique()),
+    )
 
 
 def usage_change(
@@ -183,22 +214,36 @@ def usage_change(
     days_now: int,
     days_prev: int,
     previous_label: str | None,
+    adoption: pd.DataFrame | None = None,
 ) -> UsageChange:
     """Usage this period (published orgs) and its change in interactions per day against the
-    previous period, like for like: only orgs published in both periods."""
+    previous period, like for like: only orgs published in both periods. ``adoption``: the
+    period's gold/org_adoption, for what aggregate exports measured."""
+    req, active, n_orgs = adoption_totals(adoption)
     pub = published(index)
     total = int(pub["n_interactions"].sum())
     per_day = total / max(days_now, 1)
     prev_pub = published(previous) if previous is not None and len(previous) else None
     if prev_pub is None or prev_pub.empty:
-        return UsageChange(total, per_day, None, None, 0, None, None)
+        return UsageChange(total, per_day, None, None, 0, None, None, req, active, n_orgs)
     same = sorted(set(pub["org_id"]) & set(prev_pub["org_id"]))
     if not same:
-        return UsageChange(total, per_day, previous_label, None, 0, None, None)
+        return UsageChange(total, per_day, previous_label, None, 0, None, None, req, active, n_orgs)
     now = pub[pub["org_id"].isin(same)]["n_interactions"].sum() / max(days_now, 1)
     before = prev_pub[prev_pub["org_id"].isin(same)]["n_interactions"].sum() / max(days_prev, 1)
     change = (now - before) / before if before > 0 else None
-    return UsageChange(total, per_day, previous_label, change, len(same), float(now), float(before))
+    return UsageChange(
+        total,
+        per_day,
+        previous_label,
+        change,
+        len(same),
+        float(now),
+        float(before),
+        req,
+        active,
+        n_orgs,
+    )
 
 
 @dataclass(frozen=True)
@@ -319,6 +364,7 @@ ORG_COLUMNS = [
     "incentive_ci_low",
     "incentive_ci_high",
     "incentive_basis",
+    "export_requests",
 ]
 FIGURES = ORG_COLUMNS[3:]  # blanked for suppressed orgs
 PUBLISHED, NOT_MEASURABLE, SUPPRESSED = "published", "not_measurable", "suppressed"
@@ -350,7 +396,12 @@ def published_rows(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["status"] == PUBLISHED]
 
 
-def org_table(index: pd.DataFrame, previous: pd.DataFrame | None, days_now: int) -> pd.DataFrame:
+def org_table(
+    index: pd.DataFrame,
+    previous: pd.DataFrame | None,
+    days_now: int,
+    adoption: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One row per org: published orgs by index (highest first), then orgs whose data measures
     no per-interaction signal (``not_measurable``) by id, then suppressed orgs by id.
 
@@ -361,8 +412,11 @@ def org_table(index: pd.DataFrame, previous: pd.DataFrame | None, days_now: int)
     index change in points against the previous period (published there too);
     ``change_clear`` is True when the two intervals do not overlap. Older lakes without
     ``index_basis`` / ``sources`` / incentive columns give None / [] there.
+    ``export_requests``: requests the org's aggregate exports reported (``adoption``); they
+    count in ``per_user_week`` with the interactions.
     """
     weeks = max(days_now, 1) / 7.0
+    exported = export_requests_by_org(adoption)
     prev = (
         published(previous).set_index("org_id")
         if previous is not None and len(previous)
@@ -395,9 +449,12 @@ def org_table(index: pd.DataFrame, previous: pd.DataFrame | None, days_now: int)
         ):
             out[c] = _val(r.get(c))
         out["sources"] = _sources(r.get("sources"))
+        out["export_requests"] = exported.get(str(r["org_id"]))
+        usage = (_val(r.get("n_interactions")) or 0) + (out["export_requests"] or 0)
         out["per_user_week"] = (
-            r["n_interactions"] / r["n_users"] / weeks
-            if _val(r.get("n_users")) and _val(r.get("n_interactions")) is not None
+            usage / r["n_users"] / weeks
+            if _val(r.get("n_users"))
+            and (_val(r.get("n_interactions")) is not None or out["export_requests"] is not None)
             else None
         )
         top = r.get("top_signals")

@@ -89,6 +89,17 @@ def headline_values(f) -> dict:
             f"{usage.n_same_orgs} orgs · {usage.interactions:,} interactions this "
             f"period ({usage.per_day:,.0f} a day)"
         )
+    elif usage.interactions == 0 and usage.n_usage_orgs == 0:
+        # usage exists only in suppressed orgs (or nowhere): unknown here, never "0/day"
+        usage_big = "—"
+        usage_small = "no org's usage can be published: too few people in each"
+    elif usage.interactions == 0 and usage.export_requests:
+        # only vendor aggregates measured usage: show what they counted, never "0/day"
+        usage_big = f"{usage.export_requests / max(f.period.days, 1):,.0f} requests/day"
+        usage_small = (
+            f"{usage.export_requests:,} requests reported by vendor aggregates, "
+            f"{usage.active_users or 0:,} active people this period · no per-interaction data"
+        )
     else:
         usage_big = f"{usage.per_day:,.0f}/day"
         usage_small = f"{usage.interactions:,} interactions this period · " + (
@@ -96,6 +107,8 @@ def headline_values(f) -> dict:
             if usage.previous_label is None
             else f"no org published in both {usage.previous_label} and this period"
         )
+    if usage.export_requests and usage.interactions:
+        usage_small += f" · plus {usage.export_requests:,} requests reported by vendor aggregates"
     if dec.n_measured:
         dec_big = f"{dec.n_decoupled} of {dec.n_measured}"
         dec_small = (
@@ -175,6 +188,7 @@ def org_rows(f) -> list[dict]:
             "suppressed": False,
             "users": count(r["n_users"]),
             "interactions": count(r["n_interactions"]),
+            "export_requests": count(r["export_requests"]) if r.get("export_requests") else None,
             "per_week": num(r["per_user_week"]),
             "basis": basis_text(r.get("index_basis"), r.get("sources")),
             "index_basis": r.get("index_basis"),

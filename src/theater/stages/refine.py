@@ -53,7 +53,7 @@ from ..transforms.refine import (
     sessionize,
     with_pseudonyms,
 )
-from .ingest import read_committed
+from .ingest import FILES_LOG, read_committed
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,27 @@ VENDOR_COLUMNS = ("source_format", "user_alias_kind")
 IDENTITIES_SCHEMA = (
     "alias string, alias_kind string, user_id string, shared string, _ingested_at timestamp"
 )
+BRONZE_LINEAGE = (
+    "_extra string, _source_file string, _file_sha256 string, _ingested_at timestamp, "
+    "_batch_id string"
+)
+
+
+def _empty_bronze(spark: SparkSession, dataset: str) -> DataFrame:
+    """An empty bronze table of ``dataset`` (contract fields as received strings, lineage and,
+    for interactions, the vendor columns): what refine reads when ingest never wrote it."""
+    fields = ", ".join(f"{n} string" for n in contract(dataset).names)
+    extra = ", source_format string, user_alias_kind string" if dataset == "interactions" else ""
+    return spark.createDataFrame([], f"{fields}, {BRONZE_LINEAGE}{extra}")
+
+
+def bronze_or_empty(spark: SparkSession, lake: Lake, dataset: str) -> DataFrame:
+    """Committed rows of ``bronze/<dataset>``, or none when the table does not exist: an export
+    made only of aggregates has no interactions, a lake without a directory none of that."""
+    table = f"bronze/{dataset}"
+    if lake.exists(table):
+        return read_committed(spark, lake, table)
+    return _empty_bronze(spark, dataset)
 
 
 def pseudonym_key(cfg: Config, environ=os.environ, *, announce: bool = True) -> bytes:
@@ -270,12 +291,14 @@ def run(
 ) -> dict:
     t0 = time.time()
     key = pseudonym_key(cfg)
-    for needed in ("bronze/interactions", "bronze/directory"):
-        if not lake.exists(needed):
-            raise ConfigError(
-                f"{needed} does not exist under {lake.root}: run the ingest stage "
-                "first (theater run --stage ingest)"
-            )
+    if not lake.exists(FILES_LOG) and not any(lake.exists(t) for t in BRONZE_INPUTS):
+        raise ConfigError(
+            f"no bronze table and no {FILES_LOG} under {lake.root}: run the ingest stage "
+            "first (theater run --stage ingest)"
+        )
+    for table in ("bronze/interactions", "bronze/directory", "bronze/user_days"):
+        if not lake.exists(table):
+            log.info("%s does not exist: refined as empty", table)
 
     dq = quality.Gate(spark, lake, cfg, "refine", run_id=run_id, period=period)
     progress("refine: directory, policies, work items")
@@ -289,7 +312,7 @@ def run(
         if lake.exists("bronze/identities")
         else spark.createDataFrame([], IDENTITIES_SCHEMA)
     )
-    dir_ids = vendor.directory_ids(read_committed(spark, lake, "bronze/directory"))
+    dir_ids = vendor.directory_ids(bronze_or_empty(spark, lake, "directory"))
     cov = _Coverage()
     counts, orphans = _refine_interactions(
         spark, cfg, lake, period, dq, key, directory, idmap, dir_ids, cov
@@ -348,7 +371,7 @@ class _Coverage:
 def _refine_reference(spark: SparkSession, lake: Lake, dq, key: bytes) -> None:
     """silver/directory, silver/policies and silver/work_items, rewritten whole."""
     # committed batches only: never rows of an ingest that crashed (or is still running)
-    directory = clean_directory(read_committed(spark, lake, "bronze/directory"), key)
+    directory = clean_directory(bronze_or_empty(spark, lake, "directory"), key)
     directory = dq.check("silver/directory", directory)
     lake.overwrite(directory, "silver/directory")
     if lake.exists("bronze/policies"):
@@ -368,7 +391,7 @@ def _refine_interactions(
     spark, cfg, lake, period, dq, key, directory, idmap, dir_ids, cov: _Coverage
 ):
     """silver/interactions for the period (merge by tool/event_id); returns counts, orphans."""
-    bronze = with_vendor_columns(read_committed(spark, lake, "bronze/interactions"))
+    bronze = with_vendor_columns(bronze_or_empty(spark, lake, "interactions"))
     resolve = vendor.resolve_identities(idmap, dir_ids)
     resolved = bronze.transform(resolve)
     vendor_rows = (
@@ -641,7 +664,7 @@ def _refine_aggregates(
     spark, lake, period, dq, key, directory, idmap, dir_ids, cov: _Coverage, progress
 ) -> dict:
     """silver/user_days and silver/org_days for the period (replaced by day range)."""
-    out: dict = {}
+    out: dict = {"orgs_from_export": {}, "user_days_without_org": {}}
     if lake.exists("bronze/user_days"):
         progress(f"refine: vendor user-days {period}")
         ud = vendor.resolved_user_days(
@@ -653,7 +676,11 @@ def _refine_aggregates(
                 "source_format", "user_alias_kind", "_identity_status"
             ),
         )
-        silver_ud = dq.check("silver/user_days", vendor.clean_user_days(ud, key, directory))
+        cleaned = vendor.clean_user_days(ud, key, directory, with_source=True)
+        orgs = _org_sources(cleaned)
+        out["orgs_from_export"] = orgs["export"]
+        out["user_days_without_org"] = orgs["none"]
+        silver_ud = dq.check("silver/user_days", cleaned.drop("org_source"))
         lake.replace_where(silver_ud, "silver/user_days", period.date_sql("day"))
         out["silver_user_days"] = (
             lake.read(spark, "silver/user_days").where(period.date_col("day")).count()
@@ -668,6 +695,35 @@ def _refine_aggregates(
             lake.read(spark, "silver/org_days").where(period.date_col("day")).count()
         )
     return out
+
+
+def _org_sources(cleaned: DataFrame) -> dict:
+    """From silver user-day rows with ``org_source``: {"export": {source_format: [orgs the
+    export gave, no directory row covering them]}, "none": {source_format: rows without any
+    org}}; warns, naming the fix, about rows nothing gives an org."""
+    rows = (
+        cleaned.where(F.col("org_source").isNull() | (F.col("org_source") == vendor.EXPORT))
+        .groupBy("source_format", "org_source", "org_id")
+        .agg(F.count("*").alias("n"))
+        .collect()
+    )
+    export: dict = {}
+    none: dict = {}
+    for r in rows:
+        if r.org_source == vendor.EXPORT:
+            export.setdefault(r.source_format, set()).add(r.org_id)
+        else:
+            none[r.source_format] = none.get(r.source_format, 0) + int(r.n)
+    for fmt, n in sorted(none.items()):
+        log.warning(
+            "%s: %d user-day row(s) have no org: no directory row covers their users on those "
+            "days and the export carries none. Add the users to landing/directory/ (or map "
+            "their aliases to directory user_ids in landing/identities/); the rows stay in "
+            "silver/user_days without an org and count in no org's figures",
+            fmt,
+            n,
+        )
+    return {"export": {f: sorted(o) for f, o in sorted(export.items())}, "none": none}
 
 
 def _write_identity_coverage(spark, lake, period, run_id, cov: _Coverage) -> list:
@@ -705,7 +761,8 @@ def _write_identity_coverage(spark, lake, period, run_id, cov: _Coverage) -> lis
         if r.unmapped:
             log.warning(
                 "%s: %d %s identit(ies) not in the directory or identities: %d row(s) "
-                "left out of silver",
+                "left out of silver (add them to landing/directory/, or map them to directory "
+                "user_ids in landing/identities/)",
                 r.source_format,
                 r.unmapped,
                 r.alias_kind,

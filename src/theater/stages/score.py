@@ -52,6 +52,7 @@ from ..signals import (
     unused_output,
 )
 from ..signals.common import action_quantile
+from ..transforms import adoption as adopt
 from ..transforms import aggregates as agg
 from ..transforms.score import (
     agg_org_signals,
@@ -454,6 +455,7 @@ class Gold:
     audited: object = None  # the period's audit labels (pandas) or None
     seconds_incentives: float = 0.0
     seconds_index: float = 0.0
+    adoption: DataFrame | None = None  # gold/org_adoption of the period
 
 
 def compute_gold(
@@ -538,7 +540,54 @@ def compute_gold(
         audit.apply(spark, index, labels, audited, cfg),
         related={"expected_orgs": inputs.interactions.where(period.ts_col("event_ts"))},
     )
-    return Gold(labels, user_weeks, index, inc, audited, seconds_incentives, time.time() - t_idx)
+    seconds_index = time.time() - t_idx
+    progress("score: adoption (active, engaged, requests, accepted)")
+    adoption = handover("gold/org_adoption", adoption_frame(inputs, index, period, cfg, run_id))
+    return Gold(
+        labels, user_weeks, index, inc, audited, seconds_incentives, seconds_index, adoption
+    )
+
+
+def adoption_frame(inputs: ScoreInputs, index, period: Period, cfg: Config, run_id: str):
+    """gold/org_adoption of the period (``transforms.adoption``): events and aggregates through
+    one definition; the index's suppressed orgs and small rows carry no figures."""
+    events = adopt.event_activity(inputs.interactions.where(period.ts_col("event_ts")))
+    aggs = (
+        adopt.aggregate_activity(inputs.user_days, period.start, period.end)
+        if inputs.user_days is not None
+        else None
+    )
+    return adopt.org_adoption(
+        adopt.combined(events, aggs),
+        period.start,
+        period.end,
+        min_users=cfg.privacy.min_users,
+        dominance_share=cfg.privacy.dominance_share,
+        run_id=run_id,
+        index_suppressed=index.select("org_id", "suppressed", "suppression_reason"),
+    )
+
+
+def adoption_summary(adoption) -> dict:
+    """Company totals of the published ``all`` rows and the requests of each source (published
+    rows): what the run summary prints."""
+    rows = adoption.where(~F.col("suppressed")).collect()
+    out: dict = {"by_source": {}, "export_requests_by_org": {}}
+    exported = adopt.aggregate_formats()
+    for r in rows:
+        if r.source_format == adopt.ALL:
+            for c in ("active_users", "engaged_users", "requests", "accepted"):
+                if r[c] is not None:
+                    out[c] = out.get(c, 0) + int(r[c])
+        elif r.requests is not None:
+            out["by_source"][r.source_format] = out["by_source"].get(r.source_format, 0) + int(
+                r.requests
+            )
+            if r.source_format in exported:
+                by_org = out["export_requests_by_org"]
+                by_org[r.org_id] = by_org.get(r.org_id, 0) + int(r.requests)
+    out["orgs_published"] = len({r.org_id for r in rows if r.source_format == adopt.ALL})
+    return out
 
 
 # How each gold table's period slice is found: labels by event date, the others by period.
@@ -599,13 +648,19 @@ def run(
         "inputs": inputs.read,
         "outputs": {
             t: lake.version(t)
-            for t in ("gold/interaction_labels", "gold/user_weeks", "gold/org_theater_index")
+            for t in (
+                "gold/interaction_labels",
+                "gold/user_weeks",
+                "gold/org_theater_index",
+                "gold/org_adoption",
+            )
         },
         "labelled_interactions": counts.n,
         "flagged_interactions": int(counts.flagged or 0),
         "unresolved_org_interactions": int(counts.unresolved or 0),
         "orgs": summary.orgs,
         "orgs_suppressed": int(summary.suppressed or 0),
+        "adoption": adoption_summary(gold.adoption),
         "seconds": round(time.time() - t0, 2),
         "seconds_incentives": round(gold.seconds_incentives, 2),
         "seconds_index": round(gold.seconds_index, 2),

@@ -85,21 +85,32 @@ def _requested(feature: Column) -> Column:
     return ~F.lower(feature).isin(*PUSHED_FEATURES) & ~F.lower(feature).endswith("_subset")
 
 
-def usage_units(user_days: DataFrame, start: date, end: date) -> DataFrame:
-    """silver/user_days rows of [start, end) with a resolved org -> usage units (see module)."""
-    req = _requested(F.col("feature"))
+def decided_count() -> Column:
+    """accepted + rejected + dismissed of a user-day row; null when none is reported."""
     decided_parts = [F.col(c) for c in ("accepted", "rejected", "dismissed")]
     any_decided = (
         F.col("accepted").isNotNull()
         | F.col("rejected").isNotNull()
         | F.col("dismissed").isNotNull()
     )
-    decided = F.when(any_decided, sum((F.coalesce(c, F.lit(0)) for c in decided_parts), F.lit(0)))
+    return F.when(any_decided, sum((F.coalesce(c, F.lit(0)) for c in decided_parts), F.lit(0)))
+
+
+def request_count() -> Column:
+    """Requests of a user-day row (``n`` of a usage unit, see module): ``requests``, else for a
+    requested-output feature the outputs proposed; null otherwise."""
+    return F.when(F.col("requests").isNotNull(), F.col("requests")).when(
+        _requested(F.col("feature")), F.coalesce(F.col("suggestions_shown"), decided_count())
+    )
+
+
+def usage_units(user_days: DataFrame, start: date, end: date) -> DataFrame:
+    """silver/user_days rows of [start, end) with a resolved org -> usage units (see module)."""
+    req = _requested(F.col("feature"))
+    decided = decided_count()
     unused = F.coalesce(F.col("rejected"), F.lit(0)) + F.coalesce(F.col("dismissed"), F.lit(0))
     reports_refusals = F.col("rejected").isNotNull() | F.col("dismissed").isNotNull()
-    n = F.when(F.col("requests").isNotNull(), F.col("requests")).when(
-        req, F.coalesce(F.col("suggestions_shown"), decided)
-    )
+    n = request_count()
     acceptance = F.when(
         req & reports_refusals & (decided > 0), unused.cast("double") / decided.cast("double")
     ).otherwise(F.lit(None).cast("double"))

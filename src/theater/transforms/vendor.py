@@ -43,6 +43,11 @@ from .refine import content_hash, normalize_identity, pseudonym
 ROLE_ARN = r"^arn:aws[a-z-]*:(sts::[0-9]*:assumed-role/|iam::[0-9]*:role/)"
 RESOLVED = ("directory", "mapped")
 UNMAPPED = ("unmapped", "ambiguous")
+#: An alias neither the directory nor identities know, whose export gives its org (Viva's
+#: ``Organization``, GitHub team membership): kept as its own person (``with_export_orgs``).
+EXPORT = "export"
+#: user_days rows that only say which team (org) a user belongs to on a day; no usage.
+MEMBERSHIP_FEATURE = "team_membership"
 
 USER_DAY_COUNTS = (
     "requests",
@@ -191,7 +196,7 @@ def coverage_aliases(rows: DataFrame) -> DataFrame:
     st = F.col("_identity_status")
     return v.groupBy("source_format", F.col("user_alias_kind").alias("alias_kind")).agg(
         F.count_distinct("_alias_norm").alias("aliases"),
-        distinct_where(st.isin(*RESOLVED)).alias("mapped"),
+        distinct_where(st.isin(*RESOLVED, EXPORT)).alias("mapped"),
         distinct_where(st.isin(*UNMAPPED)).alias("unmapped"),
         distinct_where(st == "shared").alias("shared"),
     )
@@ -377,20 +382,73 @@ def org_as_of(
 
 
 def resolved_user_days(bronze: DataFrame, idmap: DataFrame, dir_ids: DataFrame) -> DataFrame:
-    """``bronze/user_days`` with identities resolved and ``day`` typed (``_day`` date)."""
-    return bronze.transform(resolve_identities(idmap, dir_ids)).withColumn(
-        "_day", parse_date(F.col("day"))
+    """``bronze/user_days`` with identities resolved, ``day`` typed (``_day`` date) and the
+    org the export gives (``with_export_orgs``)."""
+    return (
+        bronze.transform(resolve_identities(idmap, dir_ids))
+        .withColumn("_day", parse_date(F.col("day")))
+        .transform(with_export_orgs)
     )
 
 
-def clean_user_days(resolved: DataFrame, key: bytes, directory: DataFrame) -> DataFrame:
+def with_export_orgs(resolved: DataFrame) -> DataFrame:
+    """Add ``_export_org``, the org the export itself gives a user-day row: the row's own
+    ``org_id`` (Viva's ``Organization``), else the team of a membership row
+    (``MEMBERSHIP_FEATURE``, GitHub's user-teams report) of the same alias on the same day,
+    else of the alias's latest membership day among the rows given. A user in several teams
+    on one day gets the first team slug in sort order (deterministic; a directory decides
+    better). An ``unmapped`` alias with an export org becomes ``export``: kept as its own
+    person (``_resolved_id`` = the normalized alias, hashed like any id)."""
+    own = F.trim(F.col("org_id"))
+    m = resolved.where(
+        (F.col("feature") == MEMBERSHIP_FEATURE) & (F.trim(F.col("org_id")) != "")
+    ).select("_alias_norm", F.col("_day").alias("_m_day"), own.alias("_m_org"))
+    same_day = m.groupBy("_alias_norm", "_m_day").agg(F.min("_m_org").alias("_m_same"))
+    latest = (
+        m.groupBy("_alias_norm", "_m_day")
+        .agg(F.min("_m_org").alias("_m_org"))
+        .groupBy("_alias_norm")
+        .agg(F.max_by("_m_org", "_m_day").alias("_m_latest"))
+    )
+    out = (
+        resolved.join(
+            same_day,
+            (resolved["_alias_norm"] == same_day["_alias_norm"])
+            & (resolved["_day"] == same_day["_m_day"]),
+            "left",
+        )
+        .drop(same_day["_alias_norm"])
+        .drop("_m_day")
+        .join(latest, "_alias_norm", "left")
+    )
+    export = F.coalesce(F.when(own != "", own), F.col("_m_same"), F.col("_m_latest"))
+    st = F.col("_identity_status")
+    is_export = (st == "unmapped") & export.isNotNull()
+    # the id first: the status test reads the status before it changes
+    return (
+        out.withColumn("_export_org", export)
+        .withColumn(
+            "_resolved_id",
+            F.when(is_export, F.col("_alias_norm")).otherwise(F.col("_resolved_id")),
+        )
+        .withColumn("_identity_status", F.when(is_export, F.lit(EXPORT)).otherwise(st))
+        .drop("_m_same", "_m_latest")
+    )
+
+
+def clean_user_days(
+    resolved: DataFrame, key: bytes, directory: DataFrame, *, with_source: bool = False
+) -> DataFrame:
     """Resolved user-day rows (``resolved_user_days``, already limited to the period) ->
-    ``silver/user_days`` rows: only resolved identities, latest delivery per (source_format,
-    user, day, feature), ``user_key`` = HMAC of the directory user_id, ``org_id`` from the
-    directory as of ``day`` (bronze's org_id, e.g. Viva's HR ``Organization``, is not a
-    directory org id and is not used). Never expanded into events."""
+    ``silver/user_days`` rows: resolved identities and ``export`` ones, no membership rows,
+    latest delivery per (source_format, user, day, feature), ``user_key`` = HMAC of the
+    directory user_id (of the alias for ``export``). ``org_id``: the directory's as of
+    ``day`` when it has one (a directory wins), else the org the export gives
+    (``_export_org``), else null. Never expanded into events. ``with_source``: add
+    ``org_source`` (``directory``, ``export`` or null) for the run summary."""
     r = (
-        resolved.where(F.col("_identity_status").isin(*RESOLVED))
+        resolved.where(F.col("_identity_status").isin(*RESOLVED, EXPORT))
+        .where(F.col("feature") != MEMBERSHIP_FEATURE)
         .withColumn("user_key", pseudonym(F.col("_resolved_id"), key))
         .withColumn("day", F.col("_day"))
     )
@@ -399,19 +457,32 @@ def clean_user_days(resolved: DataFrame, key: bytes, directory: DataFrame) -> Da
         latest_aggregate_delivery(
             keys,
             USER_DAY_COUNTS,
-            {"vendor_org": F.min("vendor_org"), "period_days": F.max("period_days").cast("int")},
+            {
+                "vendor_org": F.min("vendor_org"),
+                "period_days": F.max("period_days").cast("int"),
+                "_export_org": F.min("_export_org"),
+            },
         )
     )
-    return (
+    out = (
         dedup.withColumn("org_id", F.lit(None).cast("string"))
         .transform(org_as_of(directory, "day", keys))
-        .select(*SILVER_USER_DAY_COLUMNS)
+        .withColumn(
+            "org_source",
+            F.when(F.col("org_id").isNotNull(), F.lit("directory")).when(
+                F.col("_export_org").isNotNull(), F.lit(EXPORT)
+            ),
+        )
+        .withColumn("org_id", F.coalesce(F.col("org_id"), F.col("_export_org")))
     )
+    return out.select(*SILVER_USER_DAY_COLUMNS, *(["org_source"] if with_source else []))
 
 
 def user_days_left_out(resolved: DataFrame) -> DataFrame:
     """Unresolved user-day rows, deduplicated like kept ones (per alias): for the counts."""
-    r = resolved.where(~F.col("_identity_status").isin(*RESOLVED)).withColumn("day", F.col("_day"))
+    r = resolved.where(~F.col("_identity_status").isin(*RESOLVED, EXPORT)).withColumn(
+        "day", F.col("_day")
+    )
     keys = ["source_format", "user_alias_kind", "_alias_norm", "day", "feature"]
     return r.transform(
         latest_aggregate_delivery(keys, (), {"_identity_status": F.min("_identity_status")})

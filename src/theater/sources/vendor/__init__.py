@@ -30,6 +30,8 @@ from .base import (
 
 log = logging.getLogger(__name__)
 
+from . import claims  # noqa: E402 (after base: claims reads the registry lazily)
+
 #: Aggregate and org-level formats (user_days, org_days).
 _AGGREGATE_MODULES: tuple[str, ...] = (
     "github_copilot_users",
@@ -41,6 +43,7 @@ _AGGREGATE_MODULES: tuple[str, ...] = (
     "github_copilot_org_usage",
     "github_copilot_enterprise_usage",
     "m365_copilot_reports",
+    "github_copilot_user_teams",
 )
 #: Per-event formats (interactions).
 _EVENT_MODULES: tuple[str, ...] = (
@@ -218,7 +221,7 @@ def describe() -> list[dict[str, Any]]:
             "grain": f.grain,
             "summary": f.summary,
             "required": list(f.required),
-            "signals": f.feeds(),
+            "signals": claims.feeds(f.name),
             "identity_kinds": list(f.identity_kinds),
             "file_kinds": list(f.file_kinds),
         }

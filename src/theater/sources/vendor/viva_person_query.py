@@ -38,7 +38,7 @@ a Sunday is rejected as `bad_timestamp`). Columns are matched after normalizatio
 | vendor column | canonical field | note |
 |---|---|---|
 | `PersonId` | `user_id` (`user_alias_kind` = `person_id`) | Viva's pseudonymous id |
-| `Organization` | `org_id` | the HR org attribute of the person query |
+| `Organization` | `org_id` | the HR org attribute of the person query: the person's org when no directory row covers them (a directory wins) |
 | - | `vendor_org` | None |
 | `MetricDate` | `day` | week start (Sunday) |
 | `Copilot_actions_taken_in_<App>` | `requests`, feature = `<app>` normalized (`teams`, `word`, `excel`, `outlook`, `powerpoint`, `copilot_chat_work`, `loop`, `onenote`...) | |
@@ -49,8 +49,9 @@ a Sunday is rejected as `bad_timestamp`). Columns are matched after normalizatio
 Lost: `Days_of_active_Copilot_*`, `Total_Copilot_active_days`, `Total_Copilot_enabled_days`,
 `Copilot_assisted_hours`, collaboration metrics (`Collaboration_hours`, `Emails_sent`...),
 survey items and every other HR attribute (`Level`, `SupervisorIndicator`...). The week grain
-cannot show checkpoint bursts (a 3-day window). Summarise counts are a summarization share,
-not *self*-summary (authorship is unknown).
+cannot show checkpoint bursts (a 3-day window). Summarise counts feed no signal: they are a
+summarization share, not *self*-summary (authorship is unknown), and they repeat actions the
+app columns already count.
 """
 
 
@@ -121,7 +122,7 @@ FORMAT = register(
         required=("PersonId", "MetricDate"),
         signals={
             "unused_output": "N",
-            "self_summary": "A",
+            "self_summary": "N",
             "repeat_prompt": "N",
             "fragmentation": "N",
             "padding": "N",

@@ -1,0 +1,184 @@
+"""What each vendor format feeds, derived from what the pipeline computes over its rows.
+
+``theater formats`` prints :func:`feeds`: for each signal, whether the score stage can compute
+it from the canonical fields the format's mapper fills (``FILLS``) at its grain. The rules
+mirror the code that reads the rows:
+
+Per-event rows (``silver/interactions``, ``theater.signals``): a signal is measured only when
+every field it reads is reported (its NA rule):
+
+- ``unused_output``: the use of the output (``output_disposition`` or ``dwell_ms``);
+- ``self_summary``: the artifact's author and modification time, and the use of the output;
+- ``repeat_prompt``: ``prompt_fingerprint`` and the use of the output;
+- ``fragmentation``: ``prompt_tokens`` and ``artifact_id``;
+- ``padding``: ``prompt_tokens`` and the use of the output;
+- ``quota_bunching``, ``checkpoint_burst``, ``outcome_decoupling``: usage per user over time
+  (every event row).
+
+User-day and person-week rows (``silver/user_days``, ``theater.transforms.aggregates``):
+
+- ``unused_output`` (A): the unused share of requested outputs, only when the format reports
+  rejections or dismissals (``rejected``, ``dismissed``);
+- ``quota_bunching``, ``outcome_decoupling``: a usage count per user (``requests``, outputs
+  shown, or decisions);
+- ``checkpoint_burst``: the same, on daily rows only (a week cannot show a 3-day burst);
+- nothing else: aggregates carry no prompts, artifacts or authorship.
+
+Org-day rows (``silver/org_days``) feed no signal: no per-person figure reaches the score.
+
+``FILLS`` is checked against the mappers: a unit test maps each format's fixture and compares
+the fields that come out non-null with this table, so a claim changes when the code does.
+"""
+
+from __future__ import annotations
+
+from .base import SIGNALS
+
+#: Canonical fields each format's mapper fills (interactions and their updates, or user_days /
+#: org_days), beyond the keys every row has (source_format, user_id, event_id, day, ...).
+FILLS: dict[str, frozenset[str]] = {
+    name: frozenset(fields)
+    for name, fields in {
+        "amazon_q_user_activity": (
+            "requests",
+            "suggestions_shown",
+            "accepted",
+            "rejected",
+            "dismissed",
+            "lines_suggested",
+            "lines_accepted",
+        ),
+        "bedrock_invocation_logs": (
+            "action",
+            "artifact_id",
+            "completion_tokens",
+            "model",
+            "prompt_fingerprint",
+            "prompt_tokens",
+            "session_id",
+        ),
+        "claude_code_analytics": (
+            "accepted",
+            "rejected",
+            "suggestions_shown",
+            "lines_accepted",
+            "sessions",
+            "prompt_tokens",
+            "output_tokens",
+            "vendor_org",
+        ),
+        "claude_code_otel": (
+            "action",
+            "prompt_fingerprint",
+            "session_id",
+            "completion_tokens",
+            "model",
+            "output_disposition",
+            "prompt_tokens",
+        ),
+        "cursor_daily_usage": (
+            "requests",
+            "suggestions_shown",
+            "accepted",
+            "rejected",
+            "lines_accepted",
+        ),
+        "cursor_usage_events": ("action", "completion_tokens", "model", "prompt_tokens"),
+        "github_copilot_org_metrics": (
+            "active_users",
+            "engaged_users",
+            "requests",
+            "suggestions_shown",
+            "accepted",
+            "lines_suggested",
+            "lines_accepted",
+        ),
+        "github_copilot_users": (
+            "requests",
+            "suggestions_shown",
+            "accepted",
+            "lines_suggested",
+            "lines_accepted",
+            "sessions",
+            "prompt_tokens",
+            "output_tokens",
+            "vendor_org",
+        ),
+        "github_copilot_user_teams": ("org_id", "vendor_org"),
+        "litellm_spend_logs": (
+            "action",
+            "completion_tokens",
+            "model",
+            "prompt_fingerprint",
+            "prompt_tokens",
+            "session_id",
+        ),
+        "m365_copilot_audit": ("action", "artifact_id", "model", "session_id"),
+        "m365_copilot_reports": ("active_users",),
+        "otel_genai": (
+            "action",
+            "completion_tokens",
+            "model",
+            "prompt_fingerprint",
+            "prompt_tokens",
+            "session_id",
+        ),
+        "viva_person_query": ("requests", "org_id"),
+    }.items()
+}
+#: Keys every row of a table has: not evidence of any measurement.
+ROW_KEYS = frozenset(
+    {
+        "source_format",
+        "user_id",
+        "user_alias_kind",
+        "event_id",
+        "event_ts",
+        "tool",
+        "day",
+        "feature",
+        "period_days",
+        "update_id",
+        "update_kind",
+        "update_ts",
+        "tool_name",
+    }
+)
+USE_OF_OUTPUT = frozenset({"output_disposition", "dwell_ms"})
+USAGE_COUNTS = frozenset({"requests", "suggestions_shown", "accepted", "rejected", "dismissed"})
+
+
+def derive(grain: str, fields: frozenset[str] | set[str]) -> dict[str, str]:
+    """{signal: "Y" | "A" | "N"} for rows of ``grain`` filling ``fields`` (module docstring)."""
+    out = {s: "N" for s in SIGNALS}
+    if grain == "event":
+        use = bool(fields & USE_OF_OUTPUT)
+        out["unused_output"] = "Y" if use else "N"
+        authored = {"artifact_author_id", "artifact_modified_ts"} <= fields
+        out["self_summary"] = "Y" if authored and use else "N"
+        out["repeat_prompt"] = "Y" if "prompt_fingerprint" in fields and use else "N"
+        out["fragmentation"] = "Y" if {"prompt_tokens", "artifact_id"} <= fields else "N"
+        out["padding"] = "Y" if "prompt_tokens" in fields and use else "N"
+        for s in ("quota_bunching", "checkpoint_burst", "outcome_decoupling"):
+            out[s] = "Y"
+    elif grain in ("user_day", "person_week"):
+        counted = bool(fields & USAGE_COUNTS)
+        if fields & {"rejected", "dismissed"}:
+            out["unused_output"] = "A"
+        if counted:
+            out["quota_bunching"] = out["outcome_decoupling"] = "Y"
+            if grain == "user_day":
+                out["checkpoint_burst"] = "Y"
+    return out
+
+
+def signals_of(name: str) -> dict[str, str]:
+    """The derived {signal: level} of a registered format (all N when it has no FILLS row)."""
+    from . import FORMATS
+
+    return derive(FORMATS[name].grain, FILLS.get(name, frozenset()))
+
+
+def feeds(name: str) -> dict[str, str]:
+    """Signals the format feeds (level Y or A), derived."""
+    return {k: v for k, v in signals_of(name).items() if v != "N"}

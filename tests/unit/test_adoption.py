@@ -1,0 +1,206 @@
+"""The adoption definitions (theater.transforms.adoption) on small hand-made frames, expected
+values worked out by hand in the comments."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from theater.transforms import adoption as ad
+from theater.transforms.aggregates import USER_DAYS_SCHEMA
+
+START, END = date(2026, 3, 1), date(2026, 4, 1)
+EVENTS_SCHEMA = (
+    "org_id string, user_key string, event_date date, action string, "
+    "output_disposition string, source_format string"
+)
+D = date.fromisoformat
+
+
+def _ud(src, user, day, feature, org="A", period_days=1, **counts):
+    names = [
+        "requests",
+        "suggestions_shown",
+        "accepted",
+        "rejected",
+        "dismissed",
+        "lines_suggested",
+        "lines_accepted",
+        "sessions",
+        "prompt_tokens",
+        "output_tokens",
+    ]
+    return (src, user, org, None, D(day), feature, *[counts.get(n) for n in names], period_days)
+
+
+def _rows(df):
+    return {(r.org_id, r.source_format): r.asDict() for r in df.collect()}
+
+
+def _adopt(spark, events=None, user_days=None, min_users=1, dominance=1.0, index=None):
+    ev = ad.event_activity(spark.createDataFrame(events, EVENTS_SCHEMA)) if events else None
+    ag = (
+        ad.aggregate_activity(spark.createDataFrame(user_days, USER_DAYS_SCHEMA), START, END)
+        if user_days
+        else None
+    )
+    return _rows(
+        ad.org_adoption(
+            ad.combined(ev, ag),
+            START,
+            END,
+            min_users=min_users,
+            dominance_share=dominance,
+            run_id="r",
+            index_suppressed=index,
+        )
+    )
+
+
+def test_period_weeks_and_engaged_threshold():
+    # March 2026: Sunday 1st (ISO week of Mon 23 Feb) .. Tuesday 31st (week of Mon 30 Mar)
+    assert ad.period_weeks(START, END) == 6
+    assert ad.period_weeks(date(2026, 3, 2), date(2026, 3, 9)) == 1
+    assert [ad.engaged_weeks(n) for n in (1, 2, 4, 5, 6, 13)] == [1, 2, 2, 3, 3, 7]
+
+
+# The same behaviour of one person, u1, as events and as user-day aggregates:
+#   Mon 2 Mar: 3 chat requests (2 outputs accepted, 1 rejected) and 1 inline completion shown,
+#              not accepted;
+#   Tue 10 Mar: 1 chat request, its fate not reported.
+# By hand: active_users 1; active_days 2; requests 4 (completions are not requests);
+# accepted 2; offered 4 (3 chat outputs decided + 1 completion shown; the 10 Mar output's fate
+# is unknown); acceptance 2/4 = 0.5; active in the weeks of 2 and 9 Mar: 2 of 6 weeks < 3, so
+# not engaged.
+EVENTS = [
+    ("A", "u1", D("2026-03-02"), "chat", "accepted", None),
+    ("A", "u1", D("2026-03-02"), "chat", "discarded", None),
+    ("A", "u1", D("2026-03-02"), "chat", "inserted", None),
+    ("A", "u1", D("2026-03-02"), "complete", "ignored", None),
+    ("A", "u1", D("2026-03-10"), "chat", None, None),
+]
+USER_DAYS = [
+    _ud("cursor_daily_usage", "u1", "2026-03-02", "chat", requests=3, accepted=2, rejected=1),
+    _ud("cursor_daily_usage", "u1", "2026-03-02", "completion", suggestions_shown=1, accepted=0),
+    _ud("cursor_daily_usage", "u1", "2026-03-10", "chat", requests=1),
+]
+HAND = {
+    "active_users": 1,
+    "engaged_users": 0,
+    "active_days": 2,
+    "requests": 4,
+    "accepted": 2,
+    "offered": 4,
+    "acceptance_rate": 0.5,
+}
+
+
+def test_events_and_aggregates_give_the_same_counts_for_the_same_behaviour(spark):
+    from_events = _adopt(spark, events=EVENTS)
+    from_aggs = _adopt(spark, user_days=USER_DAYS)
+    ev = from_events[("A", "native")]
+    ag = from_aggs[("A", "cursor_daily_usage")]
+    assert {k: ev[k] for k in HAND} == HAND
+    assert {k: ag[k] for k in HAND} == HAND
+    assert {k: from_events[("A", "all")][k] for k in HAND} == HAND
+    assert {k: from_aggs[("A", "all")][k] for k in HAND} == HAND
+
+
+def test_engaged_means_half_of_the_period_weeks(spark):
+    # u2 uses a tool in the weeks of 2, 9 and 16 March: 3 of 6 weeks -> engaged; u3 in 2
+    # weeks -> not; u4 has a row reporting only zeros -> not even active.
+    user_days = [
+        _ud("github_copilot_users", "u2", d, "chat", requests=1)
+        for d in ("2026-03-02", "2026-03-11", "2026-03-20")
+    ] + [
+        _ud("github_copilot_users", "u3", d, "chat", requests=2)
+        for d in ("2026-03-02", "2026-03-03", "2026-03-11")
+    ]
+    user_days.append(_ud("github_copilot_users", "u4", "2026-03-02", "chat", requests=0))
+    r = _adopt(spark, user_days=user_days)[("A", "github_copilot_users")]
+    assert (r["active_users"], r["engaged_users"], r["active_days"]) == (2, 1, 6)
+    assert r["requests"] == 9  # 3 x 1 + 3 x 2 + 0
+
+
+def test_a_person_in_three_tools_is_counted_once_in_all(spark):
+    # u1 uses native events (1 chat on 2 Mar), GitHub Copilot (2 chat requests on 3 Mar) and
+    # Viva (5 actions in the person-week starting Sunday 8 Mar); u2 only GitHub (1 request on
+    # 3 Mar). 'all': 2 people, 1 + 2 + 5 + 1 = 9 requests; a person-week row gives no days,
+    # so active_days is unknown (null) for Viva and for 'all', known for the daily sources.
+    events = [("A", "u1", D("2026-03-02"), "chat", None, None)]
+    user_days = [
+        _ud("github_copilot_users", "u1", "2026-03-03", "chat", requests=2),
+        _ud("github_copilot_users", "u2", "2026-03-03", "chat", requests=1),
+        _ud("viva_person_query", "u1", "2026-03-08", "teams", period_days=7, requests=5),
+    ]
+    rows = _adopt(spark, events=events, user_days=user_days)
+    assert rows[("A", "all")]["active_users"] == 2
+    assert rows[("A", "all")]["requests"] == 9
+    assert rows[("A", "all")]["active_days"] is None
+    assert rows[("A", "native")]["active_users"] == 1
+    assert rows[("A", "native")]["active_days"] == 1
+    assert rows[("A", "github_copilot_users")]["active_users"] == 2
+    assert rows[("A", "github_copilot_users")]["active_days"] == 2
+    assert rows[("A", "viva_person_query")]["active_days"] is None
+    # u1: weeks of 2 Mar (native, GitHub) and 9 Mar (the Viva week starting Sunday 8 Mar) = 2
+    assert rows[("A", "all")]["engaged_users"] == 0
+
+
+def test_a_tool_seen_as_events_and_aggregates_counts_once_in_all(spark):
+    # u1's Claude Code use arrives as OTel events (2 prompts) and as the analytics API's
+    # user-day (2 requests): per source both are shown, 'all' counts the events only.
+    events = [
+        ("A", "u1", D("2026-03-02"), "agent", None, "claude_code_otel"),
+        ("A", "u1", D("2026-03-02"), "agent", None, "claude_code_otel"),
+    ]
+    user_days = [_ud("claude_code_analytics", "u1", "2026-03-02", "edit", requests=2)]
+    rows = _adopt(spark, events=events, user_days=user_days)
+    assert rows[("A", "claude_code_otel")]["requests"] == 2
+    assert rows[("A", "claude_code_analytics")]["requests"] == 2
+    assert rows[("A", "all")]["requests"] == 2
+
+
+def test_suppressed_orgs_carry_no_figures(spark):
+    # org A: 3 people but suppressed in the index (dominance there); org B: 2 people < k = 3;
+    # org C: 3 people, one with 8 of 10 requests > dominance 0.5; org D: 3 people, published.
+    user_days = []
+    for org, reqs in (("A", (1, 1, 1)), ("B", (1, 1)), ("C", (8, 1, 1)), ("D", (2, 2, 1))):
+        for i, n in enumerate(reqs):
+            user_days.append(
+                _ud("github_copilot_users", f"{org}{i}", "2026-03-02", "chat", org=org, requests=n)
+            )
+    index = spark.createDataFrame(
+        [("A", True, "dominance"), ("B", False, None), ("C", False, None), ("D", False, None)],
+        "org_id string, suppressed boolean, suppression_reason string",
+    )
+    rows = _adopt(spark, user_days=user_days, min_users=3, dominance=0.5, index=index)
+    for src in ("github_copilot_users", "all"):
+        assert rows[("A", src)]["suppression_reason"] == "dominance"
+        assert rows[("B", src)]["suppression_reason"] == "min_users"
+        assert rows[("C", src)]["suppression_reason"] == "dominance"
+        for org in "ABC":
+            r = rows[(org, src)]
+            assert r["suppressed"] is True
+            assert all(r[f] is None for f in ad.FIGURES), r
+        d = rows[("D", src)]
+        assert d["suppressed"] is False and d["active_users"] == 3 and d["requests"] == 5
+
+
+@pytest.mark.parametrize("kind", ["events", "aggregates"])
+def test_seats_and_cost_are_null_not_zero(spark, kind):
+    rows = _adopt(spark, events=EVENTS) if kind == "events" else _adopt(spark, user_days=USER_DAYS)
+    assert rows
+    for r in rows.values():
+        assert r["licensed_seats"] is None and r["idle_seats"] is None and r["cost"] is None
+
+
+def test_counts_no_source_reports_stay_null(spark):
+    # Viva reports actions only: accepted and offered are unknown (null), not 0.
+    user_days = [
+        _ud("viva_person_query", "u1", "2026-03-08", "word", period_days=7, requests=4),
+        _ud("viva_person_query", "u1", "2026-03-08", "summarize_subset", period_days=7, requests=3),
+    ]
+    r = _adopt(spark, user_days=user_days)[("A", "viva_person_query")]
+    assert r["requests"] == 4  # the summarise subset repeats actions counted in 'word'
+    assert r["accepted"] is None and r["offered"] is None and r["acceptance_rate"] is None

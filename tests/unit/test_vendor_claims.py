@@ -1,0 +1,73 @@
+"""``theater formats`` claims are derived from what the code computes: FILLS is checked against
+the mappers on each format's fixture, and the derivation rules on hand-made field sets."""
+
+from __future__ import annotations
+
+import pytest
+from vendor_rows import FIXTURES
+
+from theater.sources.vendor import FORMATS, describe, map_file
+from theater.sources.vendor.claims import FILLS, ROW_KEYS, derive, feeds
+
+
+def _filled(name: str) -> set[str]:
+    out: set[str] = set()
+    for f in sorted((FIXTURES / name).rglob("*")):
+        if f.is_file():
+            for rec in map_file(str(f), name):
+                for row in rec.rows:
+                    out |= {k for k, v in row.items() if v is not None and not k.startswith("_")}
+    return out - ROW_KEYS
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_fills_is_what_the_mapper_fills_on_the_fixture(name):
+    assert FILLS[name] == _filled(name)
+
+
+def test_every_format_has_a_fixture_and_a_fills_row():
+    assert set(FILLS) == set(FORMATS)
+    for name in FORMATS:
+        assert (FIXTURES / name).is_dir(), name
+
+
+def test_derivation_rules():
+    # events: each signal needs every field it reads
+    assert derive("event", {"prompt_tokens"}) == {
+        "unused_output": "N",
+        "self_summary": "N",
+        "repeat_prompt": "N",
+        "fragmentation": "N",
+        "padding": "N",
+        "quota_bunching": "Y",
+        "checkpoint_burst": "Y",
+        "outcome_decoupling": "Y",
+    }
+    full = {
+        "output_disposition",
+        "prompt_fingerprint",
+        "prompt_tokens",
+        "artifact_id",
+        "artifact_author_id",
+        "artifact_modified_ts",
+    }
+    assert set(derive("event", full).values()) == {"Y"}
+    # aggregates: acceptance only with rejections or dismissals; no checkpoint from weeks
+    assert derive("user_day", {"requests", "accepted"})["unused_output"] == "N"
+    assert derive("user_day", {"requests", "rejected"})["unused_output"] == "A"
+    assert derive("person_week", {"requests"})["checkpoint_burst"] == "N"
+    assert derive("user_day", {"requests"})["checkpoint_burst"] == "Y"
+    assert set(derive("org_day", {"requests", "active_users"}).values()) == {"N"}
+
+
+def test_viva_claims_no_self_summary_and_formats_prints_the_derivation():
+    assert "self_summary" not in feeds("viva_person_query")
+    assert feeds("viva_person_query") == {"quota_bunching": "Y", "outcome_decoupling": "Y"}
+    # GitHub reports no rejections: no unused-output claim, and no padding from aggregates
+    assert feeds("github_copilot_users") == {
+        "quota_bunching": "Y",
+        "checkpoint_burst": "Y",
+        "outcome_decoupling": "Y",
+    }
+    rows = {d["name"]: d for d in describe()}
+    assert all(rows[n]["signals"] == feeds(n) for n in FORMATS)

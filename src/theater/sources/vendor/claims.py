@@ -93,6 +93,22 @@ FILLS: dict[str, frozenset[str]] = {
             "lines_suggested",
             "lines_accepted",
         ),
+        "github_copilot_org_usage": (
+            "active_users",
+            "requests",
+            "suggestions_shown",
+            "accepted",
+            "lines_suggested",
+            "lines_accepted",
+        ),
+        "github_copilot_enterprise_usage": (
+            "active_users",
+            "requests",
+            "suggestions_shown",
+            "accepted",
+            "lines_suggested",
+            "lines_accepted",
+        ),
         "github_copilot_users": (
             "requests",
             "suggestions_shown",

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from .. import quality
+from .. import keycheck, quality
 from ..buckets import (
     bucket_count,
     bucket_of,
@@ -97,8 +97,20 @@ def pseudonym_key(cfg: Config, environ=os.environ, *, announce: bool = True) -> 
     warning banner when ``announce``: a caller that only checks early passes False, so the
     banner is shown once, by the stage that uses the key)."""
     value = environ.get(KEY_ENV)
+    cluster = cfg["env"] == "cluster"
     if value:
+        if value.encode("utf-8") == DEMO_KEY and (cluster or not cfg.privacy.allow_demo_key):
+            raise ConfigError(
+                f"{KEY_ENV} is the built-in demo key, which is public: env '{cfg['env']}' "
+                "refuses it; set a secret key"
+            )
         return value.encode("utf-8")
+    if cluster and cfg.privacy.allow_demo_key:
+        # the cluster holds real data: no layer of configuration may turn the demo key on
+        raise ConfigError(
+            f"{KEY_ENV} is not set and env 'cluster' never uses the built-in demo key "
+            "(privacy.allow_demo_key is ignored there): set a secret key"
+        )
     if cfg.privacy.allow_demo_key:
         if not announce:
             return DEMO_KEY
@@ -276,6 +288,8 @@ def run(
                 f"{needed} does not exist under {lake.root}: run the ingest stage "
                 "first (theater run --stage ingest)"
             )
+    # one key per lake: refused before any table is written, recorded before silver is
+    keycheck.record(lake.root, key, any(lake.exists(t) for t in keycheck.KEYED_TABLES))
 
     dq = quality.Gate(spark, lake, cfg, "refine", run_id=run_id, period=period)
     progress("refine: directory, policies, work items")

@@ -194,6 +194,7 @@ def test_clean_generated_data_passes_every_critical_expectation(spark, base):
         "gold/interaction_labels",
         "gold/user_weeks",
         "gold/org_theater_index",
+        "ops/identity_coverage",
     }
     failed = [
         (r["table_name"], r["expectation"], r["observed_value"])

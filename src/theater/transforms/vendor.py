@@ -204,8 +204,8 @@ def resolve_identities(
             .when(F.col("_dir_id").isNotNull(), F.lit("directory"))
             .when(F.col("_map_id").isNotNull() & F.col("_known").isNull(), F.lit("unknown_user"))
             .when(F.col("_map_id").isNotNull(), F.lit("mapped"))
+            .when(ambiguous, F.lit("ambiguous"))  # mapped, to several people: not a workload
             .when(F.col("_alias_norm").rlike(ROLE_ARN), F.lit("shared"))
-            .when(ambiguous, F.lit("ambiguous"))
             .otherwise(F.lit("unmapped"))
         )
         resolved = (

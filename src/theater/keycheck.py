@@ -9,8 +9,16 @@ pseudonym), written atomically by the first refine, before any silver table is w
 
 A refine or score run (``theater run``, the jobs, ``theater rescore``) with a key whose
 fingerprint differs is refused with a :class:`KeyMismatchError` (exit 2) before any table is
-written. There is no re-keying in place: pseudonyms cannot be turned back into user ids, so a
-new key means a new lake (re-ingest the landing zone into an empty lake with the new key).
+written. A lake written before fingerprints existed is checked once, by the refine that records
+the fingerprint: the directory's user ids hashed under the key must give pseudonyms that
+``silver/directory`` holds.
+
+There is no re-keying in place. Pseudonyms cannot be turned back into user ids, so a re-key
+would rebuild every pseudonym from bronze's raw ids, and the key also lives on in values derived
+from it (``session_key``, silver's row hashes, the pseudonymized samples in ``ops/dq_results``,
+MLflow artifacts) and in every older Delta version of every table: a partial re-key would mix
+two keys in one lake, which is the failure this module exists to stop. A new key means a new
+lake: re-ingest the landing zone into an empty lake with the new key, then retire the old one.
 """
 
 from __future__ import annotations
@@ -100,8 +108,7 @@ def record(root: str, key: bytes, keyed_tables_exist: bool = False) -> None:
     if keyed_tables_exist:
         log.warning(
             "lake %s holds pseudonymized tables but no key fingerprint (written by an older "
-            "version): recording this run's key; if the lake was written with another key, "
-            "start a new lake",
+            "version): recording this run's key, which gives silver/directory's pseudonyms",
             root,
         )
     path = Path(root) / FINGERPRINT_FILE
@@ -120,6 +127,38 @@ def record(root: str, key: bytes, keyed_tables_exist: bool = False) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def verify_written_key(spark, lake, key: bytes) -> None:
+    """A lake written before fingerprints were recorded: check the key against what it wrote
+    before recording it. The directory's user ids (bronze) hashed under ``key`` must meet
+    ``silver/directory``'s pseudonyms; none meeting means another key wrote silver, and the run
+    is refused (:class:`KeyMismatchError`) before anything is written."""
+    from pyspark.sql import functions as F
+
+    from .stages.ingest import read_committed
+    from .transforms.refine import pseudonym
+
+    if recorded(lake.root) is not None or not lake.exists("silver/directory"):
+        return
+    if not lake.exists("bronze/directory"):
+        return
+    ids = (
+        read_committed(spark, lake, "bronze/directory")
+        .select(F.trim("user_id").alias("u"))
+        .where(F.col("u").isNotNull() & (F.col("u") != ""))
+        .distinct()
+        .limit(200)
+        .select(pseudonym(F.col("u"), key).alias("user_key"))
+    )
+    silver = lake.read(spark, "silver/directory").select("user_key")
+    if ids.limit(1).count() and not ids.join(silver, "user_key", "left_semi").limit(1).count():
+        raise KeyMismatchError(
+            f"refine: the pseudonym key (THEATER_PSEUDONYM_KEY) is not the key that wrote "
+            f"{lake.path('silver/directory')} (none of the directory's users has the pseudonym "
+            "this key gives); nothing was written. Set the lake's key, or start a new lake "
+            "(re-ingest the landing zone into an empty lake with the new key)"
+        )
 
 
 def run_key(cfg, environ=os.environ) -> bytes | None:

@@ -273,6 +273,21 @@ def test_another_key_is_refused_and_silver_is_untouched(vendor, tmp_path):
         assert _versions(lake) == before
         assert not (lake / "gold").exists()
         survived += 1
+    # a lake from before fingerprints: the key is checked against silver/directory
+    (lake / FINGERPRINT_FILE).unlink()
+    attempted += 1
+    log = tmp_path / "legacy.log"
+    env = {"THEATER_PSEUDONYM_KEY": "a-rotated-scheduler-secret"}
+    rc = _run(vendor["landing"], lake, vendor["state"], log, "refine", env=env)
+    assert rc == 2, log.read_text()[-2000:]
+    assert "is not the key that wrote" in log.read_text()
+    assert _versions(lake) == before and not (lake / FINGERPRINT_FILE).exists()
+    survived += 1
+    # the lake's own key still works, and is recorded again
+    log = tmp_path / "right-key.log"
+    rc = _run(vendor["landing"], lake, vendor["state"], log, "refine")
+    assert rc == 0, log.read_text()[-2000:]
+    assert json.loads((lake / FINGERPRINT_FILE).read_text())["fingerprint"] == fingerprint(DEMO_KEY)
     record_figures(
         "key_change", attempted=attempted, survived=survived, rows_lost=0, rows_doubled=0
     )

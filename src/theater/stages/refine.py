@@ -291,6 +291,7 @@ def run(
                 "first (theater run --stage ingest)"
             )
     # one key per lake: refused before any table is written, recorded before silver is
+    keycheck.verify_written_key(spark, lake, key)
     keycheck.record(lake.root, key, any(lake.exists(t) for t in keycheck.KEYED_TABLES))
 
     dq = quality.Gate(spark, lake, cfg, "refine", run_id=run_id, period=period)

@@ -283,10 +283,30 @@ def test_another_key_is_refused_and_silver_is_untouched(vendor, tmp_path):
     assert "is not the key that wrote" in log.read_text()
     assert _versions(lake) == before and not (lake / FINGERPRINT_FILE).exists()
     survived += 1
-    # the lake's own key still works, and is recorded again
+    # the lake's own key still works, and is recorded again; the lake's identity coverage is
+    # made as an older version wrote it (no conflict columns): they are added, null before
+    from deltalake import DeltaTable, write_deltalake
+
+    old_cov = DeltaTable(str(lake / "ops/identity_coverage")).to_pandas()
+    legacy = [
+        "run_id", "period_start", "period_end", "source_format", "alias_kind", "aliases",
+        "mapped", "unmapped", "shared", "rows_unmapped", "rows_shared",
+    ]  # fmt: skip
+    write_deltalake(
+        str(lake / "ops/identity_coverage"),
+        old_cov[legacy],
+        mode="overwrite",
+        schema_mode="overwrite",
+    )
     log = tmp_path / "right-key.log"
     rc = _run(vendor["landing"], lake, vendor["state"], log, "refine")
     assert rc == 0, log.read_text()[-2000:]
+    cov = DeltaTable(str(lake / "ops/identity_coverage")).to_pandas()
+    assert len(cov) == len(old_cov) + len(vendor["second"])
+    old_runs = set(old_cov["run_id"])
+    assert cov[cov["run_id"].isin(old_runs)]["rows_ambiguous"].isna().all()
+    new = cov[~cov["run_id"].isin(old_runs)]
+    assert int(new["rows_ambiguous"].sum()) == _sum(vendor["second"], "rows_ambiguous")
     assert json.loads((lake / FINGERPRINT_FILE).read_text())["fingerprint"] == fingerprint(DEMO_KEY)
     record_figures(
         "key_change", attempted=attempted, survived=survived, rows_lost=0, rows_doubled=0

@@ -147,6 +147,18 @@ def print_summary(results: dict) -> None:
                     f"  identities {fmt}: {c['unmapped']:,} of {c['aliases']:,} unmapped "
                     f"({c['rows_unmapped']:,} rows left out)"
                 )
+            conflicts = [
+                f"{c[k]:,} {what}" + (f" ({c['rows_' + k]:,} rows left out)" if rows else "")
+                for k, what, rows in (
+                    ("ambiguous", "ambiguous (mapped to several people)", True),
+                    ("conflicting", "conflicting with the directory", True),
+                    ("unknown_user", "mapped to a user not in the directory (kept)", False),
+                    ("several_aliases", "people under several aliases (summed)", False),
+                )
+                if c.get(k)
+            ]
+            if conflicts:
+                print(f"  identities {fmt}: " + "; ".join(conflicts))
     if "score" in results:
         s = results["score"]
         print(

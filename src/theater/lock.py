@@ -7,8 +7,11 @@ host, pid, the process start time, the run id and when it was taken. A second ru
 
 - same host: dead when ``os.kill(pid, 0)`` says no such process, or when the pid now belongs to
   another process (its start time differs from the one recorded, pid reuse);
-- another host: treated as alive unless the lock is older than ``lake.lock_stale_seconds``
-  (default 24 h), since liveness cannot be checked from here.
+- another host: liveness cannot be checked from here, so the lock is treated as held until it
+  is older than ``lake.lock_stale_seconds`` (default 24 h), then taken over as stale (the
+  warning says so: its owner may still be running). Its age comes from the start time it
+  records (``taken_at_epoch``) or, when it records none (or a time in the future), from the
+  lock file's modification time: a foreign lock never blocks the lake forever.
 
 Taking over is itself atomic: the stale file is renamed to a unique name first (only one
 contender's rename succeeds), then the new lock is created with ``O_EXCL``.
@@ -81,16 +84,35 @@ def pid_alive(pid: int, start: str | None = None) -> bool:
     return True
 
 
-def owner_alive(owner: dict, stale_seconds: float) -> bool:
-    if owner.get("host") == socket.gethostname():
+def lock_age(owner: dict, lock_path: Path | None = None) -> float | None:
+    """Seconds since the lock was taken: its recorded ``taken_at_epoch`` when that is a time
+    in the past, else the lock file's modification time; None when neither is known."""
+    now = time.time()
+    taken = owner.get("taken_at_epoch")
+    if isinstance(taken, (int, float)) and not isinstance(taken, bool) and taken <= now:
+        return now - taken
+    if lock_path is not None:
+        try:
+            return max(0.0, now - lock_path.stat().st_mtime)
+        except OSError:
+            return None
+    return None
+
+
+def foreign(owner: dict) -> bool:
+    return owner.get("host") != socket.gethostname()
+
+
+def owner_alive(owner: dict, stale_seconds: float, lock_path: Path | None = None) -> bool:
+    """Same host: whether the recorded process still runs. Another host: unknowable, so
+    alive until the lock is older than ``stale_seconds`` (see :func:`lock_age`)."""
+    if not foreign(owner):
         try:
             return pid_alive(int(owner["pid"]), owner.get("proc_start"))
         except (KeyError, TypeError, ValueError):
             return False
-    taken = owner.get("taken_at_epoch")
-    if isinstance(taken, (int, float)) and time.time() - taken > stale_seconds:
-        return False
-    return True
+    age = lock_age(owner, lock_path)
+    return age is None or age <= stale_seconds
 
 
 def read_owner(lock_path: Path) -> dict | None:
@@ -182,8 +204,9 @@ class LakeLock:
                 return None
             if age < 5:
                 return {"run_id": "?", "taken_at": "just now"}
-        elif owner_alive(owner, self.stale):
+        elif owner_alive(owner, self.stale, self.path):
             return owner
+        age = lock_age(owner, self.path) if owner else None
         aside = self.path.with_name(f"{LOCK_NAME}.dead-{uuid.uuid4().hex[:8]}")
         try:
             os.rename(self.path, aside)
@@ -191,7 +214,7 @@ class LakeLock:
             return None  # someone else took it over first
         # the file we moved may have been replaced between our read and the rename: check
         moved = read_owner(aside)
-        if moved != owner and moved not in ({}, None) and owner_alive(moved, self.stale):
+        if moved != owner and moved not in ({}, None) and owner_alive(moved, self.stale, self.path):
             try:
                 os.link(aside, self.path)  # put a live owner's lock back
             except FileExistsError:
@@ -199,14 +222,24 @@ class LakeLock:
             os.unlink(aside)
             return moved
         os.unlink(aside)
+        if owner and foreign(owner):
+            why = (
+                f"it is {age or 0:.0f}s old, older than lake.lock_stale_seconds "
+                f"({self.stale:.0f}s); its owner is on another host, where this run cannot "
+                "see whether it still runs: if it does, stop it"
+            )
+        elif owner:
+            why = "its owner is no longer running"
+        else:
+            why = "the lock file names no owner (half-written by a killed run)"
         log.warning(
-            "lake %s: taking over the lock of run %s (pid %s on %s, since %s): its "
-            "owner is no longer running",
+            "lake %s: taking over the lock of run %s (pid %s on %s, since %s): %s",
             self.root,
             owner.get("run_id", "?"),
             owner.get("pid", "?"),
             owner.get("host", "?"),
             owner.get("taken_at", "?"),
+            why,
         )
         return None
 
@@ -226,10 +259,16 @@ class LakeLock:
             if live is None:
                 continue
             if time.monotonic() >= deadline:
+                later = (
+                    f"; a lock from another host is taken over once older than "
+                    f"lake.lock_stale_seconds ({self.stale:.0f}s)"
+                    if live.get("host") and foreign(live)
+                    else ""
+                )
                 raise LakeBusyError(
                     f"lake busy: run {live.get('run_id', '?')} since {live.get('taken_at', '?')} "
                     f"(pid {live.get('pid', '?')} on {live.get('host', '?')}) holds "
-                    f"{self.path}; wait for it, or pass --wait SECONDS"
+                    f"{self.path}; wait for it, or pass --wait SECONDS{later}"
                 )
             time.sleep(self.poll)
 

@@ -64,6 +64,10 @@ def run_pipeline(
         raise ConfigError(f"landing zone {landing!r} is not a folder (use --landing)")
     if "://" not in lake.root:
         check_lake_root(lake.root)  # a file or an unwritable folder: exit 2 before any work
+        if set(stages) & {"refine", "score"}:
+            from .keycheck import check_run
+
+            check_run(cfg, lake.root, f"theater {command}")  # another key: exit 2, no work
     if period is None and set(stages) - {"ingest"}:
         raise ConfigError("refine and score need a period (--quarter, or --start and --end)")
     results: dict = {"period": str(period) if period else None, "lake": lake.root}

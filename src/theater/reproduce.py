@@ -92,6 +92,9 @@ def rescore(cfg: Config, run_id: str, *, engine: str | None = None) -> tuple[boo
         date.fromisoformat(params["period_start"]), date.fromisoformat(params["period_end"])
     )
     lake = Lake(params["lake"], logged.table_format)
+    from .keycheck import check_run
+
+    check_run(cfg, lake.root, "theater rescore")  # the lake's key, or exit 2
     prefix = "lineage.score.inputs."
     versions = {k[len(prefix) :]: int(v) for k, v in params.items() if k.startswith(prefix)}
     out_version = int(params["lineage.score.outputs.gold/org_theater_index"])

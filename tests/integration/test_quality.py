@@ -195,6 +195,7 @@ def test_clean_generated_data_passes_every_critical_expectation(spark, base):
         "gold/user_weeks",
         "gold/org_theater_index",
         "gold/org_adoption",
+        "ops/identity_coverage",
     }
     failed = [
         (r["table_name"], r["expectation"], r["observed_value"])

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from pyspark.sql import functions as F
 
 from theater.config import ConfigError, load_config
+from theater.keycheck import KeyMismatchError
 from theater.lake import Lake
 from theater.period import Period
 from theater.stages import ingest, refine
+from theater.transforms.refine import pseudonym
 
 Q3 = Period.quarter("2026Q3")
 
@@ -156,7 +159,17 @@ def test_pseudonyms_depend_on_the_key(spark, cfg, zone, monkeypatch):
     monkeypatch.setenv("THEATER_PSEUDONYM_KEY", "key-one")
     refine.run(spark, cfg, lake, Q3)
     one = lake.read(spark, "silver/interactions").select("user_key").distinct().collect()
+    version = lake.version("silver/interactions")
+    # the lake keeps the key it was written with: another key is refused, silver untouched
     monkeypatch.setenv("THEATER_PSEUDONYM_KEY", "key-two")
-    refine.run(spark, cfg, lake, Q3)
-    two = lake.read(spark, "silver/interactions").select("user_key").distinct().collect()
-    assert len(one) == len(two) == 1 and one[0].user_key != two[0].user_key
+    with pytest.raises(KeyMismatchError, match="start a new lake"):
+        refine.run(spark, cfg, lake, Q3)
+    assert lake.version("silver/interactions") == version
+    uid = lake.read(spark, "bronze/interactions").select("user_id").first().user_id
+    two = spark.range(1).select(pseudonym(F.lit(uid), b"key-two").alias("k")).first().k
+    assert (
+        len(one) == 1
+        and one[0].user_key
+        == spark.range(1).select(pseudonym(F.lit(uid), b"key-one").alias("k")).first().k
+    )
+    assert one[0].user_key != two

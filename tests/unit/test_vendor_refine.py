@@ -16,7 +16,7 @@ KEY = b"test-key"
 T1, T2 = datetime(2026, 7, 1, 8), datetime(2026, 7, 2, 8)
 FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "claude_code_otel"
 
-DIRECTORY = [("alice@corp.example",), ("u42",), ("bob@corp.example",)]
+DIRECTORY = [("alice@corp.example",), ("u42",), ("bob@corp.example",), ("u77",)]
 IDENTITIES = [
     # alias, alias_kind, user_id, shared, _ingested_at
     ("alice-gh", "github_login", "alice@corp.example", None, T1),
@@ -28,6 +28,9 @@ IDENTITIES = [
     ("dup", "user_id", "bob@corp.example", None, T2),
     ("moved", "github_login", "u42", None, T1),  # remapped by a later delivery
     ("moved", "github_login", "bob@corp.example", None, T2),
+    ("u77", "user_id", "bob@corp.example", None, T1),  # u77's own id mapped to bob: conflict
+    ("gone-gh", "github_login", "left@corp.example", None, T1),  # not in the directory
+    ("bob-gh", "github_login", "bob@corp.example", None, T1),  # bob's second login
 ]
 ID_SCHEMA = "alias string, alias_kind string, user_id string, shared string, _ingested_at timestamp"
 
@@ -48,6 +51,9 @@ CASES = [
     # source_format, kind, alias -> status, resolved directory user_id
     ("f", "email", " ALICE@Corp.example", "directory", "alice@corp.example"),  # case-insensitive
     ("f", "user_id", "u42", "directory", "u42"),  # equal to a directory user_id
+    ("f", "user_id", "u77", "conflicting", None),  # a directory user_id mapped to another
+    ("f", "email", "bob@corp.example", "directory", "bob@corp.example"),  # directory user_id
+    ("f", "github_login", "gone-gh", "unknown_user", "left@corp.example"),  # kept, counted
     ("f", "user_id", "U42", "unmapped", None),  # ids are case-sensitive
     ("f", "github_login", "alice-gh", "mapped", "alice@corp.example"),
     ("f", "upn", "Alice@Tenant.OnMicrosoft.example", "mapped", "alice@corp.example"),
@@ -90,20 +96,29 @@ def test_identity_coverage_counts(spark):
         ("f", "email", "Alice@corp.example", 7),  # same mailbox: one alias
         ("f", "user_id", "svc-bot", 8),
         ("f", "user_id", "dup", 9),
+        ("f", "user_id", "dup", 11),
+        ("f", "user_id", "u77", 12),
+        ("f", "github_login", "moved", 13),  # bob
+        ("f", "github_login", "bob-gh", 14),  # bob again: one person, two logins
+        ("f", "github_login", "gone-gh", 15),
         (None, None, "native-user", 10),
     ]
     r = _rows(spark, rows).transform(v.resolve_identities(idmap, dir_ids))
     cov = {
-        (c.source_format, c.alias_kind): tuple(
-            c[n]
-            for n in ("aliases", "mapped", "unmapped", "shared", "rows_unmapped", "rows_shared")
-        )
-        for c in v.identity_coverage(v.coverage_aliases(r), v.coverage_rows(r)).collect()
+        (c.source_format, c.alias_kind): tuple(c[n] for n in v.COVERAGE_COUNTS)
+        for c in v.identity_coverage(
+            v.coverage_aliases(r), v.coverage_rows(r), v.several_aliases(r)
+        ).collect()
     }
+    # aliases, mapped, unmapped, shared, rows_unmapped, rows_shared, ambiguous, conflicting,
+    # unknown_user, rows_ambiguous, rows_conflicting, several_aliases
     assert cov == {
-        ("f", "github_login"): (3, 1, 2, 0, 3, 0),  # ghost x2 rows + ghost2
-        ("f", "email"): (1, 1, 0, 0, 0, 0),
-        ("f", "user_id"): (2, 0, 1, 1, 1, 1),  # dup ambiguous = unmapped; svc-bot shared
+        # alice-gh, moved + bob-gh (bob: several aliases), gone-gh (unknown, kept); ghost x2
+        # rows + ghost2 unmapped
+        ("f", "github_login"): (6, 4, 2, 0, 3, 0, 0, 0, 1, 0, 0, 1),
+        ("f", "email"): (1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+        # svc-bot shared; dup ambiguous (2 rows), u42 conflicting (1 row): not "unmapped"
+        ("f", "user_id"): (3, 0, 0, 1, 0, 1, 1, 1, 0, 2, 1, 0),
     }
 
 

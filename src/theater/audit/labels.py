@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .sample import unneutralise
+
 log = logging.getLogger(__name__)
 
 TABLE = "ops/audit_labels"
@@ -78,8 +80,9 @@ def parse(path: str | Path) -> Parsed:
         rows, seen = [], {}
         for rec in reader:
             line = reader.line_num
-            eid = (rec.get("event_id") or "").strip()
-            tool = (rec.get("tool") or "").strip()
+            # cells `audit sample` prefixed so that no spreadsheet runs them as formulas
+            eid = unneutralise((rec.get("event_id") or "").strip())
+            tool = unneutralise((rec.get("tool") or "").strip())
             lab = (rec.get("label") or "").strip()
             bad = False
             if not eid or not tool:
@@ -126,8 +129,8 @@ def parse(path: str | Path) -> Parsed:
                     "tool": tool,
                     "label": int(lab),
                     "inclusion_probability": pi,
-                    "stratum": (rec.get("stratum") or "").strip() or None,
-                    "org_id_file": (rec.get("org_id") or "").strip() or None,
+                    "stratum": unneutralise((rec.get("stratum") or "").strip()) or None,
+                    "org_id_file": unneutralise((rec.get("org_id") or "").strip()) or None,
                 }
             )
     if not rows and not problems:

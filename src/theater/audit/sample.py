@@ -16,6 +16,15 @@ every non-empty cell (all of it when smaller), so that every detector output of 
 seen. Within a cell the draw is simple random sampling without replacement; each row records
 ``inclusion_probability`` = n / N of its cell.
 
+The reviewers' CSV is opened in spreadsheets: a text cell that starts with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return would run as a formula there (an event id or artifact id comes
+from a vendor's export, an org folder name from whoever wrote the landing zone). Such cells are
+written with a leading ``'`` (:func:`neutralise`); ``theater audit load`` strips it again
+(:func:`unneutralise`), so the keys still match the lake.
+
+Orgs the index suppresses for the period (too few users, one dominant user) are not sampled:
+suppressed means no figures anywhere, and an interaction row of a small org is one.
+
 Pure functions on pandas frames, plus :func:`read_population`, the thin reader.
 """
 
@@ -45,6 +54,26 @@ SAMPLE_COLUMNS = [
     "inclusion_probability",
     "label",
 ]
+
+
+#: first characters that make a spreadsheet read a cell as a formula
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """A text cell safe to open in a spreadsheet: prefixed with ``'`` when it starts like a
+    formula (or with ``'`` itself, so that :func:`unneutralise` is exact); other values as
+    they are."""
+    if isinstance(value, str) and value.startswith((*FORMULA_START, "'")):
+        return "'" + value
+    return value
+
+
+def unneutralise(value: str) -> str:
+    """The value :func:`neutralise` was given (a cell without its prefix is returned as is)."""
+    if value.startswith("'") and value[1:].startswith((*FORMULA_START, "'")):
+        return value[1:]
+    return value
 
 
 def stratum_of(flags: Iterable[str] | None) -> str:
@@ -163,12 +192,32 @@ def sample_frame(sampled: pd.DataFrame) -> pd.DataFrame:
         if c not in out:
             out[c] = None
     out["inclusion_probability"] = out["inclusion_probability"].round(8)
-    return out[SAMPLE_COLUMNS]
+    out = out[SAMPLE_COLUMNS]
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].map(neutralise)
+    return out
+
+
+def published_orgs(spark, lake, period):
+    """Orgs with a published (not suppressed) row for exactly ``period`` in
+    gold/org_theater_index (``org_id``), or None when the index has no row for the period."""
+    from pyspark.sql import functions as F
+
+    if not lake.exists("gold/org_theater_index"):
+        return None
+    idx = lake.read(spark, "gold/org_theater_index").where(
+        (F.col("period_start") == F.lit(period.start)) & (F.col("period_end") == F.lit(period.end))
+    )
+    if not idx.limit(1).count():
+        return None
+    return idx.where(~F.coalesce(F.col("suppressed"), F.lit(False))).select("org_id").distinct()
 
 
 def read_population(spark, lake, period) -> pd.DataFrame:
     """The period's scored interactions (gold/interaction_labels, with the artifact id from
-    silver/interactions) as pandas: the frame :func:`draw` samples from."""
+    silver/interactions) of the orgs the index publishes for the period, as pandas: the frame
+    :func:`draw` samples from. Empty when the period has not been scored into the index."""
     from pyspark.sql import functions as F
 
     labels = (
@@ -193,4 +242,12 @@ def read_population(spark, lake, period) -> pd.DataFrame:
             .select("event_id", "tool", "artifact_id")
         )
         labels = labels.join(art, on=["tool", "event_id"], how="left")
-    return labels.toPandas()
+    orgs = published_orgs(spark, lake, period)
+    if orgs is None:
+        log.warning(
+            "gold/org_theater_index has no row for %s: nothing to sample (run the score "
+            "stage for the period)",
+            period,
+        )
+        return labels.limit(0).toPandas()
+    return labels.join(F.broadcast(orgs), "org_id", "left_semi").toPandas()

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from .. import quality
+from .. import keycheck, quality
 from ..buckets import (
     bucket_count,
     bucket_of,
@@ -118,8 +118,20 @@ def pseudonym_key(cfg: Config, environ=os.environ, *, announce: bool = True) -> 
     warning banner when ``announce``: a caller that only checks early passes False, so the
     banner is shown once, by the stage that uses the key)."""
     value = environ.get(KEY_ENV)
+    cluster = cfg["env"] == "cluster"
     if value:
+        if value.encode("utf-8") == DEMO_KEY and (cluster or not cfg.privacy.allow_demo_key):
+            raise ConfigError(
+                f"{KEY_ENV} is the built-in demo key, which is public: env '{cfg['env']}' "
+                "refuses it; set a secret key"
+            )
         return value.encode("utf-8")
+    if cluster and cfg.privacy.allow_demo_key:
+        # the cluster holds real data: no layer of configuration may turn the demo key on
+        raise ConfigError(
+            f"{KEY_ENV} is not set and env 'cluster' never uses the built-in demo key "
+            "(privacy.allow_demo_key is ignored there): set a secret key"
+        )
     if cfg.privacy.allow_demo_key:
         if not announce:
             return DEMO_KEY
@@ -269,9 +281,11 @@ def _upgrade_silver_interactions(spark: SparkSession, lake: Lake) -> None:
 
 def _coverage_metrics(rows: list) -> dict:
     """{source_format: {aliases, mapped, unmapped, shared, rows_unmapped, rows_shared,
-    by_kind: {alias_kind: {...}}}} from identity-coverage rows."""
+    ambiguous, conflicting, unknown_user, rows_ambiguous, rows_conflicting, several_aliases,
+    by_kind: {alias_kind: {...}}}} from identity-coverage rows (``several_aliases`` of a
+    format sums its kinds)."""
     out: dict = {}
-    names = ("aliases", "mapped", "unmapped", "shared", "rows_unmapped", "rows_shared")
+    names = vendor.COVERAGE_COUNTS
     for r in rows:
         f = out.setdefault(r.source_format, {**{n: 0 for n in names}, "by_kind": {}})
         f["by_kind"][r.alias_kind or "unknown"] = {n: int(r[n]) for n in names}
@@ -299,6 +313,9 @@ def run(
     for table in ("bronze/interactions", "bronze/directory", "bronze/user_days"):
         if not lake.exists(table):
             log.info("%s does not exist: refined as empty", table)
+    # one key per lake: refused before any table is written, recorded before silver is
+    keycheck.verify_written_key(spark, lake, key)
+    keycheck.record(lake.root, key, any(lake.exists(t) for t in keycheck.KEYED_TABLES))
 
     dq = quality.Gate(spark, lake, cfg, "refine", run_id=run_id, period=period)
     progress("refine: directory, policies, work items")
@@ -313,14 +330,14 @@ def run(
         else spark.createDataFrame([], IDENTITIES_SCHEMA)
     )
     dir_ids = vendor.directory_ids(bronze_or_empty(spark, lake, "directory"))
-    cov = _Coverage()
+    cov = _Coverage(idmap=idmap, dir_ids=dir_ids)
     counts, orphans = _refine_interactions(
         spark, cfg, lake, period, dq, key, directory, idmap, dir_ids, cov
     )
     aggregates = _refine_aggregates(
         spark, lake, period, dq, key, directory, idmap, dir_ids, cov, progress
     )
-    coverage = _write_identity_coverage(spark, lake, period, dq.run_id, cov)
+    coverage = _write_identity_coverage(spark, lake, period, dq, cov)
     return {
         "inputs": {t: lake.version(t) for t in BRONZE_INPUTS},
         "outputs": {t: lake.version(t) for t in SILVER_OUTPUTS},
@@ -362,6 +379,8 @@ class _Coverage:
 
     aliases: list = field(default_factory=list)
     rows: list = field(default_factory=list)
+    idmap: DataFrame | None = None  # to tell who an alias resolved to (several aliases)
+    dir_ids: DataFrame | None = None
 
     def add(self, aliases: DataFrame, rows: DataFrame) -> None:
         self.aliases.append(aliases)
@@ -726,46 +745,102 @@ def _org_sources(cleaned: DataFrame) -> dict:
     return {"export": {f: sorted(o) for f, o in sorted(export.items())}, "none": none}
 
 
-def _write_identity_coverage(spark, lake, period, run_id, cov: _Coverage) -> list:
-    """ops/identity_coverage rows for this run (mapped, unmapped, shared per format and kind)."""
-    aliases, rows = cov.aliases[0], cov.rows[0]
-    for a, r in zip(cov.aliases[1:], cov.rows[1:]):
-        aliases, rows = aliases.unionByName(a), rows.unionByName(r)
-    coverage = (
-        vendor.identity_coverage(vendor.coverage_aliases(aliases), vendor.coverage_rows(rows))
-        .orderBy("source_format", "alias_kind")
-        .collect()
-    )
-    if coverage:
-        table = spark.createDataFrame(
-            [
-                (
-                    run_id,
-                    period.start,
-                    period.end,
-                    r.source_format,
-                    r.alias_kind,
-                    r.aliases,
-                    r.mapped,
-                    r.unmapped,
-                    r.shared,
-                    r.rows_unmapped,
-                    r.rows_shared,
-                )
-                for r in coverage
-            ],
-            vendor.COVERAGE_SCHEMA,
+def _write_identity_coverage(spark, lake, period, dq, cov: _Coverage) -> list:
+    """ops/identity_coverage rows for this run (mapped, unmapped, shared, conflicts per format
+    and kind), checked by the table's suite (warnings: identity conflicts)."""
+    if cov.aliases:
+        aliases, rows = cov.aliases[0], cov.rows[0]
+        for a, r in zip(cov.aliases[1:], cov.rows[1:]):
+            aliases, rows = aliases.unionByName(a), rows.unionByName(r)
+        several = None
+        if cov.idmap is not None and cov.dir_ids is not None:
+            again = aliases.drop("_identity_status").transform(
+                vendor.resolve_identities(cov.idmap, cov.dir_ids, "_alias_norm")
+            )
+            several = vendor.several_aliases(again)
+        coverage = (
+            vendor.identity_coverage(
+                vendor.coverage_aliases(aliases), vendor.coverage_rows(rows), several
+            )
+            .orderBy("source_format", "alias_kind")
+            .collect()
         )
+    else:
+        coverage = []
+    table = spark.createDataFrame(
+        [
+            (dq.run_id, period.start, period.end, r.source_format, r.alias_kind)
+            + tuple(r[c] for c in vendor.COVERAGE_COUNTS)
+            for r in coverage
+        ],
+        vendor.COVERAGE_SCHEMA,
+    )
+    table = dq.check("ops/identity_coverage", table, materialize=False)
+    if coverage:
+        _upgrade_identity_coverage(spark, lake)
         lake.append(table, "ops/identity_coverage")
+    _warn_identities(coverage)
+    return coverage
+
+
+def _upgrade_identity_coverage(spark, lake) -> None:
+    """ops/identity_coverage written before conflicts were counted: add their columns (null:
+    not counted then) in one overwrite, so that this run's rows can be appended."""
+    if not lake.exists("ops/identity_coverage"):
+        return
+    old = lake.read(spark, "ops/identity_coverage")
+    missing = [c for c in vendor.COVERAGE_COUNTS if c not in old.columns]
+    if not missing:
+        return
+    for c in missing:
+        old = old.withColumn(c, F.lit(None).cast("bigint"))
+    names = [f.split()[0] for f in vendor.COVERAGE_SCHEMA.split(", ")]
+    lake.overwrite(old.select(*names), "ops/identity_coverage")
+
+
+def _warn_identities(coverage: list) -> None:
+    """One warning per reason a vendor identity was left out or is doubtful, with counts."""
     for r in coverage:
+        where = f"{r.source_format} ({r.alias_kind})"
         if r.unmapped:
             log.warning(
-                "%s: %d %s identit(ies) not in the directory or identities: %d row(s) "
-                "left out of silver (add them to landing/directory/, or map them to directory "
-                "user_ids in landing/identities/)",
-                r.source_format,
+                "%s: %d identit(ies) not in the directory or identities: %d row(s) left out "
+                "of silver (add them to landing/directory/, or map them to directory user_ids "
+                "in landing/identities/)",
+                where,
                 r.unmapped,
-                r.alias_kind,
                 r.rows_unmapped,
             )
-    return coverage
+        if r.ambiguous:
+            log.warning(
+                "%s: %d alias(es) mapped to more than one person by identities "
+                "(ambiguous_identity): resolved to no one, %d row(s) left out of silver; fix "
+                "the identities file",
+                where,
+                r.ambiguous,
+                r.rows_ambiguous,
+            )
+        if r.conflicting:
+            log.warning(
+                "%s: %d alias(es) are one person's directory user_id but identities map them "
+                "to another (conflicting_identity): resolved to no one, %d row(s) left out of "
+                "silver; fix the identities file",
+                where,
+                r.conflicting,
+                r.rows_conflicting,
+            )
+        if r.unknown_user:
+            log.warning(
+                "%s: %d alias(es) mapped by identities to a user_id the directory does not "
+                "have: kept under that user_id (org from the row, else unresolved); update "
+                "the directory or the identities file",
+                where,
+                r.unknown_user,
+            )
+        if r.several_aliases:
+            log.info(
+                "%s: %d person(s) appear under several aliases: their rows are summed as one "
+                "person",
+                where,
+                r.several_aliases,
+            )

@@ -12,9 +12,23 @@ Identities
     - ``shared``: a shared service principal: ``shared = true`` in identities, or an AWS IAM role
       ARN (``arn:aws:sts::<acct>:assumed-role/<role>/<session>``, ``arn:aws:iam::<acct>:role/...``)
       that identities do not map to a person. Left out of every per-user figure;
-    - ``ambiguous``: the latest delivery maps the alias to more than one user_id (never guessed:
-      treated as unmapped);
+    - ``ambiguous``: the latest delivery maps the alias to more than one user_id. Never guessed:
+      the alias resolves to no one and its rows are counted as ``rows_ambiguous``;
+    - ``conflicting``: the alias IS a directory user_id but identities map it to another person
+      (or to several). The two sources disagree and neither is guessed: it resolves to no one
+      and its rows are counted as ``rows_conflicting``;
+    - ``unknown_user``: identities map the alias to exactly one user_id that the directory does
+      not have. Kept under that user_id (as a native row of a user missing from the directory
+      is: the org comes from the row or stays unresolved) and counted, since the mapping or the
+      directory is out of date;
     - ``unmapped``: none of the above. The row does not reach silver; it is counted.
+
+    Conflicts are data-quality findings: counted per format and alias kind in
+    ``ops/identity_coverage`` (``ambiguous``, ``conflicting``, ``unknown_user`` aliases and the
+    rows left out for the first two), warned about in the run, and checked by the
+    ``ops/identity_coverage`` suite (warnings). People who reach one format through several
+    aliases of one kind (two GitHub logins) are summed as one person, which is the point of
+    the mapping; ``several_aliases`` counts them so that it is visible.
 
     Aliases compare after ``normalize_identity``: trimmed, and case-insensitively when they
     contain ``@`` (e-mail addresses, UPNs); other ids (logins, UUIDs, ARNs) are case-sensitive.
@@ -41,8 +55,10 @@ from .refine import content_hash, normalize_identity, pseudonym
 
 #: an AWS role session / role ARN: a workload identity, not a person (unless identities map it)
 ROLE_ARN = r"^arn:aws[a-z-]*:(sts::[0-9]*:assumed-role/|iam::[0-9]*:role/)"
-RESOLVED = ("directory", "mapped")
-UNMAPPED = ("unmapped", "ambiguous")
+RESOLVED = ("directory", "mapped", "unknown_user")
+UNMAPPED = ("unmapped",)
+#: aliases whose mappings contradict themselves or the directory: they resolve to no one
+CONFLICTS = ("ambiguous", "conflicting")
 #: An alias neither the directory nor identities know, whose export gives its org (Viva's
 #: ``Organization``, GitHub team membership): kept as its own person (``with_export_orgs``).
 EXPORT = "export"
@@ -88,10 +104,23 @@ SILVER_ORG_DAY_COLUMNS = [
     *ORG_DAY_COUNTS,
     "period_days",
 ]
+COVERAGE_COUNTS = (
+    "aliases",
+    "mapped",
+    "unmapped",
+    "shared",
+    "rows_unmapped",
+    "rows_shared",
+    "ambiguous",
+    "conflicting",
+    "unknown_user",
+    "rows_ambiguous",
+    "rows_conflicting",
+    "several_aliases",
+)
 COVERAGE_SCHEMA = (
     "run_id string, period_start date, period_end date, source_format string, "
-    "alias_kind string, aliases bigint, mapped bigint, unmapped bigint, "
-    "shared bigint, rows_unmapped bigint, rows_shared bigint"
+    "alias_kind string, " + ", ".join(f"{c} bigint" for c in COVERAGE_COUNTS)
 )
 
 
@@ -154,32 +183,45 @@ def resolve_identities(
     to rows with ``source_format`` and ``alias_col``; native rows get status ``native`` and
     their own id."""
 
+    # directory user_ids a mapping may point to
+    known = dir_ids.select(F.col("_alias_norm").alias("_map_norm"), F.lit(True).alias("_known"))
+
     def apply(df: DataFrame) -> DataFrame:
         vendor = F.col("source_format").isNotNull()
         out = (
             df.withColumn("_alias_norm", normalize_identity(F.col(alias_col)))
             .join(F.broadcast(idmap), "_alias_norm", "left")
             .join(F.broadcast(dir_ids), "_alias_norm", "left")
+            .withColumn("_map_norm", normalize_identity(F.col("_map_id")))
+            .join(F.broadcast(known), "_map_norm", "left")
+        )
+        ambiguous = F.coalesce(F.col("_map_ambiguous"), F.lit(False))
+        mapped_elsewhere = F.col("_map_id").isNotNull() & (
+            F.col("_map_norm") != F.col("_alias_norm")
         )
         status = (
             F.when(~vendor, F.lit("native"))
             .when(F.col("_alias_norm").isNull() | (F.col("_alias_norm") == ""), F.lit("unmapped"))
             .when(F.coalesce(F.col("_map_shared"), F.lit(False)), F.lit("shared"))
+            .when(
+                F.col("_dir_id").isNotNull() & (ambiguous | mapped_elsewhere), F.lit("conflicting")
+            )
             .when(F.col("_dir_id").isNotNull(), F.lit("directory"))
+            .when(F.col("_map_id").isNotNull() & F.col("_known").isNull(), F.lit("unknown_user"))
             .when(F.col("_map_id").isNotNull(), F.lit("mapped"))
+            .when(ambiguous, F.lit("ambiguous"))  # mapped, to several people: not a workload
             .when(F.col("_alias_norm").rlike(ROLE_ARN), F.lit("shared"))
-            .when(F.coalesce(F.col("_map_ambiguous"), F.lit(False)), F.lit("ambiguous"))
             .otherwise(F.lit("unmapped"))
         )
         resolved = (
             F.when(~vendor, F.col(alias_col))
             .when(status == "directory", F.col("_dir_id"))
-            .when(status == "mapped", F.col("_map_id"))
+            .when(status.isin("mapped", "unknown_user"), F.col("_map_id"))
         )
         return (
             out.withColumn("_identity_status", status)
             .withColumn("_resolved_id", resolved)
-            .drop("_map_id", "_map_shared", "_map_ambiguous", "_dir_id")
+            .drop("_map_id", "_map_shared", "_map_ambiguous", "_dir_id", "_map_norm", "_known")
         )
 
     return apply
@@ -199,29 +241,50 @@ def coverage_aliases(rows: DataFrame) -> DataFrame:
         distinct_where(st.isin(*RESOLVED, EXPORT)).alias("mapped"),
         distinct_where(st.isin(*UNMAPPED)).alias("unmapped"),
         distinct_where(st == "shared").alias("shared"),
+        *[distinct_where(st == c).alias(c) for c in (*CONFLICTS, "unknown_user")],
     )
 
 
 def coverage_rows(rows: DataFrame) -> DataFrame:
-    """Row counts left out per (source_format, alias_kind): unmapped and shared."""
+    """Row counts left out per (source_format, alias_kind), by reason: unmapped, shared,
+    ambiguous, conflicting."""
     v = rows.where(F.col("source_format").isNotNull())
     st = F.col("_identity_status")
     return v.groupBy("source_format", F.col("user_alias_kind").alias("alias_kind")).agg(
         F.sum(st.isin(*UNMAPPED).cast("long")).alias("rows_unmapped"),
         F.sum((st == "shared").cast("long")).alias("rows_shared"),
+        *[F.sum((st == c).cast("long")).alias(f"rows_{c}") for c in CONFLICTS],
     )
 
 
-def identity_coverage(aliases: DataFrame, rows: DataFrame) -> DataFrame:
-    """``coverage_aliases`` joined with ``coverage_rows`` (missing counts are 0: counted)."""
+def several_aliases(resolved: DataFrame) -> DataFrame:
+    """People reached through more than one alias of one kind, per (source_format, alias_kind),
+    from resolved vendor rows (``_alias_norm``, ``_resolved_id``, ``_identity_status``)."""
+    v = resolved.where(
+        F.col("source_format").isNotNull() & F.col("_identity_status").isin(*RESOLVED)
+    )
+    per_person = v.groupBy(
+        "source_format", F.col("user_alias_kind").alias("alias_kind"), "_resolved_id"
+    ).agg(F.count_distinct("_alias_norm").alias("_n"))
+    return per_person.groupBy("source_format", "alias_kind").agg(
+        F.sum((F.col("_n") > 1).cast("long")).alias("several_aliases")
+    )
+
+
+def identity_coverage(
+    aliases: DataFrame, rows: DataFrame, several: DataFrame | None = None
+) -> DataFrame:
+    """``coverage_aliases`` joined with ``coverage_rows`` and ``several_aliases`` (missing
+    counts are 0: counted)."""
     out = aliases.join(rows, ["source_format", "alias_kind"], "full")
+    if several is not None:
+        out = out.join(several, ["source_format", "alias_kind"], "left")
+    else:
+        out = out.withColumn("several_aliases", F.lit(0))
     return out.select(
         "source_format",
         "alias_kind",
-        *[
-            F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c)
-            for c in ("aliases", "mapped", "unmapped", "shared", "rows_unmapped", "rows_shared")
-        ],
+        *[F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) for c in COVERAGE_COUNTS],
     )
 
 

@@ -212,3 +212,52 @@ def test_no_published_interval_is_zero_width(spark):
     for r in got.values():
         for lo, hi in ((r.ci_low, r.ci_high), (r.incentive_ci_low, r.incentive_ci_high)):
             assert lo is None or hi > lo
+
+
+def test_acceptance_counts_from_user_days_and_events(spark):
+    from pyspark.sql import functions as F
+
+    from theater.transforms.aggregates import USER_DAYS_SCHEMA
+
+    d = date(2026, 7, 6)
+    # (source, user, org, feature, requests, shown, accepted, rejected, dismissed)
+    spec = [
+        ("github_copilot_users", "u1", "A", "code_completion", None, 40, 10, None, None),
+        ("github_copilot_users", "u1", "A", "code_completion", None, 20, 5, None, None),
+        # 2 requests but 9 accepted + 1 rejected: never fewer outputs than decisions (10)
+        ("amazon_q_user_activity", "u2", "A", "inline_chat", 2, None, 9, 1, None),
+        # no accepted count: measures nothing
+        ("cursor_daily_usage", "u3", "A", "chat", 30, None, None, None, None),
+        ("viva_person_query", "u3", "A", "word_subset", 5, None, 1, None, None),
+    ]
+    rows = [
+        (src, u, o, "v", d, f, req, shown, acc, rej, dis) + (None,) * 5 + (1,)
+        for src, u, o, f, req, shown, acc, rej, dis in spec
+    ]
+    user_days = spark.createDataFrame(rows, USER_DAYS_SCHEMA)
+    # org A's claude_code_otel events: 2 of 4 carry a disposition (1 used); org G's gateway
+    # events never carry one: G measures nothing
+    ev = [
+        ("A", "u4", "claude_code_otel", "ide", "agent", "accepted"),
+        ("A", "u4", "claude_code_otel", "ide", "agent", "discarded"),
+        ("A", "u4", "claude_code_otel", "ide", "agent", None),
+        ("A", "u5", "claude_code_otel", "ide", "agent", None),
+        ("G", "g1", "claude_code_otel", "ide", "agent", None),
+        ("G", "g1", "litellm_spend_logs", "assistant", "chat", None),
+    ]
+    events = spark.createDataFrame(
+        ev,
+        "org_id string, user_key string, source_format string, tool string, action string, "
+        "output_disposition string",
+    )
+    got = {
+        (r.org_id, r.user_key, r.feature): (r.n, r.k)
+        for r in ax.acceptance_counts(user_days, events).orderBy(F.col("feature")).collect()
+    }
+    assert got == {
+        ("A", "u1", "github_copilot_users/code_completion"): (60.0, 45.0),
+        ("A", "u2", "amazon_q_user_activity/inline_chat"): (10.0, 1.0),
+        # events: unused = no used disposition, over all the feature's events of the org
+        ("A", "u4", "claude_code_otel/ide/agent"): (3.0, 2.0),
+        ("A", "u5", "claude_code_otel/ide/agent"): (1.0, 1.0),
+    }

@@ -12,8 +12,8 @@ the SAME quantity as the theater index, the share of usage that is performative
    tool and feature (pushed inline completions far more than chat answers; Amazon Q counts chat
    prompts and responses as messages). Per feature key (``source_format/feature``) the baseline
    ``b_f`` is a low weighted quantile (``baseline_quantile``) of the rates of users with at least
-   ``min_user_outputs`` outputs of that feature, over every org: the rate of users who play
-   little or no theater with it. Fewer than ``min_baseline_users`` such users: the pooled rate of
+   ``min_user_outputs`` outputs of that feature, over every org, each org weighing the same:
+   the rate of users who play little or no theater with it. Fewer than ``min_baseline_users`` such users: the pooled rate of
    the feature (which errs toward less excess).
 2. **A user's excess, pooled over tools.** Theater outputs go unused, so for a user with theater
    share t, unused rate r = t + (1 - t) b, i.e. t = (r - b) / (1 - b). Pooled over the user's
@@ -51,6 +51,8 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from ..columns import output_used
+
 NAME = "acceptance_excess"
 
 #: Features (or event actions) whose outputs are pushed unasked: kept, with their own baseline.
@@ -59,7 +61,7 @@ BASIS = "acceptance"
 
 @dataclass
 class Settings:
-    baseline_quantile: float = 0.05
+    baseline_quantile: float = 0.25
     min_user_outputs: int = 10
     min_baseline_users: int = 10
     min_measured_users: int = 5
@@ -81,16 +83,29 @@ def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
 
 
 def baselines(
-    feature: np.ndarray, n: np.ndarray, k: np.ndarray, w: np.ndarray, s: Settings
+    feature: np.ndarray,
+    n: np.ndarray,
+    k: np.ndarray,
+    w: np.ndarray,
+    s: Settings,
+    org: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Per feature key: the genuine unused rate (step 1). ``w``: bootstrap weight per row."""
+    """Per feature key: the genuine unused rate (step 1). ``w``: bootstrap weight per row;
+    ``org``: org code per row. Each org counts equally in the quantile (its users share the
+    org's weight): one large org that games a feature must not set that feature's baseline."""
     out = {}
+    if org is None:
+        org = np.zeros(len(feature), dtype=int)
     for f in np.unique(feature):
         m = feature == f
-        nn, kk, ww = n[m], k[m], w[m]
+        nn, kk, ww, oo = n[m], k[m], w[m], org[m]
         big = (nn >= s.min_user_outputs) & (ww > 0)
+        if big.sum() < s.min_baseline_users:  # few users with many outputs: every user counts
+            big = (nn > 0) & (ww > 0)
         if big.sum() >= s.min_baseline_users:
-            out[f] = _weighted_quantile(kk[big] / nn[big], ww[big], s.baseline_quantile)
+            per_org = np.bincount(oo[big], weights=ww[big])
+            ew = ww[big] / per_org[oo[big]]
+            out[f] = _weighted_quantile(kk[big] / nn[big], ew, s.baseline_quantile)
         else:
             den = float((ww * nn).sum())
             out[f] = float((ww * kk).sum() / den) if den > 0 else 0.0
@@ -146,7 +161,7 @@ def _shares(fr: _Frame, w: np.ndarray, s: Settings, tau2: float | None = None):
     (share, share_high, measured users) and tau^2 (estimated when not given)."""
     U, O = fr.n_users, len(fr.orgs)
     rw = w[fr.row_user]
-    b = baselines(fr.row_feature, fr.n, fr.k, rw, s)
+    b = baselines(fr.row_feature, fr.n, fr.k, rw, s, fr.user_org[fr.row_user])
     bf = np.array([b[f] for f in fr.row_feature]) if len(fr.n) else np.zeros(0)
     E = np.bincount(fr.row_user, weights=fr.k - fr.n * bf, minlength=U)
     D = np.bincount(fr.row_user, weights=fr.n * (1 - bf), minlength=U)
@@ -216,7 +231,9 @@ def estimate(acc: pd.DataFrame, users: pd.DataFrame, s: Settings | None = None) 
     incentive share from quota bunching and checkpoint bursts, NaN where not measured).
     """
     s = s or Settings()
-    acc = acc[(acc["n"] > 0)].copy()
+    # a fixed row order: sums and quantiles do not depend on how Spark handed the rows over
+    acc = acc[(acc["n"] > 0)].sort_values(["org_id", "user_key", "feature"], kind="stable").copy()
+    users = users.sort_values(["org_id", "user_key"], kind="stable")
     acc["k"] = acc["k"].clip(lower=0)
     acc["k"] = np.minimum(acc["k"], acc["n"])
     cols = ["org_id", "share", "ci_low", "ci_high", "measured_users", "acceptance_coverage"]
@@ -267,19 +284,44 @@ def estimate(acc: pd.DataFrame, users: pd.DataFrame, s: Settings | None = None) 
 #: are still a count per feature: the feature's own baseline absorbs the unit.
 
 
-def acceptance_counts(user_days: DataFrame | None, labels: DataFrame) -> DataFrame:
+def acceptance_counts(user_days: DataFrame | None, events: DataFrame) -> DataFrame:
     """Per (org_id, user_key, feature): ``n`` outputs whose use is measured and ``k`` of them
-    unused, from silver/user_days rows (accepted against shown, else requests, else accepted +
-    rejected + dismissed; rows without an accepted count measure nothing) and from labelled
-    interactions (the three-valued ``sig_unused_output``; feature = source/action)."""
-    src = F.coalesce(F.col("tool"), F.lit("native"))
-    ev = labels.where(F.col("org_id").isNotNull() & F.col("sig_unused_output").isNotNull()).select(
+    unused.
+
+    From silver/user_days rows with an accepted count: accepted against shown, else requests,
+    else accepted + rejected + dismissed, and never fewer than accepted + rejected + dismissed
+    (rows without an accepted count measure nothing). From the period's events
+    (silver/interactions rows): feature = source/tool/action, unused = no used disposition,
+    the same reading as "not accepted of shown"; only (org, feature) pairs where some of the
+    org's events of the feature report a disposition (a gateway log that never reports one
+    measures nothing).
+    """
+    src = (
+        F.coalesce(F.col("source_format"), F.lit("native"))
+        if "source_format" in (events.columns)
+        else F.lit("native")
+    )
+    feature = F.concat_ws(
+        "/", src, F.coalesce(F.col("tool"), F.lit("-")), F.coalesce(F.col("action"), F.lit("-"))
+    )
+    disp = F.col("output_disposition")
+    ev = events.where(F.col("org_id").isNotNull()).select(
         "org_id",
         "user_key",
-        F.concat_ws("/", src, F.coalesce(F.col("action"), F.lit("other"))).alias("feature"),
+        feature.alias("feature"),
         F.lit(1.0).alias("n"),
-        F.col("sig_unused_output").cast("double").alias("k"),
+        (1.0 - output_used().cast("double")).alias("k"),
+        (disp.isNotNull() & (disp != F.lit("unknown"))).cast("int").alias("_reported"),
     )
+    # the source as deployed in the org reports dispositions: some of the org's events of the
+    # feature carry one (a gateway log, or a native feed without dispositions, measures nothing)
+    reported = (
+        ev.groupBy("org_id", "feature")
+        .agg(F.max("_reported").alias("_any"))
+        .where(F.col("_any") > 0)
+        .select("org_id", "feature")
+    )
+    ev = ev.join(reported, on=["org_id", "feature"], how="left_semi").drop("_reported")
     rows = ev
     if user_days is not None:
         decided = (
@@ -287,8 +329,10 @@ def acceptance_counts(user_days: DataFrame | None, labels: DataFrame) -> DataFra
             + F.coalesce(F.col("rejected"), F.lit(0))
             + F.coalesce(F.col("dismissed"), F.lit(0))
         )
-        shown = F.coalesce(
-            F.col("suggestions_shown"), F.col("requests"), decided.cast("long")
+        # never fewer outputs than decisions reported on them
+        shown = F.greatest(
+            F.coalesce(F.col("suggestions_shown"), F.col("requests"), decided.cast("long")),
+            decided.cast("long"),
         ).cast("double")
         agg_rows = user_days.where(
             F.col("org_id").isNotNull()
@@ -302,7 +346,7 @@ def acceptance_counts(user_days: DataFrame | None, labels: DataFrame) -> DataFra
             shown.alias("n"),
             (shown - F.col("accepted").cast("double")).alias("k"),
         )
-        rows = rows.unionByName(agg_rows.where(F.col("n") >= F.col("n") - F.col("k")))
+        rows = rows.unionByName(agg_rows)
     return (
         rows.where(F.col("n") > 0)
         .groupBy("org_id", "user_key", "feature")

@@ -382,10 +382,10 @@ def incentive_frames(spark: SparkSession, labels, aggs: Aggregates | None, inc, 
     return per_org, usage
 
 
-def acceptance_index(spark: SparkSession, labels, aggs, usage, cfg: Config) -> DataFrame:
+def acceptance_index(spark: SparkSession, events, aggs, usage, cfg: Config) -> DataFrame:
     """Per org: the theater share estimated from acceptance counts and dispositions
     (:mod:`theater.signals.acceptance_excess`), for orgs without a per-interaction index."""
-    acc = ax.acceptance_counts(aggs.user_days if aggs is not None else None, labels).toPandas()
+    acc = ax.acceptance_counts(aggs.user_days if aggs is not None else None, events).toPandas()
     users = usage.toPandas()
     b = cfg.scoring.bootstrap
     s = ax.Settings(replicates=b.replicates, confidence=b.confidence, seed=b.seed)
@@ -449,7 +449,9 @@ def index_frame(
     interval = bootstrap_interval(spark, org_users, b.replicates, b.confidence, b.seed)
     incentive, usage = incentive_frames(spark, labels, aggs, inc, cfg)
     usage = usage.cache()
-    acceptance = acceptance_index(spark, labels, aggs, usage, cfg)
+    acceptance = acceptance_index(
+        spark, period_rows if period_rows is not None else labels, aggs, usage, cfg
+    )
     sources = org_sources(period_rows if period_rows is not None else labels, aggs)
     base = org_index(
         org_users,

@@ -103,7 +103,7 @@ def run(landing: Path, lake: Path, state: Path) -> tuple[int, str, float]:
     t = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
     out = (p.stdout + "\n" + p.stderr).splitlines()
-    last = [x for x in out if "failed:" in x or "Error" in x]
+    last = [x for x in out if "failed:" in x or "error:" in x or "Error" in x]
     return p.returncode, (last[-1] if last else "")[:300], round(time.time() - t, 1)
 
 

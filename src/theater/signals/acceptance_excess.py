@@ -96,8 +96,11 @@ def baselines(
     out = {}
     if org is None:
         org = np.zeros(len(feature), dtype=int)
-    for f in np.unique(feature):
-        m = feature == f
+    names, codes = np.unique(feature, return_inverse=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    for i, f in enumerate(names):  # each feature's rows, without a mask over all rows
+        m = order[bounds[i] : bounds[i + 1]]
         nn, kk, ww, oo = n[m], k[m], w[m], org[m]
         big = (nn >= s.min_user_outputs) & (ww > 0)
         if big.sum() < s.min_baseline_users:  # few users with many outputs: every user counts
@@ -117,7 +120,7 @@ class _Frame:
     """Integer-coded rows: acceptance rows (user, feature) and users (org, usage, incentive)."""
 
     row_user: np.ndarray
-    row_feature: np.ndarray
+    row_feature: np.ndarray  # feature code per row (index into ``features``)
     n: np.ndarray
     k: np.ndarray
     user_org: np.ndarray
@@ -145,7 +148,7 @@ def _frame(acc: pd.DataFrame, users: pd.DataFrame) -> _Frame:
     inc = u["incentive"].to_numpy(float) if "incentive" in u else np.full(len(keys), np.nan)
     return _Frame(
         row_user=a["_u"].to_numpy(int),
-        row_feature=a["feature"].astype(str).to_numpy(),
+        row_feature=np.unique(a["feature"].astype(str).to_numpy(), return_inverse=True)[1],
         n=n,
         k=k,
         user_org=keys["org_id"].map(org_code).to_numpy(int),
@@ -162,7 +165,10 @@ def _shares(fr: _Frame, w: np.ndarray, s: Settings, tau2: float | None = None):
     U, O = fr.n_users, len(fr.orgs)
     rw = w[fr.row_user]
     b = baselines(fr.row_feature, fr.n, fr.k, rw, s, fr.user_org[fr.row_user])
-    bf = np.array([b[f] for f in fr.row_feature]) if len(fr.n) else np.zeros(0)
+    codes = np.zeros(int(fr.row_feature.max()) + 1 if len(fr.n) else 0)
+    for f, v in b.items():
+        codes[f] = v
+    bf = codes[fr.row_feature] if len(fr.n) else np.zeros(0)
     E = np.bincount(fr.row_user, weights=fr.k - fr.n * bf, minlength=U)
     D = np.bincount(fr.row_user, weights=fr.n * (1 - bf), minlength=U)
     D_hi = np.bincount(

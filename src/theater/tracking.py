@@ -258,7 +258,11 @@ class PipelineRun:
             vals = published[col].dropna().astype(float)
             if len(vals):
                 metrics[f"{col}_mean"] = float(vals.mean())
+        metrics.update(incentive_metrics(published))
         mlflow.log_metrics(metrics)
+        diag = incentive_diagnostics(published)
+        if diag:
+            mlflow.log_dict(diag, "incentive_diagnostics.json")
         table = df.copy()
         for c in table.columns:
             if table[c].dtype == object:
@@ -437,3 +441,45 @@ def log_report(cfg: Config, run_id: str, paths) -> None:
     client = _client(cfg)
     for p in paths:
         client.log_artifact(run_id, str(p), artifact_path="report")
+
+
+INCENTIVE_ESTIMATORS = ("quota_bunching", "checkpoint_burst")
+DIAGNOSTIC_FIELDS = ("status", "z", "users", "reason")
+
+
+def incentive_diagnostics(published) -> dict:
+    """{org: {estimator: {status, z, users, reason}}} from the published org rows (the gold
+    columns ``<estimator>_status`` etc.); {} for a lake without them."""
+    import pandas as pd
+
+    out: dict = {}
+    for r in published.to_dict("records"):
+        per = {}
+        for est in INCENTIVE_ESTIMATORS:
+            if f"{est}_status" not in r:
+                continue
+            vals = {}
+            for f in DIAGNOSTIC_FIELDS:
+                v = r.get(f"{est}_{f}")
+                vals[f] = None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
+            if vals["z"] is not None:
+                vals["z"] = float(vals["z"])
+            if vals["users"] is not None:
+                vals["users"] = int(vals["users"])
+            per[est] = vals
+        if per:
+            out[str(r["org_id"])] = per
+    return out
+
+
+def incentive_metrics(published) -> dict[str, float]:
+    """Per estimator, the number of published orgs in each diagnostic status, and per org its z
+    statistic (``incentive.<estimator>.<status>``, ``incentive.<org>.<estimator>_z``)."""
+    metrics: dict[str, float] = {}
+    for org, per in incentive_diagnostics(published).items():
+        for est, d in per.items():
+            key = f"incentive.{est}.{d['status']}"
+            metrics[key] = metrics.get(key, 0.0) + 1.0
+            if d["z"] is not None:
+                metrics[f"incentive.{org}.{est}_z"] = d["z"]
+    return metrics

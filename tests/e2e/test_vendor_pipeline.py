@@ -192,6 +192,9 @@ def test_silver_and_gold_say_what_they_could_measure(world):
             assert r["not_measurable_reason"], r["org_id"]
             assert r["ci_low"] is None and r["ci_high"] is None
             assert r["index_basis"] in ("aggregates", "none")
+        elif r["index_basis"] == "acceptance":  # estimated from acceptance counts
+            assert r["not_measurable_reason"] is None and r["acceptance_users"] > 0
+            assert r["ci_low"] < r["ci_high"], r["org_id"]
         else:
             assert r["not_measurable_reason"] is None
             assert r["signal_coverage"] and r["signal_coverage"] > 0, r["org_id"]

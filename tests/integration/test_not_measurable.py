@@ -172,9 +172,9 @@ def test_gateway_org_is_not_measurable_never_zero(world):
 def test_aggregate_only_org_gets_incentive_index_with_interval(world):
     r = world["after"][AGG]
     assert r["suppressed"] is False and r["n_users"] == 80 and r["n_interactions"] == 0
-    assert (r["theater_index"], r["ci_low"], r["ci_high"]) == (None, None, None)
-    assert r["not_measurable_reason"].startswith("no interaction-level data")
-    assert r["index_basis"] == "aggregates" and r["incentive_basis"] == "aggregates"
+    # accepted/rejected counts give the acceptance-excess estimate of the theater share
+    assert r["not_measurable_reason"] is None and r["acceptance_users"] == 80
+    assert r["index_basis"] == "acceptance" and r["incentive_basis"] == "aggregates"
     assert r["sources"] == ["amazon_q_user_activity"]
     est = [e for e in world["gold"].incentives.bunching if e.org_id == AGG]
     assert len(est) == 1 and est[0].status == "ok" and est[0].weight > 0, est
@@ -192,6 +192,25 @@ def test_aggregate_only_org_gets_incentive_index_with_interval(world):
     assert r["incentive_index"] == pytest.approx(round(expected, 2), abs=0.011)
     assert r["incentive_ci_low"] < r["incentive_index"] < r["incentive_ci_high"]
     assert r["incentive_ci_low"] > 10.0  # above the acceptance-only 10%
+    # theater index: every user's unused share is the same 0.1, so 0.1 is the feature's baseline
+    # and nobody has an excess; a user's share is then the incentive weight alone,
+    # i_u = w x bunched_u / requests_u, weighted by the user's outputs: a day row counts
+    # max(requests, 10 decisions) outputs (never fewer outputs than decisions)
+    num = den = 0.0
+    for u in {k[0] for k in world["weekly"]}:
+        weeks = {m: c for (uu, m), c in world["weekly"].items() if uu == u}
+        req = sum(weeks.values())
+        b_u = sum(c for c in weeks.values() if QUOTA <= c <= hi)
+        outputs = 0
+        for m, c in weeks.items():
+            days = [m + timedelta(days=d) for d in range(5)]
+            days = [d for d in days if d not in WINDOW_DAYS]
+            per_day = [c // len(days) + (1 if i < c % len(days) else 0) for i in range(len(days))]
+            outputs += sum(max(x, 10) for x in per_day)
+        num += outputs * w * b_u / req
+        den += outputs
+    assert r["theater_index"] == pytest.approx(100 * num / den, abs=0.02)
+    assert r["ci_low"] <= r["theater_index"] < r["ci_high"]
 
 
 def test_native_orgs_unchanged(world):

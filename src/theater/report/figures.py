@@ -65,6 +65,9 @@ class Share:
     n_users: int  # distinct (anonymous) users behind the interval, 0 if unknown
     replicates: int
     confidence: float
+    # published orgs NOT in this share: their index is estimated from acceptance counts
+    # (index_basis 'acceptance'), whose usage is not in the measured interactions
+    n_acceptance_orgs: int = 0
 
 
 def bootstrap_interval(
@@ -142,13 +145,18 @@ def company_share(
     are). Without user-weeks there is no interval.
     """
     pub = published(index)
+    n_acc = 0
+    if "index_basis" in pub:
+        by_flags = pub["index_basis"].isna() | (pub["index_basis"] == "interactions")
+        n_acc = int((~by_flags).sum())
+        pub = pub[by_flags]
     uw = None
     if user_weeks is not None and len(user_weeks):
         uw = measured_user_weeks(user_weeks[user_weeks["org_id"].isin(set(pub["org_id"]))])
     weights = _measured_weights(pub, uw)
     n_total = float(weights.sum()) if len(pub) else 0.0
     if n_total <= 0:
-        return Share(None, None, None, len(pub), 0, 0, replicates, confidence)
+        return Share(None, None, None, len(pub), 0, 0, replicates, confidence, n_acc)
     value = float((pub["theater_index"].astype(float) * weights).sum() / n_total)
     low = high = None
     n_users = 0
@@ -165,7 +173,7 @@ def company_share(
         if ci is not None:
             low, high = min(ci[0], value), max(ci[1], value)
     n_total = int(round(n_total))
-    return Share(value, low, high, len(pub), n_total, n_users, replicates, confidence)
+    return Share(value, low, high, len(pub), n_total, n_users, replicates, confidence, n_acc)
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,15 @@ def headline_values(f) -> dict:
     share, usage, dec, cov, dq = f.share, f.usage, f.decoupling, f.coverage, f.quality
     prev = f.previous_label
     if share.value is None:
-        share_big, share_small = "—", "no published org in this period"
+        share_big, share_small = (
+            "—",
+            (
+                f"no org with per-interaction data; {share.n_acceptance_orgs} org(s) estimated "
+                "from acceptance counts are in the table"
+                if share.n_acceptance_orgs
+                else "no published org in this period"
+            ),
+        )
     else:
         share_big = pct(share.value)
         interval = (
@@ -78,6 +86,11 @@ def headline_values(f) -> dict:
             f"{interval} · of {share.n_interactions:,} measured interactions in "
             f"{share.n_orgs} published orgs"
         )
+        if share.n_acceptance_orgs:
+            share_small += (
+                f" with per-interaction data; not covering the {share.n_acceptance_orgs} "
+                "org(s) whose figure is estimated from acceptance counts"
+            )
         if f.previous_share is not None and f.previous_share.value is not None:
             share_small += f" · {pct(f.previous_share.value)} in {prev}"
         elif prev is None:
@@ -153,6 +166,7 @@ def headline_values(f) -> dict:
 
 BASIS_TEXT = {
     "interactions": "per-interaction signals",
+    "acceptance": "estimated from acceptance counts (excess unused output)",
     "aggregates": "vendor aggregates only",
     "none": "nothing measurable",
 }

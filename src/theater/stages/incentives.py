@@ -253,8 +253,15 @@ def org_columns(
         if published
         else None
     )
+    # rank bands re-score per-interaction labels: only orgs whose index rests on them
+    by_labels = {
+        o: v
+        for o, v in published.items()
+        if getattr(next(r for r in index_rows if r.org_id == o), "index_basis", "interactions")
+        in (None, "interactions")
+    }
     bands: dict = {}
-    if s.sensitivity.enabled and published:
+    if s.sensitivity.enabled and by_labels:
         configs = sensitivity.grid(
             asdict(s.sensitivity),
             names,
@@ -264,7 +271,7 @@ def org_columns(
         per_cfg = sensitivity.org_shares(
             labels, cfg.weights.as_dict(), names, configs, inc.order_factors if inc else {}
         )
-        bands = sensitivity.rank_bands(per_cfg, published, list(published), s.sensitivity.band)
+        bands = sensitivity.rank_bands(per_cfg, by_labels, list(by_labels), s.sensitivity.band)
     for o, cols in out.items():
         e = dec.get(o)
         cols["usage_change"] = e.usage_change if e else None
@@ -281,14 +288,93 @@ def org_columns(
             cols["high_confidence_theater"] = None
         lo_hi = bands.get(o)
         cols["rank_low"], cols["rank_high"] = lo_hi if lo_hi else (None, None)
+    for o, d in diagnostics(inc, list(out), cfg).items():
+        out[o].update(d)
     return out
 
 
 ORG_SCHEMA = (
     "usage_change double, outcome_change double, outcome_decoupling double, "
     "outcome_decoupling_low double, outcome_decoupling_high double, decoupled boolean, "
-    "high_confidence_theater boolean, rank_low int, rank_high int"
+    "high_confidence_theater boolean, rank_low int, rank_high int, "
+    "quota_bunching_status string, quota_bunching_z double, quota_bunching_users int, "
+    "quota_bunching_reason string, checkpoint_burst_status string, checkpoint_burst_z double, "
+    "checkpoint_burst_users int, checkpoint_burst_reason string"
 )
+
+#: Diagnostic statuses of an incentive estimator for an org (gold and MLflow).
+SIGNIFICANT, NOT_SIGNIFICANT, NOT_ESTIMATED = "significant", "not_significant", "not_estimated"
+
+
+def _diagnostic(kind: str, ests: Sequence, min_z: float, size_rule: str) -> dict:
+    """One org's diagnostics of one incentive estimator: status, z statistic, users, reason.
+
+    ``ests``: the org's estimates (several quota regimes after a quota change: the measured one
+    with most users speaks for the org; a weight anywhere makes it significant)."""
+    p = kind
+    if not ests:
+        what = "no weekly quota" if kind == quota_bunching.NAME else "no review checkpoint"
+        return {
+            f"{p}_status": NOT_ESTIMATED,
+            f"{p}_z": None,
+            f"{p}_users": None,
+            f"{p}_reason": f"{what} in force for the org in the period",
+        }
+    ok = [e for e in ests if e.status == "ok"]
+    pick = max(ok or ests, key=lambda e: (e.n_users, getattr(e, "weekly_quota", 0) or 0))
+    z = None if pick.z is None else float(pick.z)
+    weighted = [
+        e
+        for e in ok
+        if (getattr(e, "weight", None) or 0) > 0 or (getattr(e, "scale", None) or 0) > 0
+    ]
+    if weighted:
+        status, reason = SIGNIFICANT, None
+    elif ok:
+        status = NOT_SIGNIFICANT
+        shown = "n/a" if z is None else f"{z:.2f}"
+        reason = (
+            f"excess not significant (z = {shown} < {min_z}): weight 0, a lower bound, not an "
+            "exact 0"
+        )
+    else:
+        status = NOT_ESTIMATED
+        reason = (
+            f"{pick.status}: {size_rule}" if pick.status == "insufficient_sample" else pick.status
+        )
+    return {
+        f"{p}_status": status,
+        f"{p}_z": z,
+        f"{p}_users": int(pick.n_users) if pick.n_users is not None else None,
+        f"{p}_reason": reason,
+    }
+
+
+def diagnostics(inc: "Incentives | None", orgs: Sequence[str], cfg) -> dict[str, dict]:
+    """{org: {quota_bunching_status, _z, _users, _reason, checkpoint_burst_...}}."""
+    s = cfg.incentives
+    qb, cb = s.quota_bunching, s.checkpoint_burst
+    bunch_rule = (
+        f"needs >= {qb.min_user_weeks} user-weeks and >= {qb.min_users} users in the window"
+    )
+    cp_rule = f"needs >= {cb.min_users} users active in the checkpoint windows"
+    out = {}
+    for o in orgs:
+        b = [e for e in (inc.bunching if inc else []) if e.org_id == o]
+        c = [e for e in (inc.checkpoints if inc else []) if e.org_id == o]
+        out[o] = {
+            **(
+                _diagnostic(quota_bunching.NAME, b, qb.min_z, bunch_rule)
+                if qb.enabled
+                else {f"{quota_bunching.NAME}_status": "disabled"}
+            ),
+            **(
+                _diagnostic(checkpoint_burst.NAME, c, cb.min_z, cp_rule)
+                if cb.enabled
+                else {f"{checkpoint_burst.NAME}_status": "disabled"}
+            ),
+        }
+    return out
 
 
 def with_org_columns(

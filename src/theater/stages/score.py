@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -51,6 +52,7 @@ from ..signals import (
     self_summary,
     unused_output,
 )
+from ..signals import acceptance_excess as ax
 from ..signals.common import action_quantile
 from ..transforms import adoption as adopt
 from ..transforms import aggregates as agg
@@ -210,6 +212,7 @@ class Aggregates:
 
     period: DataFrame  # units of the period
     history: DataFrame  # (org_id, user_key, event_date, _n) back to the history floor
+    user_days: DataFrame | None = None  # the period's silver/user_days rows, events win
 
 
 def aggregate_units(inputs: ScoreInputs, period: Period, cfg: Config) -> Aggregates | None:
@@ -224,7 +227,13 @@ def aggregate_units(inputs: ScoreInputs, period: Period, cfg: Config) -> Aggrega
     history = hist.where(F.col("n").isNotNull()).select(
         "org_id", "user_key", F.col("day").alias("event_date"), F.col("n").alias("_n")
     )
-    return Aggregates(units, history)
+    raw = agg.without_event_grain(
+        inputs.user_days.where(period.date_col("day")).withColumn(
+            "family", agg.family(F.col("source_format"))
+        ),
+        rows,
+    ).drop("family")
+    return Aggregates(units, history, raw)
 
 
 def labels_frame(interactions, period: Period, cfg: Config, inc=None, thresholds=None):
@@ -321,6 +330,22 @@ def incentive_frames(spark: SparkSession, labels, aggs: Aggregates | None, inc, 
             )
         )
     users = agg.incentive_users(units)
+    # the incentive components alone (the acceptance one is the excess estimator's own input)
+    pi = agg.explained(("w_q", "w_cp"))
+    user_inc = (
+        units.where(F.col("n").isNotNull() & (F.col("n") > 0))
+        .withColumn("_pi", pi)
+        .groupBy("org_id", "user_key")
+        .agg(
+            F.sum(F.col("n") * F.col("_pi")).alias("_num"),
+            F.sum(F.when(F.col("_pi").isNotNull(), F.col("n"))).alias("_den"),
+        )
+        .select(
+            "org_id",
+            "user_key",
+            F.when(F.col("_den") > 0, F.col("_num") / F.col("_den")).alias("incentive"),
+        )
+    )
     b = cfg.scoring.bootstrap
     interval = bootstrap_interval(
         spark,
@@ -352,7 +377,37 @@ def incentive_frames(spark: SparkSession, labels, aggs: Aggregates | None, inc, 
             F.array_join(F.col("_b"), "+").alias("incentive_basis"),
         )
     )
-    return per_org, users.select("org_id", "user_key", "usage")
+    usage = users.select("org_id", "user_key", "usage").join(
+        user_inc, on=["org_id", "user_key"], how="left"
+    )
+    return per_org, usage
+
+
+def acceptance_index(spark: SparkSession, events, aggs, usage, cfg: Config) -> DataFrame:
+    """Per org: the theater share estimated from acceptance counts and dispositions
+    (:mod:`theater.signals.acceptance_excess`), for orgs without a per-interaction index."""
+    acc = ax.acceptance_counts(aggs.user_days if aggs is not None else None, events).toPandas()
+    users = usage.toPandas()
+    b = cfg.scoring.bootstrap
+    s = ax.Settings(replicates=b.replicates, confidence=b.confidence, seed=b.seed)
+    est = ax.estimate(acc, users, s)
+    rows = [
+        (
+            r.org_id,
+            None if pd.isna(r.share) else float(r.share),
+            None if pd.isna(r.ci_low) else float(r.ci_low),
+            None if pd.isna(r.ci_high) else float(r.ci_high),
+            int(r.measured_users),
+            float(r.acceptance_coverage),
+            r.reason if isinstance(r.reason, str) else None,
+        )
+        for r in est.itertuples()
+    ]
+    return spark.createDataFrame(
+        rows,
+        "org_id string, _ax_share double, _ax_low double, _ax_high double, "
+        "_ax_users int, _ax_coverage double, _ax_reason string",
+    )
 
 
 def org_sources(period_rows, aggs: Aggregates | None):
@@ -394,6 +449,10 @@ def index_frame(
     b = sc.bootstrap
     interval = bootstrap_interval(spark, org_users, b.replicates, b.confidence, b.seed)
     incentive, usage = incentive_frames(spark, labels, aggs, inc, cfg)
+    usage = usage.cache()
+    acceptance = acceptance_index(
+        spark, period_rows if period_rows is not None else labels, aggs, usage, cfg
+    )
     sources = org_sources(period_rows if period_rows is not None else labels, aggs)
     base = org_index(
         org_users,
@@ -409,8 +468,10 @@ def index_frame(
         flag_names=FLAG_NAMES,
         min_coverage=sc.min_signal_coverage,
         incentive=incentive,
-        usage=usage,
+        usage=usage.select("org_id", "user_key", "usage"),
         sources=sources,
+        acceptance=acceptance,
+        confidence=b.confidence,
     )
     # One row per org: materialize it, then add decoupling, high-confidence and rank bands.
     rows = base.collect()

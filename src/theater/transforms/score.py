@@ -208,6 +208,42 @@ def bootstrap_interval(
     )
 
 
+ACCEPTANCE_BASIS = "acceptance"
+
+
+def wilson(p: Column, n: Column, confidence: float) -> tuple[Column, Column]:
+    """Wilson score interval of a share ``p`` over ``n`` units (users): never zero-width for
+    n > 0, and its ends stay in [0, 1]."""
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    nn = F.greatest(n.cast("double"), F.lit(1.0))
+    z2 = F.lit(z * z)
+    centre = (p + z2 / (2 * nn)) / (1 + z2 / nn)
+    half = F.lit(z) * F.sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn)) / (1 + z2 / nn)
+    return F.greatest(centre - half, F.lit(0.0)), F.least(centre + half, F.lit(1.0))
+
+
+def nonzero_width(
+    share: Column, low: Column, high: Column, n_units: Column, confidence: float
+) -> tuple[Column, Column, Column]:
+    """(index, ci_low, ci_high) in percent, rounded to 2 decimals, from shares (0-1).
+
+    The interval is widened to contain the point and, where the percentile interval has no width
+    at that rounding (every resampled user showed the same thing, e.g. all zero), replaced by the
+    Wilson interval of the share over ``n_units`` users: none of these figures is exact, since
+    other users, or the same users on other weeks, could have shown something else."""
+    lo = F.round(F.least(low * 100, share * 100), 2)
+    hi = F.round(F.greatest(high * 100, share * 100), 2)
+    w_lo, w_hi = wilson(share, n_units, confidence)
+    flat = lo >= hi
+    return (
+        F.round(share * 100, 2),
+        F.when(flat, F.round(F.least(w_lo * 100, lo), 2)).otherwise(lo),
+        F.when(flat, F.round(F.greatest(w_hi * 100, hi), 2)).otherwise(hi),
+    )
+
+
 NOT_MEASURABLE_EVENTS = (
     "no per-interaction signal measurable on >= {cov:.0%} of the org's "
     "interactions: too few of them carry an output disposition, dwell time, "
@@ -240,6 +276,8 @@ def org_index(
     incentive: DataFrame | None = None,
     usage: DataFrame | None = None,
     sources: DataFrame | None = None,
+    acceptance: DataFrame | None = None,
+    confidence: float = 0.90,
 ) -> DataFrame:
     """Assemble gold/org_theater_index: index, interval, signals, coverage, suppression.
 
@@ -253,7 +291,13 @@ def org_index(
     ``incentive_basis`` (the incentive index, a lower bound from aggregates and incentive
     components). ``usage``: per (org, user) ``usage`` over events and aggregates (k users and
     dominance are checked on it; default: the interactions). ``sources``: per org an array.
-    Suppressed orgs carry no index, interval, signal, coverage or incentive figure.
+    ``acceptance``: per org ``_ax_share``, ``_ax_low``, ``_ax_high`` (shares), ``_ax_users``,
+    ``_ax_coverage`` and ``_ax_reason`` (:func:`theater.stages.score.acceptance_index`): for an
+    org without a per-interaction index, the same quantity estimated from acceptance counts;
+    published as ``theater_index`` with ``index_basis = 'acceptance'``.
+    Suppressed orgs carry no index, interval, signal, coverage or incentive figure. No interval
+    is zero-width (:func:`nonzero_width`): a bootstrap of users who all show nothing is not an
+    exact 0.
     """
     flag_names = list(names if flag_names is None else flag_names)
     spark = org_users.sparkSession
@@ -279,6 +323,12 @@ def org_index(
         )
     if sources is None:
         sources = spark.createDataFrame([], "org_id string, sources array<string>")
+    if acceptance is None:
+        acceptance = spark.createDataFrame(
+            [],
+            "org_id string, _ax_share double, _ax_low double, _ax_high double, "
+            "_ax_users int, _ax_coverage double, _ax_reason string",
+        )
     reason = F.when(F.col("n_users") < min_users, F.lit("min_users")).when(
         F.col("_max_user_n") / F.col("_usage") > dominance_share, F.lit("dominance")
     )
@@ -291,6 +341,7 @@ def org_index(
         .join(interval, on="org_id", how="left")
         .join(incentive, on="org_id", how="left")
         .join(sources, on="org_id", how="left")
+        .join(acceptance, on="org_id", how="left")
     )
     for c in cov_cols:
         if c not in joined.columns:
@@ -313,10 +364,17 @@ def org_index(
     )
     keep = ~F.col("suppressed")
     pub = keep & F.col("_measurable")
+    ax_pub = keep & ~F.col("_measurable") & F.col("_ax_share").isNotNull()
+    base_reason = F.when(n_events == 0, F.lit(NOT_MEASURABLE_AGGREGATES)).otherwise(
+        F.lit(NOT_MEASURABLE_EVENTS.format(cov=min_coverage))
+    )
     not_measurable = (
-        F.when(~keep | F.col("_measurable"), F.lit(None).cast("string"))
-        .when(n_events == 0, F.lit(NOT_MEASURABLE_AGGREGATES))
-        .otherwise(F.lit(NOT_MEASURABLE_EVENTS.format(cov=min_coverage)))
+        F.when(~keep | F.col("_measurable") | ax_pub, F.lit(None).cast("string"))
+        .when(
+            F.col("_ax_reason").isNotNull(),
+            F.concat_ws("; ", base_reason, F.col("_ax_reason")),
+        )
+        .otherwise(base_reason)
     )
     ranked = F.array_sort(
         F.array_compact(
@@ -332,27 +390,37 @@ def org_index(
         )
     )
     top = F.transform(F.slice(ranked, 1, top_n), lambda s: s.getField("name"))
-    index = F.round(share * 100, 2)
-    # The percentile interval is widened, if needed, to contain the point estimate.
-    low = F.round(F.least(F.col("ci_low") * 100, share * 100), 2)
-    high = F.round(F.greatest(F.col("ci_high") * 100, share * 100), 2)
+    n_units = F.coalesce(F.col("n_users"), F.lit(0))
+    # The percentile interval is widened, if needed, to contain the point estimate, and never
+    # left zero-width.
+    ix, ix_low, ix_high = nonzero_width(
+        share, F.col("ci_low"), F.col("ci_high"), n_units, confidence
+    )
+    ax_ix, ax_low, ax_high = nonzero_width(
+        F.col("_ax_share"), F.col("_ax_low"), F.col("_ax_high"), F.col("_ax_users"), confidence
+    )
+    index = F.when(pub, ix).when(ax_pub, ax_ix)
+    low = F.when(pub, ix_low).when(ax_pub, ax_low)
+    high = F.when(pub, ix_high).when(ax_pub, ax_high)
     inc = F.col("_inc_share")
     inc_pub = keep & inc.isNotNull()
-    inc_index = F.round(inc * 100, 2)
-    inc_low = F.round(F.least(F.col("_inc_ci_low") * 100, inc * 100), 2)
-    inc_high = F.round(F.greatest(F.col("_inc_ci_high") * 100, inc * 100), 2)
+    inc_index, inc_low, inc_high = nonzero_width(
+        inc, F.col("_inc_ci_low"), F.col("_inc_ci_high"), n_units, confidence
+    )
     basis = (
         F.when(pub, F.lit("interactions"))
+        .when(ax_pub, F.lit(ACCEPTANCE_BASIS))
         .when(inc_pub, F.lit("aggregates"))
         .otherwise(F.lit("none"))
     )
+    pub_any = pub | ax_pub
     return joined.select(
         "org_id",
         F.lit(period_start).alias("period_start"),
         F.lit(period_end).alias("period_end"),
-        F.when(pub, index).otherwise(F.lit(None).cast("double")).alias("theater_index"),
-        F.when(pub, low).otherwise(F.lit(None).cast("double")).alias("ci_low"),
-        F.when(pub, high).otherwise(F.lit(None).cast("double")).alias("ci_high"),
+        F.when(pub_any, index).otherwise(F.lit(None).cast("double")).alias("theater_index"),
+        F.when(pub_any, low).otherwise(F.lit(None).cast("double")).alias("ci_low"),
+        F.when(pub_any, high).otherwise(F.lit(None).cast("double")).alias("ci_high"),
         # suppressed: no figures at all, not even counts (only the reason)
         F.when(keep, F.col("n_users")).alias("n_users"),
         F.when(keep, n_events).alias("n_interactions"),
@@ -380,6 +448,8 @@ def org_index(
         .otherwise(F.lit(None).cast("string"))
         .alias("incentive_not_measurable_reason"),
         basis.alias("index_basis"),
+        F.when(keep, F.col("_ax_users")).alias("acceptance_users"),
+        F.when(keep, F.round(F.col("_ax_coverage"), 4)).alias("acceptance_coverage"),
         F.when(keep, F.col("sources"))
         .otherwise(F.lit(None).cast("array<string>"))
         .alias("sources"),

@@ -1,0 +1,225 @@
+"""Vendor-only ranking: does the published per-org figure rank orgs by their planted theater
+share better than a spreadsheet would?
+
+Usage: python benchmarks/vendor_ranking.py [--seeds 301 302] [--orgs 24] [--users 1200]
+       [--mixes mixed github_copilot_users amazon_q_user_activity] [--out DIR] [--keep]
+
+Per held-out seed (never used while the estimator was built: it was tuned on seeds 101 and 102
+only) and per format mix, the world is generated (``theater generate --delivery vendor``'s code,
+``theater.vendor_delivery``) and run through ``theater run --stage ingest --stage refine
+--stage score`` in a subprocess on a fresh lake. Mixes:
+
+- ``mixed``: the delivery as generated (every org one format per tool; all 13 formats);
+- ``<format>`` (``github_copilot_users``, ``amazon_q_user_activity``, ...): every org's IDE tool
+  delivered in that format and ONLY that format's files kept: one export alone, as a team that
+  has nothing else would have it.
+
+Per run it reports Spearman (with n) against ``truth/orgs.csv`` ``theater_share`` of
+
+- ``published``: gold ``theater_index`` (whatever its ``index_basis``), orgs that publish one;
+- ``acceptance rate``: per org 1 - accepted / shown over silver/user_days rows with an accepted
+  count (shown: ``suggestions_shown``, else ``requests``, else accepted + rejected + dismissed,
+  at least accepted + rejected + dismissed: the same outputs the published estimate reads);
+- ``user excess``: per user and feature the unused rate minus the feature's median user rate,
+  summed per org over its outputs (the per-user unused rate above the tool's typical rate);
+
+each on the orgs where it has a figure and on the orgs where all three have one. Runs that
+stop (exit code and the last error line) are reported, not hidden. Small worlds on purpose:
+this is not part of CI. Writes ``<out>/vendor_ranking.json`` and prints Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+START, END = "2026-07-01", "2026-08-26"
+START_D, END_D = date(2026, 7, 1), date(2026, 8, 26)
+MIXES = ("mixed", "github_copilot_users", "amazon_q_user_activity")
+IDE = "ide"
+
+
+def _table(path: Path) -> pd.DataFrame | None:
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(path)).to_pandas() if (path / "_delta_log").exists() else None
+
+
+def generate(out: Path, seed: int, orgs: int, users: int, mix: str) -> None:
+    """The vendor delivery of the seed's world; for a one-format mix every org's IDE tool goes
+    to that format and the other formats' files are removed."""
+    from theater import vendor_delivery as vd
+
+    world = dict(n_orgs=orgs, n_users=users, start=START_D, end=END_D)
+    if mix == "mixed":
+        vd.generate_vendor(out, seed=seed, progress=lambda m: None, **world)
+        return
+    if mix not in vd.STACK_OPTIONS[IDE]:
+        raise SystemExit(
+            f"--mixes: {mix} is not an IDE format ({', '.join(vd.STACK_OPTIONS[IDE])})"
+        )
+    assign, formats = vd.assign_stacks, vd.ALL_FORMATS
+
+    def one_format(orgs_, seed_):
+        stacks = assign(orgs_, seed_)
+        for s in stacks.values():
+            s[IDE] = mix
+        return stacks
+
+    used = tuple(sorted({mix} | {f for t, o in vd.STACK_OPTIONS.items() if t != IDE for f in o}))
+    vd.assign_stacks, vd.ALL_FORMATS = one_format, used
+    try:
+        vd.generate_vendor(out, seed=seed, progress=lambda m: None, **world)
+    finally:
+        vd.assign_stacks, vd.ALL_FORMATS = assign, formats
+    for d in (out / "landing" / "vendor").iterdir():
+        if d.name != mix:
+            shutil.rmtree(d)
+
+
+def run(landing: Path, lake: Path, state: Path) -> tuple[int, str, float]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("THEATER_") and k != "MLFLOW_TRACKING_URI"
+    }
+    env["THEATER_PATHS__STATE"] = str(state)
+    cmd = [sys.executable, "-m", "theater.cli", "run", "--landing", str(landing)]
+    cmd += ["--lake", str(lake), "--start", START, "--end", END]
+    for s in ("ingest", "refine", "score"):
+        cmd += ["--stage", s]
+    t = time.time()
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+    out = (p.stdout + "\n" + p.stderr).splitlines()
+    last = [x for x in out if "failed:" in x or "error:" in x or "Error" in x]
+    return p.returncode, (last[-1] if last else "")[:300], round(time.time() - t, 1)
+
+
+def simple_estimators(lake: Path) -> pd.DataFrame:
+    """Per org: ``acceptance_rate`` (1 - accepted/shown) and ``user_excess`` (each user's
+    unused rate above the feature's median user rate, summed over the org's outputs)."""
+    ud = _table(lake / "silver" / "user_days")
+    if ud is None:
+        return pd.DataFrame(columns=["org_id", "acceptance_rate", "user_excess"])
+    ud = ud[ud.org_id.notna() & ud.accepted.notna() & ~ud.feature.str.endswith("_subset")]
+    decided = ud[["accepted", "rejected", "dismissed"]].fillna(0).sum(axis=1)
+    shown = np.maximum(ud.suggestions_shown.fillna(ud.requests).fillna(decided), decided)
+    shown = shown.astype(float)
+    a = pd.DataFrame(
+        {
+            "org_id": ud.org_id,
+            "user_key": ud.user_key,
+            "feature": ud.source_format + "/" + ud.feature,
+            "n": shown,
+            "k": shown - ud.accepted.astype(float),
+        }
+    )
+    a = a[a.n > 0]
+    rate = a.groupby("org_id")[["k", "n"]].sum()
+    out = pd.DataFrame({"acceptance_rate": rate.k / rate.n})
+    u = a.groupby(["org_id", "user_key", "feature"], as_index=False)[["n", "k"]].sum()
+    med = (u.k / u.n).groupby(u.feature).median()
+    u["ex"] = u.k - u.n * u.feature.map(med)
+    ex = u.groupby("org_id")[["ex", "n"]].sum()
+    out["user_excess"] = ex.ex / ex.n
+    return out.reset_index()
+
+
+def _rho(x: pd.Series, y: pd.Series) -> dict:
+    ok = x.notna() & y.notna()
+    n = int(ok.sum())
+    if n < 4 or x[ok].nunique() < 2:
+        return {"spearman": None, "n": n}
+    return {"spearman": round(float(spearmanr(x[ok], y[ok]).statistic), 3), "n": n}
+
+
+def measure(lake: Path, truth: Path) -> dict:
+    gold = _table(lake / "gold" / "org_theater_index")
+    orgs = pd.read_csv(truth / "orgs.csv")[["org_id", "theater_share"]]
+    g = gold[~gold.suppressed][["org_id", "theater_index", "index_basis"]]
+    m = orgs.merge(g, on="org_id").merge(simple_estimators(lake), on="org_id", how="left")
+    cols = {
+        "published": "theater_index",
+        "acceptance_rate": "acceptance_rate",
+        "user_excess": "user_excess",
+    }
+    common = m[[c for c in cols.values()]].notna().all(axis=1)
+    return {
+        "orgs_published": int(len(m)),
+        "basis": {str(k): int(v) for k, v in m.index_basis.value_counts().items()},
+        "own": {k: _rho(m[c], m.theater_share) for k, c in cols.items()},
+        "common": {k: _rho(m[c][common], m.theater_share[common]) for k, c in cols.items()},
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[301, 302])
+    ap.add_argument("--orgs", type=int, default=24)
+    ap.add_argument("--users", type=int, default=1200)
+    ap.add_argument("--mixes", nargs="+", default=list(MIXES))
+    ap.add_argument("--out")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args(argv)
+    root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="vendor-rank-"))
+    results = []
+    for seed in args.seeds:
+        for mix in args.mixes:
+            d = root / f"s{seed}-{mix}"
+            shutil.rmtree(d, ignore_errors=True)
+            t = time.time()
+            generate(d / "world", seed, args.orgs, args.users, mix)
+            gen_s = round(time.time() - t, 1)
+            rc, err, run_s = run(d / "world" / "landing", d / "lake", d / "state")
+            res = {"seed": seed, "mix": mix, "exit": rc, "generate_s": gen_s, "run_s": run_s}
+            if rc == 0:
+                res.update(measure(d / "lake", d / "world" / "truth"))
+            else:
+                res["error"] = err
+            results.append(res)
+            print(json.dumps(res), flush=True)
+            if not args.keep:
+                shutil.rmtree(d, ignore_errors=True)
+    (root / "vendor_ranking.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(
+        "\n| seed | mix | exit | orgs | published | 1 - accepted/shown | user excess | "
+        "common n: published / acceptance / user excess |"
+    )
+    print("|---|---|---:|---:|---|---|---|---|")
+
+    def f(r):
+        return "—" if r["spearman"] is None else f"{r['spearman']:.3f} (n {r['n']})"
+
+    for r in results:
+        if r["exit"] != 0:
+            print(f"| {r['seed']} | {r['mix']} | {r['exit']} | — | stopped: {r['error']} | | | |")
+            continue
+        o, c = r["own"], r["common"]
+        common = " / ".join(
+            "—" if c[k]["spearman"] is None else f"{c[k]['spearman']:.3f}"
+            for k in ("published", "acceptance_rate", "user_excess")
+        )
+        print(
+            f"| {r['seed']} | {r['mix']} | 0 | {r['orgs_published']} | {f(o['published'])} | "
+            f"{f(o['acceptance_rate'])} | {f(o['user_excess'])} | n {c['published']['n']}: "
+            f"{common} |"
+        )
+    print(f"\nwritten {root / 'vendor_ranking.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    sys.exit(main())

@@ -1,0 +1,360 @@
+"""Excess unused output: the theater share estimated from what vendor exports measure.
+
+Vendor user-day exports (GitHub Copilot users report, Amazon Q user activity, Cursor daily usage)
+count, per user, day and feature, the outputs shown (or requested) and those accepted; a few
+event exports carry a per-interaction disposition. They do not say which interaction was
+theater, but they do say how often a user's outputs went unused, and that rate is the one the
+per-interaction ``unused_output`` flag reads. This module turns those counts into an estimate of
+the SAME quantity as the theater index, the share of usage that is performative
+(docs/methodology.md, "One comparable number per org"):
+
+1. **Tool-feature baseline.** Outputs go unused for genuine reasons, at rates that differ a lot by
+   tool and feature (pushed inline completions far more than chat answers; Amazon Q counts chat
+   prompts and responses as messages). Per feature key (``source_format/feature``) the baseline
+   ``b_f`` is a low weighted quantile (``baseline_quantile``) of the rates of users with at least
+   ``min_user_outputs`` outputs of that feature, over every org, each org weighing the same:
+   the rate of users who play little or no theater with it. Fewer than ``min_baseline_users`` such users: the pooled rate of
+   the feature (which errs toward less excess).
+2. **A user's excess, pooled over tools.** Theater outputs go unused, so for a user with theater
+   share t, unused rate r = t + (1 - t) b, i.e. t = (r - b) / (1 - b). Pooled over the user's
+   features (people who game one tool game the others): ``E_u = sum_f (k_uf - n_uf b_f)`` and
+   ``D_u = sum_f n_uf (1 - b_f)``; ``t_u = E_u / D_u``, with sampling variance
+   ``V_u = sum_f n_uf p_uf (1 - p_uf) / D_u^2``.
+3. **Empirical Bayes.** t_u is shrunk toward the org's mean excess m_o (itself shrunk toward the
+   mean over orgs), with the between-user variance tau^2 estimated by moments over all users:
+   ``t~_u = m_o + tau^2 / (tau^2 + V_u) (t_u - m_o)``, then clipped to [0, 1]. The org's *raw*
+   unused rate is NOT the baseline: it contains the org's theater, and subtracting it would
+   remove exactly what the index measures; the org enters as the shrinkage target.
+4. **Whole usage.** A user's share applies to all their usage (events and aggregate requests,
+   tools without acceptance counts too); a user without any acceptance count gets m_o.
+5. **Incentive evidence on the same scale.** The incentive weights (quota bunching, checkpoint
+   bursts) are shares of the same usage. Their extra interactions mostly go unused, so they are
+   largely inside the excess already: the point takes ``max(t~_u, i_u)`` per user (no double
+   counting), the upper end the noisy-OR ``1 - (1 - t_hi)(1 - i_u)`` (no overlap at all).
+6. **Interval.** A user-clustered Poisson bootstrap that re-estimates the baselines, the org
+   means and every user's excess. The lower end assumes every theater output went unused (the
+   least theater that explains the excess); the upper end allows a share ``max_used_theater`` of
+   theater outputs to have been used, which no export can tell from genuine use:
+   ``t_hi = E_u / sum_f n_uf (1 - max_used_theater - b_f)``. Orgs publish only when at least
+   ``min_measured_users`` of their users have acceptance counts.
+
+Pure numpy/pandas on per (org, user, feature) counts: the score stage aggregates them in Spark
+(:func:`acceptance_counts`), the driver holds users x features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from ..columns import output_used
+
+NAME = "acceptance_excess"
+
+#: Features (or event actions) whose outputs are pushed unasked: kept, with their own baseline.
+BASIS = "acceptance"
+
+
+@dataclass
+class Settings:
+    baseline_quantile: float = 0.25
+    min_user_outputs: int = 10
+    min_baseline_users: int = 10
+    min_measured_users: int = 5
+    max_used_theater: float = 0.5
+    replicates: int = 200
+    confidence: float = 0.90
+    seed: int = 20260701
+
+
+def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    keep = w > 0
+    x, w = x[keep], w[keep]
+    if not len(x):
+        return float("nan")
+    o = np.argsort(x, kind="stable")
+    x, w = x[o], w[o]
+    c = np.cumsum(w)
+    return float(x[np.searchsorted(c, q * c[-1], side="left").clip(0, len(x) - 1)])
+
+
+def baselines(
+    feature: np.ndarray,
+    n: np.ndarray,
+    k: np.ndarray,
+    w: np.ndarray,
+    s: Settings,
+    org: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Per feature key: the genuine unused rate (step 1). ``w``: bootstrap weight per row;
+    ``org``: org code per row. Each org counts equally in the quantile (its users share the
+    org's weight): one large org that games a feature must not set that feature's baseline."""
+    out = {}
+    if org is None:
+        org = np.zeros(len(feature), dtype=int)
+    names, codes = np.unique(feature, return_inverse=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    for i, f in enumerate(names):  # each feature's rows, without a mask over all rows
+        m = order[bounds[i] : bounds[i + 1]]
+        nn, kk, ww, oo = n[m], k[m], w[m], org[m]
+        big = (nn >= s.min_user_outputs) & (ww > 0)
+        if big.sum() < s.min_baseline_users:  # few users with many outputs: every user counts
+            big = (nn > 0) & (ww > 0)
+        if big.sum() >= s.min_baseline_users:
+            per_org = np.bincount(oo[big], weights=ww[big])
+            ew = ww[big] / per_org[oo[big]]
+            out[f] = _weighted_quantile(kk[big] / nn[big], ew, s.baseline_quantile)
+        else:
+            den = float((ww * nn).sum())
+            out[f] = float((ww * kk).sum() / den) if den > 0 else 0.0
+    return out
+
+
+@dataclass
+class _Frame:
+    """Integer-coded rows: acceptance rows (user, feature) and users (org, usage, incentive)."""
+
+    row_user: np.ndarray
+    row_feature: np.ndarray  # feature code per row (index into ``features``)
+    n: np.ndarray
+    k: np.ndarray
+    user_org: np.ndarray
+    usage: np.ndarray
+    incentive: np.ndarray  # NaN: not measured
+    orgs: list
+    n_users: int
+
+
+def _frame(acc: pd.DataFrame, users: pd.DataFrame) -> _Frame:
+    users = users.copy()
+    keys = pd.concat(
+        [acc[["org_id", "user_key"]], users[["org_id", "user_key"]]], ignore_index=True
+    ).drop_duplicates()
+    keys = keys.sort_values(["org_id", "user_key"], kind="stable").reset_index(drop=True)
+    keys["_u"] = np.arange(len(keys))
+    a = acc.merge(keys, on=["org_id", "user_key"], how="left")
+    u = keys.merge(users, on=["org_id", "user_key"], how="left")
+    orgs = sorted(keys["org_id"].unique())
+    org_code = {o: i for i, o in enumerate(orgs)}
+    n = a["n"].to_numpy(float)
+    k = a["k"].to_numpy(float)
+    per_user_n = np.bincount(a["_u"].to_numpy(int), weights=n, minlength=len(keys))
+    usage = u["usage"].fillna(0.0).to_numpy(float) if "usage" in u else np.zeros(len(keys))
+    inc = u["incentive"].to_numpy(float) if "incentive" in u else np.full(len(keys), np.nan)
+    return _Frame(
+        row_user=a["_u"].to_numpy(int),
+        row_feature=np.unique(a["feature"].astype(str).to_numpy(), return_inverse=True)[1],
+        n=n,
+        k=k,
+        user_org=keys["org_id"].map(org_code).to_numpy(int),
+        usage=np.maximum(usage, per_user_n),
+        incentive=inc,
+        orgs=orgs,
+        n_users=len(keys),
+    )
+
+
+def _shares(fr: _Frame, w: np.ndarray, s: Settings, tau2: float | None = None):
+    """One replicate (``w``: Poisson weight per user; ones for the point). Returns per org
+    (share, share_high, measured users) and tau^2 (estimated when not given)."""
+    U, O = fr.n_users, len(fr.orgs)
+    rw = w[fr.row_user]
+    b = baselines(fr.row_feature, fr.n, fr.k, rw, s, fr.user_org[fr.row_user])
+    codes = np.zeros(int(fr.row_feature.max()) + 1 if len(fr.n) else 0)
+    for f, v in b.items():
+        codes[f] = v
+    bf = codes[fr.row_feature] if len(fr.n) else np.zeros(0)
+    E = np.bincount(fr.row_user, weights=fr.k - fr.n * bf, minlength=U)
+    D = np.bincount(fr.row_user, weights=fr.n * (1 - bf), minlength=U)
+    D_hi = np.bincount(
+        fr.row_user, weights=fr.n * np.maximum(1 - s.max_used_theater - bf, 0.05), minlength=U
+    )
+    p = (fr.k + 0.5) / (fr.n + 1.0)
+    var_num = np.bincount(fr.row_user, weights=fr.n * p * (1 - p), minlength=U)
+    has = D > 0
+    t = np.where(has, E / np.where(has, D, 1.0), 0.0)
+    t_hi = np.where(has, E / np.where(D_hi > 0, D_hi, 1.0), 0.0)
+    V = np.where(has, var_num / np.where(has, D, 1.0) ** 2, np.inf)
+    wm = w * has
+    # org means of the raw excess (D-weighted), shrunk toward the mean over orgs
+    num_o = np.bincount(fr.user_org, weights=wm * D * t, minlength=O)
+    den_o = np.bincount(fr.user_org, weights=wm * D, minlength=O)
+    users_o = np.bincount(fr.user_org, weights=wm, minlength=O)
+    m_raw = np.where(den_o > 0, num_o / np.where(den_o > 0, den_o, 1.0), np.nan)
+    grand = float(np.nansum(num_o) / den_o.sum()) if den_o.sum() > 0 else 0.0
+    if tau2 is None:
+        dev = (t - m_raw[fr.user_org]) ** 2
+        ok = has & np.isfinite(dev)
+        tau2 = (
+            max(float(np.average(dev[ok] - V[ok], weights=w[ok])), 1e-6)
+            if ok.sum() > 1 and w[ok].sum() > 0
+            else 1e-6
+        )
+    # an org's mean from few users is noisy: shrink it toward the grand mean
+    var_o = np.where(users_o > 0, tau2 / np.maximum(users_o, 1), np.inf)
+    between = (
+        max(float(np.nanvar(m_raw)) - float(np.nanmean(var_o[np.isfinite(var_o)])), 1e-6)
+        if np.isfinite(m_raw).sum() > 1
+        else 1e-6
+    )
+    lam_o = np.where(np.isfinite(m_raw), between / (between + var_o), 0.0)
+    m = np.where(np.isfinite(m_raw), grand + lam_o * (np.nan_to_num(m_raw) - grand), grand)
+    mo = m[fr.user_org]
+    lam = np.where(has, tau2 / (tau2 + V), 0.0)
+    t_s = np.clip(mo + lam * (t - mo), 0, 1)
+    scale = np.where(has & (t != 0), t_hi / np.where(t != 0, t, 1.0), 1.0)
+    mo_hi = mo * float(np.median(scale[has])) if has.any() else mo
+    t_s_hi = np.clip(np.where(has, (mo + lam * (t - mo)) * scale, mo_hi), 0, 1)
+    inc = fr.incentive
+    has_inc = np.isfinite(inc)
+    p_u = np.where(has_inc, np.maximum(t_s, np.nan_to_num(inc)), t_s)
+    p_hi = np.where(has_inc, 1 - (1 - t_s_hi) * (1 - np.nan_to_num(inc)), t_s_hi)
+    wu = w * fr.usage
+    tot = np.bincount(fr.user_org, weights=wu, minlength=O)
+    share = np.bincount(fr.user_org, weights=wu * p_u, minlength=O) / np.where(tot > 0, tot, 1)
+    high = np.bincount(fr.user_org, weights=wu * p_hi, minlength=O) / np.where(tot > 0, tot, 1)
+    measured = np.bincount(fr.user_org, weights=has.astype(float), minlength=O)
+    covered = np.bincount(fr.user_org, weights=fr.usage * has, minlength=O)
+    all_usage = np.bincount(fr.user_org, weights=fr.usage, minlength=O)
+    cover = np.where(all_usage > 0, covered / np.where(all_usage > 0, all_usage, 1), 0.0)
+    share = np.where(tot > 0, share, np.nan)
+    high = np.where(tot > 0, high, np.nan)
+    return share, high, measured, cover, tau2
+
+
+def estimate(acc: pd.DataFrame, users: pd.DataFrame, s: Settings | None = None) -> pd.DataFrame:
+    """Per org: ``share`` (0-1), ``ci_low``, ``ci_high``, ``measured_users`` (users with
+    acceptance counts), ``acceptance_coverage`` (share of the org's usage from those users) and
+    ``reason`` (null when published; why not otherwise).
+
+    ``acc``: org_id, user_key, feature, n (outputs with a measured use decision), k (unused).
+    ``users``: org_id, user_key, usage (all the user's usage units), incentive (the user's
+    incentive share from quota bunching and checkpoint bursts, NaN where not measured).
+    """
+    s = s or Settings()
+    # a fixed row order: sums and quantiles do not depend on how Spark handed the rows over
+    acc = acc[(acc["n"] > 0)].sort_values(["org_id", "user_key", "feature"], kind="stable").copy()
+    users = users.sort_values(["org_id", "user_key"], kind="stable")
+    acc["k"] = acc["k"].clip(lower=0)
+    acc["k"] = np.minimum(acc["k"], acc["n"])
+    cols = ["org_id", "share", "ci_low", "ci_high", "measured_users", "acceptance_coverage"]
+    if acc.empty and users.empty:
+        return pd.DataFrame(columns=cols + ["reason"])
+    fr = _frame(acc, users)
+    ones = np.ones(fr.n_users)
+    share, high, measured, cover, tau2 = _shares(fr, ones, s)
+    rng = np.random.default_rng(s.seed)
+    lo_reps, hi_reps = [], []
+    for _ in range(s.replicates):
+        w = rng.poisson(1.0, fr.n_users).astype(float)
+        sh, hh, *_ = _shares(fr, w, s, tau2)
+        lo_reps.append(sh)
+        hi_reps.append(hh)
+    alpha = (1 - s.confidence) / 2
+    if s.replicates:
+        lo = np.nanquantile(np.array(lo_reps), alpha, axis=0)
+        hi = np.nanquantile(np.array(hi_reps), 1 - alpha, axis=0)
+    else:
+        lo, hi = share, high
+    out = pd.DataFrame(
+        {
+            "org_id": fr.orgs,
+            "share": share,
+            "ci_low": np.minimum(lo, share),
+            "ci_high": np.maximum(np.maximum(hi, high), share),
+            "measured_users": measured.astype(int),
+            "acceptance_coverage": cover,
+        }
+    )
+    few = out["measured_users"] < s.min_measured_users
+    out["reason"] = np.where(
+        few,
+        "no acceptance measured: fewer than "
+        + str(s.min_measured_users)
+        + " of the org's users have accepted/shown counts or output dispositions",
+        None,
+    )
+    for c in ("share", "ci_low", "ci_high"):
+        out.loc[few, c] = np.nan
+    return out
+
+
+# ----------------------------------------------------------------------------- Spark inputs
+
+#: (source_format, feature) whose ``requests`` count messages both ways (prompts and answers)
+#: are still a count per feature: the feature's own baseline absorbs the unit.
+
+
+def acceptance_counts(user_days: DataFrame | None, events: DataFrame) -> DataFrame:
+    """Per (org_id, user_key, feature): ``n`` outputs whose use is measured and ``k`` of them
+    unused.
+
+    From silver/user_days rows with an accepted count: accepted against shown, else requests,
+    else accepted + rejected + dismissed, and never fewer than accepted + rejected + dismissed
+    (rows without an accepted count measure nothing). From the period's events
+    (silver/interactions rows): feature = source/tool/action, unused = no used disposition,
+    the same reading as "not accepted of shown"; only (org, feature) pairs where some of the
+    org's events of the feature report a disposition (a gateway log that never reports one
+    measures nothing).
+    """
+    src = (
+        F.coalesce(F.col("source_format"), F.lit("native"))
+        if "source_format" in (events.columns)
+        else F.lit("native")
+    )
+    feature = F.concat_ws(
+        "/", src, F.coalesce(F.col("tool"), F.lit("-")), F.coalesce(F.col("action"), F.lit("-"))
+    )
+    disp = F.col("output_disposition")
+    ev = events.where(F.col("org_id").isNotNull()).select(
+        "org_id",
+        "user_key",
+        feature.alias("feature"),
+        F.lit(1.0).alias("n"),
+        (1.0 - output_used().cast("double")).alias("k"),
+        (disp.isNotNull() & (disp != F.lit("unknown"))).cast("int").alias("_reported"),
+    )
+    # the source as deployed in the org reports dispositions: some of the org's events of the
+    # feature carry one (a gateway log, or a native feed without dispositions, measures nothing)
+    reported = (
+        ev.groupBy("org_id", "feature")
+        .agg(F.max("_reported").alias("_any"))
+        .where(F.col("_any") > 0)
+        .select("org_id", "feature")
+    )
+    ev = ev.join(reported, on=["org_id", "feature"], how="left_semi").drop("_reported")
+    rows = ev
+    if user_days is not None:
+        decided = (
+            F.coalesce(F.col("accepted"), F.lit(0))
+            + F.coalesce(F.col("rejected"), F.lit(0))
+            + F.coalesce(F.col("dismissed"), F.lit(0))
+        )
+        # never fewer outputs than decisions reported on them
+        shown = F.greatest(
+            F.coalesce(F.col("suggestions_shown"), F.col("requests"), decided.cast("long")),
+            decided.cast("long"),
+        ).cast("double")
+        agg_rows = user_days.where(
+            F.col("org_id").isNotNull()
+            & F.col("user_key").isNotNull()
+            & F.col("accepted").isNotNull()
+            & ~F.lower(F.col("feature")).endswith("_subset")
+        ).select(
+            "org_id",
+            "user_key",
+            F.concat_ws("/", F.col("source_format"), F.col("feature")).alias("feature"),
+            shown.alias("n"),
+            (shown - F.col("accepted").cast("double")).alias("k"),
+        )
+        rows = rows.unionByName(agg_rows)
+    return (
+        rows.where(F.col("n") > 0)
+        .groupBy("org_id", "user_key", "feature")
+        .agg(F.sum("n").alias("n"), F.sum("k").alias("k"))
+    )

@@ -22,15 +22,18 @@ clipped to [0, 1]; 0 when f does not vary within the org's cells (then every lam
 same estimate: the post-stratified one). Nothing is borrowed from other orgs: how wrong the
 detector is differs between orgs, and an org's interval rests on its own labels only.
 
-Interval (bounded, can reach 0 and 1, never symmetric by construction): for each cell, B draws
-of the unlabelled rate from a Bayesian bootstrap of the z_i with two pseudo-observations at the
-bounds 0 and 1 of weight ``prior`` each (Dirichlet(1, ..., 1, prior, prior)); for binary z
-(lambda = 0) that is exactly the Beta(k + prior, n - k + prior) posterior, with prior = 1/2
-the Jeffreys interval. The unlabelled theater count is Binomial(N - n, draw), and
-theta* = sum_h W_h (k + count) / N. The equal-tailed quantiles of theta* at ``confidence``
-are published, widened if needed to contain the point. A cell without labels draws from
-Beta(prior, prior): its whole weight is uncertain, so an org with few labels gets a wide
-interval, and an org whose every interaction is labelled gets the exact figure.
+Interval (bounded: it can reach 0 and 1 and is not symmetric by construction): for each cell,
+B draws of the unlabelled rate from a Bayesian bootstrap of the z_i with pseudo-observations
+at the bounds (Dirichlet(1, ..., 1, c0, c1)); for binary z (lambda = 0) that is exactly the
+Beta(k + c1, n - k + c0) distribution. The unlabelled theater count is Binomial(N - n, draw)
+and theta* = sum_h W_h (k + count) / N. The upper end is the ``confidence`` upper quantile of
+theta* with c0 = c1 = ``bound_weight`` (1/2: the Jeffreys interval); the lower end the lower
+quantile with c0 = ``bound_weight``, c1 = 0, so that a cell none of whose labels is theater
+adds nothing to the lower end (with c1 = 1/2 every such cell would lift it, by half a
+pseudo-label each, and orgs near zero got lower ends above their true share). The interval
+is widened if needed to contain the point. A cell without labels draws from the whole of
+[0, 1] (its weight is uncertain), so an org with few labels gets a wide interval, and an org
+whose every interaction is labelled gets the exact figure.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ class Settings:
     replicates: int = 2000  # posterior draws per org
     confidence: float = 0.90
     seed: int = 20261130
-    prior: float = 0.5  # pseudo-observations at 0 and at 1 per cell (1/2: Jeffreys)
+    bound_weight: float = 0.5  # pseudo-labels at the bounds per cell (1/2: Jeffreys)
     user_bootstrap: bool = False  # also re-weight users (a superpopulation target; wider)
     power_tuning: bool = True  # PPI++ lambda from the labels' detector probability (else 0)
 
@@ -62,7 +65,7 @@ class Settings:
             replicates=int(a.get("replicates", cls.replicates)),
             confidence=float(a.get("confidence", cls.confidence)),
             seed=int(a.get("seed", cls.seed)),
-            prior=float(a.get("bound_prior", cls.prior)),
+            bound_weight=float(a.get("bound_weight", cls.bound_weight)),
             user_bootstrap=bool(a.get("user_bootstrap", cls.user_bootstrap)),
         )
 
@@ -144,22 +147,24 @@ COLUMNS = [
 ]
 
 
-def bounded_draws(z: np.ndarray, w: np.ndarray, prior: float, B: int, rng) -> np.ndarray:
-    """B posterior draws of a cell's rate: the weighted Bayesian bootstrap of ``z`` (weights
-    ``w``, 1/inclusion probability) with a pseudo-observation at 0 and one at 1, each of
-    weight ``prior`` (in labels). Binary ``z`` with equal weights: Beta(k + prior, n - k +
-    prior) exactly. Draws lie in [0, 1]."""
+def bounded_draws(z: np.ndarray, w: np.ndarray, at0: float, at1: float, B: int, rng) -> np.ndarray:
+    """B draws of a cell's rate: the weighted Bayesian bootstrap of ``z`` (weights ``w``,
+    1/inclusion probability) with a pseudo-observation at 0 of weight ``at0`` and one at 1 of
+    weight ``at1`` (in labels). Binary ``z`` with equal weights: Beta(k + at1, n - k + at0)
+    exactly (a zero shape is a point mass at the bound). Draws lie in [0, 1]."""
     n = len(z)
-    if n == 0:
-        return rng.beta(prior, prior, B)
-    binary = np.all((z == 0) | (z == 1))
-    if binary and np.allclose(w, w[0]):
-        k = float(z.sum())
-        return rng.beta(k + prior, n - k + prior, B)
-    wn = w / w.mean()  # the pseudo-observations count as `prior` average labels
+    binary = n == 0 or bool(np.all((z == 0) | (z == 1)))
+    if binary and (n == 0 or np.allclose(w, w[0])):
+        a, b = float(z.sum()) + at1, n - float(z.sum()) + at0
+        if a <= 0:
+            return np.zeros(B)
+        if b <= 0:
+            return np.ones(B)
+        return rng.beta(a, b, B)
+    wn = w / w.mean()  # the pseudo-observations count as average labels
     g = rng.gamma(1.0, 1.0, (B, n)) * wn
-    g0 = rng.gamma(prior, 1.0, B)
-    g1 = rng.gamma(prior, 1.0, B)
+    g0 = rng.gamma(at0, 1.0, B) if at0 > 0 else np.zeros(B)
+    g1 = rng.gamma(at1, 1.0, B) if at1 > 0 else np.zeros(B)
     return np.clip((g @ z + g1) / (g.sum(1) + g0 + g1), 0.0, 1.0)
 
 
@@ -198,8 +203,8 @@ def estimate(
     ``ppi_lambda`` and ``interval_kind``.
     """
     s = settings
-    if not s.prior > 0:
-        raise ValueError(f"audit bound_prior must be positive, got {s.prior}")
+    if not 0 < s.bound_weight <= 1:
+        raise ValueError(f"audit.bound_weight must be in (0, 1], got {s.bound_weight}")
     cells = cells[cells["n"] > 0]
     if cells.empty:
         return pd.DataFrame(columns=COLUMNS)
@@ -247,7 +252,7 @@ def estimate(
             parts.append((W[j], N[j], y, f, w))
         lam = ppi_lambda(parts)
         R_hat = np.empty(len(N))
-        draws = np.empty((B, len(N)))
+        lo_d, hi_d = np.empty((B, len(N))), np.empty((B, len(N)))
         for j, (_, Nj, y, f, w) in enumerate(parts):
             n = len(y)
             z = y if f is None or lam == 0 else y - lam * (f - F[j])
@@ -257,21 +262,23 @@ def estimate(
                 m = float(F[j]) if np.isfinite(F[j]) else 0.5
             k = float(y.sum())
             R_hat[j] = (k + (Nj - n) * m) / Nj
-            rate = bounded_draws(z, w, s.prior, B, rng)
-            unl = rng.binomial(int(Nj - n), rate) if Nj > n else np.zeros(B)
-            draws[:, j] = (k + unl) / Nj
+            # upper end: Jeffreys (c at 0 and at 1); lower end: no pseudo-label at 1, so a
+            # cell without a theater label adds nothing to it and the bound can reach 0
+            c = s.bound_weight
+            for d, at0, at1 in ((lo_d, c, 0.0), (hi_d, c, c)):
+                rate = bounded_draws(z, w, at0, at1, B, rng)
+                unl = rng.binomial(int(Nj - n), rate) if Nj > n else np.zeros(B)
+                d[:, j] = (k + unl) / Nj
         share = float(W @ R_hat)
+        Wb = W
         if users is not None:
             blk = users.loc[org].reindex(columns=strata, fill_value=0.0).to_numpy(float)
             wu = rng.poisson(1.0, (B, blk.shape[0])).astype(float)
             tot = wu @ blk
             ok = tot.sum(1) > 0
             Wb = np.where(ok[:, None], tot / np.maximum(tot.sum(1, keepdims=True), 1e-12), W)
-            thetas = (Wb * draws).sum(1)
-        else:
-            thetas = draws @ W
-        lo = float(np.quantile(thetas, alpha, method="inverted_cdf"))
-        hi = float(np.quantile(thetas, 1 - alpha, method="inverted_cdf"))
+        lo = float(np.quantile((Wb * lo_d).sum(1), alpha, method="inverted_cdf"))
+        hi = float(np.quantile((Wb * hi_d).sum(1), 1 - alpha, method="inverted_cdf"))
         det = float(oc["sum_p"].sum() / N.sum()) if has_p else np.nan
         rows.append(
             {

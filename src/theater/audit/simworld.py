@@ -56,7 +56,7 @@ def world(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(interactions, orgs). Interactions: ``event_id, tool, org_id, user_key, flags,
     theater_probability, is_theater``; orgs: ``org_id, theater_share`` (realized), ``n``,
-    ``n_users``. ``users``/``per_user``: ranges of users per org and of the mean interactions
+    ``n_users``, ``near_zero`` (planted at 0-1%). ``users``/``per_user``: ranges of users per org and of the mean interactions
     per user (drawn per org)."""
     rng = np.random.default_rng(seed)
     frames, truth = [], []
@@ -70,7 +70,8 @@ def world(
             base = rng.beta(1.3, 4.0)  # mean about 0.25, a long right tail
         # user propensity: logit-normal around the base (zero base: nobody)
         if base > 0:
-            lo = np.log(base / (1 - base)) + rng.normal(0, rng.uniform(0.3, 1.5), n_u)
+            spread = rng.uniform(0.2, 0.6) if o in zero else rng.uniform(0.3, 1.5)
+            lo = np.log(base / (1 - base)) + rng.normal(0, spread, n_u)
             p_u = 1 / (1 + np.exp(-lo))
         else:
             p_u = np.zeros(n_u)
@@ -121,7 +122,13 @@ def world(
             )
         )
         truth.append(
-            {"org_id": org, "theater_share": float(y.mean()), "n": len(uid), "n_users": n_u}
+            {
+                "org_id": org,
+                "theater_share": float(y.mean()),
+                "n": len(uid),
+                "n_users": n_u,
+                "near_zero": o in zero,
+            }
         )
     df = pd.concat(frames, ignore_index=True)
     df["event_id"] = [f"e{i}" for i in range(len(df))]

@@ -291,8 +291,32 @@ def test_plan_needs_more_labels_for_a_narrower_interval():
     # one label fewer than planned would miss the target (within the bisection's 1%)
     w = plan.widths(cells, rates, int(narrow["labels"] * 0.98))
     assert w["width"].mean() > 10
-    # user sampling alone (all users identical here: none) never blocks; an impossible target
+    # an impossible target within the cap
     assert not plan.plan(cells, rates, 0.01, max_labels=500)["reachable"]
+    # per org: both orgs alike, each needs the same, and the sum is "every org"
+    per = narrow["per_org"].set_index("org_id")
+    assert per.loc["A", "labels"] == per.loc["B", "labels"] and (per["width"] <= 10).all()
+    assert narrow["every_org"] == per["labels"].sum()
+
+
+def test_planned_width_of_one_cell_by_hand_and_the_org_that_needs_more():
+    z = 1.6448536269514722
+    cells = pd.DataFrame({"org_id": ["A"], "user_key": ["u"], "stratum": ["none"], "n": [1000]})
+    w = plan.widths(cells, {"none": 0.1}, 100).iloc[0]
+    var = (0.1 * 0.9 / 100 + z**2 / (4 * 100**2)) * (1 - 100 / 1000) / (1 + z**2 / 100) ** 2
+    assert w["labels"] == 100 and w["width"] == pytest.approx(200 * z * var**0.5)  # ~9.1
+    # B's detector fired on half its interactions at precision 1/2: B needs more labels
+    two = pd.DataFrame(
+        {
+            "org_id": ["A", "A", "B", "B"],
+            "user_key": ["u", "u", "v", "v"],
+            "stratum": ["none", "padding", "none", "padding"],
+            "n": [950, 50, 500, 500],
+        }
+    )
+    need = plan.org_needs(two, {"none": 0.02, "padding": 0.5}, 12).set_index("org_id")
+    assert need.loc["B", "labels"] > need.loc["A", "labels"]
+    assert (need["width"] <= 12).all()
 
 
 # ----------------------------------------------------------------------------- plain words

@@ -359,3 +359,30 @@ def test_a_stratum_no_org_has_labels_for_gets_a_weak_prior_from_the_detector():
     assert (out["audit_n"] == 10).all()
     # the unlabelled 10% could be anything: the interval spans most of it
     assert (out["ci_high"] - out["ci_low"] > 0.08).all()
+
+
+def test_report_table_carries_each_orgs_audit_labels_and_blanks_suppressed():
+    from theater.report import figures as fg
+
+    base = {
+        "theater_index": 10.0,
+        "ci_low": 6.0,
+        "ci_high": 15.0,
+        "n_users": 40,
+        "n_interactions": 900,
+        "rank_low": 1,
+        "rank_high": 2,
+        "top_signals": ["unused_output"],
+        "decoupled": None,
+        "high_confidence_theater": False,
+    }
+    idx = pd.DataFrame(
+        [
+            {**base, "org_id": "a", "suppressed": False, "audit_n": 15},
+            {**base, "org_id": "b", "suppressed": False, "audit_n": 0, "theater_index": 9.0},
+            {**base, "org_id": "s", "suppressed": True, "audit_n": 3},
+        ]
+    )
+    t = fg.org_table(idx, None, 91).set_index("org_id")
+    assert t.loc["a", "audit_n"] == 15 and t.loc["b", "audit_n"] == 0
+    assert pd.isna(t.loc["s", "audit_n"])  # suppressed: no figures at all

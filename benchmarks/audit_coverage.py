@@ -1,7 +1,8 @@
 """Coverage of the audited (sampling+detector) interval over generated worlds.
 
 Usage: python benchmarks/audit_coverage.py --simulated [--worlds-per-case 50]
-       [--first-seed 20000] [--sizes 100,300,1000] [--set bound_weight=0.5]
+       [--first-seed 20000] [--sizes 100,300,1000] [--cases good,anti] [--out F.json]
+       [--set bound_weight=0.5]
        python benchmarks/audit_coverage.py [--worlds benchmarks/out/audit_worlds]
        [--seeds 1001-1060] [--labels-per-org 42] [--redraws 1] [--set replicates=200]
 
@@ -84,6 +85,7 @@ def simulated(a) -> int:
     settings = Settings(**_settings_kw(a.set, {"replicates": a.replicates}))
     sizes = [int(x) for x in a.sizes.split(",")]
     families = [(c, c, 0) for c in simworld.CASES] + [("near-zero (8 of 20 orgs)", "mixed", 8)]
+    want = set(a.cases.split(",")) if a.cases else None
     out, lines = [], []
     lines.append(
         "| detector | labels | worlds | org intervals | coverage of the 90% interval "
@@ -91,6 +93,8 @@ def simulated(a) -> int:
     )
     lines.append("|---|---:|---:|---:|---|---:|---:|---:|---:|")
     for fi, (name, case, nz) in enumerate(families):
+        if want and name.split(" ")[0] not in want:
+            continue
         per_size = {n: [] for n in sizes}
         for w in range(a.worlds_per_case):
             seed = a.first_seed + 1000 * fi + w
@@ -166,6 +170,7 @@ def main() -> int:
     p.add_argument("--worlds-per-case", type=int, default=50, dest="worlds_per_case")
     p.add_argument("--first-seed", type=int, default=20000, dest="first_seed")
     p.add_argument("--sizes", default="100,300,1000", help="labels per audit, comma-separated")
+    p.add_argument("--cases", help="only these detector cases (comma-separated; near-zero)")
     a = p.parse_args()
     if a.simulated:
         return simulated(a)

@@ -89,7 +89,8 @@ def pooled_rates(
     weights: np.ndarray | None = None,
 ) -> Pooled:
     """Pooled rate and prior strength per stratum from the labels (``org_id, stratum, label,
-    inclusion_probability``). ``weights`` (one per label) re-weights labels (bootstrap).
+    inclusion_probability``), for the calibration of probabilities and the audit plan (the
+    org estimate does not pool). ``weights`` (one per label) re-weights labels.
 
     Rate: Horvitz-Thompson ratio sum(w y / pi) / sum(w / pi), shrunk by half a pseudo-label
     toward 1/2 so that a stratum whose labels all agree keeps a non-degenerate prior.

@@ -295,8 +295,7 @@ class Audit:
     min_per_cell: int
     replicates: int
     confidence: float
-    min_prior_strength: float
-    max_prior_strength: float
+    bound_weight: float
     user_bootstrap: bool
     plan_precision: float
     plan_miss_rate: float

@@ -150,70 +150,85 @@ def test_estimate_point_value_by_hand_and_interval_kind():
             "sum_p": [0, 0, 50, 50] * 2,
         }
     )
-    lab = _labels(
-        [
-            ("A", "none", 10, 1, 0.1),
-            ("A", "padding", 10, 8, 0.1),
-            ("B", "none", 10, 1, 0.1),
-            ("B", "padding", 10, 8, 0.1),
-        ]
-    )
-    out = estimate(
-        cells, lab, Settings(replicates=200, seed=1, min_strength=2, max_strength=100)
-    ).set_index("org_id")
-    # none: r = (0.1*20 + .5)/21, a = 100 (no spread); unlabelled 90 at (1 + 100 r)/110
-    r0 = 2.5 / 21
-    R0 = (1 + 90 * (1 + 100 * r0) / 110) / 100
-    r1 = 16.5 / 21
-    R1 = (8 + 90 * (8 + 100 * r1) / 110) / 100
-    assert out.loc["A", "share"] == pytest.approx(0.5 * R0 + 0.5 * R1, abs=1e-9)
+    lab = _labels([("A", "none", 10, 1, 0.1), ("A", "padding", 10, 8, 0.1)])
+    out = estimate(cells, lab, Settings(replicates=400, seed=1)).set_index("org_id")
+    # A, its own labels only: none (1 + 90 * 1/10) / 100 = 0.10, padding (8 + 90 * 8/10) / 100
+    assert out.loc["A", "share"] == pytest.approx(0.5 * 0.10 + 0.5 * 0.80, abs=1e-12)
     assert out.loc["A", "detector_share"] == pytest.approx(0.5)
-    assert out.loc["A", "audit_n"] == 20
+    assert out.loc["A", "audit_n"] == 20 and out.loc["A", "ppi_lambda"] == 0
     assert (out["interval_kind"] == "sampling+detector").all()
-    assert (out["ci_low"] <= out["share"]).all() and (out["share"] <= out["ci_high"]).all()
-    assert (out["ci_high"] - out["ci_low"] > 0.02).all()
+    assert out.loc["A", "ci_low"] < 0.45 < out.loc["A", "ci_high"]
+    # B has no label: nothing is borrowed from A, its point is the detector's and its
+    # interval spans most of [0, 1] (integrate.apply keeps B's detector-only interval)
+    assert out.loc["B", "audit_n"] == 0 and out.loc["B", "share"] == pytest.approx(0.5)
+    assert out.loc["B", "ci_high"] - out.loc["B", "ci_low"] > 0.6
 
 
-def test_org_without_labels_borrows_the_pooled_rates_with_a_wider_interval():
-    rng = np.random.default_rng(3)
+def test_interval_of_a_single_cell_by_hand_and_it_can_reach_zero():
+    from scipy.stats import beta
+
+    cells = pd.DataFrame({"org_id": ["A"], "user_key": ["u"], "stratum": ["none"], "n": [100_000]})
+    # 30 labels, none theater: the point is 0, not a symmetric interval around it
+    out = estimate(cells, _labels([("A", "none", 30, 0, 30 / 100_000)]), Settings(replicates=20000))
+    r = out.iloc[0]
+    assert r.share == 0 and r.ci_low == 0
+    assert r.ci_high == pytest.approx(beta.ppf(0.95, 0.5, 30.5), rel=0.03)  # about 0.063
+    # 6 of 30: upper end the Jeffreys Beta(6.5, 24.5) one, lower end Beta(6, 24.5), without
+    # the half pseudo-label at 1 (finite-population part negligible)
+    out = estimate(cells, _labels([("A", "none", 30, 6, 30 / 100_000)]), Settings(replicates=20000))
+    r = out.iloc[0]
+    assert r.share == pytest.approx(0.2, abs=1e-4)
+    assert r.ci_low == pytest.approx(beta.ppf(0.05, 6, 24.5), abs=0.004)
+    assert r.ci_high == pytest.approx(beta.ppf(0.95, 6.5, 24.5), abs=0.004)
+
+
+def test_every_interaction_labelled_gives_the_exact_figure():
+    cells = pd.DataFrame(
+        {"org_id": ["A", "A"], "user_key": ["u", "v"], "stratum": ["none", "padding"], "n": [6, 4]}
+    )
+    lab = _labels([("A", "none", 6, 1, 1.0), ("A", "padding", 4, 3, 1.0)])
+    r = estimate(cells, lab, Settings(replicates=200)).iloc[0]
+    assert r.share == pytest.approx(0.4) and r.ci_low == r.share == r.ci_high
+
+
+def test_ppi_plus_plus_weight_and_rectified_estimate_by_hand():
+    # one cell of 100 interactions, mean detector probability F = 0.2 over all of them
+    cells = pd.DataFrame(
+        {"org_id": ["A"], "user_key": ["u"], "stratum": ["x"], "n": [100], "sum_p": [20.0]}
+    )
+    lab = _labels([("A", "x", 4, 0, 0.04)])
+    lab["label"] = [0, 0, 1, 0]
+    lab["theater_probability"] = [0.1, 0.3, 0.5, 0.7]
+    # Cov(y, f) = 0.1 / 4 = 0.025, Var(f) = 0.2 / 4 = 0.05: lambda = 0.5
+    # z = y - 0.5 (f - 0.2) = 0.05, -0.05, 0.85, -0.25; mean 0.15; R = (1 + 96 * 0.15) / 100
+    r = estimate(cells, lab, Settings(replicates=200)).iloc[0]
+    assert r.ppi_lambda == pytest.approx(0.5)
+    assert r.share == pytest.approx(0.154)
+    # without the power tuning: the labelled rate, (1 + 96 * 0.25) / 100
+    r0 = estimate(cells, lab, Settings(replicates=200, power_tuning=False)).iloc[0]
+    assert r0.ppi_lambda == 0 and r0.share == pytest.approx(0.25)
+
+
+def test_an_org_is_not_pulled_toward_the_others():
+    # the detector's flags are right in A, B, C (precision 0.9) and all wrong in Z
     cells, lab = [], []
-    for org in ("A", "B", "C", "D"):
-        for u in range(30):
-            cells += [
-                {"org_id": org, "user_key": f"{org}{u}", "stratum": "none", "n": 20},
-                {"org_id": org, "user_key": f"{org}{u}", "stratum": "padding", "n": 5},
-            ]
-    for org in ("A", "B", "C"):
-        lab += [
-            {
-                "org_id": org,
-                "stratum": "none",
-                "label": int(rng.random() < 0.05),
-                "inclusion_probability": 40 / 600,
-            }
-            for _ in range(40)
+    for org in ("A", "B", "C", "Z"):
+        cells += [
+            {"org_id": org, "user_key": "u", "stratum": "none", "n": 950},
+            {"org_id": org, "user_key": "u", "stratum": "padding", "n": 50},
         ]
-        lab += [
-            {
-                "org_id": org,
-                "stratum": "padding",
-                "label": int(rng.random() < 0.8),
-                "inclusion_probability": 20 / 150,
-            }
-            for _ in range(20)
-        ]
-    out = estimate(pd.DataFrame(cells), pd.DataFrame(lab), Settings(replicates=300)).set_index(
+        k = 0 if org == "Z" else 9
+        lab.append(_labels([(org, "none", 40, 0, 40 / 950), (org, "padding", 10, k, 0.2)]))
+    out = estimate(pd.DataFrame(cells), pd.concat(lab), Settings(replicates=20000)).set_index(
         "org_id"
     )
-    assert out.loc["D", "audit_n"] == 0
-    width = out["ci_high"] - out["ci_low"]
-    assert width["D"] > width[["A", "B", "C"]].max()
-    # D's estimate is the pooled one: between the labelled orgs' estimates
-    assert (
-        out.loc[["A", "B", "C"], "share"].min() - 0.02
-        <= out.loc["D", "share"]
-        <= out.loc[["A", "B", "C"], "share"].max() + 0.02
-    )
+    assert out.loc["Z", "share"] == 0 and out.loc["Z", "ci_low"] == 0
+    assert out.loc["A", "share"] == pytest.approx((9 + 40 * 0.9) / 1000)
+    # Z's interval is the one its own labels give, whatever the other orgs' labels say
+    cz, lz = pd.DataFrame(cells), pd.concat(lab)
+    alone = estimate(cz[cz.org_id == "Z"], lz[lz.org_id == "Z"], Settings(replicates=20000))
+    assert out.loc["Z", "ci_high"] == pytest.approx(alone.iloc[0].ci_high, abs=0.005)  # MC
+    assert out.loc["Z", "ci_high"] < 0.055  # about the Jeffreys bound of 0 in 40, times 0.95
 
 
 def test_audited_precision_and_recall_weight_by_inclusion():
@@ -276,8 +291,32 @@ def test_plan_needs_more_labels_for_a_narrower_interval():
     # one label fewer than planned would miss the target (within the bisection's 1%)
     w = plan.widths(cells, rates, int(narrow["labels"] * 0.98))
     assert w["width"].mean() > 10
-    # user sampling alone (all users identical here: none) never blocks; an impossible target
+    # an impossible target within the cap
     assert not plan.plan(cells, rates, 0.01, max_labels=500)["reachable"]
+    # per org: both orgs alike, each needs the same, and the sum is "every org"
+    per = narrow["per_org"].set_index("org_id")
+    assert per.loc["A", "labels"] == per.loc["B", "labels"] and (per["width"] <= 10).all()
+    assert narrow["every_org"] == per["labels"].sum()
+
+
+def test_planned_width_of_one_cell_by_hand_and_the_org_that_needs_more():
+    z = 1.6448536269514722
+    cells = pd.DataFrame({"org_id": ["A"], "user_key": ["u"], "stratum": ["none"], "n": [1000]})
+    w = plan.widths(cells, {"none": 0.1}, 100).iloc[0]
+    var = (0.1 * 0.9 / 100 + z**2 / (4 * 100**2)) * (1 - 100 / 1000) / (1 + z**2 / 100) ** 2
+    assert w["labels"] == 100 and w["width"] == pytest.approx(200 * z * var**0.5)  # ~9.1
+    # B's detector fired on half its interactions at precision 1/2: B needs more labels
+    two = pd.DataFrame(
+        {
+            "org_id": ["A", "A", "B", "B"],
+            "user_key": ["u", "u", "v", "v"],
+            "stratum": ["none", "padding", "none", "padding"],
+            "n": [950, 50, 500, 500],
+        }
+    )
+    need = plan.org_needs(two, {"none": 0.02, "padding": 0.5}, 12).set_index("org_id")
+    assert need.loc["B", "labels"] > need.loc["A", "labels"]
+    assert (need["width"] <= 12).all()
 
 
 # ----------------------------------------------------------------------------- plain words
@@ -316,7 +355,34 @@ def test_a_stratum_no_org_has_labels_for_gets_a_weak_prior_from_the_detector():
     lab = _labels([("A", "none", 10, 0, 10 / 90), ("B", "none", 10, 1, 10 / 90)])
     p = pooled_rates(lab, ["none", "padding"], {"padding": 1.0}, min_strength=1)
     assert p.rate[1] == 0.95 and p.strength[1] == 1 and p.n_labels[1] == 0
-    out = estimate(cells, lab, Settings(replicates=100)).set_index("org_id")
+    out = estimate(cells, lab, Settings(replicates=2000)).set_index("org_id")
     assert (out["audit_n"] == 10).all()
     # the unlabelled 10% could be anything: the interval spans most of it
-    assert (out["ci_high"] - out["ci_low"] > 0.05).all()
+    assert (out["ci_high"] - out["ci_low"] > 0.08).all()
+
+
+def test_report_table_carries_each_orgs_audit_labels_and_blanks_suppressed():
+    from theater.report import figures as fg
+
+    base = {
+        "theater_index": 10.0,
+        "ci_low": 6.0,
+        "ci_high": 15.0,
+        "n_users": 40,
+        "n_interactions": 900,
+        "rank_low": 1,
+        "rank_high": 2,
+        "top_signals": ["unused_output"],
+        "decoupled": None,
+        "high_confidence_theater": False,
+    }
+    idx = pd.DataFrame(
+        [
+            {**base, "org_id": "a", "suppressed": False, "audit_n": 15},
+            {**base, "org_id": "b", "suppressed": False, "audit_n": 0, "theater_index": 9.0},
+            {**base, "org_id": "s", "suppressed": True, "audit_n": 3},
+        ]
+    )
+    t = fg.org_table(idx, None, 91).set_index("org_id")
+    assert t.loc["a", "audit_n"] == 15 and t.loc["b", "audit_n"] == 0
+    assert pd.isna(t.loc["s", "audit_n"])  # suppressed: no figures at all

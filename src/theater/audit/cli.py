@@ -173,15 +173,26 @@ def _plan(args, cfg) -> int:
         )
     res = plan.plan(cells, rates, args.target_width, cfg.audit.confidence)
     print(
-        f"audit plan {period}: target mean 90% interval width {args.target_width:g} points "
+        f"audit plan {period}: target 90% interval width {args.target_width:g} points "
         f"({cells['org_id'].nunique()} published orgs; {source})"
     )
     if res["reachable"]:
         print(
-            f"  about {res['labels']:,} labels (mean width {res['mean_width']:.1f}, widest org "
-            f"{res['max_width']:.1f}); normal approximation without pooling across orgs, so "
-            "on the generous side"
+            f"  mean width: about {res['labels']:,} labels split equally over the orgs "
+            f"(`theater audit sample --size {res['labels']}`; mean width "
+            f"{res['mean_width']:.1f}, widest org {res['max_width']:.1f})"
         )
     else:
-        print(f"  not reachable: {res['note']}")
+        print(f"  mean width not reachable: {res['note']}")
+    print(
+        f"  every org: {res['every_org']:,} labels in all when each org gets the labels it "
+        "needs (each interval rests on the org's own labels only):"
+    )
+    per = res["per_org"].sort_values(["labels", "org_id"], ascending=[False, True])
+    for r in per.itertuples(index=False):
+        print(
+            f"    {r.org_id:<24} {r.labels:>7,} labels of {r.interactions:,} interactions "
+            f"(planned width {r.width:.1f})"
+        )
+    print("  score-type approximation of the bounded interval; audits so far came in narrower")
     return EXIT_OK

@@ -1,34 +1,39 @@
 """Debiased org theater share from the detector's output on everything plus an audit sample.
 
-Pure numpy/pandas. The estimator (assumptions in docs/methodology.md, "Audit"):
+Pure numpy/pandas. The estimator (assumptions and references in docs/methodology.md, "Audit"):
 
-Every interaction i of org o falls in a detector-output stratum h (:mod:`theater.audit.sample`).
-The org's true share is
+Every interaction i of org o falls in a detector-output stratum h (:mod:`theater.audit.sample`)
+and has the detector's probability f_i. The org's true share in the period is
 
     theta_o = sum_h W_oh * R_oh,     W_oh = N_oh / N_o,
 
-where R_oh is the (unknown) share of theater among the org's N_oh interactions in stratum h.
-The detector gives W exactly; the audit gives R. Post-stratified by detector output, this is the
-stratified estimator of survey sampling, and the audit-labelled rate in each stratum is the
-"rectifier" of prediction-powered inference.
+with R_oh the (unknown) share of theater among the org's N_oh interactions in stratum h. The
+detector gives W_oh and the cell mean F_oh of f exactly; the org's *own* labels, a probability
+sample within each cell, give the rest. Per cell, the prediction-powered (PPI++) estimate of
+the rate of the unlabelled interactions is
 
-R_oh is partially pooled across orgs (empirical Bayes, beta-binomial): the org's rate in stratum
-h is drawn from Beta(a_h r_h, a_h (1 - r_h)), where r_h is the pooled rate (inclusion-weighted,
-Horvitz-Thompson over every org's labels) and a_h the prior strength, estimated from the spread
-of the orgs' labelled rates around r_h (method of moments) and clipped to
-[min_strength, max_strength]. An org with many labels in a stratum is estimated mostly from its
-own labels; one with few or none borrows the pooled rate, with the between-org spread in its
-interval. Interactions that were labelled count with their label (finite population).
+    m_oh(lambda) = Hajek mean over the cell's labels of z_i,   z_i = y_i - lambda (f_i - F_oh),
 
-Interval: a joint bootstrap of B replicates. Each replicate
-1. re-weights the audit labels (Poisson(1) per label) and recomputes the pooled rates r*_h
-   (uncertainty of the pooled precision and miss rates),
-2. draws each org-stratum rate from its posterior Beta(k + a r*, n - k + a (1 - r*)) and the
-   unlabelled theater count from Binomial(N - n, rate) (the org's own detector error),
-3. re-weights the org's users (Poisson(1) per user, as the detector-only interval does) and
-   recomputes the stratum shares W*_oh (user sampling),
-and theta*_o = sum_h W*_oh R*_oh. The percentile interval at ``confidence`` is reported, widened
-if needed to contain the point estimate.
+(the rectifier of PPI, weighted by inverse inclusion probability) and
+R_oh = (k_oh + (N_oh - n_oh) m_oh) / N_oh, where the n_oh labelled interactions count with their
+labels (finite population). lambda is tuned per org (PPI++): the minimiser of the stratified
+variance, sum_h c_h Cov_h(y, f) / sum_h c_h Var_h(f) with c_h = W_h^2 (1 - n_h/N_h) / n_h,
+clipped to [0, 1]; 0 when f does not vary within the org's cells (then every lambda gives the
+same estimate: the post-stratified one). Nothing is borrowed from other orgs: how wrong the
+detector is differs between orgs, and an org's interval rests on its own labels only.
+
+Interval (bounded: it can reach 0 and 1 and is not symmetric by construction): for each cell,
+B draws of the unlabelled rate from a Bayesian bootstrap of the z_i with pseudo-observations
+at the bounds (Dirichlet(1, ..., 1, c0, c1)); for binary z (lambda = 0) that is exactly the
+Beta(k + c1, n - k + c0) distribution. The unlabelled theater count is Binomial(N - n, draw)
+and theta* = sum_h W_h (k + count) / N. The upper end is the ``confidence`` upper quantile of
+theta* with c0 = c1 = ``bound_weight`` (1/2: the Jeffreys interval); the lower end the lower
+quantile with c0 = ``bound_weight``, c1 = 0, so that a cell none of whose labels is theater
+adds nothing to the lower end (with c1 = 1/2 every such cell would lift it, by half a
+pseudo-label each, and orgs near zero got lower ends above their true share). The interval
+is widened if needed to contain the point. A cell without labels draws from the whole of
+[0, 1] (its weight is uncertain), so an org with few labels gets a wide interval, and an org
+whose every interaction is labelled gets the exact figure.
 """
 
 from __future__ import annotations
@@ -46,12 +51,12 @@ SAMPLING, SAMPLING_DETECTOR = "sampling", "sampling+detector"
 
 @dataclass(frozen=True)
 class Settings:
-    replicates: int = 500
+    replicates: int = 2000  # posterior draws per org
     confidence: float = 0.90
     seed: int = 20261130
-    min_strength: float = 1.0  # prior strength a_h (pseudo-labels) bounds
-    max_strength: float = 10.0
-    user_bootstrap: bool = True
+    bound_weight: float = 0.5  # pseudo-labels at the bounds per cell (1/2: Jeffreys)
+    user_bootstrap: bool = False  # also re-weight users (a superpopulation target; wider)
+    power_tuning: bool = True  # PPI++ lambda from the labels' detector probability (else 0)
 
     @classmethod
     def from_config(cls, cfg) -> "Settings":
@@ -60,8 +65,7 @@ class Settings:
             replicates=int(a.get("replicates", cls.replicates)),
             confidence=float(a.get("confidence", cls.confidence)),
             seed=int(a.get("seed", cls.seed)),
-            min_strength=float(a.get("min_prior_strength", cls.min_strength)),
-            max_strength=float(a.get("max_prior_strength", cls.max_strength)),
+            bound_weight=float(a.get("bound_weight", cls.bound_weight)),
             user_bootstrap=bool(a.get("user_bootstrap", cls.user_bootstrap)),
         )
 
@@ -85,7 +89,8 @@ def pooled_rates(
     weights: np.ndarray | None = None,
 ) -> Pooled:
     """Pooled rate and prior strength per stratum from the labels (``org_id, stratum, label,
-    inclusion_probability``). ``weights`` (one per label) re-weights labels (bootstrap).
+    inclusion_probability``), for the calibration of probabilities and the audit plan (the
+    org estimate does not pool). ``weights`` (one per label) re-weights labels.
 
     Rate: Horvitz-Thompson ratio sum(w y / pi) / sum(w / pi), shrunk by half a pseudo-label
     toward 1/2 so that a stratum whose labels all agree keeps a non-degenerate prior.
@@ -131,122 +136,164 @@ def pooled_rates(
     return Pooled(list(strata), np.array(rate), np.array(strength), np.array(n_lab))
 
 
-def _cell_counts(labels: pd.DataFrame, orgs: list, strata: list) -> tuple[np.ndarray, np.ndarray]:
-    """Labels (n) and theater labels (k) per (org, stratum), as O x H arrays."""
-    oi = {o: i for i, o in enumerate(orgs)}
-    hi = {h: j for j, h in enumerate(strata)}
-    n = np.zeros((len(orgs), len(strata)))
-    k = np.zeros((len(orgs), len(strata)))
-    for o, h, y in labels[["org_id", "stratum", "label"]].itertuples(index=False):
-        if o in oi and h in hi:
-            n[oi[o], hi[h]] += 1
-            k[oi[o], hi[h]] += y
-    return n, k
+COLUMNS = [
+    "org_id",
+    "share",
+    "ci_low",
+    "ci_high",
+    "detector_share",
+    "audit_n",
+    "ppi_lambda",
+    "interval_kind",
+]
+
+
+def bounded_draws(z: np.ndarray, w: np.ndarray, at0: float, at1: float, B: int, rng) -> np.ndarray:
+    """B draws of a cell's rate: the weighted Bayesian bootstrap of ``z`` (weights ``w``,
+    1/inclusion probability) with a pseudo-observation at 0 of weight ``at0`` and one at 1 of
+    weight ``at1`` (in labels). Binary ``z`` with equal weights: Beta(k + at1, n - k + at0)
+    exactly (a zero shape is a point mass at the bound). Draws lie in [0, 1]."""
+    n = len(z)
+    binary = n == 0 or bool(np.all((z == 0) | (z == 1)))
+    if binary and (n == 0 or np.allclose(w, w[0])):
+        a, b = float(z.sum()) + at1, n - float(z.sum()) + at0
+        if a <= 0:
+            return np.zeros(B)
+        if b <= 0:
+            return np.ones(B)
+        return rng.beta(a, b, B)
+    wn = w / w.mean()  # the pseudo-observations count as average labels
+    g = rng.gamma(1.0, 1.0, (B, n)) * wn
+    g0 = rng.gamma(at0, 1.0, B) if at0 > 0 else np.zeros(B)
+    g1 = rng.gamma(at1, 1.0, B) if at1 > 0 else np.zeros(B)
+    return np.clip((g @ z + g1) / (g.sum(1) + g0 + g1), 0.0, 1.0)
+
+
+def ppi_lambda(parts: list) -> float:
+    """PPI++ power-tuning weight of one org: minimises sum_h c_h Var_h(y - lambda f), with
+    c_h = W_h^2 (1 - n_h/N_h) / n_h (the stratified variance), so
+    lambda = sum c_h Cov_h(y, f) / sum c_h Var_h(f), clipped to [0, 1]; 0 when f does not
+    vary inside any labelled cell. ``parts``: per cell (W, N, y, f, w)."""
+    num = den = 0.0
+    for W, N, y, f, w in parts:
+        n = len(y)
+        if n < 2 or f is None:
+            continue
+        c = W**2 * max(1.0 - n / N, 0.0) / n
+        fm, ym = np.average(f, weights=w), np.average(y, weights=w)
+        num += c * float(np.average((f - fm) * (y - ym), weights=w))
+        den += c * float(np.average((f - fm) ** 2, weights=w))
+    if den <= 1e-12:
+        return 0.0
+    return float(np.clip(num / den, 0.0, 1.0))
 
 
 def estimate(
     cells: pd.DataFrame, labels: pd.DataFrame, settings: Settings = Settings()
 ) -> pd.DataFrame:
-    """Debiased share per org with an interval covering user sampling and detector error.
+    """Debiased share per org with an interval that carries the detector's error in that org.
 
     ``cells``: ``org_id, user_key, stratum, n`` (interactions) and optionally ``sum_p`` (summed
-    detector probability, for the detector-only share and the fallback of unlabelled strata).
-    ``labels``: ``org_id, stratum, label`` (0/1), ``inclusion_probability``; labels whose org or
-    stratum has no interactions in ``cells`` are ignored.
+    detector probability: the detector-only share, the cell means F of PPI).
+    ``labels``: ``org_id, stratum, label`` (0/1), ``inclusion_probability`` and optionally
+    ``theater_probability`` (f, for the PPI++ weight); labels whose org or stratum has no
+    interactions in ``cells`` are ignored.
 
-    Returns one row per org: ``org_id, share, ci_low, ci_high`` (0-1), ``detector_share``,
-    ``audit_n`` (the org's own labels), ``interval_kind``.
+    Returns one row per org of ``cells``: ``org_id, share, ci_low, ci_high`` (0-1),
+    ``detector_share``, ``audit_n`` (the org's own labels: what its interval rests on),
+    ``ppi_lambda`` and ``interval_kind``.
     """
+    s = settings
+    if not 0 < s.bound_weight <= 1:
+        raise ValueError(f"audit.bound_weight must be in (0, 1], got {s.bound_weight}")
     cells = cells[cells["n"] > 0]
-    orgs = sorted(cells["org_id"].unique())
-    strata = sorted(cells["stratum"].unique())
-    O, H = len(orgs), len(strata)
-    if O == 0:
-        return pd.DataFrame(
-            columns=[
-                "org_id",
-                "share",
-                "ci_low",
-                "ci_high",
-                "detector_share",
-                "audit_n",
-                "interval_kind",
-            ]
-        )
-    labels = labels[labels["org_id"].isin(orgs) & labels["stratum"].isin(strata)]
-    # a fixed order (bootstrap weights are drawn by position), whatever order the reader gave
+    if cells.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    has_p = "sum_p" in cells
+    agg = {"n": ("n", "sum")}
+    if has_p:
+        agg["sum_p"] = ("sum_p", "sum")
+    cell = cells.groupby(["org_id", "stratum"], sort=True).agg(**agg)
+    orgs = sorted(cell.index.get_level_values(0).unique())
+    keys = set(cell.index)
+    labels = labels[[k in keys for k in zip(labels["org_id"], labels["stratum"])]]
+    # a fixed order (draws are made by position), whatever order the reader gave
     order = [c for c in ("org_id", "stratum", "tool", "event_id") if c in labels]
     labels = labels.sort_values(order, kind="stable").reset_index(drop=True)
-    oi = {o: i for i, o in enumerate(orgs)}
-    hi = {h: j for j, h in enumerate(strata)}
-
-    N = np.zeros((O, H))
-    np.add.at(
-        N,
-        (cells["org_id"].map(oi).to_numpy(), cells["stratum"].map(hi).to_numpy()),
-        cells["n"].to_numpy(float),
+    has_f = (
+        s.power_tuning
+        and has_p
+        and "theater_probability" in labels
+        and labels["theater_probability"].notna().all()
     )
-    has_p = "sum_p" in cells
-    fallback = {}
-    if has_p:
-        by_h = cells.groupby("stratum")[["sum_p", "n"]].sum()
-        fallback = (by_h["sum_p"] / by_h["n"]).to_dict()
-    s = settings
-    pooled = pooled_rates(labels, strata, fallback, s.min_strength, s.max_strength)
-    n_lab, k_lab = _cell_counts(labels, orgs, strata)
-    n_lab = np.minimum(n_lab, N)
-    k_lab = np.minimum(k_lab, n_lab)
-    a, r = pooled.strength[None, :], pooled.rate[None, :]
-    post_mean = (k_lab + a * r) / (n_lab + a)
-    R_hat = np.where(N > 0, (k_lab + (N - n_lab) * post_mean) / np.maximum(N, 1), 0.0)
-    W = N / N.sum(1, keepdims=True)
-    share = (W * R_hat).sum(1)
-
+    by_cell = dict(tuple(labels.groupby(["org_id", "stratum"], sort=True)))
+    users = None
+    if s.user_bootstrap:
+        users = cells.groupby(["org_id", "user_key", "stratum"])["n"].sum().unstack(fill_value=0.0)
     rng = np.random.default_rng(s.seed)
     B = s.replicates
-    # user-level matrix per org: users x strata counts
-    users = cells.groupby(["org_id", "user_key", "stratum"])["n"].sum().unstack(fill_value=0.0)
-    users = users.reindex(columns=strata, fill_value=0.0)
-    thetas = np.empty((B, O))
-    user_blocks = {o: users.loc[o].to_numpy(float) for o in orgs}
-    n_labels = len(labels)
-    for b in range(B):
-        wl = rng.poisson(1.0, n_labels).astype(float)
-        pb = pooled_rates(labels, strata, fallback, s.min_strength, s.max_strength, wl)
-        ab, rb = pooled.strength[None, :], pb.rate[None, :]
-        alpha = k_lab + ab * rb
-        beta = n_lab - k_lab + ab * (1 - rb)
-        rate = rng.beta(alpha, beta)
-        unl = rng.binomial((N - n_lab).astype(np.int64), rate)
-        Rb = np.where(N > 0, (k_lab + unl) / np.maximum(N, 1), 0.0)
-        if s.user_bootstrap:
-            Wb = np.empty((O, H))
-            for i, o in enumerate(orgs):
-                blk = user_blocks[o]
-                wu = rng.poisson(1.0, blk.shape[0]).astype(float)
-                tot = wu @ blk
-                Wb[i] = tot / tot.sum() if tot.sum() > 0 else W[i]
-        else:
-            Wb = W
-        thetas[b] = (Wb * Rb).sum(1)
-    alpha_q = (1 - s.confidence) / 2
-    low = np.quantile(thetas, alpha_q, axis=0, method="inverted_cdf")
-    high = np.quantile(thetas, 1 - alpha_q, axis=0, method="inverted_cdf")
-    det = np.full(O, np.nan)
-    if has_p:
-        sp = cells.groupby("org_id")[["sum_p", "n"]].sum()
-        det = (sp["sum_p"] / sp["n"]).reindex(orgs).to_numpy()
-    return pd.DataFrame(
-        {
-            "org_id": orgs,
-            "share": share,
-            "ci_low": np.minimum(low, share),
-            "ci_high": np.maximum(high, share),
-            "detector_share": det,
-            "audit_n": n_lab.sum(1).astype(int),
-            "interval_kind": SAMPLING_DETECTOR,
-        }
-    )
+    alpha = (1 - s.confidence) / 2
+    rows = []
+    for org in orgs:
+        oc = cell.loc[org]
+        strata = list(oc.index)
+        N = oc["n"].to_numpy(float)
+        W = N / N.sum()
+        F = (oc["sum_p"] / oc["n"]).to_numpy(float) if has_p else np.full(len(N), np.nan)
+        parts = []
+        for j, h in enumerate(strata):
+            lab = by_cell.get((org, h))
+            if lab is None or lab.empty:
+                parts.append((W[j], N[j], np.zeros(0), None, np.zeros(0)))
+                continue
+            lab = lab.iloc[: int(N[j])]  # never more labels than interactions
+            y = lab["label"].to_numpy(float)
+            w = 1.0 / lab["inclusion_probability"].to_numpy(float)
+            f = lab["theater_probability"].to_numpy(float) if has_f else None
+            parts.append((W[j], N[j], y, f, w))
+        lam = ppi_lambda(parts)
+        R_hat = np.empty(len(N))
+        lo_d, hi_d = np.empty((B, len(N))), np.empty((B, len(N)))
+        for j, (_, Nj, y, f, w) in enumerate(parts):
+            n = len(y)
+            z = y if f is None or lam == 0 else y - lam * (f - F[j])
+            if n:
+                m = float(np.clip(np.average(z, weights=w), 0.0, 1.0))
+            else:  # no label: the detector's figure as the point, the whole range as the draw
+                m = float(F[j]) if np.isfinite(F[j]) else 0.5
+            k = float(y.sum())
+            R_hat[j] = (k + (Nj - n) * m) / Nj
+            # upper end: Jeffreys (c at 0 and at 1); lower end: no pseudo-label at 1, so a
+            # cell without a theater label adds nothing to it and the bound can reach 0
+            c = s.bound_weight
+            for d, at0, at1 in ((lo_d, c, 0.0), (hi_d, c, c)):
+                rate = bounded_draws(z, w, at0, at1, B, rng)
+                unl = rng.binomial(int(Nj - n), rate) if Nj > n else np.zeros(B)
+                d[:, j] = (k + unl) / Nj
+        share = float(W @ R_hat)
+        Wb = W
+        if users is not None:
+            blk = users.loc[org].reindex(columns=strata, fill_value=0.0).to_numpy(float)
+            wu = rng.poisson(1.0, (B, blk.shape[0])).astype(float)
+            tot = wu @ blk
+            ok = tot.sum(1) > 0
+            Wb = np.where(ok[:, None], tot / np.maximum(tot.sum(1, keepdims=True), 1e-12), W)
+        lo = float(np.quantile((Wb * lo_d).sum(1), alpha, method="inverted_cdf"))
+        hi = float(np.quantile((Wb * hi_d).sum(1), 1 - alpha, method="inverted_cdf"))
+        det = float(oc["sum_p"].sum() / N.sum()) if has_p else np.nan
+        rows.append(
+            {
+                "org_id": org,
+                "share": share,
+                "ci_low": min(lo, share),
+                "ci_high": max(hi, share),
+                "detector_share": det,
+                "audit_n": int(sum(len(p[2]) for p in parts)),
+                "ppi_lambda": lam,
+                "interval_kind": SAMPLING_DETECTOR,
+            }
+        )
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def audited_rates(labels: pd.DataFrame, flagged: str = "flagged") -> dict:

@@ -84,7 +84,8 @@ def calibrate_labels(labels, audit: pd.DataFrame | None, cfg):
 def apply(spark, index, labels, audit: pd.DataFrame | None, cfg):
     """The org index with ``detector_index`` (the detector-only figure), ``interval_kind`` and
     ``audit_n``. With audit labels for the period, ``theater_index``/``ci_low``/``ci_high`` of
-    published orgs become the debiased estimate and its sampling+detector interval."""
+    published orgs with labels of their own become the debiased estimate and its interval,
+    which carries the detector's error in that org (``sampling+detector``)."""
     from pyspark.sql import types as T
 
     rows = [r.asDict() for r in index.collect()]
@@ -96,7 +97,9 @@ def apply(spark, index, labels, audit: pd.DataFrame | None, cfg):
     for r in rows:
         r["detector_index"] = r["theater_index"]
         e = est.get(r["org_id"])
-        if e is None or r["suppressed"]:
+        # an org none of whose interactions was labelled keeps the detector-only interval,
+        # which says that it excludes detector error: nothing of its own would carry it
+        if e is None or r["suppressed"] or int(e.audit_n) == 0:
             r["interval_kind"], r["audit_n"] = SAMPLING, int(e.audit_n) if e is not None else 0
             continue
         r["theater_index"] = round(100 * float(e.share), 2)

@@ -1,4 +1,4 @@
-"""Simulated audits on generated worlds (coverage tests and benchmarks/audit_coverage.py).
+"""Simulated audits on generated worlds (coverage tests and the audit benchmarks).
 
 A world is the pipeline's per-interaction output (``event_id, tool, org_id, user_key,
 theater_probability, flags``) joined with the generator's truth (``is_theater``), plus the
@@ -21,6 +21,25 @@ def world_cells(df: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def audit_once(
+    df: pd.DataFrame, orgs: pd.DataFrame, size: int, seed: int, settings: estimate.Settings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One audit of ``size`` labels drawn as ``theater audit sample`` draws them
+    (:func:`theater.audit.sample.draw`), labelled from ``is_theater``, and the estimator's
+    intervals: (per-org estimates with ``theater_share`` and ``covered``, the labels)."""
+    if "stratum" not in df:
+        df = df.assign(stratum=sample.strata(df["flags"]))
+    drawn = sample.draw(df, size, seed)
+    labels = drawn.assign(label=drawn["is_theater"].astype(int))
+    est = estimate.estimate(world_cells(df), labels, settings)
+    est = est.merge(orgs[["org_id", "theater_share"]], on="org_id")
+    # a bound made of labelled interactions only can equal the truth: no float noise
+    est["covered"] = (est["ci_low"] <= est["theater_share"] + 1e-9) & (
+        est["theater_share"] <= est["ci_high"] + 1e-9
+    )
+    return est, labels
+
+
 def audit_world(
     df: pd.DataFrame,
     orgs: pd.DataFrame,
@@ -38,13 +57,7 @@ def audit_world(
         df = df.assign(stratum=sample.strata(df["flags"]))
     keep = orgs[orgs["n_users"] >= min_users]["org_id"]
     df = df[df["org_id"].isin(keep)]
-    drawn = sample.draw(df, labels_per_org * df["org_id"].nunique(), seed)
-    labels = drawn.assign(label=drawn["is_theater"].astype(int))
-    est = estimate.estimate(world_cells(df), labels, settings)
-    est = est.merge(orgs[["org_id", "theater_share"]], on="org_id")
-    est["covered"] = (est["ci_low"] <= est["theater_share"]) & (
-        est["theater_share"] <= est["ci_high"]
-    )
+    est, labels = audit_once(df, orgs, labels_per_org * df["org_id"].nunique(), seed, settings)
     return est, calibrate.held_out(labels, seed=seed), len(labels)
 
 

@@ -373,6 +373,7 @@ ORG_COLUMNS = [
     "incentive_ci_high",
     "incentive_basis",
     "export_requests",
+    "audit_n",  # audited interactions of the org behind its interval (0: detector-only)
 ]
 FIGURES = ORG_COLUMNS[3:]  # blanked for suppressed orgs
 PUBLISHED, NOT_MEASURABLE, SUPPRESSED = "published", "not_measurable", "suppressed"
@@ -454,6 +455,7 @@ def org_table(
             "incentive_ci_low",
             "incentive_ci_high",
             "incentive_basis",
+            "audit_n",
         ):
             out[c] = _val(r.get(c))
         out["sources"] = _sources(r.get("sources"))

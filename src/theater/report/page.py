@@ -251,6 +251,7 @@ def org_rows(f) -> list[dict]:
                 "index_value": r["theater_index"],
                 "index": num(r["theater_index"]),
                 "interval": interval_text(r["ci_low"], r["ci_high"]),
+                "audit_n": int(r["audit_n"]) if pd.notna(r.get("audit_n")) else 0,
                 "rank": rank,
                 "tops": ", ".join(signal_label(s) for s in r["top_signals"]) or "—",
                 "decoupled": r["decoupled"],

@@ -52,8 +52,11 @@ def test_derivation_rules():
         "artifact_modified_ts",
     }
     assert set(derive("event", full).values()) == {"Y"}
-    # aggregates: acceptance only with rejections or dismissals; no checkpoint from weeks
-    assert derive("user_day", {"requests", "accepted"})["unused_output"] == "N"
+    # aggregates: an unused share from rejections or dismissals, or from acceptances against
+    # outputs shown or requested (the acceptance basis); no checkpoint from weeks
+    assert derive("user_day", {"requests", "accepted"})["unused_output"] == "A"
+    assert derive("user_day", {"accepted"})["unused_output"] == "N"
+    assert derive("user_day", {"requests"})["unused_output"] == "N"
     assert derive("user_day", {"requests", "rejected"})["unused_output"] == "A"
     assert derive("person_week", {"requests"})["checkpoint_burst"] == "N"
     assert derive("user_day", {"requests"})["checkpoint_burst"] == "Y"
@@ -63,8 +66,10 @@ def test_derivation_rules():
 def test_viva_claims_no_self_summary_and_formats_prints_the_derivation():
     assert "self_summary" not in feeds("viva_person_query")
     assert feeds("viva_person_query") == {"quota_bunching": "Y", "outcome_decoupling": "Y"}
-    # GitHub reports no rejections: no unused-output claim, and no padding from aggregates
+    # GitHub reports acceptances of outputs shown (an unused share), and no padding from
+    # aggregates
     assert feeds("github_copilot_users") == {
+        "unused_output": "A",
         "quota_bunching": "Y",
         "checkpoint_burst": "Y",
         "outcome_decoupling": "Y",

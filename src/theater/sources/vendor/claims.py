@@ -17,8 +17,10 @@ every field it reads is reported (its NA rule):
 
 User-day and person-week rows (``silver/user_days``, ``theater.transforms.aggregates``):
 
-- ``unused_output`` (A): the unused share of requested outputs, only when the format reports
-  rejections or dismissals (``rejected``, ``dismissed``);
+- ``unused_output`` (A): the unused share of outputs, when the format reports rejections or
+  dismissals (``rejected``, ``dismissed``), or acceptances against outputs shown or requested
+  (``accepted`` with ``suggestions_shown`` or ``requests``: the acceptance basis of the index,
+  ``theater.signals.acceptance_excess``);
 - ``quota_bunching``, ``outcome_decoupling``: a usage count per user (``requests``, outputs
   shown, or decisions);
 - ``checkpoint_burst``: the same, on daily rows only (a week cannot show a 3-day burst);
@@ -179,7 +181,8 @@ def derive(grain: str, fields: frozenset[str] | set[str]) -> dict[str, str]:
             out[s] = "Y"
     elif grain in ("user_day", "person_week"):
         counted = bool(fields & USAGE_COUNTS)
-        if fields & {"rejected", "dismissed"}:
+        accepted_of = "accepted" in fields and bool(fields & {"suggestions_shown", "requests"})
+        if fields & {"rejected", "dismissed"} or accepted_of:
             out["unused_output"] = "A"
         if counted:
             out["quota_bunching"] = out["outcome_decoupling"] = "Y"

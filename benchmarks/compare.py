@@ -6,7 +6,7 @@
 
 A quarter too large to generate in one piece (about 0.86 GB of generator memory per million
 interactions): ``--users 200000 --shards 5`` generates five namespaced worlds one after the
-other into one landing zone (about 50M interactions; RESULTS.md, session 8).
+other into one landing zone (about 50M interactions; RESULTS.md).
 
 For each size: generate a quarter in mixed landing formats (``synth.generate(...,
 formats="mixed")``: jsonl, jsonl.gz, json, csv, parquet, and the directory and policies), then

@@ -1,5 +1,4 @@
-"""Quota-filler recall and hard-negative false positives on varied generated worlds (issue 13,
-item 6).
+"""Quota-filler recall and hard-negative false positives on varied generated worlds.
 
 Usage: python benchmarks/incentive_robustness.py [--set tuning|held-out|both] [--quick]
        [--orgs 6 --users 900] [--out benchmarks/out/incentive_robustness]

@@ -13,7 +13,7 @@ an action that runs after a large one may show the large one's memory.
 ``OUT`` is emptied first (lake and state under it) unless ``--keep-lake``: then the stages
 run on the lake already there (e.g. ``--stages refine,score`` on an ingested lake). A log line
 of the pipeline is printed with the process CPU and wall time elapsed since the previous one.
-Figures: ``benchmarks/RESULTS.md``, session 6.
+Figures: ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations

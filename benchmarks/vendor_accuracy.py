@@ -1,4 +1,4 @@
-"""Accuracy on vendor-delivered data (issue 11): the same generated world delivered as vendor
+"""Accuracy on vendor-delivered data: the same generated world delivered as vendor
 exports and natively, each run through ``theater run`` (ingest, refine, score; embedded Sail,
 Delta tables) on a temporary lake, then compared with the generator's planted truth.
 
@@ -130,8 +130,8 @@ def measured_truth(lake: Path, truth: Path, vendor: bool) -> pd.DataFrame:
         n_flag_measured=("event_id", "size"),
         n_matched=("is_theater", "count"),
         measured_theater_share=("is_theater", "mean"),
-        # diagnostic: 100 x the mean probability over these interactions only; since session 4
-        # the published index is over the same interactions (before, incentive-only ones too)
+        # diagnostic: 100 x the mean probability over these interactions only; the
+        # published index is over the same interactions
         index_over_flag_measured=("theater_probability", lambda p: round(100 * p.mean(), 2)),
     )
 

@@ -1,5 +1,5 @@
 """Hash buckets: process a period in parts whose size is chosen, one after the other, so that
-memory follows the part, not the period (issue 14; docs/scaling.md, "Partitioning").
+memory follows the part, not the period (docs/scaling.md, "Partitioning").
 
 A bucket is ``pmod(xxhash64(key), n)``: every row of one key lands in the same bucket, so a
 window or join partitioned by that key gives the same rows bucket by bucket as over the whole

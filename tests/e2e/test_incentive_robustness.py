@@ -1,4 +1,4 @@
-"""Quota-filler recall on one varied, held-out-style world (issue 13, item 6; CI version of
+"""Quota-filler recall on one varied, held-out-style world (CI version of
 benchmarks/incentive_robustness.py).
 
 The world varies every knob at once (quota levels 8/12/18, quotas changing mid-period, half the

@@ -1,4 +1,4 @@
-"""NA is not zero, end to end, on a small Sail/Delta lake (issue 11, items 5 and 6).
+"""NA is not zero, end to end, on a small Sail/Delta lake.
 
 One synthetic quarter is ingested and refined and scored once (baseline). Then the lake is
 changed the way vendor data changes it, and scored again:

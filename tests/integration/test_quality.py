@@ -1,4 +1,4 @@
-"""Data-quality gates (issue 3): GX suites from expectations/ run before every published table.
+"""Data-quality gates: GX suites from expectations/ run before every published table.
 
 - clean generated data passes every critical expectation (and writes results + Data Docs);
 - every critical expectation in expectations/*.json, broken in exactly its way on the frame a
@@ -89,7 +89,7 @@ VENDOR_FIX = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
 
 def _vendor_batch(land: Path):
     """Vendor exports for the vendor bronze tables (user_days, org_days, interaction_updates,
-    identities), without vendor events (refine reads those once issue 11's refine is in)."""
+    identities), without vendor events (the vendor event path has its own tests)."""
     users = (VENDOR_FIX / "github_copilot_users" / "org_users_1_day.jsonl").read_text()
     good = [ln for i, ln in enumerate(users.splitlines(), 1) if i in (1, 2, 4)]
     _write(land / "vendor" / "github_copilot_users" / "day.jsonl", good)

@@ -1,4 +1,4 @@
-"""Refine and score in hash buckets (issue 14, item 2): the same silver and gold as one plan.
+"""Refine and score in hash buckets: the same silver and gold as one plan.
 
 One small generated month (with re-delivered events) goes through the whole pipeline twice,
 into two lakes: with ``scoring.bucket_rows: 0`` (one plan) and with a bucket size that splits

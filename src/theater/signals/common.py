@@ -16,7 +16,7 @@ def action_quantile(df: DataFrame, quantile: float, name: str) -> DataFrame:
 
     Computed from the histogram of (action, prompt_tokens), not by sorting the rows: the state
     is one row per distinct token count of an action (a few thousand), whatever the period's
-    size (issue 14: memory that does not grow with the data)."""
+    size (memory that does not grow with the data)."""
     dtype = df.schema["prompt_tokens"].dataType
     hist = (
         df.where(F.col("prompt_tokens").isNotNull())

@@ -115,7 +115,7 @@ def estimate(
 ) -> list[Estimate]:
     """``staging``: a scratch folder; given, the user-day usage is written there once and the
     bootstrap runs in ``buckets`` user-hash buckets, one after the other, each bucket's per-user
-    changes written once and read back (memory follows the bucket, not the history; issue 14).
+    changes written once and read back (memory follows the bucket, not the history).
     The bootstrap sums are integers, added bucket by bucket: the estimate does not depend on
     ``buckets``."""
     if work_items is None:

@@ -515,7 +515,7 @@ def evidence_rates(interactions: DataFrame, weighted_weeks: DataFrame, no_use) -
     week = F.date_trunc("week", F.col("event_ts")).cast("date")
     sig = f"sig_{NAME}"
     # per user-week first (rows, rows without evidence of use), then the join: the join's
-    # sides are both one row per user-week, not one per interaction (memory, issue 14)
+    # sides are both one row per user-week, not one per interaction (memory)
     per_week = (
         interactions.where(F.col("org_id").isNotNull())
         .select("org_id", "user_key", week.alias("week_start"), no_use.alias("_nouse"))

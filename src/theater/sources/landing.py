@@ -381,7 +381,7 @@ def _from_text(
     the record is a JSON object at all (``_malformed``) and gives the fields outside the
     contract (``_extra``), and as a struct of the contract's fields, all strings, which gives
     their values. Reading the values out of the map instead (one lookup per field) cost Sail
-    0.7 about 5x the whole parse (benchmarks/RESULTS.md, "Ingest throughput (session 4)").
+    0.7 about 5x the whole parse (benchmarks/RESULTS.md, "Ingest throughput").
     A string field of the struct takes any JSON value as its text, as the map does (numbers,
     booleans, nested JSON); a malformed record has no values. On duplicate keys the struct
     keeps the last value on both engines (Apache Spark's map kept the first; Sail's the last).

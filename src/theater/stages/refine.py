@@ -546,7 +546,7 @@ def _moved_in(spark, lake: Lake, interactions: DataFrame, period: Period):
     more than ``MOVED_IN_PASS_ROWS`` rows is searched in passes, one per slice of the hash
     range, each a scan of silver's keys, so that the table holds at most about that many
     hashes. Measured on the 50M lake with September as the period (17M rows against 33M in July
-    and August; benchmarks/RESULTS.md, session 10): 1,556 MB more RSS when built on the history,
+    and August; benchmarks/RESULTS.md, the 50M runs): 1,556 MB more RSS when built on the history,
     1,168 MB on the period, 556 MB in two passes (34 CPU s against 17)."""
     h = F.xxhash64("tool", "event_id").alias("_h")
     silver = lake.read(spark, "silver/interactions").select(

@@ -1,4 +1,4 @@
-"""World-level variation knobs for robustness benchmarks (issue 13, item 6).
+"""World-level variation knobs for robustness benchmarks.
 
 ``Variation()`` (all defaults) reproduces the standard generator byte for byte: every knob at
 its default takes the original code path and draws nothing extra. A non-default knob draws its

@@ -1,4 +1,4 @@
-"""Pure transforms for vendor exports, bronze -> silver (issue 11, refine side).
+"""Pure transforms for vendor exports, bronze -> silver (the refine side).
 
 Identities
     ``identity_map`` turns ``bronze/identities`` into one row per normalized alias;

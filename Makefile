@@ -1,11 +1,16 @@
 # Two entry points: `make demo` and `make test`. Both create .venv/ and install what they need
-# (make test also Debian chromium as root, and Airflow in orchestration/airflow/.venv).
+# (make test also Debian chromium as root, and Airflow in orchestration/airflow/.venv), and
+# fetch the Delta Lake jars for Apache Spark into .theater/jars/ (see `jars` below).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+MVN ?= mvn
+JARS_DIR := .theater/jars
+JARS_POM := conf/delta-jars/pom.xml
+JARS_STAMP := $(JARS_DIR)/.fetched
 
-.PHONY: demo test install bench clean lint
+.PHONY: demo test install jars bench clean lint
 
 # ruff (settings in pyproject.toml): lint, and the formatting every file must already have
 lint: $(STAMP)
@@ -19,12 +24,30 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The Delta Lake jars for --engine spark (delta-spark, delta-storage and what pyspark's own jars
+# lack; the list is conf/delta-jars/pom.xml), fetched once by the machine's Maven client (its
+# mirrors and proxy from ~/.m2/settings.xml apply; Spark's own spark.jars.packages would go
+# through Ivy to repo1.maven.org instead). Into a fresh folder that replaces the old one only
+# when complete; the stamp makes re-runs no-ops, offline too. The engine puts every jar of
+# .theater/jars/ on spark.jars (THEATER_DELTA_JARS names another folder).
+$(JARS_STAMP): $(JARS_POM)
+	@command -v $(MVN) >/dev/null 2>&1 || { echo "error: $(MVN) (Apache Maven) not found: it fetches the Delta jars for --engine spark (apt-get install maven, or MVN=...)"; exit 2; }
+	rm -rf $(JARS_DIR).tmp
+	$(MVN) -B -q -f $(JARS_POM) dependency:copy-dependencies -DoutputDirectory=$(abspath $(JARS_DIR).tmp)
+	ls $(JARS_DIR).tmp/delta-spark_*.jar >/dev/null
+	rm -rf $(JARS_DIR) && mv $(JARS_DIR).tmp $(JARS_DIR)
+	touch $(JARS_STAMP)
 
+jars: $(JARS_STAMP)
+
+install: $(STAMP) $(JARS_STAMP)
+
+# the demo runs on Sail: without Maven it warns and goes on (--engine spark then says what to do)
 demo: $(STAMP)
+	@$(MAKE) --no-print-directory jars || echo "warning: the Delta jars for --engine spark were not fetched (the demo runs on Sail)"
 	$(BIN)/theater demo
 
-test: $(STAMP) browser lint
+test: $(STAMP) $(JARS_STAMP) browser lint
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory test-spark
 	$(MAKE) --no-print-directory test-airflow
@@ -55,9 +78,11 @@ browser:
 # ---------------------------------------------------------------- clusters and schedules (issue 5)
 # make dist          the wheel + a bundle of jobs/, conf/, expectations/ for spark-submit
 # make airflow-venv  Airflow 3 in its own virtualenv (orchestration/airflow/.venv)
-# make test-spark    the Apache Spark suite (classic Spark, local mode, Parquet; vs Sail)
+# make test-spark    the Apache Spark suite (classic Spark, local mode, Delta; vs Sail; the
+#                    Delta promises on Spark and one lake continued across the two engines)
 # make test-airflow  the DAG tests (DagBag, dag.test() in local and cluster mode)
-# make test-cluster  spark-submit and Spark Connect on a standalone cluster (127.0.0.1) vs Sail
+# make test-cluster  spark-submit and Spark Connect (both with Delta, jars by --jars) on a
+#                    standalone cluster (127.0.0.1) vs Sail
 AF_VENV := orchestration/airflow/.venv
 AF_BIN := $(AF_VENV)/bin
 AF_STAMP := $(AF_VENV)/.installed
@@ -93,11 +118,12 @@ airflow-constraints:
 	  echo "# Regenerate: make airflow-constraints"; \
 	  /tmp/theater-airflow-freeze/bin/python -m pip freeze; } > $(AF_CONSTRAINTS)
 
-test-spark: $(STAMP)
+test-spark: $(STAMP) $(JARS_STAMP)
 	$(BIN)/python -m pytest -q tests/spark
 
-# A standalone Apache Spark cluster on 127.0.0.1 (Master, 2 Workers, Spark Connect server; Java 17)
-test-cluster: $(STAMP)
+# A standalone Apache Spark cluster on 127.0.0.1 (Master, 2 Workers, Spark Connect server with
+# Delta; Java 17)
+test-cluster: $(STAMP) $(JARS_STAMP)
 	$(BIN)/python -m pytest -q tests/cluster
 
 test-airflow: $(STAMP) $(AF_STAMP)

@@ -4,9 +4,11 @@ Engines:
 - ``sail``: an embedded LakeSail Sail Spark Connect server (pysail, Delta built in), stopped
   cleanly when the session closes (client first, then server, so the client's exit hooks do not
   hang on a dead server).
-- ``spark``: Apache Spark with delta-spark. Under spark-submit the active session is reused;
-  otherwise a local session is built (``configure_spark_with_delta_pip`` adds the Delta jars
-  when table_format is delta; that needs a reachable Maven repository).
+- ``spark``: Apache Spark with Delta Lake (delta-spark). Under spark-submit the active session is
+  reused (spark-submit's ``--jars`` brings the Delta jars); otherwise a local session is built
+  with the jars of the install step (``make install``: the machine's Maven client copies them
+  into ``.theater/jars/``; ``THEATER_DELTA_JARS`` names another folder) on ``spark.jars``.
+  ``table_format: parquet`` runs without them.
 - ``remote``: an existing Spark Connect endpoint (``sc://host:port``).
 """
 
@@ -17,6 +19,7 @@ import logging
 import os
 import warnings
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 from . import logs
@@ -30,6 +33,76 @@ warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
 _BASE_CONF = {
     "spark.sql.session.timeZone": "UTC",
 }
+
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+DELTA_JARS_ENV = "THEATER_DELTA_JARS"
+# Where the install step puts the jars (Makefile, conf/delta-jars/pom.xml), relative to the
+# working directory or to the project a source checkout runs from.
+DELTA_JARS_DIR = os.path.join(".theater", "jars")
+
+
+def delta_spark_conf(shuffle_partitions: int = 50) -> dict[str, str]:
+    """Apache Spark settings for Delta tables, the same in a local session, under spark-submit
+    and on a Spark Connect server.
+
+    The protocol is pinned to what the embedded Sail engine writes and reads (reader 1, writer
+    2, no table features), so that one lake moves between the engines either way; a table
+    that needs more (a feature one engine lacks) fails on the writing engine, not later on the
+    other. The snapshot of a table's log is rebuilt in at most as many tasks as a shuffle
+    (Delta's default, 50, is made for big logs; the lake's logs are small).
+    """
+    return {
+        "spark.sql.extensions": DELTA_EXTENSION,
+        "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
+        "spark.databricks.delta.properties.defaults.minReaderVersion": "1",
+        "spark.databricks.delta.properties.defaults.minWriterVersion": "2",
+        "spark.databricks.delta.snapshotPartitions": str(max(1, min(50, shuffle_partitions))),
+    }
+
+
+def delta_jars_dir() -> str | None:
+    """The folder of Delta jars for a local Apache Spark session, or None when none is found:
+    ``$THEATER_DELTA_JARS``, else ``.theater/jars`` in the working directory, else in the
+    project this source runs from."""
+    env = os.environ.get(DELTA_JARS_ENV)
+    if env:
+        return env
+    project = Path(__file__).resolve().parents[2]
+    for base in (Path.cwd(), project):
+        d = base / DELTA_JARS_DIR
+        if any(d.glob("delta-spark_*.jar")):
+            return str(d)
+    return None
+
+
+def delta_jars() -> list[str]:
+    """The Delta jars (absolute paths, sorted) for ``spark.jars`` / ``--jars``."""
+    d = delta_jars_dir()
+    jars = sorted(str(p.resolve()) for p in Path(d).glob("*.jar")) if d else []
+    if not any(Path(j).name.startswith("delta-spark_") for j in jars):
+        where = f"{DELTA_JARS_ENV}={d}" if os.environ.get(DELTA_JARS_ENV) else f"{DELTA_JARS_DIR}/"
+        raise ConfigError(
+            f"engine=spark with table_format=delta needs the Delta Lake jars, and {where} has "
+            "no delta-spark jar: run `make install` (the machine's Maven client fetches them "
+            f"into {DELTA_JARS_DIR}/), or set {DELTA_JARS_ENV} to a folder of them, or put them "
+            "on spark.jars yourself; --table-format parquet runs without them"
+        )
+    return jars
+
+
+def _check_delta_loaded(spark) -> None:
+    """A session meant for Delta whose JVM cannot load Delta fails here, with what to do, not
+    at the first write with DATA_SOURCE_NOT_FOUND."""
+    try:
+        loader = spark._jvm.java.lang.Thread.currentThread().getContextClassLoader()
+        loader.loadClass(DELTA_EXTENSION)
+    except Exception as e:
+        raise ConfigError(
+            "engine=spark with table_format=delta: the Spark driver cannot load Delta Lake "
+            f"({DELTA_EXTENSION}); under spark-submit pass the jars with --jars (make install "
+            f"puts them in {DELTA_JARS_DIR}/), or use --table-format parquet"
+        ) from e
 
 
 class _SailServer:
@@ -88,32 +161,34 @@ def build_session(cfg: Config):
             raise ConfigError(f"key 'remote_url': engine=remote needs an sc:// URL, got {url!r}")
         builder = SparkSession.builder.remote(url)
     elif engine == "spark":
+        delta = cfg.table_format == "delta"
+        if delta:
+            conf = {**delta_spark_conf(cfg.spark.shuffle_partitions), **conf}
         active = SparkSession.getActiveSession()
         if active is not None:  # spark-submit, Databricks, a notebook: the cluster owns it
             for k, v in conf.items():
-                if not k.startswith("spark.sql.extensions") and "catalog" not in k:
+                if not k.startswith(("spark.sql.extensions", "spark.jars")) and "catalog" not in k:
                     active.conf.set(k, v)
+            if delta:
+                _check_delta_loaded(active)
             return active
         builder = SparkSession.builder
         # Under spark-submit, spark-submit owns master, app name and jars (--master, --name,
-        # --packages): the builder must not override them (.master() would run a YARN job locally).
+        # --jars): the builder must not override them (.master() would run a YARN job locally).
         if not under_spark_submit():
             builder = builder.appName(cfg.spark.app_name).master(
                 os.environ.get("SPARK_MASTER", "local[2]")
             )
             conf.setdefault("spark.ui.enabled", "false")
             conf.setdefault("spark.ui.showConsoleProgress", "false")
-        if cfg.table_format == "delta":
-            conf.setdefault("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
-            conf.setdefault(
-                "spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog"
-            )
-            if not under_spark_submit():
-                for k, v in conf.items():
-                    builder = builder.config(k, v)
-                from delta import configure_spark_with_delta_pip
-
-                return configure_spark_with_delta_pip(builder).getOrCreate()
+            if delta and not any(k in conf for k in ("spark.jars", "spark.jars.packages")):
+                conf["spark.jars"] = ",".join(delta_jars())
+        for k, v in conf.items():
+            builder = builder.config(k, v)
+        spark = builder.getOrCreate()
+        if delta:
+            _check_delta_loaded(spark)
+        return spark
     else:  # validated by config; defensive
         raise ConfigError(f"key 'engine': unknown engine {engine!r}")
     for k, v in conf.items():

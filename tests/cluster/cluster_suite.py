@@ -2,7 +2,9 @@
 
 ``start_cluster`` starts, from the project venv's pyspark wheel (``bin/spark-class``,
 Java 17): one standalone Master, two Workers (2 cores, 1 GiB each) and a Spark Connect server
-running as an application on that cluster. Every port is chosen free at runtime and bound to
+running as an application on that cluster, with Delta Lake (the install step's jars by
+``--jars``, Delta's extension and catalog, the engine's Delta settings). spark-submit jobs get
+the same jars by ``--jars``. Every port is chosen free at runtime and bound to
 loopback (``SPARK_LOCAL_IP=127.0.0.1``, ``--host 127.0.0.1``, the Connect gRPC address); the
 Master and Worker web UIs (needed for the readiness check: the Master's ``/json``) bind to
 loopback too, the applications' UIs are off. Everything started here is stopped by PID at
@@ -21,6 +23,8 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from theater.engine import delta_jars, delta_spark_conf
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -97,6 +101,7 @@ class Cluster:
     ) -> subprocess.Popen:
         """spark-submit in the background, output to ``log`` (the caller waits for it)."""
         cmd = [str(spark_home() / "bin" / "spark-submit"), "--master", self.master_url]
+        cmd += ["--jars", ",".join(delta_jars())]
         for k, v in APP_CONF.items():
             cmd += ["--conf", f"{k}={v}"]
         with open(log, "w") as fh:
@@ -254,9 +259,12 @@ def start_cluster(work: Path) -> Cluster:
             "org.apache.spark.sql.connect.service.SparkConnectServer",
             "--name",
             "theater-connect",
+            "--jars",
+            ",".join(delta_jars()),
         ]
         for k, v in {
             **APP_CONF,
+            **delta_spark_conf(WORKER_CORES * 2),
             "spark.connect.grpc.binding.address": "127.0.0.1",
             "spark.connect.grpc.binding.port": str(c_port),
             "spark.sql.session.timeZone": "UTC",

@@ -4,14 +4,15 @@ Two small generated weeks (mixed landing formats: jsonl, jsonl.gz, json, csv, pa
 three times, each in a process of its own (PySpark cannot hold a Spark Connect and a classic
 session in one process), the two cluster runs side by side:
 
-- Sail (the default engine, embedded, Delta lake): the reference;
-- ``spark-submit --master spark://127.0.0.1:<port> jobs/run_all.py --engine spark
-  --table-format parquet``: the driver here, executors on the two workers;
+- Sail (the default engine, embedded): the reference;
+- ``spark-submit --master spark://127.0.0.1:<port> --jars <Delta jars> jobs/run_all.py
+  --engine spark``: the driver here, executors on the two workers;
 - ``theater run --engine remote`` with ``remote_url: sc://127.0.0.1:<port>``: the Spark Connect
-  server running as an application on the same cluster (Parquet lake).
+  server (Delta's extension and catalog) running as an application on the same cluster.
 
-Gold (org index, interaction labels) and the quarantine must equal Sail's exactly, floats
-within 1e-9. Tables are read here with pyarrow / delta-rs, not with Spark.
+All three write Delta lakes. Gold (org index, interaction labels) and the quarantine must equal
+Sail's exactly, floats within 1e-9, and every table keeps the protocol both engines share.
+Tables are read here with delta-rs, not with Spark.
 
 The weeks are generated without ``dirty``: Apache Spark's JSON reader accepts records Sail's
 rejects (single-quoted keys), which moves rows between bronze and quarantine until landing
@@ -27,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.dataset as ds
 import pytest
 from cluster_suite import ROOT, spark_env, stop_all
 
@@ -91,8 +91,6 @@ def runs(cluster, month):
         "local",
         "--engine",
         "spark",
-        "--table-format",
-        "parquet",
         "--landing",
         month["landing"],
         "--lake",
@@ -111,8 +109,6 @@ def runs(cluster, month):
                 "run",
                 "--engine",
                 "remote",
-                "--table-format",
-                "parquet",
                 "--landing",
                 month["landing"],
                 "--lake",
@@ -146,8 +142,8 @@ def runs(cluster, month):
         )
         _check(sail, "Sail reference run")
         codes = {
-            "spark-submit jobs/run_all.py": submit.wait(timeout=1200),
-            "theater run --engine remote": remote.wait(timeout=1200),
+            "spark-submit jobs/run_all.py": submit.wait(timeout=2400),
+            "theater run --engine remote": remote.wait(timeout=2400),
         }
     finally:
         stop_all([submit, remote])  # by PID (process group), only if still running
@@ -164,14 +160,6 @@ def _delta(lake: Path, table: str) -> pd.DataFrame:
     from deltalake import DeltaTable
 
     return DeltaTable(str(lake / table)).to_pandas()
-
-
-def _parquet(lake: Path, table: str) -> pd.DataFrame:
-    return (
-        ds.dataset(str(lake / table), format="parquet", exclude_invalid_files=True)
-        .to_table()
-        .to_pandas()
-    )
 
 
 def _py(v):
@@ -221,7 +209,7 @@ def _differences(
 
 def _compare_gold(lake: Path, sail: Path, name: str) -> None:
     idx_sail = _delta(sail, "gold/org_theater_index")
-    idx = _parquet(lake, "gold/org_theater_index")
+    idx = _delta(lake, "gold/org_theater_index")
     assert len(idx_sail) == ORGS
     published = idx_sail[~idx_sail["suppressed"]]
     assert len(published) >= 2 and published["theater_index"].notna().all(), (
@@ -231,7 +219,7 @@ def _compare_gold(lake: Path, sail: Path, name: str) -> None:
     assert not diffs, "org index:\n" + "\n".join(diffs[:40])
 
     lab_sail = _delta(sail, "gold/interaction_labels")
-    lab = _parquet(lake, "gold/interaction_labels")
+    lab = _delta(lake, "gold/interaction_labels")
     assert len(lab) == len(lab_sail) > 5000
     m = lab.merge(lab_sail, on=LABEL_KEY, suffixes=("", "_sail"), how="outer", indicator=True)
     assert (m["_merge"] == "both").all(), m["_merge"].value_counts()
@@ -256,7 +244,7 @@ def _compare_gold(lake: Path, sail: Path, name: str) -> None:
         else {}
     )
     q = (
-        _parquet(lake, "bronze/quarantine").groupby(["dataset", "reason"]).size().to_dict()
+        _delta(lake, "bronze/quarantine").groupby(["dataset", "reason"]).size().to_dict()
         if (lake / "bronze" / "quarantine").exists()
         else {}
     )
@@ -265,12 +253,12 @@ def _compare_gold(lake: Path, sail: Path, name: str) -> None:
 
 def test_spark_submit_on_standalone_cluster_equals_sail(runs):
     log = runs["logs"]["submit"]
-    assert "engine spark (parquet)" in log, log[-3000:]
+    assert "engine spark (delta)" in log, log[-3000:]
     _compare_gold(runs["lakes"]["submit"], runs["lakes"]["sail"], "spark-submit")
 
 
 def test_spark_connect_server_on_cluster_equals_sail(runs):
-    assert "engine remote (parquet)" in runs["logs"]["remote"], runs["logs"]["remote"][-3000:]
+    assert "engine remote (delta)" in runs["logs"]["remote"], runs["logs"]["remote"][-3000:]
     _compare_gold(runs["lakes"]["remote"], runs["lakes"]["sail"], "Spark Connect")
 
 
@@ -287,3 +275,22 @@ def test_jobs_ran_on_the_cluster_executors(cluster, runs):
     assert all(w["state"] == "ALIVE" for w in state["workers"]) and len(state["workers"]) == 2
     worker_dirs = list((cluster.work / "worker").rglob("app-*"))
     assert len(worker_dirs) >= 2, "no executor working directories on the workers"
+
+
+def test_every_lake_keeps_the_protocol_both_engines_share(runs):
+    """Reader 1, writer 2, no table features: what Sail writes, pinned on Apache Spark
+    (theater.engine.delta_spark_conf), so a lake moves from either engine to the other."""
+    from deltalake import DeltaTable
+
+    seen = {}
+    for name, lake in runs["lakes"].items():
+        for log in sorted(lake.rglob("_delta_log")):
+            p = DeltaTable(str(log.parent)).protocol()
+            seen[(name, str(log.parent.relative_to(lake)))] = (
+                p.min_reader_version,
+                p.min_writer_version,
+                p.reader_features,
+                p.writer_features,
+            )
+    assert len(seen) >= 3 * 10, seen
+    assert set(seen.values()) == {(1, 2, None, None)}, seen

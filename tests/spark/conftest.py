@@ -1,5 +1,6 @@
-"""Apache Spark suite: classic Apache Spark in local mode, tables in Parquet through the same
-``theater.lake`` interface (Delta jars cannot be downloaded on this network).
+"""Apache Spark suite: classic Apache Spark in local mode with Delta Lake (the jars of the
+install step, ``make install``: .theater/jars/), tables through the same ``theater.lake``
+interface as on Sail.
 
 Runs only when asked for by path, in its own pytest process:
 
@@ -44,7 +45,7 @@ def cfg():
         environ={},
         overrides={
             "engine": "spark",
-            "table_format": "parquet",
+            "table_format": "delta",
             "spark.shuffle_partitions": 2,
             "quality.data_docs": False,
         },

@@ -21,7 +21,7 @@ def loose():
         environ={},
         overrides={
             "engine": "spark",
-            "table_format": "parquet",
+            "table_format": "delta",
             "spark.shuffle_partitions": 2,
             "quality.data_docs": False,
             "quality.quarantine_warn_share": 1.0,
@@ -43,7 +43,7 @@ def test_a_mixed_batch_gives_the_hand_worked_rows_with_links_or_symlinks(
             monkeypatch.setattr(landing_mod.os, "link", refuse)
         root = tmp_path / how.replace(" ", "_") / "landing"
         write_files(root / "interactions")
-        lake = Lake(str(root.parent / "lake"), "parquet")
+        lake = Lake(str(root.parent / "lake"), "delta")
         m = ingest.run(spark, lake, str(root), cfg=loose)
         assert m["rows_loaded"]["interactions"] == 11
         assert m["rows_quarantined"]["interactions"] == 8

@@ -1,11 +1,12 @@
-"""The stages on Apache Spark (classic, local mode, Parquet lake) against Sail on the same input.
+"""The stages on Apache Spark (classic, local mode, Delta lake) against Sail on the same input.
 
 One small generated month (with duplicate deliveries and malformed records) goes through
-ingest, refine and score twice: in this process on Apache Spark with a Parquet lake, and in a
-subprocess on the embedded Sail engine with a Delta lake (the default). The gold org index must
-be identical: same orgs, index, interval, counts, signals (floats within 1e-9); the labels and
-the quarantine too. Then the Parquet emulation of the lake's replace/merge on Spark: re-running
-every stage changes nothing, and scoring another period leaves the quarter alone.
+ingest, refine and score twice: in this process on Apache Spark, and in a subprocess on the
+embedded Sail engine, both into Delta lakes (the default). The gold org index must be
+identical: same orgs, index, interval, counts, signals (floats within 1e-9); the labels and the
+quarantine too. Then Delta's promises on Spark: re-running every stage changes nothing, and
+scoring another period leaves the month alone; jobs/refine.py under spark-submit with the
+Delta jars by --jars.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def spark_run(world, spark, cfg):
-    """ingest, refine, score on Apache Spark in this process, into a Parquet lake."""
-    lake = Lake(str(world["out"] / "spark_lake"), "parquet")
+    """ingest, refine, score on Apache Spark in this process, into a Delta lake."""
+    lake = Lake(str(world["out"] / "spark_lake"), "delta")
     metrics = {
         "ingest": ingest.run(spark, lake, str(world["out"] / "landing"), cfg=cfg),
         "refine": refine.run(spark, cfg, lake, PERIOD),
@@ -117,7 +118,7 @@ def test_gold_org_index_is_identical_to_sail(world, spark_run, spark):
     assert published["theater_index"].notna().all() and published["ci_low"].notna().all()
     diffs = _differences(ours, sail, INDEX_KEY, ignore=("run_id",))
     assert not diffs, "\n".join(diffs)
-    print("\norg index identical on Apache Spark (Parquet) and Sail (Delta):")
+    print("\norg index identical on Apache Spark and Sail (both Delta):")
     print(
         ours.drop(columns=["run_id"])
         .sort_values("org_id")[
@@ -175,19 +176,33 @@ def _snapshot(spark, lake: Lake, table: str) -> pd.DataFrame:
     return rows.sort_values(list(rows.columns)).reset_index(drop=True)
 
 
-def test_parquet_lake_reruns_are_idempotent_and_periods_independent(world, spark_run, spark, cfg):
-    """The Parquet emulation of MERGE (refine) and replaceWhere (score) on Apache Spark."""
+def _versions(lake: Lake, tables) -> dict[str, int]:
+    return {t: lake.version(t) for t in tables}
+
+
+def test_delta_reruns_change_nothing_and_periods_are_independent(world, spark_run, spark, cfg):
+    """Delta on Apache Spark: a re-run of the month (ingest, refine's MERGE, score's
+    replaceWhere) leaves every table's rows as they were; ingest finds no new file and commits
+    nothing to bronze; refine and score each replace the period in one commit."""
     lake = spark_run["lake"]
     tables = [
         "bronze/interactions",
         "bronze/quarantine",
+        "ops/ingested_files",
         "silver/interactions",
         "gold/org_theater_index",
     ]
     before = {t: _snapshot(spark, lake, t) for t in tables}
+    v0 = _versions(lake, tables)
     again = ingest.run(spark, lake, str(world["out"] / "landing"), cfg=cfg)
     assert again["files_new"] == 0
-    refine.run(spark, cfg, lake, PERIOD)  # MERGE emulation: nothing changes
+    v1 = _versions(lake, tables)
+    assert {t: v1[t] for t in tables[:3]} == {t: v0[t] for t in tables[:3]}, "ingest committed"
+    refine.run(spark, cfg, lake, PERIOD)
+    score.run(spark, cfg, lake, PERIOD, run_id="again")
+    v2 = _versions(lake, tables)
+    assert v2["silver/interactions"] == v1["silver/interactions"] + 1
+    assert v2["gold/org_theater_index"] == v1["gold/org_theater_index"] + 1
     for t in tables:
         pd.testing.assert_frame_equal(_snapshot(spark, lake, t), before[t], obj=t)
 
@@ -216,14 +231,18 @@ def test_parquet_lake_reruns_are_idempotent_and_periods_independent(world, spark
 
 
 def test_spark_submit_job_refines_a_day_like_the_library(world, spark_run, spark, tmp_path):
-    """jobs/refine.py under spark-submit (local[2], Parquet) for one day, on a copy of the
-    Apache Spark lake: the job takes the session spark-submit made, and that day's silver rows
-    come out as the in-process run made them."""
+    """jobs/refine.py under spark-submit (local[2], Delta jars by --jars) for one day, on a
+    copy of the Apache Spark lake: the job builds its session in spark-submit's JVM with
+    Delta's extension and catalog, and that day's silver rows come out as the in-process run
+    made them, in one new table version."""
+    from theater.engine import delta_jars
+
     spark_submit = Path(ROOT / ".venv" / "bin" / "spark-submit")
     if not spark_submit.exists():
         spark_submit = Path(shutil.which("spark-submit") or "spark-submit")
     lake = tmp_path / "lake"
     shutil.copytree(spark_run["lake"].root, lake)
+    silver_version = Lake(str(lake)).version("silver/interactions")
     day = ("2026-09-30", "2026-10-01")
     env = clean_env(
         PATH=f"{Path(sys.executable).parent}:{clean_env()['PATH']}",
@@ -238,13 +257,13 @@ def test_spark_submit_job_refines_a_day_like_the_library(world, spark_run, spark
             "local[2]",
             "--conf",
             "spark.log.level=WARN",
+            "--jars",
+            ",".join(delta_jars()),
             str(ROOT / "jobs" / "refine.py"),
             "--env",
             "local",
             "--engine",
             "spark",
-            "--table-format",
-            "parquet",
             "--lake",
             str(lake),
             "--start",
@@ -260,12 +279,17 @@ def test_spark_submit_job_refines_a_day_like_the_library(world, spark_run, spark
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     out = proc.stdout + proc.stderr  # spark-submit passes the driver's stderr to its stdout
-    assert "refine:" in out and "engine spark (parquet)" in out
+    assert "refine:" in out and "engine spark (delta)" in out
+    assert Lake(str(lake)).version("silver/interactions") == silver_version + 1
 
     def day_rows(path):
-        df = spark.read.parquet(str(path)).where(
-            (F.col("event_ts") >= F.lit(day[0]).cast("timestamp"))
-            & (F.col("event_ts") < F.lit(day[1]).cast("timestamp"))
+        df = (
+            spark.read.format("delta")
+            .load(str(path))
+            .where(
+                (F.col("event_ts") >= F.lit(day[0]).cast("timestamp"))
+                & (F.col("event_ts") < F.lit(day[1]).cast("timestamp"))
+            )
         )
         rows = df.drop("_ingested_at", "_batch_id").toPandas().astype(str)
         return rows.sort_values(list(rows.columns)).reset_index(drop=True)

@@ -48,7 +48,7 @@ demo: $(STAMP)
 	$(BIN)/theater demo
 
 test: $(STAMP) $(JARS_STAMP) browser lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 	$(MAKE) --no-print-directory test-spark
 	$(MAKE) --no-print-directory test-airflow
 	$(MAKE) --no-print-directory test-cluster
@@ -119,12 +119,12 @@ airflow-constraints:
 	  /tmp/theater-airflow-freeze/bin/python -m pip freeze; } > $(AF_CONSTRAINTS)
 
 test-spark: $(STAMP) $(JARS_STAMP)
-	$(BIN)/python -m pytest -q tests/spark
+	$(BIN)/python -m pytest -q --durations=10 tests/spark
 
 # A standalone Apache Spark cluster on 127.0.0.1 (Master, 2 Workers, Spark Connect server with
 # Delta; Java 17)
 test-cluster: $(STAMP) $(JARS_STAMP)
-	$(BIN)/python -m pytest -q tests/cluster
+	$(BIN)/python -m pytest -q --durations=10 tests/cluster
 
 test-airflow: $(STAMP) $(AF_STAMP)
 	$(AF_BIN)/python -m pytest -q -p no:cacheprovider tests/airflow

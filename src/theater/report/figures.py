@@ -46,6 +46,11 @@ def published(index: pd.DataFrame) -> pd.DataFrame:
     return index[keep]
 
 
+def unsuppressed(index: pd.DataFrame) -> pd.DataFrame:
+    """Orgs whose figures may be shown (an index or not): usage is usage."""
+    return index[~index["suppressed"].astype(bool)]
+
+
 def _bool(v) -> bool | None:
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return None
@@ -224,14 +229,16 @@ def usage_change(
     previous_label: str | None,
     adoption: pd.DataFrame | None = None,
 ) -> UsageChange:
-    """Usage this period (published orgs) and its change in interactions per day against the
-    previous period, like for like: only orgs published in both periods. ``adoption``: the
-    period's gold/org_adoption, for what aggregate exports measured."""
+    """Usage this period (orgs not suppressed) and its change in interactions per day against
+    the previous period, like for like: only orgs not suppressed in both periods. An org whose
+    data measures no signal still used the tools: its interactions count here, with or without
+    an index. ``adoption``: the period's gold/org_adoption, for what aggregate exports
+    measured."""
     req, active, n_orgs = adoption_totals(adoption)
-    pub = published(index)
+    pub = unsuppressed(index)
     total = int(pub["n_interactions"].sum())
     per_day = total / max(days_now, 1)
-    prev_pub = published(previous) if previous is not None and len(previous) else None
+    prev_pub = unsuppressed(previous) if previous is not None and len(previous) else None
     if prev_pub is None or prev_pub.empty:
         return UsageChange(total, per_day, None, None, 0, None, None, req, active, n_orgs)
     same = sorted(set(pub["org_id"]) & set(prev_pub["org_id"]))

@@ -114,7 +114,10 @@ def headline_values(f) -> dict:
             f"{usage.active_users or 0:,} active people this period · no per-interaction data"
         )
     else:
-        usage_big = f"{usage.per_day:,.0f}/day"
+        # a handful of interactions a day keeps its decimal: never "0/day" for real usage
+        usage_big = (
+            f"{usage.per_day:,.1f}/day" if 0 < usage.per_day < 10 else f"{usage.per_day:,.0f}/day"
+        )
         usage_small = f"{usage.interactions:,} interactions this period · " + (
             "no previous quarter in the lake to compare with"
             if usage.previous_label is None

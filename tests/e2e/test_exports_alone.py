@@ -189,9 +189,11 @@ def _org_landing(root: Path, fmt: str, org: str, directory: bool) -> Path:
 
 @pytest.mark.parametrize("directory", [True, False], ids=["directory", "no_directory"])
 @pytest.mark.parametrize("fmt", ORG_FORMATS)
-def test_org_level_format_alone(spark, small_k, tmp_path, fmt, directory):
-    from theater import report
-    from theater.report.data import ReportDataError
+def test_org_level_format_alone(spark, small_k, tmp_path, capsys, fmt, directory):
+    import pandas as pd
+
+    from theater.cli import main
+    from theater.report import figures as fg
 
     org = ORGS[0]
     landing = _org_landing(tmp_path, fmt, org, directory)
@@ -209,10 +211,25 @@ def test_org_level_format_alone(spark, small_k, tmp_path, fmt, directory):
     assert {r["org_id"] for r in silver} == {org}
     if res["lake"].exists("silver/interactions"):  # no event reaches silver
         assert _rows(spark, res, "silver/interactions") == []
-    # org-level counts feed no per-person signal: no org gets an index row, so there is no
-    # gold row to report and the report says to score a period with people in it
+    # org-level counts feed no per-person signal: no org gets an index row
     assert res["score"]["orgs"] == 0
     if res["lake"].exists("gold/org_theater_index"):
         assert _rows(spark, res, "gold/org_theater_index") == []
-    with pytest.raises(ReportDataError, match="gold/org_theater_index"):
-        report.write(str(tmp_path / "lake"), res["period"], tmp_path / "r.html", cfg=small_k)
+    # the report shows what the exports counted and says why there is no index
+    out = tmp_path / "report.html"
+    code = main(
+        ["report", "--lake", str(tmp_path / "lake"), "--start", str(start), "--end", str(end)]
+        + ["--out", str(out)]
+    )
+    assert code == 0
+    assert "org-level exports only" in capsys.readouterr().out
+    html = out.read_text()
+    assert "no org index can be computed from org-level exports" in html
+    summary = fg.org_level_summary(pd.DataFrame(silver), 10)  # the CLI's k: the default
+    peak = max(r["active_users"] for r in silver if r["active_users"] is not None)
+    assert summary["peak_active_users"].max() == peak
+    assert not summary["suppressed"].any()  # the fixtures count 10 people or more
+    table = html[html.index('id="org-level-usage"') :]
+    assert f"<td>{org}</td><td>{fmt}</td>" in table
+    assert f"<td>{peak}</td>" in table
+    assert "0/day" not in html

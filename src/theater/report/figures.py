@@ -676,3 +676,58 @@ def signal_matrix(index: pd.DataFrame, order) -> pd.DataFrame:
     m = pub[[f"signal_{n}" for n in names]].astype(float) * 100
     m.columns = names
     return m.reindex([o for o in order if o in m.index])
+
+
+# ------------------------------------------------------------------ org-level exports only
+ORG_LEVEL_NO_INDEX = (
+    "no org index can be computed from org-level exports: they count the active people and "
+    "requests of an org, never the interactions or days of one person, and every signal of "
+    "the index is measured on those"
+)
+
+
+def org_level_summary(org_days: pd.DataFrame, min_users: int) -> pd.DataFrame:
+    """One row per (org, source, feature) of silver/org_days: days reported, the largest count
+    of active (and engaged) people on any row, requests and accepted summed over daily rows
+    only (a 7- or 28-day window overlaps the days around it; NA when no daily row has them).
+    An org whose largest active count is under ``min_users`` or unknown is suppressed: no
+    figures at all."""
+    od = org_days.copy()
+    od["org_id"] = od["org_id"].fillna("(no org)")
+    daily = od["period_days"] == 1
+    rows = []
+    for (org, src, feat), g in od.groupby(["org_id", "source_format", "feature"], sort=True):
+        d = g[daily.loc[g.index]]
+
+        def total(col, d=d):
+            v = d[col].dropna()
+            return int(v.sum()) if len(v) else None
+
+        def peak(col, g=g):
+            v = g[col].dropna()
+            return int(v.max()) if len(v) else None
+
+        rows.append(
+            dict(
+                org_id=org,
+                source_format=src,
+                feature=feat,
+                days=int(g["day"].nunique()),
+                first_day=min(g["day"]),
+                last_day=max(g["day"]),
+                windows=", ".join(f"{int(w)}-day" for w in sorted(g["period_days"].unique())),
+                peak_active_users=peak("active_users"),
+                peak_engaged_users=peak("engaged_users"),
+                requests=total("requests"),
+                accepted=total("accepted"),
+            )
+        )
+    out = pd.DataFrame(rows)
+    peak_org = out.groupby("org_id")["peak_active_users"].max()
+    small = {o for o, v in peak_org.items() if v is None or pd.isna(v) or v < min_users}
+    out["suppressed"] = out["org_id"].isin(small)
+    figures = ["days", "first_day", "last_day", "windows", "peak_active_users"]
+    figures += ["peak_engaged_users", "requests", "accepted"]
+    out[figures] = out[figures].astype(object)
+    out.loc[out["suppressed"], figures] = None
+    return out

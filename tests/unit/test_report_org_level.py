@@ -58,3 +58,19 @@ def test_page_prints_counts_as_integers_and_unknown_as_a_dash():
     assert row.count("<td>—</td>") == 2  # engaged people and accepted: not reported
     tiny = table[table.index("<td>tiny</td>") :].split("</tr>")[0]
     assert "suppressed" in tiny and "<td>9</td>" not in tiny and "<td>4</td>" not in tiny
+
+
+def test_usage_counts_orgs_with_no_measurable_signal_but_not_suppressed_ones():
+    """An org whose data measures no signal (null index, a reason) still used the tools: its
+    interactions are usage; a suppressed org's are not shown."""
+    index = pd.DataFrame(
+        {
+            "org_id": ["measured", "no_signal", "small"],
+            "suppressed": [False, False, True],
+            "theater_index": [12.0, None, None],
+            "n_interactions": [300, 12, 7],
+        }
+    )
+    u = fg.usage_change(index, index.iloc[0:0], 31, 30, None)
+    assert u.interactions == 312
+    assert u.per_day == 312 / 31

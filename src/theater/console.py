@@ -205,6 +205,14 @@ def print_summary(results: dict) -> None:
 
 def print_report_result(period, result) -> None:
     f = result.figures
+    if f is None:  # org-level exports only: usage, no index
+        orgs = result.org_level["org_id"].nunique() if result.org_level is not None else 0
+        print(
+            f"report {period.label}: org-level exports only ({orgs} orgs): usage shown, "
+            "no org index (org-level exports measure no person)"
+        )
+        print(f"  html: {result.path.resolve()}")
+        return
     share = (
         f"{f.share.value:.1f}% [{f.share.low:.1f}, {f.share.high:.1f}]"
         if f.share.value is not None and f.share.low is not None

@@ -15,7 +15,15 @@ from ..audit.explain import interval_sentence
 from ..period import Period
 from . import figures as fg
 from . import page
-from .data import ReportInputs, RunRecord, days, load
+from .data import (
+    ReportDataError,
+    ReportInputs,
+    RunRecord,
+    days,
+    load,
+    load_org_days,
+    method_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +65,10 @@ class ReportResult:
     path: Path
     pdf: Path | None
     period: Period
-    figures: Figures
+    figures: Figures | None  # None: a lake with org-level exports only (``org_level``)
     logged_run: str | None = None
     notes: list[str] = field(default_factory=list)
+    org_level: pd.DataFrame | None = None  # fg.org_level_summary, when there is no index
 
 
 def _look(table: pd.DataFrame) -> dict:
@@ -216,16 +225,27 @@ def write(
 ) -> ReportResult:
     """Write the report to ``out`` (and ``pdf``), and log both to the period's MLflow run when
     that run is in the tracking store."""
-    html, figs = build(lake, period, cfg)
+    org_level = None
+    try:
+        html, figs = build(lake, period, cfg)
+    except ReportDataError:
+        # no index rows: a lake whose only usage is org-level exports still gets a report
+        # of what they counted; with no usage at all, the error stands
+        org_days = load_org_days(lake, period)
+        if org_days is None:
+            raise
+        k = method_settings(cfg, [])["min_users"]
+        org_level = fg.org_level_summary(org_days, k)
+        html, figs = page.render_org_level(period, org_level, k), None
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
-    result = ReportResult(path=out, pdf=None, period=period, figures=figs)
+    result = ReportResult(path=out, pdf=None, period=period, figures=figs, org_level=org_level)
     if pdf:
         from .render import print_pdf
 
         result.pdf = print_pdf(out, pdf)
-    if log_to_mlflow and cfg is not None and figs.runs:
+    if log_to_mlflow and cfg is not None and figs is not None and figs.runs:
         from ..tracking import log_report
 
         run_id = figs.runs[0].run_id

@@ -28,6 +28,7 @@ USER_WEEKS = "gold/user_weeks"
 DQ = "ops/dq_results"
 POLICIES = "silver/policies"
 ADOPTION = "gold/org_adoption"
+ORG_DAYS = "silver/org_days"
 USER_WEEK_COLUMNS = [
     "org_id",
     "user_key",
@@ -206,6 +207,19 @@ def method_settings(cfg, runs: list[RunRecord]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------- all inputs
+def load_org_days(lake: str, period: Period) -> pd.DataFrame | None:
+    """The period's silver/org_days rows (what org-level exports counted), None when the table
+    is absent or holds nothing for the period: for a lake that has no index to report."""
+    t = read_table(
+        str(lake),
+        ORG_DAYS,
+        filter=(ds.field("day") >= period.start) & (ds.field("day") < period.end),
+    )
+    if t is None or t.rows.empty:
+        return None
+    return t.rows
+
+
 def load(lake: str, period: Period, cfg=None) -> ReportInputs:
     """Read everything the report needs for ``period``; raise ReportDataError when the lake has
     no gold index rows for it."""

@@ -46,6 +46,11 @@ def published(index: pd.DataFrame) -> pd.DataFrame:
     return index[keep]
 
 
+def unsuppressed(index: pd.DataFrame) -> pd.DataFrame:
+    """Orgs whose figures may be shown (an index or not): usage is usage."""
+    return index[~index["suppressed"].astype(bool)]
+
+
 def _bool(v) -> bool | None:
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return None
@@ -224,14 +229,16 @@ def usage_change(
     previous_label: str | None,
     adoption: pd.DataFrame | None = None,
 ) -> UsageChange:
-    """Usage this period (published orgs) and its change in interactions per day against the
-    previous period, like for like: only orgs published in both periods. ``adoption``: the
-    period's gold/org_adoption, for what aggregate exports measured."""
+    """Usage this period (orgs not suppressed) and its change in interactions per day against
+    the previous period, like for like: only orgs not suppressed in both periods. An org whose
+    data measures no signal still used the tools: its interactions count here, with or without
+    an index. ``adoption``: the period's gold/org_adoption, for what aggregate exports
+    measured."""
     req, active, n_orgs = adoption_totals(adoption)
-    pub = published(index)
+    pub = unsuppressed(index)
     total = int(pub["n_interactions"].sum())
     per_day = total / max(days_now, 1)
-    prev_pub = published(previous) if previous is not None and len(previous) else None
+    prev_pub = unsuppressed(previous) if previous is not None and len(previous) else None
     if prev_pub is None or prev_pub.empty:
         return UsageChange(total, per_day, None, None, 0, None, None, req, active, n_orgs)
     same = sorted(set(pub["org_id"]) & set(prev_pub["org_id"]))
@@ -669,3 +676,58 @@ def signal_matrix(index: pd.DataFrame, order) -> pd.DataFrame:
     m = pub[[f"signal_{n}" for n in names]].astype(float) * 100
     m.columns = names
     return m.reindex([o for o in order if o in m.index])
+
+
+# ------------------------------------------------------------------ org-level exports only
+ORG_LEVEL_NO_INDEX = (
+    "no org index can be computed from org-level exports: they count the active people and "
+    "requests of an org, never the interactions or days of one person, and every signal of "
+    "the index is measured on those"
+)
+
+
+def org_level_summary(org_days: pd.DataFrame, min_users: int) -> pd.DataFrame:
+    """One row per (org, source, feature) of silver/org_days: days reported, the largest count
+    of active (and engaged) people on any row, requests and accepted summed over daily rows
+    only (a 7- or 28-day window overlaps the days around it; NA when no daily row has them).
+    An org whose largest active count is under ``min_users`` or unknown is suppressed: no
+    figures at all."""
+    od = org_days.copy()
+    od["org_id"] = od["org_id"].fillna("(no org)")
+    daily = od["period_days"] == 1
+    rows = []
+    for (org, src, feat), g in od.groupby(["org_id", "source_format", "feature"], sort=True):
+        d = g[daily.loc[g.index]]
+
+        def total(col, d=d):
+            v = d[col].dropna()
+            return int(v.sum()) if len(v) else None
+
+        def peak(col, g=g):
+            v = g[col].dropna()
+            return int(v.max()) if len(v) else None
+
+        rows.append(
+            dict(
+                org_id=org,
+                source_format=src,
+                feature=feat,
+                days=int(g["day"].nunique()),
+                first_day=min(g["day"]),
+                last_day=max(g["day"]),
+                windows=", ".join(f"{int(w)}-day" for w in sorted(g["period_days"].unique())),
+                peak_active_users=peak("active_users"),
+                peak_engaged_users=peak("engaged_users"),
+                requests=total("requests"),
+                accepted=total("accepted"),
+            )
+        )
+    out = pd.DataFrame(rows)
+    peak_org = out.groupby("org_id")["peak_active_users"].max()
+    small = {o for o, v in peak_org.items() if v is None or pd.isna(v) or v < min_users}
+    out["suppressed"] = out["org_id"].isin(small)
+    figures = ["days", "first_day", "last_day", "windows", "peak_active_users"]
+    figures += ["peak_engaged_users", "requests", "accepted"]
+    out[figures] = out[figures].astype(object)
+    out.loc[out["suppressed"], figures] = None
+    return out

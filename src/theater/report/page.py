@@ -114,7 +114,10 @@ def headline_values(f) -> dict:
             f"{usage.active_users or 0:,} active people this period · no per-interaction data"
         )
     else:
-        usage_big = f"{usage.per_day:,.0f}/day"
+        # a handful of interactions a day keeps its decimal: never "0/day" for real usage
+        usage_big = (
+            f"{usage.per_day:,.1f}/day" if 0 < usage.per_day < 10 else f"{usage.per_day:,.0f}/day"
+        )
         usage_small = f"{usage.interactions:,} interactions this period · " + (
             "no previous quarter in the lake to compare with"
             if usage.previous_label is None
@@ -380,3 +383,39 @@ def render(f) -> str:
         matrix_rows=matrix_rows(f.matrix),
     )
     return environment().get_template("page.html").render(context)
+
+
+def render_org_level(period, summary: pd.DataFrame, min_users: int) -> str:
+    """The page for a lake whose period holds org-level exports only: what they counted per
+    org and source, and why no index can come from them."""
+    from .figures import ORG_LEVEL_NO_INDEX
+
+    rows = []
+    for r in summary.to_dict("records"):
+        # counts print as integers ("140", never "140.0"); unknown is "—", never 0
+        shown = {
+            c: count(r[c])
+            for c in ("days", "peak_active_users", "peak_engaged_users", "requests", "accepted")
+        }
+        shown.update(
+            windows=r["windows"] or "—",
+            span="—" if r["suppressed"] else f"{day(r['first_day'])} – {day(r['last_day'])}",
+        )
+        rows.append({**r, **shown})
+    return (
+        environment()
+        .get_template("org_level.html")
+        .render(
+            title=f"AI adoption or adoption theater? {period.label}",
+            period_text=(
+                f"{day(period.start)} – {day(date.fromordinal(period.end.toordinal() - 1))}"
+            ),
+            generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            no_index=ORG_LEVEL_NO_INDEX,
+            rows=rows,
+            n_orgs=summary["org_id"].nunique(),
+            n_suppressed=summary.loc[summary["suppressed"], "org_id"].nunique(),
+            k=min_users,
+            period=period,
+        )
+    )

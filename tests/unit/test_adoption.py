@@ -19,19 +19,10 @@ D = date.fromisoformat
 
 
 def _ud(src, user, day, feature, org="A", period_days=1, **counts):
-    names = [
-        "requests",
-        "suggestions_shown",
-        "accepted",
-        "rejected",
-        "dismissed",
-        "lines_suggested",
-        "lines_accepted",
-        "sessions",
-        "prompt_tokens",
-        "output_tokens",
-    ]
-    return (src, user, org, None, D(day), feature, *[counts.get(n) for n in names], period_days)
+    from theater.transforms.vendor import USER_DAY_COUNTS
+
+    counted = [counts.get(n) for n in USER_DAY_COUNTS]
+    return (src, user, org, None, D(day), feature, *counted, period_days)
 
 
 def _rows(df):

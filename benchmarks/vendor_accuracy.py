@@ -101,7 +101,7 @@ def _rho(a: pd.Series, b: pd.Series) -> dict:
     return {"spearman": round(float(spearmanr(a, b).statistic), 3), "n": n}
 
 
-# the vendor event id the delivery writes for a native event id (theater.vendor_delivery):
+# the vendor event id the delivery writes for a native event id (theater.synth.exports):
 # Claude Code OTel prompt.id, M365 audit Id, Bedrock requestId
 VENDOR_ID_PREFIXES = ("prompt|", "m365|", "bedrock|")
 
@@ -110,7 +110,7 @@ def measured_truth(lake: Path, truth: Path, vendor: bool) -> pd.DataFrame:
     """Per org: the interactions with at least one measured per-interaction flag and the planted
     theater share among them (what the index can see), matched to truth by event id."""
     from theater.signals import ALL
-    from theater.vendor_delivery import _uuid
+    from theater.synth.exports.common import uuid_of
 
     labels = _table(lake / "gold" / "interaction_labels")
     flags = [f"sig_{m.NAME}" for m in ALL]
@@ -121,7 +121,7 @@ def measured_truth(lake: Path, truth: Path, vendor: bool) -> pd.DataFrame:
         rows = [
             (v, th)
             for e, th in zip(t.event_id, t.is_theater)
-            for v in (_uuid(pre + e) for pre in VENDOR_ID_PREFIXES)
+            for v in (uuid_of(pre + e) for pre in VENDOR_ID_PREFIXES)
             if v in ids
         ]
         t = pd.DataFrame(rows, columns=["event_id", "is_theater"])
@@ -221,7 +221,7 @@ def one_seed(seed: int, s: dict, root: Path, reuse: bool = False) -> dict:
     """Generate, run and measure one world in both deliveries; ``reuse``: take a world and
     lake kept by an earlier ``--keep`` run as they are (timings then NA)."""
     from theater import synth
-    from theater.vendor_delivery import ALL_FORMATS, generate_vendor
+    from theater.synth.exports import ALL_FORMATS, generate_vendor
 
     start, end = date.fromisoformat(s["start"]), date.fromisoformat(s["end"])
     world = {"n_orgs": s["n_orgs"], "n_users": s["n_users"], "start": start, "end": end}

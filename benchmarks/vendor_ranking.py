@@ -6,7 +6,7 @@ Usage: python benchmarks/vendor_ranking.py [--seeds 301 302] [--orgs 24] [--user
 
 Per held-out seed (never used while the estimator was built: it was tuned on seeds 101 and 102
 only) and per format mix, the world is generated (``theater generate --delivery vendor``'s code,
-``theater.vendor_delivery``) and run through ``theater run --stage ingest --stage refine
+``theater.synth.exports``) and run through ``theater run --stage ingest --stage refine
 --stage score`` in a subprocess on a fresh lake. Mixes:
 
 - ``mixed``: the delivery as generated (every org one format per tool; all 13 formats);
@@ -60,7 +60,7 @@ def _table(path: Path) -> pd.DataFrame | None:
 def generate(out: Path, seed: int, orgs: int, users: int, mix: str) -> None:
     """The vendor delivery of the seed's world; for a one-format mix every org's IDE tool goes
     to that format and the other formats' files are removed."""
-    from theater import vendor_delivery as vd
+    from theater.synth import exports as vd
 
     world = dict(n_orgs=orgs, n_users=users, start=START_D, end=END_D)
     if mix == "mixed":

@@ -161,7 +161,7 @@ def _cmd_generate(args, cfg: Config) -> int:
         period = Period.quarter(cfg.generate.quarter)
     t0 = time.time()
     if args.delivery == "vendor":
-        from .vendor_delivery import generate_vendor
+        from .synth.exports import generate_vendor
 
         if args.dirty or args.formats != "mixed":
             raise UsageError(
@@ -203,7 +203,7 @@ def _cmd_generate(args, cfg: Config) -> int:
 
 
 def _cmd_formats(args, cfg: Config) -> int:
-    from .sources.vendor import describe
+    from .sources.exports import describe
 
     console.print_formats(describe())
     return EXIT_OK
@@ -211,7 +211,7 @@ def _cmd_formats(args, cfg: Config) -> int:
 
 def _cmd_inspect(args, cfg: Config) -> int:
     from .sources import limits
-    from .sources.vendor import FORMATS, inspect
+    from .sources.exports import FORMATS, inspect
 
     limits.set_current(cfg)  # the configured reader limits bound inspection too
 

@@ -301,7 +301,7 @@ def print_vendor_generated(summary: dict, period, out, seconds: float) -> None:
 
 
 def print_formats(formats: list[dict]) -> None:
-    """The ``theater formats`` table (from ``theater.sources.vendor.describe``)."""
+    """The ``theater formats`` table (from ``theater.sources.exports.describe``)."""
     w = max([28] + [len(f["name"]) + 2 for f in formats])  # names never run into the grain
     head = f"{'format':<{w}}{'grain':<13}{'required fields':<58}signals it can feed"
     print(head)
@@ -312,14 +312,14 @@ def print_formats(formats: list[dict]) -> None:
         print(f"{f['name']:<{w}}{f['grain']:<13}{req:<57} {sig}")
     print(
         "\nsignals: derived from the fields each format's mapper fills and the fields each "
-        "signal reads (theater.sources.vendor.claims); (A) = approximate from this grain.\n"
+        "signal reads (theater.sources.exports.claims); (A) = approximate from this grain.\n"
         "Put files under landing/vendor/<format>/ (org-level formats: "
         "landing/vendor/<format>/<org_id>/)."
     )
 
 
 def print_inspections(results: list[dict]) -> None:
-    """``theater inspect``: what each file is (from ``theater.sources.vendor.inspect``)."""
+    """``theater inspect``: what each file is (from ``theater.sources.exports.inspect``)."""
     for r in results:
         print(r["path"])
         if r["error"]:

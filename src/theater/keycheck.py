@@ -136,7 +136,7 @@ def verify_written_key(spark, lake, key: bytes) -> None:
     is refused (:class:`KeyMismatchError`) before anything is written."""
     from pyspark.sql import functions as F
 
-    from .stages.ingest import read_committed
+    from .bronze import read_committed
     from .transforms.refine import pseudonym
 
     if recorded(lake.root) is not None or not lake.exists("silver/directory"):

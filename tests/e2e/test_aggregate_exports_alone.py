@@ -42,7 +42,7 @@ COPIES = 3  # the fixture and two copies under other aliases: 6 to 9 users, abov
 def _aliases(folder: Path, fmt: str) -> list[str]:
     """The user aliases of a folder of exports, read with the format's own mapper (bronze's
     user_id)."""
-    from theater.sources.vendor import map_file
+    from theater.sources.exports import map_file
 
     out: set[str] = set()
     for f in sorted(p for p in folder.rglob("*") if p.is_file()):

@@ -87,7 +87,7 @@ def _other_id(v: str, k: int, taken: set[str]) -> str:
 
 
 def _mapped(folder: Path, fmt: str) -> list[dict]:
-    from theater.sources.vendor import map_file
+    from theater.sources.exports import map_file
 
     return [
         r

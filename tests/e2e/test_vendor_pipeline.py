@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from theater.vendor_delivery import ALL_FORMATS, generate_vendor
+from theater.synth.exports import ALL_FORMATS, generate_vendor
 
 pytestmark = pytest.mark.e2e
 START, END = date(2026, 7, 1), date(2026, 7, 29)

@@ -27,7 +27,7 @@ from faultkit import env_for, record_figures, run, theater
 
 from theater.keycheck import FINGERPRINT_FILE, fingerprint
 from theater.stages.refine import DEMO_KEY
-from theater.vendor_delivery import generate_vendor
+from theater.synth.exports import generate_vendor
 
 START, END = date(2026, 7, 1), date(2026, 7, 15)
 SILVER = ("silver/interactions", "silver/directory", "silver/user_days", "silver/org_days")

@@ -97,7 +97,7 @@ def hostile(tmp_path_factory, spark):
     v = landing / "vendor"
     cur = v / "cursor_usage_events"
     cur.mkdir(parents=True)
-    from theater.sources.vendor import iter_records
+    from theater.sources.stream import iter_records
 
     good = [
         r.record
@@ -266,7 +266,7 @@ def redelivered(tmp_path_factory):
 
     from theater.period import Period
     from theater.pipeline import run_pipeline
-    from theater.vendor_delivery import generate_vendor
+    from theater.synth.exports import generate_vendor
 
     root = tmp_path_factory.mktemp("redelivery")
     out = root / "delivery"

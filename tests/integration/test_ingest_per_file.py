@@ -24,6 +24,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from theater import console
+from theater.bronze import read_committed
 from theater.cli import main
 from theater.errors import DataQualityError
 from theater.lake import Lake
@@ -91,7 +92,7 @@ def test_a_ragged_csv_is_rejected_alone_and_the_clean_files_load(
     lake = Lake(str(lake_dir))
     expected = {"interactions/a.jsonl": 6, "interactions/b.jsonl": 4, "interactions/c.jsonl": 3}
     assert _per_file(spark, lake, "bronze/interactions") == expected
-    assert ingest.read_committed(spark, lake, "bronze/interactions").count() == 13
+    assert read_committed(spark, lake, "bronze/interactions").count() == 13
     q = lake.read(spark, "bronze/quarantine").collect()
     assert [(r._source_file, r.line_number, r.reason_kind) for r in q] == [
         ("interactions/ragged.csv", 4, "ragged_row")
@@ -203,7 +204,7 @@ def test_vendor_files_without_user_or_request_id_are_rejected_alone(tmp_path, sp
     m = ingest.run(spark, lake, str(land), cfg=cfg)
     assert m["files_new"] == 0 and m["files_skipped_already_loaded"] == 2
     assert _per_file(spark, lake, "bronze/interactions") == expected
-    assert ingest.read_committed(spark, lake, "bronze/interactions").count() == 6
+    assert read_committed(spark, lake, "bronze/interactions").count() == 6
 
 
 # ------------------------------------------------------------------ org-level placement

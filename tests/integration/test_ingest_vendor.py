@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
+from theater.bronze import read_committed
 from theater.errors import DataQualityError
 from theater.lake import Lake
-from theater.sources.vendor import iter_records
+from theater.sources.stream import iter_records
 from theater.stages import ingest
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
@@ -195,7 +196,7 @@ def test_vendor_file_in_native_folder_fails_the_gate_with_an_actionable_message(
     assert all("userEmail" in json.loads(r) for r in cursor["raw_record"])
     files = lake.read(spark, "ops/ingested_files").toPandas()
     assert set(files["status"]) == {"rejected"}
-    assert ingest.read_committed(spark, lake, "bronze/quarantine").count() == len(q)
+    assert read_committed(spark, lake, "bronze/quarantine").count() == len(q)
 
 
 def test_bad_vendor_event_file_is_rejected_alone_and_the_other_files_load(tmp_path, spark, cfg):
@@ -230,7 +231,7 @@ def test_bad_vendor_event_file_is_rejected_alone_and_the_other_files_load(tmp_pa
     q = _rows(spark, lake, "bronze/quarantine")
     assert sorted(r["line_number"] for r in q) == [3, 4, 5]
     # the good file loaded in the same (committed) run; nothing of the rejected one did
-    assert ingest.read_committed(spark, lake, "bronze/user_days").count() == 3
+    assert read_committed(spark, lake, "bronze/user_days").count() == 3
     assert (
         not lake.exists("bronze/interactions")
         or lake.read(spark, "bronze/interactions").count() == 0

@@ -10,10 +10,10 @@ import pytest
 from pyspark.sql import functions as F
 
 from theater import console
+from theater.bronze import FILES_LOG, FILES_LOG_SCHEMA
 from theater.lake import Lake
 from theater.period import Period
 from theater.stages import refine
-from theater.stages.ingest import FILES_LOG, FILES_LOG_SCHEMA
 from theater.transforms.refine import pseudonym
 
 Q3 = Period.quarter("2026Q3")

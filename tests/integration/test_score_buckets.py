@@ -17,12 +17,12 @@ import pytest
 from pyspark.sql import functions as F
 
 from theater import synth
+from theater.bronze import read_committed
 from theater.config import load_config
 from theater.lake import Lake
 from theater.period import Period
 from theater.pipeline import run_pipeline
 from theater.stages import refine, score
-from theater.stages.ingest import read_committed
 
 JULY = Period.parse(start="2026-07-01", end="2026-08-01")
 VOLATILE = {"run_id", "computed_at", "scored_at", "_ingested_at", "_batch_id"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from theater.stages.ingest_vendor import VendorFile, org_name_problem, org_problem
+from theater.sources.exports.reader import VendorFile, org_name_problem, org_problem
 
 KNOWN = {"org-001", "org-legal"}
 

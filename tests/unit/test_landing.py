@@ -1,16 +1,22 @@
-"""JSON-array re-framing (pure Python, no Spark)."""
+"""JSON re-framing as JSON lines, through the shared streamer (pure Python, no Spark)."""
 
 from __future__ import annotations
 
 import json
 
-from theater.sources.landing import json_array_to_lines
+from theater.sources import stream
+from theater.sources.landing import json_to_lines
 
 
 def _lines(tmp_path, text, chunk=8):
     src, out = tmp_path / "a.json", tmp_path / "a.jsonl"
     src.write_text(text)
-    n = json_array_to_lines(str(src), str(out), chunk=chunk)
+    old = stream._CHUNK
+    stream._CHUNK = chunk  # elements, strings and separators cut across buffer refills
+    try:
+        n = json_to_lines(str(src), str(out))
+    finally:
+        stream._CHUNK = old
     return n, out.read_text().splitlines()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from vendor_rows import FIXTURES, U, read_all
 
-from theater.sources.vendor import FORMATS, VendorRecordError
+from theater.sources.exports import FORMATS, VendorRecordError
 
 NAME = "amazon_q_user_activity"
 FMT = FORMATS[NAME]

@@ -7,20 +7,12 @@ import json
 
 import pytest
 
-from theater.sources.vendor import base
-from theater.sources.vendor.base import (
-    RawRecord,
-    VendorFileError,
-    VendorFormat,
-    VendorRecordError,
-    as_int,
-    iter_records,
-    merge_rows,
-    org_day_row,
-    parse_day,
-    parse_ts,
-    user_day_row,
-)
+from theater.sources import stream
+from theater.sources.exports import rows
+from theater.sources.exports.format import VendorFormat
+from theater.sources.exports.rows import merge_rows, org_day_row, user_day_row
+from theater.sources.exports.values import VendorRecordError, as_int, parse_day, parse_ts
+from theater.sources.stream import RawRecord, VendorFileError, iter_records
 
 
 def _read(path):
@@ -35,7 +27,7 @@ def _good(recs):
 def chunk(request, monkeypatch):
     """Run the JSON tests with the normal buffer and with a tiny one (elements, strings and
     comments cut across buffer refills)."""
-    monkeypatch.setattr(base, "_CHUNK", request.param)
+    monkeypatch.setattr(stream, "_CHUNK", request.param)
     return request.param
 
 
@@ -483,7 +475,7 @@ def test_user_day_row_defaults_unknown_counts_to_none():
         "output_tokens": None,
         "period_days": 1,
     }
-    assert tuple(k for k in row if k != "_table") == base.USER_DAY_FIELDS
+    assert tuple(k for k in row if k != "_table") == rows.USER_DAY_FIELDS
     with pytest.raises(TypeError):
         user_day_row("f", "u", "email", "2026-03-02", "chat", clicks=3)
     with pytest.raises(ValueError):
@@ -492,14 +484,14 @@ def test_user_day_row_defaults_unknown_counts_to_none():
 
 def test_interaction_row_has_every_contract_field():
     contract = json.load(open("src/theater/contract/interaction.schema.json"))
-    row = base.interaction_row(
+    row = rows.interaction_row(
         "fmt", "email", event_id="e1", event_ts="2026-03-02T00:00:00Z", user_id="a@b.c", tool="cli"
     )
     assert set(contract["properties"]) <= set(row)
     assert row["action"] == "other" and row["output_disposition"] is None
     assert row["source_format"] == "fmt" and row["user_alias_kind"] == "email"
     with pytest.raises(ValueError):
-        base.interaction_row("fmt", "email", action="vibe")
+        rows.interaction_row("fmt", "email", action="vibe")
 
 
 def test_merge_rows_adds_parts_and_keeps_unknown_unknown():
@@ -526,17 +518,22 @@ def test_vendor_format_validates_its_declaration():
         grain="user_day",
         summary="s",
         required=(),
-        signals={s: "N" for s in base.SIGNALS},
+        fills=("requests",),
         identity_kinds=(),
         file_kinds=("csv",),
         map_record=lambda r: [],
         looks_like=lambda r: False,
     )
-    VendorFormat(**ok)
+    fmt = VendorFormat(**ok)
+    # a format names no signal: what it feeds follows from the fields it fills at its grain
+    assert fmt.feeds() == {
+        "quota_bunching": "Y",
+        "checkpoint_burst": "Y",
+        "outcome_decoupling": "Y",
+    }
+    assert VendorFormat(**{**ok, "fills": ()}).feeds() == {}
     for bad in (
         {"grain": "hourly"},
-        {"signals": {"padding": "Y"}},
-        {"signals": {s: "maybe" for s in base.SIGNALS}},
         {"file_kinds": ("xlsx",)},
     ):
         with pytest.raises(ValueError):

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from theater.fingerprint import simhash64
-from theater.sources.vendor import bedrock_invocation_logs as m
-from theater.sources.vendor.base import VendorRecordError, iter_records
+from theater.sources.exports.formats import bedrock_invocation_logs as m
+from theater.sources.exports.values import VendorRecordError
+from theater.sources.stream import iter_records
 
 FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "bedrock_invocation_logs"
 ANA = "arn:aws:sts::123456789012:assumed-role/analyst/ana.ruiz@example.org"

@@ -1,13 +1,13 @@
-"""``theater formats`` claims are derived from what the code computes: FILLS is checked against
-the mappers on each format's fixture, and the derivation rules on hand-made field sets."""
+"""``theater formats`` claims are derived from what the code computes: each format's ``fills`` is
+checked against its mapper on each format's fixture, and the derivation rules on hand-made field sets."""
 
 from __future__ import annotations
 
 import pytest
 from vendor_rows import FIXTURES
 
-from theater.sources.vendor import FORMATS, describe, map_file
-from theater.sources.vendor.claims import FILLS, ROW_KEYS, derive, feeds
+from theater.sources.exports import FORMATS, describe, map_file
+from theater.sources.exports.claims import ROW_KEYS, derive
 
 
 def _filled(name: str) -> set[str]:
@@ -22,11 +22,10 @@ def _filled(name: str) -> set[str]:
 
 @pytest.mark.parametrize("name", sorted(FORMATS))
 def test_fills_is_what_the_mapper_fills_on_the_fixture(name):
-    assert FILLS[name] == _filled(name)
+    assert FORMATS[name].fills == _filled(name)
 
 
-def test_every_format_has_a_fixture_and_a_fills_row():
-    assert set(FILLS) == set(FORMATS)
+def test_every_format_has_a_fixture():
     for name in FORMATS:
         assert (FIXTURES / name).is_dir(), name
 
@@ -64,15 +63,18 @@ def test_derivation_rules():
 
 
 def test_viva_claims_no_self_summary_and_formats_prints_the_derivation():
-    assert "self_summary" not in feeds("viva_person_query")
-    assert feeds("viva_person_query") == {"quota_bunching": "Y", "outcome_decoupling": "Y"}
+    assert "self_summary" not in FORMATS["viva_person_query"].feeds()
+    assert FORMATS["viva_person_query"].feeds() == {
+        "quota_bunching": "Y",
+        "outcome_decoupling": "Y",
+    }
     # GitHub reports acceptances of outputs shown (an unused share), and no padding from
     # aggregates
-    assert feeds("github_copilot_users") == {
+    assert FORMATS["github_copilot_users"].feeds() == {
         "unused_output": "A",
         "quota_bunching": "Y",
         "checkpoint_burst": "Y",
         "outcome_decoupling": "Y",
     }
     rows = {d["name"]: d for d in describe()}
-    assert all(rows[n]["signals"] == feeds(n) for n in FORMATS)
+    assert all(rows[n]["signals"] == FORMATS[n].feeds() for n in FORMATS)

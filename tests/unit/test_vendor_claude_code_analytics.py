@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from vendor_rows import FIXTURES, U, read_all
 
-from theater.sources.vendor import FORMATS, VendorRecordError
-from theater.sources.vendor.base import merge_rows
+from theater.sources.exports import FORMATS, VendorRecordError
+from theater.sources.exports.rows import merge_rows
 
 NAME = "claude_code_analytics"
 FMT = FORMATS[NAME]

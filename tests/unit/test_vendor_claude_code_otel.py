@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from theater.fingerprint import simhash64
-from theater.sources.vendor import claude_code_otel as m
-from theater.sources.vendor.base import VendorRecordError, iter_records
+from theater.sources.exports.formats import claude_code_otel as m
+from theater.sources.exports.values import VendorRecordError
+from theater.sources.stream import iter_records
 
 FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "claude_code_otel"
 A, B, C, D, E = (f"6f1c1e2a-0000-4000-8000-00000000{x}001" for x in "abcde")

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from theater.cli import main
-from theater.sources.landing import json_array_to_lines
-from theater.stages.ingest_vendor import list_vendor_files
+from theater.sources.exports.reader import list_vendor_files
+from theater.sources.landing import json_to_lines
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
 COPILOT = FIX / "github_copilot_users" / "org_users_1_day.jsonl"
@@ -54,7 +54,7 @@ def test_wrapped_json_is_streamed_record_by_record_without_a_cap(tmp_path):
     src = tmp_path / "wrapped.json"
     src.write_text(json.dumps({"data": [{"a": 1, "note": big}, {"a": 2}]}, indent=2))
     out = tmp_path / "out.jsonl"
-    assert json_array_to_lines(str(src), str(out)) == 2
+    assert json_to_lines(str(src), str(out)) == 2
     lines = out.read_text().splitlines()
     assert [json.loads(ln)["a"] for ln in lines] == [1, 2]
     assert json.loads(lines[0])["note"] == big
@@ -64,7 +64,7 @@ def test_broken_off_array_keeps_the_whole_rest(tmp_path):
     src = tmp_path / "cut.json"
     src.write_text('[{"a": 1},\n{"a": "' + "y" * 120_000 + "\n")
     out = tmp_path / "out.jsonl"
-    assert json_array_to_lines(str(src), str(out), chunk=4096) == 2
+    assert json_to_lines(str(src), str(out)) == 2
     lines = out.read_text().splitlines()
     assert json.loads(lines[0]) == {"a": 1}
     assert len(lines[1]) == len('{"a": "') + 120_000 + 1  # the newline became a space

@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
-from theater.sources.vendor import cursor_usage_events as m
-from theater.sources.vendor.base import VendorRecordError, iter_records
+from theater.sources.exports.formats import cursor_usage_events as m
+from theater.sources.exports.values import VendorRecordError
+from theater.sources.stream import iter_records
 
 FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "cursor_usage_events"
 

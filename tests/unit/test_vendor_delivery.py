@@ -14,16 +14,17 @@ from datetime import date
 import pyarrow.dataset as pads
 import pytest
 
-from theater.sources.vendor import FORMATS, VendorRecordError, iter_records, recognise
-from theater.sources.vendor.claude_code_otel import fold_updates
+from theater.sources.exports import FORMATS, VendorRecordError, recognise
+from theater.sources.exports.formats.claude_code_otel import fold_updates
+from theater.sources.stream import iter_records
 from theater.synth import generate
-from theater.vendor_delivery import (
+from theater.synth.exports import (
     ALL_FORMATS,
     STACK_OPTIONS,
     assign_stacks,
-    prompt_text,
     write_vendor_delivery,
 )
+from theater.synth.exports.common import prompt_text
 
 EVENT_FORMATS = {n for n, f in FORMATS.items() if f.grain == "event"}
 USED = {"accepted", "inserted", "copied", "edited"}

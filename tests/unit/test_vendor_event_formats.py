@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from theater.sources.vendor import FORMATS, iter_records, matches, recognise
+from theater.sources.exports import FORMATS, matches, recognise
+from theater.sources.stream import iter_records
 
 EVENT = (
     "claude_code_otel",

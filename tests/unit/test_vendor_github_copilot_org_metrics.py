@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from vendor_rows import FIXTURES, O, read_all
 
-from theater.sources.vendor import FORMATS, VendorRecordError
+from theater.sources.exports import FORMATS, VendorRecordError
 
 NAME = "github_copilot_org_metrics"
 FMT = FORMATS[NAME]

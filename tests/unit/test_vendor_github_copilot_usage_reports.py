@@ -9,7 +9,7 @@ import json
 import pytest
 from vendor_rows import FIXTURES, O, read_all
 
-from theater.sources.vendor import FORMATS, VendorRecordError, describe, recognise
+from theater.sources.exports import FORMATS, VendorRecordError, describe, recognise
 
 ORG = "github_copilot_org_usage"
 ENT = "github_copilot_enterprise_usage"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vendor_rows import FIXTURES, U, read_all
 
-from theater.sources.vendor import FORMATS, recognise
+from theater.sources.exports import FORMATS, recognise
 from theater.transforms.vendor import MEMBERSHIP_FEATURE
 
 NAME = "github_copilot_user_teams"

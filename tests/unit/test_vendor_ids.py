@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from theater.sources.vendor import FORMATS, iter_records
-from theater.sources.vendor.base import instant_us
+from theater.sources.exports import FORMATS
+from theater.sources.exports.values import instant_us
+from theater.sources.stream import iter_records
 
 CURSOR = FORMATS["cursor_usage_events"]
 CLAUDE = FORMATS["claude_code_otel"]

@@ -12,7 +12,8 @@ import time
 import pytest
 
 from theater.sources import limits as L
-from theater.sources.vendor import VendorFileError, inspect, iter_records
+from theater.sources.exports import VendorFileError, inspect
+from theater.sources.stream import iter_records
 
 SMALL = L.ReaderLimits(
     max_depth=16,

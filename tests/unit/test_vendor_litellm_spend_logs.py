@@ -3,8 +3,9 @@
 from pathlib import Path
 
 from theater.fingerprint import simhash64
-from theater.sources.vendor import litellm_spend_logs as m
-from theater.sources.vendor.base import VendorRecordError, iter_records
+from theater.sources.exports.formats import litellm_spend_logs as m
+from theater.sources.exports.values import VendorRecordError
+from theater.sources.stream import iter_records
 
 FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "litellm_spend_logs"
 KEY = "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b"

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from theater.sources.vendor import m365_copilot_audit as m
-from theater.sources.vendor.base import VendorRecordError, iter_records
+from theater.sources.exports.formats import m365_copilot_audit as m
+from theater.sources.exports.values import VendorRecordError
+from theater.sources.stream import iter_records
 
 FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "m365_copilot_audit"
 

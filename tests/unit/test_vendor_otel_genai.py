@@ -3,8 +3,9 @@
 from pathlib import Path
 
 from theater.fingerprint import simhash64
-from theater.sources.vendor import otel_genai as m
-from theater.sources.vendor.base import VendorRecordError, iter_records
+from theater.sources.exports.formats import otel_genai as m
+from theater.sources.exports.values import VendorRecordError
+from theater.sources.stream import iter_records
 
 FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "otel_genai"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from theater.sources.vendor import claude_code_otel as cc
-from theater.sources.vendor.base import iter_records
+from theater.sources.exports.formats import claude_code_otel as cc
+from theater.sources.stream import iter_records
 from theater.transforms import vendor as v
 from theater.transforms.refine import pseudonym
 

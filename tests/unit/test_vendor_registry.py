@@ -9,17 +9,17 @@ import shutil
 import pytest
 from vendor_rows import FIXTURES
 
-from theater.sources.vendor import (
+from theater.sources.exports import (
     FORMATS,
     VendorFileError,
     VendorFormat,
     describe,
     inspect,
-    iter_records,
     matches,
     recognise,
 )
-from theater.sources.vendor.base import SIGNALS
+from theater.sources.exports.claims import SIGNALS
+from theater.sources.stream import iter_records
 
 MINE = {
     "github_copilot_users",
@@ -94,7 +94,7 @@ def test_an_ambiguous_record_is_not_recognised(tmp_path, monkeypatch):
             grain=clone.grain,
             summary="test double",
             required=(),
-            signals=clone.signals,
+            fills=clone.fills,
             identity_kinds=(),
             file_kinds=("csv",),
             map_record=lambda r: [],
@@ -116,7 +116,7 @@ def test_a_raising_looks_like_counts_as_no(monkeypatch):
             grain="event",
             summary="test double",
             required=(),
-            signals={s: "N" for s in SIGNALS},
+            fills=(),
             identity_kinds=(),
             file_kinds=("json",),
             map_record=lambda r: [],
@@ -227,7 +227,7 @@ def test_vendor_mapping_doc_has_a_section_per_format():
 
 
 def test_map_file_gives_one_result_per_record_and_loses_nothing():
-    from theater.sources.vendor import map_file
+    from theater.sources.exports import map_file
 
     path = FIXTURES / "claude_code_analytics" / "usage_report_claude_code_2026-03-02.json"
     got = list(map_file(str(path), "claude_code_analytics"))

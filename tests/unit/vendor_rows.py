@@ -63,7 +63,8 @@ def O(fmt, day, feature, vendor_org=None, period_days=1, **counts):
 
 def read_all(fmt, path):
     """(line, rows or error) for every record of ``path`` mapped with ``fmt``."""
-    from theater.sources.vendor import VendorRecordError, iter_records
+    from theater.sources.exports import VendorRecordError
+    from theater.sources.stream import iter_records
 
     out = []
     for rec in iter_records(str(path)):

@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from ..config import Config
 from ..errors import DataQualityError
 from ..lake import Lake
+from ..sources.exports.reader import quarantine_datasets
 from . import docs as dq_docs
 from .results import RAW_IDENTIFIER_COLUMNS, as_int, doc_entry, gx_exception, redact, short  # noqa: F401
 from .runner import GX
@@ -112,6 +113,7 @@ class Gate:
             "quarantine_fail_share": q.quarantine_fail_share,
             "volume_min_ratio": q.volume_min_ratio,
             "volume_max_ratio": q.volume_max_ratio,
+            "quarantine_datasets": quarantine_datasets(),
         }
         if self.period is not None:
             tol = timedelta(days=q.late_tolerance_days)

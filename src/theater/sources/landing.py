@@ -10,8 +10,6 @@ nested objects as JSON, timestamps from typed Parquet columns as RFC 3339 UTC.
 from __future__ import annotations
 
 import codecs
-import contextlib
-import csv
 import gzip
 import hashlib
 import json
@@ -31,6 +29,7 @@ from ..contracts import Contract, contract
 from ..transforms.contract import JSON_TYPED, MALFORMED, extra_fields
 from .limits import DepthScanner, ReaderLimits
 from .limits import current as current_limits
+from .stream import Lines, VendorFileError, csv_rows, iter_records
 
 FORMATS = {
     ".jsonl": "jsonl",
@@ -417,83 +416,34 @@ def _text_records(
     return _from_text(lines.select(F.col("value").alias("_raw")), contract, json_typed)
 
 
-def json_array_to_lines(path: str, out: str, chunk: int = 1 << 20) -> int:
-    """Stream a JSON array file into JSON Lines (one element per line); return the count.
+def json_to_lines(path: str, out: str) -> int:
+    """Stream a JSON file into JSON Lines, one record per line; return the lines written.
 
     A JSON array cannot be split between tasks, and Sail's ``wholetext`` splits large files, so
-    the array is re-framed here with bounded memory: elements are decoded one at a time with
-    ``raw_decode`` over a sliding buffer. Each element's own text is kept for quarantine. Text
-    that is not a JSON array (or breaks off) becomes one line holding the rest of the file,
-    which the parser then quarantines as malformed.
+    the file is re-framed here with bounded memory by the shared streamer
+    (:func:`theater.sources.stream.iter_records`: an array element by element, a wrapper
+    object's records, concatenated objects, one object). Each record's own text is kept, on one
+    line, for the contract checks and quarantine; a malformed element or text that breaks off
+    is one line that the parser then quarantines as malformed.
     """
-    decoder = json.JSONDecoder()
     count = 0
-    with (
-        open(path, "r", encoding="utf-8", errors="replace") as src,
-        open(out, "w", encoding="utf-8") as dst,
-    ):
-        buf = src.read(chunk)
-        pos = len(buf) - len(buf.lstrip())
-        if not buf[pos : pos + 1] == "[":
-            # a wrapper object ({"data": [...]}), one object or concatenated objects: one
-            # record per element, streamed (the vendor reader handles these shapes)
-            return _objects_to_lines(path, dst)
-        pos += 1
-        eof = False
-        while True:
-            while True:  # skip separators
-                while pos < len(buf) and buf[pos] in " \t\r\n,":
-                    pos += 1
-                if pos < len(buf) or eof:
-                    break
-                more = src.read(chunk)
-                eof = not more
-                buf, pos = buf[pos:] + more, 0
-            if pos >= len(buf) or buf[pos] == "]":
-                return count
-            try:
-                obj, end = decoder.raw_decode(buf, pos)
-            except json.JSONDecodeError:
-                more = "" if eof else src.read(chunk)
-                if not more:  # broken off: the rest is one (malformed) line, streamed
-                    dst.write(_one_line(buf[pos:]))
-                    for rest in iter(lambda: src.read(chunk), ""):
-                        dst.write(_one_line(rest))
-                    dst.write("\n")
-                    return count + 1
-                buf, pos = buf[pos:] + more, 0
-                continue
-            # the element's own text, as delivered (JSON types are checked on it)
-            dst.write(" ".join(buf[pos:end].splitlines()) + "\n")
+    with open(out, "w", encoding="utf-8") as dst:
+        try:
+            for rec in iter_records(path):
+                dst.write(_one_line(rec.raw) + "\n")
+                count += 1
+        except VendorFileError as exc:
+            # decoding and depth were checked when the file was listed; a limit met here (a
+            # record over the size limit) ends the file with one line that is not JSON, so that
+            # it is quarantined (malformed) and seen, never silently cut short
+            log.warning("%s: %s", path, exc.reason)
+            dst.write(_one_line(f"reading stopped: {exc.reason}") + "\n")
             count += 1
-            pos = end
-            if pos > chunk:
-                buf, pos = buf[pos:], 0
+    return count
 
 
 def _one_line(text: str) -> str:
     return text.replace("\r", " ").replace("\n", " ")
-
-
-def _objects_to_lines(path: str, dst) -> int:
-    """A JSON file that is not an array, one record per line (streamed, no size cap): the
-    records of a wrapper object, concatenated objects or one object, as the vendor reader
-    finds them; text that breaks off is one malformed line."""
-    from .vendor import VendorFileError, iter_records
-
-    count = 0
-    try:
-        for rec in iter_records(path):
-            dst.write(_one_line(rec.raw) + "\n")
-            count += 1
-    except VendorFileError as exc:
-        # decoding and depth were checked when the file was listed; a limit met here (a record
-        # over the size limit) ends the file with one line that is not JSON, so that it is
-        # quarantined (malformed) and seen, never silently cut short
-        log.warning("%s: %s", path, exc.reason)
-        dst.write(_one_line(f"reading stopped: {exc.reason}") + "\n")
-        count += 1
-    return count
 
 
 @dataclass
@@ -513,9 +463,7 @@ def _checked_lines(path: str, bad: list, nums: array):
     """Decoded lines of a landing text file, without those that are not UTF-8 or are over the
     record size limit: each of those is added to ``bad`` as ``(line, raw prefix, reason)``.
     ``nums`` gets the landing line number of each line given."""
-    from .vendor.base import _Lines
-
-    lines = _Lines(path, path.lower().endswith(".gz"), current_limits())
+    lines = Lines(path, path.lower().endswith(".gz"), current_limits())
     try:
         for n, text, raw, error in lines:
             if text is None:
@@ -543,56 +491,46 @@ def jsonl_without_set_aside(path: str, out: str) -> tuple[array, list]:
     return line_map, bad
 
 
-def csv_to_lines(path: str, out: str, set_aside: bool = False) -> tuple[array, list]:
+def csv_to_lines(path: str, out: str) -> tuple[array, list]:
     """Re-frame a CSV file (header line first) as JSON lines of text values.
 
-    Rows whose field count differs from the header's (ragged rows) are not written: they are
-    returned as ``(line, raw JSON with every field, reason)`` for quarantine, so that the rest
-    of the file loads. ``set_aside``: lines that are not UTF-8 or are over the record size limit
-    are returned the same way (``(line, raw prefix, reason)``) and never reach the CSV parser.
-    Empty values are absent (null), as Spark's CSV reader reads them. Returns the staged line ->
-    landing line map too (quoted values may span lines).
+    Rows come from the shared CSV streamer (:func:`theater.sources.stream.csv_rows`). Rows whose
+    field count differs from the header's (ragged rows) are not written: they are returned as
+    ``(line, raw JSON with every field, reason)`` for quarantine, so that the rest of the file
+    loads; lines that are not UTF-8 or are over the record size limit (or text the CSV parser
+    cannot split) are returned the same way as ``(line, raw text, reason)``. Empty values are
+    absent (null), as Spark's CSV reader reads them. Returns the staged line -> landing line
+    map too (quoted values may span lines).
     """
-    csv.field_size_limit((1 << 31) - 1)
-    opener = gzip.open if path.lower().endswith(".gz") else open
     line_map = array("q")
     bad: list = []
-    nums = array("q")
-    with (
-        (
-            opener(path, "rt", encoding="utf-8", newline="")
-            if not set_aside
-            else contextlib.nullcontext(_checked_lines(path, bad, nums))
-        ) as src,
-        open(out, "w", encoding="utf-8") as dst,
-    ):
-        reader = csv.reader(src)
-        header = next(reader, None) or []
-        header = [h.lstrip("\ufeff") if i == 0 else h for i, h in enumerate(header)]
-        width = len(header)
-        prev = reader.line_num
-        for row in reader:
-            line = nums[prev] if set_aside else prev + 1
-            prev = reader.line_num
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if len(row) != width:
-                rec = {h: v for h, v in zip(header, row)}
-                for i, v in enumerate(row[width:], start=1):
-                    rec[f"_unnamed_{i}"] = v
-                bad.append(
-                    (
-                        line,
-                        json.dumps(rec, ensure_ascii=False),
-                        f"ragged_row: expected {width} fields, got {len(row)}",
-                    )
-                )
-                continue
-            dst.write(
-                json.dumps({h: v for h, v in zip(header, row) if v != ""}, ensure_ascii=False)
-                + "\n"
-            )
-            line_map.append(line)
+    lines = Lines(path, path.lower().endswith(".gz"), current_limits())
+    try:
+        with open(out, "w", encoding="utf-8") as dst:
+            header: list[str] | None = None
+            for r in csv_rows(lines):
+                if r.fields is None:
+                    bad.append((r.line, r.raw, r.error))
+                    continue
+                row = r.fields
+                if header is None:
+                    header = row
+                    width = len(header)
+                    continue
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if len(row) != width:
+                    rec = {h: v for h, v in zip(header, row)}
+                    for i, v in enumerate(row[width:], start=1):
+                        rec[f"_unnamed_{i}"] = v
+                    reason = f"ragged_row: expected {width} fields, got {len(row)}"
+                    bad.append((r.line, json.dumps(rec, ensure_ascii=False), reason))
+                    continue
+                values = {h: v for h, v in zip(header, row) if v != ""}
+                dst.write(json.dumps(values, ensure_ascii=False) + "\n")
+                line_map.append(r.line)
+    finally:
+        lines.close()
     bad.sort(key=lambda b: b[0])
     return line_map, bad
 
@@ -612,11 +550,11 @@ def prepare(f: LandingFile, staging: str) -> Prepared:
         return Prepared(safe_path(f.path, staging), "text")
     if f.fmt == "json_array":
         out = os.path.join(staging, stem + ".jsonl")
-        json_array_to_lines(f.path, out)
+        json_to_lines(f.path, out)
         return Prepared(out, "text")
     if f.fmt == "csv":
         out = os.path.join(staging, stem + ".csv.jsonl")
-        line_map, bad = csv_to_lines(f.path, out, set_aside=f.set_aside)
+        line_map, bad = csv_to_lines(f.path, out)
         return Prepared(out, "text", json_typed=False, line_map=line_map, bad=bad)
     if f.fmt == "parquet":
         return Prepared(

@@ -44,10 +44,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from .. import logs, quality
+from ..bronze import FILES_LOG, FILES_LOG_SCHEMA, committed_batches
 from ..contracts import DATASETS, contract
 from ..errors import DataQualityError
 from ..lake import Lake
 from ..sources import limits as reader_limits
+from ..sources.exports import FORMATS
+from ..sources.exports import reader as vin
 from ..sources.landing import (
     FILE_KEY,
     LandingFile,
@@ -59,17 +62,10 @@ from ..sources.landing import (
     read_batch,
 )
 from ..transforms.contract import Limits, as_received, record_problems
-from . import ingest_vendor as vin
 
 log = logging.getLogger(__name__)
 
 QUARANTINE = "bronze/quarantine"
-FILES_LOG = "ops/ingested_files"
-FILES_LOG_SCHEMA = (
-    "dataset string, source_file string, file_sha256 string, size_bytes bigint, "
-    "format string, batch_id string, ingested_at timestamp, "
-    "rows_loaded bigint, rows_quarantined bigint, status string, reason string"
-)
 STAGING = "ops/_staging"
 BRONZE_TABLES = [f"bronze/{d}" for d in DATASETS] + [f"bronze/{t}" for t in vin.VENDOR_TABLES]
 #: Columns bronze/interactions gained with vendor exports (null for native landing rows).
@@ -137,24 +133,6 @@ def split_records(checked: DataFrame, dataset: str) -> tuple[DataFrame, DataFram
         *lineage,
     )
     return good, bad
-
-
-def committed_batches(spark: SparkSession, lake: Lake) -> list[str]:
-    """Batch ids whose files-log rows were written (the batch committed)."""
-    if not lake.exists(FILES_LOG):
-        return []
-    return sorted(
-        r.batch_id for r in lake.read(spark, FILES_LOG).select("batch_id").distinct().collect()
-    )
-
-
-def read_committed(
-    spark: SparkSession, lake: Lake, table: str, files: list[str] | None = None
-) -> DataFrame:
-    """A bronze table without the rows of uncommitted (crashed or still running) batches;
-    with ``files``, only the rows of those data files (:meth:`Lake.data_files`)."""
-    df = lake.read(spark, table) if files is None else lake.read_files(spark, table, files)
-    return df.where(F.col("_batch_id").isin(committed_batches(spark, lake)))
 
 
 def remove_stale_staging(lake: Lake, keep: str | None = None) -> list[str]:
@@ -615,7 +593,7 @@ def _run_vendor(
     progress,
     failures,
 ) -> None:
-    """Vendor exports and identity maps (see :mod:`theater.stages.ingest_vendor`), in the same
+    """Vendor exports and identity maps (see :mod:`theater.sources.exports.reader`), in the same
     batch: their files-log rows are appended with the native ones by the caller. Each file is
     judged alone: one that cannot be decoded, or is not placed in a known org's folder, or
     whose own quarantine share fails the gate, is rejected by itself and the others load."""
@@ -733,6 +711,4 @@ def _run_vendor(
 
 
 def vendor_grain(fmt: str) -> str:
-    from ..sources.vendor import FORMATS
-
     return FORMATS[fmt].grain

@@ -28,6 +28,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from .. import keycheck, quality
+from ..bronze import FILES_LOG, read_committed
 from ..buckets import (
     bucket_count,
     bucket_of,
@@ -53,7 +54,6 @@ from ..transforms.refine import (
     sessionize,
     with_pseudonyms,
 )
-from .ingest import FILES_LOG, read_committed
 
 log = logging.getLogger(__name__)
 

@@ -66,7 +66,7 @@ COLUMNS = (
 def aggregate_formats() -> set[str]:
     """Source formats whose rows are aggregates (user-days, person-weeks, org-days): usage
     that never becomes interactions."""
-    from ..sources.vendor import FORMATS
+    from ..sources.exports import FORMATS
 
     return {name for name, f in FORMATS.items() if f.grain != "event"}
 

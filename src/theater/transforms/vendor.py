@@ -35,7 +35,7 @@ Identities
     Native rows (``source_format`` null) pass through unchanged (status ``native``).
 
 Folding ``interaction_updates`` (``claude_code_otel``)
-    ``fold_updates`` is the Spark twin of ``sources.vendor.claude_code_otel.fold_updates``.
+    ``fold_updates`` is the Spark twin of ``sources.exports.formats.claude_code_otel.fold_updates``.
 
 Aggregates
     ``latest_aggregate_delivery``: rows of one delivery (file, batch) sharing a key are parts of
@@ -50,6 +50,7 @@ from typing import Callable
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from ..sources.exports.rows import ORG_DAY_COUNTS, USER_DAY_COUNTS
 from .contract import parse_date, parse_timestamp
 from .refine import content_hash, normalize_identity, pseudonym
 
@@ -65,27 +66,6 @@ EXPORT = "export"
 #: user_days rows that only say which team (org) a user belongs to on a day; no usage.
 MEMBERSHIP_FEATURE = "team_membership"
 
-USER_DAY_COUNTS = (
-    "requests",
-    "suggestions_shown",
-    "accepted",
-    "rejected",
-    "dismissed",
-    "lines_suggested",
-    "lines_accepted",
-    "sessions",
-    "prompt_tokens",
-    "output_tokens",
-)
-ORG_DAY_COUNTS = (
-    "active_users",
-    "engaged_users",
-    "requests",
-    "suggestions_shown",
-    "accepted",
-    "lines_suggested",
-    "lines_accepted",
-)
 SILVER_USER_DAY_COLUMNS = [
     "source_format",
     "user_key",

@@ -102,7 +102,7 @@ def main() -> int:
     s.to_csv(labelled, index=False)
     assert cli(["audit", "load", "--lake", lake, "--labels", str(labelled)]) == 0
     assert cli(["run", "--lake", lake, "--quarter", "2026Q3", "--stage", "score"]) == 0
-    from theater.report.data import read_table
+    from theater.tables import read_table
 
     rows = read_table(lake, "gold/org_theater_index").rows
     truth = pd.read_csv(out / "truth" / "orgs.csv").set_index("org_id")["theater_share"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..tables import read_table
 from .estimate import SAMPLING_DETECTOR, audited_rates
 from .labels import TABLE
 
@@ -12,8 +13,6 @@ from .labels import TABLE
 def lake_rates(lake_root: str) -> dict | None:
     """Audited precision and recall of "any signal fired" over all of ops/audit_labels (HT
     weights), or None when the lake holds no audit."""
-    from ..report.data import read_table
-
     t = read_table(str(lake_root), TABLE, columns=["stratum", "label", "inclusion_probability"])
     if t is None or t.rows.empty:
         return None

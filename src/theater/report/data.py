@@ -10,16 +10,16 @@ downstream of this module ever holds a user identifier.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow.dataset as ds
 
+from ..audit.explain import lake_rates
 from ..period import Period
+from ..tables import read_table
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +42,6 @@ USER_WEEK_COLUMNS = [
 
 class ReportDataError(RuntimeError):
     """The lake has nothing to report for the period (a usage error: exit code 2)."""
-
-
-@dataclass
-class Table:
-    """A table as read: its rows, its format and the Delta version read (None for Parquet)."""
-
-    name: str
-    rows: pd.DataFrame
-    fmt: str | None = None
-    version: int | None = None
 
 
 @dataclass
@@ -98,45 +88,6 @@ class ReportInputs:
 def previous_period(period: Period) -> Period:
     """The previous quarter for a calendar quarter; otherwise the same length just before."""
     return period.previous()
-
-
-# ------------------------------------------------------------------------- table access
-def table_format(path: str) -> str | None:
-    """``delta`` when there is a Delta log, ``parquet`` when there are Parquet files, else None."""
-    p = Path(path)
-    if (p / "_delta_log").is_dir():
-        return "delta"
-    if p.is_dir() and any(
-        f.suffix == ".parquet"
-        for f in p.rglob("*.parquet")
-        if not any(part.startswith((".", "_")) for part in f.relative_to(p).parts)
-    ):
-        return "parquet"
-    return None
-
-
-def _dataset(path: str, fmt: str) -> tuple[ds.Dataset, int | None]:
-    if fmt == "delta":
-        from deltalake import DeltaTable
-
-        dt = DeltaTable(path)
-        return dt.to_pyarrow_dataset(), dt.version()
-    return ds.dataset(path, format="parquet", ignore_prefixes=[".", "_"]), None
-
-
-def read_table(
-    lake: str, name: str, *, filter: ds.Expression | None = None, columns: list[str] | None = None
-) -> Table | None:
-    """Read ``name`` under ``lake`` (Delta or plain Parquet, detected); None when absent."""
-    path = os.path.join(lake, name)
-    fmt = table_format(path)
-    if fmt is None:
-        return None
-    dataset, version = _dataset(path, fmt)
-    if columns is not None:
-        columns = [c for c in columns if c in dataset.schema.names]
-    rows = dataset.to_table(filter=filter, columns=columns).to_pandas()
-    return Table(name, rows, fmt, version)
 
 
 def _in_period(period: Period) -> ds.Expression:
@@ -287,15 +238,9 @@ def load(lake: str, period: Period, cfg=None) -> ReportInputs:
         runs=runs,
         run_ids=run_ids,
         settings=method_settings(cfg, runs),
-        audit_rates=_audit_rates(lake),
+        audit_rates=lake_rates(lake),
         adoption=ad_t.rows.reset_index(drop=True) if ad_t else None,
     )
-
-
-def _audit_rates(lake: str) -> dict | None:
-    from ..audit.explain import lake_rates
-
-    return lake_rates(lake)
 
 
 def days(period: Period) -> int:

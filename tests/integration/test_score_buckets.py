@@ -16,7 +16,7 @@ import shutil
 import pytest
 from pyspark.sql import functions as F
 
-from theater import synth
+from theater import buckets, synth
 from theater.bronze import read_committed
 from theater.config import load_config
 from theater.lake import Lake
@@ -116,7 +116,7 @@ def scored(tmp_path_factory, spark):
         bucketed=rows["bucketed"],
         n=n,
         bronze_rows=bronze_rows,
-        buckets=score.bucket_count(n, n // 5),
+        buckets=buckets.bucket_count(n, n // 5),
         progress=progress,
         lake=lakes["bucketed"],
     )
@@ -166,13 +166,13 @@ def test_no_scratch_copies_are_left(scored):
     [(0, 1000, 1), (1000, 1000, 1), (1001, 1000, 2), (4_000_000, 1_000_000, 4), (5, 0, 1)],
 )
 def test_bucket_count(rows, bucket_rows, expected):
-    assert score.bucket_count(rows, bucket_rows) == expected
+    assert buckets.bucket_count(rows, bucket_rows) == expected
 
 
 def test_each_user_falls_in_exactly_one_bucket(spark):
     df = spark.createDataFrame(
         [("u1",), ("u1",), ("u2",), ("u3",), (None,), (None,)], "user_key string"
-    ).withColumn("b", score.user_bucket(3))
+    ).withColumn("b", buckets.user_bucket(3))
     rows = df.collect()
     per_user: dict = {}
     for r in rows:

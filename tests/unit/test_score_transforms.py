@@ -8,12 +8,12 @@ from datetime import date
 import pytest
 from pyspark.sql import functions as F
 
+from theater.columns import poisson_weight
 from theater.transforms.score import (
     agg_org_signals,
     agg_org_users,
     bootstrap_interval,
     org_index,
-    poisson_weight,
     with_labels,
 )
 

@@ -7,8 +7,6 @@ from typing import Callable
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from ..columns import DISCARDED, USED, discrete_percentile, output_unused, output_used  # noqa: F401
-
 
 def action_quantile(df: DataFrame, quantile: float, name: str) -> DataFrame:
     """Per action, the ``quantile`` of prompt_tokens: exact nearest rank (the smallest value

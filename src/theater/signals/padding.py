@@ -15,7 +15,8 @@ from typing import Callable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from .common import output_unused, with_action_quantile
+from ..columns import output_unused
+from .common import with_action_quantile
 
 NAME = "padding"
 THRESHOLD = "_padding_threshold"

@@ -18,7 +18,7 @@ from typing import Callable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from .common import output_unused, output_used
+from ..columns import output_unused, output_used
 
 NAME = "repeat_prompt"
 

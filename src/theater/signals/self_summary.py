@@ -15,7 +15,7 @@ from typing import Callable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from .common import output_unused
+from ..columns import output_unused
 
 NAME = "self_summary"
 

@@ -27,7 +27,7 @@ import numpy as np
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from .common import DISCARDED, USED, output_unused
+from ..columns import DISCARDED, USED, output_unused
 
 
 def grid(settings: Mapping, names: Sequence[str], main_dwell: int, main_order: int) -> list[dict]:

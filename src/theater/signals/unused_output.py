@@ -6,7 +6,7 @@ from typing import Callable
 
 from pyspark.sql import DataFrame
 
-from .common import output_unused
+from ..columns import output_unused
 
 NAME = "unused_output"
 

@@ -30,8 +30,10 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from .. import audit, logs, quality
-from ..buckets import (  # noqa: F401 (bucket_count, user_bucket: part of this stage's API)
+from .. import logs, quality
+from ..audit import integrate as audit
+from ..audit.labels import TABLE as AUDIT_LABELS
+from ..buckets import (
     bucket_count,
     file_groups,
     materialize,
@@ -39,6 +41,7 @@ from ..buckets import (  # noqa: F401 (bucket_count, user_bucket: part of this s
     user_bucket,
     write_partitioned,
 )
+from ..columns import quota_in_force
 from ..config import Config
 from ..lake import Lake, LakeError
 from ..period import Period
@@ -63,7 +66,6 @@ from ..transforms.score import (
     blank_suppressed,
     bootstrap_interval,
     org_index,
-    quota_in_force,
     with_labels,
 )
 from . import incentives
@@ -169,7 +171,7 @@ def read_inputs(
     # audit labels at the pinned version; a rescore of a run that read none reads none
     audit_labels = None
     if "ops/audit_labels" in versions or not versions:
-        audit_v = versions.get("ops/audit_labels", lake.version(audit.TABLE))
+        audit_v = versions.get("ops/audit_labels", lake.version(AUDIT_LABELS))
         audit_labels = audit.period_labels(lake, spark, period, audit_v)
         if audit_labels is not None:
             read["ops/audit_labels"] = audit_v

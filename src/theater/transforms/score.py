@@ -8,12 +8,11 @@ from typing import Callable, Mapping, Sequence
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ..columns import (  # noqa: F401
+from ..columns import (
     discrete_percentile,
     output_unused,
     output_used,
     poisson_weight,
-    quota_in_force,
 )
 
 

@@ -37,6 +37,8 @@ from .config import ConfigError
 log = logging.getLogger(__name__)
 
 FINGERPRINT_FILE = "_pseudonym_key.json"
+DEMO_KEY = b"theater-index-demo-key-not-for-production"
+KEY_ENV = "THEATER_PSEUDONYM_KEY"
 _LABEL = b"theater-index pseudonym key fingerprint v1"
 # tables whose rows hold pseudonyms: a lake with any of them was written under some key
 KEYED_TABLES = (
@@ -161,12 +163,47 @@ def verify_written_key(spark, lake, key: bytes) -> None:
         )
 
 
+def pseudonym_key(cfg, environ=os.environ, *, announce: bool = True) -> bytes:
+    """The HMAC key: THEATER_PSEUDONYM_KEY, or the demo key where the config allows it (with a
+    warning banner when ``announce``: a caller that only checks early passes False, so the
+    banner is shown once, by the stage that uses the key)."""
+    value = environ.get(KEY_ENV)
+    cluster = cfg["env"] == "cluster"
+    if value:
+        if value.encode("utf-8") == DEMO_KEY and (cluster or not cfg.privacy.allow_demo_key):
+            raise ConfigError(
+                f"{KEY_ENV} is the built-in demo key, which is public: env '{cfg['env']}' "
+                "refuses it; set a secret key"
+            )
+        return value.encode("utf-8")
+    if cluster and cfg.privacy.allow_demo_key:
+        # the cluster holds real data: no layer of configuration may turn the demo key on
+        raise ConfigError(
+            f"{KEY_ENV} is not set and env 'cluster' never uses the built-in demo key "
+            "(privacy.allow_demo_key is ignored there): set a secret key"
+        )
+    if cfg.privacy.allow_demo_key:
+        if not announce:
+            return DEMO_KEY
+        log.warning("!" * 72)
+        log.warning(
+            "%s is not set: using the built-in DEMO pseudonymization key. "
+            "Pseudonyms are NOT secret. Set %s for real data.",
+            KEY_ENV,
+            KEY_ENV,
+        )
+        log.warning("!" * 72)
+        return DEMO_KEY
+    raise ConfigError(
+        f"{KEY_ENV} is not set and privacy.allow_demo_key is false "
+        f"(env '{cfg['env']}'): refusing to pseudonymize with a default key"
+    )
+
+
 def run_key(cfg, environ=os.environ) -> bytes | None:
     """The key a run would use, without the demo banner: the environment's, else the demo
     key where the configuration allows it, else None (a stage that needs one refuses). The
     demo key where it is refused (the cluster environment) raises :class:`ConfigError`."""
-    from .stages.refine import KEY_ENV, pseudonym_key
-
     if environ.get(KEY_ENV) or cfg.privacy.allow_demo_key:
         return pseudonym_key(cfg, environ, announce=False)
     return None

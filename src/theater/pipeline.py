@@ -50,16 +50,16 @@ def run_pipeline(
     as one MLflow run, holding the lake's writer lock (``theater.lock``; ``wait``: seconds to
     wait for it); return each stage's metrics."""
     from .engine import session
+    from .keycheck import pseudonym_key
     from .lake import Lake
     from .lock import check_lake_root, lake_lock
-    from .stages import refine
     from .tracking import PipelineRun
 
     lake = Lake(lake_root or cfg.paths.lake, cfg.table_format)
     landing = landing or cfg.paths.landing
     if "refine" in stages:
         # refuse early, before any work, when the key is missing (refine warns about a demo key)
-        refine.pseudonym_key(cfg, announce=False)
+        pseudonym_key(cfg, announce=False)
     if "ingest" in stages and not Path(landing).is_dir():
         raise ConfigError(f"landing zone {landing!r} is not a folder (use --landing)")
     if "://" not in lake.root:

@@ -25,8 +25,7 @@ from datetime import date
 import pytest
 from faultkit import env_for, record_figures, run, theater
 
-from theater.keycheck import FINGERPRINT_FILE, fingerprint
-from theater.stages.refine import DEMO_KEY
+from theater.keycheck import DEMO_KEY, FINGERPRINT_FILE, fingerprint
 from theater.synth.exports import generate_vendor
 
 START, END = date(2026, 7, 1), date(2026, 7, 15)

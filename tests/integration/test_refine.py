@@ -7,6 +7,7 @@ import json
 import pytest
 from pyspark.sql import functions as F
 
+from theater import keycheck
 from theater.config import ConfigError, load_config
 from theater.keycheck import KeyMismatchError
 from theater.lake import Lake
@@ -143,13 +144,13 @@ def test_events_moved_into_the_period_keep_one_row(
 def test_cluster_config_refuses_to_run_without_key():
     cfg = load_config(env="cluster", environ={})
     with pytest.raises(ConfigError, match="THEATER_PSEUDONYM_KEY"):
-        refine.pseudonym_key(cfg, environ={})
-    assert refine.pseudonym_key(cfg, environ={"THEATER_PSEUDONYM_KEY": "k"}) == b"k"
+        keycheck.pseudonym_key(cfg, environ={})
+    assert keycheck.pseudonym_key(cfg, environ={"THEATER_PSEUDONYM_KEY": "k"}) == b"k"
 
 
 def test_local_config_falls_back_to_demo_key_with_warning(caplog):
     cfg = load_config(env="local", environ={})
-    assert refine.pseudonym_key(cfg, environ={}) == refine.DEMO_KEY
+    assert keycheck.pseudonym_key(cfg, environ={}) == keycheck.DEMO_KEY
     assert "DEMO pseudonymization key" in caplog.text
 
 

@@ -57,8 +57,6 @@ from ..transforms.refine import (
 
 log = logging.getLogger(__name__)
 
-DEMO_KEY = b"theater-index-demo-key-not-for-production"
-KEY_ENV = "THEATER_PSEUDONYM_KEY"
 
 SILVER_INTERACTION_COLUMNS = [
     "event_id",
@@ -111,43 +109,6 @@ def bronze_or_empty(spark: SparkSession, lake: Lake, dataset: str) -> DataFrame:
     if lake.exists(table):
         return read_committed(spark, lake, table)
     return _empty_bronze(spark, dataset)
-
-
-def pseudonym_key(cfg: Config, environ=os.environ, *, announce: bool = True) -> bytes:
-    """The HMAC key: THEATER_PSEUDONYM_KEY, or the demo key where the config allows it (with a
-    warning banner when ``announce``: a caller that only checks early passes False, so the
-    banner is shown once, by the stage that uses the key)."""
-    value = environ.get(KEY_ENV)
-    cluster = cfg["env"] == "cluster"
-    if value:
-        if value.encode("utf-8") == DEMO_KEY and (cluster or not cfg.privacy.allow_demo_key):
-            raise ConfigError(
-                f"{KEY_ENV} is the built-in demo key, which is public: env '{cfg['env']}' "
-                "refuses it; set a secret key"
-            )
-        return value.encode("utf-8")
-    if cluster and cfg.privacy.allow_demo_key:
-        # the cluster holds real data: no layer of configuration may turn the demo key on
-        raise ConfigError(
-            f"{KEY_ENV} is not set and env 'cluster' never uses the built-in demo key "
-            "(privacy.allow_demo_key is ignored there): set a secret key"
-        )
-    if cfg.privacy.allow_demo_key:
-        if not announce:
-            return DEMO_KEY
-        log.warning("!" * 72)
-        log.warning(
-            "%s is not set: using the built-in DEMO pseudonymization key. "
-            "Pseudonyms are NOT secret. Set %s for real data.",
-            KEY_ENV,
-            KEY_ENV,
-        )
-        log.warning("!" * 72)
-        return DEMO_KEY
-    raise ConfigError(
-        f"{KEY_ENV} is not set and privacy.allow_demo_key is false "
-        f"(env '{cfg['env']}'): refusing to pseudonymize with a default key"
-    )
 
 
 def _typed(bronze: DataFrame, dataset: str, extra: tuple[str, ...] = ()) -> DataFrame:
@@ -304,7 +265,7 @@ def run(
     progress=log.info,
 ) -> dict:
     t0 = time.time()
-    key = pseudonym_key(cfg)
+    key = keycheck.pseudonym_key(cfg)
     if not lake.exists(FILES_LOG) and not any(lake.exists(t) for t in BRONZE_INPUTS):
         raise ConfigError(
             f"no bronze table and no {FILES_LOG} under {lake.root}: run the ingest stage "

@@ -613,21 +613,7 @@ def _run_vendor(
         metrics["files_rejected"].append({"file": f.relpath, "reason": why})
         if f.vendor_org is not None and vin.org_name_problem(f.vendor_org, known_orgs):
             metrics["org_folders_rejected"].append({"file": f.relpath, "org": f.vendor_org})
-        file_rows.append(
-            (
-                f.dataset,
-                f.relpath,
-                f.sha256,
-                f.size,
-                f.fmt or "csv",
-                batch_id,
-                at,
-                0,
-                0,
-                "rejected",
-                why,
-            )
-        )
+        file_rows.append(_vendor_file_row(f, batch_id, at, 0, 0, why))
     if not ok:
         return
     empty_q = spark.createDataFrame([], QUARANTINE_SCHEMA)
@@ -670,6 +656,31 @@ def _run_vendor(
         lake.append(_without(df, held), f"bronze/{table}")
     bad = dq.check(QUARANTINE, _without(bad, held))
     lake.append(bad, QUARANTINE)
+    _record_vendor_files(spark, lake, batch_id, at, ok, held, by_gate, metrics, file_rows)
+
+
+def _vendor_file_row(f, batch_id: str, at, rows: int, quarantined: int, why: str | None) -> tuple:
+    """The files-log row of one vendor file (``why``: the reason it was rejected, else None)."""
+    status = "rejected" if why else "loaded"
+    fmt = f.fmt or "csv"
+    return (
+        f.dataset,
+        f.relpath,
+        f.sha256,
+        f.size,
+        fmt,
+        batch_id,
+        at,
+        rows,
+        quarantined,
+        status,
+        why,
+    )
+
+
+def _record_vendor_files(spark, lake, batch_id, at, ok, held, by_gate, metrics, file_rows):
+    """The files-log rows and row counts of the vendor files this batch wrote (those of a table
+    whose gate failed as a whole, ``held``, are not recorded: the next run takes them again)."""
     counts: dict[str, dict[str, int]] = {}
     for table in ["interactions", *vin.VENDOR_TABLES]:
         by_file = _counts_by_file(spark, lake, f"bronze/{table}", batch_id)
@@ -683,19 +694,7 @@ def _run_vendor(
             _reject_by_gate(metrics, f, f.dataset, why, q_counts.get(f.relpath, 0))
         c = counts.get(f.relpath, {})
         file_rows.append(
-            (
-                f.dataset,
-                f.relpath,
-                f.sha256,
-                f.size,
-                f.fmt or "csv",
-                batch_id,
-                at,
-                sum(c.values()),
-                q_counts.get(f.relpath, 0),
-                "rejected" if why else "loaded",
-                why,
-            )
+            _vendor_file_row(f, batch_id, at, sum(c.values()), q_counts.get(f.relpath, 0), why)
         )
         for table, n in c.items():
             key = f"{f.dataset}:{table}"

@@ -44,6 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import pool
+
 log = logging.getLogger(__name__)
 
 SAMPLING, SAMPLING_DETECTOR = "sampling", "sampling+detector"
@@ -57,6 +59,10 @@ class Settings:
     bound_weight: float = 0.5  # pseudo-labels at the bounds per cell (1/2: Jeffreys)
     user_bootstrap: bool = False  # also re-weight users (a superpopulation target; wider)
     power_tuning: bool = True  # PPI++ lambda from the labels' detector probability (else 0)
+    pool: bool = True  # random-effects pooling across orgs (theater.audit.pool)
+    pool_tau_level: float = 0.9  # one-sided level of the between-org variance's upper end
+    pool_interval: str = "robust"  # robust EBCI; "parametric" (normal effects) to compare
+    pool_min_weight: float = 0.1  # least weight of an org's own labels in its pooled estimate
 
     @classmethod
     def from_config(cls, cfg) -> "Settings":
@@ -67,6 +73,8 @@ class Settings:
             seed=int(a.get("seed", cls.seed)),
             bound_weight=float(a.get("bound_weight", cls.bound_weight)),
             user_bootstrap=bool(a.get("user_bootstrap", cls.user_bootstrap)),
+            pool=bool(a.get("pool", cls.pool)),
+            pool_tau_level=float(a.get("pool_tau_level", cls.pool_tau_level)),
         )
 
 
@@ -227,13 +235,15 @@ def estimate(
         and labels["theater_probability"].notna().all()
     )
     by_cell = dict(tuple(labels.groupby(["org_id", "stratum"], sort=True)))
+    # each stratum's label rate over all orgs: only the pooling's variance model uses it
+    p_strat = labels.groupby("stratum")["label"].mean().to_dict()
     users = None
     if s.user_bootstrap:
         users = cells.groupby(["org_id", "user_key", "stratum"])["n"].sum().unstack(fill_value=0.0)
     rng = np.random.default_rng(s.seed)
     B = s.replicates
     alpha = (1 - s.confidence) / 2
-    rows = []
+    rows, direct = [], []
     for org in orgs:
         oc = cell.loc[org]
         strata = list(oc.index)
@@ -252,7 +262,7 @@ def estimate(
             f = lab["theater_probability"].to_numpy(float) if has_f else None
             parts.append((W[j], N[j], y, f, w))
         lam = ppi_lambda(parts)
-        R_hat = np.empty(len(N))
+        R_hat, R_s, V = np.empty(len(N)), np.empty(len(N)), np.empty(len(N))
         lo_d, hi_d = np.empty((B, len(N))), np.empty((B, len(N)))
         for j, (_, Nj, y, f, w) in enumerate(parts):
             n = len(y)
@@ -263,6 +273,7 @@ def estimate(
                 m = float(F[j]) if np.isfinite(F[j]) else 0.5
             k = float(y.sum())
             R_hat[j] = (k + (Nj - n) * m) / Nj
+            R_s[j], V[j] = _cell_variance(y, z, w, Nj, s.bound_weight, p_strat.get(strata[j], 0.5))
             # upper end: Jeffreys (c at 0 and at 1); lower end: no pseudo-label at 1, so a
             # cell without a theater label adds nothing to it and the bound can reach 0
             c = s.bound_weight
@@ -271,6 +282,7 @@ def estimate(
                 unl = rng.binomial(int(Nj - n), rate) if Nj > n else np.zeros(B)
                 d[:, j] = (k + unl) / Nj
         share = float(W @ R_hat)
+        direct.append((share, float(W**2 @ V), float(W @ R_s), sum(float(p[2].sum()) for p in parts)))
         Wb = W
         if users is not None:
             blk = users.loc[org].reindex(columns=strata, fill_value=0.0).to_numpy(float)
@@ -293,7 +305,63 @@ def estimate(
                 "interval_kind": SAMPLING_DETECTOR,
             }
         )
-    return pd.DataFrame(rows, columns=COLUMNS)
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    out["own_low"], out["own_high"] = out["ci_low"], out["ci_high"]
+    out["own_weight"] = np.where(out["audit_n"] > 0, 1.0, 0.0)
+    out["pooled_n"] = 0
+    d = np.array(direct, float).reshape(-1, 4)
+    lab = (out["audit_n"] > 0).to_numpy() & np.isfinite(out["detector_share"].to_numpy(float))
+    if s.pool and lab.sum() >= pool.MIN_ORGS:
+        r = pool.shrink(
+            d[lab, 0],
+            d[lab, 1],
+            d[lab, 2],
+            out.loc[lab, "detector_share"].to_numpy(float),
+            s.confidence,
+            s.pool_tau_level,
+            s.pool_interval,
+            s.pool_min_weight,
+        )
+        for col in ("share", "ci_low", "ci_high"):
+            out.loc[lab, col] = r[col]
+        # an org none of whose own labels is theater: nothing of its own excludes 0, and the
+        # line can sit above an org whose detector's false positives are all it flags (the
+        # orgs near zero), so its lower end is its own one, 0 (a superset: coverage only rises)
+        none_seen = lab & (d[:, 3] == 0)
+        out.loc[none_seen, "ci_low"] = 0.0
+        out.loc[lab, "own_weight"] = r["weight"]
+        n_all = int(out.loc[lab, "audit_n"].sum())
+        out.loc[lab, "pooled_n"] = n_all - out.loc[lab, "audit_n"]
+        log.info(
+            "audit pooling over %d orgs: tau^2 %.4g (used %.4g), line %s",
+            int(lab.sum()),
+            r["tau2"],
+            r["tau2_used"],
+            np.round(r["b"], 3),
+        )
+    return out
+
+
+def _cell_variance(y, z, w, N, c, p_h, a=2.0):
+    """(modelled rate R, sampling variance of the cell's rate estimate), for the pooling.
+
+    Variance: R (1 - R) / n with R the cell's
+    rate shrunk toward the stratum's rate over all orgs ``p_h`` by ``a`` pseudo-labels (a
+    variance model: the raw variance of two or three labels is 0 or 1/2, and the pooling's
+    between-org variance is the observed spread less these variances, so they must be right
+    on average, not conservative), less what the PPI rectifier saves on the labels
+    (Var y - Var z), times the finite-population correction. A cell without labels: 1/4."""
+    n = len(y)
+    if n == 0:
+        return 0.5, 0.25
+    k = float(y.sum())
+    rbar = (k + a * p_h) / (n + a)
+    s2 = rbar * (1 - rbar)
+    if n >= 2:
+        vz = float(np.average((z - np.average(z, weights=w)) ** 2, weights=w)) * n / (n - 1)
+        vy = float(np.average((y - np.average(y, weights=w)) ** 2, weights=w)) * n / (n - 1)
+        s2 = max(s2 - max(vy - vz, 0.0), 0.25 * s2)
+    return rbar, s2 * max(1.0 - n / N, 0.0) / n
 
 
 def audited_rates(labels: pd.DataFrame, flagged: str = "flagged") -> dict:

@@ -282,7 +282,9 @@ def estimate(
                 unl = rng.binomial(int(Nj - n), rate) if Nj > n else np.zeros(B)
                 d[:, j] = (k + unl) / Nj
         share = float(W @ R_hat)
-        direct.append((share, float(W**2 @ V), float(W @ R_s), sum(float(p[2].sum()) for p in parts)))
+        direct.append(
+            (share, float(W**2 @ V), float(W @ R_s), sum(float(p[2].sum()) for p in parts))
+        )
         Wb = W
         if users is not None:
             blk = users.loc[org].reindex(columns=strata, fill_value=0.0).to_numpy(float)
@@ -311,7 +313,7 @@ def estimate(
     out["pooled_n"] = 0
     d = np.array(direct, float).reshape(-1, 4)
     lab = (out["audit_n"] > 0).to_numpy() & np.isfinite(out["detector_share"].to_numpy(float))
-    if s.pool and lab.sum() >= pool.MIN_ORGS:
+    if s.pool and (lab & (d[:, 1] > 0)).sum() >= pool.MIN_ORGS:
         r = pool.shrink(
             d[lab, 0],
             d[lab, 1],
@@ -330,6 +332,7 @@ def estimate(
         none_seen = lab & (d[:, 3] == 0)
         out.loc[none_seen, "ci_low"] = 0.0
         out.loc[lab, "own_weight"] = r["weight"]
+        out.attrs["pool_tau2"] = float(r["tau2_used"])
         n_all = int(out.loc[lab, "audit_n"].sum())
         out.loc[lab, "pooled_n"] = n_all - out.loc[lab, "audit_n"]
         log.info(

@@ -129,13 +129,20 @@ def shrink(
     with np.errstate(divide="ignore"):
         n_eff = np.where(v_share > 0, sm * (1 - sm) / v_share, np.inf)
     fin = np.isfinite(n_eff)
-    adj = np.where(fin, (share * np.where(fin, n_eff, 0) + 0.375) / (np.where(fin, n_eff, 0) + 0.75), share)
+    adj = np.where(
+        fin, (share * np.where(fin, n_eff, 0) + 0.375) / (np.where(fin, n_eff, 0) + 0.75), share
+    )
     y = np.arcsin(np.sqrt(np.clip(adj, 0.0, 1.0)))
     v = np.where(fin, 1.0 / (4 * np.where(fin, n_eff, 1)), 0.0)
     x = np.arcsin(np.sqrt(np.clip(np.asarray(detector, float), 0.0, 1.0)))
     X = np.column_stack([np.ones_like(x), x])
-    tau2, tau2_u = tau2_estimates(y, v, X, tau_level)
-    b, cov, _ = _wls(y, v, X, tau2_u)
+    # an org whose every interaction is labelled is exact: it informs the line with no noise
+    # but would take all its weight, so the line is fitted on the others
+    fit = v > 0
+    if fit.sum() < X.shape[1] + 2:
+        raise ValueError("pooling needs at least 4 orgs with a sampling variance")
+    tau2, tau2_u = tau2_estimates(y[fit], v[fit], X[fit], tau_level)
+    b, cov, _ = _wls(y[fit], v[fit], X[fit], tau2_u)
     pred = X @ b
     var_pred = np.einsum("ij,jk,ik->i", X, cov, X)
     alpha = 1 - confidence
@@ -155,7 +162,9 @@ def shrink(
     lo, hi, weight = center - half, center + half, w
     top = np.pi / 2
     pc = np.sin(np.clip(center, 0, top)) ** 2
-    point = np.where(fin, (pc * (np.where(fin, n_eff, 0) + 0.75) - 0.375) / np.where(fin, n_eff, 1), pc)
+    point = np.where(
+        fin, (pc * (np.where(fin, n_eff, 0) + 0.75) - 0.375) / np.where(fin, n_eff, 1), pc
+    )
     lo_s, hi_s = np.sin(np.clip(lo, 0, top)) ** 2, np.sin(np.clip(hi, 0, top)) ** 2
     return {
         "share": np.clip(point, lo_s, hi_s),

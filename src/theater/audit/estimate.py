@@ -75,6 +75,7 @@ class Settings:
             user_bootstrap=bool(a.get("user_bootstrap", cls.user_bootstrap)),
             pool=bool(a.get("pool", cls.pool)),
             pool_tau_level=float(a.get("pool_tau_level", cls.pool_tau_level)),
+            pool_min_weight=float(a.get("pool_min_weight", cls.pool_min_weight)),
         )
 
 

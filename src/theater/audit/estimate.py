@@ -39,7 +39,7 @@ whose every interaction is labelled gets the exact figure.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -238,6 +238,9 @@ def estimate(
     by_cell = dict(tuple(labels.groupby(["org_id", "stratum"], sort=True)))
     # each stratum's label rate over all orgs: only the pooling's variance model uses it
     p_strat = labels.groupby("stratum")["label"].mean().to_dict()
+    # with pooling the own-label interval is not published: its draws are skipped (and made
+    # after all, by a second pass without pooling, in the rare case the pooling cannot be fit)
+    will_pool = s.pool and labels["org_id"].nunique() >= pool.MIN_ORGS
     users = None
     if s.user_bootstrap:
         users = cells.groupby(["org_id", "user_key", "stratum"])["n"].sum().unstack(fill_value=0.0)
@@ -278,7 +281,7 @@ def estimate(
             # upper end: Jeffreys (c at 0 and at 1); lower end: no pseudo-label at 1, so a
             # cell without a theater label adds nothing to it and the bound can reach 0
             c = s.bound_weight
-            for d, at0, at1 in ((lo_d, c, 0.0), (hi_d, c, c)):
+            for d, at0, at1 in ((lo_d, c, 0.0), (hi_d, c, c)) if not will_pool else ():
                 rate = bounded_draws(z, w, at0, at1, B, rng)
                 unl = rng.binomial(int(Nj - n), rate) if Nj > n else np.zeros(B)
                 d[:, j] = (k + unl) / Nj
@@ -293,15 +296,18 @@ def estimate(
             tot = wu @ blk
             ok = tot.sum(1) > 0
             Wb = np.where(ok[:, None], tot / np.maximum(tot.sum(1, keepdims=True), 1e-12), W)
-        lo = float(np.quantile((Wb * lo_d).sum(1), alpha, method="inverted_cdf"))
-        hi = float(np.quantile((Wb * hi_d).sum(1), 1 - alpha, method="inverted_cdf"))
+        if will_pool:
+            lo = hi = np.nan
+        else:
+            lo = float(np.quantile((Wb * lo_d).sum(1), alpha, method="inverted_cdf"))
+            hi = float(np.quantile((Wb * hi_d).sum(1), 1 - alpha, method="inverted_cdf"))
         det = float(oc["sum_p"].sum() / N.sum()) if has_p else np.nan
         rows.append(
             {
                 "org_id": org,
                 "share": share,
-                "ci_low": min(lo, share),
-                "ci_high": max(hi, share),
+                "ci_low": min(lo, share) if not will_pool else np.nan,
+                "ci_high": max(hi, share) if not will_pool else np.nan,
                 "detector_share": det,
                 "audit_n": int(sum(len(p[2]) for p in parts)),
                 "ppi_lambda": lam,
@@ -336,6 +342,9 @@ def estimate(
         out.attrs["pool_tau2"] = float(r["tau2_used"])
         n_all = int(out.loc[lab, "audit_n"].sum())
         out.loc[lab, "pooled_n"] = n_all - out.loc[lab, "audit_n"]
+    elif will_pool:  # the pooling could not be fit: each org's own interval after all
+        return estimate(cells, labels, replace(s, pool=False))
+    if will_pool:
         log.info(
             "audit pooling over %d orgs: tau^2 %.4g (used %.4g), line %s",
             int(lab.sum()),

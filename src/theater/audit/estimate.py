@@ -19,10 +19,18 @@ R_oh = (k_oh + (N_oh - n_oh) m_oh) / N_oh, where the n_oh labelled interactions 
 labels (finite population). lambda is tuned per org (PPI++): the minimiser of the stratified
 variance, sum_h c_h Cov_h(y, f) / sum_h c_h Var_h(f) with c_h = W_h^2 (1 - n_h/N_h) / n_h,
 clipped to [0, 1]; 0 when f does not vary within the org's cells (then every lambda gives the
-same estimate: the post-stratified one). Nothing is borrowed from other orgs: how wrong the
-detector is differs between orgs, and an org's interval rests on its own labels only.
+same estimate: the post-stratified one).
 
-Interval (bounded: it can reach 0 and 1 and is not symmetric by construction): for each cell,
+Pooling (:mod:`theater.audit.pool`, on with 8 or more orgs with labels): the orgs' own
+estimates, with their stratified sampling variances, enter a random-effects model on the
+detector's share whose between-org spread is estimated and taken at the upper end of its
+interval; the published figure and interval are the robust empirical-Bayes ones. An org whose
+detector errs unlike the others' keeps (nearly) its own figure, because the spread the others
+give it is large; an org none of whose labels is theater keeps a lower end of 0. Without
+pooling, each org's interval is the bounded one on its own labels, below.
+
+Interval on the org's own labels (bounded: it can reach 0 and 1 and is not symmetric by
+construction): for each cell,
 B draws of the unlabelled rate from a Bayesian bootstrap of the z_i with pseudo-observations
 at the bounds (Dirichlet(1, ..., 1, c0, c1)); for binary z (lambda = 0) that is exactly the
 Beta(k + c1, n - k + c0) distribution. The unlabelled theater count is Binomial(N - n, draw)
@@ -99,7 +107,7 @@ def pooled_rates(
 ) -> Pooled:
     """Pooled rate and prior strength per stratum from the labels (``org_id, stratum, label,
     inclusion_probability``), for the calibration of probabilities and the audit plan (the
-    org estimate does not pool). ``weights`` (one per label) re-weights labels.
+    org estimate pools differently: :mod:`theater.audit.pool`). ``weights`` (one per label) re-weights labels.
 
     Rate: Horvitz-Thompson ratio sum(w y / pi) / sum(w / pi), shrunk by half a pseudo-label
     toward 1/2 so that a stratum whose labels all agree keeps a non-degenerate prior.

@@ -3,8 +3,8 @@
 From the current detector output (interactions per org x stratum) and stratum rates (audited
 ones when the lake holds labels, else guesses: ``audit.plan_precision`` for strata where a
 signal fired, ``audit.plan_miss_rate`` where none did), the planned interval of each org is
-approximated cell by cell with a score (Wilson-type) variance, since the published interval
-(:mod:`theater.audit.estimate`) rests on the org's own labels only and is bounded:
+approximated cell by cell with a score (Wilson-type) variance of the org's own-label estimate
+(:mod:`theater.audit.estimate`, bounded):
 
     Var_o = sum_h W_oh^2 [r_h (1 - r_h) / n_oh + z^2 / (4 n_oh^2)] (1 - n_oh / N_oh)
             / (1 + z^2 / n_oh)^2,

@@ -3,8 +3,9 @@ share as the covariate, and robust empirical-Bayes intervals (pure numpy/scipy).
 
 Each org o has a direct estimate from its own labels (the stratified prediction-powered one of
 :mod:`theater.audit.estimate`), y_o, with sampling variance v_o, both on the arcsine-square-root
-scale (y = asin(sqrt(share)): the variance of a share's estimate is then about 1/(4 n_eff)
-whatever the share, so the orgs near zero are not treated as exact). The model across orgs is
+scale with Anscombe's (1948) offset, y = asin(sqrt((share n + 3/8) / (n + 3/4))), n the design's
+effective labels: the variance is then about 1/(4n) whatever the share, so an org with no
+theater label is neither exact nor at the scale's edge. The model across orgs is
 
     y_o = theta_o + e_o,  e_o ~ (0, v_o);   theta_o = b0 + b1 x_o + u_o,  E u_o = 0, E u_o^2 = tau^2,
 
@@ -15,8 +16,8 @@ Laird 1986 is its one-step version). Its uncertainty is carried by using, instea
 estimate, the upper end of its Q-profile confidence interval (Viechtbauer 2007): a larger tau^2
 means less shrinkage and, for the interval below, a smaller assumed bias, which is conservative
 (Armstrong, Kolesar & Plagborg-Moller 2022, section 4). The org's estimate is the shrunk one,
-x'b + w_o (y_o - x'b), w_o = tau^2 / (tau^2 + v_o): an org whose own labels are many or whose
-detector errs unlike the others' (a large tau^2) keeps its own figure.
+x'b + w_o (y_o - x'b), w_o = tau^2 / (tau^2 + v_o), at least ``min_weight``: an org whose own
+labels are many or whose detector errs unlike the others' (a large tau^2) keeps its own figure.
 
 Interval: the robust empirical-Bayes confidence interval of Armstrong, Kolesar & Plagborg-Moller
 (Econometrica 90:2567, 2022), x'b + w_o (y_o - x'b) +- cva(v_o / tau^2) w_o sqrt(v_o), where

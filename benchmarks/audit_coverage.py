@@ -78,9 +78,9 @@ def summarize(all_est: pd.DataFrame, rels: list) -> dict:
 
 
 def simulated(a) -> int:
-    from theater.audit import simworld
+    from theater.audit import sample, simworld
     from theater.audit.estimate import Settings
-    from theater.audit.simulate import audit_once
+    from theater.audit.simulate import audit_once, world_cells
 
     settings = Settings(**_settings_kw(a.set, {"replicates": a.replicates}))
     sizes = [int(x) for x in a.sizes.split(",")]
@@ -99,8 +99,10 @@ def simulated(a) -> int:
         for w in range(a.worlds_per_case):
             seed = a.first_seed + 1000 * fi + w
             df, orgs = simworld.world(seed, case, near_zero=nz)
+            df["stratum"] = sample.strata(df["flags"])  # once per world, not per audit
+            cells = world_cells(df)
             for n in sizes:
-                est, _ = audit_once(df, orgs, n, seed, settings)
+                est, _ = audit_once(df, orgs, n, seed, settings, cells)
                 est = est.merge(orgs[["org_id", "near_zero"]], on="org_id")
                 per_size[n].append(est.assign(seed=seed))
         for n in sizes:

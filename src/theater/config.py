@@ -299,6 +299,9 @@ class Audit:
     user_bootstrap: bool
     plan_precision: float
     plan_miss_rate: float
+    pool: bool
+    pool_tau_level: float
+    pool_min_weight: float
 
 
 @dataclass(frozen=True)

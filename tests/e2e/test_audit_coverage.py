@@ -11,8 +11,9 @@ coverage over the audit's randomness honestly, but only for these 18 orgs: cover
 from org to org, so the orgs (not the 360 org-draws) are the independent units. Tolerance: at
 a true coverage of 0.90, the binomial SD of 360 independent checks is 0.016; treating the 18
 orgs as clusters with a between-org SD of conditional coverage up to 0.15 gives an SE of
-sqrt(0.15^2/18 + 0.09/360) = 0.038, so ">= 0.85" is 1.3 SE under 0.90. The interval rests on
-each org's own labels and is bounded (docs/methodology.md, "Audit"): with 42 labels spread
+sqrt(0.15^2/18 + 0.09/360) = 0.038, so ">= 0.85" is 1.3 SE under 0.90. With 6 orgs a world
+(fewer than the 8 audited orgs the pooling across orgs needs) the interval rests on each org's
+own labels and is bounded (docs/methodology.md, "Audit"): with 42 labels spread
 over an org's detector-output cells it is conservative (0.99 here), so there is no upper
 bound on coverage; the width cap keeps it from covering by being useless. The runs against
 wrong detectors are tests/unit/test_audit_wrong_detectors.py and

@@ -339,6 +339,13 @@ def test_interval_sentence_says_what_the_interval_covers():
     )
     assert "detector's own mistakes" in audited and "1,000 sampled interactions" in audited
     assert audited.count(".") == 1 and audited.endswith(".")  # one sentence
+    assert "other orgs" not in audited  # two audited orgs: nothing pooled
+    rows = [
+        {"org_id": f"o{i}", "interval_kind": "sampling+detector", "audit_n": 15} for i in range(20)
+    ]
+    pooled = interval_sentence(rows, None)
+    assert "300 sampled" in pooled and "its own labels" in pooled and "other orgs" in pooled
+    assert pooled.count(".") == 1
 
 
 def test_a_stratum_no_org_has_labels_for_gets_a_weak_prior_from_the_detector():
@@ -386,3 +393,94 @@ def test_report_table_carries_each_orgs_audit_labels_and_blanks_suppressed():
     t = fg.org_table(idx, None, 91).set_index("org_id")
     assert t.loc["a", "audit_n"] == 15 and t.loc["b", "audit_n"] == 0
     assert pd.isna(t.loc["s", "audit_n"])  # suppressed: no figures at all
+
+
+# ----------------------------------------------------------------------------- pooling
+def test_robust_critical_value_keeps_non_coverage_at_alpha_for_any_effect_distribution():
+    from scipy.stats import norm
+
+    from theater.audit.pool import cva
+
+    c = cva(np.array([0.0, 0.5, 4.0]), 0.10)
+    assert c[0] == pytest.approx(1.6449, abs=1e-3)  # no shrinkage bias: the normal quantile
+    assert c[0] < c[1] < c[2]
+    # the worst case over effects b with E b^2 = 4: two points {0, sqrt(t)}; none of them
+    # leaves more than 10% of [-c, c] uncovered (checked on a grid of t)
+    for t in np.linspace(4.0, 400.0, 200):
+        p = 4.0 / t
+        r = lambda b: norm.cdf(-c[2] - b) + norm.cdf(-c[2] + b)  # noqa: E731
+        assert (1 - p) * r(0.0) + p * r(np.sqrt(t)) <= 0.10 + 1e-6
+
+
+def test_between_org_variance_by_hand():
+    from theater.audit.pool import tau2_estimates
+
+    # equal sampling variances, no covariate: Paule-Mandel is sum (y - mean)^2 / (k - 1) - v
+    y = np.array([0.0, 0.1, 0.2, 0.3])
+    v = np.full(4, 0.001)
+    tau2, upper = tau2_estimates(y, v, np.ones((4, 1)), level=0.9)
+    assert tau2 == pytest.approx(0.05 / 3 - 0.001, rel=1e-6)
+    # Q-profile upper end: 0.05 / (tau2 + v) = chi2_3 10% quantile (0.5844)
+    assert upper == pytest.approx(0.05 / 0.584375 - 0.001, rel=1e-3)
+    # all alike: no spread
+    assert tau2_estimates(np.full(4, 0.2), v, np.ones((4, 1)))[0] == 0
+
+
+def _pool_world(k_z: int, k_zpad: int = 9):
+    """10 orgs alike (detector flags 10% of 1,000 interactions, precision 0.9, misses 2%) and
+    an org Z alike for the detector but with ``k_z`` theater labels of its 40 'none' ones and
+    ``k_zpad`` of its 10 flagged ones."""
+    cells, lab = [], []
+    for i, org in enumerate([f"o{i}" for i in range(10)] + ["Z"]):
+        cells += [
+            {"org_id": org, "user_key": "u", "stratum": "none", "n": 900, "sum_p": 18.0},
+            {"org_id": org, "user_key": "u", "stratum": "padding", "n": 100, "sum_p": 90.0},
+        ]
+        k_none = k_z if org == "Z" else (0, 1, 1, 2, 0, 1, 1, 0, 2, 1)[i]
+        k_pad = k_zpad if org == "Z" else (9, 9, 8, 9, 10, 9, 9, 8, 9, 10)[i]
+        lab.append(_labels([(org, "none", 40, k_none, 40 / 900), (org, "padding", 10, k_pad, 0.1)]))
+    return pd.DataFrame(cells), pd.concat(lab, ignore_index=True)
+
+
+def test_pooled_interval_reports_what_it_rests_on_and_an_outlier_keeps_its_own_labels():
+    cells, lab = _pool_world(k_z=0, k_zpad=0)
+    out = estimate(cells, lab, Settings(replicates=400)).set_index("org_id")
+    # every org rests on its own 50 labels and borrows from the 500 of the other ten
+    assert (out["audit_n"] == 50).all() and (out["pooled_n"] == 500).all()
+    assert ((out["own_weight"] > 0) & (out["own_weight"] <= 1)).all()
+    # Z saw no theater label: its lower end is 0; the interval stays inside [0, 1]
+    assert out.loc["Z", "ci_low"] == 0
+    assert ((out["ci_low"] >= 0) & (out["ci_high"] <= 1)).all()
+    assert (out["ci_low"] <= out["share"]).all() and (out["share"] <= out["ci_high"]).all()
+    # Z's own labels say 12 of 40 'none' interactions are theater (the detector misses them
+    # there only): the spread between orgs grows, Z keeps most of its own figure and its
+    # interval covers what its labels say, not the others' 2%
+    cells, lab = _pool_world(k_z=12)
+    out2 = estimate(cells, lab, Settings(replicates=400)).set_index("org_id")
+    own = 0.9 * (12 + 860 * 12 / 40) / 900 + 0.1 * (9 + 90 * 0.9) / 100
+    assert out2.loc["Z", "own_weight"] > 0.5
+    assert out2.loc["Z", "ci_low"] < own < out2.loc["Z", "ci_high"]
+    assert out2.loc["Z", "ci_low"] > out2.loc["o0", "ci_high"]
+    # without pooling each org's interval is its own labels' (the bounded one)
+    alone = estimate(cells, lab, Settings(replicates=400, pool=False)).set_index("org_id")
+    assert (alone["pooled_n"] == 0).all() and (alone["own_weight"] == 1).all()
+
+
+def test_pooled_plan_needs_fewer_labels_when_orgs_spread_little():
+    cells = pd.DataFrame(
+        [
+            {"org_id": f"o{i}", "user_key": "u", "stratum": h, "n": n}
+            for i in range(20)
+            for h, n in (("none", 800), ("padding", 200))
+        ]
+    )
+    rates = {"none": 0.05, "padding": 0.8}
+    own = plan.widths(cells, rates, 300)["width"]
+    tight = plan.widths(cells, rates, 300, tau2=0.0005)["width"]
+    loose = plan.widths(cells, rates, 300, tau2=1.0)["width"]
+    assert (tight < own).all() and (tight < loose).all()
+    # a spread far above the sampling variance: no shrinkage, the normal interval again
+    assert loose.to_numpy() == pytest.approx(own.to_numpy(), rel=0.03)
+    need_own = plan.plan(cells, rates, 12)["labels"]
+    need_pooled = plan.plan(cells, rates, 12, tau2=0.0005)["labels"]
+    assert need_pooled < need_own

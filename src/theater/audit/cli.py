@@ -133,7 +133,7 @@ def _load(args, cfg) -> int:
 def _plan(args, cfg) -> int:
     from ..engine import session
     from . import plan
-    from .estimate import pooled_rates
+    from .estimate import Settings, estimate, pooled_rates
     from .integrate import cells_frame, read_labels
 
     if args.target_width <= 0:
@@ -157,7 +157,11 @@ def _plan(args, cfg) -> int:
     ].index
     cells = cells[cells["org_id"].isin(keep)]
     strata = sorted(cells["stratum"].unique())
+    tau2 = None
     if labels is not None and len(labels):
+        # the spread between orgs that the last audit's pooling used, for a pooled plan
+        est = estimate(cells, labels, Settings.from_config(cfg))
+        tau2 = est.attrs.get("pool_tau2")
         pooled = pooled_rates(
             labels,
             strata,
@@ -171,7 +175,7 @@ def _plan(args, cfg) -> int:
             f"no audit yet: assumed precision {cfg['audit.plan_precision']} where a signal "
             f"fired, miss rate {cfg['audit.plan_miss_rate']} where none did"
         )
-    res = plan.plan(cells, rates, args.target_width, cfg.audit.confidence)
+    res = plan.plan(cells, rates, args.target_width, cfg.audit.confidence, tau2=tau2)
     print(
         f"audit plan {period}: target 90% interval width {args.target_width:g} points "
         f"({cells['org_id'].nunique()} published orgs; {source})"
@@ -184,9 +188,14 @@ def _plan(args, cfg) -> int:
         )
     else:
         print(f"  mean width not reachable: {res['note']}")
+    how = (
+        "pooled intervals, orgs spread as in the last audit"
+        if tau2 is not None
+        else "each interval on the org's own labels, no pooling assumed"
+    )
     print(
         f"  every org: {res['every_org']:,} labels in all when each org gets the labels it "
-        "needs (each interval rests on the org's own labels only):"
+        f"needs ({how}):"
     )
     per = res["per_org"].sort_values(["labels", "org_id"], ascending=[False, True])
     for r in per.itertuples(index=False):

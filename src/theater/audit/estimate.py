@@ -19,10 +19,18 @@ R_oh = (k_oh + (N_oh - n_oh) m_oh) / N_oh, where the n_oh labelled interactions 
 labels (finite population). lambda is tuned per org (PPI++): the minimiser of the stratified
 variance, sum_h c_h Cov_h(y, f) / sum_h c_h Var_h(f) with c_h = W_h^2 (1 - n_h/N_h) / n_h,
 clipped to [0, 1]; 0 when f does not vary within the org's cells (then every lambda gives the
-same estimate: the post-stratified one). Nothing is borrowed from other orgs: how wrong the
-detector is differs between orgs, and an org's interval rests on its own labels only.
+same estimate: the post-stratified one).
 
-Interval (bounded: it can reach 0 and 1 and is not symmetric by construction): for each cell,
+Pooling (:mod:`theater.audit.pool`, on with 8 or more orgs with labels): the orgs' own
+estimates, with their stratified sampling variances, enter a random-effects model on the
+detector's share whose between-org spread is estimated and taken at the upper end of its
+interval; the published figure and interval are the robust empirical-Bayes ones. An org whose
+detector errs unlike the others' keeps (nearly) its own figure, because the spread the others
+give it is large; an org none of whose labels is theater keeps a lower end of 0. Without
+pooling, each org's interval is the bounded one on its own labels, below.
+
+Interval on the org's own labels (bounded: it can reach 0 and 1 and is not symmetric by
+construction): for each cell,
 B draws of the unlabelled rate from a Bayesian bootstrap of the z_i with pseudo-observations
 at the bounds (Dirichlet(1, ..., 1, c0, c1)); for binary z (lambda = 0) that is exactly the
 Beta(k + c1, n - k + c0) distribution. The unlabelled theater count is Binomial(N - n, draw)
@@ -39,10 +47,12 @@ whose every interaction is labelled gets the exact figure.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+
+from . import pool
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +67,10 @@ class Settings:
     bound_weight: float = 0.5  # pseudo-labels at the bounds per cell (1/2: Jeffreys)
     user_bootstrap: bool = False  # also re-weight users (a superpopulation target; wider)
     power_tuning: bool = True  # PPI++ lambda from the labels' detector probability (else 0)
+    pool: bool = True  # random-effects pooling across orgs (theater.audit.pool)
+    pool_tau_level: float = 0.9  # one-sided level of the between-org variance's upper end
+    pool_interval: str = "robust"  # robust EBCI; "parametric" (normal effects) to compare
+    pool_min_weight: float = 0.1  # least weight of an org's own labels in its pooled estimate
 
     @classmethod
     def from_config(cls, cfg) -> "Settings":
@@ -67,6 +81,9 @@ class Settings:
             seed=int(a.get("seed", cls.seed)),
             bound_weight=float(a.get("bound_weight", cls.bound_weight)),
             user_bootstrap=bool(a.get("user_bootstrap", cls.user_bootstrap)),
+            pool=bool(a.get("pool", cls.pool)),
+            pool_tau_level=float(a.get("pool_tau_level", cls.pool_tau_level)),
+            pool_min_weight=float(a.get("pool_min_weight", cls.pool_min_weight)),
         )
 
 
@@ -90,7 +107,7 @@ def pooled_rates(
 ) -> Pooled:
     """Pooled rate and prior strength per stratum from the labels (``org_id, stratum, label,
     inclusion_probability``), for the calibration of probabilities and the audit plan (the
-    org estimate does not pool). ``weights`` (one per label) re-weights labels.
+    org estimate pools differently: :mod:`theater.audit.pool`). ``weights`` (one per label) re-weights labels.
 
     Rate: Horvitz-Thompson ratio sum(w y / pi) / sum(w / pi), shrunk by half a pseudo-label
     toward 1/2 so that a stratum whose labels all agree keeps a non-degenerate prior.
@@ -227,13 +244,18 @@ def estimate(
         and labels["theater_probability"].notna().all()
     )
     by_cell = dict(tuple(labels.groupby(["org_id", "stratum"], sort=True)))
+    # each stratum's label rate over all orgs: only the pooling's variance model uses it
+    p_strat = labels.groupby("stratum")["label"].mean().to_dict()
+    # with pooling the own-label interval is not published: its draws are skipped (and made
+    # after all, by a second pass without pooling, in the rare case the pooling cannot be fit)
+    will_pool = s.pool and labels["org_id"].nunique() >= pool.MIN_ORGS
     users = None
     if s.user_bootstrap:
         users = cells.groupby(["org_id", "user_key", "stratum"])["n"].sum().unstack(fill_value=0.0)
     rng = np.random.default_rng(s.seed)
     B = s.replicates
     alpha = (1 - s.confidence) / 2
-    rows = []
+    rows, direct = [], []
     for org in orgs:
         oc = cell.loc[org]
         strata = list(oc.index)
@@ -252,7 +274,7 @@ def estimate(
             f = lab["theater_probability"].to_numpy(float) if has_f else None
             parts.append((W[j], N[j], y, f, w))
         lam = ppi_lambda(parts)
-        R_hat = np.empty(len(N))
+        R_hat, R_s, V = np.empty(len(N)), np.empty(len(N)), np.empty(len(N))
         lo_d, hi_d = np.empty((B, len(N))), np.empty((B, len(N)))
         for j, (_, Nj, y, f, w) in enumerate(parts):
             n = len(y)
@@ -263,14 +285,18 @@ def estimate(
                 m = float(F[j]) if np.isfinite(F[j]) else 0.5
             k = float(y.sum())
             R_hat[j] = (k + (Nj - n) * m) / Nj
+            R_s[j], V[j] = _cell_variance(y, z, w, Nj, s.bound_weight, p_strat.get(strata[j], 0.5))
             # upper end: Jeffreys (c at 0 and at 1); lower end: no pseudo-label at 1, so a
             # cell without a theater label adds nothing to it and the bound can reach 0
             c = s.bound_weight
-            for d, at0, at1 in ((lo_d, c, 0.0), (hi_d, c, c)):
+            for d, at0, at1 in ((lo_d, c, 0.0), (hi_d, c, c)) if not will_pool else ():
                 rate = bounded_draws(z, w, at0, at1, B, rng)
                 unl = rng.binomial(int(Nj - n), rate) if Nj > n else np.zeros(B)
                 d[:, j] = (k + unl) / Nj
         share = float(W @ R_hat)
+        direct.append(
+            (share, float(W**2 @ V), float(W @ R_s), sum(float(p[2].sum()) for p in parts))
+        )
         Wb = W
         if users is not None:
             blk = users.loc[org].reindex(columns=strata, fill_value=0.0).to_numpy(float)
@@ -278,22 +304,85 @@ def estimate(
             tot = wu @ blk
             ok = tot.sum(1) > 0
             Wb = np.where(ok[:, None], tot / np.maximum(tot.sum(1, keepdims=True), 1e-12), W)
-        lo = float(np.quantile((Wb * lo_d).sum(1), alpha, method="inverted_cdf"))
-        hi = float(np.quantile((Wb * hi_d).sum(1), 1 - alpha, method="inverted_cdf"))
+        if will_pool:
+            lo = hi = np.nan
+        else:
+            lo = float(np.quantile((Wb * lo_d).sum(1), alpha, method="inverted_cdf"))
+            hi = float(np.quantile((Wb * hi_d).sum(1), 1 - alpha, method="inverted_cdf"))
         det = float(oc["sum_p"].sum() / N.sum()) if has_p else np.nan
         rows.append(
             {
                 "org_id": org,
                 "share": share,
-                "ci_low": min(lo, share),
-                "ci_high": max(hi, share),
+                "ci_low": min(lo, share) if not will_pool else np.nan,
+                "ci_high": max(hi, share) if not will_pool else np.nan,
                 "detector_share": det,
                 "audit_n": int(sum(len(p[2]) for p in parts)),
                 "ppi_lambda": lam,
                 "interval_kind": SAMPLING_DETECTOR,
             }
         )
-    return pd.DataFrame(rows, columns=COLUMNS)
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    out["own_low"], out["own_high"] = out["ci_low"], out["ci_high"]
+    out["own_weight"] = np.where(out["audit_n"] > 0, 1.0, 0.0)
+    out["pooled_n"] = 0
+    d = np.array(direct, float).reshape(-1, 4)
+    lab = (out["audit_n"] > 0).to_numpy() & np.isfinite(out["detector_share"].to_numpy(float))
+    if s.pool and (lab & (d[:, 1] > 0)).sum() >= pool.MIN_ORGS:
+        r = pool.shrink(
+            d[lab, 0],
+            d[lab, 1],
+            d[lab, 2],
+            out.loc[lab, "detector_share"].to_numpy(float),
+            s.confidence,
+            s.pool_tau_level,
+            s.pool_interval,
+            s.pool_min_weight,
+        )
+        for col in ("share", "ci_low", "ci_high"):
+            out.loc[lab, col] = r[col]
+        # an org none of whose own labels is theater: nothing of its own excludes 0, and the
+        # line can sit above an org whose detector's false positives are all it flags (the
+        # orgs near zero), so its lower end is its own one, 0 (a superset: coverage only rises)
+        none_seen = lab & (d[:, 3] == 0)
+        out.loc[none_seen, "ci_low"] = 0.0
+        out.loc[lab, "own_weight"] = r["weight"]
+        out.attrs["pool_tau2"] = float(r["tau2_used"])
+        n_all = int(out.loc[lab, "audit_n"].sum())
+        out.loc[lab, "pooled_n"] = n_all - out.loc[lab, "audit_n"]
+    elif will_pool:  # the pooling could not be fit: each org's own interval after all
+        return estimate(cells, labels, replace(s, pool=False))
+    if will_pool:
+        log.info(
+            "audit pooling over %d orgs: tau^2 %.4g (used %.4g), line %s",
+            int(lab.sum()),
+            r["tau2"],
+            r["tau2_used"],
+            np.round(r["b"], 3),
+        )
+    return out
+
+
+def _cell_variance(y, z, w, N, c, p_h, a=2.0):
+    """(modelled rate R, sampling variance of the cell's rate estimate), for the pooling.
+
+    Variance: R (1 - R) / n with R the cell's
+    rate shrunk toward the stratum's rate over all orgs ``p_h`` by ``a`` pseudo-labels (a
+    variance model: the raw variance of two or three labels is 0 or 1/2, and the pooling's
+    between-org variance is the observed spread less these variances, so they must be right
+    on average, not conservative), less what the PPI rectifier saves on the labels
+    (Var y - Var z), times the finite-population correction. A cell without labels: 1/4."""
+    n = len(y)
+    if n == 0:
+        return 0.5, 0.25
+    k = float(y.sum())
+    rbar = (k + a * p_h) / (n + a)
+    s2 = rbar * (1 - rbar)
+    if n >= 2:
+        vz = float(np.average((z - np.average(z, weights=w)) ** 2, weights=w)) * n / (n - 1)
+        vy = float(np.average((y - np.average(y, weights=w)) ** 2, weights=w)) * n / (n - 1)
+        s2 = max(s2 - max(vy - vz, 0.0), 0.25 * s2)
+    return rbar, s2 * max(1.0 - n / N, 0.0) / n
 
 
 def audited_rates(labels: pd.DataFrame, flagged: str = "flagged") -> dict:

@@ -8,6 +8,7 @@ import pandas as pd
 from ..tables import read_table
 from .estimate import SAMPLING_DETECTOR, audited_rates
 from .labels import TABLE
+from .pool import MIN_ORGS
 
 
 def lake_rates(lake_root: str) -> dict | None:
@@ -36,10 +37,18 @@ def interval_sentence(
         )
     if audited:
         n = int(df["audit_n"].fillna(0).sum())
+        own = (df["interval_kind"] == SAMPLING_DETECTOR) & (df["audit_n"].fillna(0) > 0)
+        pooled = ""
+        if int(own.sum()) >= MIN_ORGS:
+            pooled = (
+                "; each org's interval rests on its own labels (the number under it) and on "
+                "the other orgs' through a model of how the detector errs from org to org, "
+                "whose spread the interval carries"
+            )
         return (
             f"Each {conf} interval covers both which people happened to be in the org and "
             f"the detector's own mistakes, as measured by people who checked {n:,} sampled "
-            f"interactions of this period{pr}."
+            f"interactions of this period{pr}{pooled}."
         )
     text = (
         f"Each {conf} interval reflects only which people happened to be in the org: it "

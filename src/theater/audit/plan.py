@@ -3,8 +3,8 @@
 From the current detector output (interactions per org x stratum) and stratum rates (audited
 ones when the lake holds labels, else guesses: ``audit.plan_precision`` for strata where a
 signal fired, ``audit.plan_miss_rate`` where none did), the planned interval of each org is
-approximated cell by cell with a score (Wilson-type) variance, since the published interval
-(:mod:`theater.audit.estimate`) rests on the org's own labels only and is bounded:
+approximated cell by cell with a score (Wilson-type) variance of the org's own-label estimate
+(:mod:`theater.audit.estimate`, bounded):
 
     Var_o = sum_h W_oh^2 [r_h (1 - r_h) / n_oh + z^2 / (4 n_oh^2)] (1 - n_oh / N_oh)
             / (1 + z^2 / n_oh)^2,
@@ -13,7 +13,13 @@ and a cell without labels counts with W_oh^2 / 4 (its rate could be anything). W
 ``users`` the user-cluster (linearized) variance is added, for an estimator that also
 re-weights users. Labels are allocated as :func:`theater.audit.sample.allocate` does (an
 equal split over orgs, proportional within an org with a floor per cell). Width = 2 z
-sqrt(Var_o), in index points.
+sqrt(Var_o), in index points: the interval on the org's own labels.
+
+With ``tau2`` (the between-org variance on the arcsine scale that the last audit's pooling
+used, :mod:`theater.audit.pool`), the width is the pooled one: Var_o moved to the arcsine
+scale, shrunk with weight tau2 / (tau2 + Var) (at least the pooling's floor) and widened by
+the robust critical value; a plan that assumes the next audit's orgs spread as the last
+one's did.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from .pool import cva
 from .sample import NONE, allocate
 
 
@@ -30,12 +37,23 @@ def rates_guess(strata, precision: float, miss_rate: float) -> dict:
     return {h: (miss_rate if h == NONE else precision) for h in strata}
 
 
-def _org_width(N, r, nl, z, usr=0.0) -> float:
+def _org_width(N, r, nl, z, usr=0.0, tau2=None, min_weight=0.1) -> float:
     W = N / N.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
         score = (r * (1 - r) / nl + z**2 / (4 * nl**2)) * (1 - nl / N) / (1 + z**2 / nl) ** 2
     det = np.where(nl > 0, W**2 * score, W**2 * 0.25)
-    return float(200 * z * np.sqrt(det.sum() + usr))
+    v = float(det.sum() + usr)
+    if tau2 is None or v <= 0:
+        return float(200 * z * np.sqrt(v))
+    # pooled (theater.audit.pool): on the arcsine scale the own variance is v / (4 s (1 - s)),
+    # shrunk with the between-org variance of the last audit, and the robust critical value
+    s = float(np.clip(W @ r, 1e-4, 1 - 1e-4))
+    vp = v / (4 * s * (1 - s))
+    t2 = max(tau2, min_weight / (1 - min_weight) * vp)
+    w = t2 / (t2 + vp)
+    alpha = 2 * (1 - NormalDist().cdf(z))
+    half = float(cva(vp / t2, alpha)[0]) * w * np.sqrt(vp)
+    return float(100 * 2 * half * 2 * np.sqrt(s * (1 - s)))
 
 
 def _user_var(cells_o: pd.DataFrame, rates: dict) -> float:
@@ -56,6 +74,7 @@ def widths(
     confidence: float = 0.90,
     min_per_cell: int = 2,
     users: bool = False,
+    tau2: float | None = None,
 ) -> pd.DataFrame:
     """Planned full width (index points) per org for a total of ``n`` labels."""
     z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
@@ -68,7 +87,8 @@ def widths(
         r = a["stratum"].map(rates).fillna(0.5).to_numpy(float)
         usr = _user_var(cells[cells["org_id"] == org], rates) if users else 0.0
         N, nl = a["N"].to_numpy(float), a["n"].to_numpy(float)
-        out.append({"org_id": org, "labels": int(nl.sum()), "width": _org_width(N, r, nl, z, usr)})
+        w = _org_width(N, r, nl, z, usr, tau2)
+        out.append({"org_id": org, "labels": int(nl.sum()), "width": w})
     return pd.DataFrame(out)
 
 
@@ -78,6 +98,7 @@ def org_needs(
     target_width: float,
     confidence: float = 0.90,
     min_per_cell: int = 2,
+    tau2: float | None = None,
 ) -> pd.DataFrame:
     """Per org: the fewest of its own labels (allocated within the org as the sample does)
     whose planned width is at or under ``target_width``; ``labels`` is None when even every
@@ -93,7 +114,7 @@ def org_needs(
 
         def width(n, c=c, r=r):
             a = allocate(c, n, min_per_cell)
-            return _org_width(a["N"].to_numpy(float), r, a["n"].to_numpy(float), z)
+            return _org_width(a["N"].to_numpy(float), r, a["n"].to_numpy(float), z, tau2=tau2)
 
         lo, hi = 0, min(16, total)
         while hi < total and width(hi) > target_width:
@@ -114,17 +135,18 @@ def plan(
     target_width: float,
     confidence: float = 0.90,
     max_labels: int = 200_000,
+    tau2: float | None = None,
 ) -> dict:
     """Smallest total n (doubling, then bisection) whose mean org width <= ``target_width``
     under the sample's equal split, with the per-org needs (:func:`org_needs`): their sum is
     the audit that brings *every* org to the target when each org gets what it needs."""
     total = int(cells["n"].sum())
     hi_cap = min(max_labels, total)
-    per_org = org_needs(cells, rates, target_width, confidence)
+    per_org = org_needs(cells, rates, target_width, confidence, tau2=tau2)
     every = int(per_org["labels"].sum())
 
     def mean_w(n):
-        w = widths(cells, rates, n, confidence)
+        w = widths(cells, rates, n, confidence, tau2=tau2)
         return float(w["width"].mean()), float(w["width"].max())
 
     orgs = cells["org_id"].nunique()

@@ -22,16 +22,22 @@ def world_cells(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def audit_once(
-    df: pd.DataFrame, orgs: pd.DataFrame, size: int, seed: int, settings: estimate.Settings
+    df: pd.DataFrame,
+    orgs: pd.DataFrame,
+    size: int,
+    seed: int,
+    settings: estimate.Settings,
+    cells: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One audit of ``size`` labels drawn as ``theater audit sample`` draws them
     (:func:`theater.audit.sample.draw`), labelled from ``is_theater``, and the estimator's
-    intervals: (per-org estimates with ``theater_share`` and ``covered``, the labels)."""
+    intervals: (per-org estimates with ``theater_share`` and ``covered``, the labels).
+    ``cells``: :func:`world_cells` of ``df`` when already computed (several audits of a world)."""
     if "stratum" not in df:
         df = df.assign(stratum=sample.strata(df["flags"]))
     drawn = sample.draw(df, size, seed)
     labels = drawn.assign(label=drawn["is_theater"].astype(int))
-    est = estimate.estimate(world_cells(df), labels, settings)
+    est = estimate.estimate(world_cells(df) if cells is None else cells, labels, settings)
     est = est.merge(orgs[["org_id", "theater_share"]], on="org_id")
     # a bound made of labelled interactions only can equal the truth: no float noise
     est["covered"] = (est["ci_low"] <= est["theater_share"] + 1e-9) & (

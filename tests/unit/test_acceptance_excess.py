@@ -261,3 +261,28 @@ def test_acceptance_counts_from_user_days_and_events(spark):
         ("A", "u4", "claude_code_otel/ide/agent"): (3.0, 2.0),
         ("A", "u5", "claude_code_otel/ide/agent"): (1.0, 1.0),
     }
+
+
+def test_low_end_allows_an_org_genuine_rate_above_the_tools():
+    # baseline: 'ref', 12 chat users at the genuine 10 of 100 unused (feature quantile 0.10).
+    # 'uniform': all 12 users leave 28 of 100 unused, excess (0.28 - 0.10) / 0.90 = 0.20 each:
+    # everyone games a little, or the org's genuine rate is 0.28; counts cannot tell. The
+    # point is 0.20; the low end takes only the excess over the org's typical (median) user,
+    # 0.20 - 0.20 = 0.
+    # 'half': 7 users at 10 of 100 (excess 0) and 5 at 55 of 100 ((0.55 - 0.10) / 0.90 = 0.5);
+    # the typical user is genuine, so the low end keeps the gamers' excess: about the point,
+    # 5 x 0.5 / 12 = 0.208 before shrinkage (which pulls the gamers a little toward the mean
+    # over orgs: ~0.20).
+    rows = [("ref", f"r{i}", "ide/chat", 100.0, 10.0) for i in range(12)]
+    rows += [("uniform", f"u{i}", "ide/chat", 100.0, 28.0) for i in range(12)]
+    rows += [("half", f"h{i}", "ide/chat", 100.0, 10.0) for i in range(7)]
+    rows += [("half", f"g{i}", "ide/chat", 100.0, 55.0) for i in range(5)]
+    acc = _acc(rows)
+    users = _users([(o, u, 100.0, np.nan) for o, u in acc[["org_id", "user_key"]].values])
+    got = ax.estimate(acc, users, POINT).set_index("org_id")
+    u, h = got.loc["uniform"], got.loc["half"]
+    assert u.share == pytest.approx(0.20, abs=0.005)
+    assert u.ci_low == pytest.approx(0.0, abs=1e-9)
+    assert h.share == pytest.approx(0.208, abs=0.02)
+    assert h.ci_low == pytest.approx(h.share, abs=0.01)
+    assert got.loc["ref", "ci_low"] == pytest.approx(0.0, abs=1e-9)

@@ -25,20 +25,25 @@ the SAME quantity as the theater index, the share of usage that is performative
    ``t~_u = m_o + tau^2 / (tau^2 + V_u) (t_u - m_o)``, then clipped to [0, 1]. The org's *raw*
    unused rate is NOT the baseline: it contains the org's theater, and subtracting it would
    remove exactly what the index measures; the org enters as the shrinkage target.
-4. **Whole usage.** A user's share applies to all their usage (events and aggregate requests,
-   tools without acceptance counts too); a user without any acceptance count gets m_o.
+4. **Whole usage.** A user's measured outputs (``n_u``) carry their own excess t_u, unshrunk and
+   unclipped: summed over the org it is unbiased, where shrunk values are not when theater goes
+   with volume (heavy genuine users keep their low rate, light users are pulled toward the
+   org). The rest of the user's usage (events and aggregate requests of tools without
+   acceptance counts) carries the shrunk t~_u: a thin user's extreme rate is not spread over it;
+   a user without any acceptance count gets m_o. The org figure is clipped to [0, 1].
 5. **Incentive evidence on the same scale.** The incentive weights (quota bunching, checkpoint
    bursts) are shares of the same usage. Their extra interactions mostly go unused, so they are
-   largely inside the excess already: the point takes ``max(t~_u, i_u)`` per user (no double
-   counting), the upper end the noisy-OR ``1 - (1 - t_hi)(1 - i_u)`` (no overlap at all).
+   largely inside the excess already: a user's incentive share i_u adds only what t~_u does not
+   explain, ``max(i_u - t~_u, 0)`` (the rest of the usage takes ``max(t~_u, i_u)``); the upper
+   end takes the noisy-OR ``1 - (1 - t_hi)(1 - i_u)`` (no overlap at all).
 6. **Interval.** A user-clustered Poisson bootstrap that re-estimates the baselines, the org
    means and every user's excess. It widens both ways for what no export can see. Up: a share
    ``max_used_theater`` of theater outputs may have been used, which no count tells from
    genuine use: ``t_hi = E_u / sum_f n_uf (1 - max_used_theater - b_f)``. Down: the org's
    genuine rate may be above the tool's (another codebase, another way of working), which no
    count tells from an org where everyone games a little; the low end takes as theater only
-   each user's excess over the org's typical user (the median shrunk excess of its users with
-   at least half ``min_user_outputs`` outputs, never below 0):
+   each user's excess over the org's typical user (the median excess of its users with at
+   least half ``min_user_outputs`` outputs, never below 0):
    ``(t~_u - d_o) / (1 - d_o)``, the least theater if at least half its users are genuine.
    Orgs publish only when at least ``min_measured_users`` of their users have acceptance
    counts.
@@ -232,23 +237,35 @@ def _shares(fr: _Frame, w: np.ndarray, s: Settings, tau2: float | None = None):
     scale = np.where(has & (t != 0), t_hi / np.where(t != 0, t, 1.0), 1.0)
     mo_hi = mo * float(np.median(scale[has])) if has.any() else mo
     t_s_hi = np.clip(np.where(has, (mo + lam * (t - mo)) * scale, mo_hi), 0, 1)
-    # the org's typical rate: its median well-measured user's excess. Counts cannot tell an
+    # the org's typical rate: its median well-measured user's own excess. Counts cannot tell an
     # org whose every user games a little from one whose genuine rate is higher than the
     # tool's: the low end allows the second, taking only the excess over the org's own
     # typical user as theater (the least theater if at least half its users are genuine)
-    typical = _org_typical(t_s, has & (D >= s.min_user_outputs * 0.5) & (w > 0), fr.user_org, O)
+    typical = _org_typical(t, has & (D >= s.min_user_outputs * 0.5) & (w > 0), fr.user_org, O)
     d_o = typical[fr.user_org]
-    t_s_lo = np.clip((t_s - d_o) / np.maximum(1 - d_o, 1e-9), 0, 1)
-    inc = fr.incentive
-    has_inc = np.isfinite(inc)
-    p_u = np.where(has_inc, np.maximum(t_s, np.nan_to_num(inc)), t_s)
-    p_lo = np.where(has_inc, np.maximum(t_s_lo, np.nan_to_num(inc)), t_s_lo)
-    p_hi = np.where(has_inc, 1 - (1 - t_s_hi) * (1 - np.nan_to_num(inc)), t_s_hi)
-    wu = w * fr.usage
-    tot = np.bincount(fr.user_org, weights=wu, minlength=O)
-    share = np.bincount(fr.user_org, weights=wu * p_u, minlength=O) / np.where(tot > 0, tot, 1)
-    low = np.bincount(fr.user_org, weights=wu * p_lo, minlength=O) / np.where(tot > 0, tot, 1)
-    high = np.bincount(fr.user_org, weights=wu * p_hi, minlength=O) / np.where(tot > 0, tot, 1)
+    keep_lo = 1 / np.maximum(1 - d_o, 1e-9)
+    t_s_lo = np.clip((t_s - d_o) * keep_lo, 0, 1)
+    t_lo = (t - d_o) * keep_lo
+    inc = np.nan_to_num(fr.incentive)  # 0 where not measured: adds nothing below
+    # Measured outputs carry the user's own (unshrunk) excess: summed over the org it is
+    # unbiased, where shrunk values are not when theater goes with volume (heavy genuine users
+    # keep their low rate, light users are pulled toward the org). Shrinkage serves the usage
+    # the counts do not cover (other tools, requests without an accept count): a thin user's
+    # extreme rate must not be spread over it. Incentive weight counts where the excess does
+    # not already explain it (its extra interactions mostly go unused: no double counting);
+    # the upper end takes the noisy-OR (no overlap at all).
+    n_u = np.minimum(np.bincount(fr.row_user, weights=fr.n, minlength=U), fr.usage)
+    rest = fr.usage - n_u
+
+    def org_share(measured_part, rest_part):
+        per_user = w * (n_u * measured_part + rest * rest_part)
+        return np.clip(np.bincount(fr.user_org, weights=per_user, minlength=O) / tot_, 0, 1)
+
+    tot = np.bincount(fr.user_org, weights=w * fr.usage, minlength=O)
+    tot_ = np.where(tot > 0, tot, 1)
+    share = org_share(t + np.maximum(inc - t_s, 0), np.maximum(t_s, inc))
+    low = org_share(t_lo + np.maximum(inc - t_s_lo, 0), np.maximum(t_s_lo, inc))
+    high = org_share(1 - (1 - t_hi) * (1 - inc), 1 - (1 - t_s_hi) * (1 - inc))
     measured = np.bincount(fr.user_org, weights=has.astype(float), minlength=O)
     covered = np.bincount(fr.user_org, weights=fr.usage * has, minlength=O)
     all_usage = np.bincount(fr.user_org, weights=fr.usage, minlength=O)

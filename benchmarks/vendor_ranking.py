@@ -125,10 +125,30 @@ def oracle(acc: pd.DataFrame, truth: Path) -> pd.DataFrame:
     return t.groupby("org_id")["is_theater"].mean().rename("oracle").reset_index()
 
 
-def measure(lake: Path, truth: Path, dump: Path) -> dict:
+def recompute(g: pd.DataFrame, dump: Path) -> pd.DataFrame:
+    """Gold's published figures with the acceptance-basis ones recomputed by the estimator as
+    it is now, on the inputs the score stage handed it (``ax_dump.py``): orgs with a
+    per-interaction index keep it; the others publish the estimate where it has one (the score
+    stage's rule). Lets a kept run be measured again after the estimator changed, without
+    rerunning ingest and refine."""
+    from theater.signals import acceptance_excess as ax
+
+    acc = pd.read_parquet(dump / "acc.parquet")
+    users = pd.read_parquet(dump / "users.parquet")
+    est = ax.estimate(acc, users, ax.Settings(replicates=0))[["org_id", "share"]]
+    g = g.merge(est, on="org_id", how="left")
+    own = g["index_basis"] == "interactions"
+    g["theater_index"] = g["theater_index"].where(own, g["share"] * 100)
+    g["index_basis"] = g["index_basis"].where(own | g["share"].isna(), "acceptance")
+    return g.drop(columns="share")
+
+
+def measure(lake: Path, truth: Path, dump: Path, again: bool = False) -> dict:
     gold = _table(lake / "gold" / "org_theater_index")
     orgs = pd.read_csv(truth / "orgs.csv")[["org_id", "theater_share"]]
     g = gold[~gold.suppressed][["org_id", "theater_index", "index_basis"]]
+    if again:
+        g = recompute(g, dump)
     acc = pd.read_parquet(dump / "acc.parquet")
     m = (
         orgs.merge(g, on="org_id")
@@ -188,9 +208,24 @@ def main(argv=None) -> int:
     ap.add_argument("--mixes", nargs="+", default=list(MIXES))
     ap.add_argument("--out")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument(
+        "--remeasure",
+        nargs="+",
+        metavar="RUN_DIR",
+        help="measure kept runs (<out>/s<seed>-<mix>) again with the estimator as it is now",
+    )
     args = ap.parse_args(argv)
     root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="vendor-rank-"))
     results = []
+    if args.remeasure:
+        for d in map(Path, args.remeasure):
+            seed, mix = d.name[1:].split("-", 1)
+            res = {"seed": int(seed), "mix": mix, "exit": 0, "remeasured": True}
+            res.update(measure(d / "lake", d / "world" / "truth", d / "ax", again=True))
+            results.append(res)
+            print(json.dumps(res), flush=True)
+        print(markdown(results))
+        return 0
     for seed in args.seeds:
         for mix in args.mixes:
             d = root / f"s{seed}-{mix}"

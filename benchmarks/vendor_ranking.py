@@ -178,7 +178,7 @@ def markdown(results: list[dict]) -> str:
     estimates have, then the published figure's own n."""
     out = [
         "| seed | mix | exit | common orgs | published | 1 - accepted/shown | user excess "
-        "| oracle (planted, delivered tools) | published, all its orgs |",
+        "| ceiling (planted, delivered tools) | published, all its orgs |",
         "|---|---|---:|---:|---|---|---|---|---|",
     ]
 

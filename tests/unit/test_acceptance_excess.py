@@ -115,12 +115,13 @@ def test_a_user_gaming_two_tools_is_pooled_and_carries_to_unmeasured_usage():
 def test_incentive_evidence_on_the_same_scale_without_double_counting():
     acc = _baseline_world()
     # every 'chat' user (no excess) shows an incentive share of 0.3; every 'game' user (excess
-    # 0.2) shows 0.1: the point takes the larger per user (0.3 and 0.2), the upper end the
-    # noisy-OR (no overlap at all)
+    # 0.2) shows 0.1: the point adds to the excess only the incentive it does not explain,
+    # 0 + max(0.3 - 0, 0) = 0.3 and 0.2 + max(0.1 - 0.2, 0) = 0.2, the upper end the noisy-OR
+    # (no overlap at all). ('chat''s org mean moves by ~1e-6 toward the mean over orgs.)
     inc = {"cmp": np.nan, "chat": 0.3, "game": 0.1}
     users = _users([(o, u, 100.0, inc[o]) for o, u in acc[["org_id", "user_key"]].values])
     got = ax.estimate(acc, users, POINT).set_index("org_id")
-    assert got.loc["chat", "share"] == pytest.approx(0.3)
+    assert got.loc["chat", "share"] == pytest.approx(0.3, abs=1e-4)
     assert got.loc["game", "share"] == pytest.approx(0.2, abs=1e-4)
     assert got.loc["game", "ci_high"] >= 1 - (1 - 0.2) * (1 - 0.1) - 1e-9
 
@@ -261,3 +262,28 @@ def test_acceptance_counts_from_user_days_and_events(spark):
         ("A", "u4", "claude_code_otel/ide/agent"): (3.0, 2.0),
         ("A", "u5", "claude_code_otel/ide/agent"): (1.0, 1.0),
     }
+
+
+def test_low_end_allows_an_org_genuine_rate_above_the_tools():
+    # baseline: 'ref', 12 chat users at the genuine 10 of 100 unused (feature quantile 0.10).
+    # 'uniform': all 12 users leave 28 of 100 unused, excess (0.28 - 0.10) / 0.90 = 0.20 each:
+    # everyone games a little, or the org's genuine rate is 0.28; counts cannot tell. The
+    # point is 0.20; the low end takes only the excess over the org's typical (median) user,
+    # 0.20 - 0.20 = 0.
+    # 'half': 7 users at 10 of 100 (excess 0) and 5 at 55 of 100 ((0.55 - 0.10) / 0.90 = 0.5);
+    # the typical user is genuine, so the low end keeps the gamers' excess: about the point,
+    # 5 x 0.5 / 12 = 0.208 (measured outputs carry the users' own excess, unshrunk; the
+    # typical (median) user's excess is 0).
+    rows = [("ref", f"r{i}", "ide/chat", 100.0, 10.0) for i in range(12)]
+    rows += [("uniform", f"u{i}", "ide/chat", 100.0, 28.0) for i in range(12)]
+    rows += [("half", f"h{i}", "ide/chat", 100.0, 10.0) for i in range(7)]
+    rows += [("half", f"g{i}", "ide/chat", 100.0, 55.0) for i in range(5)]
+    acc = _acc(rows)
+    users = _users([(o, u, 100.0, np.nan) for o, u in acc[["org_id", "user_key"]].values])
+    got = ax.estimate(acc, users, POINT).set_index("org_id")
+    u, h = got.loc["uniform"], got.loc["half"]
+    assert u.share == pytest.approx(0.20, abs=0.005)
+    assert u.ci_low == pytest.approx(0.0, abs=1e-9)
+    assert h.share == pytest.approx(5 * 0.5 / 12, abs=1e-4)
+    assert h.ci_low == pytest.approx(h.share, abs=1e-4)
+    assert got.loc["ref", "ci_low"] == pytest.approx(0.0, abs=1e-9)

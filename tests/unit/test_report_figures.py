@@ -140,7 +140,7 @@ def test_usage_change_is_like_for_like_per_day():
     assert none.change is None and none.previous_label is None
 
 
-def test_decoupling_counts_only_published_measured_orgs():
+def test_decoupling_counts_unsuppressed_measured_orgs_with_or_without_an_index():
     idx = frame(
         org("a", 10, decoupled=True),
         org("b", 10, decoupled=False),
@@ -150,6 +150,16 @@ def test_decoupling_counts_only_published_measured_orgs():
     d = fg.decoupling_summary(idx)
     assert (d.n_published, d.n_measured, d.n_decoupled, d.orgs) == (3, 2, 1, ("a",))
     assert d.share == 0.5
+    # an org without a theater index (vendor aggregates only) whose decoupling gold measured
+    # counts as measured: the page must not say "could not be measured" for it
+    na = dict(theater_index=None, ci_low=None, ci_high=None, outcome_decoupling=0.046)
+    idx = frame(org("a", 10), org("n", 10, decoupled=False, **na))
+    d = fg.decoupling_summary(idx)
+    assert (d.n_published, d.n_measured, d.n_decoupled, d.n_estimated) == (2, 1, 0, 1)
+    # a ratio without a call (interval missing): estimated, not measured
+    idx = frame(org("a", 10), org("n", 10, **na))
+    d = fg.decoupling_summary(idx)
+    assert (d.n_measured, d.n_estimated) == (0, 1)
 
 
 def test_dq_summary_counts_warnings_and_failures():
@@ -571,3 +581,26 @@ def test_weekly_share_over_measured_interactions_and_unmeasured_weeks():
     assert pd.isna(wk["theater_share"].iloc[1])
     svg = str(charts.trend_chart(wk, fg.policy_markers(None, ["a"], Q3.start, Q3.end)))
     assert "theater share not measured" in svg and "nan" not in svg.lower()
+
+
+def test_page_decoupling_agrees_with_gold_for_an_org_without_an_index():
+    # 'n' has no theater index (vendor aggregates only) but gold measured its outcome
+    # decoupling 0.046 [-0.096, 0.401], not decoupled: the page counts it (0 of 1) and lists
+    # it in the appendix with gold's figures, never "could not be measured"
+    na = dict(
+        theater_index=None,
+        ci_low=None,
+        ci_high=None,
+        outcome_decoupling=0.046,
+        outcome_decoupling_low=-0.096,
+        outcome_decoupling_high=0.401,
+        not_measurable_reason="no interaction-level data",
+    )
+    idx = frame(org("a", 10.0), org("n", 10.0, decoupled=False, **na))
+    uw = user_weeks([("a", u, date(2026, 7, 6), 10, 1.0) for u in range(20)])
+    html = page.render(compute(inputs(idx, uw=uw), generated_at="2026-10-02 08:00 UTC"))
+    assert "could not be measured" not in html
+    m = re.search(r'id="headline-decoupling" data-measured="(\d+)"\s+data-decoupled="(\d+)"', html)
+    assert (m.group(1), m.group(2)) == ("1", "0")
+    row = re.search(r"<tr><td>n</td>.*?</tr>", html, re.S).group(0)
+    assert "0.05" in row and "\u22120.10 to 0.40" in row and "<td>no</td>" in row

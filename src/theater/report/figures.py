@@ -267,6 +267,7 @@ class Decoupling:
     n_measured: int
     n_decoupled: int
     orgs: tuple[str, ...]
+    n_estimated: int = 0  # orgs with a decoupling estimate (a ratio), called or not
 
     @property
     def share(self) -> float | None:
@@ -274,15 +275,23 @@ class Decoupling:
 
 
 def decoupling_summary(index: pd.DataFrame) -> Decoupling:
-    """Published orgs where outcome decoupling could be measured, and where usage rose without
-    outcomes following (``decoupled``)."""
-    pub = published(index)
+    """Unsuppressed orgs where outcome decoupling could be measured, and where usage rose
+    without outcomes following (``decoupled``). An org without a theater index can still have
+    its decoupling measured (it needs usage and outcomes, not per-interaction signals): it
+    counts, so the page never says "could not be measured" while gold holds a figure.
+    ``n_published`` counts the unsuppressed orgs."""
+    pub = unsuppressed(index)
     if "decoupled" not in pub:
         return Decoupling(len(pub), 0, 0, ())
     flags = pub["decoupled"].map(_bool)
     measured = flags.notna()
     dec = pub[flags.eq(True)]
-    return Decoupling(len(pub), int(measured.sum()), len(dec), tuple(sorted(dec["org_id"])))
+    est = measured
+    if "outcome_decoupling" in pub:
+        est = est | pub["outcome_decoupling"].notna()
+    return Decoupling(
+        len(pub), int(measured.sum()), len(dec), tuple(sorted(dec["org_id"])), int(est.sum())
+    )
 
 
 @dataclass(frozen=True)

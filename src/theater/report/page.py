@@ -18,7 +18,7 @@ import jinja2
 import pandas as pd
 
 from . import charts
-from .figures import NOT_MEASURABLE, QUADRANT_HINTS, published_rows, signal_label
+from .figures import NOT_MEASURABLE, QUADRANT_HINTS, SUPPRESSED, signal_label
 
 
 def pct(v, digits: int = 1) -> str:
@@ -131,6 +131,13 @@ def headline_values(f) -> dict:
             f"orgs where usage rose after an AI mandate but outcomes did not follow "
             f"({dec.share * 100:.0f}% of the orgs where this could be measured; "
             f"not measurable in {dec.n_published - dec.n_measured})"
+        )
+    elif dec.n_estimated:
+        # gold holds a ratio but its interval could not call it: say so, never "not measured"
+        dec_big = "n/a"
+        dec_small = (
+            f"outcome decoupling estimated for {dec.n_estimated} org(s) but too uncertain "
+            "to call decoupled or not (see the appendix)"
         )
     else:
         dec_big = "n/a"
@@ -353,8 +360,9 @@ def matrix_rows(m: pd.DataFrame) -> list[tuple[str, list[dict | None]]]:
 def render(f) -> str:
     """The whole page for the figures ``f`` (a :class:`theater.report.build.Figures`)."""
     p = f.period
-    pub = published_rows(f.table)
-    dec = pub[pub["decoupled"].notna()]
+    # every unsuppressed org whose decoupling was measured, with a theater index or not
+    shown = f.table[f.table["status"] != SUPPRESSED]
+    dec = shown[shown["decoupled"].notna() | shown["outcome_decoupling"].notna()]
     context = dict(
         f=f,
         title=f"AI adoption or adoption theater? {p.label}",

@@ -25,18 +25,28 @@ the SAME quantity as the theater index, the share of usage that is performative
    ``t~_u = m_o + tau^2 / (tau^2 + V_u) (t_u - m_o)``, then clipped to [0, 1]. The org's *raw*
    unused rate is NOT the baseline: it contains the org's theater, and subtracting it would
    remove exactly what the index measures; the org enters as the shrinkage target.
-4. **Whole usage.** A user's share applies to all their usage (events and aggregate requests,
-   tools without acceptance counts too); a user without any acceptance count gets m_o.
+4. **Whole usage.** A user's measured outputs (``n_u``) carry their own excess t_u, unshrunk and
+   unclipped: summed over the org it is unbiased, where shrunk values are not when theater goes
+   with volume (heavy genuine users keep their low rate, light users are pulled toward the
+   org). The rest of the user's usage (events and aggregate requests of tools without
+   acceptance counts) carries the shrunk t~_u: a thin user's extreme rate is not spread over it;
+   a user without any acceptance count gets m_o. The org figure is clipped to [0, 1].
 5. **Incentive evidence on the same scale.** The incentive weights (quota bunching, checkpoint
    bursts) are shares of the same usage. Their extra interactions mostly go unused, so they are
-   largely inside the excess already: the point takes ``max(t~_u, i_u)`` per user (no double
-   counting), the upper end the noisy-OR ``1 - (1 - t_hi)(1 - i_u)`` (no overlap at all).
+   largely inside the excess already: a user's incentive share i_u adds only what t~_u does not
+   explain, ``max(i_u - t~_u, 0)`` (the rest of the usage takes ``max(t~_u, i_u)``); the upper
+   end takes the noisy-OR ``1 - (1 - t_hi)(1 - i_u)`` (no overlap at all).
 6. **Interval.** A user-clustered Poisson bootstrap that re-estimates the baselines, the org
-   means and every user's excess. The lower end assumes every theater output went unused (the
-   least theater that explains the excess); the upper end allows a share ``max_used_theater`` of
-   theater outputs to have been used, which no export can tell from genuine use:
-   ``t_hi = E_u / sum_f n_uf (1 - max_used_theater - b_f)``. Orgs publish only when at least
-   ``min_measured_users`` of their users have acceptance counts.
+   means and every user's excess. It widens both ways for what no export can see. Up: a share
+   ``max_used_theater`` of theater outputs may have been used, which no count tells from
+   genuine use: ``t_hi = E_u / sum_f n_uf (1 - max_used_theater - b_f)``. Down: the org's
+   genuine rate may be above the tool's (another codebase, another way of working), which no
+   count tells from an org where everyone games a little; the low end takes as theater only
+   each user's excess over the org's typical user (the median excess of its users with at
+   least half ``min_user_outputs`` outputs, never below 0):
+   ``(t~_u - d_o) / (1 - d_o)``, the least theater if at least half its users are genuine.
+   Orgs publish only when at least ``min_measured_users`` of their users have acceptance
+   counts.
 
 Pure numpy/pandas on per (org, user, feature) counts: the score stage aggregates them in Spark
 (:func:`acceptance_counts`), the driver holds users x features.
@@ -112,6 +122,23 @@ def baselines(
         else:
             den = float((ww * nn).sum())
             out[f] = float((ww * kk).sum() / den) if den > 0 else 0.0
+    return out
+
+
+def _org_typical(t: np.ndarray, ok: np.ndarray, org: np.ndarray, n_orgs: int) -> np.ndarray:
+    """Per org: the median of ``t`` over the users ``ok`` (at least 3 of them), never below 0
+    (an org whose typical user is under the tool's rate is measured against the tool's rate);
+    0 where too few users are measured."""
+    out = np.zeros(n_orgs)
+    idx = np.flatnonzero(ok)
+    if not len(idx):
+        return out
+    order = idx[np.argsort(org[idx], kind="stable")]
+    bounds = np.searchsorted(org[order], np.arange(n_orgs + 1))
+    for o in range(n_orgs):
+        m = order[bounds[o] : bounds[o + 1]]
+        if len(m) >= 3:
+            out[o] = max(float(np.median(t[m])), 0.0)
     return out
 
 
@@ -210,21 +237,43 @@ def _shares(fr: _Frame, w: np.ndarray, s: Settings, tau2: float | None = None):
     scale = np.where(has & (t != 0), t_hi / np.where(t != 0, t, 1.0), 1.0)
     mo_hi = mo * float(np.median(scale[has])) if has.any() else mo
     t_s_hi = np.clip(np.where(has, (mo + lam * (t - mo)) * scale, mo_hi), 0, 1)
-    inc = fr.incentive
-    has_inc = np.isfinite(inc)
-    p_u = np.where(has_inc, np.maximum(t_s, np.nan_to_num(inc)), t_s)
-    p_hi = np.where(has_inc, 1 - (1 - t_s_hi) * (1 - np.nan_to_num(inc)), t_s_hi)
-    wu = w * fr.usage
-    tot = np.bincount(fr.user_org, weights=wu, minlength=O)
-    share = np.bincount(fr.user_org, weights=wu * p_u, minlength=O) / np.where(tot > 0, tot, 1)
-    high = np.bincount(fr.user_org, weights=wu * p_hi, minlength=O) / np.where(tot > 0, tot, 1)
+    # the org's typical rate: its median well-measured user's own excess. Counts cannot tell an
+    # org whose every user games a little from one whose genuine rate is higher than the
+    # tool's: the low end allows the second, taking only the excess over the org's own
+    # typical user as theater (the least theater if at least half its users are genuine)
+    typical = _org_typical(t, has & (D >= s.min_user_outputs * 0.5) & (w > 0), fr.user_org, O)
+    d_o = typical[fr.user_org]
+    keep_lo = 1 / np.maximum(1 - d_o, 1e-9)
+    t_s_lo = np.clip((t_s - d_o) * keep_lo, 0, 1)
+    t_lo = (t - d_o) * keep_lo
+    inc = np.nan_to_num(fr.incentive)  # 0 where not measured: adds nothing below
+    # Measured outputs carry the user's own (unshrunk) excess: summed over the org it is
+    # unbiased, where shrunk values are not when theater goes with volume (heavy genuine users
+    # keep their low rate, light users are pulled toward the org). Shrinkage serves the usage
+    # the counts do not cover (other tools, requests without an accept count): a thin user's
+    # extreme rate must not be spread over it. Incentive weight counts where the excess does
+    # not already explain it (its extra interactions mostly go unused: no double counting);
+    # the upper end takes the noisy-OR (no overlap at all).
+    n_u = np.minimum(np.bincount(fr.row_user, weights=fr.n, minlength=U), fr.usage)
+    rest = fr.usage - n_u
+
+    def org_share(measured_part, rest_part):
+        per_user = w * (n_u * measured_part + rest * rest_part)
+        return np.clip(np.bincount(fr.user_org, weights=per_user, minlength=O) / tot_, 0, 1)
+
+    tot = np.bincount(fr.user_org, weights=w * fr.usage, minlength=O)
+    tot_ = np.where(tot > 0, tot, 1)
+    share = org_share(t + np.maximum(inc - t_s, 0), np.maximum(t_s, inc))
+    low = org_share(t_lo + np.maximum(inc - t_s_lo, 0), np.maximum(t_s_lo, inc))
+    high = org_share(1 - (1 - t_hi) * (1 - inc), 1 - (1 - t_s_hi) * (1 - inc))
     measured = np.bincount(fr.user_org, weights=has.astype(float), minlength=O)
     covered = np.bincount(fr.user_org, weights=fr.usage * has, minlength=O)
     all_usage = np.bincount(fr.user_org, weights=fr.usage, minlength=O)
     cover = np.where(all_usage > 0, covered / np.where(all_usage > 0, all_usage, 1), 0.0)
     share = np.where(tot > 0, share, np.nan)
+    low = np.where(tot > 0, low, np.nan)
     high = np.where(tot > 0, high, np.nan)
-    return share, high, measured, cover, tau2
+    return share, low, high, measured, cover, tau2
 
 
 def estimate(acc: pd.DataFrame, users: pd.DataFrame, s: Settings | None = None) -> pd.DataFrame:
@@ -247,25 +296,25 @@ def estimate(acc: pd.DataFrame, users: pd.DataFrame, s: Settings | None = None) 
         return pd.DataFrame(columns=cols + ["reason"])
     fr = _frame(acc, users)
     ones = np.ones(fr.n_users)
-    share, high, measured, cover, tau2 = _shares(fr, ones, s)
+    share, low, high, measured, cover, tau2 = _shares(fr, ones, s)
     rng = np.random.default_rng(s.seed)
     lo_reps, hi_reps = [], []
     for _ in range(s.replicates):
         w = rng.poisson(1.0, fr.n_users).astype(float)
-        sh, hh, *_ = _shares(fr, w, s, tau2)
-        lo_reps.append(sh)
+        _, ll, hh, *_ = _shares(fr, w, s, tau2)
+        lo_reps.append(ll)
         hi_reps.append(hh)
     alpha = (1 - s.confidence) / 2
     if s.replicates:
         lo = np.nanquantile(np.array(lo_reps), alpha, axis=0)
         hi = np.nanquantile(np.array(hi_reps), 1 - alpha, axis=0)
     else:
-        lo, hi = share, high
+        lo, hi = low, high
     out = pd.DataFrame(
         {
             "org_id": fr.orgs,
             "share": share,
-            "ci_low": np.minimum(lo, share),
+            "ci_low": np.minimum(np.minimum(lo, low), share),
             "ci_high": np.maximum(np.maximum(hi, high), share),
             "measured_users": measured.astype(int),
             "acceptance_coverage": cover,

@@ -1,0 +1,81 @@
+"""A second, independent vendor-world family for the acceptance ranking: per (org, user,
+feature) acceptance counts drawn directly, with its own tools, genuine unused rates and gaming
+styles (nothing shared with ``theater.synth`` or ``theater.vendor_delivery``), so an estimator
+tuned on one family can be checked on the other.
+
+How a world is drawn (``world(seed)``):
+
+- 30 orgs of 6-120 users. Six features with genuine unused rates far apart: inline completions
+  0.70, next-edit suggestions 0.50, code review comments 0.40, agent edits 0.28, IDE chat 0.12,
+  chat answers 0.08 (a feature is ``tool/feature``). Each org uses its own mix of them
+  (Dirichlet 0.5: some orgs live in completions, others in chat), and has its own genuine
+  offset (logit +-0.25: codebases differ); each user another (logit sd 0.35).
+- One feature of six has no acceptance count (``assistant/answer``): usage only.
+- Gaming is concentrated: a share ``pi_o`` of an org's users game (Beta(0.6, 2.2) per org, two
+  orgs at zero), each with an intensity 0.15-0.7 (the performative share of their usage), and
+  they game every feature they use. A performative output goes unused with the org's
+  probability 0.55-0.95 (the rest is accepted and thrown away later: no export sees it).
+- Truth per org: performative outputs / all outputs (every feature, counted or not).
+
+Returns ``acc`` (org_id, user_key, feature, n, k), ``users`` (org_id, user_key, usage,
+incentive = NaN) and ``truth`` (org_id, theater_share), the frames the estimator reads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+FEATURES = {
+    "ide/inline_completion": 0.70,
+    "ide/next_edit": 0.50,
+    "review/comment": 0.40,
+    "agent/edit": 0.28,
+    "ide/chat": 0.12,
+    "assistant/answer": 0.08,
+}
+UNCOUNTED = ("assistant/answer",)
+
+
+def _logit(p):
+    return np.log(p / (1 - p))
+
+
+def world(
+    seed: int, n_orgs: int = 30, org_sd: float = 0.25, user_sd: float = 0.35
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    names = list(FEATURES)
+    base = _logit(np.array([FEATURES[f] for f in names]))
+    sizes = np.clip(np.exp(rng.normal(np.log(30), 0.8, n_orgs)), 6, 120).astype(int)
+    pi = rng.beta(0.6, 2.2, n_orgs)
+    pi[rng.choice(n_orgs, 2, replace=False)] = 0.0
+    unused_th = rng.uniform(0.55, 0.95, n_orgs)
+    org_off = rng.normal(0, org_sd, n_orgs)
+    acc, users, truth = [], [], []
+    for o in range(n_orgs):
+        org = f"alt-{o + 1:03d}"
+        mix = rng.dirichlet(np.full(len(names), 0.5))
+        perf_o = tot_o = 0.0
+        for u in range(sizes[o]):
+            user = f"{org}-u{u:04d}"
+            vol = np.exp(rng.normal(np.log(150), 0.9))
+            umix = rng.dirichlet(mix * 8 + 0.05)
+            n_f = rng.poisson(vol * umix)
+            gamer = rng.random() < pi[o]
+            g = rng.uniform(0.15, 0.7) if gamer else 0.0
+            perf = rng.binomial(n_f, g)
+            p_gen = 1 / (1 + np.exp(-(base + org_off[o] + rng.normal(0, user_sd))))
+            k = rng.binomial(n_f - perf, p_gen) + rng.binomial(perf, unused_th[o])
+            perf_o += perf.sum()
+            tot_o += n_f.sum()
+            for f, n, kk in zip(names, n_f, k):
+                if n > 0 and f not in UNCOUNTED:
+                    acc.append((org, user, f, float(n), float(kk)))
+            users.append((org, user, float(n_f.sum()), np.nan))
+        truth.append((org, perf_o / tot_o if tot_o else 0.0))
+    return (
+        pd.DataFrame(acc, columns=["org_id", "user_key", "feature", "n", "k"]),
+        pd.DataFrame(users, columns=["org_id", "user_key", "usage", "incentive"]),
+        pd.DataFrame(truth, columns=["org_id", "theater_share"]),
+    )

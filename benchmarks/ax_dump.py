@@ -1,0 +1,34 @@
+"""``theater.cli`` with the acceptance estimator's inputs kept: every call of
+``theater.signals.acceptance_excess.estimate`` also writes its two frames (``acc.parquet``,
+``users.parquet``) under ``$AX_DUMP``, so a benchmark can rank alternative estimators on exactly
+what the score stage read. Benchmark-only; not part of the product.
+
+Usage: AX_DUMP=DIR python benchmarks/ax_dump.py run --landing ... (any ``theater`` arguments)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from theater import cli
+from theater.signals import acceptance_excess as ax
+
+_estimate = ax.estimate
+
+
+def _dumping(acc, users, s=None):
+    out = Path(os.environ["AX_DUMP"])
+    out.mkdir(parents=True, exist_ok=True)
+    acc.to_parquet(out / "acc.parquet", index=False)
+    users.to_parquet(out / "users.parquet", index=False)
+    return _estimate(acc, users, s)
+
+
+if __name__ == "__main__":
+    if not os.environ.get("AX_DUMP"):
+        raise SystemExit("ax_dump: set AX_DUMP to the folder for the estimator's inputs")
+    ax.estimate = _dumping
+    sys.argv[0] = "theater"
+    cli.entry()

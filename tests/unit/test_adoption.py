@@ -195,3 +195,57 @@ def test_counts_no_source_reports_stay_null(spark):
     r = _adopt(spark, user_days=user_days)[("A", "viva_person_query")]
     assert r["requests"] == 4  # the summarise subset repeats actions counted in 'word'
     assert r["accepted"] is None and r["offered"] is None and r["acceptance_rate"] is None
+
+
+def test_automation_is_counted_apart_never_as_people(spark):
+    # Events: u1 chats twice (tool 'ide'); a coding agent makes 3 edits in u2's name (tool
+    # 'coding_agent'); u1 also has 1 'bugbot' event. Aggregates: u3's pull requests got 2
+    # policy-triggered reviews (GitHub feature 'code_review_passive') and nothing else; u4
+    # has 1 Cursor Bugbot review and 1 chat request of their own.
+    # By hand, 'all': people active by their own use: u1, u4 -> 2; requests 2 + 1 = 3;
+    # automation_requests 3 + 1 + 2 + 1 = 7; automation-only people: u2, u3 -> 2.
+    schema = EVENTS_SCHEMA + ", tool string"
+    events = spark.createDataFrame(
+        [
+            ("A", "u1", D("2026-03-02"), "chat", None, None, "ide"),
+            ("A", "u1", D("2026-03-03"), "chat", None, None, "ide"),
+            ("A", "u1", D("2026-03-03"), "review", None, None, "bugbot"),
+        ]
+        + [("A", "u2", D("2026-03-04"), "code_edit", None, None, "coding_agent")] * 3,
+        schema,
+    )
+    user_days = spark.createDataFrame(
+        [
+            _ud("github_copilot_users", "u3", "2026-03-05", "code_review_passive", requests=2),
+            _ud("cursor_daily_usage", "u4", "2026-03-05", "bugbot", requests=1),
+            _ud("cursor_daily_usage", "u4", "2026-03-05", "chat", requests=1),
+        ],
+        USER_DAYS_SCHEMA,
+    )
+    rows = _rows(
+        ad.org_adoption(
+            ad.combined(ad.event_activity(events), ad.aggregate_activity(user_days, START, END)),
+            START,
+            END,
+            min_users=1,
+            dominance_share=1.0,
+            run_id="r",
+        )
+    )
+    a = rows[("A", "all")]
+    assert (a["active_users"], a["requests"]) == (2, 3)
+    assert (a["automation_users"], a["automation_requests"]) == (2, 7)
+    assert a["active_days"] == 3  # u1 on 2 and 3 Mar, u4 on 5 Mar; automation days not counted
+    g = rows[("A", "github_copilot_users")]  # only automation: no person active -> suppressed
+    assert g["suppressed"] is True and g["automation_users"] is None
+    n = rows[("A", "native")]
+    assert (n["active_users"], n["automation_users"], n["automation_requests"]) == (1, 1, 4)
+
+
+def test_automation_names():
+    import re
+
+    hits = ["bugbot", "coding_agent", "copilot_coding_agent", "code_review_passive", "bot"]
+    misses = ["chat_panel_agent_mode", "agent_edit", "chatbot", "code_completion", "agent"]
+    assert all(re.search(ad.AUTOMATION, h) for h in hits)
+    assert not any(re.search(ad.AUTOMATION, m) for m in misses)

@@ -23,6 +23,14 @@ silver/user_days), and every figure is computed once from those rows (``org_adop
   aggregates: ``suggestions_shown`` when reported, else accepted + rejected + dismissed);
 - ``acceptance_rate`` = accepted / offered; null when nothing was offered.
 
+People apart from automation: activity no person initiated (an event's ``tool`` or an
+aggregate's ``feature`` matching ``AUTOMATION``: bots reviewing pull requests, coding agents,
+reviews a policy triggered) is never a use: it is counted apart as ``automation_requests`` and
+``automation_users`` (people in whose name only automation acted; a person with their own use
+is active, as GitHub counts an active code-review user before a passive one). Shared service
+principals (``shared`` in identities, AWS role ARNs) never reach silver as a person (refine
+leaves them out and counts them in ``ops/identity_coverage``), so they are in no figure here.
+
 ``source_format = 'all'`` counts a person once across tools (distinct ``user_key``; one person
 in two tools is one person when identities map both aliases to one directory user). Usage a
 tool reports at two grains (events and aggregates of one tool family) is counted once, from the
@@ -49,8 +57,23 @@ from . import aggregates as agg
 
 ALL = "all"
 KEYS = ["org_id", "user_key", "source_format", "day"]
-COUNT_FIGURES = ("active_users", "engaged_users", "active_days", "requests", "accepted", "offered")
+COUNT_FIGURES = (
+    "active_users",
+    "engaged_users",
+    "active_days",
+    "requests",
+    "accepted",
+    "offered",
+    "automation_users",
+    "automation_requests",
+)
 FIGURES = (*COUNT_FIGURES, "acceptance_rate", "licensed_seats", "idle_seats", "cost")
+#: figures that may be negative (none of the counts, rates or costs may)
+SIGNED: tuple[str, ...] = ()
+#: Activity no person initiated: bots reviewing pull requests (Cursor's Bugbot), coding agents
+#: working on an assigned issue, reviews a repository policy triggered (GitHub's "passive" code
+#: review users). Matched on an event's ``tool`` or an aggregate's ``feature`` (lower case).
+AUTOMATION = r"(^|[_\- ])(bugbot|bot|coding[_\- ]agent|passive[a-z_]*|auto[_\- ]?review|auto[_\- ]triggered[a-z_]*)([_\- ]|$)"
 COLUMNS = (
     "org_id",
     "period_start",
@@ -79,15 +102,28 @@ def _known_sum(*cols: Column) -> Column:
     return F.when(known, sum((F.coalesce(c, F.lit(0)) for c in cols), F.lit(0)))
 
 
+def is_automation(col: Column) -> Column:
+    """True for a tool or feature name that marks activity no person initiated."""
+    return F.coalesce(F.lower(col).rlike(AUTOMATION), F.lit(False))
+
+
 def _activity(df: DataFrame) -> DataFrame:
-    """Rows with KEYS, period_days, _use (0/1), requests, accepted, offered -> one activity row
-    per KEYS (sums of the known values; a count none of the rows reports stays null)."""
+    """Rows with KEYS, period_days, _use (0/1), _auto, requests, accepted, offered -> one
+    activity row per KEYS (sums of the known values; a count none of the rows reports stays
+    null). A person's own use and automation acting in their name are kept apart:
+    ``active``/``requests``/``accepted``/``offered`` count only the first, ``auto_active`` and
+    ``auto_requests`` the second."""
+    own = ~F.col("_auto")
     return df.groupBy(*KEYS).agg(
         F.max("period_days").cast("int").alias("period_days"),
-        F.max("_use").cast("int").alias("active"),
-        F.sum("requests").cast("long").alias("requests"),
-        F.sum("accepted").cast("long").alias("accepted"),
-        F.sum("offered").cast("long").alias("offered"),
+        F.coalesce(F.max(F.when(own, F.col("_use"))), F.lit(0)).cast("int").alias("active"),
+        F.sum(F.when(own, F.col("requests"))).cast("long").alias("requests"),
+        F.sum(F.when(own, F.col("accepted"))).cast("long").alias("accepted"),
+        F.sum(F.when(own, F.col("offered"))).cast("long").alias("offered"),
+        F.coalesce(F.max(F.when(F.col("_auto"), F.col("_use"))), F.lit(0))
+        .cast("int")
+        .alias("auto_active"),
+        F.sum(F.when(F.col("_auto"), F.col("requests"))).cast("long").alias("auto_requests"),
     )
 
 
@@ -109,6 +145,9 @@ def event_activity(interactions: DataFrame) -> DataFrame:
         F.col("event_date").alias("day"),
         F.lit(1).alias("period_days"),
         F.lit(1).alias("_use"),
+        (is_automation(F.col("tool")) if "tool" in interactions.columns else F.lit(False)).alias(
+            "_auto"
+        ),
         requested.cast("long").alias("requests"),
         F.coalesce(disp.isin(*USED), F.lit(False)).cast("long").alias("accepted"),
         known.cast("long").alias("offered"),
@@ -134,6 +173,7 @@ def aggregate_activity(user_days: DataFrame, start: date, end: date) -> DataFram
         "day",
         F.coalesce(F.col("period_days"), F.lit(1)).alias("period_days"),
         F.when(reported > 0, F.lit(1)).otherwise(F.lit(0)).alias("_use"),
+        is_automation(F.col("feature")).alias("_auto"),
         agg.request_count().cast("long").alias("requests"),
         F.col("accepted").cast("long").alias("accepted"),
         F.coalesce(F.col("suggestions_shown"), decided).cast("long").alias("offered"),
@@ -197,6 +237,8 @@ def org_adoption(
         F.sum("requests").alias("requests"),
         F.sum("accepted").alias("accepted"),
         F.sum("offered").alias("offered"),
+        F.max("auto_active").alias("_auto_active"),
+        F.sum("auto_requests").alias("_auto_requests"),
     )
     rows = users.groupBy("org_id", "source_format").agg(
         F.sum(F.when(F.col("_active") > 0, 1).otherwise(0)).cast("long").alias("active_users"),
@@ -208,6 +250,10 @@ def org_adoption(
         F.sum("accepted").cast("long").alias("accepted"),
         F.sum("offered").cast("long").alias("offered"),
         F.max("requests").alias("_max_requests"),
+        F.sum(F.when((F.col("_auto_active") > 0) & (F.col("_active") == 0), 1).otherwise(0))
+        .cast("long")
+        .alias("automation_users"),
+        F.sum("_auto_requests").cast("long").alias("automation_requests"),
     )
     if index_suppressed is None:
         spark = activity.sparkSession

@@ -249,3 +249,60 @@ def test_automation_names():
     misses = ["chat_panel_agent_mode", "agent_edit", "chatbot", "code_completion", "agent"]
     assert all(re.search(ad.AUTOMATION, h) for h in hits)
     assert not any(re.search(ad.AUTOMATION, m) for m in misses)
+
+
+def test_net_of_theater_by_hand(spark):
+    # Org A, index 0.30 [0.20, 0.45]. u1: 4 chats, none flagged (share 0); u2: 4 chats, 2
+    # flagged (0.5); u3: 8 chats, 3 flagged (0.375); u4: GitHub aggregates only, 2 requests,
+    # no labels -> the org's share 0.30. Org B: 1 person, the index not measurable (null).
+    # Mostly genuine = share < 0.5: u1, u3, u4 -> 3. Low bound: every share + (0.45 - 0.30):
+    # 0.15, 0.65, 0.525, 0.45 -> u1, u4 = 2. High bound: every share - (0.30 - 0.20): 4.
+    # Requests 4 + 4 + 8 + 2 = 18; genuine 18 x 0.70 = 12.6 -> 13 [18 x 0.55 = 9.9 -> 10,
+    # 18 x 0.80 = 14.4 -> 14].
+    n = {"u1": (4, 0), "u2": (4, 2), "u3": (8, 3)}
+    events, labels = [], []
+    for u, (k, flagged) in n.items():
+        for i in range(k):
+            events.append(("A", u, D("2026-03-02"), "chat", None, None))
+            labels.append(("A", u, i < flagged))
+    events.append(("B", "b1", D("2026-03-02"), "chat", None, None))
+    user_days = [_ud("github_copilot_users", "u4", "2026-03-03", "chat", requests=2)]
+    index = spark.createDataFrame(
+        [("A", False, None, 0.30, 0.20, 0.45), ("B", False, None, None, None, None)],
+        "org_id string, suppressed boolean, suppression_reason string, theater_index double, "
+        "ci_low double, ci_high double",
+    )
+    theater = ad.person_theater(
+        spark.createDataFrame(labels, "org_id string, user_key string, is_theater boolean")
+    )
+    rows = _rows(
+        ad.org_adoption(
+            ad.combined(
+                ad.event_activity(spark.createDataFrame(events, EVENTS_SCHEMA)),
+                ad.aggregate_activity(
+                    spark.createDataFrame(user_days, USER_DAYS_SCHEMA), START, END
+                ),
+            ),
+            START,
+            END,
+            min_users=1,
+            dominance_share=1.0,
+            run_id="r",
+            index_suppressed=index,
+            theater=theater,
+        )
+    )
+    a = rows[("A", "all")]
+    assert (a["active_users"], a["requests"]) == (4, 18)
+    assert (a["genuine_users"], a["genuine_users_low"], a["genuine_users_high"]) == (3, 2, 4)
+    assert (a["genuine_requests"], a["genuine_requests_low"], a["genuine_requests_high"]) == (
+        13,
+        10,
+        14,
+    )
+    # per source: native has u1..u3 (u3 and u1 mostly genuine), GitHub u4 alone
+    assert rows[("A", "native")]["genuine_users"] == 2
+    assert rows[("A", "github_copilot_users")]["genuine_users"] == 1
+    b = rows[("B", "all")]
+    assert b["active_users"] == 1 and b["requests"] == 1
+    assert all(b[c] is None for c in ad.NET_FIGURES)  # not measurable: NA, never 0

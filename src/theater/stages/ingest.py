@@ -60,6 +60,7 @@ from ..sources.landing import (
 )
 from ..transforms.contract import Limits, as_received, record_problems
 from . import ingest_vendor as vin
+from . import seats
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ VENDOR_EVENT_COLUMNS = {
     "user_alias_kind": "CAST(NULL AS STRING)",
     "_line": "CAST(NULL AS BIGINT)",
 }
-KNOWN_LANDING = set(DATASETS) | {vin.VENDOR_DIR, vin.IDENTITIES_DIR}
+KNOWN_LANDING = set(DATASETS) | {vin.VENDOR_DIR, vin.IDENTITIES_DIR, seats.DIR}
 QUARANTINE_SCHEMA = (
     "dataset string, raw_record string, reason string, reason_kind string, "
     "problems array<string>, event_id string, line_number bigint, "
@@ -532,6 +533,7 @@ def _run(
         progress,
         failures,
     )
+    metrics["seats"] = seats.ingest(spark, lake, landing, batch_id, at)
     if file_rows:
         lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
     metrics["outputs"] = {t: lake.version(t) for t in BRONZE_TABLES + [QUARANTINE, FILES_LOG]}

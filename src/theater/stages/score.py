@@ -137,6 +137,8 @@ class ScoreInputs:
     user_days: DataFrame | None = None  # silver/user_days, history floor to period end
     # n -> ``interactions`` in at most n parts, by silver's data files (None: not readable so)
     chunks: Callable[[int], list[DataFrame]] | None = None
+    seats: DataFrame | None = None  # silver/seats (seat assignments), None: no seat input
+    directory: DataFrame | None = None  # silver/directory, for the org of a seat holder
 
 
 def history_days(cfg: Config) -> int:
@@ -179,6 +181,11 @@ def read_inputs(
         ud, read["silver/user_days"] = pinned("silver/user_days")
         back = period.extend_back(history_days(cfg))
         user_days = ud.where(back.date_col("day"))
+    seats = directory = None
+    if lake.exists("silver/seats") and (not versions or "silver/seats" in versions):
+        seats, read["silver/seats"] = pinned("silver/seats")
+        if lake.exists("silver/directory"):
+            directory, read["silver/directory"] = pinned("silver/directory")
     lookback = cfg.signals.repeat_prompt.window_days
     history = silver.where(period.extend_back(history_days(cfg)).ts_col("event_ts")).select(
         "org_id", "user_key", "event_date"
@@ -202,6 +209,8 @@ def read_inputs(
         audit_labels,
         user_days,
         chunks if files else None,
+        seats,
+        directory,
     )
 
 
@@ -603,29 +612,53 @@ def compute_gold(
     )
     seconds_index = time.time() - t_idx
     progress("score: adoption (active, engaged, requests, accepted)")
-    adoption = handover("gold/org_adoption", adoption_frame(inputs, index, period, cfg, run_id))
+    adoption = handover(
+        "gold/org_adoption", adoption_frame(inputs, index, period, cfg, run_id, labels)
+    )
     return Gold(
         labels, user_weeks, index, inc, audited, seconds_incentives, seconds_index, adoption
     )
 
 
-def adoption_frame(inputs: ScoreInputs, index, period: Period, cfg: Config, run_id: str):
+def adoption_frame(
+    inputs: ScoreInputs, index, period: Period, cfg: Config, run_id: str, labels=None
+):
     """gold/org_adoption of the period (``transforms.adoption``): events and aggregates through
-    one definition; the index's suppressed orgs and small rows carry no figures."""
+    one definition; the index's suppressed orgs and small rows carry no figures. With the
+    period's labels, the figures net of theater (the org's index and interval, each person's
+    flagged share)."""
     events = adopt.event_activity(inputs.interactions.where(period.ts_col("event_ts")))
     aggs = (
         adopt.aggregate_activity(inputs.user_days, period.start, period.end)
         if inputs.user_days is not None
         else None
     )
+    activity = adopt.combined(events, aggs)
+    theater = adopt.person_theater(labels) if labels is not None else None
+    seats = (
+        adopt.seat_figures(
+            inputs.seats,
+            activity,
+            period.start,
+            period.end,
+            directory=inputs.directory,
+            theater=theater,
+        )
+        if inputs.seats is not None and activity is not None
+        else None
+    )
     return adopt.org_adoption(
-        adopt.combined(events, aggs),
+        activity,
         period.start,
         period.end,
         min_users=cfg.privacy.min_users,
         dominance_share=cfg.privacy.dominance_share,
         run_id=run_id,
-        index_suppressed=index.select("org_id", "suppressed", "suppression_reason"),
+        index_suppressed=index.select(
+            "org_id", "suppressed", "suppression_reason", "theater_index", "ci_low", "ci_high"
+        ),
+        theater=theater,
+        seats=seats,
     )
 
 

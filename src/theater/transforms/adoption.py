@@ -36,8 +36,22 @@ in two tools is one person when identities map both aliases to one directory use
 tool reports at two grains (events and aggregates of one tool family) is counted once, from the
 events (``aggregates.without_event_grain``).
 
-Seats and cost (``licensed_seats``, ``idle_seats``, ``cost``) are null: no seat or price input
-exists yet, and unknown is never 0.
+Net of theater (from the org's ``theater_index`` and its interval ``[ci_low, ci_high]`` in
+``gold/org_theater_index``, and each person's flagged share in ``gold/interaction_labels``):
+
+- ``genuine_users``: active people whose usage is mostly genuine, i.e. less than half of their
+  labelled interactions flagged (``MOSTLY``); a person with no labelled interaction (aggregate
+  use only) takes the org's index as their share. ``_low``/``_high``: the same count with every
+  share moved up by ``ci_high - index`` / down by ``index - ci_low``;
+- ``genuine_requests`` = requests x (1 - index), ``_low`` with ``ci_high``, ``_high`` with
+  ``ci_low`` (rounded to whole requests);
+- ``performative_cost_share``: see cost below.
+
+All are null (NA, never 0) where the org's index is null (theater not measurable).
+
+Seats (``seat_figures``, from ``silver/seats``): ``licensed_seats``, ``idle_seats`` and
+``theater_only_seats`` per usage source a seat's tool maps to and for ``all``; null where the
+org gave no seat (unknown is never 0). Cost is null until a price applies.
 
 Suppression follows the index: a row is suppressed when its org is suppressed in
 ``gold/org_theater_index``, or when the row itself has fewer than k active users, or one person
@@ -67,7 +81,23 @@ COUNT_FIGURES = (
     "automation_users",
     "automation_requests",
 )
-FIGURES = (*COUNT_FIGURES, "acceptance_rate", "licensed_seats", "idle_seats", "cost")
+#: net of theater: each with its interval (``_low``, ``_high``)
+NET_FIGURES = tuple(
+    f"{n}{suffix}"
+    for n in ("genuine_users", "genuine_requests", "performative_cost_share")
+    for suffix in ("", "_low", "_high")
+)
+FIGURES = (
+    *COUNT_FIGURES,
+    "acceptance_rate",
+    "licensed_seats",
+    "idle_seats",
+    "theater_only_seats",
+    "cost",
+    *NET_FIGURES,
+)
+#: a person's usage is mostly genuine when less than this share of it is theater
+MOSTLY = 0.5
 #: figures that may be negative (none of the counts, rates or costs may)
 SIGNED: tuple[str, ...] = ()
 #: Activity no person initiated: bots reviewing pull requests (Cursor's Bugbot), coding agents
@@ -213,6 +243,41 @@ def combined(events: DataFrame | None, aggregates: DataFrame | None) -> DataFram
     return per_source.unionByName(every.withColumn("source_format", F.lit(ALL)))
 
 
+def person_theater(labels: DataFrame) -> DataFrame:
+    """gold/interaction_labels of the period -> (org_id, user_key, theater_share): the share of
+    a person's labelled interactions flagged as theater."""
+    return (
+        labels.where(F.col("org_id").isNotNull() & F.col("user_key").isNotNull())
+        .groupBy("org_id", "user_key")
+        .agg(F.avg(F.col("is_theater").cast("double")).alias("theater_share"))
+    )
+
+
+def _index_frame(spark, index: DataFrame | None) -> DataFrame:
+    """(org_id, _i_supp, _i_reason, _idx, _lo, _hi) of the index; theater columns null when the
+    frame has none."""
+    if index is None:
+        index = spark.createDataFrame(
+            [], "org_id string, suppressed boolean, suppression_reason string"
+        )
+    have = set(index.columns)
+
+    def col(name):
+        # an estimator's index may fall outside [0, 1] (the acceptance excess is unbiased,
+        # not bounded): as a share of usage it is clipped
+        c = F.col(name).cast("double") if name in have else F.lit(None).cast("double")
+        return F.when(c.isNotNull(), F.least(F.greatest(c, F.lit(0.0)), F.lit(1.0)))
+
+    return index.select(
+        "org_id",
+        F.col("suppressed").alias("_i_supp"),
+        F.col("suppression_reason").alias("_i_reason"),
+        col("theater_index").cast("double").alias("_idx"),
+        col("ci_low").cast("double").alias("_lo"),
+        col("ci_high").cast("double").alias("_hi"),
+    )
+
+
 def org_adoption(
     activity: DataFrame,
     start: date,
@@ -222,10 +287,15 @@ def org_adoption(
     dominance_share: float,
     run_id: str,
     index_suppressed: DataFrame | None = None,
+    theater: DataFrame | None = None,
+    seats: DataFrame | None = None,
 ) -> DataFrame:
     """Activity rows (``combined``) -> one row per (org, source_format) with the figures of
     the module docstring. ``index_suppressed``: (org_id, suppressed, suppression_reason) of
-    the index for the period; its suppressed orgs are suppressed here too."""
+    the index for the period; its suppressed orgs are suppressed here too. With
+    ``theater_index, ci_low, ci_high`` in it and ``theater`` (``person_theater``) the net
+    figures are computed; without, they are null (theater not measured). ``seats``:
+    ``seat_figures`` (null seat figures without)."""
     threshold = engaged_weeks(period_weeks(start, end))
     week = agg.week_of(F.col("day"), F.col("period_days"))
     active = F.col("active") > 0
@@ -240,6 +310,30 @@ def org_adoption(
         F.max("auto_active").alias("_auto_active"),
         F.sum("auto_requests").alias("_auto_requests"),
     )
+    idx = _index_frame(activity.sparkSession, index_suppressed)
+    if theater is None:
+        theater = activity.sparkSession.createDataFrame(
+            [], "org_id string, user_key string, theater_share double"
+        )
+    users = users.join(
+        theater.select("org_id", "user_key", "theater_share"), ["org_id", "user_key"], "left"
+    ).join(idx.select("org_id", "_idx", "_lo", "_hi"), "org_id", "left")
+    # a person without labelled interactions (aggregate-only use) takes the org's share; the
+    # bounds move every share by the org's index interval
+    share = F.coalesce(F.col("theater_share"), F.col("_idx"))
+
+    def genuine(shift: Column) -> Column:
+        hit = (F.col("_active") > 0) & (share + shift < F.lit(MOSTLY))
+        return F.sum(F.when(hit, 1).otherwise(0))
+
+    net_users = [
+        genuine(F.lit(0.0)).alias("genuine_users"),
+        genuine(F.col("_hi") - F.col("_idx")).alias("genuine_users_low"),
+        genuine(F.col("_lo") - F.col("_idx")).alias("genuine_users_high"),
+        F.first("_idx", ignorenulls=True).alias("_idx"),
+        F.first("_lo", ignorenulls=True).alias("_lo"),
+        F.first("_hi", ignorenulls=True).alias("_hi"),
+    ]
     rows = users.groupBy("org_id", "source_format").agg(
         F.sum(F.when(F.col("_active") > 0, 1).otherwise(0)).cast("long").alias("active_users"),
         F.sum(F.when(F.col("_weeks") >= threshold, 1).otherwise(0))
@@ -254,18 +348,16 @@ def org_adoption(
         .cast("long")
         .alias("automation_users"),
         F.sum("_auto_requests").cast("long").alias("automation_requests"),
+        *net_users,
     )
-    if index_suppressed is None:
-        spark = activity.sparkSession
-        index_suppressed = spark.createDataFrame(
-            [], "org_id string, suppressed boolean, suppression_reason string"
+    rows = rows.join(idx.select("org_id", "_i_supp", "_i_reason"), "org_id", "left")
+    if seats is None:
+        seats = activity.sparkSession.createDataFrame(
+            [],
+            "org_id string, source_format string, licensed_seats long, idle_seats long, "
+            "theater_only_seats long",
         )
-    idx = index_suppressed.select(
-        "org_id",
-        F.col("suppressed").alias("_i_supp"),
-        F.col("suppression_reason").alias("_i_reason"),
-    )
-    rows = rows.join(idx, "org_id", "left")
+    rows = rows.join(seats, ["org_id", "source_format"], "left")
     reason = (
         F.when(F.coalesce(F.col("_i_supp"), F.lit(False)), F.coalesce("_i_reason", F.lit("index")))
         .when(F.col("active_users") < min_users, F.lit("min_users"))
@@ -287,10 +379,196 @@ def org_adoption(
         "source_format",
         *[F.when(keep, F.col(c)).cast("long").alias(c) for c in COUNT_FIGURES],
         F.when(keep, F.round(rate, 4)).cast("double").alias("acceptance_rate"),
-        F.lit(None).cast("long").alias("licensed_seats"),
-        F.lit(None).cast("long").alias("idle_seats"),
+        F.when(keep, F.col("licensed_seats")).cast("long").alias("licensed_seats"),
+        F.when(keep, F.col("idle_seats")).cast("long").alias("idle_seats"),
+        F.when(keep & F.col("_idx").isNotNull(), F.col("theater_only_seats"))
+        .cast("long")
+        .alias("theater_only_seats"),
         F.lit(None).cast("double").alias("cost"),
+        # NA, never 0, where the org's theater is not measured
+        *[
+            F.when(keep & F.col("_idx").isNotNull(), F.col(c)).cast("long").alias(c)
+            for c in NET_FIGURES[:3]
+        ],
+        *[
+            F.when(keep, F.round(F.col("requests") * (1 - F.col(b)))).cast("long").alias(c)
+            for c, b in zip(NET_FIGURES[3:6], ("_idx", "_hi", "_lo"))
+        ],
+        *[F.lit(None).cast("double").alias(c) for c in NET_FIGURES[6:]],
         "suppressed",
         "suppression_reason",
         F.lit(run_id).alias("run_id"),
+    )
+
+
+# ---------------------------------------------------------------------------------- seats
+IDLE_DAYS = 28  # a seat is idle when its holder has no use in the period's last 28 days
+
+
+def _seat_spans(seats: DataFrame, start: date, end: date) -> DataFrame:
+    """Seats held on at least one day of [start, end): ``_from`` (assigned, else first seen)
+    and ``_to`` (exclusive, null = still held)."""
+    s_from = F.coalesce(F.col("assigned_from"), F.col("seen_on"))
+    return (
+        seats.withColumn("_from", s_from)
+        .withColumn("_to", F.col("assigned_to"))
+        .where(
+            F.col("user_key").isNotNull()
+            & (F.col("_from") < F.lit(end))
+            & (F.col("_to").isNull() | (F.col("_to") > F.lit(start)))
+        )
+    )
+
+
+def _tool_sources(spark, tools: list[str], known: list[str]) -> DataFrame:
+    """(tool, source_format) pairs: which usage sources are use of which seat tool."""
+    from ..sources.seats import sources_of
+
+    pairs = [(t, s) for t in tools for s in sorted(sources_of(t, set(known)))]
+    return spark.createDataFrame(pairs, "tool string, source_format string")
+
+
+def seat_use(seats: DataFrame, activity: DataFrame, start: date, end: date) -> DataFrame:
+    """Seats held in the period (``_seat_spans``), one row each, with ``_measurable`` (some
+    usage source of the tool is in the lake, or the vendor gives a last-activity date),
+    ``_used`` (a use of the tool in the period: ours, or the vendor's last activity date) and
+    ``_recent`` (the same in the period's last ``IDLE_DAYS`` days), and ``_held_recent`` (the
+    seat held on a day of those)."""
+    spark = seats.sparkSession
+    spans = _seat_spans(seats, start, end)
+    tools = [r.tool for r in spans.select("tool").distinct().collect()]
+    per_source = activity.where(F.col("source_format") != F.lit(ALL))
+    known = [r.source_format for r in per_source.select("source_format").distinct().collect()]
+    ts = _tool_sources(spark, tools, known)
+    recent_from = end - timedelta(days=IDLE_DAYS)
+    last_day = F.date_add(F.col("day"), F.col("period_days") - 1)
+    use = (
+        per_source.where(F.col("active") > 0)
+        .join(F.broadcast(ts), "source_format")
+        .groupBy("user_key", "tool")
+        .agg(
+            F.lit(True).alias("_u"),
+            F.max((last_day >= F.lit(recent_from)).cast("int")).alias("_r"),
+        )
+    )
+    measurable = ts.select("tool").distinct().withColumn("_m", F.lit(True))
+    vendor_seen = F.col("last_activity").isNotNull()
+    in_period = vendor_seen & (F.col("last_activity") >= F.lit(start))
+    return (
+        spans.join(use, ["user_key", "tool"], "left")
+        .join(F.broadcast(measurable), "tool", "left")
+        .withColumn(
+            "_measurable",
+            F.coalesce(F.col("_m"), F.lit(False))
+            | F.col("source_format").isin("github_copilot_seats", "m365_copilot_licensed"),
+        )
+        .withColumn("_used", F.coalesce(F.col("_u"), F.lit(False)) | in_period)
+        .withColumn(
+            "_recent",
+            F.coalesce(F.col("_r") == 1, F.lit(False))
+            | (vendor_seen & (F.col("last_activity") >= F.lit(recent_from))),
+        )
+        .withColumn("_held_recent", F.col("_to").isNull() | (F.col("_to") > F.lit(recent_from)))
+        .drop("_u", "_r", "_m")
+    )
+
+
+def seat_figures(
+    seats: DataFrame,
+    activity: DataFrame,
+    start: date,
+    end: date,
+    *,
+    directory: DataFrame | None = None,
+    theater: DataFrame | None = None,
+) -> DataFrame:
+    """Seats -> (org_id, source_format, licensed_seats, idle_seats, theater_only_seats) for
+    each usage source a seat's tool maps to, and for ``all``.
+
+    - ``licensed_seats``: seats (person x tool) held on a day of the period;
+    - ``idle_seats``: of those held in the last ``IDLE_DAYS`` days, seats whose holder has no
+      use of the tool in those days (nor the vendor's own last activity); only seats whose use
+      can be measured count, else null;
+    - ``theater_only_seats``: seats whose holder used the tool in the period and every one of
+      whose labelled interactions is flagged as theater (null without labels).
+
+    The holder's org: the directory's on the last day the seat is held in the period, else
+    the org of their activity in the period."""
+    from .vendor import org_as_of
+
+    used = seat_use(seats, activity, start, end)
+    last = F.date_sub(F.least(F.lit(end), F.coalesce(F.col("_to"), F.lit(end))), 1)
+    used = used.withColumn("_on", last).withColumn("org_id", F.lit(None).cast("string"))
+    keys = ["user_key", "tool", "_from", "source_format"]
+    if directory is not None:
+        used = used.transform(org_as_of(directory, "_on", keys))
+    act_org = (
+        activity.where((F.col("source_format") != F.lit(ALL)) & (F.col("active") > 0))
+        .groupBy("user_key")
+        .agg(F.min("org_id").alias("_act_org"))
+    )
+    used = (
+        used.join(act_org, "user_key", "left")
+        .withColumn("org_id", F.coalesce(F.col("org_id"), F.col("_act_org")))
+        .where(F.col("org_id").isNotNull())
+    )
+    if theater is not None:
+        used = used.join(
+            theater.select("org_id", "user_key", "theater_share"), ["org_id", "user_key"], "left"
+        )
+    else:
+        used = used.withColumn("theater_share", F.lit(None).cast("double"))
+    per_seat = used.select(
+        "org_id",
+        "user_key",
+        "tool",
+        "_measurable",
+        (F.col("_measurable") & F.col("_held_recent") & ~F.col("_recent")).alias("_idle"),
+        (F.col("_used") & (F.col("theater_share") >= F.lit(1.0))).alias("_theater_only"),
+        F.col("theater_share").isNotNull().alias("_labelled"),
+    ).distinct()
+    spark = seats.sparkSession
+    tools = [r.tool for r in per_seat.select("tool").distinct().collect()]
+    known = [
+        r.source_format
+        for r in activity.where(F.col("source_format") != F.lit(ALL))
+        .select("source_format")
+        .distinct()
+        .collect()
+    ]
+    ts = _tool_sources(spark, tools, known)
+    rows = per_seat.join(F.broadcast(ts), "tool").unionByName(
+        per_seat.withColumn("source_format", F.lit(ALL))
+    )
+    seat_key = F.concat_ws("|", F.col("user_key"), F.col("tool"))
+    return rows.groupBy("org_id", "source_format").agg(
+        F.count_distinct(seat_key).cast("long").alias("licensed_seats"),
+        F.when(
+            F.max(F.col("_measurable").cast("int")) == 1,
+            F.count_distinct(F.when(F.col("_idle"), seat_key)),
+        )
+        .cast("long")
+        .alias("idle_seats"),
+        F.when(
+            F.max(F.col("_labelled").cast("int")) == 1,
+            F.count_distinct(F.when(F.col("_theater_only"), seat_key)),
+        )
+        .cast("long")
+        .alias("theater_only_seats"),
+    )
+
+
+def reclaim_list(resolved_seats: DataFrame, activity: DataFrame, start: date, end: date):
+    """Seats held in the period with no use at all: no use of the tool in the period in any
+    source, and no vendor last-activity date in or after the period start. Only seats whose
+    use can be measured and whose alias resolves to a person (``user_key``) are candidates.
+    -> (tool, alias, assigned_from): the vendor alias, nothing else. A sensitive output: never
+    written to gold or the report (see ``theater seats reclaim``)."""
+    used = seat_use(resolved_seats, activity, start, end)
+    return (
+        used.where(F.col("_measurable") & ~F.col("_used"))
+        .where(F.col("last_activity").isNull() | (F.col("last_activity") < F.lit(start)))
+        .select("tool", "alias", F.col("_from").alias("assigned_from"))
+        .distinct()
+        .orderBy("tool", "alias")
     )

@@ -1,0 +1,310 @@
+"""Seat inputs (theater.sources.seats) and the seat figures of gold/org_adoption
+(theater.transforms.adoption.seat_figures, reclaim_list) on small hand-made inputs; expected
+values worked out by hand in the comments."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from theater.sources import seats as src
+from theater.transforms import adoption as ad
+from theater.transforms.aggregates import USER_DAYS_SCHEMA
+from theater.transforms.vendor import USER_DAY_COUNTS
+
+D = date.fromisoformat
+START, END = D("2026-03-01"), D("2026-04-01")  # the last 28 days: 4 .. 31 March
+
+
+# ------------------------------------------------------------------------------ readers
+def test_github_seat_listing(tmp_path):
+    listing = {
+        "total_seats": 3,
+        "seats": [
+            {
+                "created_at": "2026-01-10T09:00:00Z",
+                "pending_cancellation_date": None,
+                "last_activity_at": "2026-03-20T23:30:00-02:00",  # 21 March in UTC
+                "last_activity_editor": "vscode/1.99",
+                "plan_type": "business",
+                "assignee": {"login": "octo-ana", "id": 11, "type": "User"},
+            },
+            {
+                "created_at": "2026-02-01T00:00:00Z",
+                "pending_cancellation_date": "2026-04-01",
+                "last_activity_at": None,
+                "plan_type": "enterprise",
+                "assignee": {"login": "octo-ben", "type": "User"},
+            },
+            {
+                "created_at": "2026-02-01T00:00:00Z",
+                "plan_type": "business",
+                "assignee": {"slug": "platform", "type": "Team"},
+            },
+        ],
+    }
+    f = tmp_path / "seats.json"
+    f.write_text(json.dumps(listing))
+    fmt, seats, skipped = src.read_file(f)
+    assert (fmt, len(seats), skipped) == (src.GITHUB, 2, 1)  # a team's seat is no person
+    a, b = seats
+    assert (a.alias, a.alias_kind, a.tool, a.plan) == (
+        "octo-ana",
+        "github_login",
+        "github_copilot",
+        "business",
+    )
+    assert (a.assigned_from, a.assigned_to, a.last_activity) == (
+        D("2026-01-10"),
+        None,
+        D("2026-03-21"),
+    )
+    assert (b.assigned_to, b.last_activity) == (D("2026-04-01"), None)
+
+
+def test_m365_licensed_users_and_plain_csv(tmp_path):
+    m = tmp_path / "m365.csv"
+    m.write_text(
+        "Report Refresh Date,User Principal Name,Display Name,Last Activity Date,"
+        "Microsoft Teams Copilot Last Activity Date\n"
+        "2026-03-30,Ana@Example.com,Ana,2026-03-12,2026-03-12\n"
+        "2026-03-30,ben@example.com,Ben,,\n"
+    )
+    fmt, seats, _ = src.read_file(m)
+    assert fmt == src.M365
+    assert [(s.alias, s.seen_on, s.last_activity, s.assigned_from) for s in seats] == [
+        ("Ana@Example.com", D("2026-03-30"), D("2026-03-12"), None),
+        ("ben@example.com", D("2026-03-30"), None, None),
+    ]
+    p = tmp_path / "plain.csv"
+    p.write_text(
+        "alias,tool,assigned_from,assigned_to\nu5,Cursor,2026-03-10,\nu6,windsurf,2026-01-01,2026-02-01\n"
+    )
+    fmt, seats, _ = src.read_file(p)
+    assert fmt == src.PLAIN
+    assert [(s.alias, s.tool, s.assigned_from, s.assigned_to) for s in seats] == [
+        ("u5", "cursor", D("2026-03-10"), None),
+        ("u6", "windsurf", D("2026-01-01"), D("2026-02-01")),
+    ]
+
+
+@pytest.mark.parametrize(
+    "name, text, needle",
+    [
+        (
+            "a.csv",
+            "alias,tool,assigned_from\nu1,cursor,10/03/2026\n",
+            "record 1: assigned_from: not a date",
+        ),
+        ("b.csv", "alias,tool,assigned_from\n,cursor,2026-03-10\n", "record 1: alias and tool"),
+        ("c.csv", "who,what\nx,y\n", "unknown CSV header"),
+        (
+            "d.json",
+            '{"seats": [{"assignee": {"type": "User"}, "created_at": "2026-01-01"}]}',
+            "no login",
+        ),
+        ("e.json", "{not json", "not JSON"),
+        ("f.txt", "x", "unknown extension"),
+    ],
+)
+def test_a_bad_seat_file_names_the_file_and_record(tmp_path, name, text, needle):
+    f = tmp_path / name
+    f.write_text(text)
+    with pytest.raises(src.SeatsFileError) as err:
+        src.read_file(f)
+    assert name in str(err.value) and needle in str(err.value)
+
+
+def test_tools_map_to_their_usage_sources():
+    known = {"github_copilot_users", "cursor_daily_usage", "native", "viva_person_query"}
+    assert src.sources_of("github_copilot", known) == {"github_copilot_users"}
+    assert src.sources_of("cursor", known) == {"cursor_daily_usage"}
+    assert src.sources_of("m365_copilot", known) == {"viva_person_query"}
+    assert src.sources_of("windsurf", known) == set()
+
+
+# ------------------------------------------------------------------------- seat figures
+SEATS_SCHEMA = (
+    "source_format string, tool string, user_key string, alias string, plan string, "
+    "assigned_from date, assigned_to date, seen_on date, last_activity date"
+)
+
+
+def _ud(src_, user, day, feature, org="A", **counts):
+    return (src_, user, org, None, D(day), feature, *[counts.get(n) for n in USER_DAY_COUNTS], 1)
+
+
+# Org A, March 2026. Seats (silver rows, user_key = the alias here):
+#   u1 GitHub from 10 Jan, uses GitHub on 20 Mar                 -> used, not idle
+#   u2 GitHub from 1 Feb, uses GitHub on 2 Mar only (before 4 Mar) -> used, idle
+#   u3 GitHub from 1 Feb, no use, vendor's last activity 1 Dec 2025 -> idle, reclaim
+#   u4 GitHub 1 Jan .. 15 Feb: not held in March                  -> not counted
+#   u5 Cursor (plain CSV) from 10 Mar, no use (Cursor usage exists) -> idle, reclaim
+#   u6 Windsurf (plain CSV): no usage source for it                -> licensed, never idle
+#   u7 GitHub from 1 Feb, no use here but vendor saw a use 25 Mar -> used, not idle
+# u1 also uses Cursor on 5 Mar without a Cursor seat. Org B: b1 uses GitHub, has no seat.
+# By hand, 'all' of A: licensed 6 (u1, u2, u3, u5, u6, u7), idle 3 (u2, u3, u5);
+# github_copilot_users: licensed 4 (u1, u2, u3, u7), idle 2; cursor_daily_usage: 1 and 1.
+# Theater: u1 every labelled interaction flagged (share 1.0), u2 0.25 -> theater-only 1.
+SEATS = [
+    (
+        "github_copilot_seats",
+        "github_copilot",
+        "u1",
+        "ana",
+        None,
+        D("2026-01-10"),
+        None,
+        None,
+        D("2026-03-20"),
+    ),
+    (
+        "github_copilot_seats",
+        "github_copilot",
+        "u2",
+        "ben",
+        None,
+        D("2026-02-01"),
+        None,
+        None,
+        None,
+    ),
+    (
+        "github_copilot_seats",
+        "github_copilot",
+        "u3",
+        "cy",
+        None,
+        D("2026-02-01"),
+        None,
+        None,
+        D("2025-12-01"),
+    ),
+    (
+        "github_copilot_seats",
+        "github_copilot",
+        "u4",
+        "dee",
+        None,
+        D("2026-01-01"),
+        D("2026-02-15"),
+        None,
+        None,
+    ),
+    ("seats_csv", "cursor", "u5", "eve", None, D("2026-03-10"), None, None, None),
+    ("seats_csv", "windsurf", "u6", "fay", None, D("2026-01-01"), None, None, None),
+    (
+        "github_copilot_seats",
+        "github_copilot",
+        "u7",
+        "gus",
+        None,
+        D("2026-02-01"),
+        None,
+        None,
+        D("2026-03-25"),
+    ),
+]
+USAGE = [
+    _ud("github_copilot_users", "u1", "2026-03-20", "chat", requests=2),
+    _ud("cursor_daily_usage", "u1", "2026-03-05", "chat", requests=1),
+    _ud("github_copilot_users", "u2", "2026-03-02", "chat", requests=1),
+    _ud("github_copilot_users", "b1", "2026-03-02", "chat", org="B", requests=1),
+]
+DIRECTORY = [(f"u{i}", "A", D("2025-01-01"), None) for i in range(1, 8)]
+
+
+@pytest.fixture(scope="module")
+def world(spark):
+    seats = spark.createDataFrame(SEATS, SEATS_SCHEMA)
+    activity = ad.combined(
+        None, ad.aggregate_activity(spark.createDataFrame(USAGE, USER_DAYS_SCHEMA), START, END)
+    )
+    directory = spark.createDataFrame(
+        DIRECTORY, "user_key string, org_id string, valid_from date, valid_to date"
+    )
+    theater = spark.createDataFrame(
+        [("A", "u1", 1.0), ("A", "u2", 0.25)],
+        "org_id string, user_key string, theater_share double",
+    )
+    return seats, activity, directory, theater
+
+
+def test_licensed_idle_and_theater_only_seats_by_hand(spark, world):
+    seats, activity, directory, theater = world
+    fig = ad.seat_figures(seats, activity, START, END, directory=directory, theater=theater)
+    got = {(r.org_id, r.source_format): r.asDict() for r in fig.collect()}
+    assert got[("A", "all")] == {
+        "org_id": "A",
+        "source_format": "all",
+        "licensed_seats": 6,
+        "idle_seats": 3,
+        "theater_only_seats": 1,
+    }
+    assert (
+        got[("A", "github_copilot_users")]["licensed_seats"],
+        got[("A", "github_copilot_users")]["idle_seats"],
+    ) == (4, 2)
+    assert (
+        got[("A", "cursor_daily_usage")]["licensed_seats"],
+        got[("A", "cursor_daily_usage")]["idle_seats"],
+    ) == (1, 1)
+    assert ("B", "all") not in got
+    index = spark.createDataFrame(
+        [("A", False, None, 0.4, 0.3, 0.5), ("B", False, None, 0.1, 0.0, 0.2)],
+        "org_id string, suppressed boolean, suppression_reason string, theater_index double, "
+        "ci_low double, ci_high double",
+    )
+    rows = {
+        (r.org_id, r.source_format): r.asDict()
+        for r in ad.org_adoption(
+            activity,
+            START,
+            END,
+            min_users=1,
+            dominance_share=1.0,
+            run_id="r",
+            index_suppressed=index,
+            theater=theater,
+            seats=fig,
+        ).collect()
+    }
+    assert (rows[("A", "all")]["licensed_seats"], rows[("A", "all")]["idle_seats"]) == (6, 3)
+    assert rows[("A", "all")]["theater_only_seats"] == 1
+    # org B gave no seat: NA, never 0
+    b = rows[("B", "all")]
+    assert b["active_users"] == 1
+    assert (
+        b["licensed_seats"] is None and b["idle_seats"] is None and b["theater_only_seats"] is None
+    )
+
+
+def test_the_reclaim_list_holds_only_seats_with_no_use_at_all(spark, world):
+    seats, activity, _, _ = world
+    out = ad.reclaim_list(seats, activity, START, END).collect()
+    assert [(r.tool, r.alias) for r in out] == [("cursor", "eve"), ("github_copilot", "cy")]
+    # nobody who used the tool: u1, u2 (ours), u7 (the vendor's last activity) are not in it
+    users = {r.user_key for r in seats.where(seats["alias"].isin([r.alias for r in out])).collect()}
+    used = {r.user_key for r in activity.where("active > 0").collect()} | {"u7"}
+    assert not users & used
+    assert set(out[0].asDict()) == {"tool", "alias", "assigned_from"}  # the vendor alias only
+
+
+def test_the_reclaim_list_refuses_without_its_flag(spark, cfg, tmp_path):
+    from theater.lake import Lake
+    from theater.period import Period
+    from theater.stages import seats as stage
+
+    with pytest.raises(stage.ReclaimRefused, match="--reclaim-list"):
+        stage.reclaim(spark, cfg, Lake(str(tmp_path)), Period(START, END), confirmed=False)
+
+
+def test_the_cli_refuses_the_reclaim_list_without_its_flag(capsys, tmp_path):
+    from theater.cli import main
+
+    code = main(["seats", "reclaim", "--quarter", "2026Q1", "--lake", str(tmp_path / "lake")])
+    assert code == 2
+    assert "--reclaim-list" in capsys.readouterr().err
+    assert not (tmp_path / "lake").exists()  # nothing read, nothing written

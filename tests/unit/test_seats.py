@@ -308,3 +308,169 @@ def test_the_cli_refuses_the_reclaim_list_without_its_flag(capsys, tmp_path):
     assert code == 2
     assert "--reclaim-list" in capsys.readouterr().err
     assert not (tmp_path / "lake").exists()  # nothing read, nothing written
+
+
+# ---------------------------------------------------------------------------------- cost
+def test_cost_by_hand(spark, world):
+    # Prices from 1 Jan: GitHub Copilot seat 36.5 a month (1.2 a day), Cursor seat 36.5 and
+    # 0.5 per Cursor request; Windsurf has no price. March: 31 days.
+    # Seat costs in A: u1, u2, u3, u7 GitHub 31 x 1.2 = 37.2 each; u5 Cursor from 10 Mar:
+    # 22 x 1.2 = 26.4; u6 Windsurf unknown (left out, not 0). Usage: u1's Cursor request 0.5.
+    # 'all': 4 x 37.2 + 26.4 + 0.5 = 175.7; active u1, u2 -> 87.85 per active user;
+    # requests 4, index 0.4 -> genuine round(2.4) = 2 -> 87.85 per genuine request.
+    # Performative share: costs x shares (u1 37.7 x 1.0, u2 37.2 x 0.25, u3 and u7 37.2 x 0.4
+    # (no labels: the org's index), u5 26.4 x 0.4) = 87.32 / 175.7 = 0.4970; shares - 0.1:
+    # 69.75 / 175.7 = 0.3970; + 0.1 (u1 clipped at 1): 101.12 / 175.7 = 0.5755.
+    # Org B: GitHub usage, no seat, no GitHub usage price -> cost NA (null), never 0.
+    from theater.config import Adoption
+
+    prices = Adoption(
+        "USD",
+        (
+            {"tool": "github_copilot", "effective_from": "2026-01-01", "seat_per_month": 36.5},
+            {
+                "tool": "cursor",
+                "effective_from": "2026-01-01",
+                "seat_per_month": 36.5,
+                "per_request": 0.5,
+            },
+            {"tool": "cursor", "effective_from": "2026-04-01", "seat_per_month": 99},  # later
+        ),
+    ).prices_on(START)
+    seats, _, directory, theater = world
+    activity = ad.combined(
+        None,
+        ad.aggregate_activity(spark.createDataFrame(USAGE, USER_DAYS_SCHEMA), START, END, prices),
+    )
+    index = spark.createDataFrame(
+        [("A", False, None, 0.4, 0.3, 0.5), ("B", False, None, 0.1, 0.0, 0.2)],
+        "org_id string, suppressed boolean, suppression_reason string, theater_index double, "
+        "ci_low double, ci_high double",
+    )
+    rows = {
+        (r.org_id, r.source_format): r.asDict()
+        for r in ad.org_adoption(
+            activity,
+            START,
+            END,
+            min_users=1,
+            dominance_share=1.0,
+            run_id="r",
+            index_suppressed=index,
+            theater=theater,
+            seat_costs=ad.seat_costs(seats, activity, START, END, prices, directory=directory),
+        ).collect()
+    }
+    a = rows[("A", "all")]
+    assert a["cost"] == pytest.approx(175.7)
+    assert a["cost_per_active_user"] == pytest.approx(87.85)
+    assert a["cost_per_genuine_request"] == pytest.approx(87.85)
+    assert (
+        a["performative_cost_share_low"],
+        a["performative_cost_share"],
+        a["performative_cost_share_high"],
+    ) == pytest.approx((0.397, 0.497, 0.5755))
+    assert rows[("A", "github_copilot_users")]["cost"] == pytest.approx(148.8)
+    assert rows[("A", "cursor_daily_usage")]["cost"] == pytest.approx(26.9)
+    b = rows[("B", "all")]
+    assert b["active_users"] == 1
+    assert b["cost"] is None and b["cost_per_active_user"] is None
+    assert b["performative_cost_share"] is None
+
+
+def test_model_prices_apply_to_events(spark):
+    # Two LiteLLM events of u1 (model gpt-x: 1000 prompt + 500 output tokens; model other:
+    # 2000 prompt tokens, output unknown) and one native 'ide' completion. Prices: gpt-x
+    # 0.002 / 0.01 per 1k; any model of litellm 0.001 per 1k prompt; 'ide' nothing.
+    # Costs: 0.002 + 0.005 = 0.007; 2 x 0.001 = 0.002; native: null -> total 0.009.
+    from theater.config import Adoption
+
+    prices = Adoption(
+        "USD",
+        (
+            {
+                "tool": "litellm_spend_logs",
+                "model": "gpt-x",
+                "effective_from": "2026-01-01",
+                "per_1k_prompt_tokens": 0.002,
+                "per_1k_output_tokens": 0.01,
+            },
+            {
+                "tool": "litellm_spend_logs",
+                "effective_from": "2026-01-01",
+                "per_1k_prompt_tokens": 0.001,
+            },
+        ),
+    ).prices_on(START)
+    events = spark.createDataFrame(
+        [
+            (
+                "A",
+                "u1",
+                D("2026-03-02"),
+                "other",
+                None,
+                "litellm_spend_logs",
+                "assistant",
+                "gpt-x",
+                1000,
+                500,
+            ),
+            (
+                "A",
+                "u1",
+                D("2026-03-02"),
+                "other",
+                None,
+                "litellm_spend_logs",
+                "assistant",
+                "other",
+                2000,
+                None,
+            ),
+            ("A", "u1", D("2026-03-03"), "complete", None, None, "ide", None, 10, 10),
+        ],
+        "org_id string, user_key string, event_date date, action string, output_disposition string, "
+        "source_format string, tool string, model string, prompt_tokens bigint, completion_tokens bigint",
+    )
+    act = ad.event_activity(events, prices)
+    got = {
+        r.source_format: r.cost
+        for r in act.groupBy("source_format")
+        .agg({"cost": "sum"})
+        .withColumnRenamed("sum(cost)", "cost")
+        .collect()
+    }
+    assert got["litellm_spend_logs"] == pytest.approx(0.009)
+    assert got["native"] is None
+
+
+@pytest.mark.parametrize(
+    "entry, needle",
+    [
+        ({"tool": "cursor", "effective_from": "2026-13-01", "seat_per_month": 1}, "effective_from"),
+        ({"tool": "cursor", "effective_from": "2026-01-01"}, "gives no price"),
+        (
+            {"tool": "cursor", "effective_from": "2026-01-01", "seat_per_month": -1},
+            "seat_per_month",
+        ),
+        (
+            {"tool": "cursor", "effective_from": "2026-01-01", "per_seat": 1},
+            "unknown key 'per_seat'",
+        ),
+        ({"effective_from": "2026-01-01", "per_request": 1}, "'tool'"),
+    ],
+)
+def test_a_bad_price_entry_is_refused_by_name(cfg, entry, needle):
+    from theater.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        cfg.with_overrides(
+            {
+                "adoption.prices": [
+                    {"tool": "ok", "effective_from": "2026-01-01", "per_request": 1},
+                    entry,
+                ]
+            }
+        )
+    assert "adoption.prices[1]" in str(err.value) and needle in str(err.value)

@@ -627,9 +627,11 @@ def adoption_frame(
     one definition; the index's suppressed orgs and small rows carry no figures. With the
     period's labels, the figures net of theater (the org's index and interval, each person's
     flagged share)."""
-    events = adopt.event_activity(inputs.interactions.where(period.ts_col("event_ts")))
+    # the price table in effect on the period's first day
+    prices = cfg.adoption.prices_on(period.start)
+    events = adopt.event_activity(inputs.interactions.where(period.ts_col("event_ts")), prices)
     aggs = (
-        adopt.aggregate_activity(inputs.user_days, period.start, period.end)
+        adopt.aggregate_activity(inputs.user_days, period.start, period.end, prices)
         if inputs.user_days is not None
         else None
     )
@@ -647,6 +649,13 @@ def adoption_frame(
         if inputs.seats is not None and activity is not None
         else None
     )
+    seat_costs = (
+        adopt.seat_costs(
+            inputs.seats, activity, period.start, period.end, prices, directory=inputs.directory
+        )
+        if inputs.seats is not None and activity is not None
+        else None
+    )
     return adopt.org_adoption(
         activity,
         period.start,
@@ -659,6 +668,7 @@ def adoption_frame(
         ),
         theater=theater,
         seats=seats,
+        seat_costs=seat_costs,
     )
 
 

@@ -45,13 +45,18 @@ Net of theater (from the org's ``theater_index`` and its interval ``[ci_low, ci_
   share moved up by ``ci_high - index`` / down by ``index - ci_low``;
 - ``genuine_requests`` = requests x (1 - index), ``_low`` with ``ci_high``, ``_high`` with
   ``ci_low`` (rounded to whole requests);
-- ``performative_cost_share``: see cost below.
+- ``performative_cost_share``: per person, cost x share, over the cost (bounds: the shares
+  moved as above, clipped to [0, 1]).
 
 All are null (NA, never 0) where the org's index is null (theater not measurable).
 
 Seats (``seat_figures``, from ``silver/seats``): ``licensed_seats``, ``idle_seats`` and
 ``theater_only_seats`` per usage source a seat's tool maps to and for ``all``; null where the
-org gave no seat (unknown is never 0). Cost is null until a price applies.
+org gave no seat (unknown is never 0).
+
+Cost (``seat_costs``, ``_priced``; the configuration's price table, ``Adoption``): a seat's
+monthly price per day held, plus per-request and per-token prices of each use; ``cost``,
+``cost_per_active_user``, ``cost_per_genuine_request``; null where nothing gives a price.
 
 Suppression follows the index: a row is suppressed when its org is suppressed in
 ``gold/org_theater_index``, or when the row itself has fewer than k active users, or one person
@@ -94,6 +99,8 @@ FIGURES = (
     "idle_seats",
     "theater_only_seats",
     "cost",
+    "cost_per_active_user",
+    "cost_per_genuine_request",
     *NET_FIGURES,
 )
 #: a person's usage is mostly genuine when less than this share of it is theater
@@ -154,17 +161,98 @@ def _activity(df: DataFrame) -> DataFrame:
         .cast("int")
         .alias("auto_active"),
         F.sum(F.when(F.col("_auto"), F.col("requests"))).cast("long").alias("auto_requests"),
+        F.sum("_cost").cast("double").alias("cost"),
     )
 
 
-def event_activity(interactions: DataFrame) -> DataFrame:
+# ----------------------------------------------------------------------------------- cost
+def price_tool(source: Column, tool: Column | None = None) -> Column:
+    """The price table's ``tool`` of a usage row: the seat tool its source reports
+    (``sources.seats.TOOL_SOURCES``: ``cursor_usage_events`` -> ``cursor``), else the source
+    format itself; for a native event (no source format) its own ``tool``."""
+    from ..sources.seats import TOOL_SOURCES
+
+    expr = F.lower(source)
+    for t, sources in TOOL_SOURCES.items():
+        expr = F.when(source.isin(*sources), F.lit(t)).otherwise(expr)
+    native = F.lower(tool) if tool is not None else F.lit(None).cast("string")
+    return F.when(source.isNull(), native).otherwise(expr)
+
+
+_USAGE_PRICES = ("per_request", "per_1k_prompt_tokens", "per_1k_output_tokens")
+PRICE_SCHEMA = (
+    "_p_tool string, _p_model string, per_request double, per_1k_prompt_tokens double, "
+    "per_1k_output_tokens double"
+)
+
+
+def _priced(df: DataFrame, prices: dict | None, source: Column, *, event: bool) -> DataFrame:
+    """``df`` with ``_cost``: per_request x requests + tokens / 1000 x their prices, the sum of
+    the terms a price and a count are known for; null when none is (never 0 for unknown). An
+    event's model-specific price wins over the tool's any-model one."""
+    usage = {
+        k: p
+        for k, p in (prices or {}).items()
+        if any(getattr(p, f) is not None for f in _USAGE_PRICES)
+    }
+    if not usage:
+        return df.withColumn("_cost", F.lit(None).cast("double"))
+    spark = df.sparkSession
+    frame = spark.createDataFrame(
+        [(t, m, *[getattr(p, f) for f in _USAGE_PRICES]) for (t, m), p in usage.items()],
+        PRICE_SCHEMA,
+    )
+    tool_col = F.col("tool") if "tool" in df.columns else None
+    out = df.withColumn("_ptool", price_tool(source.cast("string"), tool_col))
+    model = F.col("model") if (event and "model" in df.columns) else F.lit(None).cast("string")
+    out = out.withColumn("_pmodel", model)
+    spec = frame.where(F.col("_p_model").isNotNull()).select(
+        F.col("_p_tool").alias("_st"),
+        F.col("_p_model").alias("_sm"),
+        *[F.col(f).alias(f"_s_{f}") for f in _USAGE_PRICES],
+    )
+    anym = frame.where(F.col("_p_model").isNull()).select(
+        F.col("_p_tool").alias("_at"), *[F.col(f).alias(f"_a_{f}") for f in _USAGE_PRICES]
+    )
+    out = out.join(
+        F.broadcast(spec),
+        (F.col("_ptool") == F.col("_st")) & (F.col("_pmodel") == F.col("_sm")),
+        "left",
+    ).join(F.broadcast(anym), F.col("_ptool") == F.col("_at"), "left")
+    has_spec = F.col("_st").isNotNull()
+
+    def price(f):
+        return F.when(has_spec, F.col(f"_s_{f}")).otherwise(F.col(f"_a_{f}"))
+
+    if event:
+        requests = (~F.coalesce(F.col("action").isin(*agg.PUSHED_ACTIONS), F.lit(False))).cast(
+            "double"
+        )
+        prompt, output = F.col("prompt_tokens"), F.col("completion_tokens")
+    else:
+        requests = agg.request_count().cast("double")
+        prompt, output = F.col("prompt_tokens"), F.col("output_tokens")
+    cost = _known_sum(
+        price("per_request") * requests,
+        price("per_1k_prompt_tokens") * prompt.cast("double") / 1000.0,
+        price("per_1k_output_tokens") * output.cast("double") / 1000.0,
+    )
+    helper = ["_ptool", "_pmodel", "_st", "_sm", "_at"] + [
+        f"_{k}_{f}" for k in "sa" for f in _USAGE_PRICES
+    ]
+    return out.withColumn("_cost", cost.cast("double")).drop(*helper)
+
+
+def event_activity(interactions: DataFrame, prices: dict | None = None) -> DataFrame:
     """Period interactions (``org_id, user_key, event_date, action, output_disposition`` and,
-    if present, ``source_format``; null = native) -> activity rows: each interaction is a use."""
+    if present, ``source_format``; null = native) -> activity rows: each interaction is a use.
+    ``prices`` (``Adoption.prices_on``): the usage cost of each interaction (``usage_cost``)."""
     src = (
         F.col("source_format")
         if "source_format" in interactions.columns
         else F.lit(None).cast("string")
     )
+    interactions = _priced(interactions, prices, src, event=True)
     disp = F.col("output_disposition")
     requested = ~F.coalesce(F.col("action").isin(*agg.PUSHED_ACTIONS), F.lit(False))
     known = disp.isNotNull() & (disp != F.lit("unknown"))
@@ -181,13 +269,18 @@ def event_activity(interactions: DataFrame) -> DataFrame:
         requested.cast("long").alias("requests"),
         F.coalesce(disp.isin(*USED), F.lit(False)).cast("long").alias("accepted"),
         known.cast("long").alias("offered"),
+        F.col("_cost"),
     )
     return _activity(rows)
 
 
-def aggregate_activity(user_days: DataFrame, start: date, end: date) -> DataFrame:
+def aggregate_activity(
+    user_days: DataFrame, start: date, end: date, prices: dict | None = None
+) -> DataFrame:
     """silver/user_days rows of [start, end) with an org -> activity rows. ``*_subset``
-    features repeat actions counted elsewhere and are left out; null counts stay null."""
+    features repeat actions counted elsewhere and are left out; null counts stay null.
+    ``prices``: the usage cost of each row (any-model prices: user-days give no model)."""
+    user_days = _priced(user_days, prices, F.col("source_format"), event=False)
     decided = agg.decided_count()
     reported = _known_sum(F.col("requests"), F.col("suggestions_shown"), decided)
     rows = user_days.where(
@@ -207,6 +300,7 @@ def aggregate_activity(user_days: DataFrame, start: date, end: date) -> DataFram
         agg.request_count().cast("long").alias("requests"),
         F.col("accepted").cast("long").alias("accepted"),
         F.coalesce(F.col("suggestions_shown"), decided).cast("long").alias("offered"),
+        F.col("_cost"),
     )
     return _activity(rows)
 
@@ -289,13 +383,15 @@ def org_adoption(
     index_suppressed: DataFrame | None = None,
     theater: DataFrame | None = None,
     seats: DataFrame | None = None,
+    seat_costs: DataFrame | None = None,
 ) -> DataFrame:
     """Activity rows (``combined``) -> one row per (org, source_format) with the figures of
     the module docstring. ``index_suppressed``: (org_id, suppressed, suppression_reason) of
     the index for the period; its suppressed orgs are suppressed here too. With
     ``theater_index, ci_low, ci_high`` in it and ``theater`` (``person_theater``) the net
     figures are computed; without, they are null (theater not measured). ``seats``:
-    ``seat_figures`` (null seat figures without)."""
+    ``seat_figures`` (null seat figures without); ``seat_costs``: ``seat_costs`` (the usage
+    cost in ``activity`` alone without)."""
     threshold = engaged_weeks(period_weeks(start, end))
     week = agg.week_of(F.col("day"), F.col("period_days"))
     active = F.col("active") > 0
@@ -309,7 +405,18 @@ def org_adoption(
         F.sum("offered").alias("offered"),
         F.max("auto_active").alias("_auto_active"),
         F.sum("auto_requests").alias("_auto_requests"),
+        F.sum("cost").alias("_usage_cost"),
     )
+    if seat_costs is not None:
+        # a seat holder without any use still costs their seat
+        users = users.join(
+            seat_costs.select("org_id", "source_format", "user_key", "seat_cost"),
+            ["org_id", "source_format", "user_key"],
+            "full",
+        )
+    else:
+        users = users.withColumn("seat_cost", F.lit(None).cast("double"))
+    users = users.withColumn("_ucost", _known_sum(F.col("_usage_cost"), F.col("seat_cost")))
     idx = _index_frame(activity.sparkSession, index_suppressed)
     if theater is None:
         theater = activity.sparkSession.createDataFrame(
@@ -326,6 +433,12 @@ def org_adoption(
         hit = (F.col("_active") > 0) & (share + shift < F.lit(MOSTLY))
         return F.sum(F.when(hit, 1).otherwise(0))
 
+    def performative(shift: Column | None) -> Column:
+        """Cost-weighted theater share, every share moved by ``shift`` (clipped to [0, 1])."""
+        sh = share if shift is None else F.least(F.greatest(share + shift, F.lit(0.0)), F.lit(1.0))
+        priced = F.col("_ucost").isNotNull() & sh.isNotNull()
+        return F.sum(F.when(priced, F.col("_ucost") * sh)) / F.sum(F.when(priced, F.col("_ucost")))
+
     net_users = [
         genuine(F.lit(0.0)).alias("genuine_users"),
         genuine(F.col("_hi") - F.col("_idx")).alias("genuine_users_low"),
@@ -333,6 +446,10 @@ def org_adoption(
         F.first("_idx", ignorenulls=True).alias("_idx"),
         F.first("_lo", ignorenulls=True).alias("_lo"),
         F.first("_hi", ignorenulls=True).alias("_hi"),
+        F.sum("_ucost").alias("cost"),
+        performative(None).alias("performative_cost_share"),
+        performative(F.col("_lo") - F.col("_idx")).alias("performative_cost_share_low"),
+        performative(F.col("_hi") - F.col("_idx")).alias("performative_cost_share_high"),
     ]
     rows = users.groupBy("org_id", "source_format").agg(
         F.sum(F.when(F.col("_active") > 0, 1).otherwise(0)).cast("long").alias("active_users"),
@@ -371,6 +488,7 @@ def org_adoption(
         "suppressed", F.col("suppression_reason").isNotNull()
     )
     keep = ~F.col("suppressed")
+    rows = rows.withColumn("_genuine_requests", F.round(F.col("requests") * (1 - F.col("_idx"))))
     rate = F.when(F.col("offered") > 0, F.col("accepted") / F.col("offered"))
     return rows.select(
         "org_id",
@@ -384,7 +502,18 @@ def org_adoption(
         F.when(keep & F.col("_idx").isNotNull(), F.col("theater_only_seats"))
         .cast("long")
         .alias("theater_only_seats"),
-        F.lit(None).cast("double").alias("cost"),
+        F.when(keep, F.round("cost", 2)).cast("double").alias("cost"),
+        F.when(
+            keep & (F.col("active_users") > 0), F.round(F.col("cost") / F.col("active_users"), 2)
+        )
+        .cast("double")
+        .alias("cost_per_active_user"),
+        F.when(
+            keep & (F.col("_genuine_requests") > 0),
+            F.round(F.col("cost") / F.col("_genuine_requests"), 4),
+        )
+        .cast("double")
+        .alias("cost_per_genuine_request"),
         # NA, never 0, where the org's theater is not measured
         *[
             F.when(keep & F.col("_idx").isNotNull(), F.col(c)).cast("long").alias(c)
@@ -394,7 +523,12 @@ def org_adoption(
             F.when(keep, F.round(F.col("requests") * (1 - F.col(b)))).cast("long").alias(c)
             for c, b in zip(NET_FIGURES[3:6], ("_idx", "_hi", "_lo"))
         ],
-        *[F.lit(None).cast("double").alias(c) for c in NET_FIGURES[6:]],
+        *[
+            F.when(keep & F.col("_idx").isNotNull() & (F.col("cost") > 0), F.round(c, 4))
+            .cast("double")
+            .alias(c)
+            for c in NET_FIGURES[6:]
+        ],
         "suppressed",
         "suppression_reason",
         F.lit(run_id).alias("run_id"),
@@ -473,6 +607,89 @@ def seat_use(seats: DataFrame, activity: DataFrame, start: date, end: date) -> D
     )
 
 
+def _seats_in_orgs(
+    seats: DataFrame, activity: DataFrame, start: date, end: date, directory
+) -> DataFrame:
+    """``seat_use`` rows with the holder's ``org_id`` (rows with none are left out)."""
+    from .vendor import org_as_of
+
+    used = seat_use(seats, activity, start, end)
+    last = F.date_sub(F.least(F.lit(end), F.coalesce(F.col("_to"), F.lit(end))), 1)
+    used = used.withColumn("_on", last).withColumn("org_id", F.lit(None).cast("string"))
+    keys = ["user_key", "tool", "_from", "source_format"]
+    if directory is not None:
+        used = used.transform(org_as_of(directory, "_on", keys))
+    act_org = (
+        activity.where((F.col("source_format") != F.lit(ALL)) & (F.col("active") > 0))
+        .groupBy("user_key")
+        .agg(F.min("org_id").alias("_act_org"))
+    )
+    used = (
+        used.join(act_org, "user_key", "left")
+        .withColumn("org_id", F.coalesce(F.col("org_id"), F.col("_act_org")))
+        .where(F.col("org_id").isNotNull())
+    )
+    return used
+
+
+def _source_rows(per_seat: DataFrame, activity: DataFrame) -> DataFrame:
+    """Per-seat rows (with ``tool``) once for each usage source the tool maps to and once as
+    ``all``."""
+    spark = per_seat.sparkSession
+    tools = [r.tool for r in per_seat.select("tool").distinct().collect()]
+    known = [
+        r.source_format
+        for r in activity.where(F.col("source_format") != F.lit(ALL))
+        .select("source_format")
+        .distinct()
+        .collect()
+    ]
+    ts = _tool_sources(spark, tools, known)
+    return per_seat.join(F.broadcast(ts), "tool").unionByName(
+        per_seat.withColumn("source_format", F.lit(ALL))
+    )
+
+
+def seat_costs(
+    seats: DataFrame,
+    activity: DataFrame,
+    start: date,
+    end: date,
+    prices: dict,
+    *,
+    directory: DataFrame | None = None,
+) -> DataFrame | None:
+    """Seat cost per (org_id, user_key, source_format incl. ``all``): the tool's
+    ``seat_per_month`` x 12 / 365 per day the seat is held in the period (a seat listed twice
+    counts once: its longest span). Seats of a tool without a seat price are left out (their
+    cost is unknown, not 0); None when no tool has one."""
+    rows = [
+        (t, p.seat_per_month)
+        for (t, m), p in prices.items()
+        if m is None and p.seat_per_month is not None
+    ]
+    if not rows:
+        return None
+    spark = seats.sparkSession
+    price = spark.createDataFrame(rows, "tool string, _per_month double")
+    used = _seats_in_orgs(seats, activity, start, end, directory)
+    held = F.datediff(
+        F.least(F.lit(end), F.coalesce(F.col("_to"), F.lit(end))),
+        F.greatest(F.lit(start), F.col("_from")),
+    )
+    per_seat = (
+        used.join(F.broadcast(price), "tool")
+        .groupBy("org_id", "user_key", "tool")
+        .agg(F.max(held).alias("_days"), F.max("_per_month").alias("_per_month"))
+        .withColumn("seat_cost", F.col("_per_month") * F.col("_days") * 12.0 / 365.0)
+    )
+    return (
+        _source_rows(per_seat, activity)
+        .groupBy("org_id", "user_key", "source_format")
+        .agg(F.sum("seat_cost").cast("double").alias("seat_cost"))
+    )
+
+
 def seat_figures(
     seats: DataFrame,
     activity: DataFrame,
@@ -494,24 +711,7 @@ def seat_figures(
 
     The holder's org: the directory's on the last day the seat is held in the period, else
     the org of their activity in the period."""
-    from .vendor import org_as_of
-
-    used = seat_use(seats, activity, start, end)
-    last = F.date_sub(F.least(F.lit(end), F.coalesce(F.col("_to"), F.lit(end))), 1)
-    used = used.withColumn("_on", last).withColumn("org_id", F.lit(None).cast("string"))
-    keys = ["user_key", "tool", "_from", "source_format"]
-    if directory is not None:
-        used = used.transform(org_as_of(directory, "_on", keys))
-    act_org = (
-        activity.where((F.col("source_format") != F.lit(ALL)) & (F.col("active") > 0))
-        .groupBy("user_key")
-        .agg(F.min("org_id").alias("_act_org"))
-    )
-    used = (
-        used.join(act_org, "user_key", "left")
-        .withColumn("org_id", F.coalesce(F.col("org_id"), F.col("_act_org")))
-        .where(F.col("org_id").isNotNull())
-    )
+    used = _seats_in_orgs(seats, activity, start, end, directory)
     if theater is not None:
         used = used.join(
             theater.select("org_id", "user_key", "theater_share"), ["org_id", "user_key"], "left"
@@ -527,19 +727,7 @@ def seat_figures(
         (F.col("_used") & (F.col("theater_share") >= F.lit(1.0))).alias("_theater_only"),
         F.col("theater_share").isNotNull().alias("_labelled"),
     ).distinct()
-    spark = seats.sparkSession
-    tools = [r.tool for r in per_seat.select("tool").distinct().collect()]
-    known = [
-        r.source_format
-        for r in activity.where(F.col("source_format") != F.lit(ALL))
-        .select("source_format")
-        .distinct()
-        .collect()
-    ]
-    ts = _tool_sources(spark, tools, known)
-    rows = per_seat.join(F.broadcast(ts), "tool").unionByName(
-        per_seat.withColumn("source_format", F.lit(ALL))
-    )
+    rows = _source_rows(per_seat, activity)
     seat_key = F.concat_ws("|", F.col("user_key"), F.col("tool"))
     return rows.groupBy("org_id", "source_format").agg(
         F.count_distinct(seat_key).cast("long").alias("licensed_seats"),

@@ -474,3 +474,75 @@ def test_a_bad_price_entry_is_refused_by_name(cfg, entry, needle):
             }
         )
     assert "adoption.prices[1]" in str(err.value) and needle in str(err.value)
+
+
+# ------------------------------------------------------------------------------- cohorts
+def test_cohorts_and_days_to_first_use_by_hand(spark):
+    # 2026Q2, previous quarter Q1. GitHub users in org A:
+    #   p1 active in Q2 and Q1 -> retained; p2 only in Q2, never before -> new;
+    #   p3 in Q2 and in Q4 2025, not Q1 -> reactivated; p4 in Q1 only -> lapsed;
+    #   p5 in Q3 2025 only -> none of them.
+    # Seats assigned in Q2: p2 on 10 Apr, first use 17 Apr (7 days); p6 on 1 Apr, first use
+    # 3 Apr (2); p8 on 1 Apr, first use 21 Apr (20); p7 on 1 May, never used (not in it);
+    # p1's seat from January is not assigned in Q2. Median of 2, 7, 20 = 7.
+    q2s, q2e, q1s = D("2026-04-01"), D("2026-07-01"), D("2026-01-01")
+    g = "github_copilot_users"
+    now = [
+        _ud(g, "p1", "2026-04-15", "chat", requests=1),
+        _ud(g, "p2", "2026-04-17", "chat", requests=1),
+        _ud(g, "p3", "2026-05-02", "chat", requests=1),
+        _ud(g, "p6", "2026-04-03", "chat", requests=1),
+        _ud(g, "p8", "2026-04-21", "chat", requests=1),
+        _ud(g, "p8", "2026-05-21", "chat", requests=1),
+    ]
+    before = [
+        _ud(g, "p1", "2026-02-02", "chat", requests=1),
+        _ud(g, "p3", "2025-11-03", "chat", requests=1),
+        _ud(g, "p4", "2026-03-30", "chat", requests=1),
+        _ud(g, "p5", "2025-08-01", "chat", requests=1),
+    ]
+    current = ad.combined(
+        None, ad.aggregate_activity(spark.createDataFrame(now, USER_DAYS_SCHEMA), q2s, q2e)
+    )
+    prior = ad.combined(
+        None,
+        ad.aggregate_activity(
+            spark.createDataFrame(before, USER_DAYS_SCHEMA), D("2000-01-01"), q2s
+        ),
+    )
+    c = {
+        (r.org_id, r.source_format): r.asDict()
+        for r in ad.cohorts(current, prior, q1s, q2s).collect()
+    }
+    for src_ in (g, "all"):
+        r = c[("A", src_)]
+        assert (r["new_users"], r["retained_users"], r["reactivated_users"], r["lapsed_users"]) == (
+            3,
+            1,
+            1,
+            1,
+        )  # new: p2, p6, p8
+    seats = spark.createDataFrame(
+        [
+            ("github_copilot_seats", "github_copilot", u, u, None, D(d), None, None, None)
+            for u, d in (
+                ("p1", "2026-01-05"),
+                ("p2", "2026-04-10"),
+                ("p6", "2026-04-01"),
+                ("p7", "2026-05-01"),
+                ("p8", "2026-04-01"),
+            )
+        ],
+        SEATS_SCHEMA,
+    )
+    f = {
+        (r.org_id, r.source_format): r.median_days_to_first_use
+        for r in ad.days_to_first_use(seats, current, prior, q2s, q2e).collect()
+    }
+    assert f[("A", "all")] == 7.0 and f[("A", g)] == 7.0
+    # without any earlier period in the lake, everyone active is new
+    c0 = {
+        (r.org_id, r.source_format): r.asDict()
+        for r in ad.cohorts(current, None, q1s, q2s).collect()
+    }
+    assert c0[("A", "all")]["new_users"] == 5 and c0[("A", "all")]["lapsed_users"] == 0

@@ -24,6 +24,7 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Callable
 
 import pandas as pd
@@ -139,6 +140,9 @@ class ScoreInputs:
     chunks: Callable[[int], list[DataFrame]] | None = None
     seats: DataFrame | None = None  # silver/seats (seat assignments), None: no seat input
     directory: DataFrame | None = None  # silver/directory, for the org of a seat holder
+    # everything before the period (the lake's whole history, for adoption cohorts)
+    before_interactions: DataFrame | None = None
+    before_user_days: DataFrame | None = None
 
 
 def history_days(cfg: Config) -> int:
@@ -175,12 +179,13 @@ def read_inputs(
         audit_labels = audit.period_labels(lake, spark, period, audit_v)
         if audit_labels is not None:
             read["ops/audit_labels"] = audit_v
-    user_days = None
+    user_days = before_user_days = None
     # a rescore reads only what the tracked run read: no user_days if that run had none
     if lake.exists("silver/user_days") and (not versions or "silver/user_days" in versions):
         ud, read["silver/user_days"] = pinned("silver/user_days")
         back = period.extend_back(history_days(cfg))
         user_days = ud.where(back.date_col("day"))
+        before_user_days = ud.where(F.col("day") < F.lit(period.start))
     seats = directory = None
     if lake.exists("silver/seats") and (not versions or "silver/seats" in versions):
         seats, read["silver/seats"] = pinned("silver/seats")
@@ -211,6 +216,8 @@ def read_inputs(
         chunks if files else None,
         seats,
         directory,
+        silver.where(F.col("event_ts") < F.lit(f"{period.start} 00:00:00").cast("timestamp")),
+        before_user_days,
     )
 
 
@@ -620,6 +627,9 @@ def compute_gold(
     )
 
 
+EARLIEST = date(1, 1, 1)  # cohorts look back over the whole lake
+
+
 def adoption_frame(
     inputs: ScoreInputs, index, period: Period, cfg: Config, run_id: str, labels=None
 ):
@@ -649,6 +659,24 @@ def adoption_frame(
         if inputs.seats is not None and activity is not None
         else None
     )
+    before = adopt.combined(
+        adopt.event_activity(inputs.before_interactions)
+        if inputs.before_interactions is not None
+        else None,
+        adopt.aggregate_activity(inputs.before_user_days, EARLIEST, period.start)
+        if inputs.before_user_days is not None
+        else None,
+    )
+    cohort = (
+        adopt.cohorts(activity, before, period.previous().start, period.start)
+        if activity is not None
+        else None
+    )
+    first_use = (
+        adopt.days_to_first_use(inputs.seats, activity, before, period.start, period.end)
+        if inputs.seats is not None and activity is not None
+        else None
+    )
     seat_costs = (
         adopt.seat_costs(
             inputs.seats, activity, period.start, period.end, prices, directory=inputs.directory
@@ -669,6 +697,8 @@ def adoption_frame(
         theater=theater,
         seats=seats,
         seat_costs=seat_costs,
+        cohort=cohort,
+        first_use=first_use,
     )
 
 

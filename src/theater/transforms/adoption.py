@@ -58,6 +58,10 @@ Cost (``seat_costs``, ``_priced``; the configuration's price table, ``Adoption``
 monthly price per day held, plus per-request and per-token prices of each use; ``cost``,
 ``cost_per_active_user``, ``cost_per_genuine_request``; null where nothing gives a price.
 
+Over time (``cohorts``, ``days_to_first_use``): new, retained, reactivated and lapsed people
+against the previous period and the lake's whole history before it; the median days from a
+seat's assignment to its first use.
+
 Suppression follows the index: a row is suppressed when its org is suppressed in
 ``gold/org_theater_index``, or when the row itself has fewer than k active users, or one person
 makes more than the dominance share of its requests; a suppressed row carries no figures.
@@ -102,6 +106,11 @@ FIGURES = (
     "cost_per_active_user",
     "cost_per_genuine_request",
     *NET_FIGURES,
+    "new_users",
+    "retained_users",
+    "reactivated_users",
+    "lapsed_users",
+    "median_days_to_first_use",
 )
 #: a person's usage is mostly genuine when less than this share of it is theater
 MOSTLY = 0.5
@@ -384,6 +393,8 @@ def org_adoption(
     theater: DataFrame | None = None,
     seats: DataFrame | None = None,
     seat_costs: DataFrame | None = None,
+    cohort: DataFrame | None = None,
+    first_use: DataFrame | None = None,
 ) -> DataFrame:
     """Activity rows (``combined``) -> one row per (org, source_format) with the figures of
     the module docstring. ``index_suppressed``: (org_id, suppressed, suppression_reason) of
@@ -391,7 +402,8 @@ def org_adoption(
     ``theater_index, ci_low, ci_high`` in it and ``theater`` (``person_theater``) the net
     figures are computed; without, they are null (theater not measured). ``seats``:
     ``seat_figures`` (null seat figures without); ``seat_costs``: ``seat_costs`` (the usage
-    cost in ``activity`` alone without)."""
+    cost in ``activity`` alone without); ``cohort``: ``cohorts``; ``first_use``:
+    ``days_to_first_use`` (null figures without either)."""
     threshold = engaged_weeks(period_weeks(start, end))
     week = agg.week_of(F.col("day"), F.col("period_days"))
     active = F.col("active") > 0
@@ -475,6 +487,20 @@ def org_adoption(
             "theater_only_seats long",
         )
     rows = rows.join(seats, ["org_id", "source_format"], "left")
+    spark = activity.sparkSession
+    if cohort is None:
+        cohort = spark.createDataFrame(
+            [],
+            "org_id string, source_format string, "
+            + ", ".join(f"{c} long" for c in COHORT_FIGURES),
+        )
+    if first_use is None:
+        first_use = spark.createDataFrame(
+            [], "org_id string, source_format string, median_days_to_first_use double"
+        )
+    rows = rows.join(cohort, ["org_id", "source_format"], "left").join(
+        first_use, ["org_id", "source_format"], "left"
+    )
     reason = (
         F.when(F.coalesce(F.col("_i_supp"), F.lit(False)), F.coalesce("_i_reason", F.lit("index")))
         .when(F.col("active_users") < min_users, F.lit("min_users"))
@@ -529,6 +555,10 @@ def org_adoption(
             .alias(c)
             for c in NET_FIGURES[6:]
         ],
+        *[F.when(keep, F.col(c)).cast("long").alias(c) for c in COHORT_FIGURES],
+        F.when(keep, F.col("median_days_to_first_use"))
+        .cast("double")
+        .alias("median_days_to_first_use"),
         "suppressed",
         "suppression_reason",
         F.lit(run_id).alias("run_id"),
@@ -759,4 +789,92 @@ def reclaim_list(resolved_seats: DataFrame, activity: DataFrame, start: date, en
         .select("tool", "alias", F.col("_from").alias("assigned_from"))
         .distinct()
         .orderBy("tool", "alias")
+    )
+
+
+# -------------------------------------------------------------------------------- cohorts
+COHORT_FIGURES = ("new_users", "retained_users", "reactivated_users", "lapsed_users")
+
+
+def cohorts(
+    current: DataFrame, prior: DataFrame | None, prev_start: date, start: date
+) -> DataFrame:
+    """Activity rows of the period (``current``) and of everything before it (``prior``, the
+    same activity rows over the lake's history: no vendor window caps it) -> per (org_id,
+    source_format): people
+
+    - ``new_users``: active now, never before in the lake;
+    - ``retained_users``: active now and in the previous period [prev_start, start);
+    - ``reactivated_users``: active now, not in the previous period, but before it;
+    - ``lapsed_users``: active in the previous period, not now.
+
+    A person belongs to the org their activity rows carry (someone who moved is new in the
+    new org). ``prior`` None (nothing before the period): everyone active is new."""
+    cur = (
+        current.where(F.col("active") > 0).select("org_id", "source_format", "user_key").distinct()
+    )
+    spark = current.sparkSession
+    if prior is None:
+        prior = spark.createDataFrame(
+            [], "org_id string, source_format string, user_key string, day date, active int"
+        )
+    p = prior.where((F.col("active") > 0) & (F.col("day") < F.lit(start)))
+    prev = (
+        p.where(F.col("day") >= F.lit(prev_start))
+        .select("org_id", "source_format", "user_key")
+        .distinct()
+        .withColumn("_prev", F.lit(True))
+    )
+    before = (
+        p.where(F.col("day") < F.lit(prev_start))
+        .select("org_id", "source_format", "user_key")
+        .distinct()
+        .withColumn("_before", F.lit(True))
+    )
+    keys = ["org_id", "source_format", "user_key"]
+    people = cur.withColumn("_now", F.lit(True)).join(prev, keys, "full").join(before, keys, "left")
+    now = F.coalesce(F.col("_now"), F.lit(False))
+    was = F.coalesce(F.col("_prev"), F.lit(False))
+    earlier = F.coalesce(F.col("_before"), F.lit(False))
+
+    def count(cond):
+        return F.sum(F.when(cond, 1).otherwise(0)).cast("long")
+
+    return people.groupBy("org_id", "source_format").agg(
+        count(now & ~was & ~earlier).alias("new_users"),
+        count(now & was).alias("retained_users"),
+        count(now & ~was & earlier).alias("reactivated_users"),
+        count(~now & was).alias("lapsed_users"),
+    )
+
+
+def days_to_first_use(
+    seats: DataFrame, activity: DataFrame, prior: DataFrame | None, start: date, end: date
+) -> DataFrame:
+    """Per (org_id, source_format incl. ``all``): the median days from a seat's assignment to
+    its holder's first use of the tool, over seats assigned in the period that were used by its
+    end (``median_days_to_first_use``; seats never used are not in it: ``idle_seats`` counts
+    them). The org is the holder's activity org."""
+    spark = seats.sparkSession
+    every = activity if prior is None else activity.unionByName(prior, allowMissingColumns=True)
+    per_source = every.where((F.col("source_format") != F.lit(ALL)) & (F.col("active") > 0))
+    tools = [r.tool for r in seats.select("tool").distinct().collect()]
+    known = [r.source_format for r in per_source.select("source_format").distinct().collect()]
+    ts = _tool_sources(spark, tools, known)
+    assigned = seats.where(
+        F.col("assigned_from").isNotNull()
+        & (F.col("assigned_from") >= F.lit(start))
+        & (F.col("assigned_from") < F.lit(end))
+    ).select("user_key", "tool", "assigned_from")
+    first = (
+        per_source.join(F.broadcast(ts), "source_format")
+        .join(assigned, ["user_key", "tool"])
+        .where((F.col("day") >= F.col("assigned_from")) & (F.col("day") < F.lit(end)))
+        .groupBy("org_id", "user_key", "tool", "assigned_from")
+        .agg(F.min("day").alias("_first"))
+        .withColumn("_d", F.datediff("_first", "assigned_from"))
+    )
+    rows = _source_rows(first, activity)
+    return rows.groupBy("org_id", "source_format").agg(
+        F.percentile_approx("_d", 0.5).cast("double").alias("median_days_to_first_use")
     )

@@ -363,7 +363,9 @@ def _price(i: int, p) -> Price:
     try:
         eff = eff if isinstance(eff, date) else date.fromisoformat(str(eff))
     except ValueError:
-        raise ConfigError(f"{where}: 'effective_from' must be a date YYYY-MM-DD, got {eff!r}") from None
+        raise ConfigError(
+            f"{where}: 'effective_from' must be a date YYYY-MM-DD, got {eff!r}"
+        ) from None
     amounts = {}
     for k in PRICE_FIELDS - {"tool", "effective_from", "model"}:
         v = p.get(k)

@@ -252,7 +252,7 @@ def test_automation_names():
 
 
 def test_net_of_theater_by_hand(spark):
-    # Org A, index 0.30 [0.20, 0.45]. u1: 4 chats, none flagged (share 0); u2: 4 chats, 2
+    # Org A, index 30 [20, 45] (0-100: shares 0.30 [0.20, 0.45]). u1: 4 chats, none flagged (share 0); u2: 4 chats, 2
     # flagged (0.5); u3: 8 chats, 3 flagged (0.375); u4: GitHub aggregates only, 2 requests,
     # no labels -> the org's share 0.30. Org B: 1 person, the index not measurable (null).
     # Mostly genuine = share < 0.5: u1, u3, u4 -> 3. Low bound: every share + (0.45 - 0.30):
@@ -268,7 +268,7 @@ def test_net_of_theater_by_hand(spark):
     events.append(("B", "b1", D("2026-03-02"), "chat", None, None))
     user_days = [_ud("github_copilot_users", "u4", "2026-03-03", "chat", requests=2)]
     index = spark.createDataFrame(
-        [("A", False, None, 0.30, 0.20, 0.45), ("B", False, None, None, None, None)],
+        [("A", False, None, 30.0, 20.0, 45.0), ("B", False, None, None, None, None)],
         "org_id string, suppressed boolean, suppression_reason string, theater_index double, "
         "ci_low double, ci_high double",
     )

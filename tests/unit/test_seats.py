@@ -253,7 +253,7 @@ def test_licensed_idle_and_theater_only_seats_by_hand(spark, world):
     ) == (1, 1)
     assert ("B", "all") not in got
     index = spark.createDataFrame(
-        [("A", False, None, 0.4, 0.3, 0.5), ("B", False, None, 0.1, 0.0, 0.2)],
+        [("A", False, None, 40.0, 30.0, 50.0), ("B", False, None, 10.0, 0.0, 20.0)],
         "org_id string, suppressed boolean, suppression_reason string, theater_index double, "
         "ci_low double, ci_high double",
     )
@@ -343,7 +343,7 @@ def test_cost_by_hand(spark, world):
         ad.aggregate_activity(spark.createDataFrame(USAGE, USER_DAYS_SCHEMA), START, END, prices),
     )
     index = spark.createDataFrame(
-        [("A", False, None, 0.4, 0.3, 0.5), ("B", False, None, 0.1, 0.0, 0.2)],
+        [("A", False, None, 40.0, 30.0, 50.0), ("B", False, None, 10.0, 0.0, 20.0)],
         "org_id string, suppressed boolean, suppression_reason string, theater_index double, "
         "ci_low double, ci_high double",
     )

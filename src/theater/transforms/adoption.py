@@ -43,8 +43,8 @@ Net of theater (from the org's ``theater_index`` and its interval ``[ci_low, ci_
   labelled interactions flagged (``MOSTLY``); a person with no labelled interaction (aggregate
   use only) takes the org's index as their share. ``_low``/``_high``: the same count with every
   share moved up by ``ci_high - index`` / down by ``index - ci_low``;
-- ``genuine_requests`` = requests x (1 - index), ``_low`` with ``ci_high``, ``_high`` with
-  ``ci_low`` (rounded to whole requests);
+- ``genuine_requests`` = requests x (1 - index / 100), ``_low`` with ``ci_high``, ``_high``
+  with ``ci_low`` (rounded to whole requests);
 - ``performative_cost_share``: per person, cost x share, over the cost (bounds: the shares
   moved as above, clipped to [0, 1]).
 
@@ -357,8 +357,8 @@ def person_theater(labels: DataFrame) -> DataFrame:
 
 
 def _index_frame(spark, index: DataFrame | None) -> DataFrame:
-    """(org_id, _i_supp, _i_reason, _idx, _lo, _hi) of the index; theater columns null when the
-    frame has none."""
+    """(org_id, _i_supp, _i_reason, _idx, _lo, _hi) of the index, the theater columns as shares
+    (``theater_index`` / 100); null when the frame has none."""
     if index is None:
         index = spark.createDataFrame(
             [], "org_id string, suppressed boolean, suppression_reason string"
@@ -366,9 +366,8 @@ def _index_frame(spark, index: DataFrame | None) -> DataFrame:
     have = set(index.columns)
 
     def col(name):
-        # an estimator's index may fall outside [0, 1] (the acceptance excess is unbiased,
-        # not bounded): as a share of usage it is clipped
-        c = F.col(name).cast("double") if name in have else F.lit(None).cast("double")
+        # the index and its interval are on 0-100: here a share of usage, in [0, 1]
+        c = F.col(name).cast("double") / 100.0 if name in have else F.lit(None).cast("double")
         return F.when(c.isNotNull(), F.least(F.greatest(c, F.lit(0.0)), F.lit(1.0)))
 
     return index.select(

@@ -7,6 +7,9 @@ list names only the seat nobody used."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 
 import pytest
@@ -114,3 +117,28 @@ def test_seats_idle_seats_cost_and_the_reclaim_list(spark, priced, tmp_path):
     listed = seat_stage.reclaim(spark, priced, lake, res["period"], confirmed=True)
     assert list(listed.columns) == ["tool", "alias", "assigned_from"]
     assert listed["alias"].tolist() == ["nobody-gh"]
+
+    # the CLI, as a user runs it: refused without the flag (exit 2); with it, the list is an
+    # artifact of an MLflow run, and nothing else
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("THEATER_") and k != "MLFLOW_TRACKING_URI"
+    }
+    env.update(THEATER_PATHS__STATE=str(tmp_path / "state"), THEATER_SPARK__SHUFFLE_PARTITIONS="2")
+    cmd = [sys.executable, "-m", "theater.cli", "seats", "reclaim", "--lake", lake.root]
+    cmd += ["--start", str(START), "--end", str(END)]
+    refused = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 2 and "--reclaim-list" in refused.stderr
+    done = subprocess.run(
+        [*cmd, "--reclaim-list"], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "seats to reclaim in" in done.stdout and ": 1 (MLflow run" in done.stdout
+    from theater.config import load_config
+    from theater.tracking import load_artifact_text, recent_runs
+
+    tracked = load_config(env="local", environ={"THEATER_PATHS__STATE": str(tmp_path / "state")})
+    (run,) = [r for r in recent_runs(tracked) if r.info.run_name.startswith("seats reclaim")]
+    text = load_artifact_text(tracked, run.info.run_id, seat_stage.RECLAIM_ARTIFACT)
+    assert text.splitlines() == ["tool,alias,assigned_from", "github_copilot,nobody-gh,2026-01-05"]

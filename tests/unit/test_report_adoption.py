@@ -70,6 +70,11 @@ def test_cards_sum_the_published_orgs_and_unknown_is_a_dash():
     assert cards["adoption-active"]["big"] == "20"
     assert "+11% vs 2026Q1" in cards["adoption-active"]["small"]
     assert cards["adoption-genuine"]["big"] == "9"  # C unknown: not added as 0
+    # compared with the orgs whose theater is measured (A: 12 active, 100 requests), not all
+    assert cards["adoption-genuine"]["small"] == (
+        "of 12 active in the 1 of 2 orgs whose theater is measured (7–11) · 70 of 100 of "
+        "their requests genuine"
+    )
     assert cards["adoption-seats"]["big"] == "15"
     # cost 300 over 20 active people = 15; over 70 genuine requests = 4.29
     assert cards["adoption-cost"]["big"] == "300 USD"

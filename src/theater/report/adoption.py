@@ -92,6 +92,9 @@ def view(
     t = {c: _sum(pub, c) for c in SUMMED}
     p_active = _sum(prev_pub, "active_users") if not prev_pub.empty else None
     gu = _range(t["genuine_users_low"], t["genuine_users_high"])
+    # net figures compare with the orgs whose theater is measured, never with all orgs
+    measured = pub[pub["genuine_users"].notna()] if "genuine_users" in pub else pub.iloc[0:0]
+    m_active, m_requests = _sum(measured, "active_users"), _sum(measured, "requests")
     cards = [
         {
             "id": "adoption-active",
@@ -108,8 +111,13 @@ def view(
             "id": "adoption-genuine",
             "label": "Active net of theater",
             "big": count(t["genuine_users"]),
-            "small": (f"mostly genuine use ({gu}) · " if gu else "mostly genuine use · ")
-            + f"{count(t['genuine_requests'])} of {count(t['requests'])} requests genuine",
+            "small": (
+                f"of {count(m_active)} active in the {len(measured)} of {len(pub)} orgs whose "
+                f"theater is measured ({gu or '—'}) · {count(t['genuine_requests'])} of "
+                f"{count(m_requests)} of their requests genuine"
+                if len(measured)
+                else "theater is not measurable in any published org"
+            ),
         },
         {
             "id": "adoption-seats",

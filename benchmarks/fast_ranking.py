@@ -29,9 +29,10 @@ import pyarrow.dataset as pads
 sys.path.insert(0, str(Path(__file__).parent))
 from rank_compare import rho, simple_estimators  # noqa: E402
 
+from theater.columns import USED  # noqa: E402
 from theater.signals import acceptance_excess as ax  # noqa: E402
 from theater.synth import generate  # noqa: E402
-from theater.vendor_delivery import GH_FEATURE, USED  # noqa: E402
+from theater.synth.exports.github_copilot_users import GH_FEATURE  # noqa: E402
 
 KEYS = ("published", "acceptance_rate", "user_excess", "oracle")
 

@@ -134,6 +134,23 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", help="HTML file to write (default: theater-report-<period>.html)")
     rep.add_argument("--pdf", help="also print the report to this PDF (needs Chromium)")
 
+    seats = sub.add_parser(
+        "seats",
+        help="seats to reclaim (no use at all in the period): a per-person list, made only "
+        "with --reclaim-list and logged as an MLflow artifact, never in gold or the report",
+    )
+    _common(seats)
+    seats.add_argument("action", choices=["reclaim"])
+    seats.add_argument("--lake", help="lake root (default: paths.lake)")
+    _period_args(seats)
+    seats.add_argument(
+        "--reclaim-list",
+        action="store_true",
+        dest="reclaim_list",
+        help="yes, make the per-person list (vendor aliases of seats with no use at all)",
+    )
+    seats.add_argument("--out", help="also write the list to this CSV file")
+
     runs = sub.add_parser("runs", help="list recent tracked runs, or diff two")
     _common(runs)
     runs.add_argument("action", nargs="?", choices=["list", "diff"], default="list")
@@ -325,6 +342,40 @@ def _cmd_audit(args, cfg: Config) -> int:
     return dispatch(args, cfg)
 
 
+def _cmd_seats(args, cfg: Config) -> int:
+    from .stages import seats
+
+    if not args.reclaim_list:
+        print(f"theater: refused: {seats.ReclaimRefused.__doc__.strip()} ", file=sys.stderr)
+        print(
+            f"theater: the list names people; add {seats.RECLAIM_FLAG} to make it",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    import tempfile
+
+    from .engine import session
+    from .lake import Lake
+    from .tracking import PipelineRun
+
+    period = Period.parse(quarter=args.quarter, start=args.start, end=args.end)
+    lake = Lake(args.lake or cfg.paths.lake, cfg.table_format)
+    with PipelineRun(cfg, period, lake.root, "seats reclaim") as tracked, session(cfg) as spark:
+        table = seats.reclaim(spark, cfg, lake, period, confirmed=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, os.path.basename(seats.RECLAIM_ARTIFACT))
+            table.to_csv(path, index=False)
+            if tracked.enabled:
+                import mlflow
+
+                mlflow.log_artifact(path, os.path.dirname(seats.RECLAIM_ARTIFACT))
+            if args.out:
+                table.to_csv(args.out, index=False)
+    where = f"MLflow run {tracked.run_id}" if tracked.enabled else "no MLflow run (tracking off)"
+    print(f"seats to reclaim in {period.label}: {len(table)} ({where}: {seats.RECLAIM_ARTIFACT})")
+    return EXIT_OK
+
+
 def _cmd_runs(args, cfg: Config) -> int:
     from .tracking import get_run, load_artifact_text, recent_runs
 
@@ -362,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
             "runs": _cmd_runs,
             "report": _cmd_report,
             "audit": _cmd_audit,
+            "seats": _cmd_seats,
         }[args.command]
         return handler(args, cfg)
     except (ConfigError, PeriodError, UsageError) as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import os
 from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping, get_type_hints
@@ -312,6 +313,75 @@ class Tracking:
 
 
 @dataclass(frozen=True)
+class Price:
+    """One row of the price table: what ``tool`` costs from ``effective_from`` on (until a
+    later row of the same tool and model). ``model`` None: any model. Each price None when the
+    tool is not billed that way; ``currency`` is the table's."""
+
+    tool: str
+    effective_from: date
+    model: str | None = None
+    seat_per_month: float | None = None
+    per_request: float | None = None
+    per_1k_prompt_tokens: float | None = None
+    per_1k_output_tokens: float | None = None
+
+
+PRICE_FIELDS = {f.name for f in fields(Price)}
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """gold/org_adoption settings: the price table (``prices``, a list of :class:`Price`
+    mappings in YAML, checked when the configuration loads) and its currency."""
+
+    currency: str
+    prices: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "prices", tuple(_price(i, p) for i, p in enumerate(self.prices)))
+
+    def prices_on(self, day: date) -> dict[tuple[str, str | None], Price]:
+        """{(tool, model): the price row in effect on ``day``} (the latest ``effective_from``
+        on or before it)."""
+        out: dict = {}
+        for p in sorted(self.prices, key=lambda p: p.effective_from):
+            if p.effective_from <= day:
+                out[(p.tool, p.model)] = p
+        return out
+
+
+def _price(i: int, p) -> Price:
+    if isinstance(p, Price):
+        return p
+    where = f"adoption.prices[{i}]"
+    if not isinstance(p, Mapping):
+        raise ConfigError(f"{where}: expected a mapping (tool, effective_from, prices), got {p!r}")
+    unknown = sorted(set(p) - PRICE_FIELDS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}' (known: {sorted(PRICE_FIELDS)})")
+    if not isinstance(p.get("tool"), str) or not p["tool"].strip():
+        raise ConfigError(f"{where}: 'tool' must be a non-empty string")
+    eff = p.get("effective_from")
+    try:
+        eff = eff if isinstance(eff, date) else date.fromisoformat(str(eff))
+    except ValueError:
+        raise ConfigError(
+            f"{where}: 'effective_from' must be a date YYYY-MM-DD, got {eff!r}"
+        ) from None
+    amounts = {}
+    for k in PRICE_FIELDS - {"tool", "effective_from", "model"}:
+        v = p.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
+            raise ConfigError(f"{where}: '{k}' must be a number >= 0 or null, got {v!r}")
+        amounts[k] = None if v is None else float(v)
+    if all(v is None for v in amounts.values()):
+        raise ConfigError(f"{where}: gives no price (seat_per_month, per_request or per_1k_*)")
+    model = p.get("model")
+    return Price(p["tool"].strip().lower(), eff, None if model is None else str(model), **amounts)
+
+
+@dataclass(frozen=True)
 class Generate:
     seed: int
     orgs: int
@@ -344,6 +414,7 @@ class Config:
     quality: Quality
     audit: Audit
     tracking: Tracking
+    adoption: Adoption
     generate: Generate
     data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     sources: tuple[str, ...] = field(default=())

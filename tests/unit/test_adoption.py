@@ -195,3 +195,114 @@ def test_counts_no_source_reports_stay_null(spark):
     r = _adopt(spark, user_days=user_days)[("A", "viva_person_query")]
     assert r["requests"] == 4  # the summarise subset repeats actions counted in 'word'
     assert r["accepted"] is None and r["offered"] is None and r["acceptance_rate"] is None
+
+
+def test_automation_is_counted_apart_never_as_people(spark):
+    # Events: u1 chats twice (tool 'ide'); a coding agent makes 3 edits in u2's name (tool
+    # 'coding_agent'); u1 also has 1 'bugbot' event. Aggregates: u3's pull requests got 2
+    # policy-triggered reviews (GitHub feature 'code_review_passive') and nothing else; u4
+    # has 1 Cursor Bugbot review and 1 chat request of their own.
+    # By hand, 'all': people active by their own use: u1, u4 -> 2; requests 2 + 1 = 3;
+    # automation_requests 3 + 1 + 2 + 1 = 7; automation-only people: u2, u3 -> 2.
+    schema = EVENTS_SCHEMA + ", tool string"
+    events = spark.createDataFrame(
+        [
+            ("A", "u1", D("2026-03-02"), "chat", None, None, "ide"),
+            ("A", "u1", D("2026-03-03"), "chat", None, None, "ide"),
+            ("A", "u1", D("2026-03-03"), "review", None, None, "bugbot"),
+        ]
+        + [("A", "u2", D("2026-03-04"), "code_edit", None, None, "coding_agent")] * 3,
+        schema,
+    )
+    user_days = spark.createDataFrame(
+        [
+            _ud("github_copilot_users", "u3", "2026-03-05", "code_review_passive", requests=2),
+            _ud("cursor_daily_usage", "u4", "2026-03-05", "bugbot", requests=1),
+            _ud("cursor_daily_usage", "u4", "2026-03-05", "chat", requests=1),
+        ],
+        USER_DAYS_SCHEMA,
+    )
+    rows = _rows(
+        ad.org_adoption(
+            ad.combined(ad.event_activity(events), ad.aggregate_activity(user_days, START, END)),
+            START,
+            END,
+            min_users=1,
+            dominance_share=1.0,
+            run_id="r",
+        )
+    )
+    a = rows[("A", "all")]
+    assert (a["active_users"], a["requests"]) == (2, 3)
+    assert (a["automation_users"], a["automation_requests"]) == (2, 7)
+    assert a["active_days"] == 3  # u1 on 2 and 3 Mar, u4 on 5 Mar; automation days not counted
+    g = rows[("A", "github_copilot_users")]  # only automation: no person active -> suppressed
+    assert g["suppressed"] is True and g["automation_users"] is None
+    n = rows[("A", "native")]
+    assert (n["active_users"], n["automation_users"], n["automation_requests"]) == (1, 1, 4)
+
+
+def test_automation_names():
+    import re
+
+    hits = ["bugbot", "coding_agent", "copilot_coding_agent", "code_review_passive", "bot"]
+    misses = ["chat_panel_agent_mode", "agent_edit", "chatbot", "code_completion", "agent"]
+    assert all(re.search(ad.AUTOMATION, h) for h in hits)
+    assert not any(re.search(ad.AUTOMATION, m) for m in misses)
+
+
+def test_net_of_theater_by_hand(spark):
+    # Org A, index 30 [20, 45] (0-100: shares 0.30 [0.20, 0.45]). u1: 4 chats, none flagged (share 0); u2: 4 chats, 2
+    # flagged (0.5); u3: 8 chats, 3 flagged (0.375); u4: GitHub aggregates only, 2 requests,
+    # no labels -> the org's share 0.30. Org B: 1 person, the index not measurable (null).
+    # Mostly genuine = share < 0.5: u1, u3, u4 -> 3. Low bound: every share + (0.45 - 0.30):
+    # 0.15, 0.65, 0.525, 0.45 -> u1, u4 = 2. High bound: every share - (0.30 - 0.20): 4.
+    # Requests 4 + 4 + 8 + 2 = 18; genuine 18 x 0.70 = 12.6 -> 13 [18 x 0.55 = 9.9 -> 10,
+    # 18 x 0.80 = 14.4 -> 14].
+    n = {"u1": (4, 0), "u2": (4, 2), "u3": (8, 3)}
+    events, labels = [], []
+    for u, (k, flagged) in n.items():
+        for i in range(k):
+            events.append(("A", u, D("2026-03-02"), "chat", None, None))
+            labels.append(("A", u, i < flagged))
+    events.append(("B", "b1", D("2026-03-02"), "chat", None, None))
+    user_days = [_ud("github_copilot_users", "u4", "2026-03-03", "chat", requests=2)]
+    index = spark.createDataFrame(
+        [("A", False, None, 30.0, 20.0, 45.0), ("B", False, None, None, None, None)],
+        "org_id string, suppressed boolean, suppression_reason string, theater_index double, "
+        "ci_low double, ci_high double",
+    )
+    theater = ad.person_theater(
+        spark.createDataFrame(labels, "org_id string, user_key string, is_theater boolean")
+    )
+    rows = _rows(
+        ad.org_adoption(
+            ad.combined(
+                ad.event_activity(spark.createDataFrame(events, EVENTS_SCHEMA)),
+                ad.aggregate_activity(
+                    spark.createDataFrame(user_days, USER_DAYS_SCHEMA), START, END
+                ),
+            ),
+            START,
+            END,
+            min_users=1,
+            dominance_share=1.0,
+            run_id="r",
+            index_suppressed=index,
+            theater=theater,
+        )
+    )
+    a = rows[("A", "all")]
+    assert (a["active_users"], a["requests"]) == (4, 18)
+    assert (a["genuine_users"], a["genuine_users_low"], a["genuine_users_high"]) == (3, 2, 4)
+    assert (a["genuine_requests"], a["genuine_requests_low"], a["genuine_requests_high"]) == (
+        13,
+        10,
+        14,
+    )
+    # per source: native has u1..u3 (u3 and u1 mostly genuine), GitHub u4 alone
+    assert rows[("A", "native")]["genuine_users"] == 2
+    assert rows[("A", "github_copilot_users")]["genuine_users"] == 1
+    b = rows[("B", "all")]
+    assert b["active_users"] == 1 and b["requests"] == 1
+    assert all(b[c] is None for c in ad.NET_FIGURES)  # not measurable: NA, never 0

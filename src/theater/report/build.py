@@ -15,6 +15,7 @@ from ..audit.explain import interval_sentence
 from ..period import Period
 from . import figures as fg
 from . import page
+from .adoption import view as adoption_view
 from .data import (
     ReportDataError,
     ReportInputs,
@@ -58,6 +59,7 @@ class Figures:
     lake: str
     generated_at: str
     interval_note: str = ""  # what the intervals cover (theater.audit.explain)
+    adoption: Any = None  # the adoption section (theater.report.adoption.AdoptionView) or None
 
 
 @dataclass
@@ -204,6 +206,12 @@ def compute(inputs: ReportInputs, generated_at: str | None = None) -> Figures:
         formats=inputs.formats,
         lake=inputs.lake,
         interval_note=interval_sentence(inputs.index, inputs.audit_rates, s["confidence"]),
+        adoption=adoption_view(
+            inputs.adoption,
+            inputs.previous_adoption,
+            inputs.previous_period.label,
+            s.get("currency", "USD"),
+        ),
         generated_at=generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
 

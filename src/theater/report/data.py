@@ -82,6 +82,7 @@ class ReportInputs:
     settings: dict[str, Any]  # method settings (from the run's logged config or cfg)
     audit_rates: dict | None = None  # audited precision/recall over the lake (theater.audit)
     adoption: pd.DataFrame | None = None  # this period's gold/org_adoption (None: absent)
+    previous_adoption: pd.DataFrame | None = None  # the previous period's, for the trend
 
 
 # ------------------------------------------------------------------------- periods
@@ -135,6 +136,7 @@ SETTINGS = {
     "padding_quantile": ("signals.padding.quantile", float, 0.90),
     "checkpoint_days": ("incentives.checkpoint_burst.working_days_before", int, 3),
     "threshold": ("scoring.threshold", float, 0.5),
+    "currency": ("adoption.currency", str, "USD"),
 }
 
 
@@ -195,6 +197,7 @@ def load(lake: str, period: Period, cfg=None) -> ReportInputs:
     dq_t = read_table(lake, DQ, filter=ds.field("run_id").isin(run_ids) if run_ids else None)
     pol_t = read_table(lake, POLICIES)
     ad_t = read_table(lake, ADOPTION, filter=_in_period(period))
+    prev_ad_t = read_table(lake, ADOPTION, filter=_in_period(prev_period))
     versions = {
         INDEX: index_t.version,
         USER_WEEKS: uw_t.version if uw_t else None,
@@ -240,6 +243,7 @@ def load(lake: str, period: Period, cfg=None) -> ReportInputs:
         settings=method_settings(cfg, runs),
         audit_rates=lake_rates(lake),
         adoption=ad_t.rows.reset_index(drop=True) if ad_t else None,
+        previous_adoption=prev_ad_t.rows.reset_index(drop=True) if prev_ad_t else None,
     )
 
 

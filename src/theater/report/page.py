@@ -389,6 +389,7 @@ def render(f) -> str:
         decoupling_rows=dec.to_dict("records"),
         matrix_columns=[signal_label(c) for c in f.matrix.columns],
         matrix_rows=matrix_rows(f.matrix),
+        adoption=f.adoption,
     )
     return environment().get_template("page.html").render(context)
 

@@ -62,6 +62,7 @@ from ..sources.landing import (
     read_batch,
 )
 from ..transforms.contract import Limits, as_received, record_problems
+from . import seats
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ VENDOR_EVENT_COLUMNS = {
     "user_alias_kind": "CAST(NULL AS STRING)",
     "_line": "CAST(NULL AS BIGINT)",
 }
-KNOWN_LANDING = set(DATASETS) | {vin.VENDOR_DIR, vin.IDENTITIES_DIR}
+KNOWN_LANDING = set(DATASETS) | {vin.VENDOR_DIR, vin.IDENTITIES_DIR, seats.DIR}
 QUARANTINE_SCHEMA = (
     "dataset string, raw_record string, reason string, reason_kind string, "
     "problems array<string>, event_id string, line_number bigint, "
@@ -510,6 +511,7 @@ def _run(
         progress,
         failures,
     )
+    metrics["seats"] = seats.ingest(spark, lake, landing, batch_id, at)
     if file_rows:
         lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
     metrics["outputs"] = {t: lake.version(t) for t in BRONZE_TABLES + [QUARANTINE, FILES_LOG]}

@@ -54,6 +54,7 @@ from ..transforms.refine import (
     sessionize,
     with_pseudonyms,
 )
+from . import seats
 
 log = logging.getLogger(__name__)
 
@@ -298,6 +299,7 @@ def run(
     aggregates = _refine_aggregates(
         spark, lake, period, dq, key, directory, idmap, dir_ids, cov, progress
     )
+    seat_metrics = seats.refine(spark, lake, key, idmap, dir_ids)
     coverage = _write_identity_coverage(spark, lake, period, dq, cov)
     return {
         "inputs": {t: lake.version(t) for t in BRONZE_INPUTS},
@@ -308,6 +310,7 @@ def run(
         "orphan_updates": int(orphans),
         "identity_coverage": _coverage_metrics(coverage),
         **aggregates,
+        **seat_metrics,
         **dq.finish(),
         "seconds": round(time.time() - t0, 2),
     }

@@ -24,6 +24,7 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Callable
 
 import pandas as pd
@@ -139,6 +140,11 @@ class ScoreInputs:
     user_days: DataFrame | None = None  # silver/user_days, history floor to period end
     # n -> ``interactions`` in at most n parts, by silver's data files (None: not readable so)
     chunks: Callable[[int], list[DataFrame]] | None = None
+    seats: DataFrame | None = None  # silver/seats (seat assignments), None: no seat input
+    directory: DataFrame | None = None  # silver/directory, for the org of a seat holder
+    # everything before the period (the lake's whole history, for adoption cohorts)
+    before_interactions: DataFrame | None = None
+    before_user_days: DataFrame | None = None
 
 
 def history_days(cfg: Config) -> int:
@@ -175,12 +181,18 @@ def read_inputs(
         audit_labels = audit.period_labels(lake, spark, period, audit_v)
         if audit_labels is not None:
             read["ops/audit_labels"] = audit_v
-    user_days = None
+    user_days = before_user_days = None
     # a rescore reads only what the tracked run read: no user_days if that run had none
     if lake.exists("silver/user_days") and (not versions or "silver/user_days" in versions):
         ud, read["silver/user_days"] = pinned("silver/user_days")
         back = period.extend_back(history_days(cfg))
         user_days = ud.where(back.date_col("day"))
+        before_user_days = ud.where(F.col("day") < F.lit(period.start))
+    seats = directory = None
+    if lake.exists("silver/seats") and (not versions or "silver/seats" in versions):
+        seats, read["silver/seats"] = pinned("silver/seats")
+        if lake.exists("silver/directory"):
+            directory, read["silver/directory"] = pinned("silver/directory")
     lookback = cfg.signals.repeat_prompt.window_days
     history = silver.where(period.extend_back(history_days(cfg)).ts_col("event_ts")).select(
         "org_id", "user_key", "event_date"
@@ -204,6 +216,10 @@ def read_inputs(
         audit_labels,
         user_days,
         chunks if files else None,
+        seats,
+        directory,
+        silver.where(F.col("event_ts") < F.lit(f"{period.start} 00:00:00").cast("timestamp")),
+        before_user_days,
     )
 
 
@@ -605,29 +621,86 @@ def compute_gold(
     )
     seconds_index = time.time() - t_idx
     progress("score: adoption (active, engaged, requests, accepted)")
-    adoption = handover("gold/org_adoption", adoption_frame(inputs, index, period, cfg, run_id))
+    adoption = handover(
+        "gold/org_adoption", adoption_frame(inputs, index, period, cfg, run_id, labels)
+    )
     return Gold(
         labels, user_weeks, index, inc, audited, seconds_incentives, seconds_index, adoption
     )
 
 
-def adoption_frame(inputs: ScoreInputs, index, period: Period, cfg: Config, run_id: str):
+EARLIEST = date(1, 1, 1)  # cohorts look back over the whole lake
+
+
+def adoption_frame(
+    inputs: ScoreInputs, index, period: Period, cfg: Config, run_id: str, labels=None
+):
     """gold/org_adoption of the period (``transforms.adoption``): events and aggregates through
-    one definition; the index's suppressed orgs and small rows carry no figures."""
-    events = adopt.event_activity(inputs.interactions.where(period.ts_col("event_ts")))
+    one definition; the index's suppressed orgs and small rows carry no figures. With the
+    period's labels, the figures net of theater (the org's index and interval, each person's
+    flagged share)."""
+    # the price table in effect on the period's first day
+    prices = cfg.adoption.prices_on(period.start)
+    events = adopt.event_activity(inputs.interactions.where(period.ts_col("event_ts")), prices)
     aggs = (
-        adopt.aggregate_activity(inputs.user_days, period.start, period.end)
+        adopt.aggregate_activity(inputs.user_days, period.start, period.end, prices)
         if inputs.user_days is not None
         else None
     )
+    activity = adopt.combined(events, aggs)
+    theater = adopt.person_theater(labels) if labels is not None else None
+    seats = (
+        adopt.seat_figures(
+            inputs.seats,
+            activity,
+            period.start,
+            period.end,
+            directory=inputs.directory,
+            theater=theater,
+        )
+        if inputs.seats is not None and activity is not None
+        else None
+    )
+    before = adopt.combined(
+        adopt.event_activity(inputs.before_interactions)
+        if inputs.before_interactions is not None
+        else None,
+        adopt.aggregate_activity(inputs.before_user_days, EARLIEST, period.start)
+        if inputs.before_user_days is not None
+        else None,
+    )
+    cohort = (
+        adopt.cohorts(activity, before, period.previous().start, period.start)
+        if activity is not None
+        else None
+    )
+    first_use = (
+        adopt.days_to_first_use(inputs.seats, activity, before, period.start, period.end)
+        if inputs.seats is not None and activity is not None
+        else None
+    )
+    seat_costs = (
+        adopt.seat_costs(
+            inputs.seats, activity, period.start, period.end, prices, directory=inputs.directory
+        )
+        if inputs.seats is not None and activity is not None
+        else None
+    )
     return adopt.org_adoption(
-        adopt.combined(events, aggs),
+        activity,
         period.start,
         period.end,
         min_users=cfg.privacy.min_users,
         dominance_share=cfg.privacy.dominance_share,
         run_id=run_id,
-        index_suppressed=index.select("org_id", "suppressed", "suppression_reason"),
+        index_suppressed=index.select(
+            "org_id", "suppressed", "suppression_reason", "theater_index", "ci_low", "ci_high"
+        ),
+        theater=theater,
+        seats=seats,
+        seat_costs=seat_costs,
+        cohort=cohort,
+        first_use=first_use,
     )
 
 

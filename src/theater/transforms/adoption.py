@@ -23,13 +23,44 @@ silver/user_days), and every figure is computed once from those rows (``org_adop
   aggregates: ``suggestions_shown`` when reported, else accepted + rejected + dismissed);
 - ``acceptance_rate`` = accepted / offered; null when nothing was offered.
 
+People apart from automation: activity no person initiated (an event's ``tool`` or an
+aggregate's ``feature`` matching ``AUTOMATION``: bots reviewing pull requests, coding agents,
+reviews a policy triggered) is never a use: it is counted apart as ``automation_requests`` and
+``automation_users`` (people in whose name only automation acted; a person with their own use
+is active, as GitHub counts an active code-review user before a passive one). Shared service
+principals (``shared`` in identities, AWS role ARNs) never reach silver as a person (refine
+leaves them out and counts them in ``ops/identity_coverage``), so they are in no figure here.
+
 ``source_format = 'all'`` counts a person once across tools (distinct ``user_key``; one person
 in two tools is one person when identities map both aliases to one directory user). Usage a
 tool reports at two grains (events and aggregates of one tool family) is counted once, from the
 events (``aggregates.without_event_grain``).
 
-Seats and cost (``licensed_seats``, ``idle_seats``, ``cost``) are null: no seat or price input
-exists yet, and unknown is never 0.
+Net of theater (from the org's ``theater_index`` and its interval ``[ci_low, ci_high]`` in
+``gold/org_theater_index``, and each person's flagged share in ``gold/interaction_labels``):
+
+- ``genuine_users``: active people whose usage is mostly genuine, i.e. less than half of their
+  labelled interactions flagged (``MOSTLY``); a person with no labelled interaction (aggregate
+  use only) takes the org's index as their share. ``_low``/``_high``: the same count with every
+  share moved up by ``ci_high - index`` / down by ``index - ci_low``;
+- ``genuine_requests`` = requests x (1 - index / 100), ``_low`` with ``ci_high``, ``_high``
+  with ``ci_low`` (rounded to whole requests);
+- ``performative_cost_share``: per person, cost x share, over the cost (bounds: the shares
+  moved as above, clipped to [0, 1]).
+
+All are null (NA, never 0) where the org's index is null (theater not measurable).
+
+Seats (``seat_figures``, from ``silver/seats``): ``licensed_seats``, ``idle_seats`` and
+``theater_only_seats`` per usage source a seat's tool maps to and for ``all``; null where the
+org gave no seat (unknown is never 0).
+
+Cost (``seat_costs``, ``_priced``; the configuration's price table, ``Adoption``): a seat's
+monthly price per day held, plus per-request and per-token prices of each use; ``cost``,
+``cost_per_active_user``, ``cost_per_genuine_request``; null where nothing gives a price.
+
+Over time (``cohorts``, ``days_to_first_use``): new, retained, reactivated and lapsed people
+against the previous period and the lake's whole history before it; the median days from a
+seat's assignment to its first use.
 
 Suppression follows the index: a row is suppressed when its org is suppressed in
 ``gold/org_theater_index``, or when the row itself has fewer than k active users, or one person
@@ -49,8 +80,46 @@ from . import aggregates as agg
 
 ALL = "all"
 KEYS = ["org_id", "user_key", "source_format", "day"]
-COUNT_FIGURES = ("active_users", "engaged_users", "active_days", "requests", "accepted", "offered")
-FIGURES = (*COUNT_FIGURES, "acceptance_rate", "licensed_seats", "idle_seats", "cost")
+COUNT_FIGURES = (
+    "active_users",
+    "engaged_users",
+    "active_days",
+    "requests",
+    "accepted",
+    "offered",
+    "automation_users",
+    "automation_requests",
+)
+#: net of theater: each with its interval (``_low``, ``_high``)
+NET_FIGURES = tuple(
+    f"{n}{suffix}"
+    for n in ("genuine_users", "genuine_requests", "performative_cost_share")
+    for suffix in ("", "_low", "_high")
+)
+FIGURES = (
+    *COUNT_FIGURES,
+    "acceptance_rate",
+    "licensed_seats",
+    "idle_seats",
+    "theater_only_seats",
+    "cost",
+    "cost_per_active_user",
+    "cost_per_genuine_request",
+    *NET_FIGURES,
+    "new_users",
+    "retained_users",
+    "reactivated_users",
+    "lapsed_users",
+    "median_days_to_first_use",
+)
+#: a person's usage is mostly genuine when less than this share of it is theater
+MOSTLY = 0.5
+#: figures that may be negative (none of the counts, rates or costs may)
+SIGNED: tuple[str, ...] = ()
+#: Activity no person initiated: bots reviewing pull requests (Cursor's Bugbot), coding agents
+#: working on an assigned issue, reviews a repository policy triggered (GitHub's "passive" code
+#: review users). Matched on an event's ``tool`` or an aggregate's ``feature`` (lower case).
+AUTOMATION = r"(^|[_\- ])(bugbot|bot|coding[_\- ]agent|passive[a-z_]*|auto[_\- ]?review|auto[_\- ]triggered[a-z_]*)([_\- ]|$)"
 COLUMNS = (
     "org_id",
     "period_start",
@@ -79,26 +148,120 @@ def _known_sum(*cols: Column) -> Column:
     return F.when(known, sum((F.coalesce(c, F.lit(0)) for c in cols), F.lit(0)))
 
 
+def is_automation(col: Column) -> Column:
+    """True for a tool or feature name that marks activity no person initiated."""
+    return F.coalesce(F.lower(col).rlike(AUTOMATION), F.lit(False))
+
+
 def _activity(df: DataFrame) -> DataFrame:
-    """Rows with KEYS, period_days, _use (0/1), requests, accepted, offered -> one activity row
-    per KEYS (sums of the known values; a count none of the rows reports stays null)."""
+    """Rows with KEYS, period_days, _use (0/1), _auto, requests, accepted, offered -> one
+    activity row per KEYS (sums of the known values; a count none of the rows reports stays
+    null). A person's own use and automation acting in their name are kept apart:
+    ``active``/``requests``/``accepted``/``offered`` count only the first, ``auto_active`` and
+    ``auto_requests`` the second."""
+    own = ~F.col("_auto")
     return df.groupBy(*KEYS).agg(
         F.max("period_days").cast("int").alias("period_days"),
-        F.max("_use").cast("int").alias("active"),
-        F.sum("requests").cast("long").alias("requests"),
-        F.sum("accepted").cast("long").alias("accepted"),
-        F.sum("offered").cast("long").alias("offered"),
+        F.coalesce(F.max(F.when(own, F.col("_use"))), F.lit(0)).cast("int").alias("active"),
+        F.sum(F.when(own, F.col("requests"))).cast("long").alias("requests"),
+        F.sum(F.when(own, F.col("accepted"))).cast("long").alias("accepted"),
+        F.sum(F.when(own, F.col("offered"))).cast("long").alias("offered"),
+        F.coalesce(F.max(F.when(F.col("_auto"), F.col("_use"))), F.lit(0))
+        .cast("int")
+        .alias("auto_active"),
+        F.sum(F.when(F.col("_auto"), F.col("requests"))).cast("long").alias("auto_requests"),
+        F.sum("_cost").cast("double").alias("cost"),
     )
 
 
-def event_activity(interactions: DataFrame) -> DataFrame:
+# ----------------------------------------------------------------------------------- cost
+def price_tool(source: Column, tool: Column | None = None) -> Column:
+    """The price table's ``tool`` of a usage row: the seat tool its source reports
+    (``sources.seats.TOOL_SOURCES``: ``cursor_usage_events`` -> ``cursor``), else the source
+    format itself; for a native event (no source format) its own ``tool``."""
+    from ..sources.seats import TOOL_SOURCES
+
+    expr = F.lower(source)
+    for t, sources in TOOL_SOURCES.items():
+        expr = F.when(source.isin(*sources), F.lit(t)).otherwise(expr)
+    native = F.lower(tool) if tool is not None else F.lit(None).cast("string")
+    return F.when(source.isNull(), native).otherwise(expr)
+
+
+_USAGE_PRICES = ("per_request", "per_1k_prompt_tokens", "per_1k_output_tokens")
+PRICE_SCHEMA = (
+    "_p_tool string, _p_model string, per_request double, per_1k_prompt_tokens double, "
+    "per_1k_output_tokens double"
+)
+
+
+def _priced(df: DataFrame, prices: dict | None, source: Column, *, event: bool) -> DataFrame:
+    """``df`` with ``_cost``: per_request x requests + tokens / 1000 x their prices, the sum of
+    the terms a price and a count are known for; null when none is (never 0 for unknown). An
+    event's model-specific price wins over the tool's any-model one."""
+    usage = {
+        k: p
+        for k, p in (prices or {}).items()
+        if any(getattr(p, f) is not None for f in _USAGE_PRICES)
+    }
+    if not usage:
+        return df.withColumn("_cost", F.lit(None).cast("double"))
+    spark = df.sparkSession
+    frame = spark.createDataFrame(
+        [(t, m, *[getattr(p, f) for f in _USAGE_PRICES]) for (t, m), p in usage.items()],
+        PRICE_SCHEMA,
+    )
+    tool_col = F.col("tool") if "tool" in df.columns else None
+    out = df.withColumn("_ptool", price_tool(source.cast("string"), tool_col))
+    model = F.col("model") if (event and "model" in df.columns) else F.lit(None).cast("string")
+    out = out.withColumn("_pmodel", model)
+    spec = frame.where(F.col("_p_model").isNotNull()).select(
+        F.col("_p_tool").alias("_st"),
+        F.col("_p_model").alias("_sm"),
+        *[F.col(f).alias(f"_s_{f}") for f in _USAGE_PRICES],
+    )
+    anym = frame.where(F.col("_p_model").isNull()).select(
+        F.col("_p_tool").alias("_at"), *[F.col(f).alias(f"_a_{f}") for f in _USAGE_PRICES]
+    )
+    out = out.join(
+        F.broadcast(spec),
+        (F.col("_ptool") == F.col("_st")) & (F.col("_pmodel") == F.col("_sm")),
+        "left",
+    ).join(F.broadcast(anym), F.col("_ptool") == F.col("_at"), "left")
+    has_spec = F.col("_st").isNotNull()
+
+    def price(f):
+        return F.when(has_spec, F.col(f"_s_{f}")).otherwise(F.col(f"_a_{f}"))
+
+    if event:
+        requests = (~F.coalesce(F.col("action").isin(*agg.PUSHED_ACTIONS), F.lit(False))).cast(
+            "double"
+        )
+        prompt, output = F.col("prompt_tokens"), F.col("completion_tokens")
+    else:
+        requests = agg.request_count().cast("double")
+        prompt, output = F.col("prompt_tokens"), F.col("output_tokens")
+    cost = _known_sum(
+        price("per_request") * requests,
+        price("per_1k_prompt_tokens") * prompt.cast("double") / 1000.0,
+        price("per_1k_output_tokens") * output.cast("double") / 1000.0,
+    )
+    helper = ["_ptool", "_pmodel", "_st", "_sm", "_at"] + [
+        f"_{k}_{f}" for k in "sa" for f in _USAGE_PRICES
+    ]
+    return out.withColumn("_cost", cost.cast("double")).drop(*helper)
+
+
+def event_activity(interactions: DataFrame, prices: dict | None = None) -> DataFrame:
     """Period interactions (``org_id, user_key, event_date, action, output_disposition`` and,
-    if present, ``source_format``; null = native) -> activity rows: each interaction is a use."""
+    if present, ``source_format``; null = native) -> activity rows: each interaction is a use.
+    ``prices`` (``Adoption.prices_on``): the usage cost of each interaction (``usage_cost``)."""
     src = (
         F.col("source_format")
         if "source_format" in interactions.columns
         else F.lit(None).cast("string")
     )
+    interactions = _priced(interactions, prices, src, event=True)
     disp = F.col("output_disposition")
     requested = ~F.coalesce(F.col("action").isin(*agg.PUSHED_ACTIONS), F.lit(False))
     known = disp.isNotNull() & (disp != F.lit("unknown"))
@@ -109,16 +272,24 @@ def event_activity(interactions: DataFrame) -> DataFrame:
         F.col("event_date").alias("day"),
         F.lit(1).alias("period_days"),
         F.lit(1).alias("_use"),
+        (is_automation(F.col("tool")) if "tool" in interactions.columns else F.lit(False)).alias(
+            "_auto"
+        ),
         requested.cast("long").alias("requests"),
         F.coalesce(disp.isin(*USED), F.lit(False)).cast("long").alias("accepted"),
         known.cast("long").alias("offered"),
+        F.col("_cost"),
     )
     return _activity(rows)
 
 
-def aggregate_activity(user_days: DataFrame, start: date, end: date) -> DataFrame:
+def aggregate_activity(
+    user_days: DataFrame, start: date, end: date, prices: dict | None = None
+) -> DataFrame:
     """silver/user_days rows of [start, end) with an org -> activity rows. ``*_subset``
-    features repeat actions counted elsewhere and are left out; null counts stay null."""
+    features repeat actions counted elsewhere and are left out; null counts stay null.
+    ``prices``: the usage cost of each row (any-model prices: user-days give no model)."""
+    user_days = _priced(user_days, prices, F.col("source_format"), event=False)
     decided = agg.decided_count()
     reported = _known_sum(F.col("requests"), F.col("suggestions_shown"), decided)
     rows = user_days.where(
@@ -134,9 +305,11 @@ def aggregate_activity(user_days: DataFrame, start: date, end: date) -> DataFram
         "day",
         F.coalesce(F.col("period_days"), F.lit(1)).alias("period_days"),
         F.when(reported > 0, F.lit(1)).otherwise(F.lit(0)).alias("_use"),
+        is_automation(F.col("feature")).alias("_auto"),
         agg.request_count().cast("long").alias("requests"),
         F.col("accepted").cast("long").alias("accepted"),
         F.coalesce(F.col("suggestions_shown"), decided).cast("long").alias("offered"),
+        F.col("_cost"),
     )
     return _activity(rows)
 
@@ -173,6 +346,40 @@ def combined(events: DataFrame | None, aggregates: DataFrame | None) -> DataFram
     return per_source.unionByName(every.withColumn("source_format", F.lit(ALL)))
 
 
+def person_theater(labels: DataFrame) -> DataFrame:
+    """gold/interaction_labels of the period -> (org_id, user_key, theater_share): the share of
+    a person's labelled interactions flagged as theater."""
+    return (
+        labels.where(F.col("org_id").isNotNull() & F.col("user_key").isNotNull())
+        .groupBy("org_id", "user_key")
+        .agg(F.avg(F.col("is_theater").cast("double")).alias("theater_share"))
+    )
+
+
+def _index_frame(spark, index: DataFrame | None) -> DataFrame:
+    """(org_id, _i_supp, _i_reason, _idx, _lo, _hi) of the index, the theater columns as shares
+    (``theater_index`` / 100); null when the frame has none."""
+    if index is None:
+        index = spark.createDataFrame(
+            [], "org_id string, suppressed boolean, suppression_reason string"
+        )
+    have = set(index.columns)
+
+    def col(name):
+        # the index and its interval are on 0-100: here a share of usage, in [0, 1]
+        c = F.col(name).cast("double") / 100.0 if name in have else F.lit(None).cast("double")
+        return F.when(c.isNotNull(), F.least(F.greatest(c, F.lit(0.0)), F.lit(1.0)))
+
+    return index.select(
+        "org_id",
+        F.col("suppressed").alias("_i_supp"),
+        F.col("suppression_reason").alias("_i_reason"),
+        col("theater_index").cast("double").alias("_idx"),
+        col("ci_low").cast("double").alias("_lo"),
+        col("ci_high").cast("double").alias("_hi"),
+    )
+
+
 def org_adoption(
     activity: DataFrame,
     start: date,
@@ -182,10 +389,20 @@ def org_adoption(
     dominance_share: float,
     run_id: str,
     index_suppressed: DataFrame | None = None,
+    theater: DataFrame | None = None,
+    seats: DataFrame | None = None,
+    seat_costs: DataFrame | None = None,
+    cohort: DataFrame | None = None,
+    first_use: DataFrame | None = None,
 ) -> DataFrame:
     """Activity rows (``combined``) -> one row per (org, source_format) with the figures of
     the module docstring. ``index_suppressed``: (org_id, suppressed, suppression_reason) of
-    the index for the period; its suppressed orgs are suppressed here too."""
+    the index for the period; its suppressed orgs are suppressed here too. With
+    ``theater_index, ci_low, ci_high`` in it and ``theater`` (``person_theater``) the net
+    figures are computed; without, they are null (theater not measured). ``seats``:
+    ``seat_figures`` (null seat figures without); ``seat_costs``: ``seat_costs`` (the usage
+    cost in ``activity`` alone without); ``cohort``: ``cohorts``; ``first_use``:
+    ``days_to_first_use`` (null figures without either)."""
     threshold = engaged_weeks(period_weeks(start, end))
     week = agg.week_of(F.col("day"), F.col("period_days"))
     active = F.col("active") > 0
@@ -197,7 +414,54 @@ def org_adoption(
         F.sum("requests").alias("requests"),
         F.sum("accepted").alias("accepted"),
         F.sum("offered").alias("offered"),
+        F.max("auto_active").alias("_auto_active"),
+        F.sum("auto_requests").alias("_auto_requests"),
+        F.sum("cost").alias("_usage_cost"),
     )
+    if seat_costs is not None:
+        # a seat holder without any use still costs their seat
+        users = users.join(
+            seat_costs.select("org_id", "source_format", "user_key", "seat_cost"),
+            ["org_id", "source_format", "user_key"],
+            "full",
+        )
+    else:
+        users = users.withColumn("seat_cost", F.lit(None).cast("double"))
+    users = users.withColumn("_ucost", _known_sum(F.col("_usage_cost"), F.col("seat_cost")))
+    idx = _index_frame(activity.sparkSession, index_suppressed)
+    if theater is None:
+        theater = activity.sparkSession.createDataFrame(
+            [], "org_id string, user_key string, theater_share double"
+        )
+    users = users.join(
+        theater.select("org_id", "user_key", "theater_share"), ["org_id", "user_key"], "left"
+    ).join(idx.select("org_id", "_idx", "_lo", "_hi"), "org_id", "left")
+    # a person without labelled interactions (aggregate-only use) takes the org's share; the
+    # bounds move every share by the org's index interval
+    share = F.coalesce(F.col("theater_share"), F.col("_idx"))
+
+    def genuine(shift: Column) -> Column:
+        hit = (F.col("_active") > 0) & (share + shift < F.lit(MOSTLY))
+        return F.sum(F.when(hit, 1).otherwise(0))
+
+    def performative(shift: Column | None) -> Column:
+        """Cost-weighted theater share, every share moved by ``shift`` (clipped to [0, 1])."""
+        sh = share if shift is None else F.least(F.greatest(share + shift, F.lit(0.0)), F.lit(1.0))
+        priced = F.col("_ucost").isNotNull() & sh.isNotNull()
+        return F.sum(F.when(priced, F.col("_ucost") * sh)) / F.sum(F.when(priced, F.col("_ucost")))
+
+    net_users = [
+        genuine(F.lit(0.0)).alias("genuine_users"),
+        genuine(F.col("_hi") - F.col("_idx")).alias("genuine_users_low"),
+        genuine(F.col("_lo") - F.col("_idx")).alias("genuine_users_high"),
+        F.first("_idx", ignorenulls=True).alias("_idx"),
+        F.first("_lo", ignorenulls=True).alias("_lo"),
+        F.first("_hi", ignorenulls=True).alias("_hi"),
+        F.sum("_ucost").alias("cost"),
+        performative(None).alias("performative_cost_share"),
+        performative(F.col("_lo") - F.col("_idx")).alias("performative_cost_share_low"),
+        performative(F.col("_hi") - F.col("_idx")).alias("performative_cost_share_high"),
+    ]
     rows = users.groupBy("org_id", "source_format").agg(
         F.sum(F.when(F.col("_active") > 0, 1).otherwise(0)).cast("long").alias("active_users"),
         F.sum(F.when(F.col("_weeks") >= threshold, 1).otherwise(0))
@@ -208,18 +472,34 @@ def org_adoption(
         F.sum("accepted").cast("long").alias("accepted"),
         F.sum("offered").cast("long").alias("offered"),
         F.max("requests").alias("_max_requests"),
+        F.sum(F.when((F.col("_auto_active") > 0) & (F.col("_active") == 0), 1).otherwise(0))
+        .cast("long")
+        .alias("automation_users"),
+        F.sum("_auto_requests").cast("long").alias("automation_requests"),
+        *net_users,
     )
-    if index_suppressed is None:
-        spark = activity.sparkSession
-        index_suppressed = spark.createDataFrame(
-            [], "org_id string, suppressed boolean, suppression_reason string"
+    rows = rows.join(idx.select("org_id", "_i_supp", "_i_reason"), "org_id", "left")
+    if seats is None:
+        seats = activity.sparkSession.createDataFrame(
+            [],
+            "org_id string, source_format string, licensed_seats long, idle_seats long, "
+            "theater_only_seats long",
         )
-    idx = index_suppressed.select(
-        "org_id",
-        F.col("suppressed").alias("_i_supp"),
-        F.col("suppression_reason").alias("_i_reason"),
+    rows = rows.join(seats, ["org_id", "source_format"], "left")
+    spark = activity.sparkSession
+    if cohort is None:
+        cohort = spark.createDataFrame(
+            [],
+            "org_id string, source_format string, "
+            + ", ".join(f"{c} long" for c in COHORT_FIGURES),
+        )
+    if first_use is None:
+        first_use = spark.createDataFrame(
+            [], "org_id string, source_format string, median_days_to_first_use double"
+        )
+    rows = rows.join(cohort, ["org_id", "source_format"], "left").join(
+        first_use, ["org_id", "source_format"], "left"
     )
-    rows = rows.join(idx, "org_id", "left")
     reason = (
         F.when(F.coalesce(F.col("_i_supp"), F.lit(False)), F.coalesce("_i_reason", F.lit("index")))
         .when(F.col("active_users") < min_users, F.lit("min_users"))
@@ -233,6 +513,7 @@ def org_adoption(
         "suppressed", F.col("suppression_reason").isNotNull()
     )
     keep = ~F.col("suppressed")
+    rows = rows.withColumn("_genuine_requests", F.round(F.col("requests") * (1 - F.col("_idx"))))
     rate = F.when(F.col("offered") > 0, F.col("accepted") / F.col("offered"))
     return rows.select(
         "org_id",
@@ -241,10 +522,358 @@ def org_adoption(
         "source_format",
         *[F.when(keep, F.col(c)).cast("long").alias(c) for c in COUNT_FIGURES],
         F.when(keep, F.round(rate, 4)).cast("double").alias("acceptance_rate"),
-        F.lit(None).cast("long").alias("licensed_seats"),
-        F.lit(None).cast("long").alias("idle_seats"),
-        F.lit(None).cast("double").alias("cost"),
+        F.when(keep, F.col("licensed_seats")).cast("long").alias("licensed_seats"),
+        F.when(keep, F.col("idle_seats")).cast("long").alias("idle_seats"),
+        F.when(keep & F.col("_idx").isNotNull(), F.col("theater_only_seats"))
+        .cast("long")
+        .alias("theater_only_seats"),
+        F.when(keep, F.round("cost", 2)).cast("double").alias("cost"),
+        F.when(
+            keep & (F.col("active_users") > 0), F.round(F.col("cost") / F.col("active_users"), 2)
+        )
+        .cast("double")
+        .alias("cost_per_active_user"),
+        F.when(
+            keep & (F.col("_genuine_requests") > 0),
+            F.round(F.col("cost") / F.col("_genuine_requests"), 4),
+        )
+        .cast("double")
+        .alias("cost_per_genuine_request"),
+        # NA, never 0, where the org's theater is not measured
+        *[
+            F.when(keep & F.col("_idx").isNotNull(), F.col(c)).cast("long").alias(c)
+            for c in NET_FIGURES[:3]
+        ],
+        *[
+            F.when(keep, F.round(F.col("requests") * (1 - F.col(b)))).cast("long").alias(c)
+            for c, b in zip(NET_FIGURES[3:6], ("_idx", "_hi", "_lo"))
+        ],
+        *[
+            F.when(keep & F.col("_idx").isNotNull() & (F.col("cost") > 0), F.round(c, 4))
+            .cast("double")
+            .alias(c)
+            for c in NET_FIGURES[6:]
+        ],
+        *[F.when(keep, F.col(c)).cast("long").alias(c) for c in COHORT_FIGURES],
+        F.when(keep, F.col("median_days_to_first_use"))
+        .cast("double")
+        .alias("median_days_to_first_use"),
         "suppressed",
         "suppression_reason",
         F.lit(run_id).alias("run_id"),
+    )
+
+
+# ---------------------------------------------------------------------------------- seats
+IDLE_DAYS = 28  # a seat is idle when its holder has no use in the period's last 28 days
+
+
+def _seat_spans(seats: DataFrame, start: date, end: date) -> DataFrame:
+    """Seats held on at least one day of [start, end): ``_from`` (assigned, else first seen)
+    and ``_to`` (exclusive, null = still held)."""
+    s_from = F.coalesce(F.col("assigned_from"), F.col("seen_on"))
+    return (
+        seats.withColumn("_from", s_from)
+        .withColumn("_to", F.col("assigned_to"))
+        .where(
+            F.col("user_key").isNotNull()
+            & (F.col("_from") < F.lit(end))
+            & (F.col("_to").isNull() | (F.col("_to") > F.lit(start)))
+        )
+    )
+
+
+def _tool_sources(spark, tools: list[str], known: list[str]) -> DataFrame:
+    """(tool, source_format) pairs: which usage sources are use of which seat tool."""
+    from ..sources.seats import sources_of
+
+    pairs = [(t, s) for t in tools for s in sorted(sources_of(t, set(known)))]
+    return spark.createDataFrame(pairs, "tool string, source_format string")
+
+
+def seat_use(seats: DataFrame, activity: DataFrame, start: date, end: date) -> DataFrame:
+    """Seats held in the period (``_seat_spans``), one row each, with ``_measurable`` (some
+    usage source of the tool is in the lake, or the vendor gives a last-activity date),
+    ``_used`` (a use of the tool in the period: ours, or the vendor's last activity date) and
+    ``_recent`` (the same in the period's last ``IDLE_DAYS`` days), and ``_held_recent`` (the
+    seat held on a day of those)."""
+    spark = seats.sparkSession
+    spans = _seat_spans(seats, start, end)
+    tools = [r.tool for r in spans.select("tool").distinct().collect()]
+    per_source = activity.where(F.col("source_format") != F.lit(ALL))
+    known = [r.source_format for r in per_source.select("source_format").distinct().collect()]
+    ts = _tool_sources(spark, tools, known)
+    recent_from = end - timedelta(days=IDLE_DAYS)
+    last_day = F.date_add(F.col("day"), F.col("period_days") - 1)
+    use = (
+        per_source.where(F.col("active") > 0)
+        .join(F.broadcast(ts), "source_format")
+        .groupBy("user_key", "tool")
+        .agg(
+            F.lit(True).alias("_u"),
+            F.max((last_day >= F.lit(recent_from)).cast("int")).alias("_r"),
+        )
+    )
+    measurable = ts.select("tool").distinct().withColumn("_m", F.lit(True))
+    vendor_seen = F.col("last_activity").isNotNull()
+    in_period = vendor_seen & (F.col("last_activity") >= F.lit(start))
+    return (
+        spans.join(use, ["user_key", "tool"], "left")
+        .join(F.broadcast(measurable), "tool", "left")
+        .withColumn(
+            "_measurable",
+            F.coalesce(F.col("_m"), F.lit(False))
+            | F.col("source_format").isin("github_copilot_seats", "m365_copilot_licensed"),
+        )
+        .withColumn("_used", F.coalesce(F.col("_u"), F.lit(False)) | in_period)
+        .withColumn(
+            "_recent",
+            F.coalesce(F.col("_r") == 1, F.lit(False))
+            | (vendor_seen & (F.col("last_activity") >= F.lit(recent_from))),
+        )
+        .withColumn("_held_recent", F.col("_to").isNull() | (F.col("_to") > F.lit(recent_from)))
+        .drop("_u", "_r", "_m")
+    )
+
+
+def _seats_in_orgs(
+    seats: DataFrame, activity: DataFrame, start: date, end: date, directory
+) -> DataFrame:
+    """``seat_use`` rows with the holder's ``org_id`` (rows with none are left out)."""
+    from .vendor import org_as_of
+
+    used = seat_use(seats, activity, start, end)
+    last = F.date_sub(F.least(F.lit(end), F.coalesce(F.col("_to"), F.lit(end))), 1)
+    used = used.withColumn("_on", last).withColumn("org_id", F.lit(None).cast("string"))
+    keys = ["user_key", "tool", "_from", "source_format"]
+    if directory is not None:
+        used = used.transform(org_as_of(directory, "_on", keys))
+    act_org = (
+        activity.where((F.col("source_format") != F.lit(ALL)) & (F.col("active") > 0))
+        .groupBy("user_key")
+        .agg(F.min("org_id").alias("_act_org"))
+    )
+    used = (
+        used.join(act_org, "user_key", "left")
+        .withColumn("org_id", F.coalesce(F.col("org_id"), F.col("_act_org")))
+        .where(F.col("org_id").isNotNull())
+    )
+    return used
+
+
+def _source_rows(per_seat: DataFrame, activity: DataFrame) -> DataFrame:
+    """Per-seat rows (with ``tool``) once for each usage source the tool maps to and once as
+    ``all``."""
+    spark = per_seat.sparkSession
+    tools = [r.tool for r in per_seat.select("tool").distinct().collect()]
+    known = [
+        r.source_format
+        for r in activity.where(F.col("source_format") != F.lit(ALL))
+        .select("source_format")
+        .distinct()
+        .collect()
+    ]
+    ts = _tool_sources(spark, tools, known)
+    return per_seat.join(F.broadcast(ts), "tool").unionByName(
+        per_seat.withColumn("source_format", F.lit(ALL))
+    )
+
+
+def seat_costs(
+    seats: DataFrame,
+    activity: DataFrame,
+    start: date,
+    end: date,
+    prices: dict,
+    *,
+    directory: DataFrame | None = None,
+) -> DataFrame | None:
+    """Seat cost per (org_id, user_key, source_format incl. ``all``): the tool's
+    ``seat_per_month`` x 12 / 365 per day the seat is held in the period (a seat listed twice
+    counts once: its longest span). Seats of a tool without a seat price are left out (their
+    cost is unknown, not 0); None when no tool has one."""
+    rows = [
+        (t, p.seat_per_month)
+        for (t, m), p in prices.items()
+        if m is None and p.seat_per_month is not None
+    ]
+    if not rows:
+        return None
+    spark = seats.sparkSession
+    price = spark.createDataFrame(rows, "tool string, _per_month double")
+    used = _seats_in_orgs(seats, activity, start, end, directory)
+    held = F.datediff(
+        F.least(F.lit(end), F.coalesce(F.col("_to"), F.lit(end))),
+        F.greatest(F.lit(start), F.col("_from")),
+    )
+    per_seat = (
+        used.join(F.broadcast(price), "tool")
+        .groupBy("org_id", "user_key", "tool")
+        .agg(F.max(held).alias("_days"), F.max("_per_month").alias("_per_month"))
+        .withColumn("seat_cost", F.col("_per_month") * F.col("_days") * 12.0 / 365.0)
+    )
+    return (
+        _source_rows(per_seat, activity)
+        .groupBy("org_id", "user_key", "source_format")
+        .agg(F.sum("seat_cost").cast("double").alias("seat_cost"))
+    )
+
+
+def seat_figures(
+    seats: DataFrame,
+    activity: DataFrame,
+    start: date,
+    end: date,
+    *,
+    directory: DataFrame | None = None,
+    theater: DataFrame | None = None,
+) -> DataFrame:
+    """Seats -> (org_id, source_format, licensed_seats, idle_seats, theater_only_seats) for
+    each usage source a seat's tool maps to, and for ``all``.
+
+    - ``licensed_seats``: seats (person x tool) held on a day of the period;
+    - ``idle_seats``: of those held in the last ``IDLE_DAYS`` days, seats whose holder has no
+      use of the tool in those days (nor the vendor's own last activity); only seats whose use
+      can be measured count, else null;
+    - ``theater_only_seats``: seats whose holder used the tool in the period and every one of
+      whose labelled interactions is flagged as theater (null without labels).
+
+    The holder's org: the directory's on the last day the seat is held in the period, else
+    the org of their activity in the period."""
+    used = _seats_in_orgs(seats, activity, start, end, directory)
+    if theater is not None:
+        used = used.join(
+            theater.select("org_id", "user_key", "theater_share"), ["org_id", "user_key"], "left"
+        )
+    else:
+        used = used.withColumn("theater_share", F.lit(None).cast("double"))
+    per_seat = used.select(
+        "org_id",
+        "user_key",
+        "tool",
+        "_measurable",
+        (F.col("_measurable") & F.col("_held_recent") & ~F.col("_recent")).alias("_idle"),
+        (F.col("_used") & (F.col("theater_share") >= F.lit(1.0))).alias("_theater_only"),
+        F.col("theater_share").isNotNull().alias("_labelled"),
+    ).distinct()
+    rows = _source_rows(per_seat, activity)
+    seat_key = F.concat_ws("|", F.col("user_key"), F.col("tool"))
+    return rows.groupBy("org_id", "source_format").agg(
+        F.count_distinct(seat_key).cast("long").alias("licensed_seats"),
+        F.when(
+            F.max(F.col("_measurable").cast("int")) == 1,
+            F.count_distinct(F.when(F.col("_idle"), seat_key)),
+        )
+        .cast("long")
+        .alias("idle_seats"),
+        F.when(
+            F.max(F.col("_labelled").cast("int")) == 1,
+            F.count_distinct(F.when(F.col("_theater_only"), seat_key)),
+        )
+        .cast("long")
+        .alias("theater_only_seats"),
+    )
+
+
+def reclaim_list(resolved_seats: DataFrame, activity: DataFrame, start: date, end: date):
+    """Seats held in the period with no use at all: no use of the tool in the period in any
+    source, and no vendor last-activity date in or after the period start. Only seats whose
+    use can be measured and whose alias resolves to a person (``user_key``) are candidates.
+    -> (tool, alias, assigned_from): the vendor alias, nothing else. A sensitive output: never
+    written to gold or the report (see ``theater seats reclaim``)."""
+    used = seat_use(resolved_seats, activity, start, end)
+    return (
+        used.where(F.col("_measurable") & ~F.col("_used"))
+        .where(F.col("last_activity").isNull() | (F.col("last_activity") < F.lit(start)))
+        .select("tool", "alias", F.col("_from").alias("assigned_from"))
+        .distinct()
+        .orderBy("tool", "alias")
+    )
+
+
+# -------------------------------------------------------------------------------- cohorts
+COHORT_FIGURES = ("new_users", "retained_users", "reactivated_users", "lapsed_users")
+
+
+def cohorts(
+    current: DataFrame, prior: DataFrame | None, prev_start: date, start: date
+) -> DataFrame:
+    """Activity rows of the period (``current``) and of everything before it (``prior``, the
+    same activity rows over the lake's history: no vendor window caps it) -> per (org_id,
+    source_format): people
+
+    - ``new_users``: active now, never before in the lake;
+    - ``retained_users``: active now and in the previous period [prev_start, start);
+    - ``reactivated_users``: active now, not in the previous period, but before it;
+    - ``lapsed_users``: active in the previous period, not now.
+
+    A person belongs to the org their activity rows carry (someone who moved is new in the
+    new org). ``prior`` None (nothing before the period): everyone active is new."""
+    cur = (
+        current.where(F.col("active") > 0).select("org_id", "source_format", "user_key").distinct()
+    )
+    spark = current.sparkSession
+    if prior is None:
+        prior = spark.createDataFrame(
+            [], "org_id string, source_format string, user_key string, day date, active int"
+        )
+    p = prior.where((F.col("active") > 0) & (F.col("day") < F.lit(start)))
+    prev = (
+        p.where(F.col("day") >= F.lit(prev_start))
+        .select("org_id", "source_format", "user_key")
+        .distinct()
+        .withColumn("_prev", F.lit(True))
+    )
+    before = (
+        p.where(F.col("day") < F.lit(prev_start))
+        .select("org_id", "source_format", "user_key")
+        .distinct()
+        .withColumn("_before", F.lit(True))
+    )
+    keys = ["org_id", "source_format", "user_key"]
+    people = cur.withColumn("_now", F.lit(True)).join(prev, keys, "full").join(before, keys, "left")
+    now = F.coalesce(F.col("_now"), F.lit(False))
+    was = F.coalesce(F.col("_prev"), F.lit(False))
+    earlier = F.coalesce(F.col("_before"), F.lit(False))
+
+    def count(cond):
+        return F.sum(F.when(cond, 1).otherwise(0)).cast("long")
+
+    return people.groupBy("org_id", "source_format").agg(
+        count(now & ~was & ~earlier).alias("new_users"),
+        count(now & was).alias("retained_users"),
+        count(now & ~was & earlier).alias("reactivated_users"),
+        count(~now & was).alias("lapsed_users"),
+    )
+
+
+def days_to_first_use(
+    seats: DataFrame, activity: DataFrame, prior: DataFrame | None, start: date, end: date
+) -> DataFrame:
+    """Per (org_id, source_format incl. ``all``): the median days from a seat's assignment to
+    its holder's first use of the tool, over seats assigned in the period that were used by its
+    end (``median_days_to_first_use``; seats never used are not in it: ``idle_seats`` counts
+    them). The org is the holder's activity org."""
+    spark = seats.sparkSession
+    every = activity if prior is None else activity.unionByName(prior, allowMissingColumns=True)
+    per_source = every.where((F.col("source_format") != F.lit(ALL)) & (F.col("active") > 0))
+    tools = [r.tool for r in seats.select("tool").distinct().collect()]
+    known = [r.source_format for r in per_source.select("source_format").distinct().collect()]
+    ts = _tool_sources(spark, tools, known)
+    assigned = seats.where(
+        F.col("assigned_from").isNotNull()
+        & (F.col("assigned_from") >= F.lit(start))
+        & (F.col("assigned_from") < F.lit(end))
+    ).select("user_key", "tool", "assigned_from")
+    first = (
+        per_source.join(F.broadcast(ts), "source_format")
+        .join(assigned, ["user_key", "tool"])
+        .where((F.col("day") >= F.col("assigned_from")) & (F.col("day") < F.lit(end)))
+        .groupBy("org_id", "user_key", "tool", "assigned_from")
+        .agg(F.min("day").alias("_first"))
+        .withColumn("_d", F.datediff("_first", "assigned_from"))
+    )
+    rows = _source_rows(first, activity)
+    return rows.groupBy("org_id", "source_format").agg(
+        F.percentile_approx("_d", 0.5).cast("double").alias("median_days_to_first_use")
     )

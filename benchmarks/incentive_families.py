@@ -144,9 +144,26 @@ def summarize(labels, truth, hard) -> dict:
     # per org: planted incentive share vs mean incentive weight (1 - (1-wq)(1-wc))
     m["_inc"] = (m["mechanism"].isin(["quota_filler", "checkpoint_burst"])).astype(float)
     m["_w"] = 1 - (1 - wq) * (1 - wc)
-    g = m.groupby("org_id").agg(planted=("_inc", "mean"), weight=("_w", "mean"), n=("_w", "size"))
+    # what the flags miss of it, and the incentive weight carried on the unflagged interactions
+    m["_missed"] = m["_inc"] * (~flag)
+    m["_carried"] = m["_w"] * (~flag)
+    g = m.groupby("org_id").agg(
+        planted=("_inc", "mean"),
+        weight=("_w", "mean"),
+        n=("_w", "size"),
+        missed=("_missed", "mean"),
+        carried=("_carried", "mean"),
+    )
+    # per org: planted share, mean weight, interactions, planted share unflagged, weight on
+    # unflagged interactions (then the published incentive index and interval, in percent)
     out["orgs"] = {
-        o: [round(float(r.planted), 5), round(float(r.weight), 5), int(r.n)]
+        o: [
+            round(float(r.planted), 5),
+            round(float(r.weight), 5),
+            int(r.n),
+            round(float(r.missed), 5),
+            round(float(r.carried), 5),
+        ]
         for o, r in g.iterrows()
     }
     return out

@@ -244,6 +244,73 @@ def pooled(rows: list[dict]) -> dict:
     }
 
 
+def org_level(rows: list[dict]) -> dict:
+    """Across the worlds' orgs with a published incentive index: its rank correlation with the
+    planted incentive share, how often its interval covers that share, and the planted share the
+    flags miss against the weight carried on unflagged interactions (mean absolute gap)."""
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    pts = [v for r in rows for v in r["orgs"].values() if len(v) >= 8 and v[5] is not None]
+    if not pts:
+        return {"orgs": 0}
+    planted = np.array([v[0] for v in pts]) * 100
+    index = np.array([v[5] for v in pts])
+    low, high = np.array([v[6] for v in pts]), np.array([v[7] for v in pts])
+    missed, carried = np.array([v[3] for v in pts]) * 100, np.array([v[4] for v in pts]) * 100
+    return {
+        "orgs": len(pts),
+        "spearman_index_vs_planted": round(float(spearmanr(index, planted).statistic), 3),
+        "mae_points": round(float(np.abs(index - planted).mean()), 2),
+        "interval_covers": round(float(((low <= planted) & (planted <= high)).mean()), 3),
+        "missed_mean_points": round(float(missed.mean()), 2),
+        "carried_mean_points": round(float(carried.mean()), 2),
+        "missed_vs_carried_mae_points": round(float(np.abs(missed - carried).mean()), 2),
+    }
+
+
+def markdown(rows: list[dict]) -> str:
+    """One table row per world, then the pooled row."""
+    out = [
+        "| world (seed) | fillers | filler recall | fillers weighted | bursts | burst recall |"
+        " bursts weighted | hard-neg FP all / excl. honest failures |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def cells(label, f, b, h):
+        def r(x, i):
+            return f"{x[i] / x[0]:.3f}" if x[0] else "n/a"
+
+        hf = f"{h[1] / h[0]:.4f} / {h[3] / h[2]:.4f}" if h[0] else "n/a"
+        return (
+            f"| {label} | {f[0]:,} | {r(f, 1)} | {r(f, 2)} | {b[0]:,} | {r(b, 1)} | {r(b, 2)} "
+            f"| {hf} |"
+        )
+
+    for r in rows:
+        out.append(
+            cells(
+                f"{r['family_detail']} ({r['seed']})",
+                r["quota_filler"],
+                r["checkpoint_burst"],
+                r["hard"],
+            )
+        )
+
+    def tot(key, n):
+        return [sum(r[key][i] for r in rows) for i in range(n)]
+
+    out.append(
+        cells(
+            f"**pooled, {len(rows)} worlds**",
+            tot("quota_filler", 3),
+            tot("checkpoint_burst", 3),
+            tot("hard", 4),
+        )
+    )
+    return "\n".join(out)
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--family", choices=("A", "B"), required=True)
@@ -277,7 +344,10 @@ def main() -> int:
             f" hard FP {r['hard'][1]}/{r['hard'][0]} ({r['seconds']} s)",
             flush=True,
         )
-    print(json.dumps(pooled([done[s] for s in seeds if s in done]), indent=1))
+    rows = [done[s] for s in seeds if s in done]
+    print(json.dumps(pooled(rows), indent=1))
+    print(json.dumps(org_level(rows), indent=1))
+    print(markdown(rows))
     return 0
 
 

@@ -4,8 +4,8 @@ version of ``benchmarks/incentive_families.py --family B``.
 Family B is independent code, not used to tune the detectors: its fillers top up in one run at
 the end of the week or spread through it, 20-70% of them look used (accepted, edited, read),
 teams have quotas of their own (7-36) or the company's, reviews come monthly, quarterly or ad
-hoc with a 1-5 day lead, and release crunches and on-call weeks are the hard negatives. Seed 5901 is outside the
-benchmark's seed sets. The world goes through the real pipeline (ingest, refine, score on Sail
+hoc with a 1-5 day lead, and release crunches and on-call weeks are the hard negatives. Seed
+5901 is outside the benchmark's seed sets. The world goes through the real pipeline (ingest, refine, score on Sail
 + Delta). The thresholds are the figures this world reaches (see benchmarks/RESULTS.md for the
 held-out family), not the issue's targets, which family B does not reach per interaction.
 """

@@ -12,23 +12,25 @@ import pytest
 from pyspark.sql import functions as F
 from scipy.stats import nbinom
 
+from theater.config import CheckpointBurst, QuotaBunching
 from theater.signals import checkpoint_burst, outcome_decoupling, quota_bunching, sensitivity
 from theater.transforms.score import agg_org_signals, with_labels
 
-QB = {
-    "bin_width": 1,
-    "window": 12,
-    "poly_order": 6,
-    "exclude_below": 4,
-    "exclude_above": 1,
-    "choose_exclusion": True,
-    "max_exclude_below": 8,
-    "bootstrap_replicates": 200,
-    "min_user_weeks": 1000,
-    "min_users": 100,
-    "min_z": 1.645,
-    "min_pre_user_weeks": 300,
-}
+QB = QuotaBunching(
+    enabled=True,
+    bin_width=1,
+    window=12,
+    poly_order=6,
+    exclude_below=4,
+    exclude_above=1,
+    choose_exclusion=True,
+    max_exclude_below=8,
+    bootstrap_replicates=200,
+    min_user_weeks=1000,
+    min_users=100,
+    min_z=1.645,
+    min_pre_user_weeks=300,
+)
 
 
 # ----------------------------------------------------------------------------- bunching, numpy
@@ -118,7 +120,7 @@ def test_bunching_recovers_planted_compliers_within_its_interval(spark):
     (est,) = quota_bunching.estimate_all(spark, uw, QB, seed=11)
     assert est.status == "ok" and est.n_users == 400
     assert est.b_low <= b_true <= est.b_high, (est, b_true)
-    assert est.z >= QB["min_z"] and est.weight > 0
+    assert est.z >= QB.min_z and est.weight > 0
     # B within two standard errors of the planted excess
     assert abs(est.B - B_true) <= 2 * est.se, (est.B, B_true, est.se)
 
@@ -128,7 +130,7 @@ def test_smooth_counts_with_a_round_quota_show_no_significant_bunching(spark):
     uw = _user_weeks(spark, counts, users=400, quota=10)
     (est,) = quota_bunching.estimate_all(spark, uw, QB, seed=11)
     assert est.status == "ok"
-    assert est.z < QB["min_z"] and est.weight == 0.0
+    assert est.z < QB.min_z and est.weight == 0.0
     assert est.b_low <= 0.0 + 0.1  # interval reaches (about) zero
 
 
@@ -164,7 +166,7 @@ def test_weights_only_on_bunched_full_weeks_of_measured_regimes(spark):
 
 # ----------------------------------------------------------------------------- checkpoints
 
-CB = {"working_days_before": 3, "min_users": 5, "min_z": 1.645}
+CB = CheckpointBurst(enabled=True, working_days_before=3, min_users=5, min_z=1.645)
 START, END = date(2026, 7, 6), date(2026, 7, 20)  # two weeks, Monday to Monday
 CK = date(2026, 7, 16)  # Thursday -> window Mon 13, Tue 14, Wed 15
 
@@ -175,6 +177,13 @@ def _policies(spark, rows):
         "org_id string, kind string, start_date date, end_date date, weekly_quota bigint, "
         "note string",
     )
+
+
+def _days(spark, rows, pol):
+    """The checkpoint calendar the score stage builds from the policies (driver side)."""
+    from theater.stages.incentives import checkpoint_days
+
+    return checkpoint_days(spark, rows, pol, START, END, CB.working_days_before)
 
 
 def _daily(spark, per_user_day):
@@ -236,7 +245,7 @@ def _burst_data(spark, planted: bool):
 def test_checkpoint_burst_planted_excess_goes_to_the_bursting_users(spark):
     df = _burst_data(spark, planted=True)
     pol = _policies(spark, [("o1", "checkpoint", CK)])  # o2 has no checkpoint: NA
-    ests, frame = checkpoint_burst.estimate(spark, df, pol, START, END, CB)
+    ests, frame = checkpoint_burst.estimate(spark, df, _days(spark, df, pol), CB)
     (e,) = ests
     # ordinary days: Jul 6-10 (Jul 16-17 are the checkpoint day and the one after) -> 2 a day
     # cf = 2 x 3 = 6 per user; bursting users obs 12 (e = 6), others 6 (e = 0)
@@ -260,7 +269,7 @@ def test_checkpoint_burst_planted_excess_goes_to_the_bursting_users(spark):
 def test_checkpoint_without_a_burst_gives_no_weight(spark):
     df = _burst_data(spark, planted=False)
     pol = _policies(spark, [("*", "checkpoint", CK)])  # '*' applies to both orgs
-    ests, frame = checkpoint_burst.estimate(spark, df, pol, START, END, CB)
+    ests, frame = checkpoint_burst.estimate(spark, df, _days(spark, df, pol), CB)
     assert {e.org_id: e.excess for e in ests} == {"o1": 0.0, "o2": 0.0}
     out = checkpoint_burst.apply(df, frame, [e.org_id for e in ests if e.status == "ok"])
     vals = {r.sig_checkpoint_burst for r in out.select("sig_checkpoint_burst").distinct().collect()}
@@ -541,12 +550,12 @@ def test_round_number_heaping_is_removed_by_the_pre_quota_weeks(spark):
     )
     # without a reference the heap looks like bunching: b ~ 150 / base[10]
     (alone,) = quota_bunching.estimate_all(spark, q, QB, seed=11)
-    assert alone.reference == "none" and alone.z >= QB["min_z"]
+    assert alone.reference == "none" and alone.z >= QB.min_z
     assert alone.b_low <= 150 / base[10] <= alone.b_high
     # difference in bunching: the same heap before the quota cancels it
     (diff,) = quota_bunching.estimate_all(spark, q.unionByName(pre), QB, seed=11)
     assert diff.reference == "pre_quota" and diff.b_pre == pytest.approx(alone.b, abs=0.05)
-    assert diff.z < QB["min_z"] and diff.weight == 0.0
+    assert diff.z < QB.min_z and diff.weight == 0.0
 
 
 def test_checkpoint_weight_skips_the_excess_the_flags_already_explain(spark):
@@ -560,8 +569,8 @@ def test_checkpoint_weight_skips_the_excess_the_flags_already_explain(spark):
         & (F.minute("event_ts") >= 2),
     )
     pol = _policies(spark, [("o1", "checkpoint", CK)])
-    (e,), frame = checkpoint_burst.estimate(spark, df, pol, START, END, CB, F.col("expl"))
-    assert e.excess == pytest.approx(30) and e.z >= CB["min_z"]  # the burst is still seen
+    (e,), frame = checkpoint_burst.estimate(spark, df, _days(spark, df, pol), CB, F.col("expl"))
+    assert e.excess == pytest.approx(30) and e.z >= CB.min_z  # the burst is still seen
     # ... but the unexplained interactions show no excess (2 a day as usual): no weight
     assert {r.sig_checkpoint_burst for r in frame.collect()} == {0.0}
 
@@ -581,7 +590,7 @@ def test_checkpoint_burst_reads_user_day_counts(spark):
         "org_id string, user_key string, event_date date, _n double",
     )
     pol = _policies(spark, [("o1", "checkpoint", CK)])
-    (e,), frame = checkpoint_burst.estimate(spark, rows, pol, START, END, CB)
+    (e,), frame = checkpoint_burst.estimate(spark, rows, _days(spark, rows, pol), CB)
     assert e.status == "ok" and e.excess == pytest.approx(30)
     assert e.se == pytest.approx(math.sqrt(5 * 36)) and e.burst_ratio == pytest.approx(30 / 90)
     got = {(r.user_key, r.event_date): r.sig_checkpoint_burst for r in frame.collect()}
@@ -785,11 +794,11 @@ def test_a_changed_quota_is_measured_on_the_stacked_weeks(spark):
     e10, e15 = sorted(ests, key=lambda e: e.weekly_quota)
     assert e10.status == e15.status == "ok"
     assert e10.reference.startswith("stacked") and e15.reference.startswith("stacked")
-    edges = quota_bunching.bin_edges(10, QB["window"], 1)
+    edges = quota_bunching.bin_edges(10, QB.window, 1)
     doubled = [2 * counts.get(int(z), 0) for z in edges]
-    kw = {k: QB[k] for k in ("exclude_below", "exclude_above", "max_exclude_below")}
+    kw = {k: getattr(QB, k) for k in ("exclude_below", "exclude_above", "max_exclude_below")}
     f = quota_bunching.fit_bunching(
-        edges, doubled, 10, order=QB["poly_order"], choose_exclusion=True, **kw
+        edges, doubled, 10, order=QB.poly_order, choose_exclusion=True, **kw
     )
     assert e10.B == pytest.approx(f.B, abs=1e-4) and e15.B == pytest.approx(f.B, abs=1e-4)
     assert e10.n_user_weeks == sum(doubled)

@@ -39,6 +39,9 @@ from typing import Iterable, Mapping, Sequence
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from ..config import CheckpointBurst
+from .quota_bunching import require_settings
+
 NAME = "checkpoint_burst"
 
 
@@ -108,63 +111,48 @@ class Estimate:
     scale: float | None = None  # E / sum of positive user excess (0 when not significant)
 
 
+def calendar_frame(spark: SparkSession, cal: Mapping[str, Mapping[date, str]]) -> DataFrame:
+    """:func:`calendar` as a frame: org_id, event_date, day_type (driver side, small)."""
+    return spark.createDataFrame(
+        [(o, d, t) for o, m in sorted(cal.items()) for d, t in sorted(m.items())],
+        "org_id string, event_date date, day_type string",
+    )
+
+
 def estimate(
     spark: SparkSession,
     interactions: DataFrame,
-    policies: DataFrame,
-    start: date,
-    end: date,
-    settings: Mapping,
+    days: DataFrame,
+    settings: CheckpointBurst,
     explained: Column | None = None,
 ) -> tuple[list[Estimate], DataFrame]:
     """Org estimates and the per-(org, user, day) weight table.
 
     ``interactions``: the period's rows with org_id, user_key, event_date and optionally
     ``_n`` (the interactions a row stands for: user-day aggregates carry their request
-    count; default 1). Returns
-    (estimates, frame with org_id, user_key, event_date, sig_checkpoint_burst for window days)
-    plus the measured orgs as estimates with status 'ok'.
+    count; default 1). ``days``: the checkpoint calendar (org_id, event_date, day_type in
+    window | after | ordinary; :func:`calendar_frame` of :func:`calendar`), built by the caller
+    from the policies; orgs absent from it are not measured. ``settings``: the typed
+    ``incentives.checkpoint_burst`` section. Returns (estimates, frame with org_id, user_key,
+    event_date, sig_checkpoint_burst for window days of the measured orgs).
     """
-    k = settings["working_days_before"]
-    cps = [
-        (r.org_id, r.start_date)
-        for r in policies.where((F.col("kind") == "checkpoint") & F.col("start_date").isNotNull())
-        .select("org_id", "start_date")
-        .distinct()
-        .collect()
-    ]
-    orgs = (
-        [
-            r.org_id
-            for r in interactions.where(F.col("org_id").isNotNull())
-            .select("org_id")
-            .distinct()
-            .collect()
-        ]
-        if cps
-        else []
-    )
-    cal = calendar(orgs, cps, start, end, k)
+    require_settings(settings, CheckpointBurst, "checkpoint_burst")
     empty = spark.createDataFrame(
         [], "org_id string, user_key string, event_date date, sig_checkpoint_burst double"
     )
-    if not cal:
-        return [], empty
-    days = spark.createDataFrame(
-        [(o, d, t) for o, m in cal.items() for d, t in m.items()],
-        "org_id string, event_date date, day_type string",
+    # day counts per org and type, from the calendar itself (an org without window days has
+    # nothing to measure)
+    nd = (
+        days.groupBy("org_id")
+        .agg(
+            *[
+                F.sum((F.col("day_type") == t).cast("double")).alias(f"n_{t}")
+                for t in ("window", "after", "ordinary")
+            ]
+        )
+        .where(F.col("n_window") > 0)
     )
-    n_days = {
-        o: {t: sum(1 for v in m.values() if v == t) for t in ("window", "after", "ordinary")}
-        for o, m in cal.items()
-    }
-    nd = spark.createDataFrame(
-        [
-            (o, float(v["window"]), float(v["after"]), float(v["ordinary"]))
-            for o, v in n_days.items()
-        ],
-        "org_id string, n_window double, n_after double, n_ordinary double",
-    )
+    days = days.join(nd.select("org_id"), on="org_id", how="left_semi")
     rest = ~F.coalesce(explained, F.lit(False)) if explained is not None else F.lit(True)
     # a row counts ``_n`` interactions when given (user-day aggregates: requests), else 1
     cnt = F.col("_n") if "_n" in interactions.columns else F.lit(1.0)
@@ -229,7 +217,7 @@ def estimate(
             float(r.after),
             r.cf_after_n / n,
         )
-        if r.users >= settings["min_users"] and r.obs > 0:
+        if r.users >= settings.min_users and r.obs > 0:
             e.status = "ok"
             e.excess = round(float(r.E), 6)
             e.se = round(math.sqrt(float(r.S2)), 6)
@@ -240,7 +228,7 @@ def estimate(
                 if r.cf_after
                 else None
             )
-            significant = e.z is not None and e.z >= settings["min_z"] and r.E > 0
+            significant = e.z is not None and e.z >= settings.min_z and r.E > 0
             e.scale = max(rest_excess, 0.0) / rest_pos if significant and rest_pos > 0 else 0.0
             scales.append((e.org_id, e.scale))
         ests.append(e)

@@ -47,9 +47,20 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ..columns import poisson_weight
+from ..config import QuotaBunching
 
 NAME = "quota_bunching"
 POINT = -1  # replicate id of the point estimate (weight 1 for every user)
+
+
+def require_settings(settings, cls, name: str) -> None:
+    """The estimators read typed config sections; a plain mapping (``asdict``) is refused by
+    name rather than failing later on a missing attribute."""
+    if not isinstance(settings, cls):
+        raise TypeError(
+            f"{name}: settings must be theater.config.{cls.__name__} (the typed "
+            f"incentives.{name} section), got {type(settings).__name__}"
+        )
 
 
 # ----------------------------------------------------------------------------- numpy estimator
@@ -180,26 +191,31 @@ class Estimate:
 
 
 def estimate_regime(
-    org_id: str, z_star: int, table: Mapping, sizes: Mapping, s: Mapping, orders: Sequence[int] = ()
+    org_id: str,
+    z_star: int,
+    table: Mapping,
+    sizes: Mapping,
+    s: QuotaBunching,
+    orders: Sequence[int] = (),
 ) -> Estimate:
     """Estimate one (org, z*) regime from binned replicate counts.
 
     ``table[(sample, rep)]`` = counts over ``bin_edges`` (sample 'q' quota weeks, 'pre' weeks
     without a quota); ``sizes[sample]`` = (user_weeks, users) in the window.
     """
-    bw = s["bin_width"]
-    edges = bin_edges(z_star, s["window"], bw)
+    bw = s.bin_width
+    edges = bin_edges(z_star, s.window, bw)
     uw, users = sizes.get("q", (0, 0))
     est = Estimate(org_id, z_star, "insufficient_sample", n_user_weeks=int(uw), n_users=int(users))
-    if uw < s["min_user_weeks"] or users < s["min_users"]:
+    if uw < s.min_user_weeks or users < s.min_users:
         return est
     pre_uw = sizes.get("pre", (0, 0))[0]
-    use_pre = pre_uw >= s["min_pre_user_weeks"]
+    use_pre = pre_uw >= s.min_pre_user_weeks
     kw = dict(
-        exclude_below=s["exclude_below"],
-        exclude_above=s["exclude_above"],
-        choose_exclusion=s["choose_exclusion"],
-        max_exclude_below=s["max_exclude_below"],
+        exclude_below=s.exclude_below,
+        exclude_above=s.exclude_above,
+        choose_exclusion=s.choose_exclusion,
+        max_exclude_below=s.max_exclude_below,
         bin_width=bw,
     )
 
@@ -216,7 +232,7 @@ def estimate_regime(
                 B = f.B - g.b * f.c_hat_z
         return f, (B, b_pre)
 
-    order = s["poly_order"]
+    order = s.poly_order
     point, adj = one(POINT, order)
     if point is None:
         est.status = "fit_failed"
@@ -233,7 +249,7 @@ def estimate_regime(
     est.b = round(B_adj / point.c_hat_z, 6) if point.c_hat_z > 0 else None
     est.reference = "pre_quota" if b_pre is not None else "none"
     est.b_pre = None if b_pre is None else round(b_pre, 6)
-    est.z_low, est.z_high = point.z_low, z_star + s["exclude_above"] * bw
+    est.z_low, est.z_high = point.z_low, z_star + s.exclude_above * bw
     if len(boot) >= 2:
         Bs = np.array([x[0] for x in boot])
         bs = np.array([x[1] for x in boot])
@@ -241,7 +257,7 @@ def estimate_regime(
         est.b_low = round(float(np.quantile(bs, 0.05)), 6)
         est.b_high = round(float(np.quantile(bs, 0.95)), 6)
         est.z = round(B_adj / est.se, 6) if est.se > 0 else None
-    significant = est.z is not None and est.z >= s["min_z"] and B_adj > 0
+    significant = est.z is not None and est.z >= s.min_z and B_adj > 0
     est.weight = (
         round(quota_weight(B_adj, point.n_bunch, point.shortfall, z_star), 6)
         if significant
@@ -337,7 +353,7 @@ def poisson_rep_weight(seed: int, unit, rep):
 
 
 def binned_replicates(
-    spark: SparkSession, user_weeks: DataFrame, settings: Mapping, seed: int
+    spark: SparkSession, user_weeks: DataFrame, settings: QuotaBunching, seed: int
 ) -> tuple[dict, dict, list]:
     """Bin full user-weeks around each org's quota, with user-clustered bootstrap replicates.
 
@@ -346,7 +362,7 @@ def binned_replicates(
     regimes) where only small binned tables have been collected.
     """
     s = settings
-    bw, window = s["bin_width"], s["window"]
+    bw, window = s.bin_width, s.window
     full = user_weeks.where(F.col("full_week") & F.col("org_id").isNotNull())
     regimes = (
         full.where(F.col("weekly_quota").isNotNull())
@@ -387,12 +403,12 @@ def binned_replicates(
     ok = [
         (o, z)
         for (o, z), d in sizes.items()
-        if d.get("q", (0, 0))[0] >= s["min_user_weeks"] and d.get("q", (0, 0))[1] >= s["min_users"]
+        if d.get("q", (0, 0))[0] >= s.min_user_weeks and d.get("q", (0, 0))[1] >= s.min_users
     ]
     table: dict = {}
     if ok:
         keep = spark.createDataFrame([(o, int(z)) for o, z in ok], "org_id string, z_star long")
-        reps = spark.range(-1, s["bootstrap_replicates"]).withColumnRenamed("id", "rep")
+        reps = spark.range(-1, s.bootstrap_replicates).withColumnRenamed("id", "rep")
         w = poisson_rep_weight(seed, F.concat_ws("|", "org_id", "user_key"), F.col("rep"))
         agg = (
             binned.join(F.broadcast(keep), on=["org_id", "z_star"], how="inner")
@@ -414,7 +430,7 @@ def binned_replicates(
         for key, cells in table.items():
             edges = bin_edges(key[1], window, bw)
             for smp in {smp for smp, _ in cells}:
-                for rep in range(-1, s["bootstrap_replicates"]):
+                for rep in range(-1, s.bootstrap_replicates):
                     cells.setdefault((smp, rep), np.zeros(len(edges)))
     return table, sizes, sorted(sizes)
 
@@ -422,10 +438,15 @@ def binned_replicates(
 def estimate_all(
     spark: SparkSession,
     user_weeks: DataFrame,
-    settings: Mapping,
+    settings: QuotaBunching,
     seed: int,
     orders: Sequence[int] = (),
 ) -> list[Estimate]:
+    """Every (org, quota) regime of ``user_weeks`` (see :func:`binned_replicates`), with
+    quota changes stacked (:func:`stack_changed_quotas`). ``settings``: the typed
+    ``incentives.quota_bunching`` section; ``seed``: the bootstrap's; ``orders``: polynomial
+    orders to report weights for besides ``settings.poly_order`` (sensitivity)."""
+    require_settings(settings, QuotaBunching, "quota_bunching")
     table, sizes, regimes = binned_replicates(spark, user_weeks, settings, seed)
     ests = [
         estimate_regime(o, z, table.get((o, z), {}), sizes.get((o, z), {}), settings, orders)
@@ -459,7 +480,7 @@ def stack_changed_quotas(
     spark: SparkSession,
     user_weeks: DataFrame,
     ests: list[Estimate],
-    settings: Mapping,
+    settings: QuotaBunching,
     seed: int,
     orders: Sequence[int] = (),
 ) -> list[Estimate]:
@@ -543,7 +564,10 @@ def evidence_rates(interactions: DataFrame, weighted_weeks: DataFrame, no_use) -
 
 
 def weights_frame(
-    spark: SparkSession, user_weeks: DataFrame, estimates: Sequence[Estimate], settings: Mapping
+    spark: SparkSession,
+    user_weeks: DataFrame,
+    estimates: Sequence[Estimate],
+    settings: QuotaBunching,
 ) -> DataFrame:
     """Per user-week: ``sig_quota_bunching`` = w_q in bunched weeks (z*..zU) of a measured
     regime, 0 in its other full weeks, null (NA) otherwise (no quota, cut week, NA regime);
@@ -560,7 +584,7 @@ def weights_frame(
             int(e.weekly_quota),
             float(e.weight),
             int(e.weekly_quota),
-            int(e.z_high + settings["bin_width"] - 1),
+            int(e.z_high + settings.bin_width - 1),
             split(e, "weight_no_use"),
             split(e, "weight_use"),
         )

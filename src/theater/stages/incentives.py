@@ -120,12 +120,12 @@ def compute(
     inc = Incentives()
     s = cfg.incentives
     seed = cfg.scoring.bootstrap.seed
-    qb = asdict(s.quota_bunching)  # each signal gets only its own settings
-    if qb["enabled"]:
+    qb = s.quota_bunching  # each signal gets only its own (typed) section
+    if qb.enabled:
         uw = user_week_counts(period_rows, start, end, aggregates).transform(
             quota_in_force(policies)
         )
-        orders = sorted(set(s.sensitivity.poly_orders) | {qb["poly_order"]})
+        orders = sorted(set(s.sensitivity.poly_orders) | {qb.poly_order})
         inc.bunching = quota_bunching.estimate_all(spark, uw, qb, seed, orders)
         # evidence split: the weight moves onto the bunched weeks' interactions without
         # evidence of use, in proportion to their excess over the regime's other weeks
@@ -135,7 +135,7 @@ def compute(
             quota_bunching.weights_frame(spark, uw, inc.bunching, qb),
             no_use_evidence(inc.max_dwell_ms),
         )
-        quota_bunching.with_evidence(inc.bunching, rates, qb["min_z"])
+        quota_bunching.with_evidence(inc.bunching, rates, qb.min_z)
         inc.user_weeks = quota_bunching.weights_frame(spark, uw, inc.bunching, qb).select(
             "org_id",
             "user_key",
@@ -144,16 +144,41 @@ def compute(
             "_wq_no_use",
             "_wq_use",
         )
-        inc.order_factors = _order_factors(inc.bunching, qb["poly_order"])
-    cb = asdict(s.checkpoint_burst)
-    if cb["enabled"]:
+        inc.order_factors = _order_factors(inc.bunching, qb.poly_order)
+    cb = s.checkpoint_burst
+    if cb.enabled:
         explained = output_unused(cfg.signals.unused_output.max_dwell_ms)
         rows = checkpoint_rows(period_rows, explained, aggregates)
-        inc.checkpoints, inc.checkpoint = checkpoint_burst.estimate(
-            spark, rows, policies, start, end, cb, F.col("_explained")
-        )
-        inc.checkpoint_orgs = sorted(e.org_id for e in inc.checkpoints if e.status == "ok")
+        days = checkpoint_days(spark, rows, policies, start, end, cb.working_days_before)
+        if days is not None:
+            inc.checkpoints, inc.checkpoint = checkpoint_burst.estimate(
+                spark, rows, days, cb, F.col("_explained")
+            )
+            inc.checkpoint_orgs = sorted(e.org_id for e in inc.checkpoints if e.status == "ok")
     return inc
+
+
+def checkpoint_days(
+    spark: SparkSession, rows: DataFrame, policies: DataFrame, start: date, end: date, k: int
+) -> DataFrame | None:
+    """The checkpoint calendar of the period (driver side): every org of ``rows`` with a
+    checkpoint window in [start, end) -> its working days as window | after | ordinary
+    (:func:`checkpoint_burst.calendar`), as a small frame; None when no org has one."""
+    cps = [
+        (r.org_id, r.start_date)
+        for r in policies.where((F.col("kind") == "checkpoint") & F.col("start_date").isNotNull())
+        .select("org_id", "start_date")
+        .distinct()
+        .collect()
+    ]
+    if not cps:
+        return None
+    orgs = [
+        r.org_id
+        for r in rows.where(F.col("org_id").isNotNull()).select("org_id").distinct().collect()
+    ]
+    cal = checkpoint_burst.calendar(orgs, cps, start, end, k)
+    return checkpoint_burst.calendar_frame(spark, cal) if cal else None
 
 
 def _order_factors(ests, main_order: int) -> dict[str, dict[int, float]]:

@@ -40,9 +40,9 @@ DQ_SCHEMA = (
 )
 
 __all__ = ["DQ_SCHEMA", "UNIQUE_TYPES", "Gate", "build_docs", "deferred_docs"]
-# key buckets per partitioned write of the keys (``Gate._keys_by_bucket``): about 4M rows at
+# key buckets per partitioned write of the keys (``Gate._keys_by_bucket``): about 4.5M rows at
 # the default ``scoring.bucket_rows``
-KEY_CHUNK_BUCKETS = 4
+KEY_CHUNK_BUCKETS = 3
 
 
 # Data Docs to render later (a pipeline run: once, after the last stage), else None

@@ -3,7 +3,7 @@
 ``theater run``, ``theater demo``, the jobs under ``jobs/`` and the Airflow DAGs all come here.
 
 On the embedded Sail engine a run of several stages can give each stage its own process
-(``spark.stage_processes``: ``auto``, the default, does so for runs that read 128 MB or more;
+(``spark.stage_processes``: ``auto``, the default, does so for runs that read 256 MB or more;
 ``always``; ``never``): the engine runs inside the Python process and its
 allocator keeps what a stage freed, so one process would carry ingest's memory into refine and
 refine's into score (``docs/scaling.md``, "Where memory goes"). This process keeps the MLflow
@@ -91,9 +91,10 @@ def run_pipeline(
             results["tracking_uri"] = tracking_uri(cfg)
         if not isolated:
             results["startup_seconds"] = round(time.time() - t_all, 2)
-        if cfg.quality.enabled and cfg.quality.data_docs:
+        if not isolated and cfg.quality.enabled and cfg.quality.data_docs:
             # the Data Docs are rendered here after the last stage: import GX meanwhile, in a
-            # background thread (with stage processes this process is idle until then)
+            # background thread. Not beside stage processes: GX would hold about 150 MB in this
+            # process through every stage's peak; there the import waits until after score.
             from .quality import GX
 
             GX.prewarm()
@@ -171,8 +172,12 @@ class StageProcessError(RuntimeError):
 
 
 # spark.stage_processes=auto: a stage process costs a few seconds (interpreter, imports, engine
-# and GX start); below this much input the memory one stage leaves to the next is small.
-AUTO_MIN_BYTES = 128 * 2**20
+# start); below this much input the memory one stage leaves to the next is small. Measured on
+# the 1M quarter (222 MB of landing files, benchmarks/RESULTS.md 2026-12-06): one process 69.3
+# CPU s and a peak of 1,778 MB, against 73.2 CPU s and 2,176 MB for the process tree with a
+# process per stage; at 4M (867 MB) one process carried each stage's memory into the next
+# (RESULTS.md, "one process per stage"). 256 MB: the 1M quarter runs in one process.
+AUTO_MIN_BYTES = 256 * 2**20
 
 
 def stage_processes(

@@ -190,6 +190,11 @@ def child_theater(landing: str, lake: str, stages: list[str], settings: list[str
         "stages_s": {s: res[s]["seconds"] for s in stages},
         "seconds": res["seconds"],
         "t_start": t_start,
+        # the gates' own seconds (validation, results, docs) and staged copies, per stage
+        "dq_s": {s: res[s].get("dq_seconds", 0.0) for s in stages},
+        "dq_staging_s": {s: res[s].get("dq_staging_seconds", 0.0) for s in stages},
+        "startup_s": {s: res[s].get("startup_seconds") for s in stages},
+        "data_docs_s": res.get("data_docs_seconds"),
     }
 
 

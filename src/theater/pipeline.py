@@ -3,7 +3,7 @@
 ``theater run``, ``theater demo``, the jobs under ``jobs/`` and the Airflow DAGs all come here.
 
 On the embedded Sail engine a run of several stages can give each stage its own process
-(``spark.stage_processes``: ``auto``, the default, does so for runs that read 128 MB or more;
+(``spark.stage_processes``: ``auto``, the default, does so for runs that read 256 MB or more;
 ``always``; ``never``): the engine runs inside the Python process and its
 allocator keeps what a stage freed, so one process would carry ingest's memory into refine and
 refine's into score (``docs/scaling.md``, "Where memory goes"). This process keeps the MLflow
@@ -89,39 +89,72 @@ def run_pipeline(
             from .tracking import tracking_uri
 
             results["tracking_uri"] = tracking_uri(cfg)
-        for stage in STAGES:
-            if stage not in stages:
-                continue
-            t0 = time.time()
-            progress(f"stage {stage}: start")
-            with tracked.stage(stage):
-                args = (stage, cfg, lake.root, landing, period, run_id)
-                if isolated:
-                    m, orgs = _in_own_process(*args)
-                else:
-                    m, orgs = run_stage(spark, *args, progress=progress)
-                results[stage] = m
-            tracked.record_stage(stage, m, time.time() - t0, _rows(stage, m))
-            progress(f"stage {stage}: done in {time.time() - t0:.1f}s")
-            if orgs is not None:
-                results["orgs"] = orgs
-                tracked.record_index(orgs)
+        if not isolated:
+            results["startup_seconds"] = round(time.time() - t_all, 2)
+        if not isolated and cfg.quality.enabled and cfg.quality.data_docs:
+            # the Data Docs are rendered here after the last stage: import GX meanwhile, in a
+            # background thread. Not beside stage processes: GX would hold about 150 MB in this
+            # process through every stage's peak; there the import waits until after score.
+            from .quality import GX
+
+            GX.prewarm()
+        docs: list = []  # the stages' Data Docs, rendered once the tables are published
+        try:
+            for stage in STAGES:
+                if stage not in stages:
+                    continue
+                t0 = time.time()
+                progress(f"stage {stage}: start")
+                with tracked.stage(stage):
+                    args = (stage, cfg, lake.root, landing, period, run_id)
+                    if isolated:
+                        m, orgs = _in_own_process(*args)
+                    else:
+                        m, orgs = run_stage(spark, *args, progress=progress, defer_docs=True)
+                    docs += m.pop("dq_docs", [])
+                    results[stage] = m
+                tracked.record_stage(stage, m, time.time() - t0, _rows(stage, m))
+                progress(f"stage {stage}: done in {time.time() - t0:.1f}s")
+                if orgs is not None:
+                    results["orgs"] = orgs
+                    tracked.record_index(orgs)
+        finally:
+            if docs:  # after the last write (or a failure): off the stages' path, GX once
+                t0 = time.time()
+                from .quality.gate import build_docs
+
+                build_docs(docs)
+                results["data_docs_seconds"] = round(time.time() - t0, 2)
     results["seconds"] = round(time.time() - t_all, 1)
     return results
 
 
-def run_stage(spark, stage, cfg, lake_root, landing, period, run_id, progress=log.info):
-    """One stage on ``spark``: (its metrics, the period's org rows after score, else None)."""
+def run_stage(
+    spark, stage, cfg, lake_root, landing, period, run_id, progress=log.info, defer_docs=False
+):
+    """One stage on ``spark``: (its metrics, the period's org rows after score, else None).
+
+    ``defer_docs``: the stage's Data Docs are not rendered but returned as data under
+    ``dq_docs`` in the metrics (:func:`theater.quality.gate.build_docs` renders them)."""
     from .lake import Lake
+    from .quality.gate import deferred_docs
     from .stages import ingest, refine, score
 
     lake = Lake(lake_root, cfg.table_format)
-    if stage == "ingest":
-        return ingest.run(spark, lake, landing, cfg=cfg, run_id=run_id, progress=progress), None
-    if stage == "refine":
-        return refine.run(spark, cfg, lake, period, run_id=run_id, progress=progress), None
-    m = score.run(spark, cfg, lake, period, run_id=run_id, progress=progress)
-    return m, org_rows(spark, lake, period)
+    orgs = None
+    # deferred: the gates keep their Data Docs as data (``dq_docs`` in the metrics) and the
+    # pipeline renders them once, after the last stage
+    with deferred_docs() if defer_docs else nullcontext([]) as docs:
+        if stage == "ingest":
+            m = ingest.run(spark, lake, landing, cfg=cfg, run_id=run_id, progress=progress)
+        elif stage == "refine":
+            m = refine.run(spark, cfg, lake, period, run_id=run_id, progress=progress)
+        else:
+            m = score.run(spark, cfg, lake, period, run_id=run_id, progress=progress)
+            orgs = org_rows(spark, lake, period)
+    if docs:
+        m["dq_docs"] = list(docs)
+    return m, orgs
 
 
 def _rows(stage: str, m: dict) -> int:
@@ -139,8 +172,12 @@ class StageProcessError(RuntimeError):
 
 
 # spark.stage_processes=auto: a stage process costs a few seconds (interpreter, imports, engine
-# and GX start); below this much input the memory one stage leaves to the next is small.
-AUTO_MIN_BYTES = 128 * 2**20
+# start); below this much input the memory one stage leaves to the next is small. Measured on
+# the 1M quarter (222 MB of landing files, benchmarks/RESULTS.md 2026-12-06): one process 69.3
+# CPU s and a peak of 1,778 MB, against 73.2 CPU s and 2,176 MB for the process tree with a
+# process per stage; at 4M (867 MB) one process carried each stage's memory into the next
+# (RESULTS.md, "one process per stage"). 256 MB: the 1M quarter runs in one process.
+AUTO_MIN_BYTES = 256 * 2**20
 
 
 def stage_processes(
@@ -193,7 +230,7 @@ def _in_own_process(stage, cfg, lake_root, landing, period, run_id):
     child = ctx.Process(
         target=_stage_main,
         args=(send, records, logs.settings(), os.getpid(), stage, cfg, lake_root, landing)
-        + (period, run_id),
+        + (period, run_id, time.time()),
         name=f"theater-{stage}",
     )
     stop = threading.Event()
@@ -248,7 +285,9 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _stage_main(send, records, levels, parent, stage, cfg, lake_root, landing, period, run_id):
+def _stage_main(
+    send, records, levels, parent, stage, cfg, lake_root, landing, period, run_id, started
+):
     """Entry point of a stage process."""
     _die_with(parent)
     from . import logs
@@ -257,7 +296,12 @@ def _stage_main(send, records, levels, parent, stage, cfg, lake_root, landing, p
     logs.forward_to(records, levels)
     try:
         with session(cfg) as spark:
-            m, orgs = run_stage(spark, stage, cfg, lake_root, landing, period, run_id)
+            # interpreter, imports and engine start of this process, reported apart
+            startup = round(time.time() - started, 2)
+            m, orgs = run_stage(
+                spark, stage, cfg, lake_root, landing, period, run_id, defer_docs=True
+            )
+            m["startup_seconds"] = startup
         send.send(("ok", m, orgs))
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
         try:

@@ -433,7 +433,7 @@ def test_uniqueness_checked_by_key_bucket_gives_the_whole_frame_verdict(spark, b
     assert ok is None and err is not None
     assert whole_dup["tool_event_id_unique"]["unexpected_count"] == 14  # both copies of each key
     assert whole_dup["tool_event_id_unique"]["success"] is False
-    # 3 buckets: the keys written in one partitioned write; 9: in three (KEY_CHUNK_BUCKETS 4)
+    # 3 buckets: the keys written in one partitioned write; 9: in three (KEY_CHUNK_BUCKETS 3)
     for n in (3, 9):
         bucketed, _, ok_n = records(frame, n, f"keys-{n}")
         assert ok_n is None

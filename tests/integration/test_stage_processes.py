@@ -100,6 +100,14 @@ def test_each_stage_runs_in_its_own_process_with_the_same_tables(landing):
         left, right = _table(a, table, drop), _table(b, table, drop)
         assert len(left) > 0
         assert left.equals(right), table
+    # the stages' Data Docs, rendered once by the parent after the last stage, in both modes
+    from theater.quality import docs as dq_docs
+
+    for lake in (a, b):
+        site = lake / "ops" / "data_docs"
+        entries = dq_docs.read_manifest(site)
+        assert {e["stage"] for e in entries} == {"ingest", "refine", "score"}
+        assert all((site / e["page"]).is_file() for e in entries)
 
 
 def test_an_error_in_a_stage_process_is_the_runs_error(landing):

@@ -1,6 +1,7 @@
 """Data-quality gates (package: ``suites`` the suite files, ``runner`` the GX context,
-``gate`` the validation before publish, ``results`` records and summaries). Great Expectations: Great Expectations (GX Core 1.x) suites run on every table before it is
-published.
+``metrics`` the expectations computed as one aggregate, ``gate`` the decision before publish,
+``results`` records and summaries). Great Expectations (GX Core 1.x) suites run on every table
+before it is published.
 
 How it works
 ------------
@@ -15,26 +16,26 @@ How it works
   (``{"$PARAMETER": "ts_min"}``) filled from ``conf/base.yaml``'s ``quality:`` section.
 - **Where expectations run** (``meta.frame``):
 
-  * ``rows`` (default): the Spark DataFrame about to be written, through GX's own Spark
-    execution engine (Spark datasource, dataframe asset, whole-dataframe batch). This works with
-    Spark Connect DataFrames on Sail (checked with GX 1.24.1, pysail 0.7.2, pyspark 4.2): GX only
-    uses DataFrame API there (its ``persist`` is a no-op on Sail, nothing uses ``.rdd`` or
-    ``sparkContext``). Two passes: every expectation in GX's ``BASIC`` format without samples
-    (counts only, GX bundles the aggregates), then only the ones that did not pass again in
-    ``SUMMARY`` with a small ``partial_unexpected_count`` and ``unexpected_index_column_names``
-    (the suite's ``meta.row_keys``): samples cost a filtered scan per expectation, so only
-    failures pay for them, and nothing but a handful of offending keys reaches the driver.
+  * ``rows`` (default): the Spark DataFrame about to be written. The expectations are computed
+    by :mod:`.metrics` as ONE aggregate query over the frame (for each expectation, conditional
+    counts of its rows, missing and unexpected values, under its row condition), plus one grouped
+    key count per uniqueness expectation; schema expectations are read from the schema. Only an
+    expectation that did not pass is queried again, for a handful of offending values and their
+    row keys (the suite's ``meta.row_keys``), so nothing but those keys reaches the driver. The
+    results have GX's own shape and values (``tests/unit/test_dq_metrics.py`` compares them with
+    GX's validation for every expectation type in use); a suite with a type :mod:`.metrics` does
+    not compute is validated by GX's Spark engine instead.
   * ``summary``: one-row table-level metrics that need more than the rows themselves
     (``row_count``, ``quarantine_share`` of a batch, ``orgs_missing`` = silver orgs absent from
-    the gold index). They are computed in Spark with one aggregation each and validated by GX on a
-    tiny pandas frame.
+    the gold index). They are computed in Spark with one aggregation each and checked on a
+    tiny frame (:func:`.metrics.evaluate_rows`, GX's pandas semantics).
   * ``files`` (ingest): one row per landing file of the batch (``row_count``,
-    ``quarantined_count``, ``quarantine_share`` of that file), validated by GX on pandas through
+    ``quarantined_count``, ``quarantine_share`` of that file), validated the same way through
     ``gate.check_files`` before ``check``: a file failing a critical expectation is rejected
     alone (named, with the reason) and the batch's other files load; nothing is raised there.
   * ``daily_volume``: one row per day of the period: the day's row count, its baseline (median
     of the same weekday in the previous ``quality.volume_history_weeks`` weeks, taken from the
-    new rows and the table's own history) and ``volume_ratio``; validated by GX on pandas.
+    new rows and the table's own history) and ``volume_ratio``; validated the same way.
 
 - **Validate before publish**: a stage calls ``gate.check(table, df, ...)`` right before the
   ``lake`` write. With ``quality.materialize`` (default) the DataFrame is first written once to
@@ -53,9 +54,13 @@ How it works
 - **Data Docs**: GX's own site builder, configured in the ephemeral context with a filesystem
   store at ``<lake>/ops/data_docs/``, built once per stage (``index.html``; each run adds its
   validation pages; the index lists the validations of the latest process, because an
-  ephemeral context keeps results in memory).
-- Cost: importing GX takes ~3-4 s once per process; the staged copy costs one Parquet write
-  and read of each validated table; the GX passes themselves are a few scans of that copy.
+  ephemeral context keeps results in memory). The gate's results are converted to GX's
+  validation results for the renderer (:func:`.metrics.to_gx_result`). In a pipeline run
+  (:func:`theater.pipeline.run_pipeline`) they are rendered once after the last stage
+  (:func:`.gate.deferred_docs`), so GX is imported once, off the stages' path.
+- Cost: importing GX takes ~3-4 s (only where docs are rendered, or for a type the aggregate
+  does not compute); the staged copy costs one Parquet write and read of each validated table;
+  the checks are one aggregate scan of that copy plus one key count per uniqueness expectation.
 - Raw identifiers never leave bronze: offending-row samples show only the suite's ``row_keys``
   (event ids, tools, orgs, pseudonymous user keys) and values of columns not in
   :data:`RAW_IDENTIFIER_COLUMNS`.

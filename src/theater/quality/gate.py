@@ -1,4 +1,9 @@
-"""The gate: validate each table a stage is about to publish, record the results."""
+"""The gate: validate each table a stage is about to publish, decide, record the results.
+
+The numbers come from :mod:`theater.quality.metrics` (one aggregate query per frame, one key
+count per uniqueness expectation); this module decides (critical failures stop the stage),
+records ``ops/dq_results`` and hands the results to GX's Data Docs renderer, after the
+stage's writes or, in a pipeline run, once after the last stage (:func:`deferred_docs`)."""
 
 from __future__ import annotations
 
@@ -8,21 +13,22 @@ import os
 import shutil
 import time
 import uuid
-import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from ..config import Config
 from ..errors import DataQualityError
 from ..lake import Lake
 from ..sources.exports.reader import quarantine_datasets
 from . import docs as dq_docs
+from . import frames, metrics
+from .metrics import UNIQUE_TYPES
 from .results import RAW_IDENTIFIER_COLUMNS, as_int, doc_entry, gx_exception, redact, short  # noqa: F401
-from .runner import GX
+from .runner import GX, gx_validate
 from .suites import DQ_TABLE, expectation_name, load_suite_json, suites_dir
 
 log = logging.getLogger(__name__)
@@ -34,46 +40,28 @@ DQ_SCHEMA = (
     "element_count bigint, sample string, validated_at timestamp"
 )
 
-
-UNIQUE_TYPES = ("expect_compound_columns_to_be_unique", "expect_column_values_to_be_unique")
-# key buckets per partitioned write of the keys (``Gate._keys_by_bucket``): about 4M rows at
+__all__ = ["DQ_SCHEMA", "UNIQUE_TYPES", "Gate", "build_docs", "deferred_docs"]
+# key buckets per partitioned write of the keys (``Gate._keys_by_bucket``): about 4.5M rows at
 # the default ``scoring.bucket_rows``
-KEY_CHUNK_BUCKETS = 4
+KEY_CHUNK_BUCKETS = 3
 
 
-def _merge_bucket_results(parts: list, sample_rows: int):
-    """One GX expectation result from its results on each key bucket: success when every
-    bucket passed; element and unexpected counts summed (percentages recomputed); the
-    offending-row samples of the failing buckets, up to ``sample_rows``; an exception if any
-    bucket raised one."""
-    raised = [r for r in parts if gx_exception(r.exception_info)[0]]
-    failed = [r for r in parts if not r.success]
-    merged = raised[0] if raised else failed[0] if failed else parts[0]
-    res = dict(merged.result or {})
-    counts = {
-        k: sum(int((r.result or {}).get(k) or 0) for r in parts)
-        for k in ("element_count", "unexpected_count", "missing_count")
-        if k in res
-    }
-    res.update(counts)
-    n, u = counts.get("element_count"), counts.get("unexpected_count")
-    if n is not None and u is not None:
-        missing = counts.get("missing_count", 0)
-        for k, base in (
-            ("unexpected_percent", n - missing),
-            ("unexpected_percent_total", n),
-            ("unexpected_percent_nonmissing", n - missing),
-        ):
-            if k in res:
-                res[k] = 100.0 * u / base if base else None
-        if "missing_percent" in res:
-            res["missing_percent"] = 100.0 * missing / n if n else None
-    for k in ("partial_unexpected_index_list", "partial_unexpected_list"):
-        if k in res:
-            res[k] = [x for r in failed for x in ((r.result or {}).get(k) or [])][:sample_rows]
-    merged.result = res
-    merged.success = not raised and not failed
-    return merged
+# Data Docs to render later (a pipeline run: once, after the last stage), else None
+_DEFERRED: list | None = None
+
+
+@contextmanager
+def deferred_docs():
+    """Within this block, gates keep their Data Docs as plain data (the list yielded) instead
+    of rendering them at the end of each stage: the caller renders them with
+    :func:`build_docs` once the tables are published (GX imported once, off the stages'
+    path). A stage that fails a critical expectation still renders its docs before raising."""
+    global _DEFERRED
+    before, _DEFERRED = _DEFERRED, []
+    try:
+        yield _DEFERRED
+    finally:
+        _DEFERRED = before
 
 
 @dataclass
@@ -92,12 +80,15 @@ class Gate:
     staging_seconds: float = 0.0  # writing the staged copy (the write then reads it)
     timings: dict = field(default_factory=dict)
     _staged: list[str] = field(default_factory=list)
-    _doc_keys: list = field(default_factory=list)
+    _docs: list = field(default_factory=list)  # Data Docs to render (plain data)
 
     def __post_init__(self):
         self.run_id = self.run_id or self.fallback_id or f"{self.stage}-{uuid.uuid4().hex[:12]}"
         self.q = self.cfg.quality
-        if self.enabled:
+        # GX is needed only to render Data Docs (and for expectation types the aggregate does
+        # not compute): import it in the background while the stage works, unless the docs are
+        # rendered elsewhere after the run
+        if self.enabled and self.q.data_docs and _DEFERRED is None:
             GX.prewarm()
 
     @property
@@ -143,11 +134,13 @@ class Gate:
     ) -> DataFrame:
         """Validate ``df`` (about to be written to ``table``) with the table's suite.
 
-        ``key_buckets`` > 1 (a large table, see :mod:`theater.buckets`): the uniqueness
-        expectations of the rows frame are validated by GX on each hash bucket of their key
-        columns in turn and their results summed, so that the duplicate search holds one
-        bucket's keys at a time (every duplicate pair shares a bucket; the same verdict, counts
-        and samples as over the whole frame). The other expectations see the whole frame.
+        The rows frame's expectations are computed as one aggregate query (plus one key count
+        per uniqueness expectation, and a sample query per failed expectation):
+        :mod:`theater.quality.metrics`. ``key_buckets`` > 1 (a large table, see
+        :mod:`theater.buckets`): the uniqueness key counts run on each hash bucket of their key
+        columns in turn and are summed, so that the grouped count holds one bucket's keys at a
+        time (every duplicate pair shares a bucket; the same verdict and counts as over the
+        whole frame).
 
         Returns the DataFrame to write (the staged copy when materializing). Raises
         :class:`DataQualityError` when a critical expectation fails; the results are recorded
@@ -164,46 +157,43 @@ class Gate:
             self.staging_seconds += time.time() - t_stage
             t0 = time.time()
         version = self.lake.version(table)
-        frames: dict[str, list[dict]] = {}
+        by_frame: dict[str, list[dict]] = {}
         for e in data["expectations"]:
-            frames.setdefault((e.get("meta") or {}).get("frame", "rows"), []).append(e)
-        frames.pop("files", None)  # per landing file: :meth:`check_files`, before this
+            by_frame.setdefault((e.get("meta") or {}).get("frame", "rows"), []).append(e)
+        by_frame.pop("files", None)  # per landing file: :meth:`check_files`, before this
         params = self.parameters()
         records: list[dict] = []
-        for frame, exps in frames.items():
+        for frame, exps in by_frame.items():
             t_part = time.time()
+            summary: dict = {}
             if frame == "rows":
-                batch_frame, kind = df, "spark"
                 keys = [
                     k
                     for k in data.get("meta", {}).get("row_keys", [])
                     if k in df.columns and k not in RAW_IDENTIFIER_COLUMNS
                 ]
-            elif frame == "summary":
-                batch_frame, kind, keys = self._summary(df, exps, related or {}), "pandas", []
+                outcomes = self._rows_outcomes(data, exps, df, keys, params, key_buckets)
             else:
-                batch_frame, kind, keys = self._daily_volume(table, df, data), "pandas", ["day"]
-            if frame == "rows" and key_buckets > 1:
-                result = self._validate_keyed(data, exps, batch_frame, keys, params, key_buckets)
-            else:
-                result = self._validate(data, exps, frame, batch_frame, kind, keys, params)
-            t_part = self._tick(f"gx.{table}.{frame}", t_part)
-            for r in sorted(result.results, key=lambda r: r.expectation_config.meta["_idx"]):
-                e = exps[r.expectation_config.meta["_idx"]]
-                rec = self._record(table, version, data["name"], frame, e, r)
+                if frame == "summary":
+                    summary = frames.summary_row(df, exps, related or {})
+                    rows, cols, keys = [summary], list(summary), []
+                else:
+                    rows = frames.daily_volume_rows(
+                        self.spark, self.lake, table, df, data, self.period, self.q
+                    )
+                    keys, cols = ["day"], list(frames.VOLUME_COLUMNS)
+                outcomes = self._small_outcomes(data, exps, rows, cols, keys, params)
+            t_part = self._tick(f"dq.{table}.{frame}", t_part)
+            part = []
+            for e, o in zip(exps, outcomes):
+                rec = self._record(table, version, data["name"], frame, e, o)
                 col = (e.get("kwargs") or {}).get("column")
-                if frame == "summary" and col in getattr(batch_frame, "columns", []):
-                    rec["observed_value"] = short(redact(batch_frame[col].iloc[0]))
+                if frame == "summary" and col in summary:
+                    rec["observed_value"] = short(redact(summary[col]))
                     rec["sample"] = "[]"
-                records.append(rec)
-            if self.q.data_docs:
-                key = GX.store_result(
-                    data["name"],
-                    f"{table.replace('/', '_')}-{frame}",
-                    f"{self.run_id}-{self.stage}",
-                    result,
-                )
-                self._doc_keys.append((key, doc_entry(records[-len(exps) :], frame)))
+                part.append(rec)
+            records += part
+            self._keep_docs(data, table, frame, outcomes, part)
         t_part = time.time()
         self._record_results(records)
         self._tick("dq_results", t_part)
@@ -220,7 +210,7 @@ class Gate:
                 )
         if failed:
             self.cleanup()
-            self._build_docs()
+            self._build_docs(now=True)
             err = DataQualityError(self._message(table, data["name"], version, failed))
             err.results = list(self.results)  # type: ignore[attr-defined]
             raise err
@@ -245,34 +235,32 @@ class Gate:
         if not exps:
             return {}
         t0 = time.time()
-        frame = self._files_frame(df, quarantined, file_col)
-        detail = {"result_format": "COMPLETE", "unexpected_index_column_names": [file_col]}
+        rows = frames.files_rows(df, quarantined, file_col)
         params = self.parameters()
-        result = self._validate(
-            data, exps, "files", frame, "pandas", [file_col], params, detail_format=detail
-        )
-        self._tick(f"gx.{table}.files", t0)
+        cols = [file_col, "row_count", "quarantined_count", "quarantine_share"]
+        outcomes = self._small_outcomes(data, exps, rows, cols, [file_col], params, True)
+        self._tick(f"dq.{table}.files", t0)
         version = self.lake.version(table)
         records, rejected, unjudged = [], {}, []
-        by_file = frame.set_index(file_col).to_dict("index") if len(frame) else {}
-        for r in sorted(result.results, key=lambda r: r.expectation_config.meta["_idx"]):
-            e = exps[r.expectation_config.meta["_idx"]]
-            rec = self._record(table, version, data["name"], "files", e, r)
+        by_file = {r[file_col]: r for r in rows}
+        for e, o in zip(exps, outcomes):
+            rec = self._record(table, version, data["name"], "files", e, o)
             col = (e.get("kwargs") or {}).get("column")
             bad = [
                 row[file_col]
-                for row in ((r.result or {}).get("unexpected_index_list") or [])
+                for row in ((o.result or {}).get("unexpected_index_list") or [])
                 if isinstance(row, dict) and file_col in row
             ]
-            if col in frame.columns and len(frame):
-                rec["observed_value"] = short(redact(frame[col].max()))
+            values = [r[col] for r in rows if col in r and r[col] is not None]
+            if values:
+                rec["observed_value"] = short(redact(max(values)))
             rec["sample"] = json.dumps(
                 [{"file": f, col: by_file.get(f, {}).get(col)} for f in bad[: self.q.sample_rows]],
                 default=str,
             )
             records.append(rec)
             if not rec["success"] and rec["severity"] == "critical":
-                if not bad and len(frame):  # GX raised: no file can be told apart
+                if not bad and rows:  # the expectation raised: no file can be told apart
                     unjudged.append(rec)
                 for f in bad:
                     v = by_file.get(f, {})
@@ -293,44 +281,16 @@ class Gate:
                     rec["expectation"],
                     ", ".join(bad) or rec["observed_value"],
                 )
-        if self.q.data_docs:
-            key = GX.store_result(
-                data["name"],
-                f"{table.replace('/', '_')}-files",
-                f"{self.run_id}-{self.stage}",
-                result,
-            )
-            self._doc_keys.append((key, doc_entry(records, "files")))
+        self._keep_docs(data, table, "files", outcomes, records)
         self._record_results(records)
         self.results.extend(records)
         self.seconds += time.time() - t0
         if unjudged:  # no file can be blamed: the caller writes and records none of them
-            self._build_docs()
+            self._build_docs(now=True)
             err = DataQualityError(self._message(table, data["name"], version, unjudged))
             err.results = list(self.results)  # type: ignore[attr-defined]
             raise err
         return rejected
-
-    def _files_frame(self, df: DataFrame, quarantined: DataFrame, file_col: str):
-        import pandas as pd
-
-        good = {r[0]: r[1] for r in df.groupBy(file_col).count().collect()}
-        bad = {r[0]: r[1] for r in quarantined.groupBy(file_col).count().collect()}
-        rows = []
-        for f in sorted(set(good) | set(bad), key=str):
-            n, q = good.get(f, 0), bad.get(f, 0)
-            rows.append(
-                {
-                    file_col: f,
-                    "row_count": n,
-                    "quarantined_count": q,
-                    "quarantine_share": q / (n + q) if n + q else 0.0,
-                }
-            )
-        cols = [file_col, "row_count", "quarantined_count", "quarantine_share"]
-        return pd.DataFrame(rows, columns=cols).astype(
-            {"row_count": "int64", "quarantined_count": "int64", "quarantine_share": "float64"}
-        )
 
     # ------------------------------------------------------------------ pieces
     def _tick(self, key: str, since: float) -> float:
@@ -338,103 +298,55 @@ class Gate:
         self.timings[key] = round(self.timings.get(key, 0.0) + now - since, 3)
         return now
 
-    def _validate(
-        self,
-        data: dict,
-        exps: list[dict],
-        frame: str,
-        batch_frame,
-        kind: str,
-        keys: list[str],
-        params: dict,
-        detail_format: dict | None = None,
-    ):
-        GX.context()  # imports GX once (waits for a prewarm in progress)
-        from great_expectations.core.expectation_suite import ExpectationSuite
+    def _rows_outcomes(self, data, exps, df: DataFrame, keys, params, key_buckets: int):
+        """The rows frame's outcomes: the aggregate (:func:`metrics.evaluate_spark`), or GX
+        itself for a suite with an expectation type the aggregate does not compute."""
+        if not metrics.supported(exps):
+            return gx_validate(data, exps, "spark", df, keys, params, self.q.sample_rows)
+        duplicates = None
+        if key_buckets > 1:
 
-        tagged = [{**e, "meta": {**(e.get("meta") or {}), "_idx": i}} for i, e in enumerate(exps)]
-        suite = ExpectationSuite(
-            name=data["name"], meta=data.get("meta") or {}, expectations=tagged
+            def duplicates(cols, keep):
+                return self._duplicates_by_bucket(df.where(keep), cols, keys, key_buckets)
+
+        return metrics.evaluate_spark(
+            df,
+            exps,
+            params,
+            keys=keys,
+            sample_rows=self.q.sample_rows,
+            duplicates=duplicates,
         )
-        batch = GX.batch(kind, batch_frame)
-        # Pass 1, everything: BASIC without samples (counts only; GX bundles the aggregates).
-        # Pass 2, only what did not pass: SUMMARY with a few values and offending row keys.
-        # Samples cost one filtered scan each per expectation, so they are only paid for failures.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = batch.validate(
-                suite,
-                expectation_parameters=params,
-                result_format={"result_format": "BASIC", "partial_unexpected_count": 0},
-            )
-            failed = {r.expectation_config.meta["_idx"] for r in result.results if not r.success}
-            if failed:
-                detail_format = detail_format or {
-                    "result_format": "SUMMARY",
-                    "partial_unexpected_count": self.q.sample_rows,
-                }
-                if keys:
-                    detail_format["unexpected_index_column_names"] = keys
-                detail = batch.validate(
-                    ExpectationSuite(
-                        name=data["name"],
-                        meta=data.get("meta") or {},
-                        expectations=[e for e in tagged if e["meta"]["_idx"] in failed],
-                    ),
-                    expectation_parameters=params,
-                    result_format=detail_format,
-                )
-                by_idx = {r.expectation_config.meta["_idx"]: r for r in detail.results}
-                result.results = [
-                    by_idx.get(r.expectation_config.meta["_idx"], r) for r in result.results
-                ]
-        return result
 
-    def _validate_keyed(self, data, exps, df, keys, params, n: int):
-        """:meth:`_validate` of a rows frame with the uniqueness expectations run per key
-        bucket (``check``'s ``key_buckets``); results carry ``_idx`` into ``exps`` as usual."""
+    def _duplicates_by_bucket(self, df: DataFrame, cols, keys, n: int):
+        """(duplicated rows, a sample of them) of ``cols`` counted one hash bucket of the key
+        at a time (``check``'s ``key_buckets``): every duplicate pair shares a bucket, so the
+        sum is the whole frame's count while the grouped count holds one bucket's keys."""
         from ..buckets import bucket_of
 
-        unique = [i for i, e in enumerate(exps) if e["type"] in UNIQUE_TYPES]
-        rest = [i for i in range(len(exps)) if i not in unique]
-        if not unique:
-            return self._validate(data, exps, "rows", df, "spark", keys, params)
-        results = []
-        result = None
-        if rest:
-            result = self._validate(
-                data, [exps[i] for i in rest], "rows", df, "spark", keys, params
-            )
-            for r in result.results:
-                r.expectation_config.meta["_idx"] = rest[r.expectation_config.meta["_idx"]]
-            results += result.results
-        for i in unique:
-            kw = exps[i].get("kwargs") or {}
-            cols = kw.get("column_list") or [kw["column"]]
-            # only the key columns (and the row keys of the samples), written once by bucket
-            narrow = df.select(*dict.fromkeys([*cols, *keys]))
-            bucket = self._keys_by_bucket(narrow, bucket_of(n, *cols), n)
-            parts = []
-            for b in range(n):
-                part = bucket(b)
-                one = self._validate(data, [exps[i]], "rows", part, "spark", keys, params)
-                parts.append(one.results[0])
-                result = result or one
-            merged = _merge_bucket_results(parts, self.q.sample_rows)
-            merged.expectation_config.meta["_idx"] = i
-            results.append(merged)
-        result.results = results
-        result.success = all(r.success for r in results)
-        stats = getattr(result, "statistics", None)
-        if isinstance(stats, dict):
-            good = sum(1 for r in results if r.success)
-            stats.update(
-                evaluated_expectations=len(results),
-                successful_expectations=good,
-                unsuccessful_expectations=len(results) - good,
-                success_percent=100.0 * good / len(results) if results else None,
-            )
-        return result
+        narrow = df.select(*dict.fromkeys([*cols, *keys]))
+        bucket = self._keys_by_bucket(narrow, bucket_of(n, *cols), n)
+        total, sample = 0, []
+        for b in range(n):
+            part = bucket(b)
+            count = metrics.duplicate_count(part, cols)
+            total += count
+            want = self.q.sample_rows - len(sample)
+            if count and want > 0:
+                sample += metrics.duplicate_sample(part, cols, keys, want)
+        return total, sample
+
+    def _small_outcomes(self, data, exps, rows: list[dict], cols, keys, params, complete=False):
+        """Outcomes of a small frame given as records (summary, daily volume, files)."""
+        outcomes = metrics.evaluate_rows(
+            rows, cols, exps, params, keys=keys, sample_rows=self.q.sample_rows, complete=complete
+        )
+        if outcomes is not None:
+            return outcomes
+        import pandas as pd
+
+        frame = pd.DataFrame(rows, columns=cols)
+        return gx_validate(data, exps, "pandas", frame, keys, params, self.q.sample_rows, complete)
 
     def _record(self, table, version, suite, frame, e: dict, r) -> dict:
         res = r.result or {}
@@ -526,8 +438,9 @@ class Gate:
         return self.spark.read.schema(df.schema).parquet(path)
 
     def finish(self) -> dict:
-        """End of the stage: remove staging copies; return the metrics the stage reports
-        (``dq``: one record per expectation, ``dq_seconds``, ``dq_staging_seconds``)."""
+        """End of the stage: remove staging copies, render (or hand over) the Data Docs; return
+        the metrics the stage reports (``dq``: one record per expectation, ``dq_seconds``,
+        ``dq_staging_seconds``)."""
         self.cleanup()
         self._build_docs()
         if self.results:
@@ -545,25 +458,31 @@ class Gate:
             "dq_staging_seconds": round(self.staging_seconds, 2),
         }
 
-    def _build_docs(self) -> None:
-        """GX Data Docs for this stage's validations (once per stage: the index is rebuilt)."""
-        if not self._doc_keys:
+    def _keep_docs(self, data, table, frame, outcomes, records) -> None:
+        if self.q.data_docs:
+            self._docs.append(
+                {
+                    "directory": self.lake.path("ops/data_docs"),
+                    "suite": data["name"],
+                    "suite_meta": data.get("meta") or {},
+                    "batch": f"{table.replace('/', '_')}-{frame}",
+                    "run_name": f"{self.run_id}-{self.stage}",
+                    "outcomes": outcomes,
+                    "entry": doc_entry(records, frame),
+                }
+            )
+
+    def _build_docs(self, now: bool = False) -> None:
+        """GX Data Docs for this stage's validations: rendered now (once per stage: the index
+        is rebuilt), or handed to the :func:`deferred_docs` block around the stage."""
+        if not self._docs:
+            return
+        docs, self._docs = self._docs, []
+        if _DEFERRED is not None and not now:
+            _DEFERRED.extend(docs)
             return
         t = time.time()
-        directory = self.lake.path("ops/data_docs")
-        if "://" not in directory:  # GX's filesystem store wants an absolute base directory
-            directory = os.path.abspath(directory)
-        try:
-            GX.build_docs(directory, [k for k, _ in self._doc_keys])
-            # GX's page for each result: validations/<suite>/<run name>/<run time>/<batch>.html
-            entries = [
-                {**e, "page": "validations/" + "/".join(k.to_tuple()) + ".html"}
-                for k, e in self._doc_keys
-            ]
-            dq_docs.record_entries(directory, entries)
-        except Exception as exc:  # docs are for people; never fail the run on them
-            log.warning("data docs not written: %s", exc)
-        self._doc_keys = []
+        build_docs(docs)
         self.seconds += time.time() - t
         self._tick("data_docs", t)
 
@@ -573,67 +492,32 @@ class Gate:
             shutil.rmtree(p, ignore_errors=True)
         self._staged.clear()
 
-    # ------------------------------------------------------------------ metric frames
-    def _summary(self, df: DataFrame, exps: list[dict], related: dict):
-        import pandas as pd
 
-        wanted = {(e.get("kwargs") or {}).get("column") for e in exps}
-        row: dict[str, Any] = {}
-        if wanted & {"row_count", "quarantine_share", "quarantined_count"}:
-            row["row_count"] = df.count()
-        if wanted & {"quarantine_share", "quarantined_count"}:
-            q = related.get("quarantined")
-            n_bad = q.count() if q is not None else 0
-            total = row["row_count"] + n_bad
-            row["quarantined_count"] = n_bad
-            row["quarantine_share"] = (n_bad / total) if total else 0.0
-        if "orgs_missing" in wanted:
-            expected = related.get("expected_orgs")
-            if expected is None:
-                row["orgs_missing"] = None
-            else:
-                missing = (
-                    expected.where(F.col("org_id").isNotNull())
-                    .select("org_id")
-                    .distinct()
-                    .join(df.select("org_id").distinct(), "org_id", "left_anti")
+def build_docs(docs: list[dict]) -> None:
+    """Render kept Data Docs (:meth:`Gate._keep_docs`) with GX's site builder, and the offline
+    index; one build per lake. Docs are for people: a failure is logged, never raised."""
+    by_dir: dict[str, list[dict]] = {}
+    for d in docs:
+        by_dir.setdefault(d["directory"], []).append(d)
+    for directory, items in by_dir.items():
+        if "://" not in directory:  # GX's filesystem store wants an absolute base directory
+            directory = os.path.abspath(directory)
+        try:
+            keys = [
+                GX.store_result(
+                    d["suite"],
+                    d["batch"],
+                    d["run_name"],
+                    metrics.to_gx_result(d["suite"], d["suite_meta"], d["outcomes"]),
                 )
-                row["orgs_missing"] = missing.count()
-        return pd.DataFrame([row]) if row else pd.DataFrame([{"row_count": df.count()}])
-
-    def _daily_volume(self, table: str, df: DataFrame, data: dict):
-        import pandas as pd
-
-        col = (data.get("meta") or {}).get("date_column", "event_date")
-        if self.period is None:
-            return pd.DataFrame({"day": [], "n": [], "baseline": [], "volume_ratio": []})
-        weeks = self.q.volume_history_weeks
-        start, end = self.period.start, self.period.end
-        counts = {r[0]: r[1] for r in df.groupBy(col).count().collect() if r[0] is not None}
-        hist_start = start - timedelta(days=7 * weeks)
-        known_before: dict[date, int] = {}
-        if self.lake.exists(table):
-            hist = (
-                self.lake.read(self.spark, table)
-                .where((F.col(col) >= F.lit(hist_start)) & (F.col(col) < F.lit(start)))
-                .groupBy(col)
-                .count()
-                .collect()
-            )
-            known_before = {r[0]: r[1] for r in hist if r[0] is not None}
-        rows = []
-        d = start
-        while d < end:
-            past = []
-            for w in range(1, weeks + 1):
-                p = d - timedelta(days=7 * w)
-                if p >= start:
-                    past.append(counts.get(p, 0))
-                elif p in known_before:
-                    past.append(known_before[p])
-            n = counts.get(d, 0)
-            base = float(pd.Series(past).median()) if len(past) >= 2 else None
-            ratio = (n / base) if base else None
-            rows.append({"day": d.isoformat(), "n": n, "baseline": base, "volume_ratio": ratio})
-            d += timedelta(days=1)
-        return pd.DataFrame(rows)
+                for d in items
+            ]
+            GX.build_docs(directory, keys)
+            # GX's page for each result: validations/<suite>/<run name>/<run time>/<batch>.html
+            entries = [
+                {**d["entry"], "page": "validations/" + "/".join(k.to_tuple()) + ".html"}
+                for k, d in zip(keys, items)
+            ]
+            dq_docs.record_entries(directory, entries)
+        except Exception as exc:  # noqa: BLE001 - docs are for people; never fail the run
+            log.warning("data docs not written: %s", exc)

@@ -12,9 +12,11 @@ import logging
 import os
 import threading
 import uuid
+import warnings
 from datetime import datetime, timezone
 
 from .. import logs
+from .metrics import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -118,3 +120,51 @@ class GX:
             )
             cls._sites.add(site)
         ctx.build_data_docs(site_names=[site], resource_identifiers=keys)
+
+
+def gx_validate(data, exps, kind, batch_frame, keys, params, sample_rows, complete=False):
+    """GX's own validation of ``exps`` (for expectation types :mod:`.metrics` does not
+    compute), as :class:`.metrics.Outcome` in ``exps``' order: every expectation in ``BASIC``
+    without samples, then the failed ones again with up to ``sample_rows`` samples and the
+    row ``keys`` (``complete``: GX's COMPLETE format, every offending row)."""
+    GX.context()  # imports GX once (waits for a prewarm in progress)
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    tagged = [{**e, "meta": {**(e.get("meta") or {}), "_idx": i}} for i, e in enumerate(exps)]
+    suite = ExpectationSuite(name=data["name"], meta=data.get("meta") or {}, expectations=tagged)
+    batch = GX.batch(kind, batch_frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = batch.validate(
+            suite,
+            expectation_parameters=params,
+            result_format={"result_format": "BASIC", "partial_unexpected_count": 0},
+        )
+        by_idx = {r.expectation_config.meta["_idx"]: r for r in result.results}
+        failed = [i for i, r in by_idx.items() if not r.success]
+        if failed:
+            detail_format = {
+                "result_format": "COMPLETE" if complete else "SUMMARY",
+                "partial_unexpected_count": sample_rows,
+            }
+            if keys:
+                detail_format["unexpected_index_column_names"] = keys
+            detail = batch.validate(
+                ExpectationSuite(
+                    name=data["name"],
+                    meta=data.get("meta") or {},
+                    expectations=[e for e in tagged if e["meta"]["_idx"] in failed],
+                ),
+                expectation_parameters=params,
+                result_format=detail_format,
+            )
+            by_idx.update({r.expectation_config.meta["_idx"]: r for r in detail.results})
+    return [
+        Outcome(
+            e,
+            bool(by_idx[i].success),
+            dict(by_idx[i].result or {}),
+            dict(by_idx[i].exception_info or {}),
+        )
+        for i, e in enumerate(exps)
+    ]

@@ -566,7 +566,7 @@ def _sessions(events, gap_minutes: int):
 # (``_event_rows``) instead of reading all of bronze once per bucket. Measured at 10M
 # interactions (docs/scaling.md): the copy costs about 4 CPU s per million bronze rows, a
 # filtered read of all of bronze about 0.8 CPU s per million rows and bucket, so the copy pays
-# from about 8 buckets (8M rows at the default ``scoring.bucket_rows``) and grows linearly where
+# from about 8 buckets (12M rows at the default ``scoring.bucket_rows``) and grows linearly where
 # the re-reads grow with the square of the period.
 STAGE_BRONZE_FROM = 8
 

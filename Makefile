@@ -48,8 +48,9 @@ demo: $(STAMP)
 	$(BIN)/theater demo
 
 # make test: every suite, TEST_JOBS of them at a time (2: the two cores of the machine it is
-# timed on; one pytest process keeps about one core busy). Longest first, so that the two
-# lanes end together; each suite's output is printed as one block when it ends, with its
+# timed on; a pytest process spends most of its time in one Python thread between short
+# engine queries, so it keeps about one core busy). Longest first, so that the two lanes end
+# together; each suite's output is printed as one block when it ends, with its
 # slowest tests (--durations); a failing suite does not stop the others (make still fails).
 # TEST_JOBS=1 runs them one after the other.
 TEST_JOBS ?= 2

@@ -47,10 +47,8 @@ demo: $(STAMP)
 	@$(MAKE) --no-print-directory jars || echo "warning: the Delta jars for --engine spark were not fetched (the demo runs on Sail)"
 	$(BIN)/theater demo
 
-# make test: every suite, TEST_JOBS of them at a time (2: the two cores of the machine it is
-# timed on; a pytest process spends most of its time in one Python thread between short
-# engine queries, so it keeps about one core busy). Longest first, so that the two lanes end
-# together; each suite's output is printed as one block when it ends, with its
+# make test: every suite, TEST_JOBS of them at a time (2, for the two cores of the machine it
+# is timed on), longest first, so that the two lanes end about together; each suite's output is printed as one block when it ends, with its
 # slowest tests (--durations); a failing suite does not stop the others (make still fails).
 # TEST_JOBS=1 runs them one after the other.
 TEST_JOBS ?= 2

@@ -1,8 +1,8 @@
 """The quarterly executive report, built from a real pipeline run on generated data.
 
 One module-scoped lake, a copy of the session's shared quarter (2026Q2 and 2026Q3 generated,
-ingested, refined and scored with MLflow tracking into a temporary store); then ``theater report`` (the CLI) writes the
-2026Q3 report with a PDF. The checks compare the page with the gold tables (read here with
+ingested, refined and scored with MLflow tracking into a temporary store); then ``theater
+report`` (the CLI) writes the 2026Q3 report with a PDF. The checks compare the page with the gold tables (read here with
 delta-rs), render it in headless Chromium over the DevTools protocol (console errors, failed or
 external requests, visible elements, a screenshot), and look for any user identifier in it.
 

@@ -52,7 +52,7 @@ demo: $(STAMP)
 # slowest tests (--durations); a failing suite does not stop the others (make still fails).
 # TEST_JOBS=1 runs them one after the other.
 TEST_JOBS ?= 2
-TEST_SUITES := test-main test-cluster test-spark test-faults test-e2e test-airflow
+TEST_SUITES := test-main test-cluster test-spark test-e2e test-faults test-airflow
 
 test: $(STAMP) $(JARS_STAMP) airflow-venv browser lint
 	$(MAKE) --no-print-directory --keep-going -j$(TEST_JOBS) --output-sync=target $(TEST_SUITES)

@@ -10,7 +10,7 @@ JARS_DIR := .theater/jars
 JARS_POM := conf/delta-jars/pom.xml
 JARS_STAMP := $(JARS_DIR)/.fetched
 
-.PHONY: demo test install jars bench clean lint
+.PHONY: demo test test-main test-e2e test-faults install jars bench clean lint
 
 # ruff (settings in pyproject.toml): lint, and the formatting every file must already have
 lint: $(STAMP)
@@ -47,11 +47,30 @@ demo: $(STAMP)
 	@$(MAKE) --no-print-directory jars || echo "warning: the Delta jars for --engine spark were not fetched (the demo runs on Sail)"
 	$(BIN)/theater demo
 
-test: $(STAMP) $(JARS_STAMP) browser lint
-	$(BIN)/python -m pytest -q --durations=25
-	$(MAKE) --no-print-directory test-spark
-	$(MAKE) --no-print-directory test-airflow
-	$(MAKE) --no-print-directory test-cluster
+# make test: every suite, TEST_JOBS of them at a time (2, for the two cores of the machine it
+# is timed on), longest first, so that the two lanes end about together; each suite's output is printed as one block when it ends, with its
+# slowest tests (--durations); a failing suite does not stop the others (make still fails).
+# TEST_JOBS=1 runs them one after the other.
+TEST_JOBS ?= 2
+TEST_SUITES := test-main test-cluster test-spark test-e2e test-faults test-airflow
+
+test: $(STAMP) $(JARS_STAMP) airflow-venv browser lint
+	$(MAKE) --no-print-directory --keep-going -j$(TEST_JOBS) --output-sync=target $(TEST_SUITES)
+
+# The main suite: tests/unit and tests/integration (and any new folder). tests/spark,
+# tests/cluster and tests/airflow skip themselves there (they run only when named, below);
+# tests/e2e and tests/faults are left out here and run by their own targets, so each test
+# runs exactly once.
+test-main: $(STAMP)
+	$(BIN)/python -m pytest -q --durations=25 --ignore=tests/e2e --ignore=tests/faults
+
+# end-to-end runs on generated worlds and on the vendor fixtures alone
+test-e2e: $(STAMP)
+	$(BIN)/python -m pytest -q --durations=10 tests/e2e
+
+# fault injection: killed stages, hostile files, locks, reader limits
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest -q --durations=10 tests/faults
 
 # bench: the Sail stage benchmark on Parquet (run.py), then theater vs the hand-written DuckDB
 # job on mixed text formats (compare.py; BENCH_ARGS, e.g. BENCH_ARGS="--users 4000 16000")

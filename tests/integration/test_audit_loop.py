@@ -10,7 +10,6 @@ import pytest
 from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
-from theater import synth
 from theater.cli import main
 from theater.config import load_config
 from theater.console import format_org_table
@@ -22,9 +21,11 @@ Q3 = Period.quarter("2026Q3")
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    out = tmp_path_factory.mktemp("audit")
-    synth.generate(out, seed=5, n_orgs=6, n_users=300, start=Q3.start, end=Q3.end)
+def world(quarter, tmp_path_factory):
+    """A copy of the shared quarter's lake and MLflow store, beside its landing and truth."""
+    out = quarter.copy(tmp_path_factory.mktemp("audit"))
+    (out / "landing").symlink_to(quarter.landing, target_is_directory=True)
+    (out / "truth").symlink_to(quarter.truth, target_is_directory=True)
     cfg = load_config(
         env="local",
         environ={},
@@ -34,8 +35,7 @@ def world(tmp_path_factory):
             "audit.replicates": 200,
         },
     )
-    res = run_pipeline(cfg, Q3, landing=str(out / "landing"), lake_root=str(out / "lake"))
-    return out, cfg, res
+    return out, cfg, quarter.results(out)
 
 
 def test_without_labels_the_interval_is_sampling_only_and_says_so(world):
@@ -188,6 +188,7 @@ def test_audit_round_trip(world, spark, tmp_path, capsys, monkeypatch):
 
     per = (
         lake.read(spark, "gold/interaction_labels")
+        .where(Q3.date_col("event_date"))  # the lake also holds 2026Q2, scored without labels
         .withColumn("h", stratum_column())
         .groupBy("h")
         .agg(F.countDistinct("theater_probability").alias("k"))

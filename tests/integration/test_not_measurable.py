@@ -1,7 +1,8 @@
 """NA is not zero, end to end, on a small Sail/Delta lake.
 
-One synthetic quarter is ingested and refined and scored once (baseline). Then the lake is
-changed the way vendor data changes it, and scored again:
+One synthetic quarter, ingested and refined (a copy of the session's shared quarter), is scored
+with this module's settings (baseline). Then the lake is changed the way vendor data changes
+it, and scored again:
 (a) org GW: its silver interactions keep only tokens and prompt fingerprints (a gateway log: no
     disposition, dwell or artifact) -> null theater_index with a reason, never 0.0 [0.0, 0.0];
 (b) org AGG: only silver/user_days rows (Amazon Q style: requests, accepted, rejected per
@@ -18,25 +19,21 @@ import numpy as np
 import pytest
 from pyspark.sql import functions as F
 
-from theater import synth
 from theater.config import load_config
 from theater.lake import Lake
 from theater.period import Period
-from theater.pipeline import run_pipeline
 from theater.stages import score
 from theater.transforms.aggregates import USER_DAYS_SCHEMA
 
 Q3 = Period.quarter("2026Q3")
 AGG, QUOTA = "AGG", 10
-# the synthetic policies' company-wide checkpoints (2026-08-11, 2026-09-21) have these 3-working-
-# day windows; AGG's users are away on them, so no checkpoint weight enters the hand computation
+# the shared quarter's company-wide checkpoint in 2026Q3 (2026-09-14; the other, 2026-06-22, is
+# before AGG's first week) has this 3-working-day window; AGG's users are away on it, so no
+# checkpoint weight enters the hand computation
 WINDOW_DAYS = {
-    date(2026, 8, 6),
-    date(2026, 8, 7),
-    date(2026, 8, 10),
-    date(2026, 9, 16),
-    date(2026, 9, 17),
-    date(2026, 9, 18),
+    date(2026, 9, 9),
+    date(2026, 9, 10),
+    date(2026, 9, 11),
 }
 STRIPPED = (
     "output_disposition",
@@ -108,17 +105,21 @@ def _user_days(rng) -> tuple[list[tuple], dict]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, spark):
-    tmp = tmp_path_factory.mktemp("na")
-    zone = tmp / "zone"
-    synth.generate(zone, seed=11, n_orgs=5, n_users=220, start=Q3.start, end=Q3.end)
+def world(quarter, tmp_path_factory, spark):
+    tmp = quarter.copy(tmp_path_factory.mktemp("na"))
     cfg = _cfg(tmp)
-    lake_root = str(tmp / "lake")
-    run_pipeline(cfg, Q3, landing=str(zone / "landing"), lake_root=lake_root)
-    lake = Lake(lake_root, cfg.table_format)
+    lake = Lake(str(tmp / "lake"), cfg.table_format)
+    checkpoints = {
+        r.start_date
+        for r in lake.read(spark, "silver/policies").where(F.col("kind") == "checkpoint").collect()
+        if r.org_id == "*"
+    }
+    assert checkpoints == {date(2026, 6, 22), date(2026, 9, 14)}, "WINDOW_DAYS is of another world"
+    # the baseline: the copied lake scored with this module's settings, before any change
+    inputs = score.read_inputs(spark, lake, Q3, cfg)
     base = {
         r.org_id: r.asDict()
-        for r in lake.read(spark, "gold/org_theater_index").where(Q3.matches_col()).collect()
+        for r in score.compute_gold(spark, inputs, Q3, cfg, "na-base").index.collect()
     }
     # (a) one org's interactions become a gateway log
     silver = lake.read(spark, "silver/interactions")

@@ -1,8 +1,8 @@
 """The quarterly executive report, built from a real pipeline run on generated data.
 
-One module-scoped lake: two quarters (2026Q2, 2026Q3) generated, ingested, refined and scored
-with MLflow tracking into a temporary store; then ``theater report`` (the CLI) writes the
-2026Q3 report with a PDF. The checks compare the page with the gold tables (read here with
+One module-scoped lake, a copy of the session's shared quarter (2026Q2 and 2026Q3 generated,
+ingested, refined and scored with MLflow tracking into a temporary store); then ``theater
+report`` (the CLI) writes the 2026Q3 report with a PDF. The checks compare the page with the gold tables (read here with
 delta-rs), render it in headless Chromium over the DevTools protocol (console errors, failed or
 external requests, visible elements, a screenshot), and look for any user identifier in it.
 
@@ -27,11 +27,8 @@ import pytest
 from deltalake import DeltaTable
 from mlflow import MlflowClient
 
-from theater import synth
 from theater.cli import main
-from theater.config import load_config
 from theater.period import Period
-from theater.pipeline import run_pipeline
 from theater.report.render import FLAGS, find_chromium
 
 Q2, Q3 = Period.quarter("2026Q2"), Period.quarter("2026Q3")
@@ -46,20 +43,12 @@ needs_chromium = pytest.mark.skipif(
 
 # ----------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """Two generated quarters through the real pipeline, then the report CLI for 2026Q3."""
-    root = tmp_path_factory.mktemp("report")
-    synth.generate(root, seed=11, n_orgs=8, n_users=480, start=Q2.start, end=Q3.end)
+def world(quarter, tmp_path_factory):
+    """Two generated quarters through the real pipeline (the shared quarter, copied), then the
+    report CLI for 2026Q3."""
+    root = quarter.copy(tmp_path_factory.mktemp("report"))
     state = root / "state"
-    cfg = load_config(
-        env="local",
-        environ={},
-        overrides={"paths.state": str(state), "spark.shuffle_partitions": 2},
-    )
     lake = root / "lake"
-    landing = str(root / "landing")
-    r2 = run_pipeline(cfg, Q2, landing=landing, lake_root=str(lake))
-    r3 = run_pipeline(cfg, Q3, ("refine", "score"), landing=landing, lake_root=str(lake))
     conf = root / "report.yaml"
     conf.write_text(f"paths:\n  state: {state}\n")
     out, pdf = root / "out" / "report.html", root / "out" / "report.pdf"
@@ -88,8 +77,8 @@ def world(tmp_path_factory):
         "html": out,
         "pdf": pdf,
         "text": out.read_text(encoding="utf-8"),
-        "run_q2": r2["run_id"],
-        "run_q3": r3["run_id"],
+        "run_q2": quarter.run_q2,
+        "run_q3": quarter.run_q3,
         "seconds": seconds,
     }
 

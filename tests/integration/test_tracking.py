@@ -39,11 +39,11 @@ def _cfg(tmp_path, uri=None):
 
 
 @pytest.fixture(scope="module")
-def tracked(zone, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("store")
-    cfg = _cfg(tmp)
-    results = run_pipeline(cfg, Q3, landing=str(zone / "landing"), lake_root=str(tmp / "lake"))
-    return cfg, results, tmp
+def tracked(quarter, tmp_path_factory):
+    """The shared quarter's 2026Q3 run (ingest, refine, score), the one run of its MLflow
+    store, copied with its lake."""
+    tmp = quarter.copy(tmp_path_factory.mktemp("store"))
+    return _cfg(tmp), quarter.results(tmp), tmp
 
 
 def test_one_run_with_params_lineage_metrics_artifacts(tracked):
@@ -104,7 +104,7 @@ def test_rescore_reads_logged_versions_not_latest(spark, tracked):
     published = [r["org_id"] for r in results["orgs"] if not r["suppressed"]]
     silver = lake.read(spark, "silver/interactions")
     extra = (
-        silver.where(F.col("org_id").isin(published))
+        silver.where(F.col("org_id").isin(published) & Q3.ts_col("event_ts"))  # silver: 2 quarters
         .limit(500)
         .withColumn("event_id", F.concat(F.col("event_id"), F.lit("-late")))
     )

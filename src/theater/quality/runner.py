@@ -67,20 +67,28 @@ class GX:
             ctx = gx.get_context(mode="ephemeral")
             ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
             cls._ctx = ctx
-            cls._batch_defs = {
-                "spark": ctx.data_sources.add_spark("theater_spark")
-                .add_dataframe_asset("frame")
-                .add_batch_definition_whole_dataframe("whole"),
-                "pandas": ctx.data_sources.add_pandas("theater_pandas")
-                .add_dataframe_asset("frame")
-                .add_batch_definition_whole_dataframe("whole"),
-            }
         return cls._ctx
 
     @classmethod
+    def _batch_definition(cls, kind: str):
+        # Data sources are added on first validation, not with the context: adding GX's Spark
+        # source connects to a Spark session, and a process that only renders Data Docs (the
+        # parent of the stage processes) has none, and must not start or reach one.
+        with cls._lock:
+            ctx = cls._context()
+            if kind not in cls._batch_defs:
+                if kind == "spark":
+                    source = ctx.data_sources.add_spark("theater_spark")
+                else:
+                    source = ctx.data_sources.add_pandas("theater_pandas")
+                cls._batch_defs[kind] = source.add_dataframe_asset(
+                    "frame"
+                ).add_batch_definition_whole_dataframe("whole")
+            return cls._batch_defs[kind]
+
+    @classmethod
     def batch(cls, kind: str, frame):
-        cls.context()
-        return cls._batch_defs[kind].get_batch(batch_parameters={"dataframe": frame})
+        return cls._batch_definition(kind).get_batch(batch_parameters={"dataframe": frame})
 
     _sites: set = set()
 

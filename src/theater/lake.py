@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +112,42 @@ class Lake:
         return spark.createDataFrame([], schema)
 
     # ---------------------------------------------------------------- writes
+    def _create_keeping_not_null(self, df: DataFrame, table: str) -> bool:
+        """Create a new Delta table from ``df``'s schema, NOT NULL columns included, before
+        Delta on Apache Spark writes its first rows; True when it did.
+
+        Delta on Apache Spark makes every column of a table that a DataFrame write creates
+        nullable (only DDL keeps NOT NULL); Sail keeps the frame's. Sail 0.7.2 replaces rows
+        (replaceWhere) in a table with a list column only when that column is NOT NULL in the
+        table's schema: with a nullable one it reads the kept rows as ``List(element)``, the new
+        ones as ``List(item)``, and fails ("UnionExec/InterleaveExec requires all inputs to have
+        the same data type per column"), whichever engine wrote the files. So a table Apache
+        Spark creates keeps the frame's NOT NULL, and Sail can continue that lake. Only where a
+        list or map column is NOT NULL (the one case Sail needs), and only on Apache Spark
+        (Sail keeps it anyway): there the first publish is two commits, an empty version 0 and
+        the rows; a run killed in between leaves an empty table, which holds what the lake held
+        before (no rows).
+        """
+        if self.fmt != "delta" or self.exists(table):
+            return False
+        if not any(
+            not f.nullable and isinstance(f.dataType, (T.ArrayType, T.MapType))
+            for f in df.schema.fields
+        ):
+            return False
+        spark = df.sparkSession
+        if "DeltaSparkSessionExtension" not in (spark.conf.get("spark.sql.extensions", "") or ""):
+            return False  # Sail (or Delta not on Apache Spark's SQL side): the write keeps it
+        spark.sql(
+            f"CREATE TABLE IF NOT EXISTS delta.`{_sql_path(self.path(table))}` "
+            f"({df.schema.toDDL()}) USING delta"
+        )
+        return True
+
     def overwrite(self, df: DataFrame, table: str) -> None:
-        if self.fmt == "delta":
+        if self._create_keeping_not_null(df, table):
+            df.write.format("delta").mode("append").save(self.path(table))
+        elif self.fmt == "delta":
             (
                 df.write.format("delta")
                 .mode("overwrite")
@@ -137,6 +172,7 @@ class Lake:
             )
 
     def append(self, df: DataFrame, table: str) -> None:
+        self._create_keeping_not_null(df, table)
         df.write.format(self.fmt).mode("append").save(self.path(table))
 
     def replace_where(self, df: DataFrame, table: str, predicate: str) -> None:

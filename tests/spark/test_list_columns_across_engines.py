@@ -5,8 +5,9 @@ column is NOT NULL in the table's schema (the Delta log's ``schemaString``): wit
 one it reads the kept rows as ``List(element)``, the new ones as ``List(item)``, and stops
 ("UnionExec/InterleaveExec requires all inputs to have the same data type per column"),
 whoever wrote the files. Delta on Apache Spark makes every column nullable when a DataFrame
-write creates the table; Sail keeps the frame's NOT NULL. So ``theater.lake`` creates such a
-table on Apache Spark from the frame's schema first (DDL keeps NOT NULL).
+write creates the table (and reads every Parquet column as nullable); Sail keeps the frame's
+NOT NULL. So on Apache Spark ``theater.lake`` creates such a table from the frame's schema
+first, with the columns the writer names as never null (``not_null``) NOT NULL (DDL keeps it).
 
 Checked here, with Apache Spark in this process and Sail in a subprocess on the same table:
 the table ``Lake`` creates has the frame's NOT NULL list column and the shared protocol
@@ -96,8 +97,13 @@ def _rows(spark, path) -> set:
 
 
 def test_a_table_apache_spark_creates_is_continued_by_sail(spark, tmp_path):
+    # as score publishes: the frame read back from a staged Parquet copy, where Apache Spark
+    # reads every column as nullable; the writer names the column it never leaves null
+    _frame(spark).write.parquet(str(tmp_path / "staged"))
+    staged = spark.read.parquet(str(tmp_path / "staged"))
+    assert staged.schema["tags"].nullable
     lake = Lake(str(tmp_path / "lake"))
-    lake.replace_where(_frame(spark), "gold/t", "day = 2")  # the first publish creates it
+    lake.replace_where(staged, "gold/t", "day = 2", not_null=("tags",))  # creates it
     path = tmp_path / "lake" / "gold" / "t"
     proto, field = _log(path)
     assert proto == {"minReaderVersion": 1, "minWriterVersion": 2}, proto
@@ -108,9 +114,7 @@ def test_a_table_apache_spark_creates_is_continued_by_sail(spark, tmp_path):
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert _rows(spark, path) == {(1, 1, ("a", "b")), (2, 1, ()), (4, 2, ("x",)), (5, 2, ())}
     # and Apache Spark goes on after Sail: the next day replaced again
-    lake.replace_where(
-        _frame(spark).where("k = 3").withColumn("day", F.lit(3)), "gold/t", "day = 3"
-    )
+    lake.replace_where(staged.where("k = 3").withColumn("day", F.lit(3)), "gold/t", "day = 3")
     assert (3, 3, ("c",)) in _rows(spark, path)
 
 

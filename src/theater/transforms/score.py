@@ -43,6 +43,13 @@ def fired_flags(names: Sequence[str]) -> Column:
     )
 
 
+# Columns of the gold tables that are never null (typed so above), for a table's first write:
+# Apache Spark reads a staged copy's columns as nullable and its Delta writer drops NOT NULL,
+# and Sail 0.7.2 replaces rows in a table with a list column only when the column is NOT NULL
+# (theater.lake.Lake.overwrite)
+NOT_NULL = {"gold/interaction_labels": ("flags",)}
+
+
 def with_labels(weights: Mapping[str, float], threshold: float) -> Callable[[DataFrame], DataFrame]:
     def apply(df: DataFrame) -> DataFrame:
         p = theater_probability(weights)

@@ -119,18 +119,19 @@ class Lake:
         named in ``not_null``, before Delta on Apache Spark writes its first rows; True when it
         did.
 
-        Sail 0.7.2 replaces rows (replaceWhere) in a table with a list column only when that
-        column is NOT NULL in the table's schema: with a nullable one it reads the kept rows as
-        ``List(element)``, the new ones as ``List(item)``, and fails ("UnionExec/InterleaveExec
-        requires all inputs to have the same data type per column"), whichever engine wrote
-        the files. Delta on Apache Spark makes every column of a table that a DataFrame write
-        creates nullable (only DDL keeps NOT NULL), and Apache Spark reads every Parquet column
-        (a staged copy) as nullable, so the writer names the columns it never leaves null
-        (``not_null``). Then a table Apache Spark creates has the schema Sail gives it, and
-        Sail can continue that lake. Only where a list or map column is NOT NULL (the case
-        Sail needs), and only on Apache Spark (Sail keeps the frame's): there the first
-        publish is two commits, an empty version 0 and the rows; a run killed in between
-        leaves an empty table, which holds what the lake held before (no rows).
+        Sail 0.7.2 replaces rows (replaceWhere) in a table with a list column only when the
+        table's schema has a NOT NULL column (measured: then it casts the new rows to the
+        table's types): otherwise it reads the kept rows' lists as ``List(element)``, the new
+        ones as ``List(item)``, and fails ("UnionExec/InterleaveExec requires all inputs to
+        have the same data type per column"), whichever engine wrote the files. Delta on Apache
+        Spark makes every column of a table that a DataFrame write creates nullable (only DDL
+        keeps NOT NULL), and Apache Spark reads every Parquet column (a staged copy) as
+        nullable, so the writer names the columns it never leaves null (``not_null``). Then a
+        table Apache Spark creates has the NOT NULL columns Sail gives it, and Sail can continue
+        that lake. Only for a table with a list or map column and a NOT NULL column (the case
+        Sail needs), and only on Apache Spark (Sail keeps the frame's): there the first publish
+        is two commits, an empty version 0 and the rows; a run killed in between leaves an
+        empty table, which holds what the lake held before (no rows).
         """
         if self.fmt != "delta" or self.exists(table):
             return False
@@ -143,10 +144,8 @@ class Lake:
                 for f in df.schema.fields
             ]
         )
-        if not any(
-            not f.nullable and isinstance(f.dataType, (T.ArrayType, T.MapType))
-            for f in schema.fields
-        ):
+        lists = any(isinstance(f.dataType, (T.ArrayType, T.MapType)) for f in schema.fields)
+        if not lists or all(f.nullable for f in schema.fields):
             return False
         spark = df.sparkSession
         if "DeltaSparkSessionExtension" not in (spark.conf.get("spark.sql.extensions", "") or ""):

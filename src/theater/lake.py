@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +112,57 @@ class Lake:
         return spark.createDataFrame([], schema)
 
     # ---------------------------------------------------------------- writes
-    def overwrite(self, df: DataFrame, table: str) -> None:
-        if self.fmt == "delta":
+    def _create_keeping_not_null(
+        self, df: DataFrame, table: str, not_null: tuple[str, ...] = ()
+    ) -> bool:
+        """Create a new Delta table from ``df``'s schema, with its NOT NULL columns and those
+        named in ``not_null``, before Delta on Apache Spark writes its first rows; True when it
+        did.
+
+        Sail 0.7.2 replaces rows (replaceWhere) in a table with a list column only when the
+        table's schema has a NOT NULL column (measured: then it casts the new rows to the
+        table's types): otherwise it reads the kept rows' lists as ``List(element)``, the new
+        ones as ``List(item)``, and fails ("UnionExec/InterleaveExec requires all inputs to
+        have the same data type per column"), whichever engine wrote the files. Delta on Apache
+        Spark makes every column of a table that a DataFrame write creates nullable (only DDL
+        keeps NOT NULL), and Apache Spark reads every Parquet column (a staged copy) as
+        nullable, so the writer names the columns it never leaves null (``not_null``). Then a
+        table Apache Spark creates has the NOT NULL columns Sail gives it, and Sail can continue
+        that lake. Only for a table with a list or map column and a NOT NULL column (the case
+        Sail needs), and only on Apache Spark (Sail keeps the frame's): there the first publish
+        is two commits, an empty version 0 and the rows; a run killed in between leaves an
+        empty table, which holds what the lake held before (no rows).
+        """
+        if self.fmt != "delta" or self.exists(table):
+            return False
+        missing = sorted(set(not_null) - set(df.columns))
+        if missing:
+            raise LakeError(f"{table}: not_null names columns the frame lacks: {missing}")
+        schema = T.StructType(
+            [
+                T.StructField(f.name, f.dataType, f.nullable and f.name not in not_null, f.metadata)
+                for f in df.schema.fields
+            ]
+        )
+        lists = any(isinstance(f.dataType, (T.ArrayType, T.MapType)) for f in schema.fields)
+        if not lists or all(f.nullable for f in schema.fields):
+            return False
+        spark = df.sparkSession
+        if "DeltaSparkSessionExtension" not in (spark.conf.get("spark.sql.extensions", "") or ""):
+            return False  # Sail (or Delta not on Apache Spark's SQL side): the write keeps it
+        spark.sql(
+            f"CREATE TABLE IF NOT EXISTS delta.`{_sql_path(self.path(table))}` "
+            f"({schema.toDDL()}) USING delta"
+        )
+        return True
+
+    def overwrite(self, df: DataFrame, table: str, not_null: tuple[str, ...] = ()) -> None:
+        """Replace the table's rows (and schema) with ``df``'s. ``not_null``: columns the writer
+        never leaves null, kept NOT NULL in a table this creates (see
+        :meth:`_create_keeping_not_null`)."""
+        if self._create_keeping_not_null(df, table, not_null):
+            df.write.format("delta").mode("append").save(self.path(table))
+        elif self.fmt == "delta":
             (
                 df.write.format("delta")
                 .mode("overwrite")
@@ -137,12 +187,16 @@ class Lake:
             )
 
     def append(self, df: DataFrame, table: str) -> None:
+        self._create_keeping_not_null(df, table)
         df.write.format(self.fmt).mode("append").save(self.path(table))
 
-    def replace_where(self, df: DataFrame, table: str, predicate: str) -> None:
-        """Replace the rows matching ``predicate`` (SQL) with ``df`` in one commit."""
+    def replace_where(
+        self, df: DataFrame, table: str, predicate: str, not_null: tuple[str, ...] = ()
+    ) -> None:
+        """Replace the rows matching ``predicate`` (SQL) with ``df`` in one commit
+        (``not_null``: as for :meth:`overwrite`, when this creates the table)."""
         if not self.exists(table):
-            self.overwrite(df, table)
+            self.overwrite(df, table, not_null)
         elif self.fmt == "delta":
             self._check_same_columns(df, table)
             (

@@ -10,19 +10,18 @@ in processes of their own (tracked in MLflow):
 - ``spark_then_sail``: week 1 on Apache Spark, week 2 on Sail.
 
 Checked: while week 1 runs, the lake lock refuses a run on the other engine ("lake busy");
-week 1's org index is the same on both engines, row for row; Apache Spark's week 2 reads,
-replaces and appends to Sail's tables; every table keeps the protocol both engines share
-(reader 1, writer 2, no table features); ``theater rescore`` of week 1 on the other engine
-reproduces it from the logged versions, both ways (time travel to versions the other engine
-wrote). On the way, the first attempt of week 2 on Apache Spark is killed (-9) inside refine:
-afterwards every table is as before the run or as after a complete one, never in between (no
-half-written version), and the re-run completes.
+week 1's org index is the same on both engines, row for row, and so is week 2's; each engine's
+week 2 reads, replaces and appends to the other's tables; every table keeps the protocol both
+engines share (reader 1, writer 2, no table features); ``theater rescore`` of week 1 on the
+other engine reproduces it from the logged versions, both ways (time travel to versions the
+other engine wrote). On the way, the first attempt of week 2 on Apache Spark is killed (-9)
+inside refine: afterwards every table is as before the run or as after a complete one, never
+in between (no half-written version), and the re-run completes.
 
-Not yet the other way: Sail 0.7.2 fails week 2's score on a lake Apache Spark started. Spark
-writes a Parquet list's element as ``element``, Sail (Arrow) as ``item``, and Sail's replace of
-a period's rows in a table with list columns (gold) unions the two kinds of files and stops:
-"UnionExec/InterleaveExec requires all inputs to have the same data type per column". The test
-pins that failure, so that it fails (and is turned into the check above) once Sail reads both.
+Sail continues a lake Apache Spark started because ``theater.lake`` creates the gold tables
+with list columns on Apache Spark with the NOT NULL columns Sail gives them (Sail 0.7.2's
+replaceWhere fails on a table with a list column and no NOT NULL column;
+tests/spark/test_list_columns_across_engines.py).
 """
 
 from __future__ import annotations
@@ -216,11 +215,28 @@ def test_apache_spark_continues_a_lake_sail_started(chains):
     _index_rows(res["lake"], WEEK1)
 
 
-def test_sail_0_7_2_cannot_yet_replace_rows_in_spark_written_list_columns(chains):
-    rc, text = chains["spark_then_sail"]["week2"]
-    assert rc == 1, text[-3000:]
-    assert "UnionExec/InterleaveExec requires all inputs to have the same data type" in text
-    assert "List(Utf8, field: 'element')" in text
+def test_sail_continues_a_lake_apache_spark_started(chains):
+    res = chains["spark_then_sail"]
+    rc, text = res["week2"]
+    assert rc == 0, text[-5000:]
+    assert "engine sail (delta)" in text, text[-3000:]
+    for t in TABLES:
+        assert sum(res["final"][t].values()) > 0 or t == "bronze/quarantine", t
+    _index_rows(res["lake"], WEEK2)
+    _index_rows(res["lake"], WEEK1)
+
+
+def test_week_two_gives_the_same_org_index_whichever_engine_ran_it(chains):
+    a = _index_rows(chains["sail_then_spark"]["lake"], WEEK2)  # week 2 on Apache Spark
+    b = _index_rows(chains["spark_then_sail"]["lake"], WEEK2)  # week 2 on Sail
+    assert a == b
+
+
+def test_both_lakes_end_with_the_same_gold(chains):
+    """Both weeks, every label and user-week, whichever engine wrote which week."""
+    for t in ("gold/interaction_labels", "gold/user_weeks", "gold/org_theater_index"):
+        a, b = chains["sail_then_spark"]["final"][t], chains["spark_then_sail"]["final"][t]
+        assert sum(a.values()) > 0 and a == b, t
 
 
 def test_rescore_of_week_one_on_the_other_engine_reproduces_it(chains):

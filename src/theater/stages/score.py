@@ -61,6 +61,7 @@ from ..signals.common import action_quantile
 from ..transforms import adoption as adopt
 from ..transforms import aggregates as agg
 from ..transforms.score import (
+    NOT_NULL,
     agg_org_signals,
     agg_org_users,
     agg_user_weeks,
@@ -759,7 +760,7 @@ def run(
             materialize=False if staged else None,
             key_buckets=key_buckets,
         )
-        lake.replace_where(checked, table, sql_pred)
+        lake.replace_where(checked, table, sql_pred, not_null=NOT_NULL.get(table, ()))
         return lake.read(spark, table).where(col_pred)
 
     staging = lake.path(f"ops/_staging/score-{run_id}-{uuid.uuid4().hex[:8]}")

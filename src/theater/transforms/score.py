@@ -42,6 +42,16 @@ def fired_flags(names: Sequence[str]) -> Column:
     )
 
 
+# Columns of the gold tables with list columns that are never null (the ones Sail's plans give
+# as NOT NULL), for a table's first write: Apache Spark reads a staged copy's columns as
+# nullable and its Delta writer drops NOT NULL, and Sail 0.7.2 replaces rows in a table with a
+# list column only when the table has a NOT NULL column (theater.lake.Lake.overwrite)
+NOT_NULL = {
+    "gold/interaction_labels": ("flags",),
+    "gold/org_theater_index": ("period_start", "period_end", "suppressed", "run_id"),
+}
+
+
 def with_labels(weights: Mapping[str, float], threshold: float) -> Callable[[DataFrame], DataFrame]:
     def apply(df: DataFrame) -> DataFrame:
         p = theater_probability(weights)

@@ -121,8 +121,9 @@ def reclaim(spark: SparkSession, cfg, lake: Lake, period, *, confirmed: bool):
             f"the seat reclaim list names people: it is made only with {RECLAIM_FLAG} "
             "(theater seats reclaim --quarter YYYYQn --reclaim-list)"
         )
+    from ..keycheck import pseudonym_key
     from ..transforms import adoption as adopt
-    from .refine import IDENTITIES_SCHEMA, bronze_or_empty, pseudonym_key
+    from .refine import IDENTITIES_SCHEMA, bronze_or_empty
 
     if not lake.exists(BRONZE):
         raise ValueError(f"{BRONZE} does not exist under {lake.root}: no seat file was ingested")

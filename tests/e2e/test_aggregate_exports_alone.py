@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
 
 from theater.config import load_config
 from theater.lake import Lake
@@ -34,6 +35,9 @@ CASES = {
 
 
 ORGS = ("org-a",)
+# formats whose fixture reports the vendor's own cost: the fixture's total x COPIES (Claude
+# Code: alice's estimated_cost 412 + 6 + 40 US cents = $4.58 per copy)
+VENDOR_COST = {"claude_code_analytics": 3 * 4.58}
 
 
 COPIES = 3  # the fixture and two copies under other aliases: 6 to 9 users, above k = 5
@@ -145,8 +149,17 @@ def _check_honest(spark, res, fmt):
     assert {a["org_id"] for a in alls} == {a["org_id"] for a in mine}
     suppressed = {r["org_id"] for r in index if r["suppressed"]}
     published = {r["org_id"] for r in index if not r["suppressed"]}
+    # the vendor's own cost reaches silver (and gold where the row is published: the sums by
+    # hand are in tests/unit/test_adoption.py); without one, cost is null, never 0
+    vendor_cost = VENDOR_COST.get(fmt)
+    silver_cost = ud.agg(F.sum("cost_usd").alias("c")).collect()[0].c
+    assert silver_cost == (None if vendor_cost is None else pytest.approx(vendor_cost))
     for a in adoption:
-        assert a["licensed_seats"] is None and a["idle_seats"] is None and a["cost"] is None
+        assert a["licensed_seats"] is None and a["idle_seats"] is None
+        if vendor_cost is None or a["suppressed"]:
+            assert a["cost"] is None and a["cost_source"] is None, a
+        else:
+            assert a["cost"] == pytest.approx(vendor_cost) and a["cost_source"] == "vendor", a
         if a["org_id"] in suppressed:
             assert a["suppressed"], a  # the index's suppression holds here too
         if a["suppressed"]:  # suppressed: no figures at all

@@ -306,3 +306,79 @@ def test_net_of_theater_by_hand(spark):
     b = rows[("B", "all")]
     assert b["active_users"] == 1 and b["requests"] == 1
     assert all(b[c] is None for c in ad.NET_FIGURES)  # not measurable: NA, never 0
+
+
+COST_SCHEMA = USER_DAYS_SCHEMA + ", cost_usd double"
+
+
+def _cost_ud(src, user, day, org, cost_usd, **counts):
+    return (*_ud(src, user, day, "agent", org=org, **counts), cost_usd)
+
+
+@pytest.mark.parametrize("priced", [False, True])
+def test_vendor_cost_wins_is_summed_per_org_and_null_when_absent(spark, priced):
+    # Prices (when given): claude_code 1.0 per 1k output tokens, cursor 0.5 per request.
+    # A: u1's Claude Code day reports $4.18 itself (the price would give 2.0: the vendor's own
+    #    figure wins); u2's day reports no cost -> priced 1000 / 1000 x 1.0 = 1.0 (else null);
+    #    u3's 3 Cursor requests -> 1.5 (else null).
+    #    claude_code_analytics: 4.18 + 1.0 = 5.18 'mixed' (unpriced: 4.18 'vendor');
+    #    cursor_daily_usage: 1.5 'price_table' (unpriced: null, null);
+    #    all: 6.68 'mixed' over 3 active users = 2.23 (unpriced: 4.18 'vendor', 4.18/3 = 1.39).
+    # B: the vendor's own 0.40 + 0.25 = 0.65 'vendor', priced or not (no tokens to price).
+    # C: a day with neither a vendor cost nor anything to price: null, never 0.
+    from theater.config import Adoption
+
+    prices = (
+        Adoption(
+            "USD",
+            (
+                {
+                    "tool": "claude_code",
+                    "effective_from": "2026-01-01",
+                    "per_1k_output_tokens": 1.0,
+                },
+                {"tool": "cursor", "effective_from": "2026-01-01", "per_request": 0.5},
+            ),
+        ).prices_on(START)
+        if priced
+        else None
+    )
+    cc, cur = "claude_code_analytics", "cursor_daily_usage"
+    rows = [
+        _cost_ud(cc, "u1", "2026-03-02", "A", 4.18, suggestions_shown=1, output_tokens=2000),
+        _cost_ud(cc, "u2", "2026-03-03", "A", None, suggestions_shown=2, output_tokens=1000),
+        _cost_ud(cur, "u3", "2026-03-03", "A", None, requests=3),
+        _cost_ud(cc, "u4", "2026-03-02", "B", 0.40, suggestions_shown=1),
+        _cost_ud(cc, "u5", "2026-03-04", "B", 0.25, suggestions_shown=1),
+        _cost_ud(cc, "u6", "2026-03-04", "C", None, suggestions_shown=1),
+    ]
+    activity = ad.combined(
+        None,
+        ad.aggregate_activity(spark.createDataFrame(rows, COST_SCHEMA), START, END, prices),
+    )
+    got = _rows(ad.org_adoption(activity, START, END, min_users=1, dominance_share=1.0, run_id="r"))
+    cost = {k: (r["cost"], r["cost_source"]) for k, r in got.items()}
+    if priced:
+        assert cost[("A", cc)] == (pytest.approx(5.18), "mixed")
+        assert cost[("A", cur)] == (pytest.approx(1.5), "price_table")
+        assert cost[("A", "all")] == (pytest.approx(6.68), "mixed")
+        assert got[("A", "all")]["cost_per_active_user"] == pytest.approx(2.23)
+    else:
+        assert cost[("A", cc)] == (pytest.approx(4.18), "vendor")
+        assert cost[("A", cur)] == (None, None)
+        assert cost[("A", "all")] == (pytest.approx(4.18), "vendor")
+        assert got[("A", "all")]["cost_per_active_user"] == pytest.approx(1.39)
+    assert cost[("B", cc)] == (pytest.approx(0.65), "vendor")
+    assert cost[("B", "all")] == (pytest.approx(0.65), "vendor")
+    assert cost[("C", cc)] == (None, None) and cost[("C", "all")] == (None, None)
+    assert got[("C", "all")]["active_users"] == 1  # active, yet no price: NA, not 0
+
+
+def test_cost_source_is_null_when_suppressed(spark):
+    rows = [_cost_ud("claude_code_analytics", "u1", "2026-03-02", "A", 4.18, suggestions_shown=1)]
+    activity = ad.combined(
+        None, ad.aggregate_activity(spark.createDataFrame(rows, COST_SCHEMA), START, END)
+    )
+    got = _rows(ad.org_adoption(activity, START, END, min_users=2, dominance_share=1.0, run_id="r"))
+    for r in got.values():
+        assert r["suppressed"] is True and r["cost"] is None and r["cost_source"] is None

@@ -474,6 +474,7 @@ def test_user_day_row_defaults_unknown_counts_to_none():
         "prompt_tokens": None,
         "output_tokens": None,
         "period_days": 1,
+        "cost_usd": None,  # the vendor gave no cost: unknown, not 0
     }
     assert tuple(k for k in row if k != "_table") == rows.USER_DAY_FIELDS
     with pytest.raises(TypeError):

@@ -364,8 +364,13 @@ def test_user_days_latest_delivery_parts_and_org_as_of_day(spark):
         ).hexdigest()
 
     none8 = [None] * 8
-    hx = h(gh, keys["alice@corp.example"], "2026-07-03", "chat", 5, None, *none8, None, 1)
-    hy = h(gh, keys["alice@corp.example"], "2026-07-03", "chat", 6, None, *none8, None, 1)
+    # carried: vendor_org, period_days, _export_org, cost_usd (the vendor's own cost)
+    hx = h(
+        gh, keys["alice@corp.example"], "2026-07-03", "chat", 5, None, *none8, None, 1, None, None
+    )
+    hy = h(
+        gh, keys["alice@corp.example"], "2026-07-03", "chat", 6, None, *none8, None, 1, None, None
+    )
     day3 = 5 if hx > hy else 6
     a, b = keys["alice@corp.example"], keys["bob@corp.example"]
     assert got == {

@@ -30,7 +30,18 @@ ORG_DAY_COUNTS = (
 )
 
 
-def U(fmt, user, kind, day, feature, vendor_org=None, org_id=None, period_days=1, **counts):
+def U(
+    fmt,
+    user,
+    kind,
+    day,
+    feature,
+    vendor_org=None,
+    org_id=None,
+    period_days=1,
+    cost_usd=None,
+    **counts,
+):
     assert set(counts) <= set(USER_DAY_COUNTS), counts
     row = {
         "_table": "user_days",
@@ -44,6 +55,7 @@ def U(fmt, user, kind, day, feature, vendor_org=None, org_id=None, period_days=1
     }
     row.update({c: counts.get(c) for c in USER_DAY_COUNTS})
     row["period_days"] = period_days
+    row["cost_usd"] = cost_usd
     return row
 
 

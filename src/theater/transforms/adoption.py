@@ -126,6 +126,7 @@ COLUMNS = (
     "period_end",
     "source_format",
     *FIGURES,
+    "cost_source",
     "suppressed",
     "suppression_reason",
     "run_id",
@@ -171,10 +172,28 @@ def _activity(df: DataFrame) -> DataFrame:
         .alias("auto_active"),
         F.sum(F.when(F.col("_auto"), F.col("requests"))).cast("long").alias("auto_requests"),
         F.sum("_cost").cast("double").alias("cost"),
+        F.max(F.col("_vc").cast("int")).alias("cost_vendor"),
+        F.max(F.col("_pc").cast("int")).alias("cost_priced"),
+    )
+
+
+def _vendor_first(df: DataFrame) -> DataFrame:
+    """``df`` (``_priced``) with ``_cost`` = the vendor's own cost (``cost_usd``) where the row
+    has one, else the price-table cost, else null; ``_vc`` / ``_pc`` flag which one gave it."""
+    vendor = F.col("cost_usd") if "cost_usd" in df.columns else F.lit(None).cast("double")
+    return (
+        df.withColumn("_vc", vendor.isNotNull())
+        .withColumn("_pc", vendor.isNull() & F.col("_cost").isNotNull())
+        .withColumn("_cost", F.coalesce(vendor.cast("double"), F.col("_cost")))
     )
 
 
 # ----------------------------------------------------------------------------------- cost
+def _flag(df: DataFrame, name: str) -> Column:
+    """0/1 column ``name`` of activity rows; 0 for rows built without it."""
+    return F.coalesce(F.col(name), F.lit(0)) if name in df.columns else F.lit(0)
+
+
 def price_tool(source: Column, tool: Column | None = None) -> Column:
     """The price table's ``tool`` of a usage row: the seat tool its source reports
     (``sources.seats.TOOL_SOURCES``: ``cursor_usage_events`` -> ``cursor``), else the source
@@ -261,7 +280,7 @@ def event_activity(interactions: DataFrame, prices: dict | None = None) -> DataF
         if "source_format" in interactions.columns
         else F.lit(None).cast("string")
     )
-    interactions = _priced(interactions, prices, src, event=True)
+    interactions = _vendor_first(_priced(interactions, prices, src, event=True))
     disp = F.col("output_disposition")
     requested = ~F.coalesce(F.col("action").isin(*agg.PUSHED_ACTIONS), F.lit(False))
     known = disp.isNotNull() & (disp != F.lit("unknown"))
@@ -279,6 +298,8 @@ def event_activity(interactions: DataFrame, prices: dict | None = None) -> DataF
         F.coalesce(disp.isin(*USED), F.lit(False)).cast("long").alias("accepted"),
         known.cast("long").alias("offered"),
         F.col("_cost"),
+        F.col("_vc"),
+        F.col("_pc"),
     )
     return _activity(rows)
 
@@ -289,7 +310,7 @@ def aggregate_activity(
     """silver/user_days rows of [start, end) with an org -> activity rows. ``*_subset``
     features repeat actions counted elsewhere and are left out; null counts stay null.
     ``prices``: the usage cost of each row (any-model prices: user-days give no model)."""
-    user_days = _priced(user_days, prices, F.col("source_format"), event=False)
+    user_days = _vendor_first(_priced(user_days, prices, F.col("source_format"), event=False))
     decided = agg.decided_count()
     reported = _known_sum(F.col("requests"), F.col("suggestions_shown"), decided)
     rows = user_days.where(
@@ -310,6 +331,8 @@ def aggregate_activity(
         F.col("accepted").cast("long").alias("accepted"),
         F.coalesce(F.col("suggestions_shown"), decided).cast("long").alias("offered"),
         F.col("_cost"),
+        F.col("_vc"),
+        F.col("_pc"),
     )
     return _activity(rows)
 
@@ -417,6 +440,8 @@ def org_adoption(
         F.max("auto_active").alias("_auto_active"),
         F.sum("auto_requests").alias("_auto_requests"),
         F.sum("cost").alias("_usage_cost"),
+        F.max(_flag(activity, "cost_vendor")).alias("_cv"),
+        F.max(_flag(activity, "cost_priced")).alias("_cp"),
     )
     if seat_costs is not None:
         # a seat holder without any use still costs their seat
@@ -428,6 +453,11 @@ def org_adoption(
     else:
         users = users.withColumn("seat_cost", F.lit(None).cast("double"))
     users = users.withColumn("_ucost", _known_sum(F.col("_usage_cost"), F.col("seat_cost")))
+    # seat prices come from the price table
+    users = users.withColumn(
+        "_cp",
+        F.greatest(F.coalesce(F.col("_cp"), F.lit(0)), F.col("seat_cost").isNotNull().cast("int")),
+    )
     idx = _index_frame(activity.sparkSession, index_suppressed)
     if theater is None:
         theater = activity.sparkSession.createDataFrame(
@@ -458,6 +488,8 @@ def org_adoption(
         F.first("_lo", ignorenulls=True).alias("_lo"),
         F.first("_hi", ignorenulls=True).alias("_hi"),
         F.sum("_ucost").alias("cost"),
+        F.max("_cv").alias("_cost_vendor"),
+        F.max("_cp").alias("_cost_priced"),
         performative(None).alias("performative_cost_share"),
         performative(F.col("_lo") - F.col("_idx")).alias("performative_cost_share_low"),
         performative(F.col("_hi") - F.col("_idx")).alias("performative_cost_share_high"),
@@ -558,6 +590,12 @@ def org_adoption(
         F.when(keep, F.col("median_days_to_first_use"))
         .cast("double")
         .alias("median_days_to_first_use"),
+        F.when(
+            keep & F.col("cost").isNotNull(),
+            F.when((F.col("_cost_vendor") == 1) & (F.col("_cost_priced") == 1), F.lit("mixed"))
+            .when(F.col("_cost_vendor") == 1, F.lit("vendor"))
+            .when(F.col("_cost_priced") == 1, F.lit("price_table")),
+        ).alias("cost_source"),
         "suppressed",
         "suppression_reason",
         F.lit(run_id).alias("run_id"),

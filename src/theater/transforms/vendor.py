@@ -75,6 +75,7 @@ SILVER_USER_DAY_COLUMNS = [
     "feature",
     *USER_DAY_COUNTS,
     "period_days",
+    "cost_usd",
 ]
 SILVER_ORG_DAY_COLUMNS = [
     "source_format",
@@ -479,6 +480,11 @@ def with_export_orgs(resolved: DataFrame) -> DataFrame:
     )
 
 
+def _cost_usd(df: DataFrame) -> Column:
+    """The vendor-reported cost column; null for a bronze table written before it existed."""
+    return F.col("cost_usd") if "cost_usd" in df.columns else F.lit(None).cast("double")
+
+
 def clean_user_days(
     resolved: DataFrame, key: bytes, directory: DataFrame, *, with_source: bool = False
 ) -> DataFrame:
@@ -504,6 +510,8 @@ def clean_user_days(
                 "vendor_org": F.min("vendor_org"),
                 "period_days": F.max("period_days").cast("int"),
                 "_export_org": F.min("_export_org"),
+                # the vendor's own cost (USD): parts add like counts; null when none reports it
+                "cost_usd": F.sum(_cost_usd(resolved)).cast("double"),
             },
         )
     )

@@ -105,6 +105,8 @@ TABLE_FIELDS = {
                 "day",
                 "feature",
             )
+            else "float64"
+            if n == "cost_usd"
             else "int64",
         )
         for n in USER_DAY_FIELDS
@@ -166,6 +168,7 @@ def _arrow_schema(fields):
         "string": pa.string(),
         "int64": pa.int64(),
         "int32": pa.int32(),
+        "float64": pa.float64(),
         "bool": pa.bool_(),
         "list<string>": pa.list_(pa.string()),
     }

@@ -8,7 +8,8 @@ Canonical rows are plain dicts whose ``"_table"`` is one of:
     :func:`interaction_row`.
 ``user_days``
     :data:`USER_DAY_FIELDS`; counts are ``int`` or ``None`` when the source does not report
-    them (never 0 for unknown). Build them with :func:`user_day_row`.
+    them (never 0 for unknown); ``cost_usd`` (float) is the vendor's own cost of the row in US
+    dollars, ``None`` when the export gives none. Build them with :func:`user_day_row`.
 ``org_days``
     :data:`ORG_DAY_FIELDS`, same rule. Build them with :func:`org_day_row`.
 
@@ -45,8 +46,10 @@ USER_DAY_COUNTS = (
 USER_DAY_FIELDS = (
     ("source_format", "user_id", "user_alias_kind", "vendor_org", "org_id", "day", "feature")
     + USER_DAY_COUNTS
-    + ("period_days",)
+    + ("period_days", "cost_usd")
 )
+#: the vendor-reported cost of a user_days row (US dollars, float; None = not reported)
+USER_DAY_COST = "cost_usd"
 ORG_DAY_COUNTS = (
     "active_users",
     "engaged_users",
@@ -89,9 +92,11 @@ def user_day_row(
     vendor_org: str | None = None,
     org_id: str | None = None,
     period_days: int = 1,
+    cost_usd: float | None = None,
     **counts: int | None,
 ) -> dict:
-    """A canonical ``user_days`` row; counts not given are None (not reported)."""
+    """A canonical ``user_days`` row; counts not given are None (not reported); ``cost_usd``:
+    the vendor's own cost in US dollars, None when it gives none."""
     unknown = set(counts) - set(USER_DAY_COUNTS)
     if unknown:
         raise TypeError(f"not user_day counts: {sorted(unknown)}")
@@ -109,6 +114,7 @@ def user_day_row(
     }
     row.update({k: counts.get(k) for k in USER_DAY_COUNTS})
     row["period_days"] = period_days
+    row["cost_usd"] = None if cost_usd is None else float(cost_usd)
     return row
 
 
@@ -179,4 +185,6 @@ def merge_rows(rows: list[dict]) -> list[dict]:
         counts = USER_DAY_COUNTS if table == "user_days" else ORG_DAY_COUNTS
         for c in counts:
             acc[c] = sum_known(acc.get(c), row.get(c))
+        if table == "user_days":
+            acc["cost_usd"] = sum_known(acc.get("cost_usd"), row.get("cost_usd"))
     return out

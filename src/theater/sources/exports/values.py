@@ -138,6 +138,23 @@ def required_text(value: Any, field: str) -> str:
     return s
 
 
+def as_amount(value: Any, name: str) -> float | None:
+    """A money amount: number or numeric string -> float; blank -> None (not reported).
+
+    Negative, non-finite, boolean or non-numeric values raise ``bad_type: <name>``."""
+    if is_blank(value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise VendorRecordError(f"bad_type: {name} ({value!r})")
+    try:
+        out = float(value.strip() if isinstance(value, str) else value)
+    except ValueError:
+        raise VendorRecordError(f"bad_type: {name} ({value!r})") from None
+    if not math.isfinite(out) or out < 0:
+        raise VendorRecordError(f"bad_type: {name} ({value!r})")
+    return out
+
+
 def sum_known(*values: int | None) -> int | None:
     """Sum of the reported values; None when none is reported (unknown is not 0)."""
     known = [v for v in values if v is not None]

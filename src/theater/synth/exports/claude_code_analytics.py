@@ -24,6 +24,7 @@ def write(ctx: Delivery, d: pd.DataFrame, week: str) -> None:
     d["pt"] = d["prompt_tokens"].fillna(0).astype("int64")
     d["ct"] = d["completion_tokens"].fillna(0).astype("int64")
     tok = d.groupby(["user_id", "day", "model"], sort=True)[["pt", "ct"]].sum().reset_index()
+    # no estimated_cost: the world has no prices, and a made-up 0 would read as a known cost
     models: dict[tuple, list] = {}
     for r in records_of(tok):
         models.setdefault((r["user_id"], r["day"]), []).append(
@@ -35,7 +36,6 @@ def write(ctx: Delivery, d: pd.DataFrame, week: str) -> None:
                     "cache_read": 0,
                     "cache_creation": 0,
                 },
-                "estimated_cost": {"currency": "USD", "amount": 0},
             }
         )
     g = (

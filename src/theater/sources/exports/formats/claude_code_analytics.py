@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from ..format import VendorFormat, register
 from ..rows import user_day_row
-from ..values import VendorRecordError, as_int, as_str, get_path, is_blank, parse_day, sum_known
+from ..values import (
+    VendorRecordError,
+    as_amount,
+    as_int,
+    as_str,
+    get_path,
+    is_blank,
+    parse_day,
+    sum_known,
+)
 
 NAME = "claude_code_analytics"
 TOOLS = ("edit_tool", "multi_edit_tool", "write_tool", "notebook_edit_tool")
@@ -39,10 +48,11 @@ records and so two rows with the same key: rows are additive, sum them
 | `model_breakdown[].tokens.output` (sum) | `output_tokens` | |
 | - | `requests` | None: no prompt count is reported |
 | - | `dismissed`, `lines_suggested` | None |
+| `model_breakdown[].estimated_cost.amount` (sum, cents) | `cost_usd` | the vendor's own estimate, cents / 100; None when no model reports one, or when a currency other than USD is given (never converted) |
 
 Lost: `terminal_type` (summed away), `customer_type`, `subscription_type`, the per-tool split,
 `lines_of_code.removed`, `commits_by_claude_code` and `pull_requests_by_claude_code` (usage,
-not outcomes), per-model split and `estimated_cost`. No prompt count, so padding is N.
+not outcomes), per-model split (cost and tokens are summed over models). No prompt count, so padding is N.
 """
 
 
@@ -71,7 +81,7 @@ def map_record(record: dict) -> list[dict]:
     models = record.get("model_breakdown")
     if models is not None and not isinstance(models, list):
         raise VendorRecordError("bad_type: model_breakdown")
-    prompt, output = [], []
+    prompt, output, cents = [], [], []
     for i, m in enumerate(models or []):
         tokens = m.get("tokens") if isinstance(m, dict) else None
         if not isinstance(tokens, dict):
@@ -81,6 +91,13 @@ def map_record(record: dict) -> list[dict]:
             for k in ("input", "cache_read", "cache_creation")
         ]
         output.append(as_int(tokens.get("output"), f"model_breakdown[{i}].tokens.output"))
+        cost = m.get("estimated_cost")
+        if isinstance(cost, dict) and str(cost.get("currency") or "USD").upper() == "USD":
+            # Anthropic reports the estimate in US cents
+            cents.append(
+                as_amount(cost.get("amount"), f"model_breakdown[{i}].estimated_cost.amount")
+            )
+    total_cents = sum_known(*cents)
     return [
         user_day_row(
             NAME,
@@ -101,6 +118,7 @@ def map_record(record: dict) -> list[dict]:
             ),
             prompt_tokens=sum_known(*prompt),
             output_tokens=sum_known(*output),
+            cost_usd=None if total_cents is None else total_cents / 100.0,
         )
     ]
 
@@ -122,6 +140,7 @@ FORMAT = register(
         required=("date", "actor.email_address"),
         fills=(
             "accepted",
+            "cost_usd",
             "lines_accepted",
             "output_tokens",
             "prompt_tokens",

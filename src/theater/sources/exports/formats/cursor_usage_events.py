@@ -92,8 +92,11 @@ Grain: one row per billed request. Files: the API's JSON answer (one page per fi
 | `tokenUsage.outputTokens` | `completion_tokens` | |
 
 Lost / absent: session, prompt text, artifact, disposition, dwell; `kind`, `maxMode`,
-`requestsCosts`, `totalCents` and cache tokens are not carried (they stay in bronze). Events
-without `tokenUsage` (request-priced calls) have null token counts, not 0.
+`requestsCosts`, `totalCents` and cache tokens are dropped when the event is mapped: bronze
+keeps only the canonical fields (the raw record is kept only for a quarantined event), so
+Cursor's own cost does not reach `gold/org_adoption` (the landing interaction contract has no
+cost field; a configured price table prices these events instead). Events without `tokenUsage`
+(request-priced calls) have null token counts, not 0.
 """
 
 FORMAT = register(

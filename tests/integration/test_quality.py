@@ -357,10 +357,22 @@ _OD_COUNTS = (
 VENDOR_SILVER = {
     "silver/user_days": (
         "source_format string, user_key string, org_id string, vendor_org string, day date, "
-        "feature string, " + ", ".join(f"{c} bigint" for c in _UD_COUNTS) + ", period_days int",
+        "feature string, "
+        + ", ".join(f"{c} bigint" for c in _UD_COUNTS)
+        + ", period_days int, cost_usd double",
         [
-            ("github_copilot_users", "a" * 64, "o1", "acme", Q3.start, "chat", *range(1, 11), 1),
-            ("viva_person_query", "b" * 64, "o2", None, Q3.start, "teams", 5, *[None] * 9, 7),
+            (
+                "github_copilot_users",
+                "a" * 64,
+                "o1",
+                "acme",
+                Q3.start,
+                "chat",
+                *range(1, 11),
+                1,
+                0.25,
+            ),
+            ("viva_person_query", "b" * 64, "o2", None, Q3.start, "teams", 5, *[None] * 9, 7, None),
         ],
     ),
     "silver/org_days": (

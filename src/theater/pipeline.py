@@ -121,7 +121,7 @@ def run_pipeline(
         finally:
             if docs:  # after the last write (or a failure): off the stages' path, GX once
                 t0 = time.time()
-                from .quality.gate import build_docs
+                from .quality.docs import build_docs
 
                 build_docs(docs)
                 results["data_docs_seconds"] = round(time.time() - t0, 2)
@@ -135,9 +135,9 @@ def run_stage(
     """One stage on ``spark``: (its metrics, the period's org rows after score, else None).
 
     ``defer_docs``: the stage's Data Docs are not rendered but returned as data under
-    ``dq_docs`` in the metrics (:func:`theater.quality.gate.build_docs` renders them)."""
+    ``dq_docs`` in the metrics (:func:`theater.quality.docs.build_docs` renders them)."""
     from .lake import Lake
-    from .quality.gate import deferred_docs
+    from .quality.docs import deferred_docs
     from .stages import ingest, refine, score
 
     lake = Lake(lake_root, cfg.table_format)

@@ -1,6 +1,8 @@
-"""Data-quality gates (package: ``suites`` the suite files, ``runner`` the GX context,
-``metrics`` the expectations computed as one aggregate, ``gate`` the decision before publish,
-``results`` records and summaries). Great Expectations (GX Core 1.x) suites run on every table
+"""Data-quality gates (package: ``suites`` the suite files and their parameters, ``runner``
+the GX context, ``metrics`` the expectations computed as one aggregate, ``frames`` the small
+frames some expectations judge, ``measure`` a suite's outcomes and records on a table (with the
+staged copies), ``gate`` the decision before publish, ``ledger`` what a gate records,
+``results`` records, messages and summaries, ``docs`` the Data Docs). Great Expectations (GX Core 1.x) suites run on every table
 before it is published.
 
 How it works
@@ -57,7 +59,7 @@ How it works
   ephemeral context keeps results in memory). The gate's results are converted to GX's
   validation results for the renderer (:func:`.metrics.to_gx_result`). In a pipeline run
   (:func:`theater.pipeline.run_pipeline`) they are rendered once after the last stage
-  (:func:`.gate.deferred_docs`), so GX is imported once, off the stages' path.
+  (:func:`.docs.deferred_docs`), so GX is imported once, off the stages' path.
 - Cost: importing GX takes ~3-4 s (only where docs are rendered, or for a type the aggregate
   does not compute); the staged copy costs one Parquet write and read of each validated table;
   the checks are one aggregate scan of that copy plus one key count per uniqueness expectation.
@@ -68,8 +70,8 @@ How it works
 
 from __future__ import annotations
 
-from .gate import DQ_SCHEMA, Gate
-from .results import RAW_IDENTIFIER_COLUMNS, summary_lines
+from .gate import Gate
+from .results import DQ_SCHEMA, RAW_IDENTIFIER_COLUMNS, summary_lines
 from .runner import GX
 from .suites import (
     DQ_TABLE,

@@ -1,4 +1,8 @@
-"""An offline index of the data-quality results, beside GX's Data Docs.
+"""Data Docs: GX's site of the validation results, and an offline index beside it.
+
+A gate keeps its Data Docs as plain data (:class:`Kept`) and renders them at the end of its
+stage, or hands them to the :func:`deferred_docs` block of a pipeline run, which renders all
+of them once after the last stage (:func:`build_docs`: GX's site builder).
 
 GX's Data Docs pages load Bootstrap, jQuery and icons from CDNs: without a network (a locked-down
 cluster, this build machine) the index shows an empty table and the pages lose their status
@@ -12,14 +16,148 @@ frame, appended by :class:`theater.quality.Gate`) each time a stage builds its d
 from __future__ import annotations
 
 import json
+import logging
 import os
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
 import jinja2
 
+from . import metrics
+from .results import doc_entry
+from .runner import GX
+
+log = logging.getLogger(__name__)
+
 MANIFEST = "manifest.jsonl"
 INDEX = "summary.html"
+
+# Data Docs to render later (a pipeline run: once, after the last stage), else None
+_DEFERRED: list | None = None
+# GX Data Docs sites added to this process's context
+_SITES: set = set()
+
+
+@contextmanager
+def deferred_docs():
+    """Within this block, gates keep their Data Docs as plain data (the list yielded) instead
+    of rendering them at the end of each stage: the caller renders them with
+    :func:`build_docs` once the tables are published (GX imported once, off the stages'
+    path). A stage that fails a critical expectation still renders its docs before raising."""
+    global _DEFERRED
+    before, _DEFERRED = _DEFERRED, []
+    try:
+        yield _DEFERRED
+    finally:
+        _DEFERRED = before
+
+
+def deferring() -> bool:
+    return _DEFERRED is not None
+
+
+class Kept:
+    """One stage's Data Docs as plain data, until :meth:`render`."""
+
+    def __init__(self, directory: str, run_name: str, enabled: bool):
+        self.directory, self.run_name, self.enabled = directory, run_name, enabled
+        self.docs: list[dict] = []
+
+    def keep(self, data: dict, table: str, frame: str, outcomes, records: list[dict]) -> None:
+        if self.enabled:
+            self.docs.append(
+                {
+                    "directory": self.directory,
+                    "suite": data["name"],
+                    "suite_meta": data.get("meta") or {},
+                    "batch": f"{table.replace('/', '_')}-{frame}",
+                    "run_name": self.run_name,
+                    "outcomes": outcomes,
+                    "entry": doc_entry(records, frame),
+                }
+            )
+
+    def render(self, now: bool = False) -> bool:
+        """Render the kept docs now, or hand them to the :func:`deferred_docs` block around the
+        stage; True when rendered here."""
+        if not self.docs:
+            return False
+        docs, self.docs = self.docs, []
+        if _DEFERRED is not None and not now:
+            _DEFERRED.extend(docs)
+            return False
+        build_docs(docs)
+        return True
+
+
+def build_docs(docs: list[dict]) -> None:
+    """Render kept Data Docs (:class:`Kept`) with GX's site builder, and the offline index; one
+    build per lake. Docs are for people: a failure is logged, never raised."""
+    by_dir: dict[str, list[dict]] = {}
+    for d in docs:
+        by_dir.setdefault(d["directory"], []).append(d)
+    for directory, items in by_dir.items():
+        if "://" not in directory:  # GX's filesystem store wants an absolute base directory
+            directory = os.path.abspath(directory)
+        try:
+            keys = [
+                _store_result(
+                    d["suite"],
+                    d["batch"],
+                    d["run_name"],
+                    metrics.to_gx_result(d["suite"], d["suite_meta"], d["outcomes"]),
+                )
+                for d in items
+            ]
+            _build_site(directory, keys)
+            # GX's page for each result: validations/<suite>/<run name>/<run time>/<batch>.html
+            entries = [
+                {**d["entry"], "page": "validations/" + "/".join(k.to_tuple()) + ".html"}
+                for k, d in zip(keys, items)
+            ]
+            record_entries(directory, entries)
+        except Exception as exc:  # noqa: BLE001 - docs are for people; never fail the run
+            log.warning("data docs not written: %s", exc)
+
+
+def _store_result(suite_name: str, batch_id: str, run_name: str, result):
+    """Keep a validation result in the GX context's (in-memory) store; return its key."""
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    key = ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
+        run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(timezone.utc)),
+        batch_identifier=batch_id,
+    )
+    GX.context().validation_results_store.set(key, result)
+    return key
+
+
+def _build_site(directory: str, keys: list) -> None:
+    """Render the given results and the index into GX's site at ``directory``."""
+    ctx = GX.context()
+    site = "lake_" + uuid.uuid5(uuid.NAMESPACE_URL, directory).hex[:8]
+    if site not in _SITES:
+        ctx.add_data_docs_site(
+            site,
+            {
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": directory,
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+        _SITES.add(site)
+    ctx.build_data_docs(site_names=[site], resource_identifiers=keys)
 
 
 def record_entries(directory: str | os.PathLike, entries: Iterable[dict]) -> Path:

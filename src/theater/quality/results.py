@@ -1,13 +1,100 @@
-"""Validation results as records: per-table summaries, Data Docs index entries, redaction."""
+"""Validation results as records: one ``ops/dq_results`` row per expectation, the messages
+that name what failed, per-table summaries, Data Docs index entries, redaction."""
 
 from __future__ import annotations
 
 import json
 import math
+from datetime import datetime, timezone
 from typing import Iterable
+
+from .suites import DQ_TABLE, expectation_name
+
+DQ_SCHEMA = (
+    "run_id string, stage string, table_name string, table_version bigint, "
+    "suite string, expectation string, expectation_type string, frame string, "
+    "severity string, success boolean, observed_value string, unexpected_count bigint, "
+    "element_count bigint, sample string, validated_at timestamp"
+)
 
 # Columns whose values must never appear in a message, a result row or Data Docs.
 RAW_IDENTIFIER_COLUMNS = {"user_id", "artifact_author_id"}
+
+
+def record(run_id, stage, table, version, suite, frame, e: dict, r, sample_rows: int) -> dict:
+    """The ``ops/dq_results`` record of expectation ``e``'s outcome ``r``."""
+    res = r.result or {}
+    raised, message = gx_exception(r.exception_info)
+    if raised:
+        observed = f"error: {message[:300]}"
+    elif "observed_value" in res:
+        observed = short(res["observed_value"])
+    elif "unexpected_count" in res:
+        n, u = res.get("element_count") or 0, res.get("unexpected_count") or 0
+        pct = res.get("unexpected_percent")
+        observed = f"{u} of {n} rows unexpected" + (f" ({pct:.2f}%)" if pct is not None else "")
+    else:
+        observed = ""
+    sample = res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list") or []
+    return {
+        "run_id": run_id,
+        "stage": stage,
+        "table_name": table,
+        "table_version": version,
+        "suite": suite,
+        "expectation": expectation_name(e),
+        "expectation_type": e["type"],
+        "frame": frame,
+        "severity": e["meta"]["severity"],
+        "success": bool(r.success) and not raised,
+        "observed_value": observed,
+        "unexpected_count": as_int(res.get("unexpected_count")),
+        "element_count": as_int(res.get("element_count")),
+        "sample": json.dumps(redact(sample[:sample_rows]), default=str),
+        "validated_at": datetime.now(timezone.utc).replace(tzinfo=None),
+    }
+
+
+def append(spark, lake, records: list[dict]) -> None:
+    """Append ``records`` to ``ops/dq_results``."""
+    if not records:
+        return
+    rows = [tuple(r[c.split()[0]] for c in DQ_SCHEMA.split(", ")) for r in records]
+    lake.append(spark.createDataFrame(rows, DQ_SCHEMA), DQ_TABLE)
+
+
+def failure_message(lake, run_id, stage, table, suite, version, failed: list[dict]) -> str:
+    """What failed on ``table``, with offending rows (pseudonymized) and where the results are."""
+    # the command line puts "data-quality gate failed: " before the message
+    lines = [
+        f"{table} (suite {suite}, stage {stage}): "
+        f"{len(failed)} critical expectation(s) failed; {table} was not written "
+        f"(stays at version {version})"
+    ]
+    for r in failed:
+        lines.append(
+            f"  - {r['expectation']} [{r['expectation_type']}]: observed {r['observed_value']}"
+        )
+        sample = json.loads(r["sample"])
+        if sample:
+            lines.append(f"      offending rows (pseudonymized): {short(sample, 400)}")
+    lines.append(f"  results: {lake.path(DQ_TABLE)} (run_id {run_id})")
+    return "\n".join(lines)
+
+
+def file_reason(e: dict, row: dict, params: dict) -> str:
+    """Why the landing file of ``row`` (:func:`.frames.files_rows`) fails expectation ``e``."""
+    col = (e.get("kwargs") or {}).get("column")
+    val = row.get(col)
+    why = f"{expectation_name(e)}: "
+    if "quarantined_count" in row:
+        n_bad, n = row["quarantined_count"], row["quarantined_count"] + row["row_count"]
+        why += f"{n_bad:,} of {n:,} records quarantined, "
+    why += f"{col} " + (f"{val:.3g}" if isinstance(val, float) else str(val))
+    hi = (e.get("kwargs") or {}).get("max_value")
+    if isinstance(hi, dict) and hi.get("$PARAMETER") in params:
+        why += f" > {params[hi['$PARAMETER']]} (quality.{hi['$PARAMETER']})"
+    return why
 
 
 def summary_lines(results: Iterable[dict]) -> list[str]:

@@ -1,5 +1,5 @@
 """The GX runner: one ephemeral Great Expectations context per process, with a Spark and a
-pandas datasource, result storage and the Data Docs site builder.
+pandas datasource (the Data Docs site on it: :mod:`.docs`).
 
 GX is imported in a background thread (:meth:`GX.prewarm`) while the stage's Spark work runs:
 the import and context cost about 5 s per process (measured: see ``prewarm``), which the
@@ -11,9 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import uuid
 import warnings
-from datetime import datetime, timezone
 
 from .. import logs
 from .metrics import Outcome
@@ -89,45 +87,6 @@ class GX:
     @classmethod
     def batch(cls, kind: str, frame):
         return cls._batch_definition(kind).get_batch(batch_parameters={"dataframe": frame})
-
-    _sites: set = set()
-
-    @classmethod
-    def store_result(cls, suite_name: str, batch_id: str, run_name: str, result):
-        """Keep a validation result in the context's (in-memory) store; return its key."""
-        from great_expectations.core.run_identifier import RunIdentifier
-        from great_expectations.data_context.types.resource_identifiers import (
-            ExpectationSuiteIdentifier,
-            ValidationResultIdentifier,
-        )
-
-        key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
-            run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(timezone.utc)),
-            batch_identifier=batch_id,
-        )
-        cls.context().validation_results_store.set(key, result)
-        return key
-
-    @classmethod
-    def build_docs(cls, directory: str, keys: list) -> None:
-        """Render the given results and the index into the site at ``directory``."""
-        ctx = cls.context()
-        site = "lake_" + uuid.uuid5(uuid.NAMESPACE_URL, directory).hex[:8]
-        if site not in cls._sites:
-            ctx.add_data_docs_site(
-                site,
-                {
-                    "class_name": "SiteBuilder",
-                    "store_backend": {
-                        "class_name": "TupleFilesystemStoreBackend",
-                        "base_directory": directory,
-                    },
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                },
-            )
-            cls._sites.add(site)
-        ctx.build_data_docs(site_names=[site], resource_identifiers=keys)
 
 
 def gx_validate(data, exps, kind, batch_frame, keys, params, sample_rows, complete=False):

@@ -4,9 +4,12 @@ on load (every expectation has a known ``meta.severity`` and ``meta.frame``)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ..config import Config, ConfigError
+from ..sources.exports.reader import quarantine_datasets
 from .runner import GX
 
 DQ_TABLE = "ops/dq_results"
@@ -80,3 +83,33 @@ def expectation_name(e: dict) -> str:
     if isinstance(cols, list):
         cols = ",".join(str(c) for c in cols if c)
     return f"{e['type']}({cols or ''})"
+
+
+def parameters(cfg: Config, period=None) -> dict:
+    """The suites' parameters (``{"$PARAMETER": name}``) from the configuration: k, the
+    quarantine shares, the volume ratios, the quarantine's dataset values and, with a
+    ``period`` (:class:`theater.period.Period`), its bounds widened by the late-data tolerance."""
+    q = cfg.quality
+    p: dict[str, Any] = {
+        "min_users": cfg.privacy.min_users,
+        "quarantine_warn_share": q.quarantine_warn_share,
+        "quarantine_fail_share": q.quarantine_fail_share,
+        "volume_min_ratio": q.volume_min_ratio,
+        "volume_max_ratio": q.volume_max_ratio,
+        "quarantine_datasets": quarantine_datasets(),
+    }
+    if period is not None:
+        tol = timedelta(days=q.late_tolerance_days)
+        start = datetime.combine(period.start, datetime.min.time())
+        end = datetime.combine(period.end, datetime.min.time())
+        p.update(
+            {
+                "period_start": period.start.isoformat(),
+                "period_end": period.end.isoformat(),
+                "ts_min": start - tol,
+                "ts_max": end + tol - timedelta(microseconds=1),
+                "date_min": (period.start - tol).isoformat(),
+                "date_max": (period.end + tol - timedelta(days=1)).isoformat(),
+            }
+        )
+    return p

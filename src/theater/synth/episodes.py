@@ -113,16 +113,59 @@ def start_seconds(world: World, rng, user: np.ndarray, reserve: np.ndarray) -> n
 
 
 def expand(world: World, rng, ep: dict) -> dict:
-    """Episodes -> rows, with times, artifacts, fingerprints, outcomes."""
-    E = len(ep["user"])
+    """Episodes -> rows, with times, artifacts, fingerprints, outcomes.
+
+    The helpers draw from ``rng`` in a fixed order (start times, artifacts, gaps,
+    fingerprints, tokens, outcomes): a world is reproduced from its seed only while it holds."""
     length = ep["length"]
     multi = (ep["gk"] == G_ITER) | (ep["mech"] == FRAGMENT)
     sec = start_seconds(world, rng, ep["user"], np.where(multi, 1800, 0))
     ep_ts = ep["day"] * 86400 + sec
-    # -- episode-level artifact
+    tool, user, mech, gk, action = (ep[k] for k in ("tool", "user", "mech", "gk", "action"))
+    key, author, age = _episode_artifacts(world, rng, ep)
+    # -- rows: episode ``row_ep``, step ``k`` of ``n_ep`` within it
+    R = int(length.sum())
+    row_ep = np.repeat(np.arange(len(length)), length)
+    first = np.concatenate([[0], np.cumsum(length)[:-1]])
+    k = np.arange(R) - first[row_ep]
+    m = mech[row_ep]
+    g = gk[row_ep]
+    n_ep = length[row_ep]
+    ts = ep_ts[row_ep] + _offsets(rng, k, m, g, n_ep, first[row_ep])
+    rmech = m.copy()
+    rmech[(m == REPEAT) & (k == 0)] = DISCARD
+    fp = _fingerprints(rng, k, m, g, first[row_ep])
+    ract = action[row_ep]
+    tokens = _tokens(rng, ract, m, g)
+    out = _outcomes(rng, k, m, g, n_ep, rmech)
+    # sessions
+    sess = np.where(multi[row_ep], mix(row_ep.astype(np.uint64) + U64(1 << 50)), U64(0))
+    rows = dict(
+        user=user[row_ep],
+        ts=ts,
+        tool=tool[row_ep],
+        action=ract,
+        mech=rmech,
+        gk=g,
+        out=out,
+        tokens=tokens,
+        fp=fp,
+        art_key=key[row_ep],
+        art_author=author[row_ep],
+        art_age=age[row_ep],
+        sess=sess,
+    )
+    keep = rows["ts"] < world.t1
+    return {k2: v[keep] for k2, v in rows.items()}
+
+
+def _episode_artifacts(world: World, rng, ep: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per episode: the artifact key (-1: none), its author (documents only; -1 otherwise) and
+    its age in seconds at the episode (-1: none or unknown)."""
     tool, user, day, mech, gk, action = (
         ep[k] for k in ("tool", "user", "day", "mech", "gk", "action")
     )
+    E = len(user)
     org = world.org_at(user, day)
     has_art = np.select(
         [tool == D_, tool == I_, tool == A_],
@@ -157,16 +200,15 @@ def expand(world: World, rng, ep: dict) -> dict:
     age[ss] = rng.uniform(8, 60, ss.sum()) * day_s
     age = age.astype(np.int64)
     age[~has_art | (tool == C_)] = -1
-    # -- rows
-    R = int(length.sum())
-    row_ep = np.repeat(np.arange(E), length)
-    first = np.concatenate([[0], np.cumsum(length)[:-1]])
-    k = np.arange(R) - first[row_ep]
-    m = mech[row_ep]
-    g = gk[row_ep]
+    return key, author, age
+
+
+def _offsets(rng, k, m, g, n_ep, first_row) -> np.ndarray:
+    """Seconds of each row after its episode's start: iterations a few minutes apart, fragment
+    bursts packed into half an hour, repeats minutes to two days apart."""
+    R = len(k)
     gap = np.zeros(R, np.int64)
     nxt = k > 0
-    n_ep = length[row_ep]
     it = nxt & (g == G_ITER)
     gap[it] = rng.integers(60, 241, it.sum())
     fr = nxt & (m == FRAGMENT)
@@ -175,10 +217,13 @@ def expand(world: World, rng, ep: dict) -> dict:
     rp = nxt & (m == REPEAT)
     gap[rp] = rng.integers(600, 172800, rp.sum())
     cs = np.cumsum(gap)
-    ts = ep_ts[row_ep] + cs - cs[first[row_ep]]
-    rmech = m.copy()
-    rmech[(m == REPEAT) & (k == 0)] = DISCARD
-    # fingerprints
+    return cs - cs[first_row]
+
+
+def _fingerprints(rng, k, m, g, first_row) -> np.ndarray:
+    """Prompt fingerprints: random, templates from a Zipf pool of 40, repeats their episode's
+    first prompt with up to 3 bits flipped."""
+    R = len(k)
     fp = rng.bit_generator.random_raw(R).astype(np.uint64)
     tpl = g == G_TEMPLATE
     n_tpl = 40
@@ -186,15 +231,19 @@ def expand(world: World, rng, ep: dict) -> dict:
     zipf = 1.0 / np.arange(1, n_tpl + 1) ** 0.8
     fp[tpl] = tpl_pool[pick(rng, np.tile(np.cumsum(zipf / zipf.sum()), (tpl.sum(), 1)))]
     rep = (m == REPEAT) & (k > 0)
-    orig = fp[first[row_ep[rep]]]
+    orig = fp[first_row[rep]]
     nbits = rng.integers(0, 4, rep.sum())
     flips = np.zeros(rep.sum(), np.uint64)
     for j in range(3):
         pos = rng.integers(0, 64, rep.sum()).astype(np.uint64)
         flips ^= np.where(nbits > j, U64(1) << pos, U64(0))
     fp[rep] = orig ^ flips
-    # tokens
-    ract = action[row_ep]
+    return fp
+
+
+def _tokens(rng, ract, m, g) -> np.ndarray:
+    """Prompt tokens: log-normal by action; fragments tiny, padding and long summaries large,
+    iterations at least the action's median."""
     tokens = lognormal_tokens(rng, ract)
     fr_all = m == FRAGMENT
     tokens[fr_all] = rng.integers(2, 9, fr_all.sum())
@@ -204,7 +253,12 @@ def expand(world: World, rng, ep: dict) -> dict:
     tokens[ls] = rng.integers(2500, 9000, ls.sum())
     gi = g == G_ITER
     tokens[gi] = np.maximum(tokens[gi], TOK_MEDIAN[ract[gi]].astype(np.int64))
-    # outcomes
+    return tokens
+
+
+def _outcomes(rng, k, m, g, n_ep, rmech) -> np.ndarray:
+    """The true outcome of each row (used, read, unused, mid-iteration)."""
+    R = len(k)
     out = np.full(R, O_USED)
     genuine_plain = np.isin(g, (G_SINGLE, G_HEAP))
     r = rng.random(R)
@@ -212,26 +266,9 @@ def expand(world: World, rng, ep: dict) -> dict:
     out[genuine_plain & (r >= 0.975)] = O_GEN_UNUSED
     out[(g == G_ITER) & (k < n_ep - 1)] = O_ITER_MID
     out[np.isin(rmech, (DISCARD, SELF_SUMMARY, REPEAT, PADDING))] = O_TH_UNUSED
+    fr_all = m == FRAGMENT
     out[fr_all] = np.where(rng.random(fr_all.sum()) < 0.5, O_USED, O_TH_UNUSED)
-    # sessions
-    sess = np.where(multi[row_ep], mix(row_ep.astype(np.uint64) + U64(1 << 50)), U64(0))
-    rows = dict(
-        user=user[row_ep],
-        ts=ts,
-        tool=tool[row_ep],
-        action=ract,
-        mech=rmech,
-        gk=g,
-        out=out,
-        tokens=tokens,
-        fp=fp,
-        art_key=key[row_ep],
-        art_author=author[row_ep],
-        art_age=age[row_ep],
-        sess=sess,
-    )
-    keep = rows["ts"] < world.t1
-    return {k2: v[keep] for k2, v in rows.items()}
+    return out
 
 
 def extra_rows(world: World, rng, user, day, mech, unused: float = 0.75) -> dict:

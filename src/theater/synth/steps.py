@@ -167,10 +167,7 @@ def generate(
     sessions, artifacts, work items), so that worlds generated with different seeds can land
     side by side as one larger company (a quarter too large to generate in one piece: each
     shard is generated, written and freed in turn). Not combined with ``dirty``."""
-    if formats not in ("mixed", "parquet"):
-        raise ValueError(f"formats must be 'mixed' or 'parquet', got {formats!r}")
-    if namespace and dirty:
-        raise ValueError("namespace cannot be combined with dirty (bad records keep plain ids)")
+    _check(formats, namespace, dirty)
     say = progress or (lambda msg: None)
     landing, truth = fresh_dirs(Path(out))
     rng = np.random.default_rng(seed)
@@ -183,38 +180,17 @@ def generate(
     rows = simulate_rows(world, rng, say)
     R = len(rows["ts"])
     say(f"synth: {R:,} interactions in total; building columns")
-    table, info = interaction_table(world, rng, rows)
-    wi_table, wi_user, wi_open, _ = work_items(world, rng)
-    table = link_work_items(rng, table, rows, wi_user, wi_open, wi_table.column("work_item_id"))
-    if namespace:
-        table = prefixed(
-            table, namespace, ("event_id", "session_id", "artifact_id", "work_item_id")
-        )
-        wi_table = prefixed(wi_table, namespace, ("work_item_id",))
-
-    is_th = truth_files.write_interactions(truth, world, table, rows, info["org"])
-    truth_files.write_orgs(truth, world, rows, info["org"], is_th)
-    if variation is not None:
-        truth_files.write_hard_negatives(truth, world, table, rows)
+    table, info, wi_table = _columns(world, rng, rows, namespace)
+    is_th = _write_truth(truth, world, table, rows, info["org"], variation)
 
     say("synth: writing interaction files")
-    files = plan_files(rows, (info["day"] - world.week_start[0]) // 7, formats)
-    dup_fi = len(files) // 2  # re-delivered whole (kept free of other dirt)
-    dirty_rows, resent = (
-        plan_interaction_dirt(rng, world, table, rows, files, dup_fi) if dirty else ([], 0)
+    weeks = (info["day"] - world.week_start[0]) // 7
+    dirty_rows, counts_fmt, written, duplicates = _write_interactions(
+        rng, landing, world, table, rows, weeks, formats, dirty, say
     )
-    counts_fmt, written = write_interaction_files(rng, landing, world, table, files, say)
-    dup_files, dup_records = [], 0
-    if dirty:
-        dup_files.append(redeliver(landing, world, files[dup_fi]))
-        dup_records = len(files[dup_fi].idx)
-        counts_fmt[files[dup_fi].fmt] += 1
 
     say("synth: writing directory, work items, policies")
-    mixed = formats == "mixed"
-    write_directory(landing, world, mixed, dirty, dirty_rows)
-    wi_files = write_work_items(landing, wi_table, mixed, dirty, dirty_rows)
-    write_policies(landing, world, mixed)
+    wi_files = _write_side(landing, world, wi_table, formats == "mixed", dirty, dirty_rows)
 
     bad_counts = truth_files.write_dirty(truth, dirty_rows)
     summary = {
@@ -231,11 +207,8 @@ def generate(
             **({"variation": variation.as_dict()} if variation is not None else {}),
         },
         "interactions": R,
-        "interaction_records_written": written + dup_records,
-        "theater_interactions": int(is_th.sum()),
-        "theater_share": round(float(is_th.mean()), 6) if R else 0.0,
-        "mechanisms": {m: int((rows["mech"] == i).sum()) for i, m in enumerate(MECHANISMS)},
-        "users": int(len(np.unique(rows["user"]))),
+        "interaction_records_written": written + duplicates["records_in_duplicate_files"],
+        **_truth_counts(rows, is_th),
         "directory_users": n_users,
         "orgs": n_orgs,
         "files": counts_fmt,
@@ -243,13 +216,80 @@ def generate(
         "work_items": wi_table.num_rows,
         "bad_records": bad_counts,
         "bad_total": len(dirty_rows),
-        "duplicates": {
-            "files": dup_files,
-            "records_in_duplicate_files": dup_records,
-            "resent_events": resent,
-            "total": dup_records + resent,
-        },
+        "duplicates": duplicates,
     }
     truth_files.write_summary(truth, summary)
     say(f"synth: done, {R:,} interactions ({summary['theater_share']:.1%} theater)")
     return {**summary, "landing": str(landing), "truth": str(truth)}
+
+
+def _columns(world: World, rng, rows: dict, namespace: str):
+    """``(interactions table, its info, work items table)``: the rows' columns, linked to work
+    items, every identifier under ``namespace``."""
+    table, info = interaction_table(world, rng, rows)
+    wi_table, wi_user, wi_open, _ = work_items(world, rng)
+    table = link_work_items(rng, table, rows, wi_user, wi_open, wi_table.column("work_item_id"))
+    if namespace:
+        table = prefixed(
+            table, namespace, ("event_id", "session_id", "artifact_id", "work_item_id")
+        )
+        wi_table = prefixed(wi_table, namespace, ("work_item_id",))
+    return table, info, wi_table
+
+
+def _write_truth(truth: Path, world: World, table, rows: dict, org, variation) -> np.ndarray:
+    """The truth of every interaction and org (and the hard negatives of a varied world);
+    returns whether each interaction is theater."""
+    is_th = truth_files.write_interactions(truth, world, table, rows, org)
+    truth_files.write_orgs(truth, world, rows, org, is_th)
+    if variation is not None:
+        truth_files.write_hard_negatives(truth, world, table, rows)
+    return is_th
+
+
+def _write_side(landing: Path, world: World, wi_table, mixed: bool, dirty: bool, dirty_rows):
+    """The directory, work item and policy files; returns the work item files' counts."""
+    write_directory(landing, world, mixed, dirty, dirty_rows)
+    wi_files = write_work_items(landing, wi_table, mixed, dirty, dirty_rows)
+    write_policies(landing, world, mixed)
+    return wi_files
+
+
+def _truth_counts(rows: dict, is_th: np.ndarray) -> dict:
+    return {
+        "theater_interactions": int(is_th.sum()),
+        "theater_share": round(float(is_th.mean()), 6) if len(rows["ts"]) else 0.0,
+        "mechanisms": {m: int((rows["mech"] == i).sum()) for i, m in enumerate(MECHANISMS)},
+        "users": int(len(np.unique(rows["user"]))),
+    }
+
+
+def _check(formats: str, namespace: str, dirty: bool) -> None:
+    if formats not in ("mixed", "parquet"):
+        raise ValueError(f"formats must be 'mixed' or 'parquet', got {formats!r}")
+    if namespace and dirty:
+        raise ValueError("namespace cannot be combined with dirty (bad records keep plain ids)")
+
+
+def _write_interactions(rng, landing: Path, world: World, table, rows, weeks, formats, dirty, say):
+    """The interaction files, by week and tool in ``formats``; with ``dirty``, bad records
+    planted and one file delivered twice. Returns ``(dirty rows, files per format, records
+    written, the duplicates' summary)``."""
+    files = plan_files(rows, weeks, formats)
+    dup_fi = len(files) // 2  # re-delivered whole (kept free of other dirt)
+    dirty_rows, resent = (
+        plan_interaction_dirt(rng, world, table, rows, files, dup_fi) if dirty else ([], 0)
+    )
+    counts_fmt, written = write_interaction_files(rng, landing, world, table, files, say)
+    dup_files, dup_records = [], 0
+    if dirty:
+        dup_files.append(redeliver(landing, world, files[dup_fi]))
+        dup_records = len(files[dup_fi].idx)
+        counts_fmt[files[dup_fi].fmt] += 1
+    duplicates = {
+        "files": dup_files,
+        "records_in_duplicate_files": dup_records,
+        "resent_events": resent,
+        "total": dup_records + resent,
+    }
+    return dirty_rows, counts_fmt, written, duplicates

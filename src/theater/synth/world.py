@@ -270,9 +270,24 @@ class World:
 
     # -- policies
     def _policies(self):
+        """Quotas, checkpoints and mandates of the orgs; the genuine heapers. The steps draw
+        from ``rng`` in this order: a world is reproduced from its seed only while it holds."""
+        active = np.flatnonzero(~self.org_quiet)
+        self._quotas(active)
+        self._checkpoints(active)
+        self._mandates(active)
+        # heaping: exact 10 or 20 a week, genuine, in orgs without any quota
+        org = self.org1
+        cand = ~self.has_quota[org] & ~self.heavy & ~self.mover & (self.org_role[org] == "regular")
+        pick = cand & (self.rng.random(self.n_users) < 0.06)
+        self.heap[pick] = np.where(self.rng.random(pick.sum()) < 0.6, 10, 20)
+        self.p[pick] = 0.0
+
+    def _quotas(self, active):
+        """``quota_rows`` (org, start, end, Q), the weekly quota ``quota_wk``, ``has_quota``:
+        some quotas start mid-period, one is raised, some change (a variation's knob)."""
         rng, n = self.rng, self.n_orgs
         full_idx = np.flatnonzero(self.full_week)
-        active = np.flatnonzero(~self.org_quiet)
         self.quota_rows: list[tuple[int, int, int | None, int]] = []  # org, start, end, Q
         self.quota_wk = np.zeros((n, self.n_weeks), np.int64)
         v, vrng = self.var, self.vrng
@@ -308,7 +323,11 @@ class World:
             self.quota_wk[o, on] = q
         self.has_quota = np.zeros(n, bool)
         self.has_quota[[r[0] for r in self.quota_rows]] = True
-        # checkpoints: company-wide (*) and org-specific; dates are weekdays inside the period
+
+    def _checkpoints(self, active):
+        """Checkpoints, company-wide (``star_ck``) and per org (``org_ck``), on weekdays inside
+        the period; the orgs with bursts before them and their share."""
+        rng, n = self.rng, self.n_orgs
         span = self.ed - self.sd
 
         def weekday_on_or_after(day):
@@ -335,7 +354,12 @@ class World:
         self.burst_org = self.has_org_ck | (rng.random(n) < 0.4)
         self.burst_org &= ~self.org_quiet
         self.burst_share = rng.uniform(0.3, 0.8, n)
-        # mandates
+
+    def _mandates(self, active):
+        """The orgs with a usage mandate and its day (before or inside the period); every
+        org's filler rate."""
+        rng, n = self.rng, self.n_orgs
+        span = self.ed - self.sd
         self.mandate_day = np.full(n, -(np.iinfo(np.int64).max // 4), np.int64)
         self.has_mandate = np.zeros(n, bool)
         n_m = max(1, round(0.35 * n))
@@ -347,12 +371,6 @@ class World:
                 else self.sd + int(rng.integers(7, max(8, span // 2)))
             )
         self.filler_rate = rng.uniform(0.5, 0.95, n)
-        # heaping: exact 10 or 20 a week, genuine, in orgs without any quota
-        org = self.org1
-        cand = ~self.has_quota[org] & ~self.heavy & ~self.mover & (self.org_role[org] == "regular")
-        pick = cand & (self.rng.random(self.n_users) < 0.06)
-        self.heap[pick] = np.where(self.rng.random(pick.sum()) < 0.6, 10, 20)
-        self.p[pick] = 0.0
 
     # -- holiday weeks
     def _holidays(self):

@@ -577,25 +577,7 @@ def compute_gold(
     seconds_incentives = time.time() - t_inc
 
     progress(f"score: signals and labels {period}")
-    n = 1
-    if staging is not None:
-        n = label_buckets(inputs.interactions, period, cfg)
-        chunks = inputs.chunks(n) if inputs.chunks is not None and n > 1 else None
-        detector = bucketed_labels(spark, inputs.interactions, period, cfg, inc, staging, n, chunks)
-    else:
-        detector = labels_frame(inputs.interactions, period, cfg, inc)
-    # with audit labels (theater audit load): calibrate the probabilities, debias the index
-    audited = (
-        audit.labels_pandas(inputs.audit_labels, detector)
-        if inputs.audit_labels is not None
-        else None
-    )
-    labels = handover(
-        "gold/interaction_labels",
-        audit.calibrate_labels(detector, audited, cfg),
-        staged=staging is not None and audited is None,
-        key_buckets=n,
-    )
+    labels, audited, n = _labels(spark, inputs, period, cfg, inc, staging, handover)
     progress("score: user-weeks")
     user_weeks = handover("gold/user_weeks", user_weeks_frame(labels, inputs.policies, period, cfg))
     progress(f"score: org index with {cfg.scoring.bootstrap.replicates} bootstrap replicates")
@@ -628,6 +610,32 @@ def compute_gold(
     return Gold(
         labels, user_weeks, index, inc, audited, seconds_incentives, seconds_index, adoption
     )
+
+
+def _labels(spark, inputs: ScoreInputs, period: Period, cfg: Config, inc, staging, handover):
+    """``(labels, audited, buckets)``: the detector's interaction labels (in ``buckets`` user
+    buckets with ``staging``: :func:`bucketed_labels`), calibrated with the audit labels where
+    there are (``audited``, else None), handed over as ``gold/interaction_labels``."""
+    n = 1
+    if staging is not None:
+        n = label_buckets(inputs.interactions, period, cfg)
+        chunks = inputs.chunks(n) if inputs.chunks is not None and n > 1 else None
+        detector = bucketed_labels(spark, inputs.interactions, period, cfg, inc, staging, n, chunks)
+    else:
+        detector = labels_frame(inputs.interactions, period, cfg, inc)
+    # with audit labels (theater audit load): calibrate the probabilities, debias the index
+    audited = (
+        audit.labels_pandas(inputs.audit_labels, detector)
+        if inputs.audit_labels is not None
+        else None
+    )
+    labels = handover(
+        "gold/interaction_labels",
+        audit.calibrate_labels(detector, audited, cfg),
+        staged=staging is not None and audited is None,
+        key_buckets=n,
+    )
+    return labels, audited, n
 
 
 EARLIEST = date(1, 1, 1)  # cohorts look back over the whole lake

@@ -309,6 +309,76 @@ def org_index(
     exact 0.
     """
     flag_names = list(names if flag_names is None else flag_names)
+    joined = _org_inputs(org_users, signals, interval, names, usage, incentive, sources, acceptance)
+    n_ok, coverage = _coverage(joined, names, flag_names)
+    joined = (
+        joined.withColumn("suppression_reason", _suppression(min_users, dominance_share))
+        .withColumn("suppressed", F.col("suppression_reason").isNotNull())
+        .withColumn(
+            "_measurable", F.coalesce((n_ok > 0) & (F.col("_n_measured") > 0), F.lit(False))
+        )
+    )
+    sig_cols = [f"signal_{n}" for n in names]
+    cov_cols = [f"coverage_{n}" for n in names]
+    n_events = F.coalesce(F.col("n_interactions"), F.lit(0))
+    return joined.select(
+        "org_id",
+        F.lit(period_start).alias("period_start"),
+        F.lit(period_end).alias("period_end"),
+        *_index_columns(confidence),
+        # suppressed: no figures at all, not even counts (only the reason)
+        F.when(_keep(), F.col("n_users")).alias("n_users"),
+        F.when(_keep(), n_events).alias("n_interactions"),
+        # the index's denominator: interactions with a per-interaction signal measured
+        F.when(_keep(), F.col("_n_measured").cast("long")).alias("n_measured"),
+        "suppressed",
+        "suppression_reason",
+        *[_kept(F.round(F.col(c), 4), "double").alias(c) for c in sig_cols],
+        _kept(coverage, "double").alias("signal_coverage"),
+        *[_kept(F.round(F.col(c), 4), "double").alias(c) for c in cov_cols],
+        _not_measurable(n_events, min_coverage).alias("not_measurable_reason"),
+        *_incentive_columns(confidence),
+        _basis().alias("index_basis"),
+        F.when(_keep(), F.col("_ax_users")).alias("acceptance_users"),
+        F.when(_keep(), F.round(F.col("_ax_coverage"), 4)).alias("acceptance_coverage"),
+        _kept(F.col("sources"), "array<string>").alias("sources"),
+        F.lit(None).cast("double").alias("outcome_decoupling"),
+        F.when(_pub(), _top_signals(names, top_n)).alias("top_signals"),
+        F.lit(run_id).alias("run_id"),
+    )
+
+
+# Which figures an org shows, on the columns of :func:`org_index`'s joined inputs (functions,
+# not constants: a Column needs an active session in classic PySpark)
+def _keep() -> Column:
+    """Not suppressed: the org shows figures."""
+    return ~F.col("suppressed")
+
+
+def _pub() -> Column:
+    """A per-interaction index is published."""
+    return _keep() & F.col("_measurable")
+
+
+def _ax_pub() -> Column:
+    """No per-interaction index, but one from acceptance counts."""
+    return _keep() & ~F.col("_measurable") & F.col("_ax_share").isNotNull()
+
+
+def _inc_pub() -> Column:
+    """An incentive index is published."""
+    return _keep() & F.col("_inc_share").isNotNull()
+
+
+def _kept(value: Column, type_: str) -> Column:
+    """``value`` for an org not suppressed, else a typed null."""
+    return F.when(_keep(), value).otherwise(F.lit(None).cast(type_))
+
+
+def _org_inputs(org_users, signals, interval, names, usage, incentive, sources, acceptance):
+    """One row per org with users: user and usage totals (k users and dominance are checked on
+    ``usage``; default: the interactions), interaction counts, and every input joined on;
+    absent optional inputs are empty frames, absent coverage columns nulls."""
     spark = org_users.sparkSession
     if usage is None:
         usage = org_users.select("org_id", "user_key", F.col("n").cast("double").alias("usage"))
@@ -338,12 +408,6 @@ def org_index(
             "org_id string, _ax_share double, _ax_low double, _ax_high double, "
             "_ax_users int, _ax_coverage double, _ax_reason string",
         )
-    reason = F.when(F.col("n_users") < min_users, F.lit("min_users")).when(
-        F.col("_max_user_n") / F.col("_usage") > dominance_share, F.lit("dominance")
-    )
-    share = F.col("_sum_p") / F.col("_n_measured")
-    sig_cols = [f"signal_{n}" for n in names]
-    cov_cols = [f"coverage_{n}" for n in names]
     joined = (
         totals.join(events, on="org_id", how="left")
         .join(signals, on="org_id", how="left")
@@ -352,39 +416,109 @@ def org_index(
         .join(sources, on="org_id", how="left")
         .join(acceptance, on="org_id", how="left")
     )
-    for c in cov_cols:
+    for c in [f"coverage_{n}" for n in names]:
         if c not in joined.columns:
             joined = joined.withColumn(c, F.lit(None).cast("double"))
+    return joined
+
+
+def _coverage(joined: DataFrame, names, flag_names) -> tuple[Column, Column]:
+    """(measurable per-interaction signals, ``signal_coverage``) of an org."""
     if "_n_measurable_flags" in joined.columns:
         n_ok = F.coalesce(F.col("_n_measurable_flags"), F.lit(0))
         coverage = (n_ok.cast("double") / len(flag_names)) if flag_names else F.lit(None)
     else:  # signals without coverage columns: a signal counts when its share is published
         n_ok = F.coalesce(F.col("_n_measured"), F.lit(0))
+        sig_cols = [f"signal_{n}" for n in names]
         coverage = sum((F.col(c).isNotNull().cast("double") for c in sig_cols), F.lit(0.0)) / len(
             names
         )
-    n_events = F.coalesce(F.col("n_interactions"), F.lit(0))
-    joined = (
-        joined.withColumn("suppression_reason", reason)
-        .withColumn("suppressed", F.col("suppression_reason").isNotNull())
-        .withColumn(
-            "_measurable", F.coalesce((n_ok > 0) & (F.col("_n_measured") > 0), F.lit(False))
-        )
+    return n_ok, coverage
+
+
+def _suppression(min_users: int, dominance_share: float) -> Column:
+    """Why an org is suppressed (fewer than k users, one user dominating), else null."""
+    return F.when(F.col("n_users") < min_users, F.lit("min_users")).when(
+        F.col("_max_user_n") / F.col("_usage") > dominance_share, F.lit("dominance")
     )
-    keep = ~F.col("suppressed")
-    pub = keep & F.col("_measurable")
-    ax_pub = keep & ~F.col("_measurable") & F.col("_ax_share").isNotNull()
+
+
+def _index_columns(confidence: float) -> list[Column]:
+    """``theater_index``, ``ci_low``, ``ci_high``: from the interactions where measurable, else
+    from acceptance counts. The percentile interval is widened, if needed, to contain the point
+    estimate, and never left zero-width."""
+    n_units = F.coalesce(F.col("n_users"), F.lit(0))
+    share = F.col("_sum_p") / F.col("_n_measured")
+    ix, ix_low, ix_high = nonzero_width(
+        share, F.col("ci_low"), F.col("ci_high"), n_units, confidence
+    )
+    ax_ix, ax_low, ax_high = nonzero_width(
+        F.col("_ax_share"), F.col("_ax_low"), F.col("_ax_high"), F.col("_ax_users"), confidence
+    )
+    pub_any = _pub() | _ax_pub()
+    return [
+        F.when(pub_any, F.when(_pub(), a).when(_ax_pub(), b))
+        .otherwise(F.lit(None).cast("double"))
+        .alias(name)
+        for name, a, b in [
+            ("theater_index", ix, ax_ix),
+            ("ci_low", ix_low, ax_low),
+            ("ci_high", ix_high, ax_high),
+        ]
+    ]
+
+
+def _not_measurable(n_events: Column, min_coverage: float) -> Column:
+    """Why a kept org has no index: no interaction-level data, or too little of it measured
+    (with the acceptance estimate's own reason, when it has one)."""
     base_reason = F.when(n_events == 0, F.lit(NOT_MEASURABLE_AGGREGATES)).otherwise(
         F.lit(NOT_MEASURABLE_EVENTS.format(cov=min_coverage))
     )
-    not_measurable = (
-        F.when(~keep | F.col("_measurable") | ax_pub, F.lit(None).cast("string"))
+    return (
+        F.when(~_keep() | F.col("_measurable") | _ax_pub(), F.lit(None).cast("string"))
         .when(
             F.col("_ax_reason").isNotNull(),
             F.concat_ws("; ", base_reason, F.col("_ax_reason")),
         )
         .otherwise(base_reason)
     )
+
+
+def _incentive_columns(confidence: float) -> list[Column]:
+    """The incentive index, its interval and basis where measurable, else why not."""
+    n_units = F.coalesce(F.col("n_users"), F.lit(0))
+    inc_index, inc_low, inc_high = nonzero_width(
+        F.col("_inc_share"), F.col("_inc_ci_low"), F.col("_inc_ci_high"), n_units, confidence
+    )
+    return [
+        F.when(_inc_pub(), inc_index)
+        .otherwise(F.lit(None).cast("double"))
+        .alias("incentive_index"),
+        F.when(_inc_pub(), inc_low).otherwise(F.lit(None).cast("double")).alias("incentive_ci_low"),
+        F.when(_inc_pub(), inc_high)
+        .otherwise(F.lit(None).cast("double"))
+        .alias("incentive_ci_high"),
+        F.when(_inc_pub(), F.col("incentive_basis"))
+        .otherwise(F.lit(None).cast("string"))
+        .alias("incentive_basis"),
+        F.when(_keep() & ~_inc_pub(), F.lit(INCENTIVE_NOT_MEASURABLE))
+        .otherwise(F.lit(None).cast("string"))
+        .alias("incentive_not_measurable_reason"),
+    ]
+
+
+def _basis() -> Column:
+    """What the published index rests on: interactions, acceptance counts, aggregates, none."""
+    return (
+        F.when(_pub(), F.lit("interactions"))
+        .when(_ax_pub(), F.lit(ACCEPTANCE_BASIS))
+        .when(_inc_pub(), F.lit("aggregates"))
+        .otherwise(F.lit("none"))
+    )
+
+
+def _top_signals(names, top_n: int) -> Column:
+    """The ``top_n`` signals with the largest share above 0, largest first."""
     ranked = F.array_sort(
         F.array_compact(
             F.array(
@@ -398,74 +532,7 @@ def org_index(
             )
         )
     )
-    top = F.transform(F.slice(ranked, 1, top_n), lambda s: s.getField("name"))
-    n_units = F.coalesce(F.col("n_users"), F.lit(0))
-    # The percentile interval is widened, if needed, to contain the point estimate, and never
-    # left zero-width.
-    ix, ix_low, ix_high = nonzero_width(
-        share, F.col("ci_low"), F.col("ci_high"), n_units, confidence
-    )
-    ax_ix, ax_low, ax_high = nonzero_width(
-        F.col("_ax_share"), F.col("_ax_low"), F.col("_ax_high"), F.col("_ax_users"), confidence
-    )
-    index = F.when(pub, ix).when(ax_pub, ax_ix)
-    low = F.when(pub, ix_low).when(ax_pub, ax_low)
-    high = F.when(pub, ix_high).when(ax_pub, ax_high)
-    inc = F.col("_inc_share")
-    inc_pub = keep & inc.isNotNull()
-    inc_index, inc_low, inc_high = nonzero_width(
-        inc, F.col("_inc_ci_low"), F.col("_inc_ci_high"), n_units, confidence
-    )
-    basis = (
-        F.when(pub, F.lit("interactions"))
-        .when(ax_pub, F.lit(ACCEPTANCE_BASIS))
-        .when(inc_pub, F.lit("aggregates"))
-        .otherwise(F.lit("none"))
-    )
-    pub_any = pub | ax_pub
-    return joined.select(
-        "org_id",
-        F.lit(period_start).alias("period_start"),
-        F.lit(period_end).alias("period_end"),
-        F.when(pub_any, index).otherwise(F.lit(None).cast("double")).alias("theater_index"),
-        F.when(pub_any, low).otherwise(F.lit(None).cast("double")).alias("ci_low"),
-        F.when(pub_any, high).otherwise(F.lit(None).cast("double")).alias("ci_high"),
-        # suppressed: no figures at all, not even counts (only the reason)
-        F.when(keep, F.col("n_users")).alias("n_users"),
-        F.when(keep, n_events).alias("n_interactions"),
-        # the index's denominator: interactions with a per-interaction signal measured
-        F.when(keep, F.col("_n_measured").cast("long")).alias("n_measured"),
-        "suppressed",
-        "suppression_reason",
-        *[
-            F.when(keep, F.round(F.col(c), 4)).otherwise(F.lit(None).cast("double")).alias(c)
-            for c in sig_cols
-        ],
-        F.when(keep, coverage).otherwise(F.lit(None).cast("double")).alias("signal_coverage"),
-        *[
-            F.when(keep, F.round(F.col(c), 4)).otherwise(F.lit(None).cast("double")).alias(c)
-            for c in cov_cols
-        ],
-        not_measurable.alias("not_measurable_reason"),
-        F.when(inc_pub, inc_index).otherwise(F.lit(None).cast("double")).alias("incentive_index"),
-        F.when(inc_pub, inc_low).otherwise(F.lit(None).cast("double")).alias("incentive_ci_low"),
-        F.when(inc_pub, inc_high).otherwise(F.lit(None).cast("double")).alias("incentive_ci_high"),
-        F.when(inc_pub, F.col("incentive_basis"))
-        .otherwise(F.lit(None).cast("string"))
-        .alias("incentive_basis"),
-        F.when(keep & ~inc_pub, F.lit(INCENTIVE_NOT_MEASURABLE))
-        .otherwise(F.lit(None).cast("string"))
-        .alias("incentive_not_measurable_reason"),
-        basis.alias("index_basis"),
-        F.when(keep, F.col("_ax_users")).alias("acceptance_users"),
-        F.when(keep, F.round(F.col("_ax_coverage"), 4)).alias("acceptance_coverage"),
-        F.when(keep, F.col("sources"))
-        .otherwise(F.lit(None).cast("array<string>"))
-        .alias("sources"),
-        F.lit(None).cast("double").alias("outcome_decoupling"),
-        F.when(pub, top).alias("top_signals"),
-        F.lit(run_id).alias("run_id"),
-    )
+    return F.transform(F.slice(ranked, 1, top_n), lambda s: s.getField("name"))
 
 
 # Columns a suppressed org keeps: who, when, that it is suppressed and why, and the run.

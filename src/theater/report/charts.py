@@ -13,6 +13,7 @@ tick labels) are drawn by one helper, :func:`axis`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable, Iterable
 
@@ -163,39 +164,7 @@ def index_chart(
         )
     )
     for i, r in enumerate(pub.to_dict("records")):
-        cy = top + row * i + row / 2
-        flag = bool(r.get("high_confidence_theater"))
-        dot = VERMILLION if flag else BLUE
-        tip = (
-            f"{r['org_id']}: index {r['theater_index']:.1f} "
-            f"(90% interval {r['ci_low']:.1f} to {r['ci_high']:.1f})"
-            + ("; high-confidence theater" if flag else "")
-        )
-        body.append(f'<g class="org-mark" data-org="{_e(r["org_id"])}"><title>{_e(tip)}</title>')
-        body.append(
-            _text(
-                left - 8, cy + 4, r["org_id"], size=12, anchor="end", weight="700" if flag else None
-            )
-        )
-        body.append(
-            f'<line x1="{x(r["ci_low"]):.1f}" x2="{x(r["ci_high"]):.1f}" y1="{cy:.1f}" '
-            f'y2="{cy:.1f}" stroke="{SKY}" stroke-width="7" stroke-linecap="round"/>'
-        )
-        if flag:
-            s = 6
-            body.append(
-                f'<path d="M{x(r["theater_index"]):.1f},{cy - s:.1f} l{s},{s} l{-s},{s} '
-                f'l{-s},{-s} z" fill="{dot}" stroke="white" stroke-width="1"/>'
-            )
-        else:
-            body.append(
-                f'<circle cx="{x(r["theater_index"]):.1f}" cy="{cy:.1f}" r="4.5" '
-                f'fill="{dot}" stroke="white" stroke-width="1"/>'
-            )
-        body.append(
-            _text(x(r["ci_high"]) + 7, cy + 4, f"{r['theater_index']:.1f}", size=11, fill=MUTED)
-        )
-        body.append("</g>")
+        body += _index_mark(r, top + row * i + row / 2, x, left)
     if company is not None:
         body.append(
             f'<line x1="{x(company):.1f}" x2="{x(company):.1f}" y1="{top - 10}" '
@@ -213,8 +182,50 @@ def index_chart(
                 weight="600",
             )
         )
+    desc = _index_desc(pub, company, not_measurable)
+    return _svg(chart_id, width, height, "Theater index per org with 90% intervals", desc, body)
+
+
+def _index_mark(r: dict, cy: float, x: Callable[[float], float], left: float) -> list[str]:
+    """One org's row: its name, interval bar, point (a diamond: high-confidence theater), value."""
+    body = []
+    flag = bool(r.get("high_confidence_theater"))
+    dot = VERMILLION if flag else BLUE
+    tip = (
+        f"{r['org_id']}: index {r['theater_index']:.1f} "
+        f"(90% interval {r['ci_low']:.1f} to {r['ci_high']:.1f})"
+        + ("; high-confidence theater" if flag else "")
+    )
+    body.append(f'<g class="org-mark" data-org="{_e(r["org_id"])}"><title>{_e(tip)}</title>')
+    body.append(
+        _text(left - 8, cy + 4, r["org_id"], size=12, anchor="end", weight="700" if flag else None)
+    )
+    body.append(
+        f'<line x1="{x(r["ci_low"]):.1f}" x2="{x(r["ci_high"]):.1f}" y1="{cy:.1f}" '
+        f'y2="{cy:.1f}" stroke="{SKY}" stroke-width="7" stroke-linecap="round"/>'
+    )
+    if flag:
+        s = 6
+        body.append(
+            f'<path d="M{x(r["theater_index"]):.1f},{cy - s:.1f} l{s},{s} l{-s},{s} '
+            f'l{-s},{-s} z" fill="{dot}" stroke="white" stroke-width="1"/>'
+        )
+    else:
+        body.append(
+            f'<circle cx="{x(r["theater_index"]):.1f}" cy="{cy:.1f}" r="4.5" '
+            f'fill="{dot}" stroke="white" stroke-width="1"/>'
+        )
+    body.append(
+        _text(x(r["ci_high"]) + 7, cy + 4, f"{r['theater_index']:.1f}", size=11, fill=MUTED)
+    )
+    body.append("</g>")
+    return body
+
+
+def _index_desc(pub: pd.DataFrame, company: float | None, not_measurable: list) -> str:
+    """The chart's description in words: every org's index and interval."""
     flagged = [r["org_id"] for r in pub.to_dict("records") if r.get("high_confidence_theater")]
-    desc = (
+    return (
         f"{len(pub)} published orgs, highest index first: "
         + "; ".join(
             f"{r['org_id']} {r['theater_index']:.1f} ({r['ci_low']:.1f} to {r['ci_high']:.1f})"
@@ -224,7 +235,6 @@ def index_chart(
         + (f" High-confidence theater (diamond): {', '.join(flagged)}." if flagged else "")
         + (f" Not measurable, not shown: {', '.join(not_measurable)}." if not_measurable else "")
     )
-    return _svg(chart_id, width, height, "Theater index per org with 90% intervals", desc, body)
 
 
 # ----------------------------------------------------------------------------- 2. quadrant
@@ -268,6 +278,18 @@ def _place_labels(points, boxes_w, h, bounds):
     return out
 
 
+@dataclass(frozen=True)
+class _Plot:
+    """A plot area: its corner (``left``, ``top``), size (``pw``, ``ph``) and value scales."""
+
+    left: float
+    top: float
+    pw: float
+    ph: float
+    x: Callable[[float], float]
+    y: Callable[[float], float]
+
+
 def quadrant_chart(
     q: Quadrant, *, chart_id: str = "chart-quadrant", width: int = 960, height: int = 470
 ) -> Markup:
@@ -291,8 +313,35 @@ def quadrant_chart(
     def y(v):
         return top + ph * (1 - float(v) / ymax)
 
-    body = []
+    plot = _Plot(left, top, pw, ph, x, y)
     xs, ys = x(q.usage_split), y(q.index_split)
+    body = _quadrant_regions(plot, xs, ys)
+    body += axis(
+        ticks(xmax, xstep, xmin),
+        x,
+        along="x",
+        span=(top, top + ph),
+        grid=None,
+        label_at=top + ph + 16,
+    )
+    body += axis(
+        ticks(ymax, ystep), y, along="y", span=(left, left + pw), grid="white", label_at=left - 6
+    )
+    body += _quadrant_names(plot, xs, ys, height)
+    body += _quadrant_points(plot, pts)
+    return _svg(
+        chart_id,
+        width,
+        height,
+        "Usage versus value: where AI use is real and where it is theater",
+        _quadrant_desc(q),
+        body,
+    )
+
+
+def _quadrant_regions(p: _Plot, xs: float, ys: float) -> list[str]:
+    """The four quadrants' tinted areas, split at ``xs`` (median usage) and ``ys``."""
+    left, top, pw, ph = p.left, p.top, p.pw, p.ph
     tints = {
         "Adoption theater": "#fbe9df",
         "Token compliance": "#fdf3e1",
@@ -305,30 +354,22 @@ def quadrant_chart(
         "Light, genuine use": (left, ys, xs, top + ph),
         "Real adoption": (xs, ys, left + pw, top + ph),
     }
-    for name, (a, b, c, d) in regions.items():
-        body.append(
-            f'<rect x="{a:.1f}" y="{b:.1f}" width="{max(c - a, 0):.1f}" '
-            f'height="{max(d - b, 0):.1f}" fill="{tints[name]}"/>'
-        )
-    body += axis(
-        ticks(xmax, xstep, xmin),
-        x,
-        along="x",
-        span=(top, top + ph),
-        grid=None,
-        label_at=top + ph + 16,
-    )
-    body += axis(
-        ticks(ymax, ystep), y, along="y", span=(left, left + pw), grid="white", label_at=left - 6
-    )
-    body.append(
+    return [
+        f'<rect x="{a:.1f}" y="{b:.1f}" width="{max(c - a, 0):.1f}" '
+        f'height="{max(d - b, 0):.1f}" fill="{tints[name]}"/>'
+        for name, (a, b, c, d) in regions.items()
+    ]
+
+
+def _quadrant_names(p: _Plot, xs: float, ys: float, height: int) -> list[str]:
+    """The dashed split lines, each quadrant's name and hint in its corner, the axis titles."""
+    left, top, pw, ph = p.left, p.top, p.pw, p.ph
+    body = [
         f'<line x1="{xs:.1f}" x2="{xs:.1f}" y1="{top}" y2="{top + ph}" stroke="{MUTED}" '
-        f'stroke-dasharray="4 3"/>'
-    )
-    body.append(
+        f'stroke-dasharray="4 3"/>',
         f'<line x1="{left}" x2="{left + pw}" y1="{ys:.1f}" y2="{ys:.1f}" stroke="{MUTED}" '
-        f'stroke-dasharray="4 3"/>'
-    )
+        f'stroke-dasharray="4 3"/>',
+    ]
     corners = {
         "Token compliance": (left + 8, top + 16, "start"),
         "Adoption theater": (left + pw - 8, top + 16, "end"),
@@ -364,9 +405,16 @@ def quadrant_chart(
         f'text-anchor="middle" fill="{MUTED}">Theater index, % (dashed: company share)'
         f"</text>"
     )
-    coords = [(x(r["usage"]), y(r["theater_index"])) for r in pts.to_dict("records")]
+    return body
+
+
+def _quadrant_points(p: _Plot, pts: pd.DataFrame) -> list[str]:
+    """A point per org (a diamond where usage rose without outcomes), labelled without
+    overlaps."""
+    coords = [(p.x(r["usage"]), p.y(r["theater_index"])) for r in pts.to_dict("records")]
     widths = [7.0 * len(str(o)) for o in pts["org_id"]]
-    labels = _place_labels(coords, widths, 12, (left, top, left + pw, top + ph))
+    labels = _place_labels(coords, widths, 12, (p.left, p.top, p.left + p.pw, p.top + p.ph))
+    body = []
     for r, (px, py), (box, _anchor) in zip(pts.to_dict("records"), coords, labels):
         dec = r.get("decoupled") is True
         tip = (
@@ -388,8 +436,13 @@ def quadrant_chart(
             )
         body.append(_text(box[0], box[3] - 2, r["org_id"], size=11, fill=INK))
         body.append("</g>")
+    return body
+
+
+def _quadrant_desc(q: Quadrant) -> str:
+    pts = q.points
     counts = pts["quadrant"].value_counts().to_dict()
-    desc = (
+    return (
         "Each published org placed by usage intensity and theater index. Quadrants split at "
         f"the median intensity ({q.usage_split:.1f} interactions per user a week) and the "
         f"company share ({q.index_split:.1f}%). "
@@ -403,14 +456,6 @@ def quadrant_chart(
             for name in QUADRANT_HINTS
         )
         + ". Diamonds: orgs where usage rose without outcomes following."
-    )
-    return _svg(
-        chart_id,
-        width,
-        height,
-        "Usage versus value: where AI use is real and where it is theater",
-        desc,
-        body,
     )
 
 
@@ -440,18 +485,66 @@ def _symbol(kind: str, cx: float, cy: float) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _TrendLayout:
+    """Where things stand on the trend chart: the usage panel (``top``, ``h1``), the strip of
+    dated markers (``y_strip``), the share panel (``y2_top``, ``h2``), one ``band`` a week."""
+
+    chart_id: str
+    width: int
+    n: int
+    first: date
+    umax: float
+    smax: float
+    left: int = 62
+    right: int = 24
+    top: int = 22
+    h1: int = 150
+    gap_strip: int = 14
+    strip_h: int = 58
+    h2: int = 130
+    bottom: int = 44
+
+    @property
+    def pw(self) -> float:
+        return self.width - self.left - self.right
+
+    @property
+    def band(self) -> float:
+        return self.pw / self.n
+
+    @property
+    def y_strip(self) -> int:
+        return self.top + self.h1 + self.gap_strip
+
+    @property
+    def y2_top(self) -> int:
+        return self.y_strip + self.strip_h + 16
+
+    @property
+    def axis_y(self) -> int:
+        return self.y2_top + self.h2
+
+    @property
+    def height(self) -> int:
+        return self.y2_top + self.h2 + self.bottom
+
+    def xd(self, d: date) -> float:
+        return self.left + self.band * ((d - self.first).days / 7.0)
+
+    def yu(self, v) -> float:
+        return self.top + self.h1 * (1 - float(v) / self.umax)
+
+    def ys(self, v) -> float:
+        return self.y2_top + self.h2 * (1 - float(v) / self.smax)
+
+
 def trend_chart(
     weeks: pd.DataFrame, markers: pd.DataFrame, *, chart_id: str = "chart-trend", width: int = 960
 ) -> Markup:
     """Two panels on one week axis: usage (interactions per day, by week) and theater share
     (%), with company-wide checkpoints as dashed lines and the org-level quota, checkpoint and
     mandate dates as symbols in a strip between the panels."""
-    left, right = 62, 24
-    top, h1, gap_strip, strip_h, h2, bottom = 22, 150, 14, 58, 130, 44
-    y_strip = top + h1 + gap_strip
-    y2_top = y_strip + strip_h + 16
-    height = y2_top + h2 + bottom
-    pw = width - left - right
     n = len(weeks)
     if n == 0:
         return _svg(
@@ -460,38 +553,58 @@ def trend_chart(
             60,
             "Weekly usage and theater share",
             "No weekly data for the published orgs.",
-            [_text(left, 30, "No weekly data for the published orgs.")],
+            [_text(62, 30, "No weekly data for the published orgs.")],
         )
-    band = pw / n
     first = weeks["week_start"].iloc[0]
-
-    def xd(d: date) -> float:
-        return left + band * ((d - first).days / 7.0)
-
     umax, ustep = nice_scale(float(weeks["per_day"].max()) * 1.05, minimum=1, max_ticks=4)
     shares = weeks["theater_share"].astype(float)
     smax, sstep = nice_scale(
         float(shares.max()) * 1.1 if shares.notna().any() else 0.0, minimum=5, max_ticks=4
     )
+    lay = _TrendLayout(chart_id, width, n, first, umax, smax)
+    body = _trend_panels(lay, ticks(umax, ustep), ticks(smax, sstep))
+    body += _trend_weeks(lay, weeks)
+    last = weeks["week_start"].iloc[-1] + timedelta(days=7)
+    mk = markers[(markers["date"] >= first) & (markers["date"] < last)] if len(markers) else markers
+    body += _trend_markers(lay, mk)
+    desc_weeks = "; ".join(
+        f"{r['week_start']:%d %b}: {r['per_day']:,.0f} a day, "
+        + (
+            f"{r['theater_share']:.1f}% theater"
+            if not pd.isna(r["theater_share"])
+            else "theater share not measured"
+        )
+        for r in weeks.to_dict("records")
+    )
+    desc_marks = "; ".join(mk["label"]) if len(mk) else "none"
+    desc = (
+        f"Weekly usage and theater share over {n} weeks. {desc_weeks}. Marked dates: {desc_marks}."
+    )
+    return _svg(
+        chart_id,
+        width,
+        lay.height,
+        "Weekly usage and theater share, with quota, review and mandate dates",
+        desc,
+        body,
+    )
 
-    def yu(v):
-        return top + h1 * (1 - float(v) / umax)
 
-    def ys(v):
-        return y2_top + h2 * (1 - float(v) / smax)
-
+def _trend_panels(lay: _TrendLayout, usage_ticks, share_ticks) -> list[str]:
+    """The hatch pattern of partial weeks, both panels' axes and titles."""
+    left, pw = lay.left, lay.pw
     body = [
-        f'<defs><pattern id="{chart_id}-hatch" width="6" height="6" '
+        f'<defs><pattern id="{lay.chart_id}-hatch" width="6" height="6" '
         f'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
         f'<rect width="6" height="6" fill="#cfe3f1"/>'
         f'<line x1="0" y1="0" x2="0" y2="6" stroke="{BLUE}" stroke-width="2"/></pattern></defs>'
     ]
-    body += axis(ticks(umax, ustep), yu, along="y", span=(left, left + pw), label_at=left - 6)
-    body += axis(ticks(smax, sstep), ys, along="y", span=(left, left + pw), label_at=left - 6)
+    body += axis(usage_ticks, lay.yu, along="y", span=(left, left + pw), label_at=left - 6)
+    body += axis(share_ticks, lay.ys, along="y", span=(left, left + pw), label_at=left - 6)
     body.append(
         _text(
             left,
-            top - 8,
+            lay.top - 8,
             "Usage: interactions per day (weekly average; hatched: "
             "partial week at the period edge)",
             size=12,
@@ -499,12 +612,21 @@ def trend_chart(
         )
     )
     body.append(
-        _text(left, y2_top - 6, "Theater share of the week's interactions, %", size=12, fill=MUTED)
+        _text(
+            left, lay.y2_top - 6, "Theater share of the week's interactions, %", size=12, fill=MUTED
+        )
     )
-    pts = []
+    return body
+
+
+def _trend_weeks(lay: _TrendLayout, weeks: pd.DataFrame) -> list[str]:
+    """A usage bar and a share point per week (the line breaks at unmeasured weeks), and the
+    week axis."""
+    left, band, top, h1 = lay.left, lay.band, lay.top, lay.h1
+    body, pts = [], []
     for i, r in enumerate(weeks.to_dict("records")):
         bx = left + band * i
-        fill = f"url(#{chart_id}-hatch)" if r["partial"] else BLUE
+        fill = f"url(#{lay.chart_id}-hatch)" if r["partial"] else BLUE
         measured = not pd.isna(r["theater_share"])
         tip = (
             f"week of {r['week_start']:%d %b}: {r['per_day']:,.0f} interactions a day "
@@ -514,11 +636,11 @@ def trend_chart(
         )
         body.append(
             f'<g class="week"><title>{_e(tip)}</title><rect x="{bx + band * 0.12:.1f}" '
-            f'y="{yu(r["per_day"]):.1f}" width="{band * 0.76:.1f}" '
-            f'height="{top + h1 - yu(r["per_day"]):.1f}" fill="{fill}"/></g>'
+            f'y="{lay.yu(r["per_day"]):.1f}" width="{band * 0.76:.1f}" '
+            f'height="{top + h1 - lay.yu(r["per_day"]):.1f}" fill="{fill}"/></g>'
         )
         if measured:  # an unmeasured week has no point (the line breaks there)
-            pts.append((bx + band / 2, ys(r["theater_share"]), tip, i))
+            pts.append((bx + band / 2, lay.ys(r["theater_share"]), tip, i))
     path = " ".join(
         f"{'M' if k == 0 or pts[k - 1][3] != i - 1 else 'L'}{px:.1f},{py:.1f}"
         for k, (px, py, _, i) in enumerate(pts)
@@ -530,13 +652,12 @@ def trend_chart(
             f'cy="{py:.1f}" r="3.2" fill="{VERMILLION}"/></g>'
         )
     # x axis: month starts and week starts
-    axis_y = y2_top + h2
     for i, r in enumerate(weeks.to_dict("records")):
         if i % 2 == 0:
             body.append(
                 _text(
                     left + band * i + band / 2,
-                    axis_y + 15,
+                    lay.axis_y + 15,
                     f"{r['week_start']:%d %b}",
                     size=10,
                     anchor="middle",
@@ -545,19 +666,24 @@ def trend_chart(
             )
     body.append(
         _text(
-            left + pw / 2,
-            height - 8,
+            left + lay.pw / 2,
+            lay.height - 8,
             "Week starting (ISO weeks, UTC)",
             size=12,
             anchor="middle",
             fill=MUTED,
         )
     )
-    # markers
-    last = weeks["week_start"].iloc[-1] + timedelta(days=7)
-    mk = markers[(markers["date"] >= first) & (markers["date"] < last)] if len(markers) else markers
+    return body
+
+
+def _trend_markers(lay: _TrendLayout, mk: pd.DataFrame) -> list[str]:
+    """The strip's lanes (reviews, quotas, mandates) with a symbol per dated marker; a
+    company-wide date also as a dashed line across the panels, labelled."""
+    left, pw, top = lay.left, lay.pw, lay.top
     lanes = {"checkpoint": 0, "quota": 1, "mandate": 2}
-    lane_y = {k: y_strip + 10 + 18 * v for k, v in lanes.items()}
+    lane_y = {k: lay.y_strip + 10 + 18 * v for k, v in lanes.items()}
+    body = []
     for kind, ly in lane_y.items():
         body.append(
             _text(
@@ -574,11 +700,11 @@ def trend_chart(
             f'stroke="{GRID}" stroke-dasharray="2 3"/>'
         )
     for r in mk.to_dict("records") if len(mk) else []:
-        cx = xd(r["date"])
+        cx = lay.xd(r["date"])
         if r["company_wide"]:
             body.append(
                 f'<g class="marker"><title>{_e(r["label"])}</title>'
-                f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{top}" y2="{axis_y}" '
+                f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{top}" y2="{lay.axis_y}" '
                 f'stroke="{BLACK}" stroke-width="1.3" stroke-dasharray="6 4"/></g>'
             )
             near_right = cx > left + pw - 170
@@ -597,27 +723,7 @@ def trend_chart(
             f'<g class="marker"><title>{_e(r["label"])}</title>'
             f"{_symbol(r['kind'], cx, lane_y[r['kind']])}</g>"
         )
-    desc_weeks = "; ".join(
-        f"{r['week_start']:%d %b}: {r['per_day']:,.0f} a day, "
-        + (
-            f"{r['theater_share']:.1f}% theater"
-            if not pd.isna(r["theater_share"])
-            else "theater share not measured"
-        )
-        for r in weeks.to_dict("records")
-    )
-    desc_marks = "; ".join(mk["label"]) if len(mk) else "none"
-    desc = (
-        f"Weekly usage and theater share over {n} weeks. {desc_weeks}. Marked dates: {desc_marks}."
-    )
-    return _svg(
-        chart_id,
-        width,
-        height,
-        "Weekly usage and theater share, with quota, review and mandate dates",
-        desc,
-        body,
-    )
+    return body
 
 
 # ----------------------------------------------------------------------------- 4. drivers

@@ -458,38 +458,7 @@ def org_table(
         rows.append(out)
         if sup:
             continue
-        for c in (
-            "n_users",
-            "n_interactions",
-            "usage_change",
-            "outcome_change",
-            "outcome_decoupling",
-            "outcome_decoupling_low",
-            "outcome_decoupling_high",
-            "index_basis",
-            "incentive_index",
-            "incentive_ci_low",
-            "incentive_ci_high",
-            "incentive_basis",
-            "audit_n",
-        ):
-            out[c] = _val(r.get(c))
-        out["sources"] = _sources(r.get("sources"))
-        out["export_requests"] = exported.get(str(r["org_id"]))
-        usage = (_val(r.get("n_interactions")) or 0) + (out["export_requests"] or 0)
-        out["per_user_week"] = (
-            usage / r["n_users"] / weeks
-            if _val(r.get("n_users"))
-            and (_val(r.get("n_interactions")) is not None or out["export_requests"] is not None)
-            else None
-        )
-        top = r.get("top_signals")
-        out["top_signals"] = (
-            [str(x) for x in top]
-            if top is not None and not (isinstance(top, float) and math.isnan(top))
-            else []
-        )
-        out["decoupled"] = _bool(r.get("decoupled"))
+        _kept_figures(out, r, exported.get(str(r["org_id"])), weeks)
         if not has_index:
             out["not_measurable_reason"] = _val(r.get("not_measurable_reason"))
             out["high_confidence_theater"] = False
@@ -498,23 +467,66 @@ def org_table(
             out[c] = _val(r.get(c))
         out["high_confidence_theater"] = bool(_bool(r.get("high_confidence_theater")))
         if r["org_id"] in prev.index:
-            p = prev.loc[r["org_id"]]
-            out["previous_index"] = float(p["theater_index"])
-            out["change"] = float(r["theater_index"]) - float(p["theater_index"])
-            if (
-                out["ci_low"] is not None
-                and out["ci_high"] is not None
-                and not _na(p.get("ci_low"))
-                and not _na(p.get("ci_high"))
-            ):
-                out["change_clear"] = bool(r["ci_low"] > p["ci_high"] or r["ci_high"] < p["ci_low"])
-            else:
-                out["change_clear"] = False
+            _versus_previous(out, r, prev.loc[r["org_id"]])
     df = pd.DataFrame(rows, columns=ORG_COLUMNS)
     df["_s"] = df["status"].map({PUBLISHED: 0, NOT_MEASURABLE: 1, SUPPRESSED: 2})
     df["_key"] = df["theater_index"].astype(float).fillna(-1.0)
     df = df.sort_values(["_s", "_key", "org_id"], ascending=[True, False, True])
     return df.drop(columns=["_s", "_key"]).reset_index(drop=True)
+
+
+def _kept_figures(out: dict, r: dict, export_requests, weeks: float) -> None:
+    """The figures of an org that is not suppressed, index or not: counts, changes, decoupling,
+    basis and sources, incentive index, usage per user a week (interactions and the requests
+    its aggregate exports reported), top signals."""
+    for c in (
+        "n_users",
+        "n_interactions",
+        "usage_change",
+        "outcome_change",
+        "outcome_decoupling",
+        "outcome_decoupling_low",
+        "outcome_decoupling_high",
+        "index_basis",
+        "incentive_index",
+        "incentive_ci_low",
+        "incentive_ci_high",
+        "incentive_basis",
+        "audit_n",
+    ):
+        out[c] = _val(r.get(c))
+    out["sources"] = _sources(r.get("sources"))
+    out["export_requests"] = export_requests
+    usage = (_val(r.get("n_interactions")) or 0) + (out["export_requests"] or 0)
+    out["per_user_week"] = (
+        usage / r["n_users"] / weeks
+        if _val(r.get("n_users"))
+        and (_val(r.get("n_interactions")) is not None or out["export_requests"] is not None)
+        else None
+    )
+    top = r.get("top_signals")
+    out["top_signals"] = (
+        [str(x) for x in top]
+        if top is not None and not (isinstance(top, float) and math.isnan(top))
+        else []
+    )
+    out["decoupled"] = _bool(r.get("decoupled"))
+
+
+def _versus_previous(out: dict, r: dict, p) -> None:
+    """``previous_index``, ``change`` (points) and ``change_clear`` (the two intervals do not
+    overlap) of a published org against its row ``p`` of the previous period."""
+    out["previous_index"] = float(p["theater_index"])
+    out["change"] = float(r["theater_index"]) - float(p["theater_index"])
+    if (
+        out["ci_low"] is not None
+        and out["ci_high"] is not None
+        and not _na(p.get("ci_low"))
+        and not _na(p.get("ci_high"))
+    ):
+        out["change_clear"] = bool(r["ci_low"] > p["ci_high"] or r["ci_high"] < p["ci_low"])
+    else:
+        out["change_clear"] = False
 
 
 # ----------------------------------------------------------------------------- charts' data

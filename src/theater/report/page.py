@@ -63,8 +63,42 @@ def environment() -> jinja2.Environment:
 # ----------------------------------------------------------------------------- view values
 def headline_values(f) -> dict:
     """The headline cards' texts (plain text; the template escapes them)."""
-    share, usage, dec, cov, dq = f.share, f.usage, f.decoupling, f.coverage, f.quality
-    prev = f.previous_label
+    cov, dq = f.coverage, f.quality
+    share_big, share_small = _share_card(f)
+    usage_big, usage_small = _usage_card(f)
+    dec_big, dec_small = _decoupling_card(f.decoupling)
+    dq_text = (
+        f"{dq.total} data-quality checks: {dq.passed} passed, {dq.warnings} warning(s), "
+        f"{dq.failed} failed"
+        if dq.total
+        else "no data-quality results recorded"
+    )
+    cov_text = (
+        f"{cov.n_published} of {cov.n_orgs} orgs published "
+        f"({cov.n_suppressed} suppressed for privacy"
+        + (f", {cov.n_not_measurable} not measurable" if cov.n_not_measurable else "")
+        + ")"
+        + (
+            f" · signals measurable {cov.signal_coverage * 100:.0f}% on average"
+            if cov.signal_coverage is not None
+            else ""
+        )
+    )
+    return dict(
+        share_big=share_big,
+        share_small=share_small,
+        usage_big=usage_big,
+        usage_small=usage_small,
+        dec_big=dec_big,
+        dec_small=dec_small,
+        dq_text=dq_text,
+        cov_text=cov_text,
+    )
+
+
+def _share_card(f) -> tuple[str, str]:
+    """The theater share: its value, interval, what it covers, the previous quarter's."""
+    share, prev = f.share, f.previous_label
     if share.value is None:
         share_big, share_small = (
             "—",
@@ -95,6 +129,13 @@ def headline_values(f) -> dict:
             share_small += f" · {pct(f.previous_share.value)} in {prev}"
         elif prev is None:
             share_small += " · no previous quarter to compare"
+    return share_big, share_small
+
+
+def _usage_card(f) -> tuple[str, str]:
+    """Usage: its change against the previous quarter where the same orgs were published, else
+    its level (from vendor aggregates where no interaction was measured); never "0/day"."""
+    usage = f.usage
     if usage.change is not None:
         usage_big = signed(usage.change * 100, 1, "%")
         usage_small = (
@@ -125,6 +166,11 @@ def headline_values(f) -> dict:
         )
     if usage.export_requests and usage.interactions:
         usage_small += f" · plus {usage.export_requests:,} requests reported by vendor aggregates"
+    return usage_big, usage_small
+
+
+def _decoupling_card(dec) -> tuple[str, str]:
+    """How many orgs' usage rose after a mandate without outcomes following."""
     if dec.n_measured:
         dec_big = f"{dec.n_decoupled} of {dec.n_measured}"
         dec_small = (
@@ -145,33 +191,7 @@ def headline_values(f) -> dict:
             "outcome decoupling could not be measured this period (no mandate with "
             "enough weeks before and after, or too few people with outcomes)"
         )
-    dq_text = (
-        f"{dq.total} data-quality checks: {dq.passed} passed, {dq.warnings} warning(s), "
-        f"{dq.failed} failed"
-        if dq.total
-        else "no data-quality results recorded"
-    )
-    cov_text = (
-        f"{cov.n_published} of {cov.n_orgs} orgs published "
-        f"({cov.n_suppressed} suppressed for privacy"
-        + (f", {cov.n_not_measurable} not measurable" if cov.n_not_measurable else "")
-        + ")"
-        + (
-            f" · signals measurable {cov.signal_coverage * 100:.0f}% on average"
-            if cov.signal_coverage is not None
-            else ""
-        )
-    )
-    return dict(
-        share_big=share_big,
-        share_small=share_small,
-        usage_big=usage_big,
-        usage_small=usage_small,
-        dec_big=dec_big,
-        dec_small=dec_small,
-        dq_text=dq_text,
-        cov_text=cov_text,
-    )
+    return dec_big, dec_small
 
 
 BASIS_TEXT = {
@@ -218,27 +238,7 @@ def org_rows(f) -> list[dict]:
             "index_basis": r.get("index_basis"),
         }
         if r["status"] == NOT_MEASURABLE:
-            inc = r.get("incentive_index")
-            has_inc = inc is not None and not pd.isna(inc)
-            rows.append(
-                {
-                    **common,
-                    "kind": "not_measurable",
-                    "hct": False,
-                    "reason": r.get("not_measurable_reason") or "",
-                    "incentive": (
-                        f"{num(inc)} [{num(r.get('incentive_ci_low'))}, "
-                        f"{num(r.get('incentive_ci_high'))}]"
-                    )
-                    if has_inc
-                    else None,
-                    "incentive_aggregates": has_inc
-                    and (
-                        r.get("index_basis") == "aggregates"
-                        or r.get("incentive_basis") == "aggregates"
-                    ),
-                }
-            )
+            rows.append({**common, **_not_measurable_row(r)})
             continue
         rank = (
             "—"
@@ -281,6 +281,24 @@ def org_rows(f) -> list[dict]:
             }
         )
     return rows
+
+
+def _not_measurable_row(r: dict) -> dict:
+    """A kept org without an index: why, and its incentive index when it has one."""
+    inc = r.get("incentive_index")
+    has_inc = inc is not None and not pd.isna(inc)
+    return {
+        "kind": "not_measurable",
+        "hct": False,
+        "reason": r.get("not_measurable_reason") or "",
+        "incentive": (
+            f"{num(inc)} [{num(r.get('incentive_ci_low'))}, {num(r.get('incentive_ci_high'))}]"
+        )
+        if has_inc
+        else None,
+        "incentive_aggregates": has_inc
+        and (r.get("index_basis") == "aggregates" or r.get("incentive_basis") == "aggregates"),
+    }
 
 
 def signal_definitions(f) -> list[tuple[str, str]]:

@@ -54,7 +54,18 @@ def _period_args(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="theater", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    _world_commands(sub)
+    _export_commands(sub)
+    _pipeline_commands(sub)
+    _output_commands(sub)
+    from .audit.cli import add_parsers as audit_parsers
 
+    audit_parsers(sub, _common)
+    return parser
+
+
+def _world_commands(sub) -> None:
+    """demo, generate: synthetic worlds."""
     demo = sub.add_parser("demo", help="generate a sample quarter, run every stage, show results")
     _common(demo)
     demo.add_argument("--out", default="data/demo", help="folder for landing zone, truth, lake")
@@ -84,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(landing/vendor/<format>/, landing/identities/)",
     )
 
+
+def _export_commands(sub) -> None:
+    """formats, inspect: what the vendor export files are, without reading them into the lake."""
     fmts = sub.add_parser("formats", help="list the vendor export formats theater reads")
     _common(fmts)
 
@@ -96,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     insp.add_argument("files", nargs="+", metavar="FILE")
     insp.add_argument("--format", dest="fmt", help="read as this format (default: recognise)")
 
+
+def _pipeline_commands(sub) -> None:
+    """run, rescore: the pipeline's stages, and a tracked run recomputed."""
     run = sub.add_parser("run", help="run pipeline stages for a period")
     _common(run)
     run.add_argument("--landing", help="landing zone folder (default: paths.landing)")
@@ -123,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(res)
     res.add_argument("--run-id", required=True, dest="run_id")
 
+
+def _output_commands(sub) -> None:
+    """report, seats, runs: what the lake and the tracked runs give out."""
     rep = sub.add_parser(
         "report",
         help="write the quarterly executive report (HTML, "
@@ -156,11 +176,6 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("action", nargs="?", choices=["list", "diff"], default="list")
     runs.add_argument("run_ids", nargs="*", help="two run ids for diff")
     runs.add_argument("--limit", type=int, default=20)
-
-    from .audit.cli import add_parsers as audit_parsers
-
-    audit_parsers(sub, _common)
-    return parser
 
 
 def _config(args: argparse.Namespace, extra: dict | None = None) -> Config:

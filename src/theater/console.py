@@ -96,95 +96,11 @@ def print_outputs(results: dict) -> None:
 
 def print_summary(results: dict) -> None:
     if "ingest" in results:
-        i = results["ingest"]
-        print(
-            f"ingest: {i['files_new']} new file(s), {i['files_skipped_already_loaded']} already "
-            f"loaded; rows loaded {sum(i['rows_loaded'].values()):,}, quarantined "
-            f"{sum(i['rows_quarantined'].values()):,}"
-        )
-        if i.get("files_skipped_rejected_unchanged"):
-            print(
-                f"  {i['files_skipped_rejected_unchanged']} file(s) rejected before and unchanged "
-                "(retried when their content changes)"
-            )
-        for f in i.get("files_rejected", []):
-            print(f"  warning: rejected {f['file']}: {f['reason']}")
-        orgs = sorted({o["org"] for o in i.get("org_folders_rejected", [])})
-        if orgs:
-            print("  warning: org folders not in the directory: " + ", ".join(map(repr, orgs)))
-        per_file: dict = {}
-        for key, n in sorted((i.get("rows_vendor") or {}).items()):
-            dataset, table = key.rsplit(":", 1)
-            per_file.setdefault(dataset, []).append(f"{table} {n:,}")
-        for dataset, parts in per_file.items():
-            print(f"  {dataset}: " + ", ".join(parts))
-        for f in i.get("files_skipped", []):
-            print(f"  warning: skipped {f['file']}: {f['reason']}")
+        _print_ingest(results["ingest"])
     if "refine" in results:
-        r = results["refine"]
-        print(
-            f"refine: {r['silver_interactions']:,} silver interactions in the period, "
-            f"{r['unresolved_org']:,} with unresolved org"
-        )
-        if r.get("silver_user_days") is not None:
-            print(
-                f"  vendor aggregates: {r['silver_user_days']:,} user-day/person-week rows in "
-                "silver/user_days for the period"
-            )
-        for fmt, orgs in sorted((r.get("orgs_from_export") or {}).items()):
-            print(
-                f"  orgs from the export {fmt} (no directory row for those users): "
-                + ", ".join(orgs)
-            )
-        for fmt, n in sorted((r.get("user_days_without_org") or {}).items()):
-            print(
-                f"  warning: {fmt}: {n:,} user-day rows have no org; add the users to "
-                "landing/directory/ or map their aliases in landing/identities/"
-            )
-        for fmt, c in sorted((r.get("identity_coverage") or {}).items()):
-            if c["unmapped"] > 0:
-                print(
-                    f"  identities {fmt}: {c['unmapped']:,} of {c['aliases']:,} unmapped "
-                    f"({c['rows_unmapped']:,} rows left out)"
-                )
-            conflicts = [
-                f"{c[k]:,} {what}" + (f" ({c['rows_' + k]:,} rows left out)" if rows else "")
-                for k, what, rows in (
-                    ("ambiguous", "ambiguous (mapped to several people)", True),
-                    ("conflicting", "conflicting with the directory", True),
-                    ("unknown_user", "mapped to a user not in the directory (kept)", False),
-                    ("several_aliases", "people under several aliases (summed)", False),
-                )
-                if c.get(k)
-            ]
-            if conflicts:
-                print(f"  identities {fmt}: " + "; ".join(conflicts))
+        _print_refine(results["refine"])
     if "score" in results:
-        s = results["score"]
-        print(
-            f"score: {s['labelled_interactions']:,} interactions labelled, "
-            f"{s['flagged_interactions']:,} flagged as theater; {s['orgs']} orgs "
-            f"({s['orgs_suppressed']} suppressed)"
-        )
-        a = s.get("adoption") or {}
-        if a.get("orgs_published"):
-            by_source = ", ".join(f"{k} {v:,}" for k, v in sorted(a["by_source"].items()))
-            print(
-                f"usage (gold/org_adoption, {a['orgs_published']} published orgs): "
-                f"{a.get('active_users', 0):,} active people, {a.get('engaged_users', 0):,} "
-                f"engaged, {a.get('requests', 0):,} requests"
-                + (f" (by source: {by_source})" if by_source else "")
-            )
-        print()
-        from .audit.explain import interval_sentence, lake_rates
-
-        print(
-            format_org_table(
-                results["orgs"],
-                interval_sentence(results["orgs"], lake_rates(results["lake"])),
-                a.get("export_requests_by_org"),
-            )
-        )
+        _print_score(results)
     dq = [r for st in STAGES for r in (results.get(st) or {}).get("dq", [])]
     if dq:
         from .quality import summary_lines
@@ -201,6 +117,102 @@ def print_summary(results: dict) -> None:
         )
         print(f"  reproduce: theater rescore --run-id {results['run_id']}")
     print(f"\ntotal {results['seconds']}s")
+
+
+def _print_ingest(i: dict) -> None:
+    """Files loaded, skipped and rejected; rows loaded and quarantined, per export format."""
+    print(
+        f"ingest: {i['files_new']} new file(s), {i['files_skipped_already_loaded']} already "
+        f"loaded; rows loaded {sum(i['rows_loaded'].values()):,}, quarantined "
+        f"{sum(i['rows_quarantined'].values()):,}"
+    )
+    if i.get("files_skipped_rejected_unchanged"):
+        print(
+            f"  {i['files_skipped_rejected_unchanged']} file(s) rejected before and unchanged "
+            "(retried when their content changes)"
+        )
+    for f in i.get("files_rejected", []):
+        print(f"  warning: rejected {f['file']}: {f['reason']}")
+    orgs = sorted({o["org"] for o in i.get("org_folders_rejected", [])})
+    if orgs:
+        print("  warning: org folders not in the directory: " + ", ".join(map(repr, orgs)))
+    per_file: dict = {}
+    for key, n in sorted((i.get("rows_vendor") or {}).items()):
+        dataset, table = key.rsplit(":", 1)
+        per_file.setdefault(dataset, []).append(f"{table} {n:,}")
+    for dataset, parts in per_file.items():
+        print(f"  {dataset}: " + ", ".join(parts))
+    for f in i.get("files_skipped", []):
+        print(f"  warning: skipped {f['file']}: {f['reason']}")
+
+
+def _print_refine(r: dict) -> None:
+    """Silver rows of the period; orgs and identities of the vendor exports."""
+    print(
+        f"refine: {r['silver_interactions']:,} silver interactions in the period, "
+        f"{r['unresolved_org']:,} with unresolved org"
+    )
+    if r.get("silver_user_days") is not None:
+        print(
+            f"  vendor aggregates: {r['silver_user_days']:,} user-day/person-week rows in "
+            "silver/user_days for the period"
+        )
+    for fmt, orgs in sorted((r.get("orgs_from_export") or {}).items()):
+        print(
+            f"  orgs from the export {fmt} (no directory row for those users): " + ", ".join(orgs)
+        )
+    for fmt, n in sorted((r.get("user_days_without_org") or {}).items()):
+        print(
+            f"  warning: {fmt}: {n:,} user-day rows have no org; add the users to "
+            "landing/directory/ or map their aliases in landing/identities/"
+        )
+    for fmt, c in sorted((r.get("identity_coverage") or {}).items()):
+        if c["unmapped"] > 0:
+            print(
+                f"  identities {fmt}: {c['unmapped']:,} of {c['aliases']:,} unmapped "
+                f"({c['rows_unmapped']:,} rows left out)"
+            )
+        conflicts = [
+            f"{c[k]:,} {what}" + (f" ({c['rows_' + k]:,} rows left out)" if rows else "")
+            for k, what, rows in (
+                ("ambiguous", "ambiguous (mapped to several people)", True),
+                ("conflicting", "conflicting with the directory", True),
+                ("unknown_user", "mapped to a user not in the directory (kept)", False),
+                ("several_aliases", "people under several aliases (summed)", False),
+            )
+            if c.get(k)
+        ]
+        if conflicts:
+            print(f"  identities {fmt}: " + "; ".join(conflicts))
+
+
+def _print_score(results: dict) -> None:
+    """Labelled and flagged interactions, usage, the org table."""
+    s = results["score"]
+    print(
+        f"score: {s['labelled_interactions']:,} interactions labelled, "
+        f"{s['flagged_interactions']:,} flagged as theater; {s['orgs']} orgs "
+        f"({s['orgs_suppressed']} suppressed)"
+    )
+    a = s.get("adoption") or {}
+    if a.get("orgs_published"):
+        by_source = ", ".join(f"{k} {v:,}" for k, v in sorted(a["by_source"].items()))
+        print(
+            f"usage (gold/org_adoption, {a['orgs_published']} published orgs): "
+            f"{a.get('active_users', 0):,} active people, {a.get('engaged_users', 0):,} "
+            f"engaged, {a.get('requests', 0):,} requests"
+            + (f" (by source: {by_source})" if by_source else "")
+        )
+    print()
+    from .audit.explain import interval_sentence, lake_rates
+
+    print(
+        format_org_table(
+            results["orgs"],
+            interval_sentence(results["orgs"], lake_rates(results["lake"])),
+            a.get("export_requests_by_org"),
+        )
+    )
 
 
 def print_report_result(period, result) -> None:

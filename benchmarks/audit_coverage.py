@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/audit_coverage.py --simulated [--worlds-per-case 50]
        [--first-seed 20000] [--sizes 100,300,1000] [--cases good,anti] [--out F.json]
-       [--set bound_weight=0.5]
+       [--set bound_weight=0.5] [--min-per-cell 1] [--neyman]
        python benchmarks/audit_coverage.py [--worlds benchmarks/out/audit_worlds]
        [--seeds 1001-1060] [--labels-per-org 42] [--redraws 1] [--set replicates=200]
 
@@ -104,7 +104,7 @@ def simulated(a) -> int:
             cells = world_cells(df)
             for n in sizes:
                 est, labels = audit_once(
-                    df, orgs, n, seed, settings, cells, not a.proportional, a.min_per_cell
+                    df, orgs, n, seed, settings, cells, a.neyman, a.min_per_cell
                 )
                 est = est.merge(orgs[["org_id", "near_zero"]], on="org_id")
                 est = est.merge(width_floors(df, labels, settings.confidence), on="org_id")
@@ -147,7 +147,7 @@ def simulated(a) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "settings": a.set,
-        "allocation": "proportional" if a.proportional else "neyman",
+        "allocation": "neyman" if a.neyman else "proportional",
         "min_per_cell": a.min_per_cell,
     }
     path.write_text(json.dumps({**meta, "results": out}, indent=2) + "\n")
@@ -185,11 +185,11 @@ def main() -> int:
     p.add_argument("--first-seed", type=int, default=20000, dest="first_seed")
     p.add_argument("--sizes", default="100,300,1000", help="labels per audit, comma-separated")
     p.add_argument("--cases", help="only these detector cases (comma-separated; near-zero)")
-    p.add_argument("--min-per-cell", type=int, default=2, dest="min_per_cell")
+    p.add_argument("--min-per-cell", type=int, default=1, dest="min_per_cell")
     p.add_argument(
-        "--proportional",
+        "--neyman",
         action="store_true",
-        help="the earlier allocation: equal per org, proportional within (not Neyman-type)",
+        help="Neyman-type allocation on the detector's probability (theater.audit.sample)",
     )
     a = p.parse_args()
     if a.simulated:

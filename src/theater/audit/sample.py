@@ -11,13 +11,17 @@ The stratum depends only on which signals fired, never on ``theater_probability`
 same before and after the probability is calibrated from an audit.
 
 Allocation (:func:`allocate`): at least ``min_per_cell`` labels in every non-empty cell (all
-of it when smaller), so that every detector output of every org is seen; the rest is
-Neyman-type on a guessed label sd per cell from the detector's mean probability there (kept
-in [0.3, 0.5], :func:`cell_sd`): within an org in proportion to N_h S_h, across orgs in
-proportion to S_o^(2/3), the split that minimises the orgs' mean interval width. Without the
-detector's probability: equal per org and proportional to N within. Within a cell the draw is
-simple random sampling without replacement; each row records ``inclusion_probability`` =
-n / N of its cell, which is all the estimator needs (it weights each cell by N_h / N_o).
+of it when smaller), so that every detector output of every org is seen; the rest equally
+over orgs (every org gets its own interval) and within an org in proportion to the cells'
+sizes. On request (``neyman``) the rest is Neyman-type instead, on a guessed label sd per cell
+from the detector's mean probability there (kept in [0.3, 0.5], :func:`cell_sd`): within an
+org in proportion to N_h S_h, across orgs in proportion to S_o^(2/3), the split that
+minimises the orgs' mean interval width. It is not the default: the cells' label sds differ
+too little (0.27-0.45 on simulated worlds) for Neyman to gain, even with the true rates
+(under 4% of width), and a guess from an uncalibrated probability lost 3-5%
+(benchmarks/RESULTS.md). Within a cell the draw is simple random sampling without
+replacement; each row records ``inclusion_probability`` = n / N of its cell, which is all
+the estimator needs (it weights each cell by N_h / N_o).
 
 The reviewers' CSV is opened in spreadsheets: a text cell that starts with ``=``, ``+``, ``-``,
 ``@``, a tab or a carriage return would run as a formula there (an event id or artifact id comes
@@ -44,6 +48,11 @@ log = logging.getLogger(__name__)
 NONE, MULTI = "none", "multi"
 #: a cell's guessed label rate is kept in [SD_CLIP, 1 - SD_CLIP] (:func:`cell_sd`)
 SD_CLIP = 0.1
+#: labels first given to every org x stratum cell. One, not more: a cell without a label
+#: makes the org's interval span the cell's whole weight, but every further floor label is
+#: taken from the org's largest cells, and with 15 labels an org over 5 cells a floor of 2
+#: left 5 to the rest (0.15 wider intervals on simulated worlds, benchmarks/RESULTS.md)
+MIN_PER_CELL = 1
 SAMPLE_COLUMNS = [
     "event_id",
     "tool",
@@ -142,7 +151,7 @@ def _org_budgets(cells: pd.DataFrame, size: int, neyman: bool) -> pd.Series:
 
 
 def allocate(
-    cells: pd.DataFrame, size: int, min_per_cell: int = 2, neyman: bool | None = None
+    cells: pd.DataFrame, size: int, min_per_cell: int = MIN_PER_CELL, neyman: bool | None = None
 ) -> pd.DataFrame:
     """Sample size per (org_id, stratum) cell.
 
@@ -188,8 +197,8 @@ def draw(
     population: pd.DataFrame,
     size: int,
     seed: int,
-    min_per_cell: int = 2,
-    neyman: bool = True,
+    min_per_cell: int = MIN_PER_CELL,
+    neyman: bool = False,
 ) -> pd.DataFrame:
     """Stratified sample of ``population`` (one row per interaction with ``event_id, tool,
     org_id`` and ``flags`` or ``stratum``; with ``theater_probability`` and ``neyman`` the

@@ -28,8 +28,8 @@ def audit_once(
     seed: int,
     settings: estimate.Settings,
     cells: pd.DataFrame | None = None,
-    neyman: bool = True,
-    min_per_cell: int = 2,
+    neyman: bool = False,
+    min_per_cell: int = sample.MIN_PER_CELL,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One audit of ``size`` labels drawn as ``theater audit sample`` draws them
     (:func:`theater.audit.sample.draw`), labelled from ``is_theater``, and the estimator's

@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/audit_coverage.py --simulated [--worlds-per-case 50]
        [--first-seed 20000] [--sizes 100,300,1000] [--cases good,anti] [--out F.json]
-       [--set bound_weight=0.5] [--min-per-cell 1] [--neyman]
+       [--set bound_weight=0.5] [--min-per-cell 2] [--neyman]
        python benchmarks/audit_coverage.py [--worlds benchmarks/out/audit_worlds]
        [--seeds 1001-1060] [--labels-per-org 42] [--redraws 1] [--set replicates=200]
 
@@ -185,7 +185,7 @@ def main() -> int:
     p.add_argument("--first-seed", type=int, default=20000, dest="first_seed")
     p.add_argument("--sizes", default="100,300,1000", help="labels per audit, comma-separated")
     p.add_argument("--cases", help="only these detector cases (comma-separated; near-zero)")
-    p.add_argument("--min-per-cell", type=int, default=1, dest="min_per_cell")
+    p.add_argument("--min-per-cell", type=int, default=2, dest="min_per_cell")
     p.add_argument(
         "--neyman",
         action="store_true",

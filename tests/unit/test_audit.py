@@ -64,8 +64,8 @@ def _population(n_per_org=200):
 
 def test_draw_is_stratified_reproducible_and_records_inclusion_probability():
     pop = _population()
-    a = sample.draw(pop, 40, seed=5, min_per_cell=2)
-    b = sample.draw(pop, 40, seed=5, min_per_cell=2)
+    a = sample.draw(pop, 40, seed=5)
+    b = sample.draw(pop, 40, seed=5)
     assert a["event_id"].tolist() == b["event_id"].tolist()
     assert len(a) == 40 and a["event_id"].is_unique
     counts = pop.assign(stratum=sample.strata(pop["flags"])).groupby(["org_id", "stratum"]).size()

@@ -24,7 +24,7 @@ def test_guessed_sd_is_bounded_and_unknown_is_the_largest():
 
 def test_proportional_allocation_with_a_floor_of_one_by_hand():
     cells = pd.DataFrame({"org_id": ["A", "A"], "stratum": ["none", "x"], "N": [80, 20]})
-    a = sample.allocate(cells, 10).set_index("stratum")["n"]
+    a = sample.allocate(cells, 10, min_per_cell=1).set_index("stratum")["n"]
     # 1 + 1 first; 8 split 79:19 -> 6.32, 1.52 -> 6, 1, the last one by the larger
     # remainder (0.52 > 0.32) -> 6, 2; with the floor: 7 and 3
     assert a["none"] == 7 and a["x"] == 3
@@ -63,7 +63,7 @@ def test_draw_records_the_allocations_inclusion_probabilities():
         }
     )
     for neyman in (False, True):
-        d = sample.draw(pop, 8, seed=3, neyman=neyman)
+        d = sample.draw(pop, 8, seed=3, min_per_cell=1, neyman=neyman)
         assert len(d) == 8 and d["event_id"].is_unique
         n = d.groupby(["org_id", "stratum"]).size()
         N = pop.assign(stratum=sample.strata(pop["flags"])).groupby(["org_id", "stratum"]).size()
@@ -72,8 +72,12 @@ def test_draw_records_the_allocations_inclusion_probabilities():
     # Neyman: none (15, F 0.02 -> sd 0.3) and sig (5, F 0.5 -> sd 0.5): 2 left after the
     # floor split 14*0.3 : 4*0.5 = 4.2 : 2.0 -> 1.35, 0.65 -> 1 and 1; proportional 14 : 4
     # -> 1.56, 0.44 -> 2 and 0
-    ney = sample.draw(pop, 8, seed=3, neyman=True).groupby(["org_id", "stratum"]).size()
-    prop = sample.draw(pop, 8, seed=3).groupby(["org_id", "stratum"]).size()
+    ney = (
+        sample.draw(pop, 8, seed=3, min_per_cell=1, neyman=True)
+        .groupby(["org_id", "stratum"])
+        .size()
+    )
+    prop = sample.draw(pop, 8, seed=3, min_per_cell=1).groupby(["org_id", "stratum"]).size()
     assert ney[("A", "none")] == 2 and ney[("A", "sig")] == 2
     assert prop[("A", "none")] == 3 and prop[("A", "sig")] == 1
 

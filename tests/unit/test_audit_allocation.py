@@ -149,3 +149,9 @@ def test_plan_allocates_as_the_sample_does():
     assert w.loc["A", "width"] < w.loc["B", "width"]
     eq = plan.widths(cells, rates, 20).set_index("org_id")
     assert (eq["labels"] == 10).all()
+
+
+def test_neyman_without_the_detectors_probability_is_a_clear_error():
+    cells = pd.DataFrame({"org_id": ["A"], "stratum": ["none"], "N": [10]})
+    with pytest.raises(ValueError, match="mean detector probability"):
+        sample.allocate(cells, 5, neyman=True)

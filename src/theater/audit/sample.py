@@ -18,7 +18,7 @@ from the detector's mean probability there (kept in [0.3, 0.5], :func:`cell_sd`)
 org in proportion to N_h S_h, across orgs in proportion to S_o^(2/3), the split that
 minimises the orgs' mean interval width. It is not the default: the cells' label sds differ
 too little (0.27-0.45 on simulated worlds) for Neyman to gain, even with the true rates
-(under 4% of width), and a guess from an uncalibrated probability lost 3-5%
+(under 4% of width), and a guess from an uncalibrated probability lost 2-5%
 (benchmarks/RESULTS.md). Within a cell the draw is simple random sampling without
 replacement; each row records ``inclusion_probability`` = n / N of its cell, which is all
 the estimator needs (it weights each cell by N_h / N_o).
@@ -170,6 +170,11 @@ def allocate(
     if cells.empty or size <= 0:
         return cells
     neyman = "F" in cells if neyman is None else neyman
+    if neyman and "F" not in cells:
+        raise ValueError(
+            "Neyman allocation needs each cell's mean detector probability (column F); "
+            f"the cells have {', '.join(cells.columns)}"
+        )
     per_org = _org_budgets(cells, size, neyman)
     sd = cell_sd(cells["F"]) if neyman else np.ones(len(cells))
     spare = 0

@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/audit_coverage.py --simulated [--worlds-per-case 50]
        [--first-seed 20000] [--sizes 100,300,1000] [--cases good,anti] [--out F.json]
-       [--set bound_weight=0.5]
+       [--set bound_weight=0.5] [--min-per-cell 2] [--neyman]
        python benchmarks/audit_coverage.py [--worlds benchmarks/out/audit_worlds]
        [--seeds 1001-1060] [--labels-per-org 42] [--redraws 1] [--set replicates=200]
 
@@ -80,7 +80,7 @@ def summarize(all_est: pd.DataFrame, rels: list) -> dict:
 def simulated(a) -> int:
     from theater.audit import sample, simworld
     from theater.audit.estimate import Settings
-    from theater.audit.simulate import audit_once, world_cells
+    from theater.audit.simulate import audit_once, width_floors, world_cells
 
     settings = Settings(**_settings_kw(a.set, {"replicates": a.replicates}))
     sizes = [int(x) for x in a.sizes.split(",")]
@@ -89,9 +89,10 @@ def simulated(a) -> int:
     out, lines = [], []
     lines.append(
         "| detector | labels | worlds | org intervals | coverage of the 90% interval "
-        "(binomial 95%) | mean width (points) | median width | MAE | detector-only MAE |"
+        "(binomial 95%) | mean width (points) | median width | MAE | detector-only MAE "
+        "| floor: random labels | floor: stratified |"
     )
-    lines.append("|---|---:|---:|---:|---|---:|---:|---:|---:|")
+    lines.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
     for fi, (name, case, nz) in enumerate(families):
         if want and name.split(" ")[0] not in want:
             continue
@@ -102,8 +103,11 @@ def simulated(a) -> int:
             df["stratum"] = sample.strata(df["flags"])  # once per world, not per audit
             cells = world_cells(df)
             for n in sizes:
-                est, _ = audit_once(df, orgs, n, seed, settings, cells)
+                est, labels = audit_once(
+                    df, orgs, n, seed, settings, cells, a.neyman, a.min_per_cell
+                )
                 est = est.merge(orgs[["org_id", "near_zero"]], on="org_id")
+                est = est.merge(width_floors(df, labels, settings.confidence), on="org_id")
                 per_size[n].append(est.assign(seed=seed))
         for n in sizes:
             r = pd.concat(per_size[n], ignore_index=True)
@@ -126,19 +130,27 @@ def simulated(a) -> int:
                 "detector_mae": round(
                     float((r["detector_share"] - r["theater_share"]).abs().mean()), 4
                 ),
+                "floor_srs_points": round(float(100 * r["srs"].mean()), 2),
+                "floor_strat_points": round(float(100 * r["strat"].mean()), 2),
             }
             out.append(row)
             lines.append(
                 f"| {name} | {n:,} | {row['worlds']} | {m:,} | **{cov:.3f}** "
                 f"({row['coverage_ci95'][0]:.3f}-{row['coverage_ci95'][1]:.3f}) | "
                 f"{row['mean_width_points']:.1f} | {row['median_width_points']:.1f} | "
-                f"{row['mae']:.4f} | {row['detector_mae']:.4f} |"
+                f"{row['mae']:.4f} | {row['detector_mae']:.4f} | "
+                f"{row['floor_srs_points']:.1f} | {row['floor_strat_points']:.1f} |"
             )
             print(lines[-1], flush=True)
     print("\n".join(lines))
     path = Path(a.out) if a.out else HERE / "out" / "audit_coverage_simulated.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"settings": a.set, "results": out}, indent=2) + "\n")
+    meta = {
+        "settings": a.set,
+        "allocation": "neyman" if a.neyman else "proportional",
+        "min_per_cell": a.min_per_cell,
+    }
+    path.write_text(json.dumps({**meta, "results": out}, indent=2) + "\n")
     return 0
 
 
@@ -173,6 +185,12 @@ def main() -> int:
     p.add_argument("--first-seed", type=int, default=20000, dest="first_seed")
     p.add_argument("--sizes", default="100,300,1000", help="labels per audit, comma-separated")
     p.add_argument("--cases", help="only these detector cases (comma-separated; near-zero)")
+    p.add_argument("--min-per-cell", type=int, default=2, dest="min_per_cell")
+    p.add_argument(
+        "--neyman",
+        action="store_true",
+        help="Neyman-type allocation on the detector's probability (theater.audit.sample)",
+    )
     a = p.parse_args()
     if a.simulated:
         return simulated(a)

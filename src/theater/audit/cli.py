@@ -20,6 +20,15 @@ def add_parsers(subparsers, common=None) -> None:
     )
     sub = audit.add_subparsers(dest="audit_command", required=True)
 
+    def allocation(p):
+        p.add_argument(
+            "--allocation",
+            choices=("proportional", "neyman"),
+            default="proportional",
+            help="labels beyond audit.min_per_cell per cell: equal per org and proportional "
+            "within (default), or Neyman-type on the detector's probability",
+        )
+
     def period(p):
         p.add_argument("--quarter", help="period as YYYYQn, e.g. 2026Q3")
         p.add_argument("--start", help="period start date, inclusive (YYYY-MM-DD)")
@@ -35,6 +44,7 @@ def add_parsers(subparsers, common=None) -> None:
     s.add_argument("--size", type=int, required=True, help="number of interactions to label")
     s.add_argument("--out", required=True, help="CSV file to write")
     s.add_argument("--seed", type=int, help="random seed (default: audit.seed)")
+    allocation(s)
 
     ld = sub.add_parser("load", help="validate a labelled CSV and load it into ops/audit_labels")
     ld.add_argument("--lake", help="lake root (default: paths.lake)")
@@ -50,6 +60,7 @@ def add_parsers(subparsers, common=None) -> None:
         dest="target_width",
         help="mean full width of the orgs' 90%% intervals, in index points",
     )
+    allocation(pl)
     for p in (s, ld, pl):
         if common:
             common(p)
@@ -91,7 +102,7 @@ def _sample(args, cfg) -> int:
     if pop.empty:
         print(f"theater: error: no scored interactions with an org in {period}", file=sys.stderr)
         return EXIT_USAGE
-    drawn = sample.draw(pop, args.size, seed, cfg.audit.min_per_cell)
+    drawn = sample.draw(pop, args.size, seed, cfg.audit.min_per_cell, args.allocation == "neyman")
     out = sample.sample_frame(drawn)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(args.out, index=False)
@@ -175,15 +186,24 @@ def _plan(args, cfg) -> int:
             f"no audit yet: assumed precision {cfg['audit.plan_precision']} where a signal "
             f"fired, miss rate {cfg['audit.plan_miss_rate']} where none did"
         )
-    res = plan.plan(cells, rates, args.target_width, cfg.audit.confidence, tau2=tau2)
+    res = plan.plan(
+        cells,
+        rates,
+        args.target_width,
+        cfg.audit.confidence,
+        tau2=tau2,
+        min_per_cell=cfg.audit.min_per_cell,
+        neyman=args.allocation == "neyman",
+    )
     print(
         f"audit plan {period}: target 90% interval width {args.target_width:g} points "
         f"({cells['org_id'].nunique()} published orgs; {source})"
     )
     if res["reachable"]:
         print(
-            f"  mean width: about {res['labels']:,} labels split equally over the orgs "
-            f"(`theater audit sample --size {res['labels']}`; mean width "
+            f"  mean width: about {res['labels']:,} labels allocated as the sample does "
+            f"(`theater audit sample --size {res['labels']} --allocation {args.allocation}`; "
+            "mean width "
             f"{res['mean_width']:.1f}, widest org {res['max_width']:.1f})"
         )
     else:

@@ -226,12 +226,44 @@ def estimate(
     cells = cells[cells["n"] > 0]
     if cells.empty:
         return pd.DataFrame(columns=COLUMNS)
+    ctx = _context(cells, labels, s)
+    rng = np.random.default_rng(s.seed)
+    rows, direct = [], []
+    for org in sorted(ctx.cell.index.get_level_values(0).unique()):
+        row, d = _org_estimate(org, ctx, s, rng)
+        rows.append(row)
+        direct.append(d)
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    out["own_low"], out["own_high"] = out["ci_low"], out["ci_high"]
+    out["own_weight"] = np.where(out["audit_n"] > 0, 1.0, 0.0)
+    out["pooled_n"] = 0
+    if not ctx.will_pool:
+        return out
+    if not _pool_into(out, np.array(direct, float).reshape(-1, 4), s):
+        # the pooling could not be fit: each org's own interval after all
+        return estimate(cells, labels, replace(s, pool=False))
+    return out
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every org's estimate reads: cell totals, labels by cell and the switches."""
+
+    cell: pd.DataFrame  # (org_id, stratum) -> n [, sum_p]
+    by_cell: dict  # (org_id, stratum) -> the cell's labels, in a fixed order
+    p_strat: dict  # each stratum's label rate over all orgs (the pooling's variance model)
+    has_p: bool
+    has_f: bool
+    will_pool: bool
+    users: pd.DataFrame | None  # (org_id, user_key) x stratum interactions, to re-weight users
+
+
+def _context(cells: pd.DataFrame, labels: pd.DataFrame, s: Settings) -> _Context:
     has_p = "sum_p" in cells
     agg = {"n": ("n", "sum")}
     if has_p:
         agg["sum_p"] = ("sum_p", "sum")
     cell = cells.groupby(["org_id", "stratum"], sort=True).agg(**agg)
-    orgs = sorted(cell.index.get_level_values(0).unique())
     keys = set(cell.index)
     labels = labels[[k in keys for k in zip(labels["org_id"], labels["stratum"])]]
     # a fixed order (draws are made by position), whatever order the reader gave
@@ -243,124 +275,138 @@ def estimate(
         and "theater_probability" in labels
         and labels["theater_probability"].notna().all()
     )
-    by_cell = dict(tuple(labels.groupby(["org_id", "stratum"], sort=True)))
-    # each stratum's label rate over all orgs: only the pooling's variance model uses it
-    p_strat = labels.groupby("stratum")["label"].mean().to_dict()
-    # with pooling the own-label interval is not published: its draws are skipped (and made
-    # after all, by a second pass without pooling, in the rare case the pooling cannot be fit)
-    will_pool = s.pool and labels["org_id"].nunique() >= pool.MIN_ORGS
     users = None
     if s.user_bootstrap:
         users = cells.groupby(["org_id", "user_key", "stratum"])["n"].sum().unstack(fill_value=0.0)
-    rng = np.random.default_rng(s.seed)
-    B = s.replicates
-    alpha = (1 - s.confidence) / 2
-    rows, direct = [], []
-    for org in orgs:
-        oc = cell.loc[org]
-        strata = list(oc.index)
-        N = oc["n"].to_numpy(float)
-        W = N / N.sum()
-        F = (oc["sum_p"] / oc["n"]).to_numpy(float) if has_p else np.full(len(N), np.nan)
-        parts = []
-        for j, h in enumerate(strata):
-            lab = by_cell.get((org, h))
-            if lab is None or lab.empty:
-                parts.append((W[j], N[j], np.zeros(0), None, np.zeros(0)))
-                continue
-            lab = lab.iloc[: int(N[j])]  # never more labels than interactions
-            y = lab["label"].to_numpy(float)
-            w = 1.0 / lab["inclusion_probability"].to_numpy(float)
-            f = lab["theater_probability"].to_numpy(float) if has_f else None
-            parts.append((W[j], N[j], y, f, w))
-        lam = ppi_lambda(parts)
-        R_hat, R_s, V = np.empty(len(N)), np.empty(len(N)), np.empty(len(N))
-        lo_d, hi_d = np.empty((B, len(N))), np.empty((B, len(N)))
-        for j, (_, Nj, y, f, w) in enumerate(parts):
-            n = len(y)
-            z = y if f is None or lam == 0 else y - lam * (f - F[j])
-            if n:
-                m = float(np.clip(np.average(z, weights=w), 0.0, 1.0))
-            else:  # no label: the detector's figure as the point, the whole range as the draw
-                m = float(F[j]) if np.isfinite(F[j]) else 0.5
-            k = float(y.sum())
-            R_hat[j] = (k + (Nj - n) * m) / Nj
-            R_s[j], V[j] = _cell_variance(y, z, w, Nj, s.bound_weight, p_strat.get(strata[j], 0.5))
-            # upper end: Jeffreys (c at 0 and at 1); lower end: no pseudo-label at 1, so a
-            # cell without a theater label adds nothing to it and the bound can reach 0
-            c = s.bound_weight
-            for d, at0, at1 in ((lo_d, c, 0.0), (hi_d, c, c)) if not will_pool else ():
-                rate = bounded_draws(z, w, at0, at1, B, rng)
-                unl = rng.binomial(int(Nj - n), rate) if Nj > n else np.zeros(B)
-                d[:, j] = (k + unl) / Nj
-        share = float(W @ R_hat)
-        direct.append(
-            (share, float(W**2 @ V), float(W @ R_s), sum(float(p[2].sum()) for p in parts))
-        )
-        Wb = W
-        if users is not None:
-            blk = users.loc[org].reindex(columns=strata, fill_value=0.0).to_numpy(float)
-            wu = rng.poisson(1.0, (B, blk.shape[0])).astype(float)
-            tot = wu @ blk
-            ok = tot.sum(1) > 0
-            Wb = np.where(ok[:, None], tot / np.maximum(tot.sum(1, keepdims=True), 1e-12), W)
-        if will_pool:
-            lo = hi = np.nan
-        else:
-            lo = float(np.quantile((Wb * lo_d).sum(1), alpha, method="inverted_cdf"))
-            hi = float(np.quantile((Wb * hi_d).sum(1), 1 - alpha, method="inverted_cdf"))
-        det = float(oc["sum_p"].sum() / N.sum()) if has_p else np.nan
-        rows.append(
-            {
-                "org_id": org,
-                "share": share,
-                "ci_low": min(lo, share) if not will_pool else np.nan,
-                "ci_high": max(hi, share) if not will_pool else np.nan,
-                "detector_share": det,
-                "audit_n": int(sum(len(p[2]) for p in parts)),
-                "ppi_lambda": lam,
-                "interval_kind": SAMPLING_DETECTOR,
-            }
-        )
-    out = pd.DataFrame(rows, columns=COLUMNS)
-    out["own_low"], out["own_high"] = out["ci_low"], out["ci_high"]
-    out["own_weight"] = np.where(out["audit_n"] > 0, 1.0, 0.0)
-    out["pooled_n"] = 0
-    d = np.array(direct, float).reshape(-1, 4)
+    return _Context(
+        cell=cell,
+        by_cell=dict(tuple(labels.groupby(["org_id", "stratum"], sort=True))),
+        p_strat=labels.groupby("stratum")["label"].mean().to_dict(),
+        has_p=has_p,
+        has_f=bool(has_f),
+        # with pooling the own-label interval is not published: its draws are skipped (and
+        # made after all, by a second pass without pooling, if the pooling cannot be fit)
+        will_pool=s.pool and labels["org_id"].nunique() >= pool.MIN_ORGS,
+        users=users,
+    )
+
+
+def _org_parts(org, ctx: _Context):
+    """(strata, N, W, F, parts) of one org; ``parts`` per cell (W, N, y, f, w) as
+    :func:`ppi_lambda` reads them, y the labels, w their inverse inclusion probabilities."""
+    oc = ctx.cell.loc[org]
+    strata = list(oc.index)
+    N = oc["n"].to_numpy(float)
+    W = N / N.sum()
+    F = (oc["sum_p"] / oc["n"]).to_numpy(float) if ctx.has_p else np.full(len(N), np.nan)
+    parts = []
+    for j, h in enumerate(strata):
+        lab = ctx.by_cell.get((org, h))
+        if lab is None or lab.empty:
+            parts.append((W[j], N[j], np.zeros(0), None, np.zeros(0)))
+            continue
+        lab = lab.iloc[: int(N[j])]  # never more labels than interactions
+        y = lab["label"].to_numpy(float)
+        w = 1.0 / lab["inclusion_probability"].to_numpy(float)
+        f = lab["theater_probability"].to_numpy(float) if ctx.has_f else None
+        parts.append((W[j], N[j], y, f, w))
+    return strata, N, W, F, parts
+
+
+def _org_estimate(org, ctx: _Context, s: Settings, rng) -> tuple[dict, tuple]:
+    """(the org's row, (share, sampling variance, smoothed share, theater labels) for the
+    pooling)."""
+    strata, N, W, F, parts = _org_parts(org, ctx)
+    lam = ppi_lambda(parts)
+    B, c = s.replicates, s.bound_weight
+    R_hat, R_s, V = np.empty(len(N)), np.empty(len(N)), np.empty(len(N))
+    lo_d, hi_d = np.empty((B, len(N))), np.empty((B, len(N)))
+    for j, (_, Nj, y, f, w) in enumerate(parts):
+        n = len(y)
+        z = y if f is None or lam == 0 else y - lam * (f - F[j])
+        if n:
+            m = float(np.clip(np.average(z, weights=w), 0.0, 1.0))
+        else:  # no label: the detector's figure as the point, the whole range as the draw
+            m = float(F[j]) if np.isfinite(F[j]) else 0.5
+        k = float(y.sum())
+        R_hat[j] = (k + (Nj - n) * m) / Nj
+        R_s[j], V[j] = _cell_variance(y, z, w, Nj, c, ctx.p_strat.get(strata[j], 0.5))
+        # upper end: Jeffreys (c at 0 and at 1); lower end: no pseudo-label at 1, so a
+        # cell without a theater label adds nothing to it and the bound can reach 0
+        for d, at0, at1 in ((lo_d, c, 0.0), (hi_d, c, c)) if not ctx.will_pool else ():
+            rate = bounded_draws(z, w, at0, at1, B, rng)
+            unl = rng.binomial(int(Nj - n), rate) if Nj > n else np.zeros(B)
+            d[:, j] = (k + unl) / Nj
+    share = float(W @ R_hat)
+    direct = (share, float(W**2 @ V), float(W @ R_s), sum(float(p[2].sum()) for p in parts))
+    lo = hi = np.nan
+    if not ctx.will_pool:
+        Wb = _user_weights(org, strata, W, ctx.users, B, rng)
+        alpha = (1 - s.confidence) / 2
+        lo = min(float(np.quantile((Wb * lo_d).sum(1), alpha, method="inverted_cdf")), share)
+        hi = max(float(np.quantile((Wb * hi_d).sum(1), 1 - alpha, method="inverted_cdf")), share)
+    elif ctx.users is not None:
+        _user_weights(org, strata, W, ctx.users, B, rng)  # the same draws as without pooling
+    oc = ctx.cell.loc[org]
+    row = {
+        "org_id": org,
+        "share": share,
+        "ci_low": lo,
+        "ci_high": hi,
+        "detector_share": float(oc["sum_p"].sum() / N.sum()) if ctx.has_p else np.nan,
+        "audit_n": int(sum(len(p[2]) for p in parts)),
+        "ppi_lambda": lam,
+        "interval_kind": SAMPLING_DETECTOR,
+    }
+    return row, direct
+
+
+def _user_weights(org, strata, W, users, B, rng) -> np.ndarray:
+    """Cell weights per replicate: W itself, or with ``users`` re-weighted by Poisson(1)
+    user weights (a replicate whose users all draw 0 keeps W)."""
+    if users is None:
+        return W
+    blk = users.loc[org].reindex(columns=strata, fill_value=0.0).to_numpy(float)
+    wu = rng.poisson(1.0, (B, blk.shape[0])).astype(float)
+    tot = wu @ blk
+    ok = tot.sum(1) > 0
+    return np.where(ok[:, None], tot / np.maximum(tot.sum(1, keepdims=True), 1e-12), W)
+
+
+def _pool_into(out: pd.DataFrame, d: np.ndarray, s: Settings) -> bool:
+    """Replace the labelled orgs' figures in ``out`` by the pooled ones (:mod:`.pool`);
+    False when too few orgs have a sampling variance to fit it. ``d``: per org (share,
+    variance, smoothed share, theater labels)."""
     lab = (out["audit_n"] > 0).to_numpy() & np.isfinite(out["detector_share"].to_numpy(float))
-    if s.pool and (lab & (d[:, 1] > 0)).sum() >= pool.MIN_ORGS:
-        r = pool.shrink(
-            d[lab, 0],
-            d[lab, 1],
-            d[lab, 2],
-            out.loc[lab, "detector_share"].to_numpy(float),
-            s.confidence,
-            s.pool_tau_level,
-            s.pool_interval,
-            s.pool_min_weight,
-        )
-        for col in ("share", "ci_low", "ci_high"):
-            out.loc[lab, col] = r[col]
-        # an org none of whose own labels is theater: nothing of its own excludes 0, and the
-        # line can sit above an org whose detector's false positives are all it flags (the
-        # orgs near zero), so its lower end is its own one, 0 (a superset: coverage only rises)
-        none_seen = lab & (d[:, 3] == 0)
-        out.loc[none_seen, "ci_low"] = 0.0
-        out.loc[lab, "own_weight"] = r["weight"]
-        out.attrs["pool_tau2"] = float(r["tau2_used"])
-        n_all = int(out.loc[lab, "audit_n"].sum())
-        out.loc[lab, "pooled_n"] = n_all - out.loc[lab, "audit_n"]
-    elif will_pool:  # the pooling could not be fit: each org's own interval after all
-        return estimate(cells, labels, replace(s, pool=False))
-    if will_pool:
-        log.info(
-            "audit pooling over %d orgs: tau^2 %.4g (used %.4g), line %s",
-            int(lab.sum()),
-            r["tau2"],
-            r["tau2_used"],
-            np.round(r["b"], 3),
-        )
-    return out
+    if (lab & (d[:, 1] > 0)).sum() < pool.MIN_ORGS:
+        return False
+    r = pool.shrink(
+        d[lab, 0],
+        d[lab, 1],
+        d[lab, 2],
+        out.loc[lab, "detector_share"].to_numpy(float),
+        s.confidence,
+        s.pool_tau_level,
+        s.pool_interval,
+        s.pool_min_weight,
+    )
+    for col in ("share", "ci_low", "ci_high"):
+        out.loc[lab, col] = r[col]
+    # an org none of whose own labels is theater: nothing of its own excludes 0, and the
+    # line can sit above an org whose detector's false positives are all it flags (the
+    # orgs near zero), so its lower end is its own one, 0 (a superset: coverage only rises)
+    out.loc[lab & (d[:, 3] == 0), "ci_low"] = 0.0
+    out.loc[lab, "own_weight"] = r["weight"]
+    out.attrs["pool_tau2"] = float(r["tau2_used"])
+    out.loc[lab, "pooled_n"] = int(out.loc[lab, "audit_n"].sum()) - out.loc[lab, "audit_n"]
+    log.info(
+        "audit pooling over %d orgs: tau^2 %.4g (used %.4g), line %s",
+        int(lab.sum()),
+        r["tau2"],
+        r["tau2_used"],
+        np.round(r["b"], 3),
+    )
+    return True
 
 
 def _cell_variance(y, z, w, N, c, p_h, a=2.0):

@@ -55,6 +55,77 @@ class Parsed:
     notes: list[str] = field(default_factory=list)
 
 
+ROW_COLUMNS = [
+    "line",
+    "event_id",
+    "tool",
+    "label",
+    "inclusion_probability",
+    "stratum",
+    "org_id_file",
+]
+
+
+def _check_row(rec: dict, line: int, problems: list[str]) -> dict | None:
+    """One record of the file as a row, or None after adding its problems to ``problems``."""
+    # cells `audit sample` prefixed so that no spreadsheet runs them as formulas
+    eid = unneutralise((rec.get("event_id") or "").strip())
+    tool = unneutralise((rec.get("tool") or "").strip())
+    lab = (rec.get("label") or "").strip()
+    bad = False
+    if not eid or not tool:
+        problems.append(f"line {line}: event_id and tool are required")
+        bad = True
+    if lab not in ("0", "1"):
+        problems.append(
+            f"line {line}: label {lab!r} is not 0 or 1 "
+            "(1 = theater, 0 = genuine; remove rows you did not review)"
+        )
+        bad = True
+    try:
+        pi = float(rec.get("inclusion_probability") or "nan")
+        if not 0 < pi <= 1:
+            raise ValueError
+    except ValueError:
+        problems.append(
+            f"line {line}: inclusion_probability "
+            f"{rec.get('inclusion_probability')!r} is not in (0, 1]"
+        )
+        bad = True
+    if bad:
+        return None
+    return {
+        "line": line,
+        "event_id": eid,
+        "tool": tool,
+        "label": int(lab),
+        "inclusion_probability": pi,
+        "stratum": unneutralise((rec.get("stratum") or "").strip()) or None,
+        "org_id_file": unneutralise((rec.get("org_id") or "").strip()) or None,
+    }
+
+
+def _is_new(row: dict, seen: dict, problems: list[str], notes: list[str]) -> bool:
+    """Whether ``row`` is the first of its (tool, event_id); a repeat is noted when it has the
+    same label and is an error when it has another."""
+    line, tool, eid, lab = row["line"], row["tool"], row["event_id"], row["label"]
+    key = (tool, eid)
+    if key not in seen:
+        seen[key] = (line, lab)
+        return True
+    first, first_label = seen[key]
+    if first_label != lab:
+        problems.append(
+            f"line {line}: duplicate of line {first} ({tool} {eid}) "
+            f"with a different label ({lab} vs {first_label})"
+        )
+    else:
+        notes.append(
+            f"line {line}: duplicate of line {first} ({tool} {eid}), same label: loaded once"
+        )
+    return False
+
+
 def parse(path: str | Path) -> Parsed:
     """Read and check the file on its own (no lake): columns, label values, probabilities,
     duplicates. Identical duplicate rows are noted and kept once; conflicting ones are errors."""
@@ -79,78 +150,12 @@ def parse(path: str | Path) -> Parsed:
             )
         rows, seen = [], {}
         for rec in reader:
-            line = reader.line_num
-            # cells `audit sample` prefixed so that no spreadsheet runs them as formulas
-            eid = unneutralise((rec.get("event_id") or "").strip())
-            tool = unneutralise((rec.get("tool") or "").strip())
-            lab = (rec.get("label") or "").strip()
-            bad = False
-            if not eid or not tool:
-                problems.append(f"line {line}: event_id and tool are required")
-                bad = True
-            if lab not in ("0", "1"):
-                problems.append(
-                    f"line {line}: label {lab!r} is not 0 or 1 "
-                    "(1 = theater, 0 = genuine; remove rows you did not review)"
-                )
-                bad = True
-            try:
-                pi = float(rec.get("inclusion_probability") or "nan")
-                if not 0 < pi <= 1:
-                    raise ValueError
-            except ValueError:
-                problems.append(
-                    f"line {line}: inclusion_probability "
-                    f"{rec.get('inclusion_probability')!r} is not in (0, 1]"
-                )
-                bad = True
-                pi = float("nan")
-            if bad:
-                continue
-            key = (tool, eid)
-            if key in seen:
-                first, first_label = seen[key]
-                if first_label != lab:
-                    problems.append(
-                        f"line {line}: duplicate of line {first} ({tool} {eid}) "
-                        f"with a different label ({lab} vs {first_label})"
-                    )
-                else:
-                    notes.append(
-                        f"line {line}: duplicate of line {first} ({tool} {eid}), "
-                        "same label: loaded once"
-                    )
-                continue
-            seen[key] = (line, lab)
-            rows.append(
-                {
-                    "line": line,
-                    "event_id": eid,
-                    "tool": tool,
-                    "label": int(lab),
-                    "inclusion_probability": pi,
-                    "stratum": unneutralise((rec.get("stratum") or "").strip()) or None,
-                    "org_id_file": unneutralise((rec.get("org_id") or "").strip()) or None,
-                }
-            )
+            row = _check_row(rec, reader.line_num, problems)
+            if row is not None and _is_new(row, seen, problems, notes):
+                rows.append(row)
     if not rows and not problems:
         problems.append("no labelled rows")
-    return Parsed(
-        pd.DataFrame(
-            rows,
-            columns=[
-                "line",
-                "event_id",
-                "tool",
-                "label",
-                "inclusion_probability",
-                "stratum",
-                "org_id_file",
-            ],
-        ),
-        problems,
-        notes,
-    )
+    return Parsed(pd.DataFrame(rows, columns=ROW_COLUMNS), problems, notes)
 
 
 def match_lake(parsed: Parsed, interactions: pd.DataFrame) -> Parsed:

@@ -11,8 +11,9 @@ approximated cell by cell with a score (Wilson-type) variance of the org's own-l
 
 and a cell without labels counts with W_oh^2 / 4 (its rate could be anything). With
 ``users`` the user-cluster (linearized) variance is added, for an estimator that also
-re-weights users. Labels are allocated as :func:`theater.audit.sample.allocate` does (an
-equal split over orgs, proportional within an org with a floor per cell). Width = 2 z
+re-weights users. Labels are allocated as :func:`theater.audit.sample.allocate` does for
+the same ``min_per_cell`` and ``neyman`` (by default an equal split over orgs, proportional
+within an org with a floor per cell). Width = 2 z
 sqrt(Var_o), in index points: the interval on the org's own labels.
 
 With ``tau2`` (the between-org variance on the arcsine scale that the last audit's pooling
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .pool import cva
-from .sample import NONE, allocate
+from .sample import MIN_PER_CELL, NONE, allocate
 
 
 def rates_guess(strata, precision: float, miss_rate: float) -> dict:
@@ -67,21 +68,32 @@ def _user_var(cells_o: pd.DataFrame, rates: dict) -> float:
     return float(((zu - theta * m) ** 2).sum() / m.sum() ** 2)
 
 
+def _alloc_cells(cells: pd.DataFrame, neyman: bool) -> pd.DataFrame:
+    """``org_id, stratum, N`` (and with ``neyman`` the detector's mean probability ``F``, from
+    ``sum_p``) per cell: what :func:`theater.audit.sample.allocate` reads, so that the plan
+    allocates as the sample will."""
+    agg = {"N": ("n", "sum")}
+    if neyman and "sum_p" in cells:
+        agg["sum_p"] = ("sum_p", "sum")
+    cell = cells.groupby(["org_id", "stratum"], as_index=False).agg(**agg)
+    if "sum_p" in cell:
+        cell["F"] = cell.pop("sum_p") / cell["N"]
+    return cell
+
+
 def widths(
     cells: pd.DataFrame,
     rates: dict,
     n: int,
     confidence: float = 0.90,
-    min_per_cell: int = 2,
+    min_per_cell: int = MIN_PER_CELL,
     users: bool = False,
     tau2: float | None = None,
+    neyman: bool = False,
 ) -> pd.DataFrame:
     """Planned full width (index points) per org for a total of ``n`` labels."""
     z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-    cell = (
-        cells.groupby(["org_id", "stratum"], as_index=False)["n"].sum().rename(columns={"n": "N"})
-    )
-    alloc = allocate(cell, n, min_per_cell)
+    alloc = allocate(_alloc_cells(cells, neyman), n, min_per_cell, neyman)
     out = []
     for org, a in alloc.groupby("org_id"):
         r = a["stratum"].map(rates).fillna(0.5).to_numpy(float)
@@ -97,23 +109,22 @@ def org_needs(
     rates: dict,
     target_width: float,
     confidence: float = 0.90,
-    min_per_cell: int = 2,
+    min_per_cell: int = MIN_PER_CELL,
     tau2: float | None = None,
+    neyman: bool = False,
 ) -> pd.DataFrame:
     """Per org: the fewest of its own labels (allocated within the org as the sample does)
     whose planned width is at or under ``target_width``; ``labels`` is None when even every
     interaction would not do (not possible: all labelled is exact) or the org is too small."""
     z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-    cell = (
-        cells.groupby(["org_id", "stratum"], as_index=False)["n"].sum().rename(columns={"n": "N"})
-    )
+    cell = _alloc_cells(cells, neyman)
     out = []
     for org, c in cell.groupby("org_id"):
         total = int(c["N"].sum())
         r = c.sort_values("stratum")["stratum"].map(rates).fillna(0.5).to_numpy(float)
 
         def width(n, c=c, r=r):
-            a = allocate(c, n, min_per_cell)
+            a = allocate(c, n, min_per_cell, neyman)
             return _org_width(a["N"].to_numpy(float), r, a["n"].to_numpy(float), z, tau2=tau2)
 
         lo, hi = 0, min(16, total)
@@ -136,17 +147,20 @@ def plan(
     confidence: float = 0.90,
     max_labels: int = 200_000,
     tau2: float | None = None,
+    min_per_cell: int = MIN_PER_CELL,
+    neyman: bool = False,
 ) -> dict:
     """Smallest total n (doubling, then bisection) whose mean org width <= ``target_width``
-    under the sample's equal split, with the per-org needs (:func:`org_needs`): their sum is
-    the audit that brings *every* org to the target when each org gets what it needs."""
+    under the sample's allocation (``min_per_cell``, ``neyman``), with the per-org needs
+    (:func:`org_needs`): their sum is the audit that brings *every* org to the target when
+    each org gets what it needs."""
     total = int(cells["n"].sum())
     hi_cap = min(max_labels, total)
-    per_org = org_needs(cells, rates, target_width, confidence, tau2=tau2)
+    per_org = org_needs(cells, rates, target_width, confidence, min_per_cell, tau2, neyman)
     every = int(per_org["labels"].sum())
 
     def mean_w(n):
-        w = widths(cells, rates, n, confidence, tau2=tau2)
+        w = widths(cells, rates, n, confidence, min_per_cell, tau2=tau2, neyman=neyman)
         return float(w["width"].mean()), float(w["width"].max())
 
     orgs = cells["org_id"].nunique()

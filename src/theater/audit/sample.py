@@ -10,11 +10,18 @@ output is the set of signals that fired (``flags`` in gold/interaction_labels):
 The stratum depends only on which signals fired, never on ``theater_probability``, so it is the
 same before and after the probability is calibrated from an audit.
 
-Allocation: the sample size is split equally across orgs (every org gets its own interval), and
-within an org proportionally to the stratum sizes, with at least ``min_per_cell`` labels in
-every non-empty cell (all of it when smaller), so that every detector output of every org is
-seen. Within a cell the draw is simple random sampling without replacement; each row records
-``inclusion_probability`` = n / N of its cell.
+Allocation (:func:`allocate`): at least ``min_per_cell`` labels in every non-empty cell (all
+of it when smaller), so that every detector output of every org is seen; the rest equally
+over orgs (every org gets its own interval) and within an org in proportion to the cells'
+sizes. On request (``neyman``) the rest is Neyman-type instead, on a guessed label sd per cell
+from the detector's mean probability there (kept in [0.3, 0.5], :func:`cell_sd`): within an
+org in proportion to N_h S_h, across orgs in proportion to S_o^(2/3), the split that
+minimises the orgs' mean interval width. It is not the default: the cells' label sds differ
+too little (0.27-0.45 on simulated worlds) for Neyman to gain, even with the true rates
+(under 4% of width), and a guess from an uncalibrated probability lost 2-5%
+(benchmarks/RESULTS.md). Within a cell the draw is simple random sampling without
+replacement; each row records ``inclusion_probability`` = n / N of its cell, which is all
+the estimator needs (it weights each cell by N_h / N_o).
 
 The reviewers' CSV is opened in spreadsheets: a text cell that starts with ``=``, ``+``, ``-``,
 ``@``, a tab or a carriage return would run as a formula there (an event id or artifact id comes
@@ -39,6 +46,14 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 NONE, MULTI = "none", "multi"
+#: a cell's guessed label rate is kept in [SD_CLIP, 1 - SD_CLIP] (:func:`cell_sd`)
+SD_CLIP = 0.1
+#: labels first given to every org x stratum cell. Two, not one: with one, a flagged cell of
+#: an org near zero whose single label is theater puts the cell's whole weight in the org's
+#: share, and on simulated worlds such orgs' lower ends then rose above their true share
+#: (coverage 0.84 in a case of the CI test, misses of 2 points), though the mean width fell
+#: by a tenth (benchmarks/RESULTS.md)
+MIN_PER_CELL = 2
 SAMPLE_COLUMNS = [
     "event_id",
     "tool",
@@ -109,24 +124,59 @@ def _largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
     return out
 
 
-def allocate(cells: pd.DataFrame, size: int, min_per_cell: int = 2) -> pd.DataFrame:
+def cell_sd(F) -> np.ndarray:
+    """Guessed standard deviation of a label in a cell from the detector's mean probability
+    there: sqrt(r (1 - r)), r = F clipped to [``SD_CLIP``, 1 - ``SD_CLIP``]; 1/2 (the largest)
+    where F is unknown. The clip bounds the guess to [0.3, 0.5]: a design built on a
+    detector that is wrong weights no cell more than 5/3 times what the proportional design
+    does relative to another, so it is never far from that design, and it is only a design:
+    the estimator weights each label by its inclusion probability whatever the guess."""
+    r = np.clip(np.nan_to_num(np.asarray(F, float), nan=0.5), SD_CLIP, 1 - SD_CLIP)
+    return np.sqrt(r * (1 - r))
+
+
+def _org_budgets(cells: pd.DataFrame, size: int, neyman: bool) -> pd.Series:
+    """Labels per org: equal, or (``neyman``) proportional to S_o^(2/3), S_o = sum_h W_oh S_h
+    the org's per-label sd under a Neyman design within it; that split minimises the sum over
+    orgs of S_o / sqrt(n_o), the mean width of the orgs' intervals. Remainders by largest
+    remainder (ties: the larger org first, then org id)."""
+    orgs = cells.groupby("org_id", sort=True)["N"].sum()
+    if not neyman:
+        weight = pd.Series(1.0, index=orgs.index)
+    else:
+        s = cells.assign(ws=cells["N"] * cell_sd(cells["F"])).groupby("org_id", sort=True)["ws"]
+        weight = (s.sum() / orgs) ** (2 / 3)
+    order = orgs.sort_values(ascending=False, kind="stable").index
+    n = _largest_remainder(weight[order].to_numpy(float), size)
+    return pd.Series(n, index=order).reindex(orgs.index)
+
+
+def allocate(
+    cells: pd.DataFrame, size: int, min_per_cell: int = MIN_PER_CELL, neyman: bool | None = None
+) -> pd.DataFrame:
     """Sample size per (org_id, stratum) cell.
 
-    ``cells`` has ``org_id, stratum, N`` (interactions in the cell). Returns it with ``n``:
-    ``size`` split equally over orgs (remainder to the largest orgs), then within an org
-    ``min(min_per_cell, N)`` per cell first and the rest proportionally to N; n <= N always.
-    When the sample is at least the population every interaction is taken.
+    ``cells`` has ``org_id, stratum, N`` (interactions in the cell) and optionally ``F`` (the
+    detector's mean probability in the cell). Returns it with ``n``. With ``F`` (and
+    ``neyman`` not False) the design is Neyman-type on a guessed sd per cell
+    (:func:`cell_sd`): ``size`` split over orgs in proportion to S_o^(2/3)
+    (:func:`_org_budgets`), then within an org ``min(min_per_cell, N)`` per cell first and the
+    rest in proportion to N_h S_h. Without ``F``: an equal split over orgs (remainder to the
+    largest) and proportional to N within an org. n <= N always; labels an org cannot use
+    go to the others; when the sample is at least the population every interaction is taken.
     """
     cells = cells.sort_values(["org_id", "stratum"]).reset_index(drop=True).copy()
     cells["n"] = 0
     if cells.empty or size <= 0:
         return cells
-    orgs = cells.groupby("org_id", sort=True)["N"].sum()
-    # Equal split, remainder to the largest orgs (ties by org id).
-    per_org = pd.Series(size // len(orgs), index=orgs.index)
-    extra = size - per_org.sum()
-    for org in orgs.sort_values(ascending=False, kind="stable").index[:extra]:
-        per_org[org] += 1
+    neyman = "F" in cells if neyman is None else neyman
+    if neyman and "F" not in cells:
+        raise ValueError(
+            "Neyman allocation needs each cell's mean detector probability (column F); "
+            f"the cells have {', '.join(cells.columns)}"
+        )
+    per_org = _org_budgets(cells, size, neyman)
+    sd = cell_sd(cells["F"]) if neyman else np.ones(len(cells))
     spare = 0
     for org, idx in cells.groupby("org_id", sort=True).groups.items():
         N = cells.loc[idx, "N"].to_numpy()
@@ -137,9 +187,8 @@ def allocate(cells: pd.DataFrame, size: int, min_per_cell: int = 2) -> pd.DataFr
             order = np.argsort(-N, kind="stable")
             n[order[:budget]] = 1
         else:
-            n = floor + _largest_remainder(
-                np.maximum(N - floor, 0).astype(float), budget - int(floor.sum())
-            )
+            room = np.maximum(N - floor, 0).astype(float)
+            n = floor + _largest_remainder(room * sd[idx], budget - int(floor.sum()))
             n = np.minimum(n, N)
         spare += budget - int(n.sum())
         cells.loc[idx, "n"] = n
@@ -150,10 +199,17 @@ def allocate(cells: pd.DataFrame, size: int, min_per_cell: int = 2) -> pd.DataFr
     return cells
 
 
-def draw(population: pd.DataFrame, size: int, seed: int, min_per_cell: int = 2) -> pd.DataFrame:
+def draw(
+    population: pd.DataFrame,
+    size: int,
+    seed: int,
+    min_per_cell: int = MIN_PER_CELL,
+    neyman: bool = False,
+) -> pd.DataFrame:
     """Stratified sample of ``population`` (one row per interaction with ``event_id, tool,
-    org_id`` and ``flags`` or ``stratum``). Returns the sampled rows with ``stratum`` and
-    ``inclusion_probability``; the same population, size and seed give the same sample."""
+    org_id`` and ``flags`` or ``stratum``; with ``theater_probability`` and ``neyman`` the
+    allocation is Neyman-type, :func:`allocate`). Returns the sampled rows with ``stratum``
+    and ``inclusion_probability``; the same population, size and seed give the same sample."""
     pop = population.copy()
     if "stratum" not in pop:
         pop["stratum"] = strata(pop["flags"])
@@ -162,8 +218,11 @@ def draw(population: pd.DataFrame, size: int, seed: int, min_per_cell: int = 2) 
         .sort_values(["org_id", "stratum", "tool", "event_id"], kind="stable")
         .reset_index(drop=True)
     )
-    cells = pop.groupby(["org_id", "stratum"], sort=True).size().rename("N").reset_index()
-    alloc = allocate(cells, size, min_per_cell)
+    g = pop.groupby(["org_id", "stratum"], sort=True)
+    cells = g.size().rename("N").reset_index()
+    if neyman and "theater_probability" in pop:
+        cells["F"] = g["theater_probability"].mean().to_numpy()
+    alloc = allocate(cells, size, min_per_cell, neyman=neyman and "F" in cells)
     rng = np.random.default_rng(seed)
     picked = []
     starts = pop.groupby(["org_id", "stratum"], sort=True).indices

@@ -46,6 +46,44 @@ def _org_detector(case: str, rng) -> dict:
     raise ValueError(f"unknown detector case {case!r}; one of {', '.join(CASES)}")
 
 
+def _users(o_zero: bool, n_u: int, per_user: tuple, rng):
+    """(the org's planted base rate, user of each interaction, its truth): users with
+    logit-normal propensities around the base (a zero base: nobody) and negative-binomial
+    activity."""
+    base = rng.uniform(0.0, 0.01) if o_zero else rng.beta(1.3, 4.0)  # mean about 0.25
+    if base > 0:
+        spread = rng.uniform(0.2, 0.6) if o_zero else rng.uniform(0.3, 1.5)
+        lo = np.log(base / (1 - base)) + rng.normal(0, spread, n_u)
+        p_u = 1 / (1 + np.exp(-lo))
+    else:
+        p_u = np.zeros(n_u)
+    mean_u = rng.uniform(*per_user)
+    m_u = np.maximum(1, rng.negative_binomial(2, 2 / (2 + mean_u), n_u))
+    uid = np.repeat(np.arange(n_u), m_u)
+    return base, uid, rng.random(len(uid)) < p_u[uid]
+
+
+def _detect(y: np.ndarray, det: dict, rng) -> tuple[np.ndarray, np.ndarray]:
+    """(flags, probability) of each interaction: the detector fires as ``det`` says, one
+    signal at random (sometimes two), and its probability follows the truth as ``det["corr"]``
+    says, with noise."""
+    k = len(y)
+    fires = rng.random(k) < np.where(y, det["on_th"], det["on_gen"])
+    first = rng.integers(0, 3, k)
+    second = np.where(rng.random(k) < 0.2, (first + rng.integers(1, 3, k)) % 3, -1)
+    names = np.array(SIGNALS)
+    pair = np.char.add(
+        np.char.add(names[np.minimum(first, second)], ","), names[np.maximum(first, second)]
+    )
+    flags = np.where(fires, np.where(second >= 0, pair, names[first]), "")
+    w = np.where(fires, _WEIGHTS[first], 0.0)
+    w2 = np.where(fires & (second >= 0), _WEIGHTS[np.maximum(second, 0)], 0.0)
+    p = 1 - (1 - w) * (1 - w2)
+    # a continuous part that follows the truth as the org's detector does
+    p = p + 0.15 * det["corr"] * (y - 0.5) * rng.random(k) + rng.normal(0, 0.04, k)
+    return flags, np.clip(p, 0.0, 1.0)
+
+
 def world(
     seed: int,
     case: str = "good",
@@ -56,59 +94,16 @@ def world(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(interactions, orgs). Interactions: ``event_id, tool, org_id, user_key, flags,
     theater_probability, is_theater``; orgs: ``org_id, theater_share`` (realized), ``n``,
-    ``n_users``, ``near_zero`` (planted at 0-1%). ``users``/``per_user``: ranges of users per org and of the mean interactions
-    per user (drawn per org)."""
+    ``n_users``, ``near_zero`` (planted at 0-1%). ``users``/``per_user``: ranges of users per
+    org and of the mean interactions per user (drawn per org)."""
     rng = np.random.default_rng(seed)
     frames, truth = [], []
     zero = set(rng.choice(n_orgs, size=min(near_zero, n_orgs), replace=False).tolist())
     for o in range(n_orgs):
         det = _org_detector(case, rng)
         n_u = int(rng.integers(users[0], users[1] + 1))
-        if o in zero:
-            base = rng.uniform(0.0, 0.01)
-        else:
-            base = rng.beta(1.3, 4.0)  # mean about 0.25, a long right tail
-        # user propensity: logit-normal around the base (zero base: nobody)
-        if base > 0:
-            spread = rng.uniform(0.2, 0.6) if o in zero else rng.uniform(0.3, 1.5)
-            lo = np.log(base / (1 - base)) + rng.normal(0, spread, n_u)
-            p_u = 1 / (1 + np.exp(-lo))
-        else:
-            p_u = np.zeros(n_u)
-        mean_u = rng.uniform(*per_user)
-        m_u = np.maximum(1, rng.negative_binomial(2, 2 / (2 + mean_u), n_u))
-        uid = np.repeat(np.arange(n_u), m_u)
-        y = rng.random(len(uid)) < p_u[uid]
-        fire_p = np.where(y, det["on_th"], det["on_gen"])
-        fires = rng.random(len(uid)) < fire_p
-        # which signals fired: one at random, sometimes two
-        first = rng.integers(0, 3, len(uid))
-        second = np.where(
-            rng.random(len(uid)) < 0.2, (first + rng.integers(1, 3, len(uid))) % 3, -1
-        )
-        names = np.array(SIGNALS)
-        flags = np.where(
-            fires,
-            np.where(
-                second >= 0,
-                np.char.add(
-                    np.char.add(names[np.minimum(first, second)], ","),
-                    names[np.maximum(first, second)],
-                ),
-                names[first],
-            ),
-            "",
-        )
-        w = np.where(fires, _WEIGHTS[first], 0.0)
-        w2 = np.where(fires & (second >= 0), _WEIGHTS[np.maximum(second, 0)], 0.0)
-        p = 1 - (1 - w) * (1 - w2)
-        # a continuous part that follows the truth as the org's detector does
-        p = (
-            p
-            + 0.15 * det["corr"] * (y - 0.5) * rng.random(len(uid))
-            + rng.normal(0, 0.04, len(uid))
-        )
-        p = np.clip(p, 0.0, 1.0)
+        _, uid, y = _users(o in zero, n_u, per_user, rng)
+        flags, p = _detect(y, det, rng)
         org = f"o{o:02d}"
         frames.append(
             pd.DataFrame(

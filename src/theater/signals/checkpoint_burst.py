@@ -43,6 +43,9 @@ from ..config import CheckpointBurst
 from .quota_bunching import require_settings
 
 NAME = "checkpoint_burst"
+# candidate leads: reviews are prepared up to a working week ahead; beyond it a "lead" is the
+# ordinary level of a team with frequent reviews
+MAX_LEAD_DAYS = 6
 
 
 def working_days_before(day: date, k: int) -> list[date]:
@@ -85,6 +88,192 @@ def calendar(
     return out
 
 
+def lead_calendar(
+    orgs: Iterable[str],
+    checkpoints: Sequence[tuple[str, date]],
+    start: date,
+    end: date,
+    after_days: int,
+    max_lead: int,
+) -> dict[str, dict[date, tuple[str, int | None]]]:
+    """Per org: each working day of [start, end) -> (day type, lead). Days within ``max_lead``
+    working days before a checkpoint are 'window' with their lead (1 = the working day before;
+    the nearest checkpoint's), the ``after_days`` from a checkpoint on 'after', the rest
+    'ordinary' (lead None). Orgs with no window day inside the period are left out (NA).
+
+    Reviews are prepared over leads nobody announced: the window is this span's candidate days,
+    of which :func:`kept_leads` keeps those the data show an excess on, and ordinary days are
+    only those beyond any candidate lead, so that a long lead does not raise the ordinary level.
+    """
+    out = {}
+    for org in orgs:
+        dates = sorted({d for o, d in checkpoints if o in ("*", org)})
+        lead: dict[date, int] = {}
+        for d in dates:
+            for pos, x in enumerate(reversed(working_days_before(d, max_lead)), start=1):
+                lead[x] = min(pos, lead.get(x, pos))
+        after = {x for d in dates for x in working_days_from(d, after_days)} - set(lead)
+        days, d = {}, start
+        while d < end:
+            if d.weekday() < 5:
+                days[d] = (
+                    ("window", lead[d])
+                    if d in lead
+                    else ("after", None)
+                    if d in after
+                    else ("ordinary", None)
+                )
+            d += timedelta(days=1)
+        if any(t == "window" for t, _ in days.values()):
+            out[org] = days
+    return out
+
+
+def lead_frame(spark: SparkSession, cal: Mapping[str, Mapping[date, tuple]]) -> DataFrame:
+    """:func:`lead_calendar` as a frame: org_id, event_date, day_type, lead."""
+    return spark.createDataFrame(
+        [(o, d, t, p) for o, m in sorted(cal.items()) for d, (t, p) in sorted(m.items())],
+        "org_id string, event_date date, day_type string, lead int",
+    )
+
+
+@dataclass
+class Lead:
+    """One org's excess at one lead (working days before its checkpoints)."""
+
+    org_id: str
+    lead: int
+    days: int  # calendar days at this lead
+    obs: float  # interactions on them
+    excess: float  # sum of user excesses over the same users' ordinary level
+    se: float  # user-clustered
+    rest_obs: float  # interactions no flag explains
+    rest_excess: float  # their excess
+
+    @property
+    def z(self) -> float | None:
+        return self.excess / self.se if self.se > 0 else None
+
+
+def lead_profile(
+    interactions: DataFrame, days: DataFrame, max_lead: int, explained: Column | None = None
+) -> dict[str, dict[int, Lead]]:
+    """{org: {lead: Lead}} over a :func:`lead_frame` calendar: per lead, each user's
+    interactions against their ordinary daily level times the lead's days (the user-clustered
+    excess of :func:`estimate`, one lead at a time). ``explained`` as in :func:`estimate`."""
+    leads = range(1, max_lead + 1)
+    nd = days.groupBy("org_id").agg(
+        F.sum((F.col("day_type") == "ordinary").cast("double")).alias("n_ord"),
+        *[F.sum((F.col("lead") == p).cast("double")).alias(f"n{p}") for p in leads],
+    )
+    rest = ~F.coalesce(explained, F.lit(False)) if explained is not None else F.lit(True)
+    cnt = F.col("_n") if "_n" in interactions.columns else F.lit(1.0)
+
+    def total(cond, only_rest=False):
+        c = cond & F.col("_rest") if only_rest else cond
+        return F.sum(F.when(c, F.col("_cnt")).otherwise(0.0))
+
+    ordinary = F.col("day_type") == "ordinary"
+    per_user = (
+        interactions.where(F.col("org_id").isNotNull())
+        .withColumn("_rest", rest)
+        .withColumn("_cnt", cnt.cast("double"))
+        .join(F.broadcast(days), on=["org_id", "event_date"], how="inner")
+        .groupBy("org_id", "user_key")
+        .agg(
+            total(ordinary).alias("o"),
+            total(ordinary, True).alias("o_rest"),
+            *[total(F.col("lead") == p).alias(f"w{p}") for p in leads],
+            *[total(F.col("lead") == p, True).alias(f"r{p}") for p in leads],
+        )
+        .join(F.broadcast(nd), on="org_id", how="inner")
+        .where(F.col("n_ord") > 0)
+    )
+    # excesses scaled by n_ord: integer-valued, exact org sums (as in ``estimate``)
+    aggs = []
+    for p in leads:
+        e = F.col(f"w{p}") * F.col("n_ord") - F.col("o") * F.col(f"n{p}")
+        r = F.col(f"r{p}") * F.col("n_ord") - F.col("o_rest") * F.col(f"n{p}")
+        aggs += [
+            F.sum(f"w{p}").alias(f"obs{p}"),
+            F.sum(e).alias(f"E{p}"),
+            F.sum(e * e).alias(f"S{p}"),
+            F.sum(f"r{p}").alias(f"rest{p}"),
+            F.sum(r).alias(f"R{p}"),
+            F.first(f"n{p}").alias(f"n{p}"),
+        ]
+    out: dict[str, dict[int, Lead]] = {}
+    for row in per_user.groupBy("org_id", "n_ord").agg(*aggs).collect():
+        n = float(row.n_ord)
+        out[row.org_id] = {
+            p: Lead(
+                row.org_id,
+                p,
+                int(row[f"n{p}"] or 0),
+                float(row[f"obs{p}"]),
+                float(row[f"E{p}"]) / n,
+                math.sqrt(float(row[f"S{p}"])) / n,
+                float(row[f"rest{p}"]),
+                float(row[f"R{p}"]) / n,
+            )
+            for p in leads
+        }
+    return out
+
+
+def kept_leads(profile: Mapping[int, Lead], base: int, min_z: float) -> list[int]:
+    """Leads 1..``base`` always (the configured window), then each further lead while its own
+    excess is significant (z >= ``min_z``), stopping at the first that is not."""
+    kept = [p for p in sorted(profile) if p <= base]
+    for p in sorted(q for q in profile if q > base):
+        z = profile[p].z
+        if profile[p].days == 0 or z is None or z < min_z or profile[p].excess <= 0:
+            break
+        kept.append(p)
+    return kept
+
+
+def lead_tilts(profile: Mapping[int, Lead], kept: Sequence[int]) -> dict[int, float]:
+    """{lead: t}: how much more of a kept lead's unexplained interactions are excess than of the
+    window's on average, ``t = (R_p+ / rest_p) / (sum R+ / sum rest)``. Bursts need not be even
+    over the window (they rise towards the review in some teams): a user's window weight times
+    t puts it where the org's excess is. Weighted by the leads' rows, the tilts average 1."""
+    pos = {p: max(profile[p].rest_excess, 0.0) for p in kept}
+    rest = {p: profile[p].rest_obs for p in kept}
+    total_rest = sum(rest.values())
+    mean = sum(pos.values()) / total_rest if total_rest > 0 else 0.0
+    if mean <= 0:
+        return {p: 1.0 for p in kept}
+    return {p: round((pos[p] / rest[p]) / mean, 6) if rest[p] > 0 else 1.0 for p in kept}
+
+
+def window_calendar(
+    cal: Mapping[str, Mapping[date, tuple]], kept: Mapping[str, Sequence[int]]
+) -> dict[str, dict[date, str]]:
+    """:func:`lead_calendar` with each org's kept leads as 'window' and its other candidate
+    leads 'near' (neither window nor ordinary: left out of both), for :func:`estimate`."""
+    return {
+        o: {
+            d: ("window" if p in kept.get(o, ()) else "near") if t == "window" else t
+            for d, (t, p) in m.items()
+        }
+        for o, m in cal.items()
+    }
+
+
+def tilted(frame: DataFrame, tilts: DataFrame) -> DataFrame:
+    """The weight table of :func:`estimate` with each window day's weight times its lead's
+    tilt (clipped to 1); ``tilts``: org_id, event_date, _tilt."""
+    col = f"sig_{NAME}"
+    return (
+        frame.join(F.broadcast(tilts), on=["org_id", "event_date"], how="left")
+        .withColumn(
+            col, F.round(F.least(F.lit(1.0), F.col(col) * F.coalesce("_tilt", F.lit(1.0))), 6)
+        )
+        .drop("_tilt")
+    )
+
+
 @dataclass
 class _Sums:
     org_id: str
@@ -109,6 +298,8 @@ class Estimate:
     burst_ratio: float | None = None  # E / obs
     reversion: float | None = None
     scale: float | None = None  # E / sum of positive user excess (0 when not significant)
+    leads: list | None = None  # the window's leads (working days before), when chosen by data
+    tilts: dict | None = None  # {lead: weight factor} (``lead_tilts``)
 
 
 def calendar_frame(spark: SparkSession, cal: Mapping[str, Mapping[date, str]]) -> DataFrame:

@@ -188,6 +188,8 @@ class Estimate:
     weight_evidence: float | None = None  # excess_lower_bound
     weight_no_use: float | None = None
     weight_use: float | None = None
+    # cell split (see ``cell_split``): {cell: P(filler | cell, bunched week)}; empty: no split
+    cell_weights: dict = field(default_factory=dict)
 
 
 def estimate_regime(
@@ -343,6 +345,67 @@ def with_evidence(estimates: Sequence[Estimate], rates: Mapping, min_z: float) -
             w = max(w, e.weight_evidence)
         p_n, p_u = evidence_split(w, s, g)
         e.weight_no_use, e.weight_use = round(p_n, 6), round(p_u, 6)
+
+
+def cell_split(
+    w: float, bunched: Mapping[int, int], reference: Mapping[int, int], min_z: float
+) -> dict[int, float]:
+    """{cell: P(filler | cell, bunched week)}: the evidence split over any partition of the
+    interactions into cells (evidence of use x how and when in the week they were sent).
+
+    ``bunched`` / ``reference``: rows per cell in the regime's bunched weeks and in its other
+    full weeks. With s_c, g_c the two samples' shares, ``s_c = (1-w) g_c + w f_c`` gives the
+    fillers' share f_c of cell c. A cell gets only the part of its excess that is significant,
+    ``max(0, s_c - (1-w) g_c - min_z * se_c) / w`` (se_c binomial over both samples: rows are
+    clustered in users, so this is a screen, not an exact test); what is left of the fillers'
+    mass goes over the cells like genuine usage (``g_c``), so a cell without a significant
+    excess gets the fillers of an unremarkable week and noise does not pick cells. Then
+    ``P(filler | c) = w f_c / s_c`` (clipped to 1): summed over the bunched weeks' rows these
+    give w, the regime's excess is only moved onto the rows that look like it. Empty when
+    w <= 0 or either sample has fewer than ``MIN_EVIDENCE_ROWS`` rows."""
+    nb, nr = sum(bunched.values()), sum(reference.values())
+    if not (w > 0) or nb < MIN_EVIDENCE_ROWS or nr < MIN_EVIDENCE_ROWS:
+        return {}
+    cells = sorted(set(bunched) | set(reference))
+    s = {c: bunched.get(c, 0) / nb for c in cells}
+    g = {c: reference.get(c, 0) / nr for c in cells}
+    f = {}
+    for c in cells:
+        se = math.sqrt(s[c] * (1 - s[c]) / nb + g[c] * (1 - g[c]) / nr)
+        f[c] = max(0.0, s[c] - (1.0 - w) * g[c] - min_z * se) / w
+    total = sum(f.values())
+    if total > 1.0:
+        f, rest = {c: v / total for c, v in f.items()}, 0.0
+    else:
+        rest = 1.0 - total
+    return {
+        c: round(min(1.0, w * (f[c] + rest * g[c]) / s[c]), 6) if s[c] > 0 else round(w, 6)
+        for c in cells
+    }
+
+
+def with_cells(estimates: Sequence[Estimate], rates: Mapping, min_z: float) -> None:
+    """Fill each measured regime's ``cell_weights`` from ``rates[(org, z*)] = {True: {cell:
+    rows}, False: {...}}`` (:func:`cell_rates`), after :func:`with_evidence`: the split weight
+    is ``max(w_q, weight_evidence)`` as there."""
+    for e in estimates:
+        if e.status != "ok" or e.weight is None or not e.weight > 0:
+            continue
+        r = rates.get((e.org_id, int(e.weekly_quota)), {})
+        w = max(e.weight, e.weight_evidence or 0.0)
+        e.cell_weights = cell_split(w, r.get(True, {}), r.get(False, {}), min_z)
+
+
+def no_use_rates(cells: Mapping, no_use_bit: int) -> dict:
+    """:func:`cell_rates` reduced to :func:`evidence_rates`' form: (rows, rows without evidence
+    of use), a cell being without evidence of use when its ``no_use_bit`` is set."""
+    return {
+        key: {
+            b: (sum(c.values()), sum(n for k, n in c.items() if k & no_use_bit))
+            for b, c in by.items()
+        }
+        for key, by in cells.items()
+    }
 
 
 # ----------------------------------------------------------------------------- Spark side
@@ -561,6 +624,48 @@ def evidence_rates(interactions: DataFrame, weighted_weeks: DataFrame, no_use) -
             int(r.k or 0),
         )
     return out
+
+
+def cell_rates(interactions: DataFrame, weighted_weeks: DataFrame, cell) -> dict:
+    """{(org, z*): {bunched: {cell: rows}}} over the interactions of the measured regimes'
+    full user-weeks (bunched: ``sig_quota_bunching`` > 0); ``cell``: an int column."""
+    week = F.date_trunc("week", F.col("event_ts")).cast("date")
+    sig = f"sig_{NAME}"
+    per_week = (
+        interactions.where(F.col("org_id").isNotNull())
+        .select("org_id", "user_key", week.alias("week_start"), cell.alias("_cell"))
+        .groupBy("org_id", "user_key", "week_start", "_cell")
+        .agg(F.count("*").alias("_n"))
+    )
+    ev = (
+        per_week.join(
+            weighted_weeks.where(F.col(sig).isNotNull()).select(
+                "org_id", "user_key", "week_start", "weekly_quota", sig
+            ),
+            on=["org_id", "user_key", "week_start"],
+            how="inner",
+        )
+        .groupBy("org_id", "weekly_quota", (F.col(sig) > 0).alias("_bunched"), "_cell")
+        .agg(F.sum("_n").alias("n"))
+    )
+    out: dict = {}
+    for r in ev.collect():
+        by = out.setdefault((r.org_id, int(r.weekly_quota)), {})
+        by.setdefault(bool(r._bunched), {})[int(r._cell)] = int(r.n)
+    return out
+
+
+def cells_frame(spark: SparkSession, estimates: Sequence[Estimate]) -> DataFrame | None:
+    """(org_id, _cz, _cell, _wc): the measured regimes' cell weights; None when none has any."""
+    rows = [
+        (e.org_id, int(e.weekly_quota), int(c), float(p))
+        for e in estimates
+        if e.status == "ok" and e.cell_weights
+        for c, p in sorted(e.cell_weights.items())
+    ]
+    if not rows:
+        return None
+    return spark.createDataFrame(rows, "org_id string, _cz long, _cell int, _wc double")
 
 
 def weights_frame(

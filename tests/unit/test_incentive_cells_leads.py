@@ -1,0 +1,131 @@
+"""Where in a bunched week the fillers are (cell split) and how long before a review the burst
+starts (leads read from the data): hand-made figures, expected values worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from theater.config import CheckpointBurst
+from theater.signals import checkpoint_burst, quota_bunching
+from theater.signals.checkpoint_burst import Lead
+from theater.stages import incentives
+
+CB = CheckpointBurst(enabled=True, working_days_before=3, min_users=5, min_z=1.645)
+START, END = date(2026, 7, 1), date(2026, 8, 1)
+
+
+def test_cell_split_moves_the_weight_onto_the_cells_with_the_excess():
+    # bunched weeks: 600 rows in cell 0, 400 in cell 1; other weeks 8000 / 2000; w = 0.2.
+    # f_1 = (0.4 - 0.8 x 0.2) / 0.2 = 1.2 -> all fillers in cell 1 (f_0 < 0 -> 0): p_1 =
+    # 0.2 x 1 / 0.4 = 0.5, p_0 = 0; 0.6 x 0 + 0.4 x 0.5 = 0.2 = w
+    got = quota_bunching.cell_split(0.2, {0: 600, 1: 400}, {0: 8000, 1: 2000}, 0.0)
+    assert got == {0: pytest.approx(0.0), 1: pytest.approx(0.5)}
+
+
+def test_cell_split_without_a_significant_excess_spreads_like_genuine_usage():
+    # nothing significant: the fillers go over the cells as the other weeks' rows do (g):
+    # p_0 = 0.2 x 0.8 / 0.6, p_1 = 0.2 x 0.2 / 0.4; still 0.6 p_0 + 0.4 p_1 = 0.2
+    got = quota_bunching.cell_split(0.2, {0: 600, 1: 400}, {0: 8000, 1: 2000}, 100.0)
+    assert got[0] == pytest.approx(0.16 / 0.6, abs=1e-6) and got[1] == pytest.approx(0.1)
+
+
+def test_cell_split_needs_both_samples_and_a_weight():
+    assert quota_bunching.cell_split(0.2, {0: 100, 1: 50}, {0: 8000, 1: 2000}, 0.0) == {}
+    assert quota_bunching.cell_split(0.0, {0: 600, 1: 400}, {0: 8000, 1: 2000}, 0.0) == {}
+
+
+def test_with_cells_uses_the_raised_weight_and_skips_unmeasured_regimes():
+    ok = quota_bunching.Estimate("o1", 10, "ok", weight=0.1, weight_evidence=0.2)
+    na = quota_bunching.Estimate("o2", 10, "insufficient_sample")
+    rates = {("o1", 10): {True: {0: 600, 1: 400}, False: {0: 8000, 1: 2000}}}
+    quota_bunching.with_cells([ok, na], rates, 0.0)
+    assert ok.cell_weights == {0: pytest.approx(0.0), 1: pytest.approx(0.5)}
+    assert na.cell_weights == {}
+    # the no-use marginal of the cells (bit 8) is the evidence split's input
+    assert quota_bunching.no_use_rates({("o1", 10): {True: {0: 5, 8: 3, 12: 2}}}, 8) == {
+        ("o1", 10): {True: (10, 5)}
+    }
+
+
+def test_lead_calendar_numbers_the_working_days_before_each_checkpoint():
+    cal = checkpoint_burst.lead_calendar(
+        ["o1", "o2"], [("o1", date(2026, 7, 16))], START, END, 3, 6
+    )
+    assert set(cal) == {"o1"}  # o2 has no checkpoint: NA
+    m = cal["o1"]
+    # Thursday 16 July: Wed 15 is lead 1 ... back over the weekend to Wed 8 (lead 6)
+    assert [m[date(2026, 7, d)] for d in (15, 14, 13, 10, 9, 8)] == [
+        ("window", p) for p in range(1, 7)
+    ]
+    assert m[date(2026, 7, 16)] == ("after", None) and m[date(2026, 7, 20)] == ("after", None)
+    assert m[date(2026, 7, 7)] == ("ordinary", None) and m[date(2026, 7, 21)] == ("ordinary", None)
+    assert date(2026, 7, 11) not in m  # weekend
+
+
+def _lead(p, excess, se, rest_obs, rest_excess, days=1):
+    return Lead("o1", p, days, rest_obs, excess, se, rest_obs, rest_excess)
+
+
+def test_kept_leads_extend_the_window_while_each_lead_is_significant():
+    prof = {
+        1: _lead(1, 20, 8, 40, 20),
+        2: _lead(2, 0, 8, 30, 0),  # inside the configured window: kept whatever its excess
+        3: _lead(3, 10, 4, 30, 10),
+        4: _lead(4, 10, 4, 30, 10),  # z = 2.5
+        5: _lead(5, 5, 4, 30, 5),  # z = 1.25: stops here
+        6: _lead(6, 10, 4, 30, 10),
+    }
+    assert checkpoint_burst.kept_leads(prof, 3, 1.645) == [1, 2, 3, 4]
+    # tilts: R+/rest per lead over the kept leads' mean (40 / 130)
+    t = checkpoint_burst.lead_tilts(prof, [1, 2, 3, 4])
+    assert t[1] == pytest.approx(0.5 / (40 / 130), abs=1e-6) and t[2] == 0.0
+    assert t[3] == pytest.approx((10 / 30) / (40 / 130), abs=1e-6)
+
+
+def _rows(spark):
+    # 10 users, 2 interactions a working day; u0-u4 burst before Wed 29 July: +4 on lead 1
+    # (Tue 28), +2 on leads 2-5 (Mon 27, Fri 24, Thu 23, Wed 22), nothing on lead 6 (Tue 21)
+    extra = {date(2026, 7, 28): 4, **{date(2026, 7, d): 2 for d in (27, 24, 23, 22)}}
+    out, d = [], START
+    while d < END:
+        if d.weekday() < 5:
+            for u in range(10):
+                out.append(("o1", f"u{u}", d, 2.0 + (extra.get(d, 0) if u < 5 else 0), None))
+        d += timedelta(days=1)
+    return spark.createDataFrame(
+        out, "org_id string, user_key string, event_date date, _n double, _explained boolean"
+    )
+
+
+def test_the_window_grows_to_the_leads_with_an_excess_and_tilts_to_the_largest(spark):
+    rows = _rows(spark)
+    cal = checkpoint_burst.lead_calendar(["o1"], [("o1", date(2026, 7, 29))], START, END, 3, 6)
+    inc = incentives.Incentives()
+    incentives.checkpoint_estimates(spark, inc, rows, cal, CB)
+    (e,) = inc.checkpoints
+    # each of leads 1-5: z = 2.24 (5 users at e = 4 or 2); lead 6: no excess -> window 1-5
+    assert e.leads == [1, 2, 3, 4, 5]
+    # ordinary: Jul 1-20 (14 working days, 2 a day); bursting users: 22 on the 5 window days
+    # against cf 10 -> e = 12 each, E = 60
+    assert e.status == "ok" and e.excess == pytest.approx(60.0)
+    # tilts: lead 1 has 20 excess in 40 rows, leads 2-5 10 in 30; window mean 60 / 160
+    assert e.tilts["1"] == pytest.approx(0.5 / 0.375, abs=1e-5)
+    assert e.tilts["2"] == pytest.approx((1 / 3) / 0.375, abs=1e-5)
+    got = {(r.user_key, r.event_date): r.sig_checkpoint_burst for r in inc.checkpoint.collect()}
+    w = 12 / 22  # the user's excess share of the window
+    assert got[("u0", date(2026, 7, 28))] == pytest.approx(w * 0.5 / 0.375, abs=1e-5)
+    assert got[("u0", date(2026, 7, 22))] == pytest.approx(w * (1 / 3) / 0.375, abs=1e-5)
+    assert got[("u7", date(2026, 7, 28))] == 0.0  # did not burst
+    assert ("u0", date(2026, 7, 21)) not in got  # lead 6: not in the window
+
+
+def test_without_a_burst_the_window_stays_the_configured_one(spark):
+    rows = _rows(spark).where("user_key >= 'u5'")
+    cal = checkpoint_burst.lead_calendar(["o1"], [("o1", date(2026, 7, 29))], START, END, 3, 6)
+    inc = incentives.Incentives()
+    incentives.checkpoint_estimates(spark, inc, rows, cal, CB)
+    (e,) = inc.checkpoints
+    assert e.leads == [1, 2, 3] and e.excess == pytest.approx(0.0)
+    assert {r.sig_checkpoint_burst for r in inc.checkpoint.collect()} == {0.0}

@@ -64,35 +64,47 @@ def test_lead_calendar_numbers_the_working_days_before_each_checkpoint():
     assert date(2026, 7, 11) not in m  # weekend
 
 
-def _lead(p, excess, se, rest_obs, rest_excess, days=1):
-    return Lead("o1", p, days, rest_obs, excess, se, rest_obs, rest_excess)
+def _lead(p, excess, se, obs, rest_obs, rest_excess):
+    # ordinary days: 1000 rows, none explained by a flag
+    return Lead("o1", p, 1, obs, excess, se, rest_obs, rest_excess, 1000.0, 1000.0)
 
 
-def test_kept_leads_extend_the_window_while_each_lead_is_significant():
+def test_kept_leads_extend_the_window_while_each_lead_is_significant_and_unused():
     prof = {
-        1: _lead(1, 20, 8, 40, 20),
-        2: _lead(2, 0, 8, 30, 0),  # inside the configured window: kept whatever its excess
-        3: _lead(3, 10, 4, 30, 10),
-        4: _lead(4, 10, 4, 30, 10),  # z = 2.5
-        5: _lead(5, 5, 4, 30, 5),  # z = 1.25: stops here
-        6: _lead(6, 10, 4, 30, 10),
+        1: _lead(1, 20, 8, 40, 30, 10),
+        2: _lead(2, 0, 8, 30, 30, 0),  # inside the configured window: kept whatever its excess
+        3: _lead(3, 10, 4, 30, 25, 5),
+        4: _lead(4, 10, 4, 30, 25, 5),  # z = 2.5; 5 of 30 unused (z = 2.45 against 0)
+        5: _lead(5, 5, 4, 30, 25, 5),  # z = 1.25: stops here
+        6: _lead(6, 10, 4, 30, 25, 5),
     }
     assert checkpoint_burst.kept_leads(prof, 3, 1.645) == [1, 2, 3, 4]
-    # tilts: R+/rest per lead over the kept leads' mean (40 / 130)
-    t = checkpoint_burst.lead_tilts(prof, [1, 2, 3, 4])
-    assert t[1] == pytest.approx(0.5 / (40 / 130), abs=1e-6) and t[2] == 0.0
-    assert t[3] == pytest.approx((10 / 30) / (40 / 130), abs=1e-6)
+    # a significant excess whose outputs are used as on ordinary days (a release crunch)
+    # does not extend the window
+    crunch = {**prof, 4: _lead(4, 10, 4, 30, 30, 10)}
+    assert checkpoint_burst.kept_leads(crunch, 3, 1.645) == [1, 2, 3]
+    # tilts: R+/rest per lead over the kept leads' mean (20 / 110)
+    t = checkpoint_burst.lead_tilts(prof, [1, 2, 3, 4], 1.645)
+    assert t[1] == pytest.approx((10 / 30) / (20 / 110), abs=1e-6) and t[2] == 0.0
+    assert t[3] == pytest.approx(0.2 / (20 / 110), abs=1e-6)
+    # ... and a lead that does not look like theater is not raised above 1
+    t = checkpoint_burst.lead_tilts(crunch, [1, 2, 3, 4], 1.645)
+    assert t[4] == 1.0 and t[1] == pytest.approx((10 / 30) / (25 / 115), abs=1e-6)
 
 
-def _rows(spark):
+def _rows(spark, burst=True):
     # 10 users, 2 interactions a working day; u0-u4 burst before Wed 29 July: +4 on lead 1
-    # (Tue 28), +2 on leads 2-5 (Mon 27, Fri 24, Thu 23, Wed 22), nothing on lead 6 (Tue 21)
+    # (Tue 28), +2 on leads 2-5 (Mon 27, Fri 24, Thu 23, Wed 22), nothing on lead 6 (Tue 21);
+    # half of the extra interactions have an unused output (explained by that flag)
     extra = {date(2026, 7, 28): 4, **{date(2026, 7, d): 2 for d in (27, 24, 23, 22)}}
     out, d = [], START
     while d < END:
         if d.weekday() < 5:
             for u in range(10):
-                out.append(("o1", f"u{u}", d, 2.0 + (extra.get(d, 0) if u < 5 else 0), None))
+                out.append(("o1", f"u{u}", d, 2.0, None))
+                if burst and u < 5 and d in extra:
+                    out.append(("o1", f"u{u}", d, extra[d] / 2, True))
+                    out.append(("o1", f"u{u}", d, extra[d] / 2, None))
         d += timedelta(days=1)
     return spark.createDataFrame(
         out, "org_id string, user_key string, event_date date, _n double, _explained boolean"
@@ -105,24 +117,25 @@ def test_the_window_grows_to_the_leads_with_an_excess_and_tilts_to_the_largest(s
     inc = incentives.Incentives()
     incentives.checkpoint_estimates(spark, inc, rows, cal, CB)
     (e,) = inc.checkpoints
-    # each of leads 1-5: z = 2.24 (5 users at e = 4 or 2); lead 6: no excess -> window 1-5
+    # each of leads 1-5: z = 2.24 (5 users at e = 4 or 2) and unused outputs (none on
+    # ordinary days); lead 6: no excess -> window 1-5
     assert e.leads == [1, 2, 3, 4, 5]
     # ordinary: Jul 1-20 (14 working days, 2 a day); bursting users: 22 on the 5 window days
     # against cf 10 -> e = 12 each, E = 60
     assert e.status == "ok" and e.excess == pytest.approx(60.0)
-    # tilts: lead 1 has 20 excess in 40 rows, leads 2-5 10 in 30; window mean 60 / 160
-    assert e.tilts["1"] == pytest.approx(0.5 / 0.375, abs=1e-5)
-    assert e.tilts["2"] == pytest.approx((1 / 3) / 0.375, abs=1e-5)
+    # unexplained: lead 1 has 10 excess in 30 rows, leads 2-5 5 in 25; window mean 30 / 130
+    assert e.tilts["1"] == pytest.approx((1 / 3) / (30 / 130), abs=1e-5)
+    assert e.tilts["2"] == pytest.approx(0.2 / (30 / 130), abs=1e-5)
     got = {(r.user_key, r.event_date): r.sig_checkpoint_burst for r in inc.checkpoint.collect()}
-    w = 12 / 22  # the user's excess share of the window
-    assert got[("u0", date(2026, 7, 28))] == pytest.approx(w * 0.5 / 0.375, abs=1e-5)
-    assert got[("u0", date(2026, 7, 22))] == pytest.approx(w * (1 / 3) / 0.375, abs=1e-5)
+    w = 6 / 16  # the user's unexplained excess share of the window (16 rows against cf 10)
+    assert got[("u0", date(2026, 7, 28))] == pytest.approx(w * (1 / 3) / (30 / 130), abs=1e-5)
+    assert got[("u0", date(2026, 7, 22))] == pytest.approx(w * 0.2 / (30 / 130), abs=1e-5)
     assert got[("u7", date(2026, 7, 28))] == 0.0  # did not burst
     assert ("u0", date(2026, 7, 21)) not in got  # lead 6: not in the window
 
 
 def test_without_a_burst_the_window_stays_the_configured_one(spark):
-    rows = _rows(spark).where("user_key >= 'u5'")
+    rows = _rows(spark, burst=False)
     cal = checkpoint_burst.lead_calendar(["o1"], [("o1", date(2026, 7, 29))], START, END, 3, 6)
     inc = incentives.Incentives()
     incentives.checkpoint_estimates(spark, inc, rows, cal, CB)

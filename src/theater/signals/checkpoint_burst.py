@@ -149,10 +149,24 @@ class Lead:
     se: float  # user-clustered
     rest_obs: float  # interactions no flag explains
     rest_excess: float  # their excess
+    ordinary: float = 0.0  # the same org's interactions on ordinary days
+    ordinary_rest: float = 0.0  # of which no flag explains
 
     @property
     def z(self) -> float | None:
         return self.excess / self.se if self.se > 0 else None
+
+    def looks_like_theater(self, min_z: float) -> bool:
+        """The lead's interactions are explained by a flag (output unused) significantly more
+        often than ordinary days' (one-sided z >= ``min_z``, binomial over rows: a screen, as
+        rows cluster in users). Work that rises before a deadline (a release crunch) raises
+        usage with outputs used as usual; a burst for the review brings unused outputs."""
+        if self.obs <= 0 or self.ordinary <= 0:
+            return False
+        s = 1.0 - self.rest_obs / self.obs
+        g = 1.0 - self.ordinary_rest / self.ordinary
+        se = math.sqrt(s * (1 - s) / self.obs + g * (1 - g) / self.ordinary)
+        return s > g and se > 0 and (s - g) / se >= min_z
 
 
 def lead_profile(
@@ -202,6 +216,7 @@ def lead_profile(
             F.sum(r).alias(f"R{p}"),
             F.first(f"n{p}").alias(f"n{p}"),
         ]
+    aggs += [F.sum("o").alias("o"), F.sum("o_rest").alias("o_rest")]
     out: dict[str, dict[int, Lead]] = {}
     for row in per_user.groupBy("org_id", "n_ord").agg(*aggs).collect():
         n = float(row.n_ord)
@@ -215,6 +230,8 @@ def lead_profile(
                 math.sqrt(float(row[f"S{p}"])) / n,
                 float(row[f"rest{p}"]),
                 float(row[f"R{p}"]) / n,
+                float(row.o),
+                float(row.o_rest),
             )
             for p in leads
         }
@@ -223,28 +240,37 @@ def lead_profile(
 
 def kept_leads(profile: Mapping[int, Lead], base: int, min_z: float) -> list[int]:
     """Leads 1..``base`` always (the configured window), then each further lead while its own
-    excess is significant (z >= ``min_z``), stopping at the first that is not."""
+    excess is significant (z >= ``min_z``) and looks like theater (``Lead.looks_like_theater``),
+    stopping at the first that does not."""
     kept = [p for p in sorted(profile) if p <= base]
     for p in sorted(q for q in profile if q > base):
-        z = profile[p].z
-        if profile[p].days == 0 or z is None or z < min_z or profile[p].excess <= 0:
+        lead, z = profile[p], profile[p].z
+        if lead.days == 0 or z is None or z < min_z or lead.excess <= 0:
+            break
+        if not lead.looks_like_theater(min_z):
             break
         kept.append(p)
     return kept
 
 
-def lead_tilts(profile: Mapping[int, Lead], kept: Sequence[int]) -> dict[int, float]:
+def lead_tilts(profile: Mapping[int, Lead], kept: Sequence[int], min_z: float) -> dict[int, float]:
     """{lead: t}: how much more of a kept lead's unexplained interactions are excess than of the
     window's on average, ``t = (R_p+ / rest_p) / (sum R+ / sum rest)``. Bursts need not be even
     over the window (they rise towards the review in some teams): a user's window weight times
-    t puts it where the org's excess is. Weighted by the leads' rows, the tilts average 1."""
+    t puts it where the org's excess is. Weighted by the leads' rows, the tilts average 1. A
+    lead whose excess does not look like theater (``Lead.looks_like_theater``) is not raised
+    (t <= 1): more work before a deadline is not a burst for the review."""
     pos = {p: max(profile[p].rest_excess, 0.0) for p in kept}
     rest = {p: profile[p].rest_obs for p in kept}
     total_rest = sum(rest.values())
     mean = sum(pos.values()) / total_rest if total_rest > 0 else 0.0
     if mean <= 0:
         return {p: 1.0 for p in kept}
-    return {p: round((pos[p] / rest[p]) / mean, 6) if rest[p] > 0 else 1.0 for p in kept}
+    out = {p: (pos[p] / rest[p]) / mean if rest[p] > 0 else 1.0 for p in kept}
+    return {
+        p: round(t if profile[p].looks_like_theater(min_z) else min(t, 1.0), 6)
+        for p, t in out.items()
+    }
 
 
 def window_calendar(

@@ -227,7 +227,9 @@ def checkpoint_estimates(spark: SparkSession, inc: Incentives, rows, cal, cb) ->
     kept = {o: checkpoint_burst.kept_leads(profile.get(o, {}), k, cb.min_z) for o in cal}
     days = checkpoint_burst.calendar_frame(spark, checkpoint_burst.window_calendar(cal, kept))
     ests, frame = checkpoint_burst.estimate(spark, rows, days, cb, F.col("_explained"))
-    tilts = {o: checkpoint_burst.lead_tilts(profile[o], kept[o]) for o in kept if o in profile}
+    tilts = {
+        o: checkpoint_burst.lead_tilts(profile[o], kept[o], cb.min_z) for o in kept if o in profile
+    }
     for e in ests:
         e.leads = kept.get(e.org_id)
         e.tilts = {str(p): t for p, t in tilts.get(e.org_id, {}).items()}

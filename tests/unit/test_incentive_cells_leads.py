@@ -142,3 +142,43 @@ def test_without_a_burst_the_window_stays_the_configured_one(spark):
     (e,) = inc.checkpoints
     assert e.leads == [1, 2, 3] and e.excess == pytest.approx(0.0)
     assert {r.sig_checkpoint_burst for r in inc.checkpoint.collect()} == {0.0}
+
+
+def test_small_teams_are_measured_on_their_weeks_pooled_by_distance_to_their_quota(spark):
+    # two teams (quota 10 and 12), each 700 user-weeks of 100 users: under the sample rule
+    # (1,000) alone. Team 12's counts are team 10's shifted by 2; pooled on the median quota
+    # 11 each is shifted by 1 to the same counts, so the pooled estimate is the fit of the
+    # doubled counts at 11.
+    from tests.unit.test_incentives import QB, _nb_counts, _user_weeks
+
+    base = _nb_counts(700, 14.0, 4.0, range(1, 40))
+    counts = dict(base)
+    for n in (6, 7, 8, 9):
+        k = int(round(0.3 * base[n]))
+        counts[n] -= k
+        counts[10] += k
+    uw10 = _user_weeks(spark, counts, users=100, quota=10, org="t1")
+    uw12 = _user_weeks(spark, {n + 2: k for n, k in counts.items()}, users=100, quota=12, org="t2")
+    e10, e12 = quota_bunching.estimate_all(spark, uw10.unionByName(uw12), QB, seed=11)
+    assert (e10.org_id, e12.org_id) == ("t1", "t2")
+    assert e10.status == e12.status == "ok"
+    assert e10.reference.startswith("pooled:") and e12.reference.startswith("pooled:")
+    edges = quota_bunching.bin_edges(11, QB.window, 1)
+    doubled = [2 * counts.get(int(z) - 1, 0) if z >= 1 else 0 for z in edges]
+    kw = {k: getattr(QB, k) for k in ("exclude_below", "exclude_above", "max_exclude_below")}
+    f = quota_bunching.fit_bunching(
+        edges, doubled, 11, order=QB.poly_order, choose_exclusion=True, **kw
+    )
+    assert e10.B == pytest.approx(f.B, abs=1e-4) and e12.B == pytest.approx(f.B, abs=1e-4)
+    assert e10.weight > 0
+    # the pooled excess is a larger share of a week at 10 than at 12
+    assert e12.weight == pytest.approx(e10.weight * 10 / 12, abs=1e-5)
+    assert (e10.z_high, e12.z_high) == (e10.weekly_quota + 1, 13)
+
+
+def test_one_small_team_alone_stays_na(spark):
+    from tests.unit.test_incentives import QB, _nb_counts, _user_weeks
+
+    uw = _user_weeks(spark, _nb_counts(700, 14.0, 4.0, range(1, 40)), users=100, quota=10)
+    (e,) = quota_bunching.estimate_all(spark, uw, QB, seed=11)
+    assert e.status == "insufficient_sample" and e.weight is None

@@ -39,7 +39,7 @@ counts (regimes x replicates x bins) go to the driver for the numpy fits.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -515,7 +515,89 @@ def estimate_all(
         estimate_regime(o, z, table.get((o, z), {}), sizes.get((o, z), {}), settings, orders)
         for o, z in regimes
     ]
-    return stack_changed_quotas(spark, user_weeks, ests, settings, seed, orders)
+    ests = stack_changed_quotas(spark, user_weeks, ests, settings, seed, orders)
+    return pool_small_regimes(spark, user_weeks, ests, settings, seed, orders)
+
+
+POOL = "~pooled"  # the org id of the pooled small regimes (never a real org: "~" sorts last)
+
+
+def pool_small_regimes(
+    spark: SparkSession,
+    user_weeks: DataFrame,
+    ests: list[Estimate],
+    settings: QuotaBunching,
+    seed: int,
+    orders: Sequence[int] = (),
+) -> list[Estimate]:
+    """Regimes still under the sample rule after stacking (teams too small to show their own
+    bunching), when there are two or more orgs of them: one estimate on all their weeks stacked
+    by distance to their own quota (the common reference z0 the median of their quotas; each
+    org's weeks without a quota shifted by its lowest small quota), given to each as
+    :func:`stack_changed_quotas` does, with ``reference`` "pooled:...". It assumes the pooled
+    teams comply alike; each regime's own interactions still decide where its weight goes
+    (``with_cells``). Regimes measured on their own keep their own estimate."""
+    small = [e for e in ests if e.status == "insufficient_sample"]
+    if len({e.org_id for e in small}) < 2:
+        return ests
+    z0 = int(np.median([int(e.weekly_quota) for e in small]))
+    own = spark.createDataFrame(
+        [(e.org_id, int(e.weekly_quota)) for e in small], "org_id string, _zq long"
+    )
+    lowest = spark.createDataFrame(
+        [
+            (o, min(int(e.weekly_quota) for e in small if e.org_id == o))
+            for o in sorted({e.org_id for e in small})
+        ],
+        "org_id string, _zl long",
+    )
+    q = F.col("weekly_quota")
+    quota_weeks = user_weeks.join(
+        F.broadcast(own), on=(user_weeks.org_id == own.org_id) & (q == own._zq), how="inner"
+    ).drop(own.org_id)
+    pre_weeks = (
+        user_weeks.where(q.isNull())
+        .join(F.broadcast(lowest), on="org_id", how="inner")
+        .withColumnRenamed("_zl", "_zq")
+    )
+    cols = ["user_key", "n_interactions", "weekly_quota", "full_week", "_zq"]
+    pooled = (
+        quota_weeks.select(*cols)
+        .unionByName(pre_weeks.select(*cols))
+        .withColumn("n_interactions", F.col("n_interactions") - F.col("_zq") + F.lit(z0))
+        .withColumn("weekly_quota", F.when(q.isNotNull(), F.lit(z0).cast("long")))
+        .withColumn("org_id", F.lit(POOL))
+        .where(F.col("n_interactions") >= 1)
+        .drop("_zq")
+    )
+    table, sizes, _ = binned_replicates(spark, pooled, settings, seed)
+    p = estimate_regime(
+        POOL, z0, table.get((POOL, z0), {}), sizes.get((POOL, z0), {}), settings, orders
+    )
+    if p.status != "ok":
+        return ests
+    out = []
+    for e in ests:
+        if e.status != "insufficient_sample":
+            out.append(e)
+            continue
+        z = int(e.weekly_quota)
+        ratio = z0 / z
+        out.append(
+            replace(
+                p,
+                org_id=e.org_id,
+                weekly_quota=z,
+                reference=f"pooled:{p.reference}",
+                z_low=z - (z0 - p.z_low),
+                z_high=z + (p.z_high - z0),
+                weight=round(min(1.0, p.weight * ratio), 6) if p.weight is not None else None,
+                weights_by_order={
+                    k: round(min(1.0, v * ratio), 6) for k, v in p.weights_by_order.items()
+                },
+            )
+        )
+    return out
 
 
 def stacked_user_weeks(user_weeks: DataFrame, quotas: Mapping[str, Sequence[int]]) -> DataFrame:

@@ -301,18 +301,6 @@ def tilted(frame: DataFrame, tilts: DataFrame) -> DataFrame:
 
 
 @dataclass
-class _Sums:
-    org_id: str
-    users: int
-    obs: float
-    E: float
-    S2: float
-    Epos: float
-    after: float
-    cf_after: float
-
-
-@dataclass
 class Estimate:
     org_id: str
     status: str  # ok | insufficient_sample
@@ -348,7 +336,7 @@ def estimate(
     ``interactions``: the period's rows with org_id, user_key, event_date and optionally
     ``_n`` (the interactions a row stands for: user-day aggregates carry their request
     count; default 1). ``days``: the checkpoint calendar (org_id, event_date, day_type in
-    window | after | ordinary; :func:`calendar_frame` of :func:`calendar`), built by the caller
+    window | after | ordinary, other types ignored; :func:`calendar_frame`), built by the caller
     from the policies; orgs absent from it are not measured. ``settings``: the typed
     ``incentives.checkpoint_burst`` section. Returns (estimates, frame with org_id, user_key,
     event_date, sig_checkpoint_burst for window days of the measured orgs).
@@ -370,10 +358,20 @@ def estimate(
         .where(F.col("n_window") > 0)
     )
     days = days.join(nd.select("org_id"), on="org_id", how="left_semi")
+    per_user = _per_user(interactions, days, nd, explained)
+    ests, scales = _org_estimates(_org_sums(per_user), settings)
+    if not scales:
+        return ests, empty
+    return ests, _weights(spark, per_user, days, scales)
+
+
+def _per_user(interactions: DataFrame, days: DataFrame, nd: DataFrame, explained) -> DataFrame:
+    """Per (org, user): interactions on window, after and ordinary days (all and those no flag
+    explains), with the excesses ``e_n``, ``r_n`` and ``cf_after_n`` scaled by n_ordinary."""
     rest = ~F.coalesce(explained, F.lit(False)) if explained is not None else F.lit(True)
     # a row counts ``_n`` interactions when given (user-day aggregates: requests), else 1
     cnt = F.col("_n") if "_n" in interactions.columns else F.lit(1.0)
-    per_user = (
+    return (
         interactions.where(F.col("org_id").isNotNull())
         .withColumn("_rest", rest)
         .withColumn("_cnt", cnt.cast("double"))
@@ -404,7 +402,11 @@ def estimate(
             F.col("window_rest") * F.col("n_ordinary") - F.col("ordinary_rest") * F.col("n_window"),
         )
     )
-    org_rows = (
+
+
+def _org_sums(per_user: DataFrame) -> list:
+    """Per org (collected, small): users, obs and the scaled sums of the excesses."""
+    return (
         per_user.groupBy("org_id", "n_ordinary")
         .agg(
             F.sum((F.col("window") > 0).cast("int")).alias("users"),
@@ -419,38 +421,36 @@ def estimate(
         )
         .collect()
     )
+
+
+def _org_estimates(org_rows: Sequence, settings: CheckpointBurst) -> tuple[list, list]:
+    """(estimates, [(org, scale)] of the measured orgs) from :func:`_org_sums` (driver)."""
     ests, scales = [], []
     for r in sorted(org_rows, key=lambda r: r.org_id):
         e = Estimate(r.org_id, "insufficient_sample", n_users=int(r.users), obs=float(r.obs))
-        n = float(r.n_ordinary)
-        rest_excess, rest_pos = float(r.R_n), float(r.Rpos_n)
-        r = _Sums(
-            r.org_id,
-            r.users,
-            float(r.obs),
-            r.E_n / n,
-            r.S2_n / (n * n),
-            r.Epos_n / n,
-            float(r.after),
-            r.cf_after_n / n,
-        )
-        if r.users >= settings.min_users and r.obs > 0:
-            e.status = "ok"
-            e.excess = round(float(r.E), 6)
-            e.se = round(math.sqrt(float(r.S2)), 6)
-            e.z = round(e.excess / e.se, 6) if e.se > 0 else None
-            e.burst_ratio = round(float(r.E) / float(r.obs), 6)
-            e.reversion = (
-                round((float(r.after) - float(r.cf_after)) / float(r.cf_after), 6)
-                if r.cf_after
-                else None
-            )
-            significant = e.z is not None and e.z >= settings.min_z and r.E > 0
-            e.scale = max(rest_excess, 0.0) / rest_pos if significant and rest_pos > 0 else 0.0
-            scales.append((e.org_id, e.scale))
         ests.append(e)
-    if not scales:
-        return ests, empty
+        if not (r.users >= settings.min_users and r.obs > 0):
+            continue
+        n = float(r.n_ordinary)
+        E, cf_after = r.E_n / n, r.cf_after_n / n
+        e.status = "ok"
+        e.excess = round(float(E), 6)
+        e.se = round(math.sqrt(float(r.S2_n / (n * n))), 6)
+        e.z = round(e.excess / e.se, 6) if e.se > 0 else None
+        e.burst_ratio = round(float(E) / float(r.obs), 6)
+        e.reversion = (
+            round((float(r.after) - float(cf_after)) / float(cf_after), 6) if cf_after else None
+        )
+        significant = e.z is not None and e.z >= settings.min_z and E > 0
+        rest_excess, rest_pos = float(r.R_n), float(r.Rpos_n)
+        e.scale = max(rest_excess, 0.0) / rest_pos if significant and rest_pos > 0 else 0.0
+        scales.append((e.org_id, e.scale))
+    return ests, scales
+
+
+def _weights(spark, per_user: DataFrame, days: DataFrame, scales: list) -> DataFrame:
+    """(org_id, user_key, event_date, sig_checkpoint_burst) on every window day of the
+    measured orgs: ``scale * max(r_u, 0) / window_rest_u`` (clipped to 1; 0 without rows)."""
     sc = spark.createDataFrame(scales, "org_id string, _scale double")
     r_u = F.greatest(F.col("r_n"), F.lit(0.0)) / F.col("n_ordinary")
     w = F.least(F.lit(1.0), F.col("_scale") * r_u / F.col("window_rest"))
@@ -461,10 +461,9 @@ def estimate(
     )
     # the weight table covers every measured org's window days; other days of measured orgs: 0
     window_days = days.where(F.col("day_type") == "window").join(F.broadcast(sc), "org_id")
-    frame = user_w.join(
-        window_days.select("org_id", "event_date"), on="org_id", how="inner"
-    ).select("org_id", "user_key", "event_date", F.col("_w").alias(f"sig_{NAME}"))
-    return ests, frame
+    return user_w.join(window_days.select("org_id", "event_date"), on="org_id", how="inner").select(
+        "org_id", "user_key", "event_date", F.col("_w").alias(f"sig_{NAME}")
+    )
 
 
 def apply(interactions: DataFrame, frame: DataFrame, measured: Sequence[str]) -> DataFrame:

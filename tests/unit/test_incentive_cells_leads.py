@@ -182,3 +182,46 @@ def test_one_small_team_alone_stays_na(spark):
     uw = _user_weeks(spark, _nb_counts(700, 14.0, 4.0, range(1, 40)), users=100, quota=10)
     (e,) = quota_bunching.estimate_all(spark, uw, QB, seed=11)
     assert e.status == "insufficient_sample" and e.weight is None
+
+
+def test_only_users_whose_window_brings_unused_outputs_are_raised(spark):
+    # u0: 10 window rows of which 5 explained (unused) against 5 of 100 on ordinary days
+    # (z = (0.5 - 0.05) / sqrt(0.05 x 0.95 / 10) = 6.5); u1: 1 of 10 (z = 0.73): a crunch
+    d1, d2 = date(2026, 7, 14), date(2026, 7, 7)
+    days = spark.createDataFrame(
+        [("o1", d1, "window"), ("o1", d2, "ordinary")],
+        "org_id string, event_date date, day_type string",
+    )
+    rows = spark.createDataFrame(
+        [
+            ("o1", "u0", d1, 5.0, True),
+            ("o1", "u0", d1, 5.0, False),
+            ("o1", "u0", d2, 5.0, True),
+            ("o1", "u0", d2, 95.0, None),
+            ("o1", "u1", d1, 1.0, True),
+            ("o1", "u1", d1, 9.0, None),
+            ("o1", "u1", d2, 5.0, True),
+            ("o1", "u1", d2, 95.0, None),
+        ],
+        "org_id string, user_key string, event_date date, _n double, _explained boolean",
+    )
+    raised = checkpoint_burst.unused_excess_users(rows, days, rows["_explained"], 1.645)
+    assert [(r.org_id, r.user_key) for r in raised.collect()] == [("o1", "u0")]
+    frame = spark.createDataFrame(
+        [("o1", u, d, 0.4) for u in ("u0", "u1") for d in (d1, d2)],
+        "org_id string, user_key string, event_date date, sig_checkpoint_burst double",
+    )
+    tilts = spark.createDataFrame(
+        [("o1", d1, 2.0), ("o1", d2, 0.5)], "org_id string, event_date date, _tilt double"
+    )
+    got = {
+        (r.user_key, r.event_date): r.sig_checkpoint_burst
+        for r in checkpoint_burst.tilted(frame, tilts, raised).collect()
+    }
+    # raised for u0 only; a tilt below 1 lowers both
+    assert got == {
+        ("u0", d1): pytest.approx(0.8),
+        ("u1", d1): pytest.approx(0.4),
+        ("u0", d2): pytest.approx(0.2),
+        ("u1", d2): pytest.approx(0.2),
+    }

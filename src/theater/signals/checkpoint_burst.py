@@ -287,16 +287,56 @@ def window_calendar(
     }
 
 
-def tilted(frame: DataFrame, tilts: DataFrame) -> DataFrame:
+def unused_excess_users(
+    interactions: DataFrame, days: DataFrame, explained: Column, min_z: float
+) -> DataFrame:
+    """(org_id, user_key) of the users whose window days bring unused outputs: the share of
+    their window-day interactions a flag explains is above their ordinary days' share (one-sided
+    binomial z >= ``min_z`` against the ordinary share, floored at half an interaction of the
+    ordinary days). A user who only worked more before a deadline (a crunch, an on-call week)
+    keeps their usual share."""
+    cnt = F.col("_n") if "_n" in interactions.columns else F.lit(1.0)
+    ex = F.coalesce(explained, F.lit(False))
+    t = F.col("day_type")
+    u = (
+        interactions.where(F.col("org_id").isNotNull())
+        .withColumn("_cnt", cnt.cast("double"))
+        .withColumn("_ex", ex)
+        .join(F.broadcast(days), on=["org_id", "event_date"], how="inner")
+        .groupBy("org_id", "user_key")
+        .agg(
+            F.sum(F.when(t == "window", F.col("_cnt")).otherwise(0.0)).alias("w"),
+            F.sum(F.when((t == "window") & F.col("_ex"), F.col("_cnt")).otherwise(0.0)).alias("wx"),
+            F.sum(F.when(t == "ordinary", F.col("_cnt")).otherwise(0.0)).alias("o"),
+            F.sum(F.when((t == "ordinary") & F.col("_ex"), F.col("_cnt")).otherwise(0.0)).alias(
+                "ox"
+            ),
+        )
+        .where((F.col("w") > 0) & (F.col("o") > 0))
+    )
+    g = F.greatest(F.col("ox"), F.lit(0.5)) / F.col("o")
+    z = (F.col("wx") / F.col("w") - g) / F.sqrt(g * (F.lit(1.0) - g) / F.col("w"))
+    return u.where(z >= F.lit(min_z)).select("org_id", "user_key")
+
+
+def tilted(frame: DataFrame, tilts: DataFrame, raised: DataFrame | None = None) -> DataFrame:
     """The weight table of :func:`estimate` with each window day's weight times its lead's
-    tilt (clipped to 1); ``tilts``: org_id, event_date, _tilt."""
+    tilt (clipped to 1); ``tilts``: org_id, event_date, _tilt. With ``raised`` (org_id,
+    user_key: :func:`unused_excess_users`), a tilt above 1 applies only to those users (the
+    others keep their window weight where a lead has more excess than the window's mean)."""
     col = f"sig_{NAME}"
+    t = F.coalesce(F.col("_tilt"), F.lit(1.0))
+    if raised is not None:
+        frame = frame.join(
+            F.broadcast(raised.withColumn("_raise", F.lit(True))),
+            on=["org_id", "user_key"],
+            how="left",
+        )
+        t = F.when(F.col("_raise").isNotNull(), t).otherwise(F.least(t, F.lit(1.0)))
     return (
         frame.join(F.broadcast(tilts), on=["org_id", "event_date"], how="left")
-        .withColumn(
-            col, F.round(F.least(F.lit(1.0), F.col(col) * F.coalesce("_tilt", F.lit(1.0))), 6)
-        )
-        .drop("_tilt")
+        .withColumn(col, F.round(F.least(F.lit(1.0), F.col(col) * t), 6))
+        .drop("_tilt", "_raise")
     )
 
 

@@ -219,7 +219,8 @@ def checkpoint_estimates(spark: SparkSession, inc: Incentives, rows, cal, cb) ->
     candidate lead (:func:`checkpoint_burst.lead_profile`); the window is the configured
     ``working_days_before`` plus the further leads with a significant excess of their own
     (``kept_leads``); then the estimate on that window, each window day's weight tilted by its
-    lead's share of the excess (``lead_tilts``)."""
+    lead's share of the excess (``lead_tilts``), raised above the window's weight only for users
+    whose window days bring unused outputs (``unused_excess_users``)."""
     k = cb.working_days_before
     lf = checkpoint_burst.lead_frame(spark, cal)
     max_lead = max(k, checkpoint_burst.MAX_LEAD_DAYS)
@@ -241,8 +242,11 @@ def checkpoint_estimates(spark: SparkSession, inc: Incentives, rows, cal, cb) ->
         if t == "window" and p in tilts[o]
     ]
     if rows_t:
+        raised = checkpoint_burst.unused_excess_users(rows, days, F.col("_explained"), cb.min_z)
         frame = checkpoint_burst.tilted(
-            frame, spark.createDataFrame(rows_t, "org_id string, event_date date, _tilt double")
+            frame,
+            spark.createDataFrame(rows_t, "org_id string, event_date date, _tilt double"),
+            raised,
         )
     inc.checkpoints, inc.checkpoint = ests, frame
     inc.checkpoint_orgs = sorted(e.org_id for e in ests if e.status == "ok")
@@ -354,13 +358,12 @@ def org_columns(
     bootstrap runs in ``buckets`` user-hash buckets (``outcome_decoupling.estimate``).
     """
     s = cfg.incentives
-    out: dict[str, dict] = {r.org_id: {} for r in index_rows}
     dec: dict[str, outcome_decoupling.Estimate] = {}
     if s.outcome_decoupling.enabled and policies is not None and work_items is not None:
         interactions = (
             history if history is not None else labels.select("org_id", "user_key", "event_date")
         )
-        for e in outcome_decoupling.estimate(
+        ests = outcome_decoupling.estimate(
             spark,
             interactions,
             work_items,
@@ -371,9 +374,8 @@ def org_columns(
             cfg.scoring.bootstrap.seed,
             staging=staging,
             buckets=buckets,
-        ):
-            if e.status == "ok":
-                dec[e.org_id] = e
+        )
+        dec = {e.org_id: e for e in ests if e.status == "ok"}
     published = {
         r.org_id: r.theater_index
         for r in index_rows
@@ -384,44 +386,52 @@ def org_columns(
         if published
         else None
     )
-    # rank bands re-score per-interaction labels: only orgs whose index rests on them
-    by_labels = {
-        o: v
-        for o, v in published.items()
-        if getattr(next(r for r in index_rows if r.org_id == o), "index_basis", "interactions")
-        in (None, "interactions")
-    }
-    bands: dict = {}
-    if s.sensitivity.enabled and by_labels:
-        configs = sensitivity.grid(
-            s.sensitivity,
-            names,
-            cfg.signals.unused_output.max_dwell_ms,
-            s.quota_bunching.poly_order,
+    bands = _rank_bands(index_rows, published, labels, cfg, names, inc)
+    out: dict[str, dict] = {}
+    for r in index_rows:
+        o, e = r.org_id, dec.get(r.org_id)
+        cols = out[o] = _decoupling_columns(e)
+        cols["high_confidence_theater"] = (
+            bool(published[o] >= top and e is not None and e.decoupled is True)
+            if o in published
+            else None
         )
-        per_cfg = sensitivity.org_shares(
-            labels, cfg.weights.as_dict(), names, configs, inc.order_factors if inc else {}
-        )
-        bands = sensitivity.rank_bands(per_cfg, by_labels, list(by_labels), s.sensitivity.band)
-    for o, cols in out.items():
-        e = dec.get(o)
-        cols["usage_change"] = e.usage_change if e else None
-        cols["outcome_change"] = e.outcome_change if e else None
-        cols["outcome_decoupling"] = e.ratio if e else None
-        cols["outcome_decoupling_low"] = e.ratio_low if e else None
-        cols["outcome_decoupling_high"] = e.ratio_high if e else None
-        cols["decoupled"] = e.decoupled if e else None
-        if o in published:
-            cols["high_confidence_theater"] = bool(
-                published[o] >= top and e is not None and e.decoupled is True
-            )
-        else:
-            cols["high_confidence_theater"] = None
-        lo_hi = bands.get(o)
-        cols["rank_low"], cols["rank_high"] = lo_hi if lo_hi else (None, None)
+        cols["rank_low"], cols["rank_high"] = bands.get(o) or (None, None)
     for o, d in diagnostics(inc, list(out), cfg).items():
         out[o].update(d)
     return out
+
+
+def _decoupling_columns(e) -> dict:
+    """An org's outcome-decoupling columns (all None without an estimate)."""
+    return {
+        "usage_change": e.usage_change if e else None,
+        "outcome_change": e.outcome_change if e else None,
+        "outcome_decoupling": e.ratio if e else None,
+        "outcome_decoupling_low": e.ratio_low if e else None,
+        "outcome_decoupling_high": e.ratio_high if e else None,
+        "decoupled": e.decoupled if e else None,
+    }
+
+
+def _rank_bands(index_rows, published, labels, cfg, names, inc) -> dict:
+    """{org: (rank_low, rank_high)} over the sensitivity grid. Rank bands re-score
+    per-interaction labels: only orgs whose index rests on them."""
+    s = cfg.incentives
+    basis = {r.org_id: getattr(r, "index_basis", "interactions") for r in index_rows}
+    by_labels = {o: v for o, v in published.items() if basis[o] in (None, "interactions")}
+    if not (s.sensitivity.enabled and by_labels):
+        return {}
+    configs = sensitivity.grid(
+        s.sensitivity,
+        names,
+        cfg.signals.unused_output.max_dwell_ms,
+        s.quota_bunching.poly_order,
+    )
+    per_cfg = sensitivity.org_shares(
+        labels, cfg.weights.as_dict(), names, configs, inc.order_factors if inc else {}
+    )
+    return sensitivity.rank_bands(per_cfg, by_labels, list(by_labels), s.sensitivity.band)
 
 
 ORG_SCHEMA = (

@@ -36,13 +36,32 @@ def test_cell_split_needs_both_samples_and_a_weight():
     assert quota_bunching.cell_split(0.0, {0: 600, 1: 400}, {0: 8000, 1: 2000}, 0.0) == {}
 
 
+def test_the_cells_bound_the_fillers_share_from_below():
+    b, g = {0: 600, 1: 400}, {0: 8000, 1: 2000}
+    # cell 1 has the excess: w >= (0.4 - 0.2) / (1 - 0.2) = 0.25
+    assert quota_bunching.cells_lower_bound(b, g, 0.0) == pytest.approx(0.25)
+    # less min_z standard errors: se = sqrt(0.4 x 0.6 / 1000 + 0.2 x 0.8 / 10000) = 0.016
+    assert quota_bunching.cells_lower_bound(b, g, 1.645) == pytest.approx(
+        (0.2 - 1.645 * 0.016) / 0.8
+    )
+    assert quota_bunching.cells_lower_bound({0: 800, 1: 200}, g, 1.645) == 0.0  # no excess
+    assert quota_bunching.cells_lower_bound({0: 60, 1: 40}, g, 0.0) == 0.0  # too few rows
+
+
 def test_with_cells_uses_the_raised_weight_and_skips_unmeasured_regimes():
     ok = quota_bunching.Estimate("o1", 10, "ok", weight=0.1, weight_evidence=0.2)
     na = quota_bunching.Estimate("o2", 10, "insufficient_sample")
-    rates = {("o1", 10): {True: {0: 600, 1: 400}, False: {0: 8000, 1: 2000}}}
-    quota_bunching.with_cells([ok, na], rates, 0.0)
-    assert ok.cell_weights == {0: pytest.approx(0.0), 1: pytest.approx(0.5)}
-    assert na.cell_weights == {}
+    flat = quota_bunching.Estimate("o3", 10, "ok", weight=0.0, weight_evidence=0.0)
+    rates = {
+        ("o1", 10): {True: {0: 600, 1: 400}, False: {0: 8000, 1: 2000}},
+        ("o3", 10): {True: {0: 600, 1: 400}, False: {0: 8000, 1: 2000}},
+    }
+    quota_bunching.with_cells([ok, na, flat], rates, 0.0)
+    # w = max(0.1, 0.2, cells bound 0.25): f_1 = (0.4 - 0.75 x 0.2) / 0.25 = 1, p_1 = 0.25 / 0.4
+    assert ok.weight_cells == pytest.approx(0.25)
+    assert ok.cell_weights == {0: pytest.approx(0.0), 1: pytest.approx(0.625)}
+    # no split where the regime is NA or its bunching is not significant
+    assert na.cell_weights == {} and flat.cell_weights == {}
     # the no-use marginal of the cells (bit 8) is the evidence split's input
     assert quota_bunching.no_use_rates({("o1", 10): {True: {0: 5, 8: 3, 12: 2}}}, 8) == {
         ("o1", 10): {True: (10, 5)}

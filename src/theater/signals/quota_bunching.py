@@ -189,6 +189,7 @@ class Estimate:
     weight_no_use: float | None = None
     weight_use: float | None = None
     # cell split (see ``cell_split``): {cell: P(filler | cell, bunched week)}; empty: no split
+    weight_cells: float | None = None  # cells_lower_bound
     cell_weights: dict = field(default_factory=dict)
 
 
@@ -384,16 +385,49 @@ def cell_split(
     }
 
 
+def cells_lower_bound(
+    bunched: Mapping[int, int], reference: Mapping[int, int], min_z: float
+) -> float:
+    """Lower bound on the fillers' share w of the bunched weeks' rows from the cells where they
+    show: for any set C of cells, ``s_C = (1-w) g_C + w f_C`` with f_C <= 1 gives ``w >= (s_C -
+    g_C) / (1 - g_C)``. C: the cells whose own excess is significant (z >= ``min_z``); the
+    bound is taken at s_C minus ``min_z`` standard errors (binomial over rows: a screen). 0
+    without such cells or with fewer than ``MIN_EVIDENCE_ROWS`` rows in either sample."""
+    nb, nr = sum(bunched.values()), sum(reference.values())
+    if nb < MIN_EVIDENCE_ROWS or nr < MIN_EVIDENCE_ROWS:
+        return 0.0
+
+    def z(s, g):
+        se = math.sqrt(s * (1 - s) / nb + g * (1 - g) / nr)
+        return (s - g) / se if se > 0 else 0.0
+
+    shares = {
+        c: (bunched.get(c, 0) / nb, reference.get(c, 0) / nr) for c in set(bunched) | set(reference)
+    }
+    C = [c for c, (s, g) in shares.items() if s > g and z(s, g) >= min_z]
+    if not C:
+        return 0.0
+    s_C, g_C = sum(shares[c][0] for c in C), sum(shares[c][1] for c in C)
+    if g_C >= 1.0:
+        return 0.0
+    se = math.sqrt(s_C * (1 - s_C) / nb + g_C * (1 - g_C) / nr)
+    return max(0.0, (s_C - g_C - min_z * se) / (1.0 - g_C))
+
+
 def with_cells(estimates: Sequence[Estimate], rates: Mapping, min_z: float) -> None:
     """Fill each measured regime's ``cell_weights`` from ``rates[(org, z*)] = {True: {cell:
-    rows}, False: {...}}`` (:func:`cell_rates`), after :func:`with_evidence`: the split weight
-    is ``max(w_q, weight_evidence)`` as there."""
+    rows}, False: {...}}`` (:func:`cell_rates`), after :func:`with_evidence`: only where the
+    bunching itself is significant (w_q > 0), the split weight is ``max(w_q, weight_evidence,
+    cells_lower_bound)`` (w_q counts only the missing mass just below z*, which understates the
+    extra rows of compliers who start far below it; ``weight_cells`` keeps the bound)."""
     for e in estimates:
         if e.status != "ok" or e.weight is None or not e.weight > 0:
             continue
         r = rates.get((e.org_id, int(e.weekly_quota)), {})
-        w = max(e.weight, e.weight_evidence or 0.0)
-        e.cell_weights = cell_split(w, r.get(True, {}), r.get(False, {}), min_z)
+        b, g = r.get(True, {}), r.get(False, {})
+        e.weight_cells = round(cells_lower_bound(b, g, min_z), 6)
+        w = max(e.weight, e.weight_evidence or 0.0, e.weight_cells)
+        e.cell_weights = cell_split(w, b, g, min_z)
 
 
 def no_use_rates(cells: Mapping, no_use_bit: int) -> dict:

@@ -266,17 +266,25 @@ def estimate_regime(
         if significant
         else 0.0
     )
+    est.weights_by_order = _weights_by_order(one, order, est.weight, orders, significant, z_star)
+    return est
+
+
+def _weights_by_order(one, order: int, weight: float, orders, significant: bool, z_star: int):
+    """{order: w_q under that polynomial order} (sensitivity); 0 where the headline is not
+    significant."""
+    out = {}
     for o in orders:
         if o == order:
-            est.weights_by_order[o] = est.weight
+            out[o] = weight
             continue
         f, a = one(POINT, o)
-        est.weights_by_order[o] = (
+        out[o] = (
             round(quota_weight(a[0], f.n_bunch, f.shortfall, z_star), 6)
             if (f is not None and significant)
             else 0.0
         )
-    return est
+    return out
 
 
 # ----------------------------------------------------------------------------- evidence split
@@ -502,34 +510,39 @@ def binned_replicates(
         for (o, z), d in sizes.items()
         if d.get("q", (0, 0))[0] >= s.min_user_weeks and d.get("q", (0, 0))[1] >= s.min_users
     ]
-    table: dict = {}
-    if ok:
-        keep = spark.createDataFrame([(o, int(z)) for o, z in ok], "org_id string, z_star long")
-        reps = spark.range(-1, s.bootstrap_replicates).withColumnRenamed("id", "rep")
-        w = poisson_rep_weight(seed, F.concat_ws("|", "org_id", "user_key"), F.col("rep"))
-        agg = (
-            binned.join(F.broadcast(keep), on=["org_id", "z_star"], how="inner")
-            .crossJoin(F.broadcast(reps))
-            .withColumn("w", w)
-            .groupBy("org_id", "z_star", "sample", "rep", "bin")
-            .agg(F.sum(F.col("w") * F.col("c")).alias("wc"))
-        )
-        for r in agg.collect():
-            key = (r.org_id, int(r.z_star))
-            edges = bin_edges(int(r.z_star), window, bw)
-            cell = table.setdefault(key, {}).setdefault(
-                (r.sample, int(r.rep)), np.zeros(len(edges))
-            )
-            idx = int(np.searchsorted(edges, int(r.z_star) + bw * int(r.bin)))
-            if idx < len(edges) and edges[idx] == int(r.z_star) + bw * int(r.bin):
-                cell[idx] += float(r.wc)
-        # a replicate in which a sample drew no rows at all is all zeros, not missing
-        for key, cells in table.items():
-            edges = bin_edges(key[1], window, bw)
-            for smp in {smp for smp, _ in cells}:
-                for rep in range(-1, s.bootstrap_replicates):
-                    cells.setdefault((smp, rep), np.zeros(len(edges)))
+    table = _replicate_table(spark, binned, ok, s, seed) if ok else {}
     return table, sizes, sorted(sizes)
+
+
+def _replicate_table(spark, binned: DataFrame, ok: list, s: QuotaBunching, seed: int) -> dict:
+    """{(org, z*): {(sample, rep): counts over ``bin_edges``}} of the regimes ``ok``, with
+    user-clustered Poisson bootstrap weights (rep -1: the point estimate)."""
+    bw, window = s.bin_width, s.window
+    keep = spark.createDataFrame([(o, int(z)) for o, z in ok], "org_id string, z_star long")
+    reps = spark.range(-1, s.bootstrap_replicates).withColumnRenamed("id", "rep")
+    w = poisson_rep_weight(seed, F.concat_ws("|", "org_id", "user_key"), F.col("rep"))
+    agg = (
+        binned.join(F.broadcast(keep), on=["org_id", "z_star"], how="inner")
+        .crossJoin(F.broadcast(reps))
+        .withColumn("w", w)
+        .groupBy("org_id", "z_star", "sample", "rep", "bin")
+        .agg(F.sum(F.col("w") * F.col("c")).alias("wc"))
+    )
+    table: dict = {}
+    for r in agg.collect():
+        key = (r.org_id, int(r.z_star))
+        edges = bin_edges(int(r.z_star), window, bw)
+        cell = table.setdefault(key, {}).setdefault((r.sample, int(r.rep)), np.zeros(len(edges)))
+        idx = int(np.searchsorted(edges, int(r.z_star) + bw * int(r.bin)))
+        if idx < len(edges) and edges[idx] == int(r.z_star) + bw * int(r.bin):
+            cell[idx] += float(r.wc)
+    # a replicate in which a sample drew no rows at all is all zeros, not missing
+    for key, cells in table.items():
+        edges = bin_edges(key[1], window, bw)
+        for smp in {smp for smp, _ in cells}:
+            for rep in range(-1, s.bootstrap_replicates):
+                cells.setdefault((smp, rep), np.zeros(len(edges)))
+    return table
 
 
 def estimate_all(

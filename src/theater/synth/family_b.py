@@ -352,6 +352,46 @@ def _topup_times(rng, topup: str, m: int, avail: list[int]):
     return np.sort(rng.choice(avail, m)), rng.uniform(9.0, 17.5, m)
 
 
+def _outputs(rng, look: np.ndarray, tool: np.ndarray):
+    """(disposition, dwell ms; -1 = none) of each output from how it looks."""
+    R = len(look)
+    disp = np.full(R, None, dtype=object)
+    dwell = np.full(R, -1, np.int64)
+    used_choice = np.array(["accepted", "edited", "inserted", "copied"], dtype=object)
+    s = look == LOOK_USED
+    disp[s] = used_choice[rng.integers(0, 4, s.sum())]
+    dwell[s] = rng.integers(5000, 40000, s.sum())
+    s = look == LOOK_READ
+    dwell[s] = rng.integers(6000, 90000, s.sum())
+    s = (look == LOOK_FAILED) | (look == LOOK_UNUSED)
+    disp[s] = np.where(rng.random(s.sum()) < 0.55, "discarded", "ignored")
+    dwell[s] = rng.integers(500, 4500, s.sum())
+    s = look == LOOK_SILENT
+    dwell[s] = np.where(rng.random(s.sum()) < 0.5, -1, rng.integers(200, 3000, s.sum()))
+    disp[tool == 3] = None  # the CLI reports no disposition
+    dwell[tool == 3] = -1
+    return disp, dwell
+
+
+def _prompts(rng, user: np.ndarray, theater: np.ndarray):
+    """(prompt tokens, prompt fingerprints as hex): theater prompts are short and often re-sent
+    from a small per-user set."""
+    R = len(user)
+    tokens = np.round(np.exp(rng.normal(np.log(120), 0.6, R))).astype(np.int64)
+    tokens[theater] = np.round(np.exp(rng.normal(np.log(40), 0.5, theater.sum()))).astype(np.int64)
+    tokens = np.maximum(tokens, 12)
+    fp = rng.integers(0, 2**63, R, dtype=np.int64).astype(np.uint64) * np.uint64(2) + rng.integers(
+        0, 2, R
+    ).astype(np.uint64)
+    reuse = theater & (rng.random(R) < 0.4)
+    pool = np.uint64(0x9E3779B97F4A7C15) * (
+        user.astype(np.uint64) * np.uint64(4) + rng.integers(0, 3, R).astype(np.uint64)
+    )
+    fp[reuse] = pool[reuse]
+    fp_hex = [f"{int(x):016x}" for x in fp]
+    return tokens, fp_hex
+
+
 def _columns(rng, r: dict, days: list[date], team_of, tz, teams) -> tuple[pa.Table, dict]:
     """Code arrays -> the interaction table (contract fields) and the truth columns."""
     R = len(r["user"])
@@ -380,36 +420,9 @@ def _columns(rng, r: dict, days: list[date], team_of, tz, teams) -> tuple[pa.Tab
     mm = ((np.abs(off) - hh) * 60).round().astype(int)
     local_s = (utc + (off * 3600).astype(np.int64).astype("timedelta64[s]")).astype(str)
     event_ts = [f"{t}{sg}{h:02d}:{m:02d}" for t, sg, h, m in zip(local_s, sign, hh, mm)]
-    # outputs
     look = r["look"]
-    disp = np.full(R, None, dtype=object)
-    dwell = np.full(R, -1, np.int64)
-    used_choice = np.array(["accepted", "edited", "inserted", "copied"], dtype=object)
-    s = look == LOOK_USED
-    disp[s] = used_choice[rng.integers(0, 4, s.sum())]
-    dwell[s] = rng.integers(5000, 40000, s.sum())
-    s = look == LOOK_READ
-    dwell[s] = rng.integers(6000, 90000, s.sum())
-    s = (look == LOOK_FAILED) | (look == LOOK_UNUSED)
-    disp[s] = np.where(rng.random(s.sum()) < 0.55, "discarded", "ignored")
-    dwell[s] = rng.integers(500, 4500, s.sum())
-    s = look == LOOK_SILENT
-    dwell[s] = np.where(rng.random(s.sum()) < 0.5, -1, rng.integers(200, 3000, s.sum()))
-    disp[tool == 3] = None  # the CLI reports no disposition
-    dwell[tool == 3] = -1
-    # prompts: theater prompts are short and often re-sent from a small per-user set
-    tokens = np.round(np.exp(rng.normal(np.log(120), 0.6, R))).astype(np.int64)
-    tokens[theater] = np.round(np.exp(rng.normal(np.log(40), 0.5, theater.sum()))).astype(np.int64)
-    tokens = np.maximum(tokens, 12)
-    fp = rng.integers(0, 2**63, R, dtype=np.int64).astype(np.uint64) * np.uint64(2) + rng.integers(
-        0, 2, R
-    ).astype(np.uint64)
-    reuse = theater & (rng.random(R) < 0.4)
-    pool = np.uint64(0x9E3779B97F4A7C15) * (
-        r["user"].astype(np.uint64) * np.uint64(4) + rng.integers(0, 3, R).astype(np.uint64)
-    )
-    fp[reuse] = pool[reuse]
-    fp_hex = [f"{int(x):016x}" for x in fp]
+    disp, dwell = _outputs(rng, look, tool)
+    tokens, fp_hex = _prompts(rng, r["user"], theater)
     comp = np.round(np.exp(rng.normal(np.log(300), 0.7, R))).astype(np.int64)
     art = rng.random(R) < 0.6
     art_id = np.where(

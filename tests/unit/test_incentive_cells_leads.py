@@ -221,6 +221,8 @@ def test_only_users_whose_window_brings_unused_outputs_are_raised(spark):
             ("o1", "u1", d1, 9.0, None),
             ("o1", "u1", d2, 5.0, True),
             ("o1", "u1", d2, 95.0, None),
+            ("o1", "u2", d1, 3.0, True),  # no ordinary day: no share to compare with
+            ("o1", "u3", d2, 3.0, True),  # no window day
         ],
         "org_id string, user_key string, event_date date, _n double, _explained boolean",
     )

@@ -314,9 +314,14 @@ def unused_excess_users(
         )
         .where((F.col("w") > 0) & (F.col("o") > 0))
     )
-    g = F.greatest(F.col("ox"), F.lit(0.5)) / F.col("o")
-    z = (F.col("wx") / F.col("w") - g) / F.sqrt(g * (F.lit(1.0) - g) / F.col("w"))
-    return u.where(z >= F.lit(min_z)).select("org_id", "user_key")
+    # divisors null rather than 0 (Sail checks divisions, and may evaluate them before the
+    # filter on w > 0 and o > 0); every ordinary interaction explained (g = 1): nothing can be
+    # above it, and the variance is floored
+    o, w = F.when(F.col("o") > 0, F.col("o")), F.when(F.col("w") > 0, F.col("w"))
+    g = F.least(F.greatest(F.col("ox"), F.lit(0.5)) / o, F.lit(1.0))
+    var = F.greatest(g * (F.lit(1.0) - g) / w, F.lit(1e-12))
+    z = (F.col("wx") / w - g) / F.sqrt(var)
+    return u.where((g < F.lit(1.0)) & (z >= F.lit(min_z))).select("org_id", "user_key")
 
 
 def tilted(frame: DataFrame, tilts: DataFrame, raised: DataFrame | None = None) -> DataFrame:

@@ -102,13 +102,14 @@ def test_kept_leads_extend_the_window_while_each_lead_is_significant_and_unused(
     # does not extend the window
     crunch = {**prof, 4: _lead(4, 10, 4, 30, 30, 10)}
     assert checkpoint_burst.kept_leads(crunch, 3, 1.645) == [1, 2, 3]
-    # tilts: R+/rest per lead over the kept leads' mean (20 / 110)
-    t = checkpoint_burst.lead_tilts(prof, [1, 2, 3, 4], 1.645)
-    assert t[1] == pytest.approx((10 / 30) / (20 / 110), abs=1e-6) and t[2] == 0.0
-    assert t[3] == pytest.approx(0.2 / (20 / 110), abs=1e-6)
-    # ... and a lead that does not look like theater is not raised above 1
-    t = checkpoint_burst.lead_tilts(crunch, [1, 2, 3, 4], 1.645)
-    assert t[4] == 1.0 and t[1] == pytest.approx((10 / 30) / (25 / 115), abs=1e-6)
+    # tilts: R+/rest per lead over the kept leads' mean (20 / 110), never above 1: lead 1
+    # (1/3 against 0.18) and lead 3 (0.2) stay at 1, lead 2 (no excess) goes to 0
+    t = checkpoint_burst.lead_tilts(prof, [1, 2, 3, 4])
+    assert t == {1: 1.0, 2: 0.0, 3: 1.0, 4: 1.0}
+    # lower than the mean: lowered in proportion (lead 2 at 0.1 against 23 / 110)
+    low = {**prof, 2: _lead(2, 3, 4, 30, 30, 3)}
+    t = checkpoint_burst.lead_tilts(low, [1, 2, 3, 4])
+    assert t[2] == pytest.approx(0.1 / (23 / 110), abs=1e-6) and t[1] == 1.0
 
 
 def _rows(spark, burst=True):
@@ -130,7 +131,7 @@ def _rows(spark, burst=True):
     )
 
 
-def test_the_window_grows_to_the_leads_with_an_excess_and_tilts_to_the_largest(spark):
+def test_the_window_grows_to_the_leads_with_an_excess_and_lowers_the_lighter_ones(spark):
     rows = _rows(spark)
     cal = checkpoint_burst.lead_calendar(["o1"], [("o1", date(2026, 7, 29))], START, END, 3, 6)
     inc = incentives.Incentives()
@@ -142,12 +143,13 @@ def test_the_window_grows_to_the_leads_with_an_excess_and_tilts_to_the_largest(s
     # ordinary: Jul 1-20 (14 working days, 2 a day); bursting users: 22 on the 5 window days
     # against cf 10 -> e = 12 each, E = 60
     assert e.status == "ok" and e.excess == pytest.approx(60.0)
-    # unexplained: lead 1 has 10 excess in 30 rows, leads 2-5 5 in 25; window mean 30 / 130
-    assert e.tilts["1"] == pytest.approx((1 / 3) / (30 / 130), abs=1e-5)
+    # unexplained: lead 1 has 10 excess in 30 rows, leads 2-5 5 in 25; window mean 30 / 130:
+    # lead 1 stays at 1 (never raised), leads 2-5 are lowered to 0.2 / (30 / 130)
+    assert e.tilts["1"] == 1.0
     assert e.tilts["2"] == pytest.approx(0.2 / (30 / 130), abs=1e-5)
     got = {(r.user_key, r.event_date): r.sig_checkpoint_burst for r in inc.checkpoint.collect()}
     w = 6 / 16  # the user's unexplained excess share of the window (16 rows against cf 10)
-    assert got[("u0", date(2026, 7, 28))] == pytest.approx(w * (1 / 3) / (30 / 130), abs=1e-5)
+    assert got[("u0", date(2026, 7, 28))] == pytest.approx(w, abs=1e-5)
     assert got[("u0", date(2026, 7, 22))] == pytest.approx(w * 0.2 / (30 / 130), abs=1e-5)
     assert got[("u7", date(2026, 7, 28))] == 0.0  # did not burst
     assert ("u0", date(2026, 7, 21)) not in got  # lead 6: not in the window
@@ -201,48 +203,3 @@ def test_one_small_team_alone_stays_na(spark):
     uw = _user_weeks(spark, _nb_counts(700, 14.0, 4.0, range(1, 40)), users=100, quota=10)
     (e,) = quota_bunching.estimate_all(spark, uw, QB, seed=11)
     assert e.status == "insufficient_sample" and e.weight is None
-
-
-def test_only_users_whose_window_brings_unused_outputs_are_raised(spark):
-    # u0: 10 window rows of which 5 explained (unused) against 5 of 100 on ordinary days
-    # (z = (0.5 - 0.05) / sqrt(0.05 x 0.95 / 10) = 6.5); u1: 1 of 10 (z = 0.73): a crunch
-    d1, d2 = date(2026, 7, 14), date(2026, 7, 7)
-    days = spark.createDataFrame(
-        [("o1", d1, "window"), ("o1", d2, "ordinary")],
-        "org_id string, event_date date, day_type string",
-    )
-    rows = spark.createDataFrame(
-        [
-            ("o1", "u0", d1, 5.0, True),
-            ("o1", "u0", d1, 5.0, False),
-            ("o1", "u0", d2, 5.0, True),
-            ("o1", "u0", d2, 95.0, None),
-            ("o1", "u1", d1, 1.0, True),
-            ("o1", "u1", d1, 9.0, None),
-            ("o1", "u1", d2, 5.0, True),
-            ("o1", "u1", d2, 95.0, None),
-            ("o1", "u2", d1, 3.0, True),  # no ordinary day: no share to compare with
-            ("o1", "u3", d2, 3.0, True),  # no window day
-        ],
-        "org_id string, user_key string, event_date date, _n double, _explained boolean",
-    )
-    raised = checkpoint_burst.unused_excess_users(rows, days, rows["_explained"], 1.645)
-    assert [(r.org_id, r.user_key) for r in raised.collect()] == [("o1", "u0")]
-    frame = spark.createDataFrame(
-        [("o1", u, d, 0.4) for u in ("u0", "u1") for d in (d1, d2)],
-        "org_id string, user_key string, event_date date, sig_checkpoint_burst double",
-    )
-    tilts = spark.createDataFrame(
-        [("o1", d1, 2.0), ("o1", d2, 0.5)], "org_id string, event_date date, _tilt double"
-    )
-    got = {
-        (r.user_key, r.event_date): r.sig_checkpoint_burst
-        for r in checkpoint_burst.tilted(frame, tilts, raised).collect()
-    }
-    # raised for u0 only; a tilt below 1 lowers both
-    assert got == {
-        ("u0", d1): pytest.approx(0.8),
-        ("u1", d1): pytest.approx(0.4),
-        ("u0", d2): pytest.approx(0.2),
-        ("u1", d2): pytest.approx(0.2),
-    }

@@ -219,8 +219,7 @@ def checkpoint_estimates(spark: SparkSession, inc: Incentives, rows, cal, cb) ->
     candidate lead (:func:`checkpoint_burst.lead_profile`); the window is the configured
     ``working_days_before`` plus the further leads with a significant excess of their own
     (``kept_leads``); then the estimate on that window, each window day's weight tilted by its
-    lead's share of the excess (``lead_tilts``), raised above the window's weight only for users
-    whose window days bring unused outputs (``unused_excess_users``)."""
+    lead's share of the excess (``lead_tilts``: lowered where a lead has less, never raised)."""
     k = cb.working_days_before
     lf = checkpoint_burst.lead_frame(spark, cal)
     max_lead = max(k, checkpoint_burst.MAX_LEAD_DAYS)
@@ -228,9 +227,7 @@ def checkpoint_estimates(spark: SparkSession, inc: Incentives, rows, cal, cb) ->
     kept = {o: checkpoint_burst.kept_leads(profile.get(o, {}), k, cb.min_z) for o in cal}
     days = checkpoint_burst.calendar_frame(spark, checkpoint_burst.window_calendar(cal, kept))
     ests, frame = checkpoint_burst.estimate(spark, rows, days, cb, F.col("_explained"))
-    tilts = {
-        o: checkpoint_burst.lead_tilts(profile[o], kept[o], cb.min_z) for o in kept if o in profile
-    }
+    tilts = {o: checkpoint_burst.lead_tilts(profile[o], kept[o]) for o in kept if o in profile}
     for e in ests:
         e.leads = kept.get(e.org_id)
         e.tilts = {str(p): t for p, t in tilts.get(e.org_id, {}).items()}
@@ -242,11 +239,8 @@ def checkpoint_estimates(spark: SparkSession, inc: Incentives, rows, cal, cb) ->
         if t == "window" and p in tilts[o]
     ]
     if rows_t:
-        raised = checkpoint_burst.unused_excess_users(rows, days, F.col("_explained"), cb.min_z)
         frame = checkpoint_burst.tilted(
-            frame,
-            spark.createDataFrame(rows_t, "org_id string, event_date date, _tilt double"),
-            raised,
+            frame, spark.createDataFrame(rows_t, "org_id string, event_date date, _tilt double")
         )
     inc.checkpoints, inc.checkpoint = ests, frame
     inc.checkpoint_orgs = sorted(e.org_id for e in ests if e.status == "ok")

@@ -9,7 +9,7 @@ Usage: python benchmarks/incentive_families.py --family A|B [--seeds 3001,3002] 
 - Family B: ``theater.synth.family_b.generate_b`` (new code, shares nothing with family A: other
   top-up timing, fillers that look used, a quota per team, other review cadences, release
   crunches and on-call weeks as hard negatives). Held out: seeds 5001-5016, never used to change
-  the detector.
+  the detector; tuning: 5101-5116 (looked at while changing it).
 
 Per world: generate, then ingest, refine, score on Sail + Delta (MLflow and GX off, 50
 bootstrap replicates), then compare gold/interaction_labels with the truth:

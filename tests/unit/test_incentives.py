@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from pyspark.sql import functions as F
 from scipy.stats import nbinom
 
-from theater.config import CheckpointBurst, QuotaBunching
+from theater.config import CheckpointBurst, OutcomeDecoupling, QuotaBunching, Sensitivity
 from theater.signals import checkpoint_burst, outcome_decoupling, quota_bunching, sensitivity
 from theater.transforms.score import agg_org_signals, with_labels
 
@@ -278,13 +279,15 @@ def test_checkpoint_without_a_burst_gives_no_weight(spark):
 
 # ----------------------------------------------------------------------------- decoupling
 
-OD = {
-    "min_pre_weeks": 1,
-    "min_post_weeks": 1,
-    "min_users": 3,
-    "bootstrap_replicates": 50,
-    "confidence": 0.90,
-}
+OD = OutcomeDecoupling(
+    enabled=True,
+    max_pre_weeks=0,  # 0: no cut, the pre side reaches back to the first data
+    min_pre_weeks=1,
+    min_post_weeks=1,
+    min_users=3,
+    bootstrap_replicates=50,
+    confidence=0.90,
+)
 D_START, D_END, MANDATE = date(2026, 7, 6), date(2026, 8, 3), date(2026, 7, 20)
 
 
@@ -408,7 +411,7 @@ def test_decoupling_null_effect_is_flagged_as_decoupled(spark):
 
 def test_decoupling_needs_enough_weeks_on_each_side(spark):
     df, wi, pol = _decoupling_data(spark, effect_days=1.0)
-    late = dict(OD, min_post_weeks=3)  # only 2 weeks after
+    late = replace(OD, min_post_weeks=3)  # only 2 weeks after
     (e,) = outcome_decoupling.estimate(spark, df, wi, pol, D_START, D_END, late, seed=3)
     assert e.status == "insufficient_weeks" and e.ratio is None
 
@@ -418,7 +421,7 @@ def test_decoupling_takes_pre_weeks_from_history_before_the_period(spark):
     # before it are in the data (silver history) and, within max_pre_weeks, are the pre window.
     df, wi, pol = _decoupling_data(spark, effect_days=1.0)
     (e,) = outcome_decoupling.estimate(
-        spark, df, wi, pol, MANDATE, D_END, dict(OD, max_pre_weeks=2), seed=3
+        spark, df, wi, pol, MANDATE, D_END, replace(OD, max_pre_weeks=2), seed=3
     )
     (same,) = outcome_decoupling.estimate(spark, df, wi, pol, D_START, D_END, OD, seed=3)
     assert e.status == "ok" and e.usage_change == pytest.approx(5.0)
@@ -430,7 +433,7 @@ def test_decoupling_pre_window_stops_at_max_pre_weeks(spark):
     # pre items open Jul 7), so no user has outcomes on both sides: not enough sample.
     df, wi, pol = _decoupling_data(spark, effect_days=1.0)
     (e,) = outcome_decoupling.estimate(
-        spark, df, wi, pol, MANDATE, D_END, dict(OD, max_pre_weeks=1), seed=3
+        spark, df, wi, pol, MANDATE, D_END, replace(OD, max_pre_weeks=1), seed=3
     )
     assert e.status == "insufficient_sample" and e.ratio is None
 
@@ -440,7 +443,7 @@ def test_decoupling_never_counts_weeks_before_the_first_data_as_zero_usage(spark
     # first day (Jul 6), so dU is the same 5 interactions per user-week.
     df, wi, pol = _decoupling_data(spark, effect_days=1.0)
     (e,) = outcome_decoupling.estimate(
-        spark, df, wi, pol, MANDATE, D_END, dict(OD, max_pre_weeks=12), seed=3
+        spark, df, wi, pol, MANDATE, D_END, replace(OD, max_pre_weeks=12), seed=3
     )
     assert e.status == "ok" and e.usage_change == pytest.approx(5.0)
 
@@ -529,7 +532,13 @@ def test_sensitivity_org_shares_recompute_each_setting_over_measured_rows(spark)
 
 def test_sensitivity_grid_drops_each_signal_once():
     g = sensitivity.grid(
-        {"dwell_ms": [3000, 5000], "poly_orders": [5, 7], "drop_each_signal": True},
+        Sensitivity(
+            enabled=True,
+            dwell_ms=(3000, 5000),
+            poly_orders=(5, 7),
+            drop_each_signal=True,
+            band=0.9,
+        ),
         ["a", "b"],
         5000,
         6,

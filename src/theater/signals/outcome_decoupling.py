@@ -35,14 +35,15 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ..buckets import bucket_of, materialize
-from .quota_bunching import POINT, poisson_rep_weight
+from ..config import OutcomeDecoupling
+from .quota_bunching import POINT, poisson_rep_weight, require_settings
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,56 @@ def mandates(policies: DataFrame, orgs: list[str]) -> dict[str, date]:
     return out
 
 
+@dataclass(frozen=True)
+class Splits:
+    """The decoupling's calendar (driver side): per treated org its pre/post split and the
+    control group sharing that split. ``events``: rows (event, org_id, grp T|C, pre_from,
+    pre_to, post_from, post_to, pre weeks, post weeks); ``group_of``: org -> its control
+    group's event."""
+
+    events: list
+    group_of: dict
+
+
+def split_events(
+    mandate_of: Mapping[str, date],
+    orgs: Sequence[str],
+    floor: date,
+    end: date,
+    settings: OutcomeDecoupling,
+) -> tuple[list[Estimate], Splits]:
+    """Estimates (status ``insufficient_weeks`` until the weeks suffice) and the split events.
+
+    A control user's change depends on the calendar split, not on the treated org: one control
+    group per distinct split (pre_from, mandate), shared by the orgs that have it (an org that
+    is itself a control, mandated at the period end, gets its own group without itself). Rows:
+    orgs x splits, not orgs x treated orgs."""
+    s = settings
+    controls = [o for o in orgs if o not in mandate_of or mandate_of[o] >= end]
+    ests, events, group_of, splits = [], [], {}, {}
+    for o, d in sorted(mandate_of.items()):
+        pre_from = floor
+        if s.max_pre_weeks:
+            pre_from = max(floor, d - timedelta(days=round(7 * s.max_pre_weeks)))
+        pre_w, post_w = (d - pre_from).days / 7.0, (end - d).days / 7.0
+        e = Estimate(o, d, "insufficient_weeks")
+        ests.append(e)
+        if pre_w < s.min_pre_weeks or post_w < s.min_post_weeks:
+            continue
+        e.status = "insufficient_sample"
+        events.append((o, o, "T", pre_from, d, d, end, pre_w, post_w))
+        key = (pre_from, d, o if o in controls else None)
+        if key not in splits:
+            splits[key] = f"split-{len(splits)}"
+            events += [
+                (splits[key], c, "C", pre_from, d, d, end, pre_w, post_w)
+                for c in controls
+                if c != o or key[2] is None
+            ]
+        group_of[o] = splits[key]
+    return ests, Splits(events, group_of)
+
+
 def estimate(
     spark: SparkSession,
     interactions: DataFrame,
@@ -108,19 +159,19 @@ def estimate(
     policies: DataFrame,
     start: date,
     end: date,
-    settings: Mapping,
+    settings: OutcomeDecoupling,
     seed: int,
     staging: str | None = None,
     buckets: int = 1,
 ) -> list[Estimate]:
-    """``staging``: a scratch folder; given, the user-day usage is written there once and the
-    bootstrap runs in ``buckets`` user-hash buckets, one after the other, each bucket's per-user
-    changes written once and read back (memory follows the bucket, not the history).
-    The bootstrap sums are integers, added bucket by bucket: the estimate does not depend on
-    ``buckets``."""
+    """``settings``: the typed ``incentives.outcome_decoupling`` section. ``staging``: a
+    scratch folder; given, the user-day usage is written there once and the bootstrap runs in
+    ``buckets`` user-hash buckets, one after the other, each bucket's per-user changes written
+    once and read back (memory follows the bucket, not the history). The bootstrap sums are
+    integers, added bucket by bucket: the estimate does not depend on ``buckets``."""
+    require_settings(settings, OutcomeDecoupling, NAME)
     if work_items is None:
         return []
-    s = settings
     orgs = [
         r.org_id
         for r in interactions.where(F.col("org_id").isNotNull())
@@ -134,70 +185,64 @@ def estimate(
     # history floor: the first day with data, never later than the period start
     first = interactions.agg(F.min("event_date").alias("d")).collect()[0].d
     floor = min(first, start) if first is not None else start
-    ests, events = [], []
-    controls = [o for o in orgs if o not in m or m[o] >= end]
-    # A control user's change depends on the calendar split, not on the treated org: one
-    # control group per distinct split (pre_from, mandate), shared by the orgs that have it
-    # (an org that is itself a control, mandated at the period end, gets its own group
-    # without itself). Rows: orgs x splits, not orgs x treated orgs.
-    group_of: dict[str, str] = {}
-    splits: dict[tuple, str] = {}
-    for o, d in sorted(m.items()):
-        pre_from = floor
-        if s.get("max_pre_weeks"):
-            pre_from = max(floor, d - timedelta(days=round(7 * s["max_pre_weeks"])))
-        pre_w, post_w = (d - pre_from).days / 7.0, (end - d).days / 7.0
-        e = Estimate(o, d, "insufficient_weeks")
-        ests.append(e)
-        if pre_w < s["min_pre_weeks"] or post_w < s["min_post_weeks"]:
-            continue
-        e.status = "insufficient_sample"
-        events.append((o, o, "T", pre_from, d, d, end, pre_w, post_w))
-        key = (pre_from, d, o if o in controls else None)
-        if key not in splits:
-            splits[key] = f"split-{len(splits)}"
-            events += [
-                (splits[key], c, "C", pre_from, d, d, end, pre_w, post_w)
-                for c in controls
-                if c != o or key[2] is None
-            ]
-        group_of[o] = splits[key]
-    if not events:
+    ests, splits = split_events(m, orgs, floor, end, settings)
+    if not splits.events:
         return ests
-    ev = spark.createDataFrame(
-        events,
-        "event string, org_id string, grp string, pre_from date, "
-        "pre_to date, post_from date, post_to date, "
-        "n_pre double, n_post double",
-    )
-    # a row counts ``_n`` interactions when given (user-day aggregates: requests), else 1
-    count = F.sum("_n") if "_n" in interactions.columns else F.count("*")
-    days = (
-        interactions.where(F.col("org_id").isNotNull())
-        .groupBy("org_id", "user_key", F.col("event_date").alias("_d"))
-        .agg(count.alias("n"))
-    )
+    items = outcome_items(work_items, floor, end)
+    sd = items.agg(*[F.stddev(c).alias(c) for c in ("cycle", "reopen", "escal")]).collect()[0]
+    comps = [c for c in ("cycle", "reopen", "escal") if sd[c] and sd[c] > 0]
+    if not comps:
+        return ests
+    days = usage_days(interactions)
     if staging is not None:
         days = materialize(spark, days, os.path.join(staging, "decoupling-days"))
     else:
         buckets = 1
-    items = (
+    ev = spark.createDataFrame(
+        splits.events,
+        "event string, org_id string, grp string, pre_from date, "
+        "pre_to date, post_from date, post_to date, "
+        "n_pre double, n_post double",
+    )
+    cells = _summed_cells(spark, days, items, ev, comps, sd, settings, seed, staging, buckets)
+    by_org = {e.org_id: e for e in ests}
+    for o in sorted(splits.group_of):  # orgs without a treated or control cell keep their status
+        g = splits.group_of[o]
+        if (o, "T", POINT) in cells or (g, "C", POINT) in cells:
+            _finish(by_org[o], cells, o, g, settings)
+    return ests
+
+
+def usage_days(interactions: DataFrame) -> DataFrame:
+    """(org_id, user_key, _d, n): interactions per user-day; a row counts ``_n`` interactions
+    when given (user-day aggregates: requests), else 1."""
+    count = F.sum("_n") if "_n" in interactions.columns else F.count("*")
+    return (
+        interactions.where(F.col("org_id").isNotNull())
+        .groupBy("org_id", "user_key", F.col("event_date").alias("_d"))
+        .agg(count.alias("n"))
+    )
+
+
+def outcome_items(work_items: DataFrame, floor: date, end: date) -> DataFrame:
+    """Work items opened in [floor, end) with their outcome components: cycle time (days),
+    reopened, escalated."""
+    cycle = (F.col("closed_ts").cast("long") - F.col("opened_ts").cast("long")) / 86400.0
+    return (
         work_items.where(F.col("user_key").isNotNull() & F.col("opened_ts").isNotNull())
         .select(
             "user_key",
             F.to_date("opened_ts").alias("_d"),
-            ((F.col("closed_ts").cast("long") - F.col("opened_ts").cast("long")) / 86400.0).alias(
-                "cycle"
-            ),
+            cycle.alias("cycle"),
             (F.col("reopened_count") > 0).cast("double").alias("reopen"),
             F.col("escalated").cast("double").alias("escal"),
         )
         .where((F.col("_d") >= F.lit(floor)) & (F.col("_d") < F.lit(end)))
     )
-    sd = items.agg(*[F.stddev(c).alias(c) for c in ("cycle", "reopen", "escal")]).collect()[0]
-    comps = [c for c in ("cycle", "reopen", "escal") if sd[c] and sd[c] > 0]
-    if not comps:
-        return ests
+
+
+def _summed_cells(spark, days, items, ev, comps, sd, s, seed, staging, buckets) -> dict:
+    """{(event, grp, rep): _Cell}: the bootstrap sums added over the user buckets."""
     sums: dict = {}  # (event, grp, rep) -> [sw, swu, swy_n, swy, n_y], integers
     for b in range(buckets):
         mine = bucket_of(buckets, "user_key") == b if buckets > 1 else None
@@ -208,7 +253,7 @@ def estimate(
             ev,
             comps,
             sd,
-            s["bootstrap_replicates"],
+            s.bootstrap_replicates,
             seed,
             staging,
         )
@@ -218,54 +263,47 @@ def estimate(
                 acc[i] += int(v or 0)
         if buckets > 1:
             log.info("score: outcome decoupling, user bucket %d of %d", b + 1, buckets)
-    cells = {
+    return {
         k: _Cell(float(sw), swu / 1e6, float(swy_n), swy / 1e6, n_y)
         for k, (sw, swu, swy_n, swy, n_y) in sums.items()
     }
-    # orgs with a treated or a control cell (the others keep their status and counts)
-    present = [
-        o
-        for o in sorted(group_of)
-        if (o, "T", POINT) in cells or (group_of[o], "C", POINT) in cells
-    ]
-    by_org = {e.org_id: e for e in ests}
-    alpha = (1.0 - s["confidence"]) / 2.0
-    for o in present:
-        e = by_org[o]
-        t0 = cells.get((o, "T", POINT))
-        e.n_treated = int(t0.n_y or 0) if t0 else 0
-        c0 = cells.get((group_of[o], "C", POINT))
-        e.n_control = int(c0.n_y or 0) if c0 else 0
-        if e.n_treated < s["min_users"]:
-            continue
 
-        def changes(rep):
-            t, c = cells.get((o, "T", rep)), cells.get((group_of[o], "C", rep))
-            if t is None or not t.sw or not t.swy_n:
-                return None
-            du, dy_ = t.swu / t.sw, t.swy / t.swy_n
-            if c is not None and c.sw and c.swy_n and e.n_control >= s["min_users"]:
-                du, dy_ = du - c.swu / c.sw, dy_ - c.swy / c.swy_n
-            return du, dy_
 
-        point = changes(POINT)
-        if point is None:
-            continue
-        boot = [x for x in (changes(r) for r in range(s["bootstrap_replicates"])) if x]
-        e.status = "ok"
-        e.usage_change, e.outcome_change = round(point[0], 6), round(point[1], 6)
-        e.ratio = round(point[1] / point[0], 6) if point[0] != 0 else None
-        if len(boot) >= 2:
-            du_b = np.array([b[0] for b in boot])
-            ratio_b = np.array([b[1] / b[0] for b in boot if b[0] != 0])
-            e.usage_low = round(float(np.quantile(du_b, alpha)), 6)
-            e.usage_high = round(float(np.quantile(du_b, 1 - alpha)), 6)
-            if len(ratio_b) >= 2:
-                e.ratio_low = round(float(np.quantile(ratio_b, alpha)), 6)
-                e.ratio_high = round(float(np.quantile(ratio_b, 1 - alpha)), 6)
-        if e.usage_low is not None and e.ratio_low is not None:
-            e.decoupled = bool(e.usage_low > 0 and e.ratio_low <= 0)
-    return ests
+def _finish(e: Estimate, cells: Mapping, o: str, group: str, s: OutcomeDecoupling) -> None:
+    """One org's changes, ratio, percentile intervals and ``decoupled`` from its cells."""
+    t0, c0 = cells.get((o, "T", POINT)), cells.get((group, "C", POINT))
+    e.n_treated = int(t0.n_y or 0) if t0 else 0
+    e.n_control = int(c0.n_y or 0) if c0 else 0
+    if e.n_treated < s.min_users:
+        return
+
+    def changes(rep):
+        t, c = cells.get((o, "T", rep)), cells.get((group, "C", rep))
+        if t is None or not t.sw or not t.swy_n:
+            return None
+        du, dy_ = t.swu / t.sw, t.swy / t.swy_n
+        if c is not None and c.sw and c.swy_n and e.n_control >= s.min_users:
+            du, dy_ = du - c.swu / c.sw, dy_ - c.swy / c.swy_n
+        return du, dy_
+
+    point = changes(POINT)
+    if point is None:
+        return
+    boot = [x for x in (changes(r) for r in range(s.bootstrap_replicates)) if x]
+    e.status = "ok"
+    e.usage_change, e.outcome_change = round(point[0], 6), round(point[1], 6)
+    e.ratio = round(point[1] / point[0], 6) if point[0] != 0 else None
+    alpha = (1.0 - s.confidence) / 2.0
+    if len(boot) >= 2:
+        du_b = np.array([b[0] for b in boot])
+        ratio_b = np.array([b[1] / b[0] for b in boot if b[0] != 0])
+        e.usage_low = round(float(np.quantile(du_b, alpha)), 6)
+        e.usage_high = round(float(np.quantile(du_b, 1 - alpha)), 6)
+        if len(ratio_b) >= 2:
+            e.ratio_low = round(float(np.quantile(ratio_b, alpha)), 6)
+            e.ratio_high = round(float(np.quantile(ratio_b, 1 - alpha)), 6)
+    if e.usage_low is not None and e.ratio_low is not None:
+        e.decoupled = bool(e.usage_low > 0 and e.ratio_low <= 0)
 
 
 def _bootstrap_sums(spark, days, items, ev, comps, sd, replicates, seed, staging) -> list:

@@ -39,7 +39,7 @@ counts (regimes x replicates x bins) go to the driver for the numpy fits.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -188,6 +188,9 @@ class Estimate:
     weight_evidence: float | None = None  # excess_lower_bound
     weight_no_use: float | None = None
     weight_use: float | None = None
+    # cell split (see ``cell_split``): {cell: P(filler | cell, bunched week)}; empty: no split
+    weight_cells: float | None = None  # cells_lower_bound
+    cell_weights: dict = field(default_factory=dict)
 
 
 def estimate_regime(
@@ -263,17 +266,25 @@ def estimate_regime(
         if significant
         else 0.0
     )
+    est.weights_by_order = _weights_by_order(one, order, est.weight, orders, significant, z_star)
+    return est
+
+
+def _weights_by_order(one, order: int, weight: float, orders, significant: bool, z_star: int):
+    """{order: w_q under that polynomial order} (sensitivity); 0 where the headline is not
+    significant."""
+    out = {}
     for o in orders:
         if o == order:
-            est.weights_by_order[o] = est.weight
+            out[o] = weight
             continue
         f, a = one(POINT, o)
-        est.weights_by_order[o] = (
+        out[o] = (
             round(quota_weight(a[0], f.n_bunch, f.shortfall, z_star), 6)
             if (f is not None and significant)
             else 0.0
         )
-    return est
+    return out
 
 
 # ----------------------------------------------------------------------------- evidence split
@@ -345,6 +356,100 @@ def with_evidence(estimates: Sequence[Estimate], rates: Mapping, min_z: float) -
         e.weight_no_use, e.weight_use = round(p_n, 6), round(p_u, 6)
 
 
+def cell_split(
+    w: float, bunched: Mapping[int, int], reference: Mapping[int, int], min_z: float
+) -> dict[int, float]:
+    """{cell: P(filler | cell, bunched week)}: the evidence split over any partition of the
+    interactions into cells (evidence of use x how and when in the week they were sent).
+
+    ``bunched`` / ``reference``: rows per cell in the regime's bunched weeks and in its other
+    full weeks. With s_c, g_c the two samples' shares, ``s_c = (1-w) g_c + w f_c`` gives the
+    fillers' share f_c of cell c. A cell gets only the part of its excess that is significant,
+    ``max(0, s_c - (1-w) g_c - min_z * se_c) / w`` (se_c binomial over both samples: rows are
+    clustered in users, so this is a screen, not an exact test); what is left of the fillers'
+    mass goes over the cells like genuine usage (``g_c``), so a cell without a significant
+    excess gets the fillers of an unremarkable week and noise does not pick cells. Then
+    ``P(filler | c) = w f_c / s_c`` (clipped to 1): summed over the bunched weeks' rows these
+    give w, the regime's excess is only moved onto the rows that look like it. Empty when
+    w <= 0 or either sample has fewer than ``MIN_EVIDENCE_ROWS`` rows."""
+    nb, nr = sum(bunched.values()), sum(reference.values())
+    if not (w > 0) or nb < MIN_EVIDENCE_ROWS or nr < MIN_EVIDENCE_ROWS:
+        return {}
+    cells = sorted(set(bunched) | set(reference))
+    s = {c: bunched.get(c, 0) / nb for c in cells}
+    g = {c: reference.get(c, 0) / nr for c in cells}
+    f = {}
+    for c in cells:
+        se = math.sqrt(s[c] * (1 - s[c]) / nb + g[c] * (1 - g[c]) / nr)
+        f[c] = max(0.0, s[c] - (1.0 - w) * g[c] - min_z * se) / w
+    total = sum(f.values())
+    if total > 1.0:
+        f, rest = {c: v / total for c, v in f.items()}, 0.0
+    else:
+        rest = 1.0 - total
+    return {
+        c: round(min(1.0, w * (f[c] + rest * g[c]) / s[c]), 6) if s[c] > 0 else round(w, 6)
+        for c in cells
+    }
+
+
+def cells_lower_bound(
+    bunched: Mapping[int, int], reference: Mapping[int, int], min_z: float
+) -> float:
+    """Lower bound on the fillers' share w of the bunched weeks' rows from the cells where they
+    show: for any set C of cells, ``s_C = (1-w) g_C + w f_C`` with f_C <= 1 gives ``w >= (s_C -
+    g_C) / (1 - g_C)``. C: the cells whose own excess is significant (z >= ``min_z``); the
+    bound is taken at s_C minus ``min_z`` standard errors (binomial over rows: a screen). 0
+    without such cells or with fewer than ``MIN_EVIDENCE_ROWS`` rows in either sample."""
+    nb, nr = sum(bunched.values()), sum(reference.values())
+    if nb < MIN_EVIDENCE_ROWS or nr < MIN_EVIDENCE_ROWS:
+        return 0.0
+
+    def z(s, g):
+        se = math.sqrt(s * (1 - s) / nb + g * (1 - g) / nr)
+        return (s - g) / se if se > 0 else 0.0
+
+    shares = {
+        c: (bunched.get(c, 0) / nb, reference.get(c, 0) / nr) for c in set(bunched) | set(reference)
+    }
+    C = [c for c, (s, g) in shares.items() if s > g and z(s, g) >= min_z]
+    if not C:
+        return 0.0
+    s_C, g_C = sum(shares[c][0] for c in C), sum(shares[c][1] for c in C)
+    if g_C >= 1.0:
+        return 0.0
+    se = math.sqrt(s_C * (1 - s_C) / nb + g_C * (1 - g_C) / nr)
+    return max(0.0, (s_C - g_C - min_z * se) / (1.0 - g_C))
+
+
+def with_cells(estimates: Sequence[Estimate], rates: Mapping, min_z: float) -> None:
+    """Fill each measured regime's ``cell_weights`` from ``rates[(org, z*)] = {True: {cell:
+    rows}, False: {...}}`` (:func:`cell_rates`), after :func:`with_evidence`: only where the
+    bunching itself is significant (w_q > 0), the split weight is ``max(w_q, weight_evidence,
+    cells_lower_bound)`` (w_q counts only the missing mass just below z*, which understates the
+    extra rows of compliers who start far below it; ``weight_cells`` keeps the bound)."""
+    for e in estimates:
+        if e.status != "ok" or e.weight is None or not e.weight > 0:
+            continue
+        r = rates.get((e.org_id, int(e.weekly_quota)), {})
+        b, g = r.get(True, {}), r.get(False, {})
+        e.weight_cells = round(cells_lower_bound(b, g, min_z), 6)
+        w = max(e.weight, e.weight_evidence or 0.0, e.weight_cells)
+        e.cell_weights = cell_split(w, b, g, min_z)
+
+
+def no_use_rates(cells: Mapping, no_use_bit: int) -> dict:
+    """:func:`cell_rates` reduced to :func:`evidence_rates`' form: (rows, rows without evidence
+    of use), a cell being without evidence of use when its ``no_use_bit`` is set."""
+    return {
+        key: {
+            b: (sum(c.values()), sum(n for k, n in c.items() if k & no_use_bit))
+            for b, c in by.items()
+        }
+        for key, by in cells.items()
+    }
+
+
 # ----------------------------------------------------------------------------- Spark side
 
 
@@ -405,34 +510,39 @@ def binned_replicates(
         for (o, z), d in sizes.items()
         if d.get("q", (0, 0))[0] >= s.min_user_weeks and d.get("q", (0, 0))[1] >= s.min_users
     ]
-    table: dict = {}
-    if ok:
-        keep = spark.createDataFrame([(o, int(z)) for o, z in ok], "org_id string, z_star long")
-        reps = spark.range(-1, s.bootstrap_replicates).withColumnRenamed("id", "rep")
-        w = poisson_rep_weight(seed, F.concat_ws("|", "org_id", "user_key"), F.col("rep"))
-        agg = (
-            binned.join(F.broadcast(keep), on=["org_id", "z_star"], how="inner")
-            .crossJoin(F.broadcast(reps))
-            .withColumn("w", w)
-            .groupBy("org_id", "z_star", "sample", "rep", "bin")
-            .agg(F.sum(F.col("w") * F.col("c")).alias("wc"))
-        )
-        for r in agg.collect():
-            key = (r.org_id, int(r.z_star))
-            edges = bin_edges(int(r.z_star), window, bw)
-            cell = table.setdefault(key, {}).setdefault(
-                (r.sample, int(r.rep)), np.zeros(len(edges))
-            )
-            idx = int(np.searchsorted(edges, int(r.z_star) + bw * int(r.bin)))
-            if idx < len(edges) and edges[idx] == int(r.z_star) + bw * int(r.bin):
-                cell[idx] += float(r.wc)
-        # a replicate in which a sample drew no rows at all is all zeros, not missing
-        for key, cells in table.items():
-            edges = bin_edges(key[1], window, bw)
-            for smp in {smp for smp, _ in cells}:
-                for rep in range(-1, s.bootstrap_replicates):
-                    cells.setdefault((smp, rep), np.zeros(len(edges)))
+    table = _replicate_table(spark, binned, ok, s, seed) if ok else {}
     return table, sizes, sorted(sizes)
+
+
+def _replicate_table(spark, binned: DataFrame, ok: list, s: QuotaBunching, seed: int) -> dict:
+    """{(org, z*): {(sample, rep): counts over ``bin_edges``}} of the regimes ``ok``, with
+    user-clustered Poisson bootstrap weights (rep -1: the point estimate)."""
+    bw, window = s.bin_width, s.window
+    keep = spark.createDataFrame([(o, int(z)) for o, z in ok], "org_id string, z_star long")
+    reps = spark.range(-1, s.bootstrap_replicates).withColumnRenamed("id", "rep")
+    w = poisson_rep_weight(seed, F.concat_ws("|", "org_id", "user_key"), F.col("rep"))
+    agg = (
+        binned.join(F.broadcast(keep), on=["org_id", "z_star"], how="inner")
+        .crossJoin(F.broadcast(reps))
+        .withColumn("w", w)
+        .groupBy("org_id", "z_star", "sample", "rep", "bin")
+        .agg(F.sum(F.col("w") * F.col("c")).alias("wc"))
+    )
+    table: dict = {}
+    for r in agg.collect():
+        key = (r.org_id, int(r.z_star))
+        edges = bin_edges(int(r.z_star), window, bw)
+        cell = table.setdefault(key, {}).setdefault((r.sample, int(r.rep)), np.zeros(len(edges)))
+        idx = int(np.searchsorted(edges, int(r.z_star) + bw * int(r.bin)))
+        if idx < len(edges) and edges[idx] == int(r.z_star) + bw * int(r.bin):
+            cell[idx] += float(r.wc)
+    # a replicate in which a sample drew no rows at all is all zeros, not missing
+    for key, cells in table.items():
+        edges = bin_edges(key[1], window, bw)
+        for smp in {smp for smp, _ in cells}:
+            for rep in range(-1, s.bootstrap_replicates):
+                cells.setdefault((smp, rep), np.zeros(len(edges)))
+    return table
 
 
 def estimate_all(
@@ -452,7 +562,89 @@ def estimate_all(
         estimate_regime(o, z, table.get((o, z), {}), sizes.get((o, z), {}), settings, orders)
         for o, z in regimes
     ]
-    return stack_changed_quotas(spark, user_weeks, ests, settings, seed, orders)
+    ests = stack_changed_quotas(spark, user_weeks, ests, settings, seed, orders)
+    return pool_small_regimes(spark, user_weeks, ests, settings, seed, orders)
+
+
+POOL = "~pooled"  # the org id of the pooled small regimes (never a real org: "~" sorts last)
+
+
+def pool_small_regimes(
+    spark: SparkSession,
+    user_weeks: DataFrame,
+    ests: list[Estimate],
+    settings: QuotaBunching,
+    seed: int,
+    orders: Sequence[int] = (),
+) -> list[Estimate]:
+    """Regimes still under the sample rule after stacking (teams too small to show their own
+    bunching), when there are two or more orgs of them: one estimate on all their weeks stacked
+    by distance to their own quota (the common reference z0 the median of their quotas; each
+    org's weeks without a quota shifted by its lowest small quota), given to each as
+    :func:`stack_changed_quotas` does, with ``reference`` "pooled:...". It assumes the pooled
+    teams comply alike; each regime's own interactions still decide where its weight goes
+    (``with_cells``). Regimes measured on their own keep their own estimate."""
+    small = [e for e in ests if e.status == "insufficient_sample"]
+    if len({e.org_id for e in small}) < 2:
+        return ests
+    z0 = int(np.median([int(e.weekly_quota) for e in small]))
+    own = spark.createDataFrame(
+        [(e.org_id, int(e.weekly_quota)) for e in small], "org_id string, _zq long"
+    )
+    lowest = spark.createDataFrame(
+        [
+            (o, min(int(e.weekly_quota) for e in small if e.org_id == o))
+            for o in sorted({e.org_id for e in small})
+        ],
+        "org_id string, _zl long",
+    )
+    q = F.col("weekly_quota")
+    quota_weeks = user_weeks.join(
+        F.broadcast(own), on=(user_weeks.org_id == own.org_id) & (q == own._zq), how="inner"
+    ).drop(own.org_id)
+    pre_weeks = (
+        user_weeks.where(q.isNull())
+        .join(F.broadcast(lowest), on="org_id", how="inner")
+        .withColumnRenamed("_zl", "_zq")
+    )
+    cols = ["user_key", "n_interactions", "weekly_quota", "full_week", "_zq"]
+    pooled = (
+        quota_weeks.select(*cols)
+        .unionByName(pre_weeks.select(*cols))
+        .withColumn("n_interactions", F.col("n_interactions") - F.col("_zq") + F.lit(z0))
+        .withColumn("weekly_quota", F.when(q.isNotNull(), F.lit(z0).cast("long")))
+        .withColumn("org_id", F.lit(POOL))
+        .where(F.col("n_interactions") >= 1)
+        .drop("_zq")
+    )
+    table, sizes, _ = binned_replicates(spark, pooled, settings, seed)
+    p = estimate_regime(
+        POOL, z0, table.get((POOL, z0), {}), sizes.get((POOL, z0), {}), settings, orders
+    )
+    if p.status != "ok":
+        return ests
+    out = []
+    for e in ests:
+        if e.status != "insufficient_sample":
+            out.append(e)
+            continue
+        z = int(e.weekly_quota)
+        ratio = z0 / z
+        out.append(
+            replace(
+                p,
+                org_id=e.org_id,
+                weekly_quota=z,
+                reference=f"pooled:{p.reference}",
+                z_low=z - (z0 - p.z_low),
+                z_high=z + (p.z_high - z0),
+                weight=round(min(1.0, p.weight * ratio), 6) if p.weight is not None else None,
+                weights_by_order={
+                    k: round(min(1.0, v * ratio), 6) for k, v in p.weights_by_order.items()
+                },
+            )
+        )
+    return out
 
 
 def stacked_user_weeks(user_weeks: DataFrame, quotas: Mapping[str, Sequence[int]]) -> DataFrame:
@@ -561,6 +753,48 @@ def evidence_rates(interactions: DataFrame, weighted_weeks: DataFrame, no_use) -
             int(r.k or 0),
         )
     return out
+
+
+def cell_rates(interactions: DataFrame, weighted_weeks: DataFrame, cell) -> dict:
+    """{(org, z*): {bunched: {cell: rows}}} over the interactions of the measured regimes'
+    full user-weeks (bunched: ``sig_quota_bunching`` > 0); ``cell``: an int column."""
+    week = F.date_trunc("week", F.col("event_ts")).cast("date")
+    sig = f"sig_{NAME}"
+    per_week = (
+        interactions.where(F.col("org_id").isNotNull())
+        .select("org_id", "user_key", week.alias("week_start"), cell.alias("_cell"))
+        .groupBy("org_id", "user_key", "week_start", "_cell")
+        .agg(F.count("*").alias("_n"))
+    )
+    ev = (
+        per_week.join(
+            weighted_weeks.where(F.col(sig).isNotNull()).select(
+                "org_id", "user_key", "week_start", "weekly_quota", sig
+            ),
+            on=["org_id", "user_key", "week_start"],
+            how="inner",
+        )
+        .groupBy("org_id", "weekly_quota", (F.col(sig) > 0).alias("_bunched"), "_cell")
+        .agg(F.sum("_n").alias("n"))
+    )
+    out: dict = {}
+    for r in ev.collect():
+        by = out.setdefault((r.org_id, int(r.weekly_quota)), {})
+        by.setdefault(bool(r._bunched), {})[int(r._cell)] = int(r.n)
+    return out
+
+
+def cells_frame(spark: SparkSession, estimates: Sequence[Estimate]) -> DataFrame | None:
+    """(org_id, _cz, _cell, _wc): the measured regimes' cell weights; None when none has any."""
+    rows = [
+        (e.org_id, int(e.weekly_quota), int(c), float(p))
+        for e in estimates
+        if e.status == "ok" and e.cell_weights
+        for c, p in sorted(e.cell_weights.items())
+    ]
+    if not rows:
+        return None
+    return spark.createDataFrame(rows, "org_id string, _cz long, _cell int, _wc double")
 
 
 def weights_frame(

@@ -28,12 +28,19 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ..columns import DISCARDED, USED, output_unused
+from ..config import Sensitivity
+from .quota_bunching import require_settings
 
 
-def grid(settings: Mapping, names: Sequence[str], main_dwell: int, main_order: int) -> list[dict]:
-    dwells = list(settings["dwell_ms"]) or [main_dwell]
-    orders = list(settings["poly_orders"]) or [main_order]
-    drops = [None] + (list(names) if settings["drop_each_signal"] else [])
+def grid(
+    settings: Sensitivity, names: Sequence[str], main_dwell: int, main_order: int
+) -> list[dict]:
+    """The settings to re-score under; ``settings``: the typed ``incentives.sensitivity``
+    section (empty lists: the headline value)."""
+    require_settings(settings, Sensitivity, "sensitivity")
+    dwells = list(settings.dwell_ms) or [main_dwell]
+    orders = list(settings.poly_orders) or [main_order]
+    drops = [None] + (list(names) if settings.drop_each_signal else [])
     return [{"dwell": d, "order": o, "drop": x} for d, o, x in product(dwells, orders, drops)]
 
 

@@ -9,12 +9,12 @@ org-level columns of gold/org_theater_index.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Mapping, Sequence
 
 import numpy as np
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from ..columns import DISCARDED, output_unused, output_used, quota_in_force
@@ -22,6 +22,11 @@ from ..signals import checkpoint_burst, outcome_decoupling, quota_bunching, sens
 
 NAMES = (quota_bunching.NAME, checkpoint_burst.NAME)
 WEEK = "_week"
+# A top-up is sent in a sitting: an interaction within this many seconds of the same user's
+# previous or next one is "in a run". Whether runs (or a day of the week) carry the fillers is
+# read from the data per regime (``quota_bunching.cell_split``), not assumed.
+RUN_GAP_S = 300
+NO_USE_BIT, RUN_BIT = 8, 4
 
 
 @dataclass
@@ -29,6 +34,8 @@ class Incentives:
     # org_id, user_key, _week, sig_quota_bunching, _wq_no_use, _wq_use (evidence split)
     user_weeks: DataFrame | None = None
     checkpoint: DataFrame | None = None  # org_id, user_key, event_date, sig_checkpoint_burst
+    # org_id, _cz, _cell, _wc: P(filler | cell, bunched week) per measured regime
+    filler_cells: DataFrame | None = None
     checkpoint_orgs: list = field(default_factory=list)
     bunching: list = field(default_factory=list)
     checkpoints: list = field(default_factory=list)
@@ -39,7 +46,8 @@ class Incentives:
         """Small, loggable per-org diagnostics."""
         return {
             "quota_bunching": [
-                {k: v for k, v in vars(e).items() if k != "weights_by_order"} for e in self.bunching
+                {k: v for k, v in vars(e).items() if k not in ("weights_by_order", "cell_weights")}
+                for e in self.bunching
             ],
             "checkpoint_burst": [vars(e) for e in self.checkpoints],
         }
@@ -53,6 +61,33 @@ def no_use_evidence(max_dwell_ms: int) -> Column:
         F.col("dwell_ms") >= F.lit(max_dwell_ms), F.lit(False)
     )
     return ~(output_used() | read)
+
+
+def with_filler_cell(max_dwell_ms: int, run_gap_s: int = RUN_GAP_S):
+    """Add ``_cell`` (int): no evidence of use (``NO_USE_BIT``) + in a run (``RUN_BIT``: within
+    ``run_gap_s`` of the user's previous or next interaction) + the UTC day of the week in four
+    groups (0 Mon-Wed, 1 Thu, 2 Fri, 3 weekend). The cells over which a bunched week's weight
+    is split (``quota_bunching.cell_split``): top-ups may come at the end of the week, in one
+    sitting, with outputs that look used or not; which of these a regime shows is estimated."""
+
+    def apply(df: DataFrame) -> DataFrame:
+        ts = F.col("event_ts").cast("long")
+        w = Window.partitionBy("user_key").orderBy("event_ts")
+        prev_gap = ts - F.lag(ts).over(w)
+        next_gap = F.lead(ts).over(w) - ts
+        run = F.coalesce(prev_gap <= run_gap_s, F.lit(False)) | F.coalesce(
+            next_gap <= run_gap_s, F.lit(False)
+        )
+        dow = F.dayofweek("event_ts")  # 1 = Sunday .. 7 = Saturday
+        group = F.when(dow.isin(2, 3, 4), 0).when(dow == 5, 1).when(dow == 6, 2).otherwise(3)
+        cell = (
+            F.when(no_use_evidence(max_dwell_ms), NO_USE_BIT).otherwise(0)
+            + F.when(run, RUN_BIT).otherwise(0)
+            + group
+        )
+        return df.withColumn("_cell", cell.cast("int"))
+
+    return apply
 
 
 def user_week_counts(
@@ -130,12 +165,16 @@ def compute(
         # evidence split: the weight moves onto the bunched weeks' interactions without
         # evidence of use, in proportion to their excess over the regime's other weeks
         inc.max_dwell_ms = cfg.signals.unused_output.max_dwell_ms
-        rates = quota_bunching.evidence_rates(
-            period_rows,
+        cells = quota_bunching.cell_rates(
+            period_rows.transform(with_filler_cell(inc.max_dwell_ms)),
             quota_bunching.weights_frame(spark, uw, inc.bunching, qb),
-            no_use_evidence(inc.max_dwell_ms),
+            F.col("_cell"),
         )
+        rates = quota_bunching.no_use_rates(cells, NO_USE_BIT)
         quota_bunching.with_evidence(inc.bunching, rates, qb.min_z)
+        # then by cell (evidence x sitting x day of week): where the regime's excess shows
+        quota_bunching.with_cells(inc.bunching, cells, qb.min_z)
+        inc.filler_cells = quota_bunching.cells_frame(spark, inc.bunching)
         inc.user_weeks = quota_bunching.weights_frame(spark, uw, inc.bunching, qb).select(
             "org_id",
             "user_key",
@@ -143,19 +182,79 @@ def compute(
             f"sig_{quota_bunching.NAME}",
             "_wq_no_use",
             "_wq_use",
+            F.col("weekly_quota").cast("long").alias("_cz"),
         )
         inc.order_factors = _order_factors(inc.bunching, qb.poly_order)
     cb = s.checkpoint_burst
     if cb.enabled:
         explained = output_unused(cfg.signals.unused_output.max_dwell_ms)
         rows = checkpoint_rows(period_rows, explained, aggregates)
-        days = checkpoint_days(spark, rows, policies, start, end, cb.working_days_before)
-        if days is not None:
-            inc.checkpoints, inc.checkpoint = checkpoint_burst.estimate(
-                spark, rows, days, cb, F.col("_explained")
-            )
-            inc.checkpoint_orgs = sorted(e.org_id for e in inc.checkpoints if e.status == "ok")
+        cal = lead_calendar(rows, policies, start, end, cb.working_days_before)
+        if cal:
+            checkpoint_estimates(spark, inc, rows, cal, cb)
     return inc
+
+
+def lead_calendar(
+    rows: DataFrame, policies: DataFrame, start: date, end: date, k: int
+) -> dict | None:
+    """The checkpoint calendar with candidate leads (driver side,
+    :func:`checkpoint_burst.lead_calendar`, up to ``MAX_LEAD_DAYS``; 'after': ``k`` days from
+    each checkpoint on) of every org of ``rows``; None when no org has a checkpoint."""
+    cps = checkpoint_dates(policies)
+    if not cps:
+        return None
+    orgs = [
+        r.org_id
+        for r in rows.where(F.col("org_id").isNotNull()).select("org_id").distinct().collect()
+    ]
+    cal = checkpoint_burst.lead_calendar(
+        orgs, cps, start, end, k, max(k, checkpoint_burst.MAX_LEAD_DAYS)
+    )
+    return cal or None
+
+
+def checkpoint_estimates(spark: SparkSession, inc: Incentives, rows, cal, cb) -> None:
+    """Checkpoint bursts with the window read from the data: per org, the excess at each
+    candidate lead (:func:`checkpoint_burst.lead_profile`); the window is the configured
+    ``working_days_before`` plus the further leads with a significant excess of their own
+    (``kept_leads``); then the estimate on that window, each window day's weight tilted by its
+    lead's share of the excess (``lead_tilts``: lowered where a lead has less, never raised)."""
+    k = cb.working_days_before
+    lf = checkpoint_burst.lead_frame(spark, cal)
+    max_lead = max(k, checkpoint_burst.MAX_LEAD_DAYS)
+    profile = checkpoint_burst.lead_profile(rows, lf, max_lead, F.col("_explained"))
+    kept = {o: checkpoint_burst.kept_leads(profile.get(o, {}), k, cb.min_z) for o in cal}
+    days = checkpoint_burst.calendar_frame(spark, checkpoint_burst.window_calendar(cal, kept))
+    ests, frame = checkpoint_burst.estimate(spark, rows, days, cb, F.col("_explained"))
+    tilts = {o: checkpoint_burst.lead_tilts(profile[o], kept[o]) for o in kept if o in profile}
+    for e in ests:
+        e.leads = kept.get(e.org_id)
+        e.tilts = {str(p): t for p, t in tilts.get(e.org_id, {}).items()}
+    rows_t = [
+        (o, d, float(tilts[o][p]))
+        for o, m in sorted(cal.items())
+        if o in tilts
+        for d, (t, p) in sorted(m.items())
+        if t == "window" and p in tilts[o]
+    ]
+    if rows_t:
+        frame = checkpoint_burst.tilted(
+            frame, spark.createDataFrame(rows_t, "org_id string, event_date date, _tilt double")
+        )
+    inc.checkpoints, inc.checkpoint = ests, frame
+    inc.checkpoint_orgs = sorted(e.org_id for e in ests if e.status == "ok")
+
+
+def checkpoint_dates(policies: DataFrame) -> list[tuple[str, date]]:
+    """(org_id, date) of every checkpoint policy row with a date (driver side, small)."""
+    return [
+        (r.org_id, r.start_date)
+        for r in policies.where((F.col("kind") == "checkpoint") & F.col("start_date").isNotNull())
+        .select("org_id", "start_date")
+        .distinct()
+        .collect()
+    ]
 
 
 def checkpoint_days(
@@ -164,13 +263,7 @@ def checkpoint_days(
     """The checkpoint calendar of the period (driver side): every org of ``rows`` with a
     checkpoint window in [start, end) -> its working days as window | after | ordinary
     (:func:`checkpoint_burst.calendar`), as a small frame; None when no org has one."""
-    cps = [
-        (r.org_id, r.start_date)
-        for r in policies.where((F.col("kind") == "checkpoint") & F.col("start_date").isNotNull())
-        .select("org_id", "start_date")
-        .distinct()
-        .collect()
-    ]
+    cps = checkpoint_dates(policies)
     if not cps:
         return None
     orgs = [
@@ -204,17 +297,28 @@ def apply(interactions: DataFrame, inc: Incentives | None) -> DataFrame:
     df = interactions
     if inc is not None and inc.user_weeks is not None:
         week = F.date_trunc("week", F.col("event_ts")).cast("date")
-        df = (
-            df.withColumn(WEEK, week)
-            .join(F.broadcast(inc.user_weeks), on=["org_id", "user_key", WEEK], how="left")
-            .withColumn(
-                qcol,
-                F.when(F.col(qcol).isNull(), F.lit(None).cast("double"))
-                .when(no_use_evidence(inc.max_dwell_ms), F.col("_wq_no_use"))
-                .otherwise(F.col("_wq_use")),
-            )
-            .drop(WEEK, "_wq_no_use", "_wq_use")
+        df = df.withColumn(WEEK, week).join(
+            F.broadcast(inc.user_weeks), on=["org_id", "user_key", WEEK], how="left"
         )
+        split = F.when(no_use_evidence(inc.max_dwell_ms), F.col("_wq_no_use")).otherwise(
+            F.col("_wq_use")
+        )
+        if inc.filler_cells is not None:
+            # regimes with a cell split: the weight of the row's cell; others: the evidence split
+            df = (
+                df.transform(with_filler_cell(inc.max_dwell_ms))
+                .join(F.broadcast(inc.filler_cells), on=["org_id", "_cz", "_cell"], how="left")
+                .withColumn("_split", F.coalesce(F.col("_wc"), split))
+                .drop("_cell", "_wc")
+            )
+        else:
+            df = df.withColumn("_split", split)
+        df = df.withColumn(
+            qcol,
+            F.when(F.col(qcol).isNull(), F.lit(None).cast("double"))
+            .when(F.col(qcol) > 0, F.col("_split"))
+            .otherwise(F.col(qcol)),
+        ).drop(WEEK, "_wq_no_use", "_wq_use", "_cz", "_split")
     else:
         df = df.withColumn(qcol, F.lit(None).cast("double"))
     if inc is not None and inc.checkpoint is not None:
@@ -248,26 +352,24 @@ def org_columns(
     bootstrap runs in ``buckets`` user-hash buckets (``outcome_decoupling.estimate``).
     """
     s = cfg.incentives
-    out: dict[str, dict] = {r.org_id: {} for r in index_rows}
     dec: dict[str, outcome_decoupling.Estimate] = {}
     if s.outcome_decoupling.enabled and policies is not None and work_items is not None:
         interactions = (
             history if history is not None else labels.select("org_id", "user_key", "event_date")
         )
-        for e in outcome_decoupling.estimate(
+        ests = outcome_decoupling.estimate(
             spark,
             interactions,
             work_items,
             policies,
             start,
             end,
-            asdict(s.outcome_decoupling),
+            s.outcome_decoupling,
             cfg.scoring.bootstrap.seed,
             staging=staging,
             buckets=buckets,
-        ):
-            if e.status == "ok":
-                dec[e.org_id] = e
+        )
+        dec = {e.org_id: e for e in ests if e.status == "ok"}
     published = {
         r.org_id: r.theater_index
         for r in index_rows
@@ -278,44 +380,52 @@ def org_columns(
         if published
         else None
     )
-    # rank bands re-score per-interaction labels: only orgs whose index rests on them
-    by_labels = {
-        o: v
-        for o, v in published.items()
-        if getattr(next(r for r in index_rows if r.org_id == o), "index_basis", "interactions")
-        in (None, "interactions")
-    }
-    bands: dict = {}
-    if s.sensitivity.enabled and by_labels:
-        configs = sensitivity.grid(
-            asdict(s.sensitivity),
-            names,
-            cfg.signals.unused_output.max_dwell_ms,
-            s.quota_bunching.poly_order,
+    bands = _rank_bands(index_rows, published, labels, cfg, names, inc)
+    out: dict[str, dict] = {}
+    for r in index_rows:
+        o, e = r.org_id, dec.get(r.org_id)
+        cols = out[o] = _decoupling_columns(e)
+        cols["high_confidence_theater"] = (
+            bool(published[o] >= top and e is not None and e.decoupled is True)
+            if o in published
+            else None
         )
-        per_cfg = sensitivity.org_shares(
-            labels, cfg.weights.as_dict(), names, configs, inc.order_factors if inc else {}
-        )
-        bands = sensitivity.rank_bands(per_cfg, by_labels, list(by_labels), s.sensitivity.band)
-    for o, cols in out.items():
-        e = dec.get(o)
-        cols["usage_change"] = e.usage_change if e else None
-        cols["outcome_change"] = e.outcome_change if e else None
-        cols["outcome_decoupling"] = e.ratio if e else None
-        cols["outcome_decoupling_low"] = e.ratio_low if e else None
-        cols["outcome_decoupling_high"] = e.ratio_high if e else None
-        cols["decoupled"] = e.decoupled if e else None
-        if o in published:
-            cols["high_confidence_theater"] = bool(
-                published[o] >= top and e is not None and e.decoupled is True
-            )
-        else:
-            cols["high_confidence_theater"] = None
-        lo_hi = bands.get(o)
-        cols["rank_low"], cols["rank_high"] = lo_hi if lo_hi else (None, None)
+        cols["rank_low"], cols["rank_high"] = bands.get(o) or (None, None)
     for o, d in diagnostics(inc, list(out), cfg).items():
         out[o].update(d)
     return out
+
+
+def _decoupling_columns(e) -> dict:
+    """An org's outcome-decoupling columns (all None without an estimate)."""
+    return {
+        "usage_change": e.usage_change if e else None,
+        "outcome_change": e.outcome_change if e else None,
+        "outcome_decoupling": e.ratio if e else None,
+        "outcome_decoupling_low": e.ratio_low if e else None,
+        "outcome_decoupling_high": e.ratio_high if e else None,
+        "decoupled": e.decoupled if e else None,
+    }
+
+
+def _rank_bands(index_rows, published, labels, cfg, names, inc) -> dict:
+    """{org: (rank_low, rank_high)} over the sensitivity grid. Rank bands re-score
+    per-interaction labels: only orgs whose index rests on them."""
+    s = cfg.incentives
+    basis = {r.org_id: getattr(r, "index_basis", "interactions") for r in index_rows}
+    by_labels = {o: v for o, v in published.items() if basis[o] in (None, "interactions")}
+    if not (s.sensitivity.enabled and by_labels):
+        return {}
+    configs = sensitivity.grid(
+        s.sensitivity,
+        names,
+        cfg.signals.unused_output.max_dwell_ms,
+        s.quota_bunching.poly_order,
+    )
+    per_cfg = sensitivity.org_shares(
+        labels, cfg.weights.as_dict(), names, configs, inc.order_factors if inc else {}
+    )
+    return sensitivity.rank_bands(per_cfg, by_labels, list(by_labels), s.sensitivity.band)
 
 
 ORG_SCHEMA = (

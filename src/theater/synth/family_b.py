@@ -212,7 +212,26 @@ def simulate(rng, teams: list[dict], world: dict, start: date, end: date):
     D = len(days)
     dow = np.array([d.weekday() for d in days])
     day_of = {d: i for i, d in enumerate(days)}
-    # users
+    team_of, weekly, heavy, tz, away, mondays = _people(rng, teams, days, dow)
+    # per-user daily rate: working days carry the week, weekends a little
+    day_w = np.where(dow < 5, 0.194, 0.015)
+    lam = weekly[:, None] * day_w[None, :] * ~away
+    mult, hn_day = _hard_negative_days(rng, teams, team_of, heavy, mondays, day_of, D)
+    counts = rng.poisson(lam * mult)
+    rows = _Rows()
+    uu, dd = np.nonzero(counts)
+    reps = counts[uu, dd]
+    gu, gd = np.repeat(uu, reps), np.repeat(dd, reps)
+    rows.add(gu, gd, MECH_NONE, hn_day[gu, gd], _genuine_looks(rng, len(gu)))
+    _bursts(rng, rows, teams, world, team_of, weekly, away, day_of, dow)
+    out = _fillers(rng, rows.done(), teams, world, team_of, away, days, dow, start)
+    return out, days, team_of, tz, heavy
+
+
+def _people(rng, teams, days, dow):
+    """Users: team, weekly genuine level (5% heavy users at 3-5x), time zone, days away (0-2
+    vacation weeks for 70% of users, a company holiday Monday in September)."""
+    D = len(days)
     team_of = np.concatenate([np.full(k["users"], t) for t, k in enumerate(teams)])
     U = len(team_of)
     med = np.array([teams[t]["median_week"] for t in team_of])
@@ -220,7 +239,6 @@ def simulate(rng, teams: list[dict], world: dict, start: date, end: date):
     heavy = rng.random(U) < 0.05
     weekly[heavy] *= rng.uniform(3.0, 5.0, heavy.sum())
     tz = rng.choice(TZ_HOURS, U)
-    # days away: each user 0-2 vacation weeks, plus a company holiday Monday
     away = np.zeros((U, D), bool)
     mondays = [i for i in range(D) if dow[i] == 0]
     for u in np.flatnonzero(rng.random(U) < 0.7):
@@ -228,10 +246,13 @@ def simulate(rng, teams: list[dict], world: dict, start: date, end: date):
             away[u, m : m + 7] = True
     holiday = [i for i in mondays if days[i].month == 9][:1]
     away[:, holiday] = rng.random((U, len(holiday))) < 0.9
-    # per-user daily rate: working days carry the week, weekends a little
-    day_w = np.where(dow < 5, 0.194, 0.015)
-    lam = weekly[:, None] * day_w[None, :] * ~away
-    # hard negatives: on-call weeks and crunch days multiply genuine usage
+    return team_of, weekly, heavy, tz, away, mondays
+
+
+def _hard_negative_days(rng, teams, team_of, heavy, mondays, day_of, D):
+    """(usage multiplier, hard-negative kind) per user-day: on-call weeks (1-2 users a team a
+    week at 2.5-4x), release crunches (a team at its crunch factor), heavy users."""
+    U = len(team_of)
     mult = np.ones((U, D))
     hn_day = np.zeros((U, D), np.int8)
     for t, k in enumerate(teams):
@@ -245,13 +266,13 @@ def simulate(rng, teams: list[dict], world: dict, start: date, end: date):
             mult[np.ix_(members, cd)] *= k["crunch_factor"]
             hn_day[np.ix_(members, cd)] = HN_CRUNCH
     hn_day[heavy, :] = HN_HEAVY
-    counts = rng.poisson(lam * mult)
-    rows = _Rows()
-    uu, dd = np.nonzero(counts)
-    reps = counts[uu, dd]
-    gu, gd = np.repeat(uu, reps), np.repeat(dd, reps)
-    rows.add(gu, gd, MECH_NONE, hn_day[gu, gd], _genuine_looks(rng, len(gu)))
-    # checkpoint bursts
+    return mult, hn_day
+
+
+def _bursts(rng, rows, teams, world, team_of, weekly, away, day_of, dow) -> None:
+    """Checkpoint bursts: per review, a share of the team adds ``burst_size`` working days'
+    worth of usage over the lead, rising towards the review (lead position 0 = the day before:
+    the most)."""
     for t, k in enumerate(teams):
         reviews = list(k["reviews"]) + (
             [world["company_review"].isoformat()] if world["company_review"] else []
@@ -263,8 +284,6 @@ def simulate(rng, teams: list[dict], world: dict, start: date, end: date):
             r = day_of[date.fromisoformat(rv)]
             lead = [i for i in range(r - 1, max(r - 10, -1), -1) if dow[i] < 5][: k["burst_lead"]]
             who = members[rng.random(len(members)) < k["burst_users"]]
-            # ``burst_size`` working days' worth of extra usage over the lead, rising towards
-            # the review (pos 0 = the day before: the most)
             ramp = np.array([len(lead) - pos + 1.0 for pos in range(len(lead))])
             ramp /= ramp.sum()
             for pos, i in enumerate(lead):
@@ -273,8 +292,14 @@ def simulate(rng, teams: list[dict], world: dict, start: date, end: date):
                 bu = np.repeat(who, extra)
                 looks = _theater_looks(rng, len(bu), k["burst_look_used"])
                 rows.add(bu, np.full(len(bu), i), MECH_BURST, 0, looks)
-    base = rows.done()
-    # quota fillers: per user and ISO week of the period, after every other interaction
+
+
+def _fillers(rng, base, teams, world, team_of, away, days, dow, start) -> dict:
+    """Quota fillers, per user and ISO week of the period, after every other interaction:
+    compliers who reached ``reach`` of the quota on their own top up to the quota plus an
+    overshoot, in one run late in the week (``end_burst``) or spread over it; returns the rows
+    with the fillers added."""
+    D, U = len(days), len(team_of)
     filler_u, filler_d, filler_h = [], [], []
     week_of_day = np.array([(d - _monday(start)).days // 7 for d in days])
     user_week = np.zeros((U, week_of_day.max() + 1), np.int64)
@@ -299,32 +324,72 @@ def simulate(rng, teams: list[dict], world: dict, start: date, end: date):
             short = present & (n < q) & (n >= np.ceil(k["reach"] * q))
             need = np.where(short, target - n, 0)
             for u, m in zip(members[need > 0], need[need > 0]):
-                if k["topup"] == "end_burst":
-                    last = [i for i in wdays if not away[u, i]][-2:]
-                    day = np.full(m, last[-1] if rng.random() < 0.7 or len(last) < 2 else last[0])
-                    hour = np.sort(rng.uniform(14.0, 18.0, 1))[0] + np.arange(m) * rng.uniform(
-                        0.01, 0.05
-                    )
-                else:
-                    avail = [i for i in wdays if not away[u, i]]
-                    day = np.sort(rng.choice(avail, m))
-                    hour = rng.uniform(9.0, 17.5, m)
+                day, hour = _topup_times(rng, k["topup"], m, [i for i in wdays if not away[u, i]])
                 filler_u.append(np.full(m, u))
                 filler_d.append(day)
                 filler_h.append(np.minimum(hour, 23.9))
-    if filler_u:
-        fu, fd, fh = map(np.concatenate, (filler_u, filler_d, filler_h))
-        lu = np.array([teams[team_of[u]]["filler_look_used"] for u in fu])
-        look = np.where(rng.random(len(fu)) < lu, LOOK_USED, LOOK_UNUSED).astype(np.int8)
-        look = np.where((look == LOOK_UNUSED) & (rng.random(len(fu)) < 0.3), LOOK_SILENT, look)
-        rows2 = _Rows()
-        rows2.parts = [base]
-        rows2.add(fu, fd, MECH_FILLER, 0, look)
-        rows2.parts[-1]["hour"] = fh
-        out = rows2.done()
-    else:
-        out = base
-    return out, days, team_of, tz, heavy
+    if not filler_u:
+        return base
+    fu, fd, fh = map(np.concatenate, (filler_u, filler_d, filler_h))
+    lu = np.array([teams[team_of[u]]["filler_look_used"] for u in fu])
+    look = np.where(rng.random(len(fu)) < lu, LOOK_USED, LOOK_UNUSED).astype(np.int8)
+    look = np.where((look == LOOK_UNUSED) & (rng.random(len(fu)) < 0.3), LOOK_SILENT, look)
+    rows2 = _Rows()
+    rows2.parts = [base]
+    rows2.add(fu, fd, MECH_FILLER, 0, look)
+    rows2.parts[-1]["hour"] = fh
+    return rows2.done()
+
+
+def _topup_times(rng, topup: str, m: int, avail: list[int]):
+    """(day indices, local hours) of a user's ``m`` fillers in a week with working days
+    ``avail``: one run on the last (70%) or second-to-last day from 14-18h, or spread."""
+    if topup == "end_burst":
+        last = avail[-2:]
+        day = np.full(m, last[-1] if rng.random() < 0.7 or len(last) < 2 else last[0])
+        hour = np.sort(rng.uniform(14.0, 18.0, 1))[0] + np.arange(m) * rng.uniform(0.01, 0.05)
+        return day, hour
+    return np.sort(rng.choice(avail, m)), rng.uniform(9.0, 17.5, m)
+
+
+def _outputs(rng, look: np.ndarray, tool: np.ndarray):
+    """(disposition, dwell ms; -1 = none) of each output from how it looks."""
+    R = len(look)
+    disp = np.full(R, None, dtype=object)
+    dwell = np.full(R, -1, np.int64)
+    used_choice = np.array(["accepted", "edited", "inserted", "copied"], dtype=object)
+    s = look == LOOK_USED
+    disp[s] = used_choice[rng.integers(0, 4, s.sum())]
+    dwell[s] = rng.integers(5000, 40000, s.sum())
+    s = look == LOOK_READ
+    dwell[s] = rng.integers(6000, 90000, s.sum())
+    s = (look == LOOK_FAILED) | (look == LOOK_UNUSED)
+    disp[s] = np.where(rng.random(s.sum()) < 0.55, "discarded", "ignored")
+    dwell[s] = rng.integers(500, 4500, s.sum())
+    s = look == LOOK_SILENT
+    dwell[s] = np.where(rng.random(s.sum()) < 0.5, -1, rng.integers(200, 3000, s.sum()))
+    disp[tool == 3] = None  # the CLI reports no disposition
+    dwell[tool == 3] = -1
+    return disp, dwell
+
+
+def _prompts(rng, user: np.ndarray, theater: np.ndarray):
+    """(prompt tokens, prompt fingerprints as hex): theater prompts are short and often re-sent
+    from a small per-user set."""
+    R = len(user)
+    tokens = np.round(np.exp(rng.normal(np.log(120), 0.6, R))).astype(np.int64)
+    tokens[theater] = np.round(np.exp(rng.normal(np.log(40), 0.5, theater.sum()))).astype(np.int64)
+    tokens = np.maximum(tokens, 12)
+    fp = rng.integers(0, 2**63, R, dtype=np.int64).astype(np.uint64) * np.uint64(2) + rng.integers(
+        0, 2, R
+    ).astype(np.uint64)
+    reuse = theater & (rng.random(R) < 0.4)
+    pool = np.uint64(0x9E3779B97F4A7C15) * (
+        user.astype(np.uint64) * np.uint64(4) + rng.integers(0, 3, R).astype(np.uint64)
+    )
+    fp[reuse] = pool[reuse]
+    fp_hex = [f"{int(x):016x}" for x in fp]
+    return tokens, fp_hex
 
 
 def _columns(rng, r: dict, days: list[date], team_of, tz, teams) -> tuple[pa.Table, dict]:
@@ -355,36 +420,9 @@ def _columns(rng, r: dict, days: list[date], team_of, tz, teams) -> tuple[pa.Tab
     mm = ((np.abs(off) - hh) * 60).round().astype(int)
     local_s = (utc + (off * 3600).astype(np.int64).astype("timedelta64[s]")).astype(str)
     event_ts = [f"{t}{sg}{h:02d}:{m:02d}" for t, sg, h, m in zip(local_s, sign, hh, mm)]
-    # outputs
     look = r["look"]
-    disp = np.full(R, None, dtype=object)
-    dwell = np.full(R, -1, np.int64)
-    used_choice = np.array(["accepted", "edited", "inserted", "copied"], dtype=object)
-    s = look == LOOK_USED
-    disp[s] = used_choice[rng.integers(0, 4, s.sum())]
-    dwell[s] = rng.integers(5000, 40000, s.sum())
-    s = look == LOOK_READ
-    dwell[s] = rng.integers(6000, 90000, s.sum())
-    s = (look == LOOK_FAILED) | (look == LOOK_UNUSED)
-    disp[s] = np.where(rng.random(s.sum()) < 0.55, "discarded", "ignored")
-    dwell[s] = rng.integers(500, 4500, s.sum())
-    s = look == LOOK_SILENT
-    dwell[s] = np.where(rng.random(s.sum()) < 0.5, -1, rng.integers(200, 3000, s.sum()))
-    disp[tool == 3] = None  # the CLI reports no disposition
-    dwell[tool == 3] = -1
-    # prompts: theater prompts are short and often re-sent from a small per-user set
-    tokens = np.round(np.exp(rng.normal(np.log(120), 0.6, R))).astype(np.int64)
-    tokens[theater] = np.round(np.exp(rng.normal(np.log(40), 0.5, theater.sum()))).astype(np.int64)
-    tokens = np.maximum(tokens, 12)
-    fp = rng.integers(0, 2**63, R, dtype=np.int64).astype(np.uint64) * np.uint64(2) + rng.integers(
-        0, 2, R
-    ).astype(np.uint64)
-    reuse = theater & (rng.random(R) < 0.4)
-    pool = np.uint64(0x9E3779B97F4A7C15) * (
-        r["user"].astype(np.uint64) * np.uint64(4) + rng.integers(0, 3, R).astype(np.uint64)
-    )
-    fp[reuse] = pool[reuse]
-    fp_hex = [f"{int(x):016x}" for x in fp]
+    disp, dwell = _outputs(rng, look, tool)
+    tokens, fp_hex = _prompts(rng, r["user"], theater)
     comp = np.round(np.exp(rng.normal(np.log(300), 0.7, R))).astype(np.int64)
     art = rng.random(R) < 0.6
     art_id = np.where(
@@ -430,41 +468,20 @@ def _columns(rng, r: dict, days: list[date], team_of, tz, teams) -> tuple[pa.Tab
     return table, truth
 
 
-def generate_b(
-    out: str | Path,
-    *,
-    seed: int,
-    n_teams: int = 6,
-    start: date = date(2026, 7, 1),
-    end: date = date(2026, 10, 1),
-    users_scale: float = 1.0,
-) -> dict:
-    """Write a family-B world to ``out/landing`` and ``out/truth``; return its summary.
-
-    ``users_scale`` scales every team's size (CI-sized worlds: ~0.6 keeps the larger teams
-    above the bunching estimator's 100-user sample rule)."""
-    out = Path(out)
-    landing, truth_dir = out / "landing", out / "truth"
-    for p in (landing, truth_dir):
-        if p.exists():
-            shutil.rmtree(p)
-        p.mkdir(parents=True)
-    rng = np.random.default_rng([seed, 0xB])
-    teams, world = team_knobs(rng, n_teams, start, end)
-    for k in teams:
-        k["users"] = max(10, int(round(k["users"] * users_scale)))
-    rows, days, team_of, tz, heavy = simulate(rng, teams, world, start, end)
-    table, tr = _columns(rng, rows, days, team_of, tz, teams)
-    # interactions: one Parquet file per tool and ISO week
+def _write_interactions(landing: Path, table: pa.Table, weeks) -> None:
+    """Interactions: one Parquet file per tool and ISO week."""
     tools = table.column("tool").to_numpy(zero_copy_only=False)
-    weeks = tr["week"]
     for t in TOOLS:
         for w in sorted(set(weeks[tools == t])):
             sel = (tools == t) & (weeks == w)
             path = landing / "interactions" / t / f"{t}_{w}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(table.filter(pa.array(sel)), path)
-    # directory
+
+
+def _write_directory(landing: Path, teams, team_of) -> None:
+    """The directory: every user in their team, under its department."""
+    n_users = len(team_of)
     n_users = len(team_of)
     directory = pa.table(
         {
@@ -479,7 +496,11 @@ def generate_b(
     )
     (landing / "directory").mkdir()
     pq.write_table(directory, landing / "directory" / "people.parquet")
-    # work items: a few tickets per user
+
+
+def _write_work_items(rng, landing: Path, teams, team_of, start: date, end: date) -> None:
+    """Work items: a few tickets per user."""
+    n_users = len(team_of)
     wi_user = np.repeat(np.arange(n_users), 3)
     opened = [
         (start + timedelta(days=int(d))).isoformat() + "T10:00:00Z"
@@ -499,7 +520,10 @@ def generate_b(
     )
     (landing / "work_items").mkdir()
     pq.write_table(wi, landing / "work_items" / "tickets.parquet")
-    # policies
+
+
+def _write_policies(landing: Path, teams, world) -> None:
+    """Policies: quotas (company-wide and per team, with their starts and changes) and reviews."""
     pol = []
     if world["company_quota"]:
         pol.append(("*", "quota", "2026-01-05", None, world["company_quota"], "company target"))
@@ -532,7 +556,11 @@ def generate_b(
     )
     (landing / "policies").mkdir()
     pq.write_table(policies, landing / "policies" / "policies.parquet")
-    # truth
+
+
+def _write_truth(truth_dir: Path, tr: dict):
+    """truth/interactions.csv and truth/hard_negatives.csv; returns (the truth frame, the
+    hard-negative mask)."""
     import pandas as pd
 
     t = pd.DataFrame({k: tr[k] for k in ("event_id", "tool", "is_theater", "mechanism", "org_id")})
@@ -546,6 +574,39 @@ def generate_b(
             "honest_failure": tr["honest_failure"][hn],
         }
     ).to_csv(truth_dir / "hard_negatives.csv", index=False)
+    return t, hn
+
+
+def generate_b(
+    out: str | Path,
+    *,
+    seed: int,
+    n_teams: int = 6,
+    start: date = date(2026, 7, 1),
+    end: date = date(2026, 10, 1),
+    users_scale: float = 1.0,
+) -> dict:
+    """Write a family-B world to ``out/landing`` and ``out/truth``; return its summary.
+
+    ``users_scale`` scales every team's size (CI-sized worlds: ~0.6 keeps the larger teams
+    above the bunching estimator's 100-user sample rule)."""
+    out = Path(out)
+    landing, truth_dir = out / "landing", out / "truth"
+    for p in (landing, truth_dir):
+        if p.exists():
+            shutil.rmtree(p)
+        p.mkdir(parents=True)
+    rng = np.random.default_rng([seed, 0xB])
+    teams, world = team_knobs(rng, n_teams, start, end)
+    for k in teams:
+        k["users"] = max(10, int(round(k["users"] * users_scale)))
+    rows, days, team_of, tz, heavy = simulate(rng, teams, world, start, end)
+    table, tr = _columns(rng, rows, days, team_of, tz, teams)
+    _write_interactions(landing, table, tr["week"])
+    _write_directory(landing, teams, team_of)
+    _write_work_items(rng, landing, teams, team_of, start, end)
+    _write_policies(landing, teams, world)
+    t, hn = _write_truth(truth_dir, tr)
     summary = {
         "family": "B",
         "seed": seed,

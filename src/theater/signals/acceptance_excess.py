@@ -17,9 +17,13 @@ the SAME quantity as the theater index, the share of usage that is performative
    the feature (which errs toward less excess).
 2. **A user's excess, pooled over tools.** Theater outputs go unused, so for a user with theater
    share t, unused rate r = t + (1 - t) b, i.e. t = (r - b) / (1 - b). Pooled over the user's
-   features (people who game one tool game the others): ``E_u = sum_f (k_uf - n_uf b_f)`` and
-   ``D_u = sum_f n_uf (1 - b_f)``; ``t_u = E_u / D_u``, with sampling variance
-   ``V_u = sum_f n_uf p_uf (1 - p_uf) / D_u^2``.
+   features (people who game one tool game the others): ``E_u = sum_f a_f (k_uf - n_uf b_f)``
+   and ``D_u = sum_f a_f n_uf (1 - b_f)``; ``t_u = E_u / D_u``, with sampling variance
+   ``V_u = sum_f a_f^2 n_uf p_uf (1 - p_uf) / D_u^2``. If a person plays the same share in
+   every tool, what scatters users' excess more in one feature than in another is that
+   feature's noise (sampling, units such as messages counted both ways, genuine habits that
+   vary more), so ``a_f`` is the median over features of that spread over feature f's own
+   (:func:`spread_weights`; at most 10, 1 where too few users measure it).
 3. **Empirical Bayes.** t_u is shrunk toward the org's mean excess m_o (itself shrunk toward the
    mean over orgs), with the between-user variance tau^2 estimated by moments over all users:
    ``t~_u = m_o + tau^2 / (tau^2 + V_u) (t_u - m_o)``, then clipped to [0, 1]. The org's *raw*
@@ -76,6 +80,7 @@ class Settings:
     min_baseline_users: int = 10
     min_measured_users: int = 5
     max_used_theater: float = 0.5
+    pool_by_spread: bool = True
     replicates: int = 200
     confidence: float = 0.90
     seed: int = 20260701
@@ -186,6 +191,32 @@ def _frame(acc: pd.DataFrame, users: pd.DataFrame) -> _Frame:
     )
 
 
+def spread_weights(
+    feature: np.ndarray, n: np.ndarray, k: np.ndarray, b: np.ndarray, w: np.ndarray, s: Settings
+) -> np.ndarray:
+    """Per row: how much a feature's outputs count when a user's excess is pooled over
+    features (step 2). A person who games plays the same share in every tool, so the spread of
+    users' excess ``(k/n - b) / (1 - b)`` within a feature beyond that common part is noise of
+    the feature (sampling, units such as messages counted both ways, genuine habits that vary
+    more): weight ``median_f(var) / var_f``, the spread over users with at least
+    ``min_user_outputs`` outputs of the feature (``w``: bootstrap weight per row). A feature
+    with fewer than ``min_baseline_users`` such users weighs 1; none weighs more than 10."""
+    nf = int(feature.max()) + 1 if len(feature) else 0
+    ok = (n >= s.min_user_outputs) & (w > 0)
+    f, ww = feature[ok], w[ok]
+    t = (k[ok] / n[ok] - b[ok]) / np.maximum(1 - b[ok], 1e-9)
+    c = np.bincount(f, weights=ww, minlength=nf)
+    users = np.bincount(f, minlength=nf)
+    m1 = np.bincount(f, weights=ww * t, minlength=nf) / np.maximum(c, 1e-12)
+    m2 = np.bincount(f, weights=ww * t**2, minlength=nf) / np.maximum(c, 1e-12)
+    var = np.where(users >= s.min_baseline_users, np.maximum(m2 - m1**2, 0.0), np.nan)
+    ref = float(np.nanmedian(var)) if np.isfinite(var).any() else 0.0
+    if ref <= 0:  # no feature measured, or users agree exactly: nothing to weigh by
+        return np.ones(len(feature))
+    a = np.where(np.isfinite(var), ref / np.maximum(var, ref / 10), 1.0)
+    return a[feature]
+
+
 def _user_excess(fr: _Frame, w: np.ndarray, s: Settings):
     """Steps 1-2 for one replicate: per user the raw excess ``t`` (and ``t_hi``, allowing used
     theater), its sampling variance ``V``, the denominator ``D`` and whether it is measured."""
@@ -199,15 +230,18 @@ def _user_excess(fr: _Frame, w: np.ndarray, s: Settings):
     def per_user(x):
         return np.bincount(fr.row_user, weights=x, minlength=U)
 
-    E, D = per_user(fr.k - fr.n * bf), per_user(fr.n * (1 - bf))
-    D_hi = per_user(fr.n * np.maximum(1 - s.max_used_theater - bf, 0.05))
+    a = np.ones_like(bf)
+    if s.pool_by_spread:
+        a = spread_weights(fr.row_feature, fr.n, fr.k, bf, w[fr.row_user], s)
+    E, D = per_user(a * (fr.k - fr.n * bf)), per_user(a * fr.n * (1 - bf))
+    D_hi = per_user(a * fr.n * np.maximum(1 - s.max_used_theater - bf, 0.05))
     p = (fr.k + 0.5) / (fr.n + 1.0)
     has = D > 0
     Dn = np.where(has, D, 1.0)
     t = np.where(has, E / Dn, 0.0)
     t_hi = np.where(has, E / np.where(D_hi > 0, D_hi, 1.0), 0.0)
-    V = np.where(has, per_user(fr.n * p * (1 - p)) / Dn**2, np.inf)
-    return t, t_hi, V, D, has
+    V = np.where(has, per_user(a**2 * fr.n * p * (1 - p)) / Dn**2, np.inf)
+    return t, t_hi, V, per_user(fr.n * (1 - bf)), has
 
 
 def _org_means(fr: _Frame, w, t, V, D, has, tau2):

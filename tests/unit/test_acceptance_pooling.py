@@ -73,3 +73,21 @@ def test_a_persons_excess_pools_features_by_their_spread():
         acc, users, ax.Settings(replicates=0, min_measured_users=1, pool_by_spread=False)
     )
     assert flat.set_index("org_id").loc["g", "share"] == pytest.approx(4.6 / 12.6, abs=1e-6)
+
+
+def test_a_thin_features_baseline_pulls_each_rate_toward_the_pooled_one():
+    # 12 users of 3 outputs each (none has min_user_outputs 10): 6 leave 0 unused, 6 leave 1.
+    # Raw rates 0 and 1/3: their 25% quantile is 0, and every unused output would read as
+    # theater. Pooled rate 6 / 36 = 1/6; each rate as if it had 10 more outputs at 1/6:
+    # (0 + 10/6) / 13 = 0.128205 and (1 + 10/6) / 13 = 0.205128; the 25% quantile 0.128205.
+    feature = np.array(["thin"] * 12)
+    n = np.full(12, 3.0)
+    k = np.array([0.0] * 6 + [1.0] * 6)
+    b = ax.baselines(feature, n, k, np.ones(12), ax.Settings())
+    assert b["thin"] == pytest.approx((10 / 6) / 13, abs=1e-9)
+    # with 10 users of 100 outputs the big users alone set it, unshrunk (25% of 0.1 x5, 0.3 x5)
+    feature = np.array(["thin"] * 12 + ["big"] * 10)
+    n = np.array([3.0] * 12 + [100.0] * 10)
+    k = np.array([0.0] * 6 + [1.0] * 6 + [10.0] * 5 + [30.0] * 5)
+    b = ax.baselines(feature, n, k, np.ones(22), ax.Settings())
+    assert b["big"] == pytest.approx(0.10)

@@ -13,8 +13,11 @@ the SAME quantity as the theater index, the share of usage that is performative
    prompts and responses as messages). Per feature key (``source_format/feature``) the baseline
    ``b_f`` is a low weighted quantile (``baseline_quantile``) of the rates of users with at least
    ``min_user_outputs`` outputs of that feature, over every org, each org weighing the same:
-   the rate of users who play little or no theater with it. Fewer than ``min_baseline_users`` such users: the pooled rate of
-   the feature (which errs toward less excess).
+   the rate of users who play little or no theater with it. Fewer than ``min_baseline_users``
+   such users (a thin export: few outputs per user): every user, each rate first pulled toward
+   the feature's pooled rate as if it had ``min_user_outputs`` more outputs at that rate (raw
+   rates of a few outputs scatter, and their low quantile is 0); fewer users than that: the
+   pooled rate of the feature (which errs toward less excess).
 2. **A user's excess, pooled over tools.** Theater outputs go unused, so for a user with theater
    share t, unused rate r = t + (1 - t) b, i.e. t = (r - b) / (1 - b). Pooled over the user's
    features (people who game one tool game the others): ``E_u = sum_f a_f (k_uf - n_uf b_f)``
@@ -117,16 +120,24 @@ def baselines(
     for i, f in enumerate(names):  # each feature's rows, without a mask over all rows
         m = order[bounds[i] : bounds[i + 1]]
         nn, kk, ww, oo = n[m], k[m], w[m], org[m]
+        den = float((ww * nn).sum())
+        pooled = float((ww * kk).sum() / den) if den > 0 else 0.0
         big = (nn >= s.min_user_outputs) & (ww > 0)
-        if big.sum() < s.min_baseline_users:  # few users with many outputs: every user counts
+        rate = kk / np.maximum(nn, 1e-12)
+        if big.sum() < s.min_baseline_users:
+            # few users with many outputs: every user counts, each rate first pulled toward the
+            # pooled one as if it had min_user_outputs more outputs at that rate. Raw rates of
+            # a few outputs scatter (0 of 3), and their low quantile would be 0: every unused
+            # output then reads as theater
             big = (nn > 0) & (ww > 0)
+            a = s.min_user_outputs
+            rate = (kk + a * pooled) / (nn + a)
         if big.sum() >= s.min_baseline_users:
             per_org = np.bincount(oo[big], weights=ww[big])
             ew = ww[big] / per_org[oo[big]]
-            out[f] = _weighted_quantile(kk[big] / nn[big], ew, s.baseline_quantile)
+            out[f] = _weighted_quantile(rate[big], ew, s.baseline_quantile)
         else:
-            den = float((ww * nn).sum())
-            out[f] = float((ww * kk).sum() / den) if den > 0 else 0.0
+            out[f] = pooled
     return out
 
 

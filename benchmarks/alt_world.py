@@ -17,7 +17,8 @@ How a world is drawn (``world(seed)``):
   probability 0.55-0.95 (the rest is accepted and thrown away later: no export sees it).
 - Truth per org: performative outputs / all outputs (every feature, counted or not).
 
-Returns ``acc`` (org_id, user_key, feature, n, k), ``users`` (org_id, user_key, usage,
+Returns ``acc`` (org_id, user_key, feature, n, k; with ``with_perf`` also ``perf``, the planted
+performative outputs of the row, for a ceiling, never for an estimator), ``users`` (org_id, user_key, usage,
 incentive = NaN) and ``truth`` (org_id, theater_share), the frames the estimator reads.
 """
 
@@ -42,7 +43,11 @@ def _logit(p):
 
 
 def world(
-    seed: int, n_orgs: int = 30, org_sd: float = 0.25, user_sd: float = 0.35
+    seed: int,
+    n_orgs: int = 30,
+    org_sd: float = 0.25,
+    user_sd: float = 0.35,
+    with_perf: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     names = list(FEATURES)
@@ -69,13 +74,14 @@ def world(
             k = rng.binomial(n_f - perf, p_gen) + rng.binomial(perf, unused_th[o])
             perf_o += perf.sum()
             tot_o += n_f.sum()
-            for f, n, kk in zip(names, n_f, k):
+            for f, n, kk, pp in zip(names, n_f, k, perf):
                 if n > 0 and f not in UNCOUNTED:
-                    acc.append((org, user, f, float(n), float(kk)))
+                    acc.append((org, user, f, float(n), float(kk), float(pp)))
             users.append((org, user, float(n_f.sum()), np.nan))
         truth.append((org, perf_o / tot_o if tot_o else 0.0))
+    acc = pd.DataFrame(acc, columns=["org_id", "user_key", "feature", "n", "k", "perf"])
     return (
-        pd.DataFrame(acc, columns=["org_id", "user_key", "feature", "n", "k"]),
+        acc if with_perf else acc.drop(columns="perf"),
         pd.DataFrame(users, columns=["org_id", "user_key", "usage", "incentive"]),
         pd.DataFrame(truth, columns=["org_id", "theater_share"]),
     )

@@ -13,13 +13,20 @@ the SAME quantity as the theater index, the share of usage that is performative
    prompts and responses as messages). Per feature key (``source_format/feature``) the baseline
    ``b_f`` is a low weighted quantile (``baseline_quantile``) of the rates of users with at least
    ``min_user_outputs`` outputs of that feature, over every org, each org weighing the same:
-   the rate of users who play little or no theater with it. Fewer than ``min_baseline_users`` such users: the pooled rate of
-   the feature (which errs toward less excess).
+   the rate of users who play little or no theater with it. Fewer than ``min_baseline_users``
+   such users (a thin export: few outputs per user): every user, each rate first pulled toward
+   the feature's pooled rate as if it had ``min_user_outputs`` more outputs at that rate (raw
+   rates of a few outputs scatter, and their low quantile is 0); fewer users than that: the
+   pooled rate of the feature (which errs toward less excess).
 2. **A user's excess, pooled over tools.** Theater outputs go unused, so for a user with theater
    share t, unused rate r = t + (1 - t) b, i.e. t = (r - b) / (1 - b). Pooled over the user's
-   features (people who game one tool game the others): ``E_u = sum_f (k_uf - n_uf b_f)`` and
-   ``D_u = sum_f n_uf (1 - b_f)``; ``t_u = E_u / D_u``, with sampling variance
-   ``V_u = sum_f n_uf p_uf (1 - p_uf) / D_u^2``.
+   features (people who game one tool game the others): ``E_u = sum_f a_f (k_uf - n_uf b_f)``
+   and ``D_u = sum_f a_f n_uf (1 - b_f)``; ``t_u = E_u / D_u``, with sampling variance
+   ``V_u = sum_f a_f^2 n_uf p_uf (1 - p_uf) / D_u^2``. If a person plays the same share in
+   every tool, what scatters users' excess more in one feature than in another is that
+   feature's noise (sampling, units such as messages counted both ways, genuine habits that
+   vary more), so ``a_f`` is the median over features of that spread over feature f's own
+   (:func:`spread_weights`; at most 10, 1 where too few users measure it).
 3. **Empirical Bayes.** t_u is shrunk toward the org's mean excess m_o (itself shrunk toward the
    mean over orgs), with the between-user variance tau^2 estimated by moments over all users:
    ``t~_u = m_o + tau^2 / (tau^2 + V_u) (t_u - m_o)``, then clipped to [0, 1]. The org's *raw*
@@ -76,6 +83,7 @@ class Settings:
     min_baseline_users: int = 10
     min_measured_users: int = 5
     max_used_theater: float = 0.5
+    pool_by_spread: bool = True
     replicates: int = 200
     confidence: float = 0.90
     seed: int = 20260701
@@ -112,16 +120,24 @@ def baselines(
     for i, f in enumerate(names):  # each feature's rows, without a mask over all rows
         m = order[bounds[i] : bounds[i + 1]]
         nn, kk, ww, oo = n[m], k[m], w[m], org[m]
+        den = float((ww * nn).sum())
+        pooled = float((ww * kk).sum() / den) if den > 0 else 0.0
         big = (nn >= s.min_user_outputs) & (ww > 0)
-        if big.sum() < s.min_baseline_users:  # few users with many outputs: every user counts
+        rate = kk / np.maximum(nn, 1e-12)
+        if big.sum() < s.min_baseline_users:
+            # few users with many outputs: every user counts, each rate first pulled toward the
+            # pooled one as if it had min_user_outputs more outputs at that rate. Raw rates of
+            # a few outputs scatter (0 of 3), and their low quantile would be 0: every unused
+            # output then reads as theater
             big = (nn > 0) & (ww > 0)
+            a = s.min_user_outputs
+            rate = (kk + a * pooled) / (nn + a)
         if big.sum() >= s.min_baseline_users:
             per_org = np.bincount(oo[big], weights=ww[big])
             ew = ww[big] / per_org[oo[big]]
-            out[f] = _weighted_quantile(kk[big] / nn[big], ew, s.baseline_quantile)
+            out[f] = _weighted_quantile(rate[big], ew, s.baseline_quantile)
         else:
-            den = float((ww * nn).sum())
-            out[f] = float((ww * kk).sum() / den) if den > 0 else 0.0
+            out[f] = pooled
     return out
 
 
@@ -186,29 +202,63 @@ def _frame(acc: pd.DataFrame, users: pd.DataFrame) -> _Frame:
     )
 
 
-def _shares(fr: _Frame, w: np.ndarray, s: Settings, tau2: float | None = None):
-    """One replicate (``w``: Poisson weight per user; ones for the point). Returns per org
-    (share, share_high, measured users) and tau^2 (estimated when not given)."""
-    U, O = fr.n_users, len(fr.orgs)
-    rw = w[fr.row_user]
-    b = baselines(fr.row_feature, fr.n, fr.k, rw, s, fr.user_org[fr.row_user])
+def spread_weights(
+    feature: np.ndarray, n: np.ndarray, k: np.ndarray, b: np.ndarray, w: np.ndarray, s: Settings
+) -> np.ndarray:
+    """Per row: how much a feature's outputs count when a user's excess is pooled over
+    features (step 2). A person who games plays the same share in every tool, so the spread of
+    users' excess ``(k/n - b) / (1 - b)`` within a feature beyond that common part is noise of
+    the feature (sampling, units such as messages counted both ways, genuine habits that vary
+    more): weight ``median_f(var) / var_f``, the spread over users with at least
+    ``min_user_outputs`` outputs of the feature (``w``: bootstrap weight per row). A feature
+    with fewer than ``min_baseline_users`` such users weighs 1; none weighs more than 10."""
+    nf = int(feature.max()) + 1 if len(feature) else 0
+    ok = (n >= s.min_user_outputs) & (w > 0)
+    f, ww = feature[ok], w[ok]
+    t = (k[ok] / n[ok] - b[ok]) / np.maximum(1 - b[ok], 1e-9)
+    c = np.bincount(f, weights=ww, minlength=nf)
+    users = np.bincount(f, minlength=nf)
+    m1 = np.bincount(f, weights=ww * t, minlength=nf) / np.maximum(c, 1e-12)
+    m2 = np.bincount(f, weights=ww * t**2, minlength=nf) / np.maximum(c, 1e-12)
+    var = np.where(users >= s.min_baseline_users, np.maximum(m2 - m1**2, 0.0), np.nan)
+    ref = float(np.nanmedian(var)) if np.isfinite(var).any() else 0.0
+    if ref <= 0:  # no feature measured, or users agree exactly: nothing to weigh by
+        return np.ones(len(feature))
+    a = np.where(np.isfinite(var), ref / np.maximum(var, ref / 10), 1.0)
+    return a[feature]
+
+
+def _user_excess(fr: _Frame, w: np.ndarray, s: Settings):
+    """Steps 1-2 for one replicate: per user the raw excess ``t`` (and ``t_hi``, allowing used
+    theater), its sampling variance ``V``, the denominator ``D`` and whether it is measured."""
+    U = fr.n_users
+    b = baselines(fr.row_feature, fr.n, fr.k, w[fr.row_user], s, fr.user_org[fr.row_user])
     codes = np.zeros(int(fr.row_feature.max()) + 1 if len(fr.n) else 0)
     for f, v in b.items():
         codes[f] = v
     bf = codes[fr.row_feature] if len(fr.n) else np.zeros(0)
-    E = np.bincount(fr.row_user, weights=fr.k - fr.n * bf, minlength=U)
-    D = np.bincount(fr.row_user, weights=fr.n * (1 - bf), minlength=U)
-    D_hi = np.bincount(
-        fr.row_user, weights=fr.n * np.maximum(1 - s.max_used_theater - bf, 0.05), minlength=U
-    )
+
+    def per_user(x):
+        return np.bincount(fr.row_user, weights=x, minlength=U)
+
+    a = np.ones_like(bf)
+    if s.pool_by_spread:
+        a = spread_weights(fr.row_feature, fr.n, fr.k, bf, w[fr.row_user], s)
+    E, D = per_user(a * (fr.k - fr.n * bf)), per_user(a * fr.n * (1 - bf))
+    D_hi = per_user(a * fr.n * np.maximum(1 - s.max_used_theater - bf, 0.05))
     p = (fr.k + 0.5) / (fr.n + 1.0)
-    var_num = np.bincount(fr.row_user, weights=fr.n * p * (1 - p), minlength=U)
     has = D > 0
-    t = np.where(has, E / np.where(has, D, 1.0), 0.0)
+    Dn = np.where(has, D, 1.0)
+    t = np.where(has, E / Dn, 0.0)
     t_hi = np.where(has, E / np.where(D_hi > 0, D_hi, 1.0), 0.0)
-    V = np.where(has, var_num / np.where(has, D, 1.0) ** 2, np.inf)
-    wm = w * has
-    # org means of the raw excess (D-weighted), shrunk toward the mean over orgs
+    V = np.where(has, per_user(a**2 * fr.n * p * (1 - p)) / Dn**2, np.inf)
+    return t, t_hi, V, per_user(fr.n * (1 - bf)), has
+
+
+def _org_means(fr: _Frame, w, t, V, D, has, tau2):
+    """Step 3's targets: per org the D-weighted mean excess, shrunk toward the mean over orgs
+    (an org's mean from few users is noisy), and tau^2 (estimated when not given)."""
+    O, wm = len(fr.orgs), w * has
     num_o = np.bincount(fr.user_org, weights=wm * D * t, minlength=O)
     den_o = np.bincount(fr.user_org, weights=wm * D, minlength=O)
     users_o = np.bincount(fr.user_org, weights=wm, minlength=O)
@@ -216,21 +266,25 @@ def _shares(fr: _Frame, w: np.ndarray, s: Settings, tau2: float | None = None):
     grand = float(np.nansum(num_o) / den_o.sum()) if den_o.sum() > 0 else 0.0
     if tau2 is None:
         dev = (t - m_raw[fr.user_org]) ** 2
-        ok = has & np.isfinite(dev)
+        ok = has & np.isfinite(dev) & (w > 0)
         tau2 = (
-            max(float(np.average(dev[ok] - V[ok], weights=w[ok])), 1e-6)
-            if ok.sum() > 1 and w[ok].sum() > 0
-            else 1e-6
+            max(float(np.average(dev[ok] - V[ok], weights=w[ok])), 1e-6) if ok.sum() > 1 else 1e-6
         )
-    # an org's mean from few users is noisy: shrink it toward the grand mean
     var_o = np.where(users_o > 0, tau2 / np.maximum(users_o, 1), np.inf)
-    between = (
-        max(float(np.nanvar(m_raw)) - float(np.nanmean(var_o[np.isfinite(var_o)])), 1e-6)
-        if np.isfinite(m_raw).sum() > 1
-        else 1e-6
-    )
-    lam_o = np.where(np.isfinite(m_raw), between / (between + var_o), 0.0)
-    m = np.where(np.isfinite(m_raw), grand + lam_o * (np.nan_to_num(m_raw) - grand), grand)
+    fin = np.isfinite(m_raw)
+    between = 1e-6
+    if fin.sum() > 1:
+        between = max(float(np.nanvar(m_raw)) - float(np.mean(var_o[np.isfinite(var_o)])), 1e-6)
+    lam_o = np.where(fin, between / (between + var_o), 0.0)
+    return np.where(fin, grand + lam_o * (np.nan_to_num(m_raw) - grand), grand), tau2
+
+
+def _shares(fr: _Frame, w: np.ndarray, s: Settings, tau2: float | None = None):
+    """One replicate (``w``: Poisson weight per user; ones for the point). Returns per org
+    share, low, high, measured users, acceptance coverage and tau^2."""
+    O = len(fr.orgs)
+    t, t_hi, V, D, has = _user_excess(fr, w, s)
+    m, tau2 = _org_means(fr, w, t, V, D, has, tau2)
     mo = m[fr.user_org]
     lam = np.where(has, tau2 / (tau2 + V), 0.0)
     t_s = np.clip(mo + lam * (t - mo), 0, 1)
@@ -239,40 +293,33 @@ def _shares(fr: _Frame, w: np.ndarray, s: Settings, tau2: float | None = None):
     t_s_hi = np.clip(np.where(has, (mo + lam * (t - mo)) * scale, mo_hi), 0, 1)
     # the org's typical rate: its median well-measured user's own excess. Counts cannot tell an
     # org whose every user games a little from one whose genuine rate is higher than the
-    # tool's: the low end allows the second, taking only the excess over the org's own
-    # typical user as theater (the least theater if at least half its users are genuine)
-    typical = _org_typical(t, has & (D >= s.min_user_outputs * 0.5) & (w > 0), fr.user_org, O)
-    d_o = typical[fr.user_org]
+    # tool's: the low end allows the second (the least theater if half its users are genuine)
+    ok = has & (D >= s.min_user_outputs * 0.5) & (w > 0)
+    d_o = _org_typical(t, ok, fr.user_org, O)[fr.user_org]
     keep_lo = 1 / np.maximum(1 - d_o, 1e-9)
     t_s_lo = np.clip((t_s - d_o) * keep_lo, 0, 1)
-    t_lo = (t - d_o) * keep_lo
     inc = np.nan_to_num(fr.incentive)  # 0 where not measured: adds nothing below
     # Measured outputs carry the user's own (unshrunk) excess: summed over the org it is
-    # unbiased, where shrunk values are not when theater goes with volume (heavy genuine users
-    # keep their low rate, light users are pulled toward the org). Shrinkage serves the usage
-    # the counts do not cover (other tools, requests without an accept count): a thin user's
-    # extreme rate must not be spread over it. Incentive weight counts where the excess does
-    # not already explain it (its extra interactions mostly go unused: no double counting);
-    # the upper end takes the noisy-OR (no overlap at all).
-    n_u = np.minimum(np.bincount(fr.row_user, weights=fr.n, minlength=U), fr.usage)
+    # unbiased, where shrunk values are not when theater goes with volume. Shrinkage serves
+    # the usage the counts do not cover (a thin user's extreme rate must not be spread over
+    # it). Incentive weight counts where the excess does not already explain it (its extra
+    # interactions mostly go unused); the upper end takes the noisy-OR (no overlap at all).
+    n_u = np.minimum(np.bincount(fr.row_user, weights=fr.n, minlength=fr.n_users), fr.usage)
     rest = fr.usage - n_u
+    tot = np.bincount(fr.user_org, weights=w * fr.usage, minlength=O)
 
     def org_share(measured_part, rest_part):
         per_user = w * (n_u * measured_part + rest * rest_part)
-        return np.clip(np.bincount(fr.user_org, weights=per_user, minlength=O) / tot_, 0, 1)
+        got = np.bincount(fr.user_org, weights=per_user, minlength=O) / np.where(tot > 0, tot, 1)
+        return np.where(tot > 0, np.clip(got, 0, 1), np.nan)
 
-    tot = np.bincount(fr.user_org, weights=w * fr.usage, minlength=O)
-    tot_ = np.where(tot > 0, tot, 1)
     share = org_share(t + np.maximum(inc - t_s, 0), np.maximum(t_s, inc))
-    low = org_share(t_lo + np.maximum(inc - t_s_lo, 0), np.maximum(t_s_lo, inc))
+    low = org_share((t - d_o) * keep_lo + np.maximum(inc - t_s_lo, 0), np.maximum(t_s_lo, inc))
     high = org_share(1 - (1 - t_hi) * (1 - inc), 1 - (1 - t_s_hi) * (1 - inc))
     measured = np.bincount(fr.user_org, weights=has.astype(float), minlength=O)
     covered = np.bincount(fr.user_org, weights=fr.usage * has, minlength=O)
     all_usage = np.bincount(fr.user_org, weights=fr.usage, minlength=O)
     cover = np.where(all_usage > 0, covered / np.where(all_usage > 0, all_usage, 1), 0.0)
-    share = np.where(tot > 0, share, np.nan)
-    low = np.where(tot > 0, low, np.nan)
-    high = np.where(tot > 0, high, np.nan)
     return share, low, high, measured, cover, tau2
 
 

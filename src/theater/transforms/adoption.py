@@ -478,7 +478,10 @@ def org_adoption(
         """Cost-weighted theater share, every share moved by ``shift`` (clipped to [0, 1])."""
         sh = share if shift is None else F.least(F.greatest(share + shift, F.lit(0.0)), F.lit(1.0))
         priced = F.col("_ucost").isNotNull() & sh.isNotNull()
-        return F.sum(F.when(priced, F.col("_ucost") * sh)) / F.sum(F.when(priced, F.col("_ucost")))
+        den = F.sum(F.when(priced, F.col("_ucost")))
+        # a known cost of 0 has no share: null, and no division by zero (the engine evaluates
+        # a guarded division eagerly)
+        return F.sum(F.when(priced, F.col("_ucost") * sh)) / F.when(den > 0, den)
 
     net_users = [
         genuine(F.lit(0.0)).alias("genuine_users"),

@@ -638,6 +638,8 @@ def seat_use(seats: DataFrame, activity: DataFrame, start: date, end: date) -> D
     ``_used`` (a use of the tool in the period: ours, or the vendor's last activity date) and
     ``_recent`` (the same in the period's last ``IDLE_DAYS`` days), and ``_held_recent`` (the
     seat held on a day of those)."""
+    from ..sources.seats import LAST_ACTIVITY_FORMATS
+
     spark = seats.sparkSession
     spans = _seat_spans(seats, start, end)
     tools = [r.tool for r in spans.select("tool").distinct().collect()]
@@ -664,7 +666,7 @@ def seat_use(seats: DataFrame, activity: DataFrame, start: date, end: date) -> D
         .withColumn(
             "_measurable",
             F.coalesce(F.col("_m"), F.lit(False))
-            | F.col("source_format").isin("github_copilot_seats", "m365_copilot_licensed"),
+            | F.col("source_format").isin(*LAST_ACTIVITY_FORMATS),
         )
         .withColumn("_used", F.coalesce(F.col("_u"), F.lit(False)) | in_period)
         .withColumn(

@@ -105,3 +105,14 @@ def test_licensed_and_idle_from_viva_seats(spark, lake):
     got = {(r.org_id, r.source_format): (r.licensed_seats, r.idle_seats) for r in fig.collect()}
     assert got[("org-a", "all")] == (3, 2)
     assert got[("org-a", "viva_person_query")] == (3, 2)
+
+
+def test_both_seat_tables_pass_their_gate(spark, lake):
+    lake, _ = lake
+    rows = lake.read(spark, "ops/dq_results").where(
+        "table_name in ('bronze/seats', 'silver/seats')"
+    )
+    got = {(r.table_name, r.expectation, r.success) for r in rows.collect()}
+    assert {t for t, _, _ in got} == {"bronze/seats", "silver/seats"}
+    assert all(ok for _, _, ok in got), got
+    assert ("silver/seats", "user_key_pseudonymized", True) in got

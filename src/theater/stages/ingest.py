@@ -513,7 +513,7 @@ def _run(
         progress,
         failures,
     )
-    metrics["seats"] = seats.ingest(spark, lake, landing, batch_id, at)
+    metrics["seats"] = seats.ingest(spark, lake, landing, batch_id, at, dq, failures)
     if file_rows:
         lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
     metrics["outputs"] = {t: lake.version(t) for t in BRONZE_TABLES + [QUARANTINE, FILES_LOG]}

@@ -315,7 +315,7 @@ def run(
     aggregates = _refine_aggregates(
         spark, lake, period, dq, key, directory, idmap, dir_ids, cov, progress
     )
-    seat_metrics = seats.refine(spark, lake, key, idmap, dir_ids)
+    seat_metrics = seats.refine(spark, lake, key, idmap, dir_ids, dq)
     coverage = _write_identity_coverage(spark, lake, period, dq, cov)
     return {
         "inputs": {t: lake.version(t) for t in BRONZE_INPUTS},

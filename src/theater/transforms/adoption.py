@@ -70,6 +70,7 @@ makes more than the dominance share of its requests; a suppressed row carries no
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from pyspark.sql import Column, DataFrame
@@ -127,6 +128,7 @@ COLUMNS = (
     "source_format",
     *FIGURES,
     "cost_source",
+    "cost_note",
     "suppressed",
     "suppression_reason",
     "run_id",
@@ -174,17 +176,36 @@ def _activity(df: DataFrame) -> DataFrame:
         F.sum("_cost").cast("double").alias("cost"),
         F.max(F.col("_vc").cast("int")).alias("cost_vendor"),
         F.max(F.col("_pc").cast("int")).alias("cost_priced"),
+        F.max(F.col("_vconv").cast("int")).alias("cost_converted"),
+        F.max(F.col("_vx").cast("int")).alias("cost_unconverted"),
     )
 
 
-def _vendor_first(df: DataFrame) -> DataFrame:
+def _vendor_first(df: DataFrame, prices: "Prices | None" = None) -> DataFrame:
     """``df`` (``_priced``) with ``_cost`` = the vendor's own cost (``cost_usd``) where the row
-    has one, else the price-table cost, else null; ``_vc`` / ``_pc`` flag which one gave it."""
-    vendor = F.col("cost_usd") if "cost_usd" in df.columns else F.lit(None).cast("double")
+    has one, else the price-table cost, else null; ``_vc`` / ``_pc`` flag which one gave it.
+
+    Vendor costs are US dollars. When the price table is in another currency they are
+    converted at ``usd_rate`` (``_vconv``); without a rate they cannot be added to it: the
+    row's cost is null and ``_vx`` marks it (the org's cost is then NA, with a note)."""
+    raw = F.col("cost_usd") if "cost_usd" in df.columns else F.lit(None).cast("double")
+    raw = raw.cast("double")
+    other = prices is not None and prices.currency != "USD"
+    rate = prices.usd_rate if other else None
+    has = raw.isNotNull()
+    if not other:
+        vendor = raw
+    elif rate is not None:
+        vendor = raw * F.lit(rate)
+    else:
+        vendor = F.lit(None).cast("double")
+    stuck = has & F.lit(other and rate is None)
     return (
-        df.withColumn("_vc", vendor.isNotNull())
-        .withColumn("_pc", vendor.isNull() & F.col("_cost").isNotNull())
-        .withColumn("_cost", F.coalesce(vendor.cast("double"), F.col("_cost")))
+        df.withColumn("_vc", has & ~stuck)
+        .withColumn("_vx", stuck)
+        .withColumn("_vconv", has & F.lit(other and rate is not None))
+        .withColumn("_pc", ~has & F.col("_cost").isNotNull())
+        .withColumn("_cost", F.when(~stuck, F.coalesce(vendor, F.col("_cost"))))
     )
 
 
@@ -209,44 +230,94 @@ def price_tool(source: Column, tool: Column | None = None) -> Column:
 
 _USAGE_PRICES = ("per_request", "per_1k_prompt_tokens", "per_1k_output_tokens")
 PRICE_SCHEMA = (
-    "_p_tool string, _p_model string, per_request double, per_1k_prompt_tokens double, "
-    "per_1k_output_tokens double"
+    "_p_tool string, _p_model string, _p_from date, _p_to date, per_request double, "
+    "per_1k_prompt_tokens double, per_1k_output_tokens double"
 )
 
 
-def _priced(df: DataFrame, prices: dict | None, source: Column, *, event: bool) -> DataFrame:
-    """``df`` with ``_cost``: per_request x requests + tokens / 1000 x their prices, the sum of
-    the terms a price and a count are known for; null when none is (never 0 for unknown). An
-    event's model-specific price wins over the tool's any-model one."""
-    usage = {
-        k: p
-        for k, p in (prices or {}).items()
+@dataclass(frozen=True)
+class Prices:
+    """The price table over a period: ``rows`` of (Price, in force from, until (exclusive));
+    None bounds are open. ``currency``: the table's; ``usd_rate``: units of it per US dollar
+    (converts the vendors' own costs, which are US dollars)."""
+
+    rows: tuple
+    currency: str = "USD"
+    usd_rate: float | None = None
+
+
+def prices_between(adoption, start: date, end: date) -> Prices:
+    """The price rows of ``adoption`` (``config.Adoption``) in force on some day of
+    [start, end), each until the next row of its tool and model: a price that changes inside
+    the period applies to the days it is in force (a later row replaces the whole row)."""
+    by_key: dict = {}
+    for p in sorted(adoption.prices, key=lambda p: p.effective_from):
+        by_key.setdefault((p.tool, p.model), []).append(p)
+    rows = []
+    for ps in by_key.values():
+        for i, p in enumerate(ps):
+            until = ps[i + 1].effective_from if i + 1 < len(ps) else None
+            if p.effective_from < end and (until is None or until > start):
+                rows.append((p, p.effective_from, until))
+    return Prices(tuple(rows), str(adoption.currency).upper(), adoption.usd_rate)
+
+
+def as_prices(prices) -> Prices | None:
+    """``Prices``, or a ``{(tool, model): Price}`` of one day (``Adoption.prices_on``: each in
+    force on every day, currency unstated: taken as US dollars), or None."""
+    if prices is None or isinstance(prices, Prices):
+        return prices
+    return Prices(tuple((p, None, None) for p in prices.values()))
+
+
+def _priced(df: DataFrame, prices, source: Column, *, event: bool) -> DataFrame:
+    """``df`` with ``_cost``: per_request x requests + tokens / 1000 x their prices in force on
+    the row's day, the sum of the terms a price and a count are known for; null when none is
+    (never 0 for unknown). An event's model-specific price wins over the tool's any-model one
+    (each as in force that day)."""
+    table = as_prices(prices)
+    usage = [
+        (p, lo, hi)
+        for p, lo, hi in (table.rows if table else ())
         if any(getattr(p, f) is not None for f in _USAGE_PRICES)
-    }
+    ]
     if not usage:
         return df.withColumn("_cost", F.lit(None).cast("double"))
     spark = df.sparkSession
     frame = spark.createDataFrame(
-        [(t, m, *[getattr(p, f) for f in _USAGE_PRICES]) for (t, m), p in usage.items()],
+        [(p.tool, p.model, lo, hi, *[getattr(p, f) for f in _USAGE_PRICES]) for p, lo, hi in usage],
         PRICE_SCHEMA,
     )
+    day = F.col("event_date") if event else F.col("day")
     tool_col = F.col("tool") if "tool" in df.columns else None
     out = df.withColumn("_ptool", price_tool(source.cast("string"), tool_col))
     model = F.col("model") if (event and "model" in df.columns) else F.lit(None).cast("string")
-    out = out.withColumn("_pmodel", model)
+    out = out.withColumn("_pmodel", model).withColumn("_pday", day)
     spec = frame.where(F.col("_p_model").isNotNull()).select(
         F.col("_p_tool").alias("_st"),
         F.col("_p_model").alias("_sm"),
+        F.col("_p_from").alias("_sf"),
+        F.col("_p_to").alias("_su"),
         *[F.col(f).alias(f"_s_{f}") for f in _USAGE_PRICES],
     )
     anym = frame.where(F.col("_p_model").isNull()).select(
-        F.col("_p_tool").alias("_at"), *[F.col(f).alias(f"_a_{f}") for f in _USAGE_PRICES]
+        F.col("_p_tool").alias("_at"),
+        F.col("_p_from").alias("_af"),
+        F.col("_p_to").alias("_au"),
+        *[F.col(f).alias(f"_a_{f}") for f in _USAGE_PRICES],
     )
+
+    def in_force(lo: str, hi: str) -> Column:
+        d = F.col("_pday")
+        return (F.col(lo).isNull() | (d >= F.col(lo))) & (F.col(hi).isNull() | (d < F.col(hi)))
+
     out = out.join(
         F.broadcast(spec),
-        (F.col("_ptool") == F.col("_st")) & (F.col("_pmodel") == F.col("_sm")),
+        (F.col("_ptool") == F.col("_st"))
+        & (F.col("_pmodel") == F.col("_sm"))
+        & in_force("_sf", "_su"),
         "left",
-    ).join(F.broadcast(anym), F.col("_ptool") == F.col("_at"), "left")
+    ).join(F.broadcast(anym), (F.col("_ptool") == F.col("_at")) & in_force("_af", "_au"), "left")
     has_spec = F.col("_st").isNotNull()
 
     def price(f):
@@ -265,7 +336,7 @@ def _priced(df: DataFrame, prices: dict | None, source: Column, *, event: bool) 
         price("per_1k_prompt_tokens") * prompt.cast("double") / 1000.0,
         price("per_1k_output_tokens") * output.cast("double") / 1000.0,
     )
-    helper = ["_ptool", "_pmodel", "_st", "_sm", "_at"] + [
+    helper = ["_ptool", "_pmodel", "_pday", "_st", "_sm", "_sf", "_su", "_at", "_af", "_au"] + [
         f"_{k}_{f}" for k in "sa" for f in _USAGE_PRICES
     ]
     return out.withColumn("_cost", cost.cast("double")).drop(*helper)
@@ -280,7 +351,7 @@ def event_activity(interactions: DataFrame, prices: dict | None = None) -> DataF
         if "source_format" in interactions.columns
         else F.lit(None).cast("string")
     )
-    interactions = _vendor_first(_priced(interactions, prices, src, event=True))
+    interactions = _vendor_first(_priced(interactions, prices, src, event=True), as_prices(prices))
     disp = F.col("output_disposition")
     requested = ~F.coalesce(F.col("action").isin(*agg.PUSHED_ACTIONS), F.lit(False))
     known = disp.isNotNull() & (disp != F.lit("unknown"))
@@ -300,6 +371,8 @@ def event_activity(interactions: DataFrame, prices: dict | None = None) -> DataF
         F.col("_cost"),
         F.col("_vc"),
         F.col("_pc"),
+        F.col("_vconv"),
+        F.col("_vx"),
     )
     return _activity(rows)
 
@@ -310,7 +383,9 @@ def aggregate_activity(
     """silver/user_days rows of [start, end) with an org -> activity rows. ``*_subset``
     features repeat actions counted elsewhere and are left out; null counts stay null.
     ``prices``: the usage cost of each row (any-model prices: user-days give no model)."""
-    user_days = _vendor_first(_priced(user_days, prices, F.col("source_format"), event=False))
+    user_days = _vendor_first(
+        _priced(user_days, prices, F.col("source_format"), event=False), as_prices(prices)
+    )
     decided = agg.decided_count()
     reported = _known_sum(F.col("requests"), F.col("suggestions_shown"), decided)
     rows = user_days.where(
@@ -333,6 +408,8 @@ def aggregate_activity(
         F.col("_cost"),
         F.col("_vc"),
         F.col("_pc"),
+        F.col("_vconv"),
+        F.col("_vx"),
     )
     return _activity(rows)
 
@@ -442,6 +519,8 @@ def org_adoption(
         F.sum("cost").alias("_usage_cost"),
         F.max(_flag(activity, "cost_vendor")).alias("_cv"),
         F.max(_flag(activity, "cost_priced")).alias("_cp"),
+        F.max(_flag(activity, "cost_converted")).alias("_cconv"),
+        F.max(_flag(activity, "cost_unconverted")).alias("_cx"),
     )
     if seat_costs is not None:
         # a seat holder without any use still costs their seat
@@ -493,6 +572,8 @@ def org_adoption(
         F.sum("_ucost").alias("cost"),
         F.max("_cv").alias("_cost_vendor"),
         F.max("_cp").alias("_cost_priced"),
+        F.max("_cconv").alias("_cost_converted"),
+        F.max("_cx").alias("_cost_unconverted"),
         performative(None).alias("performative_cost_share"),
         performative(F.col("_lo") - F.col("_idx")).alias("performative_cost_share_low"),
         performative(F.col("_hi") - F.col("_idx")).alias("performative_cost_share_high"),
@@ -548,6 +629,10 @@ def org_adoption(
         "suppressed", F.col("suppression_reason").isNotNull()
     )
     keep = ~F.col("suppressed")
+    # a vendor's US-dollar cost that cannot be converted into the price table's currency is
+    # never added to it: the whole cost is NA (``cost_note`` says why)
+    unconverted = F.coalesce(F.col("_cost_unconverted"), F.lit(0)) == 1
+    rows = rows.withColumn("cost", F.when(~unconverted, F.col("cost")))
     rows = rows.withColumn("_genuine_requests", F.round(F.col("requests") * (1 - F.col("_idx"))))
     rate = F.when(F.col("offered") > 0, F.col("accepted") / F.col("offered"))
     return rows.select(
@@ -599,6 +684,12 @@ def org_adoption(
             .when(F.col("_cost_vendor") == 1, F.lit("vendor"))
             .when(F.col("_cost_priced") == 1, F.lit("price_table")),
         ).alias("cost_source"),
+        F.when(keep & unconverted, F.lit("vendor_usd_not_converted"))
+        .when(
+            keep & F.col("cost").isNotNull() & (F.col("_cost_converted") == 1),
+            F.lit("vendor_usd_converted"),
+        )
+        .alias("cost_note"),
         "suppressed",
         "suppression_reason",
         F.lit(run_id).alias("run_id"),
@@ -727,33 +818,44 @@ def seat_costs(
     activity: DataFrame,
     start: date,
     end: date,
-    prices: dict,
+    prices,
     *,
     directory: DataFrame | None = None,
 ) -> DataFrame | None:
-    """Seat cost per (org_id, user_key, source_format incl. ``all``): the tool's
-    ``seat_per_month`` x 12 / 365 per day the seat is held in the period (a seat listed twice
-    counts once: its longest span). Seats of a tool without a seat price are left out (their
-    cost is unknown, not 0); None when no tool has one."""
+    """Seat cost per (org_id, user_key, source_format incl. ``all``): for each day a seat of
+    the tool is held in the period, the tool's ``seat_per_month`` in force that day x 12 / 365
+    (a day counts once however many listings hold it, and a person's separate spans add up).
+    Days without a seat price in force are left out (their cost is unknown, not 0); None when
+    no tool has a seat price in the period. ``prices``: ``Prices`` or a one-day
+    ``{(tool, model): Price}``."""
+    table = as_prices(prices)
     rows = [
-        (t, p.seat_per_month)
-        for (t, m), p in prices.items()
-        if m is None and p.seat_per_month is not None
+        (p.tool, lo, hi, p.seat_per_month)
+        for p, lo, hi in (table.rows if table else ())
+        if p.model is None and p.seat_per_month is not None
     ]
     if not rows:
         return None
     spark = seats.sparkSession
-    price = spark.createDataFrame(rows, "tool string, _per_month double")
+    price = spark.createDataFrame(rows, "tool string, _p_from date, _p_to date, _per_month double")
     used = _seats_in_orgs(seats, activity, start, end, directory)
-    held = F.datediff(
-        F.least(F.lit(end), F.coalesce(F.col("_to"), F.lit(end))),
-        F.greatest(F.lit(start), F.col("_from")),
+    first = F.greatest(F.lit(start), F.col("_from"))
+    last = F.date_sub(F.least(F.lit(end), F.coalesce(F.col("_to"), F.lit(end))), 1)
+    days = (
+        used.join(F.broadcast(price.select("tool").distinct()), "tool")
+        .select("org_id", "user_key", "tool", F.explode(F.sequence(first, last)).alias("_day"))
+        .distinct()
+    )
+    in_force = (F.col("_p_from").isNull() | (F.col("_day") >= F.col("_p_from"))) & (
+        F.col("_p_to").isNull() | (F.col("_day") < F.col("_p_to"))
     )
     per_seat = (
-        used.join(F.broadcast(price), "tool")
+        days.join(
+            F.broadcast(price.withColumnRenamed("tool", "_ptool")),
+            (F.col("tool") == F.col("_ptool")) & in_force,
+        )
         .groupBy("org_id", "user_key", "tool")
-        .agg(F.max(held).alias("_days"), F.max("_per_month").alias("_per_month"))
-        .withColumn("seat_cost", F.col("_per_month") * F.col("_days") * 12.0 / 365.0)
+        .agg((F.sum("_per_month") * 12.0 / 365.0).alias("seat_cost"))
     )
     return (
         _source_rows(per_seat, activity)

@@ -480,6 +480,258 @@ def _index_frame(spark, index: DataFrame | None) -> DataFrame:
     )
 
 
+def _person_rows(activity: DataFrame) -> DataFrame:
+    """Activity rows -> one row per (org, source_format, person): use, weeks and days with a
+    use, counts, automation, usage cost and which source gave it."""
+    week = agg.week_of(F.col("day"), F.col("period_days"))
+    active = F.col("active") > 0
+    return activity.groupBy("org_id", "source_format", "user_key").agg(
+        F.max("active").alias("_active"),
+        F.count_distinct(F.when(active, week)).alias("_weeks"),
+        F.count_distinct(F.when(active & (F.col("period_days") == 1), F.col("day"))).alias("_days"),
+        F.max(F.when(active & (F.col("period_days") != 1), F.lit(1))).alias("_weekly"),
+        F.sum("requests").alias("requests"),
+        F.sum("accepted").alias("accepted"),
+        F.sum("offered").alias("offered"),
+        F.max("auto_active").alias("_auto_active"),
+        F.sum("auto_requests").alias("_auto_requests"),
+        F.sum("cost").alias("_usage_cost"),
+        F.max(_flag(activity, "cost_vendor")).alias("_cv"),
+        F.max(_flag(activity, "cost_priced")).alias("_cp"),
+        F.max(_flag(activity, "cost_converted")).alias("_cconv"),
+        F.max(_flag(activity, "cost_unconverted")).alias("_cx"),
+    )
+
+
+def _with_seat_cost(users: DataFrame, seat_costs: DataFrame | None) -> DataFrame:
+    """Person rows with ``seat_cost`` and ``_ucost`` (usage + seat cost, null when neither is
+    known); a seat holder without any use still costs their seat."""
+    if seat_costs is not None:
+        users = users.join(
+            seat_costs.select("org_id", "source_format", "user_key", "seat_cost"),
+            ["org_id", "source_format", "user_key"],
+            "full",
+        )
+    else:
+        users = users.withColumn("seat_cost", F.lit(None).cast("double"))
+    users = users.withColumn("_ucost", _known_sum(F.col("_usage_cost"), F.col("seat_cost")))
+    # seat prices come from the price table
+    return users.withColumn(
+        "_cp",
+        F.greatest(F.coalesce(F.col("_cp"), F.lit(0)), F.col("seat_cost").isNotNull().cast("int")),
+    )
+
+
+def _with_theater(users: DataFrame, theater: DataFrame | None, idx: DataFrame) -> DataFrame:
+    """Person rows with their flagged share (``theater_share``) and the org's index and
+    interval as shares (``_idx``, ``_lo``, ``_hi``)."""
+    if theater is None:
+        theater = users.sparkSession.createDataFrame(
+            [], "org_id string, user_key string, theater_share double"
+        )
+    return users.join(
+        theater.select("org_id", "user_key", "theater_share"), ["org_id", "user_key"], "left"
+    ).join(idx.select("org_id", "_idx", "_lo", "_hi"), "org_id", "left")
+
+
+def _net_aggregates() -> list[Column]:
+    """Per-org aggregates of person rows net of theater, and the cost with its sources."""
+    # a person without labelled interactions (aggregate-only use) takes the org's share; the
+    # bounds move every share by the org's index interval
+    share = F.coalesce(F.col("theater_share"), F.col("_idx"))
+
+    def genuine(shift: Column) -> Column:
+        hit = (F.col("_active") > 0) & (share + shift < F.lit(MOSTLY))
+        return F.sum(F.when(hit, 1).otherwise(0))
+
+    def performative(shift: Column | None) -> Column:
+        """Cost-weighted theater share, every share moved by ``shift`` (clipped to [0, 1])."""
+        sh = share if shift is None else F.least(F.greatest(share + shift, F.lit(0.0)), F.lit(1.0))
+        priced = F.col("_ucost").isNotNull() & sh.isNotNull()
+        den = F.sum(F.when(priced, F.col("_ucost")))
+        # a known cost of 0 has no share: null, and no division by zero (the engine evaluates
+        # a guarded division eagerly)
+        return F.sum(F.when(priced, F.col("_ucost") * sh)) / F.when(den > 0, den)
+
+    return [
+        genuine(F.lit(0.0)).alias("genuine_users"),
+        genuine(F.col("_hi") - F.col("_idx")).alias("genuine_users_low"),
+        genuine(F.col("_lo") - F.col("_idx")).alias("genuine_users_high"),
+        F.first("_idx", ignorenulls=True).alias("_idx"),
+        F.first("_lo", ignorenulls=True).alias("_lo"),
+        F.first("_hi", ignorenulls=True).alias("_hi"),
+        F.sum("_ucost").alias("cost"),
+        F.max("_cv").alias("_cost_vendor"),
+        F.max("_cp").alias("_cost_priced"),
+        F.max("_cconv").alias("_cost_converted"),
+        F.max("_cx").alias("_cost_unconverted"),
+        performative(None).alias("performative_cost_share"),
+        performative(F.col("_lo") - F.col("_idx")).alias("performative_cost_share_low"),
+        performative(F.col("_hi") - F.col("_idx")).alias("performative_cost_share_high"),
+    ]
+
+
+def _org_rows(users: DataFrame, threshold: int) -> DataFrame:
+    """Person rows -> one row per (org, source_format): the counts, net figures and cost."""
+    return users.groupBy("org_id", "source_format").agg(
+        F.sum(F.when(F.col("_active") > 0, 1).otherwise(0)).cast("long").alias("active_users"),
+        F.sum(F.when(F.col("_weeks") >= threshold, 1).otherwise(0))
+        .cast("long")
+        .alias("engaged_users"),
+        F.when(F.max("_weekly").isNull(), F.sum("_days")).cast("long").alias("active_days"),
+        F.sum("requests").cast("long").alias("requests"),
+        F.sum("accepted").cast("long").alias("accepted"),
+        F.sum("offered").cast("long").alias("offered"),
+        F.max("requests").alias("_max_requests"),
+        F.sum(F.when((F.col("_auto_active") > 0) & (F.col("_active") == 0), 1).otherwise(0))
+        .cast("long")
+        .alias("automation_users"),
+        F.sum("_auto_requests").cast("long").alias("automation_requests"),
+        *_net_aggregates(),
+    )
+
+
+def _with_parts(
+    rows: DataFrame,
+    idx: DataFrame,
+    seats: DataFrame | None,
+    cohort: DataFrame | None,
+    first_use: DataFrame | None,
+) -> DataFrame:
+    """Org rows joined with the index's suppression, the seat figures, the cohorts and the
+    days to first use (empty frames where not given: their figures null)."""
+    spark = rows.sparkSession
+    keys = ["org_id", "source_format"]
+    if seats is None:
+        seats = spark.createDataFrame(
+            [],
+            "org_id string, source_format string, licensed_seats long, idle_seats long, "
+            "theater_only_seats long",
+        )
+    if cohort is None:
+        cohort = spark.createDataFrame(
+            [],
+            "org_id string, source_format string, "
+            + ", ".join(f"{c} long" for c in COHORT_FIGURES),
+        )
+    if first_use is None:
+        first_use = spark.createDataFrame(
+            [], "org_id string, source_format string, median_days_to_first_use double"
+        )
+    rows = rows.join(idx.select("org_id", "_i_supp", "_i_reason"), "org_id", "left")
+    rows = rows.join(seats, keys, "left")
+    return rows.join(cohort, keys, "left").join(first_use, keys, "left")
+
+
+def _suppressed(rows: DataFrame, min_users: int, dominance_share: float) -> DataFrame:
+    """Org rows with ``suppressed`` and ``suppression_reason``: the index's suppression, fewer
+    than ``min_users`` active people, or one person over the dominance share of requests."""
+    reason = (
+        F.when(F.coalesce(F.col("_i_supp"), F.lit(False)), F.coalesce("_i_reason", F.lit("index")))
+        .when(F.col("active_users") < min_users, F.lit("min_users"))
+        .when(
+            (F.col("requests") > 0)
+            & (F.col("_max_requests") / F.col("requests") > dominance_share),
+            F.lit("dominance"),
+        )
+    )
+    return rows.withColumn("suppression_reason", reason).withColumn(
+        "suppressed", F.col("suppression_reason").isNotNull()
+    )
+
+
+def _cost_columns(keep: Column) -> list[Column]:
+    """The published cost columns (``cost`` already null where a vendor figure could not be
+    converted), with the source and the currency note."""
+    return [
+        F.when(keep, F.round("cost", 2)).cast("double").alias("cost"),
+        F.when(
+            keep & (F.col("active_users") > 0), F.round(F.col("cost") / F.col("active_users"), 2)
+        )
+        .cast("double")
+        .alias("cost_per_active_user"),
+        F.when(
+            keep & (F.col("_genuine_requests") > 0),
+            F.round(F.col("cost") / F.col("_genuine_requests"), 4),
+        )
+        .cast("double")
+        .alias("cost_per_genuine_request"),
+    ]
+
+
+def _cost_labels(keep: Column, unconverted: Column) -> list[Column]:
+    """``cost_source`` (null with the cost) and ``cost_note``."""
+    return [
+        F.when(
+            keep & F.col("cost").isNotNull(),
+            F.when((F.col("_cost_vendor") == 1) & (F.col("_cost_priced") == 1), F.lit("mixed"))
+            .when(F.col("_cost_vendor") == 1, F.lit("vendor"))
+            .when(F.col("_cost_priced") == 1, F.lit("price_table")),
+        ).alias("cost_source"),
+        F.when(keep & unconverted, F.lit("vendor_usd_not_converted"))
+        .when(
+            keep & F.col("cost").isNotNull() & (F.col("_cost_converted") == 1),
+            F.lit("vendor_usd_converted"),
+        )
+        .alias("cost_note"),
+    ]
+
+
+def _net_columns(keep: Column) -> list[Column]:
+    """The published figures net of theater: NA, never 0, where the org's theater is not
+    measured."""
+    return [
+        *[
+            F.when(keep & F.col("_idx").isNotNull(), F.col(c)).cast("long").alias(c)
+            for c in NET_FIGURES[:3]
+        ],
+        *[
+            F.when(keep, F.round(F.col("requests") * (1 - F.col(b)))).cast("long").alias(c)
+            for c, b in zip(NET_FIGURES[3:6], ("_idx", "_hi", "_lo"))
+        ],
+        *[
+            F.when(keep & F.col("_idx").isNotNull() & (F.col("cost") > 0), F.round(c, 4))
+            .cast("double")
+            .alias(c)
+            for c in NET_FIGURES[6:]
+        ],
+    ]
+
+
+def _published(rows: DataFrame, start: date, end: date, run_id: str) -> DataFrame:
+    """The gold columns (``COLUMNS``): a suppressed row keeps no figure at all."""
+    keep = ~F.col("suppressed")
+    # a vendor's US-dollar cost that cannot be converted into the price table's currency is
+    # never added to it: the whole cost is NA (``cost_note`` says why)
+    unconverted = F.coalesce(F.col("_cost_unconverted"), F.lit(0)) == 1
+    rows = rows.withColumn("cost", F.when(~unconverted, F.col("cost")))
+    rows = rows.withColumn("_genuine_requests", F.round(F.col("requests") * (1 - F.col("_idx"))))
+    rate = F.when(F.col("offered") > 0, F.col("accepted") / F.col("offered"))
+    return rows.select(
+        "org_id",
+        F.lit(start).alias("period_start"),
+        F.lit(end).alias("period_end"),
+        "source_format",
+        *[F.when(keep, F.col(c)).cast("long").alias(c) for c in COUNT_FIGURES],
+        F.when(keep, F.round(rate, 4)).cast("double").alias("acceptance_rate"),
+        F.when(keep, F.col("licensed_seats")).cast("long").alias("licensed_seats"),
+        F.when(keep, F.col("idle_seats")).cast("long").alias("idle_seats"),
+        F.when(keep & F.col("_idx").isNotNull(), F.col("theater_only_seats"))
+        .cast("long")
+        .alias("theater_only_seats"),
+        *_cost_columns(keep),
+        *_net_columns(keep),
+        *[F.when(keep, F.col(c)).cast("long").alias(c) for c in COHORT_FIGURES],
+        F.when(keep, F.col("median_days_to_first_use"))
+        .cast("double")
+        .alias("median_days_to_first_use"),
+        *_cost_labels(keep, unconverted),
+        "suppressed",
+        "suppression_reason",
+        F.lit(run_id).alias("run_id"),
+    )
+
+
 def org_adoption(
     activity: DataFrame,
     start: date,
@@ -503,197 +755,12 @@ def org_adoption(
     ``seat_figures`` (null seat figures without); ``seat_costs``: ``seat_costs`` (the usage
     cost in ``activity`` alone without); ``cohort``: ``cohorts``; ``first_use``:
     ``days_to_first_use`` (null figures without either)."""
-    threshold = engaged_weeks(period_weeks(start, end))
-    week = agg.week_of(F.col("day"), F.col("period_days"))
-    active = F.col("active") > 0
-    users = activity.groupBy("org_id", "source_format", "user_key").agg(
-        F.max("active").alias("_active"),
-        F.count_distinct(F.when(active, week)).alias("_weeks"),
-        F.count_distinct(F.when(active & (F.col("period_days") == 1), F.col("day"))).alias("_days"),
-        F.max(F.when(active & (F.col("period_days") != 1), F.lit(1))).alias("_weekly"),
-        F.sum("requests").alias("requests"),
-        F.sum("accepted").alias("accepted"),
-        F.sum("offered").alias("offered"),
-        F.max("auto_active").alias("_auto_active"),
-        F.sum("auto_requests").alias("_auto_requests"),
-        F.sum("cost").alias("_usage_cost"),
-        F.max(_flag(activity, "cost_vendor")).alias("_cv"),
-        F.max(_flag(activity, "cost_priced")).alias("_cp"),
-        F.max(_flag(activity, "cost_converted")).alias("_cconv"),
-        F.max(_flag(activity, "cost_unconverted")).alias("_cx"),
-    )
-    if seat_costs is not None:
-        # a seat holder without any use still costs their seat
-        users = users.join(
-            seat_costs.select("org_id", "source_format", "user_key", "seat_cost"),
-            ["org_id", "source_format", "user_key"],
-            "full",
-        )
-    else:
-        users = users.withColumn("seat_cost", F.lit(None).cast("double"))
-    users = users.withColumn("_ucost", _known_sum(F.col("_usage_cost"), F.col("seat_cost")))
-    # seat prices come from the price table
-    users = users.withColumn(
-        "_cp",
-        F.greatest(F.coalesce(F.col("_cp"), F.lit(0)), F.col("seat_cost").isNotNull().cast("int")),
-    )
     idx = _index_frame(activity.sparkSession, index_suppressed)
-    if theater is None:
-        theater = activity.sparkSession.createDataFrame(
-            [], "org_id string, user_key string, theater_share double"
-        )
-    users = users.join(
-        theater.select("org_id", "user_key", "theater_share"), ["org_id", "user_key"], "left"
-    ).join(idx.select("org_id", "_idx", "_lo", "_hi"), "org_id", "left")
-    # a person without labelled interactions (aggregate-only use) takes the org's share; the
-    # bounds move every share by the org's index interval
-    share = F.coalesce(F.col("theater_share"), F.col("_idx"))
-
-    def genuine(shift: Column) -> Column:
-        hit = (F.col("_active") > 0) & (share + shift < F.lit(MOSTLY))
-        return F.sum(F.when(hit, 1).otherwise(0))
-
-    def performative(shift: Column | None) -> Column:
-        """Cost-weighted theater share, every share moved by ``shift`` (clipped to [0, 1])."""
-        sh = share if shift is None else F.least(F.greatest(share + shift, F.lit(0.0)), F.lit(1.0))
-        priced = F.col("_ucost").isNotNull() & sh.isNotNull()
-        den = F.sum(F.when(priced, F.col("_ucost")))
-        # a known cost of 0 has no share: null, and no division by zero (the engine evaluates
-        # a guarded division eagerly)
-        return F.sum(F.when(priced, F.col("_ucost") * sh)) / F.when(den > 0, den)
-
-    net_users = [
-        genuine(F.lit(0.0)).alias("genuine_users"),
-        genuine(F.col("_hi") - F.col("_idx")).alias("genuine_users_low"),
-        genuine(F.col("_lo") - F.col("_idx")).alias("genuine_users_high"),
-        F.first("_idx", ignorenulls=True).alias("_idx"),
-        F.first("_lo", ignorenulls=True).alias("_lo"),
-        F.first("_hi", ignorenulls=True).alias("_hi"),
-        F.sum("_ucost").alias("cost"),
-        F.max("_cv").alias("_cost_vendor"),
-        F.max("_cp").alias("_cost_priced"),
-        F.max("_cconv").alias("_cost_converted"),
-        F.max("_cx").alias("_cost_unconverted"),
-        performative(None).alias("performative_cost_share"),
-        performative(F.col("_lo") - F.col("_idx")).alias("performative_cost_share_low"),
-        performative(F.col("_hi") - F.col("_idx")).alias("performative_cost_share_high"),
-    ]
-    rows = users.groupBy("org_id", "source_format").agg(
-        F.sum(F.when(F.col("_active") > 0, 1).otherwise(0)).cast("long").alias("active_users"),
-        F.sum(F.when(F.col("_weeks") >= threshold, 1).otherwise(0))
-        .cast("long")
-        .alias("engaged_users"),
-        F.when(F.max("_weekly").isNull(), F.sum("_days")).cast("long").alias("active_days"),
-        F.sum("requests").cast("long").alias("requests"),
-        F.sum("accepted").cast("long").alias("accepted"),
-        F.sum("offered").cast("long").alias("offered"),
-        F.max("requests").alias("_max_requests"),
-        F.sum(F.when((F.col("_auto_active") > 0) & (F.col("_active") == 0), 1).otherwise(0))
-        .cast("long")
-        .alias("automation_users"),
-        F.sum("_auto_requests").cast("long").alias("automation_requests"),
-        *net_users,
-    )
-    rows = rows.join(idx.select("org_id", "_i_supp", "_i_reason"), "org_id", "left")
-    if seats is None:
-        seats = activity.sparkSession.createDataFrame(
-            [],
-            "org_id string, source_format string, licensed_seats long, idle_seats long, "
-            "theater_only_seats long",
-        )
-    rows = rows.join(seats, ["org_id", "source_format"], "left")
-    spark = activity.sparkSession
-    if cohort is None:
-        cohort = spark.createDataFrame(
-            [],
-            "org_id string, source_format string, "
-            + ", ".join(f"{c} long" for c in COHORT_FIGURES),
-        )
-    if first_use is None:
-        first_use = spark.createDataFrame(
-            [], "org_id string, source_format string, median_days_to_first_use double"
-        )
-    rows = rows.join(cohort, ["org_id", "source_format"], "left").join(
-        first_use, ["org_id", "source_format"], "left"
-    )
-    reason = (
-        F.when(F.coalesce(F.col("_i_supp"), F.lit(False)), F.coalesce("_i_reason", F.lit("index")))
-        .when(F.col("active_users") < min_users, F.lit("min_users"))
-        .when(
-            (F.col("requests") > 0)
-            & (F.col("_max_requests") / F.col("requests") > dominance_share),
-            F.lit("dominance"),
-        )
-    )
-    rows = rows.withColumn("suppression_reason", reason).withColumn(
-        "suppressed", F.col("suppression_reason").isNotNull()
-    )
-    keep = ~F.col("suppressed")
-    # a vendor's US-dollar cost that cannot be converted into the price table's currency is
-    # never added to it: the whole cost is NA (``cost_note`` says why)
-    unconverted = F.coalesce(F.col("_cost_unconverted"), F.lit(0)) == 1
-    rows = rows.withColumn("cost", F.when(~unconverted, F.col("cost")))
-    rows = rows.withColumn("_genuine_requests", F.round(F.col("requests") * (1 - F.col("_idx"))))
-    rate = F.when(F.col("offered") > 0, F.col("accepted") / F.col("offered"))
-    return rows.select(
-        "org_id",
-        F.lit(start).alias("period_start"),
-        F.lit(end).alias("period_end"),
-        "source_format",
-        *[F.when(keep, F.col(c)).cast("long").alias(c) for c in COUNT_FIGURES],
-        F.when(keep, F.round(rate, 4)).cast("double").alias("acceptance_rate"),
-        F.when(keep, F.col("licensed_seats")).cast("long").alias("licensed_seats"),
-        F.when(keep, F.col("idle_seats")).cast("long").alias("idle_seats"),
-        F.when(keep & F.col("_idx").isNotNull(), F.col("theater_only_seats"))
-        .cast("long")
-        .alias("theater_only_seats"),
-        F.when(keep, F.round("cost", 2)).cast("double").alias("cost"),
-        F.when(
-            keep & (F.col("active_users") > 0), F.round(F.col("cost") / F.col("active_users"), 2)
-        )
-        .cast("double")
-        .alias("cost_per_active_user"),
-        F.when(
-            keep & (F.col("_genuine_requests") > 0),
-            F.round(F.col("cost") / F.col("_genuine_requests"), 4),
-        )
-        .cast("double")
-        .alias("cost_per_genuine_request"),
-        # NA, never 0, where the org's theater is not measured
-        *[
-            F.when(keep & F.col("_idx").isNotNull(), F.col(c)).cast("long").alias(c)
-            for c in NET_FIGURES[:3]
-        ],
-        *[
-            F.when(keep, F.round(F.col("requests") * (1 - F.col(b)))).cast("long").alias(c)
-            for c, b in zip(NET_FIGURES[3:6], ("_idx", "_hi", "_lo"))
-        ],
-        *[
-            F.when(keep & F.col("_idx").isNotNull() & (F.col("cost") > 0), F.round(c, 4))
-            .cast("double")
-            .alias(c)
-            for c in NET_FIGURES[6:]
-        ],
-        *[F.when(keep, F.col(c)).cast("long").alias(c) for c in COHORT_FIGURES],
-        F.when(keep, F.col("median_days_to_first_use"))
-        .cast("double")
-        .alias("median_days_to_first_use"),
-        F.when(
-            keep & F.col("cost").isNotNull(),
-            F.when((F.col("_cost_vendor") == 1) & (F.col("_cost_priced") == 1), F.lit("mixed"))
-            .when(F.col("_cost_vendor") == 1, F.lit("vendor"))
-            .when(F.col("_cost_priced") == 1, F.lit("price_table")),
-        ).alias("cost_source"),
-        F.when(keep & unconverted, F.lit("vendor_usd_not_converted"))
-        .when(
-            keep & F.col("cost").isNotNull() & (F.col("_cost_converted") == 1),
-            F.lit("vendor_usd_converted"),
-        )
-        .alias("cost_note"),
-        "suppressed",
-        "suppression_reason",
-        F.lit(run_id).alias("run_id"),
-    )
+    users = _with_seat_cost(_person_rows(activity), seat_costs)
+    users = _with_theater(users, theater, idx)
+    rows = _org_rows(users, engaged_weeks(period_weeks(start, end)))
+    rows = _with_parts(rows, idx, seats, cohort, first_use)
+    return _published(_suppressed(rows, min_users, dominance_share), start, end, run_id)
 
 
 # ---------------------------------------------------------------------------------- seats

@@ -167,8 +167,11 @@ def _org_rows(
     return out + [{"org": o, "suppressed": True} for o in sorted(hidden["org_id"])]
 
 
-def _notes(t: dict) -> list[str]:
+def _notes(t: dict, pub: pd.DataFrame) -> list[str]:
     notes = []
+    unconverted = (
+        int((pub["cost_note"] == "vendor_usd_not_converted").sum()) if "cost_note" in pub else 0
+    )
     if t["automation_requests"]:
         notes.append(
             f"{count(t['automation_requests'])} requests made by bots, coding agents or "
@@ -176,7 +179,13 @@ def _notes(t: dict) -> list[str]:
         )
     if t["licensed_seats"] is None:
         notes.append("No seat file for this period (landing/seats/): seats show as —.")
-    if t["cost"] is None:
+    if unconverted:
+        notes.append(
+            f"Cost of {unconverted} org(s) shows as —: vendors report their own cost in US "
+            "dollars and the price table is in another currency with no adoption.usd_rate to "
+            "convert them (never summed unconverted)."
+        )
+    elif t["cost"] is None:
         notes.append("No price in the configuration (adoption.prices): cost shows as —.")
     return notes
 
@@ -210,5 +219,5 @@ def view(
         n_suppressed=len(hidden),
         previous_label=previous_label if not prev_pub.empty else None,
         currency=currency,
-        notes=_notes(t),
+        notes=_notes(t, pub),
     )

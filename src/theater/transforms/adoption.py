@@ -931,6 +931,34 @@ def seat_costs(
     )
 
 
+def _org_measurable(used: DataFrame, activity: DataFrame) -> DataFrame:
+    """Seat rows (with ``org_id``) whose ``_measurable`` holds only where the holder's org
+    shows a person's use of the tool in some source, or the vendor's listing gives a last
+    activity: a tool the org's exports report only at org level (or not at all) cannot tell
+    an idle seat from an unexported one, so none of its seats is called idle there."""
+    from ..sources.seats import LAST_ACTIVITY_FORMATS
+
+    per_source = activity.where((F.col("source_format") != F.lit(ALL)) & (F.col("active") > 0))
+    tools = [r.tool for r in used.select("tool").distinct().collect()]
+    known = [r.source_format for r in per_source.select("source_format").distinct().collect()]
+    ts = _tool_sources(used.sparkSession, tools, known)
+    seen = (
+        per_source.join(F.broadcast(ts), "source_format")
+        .select("org_id", "tool")
+        .distinct()
+        .withColumn("_org_seen", F.lit(True))
+    )
+    return (
+        used.join(seen, ["org_id", "tool"], "left")
+        .withColumn(
+            "_measurable",
+            F.coalesce(F.col("_org_seen"), F.lit(False))
+            | F.col("source_format").isin(*LAST_ACTIVITY_FORMATS),
+        )
+        .drop("_org_seen")
+    )
+
+
 def seat_figures(
     seats: DataFrame,
     activity: DataFrame,
@@ -952,7 +980,7 @@ def seat_figures(
 
     The holder's org: the directory's on the last day the seat is held in the period, else
     the org of their activity in the period."""
-    used = _seats_in_orgs(seats, activity, start, end, directory)
+    used = _org_measurable(_seats_in_orgs(seats, activity, start, end, directory), activity)
     if theater is not None:
         used = used.join(
             theater.select("org_id", "user_key", "theater_share"), ["org_id", "user_key"], "left"

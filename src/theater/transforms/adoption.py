@@ -5,7 +5,8 @@ same meaning (``event_activity``: silver/interactions; ``aggregate_activity``:
 silver/user_days), and every figure is computed once from those rows (``org_adoption``):
 
 - a **use**: an interaction (events), or a user-day or person-week row reporting any activity:
-  a request, a suggestion shown, or an output accepted, rejected or dismissed (aggregates);
+  a request, a suggestion shown, an output accepted, rejected or dismissed, a session, or
+  tokens consumed (aggregates);
 - ``active_users``: distinct people with at least one use in the period;
 - ``engaged_users``: people with a use in at least half of the period's ISO weeks (rounded
   up), and in at least two of them when the period has two or more (habitual use; weeks, not
@@ -387,7 +388,16 @@ def aggregate_activity(
         _priced(user_days, prices, F.col("source_format"), event=False), as_prices(prices)
     )
     decided = agg.decided_count()
-    reported = _known_sum(F.col("requests"), F.col("suggestions_shown"), decided)
+    # any reported activity is a use: a session or tokens count too (Claude Code analytics
+    # lists a person's day for their sessions and tokens even when no edit was decided)
+    reported = _known_sum(
+        F.col("requests"),
+        F.col("suggestions_shown"),
+        decided,
+        F.col("sessions"),
+        F.col("prompt_tokens"),
+        F.col("output_tokens"),
+    )
     rows = user_days.where(
         F.col("org_id").isNotNull()
         & F.col("user_key").isNotNull()

@@ -633,6 +633,13 @@ def _with_parts(
     return rows.join(cohort, keys, "left").join(first_use, keys, "left")
 
 
+def _positive(name: str) -> Column:
+    """Column ``name`` where above 0, else null: a divisor. The engine may evaluate a division
+    before the condition guarding it (both sides of an AND), so a 0 divisor must never reach
+    it."""
+    return F.when(F.col(name) > 0, F.col(name))
+
+
 def _suppressed(rows: DataFrame, min_users: int, dominance_share: float) -> DataFrame:
     """Org rows with ``suppressed`` and ``suppression_reason``: the index's suppression, fewer
     than ``min_users`` active people, or one person over the dominance share of requests."""
@@ -641,7 +648,7 @@ def _suppressed(rows: DataFrame, min_users: int, dominance_share: float) -> Data
         .when(F.col("active_users") < min_users, F.lit("min_users"))
         .when(
             (F.col("requests") > 0)
-            & (F.col("_max_requests") / F.col("requests") > dominance_share),
+            & (F.col("_max_requests") / _positive("requests") > dominance_share),
             F.lit("dominance"),
         )
     )
@@ -656,13 +663,14 @@ def _cost_columns(keep: Column) -> list[Column]:
     return [
         F.when(keep, F.round("cost", 2)).cast("double").alias("cost"),
         F.when(
-            keep & (F.col("active_users") > 0), F.round(F.col("cost") / F.col("active_users"), 2)
+            keep & (F.col("active_users") > 0),
+            F.round(F.col("cost") / _positive("active_users"), 2),
         )
         .cast("double")
         .alias("cost_per_active_user"),
         F.when(
             keep & (F.col("_genuine_requests") > 0),
-            F.round(F.col("cost") / F.col("_genuine_requests"), 4),
+            F.round(F.col("cost") / _positive("_genuine_requests"), 4),
         )
         .cast("double")
         .alias("cost_per_genuine_request"),
@@ -716,7 +724,7 @@ def _published(rows: DataFrame, start: date, end: date, run_id: str) -> DataFram
     unconverted = F.coalesce(F.col("_cost_unconverted"), F.lit(0)) == 1
     rows = rows.withColumn("cost", F.when(~unconverted, F.col("cost")))
     rows = rows.withColumn("_genuine_requests", F.round(F.col("requests") * (1 - F.col("_idx"))))
-    rate = F.when(F.col("offered") > 0, F.col("accepted") / F.col("offered"))
+    rate = F.when(F.col("offered") > 0, F.col("accepted") / _positive("offered"))
     return rows.select(
         "org_id",
         F.lit(start).alias("period_start"),

@@ -43,3 +43,25 @@ def test_idle_needs_person_level_use_of_the_tool_in_the_org(spark):
     got = {(r.org_id, r.source_format): (r.licensed_seats, r.idle_seats) for r in fig.collect()}
     assert got[("A", "all")] == (1, 1)
     assert got[("B", "all")] == (2, None)
+
+
+def test_one_stray_person_is_not_evidence_below_min_people(spark):
+    # the same world, min_people = 2: A shows one person (a2) using GitHub Copilot -> its seat
+    # is not called idle either (null); with min_people = 1 it was (the test above)
+    seats = spark.createDataFrame(
+        [("seats_csv", "github_copilot", "a1", "a1", None, D("2026-01-01"), None, None, None)],
+        SEATS_SCHEMA,
+    )
+    counts = [2 if n == "requests" else None for n in USER_DAY_COUNTS]
+    usage = spark.createDataFrame(
+        [("github_copilot_users", "a2", "A", None, D("2026-03-20"), "chat", *counts, 1)],
+        USER_DAYS_SCHEMA,
+    )
+    activity = ad.combined(None, ad.aggregate_activity(usage, START, END))
+    directory = spark.createDataFrame(
+        [(u, "A", D("2025-01-01"), None) for u in ("a1", "a2")],
+        "user_key string, org_id string, valid_from date, valid_to date",
+    )
+    fig = ad.seat_figures(seats, activity, START, END, directory=directory, min_people=2)
+    got = {(r.org_id, r.source_format): (r.licensed_seats, r.idle_seats) for r in fig.collect()}
+    assert got[("A", "all")] == (1, None)

@@ -658,6 +658,8 @@ def adoption_frame(
             period.end,
             directory=inputs.directory,
             theater=theater,
+            # idle needs k people of the org seen using the tool: fewer is no evidence
+            min_people=cfg.privacy.min_users,
         )
         if inputs.seats is not None and activity is not None
         else None

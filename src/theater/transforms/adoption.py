@@ -949,11 +949,12 @@ def seat_costs(
     )
 
 
-def _org_measurable(used: DataFrame, activity: DataFrame) -> DataFrame:
-    """Seat rows (with ``org_id``) whose ``_measurable`` holds only where the holder's org
-    shows a person's use of the tool in some source, or the vendor's listing gives a last
-    activity: a tool the org's exports report only at org level (or not at all) cannot tell
-    an idle seat from an unexported one, so none of its seats is called idle there."""
+def _org_measurable(used: DataFrame, activity: DataFrame, min_people: int = 1) -> DataFrame:
+    """Seat rows (with ``org_id``) whose ``_measurable`` holds only where at least
+    ``min_people`` people of the holder's org show a use of the tool in some source, or the
+    vendor's listing gives a last activity: a tool the org's exports report only at org level
+    (or for a stray person who moved in) cannot tell an idle seat from an unexported one, so
+    none of its seats is called idle there."""
     from ..sources.seats import LAST_ACTIVITY_FORMATS
 
     per_source = activity.where((F.col("source_format") != F.lit(ALL)) & (F.col("active") > 0))
@@ -962,9 +963,10 @@ def _org_measurable(used: DataFrame, activity: DataFrame) -> DataFrame:
     ts = _tool_sources(used.sparkSession, tools, known)
     seen = (
         per_source.join(F.broadcast(ts), "source_format")
-        .select("org_id", "tool")
-        .distinct()
-        .withColumn("_org_seen", F.lit(True))
+        .groupBy("org_id", "tool")
+        .agg(F.count_distinct("user_key").alias("_people"))
+        .where(F.col("_people") >= F.lit(min_people))
+        .select("org_id", "tool", F.lit(True).alias("_org_seen"))
     )
     return (
         used.join(seen, ["org_id", "tool"], "left")
@@ -985,6 +987,7 @@ def seat_figures(
     *,
     directory: DataFrame | None = None,
     theater: DataFrame | None = None,
+    min_people: int = 1,
 ) -> DataFrame:
     """Seats -> (org_id, source_format, licensed_seats, idle_seats, theater_only_seats) for
     each usage source a seat's tool maps to, and for ``all``.
@@ -998,7 +1001,8 @@ def seat_figures(
 
     The holder's org: the directory's on the last day the seat is held in the period, else
     the org of their activity in the period."""
-    used = _org_measurable(_seats_in_orgs(seats, activity, start, end, directory), activity)
+    used = _seats_in_orgs(seats, activity, start, end, directory)
+    used = _org_measurable(used, activity, min_people)
     if theater is not None:
         used = used.join(
             theater.select("org_id", "user_key", "theater_share"), ["org_id", "user_key"], "left"

@@ -55,9 +55,12 @@ Seats (``seat_figures``, from ``silver/seats``): ``licensed_seats``, ``idle_seat
 ``theater_only_seats`` per usage source a seat's tool maps to and for ``all``; null where the
 org gave no seat (unknown is never 0).
 
-Cost (``seat_costs``, ``_priced``; the configuration's price table, ``Adoption``): a seat's
-monthly price per day held, plus per-request and per-token prices of each use; ``cost``,
-``cost_per_active_user``, ``cost_per_genuine_request``; null where nothing gives a price.
+Cost (``seat_costs``, ``_priced``; the configuration's price table, ``Adoption``, over the
+period: ``prices_between``): a seat's monthly price per day held, plus per-request and
+per-token prices of each use, each price on the days it is in force; a vendor's own cost
+(``cost_usd``) wins over the table, converted at ``usd_rate`` when the table is in another
+currency, else the cost is NA (``cost_note``); ``cost``, ``cost_per_active_user``,
+``cost_per_genuine_request``; null where nothing gives a price.
 
 Over time (``cohorts``, ``days_to_first_use``): new, retained, reactivated and lapsed people
 against the previous period and the lake's whole history before it; the median days from a

@@ -13,7 +13,7 @@ native events the delivery was made from:
 - seats: the planted seats; idle: planted seats whose holder has no native interaction of a
   tool the seat's format carries in the period's last 28 days;
 - cost: seats x days held x the daily seat price, plus the vendors' own figures the delivery
-  writes (Cursor ``totalCents`` 0.1 on each token-priced event, LiteLLM ``spend`` 0.0).
+  writes (Cursor ``totalCents`` 0.1 on each token-priced event; LiteLLM ``spend`` is blank).
 
 Usage: python benchmarks/adoption_truth.py [--seed 44] [--orgs 6] [--users 240] [--out DIR]
 Prints a Markdown table and writes ``<out>/adoption_truth.json``.

@@ -337,9 +337,17 @@ class Adoption:
 
     currency: str
     prices: tuple
+    #: units of ``currency`` per US dollar: converts the vendors' own costs (always USD) when
+    #: ``currency`` is another; None: such costs are not converted (the cost is NA, with a note)
+    usd_rate: float | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "prices", tuple(_price(i, p) for i, p in enumerate(self.prices)))
+        r = self.usd_rate
+        if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or r <= 0):
+            raise ConfigError(f"adoption.usd_rate: must be a number > 0 or null, got {r!r}")
+        if r is not None:
+            object.__setattr__(self, "usd_rate", float(r))
 
     def prices_on(self, day: date) -> dict[tuple[str, str | None], Price]:
         """{(tool, model): the price row in effect on ``day``} (the latest ``effective_from``

@@ -381,6 +381,22 @@ VENDOR_SILVER = {
         + ", period_days int",
         [("github_copilot_org_metrics", "o1", Q3.start, "all", 9, 5, None, 40, 10, 80, 20, 1)],
     ),
+    # seats: one seat held over a span (both ends known, so the span check can be broken)
+    "bronze/seats": (
+        "source_format string, tool string, alias string, alias_kind string, plan string, "
+        "assigned_from date, assigned_to date, seen_on date, last_activity date, "
+        "_source_file string, _file_sha256 string, _record int, _ingested_at timestamp, "
+        "_batch_id string",
+        [
+            ("seats_csv", "cursor", "octo-z", "alias", None, Q3.start, Q3.end, None, None)
+            + ("seats/s.csv", "0" * 64, 1, None, "b1")
+        ],
+    ),
+    "silver/seats": (
+        "source_format string, tool string, user_key string, plan string, assigned_from date, "
+        "assigned_to date, seen_on date, last_activity date",
+        [("seats_csv", "cursor", "c" * 64, None, Q3.start, Q3.end, None, None)],
+    ),
 }
 
 

@@ -35,6 +35,7 @@ def row(event_id, ts, user, model, pt, ct, fp, session=None, artifact=None):
         "work_item_id": None,
         "source_format": "bedrock_invocation_logs",
         "user_alias_kind": "iam_arn",
+        "cost_usd": None,  # no vendor cost in this format
     }
 
 

@@ -37,6 +37,7 @@ def prompt_row(event_id, ts, user, kind, session, fp, tool="cli"):
         "prompt_fingerprint": fp,
         "source_format": "claude_code_otel",
         "user_alias_kind": kind,
+        "cost_usd": None,  # no vendor cost in this format
         **NONE_FIELDS,
     }
 

@@ -9,7 +9,7 @@ from theater.sources.stream import iter_records
 FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "cursor_usage_events"
 
 
-def row(event_id, ts, user, model, pt, ct):
+def row(event_id, ts, user, model, pt, ct, cost=None):
     return {
         "_table": "interactions",
         "event_id": event_id,
@@ -31,6 +31,7 @@ def row(event_id, ts, user, model, pt, ct):
         "work_item_id": None,
         "source_format": "cursor_usage_events",
         "user_alias_kind": "email",
+        "cost_usd": cost,
     }
 
 
@@ -53,8 +54,10 @@ def test_page_rows_hash_ids_and_quarantine():
             "claude-4-sonnet",
             1520,
             410,
+            1.42 / 100,  # tokenUsage.totalCents: 1.42 US cents
         ),
-        # no tokenUsage (request-priced): tokens unknown, not 0; email lower-cased in the hash only
+        # no tokenUsage (request-priced): tokens and cost unknown, not 0; email lower-cased in
+        # the hash only
         row(
             "cur-c7b7ab6230d776e419fa0e42",
             "2026-07-06T09:11:01.5Z",
@@ -77,3 +80,16 @@ def test_event_id_is_deterministic_and_token_sensitive():
     assert a != m.event_id_of("a@x", "1783329000000", "auto", {"inputTokens": 1, "outputTokens": 3})
     assert m.looks_like({"timestamp": "1", "userEmail": "a@x", "tokenUsage": {}})
     assert not m.looks_like({"date": 1, "email": "a@x", "isActive": True})
+
+
+def test_total_cents_is_the_vendor_cost_and_a_bad_amount_is_named():
+    base = {"timestamp": "1783329000000", "userEmail": "a@x", "model": "auto"}
+    (r,) = m.map_record({**base, "tokenUsage": {"inputTokens": 3, "totalCents": "250"}})
+    assert r["cost_usd"] == 2.5
+    # request units are not money: no cost
+    (r,) = m.map_record({**base, "requestsCosts": 2, "tokenUsage": {"inputTokens": 3}})
+    assert r["cost_usd"] is None
+    import pytest
+
+    with pytest.raises(VendorRecordError, match=r"bad_type: tokenUsage.totalCents"):
+        m.map_record({**base, "tokenUsage": {"totalCents": -1}})

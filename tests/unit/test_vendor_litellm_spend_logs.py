@@ -11,7 +11,7 @@ FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "litellm_spend_logs"
 KEY = "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b"
 
 
-def row(event_id, ts, user, kind, model, pt, ct, fp=None, session=None):
+def row(event_id, ts, user, kind, model, pt, ct, fp=None, session=None, cost=None):
     return {
         "_table": "interactions",
         "event_id": event_id,
@@ -33,6 +33,7 @@ def row(event_id, ts, user, kind, model, pt, ct, fp=None, session=None):
         "work_item_id": None,
         "source_format": "litellm_spend_logs",
         "user_alias_kind": kind,
+        "cost_usd": cost,
     }
 
 
@@ -64,6 +65,7 @@ def test_csv_export():
             30,
             simhash64("translate to french: good morning"),
             "sess-ana-4",
+            cost=0.00012,  # spend, US dollars
         ),
         # no key owner: end_user; messages "{}" = not stored
         row(
@@ -74,6 +76,7 @@ def test_csv_export():
             "gpt-4o",
             700,
             200,
+            cost=0.002,
         ),
         # neither user nor end_user: the (hashed) api key, model from `model`
         row(
@@ -84,6 +87,7 @@ def test_csv_export():
             "text-embedding-3-small",
             12,
             0,
+            cost=0.0,  # a reported 0 is known: free, not unknown
         ),
     ]
     assert errors == [
@@ -96,6 +100,26 @@ def test_csv_export():
 def test_api_json_with_trailing_comma():
     rows, errors = read("spend_logs_api_2026-07-07.json")
     assert rows == [
-        row("chatcmpl-7f3a0101", "2026-07-07T08:00:00Z", "u-dee", "user_id", "haiku", 40, 24)
+        row(
+            "chatcmpl-7f3a0101",
+            "2026-07-07T08:00:00Z",
+            "u-dee",
+            "user_id",
+            "haiku",
+            40,
+            24,
+            cost=0.0004,
+        )
     ]
     assert errors == [(2, "malformed_line")]
+
+
+def test_blank_spend_is_unknown_and_a_bad_one_is_named():
+    import pytest
+
+    base = {"request_id": "r1", "startTime": "2026-07-07T08:00:00Z", "user": "u-1"}
+    assert m.map_record(base)[0]["cost_usd"] is None
+    assert m.map_record({**base, "spend": ""})[0]["cost_usd"] is None
+    assert m.map_record({**base, "spend": "0.25"})[0]["cost_usd"] == 0.25
+    with pytest.raises(VendorRecordError, match=r"bad_type: spend \('lots'\)"):
+        m.map_record({**base, "spend": "lots"})

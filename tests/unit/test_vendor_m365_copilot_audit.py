@@ -33,6 +33,7 @@ def row(event_id, ts, user, session, artifact=None, model=None):
         "work_item_id": None,
         "source_format": "m365_copilot_audit",
         "user_alias_kind": "upn",
+        "cost_usd": None,  # no vendor cost in this format
     }
 
 

@@ -32,6 +32,7 @@ def row(event_id, ts, user, action, model, pt, ct, fp=None, session=None):
         "work_item_id": None,
         "source_format": "otel_genai",
         "user_alias_kind": "user_id",
+        "cost_usd": None,  # no vendor cost in this format
     }
 
 

@@ -16,6 +16,12 @@ A seat is a licence of one tool held by one vendor alias over a span of days. Fo
     licence. ``User Principal Name`` / ``userPrincipalName`` (alias, kind ``upn``),
     ``Report Refresh Date`` (the day the licence is seen: the seat's span starts there, its
     assignment date is not in the report), ``Last Activity Date`` (the vendor's last use).
+``viva_enabled_days``
+    A Viva Insights person query (CSV, one row per person and week, ``MetricDate`` the week's
+    Sunday) with ``Total_Copilot_enabled_days``: the days of the week the person held a
+    Microsoft 365 Copilot licence. ``PersonId`` (alias, kind ``person_id``). See
+    :func:`enabled_spans` for how weeks become seat spans; ``Total_Copilot_active_days`` gives
+    the vendor's last use (the last day of the last week with an active day).
 ``seats_csv``
     A plain CSV with the header ``alias,tool,assigned_from,assigned_to`` (``assigned_to``
     exclusive, blank = still held; optional ``alias_kind`` and ``plan``).
@@ -41,9 +47,12 @@ from pathlib import Path
 GITHUB = "github_copilot_seats"
 M365 = "m365_copilot_licensed"
 PLAIN = "seats_csv"
-FORMATS = (GITHUB, M365, PLAIN)
+VIVA = "viva_enabled_days"
+FORMATS = (GITHUB, M365, VIVA, PLAIN)
 #: the tool a format's seats are for
-TOOL_OF = {GITHUB: "github_copilot", M365: "m365_copilot"}
+TOOL_OF = {GITHUB: "github_copilot", M365: "m365_copilot", VIVA: "m365_copilot"}
+#: formats that give the vendor's own last use of a seat (its use is measurable from them)
+LAST_ACTIVITY_FORMATS = (GITHUB, M365, VIVA)
 #: usage sources (``source_format``) that are use of a seat's tool: a seat is idle when none of
 #: them shows its holder active. A tool not here is matched by name prefix
 #: (``cursor`` -> ``cursor_daily_usage``, ``cursor_usage_events``); with no source at all, its
@@ -233,6 +242,100 @@ def _plain(recs: list[dict], path: str) -> list[Seat]:
     return seats
 
 
+WEEK = dt.timedelta(days=7)
+
+
+def enabled_spans(
+    weeks: list[tuple[dt.date, int]], file_last: dt.date
+) -> list[tuple[dt.date, dt.date | None]]:
+    """One person's ``(week Sunday, enabled days 0..7)`` -> seat spans ``[from, to)``.
+
+    Weeks with an enabled day that follow each other make one span; a week with none, or a
+    week missing from the file, ends it. Viva says how many days of a week were enabled, not
+    which: a span's first week holds its enabled days at the week's end (the licence arrived
+    during the week), its last week at the week's start (it left during the week); weeks
+    inside a span are held whole. A span still held in the file's last week (``file_last``) is
+    open (``to`` None): the file is a snapshot, its end is no unassignment. A one-week span
+    that ends holds its days from the week's start."""
+    on = sorted((d, n) for d, n in weeks if n > 0)
+    runs: list[list[tuple[dt.date, int]]] = []
+    for d, n in on:
+        if runs and runs[-1][-1][0] + WEEK == d:
+            runs[-1].append((d, n))
+        else:
+            runs.append([(d, n)])
+    spans = []
+    for run in runs:
+        (first, n_first), (last, n_last) = run[0], run[-1]
+        open_end = last >= file_last
+        if len(run) == 1 and not open_end:
+            spans.append((first, first + dt.timedelta(days=n_first)))
+            continue
+        start = first + dt.timedelta(days=7 - n_first)
+        spans.append((start, None if open_end else last + dt.timedelta(days=n_last)))
+    return spans
+
+
+def _count(value, path: str, record: int, field: str, *, required: bool) -> int | None:
+    """A whole number of days of a week (0..7); blank -> None unless ``required``."""
+    if value is None or str(value).strip() == "":
+        if required:
+            raise SeatsFileError(path, f"{field} is blank", record)
+        return None
+    try:
+        n = float(str(value).strip())
+    except ValueError:
+        n = -1.0
+    if n != int(n) or not 0 <= n <= 7:
+        raise SeatsFileError(path, f"{field}: not a number of days 0..7: {value!r}", record)
+    return int(n)
+
+
+def _viva(recs: list[dict], path: str) -> list[Seat]:
+    weeks: dict[str, list[tuple[dt.date, int]]] = {}
+    active: dict[str, dt.date] = {}
+    for i, rec in enumerate(recs, 1):
+        r = _squashed(rec)
+        person = str(r.get("personid") or "").strip()
+        if not person:
+            raise SeatsFileError(path, "PersonId is blank", i)
+        week = _date(r.get("metricdate"), path, i, "MetricDate")
+        if week is None or week.weekday() != 6:
+            raise SeatsFileError(path, f"MetricDate {week} is not a Sunday (Viva weeks)", i)
+        enabled = _count(
+            r.get("totalcopilotenableddays"), path, i, "Total_Copilot_enabled_days", required=True
+        )
+        weeks.setdefault(person, []).append((week, enabled))
+        used = _count(
+            r.get("totalcopilotactivedays"), path, i, "Total_Copilot_active_days", required=False
+        )
+        if used:
+            # the week's last day: the latest the use can be (idle only when not even that is
+            # recent)
+            last = week + dt.timedelta(days=6)
+            active[person] = max(active.get(person, last), last)
+    if not weeks:
+        return []
+    file_last = max(d for w in weeks.values() for d, _ in w)
+    seats = []
+    for person in sorted(weeks):
+        for start, end in enabled_spans(weeks[person], file_last):
+            seats.append(
+                Seat(
+                    VIVA,
+                    TOOL_OF[VIVA],
+                    person,
+                    "person_id",
+                    None,
+                    start,
+                    end,
+                    None,
+                    active.get(person),
+                )
+            )
+    return seats
+
+
 def read_file(path: str | Path) -> tuple[str, list[Seat], int]:
     """(format, seats, seats skipped as not a person's) of one landing/seats file."""
     path = Path(path)
@@ -249,6 +352,8 @@ def read_file(path: str | Path) -> tuple[str, list[Seat], int]:
         header = {squash(h) for h in (recs[0].keys() if recs else [])}
         if {"alias", "tool", "assignedfrom"} <= header:
             fmt, seats = PLAIN, _plain(recs, str(path))
+        elif {"personid", "metricdate", "totalcopilotenableddays"} <= header:
+            fmt, seats = VIVA, _viva(recs, str(path))
         elif "userprincipalname" in header:
             fmt, seats = M365, _m365(recs, str(path))
         elif not recs:
@@ -256,8 +361,9 @@ def read_file(path: str | Path) -> tuple[str, list[Seat], int]:
         else:
             raise SeatsFileError(
                 str(path),
-                "unknown CSV header: expected alias,tool,assigned_from,assigned_to or a "
-                "Microsoft 365 Copilot usage user detail report (User Principal Name)",
+                "unknown CSV header: expected alias,tool,assigned_from,assigned_to, a "
+                "Microsoft 365 Copilot usage user detail report (User Principal Name) or a "
+                "Viva Insights person query with Total_Copilot_enabled_days",
             )
     elif name.endswith((".json", ".jsonl", ".ndjson")):
         recs = _records(path, text)

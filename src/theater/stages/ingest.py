@@ -69,11 +69,13 @@ log = logging.getLogger(__name__)
 QUARANTINE = "bronze/quarantine"
 STAGING = "ops/_staging"
 BRONZE_TABLES = [f"bronze/{d}" for d in DATASETS] + [f"bronze/{t}" for t in vin.VENDOR_TABLES]
-#: Columns bronze/interactions gained with vendor exports (null for native landing rows).
+#: Columns bronze/interactions gained with vendor exports (null for native landing rows: the
+#: landing contract has no cost, so a native event's vendor cost is unknown, never 0).
 VENDOR_EVENT_COLUMNS = {
     "source_format": "CAST(NULL AS STRING)",
     "user_alias_kind": "CAST(NULL AS STRING)",
     "_line": "CAST(NULL AS BIGINT)",
+    "cost_usd": "CAST(NULL AS DOUBLE)",
 }
 KNOWN_LANDING = set(DATASETS) | {vin.VENDOR_DIR, vin.IDENTITIES_DIR, seats.DIR}
 QUARANTINE_SCHEMA = (
@@ -511,7 +513,7 @@ def _run(
         progress,
         failures,
     )
-    metrics["seats"] = seats.ingest(spark, lake, landing, batch_id, at)
+    metrics["seats"] = seats.ingest(spark, lake, landing, batch_id, at, dq, failures)
     if file_rows:
         lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
     metrics["outputs"] = {t: lake.version(t) for t in BRONZE_TABLES + [QUARANTINE, FILES_LOG]}

@@ -81,11 +81,15 @@ SILVER_INTERACTION_COLUMNS = [
     "artifact_modified_ts",
     "work_item_id",
     "source_format",
+    "cost_usd",
     "_source_file",
     "_ingested_at",
     "_batch_id",
 ]
 VENDOR_COLUMNS = ("source_format", "user_alias_kind")
+#: the vendor's own cost of an export event (USD); null for native events (no cost in the
+#: landing contract) and for bronze written before it existed
+COST = "cost_usd"
 IDENTITIES_SCHEMA = (
     "alias string, alias_kind string, user_id string, shared string, _ingested_at timestamp"
 )
@@ -99,7 +103,11 @@ def _empty_bronze(spark: SparkSession, dataset: str) -> DataFrame:
     """An empty bronze table of ``dataset`` (contract fields as received strings, lineage and,
     for interactions, the vendor columns): what refine reads when ingest never wrote it."""
     fields = ", ".join(f"{n} string" for n in contract(dataset).names)
-    extra = ", source_format string, user_alias_kind string" if dataset == "interactions" else ""
+    extra = (
+        ", source_format string, user_alias_kind string, cost_usd double"
+        if dataset == "interactions"
+        else ""
+    )
     return spark.createDataFrame([], f"{fields}, {BRONZE_LINEAGE}{extra}")
 
 
@@ -161,13 +169,12 @@ def clean_interactions(bronze: DataFrame, key: bytes) -> DataFrame:
 
     Vendor rows must come with ``user_id`` already resolved to the directory user_id
     (``resolve_vendor_identities``); ``source_format`` (null for native rows) is kept."""
-    if "source_format" not in bronze.columns:
-        bronze = bronze.withColumn("source_format", F.lit(None).cast("string"))
+    bronze = with_vendor_columns(bronze)
     identities = bronze.select(F.col("user_id").alias("_id")).unionByName(
         bronze.select(F.col("artifact_author_id").alias("_id"))
     )
     i = (
-        _typed(bronze, "interactions", ("source_format",))
+        _typed(bronze, "interactions", ("source_format", COST))
         .transform(latest_delivery(["tool", "event_id"]))
         .transform(
             with_pseudonyms(
@@ -197,6 +204,7 @@ def clean_interactions(bronze: DataFrame, key: bytes) -> DataFrame:
         "artifact_modified_ts",
         "work_item_id",
         "source_format",
+        F.col(COST).cast("double").alias(COST),
         "_source_file",
         "_ingested_at",
         "_batch_id",
@@ -208,6 +216,8 @@ def with_vendor_columns(bronze: DataFrame) -> DataFrame:
     for c in VENDOR_COLUMNS:
         if c not in bronze.columns:
             bronze = bronze.withColumn(c, F.lit(None).cast("string"))
+    if COST not in bronze.columns:
+        bronze = bronze.withColumn(COST, F.lit(None).cast("double"))
     return bronze
 
 
@@ -222,21 +232,27 @@ def resolve_vendor_identities(resolved: DataFrame) -> DataFrame:
 
 
 def _upgrade_silver_interactions(spark: SparkSession, lake: Lake) -> None:
-    """silver/interactions written before vendor exports: add ``source_format`` (null) and clear
-    ``_row_hash`` so that the next MERGE rewrites every row it sees (one overwrite, once)."""
+    """silver/interactions written before vendor exports or their cost: add ``source_format``
+    and ``cost_usd`` (null) and clear ``_row_hash`` so that the next MERGE rewrites every row
+    it sees (one overwrite, once)."""
     if not lake.exists("silver/interactions"):
         return
     df = lake.read(spark, "silver/interactions")
-    if "source_format" in df.columns:
+    missing = {"source_format": "string", COST: "double"}
+    missing = {c: t for c, t in missing.items() if c not in df.columns}
+    if not missing:
         return
     log.warning(
-        "silver/interactions: adding column source_format (lake written by an older "
-        "version); rows are rewritten by this run's MERGE"
+        "silver/interactions: adding column(s) %s (lake written by an older version); rows "
+        "are rewritten by this run's MERGE",
+        ", ".join(missing),
     )
+    for c, t in missing.items():
+        df = df.withColumn(c, F.lit(None).cast(t))
     lake.overwrite(
-        df.withColumn("source_format", F.lit(None).cast("string"))
-        .withColumn("_row_hash", F.lit(None).cast("bigint"))
-        .select(*SILVER_INTERACTION_COLUMNS, "_row_hash"),
+        df.withColumn("_row_hash", F.lit(None).cast("bigint")).select(
+            *SILVER_INTERACTION_COLUMNS, "_row_hash"
+        ),
         "silver/interactions",
     )
 
@@ -299,7 +315,7 @@ def run(
     aggregates = _refine_aggregates(
         spark, lake, period, dq, key, directory, idmap, dir_ids, cov, progress
     )
-    seat_metrics = seats.refine(spark, lake, key, idmap, dir_ids)
+    seat_metrics = seats.refine(spark, lake, key, idmap, dir_ids, dq)
     coverage = _write_identity_coverage(spark, lake, period, dq, cov)
     return {
         "inputs": {t: lake.version(t) for t in BRONZE_INPUTS},

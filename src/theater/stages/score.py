@@ -648,8 +648,8 @@ def adoption_frame(
     one definition; the index's suppressed orgs and small rows carry no figures. With the
     period's labels, the figures net of theater (the org's index and interval, each person's
     flagged share)."""
-    # the price table in effect on the period's first day
-    prices = cfg.adoption.prices_on(period.start)
+    # each price on the days it is in force, in the table's currency
+    prices = adopt.prices_between(cfg.adoption, period.start, period.end)
     events = adopt.event_activity(inputs.interactions.where(period.ts_col("event_ts")), prices)
     aggs = (
         adopt.aggregate_activity(inputs.user_days, period.start, period.end, prices)
@@ -666,6 +666,8 @@ def adoption_frame(
             period.end,
             directory=inputs.directory,
             theater=theater,
+            # idle needs k people of the org seen using the tool: fewer is no evidence
+            min_people=cfg.privacy.min_users,
         )
         if inputs.seats is not None and activity is not None
         else None

@@ -4,7 +4,10 @@ aliases) -> ``silver/seats`` (refine: identities resolved, ``user_key`` only).
 Run by the ingest and refine stages. A seats file is loaded whole or not at all: one that
 cannot be read (:class:`theater.sources.seats.SeatsFileError`) is reported in the ingest
 metrics as rejected, with its reason, and retried on the next run (it is not recorded as
-loaded, so nothing is lost). A file already loaded (same SHA-256) is skipped.
+loaded, so nothing is lost). A file already loaded (same SHA-256) is skipped. Both tables are
+checked by the data-quality gate like the others (``expectations/bronze_seats.json``,
+``silver_seats.json``): a critical failure writes nothing, so the batch's seat files are
+read again by the next run, and the stage exits 3.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import asdict
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from ..errors import DataQualityError
 from ..lake import Lake
 from ..sources import seats as src
 from ..transforms import vendor
@@ -33,8 +37,18 @@ SILVER_SCHEMA = (
 )
 
 
-def ingest(spark: SparkSession, lake: Lake, landing: str, batch_id: str, at) -> dict:
-    """New files of ``landing/seats/`` -> ``bronze/seats``; metrics of what was done."""
+def ingest(
+    spark: SparkSession,
+    lake: Lake,
+    landing: str,
+    batch_id: str,
+    at,
+    dq=None,
+    failures: list | None = None,
+) -> dict:
+    """New files of ``landing/seats/`` -> ``bronze/seats``; metrics of what was done. ``dq``:
+    the stage's gate; a critical failure is appended to ``failures`` (the stage raises it
+    once the batch's other tables are committed) and nothing of these files is written."""
     out: dict = {"files_new": 0, "rows": 0, "not_a_person": 0, "files_rejected": []}
     folder = os.path.join(landing, DIR)
     files = src.list_files(folder)
@@ -63,13 +77,24 @@ def ingest(spark: SparkSession, lake: Lake, landing: str, batch_id: str, at) -> 
             row["_source_file"] = rel  # the path under the landing zone, as other inputs
             rows.append((*row.values(), at, batch_id))
     if rows:
-        lake.append(spark.createDataFrame(rows, BRONZE_SCHEMA), BRONZE)
+        frame = spark.createDataFrame(rows, BRONZE_SCHEMA)
+        try:
+            frame = dq.check(BRONZE, frame) if dq is not None else frame
+        except DataQualityError as exc:
+            log.warning("%s: not loaded (retried on the next run): %s", BRONZE, exc)
+            out["files_held_back"] = out.pop("files_new")
+            out["files_new"] = 0
+            if failures is None:
+                raise
+            failures.append(exc)
+            return out
+        lake.append(frame, BRONZE)
     out["rows"] = len(rows)
     return out
 
 
 def refine(
-    spark: SparkSession, lake: Lake, key: bytes, idmap: DataFrame, dir_ids: DataFrame
+    spark: SparkSession, lake: Lake, key: bytes, idmap: DataFrame, dir_ids: DataFrame, dq=None
 ) -> dict:
     """``bronze/seats`` -> ``silver/seats`` (replaced whole: seats are few). Aliases resolve
     like any vendor alias (``transforms.vendor.resolve_identities``); a seat whose alias
@@ -85,6 +110,8 @@ def refine(
         .agg(F.max("plan").alias("plan"), F.max("last_activity").alias("last_activity"))
         .select(*[c.split()[0] for c in SILVER_SCHEMA.split(", ")])
     )
+    if dq is not None:
+        silver = dq.check(SILVER, silver)
     lake.overwrite(silver, SILVER)
     counts = resolved.groupBy("_identity_status").count().collect()
     return {

@@ -5,7 +5,8 @@ same meaning (``event_activity``: silver/interactions; ``aggregate_activity``:
 silver/user_days), and every figure is computed once from those rows (``org_adoption``):
 
 - a **use**: an interaction (events), or a user-day or person-week row reporting any activity:
-  a request, a suggestion shown, or an output accepted, rejected or dismissed (aggregates);
+  a request, a suggestion shown, an output accepted, rejected or dismissed, a session, or
+  tokens consumed (aggregates);
 - ``active_users``: distinct people with at least one use in the period;
 - ``engaged_users``: people with a use in at least half of the period's ISO weeks (rounded
   up), and in at least two of them when the period has two or more (habitual use; weeks, not
@@ -54,9 +55,12 @@ Seats (``seat_figures``, from ``silver/seats``): ``licensed_seats``, ``idle_seat
 ``theater_only_seats`` per usage source a seat's tool maps to and for ``all``; null where the
 org gave no seat (unknown is never 0).
 
-Cost (``seat_costs``, ``_priced``; the configuration's price table, ``Adoption``): a seat's
-monthly price per day held, plus per-request and per-token prices of each use; ``cost``,
-``cost_per_active_user``, ``cost_per_genuine_request``; null where nothing gives a price.
+Cost (``seat_costs``, ``_priced``; the configuration's price table, ``Adoption``, over the
+period: ``prices_between``): a seat's monthly price per day held, plus per-request and
+per-token prices of each use, each price on the days it is in force; a vendor's own cost
+(``cost_usd``) wins over the table, converted at ``usd_rate`` when the table is in another
+currency, else the cost is NA (``cost_note``); ``cost``, ``cost_per_active_user``,
+``cost_per_genuine_request``; null where nothing gives a price.
 
 Over time (``cohorts``, ``days_to_first_use``): new, retained, reactivated and lapsed people
 against the previous period and the lake's whole history before it; the median days from a
@@ -70,6 +74,7 @@ makes more than the dominance share of its requests; a suppressed row carries no
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from pyspark.sql import Column, DataFrame
@@ -127,6 +132,7 @@ COLUMNS = (
     "source_format",
     *FIGURES,
     "cost_source",
+    "cost_note",
     "suppressed",
     "suppression_reason",
     "run_id",
@@ -174,17 +180,36 @@ def _activity(df: DataFrame) -> DataFrame:
         F.sum("_cost").cast("double").alias("cost"),
         F.max(F.col("_vc").cast("int")).alias("cost_vendor"),
         F.max(F.col("_pc").cast("int")).alias("cost_priced"),
+        F.max(F.col("_vconv").cast("int")).alias("cost_converted"),
+        F.max(F.col("_vx").cast("int")).alias("cost_unconverted"),
     )
 
 
-def _vendor_first(df: DataFrame) -> DataFrame:
+def _vendor_first(df: DataFrame, prices: "Prices | None" = None) -> DataFrame:
     """``df`` (``_priced``) with ``_cost`` = the vendor's own cost (``cost_usd``) where the row
-    has one, else the price-table cost, else null; ``_vc`` / ``_pc`` flag which one gave it."""
-    vendor = F.col("cost_usd") if "cost_usd" in df.columns else F.lit(None).cast("double")
+    has one, else the price-table cost, else null; ``_vc`` / ``_pc`` flag which one gave it.
+
+    Vendor costs are US dollars. When the price table is in another currency they are
+    converted at ``usd_rate`` (``_vconv``); without a rate they cannot be added to it: the
+    row's cost is null and ``_vx`` marks it (the org's cost is then NA, with a note)."""
+    raw = F.col("cost_usd") if "cost_usd" in df.columns else F.lit(None).cast("double")
+    raw = raw.cast("double")
+    other = prices is not None and prices.currency != "USD"
+    rate = prices.usd_rate if other else None
+    has = raw.isNotNull()
+    if not other:
+        vendor = raw
+    elif rate is not None:
+        vendor = raw * F.lit(rate)
+    else:
+        vendor = F.lit(None).cast("double")
+    stuck = has & F.lit(other and rate is None)
     return (
-        df.withColumn("_vc", vendor.isNotNull())
-        .withColumn("_pc", vendor.isNull() & F.col("_cost").isNotNull())
-        .withColumn("_cost", F.coalesce(vendor.cast("double"), F.col("_cost")))
+        df.withColumn("_vc", has & ~stuck)
+        .withColumn("_vx", stuck)
+        .withColumn("_vconv", has & F.lit(other and rate is not None))
+        .withColumn("_pc", ~has & F.col("_cost").isNotNull())
+        .withColumn("_cost", F.when(~stuck, F.coalesce(vendor, F.col("_cost"))))
     )
 
 
@@ -209,44 +234,94 @@ def price_tool(source: Column, tool: Column | None = None) -> Column:
 
 _USAGE_PRICES = ("per_request", "per_1k_prompt_tokens", "per_1k_output_tokens")
 PRICE_SCHEMA = (
-    "_p_tool string, _p_model string, per_request double, per_1k_prompt_tokens double, "
-    "per_1k_output_tokens double"
+    "_p_tool string, _p_model string, _p_from date, _p_to date, per_request double, "
+    "per_1k_prompt_tokens double, per_1k_output_tokens double"
 )
 
 
-def _priced(df: DataFrame, prices: dict | None, source: Column, *, event: bool) -> DataFrame:
-    """``df`` with ``_cost``: per_request x requests + tokens / 1000 x their prices, the sum of
-    the terms a price and a count are known for; null when none is (never 0 for unknown). An
-    event's model-specific price wins over the tool's any-model one."""
-    usage = {
-        k: p
-        for k, p in (prices or {}).items()
+@dataclass(frozen=True)
+class Prices:
+    """The price table over a period: ``rows`` of (Price, in force from, until (exclusive));
+    None bounds are open. ``currency``: the table's; ``usd_rate``: units of it per US dollar
+    (converts the vendors' own costs, which are US dollars)."""
+
+    rows: tuple
+    currency: str = "USD"
+    usd_rate: float | None = None
+
+
+def prices_between(adoption, start: date, end: date) -> Prices:
+    """The price rows of ``adoption`` (``config.Adoption``) in force on some day of
+    [start, end), each until the next row of its tool and model: a price that changes inside
+    the period applies to the days it is in force (a later row replaces the whole row)."""
+    by_key: dict = {}
+    for p in sorted(adoption.prices, key=lambda p: p.effective_from):
+        by_key.setdefault((p.tool, p.model), []).append(p)
+    rows = []
+    for ps in by_key.values():
+        for i, p in enumerate(ps):
+            until = ps[i + 1].effective_from if i + 1 < len(ps) else None
+            if p.effective_from < end and (until is None or until > start):
+                rows.append((p, p.effective_from, until))
+    return Prices(tuple(rows), str(adoption.currency).upper(), adoption.usd_rate)
+
+
+def as_prices(prices) -> Prices | None:
+    """``Prices``, or a ``{(tool, model): Price}`` of one day (``Adoption.prices_on``: each in
+    force on every day, currency unstated: taken as US dollars), or None."""
+    if prices is None or isinstance(prices, Prices):
+        return prices
+    return Prices(tuple((p, None, None) for p in prices.values()))
+
+
+def _priced(df: DataFrame, prices, source: Column, *, event: bool) -> DataFrame:
+    """``df`` with ``_cost``: per_request x requests + tokens / 1000 x their prices in force on
+    the row's day, the sum of the terms a price and a count are known for; null when none is
+    (never 0 for unknown). An event's model-specific price wins over the tool's any-model one
+    (each as in force that day)."""
+    table = as_prices(prices)
+    usage = [
+        (p, lo, hi)
+        for p, lo, hi in (table.rows if table else ())
         if any(getattr(p, f) is not None for f in _USAGE_PRICES)
-    }
+    ]
     if not usage:
         return df.withColumn("_cost", F.lit(None).cast("double"))
     spark = df.sparkSession
     frame = spark.createDataFrame(
-        [(t, m, *[getattr(p, f) for f in _USAGE_PRICES]) for (t, m), p in usage.items()],
+        [(p.tool, p.model, lo, hi, *[getattr(p, f) for f in _USAGE_PRICES]) for p, lo, hi in usage],
         PRICE_SCHEMA,
     )
+    day = F.col("event_date") if event else F.col("day")
     tool_col = F.col("tool") if "tool" in df.columns else None
     out = df.withColumn("_ptool", price_tool(source.cast("string"), tool_col))
     model = F.col("model") if (event and "model" in df.columns) else F.lit(None).cast("string")
-    out = out.withColumn("_pmodel", model)
+    out = out.withColumn("_pmodel", model).withColumn("_pday", day)
     spec = frame.where(F.col("_p_model").isNotNull()).select(
         F.col("_p_tool").alias("_st"),
         F.col("_p_model").alias("_sm"),
+        F.col("_p_from").alias("_sf"),
+        F.col("_p_to").alias("_su"),
         *[F.col(f).alias(f"_s_{f}") for f in _USAGE_PRICES],
     )
     anym = frame.where(F.col("_p_model").isNull()).select(
-        F.col("_p_tool").alias("_at"), *[F.col(f).alias(f"_a_{f}") for f in _USAGE_PRICES]
+        F.col("_p_tool").alias("_at"),
+        F.col("_p_from").alias("_af"),
+        F.col("_p_to").alias("_au"),
+        *[F.col(f).alias(f"_a_{f}") for f in _USAGE_PRICES],
     )
+
+    def in_force(lo: str, hi: str) -> Column:
+        d = F.col("_pday")
+        return (F.col(lo).isNull() | (d >= F.col(lo))) & (F.col(hi).isNull() | (d < F.col(hi)))
+
     out = out.join(
         F.broadcast(spec),
-        (F.col("_ptool") == F.col("_st")) & (F.col("_pmodel") == F.col("_sm")),
+        (F.col("_ptool") == F.col("_st"))
+        & (F.col("_pmodel") == F.col("_sm"))
+        & in_force("_sf", "_su"),
         "left",
-    ).join(F.broadcast(anym), F.col("_ptool") == F.col("_at"), "left")
+    ).join(F.broadcast(anym), (F.col("_ptool") == F.col("_at")) & in_force("_af", "_au"), "left")
     has_spec = F.col("_st").isNotNull()
 
     def price(f):
@@ -265,7 +340,7 @@ def _priced(df: DataFrame, prices: dict | None, source: Column, *, event: bool) 
         price("per_1k_prompt_tokens") * prompt.cast("double") / 1000.0,
         price("per_1k_output_tokens") * output.cast("double") / 1000.0,
     )
-    helper = ["_ptool", "_pmodel", "_st", "_sm", "_at"] + [
+    helper = ["_ptool", "_pmodel", "_pday", "_st", "_sm", "_sf", "_su", "_at", "_af", "_au"] + [
         f"_{k}_{f}" for k in "sa" for f in _USAGE_PRICES
     ]
     return out.withColumn("_cost", cost.cast("double")).drop(*helper)
@@ -280,7 +355,7 @@ def event_activity(interactions: DataFrame, prices: dict | None = None) -> DataF
         if "source_format" in interactions.columns
         else F.lit(None).cast("string")
     )
-    interactions = _vendor_first(_priced(interactions, prices, src, event=True))
+    interactions = _vendor_first(_priced(interactions, prices, src, event=True), as_prices(prices))
     disp = F.col("output_disposition")
     requested = ~F.coalesce(F.col("action").isin(*agg.PUSHED_ACTIONS), F.lit(False))
     known = disp.isNotNull() & (disp != F.lit("unknown"))
@@ -300,6 +375,8 @@ def event_activity(interactions: DataFrame, prices: dict | None = None) -> DataF
         F.col("_cost"),
         F.col("_vc"),
         F.col("_pc"),
+        F.col("_vconv"),
+        F.col("_vx"),
     )
     return _activity(rows)
 
@@ -310,9 +387,20 @@ def aggregate_activity(
     """silver/user_days rows of [start, end) with an org -> activity rows. ``*_subset``
     features repeat actions counted elsewhere and are left out; null counts stay null.
     ``prices``: the usage cost of each row (any-model prices: user-days give no model)."""
-    user_days = _vendor_first(_priced(user_days, prices, F.col("source_format"), event=False))
+    user_days = _vendor_first(
+        _priced(user_days, prices, F.col("source_format"), event=False), as_prices(prices)
+    )
     decided = agg.decided_count()
-    reported = _known_sum(F.col("requests"), F.col("suggestions_shown"), decided)
+    # any reported activity is a use: a session or tokens count too (Claude Code analytics
+    # lists a person's day for their sessions and tokens even when no edit was decided)
+    reported = _known_sum(
+        F.col("requests"),
+        F.col("suggestions_shown"),
+        decided,
+        F.col("sessions"),
+        F.col("prompt_tokens"),
+        F.col("output_tokens"),
+    )
     rows = user_days.where(
         F.col("org_id").isNotNull()
         & F.col("user_key").isNotNull()
@@ -333,6 +421,8 @@ def aggregate_activity(
         F.col("_cost"),
         F.col("_vc"),
         F.col("_pc"),
+        F.col("_vconv"),
+        F.col("_vx"),
     )
     return _activity(rows)
 
@@ -403,6 +493,266 @@ def _index_frame(spark, index: DataFrame | None) -> DataFrame:
     )
 
 
+def _person_rows(activity: DataFrame) -> DataFrame:
+    """Activity rows -> one row per (org, source_format, person): use, weeks and days with a
+    use, counts, automation, usage cost and which source gave it."""
+    week = agg.week_of(F.col("day"), F.col("period_days"))
+    active = F.col("active") > 0
+    return activity.groupBy("org_id", "source_format", "user_key").agg(
+        F.max("active").alias("_active"),
+        F.count_distinct(F.when(active, week)).alias("_weeks"),
+        F.count_distinct(F.when(active & (F.col("period_days") == 1), F.col("day"))).alias("_days"),
+        F.max(F.when(active & (F.col("period_days") != 1), F.lit(1))).alias("_weekly"),
+        F.sum("requests").alias("requests"),
+        F.sum("accepted").alias("accepted"),
+        F.sum("offered").alias("offered"),
+        F.max("auto_active").alias("_auto_active"),
+        F.sum("auto_requests").alias("_auto_requests"),
+        F.sum("cost").alias("_usage_cost"),
+        F.max(_flag(activity, "cost_vendor")).alias("_cv"),
+        F.max(_flag(activity, "cost_priced")).alias("_cp"),
+        F.max(_flag(activity, "cost_converted")).alias("_cconv"),
+        F.max(_flag(activity, "cost_unconverted")).alias("_cx"),
+    )
+
+
+def _with_seat_cost(users: DataFrame, seat_costs: DataFrame | None) -> DataFrame:
+    """Person rows with ``seat_cost`` and ``_ucost`` (usage + seat cost, null when neither is
+    known); a seat holder without any use still costs their seat."""
+    if seat_costs is not None:
+        users = users.join(
+            seat_costs.select("org_id", "source_format", "user_key", "seat_cost"),
+            ["org_id", "source_format", "user_key"],
+            "full",
+        )
+    else:
+        users = users.withColumn("seat_cost", F.lit(None).cast("double"))
+    users = users.withColumn("_ucost", _known_sum(F.col("_usage_cost"), F.col("seat_cost")))
+    # seat prices come from the price table
+    return users.withColumn(
+        "_cp",
+        F.greatest(F.coalesce(F.col("_cp"), F.lit(0)), F.col("seat_cost").isNotNull().cast("int")),
+    )
+
+
+def _with_theater(users: DataFrame, theater: DataFrame | None, idx: DataFrame) -> DataFrame:
+    """Person rows with their flagged share (``theater_share``) and the org's index and
+    interval as shares (``_idx``, ``_lo``, ``_hi``)."""
+    if theater is None:
+        theater = users.sparkSession.createDataFrame(
+            [], "org_id string, user_key string, theater_share double"
+        )
+    return users.join(
+        theater.select("org_id", "user_key", "theater_share"), ["org_id", "user_key"], "left"
+    ).join(idx.select("org_id", "_idx", "_lo", "_hi"), "org_id", "left")
+
+
+def _net_aggregates() -> list[Column]:
+    """Per-org aggregates of person rows net of theater, and the cost with its sources."""
+    # a person without labelled interactions (aggregate-only use) takes the org's share; the
+    # bounds move every share by the org's index interval
+    share = F.coalesce(F.col("theater_share"), F.col("_idx"))
+
+    def genuine(shift: Column) -> Column:
+        hit = (F.col("_active") > 0) & (share + shift < F.lit(MOSTLY))
+        return F.sum(F.when(hit, 1).otherwise(0))
+
+    def performative(shift: Column | None) -> Column:
+        """Cost-weighted theater share, every share moved by ``shift`` (clipped to [0, 1])."""
+        sh = share if shift is None else F.least(F.greatest(share + shift, F.lit(0.0)), F.lit(1.0))
+        priced = F.col("_ucost").isNotNull() & sh.isNotNull()
+        den = F.sum(F.when(priced, F.col("_ucost")))
+        # a known cost of 0 has no share: null, and no division by zero (the engine evaluates
+        # a guarded division eagerly)
+        return F.sum(F.when(priced, F.col("_ucost") * sh)) / F.when(den > 0, den)
+
+    return [
+        genuine(F.lit(0.0)).alias("genuine_users"),
+        genuine(F.col("_hi") - F.col("_idx")).alias("genuine_users_low"),
+        genuine(F.col("_lo") - F.col("_idx")).alias("genuine_users_high"),
+        F.first("_idx", ignorenulls=True).alias("_idx"),
+        F.first("_lo", ignorenulls=True).alias("_lo"),
+        F.first("_hi", ignorenulls=True).alias("_hi"),
+        F.sum("_ucost").alias("cost"),
+        F.max("_cv").alias("_cost_vendor"),
+        F.max("_cp").alias("_cost_priced"),
+        F.max("_cconv").alias("_cost_converted"),
+        F.max("_cx").alias("_cost_unconverted"),
+        performative(None).alias("performative_cost_share"),
+        performative(F.col("_lo") - F.col("_idx")).alias("performative_cost_share_low"),
+        performative(F.col("_hi") - F.col("_idx")).alias("performative_cost_share_high"),
+    ]
+
+
+def _org_rows(users: DataFrame, threshold: int) -> DataFrame:
+    """Person rows -> one row per (org, source_format): the counts, net figures and cost."""
+    return users.groupBy("org_id", "source_format").agg(
+        F.sum(F.when(F.col("_active") > 0, 1).otherwise(0)).cast("long").alias("active_users"),
+        F.sum(F.when(F.col("_weeks") >= threshold, 1).otherwise(0))
+        .cast("long")
+        .alias("engaged_users"),
+        F.when(F.max("_weekly").isNull(), F.sum("_days")).cast("long").alias("active_days"),
+        F.sum("requests").cast("long").alias("requests"),
+        F.sum("accepted").cast("long").alias("accepted"),
+        F.sum("offered").cast("long").alias("offered"),
+        F.max("requests").alias("_max_requests"),
+        F.sum(F.when((F.col("_auto_active") > 0) & (F.col("_active") == 0), 1).otherwise(0))
+        .cast("long")
+        .alias("automation_users"),
+        F.sum("_auto_requests").cast("long").alias("automation_requests"),
+        *_net_aggregates(),
+    )
+
+
+def _with_parts(
+    rows: DataFrame,
+    idx: DataFrame,
+    seats: DataFrame | None,
+    cohort: DataFrame | None,
+    first_use: DataFrame | None,
+) -> DataFrame:
+    """Org rows joined with the index's suppression, the seat figures, the cohorts and the
+    days to first use (empty frames where not given: their figures null)."""
+    spark = rows.sparkSession
+    keys = ["org_id", "source_format"]
+    if seats is None:
+        seats = spark.createDataFrame(
+            [],
+            "org_id string, source_format string, licensed_seats long, idle_seats long, "
+            "theater_only_seats long",
+        )
+    if cohort is None:
+        cohort = spark.createDataFrame(
+            [],
+            "org_id string, source_format string, "
+            + ", ".join(f"{c} long" for c in COHORT_FIGURES),
+        )
+    if first_use is None:
+        first_use = spark.createDataFrame(
+            [], "org_id string, source_format string, median_days_to_first_use double"
+        )
+    rows = rows.join(idx.select("org_id", "_i_supp", "_i_reason"), "org_id", "left")
+    rows = rows.join(seats, keys, "left")
+    return rows.join(cohort, keys, "left").join(first_use, keys, "left")
+
+
+def _positive(name: str) -> Column:
+    """Column ``name`` where above 0, else null: a divisor. The engine may evaluate a division
+    before the condition guarding it (both sides of an AND), so a 0 divisor must never reach
+    it."""
+    return F.when(F.col(name) > 0, F.col(name))
+
+
+def _suppressed(rows: DataFrame, min_users: int, dominance_share: float) -> DataFrame:
+    """Org rows with ``suppressed`` and ``suppression_reason``: the index's suppression, fewer
+    than ``min_users`` active people, or one person over the dominance share of requests."""
+    reason = (
+        F.when(F.coalesce(F.col("_i_supp"), F.lit(False)), F.coalesce("_i_reason", F.lit("index")))
+        .when(F.col("active_users") < min_users, F.lit("min_users"))
+        .when(
+            (F.col("requests") > 0)
+            & (F.col("_max_requests") / _positive("requests") > dominance_share),
+            F.lit("dominance"),
+        )
+    )
+    return rows.withColumn("suppression_reason", reason).withColumn(
+        "suppressed", F.col("suppression_reason").isNotNull()
+    )
+
+
+def _cost_columns(keep: Column) -> list[Column]:
+    """The published cost columns (``cost`` already null where a vendor figure could not be
+    converted), with the source and the currency note."""
+    return [
+        F.when(keep, F.round("cost", 2)).cast("double").alias("cost"),
+        F.when(
+            keep & (F.col("active_users") > 0),
+            F.round(F.col("cost") / _positive("active_users"), 2),
+        )
+        .cast("double")
+        .alias("cost_per_active_user"),
+        F.when(
+            keep & (F.col("_genuine_requests") > 0),
+            F.round(F.col("cost") / _positive("_genuine_requests"), 4),
+        )
+        .cast("double")
+        .alias("cost_per_genuine_request"),
+    ]
+
+
+def _cost_labels(keep: Column, unconverted: Column) -> list[Column]:
+    """``cost_source`` (null with the cost) and ``cost_note``."""
+    return [
+        F.when(
+            keep & F.col("cost").isNotNull(),
+            F.when((F.col("_cost_vendor") == 1) & (F.col("_cost_priced") == 1), F.lit("mixed"))
+            .when(F.col("_cost_vendor") == 1, F.lit("vendor"))
+            .when(F.col("_cost_priced") == 1, F.lit("price_table")),
+        ).alias("cost_source"),
+        F.when(keep & unconverted, F.lit("vendor_usd_not_converted"))
+        .when(
+            keep & F.col("cost").isNotNull() & (F.col("_cost_converted") == 1),
+            F.lit("vendor_usd_converted"),
+        )
+        .alias("cost_note"),
+    ]
+
+
+def _net_columns(keep: Column) -> list[Column]:
+    """The published figures net of theater: NA, never 0, where the org's theater is not
+    measured."""
+    return [
+        *[
+            F.when(keep & F.col("_idx").isNotNull(), F.col(c)).cast("long").alias(c)
+            for c in NET_FIGURES[:3]
+        ],
+        *[
+            F.when(keep, F.round(F.col("requests") * (1 - F.col(b)))).cast("long").alias(c)
+            for c, b in zip(NET_FIGURES[3:6], ("_idx", "_hi", "_lo"))
+        ],
+        *[
+            F.when(keep & F.col("_idx").isNotNull() & (F.col("cost") > 0), F.round(c, 4))
+            .cast("double")
+            .alias(c)
+            for c in NET_FIGURES[6:]
+        ],
+    ]
+
+
+def _published(rows: DataFrame, start: date, end: date, run_id: str) -> DataFrame:
+    """The gold columns (``COLUMNS``): a suppressed row keeps no figure at all."""
+    keep = ~F.col("suppressed")
+    # a vendor's US-dollar cost that cannot be converted into the price table's currency is
+    # never added to it: the whole cost is NA (``cost_note`` says why)
+    unconverted = F.coalesce(F.col("_cost_unconverted"), F.lit(0)) == 1
+    rows = rows.withColumn("cost", F.when(~unconverted, F.col("cost")))
+    rows = rows.withColumn("_genuine_requests", F.round(F.col("requests") * (1 - F.col("_idx"))))
+    rate = F.when(F.col("offered") > 0, F.col("accepted") / _positive("offered"))
+    return rows.select(
+        "org_id",
+        F.lit(start).alias("period_start"),
+        F.lit(end).alias("period_end"),
+        "source_format",
+        *[F.when(keep, F.col(c)).cast("long").alias(c) for c in COUNT_FIGURES],
+        F.when(keep, F.round(rate, 4)).cast("double").alias("acceptance_rate"),
+        F.when(keep, F.col("licensed_seats")).cast("long").alias("licensed_seats"),
+        F.when(keep, F.col("idle_seats")).cast("long").alias("idle_seats"),
+        F.when(keep & F.col("_idx").isNotNull(), F.col("theater_only_seats"))
+        .cast("long")
+        .alias("theater_only_seats"),
+        *_cost_columns(keep),
+        *_net_columns(keep),
+        *[F.when(keep, F.col(c)).cast("long").alias(c) for c in COHORT_FIGURES],
+        F.when(keep, F.col("median_days_to_first_use"))
+        .cast("double")
+        .alias("median_days_to_first_use"),
+        *_cost_labels(keep, unconverted),
+        "suppressed",
+        "suppression_reason",
+        F.lit(run_id).alias("run_id"),
+    )
+
+
 def org_adoption(
     activity: DataFrame,
     start: date,
@@ -426,180 +776,12 @@ def org_adoption(
     ``seat_figures`` (null seat figures without); ``seat_costs``: ``seat_costs`` (the usage
     cost in ``activity`` alone without); ``cohort``: ``cohorts``; ``first_use``:
     ``days_to_first_use`` (null figures without either)."""
-    threshold = engaged_weeks(period_weeks(start, end))
-    week = agg.week_of(F.col("day"), F.col("period_days"))
-    active = F.col("active") > 0
-    users = activity.groupBy("org_id", "source_format", "user_key").agg(
-        F.max("active").alias("_active"),
-        F.count_distinct(F.when(active, week)).alias("_weeks"),
-        F.count_distinct(F.when(active & (F.col("period_days") == 1), F.col("day"))).alias("_days"),
-        F.max(F.when(active & (F.col("period_days") != 1), F.lit(1))).alias("_weekly"),
-        F.sum("requests").alias("requests"),
-        F.sum("accepted").alias("accepted"),
-        F.sum("offered").alias("offered"),
-        F.max("auto_active").alias("_auto_active"),
-        F.sum("auto_requests").alias("_auto_requests"),
-        F.sum("cost").alias("_usage_cost"),
-        F.max(_flag(activity, "cost_vendor")).alias("_cv"),
-        F.max(_flag(activity, "cost_priced")).alias("_cp"),
-    )
-    if seat_costs is not None:
-        # a seat holder without any use still costs their seat
-        users = users.join(
-            seat_costs.select("org_id", "source_format", "user_key", "seat_cost"),
-            ["org_id", "source_format", "user_key"],
-            "full",
-        )
-    else:
-        users = users.withColumn("seat_cost", F.lit(None).cast("double"))
-    users = users.withColumn("_ucost", _known_sum(F.col("_usage_cost"), F.col("seat_cost")))
-    # seat prices come from the price table
-    users = users.withColumn(
-        "_cp",
-        F.greatest(F.coalesce(F.col("_cp"), F.lit(0)), F.col("seat_cost").isNotNull().cast("int")),
-    )
     idx = _index_frame(activity.sparkSession, index_suppressed)
-    if theater is None:
-        theater = activity.sparkSession.createDataFrame(
-            [], "org_id string, user_key string, theater_share double"
-        )
-    users = users.join(
-        theater.select("org_id", "user_key", "theater_share"), ["org_id", "user_key"], "left"
-    ).join(idx.select("org_id", "_idx", "_lo", "_hi"), "org_id", "left")
-    # a person without labelled interactions (aggregate-only use) takes the org's share; the
-    # bounds move every share by the org's index interval
-    share = F.coalesce(F.col("theater_share"), F.col("_idx"))
-
-    def genuine(shift: Column) -> Column:
-        hit = (F.col("_active") > 0) & (share + shift < F.lit(MOSTLY))
-        return F.sum(F.when(hit, 1).otherwise(0))
-
-    def performative(shift: Column | None) -> Column:
-        """Cost-weighted theater share, every share moved by ``shift`` (clipped to [0, 1])."""
-        sh = share if shift is None else F.least(F.greatest(share + shift, F.lit(0.0)), F.lit(1.0))
-        priced = F.col("_ucost").isNotNull() & sh.isNotNull()
-        return F.sum(F.when(priced, F.col("_ucost") * sh)) / F.sum(F.when(priced, F.col("_ucost")))
-
-    net_users = [
-        genuine(F.lit(0.0)).alias("genuine_users"),
-        genuine(F.col("_hi") - F.col("_idx")).alias("genuine_users_low"),
-        genuine(F.col("_lo") - F.col("_idx")).alias("genuine_users_high"),
-        F.first("_idx", ignorenulls=True).alias("_idx"),
-        F.first("_lo", ignorenulls=True).alias("_lo"),
-        F.first("_hi", ignorenulls=True).alias("_hi"),
-        F.sum("_ucost").alias("cost"),
-        F.max("_cv").alias("_cost_vendor"),
-        F.max("_cp").alias("_cost_priced"),
-        performative(None).alias("performative_cost_share"),
-        performative(F.col("_lo") - F.col("_idx")).alias("performative_cost_share_low"),
-        performative(F.col("_hi") - F.col("_idx")).alias("performative_cost_share_high"),
-    ]
-    rows = users.groupBy("org_id", "source_format").agg(
-        F.sum(F.when(F.col("_active") > 0, 1).otherwise(0)).cast("long").alias("active_users"),
-        F.sum(F.when(F.col("_weeks") >= threshold, 1).otherwise(0))
-        .cast("long")
-        .alias("engaged_users"),
-        F.when(F.max("_weekly").isNull(), F.sum("_days")).cast("long").alias("active_days"),
-        F.sum("requests").cast("long").alias("requests"),
-        F.sum("accepted").cast("long").alias("accepted"),
-        F.sum("offered").cast("long").alias("offered"),
-        F.max("requests").alias("_max_requests"),
-        F.sum(F.when((F.col("_auto_active") > 0) & (F.col("_active") == 0), 1).otherwise(0))
-        .cast("long")
-        .alias("automation_users"),
-        F.sum("_auto_requests").cast("long").alias("automation_requests"),
-        *net_users,
-    )
-    rows = rows.join(idx.select("org_id", "_i_supp", "_i_reason"), "org_id", "left")
-    if seats is None:
-        seats = activity.sparkSession.createDataFrame(
-            [],
-            "org_id string, source_format string, licensed_seats long, idle_seats long, "
-            "theater_only_seats long",
-        )
-    rows = rows.join(seats, ["org_id", "source_format"], "left")
-    spark = activity.sparkSession
-    if cohort is None:
-        cohort = spark.createDataFrame(
-            [],
-            "org_id string, source_format string, "
-            + ", ".join(f"{c} long" for c in COHORT_FIGURES),
-        )
-    if first_use is None:
-        first_use = spark.createDataFrame(
-            [], "org_id string, source_format string, median_days_to_first_use double"
-        )
-    rows = rows.join(cohort, ["org_id", "source_format"], "left").join(
-        first_use, ["org_id", "source_format"], "left"
-    )
-    reason = (
-        F.when(F.coalesce(F.col("_i_supp"), F.lit(False)), F.coalesce("_i_reason", F.lit("index")))
-        .when(F.col("active_users") < min_users, F.lit("min_users"))
-        .when(
-            (F.col("requests") > 0)
-            & (F.col("_max_requests") / F.col("requests") > dominance_share),
-            F.lit("dominance"),
-        )
-    )
-    rows = rows.withColumn("suppression_reason", reason).withColumn(
-        "suppressed", F.col("suppression_reason").isNotNull()
-    )
-    keep = ~F.col("suppressed")
-    rows = rows.withColumn("_genuine_requests", F.round(F.col("requests") * (1 - F.col("_idx"))))
-    rate = F.when(F.col("offered") > 0, F.col("accepted") / F.col("offered"))
-    return rows.select(
-        "org_id",
-        F.lit(start).alias("period_start"),
-        F.lit(end).alias("period_end"),
-        "source_format",
-        *[F.when(keep, F.col(c)).cast("long").alias(c) for c in COUNT_FIGURES],
-        F.when(keep, F.round(rate, 4)).cast("double").alias("acceptance_rate"),
-        F.when(keep, F.col("licensed_seats")).cast("long").alias("licensed_seats"),
-        F.when(keep, F.col("idle_seats")).cast("long").alias("idle_seats"),
-        F.when(keep & F.col("_idx").isNotNull(), F.col("theater_only_seats"))
-        .cast("long")
-        .alias("theater_only_seats"),
-        F.when(keep, F.round("cost", 2)).cast("double").alias("cost"),
-        F.when(
-            keep & (F.col("active_users") > 0), F.round(F.col("cost") / F.col("active_users"), 2)
-        )
-        .cast("double")
-        .alias("cost_per_active_user"),
-        F.when(
-            keep & (F.col("_genuine_requests") > 0),
-            F.round(F.col("cost") / F.col("_genuine_requests"), 4),
-        )
-        .cast("double")
-        .alias("cost_per_genuine_request"),
-        # NA, never 0, where the org's theater is not measured
-        *[
-            F.when(keep & F.col("_idx").isNotNull(), F.col(c)).cast("long").alias(c)
-            for c in NET_FIGURES[:3]
-        ],
-        *[
-            F.when(keep, F.round(F.col("requests") * (1 - F.col(b)))).cast("long").alias(c)
-            for c, b in zip(NET_FIGURES[3:6], ("_idx", "_hi", "_lo"))
-        ],
-        *[
-            F.when(keep & F.col("_idx").isNotNull() & (F.col("cost") > 0), F.round(c, 4))
-            .cast("double")
-            .alias(c)
-            for c in NET_FIGURES[6:]
-        ],
-        *[F.when(keep, F.col(c)).cast("long").alias(c) for c in COHORT_FIGURES],
-        F.when(keep, F.col("median_days_to_first_use"))
-        .cast("double")
-        .alias("median_days_to_first_use"),
-        F.when(
-            keep & F.col("cost").isNotNull(),
-            F.when((F.col("_cost_vendor") == 1) & (F.col("_cost_priced") == 1), F.lit("mixed"))
-            .when(F.col("_cost_vendor") == 1, F.lit("vendor"))
-            .when(F.col("_cost_priced") == 1, F.lit("price_table")),
-        ).alias("cost_source"),
-        "suppressed",
-        "suppression_reason",
-        F.lit(run_id).alias("run_id"),
-    )
+    users = _with_seat_cost(_person_rows(activity), seat_costs)
+    users = _with_theater(users, theater, idx)
+    rows = _org_rows(users, engaged_weeks(period_weeks(start, end)))
+    rows = _with_parts(rows, idx, seats, cohort, first_use)
+    return _published(_suppressed(rows, min_users, dominance_share), start, end, run_id)
 
 
 # ---------------------------------------------------------------------------------- seats
@@ -635,6 +817,8 @@ def seat_use(seats: DataFrame, activity: DataFrame, start: date, end: date) -> D
     ``_used`` (a use of the tool in the period: ours, or the vendor's last activity date) and
     ``_recent`` (the same in the period's last ``IDLE_DAYS`` days), and ``_held_recent`` (the
     seat held on a day of those)."""
+    from ..sources.seats import LAST_ACTIVITY_FORMATS
+
     spark = seats.sparkSession
     spans = _seat_spans(seats, start, end)
     tools = [r.tool for r in spans.select("tool").distinct().collect()]
@@ -661,7 +845,7 @@ def seat_use(seats: DataFrame, activity: DataFrame, start: date, end: date) -> D
         .withColumn(
             "_measurable",
             F.coalesce(F.col("_m"), F.lit(False))
-            | F.col("source_format").isin("github_copilot_seats", "m365_copilot_licensed"),
+            | F.col("source_format").isin(*LAST_ACTIVITY_FORMATS),
         )
         .withColumn("_used", F.coalesce(F.col("_u"), F.lit(False)) | in_period)
         .withColumn(
@@ -722,38 +906,79 @@ def seat_costs(
     activity: DataFrame,
     start: date,
     end: date,
-    prices: dict,
+    prices,
     *,
     directory: DataFrame | None = None,
 ) -> DataFrame | None:
-    """Seat cost per (org_id, user_key, source_format incl. ``all``): the tool's
-    ``seat_per_month`` x 12 / 365 per day the seat is held in the period (a seat listed twice
-    counts once: its longest span). Seats of a tool without a seat price are left out (their
-    cost is unknown, not 0); None when no tool has one."""
+    """Seat cost per (org_id, user_key, source_format incl. ``all``): for each day a seat of
+    the tool is held in the period, the tool's ``seat_per_month`` in force that day x 12 / 365
+    (a day counts once however many listings hold it, and a person's separate spans add up).
+    Days without a seat price in force are left out (their cost is unknown, not 0); None when
+    no tool has a seat price in the period. ``prices``: ``Prices`` or a one-day
+    ``{(tool, model): Price}``."""
+    table = as_prices(prices)
     rows = [
-        (t, p.seat_per_month)
-        for (t, m), p in prices.items()
-        if m is None and p.seat_per_month is not None
+        (p.tool, lo, hi, p.seat_per_month)
+        for p, lo, hi in (table.rows if table else ())
+        if p.model is None and p.seat_per_month is not None
     ]
     if not rows:
         return None
     spark = seats.sparkSession
-    price = spark.createDataFrame(rows, "tool string, _per_month double")
+    price = spark.createDataFrame(rows, "tool string, _p_from date, _p_to date, _per_month double")
     used = _seats_in_orgs(seats, activity, start, end, directory)
-    held = F.datediff(
-        F.least(F.lit(end), F.coalesce(F.col("_to"), F.lit(end))),
-        F.greatest(F.lit(start), F.col("_from")),
+    first = F.greatest(F.lit(start), F.col("_from"))
+    last = F.date_sub(F.least(F.lit(end), F.coalesce(F.col("_to"), F.lit(end))), 1)
+    days = (
+        used.join(F.broadcast(price.select("tool").distinct()), "tool")
+        .select("org_id", "user_key", "tool", F.explode(F.sequence(first, last)).alias("_day"))
+        .distinct()
+    )
+    in_force = (F.col("_p_from").isNull() | (F.col("_day") >= F.col("_p_from"))) & (
+        F.col("_p_to").isNull() | (F.col("_day") < F.col("_p_to"))
     )
     per_seat = (
-        used.join(F.broadcast(price), "tool")
+        days.join(
+            F.broadcast(price.withColumnRenamed("tool", "_ptool")),
+            (F.col("tool") == F.col("_ptool")) & in_force,
+        )
         .groupBy("org_id", "user_key", "tool")
-        .agg(F.max(held).alias("_days"), F.max("_per_month").alias("_per_month"))
-        .withColumn("seat_cost", F.col("_per_month") * F.col("_days") * 12.0 / 365.0)
+        .agg((F.sum("_per_month") * 12.0 / 365.0).alias("seat_cost"))
     )
     return (
         _source_rows(per_seat, activity)
         .groupBy("org_id", "user_key", "source_format")
         .agg(F.sum("seat_cost").cast("double").alias("seat_cost"))
+    )
+
+
+def _org_measurable(used: DataFrame, activity: DataFrame, min_people: int = 1) -> DataFrame:
+    """Seat rows (with ``org_id``) whose ``_measurable`` holds only where at least
+    ``min_people`` people of the holder's org show a use of the tool in some source, or the
+    vendor's listing gives a last activity: a tool the org's exports report only at org level
+    (or for a stray person who moved in) cannot tell an idle seat from an unexported one, so
+    none of its seats is called idle there."""
+    from ..sources.seats import LAST_ACTIVITY_FORMATS
+
+    per_source = activity.where((F.col("source_format") != F.lit(ALL)) & (F.col("active") > 0))
+    tools = [r.tool for r in used.select("tool").distinct().collect()]
+    known = [r.source_format for r in per_source.select("source_format").distinct().collect()]
+    ts = _tool_sources(used.sparkSession, tools, known)
+    seen = (
+        per_source.join(F.broadcast(ts), "source_format")
+        .groupBy("org_id", "tool")
+        .agg(F.count_distinct("user_key").alias("_people"))
+        .where(F.col("_people") >= F.lit(min_people))
+        .select("org_id", "tool", F.lit(True).alias("_org_seen"))
+    )
+    return (
+        used.join(seen, ["org_id", "tool"], "left")
+        .withColumn(
+            "_measurable",
+            F.coalesce(F.col("_org_seen"), F.lit(False))
+            | F.col("source_format").isin(*LAST_ACTIVITY_FORMATS),
+        )
+        .drop("_org_seen")
     )
 
 
@@ -765,6 +990,7 @@ def seat_figures(
     *,
     directory: DataFrame | None = None,
     theater: DataFrame | None = None,
+    min_people: int = 1,
 ) -> DataFrame:
     """Seats -> (org_id, source_format, licensed_seats, idle_seats, theater_only_seats) for
     each usage source a seat's tool maps to, and for ``all``.
@@ -779,6 +1005,7 @@ def seat_figures(
     The holder's org: the directory's on the last day the seat is held in the period, else
     the org of their activity in the period."""
     used = _seats_in_orgs(seats, activity, start, end, directory)
+    used = _org_measurable(used, activity, min_people)
     if theater is not None:
         used = used.join(
             theater.select("org_id", "user_key", "theater_share"), ["org_id", "user_key"], "left"

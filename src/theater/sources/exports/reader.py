@@ -134,6 +134,7 @@ VENDOR_TABLES = tuple(TABLE_FIELDS)
 EVENT_FIELDS = tuple((n, "string") for n in INTERACTION_FIELDS) + (
     ("source_format", "string"),
     ("user_alias_kind", "string"),
+    ("cost_usd", "float64"),
     ("_extra", "string"),
     ("_malformed", "bool"),
     ("_raw", "string"),
@@ -368,6 +369,7 @@ def _stage_vendor_file(
                     out.update(
                         source_format=row.get("source_format"),
                         user_alias_kind=row.get("user_alias_kind"),
+                        cost_usd=row.get("cost_usd"),
                         _extra=None,
                         _malformed=False,
                         _raw=m.raw,
@@ -519,6 +521,7 @@ def event_frames(
         "source_format",
         "user_alias_kind",
         "_line",
+        "cost_usd",
     )
     bad = checked.where(F.size("_problems") > 0).select(
         F.concat(F.lit("vendor/"), F.col("source_format")).alias("dataset"),

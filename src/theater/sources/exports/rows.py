@@ -4,7 +4,9 @@ Canonical rows are plain dicts whose ``"_table"`` is one of:
 
 ``interactions``
     every field of the landing contract ``contract/interaction.schema.json`` (read from it:
-    :data:`INTERACTION_FIELDS`) plus ``source_format`` and ``user_alias_kind``. Build them with
+    :data:`INTERACTION_FIELDS`) plus ``source_format``, ``user_alias_kind`` and ``cost_usd``
+    (the vendor's own cost of the event in US dollars, float; ``None`` when the export gives
+    none: the landing contract has no cost, so native events never carry one). Build them with
     :func:`interaction_row`.
 ``user_days``
     :data:`USER_DAY_FIELDS`; counts are ``int`` or ``None`` when the source does not report
@@ -48,7 +50,8 @@ USER_DAY_FIELDS = (
     + USER_DAY_COUNTS
     + ("period_days", "cost_usd")
 )
-#: the vendor-reported cost of a user_days row (US dollars, float; None = not reported)
+#: the vendor-reported cost of a user_days or interactions row (US dollars, float; None = not
+#: reported)
 USER_DAY_COST = "cost_usd"
 ORG_DAY_COUNTS = (
     "active_users",
@@ -64,8 +67,15 @@ ORG_DAY_FIELDS = (
 )
 
 
-def interaction_row(source_format: str, user_alias_kind: str | None, **fields: Any) -> dict:
-    """A canonical ``interactions`` row: every contract field (None unless given)."""
+def interaction_row(
+    source_format: str,
+    user_alias_kind: str | None,
+    *,
+    cost_usd: float | None = None,
+    **fields: Any,
+) -> dict:
+    """A canonical ``interactions`` row: every contract field (None unless given), and
+    ``cost_usd``: the vendor's own cost in US dollars, None when it gives none."""
     unknown = set(fields) - set(INTERACTION_FIELDS)
     if unknown:
         raise TypeError(f"not interaction fields: {sorted(unknown)}")
@@ -79,6 +89,7 @@ def interaction_row(source_format: str, user_alias_kind: str | None, **fields: A
         raise ValueError(f"output_disposition {row['output_disposition']!r} not in the enum")
     row["source_format"] = source_format
     row["user_alias_kind"] = user_alias_kind
+    row["cost_usd"] = None if cost_usd is None else float(cost_usd)
     return row
 
 

@@ -65,7 +65,8 @@ def write(ctx: Delivery, d: pd.DataFrame, week: str) -> None:
                 f"chatcmpl-{digest('litellm|' + r['event_id'], 24)}",
                 "acompletion",
                 digest("key|" + r["user_id"], 64),
-                "0.0",
+                # no planted cost: a made-up 0.0 would read as a known zero spend
+                "",
                 (pt or 0) + (ct or 0),
                 pt,
                 ct,

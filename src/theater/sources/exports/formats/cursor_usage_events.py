@@ -11,7 +11,15 @@ import hashlib
 
 from ..format import VendorFormat, register
 from ..rows import interaction_row
-from ..values import VendorRecordError, as_int, as_text, instant_us, parse_ts, required_text
+from ..values import (
+    VendorRecordError,
+    as_amount,
+    as_int,
+    as_text,
+    instant_us,
+    parse_ts,
+    required_text,
+)
 
 NAME = "cursor_usage_events"
 TOOL = "ide"
@@ -57,6 +65,9 @@ def map_record(record: dict) -> list[dict]:
         for k in ("inputTokens", "outputTokens", "cacheWriteTokens", "cacheReadTokens")
     }
     model = as_text(record.get("model"))
+    # Cursor reports a token-priced request's model cost in US cents; a request-priced one
+    # gives only ``requestsCosts`` (request units, not money): its cost stays unknown
+    cents = as_amount(usage.get("totalCents"), "tokenUsage.totalCents")
     return [
         interaction_row(
             NAME,
@@ -69,6 +80,7 @@ def map_record(record: dict) -> list[dict]:
             model=model,
             prompt_tokens=tokens["inputTokens"],
             completion_tokens=tokens["outputTokens"],
+            cost_usd=None if cents is None else cents / 100.0,
         )
     ]
 
@@ -90,13 +102,13 @@ Grain: one row per billed request. Files: the API's JSON answer (one page per fi
 | `model` | `model` | |
 | `tokenUsage.inputTokens` | `prompt_tokens` | cache read/write tokens not added (they are context, not prompt) |
 | `tokenUsage.outputTokens` | `completion_tokens` | |
+| `tokenUsage.totalCents` | `cost_usd` | the vendor's own cost, cents / 100; None when absent (request-priced calls): such events are priced by the configured price table, if any |
 
 Lost / absent: session, prompt text, artifact, disposition, dwell; `kind`, `maxMode`,
-`requestsCosts`, `totalCents` and cache tokens are dropped when the event is mapped: bronze
-keeps only the canonical fields (the raw record is kept only for a quarantined event), so
-Cursor's own cost does not reach `gold/org_adoption` (the landing interaction contract has no
-cost field; a configured price table prices these events instead). Events without `tokenUsage`
-(request-priced calls) have null token counts, not 0.
+`requestsCosts` (request units, not money) and cache tokens are dropped when the event is
+mapped (bronze keeps the canonical fields and `cost_usd`; the raw record only for a quarantined
+event). Events without `tokenUsage` (request-priced calls) have null token counts and cost, not
+0.
 """
 
 FORMAT = register(
@@ -105,7 +117,7 @@ FORMAT = register(
         grain="event",
         summary="Cursor Admin API filtered-usage-events (per billed request, no event id)",
         required=("timestamp", "userEmail"),
-        fills=("action", "completion_tokens", "model", "prompt_tokens"),
+        fills=("action", "completion_tokens", "cost_usd", "model", "prompt_tokens"),
         identity_kinds=("email",),
         file_kinds=("json", "jsonl"),
         map_record=map_record,

@@ -11,7 +11,15 @@ from theater.fingerprint import simhash64
 
 from ..format import VendorFormat, register
 from ..rows import interaction_row
-from ..values import VendorRecordError, as_int, as_text, last_user_text, parse_ts, required_text
+from ..values import (
+    VendorRecordError,
+    as_amount,
+    as_int,
+    as_text,
+    last_user_text,
+    parse_ts,
+    required_text,
+)
 
 NAME = "litellm_spend_logs"
 TOOL = "assistant"
@@ -52,6 +60,8 @@ def map_record(record: dict) -> list[dict]:
             completion_tokens=as_int(record.get("completion_tokens"), "completion_tokens"),
             session_id=as_text(record.get("session_id")),
             prompt_fingerprint=simhash64(text) if text else None,
+            # the proxy's own cost of the request, in US dollars (its model cost map)
+            cost_usd=as_amount(record.get("spend"), "spend"),
         )
     ]
 
@@ -73,10 +83,10 @@ JSON array (`/spend/logs`). Timestamps without an offset are UTC (the proxy writ
 | `prompt_tokens`, `completion_tokens` | same | |
 | `session_id` (newer proxies) | `session_id` | |
 | last user turn of `messages` | `prompt_fingerprint` | only with `store_prompts_in_spend_logs`; text never stored |
+| `spend` | `cost_usd` | the proxy's own cost of the request in US dollars; blank = None (not 0) |
 
 Lost / absent: `team_id` (a LiteLLM team is not a directory org), `request_tags`, `call_type`,
-disposition, dwell, artifact (only via tags/metadata conventions), `spend`,
-cache fields, the response.
+disposition, dwell, artifact (only via tags/metadata conventions), cache fields, the response.
 """
 
 FORMAT = register(
@@ -88,6 +98,7 @@ FORMAT = register(
         fills=(
             "action",
             "completion_tokens",
+            "cost_usd",
             "model",
             "prompt_fingerprint",
             "prompt_tokens",

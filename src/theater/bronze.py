@@ -10,6 +10,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from .contracts import contract
 from .lake import Lake
 
 FILES_LOG = "ops/ingested_files"
@@ -36,3 +37,33 @@ def read_committed(
     with ``files``, only the rows of those data files (:meth:`Lake.data_files`)."""
     df = lake.read(spark, table) if files is None else lake.read_files(spark, table, files)
     return df.where(F.col("_batch_id").isin(committed_batches(spark, lake)))
+
+
+IDENTITIES_SCHEMA = (
+    "alias string, alias_kind string, user_id string, shared string, _ingested_at timestamp"
+)
+BRONZE_LINEAGE = (
+    "_extra string, _source_file string, _file_sha256 string, _ingested_at timestamp, "
+    "_batch_id string"
+)
+
+
+def _empty_bronze(spark: SparkSession, dataset: str) -> DataFrame:
+    """An empty bronze table of ``dataset`` (contract fields as received strings, lineage and,
+    for interactions, the vendor columns): what refine reads when ingest never wrote it."""
+    fields = ", ".join(f"{n} string" for n in contract(dataset).names)
+    extra = (
+        ", source_format string, user_alias_kind string, cost_usd double"
+        if dataset == "interactions"
+        else ""
+    )
+    return spark.createDataFrame([], f"{fields}, {BRONZE_LINEAGE}{extra}")
+
+
+def bronze_or_empty(spark: SparkSession, lake: Lake, dataset: str) -> DataFrame:
+    """Committed rows of ``bronze/<dataset>``, or none when the table does not exist: an export
+    made only of aggregates has no interactions, a lake without a directory none of that."""
+    table = f"bronze/{dataset}"
+    if lake.exists(table):
+        return read_committed(spark, lake, table)
+    return _empty_bronze(spark, dataset)

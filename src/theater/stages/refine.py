@@ -28,7 +28,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from .. import keycheck, quality
-from ..bronze import FILES_LOG, read_committed
+from ..bronze import FILES_LOG, IDENTITIES_SCHEMA, bronze_or_empty, read_committed
 from ..buckets import (
     bucket_count,
     bucket_of,
@@ -90,34 +90,6 @@ VENDOR_COLUMNS = ("source_format", "user_alias_kind")
 #: the vendor's own cost of an export event (USD); null for native events (no cost in the
 #: landing contract) and for bronze written before it existed
 COST = "cost_usd"
-IDENTITIES_SCHEMA = (
-    "alias string, alias_kind string, user_id string, shared string, _ingested_at timestamp"
-)
-BRONZE_LINEAGE = (
-    "_extra string, _source_file string, _file_sha256 string, _ingested_at timestamp, "
-    "_batch_id string"
-)
-
-
-def _empty_bronze(spark: SparkSession, dataset: str) -> DataFrame:
-    """An empty bronze table of ``dataset`` (contract fields as received strings, lineage and,
-    for interactions, the vendor columns): what refine reads when ingest never wrote it."""
-    fields = ", ".join(f"{n} string" for n in contract(dataset).names)
-    extra = (
-        ", source_format string, user_alias_kind string, cost_usd double"
-        if dataset == "interactions"
-        else ""
-    )
-    return spark.createDataFrame([], f"{fields}, {BRONZE_LINEAGE}{extra}")
-
-
-def bronze_or_empty(spark: SparkSession, lake: Lake, dataset: str) -> DataFrame:
-    """Committed rows of ``bronze/<dataset>``, or none when the table does not exist: an export
-    made only of aggregates has no interactions, a lake without a directory none of that."""
-    table = f"bronze/{dataset}"
-    if lake.exists(table):
-        return read_committed(spark, lake, table)
-    return _empty_bronze(spark, dataset)
 
 
 def _typed(bronze: DataFrame, dataset: str, extra: tuple[str, ...] = ()) -> DataFrame:

@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from ..bronze import IDENTITIES_SCHEMA, bronze_or_empty
 from ..errors import DataQualityError
 from ..lake import Lake
 from ..sources import seats as src
@@ -150,7 +151,6 @@ def reclaim(spark: SparkSession, cfg, lake: Lake, period, *, confirmed: bool):
         )
     from ..keycheck import pseudonym_key
     from ..transforms import adoption as adopt
-    from .refine import IDENTITIES_SCHEMA, bronze_or_empty
 
     if not lake.exists(BRONZE):
         raise ValueError(f"{BRONZE} does not exist under {lake.root}: no seat file was ingested")

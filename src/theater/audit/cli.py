@@ -159,14 +159,7 @@ def _plan(args, cfg) -> int:
         gl = lake.read(spark, "gold/interaction_labels").where(period.date_col("event_date"))
         cells = cells_frame(gl).toPandas()
         labels = read_labels(spark, lake, period, gl)
-    # orgs the index suppresses (too few users, one dominant user) publish no interval
-    per_user = cells.groupby(["org_id", "user_key"])["n"].sum()
-    by_org = per_user.groupby("org_id").agg(["size", "sum", "max"])
-    keep = by_org[
-        (by_org["size"] >= cfg.privacy.min_users)
-        & (by_org["max"] / by_org["sum"] <= cfg.privacy.dominance_share)
-    ].index
-    cells = cells[cells["org_id"].isin(keep)]
+    cells = _published_cells(cells, cfg)
     strata = sorted(cells["stratum"].unique())
     tau2 = None
     if labels is not None and len(labels):
@@ -195,6 +188,23 @@ def _plan(args, cfg) -> int:
         min_per_cell=cfg.audit.min_per_cell,
         neyman=args.allocation == "neyman",
     )
+    _print_plan(res, period, args, cells, source, tau2)
+    return EXIT_OK
+
+
+def _published_cells(cells, cfg):
+    """The cells of orgs the index publishes: orgs it suppresses (too few users, one dominant
+    user) publish no interval, so a plan spends no labels on them."""
+    per_user = cells.groupby(["org_id", "user_key"])["n"].sum()
+    by_org = per_user.groupby("org_id").agg(["size", "sum", "max"])
+    keep = by_org[
+        (by_org["size"] >= cfg.privacy.min_users)
+        & (by_org["max"] / by_org["sum"] <= cfg.privacy.dominance_share)
+    ].index
+    return cells[cells["org_id"].isin(keep)]
+
+
+def _print_plan(res, period, args, cells, source, tau2) -> None:
     print(
         f"audit plan {period}: target 90% interval width {args.target_width:g} points "
         f"({cells['org_id'].nunique()} published orgs; {source})"
@@ -224,4 +234,3 @@ def _plan(args, cfg) -> int:
             f"(planned width {r.width:.1f})"
         )
     print("  score-type approximation of the bounded interval; audits so far came in narrower")
-    return EXIT_OK

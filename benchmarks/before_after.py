@@ -127,14 +127,18 @@ def table(results: dict) -> str:
         if not rs:
             continue
         stages = ("ingest", "refine", "score")
-        cpu = [med([r["stage_process_cpu_s"][k] for r in rs]) for k in range(3)]
+        per_stage = all(len(r["stage_process_cpu_s"]) == 3 for r in rs)
+        cpu = (
+            [med([r["stage_process_cpu_s"][k] for r in rs]) for k in range(3)] if per_stage else []
+        )
         wall = [med([r["result"]["stages_s"][s] for r in rs]) for s in stages]
         dq = med([sum(r["result"].get("dq_s", {}).values()) for r in rs])
         total = med([r["wall_s"] for r in rs])
         lines.append(
             f"| {name} | {len(rs)} | {med([r['cpu_s'] for r in rs]):.1f} | {total:.1f} "
             f"| {med([r['peak_rss_mb'] for r in rs]):,.0f} "
-            f"| {' / '.join(f'{c:.1f}' for c in cpu)} | {' / '.join(f'{w:.1f}' for w in wall)} "
+            f"| {' / '.join(f'{c:.1f}' for c in cpu) or '(one process)'} "
+            f"| {' / '.join(f'{w:.1f}' for w in wall)} "
             f"| {dq:.1f} ({100 * dq / total:.0f}%) |"
         )
     return "\n".join(lines)

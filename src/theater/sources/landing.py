@@ -10,8 +10,10 @@ nested objects as JSON, timestamps from typed Parquet columns as RFC 3339 UTC.
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
 import hashlib
+import io
 import json
 import logging
 import os
@@ -115,161 +117,191 @@ def inspect_landing(
     after the header line (CSV). Parquet: magic bytes and footer metadata; 0 rows is empty.
     """
     limits = limits or current_limits()
-    h = hashlib.sha256()
-    size = 0
-    problem: str | None = None
     if fmt == "parquet":  # read by the engine from its footer: no text limits apply
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-                size += len(chunk)
-        try:
-            import pyarrow.parquet as pq
-
-            rows = pq.ParquetFile(path).metadata.num_rows
-        except Exception as exc:  # noqa: BLE001 - any failure means: not a readable Parquet file
-            return (
-                h.hexdigest(),
-                size,
-                f"not a readable Parquet file ({type(exc).__name__}: {str(exc)[:200]})",
-                False,
-                False,
-            )
-        return h.hexdigest(), size, None, rows == 0, False
-    by_line = fmt in ("jsonl", "csv")
-    compressed = os.path.getsize(path) if gz else None
-    cap = limits.max_record_bytes
-    depth = DepthScanner(limits.max_depth) if fmt == "json_array" else None
-    set_aside = False
-    run = 0  # bytes of the current (unfinished) line
-    dec = codecs.getincrementaldecoder("utf-8")("strict")
-    gz_state: dict = {"eof": not gz}
-    text_bytes = 0  # decoded byte offset (of the decompressed stream)
-    lines = 1
-    seen_content = False  # JSON: any non-blank; CSV: any non-blank after the first line
-    header_done = fmt != "csv"
-    first = True
+        return _inspect_parquet(path)
+    h = hashlib.sha256()
     sizes = [0]
-
-    def raw_chunks(fh):
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-            sizes[0] += len(chunk)
-            yield chunk
-
-    def pieces(chunks):
-        """Text bytes in pieces of at most 4 MiB: a bomb never expands at once."""
-        if not gz:
-            yield from chunks
-            return
-        inflate = zlib.decompressobj(wbits=31)
-        for chunk in chunks:
-            pending = chunk
-            while pending:
-                data = inflate.decompress(pending, 1 << 22)
-                if data:
-                    yield data
-                if inflate.unconsumed_tail:
-                    pending = inflate.unconsumed_tail
-                elif inflate.eof and inflate.unused_data:  # multi-member gzip
-                    pending = inflate.unused_data
-                    inflate = zlib.decompressobj(wbits=31)
-                else:
-                    pending = b""
-        gz_state["eof"] = inflate.eof
-        tail = inflate.flush()
-        if tail:
-            yield tail
-
+    scan = _TextScan(fmt, limits, os.path.getsize(path) if gz else None)
+    gz_state: dict = {"eof": not gz}
+    problem: str | None = None
     with open(path, "rb") as fh:
-        chunks = raw_chunks(fh)
+        chunks = _hashed_chunks(fh, h, sizes)
         try:
-            for data in pieces(chunks):
-                problem = limits.check_bytes(text_bytes + len(data), compressed)
+            for data in _text_pieces(chunks, gz, gz_state):
+                problem = scan.feed(data)
                 if problem:
                     break
-                if first and data:
-                    first = False
-                    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-                        problem = "UTF-16 encoded (byte-order mark): convert the file to UTF-8"
-                        break
-                if b"\x00" in data:
-                    at = text_bytes + data.index(b"\x00")
-                    problem = (
-                        f"NUL byte at byte {at} (UTF-16 or binary data?): landing text files "
-                        "must be UTF-8"
-                    )
-                    break
-                if by_line and not set_aside:
-                    # line sizes: only a line crossing pieces can be over a cap of a piece or more
-                    nl = data.find(b"\n")
-                    if nl < 0:
-                        run += len(data)
-                        longest = run
-                    else:
-                        longest = run + nl
-                        if cap < len(data):
-                            longest = max(longest, max(map(len, data.split(b"\n"))))
-                        run = len(data) - data.rfind(b"\n") - 1
-                    if longest > cap:
-                        set_aside = True
-                if by_line and set_aside:
-                    text = data.decode("utf-8", "replace")
-                else:
-                    try:
-                        text = dec.decode(data)
-                    except UnicodeDecodeError as exc:
-                        if by_line:  # the line is set aside by prepare; the others load
-                            set_aside = True
-                            text = data.decode("utf-8", "replace")
-                        else:
-                            at = text_bytes + exc.start
-                            line = lines + data[: exc.start].count(b"\n")
-                            problem = (
-                                f"not UTF-8: byte 0x{data[exc.start]:02x} at byte {at} "
-                                f"(line {line}): landing text files must be UTF-8"
-                            )
-                            break
-                if depth is not None:
-                    if not depth.feed(text):
-                        problem = limits.too_deep()
-                        break
-                    if depth.max_element > cap:
-                        problem = _element_too_big(limits, depth.max_element)
-                        break
-                if not seen_content:
-                    if not header_done:
-                        nl = text.find("\n")
-                        if nl >= 0:
-                            header_done = True
-                            seen_content = bool(text[nl + 1 :].strip())
-                    else:
-                        seen_content = bool(text.strip())
-                lines += data.count(b"\n")
-                text_bytes += len(data)
         except zlib.error as exc:
             problem = f"corrupt gzip stream ({exc})"
         for _ in chunks:  # the rest of the file is hashed, not read
             pass
-    if problem is None and not (by_line and set_aside):
-        try:
-            dec.decode(b"", final=True)
-        except UnicodeDecodeError:
-            if by_line:
-                set_aside = True
-            else:
-                problem = "not UTF-8: the file ends inside a multi-byte character"
+    if problem is None:
+        problem = scan.finish()
     if problem is None and not gz_state["eof"]:
         problem = "truncated gzip stream (the file ends before the end of its compressed data)"
-    if problem is None and depth is not None and depth.open_size() > cap:
-        problem = _element_too_big(limits, depth.open_size())
+    if problem is None and scan.depth is not None and scan.depth.open_size() > scan.cap:
+        problem = _element_too_big(limits, scan.depth.open_size())
     return (
         h.hexdigest(),
         sizes[0],
         problem,
-        problem is None and not seen_content,
-        problem is None and set_aside,
+        problem is None and not scan.seen_content,
+        problem is None and scan.set_aside,
     )
+
+
+def _inspect_parquet(path: str) -> tuple[str, int, str | None, bool, bool]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+            size += len(chunk)
+    try:
+        import pyarrow.parquet as pq
+
+        rows = pq.ParquetFile(path).metadata.num_rows
+    except Exception as exc:  # noqa: BLE001 - any failure means: not a readable Parquet file
+        return (
+            h.hexdigest(),
+            size,
+            f"not a readable Parquet file ({type(exc).__name__}: {str(exc)[:200]})",
+            False,
+            False,
+        )
+    return h.hexdigest(), size, None, rows == 0, False
+
+
+def _hashed_chunks(fh, h, sizes: list):
+    """The file's bytes in 1 MiB chunks, each hashed into ``h`` and counted in ``sizes[0]``."""
+    for chunk in iter(lambda: fh.read(1 << 20), b""):
+        h.update(chunk)
+        sizes[0] += len(chunk)
+        yield chunk
+
+
+def _text_pieces(chunks, gz: bool, gz_state: dict):
+    """Text bytes in pieces of at most 4 MiB: a bomb never expands at once. ``gz_state["eof"]``
+    says whether the gzip stream ended properly."""
+    if not gz:
+        yield from chunks
+        return
+    inflate = zlib.decompressobj(wbits=31)
+    for chunk in chunks:
+        pending = chunk
+        while pending:
+            data = inflate.decompress(pending, 1 << 22)
+            if data:
+                yield data
+            if inflate.unconsumed_tail:
+                pending = inflate.unconsumed_tail
+            elif inflate.eof and inflate.unused_data:  # multi-member gzip
+                pending = inflate.unused_data
+                inflate = zlib.decompressobj(wbits=31)
+            else:
+                pending = b""
+    gz_state["eof"] = inflate.eof
+    tail = inflate.flush()
+    if tail:
+        yield tail
+
+
+class _TextScan:
+    """The checks of :func:`inspect_landing` on a text file's decompressed bytes, piece by piece:
+    ``feed`` returns the file's problem (reading stops) or None; ``finish`` the problem found
+    at its end."""
+
+    def __init__(self, fmt: str, limits: ReaderLimits, compressed: int | None):
+        self.limits, self.compressed = limits, compressed
+        self.by_line = fmt in ("jsonl", "csv")
+        self.cap = limits.max_record_bytes
+        self.depth = DepthScanner(limits.max_depth) if fmt == "json_array" else None
+        self.set_aside = False
+        self.run = 0  # bytes of the current (unfinished) line
+        self.dec = codecs.getincrementaldecoder("utf-8")("strict")
+        self.text_bytes = 0  # decoded byte offset (of the decompressed stream)
+        self.lines = 1
+        self.seen_content = False  # JSON: any non-blank; CSV: any non-blank after the first line
+        self.header_done = fmt != "csv"
+        self.first = True
+
+    def feed(self, data: bytes) -> str | None:
+        problem = self.limits.check_bytes(self.text_bytes + len(data), self.compressed)
+        if problem:
+            return problem
+        if self.first and data:
+            self.first = False
+            if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                return "UTF-16 encoded (byte-order mark): convert the file to UTF-8"
+        if b"\x00" in data:
+            at = self.text_bytes + data.index(b"\x00")
+            return (
+                f"NUL byte at byte {at} (UTF-16 or binary data?): landing text files must be UTF-8"
+            )
+        if self.by_line and not self.set_aside:
+            self._line_sizes(data)
+        text, problem = self._decode(data)
+        if problem:
+            return problem
+        if self.depth is not None:
+            if not self.depth.feed(text):
+                return self.limits.too_deep()
+            if self.depth.max_element > self.cap:
+                return _element_too_big(self.limits, self.depth.max_element)
+        if not self.seen_content:
+            if not self.header_done:
+                nl = text.find("\n")
+                if nl >= 0:
+                    self.header_done = True
+                    self.seen_content = bool(text[nl + 1 :].strip())
+            else:
+                self.seen_content = bool(text.strip())
+        self.lines += data.count(b"\n")
+        self.text_bytes += len(data)
+        return None
+
+    def _line_sizes(self, data: bytes) -> None:
+        """Set aside when a line is over the cap: only a line crossing pieces can be over a cap
+        of a piece or more."""
+        nl = data.find(b"\n")
+        if nl < 0:
+            self.run += len(data)
+            longest = self.run
+        else:
+            longest = self.run + nl
+            if self.cap < len(data):
+                longest = max(longest, max(map(len, data.split(b"\n"))))
+            self.run = len(data) - data.rfind(b"\n") - 1
+        if longest > self.cap:
+            self.set_aside = True
+
+    def _decode(self, data: bytes) -> tuple[str, str | None]:
+        if self.by_line and self.set_aside:
+            return data.decode("utf-8", "replace"), None
+        try:
+            return self.dec.decode(data), None
+        except UnicodeDecodeError as exc:
+            if self.by_line:  # the line is set aside by prepare; the others load
+                self.set_aside = True
+                return data.decode("utf-8", "replace"), None
+            at = self.text_bytes + exc.start
+            line = self.lines + data[: exc.start].count(b"\n")
+            return "", (
+                f"not UTF-8: byte 0x{data[exc.start]:02x} at byte {at} "
+                f"(line {line}): landing text files must be UTF-8"
+            )
+
+    def finish(self) -> str | None:
+        if self.by_line and self.set_aside:
+            return None
+        try:
+            self.dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            if self.by_line:
+                self.set_aside = True
+            else:
+                return "not UTF-8: the file ends inside a multi-byte character"
+        return None
 
 
 def _element_too_big(limits: ReaderLimits, size: int) -> str:
@@ -491,7 +523,49 @@ def jsonl_without_set_aside(path: str, out: str) -> tuple[array, list]:
     return line_map, bad
 
 
-def csv_to_lines(path: str, out: str) -> tuple[array, list]:
+def _csv_fast(path: str, out: str) -> tuple[array, list] | None:
+    """:func:`csv_to_lines` for a file inspection found clean (every line UTF-8 and within the
+    record size limit): the csv module reads the file directly, without keeping each record's
+    text (only a ragged row needs it, as JSON of its fields). None when csv cannot split the
+    text: the caller then takes the per-line path, which quarantines that record alone."""
+    line_map = array("q")
+    bad: list = []
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    csv.field_size_limit(max(current_limits().max_record_bytes, 1 << 17))
+    raw = gzip.open(path, "rb") if path.lower().endswith(".gz") else open(path, "rb")
+    # lines end at "\n" only, as the per-line reader splits them; a BOM opens line 1 only
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="\n")
+    try:
+        with open(out, "w", encoding="utf-8") as dst:
+            reader = csv.reader(text)
+            header = next(reader, None)
+            width = len(header) if header is not None else 0
+            if header is not None and len(set(header)) < len(header):
+                return None  # duplicate names: the per-line path keeps the last value of each
+            keys = [encode(h) + ": " for h in header or []]
+            start = reader.line_num + 1
+            write, append = dst.write, line_map.append
+            for row in reader:
+                line, start = start, reader.line_num + 1
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if len(row) != width:
+                    rec = {h: v for h, v in zip(header, row)}
+                    for i, v in enumerate(row[width:], start=1):
+                        rec[f"_unnamed_{i}"] = v
+                    reason = f"ragged_row: expected {width} fields, got {len(row)}"
+                    bad.append((line, json.dumps(rec, ensure_ascii=False), reason))
+                    continue
+                write("{" + ", ".join([k + encode(v) for k, v in zip(keys, row) if v]) + "}\n")
+                append(line)
+    except csv.Error:
+        return None
+    finally:
+        text.close()
+    return line_map, bad
+
+
+def csv_to_lines(path: str, out: str, clean: bool = False) -> tuple[array, list]:
     """Re-frame a CSV file (header line first) as JSON lines of text values.
 
     Rows come from the shared CSV streamer (:func:`theater.sources.stream.csv_rows`). Rows whose
@@ -500,8 +574,13 @@ def csv_to_lines(path: str, out: str) -> tuple[array, list]:
     loads; lines that are not UTF-8 or are over the record size limit (or text the CSV parser
     cannot split) are returned the same way as ``(line, raw text, reason)``. Empty values are
     absent (null), as Spark's CSV reader reads them. Returns the staged line -> landing line
-    map too (quoted values may span lines).
+    map too (quoted values may span lines). ``clean``: inspection found no line to set aside,
+    so the faster :func:`_csv_fast` may read it.
     """
+    if clean:
+        fast = _csv_fast(path, out)
+        if fast is not None:
+            return fast
     line_map = array("q")
     bad: list = []
     lines = Lines(path, path.lower().endswith(".gz"), current_limits())
@@ -554,7 +633,7 @@ def prepare(f: LandingFile, staging: str) -> Prepared:
         return Prepared(out, "text")
     if f.fmt == "csv":
         out = os.path.join(staging, stem + ".csv.jsonl")
-        line_map, bad = csv_to_lines(f.path, out)
+        line_map, bad = csv_to_lines(f.path, out, clean=not f.set_aside)
         return Prepared(out, "text", json_typed=False, line_map=line_map, bad=bad)
     if f.fmt == "parquet":
         return Prepared(

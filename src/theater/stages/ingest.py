@@ -38,6 +38,7 @@ import os
 import shutil
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame, SparkSession
@@ -336,16 +337,35 @@ def _upgrade(spark: SparkSession, lake: Lake, table: str, columns: dict[str, str
         lake.overwrite(df.select("*", *[F.expr(sql).alias(c) for c, sql in missing.items()]), table)
 
 
-def _run(
-    spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0, run_id=None
-) -> dict:
-    _upgrade(spark, lake, FILES_LOG, {"status": "'loaded'", "reason": "CAST(NULL AS STRING)"})
-    _upgrade(spark, lake, QUARANTINE, {"line_number": "CAST(NULL AS BIGINT)"})
-    _upgrade(spark, lake, "bronze/interactions", VENDOR_EVENT_COLUMNS)
-    _remove_orphans(spark, lake, current=batch_id)
-    loaded = _loaded_keys(spark, lake)
-    dq = quality.Gate(spark, lake, cfg, "ingest", run_id=run_id, fallback_id=batch_id)
-    metrics: dict = {
+@dataclass
+class _Batch:
+    """What every step of one ingest run shares: where it reads and writes, the batch's identity,
+    the gate, and what it has found so far (metrics, files-log rows, gate failures)."""
+
+    spark: SparkSession
+    lake: Lake
+    landing: str
+    batch_id: str
+    at: datetime
+    limits: Limits
+    staging: str
+    progress: object
+    dq: quality.Gate
+    loaded: dict
+    metrics: dict
+    file_rows: list = field(default_factory=list)
+    # gate failures no single file could be blamed for
+    failures: list[DataQualityError] = field(default_factory=list)
+
+    def file_row(self, dataset, f, rows, quarantined, status, why) -> None:
+        self.file_rows.append(
+            (dataset, f.relpath, f.sha256, f.size, f.fmt, self.batch_id, self.at)
+            + (rows, quarantined, status, why)
+        )
+
+
+def _new_metrics(batch_id: str) -> dict:
+    return {
         "batch_id": batch_id,
         "files_new": 0,
         "files_skipped_already_loaded": 0,
@@ -359,8 +379,35 @@ def _run(
         "files_held_back": [],
         "files_empty": [],
     }
-    failures: list[DataQualityError] = []  # gate failures no single file could be blamed for
-    file_rows = []
+
+
+def _run(
+    spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0, run_id=None
+) -> dict:
+    _upgrade(spark, lake, FILES_LOG, {"status": "'loaded'", "reason": "CAST(NULL AS STRING)"})
+    _upgrade(spark, lake, QUARANTINE, {"line_number": "CAST(NULL AS BIGINT)"})
+    _upgrade(spark, lake, "bronze/interactions", VENDOR_EVENT_COLUMNS)
+    _remove_orphans(spark, lake, current=batch_id)
+    dq = quality.Gate(spark, lake, cfg, "ingest", run_id=run_id, fallback_id=batch_id)
+    b = _Batch(
+        spark, lake, landing, batch_id, at, limits, staging, progress, dq,
+        _loaded_keys(spark, lake), _new_metrics(batch_id),
+    )  # fmt: skip
+    _skip_unknown_landing(landing, b.metrics)
+    for dataset in DATASETS:
+        readable = _list_dataset(b, dataset)
+        if readable:
+            _ingest_dataset(b, dataset, readable)
+    progress.close()
+    _run_vendor(
+        spark, lake, landing, batch_id, at, limits, staging, dq,
+        b.loaded, b.metrics, b.file_rows, progress, b.failures,
+    )  # fmt: skip
+    return _finish(b, t0)
+
+
+def _skip_unknown_landing(landing: str, metrics: dict) -> None:
+    """Names at the top of the landing zone that are no dataset folder: skipped, with a reason."""
     for name in sorted(os.listdir(landing)) if os.path.isdir(landing) else []:
         if name not in KNOWN_LANDING and not name.startswith((".", "_")):
             why = (
@@ -370,158 +417,129 @@ def _run(
             )
             log.warning("landing: skipping %s: %s", name, why)
             metrics["files_skipped"].append({"file": name, "reason": why})
-    for dataset in DATASETS:
-        detail: list = []
-        files, unknown = list_files(landing, dataset, detail)
-        metrics["unknown_files"] += unknown
-        metrics["files_skipped"] += [{"file": rel, "reason": why} for rel, why in detail]
-        new = _count_skipped(metrics, files, loaded)
-        metrics["rows_loaded"][dataset] = 0
-        metrics["rows_quarantined"][dataset] = 0
-        for f in new:
-            if f.problem:
-                log.warning(
-                    "landing/%s: rejecting %s: %s (recorded as rejected; retried when "
-                    "its content changes)",
-                    dataset,
-                    f.relpath,
-                    f.problem,
-                )
-                metrics["files_rejected"].append({"file": f.relpath, "reason": f.problem})
-                file_rows.append(
-                    (
-                        dataset,
-                        f.relpath,
-                        f.sha256,
-                        f.size,
-                        f.fmt,
-                        batch_id,
-                        at,
-                        0,
-                        0,
-                        "rejected",
-                        f.problem,
-                    )
-                )
-            elif f.empty:
-                log.warning(
-                    "landing/%s: %s holds no records (empty, blank or header only)",
-                    dataset,
-                    f.relpath,
-                )
-                metrics["files_empty"].append(f.relpath)
-                file_rows.append(
-                    (
-                        dataset,
-                        f.relpath,
-                        f.sha256,
-                        f.size,
-                        f.fmt,
-                        batch_id,
-                        at,
-                        0,
-                        0,
-                        "loaded",
-                        "no records",
-                    )
-                )
-        readable = [f for f in new if not f.problem and not f.empty]
-        metrics["files_new"] += len(new)
-        if not readable:
-            continue
-        progress(f"ingest {dataset}: {len(readable)} new file(s)")
-        preps = {f.relpath: prepare(f, staging) for f in readable}
-        # one scan per kind of prepared file (not one plan per file), each row keyed to its file
-        farm = os.path.join(staging, f"files-{dataset}")
-        scanned = read_batch(spark, dataset, [preps[f.relpath] for f in readable], farm)
-        records = _with_lineage(spark, scanned, readable, batch_id, at)
-        # Parse and check once into a staging Parquet folder, then split it: filtering the
-        # parsed records directly makes the engine re-evaluate the parse in each branch.
-        staged = os.path.join(staging, f"checked-{dataset}")
-        check_records(records, dataset, limits).write.mode("overwrite").parquet(staged)
-        checked = spark.read.parquet(staged)
-        good, _ = split_records(checked, dataset)
-        bad_in = checked.where(F.size("_problems") > 0)
-        _, bad = split_records(_line_numbers(spark, bad_in, preps), dataset)
-        for f in readable:
-            extra = _staged_bad(spark, dataset, f, preps[f.relpath], batch_id, at)
-            if extra is not None:
-                bad = bad.unionByName(extra)
-        bad_staged = os.path.join(staging, f"quarantine-{dataset}")
-        bad.write.mode("overwrite").parquet(bad_staged)
-        bad = spark.read.parquet(bad_staged)
-        if not bad.columns:  # no bad record: the engine wrote no file (and no schema)
-            bad = spark.createDataFrame([], QUARANTINE_SCHEMA)
-        # good rows are already read from the staged Parquet; the quarantine frame is staged
-        # (Sail evaluates its element_at before the filter inside GX's aggregations)
-        if dataset == "interactions":
-            good = good.select(
-                "*", *[F.expr(sql).alias(c) for c, sql in VENDOR_EVENT_COLUMNS.items()]
+
+
+def _list_dataset(b: _Batch, dataset: str) -> list[LandingFile]:
+    """The dataset's new files that can be read; the unreadable (rejected) and empty ones are
+    recorded in the files log here."""
+    metrics = b.metrics
+    detail: list = []
+    files, unknown = list_files(b.landing, dataset, detail)
+    metrics["unknown_files"] += unknown
+    metrics["files_skipped"] += [{"file": rel, "reason": why} for rel, why in detail]
+    new = _count_skipped(metrics, files, b.loaded)
+    metrics["rows_loaded"][dataset] = 0
+    metrics["rows_quarantined"][dataset] = 0
+    metrics["files_new"] += len(new)
+    for f in new:
+        if f.problem:
+            log.warning(
+                "landing/%s: rejecting %s: %s (recorded as rejected; retried when "
+                "its content changes)",
+                dataset,
+                f.relpath,
+                f.problem,
             )
-        # each file is judged by its own records: a file over the quarantine share is rejected
-        # alone (its bad records still go to quarantine); the others go on to the table's gate
-        try:
-            rejected = dq.check_files(f"bronze/{dataset}", good, bad)
-            good = dq.check(f"bronze/{dataset}", _without(good, rejected), materialize=False)
-        except DataQualityError as exc:
-            # no file can be blamed: nothing of these files is written or recorded, so the next
-            # run reads them again; the batch's other datasets still commit
-            failures.append(exc)
-            metrics["files_held_back"] += [f.relpath for f in readable]
-            continue
-        bad = dq.check(QUARANTINE, bad)
-        if len(rejected) < len(readable):
-            lake.append(good, f"bronze/{dataset}")
-        lake.append(bad, QUARANTINE)
-        # per-file counts for the files log, from what was just committed in this batch
-        loaded_counts = _counts_by_file(spark, lake, f"bronze/{dataset}", batch_id)
-        bad_counts = _counts_by_file(spark, lake, QUARANTINE, batch_id, dataset)
-        for f in readable:
-            why = rejected.get(f.relpath)
-            if why:
-                _reject_by_gate(metrics, f, dataset, why, bad_counts.get(f.relpath, 0))
-            file_rows.append(
-                (
-                    dataset,
-                    f.relpath,
-                    f.sha256,
-                    f.size,
-                    f.fmt,
-                    batch_id,
-                    at,
-                    0 if why else loaded_counts.get(f.relpath, 0),
-                    bad_counts.get(f.relpath, 0),
-                    "rejected" if why else "loaded",
-                    why,
-                )
+            metrics["files_rejected"].append({"file": f.relpath, "reason": f.problem})
+            b.file_row(dataset, f, 0, 0, "rejected", f.problem)
+        elif f.empty:
+            log.warning(
+                "landing/%s: %s holds no records (empty, blank or header only)",
+                dataset,
+                f.relpath,
             )
-        metrics["rows_loaded"][dataset] = sum(loaded_counts.values())
-        metrics["rows_quarantined"][dataset] = sum(bad_counts.values())
-    progress.close()
-    _run_vendor(
-        spark,
-        lake,
-        landing,
-        batch_id,
-        at,
-        limits,
-        staging,
-        dq,
-        loaded,
-        metrics,
-        file_rows,
-        progress,
-        failures,
-    )
-    metrics["seats"] = seats.ingest(spark, lake, landing, batch_id, at, dq, failures)
-    if file_rows:
-        lake.append(spark.createDataFrame(file_rows, FILES_LOG_SCHEMA), FILES_LOG)
+            metrics["files_empty"].append(f.relpath)
+            b.file_row(dataset, f, 0, 0, "loaded", "no records")
+    return [f for f in new if not f.problem and not f.empty]
+
+
+def _ingest_dataset(b: _Batch, dataset: str, readable: list[LandingFile]) -> None:
+    """Read, check, gate and append one dataset's new readable files, and record them."""
+    b.progress(f"ingest {dataset}: {len(readable)} new file(s)")
+    good, bad = _checked(b, dataset, readable)
+    if dataset == "interactions":
+        good = good.select("*", *[F.expr(sql).alias(c) for c, sql in VENDOR_EVENT_COLUMNS.items()])
+    # each file is judged by its own records: a file over the quarantine share is rejected
+    # alone (its bad records still go to quarantine); the others go on to the table's gate
+    try:
+        rejected = b.dq.check_files(f"bronze/{dataset}", good, bad)
+        good = b.dq.check(f"bronze/{dataset}", _without(good, rejected), materialize=False)
+    except DataQualityError as exc:
+        # no file can be blamed: nothing of these files is written or recorded, so the next
+        # run reads them again; the batch's other datasets still commit
+        b.failures.append(exc)
+        b.metrics["files_held_back"] += [f.relpath for f in readable]
+        return
+    bad = b.dq.check(QUARANTINE, bad)
+    if len(rejected) < len(readable):
+        b.lake.append(good, f"bronze/{dataset}")
+    b.lake.append(bad, QUARANTINE)
+    _record_dataset(b, dataset, readable, rejected)
+
+
+def _checked(b: _Batch, dataset: str, readable: list[LandingFile]) -> tuple[DataFrame, DataFrame]:
+    """(good rows, quarantine rows) of a dataset's files, each read from a staged Parquet copy.
+
+    The records are parsed and checked once into the staged copy, then split: filtering the
+    parsed records directly makes the engine re-evaluate the parse in each branch. The copy
+    keeps a record's text only when the record is bad (quarantine and its line number need
+    it; bronze does not). The quarantine frame is staged too (Sail evaluates its element_at
+    before the filter inside the gate's aggregations)."""
+    spark, staging = b.spark, b.staging
+    preps = {f.relpath: prepare(f, staging) for f in readable}
+    # one scan per kind of prepared file (not one plan per file), each row keyed to its file
+    farm = os.path.join(staging, f"files-{dataset}")
+    scanned = read_batch(spark, dataset, [preps[f.relpath] for f in readable], farm)
+    records = _with_lineage(spark, scanned, readable, b.batch_id, b.at)
+    staged = os.path.join(staging, f"checked-{dataset}")
+    checked = check_records(records, dataset, b.limits)
+    cols = [c for c in checked.columns if c != "_raw"]
+    raw_if_bad = F.when(F.size("_problems") > 0, F.col("_raw")).alias("_raw")
+    checked.select(*cols, raw_if_bad).write.mode("overwrite").parquet(staged)
+    checked = spark.read.parquet(staged)
+    good, _ = split_records(checked, dataset)
+    bad_in = checked.where(F.size("_problems") > 0)
+    _, bad = split_records(_line_numbers(spark, bad_in, preps), dataset)
+    for f in readable:
+        extra = _staged_bad(spark, dataset, f, preps[f.relpath], b.batch_id, b.at)
+        if extra is not None:
+            bad = bad.unionByName(extra)
+    bad_staged = os.path.join(staging, f"quarantine-{dataset}")
+    bad.write.mode("overwrite").parquet(bad_staged)
+    bad = spark.read.parquet(bad_staged)
+    if not bad.columns:  # no bad record: the engine wrote no file (and no schema)
+        bad = spark.createDataFrame([], QUARANTINE_SCHEMA)
+    return good, bad
+
+
+def _record_dataset(b: _Batch, dataset: str, readable, rejected: dict) -> None:
+    """Files-log rows and row counts of a dataset's files, from what this batch committed."""
+    loaded_counts = _counts_by_file(b.spark, b.lake, f"bronze/{dataset}", b.batch_id)
+    bad_counts = _counts_by_file(b.spark, b.lake, QUARANTINE, b.batch_id, dataset)
+    for f in readable:
+        why = rejected.get(f.relpath)
+        n_bad = bad_counts.get(f.relpath, 0)
+        if why:
+            _reject_by_gate(b.metrics, f, dataset, why, n_bad)
+        rows = 0 if why else loaded_counts.get(f.relpath, 0)
+        b.file_row(dataset, f, rows, n_bad, "rejected" if why else "loaded", why)
+    b.metrics["rows_loaded"][dataset] = sum(loaded_counts.values())
+    b.metrics["rows_quarantined"][dataset] = sum(bad_counts.values())
+
+
+def _finish(b: _Batch, t0: float) -> dict:
+    """Seats, the files log (written last: it commits the batch), outputs and gate results;
+    exit 3 after the commit when a gate rejected a file or failed a table."""
+    spark, lake, metrics = b.spark, b.lake, b.metrics
+    metrics["seats"] = seats.ingest(spark, lake, b.landing, b.batch_id, b.at, b.dq, b.failures)
+    if b.file_rows:
+        lake.append(spark.createDataFrame(b.file_rows, FILES_LOG_SCHEMA), FILES_LOG)
     metrics["outputs"] = {t: lake.version(t) for t in BRONZE_TABLES + [QUARANTINE, FILES_LOG]}
-    metrics.update(dq.finish())
+    metrics.update(b.dq.finish())
     metrics["seconds"] = round(time.time() - t0, 2)
-    if metrics["files_rejected_by_gate"] or failures:
+    if metrics["files_rejected_by_gate"] or b.failures:
         # exit 3 (a gate failed), but only after the batch's good files are committed
-        err = _gate_error(spark, lake, batch_id, landing, metrics, failures)
+        err = _gate_error(spark, lake, b.batch_id, b.landing, metrics, b.failures)
         err.metrics = metrics  # type: ignore[attr-defined]
         raise err
     return metrics

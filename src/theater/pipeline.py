@@ -50,26 +50,13 @@ def run_pipeline(
     as one MLflow run, holding the lake's writer lock (``theater.lock``; ``wait``: seconds to
     wait for it); return each stage's metrics."""
     from .engine import session
-    from .keycheck import pseudonym_key
     from .lake import Lake
-    from .lock import check_lake_root, lake_lock
+    from .lock import lake_lock
     from .tracking import PipelineRun
 
     lake = Lake(lake_root or cfg.paths.lake, cfg.table_format)
     landing = landing or cfg.paths.landing
-    if "refine" in stages:
-        # refuse early, before any work, when the key is missing (refine warns about a demo key)
-        pseudonym_key(cfg, announce=False)
-    if "ingest" in stages and not Path(landing).is_dir():
-        raise ConfigError(f"landing zone {landing!r} is not a folder (use --landing)")
-    if "://" not in lake.root:
-        check_lake_root(lake.root)  # a file or an unwritable folder: exit 2 before any work
-        if set(stages) & {"refine", "score"}:
-            from .keycheck import check_run
-
-            check_run(cfg, lake.root, f"theater {command}")  # another key: exit 2, no work
-    if period is None and set(stages) - {"ingest"}:
-        raise ConfigError("refine and score need a period (--quarter, or --start and --end)")
+    _refuse_early(cfg, period, stages, landing, lake.root, command)
     results: dict = {"period": str(period) if period else None, "lake": lake.root}
     t_all = time.time()
     progress(
@@ -98,35 +85,76 @@ def run_pipeline(
             from .quality import GX
 
             GX.prewarm()
-        docs: list = []  # the stages' Data Docs, rendered once the tables are published
-        try:
-            for stage in STAGES:
-                if stage not in stages:
-                    continue
-                t0 = time.time()
-                progress(f"stage {stage}: start")
-                with tracked.stage(stage):
-                    args = (stage, cfg, lake.root, landing, period, run_id)
-                    if isolated:
-                        m, orgs = _in_own_process(*args)
-                    else:
-                        m, orgs = run_stage(spark, *args, progress=progress, defer_docs=True)
-                    docs += m.pop("dq_docs", [])
-                    results[stage] = m
-                tracked.record_stage(stage, m, time.time() - t0, _rows(stage, m))
-                progress(f"stage {stage}: done in {time.time() - t0:.1f}s")
-                if orgs is not None:
-                    results["orgs"] = orgs
-                    tracked.record_index(orgs)
-        finally:
-            if docs:  # after the last write (or a failure): off the stages' path, GX once
-                t0 = time.time()
-                from .quality.docs import build_docs
-
-                build_docs(docs)
-                results["data_docs_seconds"] = round(time.time() - t0, 2)
+        _run_stages(
+            cfg,
+            period,
+            stages,
+            lake.root,
+            landing,
+            run_id,
+            tracked,
+            spark,
+            isolated,
+            results,
+            progress,
+        )
     results["seconds"] = round(time.time() - t_all, 1)
     return results
+
+
+def _refuse_early(cfg, period, stages, landing, lake_root, command) -> None:
+    """Exit 2 before any work: a missing key, no landing folder, an unusable lake root, a lake
+    written under another key, or no period for refine and score."""
+    from .keycheck import pseudonym_key
+    from .lock import check_lake_root
+
+    if "refine" in stages:
+        # refuse early, before any work, when the key is missing (refine warns about a demo key)
+        pseudonym_key(cfg, announce=False)
+    if "ingest" in stages and not Path(landing).is_dir():
+        raise ConfigError(f"landing zone {landing!r} is not a folder (use --landing)")
+    if "://" not in lake_root:
+        check_lake_root(lake_root)  # a file or an unwritable folder: exit 2 before any work
+        if set(stages) & {"refine", "score"}:
+            from .keycheck import check_run
+
+            check_run(cfg, lake_root, f"theater {command}")  # another key: exit 2, no work
+    if period is None and set(stages) - {"ingest"}:
+        raise ConfigError("refine and score need a period (--quarter, or --start and --end)")
+
+
+def _run_stages(
+    cfg, period, stages, lake_root, landing, run_id, tracked, spark, isolated, results, progress
+) -> None:
+    """Each stage in order, in this process or its own, tracked; the Data Docs rendered once
+    after the last write (or a failure)."""
+    docs: list = []  # the stages' Data Docs, rendered once the tables are published
+    try:
+        for stage in STAGES:
+            if stage not in stages:
+                continue
+            t0 = time.time()
+            progress(f"stage {stage}: start")
+            with tracked.stage(stage):
+                args = (stage, cfg, lake_root, landing, period, run_id)
+                if isolated:
+                    m, orgs = _in_own_process(*args)
+                else:
+                    m, orgs = run_stage(spark, *args, progress=progress, defer_docs=True)
+                docs += m.pop("dq_docs", [])
+                results[stage] = m
+            tracked.record_stage(stage, m, time.time() - t0, _rows(stage, m))
+            progress(f"stage {stage}: done in {time.time() - t0:.1f}s")
+            if orgs is not None:
+                results["orgs"] = orgs
+                tracked.record_index(orgs)
+    finally:
+        if docs:  # after the last write (or a failure): off the stages' path, GX once
+            t0 = time.time()
+            from .quality.docs import build_docs
+
+            build_docs(docs)
+            results["data_docs_seconds"] = round(time.time() - t0, 2)
 
 
 def run_stage(

@@ -2,6 +2,7 @@
 
     python benchmarks/engines.py [--users 4000] [--out benchmarks/out/engines]
                                  [--engines sail spark cluster] [--keep] [--reuse-data]
+                                 [--check-only]
 
 For each size: one quarter in mixed landing formats (compare.py's generator: seed 11, the
 quarter of 2026Q3; 4,000 users is about 1M interactions), then, one after the other on the same
@@ -16,6 +17,11 @@ CPU seconds: the sum over every process of the run's tree (and, for the cluster,
 and Workers' trees, executors included, less what they had used before the run) of its own
 user + system time, sampled from /proc every 0.2 s (a JVM that its Python parent does not wait
 for is not in wait4's figure, so wait4 alone undercounts Apache Spark; it is given too).
+Per stage (ingest, refine, score): wall and CPU s within the stage's window, the windows from
+the child's stage seconds (local runs) or from the pipeline's JSON log lines "stage X: start" /
+"done in" (the cluster's spark-submit, run with ``--log-format json``); CPU outside every
+window (interpreter and JVM start, imports, MLflow, Data Docs) is ``outside``. The CPU timeline
+is kept in ``run-<engine>/timeline.json``.
 Peak RSS is the largest sum over the same processes. The load average (1 min) is sampled at the
 same time: its mean and max over each run say how shared the machine was.
 
@@ -29,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,6 +76,7 @@ def measured_tree(cmd, cwd: Path, env: dict, also: list[int] = (), timeout: int 
                 pass
     last: dict = {}
     peak, loads = 0, []
+    timeline: list[tuple[float, float]] = []  # (epoch s, CPU s of the trees so far)
     t0 = time.time()
     with open(cwd / "stdout.log", "w") as out, open(cwd / "stderr.log", "w") as err:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
@@ -86,6 +94,7 @@ def measured_tree(cmd, cwd: Path, env: dict, also: list[int] = (), timeout: int 
                     pass
             peak = max(peak, rss)
             loads.append(os.getloadavg()[0])
+            timeline.append((time.time(), sum(v - base.get(k, 0.0) for k, v in last.items())))
             if pid == proc.pid:
                 break
             if time.time() - t0 > timeout:
@@ -103,7 +112,12 @@ def measured_tree(cmd, cwd: Path, env: dict, also: list[int] = (), timeout: int 
             + (cwd / "stderr.log").read_text(errors="replace")[-4000:]
         )
     cpu = sum(v - base.get(k, 0.0) for k, v in last.items())
+    (cwd / "timeline.json").write_text(
+        json.dumps([[round(t, 2), round(c, 2)] for t, c in timeline])
+    )
     return {
+        "t0": t0,
+        "timeline": timeline,
         "wall_s": round(time.time() - t0, 1),
         "cpu_s": round(cpu, 1),
         "wait4_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
@@ -112,6 +126,47 @@ def measured_tree(cmd, cwd: Path, env: dict, also: list[int] = (), timeout: int 
         "load_max": round(max(loads), 1),
         "stdout": stdout,
     }
+
+
+def cpu_between(timeline: list, lo: float, hi: float) -> float:
+    """CPU s of the sampled trees between epoch seconds ``lo`` and ``hi`` (the samples
+    nearest inside the window; 0.2 s sampling)."""
+    inside = [c for t, c in timeline if lo < t <= hi]
+    before = [c for t, c in timeline if t <= lo]
+    start = before[-1] if before else 0.0
+    return round((inside[-1] if inside else start) - start, 1)
+
+
+def stage_cpu(r: dict, windows: list[tuple[str, float, float]]) -> None:
+    """Per-stage wall and CPU s into ``r`` (windows: name, start, end epoch s); what falls
+    outside every window (start-up before the first stage, shut-down) as ``outside``."""
+    tl = r["timeline"]
+    r["stage_wall_s"] = {n: round(hi - lo, 1) for n, lo, hi in windows}
+    r["stage_cpu_s"] = {n: cpu_between(tl, lo, hi) for n, lo, hi in windows}
+    r["stage_cpu_s"]["outside"] = round(r["cpu_s"] - sum(r["stage_cpu_s"].values()), 1)
+
+
+def log_windows(stderr: str) -> list[tuple[str, float, float]]:
+    """Stage windows from the pipeline's JSON log lines ("stage X: start" ... "done in")."""
+    from datetime import datetime
+
+    starts, windows = {}, []
+    for line in stderr.splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        m = re.fullmatch(r"stage (\w+): (start|done in .*)", rec.get("message", ""))
+        if not m:
+            continue
+        t = datetime.fromisoformat(rec["time"].replace("Z", "+00:00")).timestamp()
+        if m.group(2) == "start":
+            starts[m.group(1)] = t
+        else:
+            windows.append((m.group(1), starts.pop(m.group(1)), t))
+    return windows
 
 
 def theater_local(engine: str, landing: Path, d: Path) -> dict:
@@ -123,7 +178,17 @@ def theater_local(engine: str, landing: Path, d: Path) -> dict:
     cmd = [sys.executable, str(HERE / "compare.py"), "--child", "theater"]
     cmd += [str(landing), str(d / f"lake-{engine}"), "ingest,refine,score"]
     cmd += [f"--set={s}" for s in settings]
-    return measured_tree(cmd, cwd, compare.clean_env())
+    r = measured_tree(cmd, cwd, compare.clean_env())
+    result = next(
+        json.loads(line[7:]) for line in r["stdout"].splitlines() if line.startswith("RESULT ")
+    )
+    windows, t = [], result["t_start"]
+    for stage, secs in result["stages_s"].items():
+        windows.append((stage, t, t + secs))
+        t += secs
+    stage_cpu(r, windows)
+    r["startup_s"] = result.get("startup_s")
+    return r
 
 
 def theater_cluster(landing: Path, d: Path) -> dict:
@@ -181,13 +246,17 @@ def theater_cluster(landing: Path, d: Path) -> dict:
         cmd += ["--jars", ",".join(delta_jars())]
         for k, v in conf.items():
             cmd += ["--conf", f"{k}={v}"]
-        cmd += [str(ROOT / "jobs" / "run_all.py"), "--engine", "spark"]
+        cmd += [str(ROOT / "jobs" / "run_all.py"), "--engine", "spark", "--log-format", "json"]
         cmd += ["--landing", str(landing), "--lake", str(d / "lake-cluster")]
         cmd += ["--start", str(compare.START), "--end", str(compare.END)]
         cwd = d / "run-cluster"
         cwd.mkdir(parents=True, exist_ok=True)
         env = {**cluster.env, "THEATER_PATHS__STATE": str(d / "state-cluster")}
-        return measured_tree(cmd, cwd, env, also=[master.pid, *[w.pid for w in workers]])
+        r = measured_tree(cmd, cwd, env, also=[master.pid, *[w.pid for w in workers]])
+        # spark-submit's Python driver may log to either stream
+        logs = "".join((cwd / f).read_text(errors="replace") for f in ("stdout.log", "stderr.log"))
+        stage_cpu(r, log_windows(logs))
+        return r
     finally:
         cluster.stop()
 
@@ -234,6 +303,11 @@ def main() -> int:
     p.add_argument("--keep", action="store_true")
     p.add_argument("--parallel", action="store_true", help="the engines at the same time")
     p.add_argument("--reuse-data", action="store_true")
+    p.add_argument(
+        "--check-only",
+        action="store_true",
+        help="no runs: the checks on the lakes kept in OUT/u<users>/lake-<engine> (with --keep)",
+    )
     a = p.parse_args()
     out = Path(a.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -263,6 +337,9 @@ def main() -> int:
         print(f"== {users} users: {n:,} interactions", flush=True)
 
         def one(engine: str) -> None:
+            if a.check_only:  # the checks on lakes an earlier invocation kept
+                row["runs"][engine] = {}
+                return
             for old in (f"lake-{engine}", f"state-{engine}"):
                 shutil.rmtree(d / old, ignore_errors=True)
             print(f"   {engine} ...", flush=True)
@@ -274,7 +351,8 @@ def main() -> int:
                 row["runs"][engine] = {"error": str(e)[-3000:]}
                 print(f"   {engine} failed: {e}", flush=True)
                 return
-            r.pop("stdout")
+            for k in ("stdout", "timeline", "t0"):
+                r.pop(k, None)
             r["utc"] = f"{t_start}-{time.strftime('%H:%M', time.gmtime())}"
             r["interactions_per_cpu_s"] = round(n / r["cpu_s"])
             row["runs"][engine] = r
@@ -302,7 +380,7 @@ def main() -> int:
                 row["runs"][engine]["check"] = compare.compare_shares(
                     d / f"lake-{engine}", d / "duck" / "org_shares.csv"
                 )
-        for engine in ok:
+        for engine in [] if a.check_only else ok:
             if engine != ref:
                 row["runs"][engine]["cpu_ratio_vs_" + ref] = round(
                     row["runs"][engine]["cpu_s"] / row["runs"][ref]["cpu_s"], 2

@@ -181,3 +181,29 @@ def test_org_adoption_cost_from_the_otel_estimate(spark, lake):
     }
     assert got[NAME] == (3, pytest.approx(0.01), "vendor")
     assert got["all"] == (3, pytest.approx(0.01), "vendor")
+
+
+def test_an_older_updates_table_gains_the_cost_column(spark, lake, tmp_path):
+    # a lake whose bronze/interaction_updates was written before updates carried a cost: the
+    # next ingest adds the column (null: unknown) and appends the new file's costs
+    shutil.copytree(lake.root, tmp_path / "lake")
+    old = Lake(str(tmp_path / "lake"), lake.fmt)
+    rows = old.read(spark, "bronze/interaction_updates").drop("cost_usd").toPandas()
+    old.overwrite(spark.createDataFrame(rows), "bronze/interaction_updates")
+    assert "cost_usd" not in old.read(spark, "bronze/interaction_updates").columns
+    landing = tmp_path / "landing" / "vendor" / NAME
+    landing.mkdir(parents=True)
+    text = (FIX / "logs_2026-07-06.json").read_text().replace("0000-4000-8000", "0000-4000-9000")
+    (landing / "later.json").write_text(text)
+    cfg = load_config(
+        env="local",
+        environ={},
+        overrides={"quality.quarantine_warn_share": 0.5, "quality.quarantine_fail_share": 0.6},
+    )
+    run_stage(spark, "ingest", cfg, old.root, str(tmp_path / "landing"), PERIOD, "test-run")
+    got = old.read(spark, "bronze/interaction_updates")
+    costs = sorted(
+        (r.event_id[14:23], r.cost_usd) for r in got.where(F.col("cost_usd").isNotNull()).collect()
+    )
+    assert costs == [("4000-9000", pytest.approx(0.0087))]
+    assert got.where(F.col("event_id").contains("4000-8000")).count() == len(rows)

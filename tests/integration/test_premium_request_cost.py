@@ -171,3 +171,15 @@ def test_org_adoption_cost_is_the_vendor_net_amount(spark, lake):
             pytest.approx(0.47),
             "vendor",
         )
+
+
+def test_documented_and_listed():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "vendor_mapping.md").read_text()
+    assert m.FORMAT.docs.startswith(f"## {NAME} - ") and m.FORMAT.docs.strip() in doc
+    # requests per user and day: usage over time; nothing says whether an output was used
+    assert m.FORMAT.feeds() == {
+        "quota_bunching": "Y",
+        "checkpoint_burst": "Y",
+        "outcome_decoupling": "Y",
+    }
+    assert f"| `{NAME}` | user_day | N | N | N | N | N | Y | Y | Y |" in doc

@@ -43,7 +43,9 @@ Lost: `product`, `model` (summed over models), `applied_cost_per_quantity`, `gro
 `cost_center_name`, AI-credit columns. The older analytics export (`Timestamp`, `User`,
 `Model`, `Requests Used`, ...) has no money column and is not read. Premium requests are part
 of what GitHub's usage-metrics users report already counts as requests: with both formats
-loaded, `source_format = 'all'` adds the two request counts (people are counted once).
+loaded, `source_format = 'all'` adds the two request counts (people are counted once), and so
+do the per-user usage counts the index's quota, checkpoint and outcome signals read (a known
+limit: load this report for its cost, or alone).
 """
 
 

@@ -387,6 +387,7 @@ def _run(
     _upgrade(spark, lake, FILES_LOG, {"status": "'loaded'", "reason": "CAST(NULL AS STRING)"})
     _upgrade(spark, lake, QUARANTINE, {"line_number": "CAST(NULL AS BIGINT)"})
     _upgrade(spark, lake, "bronze/interactions", VENDOR_EVENT_COLUMNS)
+    _upgrade(spark, lake, "bronze/interaction_updates", {"cost_usd": "CAST(NULL AS DOUBLE)"})
     _remove_orphans(spark, lake, current=batch_id)
     dq = quality.Gate(spark, lake, cfg, "ingest", run_id=run_id, fallback_id=batch_id)
     b = _Batch(

@@ -274,7 +274,10 @@ def identity_coverage(
 
 def _dedup_updates(updates: DataFrame) -> DataFrame:
     """One row per (source_format, update_id): a re-delivered file adds nothing; between
-    conflicting deliveries the latest wins (then the content hash)."""
+    conflicting deliveries the latest wins (then the content hash). A table written before
+    updates carried a cost gets ``cost_usd`` null (unknown)."""
+    if "cost_usd" not in updates.columns:
+        updates = updates.withColumn("cost_usd", F.lit(None).cast("double"))
     cols = [
         "source_format",
         "event_id",
@@ -284,6 +287,7 @@ def _dedup_updates(updates: DataFrame) -> DataFrame:
         "completion_tokens",
         "model",
         "output_disposition",
+        "cost_usd",
     ]
     u = updates.withColumn("_h", content_hash(cols))
     w = Window.partitionBy("source_format", "update_id").orderBy(
@@ -294,8 +298,8 @@ def _dedup_updates(updates: DataFrame) -> DataFrame:
 
 def fold_aggregates(updates: DataFrame) -> DataFrame:
     """``bronze/interaction_updates`` -> one row per (source_format, event_id): ``_f_requests``
-    (api_request updates), ``_f_prompt_tokens``/``_f_completion_tokens`` (sums of the known
-    values, null when none), ``_f_model`` (model of the first api_request with a model, by
+    (api_request updates), ``_f_prompt_tokens``/``_f_completion_tokens``/``_f_cost_usd`` (sums
+    of the known values, null when none), ``_f_model`` (model of the first api_request with a model, by
     (event_ts, update_id)), ``_f_disposition`` (accepted if any accept, else discarded if any
     reject, else null). An update with ``output_disposition`` is a tool_decision, the others
     api_requests."""
@@ -319,6 +323,7 @@ def fold_aggregates(updates: DataFrame) -> DataFrame:
             F.sum(F.when(is_req, F.col("completion_tokens")))
             .cast("long")
             .alias("_f_completion_tokens"),
+            F.sum(F.when(is_req, F.col("cost_usd"))).cast("double").alias("_f_cost_usd"),
             model_first.alias("_models"),
             disp.alias("_disp"),
         )
@@ -328,6 +333,7 @@ def fold_aggregates(updates: DataFrame) -> DataFrame:
             "_f_requests",
             "_f_prompt_tokens",
             "_f_completion_tokens",
+            "_f_cost_usd",
             F.when(F.size("_models") > 0, F.col("_models")[0]["m"]).alias("_f_model"),
             F.when(F.array_contains("_disp", "accepted"), F.lit("accepted"))
             .when(F.array_contains("_disp", "discarded"), F.lit("discarded"))
@@ -338,8 +344,8 @@ def fold_aggregates(updates: DataFrame) -> DataFrame:
 
 def fold_updates(updates: DataFrame) -> Callable[[DataFrame], DataFrame]:
     """Apply folded updates to interaction rows (``source_format, event_id, prompt_tokens,
-    completion_tokens, model, output_disposition``), as ``claude_code_otel.fold_updates``:
-    tokens and model are replaced when the prompt has api_requests; the disposition when it has
+    completion_tokens, model, output_disposition`` and, when the rows have it, ``cost_usd``), as
+    ``claude_code_otel.fold_updates``: tokens, model and cost are replaced when the prompt has api_requests; the disposition when it has
     a decision; rows without updates are unchanged."""
     agg = fold_aggregates(updates)
 
@@ -348,7 +354,7 @@ def fold_updates(updates: DataFrame) -> Callable[[DataFrame], DataFrame]:
         has_req = F.coalesce(F.col("_f_requests"), F.lit(0)) > 0
         cols = []
         for c in df.columns:
-            if c in ("prompt_tokens", "completion_tokens", "model"):
+            if c in ("prompt_tokens", "completion_tokens", "model", "cost_usd"):
                 cols.append(F.when(has_req, F.col(f"_f_{c}")).otherwise(F.col(c)).alias(c))
             elif c == "output_disposition":
                 cols.append(F.coalesce(F.col("_f_disposition"), F.col(c)).alias(c))

@@ -86,6 +86,7 @@ UPDATE_FIELDS = (
     ("completion_tokens", "int64"),
     ("model", "string"),
     ("output_disposition", "string"),
+    ("cost_usd", "float64"),
 )
 TABLE_FIELDS = {
     "interaction_updates": UPDATE_FIELDS,

@@ -6,7 +6,7 @@ attaches the resource attributes under ``_resource``. Three events matter here, 
 ``prompt.id`` (one UUID per user prompt, shared by every event the prompt causes):
 
 - ``user_prompt`` -> one ``interactions`` row per prompt (event_id = ``prompt.id``).
-- ``api_request`` -> an ``interaction_updates`` row for that prompt (tokens, model).
+- ``api_request`` -> an ``interaction_updates`` row for that prompt (tokens, model, cost).
 - ``tool_decision`` -> an ``interaction_updates`` row for that prompt (output_disposition).
 
 Other events (``tool_result``, ``api_error``, ...) carry nothing the contract needs and map to no
@@ -20,7 +20,15 @@ from theater.fingerprint import simhash64
 from ...stream import otlp_attributes
 from ..format import VendorFormat, register
 from ..rows import interaction_row
-from ..values import VendorRecordError, as_int, as_text, instant_us, parse_ts, required_text
+from ..values import (
+    VendorRecordError,
+    as_amount,
+    as_int,
+    as_text,
+    instant_us,
+    parse_ts,
+    required_text,
+)
 
 NAME = "claude_code_otel"
 #: ``terminal.type`` of IDE-integrated terminals: prompts typed there are tool ``ide``, else ``cli``.
@@ -145,11 +153,14 @@ def map_record(record: dict) -> list[dict]:
         "model": None,
         "output_disposition": None,
         "tool_name": None,
+        "cost_usd": None,
     }
     if event == "api_request":
         update["prompt_tokens"] = as_int(attrs.get("input_tokens"), "input_tokens")
         update["completion_tokens"] = as_int(attrs.get("output_tokens"), "output_tokens")
         update["model"] = as_text(attrs.get("model"))
+        # Claude Code's own estimate of the request's cost, in US dollars
+        update["cost_usd"] = as_amount(attrs.get("cost_usd"), "cost_usd")
     else:
         decision = as_text(attrs.get("decision"))
         if decision is None:
@@ -166,7 +177,8 @@ def fold_updates(rows: list[dict], updates: list[dict]) -> tuple[list[dict], lis
 
     Updates are deduplicated on ``update_id`` first (a re-delivered file adds nothing).
     prompt_tokens / completion_tokens: sum over the prompt's api_requests (None if none);
-    model: the model of the earliest api_request; output_disposition: ``accepted`` if any
+    model: the model of the earliest api_request; cost_usd: sum of the api_requests' known
+    costs (None when none reports one); output_disposition: ``accepted`` if any
     tool_decision accepted, else ``discarded`` if any rejected, else None. An update whose prompt
     has no user_prompt row is returned in the second list (orphans, for quarantine).
     """
@@ -189,6 +201,8 @@ def fold_updates(rows: list[dict], updates: list[dict]) -> tuple[list[dict], lis
             r["prompt_tokens"] = sum(pt) if pt else None
             r["completion_tokens"] = sum(ct) if ct else None
             r["model"] = next((u["model"] for u in reqs if u["model"]), None)
+            costs = [u["cost_usd"] for u in reqs if u.get("cost_usd") is not None]
+            r["cost_usd"] = float(sum(costs)) if costs else None
         decisions = {u["output_disposition"] for u in ups if u["update_kind"] == "tool_decision"}
         if "accepted" in decisions:
             r["output_disposition"] = "accepted"
@@ -219,6 +233,7 @@ request per line); the event name is the `event.name` attribute (or the body
 | `prompt` (only with `OTEL_LOG_USER_PROMPTS=1`) | `prompt_fingerprint` = simhash64(prompt) | text never stored; `<REDACTED>` -> None |
 | api_request `input_tokens`, `output_tokens` | `prompt_tokens`, `completion_tokens` | summed over the prompt's API requests; input includes context (not cache tokens) |
 | api_request `model` | `model` | model of the first API request |
+| api_request `cost_usd` | `cost_usd` | Claude Code's own estimate in US dollars, summed over the prompt's API requests; None when none reports one (a reported 0 is a known 0) |
 | tool_decision `decision` accept / reject | `output_disposition` accepted / discarded | any accept -> accepted; only rejects -> discarded; no decision -> None (never invented) |
 | tool_decision `tool_name` | `tool_name` on the update | |
 | update dedupe key | `update_id` = `prompt.id#event.sequence` | |
@@ -226,7 +241,7 @@ request per line); the event name is the `event.name` attribute (or the body
 Lost / absent: dwell (never reported), artifact (file paths exist only in tool parameters with
 `OTEL_LOG_TOOL_DETAILS=1`; not used), org (resource attributes such as `department` are not
 directory org ids; org is resolved from the directory), `prompt_length` (characters of the user's own prompt; padding falls back to
-prompt tokens, which include context), `cost_usd`, durations, cache tokens,
+prompt tokens, which include context), durations, cache tokens,
 `tool_result`/`api_error` events (no row). Disposition exists only for prompts that asked for a
 tool permission.
 """
@@ -241,6 +256,7 @@ FORMAT = register(
         fills=(
             "action",
             "completion_tokens",
+            "cost_usd",
             "model",
             "output_disposition",
             "prompt_fingerprint",

@@ -31,13 +31,19 @@ CASES = {
     "cursor_daily_usage": (date(2026, 3, 1), date(2026, 4, 1)),
     "claude_code_analytics": (date(2026, 3, 1), date(2026, 4, 1)),
     "viva_person_query": (date(2026, 3, 1), date(2026, 4, 1)),
+    "github_copilot_premium_requests": (date(2026, 3, 1), date(2026, 4, 1)),
 }
 
 
 ORGS = ("org-a",)
 # formats whose fixture reports the vendor's own cost: the fixture's total x COPIES (Claude
 # Code: alice's estimated_cost 412 + 6 + 40 US cents = $4.58 per copy)
-VENDOR_COST = {"claude_code_analytics": 3 * 4.58}
+VENDOR_COST = {
+    "claude_code_analytics": 3 * 4.58,
+    # GitHub premium requests: net_amount 0.0 + 0.02 + 0.12 (the coding agent's, automation
+    # but paid for) + 0.8 per copy; octo-cy's blank amount is unknown and adds nothing
+    "github_copilot_premium_requests": 3 * 0.94,
+}
 
 
 COPIES = 3  # the fixture and two copies under other aliases: 6 to 9 users, above k = 5

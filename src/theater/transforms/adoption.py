@@ -35,7 +35,10 @@ leaves them out and counts them in ``ops/identity_coverage``), so they are in no
 ``source_format = 'all'`` counts a person once across tools (distinct ``user_key``; one person
 in two tools is one person when identities map both aliases to one directory user). Usage a
 tool reports at two grains (events and aggregates of one tool family) is counted once, from the
-events (``aggregates.without_event_grain``).
+events (``aggregates.without_event_grain``). Requests one source bills and another already
+counts for the same person, day and kind (GitHub's premium requests within its users report:
+``aggregates.counted_elsewhere``) are counted once in ``all``, from the counting source; the
+billing rows keep their cost there, and their own ``source_format`` row keeps its counts.
 
 Net of theater (from the org's ``theater_index`` and its interval ``[ci_low, ci_high]`` in
 ``gold/org_theater_index``, and each person's flagged share in ``gold/interaction_labels``):
@@ -121,10 +124,9 @@ FIGURES = (
 MOSTLY = 0.5
 #: figures that may be negative (none of the counts, rates or costs may)
 SIGNED: tuple[str, ...] = ()
-#: Activity no person initiated: bots reviewing pull requests (Cursor's Bugbot), coding agents
-#: working on an assigned issue, reviews a repository policy triggered (GitHub's "passive" code
-#: review users). Matched on an event's ``tool`` or an aggregate's ``feature`` (lower case).
-AUTOMATION = r"(^|[_\- ])(bugbot|bot|coding[_\- ]agent|passive[a-z_]*|auto[_\- ]?review|auto[_\- ]triggered[a-z_]*)([_\- ]|$)"
+#: Activity no person initiated (``aggregates.AUTOMATION``): bots reviewing pull requests,
+#: coding agents, reviews a repository policy triggered.
+AUTOMATION = agg.AUTOMATION
 COLUMNS = (
     "org_id",
     "period_start",
@@ -155,9 +157,7 @@ def _known_sum(*cols: Column) -> Column:
     return F.when(known, sum((F.coalesce(c, F.lit(0)) for c in cols), F.lit(0)))
 
 
-def is_automation(col: Column) -> Column:
-    """True for a tool or feature name that marks activity no person initiated."""
-    return F.coalesce(F.lower(col).rlike(AUTOMATION), F.lit(False))
+is_automation = agg.is_automation
 
 
 def _activity(df: DataFrame) -> DataFrame:
@@ -182,6 +182,10 @@ def _activity(df: DataFrame) -> DataFrame:
         F.max(F.col("_pc").cast("int")).alias("cost_priced"),
         F.max(F.col("_vconv").cast("int")).alias("cost_converted"),
         F.max(F.col("_vx").cast("int")).alias("cost_unconverted"),
+        F.coalesce(F.max(F.when(own, F.col("_else").cast("int"))), F.lit(0)).alias("own_elsewhere"),
+        F.coalesce(F.max(F.when(F.col("_auto"), F.col("_else").cast("int"))), F.lit(0)).alias(
+            "auto_elsewhere"
+        ),
     )
 
 
@@ -377,6 +381,7 @@ def event_activity(interactions: DataFrame, prices: dict | None = None) -> DataF
         F.col("_pc"),
         F.col("_vconv"),
         F.col("_vx"),
+        F.lit(False).alias("_else"),
     )
     return _activity(rows)
 
@@ -390,6 +395,8 @@ def aggregate_activity(
     user_days = _vendor_first(
         _priced(user_days, prices, F.col("source_format"), event=False), as_prices(prices)
     )
+    in_period = (F.col("day") >= F.lit(start)) & (F.col("day") < F.lit(end))
+    user_days = agg.counted_elsewhere(user_days.where(in_period))
     decided = agg.decided_count()
     # any reported activity is a use: a session or tokens count too (Claude Code analytics
     # lists a person's day for their sessions and tokens even when no edit was decided)
@@ -423,6 +430,7 @@ def aggregate_activity(
         F.col("_pc"),
         F.col("_vconv"),
         F.col("_vx"),
+        F.col(agg.ELSEWHERE).alias("_else"),
     )
     return _activity(rows)
 
@@ -456,7 +464,25 @@ def combined(events: DataFrame | None, aggregates: DataFrame | None) -> DataFram
         )
     all_parts = [p for p in (events, agg_all) if p is not None]
     every = all_parts[0] if len(all_parts) == 1 else all_parts[0].unionByName(all_parts[1])
-    return per_source.unionByName(every.withColumn("source_format", F.lit(ALL)))
+    return per_source.unionByName(_counted_once(every).withColumn("source_format", F.lit(ALL)))
+
+
+def _counted_once(activity: DataFrame) -> DataFrame:
+    """Activity rows whose usage another source already counts (``own_elsewhere`` /
+    ``auto_elsewhere``, from ``aggregates.counted_elsewhere``) keep their cost and give no use
+    and no counts of that kind: for ``all``, where every source is added up."""
+    cols = set(activity.columns)
+    own = F.col("own_elsewhere") == 1 if "own_elsewhere" in cols else F.lit(False)
+    auto = F.col("auto_elsewhere") == 1 if "auto_elsewhere" in cols else F.lit(False)
+    out = activity.withColumn("active", F.when(own, F.lit(0)).otherwise(F.col("active")))
+    for c in ("requests", "accepted", "offered"):
+        out = out.withColumn(c, F.when(own, F.lit(None)).otherwise(F.col(c)).cast("long"))
+    out = out.withColumn(
+        "auto_active", F.when(auto, F.lit(0)).otherwise(F.col("auto_active"))
+    ).withColumn(
+        "auto_requests", F.when(auto, F.lit(None)).otherwise(F.col("auto_requests")).cast("long")
+    )
+    return out
 
 
 def person_theater(labels: DataFrame) -> DataFrame:

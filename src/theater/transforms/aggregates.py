@@ -23,6 +23,14 @@ De-duplication: per (org, user, tool family), event rows win: a user whose usage
 appears in the period both as events (silver/interactions) and as aggregates of the same tool
 (e.g. Claude Code OTel events and the Claude Code analytics API) keeps only the events; their
 aggregate rows of that family are dropped for the whole period.
+
+Counted once (``counted_elsewhere``): a source whose requests are a subset of another source's
+requests for the same person and day (``SUBSET_OF``: GitHub's premium requests usage report
+bills requests its usage-metrics users report already counts) adds no usage where that other
+source has a row of the same person, day and kind (a person's own use, or automation acting in
+their name): such a row keeps its cost but gives no usage unit here and no use, request or
+active day to ``source_format = 'all'`` in adoption. Where the other source has no such row
+(it is not loaded, or does not list that person-day), the subset's requests count.
 """
 
 from __future__ import annotations
@@ -59,11 +67,58 @@ FAMILY = {
     "github_copilot_enterprise_usage": "github_copilot",
 }
 NATIVE = "native"
+#: Sources whose requests another source already counts, per person, day and kind: the
+#: premium requests GitHub bills are requests of its usage-metrics users report.
+SUBSET_OF = {"github_copilot_premium_requests": "github_copilot_users"}
+#: Activity no person initiated: bots reviewing pull requests (Cursor's Bugbot), coding agents
+#: working on an assigned issue, reviews a repository policy triggered (GitHub's "passive" code
+#: review users). Matched on an event's ``tool`` or an aggregate's ``feature`` (lower case).
+AUTOMATION = r"(^|[_\- ])(bugbot|bot|coding[_\- ]agent|passive[a-z_]*|auto[_\- ]?review|auto[_\- ]triggered[a-z_]*)([_\- ]|$)"
+#: the column ``counted_elsewhere`` adds
+ELSEWHERE = "_elsewhere"
 
 
 def source_name(col: Column) -> Column:
     """source_format, or ``native`` for native landing rows (null source_format)."""
     return F.coalesce(col, F.lit(NATIVE))
+
+
+def is_automation(col: Column) -> Column:
+    """True for a tool or feature name that marks activity no person initiated."""
+    return F.coalesce(F.lower(col).rlike(AUTOMATION), F.lit(False))
+
+
+def counted_elsewhere(user_days: DataFrame) -> DataFrame:
+    """``user_days`` plus ``_elsewhere``: true on a row of a ``SUBSET_OF`` source when the
+    source it is a subset of has a row of the same person (``user_key``), day and kind (own use
+    or automation, by ``feature``) in ``user_days``; its requests are then counted there."""
+    kind = is_automation(F.col("feature"))
+    supersets = sorted(set(SUBSET_OF.values()))
+    seen = (
+        user_days.where(F.col("source_format").isin(*supersets))
+        .select(
+            F.col("source_format").alias("_sup"),
+            F.col("user_key").alias("_s_user"),
+            F.col("day").alias("_s_day"),
+            kind.alias("_s_auto"),
+        )
+        .distinct()
+    )
+    sup = F.lit(None).cast("string")
+    for sub, of in SUBSET_OF.items():
+        sup = F.when(F.col("source_format") == F.lit(sub), F.lit(of)).otherwise(sup)
+    j = user_days.withColumn("_want", sup).withColumn("_auto_k", kind)
+    j = j.join(
+        seen,
+        (F.col("_want") == F.col("_sup"))
+        & (F.col("user_key") == F.col("_s_user"))
+        & (F.col("day") == F.col("_s_day"))
+        & (F.col("_auto_k") == F.col("_s_auto")),
+        "left",
+    )
+    return j.withColumn(ELSEWHERE, F.col("_sup").isNotNull()).drop(
+        "_want", "_auto_k", "_sup", "_s_user", "_s_day", "_s_auto"
+    )
 
 
 def family(col: Column) -> Column:
@@ -115,13 +170,16 @@ def usage_units(user_days: DataFrame, start: date, end: date) -> DataFrame:
         req & reports_refusals & (decided > 0), unused.cast("double") / decided.cast("double")
     ).otherwise(F.lit(None).cast("double"))
     return (
-        user_days.where(
-            F.col("org_id").isNotNull()
-            & F.col("user_key").isNotNull()
-            & (F.col("day") >= F.lit(start))
-            & (F.col("day") < F.lit(end))
-            & ~F.lower(F.col("feature")).endswith("_subset")
+        counted_elsewhere(
+            user_days.where(
+                F.col("org_id").isNotNull()
+                & F.col("user_key").isNotNull()
+                & (F.col("day") >= F.lit(start))
+                & (F.col("day") < F.lit(end))
+                & ~F.lower(F.col("feature")).endswith("_subset")
+            )
         )
+        .where(~F.col(ELSEWHERE))
         .select(
             "org_id",
             "user_key",

@@ -42,10 +42,13 @@ Lost: `product`, `model` (summed over models), `applied_cost_per_quantity`, `gro
 `discount_amount` (only the net is cost), `exceeds_quota`, `total_monthly_quota`,
 `cost_center_name`, AI-credit columns. The older analytics export (`Timestamp`, `User`,
 `Model`, `Requests Used`, ...) has no money column and is not read. Premium requests are part
-of what GitHub's usage-metrics users report already counts as requests: with both formats
-loaded, `source_format = 'all'` adds the two request counts (people are counted once), and so
-do the per-user usage counts the index's quota, checkpoint and outcome signals read (a known
-limit: load this report for its cost, or alone).
+of what GitHub's usage-metrics users report (`github_copilot_users`) already counts as
+requests. With both loaded, a premium row whose person and day have a users-report row of the
+same kind (own use, or automation such as the coding agent) is counted once: it keeps its
+cost in `source_format = 'all'` but adds no use, request or active day there, nor a usage
+unit to the signals (`theater.transforms.aggregates.counted_elsewhere`); silver and this
+format's own `gold/org_adoption` row keep its requests as billed. Premium requests of a
+person-day the users report does not list, or with this report alone, count.
 """
 
 

@@ -94,6 +94,14 @@ def _world_commands(sub) -> None:
         help="vendor: the same world delivered as vendor exports "
         "(landing/vendor/<format>/, landing/identities/)",
     )
+    gen.add_argument(
+        "--companion",
+        action="append",
+        default=[],
+        metavar="FORMAT",
+        help="with --delivery vendor: also write this companion report "
+        "(github_copilot_premium_requests: GitHub's billing of the users report's requests)",
+    )
 
 
 def _export_commands(sub) -> None:
@@ -210,9 +218,12 @@ def _cmd_generate(args, cfg: Config) -> int:
             end=period.end,
             rate_scale=args.rate_scale,
             progress=log.info,
+            companions=tuple(args.companion),
         )
         console.print_vendor_generated(summary, period, args.out, time.time() - t0)
         return EXIT_OK
+    if args.companion:
+        raise UsageError("--companion writes a vendor report: use it with --delivery vendor")
     summary = synth.generate(
         args.out,
         seed=args.seed if args.seed is not None else cfg.generate.seed,

@@ -29,7 +29,11 @@ quarantined as ``missing_required: user``).
 Each module here (other than ``common``) writes one format: ``NAME`` (the format), ``BY`` (what
 one call receives: a ``week`` of events, one ``org``'s events, or the whole ``world``) and
 ``write``; they are discovered at import, so a new format's writer is one new module (and its
-place in :data:`STACK_OPTIONS`, which decides which orgs' tools it carries).
+place in :data:`STACK_OPTIONS`, which decides which orgs' tools it carries). A *companion*
+(a module with ``COMPANION_OF``: a report the vendor delivers beside another format of the same
+tool, e.g. GitHub's premium requests billing report beside its users report) is in no stack:
+it is written, from the events of the format it accompanies, only when a delivery names it in
+``companions``.
 
 Vectorised with pandas/numpy over rows; Python loops only build the JSON/CSV text of each record.
 """
@@ -182,13 +186,24 @@ def _writers() -> dict[str, object]:
 
 
 WRITERS = _writers()
+#: companion format -> the stack format whose events it is written from
+COMPANIONS = {
+    name: w.COMPANION_OF for name, w in WRITERS.items() if getattr(w, "COMPANION_OF", None)
+}
 
 
-def write_vendor_delivery(native_out: Path, out: Path, seed: int) -> dict:
+def write_vendor_delivery(
+    native_out: Path, out: Path, seed: int, companions: tuple[str, ...] = ()
+) -> dict:
     """Write ``out/landing/vendor``, ``out/landing/identities``, copies of the native
     directory/work_items/policies and truth, and ``out/truth/vendor_counts.json``; return the
     counts (``{"formats": {format: {files, records, interactions, interaction_updates,
-    user_days, org_days, quarantined}}, "stacks": {org: {tool: format}}, ...}``)."""
+    user_days, org_days, quarantined}}, "stacks": {org: {tool: format}}, ...}``).
+    ``companions``: companion formats (:data:`COMPANIONS`) written too."""
+    unknown = sorted(set(companions) - set(COMPANIONS))
+    if unknown:
+        raise ValueError(f"not a companion format: {unknown} (known: {sorted(COMPANIONS)})")
+    companions = tuple(sorted(set(companions)))
     native_out, out = Path(native_out), Path(out)
     if native_out.resolve() == out.resolve():
         raise ValueError("out must differ from native_out")
@@ -219,10 +234,12 @@ def write_vendor_delivery(native_out: Path, out: Path, seed: int) -> dict:
     stacks = assign_stacks(orgs, seed)
     df["format"] = [stacks[o][t] for o, t in zip(df["org"], df["tool"])]
     df["week"] = _week_key(df["ms"].to_numpy())
-    ctx = Delivery(out, alias, seed, ALL_FORMATS)
+    ctx = Delivery(out, alias, seed, ALL_FORMATS + companions)
     for by in ("week", "world", "org"):
         for fmt, writer in WRITERS.items():
-            part = df[df["format"] == fmt]
+            if fmt in COMPANIONS and fmt not in companions:
+                continue
+            part = df[df["format"] == COMPANIONS.get(fmt, fmt)]
             if writer.BY != by or not len(part):
                 continue
             if by == "world":
@@ -230,7 +247,7 @@ def write_vendor_delivery(native_out: Path, out: Path, seed: int) -> dict:
             else:
                 for key, kpart in part.groupby(by, sort=True):
                     writer.write(ctx, kpart, key)
-    missing = [f for f in ALL_FORMATS if ctx.counts[f]["files"] == 0]
+    missing = [f for f in ALL_FORMATS + companions if ctx.counts[f]["files"] == 0]
     if missing:
         raise ValueError(f"vendor delivery: no data for formats {missing} (too few events?)")
 
@@ -241,6 +258,7 @@ def write_vendor_delivery(native_out: Path, out: Path, seed: int) -> dict:
         "formats": ctx.counts,
         "native_events_by_format": {f: int(native_by_format.get(f, 0)) for f in ALL_FORMATS},
         "stacks": stacks,
+        "companions": {f: COMPANIONS[f] for f in companions},
         "note": (
             "rows = canonical rows map_record yields (before any dedup or fold); "
             "quarantined = records map_record rejects; interaction_updates are "
@@ -257,18 +275,20 @@ def write_vendor_delivery(native_out: Path, out: Path, seed: int) -> dict:
         "vendor delivery: %d native interactions -> %d files in %d formats",
         len(df),
         sum(c["files"] for c in ctx.counts.values()),
-        len(ALL_FORMATS),
+        len(ctx.counts),
     )
     return {**result, "landing": str(landing), "truth": str(truth)}
 
 
-def generate_vendor(out, *, seed: int, progress=log.info, **world) -> dict:
+def generate_vendor(
+    out, *, seed: int, progress=log.info, companions: tuple[str, ...] = (), **world
+) -> dict:
     """Generate a native world (``theater.synth.generate``, ``world``: n_orgs, n_users, start,
     end, rate_scale) in a temporary folder and write it to ``out`` as vendor exports
-    (:func:`write_vendor_delivery`); return its counts."""
+    (:func:`write_vendor_delivery`, with ``companions``); return its counts."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".native-", dir=out) as tmp:
         # the delivery reads the native world as Parquet
         generate(tmp, seed=seed, dirty=False, formats="parquet", progress=progress, **world)
-        return write_vendor_delivery(Path(tmp), out, seed)
+        return write_vendor_delivery(Path(tmp), out, seed, companions)

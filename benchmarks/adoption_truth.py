@@ -6,12 +6,16 @@ stack), seats are planted in ``landing/seats/`` (a plain CSV: every directory pe
 seat of each tool their org's stack reports, from before the period), and a seat price is
 configured. ``theater run`` (ingest, refine, score; embedded Sail, Delta) then writes
 gold/org_adoption, whose ``all`` rows are compared per org with the truth computed from the
-native events the delivery was made from:
+native events the delivery was made from, each in its true org (``truth/interactions.csv``,
+the directory's org at the event's UTC date, the org the delivery files it under; the native
+record's own ``org_id`` is null on some rows, 8-35% a tool, and is not used):
 
 - active: people with at least one native interaction in the period;
 - engaged: people with an interaction in at least ``engaged_weeks`` of the period's ISO weeks;
 - seats: the planted seats; idle: planted seats whose holder has no native interaction of a
-  tool the seat's format carries in the period's last 28 days;
+  tool the seat's format carries in the period's last 28 days; ``idle_measurable``: the same
+  without the seats of a tool the org's stack exports only at org level (GitHub's org metrics,
+  Microsoft's usage reports), whose use no person's row shows: gold never calls those idle;
 - cost: seats x days held x the daily seat price, plus the vendors' own figures the delivery
   writes (Cursor ``totalCents`` 0.1 on each token-priced event; LiteLLM ``spend`` is blank).
 
@@ -96,16 +100,24 @@ def truth(native: pd.DataFrame, seats: pd.DataFrame, stacks: pd.DataFrame) -> pd
     cur = stacks[stacks.format == "cursor_usage_events"][["org_id", "tool"]]
     cursor = n.merge(cur, on=["org_id", "tool"])
     cursor = cursor[cursor.prompt_tokens.notna()].groupby("org_id").size() * 0.001
+    from theater.sources.exports import FORMATS
+
+    org_level = stacks[stacks.format.map(lambda f: FORMATS[f].grain == "org_day")]
+    blind = set(zip(org_level.org_id, org_level.format.map(seat_tool)))
+    measurable = pd.Series(
+        [(o, t) not in blind for o, t in zip(seats.org_id, seats.tool)], index=seats.index
+    )
     out = pd.DataFrame(
         {
             "active": per.groupby("org_id").size(),
             "engaged": per[per.week >= need].groupby("org_id").size(),
             "seats": seats.groupby("org_id").size(),
             "idle": seats[~seats.used].groupby("org_id").size(),
+            "idle_measurable": seats[~seats.used & measurable].groupby("org_id").size(),
         }
     ).fillna(0)
     out["cost"] = out.seats * days * SEAT_PER_MONTH * 12 / 365 + cursor.reindex(out.index).fillna(0)
-    return out.astype({c: int for c in ("active", "engaged", "seats", "idle")})
+    return out.astype({c: int for c in ("active", "engaged", "seats", "idle", "idle_measurable")})
 
 
 def run_cli(landing: Path, lake: Path, state: Path, conf: Path) -> float:
@@ -154,6 +166,10 @@ def main() -> int:
         (native.event_ts >= pd.Timestamp(START, tz="UTC"))
         & (native.event_ts < pd.Timestamp(END, tz="UTC"))
     ]
+    # each event's true org (the delivery files it under this one); the record's own org_id is
+    # null on some rows
+    orgs = pd.read_csv(nat / "truth" / "interactions.csv", usecols=["event_id", "tool", "org_id"])
+    native = native.drop(columns=["org_id"]).merge(orgs, on=["event_id", "tool"], how="left")
     directory = pd.read_parquet(nat / "landing" / "directory")
     # each person's org on the period's last day (the org their seat is counted in)
     directory = directory.sort_values("valid_from").groupby("user_id").tail(1)
@@ -174,7 +190,7 @@ def main() -> int:
     want = truth(native, seats, stacks)
     cols = ["active_users", "engaged_users", "licensed_seats", "idle_seats", "cost"]
     got = gold[cols + ["suppressed", "cost_source"]].rename(
-        columns=dict(zip(cols, ["active", "engaged", "seats", "idle", "cost"]))
+        columns=dict(zip(cols, ["active", "engaged", "seats", "idle_measurable", "cost"]))
     )
     table = want.join(got, rsuffix="_got", lsuffix="_truth", how="outer")
     res = {
@@ -194,7 +210,8 @@ def main() -> int:
         f"generate {gen_s}s, run {run_s}s; out {root}"
     )
     print(
-        "| org | stack | active (truth/got) | engaged | seats | idle | cost (truth/got, source) |"
+        "| org | stack | active (truth/got) | engaged | seats | idle (truth, measurable/got) "
+        "| cost (truth/got, source) |"
     )
     print("|---|---|---|---|---|---|---|")
     for org, r in table.iterrows():
@@ -209,7 +226,8 @@ def main() -> int:
         cost = "—" if cost is None or pd.isna(cost) else f"{cost:.2f}"
         print(
             f"| {org} | {stack} | {pair('active')} | {pair('engaged')} | {pair('seats')} | "
-            f"{pair('idle')} | {r.cost_truth:.2f} / {cost} ({r.cost_source}) |"
+            f"{r['idle']}, {pair('idle_measurable')} | {r.cost_truth:.2f} / {cost} "
+            f"({r.cost_source}) |"
         )
     return 0
 

@@ -315,7 +315,9 @@ def test_user_days_latest_delivery_parts_and_org_as_of_day(spark):
         _ud(gh, "bob@corp.example", "email", "2026-07-10", "chat", 1, None, "d.json", "b1", T1),
         _ud(gh, "ghost", "github_login", "2026-07-10", "chat", 9, None, "d.json", "b1", T1),
         _ud(gh, "svc-bot", "user_id", "2026-07-10", "chat", 9, None, "d.json", "b1", T1),
-        # a person-week (Viva): org as of the week's first day, HR org attribute not used
+        # a person-week (Viva, Sunday 07-05 to Saturday 07-11): counted for the ISO week from
+        # Monday 07-06, so its org is the directory's on that Monday (o4, not the Sunday's o3);
+        # HR org attribute not used
         _ud(
             "viva_person_query",
             "u42",
@@ -379,7 +381,7 @@ def test_user_days_latest_delivery_parts_and_org_as_of_day(spark):
         (gh, a, "2026-07-03", "chat"): ("o1", None, day3, None, 1),
         (gh, b, "2026-07-09", "chat"): ("o1", None, 1, None, 1),
         (gh, b, "2026-07-10", "chat"): ("o2", None, 1, None, 1),
-        ("viva_person_query", keys["u42"], "2026-07-05", "teams"): ("o3", None, 30, None, 7),
+        ("viva_person_query", keys["u42"], "2026-07-05", "teams"): ("o4", None, 30, None, 7),
     }
     left = {(r._alias_norm, r._identity_status) for r in v.user_days_left_out(resolved).collect()}
     assert left == {("ghost", "unmapped"), ("svc-bot", "shared")}

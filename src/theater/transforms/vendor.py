@@ -498,7 +498,7 @@ def clean_user_days(
     ``silver/user_days`` rows: resolved identities and ``export`` ones, no membership rows,
     latest delivery per (source_format, user, day, feature), ``user_key`` = HMAC of the
     directory user_id (of the alias for ``export``). ``org_id``: the directory's as of
-    ``day`` when it has one (a directory wins), else the org the export gives
+    ``day`` (a person-week's: as of the Monday after its Sunday start) when it has one (a directory wins), else the org the export gives
     (``_export_org``), else null. Never expanded into events. ``with_source``: add
     ``org_source`` (``directory``, ``export`` or null) for the run summary."""
     r = (
@@ -521,9 +521,17 @@ def clean_user_days(
             },
         )
     )
+    # a person-week (Viva's, starting on Sunday) counts for the ISO week holding six of its
+    # seven days (aggregates.week_of): its org is the directory's on that week's Monday, so a
+    # person who moves on the Monday has the week in the org they spent it in
+    org_day = F.when(F.col("period_days") == F.lit(7), F.date_add(F.col("day"), 1)).otherwise(
+        F.col("day")
+    )
     out = (
         dedup.withColumn("org_id", F.lit(None).cast("string"))
-        .transform(org_as_of(directory, "day", keys))
+        .withColumn("_org_day", org_day)
+        .transform(org_as_of(directory, "_org_day", keys))
+        .drop("_org_day")
         .withColumn(
             "org_source",
             F.when(F.col("org_id").isNotNull(), F.lit("directory")).when(

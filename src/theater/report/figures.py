@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..transforms.adoption import aggregate_formats
+from ..transforms.aggregates import SUBSET_OF
 
 SIGNAL_LABELS = {
     "unused_output": "Unused output",
@@ -198,11 +199,20 @@ class UsageChange:
 
 
 def export_requests_by_org(adoption: pd.DataFrame | None) -> dict[str, int]:
-    """Per org, the requests aggregate exports reported (unsuppressed adoption rows)."""
+    """Per org, the requests aggregate exports reported (unsuppressed adoption rows). A source
+    whose requests another one already counts (``aggregates.SUBSET_OF``: GitHub's premium
+    requests within its users report) adds none where the org has a row of that other source,
+    so they are not counted twice (the 'all' row counts them once per person-day)."""
     if adoption is None or adoption.empty:
         return {}
     a = adoption[~adoption["suppressed"].astype(bool)]
     a = a[a["source_format"].isin(aggregate_formats()) & a["requests"].notna()]
+    have = set(zip(adoption["org_id"], adoption["source_format"]))
+    counted = [
+        (o, SUBSET_OF[f]) not in have if f in SUBSET_OF else True
+        for o, f in zip(a["org_id"], a["source_format"])
+    ]
+    a = a[pd.Series(counted, index=a.index, dtype=bool)]
     return {str(k): int(v) for k, v in a.groupby("org_id")["requests"].sum().items()}
 
 

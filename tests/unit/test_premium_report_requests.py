@@ -27,3 +27,24 @@ def test_premium_requests_are_not_added_to_the_users_reports():
         columns=["org_id", "source_format", "requests", "suppressed"],
     )
     assert export_requests_by_org(rows) == {"org-a": 120, "org-b": 15, "org-c": 30}
+
+
+def test_the_run_summary_uses_the_same_rule(spark):
+    from theater.stages.score import adoption_summary
+
+    df = spark.createDataFrame(
+        [
+            ("org-a", USERS, 120, 3, False),
+            ("org-a", PREMIUM, 40, 2, False),
+            ("org-a", "all", 120, 3, False),
+            ("org-b", PREMIUM, 5, 1, False),
+            ("org-b", "all", 5, 1, False),
+        ],
+        "org_id string, source_format string, requests long, active_users long, suppressed boolean",
+    )
+    df = df.withColumn("engaged_users", df["active_users"]).withColumn("accepted", df["requests"])
+    out = adoption_summary(df)
+    assert out["export_requests_by_org"] == {"org-a": 120, "org-b": 5}
+    # per source, each report's own count; across tools, the 'all' rows
+    assert out["by_source"] == {USERS: 120, PREMIUM: 45}
+    assert (out["requests"], out["active_users"], out["orgs_published"]) == (125, 4, 2)

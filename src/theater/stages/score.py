@@ -720,7 +720,6 @@ def adoption_summary(adoption) -> dict:
     rows): what the run summary prints."""
     rows = adoption.where(~F.col("suppressed")).collect()
     out: dict = {"by_source": {}, "export_requests_by_org": {}}
-    exported = adopt.aggregate_formats()
     for r in rows:
         if r.source_format == adopt.ALL:
             for c in ("active_users", "engaged_users", "requests", "accepted"):
@@ -730,9 +729,12 @@ def adoption_summary(adoption) -> dict:
             out["by_source"][r.source_format] = out["by_source"].get(r.source_format, 0) + int(
                 r.requests
             )
-            if r.source_format in exported:
-                by_org = out["export_requests_by_org"]
-                by_org[r.org_id] = by_org.get(r.org_id, 0) + int(r.requests)
+    # the report's rule (premium requests not added to the users report's of the same org)
+    from ..report.figures import export_requests_by_org
+
+    out["export_requests_by_org"] = export_requests_by_org(
+        adoption.select("org_id", "source_format", "requests", "suppressed").toPandas()
+    )
     out["orgs_published"] = len({r.org_id for r in rows if r.source_format == adopt.ALL})
     return out
 

@@ -314,7 +314,9 @@ def _cmd_demo(args, cfg: Config) -> int:
         end=period.end,
         dirty=True,
         progress=log.info,
+        seats=True,
     )
+    cfg = _demo_prices(cfg)
     log.info("demo 2/2: running ingest, refine, score")
     results = run_pipeline(
         cfg, period, STAGES, landing=str(out / "landing"), lake_root=str(out / "lake")
@@ -327,6 +329,19 @@ def _cmd_demo(args, cfg: Config) -> int:
         print(f"\nQuarterly report: {report.path.resolve()}")
     print(f"\ndemo finished in {time.time() - t0:.0f}s")
     return EXIT_OK
+
+
+def _demo_prices(cfg: Config) -> Config:
+    """``cfg`` with the demo's price table (``synth.seats.DEMO_PRICES``) when it configures none,
+    so that the demo's seats have a cost; a configured price table is kept as it is."""
+    from .synth.seats import DEMO_PRICES
+
+    if cfg.adoption.prices:
+        return cfg
+    data = dict(cfg.data)
+    data["adoption"] = {**data["adoption"], "prices": [dict(p) for p in DEMO_PRICES]}
+    log.info("demo: pricing GitHub Copilot seats at %s a month", DEMO_PRICES[0]["seat_per_month"])
+    return Config.from_dict(data, (*cfg.sources, "theater demo: demo price table"))
 
 
 def _write_report(cfg: Config, lake: str, period: Period, out, pdf=None):

@@ -17,6 +17,7 @@ from . import truth as truth_files
 from .columns import interaction_table
 from .dirty import plan_interaction_dirt
 from .episodes import bursts, concat, episodes, expand, fillers, fix_token_extremes
+from .seats import write_github_seats
 from .side import directory_tables, link_work_items, policies_tables, work_items
 from .variation import Variation
 from .vocab import MECHANISMS, TOOLS, WORK_ITEM_KINDS
@@ -156,6 +157,7 @@ def generate(
     progress: Callable[[str], None] | None = None,
     variation: Variation | None = None,
     namespace: str = "",
+    seats: bool = False,
 ) -> dict:
     """Write ``out/landing`` and ``out/truth``; return a summary of what was written.
 
@@ -166,7 +168,10 @@ def generate(
     ``namespace``: a prefix for every identifier the world makes (orgs, users, events,
     sessions, artifacts, work items), so that worlds generated with different seeds can land
     side by side as one larger company (a quarter too large to generate in one piece: each
-    shard is generated, written and freed in turn). Not combined with ``dirty``."""
+    shard is generated, written and freed in turn). Not combined with ``dirty``.
+
+    ``seats``: also write a GitHub Copilot seat listing (:mod:`theater.synth.seats`) and give
+    its counts in the summary; the other files are the same with or without it."""
     _check(formats, namespace, dirty)
     say = progress or (lambda msg: None)
     landing, truth = fresh_dirs(Path(out))
@@ -193,6 +198,7 @@ def generate(
     wi_files = _write_side(landing, world, wi_table, formats == "mixed", dirty, dirty_rows)
 
     bad_counts = truth_files.write_dirty(truth, dirty_rows)
+    seat_counts = write_github_seats(landing, world, rows, seed) if seats else None
     summary = {
         "seed": seed,
         "params": {
@@ -217,6 +223,7 @@ def generate(
         "bad_records": bad_counts,
         "bad_total": len(dirty_rows),
         "duplicates": duplicates,
+        **({"github_copilot_seats": seat_counts} if seats else {}),
     }
     truth_files.write_summary(truth, summary)
     say(f"synth: done, {R:,} interactions ({summary['theater_share']:.1%} theater)")

@@ -1,16 +1,18 @@
 """Seats for a generated world: a GitHub Copilot seat listing in ``landing/seats/``.
 
-Most of the directory (``HOLD_SHARE``) holds a seat, assigned 1-400 days before the period and
-still held at its end (no ``pending_cancellation_date``). The listing is the one GitHub's
+The world's ``ide`` tool stands for Copilot: everyone who uses it in the period holds a seat,
+and so does a share of the others (``UNUSED_SHARE``: licences handed out and never used). Every
+seat is assigned 1-400 days before the period and still held at its end (no
+``pending_cancellation_date``). The listing is the one GitHub's
 ``GET /enterprises/{enterprise}/copilot/billing/seats`` returns (``{"total_seats": n,
 "seats": [...]}``), taken at the period's end: ``assignee.login`` is the person's directory
-``user_id`` (an id or a mail address; this world's people use it as their GitHub login). The world's ``ide`` tool stands for
-Copilot's use: ``last_activity_at`` is the holder's last ``ide`` interaction (null if none),
-except for a planted share of lapsed holders (``LAPSED_SHARE``) who stopped using Copilot and
-use another IDE assistant: their last activity is 29-120 days before the period's end, or null
-(never used). Copilot's use shows in the listing only (no usage source of the native landing
-zone is GitHub's), so a seat is idle exactly when its last activity is before the period's
-last 28 days or null: the summary's ``idle``.
+``user_id`` (an id or a mail address; this world's people use it as their GitHub login), and
+``last_activity_at`` the holder's last ``ide`` interaction (null if none), except for a planted
+share of lapsed holders (``LAPSED_SHARE``) who stopped using Copilot for another IDE assistant:
+their last activity is 29-120 days before the period's end, or null (never used). Copilot's use
+shows in the listing only (no usage source of the native landing zone is GitHub's), so a seat
+is idle exactly when its last activity is before the period's last 28 days or null: the
+summary's ``idle``.
 
 Its own random stream (``[seed, 31]``), so a world with seats has the same interactions,
 directory and truth files as one without. ``DEMO_PRICES`` is the price table ``theater demo``
@@ -27,8 +29,8 @@ import numpy as np
 
 from .vocab import TOOLS
 
-#: the share of the directory holding a seat
-HOLD_SHARE = 0.85
+#: of the people with no ``ide`` use, the share who hold a seat anyway
+UNUSED_SHARE = 0.15
 #: the share of holders who stopped using Copilot (their seats are idle)
 LAPSED_SHARE = 0.12
 #: the demo's price table (``adoption.prices`` entries): GitHub Copilot Business, per seat
@@ -52,7 +54,7 @@ def write_github_seats(landing: Path, world, rows: dict, seed: int) -> dict:
     np.maximum.at(last, rows["user"][ide], rows["ts"][ide])
     first = np.full(n, np.iinfo(np.int64).max, np.int64)
     np.minimum.at(first, rows["user"][ide], rows["ts"][ide])
-    holds = rng.random(n) < HOLD_SHARE
+    holds = (last >= 0) | (rng.random(n) < UNUSED_SHARE)
     lapsed = holds & (rng.random(n) < LAPSED_SHARE)
     never = lapsed & (rng.random(n) < 0.5)
     last = np.where(lapsed, world.t1 - rng.integers(29 * 86400, 120 * 86400, n), last)

@@ -107,8 +107,10 @@ def grouped(stratum: pd.Series) -> pd.Series:
     labels at 300 labels over 20 orgs, most of them in small flagged cells, while the
     unflagged cell (about four fifths of the interactions, and of the variance) gets 5 or 6;
     two cells leave 11 to the proportional part. The estimator needs nothing else: it reads
-    the strata from the cells and labels it is given. Evaluated only (not used by
-    ``theater audit sample``): at 1,000 labels it covered less (benchmarks/RESULTS.md)."""
+    the strata from the cells and labels it is given. Evaluated by the benchmarks only (7-20%
+    narrower at 300 labels over 20 orgs, about the same at 1,000; benchmarks/RESULTS.md):
+    ``theater audit sample`` does not offer it, because the score stage's cells and the
+    calibration read the per-signal strata."""
     return pd.Series(np.where(stratum.to_numpy() == NONE, NONE, FLAGGED), index=stratum.index)
 
 

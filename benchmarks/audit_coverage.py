@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/audit_coverage.py --simulated [--worlds-per-case 50]
        [--first-seed 20000] [--sizes 100,300,1000] [--cases good,anti] [--out F.json]
-       [--set bound_weight=0.5] [--min-per-cell 2] [--neyman]
+       [--set bound_weight=0.5] [--min-per-cell 2] [--neyman] [--grouped]
        python benchmarks/audit_coverage.py [--worlds benchmarks/out/audit_worlds]
        [--seeds 1001-1060] [--labels-per-org 42] [--redraws 1] [--set replicates=200]
 
@@ -85,6 +85,8 @@ def simulated(a) -> int:
     settings = Settings(**_settings_kw(a.set, {"replicates": a.replicates}))
     sizes = [int(x) for x in a.sizes.split(",")]
     families = [(c, c, 0) for c in simworld.CASES] + [("near-zero (8 of 20 orgs)", "mixed", 8)]
+    # after the near-zero family, so that the earlier families keep their seeds
+    families += [(c, c, 0) for c in simworld.EXTRA_CASES]
     want = set(a.cases.split(",")) if a.cases else None
     out, lines = [], []
     lines.append(
@@ -101,6 +103,8 @@ def simulated(a) -> int:
             seed = a.first_seed + 1000 * fi + w
             df, orgs = simworld.world(seed, case, near_zero=nz)
             df["stratum"] = sample.strata(df["flags"])  # once per world, not per audit
+            if a.grouped:
+                df["stratum"] = sample.grouped(df["stratum"])
             cells = world_cells(df)
             for n in sizes:
                 est, labels = audit_once(
@@ -149,6 +153,7 @@ def simulated(a) -> int:
         "settings": a.set,
         "allocation": "neyman" if a.neyman else "proportional",
         "min_per_cell": a.min_per_cell,
+        "design": "grouped (none / flagged)" if a.grouped else "by detector output",
     }
     path.write_text(json.dumps({**meta, "results": out}, indent=2) + "\n")
     return 0
@@ -190,6 +195,11 @@ def main() -> int:
         "--neyman",
         action="store_true",
         help="Neyman-type allocation on the detector's probability (theater.audit.sample)",
+    )
+    p.add_argument(
+        "--grouped",
+        action="store_true",
+        help="two design strata per org, none / flagged (theater.audit.sample.grouped)",
     )
     a = p.parse_args()
     if a.simulated:

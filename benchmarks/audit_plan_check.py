@@ -1,6 +1,6 @@
 """Does ``theater audit plan`` predict the width an audit then gives? (a quick check)
 
-Usage: python benchmarks/audit_plan_check.py
+Usage: python benchmarks/audit_plan_check.py [--cases good,random,biased,anti,sharp]
 
 On 3 tuning worlds per detector case (``theater.audit.simworld``, seeds 150-152 + 1000 k;
 not the held-out ones), audit at 300 and 1,000 labels with the sample's default design,
@@ -8,6 +8,8 @@ then plan the same audit from what the lake would hold after it: the audited str
 (:func:`theater.audit.estimate.pooled_rates`) and the between-org spread the pooling used.
 Prints the mean org width observed, planned on own labels, and planned pooled.
 """
+
+import argparse
 
 import pandas as pd
 
@@ -17,15 +19,20 @@ from theater.audit.simulate import audit_once, world_cells
 
 
 def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--cases", default="good,random,biased,anti")
+    p.add_argument("--sizes", default="300,1000")
+    a = p.parse_args()
+    every = simworld.CASES + simworld.EXTRA_CASES
     rows = []
-    for case in ["good", "random", "biased", "anti"]:
+    for case in a.cases.split(","):
         for w in range(3):
-            seed = 150 + w + 1000 * simworld.CASES.index(case)
+            seed = 150 + w + 1000 * every.index(case)
             df, orgs = simworld.world(seed, case)
             df["stratum"] = sample.strata(df["flags"])
             cells = world_cells(df)
             strata = sorted(cells["stratum"].unique())
-            for n in [300, 1000]:
+            for n in [int(x) for x in a.sizes.split(",")]:
                 est, lab = audit_once(df, orgs, n, seed, Settings(replicates=200), cells)
                 pr = pooled_rates(lab, strata)
                 rates = dict(zip(pr.strata, pr.rate))

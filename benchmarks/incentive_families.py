@@ -190,6 +190,11 @@ def one_world(family: str, seed: int, root: Path, teams: int) -> dict:
                 for v in (r.incentive_index, r.incentive_ci_low, r.incentive_ci_high)
             ]
     inc = res["metrics"].get("score", {}).get("incentives", {})
+    # the aggregate-excess parts behind the published figure (shares 0-1): top-ups, windows
+    row["org_parts"] = {
+        e["org_id"]: [e.get("filler"), e.get("burst"), e.get("day_shock_sd")]
+        for e in inc.get("org_shares", [])
+    }
     row.update(
         family=family,
         seed=seed,

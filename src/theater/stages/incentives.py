@@ -14,6 +14,7 @@ from datetime import date
 from typing import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -41,6 +42,11 @@ class Incentives:
     checkpoints: list = field(default_factory=list)
     order_factors: dict = field(default_factory=dict)
     max_dwell_ms: int = 5000  # evidence of use: read at least this long (signals.unused_output)
+    # the checkpoint calendar with candidate leads ({org: {date: (day type, lead)}}) and the
+    # (org_id, user_key, event_date, n) usage on its working days: the org-level excess
+    calendar: dict | None = None
+    day_counts: "pd.DataFrame | None" = None
+    org_shares: list = field(default_factory=list)  # OrgShare per org, once the index is built
 
     def summary(self) -> dict:
         """Small, loggable per-org diagnostics."""
@@ -50,6 +56,7 @@ class Incentives:
                 for e in self.bunching
             ],
             "checkpoint_burst": [vars(e) for e in self.checkpoints],
+            "org_shares": [vars(e) for e in self.org_shares],
         }
 
 
@@ -192,6 +199,13 @@ def compute(
         cal = lead_calendar(rows, policies, start, end, cb.working_days_before)
         if cal:
             checkpoint_estimates(spark, inc, rows, cal, cb)
+            inc.calendar = cal
+            inc.day_counts = (
+                rows.where(F.col("org_id").isin(*sorted(cal)))
+                .groupBy("org_id", "user_key", "event_date")
+                .agg(F.sum("_n").alias("n"))
+                .toPandas()
+            )
     return inc
 
 
@@ -529,3 +543,154 @@ def with_org_columns(
         d.update(extra.get(r.org_id, {}))
         data.append(tuple(d.get(f.name) for f in out_schema.fields))
     return spark.createDataFrame(data, out_schema)
+
+
+@dataclass
+class OrgShare:
+    """One org's incentive-driven share of usage from the aggregate excess, with its interval."""
+
+    org_id: str
+    share: float | None  # None: not measurable
+    low: float | None
+    high: float | None
+    filler: float = 0.0  # the quota top-ups' share (bunching weights)
+    burst: float = 0.0  # the review windows' excess share
+    day_shock_sd: float = 0.0
+
+
+def _filler_rel_se(ests: Sequence) -> float:
+    """Relative standard error of an org's quota top-ups: over its weighted regimes, their
+    bunching excess's bootstrap SE over the excess (weighted by weight x quota)."""
+    num = den = 0.0
+    for e in ests:
+        if e.status == "ok" and (e.weight or 0) > 0 and e.B and e.se:
+            w = e.weight * (e.weekly_quota or 1)
+            num += w * abs(e.se / e.B)
+            den += w
+    return num / den if den > 0 else 0.0
+
+
+def _burst_arrays(counts: pd.DataFrame, cal: Mapping, users: Sequence[str]):
+    """(window usage per user, users x ordinary days, window days) of one org."""
+    win = sorted(d for d, (t, _) in cal.items() if t == "window")
+    ordd = sorted(d for d, (t, _) in cal.items() if t == "ordinary")
+    ui = {u: i for i, u in enumerate(users)}
+    oi = {d: j for j, d in enumerate(ordd)}
+    ws = set(win)
+    window = np.zeros(len(users))
+    ordinary = np.zeros((len(users), len(ordd)))
+    for u, d, n in zip(counts["user_key"], counts["event_date"], counts["n"]):
+        i = ui.get(u)
+        if i is None or n is None or n != n:
+            continue
+        if d in ws:
+            window[i] += n
+        elif d in oi:
+            ordinary[i, oi[d]] += n
+    return window, ordinary, len(win)
+
+
+def org_shares(
+    inc: "Incentives | None",
+    users: pd.DataFrame,
+    replicates: int,
+    confidence: float,
+    seed: int,
+) -> list[OrgShare]:
+    """Per org, the share of usage that is incentive-driven, estimated from the aggregate excess
+    rather than from flags: quota top-ups (the bunching weights summed over the org's usage,
+    their bunching SE carried as a relative error) plus the review windows' excess over the same
+    users' ordinary days (:func:`checkpoint_burst.excess_replicates`), with a percentile interval
+    over replicates that resample users (Poisson weights, the same for both parts and the
+    denominator), the ordinary days and the windows' common day shock.
+
+    ``users``: org_id, user_key, usage (all usage units), filler (usage x w_q where bunching is
+    measured, else NaN). An org with neither a quota regime nor a checkpoint calendar is not
+    measurable (share None). The share and interval are clipped to [0, 1].
+    """
+    rng = np.random.default_rng(seed)
+    tail = (1.0 - confidence) / 2.0
+    bunching = inc.bunching if inc else []
+    cal = (inc.calendar or {}) if inc else {}
+    counts = inc.day_counts if inc is not None and inc.day_counts is not None else None
+    out = []
+    for org, g in users.groupby("org_id", sort=True):
+        regimes = [e for e in bunching if e.org_id == org]
+        if not regimes and org not in cal:
+            out.append(OrgShare(org, None, None, None))
+            continue
+        keys = list(g["user_key"])
+        usage = g["usage"].to_numpy(float)
+        filler = np.nan_to_num(g["filler"].to_numpy(float))
+        a = rng.poisson(1.0, (replicates, len(keys))).astype(float)
+        total, total_r = usage.sum(), a @ usage
+        f = filler.sum()
+        f_r = (a @ filler) * np.clip(
+            1.0 + _filler_rel_se(regimes) * rng.standard_normal(replicates), 0.0, None
+        )
+        e, e_r, sd = 0.0, np.zeros(replicates), 0.0
+        if org in cal and counts is not None:
+            window, ordinary, nw = _burst_arrays(counts[counts["org_id"] == org], cal[org], keys)
+            if ordinary.shape[1] >= 2 and nw > 0:
+                b = rng.poisson(1.0, (replicates, ordinary.shape[1])).astype(float)
+                e, e_r, sd = checkpoint_burst.excess_replicates(window, ordinary, nw, a, b, rng)
+        if total <= 0:
+            out.append(OrgShare(org, None, None, None))
+            continue
+        share = min(max((f + e) / total, 0.0), 1.0)
+        reps = np.clip((f_r + e_r) / np.maximum(total_r, 1e-12), 0.0, 1.0)
+        lo, hi = np.quantile(reps, [tail, 1.0 - tail])
+        out.append(
+            OrgShare(
+                org,
+                round(float(share), 6),
+                round(min(float(lo), float(share)), 6),
+                round(max(float(hi), float(share)), 6),
+                round(float(f / total), 6),
+                round(float(e / total), 6),
+                round(float(sd), 3),
+            )
+        )
+    return out
+
+
+#: Fewest replicates behind the percentile interval of :func:`org_shares`.
+MIN_SHARE_REPLICATES = 200
+
+
+def with_org_shares(spark: SparkSession, per_org: DataFrame, units: DataFrame, inc, boot):
+    """The per-org incentive frame (org_id, _inc_share, _inc_ci_low, _inc_ci_high, ...) with the
+    share and interval replaced by :func:`org_shares` (the aggregate excess) where it is
+    measurable and the index is published; elsewhere unchanged. ``units``: the incentive units
+    (org_id, user_key, n, w_q, ...); ``boot``: the bootstrap settings."""
+    if inc is None:
+        return per_org
+    users = (
+        units.where(F.col("n").isNotNull() & (F.col("n") > 0) & F.col("org_id").isNotNull())
+        .groupBy("org_id", "user_key")
+        .agg(
+            F.sum("n").alias("usage"),
+            F.sum(F.when(F.col("w_q").isNotNull(), F.col("n") * F.col("w_q"))).alias("filler"),
+        )
+        .toPandas()
+    )
+    if users.empty:
+        return per_org
+    shares = org_shares(
+        inc, users, max(boot.replicates, MIN_SHARE_REPLICATES), boot.confidence, boot.seed
+    )
+    inc.org_shares = shares
+    rows = [(s.org_id, s.share, s.low, s.high) for s in shares if s.share is not None]
+    if not rows:
+        return per_org
+    ex = spark.createDataFrame(
+        rows, "org_id string, _x_share double, _x_low double, _x_high double"
+    )
+    have = F.col("_inc_share").isNotNull() & F.col("_x_share").isNotNull()
+    return (
+        per_org.join(F.broadcast(ex), on="org_id", how="left")
+        .withColumn("_inc_ci_low", F.when(have, F.col("_x_low")).otherwise(F.col("_inc_ci_low")))
+        .withColumn("_inc_ci_high", F.when(have, F.col("_x_high")).otherwise(F.col("_inc_ci_high")))
+        .withColumn("_inc_share", F.when(have, F.col("_x_share")).otherwise(F.col("_inc_share")))
+        .drop("_x_share", "_x_low", "_x_high")
+    )

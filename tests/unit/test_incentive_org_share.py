@@ -126,3 +126,27 @@ def test_quota_top_ups_and_not_measurable():
     assert by["q"].low < by["q"].share < by["q"].high
     # an org with neither a quota nor a review: not measurable, not 0
     assert by["none"].share is None and by["none"].low is None
+
+
+def test_unestimated_regime_is_na_and_no_zero_width():
+    usage = pd.DataFrame(
+        {
+            "org_id": ["na", "na", "flat", "flat"],
+            "user_key": ["a", "b", "c", "d"],
+            "usage": [10.0, 10.0, 10.0, 10.0],
+            "filler": [np.nan, np.nan, 0.0, 0.0],
+        }
+    )
+    inc = Incentives(
+        bunching=[
+            Estimate("na", 20, "insufficient_sample"),
+            Estimate("flat", 20, "ok", B=1.0, se=2.0, weight=0.0),  # not significant
+        ]
+    )
+    by = {s.org_id: s for s in org_shares(inc, usage, 200, 0.9, 0)}
+    # a quota in force whose bunching is not estimated: the top-ups are unknown, not 0
+    assert by["na"].share is None
+    # no weight and no replicate moves: 0 is not exact, so the Wilson interval over 2 users
+    # (z = 1.645: upper bound z^2 / (n + z^2) = 2.706 / 4.706)
+    assert by["flat"].share == 0.0 and by["flat"].low == 0.0
+    assert by["flat"].high == pytest.approx(2.706 / 4.706, abs=1e-3)

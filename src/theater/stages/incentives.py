@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from statistics import NormalDist
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -407,6 +408,9 @@ def org_columns(
         cols["rank_low"], cols["rank_high"] = bands.get(o) or (None, None)
     for o, d in diagnostics(inc, list(out), cfg).items():
         out[o].update(d)
+    for o, d in share_columns(inc).items():
+        if o in out:
+            out[o].update(d)
     return out
 
 
@@ -448,7 +452,8 @@ ORG_SCHEMA = (
     "high_confidence_theater boolean, rank_low int, rank_high int, "
     "quota_bunching_status string, quota_bunching_z double, quota_bunching_users int, "
     "quota_bunching_reason string, checkpoint_burst_status string, checkpoint_burst_z double, "
-    "checkpoint_burst_users int, checkpoint_burst_reason string"
+    "checkpoint_burst_users int, checkpoint_burst_reason string, "
+    "incentive_excess double, incentive_excess_ci_low double, incentive_excess_ci_high double"
 )
 
 #: Diagnostic statuses of an incentive estimator for an org (gold and MLflow).
@@ -605,8 +610,10 @@ def org_shares(
     denominator), the ordinary days and the windows' common day shock.
 
     ``users``: org_id, user_key, usage (all usage units), filler (usage x w_q where bunching is
-    measured, else NaN). An org with neither a quota regime nor a checkpoint calendar is not
-    measurable (share None). The share and interval are clipped to [0, 1].
+    measured, else NaN). An org with neither a quota regime nor a checkpoint calendar, or with a
+    quota regime whose bunching is not estimated, is not measurable (share None). The share and
+    interval are clipped to [0, 1]; an interval that no replicate widens is replaced by the
+    Wilson interval of the share over the org's users (it is not an exact figure).
     """
     rng = np.random.default_rng(seed)
     tail = (1.0 - confidence) / 2.0
@@ -616,7 +623,8 @@ def org_shares(
     out = []
     for org, g in users.groupby("org_id", sort=True):
         regimes = [e for e in bunching if e.org_id == org]
-        if not regimes and org not in cal:
+        # a quota in force whose bunching could not be estimated leaves the top-ups unknown
+        if (not regimes and org not in cal) or any(e.status != "ok" for e in regimes):
             out.append(OrgShare(org, None, None, None))
             continue
         keys = list(g["user_key"])
@@ -640,6 +648,11 @@ def org_shares(
         share = min(max((f + e) / total, 0.0), 1.0)
         reps = np.clip((f_r + e_r) / np.maximum(total_r, 1e-12), 0.0, 1.0)
         lo, hi = np.quantile(reps, [tail, 1.0 - tail])
+        if hi - lo < 5e-5:
+            # no replicate moved (e.g. no weight and no excess anywhere): not an exact figure,
+            # other users could have shown one; the Wilson interval over the org's users
+            w_lo, w_hi = wilson(share, len(keys), confidence)
+            lo, hi = min(lo, w_lo), max(hi, w_hi)
         out.append(
             OrgShare(
                 org,
@@ -658,13 +671,12 @@ def org_shares(
 MIN_SHARE_REPLICATES = 200
 
 
-def with_org_shares(spark: SparkSession, per_org: DataFrame, units: DataFrame, inc, boot):
-    """The per-org incentive frame (org_id, _inc_share, _inc_ci_low, _inc_ci_high, ...) with the
-    share and interval replaced by :func:`org_shares` (the aggregate excess) where it is
-    measurable and the index is published; elsewhere unchanged. ``units``: the incentive units
-    (org_id, user_key, n, w_q, ...); ``boot``: the bootstrap settings."""
+def compute_org_shares(units: DataFrame, inc, boot) -> None:
+    """Set ``inc.org_shares`` (:func:`org_shares`) from the incentive units (org_id, user_key,
+    n, w_q, ...): per (org, user) all usage and the usage times the bunching weight.
+    ``boot``: the bootstrap settings (at least ``MIN_SHARE_REPLICATES`` replicates)."""
     if inc is None:
-        return per_org
+        return
     users = (
         units.where(F.col("n").isNotNull() & (F.col("n") > 0) & F.col("org_id").isNotNull())
         .groupBy("org_id", "user_key")
@@ -674,23 +686,31 @@ def with_org_shares(spark: SparkSession, per_org: DataFrame, units: DataFrame, i
         )
         .toPandas()
     )
-    if users.empty:
-        return per_org
-    shares = org_shares(
-        inc, users, max(boot.replicates, MIN_SHARE_REPLICATES), boot.confidence, boot.seed
-    )
-    inc.org_shares = shares
-    rows = [(s.org_id, s.share, s.low, s.high) for s in shares if s.share is not None]
-    if not rows:
-        return per_org
-    ex = spark.createDataFrame(
-        rows, "org_id string, _x_share double, _x_low double, _x_high double"
-    )
-    have = F.col("_inc_share").isNotNull() & F.col("_x_share").isNotNull()
-    return (
-        per_org.join(F.broadcast(ex), on="org_id", how="left")
-        .withColumn("_inc_ci_low", F.when(have, F.col("_x_low")).otherwise(F.col("_inc_ci_low")))
-        .withColumn("_inc_ci_high", F.when(have, F.col("_x_high")).otherwise(F.col("_inc_ci_high")))
-        .withColumn("_inc_share", F.when(have, F.col("_x_share")).otherwise(F.col("_inc_share")))
-        .drop("_x_share", "_x_low", "_x_high")
-    )
+    if not users.empty:
+        inc.org_shares = org_shares(
+            inc, users, max(boot.replicates, MIN_SHARE_REPLICATES), boot.confidence, boot.seed
+        )
+
+
+def share_columns(inc) -> dict[str, dict]:
+    """{org: incentive_excess, _ci_low, _ci_high} in percent (2 decimals) where measurable."""
+    out = {}
+    for s in inc.org_shares if inc is not None else []:
+        if s.share is not None:
+            out[s.org_id] = {
+                "incentive_excess": round(100 * s.share, 2),
+                "incentive_excess_ci_low": round(100 * s.low, 2),
+                "incentive_excess_ci_high": round(100 * s.high, 2),
+            }
+    return out
+
+
+def wilson(p: float, n: int, confidence: float) -> tuple[float, float]:
+    """Wilson score interval of a share ``p`` over ``n`` units (reaches 0 at p = 0)."""
+    if n <= 0:
+        return 0.0, 1.0
+    z = float(NormalDist().inv_cdf(0.5 + confidence / 2.0))
+    d = 1.0 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, c - h), min(1.0, c + h)

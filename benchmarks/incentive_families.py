@@ -206,18 +206,12 @@ def one_world(family: str, seed: int, root: Path, teams: int) -> dict:
             ]
     inc = res["metrics"].get("score", {}).get("incentives", {})
     # the aggregate-excess parts behind the published figure (shares 0-1): top-ups, windows
-    row["org_parts"] = {
-        e["org_id"]: [e.get("filler"), e.get("burst"), e.get("day_shock_sd")]
-        for e in inc.get("org_shares", [])
-    }
+    row["org_parts"] = {e["org_id"]: e for e in inc.get("org_shares", [])}
     row.update(
         family=family,
         seed=seed,
         **info,
-        regimes=[
-            {k: e.get(k) for k in ("org_id", "weekly_quota", "status", "z", "weight")}
-            for e in inc.get("quota_bunching", [])
-        ],
+        regimes=inc.get("quota_bunching", []),
         checkpoints=[
             {k: e.get(k) for k in ("org_id", "status", "z", "burst_ratio", "scale")}
             for e in inc.get("checkpoint_burst", [])

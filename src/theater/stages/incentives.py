@@ -561,6 +561,7 @@ class OrgShare:
     filler: float = 0.0  # the quota top-ups' share (bunching weights)
     burst: float = 0.0  # the review windows' excess share
     day_shock_sd: float = 0.0
+    parts: dict = field(default_factory=dict)  # each part's own interval (shares, diagnostics)
 
 
 def _filler_rel_se(ests: Sequence) -> float:
@@ -662,6 +663,10 @@ def org_shares(
                 round(float(f / total), 6),
                 round(float(e / total), 6),
                 round(float(sd), 3),
+                {
+                    k: [round(float(x), 6) for x in np.quantile(v / total_r, [tail, 1 - tail])]
+                    for k, v in (("filler", f_r), ("burst", e_r))
+                },
             )
         )
     return out

@@ -150,3 +150,22 @@ def test_unestimated_regime_is_na_and_no_zero_width():
     # (z = 1.645: upper bound z^2 / (n + z^2) = 2.706 / 4.706)
     assert by["flat"].share == 0.0 and by["flat"].low == 0.0
     assert by["flat"].high == pytest.approx(2.706 / 4.706, abs=1e-3)
+
+
+def test_unmatched_excess_widens_only_the_upper_limit():
+    from theater.stages.incentives import _unmatched_factor
+
+    # by hand: excess B = 100 user-weeks, missing mass found in [16, 20) M = 60: 40% of the
+    # excess came from below zL = 16; mean gap counted (20 - 16) / 2 = 2, up to 16 more each:
+    # 0.4 * 16 / 2 = 3.2 times the counted top-ups
+    e = Estimate("q", 20, "ok", B=100.0, M=60.0, se=0.0, z_low=16, weight=0.2)
+    assert _unmatched_factor([e], 1.645) == pytest.approx(3.2)
+    matched = Estimate("q", 20, "ok", B=100.0, M=120.0, se=0.0, z_low=16, weight=0.2)
+    assert _unmatched_factor([matched], 1.645) == 0.0
+    usage = pd.DataFrame(
+        {"org_id": "q", "user_key": list("abcd"), "usage": 10.0, "filler": [3.0, 3.0, 0, 0]}
+    )
+    wide = org_shares(Incentives(bunching=[e]), usage, 400, 0.9, 3)[0]
+    tight = org_shares(Incentives(bunching=[matched]), usage, 400, 0.9, 3)[0]
+    assert wide.share == tight.share == pytest.approx(6 / 40)
+    assert wide.low == tight.low and wide.high > 2 * tight.high

@@ -576,6 +576,28 @@ def _filler_rel_se(ests: Sequence) -> float:
     return num / den if den > 0 else 0.0
 
 
+def _unmatched_factor(ests: Sequence, z: float) -> float:
+    """How much more the quota top-ups could be than the bunching weights count (relative),
+    from the integration constraint: a complier's week moves from below the quota to it, so the
+    excess at z* (B user-weeks) must equal the missing mass below it. The weights count the
+    missing mass M found in the excluded window [zL, z*) at a mean shortfall of about
+    (z* - zL) / 2; the part of the excess not matched there, ``phi = (B_hi - M) / B_hi``
+    (``B_hi`` = B + z SE), came from further below, each such week short by up to zL more.
+    Per org: the weighted mean over its weighted regimes of ``phi * zL / ((z* - zL) / 2)``."""
+    num = den = 0.0
+    for e in ests:
+        if e.status != "ok" or not (e.weight or 0) > 0 or not e.B or e.z_low is None:
+            continue
+        b_hi = e.B + z * (e.se or 0.0)
+        m = e.M or 0.0
+        phi = min(max((b_hi - m) / b_hi, 0.0), 1.0) if b_hi > 0 else 0.0
+        mean_gap = max((e.weekly_quota - e.z_low) / 2.0, 0.5)
+        w = e.weight * (e.weekly_quota or 1)
+        num += w * phi * max(e.z_low, 0) / mean_gap
+        den += w
+    return num / den if den > 0 else 0.0
+
+
 def _burst_arrays(counts: pd.DataFrame, cal: Mapping, users: Sequence[str]):
     """(window usage per user, users x ordinary days, window days) of one org."""
     win = sorted(d for d, (t, _) in cal.items() if t == "window")
@@ -647,8 +669,13 @@ def org_shares(
             out.append(OrgShare(org, None, None, None))
             continue
         share = min(max((f + e) / total, 0.0), 1.0)
-        reps = np.clip((f_r + e_r) / np.maximum(total_r, 1e-12), 0.0, 1.0)
-        lo, hi = np.quantile(reps, [tail, 1.0 - tail])
+        den = np.maximum(total_r, 1e-12)
+        reps = np.clip((f_r + e_r) / den, 0.0, 1.0)
+        # top-ups are set-identified, [F, F (1 + u)]: the lower limit from the lower end, the
+        # upper limit from the upper end (each at the interval's own level: conservative)
+        u = _unmatched_factor(regimes, float(NormalDist().inv_cdf(1.0 - tail)))
+        lo = float(np.quantile(reps, tail))
+        hi = float(np.quantile(np.clip((f_r * (1.0 + u) + e_r) / den, 0.0, 1.0), 1.0 - tail))
         if hi - lo < 5e-5:
             # no replicate moved (e.g. no weight and no excess anywhere): not an exact figure,
             # other users could have shown one; the Wilson interval over the org's users

@@ -644,6 +644,9 @@ def org_shares(
     cal = (inc.calendar or {}) if inc else {}
     counts = inc.day_counts if inc is not None and inc.day_counts is not None else None
     out = []
+    # users in a fixed order, so that the replicates do not depend on how the engine
+    # returned the rows
+    users = users.sort_values(["org_id", "user_key"], kind="stable")
     for org, g in users.groupby("org_id", sort=True):
         regimes = [e for e in bunching if e.org_id == org]
         # a quota in force whose bunching could not be estimated leaves the top-ups unknown
@@ -691,7 +694,7 @@ def org_shares(
                 round(float(e / total), 6),
                 round(float(sd), 3),
                 {
-                    k: [round(float(x), 6) for x in np.quantile(v / total_r, [tail, 1 - tail])]
+                    k: [round(float(x), 6) for x in np.quantile(v / den, [tail, 1 - tail])]
                     for k, v in (("filler", f_r), ("burst", e_r))
                 },
             )

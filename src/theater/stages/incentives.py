@@ -717,7 +717,10 @@ def compute_org_shares(units: DataFrame, inc, boot) -> None:
         .groupBy("org_id", "user_key")
         .agg(
             F.sum("n").alias("usage"),
-            F.sum(F.when(F.col("w_q").isNotNull(), F.col("n") * F.col("w_q"))).alias("filler"),
+            # rounded: fractional weights make the float sum order-dependent
+            F.round(F.sum(F.when(F.col("w_q").isNotNull(), F.col("n") * F.col("w_q"))), 9).alias(
+                "filler"
+            ),
         )
         .toPandas()
     )

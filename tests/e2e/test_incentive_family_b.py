@@ -68,7 +68,15 @@ def scored(tmp_path_factory, spark):
     )
     orgs = (
         lake.read(spark, "gold/org_theater_index")
-        .select("org_id", "incentive_index", "incentive_ci_low", "incentive_ci_high")
+        .select(
+            "org_id",
+            "incentive_index",
+            "incentive_ci_low",
+            "incentive_ci_high",
+            "incentive_excess",
+            "incentive_excess_ci_low",
+            "incentive_excess_ci_high",
+        )
         .toPandas()
     )
     truth = pd.read_csv(d / "truth" / "interactions.csv", dtype={"event_id": str})
@@ -97,3 +105,22 @@ def test_hard_negatives(scored):
     clean = h["honest_failure"] == 0
     fp = h.loc[clean, "flag"].fillna(False).astype(bool).mean()
     assert fp <= HARD_FP, f"hard-negative FP (without honest failures) {fp:.4f}"
+
+
+def test_org_interval_covers_planted_incentive_share(scored):
+    """Per interaction the used-looking bursts and spread top-ups cannot be told apart; at the
+    org level the aggregate excess (quota top-ups + review windows over the same users'
+    ordinary days) carries them, and its 90% interval covers the planted share."""
+    m, _, orgs = scored
+    planted = (
+        m.assign(_inc=m["mechanism"].isin(["quota_filler", "checkpoint_burst"]).astype(float))
+        .groupby("org_id")["_inc"]
+        .mean()
+        * 100
+    )
+    pub = orgs[orgs["incentive_excess"].notna()]
+    assert len(pub) >= 2, orgs
+    for r in pub.itertuples():
+        p = planted[r.org_id]
+        assert r.incentive_excess_ci_low < r.incentive_excess_ci_high, r
+        assert r.incentive_excess_ci_low <= p <= r.incentive_excess_ci_high, (r, p)

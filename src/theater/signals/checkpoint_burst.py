@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Iterable, Mapping, Sequence
 
+import numpy as np
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -477,3 +478,31 @@ def apply(interactions: DataFrame, frame: DataFrame, measured: Sequence[str]) ->
         .withColumn(col, F.when(F.col("_m_org").isNotNull(), F.coalesce(F.col(col), F.lit(0.0))))
         .drop("_m_org")
     )
+
+
+def excess_replicates(
+    window: np.ndarray, ordinary: np.ndarray, n_window: int, a: np.ndarray, b: np.ndarray, rng
+) -> tuple[float, np.ndarray, float]:
+    """The org's aggregate burst excess and its replicates (driver side, small arrays).
+
+    ``window[u]``: user u's interactions on the window days (``n_window`` days);
+    ``ordinary[u, d]``: on each ordinary day. The excess is ``E = sum_u window_u - n_window *
+    mean_d ordinary_.d``: the window's usage above the same users' ordinary daily level. Its
+    replicates carry the counterfactual's uncertainty at both levels: ``a`` (replicates x users,
+    Poisson(1) weights) resamples users, ``b`` (replicates x ordinary days) the ordinary days
+    the level is read from, and the window's own days get a common day shock drawn from the
+    ordinary days' (a review window may fall on a busy day for everyone: a crunch, a launch).
+    The common shock variance is the method-of-moments part of the org's day-total variance
+    that the users' own day-to-day variation does not explain (floored at 0).
+    Returns (E, E per replicate, the common day shock's standard deviation).
+    """
+    no = ordinary.shape[1]
+    e = float(window.sum() - n_window * ordinary.sum() / no)
+    day_tot = ordinary.sum(axis=0)
+    shock_var = 0.0
+    if no >= 3:
+        shock_var = max(float(day_tot.var(ddof=1)) - float(ordinary.var(axis=1, ddof=1).sum()), 0.0)
+    per_day = a @ ordinary  # replicates x ordinary days
+    level = (per_day * b).sum(axis=1) / np.maximum(b.sum(axis=1), 1)
+    shock = rng.normal(0.0, math.sqrt(n_window * shock_var), a.shape[0]) if shock_var else 0.0
+    return e, a @ window - n_window * level + shock, math.sqrt(shock_var)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from statistics import NormalDist
 from typing import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -41,6 +43,11 @@ class Incentives:
     checkpoints: list = field(default_factory=list)
     order_factors: dict = field(default_factory=dict)
     max_dwell_ms: int = 5000  # evidence of use: read at least this long (signals.unused_output)
+    # the checkpoint calendar with candidate leads ({org: {date: (day type, lead)}}) and the
+    # (org_id, user_key, event_date, n) usage on its working days: the org-level excess
+    calendar: dict | None = None
+    day_counts: "pd.DataFrame | None" = None
+    org_shares: list = field(default_factory=list)  # OrgShare per org, once the index is built
 
     def summary(self) -> dict:
         """Small, loggable per-org diagnostics."""
@@ -50,6 +57,7 @@ class Incentives:
                 for e in self.bunching
             ],
             "checkpoint_burst": [vars(e) for e in self.checkpoints],
+            "org_shares": [vars(e) for e in self.org_shares],
         }
 
 
@@ -192,6 +200,13 @@ def compute(
         cal = lead_calendar(rows, policies, start, end, cb.working_days_before)
         if cal:
             checkpoint_estimates(spark, inc, rows, cal, cb)
+            inc.calendar = cal
+            inc.day_counts = (
+                rows.where(F.col("org_id").isin(*sorted(cal)))
+                .groupBy("org_id", "user_key", "event_date")
+                .agg(F.sum("_n").alias("n"))
+                .toPandas()
+            )
     return inc
 
 
@@ -393,6 +408,9 @@ def org_columns(
         cols["rank_low"], cols["rank_high"] = bands.get(o) or (None, None)
     for o, d in diagnostics(inc, list(out), cfg).items():
         out[o].update(d)
+    for o, d in share_columns(inc).items():
+        if o in out:
+            out[o].update(d)
     return out
 
 
@@ -434,7 +452,8 @@ ORG_SCHEMA = (
     "high_confidence_theater boolean, rank_low int, rank_high int, "
     "quota_bunching_status string, quota_bunching_z double, quota_bunching_users int, "
     "quota_bunching_reason string, checkpoint_burst_status string, checkpoint_burst_z double, "
-    "checkpoint_burst_users int, checkpoint_burst_reason string"
+    "checkpoint_burst_users int, checkpoint_burst_reason string, "
+    "incentive_excess double, incentive_excess_ci_low double, incentive_excess_ci_high double"
 )
 
 #: Diagnostic statuses of an incentive estimator for an org (gold and MLflow).
@@ -529,3 +548,207 @@ def with_org_columns(
         d.update(extra.get(r.org_id, {}))
         data.append(tuple(d.get(f.name) for f in out_schema.fields))
     return spark.createDataFrame(data, out_schema)
+
+
+@dataclass
+class OrgShare:
+    """One org's incentive-driven share of usage from the aggregate excess, with its interval."""
+
+    org_id: str
+    share: float | None  # None: not measurable
+    low: float | None
+    high: float | None
+    filler: float = 0.0  # the quota top-ups' share (bunching weights)
+    burst: float = 0.0  # the review windows' excess share
+    day_shock_sd: float = 0.0
+    parts: dict = field(default_factory=dict)  # each part's own interval (shares, diagnostics)
+
+
+def _filler_rel_se(ests: Sequence) -> float:
+    """Relative standard error of an org's quota top-ups: over its weighted regimes, their
+    bunching excess's bootstrap SE over the excess (weighted by weight x quota)."""
+    num = den = 0.0
+    for e in ests:
+        if e.status == "ok" and (e.weight or 0) > 0 and e.B and e.se:
+            w = e.weight * (e.weekly_quota or 1)
+            num += w * abs(e.se / e.B)
+            den += w
+    return num / den if den > 0 else 0.0
+
+
+def _unmatched_factor(ests: Sequence, z: float) -> float:
+    """How much more the quota top-ups could be than the bunching weights count (relative),
+    from the integration constraint: a complier's week moves from below the quota to it, so the
+    excess at z* (B user-weeks) must equal the missing mass below it. The weights count the
+    missing mass M found in the excluded window [zL, z*) at a mean shortfall of about
+    (z* - zL) / 2; the part of the excess not matched there, ``phi = (B_hi - M) / B_hi``
+    (``B_hi`` = B + z SE), came from further below, each such week short by up to zL more.
+    Per org: the weighted mean over its weighted regimes of ``phi * zL / ((z* - zL) / 2)``."""
+    num = den = 0.0
+    for e in ests:
+        if e.status != "ok" or not (e.weight or 0) > 0 or not e.B or e.z_low is None:
+            continue
+        b_hi = e.B + z * (e.se or 0.0)
+        m = e.M or 0.0
+        phi = min(max((b_hi - m) / b_hi, 0.0), 1.0) if b_hi > 0 else 0.0
+        mean_gap = max((e.weekly_quota - e.z_low) / 2.0, 0.5)
+        w = e.weight * (e.weekly_quota or 1)
+        num += w * phi * max(e.z_low, 0) / mean_gap
+        den += w
+    return num / den if den > 0 else 0.0
+
+
+def _burst_arrays(counts: pd.DataFrame, cal: Mapping, users: Sequence[str]):
+    """(window usage per user, users x ordinary days, window days) of one org."""
+    win = sorted(d for d, (t, _) in cal.items() if t == "window")
+    ordd = sorted(d for d, (t, _) in cal.items() if t == "ordinary")
+    ui = {u: i for i, u in enumerate(users)}
+    oi = {d: j for j, d in enumerate(ordd)}
+    ws = set(win)
+    window = np.zeros(len(users))
+    ordinary = np.zeros((len(users), len(ordd)))
+    for u, d, n in zip(counts["user_key"], counts["event_date"], counts["n"]):
+        i = ui.get(u)
+        if i is None or n is None or n != n:
+            continue
+        if d in ws:
+            window[i] += n
+        elif d in oi:
+            ordinary[i, oi[d]] += n
+    return window, ordinary, len(win)
+
+
+def org_shares(
+    inc: "Incentives | None",
+    users: pd.DataFrame,
+    replicates: int,
+    confidence: float,
+    seed: int,
+) -> list[OrgShare]:
+    """Per org, the share of usage that is incentive-driven, estimated from the aggregate excess
+    rather than from flags: quota top-ups (the bunching weights summed over the org's usage,
+    their bunching SE carried as a relative error) plus the review windows' excess over the same
+    users' ordinary days (:func:`checkpoint_burst.excess_replicates`), with a percentile interval
+    over replicates that resample users (Poisson weights, the same for both parts and the
+    denominator), the ordinary days and the windows' common day shock.
+
+    ``users``: org_id, user_key, usage (all usage units), filler (usage x w_q where bunching is
+    measured, else NaN). An org with neither a quota regime nor a checkpoint calendar, or with a
+    quota regime whose bunching is not estimated, is not measurable (share None). The share and
+    interval are clipped to [0, 1]; an interval that no replicate widens is replaced by the
+    Wilson interval of the share over the org's users (it is not an exact figure).
+    """
+    rng = np.random.default_rng(seed)
+    tail = (1.0 - confidence) / 2.0
+    bunching = inc.bunching if inc else []
+    cal = (inc.calendar or {}) if inc else {}
+    counts = inc.day_counts if inc is not None and inc.day_counts is not None else None
+    out = []
+    # users in a fixed order, so that the replicates do not depend on how the engine
+    # returned the rows
+    users = users.sort_values(["org_id", "user_key"], kind="stable")
+    for org, g in users.groupby("org_id", sort=True):
+        regimes = [e for e in bunching if e.org_id == org]
+        # a quota in force whose bunching could not be estimated leaves the top-ups unknown
+        if (not regimes and org not in cal) or any(e.status != "ok" for e in regimes):
+            out.append(OrgShare(org, None, None, None))
+            continue
+        keys = list(g["user_key"])
+        usage = g["usage"].to_numpy(float)
+        filler = np.nan_to_num(g["filler"].to_numpy(float))
+        a = rng.poisson(1.0, (replicates, len(keys))).astype(float)
+        total, total_r = usage.sum(), a @ usage
+        f = filler.sum()
+        f_r = (a @ filler) * np.clip(
+            1.0 + _filler_rel_se(regimes) * rng.standard_normal(replicates), 0.0, None
+        )
+        e, e_r, sd = 0.0, np.zeros(replicates), 0.0
+        if org in cal and counts is not None:
+            window, ordinary, nw = _burst_arrays(counts[counts["org_id"] == org], cal[org], keys)
+            if ordinary.shape[1] >= 2 and nw > 0:
+                b = rng.poisson(1.0, (replicates, ordinary.shape[1])).astype(float)
+                e, e_r, sd = checkpoint_burst.excess_replicates(window, ordinary, nw, a, b, rng)
+        if total <= 0:
+            out.append(OrgShare(org, None, None, None))
+            continue
+        share = min(max((f + e) / total, 0.0), 1.0)
+        den = np.maximum(total_r, 1e-12)
+        reps = np.clip((f_r + e_r) / den, 0.0, 1.0)
+        # top-ups are set-identified, [F, F (1 + u)]: the lower limit from the lower end, the
+        # upper limit from the upper end (each at the interval's own level: conservative)
+        u = _unmatched_factor(regimes, float(NormalDist().inv_cdf(1.0 - tail)))
+        lo = float(np.quantile(reps, tail))
+        hi = float(np.quantile(np.clip((f_r * (1.0 + u) + e_r) / den, 0.0, 1.0), 1.0 - tail))
+        if hi - lo < 5e-5:
+            # no replicate moved (e.g. no weight and no excess anywhere): not an exact figure,
+            # other users could have shown one; the Wilson interval over the org's users
+            w_lo, w_hi = wilson(share, len(keys), confidence)
+            lo, hi = min(lo, w_lo), max(hi, w_hi)
+        out.append(
+            OrgShare(
+                org,
+                round(float(share), 6),
+                round(min(float(lo), float(share)), 6),
+                round(max(float(hi), float(share)), 6),
+                round(float(f / total), 6),
+                round(float(e / total), 6),
+                round(float(sd), 3),
+                {
+                    k: [round(float(x), 6) for x in np.quantile(v / den, [tail, 1 - tail])]
+                    for k, v in (("filler", f_r), ("burst", e_r))
+                },
+            )
+        )
+    return out
+
+
+#: Fewest replicates behind the percentile interval of :func:`org_shares`.
+MIN_SHARE_REPLICATES = 200
+
+
+def compute_org_shares(units: DataFrame, inc, boot) -> None:
+    """Set ``inc.org_shares`` (:func:`org_shares`) from the incentive units (org_id, user_key,
+    n, w_q, ...): per (org, user) all usage and the usage times the bunching weight.
+    ``boot``: the bootstrap settings (at least ``MIN_SHARE_REPLICATES`` replicates)."""
+    if inc is None:
+        return
+    users = (
+        units.where(F.col("n").isNotNull() & (F.col("n") > 0) & F.col("org_id").isNotNull())
+        .groupBy("org_id", "user_key")
+        .agg(
+            F.sum("n").alias("usage"),
+            # rounded: fractional weights make the float sum order-dependent
+            F.round(F.sum(F.when(F.col("w_q").isNotNull(), F.col("n") * F.col("w_q"))), 9).alias(
+                "filler"
+            ),
+        )
+        .toPandas()
+    )
+    if not users.empty:
+        inc.org_shares = org_shares(
+            inc, users, max(boot.replicates, MIN_SHARE_REPLICATES), boot.confidence, boot.seed
+        )
+
+
+def share_columns(inc) -> dict[str, dict]:
+    """{org: incentive_excess, _ci_low, _ci_high} in percent (2 decimals) where measurable."""
+    out = {}
+    for s in inc.org_shares if inc is not None else []:
+        if s.share is not None:
+            out[s.org_id] = {
+                "incentive_excess": round(100 * s.share, 2),
+                "incentive_excess_ci_low": round(100 * s.low, 2),
+                "incentive_excess_ci_high": round(100 * s.high, 2),
+            }
+    return out
+
+
+def wilson(p: float, n: int, confidence: float) -> tuple[float, float]:
+    """Wilson score interval of a share ``p`` over ``n`` units (reaches 0 at p = 0)."""
+    if n <= 0:
+        return 0.0, 1.0
+    z = float(NormalDist().inv_cdf(0.5 + confidence / 2.0))
+    d = 1.0 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, c - h), min(1.0, c + h)

@@ -396,6 +396,7 @@ def incentive_frames(spark: SparkSession, labels, aggs: Aggregates | None, inc, 
             F.array_join(F.col("_b"), "+").alias("incentive_basis"),
         )
     )
+    incentives.compute_org_shares(units, inc, b)
     usage = users.select("org_id", "user_key", "usage").join(
         user_inc, on=["org_id", "user_key"], how="left"
     )

@@ -131,9 +131,9 @@ def test_interval_widens_for_used_theater_and_brackets_the_point():
     users = _users([(o, u, 100.0, np.nan) for o, u in acc[["org_id", "user_key"]].values])
     got = ax.estimate(acc, users, ax.Settings(replicates=50)).set_index("org_id")
     g = got.loc["game"]
-    # upper end: half the theater may have been used, t = 0.18 / (1 - 0.5 - 0.1) = 0.45
+    # upper end: 30% of the theater may have been used, t = 0.18 / (1 - 0.3 - 0.1) = 0.30
     assert g.ci_low <= g.share <= g.ci_high
-    assert g.ci_high == pytest.approx(0.45, abs=0.02)
+    assert g.ci_high == pytest.approx(0.30, abs=0.02)
 
 
 def test_org_without_acceptance_counts_is_na_with_a_reason():

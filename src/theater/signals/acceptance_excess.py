@@ -21,7 +21,9 @@ the SAME quantity as the theater index, the share of usage that is performative
 2. **A user's excess, pooled over tools.** Theater outputs go unused, so for a user with theater
    share t, unused rate r = t + (1 - t) b, i.e. t = (r - b) / (1 - b). Pooled over the user's
    features (people who game one tool game the others): ``E_u = sum_f a_f (k_uf - n_uf b_f)``
-   and ``D_u = sum_f a_f n_uf (1 - b_f)``; ``t_u = E_u / D_u``, with sampling variance
+   and ``D_u = sum_f a_f n_uf (1 - b_o)``; ``t_u = E_u / D_u``, where ``b_o`` is the genuine
+   rate of the org's mix of features (``a_f n``-weighted mean of ``b_f`` over its rows,
+   :func:`mix_baselines`), not of the user's own mix, with sampling variance
    ``V_u = sum_f a_f^2 n_uf p_uf (1 - p_uf) / D_u^2``. If a person plays the same share in
    every tool, what scatters users' excess more in one feature than in another is that
    feature's noise (sampling, units such as messages counted both ways, genuine habits that
@@ -39,14 +41,19 @@ the SAME quantity as the theater index, the share of usage that is performative
    acceptance counts) carries the shrunk t~_u: a thin user's extreme rate is not spread over it;
    a user without any acceptance count gets m_o. The org figure is clipped to [0, 1].
 5. **Incentive evidence on the same scale.** The incentive weights (quota bunching, checkpoint
-   bursts) are shares of the same usage. Their extra interactions mostly go unused, so they are
-   largely inside the excess already: a user's incentive share i_u adds only what t~_u does not
-   explain, ``max(i_u - t~_u, 0)`` (the rest of the usage takes ``max(t~_u, i_u)``); the upper
-   end takes the noisy-OR ``1 - (1 - t_hi)(1 - i_u)`` (no overlap at all).
+   bursts) are shares of the same usage. They join only where enough people measure them
+   (:func:`org_incentive`: the org's usage-weighted mean share over its measured users, at
+   least ``min_measured_users`` of them and a mean above ``incentive_z`` standard errors; one
+   user's share over a few weeks is noise that ``max`` would only ever add). Their extra
+   interactions mostly go unused, so they are largely inside the excess already: the org's
+   share i adds only what t~_u does not explain, ``max(i - t~_u, 0)`` (the rest of the usage
+   takes ``max(t~_u, i)``); the upper end takes the noisy-OR ``1 - (1 - t_hi)(1 - i)``.
 6. **Interval.** A user-clustered Poisson bootstrap that re-estimates the baselines, the org
    means and every user's excess. It widens both ways for what no export can see. Up: a share
    ``max_used_theater`` of theater outputs may have been used, which no count tells from
-   genuine use: ``t_hi = E_u / sum_f n_uf (1 - max_used_theater - b_f)``. Down: the org's
+   genuine use: ``t_hi = E_u / sum_f a_f n_uf (1 - max_used_theater - b_o)`` (0.3: the
+   worlds the estimator was checked on plant 0 to 45% used theater outputs, and with 0.5 the
+   truth sat in the lower half of that allowance for 95% of orgs). Down: the org's
    genuine rate may be above the tool's (another codebase, another way of working), which no
    count tells from an org where everyone games a little; the low end takes as theater only
    each user's excess over the org's typical user (the median excess of its users with at
@@ -82,8 +89,9 @@ class Settings:
     min_user_outputs: int = 10
     min_baseline_users: int = 10
     min_measured_users: int = 5
-    max_used_theater: float = 0.5
+    max_used_theater: float = 0.3
     pool_by_spread: bool = True
+    incentive_z: float = 1.645
     replicates: int = 200
     confidence: float = 0.90
     seed: int = 20260701
@@ -189,9 +197,10 @@ def _frame(acc: pd.DataFrame, users: pd.DataFrame) -> _Frame:
     per_user_n = np.bincount(a["_u"].to_numpy(int), weights=n, minlength=len(keys))
     usage = u["usage"].fillna(0.0).to_numpy(float) if "usage" in u else np.zeros(len(keys))
     inc = u["incentive"].to_numpy(float) if "incentive" in u else np.full(len(keys), np.nan)
+    feature = a["feature"].astype(str)
     return _Frame(
         row_user=a["_u"].to_numpy(int),
-        row_feature=np.unique(a["feature"].astype(str).to_numpy(), return_inverse=True)[1],
+        row_feature=np.unique(feature.to_numpy(), return_inverse=True)[1],
         n=n,
         k=k,
         user_org=keys["org_id"].map(org_code).to_numpy(int),
@@ -228,6 +237,48 @@ def spread_weights(
     return a[feature]
 
 
+def mix_baselines(group: np.ndarray, bf: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Per row: the mean of the feature baselines ``bf`` over the rows of its ``group`` (the
+    row's org), weighted by ``weight`` (outputs x pooling weight x bootstrap weight): the
+    genuine unused rate of the group's mix of features. The row's own baseline where its
+    group has no weight."""
+    if not len(group):
+        return bf
+    num = np.bincount(group, weights=weight * bf)
+    den = np.bincount(group, weights=weight)
+    return np.where(den[group] > 0, num[group] / np.where(den > 0, den, 1.0)[group], bf)
+
+
+def org_incentive(
+    user_org: np.ndarray,
+    incentive: np.ndarray,
+    usage: np.ndarray,
+    w: np.ndarray,
+    n_orgs: int,
+    s: Settings,
+) -> np.ndarray:
+    """Per org: the incentive share that joins the acceptance evidence (step 5), its
+    usage-weighted mean over the users where it is measured, kept only where it is measured
+    with enough people: at least ``min_measured_users`` of them and a mean above
+    ``incentive_z`` standard errors of the users' shares (one-sided); 0 elsewhere."""
+    meas = np.isfinite(incentive) & (w > 0)
+    x = np.where(meas, incentive, 0.0)
+    wm = np.where(meas, w, 0.0)
+
+    def per_org(v):
+        return np.bincount(user_org, weights=v, minlength=n_orgs)
+
+    people = per_org(meas.astype(float))
+    cnt = per_org(wm)
+    mean = per_org(wm * x) / np.maximum(cnt, 1e-12)
+    var = np.maximum(per_org(wm * x**2) / np.maximum(cnt, 1e-12) - mean**2, 0.0)
+    se = np.sqrt(var / np.maximum(cnt, 1.0))
+    enough = (people >= s.min_measured_users) & (mean > 0) & (mean > s.incentive_z * se)
+    uw = per_org(wm * usage)
+    share = per_org(wm * usage * x) / np.where(uw > 0, uw, 1.0)
+    return np.where(enough & (uw > 0), share, 0.0)
+
+
 def _user_excess(fr: _Frame, w: np.ndarray, s: Settings):
     """Steps 1-2 for one replicate: per user the raw excess ``t`` (and ``t_hi``, allowing used
     theater), its sampling variance ``V``, the denominator ``D`` and whether it is measured."""
@@ -244,8 +295,14 @@ def _user_excess(fr: _Frame, w: np.ndarray, s: Settings):
     a = np.ones_like(bf)
     if s.pool_by_spread:
         a = spread_weights(fr.row_feature, fr.n, fr.k, bf, w[fr.row_user], s)
-    E, D = per_user(a * (fr.k - fr.n * bf)), per_user(a * fr.n * (1 - bf))
-    D_hi = per_user(a * fr.n * np.maximum(1 - s.max_used_theater - bf, 0.05))
+    # excess unused outputs to a theater share with the org's typical genuine rate over its
+    # mix of features, not each person's own mix: a person's mix over a few outputs (more
+    # chat messages than completions this quarter) says nothing about their theater, and
+    # converting it per person scales up the excess of whoever happens to use a feature
+    # whose genuine rate is near 1/2 (Amazon Q's messages counted both ways: x2)
+    bs = mix_baselines(fr.user_org[fr.row_user], bf, a * fr.n * w[fr.row_user])
+    E, D = per_user(a * (fr.k - fr.n * bf)), per_user(a * fr.n * (1 - bs))
+    D_hi = per_user(a * fr.n * np.maximum(1 - s.max_used_theater - bs, 0.05))
     p = (fr.k + 0.5) / (fr.n + 1.0)
     has = D > 0
     Dn = np.where(has, D, 1.0)
@@ -298,7 +355,10 @@ def _shares(fr: _Frame, w: np.ndarray, s: Settings, tau2: float | None = None):
     d_o = _org_typical(t, ok, fr.user_org, O)[fr.user_org]
     keep_lo = 1 / np.maximum(1 - d_o, 1e-9)
     t_s_lo = np.clip((t_s - d_o) * keep_lo, 0, 1)
-    inc = np.nan_to_num(fr.incentive)  # 0 where not measured: adds nothing below
+    # the org's incentive share where enough people measure it (0 elsewhere: adds nothing);
+    # one user's share over a few weeks is noisy, and max(i_u - t~_u, 0) of a noisy i_u
+    # only ever adds
+    inc = org_incentive(fr.user_org, fr.incentive, fr.usage, w, O, s)[fr.user_org]
     # Measured outputs carry the user's own (unshrunk) excess: summed over the org it is
     # unbiased, where shrunk values are not when theater goes with volume. Shrinkage serves
     # the usage the counts do not cover (a thin user's extreme rate must not be spread over

@@ -18,11 +18,21 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 os.environ.setdefault("RUST_LOG", "warn")
 
 
+#: settings of the test runs that no test of theirs looks at, switched off for their cost: GX
+#: Data Docs (rendered after every gate: tests/integration/test_quality.py and
+#: test_stage_processes.py turn them on and check them) and the rank bands' sensitivity grid
+#: (the org index re-scored under about 15 settings: tests/e2e/test_pipeline.py checks the bands)
+NO_DOCS = {"quality.data_docs": False}
+NO_RANK_BANDS = {"incentives.sensitivity.enabled": False}
+
+
 @pytest.fixture(scope="session")
 def cfg():
     from theater.config import load_config
 
-    return load_config(env="local", environ={}, overrides={"spark.shuffle_partitions": 2})
+    return load_config(
+        env="local", environ={}, overrides={"spark.shuffle_partitions": 2, **NO_DOCS}
+    )
 
 
 @pytest.fixture(scope="session")
@@ -162,7 +172,12 @@ def quarter(tmp_path_factory, spark) -> Quarter:
         return load_config(
             env="local",
             environ={},
-            overrides={"paths.state": str(root / state), "spark.shuffle_partitions": 2},
+            overrides={
+                "paths.state": str(root / state),
+                "spark.shuffle_partitions": 2,
+                **NO_DOCS,
+                **NO_RANK_BANDS,
+            },
         )
 
     lake = str(root / "lake")

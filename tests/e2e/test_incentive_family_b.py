@@ -49,6 +49,7 @@ def scored(tmp_path_factory, spark):
             "tracking.enabled": False,
             "quality.enabled": False,
             "scoring.bootstrap.replicates": 20,
+            "incentives.sensitivity.enabled": False,  # rank bands: not looked at here
         },
     )
     run_pipeline(

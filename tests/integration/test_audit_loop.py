@@ -33,6 +33,9 @@ def world(quarter, tmp_path_factory):
             "paths.state": str(out / "state"),
             "spark.shuffle_partitions": 2,
             "audit.replicates": 200,
+            # neither is looked at here (their cost only): Data Docs, rank bands
+            "quality.data_docs": False,
+            "incentives.sensitivity.enabled": False,
         },
     )
     return out, cfg, quarter.results(out)

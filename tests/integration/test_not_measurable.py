@@ -58,6 +58,7 @@ def _cfg(tmp):
             "incentives.quota_bunching.min_users": 60,
             "incentives.quota_bunching.bootstrap_replicates": 60,
             "incentives.sensitivity.enabled": False,
+            "quality.data_docs": False,  # the gate's results are checked, not its pages
         },
     )
 
@@ -117,9 +118,13 @@ def world(quarter, tmp_path_factory, spark):
     assert checkpoints == {date(2026, 6, 22), date(2026, 9, 14)}, "WINDOW_DAYS is of another world"
     # the baseline: the copied lake scored with this module's settings, before any change
     inputs = score.read_inputs(spark, lake, Q3, cfg)
+    # each computation stages its labels (as the score stage and rescore do), so that the
+    # index, user-weeks and the tests read them instead of recomputing every signal
     base = {
         r.org_id: r.asDict()
-        for r in score.compute_gold(spark, inputs, Q3, cfg, "na-base").index.collect()
+        for r in score.compute_gold(
+            spark, inputs, Q3, cfg, "na-base", staging=str(tmp / "staging-base")
+        ).index.collect()
     }
     # (a) one org's interactions become a gateway log
     silver = lake.read(spark, "silver/interactions")
@@ -144,7 +149,7 @@ def world(quarter, tmp_path_factory, spark):
     merged = pol.unionByName(quota, allowMissingColumns=True).collect()
     lake.overwrite(spark.createDataFrame(merged, pol.schema), "silver/policies")
     inputs = score.read_inputs(spark, lake, Q3, cfg)
-    gold = score.compute_gold(spark, inputs, Q3, cfg, "na-test")
+    gold = score.compute_gold(spark, inputs, Q3, cfg, "na-test", staging=str(tmp / "staging"))
     after = {r.org_id: r.asDict() for r in gold.index.collect()}
     return dict(
         cfg=cfg, lake=lake, base=base, after=after, gw=gw, gold=gold, inputs=inputs, weekly=weekly

@@ -39,6 +39,7 @@ def _cfg(tmp, bucket_rows):
             "scoring.bootstrap.replicates": 50,
             "scoring.bucket_rows": bucket_rows,
             "incentives.sensitivity.enabled": False,
+            "quality.data_docs": False,  # not looked at here (their cost only)
         },
     )
 

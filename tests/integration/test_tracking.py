@@ -26,13 +26,21 @@ Q3 = Period.quarter("2026Q3")
 
 @pytest.fixture(scope="module")
 def zone(tmp_path_factory):
+    """A landing zone for the runs that need one of their own (a failing stage, a server):
+    what they check does not grow with it, so it is small."""
     out = tmp_path_factory.mktemp("track")
-    synth.generate(out, seed=3, n_orgs=6, n_users=240, start=Q3.start, end=Q3.end)
+    synth.generate(out, seed=3, n_orgs=4, n_users=60, start=Q3.start, end=Q3.end)
     return out
 
 
 def _cfg(tmp_path, uri=None):
-    over = {"paths.state": str(tmp_path / "state"), "spark.shuffle_partitions": 2}
+    # Data Docs and rank bands: no test here looks at them (their cost only)
+    over = {
+        "paths.state": str(tmp_path / "state"),
+        "spark.shuffle_partitions": 2,
+        "quality.data_docs": False,
+        "incentives.sensitivity.enabled": False,
+    }
     if uri:
         over["tracking.uri"] = uri
     return load_config(env="local", environ={}, overrides=over)
@@ -114,7 +122,7 @@ def test_rescore_reads_logged_versions_not_latest(spark, tracked):
     # ... while recomputing from the latest silver would differ (the test can fail)
     inputs = score.read_inputs(spark, lake, Q3, cfg)
     latest = (
-        score.compute_gold(spark, inputs, Q3, cfg, "x")
+        score.compute_gold(spark, inputs, Q3, cfg, "x", staging=str(tmp / "staging"))
         .index.where(F.col("org_id").isin(published))
         .agg(F.sum("n_interactions"))
         .collect()[0][0]

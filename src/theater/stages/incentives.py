@@ -662,12 +662,7 @@ def org_shares(
         f_r = (a @ filler) * np.clip(
             1.0 + _filler_rel_se(regimes) * rng.standard_normal(replicates), 0.0, None
         )
-        e, e_r, sd = 0.0, np.zeros(replicates), 0.0
-        if org in cal and counts is not None:
-            window, ordinary, nw = _burst_arrays(counts[counts["org_id"] == org], cal[org], keys)
-            if ordinary.shape[1] >= 2 and nw > 0:
-                b = rng.poisson(1.0, (replicates, ordinary.shape[1])).astype(float)
-                e, e_r, sd = checkpoint_burst.excess_replicates(window, ordinary, nw, a, b, rng)
+        e, e_r, sd = _review_excess(org, cal, counts, keys, a, rng)
         if total <= 0:
             out.append(OrgShare(org, None, None, None))
             continue
@@ -700,6 +695,18 @@ def org_shares(
             )
         )
     return out
+
+
+def _review_excess(org, cal: dict, counts, keys: list, a: np.ndarray, rng):
+    """``(excess, its replicates, day-shock sd)`` of the org's review windows over the same
+    users' ordinary days; zeros where the org has no calendar or too few ordinary days."""
+    e, e_r, sd = 0.0, np.zeros(a.shape[0]), 0.0
+    if org in cal and counts is not None:
+        window, ordinary, nw = _burst_arrays(counts[counts["org_id"] == org], cal[org], keys)
+        if ordinary.shape[1] >= 2 and nw > 0:
+            b = rng.poisson(1.0, (a.shape[0], ordinary.shape[1])).astype(float)
+            e, e_r, sd = checkpoint_burst.excess_replicates(window, ordinary, nw, a, b, rng)
+    return e, e_r, sd
 
 
 #: Fewest replicates behind the percentile interval of :func:`org_shares`.

@@ -201,17 +201,9 @@ def generate(
     seat_counts = write_github_seats(landing, world, rows, seed) if seats else None
     summary = {
         "seed": seed,
-        "params": {
-            "n_orgs": n_orgs,
-            "n_users": n_users,
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-            "dirty": dirty,
-            "formats": formats,
-            "rate_scale": rate_scale,
-            **({"namespace": namespace} if namespace else {}),
-            **({"variation": variation.as_dict()} if variation is not None else {}),
-        },
+        "params": _params(
+            n_orgs, n_users, start, end, dirty, formats, rate_scale, namespace, variation
+        ),
         "interactions": R,
         "interaction_records_written": written + duplicates["records_in_duplicate_files"],
         **_truth_counts(rows, is_th),
@@ -228,6 +220,21 @@ def generate(
     truth_files.write_summary(truth, summary)
     say(f"synth: done, {R:,} interactions ({summary['theater_share']:.1%} theater)")
     return {**summary, "landing": str(landing), "truth": str(truth)}
+
+
+def _params(n_orgs, n_users, start, end, dirty, formats, rate_scale, namespace, variation) -> dict:
+    """The summary's ``params``: what the world was generated with."""
+    return {
+        "n_orgs": n_orgs,
+        "n_users": n_users,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "dirty": dirty,
+        "formats": formats,
+        "rate_scale": rate_scale,
+        **({"namespace": namespace} if namespace else {}),
+        **({"variation": variation.as_dict()} if variation is not None else {}),
+    }
 
 
 def _columns(world: World, rng, rows: dict, namespace: str):

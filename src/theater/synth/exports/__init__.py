@@ -192,6 +192,39 @@ COMPANIONS = {
 }
 
 
+def _fresh_landing(native_out: Path, out: Path) -> tuple[Path, Path]:
+    """Empty ``out/landing`` and ``out/truth``, then copy the native world's directory,
+    work items, policies and truth into them; return both folders."""
+    if native_out.resolve() == out.resolve():
+        raise ValueError("out must differ from native_out")
+    landing, truth = out / "landing", out / "truth"
+    for p in (landing, truth):
+        if p.exists():
+            shutil.rmtree(p)
+    landing.mkdir(parents=True)
+    for name in ("directory", "work_items", "policies"):
+        shutil.copytree(native_out / "landing" / name, landing / name)
+    shutil.copytree(native_out / "truth", truth)
+    return landing, truth
+
+
+def _write_formats(ctx: "Delivery", df: pd.DataFrame, companions: tuple[str, ...]) -> None:
+    """Each writer gets the events of its format, per week, for the whole world or per org
+    as the writer's ``BY`` says; a companion writes from its host format's events."""
+    for by in ("week", "world", "org"):
+        for fmt, writer in WRITERS.items():
+            if fmt in COMPANIONS and fmt not in companions:
+                continue
+            part = df[df["format"] == COMPANIONS.get(fmt, fmt)]
+            if writer.BY != by or not len(part):
+                continue
+            if by == "world":
+                writer.write(ctx, part)
+            else:
+                for key, kpart in part.groupby(by, sort=True):
+                    writer.write(ctx, kpart, key)
+
+
 def write_vendor_delivery(
     native_out: Path, out: Path, seed: int, companions: tuple[str, ...] = ()
 ) -> dict:
@@ -205,16 +238,7 @@ def write_vendor_delivery(
         raise ValueError(f"not a companion format: {unknown} (known: {sorted(COMPANIONS)})")
     companions = tuple(sorted(set(companions)))
     native_out, out = Path(native_out), Path(out)
-    if native_out.resolve() == out.resolve():
-        raise ValueError("out must differ from native_out")
-    landing, truth = out / "landing", out / "truth"
-    for p in (landing, truth):
-        if p.exists():
-            shutil.rmtree(p)
-    landing.mkdir(parents=True)
-    for name in ("directory", "work_items", "policies"):
-        shutil.copytree(native_out / "landing" / name, landing / name)
-    shutil.copytree(native_out / "truth", truth)
+    landing, truth = _fresh_landing(native_out, out)
 
     df = _load(native_out)
     directory = (
@@ -235,18 +259,7 @@ def write_vendor_delivery(
     df["format"] = [stacks[o][t] for o, t in zip(df["org"], df["tool"])]
     df["week"] = _week_key(df["ms"].to_numpy())
     ctx = Delivery(out, alias, seed, ALL_FORMATS + companions)
-    for by in ("week", "world", "org"):
-        for fmt, writer in WRITERS.items():
-            if fmt in COMPANIONS and fmt not in companions:
-                continue
-            part = df[df["format"] == COMPANIONS.get(fmt, fmt)]
-            if writer.BY != by or not len(part):
-                continue
-            if by == "world":
-                writer.write(ctx, part)
-            else:
-                for key, kpart in part.groupby(by, sort=True):
-                    writer.write(ctx, kpart, key)
+    _write_formats(ctx, df, companions)
     missing = [f for f in ALL_FORMATS + companions if ctx.counts[f]["files"] == 0]
     if missing:
         raise ValueError(f"vendor delivery: no data for formats {missing} (too few events?)")

@@ -30,8 +30,10 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import logging
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -170,6 +172,36 @@ def child_generate(out: str, users: int, formats: str, rate_scale: float, shards
     return {"interactions": total, "shards": shards}
 
 
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+class _StageMarks(logging.Handler):
+    """The process CPU at each of the pipeline's "stage S: start" / "done" lines."""
+
+    def __init__(self):
+        super().__init__()
+        self.marks: list[tuple[str, float]] = []
+
+    def emit(self, record):
+        msg = record.getMessage()
+        if msg.startswith("stage ") and (": start" in msg or ": done" in msg):
+            self.marks.append((msg, _cpu()))
+
+    def spans(self, end: float) -> dict:
+        out: dict = {}
+        starts = {m.split(":")[0][6:]: c for m, c in self.marks if ": start" in m}
+        for m, c in self.marks:
+            if ": done" in m:
+                stage = m.split(":")[0][6:]
+                out[stage] = round(c - starts[stage], 2)
+        if self.marks:
+            out["before"] = round(self.marks[0][1], 2)
+            out["after"] = round(end - self.marks[-1][1], 2)
+        return out
+
+
 def child_theater(landing: str, lake: str, stages: list[str], settings: list[str]) -> dict:
     import yaml
 
@@ -183,10 +215,18 @@ def child_theater(landing: str, lake: str, stages: list[str], settings: list[str
         overrides[k] = yaml.safe_load(v)
     cfg = load_config(env="local", overrides=overrides)
     t_start = time.time()
+    marks = _StageMarks()
+    logging.getLogger("theater.pipeline").addHandler(marks)
+    logging.getLogger("theater.pipeline").setLevel(logging.INFO)
     res = run_pipeline(
         cfg, Period.parse(start=str(START), end=str(END)), stages, landing=landing, lake_root=lake
     )
     return {
+        # this process's CPU (the embedded engine's threads included) between the pipeline's
+        # "stage S: start" and "done" lines; "before" is up to the first stage's start (imports,
+        # MLflow, engine start), "after" from the last stage's end to the return (Data Docs).
+        # Under stage processes a stage's CPU is in its own process, not here.
+        "process_cpu_s": marks.spans(_cpu()),
         "stages_s": {s: res[s]["seconds"] for s in stages},
         "seconds": res["seconds"],
         "t_start": t_start,

@@ -3,13 +3,15 @@
 ``unit_module``: a module of tests/unit, loaded again so that a tests/spark file can collect its
 tests: the same functions, whose fixtures (``spark``, ``cfg``) now resolve to
 tests/spark/conftest.py, a classic local-mode Apache Spark session.
-``theater_cli``: the command line in a fresh process (for the Sail runs compared against).
+``theater_cli``: the command line in a fresh process (for the Sail runs compared against);
+``theater_cli_popen``: the same, in the background (the caller waits for it).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +48,27 @@ def theater_cli(*args: str, cwd: Path, timeout: int = 900) -> subprocess.Complet
         text=True,
         timeout=timeout,
     )
+
+
+def theater_cli_popen(*args: str, cwd: Path, out) -> subprocess.Popen:
+    """``theater ...`` in a fresh process in the background, output to the file ``out``, so
+    that a Sail run works while this process runs Apache Spark; in a process group of its own,
+    stopped by ``stop_group`` if the caller does not wait for it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "theater.cli", *args],
+        cwd=cwd,
+        env=clean_env(),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """Stop a ``theater_cli_popen`` process (its whole process group, by its PID)."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=60)

@@ -20,14 +20,6 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 
-# The JVMs of this suite live for minutes on tiny data: the C1 compiler alone and the serial
-# collector spend far less CPU than C2's optimising compiles and parallel GC threads, which
-# never pay back in runs this short; results do not depend on either. spark-submit reads
-# SPARK_SUBMIT_OPTS for the JVM it starts, which covers this process's session (PySpark
-# starts it through spark-submit) and every subprocess of the suite (spark-submit jobs,
-# ``theater --engine spark`` runs), since they inherit this environment.
-JVM_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-
 
 def _asked_for(config) -> bool:
     base = Path(config.invocation_params.dir)
@@ -42,11 +34,6 @@ def pytest_ignore_collect(collection_path, config):
     if not _asked_for(config):
         return True  # the main (Sail) run: this folder needs a process of its own
     return None
-
-
-def pytest_configure(config):
-    if _asked_for(config):
-        os.environ.setdefault("SPARK_SUBMIT_OPTS", JVM_OPTS)
 
 
 @pytest.fixture(scope="session")

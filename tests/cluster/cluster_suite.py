@@ -29,6 +29,12 @@ from theater.engine import delta_jars, delta_spark_conf
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 READY_TIMEOUT_S = 180
+# Every JVM here lives for minutes on tiny data: the C1 compiler alone and the serial collector
+# spend far less CPU than C2's optimising compiles and parallel GC threads, which never pay
+# back in runs this short; results do not depend on either. Daemons (Master, Workers) read
+# SPARK_DAEMON_JAVA_OPTS, spark-submit's drivers (the Connect server, the jobs)
+# SPARK_SUBMIT_OPTS, executors spark.executor.extraJavaOptions.
+JVM_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 WORKER_CORES, WORKER_MEMORY = 2, "1g"
 # per application: one 1-core executor of 512 MiB on each worker, so that the Connect server
 # and a spark-submit job fit on the cluster at the same time
@@ -42,6 +48,7 @@ APP_CONF = {
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.log.level": "WARN",
+    "spark.executor.extraJavaOptions": JVM_OPTS,
 }
 
 
@@ -79,6 +86,8 @@ def spark_env(work: Path) -> dict:
             "SPARK_WORKER_DIR": str(work / "worker"),
             # no REST submission server (it would take the fixed port 6066)
             "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false",
+            "SPARK_DAEMON_JAVA_OPTS": JVM_OPTS,
+            "SPARK_SUBMIT_OPTS": JVM_OPTS,
             "PYSPARK_PYTHON": sys.executable,
             "PYSPARK_DRIVER_PYTHON": sys.executable,
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",

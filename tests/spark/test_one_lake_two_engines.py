@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from spark_suite import ROOT
+from spark_suite import JVM_OPTS, ROOT
 
 sys.path.insert(0, str(ROOT / "tests" / "faults"))
 from faultkit import (  # noqa: E402
@@ -77,7 +77,11 @@ def weeks(tmp_path_factory):
 
 
 def _env(state: Path) -> dict:
-    return {**env_for(state), "THEATER_QUALITY__DATA_DOCS": "false"}
+    return {
+        **env_for(state),
+        "THEATER_QUALITY__DATA_DOCS": "false",
+        "SPARK_SUBMIT_OPTS": JVM_OPTS,  # short-lived JVMs: see spark_suite
+    }
 
 
 def _run(engine: str, landing: Path, lake: Path, period: Period, *extra: str) -> list[str]:

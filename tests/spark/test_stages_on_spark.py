@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyspark.sql import functions as F
-from spark_suite import ROOT, clean_env, theater_cli
+from spark_suite import ROOT, clean_env, stop_group, theater_cli_popen
 
 from theater import synth
 from theater.lake import Lake
@@ -36,25 +36,40 @@ INDEX_KEY = ["org_id", "period_start", "period_end"]
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """The generated landing zone and the Sail run (subprocess, Delta lake)."""
+    """The generated landing zone, and the Sail run on it (subprocess, Delta lake) started in
+    the background: it works while this process runs the stages on Apache Spark; ``sail_lake``
+    waits for it."""
     out = tmp_path_factory.mktemp("spark_vs_sail")
     summary = synth.generate(
         out, seed=SEED, n_orgs=ORGS, n_users=USERS, start=PERIOD.start, end=PERIOD.end, dirty=True
     )
-    sail = theater_cli(
-        "run",
-        "--landing",
-        str(out / "landing"),
-        "--lake",
-        str(out / "sail_lake"),
-        "--start",
-        str(PERIOD.start),
-        "--end",
-        str(PERIOD.end),
-        cwd=out,
-    )
-    assert sail.returncode == 0, sail.stderr[-3000:]
-    return {"out": out, "summary": summary, "sail_stdout": sail.stdout}
+    log = out / "sail.log"
+    with open(log, "w") as fh:
+        proc = theater_cli_popen(
+            "run",
+            "--landing",
+            str(out / "landing"),
+            "--lake",
+            str(out / "sail_lake"),
+            "--start",
+            str(PERIOD.start),
+            "--end",
+            str(PERIOD.end),
+            cwd=out,
+            out=fh,
+        )
+    try:
+        yield {"out": out, "summary": summary, "sail_proc": proc, "sail_log": log}
+    finally:
+        stop_group(proc)  # only if a test failed before waiting for it
+
+
+@pytest.fixture(scope="module")
+def sail_lake(world):
+    """The Sail run's end (it must have succeeded)."""
+    rc = world["sail_proc"].wait(timeout=900)
+    assert rc == 0, world["sail_log"].read_text(errors="replace")[-3000:]
+    return world["out"] / "sail_lake"
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +84,10 @@ def spark_run(world, spark, cfg):
     return {"lake": lake, "metrics": metrics}
 
 
-def _sail(world, table: str) -> pd.DataFrame:
+def _sail(sail_lake: Path, table: str) -> pd.DataFrame:
     from deltalake import DeltaTable
 
-    return DeltaTable(str(world["out"] / "sail_lake" / table)).to_pandas()
+    return DeltaTable(str(sail_lake / table)).to_pandas()
 
 
 def _spark(spark, lake: Lake, table: str) -> pd.DataFrame:
@@ -109,9 +124,9 @@ def _differences(a: pd.DataFrame, b: pd.DataFrame, key: list[str], ignore=()) ->
     return diffs
 
 
-def test_gold_org_index_is_identical_to_sail(world, spark_run, spark):
-    sail = _sail(world, "gold/org_theater_index")
+def test_gold_org_index_is_identical_to_sail(spark_run, sail_lake, spark):
     ours = _spark(spark, spark_run["lake"], "gold/org_theater_index")
+    sail = _sail(sail_lake, "gold/org_theater_index")
     assert len(ours) == ORGS
     published = ours[~ours["suppressed"]]
     assert len(published) >= 2, "the comparison needs published orgs (index, interval, signals)"
@@ -136,10 +151,10 @@ def test_gold_org_index_is_identical_to_sail(world, spark_run, spark):
     )
 
 
-def test_labels_silver_and_quarantine_are_identical_to_sail(world, spark_run, spark):
+def test_labels_silver_and_quarantine_are_identical_to_sail(world, spark_run, sail_lake, spark):
     lake = spark_run["lake"]
     labels_ours = _spark(spark, lake, "gold/interaction_labels")
-    labels_sail = _sail(world, "gold/interaction_labels")
+    labels_sail = _sail(sail_lake, "gold/interaction_labels")
     assert len(labels_ours) == len(labels_sail) > 10000
     key = ["tool", "event_id"]
     m = labels_ours.merge(labels_sail, on=key, suffixes=("", "_sail"), how="outer", indicator=True)
@@ -156,12 +171,12 @@ def test_labels_silver_and_quarantine_are_identical_to_sail(world, spark_run, sp
 
     silver = {
         "spark": lake.read(spark, "silver/interactions").count(),
-        "sail": len(_sail(world, "silver/interactions")),
+        "sail": len(_sail(sail_lake, "silver/interactions")),
     }
     assert silver["spark"] == silver["sail"] == world["summary"]["interactions"]
 
     q_ours = _spark(spark, lake, "bronze/quarantine").groupby("reason_kind").size().to_dict()
-    q_sail = _sail(world, "bronze/quarantine").groupby("reason_kind").size().to_dict()
+    q_sail = _sail(sail_lake, "bronze/quarantine").groupby("reason_kind").size().to_dict()
     assert q_ours == q_sail and sum(q_ours.values()) > 0
 
 

@@ -13,7 +13,9 @@ Usage: python benchmarks/rank_intervals.py [--runs RUN_DIR ...] [--alt-seeds 101
   module with the same ``estimate``/``Settings`` measures an earlier version for a before/after).
 
 Per run: Spearman (top-quarter overlap) of the published figure, "user excess" and the plain
-rate on the orgs all three have; coverage of the planted org share by the 90% interval and
+rate on the orgs all three have, with two ceilings on the same orgs (read from the truth, not
+estimators: the realized theater share over the usage the delivered counts cover, and over all
+usage); coverage of the planted org share by the 90% interval and
 its median width (share units). Prints Markdown.
 """
 
@@ -30,6 +32,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from alt_world import world  # noqa: E402
 from rank_compare import rho, simple_estimators  # noqa: E402
+from vendor_ranking import oracle, realized_all  # noqa: E402
 
 
 def _gold(lake: Path) -> pd.DataFrame:
@@ -39,9 +42,13 @@ def _gold(lake: Path) -> pd.DataFrame:
     return g[~g.suppressed][["org_id", "theater_index", "index_basis"]]
 
 
-def measure(acc, users, truth, ax, replicates, gold=None) -> dict:
+def measure(acc, users, truth, ax, replicates, gold=None, ceilings=None) -> dict:
+    """``ceilings``: per org ``oracle`` and ``realized_all`` read from the world's truth (see
+    ``vendor_ranking.oracle``): measured on the same orgs as the estimators."""
     est = ax.estimate(acc, users, ax.Settings(replicates=replicates))
     m = truth.merge(est, on="org_id", how="left")
+    if ceilings is not None:
+        m = m.merge(ceilings, on="org_id", how="left")
     if gold is not None:  # the published figure: gold's own index where it is per-interaction
         m = m.merge(gold, on="org_id")
         own = m["index_basis"] == "interactions"
@@ -55,6 +62,9 @@ def measure(acc, users, truth, ax, replicates, gold=None) -> dict:
     c = m[common]
     out = {k: rho(c[k], c["theater_share"]) for k in ("published", "user_excess")}
     out["acceptance_rate"] = rho(c["acceptance_rate"], c["theater_share"])
+    for k in ("oracle", "realized_all"):
+        none = {"spearman": None, "top_quarter": None, "n": 0}
+        out[k] = rho(c[k], c["theater_share"]) if k in c else none
     iv = m[acc_org]
     inside = (iv["ci_low"] <= iv["theater_share"]) & (iv["theater_share"] <= iv["ci_high"])
     out["intervals"] = {
@@ -86,24 +96,32 @@ def main(argv=None) -> int:
         truth = pd.read_csv(d / "world" / "truth" / "orgs.csv")[["org_id", "theater_share"]]
         acc = pd.read_parquet(d / "ax" / "acc.parquet")
         users = pd.read_parquet(d / "ax" / "users.parquet")
-        res = measure(acc, users, truth, ax, args.replicates, _gold(d / "lake"))
+        tdir = d / "world" / "truth"
+        ceil = oracle(acc, tdir).merge(realized_all(tdir), on="org_id", how="outer")
+        res = measure(acc, users, truth, ax, args.replicates, _gold(d / "lake"), ceil)
         rows.append((d.name, res))
         print(d.name, res, flush=True)
     for seed in args.alt_seeds:
-        acc, users, truth = world(seed)
-        res = measure(acc, users, truth, ax, args.replicates)
+        acc, users, truth = world(seed, with_perf=True)
+        g = acc.groupby("org_id")[["perf", "n"]].sum()
+        ceil = (g["perf"] / g["n"]).rename("oracle").reset_index()
+        ceil = ceil.merge(truth.rename(columns={"theater_share": "realized_all"}), on="org_id")
+        acc = acc.drop(columns="perf")
+        res = measure(acc, users, truth, ax, args.replicates, None, ceil)
         rows.append((f"second family {seed}", res))
         print(seed, res, flush=True)
     print(
         "\n| run | orgs | published | user excess | 1 - accepted/shown "
+        "| ceiling: realized, covered usage | realized, all usage "
         "| 90% interval: coverage | median width | below / above |"
     )
-    print("|---|---:|---|---|---|---:|---:|---|")
+    print("|---|---:|---|---|---|---|---|---:|---:|---|")
     for name, r in rows:
         iv = r["intervals"]
         print(
             f"| {name} | {r['published']['n']} | {_cell(r['published'])} | "
             f"{_cell(r['user_excess'])} | {_cell(r['acceptance_rate'])} | "
+            f"{_cell(r['oracle'])} | {_cell(r['realized_all'])} | "
             f"{iv['coverage']} (of {iv['orgs']}) | {iv['median_width']} | "
             f"{iv['below']} / {iv['above']} |"
         )

@@ -22,6 +22,11 @@ Per run it reports Spearman (with n) against ``truth/orgs.csv`` ``theater_share`
   at least accepted + rejected + dismissed: the same outputs the published estimate reads);
 - ``user excess``: per user and feature the unused rate minus the feature's median user rate,
   summed per org over its outputs (the per-user unused rate above the tool's typical rate);
+- two ceilings, read from the world's truth files (not estimators): ``oracle``, each org's
+  realized theater share over the interactions of the tools whose delivered format reached the
+  acceptance counts (what a perfect reading of exactly these exports could rank by), and
+  ``realized_all``, the realized share over all the org's usage (1 by construction here: the
+  planted share is that realized share);
 
 each on the orgs where it has a figure and on the orgs where all three have one. Runs that
 stop (exit code and the last error line) are reported, not hidden. Small worlds on purpose:
@@ -125,6 +130,14 @@ def oracle(acc: pd.DataFrame, truth: Path) -> pd.DataFrame:
     return t.groupby("org_id")["is_theater"].mean().rename("oracle").reset_index()
 
 
+def realized_all(truth: Path) -> pd.DataFrame:
+    """Per org: the realized theater share over ALL its interactions (every tool, delivered or
+    not). In these worlds the planted org share is defined as exactly this, so its Spearman is
+    1 by construction: the gap between it and ``oracle`` is what the exports do not cover."""
+    t = pd.read_csv(truth / "interactions.csv", usecols=["is_theater", "org_id"])
+    return t.groupby("org_id")["is_theater"].mean().rename("realized_all").reset_index()
+
+
 def recompute(g: pd.DataFrame, dump: Path) -> pd.DataFrame:
     """Gold's published figures with the acceptance-basis ones recomputed by the estimator as
     it is now, on the inputs the score stage handed it (``ax_dump.py``): orgs with a
@@ -154,12 +167,14 @@ def measure(lake: Path, truth: Path, dump: Path, again: bool = False) -> dict:
         orgs.merge(g, on="org_id")
         .merge(simple_estimators(acc), on="org_id", how="left")
         .merge(oracle(acc, truth), on="org_id", how="left")
+        .merge(realized_all(truth), on="org_id", how="left")
     )
     cols = {
         "published": "theater_index",
         "acceptance_rate": "acceptance_rate",
         "user_excess": "user_excess",
         "oracle": "oracle",
+        "realized_all": "realized_all",
     }
     common = m[["theater_index", "acceptance_rate", "user_excess"]].notna().all(axis=1)
     return {
@@ -170,7 +185,7 @@ def measure(lake: Path, truth: Path, dump: Path, again: bool = False) -> dict:
     }
 
 
-KEYS = ("published", "acceptance_rate", "user_excess", "oracle")
+KEYS = ("published", "acceptance_rate", "user_excess", "oracle", "realized_all")
 
 
 def markdown(results: list[dict]) -> str:
@@ -178,8 +193,9 @@ def markdown(results: list[dict]) -> str:
     estimates have, then the published figure's own n."""
     out = [
         "| seed | mix | exit | common orgs | published | 1 - accepted/shown | user excess "
-        "| ceiling (planted, delivered tools) | published, all its orgs |",
-        "|---|---|---:|---:|---|---|---|---|---|",
+        "| ceiling: realized share, delivered tools | realized share, all usage "
+        "| published, all its orgs |",
+        "|---|---|---:|---:|---|---|---|---|---|---|",
     ]
 
     def f(r):

@@ -758,8 +758,14 @@ def org_shares(
         # the lower ends, the upper limit from the upper ends (each at the interval's own
         # level: conservative)
         u = _unmatched_factor(regimes, float(NormalDist().inv_cdf(1.0 - tail)))
+        # a burst week needs fewer top-ups: E counts the bursts less the top-ups they displaced
+        # from the window days, at most the ordinary days' top-up level over the window days
+        # (n_window / n_ordinary of the ordinary days' top-ups, bounded by that share of F)
+        d = _displaced_share(sums.get(org))
         lo = float(np.quantile(np.clip((f_r + e_low_r) / den, 0.0, 1.0), tail))
-        hi = float(np.quantile(np.clip((f_r * (1.0 + u) + e_r) / den, 0.0, 1.0), 1.0 - tail))
+        hi = float(
+            np.quantile(np.clip((f_r * (1.0 + u) * (1.0 + d) + e_r) / den, 0.0, 1.0), 1.0 - tail)
+        )
         if hi - lo < 5e-5:
             # no replicate moved (e.g. no weight and no excess anywhere): not an exact figure,
             # other users could have shown one; the Wilson interval over the org's users
@@ -782,6 +788,15 @@ def org_shares(
             )
         )
     return out
+
+
+def _displaced_share(sums) -> float:
+    """Window days over ordinary days of an org's calendar (0 without one): the most of the
+    top-ups' ordinary daily level that the window days could have carried and bursts displaced."""
+    if sums is None:
+        return 0.0
+    s = sums[0]
+    return s.n_window / s.day_tot.shape[0] if s.day_tot.shape[0] else 0.0
 
 
 def _review_excess(sums, a: np.ndarray, rng, with_unused: bool):

@@ -138,3 +138,38 @@ def test_user_buckets_give_the_same_figures():
         5,
     )
     assert vars(alone[0]) == vars(once[1])
+
+
+def test_engine_user_buckets_give_the_same_figures(spark):
+    """``compute_org_shares`` reads the user-day counts from the engine a user bucket at a time
+    (``scoring.bucket_rows`` user-days each): one bucket or several, the same figures, and the
+    same as the counts collected at once."""
+    from pyspark.sql import functions as F
+
+    from theater.stages.incentives import compute_org_shares
+
+    cal, dc, usage, _ = _org(11, users=40)
+    boot = type("Boot", (), {"replicates": 200, "confidence": 0.9, "seed": 4})()
+    # one row per interaction (n = 1), the unused ones explained, as checkpoint_rows gives
+    rows = [
+        (r.org_id, r.user_key, r.event_date, 1.0, k < r.n_unused)
+        for r in dc.itertuples()
+        for k in range(int(r.n))
+    ]
+    day_rows = spark.createDataFrame(
+        rows, "org_id string, user_key string, event_date date, _n double, _explained boolean"
+    )
+    units = spark.createDataFrame(
+        [(r.org_id, r.user_key, float(r.usage), None) for r in usage.itertuples()],
+        "org_id string, user_key string, n double, w_q double",
+    )
+    from theater.buckets import bucket_count
+
+    assert bucket_count(40 * len(cal), 400) >= 5
+    got = []
+    for bucket_rows in (0, 400):  # 40 users x 60-odd days: one bucket, then about seven
+        inc = Incentives(calendar={"o1": cal}, day_rows=day_rows, bucket_rows=bucket_rows)
+        compute_org_shares(units.where(F.col("n") > 0), inc, boot)
+        got.append([vars(s) for s in inc.org_shares])
+    once = org_shares(Incentives(calendar={"o1": cal}, day_counts=dc), usage, 200, 0.9, 4)
+    assert got[0] == got[1] == [vars(s) for s in once]

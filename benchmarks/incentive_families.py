@@ -23,8 +23,10 @@ bootstrap replicates), then compare gold/interaction_labels with the truth:
   (the org-level figure the incentive index publishes), to see what reaches the org level when
   individual interactions cannot be told apart.
 
-Writes one JSON line per world to ``<out>/<family>.jsonl`` (worlds already there are skipped)
-and prints pooled figures (interaction-weighted over worlds).
+Writes one JSON line per world to ``<out>/<family>.jsonl`` (worlds already there are skipped;
+with the planted top-up and burst shares per org) and prints pooled figures
+(interaction-weighted over worlds); keeps the org-level share's inputs per world in
+``<out>/share_inputs_<family>_<seed>.pkl`` for ``incentive_org_share.py``.
 """
 
 from __future__ import annotations

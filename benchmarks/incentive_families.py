@@ -23,8 +23,10 @@ bootstrap replicates), then compare gold/interaction_labels with the truth:
   (the org-level figure the incentive index publishes), to see what reaches the org level when
   individual interactions cannot be told apart.
 
-Writes one JSON line per world to ``<out>/<family>.jsonl`` (worlds already there are skipped)
-and prints pooled figures (interaction-weighted over worlds).
+Writes one JSON line per world to ``<out>/<family>.jsonl`` (worlds already there are skipped;
+with the planted top-up and burst shares per org) and prints pooled figures
+(interaction-weighted over worlds); keeps the org-level share's inputs per world in
+``<out>/share_inputs_<family>_<seed>.pkl`` for ``incentive_org_share.py``.
 """
 
 from __future__ import annotations
@@ -70,8 +72,56 @@ def generate(family: str, seed: int, work: Path, teams: int) -> dict:
     return {"family_detail": fam, "mechanisms": s["mechanisms"]}
 
 
-def score_world(work: Path, replicates: int = 50, partitions: int | None = None) -> dict:
-    """Run the pipeline on ``work/landing``; return the labels (pandas) and the run's metrics."""
+def keep_share_inputs(path: Path | None):
+    """Wrap ``stages.incentives.org_shares`` so that its inputs (the org-level share's driver
+    side: bunching estimates, checkpoint calendar, user-day counts, per-user usage) are pickled
+    to ``path``: the org-level estimator can then be re-run on the world without the pipeline
+    (``benchmarks/incentive_org_share.py``). Returns a function that restores the original."""
+    from theater.stages import incentives
+
+    orig = incentives.org_shares
+    if path is None:
+        return lambda: None
+
+    def wrapped(inc, users, replicates, confidence, seed):
+        import pickle
+
+        import pandas as pd
+
+        day_counts = inc.day_counts if inc else None
+        if inc is not None and inc.day_chunks is not None:
+            # collected once here; the estimate below reads the same parts
+            parts = [c for c in inc.day_chunks() if c is not None]
+            inc.day_chunks = lambda: parts
+            day_counts = pd.concat(parts, ignore_index=True) if parts else None
+        with path.open("wb") as fh:
+            pickle.dump(
+                {
+                    "bunching": inc.bunching if inc else [],
+                    "calendar": inc.calendar if inc else None,
+                    "day_counts": day_counts,
+                    "users": users,
+                    "replicates": replicates,
+                    "confidence": confidence,
+                    "seed": seed,
+                },
+                fh,
+            )
+        return orig(inc, users, replicates, confidence, seed)
+
+    incentives.org_shares = wrapped
+
+    def restore():
+        incentives.org_shares = orig
+
+    return restore
+
+
+def score_world(
+    work: Path, replicates: int = 50, partitions: int | None = None, keep: Path | None = None
+) -> dict:
+    """Run the pipeline on ``work/landing``; return the labels (pandas) and the run's metrics.
+    ``keep``: where to pickle the org-level share's inputs (:func:`keep_share_inputs`)."""
     from pyspark.sql import functions as F
 
     from theater.config import load_config
@@ -90,13 +140,17 @@ def score_world(work: Path, replicates: int = 50, partitions: int | None = None)
     if partitions:
         over["spark.shuffle_partitions"] = partitions
     cfg = load_config(env="local", environ={}, overrides=over)
-    metrics = run_pipeline(
-        cfg,
-        period,
-        landing=str(work / "landing"),
-        lake_root=str(work / "lake"),
-        progress=lambda m: None,
-    )
+    restore = keep_share_inputs(keep)
+    try:
+        metrics = run_pipeline(
+            cfg,
+            period,
+            landing=str(work / "landing"),
+            lake_root=str(work / "lake"),
+            progress=lambda m: None,
+        )
+    finally:
+        restore()
     with session(cfg) as spark:
         labels = (
             Lake(str(work / "lake"))
@@ -162,6 +216,14 @@ def summarize(labels, truth, hard) -> dict:
         missed=("_missed", "mean"),
         carried=("_carried", "mean"),
     )
+    # per org: the planted shares of quota top-ups and of review bursts (the org-level parts)
+    out["planted_parts"] = {
+        o: [
+            round(float((g2["mechanism"] == "quota_filler").mean()), 5),
+            round(float((g2["mechanism"] == "checkpoint_burst").mean()), 5),
+        ]
+        for o, g2 in m.groupby("org_id")
+    }
     # per org: planted share, mean weight, interactions, planted share unflagged, weight on
     # unflagged interactions (then the published incentive index and interval, in percent)
     out["orgs"] = {
@@ -185,7 +247,7 @@ def one_world(family: str, seed: int, root: Path, teams: int) -> dict:
         shutil.rmtree(work)
     t0 = time.time()
     info = generate(family, seed, work, teams)
-    res = score_world(work)
+    res = score_world(work, keep=root / f"share_inputs_{family}_{seed}.pkl")
     truth = pd.read_csv(work / "truth" / "interactions.csv", dtype={"event_id": str})
     hard = pd.read_csv(work / "truth" / "hard_negatives.csv", dtype={"event_id": str})
     row = summarize(res["labels"], truth, hard)

@@ -480,6 +480,59 @@ def apply(interactions: DataFrame, frame: DataFrame, measured: Sequence[str]) ->
     )
 
 
+@dataclass
+class DaySums:
+    """One org's user-day usage reduced to what the review-window excess needs, so that it can
+    be summed a user bucket at a time (every user's days lie in one bucket): per user the usage
+    on the window days; per replicate and ordinary day the user-weighted usage (``a @
+    ordinary``); the org's usage per ordinary day; the sum over users of the variance of their
+    own ordinary days. Driver memory: users + replicates x days, not users x days."""
+
+    window: np.ndarray
+    per_day: np.ndarray
+    day_tot: np.ndarray
+    user_var: float
+    n_window: int
+
+    @classmethod
+    def empty(cls, users: int, replicates: int, n_ordinary: int, n_window: int) -> "DaySums":
+        return cls(
+            np.zeros(users),
+            np.zeros((replicates, n_ordinary)),
+            np.zeros(n_ordinary),
+            0.0,
+            n_window,
+        )
+
+    def add(self, idx: np.ndarray, window: np.ndarray, ordinary: np.ndarray, a: np.ndarray):
+        """Add users ``idx`` (positions in ``a``'s columns): their window usage and their
+        users x ordinary days usage."""
+        self.window[idx] += window
+        self.per_day += a[:, idx] @ ordinary
+        self.day_tot += ordinary.sum(axis=0)
+        if ordinary.shape[1] >= 2 and len(idx):
+            self.user_var += float(ordinary.var(axis=1, ddof=1).sum())
+
+
+def excess_from_sums(
+    s: DaySums, a: np.ndarray, b: np.ndarray, shock_z: np.ndarray | None
+) -> tuple[float, np.ndarray, float]:
+    """``(E, E per replicate, common day shock sd)`` from an org's :class:`DaySums`
+    (:func:`excess_replicates`); ``shock_z``: standard normal draws per replicate for the
+    window's common day shock (shared between the usage and its unused part, a shock being
+    common to the day), None: drawn by the caller only where the shock is not 0."""
+    no = s.day_tot.shape[0]
+    e = float(s.window.sum() - s.n_window * s.day_tot.sum() / no)
+    shock_var = 0.0
+    if no >= 3:
+        shock_var = max(float(s.day_tot.var(ddof=1)) - s.user_var, 0.0)
+    level = (s.per_day * b).sum(axis=1) / np.maximum(b.sum(axis=1), 1)
+    shock = (
+        math.sqrt(s.n_window * shock_var) * shock_z if shock_var and shock_z is not None else 0.0
+    )
+    return e, a @ s.window - s.n_window * level + shock, math.sqrt(shock_var)
+
+
 def excess_replicates(
     window: np.ndarray, ordinary: np.ndarray, n_window: int, a: np.ndarray, b: np.ndarray, rng
 ) -> tuple[float, np.ndarray, float]:
@@ -496,13 +549,11 @@ def excess_replicates(
     that the users' own day-to-day variation does not explain (floored at 0).
     Returns (E, E per replicate, the common day shock's standard deviation).
     """
+    s = DaySums.empty(len(window), a.shape[0], ordinary.shape[1], n_window)
+    s.add(np.arange(len(window)), window, ordinary, a)
     no = ordinary.shape[1]
-    e = float(window.sum() - n_window * ordinary.sum() / no)
-    day_tot = ordinary.sum(axis=0)
     shock_var = 0.0
     if no >= 3:
-        shock_var = max(float(day_tot.var(ddof=1)) - float(ordinary.var(axis=1, ddof=1).sum()), 0.0)
-    per_day = a @ ordinary  # replicates x ordinary days
-    level = (per_day * b).sum(axis=1) / np.maximum(b.sum(axis=1), 1)
-    shock = rng.normal(0.0, math.sqrt(n_window * shock_var), a.shape[0]) if shock_var else 0.0
-    return e, a @ window - n_window * level + shock, math.sqrt(shock_var)
+        shock_var = max(float(s.day_tot.var(ddof=1)) - s.user_var, 0.0)
+    z = rng.standard_normal(a.shape[0]) if shock_var else None
+    return excess_from_sums(s, a, b, z)

@@ -9,6 +9,7 @@ org-level columns of gold/org_theater_index.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from statistics import NormalDist
@@ -19,6 +20,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from ..buckets import bucket_count, user_bucket
 from ..columns import DISCARDED, output_unused, output_used, quota_in_force
 from ..signals import checkpoint_burst, outcome_decoupling, quota_bunching, sensitivity
 
@@ -47,6 +49,10 @@ class Incentives:
     # (org_id, user_key, event_date, n) usage on its working days: the org-level excess
     calendar: dict | None = None
     day_counts: "pd.DataFrame | None" = None
+    # or the same a user bucket at a time: a callable returning an iterable of frames
+    day_chunks: "object | None" = None
+    day_rows: DataFrame | None = None  # checkpoint_rows of the orgs with a calendar (lazy)
+    bucket_rows: int = 0  # scoring.bucket_rows: user-day rows per bucket read by org_shares
     org_shares: list = field(default_factory=list)  # OrgShare per org, once the index is built
 
     def summary(self) -> dict:
@@ -201,13 +207,32 @@ def compute(
         if cal:
             checkpoint_estimates(spark, inc, rows, cal, cb)
             inc.calendar = cal
-            inc.day_counts = (
-                rows.where(F.col("org_id").isin(*sorted(cal)))
-                .groupBy("org_id", "user_key", "event_date")
-                .agg(F.sum("_n").alias("n"))
-                .toPandas()
-            )
+            # read a user bucket at a time by ``org_shares`` (``compute_org_shares``)
+            inc.day_rows = rows.where(F.col("org_id").isin(*sorted(cal)))
+    inc.bucket_rows = cfg.scoring.bucket_rows
     return inc
+
+
+def day_counts(rows: DataFrame) -> DataFrame:
+    """(org_id, user_key, event_date, n, n_unused) from :func:`checkpoint_rows`: the usage per
+    user-day and its part whose outputs show no evidence of use (the review windows' lower
+    end, :func:`org_shares`)."""
+    return rows.groupBy("org_id", "user_key", "event_date").agg(
+        F.sum("_n").alias("n"),
+        F.sum(F.when(F.col("_explained"), F.col("_n")).otherwise(0.0)).alias("n_unused"),
+    )
+
+
+def day_chunks(rows: DataFrame, n: int):
+    """A callable yielding :func:`day_counts` one user bucket (``buckets.user_bucket``) at a
+    time, each collected to the driver only when read: every user's days are in one bucket."""
+
+    def chunks():
+        for b in range(n):
+            part = rows if n == 1 else rows.where(user_bucket(n) == b)
+            yield day_counts(part).toPandas()
+
+    return chunks
 
 
 def lead_calendar(
@@ -562,6 +587,7 @@ class OrgShare:
     burst: float = 0.0  # the review windows' excess share
     day_shock_sd: float = 0.0
     parts: dict = field(default_factory=dict)  # each part's own interval (shares, diagnostics)
+    burst_low: float = 0.0  # the windows' excess backed by unused outputs (its lower end)
 
 
 def _filler_rel_se(ests: Sequence) -> float:
@@ -598,24 +624,50 @@ def _unmatched_factor(ests: Sequence, z: float) -> float:
     return num / den if den > 0 else 0.0
 
 
-def _burst_arrays(counts: pd.DataFrame, cal: Mapping, users: Sequence[str]):
-    """(window usage per user, users x ordinary days, window days) of one org."""
-    win = sorted(d for d, (t, _) in cal.items() if t == "window")
-    ordd = sorted(d for d, (t, _) in cal.items() if t == "ordinary")
-    ui = {u: i for i, u in enumerate(users)}
-    oi = {d: j for j, d in enumerate(ordd)}
-    ws = set(win)
-    window = np.zeros(len(users))
-    ordinary = np.zeros((len(users), len(ordd)))
-    for u, d, n in zip(counts["user_key"], counts["event_date"], counts["n"]):
-        i = ui.get(u)
-        if i is None or n is None or n != n:
+def _org_rng(seed: int, org: str) -> np.random.Generator:
+    """One random stream per org: its replicates do not depend on the other orgs nor on the
+    order in which the user buckets are read."""
+    return np.random.default_rng([int(seed), zlib.crc32(str(org).encode())])
+
+
+def _add_day_rows(sums: dict, chunk: pd.DataFrame, cal: Mapping, keys: Mapping) -> None:
+    """Add one user bucket's (org_id, user_key, event_date, n[, n_unused]) rows to each org's
+    :class:`checkpoint_burst.DaySums` (``sums[org] = (all usage, unused part or None, a)``)."""
+    for org, g in chunk.groupby("org_id", sort=True):
+        if org not in sums:
             continue
-        if d in ws:
-            window[i] += n
-        elif d in oi:
-            ordinary[i, oi[d]] += n
-    return window, ordinary, len(win)
+        s_all, s_unused, a = sums[org]
+        days = cal[org]
+        ordd = sorted(d for d, (t, _) in days.items() if t == "ordinary")
+        oi = {d: j for j, d in enumerate(ordd)}
+        ws = {d for d, (t, _) in days.items() if t == "window"}
+        ui = keys[org]
+        g = g[g["user_key"].isin(ui.keys()) & g["n"].notna()]
+        local = {u: k for k, u in enumerate(sorted(set(g["user_key"])))}
+        idx = np.array([ui[u] for u in local], dtype=int)
+        parts = [(s_all, g["n"].to_numpy(float))]
+        if s_unused is not None:
+            parts.append((s_unused, np.nan_to_num(g["n_unused"].to_numpy(float))))
+        rows_u = np.array([local[u] for u in g["user_key"]], dtype=int)
+        in_w = np.array([d in ws for d in g["event_date"]], dtype=bool)
+        col = np.array([oi.get(d, -1) for d in g["event_date"]], dtype=int)
+        for target, n in parts:
+            window = np.zeros(len(local))
+            ordinary = np.zeros((len(local), len(ordd)))
+            np.add.at(window, rows_u[in_w], n[in_w])
+            o = (~in_w) & (col >= 0)
+            np.add.at(ordinary, (rows_u[o], col[o]), n[o])
+            target.add(idx, window, ordinary, a)
+
+
+def _day_chunks(inc) -> list:
+    """The user-day counts a user bucket at a time: ``inc.day_chunks`` (a callable yielding
+    frames) or the collected ``inc.day_counts`` as one part."""
+    if inc is None:
+        return []
+    if inc.day_chunks is not None:
+        return inc.day_chunks()
+    return [inc.day_counts] if inc.day_counts is not None else []
 
 
 def org_shares(
@@ -628,56 +680,96 @@ def org_shares(
     """Per org, the share of usage that is incentive-driven, estimated from the aggregate excess
     rather than from flags: quota top-ups (the bunching weights summed over the org's usage,
     their bunching SE carried as a relative error) plus the review windows' excess over the same
-    users' ordinary days (:func:`checkpoint_burst.excess_replicates`), with a percentile interval
+    users' ordinary days (:func:`checkpoint_burst.excess_from_sums`), with a percentile interval
     over replicates that resample users (Poisson weights, the same for both parts and the
     denominator), the ordinary days and the windows' common day shock.
+
+    What the aggregate cannot tell apart is carried by the interval, not guessed:
+    - top-ups are set-identified, [F, F (1 + u)] (:func:`_unmatched_factor`);
+    - the windows' excess E may hold a team-wide crunch as well as bursts (both raise the same
+      users' usage on the same days). Crunch work is used; review theater need not be. With
+      ``g`` the share of ordinary-day usage whose outputs show no use and ``E_unused`` the
+      windows' excess of such usage, the bursts are at least ``(E_unused - g E) / (1 - g)``
+      (all of a crunch used as ordinary work is; every burst output at most unused), and at
+      most E: the interval's lower end is read from the first, its upper end from the second.
+      The estimate stays E (no crunch).
 
     ``users``: org_id, user_key, usage (all usage units), filler (usage x w_q where bunching is
     measured, else NaN). An org with neither a quota regime nor a checkpoint calendar, or with a
     quota regime whose bunching is not estimated, is not measurable (share None). The share and
     interval are clipped to [0, 1]; an interval that no replicate widens is replaced by the
-    Wilson interval of the share over the org's users (it is not an exact figure).
+    Wilson interval of the share over the org's users (it is not an exact figure). The user-day
+    counts are read a user bucket at a time (:func:`_day_chunks`): driver memory follows users
+    plus replicates x days, not users x days.
     """
-    rng = np.random.default_rng(seed)
     tail = (1.0 - confidence) / 2.0
     bunching = inc.bunching if inc else []
     cal = (inc.calendar or {}) if inc else {}
-    counts = inc.day_counts if inc is not None and inc.day_counts is not None else None
-    out = []
     # users in a fixed order, so that the replicates do not depend on how the engine
     # returned the rows
     users = users.sort_values(["org_id", "user_key"], kind="stable")
+    orgs, sums, keys = [], {}, {}
     for org, g in users.groupby("org_id", sort=True):
+        rng = _org_rng(seed, org)
+        ks = list(g["user_key"])
+        a = rng.poisson(1.0, (replicates, len(ks))).astype(float)
+        orgs.append((org, g, rng, a))
+        days = cal.get(org)
+        if days is None:
+            continue
+        n_ord = sum(1 for t, _ in days.values() if t == "ordinary")
+        n_win = sum(1 for t, _ in days.values() if t == "window")
+        if n_ord < 2 or n_win == 0:
+            continue
+        keys[org] = {u: i for i, u in enumerate(ks)}
+        sums[org] = tuple(
+            checkpoint_burst.DaySums.empty(len(ks), replicates, n_ord, n_win) for _ in range(2)
+        ) + (a,)
+    # each user bucket's rows are read once; the unused part is known only if every bucket has it
+    with_unused = True
+    for chunk in _day_chunks(inc) if sums else []:
+        if chunk is None or chunk.empty:
+            continue
+        has = "n_unused" in chunk.columns
+        with_unused = with_unused and has
+        live = {o: (x[0], x[1] if has else None, x[2]) for o, x in sums.items()}
+        _add_day_rows(live, chunk, cal, keys)
+    out = []
+    for org, g, rng, a in orgs:
         regimes = [e for e in bunching if e.org_id == org]
         # a quota in force whose bunching could not be estimated leaves the top-ups unknown
         if (not regimes and org not in cal) or any(e.status != "ok" for e in regimes):
             out.append(OrgShare(org, None, None, None))
             continue
-        keys = list(g["user_key"])
         usage = g["usage"].to_numpy(float)
         filler = np.nan_to_num(g["filler"].to_numpy(float))
-        a = rng.poisson(1.0, (replicates, len(keys))).astype(float)
         total, total_r = usage.sum(), a @ usage
+        if total <= 0:
+            out.append(OrgShare(org, None, None, None))
+            continue
         f = filler.sum()
         f_r = (a @ filler) * np.clip(
             1.0 + _filler_rel_se(regimes) * rng.standard_normal(replicates), 0.0, None
         )
-        e, e_r, sd = _review_excess(org, cal, counts, keys, a, rng)
-        if total <= 0:
-            out.append(OrgShare(org, None, None, None))
-            continue
+        e, e_r, e_low, e_low_r, sd = _review_excess(sums.get(org), a, rng, with_unused)
         share = min(max((f + e) / total, 0.0), 1.0)
         den = np.maximum(total_r, 1e-12)
-        reps = np.clip((f_r + e_r) / den, 0.0, 1.0)
-        # top-ups are set-identified, [F, F (1 + u)]: the lower limit from the lower end, the
-        # upper limit from the upper end (each at the interval's own level: conservative)
+        # top-ups are set-identified, [F, F (1 + u)]; bursts [E_low, E]: the lower limit from
+        # the lower ends, the upper limit from the upper ends (each at the interval's own
+        # level: conservative)
         u = _unmatched_factor(regimes, float(NormalDist().inv_cdf(1.0 - tail)))
-        lo = float(np.quantile(reps, tail))
-        hi = float(np.quantile(np.clip((f_r * (1.0 + u) + e_r) / den, 0.0, 1.0), 1.0 - tail))
+        # a burst week needs fewer top-ups: E counts the bursts less the top-ups they displaced
+        # from the window days, at most the ordinary days' top-up level over the window days
+        # (n_window / n_ordinary of the ordinary days' top-ups, bounded by that share of F)
+        d = _displaced_share(sums.get(org))
+        lo = float(np.quantile(np.clip((f_r + e_low_r) / den, 0.0, 1.0), tail))
+        hi = float(
+            np.quantile(np.clip((f_r * (1.0 + u) * (1.0 + d) + e_r) / den, 0.0, 1.0), 1.0 - tail)
+        )
         if hi - lo < 5e-5:
             # no replicate moved (e.g. no weight and no excess anywhere): not an exact figure,
             # other users could have shown one; the Wilson interval over the org's users
-            w_lo, w_hi = wilson(share, len(keys), confidence)
+            w_lo, w_hi = wilson(share, len(g), confidence)
             lo, hi = min(lo, w_lo), max(hi, w_hi)
         out.append(
             OrgShare(
@@ -690,23 +782,47 @@ def org_shares(
                 round(float(sd), 3),
                 {
                     k: [round(float(x), 6) for x in np.quantile(v / den, [tail, 1 - tail])]
-                    for k, v in (("filler", f_r), ("burst", e_r))
+                    for k, v in (("filler", f_r), ("burst", e_r), ("burst_lower_end", e_low_r))
                 },
+                round(float(e_low / total), 6),
             )
         )
     return out
 
 
-def _review_excess(org, cal: dict, counts, keys: list, a: np.ndarray, rng):
-    """``(excess, its replicates, day-shock sd)`` of the org's review windows over the same
-    users' ordinary days; zeros where the org has no calendar or too few ordinary days."""
-    e, e_r, sd = 0.0, np.zeros(a.shape[0]), 0.0
-    if org in cal and counts is not None:
-        window, ordinary, nw = _burst_arrays(counts[counts["org_id"] == org], cal[org], keys)
-        if ordinary.shape[1] >= 2 and nw > 0:
-            b = rng.poisson(1.0, (a.shape[0], ordinary.shape[1])).astype(float)
-            e, e_r, sd = checkpoint_burst.excess_replicates(window, ordinary, nw, a, b, rng)
-    return e, e_r, sd
+def _displaced_share(sums) -> float:
+    """Window days over ordinary days of an org's calendar (0 without one): the most of the
+    top-ups' ordinary daily level that the window days could have carried and bursts displaced."""
+    if sums is None:
+        return 0.0
+    s = sums[0]
+    return s.n_window / s.day_tot.shape[0] if s.day_tot.shape[0] else 0.0
+
+
+def _review_excess(sums, a: np.ndarray, rng, with_unused: bool):
+    """``(E, its replicates, E's lower end, its replicates, day-shock sd)`` of the org's review
+    windows over the same users' ordinary days (zeros where the org has no calendar or too few
+    ordinary days). The lower end is the part of E backed by the excess of usage without
+    evidence of use (:func:`org_shares`); E itself where that is not known."""
+    r = a.shape[0]
+    if sums is None:
+        z = np.zeros(r)
+        return 0.0, z, 0.0, z, 0.0
+    s_all, s_unused, _ = sums
+    b = rng.poisson(1.0, (r, s_all.day_tot.shape[0])).astype(float)
+    shock_z = rng.standard_normal(r)
+    e, e_r, sd = checkpoint_burst.excess_from_sums(s_all, a, b, shock_z)
+    if not with_unused or s_unused is None:
+        return e, e_r, e, e_r, sd
+    eu, eu_r, _ = checkpoint_burst.excess_from_sums(s_unused, a, b, shock_z)
+    tot = s_all.day_tot.sum()
+    g = s_unused.day_tot.sum() / tot if tot > 0 else 0.0
+    lev = (s_all.per_day * b).sum(axis=1)
+    g_r = np.where(lev > 0, (s_unused.per_day * b).sum(axis=1) / np.maximum(lev, 1e-12), g)
+    g_r = np.minimum(g_r, 1.0 - 1e-9)
+    low = (eu - g * e) / (1.0 - g) if g < 1.0 else e
+    low_r = np.minimum((eu_r - g_r * e_r) / (1.0 - g_r), e_r)
+    return e, e_r, min(low, e), low_r, sd
 
 
 #: Fewest replicates behind the percentile interval of :func:`org_shares`.
@@ -731,6 +847,11 @@ def compute_org_shares(units: DataFrame, inc, boot) -> None:
         )
         .toPandas()
     )
+    if inc.day_rows is not None and inc.day_chunks is None and inc.calendar:
+        # users x working days bounds the user-day rows: buckets of about bucket_rows each
+        days = max(len(m) for m in inc.calendar.values())
+        n = bucket_count(len(users) * days, inc.bucket_rows)
+        inc.day_chunks = day_chunks(inc.day_rows, n)
     if not users.empty:
         inc.org_shares = org_shares(
             inc, users, max(boot.replicates, MIN_SHARE_REPLICATES), boot.confidence, boot.seed

@@ -37,13 +37,14 @@ def row(i, action="chat", tokens="12", extra=""):
 
 FILES = {
     # plain: quoted values holding commas, quotes and non-ASCII text, empty values (quoted and
-    # not), an extra column, a bad row and two identical bad rows (each gets its own line)
+    # not), a quote inside an unquoted value, an extra column, a bad row and two identical bad
+    # rows (each gets its own line)
     "p1.csv": (
         HEAD + ',"seat"\n'
         + row(1, extra=',"A,7"') + "\n"
         + '"c2","' + TS + '","u ""2""","ide","chat",,"accepted",""\n'
         + row(3, action="dance", extra=',"B"') + "\n"
-        + '"c4","' + TS + '","üser é€","ide","chat",3,"",\n'
+        + '"c4","' + TS + '","üser é€","ide","chat",3,"",ab"c\n'
         + row(5, tokens="-1", extra=',"C"') + "\n"
         + row(5, tokens="-1", extra=',"C"') + "\n"
     ).encode(),
@@ -153,5 +154,6 @@ def test_the_hand_worked_rows(spark, both):
     assert bronze["c2"]._extra is None and bronze["c2"].prompt_tokens is None
     assert bronze["c2"].user_id == 'u "2"'
     assert bronze["c4"].user_id == "üser é€" and bronze["c4"].output_disposition is None
+    assert json.loads(bronze["c4"]._extra) == {"seat": 'ab"c'}  # a quote inside a plain value
     raw_15 = json.loads(raw[(D + "multi.csv", 3)])
     assert raw_15["output_disposition"] == "accepted\nstill"

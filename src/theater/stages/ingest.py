@@ -23,9 +23,12 @@
   rows that no file can be blamed for writes nothing of that table's files and records none
   of them, so the next run reads them again. ``already loaded`` means recorded ``loaded`` in a
   committed batch; a file recorded ``rejected`` is skipped until its content changes.
-- A dataset's files are read by one scan per kind (plain and gzip JSON lines, Parquet per
-  schema) of a farm of links in staging (``files-<dataset>/<kind>/_file=<key>/``), each row
-  keyed to its file (``sources.landing.read_batch``), not by one plan per file.
+- A dataset's files are read by one scan per kind (plain and gzip JSON lines, CSV per header,
+  Parquet per schema) of a farm of links in staging (``files-<dataset>/<kind>/_file=<key>/``),
+  each row keyed to its file (``sources.landing.read_batch``), not by one plan per file. CSV
+  whose every record is one line with the header's field count is read by the engine's CSV
+  reader as delivered; other CSV (ragged rows, quoted values across lines, lines set aside) is
+  re-framed as JSON lines by Python, which sets ragged rows aside with their line.
 - Staging (``<lake>/ops/_staging/<batch>/``, re-framed copies and links of landing files that
   still hold raw identifiers) is removed on every exit, and any stale staging at the start of a
   run.

@@ -275,9 +275,16 @@ def _line_numbers(spark: SparkSession, bad: DataFrame, preps: dict[str, Prepared
     csv_files = sorted(rel for rel, p in preps.items() if p.kind == "csv")
     w = Window.partitionBy("_source_file", "_h").orderBy("_h")
     keyed = keyed.withColumn("_occ", F.row_number().over(w))
-    schema = "_source_file string, _h string, _occ int, _line bigint, _text string"
-    lines = spark.createDataFrame(rows, schema)
-    keyed = keyed.join(F.broadcast(lines), on=["_source_file", "_h", "_occ"], how="left")
+    if rows:
+        schema = "_source_file string, _h string, _occ int, _line bigint, _text string"
+        lines = spark.createDataFrame(rows, schema)
+        keyed = keyed.join(F.broadcast(lines), on=["_source_file", "_h", "_occ"], how="left")
+    else:
+        keyed = keyed.select(
+            "*",
+            F.lit(None).cast("bigint").alias("_line"),
+            F.lit(None).cast("string").alias("_text"),
+        )
     if csv_files:
         # a CSV row's key is no record text: replaced by its JSON (null, never the key, should
         # the row not be found: quarantine then shows its contract fields)

@@ -63,3 +63,17 @@ def test_engine_read_equals_python_reframing(spark, both):
 
 def test_the_hand_worked_rows(spark, both):
     check_expected(spark, both[1][0])
+
+
+def test_one_plain_file_alone_reads_as_in_a_batch(spark, both, tmp_path):
+    files, _ = landing_mod.list_files(str(both[0] / "landing"), "interactions")
+    p1 = next(f for f in files if f.relpath == D + "p1.csv")
+    prep = landing_mod.prepare(p1, str(tmp_path / "staging"))
+    alone = landing_mod.read_prepared(spark, p1, prep)
+    batch = landing_mod.read_batch(spark, "interactions", [prep], str(tmp_path / "farm"))
+    cols = sorted(alone.columns)
+    assert sorted(batch.columns) == sorted([*cols, "_file"])
+    assert sorted(map(tuple, alone.select(cols).collect()), key=repr) == sorted(
+        map(tuple, batch.select(cols).collect()), key=repr
+    )
+    assert alone.count() == 6

@@ -973,10 +973,12 @@ def _farm(root: str, files: list[tuple[str, str]]) -> str:
         d = os.path.join(root, f"{FILE_KEY}={key}")
         os.makedirs(d, exist_ok=True)
         low = path.lower()
-        ext = ".csv" if low.endswith((".csv", ".csv.gz")) else ".jsonl"
-        ext = (
-            ".parquet" if low.endswith(".parquet") else ext + (".gz" if low.endswith(".gz") else "")
-        )
+        if low.endswith(".parquet"):
+            ext = ".parquet"
+        else:
+            ext = (".csv" if low.endswith((".csv", ".csv.gz")) else ".jsonl") + (
+                ".gz" if low.endswith(".gz") else ""
+            )
         _place(path, os.path.join(d, "part" + ext))
     return root
 
@@ -997,8 +999,9 @@ def read_batch(spark: SparkSession, dataset: str, preps: list[Prepared], farm: s
     The files are linked into ``farm`` as Hive-style partitions (see :func:`_farm`), one scan
     per kind: plain JSON lines (delivered, re-framed JSON arrays and CSV together; CSV's
     untyped values are told by the key), gzip JSON lines (Sail refuses mixed compression in one
-    scan), CSV the engine reads per header (and compression), and Parquet per schema (names and types in order). A Parquet file holding a column
-    named ``_file`` is read alone. Rows equal those of :func:`read_prepared` file by file.
+    scan), CSV the engine reads per header (and compression), and Parquet per schema (names and
+    types in order). A Parquet file holding a column named ``_file`` is read alone. Rows equal
+    those of :func:`read_prepared` file by file.
     """
     c = contract(dataset)
     keyed = [(file_key(i), p) for i, p in enumerate(preps)]

@@ -71,6 +71,9 @@ class LandingFile:
     # lines to set aside before the engine reads the file (not UTF-8, or over the record size
     # limit): staged without them, each quarantined with its line number (see prepare)
     set_aside: bool = False
+    # CSV whose every record is one line with the header's field count, in plain quoting (see
+    # _CsvShape): its header names, and the engine's CSV reader reads it; None otherwise
+    csv_header: tuple[str, ...] | None = None
 
 
 GLOB_CHARS = set("*?[]{}\\")
@@ -116,9 +119,17 @@ def inspect_landing(
     a problem (named with its offset and line). ``empty``: no non-blank text (JSON) or nothing
     after the header line (CSV). Parquet: magic bytes and footer metadata; 0 rows is empty.
     """
+    return _inspect(path, fmt, gz, limits)[0]
+
+
+def _inspect(
+    path: str, fmt: str, gz: bool, limits: ReaderLimits | None = None
+) -> tuple[tuple[str, int, str | None, bool, bool], tuple[str, ...] | None]:
+    """:func:`inspect_landing`'s result and, for a CSV file the engine can read as CSV, its
+    header (see :class:`_CsvShape`)."""
     limits = limits or current_limits()
     if fmt == "parquet":  # read by the engine from its footer: no text limits apply
-        return _inspect_parquet(path)
+        return _inspect_parquet(path), None
     h = hashlib.sha256()
     sizes = [0]
     scan = _TextScan(fmt, limits, os.path.getsize(path) if gz else None)
@@ -141,13 +152,18 @@ def inspect_landing(
         problem = "truncated gzip stream (the file ends before the end of its compressed data)"
     if problem is None and scan.depth is not None and scan.depth.open_size() > scan.cap:
         problem = _element_too_big(limits, scan.depth.open_size())
-    return (
+    header = None
+    if problem is None and scan.shape is not None and not scan.set_aside:
+        # one gzip member only: a second member is read back by Python, never by the engine
+        header = scan.shape.finish() if gz_state.get("members", 1) == 1 else None
+    result = (
         h.hexdigest(),
         sizes[0],
         problem,
         problem is None and not scan.seen_content,
         problem is None and scan.set_aside,
     )
+    return result, header
 
 
 def _inspect_parquet(path: str) -> tuple[str, int, str | None, bool, bool]:
@@ -198,6 +214,7 @@ def _text_pieces(chunks, gz: bool, gz_state: dict):
             elif inflate.eof and inflate.unused_data:  # multi-member gzip
                 pending = inflate.unused_data
                 inflate = zlib.decompressobj(wbits=31)
+                gz_state["members"] = gz_state.get("members", 1) + 1
             else:
                 pending = b""
     gz_state["eof"] = inflate.eof
@@ -224,6 +241,7 @@ class _TextScan:
         self.seen_content = False  # JSON: any non-blank; CSV: any non-blank after the first line
         self.header_done = fmt != "csv"
         self.first = True
+        self.shape = _CsvShape() if fmt == "csv" else None
 
     def feed(self, data: bytes) -> str | None:
         problem = self.limits.check_bytes(self.text_bytes + len(data), self.compressed)
@@ -243,6 +261,8 @@ class _TextScan:
         text, problem = self._decode(data)
         if problem:
             return problem
+        if self.shape is not None and not self.set_aside:
+            self.shape.feed(text)
         if self.depth is not None:
             if not self.depth.feed(text):
                 return self.limits.too_deep()
@@ -302,6 +322,59 @@ class _TextScan:
             else:
                 return "not UTF-8: the file ends inside a multi-byte character"
         return None
+
+
+class _CsvShape:
+    """Whether a CSV file's text is plain enough for the engine's CSV reader, fed decoded text
+    piece by piece: every record on one line, with the header's field count (two or more), in
+    RFC 4180 quoting (the csv module's strict mode: nothing after a closing quote, no line
+    break or lone carriage return outside quotes). On such text the engine's reader and the csv
+    module give the same rows, and a row's line is its position plus one (the header), so
+    quarantine finds it back (``locate_csv_rows``). Anything else (a ragged row, a quoted
+    value across lines, blank lines, odd quoting) is re-framed by Python, which sets ragged
+    rows aside with their line instead of failing the engine's scan."""
+
+    def __init__(self):
+        self.header: tuple[str, ...] | None = None
+        self.plain = True
+        self.tail = ""
+
+    def feed(self, text: str) -> None:
+        if not self.plain:
+            return
+        text = self.tail + text
+        cut = text.rfind("\n")
+        if cut < 0:  # bounded: a line over the record size limit is set aside, ending this
+            self.tail = text
+            return
+        self.tail = text[cut + 1 :]
+        self._lines(text[:cut].split("\n"))
+
+    def _lines(self, lines: list[str]) -> None:
+        if self.header is None:
+            first = lines[0][1:] if lines[0].startswith("\ufeff") else lines[0]
+            try:
+                rows = list(csv.reader([first], strict=True))
+            except csv.Error:
+                rows = []
+            if len(rows) != 1 or len(rows[0]) < 2:
+                self.plain = False
+                return
+            self.header = tuple(rows[0])
+            lines = lines[1:]
+        try:
+            widths = list(map(len, csv.reader(lines, strict=True)))
+        except csv.Error:
+            widths = []
+        if len(widths) != len(lines) or set(widths) - {len(self.header)}:
+            self.plain = False
+
+    def finish(self) -> tuple[str, ...] | None:
+        """The header of a plain file, else None."""
+        if self.plain and self.tail:
+            self._lines([self.tail])
+            self.tail = ""
+        return self.header if self.plain else None
 
 
 def _element_too_big(limits: ReaderLimits, size: int) -> str:
@@ -376,10 +449,12 @@ def list_files(
                 continue
             rel = os.path.relpath(p, landing)
             real = str(p.resolve())
-            sha, size, problem, empty, aside = inspect_landing(
+            (sha, size, problem, empty, aside), header = _inspect(
                 real, fmt, name.lower().endswith(".gz"), limits
             )
-            found.append(LandingFile(dataset, real, rel, fmt, size, sha, problem, empty, aside))
+            found.append(
+                LandingFile(dataset, real, rel, fmt, size, sha, problem, empty, aside, header)
+            )
     found.sort(key=lambda f: f.relpath)
     return found, skipped
 
@@ -483,12 +558,14 @@ class Prepared:
     """A landing file made ready for the engine (see :func:`prepare`)."""
 
     path: str  # what the engine reads (literal, never a pattern)
-    kind: str  # text (JSON lines) | parquet
+    kind: str  # text (JSON lines) | csv (read by the engine's CSV reader) | parquet
     json_typed: bool = True
     # staged text line k (0-based) -> line number in the landing file; None: k + 1
     line_map: array | None = None
     # records found bad while staging (ragged CSV rows): (line, raw JSON, reason)
     bad: list = field(default_factory=list)
+    # kind csv: the header's names (the engine's scan takes them as its schema)
+    header: tuple[str, ...] | None = None
 
 
 def _checked_lines(path: str, bad: list, nums: array):
@@ -614,8 +691,23 @@ def csv_to_lines(path: str, out: str, clean: bool = False) -> tuple[array, list]
     return line_map, bad
 
 
+def engine_reads_header(header: tuple[str, ...], c: Contract) -> bool:
+    """Whether the engine's CSV reader may take these names as its schema and give the columns
+    the JSON re-framing would: names neither empty nor quoted with a backtick, unique and not
+    differing from a contract name in case only (the engine resolves names regardless of
+    case), and none starting with ``_`` (the reader's own columns, ``_file`` and the like)."""
+    folded = [n.lower() for n in header]
+    contract_names = {n.lower(): n for n in c.names}
+    return (
+        len(set(folded)) == len(header)
+        and all(n and "`" not in n and not n.startswith("_") for n in header)
+        and all(contract_names.get(low, n) == n for low, n in zip(folded, header))
+    )
+
+
 def prepare(f: LandingFile, staging: str) -> Prepared:
-    """Make a landing file readable by the engine: JSON arrays and CSV re-framed as JSON lines
+    """Make a landing file readable by the engine: plain CSV (see :class:`_CsvShape`) read by
+    the engine's CSV reader as it is, JSON arrays and other CSV re-framed as JSON lines
     in ``staging`` (CSV ragged rows set aside), JSON lines with lines to set aside (not UTF-8,
     over the record size limit) staged without them, odd Parquet timestamps rewritten, and names
     holding glob characters linked under a plain name."""
@@ -631,6 +723,8 @@ def prepare(f: LandingFile, staging: str) -> Prepared:
         out = os.path.join(staging, stem + ".jsonl")
         json_to_lines(f.path, out)
         return Prepared(out, "text")
+    if f.fmt == "csv" and f.csv_header and engine_reads_header(f.csv_header, contract(f.dataset)):
+        return Prepared(safe_path(f.path, staging), "csv", json_typed=False, header=f.csv_header)
     if f.fmt == "csv":
         out = os.path.join(staging, stem + ".csv.jsonl")
         line_map, bad = csv_to_lines(f.path, out, clean=not f.set_aside)
@@ -665,6 +759,85 @@ def locate_lines(prep: Prepared, hashes: set[str]) -> dict[tuple[str, int], int]
                 seen[h] = occ
                 out[(h, occ)] = prep.line_map[k] if prep.line_map is not None else k + 1
     return out
+
+
+def csv_row_key(values) -> str:
+    """The text identifying a CSV row by its values (empty values as null), unambiguous
+    because each value carries its length: the engine builds the same (``_csv_key``), so
+    that a quarantined row is found back in its file."""
+    return ",".join(f"{len(v)}:{v}" if v else "n" for v in values)
+
+
+def _csv_key(header: tuple[str, ...]) -> F.Column:
+    """:func:`csv_row_key` of each row, in the engine (columns already null when empty)."""
+    return F.concat_ws(
+        ",",
+        *[
+            F.coalesce(
+                F.concat(F.length(F.col(f"`{n}`")).cast("string"), F.lit(":"), F.col(f"`{n}`")),
+                F.lit("n"),
+            )
+            for n in header
+        ],
+    )
+
+
+def locate_csv_rows(prep: Prepared, hashes: set[str]) -> dict[tuple[str, int], tuple[int, str]]:
+    """Line numbers and texts of rows of a CSV file the engine read (``prep.kind == "csv"``),
+    given by the SHA-256 (hex) of their :func:`csv_row_key`: ``{(hash, occurrence): (line, raw
+    JSON)}``, the raw JSON as the re-framing writes it (values by header name, empty values
+    left out). Every record of such a file is one line after the header line (see
+    :class:`_CsvShape`), so row k is line k + 2. Only called for files with quarantined rows."""
+    out: dict[tuple[str, int], tuple[int, str]] = {}
+    if not hashes:
+        return out
+    seen: dict[str, int] = {}
+    header = prep.header or ()
+    raw = gzip.open(prep.path, "rb") if prep.path.lower().endswith(".gz") else open(prep.path, "rb")
+    with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="\n") as text:
+        reader = csv.reader(text, strict=True)
+        next(reader, None)
+        for k, row in enumerate(reader):
+            h = hashlib.sha256(csv_row_key(row).encode("utf-8")).hexdigest()
+            if h in hashes:
+                occ = seen.get(h, 0) + 1
+                seen[h] = occ
+                values = {n: v for n, v in zip(header, row) if v != ""}
+                out[(h, occ)] = (k + 2, json.dumps(values, ensure_ascii=False))
+    return out
+
+
+def _csv_records(
+    df: DataFrame, contract: Contract, header: tuple[str, ...], keep: tuple[str, ...] = ()
+) -> DataFrame:
+    """The engine's CSV columns -> contract columns, as the JSON re-framing of the same rows
+    gives them: empty values null (the re-framing leaves them out; Sail reads them as null,
+    Apache Spark a quoted empty value as ""), fields outside the contract as JSON of the
+    non-null ones in header order (null when none), ``_raw`` the row's :func:`csv_row_key`
+    (kept only for quarantined rows, to find their line)."""
+    named = set(header)
+    df = df.select(
+        *[F.when(F.col(f"`{n}`") != "", F.col(f"`{n}`")).alias(n) for n in header], *keep
+    )
+    cols = [
+        F.col(f"`{n}`") if n in named else F.lit(None).cast("string").alias(n)
+        for n in contract.names
+    ]
+    extras = [n for n in header if n not in contract.names]
+    if extras:
+        pairs = [x for n in extras for x in (F.lit(n), F.col(f"`{n}`"))]
+        kept = F.map_filter(F.create_map(*pairs), lambda k, v: v.isNotNull())
+        extra = F.when(F.size(kept) > 0, F.to_json(kept))
+    else:
+        extra = F.lit(None).cast("string")
+    return df.select(
+        *cols,
+        extra.alias("_extra"),
+        F.lit(False).alias(MALFORMED),
+        _csv_key(header).alias("_raw"),
+        F.lit(False).alias(JSON_TYPED),
+        *keep,
+    )
 
 
 def _as_text(field: T.StructField, col: F.Column) -> F.Column:
@@ -740,8 +913,21 @@ def _spark_readable_parquet(path: str, staging: str) -> str:
     return out
 
 
+def _read_csv(
+    spark: SparkSession, root: str, header: tuple[str, ...], keyed: bool = True
+) -> DataFrame:
+    """The engine's CSV scan of ``root`` (a file, or ``_file=`` partitions when ``keyed``),
+    every value a string, the header line skipped and its names given as the schema."""
+    names = list(header) + ([FILE_KEY] if keyed else [])
+    schema = T.StructType([T.StructField(n, T.StringType()) for n in names])
+    return spark.read.options(header=True, quote='"', escape='"').schema(schema).csv(root)
+
+
 def read_prepared(spark: SparkSession, f: LandingFile, prep: Prepared) -> DataFrame:
     c = contract(f.dataset)
+    if prep.kind == "csv":
+        header = prep.header or ()
+        return _csv_records(_read_csv(spark, prep.path, header, keyed=False), c, header)
     if prep.kind == "text":
         return _text_records(spark, prep.path, c, prep.json_typed)
     return _columnar_records(spark.read.parquet(prep.path), c)
@@ -787,11 +973,12 @@ def _farm(root: str, files: list[tuple[str, str]]) -> str:
         d = os.path.join(root, f"{FILE_KEY}={key}")
         os.makedirs(d, exist_ok=True)
         low = path.lower()
-        ext = (
-            ".jsonl.gz"
-            if low.endswith(".gz")
-            else (".parquet" if low.endswith(".parquet") else ".jsonl")
-        )
+        if low.endswith(".parquet"):
+            ext = ".parquet"
+        else:
+            ext = (".csv" if low.endswith((".csv", ".csv.gz")) else ".jsonl") + (
+                ".gz" if low.endswith(".gz") else ""
+            )
         _place(path, os.path.join(d, "part" + ext))
     return root
 
@@ -812,8 +999,9 @@ def read_batch(spark: SparkSession, dataset: str, preps: list[Prepared], farm: s
     The files are linked into ``farm`` as Hive-style partitions (see :func:`_farm`), one scan
     per kind: plain JSON lines (delivered, re-framed JSON arrays and CSV together; CSV's
     untyped values are told by the key), gzip JSON lines (Sail refuses mixed compression in one
-    scan), and Parquet per schema (names and types in order). A Parquet file holding a column
-    named ``_file`` is read alone. Rows equal those of :func:`read_prepared` file by file.
+    scan), CSV the engine reads per header (and compression), and Parquet per schema (names and
+    types in order). A Parquet file holding a column named ``_file`` is read alone. Rows equal
+    those of :func:`read_prepared` file by file.
     """
     c = contract(dataset)
     keyed = [(file_key(i), p) for i, p in enumerate(preps)]
@@ -829,6 +1017,14 @@ def read_batch(spark: SparkSession, dataset: str, preps: list[Prepared], farm: s
         lines = spark.read.text(root).where(F.trim("value") != "")
         texts = lines.select(F.col("value").alias("_raw"), F.col(FILE_KEY).cast("string"))
         parts.append(_from_text(texts, c, typed, keep=(FILE_KEY,)))
+    headers: dict[tuple, list[tuple[str, Prepared]]] = {}
+    for k, p in keyed:
+        if p.kind == "csv":
+            # one scan per header and compression (Sail refuses mixed compression in one scan)
+            headers.setdefault((p.header, p.path.lower().endswith(".gz")), []).append((k, p))
+    for g, ((header, _), group) in enumerate(headers.items()):
+        root = _farm(os.path.join(farm, f"csv-{g}"), [(k, p.path) for k, p in group])
+        parts.append(_csv_records(_read_csv(spark, root, header), c, header, keep=(FILE_KEY,)))
     shapes: dict[tuple, list[tuple[str, Prepared]]] = {}
     for k, p in keyed:
         if p.kind != "parquet":

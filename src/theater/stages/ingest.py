@@ -23,9 +23,12 @@
   rows that no file can be blamed for writes nothing of that table's files and records none
   of them, so the next run reads them again. ``already loaded`` means recorded ``loaded`` in a
   committed batch; a file recorded ``rejected`` is skipped until its content changes.
-- A dataset's files are read by one scan per kind (plain and gzip JSON lines, Parquet per
-  schema) of a farm of links in staging (``files-<dataset>/<kind>/_file=<key>/``), each row
-  keyed to its file (``sources.landing.read_batch``), not by one plan per file.
+- A dataset's files are read by one scan per kind (plain and gzip JSON lines, CSV per header,
+  Parquet per schema) of a farm of links in staging (``files-<dataset>/<kind>/_file=<key>/``),
+  each row keyed to its file (``sources.landing.read_batch``), not by one plan per file. CSV
+  whose every record is one line with the header's field count is read by the engine's CSV
+  reader as delivered; other CSV (ragged rows, quoted values across lines, lines set aside) is
+  re-framed as JSON lines by Python, which sets ragged rows aside with their line.
 - Staging (``<lake>/ops/_staging/<batch>/``, re-framed copies and links of landing files that
   still hold raw identifiers) is removed on every exit, and any stale staging at the start of a
   run.
@@ -58,6 +61,7 @@ from ..sources.landing import (
     Prepared,
     file_key,
     list_files,
+    locate_csv_rows,
     locate_lines,
     prepare,
     read_batch,
@@ -238,7 +242,9 @@ def _counts_by_file(
 
 def _line_numbers(spark: SparkSession, bad: DataFrame, preps: dict[str, Prepared]) -> DataFrame:
     """Add ``_line`` to quarantined rows of text files: located on the driver, by a hash of the
-    raw line, in the files that have quarantined rows only (see ``locate_lines``)."""
+    raw line (JSON lines, see ``locate_lines``) or of the row's values (CSV the engine read,
+    see ``locate_csv_rows``: there ``_raw`` becomes the row's JSON text, as re-framing gives
+    it), in the files that have quarantined rows only."""
     from pyspark.sql import Window
 
     keyed = bad.withColumn("_h", F.sha2(F.col("_raw"), 256))
@@ -254,18 +260,37 @@ def _line_numbers(spark: SparkSession, bad: DataFrame, preps: dict[str, Prepared
     rows = []
     for rel, hashes in by_file.items():
         prep = preps.get(rel)
-        if prep is None or prep.kind != "text":
+        if prep is None:
             continue
-        for (h, occ), line in locate_lines(prep, hashes).items():
-            rows.append((rel, h, occ, line))
+        if prep.kind == "text":
+            for (h, occ), line in locate_lines(prep, hashes).items():
+                rows.append((rel, h, occ, line, None))
+        elif prep.kind == "csv":
+            found = locate_csv_rows(prep, hashes)
+            for (h, occ), (line, text) in found.items():
+                rows.append((rel, h, occ, line, text))
+            want = sum(r.n for r in wanted if r._source_file == rel)
+            if len(found) < want:
+                log.warning("%s: %d quarantined row(s) not found back", rel, want - len(found))
+    csv_files = sorted(rel for rel, p in preps.items() if p.kind == "csv")
     w = Window.partitionBy("_source_file", "_h").orderBy("_h")
     keyed = keyed.withColumn("_occ", F.row_number().over(w))
-    if not rows:
-        return keyed.withColumn("_line", F.lit(None).cast("bigint")).drop("_h", "_occ")
-    lines = spark.createDataFrame(rows, "_source_file string, _h string, _occ int, _line bigint")
-    return keyed.join(F.broadcast(lines), on=["_source_file", "_h", "_occ"], how="left").drop(
-        "_h", "_occ"
-    )
+    if rows:
+        schema = "_source_file string, _h string, _occ int, _line bigint, _text string"
+        lines = spark.createDataFrame(rows, schema)
+        keyed = keyed.join(F.broadcast(lines), on=["_source_file", "_h", "_occ"], how="left")
+    else:
+        keyed = keyed.select(
+            "*",
+            F.lit(None).cast("bigint").alias("_line"),
+            F.lit(None).cast("string").alias("_text"),
+        )
+    if csv_files:
+        # a CSV row's key is no record text: replaced by its JSON (null, never the key, should
+        # the row not be found: quarantine then shows its contract fields)
+        is_csv = F.col("_source_file").isin(csv_files)
+        keyed = keyed.withColumn("_raw", F.when(is_csv, F.col("_text")).otherwise(F.col("_raw")))
+    return keyed.drop("_h", "_occ", "_text")
 
 
 def _staged_bad(

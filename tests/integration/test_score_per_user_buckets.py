@@ -145,3 +145,20 @@ def test_event_buckets_from_the_delta_log(spark, tmp_path):
         == 1
     )
     assert resolved.counts == 2
+
+
+def test_decoupling_days_aggregated_by_bucket_equal_one_aggregate(spark, tmp_path):
+    from theater.signals import outcome_decoupling as od
+
+    history = _interactions(spark).select("org_id", "user_key", "event_date")
+    # a row without a user (bucket 0) and one without an org (left out) as well
+    extra = spark.createDataFrame(
+        [("o1", None, date(2026, 7, 7)), (None, "u1", date(2026, 7, 7))],
+        "org_id string, user_key string, event_date date",
+    )
+    history = history.unionByName(extra)
+    keys = ["org_id", "user_key", "_d"]
+    whole = _sorted(od.usage_days(history), keys)
+    staged = _sorted(od.staged_usage_days(spark, history, str(tmp_path / "d"), 3), keys)
+    assert staged == whole
+    assert len(whole) > 8 * 5 and sum(r["n"] for r in whole) == history.count() - 1

@@ -193,10 +193,12 @@ def estimate(
     comps = [c for c in ("cycle", "reopen", "escal") if sd[c] and sd[c] > 0]
     if not comps:
         return ests
-    days = usage_days(interactions)
     if staging is not None:
-        days = materialize(spark, days, os.path.join(staging, "decoupling-days"))
+        days = staged_usage_days(
+            spark, interactions, os.path.join(staging, "decoupling-days"), buckets
+        )
     else:
+        days = usage_days(interactions)
         buckets = 1
     ev = spark.createDataFrame(
         splits.events,
@@ -222,6 +224,21 @@ def usage_days(interactions: DataFrame) -> DataFrame:
         .groupBy("org_id", "user_key", F.col("event_date").alias("_d"))
         .agg(count.alias("n"))
     )
+
+
+def staged_usage_days(spark: SparkSession, interactions: DataFrame, path: str, buckets: int):
+    """:func:`usage_days` written once under ``path`` and read back. With ``buckets`` > 1 it
+    is aggregated one user-hash bucket at a time (each a filtered read of ``interactions``),
+    appended: a user's days all fall in one bucket, so the rows are those of one aggregate,
+    while the aggregate holds a bucket's user-days, not the whole history's."""
+    if buckets <= 1:
+        return materialize(spark, usage_days(interactions), path)
+    schema = None
+    for b in range(buckets):
+        part = usage_days(interactions.where(bucket_of(buckets, "user_key") == b))
+        part.write.mode("append" if schema is not None else "overwrite").parquet(path)
+        schema = part.schema
+    return spark.read.schema(schema).parquet(path)
 
 
 def outcome_items(work_items: DataFrame, floor: date, end: date) -> DataFrame:

@@ -391,10 +391,7 @@ def _refine_interactions(
     gap = cfg.sessions.gap_minutes
     staging = lake.path(f"ops/_staging/refine-{dq.run_id}-{uuid.uuid4().hex[:8]}")
     try:
-        n = bucket_count(
-            resolved.where(period.ts_col(parse_timestamp(F.col("event_ts")))).count(),
-            cfg.scoring.bucket_rows,
-        )
+        n = _event_buckets(lake, resolved, period, cfg.scoring.bucket_rows)
         if n == 1:
             interactions = dq.check(
                 "silver/interactions",
@@ -428,6 +425,35 @@ def _refine_interactions(
         F.sum((F.col("org_source") == "directory").cast("int")).alias("from_dir"),
     ).collect()[0]
     return counts, orphans
+
+
+def _event_buckets(lake: Lake, resolved: DataFrame, period: Period, bucket_rows: int) -> int:
+    """Buckets for the period's interactions (``bucket_count`` of its resolved bronze rows).
+
+    When bronze's Delta log says the whole table holds no more than ``bucket_rows`` rows, the
+    period's rows (a subset: identity resolution joins one row at most to each) make one
+    bucket, and the count, a pass over bronze (0.5 CPU s at 1M rows), is not needed."""
+    bound = _rows_at_most(lake, "bronze/interactions")
+    if bound is not None and bucket_count(bound, bucket_rows) == 1:
+        return 1
+    rows = resolved.where(period.ts_col(parse_timestamp(F.col("event_ts")))).count()
+    return bucket_count(rows, bucket_rows)
+
+
+def _rows_at_most(lake: Lake, table: str) -> int | None:
+    """The rows of ``table`` by its Delta log's per-file record counts (no data read): 0 when
+    it does not exist; None when unknown (not Delta, or a data file without the count)."""
+    if not lake.exists(table):
+        return 0
+    if lake.fmt != "delta":
+        return None
+    from deltalake import DeltaTable
+
+    counts = DeltaTable(lake.path(table)).get_add_actions(flatten=True).column("num_records")
+    counts = counts.to_pylist()
+    if any(c is None for c in counts):
+        return None
+    return int(sum(counts))
 
 
 # Events moved into the period above this many: one MERGE instead of a replaceWhere (below).

@@ -276,18 +276,41 @@ def bucketed_labels(
     n: int,
     chunks: list[DataFrame] | None = None,
 ) -> DataFrame:
-    """The labels of the period computed in user-hash buckets of about
+    """The labels of the period computed in user-hash buckets (:func:`bucketed_gold`, without
+    the per-user tables)."""
+    return bucketed_gold(spark, interactions, period, cfg, inc, staging, n, chunks)[0]
+
+
+def bucketed_gold(
+    spark: SparkSession,
+    interactions: DataFrame,
+    period: Period,
+    cfg: Config,
+    inc,
+    staging: str,
+    n: int,
+    chunks: list[DataFrame] | None = None,
+    policies: DataFrame | None = None,
+) -> tuple[DataFrame, DataFrame | None]:
+    """``(labels, user_weeks)`` of the period computed in user-hash buckets of about
     ``scoring.bucket_rows`` interactions each, one after the other, so that the memory of the
-    signals' windows and self-joins follows the bucket, not the period.
+    signals' windows and self-joins, and of the per-user tables, follows the bucket, not the
+    period.
 
     Every signal is per user (repeat prompts and fragmentation partition by user), or uses a
     period-wide threshold computed once here (the per-action token quantiles) or the incentive
     weights (small per user-week and user-day tables, materialized once): the labels equal
-    those of one plan over the period. Each bucket's labels are appended to a staged Parquet
+    those of one plan over the period. Each bucket's labels are written to a staged Parquet
     copy under ``staging``; the caller validates and publishes that copy in one commit.
     ``n``: the number of buckets (:func:`label_buckets`). ``chunks``: ``interactions`` in
     parts (silver's data files); the copy partitioned by user bucket is then written part by
     part, so that the writer holds a part, not the period.
+
+    With ``policies`` (and more than one bucket) each bucket's user-weeks
+    (:func:`user_weeks_frame`, per user, so one bucket's rows are that bucket's users' weeks)
+    are computed from its staged labels and appended to a staged copy too: the same rows as
+    from the whole period's labels, without an aggregate over the period. Otherwise (one
+    bucket) ``user_weeks`` is None and the caller computes them from the published labels.
     """
     period_rows = interactions.where(period.ts_col("event_ts"))
     thresholds = tuple(
@@ -300,22 +323,39 @@ def bucketed_labels(
         inc.checkpoint = materialize(spark, inc.checkpoint, os.path.join(staging, "inc_days"))
     out = os.path.join(staging, "labels")
     if n == 1:
-        return materialize(spark, labels_frame(interactions, period, cfg, inc, thresholds), out)
+        return materialize(
+            spark, labels_frame(interactions, period, cfg, inc, thresholds), out
+        ), None
     src = os.path.join(staging, "interactions")
     for i, part in enumerate(chunks or [interactions]):
         write_partitioned(part, user_bucket(n), src, append=i > 0)
-    schema = None
+    weeks_out = os.path.join(staging, "user_weeks")
+    dirs: list[str] = []
+    schema = weeks_schema = None
     for b in range(n):
         part = read_bucket(spark, src, b, interactions.schema)
         if part is None:  # no user hashed here
             continue
         frame = labels_frame(part, period, cfg, inc, thresholds)
-        frame.write.mode("append" if schema is not None else "overwrite").parquet(out)
+        # one directory per bucket: its user-weeks read that bucket's labels back
+        dirs.append(os.path.join(out, f"bucket-{b}"))
+        frame.write.mode("overwrite").parquet(dirs[-1])
         schema = frame.schema
+        if policies is not None:
+            mine = spark.read.schema(schema).parquet(dirs[-1])
+            weeks = user_weeks_frame(mine, policies, period, cfg)
+            weeks.write.mode("append" if weeks_schema is not None else "overwrite").parquet(
+                weeks_out
+            )
+            weeks_schema = weeks.schema
         log.info("score: labels, user bucket %d of %d", b + 1, n)
     if schema is None:  # no interactions at all
-        return materialize(spark, labels_frame(interactions, period, cfg, inc, thresholds), out)
-    return spark.read.schema(schema).parquet(out)
+        return materialize(
+            spark, labels_frame(interactions, period, cfg, inc, thresholds), out
+        ), None
+    labels = spark.read.schema(schema).parquet(*dirs)
+    weeks = spark.read.schema(weeks_schema).parquet(weeks_out) if weeks_schema else None
+    return labels, weeks
 
 
 def label_buckets(interactions: DataFrame, period: Period, cfg: Config) -> int:
@@ -578,9 +618,12 @@ def compute_gold(
     seconds_incentives = time.time() - t_inc
 
     progress(f"score: signals and labels {period}")
-    labels, audited, n = _labels(spark, inputs, period, cfg, inc, staging, handover)
+    labels, audited, n, weeks = _labels(spark, inputs, period, cfg, inc, staging, handover)
     progress("score: user-weeks")
-    user_weeks = handover("gold/user_weeks", user_weeks_frame(labels, inputs.policies, period, cfg))
+    staged_weeks = weeks is not None  # written bucket by bucket with the labels
+    if weeks is None:  # one bucket (or calibrated labels): from the labels as published
+        weeks = user_weeks_frame(labels, inputs.policies, period, cfg)
+    user_weeks = handover("gold/user_weeks", weeks, staged=staged_weeks)
     progress(f"score: org index with {cfg.scoring.bootstrap.replicates} bootstrap replicates")
     t_idx = time.time()
     index = index_frame(
@@ -614,14 +657,19 @@ def compute_gold(
 
 
 def _labels(spark, inputs: ScoreInputs, period: Period, cfg: Config, inc, staging, handover):
-    """``(labels, audited, buckets)``: the detector's interaction labels (in ``buckets`` user
-    buckets with ``staging``: :func:`bucketed_labels`), calibrated with the audit labels where
-    there are (``audited``, else None), handed over as ``gold/interaction_labels``."""
+    """``(labels, audited, buckets, user_weeks)``: the detector's interaction labels (in
+    ``buckets`` user buckets with ``staging``: :func:`bucketed_gold`), calibrated with the audit
+    labels where there are (``audited``, else None), handed over as
+    ``gold/interaction_labels``; ``user_weeks``: their staged user-weeks when they were computed
+    bucket by bucket from the labels as handed over, else None."""
     n = 1
+    weeks = None
     if staging is not None:
         n = label_buckets(inputs.interactions, period, cfg)
         chunks = inputs.chunks(n) if inputs.chunks is not None and n > 1 else None
-        detector = bucketed_labels(spark, inputs.interactions, period, cfg, inc, staging, n, chunks)
+        detector, weeks = bucketed_gold(
+            spark, inputs.interactions, period, cfg, inc, staging, n, chunks, inputs.policies
+        )
     else:
         detector = labels_frame(inputs.interactions, period, cfg, inc)
     # with audit labels (theater audit load): calibrate the probabilities, debias the index
@@ -630,13 +678,15 @@ def _labels(spark, inputs: ScoreInputs, period: Period, cfg: Config, inc, stagin
         if inputs.audit_labels is not None
         else None
     )
+    calibrated = audit.calibrate_labels(detector, audited, cfg)
     labels = handover(
         "gold/interaction_labels",
-        audit.calibrate_labels(detector, audited, cfg),
+        calibrated,
         staged=staging is not None and audited is None,
         key_buckets=n,
     )
-    return labels, audited, n
+    # the staged user-weeks were computed from the detector's probabilities
+    return labels, audited, n, weeks if calibrated is detector else None
 
 
 EARLIEST = date(1, 1, 1)  # cohorts look back over the whole lake

@@ -145,3 +145,38 @@ def test_every_org_gets_an_index_row(spark, org_days):
         assert r["suppressed"] is True and r["suppression_reason"] == "min_users"
         assert r["not_measurable_reason"] is None and r["sources"] is None
         assert r["index_basis"] is None and r["theater_index"] is None
+
+
+def test_org_level_estimate_published_with_its_basis(spark, org_days):
+    """An org-level estimate becomes the org's index (never zero-width, basis org_aggregates);
+    an org without one keeps the reason, with the estimate's own; a suppressed org gets none."""
+    index = spark.createDataFrame(
+        [],
+        "org_id string, period_start date, period_end date, theater_index double, "
+        "ci_low double, ci_high double, n_users int, suppressed boolean, "
+        "suppression_reason string, not_measurable_reason string, index_basis string, "
+        "sources array<string>, run_id string",
+    )
+    est = spark.createDataFrame(
+        [
+            ("eng", 0.4667, 0.40, 0.75, None),
+            ("rd", None, None, None, "fewer than 100 shown outputs with an accepted count"),
+            ("ops", 0.3, 0.2, 0.5, None),  # suppressed: never shown
+        ],
+        "org_id string, _ol_share double, _ol_low double, _ol_high double, _ol_reason string",
+    )
+    orgs = agg.org_level_orgs(org_days, START, END, K)
+    out = {
+        r.org_id: r.asDict()
+        for r in agg.with_org_level_orgs(index, orgs, START, END, "r", est).collect()
+    }
+    eng = out["eng"]
+    assert (eng["theater_index"], eng["ci_low"], eng["ci_high"]) == (46.67, 40.0, 75.0)
+    assert eng["index_basis"] == "org_aggregates" and eng["not_measurable_reason"] is None
+    rd = out["rd"]
+    assert rd["theater_index"] is None and rd["index_basis"] == "none"
+    assert rd["not_measurable_reason"].endswith(
+        "; fewer than 100 shown outputs with an accepted count"
+    )
+    assert out["ops"]["theater_index"] is None and out["ops"]["suppressed"] is True
+    assert out["hr"]["theater_index"] is None and out["hr"]["index_basis"] is None

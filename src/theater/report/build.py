@@ -23,6 +23,7 @@ from .data import (
     days,
     load,
     load_org_days,
+    load_org_index,
     method_settings,
 )
 
@@ -244,7 +245,8 @@ def write(
             raise
         k = method_settings(cfg, [])["min_users"]
         org_level = fg.org_level_summary(org_days, k)
-        html, figs = page.render_org_level(period, org_level, k), None
+        index = load_org_index(lake, period)
+        html, figs = page.render_org_level(period, org_level, k, index), None
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")

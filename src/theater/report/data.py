@@ -173,6 +173,17 @@ def load_org_days(lake: str, period: Period) -> pd.DataFrame | None:
     return t.rows
 
 
+def load_org_index(lake: str, period: Period) -> pd.DataFrame | None:
+    """The period's gold index rows (org, figure, interval, basis, reasons) for the org-level
+    page, None when there are none."""
+    cols = ["org_id", "theater_index", "ci_low", "ci_high", "index_basis", "suppressed"]
+    cols += ["not_measurable_reason"]
+    t = read_table(str(lake), INDEX, filter=_in_period(period))
+    if t is None or t.rows.empty:
+        return None
+    return t.rows[[c for c in cols if c in t.rows.columns]]
+
+
 def org_level_only(lake: str, period: Period) -> bool:
     """True when the period's usage is org-level exports only: gold/org_adoption's sources
     (apart from ``all``) are all org-day formats (no person was measured, so no index can be

@@ -51,6 +51,7 @@ from ..signals import (
     INCENTIVE_NAMES,
     NAMES,
     fragmentation,
+    org_acceptance,
     padding,
     repeat_prompt,
     self_summary,
@@ -502,7 +503,8 @@ def index_frame(
     )
     if org_days is not None:  # orgs seen only in org-level exports: a row, n/a with the reason
         orgs = agg.org_level_orgs(org_days, period.start, period.end, cfg.privacy.min_users)
-        base = agg.with_org_level_orgs(base, orgs, period.start, period.end, run_id)
+        est = org_acceptance.org_estimate(org_days, period.start, period.end)
+        base = agg.with_org_level_orgs(base, orgs, period.start, period.end, run_id, est)
     # One row per org: materialize it, then add decoupling, high-confidence and rank bands.
     rows = base.collect()
     extra = incentives.org_columns(

@@ -404,27 +404,56 @@ def org_level_orgs(org_days: DataFrame, start: date, end: date, min_users: int) 
 
 
 def with_org_level_orgs(
-    index: DataFrame, orgs: DataFrame, period_start: date, period_end: date, run_id: str
+    index: DataFrame,
+    orgs: DataFrame,
+    period_start: date,
+    period_end: date,
+    run_id: str,
+    estimate: DataFrame | None = None,
+    basis: str = "org_aggregates",
+    confidence: float = 0.90,
 ) -> DataFrame:
     """``index`` (the org rows of gold/org_theater_index, before the incentive columns) plus
-    one row for each org of ``orgs`` (``org_level_orgs``) it does not hold: no figure, the
-    index basis ``none`` and, when not suppressed, why the share cannot be measured. Every
-    other column is a typed null."""
-    new = orgs.join(index.select("org_id"), "org_id", "left_anti")
+    one row for each org of ``orgs`` (``org_level_orgs``) it does not hold. With ``estimate``
+    (org_id, _ol_share, _ol_low, _ol_high, _ol_reason: shares,
+    :func:`theater.signals.org_acceptance.org_estimate`) an org that has one publishes it as
+    its index (``index_basis`` = ``basis``, the interval never zero-width); otherwise no
+    figure, the index basis ``none`` and why the share cannot be measured. A suppressed org
+    gets no figure at all. Every other column is a typed null."""
+    from .score import nonzero_width
+
+    spark = index.sparkSession
+    if estimate is None:
+        estimate = spark.createDataFrame(
+            [],
+            "org_id string, _ol_share double, _ol_low double, _ol_high double, _ol_reason string",
+        )
+    new = orgs.join(index.select("org_id"), "org_id", "left_anti").join(estimate, "org_id", "left")
+    keep = ~F.col("suppressed")
+    pub = keep & F.col("_ol_share").isNotNull()
     reason = F.concat(
         F.lit(NOT_MEASURABLE_ORG_LEVEL.split("{sources}")[0]),
         F.array_join(F.col("sources"), ", "),
         F.lit(NOT_MEASURABLE_ORG_LEVEL.split("{sources}")[1]),
     )
+    reason = F.when(
+        F.col("_ol_reason").isNotNull(), F.concat_ws("; ", reason, F.col("_ol_reason"))
+    ).otherwise(reason)
+    ix, lo, hi = nonzero_width(
+        F.col("_ol_share"), F.col("_ol_low"), F.col("_ol_high"), F.col("_peak"), confidence
+    )
     given = {
         "org_id": F.col("org_id"),
         "period_start": F.lit(period_start),
         "period_end": F.lit(period_end),
+        "theater_index": F.when(pub, ix),
+        "ci_low": F.when(pub, lo),
+        "ci_high": F.when(pub, hi),
         "suppressed": F.col("suppressed"),
         "suppression_reason": F.col("suppression_reason"),
-        "not_measurable_reason": F.when(~F.col("suppressed"), reason),
-        "index_basis": F.when(~F.col("suppressed"), F.lit("none")),
-        "sources": F.when(~F.col("suppressed"), F.col("sources")),
+        "not_measurable_reason": F.when(keep & ~pub, reason),
+        "index_basis": F.when(pub, F.lit(basis)).when(keep, F.lit("none")),
+        "sources": F.when(keep, F.col("sources")),
         "run_id": F.lit(run_id),
     }
     cols = [

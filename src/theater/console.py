@@ -225,10 +225,13 @@ def print_report_result(period, result) -> None:
     f = result.figures
     if f is None:  # org-level exports only: usage, no index
         orgs = result.org_level["org_id"].nunique() if result.org_level is not None else 0
-        print(
-            f"report {period.label}: org-level exports only ({orgs} orgs): usage shown, "
-            "no org index (org-level exports measure no person)"
+        n_est = getattr(result, "org_level_estimates", 0)
+        what = (
+            f"{n_est} orgs with a theater share estimated from org-level totals (wide intervals)"
+            if n_est
+            else "no org index (org-level exports measure no person)"
         )
+        print(f"report {period.label}: org-level exports only ({orgs} orgs): usage shown, {what}")
         print(f"  html: {result.path.resolve()}")
         return
     share = (

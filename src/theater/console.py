@@ -17,6 +17,11 @@ def _incentive_label(basis: str | None) -> str:
     return INCENTIVE_LABEL if "aggregates" in (basis or "") else "incentive (lower bound, events)"
 
 
+def _count(n) -> str:
+    """A count, or "n/a" when no source measured it (unknown is never 0)."""
+    return "n/a" if n is None else f"{n:,}"
+
+
 def _interval(low, high) -> str:
     return f"[{low:.1f}, {high:.1f}]" if low is not None and high is not None else "-"
 
@@ -43,6 +48,7 @@ def format_org_table(
             )
             continue
         users = r.get("n_users")
+        users = "—" if users is None else users  # org-level exports: no person is counted
         n = r.get("n_interactions") or 0
         req = export_requests.get(r["org_id"])
         req_s = f"{req:>12,}" if req is not None else f"{'—':>12}"
@@ -199,8 +205,8 @@ def _print_score(results: dict) -> None:
         by_source = ", ".join(f"{k} {v:,}" for k, v in sorted(a["by_source"].items()))
         print(
             f"usage (gold/org_adoption, {a['orgs_published']} published orgs): "
-            f"{a.get('active_users', 0):,} active people, {a.get('engaged_users', 0):,} "
-            f"engaged, {a.get('requests', 0):,} requests"
+            f"{_count(a.get('active_users'))} active people, "
+            f"{_count(a.get('engaged_users'))} engaged, {_count(a.get('requests'))} requests"
             + (f" (by source: {by_source})" if by_source else "")
         )
     print()
@@ -219,10 +225,13 @@ def print_report_result(period, result) -> None:
     f = result.figures
     if f is None:  # org-level exports only: usage, no index
         orgs = result.org_level["org_id"].nunique() if result.org_level is not None else 0
-        print(
-            f"report {period.label}: org-level exports only ({orgs} orgs): usage shown, "
-            "no org index (org-level exports measure no person)"
+        n_est = getattr(result, "org_level_estimates", 0)
+        what = (
+            f"{n_est} orgs with a theater share estimated from org-level totals (wide intervals)"
+            if n_est
+            else "no org index (org-level exports measure no person)"
         )
+        print(f"report {period.label}: org-level exports only ({orgs} orgs): usage shown, {what}")
         print(f"  html: {result.path.resolve()}")
         return
     share = (

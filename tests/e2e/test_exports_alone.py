@@ -211,10 +211,23 @@ def test_org_level_format_alone(spark, small_k, tmp_path, capsys, fmt, directory
     assert {r["org_id"] for r in silver} == {org}
     if res["lake"].exists("silver/interactions"):  # no event reaches silver
         assert _rows(spark, res, "silver/interactions") == []
-    # org-level counts feed no per-person signal: no org gets an index row
-    assert res["score"]["orgs"] == 0
-    if res["lake"].exists("gold/org_theater_index"):
-        assert _rows(spark, res, "gold/org_theater_index") == []
+    # org-level counts feed no per-person signal: the org's index row is n/a with the reason
+    assert res["score"]["orgs"] == 1
+    index = _rows(spark, res, "gold/org_theater_index")
+    assert [r["org_id"] for r in index] == [org]
+    _honest_index(index)
+    assert index[0]["theater_index"] is None
+    if not index[0]["suppressed"]:
+        assert index[0]["not_measurable_reason"].startswith("org-level aggregates only")
+    # gold/org_adoption counts what the export measured: its busiest row's people, daily sums
+    adoption = {r["source_format"]: r for r in _rows(spark, res, "gold/org_adoption")}
+    assert set(adoption) == {fmt, "all"}
+    daily = [r for r in silver if r["period_days"] == 1]
+    known = [r["accepted"] for r in daily if r["accepted"] is not None]
+    for r in adoption.values():
+        assert r["suppressed"] is False and r["engaged_users"] is None, r
+        assert r["active_users"] == max(x["active_users"] or 0 for x in silver), r
+        assert r["accepted"] == (sum(known) if known else None), r
     # the report shows what the exports counted and says why there is no index
     out = tmp_path / "report.html"
     code = main(

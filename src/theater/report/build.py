@@ -23,6 +23,7 @@ from .data import (
     days,
     load,
     load_org_days,
+    load_org_index,
     method_settings,
 )
 
@@ -71,6 +72,7 @@ class ReportResult:
     logged_run: str | None = None
     notes: list[str] = field(default_factory=list)
     org_level: pd.DataFrame | None = None  # fg.org_level_summary, when there is no index
+    org_level_estimates: int = 0  # orgs of that page with a figure from org-level totals
 
 
 def _look(table: pd.DataFrame) -> dict:
@@ -234,6 +236,7 @@ def write(
     """Write the report to ``out`` (and ``pdf``), and log both to the period's MLflow run when
     that run is in the tracking store."""
     org_level = None
+    estimates = 0
     try:
         html, figs = build(lake, period, cfg)
     except ReportDataError:
@@ -244,11 +247,21 @@ def write(
             raise
         k = method_settings(cfg, [])["min_users"]
         org_level = fg.org_level_summary(org_days, k)
-        html, figs = page.render_org_level(period, org_level, k), None
+        index = load_org_index(lake, period)
+        if index is not None:
+            estimates = int(index["theater_index"].notna().sum())
+        html, figs = page.render_org_level(period, org_level, k, index), None
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
-    result = ReportResult(path=out, pdf=None, period=period, figures=figs, org_level=org_level)
+    result = ReportResult(
+        path=out,
+        pdf=None,
+        period=period,
+        figures=figs,
+        org_level=org_level,
+        org_level_estimates=estimates,
+    )
     if pdf:
         from .render import print_pdf
 

@@ -173,6 +173,31 @@ def load_org_days(lake: str, period: Period) -> pd.DataFrame | None:
     return t.rows
 
 
+def load_org_index(lake: str, period: Period) -> pd.DataFrame | None:
+    """The period's gold index rows (org, figure, interval, basis, reasons) for the org-level
+    page, None when there are none."""
+    cols = ["org_id", "theater_index", "ci_low", "ci_high", "index_basis", "suppressed"]
+    cols += ["not_measurable_reason"]
+    t = read_table(str(lake), INDEX, filter=_in_period(period))
+    if t is None or t.rows.empty:
+        return None
+    return t.rows[[c for c in cols if c in t.rows.columns]]
+
+
+def org_level_only(lake: str, period: Period) -> bool:
+    """True when the period's usage is org-level exports only: gold/org_adoption's sources
+    (apart from ``all``) are all org-day formats (no person was measured, so no index can be
+    published: the report is then what those exports counted, ``figures.org_level_summary``)."""
+    from ..sources.exports import FORMATS
+
+    ad = read_table(str(lake), ADOPTION, filter=_in_period(period), columns=["source_format"])
+    if ad is None or ad.rows.empty:
+        return False
+    org_grain = {n for n, f in FORMATS.items() if f.grain == "org_day"}
+    sources = set(ad.rows["source_format"].dropna()) - {"all"}
+    return bool(sources) and sources <= org_grain
+
+
 def load(lake: str, period: Period, cfg=None) -> ReportInputs:
     """Read everything the report needs for ``period``; raise ReportDataError when the lake has
     no gold index rows for it."""
@@ -188,6 +213,11 @@ def load(lake: str, period: Period, cfg=None) -> ReportInputs:
             f"{INDEX} has no rows for the period {period} ({period.label}) "
             f"under {lake}: score that period first, or pick another period (a period scored "
             "without any row had no user with an org: see refine's warnings, which name the fix)"
+        )
+    if org_level_only(lake, period):
+        raise ReportDataError(
+            f"{INDEX} holds for the period {period} only orgs of org-level exports, whose "
+            "theater share is not measurable: their report is what the exports counted"
         )
     prev_period = previous_period(period)
     prev_t = read_table(lake, INDEX, filter=_in_period(prev_period))

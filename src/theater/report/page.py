@@ -197,6 +197,8 @@ def _decoupling_card(dec) -> tuple[str, str]:
 BASIS_TEXT = {
     "interactions": "per-interaction signals",
     "acceptance": "estimated from acceptance counts (excess unused output)",
+    "org_aggregates": "estimated from org-level totals (excess unused output of the org; "
+    "wide: no person is seen)",
     "aggregates": "vendor aggregates only",
     "none": "nothing measurable",
 }
@@ -412,11 +414,36 @@ def render(f) -> str:
     return environment().get_template("page.html").render(context)
 
 
-def render_org_level(period, summary: pd.DataFrame, min_users: int) -> str:
-    """The page for a lake whose period holds org-level exports only: what they counted per
-    org and source, and why no index can come from them."""
+def _org_level_figures(index: pd.DataFrame | None) -> list[dict]:
+    """Gold's figure of each org for the org-level page: the estimate with its interval and
+    basis, or n/a with the reason (suppressed orgs: only that they are)."""
+    if index is None:
+        return []
+    out = []
+    for r in index.sort_values("org_id").to_dict("records"):
+        has = r.get("theater_index") is not None and not pd.isna(r.get("theater_index"))
+        out.append(
+            dict(
+                org_id=r["org_id"],
+                suppressed=bool(r.get("suppressed")),
+                figure=f"{r['theater_index']:.1f}%" if has else "n/a",
+                interval=interval_text(r.get("ci_low"), r.get("ci_high")) if has else "—",
+                basis=BASIS_TEXT.get(str(r.get("index_basis")), "—") if has else "—",
+                reason=r.get("not_measurable_reason") or "",
+            )
+        )
+    return out
+
+
+def render_org_level(
+    period, summary: pd.DataFrame, min_users: int, index: pd.DataFrame | None = None
+) -> str:
+    """The page for a lake whose period holds org-level exports only: gold's figure of each
+    org (an estimate from org totals, or n/a with the reason; ``index``: the period's gold
+    index rows) and what the exports counted per org and source."""
     from .figures import ORG_LEVEL_NO_INDEX
 
+    figures = _org_level_figures(index)
     rows = []
     for r in summary.to_dict("records"):
         # counts print as integers ("140", never "140.0"); unknown is "—", never 0
@@ -439,6 +466,8 @@ def render_org_level(period, summary: pd.DataFrame, min_users: int) -> str:
             ),
             generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             no_index=ORG_LEVEL_NO_INDEX,
+            figures=figures,
+            any_figure=any(f["figure"] != "n/a" for f in figures),
             rows=rows,
             n_orgs=summary["org_id"].nunique(),
             n_suppressed=summary.loc[summary["suppressed"], "org_id"].nunique(),

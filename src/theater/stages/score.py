@@ -51,6 +51,7 @@ from ..signals import (
     INCENTIVE_NAMES,
     NAMES,
     fragmentation,
+    org_acceptance,
     padding,
     repeat_prompt,
     self_summary,
@@ -146,6 +147,7 @@ class ScoreInputs:
     # everything before the period (the lake's whole history, for adoption cohorts)
     before_interactions: DataFrame | None = None
     before_user_days: DataFrame | None = None
+    org_days: DataFrame | None = None  # the period's silver/org_days (org-level exports)
 
 
 def history_days(cfg: Config) -> int:
@@ -189,6 +191,10 @@ def read_inputs(
         back = period.extend_back(history_days(cfg))
         user_days = ud.where(back.date_col("day"))
         before_user_days = ud.where(F.col("day") < F.lit(period.start))
+    org_days = None
+    if lake.exists("silver/org_days") and (not versions or "silver/org_days" in versions):
+        od, read["silver/org_days"] = pinned("silver/org_days")
+        org_days = od.where(period.date_col("day"))
     seats = directory = None
     if lake.exists("silver/seats") and (not versions or "silver/seats" in versions):
         seats, read["silver/seats"] = pinned("silver/seats")
@@ -221,6 +227,7 @@ def read_inputs(
         directory,
         silver.where(F.col("event_ts") < F.lit(f"{period.start} 00:00:00").cast("timestamp")),
         before_user_days,
+        org_days,
     )
 
 
@@ -502,6 +509,7 @@ def index_frame(
     period_rows=None,
     staging=None,
     buckets: int = 1,
+    org_days=None,
 ):
     org_users = agg_org_users(labels, FLAG_NAMES)
     sc = cfg.scoring
@@ -533,6 +541,10 @@ def index_frame(
         acceptance=acceptance,
         confidence=b.confidence,
     )
+    if org_days is not None:  # orgs seen only in org-level exports: a row, n/a with the reason
+        orgs = agg.org_level_orgs(org_days, period.start, period.end, cfg.privacy.min_users)
+        est = org_acceptance.org_estimate(org_days, period.start, period.end)
+        base = agg.with_org_level_orgs(base, orgs, period.start, period.end, run_id, est)
     # One row per org: materialize it, then add decoupling, high-confidence and rank bands.
     rows = base.collect()
     extra = incentives.org_columns(
@@ -640,6 +652,7 @@ def compute_gold(
         period_rows=inputs.interactions.where(period.ts_col("event_ts")),
         staging=staging,
         buckets=n,
+        org_days=inputs.org_days,
     )
     index = handover(
         "gold/org_theater_index",
@@ -748,7 +761,7 @@ def adoption_frame(
         if inputs.seats is not None and activity is not None
         else None
     )
-    return adopt.org_adoption(
+    adoption = adopt.org_adoption(
         activity,
         period.start,
         period.end,
@@ -764,6 +777,18 @@ def adoption_frame(
         cohort=cohort,
         first_use=first_use,
     )
+    if inputs.org_days is None:
+        return adoption
+    org_level = adopt.org_day_adoption(
+        inputs.org_days,
+        period.start,
+        period.end,
+        min_users=cfg.privacy.min_users,
+        run_id=run_id,
+        index_suppressed=index.select("org_id", "suppressed", "suppression_reason"),
+        person_orgs=adoption.where(F.col("source_format") == adopt.ALL).select("org_id"),
+    )
+    return adoption.unionByName(org_level)
 
 
 def adoption_summary(adoption) -> dict:

@@ -1168,3 +1168,99 @@ def days_to_first_use(
     return rows.groupBy("org_id", "source_format").agg(
         F.percentile_approx("_d", 0.5).cast("double").alias("median_days_to_first_use")
     )
+
+
+# ------------------------------------------------------------------------- org-day exports
+def _org_day_all(per_source: DataFrame) -> DataFrame:
+    """Per-source org-day figures -> the ``all`` row of an org whose usage is org-day exports
+    only. Two sources of one tool family (GitHub's old metrics API and its usage reports) count
+    the same usage: per family the source with the most requests is kept (then the first by
+    name), and families are added. People and person-days: the largest over sources, since
+    one person may use several tools (a lower bound, as each source's count is)."""
+    from pyspark.sql import Window
+
+    fam = agg.family(F.col("source_format"))
+    w = Window.partitionBy("org_id", "_fam").orderBy(
+        F.coalesce(F.col("requests"), F.lit(-1)).desc(), F.col("source_format")
+    )
+    one = (
+        per_source.withColumn("_fam", fam)
+        .withColumn("_r", F.row_number().over(w))
+        .where(F.col("_r") == 1)
+    )
+    return one.groupBy("org_id").agg(
+        F.lit(ALL).alias("source_format"),
+        F.max("peak_active").alias("peak_active"),
+        F.max("active_days").alias("active_days"),
+        *[
+            F.sum(c).cast("long").alias(c)
+            for c in ("requests", "accepted", "offered", "automation_requests")
+        ],
+    )
+
+
+def org_day_adoption(
+    org_days: DataFrame,
+    start: date,
+    end: date,
+    *,
+    min_users: int,
+    run_id: str,
+    index_suppressed: DataFrame | None = None,
+    person_orgs: DataFrame | None = None,
+) -> DataFrame:
+    """silver/org_days -> gold/org_adoption rows (``COLUMNS``): one per (org, org-day source),
+    plus ``all`` for an org with no person-level usage (not in ``person_orgs``, org_id).
+
+    What org-day exports measure (``aggregates.org_day_sources``, daily rows only):
+    ``active_users`` = the largest count of people active on one day (a lower bound of the
+    people active in the period: the exports never say who), ``active_days`` = the daily
+    counts of active people summed (person-days), ``requests``, ``accepted``, ``offered`` and
+    ``automation_requests`` summed over the days. Not measured at this grain, so NA (never 0):
+    ``engaged_users`` (habitual use needs one person's weeks), ``automation_users``, seats,
+    cost, cohorts and every figure net of theater.
+
+    Suppressed (no figures at all): the org is suppressed in the index, or the row's daily
+    count of active people is unknown or under ``min_users``; one person's share of the
+    requests cannot be seen at this grain."""
+    spark = org_days.sparkSession
+    per = agg.org_day_sources(agg.org_day_rows(org_days, start, end))
+    if person_orgs is None:
+        person_orgs = spark.createDataFrame([], "org_id string")
+    alone = per.join(person_orgs.select("org_id").distinct(), "org_id", "left_anti")
+    rows = per.unionByName(_org_day_all(alone))
+    idx = _index_frame(spark, index_suppressed).select("org_id", "_i_supp", "_i_reason")
+    rows = rows.join(idx, "org_id", "left").withColumnRenamed("peak_active", "active_users")
+    reason = F.when(
+        F.coalesce(F.col("_i_supp"), F.lit(False)), F.coalesce("_i_reason", F.lit("index"))
+    ).when(F.col("active_users").isNull() | (F.col("active_users") < min_users), F.lit("min_users"))
+    rows = rows.withColumn("suppression_reason", reason).withColumn(
+        "suppressed", F.col("suppression_reason").isNotNull()
+    )
+    keep = ~F.col("suppressed")
+    measured = ("active_users", "active_days", "requests", "accepted", "offered")
+    rate = F.when(F.col("offered") > 0, F.col("accepted") / _positive("offered"))
+    given = {
+        "org_id": F.col("org_id"),
+        "period_start": F.lit(start),
+        "period_end": F.lit(end),
+        "source_format": F.col("source_format"),
+        **{c: F.when(keep, F.col(c)) for c in (*measured, "automation_requests")},
+        "acceptance_rate": F.when(keep, F.round(rate, 4)),
+        "suppressed": F.col("suppressed"),
+        "suppression_reason": F.col("suppression_reason"),
+        "run_id": F.lit(run_id),
+    }
+    types = {c: "long" for c in FIGURES}
+    types.update(
+        {c: "double" for c in ("acceptance_rate", "cost", "cost_per_active_user")},
+        cost_per_genuine_request="double",
+        median_days_to_first_use="double",
+        performative_cost_share="double",
+        performative_cost_share_low="double",
+        performative_cost_share_high="double",
+    )
+    strings = ("org_id", "source_format", "cost_source", "cost_note", "suppression_reason")
+    types.update({c: "string" for c in strings}, run_id="string", suppressed="boolean")
+    types.update(period_start="date", period_end="date")
+    return rows.select(*[given.get(c, F.lit(None)).cast(types[c]).alias(c) for c in COLUMNS])

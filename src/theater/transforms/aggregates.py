@@ -309,3 +309,154 @@ def with_weights(
         )
 
     return apply
+
+
+# ------------------------------------------------------------------- org-day aggregates
+#: Why an org whose only usage is org-day aggregates has no theater share.
+NOT_MEASURABLE_ORG_LEVEL = (
+    "org-level aggregates only: the org's sources ({sources}) count the active people, "
+    "requests and acceptances of the whole org per day, never one person's usage, which every "
+    "measure of the theater share rests on"
+)
+
+
+def org_day_rows(org_days: DataFrame, start: date, end: date) -> DataFrame:
+    """silver/org_days rows of [start, end) with an org -> per row the counts in activity
+    terms: ``_daily`` (a one-day row), ``_any_active`` (people active on the row),
+    ``_active`` (people active that day, from a daily ``all`` row; else null), ``requests``
+    (``request_count``: pushed completions are not requests), ``accepted``, ``offered``
+    (suggestions shown, else the decided outputs), ``_auto`` (automation feature). A 7- or
+    28-day window overlaps the days around it: its counts are never added to daily ones
+    (``org_day_sources``). ``*_subset`` features repeat other counts and are left out."""
+    od = org_days
+    for c in ("rejected", "dismissed"):
+        if c not in od.columns:
+            od = od.withColumn(c, F.lit(None).cast("long"))
+    return od.where(
+        F.col("org_id").isNotNull()
+        & (F.col("day") >= F.lit(start))
+        & (F.col("day") < F.lit(end))
+        & ~F.lower(F.col("feature")).endswith("_subset")
+    ).select(
+        "org_id",
+        "source_format",
+        "day",
+        (F.coalesce(F.col("period_days"), F.lit(1)) == 1).alias("_daily"),
+        F.when(
+            (F.lower(F.col("feature")) == "all")
+            & (F.coalesce(F.col("period_days"), F.lit(1)) == 1),
+            F.col("active_users"),
+        )
+        .cast("long")
+        .alias("_active"),
+        F.col("active_users").cast("long").alias("_any_active"),
+        is_automation(F.col("feature")).alias("_auto"),
+        request_count().cast("long").alias("requests"),
+        F.col("accepted").cast("long").alias("accepted"),
+        F.coalesce(F.col("suggestions_shown"), decided_count()).cast("long").alias("offered"),
+    )
+
+
+def org_day_sources(rows: DataFrame) -> DataFrame:
+    """``org_day_rows`` -> one row per (org, source_format): ``peak_active`` (the largest
+    count of people active on one row of the period, a day or a window, any feature: a lower
+    bound of the people active, the report's org-level rule), ``active_days`` (people active
+    per day summed over the days: person-days; null unless every day with a daily row has the
+    ``all`` count), and over the daily rows only ``requests``, ``accepted``, ``offered``,
+    ``automation_requests`` (sums of the known values; null when no row reports one)."""
+    own = ~F.col("_auto") & F.col("_daily")
+    auto = F.col("_auto") & F.col("_daily")
+    return rows.groupBy("org_id", "source_format").agg(
+        F.max("_any_active").alias("peak_active"),
+        F.when(
+            F.countDistinct(F.when(F.col("_active").isNotNull(), F.col("day")))
+            == F.countDistinct(F.when(F.col("_daily"), F.col("day"))),
+            F.sum("_active"),
+        )
+        .cast("long")
+        .alias("active_days"),
+        F.sum(F.when(own, F.col("requests"))).cast("long").alias("requests"),
+        F.sum(F.when(own, F.col("accepted"))).cast("long").alias("accepted"),
+        F.sum(F.when(own, F.col("offered"))).cast("long").alias("offered"),
+        F.sum(F.when(auto, F.col("requests"))).cast("long").alias("automation_requests"),
+    )
+
+
+def org_level_orgs(org_days: DataFrame, start: date, end: date, min_users: int) -> DataFrame:
+    """Per org of silver/org_days in [start, end): ``_peak`` (the largest daily count of
+    active people over its org-day sources), ``sources`` and the suppression: an org whose size
+    is unknown (no daily count of active people) or below ``min_users`` is suppressed
+    (``min_users``), as the report's org-level table decides. One person's share cannot be seen
+    at this grain, so dominance is never decided here."""
+    per = org_day_sources(org_day_rows(org_days, start, end))
+    reason = F.when(
+        F.col("_peak").isNull() | (F.col("_peak") < min_users), F.lit("min_users")
+    ).cast("string")
+    return (
+        per.groupBy("org_id")
+        .agg(
+            F.max("peak_active").alias("_peak"),
+            F.array_sort(F.collect_set("source_format")).alias("sources"),
+        )
+        .withColumn("suppression_reason", reason)
+        .withColumn("suppressed", F.col("suppression_reason").isNotNull())
+    )
+
+
+def with_org_level_orgs(
+    index: DataFrame,
+    orgs: DataFrame,
+    period_start: date,
+    period_end: date,
+    run_id: str,
+    estimate: DataFrame | None = None,
+    basis: str = "org_aggregates",
+    confidence: float = 0.90,
+) -> DataFrame:
+    """``index`` (the org rows of gold/org_theater_index, before the incentive columns) plus
+    one row for each org of ``orgs`` (``org_level_orgs``) it does not hold. With ``estimate``
+    (org_id, _ol_share, _ol_low, _ol_high, _ol_reason: shares,
+    :func:`theater.signals.org_acceptance.org_estimate`) an org that has one publishes it as
+    its index (``index_basis`` = ``basis``, the interval never zero-width); otherwise no
+    figure, the index basis ``none`` and why the share cannot be measured. A suppressed org
+    gets no figure at all. Every other column is a typed null."""
+    from .score import nonzero_width
+
+    spark = index.sparkSession
+    if estimate is None:
+        estimate = spark.createDataFrame(
+            [],
+            "org_id string, _ol_share double, _ol_low double, _ol_high double, _ol_reason string",
+        )
+    new = orgs.join(index.select("org_id"), "org_id", "left_anti").join(estimate, "org_id", "left")
+    keep = ~F.col("suppressed")
+    pub = keep & F.col("_ol_share").isNotNull()
+    reason = F.concat(
+        F.lit(NOT_MEASURABLE_ORG_LEVEL.split("{sources}")[0]),
+        F.array_join(F.col("sources"), ", "),
+        F.lit(NOT_MEASURABLE_ORG_LEVEL.split("{sources}")[1]),
+    )
+    reason = F.when(
+        F.col("_ol_reason").isNotNull(), F.concat_ws("; ", reason, F.col("_ol_reason"))
+    ).otherwise(reason)
+    ix, lo, hi = nonzero_width(
+        F.col("_ol_share"), F.col("_ol_low"), F.col("_ol_high"), F.col("_peak"), confidence
+    )
+    given = {
+        "org_id": F.col("org_id"),
+        "period_start": F.lit(period_start),
+        "period_end": F.lit(period_end),
+        "theater_index": F.when(pub, ix),
+        "ci_low": F.when(pub, lo),
+        "ci_high": F.when(pub, hi),
+        "suppressed": F.col("suppressed"),
+        "suppression_reason": F.col("suppression_reason"),
+        "not_measurable_reason": F.when(keep & ~pub, reason),
+        "index_basis": F.when(pub, F.lit(basis)).when(keep, F.lit("none")),
+        "sources": F.when(keep, F.col("sources")),
+        "run_id": F.lit(run_id),
+    }
+    cols = [
+        given.get(f.name, F.lit(None)).cast(f.dataType).alias(f.name) for f in index.schema.fields
+    ]
+    return index.unionByName(new.select(*cols))

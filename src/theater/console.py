@@ -333,7 +333,8 @@ def print_formats(formats: list[dict]) -> None:
         print(f"{f['name']:<{w}}{f['grain']:<13}{req:<57} {sig}")
     print(
         "\nsignals: derived from the fields each format's mapper fills and the fields each "
-        "signal reads (theater.sources.exports.claims); (A) = approximate from this grain.\n"
+        "signal reads (theater.sources.exports.claims); (A) = approximate from this grain;\n"
+        "(O) = an org-level figure only, no person's (theater.signals.org_acceptance).\n"
         "Put files under landing/vendor/<format>/ (org-level formats: "
         "landing/vendor/<format>/<org_id>/)."
     )

@@ -60,6 +60,10 @@ def test_derivation_rules():
     assert derive("person_week", {"requests"})["checkpoint_burst"] == "N"
     assert derive("user_day", {"requests"})["checkpoint_burst"] == "Y"
     assert set(derive("org_day", {"requests", "active_users"}).values()) == {"N"}
+    # accepted against shown or requested: the org-level acceptance estimate, no person's
+    assert derive("org_day", {"accepted", "suggestions_shown"})["unused_output"] == "O"
+    assert derive("org_day", {"accepted", "requests"})["unused_output"] == "O"
+    assert derive("org_day", {"accepted"})["unused_output"] == "N"
 
 
 def test_viva_claims_no_self_summary_and_formats_prints_the_derivation():

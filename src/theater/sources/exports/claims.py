@@ -27,7 +27,10 @@ User-day and person-week rows (``silver/user_days``, ``theater.transforms.aggreg
 - ``checkpoint_burst``: the same, on daily rows only (a week cannot show a 3-day burst);
 - nothing else: aggregates carry no prompts, artifacts or authorship.
 
-Org-day rows (``silver/org_days``) feed no signal: no per-person figure reaches the score.
+Org-day rows (``silver/org_days``) feed no per-person signal: no person is seen. Where they
+count accepted outputs against outputs shown or requested, they feed ``unused_output`` (O): the
+org-level acceptance estimate, ``theater.signals.org_acceptance``, one figure per org and no
+person's.
 
 Each format's ``fills`` is checked against its mapper: a unit test maps the format's fixture and
 compares the fields that come out non-null with it, so a claim changes when the code does.
@@ -45,7 +48,7 @@ SIGNALS = (
     "checkpoint_burst",
     "outcome_decoupling",
 )
-SIGNAL_LEVELS = ("Y", "A", "N")
+SIGNAL_LEVELS = ("Y", "A", "O", "N")
 
 #: Keys every row of a table has: not evidence of any measurement.
 ROW_KEYS = frozenset(
@@ -70,7 +73,7 @@ USAGE_COUNTS = frozenset({"requests", "suggestions_shown", "accepted", "rejected
 
 
 def derive(grain: str, fields: frozenset[str] | set[str]) -> dict[str, str]:
-    """{signal: "Y" | "A" | "N"} for rows of ``grain`` filling ``fields`` (module docstring)."""
+    """{signal: "Y" | "A" | "O" | "N"} for rows of ``grain`` filling ``fields`` (module docstring)."""
     out = {s: "N" for s in SIGNALS}
     if grain == "event":
         use = bool(fields & USE_OF_OUTPUT)
@@ -91,4 +94,7 @@ def derive(grain: str, fields: frozenset[str] | set[str]) -> dict[str, str]:
             out["quota_bunching"] = out["outcome_decoupling"] = "Y"
             if grain == "user_day":
                 out["checkpoint_burst"] = "Y"
+    elif grain == "org_day":
+        if "accepted" in fields and fields & {"suggestions_shown", "requests"}:
+            out["unused_output"] = "O"
     return out

@@ -777,6 +777,12 @@ def adoption_frame(
         cohort=cohort,
         first_use=first_use,
     )
+    return with_org_day_adoption(adoption, inputs, index, period, cfg, run_id)
+
+
+def with_org_day_adoption(adoption, inputs: ScoreInputs, index, period: Period, cfg, run_id):
+    """The org-level exports' adoption rows beside the person-level ones (an org with no
+    person-level usage also gets its ``all`` row from them)."""
     if inputs.org_days is None:
         return adoption
     org_level = adopt.org_day_adoption(

@@ -14,6 +14,7 @@ import logging
 import pandas as pd
 
 from . import calibrate as _cal
+from .design import align
 from .estimate import SAMPLING, Settings, audited_rates, estimate, signal_precision
 from .labels import TABLE
 
@@ -91,8 +92,9 @@ def apply(spark, index, labels, audit: pd.DataFrame | None, cfg):
     rows = [r.asDict() for r in index.collect()]
     est = {}
     if audit is not None and not audit.empty:
-        cells = cells_frame(labels).toPandas()
-        res = estimate(cells, audit, Settings.from_config(cfg))
+        # each org's cells in the strata of the design its labels were drawn under
+        cells, aud = align(cells_frame(labels).toPandas(), audit)
+        res = estimate(cells, aud, Settings.from_config(cfg))
         est = {r.org_id: r for r in res.itertuples(index=False)}
     for r in rows:
         r["detector_index"] = r["theater_index"]

@@ -180,7 +180,8 @@ def _planned(rs: list[dict]) -> str:
     if not p:
         return ""
     own = np.mean([r["plan_own"] for r in p])
-    return f"{np.mean([r['plan_pooled'] for r in p]):.1f} ({own:.1f}; {len(p)} draws)"
+    seen = np.mean([r["mean_width_points"] for r in p])
+    return f"{np.mean([r['plan_pooled'] for r in p]):.1f} ({own:.1f}) against {seen:.1f}, {len(p)} draws"
 
 
 def summarize(path: Path) -> str:
@@ -189,7 +190,7 @@ def summarize(path: Path) -> str:
     lines = [
         "| labels | design | worlds | draws | org intervals | coverage of the 90% interval "
         "(binomial 95%) | mean width (points) | median width | MAE | detector-only MAE "
-        "(calibrated) | planned width, pooled (own labels) |",
+        "(calibrated) | planned width, pooled (own labels) against observed on the same draws |",
         "|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     keys = sorted(

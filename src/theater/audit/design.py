@@ -10,8 +10,8 @@ Two designs (``theater audit sample --design``):
   That pays where the signals' precisions are alike: on simulated worlds it gave 7-20%
   narrower intervals at 15 labels an org. Where they differ, stratifying by signal pays more:
   with the project's detector on family-B worlds (signals of precision 0.14 to 0.73) the
-  grouped design was about twice as wide at 15 labels an org (benchmarks/RESULTS.md). So
-  ``signal`` is the default and ``grouped`` an option.
+  grouped design was wider at 5, 15 and 50 labels an org, by about a tenth to a fifth on
+  average (benchmarks/RESULTS.md). So ``signal`` is the default and ``grouped`` an option.
 
 The design travels with the labels in their ``stratum``: the design strata are written to the
 reviewer's CSV, loaded into ops/audit_labels as they are, and ``flagged`` exists only under the

@@ -29,6 +29,16 @@ def add_parsers(subparsers, common=None) -> None:
             "within (default), or Neyman-type on the detector's probability",
         )
 
+    def design(p):
+        p.add_argument(
+            "--design",
+            choices=("signal", "grouped"),
+            default="signal",
+            help="sample strata per org: by detector output (signal, default), or flagged / "
+            "not (grouped: narrower only where the signals' precisions are alike; "
+            "docs/audit_guide.md)",
+        )
+
     def period(p):
         p.add_argument("--quarter", help="period as YYYYQn, e.g. 2026Q3")
         p.add_argument("--start", help="period start date, inclusive (YYYY-MM-DD)")
@@ -45,6 +55,7 @@ def add_parsers(subparsers, common=None) -> None:
     s.add_argument("--out", required=True, help="CSV file to write")
     s.add_argument("--seed", type=int, help="random seed (default: audit.seed)")
     allocation(s)
+    design(s)
 
     ld = sub.add_parser("load", help="validate a labelled CSV and load it into ops/audit_labels")
     ld.add_argument("--lake", help="lake root (default: paths.lake)")
@@ -61,6 +72,7 @@ def add_parsers(subparsers, common=None) -> None:
         help="mean full width of the orgs' 90%% intervals, in index points",
     )
     allocation(pl)
+    design(pl)
     for p in (s, ld, pl):
         if common:
             common(p)
@@ -102,16 +114,22 @@ def _sample(args, cfg) -> int:
     if pop.empty:
         print(f"theater: error: no scored interactions with an org in {period}", file=sys.stderr)
         return EXIT_USAGE
-    drawn = sample.draw(pop, args.size, seed, cfg.audit.min_per_cell, args.allocation == "neyman")
+    chosen = args.design
+    drawn = sample.draw(
+        pop, args.size, seed, cfg.audit.min_per_cell, args.allocation == "neyman", chosen
+    )
     out = sample.sample_frame(drawn)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(args.out, index=False)
     by = out.groupby("stratum").size().sort_values(ascending=False)
     print(
         f"audit sample {period}: {len(out):,} of {len(pop):,} interactions, "
-        f"{out['org_id'].nunique()} orgs, seed {seed} -> {args.out}"
+        f"{out['org_id'].nunique()} orgs, seed {seed}, design {chosen} -> {args.out}"
     )
-    print("  by detector output: " + ", ".join(f"{h} {n}" for h, n in by.items()))
+    print(
+        f"  by {'design stratum' if chosen == 'grouped' else 'detector output'}: "
+        + ", ".join(f"{h} {n}" for h, n in by.items())
+    )
     print(
         "  fill in `label` (1 = theater, 0 = genuine; guide: docs/audit_guide.md), then "
         f"`theater audit load --labels {args.out}`"
@@ -144,8 +162,10 @@ def _load(args, cfg) -> int:
 def _plan(args, cfg) -> int:
     from ..engine import session
     from . import plan
+    from .design import align, output_strata
     from .estimate import Settings, estimate, pooled_rates
     from .integrate import cells_frame, read_labels
+    from .sample import grouped
 
     if args.target_width <= 0:
         print("theater: error: --target-width must be positive", file=sys.stderr)
@@ -160,18 +180,23 @@ def _plan(args, cfg) -> int:
         cells = cells_frame(gl).toPandas()
         labels = read_labels(spark, lake, period, gl)
     cells = _published_cells(cells, cfg)
-    strata = sorted(cells["stratum"].unique())
+    # the strata of both designs: the plan may allocate under either
+    strata = sorted({*cells["stratum"].unique(), *grouped(cells["stratum"]).unique()})
     tau2 = None
     if labels is not None and len(labels):
         # the spread between orgs that the last audit's pooling used, for a pooled plan
-        est = estimate(cells, labels, Settings.from_config(cfg))
+        est = estimate(*align(cells, labels), Settings.from_config(cfg))
         tau2 = est.attrs.get("pool_tau2")
-        pooled = pooled_rates(
-            labels,
-            strata,
-            plan.rates_guess(strata, cfg.audit.plan_precision, cfg.audit.plan_miss_rate),
-        )
-        rates = dict(zip(pooled.strata, pooled.rate))
+        guess = plan.rates_guess(strata, cfg.audit.plan_precision, cfg.audit.plan_miss_rate)
+        # each design's stratum rates from the labels by detector output (a domain estimate
+        # under either design): per signal, and flagged / not
+        out = output_strata(labels)
+        rates = {}
+        for lab in (out, out.assign(stratum=grouped(out["stratum"].astype(str)))):
+            pooled = pooled_rates(lab, strata, guess)
+            for h, r, n in zip(pooled.strata, pooled.rate, pooled.n_labels):
+                if n > 0 or h not in rates:  # a stratum without labels: the guess
+                    rates[h] = float(r)
         source = f"audited rates from {len(labels):,} labels"
     else:
         rates = plan.rates_guess(strata, cfg.audit.plan_precision, cfg.audit.plan_miss_rate)
@@ -187,6 +212,7 @@ def _plan(args, cfg) -> int:
         tau2=tau2,
         min_per_cell=cfg.audit.min_per_cell,
         neyman=args.allocation == "neyman",
+        design=args.design,
     )
     _print_plan(res, period, args, cells, source, tau2)
     return EXIT_OK
@@ -212,7 +238,8 @@ def _print_plan(res, period, args, cells, source, tau2) -> None:
     if res["reachable"]:
         print(
             f"  mean width: about {res['labels']:,} labels allocated as the sample does "
-            f"(`theater audit sample --size {res['labels']} --allocation {args.allocation}`; "
+            f"(`theater audit sample --size {res['labels']} --allocation {args.allocation} "
+            f"--design {args.design}`; "
             "mean width "
             f"{res['mean_width']:.1f}, widest org {res['max_width']:.1f})"
         )

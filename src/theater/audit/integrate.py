@@ -14,6 +14,7 @@ import logging
 import pandas as pd
 
 from . import calibrate as _cal
+from .design import align
 from .estimate import SAMPLING, Settings, audited_rates, estimate, signal_precision
 from .labels import TABLE
 
@@ -91,8 +92,9 @@ def apply(spark, index, labels, audit: pd.DataFrame | None, cfg):
     rows = [r.asDict() for r in index.collect()]
     est = {}
     if audit is not None and not audit.empty:
-        cells = cells_frame(labels).toPandas()
-        res = estimate(cells, audit, Settings.from_config(cfg))
+        # each org's cells in the strata of the design its labels were drawn under
+        cells, aud = align(cells_frame(labels).toPandas(), _with_probability(audit, labels))
+        res = estimate(cells, aud, Settings.from_config(cfg))
         est = {r.org_id: r for r in res.itertuples(index=False)}
     for r in rows:
         r["detector_index"] = r["theater_index"]
@@ -115,6 +117,25 @@ def apply(spark, index, labels, audit: pd.DataFrame | None, cfg):
         ]
     )
     return spark.createDataFrame([tuple(r[f.name] for f in schema.fields) for r in rows], schema)
+
+
+def _with_probability(audit: pd.DataFrame, labels) -> pd.DataFrame:
+    """The audit labels with each labelled interaction's (calibrated) ``theater_probability``
+    from ``labels``, the f of the estimator's PPI++ rectifier. Under the signal design it is
+    one value per cell and changes nothing; in the grouped design's ``flagged`` cell it differs
+    by the signals that fired, and the rectifier uses it."""
+    if "theater_probability" in audit:
+        return audit
+    from pyspark.sql import functions as F
+
+    keys = labels.sparkSession.createDataFrame(audit[["tool", "event_id"]].drop_duplicates())
+    p = (
+        labels.join(F.broadcast(keys), on=["tool", "event_id"], how="left_semi")
+        .select("tool", "event_id", "theater_probability")
+        .toPandas()
+        .drop_duplicates(["tool", "event_id"])
+    )
+    return audit.merge(p, on=["tool", "event_id"], how="left")
 
 
 def metrics(audit: pd.DataFrame | None, names) -> dict:

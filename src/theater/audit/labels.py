@@ -92,6 +92,8 @@ def _check_row(rec: dict, line: int, problems: list[str]) -> dict | None:
             f"{rec.get('inclusion_probability')!r} is not in (0, 1]"
         )
         bad = True
+    stratum = unneutralise((rec.get("stratum") or "").strip()) or None
+    bad = _check_design(rec, stratum, line, problems) or bad
     if bad:
         return None
     return {
@@ -100,9 +102,37 @@ def _check_row(rec: dict, line: int, problems: list[str]) -> dict | None:
         "tool": tool,
         "label": int(lab),
         "inclusion_probability": pi,
-        "stratum": unneutralise((rec.get("stratum") or "").strip()) or None,
+        "stratum": stratum,
         "org_id_file": unneutralise((rec.get("org_id") or "").strip()) or None,
     }
+
+
+def _check_design(rec: dict, stratum: str | None, line: int, problems: list[str]) -> bool:
+    """Whether the row's ``design`` (when the file has one) and its ``stratum`` disagree: the
+    stratum is what carries the design into ops/audit_labels (``flagged`` only under the
+    grouped design, :mod:`theater.audit.design`), so a row edited into the other design's
+    strata would be weighted in the wrong cell."""
+    design = (rec.get("design") or "").strip()
+    if not design:
+        return False
+    if design not in ("signal", "grouped"):
+        problems.append(f"line {line}: design {design!r} is not signal or grouped")
+        return True
+    if stratum is None:
+        return False
+    if design == "grouped" and stratum not in ("none", "flagged"):
+        problems.append(
+            f"line {line}: stratum {stratum!r} is not a grouped-design stratum "
+            "(none or flagged); leave the sample's stratum as it is"
+        )
+        return True
+    if design == "signal" and stratum == "flagged":
+        problems.append(
+            f"line {line}: stratum 'flagged' belongs to the grouped design, the row says "
+            "signal; leave the sample's design and stratum as they are"
+        )
+        return True
+    return False
 
 
 def _is_new(row: dict, seen: dict, problems: list[str], notes: list[str]) -> bool:

@@ -30,6 +30,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from .design import GROUPED, check, design_strata
 from .pool import cva
 from .sample import MIN_PER_CELL, NONE, allocate
 
@@ -38,14 +39,32 @@ def rates_guess(strata, precision: float, miss_rate: float) -> dict:
     return {h: (miss_rate if h == NONE else precision) for h in strata}
 
 
+#: an org planned at fewer labels than this gets the larger of the pooled and the own-label
+#: width (:func:`_org_width`)
+FEW_LABELS = 10
+
+
 def _org_width(N, r, nl, z, usr=0.0, tau2=None, min_weight=0.1) -> float:
     W = N / N.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
         score = (r * (1 - r) / nl + z**2 / (4 * nl**2)) * (1 - nl / N) / (1 + z**2 / nl) ** 2
+        plain = r * (1 - r) / nl * (1 - nl / N)
     det = np.where(nl > 0, W**2 * score, W**2 * 0.25)
     v = float(det.sum() + usr)
     if tau2 is None or v <= 0:
         return float(200 * z * np.sqrt(v))
+    pooled = _pooled_width(W, r, v, z, tau2, min_weight)
+    if nl.sum() >= FEW_LABELS:
+        return pooled
+    # a few labels an org: the pooled approximation planned a third to a half of the width
+    # audits then gave (its normal own variance, score-shrunk, and the robust critical value
+    # do not carry cells of one or two labels); the own-label width with the plain binomial
+    # variance (capped at the whole range) was at or over it (benchmarks/RESULTS.md)
+    vp = float(np.where(nl > 0, W**2 * plain, W**2 * 0.25).sum() + usr)
+    return max(pooled, min(float(200 * z * np.sqrt(vp)), 100.0))
+
+
+def _pooled_width(W, r, v, z, tau2, min_weight) -> float:
     # pooled (theater.audit.pool): on the arcsine scale the own variance is v / (4 s (1 - s)),
     # shrunk with the between-org variance of the last audit, and the robust critical value
     s = float(np.clip(W @ r, 1e-4, 1 - 1e-4))
@@ -66,6 +85,13 @@ def _user_var(cells_o: pd.DataFrame, rates: dict) -> float:
     )
     theta = zu.sum() / m.sum()
     return float(((zu - theta * m) ** 2).sum() / m.sum() ** 2)
+
+
+def _in_design(cells: pd.DataFrame, design: str) -> pd.DataFrame:
+    """``cells`` (strata by detector output) in the strata of ``design``."""
+    if design != GROUPED:
+        return cells
+    return cells.assign(stratum=design_strata(cells["stratum"], GROUPED).to_numpy())
 
 
 def _alloc_cells(cells: pd.DataFrame, neyman: bool) -> pd.DataFrame:
@@ -90,9 +116,12 @@ def widths(
     users: bool = False,
     tau2: float | None = None,
     neyman: bool = False,
+    design: str = "signal",
 ) -> pd.DataFrame:
-    """Planned full width (index points) per org for a total of ``n`` labels."""
+    """Planned full width (index points) per org for a total of ``n`` labels drawn under
+    ``design``. ``cells`` are by detector output; ``rates`` hold every stratum of the design."""
     z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    cells = _in_design(cells, check(design))
     alloc = allocate(_alloc_cells(cells, neyman), n, min_per_cell, neyman)
     out = []
     for org, a in alloc.groupby("org_id"):
@@ -112,19 +141,21 @@ def org_needs(
     min_per_cell: int = MIN_PER_CELL,
     tau2: float | None = None,
     neyman: bool = False,
+    design: str = "signal",
 ) -> pd.DataFrame:
-    """Per org: the fewest of its own labels (allocated within the org as the sample does)
-    whose planned width is at or under ``target_width``; ``labels`` is None when even every
-    interaction would not do (not possible: all labelled is exact) or the org is too small."""
+    """Per org: the fewest of its own labels (allocated within the org as the sample does,
+    under ``design``) whose planned width is at or under ``target_width``; ``labels`` is None
+    when even every interaction would not do (not possible: all labelled is exact) or the org
+    is too small."""
     z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-    cell = _alloc_cells(cells, neyman)
+    cell = _alloc_cells(_in_design(cells, check(design)), neyman)
     out = []
     for org, c in cell.groupby("org_id"):
         total = int(c["N"].sum())
-        r = c.sort_values("stratum")["stratum"].map(rates).fillna(0.5).to_numpy(float)
 
-        def width(n, c=c, r=r):
+        def width(n, c=c):
             a = allocate(c, n, min_per_cell, neyman)
+            r = a["stratum"].map(rates).fillna(0.5).to_numpy(float)
             return _org_width(a["N"].to_numpy(float), r, a["n"].to_numpy(float), z, tau2=tau2)
 
         lo, hi = 0, min(16, total)
@@ -149,6 +180,7 @@ def plan(
     tau2: float | None = None,
     min_per_cell: int = MIN_PER_CELL,
     neyman: bool = False,
+    design: str = "signal",
 ) -> dict:
     """Smallest total n (doubling, then bisection) whose mean org width <= ``target_width``
     under the sample's allocation (``min_per_cell``, ``neyman``), with the per-org needs
@@ -156,11 +188,13 @@ def plan(
     each org gets what it needs."""
     total = int(cells["n"].sum())
     hi_cap = min(max_labels, total)
-    per_org = org_needs(cells, rates, target_width, confidence, min_per_cell, tau2, neyman)
+    per_org = org_needs(cells, rates, target_width, confidence, min_per_cell, tau2, neyman, design)
     every = int(per_org["labels"].sum())
 
     def mean_w(n):
-        w = widths(cells, rates, n, confidence, min_per_cell, tau2=tau2, neyman=neyman)
+        w = widths(
+            cells, rates, n, confidence, min_per_cell, tau2=tau2, neyman=neyman, design=design
+        )
         return float(w["width"].mean()), float(w["width"].max())
 
     orgs = cells["org_id"].nunique()

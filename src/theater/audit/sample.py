@@ -7,6 +7,9 @@ output is the set of signals that fired (``flags`` in gold/interaction_labels):
 - ``<signal>``: exactly one signal fired (its precision is what the audit measures);
 - ``multi``: two or more fired.
 
+That is the ``signal`` design; the ``grouped`` one (:mod:`theater.audit.design`) merges every
+stratum but ``none`` into ``flagged``, and is drawn by default when the budget is small.
+
 The stratum depends only on which signals fired, never on ``theater_probability``, so it is the
 same before and after the probability is calibrated from an audit.
 
@@ -68,6 +71,7 @@ SAMPLE_COLUMNS = [
     "signals_fired",
     "theater_probability",
     "stratum",
+    "design",
     "inclusion_probability",
     "label",
 ]
@@ -103,14 +107,8 @@ def stratum_of(flags: Iterable[str] | None) -> str:
 
 def grouped(stratum: pd.Series) -> pd.Series:
     """Two design strata instead of one per detector output: ``none`` and ``flagged`` (any
-    signal fired). With the floor of labels per cell, an org's ~5 cells take 10 of its 15
-    labels at 300 labels over 20 orgs, most of them in small flagged cells, while the
-    unflagged cell (about four fifths of the interactions, and of the variance) gets 5 or 6;
-    two cells leave 11 to the proportional part. The estimator needs nothing else: it reads
-    the strata from the cells and labels it is given. Evaluated by the benchmarks only (7-20%
-    narrower at 300 labels over 20 orgs, about the same at 1,000; benchmarks/RESULTS.md):
-    ``theater audit sample`` does not offer it, because the score stage's cells and the
-    calibration read the per-signal strata."""
+    signal fired): the ``grouped`` design of :mod:`theater.audit.design`, which says when it
+    pays and how the score stage reads it."""
     return pd.Series(np.where(stratum.to_numpy() == NONE, NONE, FLAGGED), index=stratum.index)
 
 
@@ -220,14 +218,21 @@ def draw(
     seed: int,
     min_per_cell: int = MIN_PER_CELL,
     neyman: bool = False,
+    design: str = "signal",
 ) -> pd.DataFrame:
     """Stratified sample of ``population`` (one row per interaction with ``event_id, tool,
     org_id`` and ``flags`` or ``stratum``; with ``theater_probability`` and ``neyman`` the
-    allocation is Neyman-type, :func:`allocate`). Returns the sampled rows with ``stratum``
-    and ``inclusion_probability``; the same population, size and seed give the same sample."""
+    allocation is Neyman-type, :func:`allocate`). ``design``: ``signal`` (strata by detector
+    output) or ``grouped`` (``none`` / ``flagged``, :func:`grouped`). Returns the sampled rows
+    with ``stratum`` (the design stratum), ``design`` and ``inclusion_probability``; the same
+    population, size, seed and design give the same sample."""
+    if design not in ("signal", "grouped"):
+        raise ValueError(f"audit design must be signal or grouped; got {design!r}")
     pop = population.copy()
     if "stratum" not in pop:
         pop["stratum"] = strata(pop["flags"])
+    if design == "grouped":
+        pop["stratum"] = grouped(pop["stratum"])
     pop = (
         pop[pop["org_id"].notna()]
         .sort_values(["org_id", "stratum", "tool", "event_id"], kind="stable")
@@ -250,8 +255,8 @@ def draw(
         part["inclusion_probability"] = row.n / row.N
         picked.append(part)
     if not picked:
-        return pop.head(0).assign(inclusion_probability=pd.Series(dtype=float))
-    return pd.concat(picked, ignore_index=True)
+        return pop.head(0).assign(inclusion_probability=pd.Series(dtype=float), design=design)
+    return pd.concat(picked, ignore_index=True).assign(design=design)
 
 
 def sample_frame(sampled: pd.DataFrame) -> pd.DataFrame:

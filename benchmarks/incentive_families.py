@@ -104,6 +104,7 @@ def keep_share_inputs(path: Path | None):
                     "replicates": replicates,
                     "confidence": confidence,
                     "seed": seed,
+                    "period": inc.period if inc else None,
                 },
                 fh,
             )

@@ -30,7 +30,13 @@ def reestimate(path: Path):
     from theater.stages.incentives import Incentives, org_shares
 
     d = pickle.loads(path.read_bytes())
-    inc = Incentives(bunching=d["bunching"], calendar=d["calendar"], day_counts=d["day_counts"])
+    # inputs kept before the period was: the user-day counts' own first and last days
+    inc = Incentives(
+        bunching=d["bunching"],
+        calendar=d["calendar"],
+        day_counts=d["day_counts"],
+        period=d.get("period"),
+    )
     return org_shares(inc, d["users"], d["replicates"], d["confidence"], d["seed"])
 
 

@@ -34,9 +34,10 @@ RECALL_BURST = 0.50
 WEIGHTED_BURST = 0.40
 WEIGHTED_FILLER = 0.50
 HARD_FP = 0.01
-# the org-level interval's mean width on this world, points (measured 12.44: three small
-# teams; the review windows' lower end from unused outputs and the displaced top-ups widen it)
-MAX_MEAN_WIDTH = 13.0
+# the org-level interval's mean width on this world, points (measured 13.38: three small
+# teams; the review windows' lower end from unused outputs, the displaced top-ups and the
+# top-ups bounded by the users' own weeks widen it)
+MAX_MEAN_WIDTH = 14.0
 
 
 @pytest.fixture(scope="module")

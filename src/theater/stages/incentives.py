@@ -54,6 +54,9 @@ class Incentives:
     day_rows: DataFrame | None = None  # checkpoint_rows of the orgs with a calendar (lazy)
     bucket_rows: int = 0  # scoring.bucket_rows: user-day rows per bucket read by org_shares
     org_shares: list = field(default_factory=list)  # OrgShare per org, once the index is built
+    # (start, end) of the period, as in :func:`user_week_counts`: its full weeks; None: the
+    # user-day counts' own first and last days
+    period: "tuple[date, date] | None" = None
 
     def summary(self) -> dict:
         """Small, loggable per-org diagnostics."""
@@ -166,7 +169,7 @@ def compute(
     """Quota bunching and checkpoint bursts of the period. ``aggregates``: de-duplicated usage
     units from silver/user_days (or None): their request counts enter the user-week counts of
     the bunching estimate and the user-day counts of the checkpoint estimate."""
-    inc = Incentives()
+    inc = Incentives(period=(start, end))
     s = cfg.incentives
     seed = cfg.scoring.bootstrap.seed
     qb = s.quota_bunching  # each signal gets only its own (typed) section
@@ -207,8 +210,17 @@ def compute(
         if cal:
             checkpoint_estimates(spark, inc, rows, cal, cb)
             inc.calendar = cal
-            # read a user bucket at a time by ``org_shares`` (``compute_org_shares``)
-            inc.day_rows = rows.where(F.col("org_id").isin(*sorted(cal)))
+    if cb.enabled or qb.enabled:
+        # read a user bucket at a time by ``org_shares`` (``compute_org_shares``): the orgs with
+        # a calendar (review windows) and those with a weighted quota regime (the same users'
+        # own weeks bound the top-ups, :func:`own_week_topups`)
+        quota_orgs = {e.org_id for e in inc.bunching if e.status == "ok" and (e.weight or 0) > 0}
+        day_orgs = sorted(set(inc.calendar or {}) | quota_orgs)
+        if day_orgs:
+            if not cb.enabled:
+                explained = output_unused(cfg.signals.unused_output.max_dwell_ms)
+                rows = checkpoint_rows(period_rows, explained, aggregates)
+            inc.day_rows = rows.where(F.col("org_id").isin(*day_orgs))
     inc.bucket_rows = cfg.scoring.bucket_rows
     return inc
 
@@ -624,6 +636,68 @@ def _unmatched_factor(ests: Sequence, z: float) -> float:
     return num / den if den > 0 else 0.0
 
 
+def own_week_topups(
+    weeks: pd.DataFrame, regimes: Sequence, full: "tuple[date, date] | None" = None
+) -> dict[str, float]:
+    """Per user of one org, an upper end of the quota top-ups read from the same user's own
+    weeks: ``{user_key: sum over the user's bunched weeks of (z* - r_u)+}``.
+
+    ``weeks``: (user_key, week_start, n) usage per user-week; ``regimes``: the org's quota
+    regimes (``quota_bunching.Estimate``; those ``ok`` with a weight > 0 count). A user-week is
+    bunched when its usage is in a regime's bunching cell ``[z*, z_high]``; ``r_u`` is the mean
+    of the user's other weeks below that quota (weeks with no top-up: before the quota, or short
+    of what the user would top up from). A complier tops up only the weeks that reached some
+    share of the quota on their own, so the weeks left below it are the lower ones: ``z* - r_u``
+    is at least the week's top-up (an upper end, not an estimate), and a week that lands in the
+    cell without a top-up adds its distance from the user's low weeks (again upward). Users with
+    no such week add nothing (not known: the set-identified upper end stays theirs).
+    ``full``: (start, end) of the period: only weeks with ``start <= monday`` and
+    ``monday + 7 <= end`` count (a cut week is short, it would read as a low week).
+    """
+    regs = [
+        (int(e.weekly_quota), int(e.z_high if e.z_high is not None else e.weekly_quota))
+        for e in regimes
+        if e.status == "ok" and (e.weight or 0) > 0 and e.weekly_quota
+    ]
+    if not regs or weeks is None or weeks.empty:
+        return {}
+    w = weeks
+    if full is not None:
+        mon = pd.to_datetime(w["week_start"])
+        keep = (mon >= pd.Timestamp(full[0])) & (
+            mon + pd.Timedelta(days=7) <= pd.Timestamp(full[1])
+        )
+        w = w[keep.to_numpy()]
+    out: dict[str, float] = {}
+    for user, g in w.groupby("user_key", sort=True):
+        n = g["n"].to_numpy(float)
+        z = np.full(len(n), np.nan)
+        for q, zh in sorted(regs):
+            z[np.isnan(z) & (n >= q) & (n <= zh)] = q
+        bunched = ~np.isnan(z)
+        if not bunched.any():
+            continue
+        low = n[(~bunched) & (n < z[bunched].min())]
+        if len(low) == 0:
+            continue
+        out[user] = float(np.clip(z[bunched] - low.mean(), 0.0, None).sum())
+    return out
+
+
+def _week_rows(chunk: pd.DataFrame, orgs: set) -> pd.DataFrame:
+    """(org_id, user_key, week_start, n) of one user bucket's user-day rows (ISO weeks, as the
+    bunching estimate counts them)."""
+    g = chunk[chunk["org_id"].isin(orgs) & chunk["n"].notna()]
+    d = pd.to_datetime(g["event_date"])
+    mon = (d - pd.to_timedelta(d.dt.weekday, unit="D")).dt.normalize()
+    return (
+        g.assign(week_start=mon.to_numpy())
+        .groupby(["org_id", "user_key", "week_start"], sort=True)["n"]
+        .sum()
+        .reset_index()
+    )
+
+
 def _org_rng(seed: int, org: str) -> np.random.Generator:
     """One random stream per org: its replicates do not depend on the other orgs nor on the
     order in which the user buckets are read."""
@@ -725,15 +799,30 @@ def org_shares(
         sums[org] = tuple(
             checkpoint_burst.DaySums.empty(len(ks), replicates, n_ord, n_win) for _ in range(2)
         ) + (a,)
+    # orgs whose top-ups the same users' own weeks can bound (:func:`own_week_topups`)
+    quota_orgs = {e.org_id for e in bunching if e.status == "ok" and (e.weight or 0) > 0}
+    week_parts, first, last = [], None, None
     # each user bucket's rows are read once; the unused part is known only if every bucket has it
     with_unused = True
-    for chunk in _day_chunks(inc) if sums else []:
+    for chunk in _day_chunks(inc) if (sums or quota_orgs) else []:
         if chunk is None or chunk.empty:
             continue
+        if quota_orgs:
+            wk = _week_rows(chunk, quota_orgs)
+            if not wk.empty:
+                week_parts.append(wk)
+            d = pd.to_datetime(chunk["event_date"])
+            first = d.min() if first is None else min(first, d.min())
+            last = d.max() if last is None else max(last, d.max())
         has = "n_unused" in chunk.columns
         with_unused = with_unused and has
         live = {o: (x[0], x[1] if has else None, x[2]) for o, x in sums.items()}
         _add_day_rows(live, chunk, cal, keys)
+    weeks = pd.concat(week_parts, ignore_index=True) if week_parts else None
+    # full weeks: the period's (as the bunching estimate counts them), else the days read
+    full = inc.period if inc is not None and inc.period else None
+    if full is None and first is not None:
+        full = (first, last + pd.Timedelta(days=1))
     out = []
     for org, g, rng, a in orgs:
         regimes = [e for e in bunching if e.org_id == org]
@@ -762,10 +851,16 @@ def org_shares(
         # from the window days, at most the ordinary days' top-up level over the window days
         # (n_window / n_ordinary of the ordinary days' top-ups, bounded by that share of F)
         d = _displaced_share(sums.get(org))
+        # compliers who start far below the quota: the bunching weights see only the missing
+        # mass near it; the same users' own low weeks bound each bunched week's top-up
+        own = np.zeros(len(g))
+        if weeks is not None and org in quota_orgs:
+            t = own_week_topups(weeks[weeks["org_id"] == org], regimes, full)
+            own = np.array([t.get(k, 0.0) for k in g["user_key"]], dtype=float)
+        t_r = a @ own
         lo = float(np.quantile(np.clip((f_r + e_low_r) / den, 0.0, 1.0), tail))
-        hi = float(
-            np.quantile(np.clip((f_r * (1.0 + u) * (1.0 + d) + e_r) / den, 0.0, 1.0), 1.0 - tail)
-        )
+        top_hi = np.maximum(f_r * (1.0 + u), t_r) * (1.0 + d)
+        hi = float(np.quantile(np.clip((top_hi + e_r) / den, 0.0, 1.0), 1.0 - tail))
         if hi - lo < 5e-5:
             # no replicate moved (e.g. no weight and no excess anywhere): not an exact figure,
             # other users could have shown one; the Wilson interval over the org's users
@@ -782,7 +877,12 @@ def org_shares(
                 round(float(sd), 3),
                 {
                     k: [round(float(x), 6) for x in np.quantile(v / den, [tail, 1 - tail])]
-                    for k, v in (("filler", f_r), ("burst", e_r), ("burst_lower_end", e_low_r))
+                    for k, v in (
+                        ("filler", f_r),
+                        ("burst", e_r),
+                        ("burst_lower_end", e_low_r),
+                        ("filler_own_weeks", t_r),
+                    )
                 },
                 round(float(e_low / total), 6),
             )
@@ -847,9 +947,10 @@ def compute_org_shares(units: DataFrame, inc, boot) -> None:
         )
         .toPandas()
     )
-    if inc.day_rows is not None and inc.day_chunks is None and inc.calendar:
-        # users x working days bounds the user-day rows: buckets of about bucket_rows each
-        days = max(len(m) for m in inc.calendar.values())
+    if inc.day_rows is not None and inc.day_chunks is None:
+        # users x days bounds the user-day rows: buckets of about bucket_rows each
+        span = (inc.period[1] - inc.period[0]).days if inc.period else 0
+        days = max([len(m) for m in (inc.calendar or {}).values()] + [span, 1])
         n = bucket_count(len(users) * days, inc.bucket_rows)
         inc.day_chunks = day_chunks(inc.day_rows, n)
     if not users.empty:

@@ -108,5 +108,6 @@ def test_listed_by_theater_formats_as_org_day_readers():
     listed = {d["name"]: d for d in describe()}
     for name in (ORG, ENT):
         assert listed[name]["grain"] == "org_day"
-        assert listed[name]["signals"] == {}  # descriptive: no signal is claimed
+        # no per-person signal; accepted against shown feeds the org-level estimate only
+        assert listed[name]["signals"] == {"unused_output": "O"}
         assert set(listed[name]["file_kinds"]) == {"json", "jsonl"}

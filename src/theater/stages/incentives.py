@@ -779,6 +779,32 @@ def org_shares(
     tail = (1.0 - confidence) / 2.0
     bunching = inc.bunching if inc else []
     cal = (inc.calendar or {}) if inc else {}
+    orgs, sums, keys = _org_streams(users, cal, replicates, seed)
+    # orgs whose top-ups the same users' own weeks can bound (:func:`own_week_topups`)
+    quota_orgs = {e.org_id for e in bunching if e.status == "ok" and (e.weight or 0) > 0}
+    weeks, full, with_unused = _read_day_counts(inc, sums, cal, keys, quota_orgs)
+    out = []
+    for org, g, rng, a in orgs:
+        regimes = [e for e in bunching if e.org_id == org]
+        # a quota in force whose bunching could not be estimated leaves the top-ups unknown
+        if (not regimes and org not in cal) or any(e.status != "ok" for e in regimes):
+            out.append(OrgShare(org, None, None, None))
+            continue
+        own_weeks = None
+        if weeks is not None and org in quota_orgs:
+            own_weeks = own_week_topups(weeks[weeks["org_id"] == org], regimes, full)
+        out.append(
+            _org_share(
+                org, g, rng, a, regimes, sums.get(org), own_weeks, with_unused, tail, confidence
+            )
+        )
+    return out
+
+
+def _org_streams(users: pd.DataFrame, cal: Mapping, replicates: int, seed: int):
+    """Each org's users in a fixed order with its own random stream and Poisson weights
+    (``orgs``), and, for orgs with a checkpoint calendar, empty day sums to fill (``sums``)
+    and the users' positions (``keys``)."""
     # users in a fixed order, so that the replicates do not depend on how the engine
     # returned the rows
     users = users.sort_values(["org_id", "user_key"], kind="stable")
@@ -799,10 +825,15 @@ def org_shares(
         sums[org] = tuple(
             checkpoint_burst.DaySums.empty(len(ks), replicates, n_ord, n_win) for _ in range(2)
         ) + (a,)
-    # orgs whose top-ups the same users' own weeks can bound (:func:`own_week_topups`)
-    quota_orgs = {e.org_id for e in bunching if e.status == "ok" and (e.weight or 0) > 0}
+    return orgs, sums, keys
+
+
+def _read_day_counts(inc, sums: dict, cal: Mapping, keys: Mapping, quota_orgs: set):
+    """Read the user-day counts once, a user bucket at a time: fill ``sums`` in place and
+    keep the quota orgs' user-week rows. Returns (weeks or None, the full weeks' span, whether
+    every bucket had the unused part)."""
     week_parts, first, last = [], None, None
-    # each user bucket's rows are read once; the unused part is known only if every bucket has it
+    # the unused part is known only if every bucket has it
     with_unused = True
     for chunk in _day_chunks(inc) if (sums or quota_orgs) else []:
         if chunk is None or chunk.empty:
@@ -823,71 +854,65 @@ def org_shares(
     full = inc.period if inc is not None and inc.period else None
     if full is None and first is not None:
         full = (first, last + pd.Timedelta(days=1))
-    out = []
-    for org, g, rng, a in orgs:
-        regimes = [e for e in bunching if e.org_id == org]
-        # a quota in force whose bunching could not be estimated leaves the top-ups unknown
-        if (not regimes and org not in cal) or any(e.status != "ok" for e in regimes):
-            out.append(OrgShare(org, None, None, None))
-            continue
-        usage = g["usage"].to_numpy(float)
-        filler = np.nan_to_num(g["filler"].to_numpy(float))
-        total, total_r = usage.sum(), a @ usage
-        if total <= 0:
-            out.append(OrgShare(org, None, None, None))
-            continue
-        f = filler.sum()
-        f_r = (a @ filler) * np.clip(
-            1.0 + _filler_rel_se(regimes) * rng.standard_normal(replicates), 0.0, None
-        )
-        e, e_r, e_low, e_low_r, sd = _review_excess(sums.get(org), a, rng, with_unused)
-        share = min(max((f + e) / total, 0.0), 1.0)
-        den = np.maximum(total_r, 1e-12)
-        # top-ups are set-identified, [F, F (1 + u)]; bursts [E_low, E]: the lower limit from
-        # the lower ends, the upper limit from the upper ends (each at the interval's own
-        # level: conservative)
-        u = _unmatched_factor(regimes, float(NormalDist().inv_cdf(1.0 - tail)))
-        # a burst week needs fewer top-ups: E counts the bursts less the top-ups they displaced
-        # from the window days, at most the ordinary days' top-up level over the window days
-        # (n_window / n_ordinary of the ordinary days' top-ups, bounded by that share of F)
-        d = _displaced_share(sums.get(org))
-        # compliers who start far below the quota: the bunching weights see only the missing
-        # mass near it; the same users' own low weeks bound each bunched week's top-up
-        own = np.zeros(len(g))
-        if weeks is not None and org in quota_orgs:
-            t = own_week_topups(weeks[weeks["org_id"] == org], regimes, full)
-            own = np.array([t.get(k, 0.0) for k in g["user_key"]], dtype=float)
-        t_r = a @ own
-        lo = float(np.quantile(np.clip((f_r + e_low_r) / den, 0.0, 1.0), tail))
-        top_hi = np.maximum(f_r * (1.0 + u), t_r) * (1.0 + d)
-        hi = float(np.quantile(np.clip((top_hi + e_r) / den, 0.0, 1.0), 1.0 - tail))
-        if hi - lo < 5e-5:
-            # no replicate moved (e.g. no weight and no excess anywhere): not an exact figure,
-            # other users could have shown one; the Wilson interval over the org's users
-            w_lo, w_hi = wilson(share, len(g), confidence)
-            lo, hi = min(lo, w_lo), max(hi, w_hi)
-        out.append(
-            OrgShare(
-                org,
-                round(float(share), 6),
-                round(min(float(lo), float(share)), 6),
-                round(max(float(hi), float(share)), 6),
-                round(float(f / total), 6),
-                round(float(e / total), 6),
-                round(float(sd), 3),
-                {
-                    k: [round(float(x), 6) for x in np.quantile(v / den, [tail, 1 - tail])]
-                    for k, v in (
-                        ("filler", f_r),
-                        ("burst", e_r),
-                        ("burst_lower_end", e_low_r),
-                        ("filler_own_weeks", t_r),
-                    )
-                },
-                round(float(e_low / total), 6),
+    return weeks, full, with_unused
+
+
+def _org_share(org, g, rng, a, regimes, org_sums, own_weeks, with_unused, tail, confidence):
+    """One org's :class:`OrgShare` (see :func:`org_shares`)."""
+    usage = g["usage"].to_numpy(float)
+    filler = np.nan_to_num(g["filler"].to_numpy(float))
+    replicates = a.shape[0]
+    total, total_r = usage.sum(), a @ usage
+    if total <= 0:
+        return OrgShare(org, None, None, None)
+    f = filler.sum()
+    f_r = (a @ filler) * np.clip(
+        1.0 + _filler_rel_se(regimes) * rng.standard_normal(replicates), 0.0, None
+    )
+    e, e_r, e_low, e_low_r, sd = _review_excess(org_sums, a, rng, with_unused)
+    share = min(max((f + e) / total, 0.0), 1.0)
+    den = np.maximum(total_r, 1e-12)
+    # top-ups are set-identified, [F, F (1 + u)]; bursts [E_low, E]: the lower limit from
+    # the lower ends, the upper limit from the upper ends (each at the interval's own
+    # level: conservative)
+    u = _unmatched_factor(regimes, float(NormalDist().inv_cdf(1.0 - tail)))
+    # a burst week needs fewer top-ups: E counts the bursts less the top-ups they displaced
+    # from the window days, at most the ordinary days' top-up level over the window days
+    # (n_window / n_ordinary of the ordinary days' top-ups, bounded by that share of F)
+    d = _displaced_share(org_sums)
+    # compliers who start far below the quota: the bunching weights see only the missing
+    # mass near it; the same users' own low weeks bound each bunched week's top-up
+    own = np.zeros(len(g))
+    if own_weeks is not None:
+        own = np.array([own_weeks.get(k, 0.0) for k in g["user_key"]], dtype=float)
+    t_r = a @ own
+    lo = float(np.quantile(np.clip((f_r + e_low_r) / den, 0.0, 1.0), tail))
+    top_hi = np.maximum(f_r * (1.0 + u), t_r) * (1.0 + d)
+    hi = float(np.quantile(np.clip((top_hi + e_r) / den, 0.0, 1.0), 1.0 - tail))
+    if hi - lo < 5e-5:
+        # no replicate moved (e.g. no weight and no excess anywhere): not an exact figure,
+        # other users could have shown one; the Wilson interval over the org's users
+        w_lo, w_hi = wilson(share, len(g), confidence)
+        lo, hi = min(lo, w_lo), max(hi, w_hi)
+    return OrgShare(
+        org,
+        round(float(share), 6),
+        round(min(float(lo), float(share)), 6),
+        round(max(float(hi), float(share)), 6),
+        round(float(f / total), 6),
+        round(float(e / total), 6),
+        round(float(sd), 3),
+        {
+            k: [round(float(x), 6) for x in np.quantile(v / den, [tail, 1 - tail])]
+            for k, v in (
+                ("filler", f_r),
+                ("burst", e_r),
+                ("burst_lower_end", e_low_r),
+                ("filler_own_weeks", t_r),
             )
-        )
-    return out
+        },
+        round(float(e_low / total), 6),
+    )
 
 
 def _displaced_share(sums) -> float:

@@ -491,8 +491,11 @@ def _sail_floor(spark, landing: str, scratch: str, key: str, steps: Steps) -> di
             raise ValueError(f"a statement that creates no table: {stmt[:60]!r}")
         with steps(step):
             path = str(sc / "tables" / table)
-            spark.sql(TABLE.match(stmt).group(2)).write.mode("overwrite").parquet(path)
-            spark.read.parquet(path).createOrReplaceTempView(table)
+            df = spark.sql(TABLE.match(stmt).group(2))
+            df.write.mode("overwrite").parquet(path)
+            # with its schema: a table with no rows (a clean quarter's quarantine) is a folder
+            # without files, from which no schema can be read
+            spark.read.schema(df.schema).parquet(path).createOrReplaceTempView(table)
     shares = spark.sql("SELECT * FROM org_shares ORDER BY org_id").toPandas()
     return {
         "steps_cpu_s": steps.cpu,

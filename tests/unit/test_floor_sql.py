@@ -101,7 +101,9 @@ def test_agreement_within_the_tolerance_passes():
 
 
 def test_disagreement_fails_naming_each_difference():
-    with pytest.raises(floor.FloorMismatch, match=r"org-a theater_share: .*\(differ by 1e-06 > 1e-09\)"):
+    with pytest.raises(
+        floor.FloorMismatch, match=r"org-a theater_share: .*\(differ by 1e-06 > 1e-09\)"
+    ):
         floor.check_agreement(_result(), _result(shares=(0.250001, 0.5)))
     with pytest.raises(floor.FloorMismatch, match=r"org-b n_users: DuckDB 30, Sail 31"):
         floor.check_agreement(_result(), _result(users=(12, 31)))

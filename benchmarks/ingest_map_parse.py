@@ -1,0 +1,168 @@
+"""What the string-map parse costs the ingest's JSON reader, and what skipping it would save.
+
+``sources.landing._from_text`` parses every JSON line twice: into a struct of the contract's
+fields (the values) and into a ``map<string,string>`` (``_malformed`` and ``_extra``). This
+script measures, on the landing zone's JSON Lines files of one dataset, written to Parquet in
+one process (CPU s of the process: the embedded Sail engine runs in it as threads):
+
+- ``current``: ``_from_text`` as it is;
+- ``struct_only``: the struct parse alone (no ``_malformed``, no ``_extra``): the floor;
+- ``skip_map``: a candidate that parses into the map only the rows that may need it: a row whose
+  ``json_object_keys`` are all contract names, whose struct parse has a value and no corrupt
+  record (Apache Spark's ``columnNameOfCorruptRecord``; Sail leaves that field null) takes
+  ``_malformed`` false and ``_extra`` null without the map.
+
+``--check`` runs ``current`` and ``skip_map`` on hand-made edge lines (extra fields, explicit
+nulls, duplicate keys, arrays, scalars, trailing text, non-strict JSON) and reports the rows
+whose output differs, on the configured engine (``--engine spark`` for Apache Spark).
+
+    PYTHONPATH=src python benchmarks/ingest_map_parse.py LANDING --dataset interactions \
+        current skip_map struct_only current skip_map struct_only
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import resource
+import shutil
+import tempfile
+import time
+
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from theater.config import load_config
+from theater.contracts import contract
+from theater.engine import session
+from theater.sources import landing as L
+from theater.transforms.contract import JSON_TYPED, MALFORMED, extra_fields
+
+CORRUPT = "_theater_corrupt"
+EDGE_LINES = [
+    '{"event_id":"e1","tool":"docs"}',
+    '{"event_id":"e2","meta":{"sdk":"x"}}',
+    '{"event_id":"e3","tool":null}',
+    '{"event_id":null}',
+    "{}",
+    "[]",
+    '[{"event_id":"e4"}]',
+    "5",
+    '"text"',
+    "null",
+    '{"event_id":"e5","event_id":"e6"}',
+    '{"event_id":"e7","x":1,"x":2}',
+    '{"event_id":"e8"} trailing',
+    '{"event_id":"e9"}{"tool":"ide"}',
+    "{'event_id':'e10'}",
+    '{"event_id":"e11", \'tool\':"ide"}',
+    '{"event_id":"e12","tool":NaN}',
+    '{"event_id":"e13","dwell_ms":01}',
+    '{"event_id":"e14","tool":"a\tb"}',
+    '{"event_id":"e15","meta":{"a":[1,{"b":2}]}}',
+    '{"event_id":"e16","meta":{"c":1,}}',
+    '{"event_id":"e17",}',
+    '{"event_id":"e18"',
+    '{"":1,"event_id":"e19"}',
+    ' {"event_id":"e20"} ',
+]
+
+
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def struct_only(texts, c):
+    values = T.StructType([T.StructField(n, T.StringType()) for n in c.names])
+    rec = texts.select(F.from_json("_raw", values, L.JSON_OPTIONS).alias("_val"), "_raw")
+    return rec.select(
+        *[F.col("_val").getField(n).alias(n) for n in c.names],
+        F.lit(None).cast("string").alias("_extra"),
+        F.lit(False).alias(MALFORMED),
+        "_raw",
+        F.lit(True).alias(JSON_TYPED),
+    )
+
+
+def skip_map(texts, c):
+    names = list(c.names)
+    fields = [T.StructField(n, T.StringType()) for n in names]
+    values = T.StructType([*fields, T.StructField(CORRUPT, T.StringType())])
+    options = {**L.JSON_OPTIONS, "columnNameOfCorruptRecord": CORRUPT}
+    keys = F.expr("json_object_keys(_raw)")
+    rec = texts.select(
+        F.from_json("_raw", values, options).alias("_val"), keys.alias("_keys"), "_raw"
+    )
+    val = F.col("_val")
+    safe = (
+        F.col("_keys").isNotNull()
+        & F.forall("_keys", lambda k: k.isin(*names))
+        & val.getField(CORRUPT).isNull()
+        & F.coalesce(*[val.getField(n) for n in names]).isNotNull()
+    )
+    rec = rec.select("_val", "_raw", safe.alias("_safe"))
+    rec = rec.select(
+        "_val",
+        "_raw",
+        "_safe",
+        F.when(~F.col("_safe"), F.from_json("_raw", L.MAP, L.JSON_OPTIONS)).alias("_rec"),
+    )
+    malformed = ~F.col("_safe") & F.col("_rec").isNull()
+    return rec.select(
+        *[F.when(~malformed, val.getField(n)).alias(n) for n in names],
+        extra_fields(F.col("_rec"), c).alias("_extra"),
+        malformed.alias(MALFORMED),
+        "_raw",
+        F.lit(True).alias(JSON_TYPED),
+    )
+
+
+IMPLS = {"current": L._from_text, "struct_only": struct_only, "skip_map": skip_map}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("landing")
+    ap.add_argument("variants", nargs="*", default=["current", "skip_map", "struct_only"])
+    ap.add_argument("--dataset", default="interactions")
+    ap.add_argument("--glob", default="*/*.jsonl", help="files under LANDING/DATASET")
+    ap.add_argument("--engine", default="sail", choices=["sail", "spark"])
+    ap.add_argument("--check", action="store_true", help="compare on the edge lines only")
+    a = ap.parse_intermixed_args()
+    overrides = {"spark.shuffle_partitions": 2, "quality.data_docs": False}
+    if a.engine == "spark":
+        os.environ.setdefault("SPARK_MASTER", "local[2]")
+        overrides.update({"engine": "spark", "table_format": "delta"})
+    cfg = load_config(env="local", environ={}, overrides=overrides)
+    c = contract(a.dataset)
+    with session(cfg) as spark:
+        if a.check:
+            texts = spark.createDataFrame([(t,) for t in EDGE_LINES], "_raw string")
+            got = {k: {r["_raw"]: r.asDict() for r in IMPLS[k](texts, c).collect()} for k in IMPLS}
+            diff = [t for t in EDGE_LINES if got["current"][t] != got["skip_map"][t]]
+            for t in EDGE_LINES:
+                r = got["current"][t]
+                print(f"{t!r:45} malformed={r[MALFORMED]!s:5} extra={r['_extra']}")
+            print(f"{a.engine}: {len(EDGE_LINES)} edge lines, {len(diff)} differ: {diff}")
+            return
+        files = sorted(glob.glob(os.path.join(a.landing, a.dataset, a.glob)))
+        texts = (
+            spark.read.text(files).where(F.trim("value") != "").select(F.col("value").alias("_raw"))
+        )
+        n = texts.count()
+        print(f"{len(files)} files, {n} lines", flush=True)
+        out = tempfile.mkdtemp(prefix="map_parse_")
+        try:
+            for name in a.variants:
+                shutil.rmtree(out, ignore_errors=True)
+                c0, w0 = cpu(), time.time()
+                IMPLS[name](texts, c).write.parquet(out)
+                print(f"{name:12s} cpu {cpu() - c0:6.2f} s  wall {time.time() - w0:6.2f} s")
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -64,12 +64,14 @@ def run_pipeline(
         f"{f'period {period}' if period else 'new landing files'}; lake {lake.root}"
     )
     isolated = stage_processes(cfg, stages, landing=landing, lake_root=lake.root, progress=progress)
-    # the MLflow run is created in a background thread while the engine starts (both cost
-    # seconds); its id is needed from the lock on (the lock, ops/dq_results and gold carry it)
+    # the MLflow run is created in a background thread while the interpreter goes on; its id
+    # is needed from the lock on (the lock, ops/dq_results and gold carry it). The lock is taken
+    # before the engine starts: a busy lake is refused before a JVM or an engine is paid for,
+    # and the engine stops before the lock is released.
     with (
         PipelineRun(cfg, period, lake.root, command, background=True) as tracked,
-        nullcontext() if isolated else session(cfg) as spark,
         lake_lock(lake.root, tracked.ready() or uuid.uuid4().hex, cfg, wait) as held,
+        nullcontext() if isolated else session(cfg) as spark,
     ):
         run_id = tracked.run_id or (held.run_id if held else uuid.uuid4().hex)
         results["run_id"] = run_id

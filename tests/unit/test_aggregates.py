@@ -38,8 +38,9 @@ def test_usage_units_requests_acceptance_and_na(spark):
             2,
             1,
         ),
-        # inline completions: pushed, 40 shown, 10 accepted, no requests -> no usage, no
-        # acceptance (low acceptance of completions is not theater) -> dropped
+        # inline completions: pushed, 40 shown, 10 accepted, no requests -> no requests (n
+        # null), no acceptance (low acceptance of completions is not theater); kept for its
+        # usage (40 shown, tests/unit/test_usage_units_one_unit.py)
         (
             "amazon_q_user_activity",
             "u1",
@@ -138,6 +139,7 @@ def test_usage_units_requests_acceptance_and_na(spark):
             None if r.acceptance is None else round(r.acceptance, 6),
         )
         for r in agg.usage_units(_ud(spark, rows), START, END).collect()
+        if r.n is not None
     )
     assert got == [
         ("u1", "amazon_q_user_activity", "2026-07-07", "2026-07-06", 12.0, 0.25),

@@ -3,14 +3,22 @@ score stage: usage units, de-duplication against event data of the same tool, an
 the incentive index (docs/methodology.md, "Indices from aggregates").
 
 A *usage unit* row is (org_id, user_key, source_format, family, day, period_days, week_start,
-n, acceptance):
+n, usage, acceptance):
 
 - ``n``: requests the user made with that feature that day (``requests``); where the source
   reports no request count, a requested-output feature (chat, agent, edit, apply) counts its
   proposals (``suggestions_shown``, else accepted + rejected + dismissed). Pushed inline
-  completions are not requests: without ``requests`` they carry no usage. ``*_subset`` features
-  (Viva's summarise actions) repeat actions counted elsewhere and are dropped. Null counts stay
-  null (never 0).
+  completions are not requests: without ``requests`` they carry none. The activity counts of
+  the signals (user-week counts at the quota, user-day counts before a checkpoint, weekly usage
+  for outcome decoupling) read ``n``. ``*_subset`` features (Viva's summarise actions) repeat
+  actions counted elsewhere and are dropped. Null counts stay null (never 0).
+- ``usage``: the row's usage in the one unit of the indices, requests plus pushed outputs:
+  ``n`` for a requested-output feature; for a pushed feature (inline completions) the
+  completions shown (``suggestions_shown``, else accepted + rejected + dismissed, else
+  ``requests``). One completion event of ``silver/interactions`` is one unit of usage, so a
+  completion shown counted by a user-day export is one too: every source of an org measures
+  usage in the same unit. Incentive units weigh ``usage`` (the incentive share and the usage the
+  theater share from acceptance counts spreads over, :func:`incentive_users`).
 - ``acceptance`` (named for what it reads; the value is the UNUSED share): for requested-output
   features only, (rejected + dismissed) / (accepted + rejected + dismissed) when the source
   reports rejections or dismissals; null otherwise. Low acceptance of pushed completions is the
@@ -159,6 +167,23 @@ def request_count() -> Column:
     )
 
 
+def pushed_count() -> Column:
+    """Outputs a pushed-output feature (inline completions) put in front of the user on a
+    user-day row: ``suggestions_shown``, else the decided outputs, else ``requests``; null for
+    any other feature or when nothing is reported."""
+    pushed = F.lower(F.col("feature")).isin(*PUSHED_FEATURES)
+    return F.when(
+        pushed, F.coalesce(F.col("suggestions_shown"), decided_count(), F.col("requests"))
+    )
+
+
+def usage_count() -> Column:
+    """Usage of a user-day row in the one unit of the indices (``usage`` of a usage unit, see
+    module): the requests of a requested-output feature (:func:`request_count`), the outputs
+    shown of a pushed one (:func:`pushed_count`)."""
+    return F.coalesce(pushed_count(), request_count())
+
+
 def usage_units(user_days: DataFrame, start: date, end: date) -> DataFrame:
     """silver/user_days rows of [start, end) with a resolved org -> usage units (see module)."""
     req = _requested(F.col("feature"))
@@ -189,9 +214,12 @@ def usage_units(user_days: DataFrame, start: date, end: date) -> DataFrame:
             F.coalesce(F.col("period_days"), F.lit(1)).alias("period_days"),
             week_of(F.col("day"), F.coalesce(F.col("period_days"), F.lit(1))).alias("week_start"),
             n.cast("double").alias("n"),
+            usage_count().cast("double").alias("usage"),
             acceptance.alias("acceptance"),
         )
-        .where(F.col("n").isNotNull() | F.col("acceptance").isNotNull())
+        .where(
+            F.col("n").isNotNull() | F.col("usage").isNotNull() | F.col("acceptance").isNotNull()
+        )
     )
 
 
@@ -298,10 +326,12 @@ def with_weights(
             )
         else:
             df = df.withColumn("w_cp", F.lit(None).cast("double"))
+        # an incentive unit weighs its usage in the one unit of the indices (pushed
+        # completions shown count, as each completion event does), not its requests
         return df.select(
             "org_id",
             "user_key",
-            "n",
+            F.col("usage").alias("n"),
             "w_q",
             "w_cp",
             "acceptance",

@@ -444,7 +444,10 @@ def with_org_level_orgs(
     confidence: float = 0.90,
 ) -> DataFrame:
     """``index`` (the org rows of gold/org_theater_index, before the incentive columns) plus
-    one row for each org of ``orgs`` (``org_level_orgs``) it does not hold. With ``estimate``
+    one row for each org of ``orgs`` (``org_level_orgs``) it does not hold. An org ``index``
+    holds (person-level data) that ``orgs`` holds too lists the org-day sources beside its own
+    in ``sources`` (every source that counted the org's usage in the period), unless it is
+    suppressed. With ``estimate``
     (org_id, _ol_share, _ol_low, _ol_high, _ol_reason: shares,
     :func:`theater.signals.org_acceptance.org_estimate`) an org that has one publishes it as
     its index (``index_basis`` = ``basis``, the interval never zero-width); otherwise no
@@ -458,6 +461,19 @@ def with_org_level_orgs(
             [],
             "org_id string, _ol_share double, _ol_low double, _ol_high double, _ol_reason string",
         )
+    both = F.col("_ol_src").isNotNull() & ~F.coalesce(F.col("suppressed"), F.lit(False))
+    listed = F.array_sort(
+        F.array_distinct(
+            F.concat(
+                F.coalesce(F.col("sources"), F.array().cast("array<string>")), F.col("_ol_src")
+            )
+        )
+    )
+    index = (
+        index.join(orgs.select("org_id", F.col("sources").alias("_ol_src")), "org_id", "left")
+        .withColumn("sources", F.when(both, listed).otherwise(F.col("sources")))
+        .select(*index.columns)
+    )
     new = orgs.join(index.select("org_id"), "org_id", "left_anti").join(estimate, "org_id", "left")
     keep = ~F.col("suppressed")
     pub = keep & F.col("_ol_share").isNotNull()

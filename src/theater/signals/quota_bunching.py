@@ -10,7 +10,8 @@ outside [zL, zU]; the counterfactual ĉ_j is the polynomial part. Excess mass
 B = sum_{z*..zU} (c_j - ĉ_j), missing mass M = sum_{zL..z*-1} (ĉ_j - c_j), b = B / ĉ_{z*}.
 zU = z* + ``exclude_above``; zL starts at z* - ``exclude_below`` and, with ``choose_exclusion``,
 is chosen from the data as the start where B and M are closest (the integration constraint of a
-notch). Standard errors: user-clustered bootstrap (Poisson weights per user, drawn in Spark).
+notch). Standard errors: user-clustered bootstrap (Poisson weights per user, the engine's
+``poisson_weight`` hash draws computed on the driver by :mod:`.hash_weights`).
 
 Sample rule: an org-quota regime is estimated only with >= ``min_user_weeks`` user-weeks and
 >= ``min_users`` users in the window; otherwise it is NA (not 0). Weeks cut by the period edges
@@ -32,8 +33,9 @@ the share bounded below by that excess; after a quota change, regimes under the 
 measured on the org's weeks stacked by distance to their own quota (``stack_changed_quotas``).
 docs/methodology.md, "Robust incentive detection", gives the statistics.
 
-The heavy part (binning user-weeks and the bootstrap replicates) runs in Spark; only the binned
-counts (regimes x replicates x bins) go to the driver for the numpy fits.
+Binning the user-weeks runs in Spark; the binned rows (org, quota, sample, user, bin: small)
+are collected once, and the replicate tables (regimes x replicates x bins) and the fits are
+computed from them in numpy.
 """
 
 from __future__ import annotations

@@ -106,9 +106,13 @@ def poisson_weights(seed: int, units: Sequence[str], reps: Sequence[int]) -> np.
     with np.errstate(over="ignore"):
         h0 = xxh64(_int_bytes([int(seed)], "<i4"), np.array([_SPARK_SEED], dtype=np.uint64))[0]
         hu = _hash_strings(units, h0)
-        rb = _int_bytes(reps, "<i8")
         nu, nr = len(hu), len(reps)
-        h = xxh64(np.repeat(rb[None, :, :], nu, axis=0).reshape(nu * nr, 8), np.repeat(hu, nr))
+        # XXH64 of the replicate's 8 bytes seeded by the unit's hash (``xxh64`` with length 8,
+        # unrolled): the lane depends on the replicate only, so it is computed once per
+        # replicate and the (units, replicates) work is a few operations on one array
+        lane = _round(np.zeros(nr, dtype=np.uint64), reps.view(np.uint64))
+        h = (hu[:, None] + _P5 + np.uint64(8)) ^ lane[None, :]
+        h = _fmix(_rotl(h, 27) * _P1 + _P4)
     # pmod(h, 2^52) of the signed hash is its low 52 bits
     u = (h & np.uint64((1 << 52) - 1)).astype(np.float64) / float(1 << 52)
     cdf = np.array(_poisson1_cdf())

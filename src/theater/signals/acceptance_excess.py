@@ -97,15 +97,29 @@ class Settings:
     seed: int = 20260701
 
 
-def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float, presorted: bool = False) -> float:
     keep = w > 0
     x, w = x[keep], w[keep]
     if not len(x):
         return float("nan")
-    o = np.argsort(x, kind="stable")
-    x, w = x[o], w[o]
+    if not presorted:  # ``presorted``: x already in stable-sorted order (the same result)
+        o = np.argsort(x, kind="stable")
+        x, w = x[o], w[o]
     c = np.cumsum(w)
     return float(x[np.searchsorted(c, q * c[-1], side="left").clip(0, len(x) - 1)])
+
+
+def _feature_groups(feature: np.ndarray, n: np.ndarray, k: np.ndarray):
+    """What :func:`baselines` reads that no bootstrap weight changes, computed once for all
+    replicates: the feature keys, each feature's rows, and their stable order by unused rate."""
+    names, codes = np.unique(feature, return_inverse=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    rate = k / np.maximum(n, 1e-12)
+    by_rate = [
+        np.argsort(rate[order[bounds[i] : bounds[i + 1]]], kind="stable") for i in range(len(names))
+    ]
+    return names, order, bounds, by_rate
 
 
 def baselines(
@@ -115,19 +129,22 @@ def baselines(
     w: np.ndarray,
     s: Settings,
     org: np.ndarray | None = None,
+    groups: tuple | None = None,
 ) -> dict[str, float]:
     """Per feature key: the genuine unused rate (step 1). ``w``: bootstrap weight per row;
     ``org``: org code per row. Each org counts equally in the quantile (its users share the
-    org's weight): one large org that games a feature must not set that feature's baseline."""
+    org's weight): one large org that games a feature must not set that feature's baseline.
+    ``groups``: :func:`_feature_groups` of the same rows (computed here when not given)."""
     out = {}
     if org is None:
         org = np.zeros(len(feature), dtype=int)
-    names, codes = np.unique(feature, return_inverse=True)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
-    for i, f in enumerate(names):  # each feature's rows, without a mask over all rows
-        m = order[bounds[i] : bounds[i + 1]]
-        nn, kk, ww, oo = n[m], k[m], w[m], org[m]
+    names, order, bounds, by_rate = groups if groups is not None else _feature_groups(feature, n, k)
+    # the rows grouped by feature once; each feature's rows are then a slice
+    n_g, k_g, w_g, org_g = n[order], k[order], w[order], org[order]
+    for i, f in enumerate(names):
+        m = slice(bounds[i], bounds[i + 1])
+        srt = by_rate[i]  # the rows in order of the plain rate (None: another rate)
+        nn, kk, ww, oo = n_g[m], k_g[m], w_g[m], org_g[m]
         den = float((ww * nn).sum())
         pooled = float((ww * kk).sum() / den) if den > 0 else 0.0
         big = (nn >= s.min_user_outputs) & (ww > 0)
@@ -140,10 +157,19 @@ def baselines(
             big = (nn > 0) & (ww > 0)
             a = s.min_user_outputs
             rate = (kk + a * pooled) / (nn + a)
+            srt = None
         if big.sum() >= s.min_baseline_users:
             per_org = np.bincount(oo[big], weights=ww[big])
             ew = ww[big] / per_org[oo[big]]
-            out[f] = _weighted_quantile(rate[big], ew, s.baseline_quantile)
+            if srt is None:
+                out[f] = _weighted_quantile(rate[big], ew, s.baseline_quantile)
+            else:  # the same rows and weights, taken in the rate's order (no sort per replicate)
+                ewf = np.zeros(len(nn))
+                ewf[big] = ew
+                keep = big[srt]
+                out[f] = _weighted_quantile(
+                    rate[srt][keep], ewf[srt][keep], s.baseline_quantile, presorted=True
+                )
         else:
             out[f] = pooled
     return out
@@ -179,6 +205,7 @@ class _Frame:
     incentive: np.ndarray  # NaN: not measured
     orgs: list
     n_users: int
+    groups: tuple | None = None  # :func:`_feature_groups` of the rows, once for all replicates
 
 
 def _frame(acc: pd.DataFrame, users: pd.DataFrame) -> _Frame:
@@ -283,7 +310,11 @@ def _user_excess(fr: _Frame, w: np.ndarray, s: Settings):
     """Steps 1-2 for one replicate: per user the raw excess ``t`` (and ``t_hi``, allowing used
     theater), its sampling variance ``V``, the denominator ``D`` and whether it is measured."""
     U = fr.n_users
-    b = baselines(fr.row_feature, fr.n, fr.k, w[fr.row_user], s, fr.user_org[fr.row_user])
+    if fr.groups is None:
+        fr.groups = _feature_groups(fr.row_feature, fr.n, fr.k)
+    b = baselines(
+        fr.row_feature, fr.n, fr.k, w[fr.row_user], s, fr.user_org[fr.row_user], fr.groups
+    )
     codes = np.zeros(int(fr.row_feature.max()) + 1 if len(fr.n) else 0)
     for f, v in b.items():
         codes[f] = v

@@ -10,7 +10,8 @@ outside [zL, zU]; the counterfactual ĉ_j is the polynomial part. Excess mass
 B = sum_{z*..zU} (c_j - ĉ_j), missing mass M = sum_{zL..z*-1} (ĉ_j - c_j), b = B / ĉ_{z*}.
 zU = z* + ``exclude_above``; zL starts at z* - ``exclude_below`` and, with ``choose_exclusion``,
 is chosen from the data as the start where B and M are closest (the integration constraint of a
-notch). Standard errors: user-clustered bootstrap (Poisson weights per user, drawn in Spark).
+notch). Standard errors: user-clustered bootstrap (Poisson weights per user, the engine's
+``poisson_weight`` hash draws computed on the driver by :mod:`.hash_weights`).
 
 Sample rule: an org-quota regime is estimated only with >= ``min_user_weeks`` user-weeks and
 >= ``min_users`` users in the window; otherwise it is NA (not 0). Weeks cut by the period edges
@@ -32,8 +33,9 @@ the share bounded below by that excess; after a quota change, regimes under the 
 measured on the org's weeks stacked by distance to their own quota (``stack_changed_quotas``).
 docs/methodology.md, "Robust incentive detection", gives the statistics.
 
-The heavy part (binning user-weeks and the bootstrap replicates) runs in Spark; only the binned
-counts (regimes x replicates x bins) go to the driver for the numpy fits.
+Binning the user-weeks runs in Spark; the binned rows (org, quota, sample, user, bin: small)
+are collected once, and the replicate tables (regimes x replicates x bins) and the fits are
+computed from them in numpy.
 """
 
 from __future__ import annotations
@@ -43,11 +45,13 @@ from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ..columns import poisson_weight
 from ..config import QuotaBunching
+from . import hash_weights
 
 NAME = "quota_bunching"
 POINT = -1  # replicate id of the point estimate (weight 1 for every user)
@@ -496,52 +500,61 @@ def binned_replicates(
         .groupBy("org_id", "z_star", "sample", "user_key", "bin")
         .agg(F.count("*").alias("c"))
     )
-    sizes_rows = (
-        binned.groupBy("org_id", "z_star", "sample")
-        .agg(F.sum("c").alias("uw"), F.countDistinct("user_key").alias("users"))
-        .collect()
-    )
+    # one collect of the binned user-weeks (a row per org, quota, sample, user and bin: small):
+    # the sizes and the replicates are computed from it on the driver
+    rows_pd = binned.toPandas()
     sizes: dict = {}
-    for r in sizes_rows:
-        sizes.setdefault((r.org_id, int(r.z_star)), {})[r.sample] = (int(r.uw), int(r.users))
+    if len(rows_pd):
+        g = rows_pd.groupby(["org_id", "z_star", "sample"], sort=True)
+        per = pd.DataFrame({"uw": g["c"].sum(), "users": g["user_key"].nunique()})
+        for (o, z, smp), r in per.iterrows():
+            sizes.setdefault((o, int(z)), {})[smp] = (int(r["uw"]), int(r["users"]))
     # only regimes that pass the sample rule need replicates
     ok = [
         (o, z)
         for (o, z), d in sizes.items()
         if d.get("q", (0, 0))[0] >= s.min_user_weeks and d.get("q", (0, 0))[1] >= s.min_users
     ]
-    table = _replicate_table(spark, binned, ok, s, seed) if ok else {}
+    table = _replicate_table(rows_pd, ok, s, seed) if ok else {}
     return table, sizes, sorted(sizes)
 
 
-def _replicate_table(spark, binned: DataFrame, ok: list, s: QuotaBunching, seed: int) -> dict:
+def _replicate_table(binned: pd.DataFrame, ok: list, s: QuotaBunching, seed: int) -> dict:
     """{(org, z*): {(sample, rep): counts over ``bin_edges``}} of the regimes ``ok``, with
-    user-clustered Poisson bootstrap weights (rep -1: the point estimate)."""
+    user-clustered Poisson bootstrap weights (rep -1: the point estimate): for each replicate,
+    the bins' counts with each user's rows weighted by ``poisson_rep_weight(seed, "org|user",
+    rep)``. ``binned``: the collected (org_id, z_star, sample, user_key, bin, c) rows. The
+    weights are the engine's column computed in numpy (:mod:`.hash_weights`), and the sums are
+    of integers: the same table as a cross join with the replicates in the engine."""
     bw, window = s.bin_width, s.window
-    keep = spark.createDataFrame([(o, int(z)) for o, z in ok], "org_id string, z_star long")
-    reps = spark.range(-1, s.bootstrap_replicates).withColumnRenamed("id", "rep")
-    w = poisson_rep_weight(seed, F.concat_ws("|", "org_id", "user_key"), F.col("rep"))
-    agg = (
-        binned.join(F.broadcast(keep), on=["org_id", "z_star"], how="inner")
-        .crossJoin(F.broadcast(reps))
-        .withColumn("w", w)
-        .groupBy("org_id", "z_star", "sample", "rep", "bin")
-        .agg(F.sum(F.col("w") * F.col("c")).alias("wc"))
-    )
+    reps = np.arange(-1, s.bootstrap_replicates)
     table: dict = {}
-    for r in agg.collect():
-        key = (r.org_id, int(r.z_star))
-        edges = bin_edges(int(r.z_star), window, bw)
-        cell = table.setdefault(key, {}).setdefault((r.sample, int(r.rep)), np.zeros(len(edges)))
-        idx = int(np.searchsorted(edges, int(r.z_star) + bw * int(r.bin)))
-        if idx < len(edges) and edges[idx] == int(r.z_star) + bw * int(r.bin):
-            cell[idx] += float(r.wc)
-    # a replicate in which a sample drew no rows at all is all zeros, not missing
-    for key, cells in table.items():
-        edges = bin_edges(key[1], window, bw)
-        for smp in {smp for smp, _ in cells}:
-            for rep in range(-1, s.bootstrap_replicates):
-                cells.setdefault((smp, rep), np.zeros(len(edges)))
+    by_regime = dict(tuple(binned.groupby(["org_id", "z_star"], sort=True)))
+    for o, z in ok:
+        rows = by_regime.get((o, z))
+        if rows is None:
+            continue
+        z = int(z)
+        edges = bin_edges(z, window, bw)
+        starts = z + bw * rows["bin"].to_numpy(np.int64)
+        idx = np.searchsorted(edges, starts)
+        hit = idx < len(edges)
+        hit[hit] = edges[idx[hit]] == starts[hit]
+        # the unit is concat_ws("|", org_id, user_key): a null user_key is left out
+        units = [o if u is None or u != u else f"{o}|{u}" for u in rows["user_key"]]
+        names, inverse = np.unique(np.array(units, dtype=object), return_inverse=True)
+        w = hash_weights.poisson_weights(seed, list(names), reps).astype(np.int64)
+        w[:, reps == POINT] = 1
+        c = rows["c"].to_numpy(np.int64)
+        cells = table.setdefault((o, z), {})
+        samples = rows["sample"].to_numpy()
+        for smp in sorted(set(samples)):
+            m = (samples == smp) & hit
+            onehot = np.zeros((len(edges), int(m.sum())), dtype=np.int64)
+            onehot[idx[m], np.arange(int(m.sum()))] = c[m]
+            counts = onehot @ w[inverse[m]]  # (bins, replicates): integer sums, exact
+            for j, rep in enumerate(reps):
+                cells[(smp, int(rep))] = counts[:, j].astype(float)
     return table
 
 

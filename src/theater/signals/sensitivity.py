@@ -27,7 +27,7 @@ import numpy as np
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from ..columns import DISCARDED, USED, output_unused
+from ..columns import DISCARDED, USED
 from ..config import Sensitivity
 from .quota_bunching import require_settings
 
@@ -53,64 +53,73 @@ def org_shares(
 ) -> dict[str, list[float]]:
     """{org: [share under each config]}.
 
-    Two aggregations: the labels are first counted per distinct combination of what the grid
-    reads (org, the signal values, the disposition, the view time as its class against the
-    grid's thresholds), then each setting is a weighted sum over those combinations (tens of
-    thousands of rows instead of one per interaction; the same values)."""
+    One aggregation: the labels are counted per distinct combination of what the grid reads
+    (org, the signal values, the disposition, the view time as its class against the grid's
+    thresholds); those combinations (tens of thousands of rows, not one per interaction) are
+    collected and each setting is a weighted sum over them on the driver, the same values as
+    one sum per setting in the engine."""
     df = labels.where(F.col("org_id").isNotNull())
-    orders = sorted({c["order"] for c in configs})
     keys = [f"sig_{n}" for n in names if n != "unused_output"]
-    df = df.groupBy(
-        "org_id",
-        *keys,
-        "output_disposition",
-        _dwell_class(sorted({int(c["dwell"]) for c in configs})).alias("dwell_ms"),
-    ).agg(F.count("*").cast("double").alias("_n"))
-    if order_factors:
-        fac = labels.sparkSession.createDataFrame(
-            [(o, *[float(f.get(k, 1.0)) for k in orders]) for o, f in order_factors.items()],
-            "org_id string, " + ", ".join(f"_f{k} double" for k in orders),
+    combos = (
+        df.groupBy(
+            "org_id",
+            # a signal's value as the double the settings read (the same groups)
+            *[F.col(k).cast("double").alias(k) for k in keys],
+            "output_disposition",
+            _dwell_class(sorted({int(c["dwell"]) for c in configs})).alias("dwell_ms"),
         )
-        df = df.join(F.broadcast(fac), on="org_id", how="left")
-    else:
-        for k in orders:
-            df = df.withColumn(f"_f{k}", F.lit(1.0))
+        .agg(F.count("*").cast("double").alias("_n"))
+        .toPandas()
+    )
+    if combos.empty:
+        return {}
+    orgs, org = np.unique(combos["org_id"].to_numpy(object).astype(str), return_inverse=True)
+    n = combos["_n"].to_numpy(float)
+    disp = combos["output_disposition"]
+    discarded = disp.isin(DISCARDED).to_numpy()
+    used = disp.isin(USED).to_numpy()
+    dwell = combos["dwell_ms"].to_numpy(float)  # NaN: not reported
+    has_dwell = ~np.isnan(dwell)
+    sig = {k: combos[k].to_numpy(float) for k in keys}
 
-    def comp(name, c):
+    def factor(order: int) -> np.ndarray:
+        f = {o: float(v.get(order, 1.0)) for o, v in (order_factors or {}).items()}
+        return np.array([f.get(o, 1.0) for o in orgs])[org]
+
+    def comp(name, c) -> np.ndarray:
         if name == "unused_output":
-            v = F.coalesce(output_unused(c["dwell"]).cast("double"), F.lit(0.0))
+            # output_unused(dwell): discarded 1, used 0, else the view time against the
+            # threshold, 0 where nothing is reported
+            v = np.where(
+                discarded,
+                1.0,
+                np.where(used, 0.0, np.where(has_dwell, (dwell < c["dwell"]) * 1.0, 0.0)),
+            )
         else:
-            v = F.coalesce(F.col(f"sig_{name}").cast("double"), F.lit(0.0))
+            v = np.nan_to_num(sig[f"sig_{name}"], nan=0.0)
         if name == "quota_bunching":
-            v = F.least(F.lit(1.0), v * F.coalesce(F.col(f"_f{c['order']}"), F.lit(1.0)))
-        return v * F.lit(float(weights.get(name, 1.0)))
+            v = np.minimum(1.0, v * factor(c["order"]))
+        return v * float(weights.get(name, 1.0))
 
-    def measured(name):
-        return (
-            F.col(f"sig_{name}").isNotNull()
-            if name != "unused_output"
-            else F.col("output_disposition").isin(*DISCARDED, *USED) | F.col("dwell_ms").isNotNull()
-        )
+    def measured(name) -> np.ndarray:
+        if name == "unused_output":
+            return discarded | used | has_dwell
+        return ~np.isnan(sig[f"sig_{name}"])
 
-    sums = []
+    shares = np.zeros((len(orgs), len(configs)))
     for i, c in enumerate(configs):
-        keep, any_measured = F.lit(1.0), F.lit(False)
-        for n in names:
-            if n != c["drop"]:
-                keep = keep * (F.lit(1.0) - comp(n, c))
-                any_measured = any_measured | F.coalesce(measured(n), F.lit(False))
+        keep, any_measured = np.ones(len(n)), np.zeros(len(n), dtype=bool)
+        for name in names:
+            if name != c["drop"]:
+                keep = keep * (1.0 - comp(name, c))
+                any_measured = any_measured | measured(name)
         # as the headline index: the mean of p over the rows with a measured component
-        sums += [
-            F.sum(F.when(any_measured, (F.lit(1.0) - keep) * F.col("_n"))).alias(f"_s{i}"),
-            F.sum(any_measured.cast("double") * F.col("_n")).alias(f"_m{i}"),
-        ]
-    rows = df.groupBy("org_id").agg(*sums).collect()
-    return {
-        r.org_id: [
-            (r[f"_s{i}"] or 0.0) / r[f"_m{i}"] if r[f"_m{i}"] else 0.0 for i in range(len(configs))
-        ]
-        for r in rows
-    }
+        s_o = np.bincount(
+            org, weights=np.where(any_measured, (1.0 - keep) * n, 0.0), minlength=len(orgs)
+        )
+        m_o = np.bincount(org, weights=any_measured * n, minlength=len(orgs))
+        shares[:, i] = np.where(m_o > 0, s_o / np.where(m_o > 0, m_o, 1.0), 0.0)
+    return {str(o): [float(x) for x in shares[j]] for j, o in enumerate(orgs)}
 
 
 def _dwell_class(thresholds: Sequence[int]) -> Column:

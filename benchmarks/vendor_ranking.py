@@ -5,7 +5,7 @@ Usage: python benchmarks/vendor_ranking.py [--seeds 301 302] [--orgs 24] [--user
        [--mixes mixed github_copilot_users amazon_q_user_activity] [--out DIR] [--keep]
 
 Per held-out seed (never used while the estimator was built: it was tuned on seeds 101, 102
-and 201-204 only; 301-304 and 401-404 are held out) and per format mix, the world is generated (``theater generate --delivery vendor``'s code,
+and 201-204 only; 301-304, 401-404 and 405-408 are held out) and per format mix, the world is generated (``theater generate --delivery vendor``'s code,
 ``theater.synth.exports``) and run through ``theater run --stage ingest --stage refine
 --stage score`` in a subprocess on a fresh lake. Mixes:
 

@@ -615,6 +615,11 @@ def _commit_files(b: _Batch, table: str, good: DataFrame, folder: str) -> None:
     if not lake.exists(table):
         lake.append(good.limit(0), table)  # a local frame's schema would carry metadata
     dt = DeltaTable(path)
+    proto = dt.protocol()
+    if proto.min_writer_version > 2 or proto.writer_features:
+        # a table with writer features (e.g. made by another engine): its own writer appends
+        lake.append(good, table)
+        return
     actions = []
     for name in sorted(n for n in os.listdir(folder) if n.endswith(".parquet")):
         dest = f"{COMMITTED_PREFIX}{b.batch_id}-{uuid.uuid4().hex}.parquet"

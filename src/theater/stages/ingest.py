@@ -29,6 +29,10 @@
   whose every record is one line with the header's field count is read by the engine's CSV
   reader as delivered; other CSV (ragged rows, quoted values across lines, lines set aside) is
   re-framed as JSON lines by Python, which sets ragged rows aside with their line.
+- Each record is parsed and checked once, in one write that splits good rows (in bronze's
+  columns) from bad ones (with their text). On the embedded engine with Delta the good rows'
+  files become the bronze table's data files by one Delta commit after the gate passes
+  (:func:`_commit_files`): the rows are written once; elsewhere the engine appends them.
 - Staging (``<lake>/ops/_staging/<batch>/``, re-framed copies and links of landing files that
   still hold raw identifiers) is removed on every exit, and any stale staging at the start of a
   run.

@@ -29,6 +29,10 @@
   whose every record is one line with the header's field count is read by the engine's CSV
   reader as delivered; other CSV (ragged rows, quoted values across lines, lines set aside) is
   re-framed as JSON lines by Python, which sets ragged rows aside with their line.
+- Each record is parsed and checked once, in one write that splits good rows (in bronze's
+  columns) from bad ones (with their text). On the embedded engine with Delta the good rows'
+  files become the bronze table's data files by one Delta commit after the gate passes
+  (:func:`_commit_files`): the rows are written once; elsewhere the engine appends them.
 - Staging (``<lake>/ops/_staging/<batch>/``, re-framed copies and links of landing files that
   still hold raw identifiers) is removed on every exit, and any stale staging at the start of a
   run.
@@ -82,6 +86,11 @@ VENDOR_EVENT_COLUMNS = {
     "_line": "CAST(NULL AS BIGINT)",
     "cost_usd": "CAST(NULL AS DOUBLE)",
 }
+LINEAGE = ["_source_file", "_file_sha256", "_ingested_at", "_batch_id"]
+#: Partition column of the checked write: ``good`` rows (bronze's) apart from ``bad`` ones.
+SPLIT = "rows"
+#: Name prefix of data files committed by :func:`_commit_files` (then the batch id).
+COMMITTED_PREFIX = "part-ingest-"
 KNOWN_LANDING = set(DATASETS) | {vin.VENDOR_DIR, vin.IDENTITIES_DIR, seats.DIR}
 QUARANTINE_SCHEMA = (
     "dataset string, raw_record string, reason string, reason_kind string, "
@@ -124,7 +133,7 @@ def check_records(records: DataFrame, dataset: str, limits: Limits | None = None
 def split_records(checked: DataFrame, dataset: str) -> tuple[DataFrame, DataFrame]:
     """(bronze rows, quarantine rows) from checked records with lineage columns."""
     c = contract(dataset)
-    lineage = ["_source_file", "_file_sha256", "_ingested_at", "_batch_id"]
+    lineage = LINEAGE
     good = checked.where(F.size("_problems") == 0).select(*as_received(c), "_extra", *lineage)
     bad = checked.where(F.size("_problems") > 0).select(
         F.lit(dataset).alias("dataset"),
@@ -211,6 +220,7 @@ def _remove_orphans(spark: SparkSession, lake: Lake, current: str | None = None)
     for table in BRONZE_TABLES + [QUARANTINE]:
         if not lake.exists(table):
             continue
+        _remove_unlisted_files(lake, table, current)
         batches = {
             r._batch_id for r in lake.read(spark, table).select("_batch_id").distinct().collect()
         }
@@ -224,6 +234,41 @@ def _remove_orphans(spark: SparkSession, lake: Lake, current: str | None = None)
             )
             quoted = ", ".join(f"'{b}'" for b in orphans)
             lake.delete(spark, table, f"_batch_id IN ({quoted})")
+
+
+def _remove_unlisted_files(lake: Lake, table: str, current: str | None) -> None:
+    """Delete data files a dead run moved into the table's folder (:func:`_commit_files`) but
+    never committed: no table version lists them, so no reader sees them; they are removed
+    so that they do not pile up. A file of ours that a later commit removed (a DELETE rewrote
+    it) is named in the table's log and kept: older versions, which time travel reads, still
+    list it."""
+    if lake.fmt != "delta":
+        return
+    from deltalake import DeltaTable
+
+    path = lake.path(table)
+    listed = {os.path.basename(u) for u in DeltaTable(path).file_uris()}
+    candidates = [
+        n
+        for n in sorted(os.listdir(path))
+        if n.startswith(COMMITTED_PREFIX)
+        and n.endswith(".parquet")
+        and n not in listed
+        and not (current and current in n)
+    ]
+    if not candidates:
+        return
+    logs_dir = os.path.join(path, "_delta_log")
+    named = set()
+    for entry in sorted(os.listdir(logs_dir)):
+        if entry.endswith(".json"):
+            with open(os.path.join(logs_dir, entry), encoding="utf-8") as fh:
+                text = fh.read()
+            named |= {n for n in candidates if n in text}
+    for name in candidates:
+        if name not in named:
+            log.warning("%s: removing data file %s of an unfinished run", table, name)
+            os.remove(os.path.join(path, name))
 
 
 def _counts_by_file(
@@ -378,6 +423,8 @@ class _Batch:
     dq: quality.Gate
     loaded: dict
     metrics: dict
+    # good rows' files become bronze's data files as written (Delta on the embedded engine)
+    direct: bool = False
     file_rows: list = field(default_factory=list)
     # gate failures no single file could be blamed for
     failures: list[DataQualityError] = field(default_factory=list)
@@ -418,6 +465,7 @@ def _run(
     b = _Batch(
         spark, lake, landing, batch_id, at, limits, staging, progress, dq,
         _loaded_keys(spark, lake), _new_metrics(batch_id),
+        direct=lake.fmt == "delta" and cfg.engine == "sail",
     )  # fmt: skip
     _skip_unknown_landing(landing, b.metrics)
     for dataset in DATASETS:
@@ -482,9 +530,7 @@ def _list_dataset(b: _Batch, dataset: str) -> list[LandingFile]:
 def _ingest_dataset(b: _Batch, dataset: str, readable: list[LandingFile]) -> None:
     """Read, check, gate and append one dataset's new readable files, and record them."""
     b.progress(f"ingest {dataset}: {len(readable)} new file(s)")
-    good, bad = _checked(b, dataset, readable)
-    if dataset == "interactions":
-        good = good.select("*", *[F.expr(sql).alias(c) for c, sql in VENDOR_EVENT_COLUMNS.items()])
+    good, bad, good_dir = _checked(b, dataset, readable)
     # each file is judged by its own records: a file over the quarantine share is rejected
     # alone (its bad records still go to quarantine); the others go on to the table's gate
     try:
@@ -497,20 +543,37 @@ def _ingest_dataset(b: _Batch, dataset: str, readable: list[LandingFile]) -> Non
         b.metrics["files_held_back"] += [f.relpath for f in readable]
         return
     bad = b.dq.check(QUARANTINE, bad)
-    if len(rejected) < len(readable):
+    if good_dir and not rejected:
+        _commit_files(b, f"bronze/{dataset}", good, good_dir)
+    elif len(rejected) < len(readable):
         b.lake.append(good, f"bronze/{dataset}")
     b.lake.append(bad, QUARANTINE)
     _record_dataset(b, dataset, readable, rejected)
 
 
-def _checked(b: _Batch, dataset: str, readable: list[LandingFile]) -> tuple[DataFrame, DataFrame]:
-    """(good rows, quarantine rows) of a dataset's files, each read from a staged Parquet copy.
+def _bronze_columns(dataset: str) -> list:
+    """A dataset's bronze columns in the table's order: contract fields as received, ``_extra``,
+    lineage and, for interactions, the vendor columns (null for native rows)."""
+    cols = [*as_received(contract(dataset)), F.col("_extra"), *[F.col(c) for c in LINEAGE]]
+    if dataset == "interactions":
+        cols += [F.expr(sql).alias(c) for c, sql in VENDOR_EVENT_COLUMNS.items()]
+    return cols
 
-    The records are parsed and checked once into the staged copy, then split: filtering the
-    parsed records directly makes the engine re-evaluate the parse in each branch. The copy
-    keeps a record's text only when the record is bad (quarantine and its line number need
-    it; bronze does not). The quarantine frame is staged too (Sail evaluates its element_at
-    before the filter inside the gate's aggregations)."""
+
+def _checked(
+    b: _Batch, dataset: str, readable: list[LandingFile]
+) -> tuple[DataFrame, DataFrame, str | None]:
+    """(good rows, quarantine rows, folder of the good rows' Parquet files) of a dataset's files.
+
+    The records are parsed and checked once, in one write that splits them by their problems
+    (a partition column, so the parse is not evaluated once per branch): good rows as bronze's
+    columns, bad rows with their problems and text (quarantine and its line number need it;
+    bronze does not). The good rows' files are written in bronze's shape so that they can
+    become the table's data files as they are (:func:`_commit_files`) once the gate passes:
+    they are written once and never copied. Their two quarantine columns hold nulls, which
+    readers of the table never see (a Delta table's rows are read by its schema). The
+    quarantine frame is staged too (Sail evaluates its element_at before the filter inside the
+    gate's aggregations)."""
     spark, staging = b.spark, b.staging
     preps = {f.relpath: prepare(f, staging) for f in readable}
     # one scan per kind of prepared file (not one plan per file), each row keyed to its file
@@ -519,12 +582,25 @@ def _checked(b: _Batch, dataset: str, readable: list[LandingFile]) -> tuple[Data
     records = _with_lineage(spark, scanned, readable, b.batch_id, b.at)
     staged = os.path.join(staging, f"checked-{dataset}")
     checked = check_records(records, dataset, b.limits)
-    cols = [c for c in checked.columns if c != "_raw"]
-    raw_if_bad = F.when(F.size("_problems") > 0, F.col("_raw")).alias("_raw")
-    checked.select(*cols, raw_if_bad).write.mode("overwrite").parquet(staged)
-    checked = spark.read.parquet(staged)
-    good, _ = split_records(checked, dataset)
-    bad_in = checked.where(F.size("_problems") > 0)
+    is_bad = F.size("_problems") > 0
+    columns = _bronze_columns(dataset)
+    split = checked.select(
+        *columns,
+        F.when(is_bad, F.col("_problems")).alias("_problems"),
+        F.when(is_bad, F.col("_raw")).alias("_raw"),
+        F.when(is_bad, F.lit("bad")).otherwise(F.lit("good")).alias(SPLIT),
+    )
+    split.write.mode("overwrite").partitionBy(SPLIT).parquet(staged)
+    names = split.columns[: len(columns)]
+    good_dir, bad_dir = (os.path.join(staged, f"{SPLIT}={v}") for v in ("good", "bad"))
+    parts = {d: spark.read.parquet(d) for d in (good_dir, bad_dir) if _has_parquet(d)}
+    if not parts:  # no row at all (every file held only blank lines the scan drops)
+        parts[bad_dir] = split.drop(SPLIT).limit(0)
+    any_part = next(iter(parts.values()))
+    good = parts.get(good_dir, any_part.limit(0)).select(*names)
+    bad_in = parts.get(bad_dir, any_part.limit(0))
+    if dataset == "interactions":  # bronze's vendor line column, not the landing line
+        bad_in = bad_in.drop("_line")
     _, bad = split_records(_line_numbers(spark, bad_in, preps), dataset)
     for f in readable:
         extra = _staged_bad(spark, dataset, f, preps[f.relpath], b.batch_id, b.at)
@@ -535,7 +611,46 @@ def _checked(b: _Batch, dataset: str, readable: list[LandingFile]) -> tuple[Data
     bad = spark.read.parquet(bad_staged)
     if not bad.columns:  # no bad record: the engine wrote no file (and no schema)
         bad = spark.createDataFrame([], QUARANTINE_SCHEMA)
-    return good, bad
+    direct = b.direct and good_dir in parts
+    return good, bad, good_dir if direct else None
+
+
+def _has_parquet(folder: str) -> bool:
+    return os.path.isdir(folder) and any(n.endswith(".parquet") for n in os.listdir(folder))
+
+
+def _commit_files(b: _Batch, table: str, good: DataFrame, folder: str) -> None:
+    """Append the Parquet files in ``folder`` (written in ``table``'s shape by
+    :func:`_checked`, then gated) to the Delta table as they are: moved into the table's
+    folder, then one commit adding them (delta-rs), so the rows are written once. Until that
+    commit the moved files are no part of any table version: a run stopped before it leaves
+    the table as it was (the next run loads the files again). A table that does not exist yet
+    is first created empty by the engine (its schema as the engine writes it): a run stopped
+    between the two commits leaves an empty table, which holds what the lake held before."""
+    import json
+
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+    from deltalake.transaction import AddAction
+
+    lake, path = b.lake, b.lake.path(table)
+    if not lake.exists(table):
+        lake.append(good.limit(0), table)  # a local frame's schema would carry metadata
+    dt = DeltaTable(path)
+    proto = dt.protocol()
+    if proto.min_writer_version > 2 or proto.writer_features:
+        # a table with writer features (e.g. made by another engine): its own writer appends
+        lake.append(good, table)
+        return
+    actions = []
+    for name in sorted(n for n in os.listdir(folder) if n.endswith(".parquet")):
+        dest = f"{COMMITTED_PREFIX}{b.batch_id}-{uuid.uuid4().hex}.parquet"
+        os.replace(os.path.join(folder, name), os.path.join(path, dest))
+        st = os.stat(os.path.join(path, dest))
+        rows = pq.read_metadata(os.path.join(path, dest)).num_rows
+        stats = json.dumps({"numRecords": rows})
+        actions.append(AddAction(dest, st.st_size, {}, int(st.st_mtime * 1000), True, stats))
+    dt.create_write_transaction(actions, mode="append", schema=dt.schema())
 
 
 def _record_dataset(b: _Batch, dataset: str, readable, rejected: dict) -> None:

@@ -664,8 +664,8 @@ def _bucketed_interactions(
     """The silver rows in two passes of ``n`` hash buckets each, so that memory follows a
     bucket, not the period: first by ``event_id`` (every delivery of an event and its updates
     share a bucket, so latest delivery, update folding and org resolution see all of them;
-    ``event_rows(b)``: bucket ``b``'s bronze rows, ``_event_rows``, resolved by ``resolve``), written out by
-    user bucket; then by user (sessions see all of a user's events). The same rows as one
+    ``event_rows(b)``: bucket ``b``'s bronze rows, ``_event_rows``, resolved by ``resolve``),
+    written out by user bucket; then by user (sessions see all of a user's events). The same rows as one
     plan; the result is a staged Parquet copy under ``staging``."""
     events_dir = os.path.join(staging, "events")
     schema = None

@@ -101,6 +101,9 @@ def latest_delivery(keys: list[str]) -> Callable[[DataFrame], DataFrame]:
     return apply
 
 
+KEY_HASH = "_key_hash"
+
+
 def repeated_keys(rows: DataFrame, keys: list[str]) -> DataFrame:
     """``_key_hash`` (xxhash64 of ``keys``) of the keys that more than one row of ``rows`` has:
     a narrow aggregate (the key columns only). Every key with more than one row is in it; a
@@ -113,9 +116,6 @@ def repeated_keys(rows: DataFrame, keys: list[str]) -> DataFrame:
         .where(F.col("count") > 1)
         .select(KEY_HASH)
     )
-
-
-KEY_HASH = "_key_hash"
 
 
 def split_repeated(

@@ -101,6 +101,40 @@ def latest_delivery(keys: list[str]) -> Callable[[DataFrame], DataFrame]:
     return apply
 
 
+KEY_HASH = "_key_hash"
+
+
+def repeated_keys(rows: DataFrame, keys: list[str]) -> DataFrame:
+    """``_key_hash`` (xxhash64 of ``keys``) of the keys that more than one row of ``rows`` has:
+    a narrow aggregate (the key columns only). Every key with more than one row is in it; a
+    key with one row may be too (a hash shared with another key), which costs a sort, never a
+    row: see :func:`split_repeated`."""
+    return (
+        rows.select(F.xxhash64(*keys).alias(KEY_HASH))
+        .groupBy(KEY_HASH)
+        .count()
+        .where(F.col("count") > 1)
+        .select(KEY_HASH)
+    )
+
+
+def split_repeated(
+    rows: DataFrame, keys: list[str], repeated: DataFrame
+) -> tuple[DataFrame, DataFrame]:
+    """``rows`` as (keys with one row, every row of the other keys), by ``repeated``
+    (:func:`repeated_keys` of these rows or of a superset of them).
+
+    A window by key decides within each key alone, so it may run over the second part only:
+    the first part holds one row per key (what the window would keep) and the second part
+    whole keys (every row of each of its keys, by the hash of the full key). Null keys hash
+    like any value (xxhash64 skips nulls), so they too stay together."""
+    marked = rows.withColumn(KEY_HASH, F.xxhash64(*keys))
+    rep = F.broadcast(repeated)
+    once = marked.join(rep, KEY_HASH, "left_anti").drop(KEY_HASH)
+    again = marked.join(rep, KEY_HASH, "left_semi").drop(KEY_HASH)
+    return once, again
+
+
 def resolve_org(directory: DataFrame) -> Callable[[DataFrame], DataFrame]:
     """Fill a missing ``org_id`` from the directory row covering the event's UTC date.
 

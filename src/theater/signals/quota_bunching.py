@@ -49,6 +49,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from ..buckets import bucket_of
 from ..columns import poisson_weight
 from ..config import QuotaBunching
 from . import hash_weights
@@ -768,9 +769,30 @@ def evidence_rates(interactions: DataFrame, weighted_weeks: DataFrame, no_use) -
     return out
 
 
-def cell_rates(interactions: DataFrame, weighted_weeks: DataFrame, cell) -> dict:
+def cell_rates(interactions: DataFrame, weighted_weeks: DataFrame, cell, buckets: int = 1) -> dict:
     """{(org, z*): {bunched: {cell: rows}}} over the interactions of the measured regimes'
-    full user-weeks (bunched: ``sig_quota_bunching`` > 0); ``cell``: an int column."""
+    full user-weeks (bunched: ``sig_quota_bunching`` > 0); ``cell``: an int column.
+
+    ``buckets`` > 1: one plan per user-hash bucket (``buckets.bucket_of`` on ``user_key``, the
+    labels' bucketing), both sides filtered to the bucket's users, each small result collected
+    and the integer counts added: the join is on the user, so every pair of rows meets in one
+    bucket and the sums are those of one plan, while the per-(user, week, cell) hash tables
+    hold one bucket's users, not the whole period's."""
+    out: dict = {}
+    for b in range(max(1, buckets)):
+        rows, weeks = interactions, weighted_weeks
+        if buckets > 1:
+            mine = bucket_of(buckets, "user_key") == b
+            rows, weeks = rows.where(mine), weeks.where(mine)
+        for r in _cell_counts(rows, weeks, cell).collect():
+            by = out.setdefault((r.org_id, int(r.weekly_quota)), {})
+            cells = by.setdefault(bool(r._bunched), {})
+            cells[int(r._cell)] = cells.get(int(r._cell), 0) + int(r.n)
+    return out
+
+
+def _cell_counts(interactions: DataFrame, weighted_weeks: DataFrame, cell) -> DataFrame:
+    """(org_id, weekly_quota, _bunched, _cell, n): :func:`cell_rates`' plan over the rows given."""
     week = F.date_trunc("week", F.col("event_ts")).cast("date")
     sig = f"sig_{NAME}"
     per_week = (
@@ -779,7 +801,7 @@ def cell_rates(interactions: DataFrame, weighted_weeks: DataFrame, cell) -> dict
         .groupBy("org_id", "user_key", "week_start", "_cell")
         .agg(F.count("*").alias("_n"))
     )
-    ev = (
+    return (
         per_week.join(
             weighted_weeks.where(F.col(sig).isNotNull()).select(
                 "org_id", "user_key", "week_start", "weekly_quota", sig
@@ -790,11 +812,6 @@ def cell_rates(interactions: DataFrame, weighted_weeks: DataFrame, cell) -> dict
         .groupBy("org_id", "weekly_quota", (F.col(sig) > 0).alias("_bunched"), "_cell")
         .agg(F.sum("_n").alias("n"))
     )
-    out: dict = {}
-    for r in ev.collect():
-        by = out.setdefault((r.org_id, int(r.weekly_quota)), {})
-        by.setdefault(bool(r._bunched), {})[int(r._cell)] = int(r.n)
-    return out
 
 
 def cells_frame(spark: SparkSession, estimates: Sequence[Estimate]) -> DataFrame | None:

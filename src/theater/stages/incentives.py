@@ -182,10 +182,15 @@ def compute(
         # evidence split: the weight moves onto the bunched weeks' interactions without
         # evidence of use, in proportion to their excess over the regime's other weeks
         inc.max_dwell_ms = cfg.signals.unused_output.max_dwell_ms
+        # in the labels' user buckets (``stages.score.label_buckets``: the same count over the
+        # same rows): the per-(user, week, cell) counts of one plan over a large period set
+        # score's peak memory; the integer sums do not depend on the bucket count
+        rows = cfg.scoring.bucket_rows
         cells = quota_bunching.cell_rates(
             period_rows.transform(with_filler_cell(inc.max_dwell_ms)),
             quota_bunching.weights_frame(spark, uw, inc.bunching, qb),
             F.col("_cell"),
+            buckets=bucket_count(period_rows.count(), rows) if rows > 0 else 1,
         )
         rates = quota_bunching.no_use_rates(cells, NO_USE_BIT)
         quota_bunching.with_evidence(inc.bunching, rates, qb.min_z)

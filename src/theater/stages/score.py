@@ -662,8 +662,7 @@ def compute_gold(
     seconds_index = time.time() - t_idx
     progress("score: adoption (active, engaged, requests, accepted)")
     adoption = handover(
-        "gold/org_adoption",
-        adoption_frame(inputs, index, period, cfg, run_id, labels, staging=staging, buckets=n),
+        "gold/org_adoption", adoption_frame(inputs, index, period, cfg, run_id, labels)
     )
     return Gold(
         labels, user_weeks, index, inc, audited, seconds_incentives, seconds_index, adoption
@@ -707,36 +706,15 @@ EARLIEST = date(1, 1, 1)  # cohorts look back over the whole lake
 
 
 def adoption_frame(
-    inputs: ScoreInputs,
-    index,
-    period: Period,
-    cfg: Config,
-    run_id: str,
-    labels=None,
-    *,
-    staging: str | None = None,
-    buckets: int = 1,
+    inputs: ScoreInputs, index, period: Period, cfg: Config, run_id: str, labels=None
 ):
     """gold/org_adoption of the period (``transforms.adoption``): events and aggregates through
     one definition; the index's suppressed orgs and small rows carry no figures. With the
     period's labels, the figures net of theater (the org's index and interval, each person's
-    flagged share).
-
-    With ``staging`` (a scratch folder) the person-day activity is written there once, in
-    ``buckets`` user buckets (``adopt.staged_event_activity``), and the per-person tables read
-    that copy (with user-day aggregates too, the combined activity is written once more): the
-    table's one plan otherwise aggregates the period's interactions once for each figure that
-    reads the activity (four times with events alone), all in memory at once. The rows are
-    the same either way."""
+    flagged share)."""
     # each price on the days it is in force, in the table's currency
     prices = adopt.prices_between(cfg.adoption, period.start, period.end)
-    period_rows = inputs.interactions.where(period.ts_col("event_ts"))
-    if staging is not None:
-        events = adopt.staged_event_activity(
-            period_rows, prices, os.path.join(staging, "adoption_events"), buckets
-        )
-    else:
-        events = adopt.event_activity(period_rows, prices)
+    events = adopt.event_activity(inputs.interactions.where(period.ts_col("event_ts")), prices)
     aggs = (
         adopt.aggregate_activity(inputs.user_days, period.start, period.end, prices)
         if inputs.user_days is not None
@@ -744,11 +722,6 @@ def adoption_frame(
     )
     activity = adopt.combined(events, aggs)
     theater = adopt.person_theater(labels) if labels is not None else None
-    if staging is not None and aggs is not None:
-        # the user-day aggregates' activity joins the events' (``combined``): written once too
-        activity = materialize(
-            period_rows.sparkSession, activity, os.path.join(staging, "adoption_activity")
-        )
     seats = (
         adopt.seat_figures(
             inputs.seats,

@@ -83,7 +83,6 @@ from datetime import date, timedelta
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from ..buckets import bucket_of
 from ..columns import USED
 from . import aggregates as agg
 
@@ -385,30 +384,6 @@ def event_activity(interactions: DataFrame, prices: dict | None = None) -> DataF
         F.lit(False).alias("_else"),
     )
     return _activity(rows)
-
-
-def staged_event_activity(
-    interactions: DataFrame, prices: dict | None, path: str, buckets: int = 1
-) -> DataFrame:
-    """:func:`event_activity` written once as Parquet under ``path`` and read back. With
-    ``buckets`` > 1 it is aggregated one user-hash bucket at a time (``buckets.bucket_of`` of
-    ``user_key``, each a filtered read of ``interactions``), appended: all of a person's rows
-    (org, user, source, day) fall in one bucket, so the rows are those of one aggregate, while
-    the aggregate holds one bucket's person-days, not the period's. The figures read the copy
-    several times (people, cohorts, seats, the ``all`` rows); without it each of them would
-    aggregate the period's interactions again in the one plan of the adoption table."""
-    spark = interactions.sparkSession
-    schema = None
-    for b in range(max(buckets, 1)):
-        part = (
-            interactions
-            if buckets <= 1
-            else interactions.where(bucket_of(buckets, "user_key") == b)
-        )
-        frame = event_activity(part, prices)
-        frame.write.mode("append" if schema is not None else "overwrite").parquet(path)
-        schema = frame.schema
-    return spark.read.schema(schema).parquet(path)
 
 
 def aggregate_activity(

@@ -122,6 +122,97 @@ def _feature_groups(feature: np.ndarray, n: np.ndarray, k: np.ndarray):
     return names, order, bounds, by_rate
 
 
+def _feature_baseline(nn, kk, ww, oo, s: Settings, srt=None) -> float:
+    """One feature's genuine rate from its rows (step 1): the low weighted quantile of its
+    well-measured users' rates, each org weighing the same. ``srt``: the rows' stable order by
+    plain rate (None: sorted here)."""
+    den = float((ww * nn).sum())
+    pooled = float((ww * kk).sum() / den) if den > 0 else 0.0
+    big = (nn >= s.min_user_outputs) & (ww > 0)
+    rate = kk / np.maximum(nn, 1e-12)
+    if big.sum() < s.min_baseline_users:
+        # few users with many outputs: every user counts, each rate first pulled toward the
+        # pooled one. Raw rates of a few outputs scatter (0 of 3), and their low quantile would
+        # be 0: every unused output then reads as theater. How far to pull is set by how much
+        # the users' rates differ beyond sampling (beta-binomial moments: a prior worth
+        # p(1 - p) / tau^2 - 1 outputs), at most min_user_outputs: the pooled rate holds the
+        # theater of every user, so where users differ a lot (some game, some do not) a fixed
+        # pull drags the quantile into it, most when a feature reaches only a few orgs
+        big = (nn > 0) & (ww > 0)
+        a = float(s.min_user_outputs)
+        if big.any():
+            wb = ww[big]
+            spread = float(np.average((kk[big] / nn[big] - pooled) ** 2, weights=wb))
+            noise = float(np.average(pooled * (1 - pooled) / nn[big], weights=wb))
+            tau2 = max(spread - noise, 1e-9)
+            a = float(np.clip(pooled * (1 - pooled) / tau2 - 1, 1.0, s.min_user_outputs))
+        rate = (kk + a * pooled) / (nn + a)
+        srt = None
+    if big.sum() < s.min_baseline_users:
+        return pooled
+    per_org = np.bincount(oo[big], weights=ww[big])
+    ew = ww[big] / per_org[oo[big]]
+    if srt is None:
+        return _weighted_quantile(rate[big], ew, s.baseline_quantile)
+    # the same rows and weights, taken in the rate's order (no sort per replicate)
+    ewf = np.zeros(len(nn))
+    ewf[big] = ew
+    keep = big[srt]
+    return _weighted_quantile(rate[srt][keep], ewf[srt][keep], s.baseline_quantile, presorted=True)
+
+
+def feature_kinds(names) -> np.ndarray:
+    """Per feature key: a code for its kind, the key without its source (``github_copilot_users/
+    code_completion`` and ``cursor_daily_usage/code_completion`` are one kind)."""
+    kinds = [str(f).split("/", 1)[1] if "/" in str(f) else str(f) for f in names]
+    return np.unique(np.array(kinds, dtype=object), return_inverse=True)[1]
+
+
+def _pool_kinds(out, names, kinds, n, k, w, org, fcode, s: Settings) -> None:
+    """Empirical Bayes across sources: each feature's baseline is pulled toward the baseline of
+    its kind over every org that delivers the kind, ``b + lam (b_f - b)``, with
+    ``lam = tau^2 / (tau^2 + v_f)``. ``v_f``: the org-jackknife variance of the feature's own
+    baseline (a feature that reaches few orgs, or orgs that disagree, is uncertain: when all
+    of them game, its quantile sits inside their theater); ``tau^2``: how much the sources'
+    baselines of the kind differ beyond that (moments). Sources that define an output
+    differently keep their own baseline where it is well measured; a kind delivered by one
+    source is not touched."""
+    for kd in np.unique(kinds):
+        members = [i for i in range(len(names)) if kinds[i] == kd]
+        if len(members) < 2:
+            continue
+        est, var = [], []
+        for i in members:
+            m = (fcode == names[i]) & (w > 0)
+            nn, kk, ww, oo = n[m], k[m], w[m], org[m]
+            orgs = np.unique(oo)
+            if len(orgs) < 2:
+                est.append(out[names[i]])
+                var.append(np.inf)
+                continue
+            loo = np.array(
+                [
+                    _feature_baseline(nn[oo != o], kk[oo != o], ww[oo != o], oo[oo != o], s)
+                    for o in orgs
+                ]
+            )
+            G = len(orgs)
+            est.append(out[names[i]])
+            var.append(max((G - 1) / G * float(((loo - loo.mean()) ** 2).sum()), 1e-6))
+        e, v = np.array(est), np.array(var)
+        fin = np.isfinite(v)
+        if fin.sum() < 2:
+            continue
+        ef, vf = e[fin], v[fin]
+        tau2 = max(float(((ef - ef.mean()) ** 2).sum() / (fin.sum() - 1) - vf.mean()), 0.0)
+        m = np.isin(fcode, [names[i] for i in members]) & (w > 0)
+        target = _feature_baseline(n[m], k[m], w[m], org[m], s)
+        for j, i in enumerate(members):
+            if fin[j]:
+                lam = tau2 / (tau2 + v[j]) if tau2 + v[j] > 0 else 0.0
+                out[names[i]] = target + lam * (e[j] - target)
+
+
 def baselines(
     feature: np.ndarray,
     n: np.ndarray,
@@ -130,11 +221,15 @@ def baselines(
     s: Settings,
     org: np.ndarray | None = None,
     groups: tuple | None = None,
+    kinds: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Per feature key: the genuine unused rate (step 1). ``w``: bootstrap weight per row;
     ``org``: org code per row. Each org counts equally in the quantile (its users share the
     org's weight): one large org that games a feature must not set that feature's baseline.
-    ``groups``: :func:`_feature_groups` of the same rows (computed here when not given)."""
+    ``groups``: :func:`_feature_groups` of the same rows (computed here when not given).
+    ``kinds``: per feature key (in the order of ``np.unique(feature)``), a code for its kind
+    (:func:`feature_kinds`); features of one kind from several sources are pooled by
+    :func:`_pool_kinds`. None: no pooling."""
     out = {}
     if org is None:
         org = np.zeros(len(feature), dtype=int)
@@ -143,35 +238,9 @@ def baselines(
     n_g, k_g, w_g, org_g = n[order], k[order], w[order], org[order]
     for i, f in enumerate(names):
         m = slice(bounds[i], bounds[i + 1])
-        srt = by_rate[i]  # the rows in order of the plain rate (None: another rate)
-        nn, kk, ww, oo = n_g[m], k_g[m], w_g[m], org_g[m]
-        den = float((ww * nn).sum())
-        pooled = float((ww * kk).sum() / den) if den > 0 else 0.0
-        big = (nn >= s.min_user_outputs) & (ww > 0)
-        rate = kk / np.maximum(nn, 1e-12)
-        if big.sum() < s.min_baseline_users:
-            # few users with many outputs: every user counts, each rate first pulled toward the
-            # pooled one as if it had min_user_outputs more outputs at that rate. Raw rates of
-            # a few outputs scatter (0 of 3), and their low quantile would be 0: every unused
-            # output then reads as theater
-            big = (nn > 0) & (ww > 0)
-            a = s.min_user_outputs
-            rate = (kk + a * pooled) / (nn + a)
-            srt = None
-        if big.sum() >= s.min_baseline_users:
-            per_org = np.bincount(oo[big], weights=ww[big])
-            ew = ww[big] / per_org[oo[big]]
-            if srt is None:
-                out[f] = _weighted_quantile(rate[big], ew, s.baseline_quantile)
-            else:  # the same rows and weights, taken in the rate's order (no sort per replicate)
-                ewf = np.zeros(len(nn))
-                ewf[big] = ew
-                keep = big[srt]
-                out[f] = _weighted_quantile(
-                    rate[srt][keep], ewf[srt][keep], s.baseline_quantile, presorted=True
-                )
-        else:
-            out[f] = pooled
+        out[f] = _feature_baseline(n_g[m], k_g[m], w_g[m], org_g[m], s, by_rate[i])
+    if kinds is not None and len(names) > 1:
+        _pool_kinds(out, names, np.asarray(kinds), n, k, w, org, feature, s)
     return out
 
 
@@ -205,6 +274,7 @@ class _Frame:
     incentive: np.ndarray  # NaN: not measured
     orgs: list
     n_users: int
+    kinds: np.ndarray | None = None  # kind code per feature code (:func:`feature_kinds`)
     groups: tuple | None = None  # :func:`_feature_groups` of the rows, once for all replicates
 
 
@@ -224,10 +294,10 @@ def _frame(acc: pd.DataFrame, users: pd.DataFrame) -> _Frame:
     per_user_n = np.bincount(a["_u"].to_numpy(int), weights=n, minlength=len(keys))
     usage = u["usage"].fillna(0.0).to_numpy(float) if "usage" in u else np.zeros(len(keys))
     inc = u["incentive"].to_numpy(float) if "incentive" in u else np.full(len(keys), np.nan)
-    feature = a["feature"].astype(str)
+    names, row_feature = np.unique(a["feature"].astype(str).to_numpy(), return_inverse=True)
     return _Frame(
         row_user=a["_u"].to_numpy(int),
-        row_feature=np.unique(feature.to_numpy(), return_inverse=True)[1],
+        row_feature=row_feature,
         n=n,
         k=k,
         user_org=keys["org_id"].map(org_code).to_numpy(int),
@@ -235,6 +305,7 @@ def _frame(acc: pd.DataFrame, users: pd.DataFrame) -> _Frame:
         incentive=inc,
         orgs=orgs,
         n_users=len(keys),
+        kinds=feature_kinds(names),
     )
 
 
@@ -313,7 +384,14 @@ def _user_excess(fr: _Frame, w: np.ndarray, s: Settings):
     if fr.groups is None:
         fr.groups = _feature_groups(fr.row_feature, fr.n, fr.k)
     b = baselines(
-        fr.row_feature, fr.n, fr.k, w[fr.row_user], s, fr.user_org[fr.row_user], fr.groups
+        fr.row_feature,
+        fr.n,
+        fr.k,
+        w[fr.row_user],
+        s,
+        fr.user_org[fr.row_user],
+        fr.groups,
+        fr.kinds,
     )
     codes = np.zeros(int(fr.row_feature.max()) + 1 if len(fr.n) else 0)
     for f, v in b.items():

@@ -16,8 +16,13 @@ the SAME quantity as the theater index, the share of usage that is performative
    the rate of users who play little or no theater with it. Fewer than ``min_baseline_users``
    such users (a thin export: few outputs per user): every user, each rate first pulled toward
    the feature's pooled rate as if it had ``min_user_outputs`` more outputs at that rate (raw
-   rates of a few outputs scatter, and their low quantile is 0); fewer users than that: the
-   pooled rate of the feature (which errs toward less excess).
+   rates of a few outputs scatter, and their low quantile is 0; the pull shrinks where the
+   users' rates differ beyond sampling, since the pooled rate then holds the gamers' theater);
+   fewer users than that: the pooled rate of the feature (which errs toward less excess). A
+   feature that reaches few orgs (a mixed delivery) is uncertain, and when all of them game its
+   quantile sits in their theater: its baseline is pulled toward the same kind's baseline over
+   every source that delivers the kind (:func:`_pool_kinds`, empirical Bayes), as far as its
+   org-jackknife variance against how much the sources differ allows.
 2. **A user's excess, pooled over tools.** Theater outputs go unused, so for a user with theater
    share t, unused rate r = t + (1 - t) b, i.e. t = (r - b) / (1 - b). Pooled over the user's
    features (people who game one tool game the others): ``E_u = sum_f a_f (k_uf - n_uf b_f)``

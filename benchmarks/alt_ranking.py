@@ -2,12 +2,15 @@
 published estimator (``theater.signals.acceptance_excess.estimate``) against the two simple
 estimators (``rank_compare``), per seed and per mix of features delivered.
 
-Usage: python benchmarks/alt_ranking.py [--seeds 101 102 ...]
+Usage: python benchmarks/alt_ranking.py [--seeds 101 102 ...] [--sources X0 X1 ...]
 
 Seeds 1-6 were looked at while the world was written; report on others. Mixes: ``all`` (every
 counted feature), and one feature alone (``ide/inline_completion``, ``ide/chat``): the counts
 of the other features are dropped, their usage still counts as usage (as when one export
-arrives and the others do not). Pure pandas, seconds per seed.
+arrives and the others do not). ``--sources``: the world delivered by several sources that count
+outputs differently (``alt_world.vendor_delivery``, one inflation per source, e.g. ``0 0.5 0 1
+0.2 0``); a one-feature mix then keeps that feature of every source. Pure pandas, seconds per
+seed.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from alt_world import world  # noqa: E402
+from alt_world import vendor_delivery, world  # noqa: E402
 from rank_compare import rho, simple_estimators  # noqa: E402
 
 from theater.signals import acceptance_excess as ax  # noqa: E402
@@ -29,10 +32,12 @@ MIXES = ("all", "ide/inline_completion", "ide/chat")
 KEYS = ("published", "acceptance_rate", "user_excess", "ceiling")
 
 
-def run(seed: int, mix: str) -> dict:
+def run(seed: int, mix: str, sources=None) -> dict:
     acc, users, truth = world(seed, with_perf=True)
+    if sources:
+        acc = vendor_delivery(acc, seed, sources)
     if mix != "all":
-        acc = acc[acc["feature"] == mix]
+        acc = acc[(acc["feature"] == mix) | acc["feature"].str.endswith("/" + mix)]
     # the ceiling: the planted performative share of exactly the delivered counts (what a
     # perfect reading of them could rank by; it reads the truth, it is not an estimator)
     g = acc.groupby("org_id")[["perf", "n"]].sum()
@@ -54,8 +59,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=list(range(101, 111)))
     ap.add_argument("--mixes", nargs="+", default=list(MIXES))
+    ap.add_argument("--sources", type=float, nargs="+")
     args = ap.parse_args(argv)
-    rows = [run(s, m) for m in args.mixes for s in args.seeds]
+    rows = [run(s, m, args.sources) for m in args.mixes for s in args.seeds]
     print("| seed | mix | orgs | published | 1 - accepted/shown | user excess | ceiling |")
     print("|---|---|---:|---|---|---|---|")
     for r in rows:

@@ -17,6 +17,15 @@ How a world is drawn (``world(seed)``):
   probability 0.55-0.95 (the rest is accepted and thrown away later: no export sees it).
 - Truth per org: performative outputs / all outputs (every feature, counted or not).
 
+``vendor_delivery(acc, seed, inflation)``: the same world delivered by several sources, each org
+by one of them (``len(inflation)`` sources, orgs dealt round-robin in a seeded order, feature
+``v<j>/<tool>/<feature>``). The sources name the same kinds alike but define an output
+differently: source j also counts ``inflation[j] x n`` outputs that nobody saw, all unused.
+That raises its genuine rate to ``(b + x) / (1 + x)`` and leaves every user's true excess
+``(r - b) / (1 - b)`` unchanged, so an estimator that keeps each source's baseline right is
+unaffected, and one that assumes sources alike is not. With 30 orgs, 6 sources give 5 orgs a
+feature (a mixed delivery's few-org baselines).
+
 Returns ``acc`` (org_id, user_key, feature, n, k; with ``with_perf`` also ``perf``, the planted
 performative outputs of the row, for a ceiling, never for an estimator), ``users`` (org_id, user_key, usage,
 incentive = NaN) and ``truth`` (org_id, theater_share), the frames the estimator reads.
@@ -85,3 +94,18 @@ def world(
         pd.DataFrame(users, columns=["org_id", "user_key", "usage", "incentive"]),
         pd.DataFrame(truth, columns=["org_id", "theater_share"]),
     )
+
+
+def vendor_delivery(acc: pd.DataFrame, seed: int, inflation=(0.0, 0.5, 0.0, 1.0, 0.2, 0.0)):
+    """``acc`` as delivered by ``len(inflation)`` sources that count outputs differently (module
+    docstring); ``perf`` (when present) is unchanged."""
+    orgs = sorted(acc["org_id"].unique())
+    rng = np.random.default_rng(seed + 7)
+    src = dict(zip(orgs, rng.permutation(np.arange(len(orgs)) % len(inflation))))
+    v = acc["org_id"].map(src).to_numpy()
+    extra = np.round(acc["n"].to_numpy() * np.asarray(inflation, dtype=float)[v])
+    out = acc.copy()
+    out["n"] = out["n"] + extra
+    out["k"] = out["k"] + extra
+    out["feature"] = [f"v{j}/{f}" for j, f in zip(v, out["feature"])]
+    return out

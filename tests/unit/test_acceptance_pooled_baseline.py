@@ -105,6 +105,15 @@ def test_other_kinds_and_zero_weight_rows_untouched():
     assert b == pytest.approx({0: 0.1, 1: 0.3})
 
 
+def test_kinds_indexed_by_feature_code_not_position():
+    # feature codes 0 and 2 only (code 1 has no rows): kinds[2] is feature 2's kind
+    f, o, n, k = _rows([(c * 2, g, nn, kk) for c, g, nn, kk in TWO_SOURCES])
+    pooled = ax.baselines(f, n, k, np.ones(8), S, o, kinds=np.array([0, 1, 0]))
+    assert pooled[2] == pytest.approx(0.1 + 0.0149995 / 0.0249995 * 0.2, abs=1e-9)
+    apart = ax.baselines(f, n, k, np.ones(8), S, o, kinds=np.array([0, 0, 1]))
+    assert apart == pytest.approx({0: 0.1, 2: 0.3})
+
+
 def test_feature_kinds_drop_the_source():
     names = [
         "amazon_q_user_activity/code_completion",

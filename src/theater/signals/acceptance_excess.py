@@ -182,8 +182,9 @@ def _pool_kinds(out, names, kinds, n, k, w, org, fcode, s: Settings) -> None:
     baselines of the kind differ beyond that (moments). Sources that define an output
     differently keep their own baseline where it is well measured; a kind delivered by one
     source is not touched."""
-    for kd in np.unique(kinds):
-        members = [i for i in range(len(names)) if kinds[i] == kd]
+    kind_of = kinds[np.asarray(names, dtype=int)]  # ``kinds`` is indexed by feature code
+    for kd in np.unique(kind_of):
+        members = [i for i in range(len(names)) if kind_of[i] == kd]
         if len(members) < 2:
             continue
         est, var = [], []

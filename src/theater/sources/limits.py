@@ -134,7 +134,15 @@ class DepthScanner:
             return 0
         return self.offset - self.elem_start
 
+    #: Pieces at least this long are tried by :meth:`_feed_flat` first (below it, numpy's set-up
+    #: costs more than the loop; a single record checked by :func:`deeper_than` is short).
+    FLAT_MIN = 4096
+
     def feed(self, text: str) -> bool:
+        if len(text) >= self.FLAT_MIN:
+            done = self._feed_flat(text)
+            if done is not None:
+                return done
         i, n = 0, len(text)
         base = self.offset
         self.offset += n
@@ -181,6 +189,57 @@ class DepthScanner:
                         self.max_element = size
                     self.elem_start = None
                 self.depth -= 1
+        return True
+
+    def _feed_flat(self, text: str) -> bool | None:
+        """:meth:`feed` for the common piece, with the same state after it, in a few array
+        operations instead of one Python step per bracket: ASCII text without a backslash
+        (every quote opens or closes a string), not starting just after a backslash, whose
+        brackets never close below depth 0 and never go past the limit. None (nothing changed)
+        for any other piece, which the loop reads."""
+        if self.escape or "\\" in text or not text.isascii():
+            return None
+        import numpy as np
+
+        a = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        opener = (a == 0x5B) | (a == 0x7B)  # [ {
+        at = np.flatnonzero(opener | (a == 0x5D) | (a == 0x7D))  # and ] }
+        quotes = np.flatnonzero(a == 0x22)
+        inside = 1 if self.in_string else 0  # a piece may begin inside a string
+        if len(quotes) and len(at):
+            # outside every string: an even number of quotes before it (the open one counted)
+            at = at[((np.searchsorted(quotes, at) + inside) & 1) == 0]
+        elif inside:
+            at = at[:0]
+        depth, top, elem_depth, start = self.depth, self.max, self.elem_depth, self.elem_start
+        biggest = self.max_element
+        if len(at):
+            step = np.where(opener[at], 1, -1)
+            after = depth + np.cumsum(step)
+            if after.min() < 0 or after.max() > self.limit:
+                return None  # a closer the loop ignores, or the level where it stops
+            if elem_depth is None:  # no bracket before: the first one here opens
+                elem_depth = 2 if a[at[0]] == 0x5B else 3
+            top = max(top, int(after.max()))
+            depth = int(after[-1])
+            opens = at[(step == 1) & (after == elem_depth)]
+            closes = at[(step == -1) & (after == elem_depth - 1)]
+            # at the element's level opens and closes alternate; a close first ends the
+            # element open when the piece began
+            if len(closes) and (not len(opens) or closes[0] < opens[0]):
+                if start is not None:
+                    biggest = max(biggest, self.offset + int(closes[0]) + 1 - start)
+                start = None
+                closes = closes[1:]
+            if len(closes):
+                biggest = max(biggest, int((closes + 1 - opens[: len(closes)]).max()))
+                start = None
+            if len(opens) > len(closes):
+                start = self.offset + int(opens[-1])
+        self.depth, self.max, self.elem_depth, self.elem_start = depth, top, elem_depth, start
+        self.max_element = biggest
+        self.in_string = (len(quotes) + inside) % 2 == 1
+        self.offset += len(text)
         return True
 
 

@@ -49,7 +49,9 @@ the SAME quantity as the theater index, the share of usage that is performative
    share i adds only what t~_u does not explain, ``max(i - t~_u, 0)`` (the rest of the usage
    takes ``max(t~_u, i)``); the upper end takes the noisy-OR ``1 - (1 - t_hi)(1 - i)``.
 6. **Interval.** A user-clustered Poisson bootstrap that re-estimates the baselines, the org
-   means and every user's excess. It widens both ways for what no export can see. Up: a share
+   means and every user's excess; each replicate sets a feature's baseline from its orgs drawn
+   with replacement (:func:`_org_resample`), so a baseline set by a few orgs widens the
+   intervals measured against it and one set by many barely does. It widens both ways for what no export can see. Up: a share
    ``max_used_theater`` of theater outputs may have been used, which no count tells from
    genuine use: ``t_hi = E_u / sum_f a_f n_uf (1 - max_used_theater - b_o)`` (0.3: the
    worlds the estimator was checked on plant 0 to 45% used theater outputs, and with 0.5 the

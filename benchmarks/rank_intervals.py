@@ -16,7 +16,8 @@ Per run: Spearman (top-quarter overlap) of the published figure, "user excess" a
 rate on the orgs all three have, with two ceilings on the same orgs (read from the truth, not
 estimators: the realized theater share over the usage the delivered counts cover, and over all
 usage); coverage of the planted org share by the 90% interval and
-its median width (share units). Prints Markdown.
+its median width (share units); at the end, coverage and median width pooled over the runs'
+orgs. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -75,8 +76,16 @@ def measure(acc, users, truth, ax, replicates, gold=None, ceilings=None) -> dict
         else None,
         "below": int((iv["theater_share"] < iv["ci_low"]).sum()),
         "above": int((iv["theater_share"] > iv["ci_high"]).sum()),
+        "covered": int(inside.sum()),
+        "widths": [round(float(x), 4) for x in (iv["ci_high"] - iv["ci_low"])],
     }
     return out
+
+
+def _brief(res):
+    """The run's figures without the per-org widths."""
+    iv = {k: v for k, v in res["intervals"].items() if k != "widths"}
+    return {**res, "intervals": iv}
 
 
 def _cell(r):
@@ -100,7 +109,7 @@ def main(argv=None) -> int:
         ceil = oracle(acc, tdir).merge(realized_all(tdir), on="org_id", how="outer")
         res = measure(acc, users, truth, ax, args.replicates, _gold(d / "lake"), ceil)
         rows.append((d.name, res))
-        print(d.name, res, flush=True)
+        print(d.name, _brief(res), flush=True)
     for seed in args.alt_seeds:
         acc, users, truth = world(seed, with_perf=True)
         g = acc.groupby("org_id")[["perf", "n"]].sum()
@@ -109,7 +118,7 @@ def main(argv=None) -> int:
         acc = acc.drop(columns="perf")
         res = measure(acc, users, truth, ax, args.replicates, None, ceil)
         rows.append((f"second family {seed}", res))
-        print(seed, res, flush=True)
+        print(seed, _brief(res), flush=True)
     print(
         "\n| run | orgs | published | user excess | 1 - accepted/shown "
         "| ceiling: realized, covered usage | realized, all usage "
@@ -124,6 +133,14 @@ def main(argv=None) -> int:
             f"{_cell(r['oracle'])} | {_cell(r['realized_all'])} | "
             f"{iv['coverage']} (of {iv['orgs']}) | {iv['median_width']} | "
             f"{iv['below']} / {iv['above']} |"
+        )
+    if rows:  # pooled over the runs: every org's interval counts once
+        cov = sum(r["intervals"]["covered"] for _, r in rows)
+        orgs = sum(r["intervals"]["orgs"] for _, r in rows)
+        widths = [x for _, r in rows for x in r["intervals"]["widths"]]
+        print(
+            f"\npooled: {cov} of {orgs} orgs covered ({cov / max(orgs, 1):.1%}); median width "
+            f"{np.median(widths) if widths else float('nan'):.3f} over {len(widths)} intervals"
         )
     return 0
 

@@ -170,6 +170,29 @@ class Lead:
         return s > g and se > 0 and (s - g) / se >= min_z
 
 
+#: A column of per-day sums (:func:`theater.stages.incentives.checkpoint_day_table`): the
+#: interactions of the row that no flag explains, in place of a per-row ``explained`` flag.
+REST = "_n_rest"
+
+
+def _with_counts(interactions: DataFrame, explained: Column | None) -> DataFrame:
+    """The rows of an org with ``_cnt`` (the interactions a row stands for: ``_n`` when given,
+    user-day aggregates carrying their request count or a user-day's sum; else 1) and
+    ``_rest_cnt`` (of which no flag explains: ``REST`` when given, else ``_cnt`` where
+    ``explained`` is not true)."""
+    cnt = (F.col("_n") if "_n" in interactions.columns else F.lit(1.0)).cast("double")
+    if REST in interactions.columns:
+        rest_cnt = F.col(REST).cast("double")
+    else:
+        rest = ~F.coalesce(explained, F.lit(False)) if explained is not None else F.lit(True)
+        rest_cnt = F.when(rest, cnt).otherwise(0.0)
+    return (
+        interactions.where(F.col("org_id").isNotNull())
+        .withColumn("_cnt", cnt)
+        .withColumn("_rest_cnt", rest_cnt)
+    )
+
+
 def lead_profile(
     interactions: DataFrame, days: DataFrame, max_lead: int, explained: Column | None = None
 ) -> dict[str, dict[int, Lead]]:
@@ -181,18 +204,13 @@ def lead_profile(
         F.sum((F.col("day_type") == "ordinary").cast("double")).alias("n_ord"),
         *[F.sum((F.col("lead") == p).cast("double")).alias(f"n{p}") for p in leads],
     )
-    rest = ~F.coalesce(explained, F.lit(False)) if explained is not None else F.lit(True)
-    cnt = F.col("_n") if "_n" in interactions.columns else F.lit(1.0)
 
     def total(cond, only_rest=False):
-        c = cond & F.col("_rest") if only_rest else cond
-        return F.sum(F.when(c, F.col("_cnt")).otherwise(0.0))
+        return F.sum(F.when(cond, F.col("_rest_cnt" if only_rest else "_cnt")).otherwise(0.0))
 
     ordinary = F.col("day_type") == "ordinary"
     per_user = (
-        interactions.where(F.col("org_id").isNotNull())
-        .withColumn("_rest", rest)
-        .withColumn("_cnt", cnt.cast("double"))
+        _with_counts(interactions, explained)
         .join(F.broadcast(days), on=["org_id", "event_date"], how="inner")
         .groupBy("org_id", "user_key")
         .agg(
@@ -367,13 +385,8 @@ def estimate(
 def _per_user(interactions: DataFrame, days: DataFrame, nd: DataFrame, explained) -> DataFrame:
     """Per (org, user): interactions on window, after and ordinary days (all and those no flag
     explains), with the excesses ``e_n``, ``r_n`` and ``cf_after_n`` scaled by n_ordinary."""
-    rest = ~F.coalesce(explained, F.lit(False)) if explained is not None else F.lit(True)
-    # a row counts ``_n`` interactions when given (user-day aggregates: requests), else 1
-    cnt = F.col("_n") if "_n" in interactions.columns else F.lit(1.0)
     return (
-        interactions.where(F.col("org_id").isNotNull())
-        .withColumn("_rest", rest)
-        .withColumn("_cnt", cnt.cast("double"))
+        _with_counts(interactions, explained)
         .join(F.broadcast(days), on=["org_id", "event_date"], how="inner")
         .groupBy("org_id", "user_key")
         .agg(
@@ -382,9 +395,9 @@ def _per_user(interactions: DataFrame, days: DataFrame, nd: DataFrame, explained
                 for t in ("window", "after", "ordinary")
             ],
             *[
-                F.sum(
-                    F.when((F.col("day_type") == t) & F.col("_rest"), F.col("_cnt")).otherwise(0.0)
-                ).alias(f"{t}_rest")
+                F.sum(F.when(F.col("day_type") == t, F.col("_rest_cnt")).otherwise(0.0)).alias(
+                    f"{t}_rest"
+                )
                 for t in ("window", "ordinary")
             ],
         )

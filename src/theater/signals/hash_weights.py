@@ -96,16 +96,20 @@ def _int_bytes(values: np.ndarray, dtype: str) -> np.ndarray:
     return v.view(np.uint8).reshape(len(v), -1)
 
 
-def poisson_weights(seed: int, units: Sequence[str], reps: Sequence[int]) -> np.ndarray:
+def poisson_weights(seed: int, units: Sequence[str | None], reps: Sequence[int]) -> np.ndarray:
     """(len(units), len(reps)) int array: ``poisson_weight(seed, unit, rep)`` for each pair,
     equal to the engine's column (``seed`` a 32-bit int literal, ``unit`` a string, ``rep`` a
-    long)."""
+    long). A None unit is a null column value: the engine's hash skips it."""
     if not -(2**31) <= int(seed) < 2**31:
         raise ValueError(f"poisson_weights: seed {seed} is not a 32-bit int (the engine's lit)")
     reps = np.asarray(reps, dtype=np.int64)
     with np.errstate(over="ignore"):
         h0 = xxh64(_int_bytes([int(seed)], "<i4"), np.array([_SPARK_SEED], dtype=np.uint64))[0]
-        hu = _hash_strings(units, h0)
+        # a null argument leaves the running hash as it is
+        known = [i for i, u in enumerate(units) if u is not None]
+        hu = np.full(len(units), h0, dtype=np.uint64)
+        if known:
+            hu[known] = _hash_strings([units[i] for i in known], h0)
         nu, nr = len(hu), len(reps)
         # XXH64 of the replicate's 8 bytes seeded by the unit's hash (``xxh64`` with length 8,
         # unrolled): the lane depends on the replicate only, so it is computed once per

@@ -22,7 +22,9 @@ exists. An org needs at least ``min_pre_weeks`` pre and ``min_post_weeks`` post 
   differences ``dU = mean_T du - mean_C du``, ``dY = mean_T dy - mean_C dy`` (within-user changes
   only when no control org exists).
 - ``outcome_decoupling = dY / dU``: outcome change (SD units) per extra interaction per user-week
-  (a Wald / fuzzy DiD). Interval: user-clustered Poisson bootstrap in Spark, percentile.
+  (a Wald / fuzzy DiD). Interval: user-clustered Poisson bootstrap, percentile: the per-user
+  changes are aggregated in the engine, the replicates summed on the driver with the engine's
+  own hash weights (:mod:`.hash_weights`).
 
 ``decoupled`` is true when usage rose (the interval of dU above 0) and the interval of the ratio
 reaches 0 or below: usage moved without outcomes. Fewer than ``min_users`` treated users with
@@ -43,7 +45,8 @@ from pyspark.sql import functions as F
 
 from ..buckets import bucket_of, materialize
 from ..config import OutcomeDecoupling
-from .quota_bunching import POINT, poisson_rep_weight, require_settings
+from . import hash_weights
+from .quota_bunching import POINT, require_settings
 
 log = logging.getLogger(__name__)
 
@@ -370,22 +373,66 @@ def _bootstrap_sums(spark, days, items, ev, comps, sd, replicates, seed, staging
         on=["event", "grp", "org_id", "user_key"],
         how="left",
     )
-    reps = spark.range(POINT, replicates).withColumnRenamed("id", "rep")
-    w = poisson_rep_weight(seed, F.col("user_key"), F.col("rep")).cast("long")
     has_y = F.col("dy").isNotNull().cast("long")
     # changes in millionths as integers: exact sums, independent of the summation order
     du_m = F.round(F.col("du") * 1_000_000).cast("long")
     dy_m = F.coalesce(F.round(F.col("dy") * 1_000_000).cast("long"), F.lit(0).cast("long"))
-    return (
-        per_user.crossJoin(F.broadcast(reps))
-        .withColumn("w", w)
-        .groupBy("event", "grp", "rep")
-        .agg(
-            F.sum("w").alias("sw"),
-            F.sum(F.col("w") * du_m).alias("swu"),
-            F.sum(F.col("w") * has_y).alias("swy_n"),
-            F.sum(F.col("w") * dy_m).alias("swy"),
-            F.sum(F.when(F.col("rep") == POINT, has_y)).alias("n_y"),
-        )
-        .collect()
-    )
+    # one collect of the per-user changes (a row per event, group and user), the replicates
+    # on the driver: the engine's weights (:mod:`.hash_weights`), integer sums
+    users = per_user.select(
+        "event",
+        "grp",
+        "user_key",
+        du_m.alias("du_m"),
+        has_y.alias("has_y"),
+        dy_m.alias("dy_m"),
+    ).toPandas()
+    return replicate_sums(users, replicates, seed)
+
+
+@dataclass
+class _Sums:
+    """One (event, grp, rep) row of :func:`replicate_sums`."""
+
+    event: str
+    grp: str
+    rep: int
+    sw: int
+    swu: int
+    swy_n: int
+    swy: int
+    n_y: int | None
+
+
+def replicate_sums(users, replicates: int, seed: int) -> list[_Sums]:
+    """Per (event, grp, rep) with rep in [POINT, replicates): the sums over ``users`` (event,
+    grp, user_key, du_m, has_y, dy_m: integers) weighted by ``poisson_rep_weight(seed,
+    user_key, rep)`` (1 for the point estimate): sw, swu, swy_n, swy, and n_y (the point's
+    users with an outcome change; None for the other replicates). The same figures as summing
+    the users crossed with the replicates in the engine: the same weights, integer sums."""
+    reps = np.arange(POINT, replicates, dtype=np.int64)
+    point = reps == POINT
+    out = []
+    if users is None or len(users) == 0:
+        return out
+    for (event, grp), g in users.groupby(["event", "grp"], sort=True):
+        units = [None if u is None or u != u else str(u) for u in g["user_key"]]
+        w = hash_weights.poisson_weights(seed, units, reps).astype(np.int64)
+        w[:, point] = 1
+        # a null change adds nothing to the engine's sums
+        du, hy, dy = (g[c].fillna(0).to_numpy(np.int64) for c in ("du_m", "has_y", "dy_m"))
+        sw, swu, swy_n, swy = w.sum(axis=0), du @ w, hy @ w, dy @ w
+        for j, rep in enumerate(reps):
+            out.append(
+                _Sums(
+                    event,
+                    grp,
+                    int(rep),
+                    int(sw[j]),
+                    int(swu[j]),
+                    int(swy_n[j]),
+                    int(swy[j]),
+                    int(hy.sum()) if rep == POINT else None,
+                )
+            )
+    return out

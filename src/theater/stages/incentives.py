@@ -9,6 +9,7 @@ org-level columns of gold/org_theater_index.
 
 from __future__ import annotations
 
+import os
 import zlib
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,7 +21,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from ..buckets import bucket_count, user_bucket
+from ..buckets import bucket_count, materialize, user_bucket
 from ..columns import DISCARDED, output_unused, output_used, quota_in_force
 from ..signals import checkpoint_burst, outcome_decoupling, quota_bunching, sensitivity
 
@@ -52,6 +53,8 @@ class Incentives:
     # or the same a user bucket at a time: a callable returning an iterable of frames
     day_chunks: "object | None" = None
     day_rows: DataFrame | None = None  # checkpoint_rows of the orgs with a calendar (lazy)
+    # the same as per-user-day sums written once (:func:`checkpoint_day_table`), or None
+    day_table: DataFrame | None = None
     bucket_rows: int = 0  # scoring.bucket_rows: user-day rows per bucket read by org_shares
     org_shares: list = field(default_factory=list)  # OrgShare per org, once the index is built
     # (start, end) of the period, as in :func:`user_week_counts`: its full weeks; None: the
@@ -165,18 +168,37 @@ def compute(
     end: date,
     cfg,
     aggregates: DataFrame | None = None,
+    staging: str | None = None,
 ) -> Incentives:
     """Quota bunching and checkpoint bursts of the period. ``aggregates``: de-duplicated usage
     units from silver/user_days (or None): their request counts enter the user-week counts of
-    the bunching estimate and the user-day counts of the checkpoint estimate."""
+    the bunching estimate and the user-day counts of the checkpoint estimate. ``staging``: a
+    scratch folder (the caller removes it); given, the user-week counts are written there once
+    and read back by every consumer."""
     inc = Incentives(period=(start, end))
     s = cfg.incentives
+    counted: list[int] = []
+
+    def n_buckets() -> int:
+        """The labels' user buckets (``stages.score.label_buckets``: the same count over the
+        same rows), the period's rows counted once."""
+        if cfg.scoring.bucket_rows <= 0:
+            return 1
+        if not counted:
+            counted.append(bucket_count(period_rows.count(), cfg.scoring.bucket_rows))
+        return counted[0]
+
     seed = cfg.scoring.bootstrap.seed
     qb = s.quota_bunching  # each signal gets only its own (typed) section
     if qb.enabled:
         uw = user_week_counts(period_rows, start, end, aggregates).transform(
             quota_in_force(policies)
         )
+        if staging is not None:
+            # read by the estimate, its stacked and pooled regimes, the cell rates' weights and
+            # the labels' weights: one aggregate of the period's rows (a row per user-week)
+            # instead of one per consumer
+            uw = materialize(spark, uw, os.path.join(staging, "inc_user_week_counts"))
         orders = sorted(set(s.sensitivity.poly_orders) | {qb.poly_order})
         inc.bunching = quota_bunching.estimate_all(spark, uw, qb, seed, orders)
         # evidence split: the weight moves onto the bunched weeks' interactions without
@@ -185,12 +207,11 @@ def compute(
         # in the labels' user buckets (``stages.score.label_buckets``: the same count over the
         # same rows): the per-(user, week, cell) counts of one plan over a large period set
         # score's peak memory; the integer sums do not depend on the bucket count
-        rows = cfg.scoring.bucket_rows
         cells = quota_bunching.cell_rates(
             period_rows.transform(with_filler_cell(inc.max_dwell_ms)),
             quota_bunching.weights_frame(spark, uw, inc.bunching, qb),
             F.col("_cell"),
-            buckets=bucket_count(period_rows.count(), rows) if rows > 0 else 1,
+            buckets=n_buckets(),
         )
         rates = quota_bunching.no_use_rates(cells, NO_USE_BIT)
         quota_bunching.with_evidence(inc.bunching, rates, qb.min_z)
@@ -208,24 +229,26 @@ def compute(
         )
         inc.order_factors = _order_factors(inc.bunching, qb.poly_order)
     cb = s.checkpoint_burst
-    if cb.enabled:
-        explained = output_unused(cfg.signals.unused_output.max_dwell_ms)
-        rows = checkpoint_rows(period_rows, explained, aggregates)
-        cal = lead_calendar(rows, policies, start, end, cb.working_days_before)
-        if cal:
-            checkpoint_estimates(spark, inc, rows, cal, cb)
-            inc.calendar = cal
-    if cb.enabled or qb.enabled:
-        # read a user bucket at a time by ``org_shares`` (``compute_org_shares``): the orgs with
-        # a calendar (review windows) and those with a weighted quota regime (the same users'
-        # own weeks bound the top-ups, :func:`own_week_topups`)
-        quota_orgs = {e.org_id for e in inc.bunching if e.status == "ok" and (e.weight or 0) > 0}
-        day_orgs = sorted(set(inc.calendar or {}) | quota_orgs)
-        if day_orgs:
-            if not cb.enabled:
-                explained = output_unused(cfg.signals.unused_output.max_dwell_ms)
-                rows = checkpoint_rows(period_rows, explained, aggregates)
-            inc.day_rows = rows.where(F.col("org_id").isin(*day_orgs))
+    explained = output_unused(cfg.signals.unused_output.max_dwell_ms)
+    rows = checkpoint_rows(period_rows, explained, aggregates)
+    cal = lead_calendar(rows, policies, start, end, cb.working_days_before) if cb.enabled else None
+    # read a user bucket at a time by ``org_shares`` (``compute_org_shares``): the orgs with a
+    # calendar (review windows) and those with a weighted quota regime (the same users' own
+    # weeks bound the top-ups, :func:`own_week_topups`)
+    quota_orgs = {e.org_id for e in inc.bunching if e.status == "ok" and (e.weight or 0) > 0}
+    day_orgs = sorted(set(cal or {}) | quota_orgs) if (cb.enabled or qb.enabled) else []
+    if day_orgs:
+        inc.day_rows = rows.where(F.col("org_id").isin(*day_orgs))
+        if staging is not None:
+            # read by the lead profile, the estimate, its weights and the org shares: one
+            # aggregate of the period's rows (a row per user-day) instead of one per reader
+            inc.day_table = checkpoint_day_table(
+                spark, inc.day_rows, os.path.join(staging, "inc_user_days"), n_buckets()
+            )
+    if cal:
+        src = inc.day_table if inc.day_table is not None else rows
+        checkpoint_estimates(spark, inc, src, cal, cb)
+        inc.calendar = cal
     inc.bucket_rows = cfg.scoring.bucket_rows
     return inc
 
@@ -238,6 +261,45 @@ def day_counts(rows: DataFrame) -> DataFrame:
         F.sum("_n").alias("n"),
         F.sum(F.when(F.col("_explained"), F.col("_n")).otherwise(0.0)).alias("n_unused"),
     )
+
+
+def checkpoint_day_table(spark: SparkSession, rows: DataFrame, path: str, buckets: int):
+    """:func:`checkpoint_rows` summed per user-day, written once under ``path`` and read back:
+    org_id, user_key, event_date, ``_n`` (usage), ``checkpoint_burst.REST`` (its part that no
+    flag explains) and ``n_unused`` (its part with outputs unused: :func:`day_counts`). The
+    checkpoint estimates read it in place of the rows (the same sums: usage counts are whole
+    numbers, exact in any order). With ``buckets`` > 1 it is aggregated a user bucket at a time
+    and appended: a user's days are all in one bucket, and the aggregate holds a bucket's."""
+    explained = F.coalesce(F.col("_explained"), F.lit(False))
+
+    def sums(part: DataFrame) -> DataFrame:
+        return part.groupBy("org_id", "user_key", "event_date").agg(
+            F.sum("_n").alias("_n"),
+            F.sum(F.when(~explained, F.col("_n")).otherwise(0.0)).alias(checkpoint_burst.REST),
+            F.sum(F.when(F.col("_explained"), F.col("_n")).otherwise(0.0)).alias("n_unused"),
+        )
+
+    if buckets <= 1:
+        return materialize(spark, sums(rows), path)
+    schema = None
+    for b in range(buckets):
+        part = sums(rows.where(user_bucket(buckets) == b))
+        part.write.mode("append" if schema is not None else "overwrite").parquet(path)
+        schema = part.schema
+    return spark.read.schema(schema).parquet(path)
+
+
+def table_chunks(table: DataFrame, n: int):
+    """:func:`day_chunks` read from :func:`checkpoint_day_table` (already per user-day)."""
+
+    def chunks():
+        for b in range(n):
+            part = table if n == 1 else table.where(user_bucket(n) == b)
+            yield part.select(
+                "org_id", "user_key", "event_date", F.col("_n").alias("n"), "n_unused"
+            ).toPandas()
+
+    return chunks
 
 
 def day_chunks(rows: DataFrame, n: int):
@@ -982,7 +1044,10 @@ def compute_org_shares(units: DataFrame, inc, boot) -> None:
         span = (inc.period[1] - inc.period[0]).days if inc.period else 0
         days = max([len(m) for m in (inc.calendar or {}).values()] + [span, 1])
         n = bucket_count(len(users) * days, inc.bucket_rows)
-        inc.day_chunks = day_chunks(inc.day_rows, n)
+        if inc.day_table is not None:
+            inc.day_chunks = table_chunks(inc.day_table, n)
+        else:
+            inc.day_chunks = day_chunks(inc.day_rows, n)
     if not users.empty:
         inc.org_shares = org_shares(
             inc, users, max(boot.replicates, MIN_SHARE_REPLICATES), boot.confidence, boot.seed

@@ -626,6 +626,7 @@ def compute_gold(
         period.end,
         cfg,
         aggs.period if aggs is not None else None,
+        staging=staging,
     )
     seconds_incentives = time.time() - t_inc
 

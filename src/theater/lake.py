@@ -28,8 +28,37 @@ class LakeError(RuntimeError):
     pass
 
 
+#: Name prefix of staged Parquet files a commit moved into a table's folder
+#: (:meth:`Lake.commit_staged`), then the writer's tag.
+STAGED_PREFIX = "part-staged-"
+
+
 def _sql_path(path: str) -> str:
     return path.replace("`", "``")
+
+
+def _shape(schema_json: str) -> list:
+    """A Delta schema's columns without their metadata: names, types, nullability."""
+    import json
+
+    return [
+        {k: v for k, v in f.items() if k != "metadata"} for f in json.loads(schema_json)["fields"]
+    ]
+
+
+def _engine_schema(schema_json: str) -> str:
+    """A Delta schema read from Parquet files, with each column's metadata as the engine
+    writes it in a table it creates (the Spark field metadata as a JSON object; Parquet keeps
+    it as a string, or not at all when empty), so that a table created from staged files has
+    the schema the engine would have given it."""
+    import json
+
+    key = "SPARK::metadata::json"
+    data = json.loads(schema_json)
+    for f in data["fields"]:
+        value = (f.get("metadata") or {}).get(key, {})
+        f["metadata"] = {key: json.loads(value) if isinstance(value, str) else value}
+    return json.dumps(data)
 
 
 @dataclass(frozen=True)
@@ -174,10 +203,12 @@ class Lake:
 
     def _check_same_columns(self, df: DataFrame, table: str) -> None:
         """A partial overwrite needs the table's columns (the engine has no schema evolution)."""
+        self._check_same_columns_names(set(df.columns), table)
+
+    def _check_same_columns_names(self, want: set[str], table: str) -> None:
         from deltalake import DeltaTable
 
         have = {f.name for f in DeltaTable(self.path(table)).schema().fields}
-        want = set(df.columns)
         if have != want:
             raise LakeError(
                 f"{table} at {self.path(table)} was written with other columns "
@@ -209,6 +240,128 @@ class Lake:
             spark = df.sparkSession
             kept = self.read(spark, table).where(f"NOT ({predicate})")
             self._swap_in(kept.unionByName(df, allowMissingColumns=True), table)
+
+    def commit_staged(self, table: str, files: list[str], where, tag: str) -> str | None:
+        """Replace the rows of ``table`` in the slice ``where`` (a pyarrow dataset expression:
+        the slice :meth:`replace_where`'s predicate selects) with the rows of ``files`` (local
+        Parquet files written in the table's shape and checked), without rewriting them:
+        the files are moved into the table's folder, then one delta-rs commit removes the
+        data files of the slice and adds these, with their row counts as stats. Until that
+        commit no table version lists the moved files (a run stopped before it leaves the
+        table as it was; :meth:`remove_unlisted` deletes them later). A table that does not
+        exist is created by that one commit, with the files' schema. ``tag`` (a run id)
+        names the moved files.
+
+        Returns None when committed, else why not (then nothing was changed and the caller
+        writes with :meth:`replace_where`): not Delta, no files, files of another schema than
+        the table's, staged rows outside the slice, a table whose protocol delta-rs should not
+        write (writer features), a partitioned one, or one with a data file holding rows both
+        in and out of the slice (replaceWhere would rewrite that file's other rows)."""
+        import json
+        import time
+
+        import pyarrow.dataset as ds
+        import pyarrow.parquet as pq
+        from deltalake import DeltaTable, Schema
+        from deltalake.transaction import (
+            AddAction,
+            RemoveAction,
+            create_table_with_add_actions,
+        )
+
+        if self.fmt != "delta":
+            return "not a Delta lake"
+        if not files or not all(os.path.isfile(f) for f in files):
+            return "no local staged files"
+        schemas = {_engine_schema(Schema.from_arrow(pq.read_schema(f)).to_json()) for f in files}
+        if len(schemas) != 1:
+            return "staged files of several schemas"
+        schema = Schema.from_json(schemas.pop())
+        staged = ds.dataset(files, format="parquet")
+        rows = staged.count_rows()
+        if staged.count_rows(filter=where) != rows:
+            return "staged rows outside the slice"
+        path = self.path(table)
+        removes = []
+        if self.exists(table):
+            self._check_same_columns_names({f.name for f in schema.fields}, table)
+            dt = DeltaTable(path)
+            proto, meta = dt.protocol(), dt.metadata()
+            if proto.min_writer_version > 2 or proto.writer_features or proto.reader_features:
+                return "the table's protocol has features"
+            if meta.partition_columns:
+                return "a partitioned table"
+            if _shape(dt.schema().to_json()) != _shape(schema.to_json()):
+                return "the staged files' schema is not the table's"
+            now = int(time.time() * 1000)
+            for uri in dt.file_uris():
+                if not os.path.isfile(uri):
+                    return "a data file that is not local"
+                part = ds.dataset(uri, format="parquet")
+                inside = part.count_rows(filter=where)
+                if inside and inside != part.count_rows():
+                    return "a data file holding rows in and out of the slice"
+                if inside:
+                    size = os.path.getsize(uri)
+                    removes.append(RemoveAction(os.path.basename(uri), True, now, size, {}))
+        else:
+            dt = None
+            os.makedirs(path, exist_ok=True)
+        adds = []
+        for f in sorted(files):
+            name = f"{STAGED_PREFIX}{tag}-{uuid.uuid4().hex}.parquet"
+            dest = os.path.join(path, name)
+            os.replace(f, dest)
+            st = os.stat(dest)
+            stats = json.dumps({"numRecords": pq.read_metadata(dest).num_rows})
+            adds.append(AddAction(name, st.st_size, {}, int(st.st_mtime * 1000), True, stats))
+        if dt is None:
+            create_table_with_add_actions(path, schema, adds, mode="error")
+        else:
+            dt.create_write_transaction([*removes, *adds], mode="append", schema=dt.schema())
+        log.info(
+            "%s: committed %d staged file(s) (%d rows) in place of %d",
+            table,
+            len(adds),
+            rows,
+            len(removes),
+        )
+        return None
+
+    def remove_unlisted(self, table: str, keep: str | None = None) -> list[str]:
+        """Delete staged files a dead run moved into the table's folder
+        (:meth:`commit_staged`) but never committed (names containing ``keep``, the current
+        run's tag, aside): no table version lists them, so no reader sees them. A file that a
+        later commit removed is named in the table's log and kept: time travel still reads
+        it. Call holding the lake's writer lock (no other run is committing)."""
+        if self.fmt != "delta" or not self.exists(table):
+            return []
+        from deltalake import DeltaTable
+
+        path = self.path(table)
+        listed = {os.path.basename(u) for u in DeltaTable(path).file_uris()}
+        candidates = [
+            n
+            for n in sorted(os.listdir(path))
+            if n.startswith(STAGED_PREFIX)
+            and n.endswith(".parquet")
+            and n not in listed
+            and not (keep and keep in n)
+        ]
+        if not candidates:
+            return []
+        logs_dir = os.path.join(path, "_delta_log")
+        named = set()
+        for entry in sorted(os.listdir(logs_dir)):
+            if entry.endswith(".json"):
+                with open(os.path.join(logs_dir, entry), encoding="utf-8") as fh:
+                    text = fh.read()
+                named |= {n for n in candidates if n in text}
+        removed = [n for n in candidates if n not in named]
+        for name in removed:
+            log.warning("%s: removing data file %s of an unfinished run", table, name)
+            os.remove(os.path.join(path, name))
+        return removed
 
     def merge(
         self,

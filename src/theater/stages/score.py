@@ -823,11 +823,21 @@ def adoption_summary(adoption) -> dict:
 
 
 # How each gold table's period slice is found: labels by event date, the others by period.
-def slice_of(table: str, period: Period) -> tuple[str, object]:
-    """(SQL predicate for replaceWhere, Spark column predicate) of the period's slice."""
+def slice_of(table: str, period: Period) -> tuple[str, object, object]:
+    """(SQL predicate for replaceWhere, Spark column predicate, pyarrow expression) of the
+    period's slice."""
     if table == "gold/interaction_labels":
-        return period.date_sql("event_date"), period.date_col("event_date")
-    return period.matches_sql(), period.matches_col()
+        return (
+            period.date_sql("event_date"),
+            period.date_col("event_date"),
+            period.arrow_date("event_date"),
+        )
+    return period.matches_sql(), period.matches_col(), period.arrow_matches()
+
+
+def staged_files(frame) -> list[str]:
+    """Local paths of the Parquet files a staged copy (a plain read of them) reads."""
+    return [u.removeprefix("file://") for u in frame.inputFiles()]
 
 
 def run(
@@ -846,8 +856,13 @@ def run(
     inputs = read_inputs(spark, lake, period, cfg, versions)
     dq = quality.Gate(spark, lake, cfg, "score", run_id=run_id, period=period)
 
+    # Delta on the embedded engine: a checked staged copy becomes the table's data files as
+    # written (one delta-rs commit, :meth:`Lake.commit_staged`) instead of being read and
+    # written again by replaceWhere; elsewhere (Apache Spark, Parquet tables) the engine writes
+    direct = lake.fmt == "delta" and cfg.engine == "sail"
+
     def publish(table, frame, related=None, staged=False, key_buckets=1):
-        sql_pred, col_pred = slice_of(table, period)
+        sql_pred, col_pred, arrow_pred = slice_of(table, period)
         checked = dq.check(
             table,
             frame,
@@ -855,7 +870,14 @@ def run(
             materialize=False if staged else None,
             key_buckets=key_buckets,
         )
-        lake.replace_where(checked, table, sql_pred, not_null=NOT_NULL.get(table, ()))
+        # the gate hands back another frame only when it staged a copy (a plain Parquet read)
+        why = "not a staged copy"
+        if direct and (staged or checked is not frame):
+            lake.remove_unlisted(table, keep=run_id)
+            why = lake.commit_staged(table, staged_files(checked), arrow_pred, run_id)
+        if why:
+            log.info("%s: written by the engine (%s)", table, why)
+            lake.replace_where(checked, table, sql_pred, not_null=NOT_NULL.get(table, ()))
         return lake.read(spark, table).where(col_pred)
 
     staging = lake.path(f"ops/_staging/score-{run_id}-{uuid.uuid4().hex[:8]}")

@@ -257,17 +257,10 @@ class Lake:
         the table's, staged rows outside the slice, a table whose protocol delta-rs should not
         write (writer features), a partitioned one, or one with a data file holding rows both
         in and out of the slice (replaceWhere would rewrite that file's other rows)."""
-        import json
-        import time
-
         import pyarrow.dataset as ds
         import pyarrow.parquet as pq
         from deltalake import DeltaTable, Schema
-        from deltalake.transaction import (
-            AddAction,
-            RemoveAction,
-            create_table_with_add_actions,
-        )
+        from deltalake.transaction import create_table_with_add_actions
 
         if self.fmt != "delta":
             return "not a Delta lake"
@@ -282,39 +275,16 @@ class Lake:
         if staged.count_rows(filter=where) != rows:
             return "staged rows outside the slice"
         path = self.path(table)
-        removes = []
+        dt, removes = None, []
         if self.exists(table):
-            self._check_same_columns_names({f.name for f in schema.fields}, table)
             dt = DeltaTable(path)
-            proto, meta = dt.protocol(), dt.metadata()
-            if proto.min_writer_version > 2 or proto.writer_features or proto.reader_features:
-                return "the table's protocol has features"
-            if meta.partition_columns:
-                return "a partitioned table"
-            if _shape(dt.schema().to_json()) != _shape(schema.to_json()):
-                return "the staged files' schema is not the table's"
-            now = int(time.time() * 1000)
-            for uri in dt.file_uris():
-                if not os.path.isfile(uri):
-                    return "a data file that is not local"
-                part = ds.dataset(uri, format="parquet")
-                inside = part.count_rows(filter=where)
-                if inside and inside != part.count_rows():
-                    return "a data file holding rows in and out of the slice"
-                if inside:
-                    size = os.path.getsize(uri)
-                    removes.append(RemoveAction(os.path.basename(uri), True, now, size, {}))
+            found = self._slice_removes(dt, table, schema, where)
+            if isinstance(found, str):
+                return found
+            removes = found
         else:
-            dt = None
             os.makedirs(path, exist_ok=True)
-        adds = []
-        for f in sorted(files):
-            name = f"{STAGED_PREFIX}{tag}-{uuid.uuid4().hex}.parquet"
-            dest = os.path.join(path, name)
-            os.replace(f, dest)
-            st = os.stat(dest)
-            stats = json.dumps({"numRecords": pq.read_metadata(dest).num_rows})
-            adds.append(AddAction(name, st.st_size, {}, int(st.st_mtime * 1000), True, stats))
+        adds = _move_in(path, files, tag)
         if dt is None:
             create_table_with_add_actions(path, schema, adds, mode="error")
         else:
@@ -327,6 +297,35 @@ class Lake:
             len(removes),
         )
         return None
+
+    def _slice_removes(self, dt, table: str, schema, where):
+        """The remove actions of the data files of ``dt`` in the slice ``where``, or why the
+        staged files cannot replace them (see :meth:`commit_staged`)."""
+        import time
+
+        import pyarrow.dataset as ds
+        from deltalake.transaction import RemoveAction
+
+        self._check_same_columns_names({f.name for f in schema.fields}, table)
+        proto, meta = dt.protocol(), dt.metadata()
+        if proto.min_writer_version > 2 or proto.writer_features or proto.reader_features:
+            return "the table's protocol has features"
+        if meta.partition_columns:
+            return "a partitioned table"
+        if _shape(dt.schema().to_json()) != _shape(schema.to_json()):
+            return "the staged files' schema is not the table's"
+        now, removes = int(time.time() * 1000), []
+        for uri in dt.file_uris():
+            if not os.path.isfile(uri):
+                return "a data file that is not local"
+            part = ds.dataset(uri, format="parquet")
+            inside = part.count_rows(filter=where)
+            if inside and inside != part.count_rows():
+                return "a data file holding rows in and out of the slice"
+            if inside:
+                size = os.path.getsize(uri)
+                removes.append(RemoveAction(os.path.basename(uri), True, now, size, {}))
+        return removes
 
     def remove_unlisted(self, table: str, keep: str | None = None) -> list[str]:
         """Delete staged files a dead run moved into the table's folder
@@ -441,3 +440,22 @@ class Lake:
             final.rename(old)
         staging.rename(final)
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _move_in(path: str, files: list[str], tag: str) -> list:
+    """Move the staged ``files`` into the table folder ``path`` under fresh names (with the
+    ``tag``) and return their add actions, with their row counts as stats."""
+    import json
+
+    import pyarrow.parquet as pq
+    from deltalake.transaction import AddAction
+
+    adds = []
+    for f in sorted(files):
+        name = f"{STAGED_PREFIX}{tag}-{uuid.uuid4().hex}.parquet"
+        dest = os.path.join(path, name)
+        os.replace(f, dest)
+        st = os.stat(dest)
+        stats = json.dumps({"numRecords": pq.read_metadata(dest).num_rows})
+        adds.append(AddAction(name, st.st_size, {}, int(st.st_mtime * 1000), True, stats))
+    return adds

@@ -188,44 +188,10 @@ def compute(
             counted.append(bucket_count(period_rows.count(), cfg.scoring.bucket_rows))
         return counted[0]
 
-    seed = cfg.scoring.bootstrap.seed
     qb = s.quota_bunching  # each signal gets only its own (typed) section
     if qb.enabled:
-        uw = user_week_counts(period_rows, start, end, aggregates).transform(
-            quota_in_force(policies)
-        )
-        if staging is not None:
-            # read by the estimate, its stacked and pooled regimes, the cell rates' weights and
-            # the labels' weights: one aggregate of the period's rows (a row per user-week)
-            # instead of one per consumer
-            uw = materialize(spark, uw, os.path.join(staging, "inc_user_week_counts"))
-        orders = sorted(set(s.sensitivity.poly_orders) | {qb.poly_order})
-        inc.bunching = quota_bunching.estimate_all(spark, uw, qb, seed, orders)
-        # evidence split: the weight moves onto the bunched weeks' interactions without
-        # evidence of use, in proportion to their excess over the regime's other weeks
-        inc.max_dwell_ms = cfg.signals.unused_output.max_dwell_ms
-        # in the labels' user buckets (``stages.score.label_buckets``: the same count over the
-        # same rows): the per-(user, week, cell) counts of one plan over a large period set
-        # score's peak memory; the integer sums do not depend on the bucket count
-        cells = quota_bunching.cell_rates(
-            period_rows.transform(with_filler_cell(inc.max_dwell_ms)),
-            quota_bunching.weights_frame(spark, uw, inc.bunching, qb),
-            F.col("_cell"),
-            buckets=n_buckets(),
-        )
-        rates = quota_bunching.no_use_rates(cells, NO_USE_BIT)
-        quota_bunching.with_evidence(inc.bunching, rates, qb.min_z)
-        # then by cell (evidence x sitting x day of week): where the regime's excess shows
-        quota_bunching.with_cells(inc.bunching, cells, qb.min_z)
-        inc.filler_cells = quota_bunching.cells_frame(spark, inc.bunching)
-        inc.user_weeks = quota_bunching.weights_frame(spark, uw, inc.bunching, qb).select(
-            "org_id",
-            "user_key",
-            F.col("week_start").alias(WEEK),
-            f"sig_{quota_bunching.NAME}",
-            "_wq_no_use",
-            "_wq_use",
-            F.col("weekly_quota").cast("long").alias("_cz"),
+        _quota_bunching(
+            spark, inc, period_rows, policies, (start, end), aggregates, staging, cfg, n_buckets
         )
         inc.order_factors = _order_factors(inc.bunching, qb.poly_order)
     cb = s.checkpoint_burst
@@ -251,6 +217,49 @@ def compute(
         inc.calendar = cal
     inc.bucket_rows = cfg.scoring.bucket_rows
     return inc
+
+
+def _quota_bunching(spark, inc, period_rows, policies, bounds, aggregates, staging, cfg, n_buckets):
+    """Quota bunching of :func:`compute`: the estimate per regime, its evidence and cells, the
+    filler cells and the user-week weights, set on ``inc``."""
+    start, end = bounds
+    s = cfg.incentives
+    qb = s.quota_bunching
+    seed = cfg.scoring.bootstrap.seed
+    uw = user_week_counts(period_rows, start, end, aggregates).transform(quota_in_force(policies))
+    if staging is not None:
+        # read by the estimate, its stacked and pooled regimes, the cell rates' weights and
+        # the labels' weights: one aggregate of the period's rows (a row per user-week)
+        # instead of one per consumer
+        uw = materialize(spark, uw, os.path.join(staging, "inc_user_week_counts"))
+    orders = sorted(set(s.sensitivity.poly_orders) | {qb.poly_order})
+    inc.bunching = quota_bunching.estimate_all(spark, uw, qb, seed, orders)
+    # evidence split: the weight moves onto the bunched weeks' interactions without
+    # evidence of use, in proportion to their excess over the regime's other weeks
+    inc.max_dwell_ms = cfg.signals.unused_output.max_dwell_ms
+    # in the labels' user buckets (``stages.score.label_buckets``: the same count over the
+    # same rows): the per-(user, week, cell) counts of one plan over a large period set
+    # score's peak memory; the integer sums do not depend on the bucket count
+    cells = quota_bunching.cell_rates(
+        period_rows.transform(with_filler_cell(inc.max_dwell_ms)),
+        quota_bunching.weights_frame(spark, uw, inc.bunching, qb),
+        F.col("_cell"),
+        buckets=n_buckets(),
+    )
+    rates = quota_bunching.no_use_rates(cells, NO_USE_BIT)
+    quota_bunching.with_evidence(inc.bunching, rates, qb.min_z)
+    # then by cell (evidence x sitting x day of week): where the regime's excess shows
+    quota_bunching.with_cells(inc.bunching, cells, qb.min_z)
+    inc.filler_cells = quota_bunching.cells_frame(spark, inc.bunching)
+    inc.user_weeks = quota_bunching.weights_frame(spark, uw, inc.bunching, qb).select(
+        "org_id",
+        "user_key",
+        F.col("week_start").alias(WEEK),
+        f"sig_{quota_bunching.NAME}",
+        "_wq_no_use",
+        "_wq_use",
+        F.col("weekly_quota").cast("long").alias("_cz"),
+    )
 
 
 def day_counts(rows: DataFrame) -> DataFrame:

@@ -888,6 +888,12 @@ def run(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     steps.close()
+    return {**dq.finish(), "run_id": run_id, "inputs": inputs.read, **_outcome(lake, gold, t0)}
+
+
+def _outcome(lake: Lake, gold, t0: float) -> dict:
+    """The score run's summary: the gold versions written, label and org counts, adoption,
+    timings, incentives and the audit's metrics."""
     summary = gold.index.agg(
         F.count("*").alias("orgs"), F.sum(F.col("suppressed").cast("int")).alias("suppressed")
     ).collect()[0]
@@ -897,9 +903,6 @@ def run(
         F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved"),
     ).collect()[0]
     return {
-        **dq.finish(),
-        "run_id": run_id,
-        "inputs": inputs.read,
         "outputs": {
             t: lake.version(t)
             for t in (

@@ -1,0 +1,187 @@
+"""Step 1's baseline by a mixture over each feature's users instead of a fixed low quantile:
+the published Spearman on kept runs, current estimator against each candidate.
+
+A feature's baseline is meant to be its genuine unused rate in absolute level (in a mixed
+delivery the orgs of different formats are compared, so a per-format offset reorders them).
+The 25% quantile of noisy user rates sits below the genuine rate when most users are genuine
+and above it when every org of the format games. The candidates estimate the genuine
+component from the users' (k, n) counts with count-aware likelihoods, each org weighing the
+same (its users share the org's weight, as in the quantile):
+
+- ``em2``: two binomial components by EM (genuine rate, theater rate above it, share); the
+  baseline is the lower rate. Every user with an output, so thin features need no fallback.
+- ``em2_bb``: the same with beta-binomial components (each component's spread beyond sampling
+  by moments of its responsibility-weighted users): genuine habits that vary between users are
+  absorbed by the genuine component's spread instead of splitting it in two.
+- ``npmle``: the mixing distribution of the users' rates on a grid (nonparametric maximum
+  likelihood, EM), and its 25% quantile: the quantile with the binomial noise taken out. Users
+  with at least ``--min-n`` outputs; features with fewer than ``min_baseline_users`` such users
+  keep the current rule.
+
+Kind pooling (:func:`_pool_kinds`) runs unchanged on top of each (its jackknife calls the same
+per-feature function). Point estimate only (``replicates=0``), the rule of
+``vendor_ranking.py --remeasure``; no pipeline rerun.
+
+    PYTHONPATH=src python benchmarks/rank_mixture.py RUN_DIR ... [--variants em2 npmle]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.special import betaln
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rank_compare import rho, simple_estimators  # noqa: E402
+from vendor_ranking import _table, oracle  # noqa: E402
+
+from theater.signals import acceptance_excess as ax  # noqa: E402
+
+CURRENT = ax._feature_baseline
+GRID = np.linspace(0.0025, 0.9975, 200)
+
+
+def _org_equal(n, k, w, o, min_n):
+    m = (n >= min_n) & (w > 0)
+    n, k, w, o = n[m], k[m], w[m], o[m]
+    per = np.bincount(o, weights=w)
+    return n, k, w / per[o]
+
+
+def _start(n, k, w):
+    pooled = float((w * k).sum() / max((w * n).sum(), 1e-12))
+    return max(min(0.7 * pooled, pooled - 0.01), 1e-3), min(max(1.5 * pooled, pooled + 0.05), 0.999)
+
+
+def _binom(k, n, p, phi=None):
+    if phi is None:  # the binomial coefficient is common to both components: left out
+        return k * np.log(p) + (n - k) * np.log1p(-p)
+    return betaln(k + p * phi, n - k + (1 - p) * phi) - betaln(p * phi, (1 - p) * phi)
+
+
+def _moments(n, k, wr, p_old):
+    """A component's rate (pooled over its responsibility-weighted users) and concentration
+    (its spread beyond sampling; at least 2)."""
+    sw, nn = wr.sum(), float((wr * n).sum())
+    p = float(np.clip((wr * k).sum() / nn, 1e-4, 0.9999)) if nn > 0 else p_old
+    s2 = float((wr * (k / n - p) ** 2).sum() / max(sw, 1e-12))
+    noise = float((wr * p * (1 - p) / n).sum() / max(sw, 1e-12))
+    return p, float(np.clip(p * (1 - p) / max(s2 - noise, 1e-6) - 1, 2.0, 1e4))
+
+
+def em2(n, k, w, beta=False, iters=200):
+    """Two-component (beta-)binomial mixture by EM: (genuine rate, theater rate, genuine share)."""
+    pg, pt = _start(n, k, w)
+    fg, ft, pi = (50.0, 5.0, 0.5) if beta else (None, None, 0.5)
+    for _ in range(iters):
+        lg = _binom(k, n, pg, fg) + np.log(pi)
+        lt = _binom(k, n, pt, ft) + np.log1p(-pi)
+        top = np.maximum(lg, lt)
+        eg, et = np.exp(lg - top), np.exp(lt - top)
+        r = eg / (eg + et)
+        if beta:
+            (ng, fg), (nt, ft) = _moments(n, k, w * r, pg), _moments(n, k, w * (1 - r), pt)
+        else:
+            ng = float(np.clip((w * r * k).sum() / max((w * r * n).sum(), 1e-12), 1e-4, 0.9999))
+            nt = float(
+                np.clip((w * (1 - r) * k).sum() / max((w * (1 - r) * n).sum(), 1e-12), 1e-4, 0.9999)
+            )
+        pi = float(np.clip((w * r).sum() / w.sum(), 1e-3, 1 - 1e-3))
+        done = abs(ng - pg) < 1e-7 and abs(nt - pt) < 1e-7
+        pg, pt = ng, nt
+        if done:
+            break
+    return (pg, pt, pi) if pg <= pt else (pt, pg, 1 - pi)
+
+
+def npmle_quantile(n, k, w, q, iters=300):
+    """The q-quantile of the users' rate distribution with the binomial noise taken out."""
+    L = k[:, None] * np.log(GRID)[None, :] + (n - k)[:, None] * np.log1p(-GRID)[None, :]
+    L = np.exp(L - L.max(axis=1, keepdims=True))
+    pi = np.full(len(GRID), 1.0 / len(GRID))
+    for _ in range(iters):
+        pi = pi * ((w / np.maximum(L @ pi, 1e-300)) @ L) / w.sum()
+    c = np.cumsum(pi)
+    return float(GRID[np.searchsorted(c, q * c[-1])])
+
+
+def make(variant: str, min_n: int):
+    def baseline(nn, kk, ww, oo, s, srt=None):
+        if variant == "npmle":
+            if ((nn >= min_n) & (ww > 0)).sum() < s.min_baseline_users:
+                return CURRENT(nn, kk, ww, oo, s, srt)
+            n, k, w = _org_equal(nn, kk, ww, oo, min_n)
+            return npmle_quantile(n, k, w, s.baseline_quantile)
+        if ((nn >= 1) & (ww > 0)).sum() < 2:
+            return CURRENT(nn, kk, ww, oo, s, srt)
+        n, k, w = _org_equal(nn, kk, ww, oo, 1)
+        return em2(n, k, w, beta=variant == "em2_bb")[0]
+
+    return baseline
+
+
+def _joined(gold: pd.DataFrame, orgs, acc, users, simple, orc):
+    """Gold with the acceptance-basis orgs re-estimated, joined to the truth, the simple
+    estimators and the ceiling; and the orgs all three estimates have."""
+    est = ax.estimate(acc, users, ax.Settings(replicates=0))[["org_id", "share"]]
+    g = gold.merge(est, on="org_id", how="left")
+    own = g["index_basis"] == "interactions"
+    g["theater_index"] = g["theater_index"].where(own, g["share"] * 100)
+    m = orgs.merge(g, on="org_id").merge(simple, on="org_id", how="left")
+    m = m.merge(orc, on="org_id", how="left")
+    c = m[["theater_index", "acceptance_rate", "user_excess"]].notna().all(axis=1)
+    return m, c
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", nargs="+", help="kept runs (<out>/s<seed>-<mix>, with ax/ and lake/)")
+    ap.add_argument("--variants", nargs="+", default=["em2", "em2_bb", "npmle"])
+    ap.add_argument("--min-n", type=int, default=10, help="npmle: users with this many outputs")
+    args = ap.parse_args(argv)
+    rows = []
+    for d in map(Path, args.runs):
+        gold = _table(d / "lake" / "gold" / "org_theater_index")
+        gold = gold[~gold.suppressed][["org_id", "theater_index", "index_basis"]]
+        truth = d / "world" / "truth"
+        orgs = pd.read_csv(truth / "orgs.csv")[["org_id", "theater_share"]]
+        acc = pd.read_parquet(d / "ax" / "acc.parquet")
+        users = pd.read_parquet(d / "ax" / "users.parquet")
+        if acc.empty:
+            continue
+        simple, orc = simple_estimators(acc), oracle(acc, truth)
+        row = {"run": f"{d.parent.name}/{d.name}"}
+        for v in ["current"] + args.variants:
+            ax._feature_baseline = CURRENT if v == "current" else make(v, args.min_n)
+            try:
+                m, c = _joined(gold, orgs, acc, users, simple, orc)
+            finally:
+                ax._feature_baseline = CURRENT
+            row[v] = rho(m.theater_index[c], m.theater_share[c])["spearman"]
+        for key, col in (("plain", "acceptance_rate"), ("user_excess", "user_excess")):
+            row[key] = rho(m[col][c], m.theater_share[c])["spearman"]
+        row["ceiling"] = rho(m.oracle[c], m.theater_share[c])["spearman"]
+        row["orgs"] = int(c.sum())
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    t = pd.DataFrame(rows)
+    mixed = t["run"].str.endswith("-mixed")
+    for v in args.variants:
+        dd = t[v] - t["current"]
+        print(
+            f"{v}: mixed mean {dd[mixed].mean():+.4f} (min {dd[mixed].min():+.3f}, "
+            f"{int((dd[mixed] > 0.005).sum())} up / {int((dd[mixed] < -0.005).sum())} down of "
+            f"{int(mixed.sum())}); one format mean {dd[~mixed].mean():+.4f} "
+            f"(min {dd[~mixed].min():+.3f})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    sys.exit(main())

@@ -18,6 +18,11 @@ same (its users share the org's weight, as in the quantile):
   with at least ``--min-n`` outputs; features with fewer than ``min_baseline_users`` such users
   keep the current rule.
 
+- ``anchor``: the current baselines, then each thin feature (fewer than ``min_baseline_users``
+  users of 10+ outputs) re-set from its users' theater share over their well-measured
+  features (step 2's assumption: a person games every tool alike): ``b_f = sum w (k - n t_u) /
+  sum w n (1 - t_u)`` over at least 5 users with 10+ well-measured outputs.
+
 Kind pooling (:func:`_pool_kinds`) runs unchanged on top of each (its jackknife calls the same
 per-feature function). Point estimate only (``replicates=0``), the rule of
 ``vendor_ranking.py --remeasure``; no pipeline rerun.
@@ -43,6 +48,8 @@ from vendor_ranking import _table, oracle  # noqa: E402
 from theater.signals import acceptance_excess as ax  # noqa: E402
 
 CURRENT = ax._feature_baseline
+BASELINES, FRAME = ax.baselines, ax._frame
+_ROW_USER: dict = {}
 GRID = np.linspace(0.0025, 0.9975, 200)
 
 
@@ -125,6 +132,48 @@ def make(variant: str, min_n: int):
     return baseline
 
 
+def _frame_keeping_users(acc, users):
+    fr = FRAME(acc, users)
+    _ROW_USER["u"] = fr.row_user  # the point estimate's rows are the frame's, in its order
+    return fr
+
+
+def _anchored(feature, n, k, w, s, org=None, groups=None, kinds=None):
+    out = BASELINES(feature, n, k, w, s, org, groups, kinds)
+    user = _ROW_USER["u"]
+    org = np.zeros(len(feature), dtype=int) if org is None else org
+    names = np.unique(feature)
+    big = (n >= s.min_user_outputs) & (w > 0)
+    thin = [f for f in names if (big & (feature == f)).sum() < s.min_baseline_users]
+    if not thin:
+        return out
+    b = np.array([out[f] for f in feature])
+    well = ~np.isin(feature, thin) & (w > 0)
+    U = int(user.max()) + 1
+    E = np.bincount(user[well], weights=(k - n * b)[well], minlength=U)
+    D = np.bincount(user[well], weights=(n * (1 - b))[well], minlength=U)
+    N = np.bincount(user[well], weights=n[well], minlength=U)
+    t = np.clip(E / np.where(D > 0, D, 1.0), 0, 1)
+    for f in thin:
+        m = (feature == f) & (w > 0) & (N[user] >= s.min_user_outputs) & (D[user] > 0)
+        if m.sum() < 5:
+            continue
+        ww = w[m] / np.bincount(org[m], weights=w[m])[org[m]]
+        tu = t[user[m]]
+        den = float((ww * n[m] * (1 - tu)).sum())
+        if den > 0:
+            out[f] = float(np.clip((ww * (k[m] - n[m] * tu)).sum() / den, 0, 1))
+    return out
+
+
+def _install(v: str, min_n: int) -> None:
+    ax._feature_baseline, ax.baselines, ax._frame = CURRENT, BASELINES, FRAME
+    if v == "anchor":
+        ax.baselines, ax._frame = _anchored, _frame_keeping_users
+    elif v != "current":
+        ax._feature_baseline = make(v, min_n)
+
+
 def _joined(gold: pd.DataFrame, orgs, acc, users, simple, orc):
     """Gold with the acceptance-basis orgs re-estimated, joined to the truth, the simple
     estimators and the ceiling; and the orgs all three estimates have."""
@@ -141,7 +190,7 @@ def _joined(gold: pd.DataFrame, orgs, acc, users, simple, orc):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", help="kept runs (<out>/s<seed>-<mix>, with ax/ and lake/)")
-    ap.add_argument("--variants", nargs="+", default=["em2", "em2_bb", "npmle"])
+    ap.add_argument("--variants", nargs="+", default=["em2", "em2_bb", "npmle", "anchor"])
     ap.add_argument("--min-n", type=int, default=10, help="npmle: users with this many outputs")
     args = ap.parse_args(argv)
     rows = []
@@ -157,11 +206,11 @@ def main(argv=None) -> int:
         simple, orc = simple_estimators(acc), oracle(acc, truth)
         row = {"run": f"{d.parent.name}/{d.name}"}
         for v in ["current"] + args.variants:
-            ax._feature_baseline = CURRENT if v == "current" else make(v, args.min_n)
+            _install(v, args.min_n)
             try:
                 m, c = _joined(gold, orgs, acc, users, simple, orc)
             finally:
-                ax._feature_baseline = CURRENT
+                _install("current", args.min_n)
             row[v] = rho(m.theater_index[c], m.theater_share[c])["spearman"]
         for key, col in (("plain", "acceptance_rate"), ("user_excess", "user_excess")):
             row[key] = rho(m[col][c], m.theater_share[c])["spearman"]

@@ -23,6 +23,11 @@ same (its users share the org's weight, as in the quantile):
   features (step 2's assumption: a person games every tool alike): ``b_f = sum w (k - n t_u) /
   sum w n (1 - t_u)`` over at least 5 users with 10+ well-measured outputs.
 
+- ``pool_floor`` (the kind pooling made robust to orgs that all game alike): the current
+  baselines, with each feature's org-jackknife variance in :func:`_pool_kinds` floored at
+  ``sigma^2 / G``, ``sigma^2`` the median over features of 3+ orgs of the variance of the
+  per-org baselines (each org alone), ``G`` the feature's orgs.
+
 Kind pooling (:func:`_pool_kinds`) runs unchanged on top of each (its jackknife calls the same
 per-feature function). Point estimate only (``replicates=0``), the rule of
 ``vendor_ranking.py --remeasure``; no pipeline rerun.
@@ -166,9 +171,60 @@ def _anchored(feature, n, k, w, s, org=None, groups=None, kinds=None):
     return out
 
 
+POOL = ax._pool_kinds
+
+
+def _floored_pool(out, names, kinds, n, k, w, org, fcode, s) -> None:
+    fb = CURRENT
+    spread = []
+    for f in names:
+        m = (fcode == f) & (w > 0)
+        per = []
+        for o in np.unique(org[m]):
+            mo = m & (org == o)
+            per.append(fb(n[mo], k[mo], w[mo], np.zeros(int(mo.sum()), dtype=int), s))
+        per = np.array([p for p in per if np.isfinite(p)])
+        if len(per) >= 3:
+            spread.append(float(np.var(per, ddof=1)))
+    floor = float(np.median(spread)) if spread else 0.0
+    kind_of = kinds[np.asarray(names, dtype=int)]
+    for kd in np.unique(kind_of):
+        members = [i for i in range(len(names)) if kind_of[i] == kd]
+        if len(members) < 2:
+            continue
+        est, var = [], []
+        for i in members:
+            m = (fcode == names[i]) & (w > 0)
+            nn, kk, ww, oo = n[m], k[m], w[m], org[m]
+            orgs = np.unique(oo)
+            est.append(out[names[i]])
+            if len(orgs) < 2:
+                var.append(np.inf)
+                continue
+            loo = np.array(
+                [fb(nn[oo != o], kk[oo != o], ww[oo != o], oo[oo != o], s) for o in orgs]
+            )
+            G = len(orgs)
+            jack = (G - 1) / G * float(((loo - loo.mean()) ** 2).sum())
+            var.append(max(jack, floor / G, 1e-6))
+        e, v = np.array(est), np.array(var)
+        fin = np.isfinite(v)
+        if fin.sum() < 2:
+            continue
+        tau2 = max(float(np.var(e[fin], ddof=1) - v[fin].mean()), 0.0)
+        m = np.isin(fcode, [names[i] for i in members]) & (w > 0)
+        target = fb(n[m], k[m], w[m], org[m], s)
+        for j, i in enumerate(members):
+            if fin[j] and tau2 + v[j] > 0:
+                out[names[i]] = target + tau2 / (tau2 + v[j]) * (e[j] - target)
+
+
 def _install(v: str, min_n: int) -> None:
     ax._feature_baseline, ax.baselines, ax._frame = CURRENT, BASELINES, FRAME
-    if v == "anchor":
+    ax._pool_kinds = POOL
+    if v == "pool_floor":
+        ax._pool_kinds = _floored_pool
+    elif v == "anchor":
         ax.baselines, ax._frame = _anchored, _frame_keeping_users
     elif v != "current":
         ax._feature_baseline = make(v, min_n)
@@ -190,7 +246,9 @@ def _joined(gold: pd.DataFrame, orgs, acc, users, simple, orc):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", help="kept runs (<out>/s<seed>-<mix>, with ax/ and lake/)")
-    ap.add_argument("--variants", nargs="+", default=["em2", "em2_bb", "npmle", "anchor"])
+    ap.add_argument(
+        "--variants", nargs="+", default=["em2", "em2_bb", "npmle", "anchor", "pool_floor"]
+    )
     ap.add_argument("--min-n", type=int, default=10, help="npmle: users with this many outputs")
     args = ap.parse_args(argv)
     rows = []

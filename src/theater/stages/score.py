@@ -663,7 +663,8 @@ def compute_gold(
     seconds_index = time.time() - t_idx
     progress("score: adoption (active, engaged, requests, accepted)")
     adoption = handover(
-        "gold/org_adoption", adoption_frame(inputs, index, period, cfg, run_id, labels)
+        "gold/org_adoption",
+        adoption_frame(inputs, index, period, cfg, run_id, labels, staging=staging, buckets=n),
     )
     return Gold(
         labels, user_weeks, index, inc, audited, seconds_incentives, seconds_index, adoption
@@ -707,21 +708,53 @@ EARLIEST = date(1, 1, 1)  # cohorts look back over the whole lake
 
 
 def adoption_frame(
-    inputs: ScoreInputs, index, period: Period, cfg: Config, run_id: str, labels=None
+    inputs: ScoreInputs,
+    index,
+    period: Period,
+    cfg: Config,
+    run_id: str,
+    labels=None,
+    *,
+    staging: str | None = None,
+    buckets: int = 1,
 ):
     """gold/org_adoption of the period (``transforms.adoption``): events and aggregates through
     one definition; the index's suppressed orgs and small rows carry no figures. With the
     period's labels, the figures net of theater (the org's index and interval, each person's
-    flagged share)."""
+    flagged share).
+
+    With ``staging`` (a scratch folder) the person-day activity is written there once, in
+    ``buckets`` user buckets (``adopt.staged_event_activity``, its ``all`` rows too), and the
+    per-person tables read that copy (with user-day aggregates too, the events' activity is
+    staged by bucket and the combined activity written once more): the table's one plan
+    otherwise aggregates the period's interactions once for each figure that reads the
+    activity (four times with events alone), all in memory at once. The rows are the same
+    either way."""
     # each price on the days it is in force, in the table's currency
     prices = adopt.prices_between(cfg.adoption, period.start, period.end)
-    events = adopt.event_activity(inputs.interactions.where(period.ts_col("event_ts")), prices)
+    period_rows = inputs.interactions.where(period.ts_col("event_ts"))
     aggs = (
         adopt.aggregate_activity(inputs.user_days, period.start, period.end, prices)
         if inputs.user_days is not None
         else None
     )
-    activity = adopt.combined(events, aggs)
+    if staging is None:
+        activity = adopt.combined(adopt.event_activity(period_rows, prices), aggs)
+    elif aggs is None:
+        # events alone: the combined activity (``all`` rows too) staged by bucket, read as is
+        activity = adopt.staged_event_activity(
+            period_rows, prices, os.path.join(staging, "adoption_activity"), buckets, with_all=True
+        )
+    else:
+        events = adopt.staged_event_activity(
+            period_rows, prices, os.path.join(staging, "adoption_events"), buckets
+        )
+        # the user-day aggregates' activity joins the events' (``combined``): written once too
+        activity = materialize(
+            period_rows.sparkSession,
+            adopt.combined(events, aggs),
+            os.path.join(staging, "adoption_activity"),
+        )
     theater = adopt.person_theater(labels) if labels is not None else None
     seats = (
         adopt.seat_figures(

@@ -83,6 +83,7 @@ from datetime import date, timedelta
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from ..buckets import bucket_of
 from ..columns import USED
 from . import aggregates as agg
 
@@ -384,6 +385,43 @@ def event_activity(interactions: DataFrame, prices: dict | None = None) -> DataF
         F.lit(False).alias("_else"),
     )
     return _activity(rows)
+
+
+def staged_event_activity(
+    interactions: DataFrame,
+    prices: dict | None,
+    path: str,
+    buckets: int = 1,
+    *,
+    with_all: bool = False,
+) -> DataFrame:
+    """:func:`event_activity` written once as Parquet under ``path`` and read back. With
+    ``buckets`` > 1 it is aggregated one user-hash bucket at a time (``buckets.bucket_of`` of
+    ``user_key``, each a filtered read of ``interactions``), appended: all of a person's rows
+    (org, user, source, day) fall in one bucket, so the rows are those of one aggregate, while
+    the aggregate holds one bucket's person-days, not the period's. The figures read the copy
+    several times (people, cohorts, seats, the ``all`` rows); without it each of them would
+    aggregate the period's interactions again in the one plan of the adoption table.
+
+    ``with_all``: the copy holds :func:`combined` of the events alone (each row once more as
+    ``source_format='all'``, row by row, so bucket by bucket is the same). The figures then read
+    a plain Parquet copy, never a union of that copy with its own literal ``all`` rows: Sail
+    0.7.2 fails such a union once it is projected and filtered on ``source_format`` (as
+    ``days_to_first_use`` does beside the earlier periods' activity) with "No field named #2"."""
+    spark = interactions.sparkSession
+    schema = None
+    for b in range(max(buckets, 1)):
+        part = (
+            interactions
+            if buckets <= 1
+            else interactions.where(bucket_of(buckets, "user_key") == b)
+        )
+        frame = event_activity(part, prices)
+        if with_all:
+            frame = combined(frame, None)
+        frame.write.mode("append" if schema is not None else "overwrite").parquet(path)
+        schema = frame.schema
+    return spark.read.schema(schema).parquet(path)
 
 
 def aggregate_activity(

@@ -707,55 +707,30 @@ def _labels(spark, inputs: ScoreInputs, period: Period, cfg: Config, inc, stagin
 EARLIEST = date(1, 1, 1)  # cohorts look back over the whole lake
 
 
-def adoption_frame(
-    inputs: ScoreInputs,
-    index,
-    period: Period,
-    cfg: Config,
-    run_id: str,
-    labels=None,
-    *,
-    staging: str | None = None,
-    buckets: int = 1,
-):
-    """gold/org_adoption of the period (``transforms.adoption``): events and aggregates through
-    one definition; the index's suppressed orgs and small rows carry no figures. With the
-    period's labels, the figures net of theater (the org's index and interval, each person's
-    flagged share).
-
-    With ``staging`` (a scratch folder) the person-day activity is written there once, in
-    ``buckets`` user buckets (``adopt.staged_event_activity``, its ``all`` rows too), and the
-    per-person tables read that copy (with user-day aggregates too, the events' activity is
-    staged by bucket and the combined activity written once more): the table's one plan
-    otherwise aggregates the period's interactions once for each figure that reads the
-    activity (four times with events alone), all in memory at once. The rows are the same
-    either way."""
-    # each price on the days it is in force, in the table's currency
-    prices = adopt.prices_between(cfg.adoption, period.start, period.end)
-    period_rows = inputs.interactions.where(period.ts_col("event_ts"))
-    aggs = (
-        adopt.aggregate_activity(inputs.user_days, period.start, period.end, prices)
-        if inputs.user_days is not None
-        else None
-    )
+def _adoption_activity(period_rows, prices, aggs, staging, buckets):
+    """The period's person-day activity for :func:`adoption_frame`: one plan without
+    ``staging``, else staged by user bucket (see there)."""
     if staging is None:
-        activity = adopt.combined(adopt.event_activity(period_rows, prices), aggs)
-    elif aggs is None:
+        return adopt.combined(adopt.event_activity(period_rows, prices), aggs)
+    if aggs is None:
         # events alone: the combined activity (``all`` rows too) staged by bucket, read as is
-        activity = adopt.staged_event_activity(
+        return adopt.staged_event_activity(
             period_rows, prices, os.path.join(staging, "adoption_activity"), buckets, with_all=True
         )
-    else:
-        events = adopt.staged_event_activity(
-            period_rows, prices, os.path.join(staging, "adoption_events"), buckets
-        )
-        # the user-day aggregates' activity joins the events' (``combined``): written once too
-        activity = materialize(
-            period_rows.sparkSession,
-            adopt.combined(events, aggs),
-            os.path.join(staging, "adoption_activity"),
-        )
-    theater = adopt.person_theater(labels) if labels is not None else None
+    events = adopt.staged_event_activity(
+        period_rows, prices, os.path.join(staging, "adoption_events"), buckets
+    )
+    # the user-day aggregates' activity joins the events' (``combined``): written once too
+    return materialize(
+        period_rows.sparkSession,
+        adopt.combined(events, aggs),
+        os.path.join(staging, "adoption_activity"),
+    )
+
+
+def _seat_and_cohort_figures(inputs: ScoreInputs, activity, period: Period, prices, cfg, theater):
+    """The seats, seat costs, cohorts and days to first use of :func:`adoption_frame` (None
+    each where its inputs are missing)."""
     seats = (
         adopt.seat_figures(
             inputs.seats,
@@ -795,6 +770,43 @@ def adoption_frame(
         if inputs.seats is not None and activity is not None
         else None
     )
+    return {"seats": seats, "seat_costs": seat_costs, "cohort": cohort, "first_use": first_use}
+
+
+def adoption_frame(
+    inputs: ScoreInputs,
+    index,
+    period: Period,
+    cfg: Config,
+    run_id: str,
+    labels=None,
+    *,
+    staging: str | None = None,
+    buckets: int = 1,
+):
+    """gold/org_adoption of the period (``transforms.adoption``): events and aggregates through
+    one definition; the index's suppressed orgs and small rows carry no figures. With the
+    period's labels, the figures net of theater (the org's index and interval, each person's
+    flagged share).
+
+    With ``staging`` (a scratch folder) the person-day activity is written there once, in
+    ``buckets`` user buckets (``adopt.staged_event_activity``, its ``all`` rows too), and the
+    per-person tables read that copy (with user-day aggregates too, the events' activity is
+    staged by bucket and the combined activity written once more): the table's one plan
+    otherwise aggregates the period's interactions once for each figure that reads the
+    activity (four times with events alone), all in memory at once. The rows are the same
+    either way."""
+    # each price on the days it is in force, in the table's currency
+    prices = adopt.prices_between(cfg.adoption, period.start, period.end)
+    period_rows = inputs.interactions.where(period.ts_col("event_ts"))
+    aggs = (
+        adopt.aggregate_activity(inputs.user_days, period.start, period.end, prices)
+        if inputs.user_days is not None
+        else None
+    )
+    activity = _adoption_activity(period_rows, prices, aggs, staging, buckets)
+    theater = adopt.person_theater(labels) if labels is not None else None
+    figures = _seat_and_cohort_figures(inputs, activity, period, prices, cfg, theater)
     adoption = adopt.org_adoption(
         activity,
         period.start,
@@ -806,10 +818,7 @@ def adoption_frame(
             "org_id", "suppressed", "suppression_reason", "theater_index", "ci_low", "ci_high"
         ),
         theater=theater,
-        seats=seats,
-        seat_costs=seat_costs,
-        cohort=cohort,
-        first_use=first_use,
+        **figures,
     )
     return with_org_day_adoption(adoption, inputs, index, period, cfg, run_id)
 

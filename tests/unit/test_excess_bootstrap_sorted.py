@@ -28,11 +28,14 @@ def test_baselines_worked_by_hand(q, want):
     # (org 0: 1+2+1, org 1: 1+1+1+3). By rate: u4 0.0 (1/6), u1 0.1 (2/4), u6 0.1 (1/6),
     # u0 0.2 (1/4), u5 0.3 (1/6), u7 0.4 (3/6), u3 0.5 (1/4); total 2, cumulated
     # 1/6, 2/3, 5/6, 13/12, 5/4, 7/4, 2: q=0.25 -> 0.5 -> u1; 0.5 -> 1 -> u0; 0.75 -> 1.5 -> u7.
-    # feature 1: pooled (0+3+2)/10 = 0.5, rates pulled by 10 outputs at 0.5: 5/13, 8/13, 7/14,
-    # one org, 1/3 each: q=0.25 -> 5/13, 0.5 -> 7/14, 0.75 -> 8/13
+    # feature 1: pooled (0+3+2)/10 = 0.5; raw rates 0, 1, 0.5. How far they are pulled is set
+    # by their spread beyond sampling: spread (1/4 + 1/4 + 0)/3 = 1/6, sampling
+    # (1/4)(1/3 + 1/3 + 1/4)/3 = 11/144, tau^2 = 13/144, a prior of 0.25/tau^2 - 1 = 23/13
+    # outputs (within 1..10). Rates (k + a/2)/(n + a): 23/124, 101/124, 1/2; one org, 1/3 each:
+    # q=0.25 -> 23/124, 0.5 -> 1/2, 0.75 -> 101/124
     b = ax.baselines(feature, n, k, w, s, org)
     assert b[0] == pytest.approx(want, abs=0)
-    assert b[1] == {0.25: 5 / 13, 0.5: 0.5, 0.75: 8 / 13}[q]
+    assert b[1] == pytest.approx({0.25: 23 / 124, 0.5: 0.5, 0.75: 101 / 124}[q], rel=1e-12)
     groups = ax._feature_groups(feature, n, k)
     assert ax.baselines(feature, n, k, w, s, org, groups) == b
 
@@ -49,7 +52,15 @@ def _direct(feature, n, k, w, s, org):
         rate = kk / nn
         if big.sum() < s.min_baseline_users:
             big = (nn > 0) & (ww > 0)
-            rate = (kk + s.min_user_outputs * pooled) / (nn + s.min_user_outputs)
+            # the pull toward the pooled rate: a prior of p(1 - p) / tau^2 - 1 outputs, tau^2
+            # the users' spread beyond sampling, within 1 .. min_user_outputs
+            a = float(s.min_user_outputs)
+            if big.any():
+                spread = np.average((kk[big] / nn[big] - pooled) ** 2, weights=ww[big])
+                noise = np.average(pooled * (1 - pooled) / nn[big], weights=ww[big])
+                tau2 = max(spread - noise, 1e-9)
+                a = float(np.clip(pooled * (1 - pooled) / tau2 - 1, 1.0, s.min_user_outputs))
+            rate = (kk + a * pooled) / (nn + a)
         if big.sum() < s.min_baseline_users:
             out[f] = pooled
             continue

@@ -327,12 +327,15 @@ class Lake:
                 removes.append(RemoveAction(os.path.basename(uri), True, now, size, {}))
         return removes
 
-    def remove_unlisted(self, table: str, keep: str | None = None) -> list[str]:
-        """Delete staged files a dead run moved into the table's folder
-        (:meth:`commit_staged`) but never committed (names containing ``keep``, the current
-        run's tag, aside): no table version lists them, so no reader sees them. A file that a
-        later commit removed is named in the table's log and kept: time travel still reads
-        it. Call holding the lake's writer lock (no other run is committing)."""
+    def remove_unlisted(
+        self, table: str, keep: str | None = None, prefix: str = STAGED_PREFIX
+    ) -> list[str]:
+        """Delete data files named ``prefix``... that a dead run moved into the table's folder
+        (:meth:`commit_staged`; ingest's good rows) but never committed (names containing
+        ``keep``, the current run's tag, aside): no table version lists them, so no reader
+        sees them. A file that a later commit removed (a DELETE rewrote it) is named in the
+        table's log and kept: time travel still reads it. Call holding the lake's writer lock
+        (no other run is committing)."""
         if self.fmt != "delta" or not self.exists(table):
             return []
         from deltalake import DeltaTable
@@ -342,7 +345,7 @@ class Lake:
         candidates = [
             n
             for n in sorted(os.listdir(path))
-            if n.startswith(STAGED_PREFIX)
+            if n.startswith(prefix)
             and n.endswith(".parquet")
             and n not in listed
             and not (keep and keep in n)

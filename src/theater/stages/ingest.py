@@ -220,7 +220,8 @@ def _remove_orphans(spark: SparkSession, lake: Lake, current: str | None = None)
     for table in BRONZE_TABLES + [QUARANTINE]:
         if not lake.exists(table):
             continue
-        _remove_unlisted_files(lake, table, current)
+        # good rows a dead run moved into bronze but never committed (:func:`_commit_files`)
+        lake.remove_unlisted(table, keep=current, prefix=COMMITTED_PREFIX)
         batches = {
             r._batch_id for r in lake.read(spark, table).select("_batch_id").distinct().collect()
         }
@@ -234,41 +235,6 @@ def _remove_orphans(spark: SparkSession, lake: Lake, current: str | None = None)
             )
             quoted = ", ".join(f"'{b}'" for b in orphans)
             lake.delete(spark, table, f"_batch_id IN ({quoted})")
-
-
-def _remove_unlisted_files(lake: Lake, table: str, current: str | None) -> None:
-    """Delete data files a dead run moved into the table's folder (:func:`_commit_files`) but
-    never committed: no table version lists them, so no reader sees them; they are removed
-    so that they do not pile up. A file of ours that a later commit removed (a DELETE rewrote
-    it) is named in the table's log and kept: older versions, which time travel reads, still
-    list it."""
-    if lake.fmt != "delta":
-        return
-    from deltalake import DeltaTable
-
-    path = lake.path(table)
-    listed = {os.path.basename(u) for u in DeltaTable(path).file_uris()}
-    candidates = [
-        n
-        for n in sorted(os.listdir(path))
-        if n.startswith(COMMITTED_PREFIX)
-        and n.endswith(".parquet")
-        and n not in listed
-        and not (current and current in n)
-    ]
-    if not candidates:
-        return
-    logs_dir = os.path.join(path, "_delta_log")
-    named = set()
-    for entry in sorted(os.listdir(logs_dir)):
-        if entry.endswith(".json"):
-            with open(os.path.join(logs_dir, entry), encoding="utf-8") as fh:
-                text = fh.read()
-            named |= {n for n in candidates if n in text}
-    for name in candidates:
-        if name not in named:
-            log.warning("%s: removing data file %s of an unfinished run", table, name)
-            os.remove(os.path.join(path, name))
 
 
 def _counts_by_file(

@@ -31,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import vendor_ranking as vr  # noqa: E402
+from rank_compare import rho  # noqa: E402
 
 
 def generate(out: Path, seed: int, orgs: int, users: int, fmt: str) -> list[str]:
@@ -86,13 +87,54 @@ def summarize(d: Path) -> dict:
         "basis": dict(Counter(pub.index_basis.fillna("null"))),
         "suppression_reasons": dict(Counter(sup.suppression_reason.fillna("null"))),
         "na_reasons": dict(Counter(na.not_measurable_reason.fillna("null"))),
+        "na_basis": dict(Counter(na.index_basis.fillna("null"))),
     }
     if "incentive_index" in g.columns:
         res["gold"]["incentive_published"] = int(shown.incentive_index.notna().sum())
     return res
 
 
+def org_level(d: Path, res: dict) -> dict:
+    """For runs without per-person acceptance: Spearman against the planted share of the
+    published figure on all its orgs, of the incentive index (a lower bound, another quantity)
+    where gold has one, and, from ``silver/org_days``, of the plain org rate 1 - accepted /
+    shown over rows with shown outputs, with the ceiling: the realized share of the tools the
+    delivered format covers (read from the truth)."""
+    truth = d / "world" / "truth"
+    orgs = vr.pd.read_csv(truth / "orgs.csv")[["org_id", "theater_share"]]
+    g = vr._table(d / "lake" / "gold" / "org_theater_index")
+    g = orgs.merge(g[~g.suppressed.fillna(False)], on="org_id")
+    out = {"published_all": rho(g.theater_index, g.theater_share)}
+    if "incentive_index" in g:
+        out["incentive_index"] = rho(g.incentive_index, g.theater_share)
+    od = vr._table(d / "lake" / "silver" / "org_days")
+    if od is not None and len(od):
+        od = od[od.suggestions_shown.fillna(0) > 0]
+        r = od.groupby("org_id")[["accepted", "suggestions_shown"]].sum()
+        rate = (1 - r.accepted / r.suggestions_shown).rename("org_rate").reset_index()
+        stacks = vr.pd.read_csv(truth / "vendor_stacks.csv")
+        fmt = d.name.split("-", 1)[1]
+        tools = stacks[stacks["format"] == fmt][["org_id", "tool"]]
+        t = vr.pd.read_csv(truth / "interactions.csv", usecols=["tool", "is_theater", "org_id"])
+        ceil = t.merge(tools, on=["org_id", "tool"]).groupby("org_id")["is_theater"].mean()
+        m = g.merge(rate, on="org_id", how="left").merge(
+            ceil.rename("oracle").reset_index(), on="org_id", how="left"
+        )
+        common = m[["theater_index", "org_rate"]].notna().all(axis=1)
+        c = m[common]
+        for k, col in (
+            ("published", "theater_index"),
+            ("org_rate", "org_rate"),
+            ("oracle", "oracle"),
+        ):
+            out[f"common_{k}"] = rho(c[col], c.theater_share)
+    res["org_level"] = out
+    return res
+
+
 def with_ranking(d: Path, res: dict) -> dict:
+    if res.get("gold") and res["gold"]["orgs"]:
+        org_level(d, res)
     if (d / "ax" / "acc.parquet").exists() and res.get("gold"):
         try:
             res.update(vr.measure(d / "lake", d / "world" / "truth", d / "ax"))

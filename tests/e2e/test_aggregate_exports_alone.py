@@ -286,3 +286,41 @@ def test_viva_sample_alone_without_a_directory(spark, cfg, tmp_path):
         assert f"+ {adoption[(org, 'viva_person_query')]['requests']:,} requests (exports)" in html
     summary = res["score"]["adoption"]
     assert summary["requests"] == total and summary["orgs_published"] == 7
+
+
+def test_claude_code_sessions_only_gets_a_reason(spark, small_k, tmp_path):
+    """Claude Code analytics whose rows report sessions and tokens but no edit decided (no
+    ``tool_actions``): the people are active, yet the export counts no request, output or
+    decision. The org still gets its gold row: n/a, with that reason, not a silent absence."""
+    import re
+
+    fmt = "claude_code_analytics"
+    landing = _landing(tmp_path, fmt, directory=True)
+    # the text edited, not re-serialized: the fixture keeps its deliberately malformed record
+    actions = re.compile(r'"tool_actions":\s*\{(?:[^{}]|\{[^{}]*\})*\},\s*')
+    for f in sorted((landing / "vendor" / fmt).rglob("*.json")):
+        text, n = actions.subn("", f.read_text())
+        assert n > 0, f
+        f.write_text(text)
+    res = run_alone(spark, small_k, tmp_path, landing, *CASES[fmt])
+    index, adoption = _check_honest(spark, res, fmt)
+    assert len(index) == 1, index
+    row = index[0]
+    assert row["org_id"] == "org-a" and not row["suppressed"], row
+    assert row["theater_index"] is None and row["ci_low"] is None, row
+    assert row["index_basis"] == "none", row
+    # its people counted: alice and ci-review-bot (sessions, no edit decided), each in three
+    # copies; eve's record is malformed and the last one names no actor
+    assert row["n_users"] == 2 * COPIES, row
+    assert row["not_measurable_reason"].startswith("no usage volume measured"), row
+    assert "claude_code_analytics" in row["not_measurable_reason"], row
+    assert row["sources"] == ["claude_code_analytics"], row
+    mine = [a for a in adoption if a["source_format"] == fmt]
+    assert mine and all(a["active_users"] > 0 for a in mine), mine
+    # requests were never counted: unknown, not 0, in gold and on the report's usage card
+    assert all(a["requests"] is None for a in mine), mine
+    alls = [a for a in adoption if a["source_format"] == "all"]
+    assert alls and all(a["requests"] is None for a in alls), alls
+    assert res["score"]["adoption"].get("requests") is None
+    html = res["report"].path.read_text()
+    assert "their exports count no requests or interactions" in html

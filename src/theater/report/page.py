@@ -154,6 +154,14 @@ def _usage_card(f) -> tuple[str, str]:
             f"{usage.export_requests:,} requests reported by vendor aggregates, "
             f"{usage.active_users or 0:,} active people this period · no per-interaction data"
         )
+    elif usage.interactions == 0 and usage.active_users:
+        # people used a tool, but their exports count no request or interaction (sessions and
+        # tokens only): the volume is unknown, never "0/day"
+        usage_big = "n/a"
+        usage_small = (
+            f"{usage.active_users:,} active people this period; their exports count no "
+            "requests or interactions (sessions or tokens only)"
+        )
     else:
         # a handful of interactions a day keeps its decimal: never "0/day" for real usage
         usage_big = (

@@ -547,6 +547,7 @@ def index_frame(
         base = agg.with_org_level_orgs(base, orgs, period.start, period.end, run_id, est)
     # One row per org: materialize it, then add decoupling, high-confidence and rank bands.
     rows = base.collect()
+    rows += idle_org_rows(spark, base, rows, aggs, period, cfg, run_id)
     extra = incentives.org_columns(
         spark,
         rows,
@@ -563,6 +564,26 @@ def index_frame(
         buckets=buckets,
     )
     return blank_suppressed(incentives.with_org_columns(spark, base.schema, rows, extra))
+
+
+def idle_org_rows(spark, base, rows, aggs: Aggregates | None, period: Period, cfg, run_id):
+    """Rows of gold/org_theater_index (``base``'s schema) for the orgs whose people used a tool
+    by their user-day exports but that ``rows`` lacks, since those exports count no usage
+    volume (sessions and tokens only): n/a with that reason, or suppressed, never absent."""
+    if aggs is None or aggs.user_days is None:
+        return []
+    held = spark.createDataFrame([(r["org_id"],) for r in rows], "org_id string")
+    orgs = agg.active_orgs_without_volume(aggs.user_days, held, cfg.privacy.min_users)
+    empty = spark.createDataFrame([], base.schema)
+    return agg.with_org_level_orgs(
+        empty,
+        orgs,
+        period.start,
+        period.end,
+        run_id,
+        template=agg.NOT_MEASURABLE_NO_VOLUME,
+        people=True,
+    ).collect()
 
 
 def decoupling_history(history, aggs: Aggregates | None):

@@ -348,6 +348,11 @@ NOT_MEASURABLE_ORG_LEVEL = (
     "requests and acceptances of the whole org per day, never one person's usage, which every "
     "measure of the theater share rests on"
 )
+NOT_MEASURABLE_NO_VOLUME = (
+    "no usage volume measured: the org's sources ({sources}) report sessions or tokens for its "
+    "people but no request, output shown or accept/reject decision, which every measure of the "
+    "theater share rests on"
+)
 
 
 def org_day_rows(org_days: DataFrame, start: date, end: date) -> DataFrame:
@@ -433,6 +438,50 @@ def org_level_orgs(org_days: DataFrame, start: date, end: date, min_users: int) 
     )
 
 
+def active_orgs_without_volume(
+    user_days: DataFrame, index_orgs: DataFrame, min_users: int
+) -> DataFrame:
+    """Orgs of ``user_days`` (the period's silver/user_days rows with an org) whose people
+    reported some use of their own (requests, outputs, decisions, sessions or tokens: what
+    adoption counts as a use) but that ``index_orgs`` (org_id) does not hold: their exports gave
+    no usage unit, e.g. Claude Code analytics with sessions and tokens but no edit decided.
+    Per org ``_peak`` (the active people), ``sources`` and the suppression (``min_users``, as
+    adoption decides it); dominance needs a usage volume and is not decided."""
+    reported = F.greatest(
+        *(
+            F.coalesce(F.col(c), F.lit(0))
+            for c in (
+                "requests",
+                "suggestions_shown",
+                "accepted",
+                "rejected",
+                "dismissed",
+                "sessions",
+                "prompt_tokens",
+                "output_tokens",
+            )
+        )
+    )
+    used = user_days.where(
+        F.col("org_id").isNotNull()
+        & F.col("user_key").isNotNull()
+        & ~F.lower(F.col("feature")).endswith("_subset")
+        & ~is_automation(F.col("feature"))
+        & (reported > 0)
+    )
+    reason = F.when(F.col("_peak") < min_users, F.lit("min_users")).cast("string")
+    return (
+        used.join(index_orgs, "org_id", "left_anti")
+        .groupBy("org_id")
+        .agg(
+            F.countDistinct("user_key").alias("_peak"),
+            F.array_sort(F.collect_set("source_format")).alias("sources"),
+        )
+        .withColumn("suppression_reason", reason)
+        .withColumn("suppressed", F.col("suppression_reason").isNotNull())
+    )
+
+
 def with_org_level_orgs(
     index: DataFrame,
     orgs: DataFrame,
@@ -442,6 +491,8 @@ def with_org_level_orgs(
     estimate: DataFrame | None = None,
     basis: str = "org_aggregates",
     confidence: float = 0.90,
+    template: str = NOT_MEASURABLE_ORG_LEVEL,
+    people: bool = False,
 ) -> DataFrame:
     """``index`` (the org rows of gold/org_theater_index, before the incentive columns) plus
     one row for each org of ``orgs`` (``org_level_orgs``) it does not hold. An org ``index``
@@ -451,8 +502,10 @@ def with_org_level_orgs(
     (org_id, _ol_share, _ol_low, _ol_high, _ol_reason: shares,
     :func:`theater.signals.org_acceptance.org_estimate`) an org that has one publishes it as
     its index (``index_basis`` = ``basis``, the interval never zero-width); otherwise no
-    figure, the index basis ``none`` and why the share cannot be measured. A suppressed org
-    gets no figure at all. Every other column is a typed null."""
+    figure, the index basis ``none`` and why the share cannot be measured (``template``, its
+    ``{sources}`` the org's sources). With ``people``, ``_peak`` counts the org's people (not
+    one day's) and is its ``n_users``. A suppressed org gets no figure at all. Every other
+    column is a typed null."""
     from .score import nonzero_width
 
     spark = index.sparkSession
@@ -478,9 +531,9 @@ def with_org_level_orgs(
     keep = ~F.col("suppressed")
     pub = keep & F.col("_ol_share").isNotNull()
     reason = F.concat(
-        F.lit(NOT_MEASURABLE_ORG_LEVEL.split("{sources}")[0]),
+        F.lit(template.split("{sources}")[0]),
         F.array_join(F.col("sources"), ", "),
-        F.lit(NOT_MEASURABLE_ORG_LEVEL.split("{sources}")[1]),
+        F.lit(template.split("{sources}")[1]),
     )
     reason = F.when(
         F.col("_ol_reason").isNotNull(), F.concat_ws("; ", reason, F.col("_ol_reason"))
@@ -497,6 +550,7 @@ def with_org_level_orgs(
         "ci_high": F.when(pub, hi),
         "suppressed": F.col("suppressed"),
         "suppression_reason": F.col("suppression_reason"),
+        "n_users": F.when(keep, F.col("_peak")) if people else F.lit(None),
         "not_measurable_reason": F.when(keep & ~pub, reason),
         "index_basis": F.when(pub, F.lit(basis)).when(keep, F.lit("none")),
         "sources": F.when(keep, F.col("sources")),

@@ -974,7 +974,7 @@ def _array_piece(piece: bytes, limits: ReaderLimits) -> tuple[list, int, bool] |
 
 
 def _one_line_bytes(text: bytes) -> bytes:
-    """An element's text on one line, as :func:`iter_records` gives it (its text stream reads
+    r"""An element's text on one line, as :func:`iter_records` gives it (its text stream reads
     ``\r\n`` and ``\r`` as ``\n``) and the caller writes it (line breaks as spaces)."""
     if b"\r" in text:
         text = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n")

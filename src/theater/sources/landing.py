@@ -31,7 +31,7 @@ from ..contracts import Contract, contract
 from ..transforms.contract import JSON_TYPED, MALFORMED, extra_fields
 from .limits import DepthScanner, ReaderLimits
 from .limits import current as current_limits
-from .stream import Lines, VendorFileError, csv_rows, iter_records
+from .stream import Lines, VendorFileError, csv_rows, frame_json_array, iter_records
 
 FORMATS = {
     ".jsonl": "jsonl",
@@ -532,7 +532,15 @@ def json_to_lines(path: str, out: str) -> int:
     object's records, concatenated objects, one object). Each record's own text is kept, on one
     line, for the contract checks and quarantine; a malformed element or text that breaks off
     is one line that the parser then quarantines as malformed.
+
+    A file that is one array of objects (what is delivered) is framed by its brackets instead
+    (:func:`theater.sources.stream.frame_json_array`), with the same lines, and not decoded in
+    Python: the engine parses each record once, when it reads the line.
     """
+    with open(out, "wb") as framed:
+        fast = frame_json_array(path, framed.write, current_limits())
+    if fast is not None:
+        return fast
     count = 0
     with open(out, "w", encoding="utf-8") as dst:
         try:

@@ -11,6 +11,7 @@ memory is bounded by the largest single record. See :func:`iter_records` for eve
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -891,6 +892,155 @@ class _JsonRecords:
 
 def _iter_json(text: _Text) -> Iterator[RawRecord]:
     return iter(_JsonRecords(text))
+
+
+#: Bytes :meth:`_Buf.skip_ws` skips between a JSON array's elements (whitespace and commas).
+_SEPARATOR_BYTES = b" \t\r\n,"
+
+
+def _u8(text: bytes):
+    import numpy as np
+
+    return np.frombuffer(text, dtype=np.uint8)
+
+
+def _byte_set(chars: bytes):
+    """A lookup table: ``table[a]`` says which bytes of ``a`` are in ``chars``."""
+    import numpy as np
+
+    table = np.zeros(256, dtype=bool)
+    table[list(chars)] = True
+    return table
+
+
+def _separators_only(a) -> bool:
+    return bool(_byte_set(_SEPARATOR_BYTES)[a].all())
+
+
+def _gaps(starts, ends):
+    """The indices of the ranges ``[starts[i], ends[i])``, in order."""
+    import numpy as np
+
+    lengths = ends - starts
+    offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return np.arange(int(lengths.sum())) + offsets
+
+
+def _array_piece(piece: bytes, limits: ReaderLimits) -> tuple[list, int, bool] | None:
+    """The whole elements of ``piece`` (bytes of a top-level JSON array, starting between its
+    elements, outside every string), found by array operations on its brackets: ``(the elements'
+    texts, bytes consumed, whether the array's closing bracket was met)``, or None for anything
+    :func:`frame_json_array` leaves to the general reader."""
+    import numpy as np
+
+    if b"\\" in piece:
+        return None  # an escaped quote: strings are no longer told by quote parity
+    a = _u8(piece)
+    quotes = np.flatnonzero(a == 0x22)
+    marks = np.flatnonzero(_byte_set(b"[]{}'/")[a])
+    marks = marks[(np.searchsorted(quotes, marks) & 1) == 0]  # outside strings
+    kinds = a[marks]
+    if _byte_set(b"'/")[kinds].any():
+        return None  # single quotes or comments: the general reader's tolerant scan differs
+    step = np.where(_byte_set(b"[{")[kinds], 1, -1)
+    depth = 1 + np.cumsum(step)
+    out = np.flatnonzero(depth <= 0)
+    closed = bool(len(out))
+    if closed:
+        if kinds[out[0]] != 0x5D:
+            return None
+        limit = int(marks[out[0]])  # the array's ]
+        marks, kinds, step, depth = (x[: out[0]] for x in (marks, kinds, step, depth))
+    if len(depth) and int(depth.max()) > limits.max_depth:
+        return None  # near the depth limit: the general reader decides
+    opens = marks[(step == 1) & (depth == 2)]
+    closes = marks[(step == -1) & (depth == 1)]
+    if (a[opens] != 0x7B).any() or (a[closes] != 0x7D).any():
+        return None  # an element that is not an object (or brackets that do not match)
+    if closed and len(closes) < len(opens):
+        return None
+    if not closed:
+        limit = int(closes[-1]) + 1 if len(closes) else 0
+    opens = opens[: len(closes)]
+    if len(closes) and int((closes + 1 - opens).max()) > limits.max_record_bytes:
+        return None
+    # between the elements: separators only (a string, number or stray text is read apart)
+    starts = np.concatenate(([0], closes + 1))
+    ends = np.concatenate((opens, [limit]))
+    if not _separators_only(a[_gaps(starts, ends)]):
+        return None
+    texts = [piece[o : c + 1] for o, c in zip(opens.tolist(), closes.tolist())]
+    return texts, limit + (1 if closed else 0), closed
+
+
+def _one_line_bytes(text: bytes) -> bytes:
+    r"""An element's text on one line, as :func:`iter_records` gives it (its text stream reads
+    ``\r\n`` and ``\r`` as ``\n``) and the caller writes it (line breaks as spaces)."""
+    if b"\r" in text:
+        text = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return text.replace(b"\n", b" ")
+
+
+def frame_json_array(path: str, write: Callable[[bytes], Any], limits: ReaderLimits) -> int | None:
+    """The records of a ``.json`` file that is one top-level array of JSON objects, each given
+    to ``write`` on its own line (UTF-8) as :func:`iter_records` gives its text, without
+    decoding them: the engine parses each record once, when it reads the line. Returns the
+    number of records; None, possibly after some writes, when the file has any other shape or
+    anything the general reader reads apart (a non-object element, a backslash, single quotes
+    or a comment outside strings, an OTLP request, text after the array, nesting near the
+    depth limit, a record over the size limit, bytes that are not UTF-8, a file over the text
+    limit): the caller then discards what was written and takes :func:`iter_records`.
+
+    An element that is not valid JSON is framed by its brackets as the general reader's
+    tolerant scan frames it (double-quoted strings, no comments, no single quotes), so the
+    engine quarantines the same text."""
+    if path.lower().endswith(".gz") or os.path.getsize(path) > limits.max_decompressed_bytes:
+        return None
+    check = codecs.getincrementaldecoder("utf-8")("strict")
+    n = 0
+    with open(path, "rb") as fh:
+        body = fh.read(_CHUNK)
+        try:
+            check.decode(body)
+        except UnicodeDecodeError:
+            return None
+        if body.startswith(codecs.BOM_UTF8):
+            body = body[3:]
+        rest = body.lstrip(_SEPARATOR_BYTES)
+        if not rest.startswith(b"["):
+            return None
+        piece, eof, closed = rest[1:], False, False
+        while not closed:
+            if not eof:
+                chunk = fh.read(4 * _CHUNK)
+                eof = not chunk
+                try:
+                    check.decode(chunk, final=eof)
+                except UnicodeDecodeError:
+                    return None
+                piece += chunk
+                if b"resourceLogs" in piece or b"resourceSpans" in piece:
+                    return None  # perhaps an OTLP request: its records are built, not framed
+            got = _array_piece(piece, limits)
+            if got is None or (eof and not got[2]):
+                return None
+            texts, used, closed = got
+            if texts:
+                write(b"\n".join(_one_line_bytes(t) for t in texts) + b"\n")
+                n += len(texts)
+            piece = piece[used:]
+            if not texts and len(piece) > limits.max_record_bytes + 2 * _CHUNK:
+                return None
+        while piece or not eof:  # after the array: separators only, to the end of the file
+            if not _separators_only(_u8(piece)):
+                return None
+            piece = fh.read(4 * _CHUNK)
+            eof = not piece
+            try:
+                check.decode(piece, final=eof)
+            except UnicodeDecodeError:
+                return None
+    return n
 
 
 # --- CSV -------------------------------------------------------------------------------------

@@ -28,7 +28,9 @@
   each row keyed to its file (``sources.landing.read_batch``), not by one plan per file. CSV
   whose every record is one line with the header's field count is read by the engine's CSV
   reader as delivered; other CSV (ragged rows, quoted values across lines, lines set aside) is
-  re-framed as JSON lines by Python, which sets ragged rows aside with their line.
+  re-framed as JSON lines by Python, which sets ragged rows aside with their line. A JSON array
+  of objects is framed as JSON lines by its brackets (never decoded in Python); other JSON
+  shapes go through the general streamer.
 - Each record is parsed and checked once, in one write that splits good rows (in bronze's
   columns) from bad ones (with their text). On the embedded engine with Delta the good rows'
   files become the bronze table's data files by one Delta commit after the gate passes

@@ -124,11 +124,12 @@ def _field_problem(spec: FieldSpec, limits: Limits | None = None) -> Column:
                 "oversized_field",
             )
         )
-    json_typed = F.coalesce(F.col(JSON_TYPED), F.lit(False))
-    if spec.kind in ("integer", "boolean"):
-        checks.append((json_typed & value.isNotNull() & _json_is_string(spec.name), "bad_type"))
-    else:
-        checks.append((json_typed & value.isNotNull() & ~_json_is_string(spec.name), "bad_type"))
+    # the record's text is searched only where it is JSON and holds the field (a when, not an
+    # and: the engine evaluates a when's value on the rows its condition selects only)
+    json_typed = F.coalesce(F.col(JSON_TYPED), F.lit(False)) & value.isNotNull()
+    is_string = _json_is_string(spec.name)
+    wrong = is_string if spec.kind in ("integer", "boolean") else ~is_string
+    checks.append((F.when(json_typed, wrong), "bad_type"))
     if spec.required:
         checks.append((~present, "missing_required"))
     elif spec.kind == "string" and spec.min_length:

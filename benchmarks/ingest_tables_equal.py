@@ -1,0 +1,46 @@
+"""Whether two lakes hold the same ingest output: every bronze table (quarantine included) and
+``ops/ingested_files``, all columns but batch ids and ingest times, rows compared as sorted
+text. Prints each table's shape in both lakes and SAME or DIFFERENT; exit 1 when any differ.
+
+    python benchmarks/ingest_tables_equal.py LAKE_A LAKE_B
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from deltalake import DeltaTable
+
+DROP = {"_batch_id", "_ingested_at", "batch_id", "ingested_at"}
+
+
+def load(lake: str, table: str):
+    path = os.path.join(lake, table)
+    if not os.path.isdir(path):
+        return None
+    df = DeltaTable(path).to_pandas()
+    cols = sorted(c for c in df.columns if c not in DROP)
+    return df[cols].astype(str).sort_values(cols).reset_index(drop=True)
+
+
+def main() -> None:
+    a, b = sys.argv[1], sys.argv[2]
+    tables = sorted(
+        os.path.relpath(root, a)
+        for root, dirs, _ in os.walk(a)
+        if "_delta_log" in dirs and ("bronze" in root or root.endswith("ops/ingested_files"))
+    )
+    ok = True
+    for t in tables:
+        x, y = load(a, t), load(b, t)
+        same = x is not None and y is not None and x.shape == y.shape and x.equals(y)
+        ok &= same
+        shapes = [None if d is None else d.shape for d in (x, y)]
+        print(t, *shapes, "SAME" if same else "DIFFERENT")
+    print("ALL SAME" if ok else "DIFFERENT")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,12 +6,16 @@ process per run, on a lake and state of its own under OUT, and prints the child'
 interpreter's start to its exit:
 
     python benchmarks/startup_cost.py OUT [--landing DIR] [--stage ingest ...] [--runs 2]
-        [--quarter 2026Q3] [--fresh-store]
+        [--quarter 2026Q3] [--fresh-store] [--no-gates]
 
 Without ``--landing`` the landing zone is an empty folder and the stage is ingest: the run is
 start-up (imports, MLflow store and run, engine start), an ingest that finds no new file, and
 the end of the run. ``--runs N`` repeats on the same state (the first run creates the MLflow
-SQLite store; ``--fresh-store`` removes it before each run). One JSON line per run.
+SQLite store; ``--fresh-store`` removes it before each run); ``--no-gates``: with
+``quality.enabled: false``. Besides the log lines: CPU per thread (engine, main, the MLflow
+and GX start threads), and the CPU (main thread plus engine threads) and wall time spent in
+the gates (``Gate.check``, ``check_files``, ``finish``), in their staged copies and in the Data
+Docs. One JSON line per run.
 Figures: ``benchmarks/RESULTS.md``.
 """
 
@@ -115,9 +119,11 @@ cli.entry()
 """
 
 
-def run_once(out: Path, landing: str, stages: list[str], quarter: str | None) -> dict:
+def run_once(out: Path, landing: str, stages: list[str], quarter: str | None, gates=True) -> dict:
     conf = out / "conf.yaml"
-    conf.write_text(f"paths:\n  state: {out / 'state'}\n")
+    conf.write_text(
+        f"paths:\n  state: {out / 'state'}\n" + ("" if gates else "quality:\n  enabled: false\n")
+    )
     cmd = [sys.executable, "-c", CHILD, "run", "--conf", str(conf), "--landing", landing]
     cmd += ["--lake", str(out / "lake")]
     for s in stages:
@@ -159,6 +165,7 @@ def main() -> int:
     p.add_argument("--quarter")
     p.add_argument("--runs", type=int, default=2)
     p.add_argument("--fresh-store", action="store_true")
+    p.add_argument("--no-gates", action="store_true", help="quality.enabled: false")
     a = p.parse_args()
     out = Path(a.out)
     shutil.rmtree(out, ignore_errors=True)
@@ -171,7 +178,7 @@ def main() -> int:
         if a.fresh_store:
             shutil.rmtree(out / "state", ignore_errors=True)
             shutil.rmtree(out / "lake", ignore_errors=True)
-        r = run_once(out, landing, a.stages or ["ingest"], a.quarter)
+        r = run_once(out, landing, a.stages or ["ingest"], a.quarter, not a.no_gates)
         r["run"] = i + 1
         print(json.dumps(r), flush=True)
     return 0

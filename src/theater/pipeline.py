@@ -82,13 +82,6 @@ def run_pipeline(
             results["tracking_uri"] = tracking_uri(cfg)
         if not isolated:
             results["startup_seconds"] = round(time.time() - t_all, 2)
-        if not isolated and cfg.quality.enabled and cfg.quality.data_docs:
-            # the Data Docs are rendered here after the last stage: import GX meanwhile, in a
-            # background thread. Not beside stage processes: GX would hold about 150 MB in this
-            # process through every stage's peak; there the import waits until after score.
-            from .quality import GX
-
-            GX.prewarm()
         _run_stages(
             cfg,
             period,
@@ -144,7 +137,13 @@ def _run_stages(
                 if isolated:
                     m, orgs = _in_own_process(*args)
                 else:
-                    m, orgs = run_stage(spark, *args, progress=progress, defer_docs=True)
+                    # the Data Docs are rendered here after the last stage: GX is imported
+                    # meanwhile, in a background thread, from the first result kept for them.
+                    # Not in stage processes: GX would hold about 150 MB in this process
+                    # through every stage's peak; there the import waits until after score.
+                    m, orgs = run_stage(
+                        spark, *args, progress=progress, defer_docs=True, prewarm_docs=True
+                    )
                 docs += m.pop("dq_docs", [])
                 results[stage] = m
             tracked.record_stage(stage, m, time.time() - t0, _rows(stage, m))
@@ -162,26 +161,44 @@ def _run_stages(
 
 
 def run_stage(
-    spark, stage, cfg, lake_root, landing, period, run_id, progress=log.info, defer_docs=False
+    spark,
+    stage,
+    cfg,
+    lake_root,
+    landing,
+    period,
+    run_id,
+    progress=log.info,
+    defer_docs=False,
+    prewarm_docs=False,
 ):
     """One stage on ``spark``: (its metrics, the period's org rows after score, else None).
 
     ``defer_docs``: the stage's Data Docs are not rendered but returned as data under
-    ``dq_docs`` in the metrics (:func:`theater.quality.docs.build_docs` renders them)."""
+    ``dq_docs`` in the metrics (:func:`theater.quality.docs.build_docs` renders them);
+    ``prewarm_docs``: GX is imported in a background thread from the first result kept (this
+    process renders them)."""
     from .lake import Lake
     from .quality.docs import deferred_docs
-    from .stages import ingest, refine, score
 
     lake = Lake(lake_root, cfg.table_format)
     orgs = None
     # deferred: the gates keep their Data Docs as data (``dq_docs`` in the metrics) and the
     # pipeline renders them once, after the last stage
-    with deferred_docs() if defer_docs else nullcontext([]) as docs:
+    with deferred_docs(prewarm_docs) if defer_docs else nullcontext([]) as docs:
+        # only this stage's module: score's imports (scipy's statistics) cost about 0.8 CPU s,
+        # which an ingest of new files alone does not need
         if stage == "ingest":
+            from .stages import ingest
+
             m = ingest.run(spark, lake, landing, cfg=cfg, run_id=run_id, progress=progress)
         elif stage == "refine":
+            from .stages import refine
+
             m = refine.run(spark, cfg, lake, period, run_id=run_id, progress=progress)
         else:
+            from .stages import score
+
             m = score.run(spark, cfg, lake, period, run_id=run_id, progress=progress)
             orgs = org_rows(spark, lake, period)
     if docs:

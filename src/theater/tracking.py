@@ -162,13 +162,11 @@ class PipelineRun:
         own start (the engine's); :meth:`ready` waits for it and makes it the active run."""
         if not self.enabled:
             return self
-        # MLflow's Param() imports pyspark.ml once it is in sys.modules, and the GX prewarm
-        # thread (quality.GX.prewarm) imports pyspark.ml too: import it here, before the MLflow
-        # thread or any stage's GX thread starts, so the imports never race (a quick stage,
-        # e.g. ingest with no new files, failed with "cannot access submodule 'ml' of module
-        # 'pyspark'"). ~40 ms.
-        import pyspark.ml.param  # noqa: F401
-
+        # MLflow's Param() imports pyspark.ml once it is in sys.modules, and GX imports it too:
+        # two threads importing it at once fail ("cannot access submodule 'ml' of module
+        # 'pyspark'"). GX is imported only from a stage's first validation (quality.GX.prewarm,
+        # which imports pyspark.ml in the calling thread first), after ready() has joined this
+        # thread, so pyspark.ml (about 0.4 CPU s with what it imports) is not imported here.
         self._error: BaseException | None = None
         self._opener = threading.Thread(target=self._open, name="mlflow-start", daemon=True)
         self._opener.start()
@@ -269,6 +267,7 @@ class PipelineRun:
             flat[f"{name}.interactions_per_second"] = rows / max(seconds, 1e-9)
         for key, value in _numbers(metrics):
             flat[f"{name}.{key}"] = value
+        lineage: dict[str, str] = {}
         for direction in ("inputs", "outputs"):
             for table, version in (metrics.get(direction) or {}).items():
                 if version is None:
@@ -276,7 +275,9 @@ class PipelineRun:
                 self.lineage.setdefault(table, {})["in" if direction == "inputs" else "out"] = (
                     version
                 )
-                mlflow.log_param(f"lineage.{name}.{direction}.{table}", str(version))
+                lineage[f"lineage.{name}.{direction}.{table}"] = str(version)
+        if lineage:  # one call to the store, not one per table
+            mlflow.log_params(lineage)
         dq = [r for r in (metrics.get("dq") or []) if isinstance(r, dict) and "success" in r]
         if dq:
             flat[f"{name}.dq_pass_rate"] = sum(bool(r["success"]) for r in dq) / len(dq)

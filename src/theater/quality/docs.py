@@ -37,22 +37,28 @@ INDEX = "summary.html"
 
 # Data Docs to render later (a pipeline run: once, after the last stage), else None
 _DEFERRED: list | None = None
+# whether this process renders the deferred docs, so GX may be imported ahead (a stage process
+# hands them to its parent and never imports GX for them)
+_PREWARM = False
 # GX Data Docs sites added to this process's context
 _SITES: set = set()
 
 
 @contextmanager
-def deferred_docs():
+def deferred_docs(prewarm: bool = False):
     """Within this block, gates keep their Data Docs as plain data (the list yielded) instead
     of rendering them at the end of each stage: the caller renders them with
     :func:`build_docs` once the tables are published (GX imported once, off the stages'
-    path). A stage that fails a critical expectation still renders its docs before raising."""
-    global _DEFERRED
-    before, _DEFERRED = _DEFERRED, []
+    path). A stage that fails a critical expectation still renders its docs before raising.
+    ``prewarm``: the caller renders them in this process; GX is imported in a background
+    thread from the first result kept (:meth:`.GX.prewarm`)."""
+    global _DEFERRED, _PREWARM
+    before = _DEFERRED, _PREWARM
+    _DEFERRED, _PREWARM = [], prewarm
     try:
         yield _DEFERRED
     finally:
-        _DEFERRED = before
+        _DEFERRED, _PREWARM = before
 
 
 def deferring() -> bool:
@@ -68,6 +74,11 @@ class Kept:
 
     def keep(self, data: dict, table: str, frame: str, outcomes, records: list[dict]) -> None:
         if self.enabled:
+            if _DEFERRED is None or _PREWARM:
+                # this process renders them: GX (about 2.5 CPU s to import) is imported in a
+                # background thread while the stage goes on; not before a first result, so a
+                # run that validates nothing (no new files) never imports it
+                GX.prewarm()
             self.docs.append(
                 {
                     "directory": self.directory,

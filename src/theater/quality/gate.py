@@ -19,10 +19,9 @@ from pyspark.sql import DataFrame, SparkSession
 
 from ..config import Config
 from ..lake import Lake
-from . import docs, frames, results
+from . import frames, results
 from .ledger import Ledger
 from .measure import Measure
-from .runner import GX
 from .suites import load_suite_json, parameters, suites_dir
 
 log = logging.getLogger(__name__)
@@ -50,10 +49,6 @@ class Gate:
         self.measure = Measure(
             self.spark, self.lake, self.cfg, self.run_id, self.stage, self.period, self.ledger.tick
         )
-        # GX renders the Data Docs (and checks types the aggregate does not compute): import
-        # it while the stage works, unless the docs are rendered after the run
-        if self.enabled and self.q.data_docs and not docs.deferring():
-            GX.prewarm()
 
     @property
     def results(self) -> list[dict]:

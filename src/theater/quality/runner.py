@@ -29,12 +29,15 @@ class GX:
     _ctx = None
     _batch_defs: dict = {}
     _lock = threading.Lock()
+    _prewarming = False
 
     @classmethod
     def prewarm(cls) -> None:
         """Import GX and build the context in a background thread (about 5 s, mostly the
-        import), so that it overlaps with the stage's Spark work instead of adding to it."""
-        if cls._ctx is None:
+        import), so that it overlaps with the stage's Spark work instead of adding to it.
+        Once per process: later calls return at once."""
+        if cls._ctx is None and not cls._prewarming:
+            cls._prewarming = True
             # GX's Spark datasource imports pyspark.ml, and so does MLflow in the main thread:
             # import it here first (~40 ms) so the two imports never race on a half-built module
             # ("cannot access submodule 'ml' of module 'pyspark'").

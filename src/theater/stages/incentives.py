@@ -744,19 +744,29 @@ def own_week_topups(
             mon + pd.Timedelta(days=7) <= pd.Timestamp(full[1])
         )
         w = w[keep.to_numpy()]
+    # the users' rows together, each user's in their order (as a groupby by user hands them
+    # over); the regime of each week once over all rows, the per-user steps on slices
+    w = w.sort_values("user_key", kind="stable")
+    users = w["user_key"].to_numpy()
+    n_all = w["n"].to_numpy(float)
+    z_all = np.full(len(n_all), np.nan)
+    for q, zh in sorted(regs):
+        z_all[np.isnan(z_all) & (n_all >= q) & (n_all <= zh)] = q
+    if not len(users):
+        return {}
+    first = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
+    bounds = np.r_[first, len(users)]
+    # only users with a bunched week can add anything
+    has = np.add.reduceat((~np.isnan(z_all)).astype(np.int64), first) > 0
     out: dict[str, float] = {}
-    for user, g in w.groupby("user_key", sort=True):
-        n = g["n"].to_numpy(float)
-        z = np.full(len(n), np.nan)
-        for q, zh in sorted(regs):
-            z[np.isnan(z) & (n >= q) & (n <= zh)] = q
+    for i in np.flatnonzero(has):
+        lo, hi = bounds[i], bounds[i + 1]
+        n, z = n_all[lo:hi], z_all[lo:hi]
         bunched = ~np.isnan(z)
-        if not bunched.any():
-            continue
         low = n[(~bunched) & (n < z[bunched].min())]
         if len(low) == 0:
             continue
-        out[user] = float(np.clip(z[bunched] - low.mean(), 0.0, None).sum())
+        out[users[lo]] = float(np.clip(z[bunched] - low.mean(), 0.0, None).sum())
     return out
 
 
@@ -793,14 +803,18 @@ def _add_day_rows(sums: dict, chunk: pd.DataFrame, cal: Mapping, keys: Mapping) 
         ws = {d for d, (t, _) in days.items() if t == "window"}
         ui = keys[org]
         g = g[g["user_key"].isin(ui.keys()) & g["n"].notna()]
-        local = {u: k for k, u in enumerate(sorted(set(g["user_key"])))}
+        # each row's user (its position among the bucket's users of the org, sorted), whether
+        # its day is a window day and its ordinary day's column (-1: neither), without a
+        # Python step per row
+        rows_u, local = pd.factorize(g["user_key"], sort=True)
+        rows_u = rows_u.astype(int)
         idx = np.array([ui[u] for u in local], dtype=int)
         parts = [(s_all, g["n"].to_numpy(float))]
         if s_unused is not None:
             parts.append((s_unused, np.nan_to_num(g["n_unused"].to_numpy(float))))
-        rows_u = np.array([local[u] for u in g["user_key"]], dtype=int)
-        in_w = np.array([d in ws for d in g["event_date"]], dtype=bool)
-        col = np.array([oi.get(d, -1) for d in g["event_date"]], dtype=int)
+        day = g["event_date"]
+        in_w = day.isin(list(ws)).to_numpy(dtype=bool)
+        col = day.map(oi).fillna(-1).to_numpy(dtype=float).astype(int)
         for target, n in parts:
             window = np.zeros(len(local))
             ordinary = np.zeros((len(local), len(ordd)))

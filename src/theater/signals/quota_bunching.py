@@ -783,9 +783,17 @@ def evidence_rates(interactions: DataFrame, weighted_weeks: DataFrame, no_use) -
     return out
 
 
-def cell_rates(interactions: DataFrame, weighted_weeks: DataFrame, cell, buckets: int = 1) -> dict:
+def cell_rates(
+    interactions: DataFrame,
+    weighted_weeks: DataFrame,
+    cell,
+    buckets: int = 1,
+    counted: bool = False,
+) -> dict:
     """{(org, z*): {bunched: {cell: rows}}} over the interactions of the measured regimes'
     full user-weeks (bunched: ``sig_quota_bunching`` > 0); ``cell``: an int column.
+    ``counted``: ``interactions`` are already counted per user-week and cell
+    (:func:`cell_week_counts`; ``cell`` is then not read).
 
     ``buckets`` > 1: one plan per user-hash bucket (``buckets.bucket_of`` on ``user_key``, the
     labels' bucketing), both sides filtered to the bucket's users, each small result collected
@@ -798,23 +806,30 @@ def cell_rates(interactions: DataFrame, weighted_weeks: DataFrame, cell, buckets
         if buckets > 1:
             mine = bucket_of(buckets, "user_key") == b
             rows, weeks = rows.where(mine), weeks.where(mine)
-        for r in _cell_counts(rows, weeks, cell).collect():
+        per_week = rows if counted else cell_week_counts(rows, cell)
+        for r in _cell_counts(per_week, weeks).collect():
             by = out.setdefault((r.org_id, int(r.weekly_quota)), {})
             cells = by.setdefault(bool(r._bunched), {})
             cells[int(r._cell)] = cells.get(int(r._cell), 0) + int(r.n)
     return out
 
 
-def _cell_counts(interactions: DataFrame, weighted_weeks: DataFrame, cell) -> DataFrame:
-    """(org_id, weekly_quota, _bunched, _cell, n): :func:`cell_rates`' plan over the rows given."""
+def cell_week_counts(interactions: DataFrame, cell) -> DataFrame:
+    """(org_id, user_key, week_start, _cell, _n): the interactions of each user-week (ISO week
+    of ``event_ts``) in each cell (``cell``: an int column); rows without an org left out."""
     week = F.date_trunc("week", F.col("event_ts")).cast("date")
-    sig = f"sig_{NAME}"
-    per_week = (
+    return (
         interactions.where(F.col("org_id").isNotNull())
         .select("org_id", "user_key", week.alias("week_start"), cell.alias("_cell"))
         .groupBy("org_id", "user_key", "week_start", "_cell")
         .agg(F.count("*").alias("_n"))
     )
+
+
+def _cell_counts(per_week: DataFrame, weighted_weeks: DataFrame) -> DataFrame:
+    """(org_id, weekly_quota, _bunched, _cell, n): :func:`cell_rates`' plan over the counts
+    given (:func:`cell_week_counts`)."""
+    sig = f"sig_{NAME}"
     return (
         per_week.join(
             weighted_weeks.where(F.col(sig).isNotNull()).select(

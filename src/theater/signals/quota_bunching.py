@@ -107,34 +107,48 @@ def fit_bunching(
     candidates = (
         [exclude_below] if not choose_exclusion else list(range(1, max(max_exclude_below, 1) + 1))
     )
+    if not (rel == 0).any():
+        return None
+    # what no candidate window changes, once per call: the design matrix and the bunched bins
+    scale = max(float(np.abs(z - z_star).max()), 1.0)
+    V = np.vander((z - z_star) / scale, order + 1, increasing=True)  # scaled: conditioning
+    bunch = (rel >= 0) & (rel <= exclude_above)
+    c_bunch = c[bunch]
+    at_z = int(np.flatnonzero(rel == 0)[0])
     best = None
     for lo in candidates:
-        f = _fit_once(z, c, rel, z_star, order, lo, exclude_above, bin_width)
-        if f is None:
+        fit = _fit_once(c, rel, V, bunch, c_bunch, order, lo, exclude_above)
+        if fit is None:
             continue
         if not choose_exclusion:
-            return f
-        key = (round(abs(f.B - f.M), 6), lo)  # ties (to 1e-6): the narrowest window
+            return _fit_result(z, c, rel, z_star, lo, bin_width, fit, c_bunch, at_z)
+        key = (round(abs(fit[0] - fit[1]), 6), lo)  # ties (to 1e-6): the narrowest window
         if best is None or key < best[0]:
-            best = (key, f)
-    return best[1] if best else None
-
-
-def _fit_once(z, c, rel, z_star, order, lo, hi, bin_width) -> Fit | None:
-    excluded = (rel >= -lo) & (rel <= hi)
-    keep = ~excluded
-    if keep.sum() < order + 3 or not (rel == 0).any():
+            best = (key, lo, fit)
+    if best is None:
         return None
-    scale = max(float(np.abs(z - z_star).max()), 1.0)
-    x = (z - z_star) / scale  # conditioning
-    V = np.vander(x, order + 1, increasing=True)
+    return _fit_result(z, c, rel, z_star, best[1], bin_width, best[2], c_bunch, at_z)
+
+
+def _fit_once(c, rel, V, bunch, c_bunch, order, lo, hi):
+    """``(B, M, c_hat)`` of one excluded window (``lo`` bins below z*, ``hi`` from z* up),
+    or None when too few bins lie outside it for the polynomial."""
+    keep = (rel < -lo) | (rel > hi)
+    if np.count_nonzero(keep) < order + 3:
+        return None
     beta, *_ = np.linalg.lstsq(V[keep], c[keep], rcond=None)
     c_hat = V @ beta
-    bunch = (rel >= 0) & (rel <= hi)
     below = (rel >= -lo) & (rel < 0)
-    B = float((c[bunch] - c_hat[bunch]).sum())
+    B = float((c_bunch - c_hat[bunch]).sum())
     M = float((c_hat[below] - c[below]).sum())
-    c_hat_z = float(c_hat[rel == 0][0])
+    return B, M, c_hat
+
+
+def _fit_result(z, c, rel, z_star, lo, bin_width, fit, c_bunch, at_z) -> Fit:
+    """The :class:`Fit` of the window chosen by :func:`fit_bunching`."""
+    B, M, c_hat = fit
+    below = (rel >= -lo) & (rel < 0)
+    c_hat_z = float(c_hat[at_z])
     miss = np.clip(c_hat[below] - c[below], 0.0, None)
     gap = (z_star - z[below]).astype(float)
     shortfall = float((miss * gap).sum() / miss.sum()) if miss.sum() > 0 else (lo * bin_width) / 2.0
@@ -143,7 +157,7 @@ def _fit_once(z, c, rel, z_star, order, lo, hi, bin_width) -> Fit | None:
         M=M,
         b=B / c_hat_z if c_hat_z > 0 else math.nan,
         c_hat_z=c_hat_z,
-        n_bunch=float(c[bunch].sum()),
+        n_bunch=float(c_bunch.sum()),
         z_low=int(z_star - lo * bin_width),
         shortfall=shortfall,
         counterfactual=c_hat,
@@ -769,9 +783,17 @@ def evidence_rates(interactions: DataFrame, weighted_weeks: DataFrame, no_use) -
     return out
 
 
-def cell_rates(interactions: DataFrame, weighted_weeks: DataFrame, cell, buckets: int = 1) -> dict:
+def cell_rates(
+    interactions: DataFrame,
+    weighted_weeks: DataFrame,
+    cell,
+    buckets: int = 1,
+    counted: bool = False,
+) -> dict:
     """{(org, z*): {bunched: {cell: rows}}} over the interactions of the measured regimes'
     full user-weeks (bunched: ``sig_quota_bunching`` > 0); ``cell``: an int column.
+    ``counted``: ``interactions`` are already counted per user-week and cell
+    (:func:`cell_week_counts`; ``cell`` is then not read).
 
     ``buckets`` > 1: one plan per user-hash bucket (``buckets.bucket_of`` on ``user_key``, the
     labels' bucketing), both sides filtered to the bucket's users, each small result collected
@@ -784,23 +806,30 @@ def cell_rates(interactions: DataFrame, weighted_weeks: DataFrame, cell, buckets
         if buckets > 1:
             mine = bucket_of(buckets, "user_key") == b
             rows, weeks = rows.where(mine), weeks.where(mine)
-        for r in _cell_counts(rows, weeks, cell).collect():
+        per_week = rows if counted else cell_week_counts(rows, cell)
+        for r in _cell_counts(per_week, weeks).collect():
             by = out.setdefault((r.org_id, int(r.weekly_quota)), {})
             cells = by.setdefault(bool(r._bunched), {})
             cells[int(r._cell)] = cells.get(int(r._cell), 0) + int(r.n)
     return out
 
 
-def _cell_counts(interactions: DataFrame, weighted_weeks: DataFrame, cell) -> DataFrame:
-    """(org_id, weekly_quota, _bunched, _cell, n): :func:`cell_rates`' plan over the rows given."""
+def cell_week_counts(interactions: DataFrame, cell) -> DataFrame:
+    """(org_id, user_key, week_start, _cell, _n): the interactions of each user-week (ISO week
+    of ``event_ts``) in each cell (``cell``: an int column); rows without an org left out."""
     week = F.date_trunc("week", F.col("event_ts")).cast("date")
-    sig = f"sig_{NAME}"
-    per_week = (
+    return (
         interactions.where(F.col("org_id").isNotNull())
         .select("org_id", "user_key", week.alias("week_start"), cell.alias("_cell"))
         .groupBy("org_id", "user_key", "week_start", "_cell")
         .agg(F.count("*").alias("_n"))
     )
+
+
+def _cell_counts(per_week: DataFrame, weighted_weeks: DataFrame) -> DataFrame:
+    """(org_id, weekly_quota, _bunched, _cell, n): :func:`cell_rates`' plan over the counts
+    given (:func:`cell_week_counts`)."""
+    sig = f"sig_{NAME}"
     return (
         per_week.join(
             weighted_weeks.where(F.col(sig).isNotNull()).select(

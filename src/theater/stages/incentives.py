@@ -111,20 +111,31 @@ def with_filler_cell(max_dwell_ms: int, run_gap_s: int = RUN_GAP_S):
 
 
 def user_week_counts(
-    period_rows: DataFrame, start: date, end: date, aggregates: DataFrame | None = None
+    period_rows: DataFrame,
+    start: date,
+    end: date,
+    aggregates: DataFrame | None = None,
+    cell_counts: DataFrame | None = None,
 ) -> DataFrame:
     """(org_id, user_key, week_start, n_interactions, full_week) over the period's rows.
 
     ``aggregates``: de-duplicated usage units from silver/user_days
     (:func:`theater.transforms.aggregates.usage_units`): their ``n`` (requests) add to the
     user-week's count, day rows and person-week rows alike (a person-week row's ISO week is the
-    one starting the Monday after its Sunday).
+    one starting the Monday after its Sunday). ``cell_counts``: the same rows already counted
+    per user-week and cell (``quota_bunching.cell_week_counts``), read in place of
+    ``period_rows`` (the same whole-number sums).
     """
     week = F.date_trunc("week", F.col("event_ts")).cast("date")
     ws = F.col("week_start")
-    events = period_rows.where(F.col("org_id").isNotNull()).select(
-        "org_id", "user_key", week.alias("week_start"), F.lit(1).cast("long").alias("_n")
-    )
+    if cell_counts is not None:
+        events = cell_counts.select(
+            "org_id", "user_key", "week_start", F.col("_n").cast("long").alias("_n")
+        )
+    else:
+        events = period_rows.where(F.col("org_id").isNotNull()).select(
+            "org_id", "user_key", week.alias("week_start"), F.lit(1).cast("long").alias("_n")
+        )
     if aggregates is not None:
         events = events.unionByName(
             aggregates.where(F.col("n").isNotNull()).select(
@@ -226,11 +237,21 @@ def _quota_bunching(spark, inc, period_rows, policies, bounds, aggregates, stagi
     s = cfg.incentives
     qb = s.quota_bunching
     seed = cfg.scoring.bootstrap.seed
-    uw = user_week_counts(period_rows, start, end, aggregates).transform(quota_in_force(policies))
+    celled = period_rows.transform(with_filler_cell(cfg.signals.unused_output.max_dwell_ms))
+    counted = None
+    if staging is not None:
+        # the rows counted per user-week and cell once: the user-week counts are their sums
+        # over cells, and the cell rates join them to the weights (one pass over the period's
+        # rows where a count per user-week and a count per user-week and cell made two)
+        counted = cell_week_table(
+            spark, celled, os.path.join(staging, "inc_cell_weeks"), n_buckets()
+        )
+    uw = user_week_counts(period_rows, start, end, aggregates, counted).transform(
+        quota_in_force(policies)
+    )
     if staging is not None:
         # read by the estimate, its stacked and pooled regimes, the cell rates' weights and
-        # the labels' weights: one aggregate of the period's rows (a row per user-week)
-        # instead of one per consumer
+        # the labels' weights: one aggregate (a row per user-week) instead of one per consumer
         uw = materialize(spark, uw, os.path.join(staging, "inc_user_week_counts"))
     orders = sorted(set(s.sensitivity.poly_orders) | {qb.poly_order})
     inc.bunching = quota_bunching.estimate_all(spark, uw, qb, seed, orders)
@@ -241,10 +262,11 @@ def _quota_bunching(spark, inc, period_rows, policies, bounds, aggregates, stagi
     # same rows): the per-(user, week, cell) counts of one plan over a large period set
     # score's peak memory; the integer sums do not depend on the bucket count
     cells = quota_bunching.cell_rates(
-        period_rows.transform(with_filler_cell(inc.max_dwell_ms)),
+        counted if counted is not None else celled,
         quota_bunching.weights_frame(spark, uw, inc.bunching, qb),
         F.col("_cell"),
         buckets=n_buckets(),
+        counted=counted is not None,
     )
     rates = quota_bunching.no_use_rates(cells, NO_USE_BIT)
     quota_bunching.with_evidence(inc.bunching, rates, qb.min_z)
@@ -260,6 +282,23 @@ def _quota_bunching(spark, inc, period_rows, policies, bounds, aggregates, stagi
         "_wq_use",
         F.col("weekly_quota").cast("long").alias("_cz"),
     )
+
+
+def cell_week_table(spark: SparkSession, rows: DataFrame, path: str, buckets: int) -> DataFrame:
+    """``rows`` (with ``_cell``: :func:`with_filler_cell`) counted per user-week and cell
+    (``quota_bunching.cell_week_counts``), written once under ``path`` and read back. With
+    ``buckets`` > 1 a user bucket at a time, appended: a user's rows are all in one bucket
+    (the cell's window is per user), and the aggregate holds one bucket's user-weeks."""
+    if buckets <= 1:
+        return materialize(spark, quota_bunching.cell_week_counts(rows, F.col("_cell")), path)
+    schema = None
+    for b in range(buckets):
+        part = quota_bunching.cell_week_counts(
+            rows.where(user_bucket(buckets) == b), F.col("_cell")
+        )
+        part.write.mode("append" if schema is not None else "overwrite").parquet(path)
+        schema = part.schema
+    return spark.read.schema(schema).parquet(path)
 
 
 def day_counts(rows: DataFrame) -> DataFrame:
@@ -744,19 +783,29 @@ def own_week_topups(
             mon + pd.Timedelta(days=7) <= pd.Timestamp(full[1])
         )
         w = w[keep.to_numpy()]
+    # the users' rows together, each user's in their order (as a groupby by user hands them
+    # over); the regime of each week once over all rows, the per-user steps on slices
+    w = w.sort_values("user_key", kind="stable")
+    users = w["user_key"].to_numpy()
+    n_all = w["n"].to_numpy(float)
+    z_all = np.full(len(n_all), np.nan)
+    for q, zh in sorted(regs):
+        z_all[np.isnan(z_all) & (n_all >= q) & (n_all <= zh)] = q
+    if not len(users):
+        return {}
+    first = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
+    bounds = np.r_[first, len(users)]
+    # only users with a bunched week can add anything
+    has = np.add.reduceat((~np.isnan(z_all)).astype(np.int64), first) > 0
     out: dict[str, float] = {}
-    for user, g in w.groupby("user_key", sort=True):
-        n = g["n"].to_numpy(float)
-        z = np.full(len(n), np.nan)
-        for q, zh in sorted(regs):
-            z[np.isnan(z) & (n >= q) & (n <= zh)] = q
+    for i in np.flatnonzero(has):
+        lo, hi = bounds[i], bounds[i + 1]
+        n, z = n_all[lo:hi], z_all[lo:hi]
         bunched = ~np.isnan(z)
-        if not bunched.any():
-            continue
         low = n[(~bunched) & (n < z[bunched].min())]
         if len(low) == 0:
             continue
-        out[user] = float(np.clip(z[bunched] - low.mean(), 0.0, None).sum())
+        out[users[lo]] = float(np.clip(z[bunched] - low.mean(), 0.0, None).sum())
     return out
 
 
@@ -793,14 +842,18 @@ def _add_day_rows(sums: dict, chunk: pd.DataFrame, cal: Mapping, keys: Mapping) 
         ws = {d for d, (t, _) in days.items() if t == "window"}
         ui = keys[org]
         g = g[g["user_key"].isin(ui.keys()) & g["n"].notna()]
-        local = {u: k for k, u in enumerate(sorted(set(g["user_key"])))}
+        # each row's user (its position among the bucket's users of the org, sorted), whether
+        # its day is a window day and its ordinary day's column (-1: neither), without a
+        # Python step per row
+        rows_u, local = pd.factorize(g["user_key"], sort=True)
+        rows_u = rows_u.astype(int)
         idx = np.array([ui[u] for u in local], dtype=int)
         parts = [(s_all, g["n"].to_numpy(float))]
         if s_unused is not None:
             parts.append((s_unused, np.nan_to_num(g["n_unused"].to_numpy(float))))
-        rows_u = np.array([local[u] for u in g["user_key"]], dtype=int)
-        in_w = np.array([d in ws for d in g["event_date"]], dtype=bool)
-        col = np.array([oi.get(d, -1) for d in g["event_date"]], dtype=int)
+        day = g["event_date"]
+        in_w = day.isin(list(ws)).to_numpy(dtype=bool)
+        col = day.map(oi).fillna(-1).to_numpy(dtype=float).astype(int)
         for target, n in parts:
             window = np.zeros(len(local))
             ordinary = np.zeros((len(local), len(ordd)))

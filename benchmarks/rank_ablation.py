@@ -12,6 +12,8 @@ with these switches; ``current`` is checked to equal ``estimate``'s share on eve
   over its measured users (usage not covered by counts ignored).
 - ``usage_shrunk`` (step 4 off, the other way): every unit of a user's usage carries ``t~_u``.
 - ``no_incentive`` (step 5 off).
+- ``inc_rest`` (step 5 on the usage the counts do not cover only: measured outputs carry their
+  own excess ``t_u`` alone, whatever drove it).
 - ``a1`` (step 2's ``a_f = 1``: ``Settings(pool_by_spread=False)``).
 - ``b_person`` (step 2's ``b_o`` per person: each user's own mix of features).
 - ``no_scale`` (step 2 without the ``1 / (1 - b_o)`` conversion: excess unused outputs per
@@ -21,6 +23,8 @@ with these switches; ``current`` is checked to equal ``estimate``'s share on eve
 - ``no_clip`` (the org figure and ``t~_u`` unclipped: ties at 0 and 1 kept apart).
 - ``median`` (step 1's quantile at 0.5, user excess's own baseline level: a constant, shown
   only to locate the cost).
+
+Switches join with ``+`` (``no_incentive+n_only``: both off).
 
     PYTHONPATH=src python benchmarks/rank_ablation.py RUN_DIR ... [--variants no_eb a1]
 """
@@ -46,6 +50,7 @@ VARIANTS = [
     "n_only",
     "usage_shrunk",
     "no_incentive",
+    "inc_rest",
     "a1",
     "b_person",
     "no_scale",
@@ -64,54 +69,57 @@ def _thin_pooled(nn, kk, ww, oo, s, srt=None):
     return FB(nn, kk, ww, oo, s, srt)
 
 
-def _install(v: str) -> None:
+def _install(v: set) -> None:
     ax._feature_baseline, ax._pool_kinds, ax.mix_baselines = FB, POOL, MIX
-    if v == "thin_pooled":
+    if "thin_pooled" in v:
         ax._feature_baseline = _thin_pooled
-    elif v == "no_kind_pool":
+    if "no_kind_pool" in v:
         ax._pool_kinds = lambda *a, **k: None
-    elif v == "b_person":
+    if "b_person" in v:
         ax.mix_baselines = lambda group, bf, weight: bf
-    elif v == "no_scale":
+    if "no_scale" in v:
         ax.mix_baselines = lambda group, bf, weight: np.zeros_like(bf)
 
 
-def point_share(fr, s: ax.Settings, v: str) -> np.ndarray:
-    """The point share per org as ``_shares`` composes it, with variant ``v``'s step off."""
+def point_share(fr, s: ax.Settings, v: set) -> np.ndarray:
+    """The point share per org as ``_shares`` composes it, with the steps named in ``v`` off."""
     O = len(fr.orgs)
     w = np.ones(fr.n_users)
     t, _, V, D, has = ax._user_excess(fr, w, s)
     m, tau2 = ax._org_means(fr, w, t, V, D, has, None)
     mo = m[fr.user_org]
     lam = np.where(has, tau2 / (tau2 + V), 0.0)
-    if v == "no_eb":
+    if "no_eb" in v:
         lam = np.where(has, 1.0, 0.0)
     t_s = mo + lam * (t - mo)
-    if v != "no_clip":
+    if "no_clip" not in v:
         t_s = np.clip(t_s, 0, 1)
     inc = ax.org_incentive(fr.user_org, fr.incentive, fr.usage, w, O, s)[fr.user_org]
-    if v == "no_incentive":
+    if "no_incentive" in v:
         inc = np.zeros_like(inc)
     n_u = np.minimum(np.bincount(fr.row_user, weights=fr.n, minlength=fr.n_users), fr.usage)
     rest = fr.usage - n_u
     measured, other = t + np.maximum(inc - t_s, 0), np.maximum(t_s, inc)
+    if "inc_rest" in v:
+        measured = t
     usage = fr.usage
-    if v == "n_only":
+    if "n_only" in v:
         usage, rest = n_u * has, np.zeros_like(rest)
-    elif v == "usage_shrunk":
+    elif "usage_shrunk" in v:
         measured = other
     tot = np.bincount(fr.user_org, weights=usage, minlength=O)
     got = np.bincount(fr.user_org, weights=n_u * measured + rest * other, minlength=O)
     got = got / np.where(tot > 0, tot, 1)
-    return np.where(tot > 0, got if v == "no_clip" else np.clip(got, 0, 1), np.nan)
+    return np.where(tot > 0, got if "no_clip" in v else np.clip(got, 0, 1), np.nan)
 
 
-def _estimate(acc: pd.DataFrame, users: pd.DataFrame, v: str) -> pd.DataFrame:
-    """``estimate``'s point share (its row preparation, its publication rule) under ``v``."""
+def _estimate(acc: pd.DataFrame, users: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``estimate``'s point share (its row preparation, its publication rule) under ``name``."""
+    v = set(name.split("+")) - {"current"}
     s = ax.Settings(
         replicates=0,
-        pool_by_spread=v != "a1",
-        baseline_quantile=0.5 if v == "median" else ax.Settings.baseline_quantile,
+        pool_by_spread="a1" not in v,
+        baseline_quantile=0.5 if "median" in v else ax.Settings.baseline_quantile,
     )
     acc = acc[(acc["n"] > 0)].sort_values(["org_id", "user_key", "feature"], kind="stable").copy()
     users = users.sort_values(["org_id", "user_key"], kind="stable")
@@ -121,7 +129,7 @@ def _estimate(acc: pd.DataFrame, users: pd.DataFrame, v: str) -> pd.DataFrame:
     try:
         share = point_share(fr, s, v)
     finally:
-        _install("current")
+        _install(set())
     has = np.bincount(fr.row_user, weights=fr.n, minlength=fr.n_users) > 0
     users_o = np.bincount(fr.user_org, weights=has.astype(float), minlength=len(fr.orgs))
     share = np.where(users_o >= s.min_measured_users, share, np.nan)

@@ -12,8 +12,11 @@ with these switches; ``current`` is checked to equal ``estimate``'s share on eve
   over its measured users (usage not covered by counts ignored).
 - ``usage_shrunk`` (step 4 off, the other way): every unit of a user's usage carries ``t~_u``.
 - ``no_incentive`` (step 5 off).
-- ``inc_rest`` (step 5 on the usage the counts do not cover only: measured outputs carry their
-  own excess ``t_u`` alone, whatever drove it).
+- ``inc_user`` (step 5 as it was before this benchmark: per user, measured outputs carry
+  ``t_u + max(i_o - t~_u, 0)`` and the rest ``max(t~_u, i_o)``; ``current`` takes it at the
+  org level, ``max(x_o, i_o)`` with ``x_o`` the org's excess share of steps 1-4).
+- ``inc_rest`` (step 5 on the usage the counts do not cover only, per user: measured outputs
+  carry their own excess ``t_u`` alone, whatever drove it).
 - ``a1`` (step 2's ``a_f = 1``: ``Settings(pool_by_spread=False)``).
 - ``b_person`` (step 2's ``b_o`` per person: each user's own mix of features).
 - ``no_scale`` (step 2 without the ``1 / (1 - b_o)`` conversion: excess unused outputs per
@@ -50,6 +53,7 @@ VARIANTS = [
     "n_only",
     "usage_shrunk",
     "no_incentive",
+    "inc_user",
     "inc_rest",
     "a1",
     "b_person",
@@ -94,14 +98,17 @@ def point_share(fr, s: ax.Settings, v: set) -> np.ndarray:
     t_s = mo + lam * (t - mo)
     if "no_clip" not in v:
         t_s = np.clip(t_s, 0, 1)
-    inc = ax.org_incentive(fr.user_org, fr.incentive, fr.usage, w, O, s)[fr.user_org]
+    inc_o = ax.org_incentive(fr.user_org, fr.incentive, fr.usage, w, O, s)
     if "no_incentive" in v:
-        inc = np.zeros_like(inc)
+        inc_o = np.zeros_like(inc_o)
+    inc = inc_o[fr.user_org]
     n_u = np.minimum(np.bincount(fr.row_user, weights=fr.n, minlength=fr.n_users), fr.usage)
     rest = fr.usage - n_u
-    measured, other = t + np.maximum(inc - t_s, 0), np.maximum(t_s, inc)
-    if "inc_rest" in v:
-        measured = t
+    measured, other = t, t_s
+    if "inc_user" in v:
+        measured, other = t + np.maximum(inc - t_s, 0), np.maximum(t_s, inc)
+    elif "inc_rest" in v:
+        other = np.maximum(t_s, inc)
     usage = fr.usage
     if "n_only" in v:
         usage, rest = n_u * has, np.zeros_like(rest)
@@ -110,6 +117,8 @@ def point_share(fr, s: ax.Settings, v: set) -> np.ndarray:
     tot = np.bincount(fr.user_org, weights=usage, minlength=O)
     got = np.bincount(fr.user_org, weights=n_u * measured + rest * other, minlength=O)
     got = got / np.where(tot > 0, tot, 1)
+    if not {"inc_user", "inc_rest"} & v:
+        got = np.maximum(got, inc_o)
     return np.where(tot > 0, got if "no_clip" in v else np.clip(got, 0, 1), np.nan)
 
 

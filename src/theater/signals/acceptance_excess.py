@@ -54,7 +54,8 @@ the SAME quantity as the theater index, the share of usage that is performative
    share i adds only what the org's excess share x_o (steps 1-4) does not explain, the org
    figure is ``max(x_o, i)`` (both org shares of the same usage; against each user's t~_u, i
    would be added for every genuine user of an org whose gamers' excess already holds it);
-   the upper end takes the noisy-OR ``1 - (1 - t_hi)(1 - i)`` per user.
+   the interval's ends keep the per-user rule (the upper end the noisy-OR
+   ``1 - (1 - t_hi)(1 - i)``, the lower ``max(i - t~_u, 0)`` on the low excess).
 6. **Interval.** A user-clustered Poisson bootstrap that re-estimates the baselines, the org
    means and every user's excess; each replicate sets a feature's baseline from its orgs drawn
    with replacement (:func:`_org_resample`), so a baseline set by a few orgs widens the
@@ -562,7 +563,9 @@ def _shares(
         return np.where(tot > 0, np.clip(got, 0, 1), np.nan)
 
     share = np.maximum(org_share(t, t_s), inc_o)
-    low = np.maximum(org_share((t - d_o) * keep_lo, t_s_lo), inc_o)
+    # the ends keep the per-user rule: floored at the org's incentive share, the low end would
+    # sit above the planted share of orgs whose incentive share overstates their theater
+    low = org_share((t - d_o) * keep_lo + np.maximum(inc - t_s_lo, 0), np.maximum(t_s_lo, inc))
     high = org_share(1 - (1 - t_hi) * (1 - inc), 1 - (1 - t_s_hi) * (1 - inc))
     measured = np.bincount(fr.user_org, weights=has.astype(float), minlength=O)
     covered = np.bincount(fr.user_org, weights=fr.usage * has, minlength=O)

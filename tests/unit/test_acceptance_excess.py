@@ -116,7 +116,7 @@ def test_incentive_evidence_on_the_same_scale_without_double_counting():
     acc = _baseline_world()
     # every 'chat' user (no excess) shows an incentive share of 0.3; every 'game' user (excess
     # 0.2) shows 0.1: the point adds to the excess only the incentive it does not explain,
-    # 0 + max(0.3 - 0, 0) = 0.3 and 0.2 + max(0.1 - 0.2, 0) = 0.2, the upper end the noisy-OR
+    # max(0, 0.3) = 0.3 and max(0.2, 0.1) = 0.2, the upper end the noisy-OR
     # (no overlap at all). ('chat''s org mean moves by ~1e-6 toward the mean over orgs.)
     inc = {"cmp": np.nan, "chat": 0.3, "game": 0.1}
     users = _users([(o, u, 100.0, inc[o]) for o, u in acc[["org_id", "user_key"]].values])
@@ -124,6 +124,31 @@ def test_incentive_evidence_on_the_same_scale_without_double_counting():
     assert got.loc["chat", "share"] == pytest.approx(0.3, abs=1e-4)
     assert got.loc["game", "share"] == pytest.approx(0.2, abs=1e-4)
     assert got.loc["game", "ci_high"] >= 1 - (1 - 0.2) * (1 - 0.1) - 1e-9
+
+
+def test_incentive_share_is_weighed_against_the_orgs_excess_not_each_users():
+    # 'chat': 12 genuine chat users, 10 of 100 unused (the baseline: its users and half of
+    # 'half''s sit at 0.10, so the 25% quantile, each org weighing the same, is 0.10). 'half':
+    # 6 users at 28 of 100 (excess (0.28 - 0.10) / 0.9 = 0.2) and 6 genuine at 10 of 100; its
+    # excess share over its 1,200 outputs is 6 x 100 x 0.2 / 1,200 = 0.10. Every 'half' user
+    # shows an incentive share i = 0.10, the org's i_o = 0.10: the gamers' excess already
+    # holds it, so the org figure is max(0.10, 0.10) = 0.10. Per user, max(i - t~_u, 0) would
+    # have added about 0.1 for each of the 6 genuine users (about 0.05 for the org).
+    rows = [("chat", f"h{i}", "ide/chat", 100.0, 10.0) for i in range(12)]
+    rows += [("half", f"g{i}", "ide/chat", 100.0, 28.0) for i in range(6)]
+    rows += [("half", f"n{i}", "ide/chat", 100.0, 10.0) for i in range(6)]
+    acc = _acc(rows)
+    inc = {"chat": np.nan, "half": 0.10}
+    users = _users([(o, u, 100.0, inc[o]) for o, u in acc[["org_id", "user_key"]].values])
+    got = ax.estimate(acc, users, POINT).set_index("org_id")
+    assert got.loc["half", "share"] == pytest.approx(0.10, abs=1e-9)
+    assert got.loc["chat", "share"] == pytest.approx(0.0, abs=1e-9)
+    # an incentive share above the org's excess is what the excess does not explain: 0.15
+    users.loc[users.org_id == "half", "incentive"] = 0.15
+    got = ax.estimate(acc, users, POINT).set_index("org_id")
+    assert got.loc["half", "share"] == pytest.approx(0.15, abs=1e-9)
+    h = got.loc["half"]
+    assert h.ci_low <= h.share <= h.ci_high
 
 
 def test_interval_widens_for_used_theater_and_brackets_the_point():

@@ -51,8 +51,11 @@ the SAME quantity as the theater index, the share of usage that is performative
    least ``min_measured_users`` of them and a mean above ``incentive_z`` standard errors; one
    user's share over a few weeks is noise that ``max`` would only ever add). Their extra
    interactions mostly go unused, so they are largely inside the excess already: the org's
-   share i adds only what t~_u does not explain, ``max(i - t~_u, 0)`` (the rest of the usage
-   takes ``max(t~_u, i)``); the upper end takes the noisy-OR ``1 - (1 - t_hi)(1 - i)``.
+   share i adds only what the org's excess share x_o (steps 1-4) does not explain, the org
+   figure is ``max(x_o, i)`` (both org shares of the same usage; against each user's t~_u, i
+   would be added for every genuine user of an org whose gamers' excess already holds it);
+   the interval's ends keep the per-user rule (the upper end the noisy-OR
+   ``1 - (1 - t_hi)(1 - i)``, the lower ``max(i - t~_u, 0)`` on the low excess).
 6. **Interval.** A user-clustered Poisson bootstrap that re-estimates the baselines, the org
    means and every user's excess; each replicate sets a feature's baseline from its orgs drawn
    with replacement (:func:`_org_resample`), so a baseline set by a few orgs widens the
@@ -540,12 +543,16 @@ def _shares(
     # the org's incentive share where enough people measure it (0 elsewhere: adds nothing);
     # one user's share over a few weeks is noisy, and max(i_u - t~_u, 0) of a noisy i_u
     # only ever adds
-    inc = org_incentive(fr.user_org, fr.incentive, fr.usage, w, O, s)[fr.user_org]
+    inc_o = org_incentive(fr.user_org, fr.incentive, fr.usage, w, O, s)
+    inc = inc_o[fr.user_org]
     # Measured outputs carry the user's own (unshrunk) excess: summed over the org it is
     # unbiased, where shrunk values are not when theater goes with volume. Shrinkage serves
     # the usage the counts do not cover (a thin user's extreme rate must not be spread over
     # it). Incentive weight counts where the excess does not already explain it (its extra
-    # interactions mostly go unused); the upper end takes the noisy-OR (no overlap at all).
+    # interactions mostly go unused), compared at the org level where both are org shares of
+    # the same usage: against each user's own excess, an org's incentive share would be added
+    # for every genuine user of an org whose gamers' excess already holds it. The upper end
+    # takes the noisy-OR per user (no overlap at all).
     n_u = np.minimum(np.bincount(fr.row_user, weights=fr.n, minlength=fr.n_users), fr.usage)
     rest = fr.usage - n_u
     tot = np.bincount(fr.user_org, weights=w * fr.usage, minlength=O)
@@ -555,7 +562,9 @@ def _shares(
         got = np.bincount(fr.user_org, weights=per_user, minlength=O) / np.where(tot > 0, tot, 1)
         return np.where(tot > 0, np.clip(got, 0, 1), np.nan)
 
-    share = org_share(t + np.maximum(inc - t_s, 0), np.maximum(t_s, inc))
+    share = np.maximum(org_share(t, t_s), inc_o)
+    # the ends keep the per-user rule: floored at the org's incentive share, the low end would
+    # sit above the planted share of orgs whose incentive share overstates their theater
     low = org_share((t - d_o) * keep_lo + np.maximum(inc - t_s_lo, 0), np.maximum(t_s_lo, inc))
     high = org_share(1 - (1 - t_hi) * (1 - inc), 1 - (1 - t_s_hi) * (1 - inc))
     measured = np.bincount(fr.user_org, weights=has.astype(float), minlength=O)

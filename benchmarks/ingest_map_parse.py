@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
+import re
 import resource
 import shutil
 import tempfile
@@ -66,6 +68,13 @@ EDGE_LINES = [
     '{"event_id":"e18"',
     '{"":1,"event_id":"e19"}',
     ' {"event_id":"e20"} ',
+    '{"meta":{"sdk":"y"},"event_id":"e21","region":null}',
+    '{"region":"eu","event_id":"e22","meta":"a\\"b\\u00e9"}',
+    '{"event_id":"e23","region":"eu","region":"us"}',
+    '{"event_id":"e24","meta":[1, 2.50, true],"region":-0.0e1}',
+    '{"event_id":null,"region":"eu"}',
+    '{"region":"eu"}',
+    '{"event_id":"e27","meta":{"k":NaN}}',
 ]
 
 
@@ -119,7 +128,134 @@ def skip_map(texts, c):
     )
 
 
-IMPLS = {"current": L._from_text, "struct_only": struct_only, "skip_map": skip_map}
+def sample_keys(paths, lines: int = 50) -> set:
+    """Top-level keys of the first ``lines`` JSON lines of each file (Python; a hint only)."""
+    keys = set()
+    for p in paths:
+        with open(p, encoding="utf-8", errors="replace") as fh:
+            for _, line in zip(range(lines), fh):
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(rec, dict):
+                    keys.update(rec)
+    return keys
+
+
+HINT: set = set()
+
+
+def known_extras_no_extra(texts, c):
+    """``known_extras`` with ``_extra`` left null: what building it costs."""
+    return known_extras(texts, c).withColumn("_extra", F.lit(None).cast("string"))
+
+
+def known_extras(texts, c):
+    """One struct parse for rows whose keys are contract names or extra names seen in a sample.
+
+    The struct takes the contract's fields and the extra names in ``HINT`` (keys seen in a
+    sample of the files); a row whose ``json_object_keys`` are all among those, without
+    repeats, that parsed (a value, no corrupt record) builds ``_extra`` from the struct's extra
+    fields in the keys' order. Every other row takes the map path as ``current`` does.
+    """
+    names = list(c.names)
+    # only plain names that no other name equals ignoring case: the rest take the map path
+    lower = [n.lower() for n in names]
+    cand = sorted(set(HINT) - set(names) - {CORRUPT})
+    extras = [
+        e
+        for e in cand
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", e)
+        and e.lower() not in lower
+        and sum(x.lower() == e.lower() for x in cand) == 1
+    ]
+    allk = names + extras
+    fields = [T.StructField(n, T.StringType()) for n in allk]
+    values = T.StructType([*fields, T.StructField(CORRUPT, T.StringType())])
+    options = {**L.JSON_OPTIONS, "columnNameOfCorruptRecord": CORRUPT}
+    keys = F.expr("json_object_keys(_raw)")
+    rec = texts.select(
+        F.from_json("_raw", values, options).alias("_val"), keys.alias("_keys"), "_raw"
+    )
+    val, ks = F.col("_val"), F.col("_keys")
+    safe = (
+        ks.isNotNull()
+        & F.forall(ks, lambda k: k.isin(*allk))
+        & (F.size(ks) == F.size(F.array_distinct(ks)))
+        & val.getField(CORRUPT).isNull()
+        & F.coalesce(*[val.getField(n) for n in allk]).isNotNull()
+    )
+    rec = rec.select(
+        "_val",
+        "_raw",
+        "_keys",
+        safe.alias("_safe"),
+        F.when(~safe, F.from_json("_raw", L.MAP, L.JSON_OPTIONS)).alias("_rec"),
+    )
+
+    def pick(k):
+        out = None
+        for e in extras:
+            out = (F.when if out is None else out.when)(k == e, val.getField(e))
+        return out if out is not None else F.lit(None).cast("string")
+
+    ek = F.filter("_keys", lambda k: ~k.isin(*names))
+    fast = F.when(F.size(ek) > 0, F.to_json(F.map_from_arrays(ek, F.transform(ek, pick))))
+    malformed = ~F.col("_safe") & F.col("_rec").isNull()
+    return rec.select(
+        *[F.when(~malformed, val.getField(n)).alias(n) for n in names],
+        F.when(F.col("_safe"), fast).otherwise(extra_fields(F.col("_rec"), c)).alias("_extra"),
+        malformed.alias(MALFORMED),
+        "_raw",
+        F.lit(True).alias(JSON_TYPED),
+    )
+
+
+def _probe(texts, c, extra_cols):
+    values = T.StructType([T.StructField(n, T.StringType()) for n in c.names])
+    rec = texts.select(F.from_json("_raw", values, L.JSON_OPTIONS).alias("_val"), "_raw")
+    return rec.select(*[F.col("_val").getField(n).alias(n) for n in c.names], *extra_cols(), "_raw")
+
+
+def probe_keys(texts, c):
+    """struct_only plus ``json_object_keys`` (its count): what the key pass costs."""
+    return _probe(texts, c, lambda: [F.size(F.expr("json_object_keys(_raw)")).alias("_n")])
+
+
+def probe_colons(texts, c):
+    """struct_only plus a colon count of the text and of each value: a text-only key test."""
+
+    def colons(col):
+        return F.length(col) - F.length(F.regexp_replace(col, ":", ""))
+
+    def cols():
+        per = [F.coalesce(colons(F.col("_val").getField(n)) + 1, F.lit(0)) for n in c.names]
+        total = per[0]
+        for p in per[1:]:
+            total = total + p
+        return [(colons(F.col("_raw")) == total).alias("_n")]
+
+    return _probe(texts, c, cols)
+
+
+def probe_map(texts, c):
+    """struct_only plus the map parse and ``_extra`` (the current extra work, counted alone)."""
+    return _probe(
+        texts, c, lambda: [extra_fields(F.from_json("_raw", L.MAP, L.JSON_OPTIONS), c).alias("_n")]
+    )
+
+
+IMPLS = {
+    "probe_keys": probe_keys,
+    "probe_colons": probe_colons,
+    "probe_map": probe_map,
+    "current": L._from_text,
+    "struct_only": struct_only,
+    "skip_map": skip_map,
+    "known_extras": known_extras,
+    "known_extras_no_extra": known_extras_no_extra,
+}
 
 
 def main() -> None:
@@ -140,8 +276,14 @@ def main() -> None:
     with session(cfg) as spark:
         if a.check:
             texts = spark.createDataFrame([(t,) for t in EDGE_LINES], "_raw string")
+            HINT.update(["meta", "region", "x", ""])
             got = {k: {r["_raw"]: r.asDict() for r in IMPLS[k](texts, c).collect()} for k in IMPLS}
-            diff = [t for t in EDGE_LINES if got["current"][t] != got["skip_map"][t]]
+            diff = [
+                (k, t)
+                for k in ("skip_map", "known_extras")
+                for t in EDGE_LINES
+                if got["current"][t] != got[k][t]
+            ]
             for t in EDGE_LINES:
                 r = got["current"][t]
                 print(f"{t!r:45} malformed={r[MALFORMED]!s:5} extra={r['_extra']}")
@@ -152,6 +294,8 @@ def main() -> None:
             spark.read.text(files).where(F.trim("value") != "").select(F.col("value").alias("_raw"))
         )
         n = texts.count()
+        HINT.update(sample_keys(files))
+        print("hint:", sorted(HINT - set(c.names)), flush=True)
         print(f"{len(files)} files, {n} lines", flush=True)
         out = tempfile.mkdtemp(prefix="map_parse_")
         try:

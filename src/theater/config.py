@@ -46,6 +46,7 @@ BOUNDS = {
     "scoring.bootstrap.confidence": (0.5, 0.999),
     "scoring.bootstrap.replicates": (20, 100000),
     "scoring.bucket_rows": (0, None),
+    "ingest.group_bytes": (1, None),
     "spark.shuffle_partitions": (1, None),
     "incentives.quota_bunching.bin_width": (1, None),
     "incentives.quota_bunching.window": (3, 100),
@@ -117,6 +118,7 @@ class Privacy:
 @dataclass(frozen=True)
 class Ingest:
     max_quarantine_sample: int
+    group_bytes: int
 
 
 @dataclass(frozen=True)

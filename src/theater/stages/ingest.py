@@ -91,6 +91,10 @@ VENDOR_EVENT_COLUMNS = {
 LINEAGE = ["_source_file", "_file_sha256", "_ingested_at", "_batch_id"]
 #: Partition column of the checked write: ``good`` rows (bronze's) apart from ``bad`` ones.
 SPLIT = "rows"
+#: Second partition column of the checked write when a batch spans several groups of landing
+#: files (:func:`landing_groups`): one data file per group, so no reader of bronze meets the whole
+#: batch as one file. Never committed: readers of the staged folders drop it.
+GROUP = "_group"
 #: Name prefix of data files committed by :func:`_commit_files` (then the batch id).
 COMMITTED_PREFIX = "part-ingest-"
 KNOWN_LANDING = set(DATASETS) | {vin.VENDOR_DIR, vin.IDENTITIES_DIR, seats.DIR}
@@ -106,14 +110,40 @@ def new_batch_id() -> str:
     return datetime.now(timezone.utc).strftime("b%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
+def landing_groups(sizes: list[int], group_bytes: int) -> list[int]:
+    """Group number of each file (in order): consecutive files of about ``group_bytes`` bytes
+    together. A file starts a new group when its group already holds files and would pass
+    ``group_bytes`` with it; a file larger than ``group_bytes`` is a group by itself. Files
+    summing to at most ``group_bytes`` are one group (0)."""
+    groups: list[int] = []
+    g, total = 0, 0
+    for size in sizes:
+        if total and total + size > group_bytes:
+            g, total = g + 1, 0
+        groups.append(g)
+        total += size
+    return groups
+
+
 def _with_lineage(
-    spark: SparkSession, records: DataFrame, files: list[LandingFile], batch_id: str, at: datetime
+    spark: SparkSession,
+    records: DataFrame,
+    files: list[LandingFile],
+    batch_id: str,
+    at: datetime,
+    groups: list[int] | None = None,
 ) -> DataFrame:
     """Lineage columns from each row's ``_file`` key (``file_key(i)`` of ``files[i]``): a join
-    with the small list of the batch's files."""
+    with the small list of the batch's files; with ``groups``, also each file's group number
+    (column :data:`GROUP`)."""
+    with_groups = groups is not None
     keys = spark.createDataFrame(
-        [(file_key(i), f.relpath, f.sha256) for i, f in enumerate(files)],
-        f"{FILE_KEY} string, _source_file string, _file_sha256 string",
+        [
+            (file_key(i), f.relpath, f.sha256) + ((groups[i],) if with_groups else ())
+            for i, f in enumerate(files)
+        ],
+        f"{FILE_KEY} string, _source_file string, _file_sha256 string"
+        + (f", {GROUP} int" if with_groups else ""),
     )
     cols = [c for c in records.columns if c != FILE_KEY]
     return records.join(F.broadcast(keys), on=FILE_KEY, how="inner").select(
@@ -122,6 +152,7 @@ def _with_lineage(
         "_file_sha256",
         F.lit(at).cast("timestamp").alias("_ingested_at"),
         F.lit(batch_id).alias("_batch_id"),
+        *([GROUP] if with_groups else []),
     )
 
 
@@ -393,6 +424,8 @@ class _Batch:
     metrics: dict
     # good rows' files become bronze's data files as written (Delta on the embedded engine)
     direct: bool = False
+    # bytes of landing input per group of files written as one data file (landing_groups)
+    group_bytes: int = 1 << 62
     file_rows: list = field(default_factory=list)
     # gate failures no single file could be blamed for
     failures: list[DataQualityError] = field(default_factory=list)
@@ -434,6 +467,7 @@ def _run(
         spark, lake, landing, batch_id, at, limits, staging, progress, dq,
         _loaded_keys(spark, lake), _new_metrics(batch_id),
         direct=lake.fmt == "delta" and cfg.engine == "sail",
+        group_bytes=cfg.ingest.group_bytes,
     )  # fmt: skip
     _skip_unknown_landing(landing, b.metrics)
     for dataset in DATASETS:
@@ -547,7 +581,12 @@ def _checked(
     # one scan per kind of prepared file (not one plan per file), each row keyed to its file
     farm = os.path.join(staging, f"files-{dataset}")
     scanned = read_batch(spark, dataset, [preps[f.relpath] for f in readable], farm)
-    records = _with_lineage(spark, scanned, readable, b.batch_id, b.at)
+    groups = landing_groups([f.size for f in readable], b.group_bytes)
+    # one group (a batch under group_bytes): no group column, the layout of a single write
+    by_group = [GROUP] if max(groups, default=0) > 0 else []
+    records = _with_lineage(
+        spark, scanned, readable, b.batch_id, b.at, groups if by_group else None
+    )
     staged = os.path.join(staging, f"checked-{dataset}")
     checked = check_records(records, dataset, b.limits)
     is_bad = F.size("_problems") > 0
@@ -557,13 +596,17 @@ def _checked(
         F.when(is_bad, F.col("_problems")).alias("_problems"),
         F.when(is_bad, F.col("_raw")).alias("_raw"),
         F.when(is_bad, F.lit("bad")).otherwise(F.lit("good")).alias(SPLIT),
+        *by_group,
     )
-    split.write.mode("overwrite").partitionBy(SPLIT).parquet(staged)
+    split.write.mode("overwrite").partitionBy(SPLIT, *by_group).parquet(staged)
     names = split.columns[: len(columns)]
     good_dir, bad_dir = (os.path.join(staged, f"{SPLIT}={v}") for v in ("good", "bad"))
-    parts = {d: spark.read.parquet(d) for d in (good_dir, bad_dir) if _has_parquet(d)}
+    # reading a folder of group folders adds the group column (partition discovery): dropped
+    parts = {
+        d: spark.read.parquet(d).drop(*by_group) for d in (good_dir, bad_dir) if _has_parquet(d)
+    }
     if not parts:  # no row at all (every file held only blank lines the scan drops)
-        parts[bad_dir] = split.drop(SPLIT).limit(0)
+        parts[bad_dir] = split.drop(SPLIT, *by_group).limit(0)
     any_part = next(iter(parts.values()))
     good = parts.get(good_dir, any_part.limit(0)).select(*names)
     bad_in = parts.get(bad_dir, any_part.limit(0))
@@ -583,8 +626,18 @@ def _checked(
     return good, bad, good_dir if direct else None
 
 
+def _parquet_files(folder: str) -> list[str]:
+    """Paths of the Parquet files in ``folder`` and its group folders (:data:`GROUP`), sorted."""
+    return sorted(
+        os.path.join(root, n)
+        for root, _, names in os.walk(folder)
+        for n in names
+        if n.endswith(".parquet")
+    )
+
+
 def _has_parquet(folder: str) -> bool:
-    return os.path.isdir(folder) and any(n.endswith(".parquet") for n in os.listdir(folder))
+    return os.path.isdir(folder) and bool(_parquet_files(folder))
 
 
 def _commit_files(b: _Batch, table: str, good: DataFrame, folder: str) -> None:
@@ -611,9 +664,11 @@ def _commit_files(b: _Batch, table: str, good: DataFrame, folder: str) -> None:
         lake.append(good, table)
         return
     actions = []
-    for name in sorted(n for n in os.listdir(folder) if n.endswith(".parquet")):
+    # one file per group of landing files (:func:`landing_groups`); the group folders' names
+    # carry the group column, which the files themselves do not hold
+    for src in _parquet_files(folder):
         dest = f"{COMMITTED_PREFIX}{b.batch_id}-{uuid.uuid4().hex}.parquet"
-        os.replace(os.path.join(folder, name), os.path.join(path, dest))
+        os.replace(src, os.path.join(path, dest))
         st = os.stat(os.path.join(path, dest))
         rows = pq.read_metadata(os.path.join(path, dest)).num_rows
         stats = json.dumps({"numRecords": rows})

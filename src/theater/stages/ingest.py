@@ -35,6 +35,9 @@
   columns) from bad ones (with their text). On the embedded engine with Delta the good rows'
   files become the bronze table's data files by one Delta commit after the gate passes
   (:func:`_commit_files`): the rows are written once; elsewhere the engine appends them.
+  A dataset's new files summing to more than ``ingest.group_bytes`` are written as one file
+  per group of consecutive files (:func:`landing_groups`), so that no reader of bronze (refine
+  re-partitions it a group of data files at a time) meets a large batch as one file.
 - Staging (``<lake>/ops/_staging/<batch>/``, re-framed copies and links of landing files that
   still hold raw identifiers) is removed on every exit, and any stale staging at the start of a
   run.

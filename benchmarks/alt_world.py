@@ -27,7 +27,9 @@ unaffected, and one that assumes sources alike is not. With 30 orgs, 6 sources g
 feature (a mixed delivery's few-org baselines).
 
 Returns ``acc`` (org_id, user_key, feature, n, k; with ``with_perf`` also ``perf``, the planted
-performative outputs of the row, for a ceiling, never for an estimator), ``users`` (org_id, user_key, usage,
+performative outputs of the row, for a ceiling, never for an estimator; with ``with_parts`` also
+``perf_unused``, the performative outputs that went unused, and ``p_gen``, the user's genuine
+unused rate of that feature, for taking the ceiling's gap apart), ``users`` (org_id, user_key, usage,
 incentive = NaN) and ``truth`` (org_id, theater_share), the frames the estimator reads.
 """
 
@@ -57,6 +59,7 @@ def world(
     org_sd: float = 0.25,
     user_sd: float = 0.35,
     with_perf: bool = False,
+    with_parts: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     names = list(FEATURES)
@@ -80,17 +83,21 @@ def world(
             g = rng.uniform(0.15, 0.7) if gamer else 0.0
             perf = rng.binomial(n_f, g)
             p_gen = 1 / (1 + np.exp(-(base + org_off[o] + rng.normal(0, user_sd))))
-            k = rng.binomial(n_f - perf, p_gen) + rng.binomial(perf, unused_th[o])
+            k_gen = rng.binomial(n_f - perf, p_gen)
+            k_perf = rng.binomial(perf, unused_th[o])
+            k = k_gen + k_perf
             perf_o += perf.sum()
             tot_o += n_f.sum()
-            for f, n, kk, pp in zip(names, n_f, k, perf):
+            for f, n, kk, pp, kp, pg in zip(names, n_f, k, perf, k_perf, p_gen):
                 if n > 0 and f not in UNCOUNTED:
-                    acc.append((org, user, f, float(n), float(kk), float(pp)))
+                    acc.append((org, user, f, float(n), float(kk), float(pp), float(kp), pg))
             users.append((org, user, float(n_f.sum()), np.nan))
         truth.append((org, perf_o / tot_o if tot_o else 0.0))
-    acc = pd.DataFrame(acc, columns=["org_id", "user_key", "feature", "n", "k", "perf"])
+    parts = ["perf_unused", "p_gen"]
+    acc = pd.DataFrame(acc, columns=["org_id", "user_key", "feature", "n", "k", "perf", *parts])
+    acc = acc if with_parts else acc.drop(columns=parts)
     return (
-        acc if with_perf else acc.drop(columns="perf"),
+        acc if with_perf or with_parts else acc.drop(columns="perf"),
         pd.DataFrame(users, columns=["org_id", "user_key", "usage", "incentive"]),
         pd.DataFrame(truth, columns=["org_id", "theater_share"]),
     )

@@ -22,7 +22,10 @@ format; only the IDE tool's counts reach the estimator), Spearman against the pl
   dispersion of the per-org genuine rates around the pooled one (``phi``: mean squared z; 1 is
   pure binomial), normal draws;
 - ``plain`` (1 - accepted/shown), ``user_excess`` (``rank_compare``) and ``published`` (the
-  estimator's point share as it is now, ``replicates=0``).
+  estimator's point share as it is now, ``replicates=0``);
+- ``shrunk``: ``published`` pulled toward the precision-weighted mean over orgs by its sampling
+  variance (the plain rate's user-clustered variance; between-org variance by moments): ranking
+  by posterior means, the statistical remedy for noisy small orgs, not a signal. Not adopted.
 
 Also printed: ``phi``; the mean absolute rank error of the plain rate in the orgs below and above
 the run's median delivered count; the org-level incentive share's Spearman against the
@@ -80,9 +83,19 @@ def org_frame(run: Path) -> pd.DataFrame:
         )
     )
     x = x[x["share"].notna() & (x["n_tool"] > 0)].copy()
+    a = acc.groupby(["org_id", "user_key"])[["n", "k"]].sum().reset_index()
+    p = a["org_id"].map(nk["k"] / nk["n"])
+    r2 = ((a["k"] - a["n"] * p) ** 2).groupby(a["org_id"]).sum() / nk["n"] ** 2
+    x["var"] = x["org_id"].map(r2)
     x["visible"] = (x["th_tool"] - 0.5 * x["fragment"]) / x["n_tool"]
     x["burst_fill"] = (x["quota_filler"] + x["checkpoint_burst"]) / x["n_tool"]
     return x
+
+
+def shrink(est: np.ndarray, var: np.ndarray) -> np.ndarray:
+    mu = np.average(est, weights=1 / (var + 1e-12))
+    tau2 = max(float(np.var(est) - np.mean(var)), 1e-6)
+    return mu + tau2 / (tau2 + var) * (est - mu)
 
 
 def floors(x: pd.DataFrame, draws: int, rng) -> tuple[float, float, float]:
@@ -117,6 +130,9 @@ def measure(run: Path, draws: int, rng) -> tuple[dict, pd.DataFrame]:
         ("published", "share"),
     ):
         res[k] = rho(x[c], y)["spearman"]
+    res["shrunk"] = rho(
+        pd.Series(shrink(x["share"].to_numpy(), x["var"].to_numpy())), y.reset_index(drop=True)
+    )["spearman"]
     err = (x["acceptance_rate"].rank() - y.rank()).abs()
     small = x["n"] < x["n"].median()
     res["rank_err_small"] = round(float(err[small].mean()), 2)
@@ -149,7 +165,9 @@ def measure_alt(seed: int, mix: str) -> dict:
             "floor": o["floor_k"] / o["n"],
         }
     ).reset_index()
-    est = ax.estimate(acc[["org_id", "user_key", "feature", "n", "k"]], users, ax.Settings(replicates=0))
+    est = ax.estimate(
+        acc[["org_id", "user_key", "feature", "n", "k"]], users, ax.Settings(replicates=0)
+    )
     x = (
         truth.merge(est[["org_id", "share"]], on="org_id")
         .merge(simple_estimators(acc[["org_id", "user_key", "feature", "n", "k"]]), on="org_id")
@@ -170,7 +188,7 @@ def measure_alt(seed: int, mix: str) -> dict:
     return res
 
 
-COLS = ("oracle", "visible", "floor", "floor_over", "plain", "user_excess", "published")
+COLS = ("oracle", "visible", "floor", "floor_over", "plain", "user_excess", "published", "shrunk")
 
 
 def main(argv=None) -> int:

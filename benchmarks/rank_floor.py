@@ -31,6 +31,15 @@ Also printed: ``phi``; the mean absolute rank error of the plain rate in the org
 the run's median delivered count; the org-level incentive share's Spearman against the
 planted quota-filler and checkpoint-burst share of the delivered tool (the evidence the export
 carries beside the counts). ``--csv``: one row per org per run. Pure pandas on kept files, seconds.
+
+``--native DIR`` (GitHub Copilot users runs only): the seed's native world, regenerated into
+``DIR/s<seed>`` when absent (``theater.synth.generate`` with ``vendor_ranking.py``'s world; its
+truth is checked equal to the run's), gives each delivered output's own disposition and feature,
+so the ladder is exact: ``visible`` from the drawn dispositions, the genuine unused rate per
+feature, ``floor_feature`` (genuine draws binomial at each feature's own rate), ``phi`` around
+the pooled rate and around the feature rates, and ``plain_mix_known``: the plain rate with the
+feature mix's effect removed at the true per-feature genuine rates (what a perfect feature
+baseline reaches). The run's counts are checked equal to the native world's.
 """
 
 from __future__ import annotations
@@ -188,12 +197,92 @@ def measure_alt(seed: int, mix: str) -> dict:
     return res
 
 
+def _native(run: Path, root: Path) -> pd.DataFrame:
+    """The delivered tool's native outputs of the run's seed: feature, unused, theater."""
+    import pyarrow.dataset as pads
+    import vendor_ranking as vr
+
+    from theater.synth import generate
+    from theater.synth.exports.github_copilot_users import GH_FEATURE
+    from theater.synth.vocab import USED
+
+    seed = int(run.name[1:].split("-", 1)[0])
+    nat = root / f"s{seed}"
+    if not (nat / "truth" / "interactions.csv").exists():
+        w = dict(n_orgs=24, n_users=1200, start=vr.START_D, end=vr.END_D)
+        generate(nat, seed=seed, dirty=False, formats="parquet", progress=lambda m: None, **w)
+    a = pd.read_csv(nat / "truth" / "interactions.csv").sort_values(["tool", "event_id"])
+    b = pd.read_csv(run / "world" / "truth" / "interactions.csv").sort_values(["tool", "event_id"])
+    if not a.reset_index(drop=True).equals(b.reset_index(drop=True)):
+        raise SystemExit(f"{nat}: not the world of {run}")
+    cols = ["event_id", "action", "output_disposition"]
+    d = pads.dataset(str(nat / "landing" / "interactions" / "ide"), format="parquet")
+    d = d.to_table(columns=cols).to_pandas().merge(a[a["tool"] == "ide"], on="event_id")
+    d["feature"] = d["action"].map(GH_FEATURE).fillna("chat_panel_ask_mode")
+    d["unused"] = (~d["output_disposition"].isin(USED)).astype(int)
+    return d
+
+
+def measure_exact(run: Path, root: Path, draws: int, rng) -> dict:
+    d = _native(run, root)
+    d["gen"] = 1 - d["is_theater"]
+    d["gen_unused"] = d["unused"] * d["gen"]
+    d["vis"] = d["unused"] * d["is_theater"]
+    of = d.groupby(["org_id", "feature"])[["gen", "gen_unused", "vis", "is_theater"]].sum()
+    gf = of.groupby("feature")["gen_unused"].sum() / of.groupby("feature")["gen"].sum()
+    of["exp_f"] = of["gen"] * of.index.get_level_values(1).map(gf)
+    o = of.groupby("org_id").sum()
+    o["n"] = o["gen"] + o["is_theater"]
+    o["k"] = o["gen_unused"] + o["vis"]
+    acc = pd.read_parquet(run / "ax" / "acc.parquet").groupby("org_id")[["n", "k"]].sum()
+    if not np.allclose(o.loc[acc.index, ["n", "k"]].to_numpy(), acc[["n", "k"]].to_numpy()):
+        raise SystemExit(f"{run}: the delivered counts differ from the native outputs")
+    x = org_frame(run)[["org_id", "theater_share", "share", "user_excess"]]
+    x = x.merge(o.reset_index(), on="org_id").reset_index(drop=True)
+    y = x["theater_share"]
+    g = float(x["gen_unused"].sum() / x["gen"].sum())
+
+    def sim(mean, phi=1.0):
+        sd = np.sqrt(phi * mean * (1 - mean / x["gen"]))
+        return float(
+            np.mean(
+                [
+                    rho((x["vis"] + rng.normal(mean, sd)) / x["n"], y)["spearman"]
+                    for _ in range(draws)
+                ]
+            )
+        )
+
+    res = {"run": run.name, "orgs": int(len(x))}
+    res["oracle"] = rho(x["is_theater"] / x["n"], y)["spearman"]
+    res["visible"] = rho(x["vis"] / x["n"], y)["spearman"]
+    res["floor_pooled"] = sim(g * x["gen"])
+    res["floor_feature"] = sim(x["exp_f"])
+    res["plain"] = rho(x["k"] / x["n"], y)["spearman"]
+    res["plain_mix_known"] = rho((x["k"] - x["exp_f"] + g * x["gen"]) / x["n"], y)["spearman"]
+    res["user_excess"] = rho(x["user_excess"], y)["spearman"]
+    res["published"] = rho(x["share"], y)["spearman"]
+    res["phi_pooled"] = float(
+        ((x["gen_unused"] - g * x["gen"]) ** 2 / (g * (1 - g) * x["gen"])).mean()
+    )
+    res["phi_feature"] = float(
+        ((x["gen_unused"] - x["exp_f"]) ** 2 / (x["exp_f"] * (1 - x["exp_f"] / x["gen"]))).mean()
+    )
+    res["genuine_rate"] = {k: round(float(v), 3) for k, v in gf.items()}
+    return res
+
+
+EXACT = ("oracle", "visible", "floor_pooled", "floor_feature", "plain", "plain_mix_known")
+EXACT += ("user_excess", "published", "phi_pooled", "phi_feature")
+
+
 COLS = ("oracle", "visible", "floor", "floor_over", "plain", "user_excess", "published", "shrunk")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="*")
+    ap.add_argument("--native", help="folder for the runs' native worlds (Copilot users runs)")
     ap.add_argument("--alt-seeds", type=int, nargs="*", default=[])
     ap.add_argument("--alt-mixes", nargs="+", default=["ide/chat", "agent/edit"])
     ap.add_argument("--draws", type=int, default=200)
@@ -218,6 +307,21 @@ def main(argv=None) -> int:
     if rows:
         means = {c: np.mean([r[c] for r in rows]) for c in COLS}
         print("| mean | | " + " | ".join(f"{means[c]:.3f}" for c in COLS) + " | | |")
+    ex = [
+        measure_exact(Path(d), Path(args.native), args.draws, rng)
+        for d in args.runs
+        if args.native and Path(d).name.endswith("-github_copilot_users")
+    ]
+    if ex:
+        print("\n| exact (native dispositions) | orgs | " + " | ".join(EXACT) + " |")
+        print("|---|---:|" + "---:|" * len(EXACT))
+        for r in ex + [
+            {"run": "mean", "orgs": "", **{c: np.mean([r[c] for r in ex]) for c in EXACT}}
+        ]:
+            print(
+                f"| {r['run']} | {r['orgs']} | " + " | ".join(f"{r[c]:.3f}" for c in EXACT) + " |"
+            )
+        print("genuine unused rate by feature:", json.dumps([r["genuine_rate"] for r in ex]))
     alt = [measure_alt(s, m) for m in args.alt_mixes for s in args.alt_seeds]
     if alt:
         acols = ("oracle", "visible", "floor", "plain", "user_excess", "published")

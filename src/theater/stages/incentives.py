@@ -237,7 +237,9 @@ def _quota_bunching(spark, inc, period_rows, policies, bounds, aggregates, stagi
     s = cfg.incentives
     qb = s.quota_bunching
     seed = cfg.scoring.bootstrap.seed
-    celled = period_rows.transform(with_filler_cell(cfg.signals.unused_output.max_dwell_ms))
+    celled = quota_users_rows(period_rows, policies).transform(
+        with_filler_cell(cfg.signals.unused_output.max_dwell_ms)
+    )
     counted = None
     if staging is not None:
         # the rows counted per user-week and cell once: the user-week counts are their sums
@@ -282,6 +284,30 @@ def _quota_bunching(spark, inc, period_rows, policies, bounds, aggregates, stagi
         "_wq_use",
         F.col("weekly_quota").cast("long").alias("_cz"),
     )
+
+
+def quota_users_rows(period_rows: DataFrame, policies: DataFrame) -> DataFrame:
+    """``period_rows`` of the users with a row in an org that has a quota policy, all of their
+    rows (the filler cell's sitting window is per user: each row keeps its neighbours).
+
+    Every reader of the cell counts (the user-week counts of the bunching estimate, its pooled
+    and stacked regimes, the cell rates, the labels' weights) joins them to a regime, an org
+    with a quota: the other orgs' rows were counted, sorted by the window and never read. All
+    rows when a quota policy names every org (``*``) or none does."""
+    orgs = {
+        r.org_id
+        for r in policies.where(F.col("kind") == "quota").select("org_id").distinct().collect()
+    }
+    if not orgs or "*" in orgs or None in orgs:
+        return period_rows
+    users = (
+        period_rows.where(F.col("org_id").isin(*sorted(orgs)))
+        .select(F.col("user_key").alias("_q_user"))
+        .distinct()
+    )
+    # null-safe: rows without a user share one window partition, kept with the others
+    same = F.col("user_key").eqNullSafe(F.col("_q_user"))
+    return period_rows.join(F.broadcast(users), on=same, how="left_semi")
 
 
 def cell_week_table(spark: SparkSession, rows: DataFrame, path: str, buckets: int) -> DataFrame:

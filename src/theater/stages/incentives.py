@@ -237,7 +237,9 @@ def _quota_bunching(spark, inc, period_rows, policies, bounds, aggregates, stagi
     s = cfg.incentives
     qb = s.quota_bunching
     seed = cfg.scoring.bootstrap.seed
-    celled = period_rows.transform(with_filler_cell(cfg.signals.unused_output.max_dwell_ms))
+    celled = quota_users_rows(period_rows, policies).transform(
+        with_filler_cell(cfg.signals.unused_output.max_dwell_ms)
+    )
     counted = None
     if staging is not None:
         # the rows counted per user-week and cell once: the user-week counts are their sums
@@ -282,6 +284,30 @@ def _quota_bunching(spark, inc, period_rows, policies, bounds, aggregates, stagi
         "_wq_use",
         F.col("weekly_quota").cast("long").alias("_cz"),
     )
+
+
+def quota_users_rows(period_rows: DataFrame, policies: DataFrame) -> DataFrame:
+    """``period_rows`` of the users with a row in an org that has a quota policy, all of their
+    rows (the filler cell's sitting window is per user: each row keeps its neighbours).
+
+    Every reader of the cell counts (the user-week counts of the bunching estimate, its pooled
+    and stacked regimes, the cell rates, the labels' weights) joins them to a regime, an org
+    with a quota: the other orgs' rows were counted, sorted by the window and never read. All
+    rows when a quota policy names every org (``*``) or none does."""
+    orgs = {
+        r.org_id
+        for r in policies.where(F.col("kind") == "quota").select("org_id").distinct().collect()
+    }
+    if not orgs or "*" in orgs or None in orgs:
+        return period_rows
+    users = (
+        period_rows.where(F.col("org_id").isin(*sorted(orgs)))
+        .select(F.col("user_key").alias("_q_user"))
+        .distinct()
+    )
+    # null-safe: rows without a user share one window partition, kept with the others
+    same = F.col("user_key").eqNullSafe(F.col("_q_user"))
+    return period_rows.join(F.broadcast(users), on=same, how="left_semi")
 
 
 def cell_week_table(spark: SparkSession, rows: DataFrame, path: str, buckets: int) -> DataFrame:
@@ -458,8 +484,13 @@ def _order_factors(ests, main_order: int) -> dict[str, dict[int, float]]:
     return out
 
 
-def apply(interactions: DataFrame, inc: Incentives | None) -> DataFrame:
-    """Add ``sig_quota_bunching`` and ``sig_checkpoint_burst`` (null where not measured)."""
+def apply(interactions: DataFrame, inc: Incentives | None, rows: DataFrame | None = None):
+    """Add ``sig_quota_bunching`` and ``sig_checkpoint_burst`` (null where not measured).
+
+    ``rows``: the rows ``interactions`` was derived from, one per (tool, event_id), with their
+    ``event_ts``, ``output_disposition`` and ``dwell_ms`` unchanged (the labels' silver rows):
+    the filler cells are then computed from them (:func:`filler_weights`), not over
+    ``interactions`` itself."""
     qcol, ccol = f"sig_{quota_bunching.NAME}", f"sig_{checkpoint_burst.NAME}"
     df = interactions
     if inc is not None and inc.user_weeks is not None:
@@ -470,7 +501,14 @@ def apply(interactions: DataFrame, inc: Incentives | None) -> DataFrame:
         split = F.when(no_use_evidence(inc.max_dwell_ms), F.col("_wq_no_use")).otherwise(
             F.col("_wq_use")
         )
-        if inc.filler_cells is not None:
+        if inc.filler_cells is not None and rows is not None:
+            df = (
+                F.broadcast(filler_weights(rows, inc))
+                .join(df, on=["tool", "event_id"], how="right")
+                .withColumn("_split", F.coalesce(F.col("_wc"), split))
+                .drop("_wc")
+            )
+        elif inc.filler_cells is not None:
             # regimes with a cell split: the weight of the row's cell; others: the evidence split
             df = (
                 df.transform(with_filler_cell(inc.max_dwell_ms))
@@ -493,6 +531,37 @@ def apply(interactions: DataFrame, inc: Incentives | None) -> DataFrame:
     else:
         df = df.withColumn(ccol, F.lit(None).cast("double"))
     return df
+
+
+def filler_weights(rows: DataFrame, inc: Incentives) -> DataFrame:
+    """(tool, event_id, _wc): the filler cell's weight of each of ``rows`` in a bunched
+    user-week (``sig_quota_bunching`` > 0) of a regime with a cell split, the rows
+    :func:`apply` gives the cell's weight; no row for the others, whose weight is unused.
+
+    The cell's sitting bit is a window over each user's rows ordered by time: a wide sort
+    when taken over the labelled rows with every signal's columns. Here it runs over the
+    users with a bunched week alone (all of their rows, so each row's neighbours are the
+    same) and over the seven columns it reads; :func:`apply` joins the few weighted rows
+    back with them on the left, the side Sail builds its hash table from."""
+    qcol = f"sig_{quota_bunching.NAME}"
+    bunched = inc.user_weeks.where(F.col(qcol) > 0)
+    users = bunched.select("user_key").distinct()
+    week = F.date_trunc("week", F.col("event_ts")).cast("date")
+    return (
+        rows.select(
+            "tool", "event_id", "org_id", "user_key", "event_ts", "output_disposition", "dwell_ms"
+        )
+        .join(F.broadcast(users), on="user_key", how="left_semi")
+        .transform(with_filler_cell(inc.max_dwell_ms))
+        .withColumn(WEEK, week)
+        .join(
+            F.broadcast(bunched.select("org_id", "user_key", WEEK, "_cz")),
+            on=["org_id", "user_key", WEEK],
+            how="inner",
+        )
+        .join(F.broadcast(inc.filler_cells), on=["org_id", "_cz", "_cell"], how="inner")
+        .select("tool", "event_id", "_wc")
+    )
 
 
 def org_columns(

@@ -75,7 +75,7 @@ from ..sources.landing import (
     prepare,
     read_batch,
 )
-from ..transforms.contract import Limits, as_received, record_problems
+from ..transforms.contract import Limits, as_received, with_problems
 from . import seats
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ def check_records(records: DataFrame, dataset: str, limits: Limits | None = None
     """Add ``_problems`` (array of contract violations; empty for a good record)."""
     if "_json_typed" not in records.columns:
         records = records.withColumn("_json_typed", F.lit(False))
-    return records.withColumn("_problems", record_problems(contract(dataset), limits))
+    return with_problems(records, contract(dataset), limits)
 
 
 def split_records(checked: DataFrame, dataset: str) -> tuple[DataFrame, DataFrame]:

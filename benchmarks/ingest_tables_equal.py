@@ -1,5 +1,6 @@
 """Whether two lakes hold the same ingest output: every bronze table (quarantine included) and
-``ops/ingested_files``, all columns but batch ids and ingest times, rows compared as sorted
+``ops/ingested_files`` and ``ops/dq_results``, all columns but batch and run ids and ingest
+and validation times, rows compared as sorted
 text. Prints each table's shape in both lakes and SAME or DIFFERENT; exit 1 when any differ.
 
     python benchmarks/ingest_tables_equal.py LAKE_A LAKE_B
@@ -12,7 +13,7 @@ import sys
 
 from deltalake import DeltaTable
 
-DROP = {"_batch_id", "_ingested_at", "batch_id", "ingested_at"}
+DROP = {"_batch_id", "_ingested_at", "batch_id", "ingested_at", "run_id", "validated_at"}
 
 
 def load(lake: str, table: str):
@@ -29,7 +30,8 @@ def main() -> None:
     tables = sorted(
         os.path.relpath(root, a)
         for root, dirs, _ in os.walk(a)
-        if "_delta_log" in dirs and ("bronze" in root or root.endswith("ops/ingested_files"))
+        if "_delta_log" in dirs
+        and ("bronze" in root or root.endswith(("ops/ingested_files", "ops/dq_results")))
     )
     ok = True
     for t in tables:

@@ -547,7 +547,8 @@ def _ingest_dataset(b: _Batch, dataset: str, readable: list[LandingFile]) -> Non
         b.failures.append(exc)
         b.metrics["files_held_back"] += [f.relpath for f in readable]
         return
-    bad = b.dq.check(QUARANTINE, bad)
+    # staged by _checked already: a second copy would hold the same rows
+    bad = b.dq.check(QUARANTINE, bad, materialize=False)
     if good_dir and not rejected:
         _commit_files(b, f"bronze/{dataset}", good, good_dir)
     elif len(rejected) < len(readable):
@@ -612,21 +613,35 @@ def _checked(
         parts[bad_dir] = split.drop(SPLIT, *by_group).limit(0)
     any_part = next(iter(parts.values()))
     good = parts.get(good_dir, any_part.limit(0)).select(*names)
-    bad_in = parts.get(bad_dir, any_part.limit(0))
+    bad = _quarantined(b, dataset, readable, preps, parts.get(bad_dir), any_part)
+    direct = b.direct and good_dir in parts
+    return good, bad, good_dir if direct else None
+
+
+def _quarantined(
+    b: _Batch, dataset: str, readable, preps: dict, bad_in: DataFrame | None, any_part: DataFrame
+) -> DataFrame:
+    """The quarantine rows of a dataset's files, staged as Parquet: the checked write's bad
+    rows (``bad_in``, None when it wrote none) with their line numbers, and the records set
+    aside while staging. None of either (a clean batch): the empty frame, with no line to look
+    up and nothing to stage."""
+    spark = b.spark
+    extras = [_staged_bad(spark, dataset, f, preps[f.relpath], b.batch_id, b.at) for f in readable]
+    extras = [x for x in extras if x is not None]
+    if bad_in is None and not extras:
+        return spark.createDataFrame([], QUARANTINE_SCHEMA)
+    bad_in = bad_in if bad_in is not None else any_part.limit(0)
     if dataset == "interactions":  # bronze's vendor line column, not the landing line
         bad_in = bad_in.drop("_line")
     _, bad = split_records(_line_numbers(spark, bad_in, preps), dataset)
-    for f in readable:
-        extra = _staged_bad(spark, dataset, f, preps[f.relpath], b.batch_id, b.at)
-        if extra is not None:
-            bad = bad.unionByName(extra)
-    bad_staged = os.path.join(staging, f"quarantine-{dataset}")
+    for extra in extras:
+        bad = bad.unionByName(extra)
+    bad_staged = os.path.join(b.staging, f"quarantine-{dataset}")
     bad.write.mode("overwrite").parquet(bad_staged)
     bad = spark.read.parquet(bad_staged)
     if not bad.columns:  # no bad record: the engine wrote no file (and no schema)
         bad = spark.createDataFrame([], QUARANTINE_SCHEMA)
-    direct = b.direct and good_dir in parts
-    return good, bad, good_dir if direct else None
+    return bad
 
 
 def _parquet_files(folder: str) -> list[str]:

@@ -547,8 +547,7 @@ def _ingest_dataset(b: _Batch, dataset: str, readable: list[LandingFile]) -> Non
         b.failures.append(exc)
         b.metrics["files_held_back"] += [f.relpath for f in readable]
         return
-    # staged by _checked already: a second copy would hold the same rows
-    bad = b.dq.check(QUARANTINE, bad, materialize=False)
+    bad = b.dq.check(QUARANTINE, bad)
     if good_dir and not rejected:
         _commit_files(b, f"bronze/{dataset}", good, good_dir)
     elif len(rejected) < len(readable):

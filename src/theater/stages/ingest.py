@@ -61,6 +61,7 @@ from ..bronze import FILES_LOG, FILES_LOG_SCHEMA, committed_batches
 from ..contracts import DATASETS, contract
 from ..errors import DataQualityError
 from ..lake import Lake
+from ..quality.frames import file_counts
 from ..sources import limits as reader_limits
 from ..sources.exports import FORMATS
 from ..sources.exports import reader as vin
@@ -536,10 +537,13 @@ def _ingest_dataset(b: _Batch, dataset: str, readable: list[LandingFile]) -> Non
     """Read, check, gate and append one dataset's new readable files, and record them."""
     b.progress(f"ingest {dataset}: {len(readable)} new file(s)")
     good, bad, good_dir = _checked(b, dataset, readable)
+    # rows per file, for the gate's per-file expectations and the files log: what this batch
+    # commits to bronze and quarantine is these rows (less those of rejected files)
+    counts = file_counts(good, bad, "_source_file")
     # each file is judged by its own records: a file over the quarantine share is rejected
     # alone (its bad records still go to quarantine); the others go on to the table's gate
     try:
-        rejected = b.dq.check_files(f"bronze/{dataset}", good, bad)
+        rejected = b.dq.check_files(f"bronze/{dataset}", good, bad, counts=counts)
         good = b.dq.check(f"bronze/{dataset}", _without(good, rejected), materialize=False)
     except DataQualityError as exc:
         # no file can be blamed: nothing of these files is written or recorded, so the next
@@ -553,7 +557,7 @@ def _ingest_dataset(b: _Batch, dataset: str, readable: list[LandingFile]) -> Non
     elif len(rejected) < len(readable):
         b.lake.append(good, f"bronze/{dataset}")
     b.lake.append(bad, QUARANTINE)
-    _record_dataset(b, dataset, readable, rejected)
+    _record_dataset(b, dataset, readable, rejected, counts)
 
 
 def _bronze_columns(dataset: str) -> list:
@@ -693,10 +697,12 @@ def _commit_files(b: _Batch, table: str, good: DataFrame, folder: str) -> None:
     dt.create_write_transaction(actions, mode="append", schema=dt.schema())
 
 
-def _record_dataset(b: _Batch, dataset: str, readable, rejected: dict) -> None:
-    """Files-log rows and row counts of a dataset's files, from what this batch committed."""
-    loaded_counts = _counts_by_file(b.spark, b.lake, f"bronze/{dataset}", b.batch_id)
-    bad_counts = _counts_by_file(b.spark, b.lake, QUARANTINE, b.batch_id, dataset)
+def _record_dataset(b: _Batch, dataset: str, readable, rejected: dict, counts) -> None:
+    """Files-log rows and row counts of a dataset's files, from what this batch committed:
+    ``counts`` (:func:`.quality.frames.file_counts` of the checked good and bad rows), the
+    good rows of rejected files left out."""
+    good_counts, bad_counts = counts
+    loaded_counts = {f: n for f, n in good_counts.items() if f not in rejected}
     for f in readable:
         why = rejected.get(f.relpath)
         n_bad = bad_counts.get(f.relpath, 0)

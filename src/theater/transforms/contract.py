@@ -121,7 +121,10 @@ def _parsed(spec: FieldSpec) -> dict[str, Column]:
     value = raw(spec.name)
     json_typed = F.coalesce(F.col(JSON_TYPED), F.lit(False)) & value.isNotNull()
     is_string = _json_is_string(spec.name)
-    out = {"json_string": F.when(json_typed, F.when(is_string, 1).when(~is_string, 0))}
+    # not a match: 0 where there is a text (the search is null only on a null text); the
+    # search once, not again negated
+    found = F.when(is_string, 1).when(F.col("_raw").isNotNull(), 0)
+    out = {"json_string": F.when(json_typed, found)}
     if spec.kind == "integer":
         out["number"] = _number(value)
     elif spec.kind == "date-time":

@@ -74,7 +74,12 @@ class Gate:
         return df
 
     def check_files(
-        self, table: str, df: DataFrame, quarantined: DataFrame, file_col="_source_file", counts=None
+        self,
+        table: str,
+        df: DataFrame,
+        quarantined: DataFrame,
+        file_col="_source_file",
+        counts=None,
     ):
         """The suite's per-file expectations (``meta.frame: files``) on one row per landing
         file, so that one file's bad records judge that file only. Returns ``{file: reason}``

@@ -10,7 +10,7 @@ import pytest
 
 from theater.contracts import contract
 from theater.sources.landing import _from_text
-from theater.transforms.contract import Limits, record_problems
+from theater.transforms.contract import Limits, record_problems, with_problems
 
 GOOD = {
     "event_id": "e1",
@@ -31,6 +31,9 @@ def _problems(spark, lines, json_typed=True, limits=LIMITS):
     # keep input order: attach the text back (from_json keeps _raw)
     out = recs.withColumn("_problems", record_problems(c, limits)).select("_raw", "_problems")
     by_raw = {r._raw: list(r._problems) for r in out.collect()}
+    # ingest's form (each field's parsed values computed once, as columns) gives the same
+    once = with_problems(recs, c, limits).select("_raw", "_problems")
+    assert {r._raw: list(r._problems) for r in once.collect()} == by_raw
     return [by_raw[l] for l in lines]
 
 

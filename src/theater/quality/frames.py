@@ -84,11 +84,20 @@ def daily_volume_rows(spark, lake, table: str, df: DataFrame, data: dict, period
     return rows
 
 
-def files_rows(df: DataFrame, quarantined: DataFrame, file_col: str) -> list[dict]:
-    """One row per landing file of the batch: its loaded rows (``df``), quarantined rows and
-    quarantine share."""
+def file_counts(df: DataFrame, quarantined: DataFrame, file_col: str) -> tuple[dict, dict]:
+    """Rows per landing file: ``({file: rows of df}, {file: rows of quarantined})``."""
     good = {r[0]: r[1] for r in df.groupBy(file_col).count().collect()}
     bad = {r[0]: r[1] for r in quarantined.groupBy(file_col).count().collect()}
+    return good, bad
+
+
+def files_rows(
+    df: DataFrame, quarantined: DataFrame, file_col: str, counts: tuple[dict, dict] | None = None
+) -> list[dict]:
+    """One row per landing file of the batch: its loaded rows (``df``), quarantined rows and
+    quarantine share. ``counts``: :func:`file_counts` of the two frames, when the caller has
+    them."""
+    good, bad = counts if counts is not None else file_counts(df, quarantined, file_col)
     rows = []
     for f in sorted(set(good) | set(bad), key=str):
         n, nq = good.get(f, 0), bad.get(f, 0)

@@ -74,12 +74,19 @@ class Gate:
         return df
 
     def check_files(
-        self, table: str, df: DataFrame, quarantined: DataFrame, file_col="_source_file"
+        self,
+        table: str,
+        df: DataFrame,
+        quarantined: DataFrame,
+        file_col="_source_file",
+        counts=None,
     ):
         """The suite's per-file expectations (``meta.frame: files``) on one row per landing
         file, so that one file's bad records judge that file only. Returns ``{file: reason}``
         of the files failing a critical expectation (the caller rejects those alone); raises
-        :class:`DataQualityError` only when no file can be blamed (the expectation raised)."""
+        :class:`DataQualityError` only when no file can be blamed (the expectation raised).
+        ``counts``: the two frames' rows per file (:func:`.frames.file_counts`), when the
+        caller has them."""
         data = load_suite_json(table, suites_dir(self.cfg)) if self.enabled else {}
         exps = [
             e for e in data.get("expectations", []) if (e.get("meta") or {}).get("frame") == "files"
@@ -87,7 +94,7 @@ class Gate:
         if not exps:
             return {}
         t0 = time.time()
-        rows = frames.files_rows(df, quarantined, file_col)
+        rows = frames.files_rows(df, quarantined, file_col, counts)
         version, outcomes, records, bad = self.measure.files(table, data, exps, rows, file_col)
         params = parameters(self.cfg, self.period)
         rejected, unjudged = _reject_files(table, exps, records, bad, rows, file_col, params)

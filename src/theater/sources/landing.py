@@ -28,7 +28,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ..contracts import Contract, contract
-from ..transforms.contract import JSON_TYPED, MALFORMED, extra_fields
+from ..transforms.contract import JSON_TYPED, MALFORMED, extra_json, extra_map
 from .limits import DepthScanner, ReaderLimits
 from .limits import current as current_limits
 from .stream import Lines, VendorFileError, csv_rows, frame_json_array, iter_records
@@ -505,10 +505,12 @@ def _from_text(
         typed.alias(JSON_TYPED),
         *keep,
     )
+    # the fields outside the contract, filtered once: ``_extra`` reads them twice
+    rec = rec.select("*", extra_map(F.col("_rec"), contract).alias("_xmap"))
     malformed = F.col("_rec").isNull()
     return rec.select(
         *[F.when(~malformed, F.col("_val").getField(n)).alias(n) for n in contract.names],
-        extra_fields(F.col("_rec"), contract).alias("_extra"),
+        extra_json(F.col("_xmap")).alias("_extra"),
         malformed.alias(MALFORMED),
         "_raw",
         JSON_TYPED,

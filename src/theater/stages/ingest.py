@@ -61,6 +61,7 @@ from ..bronze import FILES_LOG, FILES_LOG_SCHEMA, committed_batches
 from ..contracts import DATASETS, contract
 from ..errors import DataQualityError
 from ..lake import Lake
+from ..quality.frames import file_counts
 from ..sources import limits as reader_limits
 from ..sources.exports import FORMATS
 from ..sources.exports import reader as vin
@@ -75,7 +76,7 @@ from ..sources.landing import (
     prepare,
     read_batch,
 )
-from ..transforms.contract import Limits, as_received, record_problems
+from ..transforms.contract import Limits, as_received, with_problems
 from . import seats
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def check_records(records: DataFrame, dataset: str, limits: Limits | None = None
     """Add ``_problems`` (array of contract violations; empty for a good record)."""
     if "_json_typed" not in records.columns:
         records = records.withColumn("_json_typed", F.lit(False))
-    return records.withColumn("_problems", record_problems(contract(dataset), limits))
+    return with_problems(records, contract(dataset), limits)
 
 
 def split_records(checked: DataFrame, dataset: str) -> tuple[DataFrame, DataFrame]:
@@ -528,10 +529,13 @@ def _ingest_dataset(b: _Batch, dataset: str, readable: list[LandingFile]) -> Non
     """Read, check, gate and append one dataset's new readable files, and record them."""
     b.progress(f"ingest {dataset}: {len(readable)} new file(s)")
     good, bad, good_dir = _checked(b, dataset, readable)
+    # rows per file, for the gate's per-file expectations and the files log: what this batch
+    # commits to bronze and quarantine is these rows (less those of rejected files)
+    counts = file_counts(good, bad, "_source_file")
     # each file is judged by its own records: a file over the quarantine share is rejected
     # alone (its bad records still go to quarantine); the others go on to the table's gate
     try:
-        rejected = b.dq.check_files(f"bronze/{dataset}", good, bad)
+        rejected = b.dq.check_files(f"bronze/{dataset}", good, bad, counts=counts)
         good = b.dq.check(f"bronze/{dataset}", _without(good, rejected), materialize=False)
     except DataQualityError as exc:
         # no file can be blamed: nothing of these files is written or recorded, so the next
@@ -545,7 +549,7 @@ def _ingest_dataset(b: _Batch, dataset: str, readable: list[LandingFile]) -> Non
     elif len(rejected) < len(readable):
         b.lake.append(good, f"bronze/{dataset}")
     b.lake.append(bad, QUARANTINE)
-    _record_dataset(b, dataset, readable, rejected)
+    _record_dataset(b, dataset, readable, rejected, counts)
 
 
 def _bronze_columns(dataset: str) -> list:
@@ -601,21 +605,35 @@ def _checked(
         parts[bad_dir] = split.drop(SPLIT, *by_group).limit(0)
     any_part = next(iter(parts.values()))
     good = parts.get(good_dir, any_part.limit(0)).select(*names)
-    bad_in = parts.get(bad_dir, any_part.limit(0))
+    bad = _quarantined(b, dataset, readable, preps, parts.get(bad_dir), any_part)
+    direct = b.direct and good_dir in parts
+    return good, bad, good_dir if direct else None
+
+
+def _quarantined(
+    b: _Batch, dataset: str, readable, preps: dict, bad_in: DataFrame | None, any_part: DataFrame
+) -> DataFrame:
+    """The quarantine rows of a dataset's files, staged as Parquet: the checked write's bad
+    rows (``bad_in``, None when it wrote none) with their line numbers, and the records set
+    aside while staging. None of either (a clean batch): the empty frame, with no line to look
+    up and nothing to stage."""
+    spark = b.spark
+    extras = [_staged_bad(spark, dataset, f, preps[f.relpath], b.batch_id, b.at) for f in readable]
+    extras = [x for x in extras if x is not None]
+    if bad_in is None and not extras:
+        return spark.createDataFrame([], QUARANTINE_SCHEMA)
+    bad_in = bad_in if bad_in is not None else any_part.limit(0)
     if dataset == "interactions":  # bronze's vendor line column, not the landing line
         bad_in = bad_in.drop("_line")
     _, bad = split_records(_line_numbers(spark, bad_in, preps), dataset)
-    for f in readable:
-        extra = _staged_bad(spark, dataset, f, preps[f.relpath], b.batch_id, b.at)
-        if extra is not None:
-            bad = bad.unionByName(extra)
-    bad_staged = os.path.join(staging, f"quarantine-{dataset}")
+    for extra in extras:
+        bad = bad.unionByName(extra)
+    bad_staged = os.path.join(b.staging, f"quarantine-{dataset}")
     bad.write.mode("overwrite").parquet(bad_staged)
     bad = spark.read.parquet(bad_staged)
     if not bad.columns:  # no bad record: the engine wrote no file (and no schema)
         bad = spark.createDataFrame([], QUARANTINE_SCHEMA)
-    direct = b.direct and good_dir in parts
-    return good, bad, good_dir if direct else None
+    return bad
 
 
 def _split_write(
@@ -691,10 +709,12 @@ def _commit_files(b: _Batch, table: str, good: DataFrame, folder: str) -> None:
     dt.create_write_transaction(actions, mode="append", schema=dt.schema())
 
 
-def _record_dataset(b: _Batch, dataset: str, readable, rejected: dict) -> None:
-    """Files-log rows and row counts of a dataset's files, from what this batch committed."""
-    loaded_counts = _counts_by_file(b.spark, b.lake, f"bronze/{dataset}", b.batch_id)
-    bad_counts = _counts_by_file(b.spark, b.lake, QUARANTINE, b.batch_id, dataset)
+def _record_dataset(b: _Batch, dataset: str, readable, rejected: dict, counts) -> None:
+    """Files-log rows and row counts of a dataset's files, from what this batch committed:
+    ``counts`` (:func:`.quality.frames.file_counts` of the checked good and bad rows), the
+    good rows of rejected files left out."""
+    good_counts, bad_counts = counts
+    loaded_counts = {f: n for f, n in good_counts.items() if f not in rejected}
     for f in readable:
         why = rejected.get(f.relpath)
         n_bad = bad_counts.get(f.relpath, 0)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ..contracts import Contract, FieldSpec
@@ -109,9 +109,37 @@ def _json_is_string(name: str) -> Column:
     return F.col("_raw").rlike(r'"' + name + r'"\s*:\s*"')
 
 
-def _field_problem(spec: FieldSpec, limits: Limits | None = None) -> Column:
-    """A Column with the first problem of one field, or null."""
+def _parsed(spec: FieldSpec) -> dict[str, Column]:
+    """What a field's checks read of its value beyond the value itself: ``json_string`` (1
+    when the record's JSON text gives the field a string, 0 when not; null where the text is
+    not JSON or the field is absent), ``number`` (integers) and ``timestamp`` (date-times).
+
+    ``json_string`` is an integer CASE, not a boolean: the engine evaluates a CASE's value on
+    the rows its condition selects only, so the search over the record's text runs on JSON
+    rows holding the field; a boolean CASE inside a condition is rewritten by Sail's optimizer
+    into ANDs and ORs, which search every row's text."""
+    value = raw(spec.name)
+    json_typed = F.coalesce(F.col(JSON_TYPED), F.lit(False)) & value.isNotNull()
+    is_string = _json_is_string(spec.name)
+    # not a match: 0 where there is a text (the search is null only on a null text); the
+    # search once, not again negated
+    found = F.when(is_string, 1).when(F.col("_raw").isNotNull(), 0)
+    out = {"json_string": F.when(json_typed, found)}
+    if spec.kind == "integer":
+        out["number"] = _number(value)
+    elif spec.kind == "date-time":
+        out["timestamp"] = parse_timestamp(value)
+    return out
+
+
+def _field_problem(
+    spec: FieldSpec, limits: Limits | None = None, parsed: dict[str, Column] | None = None
+) -> Column:
+    """A Column with the first problem of one field, or null. ``parsed``: the field's
+    :func:`_parsed` values (columns, when :func:`with_problems` computed them), else computed
+    in place."""
     limits = limits or Limits()
+    parsed = parsed if parsed is not None else _parsed(spec)
     value = raw(spec.name)
     present = value.isNotNull()
     if spec.min_length:
@@ -124,12 +152,10 @@ def _field_problem(spec: FieldSpec, limits: Limits | None = None) -> Column:
                 "oversized_field",
             )
         )
-    # the record's text is searched only where it is JSON and holds the field (a when, not an
-    # and: the engine evaluates a when's value on the rows its condition selects only)
-    json_typed = F.coalesce(F.col(JSON_TYPED), F.lit(False)) & value.isNotNull()
-    is_string = _json_is_string(spec.name)
-    wrong = is_string if spec.kind in ("integer", "boolean") else ~is_string
-    checks.append((F.when(json_typed, wrong), "bad_type"))
+    # null (no check) where the record is not JSON or does not hold the field
+    json_string = parsed["json_string"]
+    wrong = json_string == 1 if spec.kind in ("integer", "boolean") else json_string == 0
+    checks.append((wrong, "bad_type"))
     if spec.required:
         checks.append((~present, "missing_required"))
     elif spec.kind == "string" and spec.min_length:
@@ -137,7 +163,7 @@ def _field_problem(spec: FieldSpec, limits: Limits | None = None) -> Column:
     if spec.kind == "enum":
         checks.append((value.isNotNull() & ~value.isin(*spec.enum), "bad_enum"))
     elif spec.kind == "integer":
-        num = _number(value)
+        num = parsed["number"]
         checks.append((value.isNotNull() & (num.isNull() | (num != F.floor(num))), "bad_type"))
         if spec.minimum is not None:
             kind = "negative_number" if spec.minimum == 0 else "out_of_range"
@@ -145,7 +171,7 @@ def _field_problem(spec: FieldSpec, limits: Limits | None = None) -> Column:
     elif spec.kind == "boolean":
         checks.append((value.isNotNull() & ~F.lower(value).isin("true", "false"), "bad_type"))
     elif spec.kind == "date-time":
-        ts = parse_timestamp(value)
+        ts = parsed["timestamp"]
         checks.append((value.isNotNull() & ts.isNull(), "bad_timestamp"))
         if limits.ts_min:
             checks.append((ts < F.lit(limits.ts_min).cast("timestamp"), "implausible_timestamp"))
@@ -163,10 +189,14 @@ def _field_problem(spec: FieldSpec, limits: Limits | None = None) -> Column:
     return expr if expr is not None else F.lit(None).cast("string")
 
 
-def record_problems(contract: Contract, limits: Limits | None = None) -> Column:
-    """Array of problems of a record (empty when it obeys the contract)."""
+def record_problems(
+    contract: Contract, limits: Limits | None = None, parsed: dict | None = None
+) -> Column:
+    """Array of problems of a record (empty when it obeys the contract). ``parsed``: per field
+    name, its :func:`_parsed` values as columns (see :func:`with_problems`)."""
     limits = limits or Limits()
-    problems = [_field_problem(f, limits) for f in contract.fields]
+    parsed = parsed or {}
+    problems = [_field_problem(f, limits, parsed.get(f.name)) for f in contract.fields]
     if limits.max_field_chars:
         problems.append(
             F.when(
@@ -179,11 +209,42 @@ def record_problems(contract: Contract, limits: Limits | None = None) -> Column:
     )
 
 
+def with_problems(
+    records: DataFrame, contract: Contract, limits: Limits | None = None
+) -> DataFrame:
+    """``records`` with ``_problems`` (:func:`record_problems`). Each field's parsed values
+    (:func:`_parsed`) are computed once per row, in a projection of their own, and read from
+    there by every check that needs them: inside the checks' CASE chain a timestamp was parsed
+    once per check reading it (three for a date-time), and no engine shares work between a
+    CASE's branches."""
+    parsed: dict = {}
+    helpers: dict[str, Column] = {}
+    for spec in contract.fields:
+        for kind, expr in _parsed(spec).items():
+            name = f"_parsed_{kind}_{spec.name}"
+            parsed.setdefault(spec.name, {})[kind] = F.col(f"`{name}`")
+            helpers[name] = expr.alias(name)
+    out = records.select("*", *helpers.values())
+    out = out.withColumn("_problems", record_problems(contract, limits, parsed))
+    return out.drop(*helpers)
+
+
+def extra_map(record_map: Column, contract: Contract) -> Column:
+    """Fields of a record map not in the contract, as a map."""
+    names = list(contract.names)
+    return F.map_filter(record_map, lambda k, v: ~k.isin(*names))
+
+
+def extra_json(extra: Column) -> Column:
+    """An :func:`extra_map` as a JSON string (null when empty). The caller gives it as a
+    column computed in a projection before: the filter is read twice here, and an expression
+    written twice is evaluated twice."""
+    return F.when(F.size(extra) > 0, F.to_json(extra))
+
+
 def extra_fields(record_map: Column, contract: Contract) -> Column:
     """Fields of a record map not in the contract, as a JSON string (null when none)."""
-    names = list(contract.names)
-    extra = F.map_filter(record_map, lambda k, v: ~k.isin(*names))
-    return F.when(F.size(extra) > 0, F.to_json(extra))
+    return extra_json(extra_map(record_map, contract))
 
 
 def as_received(contract: Contract) -> list[Column]:

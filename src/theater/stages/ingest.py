@@ -567,9 +567,9 @@ def _checked(
     """(good rows, quarantine rows, folder of the good rows' Parquet files) of a dataset's files.
 
     The records are parsed and checked once, in one write per group of landing files
-    (:func:`landing_groups`, :func:`_split_write`) that splits them by their problems: good rows as bronze's
-    columns, bad rows with their problems and text (quarantine and its line number need it;
-    bronze does not). The good rows' files are written in bronze's shape so that they can
+    (:func:`landing_groups`, :func:`_split_write`) that splits them by their problems: good
+    rows as bronze's columns, bad rows with their problems and text (quarantine and its line
+    number need it; bronze does not). The good rows' files are written in bronze's shape so that they can
     become the table's data files as they are (:func:`_commit_files`) once the gate passes:
     they are written once and never copied. Their two quarantine columns hold nulls, which
     readers of the table never see (a Delta table's rows are read by its schema). The

@@ -8,8 +8,9 @@ The grid is the product of
   ratio of its weights under that order to the headline order),
 - dropping each signal in turn, or none (``drop_each_signal``).
 For each setting the org's theater share is the mean of ``p = 1 - prod(1 - component)`` over its
-interactions with at least one measured component (as the headline index): one weighted sum per
-setting over the labels counted per distinct combination of the values the grid reads.
+interactions with at least one measured component (as the headline index), computed from a few
+sums per group of interactions that agree on everything discrete the grid reads
+(:func:`org_shares`).
 Published orgs are ranked by share, 1 = most theater; ``rank_low``/``rank_high`` are the lower and upper ``band`` quantiles
 of an org's ranks over the grid, widened to contain its headline rank.
 
@@ -30,6 +31,8 @@ from pyspark.sql import functions as F
 from ..columns import DISCARDED, USED
 from ..config import Sensitivity
 from .quota_bunching import require_settings
+
+UNUSED, QUOTA = "unused_output", "quota_bunching"
 
 
 def grid(
@@ -53,70 +56,106 @@ def org_shares(
 ) -> dict[str, list[float]]:
     """{org: [share under each config]}.
 
-    One aggregation: the labels are counted per distinct combination of what the grid reads
-    (org, the signal values, the disposition, the view time as its class against the grid's
-    thresholds); those combinations (tens of thousands of rows, not one per interaction) are
-    collected and each setting is a weighted sum over them on the driver, the same values as
-    one sum per setting in the engine."""
+    One aggregation in the engine, grouped by what is discrete: the org, the disposition's
+    class, the view time's class against the grid's thresholds and which signals are measured.
+    A setting's share needs, per interaction, ``prod(1 - component)`` over the signals it keeps.
+    Within the grid only the unused-output flag (by the view-time threshold) and the bunching
+    weight (by the order's factor) vary, and the flag is constant within a group: so the
+    product of the other signals (and of them with each dropped in turn) is summed per group,
+    once alone and once times the bunching term of each order. Those sums are collected (the
+    groups are bounded by the orgs, not the period) and each setting is computed from them on
+    the driver: the same values as one sum per setting over the interactions, up to the order
+    of summation. Grouping by the signal values instead collects a row per distinct combination
+    of them, a count that grows with the period (2.2 million at 50M interactions)."""
+    fixed = [n for n in names if n not in (UNUSED, QUOTA)]
+    has_u, has_q = UNUSED in names, QUOTA in names
+    orders = sorted({int(c["order"]) for c in configs}) if has_q else []
     df = labels.where(F.col("org_id").isNotNull())
-    keys = [f"sig_{n}" for n in names if n != "unused_output"]
-    combos = (
-        df.groupBy(
-            "org_id",
-            # a signal's value as the double the settings read (the same groups)
-            *[F.col(k).cast("double").alias(k) for k in keys],
-            "output_disposition",
-            _dwell_class(sorted({int(c["dwell"]) for c in configs})).alias("dwell_ms"),
-        )
-        .agg(F.count("*").cast("double").alias("_n"))
-        .toPandas()
-    )
-    if combos.empty:
+    factors = bool(order_factors) and has_q
+    if factors:
+        df = df.join(F.broadcast(_factor_frame(df, order_factors, orders)), "org_id", "left")
+    keys = [F.col("org_id")]
+    if has_u:
+        disp = F.col("output_disposition")
+        dc = F.when(disp.isin(*DISCARDED), 1).when(disp.isin(*USED), 2).otherwise(0)
+        dwell = _dwell_class(sorted({int(c["dwell"]) for c in configs}))
+        keys += [dc.alias("_dc"), dwell.alias("_dwell")]
+    keys += [F.col(f"sig_{n}").isNotNull().alias(f"_m_{n}") for n in fixed + [QUOTA] * has_q]
+    sums = [F.count("*").cast("double").alias("_n")]
+    for d in [None, *fixed]:
+        g = _keep_product(fixed, d, weights)
+        sums.append(F.sum(g).alias(_sum_name(d, None)))
+        for o in orders:
+            q = _keep_quota(o, weights, factors)
+            sums.append(F.sum(g * q).alias(_sum_name(d, o)))
+    groups = df.groupBy(*keys).agg(*sums).toPandas()
+    if groups.empty:
         return {}
-    orgs, org = np.unique(combos["org_id"].to_numpy(object).astype(str), return_inverse=True)
-    n = combos["_n"].to_numpy(float)
-    disp = combos["output_disposition"]
-    discarded = disp.isin(DISCARDED).to_numpy()
-    used = disp.isin(USED).to_numpy()
-    dwell = combos["dwell_ms"].to_numpy(float)  # NaN: not reported
-    has_dwell = ~np.isnan(dwell)
-    sig = {k: combos[k].to_numpy(float) for k in keys}
+    return _shares(groups, names, fixed, configs, weights)
 
-    def factor(order: int) -> np.ndarray:
-        f = {o: float(v.get(order, 1.0)) for o, v in (order_factors or {}).items()}
-        return np.array([f.get(o, 1.0) for o in orgs])[org]
 
-    def comp(name, c) -> np.ndarray:
-        if name == "unused_output":
-            # output_unused(dwell): discarded 1, used 0, else the view time against the
-            # threshold, 0 where nothing is reported
-            v = np.where(
-                discarded,
-                1.0,
-                np.where(used, 0.0, np.where(has_dwell, (dwell < c["dwell"]) * 1.0, 0.0)),
-            )
-        else:
-            v = np.nan_to_num(sig[f"sig_{name}"], nan=0.0)
-        if name == "quota_bunching":
-            v = np.minimum(1.0, v * factor(c["order"]))
-        return v * float(weights.get(name, 1.0))
+def _sum_name(drop: str | None, order: int | None) -> str:
+    return f"_s_{drop or ''}_{'' if order is None else order}"
 
-    def measured(name) -> np.ndarray:
-        if name == "unused_output":
-            return discarded | used | has_dwell
-        return ~np.isnan(sig[f"sig_{name}"])
 
+def _weight(weights: Mapping[str, float], name: str) -> float:
+    return float(weights.get(name, 1.0))
+
+
+def _keep_product(fixed: Sequence[str], drop: str | None, weights) -> Column:
+    """``prod(1 - component)`` over the fixed signals but ``drop`` (NA: component 0)."""
+    out = F.lit(1.0)
+    for n in fixed:
+        if n != drop:
+            v = F.coalesce(F.col(f"sig_{n}").cast("double"), F.lit(0.0))
+            out = out * (F.lit(1.0) - v * F.lit(_weight(weights, n)))
+    return out
+
+
+def _keep_quota(order: int, weights, factors: bool) -> Column:
+    """``1 - component`` of quota bunching under ``order``: the weight times the org's factor
+    for that order (1 without one), capped at 1."""
+    v = F.coalesce(F.col(f"sig_{QUOTA}").cast("double"), F.lit(0.0))
+    if factors:
+        v = v * F.coalesce(F.col(f"_f{order}"), F.lit(1.0))
+    return F.lit(1.0) - F.least(F.lit(1.0), v) * F.lit(_weight(weights, QUOTA))
+
+
+def _factor_frame(df: DataFrame, order_factors, orders: Sequence[int]) -> DataFrame:
+    """(org_id, _f<order>...): each org's bunching factor per order (1 where not given)."""
+    rows = [(str(o), *[float(v.get(k, 1.0)) for k in orders]) for o, v in order_factors.items()]
+    schema = ", ".join(["org_id string"] + [f"_f{k} double" for k in orders])
+    return df.sparkSession.createDataFrame(rows, schema)
+
+
+def _shares(groups, names, fixed, configs, weights) -> dict[str, list[float]]:
+    """Each setting's share per org from the collected group sums (:func:`org_shares`)."""
+    orgs, org = np.unique(groups["org_id"].to_numpy(object).astype(str), return_inverse=True)
+    n = groups["_n"].to_numpy(float)
+    if UNUSED in names:
+        dc = groups["_dc"].to_numpy(int)
+        dwell = groups["_dwell"].to_numpy(float)  # NaN: not reported
+        has_dwell = ~np.isnan(dwell)
+    measured = {k: groups[f"_m_{k}"].to_numpy(bool) for k in names if k != UNUSED}
+    if UNUSED in names:
+        measured[UNUSED] = (dc > 0) | has_dwell
     shares = np.zeros((len(orgs), len(configs)))
     for i, c in enumerate(configs):
-        keep, any_measured = np.ones(len(n)), np.zeros(len(n), dtype=bool)
+        drop = c["drop"]
+        u = np.zeros(len(n))
+        if UNUSED in names and drop != UNUSED:
+            # output_unused(dwell): discarded 1, used 0, else the view time against the
+            # threshold, 0 where nothing is reported
+            flag = np.where(dc == 1, 1.0, np.where(dc == 2, 0.0, has_dwell & (dwell < c["dwell"])))
+            u = flag * _weight(weights, UNUSED)
+        order = int(c["order"]) if QUOTA in names and drop != QUOTA else None
+        keep = (1.0 - u) * groups[_sum_name(drop if drop in fixed else None, order)].to_numpy(float)
+        any_measured = np.zeros(len(n), dtype=bool)
         for name in names:
-            if name != c["drop"]:
-                keep = keep * (1.0 - comp(name, c))
-                any_measured = any_measured | measured(name)
+            if name != drop:
+                any_measured |= measured[name]
         # as the headline index: the mean of p over the rows with a measured component
-        s_o = np.bincount(
-            org, weights=np.where(any_measured, (1.0 - keep) * n, 0.0), minlength=len(orgs)
-        )
+        s_o = np.bincount(org, weights=np.where(any_measured, n - keep, 0.0), minlength=len(orgs))
         m_o = np.bincount(org, weights=any_measured * n, minlength=len(orgs))
         shares[:, i] = np.where(m_o > 0, s_o / np.where(m_o > 0, m_o, 1.0), 0.0)
     return {str(o): [float(x) for x in shares[j]] for j, o in enumerate(orgs)}

@@ -20,16 +20,10 @@ THRESHOLD = "_short_threshold"
 
 
 def flag(
-    thresholds: DataFrame,
-    min_count: int = 5,
-    window_minutes: int = 30,
-    rows: DataFrame | None = None,
+    thresholds: DataFrame, min_count: int = 5, window_minutes: int = 30
 ) -> Callable[[DataFrame], DataFrame]:
     """``thresholds``: columns ``action`` and ``_short_threshold``. ``df`` has one row per
-    (tool, event_id), as silver. ``rows``: the rows ``df`` was derived from (the same rows, with
-    the columns read here unchanged, e.g. the silver rows before the other signals), from which
-    the windows' rows are then taken: the engine computes a frame once per use, so windows over
-    ``df`` would compute the signals before this one (repeat prompts' self-join) a second time.
+    (tool, event_id), as silver.
 
     Only short interactions on a reported artifact can fire or count, so the two range windows
     run over those rows alone (about a tenth of the period) and the verdict is joined back by
@@ -44,8 +38,7 @@ def flag(
         is_start = F.when(forward >= min_count, 1).otherwise(0)
         covered = F.max("_start").over(order.rangeBetween(-span, 0)) > 0
         fired = (
-            (df if rows is None else rows)
-            .select(
+            df.select(
                 "tool", "event_id", "user_key", "artifact_id", "event_ts", "action", "prompt_tokens"
             )
             .where(F.col("artifact_id").isNotNull())

@@ -112,7 +112,7 @@ def label_interactions(interactions, thresholds, cfg: Config, inc=None):
         interactions.transform(unused_output.flag(dwell))
         .transform(self_summary.flag(s.self_summary.min_age_days, dwell))
         .transform(repeat_prompt.flag(rp.max_hamming, rp.window_days, rp.same_artifact, dwell))
-        .transform(fragmentation.flag(short, fr.min_count, fr.window_minutes, interactions))
+        .transform(fragmentation.flag(short, fr.min_count, fr.window_minutes))
         .transform(padding.flag(long_, dwell))
         .transform(lambda df: incentives.apply(df, inc, rows=interactions))
         .transform(with_labels(weights, cfg.scoring.threshold))

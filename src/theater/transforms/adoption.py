@@ -404,7 +404,7 @@ def staged_event_activity(
     aggregate the period's interactions again in the one plan of the adoption table.
 
     ``with_all``: the copy holds :func:`combined` of the events alone (each row once more as
-    ``source_format='all'``, row by row, so bucket by bucket is the same). The figures then read
+    ``source_format='all'``, row by row, so bucket by bucket is the same; :func:`with_all_rows`). The figures then read
     a plain Parquet copy, never a union of that copy with its own literal ``all`` rows: Sail
     0.7.2 fails such a union once it is projected and filtered on ``source_format`` (as
     ``days_to_first_use`` does beside the earlier periods' activity) with "No field named #2"."""

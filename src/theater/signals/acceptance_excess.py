@@ -82,7 +82,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from ..columns import output_used
@@ -671,14 +671,11 @@ def acceptance_counts(user_days: DataFrame | None, events: DataFrame) -> DataFra
         )
     )
     # the source as deployed in the org reports dispositions: some of the org's events of the
-    # feature carry one (a gateway log, or a native feed without dispositions, measures nothing)
-    reported = (
-        ev.groupBy("org_id", "feature")
-        .agg(F.max("_reported").alias("_any"))
-        .where(F.col("_any") > 0)
-        .select("org_id", "feature")
-    )
-    ev = ev.join(reported, on=["org_id", "feature"], how="left_semi").drop("_reported")
+    # feature carry one (a gateway log, or a native feed without dispositions, measures nothing).
+    # A window over the (org, user, feature) rows, not a semi join with their own aggregate:
+    # the engine computes a frame once per use, so that join aggregated the events twice
+    reported = F.max("_reported").over(Window.partitionBy("org_id", "feature"))
+    ev = ev.withColumn("_any", reported).where(F.col("_any") > 0).drop("_reported", "_any")
     rows = ev
     if user_days is not None:
         decided = (

@@ -1152,22 +1152,32 @@ def _review_excess(sums, a: np.ndarray, rng, with_unused: bool):
 MIN_SHARE_REPLICATES = 200
 
 
-def compute_org_shares(units: DataFrame, inc, boot) -> None:
+def filler_sum() -> Column:
+    """Per (org, user) aggregate of incentive units: the usage times the bunching weight where
+    it is measured (``filler``, :func:`org_shares`)."""
+    # rounded: fractional weights make the float sum order-dependent
+    return F.round(F.sum(F.when(F.col("w_q").isNotNull(), F.col("n") * F.col("w_q"))), 9).alias(
+        "filler"
+    )
+
+
+def compute_org_shares(units: DataFrame, inc, boot, users: DataFrame | None = None) -> None:
     """Set ``inc.org_shares`` (:func:`org_shares`) from the incentive units (org_id, user_key,
     n, w_q, ...): per (org, user) all usage and the usage times the bunching weight.
-    ``boot``: the bootstrap settings (at least ``MIN_SHARE_REPLICATES`` replicates)."""
+    ``boot``: the bootstrap settings (at least ``MIN_SHARE_REPLICATES`` replicates).
+    ``users``: those per-(org, user) sums already aggregated from ``units`` (``usage`` and
+    :func:`filler_sum`, over the units with ``n`` > 0), read instead of ``units``."""
     if inc is None:
         return
-    users = (
-        units.where(F.col("n").isNotNull() & (F.col("n") > 0) & F.col("org_id").isNotNull())
-        .groupBy("org_id", "user_key")
-        .agg(
-            F.sum("n").alias("usage"),
-            # rounded: fractional weights make the float sum order-dependent
-            F.round(F.sum(F.when(F.col("w_q").isNotNull(), F.col("n") * F.col("w_q"))), 9).alias(
-                "filler"
-            ),
+    if users is None:
+        users = (
+            units.where(F.col("n").isNotNull() & (F.col("n") > 0))
+            .groupBy("org_id", "user_key")
+            .agg(F.sum("n").alias("usage"), filler_sum())
         )
+    users = (
+        users.where(F.col("org_id").isNotNull())
+        .select("org_id", "user_key", "usage", "filler")
         .toPandas()
     )
     if inc.day_rows is not None and inc.day_chunks is None:

@@ -381,9 +381,16 @@ def user_weeks_frame(labels, policies, period: Period, cfg: Config):
     )
 
 
-def incentive_frames(spark: SparkSession, labels, aggs: Aggregates | None, inc, cfg: Config):
+def incentive_frames(
+    spark: SparkSession, labels, aggs: Aggregates | None, inc, cfg: Config, staging=None
+):
     """(per-org incentive share + interval, per (org, user) usage) over event and aggregate
-    units: the incentive index (docs/methodology.md, "Indices from aggregates")."""
+    units: the incentive index (docs/methodology.md, "Indices from aggregates").
+
+    Every per-(org, user) sum read here (the incentive users, the incentive components alone,
+    the org shares' usage and filler) is one aggregate of the units; with ``staging`` it is
+    written there once, since the org figures, their interval, the usage and the org shares
+    would each aggregate the period's labels again."""
     units = agg.event_units(labels)
     if aggs is not None:
         units = units.unionByName(
@@ -395,22 +402,22 @@ def incentive_frames(spark: SparkSession, labels, aggs: Aggregates | None, inc, 
                 )
             )
         )
-    users = agg.incentive_users(units)
     # the incentive components alone (the acceptance one is the excess estimator's own input)
     pi = agg.explained(("w_q", "w_cp"))
-    user_inc = (
-        units.where(F.col("n").isNotNull() & (F.col("n") > 0))
-        .withColumn("_pi", pi)
-        .groupBy("org_id", "user_key")
-        .agg(
-            F.sum(F.col("n") * F.col("_pi")).alias("_num"),
-            F.sum(F.when(F.col("_pi").isNotNull(), F.col("n"))).alias("_den"),
-        )
-        .select(
-            "org_id",
-            "user_key",
-            F.when(F.col("_den") > 0, F.col("_num") / F.col("_den")).alias("incentive"),
-        )
+    users = agg.incentive_users(
+        units,
+        (
+            F.sum(F.col("n") * pi).alias("_num"),
+            F.sum(F.when(pi.isNotNull(), F.col("n"))).alias("_den"),
+            incentives.filler_sum(),
+        ),
+    )
+    if staging is not None:
+        users = materialize(spark, users, os.path.join(staging, "incentive_users"))
+    user_inc = users.select(
+        "org_id",
+        "user_key",
+        F.when(F.col("_den") > 0, F.col("_num") / F.col("_den")).alias("incentive"),
     )
     b = cfg.scoring.bootstrap
     interval = bootstrap_interval(
@@ -443,7 +450,7 @@ def incentive_frames(spark: SparkSession, labels, aggs: Aggregates | None, inc, 
             F.array_join(F.col("_b"), "+").alias("incentive_basis"),
         )
     )
-    incentives.compute_org_shares(units, inc, b)
+    incentives.compute_org_shares(units, inc, b, users)
     usage = users.select("org_id", "user_key", "usage").join(
         user_inc, on=["org_id", "user_key"], how="left"
     )
@@ -516,7 +523,7 @@ def index_frame(
     signals = agg_org_signals(labels, NAMES, sc.min_signal_rows, FLAG_NAMES, sc.min_signal_coverage)
     b = sc.bootstrap
     interval = bootstrap_interval(spark, org_users, b.replicates, b.confidence, b.seed)
-    incentive, usage = incentive_frames(spark, labels, aggs, inc, cfg)
+    incentive, usage = incentive_frames(spark, labels, aggs, inc, cfg, staging)
     usage = usage.cache()
     acceptance = acceptance_index(
         spark, period_rows if period_rows is not None else labels, aggs, usage, cfg

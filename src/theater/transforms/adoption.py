@@ -404,7 +404,7 @@ def staged_event_activity(
     aggregate the period's interactions again in the one plan of the adoption table.
 
     ``with_all``: the copy holds :func:`combined` of the events alone (each row once more as
-    ``source_format='all'``, row by row, so bucket by bucket is the same). The figures then read
+    ``source_format='all'``, row by row, so bucket by bucket is the same; :func:`with_all_rows`). The figures then read
     a plain Parquet copy, never a union of that copy with its own literal ``all`` rows: Sail
     0.7.2 fails such a union once it is projected and filtered on ``source_format`` (as
     ``days_to_first_use`` does beside the earlier periods' activity) with "No field named #2"."""
@@ -418,7 +418,7 @@ def staged_event_activity(
         )
         frame = event_activity(part, prices)
         if with_all:
-            frame = combined(frame, None)
+            frame = with_all_rows(frame)
         frame.write.mode("append" if schema is not None else "overwrite").parquet(path)
         schema = frame.schema
     return spark.read.schema(schema).parquet(path)
@@ -505,22 +505,48 @@ def combined(events: DataFrame | None, aggregates: DataFrame | None) -> DataFram
     return per_source.unionByName(_counted_once(every).withColumn("source_format", F.lit(ALL)))
 
 
+def _counted_once_columns(cols) -> dict[str, Column]:
+    """The columns :func:`_counted_once` replaces, by name, for activity columns ``cols``."""
+    own = F.col("own_elsewhere") == 1 if "own_elsewhere" in cols else F.lit(False)
+    auto = F.col("auto_elsewhere") == 1 if "auto_elsewhere" in cols else F.lit(False)
+    out = {"active": F.when(own, F.lit(0)).otherwise(F.col("active"))}
+    for c in ("requests", "accepted", "offered"):
+        out[c] = F.when(own, F.lit(None)).otherwise(F.col(c)).cast("long")
+    out["auto_active"] = F.when(auto, F.lit(0)).otherwise(F.col("auto_active"))
+    out["auto_requests"] = F.when(auto, F.lit(None)).otherwise(F.col("auto_requests")).cast("long")
+    return out
+
+
 def _counted_once(activity: DataFrame) -> DataFrame:
     """Activity rows whose usage another source already counts (``own_elsewhere`` /
     ``auto_elsewhere``, from ``aggregates.counted_elsewhere``) keep their cost and give no use
     and no counts of that kind: for ``all``, where every source is added up."""
-    cols = set(activity.columns)
-    own = F.col("own_elsewhere") == 1 if "own_elsewhere" in cols else F.lit(False)
-    auto = F.col("auto_elsewhere") == 1 if "auto_elsewhere" in cols else F.lit(False)
-    out = activity.withColumn("active", F.when(own, F.lit(0)).otherwise(F.col("active")))
-    for c in ("requests", "accepted", "offered"):
-        out = out.withColumn(c, F.when(own, F.lit(None)).otherwise(F.col(c)).cast("long"))
-    out = out.withColumn(
-        "auto_active", F.when(auto, F.lit(0)).otherwise(F.col("auto_active"))
-    ).withColumn(
-        "auto_requests", F.when(auto, F.lit(None)).otherwise(F.col("auto_requests")).cast("long")
-    )
+    out = activity
+    for c, v in _counted_once_columns(set(activity.columns)).items():
+        out = out.withColumn(c, v)
     return out
+
+
+def with_all_rows(events: DataFrame) -> DataFrame:
+    """:func:`combined` of ``events`` alone (the rows, then each once more as
+    ``source_format='all'``, :func:`_counted_once`), from one read of ``events``: each row is
+    doubled (an ``explode``) where the union of ``events`` with its own ``all`` rows computes
+    ``events``, an aggregate of the period's interactions, twice. The same rows, in another
+    order."""
+    cols = events.columns
+    again = _counted_once_columns(set(cols))
+    dup = events.select("*", F.explode(F.array(F.lit(False), F.lit(True))).alias("_all_row"))
+    is_all = F.col("_all_row")
+    out = []
+    for c in cols:
+        if c == "source_format":
+            v = F.when(is_all, F.lit(ALL)).otherwise(F.col(c))
+        elif c in again:
+            v = F.when(is_all, again[c]).otherwise(F.col(c))
+        else:
+            v = F.col(c)
+        out.append(v.alias(c))
+    return dup.select(*out)
 
 
 def person_theater(labels: DataFrame) -> DataFrame:

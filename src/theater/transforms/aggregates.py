@@ -44,7 +44,7 @@ active day to ``source_format = 'all'`` in adoption. Where the other source has 
 from __future__ import annotations
 
 from datetime import date
-from typing import Callable
+from typing import Callable, Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -259,10 +259,11 @@ def explained(components: tuple[str, ...] = ("w_q", "w_cp", "acceptance")) -> Co
     return F.when(measured, F.lit(1.0) - keep).otherwise(F.lit(None).cast("double"))
 
 
-def incentive_users(units: DataFrame) -> DataFrame:
+def incentive_users(units: DataFrame, extra: Sequence[Column] = ()) -> DataFrame:
     """Incentive units (org_id, user_key, n, w_q, w_cp, acceptance, basis) -> per (org, user):
     ``inc_num`` (usage explained), ``inc_den`` (usage with a measured component), ``usage``
-    (all usage), ``inc_rows`` (rows with a measured component) and the bases measured."""
+    (all usage), ``inc_rows`` (rows with a measured component) and the bases measured.
+    ``extra``: more aggregates over the same rows (units with ``n`` > 0), in the same pass."""
     p = explained()
     return (
         units.where(F.col("n").isNotNull() & (F.col("n") > 0))
@@ -274,6 +275,7 @@ def incentive_users(units: DataFrame) -> DataFrame:
             F.sum("n").alias("usage"),
             F.count("_p").alias("inc_rows"),
             F.collect_set(F.when(F.col("_p").isNotNull(), F.col("basis"))).alias("_bases"),
+            *extra,
         )
         .withColumn("inc_num", F.coalesce(F.col("inc_num"), F.lit(0.0)))
         .withColumn("inc_den", F.coalesce(F.col("inc_den"), F.lit(0.0)))

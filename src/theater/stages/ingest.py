@@ -458,7 +458,25 @@ def _run(
     _upgrade(spark, lake, "bronze/interactions", VENDOR_EVENT_COLUMNS)
     _upgrade(spark, lake, "bronze/interaction_updates", {"cost_usd": "CAST(NULL AS DOUBLE)"})
     _remove_orphans(spark, lake, current=batch_id)
-    dq = quality.Gate(spark, lake, cfg, "ingest", run_id=run_id, fallback_id=batch_id)
+    # the gate's records are appended to ops/dq_results once, at the end (one Delta commit
+    # instead of three per dataset)
+    dq = quality.Gate(
+        spark, lake, cfg, "ingest", run_id=run_id, fallback_id=batch_id, defer_results=True
+    )
+    try:
+        return _run_batch(
+            spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0, dq
+        )
+    except BaseException:
+        # what was validated before the failure is recorded, as when each gate appended it
+        try:
+            dq.flush()
+        except Exception as exc:  # the failure itself is what the caller must see
+            log.warning("ops/dq_results: could not append this run's results: %s", exc)
+        raise
+
+
+def _run_batch(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0, dq) -> dict:
     b = _Batch(
         spark, lake, landing, batch_id, at, limits, staging, progress, dq,
         _loaded_keys(spark, lake), _new_metrics(batch_id),
@@ -731,6 +749,7 @@ def _finish(b: _Batch, t0: float) -> dict:
     exit 3 after the commit when a gate rejected a file or failed a table."""
     spark, lake, metrics = b.spark, b.lake, b.metrics
     metrics["seats"] = seats.ingest(spark, lake, b.landing, b.batch_id, b.at, b.dq, b.failures)
+    b.dq.flush()  # the gates' results recorded before the files log commits the batch
     if b.file_rows:
         lake.append(spark.createDataFrame(b.file_rows, FILES_LOG_SCHEMA), FILES_LOG)
     metrics["outputs"] = {t: lake.version(t) for t in BRONZE_TABLES + [QUARANTINE, FILES_LOG]}

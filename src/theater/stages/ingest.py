@@ -546,10 +546,10 @@ def _list_dataset(b: _Batch, dataset: str) -> list[LandingFile]:
 def _ingest_dataset(b: _Batch, dataset: str, readable: list[LandingFile]) -> None:
     """Read, check, gate and append one dataset's new readable files, and record them."""
     b.progress(f"ingest {dataset}: {len(readable)} new file(s)")
-    good, bad, good_dir = _checked(b, dataset, readable)
+    good, bad, good_dir, clean = _checked(b, dataset, readable)
     # rows per file, for the gate's per-file expectations and the files log: what this batch
     # commits to bronze and quarantine is these rows (less those of rejected files)
-    counts = file_counts(good, bad, "_source_file")
+    counts = file_counts(good, None if clean else bad, "_source_file")
     # each file is judged by its own records: a file over the quarantine share is rejected
     # alone (its bad records still go to quarantine); the others go on to the table's gate
     try:
@@ -561,7 +561,8 @@ def _ingest_dataset(b: _Batch, dataset: str, readable: list[LandingFile]) -> Non
         b.failures.append(exc)
         b.metrics["files_held_back"] += [f.relpath for f in readable]
         return
-    bad = b.dq.check(QUARANTINE, bad)
+    # a clean batch's quarantine is an empty frame made here: no staged copy to validate
+    bad = b.dq.check(QUARANTINE, bad, materialize=False if clean else None)
     if good_dir and not rejected:
         _commit_files(b, f"bronze/{dataset}", good, good_dir)
     elif len(rejected) < len(readable):
@@ -581,8 +582,9 @@ def _bronze_columns(dataset: str) -> list:
 
 def _checked(
     b: _Batch, dataset: str, readable: list[LandingFile]
-) -> tuple[DataFrame, DataFrame, str | None]:
-    """(good rows, quarantine rows, folder of the good rows' Parquet files) of a dataset's files.
+) -> tuple[DataFrame, DataFrame, str | None, bool]:
+    """(good rows, quarantine rows, folder of the good rows' Parquet files, whether no row is
+    quarantined: a clean batch) of a dataset's files.
 
     The records are parsed and checked once, in one write per group of landing files
     (:func:`landing_groups`, :func:`_split_write`) that splits them by their problems: good
@@ -624,22 +626,25 @@ def _checked(
     any_part = next(iter(parts.values()))
     good = parts.get(good_dir, any_part.limit(0)).select(*names)
     bad = _quarantined(b, dataset, readable, preps, parts.get(bad_dir), any_part)
+    clean = bad is None
+    if clean:
+        bad = spark.createDataFrame([], QUARANTINE_SCHEMA)
     direct = b.direct and good_dir in parts
-    return good, bad, good_dir if direct else None
+    return good, bad, good_dir if direct else None, clean
 
 
 def _quarantined(
     b: _Batch, dataset: str, readable, preps: dict, bad_in: DataFrame | None, any_part: DataFrame
-) -> DataFrame:
+) -> DataFrame | None:
     """The quarantine rows of a dataset's files, staged as Parquet: the checked write's bad
     rows (``bad_in``, None when it wrote none) with their line numbers, and the records set
-    aside while staging. None of either (a clean batch): the empty frame, with no line to look
-    up and nothing to stage."""
+    aside while staging. None of either (a clean batch): None, with no line to look up and
+    nothing to stage."""
     spark = b.spark
     extras = [_staged_bad(spark, dataset, f, preps[f.relpath], b.batch_id, b.at) for f in readable]
     extras = [x for x in extras if x is not None]
     if bad_in is None and not extras:
-        return spark.createDataFrame([], QUARANTINE_SCHEMA)
+        return None
     bad_in = bad_in if bad_in is not None else any_part.limit(0)
     if dataset == "interactions":  # bronze's vendor line column, not the landing line
         bad_in = bad_in.drop("_line")

@@ -55,6 +55,7 @@ from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from .. import logs, quality
 from ..bronze import FILES_LOG, FILES_LOG_SCHEMA, committed_batches
@@ -108,6 +109,20 @@ QUARANTINE_SCHEMA = (
     "_source_file string, _file_sha256 string, _ingested_at timestamp, "
     "_batch_id string"
 )
+#: :data:`QUARANTINE_SCHEMA` as a type: a frame made with it needs no query to parse the text
+_S = T.StringType()
+QUARANTINE_TYPE = T.StructType(
+    [
+        T.StructField(n, t)
+        for n, t in [
+            ("dataset", _S), ("raw_record", _S), ("reason", _S), ("reason_kind", _S),
+            ("problems", T.ArrayType(_S)), ("event_id", _S), ("line_number", T.LongType()),
+            ("_source_file", _S), ("_file_sha256", _S), ("_ingested_at", T.TimestampType()),
+            ("_batch_id", _S),
+        ]
+    ]
+)  # fmt: skip
+_LINEAGE_KEYS = T.StructType([T.StructField(n, _S) for n in (FILE_KEY, *LINEAGE[:2])])
 
 
 def new_batch_id() -> str:
@@ -139,8 +154,7 @@ def _with_lineage(
     """Lineage columns from each row's ``_file`` key (``file_key(i)`` of ``files[i]``): a join
     with the small list of the batch's files."""
     keys = spark.createDataFrame(
-        [(file_key(i), f.relpath, f.sha256) for i, f in enumerate(files)],
-        f"{FILE_KEY} string, _source_file string, _file_sha256 string",
+        [(file_key(i), f.relpath, f.sha256) for i, f in enumerate(files)], _LINEAGE_KEYS
     )
     cols = [c for c in records.columns if c != FILE_KEY]
     return records.join(F.broadcast(keys), on=FILE_KEY, how="inner").select(
@@ -580,6 +594,12 @@ def _bronze_columns(dataset: str) -> list:
     return cols
 
 
+def _bronze_names(dataset: str) -> list[str]:
+    """The names of :func:`_bronze_columns`, in order (known here: no query for the schema)."""
+    names = [*contract(dataset).names, "_extra", *LINEAGE]
+    return names + (list(VENDOR_EVENT_COLUMNS) if dataset == "interactions" else [])
+
+
 def _checked(
     b: _Batch, dataset: str, readable: list[LandingFile]
 ) -> tuple[DataFrame, DataFrame, str | None, bool]:
@@ -615,7 +635,7 @@ def _checked(
                     os.makedirs(os.path.join(staged, f"{SPLIT}={v}"), exist_ok=True)
                     os.rename(src, os.path.join(staged, f"{SPLIT}={v}", f"{GROUP}={g}"))
     by_group = [GROUP] if max(groups, default=0) > 0 else []
-    names = split.columns[: len(_bronze_columns(dataset))]
+    names = _bronze_names(dataset)
     good_dir, bad_dir = (os.path.join(staged, f"{SPLIT}={v}") for v in ("good", "bad"))
     # reading a folder of group folders adds the group column (partition discovery): dropped
     parts = {
@@ -628,7 +648,7 @@ def _checked(
     bad = _quarantined(b, dataset, readable, preps, parts.get(bad_dir), any_part)
     clean = bad is None
     if clean:
-        bad = spark.createDataFrame([], QUARANTINE_SCHEMA)
+        bad = spark.createDataFrame([], QUARANTINE_TYPE)
     direct = b.direct and good_dir in parts
     return good, bad, good_dir if direct else None, clean
 
@@ -670,7 +690,8 @@ def _split_write(
     farm = os.path.join(b.staging, f"files-{dataset}{tag}")
     scanned = read_batch(spark, dataset, [preps[f.relpath] for f in files], farm)
     records = _with_lineage(spark, scanned, files, b.batch_id, b.at)
-    checked = check_records(records, dataset, b.limits)
+    # read_batch gives every row its _json_typed: no query for the columns (check_records)
+    checked = with_problems(records, contract(dataset), b.limits)
     is_bad = F.size("_problems") > 0
     split = checked.select(
         *_bronze_columns(dataset),

@@ -52,8 +52,8 @@ How it works
   rows at once, before the files log commits the batch, or when it stops): run id, stage,
   table, the table's version at validation time (the version the write will replace; null for
   a new table), suite, expectation, severity, success, observed value, unexpected/element
-  counts. The stage puts the same records in its metrics under ``"dq"``; :func:`summary_lines` turns them into per-table
-  pass/warn/fail counts.
+  counts. The stage puts the same records in its metrics under ``"dq"``; :func:`summary_lines`
+  turns them into per-table pass/warn/fail counts.
 - **Data Docs**: GX's own site builder, configured in the ephemeral context with a filesystem
   store at ``<lake>/ops/data_docs/``, built once per stage (``index.html``; each run adds its
   validation pages; the index lists the validations of the latest process, because an

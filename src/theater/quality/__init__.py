@@ -48,11 +48,12 @@ How it works
   appended to ``ops/dq_results``, Data Docs are written, and :class:`DataQualityError` is raised
   *before* the write, so the target table's Delta version does not change.
 - **Results are data**: every check appends one row per expectation to ``ops/dq_results``
-  (Delta, through :class:`theater.lake.Lake`): run id, stage, table, the table's version at
-  validation time (the version the write will replace; null for a new table), suite,
-  expectation, severity, success, observed value, unexpected/element counts. The stage puts the
-  same records in its metrics under ``"dq"``; :func:`summary_lines` turns them into per-table
-  pass/warn/fail counts.
+  (Delta, through :class:`theater.lake.Lake`; ingest's gate keeps them and appends the stage's
+  rows at once, before the files log commits the batch, or when it stops): run id, stage,
+  table, the table's version at validation time (the version the write will replace; null for
+  a new table), suite, expectation, severity, success, observed value, unexpected/element
+  counts. The stage puts the same records in its metrics under ``"dq"``; :func:`summary_lines`
+  turns them into per-table pass/warn/fail counts.
 - **Data Docs**: GX's own site builder, configured in the ephemeral context with a filesystem
   store at ``<lake>/ops/data_docs/``, built once per stage (``index.html``; each run adds its
   validation pages; the index lists the validations of the latest process, because an

@@ -84,9 +84,12 @@ def daily_volume_rows(spark, lake, table: str, df: DataFrame, data: dict, period
     return rows
 
 
-def file_counts(df: DataFrame, quarantined: DataFrame, file_col: str) -> tuple[dict, dict]:
-    """Rows per landing file: ``({file: rows of df}, {file: rows of quarantined})``."""
+def file_counts(df: DataFrame, quarantined: DataFrame | None, file_col: str) -> tuple[dict, dict]:
+    """Rows per landing file: ``({file: rows of df}, {file: rows of quarantined})``.
+    ``quarantined`` None: the caller knows there is none (no query to count nothing)."""
     good = {r[0]: r[1] for r in df.groupBy(file_col).count().collect()}
+    if quarantined is None:
+        return good, {}
     bad = {r[0]: r[1] for r in quarantined.groupBy(file_col).count().collect()}
     return good, bad
 

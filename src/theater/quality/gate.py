@@ -40,12 +40,17 @@ class Gate:
     run_id: str | None = None  # the pipeline's run id (MLflow), passed in by the stage
     period: Any = None  # theater.period.Period, when the stage has one
     fallback_id: str | None = None  # run id when the stage runs outside a pipeline run
+    # ``ops/dq_results`` appended once, at :meth:`finish` (or a failure), not per table: the
+    # caller calls :meth:`flush` on every other way out
+    defer_results: bool = False
 
     def __post_init__(self):
         self.run_id = self.run_id or self.fallback_id or f"{self.stage}-{uuid.uuid4().hex[:12]}"
         self.q = self.cfg.quality
         self.enabled = bool(self.q.enabled)
-        self.ledger = Ledger(self.spark, self.lake, self.run_id, self.stage, self.q.data_docs)
+        self.ledger = Ledger(
+            self.spark, self.lake, self.run_id, self.stage, self.q.data_docs, self.defer_results
+        )
         self.measure = Measure(
             self.spark, self.lake, self.cfg, self.run_id, self.stage, self.period, self.ledger.tick
         )
@@ -102,6 +107,10 @@ class Gate:
         if unjudged:  # no file can be blamed: the caller writes and records none of them
             self.ledger.stop(table, data["name"], version, unjudged)
         return rejected
+
+    def flush(self) -> None:
+        """Append the result records not yet in ``ops/dq_results`` (``defer_results``)."""
+        self.ledger.flush()
 
     def finish(self) -> dict:
         """End of the stage: staging removed, Data Docs rendered; :meth:`.Ledger.finish`."""

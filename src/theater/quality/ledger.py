@@ -26,7 +26,11 @@ class Ledger:
     run_id: str
     stage: str
     data_docs: bool  # quality.data_docs: render GX's Data Docs
+    # records kept until :meth:`flush` (at :meth:`finish`, or before :meth:`stop` raises):
+    # one append of the stage's records instead of one per validated table
+    defer: bool = False
     records: list[dict] = field(default_factory=list)
+    pending: list[dict] = field(default_factory=list)
     seconds: float = 0.0  # validation time (GX, metric frames, results, docs)
     timings: dict = field(default_factory=dict)
 
@@ -46,15 +50,28 @@ class Ledger:
         for frame, outcomes, part in parts:
             self.docs.keep(data, table, frame, outcomes, part)
         records = [r for _, _, part in parts for r in part]
-        t = time.time()
-        results.append(self.spark, self.lake, records)
-        self.tick("dq_results", t)
+        self.pending.extend(records)
+        if not self.defer:
+            self.flush()
         self.records.extend(records)
         self.seconds += time.time() - since
         return records
 
+    def flush(self) -> None:
+        """Append the records not yet appended to ``ops/dq_results``."""
+        if not self.pending:
+            return
+        t = time.time()
+        results.append(self.spark, self.lake, self.pending)
+        self.pending = []
+        self.tick("dq_results", t)
+        if self.defer:  # else :meth:`add` counts it
+            self.seconds += time.time() - t
+
     def stop(self, table: str, suite: str, version, failed: list[dict]):
-        """Render the Data Docs now and raise the :class:`DataQualityError` naming ``failed``."""
+        """Append the records kept, render the Data Docs now and raise the
+        :class:`DataQualityError` naming ``failed``."""
+        self.flush()
         self.render_docs(now=True)
         message = results.failure_message(
             self.lake, self.run_id, self.stage, table, suite, version, failed
@@ -72,7 +89,8 @@ class Ledger:
     def finish(self, staging_seconds: float) -> dict:
         """Render (or hand over) the Data Docs; the metrics the stage reports (``dq``: one
         record per expectation, ``dq_seconds``, ``dq_staging_seconds``: writing the staged
-        copies, :meth:`.Staging.copy`)."""
+        copies, :meth:`.Staging.copy`). The records kept are appended first."""
+        self.flush()
         self.render_docs()
         if self.records:
             log.info(

@@ -55,6 +55,7 @@ from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from .. import logs, quality
 from ..bronze import FILES_LOG, FILES_LOG_SCHEMA, committed_batches
@@ -108,6 +109,20 @@ QUARANTINE_SCHEMA = (
     "_source_file string, _file_sha256 string, _ingested_at timestamp, "
     "_batch_id string"
 )
+#: :data:`QUARANTINE_SCHEMA` as a type: a frame made with it needs no query to parse the text
+_S = T.StringType()
+QUARANTINE_TYPE = T.StructType(
+    [
+        T.StructField(n, t)
+        for n, t in [
+            ("dataset", _S), ("raw_record", _S), ("reason", _S), ("reason_kind", _S),
+            ("problems", T.ArrayType(_S)), ("event_id", _S), ("line_number", T.LongType()),
+            ("_source_file", _S), ("_file_sha256", _S), ("_ingested_at", T.TimestampType()),
+            ("_batch_id", _S),
+        ]
+    ]
+)  # fmt: skip
+_LINEAGE_KEYS = T.StructType([T.StructField(n, _S) for n in (FILE_KEY, *LINEAGE[:2])])
 
 
 def new_batch_id() -> str:
@@ -139,8 +154,7 @@ def _with_lineage(
     """Lineage columns from each row's ``_file`` key (``file_key(i)`` of ``files[i]``): a join
     with the small list of the batch's files."""
     keys = spark.createDataFrame(
-        [(file_key(i), f.relpath, f.sha256) for i, f in enumerate(files)],
-        f"{FILE_KEY} string, _source_file string, _file_sha256 string",
+        [(file_key(i), f.relpath, f.sha256) for i, f in enumerate(files)], _LINEAGE_KEYS
     )
     cols = [c for c in records.columns if c != FILE_KEY]
     return records.join(F.broadcast(keys), on=FILE_KEY, how="inner").select(
@@ -458,7 +472,25 @@ def _run(
     _upgrade(spark, lake, "bronze/interactions", VENDOR_EVENT_COLUMNS)
     _upgrade(spark, lake, "bronze/interaction_updates", {"cost_usd": "CAST(NULL AS DOUBLE)"})
     _remove_orphans(spark, lake, current=batch_id)
-    dq = quality.Gate(spark, lake, cfg, "ingest", run_id=run_id, fallback_id=batch_id)
+    # the gate's records are appended to ops/dq_results once, at the end (one Delta commit
+    # instead of three per dataset)
+    dq = quality.Gate(
+        spark, lake, cfg, "ingest", run_id=run_id, fallback_id=batch_id, defer_results=True
+    )
+    try:
+        return _run_batch(
+            spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0, dq
+        )
+    except BaseException:
+        # what was validated before the failure is recorded, as when each gate appended it
+        try:
+            dq.flush()
+        except Exception as exc:  # the failure itself is what the caller must see
+            log.warning("ops/dq_results: could not append this run's results: %s", exc)
+        raise
+
+
+def _run_batch(spark, lake, landing, batch_id, at, limits, staging, progress, cfg, t0, dq) -> dict:
     b = _Batch(
         spark, lake, landing, batch_id, at, limits, staging, progress, dq,
         _loaded_keys(spark, lake), _new_metrics(batch_id),
@@ -528,10 +560,10 @@ def _list_dataset(b: _Batch, dataset: str) -> list[LandingFile]:
 def _ingest_dataset(b: _Batch, dataset: str, readable: list[LandingFile]) -> None:
     """Read, check, gate and append one dataset's new readable files, and record them."""
     b.progress(f"ingest {dataset}: {len(readable)} new file(s)")
-    good, bad, good_dir = _checked(b, dataset, readable)
+    good, bad, good_dir, clean = _checked(b, dataset, readable)
     # rows per file, for the gate's per-file expectations and the files log: what this batch
     # commits to bronze and quarantine is these rows (less those of rejected files)
-    counts = file_counts(good, bad, "_source_file")
+    counts = file_counts(good, None if clean else bad, "_source_file")
     # each file is judged by its own records: a file over the quarantine share is rejected
     # alone (its bad records still go to quarantine); the others go on to the table's gate
     try:
@@ -543,7 +575,8 @@ def _ingest_dataset(b: _Batch, dataset: str, readable: list[LandingFile]) -> Non
         b.failures.append(exc)
         b.metrics["files_held_back"] += [f.relpath for f in readable]
         return
-    bad = b.dq.check(QUARANTINE, bad)
+    # a clean batch's quarantine is an empty frame made here: no staged copy to validate
+    bad = b.dq.check(QUARANTINE, bad, materialize=False if clean else None)
     if good_dir and not rejected:
         _commit_files(b, f"bronze/{dataset}", good, good_dir)
     elif len(rejected) < len(readable):
@@ -561,10 +594,17 @@ def _bronze_columns(dataset: str) -> list:
     return cols
 
 
+def _bronze_names(dataset: str) -> list[str]:
+    """The names of :func:`_bronze_columns`, in order (known here: no query for the schema)."""
+    names = [*contract(dataset).names, "_extra", *LINEAGE]
+    return names + (list(VENDOR_EVENT_COLUMNS) if dataset == "interactions" else [])
+
+
 def _checked(
     b: _Batch, dataset: str, readable: list[LandingFile]
-) -> tuple[DataFrame, DataFrame, str | None]:
-    """(good rows, quarantine rows, folder of the good rows' Parquet files) of a dataset's files.
+) -> tuple[DataFrame, DataFrame, str | None, bool]:
+    """(good rows, quarantine rows, folder of the good rows' Parquet files, whether no row is
+    quarantined: a clean batch) of a dataset's files.
 
     The records are parsed and checked once, in one write per group of landing files
     (:func:`landing_groups`, :func:`_split_write`) that splits them by their problems: good
@@ -595,7 +635,7 @@ def _checked(
                     os.makedirs(os.path.join(staged, f"{SPLIT}={v}"), exist_ok=True)
                     os.rename(src, os.path.join(staged, f"{SPLIT}={v}", f"{GROUP}={g}"))
     by_group = [GROUP] if max(groups, default=0) > 0 else []
-    names = split.columns[: len(_bronze_columns(dataset))]
+    names = _bronze_names(dataset)
     good_dir, bad_dir = (os.path.join(staged, f"{SPLIT}={v}") for v in ("good", "bad"))
     # reading a folder of group folders adds the group column (partition discovery): dropped
     parts = {
@@ -606,22 +646,25 @@ def _checked(
     any_part = next(iter(parts.values()))
     good = parts.get(good_dir, any_part.limit(0)).select(*names)
     bad = _quarantined(b, dataset, readable, preps, parts.get(bad_dir), any_part)
+    clean = bad is None
+    if clean:
+        bad = spark.createDataFrame([], QUARANTINE_TYPE)
     direct = b.direct and good_dir in parts
-    return good, bad, good_dir if direct else None
+    return good, bad, good_dir if direct else None, clean
 
 
 def _quarantined(
     b: _Batch, dataset: str, readable, preps: dict, bad_in: DataFrame | None, any_part: DataFrame
-) -> DataFrame:
+) -> DataFrame | None:
     """The quarantine rows of a dataset's files, staged as Parquet: the checked write's bad
     rows (``bad_in``, None when it wrote none) with their line numbers, and the records set
-    aside while staging. None of either (a clean batch): the empty frame, with no line to look
-    up and nothing to stage."""
+    aside while staging. None of either (a clean batch): None, with no line to look up and
+    nothing to stage."""
     spark = b.spark
     extras = [_staged_bad(spark, dataset, f, preps[f.relpath], b.batch_id, b.at) for f in readable]
     extras = [x for x in extras if x is not None]
     if bad_in is None and not extras:
-        return spark.createDataFrame([], QUARANTINE_SCHEMA)
+        return None
     bad_in = bad_in if bad_in is not None else any_part.limit(0)
     if dataset == "interactions":  # bronze's vendor line column, not the landing line
         bad_in = bad_in.drop("_line")
@@ -647,7 +690,8 @@ def _split_write(
     farm = os.path.join(b.staging, f"files-{dataset}{tag}")
     scanned = read_batch(spark, dataset, [preps[f.relpath] for f in files], farm)
     records = _with_lineage(spark, scanned, files, b.batch_id, b.at)
-    checked = check_records(records, dataset, b.limits)
+    # read_batch gives every row its _json_typed: no query for the columns (check_records)
+    checked = with_problems(records, contract(dataset), b.limits)
     is_bad = F.size("_problems") > 0
     split = checked.select(
         *_bronze_columns(dataset),
@@ -731,6 +775,7 @@ def _finish(b: _Batch, t0: float) -> dict:
     exit 3 after the commit when a gate rejected a file or failed a table."""
     spark, lake, metrics = b.spark, b.lake, b.metrics
     metrics["seats"] = seats.ingest(spark, lake, b.landing, b.batch_id, b.at, b.dq, b.failures)
+    b.dq.flush()  # the gates' results recorded before the files log commits the batch
     if b.file_rows:
         lake.append(spark.createDataFrame(b.file_rows, FILES_LOG_SCHEMA), FILES_LOG)
     metrics["outputs"] = {t: lake.version(t) for t in BRONZE_TABLES + [QUARANTINE, FILES_LOG]}

@@ -642,7 +642,9 @@ def _event_rows(
     groups = file_groups(files, n)
     for i, group in enumerate(groups):
         rows = with_vendor_columns(read_committed(spark, lake, "bronze/interactions", group))
-        write_partitioned(rows.select(*bronze.columns), bucket_of(n, "event_id"), path, i > 0)
+        write_partitioned(
+            rows.select(*bronze.columns), bucket_of(n, "event_id"), path, i > 0, files=n
+        )
         log.info("refine: bronze by event bucket, data file group %d of %d", i + 1, len(groups))
 
     def part(b: int | None) -> DataFrame | None:
@@ -674,7 +676,9 @@ def _bucketed_interactions(
         if part is not None:
             upd = updates.where(bucket_of(n, "event_id") == b) if updates is not None else None
             events = _events(part, resolve, upd, key, period, directory)
-            write_partitioned(events, user_bucket(n), events_dir, append=schema is not None)
+            write_partitioned(
+                events, user_bucket(n), events_dir, append=schema is not None, files=n
+            )
             schema = events.schema
         log.info("refine: interactions, event bucket %d of %d", b + 1, n)
     out = os.path.join(staging, "silver")

@@ -625,8 +625,9 @@ def _event_rows(
     Below ``STAGE_BRONZE_FROM`` buckets, or when bronze's data files read as plain Parquet are
     not its rows (``Lake.data_files``), a bucket is a filtered read of all of bronze. From there
     on, bronze is read once: its committed rows are written under ``staging`` partitioned by
-    event bucket, one group of data files at a time (Sail's partitioned writer holds its whole
-    input: a group, not the period), and each bucket reads its own partition. The copy holds
+    event bucket, one group of data files at a time (with the engine's default row groups a
+    partitioned write held its whole input; ``buckets.write_partitioned`` now cuts them), and
+    each bucket reads its own partition. The copy holds
     bronze's rows as they are (raw identifiers included), like ingest's staging: it is removed
     with the run's staging, and by the next run if this one dies.
     """

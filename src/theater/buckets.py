@@ -55,11 +55,33 @@ def materialize(spark: SparkSession, df: DataFrame, path: str) -> DataFrame:
     return spark.read.schema(df.schema).parquet(path)
 
 
-def write_partitioned(df: DataFrame, bucket: Column, path: str, append: bool) -> None:
-    """Write ``df`` under ``path/_bucket=<b>/`` (Hive layout) by ``bucket``."""
-    df.withColumn(BUCKET, bucket).write.mode("append" if append else "overwrite").partitionBy(
-        BUCKET
-    ).parquet(path)
+#: Rows that the open files of one :func:`write_partitioned` hold, together, at most. A
+#: partitioned write keeps one Parquet file open per bucket until its input ends, and each open
+#: file holds its current row group unwritten (the engine's default: 1M rows, which a bucket's
+#: file of one event bucket never reaches), with its page and dictionary buffers: memory that
+#: grows with the number of buckets, i.e. with the period, not with the rows written. Measured
+#: on one event bucket of refine's 50M quarter (1.47M rows) written by user bucket (Sail 0.7,
+#: benchmarks/RESULTS.md, "refine's partitioned writes"): peak RSS 0.7 GB into one file,
+#: 0.9 GB into 7, 1.7 GB into 34, 2.1 GB into 68; into 34 with row groups of 8,192 rows 0.87
+#: GB, of 4,096 rows 0.80 GB. So the row group is cut to this many rows over the bucket count.
+PARTITIONED_WRITE_ROWS = 262_144
+
+
+def partitioned_write_options(files: int) -> dict[str, str]:
+    """Parquet writer options of a partitioned write into up to ``files`` open files: row
+    groups of ``PARTITIONED_WRITE_ROWS / files`` rows (at least 1,024), written by one
+    sequential writer per file (Sail's default serializes each file's row groups in parallel,
+    with record batches and row-group writers buffered per open file). Other engines ignore
+    an option they do not know; the files hold the same rows either way."""
+    rows = max(1024, PARTITIONED_WRITE_ROWS // max(files, 1))
+    return {"allow_single_file_parallelism": "false", "max_row_group_size": str(rows)}
+
+
+def write_partitioned(df: DataFrame, bucket: Column, path: str, append: bool, files: int) -> None:
+    """Write ``df`` under ``path/_bucket=<b>/`` (Hive layout) by ``bucket``, which takes at
+    most ``files`` values in ``df`` (the writer's row groups are sized by it)."""
+    writer = df.withColumn(BUCKET, bucket).write.mode("append" if append else "overwrite")
+    writer.options(**partitioned_write_options(files)).partitionBy(BUCKET).parquet(path)
 
 
 def read_bucket(spark: SparkSession, path: str, b: int, schema) -> DataFrame | None:

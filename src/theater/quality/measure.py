@@ -69,7 +69,7 @@ class Staging:
         chunks = -(-n // KEY_CHUNK_BUCKETS)
         for c in range(chunks):
             part = narrow if chunks == 1 else narrow.where(bucket % chunks == c)
-            write_partitioned(part, bucket, path, append=c > 0)
+            write_partitioned(part, bucket, path, append=c > 0, files=-(-n // chunks))
 
         def rows(b: int) -> DataFrame:
             part = read_bucket(self.spark, path, b, narrow.schema)

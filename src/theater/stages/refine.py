@@ -625,8 +625,9 @@ def _event_rows(
     Below ``STAGE_BRONZE_FROM`` buckets, or when bronze's data files read as plain Parquet are
     not its rows (``Lake.data_files``), a bucket is a filtered read of all of bronze. From there
     on, bronze is read once: its committed rows are written under ``staging`` partitioned by
-    event bucket, one group of data files at a time (Sail's partitioned writer holds its whole
-    input: a group, not the period), and each bucket reads its own partition. The copy holds
+    event bucket, one group of data files at a time (with the engine's default row groups a
+    partitioned write held its whole input; ``buckets.write_partitioned`` now cuts them), and
+    each bucket reads its own partition. The copy holds
     bronze's rows as they are (raw identifiers included), like ingest's staging: it is removed
     with the run's staging, and by the next run if this one dies.
     """
@@ -642,7 +643,9 @@ def _event_rows(
     groups = file_groups(files, n)
     for i, group in enumerate(groups):
         rows = with_vendor_columns(read_committed(spark, lake, "bronze/interactions", group))
-        write_partitioned(rows.select(*bronze.columns), bucket_of(n, "event_id"), path, i > 0)
+        write_partitioned(
+            rows.select(*bronze.columns), bucket_of(n, "event_id"), path, i > 0, files=n
+        )
         log.info("refine: bronze by event bucket, data file group %d of %d", i + 1, len(groups))
 
     def part(b: int | None) -> DataFrame | None:
@@ -674,7 +677,9 @@ def _bucketed_interactions(
         if part is not None:
             upd = updates.where(bucket_of(n, "event_id") == b) if updates is not None else None
             events = _events(part, resolve, upd, key, period, directory)
-            write_partitioned(events, user_bucket(n), events_dir, append=schema is not None)
+            write_partitioned(
+                events, user_bucket(n), events_dir, append=schema is not None, files=n
+            )
             schema = events.schema
         log.info("refine: interactions, event bucket %d of %d", b + 1, n)
     out = os.path.join(staging, "silver")

@@ -335,7 +335,7 @@ def bucketed_gold(
         ), None
     src = os.path.join(staging, "interactions")
     for i, part in enumerate(chunks or [interactions]):
-        write_partitioned(part, user_bucket(n), src, append=i > 0)
+        write_partitioned(part, user_bucket(n), src, append=i > 0, files=n)
     weeks_out = os.path.join(staging, "user_weeks")
     dirs: list[str] = []
     schema = weeks_schema = None

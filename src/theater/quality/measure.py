@@ -62,7 +62,8 @@ class Staging:
         Filtering the frame by bucket instead rescanned it once per bucket and per GX query:
         at 50M rows (51 buckets) more than a minute a bucket. The write goes in chunks of
         ``KEY_CHUNK_BUCKETS`` buckets (one narrow scan each), because Sail's partitioned
-        writer holds its whole input."""
+        writer keeps a file open per bucket until its input ends (each holding up to a row
+        group, :func:`..buckets.write_partitioned`): a chunk bounds the open files."""
         from ..buckets import read_bucket, write_partitioned
 
         path = self._path("keys")

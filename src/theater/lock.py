@@ -259,18 +259,33 @@ class LakeLock:
             if live is None:
                 continue
             if time.monotonic() >= deadline:
-                later = (
-                    f"; a lock from another host is taken over once older than "
-                    f"lake.lock_stale_seconds ({self.stale:.0f}s)"
-                    if live.get("host") and foreign(live)
-                    else ""
-                )
-                raise LakeBusyError(
-                    f"lake busy: run {live.get('run_id', '?')} since {live.get('taken_at', '?')} "
-                    f"(pid {live.get('pid', '?')} on {live.get('host', '?')}) holds "
-                    f"{self.path}; wait for it, or pass --wait SECONDS{later}"
-                )
+                raise self.busy(live)
             time.sleep(self.poll)
+
+    def busy(self, live: dict) -> LakeBusyError:
+        """The error for a lock held by ``live``."""
+        later = (
+            f"; a lock from another host is taken over once older than "
+            f"lake.lock_stale_seconds ({self.stale:.0f}s)"
+            if live.get("host") and foreign(live)
+            else ""
+        )
+        return LakeBusyError(
+            f"lake busy: run {live.get('run_id', '?')} since {live.get('taken_at', '?')} "
+            f"(pid {live.get('pid', '?')} on {live.get('host', '?')}) holds "
+            f"{self.path}; wait for it, or pass --wait SECONDS{later}"
+        )
+
+    def refuse_if_held(self) -> None:
+        """Without a wait, raise :class:`LakeBusyError` now when a live owner holds the lock:
+        a run that would be refused is refused before it pays for its MLflow run and engine.
+        Only a read: the lock is still taken atomically by :meth:`acquire` (a dead owner's
+        lock is left for it to take over)."""
+        if self.wait > 0:
+            return
+        owner = read_owner(self.path)
+        if owner and owner_alive(owner, self.stale, self.path):
+            raise self.busy(owner)
 
     def release(self) -> None:
         if self.owner is None:

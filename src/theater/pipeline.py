@@ -63,6 +63,8 @@ def run_pipeline(
         f"engine {cfg.engine} ({cfg.table_format}); "
         f"{f'period {period}' if period else 'new landing files'}; lake {lake.root}"
     )
+    if "://" not in lake.root:  # a lake behind a URL has no lock
+        lake_lock(lake.root, "", cfg, wait).refuse_if_held()
     isolated = stage_processes(cfg, stages, landing=landing, lake_root=lake.root, progress=progress)
     # the MLflow run is created in a background thread while the interpreter goes on; its id
     # is needed from the lock on (the lock, ops/dq_results and gold carry it). The lock is taken

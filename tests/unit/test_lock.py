@@ -101,3 +101,21 @@ def test_lake_paths_that_cannot_be_used_are_usage_errors(tmp_path):
         check_lake_root(str(f))
     with pytest.raises(UsageError, match="cannot be created"):
         check_lake_root(str(f / "lake"))
+
+
+def test_a_held_lake_is_refused_before_the_run_starts_and_only_read(tmp_path):
+    lock = tmp_path / LOCK_NAME
+    with LakeLock(str(tmp_path), "run-a"):
+        held = lock.read_text()
+        with pytest.raises(LakeBusyError, match=r"^lake busy: run run-a since "):
+            LakeLock(str(tmp_path), "").refuse_if_held()
+        LakeLock(str(tmp_path), "", wait=5).refuse_if_held()  # a waiting run waits instead
+        assert lock.read_text() == held
+    LakeLock(str(tmp_path), "").refuse_if_held()  # free: nothing to refuse
+    # a dead owner's lock is neither refused nor removed here: acquire takes it over
+    p = subprocess.Popen(["true"])
+    p.wait()
+    dead = json.dumps({"host": socket.gethostname(), "pid": p.pid, "run_id": "d", "taken_at": "x"})
+    lock.write_text(dead)
+    LakeLock(str(tmp_path), "").refuse_if_held()
+    assert lock.read_text() == dead

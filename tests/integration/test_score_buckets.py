@@ -97,7 +97,7 @@ def scored(tmp_path_factory, spark):
             root = str(tmp / name)
             progress.clear()
             with pytest.MonkeyPatch.context() as mp:
-                # the bucketed run reads bronze once, by event bucket, as from 8M rows on
+                # the bucketed run reads bronze once, by event bucket, as a 10M quarter does
                 mp.setattr(refine, "STAGE_BRONZE_FROM", 2)
                 run_pipeline(
                     _cfg(tmp / name, bucket_rows),

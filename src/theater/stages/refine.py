@@ -612,7 +612,7 @@ def _sessions(events, gap_minutes: int):
 # to pseudonymize), so each filtered read of all of bronze is paid several times per bucket.
 # Measured on a 10M quarter in 7 buckets (benchmarks/RESULTS.md, "refine at 10M, step by step"):
 # the copy cost 41.6 CPU s (about 4 CPU s per million bronze rows) and cut the event buckets from
-# 24-26 to 13-17 CPU s each (about 1 CPU s per million bronze rows and bucket), refine 270.8 ->
+# 23-31 to 13-17 CPU s each (about 1 CPU s per million bronze rows and bucket), refine 270.8 ->
 # 231.4 CPU s with the same outputs. So the copy pays from about 5 buckets; the filtered reads
 # grow with the square of the period, the copy linearly.
 STAGE_BRONZE_FROM = 7

@@ -97,7 +97,7 @@ def scored(tmp_path_factory, spark):
             root = str(tmp / name)
             progress.clear()
             with pytest.MonkeyPatch.context() as mp:
-                # the bucketed run reads bronze once, by event bucket, as from 8M rows on
+                # the bucketed run reads bronze once, by event bucket, as a 10M quarter does
                 mp.setattr(refine, "STAGE_BRONZE_FROM", 2)
                 run_pipeline(
                     _cfg(tmp / name, bucket_rows),
@@ -284,3 +284,18 @@ def test_bronze_by_event_bucket_equals_filtered_reads(scored, spark, tmp_path, m
     assert sum(len(b) for b in rows["staged"]) == bronze.count()
     assert sum(1 for b in rows["staged"] if b) >= 2  # the rows are spread over the buckets
     assert not any("'crashed'" in r for b in rows["staged"] for r in b)
+
+
+def test_bronze_is_copied_by_event_bucket_from_five_buckets(scored, spark, tmp_path):
+    """At the default threshold, 4 event buckets are filtered reads of all of bronze and 5 read
+    bronze's copy by event bucket (at 10M rows in 5 and 7 buckets the copy saved more than it cost:
+    benchmarks/RESULTS.md, "refine at 10M, step by step"); the copy's buckets hold bronze's
+    rows, each once."""
+    lake = scored["lake"]
+    bronze = refine.with_vendor_columns(read_committed(spark, lake, "bronze/interactions"))
+    for n in (4, 5):
+        staging = str(tmp_path / f"n{n}")
+        part = refine._event_rows(spark, lake, bronze, lambda df: df, n, staging)
+        assert os.path.isdir(os.path.join(staging, "bronze")) == (n == 5)
+    rows = [_bag(p) if (p := part(b)) is not None else [] for b in range(5)]
+    assert sorted(r for b in rows for r in b) == _bag(bronze)

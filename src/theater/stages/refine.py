@@ -607,12 +607,16 @@ def _sessions(events, gap_minutes: int):
 
 
 # From this many event buckets on, refine reads bronze once and writes its rows by event bucket
-# (``_event_rows``) instead of reading all of bronze once per bucket. Measured at 10M
-# interactions (docs/scaling.md): the copy costs about 4 CPU s per million bronze rows, a
-# filtered read of all of bronze about 0.8 CPU s per million rows and bucket, so the copy pays
-# from about 8 buckets (12M rows at the default ``scoring.bucket_rows``) and grows linearly where
-# the re-reads grow with the square of the period.
-STAGE_BRONZE_FROM = 8
+# (``_event_rows``) instead of reading all of bronze once per bucket. A bucket's plan reads its
+# bronze rows several times (the repeated-key aggregate, the latest-delivery split, the identities
+# to pseudonymize), so each filtered read of all of bronze is paid several times per bucket.
+# Measured on a 10M quarter (benchmarks/RESULTS.md, "refine at 10M, step by step"): in 7 buckets
+# the copy cost 41.6 CPU s (about 4 CPU s per million bronze rows) and cut the event buckets from
+# 23-31 to 13-17 CPU s each, refine 270.8 -> 231.4 CPU s with the same outputs; in 5 buckets the
+# event pass, copy included, took 127.7 CPU s against 145.6 (buckets of 17.5-19.4 against
+# 26.8-32.4). Fewer buckets were not measured. The filtered reads grow with the square of the
+# period, the copy linearly.
+STAGE_BRONZE_FROM = 5
 
 
 def _event_rows(

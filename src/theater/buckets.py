@@ -9,6 +9,8 @@ period. The number of buckets comes from a row count and ``scoring.bucket_rows``
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import Callable
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -77,11 +79,61 @@ def partitioned_write_options(files: int) -> dict[str, str]:
     return {"allow_single_file_parallelism": "false", "max_row_group_size": str(rows)}
 
 
-def write_partitioned(df: DataFrame, bucket: Column, path: str, append: bool, files: int) -> None:
+def write_partitioned(
+    df: DataFrame,
+    bucket: Column,
+    path: str,
+    append: bool,
+    files: int,
+    compression: str | None = None,
+) -> None:
     """Write ``df`` under ``path/_bucket=<b>/`` (Hive layout) by ``bucket``, which takes at
-    most ``files`` values in ``df`` (the writer's row groups are sized by it)."""
+    most ``files`` values in ``df`` (the writer's row groups are sized by it). ``compression``:
+    the Parquet codec (None: the engine's default)."""
     writer = df.withColumn(BUCKET, bucket).write.mode("append" if append else "overwrite")
-    writer.options(**partitioned_write_options(files)).partitionBy(BUCKET).parquet(path)
+    writer = writer.options(**partitioned_write_options(files))
+    if compression is not None:
+        writer = writer.option("compression", compression)
+    writer.partitionBy(BUCKET).parquet(path)
+
+
+#: The codec of a scratch copy that is written once and read back once per bucket: snappy
+#: encodes the interactions' copy in about 20% less CPU than the engine's default (zstd) for
+#: about 40% more bytes (at 1M, benchmarks/RESULTS.md, "score at 10M").
+SCRATCH_CODEC = "snappy"
+
+
+@dataclass(frozen=True)
+class UserParts:
+    """A frame's rows by user bucket (:func:`user_bucket_copy`): ``n`` buckets; ``rows(b)``
+    bucket ``b``'s rows, None where no user hashed."""
+
+    n: int
+    rows: Callable[[int], DataFrame | None]
+
+    def where(self, condition: Column) -> "UserParts":
+        """The same buckets, each filtered by ``condition``."""
+
+        def rows(b: int) -> DataFrame | None:
+            part = self.rows(b)
+            return part.where(condition) if part is not None else None
+
+        return UserParts(self.n, rows)
+
+
+def user_bucket_copy(spark: SparkSession, parts: list[DataFrame], n: int, path: str) -> UserParts:
+    """``parts`` (one frame's rows in parts of the same columns, e.g. by data file group)
+    written once under ``path`` by :func:`user_bucket` of ``n`` (appended part by part, so
+    that the partitioned writer holds a part), as :class:`UserParts`. A user's rows are all
+    in one bucket, so every per-user window, join or aggregate over a bucket's rows is that
+    of the whole frame restricted to the bucket's users; a filtered read of the frame per
+    bucket would read all of it each time."""
+    for i, part in enumerate(parts):
+        write_partitioned(
+            part, user_bucket(n), path, append=i > 0, files=n, compression=SCRATCH_CODEC
+        )
+    schema = parts[0].schema
+    return UserParts(n, lambda b: read_bucket(spark, path, b, schema))
 
 
 def read_bucket(spark: SparkSession, path: str, b: int, schema) -> DataFrame | None:

@@ -21,7 +21,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from ..buckets import bucket_count, materialize, user_bucket
+from ..buckets import UserParts, bucket_count, materialize, user_bucket
 from ..columns import DISCARDED, output_unused, output_used, quota_in_force
 from ..signals import checkpoint_burst, outcome_decoupling, quota_bunching, sensitivity
 
@@ -180,12 +180,15 @@ def compute(
     cfg,
     aggregates: DataFrame | None = None,
     staging: str | None = None,
+    parts: UserParts | None = None,
 ) -> Incentives:
     """Quota bunching and checkpoint bursts of the period. ``aggregates``: de-duplicated usage
     units from silver/user_days (or None): their request counts enter the user-week counts of
     the bunching estimate and the user-day counts of the checkpoint estimate. ``staging``: a
     scratch folder (the caller removes it); given, the user-week counts are written there once
-    and read back by every consumer."""
+    and read back by every consumer. ``parts``: ``period_rows`` by user bucket (the labels'
+    buckets), which the per-bucket tables read in place of a filtered read of
+    ``period_rows`` per bucket."""
     inc = Incentives(period=(start, end))
     s = cfg.incentives
     counted: list[int] = []
@@ -193,6 +196,8 @@ def compute(
     def n_buckets() -> int:
         """The labels' user buckets (``stages.score.label_buckets``: the same count over the
         same rows), the period's rows counted once."""
+        if parts is not None:
+            return parts.n
         if cfg.scoring.bucket_rows <= 0:
             return 1
         if not counted:
@@ -202,7 +207,15 @@ def compute(
     qb = s.quota_bunching  # each signal gets only its own (typed) section
     if qb.enabled:
         _quota_bunching(
-            spark, inc, period_rows, policies, (start, end), aggregates, staging, cfg, n_buckets
+            spark,
+            inc,
+            (period_rows, parts),
+            policies,
+            (start, end),
+            aggregates,
+            staging,
+            cfg,
+            n_buckets,
         )
         inc.order_factors = _order_factors(inc.bunching, qb.poly_order)
     cb = s.checkpoint_burst
@@ -220,7 +233,11 @@ def compute(
             # read by the lead profile, the estimate, its weights and the org shares: one
             # aggregate of the period's rows (a row per user-day) instead of one per reader
             inc.day_table = checkpoint_day_table(
-                spark, inc.day_rows, os.path.join(staging, "inc_user_days"), n_buckets()
+                spark,
+                inc.day_rows,
+                os.path.join(staging, "inc_user_days"),
+                n_buckets(),
+                _day_parts(parts, explained, aggregates, day_orgs),
             )
     if cal:
         src = inc.day_table if inc.day_table is not None else rows
@@ -230,23 +247,52 @@ def compute(
     return inc
 
 
-def _quota_bunching(spark, inc, period_rows, policies, bounds, aggregates, staging, cfg, n_buckets):
+def _day_parts(parts: UserParts | None, explained, aggregates, orgs) -> UserParts | None:
+    """``compute``'s ``day_rows`` by the user buckets of ``parts`` (None without them)."""
+    if parts is None:
+        return None
+    return UserParts(parts.n, lambda b: _bucket_day_rows(parts, b, explained, aggregates, orgs))
+
+
+def _bucket_day_rows(parts: UserParts, b: int, explained, aggregates, orgs) -> DataFrame | None:
+    """Bucket ``b``'s :func:`checkpoint_rows` of the orgs ``orgs`` (``compute``'s
+    ``day_rows`` of that bucket): its interactions from ``parts``, the aggregates filtered."""
+    part = parts.rows(b)
+    if part is None:
+        return None
+    aggs = aggregates.where(user_bucket(parts.n) == b) if aggregates is not None else None
+    return checkpoint_rows(part, explained, aggs).where(F.col("org_id").isin(*orgs))
+
+
+def _quota_bunching(spark, inc, rows, policies, bounds, aggregates, staging, cfg, n_buckets):
     """Quota bunching of :func:`compute`: the estimate per regime, its evidence and cells, the
-    filler cells and the user-week weights, set on ``inc``."""
+    filler cells and the user-week weights, set on ``inc``. ``rows``: (the period's rows,
+    the same by user bucket or None)."""
+    period_rows, parts = rows
     start, end = bounds
     s = cfg.incentives
     qb = s.quota_bunching
     seed = cfg.scoring.bootstrap.seed
-    celled = quota_users_rows(period_rows, policies).transform(
-        with_filler_cell(cfg.signals.unused_output.max_dwell_ms)
-    )
+    orgs = quota_orgs(policies)
+    cell = with_filler_cell(cfg.signals.unused_output.max_dwell_ms)
+    celled = quota_users_rows(period_rows, policies, orgs).transform(cell)
     counted = None
     if staging is not None:
         # the rows counted per user-week and cell once: the user-week counts are their sums
         # over cells, and the cell rates join them to the weights (one pass over the period's
         # rows where a count per user-week and a count per user-week and cell made two)
+        celled_parts = None
+        if parts is not None:  # a bucket's quota users are the bucket's rows' own
+            celled_parts = UserParts(
+                parts.n,
+                lambda b: (
+                    quota_users_rows(p, policies, orgs).transform(cell)
+                    if (p := parts.rows(b)) is not None
+                    else None
+                ),
+            )
         counted = cell_week_table(
-            spark, celled, os.path.join(staging, "inc_cell_weeks"), n_buckets()
+            spark, celled, os.path.join(staging, "inc_cell_weeks"), n_buckets(), celled_parts
         )
     uw = user_week_counts(period_rows, start, end, aggregates, counted).transform(
         quota_in_force(policies)
@@ -286,18 +332,27 @@ def _quota_bunching(spark, inc, period_rows, policies, bounds, aggregates, stagi
     )
 
 
-def quota_users_rows(period_rows: DataFrame, policies: DataFrame) -> DataFrame:
+def quota_orgs(policies: DataFrame) -> set:
+    """The org_id of every quota policy (``*``: every org; None: a policy without an org)."""
+    return {
+        r.org_id
+        for r in policies.where(F.col("kind") == "quota").select("org_id").distinct().collect()
+    }
+
+
+def quota_users_rows(
+    period_rows: DataFrame, policies: DataFrame, orgs: set | None = None
+) -> DataFrame:
     """``period_rows`` of the users with a row in an org that has a quota policy, all of their
     rows (the filler cell's sitting window is per user: each row keeps its neighbours).
 
     Every reader of the cell counts (the user-week counts of the bunching estimate, its pooled
     and stacked regimes, the cell rates, the labels' weights) joins them to a regime, an org
     with a quota: the other orgs' rows were counted, sorted by the window and never read. All
-    rows when a quota policy names every org (``*``) or none does."""
-    orgs = {
-        r.org_id
-        for r in policies.where(F.col("kind") == "quota").select("org_id").distinct().collect()
-    }
+    rows when a quota policy names every org (``*``) or none does. ``orgs``:
+    :func:`quota_orgs` of ``policies`` when already collected."""
+    if orgs is None:
+        orgs = quota_orgs(policies)
     if not orgs or "*" in orgs or None in orgs:
         return period_rows
     users = (
@@ -310,21 +365,35 @@ def quota_users_rows(period_rows: DataFrame, policies: DataFrame) -> DataFrame:
     return period_rows.join(F.broadcast(users), on=same, how="left_semi")
 
 
-def cell_week_table(spark: SparkSession, rows: DataFrame, path: str, buckets: int) -> DataFrame:
+def cell_week_table(
+    spark: SparkSession, rows: DataFrame, path: str, buckets: int, parts: UserParts | None = None
+) -> DataFrame:
     """``rows`` (with ``_cell``: :func:`with_filler_cell`) counted per user-week and cell
     (``quota_bunching.cell_week_counts``), written once under ``path`` and read back. With
     ``buckets`` > 1 a user bucket at a time, appended: a user's rows are all in one bucket
-    (the cell's window is per user), and the aggregate holds one bucket's user-weeks."""
+    (the cell's window is per user), and the aggregate holds one bucket's user-weeks.
+    ``parts``: ``rows`` by user bucket, read in place of a filtered read of ``rows``."""
     if buckets <= 1:
         return materialize(spark, quota_bunching.cell_week_counts(rows, F.col("_cell")), path)
     schema = None
     for b in range(buckets):
-        part = quota_bunching.cell_week_counts(
-            rows.where(user_bucket(buckets) == b), F.col("_cell")
-        )
+        mine = _bucket_rows(rows, parts, buckets, b)
+        if mine is None:
+            continue
+        part = quota_bunching.cell_week_counts(mine, F.col("_cell"))
         part.write.mode("append" if schema is not None else "overwrite").parquet(path)
         schema = part.schema
+    if schema is None:  # no bucket of ``parts`` held a row
+        return cell_week_table(spark, rows.limit(0), path, 1)
     return spark.read.schema(schema).parquet(path)
+
+
+def _bucket_rows(rows: DataFrame, parts: UserParts | None, n: int, b: int) -> DataFrame | None:
+    """Bucket ``b`` of ``n`` of ``rows``: from ``parts`` when given (None: no row there), else
+    a filtered read."""
+    if parts is not None:
+        return parts.rows(b)
+    return rows.where(user_bucket(n) == b)
 
 
 def day_counts(rows: DataFrame) -> DataFrame:
@@ -337,13 +406,16 @@ def day_counts(rows: DataFrame) -> DataFrame:
     )
 
 
-def checkpoint_day_table(spark: SparkSession, rows: DataFrame, path: str, buckets: int):
+def checkpoint_day_table(
+    spark: SparkSession, rows: DataFrame, path: str, buckets: int, parts: UserParts | None = None
+):
     """:func:`checkpoint_rows` summed per user-day, written once under ``path`` and read back:
     org_id, user_key, event_date, ``_n`` (usage), ``checkpoint_burst.REST`` (its part that no
     flag explains) and ``n_unused`` (its part with outputs unused: :func:`day_counts`). The
     checkpoint estimates read it in place of the rows (the same sums: usage counts are whole
     numbers, exact in any order). With ``buckets`` > 1 it is aggregated a user bucket at a time
-    and appended: a user's days are all in one bucket, and the aggregate holds a bucket's."""
+    and appended: a user's days are all in one bucket, and the aggregate holds a bucket's.
+    ``parts``: ``rows`` by user bucket, read in place of a filtered read of ``rows``."""
     explained = F.coalesce(F.col("_explained"), F.lit(False))
 
     def sums(part: DataFrame) -> DataFrame:
@@ -357,9 +429,14 @@ def checkpoint_day_table(spark: SparkSession, rows: DataFrame, path: str, bucket
         return materialize(spark, sums(rows), path)
     schema = None
     for b in range(buckets):
-        part = sums(rows.where(user_bucket(buckets) == b))
+        mine = _bucket_rows(rows, parts, buckets, b)
+        if mine is None:
+            continue
+        part = sums(mine)
         part.write.mode("append" if schema is not None else "overwrite").parquet(path)
         schema = part.schema
+    if schema is None:  # no bucket of ``parts`` held a row
+        return checkpoint_day_table(spark, rows.limit(0), path, 1)
     return spark.read.schema(schema).parquet(path)
 
 

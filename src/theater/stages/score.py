@@ -35,12 +35,11 @@ from .. import logs, quality
 from ..audit import integrate as audit
 from ..audit.labels import TABLE as AUDIT_LABELS
 from ..buckets import (
+    UserParts,
     bucket_count,
     file_groups,
     materialize,
-    read_bucket,
-    user_bucket,
-    write_partitioned,
+    user_bucket_copy,
 )
 from ..columns import quota_in_force
 from ..config import Config
@@ -273,6 +272,37 @@ def labels_frame(interactions, period: Period, cfg: Config, inc=None, thresholds
     )
 
 
+#: silver's columns that no reader of the user-bucketed copy of the interactions reads
+#: (ingest's and refine's bookkeeping, the sessions): left out of that copy (a third of its
+#: bytes at 1M)
+NOT_COPIED = (
+    "_row_hash",
+    "session_key",
+    "session_id",
+    "work_item_id",
+    "_source_file",
+    "_batch_id",
+    "_ingested_at",
+    "org_source",
+)
+
+
+def interaction_buckets(
+    spark: SparkSession,
+    interactions: DataFrame,
+    n: int,
+    staging: str,
+    chunks: list[DataFrame] | None = None,
+) -> UserParts:
+    """``interactions`` (the period and the look-back) written once by user bucket under
+    ``staging`` (``buckets.user_bucket_copy``; ``chunks``: the same rows by silver's data
+    files), without :data:`NOT_COPIED`. The labels, the incentive step's cell-week and
+    user-day tables and adoption's activity each read it a bucket at a time."""
+    keep = [c for c in interactions.columns if c not in NOT_COPIED]
+    parts = [p.select(*keep) for p in (chunks or [interactions])]
+    return user_bucket_copy(spark, parts, n, os.path.join(staging, "interactions"))
+
+
 def bucketed_labels(
     spark: SparkSession,
     interactions: DataFrame,
@@ -298,6 +328,7 @@ def bucketed_gold(
     n: int,
     chunks: list[DataFrame] | None = None,
     policies: DataFrame | None = None,
+    parts: UserParts | None = None,
 ) -> tuple[DataFrame, DataFrame | None]:
     """``(labels, user_weeks)`` of the period computed in user-hash buckets of about
     ``scoring.bucket_rows`` interactions each, one after the other, so that the memory of the
@@ -311,7 +342,8 @@ def bucketed_gold(
     copy under ``staging``; the caller validates and publishes that copy in one commit.
     ``n``: the number of buckets (:func:`label_buckets`). ``chunks``: ``interactions`` in
     parts (silver's data files); the copy partitioned by user bucket is then written part by
-    part, so that the writer holds a part, not the period.
+    part, so that the writer holds a part, not the period. ``parts``: that copy when the
+    caller wrote it (:func:`interaction_buckets`), else it is written here.
 
     With ``policies`` (and more than one bucket) each bucket's user-weeks
     (:func:`user_weeks_frame`, per user, so one bucket's rows are that bucket's users' weeks)
@@ -333,14 +365,13 @@ def bucketed_gold(
         return materialize(
             spark, labels_frame(interactions, period, cfg, inc, thresholds), out
         ), None
-    src = os.path.join(staging, "interactions")
-    for i, part in enumerate(chunks or [interactions]):
-        write_partitioned(part, user_bucket(n), src, append=i > 0, files=n)
+    if parts is None:
+        parts = interaction_buckets(spark, interactions, n, staging, chunks)
     weeks_out = os.path.join(staging, "user_weeks")
     dirs: list[str] = []
     schema = weeks_schema = None
     for b in range(n):
-        part = read_bucket(spark, src, b, interactions.schema)
+        part = parts.rows(b)
         if part is None:  # no user hashed here
             continue
         frame = labels_frame(part, period, cfg, inc, thresholds)
@@ -645,21 +676,14 @@ def compute_gold(
 
     progress(f"score: incentive signals (quota bunching, checkpoint bursts) {period}")
     t_inc = time.time()
+    parts = _interaction_parts(spark, inputs, period, cfg, staging)
+    n, in_period = (parts.n, parts.where(period.ts_col("event_ts"))) if parts else (1, None)
     aggs = aggregate_units(inputs, period, cfg)
-    inc = incentives.compute(
-        spark,
-        inputs.interactions.where(period.ts_col("event_ts")),
-        inputs.policies,
-        period.start,
-        period.end,
-        cfg,
-        aggs.period if aggs is not None else None,
-        staging=staging,
-    )
+    inc = _incentives(spark, inputs, period, cfg, aggs, staging, in_period)
     seconds_incentives = time.time() - t_inc
 
     progress(f"score: signals and labels {period}")
-    labels, audited, n, weeks = _labels(spark, inputs, period, cfg, inc, staging, handover)
+    labels, audited, weeks = _labels(spark, inputs, period, cfg, inc, staging, handover, parts)
     progress("score: user-weeks")
     staged_weeks = weeks is not None  # written bucket by bucket with the labels
     if weeks is None:  # one bucket (or calibrated labels): from the labels as published
@@ -692,26 +716,53 @@ def compute_gold(
     progress("score: adoption (active, engaged, requests, accepted)")
     adoption = handover(
         "gold/org_adoption",
-        adoption_frame(inputs, index, period, cfg, run_id, labels, staging=staging, buckets=n),
+        adoption_frame(
+            inputs, index, period, cfg, run_id, labels, staging=staging, parts=in_period
+        ),
     )
     return Gold(
         labels, user_weeks, index, inc, audited, seconds_incentives, seconds_index, adoption
     )
 
 
-def _labels(spark, inputs: ScoreInputs, period: Period, cfg: Config, inc, staging, handover):
-    """``(labels, audited, buckets, user_weeks)``: the detector's interaction labels (in
-    ``buckets`` user buckets with ``staging``: :func:`bucketed_gold`), calibrated with the audit
-    labels where there are (``audited``, else None), handed over as
-    ``gold/interaction_labels``; ``user_weeks``: their staged user-weeks when they were computed
-    bucket by bucket from the labels as handed over, else None."""
-    n = 1
+def _incentives(spark, inputs: ScoreInputs, period: Period, cfg: Config, aggs, staging, parts):
+    """``incentives.compute`` of the period (``parts``: its rows by user bucket, or None)."""
+    return incentives.compute(
+        spark,
+        inputs.interactions.where(period.ts_col("event_ts")),
+        inputs.policies,
+        period.start,
+        period.end,
+        cfg,
+        aggs.period if aggs is not None else None,
+        staging=staging,
+        parts=parts,
+    )
+
+
+def _interaction_parts(spark, inputs: ScoreInputs, period: Period, cfg: Config, staging):
+    """The interactions by user bucket (:func:`interaction_buckets`), written once for every
+    bucketed step when the period has more than one bucket (:func:`label_buckets`), else
+    None."""
+    n = label_buckets(inputs.interactions, period, cfg) if staging is not None else 1
+    if n <= 1:
+        return None
+    chunks = inputs.chunks(n) if inputs.chunks is not None else None
+    return interaction_buckets(spark, inputs.interactions, n, staging, chunks)
+
+
+def _labels(spark, inputs: ScoreInputs, period: Period, cfg: Config, inc, staging, handover, parts):
+    """``(labels, audited, user_weeks)``: the detector's interaction labels (with ``staging``:
+    :func:`bucketed_gold`, in the user buckets of ``parts``, the interactions' copy by user
+    bucket, or in one when None), calibrated with the audit labels where there are
+    (``audited``, else None), handed over as ``gold/interaction_labels``; ``user_weeks``:
+    their staged user-weeks when they were computed bucket by bucket from the labels as
+    handed over, else None."""
+    n = parts.n if parts is not None else 1
     weeks = None
     if staging is not None:
-        n = label_buckets(inputs.interactions, period, cfg)
-        chunks = inputs.chunks(n) if inputs.chunks is not None and n > 1 else None
         detector, weeks = bucketed_gold(
-            spark, inputs.interactions, period, cfg, inc, staging, n, chunks, inputs.policies
+            spark, inputs.interactions, period, cfg, inc, staging, n, None, inputs.policies, parts
         )
     else:
         detector = labels_frame(inputs.interactions, period, cfg, inc)
@@ -729,24 +780,26 @@ def _labels(spark, inputs: ScoreInputs, period: Period, cfg: Config, inc, stagin
         key_buckets=n,
     )
     # the staged user-weeks were computed from the detector's probabilities
-    return labels, audited, n, weeks if calibrated is detector else None
+    return labels, audited, weeks if calibrated is detector else None
 
 
 EARLIEST = date(1, 1, 1)  # cohorts look back over the whole lake
 
 
-def _adoption_activity(period_rows, prices, aggs, staging, buckets):
+def _adoption_activity(period_rows, prices, aggs, staging, buckets, parts=None):
     """The period's person-day activity for :func:`adoption_frame`: one plan without
     ``staging``, else staged by user bucket (see there)."""
     if staging is None:
         return adopt.combined(adopt.event_activity(period_rows, prices), aggs)
+    rows = parts.rows if parts is not None else None
     if aggs is None:
         # events alone: the combined activity (``all`` rows too) staged by bucket, read as is
+        path = os.path.join(staging, "adoption_activity")
         return adopt.staged_event_activity(
-            period_rows, prices, os.path.join(staging, "adoption_activity"), buckets, with_all=True
+            period_rows, prices, path, buckets, with_all=True, parts=rows
         )
     events = adopt.staged_event_activity(
-        period_rows, prices, os.path.join(staging, "adoption_events"), buckets
+        period_rows, prices, os.path.join(staging, "adoption_events"), buckets, parts=rows
     )
     # the user-day aggregates' activity joins the events' (``combined``): written once too
     return materialize(
@@ -811,6 +864,7 @@ def adoption_frame(
     *,
     staging: str | None = None,
     buckets: int = 1,
+    parts: UserParts | None = None,
 ):
     """gold/org_adoption of the period (``transforms.adoption``): events and aggregates through
     one definition; the index's suppressed orgs and small rows carry no figures. With the
@@ -822,8 +876,10 @@ def adoption_frame(
     per-person tables read that copy (with user-day aggregates too, the events' activity is
     staged by bucket and the combined activity written once more): the table's one plan
     otherwise aggregates the period's interactions once for each figure that reads the
-    activity (four times with events alone), all in memory at once. The rows are the same
-    either way."""
+    activity (four times with events alone), all in memory at once. ``parts``: the period's
+    interactions by user bucket (their count then sets ``buckets``), read in place of a
+    filtered read of ``inputs.interactions`` per bucket. The rows are the same either way."""
+    buckets = parts.n if parts is not None else buckets
     # each price on the days it is in force, in the table's currency
     prices = adopt.prices_between(cfg.adoption, period.start, period.end)
     period_rows = inputs.interactions.where(period.ts_col("event_ts"))
@@ -832,7 +888,7 @@ def adoption_frame(
         if inputs.user_days is not None
         else None
     )
-    activity = _adoption_activity(period_rows, prices, aggs, staging, buckets)
+    activity = _adoption_activity(period_rows, prices, aggs, staging, buckets, parts)
     theater = adopt.person_theater(labels) if labels is not None else None
     figures = _seat_and_cohort_figures(inputs, activity, period, prices, cfg, theater)
     adoption = adopt.org_adoption(

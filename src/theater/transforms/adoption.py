@@ -394,6 +394,7 @@ def staged_event_activity(
     buckets: int = 1,
     *,
     with_all: bool = False,
+    parts=None,
 ) -> DataFrame:
     """:func:`event_activity` written once as Parquet under ``path`` and read back. With
     ``buckets`` > 1 it is aggregated one user-hash bucket at a time (``buckets.bucket_of`` of
@@ -407,20 +408,28 @@ def staged_event_activity(
     ``source_format='all'``, row by row, so bucket by bucket is the same; :func:`with_all_rows`). The figures then read
     a plain Parquet copy, never a union of that copy with its own literal ``all`` rows: Sail
     0.7.2 fails such a union once it is projected and filtered on ``source_format`` (as
-    ``days_to_first_use`` does beside the earlier periods' activity) with "No field named #2"."""
+    ``days_to_first_use`` does beside the earlier periods' activity) with "No field named #2".
+
+    ``parts``: ``b`` -> bucket ``b``'s rows of ``interactions`` already apart (None: no row
+    there; ``buckets.UserParts.rows``), read in place of the filtered read."""
     spark = interactions.sparkSession
     schema = None
     for b in range(max(buckets, 1)):
-        part = (
-            interactions
-            if buckets <= 1
-            else interactions.where(bucket_of(buckets, "user_key") == b)
-        )
+        if buckets <= 1:
+            part = interactions
+        elif parts is not None:
+            part = parts(b)
+            if part is None:
+                continue
+        else:
+            part = interactions.where(bucket_of(buckets, "user_key") == b)
         frame = event_activity(part, prices)
         if with_all:
             frame = with_all_rows(frame)
         frame.write.mode("append" if schema is not None else "overwrite").parquet(path)
         schema = frame.schema
+    if schema is None:  # no bucket of ``parts`` held a row
+        return staged_event_activity(interactions.limit(0), prices, path, with_all=with_all)
     return spark.read.schema(schema).parquet(path)
 
 

@@ -63,14 +63,16 @@ class Staging:
         at 50M rows (51 buckets) more than a minute a bucket. The write goes in chunks of
         ``KEY_CHUNK_BUCKETS`` buckets (one narrow scan each), because Sail's partitioned
         writer keeps a file open per bucket until its input ends (each holding up to a row
-        group, :func:`..buckets.write_partitioned`): a chunk bounds the open files."""
-        from ..buckets import read_bucket, write_partitioned
+        group, :func:`..buckets.write_partitioned`): a chunk bounds the open files. A scratch
+        copy, in the cheaper codec (``buckets.SCRATCH_CODEC``)."""
+        from ..buckets import SCRATCH_CODEC, read_bucket, write_partitioned
 
         path = self._path("keys")
         chunks = -(-n // KEY_CHUNK_BUCKETS)
         for c in range(chunks):
             part = narrow if chunks == 1 else narrow.where(bucket % chunks == c)
-            write_partitioned(part, bucket, path, append=c > 0, files=-(-n // chunks))
+            files = -(-n // chunks)
+            write_partitioned(part, bucket, path, c > 0, files, compression=SCRATCH_CODEC)
 
         def rows(b: int) -> DataFrame:
             part = read_bucket(self.spark, path, b, narrow.schema)

@@ -41,6 +41,7 @@ TARGETS = {
         "read_inputs",
         "aggregate_units",
         "_labels",
+        "_interaction_parts",
         "bucketed_gold",
         "user_weeks_frame",
         "index_frame",

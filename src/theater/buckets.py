@@ -99,7 +99,7 @@ def write_partitioned(
 
 #: The codec of a scratch copy that is written once and read back once per bucket: snappy
 #: encodes the interactions' copy in about 20% less CPU than the engine's default (zstd) for
-#: about 40% more bytes (at 1M, benchmarks/RESULTS.md, "score at 10M").
+#: about 40% more bytes (at 1M, benchmarks/RESULTS.md, "score at 10M, step by step").
 SCRATCH_CODEC = "snappy"
 
 

@@ -237,7 +237,7 @@ class _TextScan:
         self.run = 0  # bytes of the current (unfinished) line
         self.dec = codecs.getincrementaldecoder("utf-8")("strict")
         self.text_bytes = 0  # decoded byte offset (of the decompressed stream)
-        self.lines = 1
+        self.lines = 1  # counted for JSON arrays only: no other message names a line
         self.seen_content = False  # JSON: any non-blank; CSV: any non-blank after the first line
         self.header_done = fmt != "csv"
         self.first = True
@@ -276,7 +276,8 @@ class _TextScan:
                     self.seen_content = bool(text[nl + 1 :].strip())
             else:
                 self.seen_content = bool(text.strip())
-        self.lines += data.count(b"\n")
+        if not self.by_line:  # the line of a JSON array's bad byte; a line file sets it aside
+            self.lines += data.count(b"\n")
         self.text_bytes += len(data)
         return None
 

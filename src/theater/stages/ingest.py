@@ -50,7 +50,6 @@ import os
 import shutil
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -69,7 +68,6 @@ from ..sources.exports import FORMATS
 from ..sources.exports import reader as vin
 from ..sources.landing import (
     FILE_KEY,
-    INSPECT_THREADS,
     LandingFile,
     Prepared,
     file_key,
@@ -618,7 +616,7 @@ def _checked(
     quarantine frame is staged too (Sail evaluates its element_at before the filter inside the
     gate's aggregations)."""
     spark, staging = b.spark, b.staging
-    preps = _prepare_all(readable, staging)
+    preps = {f.relpath: prepare(f, staging) for f in readable}
     groups = landing_groups([f.size for f in readable], b.group_bytes)
     staged = os.path.join(staging, f"checked-{dataset}")
     if max(groups, default=0) == 0:  # one group: the layout of a single write
@@ -653,19 +651,6 @@ def _checked(
         bad = spark.createDataFrame([], QUARANTINE_TYPE)
     direct = b.direct and good_dir in parts
     return good, bad, good_dir if direct else None, clean
-
-
-def _prepare_all(readable: list[LandingFile], staging: str) -> dict[str, Prepared]:
-    """:func:`.sources.landing.prepare` of each file, by landing path, a few files at a time:
-    the framing of JSON arrays (array operations, reads and writes) releases the interpreter's
-    lock, and each file is staged under its own name."""
-    workers = min(len(readable), INSPECT_THREADS)
-    if workers <= 1:
-        return {f.relpath: prepare(f, staging) for f in readable}
-    with ThreadPoolExecutor(workers, thread_name_prefix="prepare") as pool:
-        return dict(
-            zip([f.relpath for f in readable], pool.map(lambda f: prepare(f, staging), readable))
-        )
 
 
 def _quarantined(

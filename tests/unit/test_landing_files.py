@@ -39,6 +39,24 @@ def test_a_byte_that_is_not_utf8_is_named_with_offset_and_line(tmp_path):
     assert problem.startswith("not UTF-8: byte 0xe9 at byte 21 (line 2)")
 
 
+def test_a_bad_byte_after_the_first_read_is_named_with_its_line(tmp_path):
+    # the file is read in 1 MiB pieces: the line counts of the pieces before the bad byte's add up
+    p = tmp_path / "a.json"
+    element = b'{"a": "' + b"x" * 989 + b'"},\n'  # 1,000 bytes a line
+    head = b"[\n" + element * 2000  # 2,000,002 bytes: lines 1 to 2001
+    p.write_bytes(head + b'{"b": "caf\xe9"}]\n')
+    problem, _ = _inspect(p, "json_array")
+    # line 2002 starts at byte 2,000,002; {"b": "caf is 10 bytes
+    assert problem.startswith("not UTF-8: byte 0xe9 at byte 2000012 (line 2002)")
+
+
+def test_a_bad_byte_in_json_lines_sets_the_line_aside(tmp_path):
+    # JSON lines: the line is set aside for quarantine, the file is not refused
+    p = tmp_path / "a.jsonl"
+    p.write_bytes(b'{"a": "x"}\n' * 200000 + b'{"b": "caf\xe9"}\n')
+    assert _inspect(p) == (None, False)
+
+
 def test_utf16_and_nul_bytes_are_refused(tmp_path):
     p = tmp_path / "a.csv"
     p.write_bytes("user_id,org_id\nu1,o1\n".encode("utf-16"))

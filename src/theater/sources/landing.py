@@ -20,6 +20,7 @@ import os
 import shutil
 import zlib
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +57,8 @@ JSON_OPTIONS = {
     "allowUnquotedControlChars": "false",
 }
 log = logging.getLogger(__name__)
+#: Files inspected at once while listing (:func:`_inspect_all`): the machine's cores, up to 4
+INSPECT_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,7 @@ class _TextScan:
         self.run = 0  # bytes of the current (unfinished) line
         self.dec = codecs.getincrementaldecoder("utf-8")("strict")
         self.text_bytes = 0  # decoded byte offset (of the decompressed stream)
-        self.lines = 1
+        self.lines = 1  # counted for JSON arrays only: no other message names a line
         self.seen_content = False  # JSON: any non-blank; CSV: any non-blank after the first line
         self.header_done = fmt != "csv"
         self.first = True
@@ -276,7 +279,8 @@ class _TextScan:
                     self.seen_content = bool(text[nl + 1 :].strip())
             else:
                 self.seen_content = bool(text.strip())
-        self.lines += data.count(b"\n")
+        if not self.by_line:  # the line of a JSON array's bad byte; a line file sets it aside
+            self.lines += data.count(b"\n")
         self.text_bytes += len(data)
         return None
 
@@ -413,6 +417,8 @@ def list_files(
     if not root.is_dir():
         return found, skipped
 
+    todo: list[tuple[str, str, str, bool]] = []  # (relpath, path, format, gzip) to inspect
+
     def skip(p: Path, reason: str) -> None:
         rel = os.path.relpath(p, landing)
         skipped.append(rel)
@@ -447,16 +453,30 @@ def list_files(
             if fmt is None:
                 skip(p, "not jsonl, jsonl.gz, json, csv or parquet")
                 continue
-            rel = os.path.relpath(p, landing)
-            real = str(p.resolve())
-            (sha, size, problem, empty, aside), header = _inspect(
-                real, fmt, name.lower().endswith(".gz"), limits
-            )
-            found.append(
-                LandingFile(dataset, real, rel, fmt, size, sha, problem, empty, aside, header)
-            )
+            gz = name.lower().endswith(".gz")
+            todo.append((os.path.relpath(p, landing), str(p.resolve()), fmt, gz))
+    for (rel, real, fmt, _), inspected in zip(todo, _inspect_all(todo, limits)):
+        (sha, size, problem, empty, aside), header = inspected
+        found.append(LandingFile(dataset, real, rel, fmt, size, sha, problem, empty, aside, header))
     found.sort(key=lambda f: f.relpath)
     return found, skipped
+
+
+def _inspect_all(todo: list[tuple[str, str, str, bool]], limits: ReaderLimits | None) -> list:
+    """:func:`_inspect` of each ``(relpath, path, format, gzip)``, in order, a few files at a time:
+    hashing, reading and gzip inflation release the interpreter's lock, so the listing of a
+    large landing zone takes about the cores' share of its time instead of one core's."""
+    limits = limits or current_limits()
+
+    def one(item: tuple[str, str, str, bool]):
+        _, real, fmt, gz = item
+        return _inspect(real, fmt, gz, limits)
+
+    workers = min(len(todo), INSPECT_THREADS)
+    if workers <= 1:
+        return [one(t) for t in todo]
+    with ThreadPoolExecutor(workers, thread_name_prefix="inspect") as pool:
+        return list(pool.map(one, todo))
 
 
 def safe_path(path: str, staging: str) -> str:

@@ -134,6 +134,12 @@ def steps(tl: Timeline) -> list[dict]:
     for (w0, c0, m0, msg), (w1, c1, m1, _) in zip(tl.marks, tl.marks[1:]):
         inside = [s for s in tl.samples if w0 <= s[0] < w1]
         flight = sum(1 for s in inside if s[3]) / len(inside) if inside else 0.0
+        idle = collections.defaultdict(lambda: [0.0, 0.0])  # engine idle: place -> wall, main
+        for a, b in zip(inside, inside[1:]):
+            if not a[3]:
+                idle[a[5]][0] += b[0] - a[0]
+                idle[a[5]][1] += b[2] - a[2]
+        top = sorted(idle.items(), key=lambda kv: -kv[1][0])[:4]
         rows.append(
             {
                 "step": msg,
@@ -142,6 +148,7 @@ def steps(tl: Timeline) -> list[dict]:
                 "cores": round((c1 - c0) / (w1 - w0), 2) if w1 > w0 else None,
                 "main_cpu": round(m1 - m0, 2),
                 "engine_share": round(flight, 2),
+                "idle_places": [[k, round(v[0], 2), round(v[1], 2)] for k, v in top],
             }
         )
     return rows
@@ -217,6 +224,9 @@ def main() -> int:
             f"{r['wall']:7.2f} {r['cpu']:7.2f} {r['cores'] or 0:5.2f} {r['main_cpu']:6.2f}"
             f" {r['engine_share']:6.0%}  {r['step']}"
         )
+        for place, wall, main_cpu in r["idle_places"] if r["wall"] >= 1.0 else ():
+            if wall >= 0.15:
+                print(f"{'':27}engine idle {wall:5.2f} s (main {main_cpu:4.2f}): {place}")
     print(f"total: {total_w:.1f} s wall, {total_c:.1f} CPU s, {total_c / total_w:.2f} cores")
     stage_s = {s: res[s]["seconds"] for s in stages if s in res}
     print("stages (their own seconds):", stage_s)

@@ -133,8 +133,6 @@ def _run_stages(
     """Each stage in order, in this process or its own, tracked; the Data Docs rendered once
     after the last write (or a failure)."""
     docs: list = []  # the stages' Data Docs, rendered once the tables are published
-    last = [s for s in STAGES if s in stages][-1]
-    render = None  # the Data Docs' rendering, started once the last stage has written
     try:
         for stage in STAGES:
             if stage not in stages:
@@ -155,49 +153,18 @@ def _run_stages(
                     )
                 docs += m.pop("dq_docs", [])
                 results[stage] = m
-            if stage == last and docs:
-                # every table is written: the Data Docs (GX, Python) render in a thread while
-                # this one logs the stage and the org index to MLflow
-                render = _Background(_render_docs, docs, results)
             tracked.record_stage(stage, m, time.time() - t0, _rows(stage, m))
             progress(f"stage {stage}: done in {time.time() - t0:.1f}s")
             if orgs is not None:
                 results["orgs"] = orgs
                 tracked.record_index(orgs)
     finally:
-        if render is not None:
-            render.result()
-        elif docs:  # after a failure: the docs of what was checked, off the stages' path
-            _render_docs(docs, results)
+        if docs:  # after the last write (or a failure): off the stages' path, GX once
+            t0 = time.time()
+            from .quality.docs import build_docs
 
-
-def _render_docs(docs: list, results: dict) -> None:
-    from .quality.docs import build_docs
-
-    t0 = time.time()
-    build_docs(docs)
-    results["data_docs_seconds"] = round(time.time() - t0, 2)
-
-
-class _Background:
-    """``fn(*args)`` in a thread; :meth:`result` waits for it and raises what it raised."""
-
-    def __init__(self, fn, *args):
-        self._error: BaseException | None = None
-
-        def run():
-            try:
-                fn(*args)
-            except BaseException as exc:  # noqa: BLE001 - raised in the caller by result()
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, name=f"theater-{fn.__name__}", daemon=True)
-        self._thread.start()
-
-    def result(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
+            build_docs(docs)
+            results["data_docs_seconds"] = round(time.time() - t0, 2)
 
 
 def run_stage(

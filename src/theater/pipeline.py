@@ -70,40 +70,35 @@ def run_pipeline(
     # is needed from the lock on (the lock, ops/dq_results and gold carry it). The lock is taken
     # before the engine starts: a busy lake is refused before a JVM or an engine is paid for,
     # and the engine stops before the lock is released.
-    with PipelineRun(cfg, period, lake.root, command, background=True) as tracked:
-        if not isolated:
-            _preload(cfg, stages)  # meanwhile, while the MLflow thread creates the run
-        with (
-            lake_lock(lake.root, tracked.ready() or uuid.uuid4().hex, cfg, wait) as held,
-            nullcontext() if isolated else session(cfg) as spark,
-        ):
-            run_id = tracked.run_id or (held.run_id if held else uuid.uuid4().hex)
-            results["run_id"] = run_id
-            results["mlflow"] = tracked.enabled
-            if tracked.enabled:
-                from .tracking import tracking_uri
+    with (
+        PipelineRun(cfg, period, lake.root, command, background=True) as tracked,
+        lake_lock(lake.root, tracked.ready() or uuid.uuid4().hex, cfg, wait) as held,
+        nullcontext() if isolated else session(cfg) as spark,
+    ):
+        run_id = tracked.run_id or (held.run_id if held else uuid.uuid4().hex)
+        results["run_id"] = run_id
+        results["mlflow"] = tracked.enabled
+        if tracked.enabled:
+            from .tracking import tracking_uri
 
-                results["tracking_uri"] = tracking_uri(cfg)
-            if not isolated:
-                results["startup_seconds"] = round(time.time() - t_all, 2)
-            args = (cfg, period, stages, lake.root, landing, run_id, tracked, spark, isolated)
-            _run_stages(*args, results, progress)
+            results["tracking_uri"] = tracking_uri(cfg)
+        if not isolated:
+            results["startup_seconds"] = round(time.time() - t_all, 2)
+        _run_stages(
+            cfg,
+            period,
+            stages,
+            lake.root,
+            landing,
+            run_id,
+            tracked,
+            spark,
+            isolated,
+            results,
+            progress,
+        )
     results["seconds"] = round(time.time() - t_all, 1)
     return results
-
-
-def _preload(cfg: Config, stages) -> None:
-    """Import the engine's client and the run's stage modules (about 0.7 s of pyspark's
-    Spark Connect client with pandas and pyarrow, 0.8 CPU s of score's scipy) while the MLflow
-    thread creates the run: the main thread would otherwise wait idle for it, then import
-    them with the engine idle."""
-    import importlib
-
-    if cfg.engine in ("sail", "remote"):
-        importlib.import_module("pyspark.sql.connect.session")
-    for stage in STAGES:
-        if stage in stages:
-            importlib.import_module(f"{__package__}.stages.{stage}")
 
 
 def _refuse_early(cfg, period, stages, landing, lake_root, command) -> None:

@@ -81,11 +81,12 @@ def _init_store_once(uri: str) -> None:
 
 def _create_store(db: Path) -> None:
     """Create MLflow's tables in a new SQLite file without a sync per statement, then sync it
-    once and rename it into place. MLflow's schema migrations commit about 70 times, each
+    once and link it into place. MLflow's schema migrations commit about 70 times, each
     synced to disk (about 1,100 fdatasync calls: 4-5 s of a run's start-up wall on a busy
     disk, with about 1 CPU s); built in a scratch file, the store appears whole or not at
     all, so a crash during creation leaves no half-made store. Where MLflow's table set-up
-    is not found (another MLflow version), MLflow creates the store itself on first use."""
+    is not found (another MLflow version), MLflow creates the store itself on first use; a
+    store that another MLflow client created meanwhile is kept, not replaced."""
     import sqlalchemy
 
     try:
@@ -106,7 +107,10 @@ def _create_store(db: Path) -> None:
         engine.dispose()
         with open(scratch, "rb") as f:
             os.fsync(f.fileno())
-        os.replace(scratch, db)
+        try:
+            os.link(scratch, db)  # never over a store another client created meanwhile
+        except FileExistsError:
+            return
         fd = os.open(db.parent, os.O_RDONLY)
         try:
             os.fsync(fd)

@@ -49,3 +49,23 @@ def test_a_failed_creation_leaves_no_store(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="migration failed"):
         tracking._create_store(db)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_store_created_meanwhile_is_kept(tmp_path, monkeypatch):
+    import mlflow.store.db.utils as db_utils
+
+    db = tmp_path / "mlflow.db"
+
+    def another_client_was_first(engine):
+        with engine.begin() as ours:
+            ours.exec_driver_sql("create table ours (x int)")
+        con = sqlite3.connect(db)
+        con.execute("create table theirs (x int)")
+        con.commit()
+        con.close()
+
+    monkeypatch.setattr(db_utils, "_initialize_tables", another_client_was_first)
+    tracking._create_store(db)
+    tables = " ".join(s for statement in _schema(db) for s in statement)
+    assert "theirs" in tables and "ours" not in tables
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db"]

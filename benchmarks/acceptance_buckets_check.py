@@ -1,12 +1,13 @@
 """The acceptance estimate from counts collected a user bucket at a time equals the one plan's.
 
-    python benchmarks/acceptance_buckets_check.py LAKE BUCKETS [--staged DIR]
+    python benchmarks/acceptance_buckets_check.py LAKE BUCKETS [--staged DIR] [--replicates R]
 
 On a refined lake (read only): ``acceptance_excess.estimate`` of ``acceptance_counts(...)``
 collected in one plan (as score did before) against ``acceptance_codes.estimate_counts`` of
 the counts collected in ``BUCKETS`` user buckets (filtered from the period's rows, or read from
 a staged copy by user bucket written under ``--staged``, as score's labels write it), with the
-same per-user usage frame (the org index step's, without incentives). Prints the largest
+same per-user usage frame (the org index step's, without incentives; ``--replicates``: the bootstrap's, default
+``scoring.bootstrap.replicates``). Prints the largest
 difference per column, the rows, and each side's process CPU seconds and peak RSS growth.
 Figures: ``benchmarks/RESULTS.md``.
 """
@@ -58,6 +59,7 @@ def main() -> None:
     p.add_argument("lake")
     p.add_argument("buckets", type=int)
     p.add_argument("--staged")
+    p.add_argument("--replicates", type=int)
     a = p.parse_args()
     threading.Thread(target=sampler, daemon=True).start()
     from theater.buckets import user_bucket, write_partitioned
@@ -72,7 +74,8 @@ def main() -> None:
     cfg = load_config(env="local")
     period = Period(date(2026, 7, 1), date(2026, 10, 1))
     b = cfg.scoring.bootstrap
-    s = ax.Settings(replicates=b.replicates, confidence=b.confidence, seed=b.seed)
+    reps = a.replicates if a.replicates is not None else b.replicates
+    s = ax.Settings(replicates=reps, confidence=b.confidence, seed=b.seed)
     with session(cfg) as spark:
         lake = Lake(a.lake, cfg.table_format)
         inputs = score.read_inputs(spark, lake, period, cfg)
@@ -85,7 +88,9 @@ def main() -> None:
         if a.staged:
             shutil.rmtree(a.staged, ignore_errors=True)
             src = score.staged_interactions(a.staged)
-            write_partitioned(inputs.interactions, user_bucket(a.buckets), src, False, a.buckets)
+            chunks = inputs.chunks(a.buckets) if inputs.chunks else [inputs.interactions]
+            for i, part in enumerate(chunks):  # as score's labels write it
+                write_partitioned(part, user_bucket(a.buckets), src, i > 0, a.buckets)
             staging = a.staged
         ud = aggs.user_days if aggs is not None else None
 
@@ -96,8 +101,9 @@ def main() -> None:
             parts = score.acceptance_parts(spark, events, aggs, period, staging, a.buckets)
             return codes.estimate_counts(codes.collect_counts(parts or [(ud, events)]), users, s)
 
-        one = measured("one plan", old).sort_values("org_id").reset_index(drop=True)
+        # the buckets first: the engine keeps memory it once held, which would hide their peak
         many = measured(f"{a.buckets} buckets", new).sort_values("org_id").reset_index(drop=True)
+        one = measured("one plan", old).sort_values("org_id").reset_index(drop=True)
         assert list(one["org_id"]) == list(many["org_id"])
         for c in one.columns:
             x, y = one[c], many[c]

@@ -90,6 +90,11 @@ def main() -> None:
     from theater.lake import Lake
     from theater.period import Period
     from theater.signals import acceptance_excess as ax
+
+    try:
+        from theater.signals import acceptance_codes as codes
+    except ImportError:  # a tree from before the counts were collected by user bucket
+        codes = None
     from theater.stages import incentives, score
 
     cfg = load_config(env="local")
@@ -127,10 +132,13 @@ def main() -> None:
             (incentives, "org_shares"),
             (score, "acceptance_index"),
             (ax, "estimate"),
+            (codes, "collect_counts"),
+            (codes, "estimate_counts"),
             (DataFrame, "toPandas"),
             (DataFrame, "collect"),
         ):
-            wrap(mod, name)
+            if mod is not None:
+                wrap(mod, name)
         pre = {}
         org_columns = incentives.org_columns
 

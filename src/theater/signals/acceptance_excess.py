@@ -592,7 +592,11 @@ def estimate(acc: pd.DataFrame, users: pd.DataFrame, s: Settings | None = None) 
     cols = ["org_id", "share", "ci_low", "ci_high", "measured_users", "acceptance_coverage"]
     if acc.empty and users.empty:
         return pd.DataFrame(columns=cols + ["reason"])
-    fr = _frame(acc, users)
+    return _estimate(_frame(acc, users), s)
+
+
+def _estimate(fr: _Frame, s: Settings) -> pd.DataFrame:
+    """:func:`estimate` of integer-coded rows (the point, the replicates, the reasons)."""
     ones = np.ones(fr.n_users)
     share, low, high, measured, cover, tau2 = _shares(fr, ones, s)
     rng = np.random.default_rng(s.seed)
@@ -649,6 +653,27 @@ def acceptance_counts(user_days: DataFrame | None, events: DataFrame) -> DataFra
     org's events of the feature report a disposition (a gateway log that never reports one
     measures nothing).
     """
+    ev = event_counts(events)
+    # the source as deployed in the org reports dispositions: some of the org's events of the
+    # feature carry one (a gateway log, or a native feed without dispositions, measures nothing).
+    # A window over the (org, user, feature) rows, not a semi join with their own aggregate:
+    # the engine computes a frame once per use, so that join aggregated the events twice
+    reported = F.max("_reported").over(Window.partitionBy("org_id", "feature"))
+    ev = ev.withColumn("_any", reported).where(F.col("_any") > 0).drop("_reported", "_any")
+    rows = ev
+    if user_days is not None:
+        rows = rows.unionByName(user_day_counts(user_days))
+    return (
+        rows.where(F.col("n") > 0)
+        .groupBy("org_id", "user_key", "feature")
+        .agg(F.sum("n").alias("n"), F.sum("k").alias("k"))
+    )
+
+
+def event_counts(events: DataFrame) -> DataFrame:
+    """Per (org_id, user_key, feature) of the events: ``n``, ``k`` (as in
+    :func:`acceptance_counts`) and ``_reported``, 1 where some of them carry a disposition (the
+    reporting filter is left to the caller: it reads every user of the org)."""
     src = (
         F.coalesce(F.col("source_format"), F.lit("native"))
         if "source_format" in (events.columns)
@@ -658,10 +683,10 @@ def acceptance_counts(user_days: DataFrame | None, events: DataFrame) -> DataFra
         "/", src, F.coalesce(F.col("tool"), F.lit("-")), F.coalesce(F.col("action"), F.lit("-"))
     )
     disp = F.col("output_disposition")
-    # per (org, user, feature) first: the join below then runs over users x features, not over
-    # the period's events (a semi join whose build side was the events held all of them in
+    # per (org, user, feature) first: the reporting filter then runs over users x features, not
+    # over the period's events (a semi join whose build side was the events held all of them in
     # memory: 16 GB at 50M). Counts of 0/1 summed in doubles are exact, in any order.
-    ev = (
+    return (
         events.where(F.col("org_id").isNotNull())
         .groupBy("org_id", "user_key", feature.alias("feature"))
         .agg(
@@ -670,39 +695,30 @@ def acceptance_counts(user_days: DataFrame | None, events: DataFrame) -> DataFra
             F.max((disp.isNotNull() & (disp != F.lit("unknown"))).cast("int")).alias("_reported"),
         )
     )
-    # the source as deployed in the org reports dispositions: some of the org's events of the
-    # feature carry one (a gateway log, or a native feed without dispositions, measures nothing).
-    # A window over the (org, user, feature) rows, not a semi join with their own aggregate:
-    # the engine computes a frame once per use, so that join aggregated the events twice
-    reported = F.max("_reported").over(Window.partitionBy("org_id", "feature"))
-    ev = ev.withColumn("_any", reported).where(F.col("_any") > 0).drop("_reported", "_any")
-    rows = ev
-    if user_days is not None:
-        decided = (
-            F.coalesce(F.col("accepted"), F.lit(0))
-            + F.coalesce(F.col("rejected"), F.lit(0))
-            + F.coalesce(F.col("dismissed"), F.lit(0))
-        )
-        # never fewer outputs than decisions reported on them
-        shown = F.greatest(
-            F.coalesce(F.col("suggestions_shown"), F.col("requests"), decided.cast("long")),
-            decided.cast("long"),
-        ).cast("double")
-        agg_rows = user_days.where(
-            F.col("org_id").isNotNull()
-            & F.col("user_key").isNotNull()
-            & F.col("accepted").isNotNull()
-            & ~F.lower(F.col("feature")).endswith("_subset")
-        ).select(
-            "org_id",
-            "user_key",
-            F.concat_ws("/", F.col("source_format"), F.col("feature")).alias("feature"),
-            shown.alias("n"),
-            (shown - F.col("accepted").cast("double")).alias("k"),
-        )
-        rows = rows.unionByName(agg_rows)
-    return (
-        rows.where(F.col("n") > 0)
-        .groupBy("org_id", "user_key", "feature")
-        .agg(F.sum("n").alias("n"), F.sum("k").alias("k"))
+
+
+def user_day_counts(user_days: DataFrame) -> DataFrame:
+    """silver/user_days rows with an accepted count as (org_id, user_key, feature, n, k), one
+    row per user-day row (see :func:`acceptance_counts`)."""
+    decided = (
+        F.coalesce(F.col("accepted"), F.lit(0))
+        + F.coalesce(F.col("rejected"), F.lit(0))
+        + F.coalesce(F.col("dismissed"), F.lit(0))
+    )
+    # never fewer outputs than decisions reported on them
+    shown = F.greatest(
+        F.coalesce(F.col("suggestions_shown"), F.col("requests"), decided.cast("long")),
+        decided.cast("long"),
+    ).cast("double")
+    return user_days.where(
+        F.col("org_id").isNotNull()
+        & F.col("user_key").isNotNull()
+        & F.col("accepted").isNotNull()
+        & ~F.lower(F.col("feature")).endswith("_subset")
+    ).select(
+        "org_id",
+        "user_key",
+        F.concat_ws("/", F.col("source_format"), F.col("feature")).alias("feature"),
+        shown.alias("n"),
+        (shown - F.col("accepted").cast("double")).alias("k"),
     )

@@ -521,7 +521,8 @@ class DaySums:
         """Add users ``idx`` (positions in ``a``'s columns): their window usage and their
         users x ordinary days usage."""
         self.window[idx] += window
-        self.per_day += a[:, idx] @ ordinary
+        # ``a`` may be held compact (whole numbers as bytes): the product of the same doubles
+        self.per_day += np.asarray(a[:, idx], dtype=float) @ ordinary
         self.day_tot += ordinary.sum(axis=0)
         if ordinary.shape[1] >= 2 and len(idx):
             self.user_var += float(ordinary.var(axis=1, ddof=1).sum())

@@ -1087,7 +1087,7 @@ def _org_streams(users: pd.DataFrame, cal: Mapping, replicates: int, seed: int):
     for org, g in users.groupby("org_id", sort=True):
         rng = _org_rng(seed, org)
         ks = list(g["user_key"])
-        a = rng.poisson(1.0, (replicates, len(ks))).astype(float)
+        a = _compact(rng.poisson(1.0, (replicates, len(ks))))
         orgs.append((org, g, rng, a))
         days = cal.get(org)
         if days is None:
@@ -1101,6 +1101,13 @@ def _org_streams(users: pd.DataFrame, cal: Mapping, replicates: int, seed: int):
             checkpoint_burst.DaySums.empty(len(ks), replicates, n_ord, n_win) for _ in range(2)
         ) + (a,)
     return orgs, sums, keys
+
+
+def _compact(a: np.ndarray) -> np.ndarray:
+    """Poisson(1) weights held as bytes until an org is estimated (every org's replicates x
+    users are held at once, 8 times smaller; read back as the same doubles): as doubles where
+    a weight does not fit a byte."""
+    return a.astype(np.uint8) if a.size and a.max() < 256 else a.astype(float)
 
 
 def _read_day_counts(inc, sums: dict, cal: Mapping, keys: Mapping, quota_orgs: set):
@@ -1134,6 +1141,7 @@ def _read_day_counts(inc, sums: dict, cal: Mapping, keys: Mapping, quota_orgs: s
 
 def _org_share(org, g, rng, a, regimes, org_sums, own_weeks, with_unused, tail, confidence):
     """One org's :class:`OrgShare` (see :func:`org_shares`)."""
+    a = a.astype(float)  # held compact (:func:`_compact`)
     usage = g["usage"].to_numpy(float)
     filler = np.nan_to_num(g["filler"].to_numpy(float))
     replicates = a.shape[0]

@@ -30,6 +30,7 @@ from typing import Callable
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from .. import logs, quality
 from ..audit import integrate as audit
@@ -39,6 +40,8 @@ from ..buckets import (
     bucket_count,
     file_groups,
     materialize,
+    read_bucket,
+    user_bucket,
     user_bucket_copy,
 )
 from ..columns import quota_in_force
@@ -56,6 +59,7 @@ from ..signals import (
     self_summary,
     unused_output,
 )
+from ..signals import acceptance_codes as codes
 from ..signals import acceptance_excess as ax
 from ..signals.common import action_quantile
 from ..transforms import adoption as adopt
@@ -396,6 +400,12 @@ def bucketed_gold(
     return labels, weeks
 
 
+def staged_interactions(staging: str) -> str:
+    """Where :func:`bucketed_gold` writes the period's interactions by user bucket (read back
+    a bucket at a time by the labels and by :func:`acceptance_parts`)."""
+    return os.path.join(staging, "interactions")
+
+
 def label_buckets(interactions: DataFrame, period: Period, cfg: Config) -> int:
     """User buckets for the period's labels: about ``scoring.bucket_rows`` interactions each."""
     return bucket_count(
@@ -488,14 +498,21 @@ def incentive_frames(
     return per_org, usage
 
 
-def acceptance_index(spark: SparkSession, events, aggs, usage, cfg: Config) -> DataFrame:
+def acceptance_index(
+    spark: SparkSession, events, aggs, usage, cfg: Config, parts=None
+) -> DataFrame:
     """Per org: the theater share estimated from acceptance counts and dispositions
-    (:mod:`theater.signals.acceptance_excess`), for orgs without a per-interaction index."""
-    acc = ax.acceptance_counts(aggs.user_days if aggs is not None else None, events).toPandas()
+    (:mod:`theater.signals.acceptance_excess`), for orgs without a per-interaction index.
+
+    ``parts``: the period's (user_days, events) a user bucket at a time
+    (:func:`acceptance_parts`); the engine then aggregates one bucket's (org, user, feature)
+    counts at a time, where one plan holds the period's (2.7 million at 50M); None: one plan."""
+    user_days = aggs.user_days if aggs is not None else None
+    counts = codes.collect_counts(parts if parts is not None else [(user_days, events)])
     users = usage.toPandas()
     b = cfg.scoring.bootstrap
     s = ax.Settings(replicates=b.replicates, confidence=b.confidence, seed=b.seed)
-    est = ax.estimate(acc, users, s)
+    est = codes.estimate_counts(counts, users, s)
     rows = [
         (
             r.org_id,
@@ -513,6 +530,32 @@ def acceptance_index(spark: SparkSession, events, aggs, usage, cfg: Config) -> D
         "org_id string, _ax_share double, _ax_low double, _ax_high double, "
         "_ax_users int, _ax_coverage double, _ax_reason string",
     )
+
+
+def acceptance_parts(spark, events, aggs, period: Period, staging, buckets: int):
+    """(user_days or None, events) of the period one user bucket at a time for
+    :func:`acceptance_index` (None: one bucket). The events of a bucket are read from the
+    labels' staged copy of the interactions by user bucket (:func:`staged_interactions`)
+    where there is one, else filtered from ``events``; the user-day rows are filtered."""
+    if buckets <= 1:
+        return None
+    user_days = aggs.user_days if aggs is not None else None
+    src = staged_interactions(staging) if staging is not None else None
+    # the copy leaves out NOT_COPIED: read with its own columns, so that a dropped column
+    # read here fails instead of coming back null
+    copied = StructType([f for f in events.schema.fields if f.name not in NOT_COPIED])
+
+    def parts():
+        for b in range(buckets):
+            if src is not None and os.path.isdir(src):
+                part = read_bucket(spark, src, b, copied)
+                part = part.where(period.ts_col("event_ts")) if part is not None else None
+            else:
+                part = events.where(user_bucket(buckets) == b)
+            mine = user_days.where(user_bucket(buckets) == b) if user_days is not None else None
+            yield mine, part  # part None: no interaction of the period hashed here
+
+    return parts()
 
 
 def org_sources(period_rows, aggs: Aggregates | None):
@@ -556,9 +599,11 @@ def index_frame(
     interval = bootstrap_interval(spark, org_users, b.replicates, b.confidence, b.seed)
     incentive, usage = incentive_frames(spark, labels, aggs, inc, cfg, staging)
     usage = usage.cache()
-    acceptance = acceptance_index(
-        spark, period_rows if period_rows is not None else labels, aggs, usage, cfg
-    )
+    events = period_rows if period_rows is not None else labels
+    # the staged copy holds silver's columns: read only in place of the silver rows
+    staged = staging if period_rows is not None else None
+    parts = acceptance_parts(spark, events, aggs, period, staged, buckets)
+    acceptance = acceptance_index(spark, events, aggs, usage, cfg, parts)
     sources = org_sources(period_rows if period_rows is not None else labels, aggs)
     base = org_index(
         org_users,

@@ -1,0 +1,185 @@
+"""Peak RSS of score's org index step alone, call by call, on a scored lake (read only).
+
+    python benchmarks/org_index_peak.py LAKE OUT [--dump index.parquet] [--interval 0.1]
+
+Reads the lake's silver inputs and its ``gold/interaction_labels`` (nothing is written to the
+lake: the staging folder is ``OUT/staging``), computes the incentive signals as score does
+(``incentives.compute``, not measured), then runs ``score.index_frame`` as ``compute_gold``
+calls it, with the functions below wrapped. This process's RSS (the embedded engine is in it)
+is sampled every ``--interval`` seconds; per wrapped call the report gives its peak RSS, wall
+and process CPU seconds (inclusive). ``index_frame up to org_columns`` is what score's log
+calls the org index step (decoupling and the rank bands log their own lines). ``--dump``
+writes the step's org rows (``toPandas`` of its output) to compare two trees' results.
+Figures: ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import resource
+import shutil
+import threading
+import time
+from datetime import date
+
+ACTIVE: list[dict] = []
+CALLS: list[dict] = []
+
+
+def rss_mb() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) // 1024
+    return 0
+
+
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def sampler(interval: float) -> None:
+    while True:
+        now = rss_mb()
+        for rec in list(ACTIVE):
+            rec["peak_mb"] = max(rec["peak_mb"], now)
+        time.sleep(interval)
+
+
+def wrap(module, name: str, label: str | None = None) -> None:
+    fn = getattr(module, name)
+    label = label or f"{module.__name__.rsplit('.', 1)[-1]}.{name}"
+
+    @functools.wraps(fn)
+    def inner(*a, **kw):
+        start = rss_mb()
+        rec = {"call": label, "start_mb": start, "peak_mb": start}
+        ACTIVE.append(rec)
+        t, c = time.time(), cpu()
+        try:
+            return fn(*a, **kw)
+        finally:
+            rec["peak_mb"] = max(rec["peak_mb"], rss_mb())
+            rec["wall_s"] = round(time.time() - t, 2)
+            rec["cpu_s"] = round(cpu() - c, 2)
+            ACTIVE.remove(rec)
+            CALLS.append(rec)
+            print(json.dumps(rec), flush=True)
+
+    setattr(module, name, inner)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("lake")
+    p.add_argument("out")
+    p.add_argument("--dump")
+    p.add_argument("--interval", type=float, default=0.1)
+    a = p.parse_args()
+    threading.Thread(target=sampler, args=(a.interval,), daemon=True).start()
+
+    from pyspark.sql.connect.dataframe import DataFrame
+
+    from theater.buckets import user_bucket, write_partitioned
+    from theater.config import load_config
+    from theater.engine import session
+    from theater.lake import Lake
+    from theater.period import Period
+    from theater.signals import acceptance_excess as ax
+
+    try:
+        from theater.signals import acceptance_codes as codes
+    except ImportError:  # a tree from before the counts were collected by user bucket
+        codes = None
+    from theater.stages import incentives, score
+
+    cfg = load_config(env="local")
+    period = Period(date(2026, 7, 1), date(2026, 10, 1))
+    staging = os.path.join(a.out, "staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    with session(cfg) as spark:
+        lake = Lake(a.lake, cfg.table_format)
+        inputs = score.read_inputs(spark, lake, period, cfg)
+        aggs = score.aggregate_units(inputs, period, cfg)
+        rows = inputs.interactions.where(period.ts_col("event_ts"))
+        t = time.time()
+        inc = incentives.compute(
+            spark,
+            rows,
+            inputs.policies,
+            period.start,
+            period.end,
+            cfg,
+            aggs.period if aggs is not None else None,
+            staging=staging,
+        )
+        print(json.dumps({"incentives_s": round(time.time() - t, 1)}), flush=True)
+        n = score.label_buckets(inputs.interactions, period, cfg)
+        if n > 1:  # the labels' staged copy by user bucket (``score.bucketed_gold``)
+            parts = inputs.chunks(n) if inputs.chunks is not None else [inputs.interactions]
+            for i, part in enumerate(parts):
+                src = os.path.join(staging, "interactions")
+                write_partitioned(part, user_bucket(n), src, append=i > 0, files=n)
+        labels = lake.read(spark, "gold/interaction_labels").where(period.ts_col("event_ts"))
+        for mod, name in (
+            (score, "incentive_frames"),
+            (incentives, "compute_org_shares"),
+            (incentives, "org_shares"),
+            (score, "acceptance_index"),
+            (ax, "estimate"),
+            (codes, "collect_counts"),
+            (codes, "estimate_counts"),
+            (DataFrame, "toPandas"),
+            (DataFrame, "collect"),
+        ):
+            if mod is not None:
+                wrap(mod, name)
+        pre = {}
+        org_columns = incentives.org_columns
+
+        def until_columns(*args, **kw):  # the org index step ends where org_columns starts
+            pre.update(peak_mb=max(r["peak_mb"] for r in ACTIVE), wall_s=time.time() - t0)
+            pre.update(cpu_s=cpu() - c0)
+            return org_columns(*args, **kw)
+
+        incentives.org_columns = until_columns
+        wrap(score, "index_frame")
+        base = rss_mb()
+        t0, c0 = time.time(), cpu()
+        index = score.index_frame(
+            spark,
+            labels,
+            period,
+            cfg,
+            "trace",
+            policies=inputs.policies,
+            work_items=inputs.work_items,
+            inc=inc,
+            history=score.decoupling_history(inputs.history, aggs),
+            aggs=aggs,
+            period_rows=rows,
+            staging=staging,
+            buckets=n,
+            org_days=inputs.org_days,
+        )
+        got = index.toPandas()
+        summary = {
+            "lake": a.lake,
+            "buckets": n,
+            "base_mb": base,
+            "org_index_step": {k: round(v, 2) for k, v in pre.items()},
+            "orgs": len(got),
+        }
+        print("SUMMARY " + json.dumps(summary), flush=True)
+        if a.dump:
+            got.to_parquet(a.dump)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

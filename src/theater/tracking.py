@@ -126,11 +126,19 @@ def _client(cfg: Config):
 
     uri = tracking_uri(cfg)
     _init_store_once(uri)
-    if os.environ.get("MLFLOW_TRACKING_URI") != uri:
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    if before != uri:
         # only a URI the user did not give is "ours": a user's MLFLOW_TRACKING_URI stays
         # honoured on every later call (it was dropped after the first one)
         _SET_BY_US.add(uri)
     mlflow.set_tracking_uri(uri)
+    # set_tracking_uri also exports the variable so that subprocesses inherit it; a stage
+    # process or any later `theater` command started from here would then take this lake's
+    # store for one the user chose. MLflow's own global keeps the URI for this process.
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
     return mlflow.MlflowClient(tracking_uri=uri)
 
 

@@ -29,7 +29,7 @@ from .acceptance_excess import (
     _estimate,
     _Frame,
     event_counts,
-    feature_kinds,
+    frame_of,
     user_day_counts,
 )
 
@@ -202,23 +202,5 @@ def coded_frame(c: Counts, users: pd.DataFrame) -> _Frame | None:
     rank = np.zeros(len(c.features), dtype=np.int64)
     rank[present] = [where[c.features[f]] for f in present]
     order = np.lexsort((rank[row_feature], pos[row_user]))
-    u = keys.merge(users, on=["org_id", "user_key"], how="left")
-    row_u = pos[row_user][order]
-    n, k = n[order], k[order]
-    per_user_n = np.bincount(row_u, weights=n, minlength=len(keys))
-    usage = u["usage"].fillna(0.0).to_numpy(float) if "usage" in u else np.zeros(len(keys))
-    inc = u["incentive"].to_numpy(float) if "incentive" in u else np.full(len(keys), np.nan)
-    org_list = sorted(keys["org_id"].unique())
-    org_code = {o: i for i, o in enumerate(org_list)}
-    return _Frame(
-        row_user=row_u,
-        row_feature=rank[row_feature][order],
-        n=n,
-        k=k,
-        user_org=keys["org_id"].map(org_code).to_numpy(int),
-        usage=np.maximum(usage, per_user_n),
-        incentive=inc,
-        orgs=org_list,
-        n_users=len(keys),
-        kinds=feature_kinds(names),
-    )
+    rows = (pos[row_user][order], rank[row_feature][order], n[order], k[order])
+    return frame_of(keys, users, rows, names)

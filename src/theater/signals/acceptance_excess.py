@@ -291,24 +291,31 @@ class _Frame:
 
 
 def _frame(acc: pd.DataFrame, users: pd.DataFrame) -> _Frame:
-    users = users.copy()
     keys = pd.concat(
         [acc[["org_id", "user_key"]], users[["org_id", "user_key"]]], ignore_index=True
     ).drop_duplicates()
     keys = keys.sort_values(["org_id", "user_key"], kind="stable").reset_index(drop=True)
     keys["_u"] = np.arange(len(keys))
     a = acc.merge(keys, on=["org_id", "user_key"], how="left")
+    names, row_feature = np.unique(a["feature"].astype(str).to_numpy(), return_inverse=True)
+    rows = (a["_u"].to_numpy(int), row_feature, a["n"].to_numpy(float), a["k"].to_numpy(float))
+    return frame_of(keys, users, rows, names)
+
+
+def frame_of(keys: pd.DataFrame, users: pd.DataFrame, rows: tuple, names) -> _Frame:
+    """The estimator's frame from the users' keys in (org_id, user_key) order (``_u`` their
+    position), ``users``' usage and incentive, and the rows ``(user, feature code, n, k)``
+    with feature codes indexing the sorted ``names``. A user's usage is at least the
+    outputs its rows count."""
+    row_user, row_feature, n, k = rows
     u = keys.merge(users, on=["org_id", "user_key"], how="left")
-    orgs = sorted(keys["org_id"].unique())
-    org_code = {o: i for i, o in enumerate(orgs)}
-    n = a["n"].to_numpy(float)
-    k = a["k"].to_numpy(float)
-    per_user_n = np.bincount(a["_u"].to_numpy(int), weights=n, minlength=len(keys))
+    per_user_n = np.bincount(row_user, weights=n, minlength=len(keys))
     usage = u["usage"].fillna(0.0).to_numpy(float) if "usage" in u else np.zeros(len(keys))
     inc = u["incentive"].to_numpy(float) if "incentive" in u else np.full(len(keys), np.nan)
-    names, row_feature = np.unique(a["feature"].astype(str).to_numpy(), return_inverse=True)
+    orgs = sorted(keys["org_id"].unique())
+    org_code = {o: i for i, o in enumerate(orgs)}
     return _Frame(
-        row_user=a["_u"].to_numpy(int),
+        row_user=row_user,
         row_feature=row_feature,
         n=n,
         k=k,

@@ -17,7 +17,7 @@ load distorts wall; compare runs alternated in the same period.
 
     PYTHONPATH=TREE/src python benchmarks/wall_timeline.py LANDING OUT
         [--stages ingest,refine,score] [--start 2026-07-01 --end 2026-10-01]
-        [--set KEY=VALUE ...] [--every 0.1] [--json FILE]
+        [--set KEY=VALUE ...] [--every 0.1] [--json FILE] [--lake-from LAKE]
 
 ``OUT`` is emptied first (lake and state under it). Figures: ``benchmarks/RESULTS.md``.
 """
@@ -253,6 +253,7 @@ def main() -> int:
     p.add_argument("--every", type=float, default=0.1)
     p.add_argument("--most", type=int, default=40)
     p.add_argument("--json")
+    p.add_argument("--lake-from", help="copy this lake into OUT first (later stages on it)")
     a = p.parse_args()
 
     tl = Timeline(a.every)
@@ -271,6 +272,8 @@ def main() -> int:
     out = Path(a.out)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
+    if a.lake_from:
+        shutil.copytree(a.lake_from, out / "lake")
     logging.getLogger("theater").addHandler(Marks(tl))
     logging.getLogger("theater").setLevel(logging.INFO)
     overrides = {"paths.state": str(out / "state")}

@@ -17,7 +17,7 @@ load distorts wall; compare runs alternated in the same period.
 
     PYTHONPATH=TREE/src python benchmarks/wall_timeline.py LANDING OUT
         [--stages ingest,refine,score] [--start 2026-07-01 --end 2026-10-01]
-        [--set KEY=VALUE ...] [--every 0.1] [--json FILE]
+        [--set KEY=VALUE ...] [--every 0.1] [--json FILE] [--lake-from LAKE]
 
 ``OUT`` is emptied first (lake and state under it). Figures: ``benchmarks/RESULTS.md``.
 """
@@ -51,8 +51,11 @@ class Timeline:
         self.in_flight = 0  # engine calls in flight, any thread
         self.main_in_flight = 0
         self.lock = threading.Lock()
+        self.local = threading.local()
         self.samples: list[tuple] = []  # (wall, cpu, main cpu, in flight, main waits, place)
         self.marks: list[tuple] = []  # (wall, cpu, main cpu, message)
+        self.runnable: list[tuple] = []  # (wall, threads running or runnable)
+        self.calls: list[tuple] = []  # (start, wall, cpu, kind, caller place, overlapped)
         self.t0 = time.time()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="timeline", daemon=True)
@@ -60,8 +63,9 @@ class Timeline:
     def start(self):
         self.thread.start()
 
-    def _place(self) -> str:
-        frame = sys._current_frames().get(self.main.ident)
+    def _place(self, frame=None) -> str:
+        if frame is None:
+            frame = sys._current_frames().get(self.main.ident)
         inner, places = None, []
         while frame is not None:
             name = frame.f_code.co_filename
@@ -77,8 +81,25 @@ class Timeline:
         where = " < ".join(places) or "(outside theater)"
         return f"{where} [{inner or 'theater'}]"
 
+    def _runnable(self) -> int:
+        """Threads of this process running or waiting for a core (state R), but this
+        sampler: the parallelism the process asks for, whatever the machine's load gives."""
+        n = 0
+        for tid in os.listdir("/proc/self/task"):
+            if int(tid) == self.own_tid:
+                continue
+            try:
+                with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            n += stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] == b"R"
+        return n
+
     def _run(self):
+        self.own_tid = threading.get_native_id()
         while not self.stop.is_set():
+            self.runnable.append((time.time() - self.t0, self._runnable()))
             self.samples.append(
                 (
                     time.time() - self.t0,
@@ -96,19 +117,35 @@ class Timeline:
         tl = self
 
         def counted(client, *args, **kwargs):
+            # _execute_and_fetch drains _execute_and_fetch_as_iterator: count the outer call
+            if getattr(tl.local, "depth", 0):
+                return original(client, *args, **kwargs)
+            tl.local.depth = 1
+            try:
+                return outer(client, *args, **kwargs)
+            finally:
+                tl.local.depth = 0
+
+        def outer(client, *args, **kwargs):
             main = threading.current_thread() is tl.main
             with tl.lock:
                 tl.in_flight += 1
                 tl.main_in_flight += main
+                overlapped = tl.in_flight > 1
+            w0, c0 = time.time(), process_cpu()
             try:
                 result = original(client, *args, **kwargs)
                 if hasattr(result, "__next__"):  # an iterator: in flight until drained
                     result = list(result)
                 return result
             finally:
+                w1, c1 = time.time(), process_cpu()
                 with tl.lock:
+                    overlapped = overlapped or tl.in_flight > 1
                     tl.in_flight -= 1
                     tl.main_in_flight -= main
+                    place = tl._place(sys._getframe(2))
+                    tl.calls.append((w0 - tl.t0, w1 - w0, c1 - c0, name, place, overlapped))
 
         setattr(cls, name, counted)
 
@@ -140,6 +177,7 @@ def steps(tl: Timeline) -> list[dict]:
                 idle[a[5]][0] += b[0] - a[0]
                 idle[a[5]][1] += b[2] - a[2]
         top = sorted(idle.items(), key=lambda kv: -kv[1][0])[:4]
+        runq = [r for t, r in tl.runnable if w0 <= t < w1]
         rows.append(
             {
                 "step": msg,
@@ -148,6 +186,7 @@ def steps(tl: Timeline) -> list[dict]:
                 "cores": round((c1 - c0) / (w1 - w0), 2) if w1 > w0 else None,
                 "main_cpu": round(m1 - m0, 2),
                 "engine_share": round(flight, 2),
+                "runq": round(sum(runq) / len(runq), 2) if runq else None,
                 "idle_places": [[k, round(v[0], 2), round(v[1], 2)] for k, v in top],
             }
         )
@@ -167,6 +206,42 @@ def idle_places(tl: Timeline) -> list[tuple]:
     return sorted(((k, v) for k, v in by.items()), key=lambda kv: -kv[1][0])
 
 
+def print_calls(tl: Timeline, most: int) -> None:
+    """Engine calls by the caller's place: how many, wall, process CPU, cores busy while they
+    ran, the idle core-seconds (cores x wall - CPU) they left on a machine of
+    ``os.cpu_count()`` cores, and runq: the mean number of this process's threads running or
+    waiting for a core while they ran (what the plan asks for: under the machine's load cores
+    busy falls, runq does not) and the share of their samples with at most one (<=1: a plan,
+    or a phase of one, on one core); a call overlapping another counts the other's CPU too."""
+    cores = os.cpu_count() or 1
+    by = collections.defaultdict(lambda: [0, 0.0, 0.0, 0, 0, 0, 0])
+    for start, wall, cpu, _, place, overlapped in tl.calls:
+        v = by[place]
+        v[0] += 1
+        v[1] += wall
+        v[2] += cpu
+        v[3] += overlapped
+        inside = [r for t, r in tl.runnable if start <= t < start + wall]
+        v[4] += sum(inside)
+        v[5] += len(inside)
+        v[6] += sum(1 for r in inside if r <= 1)
+    rows = sorted(by.items(), key=lambda kv: -(cores * kv[1][1] - kv[1][2]))
+    total_w = sum(v[1] for v in by.values())
+    total_c = sum(v[2] for v in by.values())
+    print(f"\nengine calls: {len(tl.calls)}, {total_w:.1f} s wall, {total_c:.1f} CPU s")
+    print(
+        f"{'calls':>5} {'wall s':>7} {'CPU s':>7} {'cores':>5} {'idle':>6} {'runq':>5}"
+        f" {'<=1':>4}  caller"
+    )
+    for place, (n, wall, cpu, ov, rsum, rn, one) in rows[:most]:
+        note = f" ({ov} overlapped)" if ov else ""
+        runq = f"{rsum / rn:5.2f} {one / rn:4.0%}" if rn else "    -    -"
+        print(
+            f"{n:5d} {wall:7.2f} {cpu:7.2f} {cpu / wall if wall else 0:5.2f}"
+            f" {cores * wall - cpu:6.2f} {runq}  {place}{note}"
+        )
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("landing")
@@ -178,6 +253,7 @@ def main() -> int:
     p.add_argument("--every", type=float, default=0.1)
     p.add_argument("--most", type=int, default=40)
     p.add_argument("--json")
+    p.add_argument("--lake-from", help="copy this lake into OUT first (later stages on it)")
     a = p.parse_args()
 
     tl = Timeline(a.every)
@@ -196,6 +272,8 @@ def main() -> int:
     out = Path(a.out)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
+    if a.lake_from:
+        shutil.copytree(a.lake_from, out / "lake")
     logging.getLogger("theater").addHandler(Marks(tl))
     logging.getLogger("theater").setLevel(logging.INFO)
     overrides = {"paths.state": str(out / "state")}
@@ -218,11 +296,11 @@ def main() -> int:
 
     rows = steps(tl)
     total_w, total_c = tl.marks[-1][0], tl.marks[-1][1]
-    print(f"{'wall s':>7} {'CPU s':>7} {'cores':>5} {'main':>6} {'engine':>6}  step (from)")
+    print(f"{'wall s':>7} {'CPU s':>7} {'cores':>5} {'main':>6} {'engine':>6} {'runq':>5}  step")
     for r in rows:
         print(
             f"{r['wall']:7.2f} {r['cpu']:7.2f} {r['cores'] or 0:5.2f} {r['main_cpu']:6.2f}"
-            f" {r['engine_share']:6.0%}  {r['step']}"
+            f" {r['engine_share']:6.0%} {r['runq'] or 0:5.2f}  {r['step']}"
         )
         for place, wall, main_cpu in r["idle_places"] if r["wall"] >= 1.0 else ():
             if wall >= 0.15:
@@ -236,6 +314,7 @@ def main() -> int:
     print(f"{'wall s':>7} {'CPU s':>7} {'main':>6}  state: place [innermost package]")
     for (state, place), v in places[: a.most]:
         print(f"{v[0]:7.2f} {v[1]:7.2f} {v[2]:6.2f}  {state}: {place}")
+    print_calls(tl, a.most)
     if a.json:
         Path(a.json).write_text(
             json.dumps(
@@ -246,6 +325,10 @@ def main() -> int:
                     "steps": rows,
                     "idle_wall": idle,
                     "places": [[k[0], k[1], *[round(x, 3) for x in v]] for k, v in places],
+                    "runnable": tl.runnable,
+                    "calls": [
+                        [round(x, 3) if isinstance(x, float) else x for x in c] for c in tl.calls
+                    ],
                 }
             )
         )

@@ -102,6 +102,13 @@ SPLIT = "rows"
 GROUP = "_group"
 #: Name prefix of data files committed by :func:`_commit_files` (then the batch id).
 COMMITTED_PREFIX = "part-ingest-"
+#: Rows per row group of the checked write's files, which become bronze's data files. The
+#: engine splits a file's scan between its cores by row group, never inside one: with its
+#: default (1,048,576 rows) a group of landing files up to about a million rows was one row
+#: group, and every read of it by refine (typing, the latest delivery, the identities) ran on
+#: one core up to its first shuffle. 131,072 rows: 8 row groups a million rows, as many
+#: partitions as a few cores take, and row groups still large for compression.
+BRONZE_ROW_GROUP_ROWS = 131_072
 KNOWN_LANDING = set(DATASETS) | {vin.VENDOR_DIR, vin.IDENTITIES_DIR, seats.DIR}
 QUARANTINE_SCHEMA = (
     "dataset string, raw_record string, reason string, reason_kind string, "
@@ -699,7 +706,8 @@ def _split_write(
         F.when(is_bad, F.col("_raw")).alias("_raw"),
         F.when(is_bad, F.lit("bad")).otherwise(F.lit("good")).alias(SPLIT),
     )
-    split.write.mode("overwrite").partitionBy(SPLIT).parquet(out)
+    writer = split.write.mode("overwrite").option("max_row_group_size", BRONZE_ROW_GROUP_ROWS)
+    writer.partitionBy(SPLIT).parquet(out)
     return split
 
 

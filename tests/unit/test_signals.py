@@ -378,3 +378,30 @@ def test_action_quantile_is_the_nearest_rank_of_each_action(spark):
         disc = disc.agg(discrete_percentile("prompt_tokens", q).alias("v"))
         assert {r.action: r.v for r in disc.collect()} == want, q
     assert action_quantile(df, 0.1, "v").schema["v"].dataType == df.schema["prompt_tokens"].dataType
+
+
+def test_action_value_is_the_action_s_threshold_or_null(spark):
+    """The padding threshold as an expression over the action (worked by hand): each action's
+    own value, null for an action without one and for a null action, as the left join gave."""
+    from pyspark.sql import functions as F
+
+    from theater.signals.common import action_value
+
+    thresholds = spark.createDataFrame(
+        [("chat", 120), ("summarize", 40)], f"action string, {padding.THRESHOLD} long"
+    )
+    df = spark.createDataFrame(
+        [(1, "chat"), (2, "summarize"), (3, "search"), (4, None)], "id int, action string"
+    )
+    got = {
+        r.id: r.v
+        for r in df.select("id", action_value(thresholds, padding.THRESHOLD).alias("v")).collect()
+    }
+    assert got == {1: 120, 2: 40, 3: None, 4: None}
+    assert df.select(action_value(thresholds, padding.THRESHOLD)).schema[0].dataType.typeName() == (
+        "long"
+    )
+    empty = thresholds.where(F.lit(False))
+    assert {
+        r.v for r in df.select(action_value(empty, padding.THRESHOLD).alias("v")).collect()
+    } == {None}

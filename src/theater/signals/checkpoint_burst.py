@@ -484,13 +484,11 @@ def apply(interactions: DataFrame, frame: DataFrame, measured: Sequence[str]) ->
     col = f"sig_{NAME}"
     if not measured:
         return interactions.withColumn(col, F.lit(None).cast("double"))
-    m = interactions.sparkSession.createDataFrame([(o,) for o in measured], "_m_org string")
-    return (
-        interactions.join(F.broadcast(frame), on=["org_id", "user_key", "event_date"], how="left")
-        .join(F.broadcast(m), on=F.col("org_id") == F.col("_m_org"), how="left")
-        .withColumn(col, F.when(F.col("_m_org").isNotNull(), F.coalesce(F.col(col), F.lit(0.0))))
-        .drop("_m_org")
-    )
+    # the measured orgs as an expression, not a join that copies every column of every row
+    in_measured = F.col("org_id").isin(*sorted(set(measured)))
+    return interactions.join(
+        F.broadcast(frame), on=["org_id", "user_key", "event_date"], how="left"
+    ).withColumn(col, F.when(in_measured, F.coalesce(F.col(col), F.lit(0.0))))
 
 
 @dataclass

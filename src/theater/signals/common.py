@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 
@@ -41,3 +41,16 @@ def with_action_quantile(quantiles: DataFrame, name: str) -> Callable[[DataFrame
         return df.join(F.broadcast(quantiles.select("action", name)), on="action", how="left")
 
     return apply
+
+
+def action_value(quantiles: DataFrame, name: str) -> Column:
+    """Each row's ``name`` from ``quantiles`` (one row per action, a few), as a CASE over the
+    action: collected once (a small action), so that a signal over every row reads its
+    action's threshold from an expression, not from a join that copies every column of every
+    row. Null for an action without a value, or a null action (as the left join)."""
+    dtype = quantiles.schema[name].dataType
+    value = F.lit(None).cast(dtype)
+    for r in sorted(quantiles.select("action", name).collect(), key=lambda r: str(r[0])):
+        if r[0] is not None:
+            value = F.when(F.col("action") == F.lit(r[0]), F.lit(r[1]).cast(dtype)).otherwise(value)
+    return value

@@ -46,13 +46,18 @@ def flag(
             .where(short)
             .withColumn("_start", is_start)
             .select("tool", "event_id", covered.alias("_covered"))
+            # only the covered rows are joined back: a short row not covered and a row that
+            # is not short both read False
+            .where(F.col("_covered"))
         )
         measurable = F.col("artifact_id").isNotNull() & F.col("prompt_tokens").isNotNull()
         sig = F.when(measurable, F.coalesce(F.col("_covered"), F.lit(False)))
         # the matched rows on the left: Sail builds a join's hash table from its left input,
         # and with the period's rows there it held all of them (270 MB more at 1M)
-        return fired.join(df, on=["tool", "event_id"], how="right").select(
-            *df.columns, sig.alias(f"sig_{NAME}")
+        return (
+            F.broadcast(fired)
+            .join(df, on=["tool", "event_id"], how="right")
+            .select(*df.columns, sig.alias(f"sig_{NAME}"))
         )
 
     return apply

@@ -16,28 +16,24 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ..columns import output_unused
-from .common import with_action_quantile
+from .common import action_value
 
 NAME = "padding"
 THRESHOLD = "_padding_threshold"
 
 
 def flag(thresholds: DataFrame, max_dwell_ms: int = 5000) -> Callable[[DataFrame], DataFrame]:
-    """``thresholds``: columns ``action`` and ``_padding_threshold``."""
+    """``thresholds``: columns ``action`` and ``_padding_threshold``, one row per action;
+    collected when the flag is applied (:func:`.common.action_value`)."""
 
     def apply(df: DataFrame) -> DataFrame:
-        long_prompt = F.col("prompt_tokens") > F.col(THRESHOLD)
+        threshold = action_value(thresholds, THRESHOLD)
+        long_prompt = F.col("prompt_tokens") > threshold
         unused = output_unused(max_dwell_ms)
-        measurable = (
-            F.col("prompt_tokens").isNotNull() & F.col(THRESHOLD).isNotNull() & unused.isNotNull()
-        )
-        return (
-            df.transform(with_action_quantile(thresholds, THRESHOLD))
-            .withColumn(
-                f"sig_{NAME}",
-                F.when(measurable, long_prompt & unused).otherwise(F.lit(None).cast("boolean")),
-            )
-            .drop(THRESHOLD)
+        measurable = F.col("prompt_tokens").isNotNull() & threshold.isNotNull() & unused.isNotNull()
+        return df.withColumn(
+            f"sig_{NAME}",
+            F.when(measurable, long_prompt & unused).otherwise(F.lit(None).cast("boolean")),
         )
 
     return apply

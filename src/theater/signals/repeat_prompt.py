@@ -92,9 +92,11 @@ def flag(
         )
         fired = F.coalesce(F.col("_has_prior"), F.lit(False)) & ~output_used()
         # the matched rows on the left: Sail builds a join's hash table from its left input,
-        # and with the period's rows there it held all of them (270 MB more at 1M)
+        # and with the period's rows there it held all of them (270 MB more at 1M); and
+        # broadcast, so that the rows (every column) are not hash-partitioned for the join
         return (
-            matches.join(df, on=["tool", "event_id"], how="right")
+            F.broadcast(matches)
+            .join(df, on=["tool", "event_id"], how="right")
             .select(*df.columns, "_has_prior")
             .withColumn(
                 f"sig_{NAME}",

@@ -23,7 +23,7 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Callable
 
@@ -36,6 +36,7 @@ from .. import logs, quality
 from ..audit import integrate as audit
 from ..audit.labels import TABLE as AUDIT_LABELS
 from ..buckets import (
+    SCRATCH_CODEC,
     UserParts,
     bucket_count,
     file_groups,
@@ -43,6 +44,7 @@ from ..buckets import (
     read_bucket,
     user_bucket,
     user_bucket_copy,
+    write_partitioned,
 )
 from ..columns import quota_in_force
 from ..config import Config
@@ -372,13 +374,14 @@ def bucketed_gold(
     if parts is None:
         parts = interaction_buckets(spark, interactions, n, staging, chunks)
     weeks_out = os.path.join(staging, "user_weeks")
+    inc_of = incentive_buckets(spark, inc, n, staging)
     dirs: list[str] = []
     schema = weeks_schema = None
     for b in range(n):
         part = parts.rows(b)
         if part is None:  # no user hashed here
             continue
-        frame = labels_frame(part, period, cfg, inc, thresholds)
+        frame = labels_frame(part, period, cfg, inc_of(b), thresholds)
         # one directory per bucket: its user-weeks read that bucket's labels back
         dirs.append(os.path.join(out, f"bucket-{b}"))
         frame.write.mode("overwrite").parquet(dirs[-1])
@@ -398,6 +401,32 @@ def bucketed_gold(
     labels = spark.read.schema(schema).parquet(*dirs)
     weeks = spark.read.schema(weeks_schema).parquet(weeks_out) if weeks_schema else None
     return labels, weeks
+
+
+def incentive_buckets(spark: SparkSession, inc, n: int, staging: str) -> Callable[[int], object]:
+    """b -> ``inc`` with its per-user tables (the user-week weights, the checkpoint user-days)
+    cut to user bucket ``b`` of ``n``: each bucket's labels join its own users' rows, not the
+    whole period's (every bucket built a hash table of all of them, and the filler cells read
+    the user-weeks twice more). Each table is written once by user bucket under ``staging``;
+    a bucket without rows there gets an empty frame (its rows match nothing, as before)."""
+    if inc is None or (inc.user_weeks is None and inc.checkpoint is None):
+        return lambda b: inc
+
+    def by_bucket(frame: DataFrame | None, name: str):
+        if frame is None:
+            return lambda b: None
+        path = os.path.join(staging, name)
+        write_partitioned(frame, user_bucket(n), path, False, n, compression=SCRATCH_CODEC)
+
+        def rows(b: int) -> DataFrame:
+            part = read_bucket(spark, path, b, frame.schema)
+            return part if part is not None else frame.limit(0)
+
+        return rows
+
+    weeks = by_bucket(inc.user_weeks, "inc_weeks_by_user")
+    days = by_bucket(inc.checkpoint, "inc_days_by_user")
+    return lambda b: replace(inc, user_weeks=weeks(b), checkpoint=days(b))
 
 
 def staged_interactions(staging: str) -> str:

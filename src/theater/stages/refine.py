@@ -3,8 +3,9 @@
 - silver/interactions: one row per (tool, event_id), the latest delivery; timestamps in UTC;
   users pseudonymized (HMAC-SHA256, key from THEATER_PSEUDONYM_KEY); org resolved from the
   directory as of the event date when missing; sessions. The period's rows are replaced in one
-  commit (replaceWhere on the period, plus events moved in from another period: see
-  ``_publish_interactions``), so re-running a period replaces exactly that period.
+  commit (the checked staged copy's files in place of the period's, or a replaceWhere on the
+  period plus events moved in from another period: see ``_publish_interactions``), so
+  re-running a period replaces exactly that period.
 - silver/directory, silver/work_items, silver/policies: typed, pseudonymized, deduplicated
   (small reference tables, rewritten whole in one commit).
 - Vendor exports (``transforms/vendor.py``): vendor identities resolve to the directory user_id

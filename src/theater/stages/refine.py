@@ -237,7 +237,7 @@ def _native_identities(rows: DataFrame) -> DataFrame:
     ``source_format``): status ``native``, each row's own id. Its three joins (the mapping,
     the directory's ids, the ids mappings point to) leave native rows as they are, yet the
     engine probed them for every row of every scan: about 4.3 of 11.9 CPU s of one event
-    bucket of 1.43M rows at 10M (benchmarks/RESULTS.md, "refine's identity joins")."""
+    bucket of 1.43M rows at 10M (benchmarks/RESULTS.md, "refine at 10M, the identity joins")."""
     return (
         rows.withColumn("_alias_norm", normalize_identity(F.col("user_id")))
         .withColumn("_identity_status", F.lit("native"))
@@ -406,6 +406,7 @@ def _refine_interactions(
     """silver/interactions for the period (merge by tool/event_id); returns counts, orphans."""
     bronze = with_vendor_columns(bronze_or_empty(spark, lake, "interactions"))
     resolve = vendor.resolve_identities(idmap, dir_ids)
+    # no vendor row in bronze (one column scanned): nothing to resolve, no joins per row
     if not bronze.where(F.col("source_format").isNotNull()).select("source_format").take(1):
         resolve = _native_identities
     resolved = bronze.transform(resolve)

@@ -23,6 +23,8 @@ def tables_equal(a: str, b: str) -> int:
 
     bad = 0
     for layer in ("bronze", "silver", "gold", "ops"):
+        if not os.path.isdir(os.path.join(a, layer)):  # e.g. a lake refined, not scored
+            continue
         for t in sorted(os.listdir(os.path.join(a, layer))):
             p, q = os.path.join(a, layer, t), os.path.join(b, layer, t)
             if not os.path.isdir(os.path.join(p, "_delta_log")):

@@ -445,6 +445,12 @@ class Lake:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def staged_files(frame) -> list[str]:
+    """Local paths of the Parquet files a staged copy (a plain read of them) reads: what
+    :meth:`Lake.commit_staged` moves into a table."""
+    return [u.removeprefix("file://") for u in frame.inputFiles()]
+
+
 def _move_in(path: str, files: list[str], tag: str) -> list:
     """Move the staged ``files`` into the table folder ``path`` under fresh names (with the
     ``tag``) and return their add actions, with their row counts as stats."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
@@ -10,7 +12,7 @@ from pyspark.sql import functions as F
 from theater import keycheck
 from theater.config import ConfigError, load_config
 from theater.keycheck import KeyMismatchError
-from theater.lake import Lake
+from theater.lake import STAGED_PREFIX, Lake
 from theater.period import Period
 from theater.stages import ingest, refine
 from theater.transforms.refine import pseudonym
@@ -174,3 +176,98 @@ def test_pseudonyms_depend_on_the_key(spark, cfg, zone, monkeypatch):
         == spark.range(1).select(pseudonym(F.lit(uid), b"key-one").alias("k")).first().k
     )
     assert one[0].user_key != two
+
+
+def _silver_files(lake) -> list[str]:
+    from deltalake import DeltaTable
+
+    return sorted(
+        os.path.basename(u) for u in DeltaTable(lake.path("silver/interactions")).file_uris()
+    )
+
+
+def _silver_rows(spark, lake, period):
+    silver = lake.read(spark, "silver/interactions").where(period.ts_col("event_ts"))
+    return sorted(
+        (r.event_id, str(r.event_date), r.org_id, r.org_source)
+        for r in silver.select("event_id", "event_date", "org_id", "org_source").collect()
+    )
+
+
+@pytest.mark.parametrize(
+    "bucket_rows,stage_from",
+    [(0, 5), (2, 5), (2, 2)],
+    ids=["one-plan", "buckets-filtered", "buckets-copied"],
+)
+def test_silver_interactions_are_the_checked_staged_files_committed(
+    spark, zone, tmp_path, monkeypatch, bucket_rows, stage_from
+):
+    """On Delta with the embedded engine, the period's silver rows are the Parquet files the
+    gate checked (one plan: the gate's staged copy; in buckets: the user pass's copy), moved
+    into the table by one commit: every data file carries the run's tag. 5 events in 3
+    buckets (``bucket_rows`` 2) give the same rows as one plan."""
+    land, lake = zone
+    cfg = load_config(
+        env="local",
+        environ={},
+        overrides={
+            "paths.state": str(tmp_path / "state"),
+            "spark.shuffle_partitions": 2,
+            "quality.data_docs": False,
+            "scoring.bucket_rows": bucket_rows,
+        },
+    )
+    monkeypatch.setattr(refine, "STAGE_BRONZE_FROM", stage_from)
+    ingest.run(spark, lake, str(land), cfg=cfg)
+    refine.run(spark, cfg, lake, Q3, run_id="runq3a")
+    files = _silver_files(lake)
+    assert files and all(f.startswith(f"{STAGED_PREFIX}runq3a-") for f in files)
+    # _ev(i): 2026-07-(1+i), alice, whose directory row gives org o1
+    want = [(f"e{i}", f"2026-07-0{1 + i}", "o1", "directory") for i in range(5)]
+    assert _silver_rows(spark, lake, Q3) == want
+    # nothing left behind in the run's staging
+    assert not list(Path(lake.path("ops/_staging")).rglob("*.parquet"))
+
+
+def test_committed_periods_replace_only_their_own_files(spark, cfg, zone):
+    """A second period's commit adds its files beside the first's; re-running the first
+    replaces its files only (the slice is the period's event dates)."""
+    land, lake = zone
+    _write(land / "interactions" / "q4.jsonl", [_ev(100, event_ts="2026-10-05T10:00:00Z")])
+    ingest.run(spark, lake, str(land), cfg=cfg)
+    refine.run(spark, cfg, lake, Q3, run_id="q3first")
+    q3_files = _silver_files(lake)
+    refine.run(spark, cfg, lake, Period.quarter("2026Q4"), run_id="q4first")
+    both = _silver_files(lake)
+    q4_files = [f for f in both if f not in q3_files]
+    assert set(q3_files) < set(both) and q4_files
+    assert all("q4first" in f for f in q4_files)
+    refine.run(spark, cfg, lake, Q3, run_id="q3again")
+    again = _silver_files(lake)
+    assert set(q4_files) <= set(again)
+    assert not set(q3_files) & set(again)
+    assert all("q3again" in f for f in set(again) - set(q4_files))
+    assert [r[0] for r in _silver_rows(spark, lake, Q3)] == [f"e{i}" for i in range(5)]
+    assert [r[0] for r in _silver_rows(spark, lake, Period.quarter("2026Q4"))] == ["e100"]
+
+
+def test_without_a_staged_copy_the_engine_writes_silver(spark, zone, tmp_path):
+    """quality.materialize off: the gate hands back the lazy plan, which the engine writes
+    (no staged file in the table), the same rows."""
+    land, lake = zone
+    cfg = load_config(
+        env="local",
+        environ={},
+        overrides={
+            "paths.state": str(tmp_path / "state"),
+            "spark.shuffle_partitions": 2,
+            "quality.data_docs": False,
+            "quality.materialize": False,
+        },
+    )
+    ingest.run(spark, lake, str(land), cfg=cfg)
+    refine.run(spark, cfg, lake, Q3, run_id="lazy")
+    files = _silver_files(lake)
+    assert files and not any(f.startswith(STAGED_PREFIX) for f in files)
+    want = [(f"e{i}", f"2026-07-0{1 + i}", "o1", "directory") for i in range(5)]
+    assert _silver_rows(spark, lake, Q3) == want

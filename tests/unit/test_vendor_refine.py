@@ -494,3 +494,27 @@ def test_org_days_latest_delivery_and_parts(spark):
     assert out.columns == v.SILVER_ORG_DAY_COLUMNS
     got = {(r.org_id, str(r.day)): r.active_users for r in out.collect()}
     assert got == {("o1", "2026-07-01"): 11, ("o1", "2026-07-02"): 5, ("o2", "2026-07-01"): None}
+
+
+def test_native_rows_resolve_to_themselves_without_the_joins(spark):
+    """Bronze with no vendor row: refine's shortcut gives what the three joins give native
+    rows, even for ids the mappings or the directory know (by hand: status native, the row's
+    own id, the id trimmed and, for an address, lower-cased)."""
+    from theater.stages.refine import _native_identities
+
+    idmap, dir_ids = _maps(spark)
+    ids = [" ALICE@Corp.example", "alice-gh", "u77", "svc-bot", "dup", "whoever"]
+    rows = _rows(spark, [(None, None, u, i) for i, u in enumerate(ids)])
+    cols = ["n", "user_id", "_alias_norm", "_identity_status", "_resolved_id"]
+    got = sorted(tuple(r) for r in rows.transform(_native_identities).select(*cols).collect())
+    assert got == [
+        (0, " ALICE@Corp.example", "alice@corp.example", "native", " ALICE@Corp.example"),
+        (1, "alice-gh", "alice-gh", "native", "alice-gh"),
+        (2, "u77", "u77", "native", "u77"),
+        (3, "svc-bot", "svc-bot", "native", "svc-bot"),
+        (4, "dup", "dup", "native", "dup"),
+        (5, "whoever", "whoever", "native", "whoever"),
+    ]
+    joined = rows.transform(v.resolve_identities(idmap, dir_ids))
+    assert sorted(tuple(r) for r in joined.select(*cols).collect()) == got
+    assert sorted(joined.columns) == sorted(rows.transform(_native_identities).columns)

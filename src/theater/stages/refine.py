@@ -3,8 +3,9 @@
 - silver/interactions: one row per (tool, event_id), the latest delivery; timestamps in UTC;
   users pseudonymized (HMAC-SHA256, key from THEATER_PSEUDONYM_KEY); org resolved from the
   directory as of the event date when missing; sessions. The period's rows are replaced in one
-  commit (replaceWhere on the period, plus events moved in from another period: see
-  ``_publish_interactions``), so re-running a period replaces exactly that period.
+  commit (the checked staged copy's files in place of the period's, or a replaceWhere on the
+  period plus events moved in from another period: see ``_publish_interactions``), so
+  re-running a period replaces exactly that period.
 - silver/directory, silver/work_items, silver/policies: typed, pseudonymized, deduplicated
   (small reference tables, rewritten whole in one commit).
 - Vendor exports (``transforms/vendor.py``): vendor identities resolve to the directory user_id
@@ -30,6 +31,7 @@ from pyspark.sql import functions as F
 from .. import keycheck, quality
 from ..bronze import FILES_LOG, IDENTITIES_SCHEMA, bronze_or_empty, read_committed
 from ..buckets import (
+    SCRATCH_CODEC,
     bucket_count,
     bucket_of,
     file_groups,
@@ -40,7 +42,7 @@ from ..buckets import (
 )
 from ..config import Config, ConfigError
 from ..contracts import contract
-from ..lake import Lake
+from ..lake import Lake, staged_files
 from ..period import Period
 from ..transforms import vendor
 from ..transforms.contract import parse_timestamp, typed
@@ -48,6 +50,7 @@ from ..transforms.refine import (
     CONTENT_HASH,
     content_hash,
     latest_delivery,
+    normalize_identity,
     pseudonym,
     repeated_keys,
     resolve_org,
@@ -229,6 +232,19 @@ def resolve_vendor_identities(resolved: DataFrame) -> DataFrame:
     )
 
 
+def _native_identities(rows: DataFrame) -> DataFrame:
+    """``vendor.resolve_identities`` of bronze rows that are all native (no
+    ``source_format``): status ``native``, each row's own id. Its three joins (the mapping,
+    the directory's ids, the ids mappings point to) leave native rows as they are, yet the
+    engine probed them for every row of every scan: about 4.3 of 11.9 CPU s of one event
+    bucket of 1.43M rows at 10M (benchmarks/RESULTS.md, "refine at 10M, the identity joins")."""
+    return (
+        rows.withColumn("_alias_norm", normalize_identity(F.col("user_id")))
+        .withColumn("_identity_status", F.lit("native"))
+        .withColumn("_resolved_id", F.col("user_id"))
+    )
+
+
 def _upgrade_silver_interactions(spark: SparkSession, lake: Lake) -> None:
     """silver/interactions written before vendor exports or their cost: add ``source_format``
     and ``cost_usd`` (null) and clear ``_row_hash`` so that the next MERGE rewrites every row
@@ -390,6 +406,9 @@ def _refine_interactions(
     """silver/interactions for the period (merge by tool/event_id); returns counts, orphans."""
     bronze = with_vendor_columns(bronze_or_empty(spark, lake, "interactions"))
     resolve = vendor.resolve_identities(idmap, dir_ids)
+    # no vendor row in bronze (one column scanned): nothing to resolve, no joins per row
+    if not bronze.where(F.col("source_format").isNotNull()).select("source_format").take(1):
+        resolve = _native_identities
     resolved = bronze.transform(resolve)
     vendor_rows = (
         resolved.where(F.col("source_format").isNotNull())
@@ -419,11 +438,12 @@ def _refine_interactions(
     try:
         n = _event_buckets(lake, resolved, period, cfg.scoring.bucket_rows)
         if n == 1:
-            interactions = dq.check(
-                "silver/interactions",
-                _sessions(_events(bronze, resolve, updates, key, period, directory), gap),
-            )
+            rows = _sessions(_events(bronze, resolve, updates, key, period, directory), gap)
+            interactions = dq.check("silver/interactions", rows)
+            # the gate hands back another frame only when it staged a copy
+            staged = interactions is not rows
         else:
+            staged = True  # the user pass's Parquet copy
             interactions = dq.check(
                 "silver/interactions",
                 _bucketed_interactions(
@@ -442,7 +462,10 @@ def _refine_interactions(
                 key_buckets=n,
             )
         _upgrade_silver_interactions(spark, lake)
-        _publish_interactions(spark, lake, interactions, period)
+        # Delta on the embedded engine: the staged copy's files become the table's (see
+        # ``_publish_interactions``); elsewhere the engine writes
+        direct = staged and lake.fmt == "delta" and cfg.engine == "sail"
+        _publish_interactions(spark, lake, interactions, period, dq.run_id if direct else None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     silver = lake.read(spark, "silver/interactions").where(period.ts_col("event_ts"))
@@ -490,9 +513,20 @@ MOVED_IN_LIMIT = 10_000
 MOVED_IN_PASS_ROWS = 10_000_000
 
 
-def _publish_interactions(spark, lake: Lake, interactions: DataFrame, period: Period) -> None:
+def _publish_interactions(
+    spark, lake: Lake, interactions: DataFrame, period: Period, commit_tag: str | None = None
+) -> None:
     """silver/interactions' rows of ``period`` replaced by ``interactions`` (the period's rows,
     one per event) in one commit.
+
+    ``commit_tag`` (a run id) given, ``interactions`` is a staged Parquet copy (a plain read
+    of its files, checked by the gate) and no event moved in: its files are moved into the
+    table in place of the period's (:meth:`Lake.commit_staged`, one delta-rs commit) instead
+    of being read and written again by the engine, which cost 16-18 CPU s of refine's 203-271
+    at 10M against 1.5 of 20 at 1M (benchmarks/RESULTS.md, "refine at 10M, step by step").
+    The slice is the period's ``event_date``, which is ``event_ts``'s UTC date: the same rows
+    as the predicate on ``event_ts``. When the files cannot be committed so (see
+    :meth:`Lake.commit_staged`), the engine writes them as below.
 
     A replaceWhere on the period, which the engine writes as it reads: a MERGE of the same rows
     held them all in memory (Sail 0.7, 1M rows: 4.1 GB against 1.0 GB; a 10M-row quarter
@@ -530,6 +564,13 @@ def _publish_interactions(spark, lake: Lake, interactions: DataFrame, period: Pe
             for t, ids in sorted(by_tool.items())
         )
         predicate = f"({predicate}) OR {keys}"
+    elif commit_tag is not None:
+        lake.remove_unlisted(table, keep=commit_tag)
+        files = staged_files(interactions)
+        why = lake.commit_staged(table, files, period.arrow_date("event_date"), commit_tag)
+        if why is None:
+            return
+        log.info("%s: written by the engine (%s)", table, why)
     lake.replace_where(interactions, table, predicate)
 
 
@@ -648,7 +689,12 @@ def _event_rows(
     for i, group in enumerate(groups):
         rows = with_vendor_columns(read_committed(spark, lake, "bronze/interactions", group))
         write_partitioned(
-            rows.select(*bronze.columns), bucket_of(n, "event_id"), path, i > 0, files=n
+            rows.select(*bronze.columns),
+            bucket_of(n, "event_id"),
+            path,
+            i > 0,
+            files=n,
+            compression=SCRATCH_CODEC,
         )
         log.info("refine: bronze by event bucket, data file group %d of %d", i + 1, len(groups))
 
@@ -682,7 +728,12 @@ def _bucketed_interactions(
             upd = updates.where(bucket_of(n, "event_id") == b) if updates is not None else None
             events = _events(part, resolve, upd, key, period, directory)
             write_partitioned(
-                events, user_bucket(n), events_dir, append=schema is not None, files=n
+                events,
+                user_bucket(n),
+                events_dir,
+                append=schema is not None,
+                files=n,
+                compression=SCRATCH_CODEC,
             )
             schema = events.schema
         log.info("refine: interactions, event bucket %d of %d", b + 1, n)

@@ -48,7 +48,7 @@ from ..buckets import (
 )
 from ..columns import quota_in_force
 from ..config import Config
-from ..lake import Lake, LakeError
+from ..lake import Lake, LakeError, staged_files
 from ..period import Period
 from ..signals import (
     FLAG_NAMES,
@@ -1033,11 +1033,6 @@ def slice_of(table: str, period: Period) -> tuple[str, object, object]:
             period.arrow_date("event_date"),
         )
     return period.matches_sql(), period.matches_col(), period.arrow_matches()
-
-
-def staged_files(frame) -> list[str]:
-    """Local paths of the Parquet files a staged copy (a plain read of them) reads."""
-    return [u.removeprefix("file://") for u in frame.inputFiles()]
 
 
 def run(

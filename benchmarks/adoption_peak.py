@@ -101,7 +101,9 @@ def main() -> None:
         print(json.dumps(rec), flush=True)
         CALLS.extend([built, w, rec])
         if a.parts:
-            write_parts(spark, kept["activity"], labels, a.out)
+            activity = kept["activity"]  # (activity, by bucket) where staged by bucket
+            activity = activity[0] if isinstance(activity, tuple) else activity
+            write_parts(spark, activity, labels, a.out)
         if a.dump:
             rows = spark.read.parquet(os.path.join(a.out, "adoption")).toPandas()
             rows = rows.drop(columns=["run_id"]).sort_values(["org_id", "source_format"])

@@ -118,6 +118,7 @@ def test_adoption_frame_staged_equals_one_plan(spark, cfg, tmp_path):
     assert {(r["org_id"], r["source_format"]) for r in a} >= {("o0", "all"), ("o1", "all")}
     _equal(a, b)
     assert (tmp_path / "s" / "adoption_activity").is_dir()  # the staged path really ran
+    assert (tmp_path / "s" / "adoption_people").is_dir()  # the person rows by bucket too
 
 
 def test_staged_with_seats_and_earlier_periods_equals_one_plan(spark, cfg, tmp_path):

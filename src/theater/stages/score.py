@@ -861,26 +861,33 @@ EARLIEST = date(1, 1, 1)  # cohorts look back over the whole lake
 
 
 def _adoption_activity(period_rows, prices, aggs, staging, buckets, parts=None):
-    """The period's person-day activity for :func:`adoption_frame`: one plan without
-    ``staging``, else staged by user bucket (see there)."""
+    """``(activity, by_bucket)``: the period's person-day activity for :func:`adoption_frame`
+    (one plan without ``staging``, else staged by user bucket, see there) and, when staged in
+    more than one bucket, the same rows by user bucket (``UserParts``), else None."""
     if staging is None:
-        return adopt.combined(adopt.event_activity(period_rows, prices), aggs)
+        return adopt.combined(adopt.event_activity(period_rows, prices), aggs), None
     rows = parts.rows if parts is not None else None
+    spark = period_rows.sparkSession
+    path = os.path.join(staging, "adoption_activity")
     if aggs is None:
         # events alone: the combined activity (``all`` rows too) staged by bucket, read as is
-        path = os.path.join(staging, "adoption_activity")
-        return adopt.staged_event_activity(
+        activity = adopt.staged_event_activity(
             period_rows, prices, path, buckets, with_all=True, parts=rows
         )
-    events = adopt.staged_event_activity(
-        period_rows, prices, os.path.join(staging, "adoption_events"), buckets, parts=rows
-    )
-    # the user-day aggregates' activity joins the events' (``combined``): written once too
-    return materialize(
-        period_rows.sparkSession,
-        adopt.combined(events, aggs),
-        os.path.join(staging, "adoption_activity"),
-    )
+    else:
+        events = adopt.staged_event_activity(
+            period_rows, prices, os.path.join(staging, "adoption_events"), buckets, parts=rows
+        )
+        # the user-day aggregates' activity joins the events' (``combined``): written once
+        # too, by user bucket
+        if buckets <= 1:
+            return materialize(spark, adopt.combined(events, aggs), path), None
+        combined = adopt.combined(events, aggs)
+        write_partitioned(combined, user_bucket(buckets), path, append=False, files=buckets)
+        activity = spark.read.schema(combined.schema).parquet(path)
+    if buckets <= 1:
+        return activity, None
+    return activity, UserParts(buckets, lambda b: read_bucket(spark, path, b, activity.schema))
 
 
 def _seat_and_cohort_figures(inputs: ScoreInputs, activity, period: Period, prices, cfg, theater):
@@ -948,9 +955,12 @@ def adoption_frame(
     With ``staging`` (a scratch folder) the person-day activity is written there once, in
     ``buckets`` user buckets (``adopt.staged_event_activity``, its ``all`` rows too), and the
     per-person tables read that copy (with user-day aggregates too, the events' activity is
-    staged by bucket and the combined activity written once more): the table's one plan
-    otherwise aggregates the period's interactions once for each figure that reads the
-    activity (four times with events alone), all in memory at once. ``parts``: the period's
+    staged by bucket and the combined activity written once more, by user bucket too): the
+    table's one plan otherwise aggregates the period's interactions once for each figure that
+    reads the activity (four times with events alone), all in memory at once. With more than
+    one bucket the person rows (each person's weeks and days with a use, their counts and
+    cost) are aggregated from that copy one bucket at a time too
+    (``adopt.staged_person_rows``). ``parts``: the period's
     interactions by user bucket (their count then sets ``buckets``), read in place of a
     filtered read of ``inputs.interactions`` per bucket. The rows are the same either way."""
     buckets = parts.n if parts is not None else buckets
@@ -962,7 +972,12 @@ def adoption_frame(
         if inputs.user_days is not None
         else None
     )
-    activity = _adoption_activity(period_rows, prices, aggs, staging, buckets, parts)
+    activity, by_bucket = _adoption_activity(period_rows, prices, aggs, staging, buckets, parts)
+    person_rows = (
+        adopt.staged_person_rows(by_bucket, os.path.join(staging, "adoption_people"))
+        if by_bucket is not None
+        else None
+    )
     theater = adopt.person_theater(labels) if labels is not None else None
     figures = _seat_and_cohort_figures(inputs, activity, period, prices, cfg, theater)
     adoption = adopt.org_adoption(
@@ -976,6 +991,7 @@ def adoption_frame(
             "org_id", "suppressed", "suppression_reason", "theater_index", "ci_low", "ci_high"
         ),
         theater=theater,
+        person_rows=person_rows,
         **figures,
     )
     return with_org_day_adoption(adoption, inputs, index, period, cfg, run_id)

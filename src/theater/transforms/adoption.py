@@ -77,13 +77,15 @@ makes more than the dominance share of its requests; a suppressed row carries no
 from __future__ import annotations
 
 import math
+import os
+import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from ..buckets import bucket_of
+from ..buckets import BUCKET, UserParts, bucket_of
 from ..columns import USED
 from . import aggregates as agg
 
@@ -411,9 +413,13 @@ def staged_event_activity(
     ``days_to_first_use`` does beside the earlier periods' activity) with "No field named #2".
 
     ``parts``: ``b`` -> bucket ``b``'s rows of ``interactions`` already apart (None: no row
-    there; ``buckets.UserParts.rows``), read in place of the filtered read."""
+    there; ``buckets.UserParts.rows``), read in place of the filtered read.
+
+    With ``buckets`` > 1 each bucket is its own folder ``path/_bucket=<b>`` (the layout of
+    ``buckets.write_partitioned``): :func:`staged_person_rows` reads them one at a time."""
     spark = interactions.sparkSession
     schema = None
+    shutil.rmtree(path, ignore_errors=True)  # no bucket of an earlier copy is read back
     for b in range(max(buckets, 1)):
         if buckets <= 1:
             part = interactions
@@ -426,7 +432,10 @@ def staged_event_activity(
         frame = event_activity(part, prices)
         if with_all:
             frame = with_all_rows(frame)
-        frame.write.mode("append" if schema is not None else "overwrite").parquet(path)
+        # by bucket in the Hive layout: read whole, or one bucket at a time (``read_bucket``)
+        frame.write.mode("overwrite").parquet(
+            os.path.join(path, f"{BUCKET}={b}") if buckets > 1 else path
+        )
         schema = frame.schema
     if schema is None:  # no bucket of ``parts`` held a row
         return staged_event_activity(interactions.limit(0), prices, path, with_all=with_all)
@@ -613,6 +622,27 @@ def _person_rows(activity: DataFrame) -> DataFrame:
         F.max(_flag(activity, "cost_converted")).alias("_cconv"),
         F.max(_flag(activity, "cost_unconverted")).alias("_cx"),
     )
+
+
+def staged_person_rows(activity: UserParts, path: str) -> DataFrame | None:
+    """:func:`_person_rows` of activity rows held by user bucket (``activity``, e.g. the
+    buckets of :func:`staged_event_activity`), one bucket at a time, written under ``path``
+    and read back (None: no bucket holds a row). A person's rows are all in one bucket, so
+    these are the rows of one aggregate over every bucket. In one plan the aggregate holds a
+    row per (org, source, person) of the period, each with the sets of its distinct weeks and
+    days (``count_distinct``): at 50M interactions about a gigabyte more at the end of the
+    adoption step (``benchmarks/RESULTS.md``, "adoption's person rows by user bucket")."""
+    rows = None
+    for b in range(activity.n):
+        part = activity.rows(b)
+        if part is None:
+            continue
+        mode = "append" if rows is not None else "overwrite"
+        rows = _person_rows(part)
+        rows.write.mode(mode).parquet(path)
+    if rows is None:
+        return None
+    return rows.sparkSession.read.schema(rows.schema).parquet(path)
 
 
 def _with_seat_cost(users: DataFrame, seat_costs: DataFrame | None) -> DataFrame:
@@ -866,6 +896,7 @@ def org_adoption(
     seat_costs: DataFrame | None = None,
     cohort: DataFrame | None = None,
     first_use: DataFrame | None = None,
+    person_rows: DataFrame | None = None,
 ) -> DataFrame:
     """Activity rows (``combined``) -> one row per (org, source_format) with the figures of
     the module docstring. ``index_suppressed``: (org_id, suppressed, suppression_reason) of
@@ -874,9 +905,11 @@ def org_adoption(
     figures are computed; without, they are null (theater not measured). ``seats``:
     ``seat_figures`` (null seat figures without); ``seat_costs``: ``seat_costs`` (the usage
     cost in ``activity`` alone without); ``cohort``: ``cohorts``; ``first_use``:
-    ``days_to_first_use`` (null figures without either)."""
+    ``days_to_first_use`` (null figures without either). ``person_rows``: ``activity``'s
+    person rows already computed (:func:`staged_person_rows`), else aggregated here."""
     idx = _index_frame(activity.sparkSession, index_suppressed)
-    users = _with_seat_cost(_person_rows(activity), seat_costs)
+    users = _person_rows(activity) if person_rows is None else person_rows
+    users = _with_seat_cost(users, seat_costs)
     users = _with_theater(users, theater, idx)
     rows = _org_rows(users, engaged_weeks(period_weeks(start, end)))
     rows = _with_parts(rows, idx, seats, cohort, first_use)

@@ -1,6 +1,7 @@
 """Peak RSS of score's org index step alone, call by call, on a scored lake (read only).
 
     python benchmarks/org_index_peak.py LAKE OUT [--dump index.parquet] [--interval 0.1]
+        [--until incentive_frames] [--timeline samples.jsonl]
 
 Reads the lake's silver inputs and its ``gold/interaction_labels`` (nothing is written to the
 lake: the staging folder is ``OUT/staging``), computes the incentive signals as score does
@@ -10,6 +11,10 @@ is sampled every ``--interval`` seconds; per wrapped call the report gives its p
 and process CPU seconds (inclusive). ``index_frame up to org_columns`` is what score's log
 calls the org index step (decoupling and the rank bands log their own lines). ``--dump``
 writes the step's org rows (``toPandas`` of its output) to compare two trees' results.
+``--until NAME`` stops the process when the wrapped call NAME (e.g. ``incentive_frames``)
+returns, for a step whose later calls are not the question. ``--timeline`` writes every
+sample (seconds since the step's start, RSS, the innermost wrapped call running) as JSON
+lines, to tell which call a climb of the RSS falls in.
 Figures: ``benchmarks/RESULTS.md``.
 """
 
@@ -27,6 +32,9 @@ from datetime import date
 
 ACTIVE: list[dict] = []
 CALLS: list[dict] = []
+TIMELINE: list[tuple] = []
+T0 = [0.0]
+UNTIL: list[str] = []
 
 
 def rss_mb() -> int:
@@ -45,8 +53,12 @@ def cpu() -> float:
 def sampler(interval: float) -> None:
     while True:
         now = rss_mb()
-        for rec in list(ACTIVE):
+        active = list(ACTIVE)
+        for rec in active:
             rec["peak_mb"] = max(rec["peak_mb"], now)
+        if T0[0]:
+            call = active[-1]["call"] if active else None
+            TIMELINE.append((round(time.time() - T0[0], 2), now, call))
         time.sleep(interval)
 
 
@@ -69,6 +81,8 @@ def wrap(module, name: str, label: str | None = None) -> None:
             ACTIVE.remove(rec)
             CALLS.append(rec)
             print(json.dumps(rec), flush=True)
+        if label.rsplit(".", 1)[-1] in UNTIL or label in UNTIL:
+            raise SystemExit(f"--until {label}")
 
     setattr(module, name, inner)
 
@@ -79,7 +93,11 @@ def main() -> None:
     p.add_argument("out")
     p.add_argument("--dump")
     p.add_argument("--interval", type=float, default=0.1)
+    p.add_argument("--until")
+    p.add_argument("--timeline")
     a = p.parse_args()
+    if a.until:
+        UNTIL.append(a.until)
     threading.Thread(target=sampler, args=(a.interval,), daemon=True).start()
 
     from pyspark.sql.connect.dataframe import DataFrame
@@ -96,6 +114,7 @@ def main() -> None:
     except ImportError:  # a tree from before the counts were collected by user bucket
         codes = None
     from theater.stages import incentives, score
+    from theater.transforms import aggregates as agg
 
     cfg = load_config(env="local")
     period = Period(date(2026, 7, 1), date(2026, 10, 1))
@@ -127,6 +146,10 @@ def main() -> None:
                 write_partitioned(part, user_bucket(n), src, append=i > 0, files=n)
         labels = lake.read(spark, "gold/interaction_labels").where(period.ts_col("event_ts"))
         for mod, name in (
+            (score, "agg_org_users"),
+            (score, "bootstrap_interval"),
+            (score, "materialize"),
+            (agg, "incentive_users"),
             (score, "incentive_frames"),
             (incentives, "compute_org_shares"),
             (incentives, "org_shares"),
@@ -151,32 +174,39 @@ def main() -> None:
         wrap(score, "index_frame")
         base = rss_mb()
         t0, c0 = time.time(), cpu()
-        index = score.index_frame(
-            spark,
-            labels,
-            period,
-            cfg,
-            "trace",
-            policies=inputs.policies,
-            work_items=inputs.work_items,
-            inc=inc,
-            history=score.decoupling_history(inputs.history, aggs),
-            aggs=aggs,
-            period_rows=rows,
-            staging=staging,
-            buckets=n,
-            org_days=inputs.org_days,
-        )
-        got = index.toPandas()
-        summary = {
-            "lake": a.lake,
-            "buckets": n,
-            "base_mb": base,
-            "org_index_step": {k: round(v, 2) for k, v in pre.items()},
-            "orgs": len(got),
-        }
+        T0[0] = t0
+        summary = {"lake": a.lake, "buckets": n, "base_mb": base}
+        try:
+            index = score.index_frame(
+                spark,
+                labels,
+                period,
+                cfg,
+                "trace",
+                policies=inputs.policies,
+                work_items=inputs.work_items,
+                inc=inc,
+                history=score.decoupling_history(inputs.history, aggs),
+                aggs=aggs,
+                period_rows=rows,
+                staging=staging,
+                buckets=n,
+                org_days=inputs.org_days,
+            )
+            got = index.toPandas()
+        except SystemExit as stop:  # --until: the step's later calls are not measured
+            summary["stopped"] = str(stop)
+            got = None
+        finally:
+            if a.timeline:
+                with open(a.timeline, "w") as f:
+                    for t_s, mb, call in list(TIMELINE):
+                        f.write(json.dumps({"t": t_s, "rss_mb": mb, "call": call}) + "\n")
+        summary["org_index_step"] = {k: round(v, 2) for k, v in pre.items()}
+        if got is not None:
+            summary["orgs"] = len(got)
         print("SUMMARY " + json.dumps(summary), flush=True)
-        if a.dump:
+        if a.dump and got is not None:
             got.to_parquet(a.dump)
     shutil.rmtree(staging, ignore_errors=True)
 

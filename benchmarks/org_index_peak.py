@@ -73,7 +73,7 @@ def wrap(module, name: str, label: str | None = None) -> None:
         ACTIVE.append(rec)
         t, c = time.time(), cpu()
         try:
-            return fn(*a, **kw)
+            out = fn(*a, **kw)
         finally:
             rec["peak_mb"] = max(rec["peak_mb"], rss_mb())
             rec["wall_s"] = round(time.time() - t, 2)
@@ -83,6 +83,7 @@ def wrap(module, name: str, label: str | None = None) -> None:
             print(json.dumps(rec), flush=True)
         if label.rsplit(".", 1)[-1] in UNTIL or label in UNTIL:
             raise SystemExit(f"--until {label}")
+        return out
 
     setattr(module, name, inner)
 

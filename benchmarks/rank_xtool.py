@@ -41,6 +41,7 @@ genuine rate plus the format's mean (outputs-weighted) baseline error. ``NATIVE_
 
 from __future__ import annotations
 
+import filecmp
 import json
 import sys
 from pathlib import Path
@@ -246,6 +247,10 @@ def summary(rows: list[dict]) -> None:
 def relative(pairs: list[tuple[Path, Path]]) -> None:
     for run, native in pairs:
         truth = run / "world" / "truth"
+        if not filecmp.cmp(
+            truth / "interactions.csv", native / "truth" / "interactions.csv", False
+        ):
+            raise SystemExit(f"{native}: not the world of {run} (truth/interactions.csv differs)")
         acc = pd.read_parquet(run / "ax" / "acc.parquet")
         users = pd.read_parquet(run / "ax" / "users.parquet")
         stacks = pd.read_csv(truth / "vendor_stacks.csv")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "vendor"
 
 USER_DAY_COUNTS = (
     "requests",

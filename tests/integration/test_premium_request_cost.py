@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
+from vendor_rows import FIXTURES, U
 
 from theater.config import load_config
 from theater.lake import Lake
@@ -34,39 +35,16 @@ from theater.sources.exports.values import VendorRecordError
 from theater.transforms import adoption as ad
 
 NAME = "github_copilot_premium_requests"
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "vendor" / NAME
+FIX = FIXTURES / NAME
 FILE = FIX / "premium_request_usage_report_2026-03.csv"
 PERIOD = Period(date(2026, 3, 1), date(2026, 4, 1))
 PEOPLE = {"octo-ana": "p1", "octo-ben": "p2", "octo-cy": "p3"}
 
 
 def _ud(user, day, feature, requests, cost, org="acme-eng"):
-    row = {
-        "_table": "user_days",
-        "source_format": NAME,
-        "user_id": user,
-        "user_alias_kind": "github_login",
-        "vendor_org": org,
-        "org_id": None,
-        "day": day,
-        "feature": feature,
-        "requests": requests,
-    }
-    for c in (
-        "suggestions_shown",
-        "accepted",
-        "rejected",
-        "dismissed",
-        "lines_suggested",
-        "lines_accepted",
-        "sessions",
-        "prompt_tokens",
-        "output_tokens",
-    ):
-        row[c] = None
-    row["period_days"] = 1
-    row["cost_usd"] = cost
-    return row
+    return U(
+        NAME, user, "github_login", day, feature, vendor_org=org, cost_usd=cost, requests=requests
+    )
 
 
 def test_fixture_rows_mapped_by_hand():

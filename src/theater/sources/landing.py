@@ -90,14 +90,6 @@ def _fmt_of(name: str) -> str | None:
     return None
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def inspect_file(
     path: str, fmt: str, gz: bool, limits: ReaderLimits | None = None
 ) -> tuple[str, int, str | None, bool]:
@@ -171,11 +163,11 @@ def _inspect(
 
 def _inspect_parquet(path: str) -> tuple[str, int, str | None, bool, bool]:
     h = hashlib.sha256()
-    size = 0
+    sizes = [0]
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-            size += len(chunk)
+        for _ in _hashed_chunks(fh, h, sizes):
+            pass
+    size = sizes[0]
     try:
         import pyarrow.parquet as pq
 

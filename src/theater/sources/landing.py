@@ -622,6 +622,16 @@ def jsonl_without_set_aside(path: str, out: str) -> tuple[array, list]:
     return line_map, bad
 
 
+def _ragged(header: list[str], row: list[str]) -> tuple[str, str]:
+    """(raw JSON, reason) of a CSV row whose field count is not the header's, for quarantine:
+    every field kept, those beyond the header as ``_unnamed_<i>``."""
+    rec = dict(zip(header, row))
+    for i, v in enumerate(row[len(header) :], start=1):
+        rec[f"_unnamed_{i}"] = v
+    reason = f"ragged_row: expected {len(header)} fields, got {len(row)}"
+    return json.dumps(rec, ensure_ascii=False), reason
+
+
 def _csv_fast(path: str, out: str) -> tuple[array, list] | None:
     """:func:`csv_to_lines` for a file inspection found clean (every line UTF-8 and within the
     record size limit): the csv module reads the file directly, without keeping each record's
@@ -649,11 +659,7 @@ def _csv_fast(path: str, out: str) -> tuple[array, list] | None:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
                 if len(row) != width:
-                    rec = {h: v for h, v in zip(header, row)}
-                    for i, v in enumerate(row[width:], start=1):
-                        rec[f"_unnamed_{i}"] = v
-                    reason = f"ragged_row: expected {width} fields, got {len(row)}"
-                    bad.append((line, json.dumps(rec, ensure_ascii=False), reason))
+                    bad.append((line, *_ragged(header, row)))
                     continue
                 write("{" + ", ".join([k + encode(v) for k, v in zip(keys, row) if v]) + "}\n")
                 append(line)
@@ -698,11 +704,7 @@ def csv_to_lines(path: str, out: str, clean: bool = False) -> tuple[array, list]
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
                 if len(row) != width:
-                    rec = {h: v for h, v in zip(header, row)}
-                    for i, v in enumerate(row[width:], start=1):
-                        rec[f"_unnamed_{i}"] = v
-                    reason = f"ragged_row: expected {width} fields, got {len(row)}"
-                    bad.append((r.line, json.dumps(rec, ensure_ascii=False), reason))
+                    bad.append((r.line, *_ragged(header, row)))
                     continue
                 values = {h: v for h, v in zip(header, row) if v != ""}
                 dst.write(json.dumps(values, ensure_ascii=False) + "\n")

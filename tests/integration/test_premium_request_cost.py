@@ -23,12 +23,10 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
+from vendor_lake import ingest_and_refine, one_org_directory
 from vendor_rows import FIXTURES, U
 
-from theater.config import load_config
-from theater.lake import Lake
 from theater.period import Period
-from theater.pipeline import run_stage
 from theater.sources.exports import map_file, recognise
 from theater.sources.exports.formats import github_copilot_premium_requests as m
 from theater.sources.exports.values import VendorRecordError
@@ -83,24 +81,9 @@ def lake(spark, tmp_path_factory):
     (landing / "identities" / "identities.csv").write_text(
         "alias,alias_kind,user_id\n" + "".join(f"{a},github_login,{p}\n" for a, p in PEOPLE.items())
     )
-    (landing / "directory").mkdir()
-    (landing / "directory" / "directory.csv").write_text(
-        "user_id,org_id,org_name,valid_from,valid_to\n"
-        + "".join(f"{p},org-a,Org A,2020-01-01,\n" for p in PEOPLE.values())
-    )
+    one_org_directory(landing, PEOPLE.values())
     # one bad record of six: let the good ones load
-    cfg = load_config(
-        env="local",
-        environ={},
-        overrides={
-            "spark.shuffle_partitions": 2,
-            "quality.quarantine_warn_share": 0.5,
-            "quality.quarantine_fail_share": 0.6,
-        },
-    )
-    for stage in ("ingest", "refine"):
-        run_stage(spark, stage, cfg, str(root / "lake"), str(landing), PERIOD, "test-run")
-    return Lake(str(root / "lake"), cfg.table_format)
+    return ingest_and_refine(spark, root, landing, PERIOD, warn=0.5, fail=0.6)[0]
 
 
 def test_net_amount_is_the_user_day_cost_in_silver(spark, lake):

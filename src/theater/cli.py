@@ -192,6 +192,19 @@ def _config(args: argparse.Namespace, extra: dict | None = None) -> Config:
     return load_config(env=args.env, conf_file=args.conf, overrides=overrides)
 
 
+def _world_args(args, cfg: Config, period: Period) -> dict:
+    """The synthetic world both deliveries of ``generate`` draw: seed, size, period, rates."""
+    return dict(
+        seed=args.seed if args.seed is not None else cfg.generate.seed,
+        n_orgs=args.orgs or cfg.generate.orgs,
+        n_users=args.users or cfg.generate.users,
+        start=period.start,
+        end=period.end,
+        rate_scale=args.rate_scale,
+        progress=log.info,
+    )
+
+
 def _cmd_generate(args, cfg: Config) -> int:
     from . import synth
 
@@ -210,31 +223,14 @@ def _cmd_generate(args, cfg: Config) -> int:
             )
 
         summary = generate_vendor(
-            args.out,
-            seed=args.seed if args.seed is not None else cfg.generate.seed,
-            n_orgs=args.orgs or cfg.generate.orgs,
-            n_users=args.users or cfg.generate.users,
-            start=period.start,
-            end=period.end,
-            rate_scale=args.rate_scale,
-            progress=log.info,
-            companions=tuple(args.companion),
+            args.out, **_world_args(args, cfg, period), companions=tuple(args.companion)
         )
         console.print_vendor_generated(summary, period, args.out, time.time() - t0)
         return EXIT_OK
     if args.companion:
         raise UsageError("--companion writes a vendor report: use it with --delivery vendor")
     summary = synth.generate(
-        args.out,
-        seed=args.seed if args.seed is not None else cfg.generate.seed,
-        n_orgs=args.orgs or cfg.generate.orgs,
-        n_users=args.users or cfg.generate.users,
-        start=period.start,
-        end=period.end,
-        dirty=args.dirty,
-        formats=args.formats,
-        rate_scale=args.rate_scale,
-        progress=log.info,
+        args.out, **_world_args(args, cfg, period), dirty=args.dirty, formats=args.formats
     )
     print(
         f"generated {summary.get('interactions', '?'):,} interactions for {period} in "

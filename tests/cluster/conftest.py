@@ -10,21 +10,13 @@ from pathlib import Path
 
 import pytest
 from cluster_suite import start_cluster
+from opt_in import asked_for
 
 HERE = Path(__file__).resolve().parent
 
 
-def _asked_for(config) -> bool:
-    base = Path(config.invocation_params.dir)
-    for arg in config.args:
-        p = (base / arg.split("::")[0]).resolve()
-        if p == HERE or HERE in p.parents:
-            return True
-    return False
-
-
 def pytest_ignore_collect(collection_path, config):
-    if not _asked_for(config):
+    if not asked_for(config, HERE):
         return True  # starts a cluster: only when asked for (make test-cluster)
     return None
 

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from quick_pipeline import score_world
 
 from theater import synth
 from theater.audit.estimate import Settings
 from theater.audit.simulate import audit_world, scored_world
-from theater.config import load_config
 from theater.lake import Lake
 from theater.period import Period
-from theater.pipeline import run_pipeline
 
 pytestmark = pytest.mark.e2e
 Q3 = Period.quarter("2026Q3")
@@ -47,21 +46,7 @@ def worlds(tmp_path_factory, spark):
         synth.generate(
             d, seed=seed, n_orgs=6, n_users=300, start=Q3.start, end=Q3.end, formats="parquet"
         )
-        cfg = load_config(
-            env="local",
-            environ={},
-            overrides={
-                "paths.state": str(d / "state"),
-                "spark.shuffle_partitions": 2,
-                "tracking.enabled": False,
-                "quality.enabled": False,
-                "scoring.bootstrap.replicates": 20,
-                "incentives.sensitivity.enabled": False,  # rank bands: not looked at here
-            },
-        )
-        run_pipeline(
-            cfg, Q3, landing=str(d / "landing"), lake_root=str(d / "lake"), progress=lambda m: None
-        )
+        score_world(d, Q3)
         df = scored_world(spark, Lake(str(d / "lake")), d / "truth")
         out.append((seed, df, pd.read_csv(d / "truth" / "orgs.csv")))
     return out

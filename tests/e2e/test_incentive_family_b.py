@@ -15,11 +15,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from pyspark.sql import functions as F
+from quick_pipeline import score_world
 
-from theater.config import load_config
 from theater.lake import Lake
 from theater.period import Period
-from theater.pipeline import run_pipeline
 from theater.synth.family_b import generate_b
 
 pytestmark = pytest.mark.e2e
@@ -44,21 +43,7 @@ MAX_MEAN_WIDTH = 14.0
 def scored(tmp_path_factory, spark):
     d = tmp_path_factory.mktemp("family_b")
     generate_b(d, seed=5901, n_teams=3, users_scale=0.6, start=Q3.start, end=Q3.end)
-    cfg = load_config(
-        env="local",
-        environ={},
-        overrides={
-            "paths.state": str(d / "state"),
-            "spark.shuffle_partitions": 2,
-            "tracking.enabled": False,
-            "quality.enabled": False,
-            "scoring.bootstrap.replicates": 20,
-            "incentives.sensitivity.enabled": False,  # rank bands: not looked at here
-        },
-    )
-    run_pipeline(
-        cfg, Q3, landing=str(d / "landing"), lake_root=str(d / "lake"), progress=lambda m: None
-    )
+    score_world(d, Q3)
     lake = Lake(str(d / "lake"))
     labels = (
         lake.read(spark, "gold/interaction_labels")

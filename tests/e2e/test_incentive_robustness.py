@@ -14,12 +14,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from pyspark.sql import functions as F
+from quick_pipeline import score_world
 
 from theater import synth
-from theater.config import load_config
 from theater.lake import Lake
 from theater.period import Period
-from theater.pipeline import run_pipeline
 
 pytestmark = pytest.mark.e2e
 Q3 = Period.quarter("2026Q3")
@@ -47,21 +46,7 @@ def scored(tmp_path_factory, spark):
         formats="parquet",
         variation=VARIATION,
     )
-    cfg = load_config(
-        env="local",
-        environ={},
-        overrides={
-            "paths.state": str(d / "state"),
-            "spark.shuffle_partitions": 2,
-            "tracking.enabled": False,
-            "quality.enabled": False,
-            "scoring.bootstrap.replicates": 20,
-            "incentives.sensitivity.enabled": False,  # rank bands: not looked at here
-        },
-    )
-    run_pipeline(
-        cfg, Q3, landing=str(d / "landing"), lake_root=str(d / "lake"), progress=lambda m: None
-    )
+    score_world(d, Q3)
     labels = (
         Lake(str(d / "lake"))
         .read(spark, "gold/interaction_labels")

@@ -8,6 +8,7 @@ import json
 import pandas as pd
 import pytest
 from deltalake import DeltaTable
+from lake_tables import DERIVED, TABLES
 from pyspark.sql import functions as F
 from scipy.stats import spearmanr
 
@@ -18,21 +19,6 @@ from theater.stages import ingest, refine, score
 
 pytestmark = pytest.mark.e2e
 PERIOD = Period.quarter("2026Q3")
-TABLES = [
-    "bronze/interactions",
-    "bronze/directory",
-    "bronze/work_items",
-    "bronze/policies",
-    "bronze/quarantine",
-    "ops/ingested_files",
-    "silver/interactions",
-    "silver/directory",
-    "silver/work_items",
-    "silver/policies",
-    "gold/interaction_labels",
-    "gold/user_weeks",
-    "gold/org_theater_index",
-]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +85,7 @@ def test_no_raw_user_identifier_leaves_bronze(spark, world):
         .distinct()
     )
     assert raw_ids.count() > 100
-    for t in [t for t in TABLES if t.startswith(("silver/", "gold/"))]:
+    for t in DERIVED:
         df = lake.read(spark, t)
         for c, typ in df.dtypes:
             if typ == "string":

@@ -19,6 +19,8 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+from lake_tables import TABLES
+
 FULL = os.environ.get("THEATER_FAULTS_FULL") == "1"
 SEED = int(os.environ.get("THEATER_FAULTS_SEED", "20261130"))
 START, END = date(2026, 7, 1), date(2026, 8, 1)
@@ -27,21 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 # Columns that legitimately differ between two runs on the same input: batch ids, ingest times,
 # MLflow run ids. Everything else must be equal, row for row.
 VOLATILE = {"_ingested_at", "_batch_id", "batch_id", "ingested_at", "run_id"}
-TABLES = (
-    "bronze/interactions",
-    "bronze/directory",
-    "bronze/work_items",
-    "bronze/policies",
-    "bronze/quarantine",
-    "ops/ingested_files",
-    "silver/interactions",
-    "silver/directory",
-    "silver/work_items",
-    "silver/policies",
-    "gold/interaction_labels",
-    "gold/user_weeks",
-    "gold/org_theater_index",
-)
 
 
 def record_figures(name: str, **figures) -> None:

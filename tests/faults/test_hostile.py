@@ -15,6 +15,7 @@ from collections import Counter
 import pytest
 from deltalake import DeltaTable
 from faultkit import END, START, diff, leaks, raw_identifiers, record_figures
+from lake_tables import DERIVED
 
 from theater import synth
 from theater.config import load_config
@@ -33,15 +34,6 @@ GATE_REJECTED = {
     "latin1.jsonl",
 }
 LINEAGE = {"_source_file", "_ingested_at", "_batch_id", "run_id"}
-DERIVED = (
-    "silver/interactions",
-    "silver/directory",
-    "silver/work_items",
-    "silver/policies",
-    "gold/interaction_labels",
-    "gold/user_weeks",
-    "gold/org_theater_index",
-)
 
 
 def _cfg(state):

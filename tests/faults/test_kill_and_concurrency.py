@@ -26,16 +26,9 @@ from faultkit import (
     theater,
     wait_for_line,
 )
+from lake_tables import INGESTED
 
 STAGES = ("ingest", "refine", "score")
-BRONZE = (
-    "bronze/interactions",
-    "bronze/directory",
-    "bronze/work_items",
-    "bronze/policies",
-    "bronze/quarantine",
-    "ops/ingested_files",
-)
 CHAINS = 10 if FULL else 1  # each chain kills once in every stage, then completes
 
 
@@ -136,7 +129,7 @@ def test_three_runs_at_once_with_wait_all_succeed_and_load_each_file_once(month,
     files = DeltaTable(str(lake / "ops" / "ingested_files")).to_pandas()
     assert not files.duplicated(["source_file", "file_sha256"]).any()
     assert len(files) == month["files"]
-    d = diff({t: month["clean"][t] for t in BRONZE}, snapshot(lake, BRONZE))
+    d = diff({t: month["clean"][t] for t in INGESTED}, snapshot(lake, INGESTED))
     assert all(v == {"lost": 0, "doubled": 0} for v in d.values()), d
     waited = sum("lake busy" in log.read_text() for log in logs)
     assert waited == 0  # with --wait nobody gives up

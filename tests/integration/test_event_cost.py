@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
+from vendor_lake import ingest_and_refine, one_org_directory
 
-from theater.config import Adoption, load_config
-from theater.lake import Lake
+from theater.config import Adoption
 from theater.period import Period
-from theater.pipeline import run_stage
 from theater.sources.exports import map_file
 from theater.transforms import adoption as ad
 
@@ -63,11 +62,7 @@ def _landing(root: Path) -> Path:
         + "".join(f'"{a}",{k},p{n:03d}\n' for n, (a, k) in enumerate(kinds))
     )
     people = [f"p{n:03d}" for n in range(len(kinds))] + ["p-native"]
-    (landing / "directory").mkdir()
-    (landing / "directory" / "directory.csv").write_text(
-        "user_id,org_id,org_name,valid_from,valid_to\n"
-        + "".join(f"{p},org-a,Org A,2020-01-01,\n" for p in people)
-    )
+    one_org_directory(landing, people)
     (landing / "interactions").mkdir()
     (landing / "interactions" / "native.jsonl").write_text(json.dumps(NATIVE) + "\n")
     return landing
@@ -77,19 +72,7 @@ def _landing(root: Path) -> Path:
 def lake(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("event_cost")
     # the fixtures hold bad records on purpose (up to 3 of 5): let their good ones load
-    cfg = load_config(
-        env="local",
-        environ={},
-        overrides={
-            "spark.shuffle_partitions": 2,
-            "quality.quarantine_warn_share": 0.7,
-            "quality.quarantine_fail_share": 0.75,
-        },
-    )
-    landing = _landing(root)
-    for stage in ("ingest", "refine"):
-        run_stage(spark, stage, cfg, str(root / "lake"), str(landing), PERIOD, "test-run")
-    return Lake(str(root / "lake"), cfg.table_format)
+    return ingest_and_refine(spark, root, _landing(root), PERIOD, warn=0.7, fail=0.75)[0]
 
 
 def test_cost_reaches_bronze_and_silver_native_stays_null(spark, lake):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
+from vendor_lake import ingest_and_refine, one_org_directory
 
 from theater.config import load_config
 from theater.lake import Lake
@@ -131,24 +132,9 @@ def lake(spark, tmp_path_factory):
         "alias,alias_kind,user_id\n"
         + "".join(f"{a},{k},p{n}\n" for n, (a, k) in enumerate(aliases))
     )
-    (landing / "directory").mkdir()
-    (landing / "directory" / "directory.csv").write_text(
-        "user_id,org_id,org_name,valid_from,valid_to\n"
-        + "".join(f"p{n},org-a,Org A,2020-01-01,\n" for n in range(len(aliases)))
-    )
+    one_org_directory(landing, (f"p{n}" for n in range(len(aliases))))
     # the fixtures hold bad records on purpose (one of the two lines of the .jsonl)
-    cfg = load_config(
-        env="local",
-        environ={},
-        overrides={
-            "spark.shuffle_partitions": 2,
-            "quality.quarantine_warn_share": 0.5,
-            "quality.quarantine_fail_share": 0.6,
-        },
-    )
-    for stage in ("ingest", "refine"):
-        run_stage(spark, stage, cfg, str(root / "lake"), str(landing), PERIOD, "test-run")
-    return Lake(str(root / "lake"), cfg.table_format)
+    return ingest_and_refine(spark, root, landing, PERIOD, warn=0.5, fail=0.6)[0]
 
 
 def test_cost_reaches_bronze_updates_and_silver(spark, lake):

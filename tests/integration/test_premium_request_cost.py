@@ -23,50 +23,26 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
+from vendor_lake import ingest_and_refine, one_org_directory
+from vendor_rows import FIXTURES, U
 
-from theater.config import load_config
-from theater.lake import Lake
 from theater.period import Period
-from theater.pipeline import run_stage
 from theater.sources.exports import map_file, recognise
 from theater.sources.exports.formats import github_copilot_premium_requests as m
 from theater.sources.exports.values import VendorRecordError
 from theater.transforms import adoption as ad
 
 NAME = "github_copilot_premium_requests"
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "vendor" / NAME
+FIX = FIXTURES / NAME
 FILE = FIX / "premium_request_usage_report_2026-03.csv"
 PERIOD = Period(date(2026, 3, 1), date(2026, 4, 1))
 PEOPLE = {"octo-ana": "p1", "octo-ben": "p2", "octo-cy": "p3"}
 
 
 def _ud(user, day, feature, requests, cost, org="acme-eng"):
-    row = {
-        "_table": "user_days",
-        "source_format": NAME,
-        "user_id": user,
-        "user_alias_kind": "github_login",
-        "vendor_org": org,
-        "org_id": None,
-        "day": day,
-        "feature": feature,
-        "requests": requests,
-    }
-    for c in (
-        "suggestions_shown",
-        "accepted",
-        "rejected",
-        "dismissed",
-        "lines_suggested",
-        "lines_accepted",
-        "sessions",
-        "prompt_tokens",
-        "output_tokens",
-    ):
-        row[c] = None
-    row["period_days"] = 1
-    row["cost_usd"] = cost
-    return row
+    return U(
+        NAME, user, "github_login", day, feature, vendor_org=org, cost_usd=cost, requests=requests
+    )
 
 
 def test_fixture_rows_mapped_by_hand():
@@ -105,24 +81,9 @@ def lake(spark, tmp_path_factory):
     (landing / "identities" / "identities.csv").write_text(
         "alias,alias_kind,user_id\n" + "".join(f"{a},github_login,{p}\n" for a, p in PEOPLE.items())
     )
-    (landing / "directory").mkdir()
-    (landing / "directory" / "directory.csv").write_text(
-        "user_id,org_id,org_name,valid_from,valid_to\n"
-        + "".join(f"{p},org-a,Org A,2020-01-01,\n" for p in PEOPLE.values())
-    )
+    one_org_directory(landing, PEOPLE.values())
     # one bad record of six: let the good ones load
-    cfg = load_config(
-        env="local",
-        environ={},
-        overrides={
-            "spark.shuffle_partitions": 2,
-            "quality.quarantine_warn_share": 0.5,
-            "quality.quarantine_fail_share": 0.6,
-        },
-    )
-    for stage in ("ingest", "refine"):
-        run_stage(spark, stage, cfg, str(root / "lake"), str(landing), PERIOD, "test-run")
-    return Lake(str(root / "lake"), cfg.table_format)
+    return ingest_and_refine(spark, root, landing, PERIOD, warn=0.5, fail=0.6)[0]
 
 
 def test_net_amount_is_the_user_day_cost_in_silver(spark, lake):

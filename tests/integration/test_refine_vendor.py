@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pytest
 from pyspark.sql import functions as F
+from vendor_rows import INTERACTION_FIELDS
 
 from theater import console
 from theater.bronze import FILES_LOG, FILES_LOG_SCHEMA
@@ -21,25 +22,6 @@ T1, T2, T9 = datetime(2026, 10, 1, 6), datetime(2026, 10, 2, 6), datetime(2026, 
 LINEAGE = (
     "_source_file string, _file_sha256 string, _ingested_at timestamp, _batch_id string, "
     "_line bigint"
-)
-INTERACTION_FIELDS = (
-    "event_id",
-    "event_ts",
-    "user_id",
-    "org_id",
-    "tool",
-    "action",
-    "session_id",
-    "prompt_fingerprint",
-    "prompt_tokens",
-    "completion_tokens",
-    "model",
-    "output_disposition",
-    "dwell_ms",
-    "artifact_id",
-    "artifact_author_id",
-    "artifact_modified_ts",
-    "work_item_id",
 )
 INTERACTIONS = (
     ", ".join(f"{c} string" for c in INTERACTION_FIELDS)

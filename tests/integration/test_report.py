@@ -83,6 +83,15 @@ def world(quarter, tmp_path_factory):
     }
 
 
+def _report(world, out: Path, *, lake=None, quarter="2026Q3", parquet=False) -> int:
+    """The report CLI with the world's config on ``lake`` (default: the world's), written to
+    ``out``; ``parquet``: the lake is plain Parquet folders."""
+    args = ["report", "--conf", str(world["conf"]), "--lake", str(lake or world["lake"])]
+    if parquet:
+        args += ["--table-format", "parquet"]
+    return main(args + ["--quarter", quarter, "--out", str(out)])
+
+
 def _gold(world, period: Period) -> pd.DataFrame:
     g = DeltaTable(str(world["lake"] / "gold/org_theater_index")).to_pandas()
     return g[(g["period_start"] == period.start) & (g["period_end"] == period.end)]
@@ -323,22 +332,7 @@ def test_no_user_identifier_in_the_html(world):
 
 def test_no_previous_quarter_is_said_not_invented(world, tmp_path):
     out = tmp_path / "q2.html"
-    assert (
-        main(
-            [
-                "report",
-                "--conf",
-                str(world["conf"]),
-                "--lake",
-                str(world["lake"]),
-                "--quarter",
-                "2026Q2",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _report(world, out, quarter="2026Q2") == 0
     text = out.read_text()
     assert "no previous quarter in the lake" in text
     assert 'data-change=""' in text
@@ -361,24 +355,7 @@ def test_reads_a_parquet_lake_the_same(world, tmp_path):
         (folder / "_SUCCESS").write_text("")
         (folder / ".part-00000-x.snappy.parquet.crc").write_bytes(b"\0")
     out = tmp_path / "parquet.html"
-    assert (
-        main(
-            [
-                "report",
-                "--conf",
-                str(world["conf"]),
-                "--lake",
-                str(lake),
-                "--table-format",
-                "parquet",
-                "--quarter",
-                "2026Q3",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _report(world, out, lake=lake, parquet=True) == 0
     text = out.read_text()
     assert {o: c for o, (_, c) in _org_rows(text).items()} == {
         o: c for o, (_, c) in _org_rows(world["text"]).items()
@@ -432,24 +409,7 @@ def test_not_measurable_org_and_older_lake(world, tmp_path):
     lake = tmp_path / "lake"
     _parquet_copy(world, lake, g)
     out = tmp_path / "nm.html"
-    assert (
-        main(
-            [
-                "report",
-                "--conf",
-                str(world["conf"]),
-                "--lake",
-                str(lake),
-                "--table-format",
-                "parquet",
-                "--quarter",
-                "2026Q3",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _report(world, out, lake=lake, parquet=True) == 0
     text = out.read_text()
     row, cells = _org_rows(text)[victim]
     assert 'class="not-measurable"' in row
@@ -491,43 +451,14 @@ def test_not_measurable_org_and_older_lake(world, tmp_path):
     lake2 = tmp_path / "old"
     _parquet_copy(world, lake2, old)
     out2 = tmp_path / "old.html"
-    assert (
-        main(
-            [
-                "report",
-                "--conf",
-                str(world["conf"]),
-                "--lake",
-                str(lake2),
-                "--table-format",
-                "parquet",
-                "--quarter",
-                "2026Q3",
-                "--out",
-                str(out2),
-            ]
-        )
-        == 0
-    )
+    assert _report(world, out2, lake=lake2, parquet=True) == 0
     rows = _org_rows(out2.read_text())
     assert set(rows) == set(gold[q3]["org_id"])
     assert all(c[-1] == "—" for row, c in rows.values() if 'class="suppressed"' not in row)
 
 
 def test_no_gold_rows_is_a_usage_error(world, tmp_path, capsys):
-    code = main(
-        [
-            "report",
-            "--conf",
-            str(world["conf"]),
-            "--lake",
-            str(world["lake"]),
-            "--quarter",
-            "2025Q4",
-            "--out",
-            str(tmp_path / "x.html"),
-        ]
-    )
+    code = _report(world, tmp_path / "x.html", quarter="2025Q4")
     assert code == 2
     assert "no rows for the period" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()

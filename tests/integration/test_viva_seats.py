@@ -18,11 +18,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from vendor_lake import ingest_and_refine, one_org_directory
 
-from theater.config import load_config
-from theater.lake import Lake
 from theater.period import Period
-from theater.pipeline import run_stage
 from theater.transforms import adoption as ad
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "vendor" / "viva_person_query"
@@ -47,27 +45,9 @@ def lake(spark, tmp_path_factory):
     shutil.copytree(FIX, landing / "vendor" / "viva_person_query")
     (landing / "seats").mkdir()
     (landing / "seats" / "pq_enabled_days.csv").write_text(ENABLED)
-    (landing / "directory").mkdir()
-    (landing / "directory" / "directory.csv").write_text(
-        "user_id,org_id,org_name,valid_from,valid_to\n"
-        + "".join(f"p-000{i},org-a,Org A,2020-01-01,\n" for i in range(1, 6))
-    )
+    one_org_directory(landing, (f"p-000{i}" for i in range(1, 6)))
     # the usage fixture holds a bad record on purpose (a Monday): let its good ones load
-    cfg = load_config(
-        env="local",
-        environ={},
-        overrides={
-            "spark.shuffle_partitions": 2,
-            "quality.quarantine_warn_share": 0.7,
-            "quality.quarantine_fail_share": 0.75,
-        },
-    )
-    metrics = {}
-    for stage in ("ingest", "refine"):
-        metrics[stage], _ = run_stage(
-            spark, stage, cfg, str(root / "lake"), str(landing), PERIOD, "test-run"
-        )
-    return Lake(str(root / "lake"), cfg.table_format), metrics
+    return ingest_and_refine(spark, root, landing, PERIOD, warn=0.7, fail=0.75)
 
 
 def test_enabled_days_reach_silver_seats_as_spans(spark, lake):

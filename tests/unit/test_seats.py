@@ -232,6 +232,28 @@ def world(spark):
     return seats, activity, directory, theater
 
 
+def _adoption_rows(spark, activity, theater, **seat_figures) -> dict:
+    """``org_adoption`` of orgs A (index 40 [30, 50]) and B (10 [0, 20]), both published, with
+    ``seat_figures`` (``seats`` or ``seat_costs``): {(org, source_format): row}."""
+    index = spark.createDataFrame(
+        [("A", False, None, 40.0, 30.0, 50.0), ("B", False, None, 10.0, 0.0, 20.0)],
+        "org_id string, suppressed boolean, suppression_reason string, theater_index double, "
+        "ci_low double, ci_high double",
+    )
+    adoption = ad.org_adoption(
+        activity,
+        START,
+        END,
+        min_users=1,
+        dominance_share=1.0,
+        run_id="r",
+        index_suppressed=index,
+        theater=theater,
+        **seat_figures,
+    )
+    return {(r.org_id, r.source_format): r.asDict() for r in adoption.collect()}
+
+
 def test_licensed_idle_and_theater_only_seats_by_hand(spark, world):
     seats, activity, directory, theater = world
     fig = ad.seat_figures(seats, activity, START, END, directory=directory, theater=theater)
@@ -252,25 +274,7 @@ def test_licensed_idle_and_theater_only_seats_by_hand(spark, world):
         got[("A", "cursor_daily_usage")]["idle_seats"],
     ) == (1, 1)
     assert ("B", "all") not in got
-    index = spark.createDataFrame(
-        [("A", False, None, 40.0, 30.0, 50.0), ("B", False, None, 10.0, 0.0, 20.0)],
-        "org_id string, suppressed boolean, suppression_reason string, theater_index double, "
-        "ci_low double, ci_high double",
-    )
-    rows = {
-        (r.org_id, r.source_format): r.asDict()
-        for r in ad.org_adoption(
-            activity,
-            START,
-            END,
-            min_users=1,
-            dominance_share=1.0,
-            run_id="r",
-            index_suppressed=index,
-            theater=theater,
-            seats=fig,
-        ).collect()
-    }
+    rows = _adoption_rows(spark, activity, theater, seats=fig)
     assert (rows[("A", "all")]["licensed_seats"], rows[("A", "all")]["idle_seats"]) == (6, 3)
     assert rows[("A", "all")]["theater_only_seats"] == 1
     # org B gave no seat: NA, never 0
@@ -342,25 +346,12 @@ def test_cost_by_hand(spark, world):
         None,
         ad.aggregate_activity(spark.createDataFrame(USAGE, USER_DAYS_SCHEMA), START, END, prices),
     )
-    index = spark.createDataFrame(
-        [("A", False, None, 40.0, 30.0, 50.0), ("B", False, None, 10.0, 0.0, 20.0)],
-        "org_id string, suppressed boolean, suppression_reason string, theater_index double, "
-        "ci_low double, ci_high double",
+    rows = _adoption_rows(
+        spark,
+        activity,
+        theater,
+        seat_costs=ad.seat_costs(seats, activity, START, END, prices, directory=directory),
     )
-    rows = {
-        (r.org_id, r.source_format): r.asDict()
-        for r in ad.org_adoption(
-            activity,
-            START,
-            END,
-            min_users=1,
-            dominance_share=1.0,
-            run_id="r",
-            index_suppressed=index,
-            theater=theater,
-            seat_costs=ad.seat_costs(seats, activity, START, END, prices, directory=directory),
-        ).collect()
-    }
     a = rows[("A", "all")]
     assert a["cost"] == pytest.approx(175.7)
     assert a["cost_per_active_user"] == pytest.approx(87.85)

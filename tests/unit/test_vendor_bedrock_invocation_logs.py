@@ -1,56 +1,37 @@
 """bedrock_invocation_logs: gzipped JSON lines -> exact canonical rows."""
 
-from pathlib import Path
-
 import pytest
+from vendor_rows import FIXTURES, I, read_rows
 
 from theater.fingerprint import simhash64
 from theater.sources.exports.formats import bedrock_invocation_logs as m
 from theater.sources.exports.values import VendorRecordError
-from theater.sources.stream import iter_records
 
-FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "bedrock_invocation_logs"
+FIX = FIXTURES / "bedrock_invocation_logs"
 ANA = "arn:aws:sts::123456789012:assumed-role/analyst/ana.ruiz@example.org"
 
 
 def row(event_id, ts, user, model, pt, ct, fp, session=None, artifact=None):
-    return {
-        "_table": "interactions",
-        "event_id": event_id,
-        "event_ts": ts,
-        "user_id": user,
-        "org_id": None,
-        "tool": "assistant",
-        "action": "other",
-        "session_id": session,
-        "prompt_fingerprint": fp,
-        "prompt_tokens": pt,
-        "completion_tokens": ct,
-        "model": model,
-        "output_disposition": None,
-        "dwell_ms": None,
-        "artifact_id": artifact,
-        "artifact_author_id": None,
-        "artifact_modified_ts": None,
-        "work_item_id": None,
-        "source_format": "bedrock_invocation_logs",
-        "user_alias_kind": "iam_arn",
-        "cost_usd": None,  # no vendor cost in this format
-    }
+    # no vendor cost in this format
+    return I(
+        "bedrock_invocation_logs",
+        "iam_arn",
+        event_id=event_id,
+        event_ts=ts,
+        user_id=user,
+        tool="assistant",
+        action="other",
+        session_id=session,
+        prompt_fingerprint=fp,
+        prompt_tokens=pt,
+        completion_tokens=ct,
+        model=model,
+        artifact_id=artifact,
+    )
 
 
 def test_invocation_log_rows():
-    rows, errors = [], []
-    path = next(FIX.glob("*.json.gz"))
-    for rec in iter_records(str(path)):
-        if rec.error:
-            errors.append((rec.line, rec.error))
-            continue
-        assert m.looks_like(rec.record)
-        try:
-            rows.extend(m.map_record(rec.record))
-        except VendorRecordError as exc:
-            errors.append((rec.line, str(exc)))
+    rows, errors = read_rows(m, next(FIX.glob("*.json.gz")))
     assert rows == [
         # Converse: the last user turn is fingerprinted; requestMetadata session/artifact
         row(

@@ -1,59 +1,33 @@
 """claude_code_otel: OTLP JSON log fixtures -> exact canonical rows (worked out by hand)."""
 
-from pathlib import Path
-
 import pytest
+from vendor_rows import FIXTURES, I, read_rows
 
 from theater.fingerprint import simhash64
 from theater.sources.exports.formats import claude_code_otel as m
 from theater.sources.exports.values import VendorRecordError
-from theater.sources.stream import iter_records
 
-FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "claude_code_otel"
+FIX = FIXTURES / "claude_code_otel"
 A, B, C, D, E = (f"6f1c1e2a-0000-4000-8000-00000000{x}001" for x in "abcde")
-NONE_FIELDS = dict(
-    org_id=None,
-    prompt_tokens=None,
-    completion_tokens=None,
-    model=None,
-    output_disposition=None,
-    dwell_ms=None,
-    artifact_id=None,
-    artifact_author_id=None,
-    artifact_modified_ts=None,
-    work_item_id=None,
-)
 
 
 def prompt_row(event_id, ts, user, kind, session, fp, tool="cli"):
-    return {
-        "_table": "interactions",
-        "event_id": event_id,
-        "event_ts": ts,
-        "user_id": user,
-        "tool": tool,
-        "action": "agent",
-        "session_id": session,
-        "prompt_fingerprint": fp,
-        "source_format": "claude_code_otel",
-        "user_alias_kind": kind,
-        "cost_usd": None,  # no vendor cost in this format
-        **NONE_FIELDS,
-    }
+    # a prompt row has no cost: the cost is on its api_request updates
+    return I(
+        "claude_code_otel",
+        kind,
+        event_id=event_id,
+        event_ts=ts,
+        user_id=user,
+        tool=tool,
+        action="agent",
+        session_id=session,
+        prompt_fingerprint=fp,
+    )
 
 
 def read(name):
-    rows, errors = [], []
-    for rec in iter_records(str(FIX / name)):
-        if rec.error:
-            errors.append((rec.line, rec.error.split(":")[0]))
-            continue
-        assert m.looks_like(rec.record), rec.record
-        try:
-            rows.extend(m.map_record(rec.record))
-        except VendorRecordError as exc:
-            errors.append((rec.line, str(exc)))
-    return rows, errors
+    return read_rows(m, FIX / name)
 
 
 def test_prompts_updates_and_quarantine():

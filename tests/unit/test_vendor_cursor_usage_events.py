@@ -1,50 +1,31 @@
 """cursor_usage_events: a filtered-usage-events API page -> exact canonical rows."""
 
-from pathlib import Path
+from vendor_rows import FIXTURES, I, read_rows
 
 from theater.sources.exports.formats import cursor_usage_events as m
 from theater.sources.exports.values import VendorRecordError
-from theater.sources.stream import iter_records
 
-FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "cursor_usage_events"
+FIX = FIXTURES / "cursor_usage_events"
 
 
 def row(event_id, ts, user, model, pt, ct, cost=None):
-    return {
-        "_table": "interactions",
-        "event_id": event_id,
-        "event_ts": ts,
-        "user_id": user,
-        "org_id": None,
-        "tool": "ide",
-        "action": "other",
-        "session_id": None,
-        "prompt_fingerprint": None,
-        "prompt_tokens": pt,
-        "completion_tokens": ct,
-        "model": model,
-        "output_disposition": None,
-        "dwell_ms": None,
-        "artifact_id": None,
-        "artifact_author_id": None,
-        "artifact_modified_ts": None,
-        "work_item_id": None,
-        "source_format": "cursor_usage_events",
-        "user_alias_kind": "email",
-        "cost_usd": cost,
-    }
+    return I(
+        "cursor_usage_events",
+        "email",
+        cost_usd=cost,
+        event_id=event_id,
+        event_ts=ts,
+        user_id=user,
+        tool="ide",
+        action="other",
+        prompt_tokens=pt,
+        completion_tokens=ct,
+        model=model,
+    )
 
 
 def test_page_rows_hash_ids_and_quarantine():
-    rows, errors = [], []
-    for rec in iter_records(str(FIX / "filtered_usage_events_page1.json")):
-        if rec.error:
-            errors.append((rec.line, rec.error))
-            continue
-        try:
-            rows.extend(m.map_record(rec.record))
-        except VendorRecordError as exc:
-            errors.append((rec.line, str(exc)))
+    rows, errors = read_rows(m, FIX / "filtered_usage_events_page1.json")
     assert rows == [
         # sha256("ana.ruiz@example.org|1783329000000|claude-4-sonnet|1520|410|0|9800")[:24]
         row(

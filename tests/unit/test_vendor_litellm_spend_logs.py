@@ -1,54 +1,35 @@
 """litellm_spend_logs: SpendLogs CSV export and /spend/logs JSON -> exact canonical rows."""
 
-from pathlib import Path
+from vendor_rows import FIXTURES, I, read_rows
 
 from theater.fingerprint import simhash64
 from theater.sources.exports.formats import litellm_spend_logs as m
 from theater.sources.exports.values import VendorRecordError
-from theater.sources.stream import iter_records
 
-FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "litellm_spend_logs"
+FIX = FIXTURES / "litellm_spend_logs"
 KEY = "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b"
 
 
 def row(event_id, ts, user, kind, model, pt, ct, fp=None, session=None, cost=None):
-    return {
-        "_table": "interactions",
-        "event_id": event_id,
-        "event_ts": ts,
-        "user_id": user,
-        "org_id": None,
-        "tool": "assistant",
-        "action": "other",
-        "session_id": session,
-        "prompt_fingerprint": fp,
-        "prompt_tokens": pt,
-        "completion_tokens": ct,
-        "model": model,
-        "output_disposition": None,
-        "dwell_ms": None,
-        "artifact_id": None,
-        "artifact_author_id": None,
-        "artifact_modified_ts": None,
-        "work_item_id": None,
-        "source_format": "litellm_spend_logs",
-        "user_alias_kind": kind,
-        "cost_usd": cost,
-    }
+    return I(
+        "litellm_spend_logs",
+        kind,
+        cost_usd=cost,
+        event_id=event_id,
+        event_ts=ts,
+        user_id=user,
+        tool="assistant",
+        action="other",
+        session_id=session,
+        prompt_fingerprint=fp,
+        prompt_tokens=pt,
+        completion_tokens=ct,
+        model=model,
+    )
 
 
 def read(name):
-    rows, errors = [], []
-    for rec in iter_records(str(FIX / name)):
-        if rec.error:
-            errors.append((rec.line, rec.error.split(":")[0]))
-            continue
-        assert m.looks_like(rec.record)
-        try:
-            rows.extend(m.map_record(rec.record))
-        except VendorRecordError as exc:
-            errors.append((rec.line, str(exc)))
-    return rows, errors
+    return read_rows(m, FIX / name)
 
 
 def test_csv_export():
@@ -93,7 +74,7 @@ def test_csv_export():
     assert errors == [
         (5, "missing_required: startTime"),
         (6, "bad_type: prompt_tokens ('many')"),
-        (7, "malformed_line"),
+        (7, "malformed_line: ragged row (3 fields, header has 26)"),
     ]
 
 

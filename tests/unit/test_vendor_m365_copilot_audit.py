@@ -1,53 +1,32 @@
 """m365_copilot_audit: JSON array and Purview CSV fixtures -> exact canonical rows."""
 
-from pathlib import Path
-
 import pytest
+from vendor_rows import FIXTURES, I, read_rows
 
 from theater.sources.exports.formats import m365_copilot_audit as m
 from theater.sources.exports.values import VendorRecordError
-from theater.sources.stream import iter_records
 
-FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "m365_copilot_audit"
+FIX = FIXTURES / "m365_copilot_audit"
 
 
 def row(event_id, ts, user, session, artifact=None, model=None):
-    return {
-        "_table": "interactions",
-        "event_id": event_id,
-        "event_ts": ts,
-        "user_id": user,
-        "org_id": None,
-        "tool": "docs",
-        "action": "other",
-        "session_id": session,
-        "prompt_fingerprint": None,
-        "prompt_tokens": None,
-        "completion_tokens": None,
-        "model": model,
-        "output_disposition": None,
-        "dwell_ms": None,
-        "artifact_id": artifact,
-        "artifact_author_id": None,
-        "artifact_modified_ts": None,
-        "work_item_id": None,
-        "source_format": "m365_copilot_audit",
-        "user_alias_kind": "upn",
-        "cost_usd": None,  # no vendor cost in this format
-    }
+    # no vendor cost in this format
+    return I(
+        "m365_copilot_audit",
+        "upn",
+        event_id=event_id,
+        event_ts=ts,
+        user_id=user,
+        tool="docs",
+        action="other",
+        session_id=session,
+        model=model,
+        artifact_id=artifact,
+    )
 
 
 def read(name):
-    rows, errors = [], []
-    for rec in iter_records(str(FIX / name)):
-        if rec.error:
-            errors.append((rec.line, rec.error.split(":")[0]))
-            continue
-        try:
-            rows.extend(m.map_record(rec.record))
-        except VendorRecordError as exc:
-            errors.append((rec.line, str(exc).split(" (")[0]))
-    return rows, errors
+    return read_rows(m, FIX / name, detail=False)
 
 
 def test_json_array_creation_time_without_offset_is_utc():

@@ -1,52 +1,33 @@
 """otel_genai: OTLP JSON trace fixtures -> exact canonical rows; spans without a user quarantined."""
 
-from pathlib import Path
+from vendor_rows import FIXTURES, I, read_rows
 
 from theater.fingerprint import simhash64
 from theater.sources.exports.formats import otel_genai as m
-from theater.sources.exports.values import VendorRecordError
-from theater.sources.stream import iter_records
 
-FIX = Path(__file__).parents[1] / "fixtures" / "vendor" / "otel_genai"
+FIX = FIXTURES / "otel_genai"
 
 
 def row(event_id, ts, user, action, model, pt, ct, fp=None, session=None):
-    return {
-        "_table": "interactions",
-        "event_id": event_id,
-        "event_ts": ts,
-        "user_id": user,
-        "org_id": None,
-        "tool": "assistant",
-        "action": action,
-        "session_id": session,
-        "prompt_fingerprint": fp,
-        "prompt_tokens": pt,
-        "completion_tokens": ct,
-        "model": model,
-        "output_disposition": None,
-        "dwell_ms": None,
-        "artifact_id": None,
-        "artifact_author_id": None,
-        "artifact_modified_ts": None,
-        "work_item_id": None,
-        "source_format": "otel_genai",
-        "user_alias_kind": "user_id",
-        "cost_usd": None,  # no vendor cost in this format
-    }
+    # no vendor cost in this format
+    return I(
+        "otel_genai",
+        "user_id",
+        event_id=event_id,
+        event_ts=ts,
+        user_id=user,
+        tool="assistant",
+        action=action,
+        session_id=session,
+        prompt_fingerprint=fp,
+        prompt_tokens=pt,
+        completion_tokens=ct,
+        model=model,
+    )
 
 
 def read(name):
-    rows, errors = [], []
-    for rec in iter_records(str(FIX / name)):
-        if rec.error:
-            errors.append((rec.line, rec.error.split(":")[0]))
-            continue
-        try:
-            rows.extend(m.map_record(rec.record))
-        except VendorRecordError as exc:
-            errors.append((rec.line, str(exc).split(" (")[0]))
-    return rows, errors
+    return read_rows(m, FIX / name, detail=False)
 
 
 def test_trace_spans():

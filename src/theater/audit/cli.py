@@ -90,6 +90,12 @@ def _period(args):
     return Period.parse(quarter=args.quarter, start=args.start, end=args.end)
 
 
+def _usage(message: str) -> int:
+    """Say on stderr what keeps the command from running; the usage exit code."""
+    print(f"theater: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def dispatch(args: argparse.Namespace, cfg) -> int:
     return {"sample": _sample, "load": _load, "plan": _plan}[args.audit_command](args, cfg)
 
@@ -99,21 +105,15 @@ def _sample(args, cfg) -> int:
     from . import sample
 
     if args.size <= 0:
-        print("theater: error: --size must be positive", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage("--size must be positive")
     period, lake = _period(args), _lake(args, cfg)
     if not lake.exists("gold/interaction_labels"):
-        print(
-            f"theater: error: no gold/interaction_labels in {lake.root}: run the score stage first",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        return _usage(f"no gold/interaction_labels in {lake.root}: run the score stage first")
     seed = args.seed if args.seed is not None else cfg.audit.seed
     with session(cfg) as spark:
         pop = sample.read_population(spark, lake, period)
     if pop.empty:
-        print(f"theater: error: no scored interactions with an org in {period}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage(f"no scored interactions with an org in {period}")
     chosen = args.design
     drawn = sample.draw(
         pop, args.size, seed, cfg.audit.min_per_cell, args.allocation == "neyman", chosen
@@ -146,8 +146,7 @@ def _load(args, cfg) -> int:
         with session(cfg) as spark:
             res = load(spark, lake, args.labels)
     except LabelsError as exc:
-        print(f"theater: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage(str(exc))
     for note in res["notes"]:
         print(f"  note: {note}")
     print(
@@ -168,12 +167,10 @@ def _plan(args, cfg) -> int:
     from .sample import grouped
 
     if args.target_width <= 0:
-        print("theater: error: --target-width must be positive", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage("--target-width must be positive")
     period, lake = _period(args), _lake(args, cfg)
     if not lake.exists("gold/interaction_labels"):
-        print(f"theater: error: no gold/interaction_labels in {lake.root}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage(f"no gold/interaction_labels in {lake.root}")
 
     with session(cfg) as spark:
         gl = lake.read(spark, "gold/interaction_labels").where(period.date_col("event_date"))

@@ -90,14 +90,6 @@ def _fmt_of(name: str) -> str | None:
     return None
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def inspect_file(
     path: str, fmt: str, gz: bool, limits: ReaderLimits | None = None
 ) -> tuple[str, int, str | None, bool]:
@@ -171,11 +163,11 @@ def _inspect(
 
 def _inspect_parquet(path: str) -> tuple[str, int, str | None, bool, bool]:
     h = hashlib.sha256()
-    size = 0
+    sizes = [0]
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-            size += len(chunk)
+        for _ in _hashed_chunks(fh, h, sizes):
+            pass
+    size = sizes[0]
     try:
         import pyarrow.parquet as pq
 
@@ -630,6 +622,16 @@ def jsonl_without_set_aside(path: str, out: str) -> tuple[array, list]:
     return line_map, bad
 
 
+def _ragged(header: list[str], row: list[str]) -> tuple[str, str]:
+    """(raw JSON, reason) of a CSV row whose field count is not the header's, for quarantine:
+    every field kept, those beyond the header as ``_unnamed_<i>``."""
+    rec = dict(zip(header, row))
+    for i, v in enumerate(row[len(header) :], start=1):
+        rec[f"_unnamed_{i}"] = v
+    reason = f"ragged_row: expected {len(header)} fields, got {len(row)}"
+    return json.dumps(rec, ensure_ascii=False), reason
+
+
 def _csv_fast(path: str, out: str) -> tuple[array, list] | None:
     """:func:`csv_to_lines` for a file inspection found clean (every line UTF-8 and within the
     record size limit): the csv module reads the file directly, without keeping each record's
@@ -657,11 +659,7 @@ def _csv_fast(path: str, out: str) -> tuple[array, list] | None:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
                 if len(row) != width:
-                    rec = {h: v for h, v in zip(header, row)}
-                    for i, v in enumerate(row[width:], start=1):
-                        rec[f"_unnamed_{i}"] = v
-                    reason = f"ragged_row: expected {width} fields, got {len(row)}"
-                    bad.append((line, json.dumps(rec, ensure_ascii=False), reason))
+                    bad.append((line, *_ragged(header, row)))
                     continue
                 write("{" + ", ".join([k + encode(v) for k, v in zip(keys, row) if v]) + "}\n")
                 append(line)
@@ -706,11 +704,7 @@ def csv_to_lines(path: str, out: str, clean: bool = False) -> tuple[array, list]
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
                 if len(row) != width:
-                    rec = {h: v for h, v in zip(header, row)}
-                    for i, v in enumerate(row[width:], start=1):
-                        rec[f"_unnamed_{i}"] = v
-                    reason = f"ragged_row: expected {width} fields, got {len(row)}"
-                    bad.append((r.line, json.dumps(rec, ensure_ascii=False), reason))
+                    bad.append((r.line, *_ragged(header, row)))
                     continue
                 values = {h: v for h, v in zip(header, row) if v != ""}
                 dst.write(json.dumps(values, ensure_ascii=False) + "\n")

@@ -674,18 +674,12 @@ class _Buf:
             pass
         if self.buf[start] == '"':
             end = self.string_end(start)
-            raw = self.buf[start:end]
-            self.pos = end
-            try:
-                return _loads(raw), raw, True
-            except ValueError:
-                return None, raw, False
-        end = self.span_end(start)
+        else:
+            end = self.span_end(start)
+            if not self.buf[start:end].strip() and end < len(self.buf):
+                # a stray separator/closer where a value should be: consume one character
+                end += 1
         raw = self.buf[start:end]
-        if not raw.strip() and end < len(self.buf):
-            # a stray separator/closer where a value should be: consume one character
-            end += 1
-            raw = self.buf[start:end]
         self.pos = end
         try:
             return _loads(raw), raw, True

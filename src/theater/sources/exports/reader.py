@@ -46,7 +46,13 @@ from pyspark.sql import functions as F
 from ...contracts import DATASETS, contract
 from ...errors import DataQualityError
 from . import FORMATS, VendorFileError, map_file, recognise
-from .rows import INTERACTION_FIELDS, ORG_DAY_FIELDS, USER_DAY_FIELDS
+from .rows import (
+    INTERACTION_FIELDS,
+    ORG_DAY_FIELDS,
+    ORG_DAY_LABELS,
+    USER_DAY_FIELDS,
+    USER_DAY_LABELS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,16 +102,7 @@ TABLE_FIELDS = {
             "int32"
             if n == "period_days"
             else "string"
-            if n
-            in (
-                "source_format",
-                "user_id",
-                "user_alias_kind",
-                "vendor_org",
-                "org_id",
-                "day",
-                "feature",
-            )
+            if n in USER_DAY_LABELS
             else "float64"
             if n == "cost_usd"
             else "int64",
@@ -115,11 +112,7 @@ TABLE_FIELDS = {
     "org_days": tuple(
         (
             n,
-            "int32"
-            if n == "period_days"
-            else "string"
-            if n in ("source_format", "vendor_org", "day", "feature")
-            else "int64",
+            "int32" if n == "period_days" else "string" if n in ORG_DAY_LABELS else "int64",
         )
         for n in ORG_DAY_FIELDS
     ),

@@ -45,11 +45,17 @@ USER_DAY_COUNTS = (
     "prompt_tokens",
     "output_tokens",
 )
-USER_DAY_FIELDS = (
-    ("source_format", "user_id", "user_alias_kind", "vendor_org", "org_id", "day", "feature")
-    + USER_DAY_COUNTS
-    + ("period_days", "cost_usd")
+#: the text fields that say whose figure a ``user_days`` row is (with ``period_days``: its key)
+USER_DAY_LABELS = (
+    "source_format",
+    "user_id",
+    "user_alias_kind",
+    "vendor_org",
+    "org_id",
+    "day",
+    "feature",
 )
+USER_DAY_FIELDS = USER_DAY_LABELS + USER_DAY_COUNTS + ("period_days", "cost_usd")
 #: the vendor-reported cost of a user_days or interactions row (US dollars, float; None = not
 #: reported)
 USER_DAY_COST = "cost_usd"
@@ -62,9 +68,9 @@ ORG_DAY_COUNTS = (
     "lines_suggested",
     "lines_accepted",
 )
-ORG_DAY_FIELDS = (
-    ("source_format", "vendor_org", "day", "feature") + ORG_DAY_COUNTS + ("period_days",)
-)
+#: the text fields that say whose figure an ``org_days`` row is (with ``period_days``: its key)
+ORG_DAY_LABELS = ("source_format", "vendor_org", "day", "feature")
+ORG_DAY_FIELDS = ORG_DAY_LABELS + ORG_DAY_COUNTS + ("period_days",)
 
 
 def interaction_row(
@@ -156,17 +162,8 @@ def org_day_row(
 
 #: Key columns of each canonical table: rows with equal keys are parts of one figure.
 ROW_KEYS = {
-    "user_days": (
-        "source_format",
-        "user_id",
-        "user_alias_kind",
-        "vendor_org",
-        "org_id",
-        "day",
-        "feature",
-        "period_days",
-    ),
-    "org_days": ("source_format", "vendor_org", "day", "feature", "period_days"),
+    "user_days": USER_DAY_LABELS + ("period_days",),
+    "org_days": ORG_DAY_LABELS + ("period_days",),
 }
 
 

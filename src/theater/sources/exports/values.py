@@ -276,6 +276,14 @@ def parse_ts(value: Any, *, assume_tz: str = "UTC") -> str:
     raise VendorRecordError(f"bad_timestamp: {value!r}")
 
 
+def required_ts(value: Any, field: str, *, assume_tz: str = "UTC") -> str:
+    """:func:`parse_ts` of a timestamp that must be there: ``missing_required: <field>`` when it
+    is None or empty (any other value is parsed, and rejected there if it is no timestamp)."""
+    if value in (None, ""):
+        raise VendorRecordError(f"missing_required: {field}")
+    return parse_ts(value, assume_tz=assume_tz)
+
+
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 

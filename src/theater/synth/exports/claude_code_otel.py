@@ -13,6 +13,7 @@ from .common import (
     dump,
     iso_ms,
     kv,
+    otlp_doc,
     prompt_text,
     rows_of,
     uuid_of,
@@ -92,24 +93,12 @@ def write(ctx: Delivery, d: pd.DataFrame, week: str) -> None:
     for r in rows_of(d):
         recs += _events(ctx, r)
         n_prompt += 1
-    doc = {
-        "resourceLogs": [
-            {
-                "resource": {
-                    "attributes": [
-                        kv("service.name", "claude-code"),
-                        kv("service.version", "2.1.4"),
-                    ]
-                },
-                "scopeLogs": [
-                    {
-                        "scope": {"name": "com.anthropic.claude_code.events", "version": "2.1.4"},
-                        "logRecords": recs,
-                    }
-                ],
-            }
-        ]
-    }
+    doc = otlp_doc(
+        "resourceLogs",
+        [kv("service.name", "claude-code"), kv("service.version", "2.1.4")],
+        {"name": "com.anthropic.claude_code.events", "version": "2.1.4"},
+        recs,
+    )
     write_text(ctx.root / "claude_code_otel" / f"claude_code_logs_{week}.json", dump(doc))
     ctx.add(
         "claude_code_otel",

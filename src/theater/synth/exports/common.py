@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...sources.exports.rows import INTERACTION_FIELDS
+from ...sources.stream import OTLP_KEYS
 from ..vocab import USED
 
 DAY_MS = 86_400_000
@@ -193,6 +194,21 @@ def kv(key: str, value) -> dict:
     if isinstance(value, float):
         return {"key": key, "value": {"doubleValue": value}}
     return {"key": key, "value": {"stringValue": str(value)}}
+
+
+def otlp_doc(root: str, resource: list[dict], scope: dict, items: list[dict]) -> dict:
+    """An OTLP/JSON export (``root``: ``resourceLogs`` or ``resourceSpans``, shaped as the
+    reader expects them, :data:`theater.sources.stream.OTLP_KEYS`) of one resource (its
+    attributes, :func:`kv`) and one instrumentation scope holding ``items``."""
+    scopes, key = OTLP_KEYS[root]
+    return {
+        root: [
+            {
+                "resource": {"attributes": resource},
+                scopes: [{"scope": scope, key: items}],
+            }
+        ]
+    }
 
 
 def prep_agg(d: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from .common import (
     digest,
     dump,
     kv,
+    otlp_doc,
     prompt_text,
     rows_of,
     write_text,
@@ -63,27 +64,12 @@ def write(ctx: Delivery, d: pd.DataFrame, week: str) -> None:
                 "status": {},
             }
         )
-    doc = {
-        "resourceSpans": [
-            {
-                "resource": {
-                    "attributes": [
-                        kv("service.name", "assistant-gateway"),
-                        kv("deployment.environment", "prod"),
-                    ]
-                },
-                "scopeSpans": [
-                    {
-                        "scope": {
-                            "name": "opentelemetry.instrumentation.openai_v2",
-                            "version": "2.1b0",
-                        },
-                        "spans": spans,
-                    }
-                ],
-            }
-        ]
-    }
+    doc = otlp_doc(
+        "resourceSpans",
+        [kv("service.name", "assistant-gateway"), kv("deployment.environment", "prod")],
+        {"name": "opentelemetry.instrumentation.openai_v2", "version": "2.1b0"},
+        spans,
+    )
     write_text(ctx.root / "otel_genai" / f"traces_{week}.json", dump(doc))
     ctx.add(
         "otel_genai",

@@ -17,16 +17,9 @@ from __future__ import annotations
 
 from ..format import VendorFormat, register
 from ..rows import org_day_row
-from ..values import VendorRecordError, as_int, as_str, is_blank, parse_day
+from ..values import VendorRecordError, as_int, is_blank, parse_day
+from ._github_metrics import block_counts, feature_counts
 
-#: (canonical count, report field) of one aggregated block (the record or a feature entry).
-COUNTS = (
-    ("requests", "user_initiated_interaction_count"),
-    ("suggestions_shown", "code_generation_activity_count"),
-    ("accepted", "code_acceptance_activity_count"),
-    ("lines_suggested", "loc_suggested_to_add_sum"),
-    ("lines_accepted", "loc_added_sum"),
-)
 #: Fields only the aggregated reports carry (the users reports have none of them).
 AGGREGATE_MARKS = (
     "daily_active_users",
@@ -41,35 +34,16 @@ AGGREGATE_MARKS = (
 USER_FIELDS = ("user_login", "user_id", "user")
 
 
-def _counts(block: dict, where: str) -> dict:
-    return {k: as_int(block.get(f), f"{where}{f}") for k, f in COUNTS}
-
-
 def _day_rows(name: str, rec: dict, where: str) -> list[dict]:
     if not isinstance(rec, dict):
         raise VendorRecordError(f"bad_type: {where or 'record'} is not an object")
     if is_blank(rec.get("day")):
         raise VendorRecordError(f"missing_required: {where}day")
     day = parse_day(rec["day"])
-    features = rec.get("totals_by_feature")
-    if features is not None and not isinstance(features, list):
-        raise VendorRecordError(f"bad_type: {where}totals_by_feature")
-    by_feature: dict[str, dict] = {}
-    for i, block in enumerate(features or []):
-        if not isinstance(block, dict) or is_blank(block.get("feature")):
-            raise VendorRecordError(f"bad_type: {where}totals_by_feature[{i}]")
-        feat = as_str(block["feature"], "feature")
-        counts = _counts(block, f"{where}totals_by_feature[{i}].")
-        if feat in by_feature:  # the same feature twice: add up, unknown stays unknown
-            prev = by_feature[feat]
-            counts = {
-                k: None if prev[k] is None and v is None else (prev[k] or 0) + (v or 0)
-                for k, v in counts.items()
-            }
-        by_feature[feat] = counts
+    by_feature = feature_counts(rec, where)
     # the org's own row: its daily active users; its counts only when no feature split is
     # given (the features partition the totals, so both would count twice)
-    total = _counts(rec, where) if not by_feature else {}
+    total = block_counts(rec, where) if not by_feature else {}
     rows = [
         org_day_row(
             name,

@@ -11,7 +11,14 @@ from theater.fingerprint import simhash64
 
 from ..format import VendorFormat, register
 from ..rows import interaction_row
-from ..values import VendorRecordError, as_int, as_text, last_user_text, parse_ts, required_text
+from ..values import (
+    VendorRecordError,
+    as_int,
+    as_text,
+    last_user_text,
+    required_text,
+    required_ts,
+)
 
 NAME = "bedrock_invocation_logs"
 TOOL = "assistant"
@@ -43,9 +50,7 @@ def _obj(record: dict, key: str) -> dict:
 
 def map_record(record: dict) -> list[dict]:
     event_id = required_text(record.get("requestId"), "requestId")
-    if record.get("timestamp") in (None, ""):
-        raise VendorRecordError("missing_required: timestamp")
-    ts = parse_ts(record["timestamp"])
+    ts = required_ts(record.get("timestamp"), "timestamp")
     identity = _obj(record, "identity")
     arn = required_text(identity.get("arn"), "identity.arn")
     inp, out, meta = _obj(record, "input"), _obj(record, "output"), _obj(record, "requestMetadata")

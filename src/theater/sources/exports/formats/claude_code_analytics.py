@@ -17,6 +17,7 @@ from ..values import (
     get_path,
     is_blank,
     parse_day,
+    require,
     sum_known,
 )
 
@@ -57,8 +58,7 @@ not outcomes), per-model split (cost and tokens are summed over models). No prom
 
 
 def map_record(record: dict) -> list[dict]:
-    if is_blank(record.get("date")):
-        raise VendorRecordError("missing_required: date")
+    require(record, "date")
     actor = record.get("actor")
     if not isinstance(actor, dict):
         raise VendorRecordError("missing_required: actor")

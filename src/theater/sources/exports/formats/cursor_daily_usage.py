@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..format import VendorFormat, register
 from ..rows import user_day_row
-from ..values import VendorRecordError, as_int, as_str, is_blank, parse_day
+from ..values import as_int, as_str, parse_day, require
 
 NAME = "cursor_daily_usage"
 
@@ -60,10 +60,7 @@ accept/reject is closer to output use, but only per user-day.
 
 
 def map_record(record: dict) -> list[dict]:
-    if is_blank(record.get("date")):
-        raise VendorRecordError("missing_required: date")
-    if is_blank(record.get("email")):
-        raise VendorRecordError("missing_required: email")
+    require(record, "date", "email")
     user = as_str(record["email"], "email")
     day = parse_day(record["date"])
     rows = []

@@ -17,8 +17,8 @@ from ..values import (
     as_int,
     as_text,
     instant_us,
-    parse_ts,
     required_text,
+    required_ts,
 )
 
 NAME = "cursor_usage_events"
@@ -54,9 +54,7 @@ def event_id_of(user: str, ts: object, model: str | None, tokens: dict) -> str:
 def map_record(record: dict) -> list[dict]:
     user = required_text(record.get("userEmail"), "userEmail")
     raw_ts = record.get("timestamp")
-    if raw_ts in (None, ""):
-        raise VendorRecordError("missing_required: timestamp")
-    ts = parse_ts(raw_ts)
+    ts = required_ts(raw_ts, "timestamp")
     usage = record.get("tokenUsage") or {}
     if not isinstance(usage, dict):
         raise VendorRecordError("bad_type: tokenUsage is not an object")

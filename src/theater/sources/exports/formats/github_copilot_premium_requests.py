@@ -12,7 +12,7 @@ import math
 
 from ..format import VendorFormat, register
 from ..rows import user_day_row
-from ..values import VendorRecordError, as_amount, as_str, as_text, is_blank, parse_day
+from ..values import as_amount, as_str, as_text, parse_day, require
 
 NAME = "github_copilot_premium_requests"
 #: the unit of a row whose ``quantity`` counts premium requests (other units, e.g. AI credits,
@@ -66,10 +66,7 @@ def _requests(record: dict) -> int | None:
 
 
 def map_record(record: dict) -> list[dict]:
-    if is_blank(record.get("date")):
-        raise VendorRecordError("missing_required: date")
-    if is_blank(record.get("username")):
-        raise VendorRecordError("missing_required: username")
+    require(record, "date", "username")
     return [
         user_day_row(
             NAME,

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from ..format import VendorFormat, register
 from ..rows import user_day_row
-from ..values import VendorRecordError, as_str, is_blank, parse_day
+from ..values import VendorRecordError, as_str, is_blank, parse_day, require
+from ._github_metrics import github_account, github_user
 
 NAME = "github_copilot_user_teams"
 #: the feature of a membership row (``theater.transforms.vendor.MEMBERSHIP_FEATURE``)
@@ -41,23 +42,15 @@ better). Lost: `team_id` when `slug` is given.
 
 
 def map_record(record: dict) -> list[dict]:
-    if is_blank(record.get("day")):
-        raise VendorRecordError("missing_required: day")
-    if not is_blank(record.get("user_login")):
-        user, kind = as_str(record["user_login"], "user_login"), "github_login"
-    elif not is_blank(record.get("user_id")):
-        user, kind = as_str(record["user_id"], "user_id"), "github_id"
-    else:
-        raise VendorRecordError("missing_required: user_login")
+    require(record, "day")
+    user, kind = github_user(record)
     if not is_blank(record.get("slug")):
         team = as_str(record["slug"], "slug")
     elif not is_blank(record.get("team_id")):
         team = as_str(record["team_id"], "team_id")
     else:
         raise VendorRecordError("missing_required: slug")
-    vendor_org = as_str(record.get("organization_id"), "organization_id") or as_str(
-        record.get("enterprise_id"), "enterprise_id"
-    )
+    vendor_org = github_account(record)
     return [
         user_day_row(
             NAME,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from ..format import VendorFormat, register
 from ..rows import user_day_row
-from ..values import VendorRecordError, as_int, as_str, get_path, is_blank, parse_day
+from ..values import VendorRecordError, as_int, get_path, parse_day, require
+from ._github_metrics import block_counts, feature_counts, github_account, github_user
 
 NAME = "github_copilot_users"
 
@@ -50,60 +51,21 @@ the `cli` row is kept apart, so do not add it to the IDE features when comparing
 `user_initiated_interaction_count`. Not measurable: per-request disposition, prompt text, dwell.
 """
 
-_COUNTS = (
-    ("requests", "user_initiated_interaction_count"),
-    ("suggestions_shown", "code_generation_activity_count"),
-    ("accepted", "code_acceptance_activity_count"),
-    ("lines_suggested", "loc_suggested_to_add_sum"),
-    ("lines_accepted", "loc_added_sum"),
-)
-
-
-def _counts(block: dict, where: str) -> dict:
-    return {k: as_int(block.get(f), f"{where}.{f}") for k, f in _COUNTS}
-
 
 def map_record(record: dict) -> list[dict]:
-    if is_blank(record.get("day")):
-        raise VendorRecordError("missing_required: day")
-    if not is_blank(record.get("user_login")):
-        user, kind = as_str(record["user_login"], "user_login"), "github_login"
-    elif not is_blank(record.get("user_id")):
-        user, kind = as_str(record["user_id"], "user_id"), "github_id"
-    else:
-        raise VendorRecordError("missing_required: user_login")
+    require(record, "day")
+    user, kind = github_user(record)
     day = parse_day(record["day"])
-    org = as_str(record.get("organization_id"), "organization_id") or as_str(
-        record.get("enterprise_id"), "enterprise_id"
-    )
+    org = github_account(record)
     common = dict(vendor_org=org, period_days=1)
-    by_feature: dict[str, dict] = {}
-    features = record.get("totals_by_feature")
-    if features is not None and not isinstance(features, list):
-        raise VendorRecordError("bad_type: totals_by_feature")
-    for i, block in enumerate(features or []):
-        if not isinstance(block, dict) or is_blank(block.get("feature")):
-            raise VendorRecordError(f"bad_type: totals_by_feature[{i}]")
-        name = as_str(block["feature"], "feature")
-        counts = _counts(block, f"totals_by_feature[{i}]")
-        if name in by_feature:  # the same feature twice: add up
-            prev = by_feature[name]
-            counts = {
-                k: (
-                    None
-                    if prev[k] is None and counts[k] is None
-                    else (prev[k] or 0) + (counts[k] or 0)
-                )
-                for k in counts
-            }
-        by_feature[name] = counts
+    by_feature = feature_counts(record, "")
     rows = [
         user_day_row(NAME, user, kind, day, name, **common, **counts)
         for name, counts in by_feature.items()
     ]
-    if not features:
+    if not by_feature:  # the features partition the totals: never both
         rows.append(
-            user_day_row(NAME, user, kind, day, "all", **common, **_counts(record, "totals"))
+            user_day_row(NAME, user, kind, day, "all", **common, **block_counts(record, "totals."))
         )
     cli = record.get("totals_by_cli")
     if isinstance(cli, dict) and cli:

@@ -17,8 +17,8 @@ from ..values import (
     as_int,
     as_text,
     last_user_text,
-    parse_ts,
     required_text,
+    required_ts,
 )
 
 NAME = "litellm_spend_logs"
@@ -36,9 +36,7 @@ def looks_like(record: dict) -> bool:
 
 def map_record(record: dict) -> list[dict]:
     event_id = required_text(record.get("request_id"), "request_id")
-    if record.get("startTime") in (None, ""):
-        raise VendorRecordError("missing_required: startTime")
-    ts = parse_ts(record["startTime"], assume_tz="UTC")
+    ts = required_ts(record.get("startTime"), "startTime")
     for key, kind in (("user", "user_id"), ("end_user", "user_id"), ("api_key", "api_key")):
         user = as_text(record.get(key))
         if user:

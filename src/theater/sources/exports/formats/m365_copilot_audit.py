@@ -11,7 +11,7 @@ import json
 
 from ..format import VendorFormat, register
 from ..rows import interaction_row
-from ..values import VendorRecordError, as_text, parse_ts, required_text
+from ..values import VendorRecordError, as_text, required_text, required_ts
 
 NAME = "m365_copilot_audit"
 TOOL = "docs"
@@ -71,9 +71,7 @@ def map_record(record: dict) -> list[dict]:
         return []  # another audit operation in the same export: not an AI interaction
     event_id = required_text(audit.get("Id"), "Id")
     created = audit.get("CreationTime")
-    if created in (None, ""):
-        raise VendorRecordError("missing_required: CreationTime")
-    ts = parse_ts(created, assume_tz="UTC")  # documented as UTC without an offset
+    ts = required_ts(created, "CreationTime")  # documented as UTC without an offset
     user = required_text(audit.get("UserId"), "UserId")
     data = audit.get("CopilotEventData") or {}
     if not isinstance(data, dict):

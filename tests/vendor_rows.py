@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "vendor"
 
 USER_DAY_COUNTS = (
     "requests",
@@ -19,6 +19,25 @@ USER_DAY_COUNTS = (
     "prompt_tokens",
     "output_tokens",
 )
+INTERACTION_FIELDS = (
+    "event_id",
+    "event_ts",
+    "user_id",
+    "org_id",
+    "tool",
+    "action",
+    "session_id",
+    "prompt_fingerprint",
+    "prompt_tokens",
+    "completion_tokens",
+    "model",
+    "output_disposition",
+    "dwell_ms",
+    "artifact_id",
+    "artifact_author_id",
+    "artifact_modified_ts",
+    "work_item_id",
+)
 ORG_DAY_COUNTS = (
     "active_users",
     "engaged_users",
@@ -28,6 +47,18 @@ ORG_DAY_COUNTS = (
     "lines_suggested",
     "lines_accepted",
 )
+
+
+def I(fmt, kind, cost_usd=None, **fields):
+    """An ``interactions`` row of format ``fmt`` whose user is of alias kind ``kind``: every
+    contract field not given is None; ``cost_usd`` None when the export gives no cost."""
+    assert set(fields) <= set(INTERACTION_FIELDS), fields
+    row = {"_table": "interactions"}
+    row.update({f: fields.get(f) for f in INTERACTION_FIELDS})
+    row["source_format"] = fmt
+    row["user_alias_kind"] = kind
+    row["cost_usd"] = cost_usd
+    return row
 
 
 def U(
@@ -88,3 +119,24 @@ def read_all(fmt, path):
         except VendorRecordError as exc:
             out.append((rec.line, str(exc)))
     return out
+
+
+def read_rows(fmt, path, *, detail=True):
+    """(rows, errors) of every record of ``path`` mapped with ``fmt`` (a format or its module),
+    each record read asserted recognised by ``fmt.looks_like``. errors: (line, reason) of the
+    records not read or not mapped; ``detail=False`` cuts a reason to its code and field
+    (``malformed_line``, ``missing_required: user``), leaving out what follows."""
+    from theater.sources.exports import VendorRecordError
+    from theater.sources.stream import iter_records
+
+    rows, errors = [], []
+    for rec in iter_records(str(path)):
+        if rec.error:
+            errors.append((rec.line, rec.error if detail else rec.error.split(":")[0]))
+            continue
+        assert fmt.looks_like(rec.record), rec.record
+        try:
+            rows.extend(fmt.map_record(rec.record))
+        except VendorRecordError as exc:
+            errors.append((rec.line, str(exc) if detail else str(exc).split(" (")[0]))
+    return rows, errors

@@ -12,6 +12,9 @@ one process (CPU s of the process: the embedded Sail engine runs in it as thread
   record (Apache Spark's ``columnNameOfCorruptRecord``; Sail leaves that field null) takes
   ``_malformed`` false and ``_extra`` null without the map.
 
+- ``map_only`` and ``map_only_arrays``: one parse, into the map alone, the contract's values
+  looked up in it (per field by ``getItem``, or by position in ``map_keys``/``map_values``).
+
 ``--check`` runs ``current`` and ``skip_map`` on hand-made edge lines (extra fields, explicit
 nulls, duplicate keys, arrays, scalars, trailing text, non-strict JSON) and reports the rows
 whose output differs, on the configured engine (``--engine spark`` for Apache Spark).
@@ -246,7 +249,42 @@ def probe_map(texts, c):
     )
 
 
+def _map_only(texts, c, lookup):
+    """One parse, into the map alone: the values looked up in it (``lookup(map, keys,
+    values, name)``), ``_malformed`` and ``_extra`` as ``current`` makes them. Measured only:
+    Apache Spark's map keeps a repeated key's first value, the struct (and Sail's map) its last."""
+    rec = texts.select(
+        F.from_json("_raw", L.MAP, L.JSON_OPTIONS).alias("_rec"),
+        "_raw",
+        F.lit(True).alias(JSON_TYPED),
+    )
+    rec = rec.select(
+        "*", F.map_keys("_rec").alias("_k"), F.map_values("_rec").alias("_v"),
+        extra_fields(F.col("_rec"), c).alias("_extra"),
+    )  # fmt: skip
+    m, k, v = F.col("_rec"), F.col("_k"), F.col("_v")
+    return rec.select(
+        *[lookup(m, k, v, n).alias(n) for n in c.names],
+        "_extra", m.isNull().alias(MALFORMED), "_raw", JSON_TYPED,
+    )  # fmt: skip
+
+
+def map_only(texts, c):
+    """The map alone, each value by ``getItem`` (a map lookup per field)."""
+    return _map_only(texts, c, lambda m, k, v, n: m.getItem(n))
+
+
+def map_only_arrays(texts, c):
+    """The map alone, each value by its key's position in ``map_keys`` (``array_position``)
+    read from ``map_values`` (``get``)."""
+    return _map_only(
+        texts, c, lambda m, k, v, n: F.get(v, F.array_position(k, F.lit(n)).cast("int") - 1)
+    )
+
+
 IMPLS = {
+    "map_only": map_only,
+    "map_only_arrays": map_only_arrays,
     "probe_keys": probe_keys,
     "probe_colons": probe_colons,
     "probe_map": probe_map,

@@ -206,6 +206,7 @@ class PipelineRun:
         self.run_id: str | None = None
         self.lineage: dict[str, dict[str, Any]] = {}
         self._mlflow = None
+        self._pending_stage: _StageRun | None = None  # entered before the run was ready
 
     # --------------------------------------------------------------- lifecycle
     def __enter__(self) -> "PipelineRun":
@@ -273,6 +274,9 @@ class PipelineRun:
             mlflow.start_run(run_id=self.run_id)
             self._mlflow = mlflow
             log.info("MLflow run %s (%s)", self.run_id, tracking_uri(self.cfg))
+            stage, self._pending_stage = self._pending_stage, None
+            if stage is not None:  # a stage entered before the run existed
+                stage._start()
         return self.run_id
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -453,24 +457,69 @@ def fail_dead_runs(cfg: Config, exp_id: str) -> list[str]:
 
 
 class _StageRun:
+    """A stage's child run. Entered before the parent run exists (a pipeline's first stage
+    starts while its MLflow run is still being created), it is created at the first
+    :meth:`PipelineRun.ready` after its start, or at its end, with the stage's start time."""
+
     def __init__(self, parent: PipelineRun, name: str):
         self.parent, self.name = parent, name
+        self.started_ms: int | None = None
+        self.run_id: str | None = None
+
+    def _tags(self) -> dict[str, str]:
+        return {PARENT_TAG: "stage", "stage": self.name, **_owner_tags()}
 
     def __enter__(self):
         if self.parent.enabled:
-            self.parent._mlflow.start_run(
+            if self.parent._mlflow is None:
+                import time
+
+                self.started_ms = int(time.time() * 1000)
+                self.parent._pending_stage = self
+            else:
+                self._start()
+        return self
+
+    def _start(self) -> None:
+        mlflow = self.parent._mlflow
+        if self.started_ms is None:
+            mlflow.start_run(
                 run_name=self.name,
                 nested=True,
                 experiment_id=self.parent.experiment_id,
-                tags={PARENT_TAG: "stage", "stage": self.name, **_owner_tags()},
+                tags=self._tags(),
             )
-        return self
+            return
+        # the tags mlflow.start_run(nested=True) gives, at the stage's own start time
+        from mlflow.tracking.context.registry import resolve_tags
+        from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+        client = _client(self.parent.cfg)
+        tags = resolve_tags({**self._tags(), MLFLOW_PARENT_RUN_ID: self.parent.run_id})
+        run = client.create_run(
+            self.parent.experiment_id,
+            start_time=self.started_ms,
+            tags=tags,
+            run_name=self.name,
+        )
+        mlflow.start_run(run_id=run.info.run_id, nested=True)
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if self.parent.enabled:
-            if exc is not None:
-                self.parent._mlflow.set_tag("error", f"{type(exc).__name__}: {exc}"[:5000])
-            self.parent._mlflow.end_run(status="FAILED" if exc is not None else "FINISHED")
+        if not self.parent.enabled:
+            return False
+        if self.parent._mlflow is None:
+            try:
+                self.parent.ready()  # creates this run too
+            except BaseException:
+                if exc is None:
+                    raise  # the run could not be created: the pipeline fails with that
+                # the stage's own failure is what the caller sees; the parent run is marked
+                # FAILED on its way out
+                return False
+        mlflow = self.parent._mlflow
+        if exc is not None:
+            mlflow.set_tag("error", f"{type(exc).__name__}: {exc}"[:5000])
+        mlflow.end_run(status="FAILED" if exc is not None else "FINISHED")
         return False
 
 

@@ -23,6 +23,7 @@ import os
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +222,7 @@ class PipelineRun:
         # which imports pyspark.ml in the calling thread first), after ready() has joined this
         # thread, so pyspark.ml (about 0.4 CPU s with what it imports) is not imported here.
         self._error: BaseException | None = None
+        self._started_ms = int(time.time() * 1000)
         self._opener = threading.Thread(target=self._open, name="mlflow-start", daemon=True)
         self._opener.start()
         if not self.background:
@@ -246,8 +248,12 @@ class PipelineRun:
             from mlflow.tracking.context.registry import resolve_tags
 
             # the tags mlflow.start_run adds (user, source, git) beside ours
+            # started when the command started: its first stage may begin before this
             run = client.create_run(
-                exp, run_name=f"{self.command} {label}", tags=resolve_tags(tags)
+                exp,
+                run_name=f"{self.command} {label}",
+                tags=resolve_tags(tags),
+                start_time=self._started_ms,
             )
             self.run_id = run.info.run_id
             from mlflow.entities import Param
@@ -472,8 +478,6 @@ class _StageRun:
     def __enter__(self):
         if self.parent.enabled:
             if self.parent._mlflow is None:
-                import time
-
                 self.started_ms = int(time.time() * 1000)
                 self.parent._pending_stage = self
             else:

@@ -189,6 +189,13 @@ def _run_stages(
             t0 = time.time()
             from .quality.docs import build_docs
 
+            if isolated:
+                # GX is first imported here, and MLflow's logging thread may be importing
+                # too: two threads importing one module at once can fail ("cannot access
+                # submodule 'ml' of module 'pyspark'"). In process, GX was imported during
+                # the stages and the docs are rendered while the logging thread writes.
+                tracked.settle()
+
             build_docs(docs)
             results["data_docs_seconds"] = round(time.time() - t0, 2)
 

@@ -157,10 +157,12 @@ def _run_stages(
     """Each stage in order, in this process or its own, tracked; the Data Docs rendered once
     after the last write (or a failure)."""
     docs: list = []  # the stages' Data Docs, rendered once the tables are published
+    order = [s for s in STAGES if s in stages]
+    # in this process a stage's Data Docs are rendered on a thread while the next stage runs
+    # (GX was imported during the stages); the last stage's after it
+    ahead = None if isolated else _DocsAhead()
     try:
-        for stage in STAGES:
-            if stage not in stages:
-                continue
+        for stage in order:
             t0 = time.time()
             progress(f"stage {stage}: start")
             with tracked.stage(stage):
@@ -170,14 +172,18 @@ def _run_stages(
                 if isolated:
                     m, orgs = _in_own_process(*args)
                 else:
-                    # the Data Docs are rendered here after the last stage: GX is imported
-                    # meanwhile, in a background thread, from the first result kept for them.
-                    # Not in stage processes: GX would hold about 150 MB in this process
-                    # through every stage's peak; there the import waits until after score.
+                    # GX is imported meanwhile, in a background thread, from the first result
+                    # kept for the Data Docs. Not in stage processes: GX would hold about 150
+                    # MB in this process through every stage's peak; there the import waits
+                    # until after score.
                     m, orgs = run_stage(
                         spark, *args, progress=progress, defer_docs=True, prewarm_docs=True
                     )
-                docs += m.pop("dq_docs", [])
+                stage_docs = m.pop("dq_docs", [])
+                if ahead is not None and stage != order[-1]:
+                    ahead.render(stage_docs)
+                else:
+                    docs += stage_docs
                 results[stage] = m
             tracked.record_stage(stage, m, time.time() - t0, _rows(stage, m))
             progress(f"stage {stage}: done in {time.time() - t0:.1f}s")
@@ -185,8 +191,10 @@ def _run_stages(
                 results["orgs"] = orgs
                 tracked.record_index(orgs)
     finally:
+        t0 = time.time()
+        if ahead is not None:
+            ahead.wait()
         if docs:  # after the last write (or a failure): off the stages' path, GX once
-            t0 = time.time()
             from .quality.docs import build_docs
 
             if isolated:
@@ -197,7 +205,34 @@ def _run_stages(
                 tracked.settle()
 
             build_docs(docs)
+        if docs or ahead is not None and ahead.used:
             results["data_docs_seconds"] = round(time.time() - t0, 2)
+
+
+class _DocsAhead:
+    """Renders Data Docs on one thread, in the order given (docs never fail a run:
+    :func:`theater.quality.docs.build_docs` logs its errors)."""
+
+    def __init__(self):
+        self.pool = None
+        self.used = False
+
+    def render(self, docs: list) -> None:
+        if not docs:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .quality.docs import build_docs
+
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="data-docs")
+        self.used = True
+        self.pool.submit(build_docs, docs)
+
+    def wait(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
 
 
 def run_stage(

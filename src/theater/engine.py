@@ -161,6 +161,13 @@ def _no_ipython_lookups() -> None:
         sys.modules["IPython"] = None  # type: ignore[assignment]
 
 
+def preload_client(cfg: Config) -> None:
+    """Import the Spark Connect client (with pandas, pyarrow, gRPC and protobuf: about 0.6 CPU
+    s) in this thread now, before threads that import some of the same modules start."""
+    if cfg.engine in ("sail", "remote"):
+        import pyspark.sql.connect.session  # noqa: F401
+
+
 def build_session(cfg: Config):
     """Create (or reuse) the SparkSession for the configured engine."""
     from pyspark.sql import SparkSession

@@ -287,6 +287,22 @@ class LakeLock:
         if owner and owner_alive(owner, self.stale, self.path):
             raise self.busy(owner)
 
+    def relabel(self, run_id: str) -> None:
+        """Name ``run_id`` as the holder's run from now on (the lock was taken before the
+        run's id was known). The owner file is replaced whole: a reader sees the old owner or
+        the new, never half of one."""
+        if self.owner is None or self.owner["run_id"] == run_id:
+            self.run_id = run_id
+            return
+        info = {**self.owner, "run_id": run_id}
+        scratch = self.path.with_name(f"{LOCK_NAME}.new-{os.getpid()}")
+        with open(scratch, "w") as fh:
+            json.dump(info, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(scratch, self.path)
+        self.run_id, self.owner = run_id, info
+
     def release(self) -> None:
         if self.owner is None:
             return

@@ -66,22 +66,33 @@ def run_pipeline(
     if "://" not in lake.root:  # a lake behind a URL has no lock
         lake_lock(lake.root, "", cfg, wait).refuse_if_held()
     isolated = stage_processes(cfg, stages, landing=landing, lake_root=lake.root, progress=progress)
-    # the MLflow run is created in a background thread while the interpreter goes on; its id
-    # is needed from the lock on (the lock, ops/dq_results and gold carry it). The lock is taken
-    # before the engine starts: a busy lake is refused before a JVM or an engine is paid for,
-    # and the engine stops before the lock is released.
+    if not isolated:
+        # the engine's client modules (pandas, pyarrow, gRPC, protobuf) before the MLflow
+        # thread starts, which imports some of them too: one thread imports them, never two
+        # at once (a module half-built by one thread fails the other's import)
+        from .engine import preload_client
+
+        preload_client(cfg)
+    # the MLflow run is created in a background thread while the interpreter goes on. The lock
+    # is taken before the engine starts: a busy lake is refused before a JVM or an engine is
+    # paid for, and the engine stops before the lock is released. In this process the stages
+    # start before the MLflow run exists: the lock names a provisional id until then, and
+    # ingest asks for the run's id (`_RunId`) at its first validation, after its first engine
+    # work; stage processes are given the id when they start.
+    provisional = uuid.uuid4().hex
     with (
         PipelineRun(cfg, period, lake.root, command, background=True) as tracked,
-        lake_lock(lake.root, tracked.ready() or uuid.uuid4().hex, cfg, wait) as held,
+        lake_lock(
+            lake.root, provisional if not isolated else tracked.ready() or provisional, cfg, wait
+        ) as held,
         nullcontext() if isolated else session(cfg) as spark,
     ):
-        run_id = tracked.run_id or (held.run_id if held else uuid.uuid4().hex)
-        results["run_id"] = run_id
-        results["mlflow"] = tracked.enabled
+        run_id = _RunId(tracked, held, provisional)
         if tracked.enabled:
             from .tracking import tracking_uri
 
             results["tracking_uri"] = tracking_uri(cfg)
+        results["mlflow"] = tracked.enabled
         if not isolated:
             results["startup_seconds"] = round(time.time() - t_all, 2)
         _run_stages(
@@ -97,8 +108,26 @@ def run_pipeline(
             results,
             progress,
         )
+        results["run_id"] = run_id()
     results["seconds"] = round(time.time() - t_all, 1)
     return results
+
+
+class _RunId:
+    """The run's id when first asked for: the MLflow run's (waiting for its creation), else
+    the lock's; the lock is relabelled with the MLflow run's id once it exists."""
+
+    def __init__(self, tracked, held, provisional: str):
+        self.tracked, self.held, self.provisional = tracked, held, provisional
+        self.value: str | None = None
+
+    def __call__(self) -> str:
+        if self.value is None:
+            value = self.tracked.ready() or (self.held.run_id if self.held else self.provisional)
+            if self.held is not None and self.held.run_id != value:
+                self.held.relabel(value)
+            self.value = value
+        return self.value
 
 
 def _refuse_early(cfg, period, stages, landing, lake_root, command) -> None:
@@ -128,25 +157,33 @@ def _run_stages(
     """Each stage in order, in this process or its own, tracked; the Data Docs rendered once
     after the last write (or a failure)."""
     docs: list = []  # the stages' Data Docs, rendered once the tables are published
+    order = [s for s in STAGES if s in stages]
+    # in this process a stage's Data Docs are rendered on a thread while the next stage runs
+    # (GX was imported during the stages); the last stage's after it
+    ahead = None if isolated else _DocsAhead()
     try:
-        for stage in STAGES:
-            if stage not in stages:
-                continue
+        for stage in order:
             t0 = time.time()
             progress(f"stage {stage}: start")
             with tracked.stage(stage):
-                args = (stage, cfg, lake_root, landing, period, run_id)
+                # ingest in this process asks for the id at its first validation
+                rid = run_id if stage == "ingest" and not isolated else run_id()
+                args = (stage, cfg, lake_root, landing, period, rid)
                 if isolated:
                     m, orgs = _in_own_process(*args)
                 else:
-                    # the Data Docs are rendered here after the last stage: GX is imported
-                    # meanwhile, in a background thread, from the first result kept for them.
-                    # Not in stage processes: GX would hold about 150 MB in this process
-                    # through every stage's peak; there the import waits until after score.
+                    # GX is imported meanwhile, in a background thread, from the first result
+                    # kept for the Data Docs. Not in stage processes: GX would hold about 150
+                    # MB in this process through every stage's peak; there the import waits
+                    # until after score.
                     m, orgs = run_stage(
                         spark, *args, progress=progress, defer_docs=True, prewarm_docs=True
                     )
-                docs += m.pop("dq_docs", [])
+                stage_docs = m.pop("dq_docs", [])
+                if ahead is not None and stage != order[-1]:
+                    ahead.render(stage_docs)
+                else:
+                    docs += stage_docs
                 results[stage] = m
             tracked.record_stage(stage, m, time.time() - t0, _rows(stage, m))
             progress(f"stage {stage}: done in {time.time() - t0:.1f}s")
@@ -154,12 +191,48 @@ def _run_stages(
                 results["orgs"] = orgs
                 tracked.record_index(orgs)
     finally:
+        t0 = time.time()
+        if ahead is not None:
+            ahead.wait()
         if docs:  # after the last write (or a failure): off the stages' path, GX once
-            t0 = time.time()
             from .quality.docs import build_docs
 
+            if isolated:
+                # GX is first imported here, and MLflow's logging thread may be importing
+                # too: two threads importing one module at once can fail ("cannot access
+                # submodule 'ml' of module 'pyspark'"). In process, GX was imported during
+                # the stages and the docs are rendered while the logging thread writes.
+                tracked.settle()
+
             build_docs(docs)
+        if docs or ahead is not None and ahead.used:
             results["data_docs_seconds"] = round(time.time() - t0, 2)
+
+
+class _DocsAhead:
+    """Renders Data Docs on one thread, in the order given (docs never fail a run:
+    :func:`theater.quality.docs.build_docs` logs its errors)."""
+
+    def __init__(self):
+        self.pool = None
+        self.used = False
+
+    def render(self, docs: list) -> None:
+        if not docs:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .quality.docs import build_docs
+
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="data-docs")
+        self.used = True
+        self.pool.submit(build_docs, docs)
+
+    def wait(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
 
 
 def run_stage(

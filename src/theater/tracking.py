@@ -23,6 +23,7 @@ import os
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,11 @@ class PipelineRun:
         self.run_id: str | None = None
         self.lineage: dict[str, dict[str, Any]] = {}
         self._mlflow = None
+        self._pending_stage: _StageRun | None = None  # entered before the run was ready
+        # the run's logging after its start goes to one thread, in order (a store's commit is a
+        # sync to disk: 10-40 ms each on a busy disk), joined at the run's end
+        self._logger = None
+        self._logged: list = []
 
     # --------------------------------------------------------------- lifecycle
     def __enter__(self) -> "PipelineRun":
@@ -220,6 +226,7 @@ class PipelineRun:
         # which imports pyspark.ml in the calling thread first), after ready() has joined this
         # thread, so pyspark.ml (about 0.4 CPU s with what it imports) is not imported here.
         self._error: BaseException | None = None
+        self._started_ms = int(time.time() * 1000)
         self._opener = threading.Thread(target=self._open, name="mlflow-start", daemon=True)
         self._opener.start()
         if not self.background:
@@ -245,8 +252,12 @@ class PipelineRun:
             from mlflow.tracking.context.registry import resolve_tags
 
             # the tags mlflow.start_run adds (user, source, git) beside ours
+            # started when the command started: its first stage may begin before this
             run = client.create_run(
-                exp, run_name=f"{self.command} {label}", tags=resolve_tags(tags)
+                exp,
+                run_name=f"{self.command} {label}",
+                tags=resolve_tags(tags),
+                start_time=self._started_ms,
             )
             self.run_id = run.info.run_id
             from mlflow.entities import Param
@@ -273,7 +284,36 @@ class PipelineRun:
             mlflow.start_run(run_id=self.run_id)
             self._mlflow = mlflow
             log.info("MLflow run %s (%s)", self.run_id, tracking_uri(self.cfg))
+            stage, self._pending_stage = self._pending_stage, None
+            if stage is not None:  # a stage entered before the run existed
+                self.later(stage.create)
         return self.run_id
+
+    def later(self, fn, *args) -> None:
+        """Call ``fn(*args)`` on this run's logging thread, after what was given before; an
+        error is raised by :meth:`wait_logged` (at the latest when the run ends)."""
+        if self._logger is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._logger = ThreadPoolExecutor(1, thread_name_prefix="mlflow-log")
+        self._logged.append(self._logger.submit(fn, *args))
+
+    def settle(self) -> None:
+        """Wait until the logging thread is idle (its errors are raised by :meth:`wait_logged`)."""
+        from concurrent.futures import wait
+
+        wait(list(self._logged))
+
+    def wait_logged(self) -> None:
+        """Wait for what was given to :meth:`later`; raise the first error it met."""
+        if self._logger is None:
+            return
+        self._logger.shutdown(wait=True)
+        self._logger = None
+        done, self._logged = self._logged, []
+        for future in done:
+            if future.exception() is not None:
+                raise future.exception()
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if not self.enabled:
@@ -292,6 +332,13 @@ class PipelineRun:
                 client.set_terminated(self.run_id, status="FAILED")
             return False
         mlflow = self._mlflow
+        late = None
+        try:
+            self.wait_logged()
+        except Exception as error:  # noqa: BLE001 - the run fails with it, recorded below
+            late = error
+            if exc is None:
+                exc = error
         try:
             if self.lineage:
                 mlflow.log_dict(self.lineage, "lineage.json")
@@ -304,6 +351,8 @@ class PipelineRun:
         finally:
             while mlflow.active_run() is not None:
                 mlflow.end_run(status="FAILED" if exc is not None else "FINISHED")
+        if late is not None and exc is late:  # no other error on the way out: raise this one
+            raise late
         return False
 
     # --------------------------------------------------------------- stages
@@ -311,9 +360,10 @@ class PipelineRun:
         return _StageRun(self, name)
 
     def record_stage(self, name: str, metrics: dict, seconds: float, rows: int | None) -> None:
+        """The stage's metrics, lineage and DQ results on the run (logged on the logging
+        thread: the next stage goes on meanwhile)."""
         if not self.enabled:
             return
-        mlflow = self._mlflow
         flat: dict[str, float] = {f"{name}.seconds": round(seconds, 3)}
         if rows:
             flat[f"{name}.interactions_per_second"] = rows / max(seconds, 1e-9)
@@ -328,26 +378,39 @@ class PipelineRun:
                     version
                 )
                 lineage[f"lineage.{name}.{direction}.{table}"] = str(version)
-        if lineage:  # one call to the store, not one per table
-            mlflow.log_params(lineage)
         dq = [r for r in (metrics.get("dq") or []) if isinstance(r, dict) and "success" in r]
         if dq:
             flat[f"{name}.dq_pass_rate"] = sum(bool(r["success"]) for r in dq) / len(dq)
             flat[f"{name}.dq_failed_critical"] = float(
                 sum(1 for r in dq if not r["success"] and r.get("severity") == "critical")
             )
-        mlflow.log_metrics(flat)
-        if metrics.get("dq"):
-            mlflow.log_dict({"stage": name, "results": metrics["dq"]}, f"dq/{name}.json")
+        results = {"stage": name, "results": metrics["dq"]} if metrics.get("dq") else None
+        self.later(self._log_stage, name, flat, lineage, results, _now_ms())
+
+    def _log_stage(self, name, flat, lineage, results, at_ms) -> None:
+        from mlflow.entities import Metric, Param
+
+        client = _client(self.cfg)
+        if lineage:  # one call to the store, not one per table
+            client.log_batch(self.run_id, params=[Param(k, v) for k, v in lineage.items()])
+        metrics = [Metric(k, v, at_ms, 0) for k, v in flat.items()]
+        client.log_batch(self.run_id, metrics=metrics)
+        if results is not None:
+            client.log_dict(self.run_id, results, f"dq/{name}.json")
 
     def record_index(self, rows: list[dict]) -> None:
-        """Org index distribution, signal means and the table itself as artifacts."""
+        """Org index distribution, signal means and the table itself as artifacts (logged on
+        the logging thread)."""
         if not self.enabled or not rows:
             return
+        self.later(self._log_index, rows, _now_ms())
+
+    def _log_index(self, rows: list[dict], at_ms: int) -> None:
         import numpy as np
         import pandas as pd
+        from mlflow.entities import Metric
 
-        mlflow = self._mlflow
+        client = _client(self.cfg)
         df = pd.DataFrame(rows)
         published = df[~df["suppressed"]]
         metrics = {
@@ -368,10 +431,10 @@ class PipelineRun:
             if len(vals):
                 metrics[f"{col}_mean"] = float(vals.mean())
         metrics.update(incentive_metrics(published))
-        mlflow.log_metrics(metrics)
+        client.log_batch(self.run_id, metrics=[Metric(k, v, at_ms, 0) for k, v in metrics.items()])
         diag = incentive_diagnostics(published)
         if diag:
-            mlflow.log_dict(diag, "incentive_diagnostics.json")
+            client.log_dict(self.run_id, diag, "incentive_diagnostics.json")
         table = df.copy()
         for c in table.columns:
             if table[c].dtype == object:
@@ -382,11 +445,15 @@ class PipelineRun:
                         else (None if v is None else str(v))
                     )
                 )
-        mlflow.log_table(table, "org_theater_index.json")
+        client.log_table(self.run_id, table, "org_theater_index.json")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "org_theater_index.csv"
             table.to_csv(path, index=False)
-            mlflow.log_artifact(str(path))
+            client.log_artifact(self.run_id, str(path))
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -453,24 +520,61 @@ def fail_dead_runs(cfg: Config, exp_id: str) -> list[str]:
 
 
 class _StageRun:
+    """A stage's child run, created and ended on the run's logging thread with the stage's
+    own times. Entered before the parent run exists (a pipeline's first stage starts while
+    its MLflow run is still being created), it is created once the parent is ready."""
+
     def __init__(self, parent: PipelineRun, name: str):
         self.parent, self.name = parent, name
+        self.started_ms: int = 0
+        self.run_id: str | None = None
 
     def __enter__(self):
         if self.parent.enabled:
-            self.parent._mlflow.start_run(
-                run_name=self.name,
-                nested=True,
-                experiment_id=self.parent.experiment_id,
-                tags={PARENT_TAG: "stage", "stage": self.name, **_owner_tags()},
-            )
+            self.started_ms = _now_ms()
+            if self.parent._mlflow is None:
+                self.parent._pending_stage = self
+            else:
+                self.parent.later(self.create)
         return self
 
+    def create(self) -> None:
+        # the tags mlflow.start_run(nested=True) gives
+        from mlflow.tracking.context.registry import resolve_tags
+        from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+        tags = {PARENT_TAG: "stage", "stage": self.name, **_owner_tags()}
+        run = _client(self.parent.cfg).create_run(
+            self.parent.experiment_id,
+            start_time=self.started_ms,
+            tags=resolve_tags({**tags, MLFLOW_PARENT_RUN_ID: self.parent.run_id}),
+            run_name=self.name,
+        )
+        self.run_id = run.info.run_id
+
+    def end(self, status: str, error: str | None, at_ms: int) -> None:
+        if self.run_id is None:  # its creation failed: that error is the one raised
+            return
+        client = _client(self.parent.cfg)
+        if error is not None:
+            client.set_tag(self.run_id, "error", error)
+        client.set_terminated(self.run_id, status=status, end_time=at_ms)
+
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if self.parent.enabled:
-            if exc is not None:
-                self.parent._mlflow.set_tag("error", f"{type(exc).__name__}: {exc}"[:5000])
-            self.parent._mlflow.end_run(status="FAILED" if exc is not None else "FINISHED")
+        if not self.parent.enabled:
+            return False
+        if self.parent._mlflow is None:
+            try:
+                self.parent.ready()  # creates this run too
+            except BaseException:
+                if exc is None:
+                    raise  # the run could not be created: the pipeline fails with that
+                # the stage's own failure is what the caller sees; the parent run is marked
+                # FAILED on its way out
+                return False
+        error = f"{type(exc).__name__}: {exc}"[:5000] if exc is not None else None
+        status = "FAILED" if exc is not None else "FINISHED"
+        self.parent.later(self.end, status, error, _now_ms())
         return False
 
 

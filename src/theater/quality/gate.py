@@ -13,7 +13,8 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, Callable
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -37,7 +38,10 @@ class Gate:
     lake: Lake
     cfg: Config
     stage: str
-    run_id: str | None = None  # the pipeline's run id (MLflow), passed in by the stage
+    # the pipeline's run id (MLflow), passed in by the stage; or a function giving it, asked
+    # at the first validation: a pipeline run's MLflow run is still being created (in a
+    # background thread) while ingest reads and checks its first files
+    run_id: str | Callable[[], str | None] | None = None
     period: Any = None  # theater.period.Period, when the stage has one
     fallback_id: str | None = None  # run id when the stage runs outside a pipeline run
     # ``ops/dq_results`` appended once, at :meth:`finish` (or a failure), not per table: the
@@ -45,19 +49,48 @@ class Gate:
     defer_results: bool = False
 
     def __post_init__(self):
-        self.run_id = self.run_id or self.fallback_id or f"{self.stage}-{uuid.uuid4().hex[:12]}"
+        self._run_id_from = self.run_id if callable(self.run_id) else None
+        if self._run_id_from is None:
+            self.run_id = self._or_fallback(self.run_id)
+        else:
+            self.run_id = None  # until :attr:`ledger` or :attr:`measure` is first used
         self.q = self.cfg.quality
         self.enabled = bool(self.q.enabled)
-        self.ledger = Ledger(
-            self.spark, self.lake, self.run_id, self.stage, self.q.data_docs, self.defer_results
+
+    def _or_fallback(self, run_id: str | None) -> str:
+        return run_id or self.fallback_id or f"{self.stage}-{uuid.uuid4().hex[:12]}"
+
+    def _resolved_id(self) -> str:
+        if self.run_id is None:
+            self.run_id = self._or_fallback(self._run_id_from())
+        return self.run_id
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(
+            self.spark,
+            self.lake,
+            self._resolved_id(),
+            self.stage,
+            self.q.data_docs,
+            self.defer_results,
         )
-        self.measure = Measure(
-            self.spark, self.lake, self.cfg, self.run_id, self.stage, self.period, self.ledger.tick
+
+    @cached_property
+    def measure(self) -> Measure:
+        return Measure(
+            self.spark,
+            self.lake,
+            self.cfg,
+            self._resolved_id(),
+            self.stage,
+            self.period,
+            self.ledger.tick,
         )
 
     @property
     def results(self) -> list[dict]:
-        return self.ledger.records
+        return self.ledger.records if "ledger" in self.__dict__ else []
 
     def check(self, table: str, df: DataFrame, *, related=None, materialize=None, key_buckets=1):
         """Validate ``df`` (about to be written to ``table``) with the table's suite
@@ -110,7 +143,8 @@ class Gate:
 
     def flush(self) -> None:
         """Append the result records not yet in ``ops/dq_results`` (``defer_results``)."""
-        self.ledger.flush()
+        if "ledger" in self.__dict__:  # nothing validated yet: nothing to append
+            self.ledger.flush()
 
     def finish(self) -> dict:
         """End of the stage: staging removed, Data Docs rendered; :meth:`.Ledger.finish`."""
@@ -119,7 +153,8 @@ class Gate:
 
     def cleanup(self) -> None:
         """Remove this gate's staging copies (call after the stage's writes)."""
-        self.measure.staging.cleanup()
+        if "measure" in self.__dict__:  # no validation yet: no staging copy
+            self.measure.staging.cleanup()
 
 
 def _failed(table: str, records: list[dict]) -> list[dict]:

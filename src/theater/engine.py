@@ -105,26 +105,6 @@ def _check_delta_loaded(spark) -> None:
         ) from e
 
 
-# The Sail engine allocates through its own mimalloc, which reads these variables once, when
-# pysail's native library loads. By default mimalloc gives a freed page back to the OS only a
-# while later (1 s, 4 s for its arenas) and only when the thread that freed it allocates again;
-# the engine's worker threads go idle between the steps of a stage, so what one step freed stayed
-# resident into the next and the process's memory climbed from step to step (the score stage's
-# user buckets at 50M: benchmarks/RESULTS.md, "(memory, 50M, the allocator's purge delay)").
-# A value the user set is kept.
-SAIL_ALLOCATOR_ENV = {
-    "MIMALLOC_PURGE_DELAY": "0",
-}
-
-
-def sail_allocator_defaults() -> None:
-    """Put the engine allocator's settings in this process's environment (and so in its child
-    processes'), unless the user set them; they apply only if pysail's native library has not
-    been loaded yet."""
-    for key, value in SAIL_ALLOCATOR_ENV.items():
-        os.environ.setdefault(key, value)
-
-
 class _SailServer:
     """Embedded Sail server, one per process, stopped at exit."""
 
@@ -136,7 +116,6 @@ class _SailServer:
             # Sail logs from Rust (env_logger) straight to stderr, filtered by RUST_LOG only:
             # quiet its expected no-op notices unless the user set RUST_LOG.
             os.environ.setdefault("RUST_LOG", logs.sail_rust_log())
-            sail_allocator_defaults()
             from pysail.spark import SparkConnectServer
 
             server = SparkConnectServer(ip="127.0.0.1", port=0)

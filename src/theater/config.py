@@ -34,6 +34,7 @@ CHOICES = {
     "engine": {"sail", "spark", "remote"},
     "table_format": {"delta", "parquet"},
     "spark.stage_processes": {"auto", "always", "never"},
+    "spark.return_freed_memory": {"auto", "always", "never"},
 }
 # (min, max) inclusive bounds for numeric keys
 BOUNDS = {
@@ -105,6 +106,7 @@ class SparkSettings:
     app_name: str
     shuffle_partitions: int
     stage_processes: str
+    return_freed_memory: str
     conf: Mapping[str, Any]
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,6 +104,25 @@ def _check_delta_loaded(spark) -> None:
             f"({DELTA_EXTENSION}); under spark-submit pass the jars with --jars (make install "
             f"puts them in {DELTA_JARS_DIR}/), or use --table-format parquet"
         ) from e
+
+
+# The Sail engine allocates through its own mimalloc, which reads its settings from the
+# environment once, when pysail's native library loads. By default mimalloc gives a freed page
+# back to the OS only a while later and only when the thread that freed it allocates again; the
+# engine's worker threads go idle between the steps of a stage, so what one user bucket freed
+# stayed resident into the next and a long stage's memory climbed bucket by bucket (score at
+# 50M: 4,358 MB, 2,058 MB with the purge at once). Purging at once costs system CPU (score at
+# 10M: +16 to +48 CPU s on about 190), hence only for large inputs (``spark.return_freed_memory``,
+# theater.pipeline). benchmarks/RESULTS.md, "(memory, the allocator's purge delay at 10M and 50M)".
+RETURN_FREED_ENV = {"MIMALLOC_PURGE_DELAY": "0"}
+
+
+def return_freed_memory() -> bool:
+    """Ask the engine's allocator to give freed memory back at once, unless the user set its
+    variables; True when it will apply (the engine's library is not loaded in this process yet)."""
+    for key, value in RETURN_FREED_ENV.items():
+        os.environ.setdefault(key, value)
+    return "pysail._native" not in sys.modules
 
 
 class _SailServer:

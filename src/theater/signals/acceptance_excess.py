@@ -153,11 +153,11 @@ def _feature_baseline(nn, kk, ww, oo, s: Settings, srt=None) -> float:
     """One feature's genuine rate from its rows (step 1): the low weighted quantile of its
     well-measured users' rates, each org weighing the same. ``srt``: the rows' stable order by
     plain rate (None: sorted here)."""
-    den = float((ww * nn).sum())
-    pooled = float((ww * kk).sum() / den) if den > 0 else 0.0
     big = (nn >= s.min_user_outputs) & (ww > 0)
     rate = kk / np.maximum(nn, 1e-12)
     if big.sum() < s.min_baseline_users:
+        den = float((ww * nn).sum())
+        pooled = float((ww * kk).sum() / den) if den > 0 else 0.0
         # few users with many outputs: every user counts, each rate first pulled toward the
         # pooled one. Raw rates of a few outputs scatter (0 of 3), and their low quantile would
         # be 0: every unused output then reads as theater. How far to pull is set by how much
@@ -175,17 +175,14 @@ def _feature_baseline(nn, kk, ww, oo, s: Settings, srt=None) -> float:
             a = float(np.clip(pooled * (1 - pooled) / tau2 - 1, 1.0, s.min_user_outputs))
         rate = (kk + a * pooled) / (nn + a)
         srt = None
-    if big.sum() < s.min_baseline_users:
-        return pooled
+        if big.sum() < s.min_baseline_users:
+            return pooled
     per_org = np.bincount(oo[big], weights=ww[big])
-    ew = ww[big] / per_org[oo[big]]
     if srt is None:
-        return _weighted_quantile(rate[big], ew, s.baseline_quantile)
+        return _weighted_quantile(rate[big], ww[big] / per_org[oo[big]], s.baseline_quantile)
     # the same rows and weights, taken in the rate's order (no sort per replicate)
-    ewf = np.zeros(len(nn))
-    ewf[big] = ew
-    keep = big[srt]
-    return _weighted_quantile(rate[srt][keep], ewf[srt][keep], s.baseline_quantile, presorted=True)
+    o = srt[big[srt]]
+    return _weighted_quantile(rate[o], ww[o] / per_org[oo[o]], s.baseline_quantile, presorted=True)
 
 
 def feature_kinds(names) -> np.ndarray:

@@ -753,7 +753,9 @@ def compute_gold(
     parts = _interaction_parts(spark, inputs, period, cfg, staging)
     n, in_period = (parts.n, parts.where(period.ts_col("event_ts"))) if parts else (1, None)
     aggs = aggregate_units(inputs, period, cfg)
-    inc = _incentives(spark, inputs, period, cfg, aggs, staging, in_period)
+    # with staging, ``n`` is the labels' bucket count over the period's rows: not counted again
+    buckets = n if staging is not None else None
+    inc = _incentives(spark, inputs, period, cfg, aggs, staging, in_period, buckets)
     seconds_incentives = time.time() - t_inc
 
     progress(f"score: signals and labels {period}")
@@ -799,8 +801,11 @@ def compute_gold(
     )
 
 
-def _incentives(spark, inputs: ScoreInputs, period: Period, cfg: Config, aggs, staging, parts):
-    """``incentives.compute`` of the period (``parts``: its rows by user bucket, or None)."""
+def _incentives(
+    spark, inputs: ScoreInputs, period: Period, cfg: Config, aggs, staging, parts, buckets=None
+):
+    """``incentives.compute`` of the period (``parts``: its rows by user bucket, or None;
+    ``buckets``: their count when known)."""
     return incentives.compute(
         spark,
         inputs.interactions.where(period.ts_col("event_ts")),
@@ -811,6 +816,7 @@ def _incentives(spark, inputs: ScoreInputs, period: Period, cfg: Config, aggs, s
         aggs.period if aggs is not None else None,
         staging=staging,
         parts=parts,
+        buckets=buckets,
     )
 
 

@@ -132,15 +132,32 @@ def _feature_groups(feature: np.ndarray, n: np.ndarray, k: np.ndarray):
     return names, order, bounds, by_rate
 
 
+def _resample_groups(feature: np.ndarray, rate: np.ndarray):
+    """:func:`_feature_groups` of rows already in feature order (a replicate's resample,
+    :func:`_org_resample`), ``rate`` their unused rate: the same keys, bounds and orders, with
+    the grouping order the identity (None), so neither the keys' sort nor the rows' regrouping
+    is done again."""
+    if not len(feature):
+        return feature, None, np.zeros(1, dtype=np.int64), []
+    new = np.ones(len(feature), dtype=bool)
+    new[1:] = feature[1:] != feature[:-1]
+    start = np.flatnonzero(new)
+    bounds = np.append(start, len(feature))
+    by_rate = [
+        np.argsort(rate[bounds[i] : bounds[i + 1]], kind="stable") for i in range(len(start))
+    ]
+    return feature[start], None, bounds, by_rate
+
+
 def _feature_baseline(nn, kk, ww, oo, s: Settings, srt=None) -> float:
     """One feature's genuine rate from its rows (step 1): the low weighted quantile of its
     well-measured users' rates, each org weighing the same. ``srt``: the rows' stable order by
     plain rate (None: sorted here)."""
-    den = float((ww * nn).sum())
-    pooled = float((ww * kk).sum() / den) if den > 0 else 0.0
     big = (nn >= s.min_user_outputs) & (ww > 0)
     rate = kk / np.maximum(nn, 1e-12)
     if big.sum() < s.min_baseline_users:
+        den = float((ww * nn).sum())
+        pooled = float((ww * kk).sum() / den) if den > 0 else 0.0
         # few users with many outputs: every user counts, each rate first pulled toward the
         # pooled one. Raw rates of a few outputs scatter (0 of 3), and their low quantile would
         # be 0: every unused output then reads as theater. How far to pull is set by how much
@@ -158,17 +175,14 @@ def _feature_baseline(nn, kk, ww, oo, s: Settings, srt=None) -> float:
             a = float(np.clip(pooled * (1 - pooled) / tau2 - 1, 1.0, s.min_user_outputs))
         rate = (kk + a * pooled) / (nn + a)
         srt = None
-    if big.sum() < s.min_baseline_users:
-        return pooled
+        if big.sum() < s.min_baseline_users:
+            return pooled
     per_org = np.bincount(oo[big], weights=ww[big])
-    ew = ww[big] / per_org[oo[big]]
     if srt is None:
-        return _weighted_quantile(rate[big], ew, s.baseline_quantile)
+        return _weighted_quantile(rate[big], ww[big] / per_org[oo[big]], s.baseline_quantile)
     # the same rows and weights, taken in the rate's order (no sort per replicate)
-    ewf = np.zeros(len(nn))
-    ewf[big] = ew
-    keep = big[srt]
-    return _weighted_quantile(rate[srt][keep], ewf[srt][keep], s.baseline_quantile, presorted=True)
+    o = srt[big[srt]]
+    return _weighted_quantile(rate[o], ww[o] / per_org[oo[o]], s.baseline_quantile, presorted=True)
 
 
 def feature_kinds(names) -> np.ndarray:
@@ -237,7 +251,8 @@ def baselines(
     """Per feature key: the genuine unused rate (step 1). ``w``: bootstrap weight per row;
     ``org``: org code per row. Each org counts equally in the quantile (its users share the
     org's weight): one large org that games a feature must not set that feature's baseline.
-    ``groups``: :func:`_feature_groups` of the same rows (computed here when not given).
+    ``groups``: :func:`_feature_groups` (or :func:`_resample_groups`) of the same rows
+    (computed here when not given).
     ``kinds``: per feature key (in the order of ``np.unique(feature)``), a code for its kind
     (:func:`feature_kinds`); features of one kind from several sources are pooled by
     :func:`_pool_kinds`. None: no pooling."""
@@ -245,8 +260,11 @@ def baselines(
     if org is None:
         org = np.zeros(len(feature), dtype=int)
     names, order, bounds, by_rate = groups if groups is not None else _feature_groups(feature, n, k)
-    # the rows grouped by feature once; each feature's rows are then a slice
-    n_g, k_g, w_g, org_g = n[order], k[order], w[order], org[order]
+    # the rows grouped by feature once; each feature's rows are then a slice (``order`` None:
+    # the rows are in feature order already)
+    n_g, k_g, w_g, org_g = (
+        (n, k, w, org) if order is None else (n[order], k[order], w[order], org[order])
+    )
     for i, f in enumerate(names):
         m = slice(bounds[i], bounds[i + 1])
         out[f] = _feature_baseline(n_g[m], k_g[m], w_g[m], org_g[m], s, by_rate[i])
@@ -263,12 +281,24 @@ def _org_typical(t: np.ndarray, ok: np.ndarray, org: np.ndarray, n_orgs: int) ->
     idx = np.flatnonzero(ok)
     if not len(idx):
         return out
-    order = idx[np.argsort(org[idx], kind="stable")]
-    bounds = np.searchsorted(org[order], np.arange(n_orgs + 1))
-    for o in range(n_orgs):
-        m = order[bounds[o] : bounds[o + 1]]
-        if len(m) >= 3:
-            out[o] = max(float(np.median(t[m])), 0.0)
+    if np.isnan(t[idx]).any():  # np.median's NaN rule, org by org
+        order = idx[np.argsort(org[idx], kind="stable")]
+        bounds = np.searchsorted(org[order], np.arange(n_orgs + 1))
+        for o in range(n_orgs):
+            m = order[bounds[o] : bounds[o + 1]]
+            if len(m) >= 3:
+                out[o] = max(float(np.median(t[m])), 0.0)
+        return out
+    # every org's values sorted at once; a median is its middle value, or the mean of its two
+    # middle values (np.median's arithmetic: (a + b) / 2)
+    x = t[idx[np.lexsort((t[idx], org[idx]))]]
+    bounds = np.searchsorted(np.sort(org[idx]), np.arange(n_orgs + 1))
+    size = np.diff(bounds)
+    has = size >= 3
+    hi = bounds[:-1] + size // 2
+    lo = np.where(size % 2 == 0, hi - 1, hi)
+    med = (x[np.minimum(lo, len(x) - 1)] + x[np.minimum(hi, len(x) - 1)]) / 2
+    out[has] = np.maximum(med[has], 0.0)
     return out
 
 
@@ -288,6 +318,34 @@ class _Frame:
     kinds: np.ndarray | None = None  # kind code per feature code (:func:`feature_kinds`)
     groups: tuple | None = None  # :func:`_feature_groups` of the rows, once for all replicates
     blocks: tuple | None = None  # :func:`_org_blocks` of the rows, once for all replicates
+    fixed: "_Fixed | None" = None  # :func:`_fixed` of the rows, once for all replicates
+
+
+@dataclass
+class _Fixed:
+    """Per-row and per-user values that no bootstrap weight changes, computed once for all
+    replicates (each the same expression as where it is read, so the same numbers)."""
+
+    row_org: np.ndarray  # org code per row
+    rate: np.ndarray  # k / n (n floored at 1e-12)
+    p: np.ndarray  # (k + 0.5) / (n + 1)
+    q: np.ndarray  # 1 - p
+    n_u: np.ndarray  # per user: outputs counted, at most the user's usage
+    all_usage: np.ndarray  # per org: usage
+
+
+def _fixed(fr: "_Frame") -> _Fixed:
+    if fr.fixed is None:
+        p = (fr.k + 0.5) / (fr.n + 1.0)
+        fr.fixed = _Fixed(
+            row_org=fr.user_org[fr.row_user],
+            rate=fr.k / np.maximum(fr.n, 1e-12),
+            p=p,
+            q=1 - p,
+            n_u=np.minimum(np.bincount(fr.row_user, weights=fr.n, minlength=fr.n_users), fr.usage),
+            all_usage=np.bincount(fr.user_org, weights=fr.usage, minlength=len(fr.orgs)),
+        )
+    return fr.fixed
 
 
 def _frame(acc: pd.DataFrame, users: pd.DataFrame) -> _Frame:
@@ -329,7 +387,13 @@ def frame_of(keys: pd.DataFrame, users: pd.DataFrame, rows: tuple, names) -> _Fr
 
 
 def spread_weights(
-    feature: np.ndarray, n: np.ndarray, k: np.ndarray, b: np.ndarray, w: np.ndarray, s: Settings
+    feature: np.ndarray,
+    n: np.ndarray,
+    k: np.ndarray,
+    b: np.ndarray,
+    w: np.ndarray,
+    s: Settings,
+    rate: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per row: how much a feature's outputs count when a user's excess is pooled over
     features (step 2). A person who games plays the same share in every tool, so the spread of
@@ -337,11 +401,13 @@ def spread_weights(
     the feature (sampling, units such as messages counted both ways, genuine habits that vary
     more): weight ``median_f(var) / var_f``, the spread over users with at least
     ``min_user_outputs`` outputs of the feature (``w``: bootstrap weight per row). A feature
-    with fewer than ``min_baseline_users`` such users weighs 1; none weighs more than 10."""
+    with fewer than ``min_baseline_users`` such users weighs 1; none weighs more than 10.
+    ``rate``: ``k / n`` per row where given (the same quotients)."""
     nf = int(feature.max()) + 1 if len(feature) else 0
     ok = (n >= s.min_user_outputs) & (w > 0)
-    f, ww = feature[ok], w[ok]
-    t = (k[ok] / n[ok] - b[ok]) / np.maximum(1 - b[ok], 1e-9)
+    f, ww, bo = feature[ok], w[ok], b[ok]
+    t = ((k[ok] / n[ok]) if rate is None else rate[ok]) - bo
+    t = t / np.maximum(1 - bo, 1e-9)
     c = np.bincount(f, weights=ww, minlength=nf)
     users = np.bincount(f, minlength=nf)
     m1 = np.bincount(f, weights=ww * t, minlength=nf) / np.maximum(c, 1e-12)
@@ -363,7 +429,9 @@ def mix_baselines(group: np.ndarray, bf: np.ndarray, weight: np.ndarray) -> np.n
         return bf
     num = np.bincount(group, weights=weight * bf)
     den = np.bincount(group, weights=weight)
-    return np.where(den[group] > 0, num[group] / np.where(den > 0, den, 1.0)[group], bf)
+    ok = den > 0
+    # per group first, then to the rows: the same quotients
+    return np.where(ok[group], (num / np.where(ok, den, 1.0))[group], bf)
 
 
 def org_incentive(
@@ -445,29 +513,24 @@ def _user_excess(fr: _Frame, w: np.ndarray, s: Settings, rng: np.random.Generato
     each feature (:func:`_org_resample`), their users weighted by ``w``; the point (no ``rng``)
     reads every org once."""
     U = fr.n_users
+    c = _fixed(fr)
+    wr = w[fr.row_user]  # each row's user's weight
     if fr.groups is None:
         fr.groups = _feature_groups(fr.row_feature, fr.n, fr.k)
     if rng is None:
-        b = baselines(
-            fr.row_feature,
-            fr.n,
-            fr.k,
-            w[fr.row_user],
-            s,
-            fr.user_org[fr.row_user],
-            fr.groups,
-            fr.kinds,
-        )
+        b = baselines(fr.row_feature, fr.n, fr.k, wr, s, c.row_org, fr.groups, fr.kinds)
     else:
         rows, copy = _org_resample(fr, rng)
+        feature = fr.row_feature[rows]
         b = baselines(
-            fr.row_feature[rows],
+            feature,
             fr.n[rows],
             fr.k[rows],
-            w[fr.row_user[rows]],
+            wr[rows],
             s,
             copy,
-            kinds=fr.kinds,
+            _resample_groups(feature, c.rate[rows]),
+            fr.kinds,
         )
     codes = np.zeros(int(fr.row_feature.max()) + 1 if len(fr.n) else 0)
     for f, v in b.items():
@@ -477,23 +540,24 @@ def _user_excess(fr: _Frame, w: np.ndarray, s: Settings, rng: np.random.Generato
     def per_user(x):
         return np.bincount(fr.row_user, weights=x, minlength=U)
 
-    a = np.ones_like(bf)
     if s.pool_by_spread:
-        a = spread_weights(fr.row_feature, fr.n, fr.k, bf, w[fr.row_user], s)
+        a = spread_weights(fr.row_feature, fr.n, fr.k, bf, wr, s, c.rate)
+    else:
+        a = np.ones_like(bf)
+    an = a * fr.n  # the same products as ``a * fr.n * x`` computes first
     # excess unused outputs to a theater share with the org's typical genuine rate over its
     # mix of features, not each person's own mix: a person's mix over a few outputs (more
     # chat messages than completions this quarter) says nothing about their theater, and
     # converting it per person scales up the excess of whoever happens to use a feature
     # whose genuine rate is near 1/2 (Amazon Q's messages counted both ways: x2)
-    bs = mix_baselines(fr.user_org[fr.row_user], bf, a * fr.n * w[fr.row_user])
-    E, D = per_user(a * (fr.k - fr.n * bf)), per_user(a * fr.n * (1 - bs))
-    D_hi = per_user(a * fr.n * np.maximum(1 - s.max_used_theater - bs, 0.05))
-    p = (fr.k + 0.5) / (fr.n + 1.0)
+    bs = mix_baselines(c.row_org, bf, an * wr)
+    E, D = per_user(a * (fr.k - fr.n * bf)), per_user(an * (1 - bs))
+    D_hi = per_user(an * np.maximum(1 - s.max_used_theater - bs, 0.05))
     has = D > 0
     Dn = np.where(has, D, 1.0)
     t = np.where(has, E / Dn, 0.0)
     t_hi = np.where(has, E / np.where(D_hi > 0, D_hi, 1.0), 0.0)
-    V = np.where(has, per_user(a**2 * fr.n * p * (1 - p)) / Dn**2, np.inf)
+    V = np.where(has, per_user(a**2 * fr.n * c.p * c.q) / Dn**2, np.inf)
     return t, t_hi, V, per_user(fr.n * (1 - bf)), has
 
 
@@ -560,7 +624,7 @@ def _shares(
     # the same usage: against each user's own excess, an org's incentive share would be added
     # for every genuine user of an org whose gamers' excess already holds it. The upper end
     # takes the noisy-OR per user (no overlap at all).
-    n_u = np.minimum(np.bincount(fr.row_user, weights=fr.n, minlength=fr.n_users), fr.usage)
+    n_u = _fixed(fr).n_u
     rest = fr.usage - n_u
     tot = np.bincount(fr.user_org, weights=w * fr.usage, minlength=O)
 
@@ -576,7 +640,7 @@ def _shares(
     high = org_share(1 - (1 - t_hi) * (1 - inc), 1 - (1 - t_s_hi) * (1 - inc))
     measured = np.bincount(fr.user_org, weights=has.astype(float), minlength=O)
     covered = np.bincount(fr.user_org, weights=fr.usage * has, minlength=O)
-    all_usage = np.bincount(fr.user_org, weights=fr.usage, minlength=O)
+    all_usage = _fixed(fr).all_usage
     cover = np.where(all_usage > 0, covered / np.where(all_usage > 0, all_usage, 1), 0.0)
     return share, low, high, measured, cover, tau2
 

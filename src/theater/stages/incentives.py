@@ -181,6 +181,7 @@ def compute(
     aggregates: DataFrame | None = None,
     staging: str | None = None,
     parts: UserParts | None = None,
+    buckets: int | None = None,
 ) -> Incentives:
     """Quota bunching and checkpoint bursts of the period. ``aggregates``: de-duplicated usage
     units from silver/user_days (or None): their request counts enter the user-week counts of
@@ -188,7 +189,8 @@ def compute(
     scratch folder (the caller removes it); given, the user-week counts are written there once
     and read back by every consumer. ``parts``: ``period_rows`` by user bucket (the labels'
     buckets), which the per-bucket tables read in place of a filtered read of
-    ``period_rows`` per bucket."""
+    ``period_rows`` per bucket. ``buckets``: the labels' bucket count when the caller has
+    counted it (else the period's rows are counted here, once, if a table needs it)."""
     inc = Incentives(period=(start, end))
     s = cfg.incentives
     counted: list[int] = []
@@ -198,6 +200,8 @@ def compute(
         same rows), the period's rows counted once."""
         if parts is not None:
             return parts.n
+        if buckets is not None:
+            return buckets
         if cfg.scoring.bucket_rows <= 0:
             return 1
         if not counted:

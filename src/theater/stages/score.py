@@ -100,13 +100,15 @@ POLICY_SCHEMA = (
 )
 
 
-def label_interactions(interactions, thresholds, cfg: Config, inc=None):
+def label_interactions(interactions, thresholds, cfg: Config, inc=None, stage=None):
     """Add every signal and the theater probability (pure: DataFrames and settings in).
 
     ``thresholds``: (short, long) per-action token quantiles of the whole period
     (:func:`action_thresholds`), so that every user bucket uses the same ones.
     ``inc`` (:class:`theater.stages.incentives.Incentives`) carries the incentive weights w_q
     and w_cp; p = 1 - (1 - F)(1 - w_q)(1 - w_cp) (recipe step 4). Without it they are NA.
+    ``stage``: frame -> its written copy, for the repeat signal's matches
+    (``repeat_prompt.flag``); None: one plan.
     """
     s = cfg.signals
     dwell = s.unused_output.max_dwell_ms
@@ -116,7 +118,9 @@ def label_interactions(interactions, thresholds, cfg: Config, inc=None):
     return (
         interactions.transform(unused_output.flag(dwell))
         .transform(self_summary.flag(s.self_summary.min_age_days, dwell))
-        .transform(repeat_prompt.flag(rp.max_hamming, rp.window_days, rp.same_artifact, dwell))
+        .transform(
+            repeat_prompt.flag(rp.max_hamming, rp.window_days, rp.same_artifact, dwell, stage)
+        )
         .transform(fragmentation.flag(short, fr.min_count, fr.window_minutes))
         .transform(padding.flag(long_, dwell))
         .transform(lambda df: incentives.apply(df, inc, rows=interactions))
@@ -267,12 +271,13 @@ def aggregate_units(inputs: ScoreInputs, period: Period, cfg: Config) -> Aggrega
     return Aggregates(units, history, raw)
 
 
-def labels_frame(interactions, period: Period, cfg: Config, inc=None, thresholds=None):
-    """Labels of the period's interactions (``interactions``: the period plus the look-back)."""
+def labels_frame(interactions, period: Period, cfg: Config, inc=None, thresholds=None, stage=None):
+    """Labels of the period's interactions (``interactions``: the period plus the look-back;
+    ``stage``: see :func:`label_interactions`)."""
     if thresholds is None:
         thresholds = action_thresholds(interactions.where(period.ts_col("event_ts")), cfg)
     return (
-        label_interactions(interactions, thresholds, cfg, inc)
+        label_interactions(interactions, thresholds, cfg, inc, stage)
         .where(period.ts_col("event_ts"))
         .select(*LABEL_COLUMNS)
     )
@@ -367,10 +372,13 @@ def bucketed_gold(
     if inc is not None and inc.checkpoint is not None:
         inc.checkpoint = materialize(spark, inc.checkpoint, os.path.join(staging, "inc_days"))
     out = os.path.join(staging, "labels")
+
+    def hits(name: str):  # the repeat signal's matches written under ``staging``
+        return lambda frame: materialize(spark, frame, os.path.join(staging, "repeat_hits", name))
+
     if n == 1:
-        return materialize(
-            spark, labels_frame(interactions, period, cfg, inc, thresholds), out
-        ), None
+        frame = labels_frame(interactions, period, cfg, inc, thresholds, hits("all"))
+        return materialize(spark, frame, out), None
     if parts is None:
         parts = interaction_buckets(spark, interactions, n, staging, chunks)
     weeks_out = os.path.join(staging, "user_weeks")
@@ -381,7 +389,7 @@ def bucketed_gold(
         part = parts.rows(b)
         if part is None:  # no user hashed here
             continue
-        frame = labels_frame(part, period, cfg, inc_of(b), thresholds)
+        frame = labels_frame(part, period, cfg, inc_of(b), thresholds, hits(f"bucket-{b}"))
         # one directory per bucket: its user-weeks read that bucket's labels back
         dirs.append(os.path.join(out, f"bucket-{b}"))
         frame.write.mode("overwrite").parquet(dirs[-1])
@@ -753,7 +761,9 @@ def compute_gold(
     parts = _interaction_parts(spark, inputs, period, cfg, staging)
     n, in_period = (parts.n, parts.where(period.ts_col("event_ts"))) if parts else (1, None)
     aggs = aggregate_units(inputs, period, cfg)
-    inc = _incentives(spark, inputs, period, cfg, aggs, staging, in_period)
+    # with staging, ``n`` is the labels' bucket count over the period's rows: not counted again
+    buckets = n if staging is not None else None
+    inc = _incentives(spark, inputs, period, cfg, aggs, staging, in_period, buckets)
     seconds_incentives = time.time() - t_inc
 
     progress(f"score: signals and labels {period}")
@@ -799,8 +809,11 @@ def compute_gold(
     )
 
 
-def _incentives(spark, inputs: ScoreInputs, period: Period, cfg: Config, aggs, staging, parts):
-    """``incentives.compute`` of the period (``parts``: its rows by user bucket, or None)."""
+def _incentives(
+    spark, inputs: ScoreInputs, period: Period, cfg: Config, aggs, staging, parts, buckets=None
+):
+    """``incentives.compute`` of the period (``parts``: its rows by user bucket, or None;
+    ``buckets``: their count when known)."""
     return incentives.compute(
         spark,
         inputs.interactions.where(period.ts_col("event_ts")),
@@ -811,6 +824,7 @@ def _incentives(spark, inputs: ScoreInputs, period: Period, cfg: Config, aggs, s
         aggs.period if aggs is not None else None,
         staging=staging,
         parts=parts,
+        buckets=buckets,
     )
 
 

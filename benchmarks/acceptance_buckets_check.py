@@ -15,42 +15,22 @@ Figures: ``benchmarks/RESULTS.md``.
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
-import threading
 import time
 from datetime import date
 
 import numpy as np
+from process_use import RssSampler, cpu
 
-PEAK = [0]
-
-
-def rss_mb() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) // 1024
-    return 0
-
-
-def sampler() -> None:
-    while True:
-        PEAK[0] = max(PEAK[0], rss_mb())
-        time.sleep(0.1)
-
-
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+RSS = RssSampler(0.1)
 
 
 def measured(label, fn):
     time.sleep(0.3)
-    base = PEAK[0] = rss_mb()
+    base = RSS.reset()
     c = cpu()
     out = fn()
-    print(f"{label}: {cpu() - c:.1f} CPU s, peak {PEAK[0]} MB (base {base})", flush=True)
+    print(f"{label}: {cpu() - c:.1f} CPU s, peak {RSS.peak} MB (base {base})", flush=True)
     return out
 
 
@@ -61,7 +41,7 @@ def main() -> None:
     p.add_argument("--staged")
     p.add_argument("--replicates", type=int)
     a = p.parse_args()
-    threading.Thread(target=sampler, daemon=True).start()
+    RSS.start()
     from theater.buckets import user_bucket, write_partitioned
     from theater.config import load_config
     from theater.engine import session

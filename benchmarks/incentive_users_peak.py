@@ -16,38 +16,13 @@ Figures: ``benchmarks/RESULTS.md``.
 from __future__ import annotations
 
 import json
-import resource
 import shutil
 import sys
-import threading
 import time
 from datetime import date
+from unittest import mock
 
-PEAK = [0]
-SAMPLES: list[tuple[float, int]] = []
-T0 = [0.0]
-
-
-def rss() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) // 1024
-    return 0
-
-
-def sampler() -> None:
-    while True:
-        now = rss()
-        PEAK[0] = max(PEAK[0], now)
-        if T0[0]:
-            SAMPLES.append((round(time.time() - T0[0], 1), now))
-        time.sleep(0.1)
-
-
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+from process_use import RssSampler, cpu
 
 
 def frame(spark, lake_dir: str, variant: str, cfg, period):
@@ -71,22 +46,12 @@ def frame(spark, lake_dir: str, variant: str, cfg, period):
     if variant == "tree":
         return agg.incentive_users(units, extra)
     if variant == "set":
-        p = agg.explained()
-        return (
-            units.where(F.col("n").isNotNull() & (F.col("n") > 0))
-            .withColumn("_p", p)
-            .groupBy("org_id", "user_key")
-            .agg(
-                F.round(F.sum(F.col("n") * F.col("_p")), 9).alias("inc_num"),
-                F.sum(F.when(F.col("_p").isNotNull(), F.col("n"))).alias("inc_den"),
-                F.sum("n").alias("usage"),
-                F.count("_p").alias("inc_rows"),
-                F.collect_set(F.when(F.col("_p").isNotNull(), F.col("basis"))).alias("_bases"),
-                *extra,
-            )
-            .withColumn("inc_num", F.coalesce(F.col("inc_num"), F.lit(0.0)))
-            .withColumn("inc_den", F.coalesce(F.col("inc_den"), F.lit(0.0)))
-        )
+
+        def as_set(measured):  # the measured bases as one set, not a flag per basis
+            return F.collect_set(F.when(measured, F.col("basis")))
+
+        with mock.patch.object(agg, "measured_bases", as_set):
+            return agg.incentive_users(units, extra)
     if variant == "orgusers":
         return agg_org_users(labels, FLAG_NAMES)
     if variant == "orgsources":
@@ -100,7 +65,7 @@ def frame(spark, lake_dir: str, variant: str, cfg, period):
 
 def main() -> None:
     lake_dir, variant, out = sys.argv[1:4]
-    threading.Thread(target=sampler, daemon=True).start()
+    rss = RssSampler(0.1).start()
     from theater.config import load_config
     from theater.engine import session
     from theater.period import Period
@@ -110,17 +75,16 @@ def main() -> None:
     shutil.rmtree(out, ignore_errors=True)
     with session(cfg) as spark:
         df = frame(spark, lake_dir, variant, cfg, period)
-        base = rss()
-        PEAK[0] = base
+        base = rss.reset()
         t, c = time.time(), cpu()
-        T0[0] = t
+        rss.t0 = t
         df.write.parquet(out)
-        T0[0] = 0.0
-        rec = {"variant": variant, "lake": lake_dir, "base_mb": base, "peak_mb": PEAK[0]}
+        rss.t0 = 0.0
+        rec = {"variant": variant, "lake": lake_dir, "base_mb": base, "peak_mb": rss.peak}
         rec.update(wall_s=round(time.time() - t, 1), cpu_s=round(cpu() - c, 2))
         rec["rows"] = spark.read.parquet(out).count()
         print(json.dumps(rec), flush=True)
-        print("SAMPLES " + json.dumps(SAMPLES[:: max(1, len(SAMPLES) // 30)]), flush=True)
+        print("SAMPLES " + json.dumps(rss.samples[:: max(1, len(rss.samples) // 30)]), flush=True)
 
 
 if __name__ == "__main__":

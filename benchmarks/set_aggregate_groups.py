@@ -11,36 +11,14 @@ RSS (sampled every 0.05 s) and the write's CPU seconds. Figures: ``benchmarks/RE
 from __future__ import annotations
 
 import json
-import resource
 import sys
-import threading
-import time
 
-PEAK = [0]
-
-
-def rss() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) // 1024
-    return 0
-
-
-def sampler() -> None:
-    while True:
-        PEAK[0] = max(PEAK[0], rss())
-        time.sleep(0.05)
-
-
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+from process_use import RssSampler, cpu
 
 
 def main() -> None:
     rows, groups, kind = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    threading.Thread(target=sampler, daemon=True).start()
+    rss = RssSampler(0.05).start()
     from pyspark.sql import functions as F
 
     from theater.config import load_config
@@ -58,12 +36,11 @@ def main() -> None:
         else:
             a = F.max(F.when(cond, F.lit(1)))
         out = df.groupBy("k").agg(F.count("*").alias("n"), a.alias("a"))
-        base = rss()
-        PEAK[0] = base
+        base = rss.reset()
         c = cpu()
         out.write.mode("overwrite").parquet(f"/tmp/set_aggregate_groups_{kind}")
         rec = {"rows": rows, "groups": groups, "kind": kind, "base_mb": base}
-        rec.update(peak_mb=PEAK[0], cpu_s=round(cpu() - c, 2))
+        rec.update(peak_mb=rss.peak, cpu_s=round(cpu() - c, 2))
         print(json.dumps(rec), flush=True)
 
 

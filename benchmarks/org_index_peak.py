@@ -24,30 +24,18 @@ import argparse
 import functools
 import json
 import os
-import resource
 import shutil
 import threading
 import time
 from datetime import date
+
+from process_use import cpu, rss_mb
 
 ACTIVE: list[dict] = []
 CALLS: list[dict] = []
 TIMELINE: list[tuple] = []
 T0 = [0.0]
 UNTIL: list[str] = []
-
-
-def rss_mb() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) // 1024
-    return 0
-
-
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def sampler(interval: float) -> None:

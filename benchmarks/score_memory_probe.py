@@ -23,13 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-
-def _rss() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) // 1024
-    return 0
+from process_use import rss_mb
 
 
 def _smaps() -> dict:
@@ -49,7 +43,7 @@ def probe(label: str) -> None:
     frames = [o for o in gc.get_objects() if isinstance(o, pd.DataFrame)]
     rec = {
         "at": label,
-        "rss": _rss(),
+        "rss": rss_mb(),
         "smaps": _smaps(),
         "pa_live_mb": pa.total_allocated_bytes() >> 20,
         "pandas_frames": len(frames),
@@ -57,11 +51,11 @@ def probe(label: str) -> None:
     }
     del frames
     gc.collect()
-    rec["after_gc"] = _rss()
+    rec["after_gc"] = rss_mb()
     ctypes.CDLL("libc.so.6").malloc_trim(0)
-    rec["after_malloc_trim"] = _rss()
+    rec["after_malloc_trim"] = rss_mb()
     pa.default_memory_pool().release_unused()
-    rec["after_pa_release"] = _rss()
+    rec["after_pa_release"] = rss_mb()
     print("PROBE " + json.dumps(rec), flush=True)
 
 

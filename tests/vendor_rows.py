@@ -61,6 +61,43 @@ def I(fmt, kind, cost_usd=None, **fields):
     return row
 
 
+def event(
+    fmt,
+    kind,
+    event_id,
+    ts,
+    user,
+    model=None,
+    pt=None,
+    ct=None,
+    fp=None,
+    session=None,
+    *,
+    tool="assistant",
+    action="other",
+    cost_usd=None,
+    **fields,
+):
+    """An ``interactions`` row of one event of an event export (``I`` with the fields most of
+    them give: id, time, user, model, prompt and completion tokens, fingerprint, session)."""
+    return I(
+        fmt,
+        kind,
+        cost_usd,
+        event_id=event_id,
+        event_ts=ts,
+        user_id=user,
+        tool=tool,
+        action=action,
+        session_id=session,
+        prompt_fingerprint=fp,
+        prompt_tokens=pt,
+        completion_tokens=ct,
+        model=model,
+        **fields,
+    )
+
+
 def U(
     fmt,
     user,

@@ -1,7 +1,7 @@
 """bedrock_invocation_logs: gzipped JSON lines -> exact canonical rows."""
 
 import pytest
-from vendor_rows import FIXTURES, I, read_rows
+from vendor_rows import FIXTURES, event, read_rows
 
 from theater.fingerprint import simhash64
 from theater.sources.exports.formats import bedrock_invocation_logs as m
@@ -13,19 +13,17 @@ ANA = "arn:aws:sts::123456789012:assumed-role/analyst/ana.ruiz@example.org"
 
 def row(event_id, ts, user, model, pt, ct, fp, session=None, artifact=None):
     # no vendor cost in this format
-    return I(
+    return event(
         "bedrock_invocation_logs",
         "iam_arn",
-        event_id=event_id,
-        event_ts=ts,
-        user_id=user,
-        tool="assistant",
-        action="other",
-        session_id=session,
-        prompt_fingerprint=fp,
-        prompt_tokens=pt,
-        completion_tokens=ct,
-        model=model,
+        event_id,
+        ts,
+        user,
+        model,
+        pt,
+        ct,
+        fp,
+        session,
         artifact_id=artifact,
     )
 

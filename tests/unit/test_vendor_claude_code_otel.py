@@ -1,7 +1,7 @@
 """claude_code_otel: OTLP JSON log fixtures -> exact canonical rows (worked out by hand)."""
 
 import pytest
-from vendor_rows import FIXTURES, I, read_rows
+from vendor_rows import FIXTURES, event, read_rows
 
 from theater.fingerprint import simhash64
 from theater.sources.exports.formats import claude_code_otel as m
@@ -13,16 +13,16 @@ A, B, C, D, E = (f"6f1c1e2a-0000-4000-8000-00000000{x}001" for x in "abcde")
 
 def prompt_row(event_id, ts, user, kind, session, fp, tool="cli"):
     # a prompt row has no cost: the cost is on its api_request updates
-    return I(
+    return event(
         "claude_code_otel",
         kind,
-        event_id=event_id,
-        event_ts=ts,
-        user_id=user,
+        event_id,
+        ts,
+        user,
+        fp=fp,
+        session=session,
         tool=tool,
         action="agent",
-        session_id=session,
-        prompt_fingerprint=fp,
     )
 
 

@@ -1,6 +1,6 @@
 """cursor_usage_events: a filtered-usage-events API page -> exact canonical rows."""
 
-from vendor_rows import FIXTURES, I, read_rows
+from vendor_rows import FIXTURES, event, read_rows
 
 from theater.sources.exports.formats import cursor_usage_events as m
 from theater.sources.exports.values import VendorRecordError
@@ -9,18 +9,8 @@ FIX = FIXTURES / "cursor_usage_events"
 
 
 def row(event_id, ts, user, model, pt, ct, cost=None):
-    return I(
-        "cursor_usage_events",
-        "email",
-        cost_usd=cost,
-        event_id=event_id,
-        event_ts=ts,
-        user_id=user,
-        tool="ide",
-        action="other",
-        prompt_tokens=pt,
-        completion_tokens=ct,
-        model=model,
+    return event(
+        "cursor_usage_events", "email", event_id, ts, user, model, pt, ct, tool="ide", cost_usd=cost
     )
 
 

@@ -1,6 +1,6 @@
 """litellm_spend_logs: SpendLogs CSV export and /spend/logs JSON -> exact canonical rows."""
 
-from vendor_rows import FIXTURES, I, read_rows
+from vendor_rows import FIXTURES, event, read_rows
 
 from theater.fingerprint import simhash64
 from theater.sources.exports.formats import litellm_spend_logs as m
@@ -11,20 +11,8 @@ KEY = "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b"
 
 
 def row(event_id, ts, user, kind, model, pt, ct, fp=None, session=None, cost=None):
-    return I(
-        "litellm_spend_logs",
-        kind,
-        cost_usd=cost,
-        event_id=event_id,
-        event_ts=ts,
-        user_id=user,
-        tool="assistant",
-        action="other",
-        session_id=session,
-        prompt_fingerprint=fp,
-        prompt_tokens=pt,
-        completion_tokens=ct,
-        model=model,
+    return event(
+        "litellm_spend_logs", kind, event_id, ts, user, model, pt, ct, fp, session, cost_usd=cost
     )
 
 

@@ -1,7 +1,7 @@
 """m365_copilot_audit: JSON array and Purview CSV fixtures -> exact canonical rows."""
 
 import pytest
-from vendor_rows import FIXTURES, I, read_rows
+from vendor_rows import FIXTURES, event, read_rows
 
 from theater.sources.exports.formats import m365_copilot_audit as m
 from theater.sources.exports.values import VendorRecordError
@@ -11,16 +11,15 @@ FIX = FIXTURES / "m365_copilot_audit"
 
 def row(event_id, ts, user, session, artifact=None, model=None):
     # no vendor cost in this format
-    return I(
+    return event(
         "m365_copilot_audit",
         "upn",
-        event_id=event_id,
-        event_ts=ts,
-        user_id=user,
+        event_id,
+        ts,
+        user,
+        model,
+        session=session,
         tool="docs",
-        action="other",
-        session_id=session,
-        model=model,
         artifact_id=artifact,
     )
 

@@ -1,6 +1,6 @@
 """otel_genai: OTLP JSON trace fixtures -> exact canonical rows; spans without a user quarantined."""
 
-from vendor_rows import FIXTURES, I, read_rows
+from vendor_rows import FIXTURES, event, read_rows
 
 from theater.fingerprint import simhash64
 from theater.sources.exports.formats import otel_genai as m
@@ -10,19 +10,8 @@ FIX = FIXTURES / "otel_genai"
 
 def row(event_id, ts, user, action, model, pt, ct, fp=None, session=None):
     # no vendor cost in this format
-    return I(
-        "otel_genai",
-        "user_id",
-        event_id=event_id,
-        event_ts=ts,
-        user_id=user,
-        tool="assistant",
-        action=action,
-        session_id=session,
-        prompt_fingerprint=fp,
-        prompt_tokens=pt,
-        completion_tokens=ct,
-        model=model,
+    return event(
+        "otel_genai", "user_id", event_id, ts, user, model, pt, ct, fp, session, action=action
     )
 
 

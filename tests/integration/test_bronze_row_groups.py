@@ -9,22 +9,14 @@ holding the same rows.
 
 from __future__ import annotations
 
-import json
 import os
 
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
+from event_lines import event_lines, write_lines
 
 from theater.lake import Lake
 from theater.stages import ingest
-
-EVENT = {
-    "event_ts": "2026-07-06T10:00:00Z",
-    "user_id": "u1",
-    "org_id": "o1",
-    "tool": "ide",
-    "action": "chat",
-}
 
 
 def test_bronze_files_are_cut_into_row_groups(tmp_path, spark, cfg, monkeypatch):
@@ -32,7 +24,7 @@ def test_bronze_files_are_cut_into_row_groups(tmp_path, spark, cfg, monkeypatch)
     land, lake = tmp_path / "landing", Lake(str(tmp_path / "lake"))
     path = land / "interactions" / "a.jsonl"
     path.parent.mkdir(parents=True)
-    path.write_text("".join(json.dumps({**EVENT, "event_id": f"a{i}"}) + "\n" for i in range(30)))
+    write_lines(path, event_lines("a", 30))
     m = ingest.run(spark, lake, str(land), cfg=cfg)
     assert m["rows_loaded"]["interactions"] == 30
     table = lake.path("bronze/interactions")

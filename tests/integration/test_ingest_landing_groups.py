@@ -16,7 +16,6 @@ gate's per-file share, its rows never loaded).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -25,37 +24,22 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
+from event_lines import event_lines, write_lines
 
 from theater.bronze import read_committed
 from theater.errors import DataQualityError
 from theater.lake import Lake
 from theater.stages import ingest, refine
 
-EVENT = {
-    "event_ts": "2026-07-06T10:00:00Z",
-    "user_id": "u1",
-    "org_id": "o1",
-    "tool": "ide",
-    "action": "chat",
-}
 #: lineage that differs between two runs of one landing
 PER_RUN = {"_batch_id", "_ingested_at"}
 
 
-def _jsonl(path: Path, lines: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(line + "\n" for line in lines))
-
-
-def _events(prefix: str, n: int) -> list[str]:
-    return [json.dumps({**EVENT, "event_id": f"{prefix}{i}"}) for i in range(n)]
-
-
 def _landing(root: Path, rejected: bool) -> Path:
     inter = root / "interactions"
-    _jsonl(inter / "a.jsonl", _events("a", 6))
-    _jsonl(inter / "b.jsonl", _events("b", 4))
-    _jsonl(inter / "c.jsonl", _events("c", 30) + (["{bad"] if rejected else []))
+    write_lines(inter / "a.jsonl", event_lines("a", 6))
+    write_lines(inter / "b.jsonl", event_lines("b", 4))
+    write_lines(inter / "c.jsonl", event_lines("c", 30) + (["{bad"] if rejected else []))
     if rejected:
         header = "event_id,event_ts,user_id,org_id,tool,action\n"
         good = [f"r{i},2026-07-06T11:00:00Z,u1,o1,ide,chat\n" for i in range(3)]

@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from event_lines import EVENT
 from pyspark.sql import functions as F
 
 from theater import console
@@ -31,13 +32,6 @@ from theater.lake import Lake
 from theater.stages import ingest
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
-EVENT = {
-    "event_ts": "2026-07-06T10:00:00Z",
-    "user_id": "u1",
-    "org_id": "o1",
-    "tool": "ide",
-    "action": "chat",
-}
 
 
 def _jsonl(path: Path, rows: list[dict]) -> None:

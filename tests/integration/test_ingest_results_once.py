@@ -9,30 +9,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from event_lines import event_lines, write_lines
 from pyspark.sql import functions as F
 
 from theater.contracts import DATASETS, contract
 from theater.lake import Lake
 from theater.stages import ingest
 
-EVENT = {
-    "event_ts": "2026-07-06T10:00:00Z",
-    "user_id": "u1",
-    "org_id": "o1",
-    "tool": "ide",
-    "action": "chat",
-}
-
 
 def _landing(root: Path) -> None:
     (root / "interactions").mkdir(parents=True)
     # 1 bad line of 31: under the share a file may lose, so the file loads
-    lines = [json.dumps({**EVENT, "event_id": f"e{i}"}) for i in range(30)] + ["{bad"]
-    (root / "interactions" / "a.jsonl").write_text("".join(s + "\n" for s in lines))
+    write_lines(root / "interactions" / "a.jsonl", event_lines("e", 30) + ["{bad"])
     (root / "directory").mkdir()
     (root / "directory" / "people.csv").write_text(
         "user_id,org_id,valid_from\nu1,o1,2026-01-01\nu2,o1,2026-01-01\n"

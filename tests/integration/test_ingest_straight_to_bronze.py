@@ -24,27 +24,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
+from event_lines import event_lines, write_lines
 
 from theater.errors import DataQualityError
 from theater.lake import Lake
 from theater.stages import ingest
-
-EVENT = {
-    "event_ts": "2026-07-06T10:00:00Z",
-    "user_id": "u1",
-    "org_id": "o1",
-    "tool": "ide",
-    "action": "chat",
-}
-
-
-def _jsonl(path: Path, lines: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(line + "\n" for line in lines))
-
-
-def _events(prefix: str, n: int) -> list[str]:
-    return [json.dumps({**EVENT, "event_id": f"{prefix}{i}"}) for i in range(n)]
 
 
 def _table_files(lake: Lake, table: str) -> tuple[set[str], set[str]]:
@@ -62,7 +46,7 @@ def _ids(spark, lake: Lake) -> list[str]:
 
 def test_good_rows_become_bronze_data_files_and_only_bad_rows_keep_text(tmp_path, spark, cfg):
     land, lake = tmp_path / "landing", Lake(str(tmp_path / "lake"))
-    _jsonl(land / "interactions" / "a.jsonl", _events("a", 30) + ["{bad"])
+    write_lines(land / "interactions" / "a.jsonl", event_lines("a", 30) + ["{bad"])
     m = ingest.run(spark, lake, str(land), cfg=cfg)
     assert m["rows_loaded"]["interactions"] == 30 and m["rows_quarantined"]["interactions"] == 1
     table = "bronze/interactions"
@@ -87,7 +71,7 @@ def test_good_rows_become_bronze_data_files_and_only_bad_rows_keep_text(tmp_path
     ]
 
     # the next batch: one table version more, its files beside the first batch's
-    _jsonl(land / "interactions" / "b.jsonl", _events("b", 5))
+    write_lines(land / "interactions" / "b.jsonl", event_lines("b", 5))
     m2 = ingest.run(spark, lake, str(land), cfg=cfg)
     assert m2["rows_loaded"]["interactions"] == 5 and m2["files_skipped_already_loaded"] == 1
     assert lake.version(table) == 2
@@ -116,10 +100,10 @@ def _strict_cfg(tmp_path: Path):
 def test_a_table_wide_gate_failure_writes_no_version_and_leaves_no_file(tmp_path, spark, cfg):
     land, lake = tmp_path / "landing", Lake(str(tmp_path / "lake"))
     table = "bronze/interactions"
-    _jsonl(land / "interactions" / "a.jsonl", _events("a", 4))
+    write_lines(land / "interactions" / "a.jsonl", event_lines("a", 4))
     ingest.run(spark, lake, str(land), cfg=cfg)
     version, files = lake.version(table), _table_files(lake, table)
-    _jsonl(land / "interactions" / "b.jsonl", _events("b", 3))
+    write_lines(land / "interactions" / "b.jsonl", event_lines("b", 3))
     with pytest.raises(DataQualityError) as info:
         ingest.run(spark, lake, str(land), cfg=_strict_cfg(tmp_path))
     assert "interactions/b.jsonl" in str(info.value) and "action_in_set" in str(info.value)
@@ -134,14 +118,14 @@ def test_a_table_wide_gate_failure_writes_no_version_and_leaves_no_file(tmp_path
 def test_a_data_file_a_dead_run_never_committed_is_removed(tmp_path, spark, cfg):
     land, lake = tmp_path / "landing", Lake(str(tmp_path / "lake"))
     table = "bronze/interactions"
-    _jsonl(land / "interactions" / "a.jsonl", _events("a", 4))
+    write_lines(land / "interactions" / "a.jsonl", event_lines("a", 4))
     ingest.run(spark, lake, str(land), cfg=cfg)
     (listed, _), version = _table_files(lake, table), lake.version(table)
     # what a run killed between moving its files in and committing them leaves behind
     stray = f"{ingest.COMMITTED_PREFIX}b20260101T000000-deadbeef-0.parquet"
     shutil.copy(os.path.join(lake.path(table), sorted(listed)[0]), lake.path(table) + "/" + stray)
     assert _ids(spark, lake) == sorted(f"a{i}" for i in range(4))  # never part of the table
-    _jsonl(land / "interactions" / "b.jsonl", _events("b", 2))
+    write_lines(land / "interactions" / "b.jsonl", event_lines("b", 2))
     ingest.run(spark, lake, str(land), cfg=cfg)
     listed2, on_disk2 = _table_files(lake, table)
     assert stray not in on_disk2 and listed2 == on_disk2
@@ -152,12 +136,12 @@ def test_a_data_file_a_dead_run_never_committed_is_removed(tmp_path, spark, cfg)
 def test_a_committed_file_a_later_delete_removed_is_kept_for_older_versions(tmp_path, spark, cfg):
     land, lake = tmp_path / "landing", Lake(str(tmp_path / "lake"))
     table = "bronze/interactions"
-    _jsonl(land / "interactions" / "a.jsonl", _events("a", 4))
+    write_lines(land / "interactions" / "a.jsonl", event_lines("a", 4))
     ingest.run(spark, lake, str(land), cfg=cfg)
     (first, _), version = _table_files(lake, table), lake.version(table)
     lake.delete(spark, table, "event_id = 'a0'")  # rewrites the batch's file: no longer listed
     assert not first & _table_files(lake, table)[0]
-    _jsonl(land / "interactions" / "b.jsonl", _events("b", 2))
+    write_lines(land / "interactions" / "b.jsonl", event_lines("b", 2))
     ingest.run(spark, lake, str(land), cfg=cfg)
     on_disk = _table_files(lake, table)[1]
     assert first <= on_disk  # still named by the log: the older version needs it

@@ -60,43 +60,25 @@ def map_record(record: dict) -> list[dict]:
             "(Viva weeks start on Sunday)"
         )
     org = as_str(rec.get("organization"), "Organization")
-    common = dict(org_id=org, period_days=7)
-    rows = []
-    for key, value in rec.items():
-        if key.startswith(APP_PREFIX) and not is_blank(value):
-            feature = key[len(APP_PREFIX) :]
-            rows.append(
-                user_day_row(
-                    NAME, user, "person_id", day, feature, **common, requests=as_int(value, key)
-                )
-            )
-    if not rows and not is_blank(rec.get("total_copilot_actions_taken")):
-        rows.append(
-            user_day_row(
-                NAME,
-                user,
-                "person_id",
-                day,
-                "all",
-                **common,
-                requests=as_int(rec["total_copilot_actions_taken"], "Total_Copilot_actions_taken"),
-            )
+
+    def row(feature: str, requests: int | None) -> dict:
+        return user_day_row(
+            NAME, user, "person_id", day, feature, org_id=org, period_days=7, requests=requests
         )
+
+    rows = [
+        row(key[len(APP_PREFIX) :], as_int(value, key))
+        for key, value in rec.items()
+        if key.startswith(APP_PREFIX) and not is_blank(value)
+    ]
+    total = rec.get("total_copilot_actions_taken")
+    if not rows and not is_blank(total):
+        rows.append(row("all", as_int(total, "Total_Copilot_actions_taken")))
     summaries = [
         as_int(v, k) for k, v in rec.items() if k.startswith(SUMMARY_PREFIXES) and not is_blank(v)
     ]
     if summaries:
-        rows.append(
-            user_day_row(
-                NAME,
-                user,
-                "person_id",
-                day,
-                "summarize_subset",
-                **common,
-                requests=sum_known(*summaries),
-            )
-        )
+        rows.append(row("summarize_subset", sum_known(*summaries)))
     return rows
 
 

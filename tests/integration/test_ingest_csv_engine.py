@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from csv_landing import HEAD, PLAIN, D, check_expected, write
-from landing_batch import tables
+from landing_batch import LOOSE_OVERRIDES, tables
 
 from theater.config import load_config
 from theater.lake import Lake
@@ -16,15 +16,7 @@ from theater.sources import landing as landing_mod
 from theater.stages import ingest
 
 # a hand-made zone with many bad rows: the quarantine-share gate is loosened
-LOOSE = load_config(
-    env="local",
-    environ={},
-    overrides={
-        "quality.quarantine_warn_share": 1.0,
-        "quality.quarantine_fail_share": 1.0,
-        "quality.data_docs": False,
-    },
-)
+LOOSE = load_config(env="local", environ={}, overrides=LOOSE_OVERRIDES)
 
 
 @pytest.fixture(scope="module")

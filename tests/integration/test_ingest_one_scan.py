@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from landing_batch import FILES, check_expected, tables, write_files
+from landing_batch import FILES, LOOSE_OVERRIDES, check_expected, tables, write_files
 
 from theater.config import load_config
 from theater.lake import Lake
@@ -16,15 +16,7 @@ from theater.sources import landing as landing_mod
 from theater.stages import ingest
 
 # The hand-made zone is a third bad records on purpose: the quarantine-share gate is loosened.
-LOOSE = load_config(
-    env="local",
-    environ={},
-    overrides={
-        "quality.quarantine_warn_share": 1.0,
-        "quality.quarantine_fail_share": 1.0,
-        "quality.data_docs": False,
-    },
-)
+LOOSE = load_config(env="local", environ={}, overrides=LOOSE_OVERRIDES)
 
 
 @pytest.fixture(scope="module")

@@ -28,20 +28,30 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
+#: Apache Spark with Delta tables, two shuffle partitions, no data docs
+SPARK_OVERRIDES = {
+    "engine": "spark",
+    "table_format": "delta",
+    "spark.shuffle_partitions": 2,
+    "quality.data_docs": False,
+}
+
+
 @pytest.fixture(scope="session")
 def cfg():
     from theater.config import load_config
 
-    return load_config(
-        env="local",
-        environ={},
-        overrides={
-            "engine": "spark",
-            "table_format": "delta",
-            "spark.shuffle_partitions": 2,
-            "quality.data_docs": False,
-        },
-    )
+    return load_config(env="local", environ={}, overrides=SPARK_OVERRIDES)
+
+
+@pytest.fixture(scope="session")
+def loose():
+    """``cfg`` with the quarantine-share gate loosened, for hand-made zones of bad records."""
+    from landing_batch import LOOSE_OVERRIDES
+
+    from theater.config import load_config
+
+    return load_config(env="local", environ={}, overrides={**SPARK_OVERRIDES, **LOOSE_OVERRIDES})
 
 
 @pytest.fixture(scope="session")

@@ -5,29 +5,11 @@ numbers and files-log rows of tests/landing_batch.py, the ones Sail gives
 
 from __future__ import annotations
 
-import pytest
 from landing_batch import check_expected, tables, write_files
 
-from theater.config import load_config
 from theater.lake import Lake
 from theater.sources import landing as landing_mod
 from theater.stages import ingest
-
-
-@pytest.fixture(scope="module")
-def loose():
-    return load_config(
-        env="local",
-        environ={},
-        overrides={
-            "engine": "spark",
-            "table_format": "delta",
-            "spark.shuffle_partitions": 2,
-            "quality.data_docs": False,
-            "quality.quarantine_warn_share": 1.0,
-            "quality.quarantine_fail_share": 1.0,
-        },
-    )
 
 
 def test_a_mixed_batch_gives_the_hand_worked_rows_with_links_or_symlinks(

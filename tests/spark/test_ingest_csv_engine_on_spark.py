@@ -7,25 +7,12 @@ from __future__ import annotations
 from csv_landing import check_expected, write
 from landing_batch import tables
 
-from theater.config import load_config
 from theater.lake import Lake
 from theater.sources import landing as landing_mod
 from theater.stages import ingest
 
 
-def test_engine_read_csv_gives_the_hand_worked_rows(spark, tmp_path, monkeypatch):
-    loose = load_config(
-        env="local",
-        environ={},
-        overrides={
-            "engine": "spark",
-            "table_format": "delta",
-            "spark.shuffle_partitions": 2,
-            "quality.data_docs": False,
-            "quality.quarantine_warn_share": 1.0,
-            "quality.quarantine_fail_share": 1.0,
-        },
-    )
+def test_engine_read_csv_gives_the_hand_worked_rows(spark, loose, tmp_path, monkeypatch):
     write(tmp_path / "landing")
     engine = Lake(str(tmp_path / "engine"), "delta")
     ingest.run(spark, engine, str(tmp_path / "landing"), cfg=loose)

@@ -185,31 +185,14 @@ def clean_interactions(
             identities,
         )
     )
-    return i.select(
-        "event_id",
-        "tool",
-        "event_ts",
-        F.to_date("event_ts").alias("event_date"),
-        "user_key",
-        F.when(F.trim("org_id") != "", F.trim("org_id")).alias("org_id"),
-        "action",
-        "session_id",
-        "prompt_fingerprint",
-        "prompt_tokens",
-        "completion_tokens",
-        "model",
-        "output_disposition",
-        "dwell_ms",
-        "artifact_id",
-        "artifact_author_key",
-        "artifact_modified_ts",
-        "work_item_id",
-        "source_format",
-        F.col(COST).cast("double").alias(COST),
-        "_source_file",
-        "_ingested_at",
-        "_batch_id",
-    )
+    derived = {
+        "event_date": F.to_date("event_ts").alias("event_date"),
+        "org_id": F.when(F.trim("org_id") != "", F.trim("org_id")).alias("org_id"),
+        COST: F.col(COST).cast("double").alias(COST),
+    }
+    # silver's columns but the two the later steps add (the org's source, the session key)
+    later = ("org_source", "session_key")
+    return i.select(*(derived.get(c, c) for c in SILVER_INTERACTION_COLUMNS if c not in later))
 
 
 def with_vendor_columns(bronze: DataFrame) -> DataFrame:

@@ -36,6 +36,12 @@ def _ev(i, **kw):
     }
 
 
+def _cfg(state: Path, more: dict):
+    """The local config, state under ``state``, 2 shuffle partitions, no Data Docs, ``more``."""
+    base = {"paths.state": str(state), "spark.shuffle_partitions": 2, "quality.data_docs": False}
+    return load_config(env="local", environ={}, overrides={**base, **more})
+
+
 @pytest.fixture()
 def zone(tmp_path):
     land = tmp_path / "landing"
@@ -207,16 +213,7 @@ def test_silver_interactions_are_the_checked_staged_files_committed(
     into the table by one commit: every data file carries the run's tag. 5 events in 3
     buckets (``bucket_rows`` 2) give the same rows as one plan."""
     land, lake = zone
-    cfg = load_config(
-        env="local",
-        environ={},
-        overrides={
-            "paths.state": str(tmp_path / "state"),
-            "spark.shuffle_partitions": 2,
-            "quality.data_docs": False,
-            "scoring.bucket_rows": bucket_rows,
-        },
-    )
+    cfg = _cfg(tmp_path / "state", {"scoring.bucket_rows": bucket_rows})
     monkeypatch.setattr(refine, "STAGE_BRONZE_FROM", stage_from)
     ingest.run(spark, lake, str(land), cfg=cfg)
     refine.run(spark, cfg, lake, Q3, run_id="runq3a")
@@ -255,16 +252,7 @@ def test_without_a_staged_copy_the_engine_writes_silver(spark, zone, tmp_path):
     """quality.materialize off: the gate hands back the lazy plan, which the engine writes
     (no staged file in the table), the same rows."""
     land, lake = zone
-    cfg = load_config(
-        env="local",
-        environ={},
-        overrides={
-            "paths.state": str(tmp_path / "state"),
-            "spark.shuffle_partitions": 2,
-            "quality.data_docs": False,
-            "quality.materialize": False,
-        },
-    )
+    cfg = _cfg(tmp_path / "state", {"quality.materialize": False})
     ingest.run(spark, lake, str(land), cfg=cfg)
     refine.run(spark, cfg, lake, Q3, run_id="lazy")
     files = _silver_files(lake)

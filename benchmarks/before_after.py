@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from compare import clean_env, run_duckdb  # noqa: E402
+from process_use import rss_of, tree_of  # noqa: E402
 
 
 def measured_tree(cmd: list[str], cwd: Path, env: dict) -> dict:
@@ -47,14 +48,10 @@ def measured_tree(cmd: list[str], cwd: Path, env: dict) -> dict:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid == proc.pid:
             break
-        total = 0
-        try:
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            procs = []
+        procs = tree_of(root)
+        total = rss_of(procs)
         for p in procs:
             try:
-                total += p.memory_info().rss
                 if p.pid != proc.pid and "spawn_main" in " ".join(p.cmdline()):
                     c = p.cpu_times()
                     rec = children.setdefault(p.pid, {"start": p.create_time(), "cpu": 0.0})

@@ -41,6 +41,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from process_use import rss_of, tree_of
+
 HERE = Path(__file__).resolve().parent
 START, END = date(2026, 7, 1), date(2026, 10, 1)
 SEED = 11
@@ -69,16 +71,7 @@ def measured(cmd: list[str], cwd: Path, env: dict | None = None, timeout: int = 
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid == proc.pid:
                 break
-            total = 0
-            try:
-                procs = [root, *root.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                procs = []
-            for p in procs:
-                try:
-                    total += p.memory_info().rss
-                except psutil.NoSuchProcess:
-                    pass
+            total = rss_of(tree_of(root))
             peak = max(peak, total)
             timeline.append((time.time(), total))
             if time.time() - t0 > timeout:

@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from process_use import tree_of
+
 HERE = Path(__file__).resolve().parent
 START, END = "2026-07-01", "2026-10-01"
 
@@ -97,11 +99,7 @@ def sample(cmd: list[str], out: Path, interval: float) -> tuple[int, list[tuple]
         if pid == proc.pid:
             break
         now = time.time()
-        try:
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            procs = []
-        for p in procs:
+        for p in tree_of(root):
             try:
                 if p.pid not in tags:
                     line = " ".join(p.cmdline())

@@ -1,7 +1,8 @@
 """This process's memory and CPU, for the benchmark scripts that measure a step in-process
-(the embedded engine runs in the Python process, so its RSS and CPU are the step's).
+(the embedded engine runs in the Python process, so its RSS and CPU are the step's), and the
+resident memory of a process tree, for those that measure a command.
 
-    from process_use import RssSampler, cpu, rss_mb
+    from process_use import RssSampler, cpu, rss_mb, rss_of, tree_of
 
 A script run as ``python benchmarks/x.py`` has ``benchmarks/`` on its path, so this imports.
 """
@@ -55,3 +56,26 @@ class RssSampler:
             if self.t0:
                 self.samples.append((round(time.time() - self.t0, 1), now))
             time.sleep(self.interval)
+
+
+def tree_of(root) -> list:
+    """``root`` (a ``psutil.Process``) and every process under it; none once it is gone."""
+    import psutil
+
+    try:
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def rss_of(procs) -> int:
+    """Bytes resident in ``procs`` (``psutil.Process``), leaving out any gone meanwhile."""
+    import psutil
+
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total

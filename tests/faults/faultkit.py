@@ -101,7 +101,7 @@ def theater(*args) -> list[str]:
     return [sys.executable, "-m", "theater.cli", *args]
 
 
-def run_args(landing: Path, lake: Path, *extra) -> list[str]:
+def run_args(landing: Path, lake: Path, *extra, start: date = START, end: date = END) -> list[str]:
     return theater(
         "run",
         "--landing",
@@ -109,9 +109,9 @@ def run_args(landing: Path, lake: Path, *extra) -> list[str]:
         "--lake",
         str(lake),
         "--start",
-        str(START),
+        str(start),
         "--end",
-        str(END),
+        str(end),
         *extra,
     )
 

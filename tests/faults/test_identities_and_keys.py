@@ -23,7 +23,7 @@ from collections import Counter
 from datetime import date
 
 import pytest
-from faultkit import env_for, record_figures, run, theater
+from faultkit import env_for, record_figures, run, run_args
 
 from theater.keycheck import DEMO_KEY, FINGERPRINT_FILE, fingerprint
 from theater.synth.exports import generate_vendor
@@ -33,19 +33,8 @@ SILVER = ("silver/interactions", "silver/directory", "silver/user_days", "silver
 
 
 def _run(landing, lake, state, log, *stages, env=None, extra=()):
-    cmd = theater(
-        "run",
-        "--landing",
-        str(landing),
-        "--lake",
-        str(lake),
-        "--start",
-        str(START),
-        "--end",
-        str(END),
-        *[a for s in stages for a in ("--stage", s)],
-        *extra,
-    )
+    stage_args = [a for s in stages for a in ("--stage", s)]
+    cmd = run_args(landing, lake, *stage_args, *extra, start=START, end=END)
     e = env_for(state)
     e.pop("THEATER_PSEUDONYM_KEY", None)
     e.update(env or {})

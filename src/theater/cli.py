@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     _output_commands(sub)
     from .audit.cli import add_parsers as audit_parsers
 
-    audit_parsers(sub, _common)
+    audit_parsers(sub, _period_args, _common)
     return parser
 
 

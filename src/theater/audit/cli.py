@@ -12,8 +12,9 @@ log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
-def add_parsers(subparsers, common=None) -> None:
-    """Register ``audit`` with its three subcommands; ``common`` adds the shared options
+def add_parsers(subparsers, period_args, common=None) -> None:
+    """Register ``audit`` with its three subcommands; ``period_args`` adds the period options
+    (--quarter, --start, --end) to those that take a period, ``common`` the shared options
     (--conf, --env, --engine, ...) to each."""
     audit = subparsers.add_parser(
         "audit", help="human audit of the detector: draw a sample, load labels, plan the audit size"
@@ -39,18 +40,13 @@ def add_parsers(subparsers, common=None) -> None:
             "docs/audit_guide.md)",
         )
 
-    def period(p):
-        p.add_argument("--quarter", help="period as YYYYQn, e.g. 2026Q3")
-        p.add_argument("--start", help="period start date, inclusive (YYYY-MM-DD)")
-        p.add_argument("--end", help="period end date, exclusive (YYYY-MM-DD)")
-
     s = sub.add_parser(
         "sample",
         help="draw a stratified sample (org x detector output) of the "
         "period's interactions to label",
     )
     s.add_argument("--lake", help="lake root (default: paths.lake)")
-    period(s)
+    period_args(s)
     s.add_argument("--size", type=int, required=True, help="number of interactions to label")
     s.add_argument("--out", required=True, help="CSV file to write")
     s.add_argument("--seed", type=int, help="random seed (default: audit.seed)")
@@ -63,7 +59,7 @@ def add_parsers(subparsers, common=None) -> None:
 
     pl = sub.add_parser("plan", help="labels needed for a target interval width")
     pl.add_argument("--lake", help="lake root (default: paths.lake)")
-    period(pl)
+    period_args(pl)
     pl.add_argument(
         "--target-width",
         type=float,

@@ -20,6 +20,21 @@ from theater.transforms.score import (
 NAMES = ["a", "b"]
 
 
+def _q3_index(users, signals, interval, **kw):
+    """``org_index`` of ``NAMES`` for 2026Q3, at least 10 users, dominance share 0.5."""
+    return org_index(
+        users,
+        signals,
+        interval,
+        names=NAMES,
+        min_users=10,
+        dominance_share=0.5,
+        period_start=date(2026, 7, 1),
+        period_end=date(2026, 10, 1),
+        **kw,
+    )
+
+
 def test_theater_probability_is_noisy_or_and_ignores_na(spark):
     df = spark.createDataFrame(
         [(1, True, True), (2, True, None), (3, False, None), (4, None, None), (5, False, True)],
@@ -132,18 +147,7 @@ def test_org_index_suppresses_small_and_dominated_orgs(spark):
         [("ok", 0.28, 0.33), ("tiny", 0.0, 1.0), ("dom", 0.0, 1.0)],
         "org_id string, ci_low double, ci_high double",
     )
-    out = org_index(
-        users,
-        signals,
-        interval,
-        names=NAMES,
-        min_users=10,
-        dominance_share=0.5,
-        top_n=3,
-        period_start=date(2026, 7, 1),
-        period_end=date(2026, 10, 1),
-        run_id="r1",
-    )
+    out = _q3_index(users, signals, interval, top_n=3, run_id="r1")
     got = {r.org_id: r for r in out.collect()}
     ok = got["ok"]
     assert (ok.theater_index, ok.ci_low, ok.ci_high) == (30.0, 28.0, 33.0)
@@ -190,18 +194,7 @@ def test_org_index_widens_interval_to_contain_estimate(spark):
     interval = spark.createDataFrame(
         [("o", 0.51, 0.6)], "org_id string, ci_low double, ci_high double"
     )
-    r = org_index(
-        users,
-        signals,
-        interval,
-        names=NAMES,
-        min_users=10,
-        dominance_share=0.5,
-        top_n=1,
-        period_start=date(2026, 7, 1),
-        period_end=date(2026, 10, 1),
-        run_id="r",
-    ).collect()[0]
+    r = _q3_index(users, signals, interval, top_n=1, run_id="r").collect()[0]
     assert (r.ci_low, r.theater_index, r.ci_high) == (50.0, 50.0, 60.0)
     assert r.top_signals == ["b"]
 
@@ -220,20 +213,8 @@ def test_bootstrap_interval_uses_measured_rows_only(spark):
 def _index(spark, users, signals, interval, **kw):
     return {
         r.org_id: r
-        for r in org_index(
-            users,
-            signals,
-            interval,
-            names=NAMES,
-            min_users=10,
-            dominance_share=0.5,
-            top_n=3,
-            period_start=date(2026, 7, 1),
-            period_end=date(2026, 10, 1),
-            run_id="r",
-            flag_names=NAMES,
-            min_coverage=0.1,
-            **kw,
+        for r in _q3_index(
+            users, signals, interval, top_n=3, run_id="r", flag_names=NAMES, min_coverage=0.1, **kw
         ).collect()
     }
 

@@ -17,6 +17,17 @@ SEATS_SCHEMA = (
 )
 
 
+def _a2_uses_copilot(spark):
+    """The period's activity: a2 of org A, 2 GitHub Copilot chat requests on 20 March (a
+    person-level export of the tool in A)."""
+    counts = [2 if n == "requests" else None for n in USER_DAY_COUNTS]
+    usage = spark.createDataFrame(
+        [("github_copilot_users", "a2", "A", None, D("2026-03-20"), "chat", *counts, 1)],
+        USER_DAYS_SCHEMA,
+    )
+    return ad.combined(None, ad.aggregate_activity(usage, START, END))
+
+
 def test_idle_needs_person_level_use_of_the_tool_in_the_org(spark):
     # GitHub Copilot seats (plain CSV: no vendor last activity) of a1 in A and b1, b2 in B;
     # nobody holding one used it. A's a2 (no seat) shows GitHub use in the users report, so
@@ -29,12 +40,7 @@ def test_idle_needs_person_level_use_of_the_tool_in_the_org(spark):
         ],
         SEATS_SCHEMA,
     )
-    counts = [2 if n == "requests" else None for n in USER_DAY_COUNTS]
-    usage = spark.createDataFrame(
-        [("github_copilot_users", "a2", "A", None, D("2026-03-20"), "chat", *counts, 1)],
-        USER_DAYS_SCHEMA,
-    )
-    activity = ad.combined(None, ad.aggregate_activity(usage, START, END))
+    activity = _a2_uses_copilot(spark)
     directory = spark.createDataFrame(
         [(u, u[0].upper(), D("2025-01-01"), None) for u in ("a1", "a2", "b1", "b2")],
         "user_key string, org_id string, valid_from date, valid_to date",
@@ -52,12 +58,7 @@ def test_one_stray_person_is_not_evidence_below_min_people(spark):
         [("seats_csv", "github_copilot", "a1", "a1", None, D("2026-01-01"), None, None, None)],
         SEATS_SCHEMA,
     )
-    counts = [2 if n == "requests" else None for n in USER_DAY_COUNTS]
-    usage = spark.createDataFrame(
-        [("github_copilot_users", "a2", "A", None, D("2026-03-20"), "chat", *counts, 1)],
-        USER_DAYS_SCHEMA,
-    )
-    activity = ad.combined(None, ad.aggregate_activity(usage, START, END))
+    activity = _a2_uses_copilot(spark)
     directory = spark.createDataFrame(
         [(u, "A", D("2025-01-01"), None) for u in ("a1", "a2")],
         "user_key string, org_id string, valid_from date, valid_to date",

@@ -23,7 +23,7 @@ import threading
 import time
 from datetime import date
 
-from org_index_peak import ACTIVE, CALLS, cpu, rss_mb, sampler, wrap
+from org_index_peak import ACTIVE, CALLS, cpu, fresh_staging, rss_mb, sampler, wrap
 
 
 def main() -> None:
@@ -51,9 +51,7 @@ def main() -> None:
 
     cfg = load_config(env="local")
     period = Period(date(2026, 7, 1), date(2026, 10, 1))
-    staging = os.path.join(a.out, "staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    os.makedirs(staging)
+    staging = fresh_staging(a.out)
     with session(cfg) as spark:
         lake = Lake(a.lake, cfg.table_format)
         inputs = score.read_inputs(spark, lake, period, cfg)

@@ -50,6 +50,14 @@ def sampler(interval: float) -> None:
         time.sleep(interval)
 
 
+def fresh_staging(out: str) -> str:
+    """``OUT/staging``, emptied: the step's scratch folder (the lake is only read)."""
+    staging = os.path.join(out, "staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    return staging
+
+
 def wrap(module, name: str, label: str | None = None) -> None:
     fn = getattr(module, name)
     label = label or f"{module.__name__.rsplit('.', 1)[-1]}.{name}"
@@ -107,9 +115,7 @@ def main() -> None:
 
     cfg = load_config(env="local")
     period = Period(date(2026, 7, 1), date(2026, 10, 1))
-    staging = os.path.join(a.out, "staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    os.makedirs(staging)
+    staging = fresh_staging(a.out)
     with session(cfg) as spark:
         lake = Lake(a.lake, cfg.table_format)
         inputs = score.read_inputs(spark, lake, period, cfg)

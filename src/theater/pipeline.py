@@ -176,9 +176,17 @@ def _run_stages(
                     # GX is imported meanwhile, in a background thread, from the first result
                     # kept for the Data Docs. Not in stage processes: GX would hold about 150
                     # MB in this process through every stage's peak; there the import waits
-                    # until after score.
+                    # until after score. Not during ingest either: its end is a string of short
+                    # engine calls and file operations on this thread, each of which waits for
+                    # the interpreter's lock while an import holds it, and it already shares
+                    # its cores with the MLflow run's creation; GX is imported from ingest's
+                    # end, beside the next stage's long engine calls (:class:`_DocsAhead`).
                     m, orgs = run_stage(
-                        spark, *args, progress=progress, defer_docs=True, prewarm_docs=True
+                        spark,
+                        *args,
+                        progress=progress,
+                        defer_docs=True,
+                        prewarm_docs=stage != "ingest",
                     )
                 stage_docs = m.pop("dq_docs", [])
                 if ahead is not None and stage != order[-1]:
@@ -197,12 +205,14 @@ def _run_stages(
             ahead.wait()
         if docs:  # after the last write (or a failure): off the stages' path, GX once
             from .quality.docs import build_docs
+            from .quality.runner import GX
 
-            if isolated:
+            if isolated or not GX.started():
                 # GX is first imported here, and MLflow's logging thread may be importing
                 # too: two threads importing one module at once can fail ("cannot access
                 # submodule 'ml' of module 'pyspark'"). In process, GX was imported during
-                # the stages and the docs are rendered while the logging thread writes.
+                # the stages (but for a run of ingest alone) and the docs are rendered while
+                # the logging thread writes.
                 tracked.settle()
 
             build_docs(docs)
@@ -224,7 +234,10 @@ class _DocsAhead:
         from concurrent.futures import ThreadPoolExecutor
 
         from .quality.docs import build_docs
+        from .quality.runner import GX
 
+        # GX's import starts now (pyspark.ml first, on this thread), not from the docs thread
+        GX.prewarm()
         if self.pool is None:
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="data-docs")
         self.used = True

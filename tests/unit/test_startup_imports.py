@@ -78,3 +78,74 @@ def test_importing_the_pipeline_loads_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+class _Tracked:
+    """What ``pipeline._run_stages`` asks of the MLflow run, recording the order of calls."""
+
+    def __init__(self, calls: list):
+        self.calls = calls
+
+    def stage(self, name):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def record_stage(self, name, *args):
+        self.calls.append(("record", name))
+
+    def record_index(self, rows):
+        pass
+
+    def settle(self):
+        self.calls.append(("settle",))
+
+
+def _stages_in_one_process(monkeypatch, stages):
+    from theater import pipeline
+
+    calls: list = []
+
+    def run_stage(spark, stage, *args, prewarm_docs=False, **kw):
+        calls.append(("stage", stage, prewarm_docs))
+        rows = {"rows_loaded": {}, "rows_quarantined": {}, "silver_interactions": 0}
+        return {"dq_docs": [{"stage": stage}], **rows}, None
+
+    monkeypatch.setattr(pipeline, "run_stage", run_stage)
+    monkeypatch.setattr(GX, "prewarm", classmethod(lambda cls: calls.append(("prewarm",))))
+    monkeypatch.setattr(GX, "started", classmethod(lambda cls: ("prewarm",) in calls))
+    monkeypatch.setattr(dq_docs, "build_docs", lambda docs: calls.append(("docs", len(docs))))
+    results: dict = {}
+    pipeline._run_stages(
+        None, None, stages, "lake", "landing", lambda: "r", _Tracked(calls), None, False,
+        results, lambda msg: None,
+    )  # fmt: skip
+    return calls
+
+
+def test_ingest_in_one_process_leaves_gx_to_its_end(monkeypatch):
+    calls = _stages_in_one_process(monkeypatch, ("ingest", "refine"))
+    # ingest keeps its docs without importing GX; the import starts as ingest's docs are handed
+    # to the docs thread, before the next stage; refine prewarms as before (then a no-op)
+    assert calls[:3] == [("stage", "ingest", False), ("prewarm",), ("docs", 1)]
+    assert ("stage", "refine", True) in calls
+    assert calls.index(("prewarm",)) < calls.index(("stage", "refine", True))
+
+
+def test_ingest_alone_in_one_process_imports_gx_after_the_logging_settles(monkeypatch):
+    calls = _stages_in_one_process(monkeypatch, ("ingest",))
+    assert calls == [("stage", "ingest", False), ("record", "ingest"), ("settle",), ("docs", 1)]
+
+
+def test_docs_take_gx_through_its_lock_before_any_gx_module(monkeypatch, tmp_path):
+    order: list = []
+    monkeypatch.setattr(GX, "context", classmethod(lambda cls: order.append("context")))
+
+    def to_gx_result(*args):
+        order.append("result")
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(dq_docs.metrics, "to_gx_result", to_gx_result)
+    doc = {"directory": str(tmp_path), "suite": "s", "suite_meta": {}, "batch": "b"}
+    dq_docs.build_docs([{**doc, "run_name": "r", "outcomes": [], "entry": {}}])
+    assert order == ["context", "result"]

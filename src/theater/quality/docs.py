@@ -114,6 +114,10 @@ def build_docs(docs: list[dict]) -> None:
         if "://" not in directory:  # GX's filesystem store wants an absolute base directory
             directory = os.path.abspath(directory)
         try:
+            # GX first, through its lock: a prewarm thread still importing it is waited for,
+            # never joined by a second import of its modules (two threads importing one
+            # package fail: "partially initialized module 'great_expectations.core'")
+            GX.context()
             keys = [
                 _store_result(
                     d["suite"],

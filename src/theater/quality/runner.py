@@ -46,6 +46,11 @@ class GX:
             threading.Thread(target=cls._prewarm, name="gx-prewarm", daemon=True).start()
 
     @classmethod
+    def started(cls) -> bool:
+        """Whether GX is imported or being imported in this process."""
+        return cls._ctx is not None or cls._prewarming
+
+    @classmethod
     def _prewarm(cls) -> None:
         try:
             cls.context()

@@ -318,6 +318,7 @@ class _Frame:
     kinds: np.ndarray | None = None  # kind code per feature code (:func:`feature_kinds`)
     groups: tuple | None = None  # :func:`_feature_groups` of the rows, once for all replicates
     blocks: tuple | None = None  # :func:`_org_blocks` of the rows, once for all replicates
+    by_block: tuple | None = None  # :func:`_block_rows`, once for all replicates
     fixed: "_Fixed | None" = None  # :func:`_fixed` of the rows, once for all replicates
 
 
@@ -489,12 +490,21 @@ def _org_resample(fr: _Frame, rng: np.random.Generator):
     so a copy counts as one more org). The j-th draw of every feature reads the same uniform
     number: features reached by the same orgs (one export's features) draw the same orgs, as
     their errors go together in an org's mix of features."""
+    pos, copy, _ = _resample_positions(fr, rng)
+    return fr.blocks[0][pos], copy
+
+
+def _resample_positions(fr: _Frame, rng: np.random.Generator):
+    """:func:`_org_resample`'s draw as positions in the block order of :func:`_org_blocks`
+    (the drawn rows are ``order[pos]``), the org copy per drawn row and the feature code per
+    drawn row."""
     if fr.blocks is None:
         fr.blocks = _org_blocks(fr)
     order, start, length, first = fr.blocks
     g = np.diff(first)  # orgs per feature
     if not len(g) or not g.sum():
-        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+        none = np.zeros(0, dtype=int)
+        return none, none, none
     u = rng.random(int(g.max()))
     feat = np.repeat(np.arange(len(g)), g)
     j = np.arange(len(feat)) - np.repeat(first[:-1], g)  # draw number within its feature
@@ -502,8 +512,21 @@ def _org_resample(fr: _Frame, rng: np.random.Generator):
     ln = length[picks]
     # the rows of each picked block: its first row + 0 .. length - 1
     offs = np.arange(int(ln.sum())) - np.repeat(np.cumsum(ln) - ln, ln)
-    rows = order[np.repeat(start[picks], ln) + offs]
-    return rows, np.repeat(np.arange(len(picks)), ln)
+    pos = np.repeat(start[picks], ln) + offs
+    # a block's rows are of one feature, its pick's
+    return pos, np.repeat(np.arange(len(picks)), ln), np.repeat(feat, ln)
+
+
+def _block_rows(fr: _Frame) -> tuple:
+    """(n, k, unused rate, user) of the rows in the block order of :func:`_org_blocks`, once
+    for all replicates: a replicate's drawn blocks are then runs of consecutive values, read
+    in place of a gather scattered over the rows (the same values)."""
+    if fr.by_block is None:
+        if fr.blocks is None:
+            fr.blocks = _org_blocks(fr)
+        order = fr.blocks[0]
+        fr.by_block = (fr.n[order], fr.k[order], _fixed(fr).rate[order], fr.row_user[order])
+    return fr.by_block
 
 
 def _user_excess(fr: _Frame, w: np.ndarray, s: Settings, rng: np.random.Generator | None = None):
@@ -520,16 +543,16 @@ def _user_excess(fr: _Frame, w: np.ndarray, s: Settings, rng: np.random.Generato
     if rng is None:
         b = baselines(fr.row_feature, fr.n, fr.k, wr, s, c.row_org, fr.groups, fr.kinds)
     else:
-        rows, copy = _org_resample(fr, rng)
-        feature = fr.row_feature[rows]
+        pos, copy, feature = _resample_positions(fr, rng)
+        n_b, k_b, rate_b, user_b = _block_rows(fr)
         b = baselines(
             feature,
-            fr.n[rows],
-            fr.k[rows],
-            wr[rows],
+            n_b[pos],
+            k_b[pos],
+            w[user_b[pos]],
             s,
             copy,
-            _resample_groups(feature, c.rate[rows]),
+            _resample_groups(feature, rate_b[pos]),
             fr.kinds,
         )
     codes = np.zeros(int(fr.row_feature.max()) + 1 if len(fr.n) else 0)

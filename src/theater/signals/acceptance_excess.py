@@ -333,6 +333,7 @@ class _Fixed:
     q: np.ndarray  # 1 - p
     n_u: np.ndarray  # per user: outputs counted, at most the user's usage
     all_usage: np.ndarray  # per org: usage
+    org_interleave: tuple | None = None  # :func:`_interleaved` of ``row_org`` (rows by org)
 
 
 def _fixed(fr: "_Frame") -> _Fixed:
@@ -346,6 +347,9 @@ def _fixed(fr: "_Frame") -> _Fixed:
             n_u=np.minimum(np.bincount(fr.row_user, weights=fr.n, minlength=fr.n_users), fr.usage),
             all_usage=np.bincount(fr.user_org, weights=fr.usage, minlength=len(fr.orgs)),
         )
+        org = fr.fixed.row_org
+        if len(org) and (org[1:] >= org[:-1]).all():  # rows in org order (:func:`_frame`)
+            fr.fixed.org_interleave = _interleaved(org)
     return fr.fixed
 
 
@@ -405,7 +409,9 @@ def spread_weights(
     with fewer than ``min_baseline_users`` such users weighs 1; none weighs more than 10.
     ``rate``: ``k / n`` per row where given (the same quotients)."""
     nf = int(feature.max()) + 1 if len(feature) else 0
-    ok = (n >= s.min_user_outputs) & (w > 0)
+    # the rows' positions once, then taken from each array (a boolean mask applied to each
+    # array scans it anew, about three times the take's cost)
+    ok = np.flatnonzero((n >= s.min_user_outputs) & (w > 0))
     f, ww, bo = feature[ok], w[ok], b[ok]
     t = ((k[ok] / n[ok]) if rate is None else rate[ok]) - bo
     t = t / np.maximum(1 - bo, 1e-9)
@@ -421,18 +427,40 @@ def spread_weights(
     return a[feature]
 
 
-def mix_baselines(group: np.ndarray, bf: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def mix_baselines(
+    group: np.ndarray, bf: np.ndarray, weight: np.ndarray, interleave: tuple | None = None
+) -> np.ndarray:
     """Per row: the mean of the feature baselines ``bf`` over the rows of its ``group`` (the
     row's org), weighted by ``weight`` (outputs x pooling weight x bootstrap weight): the
     genuine unused rate of the group's mix of features. The row's own baseline where its
-    group has no weight."""
+    group has no weight. ``interleave``: :func:`_interleaved` of ``group``."""
     if not len(group):
         return bf
-    num = np.bincount(group, weights=weight * bf)
-    den = np.bincount(group, weights=weight)
+    num = _group_sums(group, weight * bf, interleave)
+    den = _group_sums(group, weight, interleave)
     ok = den > 0
     # per group first, then to the rows: the same quotients
-    return np.where(ok[group], (num / np.where(ok, den, 1.0))[group], bf)
+    mix = (num / np.where(ok, den, 1.0))[group]
+    return mix if ok.all() else np.where(ok[group], mix, bf)
+
+
+def _interleaved(group: np.ndarray) -> tuple:
+    """For rows sorted by ``group``: an order that takes one row of each group in turn, each
+    group's rows in their own order, and the groups in that order. Summed per group in it
+    (:func:`_group_sums`), each group adds the same values in the same order as in the rows'
+    order, so the same sums; but consecutive additions go to different groups, where in the
+    rows' order each waits for the previous one to the same group (a few dozen orgs: the
+    sum is bound by that wait: 0.93 against 0.35 ms per sum at 4M)."""
+    rank = np.arange(len(group)) - np.searchsorted(group, group)
+    order = np.lexsort((group, rank))
+    return order, group[order]
+
+
+def _group_sums(group: np.ndarray, x: np.ndarray, interleave: tuple | None) -> np.ndarray:
+    if interleave is None:
+        return np.bincount(group, weights=x)
+    order, grouped = interleave
+    return np.bincount(grouped, weights=x[order])
 
 
 def org_incentive(
@@ -573,7 +601,7 @@ def _user_excess(fr: _Frame, w: np.ndarray, s: Settings, rng: np.random.Generato
     # chat messages than completions this quarter) says nothing about their theater, and
     # converting it per person scales up the excess of whoever happens to use a feature
     # whose genuine rate is near 1/2 (Amazon Q's messages counted both ways: x2)
-    bs = mix_baselines(c.row_org, bf, an * wr)
+    bs = mix_baselines(c.row_org, bf, an * wr, c.org_interleave)
     E, D = per_user(a * (fr.k - fr.n * bf)), per_user(an * (1 - bs))
     D_hi = per_user(an * np.maximum(1 - s.max_used_theater - bs, 0.05))
     has = D > 0

@@ -34,17 +34,19 @@ def cpu():
     return t.user + t.system
 marks = [("code", round(START - T0, 3), round(cpu(), 3))]
 import gc
-GC = {}  # generation: [collections, wall s] (the main thread's and any other's)
+GC = {}  # generation: [collections, wall s, CPU s of the collecting thread]
 _gc_t = {}
 def _gc_cb(phase, info):
     import threading
     key = threading.get_ident()
     if phase == "start":
-        _gc_t[key] = time.perf_counter()
+        _gc_t[key] = (time.perf_counter(), time.thread_time())
     elif key in _gc_t:
-        e = GC.setdefault(str(info["generation"]), [0, 0.0])
+        e = GC.setdefault(str(info["generation"]), [0, 0.0, 0.0])
+        w, c = _gc_t.pop(key)
         e[0] += 1
-        e[1] += time.perf_counter() - _gc_t.pop(key)
+        e[1] += time.perf_counter() - w
+        e[2] += time.thread_time() - c
 gc.callbacks.append(_gc_cb)
 calls = {}
 def timed(owner, name, key=None):
@@ -103,7 +105,7 @@ def main():
     code = real_main(sys.argv[1:])
     marks.append(("main returned", round(time.time() - T0, 3), round(cpu(), 3)))
     out = {k: [round(x, 3) for x in v] for k, v in calls.items()}
-    gcs = {k: [v[0], round(v[1], 3)] for k, v in GC.items()}
+    gcs = {k: [v[0], round(v[1], 3), round(v[2], 3)] for k, v in GC.items()}
     sys.stderr.write("EDGES " + json.dumps({"calls": out, "marks": marks, "gc": gcs, "frozen": gc.get_freeze_count()}) + "\n")
     sys.stderr.flush()
     return code

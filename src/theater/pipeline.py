@@ -116,23 +116,18 @@ def run_pipeline(
 
 
 # Python's cyclic collector walks every object it tracks at each full collection; the modules a
-# run imports before its stages (PySpark's client, pandas, pyarrow, gRPC: about 200,000
-# objects) stay for the process's life. Frozen, the collector skips them. A young collection
-# every 700 new objects (Python's default) ran about 1,000 times in a 1M run; every
-# YOUNG_COLLECTION objects it runs a tenth as often, each collection longer, the garbage it
-# frees a little later.
-YOUNG_COLLECTION = 7_000
+# run imports before its stages (PySpark's client, pandas, pyarrow, gRPC: about 100,000 objects
+# the collector tracks) stay for the process's life. Frozen, full collections skip them: in a
+# 1M run the collector's CPU went from about 2.1 to 1.0 s, most of it on the main thread
+# (benchmarks/RESULTS.md, "(wall at 1M, outside the stages)").
 
 
 def spare_collector() -> None:
-    """Freeze what was imported so far and collect young objects less often (a run in this
-    process, after the engine's client is imported: the objects frozen are never freed)."""
+    """Freeze what was imported so far (a run in this process, once the engine's client is
+    imported: the objects frozen are never freed)."""
     import gc
 
     gc.freeze()
-    young, middle, old = gc.get_threshold()
-    if young < YOUNG_COLLECTION:
-        gc.set_threshold(YOUNG_COLLECTION, middle, old)
 
 
 class _RunId:

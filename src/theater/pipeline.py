@@ -115,19 +115,26 @@ def run_pipeline(
     return results
 
 
-# Python's cyclic collector walks every object it tracks at each full collection; the modules a
-# run imports before its stages (PySpark's client, pandas, pyarrow, gRPC: about 100,000 objects
-# the collector tracks) stay for the process's life. Frozen, full collections skip them: in a
-# 1M run the collector's CPU went from about 2.1 to 1.0 s, most of it on the main thread
-# (benchmarks/RESULTS.md, "(wall at 1M, outside the stages)").
+# Python's cyclic collector: with its default schedule (a young collection every 700 new
+# objects) a 1M run in one process made 6-8 full collections, each walking every object the
+# process holds (the imported modules of PySpark's client, pandas, pyarrow, gRPC, MLflow, GX:
+# hundreds of thousands), 1.1-1.3 CPU s, most of it on the main thread between engine calls.
+# A young collection every YOUNG_COLLECTION objects makes two, and the modules imported before
+# the stages are frozen (skipped by every collection): the collector's CPU in a 1M run 1.7-2.1
+# -> 1.0 s (benchmarks/RESULTS.md, "(wall at 1M, outside the stages)"). Garbage in cycles is
+# freed a little later: young collections free the same objects, each one ten times larger.
+YOUNG_COLLECTION = 7_000
 
 
 def spare_collector() -> None:
-    """Freeze what was imported so far (a run in this process, once the engine's client is
-    imported: the objects frozen are never freed)."""
+    """Freeze what was imported so far and collect young objects less often (a run in this
+    process, once the engine's client is imported: the objects frozen are never freed)."""
     import gc
 
     gc.freeze()
+    young, middle, old = gc.get_threshold()
+    if young < YOUNG_COLLECTION:
+        gc.set_threshold(YOUNG_COLLECTION, middle, old)
 
 
 class _RunId:

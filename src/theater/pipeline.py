@@ -116,22 +116,21 @@ def run_pipeline(
 
 
 # Python's cyclic collector: with its default schedule (a young collection every 700 new
-# objects) a 1M run in one process made 6-8 full collections, each walking every object the
-# process holds (the imported modules of PySpark's client, pandas, pyarrow, gRPC, MLflow, GX:
+# container objects) a 1M run in one process made 6-8 full collections, each walking every
+# object the process holds (the modules of PySpark's client, pandas, pyarrow, gRPC, MLflow, GX:
 # hundreds of thousands), 1.1-1.3 CPU s, most of it on the main thread between engine calls.
-# A young collection every YOUNG_COLLECTION objects makes two, and the modules imported before
-# the stages are frozen (skipped by every collection): the collector's CPU in a 1M run 1.7-2.1
-# -> 1.0 s (benchmarks/RESULTS.md, "(wall at 1M, outside the stages)"). Garbage in cycles is
-# freed a little later: young collections free the same objects, each one ten times larger.
+# A young collection every YOUNG_COLLECTION objects makes two: the collector's CPU in a 1M run
+# 1.7-2.1 -> 0.9-1.0 s (benchmarks/RESULTS.md, "(wall at 1M, outside the stages)"; freezing
+# the imported modules as well changed nothing more, and freezing them alone kept 7-8 full
+# collections). Garbage in cycles is freed a little later, by collections ten times larger.
 YOUNG_COLLECTION = 7_000
 
 
 def spare_collector() -> None:
-    """Freeze what was imported so far and collect young objects less often (a run in this
-    process, once the engine's client is imported: the objects frozen are never freed)."""
+    """Collect young objects less often (a run in this process; a larger threshold already
+    set is kept)."""
     import gc
 
-    gc.freeze()
     young, middle, old = gc.get_threshold()
     if young < YOUNG_COLLECTION:
         gc.set_threshold(YOUNG_COLLECTION, middle, old)

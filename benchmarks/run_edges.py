@@ -12,7 +12,9 @@ line to its exit as seen by this process.
 
 ``OUT`` must not exist. One JSON object on stdout: ``calls`` (name: [wall s, process CPU s,
 main-thread CPU s, count]), ``marks`` (log line, wall s since the interpreter's start, process
-CPU s), ``wall`` and ``cpu`` of the child (wait4), ``to_code`` and ``exit_wall``.
+CPU s), ``gc`` (the cyclic collector per generation, from ``gc.callbacks``: collections, wall
+s, CPU s of the collecting thread), ``wall`` and ``cpu`` of the child (wait4), ``to_code`` and
+``exit_wall``.
 Figures: ``benchmarks/RESULTS.md``.
 """
 

@@ -472,16 +472,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """The ``theater`` console script: :func:`main`, then a clean exit.
+    """The ``theater`` console script: :func:`main`, then :func:`exit_process`."""
+    exit_process(main())
+
+
+def exit_process(code: int) -> None:
+    """End the process with ``code`` once a command is done, without the interpreter's
+    teardown where the engine's client or ``deltalake`` was loaded.
 
     ``deltalake`` (delta-rs) can abort the interpreter at shutdown ("terminate called without
     an active exception", delta-io/delta-rs#2184) after the work has finished and been
-    committed, which would turn a successful run into exit -6 for a scheduler. Once
-    ``deltalake`` has been loaded, the exit code is passed straight to the OS after the output
-    is flushed; every resource of ours (lock, staging, MLflow run) is closed by then.
+    committed, which would turn a successful run into exit -6 for a scheduler. And the
+    teardown of a process that ran the pipeline (every module's objects collected: PySpark's
+    client, pandas, pyarrow, MLflow, GX) took about 1.9 CPU s after a 1M run, once the work was
+    done. So the exit code is passed straight to the OS after the output is flushed; every
+    resource of ours (lock, staging, MLflow run, engine) is closed by then.
     """
-    code = main()
-    if "deltalake" in sys.modules:
+    if "deltalake" in sys.modules or "pyspark" in sys.modules:
         logging.shutdown()
         for stream in (sys.stdout, sys.stderr):
             try:

@@ -74,6 +74,7 @@ def run_pipeline(
 
         return_freed_memory(cfg, stages, lake.root)
         preload_client(cfg)
+        spare_collector()
     # the MLflow run is created in a background thread while the interpreter goes on. The lock
     # is taken before the engine starts: a busy lake is refused before a JVM or an engine is
     # paid for, and the engine stops before the lock is released. In this process the stages
@@ -112,6 +113,27 @@ def run_pipeline(
         results["run_id"] = run_id()
     results["seconds"] = round(time.time() - t_all, 1)
     return results
+
+
+# Python's cyclic collector: with its default schedule (a young collection every 700 new
+# container objects) a 1M run in one process made 6-8 full collections, each walking every
+# object the process holds (the modules of PySpark's client, pandas, pyarrow, gRPC, MLflow, GX:
+# hundreds of thousands), 1.1-1.3 CPU s, most of it on the main thread between engine calls.
+# A young collection every YOUNG_COLLECTION objects makes two: the collector's CPU in a 1M run
+# 1.7-2.1 -> 0.9-1.0 s (benchmarks/RESULTS.md, "(wall at 1M, outside the stages)"; freezing
+# the imported modules as well changed nothing more, and freezing them alone kept 7-8 full
+# collections). Garbage in cycles is freed a little later, by collections ten times larger.
+YOUNG_COLLECTION = 7_000
+
+
+def spare_collector() -> None:
+    """Collect young objects less often (a run in this process; a larger threshold already
+    set is kept)."""
+    import gc
+
+    young, middle, old = gc.get_threshold()
+    if young < YOUNG_COLLECTION:
+        gc.set_threshold(YOUNG_COLLECTION, middle, old)
 
 
 class _RunId:

@@ -684,6 +684,9 @@ def index_frame(
     org_days=None,
 ):
     with beside_executor(staging, buckets) as beside:
+        started = _start_org_columns(
+            beside, spark, labels, cfg, inc, policies, work_items, period, history, staging, buckets
+        )
         base, shares = _index_base(
             spark, labels, period, cfg, run_id, inc, aggs, period_rows, staging, buckets, beside
         )
@@ -708,9 +711,36 @@ def index_frame(
             history=history,
             staging=staging,
             buckets=buckets,
+            started=started,
         )
         with_org_shares(inc, shares.result(), extra)
     return blank_suppressed(incentives.with_org_columns(spark, base.schema, rows, extra))
+
+
+def _start_org_columns(
+    beside, spark, labels, cfg, inc, policies, work_items, period, *rest
+) -> dict:
+    """The parts of ``incentives.org_columns`` that read no index row (outcome decoupling, the
+    sensitivity grid's shares; ``rest``: history, staging, buckets), started on the second
+    thread, where the main one runs the estimators of :func:`_index_base` (Python) meanwhile;
+    the org shares follow them there while the index is collected. None started without a
+    second thread: each is then computed where ``org_columns`` needs it, in its order."""
+    if isinstance(beside, AtOnce):
+        return {}
+    return {
+        "decoupling": beside.submit(
+            incentives.decoupling_estimates,
+            spark,
+            labels,
+            cfg,
+            policies,
+            work_items,
+            period.start,
+            period.end,
+            *rest,
+        ),
+        "config_shares": beside.submit(incentives.config_shares, labels, cfg, NAMES, inc),
+    }
 
 
 def with_org_shares(inc, shares: list, extra: dict) -> None:

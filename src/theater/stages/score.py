@@ -662,8 +662,17 @@ def beside_executor(staging: str | None, buckets: int):
     is not removed under it when the main thread fails; its own error is raised by
     ``result()``."""
     if staging is not None and buckets <= BESIDE_BUCKETS:
-        return ThreadPoolExecutor(1, thread_name_prefix="score-beside")
+        return _Beside(1, thread_name_prefix="score-beside")
     return AtOnce()
+
+
+class _Beside(ThreadPoolExecutor):
+    """A thread pool whose ``with`` block, left by an error, drops the tasks not yet started
+    (the stage fails anyway) and waits for the running one."""
+
+    def __exit__(self, exc_type, exc, tb):
+        self.shutdown(wait=True, cancel_futures=exc_type is not None)
+        return False
 
 
 def index_frame(

@@ -756,11 +756,14 @@ def _rank_bands(index_rows, published, labels, cfg, names, inc, shares=None) -> 
     per-interaction labels: only orgs whose index rests on them. ``shares``: a future of
     :func:`config_shares` of the same inputs, else they are computed here (when needed)."""
     s = cfg.incentives
+    # read first: an error of the started computation fails the stage even when unused
+    per_cfg = shares.result() if shares is not None else None
     basis = {r.org_id: getattr(r, "index_basis", "interactions") for r in index_rows}
     by_labels = {o: v for o, v in published.items() if basis[o] in (None, "interactions")}
     if not (s.sensitivity.enabled and by_labels):
         return {}
-    per_cfg = shares.result() if shares is not None else config_shares(labels, cfg, names, inc)
+    if shares is None:
+        per_cfg = config_shares(labels, cfg, names, inc)
     return sensitivity.rank_bands(per_cfg, by_labels, list(by_labels), s.sensitivity.band)
 
 

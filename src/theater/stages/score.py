@@ -517,8 +517,18 @@ def incentive_frames(
         num="inc_num",
         den="inc_den",
     )
+    per_org = _incentive_per_org(users, interval, cfg)
+    shares = (beside or AtOnce()).submit(_org_shares, units, inc, b, users)
+    usage = users.select("org_id", "user_key", "usage").join(
+        user_inc, on=["org_id", "user_key"], how="left"
+    )
+    return per_org, usage, shares
+
+
+def _incentive_per_org(users, interval, cfg: Config) -> DataFrame:
+    """Per org: the incentive share (where enough rows back it), its interval and basis."""
     bases = F.array_sort(F.array_distinct(F.flatten(F.collect_list("_bases"))))
-    per_org = (
+    return (
         users.groupBy("org_id")
         .agg(
             F.sum("inc_num").alias("_num"),
@@ -538,11 +548,6 @@ def incentive_frames(
             F.array_join(F.col("_b"), "+").alias("incentive_basis"),
         )
     )
-    shares = (beside or AtOnce()).submit(_org_shares, units, inc, b, users)
-    usage = users.select("org_id", "user_key", "usage").join(
-        user_inc, on=["org_id", "user_key"], how="left"
-    )
-    return per_org, usage, shares
 
 
 def _org_shares(units, inc, boot, users) -> list:

@@ -638,10 +638,10 @@ def org_sources(period_rows, aggs: Aggregates | None):
 
 
 #: Most label buckets (``scoring.bucket_rows`` interactions each) of a staged period at which
-#: the org index step computes the incentive org shares on a second thread, beside its other
-#: steps: that work is mostly Python and small engine reads, and the step's plans leave a core
-#: idle about half its wall. Two plans and two estimators at once hold more memory, so larger
-#: periods keep one at a time (their peak is set in this step).
+#: the org index step runs a second thread (:func:`_start_org_columns`): alone, the step keeps
+#: one core idle about half its wall (its estimators are Python, its index plan small windows).
+#: Two plans or estimators at once hold more memory, so larger periods keep one at a time
+#: (their score peak is set in this step).
 BESIDE_BUCKETS = 3
 
 
@@ -662,10 +662,10 @@ class AtOnce:
 
 
 def beside_executor(staging: str | None, buckets: int):
-    """One worker thread for the org index step's second task (:data:`BESIDE_BUCKETS`), or
-    :class:`AtOnce`. Leaving the ``with`` block waits for the task, so that the staging folder
-    is not removed under it when the main thread fails; its own error is raised by
-    ``result()``."""
+    """One worker thread for the org index step's tasks beside the main thread
+    (:data:`BESIDE_BUCKETS`), run in the order submitted, or :class:`AtOnce`. Leaving the
+    ``with`` block waits for the running task, so that the staging folder is not removed under
+    it when the main thread fails; a task's own error is raised by its ``result()``."""
     if staging is not None and buckets <= BESIDE_BUCKETS:
         return _Beside(1, thread_name_prefix="score-beside")
     return AtOnce()

@@ -8,7 +8,10 @@ and CPU / asked is its wall there if nothing else waits. ``<=1``: the share of t
 with one thread wanting a core (a plan, or a phase of one, on one core), and of refine's
 silver copy (the table refine's gate validates and publishes from: refine's main plan).
 
-    python benchmarks/wall_asked.py RUN.json [RUN.json ...]
+    python benchmarks/wall_asked.py RUN.json [RUN.json ...] [--steps]
+
+``--steps``: the same for each of score's steps too (between two of its log lines), with
+CPU / asked: the step's wall on an idle machine if its work kept that many cores busy.
 """
 
 from __future__ import annotations
@@ -53,6 +56,23 @@ def asked(d: dict, cores: int) -> dict[str, list[float]]:
     return res
 
 
+def step_rows(d: dict, cores: int) -> list[str]:
+    """One line per step of the score stage: CPU s, asked, <=1 share, CPU / asked."""
+    out = []
+    for (a, b, cpu, st), r in zip(stage_windows(d), d["steps"]):
+        if st != "score":
+            continue
+        inside = [x for t, x in d["runnable"] if a <= t < b and x >= 1]
+        if not inside:
+            continue
+        k = sum(min(x, cores) for x in inside) / len(inside)
+        one = sum(1 for x in inside if x == 1) / len(inside)
+        out.append(
+            f"      {cpu:6.2f} CPU, asked {k:.2f} (<=1 {one:4.0%}), CPU/asked {cpu / k:6.2f}  {r['step'][:60]}"
+        )
+    return out
+
+
 def silver_copy(d: dict) -> str:
     calls = [c for c in d["calls"] if "measure.py:53:copy" in c[4]]
     if not calls:
@@ -65,7 +85,8 @@ def silver_copy(d: dict) -> str:
 
 def main() -> int:
     cores = os.cpu_count() or 1
-    for path in sys.argv[1:]:
+    with_steps = "--steps" in sys.argv
+    for path in [a for a in sys.argv[1:] if a != "--steps"]:
         d = json.load(open(path))
         res = asked(d, cores)
         cells = []
@@ -79,6 +100,8 @@ def main() -> int:
         print(f"{os.path.basename(path)}: {d['cpu']:.1f} CPU s, {d['wall']:.1f} wall s")
         print("   " + "; ".join(cells))
         print(f"   refine's silver copy: {silver_copy(d)}")
+        if with_steps:
+            print("\n".join(step_rows(d, cores)))
     return 0
 
 

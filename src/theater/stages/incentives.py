@@ -659,6 +659,8 @@ def org_columns(
     history: DataFrame | None = None,
     staging: str | None = None,
     buckets: int = 1,
+    *,
+    started: Mapping | None = None,
 ) -> dict[str, dict]:
     """{org: {column: value}} for outcome decoupling, high-confidence theater and rank bands.
 
@@ -667,26 +669,19 @@ def org_columns(
     decoupling's pre-mandate weeks; without it the period's labels are used.
     ``staging``: scratch folder for decoupling's user-day usage; with it, decoupling's
     bootstrap runs in ``buckets`` user-hash buckets (``outcome_decoupling.estimate``).
+    ``started``: futures of :func:`decoupling_estimates` (``"decoupling"``) and
+    :func:`config_shares` (``"config_shares"``) of the same inputs, started by the caller
+    before the index rows existed (they do not read them); computed here where absent.
     """
     s = cfg.incentives
-    dec: dict[str, outcome_decoupling.Estimate] = {}
-    if s.outcome_decoupling.enabled and policies is not None and work_items is not None:
-        interactions = (
-            history if history is not None else labels.select("org_id", "user_key", "event_date")
+    started = started or {}
+    dec = (
+        started["decoupling"].result()
+        if "decoupling" in started
+        else decoupling_estimates(
+            spark, labels, cfg, policies, work_items, start, end, history, staging, buckets
         )
-        ests = outcome_decoupling.estimate(
-            spark,
-            interactions,
-            work_items,
-            policies,
-            start,
-            end,
-            s.outcome_decoupling,
-            cfg.scoring.bootstrap.seed,
-            staging=staging,
-            buckets=buckets,
-        )
-        dec = {e.org_id: e for e in ests if e.status == "ok"}
+    )
     published = {
         r.org_id: r.theater_index
         for r in index_rows
@@ -697,7 +692,9 @@ def org_columns(
         if published
         else None
     )
-    bands = _rank_bands(index_rows, published, labels, cfg, names, inc)
+    bands = _rank_bands(
+        index_rows, published, labels, cfg, names, inc, started.get("config_shares")
+    )
     out: dict[str, dict] = {}
     for r in index_rows:
         o, e = r.org_id, dec.get(r.org_id)
@@ -716,6 +713,32 @@ def org_columns(
     return out
 
 
+def decoupling_estimates(
+    spark, labels, cfg, policies, work_items, start, end, history=None, staging=None, buckets=1
+) -> dict:
+    """{org: outcome_decoupling.Estimate} of the orgs estimated (see :func:`org_columns`);
+    empty when decoupling is off or its inputs are missing."""
+    s = cfg.incentives
+    if not (s.outcome_decoupling.enabled and policies is not None and work_items is not None):
+        return {}
+    interactions = (
+        history if history is not None else labels.select("org_id", "user_key", "event_date")
+    )
+    ests = outcome_decoupling.estimate(
+        spark,
+        interactions,
+        work_items,
+        policies,
+        start,
+        end,
+        s.outcome_decoupling,
+        cfg.scoring.bootstrap.seed,
+        staging=staging,
+        buckets=buckets,
+    )
+    return {e.org_id: e for e in ests if e.status == "ok"}
+
+
 def _decoupling_columns(e) -> dict:
     """An org's outcome-decoupling columns (all None without an estimate)."""
     return {
@@ -728,24 +751,37 @@ def _decoupling_columns(e) -> dict:
     }
 
 
-def _rank_bands(index_rows, published, labels, cfg, names, inc) -> dict:
+def _rank_bands(index_rows, published, labels, cfg, names, inc, shares=None) -> dict:
     """{org: (rank_low, rank_high)} over the sensitivity grid. Rank bands re-score
-    per-interaction labels: only orgs whose index rests on them."""
+    per-interaction labels: only orgs whose index rests on them. ``shares``: a future of
+    :func:`config_shares` of the same inputs, else they are computed here (when needed)."""
     s = cfg.incentives
+    # read first: an error of the started computation fails the stage even when unused
+    per_cfg = shares.result() if shares is not None else None
     basis = {r.org_id: getattr(r, "index_basis", "interactions") for r in index_rows}
     by_labels = {o: v for o, v in published.items() if basis[o] in (None, "interactions")}
     if not (s.sensitivity.enabled and by_labels):
         return {}
+    if shares is None:
+        per_cfg = config_shares(labels, cfg, names, inc)
+    return sensitivity.rank_bands(per_cfg, by_labels, list(by_labels), s.sensitivity.band)
+
+
+def config_shares(labels, cfg, names, inc):
+    """Each org's index under each configuration of the sensitivity grid
+    (``sensitivity.org_shares``), for :func:`_rank_bands`; None when the grid is off."""
+    s = cfg.incentives
+    if not s.sensitivity.enabled:
+        return None
     configs = sensitivity.grid(
         s.sensitivity,
         names,
         cfg.signals.unused_output.max_dwell_ms,
         s.quota_bunching.poly_order,
     )
-    per_cfg = sensitivity.org_shares(
+    return sensitivity.org_shares(
         labels, cfg.weights.as_dict(), names, configs, inc.order_factors if inc else {}
     )
-    return sensitivity.rank_bands(per_cfg, by_labels, list(by_labels), s.sensitivity.band)
 
 
 ORG_SCHEMA = (

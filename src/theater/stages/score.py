@@ -23,6 +23,7 @@ import os
 import shutil
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Callable
@@ -460,10 +461,19 @@ def user_weeks_frame(labels, policies, period: Period, cfg: Config):
 
 
 def incentive_frames(
-    spark: SparkSession, labels, aggs: Aggregates | None, inc, cfg: Config, staging=None
+    spark: SparkSession,
+    labels,
+    aggs: Aggregates | None,
+    inc,
+    cfg: Config,
+    staging=None,
+    beside=None,
 ):
-    """(per-org incentive share + interval, per (org, user) usage) over event and aggregate
-    units: the incentive index (docs/methodology.md, "Indices from aggregates").
+    """(per-org incentive share + interval, per (org, user) usage, the incentive org shares)
+    over event and aggregate units: the incentive index (docs/methodology.md, "Indices from
+    aggregates"). The org shares (``incentives.compute_org_shares``, a list of ``OrgShare``)
+    come as a future: computed by ``beside`` (an executor, :func:`beside_executor`), or at
+    once without it.
 
     Every per-(org, user) sum read here (the incentive users, the incentive components alone,
     the org shares' usage and filler) is one aggregate of the units; with ``staging`` it is
@@ -507,8 +517,18 @@ def incentive_frames(
         num="inc_num",
         den="inc_den",
     )
+    per_org = _incentive_per_org(users, interval, cfg)
+    shares = (beside or AtOnce()).submit(_org_shares, units, inc, b, users)
+    usage = users.select("org_id", "user_key", "usage").join(
+        user_inc, on=["org_id", "user_key"], how="left"
+    )
+    return per_org, usage, shares
+
+
+def _incentive_per_org(users, interval, cfg: Config) -> DataFrame:
+    """Per org: the incentive share (where enough rows back it), its interval and basis."""
     bases = F.array_sort(F.array_distinct(F.flatten(F.collect_list("_bases"))))
-    per_org = (
+    return (
         users.groupBy("org_id")
         .agg(
             F.sum("inc_num").alias("_num"),
@@ -528,11 +548,16 @@ def incentive_frames(
             F.array_join(F.col("_b"), "+").alias("incentive_basis"),
         )
     )
-    incentives.compute_org_shares(units, inc, b, users)
-    usage = users.select("org_id", "user_key", "usage").join(
-        user_inc, on=["org_id", "user_key"], how="left"
-    )
-    return per_org, usage
+
+
+def _org_shares(units, inc, boot, users) -> list:
+    """``incentives.compute_org_shares`` on a copy of ``inc`` (this may run on another thread
+    while the main one reads ``inc``): the org shares, which the caller sets on ``inc``."""
+    if inc is None:
+        return []
+    mine = replace(inc, org_shares=[])
+    incentives.compute_org_shares(units, mine, boot, users)
+    return mine.org_shares
 
 
 def acceptance_index(
@@ -612,6 +637,49 @@ def org_sources(period_rows, aggs: Aggregates | None):
     return rows.groupBy("org_id").agg(F.array_sort(F.collect_set("src")).alias("sources"))
 
 
+#: Most label buckets (``scoring.bucket_rows`` interactions each) of a staged period at which
+#: the org index step runs a second thread (:func:`_start_org_columns`): alone, the step keeps
+#: one core idle about half its wall (its estimators are Python, its index plan small windows).
+#: Two plans or estimators at once hold more memory, so larger periods keep one at a time
+#: (their score peak is set in this step).
+BESIDE_BUCKETS = 3
+
+
+class AtOnce:
+    """An executor that runs each task at once on the calling thread (a task's error is raised
+    by ``submit``): what :func:`beside_executor` gives for large periods."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        done: Future = Future()
+        done.set_result(fn(*args, **kwargs))
+        return done
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def beside_executor(staging: str | None, buckets: int):
+    """One worker thread for the org index step's tasks beside the main thread
+    (:data:`BESIDE_BUCKETS`), run in the order submitted, or :class:`AtOnce`. Leaving the
+    ``with`` block waits for the running task, so that the staging folder is not removed under
+    it when the main thread fails; a task's own error is raised by its ``result()``."""
+    if staging is not None and buckets <= BESIDE_BUCKETS:
+        return _Beside(1, thread_name_prefix="score-beside")
+    return AtOnce()
+
+
+class _Beside(ThreadPoolExecutor):
+    """A thread pool whose ``with`` block, left by an error, drops the tasks not yet started
+    (the stage fails anyway) and waits for the running one."""
+
+    def __exit__(self, exc_type, exc, tb):
+        self.shutdown(wait=True, cancel_futures=exc_type is not None)
+        return False
+
+
 def index_frame(
     spark: SparkSession,
     labels,
@@ -629,17 +697,92 @@ def index_frame(
     buckets: int = 1,
     org_days=None,
 ):
+    with beside_executor(staging, buckets) as beside:
+        started = _start_org_columns(
+            beside, spark, labels, cfg, inc, policies, work_items, period, history, staging, buckets
+        )
+        base, shares = _index_base(
+            spark, labels, period, cfg, run_id, inc, aggs, period_rows, staging, buckets, beside
+        )
+        if org_days is not None:  # orgs seen only in org-level exports: a row, n/a with the reason
+            orgs = agg.org_level_orgs(org_days, period.start, period.end, cfg.privacy.min_users)
+            est = org_acceptance.org_estimate(org_days, period.start, period.end)
+            base = agg.with_org_level_orgs(base, orgs, period.start, period.end, run_id, est)
+        # One row per org: materialize it, then add decoupling, high-confidence and rank bands.
+        rows = base.collect()
+        rows += idle_org_rows(spark, base, rows, aggs, period, cfg, run_id)
+        extra = incentives.org_columns(
+            spark,
+            rows,
+            labels,
+            cfg,
+            NAMES,
+            inc,
+            policies,
+            work_items,
+            period.start,
+            period.end,
+            history=history,
+            staging=staging,
+            buckets=buckets,
+            started=started,
+        )
+        with_org_shares(inc, shares.result(), extra)
+    return blank_suppressed(incentives.with_org_columns(spark, base.schema, rows, extra))
+
+
+def _start_org_columns(
+    beside, spark, labels, cfg, inc, policies, work_items, period, *rest
+) -> dict:
+    """The parts of ``incentives.org_columns`` that read no index row (outcome decoupling, the
+    sensitivity grid's shares; ``rest``: history, staging, buckets), started on the second
+    thread, where the main one runs the estimators of :func:`_index_base` (Python) meanwhile;
+    the org shares follow them there while the index is collected. None started without a
+    second thread: each is then computed where ``org_columns`` needs it, in its order."""
+    if isinstance(beside, AtOnce):
+        return {}
+    return {
+        "decoupling": beside.submit(
+            incentives.decoupling_estimates,
+            spark,
+            labels,
+            cfg,
+            policies,
+            work_items,
+            period.start,
+            period.end,
+            *rest,
+        ),
+        "config_shares": beside.submit(incentives.config_shares, labels, cfg, NAMES, inc),
+    }
+
+
+def with_org_shares(inc, shares: list, extra: dict) -> None:
+    """Set the incentive org shares on ``inc`` and their columns in ``extra`` (the org columns
+    of the index's orgs), as ``incentives.org_columns`` does when they are already set."""
+    if inc is None:
+        return
+    inc.org_shares = shares
+    for o, d in incentives.share_columns(inc).items():
+        if o in extra:
+            extra[o].update(d)
+
+
+def _index_base(spark, labels, period, cfg, run_id, inc, aggs, period_rows, staging, n, beside):
+    """``(base, shares)``: the org index's frame before the org-level and idle orgs and the
+    org columns (``transforms.score.org_index``), and the incentive org shares' future
+    (:func:`incentive_frames`)."""
     org_users = agg_org_users(labels, FLAG_NAMES)
     sc = cfg.scoring
     signals = agg_org_signals(labels, NAMES, sc.min_signal_rows, FLAG_NAMES, sc.min_signal_coverage)
     b = sc.bootstrap
     interval = bootstrap_interval(spark, org_users, b.replicates, b.confidence, b.seed)
-    incentive, usage = incentive_frames(spark, labels, aggs, inc, cfg, staging)
+    incentive, usage, shares = incentive_frames(spark, labels, aggs, inc, cfg, staging, beside)
     usage = usage.cache()
     events = period_rows if period_rows is not None else labels
     # the staged copy holds silver's columns: read only in place of the silver rows
     staged = staging if period_rows is not None else None
-    parts = acceptance_parts(spark, events, aggs, period, staged, buckets)
+    parts = acceptance_parts(spark, events, aggs, period, staged, n)
     acceptance = acceptance_index(spark, events, aggs, usage, cfg, parts)
     sources = org_sources(period_rows if period_rows is not None else labels, aggs)
     base = org_index(
@@ -661,29 +804,7 @@ def index_frame(
         acceptance=acceptance,
         confidence=b.confidence,
     )
-    if org_days is not None:  # orgs seen only in org-level exports: a row, n/a with the reason
-        orgs = agg.org_level_orgs(org_days, period.start, period.end, cfg.privacy.min_users)
-        est = org_acceptance.org_estimate(org_days, period.start, period.end)
-        base = agg.with_org_level_orgs(base, orgs, period.start, period.end, run_id, est)
-    # One row per org: materialize it, then add decoupling, high-confidence and rank bands.
-    rows = base.collect()
-    rows += idle_org_rows(spark, base, rows, aggs, period, cfg, run_id)
-    extra = incentives.org_columns(
-        spark,
-        rows,
-        labels,
-        cfg,
-        NAMES,
-        inc,
-        policies,
-        work_items,
-        period.start,
-        period.end,
-        history=history,
-        staging=staging,
-        buckets=buckets,
-    )
-    return blank_suppressed(incentives.with_org_columns(spark, base.schema, rows, extra))
+    return base, shares
 
 
 def idle_org_rows(spark, base, rows, aggs: Aggregates | None, period: Period, cfg, run_id):

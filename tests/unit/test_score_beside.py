@@ -30,6 +30,14 @@ def test_a_second_thread_only_for_small_staged_periods(staging, buckets, threade
     assert isinstance(beside, score.AtOnce) is not threaded
 
 
+@pytest.mark.parametrize("engine", ["spark", "remote"])
+def test_no_second_thread_off_the_embedded_engine(engine):
+    with score.beside_executor("/tmp/s", 1, engine) as beside:
+        where = beside.submit(lambda: threading.current_thread().name).result()
+    assert where == threading.current_thread().name
+    assert isinstance(beside, score.AtOnce)
+
+
 def test_at_once_runs_on_the_caller_and_raises_there():
     ran = []
     with score.AtOnce() as beside:

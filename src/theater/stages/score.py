@@ -641,7 +641,9 @@ def org_sources(period_rows, aggs: Aggregates | None):
 #: the org index step runs a second thread (:func:`_start_org_columns`): alone, the step keeps
 #: one core idle about half its wall (its estimators are Python, its index plan small windows).
 #: Two plans or estimators at once hold more memory, so larger periods keep one at a time
-#: (their score peak is set in this step).
+#: (their score peak is set in this step). Only on the embedded engine, where it was measured:
+#: Apache Spark in one JVM filled its code cache compiling two plans at once (with the test
+#: suite's client-compiler flags) and stopped its context.
 BESIDE_BUCKETS = 3
 
 
@@ -661,12 +663,13 @@ class AtOnce:
         return None
 
 
-def beside_executor(staging: str | None, buckets: int):
+def beside_executor(staging: str | None, buckets: int, engine: str = "sail"):
     """One worker thread for the org index step's tasks beside the main thread
-    (:data:`BESIDE_BUCKETS`), run in the order submitted, or :class:`AtOnce`. Leaving the
-    ``with`` block waits for the running task, so that the staging folder is not removed under
-    it when the main thread fails; a task's own error is raised by its ``result()``."""
-    if staging is not None and buckets <= BESIDE_BUCKETS:
+    (:data:`BESIDE_BUCKETS`; the embedded engine only), run in the order submitted, or
+    :class:`AtOnce`. Leaving the ``with`` block waits for the running task, so that the
+    staging folder is not removed under it when the main thread fails; a task's own error is
+    raised by its ``result()``."""
+    if engine == "sail" and staging is not None and buckets <= BESIDE_BUCKETS:
         return _Beside(1, thread_name_prefix="score-beside")
     return AtOnce()
 
@@ -697,7 +700,7 @@ def index_frame(
     buckets: int = 1,
     org_days=None,
 ):
-    with beside_executor(staging, buckets) as beside:
+    with beside_executor(staging, buckets, cfg.engine) as beside:
         started = _start_org_columns(
             beside, spark, labels, cfg, inc, policies, work_items, period, history, staging, buckets
         )

@@ -511,10 +511,10 @@ def _end_stage_process() -> None:
     """End a stage process whose outcome and log records are sent (the engine stopped, the
     lake written, nothing of it left open), without the interpreter's teardown: the collection
     of every object the stage's modules hold (PySpark's client, pandas, pyarrow, deltalake) cost
-    each stage process 0.2-0.35 CPU s after its work, in the parent's stage window
-    (benchmarks/RESULTS.md, "(ingest's window ..."); delta-rs can also abort the interpreter at
-    shutdown (see :func:`theater.cli.exit_process`). The exit code is not read: the parent
-    takes the outcome from the pipe, and its absence for a failure."""
+    each stage process 0.2-0.45 CPU s after its work, inside the parent's stage window
+    (benchmarks/RESULTS.md, "(ingest's window accounted at 1M and 4M; ...)"); delta-rs can also
+    abort the interpreter at shutdown (see :func:`theater.cli.exit_process`). The exit code is
+    not read: the parent takes the outcome from the pipe, and its absence for a failure."""
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -130,8 +130,23 @@ def clean_policies(bronze: DataFrame) -> DataFrame:
     ).dropDuplicates(["org_id", "kind", "start_date", "end_date", "weekly_quota"])
 
 
+#: a work item's key: silver has one row per key, its latest delivery
+WORK_ITEM_KEY = ["work_item_id"]
+
+
 def clean_work_items(bronze: DataFrame, key: bytes) -> DataFrame:
-    w = _typed(bronze, "work_items").transform(latest_delivery(["work_item_id"]))
+    """Typed, latest delivery per work item, pseudonymized. As for the interactions
+    (:func:`clean_interactions`), the latest-delivery window runs over the rows of repeated
+    keys only: the engine's sort of every row was about 1.1 of 1.7 CPU s of this plan at 4M
+    (319,294 work items, none repeated)."""
+    repeated = repeated_keys(bronze, WORK_ITEM_KEY)
+    if not repeated.take(1):
+        w = _typed(bronze, "work_items")
+    else:
+        once, again = split_repeated(bronze, WORK_ITEM_KEY, repeated)
+        w = _typed(once, "work_items").unionByName(
+            _typed(again, "work_items").transform(latest_delivery(WORK_ITEM_KEY))
+        )
     return w.select(
         "work_item_id",
         pseudonym(F.col("user_id"), key).alias("user_key"),

@@ -236,7 +236,8 @@ def pseudonym_identities(
     bronze's identity columns). Read from Parquet, the mapping's row count is exact (a few
     thousand rows): the engine builds on it and the interactions stream through both joins.
     One mapping serves every event bucket (a superset of a bucket's identities: the same
-    keys)."""
+    keys). It holds raw identifiers, like the bronze copy of :func:`_event_rows`: it is removed
+    with the run's staging, and by the next run if this one dies."""
     rows = with_vendor_columns(bronze)
     resolved = resolve_vendor_identities(rows.transform(resolve))
     return materialize(spark, pseudonym_mapping(_identities(resolved), key), path)

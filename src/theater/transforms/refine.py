@@ -35,31 +35,41 @@ def pseudonym(value: Column, key: bytes) -> Column:
     return hmac_sha256_hex(normalize_identity(value), key)
 
 
+def pseudonym_mapping(identities: DataFrame, key: bytes) -> DataFrame:
+    """``_id`` (each distinct non-null identity of ``identities``' one column ``_id``) and
+    ``_key``, its pseudonym."""
+    return (
+        identities.where(F.col("_id").isNotNull())
+        .distinct()
+        .withColumn("_key", pseudonym(F.col("_id"), key))
+    )
+
+
 def with_pseudonyms(
-    key: bytes, columns: dict[str, str], identities: DataFrame | None = None
+    key: bytes,
+    columns: dict[str, str],
+    identities: DataFrame | None = None,
+    mapping: DataFrame | None = None,
 ) -> Callable[[DataFrame], DataFrame]:
     """Replace identity columns by their keyed hash: ``{source column: new column}``.
 
     The hash is computed once per distinct identity (thousands) instead of once per row
     (millions) and joined back by broadcast; the source columns are dropped. ``identities``
     (one column ``_id``) may be given from a cheaper source than ``df`` itself (e.g. the raw
-    table's identity columns), so that ``df``'s plan is not evaluated twice.
-    """
+    table's identity columns), so that ``df``'s plan is not evaluated twice. ``mapping``
+    (:func:`pseudonym_mapping` of a superset of ``df``'s identities, e.g. written once and
+    read back) replaces both."""
 
     def apply(df: DataFrame) -> DataFrame:
         ids = identities
-        if ids is None:
+        if ids is None and mapping is None:
             for src in columns:
                 part = df.select(F.col(src).alias("_id"))
                 ids = part if ids is None else ids.unionByName(part)
-        mapping = (
-            ids.where(F.col("_id").isNotNull())
-            .distinct()
-            .withColumn("_key", pseudonym(F.col("_id"), key))
-        )
+        pairs = mapping if mapping is not None else pseudonym_mapping(ids, key)
         out = df
         for src, dst in columns.items():
-            m = F.broadcast(mapping.select(F.col("_id").alias(src), F.col("_key").alias(dst)))
+            m = F.broadcast(pairs.select(F.col("_id").alias(src), F.col("_key").alias(dst)))
             out = out.join(m, on=src, how="left").drop(src)
         return out
 

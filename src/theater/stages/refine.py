@@ -431,6 +431,25 @@ def _refine_reference(spark: SparkSession, lake: Lake, dq, key: bytes) -> None:
         lake.overwrite(work_items, "silver/work_items")
 
 
+def _interaction_updates(spark, lake, period, bronze):
+    """bronze/interaction_updates (None when absent) and how many of the period's belong to
+    no prompt row of ``bronze`` (counted and logged, not turned into events)."""
+    if not lake.exists("bronze/interaction_updates"):
+        return None, 0
+    updates = read_committed(spark, lake, "bronze/interaction_updates")
+    orphans = vendor.orphan_updates(
+        updates.where(period.ts_col(parse_timestamp(F.col("event_ts")))), bronze
+    ).count()
+    if orphans:
+        log.warning(
+            "%d interaction update(s) in %s belong to no prompt row: counted, "
+            "not turned into events",
+            orphans,
+            period,
+        )
+    return updates, orphans
+
+
 def _refine_interactions(
     spark, cfg, lake, period, dq, key, directory, idmap, dir_ids, cov: _Coverage
 ):
@@ -450,20 +469,7 @@ def _refine_interactions(
         vendor_rows.select("source_format", "user_alias_kind", "_alias_norm", "_identity_status"),
         vendor_rows.select("source_format", "user_alias_kind", "_identity_status"),
     )
-    orphans = 0
-    updates = None
-    if lake.exists("bronze/interaction_updates"):
-        updates = read_committed(spark, lake, "bronze/interaction_updates")
-        orphans = vendor.orphan_updates(
-            updates.where(period.ts_col(parse_timestamp(F.col("event_ts")))), bronze
-        ).count()
-        if orphans:
-            log.warning(
-                "%d interaction update(s) in %s belong to no prompt row: counted, "
-                "not turned into events",
-                orphans,
-                period,
-            )
+    updates, orphans = _interaction_updates(spark, lake, period, bronze)
     gap = cfg.sessions.gap_minutes
     staging = lake.path(f"ops/_staging/refine-{dq.run_id}-{uuid.uuid4().hex[:8]}")
     try:

@@ -489,13 +489,7 @@ def exit_process(code: int) -> None:
     resource of ours (lock, staging, MLflow run, engine) is closed by then.
     """
     if "deltalake" in sys.modules or "pyspark" in sys.modules:
-        logging.shutdown()
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(code)
+        logs.exit_now(code)
     raise SystemExit(code)
 
 

@@ -322,3 +322,16 @@ class Steps:
         if self._p.bar is not None:
             self._p.close()
             _Progress.active = self._outer
+
+
+def exit_now(code: int) -> None:
+    """End the process with ``code`` once logging and the standard streams are flushed, without
+    the interpreter's teardown (callers: :func:`theater.cli.exit_process` and a stage process's
+    end, which say why)."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)

@@ -20,7 +20,6 @@ import logging
 import os
 import pickle
 import signal
-import sys
 import threading
 import time
 import traceback
@@ -515,13 +514,9 @@ def _end_stage_process() -> None:
     (benchmarks/RESULTS.md, "(ingest's window accounted at 1M and 4M; ...)"); delta-rs can also
     abort the interpreter at shutdown (see :func:`theater.cli.exit_process`). The exit code is
     not read: the parent takes the outcome from the pipe, and its absence for a failure."""
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(0)
+    from . import logs
+
+    logs.exit_now(0)
 
 
 def org_rows(spark, lake, period: Period) -> list[dict]:

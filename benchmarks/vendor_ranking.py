@@ -2,7 +2,8 @@
 share better than a spreadsheet would?
 
 Usage: python benchmarks/vendor_ranking.py [--seeds 301 302] [--orgs 24] [--users 1200]
-       [--mixes mixed github_copilot_users amazon_q_user_activity] [--out DIR] [--keep]
+       [--mixes mixed github_copilot_users amazon_q_user_activity heldback4 FMT+FMT...]
+       [--out DIR] [--keep]
 
 Per held-out seed (never used while the estimator was built: it was tuned on seeds 101, 102
 and 201-204 only; 301-304, 401-404 and 405-408 are held out) and per format mix, the world is generated (``theater generate --delivery vendor``'s code,
@@ -12,7 +13,16 @@ and 201-204 only; 301-304, 401-404 and 405-408 are held out) and per format mix,
 - ``mixed``: the delivery as generated (every org one format per tool; all 13 formats);
 - ``<format>`` (``github_copilot_users``, ``amazon_q_user_activity``, ...): every org's IDE tool
   delivered in that format and ONLY that format's files kept: one export alone, as a team that
-  has nothing else would have it.
+  has nothing else would have it;
+- ``heldback4``, or formats joined by ``+`` (``github_copilot_users+m365_copilot_audit``): a
+  delivery made of exactly those formats. Every tool's format is drawn (``assign_stacks``'s
+  rotation) only from the given formats that can carry that tool (``STACK_OPTIONS``); a tool
+  none of them can carry is delivered by none (its format empty in ``truth/vendor_stacks.csv``:
+  a blind spot), and every other format's files are removed. ``heldback4`` is the shape of the
+  vendor world held back from us: GitHub Copilot users, Amazon Q user activity, Claude Code OTel
+  and the M365 Copilot audit log, so the IDE tool is one of the first three, the CLI tool Claude
+  Code OTel, the docs tool the audit log, and the assistant tool no format (run it with
+  ``--orgs 16`` to match that world's size).
 
 Per run it reports Spearman (with n) against ``truth/orgs.csv`` ``theater_share`` of
 
@@ -56,6 +66,57 @@ START, END = "2026-07-01", "2026-08-26"
 START_D, END_D = date(2026, 7, 1), date(2026, 8, 26)
 MIXES = ("mixed", "github_copilot_users", "amazon_q_user_activity")
 IDE = "ide"
+#: named restricted deliveries (see the module docstring)
+NAMED = {
+    "heldback4": (
+        "amazon_q_user_activity",
+        "claude_code_otel",
+        "github_copilot_users",
+        "m365_copilot_audit",
+    )
+}
+
+
+def restricted(mix: str) -> tuple[str, ...] | None:
+    """The formats of a restricted mix (``heldback4`` or ``a+b+...``), else None."""
+    if mix in NAMED:
+        return NAMED[mix]
+    return tuple(sorted(set(mix.split("+")))) if "+" in mix else None
+
+
+def generate_restricted(out: Path, seed: int, world: dict, formats: tuple[str, ...]) -> None:
+    """The seed's vendor delivery made of ``formats`` only: ``assign_stacks`` runs on the
+    tools' options cut to those formats (tools with none left are delivered by none), and
+    the other formats' files are removed."""
+    from theater.synth import exports as vd
+
+    unknown = sorted(set(formats) - set(vd.ALL_FORMATS))
+    if unknown:
+        raise SystemExit(f"--mixes: not a generated format: {', '.join(unknown)}")
+    options = vd.STACK_OPTIONS
+    cut = {t: tuple(f for f in o if f in formats) for t, o in options.items()}
+    carried = {t: o for t, o in cut.items() if o}
+    assign, all_formats = vd.assign_stacks, vd.ALL_FORMATS
+
+    def restricted_stacks(orgs_, seed_):
+        vd.STACK_OPTIONS = carried
+        try:
+            stacks = assign(orgs_, seed_)
+        finally:
+            vd.STACK_OPTIONS = options
+        for s in stacks.values():
+            for t in options:
+                s.setdefault(t, None)  # no given format carries t: a blind spot
+        return stacks
+
+    vd.assign_stacks, vd.ALL_FORMATS = restricted_stacks, tuple(sorted(formats))
+    try:
+        vd.generate_vendor(out, seed=seed, progress=lambda m: None, **world)
+    finally:
+        vd.assign_stacks, vd.ALL_FORMATS = assign, all_formats
+    for d in (out / "landing" / "vendor").iterdir():
+        if d.name not in formats:
+            shutil.rmtree(d)
 
 
 def _table(path: Path) -> pd.DataFrame | None:
@@ -66,12 +127,16 @@ def _table(path: Path) -> pd.DataFrame | None:
 
 def generate(out: Path, seed: int, orgs: int, users: int, mix: str) -> None:
     """The vendor delivery of the seed's world; for a one-format mix every org's IDE tool goes
-    to that format and the other formats' files are removed."""
+    to that format and the other formats' files are removed; a restricted mix
+    (:func:`restricted`) is :func:`generate_restricted`'s delivery."""
     from theater.synth import exports as vd
 
     world = dict(n_orgs=orgs, n_users=users, start=START_D, end=END_D)
     if mix == "mixed":
         vd.generate_vendor(out, seed=seed, progress=lambda m: None, **world)
+        return
+    if restricted(mix):
+        generate_restricted(out, seed, world, restricted(mix))
         return
     if mix not in vd.STACK_OPTIONS[IDE]:
         raise SystemExit(

@@ -157,6 +157,7 @@ def compute(inputs: ReportInputs, generated_at: str | None = None) -> Figures:
     share = fg.company_share(
         inputs.index,
         inputs.user_weeks,
+        adoption=inputs.adoption,
         confidence=s["confidence"],
         replicates=COMPANY_REPLICATES,
         seed=s["seed"],
@@ -165,6 +166,7 @@ def compute(inputs: ReportInputs, generated_at: str | None = None) -> Figures:
         fg.company_share(
             inputs.previous,
             inputs.previous_user_weeks,
+            adoption=inputs.previous_adoption,
             confidence=s["confidence"],
             replicates=COMPANY_REPLICATES,
             seed=s["seed"],

@@ -74,6 +74,11 @@ class Share:
     # published orgs NOT in this share: their index is estimated from acceptance counts
     # (index_basis 'acceptance'), whose usage is not in the measured interactions
     n_acceptance_orgs: int = 0
+    # the measured interactions behind the share over all the published orgs' recorded usage
+    # (their interactions plus the requests aggregate exports reported), 0-1: how much of the
+    # usage the figure rests on. None when that usage is unknown (orgs estimated from
+    # acceptance counts and no adoption table)
+    usage_covered: float | None = None
 
 
 def bootstrap_interval(
@@ -131,10 +136,25 @@ def _measured_weights(pub: pd.DataFrame, uw: pd.DataFrame | None) -> pd.Series:
     return pub["n_interactions"].astype(float).fillna(0.0)
 
 
+def _usage_covered(
+    pub: pd.DataFrame, n_measured: float, n_acc: int, adoption: pd.DataFrame | None
+) -> float | None:
+    """``n_measured`` over the recorded usage of the published orgs ``pub`` (every basis):
+    their interactions plus the requests their aggregate exports reported. Unknown (None) when
+    some org's figure rests on acceptance counts and there is no adoption table to count them."""
+    if adoption is None and n_acc:
+        return None
+    req = export_requests_by_org(adoption)
+    usage = float(pub["n_interactions"].astype(float).fillna(0.0).sum())
+    usage += float(sum(req.get(str(o), 0) for o in pub["org_id"]))
+    return min(n_measured / usage, 1.0) if usage > 0 else None
+
+
 def company_share(
     index: pd.DataFrame,
     user_weeks: pd.DataFrame | None = None,
     *,
+    adoption: pd.DataFrame | None = None,
     confidence: float = 0.90,
     replicates: int = 2000,
     seed: int = 20260701,
@@ -148,9 +168,11 @@ def company_share(
     no index are not published and count nowhere. Interval: the user-clustered Poisson bootstrap of that pooled
     mean, from ``gold/user_weeks`` (users are the clusters; a user active in two orgs is one
     cluster). The interval is widened, if needed, to contain the point (as the org intervals
-    are). Without user-weeks there is no interval.
+    are). Without user-weeks there is no interval. ``adoption`` (gold/org_adoption): to say
+    which part of the published orgs' usage the share covers (``Share.usage_covered``).
     """
     pub = published(index)
+    all_pub = pub
     n_acc = 0
     if "index_basis" in pub:
         by_flags = pub["index_basis"].isna() | (pub["index_basis"] == "interactions")
@@ -161,8 +183,9 @@ def company_share(
         uw = measured_user_weeks(user_weeks[user_weeks["org_id"].isin(set(pub["org_id"]))])
     weights = _measured_weights(pub, uw)
     n_total = float(weights.sum()) if len(pub) else 0.0
+    covered = _usage_covered(all_pub, n_total, n_acc, adoption)
     if n_total <= 0:
-        return Share(None, None, None, len(pub), 0, 0, replicates, confidence, n_acc)
+        return Share(None, None, None, len(pub), 0, 0, replicates, confidence, n_acc, covered)
     value = float((pub["theater_index"].astype(float) * weights).sum() / n_total)
     low = high = None
     n_users = 0
@@ -179,7 +202,9 @@ def company_share(
         if ci is not None:
             low, high = min(ci[0], value), max(ci[1], value)
     n_total = int(round(n_total))
-    return Share(value, low, high, len(pub), n_total, n_users, replicates, confidence, n_acc)
+    return Share(
+        value, low, high, len(pub), n_total, n_users, replicates, confidence, n_acc, covered
+    )
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,15 @@ def headline_values(f) -> dict:
     )
 
 
+def _covered_pct(x: float) -> str:
+    """A share of usage as a whole percent, never rounded to 0% or 100% when it is not."""
+    if 0 < x < 0.005:
+        return "under 1%"
+    if 0.995 <= x < 1:
+        return "over 99%"
+    return f"{x * 100:.0f}%"
+
+
 def _share_card(f) -> tuple[str, str]:
     """The theater share: its value, interval, what it covers, the previous quarter's."""
     share, prev = f.share, f.previous_label
@@ -124,6 +133,11 @@ def _share_card(f) -> tuple[str, str]:
             share_small += (
                 f" with per-interaction data; not covering the {share.n_acceptance_orgs} "
                 "org(s) whose figure is estimated from acceptance counts"
+            )
+        if share.usage_covered is not None and share.usage_covered < 1.0:
+            share_small += (
+                f" · rests on {_covered_pct(share.usage_covered)} of the published orgs' "
+                "recorded usage (interactions and export requests)"
             )
         if f.previous_share is not None and f.previous_share.value is not None:
             share_small += f" · {pct(f.previous_share.value)} in {prev}"

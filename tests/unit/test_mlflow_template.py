@@ -105,3 +105,10 @@ def test_a_copy_mlflow_refuses_is_rebuilt(tmp_path, migrations):
     assert [e.name for e in mlflow.MlflowClient(tracking_uri=uri).search_experiments()] == [
         "Default"
     ]
+
+
+def test_the_cache_variable_is_not_a_configuration_key(tmp_path, monkeypatch):
+    from theater.config import load_config
+
+    monkeypatch.setenv("THEATER_CACHE", str(tmp_path))
+    assert load_config(env="local").engine

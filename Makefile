@@ -44,7 +44,7 @@ jars: $(JARS_STAMP)
 # The empty MLflow SQLite store, fully migrated, built once per installed MLflow (named by its
 # version and a hash of its migration scripts) into .theater/mlflow-template/ (THEATER_CACHE
 # names another cache folder): a new lake's store is a copy of it instead of MLflow's ~70 schema
-# migrations (about 1 CPU s). A no-op when present; a run builds it too when it is missing.
+# migrations (0.4-0.7 CPU s). A no-op when present; a run builds it too when it is missing.
 mlflow-template: $(STAMP)
 	$(BIN)/python -m theater.mlflow_template
 

@@ -273,8 +273,9 @@ class PipelineRun:
     # --------------------------------------------------------------- lifecycle
     def __enter__(self) -> "PipelineRun":
         """Create the MLflow run. ``background``: in a thread, so that MLflow's import and store
-        (about 1.6 CPU s on an existing SQLite store, 2.8 on a new one) overlap the caller's
-        own start (the engine's); :meth:`ready` waits for it and makes it the active run."""
+        (about 1.6 CPU s on an existing SQLite store, about as much on a new one: a copy of the
+        template store) overlap the caller's own start (the engine's); :meth:`ready` waits for
+        it and makes it the active run."""
         if not self.enabled:
             return self
         # MLflow's Param() imports pyspark.ml once it is in sys.modules, and GX imports it too:

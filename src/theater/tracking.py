@@ -1,7 +1,8 @@
 """MLflow tracking: one run per pipeline run (a child run per stage), enough to reproduce it.
 
 Default store, with no setup: SQLite at ``<paths.state>/mlflow.db`` with artifacts in
-``<paths.state>/mlartifacts``. ``MLFLOW_TRACKING_URI`` (or ``tracking.uri`` in the config)
+``<paths.state>/mlartifacts``; a new one is a copy of the empty store built once per installed
+MLflow (:mod:`theater.mlflow_template`). ``MLFLOW_TRACKING_URI`` (or ``tracking.uri`` in the config)
 points at an MLflow server instead. Experiment: ``tracking.experiment`` (``theater-index``).
 
 What a run holds:
@@ -72,16 +73,80 @@ def _init_store_once(uri: str) -> None:
     with open(str(db) + ".lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            if not db.exists():
+            copied = not db.exists() and _new_store(db)
+            try:
+                mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+            except Exception as exc:
+                if not copied:
+                    raise
+                # MLflow refused the copy (its schema check): the store is built here instead
+                log.warning("MLflow store copied from the template refused (%s): rebuilt", exc)
+                _forget_engine(uri)  # its pooled connections hold the refused file
+                db.unlink(missing_ok=True)
                 _create_store(db)
-            mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+                mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
     _READY.add(uri)
 
 
+def _forget_engine(uri: str) -> None:
+    """Drop MLflow's cached SQLAlchemy engine for ``uri`` (where this MLflow keeps one)."""
+    try:
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        engine = SqlAlchemyStore._engine_map.pop(uri, None)
+    except (ImportError, AttributeError):
+        return
+    if engine is not None:
+        engine.dispose()
+
+
+def _new_store(db: Path) -> bool:
+    """Create the store ``db``: a copy of the installed MLflow's template store (see
+    :mod:`theater.mlflow_template`; built first when missing), else by MLflow's migrations
+    (:func:`_create_store`). True when it was copied."""
+    from .mlflow_template import template
+
+    source = template()
+    if source is None:
+        _create_store(db)
+        return False
+    _copy_store(source, db)
+    return True
+
+
+def _copy_store(source: Path, db: Path) -> None:
+    """Copy ``source`` to a scratch file, sync it, link it into place (never over a store
+    another client created meanwhile): the store appears whole or not at all."""
+    import shutil
+
+    scratch = db.with_name(f"{db.name}.new-{os.getpid()}")
+    scratch.unlink(missing_ok=True)
+    try:
+        shutil.copyfile(source, scratch)
+        with open(scratch, "rb") as f:
+            os.fsync(f.fileno())
+        _link_into_place(scratch, db)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def _link_into_place(scratch: Path, db: Path) -> None:
+    try:
+        os.link(scratch, db)  # never over a store another client created meanwhile
+    except FileExistsError:
+        return
+    fd = os.open(db.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _create_store(db: Path) -> None:
-    """Create MLflow's tables in a new SQLite file without a sync per statement, then sync it
+    """Create MLflow's tables in a new SQLite file (a new store when there is no template
+    store, and the template itself) without a sync per statement, then sync it
     once and link it into place. MLflow's schema migrations commit about 70 times, each
     synced to disk (about 1,100 fdatasync calls: 4-5 s of a run's start-up wall on a busy
     disk, with about 1 CPU s); built in a scratch file, the store appears whole or not at
@@ -108,15 +173,7 @@ def _create_store(db: Path) -> None:
         engine.dispose()
         with open(scratch, "rb") as f:
             os.fsync(f.fileno())
-        try:
-            os.link(scratch, db)  # never over a store another client created meanwhile
-        except FileExistsError:
-            return
-        fd = os.open(db.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _link_into_place(scratch, db)
     finally:
         engine.dispose()
         scratch.unlink(missing_ok=True)
@@ -216,8 +273,9 @@ class PipelineRun:
     # --------------------------------------------------------------- lifecycle
     def __enter__(self) -> "PipelineRun":
         """Create the MLflow run. ``background``: in a thread, so that MLflow's import and store
-        (about 1.6 CPU s on an existing SQLite store, 2.8 on a new one) overlap the caller's
-        own start (the engine's); :meth:`ready` waits for it and makes it the active run."""
+        (about 1.6 CPU s on an existing SQLite store, about as much on a new one: a copy of the
+        template store) overlap the caller's own start (the engine's); :meth:`ready` waits for
+        it and makes it the active run."""
         if not self.enabled:
             return self
         # MLflow's Param() imports pyspark.ml once it is in sys.modules, and GX imports it too:

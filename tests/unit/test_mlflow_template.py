@@ -107,8 +107,11 @@ def test_a_copy_mlflow_refuses_is_rebuilt(tmp_path, migrations):
     ]
 
 
-def test_the_cache_variable_is_not_a_configuration_key(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["THEATER_CACHE", "THEATER_DELTA_JARS"])
+def test_folder_variables_are_not_configuration_keys(tmp_path, monkeypatch, name):
+    # both name folders (the template cache, the Delta jars), not THEATER_<section>__<key>
+    # overrides: a configuration load must not reject them as unknown keys
     from theater.config import load_config
 
-    monkeypatch.setenv("THEATER_CACHE", str(tmp_path))
+    monkeypatch.setenv(name, str(tmp_path))
     assert load_config(env="local").engine

@@ -884,53 +884,74 @@ def compute_gold(
     t_inc = time.time()
     parts = _interaction_parts(spark, inputs, period, cfg, staging)
     n, in_period = (parts.n, parts.where(period.ts_col("event_ts"))) if parts else (1, None)
-    aggs = aggregate_units(inputs, period, cfg)
-    # with staging, ``n`` is the labels' bucket count over the period's rows: not counted again
-    buckets = n if staging is not None else None
-    inc = _incentives(spark, inputs, period, cfg, aggs, staging, in_period, buckets)
-    seconds_incentives = time.time() - t_inc
+    # adoption's activity reads silver only (``adoption_activity``): with a second thread it
+    # is computed there from the start, beside the incentive step's Python and the labels,
+    # where one core is otherwise idle; the adoption step reads it as a future. Leaving the
+    # block waits for it, so the staging folder is not removed under it.
+    with beside_executor(staging, n, cfg.engine) as early:
+        adoption_started = (
+            None
+            if isinstance(early, AtOnce)
+            else early.submit(
+                adoption_activity, inputs, period, cfg, staging=staging, parts=in_period
+            )
+        )
+        aggs = aggregate_units(inputs, period, cfg)
+        # with staging, ``n`` is the labels' bucket count over the period's rows: not
+        # counted again
+        buckets = n if staging is not None else None
+        inc = _incentives(spark, inputs, period, cfg, aggs, staging, in_period, buckets)
+        seconds_incentives = time.time() - t_inc
 
-    progress(f"score: signals and labels {period}")
-    labels, audited, weeks = _labels(spark, inputs, period, cfg, inc, staging, handover, parts)
-    progress("score: user-weeks")
-    staged_weeks = weeks is not None  # written bucket by bucket with the labels
-    if weeks is None:  # one bucket (or calibrated labels): from the labels as published
-        weeks = user_weeks_frame(labels, inputs.policies, period, cfg)
-    user_weeks = handover("gold/user_weeks", weeks, staged=staged_weeks)
-    progress(f"score: org index with {cfg.scoring.bootstrap.replicates} bootstrap replicates")
-    t_idx = time.time()
-    index = index_frame(
-        spark,
-        labels,
-        period,
-        cfg,
-        run_id,
-        policies=inputs.policies,
-        work_items=inputs.work_items,
-        inc=inc,
-        history=decoupling_history(inputs.history, aggs),
-        aggs=aggs,
-        period_rows=inputs.interactions.where(period.ts_col("event_ts")),
-        staging=staging,
-        buckets=n,
-        org_days=inputs.org_days,
-    )
-    index = handover(
-        "gold/org_theater_index",
-        audit.apply(spark, index, labels, audited, cfg),
-        related={"expected_orgs": inputs.interactions.where(period.ts_col("event_ts"))},
-    )
-    seconds_index = time.time() - t_idx
-    progress("score: adoption (active, engaged, requests, accepted)")
-    adoption = handover(
-        "gold/org_adoption",
-        adoption_frame(
-            inputs, index, period, cfg, run_id, labels, staging=staging, parts=in_period
-        ),
-    )
-    return Gold(
-        labels, user_weeks, index, inc, audited, seconds_incentives, seconds_index, adoption
-    )
+        progress(f"score: signals and labels {period}")
+        labels, audited, weeks = _labels(spark, inputs, period, cfg, inc, staging, handover, parts)
+        progress("score: user-weeks")
+        staged_weeks = weeks is not None  # written bucket by bucket with the labels
+        if weeks is None:  # one bucket (or calibrated labels): from the labels as published
+            weeks = user_weeks_frame(labels, inputs.policies, period, cfg)
+        user_weeks = handover("gold/user_weeks", weeks, staged=staged_weeks)
+        progress(f"score: org index with {cfg.scoring.bootstrap.replicates} bootstrap replicates")
+        t_idx = time.time()
+        index = index_frame(
+            spark,
+            labels,
+            period,
+            cfg,
+            run_id,
+            policies=inputs.policies,
+            work_items=inputs.work_items,
+            inc=inc,
+            history=decoupling_history(inputs.history, aggs),
+            aggs=aggs,
+            period_rows=inputs.interactions.where(period.ts_col("event_ts")),
+            staging=staging,
+            buckets=n,
+            org_days=inputs.org_days,
+        )
+        index = handover(
+            "gold/org_theater_index",
+            audit.apply(spark, index, labels, audited, cfg),
+            related={"expected_orgs": inputs.interactions.where(period.ts_col("event_ts"))},
+        )
+        seconds_index = time.time() - t_idx
+        progress("score: adoption (active, engaged, requests, accepted)")
+        adoption = handover(
+            "gold/org_adoption",
+            adoption_frame(
+                inputs,
+                index,
+                period,
+                cfg,
+                run_id,
+                labels,
+                staging=staging,
+                parts=in_period,
+                started=adoption_started,
+            ),
+        )
+        return Gold(
+            labels, user_weeks, index, inc, audited, seconds_incentives, seconds_index, adoption
+        )
 
 
 def _incentives(
@@ -1084,6 +1105,7 @@ def adoption_frame(
     staging: str | None = None,
     buckets: int = 1,
     parts: UserParts | None = None,
+    started: Future | None = None,
 ):
     """gold/org_adoption of the period (``transforms.adoption``): events and aggregates through
     one definition; the index's suppressed orgs and small rows carry no figures. With the
@@ -1100,21 +1122,13 @@ def adoption_frame(
     cost) are aggregated from that copy one bucket at a time too
     (``adopt.staged_person_rows``). ``parts``: the period's
     interactions by user bucket (their count then sets ``buckets``), read in place of a
-    filtered read of ``inputs.interactions`` per bucket. The rows are the same either way."""
-    buckets = parts.n if parts is not None else buckets
-    # each price on the days it is in force, in the table's currency
-    prices = adopt.prices_between(cfg.adoption, period.start, period.end)
-    period_rows = inputs.interactions.where(period.ts_col("event_ts"))
-    aggs = (
-        adopt.aggregate_activity(inputs.user_days, period.start, period.end, prices)
-        if inputs.user_days is not None
-        else None
-    )
-    activity, by_bucket = _adoption_activity(period_rows, prices, aggs, staging, buckets, parts)
-    person_rows = (
-        adopt.staged_person_rows(by_bucket, os.path.join(staging, "adoption_people"))
-        if by_bucket is not None
-        else None
+    filtered read of ``inputs.interactions`` per bucket. The rows are the same either way.
+    ``started``: :func:`adoption_activity`'s result as a future, when the caller started it
+    earlier (then ``staging``, ``buckets`` and ``parts`` are those it was given)."""
+    prices, activity, person_rows = (
+        started.result()
+        if started is not None
+        else adoption_activity(inputs, period, cfg, staging=staging, buckets=buckets, parts=parts)
     )
     theater = adopt.person_theater(labels) if labels is not None else None
     figures = _seat_and_cohort_figures(inputs, activity, period, prices, cfg, theater)
@@ -1133,6 +1147,36 @@ def adoption_frame(
         **figures,
     )
     return with_org_day_adoption(adoption, inputs, index, period, cfg, run_id)
+
+
+def adoption_activity(
+    inputs: ScoreInputs,
+    period: Period,
+    cfg: Config,
+    *,
+    staging: str | None = None,
+    buckets: int = 1,
+    parts: UserParts | None = None,
+) -> tuple:
+    """``(prices, activity, person_rows)`` of :func:`adoption_frame` (see there): what reads
+    only silver (and ``parts``), not the labels or the index, so that it can be computed
+    before them (staged, it is written under ``staging``)."""
+    buckets = parts.n if parts is not None else buckets
+    # each price on the days it is in force, in the table's currency
+    prices = adopt.prices_between(cfg.adoption, period.start, period.end)
+    period_rows = inputs.interactions.where(period.ts_col("event_ts"))
+    aggs = (
+        adopt.aggregate_activity(inputs.user_days, period.start, period.end, prices)
+        if inputs.user_days is not None
+        else None
+    )
+    activity, by_bucket = _adoption_activity(period_rows, prices, aggs, staging, buckets, parts)
+    person_rows = (
+        adopt.staged_person_rows(by_bucket, os.path.join(staging, "adoption_people"))
+        if by_bucket is not None
+        else None
+    )
+    return prices, activity, person_rows
 
 
 def with_org_day_adoption(adoption, inputs: ScoreInputs, index, period: Period, cfg, run_id):

@@ -854,6 +854,7 @@ class Gold:
     seconds_incentives: float = 0.0
     seconds_index: float = 0.0
     adoption: DataFrame | None = None  # gold/org_adoption of the period
+    label_counts: Future | None = None  # :func:`label_counts` of ``labels``, started early
 
 
 def compute_gold(
@@ -885,26 +886,36 @@ def compute_gold(
     parts = _interaction_parts(spark, inputs, period, cfg, staging)
     n, in_period = (parts.n, parts.where(period.ts_col("event_ts"))) if parts else (1, None)
     # adoption's activity reads silver only (``adoption_activity``): with a second thread it
-    # is computed there from the start, beside the incentive step's Python and the labels,
-    # where one core is otherwise idle; the adoption step reads it as a future. Leaving the
-    # block waits for it, so the staging folder is not removed under it.
+    # is computed there, started when the quota bunching estimates (numpy, the engine idle)
+    # begin, where one core is otherwise idle; the adoption step reads it as a future.
+    # Leaving the block waits for it, so the staging folder is not removed under it.
     with beside_executor(staging, n, cfg.engine) as early:
-        adoption_started = (
-            None
-            if isinstance(early, AtOnce)
-            else early.submit(
-                adoption_activity, inputs, period, cfg, staging=staging, parts=in_period
-            )
-        )
+        started: list[Future] = []
+
+        def start_adoption() -> None:
+            if not started and not isinstance(early, AtOnce):
+                started.append(
+                    early.submit(
+                        adoption_activity, inputs, period, cfg, staging=staging, parts=in_period
+                    )
+                )
+
         aggs = aggregate_units(inputs, period, cfg)
         # with staging, ``n`` is the labels' bucket count over the period's rows: not
         # counted again
         buckets = n if staging is not None else None
-        inc = _incentives(spark, inputs, period, cfg, aggs, staging, in_period, buckets)
+        inc = _incentives(
+            spark, inputs, period, cfg, aggs, staging, in_period, buckets, start_adoption
+        )
+        start_adoption()  # quota bunching off: started here
+        adoption_started = started[0] if started else None
         seconds_incentives = time.time() - t_inc
 
         progress(f"score: signals and labels {period}")
         labels, audited, weeks = _labels(spark, inputs, period, cfg, inc, staging, handover, parts)
+        # read by the run's summary only: counted beside the next steps when there is a
+        # second thread (the published labels do not change after this)
+        counted = None if isinstance(early, AtOnce) else early.submit(label_counts, labels)
         progress("score: user-weeks")
         staged_weeks = weeks is not None  # written bucket by bucket with the labels
         if weeks is None:  # one bucket (or calibrated labels): from the labels as published
@@ -950,15 +961,31 @@ def compute_gold(
             ),
         )
         return Gold(
-            labels, user_weeks, index, inc, audited, seconds_incentives, seconds_index, adoption
+            labels,
+            user_weeks,
+            index,
+            inc,
+            audited,
+            seconds_incentives,
+            seconds_index,
+            adoption,
+            counted,
         )
 
 
 def _incentives(
-    spark, inputs: ScoreInputs, period: Period, cfg: Config, aggs, staging, parts, buckets=None
+    spark,
+    inputs: ScoreInputs,
+    period: Period,
+    cfg: Config,
+    aggs,
+    staging,
+    parts,
+    buckets=None,
+    on_estimates=None,
 ):
     """``incentives.compute`` of the period (``parts``: its rows by user bucket, or None;
-    ``buckets``: their count when known)."""
+    ``buckets``: their count when known; ``on_estimates``: see there)."""
     return incentives.compute(
         spark,
         inputs.interactions.where(period.ts_col("event_ts")),
@@ -970,6 +997,7 @@ def _incentives(
         staging=staging,
         parts=parts,
         buckets=buckets,
+        on_estimates=on_estimates,
     )
 
 
@@ -1284,17 +1312,24 @@ def run(
     return {**dq.finish(), "run_id": run_id, "inputs": inputs.read, **_outcome(lake, gold, t0)}
 
 
+def label_counts(labels):
+    """The labels' row: ``n``, ``flagged`` (theater) and ``unresolved`` (no org)."""
+    return labels.agg(
+        F.count("*").alias("n"),
+        F.sum(F.col("is_theater").cast("int")).alias("flagged"),
+        F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved"),
+    ).collect()[0]
+
+
 def _outcome(lake: Lake, gold, t0: float) -> dict:
     """The score run's summary: the gold versions written, label and org counts, adoption,
     timings, incentives and the audit's metrics."""
     summary = gold.index.agg(
         F.count("*").alias("orgs"), F.sum(F.col("suppressed").cast("int")).alias("suppressed")
     ).collect()[0]
-    counts = gold.labels.agg(
-        F.count("*").alias("n"),
-        F.sum(F.col("is_theater").cast("int")).alias("flagged"),
-        F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved"),
-    ).collect()[0]
+    counts = (
+        gold.label_counts.result() if gold.label_counts is not None else label_counts(gold.labels)
+    )
     return {
         "outputs": {
             t: lake.version(t)

@@ -561,16 +561,16 @@ def _org_shares(units, inc, boot, users) -> list:
 
 
 def acceptance_index(
-    spark: SparkSession, events, aggs, usage, cfg: Config, parts=None
+    spark: SparkSession, events, aggs, usage, cfg: Config, parts=None, counts=None
 ) -> DataFrame:
     """Per org: the theater share estimated from acceptance counts and dispositions
     (:mod:`theater.signals.acceptance_excess`), for orgs without a per-interaction index.
 
     ``parts``: the period's (user_days, events) a user bucket at a time
     (:func:`acceptance_parts`); the engine then aggregates one bucket's (org, user, feature)
-    counts at a time, where one plan holds the period's (2.7 million at 50M); None: one plan."""
-    user_days = aggs.user_days if aggs is not None else None
-    counts = codes.collect_counts(parts if parts is not None else [(user_days, events)])
+    counts at a time, where one plan holds the period's (2.7 million at 50M); None: one plan.
+    ``counts``: :func:`acceptance_counts` of the same, as a future, when started earlier."""
+    counts = counts.result() if counts is not None else acceptance_counts(events, aggs, parts)
     users = usage.toPandas()
     b = cfg.scoring.bootstrap
     s = ax.Settings(replicates=b.replicates, confidence=b.confidence, seed=b.seed)
@@ -592,6 +592,14 @@ def acceptance_index(
         "org_id string, _ax_share double, _ax_low double, _ax_high double, "
         "_ax_users int, _ax_coverage double, _ax_reason string",
     )
+
+
+def acceptance_counts(events, aggs, parts):
+    """The acceptance counts (``codes.collect_counts``) of ``events`` and the user-day
+    aggregates (``parts``: both by user bucket, :func:`acceptance_parts`, or None): they read
+    silver only, not the labels."""
+    user_days = aggs.user_days if aggs is not None else None
+    return codes.collect_counts(parts if parts is not None else [(user_days, events)])
 
 
 def acceptance_parts(spark, events, aggs, period: Period, staging, buckets: int):
@@ -699,13 +707,26 @@ def index_frame(
     staging=None,
     buckets: int = 1,
     org_days=None,
+    acceptance_counts=None,
 ):
+    """The org index of the period (``acceptance_counts``: see :func:`acceptance_index`)."""
     with beside_executor(staging, buckets, cfg.engine) as beside:
         started = _start_org_columns(
             beside, spark, labels, cfg, inc, policies, work_items, period, history, staging, buckets
         )
         base, shares = _index_base(
-            spark, labels, period, cfg, run_id, inc, aggs, period_rows, staging, buckets, beside
+            spark,
+            labels,
+            period,
+            cfg,
+            run_id,
+            inc,
+            aggs,
+            period_rows,
+            staging,
+            buckets,
+            beside,
+            acceptance_counts,
         )
         if org_days is not None:  # orgs seen only in org-level exports: a row, n/a with the reason
             orgs = agg.org_level_orgs(org_days, period.start, period.end, cfg.privacy.min_users)
@@ -771,10 +792,13 @@ def with_org_shares(inc, shares: list, extra: dict) -> None:
             extra[o].update(d)
 
 
-def _index_base(spark, labels, period, cfg, run_id, inc, aggs, period_rows, staging, n, beside):
+def _index_base(
+    spark, labels, period, cfg, run_id, inc, aggs, period_rows, staging, n, beside, counts=None
+):
     """``(base, shares)``: the org index's frame before the org-level and idle orgs and the
     org columns (``transforms.score.org_index``), and the incentive org shares' future
-    (:func:`incentive_frames`)."""
+    (:func:`incentive_frames`). ``counts``: the acceptance counts' future, when started
+    earlier (:func:`acceptance_index`)."""
     org_users = agg_org_users(labels, FLAG_NAMES)
     sc = cfg.scoring
     signals = agg_org_signals(labels, NAMES, sc.min_signal_rows, FLAG_NAMES, sc.min_signal_coverage)
@@ -786,7 +810,7 @@ def _index_base(spark, labels, period, cfg, run_id, inc, aggs, period_rows, stag
     # the staged copy holds silver's columns: read only in place of the silver rows
     staged = staging if period_rows is not None else None
     parts = acceptance_parts(spark, events, aggs, period, staged, n)
-    acceptance = acceptance_index(spark, events, aggs, usage, cfg, parts)
+    acceptance = acceptance_index(spark, events, aggs, usage, cfg, parts, counts)
     sources = org_sources(period_rows if period_rows is not None else labels, aggs)
     base = org_index(
         org_users,
@@ -885,30 +909,34 @@ def compute_gold(
     t_inc = time.time()
     parts = _interaction_parts(spark, inputs, period, cfg, staging)
     n, in_period = (parts.n, parts.where(period.ts_col("event_ts"))) if parts else (1, None)
-    # adoption's activity reads silver only (``adoption_activity``): with a second thread it
-    # is computed there, started when the quota bunching estimates (numpy, the engine idle)
-    # begin, where one core is otherwise idle; the adoption step reads it as a future.
-    # Leaving the block waits for it, so the staging folder is not removed under it.
+    # adoption's activity and the acceptance counts read silver only (``adoption_activity``,
+    # ``acceptance_counts``): with a second thread they are computed there, started when
+    # the quota bunching estimates (numpy, the engine idle) begin, where one core is
+    # otherwise idle; the adoption and org index steps read them as futures. Leaving the
+    # block waits for them, so the staging folder is not removed under them.
     with beside_executor(staging, n, cfg.engine) as early:
         started: list[Future] = []
 
-        def start_adoption() -> None:
+        def start_early() -> None:
             if not started and not isinstance(early, AtOnce):
                 started.append(
                     early.submit(
                         adoption_activity, inputs, period, cfg, staging=staging, parts=in_period
                     )
                 )
+                events = inputs.interactions.where(period.ts_col("event_ts"))
+                by_bucket = acceptance_parts(spark, events, aggs, period, staging, n)
+                started.append(early.submit(acceptance_counts, events, aggs, by_bucket))
 
         aggs = aggregate_units(inputs, period, cfg)
         # with staging, ``n`` is the labels' bucket count over the period's rows: not
         # counted again
         buckets = n if staging is not None else None
         inc = _incentives(
-            spark, inputs, period, cfg, aggs, staging, in_period, buckets, start_adoption
+            spark, inputs, period, cfg, aggs, staging, in_period, buckets, start_early
         )
-        start_adoption()  # quota bunching off: started here
-        adoption_started = started[0] if started else None
+        start_early()  # quota bunching off: started here
+        adoption_started, counts_started = started if started else (None, None)
         seconds_incentives = time.time() - t_inc
 
         progress(f"score: signals and labels {period}")
@@ -938,6 +966,7 @@ def compute_gold(
             staging=staging,
             buckets=n,
             org_days=inputs.org_days,
+            acceptance_counts=counts_started,
         )
         index = handover(
             "gold/org_theater_index",

@@ -1,6 +1,6 @@
 """The org index step with its second thread gives the org index of one thread, and an error
-there fails the computation; so do adoption's activity and the labels' counts, computed on
-the stage's own second thread from the incentive step on.
+there fails the computation; so do adoption's activity, the acceptance counts and the labels'
+counts, computed on the stage's own second thread from the incentive step on.
 
 A copy of the session's shared quarter is scored twice with the rank bands on (their grid's
 shares are among the second thread's work): with the second thread (the quarter is one label
@@ -76,15 +76,18 @@ def _where(monkeypatch, module, name) -> list:
 def test_second_thread_gives_the_index_of_one(spark, scored, monkeypatch):
     seen = _where(monkeypatch, incentives, "decoupling_estimates")
     early = _where(monkeypatch, score, "adoption_activity")
+    counted = _where(monkeypatch, score, "acceptance_counts")
     beside, beside_shares, beside_adoption, beside_counts = _index(spark, scored, "s1")
     assert len(seen) == 1 and seen[0].startswith("score-beside")
-    # adoption's activity and the labels' counts: on the stage's own second thread
+    # adoption's activity, the acceptance and the labels' counts: on the stage's second thread
     assert len(early) == 1 and early[0].startswith("score-beside")
+    assert len(counted) == 1 and counted[0].startswith("score-beside")
     assert beside_counts[0] is not None and beside_counts[0] == beside_counts[1]
     monkeypatch.setattr(score, "BESIDE_BUCKETS", 0)
     alone, alone_shares, alone_adoption, alone_counts = _index(spark, scored, "s2")
     assert seen[1:] == [threading.main_thread().name]
     assert early[1:] == [threading.main_thread().name]
+    assert counted[1:] == [threading.main_thread().name]
     assert alone_counts[0] is None
     assert beside == alone
     assert beside_shares == alone_shares
@@ -112,3 +115,12 @@ def test_an_error_in_adoptions_early_activity_fails_the_computation(spark, score
     monkeypatch.setattr(score, "adoption_activity", broken)
     with pytest.raises(RuntimeError, match="activity broke"):
         _index(spark, scored, "s4")
+
+
+def test_an_error_in_the_early_acceptance_counts_fails_the_computation(spark, scored, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("counts broke")
+
+    monkeypatch.setattr(score, "acceptance_counts", broken)
+    with pytest.raises(RuntimeError, match="counts broke"):
+        _index(spark, scored, "s5")

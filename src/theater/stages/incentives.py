@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from statistics import NormalDist
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -182,6 +182,7 @@ def compute(
     staging: str | None = None,
     parts: UserParts | None = None,
     buckets: int | None = None,
+    on_estimates: Callable[[], object] | None = None,
 ) -> Incentives:
     """Quota bunching and checkpoint bursts of the period. ``aggregates``: de-duplicated usage
     units from silver/user_days (or None): their request counts enter the user-week counts of
@@ -190,7 +191,10 @@ def compute(
     and read back by every consumer. ``parts``: ``period_rows`` by user bucket (the labels'
     buckets), which the per-bucket tables read in place of a filtered read of
     ``period_rows`` per bucket. ``buckets``: the labels' bucket count when the caller has
-    counted it (else the period's rows are counted here, once, if a table needs it)."""
+    counted it (else the period's rows are counted here, once, if a table needs it).
+    ``on_estimates``: called when the quota bunching estimates (Python, the engine idle)
+    begin, so that the caller can start engine work beside them (not called with the signal
+    off)."""
     inc = Incentives(period=(start, end))
     s = cfg.incentives
     counted: list[int] = []
@@ -220,6 +224,7 @@ def compute(
             staging,
             cfg,
             n_buckets,
+            on_estimates,
         )
         inc.order_factors = _order_factors(inc.bunching, qb.poly_order)
     cb = s.checkpoint_burst
@@ -268,7 +273,9 @@ def _bucket_day_rows(parts: UserParts, b: int, explained, aggregates, orgs) -> D
     return checkpoint_rows(part, explained, aggs).where(F.col("org_id").isin(*orgs))
 
 
-def _quota_bunching(spark, inc, rows, policies, bounds, aggregates, staging, cfg, n_buckets):
+def _quota_bunching(
+    spark, inc, rows, policies, bounds, aggregates, staging, cfg, n_buckets, on_estimates=None
+):
     """Quota bunching of :func:`compute`: the estimate per regime, its evidence and cells, the
     filler cells and the user-week weights, set on ``inc``. ``rows``: (the period's rows,
     the same by user bucket or None)."""
@@ -306,6 +313,8 @@ def _quota_bunching(spark, inc, rows, policies, bounds, aggregates, staging, cfg
         # the labels' weights: one aggregate (a row per user-week) instead of one per consumer
         uw = materialize(spark, uw, os.path.join(staging, "inc_user_week_counts"))
     orders = sorted(set(s.sensitivity.poly_orders) | {qb.poly_order})
+    if on_estimates is not None:
+        on_estimates()
     inc.bunching = quota_bunching.estimate_all(spark, uw, qb, seed, orders)
     # evidence split: the weight moves onto the bunched weeks' interactions without
     # evidence of use, in proportion to their excess over the regime's other weeks

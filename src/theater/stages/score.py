@@ -561,16 +561,16 @@ def _org_shares(units, inc, boot, users) -> list:
 
 
 def acceptance_index(
-    spark: SparkSession, events, aggs, usage, cfg: Config, parts=None
+    spark: SparkSession, events, aggs, usage, cfg: Config, parts=None, counts=None
 ) -> DataFrame:
     """Per org: the theater share estimated from acceptance counts and dispositions
     (:mod:`theater.signals.acceptance_excess`), for orgs without a per-interaction index.
 
     ``parts``: the period's (user_days, events) a user bucket at a time
     (:func:`acceptance_parts`); the engine then aggregates one bucket's (org, user, feature)
-    counts at a time, where one plan holds the period's (2.7 million at 50M); None: one plan."""
-    user_days = aggs.user_days if aggs is not None else None
-    counts = codes.collect_counts(parts if parts is not None else [(user_days, events)])
+    counts at a time, where one plan holds the period's (2.7 million at 50M); None: one plan.
+    ``counts``: :func:`acceptance_counts` of the same, as a future, when started earlier."""
+    counts = counts.result() if counts is not None else acceptance_counts(events, aggs, parts)
     users = usage.toPandas()
     b = cfg.scoring.bootstrap
     s = ax.Settings(replicates=b.replicates, confidence=b.confidence, seed=b.seed)
@@ -592,6 +592,14 @@ def acceptance_index(
         "org_id string, _ax_share double, _ax_low double, _ax_high double, "
         "_ax_users int, _ax_coverage double, _ax_reason string",
     )
+
+
+def acceptance_counts(events, aggs, parts):
+    """The acceptance counts (``codes.collect_counts``) of ``events`` and the user-day
+    aggregates (``parts``: both by user bucket, :func:`acceptance_parts`, or None): they read
+    silver only, not the labels."""
+    user_days = aggs.user_days if aggs is not None else None
+    return codes.collect_counts(parts if parts is not None else [(user_days, events)])
 
 
 def acceptance_parts(spark, events, aggs, period: Period, staging, buckets: int):
@@ -699,13 +707,26 @@ def index_frame(
     staging=None,
     buckets: int = 1,
     org_days=None,
+    acceptance_counts=None,
 ):
+    """The org index of the period (``acceptance_counts``: see :func:`acceptance_index`)."""
     with beside_executor(staging, buckets, cfg.engine) as beside:
         started = _start_org_columns(
             beside, spark, labels, cfg, inc, policies, work_items, period, history, staging, buckets
         )
         base, shares = _index_base(
-            spark, labels, period, cfg, run_id, inc, aggs, period_rows, staging, buckets, beside
+            spark,
+            labels,
+            period,
+            cfg,
+            run_id,
+            inc,
+            aggs,
+            period_rows,
+            staging,
+            buckets,
+            beside,
+            acceptance_counts,
         )
         if org_days is not None:  # orgs seen only in org-level exports: a row, n/a with the reason
             orgs = agg.org_level_orgs(org_days, period.start, period.end, cfg.privacy.min_users)
@@ -771,10 +792,13 @@ def with_org_shares(inc, shares: list, extra: dict) -> None:
             extra[o].update(d)
 
 
-def _index_base(spark, labels, period, cfg, run_id, inc, aggs, period_rows, staging, n, beside):
+def _index_base(
+    spark, labels, period, cfg, run_id, inc, aggs, period_rows, staging, n, beside, counts=None
+):
     """``(base, shares)``: the org index's frame before the org-level and idle orgs and the
     org columns (``transforms.score.org_index``), and the incentive org shares' future
-    (:func:`incentive_frames`)."""
+    (:func:`incentive_frames`). ``counts``: the acceptance counts' future, when started
+    earlier (:func:`acceptance_index`)."""
     org_users = agg_org_users(labels, FLAG_NAMES)
     sc = cfg.scoring
     signals = agg_org_signals(labels, NAMES, sc.min_signal_rows, FLAG_NAMES, sc.min_signal_coverage)
@@ -786,7 +810,7 @@ def _index_base(spark, labels, period, cfg, run_id, inc, aggs, period_rows, stag
     # the staged copy holds silver's columns: read only in place of the silver rows
     staged = staging if period_rows is not None else None
     parts = acceptance_parts(spark, events, aggs, period, staged, n)
-    acceptance = acceptance_index(spark, events, aggs, usage, cfg, parts)
+    acceptance = acceptance_index(spark, events, aggs, usage, cfg, parts, counts)
     sources = org_sources(period_rows if period_rows is not None else labels, aggs)
     base = org_index(
         org_users,
@@ -854,6 +878,7 @@ class Gold:
     seconds_incentives: float = 0.0
     seconds_index: float = 0.0
     adoption: DataFrame | None = None  # gold/org_adoption of the period
+    label_counts: Future | None = None  # :func:`label_counts` of ``labels``, started early
 
 
 def compute_gold(
@@ -884,60 +909,112 @@ def compute_gold(
     t_inc = time.time()
     parts = _interaction_parts(spark, inputs, period, cfg, staging)
     n, in_period = (parts.n, parts.where(period.ts_col("event_ts"))) if parts else (1, None)
-    aggs = aggregate_units(inputs, period, cfg)
-    # with staging, ``n`` is the labels' bucket count over the period's rows: not counted again
-    buckets = n if staging is not None else None
-    inc = _incentives(spark, inputs, period, cfg, aggs, staging, in_period, buckets)
-    seconds_incentives = time.time() - t_inc
+    # adoption's activity and the acceptance counts read silver only (``adoption_activity``,
+    # ``acceptance_counts``): with a second thread they are computed there, started when
+    # the quota bunching estimates (numpy, the engine idle) begin, where one core is
+    # otherwise idle; the adoption and org index steps read them as futures. Leaving the
+    # block waits for them, so the staging folder is not removed under them.
+    with beside_executor(staging, n, cfg.engine) as early:
+        started: list[Future] = []
 
-    progress(f"score: signals and labels {period}")
-    labels, audited, weeks = _labels(spark, inputs, period, cfg, inc, staging, handover, parts)
-    progress("score: user-weeks")
-    staged_weeks = weeks is not None  # written bucket by bucket with the labels
-    if weeks is None:  # one bucket (or calibrated labels): from the labels as published
-        weeks = user_weeks_frame(labels, inputs.policies, period, cfg)
-    user_weeks = handover("gold/user_weeks", weeks, staged=staged_weeks)
-    progress(f"score: org index with {cfg.scoring.bootstrap.replicates} bootstrap replicates")
-    t_idx = time.time()
-    index = index_frame(
-        spark,
-        labels,
-        period,
-        cfg,
-        run_id,
-        policies=inputs.policies,
-        work_items=inputs.work_items,
-        inc=inc,
-        history=decoupling_history(inputs.history, aggs),
-        aggs=aggs,
-        period_rows=inputs.interactions.where(period.ts_col("event_ts")),
-        staging=staging,
-        buckets=n,
-        org_days=inputs.org_days,
-    )
-    index = handover(
-        "gold/org_theater_index",
-        audit.apply(spark, index, labels, audited, cfg),
-        related={"expected_orgs": inputs.interactions.where(period.ts_col("event_ts"))},
-    )
-    seconds_index = time.time() - t_idx
-    progress("score: adoption (active, engaged, requests, accepted)")
-    adoption = handover(
-        "gold/org_adoption",
-        adoption_frame(
-            inputs, index, period, cfg, run_id, labels, staging=staging, parts=in_period
-        ),
-    )
-    return Gold(
-        labels, user_weeks, index, inc, audited, seconds_incentives, seconds_index, adoption
-    )
+        def start_early() -> None:
+            if not started and not isinstance(early, AtOnce):
+                started.append(
+                    early.submit(
+                        adoption_activity, inputs, period, cfg, staging=staging, parts=in_period
+                    )
+                )
+                events = inputs.interactions.where(period.ts_col("event_ts"))
+                by_bucket = acceptance_parts(spark, events, aggs, period, staging, n)
+                started.append(early.submit(acceptance_counts, events, aggs, by_bucket))
+
+        aggs = aggregate_units(inputs, period, cfg)
+        # with staging, ``n`` is the labels' bucket count over the period's rows: not
+        # counted again
+        buckets = n if staging is not None else None
+        inc = _incentives(
+            spark, inputs, period, cfg, aggs, staging, in_period, buckets, start_early
+        )
+        start_early()  # quota bunching off: started here
+        adoption_started, counts_started = started if started else (None, None)
+        seconds_incentives = time.time() - t_inc
+
+        progress(f"score: signals and labels {period}")
+        labels, audited, weeks = _labels(spark, inputs, period, cfg, inc, staging, handover, parts)
+        # read by the run's summary only: counted beside the next steps when there is a
+        # second thread (the published labels do not change after this)
+        counted = None if isinstance(early, AtOnce) else early.submit(label_counts, labels)
+        progress("score: user-weeks")
+        staged_weeks = weeks is not None  # written bucket by bucket with the labels
+        if weeks is None:  # one bucket (or calibrated labels): from the labels as published
+            weeks = user_weeks_frame(labels, inputs.policies, period, cfg)
+        user_weeks = handover("gold/user_weeks", weeks, staged=staged_weeks)
+        progress(f"score: org index with {cfg.scoring.bootstrap.replicates} bootstrap replicates")
+        t_idx = time.time()
+        index = index_frame(
+            spark,
+            labels,
+            period,
+            cfg,
+            run_id,
+            policies=inputs.policies,
+            work_items=inputs.work_items,
+            inc=inc,
+            history=decoupling_history(inputs.history, aggs),
+            aggs=aggs,
+            period_rows=inputs.interactions.where(period.ts_col("event_ts")),
+            staging=staging,
+            buckets=n,
+            org_days=inputs.org_days,
+            acceptance_counts=counts_started,
+        )
+        index = handover(
+            "gold/org_theater_index",
+            audit.apply(spark, index, labels, audited, cfg),
+            related={"expected_orgs": inputs.interactions.where(period.ts_col("event_ts"))},
+        )
+        seconds_index = time.time() - t_idx
+        progress("score: adoption (active, engaged, requests, accepted)")
+        adoption = handover(
+            "gold/org_adoption",
+            adoption_frame(
+                inputs,
+                index,
+                period,
+                cfg,
+                run_id,
+                labels,
+                staging=staging,
+                parts=in_period,
+                started=adoption_started,
+            ),
+        )
+        return Gold(
+            labels,
+            user_weeks,
+            index,
+            inc,
+            audited,
+            seconds_incentives,
+            seconds_index,
+            adoption,
+            counted,
+        )
 
 
 def _incentives(
-    spark, inputs: ScoreInputs, period: Period, cfg: Config, aggs, staging, parts, buckets=None
+    spark,
+    inputs: ScoreInputs,
+    period: Period,
+    cfg: Config,
+    aggs,
+    staging,
+    parts,
+    buckets=None,
+    on_estimates=None,
 ):
     """``incentives.compute`` of the period (``parts``: its rows by user bucket, or None;
-    ``buckets``: their count when known)."""
+    ``buckets``: their count when known; ``on_estimates``: see there)."""
     return incentives.compute(
         spark,
         inputs.interactions.where(period.ts_col("event_ts")),
@@ -949,6 +1026,7 @@ def _incentives(
         staging=staging,
         parts=parts,
         buckets=buckets,
+        on_estimates=on_estimates,
     )
 
 
@@ -1084,6 +1162,7 @@ def adoption_frame(
     staging: str | None = None,
     buckets: int = 1,
     parts: UserParts | None = None,
+    started: Future | None = None,
 ):
     """gold/org_adoption of the period (``transforms.adoption``): events and aggregates through
     one definition; the index's suppressed orgs and small rows carry no figures. With the
@@ -1100,21 +1179,13 @@ def adoption_frame(
     cost) are aggregated from that copy one bucket at a time too
     (``adopt.staged_person_rows``). ``parts``: the period's
     interactions by user bucket (their count then sets ``buckets``), read in place of a
-    filtered read of ``inputs.interactions`` per bucket. The rows are the same either way."""
-    buckets = parts.n if parts is not None else buckets
-    # each price on the days it is in force, in the table's currency
-    prices = adopt.prices_between(cfg.adoption, period.start, period.end)
-    period_rows = inputs.interactions.where(period.ts_col("event_ts"))
-    aggs = (
-        adopt.aggregate_activity(inputs.user_days, period.start, period.end, prices)
-        if inputs.user_days is not None
-        else None
-    )
-    activity, by_bucket = _adoption_activity(period_rows, prices, aggs, staging, buckets, parts)
-    person_rows = (
-        adopt.staged_person_rows(by_bucket, os.path.join(staging, "adoption_people"))
-        if by_bucket is not None
-        else None
+    filtered read of ``inputs.interactions`` per bucket. The rows are the same either way.
+    ``started``: :func:`adoption_activity`'s result as a future, when the caller started it
+    earlier (then ``staging``, ``buckets`` and ``parts`` are those it was given)."""
+    prices, activity, person_rows = (
+        started.result()
+        if started is not None
+        else adoption_activity(inputs, period, cfg, staging=staging, buckets=buckets, parts=parts)
     )
     theater = adopt.person_theater(labels) if labels is not None else None
     figures = _seat_and_cohort_figures(inputs, activity, period, prices, cfg, theater)
@@ -1133,6 +1204,36 @@ def adoption_frame(
         **figures,
     )
     return with_org_day_adoption(adoption, inputs, index, period, cfg, run_id)
+
+
+def adoption_activity(
+    inputs: ScoreInputs,
+    period: Period,
+    cfg: Config,
+    *,
+    staging: str | None = None,
+    buckets: int = 1,
+    parts: UserParts | None = None,
+) -> tuple:
+    """``(prices, activity, person_rows)`` of :func:`adoption_frame` (see there): what reads
+    only silver (and ``parts``), not the labels or the index, so that it can be computed
+    before them (staged, it is written under ``staging``)."""
+    buckets = parts.n if parts is not None else buckets
+    # each price on the days it is in force, in the table's currency
+    prices = adopt.prices_between(cfg.adoption, period.start, period.end)
+    period_rows = inputs.interactions.where(period.ts_col("event_ts"))
+    aggs = (
+        adopt.aggregate_activity(inputs.user_days, period.start, period.end, prices)
+        if inputs.user_days is not None
+        else None
+    )
+    activity, by_bucket = _adoption_activity(period_rows, prices, aggs, staging, buckets, parts)
+    person_rows = (
+        adopt.staged_person_rows(by_bucket, os.path.join(staging, "adoption_people"))
+        if by_bucket is not None
+        else None
+    )
+    return prices, activity, person_rows
 
 
 def with_org_day_adoption(adoption, inputs: ScoreInputs, index, period: Period, cfg, run_id):
@@ -1240,17 +1341,24 @@ def run(
     return {**dq.finish(), "run_id": run_id, "inputs": inputs.read, **_outcome(lake, gold, t0)}
 
 
+def label_counts(labels):
+    """The labels' row: ``n``, ``flagged`` (theater) and ``unresolved`` (no org)."""
+    return labels.agg(
+        F.count("*").alias("n"),
+        F.sum(F.col("is_theater").cast("int")).alias("flagged"),
+        F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved"),
+    ).collect()[0]
+
+
 def _outcome(lake: Lake, gold, t0: float) -> dict:
     """The score run's summary: the gold versions written, label and org counts, adoption,
     timings, incentives and the audit's metrics."""
     summary = gold.index.agg(
         F.count("*").alias("orgs"), F.sum(F.col("suppressed").cast("int")).alias("suppressed")
     ).collect()[0]
-    counts = gold.labels.agg(
-        F.count("*").alias("n"),
-        F.sum(F.col("is_theater").cast("int")).alias("flagged"),
-        F.sum(F.col("org_id").isNull().cast("int")).alias("unresolved"),
-    ).collect()[0]
+    counts = (
+        gold.label_counts.result() if gold.label_counts is not None else label_counts(gold.labels)
+    )
     return {
         "outputs": {
             t: lake.version(t)

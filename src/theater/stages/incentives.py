@@ -197,21 +197,7 @@ def compute(
     off)."""
     inc = Incentives(period=(start, end))
     s = cfg.incentives
-    counted: list[int] = []
-
-    def n_buckets() -> int:
-        """The labels' user buckets (``stages.score.label_buckets``: the same count over the
-        same rows), the period's rows counted once."""
-        if parts is not None:
-            return parts.n
-        if buckets is not None:
-            return buckets
-        if cfg.scoring.bucket_rows <= 0:
-            return 1
-        if not counted:
-            counted.append(bucket_count(period_rows.count(), cfg.scoring.bucket_rows))
-        return counted[0]
-
+    n_buckets = _bucket_counter(period_rows, cfg, parts, buckets)
     qb = s.quota_bunching  # each signal gets only its own (typed) section
     if qb.enabled:
         _quota_bunching(
@@ -254,6 +240,27 @@ def compute(
         inc.calendar = cal
     inc.bucket_rows = cfg.scoring.bucket_rows
     return inc
+
+
+def _bucket_counter(
+    period_rows: DataFrame, cfg, parts: UserParts | None, buckets: int | None
+) -> Callable[[], int]:
+    """A function giving the labels' user buckets (``stages.score.label_buckets``: the same
+    count over the same rows), the period's rows counted once, on first need."""
+    counted: list[int] = []
+
+    def n_buckets() -> int:
+        if parts is not None:
+            return parts.n
+        if buckets is not None:
+            return buckets
+        if cfg.scoring.bucket_rows <= 0:
+            return 1
+        if not counted:
+            counted.append(bucket_count(period_rows.count(), cfg.scoring.bucket_rows))
+        return counted[0]
+
+    return n_buckets
 
 
 def _day_parts(parts: UserParts | None, explained, aggregates, orgs) -> UserParts | None:

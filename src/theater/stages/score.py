@@ -26,7 +26,7 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -916,19 +916,11 @@ def compute_gold(
     # block waits for them, so the staging folder is not removed under them.
     with beside_executor(staging, n, cfg.engine) as early:
         started: list[Future] = []
+        aggs = aggregate_units(inputs, period, cfg)
 
         def start_early() -> None:
-            if not started and not isinstance(early, AtOnce):
-                started.append(
-                    early.submit(
-                        adoption_activity, inputs, period, cfg, staging=staging, parts=in_period
-                    )
-                )
-                events = inputs.interactions.where(period.ts_col("event_ts"))
-                by_bucket = acceptance_parts(spark, events, aggs, period, staging, n)
-                started.append(early.submit(acceptance_counts, events, aggs, by_bucket))
+            _start_early(early, started, spark, inputs, period, cfg, aggs, staging, in_period, n)
 
-        aggs = aggregate_units(inputs, period, cfg)
         # with staging, ``n`` is the labels' bucket count over the period's rows: not
         # counted again
         buckets = n if staging is not None else None
@@ -951,55 +943,82 @@ def compute_gold(
         user_weeks = handover("gold/user_weeks", weeks, staged=staged_weeks)
         progress(f"score: org index with {cfg.scoring.bootstrap.replicates} bootstrap replicates")
         t_idx = time.time()
-        index = index_frame(
-            spark,
-            labels,
-            period,
-            cfg,
-            run_id,
-            policies=inputs.policies,
-            work_items=inputs.work_items,
-            inc=inc,
-            history=decoupling_history(inputs.history, aggs),
-            aggs=aggs,
-            period_rows=inputs.interactions.where(period.ts_col("event_ts")),
-            staging=staging,
-            buckets=n,
-            org_days=inputs.org_days,
-            acceptance_counts=counts_started,
-        )
-        index = handover(
-            "gold/org_theater_index",
-            audit.apply(spark, index, labels, audited, cfg),
-            related={"expected_orgs": inputs.interactions.where(period.ts_col("event_ts"))},
-        )
+        step = _Step(spark, inputs, period, cfg, run_id, staging, n, handover)
+        index = _org_index(step, labels, audited, inc, aggs, counts_started)
         seconds_index = time.time() - t_idx
         progress("score: adoption (active, engaged, requests, accepted)")
-        adoption = handover(
-            "gold/org_adoption",
-            adoption_frame(
-                inputs,
-                index,
-                period,
-                cfg,
-                run_id,
-                labels,
-                staging=staging,
-                parts=in_period,
-                started=adoption_started,
-            ),
+        adoption = _adoption(step, index, labels, in_period, adoption_started)
+        seconds = (seconds_incentives, seconds_index)
+        return Gold(labels, user_weeks, index, inc, audited, *seconds, adoption, counted)
+
+
+def _start_early(early, started, spark, inputs, period, cfg, aggs, staging, in_period, n) -> None:
+    """Submit adoption's activity and the acceptance counts (silver only) to ``early``, the
+    stage's second thread, once: their futures are appended to ``started``."""
+    if not started and not isinstance(early, AtOnce):
+        started.append(
+            early.submit(adoption_activity, inputs, period, cfg, staging=staging, parts=in_period)
         )
-        return Gold(
-            labels,
-            user_weeks,
-            index,
-            inc,
-            audited,
-            seconds_incentives,
-            seconds_index,
-            adoption,
-            counted,
-        )
+        events = inputs.interactions.where(period.ts_col("event_ts"))
+        by_bucket = acceptance_parts(spark, events, aggs, period, staging, n)
+        started.append(early.submit(acceptance_counts, events, aggs, by_bucket))
+
+
+class _Step(NamedTuple):
+    """What :func:`compute_gold`'s org index and adoption steps share."""
+
+    spark: SparkSession
+    inputs: ScoreInputs
+    period: Period
+    cfg: Config
+    run_id: str
+    staging: str | None
+    buckets: int
+    handover: Callable
+
+
+def _org_index(step: _Step, labels, audited, inc, aggs, counts):
+    """gold/org_theater_index from the labels, audited and handed over (:func:`compute_gold`)."""
+    spark, inputs, period = step.spark, step.inputs, step.period
+    index = index_frame(
+        spark,
+        labels,
+        period,
+        step.cfg,
+        step.run_id,
+        policies=inputs.policies,
+        work_items=inputs.work_items,
+        inc=inc,
+        history=decoupling_history(inputs.history, aggs),
+        aggs=aggs,
+        period_rows=inputs.interactions.where(period.ts_col("event_ts")),
+        staging=step.staging,
+        buckets=step.buckets,
+        org_days=inputs.org_days,
+        acceptance_counts=counts,
+    )
+    return step.handover(
+        "gold/org_theater_index",
+        audit.apply(spark, index, labels, audited, step.cfg),
+        related={"expected_orgs": inputs.interactions.where(period.ts_col("event_ts"))},
+    )
+
+
+def _adoption(step: _Step, index, labels, in_period, started):
+    """gold/org_adoption, handed over (:func:`compute_gold`); ``started``: its activity's
+    future when the second thread computed it."""
+    frame = adoption_frame(
+        step.inputs,
+        index,
+        step.period,
+        step.cfg,
+        step.run_id,
+        labels,
+        staging=step.staging,
+        parts=in_period,
+        started=started,
+    )
+    return step.handover("gold/org_adoption", frame)
 
 
 def _incentives(

@@ -29,6 +29,7 @@ from .data import (
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class Figures:
     """Everything the page shows, computed from the report inputs."""

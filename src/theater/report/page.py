@@ -122,9 +122,7 @@ def _share_card(f) -> tuple[str, str]:
             f"({share.usage:,} interactions and export requests)"
         )
         if share.n_acceptance_orgs:
-            share_small += (
-                f", {share.n_acceptance_orgs} of them estimated from acceptance counts"
-            )
+            share_small += f", {share.n_acceptance_orgs} of them estimated from acceptance counts"
         if share.usage_covered is not None:
             share_small += (
                 f" · covers {_covered_pct(share.usage_covered)} of the recorded usage of the "

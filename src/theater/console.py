@@ -335,6 +335,8 @@ def print_formats(formats: list[dict]) -> None:
         "\nsignals: derived from the fields each format's mapper fills and the fields each "
         "signal reads (theater.sources.exports.claims); (A) = approximate from this grain;\n"
         "(O) = an org-level figure only, no person's (theater.signals.org_acceptance).\n"
+        "An org's published figure rests on its per-interaction signals or on its acceptance "
+        "counts ((A), and events that report a use decision), whichever reads more of its usage.\n"
         "Put files under landing/vendor/<format>/ (org-level formats: "
         "landing/vendor/<format>/<org_id>/)."
     )

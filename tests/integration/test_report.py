@@ -97,6 +97,20 @@ def _gold(world, period: Period) -> pd.DataFrame:
     return g[(g["period_start"] == period.start) & (g["period_end"] == period.end)]
 
 
+def _recorded_usage(world, pub: pd.DataFrame, period: Period = Q3) -> pd.Series:
+    """Per org of ``pub``: gold interactions plus the requests of its unsuppressed adoption rows
+    from aggregate exports (the cross-tool 'all' row and event sources excluded)."""
+    from theater.report.figures import export_requests_by_org
+
+    path = world["lake"] / "gold/org_adoption"
+    req = {}
+    if path.exists():
+        a = DeltaTable(str(path)).to_pandas()
+        req = export_requests_by_org(a[a["period_start"] == period.start])
+    extra = pub["org_id"].map(lambda o: float(req.get(str(o), 0)))
+    return pub["n_interactions"].astype(float) + extra
+
+
 def _section(text: str, section_id: str) -> str:
     m = re.search(rf'<section id="{section_id}".*?</section>', text, re.S)
     assert m, f"section #{section_id} missing"
@@ -197,8 +211,10 @@ def test_headline_matches_gold(world):
     text = world["text"]
     gold, prev = _gold(world, Q3), _gold(world, Q2)
     pub = gold[~gold["suppressed"]]
-    # pooled over the interactions each index is measured on (its n_measured)
-    expected = (pub["theater_index"] * pub["n_measured"]).sum() / pub["n_measured"].sum()
+    # every published org's figure weighted by its recorded usage: its interactions plus the
+    # requests its aggregate exports reported (gold/org_adoption)
+    usage = _recorded_usage(world, pub)
+    expected = (pub["theater_index"] * usage).sum() / usage.sum()
     card = re.search(
         r'<div class="card theater" id="headline-share"([^>]*)>(.*?)</div>\s*</div>', text, re.S
     )
@@ -426,7 +442,8 @@ def test_not_measurable_org_and_older_lake(world, tmp_path):
     quadrant = re.search(r'<table id="quadrant-table".*?</table>', text, re.S)
     assert quadrant is None or f"<td>{victim}</td>" not in quadrant.group(0)
     rest = gold[q3 & ~gold["suppressed"] & (gold["org_id"] != victim)]
-    expected = (rest["theater_index"] * rest["n_measured"]).sum() / rest["n_measured"].sum()
+    usage = _recorded_usage(world, rest)
+    expected = (rest["theater_index"] * usage).sum() / usage.sum()
     value = float(re.search(r'id="headline-share"[^>]*data-value="([^"]+)"', text).group(1))
     assert value == pytest.approx(expected, abs=0.05)
     # older lake: none of the new columns

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -84,49 +83,15 @@ def user_weeks(spec):
 
 
 # ----------------------------------------------------------------------------- headline
-def test_company_share_is_interaction_weighted_over_published_orgs_only():
+def test_company_share_is_usage_weighted_over_published_orgs_only():
     idx = frame(org("a", 10.0, n=1000), org("b", 40.0, n=3000), org("s", suppressed=True, n=50_000))
     share = fg.company_share(idx)
     assert share.value == pytest.approx((10 * 1000 + 40 * 3000) / 4000)
-    assert share.n_orgs == 2 and share.n_interactions == 4000
-    assert share.low is None  # no user-weeks: no interval, nothing invented
-
-
-def test_company_interval_is_a_user_clustered_bootstrap():
-    rng = np.random.default_rng(1)
-    users = 400
-    n = rng.integers(5, 40, users)
-    p = rng.beta(2, 8, users)  # per-user theater propensity
-    s = rng.binomial(n, p).astype(float)
-    spec = [("a" if u % 2 else "b", u, date(2026, 7, 6), int(n[u]), s[u]) for u in range(users)]
-    uw = user_weeks(spec)
-    point = s.sum() / n.sum() * 100
-    idx = frame(org("a", point, n=int(n[1::2].sum())), org("b", point, n=int(n[0::2].sum())))
-    share = fg.company_share(idx, uw, confidence=0.90, replicates=3000, seed=3)
-    # analytical cluster (ratio-estimator) standard error
-    r = s.sum() / n.sum()
-    se = np.sqrt(((s - r * n) ** 2).sum()) / n.sum() * 100
-    width = share.high - share.low
-    assert width == pytest.approx(2 * 1.645 * se, rel=0.15)
-    assert share.low <= share.value <= share.high
-    assert share.n_users == users
-    # reproducible for a seed
-    again = fg.company_share(idx, uw, confidence=0.90, replicates=3000, seed=3)
-    assert (again.low, again.high) == (share.low, share.high)
-
-
-def test_company_interval_ignores_suppressed_orgs_users():
-    uw = user_weeks(
-        [
-            ("a", 1, date(2026, 7, 6), 10, 1.0),
-            ("a", 2, date(2026, 7, 6), 10, 1.0),
-            ("s", 3, date(2026, 7, 6), 10, 10.0),
-        ]
-    )
-    idx = frame(org("a", 10.0, n=20), org("s", suppressed=True, n=10))
-    share = fg.company_share(idx, uw, replicates=200)
-    assert share.n_users == 2
-    assert share.low == pytest.approx(10.0) and share.high == pytest.approx(10.0)
+    assert share.n_orgs == 2 and share.usage == 4000 and share.n_outside == 0
+    # each org +-2 points: sqrt((0.25 x 2)^2 + (0.75 x 2)^2) = sqrt(2.5) = 1.581 each side
+    assert share.low == pytest.approx(32.5 - 2.5**0.5)
+    assert share.high == pytest.approx(32.5 + 2.5**0.5)
+    assert share.usage_covered == pytest.approx(1.0)
 
 
 def test_usage_change_is_like_for_like_per_day():
@@ -451,41 +416,17 @@ def not_measurable_org(org_id="agg", n=5000, **extra):
     return org(org_id, 0.0, n=n, signals={s: None for s in PER_INTERACTION}, **row)
 
 
-def test_company_share_uses_measured_interactions_only():
-    # a: 1 theater out of 10 measured (10%); b: 4 of 10 (40%). a's second user-week and the
-    # not-measurable org's week have no probability (theater_interactions null).
+def test_company_share_leaves_out_orgs_without_a_figure():
+    # 'agg' (no index, 5,000 interactions) is outside the figure and counted in what it covers
     idx = frame(
         org("a", 10.0, n=1000, index_basis="interactions", sources=["native"]),
         org("b", 40.0, n=3000),
         not_measurable_org(n=5000),
     )
-    uw = user_weeks(
-        [
-            ("a", 0, date(2026, 7, 6), 10, 1.0),
-            ("a", 1, date(2026, 7, 6), 10, None),
-            ("b", 2, date(2026, 7, 6), 10, 4.0),
-            ("agg", 3, date(2026, 7, 6), 100, None),
-        ]
-    )
-    share = fg.company_share(idx, uw, replicates=500, seed=3)
-    # measured: 10 in a, 10 in b -> (10 x 10 + 40 x 10) / 20 = 25.0 (all rows: 32.5)
-    assert share.value == pytest.approx(25.0)
-    assert share.n_orgs == 2 and share.n_interactions == 20
-    assert share.n_users == 2  # user 1 (nothing measured) is no bootstrap cluster
-    # every replicate is a weighted mean of 10% and 40%: never diluted below 10 by user 1
-    assert 10.0 - 1e-9 <= share.low <= 25.0 <= share.high <= 40.0 + 1e-9
-    # without user-weeks: weighted by the published orgs' interactions, 'agg' left out
-    assert fg.company_share(idx).value == pytest.approx((10 * 1000 + 40 * 3000) / 4000)
-
-
-def test_company_share_prefers_published_measured_counts():
-    # a user-week with 20 interactions of which 10 measured (sum 1.0) and one fully measured
-    uw = user_weeks([("a", 0, date(2026, 7, 6), 20, 1.0), ("b", 1, date(2026, 7, 6), 10, 4.0)])
-    uw["n_measured"] = [10, 10]
-    idx = frame(org("a", 10.0, n=20), org("b", 40.0, n=10))
-    share = fg.company_share(idx, uw, replicates=200, seed=3)
-    assert share.value == pytest.approx(25.0)  # (10 x 10 + 40 x 10) / 20, not by 20 and 10
-    assert share.n_interactions == 20
+    share = fg.company_share(idx)
+    assert share.value == pytest.approx((10 * 1000 + 40 * 3000) / 4000)
+    assert share.n_orgs == 2 and share.n_outside == 1
+    assert share.usage_covered == pytest.approx(4000 / 9000)
 
 
 def test_org_table_keeps_not_measurable_orgs_apart():

@@ -29,8 +29,6 @@ from .data import (
 
 log = logging.getLogger(__name__)
 
-COMPANY_REPLICATES = 2000
-
 
 @dataclass
 class Figures:
@@ -154,22 +152,10 @@ def compute(inputs: ReportInputs, generated_at: str | None = None) -> Figures:
     period = inputs.period
     has_prev = len(inputs.previous) > 0
     prev_label = inputs.previous_period.label if has_prev else None
-    share = fg.company_share(
-        inputs.index,
-        inputs.user_weeks,
-        adoption=inputs.adoption,
-        confidence=s["confidence"],
-        replicates=COMPANY_REPLICATES,
-        seed=s["seed"],
-    )
+    share = fg.company_share(inputs.index, adoption=inputs.adoption, confidence=s["confidence"])
     prev_share = (
         fg.company_share(
-            inputs.previous,
-            inputs.previous_user_weeks,
-            adoption=inputs.previous_adoption,
-            confidence=s["confidence"],
-            replicates=COMPANY_REPLICATES,
-            seed=s["seed"],
+            inputs.previous, adoption=inputs.previous_adoption, confidence=s["confidence"]
         )
         if has_prev
         else None

@@ -61,54 +61,22 @@ def _bool(v) -> bool | None:
 # ----------------------------------------------------------------------------- headline
 @dataclass(frozen=True)
 class Share:
-    """Company-level theater share (percent) with its interval."""
+    """Company-level theater share (percent) with its interval: the published orgs' figures
+    (every basis) weighted by their recorded usage (:func:`company_share`)."""
 
     value: float | None
     low: float | None
     high: float | None
-    n_orgs: int
-    n_interactions: int  # measured interactions (with a theater probability)
-    n_users: int  # distinct (anonymous) users behind the interval, 0 if unknown
-    replicates: int
+    n_orgs: int  # published orgs in the figure (every basis)
+    usage: int  # their recorded usage: interactions plus the requests aggregate exports reported
     confidence: float
-    # published orgs NOT in this share: their index is estimated from acceptance counts
-    # (index_basis 'acceptance'), whose usage is not in the measured interactions
+    # of them, orgs whose figure is estimated from acceptance counts (index_basis 'acceptance')
     n_acceptance_orgs: int = 0
-    # the measured interactions behind the share over all the published orgs' recorded usage
-    # (their interactions plus the requests aggregate exports reported), 0-1: how much of the
-    # usage the figure rests on. None when that usage is unknown (orgs estimated from
-    # acceptance counts and no adoption table)
+    # their usage over the recorded usage of every unsuppressed org (published or not), 0-1:
+    # how much of the usage the report may show the figure covers. None: no recorded usage
     usage_covered: float | None = None
-
-
-def bootstrap_interval(
-    n: np.ndarray, s: np.ndarray, *, replicates: int, confidence: float, seed: int
-) -> tuple[float, float] | None:
-    """User-clustered Poisson bootstrap of ``sum(s) / sum(n)`` (percent).
-
-    ``n``: interactions per user; ``s``: summed theater probability per user. Each replicate
-    draws a Poisson(1) weight per user; the percentile interval of the replicate shares is
-    returned. Replicates are drawn in chunks so that memory stays bounded for many users.
-    """
-    n = np.asarray(n, dtype=float)
-    s = np.asarray(s, dtype=float)
-    if len(n) == 0 or n.sum() <= 0:
-        return None
-    rng = np.random.default_rng(seed)
-    chunk = max(1, min(replicates, 4_000_000 // max(len(n), 1)))
-    shares: list[np.ndarray] = []
-    left = replicates
-    while left > 0:
-        k = min(chunk, left)
-        w = rng.poisson(1.0, size=(k, len(n))).astype(float)
-        den = w @ n
-        ok = den > 0
-        shares.append((w[ok] @ s) / den[ok])
-        left -= k
-    all_ = np.concatenate(shares)
-    alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(all_, [alpha, 1.0 - alpha])
-    return float(lo * 100), float(hi * 100)
+    # unsuppressed orgs outside the figure: no published figure, or no recorded usage
+    n_outside: int = 0
 
 
 def measured_user_weeks(user_weeks: pd.DataFrame) -> pd.DataFrame:
@@ -123,87 +91,58 @@ def measured_user_weeks(user_weeks: pd.DataFrame) -> pd.DataFrame:
     return uw[uw["_n"] > 0]
 
 
-def _measured_weights(pub: pd.DataFrame, uw: pd.DataFrame | None) -> pd.Series:
-    """Per published org, the number of its measured interactions (the denominator of its
-    index): ``n_measured`` from the index when published, else the measured interactions of its
-    user-weeks, else ``n_interactions`` (older lakes, where every interaction was measured)."""
-    if "n_measured" in pub:
-        return pub["n_measured"].astype(float).fillna(0.0)
-    if uw is not None and len(uw):
-        by_org = uw.groupby("org_id")["_n"].sum()
-        w = pub["org_id"].map(by_org).astype(float)
-        return w.fillna(pub["n_interactions"].astype(float)).fillna(0.0)
-    return pub["n_interactions"].astype(float).fillna(0.0)
-
-
-def _usage_covered(
-    pub: pd.DataFrame, n_measured: float, n_acc: int, adoption: pd.DataFrame | None
-) -> float | None:
-    """``n_measured`` over the recorded usage of the published orgs ``pub`` (every basis):
-    their interactions plus the requests their aggregate exports reported. Unknown (None) when
-    some org's figure rests on acceptance counts and there is no adoption table to count them."""
-    if adoption is None and n_acc:
-        return None
+def recorded_usage(index: pd.DataFrame, adoption: pd.DataFrame | None) -> pd.Series:
+    """Per org of ``index`` (by row): its recorded usage, the interactions gold counts plus the
+    requests its aggregate exports reported (:func:`export_requests_by_org`), the usage the
+    report's usage card counts."""
     req = export_requests_by_org(adoption)
-    usage = float(pub["n_interactions"].astype(float).fillna(0.0).sum())
-    usage += float(sum(req.get(str(o), 0) for o in pub["org_id"]))
-    return min(n_measured / usage, 1.0) if usage > 0 else None
+    n = index["n_interactions"].astype(float).fillna(0.0)
+    return n + index["org_id"].map(lambda o: float(req.get(str(o), 0))).astype(float)
 
 
 def company_share(
-    index: pd.DataFrame,
-    user_weeks: pd.DataFrame | None = None,
-    *,
-    adoption: pd.DataFrame | None = None,
-    confidence: float = 0.90,
-    replicates: int = 2000,
-    seed: int = 20260701,
+    index: pd.DataFrame, *, adoption: pd.DataFrame | None = None, confidence: float = 0.90
 ) -> Share:
-    """Interaction-weighted theater share over the published orgs, with a user-clustered
-    bootstrap interval.
+    """The company's theater share: every published org's figure (per-interaction index or
+    estimate from acceptance counts, the same quantity) weighted by its recorded usage
+    (:func:`recorded_usage`), so that each org counts for the usage its figure is a share of,
+    whatever basis it rests on. Orgs without a published figure (suppressed, not measurable)
+    count nowhere; ``usage_covered`` says how much of the unsuppressed orgs' recorded usage the
+    figure covers.
 
-    Point estimate: sum over published orgs of (index x measured interactions) / their measured
-    interactions, i.e. the mean theater probability of every *measured* interaction (one with a
-    probability) in a published org (the same definition as an org's index, pooled); orgs with
-    no index are not published and count nowhere. Interval: the user-clustered Poisson bootstrap of that pooled
-    mean, from ``gold/user_weeks`` (users are the clusters; a user active in two orgs is one
-    cluster). The interval is widened, if needed, to contain the point (as the org intervals
-    are). Without user-weeks there is no interval. ``adoption`` (gold/org_adoption): to say
-    which part of the published orgs' usage the share covers (``Share.usage_covered``).
+    Interval: the orgs' own intervals combined as independent, each side apart: ``value -
+    sqrt(sum (w_i (x_i - low_i))^2)`` and ``value + sqrt(sum (w_i (high_i - x_i))^2)``, with
+    ``w_i`` the usage shares. Independence holds for the sampling of people, since each org's
+    interval resamples its own users; it does not hold for what orgs share (the acceptance
+    estimator's tool baselines are set over every org), so the interval may be too narrow where
+    those errors go the same way in every org; the sum of the weighted ends (``sum w_i low_i``,
+    ``sum w_i high_i``) would hold under any dependence, and is wider. The interval contains the
+    point, within [0, 100]; none without every org's interval.
     """
-    pub = published(index)
-    all_pub = pub
+    shown = unsuppressed(index)
+    usage_all = recorded_usage(shown, adoption)
+    pub = shown["theater_index"].notna() & (usage_all > 0)
+    rows, u = shown[pub], usage_all[pub]
     n_acc = 0
-    if "index_basis" in pub:
-        by_flags = pub["index_basis"].isna() | (pub["index_basis"] == "interactions")
-        n_acc = int((~by_flags).sum())
-        pub = pub[by_flags]
-    uw = None
-    if user_weeks is not None and len(user_weeks):
-        uw = measured_user_weeks(user_weeks[user_weeks["org_id"].isin(set(pub["org_id"]))])
-    weights = _measured_weights(pub, uw)
-    n_total = float(weights.sum()) if len(pub) else 0.0
-    covered = _usage_covered(all_pub, n_total, n_acc, adoption)
-    if n_total <= 0:
-        return Share(None, None, None, len(pub), 0, 0, replicates, confidence, n_acc, covered)
-    value = float((pub["theater_index"].astype(float) * weights).sum() / n_total)
+    if "index_basis" in rows:
+        n_acc = int((rows["index_basis"] == "acceptance").sum())
+    total_all = float(usage_all.sum())
+    total = float(u.sum())
+    covered = total / total_all if total_all > 0 else None
+    outside = len(shown) - len(rows)
+    if total <= 0:
+        return Share(None, None, None, 0, 0, confidence, 0, covered, outside)
+    w = u / total
+    x = rows["theater_index"].astype(float)
+    value = float((w * x).sum())
     low = high = None
-    n_users = 0
-    if uw is not None and len(uw):
-        per_user = uw.groupby("user").agg(n=("_n", "sum"), s=("theater_interactions", "sum"))
-        n_users = len(per_user)
-        ci = bootstrap_interval(
-            per_user["n"].to_numpy(),
-            per_user["s"].to_numpy(),
-            replicates=replicates,
-            confidence=confidence,
-            seed=seed,
-        )
-        if ci is not None:
-            low, high = min(ci[0], value), max(ci[1], value)
-    n_total = int(round(n_total))
+    lo, hi = rows["ci_low"].astype(float), rows["ci_high"].astype(float)
+    if lo.notna().all() and hi.notna().all():
+        down = float(np.sqrt(((w * (x - lo).clip(lower=0)) ** 2).sum()))
+        up = float(np.sqrt(((w * (hi - x).clip(lower=0)) ** 2).sum()))
+        low, high = max(min(value - down, value), 0.0), min(max(value + up, value), 100.0)
     return Share(
-        value, low, high, len(pub), n_total, n_users, replicates, confidence, n_acc, covered
+        value, low, high, len(rows), int(round(total)), confidence, n_acc, covered, outside
     )
 
 

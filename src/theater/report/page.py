@@ -109,36 +109,27 @@ def _share_card(f) -> tuple[str, str]:
     """The theater share: its value, interval, what it covers, the previous quarter's."""
     share, prev = f.share, f.previous_label
     if share.value is None:
-        share_big, share_small = (
-            "—",
-            (
-                f"no org with per-interaction data; {share.n_acceptance_orgs} org(s) estimated "
-                "from acceptance counts are in the table"
-                if share.n_acceptance_orgs
-                else "no published org in this period"
-            ),
-        )
+        share_big, share_small = "—", "no published org with recorded usage in this period"
     else:
         share_big = pct(share.value)
         interval = (
             f"{int(share.confidence * 100)}% interval {share.low:.1f}–{share.high:.1f}%"
             if share.low is not None
-            else "no interval (no user-week data)"
+            else "no interval (an org without one)"
         )
         share_small = (
-            f"{interval} · of {share.n_interactions:,} measured interactions in "
-            f"{share.n_orgs} published orgs"
+            f"{interval} · {share.n_orgs} published orgs weighted by their recorded usage "
+            f"({share.usage:,} interactions and export requests)"
         )
         if share.n_acceptance_orgs:
+            share_small += f", {share.n_acceptance_orgs} of them estimated from acceptance counts"
+        if share.usage_covered is not None:
             share_small += (
-                f" with per-interaction data; not covering the {share.n_acceptance_orgs} "
-                "org(s) whose figure is estimated from acceptance counts"
+                f" · covers {_covered_pct(share.usage_covered)} of the recorded usage of the "
+                "orgs the report shows"
             )
-        if share.usage_covered is not None and share.usage_covered < 1.0:
-            share_small += (
-                f" · rests on {_covered_pct(share.usage_covered)} of the published orgs' "
-                "recorded usage (interactions and export requests)"
-            )
+        if share.n_outside:
+            share_small += f" (not the {share.n_outside} org(s) without a figure)"
         if f.previous_share is not None and f.previous_share.value is not None:
             share_small += f" · {pct(f.previous_share.value)} in {prev}"
         elif prev is None:

@@ -25,6 +25,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from .acceptance_excess import (
+    COLUMNS,
     Settings,
     _estimate,
     _Frame,
@@ -169,8 +170,7 @@ def estimate_counts(c: Counts, users: pd.DataFrame, s: Settings | None = None) -
     s = s or Settings()
     fr = coded_frame(c, users)
     if fr is None:
-        cols = ["org_id", "share", "ci_low", "ci_high", "measured_users", "acceptance_coverage"]
-        return pd.DataFrame(columns=cols + ["reason"])
+        return pd.DataFrame(columns=COLUMNS)
     return _estimate(fr, s)
 
 

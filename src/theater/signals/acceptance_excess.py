@@ -320,6 +320,9 @@ class _Frame:
     blocks: tuple | None = None  # :func:`_org_blocks` of the rows, once for all replicates
     by_block: tuple | None = None  # :func:`_block_rows`, once for all replicates
     fixed: "_Fixed | None" = None  # :func:`_fixed` of the rows, once for all replicates
+    # per user: outputs counted, at most the user's usage as given (before ``usage`` was
+    # raised to the counts): the usage units the counts read one at a time
+    counted: np.ndarray | None = None
 
 
 @dataclass
@@ -374,6 +377,7 @@ def frame_of(keys: pd.DataFrame, users: pd.DataFrame, rows: tuple, names) -> _Fr
     u = keys.merge(users, on=["org_id", "user_key"], how="left")
     per_user_n = np.bincount(row_user, weights=n, minlength=len(keys))
     usage = u["usage"].fillna(0.0).to_numpy(float) if "usage" in u else np.zeros(len(keys))
+    given = u["usage"].notna().to_numpy() if "usage" in u else np.zeros(len(keys), dtype=bool)
     inc = u["incentive"].to_numpy(float) if "incentive" in u else np.full(len(keys), np.nan)
     orgs = sorted(keys["org_id"].unique())
     org_code = {o: i for i, o in enumerate(orgs)}
@@ -384,6 +388,7 @@ def frame_of(keys: pd.DataFrame, users: pd.DataFrame, rows: tuple, names) -> _Fr
         k=k,
         user_org=keys["org_id"].map(org_code).to_numpy(int),
         usage=np.maximum(usage, per_user_n),
+        counted=np.minimum(per_user_n, np.where(given, usage, per_user_n)),
         incentive=inc,
         orgs=orgs,
         n_users=len(keys),
@@ -696,10 +701,25 @@ def _shares(
     return share, low, high, measured, cover, tau2
 
 
+#: :func:`estimate`'s columns.
+COLUMNS = [
+    "org_id",
+    "share",
+    "ci_low",
+    "ci_high",
+    "measured_users",
+    "acceptance_coverage",
+    "acceptance_outputs",
+    "reason",
+]
+
+
 def estimate(acc: pd.DataFrame, users: pd.DataFrame, s: Settings | None = None) -> pd.DataFrame:
     """Per org: ``share`` (0-1), ``ci_low``, ``ci_high``, ``measured_users`` (users with
-    acceptance counts), ``acceptance_coverage`` (share of the org's usage from those users) and
-    ``reason`` (null when published; why not otherwise).
+    acceptance counts), ``acceptance_coverage`` (share of the org's usage from those users),
+    ``acceptance_outputs`` (the outputs the counts read, each user's at most its usage: the
+    part of the org's usage the counts read one output at a time) and ``reason`` (null when
+    published; why not otherwise).
 
     ``acc``: org_id, user_key, feature, n (outputs with a measured use decision), k (unused).
     ``users``: org_id, user_key, usage (all the user's usage units), incentive (the user's
@@ -711,9 +731,8 @@ def estimate(acc: pd.DataFrame, users: pd.DataFrame, s: Settings | None = None) 
     users = users.sort_values(["org_id", "user_key"], kind="stable")
     acc["k"] = acc["k"].clip(lower=0)
     acc["k"] = np.minimum(acc["k"], acc["n"])
-    cols = ["org_id", "share", "ci_low", "ci_high", "measured_users", "acceptance_coverage"]
     if acc.empty and users.empty:
-        return pd.DataFrame(columns=cols + ["reason"])
+        return pd.DataFrame(columns=COLUMNS)
     return _estimate(_frame(acc, users), s)
 
 
@@ -742,6 +761,11 @@ def _estimate(fr: _Frame, s: Settings) -> pd.DataFrame:
             "ci_high": np.maximum(np.maximum(hi, high), share),
             "measured_users": measured.astype(int),
             "acceptance_coverage": cover,
+            "acceptance_outputs": np.bincount(
+                fr.user_org,
+                weights=fr.counted if fr.counted is not None else _fixed(fr).n_u,
+                minlength=len(fr.orgs),
+            ),
         }
     )
     few = out["measured_users"] < s.min_measured_users

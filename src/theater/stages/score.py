@@ -564,7 +564,10 @@ def acceptance_index(
     spark: SparkSession, events, aggs, usage, cfg: Config, parts=None, counts=None
 ) -> DataFrame:
     """Per org: the theater share estimated from acceptance counts and dispositions
-    (:mod:`theater.signals.acceptance_excess`), for orgs without a per-interaction index.
+    (:mod:`theater.signals.acceptance_excess`), and the outputs those counts read
+    (``_ax_outputs``): the org publishes it where it has no per-interaction index or where
+    the counts read more of its usage than the index measures
+    (:func:`theater.transforms.score.org_index`).
 
     ``parts``: the period's (user_days, events) a user bucket at a time
     (:func:`acceptance_parts`); the engine then aggregates one bucket's (org, user, feature)
@@ -583,6 +586,7 @@ def acceptance_index(
             None if pd.isna(r.ci_high) else float(r.ci_high),
             int(r.measured_users),
             float(r.acceptance_coverage),
+            float(r.acceptance_outputs),
             r.reason if isinstance(r.reason, str) else None,
         )
         for r in est.itertuples()
@@ -590,7 +594,7 @@ def acceptance_index(
     return spark.createDataFrame(
         rows,
         "org_id string, _ax_share double, _ax_low double, _ax_high double, "
-        "_ax_users int, _ax_coverage double, _ax_reason string",
+        "_ax_users int, _ax_coverage double, _ax_outputs double, _ax_reason string",
     )
 
 

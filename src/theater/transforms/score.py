@@ -301,9 +301,13 @@ def org_index(
     components). ``usage``: per (org, user) ``usage`` over events and aggregates (k users and
     dominance are checked on it; default: the interactions). ``sources``: per org an array.
     ``acceptance``: per org ``_ax_share``, ``_ax_low``, ``_ax_high`` (shares), ``_ax_users``,
-    ``_ax_coverage`` and ``_ax_reason`` (:func:`theater.stages.score.acceptance_index`): for an
-    org without a per-interaction index, the same quantity estimated from acceptance counts;
-    published as ``theater_index`` with ``index_basis = 'acceptance'``.
+    ``_ax_coverage``, ``_ax_outputs`` and ``_ax_reason``
+    (:func:`theater.stages.score.acceptance_index`): the same quantity estimated from acceptance
+    counts, published as ``theater_index`` with ``index_basis = 'acceptance'`` for an org
+    without a per-interaction index, or whose counts read more of its usage than its measured
+    interactions (``_ax_outputs`` > ``n_measured``, :func:`_index_covers_more`): the index is
+    the mean over the measured interactions only, and where what goes unmeasured is not like
+    what is measured (ignored outputs that leave no decision) it cannot tell.
     Suppressed orgs carry no index, interval, signal, coverage or incentive figure. No interval
     is zero-width (:func:`nonzero_width`): a bootstrap of users who all show nothing is not an
     exact 0.
@@ -356,13 +360,32 @@ def _keep() -> Column:
 
 
 def _pub() -> Column:
-    """A per-interaction index is published."""
-    return _keep() & F.col("_measurable")
+    """A per-interaction index is published: measurable, and its measured interactions cover
+    at least as much of the org's usage as an acceptance estimate's counts do
+    (:func:`_index_covers_more`)."""
+    return _keep() & F.col("_measurable") & _index_covers_more()
 
 
 def _ax_pub() -> Column:
-    """No per-interaction index, but one from acceptance counts."""
-    return _keep() & ~F.col("_measurable") & F.col("_ax_share").isNotNull()
+    """The estimate from acceptance counts is published: there is one, and no per-interaction
+    index, or one whose measured interactions cover less of the org's usage than the counts."""
+    return _keep() & F.col("_ax_share").isNotNull() & ~(F.col("_measurable") & _index_covers_more())
+
+
+def _index_covers_more() -> Column:
+    """The org's published figure rests on the basis that reads more of its usage. Both counts
+    are of the org's usage units read one at a time, over the same usage (the per-user usage
+    the k-users rule and the acceptance estimator read): the per-interaction index's measured
+    interactions (each with a probability from a signal measured on it; the index is their mean,
+    and says nothing of the rest) against the outputs the acceptance counts read
+    (``_ax_outputs``: each user's counted outputs, at most its usage; every output of a feature
+    whose source reports use decisions, one without a decision read as unused). A tie, or no
+    acceptance estimate, keeps the per-interaction index."""
+    return (
+        F.col("_ax_share").isNull()
+        | F.col("_ax_outputs").isNull()
+        | (F.coalesce(F.col("_n_measured"), F.lit(0)) >= F.col("_ax_outputs"))
+    )
 
 
 def _inc_pub() -> Column:
@@ -402,11 +425,13 @@ def _org_inputs(org_users, signals, interval, names, usage, incentive, sources, 
         )
     if sources is None:
         sources = spark.createDataFrame([], "org_id string, sources array<string>")
+    if acceptance is not None and "_ax_outputs" not in acceptance.columns:
+        acceptance = acceptance.withColumn("_ax_outputs", F.lit(None).cast("double"))
     if acceptance is None:
         acceptance = spark.createDataFrame(
             [],
             "org_id string, _ax_share double, _ax_low double, _ax_high double, "
-            "_ax_users int, _ax_coverage double, _ax_reason string",
+            "_ax_users int, _ax_coverage double, _ax_outputs double, _ax_reason string",
         )
     joined = (
         totals.join(events, on="org_id", how="left")

@@ -336,7 +336,8 @@ def print_formats(formats: list[dict]) -> None:
         "signal reads (theater.sources.exports.claims); (A) = approximate from this grain;\n"
         "(O) = an org-level figure only, no person's (theater.signals.org_acceptance).\n"
         "An org's published figure rests on its per-interaction signals or on its acceptance "
-        "counts ((A), and events that report a use decision), whichever reads more of its usage.\n"
+        "counts ((A), and events that report a use decision), whichever reads more of its usage\n"
+        "(the per-interaction signals whenever they measure at least half of it).\n"
         "Put files under landing/vendor/<format>/ (org-level formats: "
         "landing/vendor/<format>/<org_id>/)."
     )

@@ -1,5 +1,6 @@
 """Which figure an org publishes when it has both a per-interaction index and an estimate from
-acceptance counts: the one that reads more of its usage (transforms.score.org_index), and the
+acceptance counts: the one that reads more of its usage unless the index's measured
+interactions are most of it (transforms.score.org_index), and the
 outputs the counts read (acceptance_excess.estimate's ``acceptance_outputs``). Hand-made
 frames; expected values worked out in the comments."""
 
@@ -17,8 +18,8 @@ from theater.transforms.score import org_index
 def _index(spark, acceptance_rows):
     # every org: 12 users of 10 interactions each (120 usage units), each interaction's
     # probability 0.2 where measured (index 20.0); measured per user: 'more' 10 (120 in all),
-    # 'less' 3 (36), 'tie' 5 (60), 'only' 4 (48, no acceptance estimate)
-    measured = {"more": 10, "less": 3, "tie": 5, "only": 4}
+    # 'less' 3 (36), 'tie' 5 (60), 'only' 4 (48, no acceptance estimate), 'most' 7 (84)
+    measured = {"more": 10, "less": 3, "tie": 5, "only": 4, "most": 7}
     users = spark.createDataFrame(
         [(o, f"{o}{i}", 10, m, 0.2 * m) for o, m in measured.items() for i in range(12)],
         "org_id string, user_key string, n long, n_measured long, sum_p double",
@@ -57,7 +58,8 @@ def test_the_basis_that_reads_more_of_the_usage_is_published(spark):
     # every acceptance estimate 35% [30, 40] from counts that read 60 of the 120 units
     got = _index(
         spark,
-        [(o, 0.35, 0.30, 0.40, 12, 1.0, 60.0, None) for o in ("more", "less", "tie")],
+        [(o, 0.35, 0.30, 0.40, 12, 1.0, 60.0, None) for o in ("more", "less", "tie")]
+        + [("most", 0.35, 0.30, 0.40, 12, 1.0, 100.0, None)],
     )
     # 120 measured interactions >= 60 counted outputs: the per-interaction index
     more = got["more"]
@@ -72,6 +74,9 @@ def test_the_basis_that_reads_more_of_the_usage_is_published(spark):
     assert less.n_measured == 36 and less.signal_a == 0.2
     # 60 = 60: a tie keeps the per-interaction index
     assert got["tie"].index_basis == "interactions" and got["tie"].theater_index == 20.0
+    # 84 measured < 100 counted, but 84 is most of the 120 units (>= 60, half): the measured
+    # part is the larger one, the per-interaction index stands
+    assert got["most"].index_basis == "interactions" and got["most"].theater_index == 20.0
     # no acceptance estimate: the per-interaction index, however little it measures
     assert got["only"].index_basis == "interactions" and got["only"].theater_index == 20.0
 

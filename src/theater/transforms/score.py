@@ -380,12 +380,24 @@ def _index_covers_more() -> Column:
     and says nothing of the rest) against the outputs the acceptance counts read
     (``_ax_outputs``: each user's counted outputs, at most its usage; every output of a feature
     whose source reports use decisions, one without a decision read as unused). A tie, or no
-    acceptance estimate, keeps the per-interaction index."""
+    acceptance estimate, keeps the per-interaction index, and so does an index whose measured
+    interactions are most of the org's usage (:data:`MEASURED_MAJORITY`): the unmeasured part
+    is then the smaller one and cannot outweigh it, and the per-interaction index is the finer
+    measure (on native data, where the two counts are within a few percent of each other, a
+    near tie would otherwise swap an org to a much wider interval on a fraction of a percent)."""
+    measured = F.coalesce(F.col("_n_measured"), F.lit(0))
     return (
         F.col("_ax_share").isNull()
         | F.col("_ax_outputs").isNull()
-        | (F.coalesce(F.col("_n_measured"), F.lit(0)) >= F.col("_ax_outputs"))
+        | (measured >= F.col("_ax_outputs"))
+        | (measured >= F.lit(MEASURED_MAJORITY) * F.col("_usage"))
     )
+
+
+#: the share of an org's usage its measured interactions must reach for the per-interaction
+#: index to stand whatever the acceptance counts read: half, where the measured part is no
+#: longer the smaller one (not fitted to any world)
+MEASURED_MAJORITY = 0.5
 
 
 def _inc_pub() -> Column:

@@ -191,7 +191,8 @@ def _run_stages(
     # in this process a stage's Data Docs are rendered on a thread while the next stage runs
     # (GX was imported during the stages); the last stage's after it. With stage processes the
     # earlier stages' docs are rendered here while score's process runs, score's after it: GX
-    # (about 150 MB here) is not imported before score, whose peak is below refine's
+    # (115-130 MB in the parent at 4M) is not imported before score, whose peak is below
+    # refine's
     ahead = _DocsAhead(tracked if isolated else None)
     try:
         for stage in order:
@@ -213,8 +214,8 @@ def _run_stages(
                 else:
                     # GX is imported meanwhile, in a background thread, from the first result
                     # kept for the Data Docs. Not in stage processes: GX would hold about 150
-                    # MB in this process through every stage's peak; there the import waits
-                    # until after score. Not during ingest either: its end is a string of short
+                    # MB in the parent through every stage's peak; there the parent imports it
+                    # once score's process runs. Not during ingest either: its end is a string of short
                     # engine calls and file operations on this thread, each of which waits for
                     # the interpreter's lock while an import holds it, and it already shares
                     # its cores with the MLflow run's creation; GX is imported from ingest's

@@ -80,13 +80,20 @@ def run_pipeline(
     # paid for, and the engine stops before the lock is released. In this process the stages
     # start before the MLflow run exists: the lock names a provisional id until then, and
     # ingest asks for the run's id (`_RunId`) at its first validation, after its first engine
-    # work; stage processes are given the id when they start.
+    # work. So does ingest's own process (its interpreter, imports and engine start, then its
+    # first engine work, overlap the run's creation: `_IdFromParent`); later stage processes
+    # are given the id when they start.
     provisional = uuid.uuid4().hex
+    if isolated:
+        # what starts a stage process, imported before the MLflow thread imports its own
+        import multiprocessing.connection  # noqa: F401
+        import multiprocessing.popen_spawn_posix  # noqa: F401
+        import multiprocessing.queues  # noqa: F401
+        import multiprocessing.resource_tracker  # noqa: F401
+        import multiprocessing.synchronize  # noqa: F401
     with (
         PipelineRun(cfg, period, lake.root, command, background=True) as tracked,
-        lake_lock(
-            lake.root, provisional if not isolated else tracked.ready() or provisional, cfg, wait
-        ) as held,
+        lake_lock(lake.root, provisional, cfg, wait) as held,
         nullcontext() if isolated else session(cfg) as spark,
     ):
         run_id = _RunId(tracked, held, provisional)
@@ -182,23 +189,33 @@ def _run_stages(
     docs: list = []  # the stages' Data Docs, rendered once the tables are published
     order = [s for s in STAGES if s in stages]
     # in this process a stage's Data Docs are rendered on a thread while the next stage runs
-    # (GX was imported during the stages); the last stage's after it
-    ahead = None if isolated else _DocsAhead()
+    # (GX was imported during the stages); the last stage's after it. With stage processes the
+    # earlier stages' docs are rendered here while score's process runs, score's after it: GX
+    # (115-130 MB in the parent at 4M) is not imported before score, whose peak is below
+    # refine's
+    ahead = _DocsAhead(tracked if isolated else None)
     try:
         for stage in order:
             t0 = time.time()
             progress(f"stage {stage}: start")
             with tracked.stage(stage):
-                # ingest in this process asks for the id at its first validation
-                rid = run_id if stage == "ingest" and not isolated else run_id()
+                # ingest asks for the id at its first validation, in this process or its own
+                rid = run_id if stage == "ingest" else run_id()
                 args = (stage, cfg, lake_root, landing, period, rid)
                 if isolated:
-                    m, orgs = _in_own_process(*args)
+                    if stage == "score" and docs:
+                        ahead.render(docs)
+                        docs = []
+                    try:
+                        m, orgs = _in_own_process(*args)
+                    finally:
+                        # the docs thread's imports end before MLflow's thread logs again
+                        ahead.wait()
                 else:
                     # GX is imported meanwhile, in a background thread, from the first result
                     # kept for the Data Docs. Not in stage processes: GX would hold about 150
-                    # MB in this process through every stage's peak; there the import waits
-                    # until after score. Not during ingest either: its end is a string of short
+                    # MB in the parent through every stage's peak; there the parent imports it
+                    # once score's process runs. Not during ingest either: its end is a string of short
                     # engine calls and file operations on this thread, each of which waits for
                     # the interpreter's lock while an import holds it, and it already shares
                     # its cores with the MLflow run's creation; GX is imported from ingest's
@@ -211,7 +228,7 @@ def _run_stages(
                         prewarm_docs=stage != "ingest",
                     )
                 stage_docs = m.pop("dq_docs", [])
-                if ahead is not None and stage != order[-1]:
+                if not isolated and stage != order[-1]:
                     ahead.render(stage_docs)
                 else:
                     docs += stage_docs
@@ -223,8 +240,7 @@ def _run_stages(
                 tracked.record_index(orgs)
     finally:
         t0 = time.time()
-        if ahead is not None:
-            ahead.wait()
+        ahead.wait()
         if docs:  # after the last write (or a failure): off the stages' path, GX once
             from .quality.docs import build_docs
             from .quality.runner import GX
@@ -238,15 +254,20 @@ def _run_stages(
                 tracked.settle()
 
             build_docs(docs)
-        if docs or ahead is not None and ahead.used:
+        if docs or ahead.used:
             results["data_docs_seconds"] = round(time.time() - t0, 2)
 
 
 class _DocsAhead:
     """Renders Data Docs on one thread, in the order given (docs never fail a run:
-    :func:`theater.quality.docs.build_docs` logs its errors)."""
+    :func:`theater.quality.docs.build_docs` logs its errors).
 
-    def __init__(self):
+    ``tracked``: the run of a pipeline whose stages run in their own processes; GX is then
+    imported on the docs thread, once MLflow's logging thread is idle (this thread only waits
+    for a stage process meanwhile, and the caller waits for the docs before logging again)."""
+
+    def __init__(self, tracked=None):
+        self.tracked = tracked
         self.pool = None
         self.used = False
 
@@ -258,11 +279,15 @@ class _DocsAhead:
         from .quality.docs import build_docs
         from .quality.runner import GX
 
-        # GX's import starts now (pyspark.ml first, on this thread), not from the docs thread
-        GX.prewarm()
+        if self.tracked is None:
+            # GX's import starts now (pyspark.ml first, on this thread), not from the docs
+            # thread
+            GX.prewarm()
         if self.pool is None:
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="data-docs")
         self.used = True
+        if self.tracked is not None:
+            self.pool.submit(self.tracked.settle)
         self.pool.submit(build_docs, docs)
 
     def wait(self) -> None:
@@ -404,8 +429,25 @@ def _bytes_under(path: str) -> int:
     return total
 
 
+class _IdFromParent:
+    """A stage process's run id, received from the parent when the stage first asks for it
+    (the parent sends it once the MLflow run exists)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.value: str | None = None
+
+    def __call__(self) -> str | None:
+        if self.value is None:
+            self.value = self.conn.recv()
+            self.conn.close()
+        return self.value
+
+
 def _in_own_process(stage, cfg, lake_root, landing, period, run_id):
-    """``run_stage`` in a fresh process on its own engine; its log records are written here."""
+    """``run_stage`` in a fresh process on its own engine; its log records are written here.
+    ``run_id``: the id, or a callable giving it (called once the process is started, its
+    value sent to the process when the stage asks for it)."""
     import multiprocessing
 
     from . import logs
@@ -413,10 +455,13 @@ def _in_own_process(stage, cfg, lake_root, landing, period, run_id):
     ctx = multiprocessing.get_context("spawn")
     records = ctx.Queue()
     receive, send = ctx.Pipe(duplex=False)
+    id_from = id_to = None
+    if callable(run_id):
+        id_from, id_to = ctx.Pipe(duplex=False)
     child = ctx.Process(
         target=_stage_main,
         args=(send, records, logs.settings(), os.getpid(), stage, cfg, lake_root, landing)
-        + (period, run_id, time.time()),
+        + (period, run_id if id_from is None else _IdFromParent(id_from), time.time()),
         name=f"theater-{stage}",
     )
     stop = threading.Event()
@@ -426,6 +471,16 @@ def _in_own_process(stage, cfg, lake_root, landing, period, run_id):
     send.close()
     log.debug("stage %s: process %d", stage, child.pid)
     try:
+        if id_to is not None:
+            id_from.close()
+            try:
+                value = run_id()  # waits for the MLflow run (its failure stops the stage)
+                try:
+                    id_to.send(value)
+                except OSError:  # the process ended before it asked: its outcome says why
+                    pass
+            finally:
+                id_to.close()
         try:
             outcome = receive.recv()
         except EOFError:

@@ -100,7 +100,15 @@ def test_each_stage_runs_in_its_own_process_with_the_same_tables(landing):
         left, right = _table(a, table, drop), _table(b, table, drop)
         assert len(left) > 0
         assert left.equals(right), table
-    # the stages' Data Docs, rendered once by the parent after the last stage, in both modes
+    # ingest's process starts before the MLflow run exists and receives its id when its gate
+    # first asks: every stage's results carry the run's id, not a fallback
+    run = re.search(r"MLflow run ([0-9a-f]{32})", own.stderr)
+    assert run is not None, own.stderr[-3000:]
+    results = DeltaTable(str(a / "ops" / "dq_results")).to_pandas()
+    assert set(results["stage"]) == {"ingest", "refine", "score"}
+    assert set(results["run_id"]) == {run.group(1)}
+    # the stages' Data Docs, rendered by the parent in both modes (with stage processes the
+    # earlier stages' while score's process runs, score's after it)
     from theater.quality import docs as dq_docs
 
     for lake in (a, b):

@@ -66,15 +66,7 @@ def run_pipeline(
     if "://" not in lake.root:  # a lake behind a URL has no lock
         lake_lock(lake.root, "", cfg, wait).refuse_if_held()
     isolated = stage_processes(cfg, stages, landing=landing, lake_root=lake.root, progress=progress)
-    if not isolated:
-        # the engine's client modules (pandas, pyarrow, gRPC, protobuf) before the MLflow
-        # thread starts, which imports some of them too: one thread imports them, never two
-        # at once (a module half-built by one thread fails the other's import)
-        from .engine import preload_client
-
-        return_freed_memory(cfg, stages, lake.root)
-        preload_client(cfg)
-        spare_collector()
+    _prepare_process(cfg, stages, lake.root, isolated)
     # the MLflow run is created in a background thread while the interpreter goes on. The lock
     # is taken before the engine starts: a busy lake is refused before a JVM or an engine is
     # paid for, and the engine stops before the lock is released. In this process the stages
@@ -84,13 +76,6 @@ def run_pipeline(
     # first engine work, overlap the run's creation: `_IdFromParent`); later stage processes
     # are given the id when they start.
     provisional = uuid.uuid4().hex
-    if isolated:
-        # what starts a stage process, imported before the MLflow thread imports its own
-        import multiprocessing.connection  # noqa: F401
-        import multiprocessing.popen_spawn_posix  # noqa: F401
-        import multiprocessing.queues  # noqa: F401
-        import multiprocessing.resource_tracker  # noqa: F401
-        import multiprocessing.synchronize  # noqa: F401
     with (
         PipelineRun(cfg, period, lake.root, command, background=True) as tracked,
         lake_lock(lake.root, provisional, cfg, wait) as held,
@@ -120,6 +105,27 @@ def run_pipeline(
         results["run_id"] = run_id()
     results["seconds"] = round(time.time() - t_all, 1)
     return results
+
+
+def _prepare_process(cfg: Config, stages, lake_root: str, isolated: bool) -> None:
+    """Imports (and, in one process, memory and collector settings) before the MLflow thread
+    starts: it imports some of the same modules, and a module half-built by one thread fails
+    the other's import, so one thread imports each, never two at once."""
+    if isolated:
+        # what starts a stage process
+        import multiprocessing.connection  # noqa: F401
+        import multiprocessing.popen_spawn_posix  # noqa: F401
+        import multiprocessing.queues  # noqa: F401
+        import multiprocessing.resource_tracker  # noqa: F401
+        import multiprocessing.synchronize  # noqa: F401
+
+        return
+    # the engine's client modules (pandas, pyarrow, gRPC, protobuf)
+    from .engine import preload_client
+
+    return_freed_memory(cfg, stages, lake_root)
+    preload_client(cfg)
+    spare_collector()
 
 
 # Python's cyclic collector: with its default schedule (a young collection every 700 new

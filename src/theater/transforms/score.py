@@ -304,10 +304,8 @@ def org_index(
     ``_ax_coverage``, ``_ax_outputs`` and ``_ax_reason``
     (:func:`theater.stages.score.acceptance_index`): the same quantity estimated from acceptance
     counts, published as ``theater_index`` with ``index_basis = 'acceptance'`` for an org
-    without a per-interaction index, or whose counts read more of its usage than its measured
-    interactions (``_ax_outputs`` > ``n_measured``, :func:`_index_covers_more`): the index is
-    the mean over the measured interactions only, and where what goes unmeasured is not like
-    what is measured (ignored outputs that leave no decision) it cannot tell.
+    without a per-interaction index, or whose index reads less of its usage than the counts
+    (:func:`_index_covers_more`).
     Suppressed orgs carry no index, interval, signal, coverage or incentive figure. No interval
     is zero-width (:func:`nonzero_width`): a bootstrap of users who all show nothing is not an
     exact 0.

@@ -102,6 +102,10 @@ def template(build: bool = True) -> Path | None:
 
 def main() -> int:
     """Build the template for the installed MLflow (the install step); a no-op when present."""
+    from . import logs
+
+    # one line of our own; MLflow's and alembic's INFO lines on building it are not news
+    logs.quiet_third_party(verbose=True)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     before = template(build=False)
     path = template()

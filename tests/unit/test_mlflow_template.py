@@ -115,3 +115,24 @@ def test_folder_variables_are_not_configuration_keys(tmp_path, monkeypatch, name
 
     monkeypatch.setenv(name, str(tmp_path))
     assert load_config(env="local").engine
+
+
+def test_the_install_step_prints_one_line(tmp_path):
+    # `make install` builds the template: one line of ours, not MLflow's or alembic's INFO
+    # lines about the tables it creates (a fresh interpreter, as make runs it)
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "THEATER_CACHE": str(tmp_path)}
+    env.pop("MLFLOW_LOGGING_LEVEL", None)
+    out = subprocess.run(
+        [sys.executable, "-m", "theater.mlflow_template"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    lines = (out.stdout + out.stderr).splitlines()
+    assert len(lines) == 1 and lines[0].startswith("MLflow template store: "), lines
+    assert lines[0].endswith("(built)")

@@ -274,7 +274,6 @@ def inputs(index, previous=None, uw=None, policies=None):
         index=index,
         previous=previous if previous is not None else index.iloc[0:0],
         user_weeks=uw if uw is not None else user_weeks([]),
-        previous_user_weeks=user_weeks([]),
         dq=pd.DataFrame(),
         policies=policies
         if policies is not None

@@ -72,7 +72,6 @@ class ReportInputs:
     index: pd.DataFrame  # this period's gold/org_theater_index rows
     previous: pd.DataFrame  # the previous period's rows (maybe empty)
     user_weeks: pd.DataFrame  # this period: org_id, user (int code), week_start, ...
-    previous_user_weeks: pd.DataFrame
     dq: pd.DataFrame  # ops/dq_results of this period's run(s)
     policies: pd.DataFrame  # silver/policies (may be empty)
     versions: dict[str, Any]  # table -> Delta version read (None: Parquet / absent)
@@ -222,7 +221,6 @@ def load(lake: str, period: Period, cfg=None) -> ReportInputs:
     prev_period = previous_period(period)
     prev_t = read_table(lake, INDEX, filter=_in_period(prev_period))
     uw_t = read_table(lake, USER_WEEKS, filter=_in_period(period), columns=USER_WEEK_COLUMNS)
-    puw_t = read_table(lake, USER_WEEKS, filter=_in_period(prev_period), columns=USER_WEEK_COLUMNS)
     run_ids = sorted(index_t.rows["run_id"].dropna().unique().tolist())
     dq_t = read_table(lake, DQ, filter=ds.field("run_id").isin(run_ids) if run_ids else None)
     pol_t = read_table(lake, POLICIES)
@@ -259,7 +257,6 @@ def load(lake: str, period: Period, cfg=None) -> ReportInputs:
         index=index_t.rows.reset_index(drop=True),
         previous=prev_t.rows.reset_index(drop=True) if prev_t else index_t.rows.iloc[0:0],
         user_weeks=_anonymize(uw_t.rows) if uw_t else empty_uw,
-        previous_user_weeks=_anonymize(puw_t.rows) if puw_t else empty_uw,
         dq=dq_t.rows if dq_t else pd.DataFrame(),
         policies=pol_t.rows
         if pol_t
